@@ -1,0 +1,1 @@
+"""crg.checker: explicit-state and symbolic checking of the spec."""

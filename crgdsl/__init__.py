@@ -1,0 +1,94 @@
+"""The .crg language: parse, validate and describe cooperative resource group configurations.
+
+Installed as ``crg.dsl``. The entry points::
+
+    config = crg.dsl.load("config.crg")          # raises ConfigError with every diagnostic
+    config = crg.dsl.parse(text, path="x.crg")
+    document = crg.dsl.parse_document(text)      # the syntax tree, comments kept (for fmt)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crg.dsl.builder import build
+from crg.dsl.diagnostics import Collector, ConfigError, Diagnostic, Severity
+from crg.dsl.model import (
+    App,
+    Cluster,
+    Command,
+    Config,
+    Failback,
+    Fault,
+    Fencing,
+    Group,
+    Kind,
+    Monitor,
+    MonitorKind,
+    Sink,
+    SinkKind,
+    Stop,
+    Vip,
+)
+from crg.dsl.parser import parse_tree
+from crg.dsl.resolve import Resolver
+from crg.dsl.source import Source, Span
+from crg.dsl.syntax import Document
+
+__all__ = [
+    "App", "Cluster", "Command", "Config", "ConfigError", "Diagnostic", "Document", "Failback",
+    "Fault", "Fencing", "Group", "Kind", "Monitor", "MonitorKind", "Severity", "Sink",
+    "SinkKind", "Source", "Span", "Stop", "Vip", "load", "parse", "parse_document", "read_source",
+]
+
+
+def read_source(path: str | Path, display: str | None = None) -> Source:
+    """Read a file as UTF-8; undecodable bytes become a positioned ConfigError, not a crash."""
+    shown = display if display is not None else str(path)
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        source = Source(shown, data.decode("utf-8", errors="replace"))
+        raise ConfigError(source, [Diagnostic(
+            Severity.ERROR, f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            Span.point(line, column), None, "encoding")]) from None
+    return Source(shown, text)
+
+
+def parse_document(source: Source) -> Document:
+    """Parse to the syntax tree (layout and comments kept); raises ConfigError."""
+    diagnostics = Collector()
+    tree, comments, syntax_error = parse_tree(source)
+    if syntax_error is not None:
+        raise ConfigError(source, [syntax_error])
+    assert tree is not None
+    document = build(tree, comments, diagnostics)
+    if diagnostics.has_errors:
+        raise ConfigError(source, diagnostics.items)
+    return document
+
+
+def parse(text: str, path: str = "<memory>") -> Config:
+    """Parse and validate; raises ConfigError listing every problem found."""
+    return _resolve(Source(path, text))
+
+
+def load(path: str | Path, display: str | None = None) -> Config:
+    return _resolve(read_source(path, display))
+
+
+def _resolve(source: Source) -> Config:
+    diagnostics = Collector()
+    tree, comments, syntax_error = parse_tree(source)
+    if syntax_error is not None:
+        raise ConfigError(source, [syntax_error])
+    assert tree is not None
+    document = build(tree, comments, diagnostics)
+    config = Resolver(source, diagnostics).resolve(document)
+    if config is None or diagnostics.has_errors:
+        raise ConfigError(source, diagnostics.items)
+    return config

@@ -1,0 +1,201 @@
+"""The validated configuration: frozen dataclasses, each with the position it came from.
+
+Positions (``span``/``spans``) are excluded from equality, so two files that say the same
+thing compare equal however they are laid out (``parse(fmt(x)) == parse(x)``).
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from crg.dsl.diagnostics import Diagnostic
+from crg.dsl.source import NO_SPAN, Source, Span
+
+IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+
+class Kind(enum.StrEnum):
+    FAILOVER = "failover"
+    """A single-instance application that runs where the VIP is and moves with it."""
+    INSTANCE = "instance"
+    """One instance of a multiple-instance application: runs only on its preferred node;
+    elsewhere the VIP is held in offline mode (claims 30-44)."""
+
+
+class Failback(enum.StrEnum):
+    AUTO = "auto"
+    MANUAL = "manual"
+
+
+class Fencing(enum.StrEnum):
+    SELF = "self"
+    """A node that loses its lease releases the group before anyone may take it over."""
+    NONE = "none"
+    """The node keeps the group when cut off (unsafe under partitions; the checker shows why)."""
+
+
+class Fault(enum.StrEnum):
+    CRASH = "crash"
+    APP_FAULT = "app-fault"
+    SWITCHOVER = "switchover"
+    PARTITION = "partition"
+
+
+class MonitorKind(enum.StrEnum):
+    PROCESS = "process"
+    TCP = "tcp"
+    HTTP = "http"
+    EXEC = "exec"
+
+
+class SinkKind(enum.StrEnum):
+    LOG = "log"
+    COMMAND = "command"
+    WEBHOOK = "webhook"
+
+
+def _frozen(mapping: Mapping[str, Span] | None = None) -> Mapping[str, Span]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    text: str
+    """The command as written, placeholders included."""
+    argv: tuple[str, ...]
+    """``text`` split like a shell would (no shell is involved unless the app says ``shell``)."""
+    timeout_ms: int
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    command: Command | None
+    """A stop command, or None to stop with ``signal``."""
+    signal: str
+    """Signal name without the SIG prefix; also what is sent after a stop command times out."""
+    timeout_ms: int
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    start: Command
+    stop: Stop
+    status: Command | None
+    env: tuple[tuple[str, str], ...]
+    shell: bool
+    directory: str | None
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    kind: MonitorKind
+    target: str | None
+    interval_ms: int
+    timeout_ms: int
+    fails: int
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Sink:
+    kind: SinkKind
+    target: str | None
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Vip:
+    interface: IPInterface
+    device: str | None
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    @property
+    def address(self) -> str:
+        return str(self.interface.ip)
+
+    @property
+    def prefix(self) -> int:
+        return self.interface.network.prefixlen
+
+    def __str__(self) -> str:
+        return str(self.interface)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    name: str
+    kind: Kind
+    vip: Vip
+    app: App
+    monitors: tuple[Monitor, ...]
+    preferred: str
+    possible: tuple[str, ...]
+    """Standby nodes, in the order they are tried."""
+    failback: Failback
+    restarts: int
+    """Local restarts allowed within ``restart_window_ms`` before the group fails over."""
+    restart_window_ms: int
+    notify: tuple[str, ...]
+    """Groups that receive this group's service up/down events (default: every other)."""
+    avoid: tuple[str, ...]
+    """Groups this one prefers not to share a node with (soft anti-affinity)."""
+    alerts: tuple[Sink, ...]
+    hooks: tuple[Sink, ...]
+    """Where service events *received* from other groups go (in the manner of FAN callouts)."""
+    fencing: Fencing
+    span: Span = field(default=NO_SPAN, compare=False)
+    spans: Mapping[str, Span] = field(default_factory=_frozen, compare=False)
+    """Position of each statement by keyword (``preferred``, ``possible``, ``vip``...)."""
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """The sequenced list: preferred node first, then the possible nodes in order."""
+        return (self.preferred, *self.possible)
+
+    def where(self, keyword: str) -> Span:
+        return self.spans.get(keyword, self.span)
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    name: str
+    nodes: tuple[str, ...]
+    lease_ms: int
+    heartbeat_ms: int
+    store_timeout_ms: int
+    fence_margin_ms: int
+    max_down: int
+    """Checker assumption: at most this many nodes are down (crashed or cut off) at once."""
+    faults: frozenset[Fault]
+    """Checker assumption: which kinds of fault and command to explore."""
+    span: Span = field(default=NO_SPAN, compare=False)
+    spans: Mapping[str, Span] = field(default_factory=_frozen, compare=False)
+    node_spans: Mapping[str, Span] = field(default_factory=_frozen, compare=False)
+
+    def where(self, keyword: str) -> Span:
+        return self.spans.get(keyword, self.span)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    cluster: Cluster
+    groups: tuple[Group, ...]
+    source: Source = field(default=Source("<memory>", ""), compare=False)
+    warnings: tuple[Diagnostic, ...] = field(default=(), compare=False)
+
+    def group(self, name: str) -> Group:
+        for group in self.groups:
+            if group.name == name:
+                return group
+        raise KeyError(name)
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return self.cluster.nodes

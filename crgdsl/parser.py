@@ -1,0 +1,130 @@
+"""The LALR parser, built once, and the translation of lark's errors into diagnostics."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from crg.dsl.diagnostics import Diagnostic, Severity, did_you_mean
+from crg.dsl.source import Source, Span
+from crg.dsl.syntax import Comment
+
+# Friendly names for the terminals a user may be told were expected.
+_TERMINAL_NAMES = {
+    "NAME": "a name",
+    "STRING": "a quoted string",
+    "DURATION": "a duration such as 500ms or 2s",
+    "INT": "a whole number",
+    "ADDRESS": "an address with prefix such as 10.0.0.5/24",
+    "NODE_WORD": "'node' or 'nodes'",
+    "$END": "end of file",
+}
+
+
+@functools.cache
+def _parser() -> Lark:
+    grammar = resources.files("crg.dsl").joinpath("crg.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True,
+                maybe_placeholders=True)
+
+
+def parse_tree(source: Source) -> tuple[Tree[Token] | None, tuple[Comment, ...], Diagnostic | None]:
+    """Parse ``source``; returns the tree and comments, or a syntax diagnostic."""
+    comments: list[Comment] = []
+    parser = _parser()
+    try:
+        tree = parser.parse(source.text)
+    except UnexpectedInput as exc:
+        return None, (), _syntax_diagnostic(source, exc)
+    # Comments are ignored by the grammar; collect them separately for `crg fmt`.
+    for token in parser.lex(source.text, dont_ignore=True):
+        if token.type == "COMMENT":
+            comments.append(Comment(str(token), token.line or 0, token.column or 0))
+    return tree, tuple(comments), None
+
+
+def _describe(terminal: str) -> str:
+    if terminal in _TERMINAL_NAMES:
+        return _TERMINAL_NAMES[terminal]
+    try:
+        pattern = _parser().get_terminal(terminal).pattern
+    except KeyError:
+        return terminal.lower()
+    return f"'{pattern.value}'"
+
+
+def _keywords(expected: set[str]) -> list[str]:
+    words = []
+    for terminal in expected:
+        described = _describe(terminal)
+        if described.startswith("'") and described[1:-1].replace("-", "").isalpha():
+            words.append(described[1:-1])
+    return words
+
+
+def _expected_list(expected: set[str]) -> str:
+    names = sorted({_describe(t) for t in expected})
+    if len(names) == 1:
+        return f"expected {names[0]}"
+    return "expected one of: " + ", ".join(names)
+
+
+def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
+    line = max(exc.line or 1, 1) if exc.line != -1 else 1
+    column = max(exc.column or 1, 1) if exc.column != -1 else 1
+    if isinstance(exc, UnexpectedEOF):
+        lines = source.text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+        hint = _expected_list(set(exc.expected))
+        if "RBRACE" in exc.expected:
+            hint = "a block is missing its closing '}'"
+        return Diagnostic(Severity.ERROR, "unexpected end of file", Span.point(line, column),
+                          hint, "syntax")
+    if isinstance(exc, UnexpectedToken):
+        token = exc.token
+        if token.type == "$END":
+            lines = source.text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1]) + 1
+            return Diagnostic(Severity.ERROR, "unexpected end of file", Span.point(line, column),
+                              _expected_list(set(exc.expected)), "syntax")
+        text = str(token)
+        span = Span(line, column, token.end_line or line,
+                    token.end_column or column + max(len(text), 1))
+        hint: str | None = _expected_list(set(exc.expected))
+        if token.type == "NAME":
+            words = _keywords(set(exc.expected))
+            suggestion = did_you_mean(text, words) if words else None
+            if suggestion and suggestion.startswith("did you mean"):
+                return Diagnostic(Severity.ERROR, f"unknown statement '{text}'", span,
+                                  suggestion, "syntax")
+            if words:
+                return Diagnostic(Severity.ERROR, f"unexpected '{text}'", span, hint, "syntax")
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        return Diagnostic(Severity.ERROR, f"unexpected {_token_kind(token)} '{shown}'", span,
+                          hint, "syntax")
+    if isinstance(exc, UnexpectedCharacters):
+        char = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else "?"
+        shown = repr(char)[1:-1]
+        hint = None
+        if char == "'":
+            hint = "strings use double quotes"
+        elif char == "-":
+            hint = "durations and counts must be positive"
+        elif exc.allowed:
+            hint = _expected_list(set(exc.allowed))
+        return Diagnostic(Severity.ERROR, f"unexpected character '{shown}'",
+                          Span.point(line, column), hint, "syntax")
+    return Diagnostic(Severity.ERROR, "syntax error", Span.point(line, column), None, "syntax")
+
+
+def _token_kind(token: Token) -> str:
+    return {
+        "STRING": "string",
+        "DURATION": "duration",
+        "INT": "number",
+        "ADDRESS": "address",
+        "NAME": "name",
+    }.get(token.type, "token")

@@ -1,0 +1,384 @@
+"""From the syntax tree to a validated :class:`Config`, collecting every problem on the way."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from crg.dsl import builtin_defaults as D
+from crg.dsl import values
+from crg.dsl.diagnostics import Collector, did_you_mean
+from crg.dsl.model import (
+    App,
+    Cluster,
+    Config,
+    Failback,
+    Fault,
+    Fencing,
+    Group,
+    Kind,
+    Monitor,
+    Sink,
+    SinkKind,
+    Vip,
+)
+from crg.dsl.source import NO_SPAN, Source, Span
+from crg.dsl.syntax import (
+    AppStmt,
+    AssumeDownStmt,
+    AssumeFaultsStmt,
+    ClusterBlock,
+    DefaultsBlock,
+    Document,
+    GroupBlock,
+    GroupStmt,
+    ListStmt,
+    MonitorStmt,
+    Name,
+    NodesStmt,
+    RestartsStmt,
+    SinkStmt,
+    TimingStmt,
+    VipStmt,
+    WordStmt,
+)
+
+_REPEATABLE = ("monitor", "alert", "hook")
+_NOT_IN_DEFAULTS = ("vip", "preferred", "possible", "avoid")
+
+
+def keyword_of(stmt: GroupStmt) -> str:
+    if isinstance(stmt, WordStmt | ListStmt | SinkStmt):
+        return stmt.keyword
+    return {VipStmt: "vip", AppStmt: "app", MonitorStmt: "monitor",
+            RestartsStmt: "restarts"}[type(stmt)]
+
+
+@dataclass
+class Settings:
+    """Interpreted statements of one block (a group, or the defaults)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    spans: dict[str, Span] = field(default_factory=dict)
+    names: dict[str, tuple[Name, ...]] = field(default_factory=dict)
+    """Unresolved references (preferred, possible, notify, avoid) for later checks."""
+
+
+def interpret(statements: Sequence[GroupStmt], diag: Collector, *, in_defaults: bool) -> Settings:
+    out = Settings()
+    for stmt in statements:
+        word = keyword_of(stmt)
+        if in_defaults and word in _NOT_IN_DEFAULTS:
+            diag.error(f"'{word}' cannot be set in defaults; it belongs to each group",
+                       stmt.span, code="defaults")
+            continue
+        if word not in _REPEATABLE and word in out.spans:
+            diag.error(f"'{word}' given twice (first at {out.spans[word]})", stmt.span,
+                       code="duplicate")
+            continue
+        out.spans.setdefault(word, stmt.span)
+        if isinstance(stmt, WordStmt):
+            _word(stmt, out, diag)
+        elif isinstance(stmt, ListStmt):
+            out.names[stmt.keyword] = stmt.names
+        elif isinstance(stmt, VipStmt):
+            out.values["vip"] = values.vip(stmt, diag)
+        elif isinstance(stmt, AppStmt):
+            out.values["app"] = values.app(stmt, diag)
+        elif isinstance(stmt, MonitorStmt):
+            out.values.setdefault("monitor", []).append(values.monitor(stmt, diag))
+        elif isinstance(stmt, RestartsStmt):
+            out.values["restarts"] = values.count(stmt.count, "restarts", diag, 0)
+            if stmt.window is not None:
+                out.values["within"] = values.positive_ms(stmt.window, "restart window", diag)
+        else:
+            out.values.setdefault(stmt.keyword, []).append(values.sink(stmt, diag))
+    return out
+
+
+def _word(stmt: WordStmt, out: Settings, diag: Collector) -> None:
+    if stmt.keyword == "preferred":
+        out.names["preferred"] = (stmt.value,)
+    elif stmt.keyword == "kind":
+        out.values["kind"] = values.enum_value(Kind, stmt.value, "group kind", diag)
+    elif stmt.keyword == "failback":
+        out.values["failback"] = values.enum_value(Failback, stmt.value, "failback policy", diag)
+    else:
+        out.values["fencing"] = values.enum_value(Fencing, stmt.value, "fencing mode", diag)
+
+
+class Resolver:
+    def __init__(self, source: Source, diag: Collector) -> None:
+        self.source = source
+        self.diag = diag
+
+    def resolve(self, document: Document) -> Config | None:
+        clusters = [b for b in document.blocks if isinstance(b, ClusterBlock)]
+        defaults = [b for b in document.blocks if isinstance(b, DefaultsBlock)]
+        groups = [b for b in document.blocks if isinstance(b, GroupBlock)]
+        if not clusters:
+            self.diag.error("no cluster block", Span.point(1, 1),
+                            hint="start the file with: cluster NAME { nodes n1 n2 }",
+                            code="missing")
+        for extra in clusters[1:]:
+            self.diag.error(f"second cluster block (the first is at {clusters[0].span})",
+                            extra.span, hint="one file describes one cluster", code="duplicate")
+        for extra_d in defaults[1:]:
+            self.diag.error(f"second defaults block (the first is at {defaults[0].span})",
+                            extra_d.span, code="duplicate")
+        cluster = self.cluster(clusters[0]) if clusters else None
+        base = (interpret(defaults[0].statements, self.diag, in_defaults=True) if defaults
+                else Settings())
+        group_names = self._group_names(groups)
+        for ref in base.names.get("notify", ()):
+            if ref.text not in group_names and ref.text not in D.RESERVED_GROUP_NAMES:
+                self.unknown_group(ref, "notify", group_names)
+        resolved = [self.group(g, base, cluster, group_names) for g in groups]
+        if not groups:
+            self.diag.warning("no groups defined", clusters[0].span if clusters
+                              else Span.point(1, 1), code="empty")
+        final = tuple(g for g in resolved if g is not None)
+        if cluster is not None:
+            self._cross_checks(final, cluster)
+        if cluster is None or self.diag.has_errors:
+            return None
+        warnings = tuple(d for d in self.diag.items if not d.is_error)
+        return Config(cluster, final, self.source, warnings)
+
+    # -- cluster ---------------------------------------------------------------------
+
+    def cluster(self, block: ClusterBlock) -> Cluster:
+        spans: dict[str, Span] = {}
+        nodes: list[str] = []
+        node_spans: dict[str, Span] = {}
+        timing = {"lease": D.LEASE_MS, "heartbeat": D.HEARTBEAT_MS,
+                  "store-timeout": D.STORE_TIMEOUT_MS, "fence-margin": D.FENCE_MARGIN_MS}
+        max_down = D.MAX_DOWN
+        faults = set(D.FAULTS)
+        for stmt in block.statements:
+            word = _cluster_word(stmt)
+            if word in spans:
+                self.diag.error(f"'{word}' given twice (first at {spans[word]})", stmt.span,
+                                code="duplicate")
+                continue
+            spans[word] = stmt.span
+            if isinstance(stmt, NodesStmt):
+                for name in stmt.names:
+                    if name.text in node_spans:
+                        self.diag.error(f"node '{name.text}' listed twice", name.span,
+                                        code="duplicate")
+                        continue
+                    node_spans[name.text] = name.span
+                    nodes.append(name.text)
+            elif isinstance(stmt, TimingStmt):
+                timing[stmt.keyword] = values.positive_ms(stmt.value, stmt.keyword, self.diag)
+            elif isinstance(stmt, AssumeDownStmt):
+                max_down = values.count(stmt.count, "nodes down", self.diag, 0)
+            else:
+                faults = set()
+                for name in stmt.names:
+                    fault = values.enum_value(Fault, name, "fault kind", self.diag)
+                    if fault is not None:
+                        faults.add(fault)
+        if not nodes:
+            self.diag.error(f"cluster '{block.name.text}' has no nodes", block.span,
+                            hint="add a line such as: nodes n1 n2 n3", code="missing")
+        elif max_down > len(nodes):
+            self.diag.error(f"cannot assume {max_down} nodes down: the cluster has only "
+                            f"{len(nodes)}", spans.get("assume-down", block.span), code="value")
+        elif max_down == len(nodes) and max_down > 0:
+            self.diag.warning("every node may be down at once, so no group can keep its VIP",
+                              spans.get("assume-down", block.span), code="assumption")
+        self._timing_rule(timing, spans, block)
+        return Cluster(block.name.text, tuple(nodes), timing["lease"], timing["heartbeat"],
+                       timing["store-timeout"], timing["fence-margin"], max_down,
+                       frozenset(faults), block.span, spans, node_spans)
+
+    def _timing_rule(self, timing: dict[str, int], spans: dict[str, Span],
+                     block: ClusterBlock) -> None:
+        # Self-fencing is only safe if a node notices a lost lease and fences itself before
+        # the lease can expire: one heartbeat, two store timeouts (the failed renewal and a
+        # retry), then the fence itself, all within the lease (cf. Patroni's
+        # loop_wait + 2 * retry_timeout <= ttl).
+        need = (timing["heartbeat"] + 2 * timing["store-timeout"] + timing["fence-margin"])
+        if min(timing.values()) > 0 and need > timing["lease"]:
+            self.diag.error(
+                f"lease {timing['lease']}ms is too short: heartbeat + 2 x store-timeout + "
+                f"fence-margin = {need}ms must not exceed it",
+                spans.get("lease", block.span),
+                hint=f"raise the lease to at least {need}ms or shorten the others",
+                code="timing")
+
+    # -- groups ----------------------------------------------------------------------
+
+    def _group_names(self, groups: Sequence[GroupBlock]) -> dict[str, Span]:
+        seen: dict[str, Span] = {}
+        for g in groups:
+            name = g.name
+            if name.text in D.RESERVED_GROUP_NAMES:
+                self.diag.error(f"'{name.text}' is reserved and cannot name a group", name.span,
+                                code="value")
+            if name.text in seen:
+                self.diag.error(f"group '{name.text}' defined twice (first at "
+                                f"{seen[name.text]})", name.span, code="duplicate")
+                continue
+            seen[name.text] = name.span
+        return seen
+
+    def group(self, block: GroupBlock, base: Settings, cluster: Cluster | None,
+              group_names: dict[str, Span]) -> Group | None:
+        own = interpret(block.statements, self.diag, in_defaults=False)
+        get = lambda key, default: own.values.get(key, base.values.get(key, default))  # noqa: E731
+        name = block.name.text
+        nodes = set(cluster.nodes) if cluster else set()
+        preferred = self._preferred(block, own, nodes, cluster)
+        possible = self._possible(own, nodes, cluster, preferred)
+        notify = self._group_refs("notify", own, base, name, group_names)
+        avoid = self._group_refs("avoid", own, base, name, group_names)
+        vip: Vip | None = own.values.get("vip")
+        if "vip" not in own.spans:
+            self.diag.error(f"group '{name}' has no vip", block.name.span,
+                            hint="add a line such as: vip 10.0.0.10/24", code="missing")
+        app: App | None = get("app", None)
+        if "app" not in own.spans and "app" not in base.spans:
+            self.diag.error(f"group '{name}' has no app", block.name.span,
+                            hint='add: app { start "..." }', code="missing")
+        monitors: list[Monitor | None] = get("monitor", [])
+        if not monitors:
+            self.diag.error(f"group '{name}' has no monitor", block.name.span,
+                            hint="add at least one, e.g.: monitor process", code="missing")
+        alerts: list[Sink | None] = get("alert", [Sink(SinkKind.LOG, None, NO_SPAN)])
+        hooks: list[Sink | None] = get("hook", [])
+        kind = get("kind", D.KIND)
+        failback = get("failback", D.FAILBACK)
+        fencing = get("fencing", D.FENCING)
+        if (vip is None or app is None or preferred is None or None in monitors
+                or None in alerts or None in hooks or kind is None or failback is None
+                or fencing is None):
+            return None
+        spans = {**base.spans, **own.spans}
+        group = Group(
+            name=name, kind=kind, vip=vip, app=app,
+            monitors=tuple(m for m in monitors if m is not None),
+            preferred=preferred, possible=possible, failback=failback,
+            restarts=get("restarts", D.RESTARTS),
+            restart_window_ms=get("within", D.RESTART_WINDOW_MS),
+            notify=notify, avoid=avoid,
+            alerts=tuple(a for a in alerts if a is not None),
+            hooks=tuple(h for h in hooks if h is not None),
+            fencing=fencing, span=block.span, spans=spans,
+        )
+        self._group_warnings(group, block, cluster)
+        return group
+
+    def _preferred(self, block: GroupBlock, own: Settings, nodes: set[str],
+                   cluster: Cluster | None) -> str | None:
+        names = own.names.get("preferred")
+        if not names:
+            self.diag.error(f"group '{block.name.text}' has no preferred node", block.name.span,
+                            hint="add a line such as: preferred n1", code="missing")
+            return None
+        name = names[0]
+        if cluster is not None and name.text not in nodes:
+            self._unknown_node(name, cluster)
+            return None
+        return name.text
+
+    def _possible(self, own: Settings, nodes: set[str], cluster: Cluster | None,
+                  preferred: str | None) -> tuple[str, ...]:
+        seen: dict[str, Span] = {}
+        for name in own.names.get("possible", ()):
+            if cluster is not None and name.text not in nodes:
+                self._unknown_node(name, cluster)
+            elif name.text == preferred:
+                self.diag.error(f"'{name.text}' is the preferred node and cannot also be a "
+                                "possible node", name.span,
+                                hint="possible nodes are the standbys tried after the "
+                                "preferred one", code="reference")
+            elif name.text in seen:
+                self.diag.error(f"node '{name.text}' listed twice (first at "
+                                f"{seen[name.text]})", name.span, code="duplicate")
+            else:
+                seen[name.text] = name.span
+        return tuple(seen)
+
+    def _unknown_node(self, name: Name, cluster: Cluster) -> None:
+        self.diag.error(f"unknown node '{name.text}'", name.span,
+                        hint=did_you_mean(name.text, cluster.nodes), code="unknown-node")
+
+    def _group_refs(self, keyword: str, own: Settings, base: Settings, name: str,
+                    group_names: dict[str, Span]) -> tuple[str, ...]:
+        inherited = keyword not in own.names
+        refs = own.names.get(keyword, base.names.get(keyword))
+        if refs is None:
+            return tuple(g for g in group_names if g != name) if keyword == "notify" else ()
+        words = [r.text for r in refs]
+        if "all" in words or "none" in words:
+            if len(words) > 1:
+                self.diag.error(f"'{keyword} all' and '{keyword} none' stand alone",
+                                refs[0].span, code="value")
+            if keyword == "notify":
+                return tuple(g for g in group_names if g != name) if words[0] == "all" else ()
+            self.diag.error(f"'avoid' takes group names, not '{words[0]}'", refs[0].span,
+                            code="value")
+            return ()
+        out: list[str] = []
+        for ref in refs:
+            if ref.text == name:
+                if not inherited:
+                    self.diag.error(f"group '{name}' cannot {keyword} itself", ref.span,
+                                    code="reference")
+                continue
+            if ref.text not in group_names:
+                if not inherited:  # the defaults block's names are checked once, in resolve()
+                    self.unknown_group(ref, keyword, group_names)
+                continue
+            if ref.text in out:
+                self.diag.error(f"group '{ref.text}' listed twice", ref.span, code="duplicate")
+                continue
+            out.append(ref.text)
+        return tuple(out)
+
+    def unknown_group(self, ref: Name, keyword: str, group_names: dict[str, Span]) -> None:
+        self.diag.error(f"unknown group '{ref.text}' in '{keyword}'", ref.span,
+                        hint=did_you_mean(ref.text, group_names), code="unknown-group")
+
+    def _group_warnings(self, group: Group, block: GroupBlock, cluster: Cluster | None) -> None:
+        if not group.possible:
+            self.diag.warning(f"group '{group.name}' has no possible node: it cannot fail over",
+                              group.where("preferred"),
+                              hint="add standbys with: possible n2, n3", code="no-standby")
+        if group.kind is Kind.INSTANCE and group.failback is Failback.MANUAL:
+            self.diag.warning(f"instance group '{group.name}' has manual failback: after its "
+                              "preferred node returns it stays offline until a switchover",
+                              group.where("failback") if "failback" in group.spans
+                              else block.name.span, code="offline-forever")
+
+    def _cross_checks(self, groups: Sequence[Group], cluster: Cluster) -> None:
+        by_address: dict[str, Group] = {}
+        for group in groups:
+            address = group.vip.address
+            if address in by_address:
+                first = by_address[address]
+                self.diag.error(f"VIP {address} is already used by group '{first.name}' (at "
+                                f"{first.where('vip')})", group.where("vip"),
+                                code="duplicate-vip")
+            else:
+                by_address[address] = group
+        used = {n for g in groups for n in g.candidates}
+        for node in cluster.nodes:
+            if node not in used and groups:
+                self.diag.warning(f"node '{node}' is no group's preferred or possible node",
+                                  cluster.node_spans.get(node, cluster.span), code="unused-node")
+
+
+def _cluster_word(stmt: object) -> str:
+    if isinstance(stmt, NodesStmt):
+        return "nodes"
+    if isinstance(stmt, TimingStmt):
+        return stmt.keyword
+    if isinstance(stmt, AssumeDownStmt):
+        return "assume-down"
+    assert isinstance(stmt, AssumeFaultsStmt)
+    return "assume-faults"

@@ -1,0 +1,40 @@
+"""Source text and positions: every node of the config model points back here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of a source file; lines and columns count from 1, ``end_column`` is exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @staticmethod
+    def point(line: int, column: int, width: int = 1) -> Span:
+        return Span(line, column, line, column + max(width, 1))
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column}"
+
+
+NO_SPAN = Span(0, 0, 0, 0)
+"""Used for values that come from built-in defaults rather than the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A named source text. ``path`` is what diagnostics print (as given on the command line)."""
+
+    path: str
+    text: str
+
+    def line(self, number: int) -> str:
+        lines = self.text.splitlines()
+        if 1 <= number <= len(lines):
+            return lines[number - 1]
+        return ""

@@ -1,0 +1,1 @@
+"""crg.runtime: the reference runtime executing the spec's rules."""

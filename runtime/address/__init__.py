@@ -1,0 +1,1 @@
+"""Address drivers (loopback, null, linux)."""

@@ -1,0 +1,1 @@
+"""Process supervisor, monitors and event sinks."""

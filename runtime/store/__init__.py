@@ -1,0 +1,1 @@
+"""Coordination stores (memory, etcd)."""

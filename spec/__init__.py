@@ -1,0 +1,1 @@
+"""crg.spec: the executable formal model of cooperative resource groups."""
