@@ -9,6 +9,7 @@ Installed as ``crg.dsl``. The entry points::
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 from crg.dsl.builder import build
@@ -38,25 +39,36 @@ from crg.dsl.syntax import Document
 __all__ = [
     "App", "Cluster", "Command", "Config", "ConfigError", "Diagnostic", "Document", "Failback",
     "Fault", "Fencing", "Group", "Kind", "Monitor", "MonitorKind", "Severity", "Sink",
-    "SinkKind", "Source", "Span", "Stop", "Vip", "load", "parse", "parse_document", "read_source",
+    "SinkKind", "Source", "Span", "Stop", "Vip", "decode_source", "load", "parse",
+    "parse_document", "read_source",
 ]
 
 
 def read_source(path: str | Path, display: str | None = None) -> Source:
-    """Read a file as UTF-8; undecodable bytes become a positioned ConfigError, not a crash."""
+    """Read a file as UTF-8; undecodable bytes become a positioned ConfigError, not a crash.
+
+    A leading byte order mark (as some Windows editors write) is skipped. OSError (missing or
+    unreadable file) propagates for the caller to report.
+    """
     shown = display if display is not None else str(path)
-    data = Path(path).read_bytes()
+    return decode_source(Path(path).read_bytes(), shown)
+
+
+def decode_source(data: bytes, path: str) -> Source:
+    """Decode file contents as :func:`read_source` does (also used for standard input)."""
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         before = data[: exc.start]
         line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
-        source = Source(shown, data.decode("utf-8", errors="replace"))
+        # Columns count characters, as everywhere else; the bytes before the bad one decode.
+        column = len(before[before.rfind(b"\n") + 1:].decode("utf-8")) + 1
+        source = Source(path, data.decode("utf-8", errors="replace"))
         raise ConfigError(source, [Diagnostic(
             Severity.ERROR, f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
             Span.point(line, column), None, "encoding")]) from None
-    return Source(shown, text)
+    return Source(path, text)
 
 
 def parse_document(source: Source) -> Document:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from contextvars import ContextVar
 from importlib import resources
 
 from lark import Lark, Token, Tree
@@ -24,25 +25,36 @@ _TERMINAL_NAMES = {
 }
 
 
+# Comments are ignored by the grammar; the lexer hands each one to this callback, which
+# collects them for `crg fmt`. Re-lexing the text with a plain lexer instead is not
+# equivalent: without the parser's context it can fail on input that parsed (`nodes ab-c`).
+_comment_sink: ContextVar[list[Comment] | None] = ContextVar("crg_comment_sink", default=None)
+
+
+def _on_comment(token: Token) -> Token:
+    sink = _comment_sink.get()
+    if sink is not None:
+        sink.append(Comment(str(token), token.line or 0, token.column or 0))
+    return token
+
+
 @functools.cache
 def _parser() -> Lark:
     grammar = resources.files("crg.dsl").joinpath("crg.lark").read_text(encoding="utf-8")
     return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=True)
+                maybe_placeholders=True, lexer_callbacks={"COMMENT": _on_comment})
 
 
 def parse_tree(source: Source) -> tuple[Tree[Token] | None, tuple[Comment, ...], Diagnostic | None]:
     """Parse ``source``; returns the tree and comments, or a syntax diagnostic."""
     comments: list[Comment] = []
-    parser = _parser()
+    reset = _comment_sink.set(comments)
     try:
-        tree = parser.parse(source.text)
+        tree = _parser().parse(source.text)
     except UnexpectedInput as exc:
         return None, (), _syntax_diagnostic(source, exc)
-    # Comments are ignored by the grammar; collect them separately for `crg fmt`.
-    for token in parser.lex(source.text, dont_ignore=True):
-        if token.type == "COMMENT":
-            comments.append(Comment(str(token), token.line or 0, token.column or 0))
+    finally:
+        _comment_sink.reset(reset)
     return tree, tuple(comments), None
 
 
@@ -76,8 +88,7 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
     line = max(exc.line or 1, 1) if exc.line != -1 else 1
     column = max(exc.column or 1, 1) if exc.column != -1 else 1
     if isinstance(exc, UnexpectedEOF):
-        lines = source.text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
+        line, column = source.end()
         hint = _expected_list(set(exc.expected))
         if "RBRACE" in exc.expected:
             hint = "a block is missing its closing '}'"
@@ -86,10 +97,12 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
     if isinstance(exc, UnexpectedToken):
         token = exc.token
         if token.type == "$END":
-            lines = source.text.splitlines() or [""]
-            line, column = len(lines), len(lines[-1]) + 1
+            line, column = source.end()
+            eof_hint = _expected_list(set(exc.expected))
+            if "RBRACE" in exc.expected:
+                eof_hint = "a block is missing its closing '}'"
             return Diagnostic(Severity.ERROR, "unexpected end of file", Span.point(line, column),
-                              _expected_list(set(exc.expected)), "syntax")
+                              eof_hint, "syntax")
         text = str(token)
         span = Span(line, column, token.end_line or line,
                     token.end_column or column + max(len(text), 1))

@@ -33,8 +33,19 @@ class Source:
     path: str
     text: str
 
+    def lines(self) -> list[str]:
+        """The text split the way lark counts lines: at ``\\n`` only (``str.splitlines``
+        also splits at ``\\r``, form feeds and U+2028, which would shift every line after
+        one of them). A ``\\r`` before the newline is dropped."""
+        return [line.removesuffix("\r") for line in self.text.split("\n")]
+
     def line(self, number: int) -> str:
-        lines = self.text.splitlines()
+        lines = self.lines()
         if 1 <= number <= len(lines):
             return lines[number - 1]
         return ""
+
+    def end(self) -> tuple[int, int]:
+        """Line and column just after the last non-blank character (where EOF errors point)."""
+        lines = self.text.rstrip().split("\n")
+        return len(lines), len(lines[-1].removesuffix("\r")) + 1
