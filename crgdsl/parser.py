@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from contextvars import ContextVar
 from importlib import resources
 
@@ -95,7 +96,7 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
         return Diagnostic(Severity.ERROR, "unexpected end of file", Span.point(line, column),
                           hint, "syntax")
     if isinstance(exc, UnexpectedToken):
-        token = exc.token
+        token = _whole_token(source, exc.token)
         if token.type == "$END":
             line, column = source.end()
             eof_hint = _expected_list(set(exc.expected))
@@ -131,6 +132,31 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
         return Diagnostic(Severity.ERROR, f"unexpected character '{shown}'",
                           Span.point(line, column), hint, "syntax")
     return Diagnostic(Severity.ERROR, "syntax error", Span.point(line, column), None, "syntax")
+
+
+# Value terminals in the order that wins a tie: ADDRESS is deliberately loose (it matches
+# `fa` or `2`), so it is the last choice for describing what the user wrote.
+_VALUE_TERMINALS = ("DURATION", "INT", "NAME", "STRING", "ADDRESS")
+
+
+def _whole_token(source: Source, token: Token) -> Token:
+    """The longest value token at ``token``'s position.
+
+    After a lexing failure lark re-lexes with all terminals and takes the first that
+    matches, not the longest, so a misspelt ``failbak`` arrives as the address ``fa``.
+    """
+    start = token.start_pos
+    if start is None or token.type == "$END":
+        return token
+    best = token
+    for name in _VALUE_TERMINALS:
+        regex = re.compile(_parser().get_terminal(name).pattern.to_regexp())
+        match = regex.match(source.text, start)
+        if match and (len(match.group()) > len(best) or (
+                len(match.group()) == len(best) and best.type == "ADDRESS")):
+            best = Token(name, match.group(), start, token.line, token.column, token.line,
+                         (token.column or 1) + len(match.group()), start + len(match.group()))
+    return best
 
 
 def _token_kind(token: Token) -> str:

@@ -89,6 +89,11 @@ def vip(stmt: VipStmt, diag: Collector) -> Vip | None:
     text = stmt.address.text
     span = stmt.address.span
     if "/" not in text:
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:  # say what is wrong first, not that a prefix is missing
+            diag.error(f"'{text}' is not a valid IPv4 or IPv6 address", span, code="address")
+            return None
         diag.error(f"VIP '{text}' needs a prefix length", span,
                    hint=f"for example {text}/{'64' if ':' in text else '24'}", code="address")
         return None
