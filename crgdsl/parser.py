@@ -89,21 +89,11 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
     line = max(exc.line or 1, 1) if exc.line != -1 else 1
     column = max(exc.column or 1, 1) if exc.column != -1 else 1
     if isinstance(exc, UnexpectedEOF):
-        line, column = source.end()
-        hint = _expected_list(set(exc.expected))
-        if "RBRACE" in exc.expected:
-            hint = "a block is missing its closing '}'"
-        return Diagnostic(Severity.ERROR, "unexpected end of file", Span.point(line, column),
-                          hint, "syntax")
+        return _end_of_file(source, set(exc.expected))
     if isinstance(exc, UnexpectedToken):
         token = _whole_token(source, exc.token)
         if token.type == "$END":
-            line, column = source.end()
-            eof_hint = _expected_list(set(exc.expected))
-            if "RBRACE" in exc.expected:
-                eof_hint = "a block is missing its closing '}'"
-            return Diagnostic(Severity.ERROR, "unexpected end of file", Span.point(line, column),
-                              eof_hint, "syntax")
+            return _end_of_file(source, set(exc.expected))
         text = str(token)
         span = Span(line, column, token.end_line or line,
                     token.end_column or column + max(len(text), 1))
@@ -120,7 +110,8 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
         return Diagnostic(Severity.ERROR, f"unexpected {_token_kind(token)} '{shown}'", span,
                           hint, "syntax")
     if isinstance(exc, UnexpectedCharacters):
-        char = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else "?"
+        position = exc.pos_in_stream or 0
+        char = source.text[position] if position < len(source.text) else "?"
         shown = repr(char)[1:-1]
         hint = None
         if char == "'":
@@ -132,6 +123,15 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
         return Diagnostic(Severity.ERROR, f"unexpected character '{shown}'",
                           Span.point(line, column), hint, "syntax")
     return Diagnostic(Severity.ERROR, "syntax error", Span.point(line, column), None, "syntax")
+
+
+def _end_of_file(source: Source, expected: set[str]) -> Diagnostic:
+    line, column = source.end()
+    hint = _expected_list(expected)
+    if "RBRACE" in expected:
+        hint = "a block is missing its closing '}'"
+    return Diagnostic(Severity.ERROR, "unexpected end of file", Span.point(line, column), hint,
+                      "syntax")
 
 
 # Value terminals in the order that wins a tie: ADDRESS is deliberately loose (it matches

@@ -229,7 +229,10 @@ class Resolver:
     def group(self, block: GroupBlock, base: Settings, cluster: Cluster | None,
               group_names: dict[str, Span]) -> Group | None:
         own = interpret(block.statements, self.diag, in_defaults=False)
-        get = lambda key, default: own.values.get(key, base.values.get(key, default))  # noqa: E731
+
+        def get(key: str, default: Any) -> Any:  # the group's own statement wins
+            return own.values.get(key, base.values.get(key, default))
+
         name = block.name.text
         nodes = set(cluster.nodes) if cluster else set()
         preferred = self._preferred(block, own, nodes, cluster)
