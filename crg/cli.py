@@ -1,0 +1,84 @@
+"""The ``crg`` command line: argument parsing and the one place that maps errors to exit codes.
+
+Adding a subcommand is one line in :data:`COMMANDS` (see :mod:`crg.commands`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from crg import __version__
+from crg.commands import check, fmt, show
+from crg.dsl import ConfigError
+from crg.errors import ExitCode, FileError
+from crg.output import Output
+
+if TYPE_CHECKING:
+    from crg.commands import Subparsers
+
+
+class Command(Protocol):
+    def register(self, subparsers: Subparsers) -> None: ...
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+COMMANDS: tuple[Command, ...] = (check, fmt, show)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crg",
+        description="Cooperative resource groups: validate, prove and run high-availability "
+                    "groups of VIP, application and monitors.")
+    parser.add_argument("--version", action="version", version=f"crg {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits by itself for --help, --version and misuse
+        return exc.code if isinstance(exc.code, int) else ExitCode.BAD_INPUT
+    run: Callable[[argparse.Namespace], int] = args.run
+    return guarded(run, args)
+
+
+def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command; every exception ends here and becomes an exit code."""
+    try:
+        return int(run(args))
+    except (ConfigError, FileError) as exc:
+        Output().problem(exc)
+        return ExitCode.BAD_INPUT
+    except KeyboardInterrupt:
+        Output().print(err=True)  # end the line the ^C was echoed on
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return ExitCode.BROKEN_PIPE
+    except Exception as exc:
+        out = Output()
+        if os.environ.get("CRG_DEBUG") == "1":
+            out.print(traceback.format_exc().rstrip(), err=True)
+        out.error(f"internal error: {type(exc).__name__}: {exc}")
+        out.print("This is a bug in crg. Please report it with the command and the input that "
+                  "caused it (run with CRG_DEBUG=1 to include a traceback).", err=True)
+        return ExitCode.INTERNAL
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's final flush cannot fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (captured in tests): nothing will be flushed to a pipe

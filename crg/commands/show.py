@@ -1,0 +1,68 @@
+"""``crg show FILE``: the validated model with every default filled in.
+
+``--format json`` is for tools (shape in README.md, schema in crg/schemas/); the text
+format is a summary for people.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from crg import files
+from crg.commands import add_format
+from crg.dsl import Config, Group
+from crg.dsl.export import config_to_dict, duration_text
+from crg.errors import ExitCode
+from crg.output import Output
+
+if TYPE_CHECKING:
+    from crg.commands import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "show", help="print the validated configuration, defaults filled in",
+        description="Validate FILE and print the model that the checker and the runtime "
+                    "use, with every default applied.")
+    parser.add_argument("file", metavar="FILE", help="a .crg configuration")
+    add_format(parser, ("text", "json"), "text")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Output()
+    config = files.load(args.file)
+    if args.format == "json":
+        out.json(config_to_dict(config))
+        return ExitCode.OK
+    out.diagnostics(config.source, config.warnings, with_summary=False)
+    print_summary(out, config)
+    return ExitCode.OK
+
+
+def print_summary(out: Output, config: Config) -> None:
+    cluster = config.cluster
+    down = cluster.max_down
+    out.print(f"cluster {cluster.name}: nodes {' '.join(cluster.nodes)}", style="bold")
+    out.print(f"  lease {duration_text(cluster.lease_ms)}, "
+              f"heartbeat {duration_text(cluster.heartbeat_ms)}, "
+              f"store-timeout {duration_text(cluster.store_timeout_ms)}, "
+              f"fence-margin {duration_text(cluster.fence_margin_ms)}")
+    out.print(f"  assume at most {down} node{'' if down == 1 else 's'} down; faults: "
+              + ", ".join(sorted(f.value for f in cluster.faults)))
+    out.print()
+    out.table(("group", "kind", "vip", "preferred", "possible", "failback", "restarts",
+               "monitors", "notify"),
+              [_row(group) for group in config.groups])
+
+
+def _row(group: Group) -> list[str]:
+    vip = str(group.vip) + (f" dev {group.vip.device}" if group.vip.device else "")
+    return [
+        group.name, group.kind.value, vip, group.preferred,
+        ", ".join(group.possible) or "-", group.failback.value,
+        f"{group.restarts} within {duration_text(group.restart_window_ms)}",
+        ", ".join(m.kind.value for m in group.monitors),
+        ", ".join(group.notify) or "-",
+    ]

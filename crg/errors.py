@@ -1,0 +1,33 @@
+"""Exit codes and the errors that the command line reports without a traceback.
+
+Only :func:`crg.cli.main` turns exceptions into exit codes; commands return an
+:class:`ExitCode` for their normal outcome and raise for everything else.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    VIOLATED = 1
+    """A property does not hold (``crg check``), or ``crg fmt --check`` would change a file."""
+    BAD_INPUT = 2
+    """Unreadable file, invalid configuration, or a usage error."""
+    INTERNAL = 3
+    """A bug in crg."""
+    INTERRUPTED = 130
+    """Ctrl-C (128 + SIGINT, as shells report it)."""
+    BROKEN_PIPE = 141
+    """The reader of our output went away (128 + SIGPIPE), e.g. ``crg show x.crg | head``."""
+
+
+class FileError(Exception):
+    """A file named on the command line that cannot be read or written (missing, a
+    directory, no permission...)."""
+
+    def __init__(self, path: str, reason: str, action: str = "read") -> None:
+        super().__init__(f"cannot {action} '{path}': {reason}")
+        self.path = path
+        self.reason = reason

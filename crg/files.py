@@ -1,0 +1,46 @@
+"""Reading and writing the files named on the command line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+from crg.dsl import Config, Source, decode_source, read_source
+from crg.dsl import parse as _parse
+from crg.errors import FileError
+
+STDIN = "-"
+
+
+def read(path: str) -> Source:
+    """The file's text (``-`` is standard input); raises FileError, or ConfigError when the
+    bytes are not UTF-8."""
+    try:
+        if path == STDIN:
+            return decode_source(sys.stdin.buffer.read(), "<stdin>")
+        return read_source(path)
+    except OSError as exc:
+        raise FileError(path, exc.strerror or str(exc)) from None
+
+
+def load(path: str) -> Config:
+    """Read, parse and validate one configuration; raises FileError or ConfigError."""
+    source = read(path)
+    return _parse(source.text, source.path)
+
+
+def write(path: str, text: str) -> None:
+    """Replace a file's contents through a temporary file, so that a full disk or a crash
+    never leaves a configuration half-written. Mode and symlinks are kept."""
+    target = os.path.realpath(path)
+    temporary = f"{target}.crg-tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        shutil.copymode(target, temporary)
+        os.replace(temporary, target)
+    except OSError as exc:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise FileError(path, exc.strerror or str(exc), "write") from None
