@@ -93,7 +93,7 @@ class Builder:
                 continue
             out.append(ch)
             i += 1
-        return Str("".join(out), _span_of(token))
+        return Str("".join(out), _span_of(token), raw)
 
     def number(self, token: Token) -> Number:
         return Number(int(str(token)), _span_of(token))

@@ -114,6 +114,10 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
         char = source.text[position] if position < len(source.text) else "?"
         shown = repr(char)[1:-1]
         hint = None
+        if char == '"':
+            return Diagnostic(Severity.ERROR, "string is not closed on this line",
+                              Span.point(line, column), 'end it with " (write \\" for a quote '
+                              "inside, \\n for a line break)", "syntax")
         if char == "'":
             hint = "strings use double quotes"
         elif char == "-":

@@ -23,6 +23,17 @@ class Str:
     value: str
     """The unescaped contents."""
     span: Span = field(compare=False)
+    raw: str = field(default="", compare=False)
+    """The contents as written, escapes included (to point into the string)."""
+
+    def column_of(self, offset: int) -> int:
+        """The source column of ``value[offset]``: an escape takes two columns in the file."""
+        index = 0
+        for _ in range(offset):
+            if index >= len(self.raw):
+                break
+            index += 2 if self.raw[index] == "\\" else 1
+        return self.span.column + 1 + index
 
 
 @dataclass(frozen=True, slots=True)

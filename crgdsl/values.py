@@ -58,11 +58,11 @@ def count(value: Number, what: str, diag: Collector, minimum: int) -> int:
 def check_template(text: Str, diag: Collector) -> None:
     """Report unknown or malformed placeholders, pointing inside the string."""
     for problem in problems(text.value):
-        # +1 for the opening quote; escapes make this approximate only after a backslash.
-        column = text.span.column + 1 + problem.offset
-        span = Span.point(text.span.line, column, problem.width)
-        hint = None
-        if problem.word is not None:
+        column = text.column_of(problem.offset)
+        span = Span.point(text.span.line, column,
+                          text.column_of(problem.offset + problem.width) - column)
+        hint = "a literal brace is written {{ or }}"
+        if problem.word is not None and problem.word.isidentifier():
             hint = did_you_mean(problem.word, PLACEHOLDERS)
             if hint is None or not hint.startswith("did you mean"):
                 hint = "placeholders: " + ", ".join("{" + p + "}" for p in PLACEHOLDERS)
