@@ -49,7 +49,7 @@ class Output:
         stream, rich = (self.stderr, self._rich_err) if err else (self.stdout, self._rich_out)
         if rich:
             # soft_wrap: never insert line breaks into long paths or commands.
-            Console(file=stream, soft_wrap=True, highlight=False).print(
+            _console(stream, soft_wrap=True).print(
                 text if isinstance(text, Text) else Text(text, style=style or ""))
         else:
             stream.write(f"{text.plain if isinstance(text, Text) else text}\n")
@@ -97,7 +97,7 @@ class Output:
         widths = [max(len(cell) for cell in column)
                   for column in zip(headers, *rows, strict=False)]
         if self._rich_out:
-            console = Console(file=self.stdout, highlight=False)
+            console = _console(self.stdout)
             if sum(widths) + 2 * len(widths) <= console.width:
                 table = Table(*headers, header_style="bold", box=None, pad_edge=False)
                 for row in rows:
@@ -107,6 +107,11 @@ class Output:
         for index, row in enumerate([list(headers), *rows]):
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
             self.print("  ".join(cells).rstrip(), style="bold" if index == 0 else None)
+
+
+def _console(stream: TextIO, *, soft_wrap: bool = False) -> Console:
+    # We decided on colour ourselves (a terminal, or asked for); rich must not second-guess.
+    return Console(file=stream, force_terminal=True, soft_wrap=soft_wrap, highlight=False)
 
 
 def _styled(block: str, source: Source, diagnostic: Diagnostic) -> Text:

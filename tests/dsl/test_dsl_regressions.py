@@ -1,0 +1,82 @@
+"""Bugs found while building fmt and the command line, pinned."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from crg.dsl import ConfigError, Source, decode_source, parse, parse_document
+from crg.dsl.diagnostics import render
+
+VALID = ('cluster c { nodes n1 n2 }\n'
+         'group g { vip 10.0.0.1/24 app { start "x" } monitor process preferred n1 possible n2 }\n')
+
+
+def errors(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse(text, "t.crg")
+    return [f"{d.span}: {d.message} ({d.hint})" for d in info.value.errors]
+
+
+def test_comments_are_found_where_a_plain_lexer_would_fail() -> None:
+    # 'ab-c' lexes as ADDRESS 'ab' then '-' without the parser's context.
+    document = parse_document(Source("t", "cluster c { nodes ab-c }  # the node\n"))
+    assert [c.text for c in document.comments] == ["# the node"]
+
+
+def test_line_numbers_ignore_other_line_breaks() -> None:
+    # \f, \r and U+2028 are not line breaks for the lexer, so not for diagnostics either.
+    text = "# a\x0cb \u2028 c\r\ncluster c { nodes n1 }\ngroup g { preferd n1 }\n"
+    with pytest.raises(ConfigError) as info:
+        parse(text, "t.crg")
+    rendered = render(info.value.source, info.value.errors)
+    assert rendered.splitlines()[:2] == ["t.crg:3:11: error: unknown statement 'preferd'",
+                                         " 3 | group g { preferd n1 }"]
+
+
+def test_byte_order_mark_is_skipped() -> None:
+    source = decode_source(codecs.BOM_UTF8 + VALID.encode(), "t.crg")
+    assert parse(source.text) == parse(VALID)
+
+
+def test_bad_utf8_is_located_in_characters() -> None:
+    with pytest.raises(ConfigError) as info:
+        decode_source("# é\n# ü".encode() + b"\xff", "t.crg")
+    assert str(info.value.errors[0].span) == "2:4"
+
+
+@pytest.mark.parametrize(("statement", "word", "suggestion"), [
+    ("failbak auto", "failbak", "failback"), ("aleert log", "aleert", "alert"),
+    ("fencng self", "fencng", "fencing"), ("avod g", "avod", "avoid"),
+])
+def test_misspelt_keyword_starting_like_hex_gets_a_suggestion(statement: str, word: str,
+                                                              suggestion: str) -> None:
+    [message] = errors(f"cluster c {{ nodes n1 }}\ngroup g {{ {statement} }}\n")
+    assert f"unknown statement '{word}'" in message
+    assert f"did you mean {suggestion}?" in message
+
+
+def test_number_without_unit_is_called_a_number() -> None:
+    [message] = errors("cluster c { nodes n1 lease 2 }")
+    assert "unexpected number '2'" in message
+
+
+def test_unclosed_block_at_end_of_file() -> None:
+    [message] = errors("cluster c {\n  nodes n1\n\n\n")
+    assert message.startswith("2:11: unexpected end of file")
+    assert "missing its closing '}'" in message
+
+
+def test_caret_inside_a_string_counts_escapes() -> None:
+    text = 'cluster c { nodes n1 }\ngroup g { app { start "a\\"b\\"c {nope}" } }'
+    with pytest.raises(ConfigError) as info:
+        parse(text)
+    [problem] = [d for d in info.value.errors if d.code == "template"]
+    line = text.splitlines()[1]
+    assert line[problem.span.column - 1:problem.span.end_column - 1] == "{nope}"
+
+
+def test_vip_that_is_no_address_says_so() -> None:
+    assert any("'abc' is not a valid IPv4 or IPv6 address" in m
+               for m in errors("cluster c { nodes n1 }\ngroup g { vip abc }"))

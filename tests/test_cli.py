@@ -1,0 +1,303 @@
+"""The crg command line: subcommands, output and the exit codes that the error handler owns."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from crg import __version__, cli
+from crg.commands import check
+from crg.dsl import Source
+from crg.dsl.diagnostics import Diagnostic, Severity
+from crg.dsl.source import Span
+from crg.output import Output
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = str(ROOT / "examples" / "quickstart.crg")
+NO_STANDBY = str(ROOT / "examples" / "broken" / "no-standby.crg")
+BAD = 'cluster c { nodes n1 n2 }\ngroup g { vip 10.0.0.1/24 preferd n1 }\n'
+UGLY = 'cluster c { nodes n1 n2 }  # two\ngroup g { app { start "x" } }\n'
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def crg(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    def run(*argv: str) -> Run:
+        code = cli.main(list(argv))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str], str]:
+    def make(name: str, text: str) -> str:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return make
+
+
+# --- the program -----------------------------------------------------------------------
+
+
+def test_version(crg: Callable[..., Run]) -> None:
+    result = crg("--version")
+    assert (result.code, result.out) == (0, f"crg {__version__}\n")
+
+
+def test_help_lists_every_command(crg: Callable[..., Run]) -> None:
+    result = crg("--help")
+    assert result.code == 0
+    for name in ("check", "fmt", "show"):
+        assert name in result.out
+
+
+@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["check"], ["show", "--format", "xml",
+                                                                   "x.crg"]])
+def test_usage_errors_exit_2(crg: Callable[..., Run], argv: list[str]) -> None:
+    result = crg(*argv)
+    assert result.code == 2
+    assert "usage: crg" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_every_registered_command_has_register_and_run() -> None:
+    for command in cli.COMMANDS:
+        assert callable(command.register) and callable(command.run)
+
+
+# --- check -------------------------------------------------------------------------------
+
+
+def test_check_ok(crg: Callable[..., Run]) -> None:
+    result = crg("check", QUICKSTART)
+    assert (result.code, result.err) == (0, "")
+    assert result.out == f"{QUICKSTART}: ok (3 nodes, 3 groups)\n"
+
+
+def test_check_prints_warnings_and_counts_them(crg: Callable[..., Run]) -> None:
+    result = crg("check", NO_STANDBY)
+    assert result.code == 0
+    assert result.out.endswith(": ok (2 nodes, 2 groups, 1 warning)\n")
+    assert "no-standby.crg:17:3: warning: group 'ledger' has no possible node" in result.err
+
+
+def test_check_reports_every_file(crg: Callable[..., Run], write: Callable[[str, str], str],
+                                  tmp_path: Path) -> None:
+    bad = write("bad.crg", BAD)
+    missing = str(tmp_path / "missing.crg")
+    result = crg("check", bad, QUICKSTART, missing, str(tmp_path))
+    assert result.code == 2
+    assert result.out == f"{QUICKSTART}: ok (3 nodes, 3 groups)\n"
+    assert result.err == (
+        f"{bad}:2:27: error: unknown statement 'preferd'\n"
+        " 2 | group g { vip 10.0.0.1/24 preferd n1 }\n"
+        "   |                           ^^^^^^^\n"
+        "   = hint: did you mean preferred?\n"
+        "\n"
+        f"{bad}: 1 error\n"
+        f"crg: error: cannot read '{missing}': No such file or directory\n"
+        f"crg: error: cannot read '{tmp_path}': Is a directory\n"
+    )
+
+
+def test_check_json(crg: Callable[..., Run], write: Callable[[str, str], str],
+                    tmp_path: Path) -> None:
+    bad = write("bad.crg", BAD)
+    result = crg("check", "--format", "json", QUICKSTART, bad, NO_STANDBY,
+                 str(tmp_path / "nope.crg"))
+    assert result.code == 2
+    assert result.err == ""
+    data = json.loads(result.out)
+    assert [f["status"] for f in data["files"]] == ["ok", "invalid", "ok", "unreadable"]
+    assert (data["errors"], data["warnings"]) == (2, 1)
+    invalid = data["files"][1]["diagnostics"][0]
+    assert invalid == {"severity": "error", "line": 2, "column": 27,
+                       "message": "unknown statement 'preferd'", "code": "syntax",
+                       "hint": "did you mean preferred?", "end_line": 2, "end_column": 34}
+    assert data["files"][0]["nodes"] == 3 and data["files"][0]["groups"] == 3
+
+
+def test_check_calls_verify_on_valid_configs_only(
+        crg: Callable[..., Run], write: Callable[[str, str], str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    def verify(report: check.Report, args: object) -> int:
+        assert report.config is not None
+        seen.append(report.config.cluster.name)
+        report.details["invariants"] = {"vip-unique": "holds"}
+        return check.ExitCode.VIOLATED
+
+    monkeypatch.setattr(check, "verify", verify)
+    result = crg("check", "--format", "json", QUICKSTART, write("bad.crg", BAD))
+    assert seen == ["quickstart"]
+    assert result.code == 2  # bad input outranks a violated property
+    first = json.loads(result.out)["files"][0]
+    assert (first["status"], first["invariants"]) == ("violated", {"vip-unique": "holds"})
+
+
+# --- show --------------------------------------------------------------------------------
+
+
+def test_show_text(crg: Callable[..., Run]) -> None:
+    result = crg("show", QUICKSTART)
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0] == "cluster quickstart: nodes n1 n2 n3"
+    assert lines[4].split() == ["group", "kind", "vip", "preferred", "possible", "failback",
+                                "restarts", "monitors", "notify"]
+    assert lines[5].split()[:4] == ["web", "failover", "127.0.0.11/8", "n1"]
+    assert "\x1b[" not in result.out + result.err  # plain text when not a terminal
+
+
+def test_show_json(crg: Callable[..., Run]) -> None:
+    result = crg("show", "--format", "json", QUICKSTART)
+    assert result.code == 0
+    data = json.loads(result.out)
+    assert [g["name"] for g in data["groups"]] == ["web", "api", "report"]
+
+
+def test_show_invalid(crg: Callable[..., Run], write: Callable[[str, str], str]) -> None:
+    result = crg("show", write("bad.crg", BAD))
+    assert (result.code, result.out) == (2, "")
+    assert result.err.endswith("bad.crg: 1 error\n")
+
+
+# --- fmt ---------------------------------------------------------------------------------
+
+
+def test_fmt_rewrites_in_place_keeping_the_mode(crg: Callable[..., Run],
+                                                write: Callable[[str, str], str]) -> None:
+    path = write("ugly.crg", UGLY)
+    os.chmod(path, 0o640)
+    result = crg("fmt", path)
+    assert (result.code, result.out, result.err) == (0, "", f"reformatted {path}\n")
+    assert Path(path).read_text() == (
+        "cluster c {\n  nodes n1 n2\n}  # two\n\ngroup g {\n  app {\n    start \"x\"\n  }\n}\n")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert crg("fmt", path) == Run(0, "", "")
+
+
+def test_fmt_check(crg: Callable[..., Run], write: Callable[[str, str], str]) -> None:
+    path = write("ugly.crg", UGLY)
+    result = crg("fmt", "--check", path, QUICKSTART)
+    assert (result.code, result.err) == (1, f"would reformat {path}\n")
+    assert Path(path).read_text() == UGLY
+    assert crg("fmt", "--check", QUICKSTART).code == 0
+
+
+def test_fmt_diff(crg: Callable[..., Run], write: Callable[[str, str], str]) -> None:
+    path = write("ugly.crg", UGLY)
+    result = crg("fmt", "--diff", path)
+    assert result.code == 0
+    assert result.out.startswith(f"--- a/{path}\n+++ b/{path}\n@@")
+    assert "-group g { app { start \"x\" } }\n" in result.out
+    assert Path(path).read_text() == UGLY
+
+
+def test_fmt_stdin(crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"group g{kind instance}")))
+    result = crg("fmt", "-")
+    assert (result.code, result.out) == (0, "group g {\n  kind instance\n}\n")
+
+
+def test_fmt_bad_syntax(crg: Callable[..., Run], write: Callable[[str, str], str]) -> None:
+    path = write("bad.crg", "group g {")
+    result = crg("fmt", path, QUICKSTART)
+    assert result.code == 2
+    assert f"{path}:1:10: error: unexpected end of file" in result.err
+    assert Path(path).read_text() == "group g {"
+
+
+# --- the error handler -------------------------------------------------------------------
+
+
+def broken_validate(exc: BaseException) -> Callable[[str], object]:
+    def validate(path: str) -> object:
+        raise exc
+
+    return validate
+
+
+def test_internal_error(crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CRG_DEBUG", raising=False)
+    monkeypatch.setattr(check, "validate", broken_validate(RuntimeError("boom")))
+    result = crg("check", QUICKSTART)
+    assert result.code == 3
+    assert "crg: error: internal error: RuntimeError: boom" in result.err
+    assert "please report it" in result.err.lower()
+    assert "Traceback" not in result.err
+
+
+def test_internal_error_traceback_on_request(crg: Callable[..., Run],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRG_DEBUG", "1")
+    monkeypatch.setattr(check, "validate", broken_validate(RuntimeError("boom")))
+    result = crg("check", QUICKSTART)
+    assert result.code == 3
+    assert "Traceback (most recent call last)" in result.err
+
+
+def test_interrupt(crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(check, "validate", broken_validate(KeyboardInterrupt()))
+    result = crg("check", QUICKSTART)
+    assert result.code == 130
+    assert "Traceback" not in result.err
+
+
+def test_broken_pipe(crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(check, "validate", broken_validate(BrokenPipeError()))
+    assert crg("check", QUICKSTART).code == 141
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+def test_terminal_output_is_coloured_with_the_same_words() -> None:
+    source = Source("x.crg", "group g {\n")
+    diagnostic = Diagnostic(Severity.ERROR, "bad", Span(1, 7, 1, 8), "a hint", "syntax")
+    plain, coloured = io.StringIO(), io.StringIO()
+    Output(plain, plain, color=False).diagnostics(source, [diagnostic], with_summary=True)
+    Output(coloured, coloured, color=True).diagnostics(source, [diagnostic],
+                                                       with_summary=True)
+    assert "\x1b[" not in plain.getvalue()
+    assert "\x1b[" in coloured.getvalue()
+    without_escapes = "".join(part.split("m", 1)[-1] if i else part
+                              for i, part in enumerate(coloured.getvalue().split("\x1b[")))
+    assert without_escapes == plain.getvalue()
+
+
+# --- a real process ----------------------------------------------------------------------
+
+
+def test_python_dash_m_crg(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.crg"
+    bad.write_text(BAD)
+    env = {**os.environ, "CRG_DEBUG": "0"}
+    ok = subprocess.run([sys.executable, "-m", "crg", "check", QUICKSTART],
+                        capture_output=True, text=True, env=env, check=False)
+    assert (ok.returncode, ok.stdout) == (0, f"{QUICKSTART}: ok (3 nodes, 3 groups)\n")
+    failed = subprocess.run([sys.executable, "-m", "crg", "check", str(bad)],
+                            capture_output=True, text=True, env=env, check=False)
+    assert failed.returncode == 2
+    assert "Traceback" not in failed.stderr
+    assert f"{bad}:2:27: error: unknown statement 'preferd'" in failed.stderr
