@@ -61,7 +61,7 @@ def check_template(text: Str, diag: Collector) -> None:
         column = text.column_of(problem.offset)
         span = Span.point(text.span.line, column,
                           text.column_of(problem.offset + problem.width) - column)
-        hint = "a literal brace is written {{ or }}"
+        hint: str | None = "a literal brace is written {{ or }}"
         if problem.word is not None and problem.word.isidentifier():
             hint = did_you_mean(problem.word, PLACEHOLDERS)
             if hint is None or not hint.startswith("did you mean"):
