@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from crg.dsl import parse_document
 from crg.dsl.diagnostics import ConfigError
 from crg.dsl.source import Source, Span
 from crg.dsl.syntax import (
@@ -62,8 +63,6 @@ def format_source(source: Source) -> str:
     The result is parsed again and compared with the original (statements, values and
     comments), so a formatter bug raises FormatError instead of rewriting a file wrongly.
     """
-    from crg.dsl import parse_document  # the package imports this module's siblings first
-
     document = parse_document(source)
     text = format_document(document, source)
     try:
