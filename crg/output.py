@@ -22,6 +22,11 @@ from crg.errors import FileError
 _SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow"}
 
 
+def count(n: int, word: str) -> str:
+    """``count(1, "node")`` is ``1 node``, ``count(3, "node")`` is ``3 nodes``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _is_terminal(stream: TextIO) -> bool:
     try:
         return stream.isatty()

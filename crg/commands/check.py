@@ -16,7 +16,7 @@ from crg.commands import add_format
 from crg.dsl import Config, ConfigError
 from crg.dsl.export import diagnostic_to_dict
 from crg.errors import ExitCode, FileError
-from crg.output import Output
+from crg.output import Output, count
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
@@ -91,9 +91,9 @@ def print_report(out: Output, report: Report) -> None:
     config = report.config
     assert config is not None
     out.diagnostics(config.source, config.warnings, with_summary=False)
-    facts = [_count(len(config.nodes), "node"), _count(len(config.groups), "group")]
+    facts = [count(len(config.nodes), "node"), count(len(config.groups), "group")]
     if config.warnings:
-        facts.append(_count(len(config.warnings), "warning"))
+        facts.append(count(len(config.warnings), "warning"))
     out.print(f"{report.path}: ok ({', '.join(facts)})")
 
 
@@ -126,7 +126,3 @@ def _report_to_dict(report: Report) -> dict[str, Any]:
         entry["diagnostics"] = [diagnostic_to_dict(d) for d in config.warnings]
     entry.update(report.details)
     return entry
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -14,7 +14,7 @@ from crg.commands import add_format
 from crg.dsl import Config, Group
 from crg.dsl.export import config_to_dict, duration_text
 from crg.errors import ExitCode
-from crg.output import Output
+from crg.output import Output, count
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
@@ -43,13 +43,12 @@ def run(args: argparse.Namespace) -> int:
 
 def print_summary(out: Output, config: Config) -> None:
     cluster = config.cluster
-    down = cluster.max_down
     out.print(f"cluster {cluster.name}: nodes {' '.join(cluster.nodes)}", style="bold")
     out.print(f"  lease {duration_text(cluster.lease_ms)}, "
               f"heartbeat {duration_text(cluster.heartbeat_ms)}, "
               f"store-timeout {duration_text(cluster.store_timeout_ms)}, "
               f"fence-margin {duration_text(cluster.fence_margin_ms)}")
-    out.print(f"  assume at most {down} node{'' if down == 1 else 's'} down; faults: "
+    out.print(f"  assume at most {count(cluster.max_down, 'node')} down; faults: "
               + ", ".join(sorted(f.value for f in cluster.faults)))
     out.print()
     out.table(("group", "kind", "vip", "preferred", "possible", "failback", "restarts",
