@@ -1,0 +1,126 @@
+"""Actions: every transition of the model is one :class:`Action` of a known kind.
+
+An action is ``(kind, group, node)`` with ``-1`` for "not applicable". The registry
+:data:`KINDS` ties each kind to the rule that defines it, says whether it is a step of the
+cluster service (*system*: fair, executed by the runtime) or an event of the environment
+(*env*: chosen freely by the checker within the assumptions, observed by the runtime), and
+which fault kind of the config enables it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from crg.dsl.model import Fault
+from crg.spec import events, rules_care, rules_halt, rules_run
+
+
+class ActionKind(enum.IntEnum):
+    # The cluster service, per group and node, in the order SPEC.md presents them.
+    CLAIM = 0
+    ACQUIRE_VIP = 1
+    START_APP = 2
+    START_MONITORS = 3
+    NOTIFY_UP = 4
+    STOP_MONITORS = 5
+    STOP_APP = 6
+    RELEASE_VIP = 7
+    NOTIFY_DOWN = 8
+    RELEASE_OWNERSHIP = 9
+    WATCHDOG_CLEAN = 10
+    WATCHDOG_RETIRE = 11
+    FENCE = 12
+    ALERT = 13
+    REARM = 14
+    # Time: a cut-off node's lease expires (system, per node).
+    EXPIRE = 15
+    # The environment, per node.
+    CRASH = 16
+    REJOIN = 17
+    PARTITION = 18
+    HEAL = 19
+    # The environment, per group.
+    FAULT = 20
+    SWITCHOVER = 21
+    FORGIVE = 22
+    OFFLINE = 23
+    ONLINE = 24
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+
+class Action(NamedTuple):
+    kind: ActionKind
+    group: int
+    """Group index, or -1 for node events."""
+    node: int
+    """Node index (the node performing or suffering the action), or -1."""
+
+
+GroupRule = Callable[[Any, Any], tuple[Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class KindInfo:
+    kind: ActionKind
+    system: bool
+    """A step of the cluster service (or of time): fair, performed by the runtime."""
+    scope: str
+    """``group``: one group on one node; ``node``: a node event touching every group."""
+    rule: GroupRule | None
+    """For group-scoped kinds: ``rule(view, node) -> (guard, next group vars)``."""
+    fault: Fault | None
+    """For environment events: the fault kind that must be explored for the checker to
+    choose this event."""
+    uses_node: bool = True
+    """False for group events that concern the group as a whole (forgive, offline...)."""
+
+
+_K = ActionKind
+KINDS: dict[ActionKind, KindInfo] = {
+    info.kind: info
+    for info in (
+        KindInfo(_K.CLAIM, True, "group", rules_run.claim, None),
+        KindInfo(_K.ACQUIRE_VIP, True, "group", rules_run.acquire_vip, None),
+        KindInfo(_K.START_APP, True, "group", rules_run.start_app, None),
+        KindInfo(_K.START_MONITORS, True, "group", rules_run.start_monitors, None),
+        KindInfo(_K.NOTIFY_UP, True, "group", rules_run.notify_up, None),
+        KindInfo(_K.STOP_MONITORS, True, "group", rules_halt.stop_monitors, None),
+        KindInfo(_K.STOP_APP, True, "group", rules_halt.stop_app, None),
+        KindInfo(_K.RELEASE_VIP, True, "group", rules_halt.release_vip, None),
+        KindInfo(_K.NOTIFY_DOWN, True, "group", rules_halt.notify_down, None),
+        KindInfo(_K.RELEASE_OWNERSHIP, True, "group", rules_halt.release_ownership, None),
+        KindInfo(_K.WATCHDOG_CLEAN, True, "group", rules_care.watchdog_clean, None),
+        KindInfo(_K.WATCHDOG_RETIRE, True, "group", rules_care.watchdog_retire, None),
+        KindInfo(_K.FENCE, True, "group", rules_care.fence, None),
+        KindInfo(_K.ALERT, True, "group", rules_care.alert, None),
+        KindInfo(_K.REARM, True, "group", rules_care.rearm, None),
+        KindInfo(_K.EXPIRE, True, "node", None, Fault.PARTITION),
+        KindInfo(_K.CRASH, False, "node", None, Fault.CRASH),
+        KindInfo(_K.REJOIN, False, "node", None, Fault.CRASH),
+        KindInfo(_K.PARTITION, False, "node", None, Fault.PARTITION),
+        KindInfo(_K.HEAL, False, "node", None, Fault.PARTITION),
+        KindInfo(_K.FAULT, False, "group", events.fault, Fault.APP_FAULT),
+        KindInfo(_K.SWITCHOVER, False, "group", events.switchover, Fault.SWITCHOVER),
+        KindInfo(_K.FORGIVE, False, "group", events.forgive, Fault.APP_FAULT, uses_node=False),
+        KindInfo(_K.OFFLINE, False, "group", events.go_offline, Fault.SWITCHOVER,
+                 uses_node=False),
+        KindInfo(_K.ONLINE, False, "group", events.go_online, Fault.SWITCHOVER,
+                 uses_node=False),
+    )
+}
+
+SYSTEM_GROUP_KINDS = tuple(k for k, i in KINDS.items() if i.system and i.scope == "group")
+ENV_GROUP_KINDS = tuple(k for k, i in KINDS.items() if not i.system and i.scope == "group")
+NODE_KINDS = tuple(k for k, i in KINDS.items() if i.scope == "node")
+
+NOTIFY_KINDS = frozenset({ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN})
+
+
+def is_system(action: Action) -> bool:
+    return KINDS[action.kind].system

@@ -1,0 +1,219 @@
+"""Derived predicates and the placement decision (SPEC.md, "Derived notions", "Placement").
+
+A :class:`View` is what one group's rules may read: the node status, the group's own
+variables and, for anti-affinity, the owners of the groups it avoids. Everything here is
+written in the algebra (see :mod:`crg.spec.algebra`), so it means the same thing to the
+runtime, the explicit checker and z3.
+
+Node arguments are node *indices* (ints, or z3 terms); ``owner``/``target`` hold index + 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from crg.spec.algebra import Algebra, Bool, Word
+from crg.spec.topology import GroupTopology
+from crg.spec.variables import GroupVars, NodeVars
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    a: Algebra
+    topo: GroupTopology
+    nodes: NodeVars
+    g: GroupVars
+    avoided_owners: Mapping[int, Any]
+    """Owner value of each group in ``topo.avoid`` (by group index)."""
+    n_nodes: int
+    """Width of the node masks."""
+    cache: dict[tuple[str, int], Any] = field(default_factory=dict, compare=False)
+    """Derived values already computed for this view (a view never changes)."""
+
+
+T = TypeVar("T")
+
+
+def _cached(name: str, v: View, n: Any, compute: Callable[[], T]) -> T:
+    # Only concrete node indices are cache keys: z3 terms do not compare with ``==``.
+    if not isinstance(n, int):
+        return compute()
+    key = (name, n)
+    try:
+        return v.cache[key]  # type: ignore[no-any-return]
+    except KeyError:
+        value = v.cache[key] = compute()
+        return value
+
+
+# --- nodes ----------------------------------------------------------------------------
+
+
+def live(v: View, n: Word) -> Bool:
+    """The node's lease is valid: the store counts it (it is up, or cut off but not yet
+    expired)."""
+    a = v.a
+    return _cached("live", v, n,
+                   lambda: a.not_(a.or_(a.bit(v.nodes.down, n), a.bit(v.nodes.lost, n))))
+
+
+def up(v: View, n: Word) -> Bool:
+    """Live and in contact with the store: the only nodes that take cluster actions."""
+    a = v.a
+    return a.and_(live(v, n), a.not_(a.bit(v.nodes.cut, n)))
+
+
+def running(v: View, n: Word) -> Bool:
+    """Processes can run there (up, cut off, or lost — but not crashed)."""
+    return v.a.not_(v.a.bit(v.nodes.down, n))
+
+
+def ref_node(v: View, ref: Word) -> Word:
+    """The node index held in an owner/target reference (meaningless when ``ref`` is 0)."""
+    return v.a.add(ref, -1)
+
+
+def ref_live(v: View, ref: Word) -> Bool:
+    a = v.a
+    return a.and_(a.not_(a.eq(ref, 0)), live(v, ref_node(v, ref)))
+
+
+# --- the group on one node ------------------------------------------------------------
+
+
+def owned(v: View, n: Word) -> Bool:
+    return v.a.eq(v.g.owner, v.a.add(n, 1))
+
+
+def has_owner(v: View) -> Bool:
+    return v.a.not_(v.a.eq(v.g.owner, 0))
+
+
+def holds(v: View, n: Word) -> Bool:
+    """Anything of the group is on node ``n``: VIP, application or monitors."""
+    a = v.a
+    return a.or_(a.bit(v.g.vip, n), a.bit(v.g.app, n), a.bit(v.g.mon, n))
+
+
+def runs_app(v: View, n: Word) -> Bool:
+    """The group's role on ``n`` includes the application (claims 30-44 for instances).
+
+    A failover group runs its application wherever it is placed; an instance group only on
+    its preferred node, and elsewhere holds the VIP alone (offline mode). An operator's
+    offline command makes every node VIP-only.
+    """
+    a = v.a
+    if v.topo.failover:
+        return a.not_(v.g.offline)
+    return a.and_(a.eq(n, v.topo.preferred), a.not_(v.g.offline))
+
+
+def is_candidate(v: View, n: Word) -> Bool:
+    return v.a.bit(v.a.const(v.topo.candidate_mask), n)
+
+
+def eligible(v: View, n: int) -> Bool:
+    """Live and still within its restart budget for this group."""
+    a = v.a
+    return a.and_(live(v, n), a.not_(a.bit(v.g.ban, n)))
+
+
+def avoided_on(v: View, n: int) -> Bool:
+    """A group this one avoids is owned by node ``n``."""
+    a = v.a
+    return a.or_(a.false, *(a.eq(owner, n + 1) for owner in v.avoided_owners.values()))
+
+
+# --- the cluster service's decision -----------------------------------------------------
+
+
+def switching_disabled(v: View) -> Bool:
+    """The group sits on the last live node of its sequenced list (claims 11, 25, 35, 42):
+    it has an owner and no other candidate is live. Switching between possible nodes is
+    then disabled — the group stays, restarting locally whatever its budget — and the
+    last-node alert is due."""
+    return _cached("switching_disabled", v, -1, lambda: _switching_disabled(v))
+
+
+def _switching_disabled(v: View) -> Bool:
+    a = v.a
+    others_dead = a.and_(*(a.or_(owned(v, c), a.not_(live(v, c))) for c in v.topo.candidates))
+    return a.and_(has_owner(v), others_dead)
+
+
+def placement(v: View) -> Word:
+    """Where the group should be (node index + 1; 0 when no candidate is live).
+
+    In order: stay put when switching is disabled; an operator's switchover target while
+    that node is live; with manual failback, stay on a live owner that is not banned;
+    otherwise the first candidate of the sequence that is eligible and not hosting a group
+    this one avoids, then the first eligible one, then the first live one (a banned node
+    is better than no node: the VIP must stay available).
+    """
+    return _cached("placement", v, -1, lambda: _placement(v))
+
+
+def _placement(v: View) -> Word:
+    a, g, cands = v.a, v.g, v.topo.candidates
+    options: list[tuple[Bool, Word]] = [
+        (switching_disabled(v), g.owner),
+        (ref_live(v, g.target), g.target),
+    ]
+    if not v.topo.auto_failback:
+        stay = a.and_(has_owner(v), a.not_(a.bit(g.ban, ref_node(v, g.owner))))
+        options.append((stay, g.owner))
+    if v.topo.avoid:
+        options += [(a.and_(eligible(v, c), a.not_(avoided_on(v, c))), a.const(c + 1))
+                    for c in cands]
+    options += [(eligible(v, c), a.const(c + 1)) for c in cands]
+    options += [(live(v, c), a.const(c + 1)) for c in cands]
+    return a.first(options, a.const(0))
+
+
+def moving(v: View) -> Bool:
+    """The group has an owner but should be elsewhere: its owner must halt it."""
+    a = v.a
+    return _cached("moving", v, -1,
+                   lambda: a.and_(has_owner(v), a.not_(a.eq(placement(v), v.g.owner))))
+
+
+def app_wanted(v: View, n: Word) -> Bool:
+    """The application (and its monitors) should run on ``n`` now."""
+    a = v.a
+    return a.and_(owned(v, n), a.not_(moving(v)), runs_app(v, n), a.not_(v.g.failed))
+
+
+def vip_wanted(v: View, n: Word) -> Bool:
+    return v.a.and_(owned(v, n), v.a.not_(moving(v)))
+
+
+def service_up(v: View, n: Word) -> Bool:
+    """The whole stack is up and healthy on ``n``: what a *service up* event announces."""
+    a = v.a
+    return a.and_(owned(v, n), a.bit(v.g.vip, n), a.bit(v.g.app, n), a.bit(v.g.mon, n),
+                  a.not_(v.g.failed))
+
+
+def excess(v: View, n: Word) -> Bool:
+    """Node ``n`` holds more of the group than it should: a halt or clean-up is pending."""
+    a = v.a
+    return a.or_(
+        a.and_(a.bit(v.g.vip, n), a.not_(vip_wanted(v, n))),
+        a.and_(a.or_(a.bit(v.g.app, n), a.bit(v.g.mon, n)), a.not_(app_wanted(v, n))),
+    )
+
+
+def leftovers(v: View, n: Word) -> Bool:
+    """What a watchdog must exist for (claims 3, 17, 34, 41): the node holds something of a
+    group it no longer hosts, or hosts a group whose application failed there."""
+    a = v.a
+    return a.or_(a.and_(a.not_(owned(v, n)), holds(v, n)), a.and_(owned(v, n), v.g.failed))
+
+
+def coordinator(v: View) -> Word:
+    """The first live candidate (index + 1): which node does group-wide bookkeeping that
+    belongs to no owner (re-arming the last-node alert)."""
+    a = v.a
+    return a.first([(live(v, c), a.const(c + 1)) for c in v.topo.candidates], a.const(0))

@@ -1,0 +1,183 @@
+"""Environment events (SPEC.md, "Environment"): what happens *to* the cluster.
+
+Node events change the node status and have an effect on every group; group events
+(faults and operator commands) touch one group. ``expire`` is not a free choice of the
+environment but the passing of time: it is a *system* step, fair like the cluster
+service's (a cut-off node's lease does run out), and enabled for a self-fencing group only
+once the node has fenced it — which is what the language's timing rule guarantees.
+"""
+
+from __future__ import annotations
+
+from crg.spec.algebra import Algebra, Bool, Word
+from crg.spec.derived import (
+    View,
+    has_owner,
+    holds,
+    is_candidate,
+    owned,
+    ref_node,
+    runs_app,
+    switching_disabled,
+    up,
+)
+from crg.spec.rules_run import Step
+from crg.spec.variables import GroupVars, NodeVars
+
+# --- node status --------------------------------------------------------------------
+
+
+def not_up(a: Algebra, nodes: NodeVars) -> Word:
+    return a.bor(a.bor(nodes.down, nodes.cut), nodes.lost)
+
+
+def within_assumption(a: Algebra, nodes: NodeVars, n: Word, n_nodes: int, max_down: int) -> Bool:
+    """Taking node ``n`` down keeps at most ``max_down`` nodes not up (the checker's
+    assumption ``assume at most k nodes down``)."""
+    return a.popcount_le(a.with_bit(not_up(a, nodes), n, a.true), max_down, n_nodes)
+
+
+def crash_guard(a: Algebra, nodes: NodeVars, n: Word, n_nodes: int, max_down: int) -> Bool:
+    return a.and_(a.not_(a.bit(nodes.down, n)), within_assumption(a, nodes, n, n_nodes, max_down))
+
+
+def crash_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
+    return NodeVars(down=a.with_bit(nodes.down, n, a.true),
+                    cut=a.with_bit(nodes.cut, n, a.false),
+                    lost=a.with_bit(nodes.lost, n, a.false))
+
+
+def crash_group(v: View, n: Word) -> GroupVars:
+    """A crash takes everything on the node with it (processes, addresses, watchdogs) and,
+    with its lease, the ownership key; the restart budget there is forgotten."""
+    a, g = v.a, v.g
+    was_owner = owned(v, n)
+    return g._replace(
+        owner=a.ite(was_owner, a.const(0), g.owner),
+        target=a.ite(a.eq(g.target, a.add(n, 1)), a.const(0), g.target),
+        vip=a.with_bit(g.vip, n, a.false),
+        app=a.with_bit(g.app, n, a.false),
+        mon=a.with_bit(g.mon, n, a.false),
+        wd=a.with_bit(g.wd, n, a.false),
+        ban=a.with_bit(g.ban, n, a.false),
+        restarts=a.ite(was_owner, a.const(0), g.restarts),
+        failed=a.ite(was_owner, a.false, g.failed),
+    )
+
+
+def rejoin_guard(a: Algebra, nodes: NodeVars, n: Word) -> Bool:
+    return a.bit(nodes.down, n)
+
+
+def rejoin_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
+    """A crashed node comes back empty."""
+    return nodes._replace(down=a.with_bit(nodes.down, n, a.false))
+
+
+def partition_guard(a: Algebra, nodes: NodeVars, n: Word, n_nodes: int, max_down: int) -> Bool:
+    up_now = a.not_(a.bit(not_up(a, nodes), n))
+    return a.and_(up_now, within_assumption(a, nodes, n, n_nodes, max_down))
+
+
+def partition_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
+    """The node loses the store but keeps running; its lease is still valid for a while."""
+    return nodes._replace(cut=a.with_bit(nodes.cut, n, a.true))
+
+
+def heal_guard(a: Algebra, nodes: NodeVars, n: Word) -> Bool:
+    return a.or_(a.bit(nodes.cut, n), a.bit(nodes.lost, n))
+
+
+def heal_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
+    return nodes._replace(cut=a.with_bit(nodes.cut, n, a.false),
+                          lost=a.with_bit(nodes.lost, n, a.false))
+
+
+def heal_group(v: View, n: Word) -> GroupVars:
+    """Back in contact, the node spawns a watchdog for whatever it holds of a group it no
+    longer owns (its lease expired meanwhile)."""
+    a, g = v.a, v.g
+    stray = a.and_(a.not_(owned(v, n)), holds(v, n))
+    return g._replace(wd=a.ite(stray, a.with_bit(g.wd, n, a.true), g.wd))
+
+
+def expire_ready(v: View, n: Word) -> Bool:
+    """This group does not hold the lease of cut-off node ``n`` back: it does not fence,
+    or the node has fenced it completely."""
+    if not v.topo.self_fencing:
+        return v.a.true
+    return v.a.not_(holds(v, n))
+
+
+def expire_guard(a: Algebra, nodes: NodeVars, n: Word) -> Bool:
+    return a.bit(nodes.cut, n)
+
+
+def expire_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
+    return nodes._replace(cut=a.with_bit(nodes.cut, n, a.false),
+                          lost=a.with_bit(nodes.lost, n, a.true))
+
+
+def expire_group(v: View, n: Word) -> GroupVars:
+    """The lease runs out: the ownership key bound to it disappears."""
+    a, g = v.a, v.g
+    was_owner = owned(v, n)
+    return g._replace(
+        owner=a.ite(was_owner, a.const(0), g.owner),
+        target=a.ite(a.eq(g.target, a.add(n, 1)), a.const(0), g.target),
+        restarts=a.ite(was_owner, a.const(0), g.restarts),
+        failed=a.ite(was_owner, a.false, g.failed),
+    )
+
+
+# --- group events ---------------------------------------------------------------------
+
+
+def fault(v: View, n: Word) -> Step:
+    """The application fails on its owner ``n`` and the monitors notice. A watchdog is
+    spawned at once (claims 3, 17). Within the budget the group restarts locally; the
+    fault that exceeds it bans the node, so the placement moves the group on (claims 6,
+    20), unless switching is disabled on the last node."""
+    a, g = v.a, v.g
+    guard = a.and_(owned(v, n), up(v, n), a.bit(g.app, n), a.bit(g.mon, n),
+                   a.not_(g.failed), runs_app(v, n))
+    within = a.lt(g.restarts, a.const(v.topo.budget))
+    return guard, g._replace(
+        failed=a.true,
+        wd=a.with_bit(g.wd, n, a.true),
+        restarts=a.ite(within, a.add(g.restarts, 1), a.const(0)),
+        ban=a.ite(within, g.ban, a.with_bit(g.ban, n, a.true)),
+    )
+
+
+def switchover(v: View, n: Word) -> Step:
+    """An operator asks to move the group to candidate ``n`` (claims 9, 23, 32, 39).
+    Refused while switching is disabled on the last node (claims 11, 35, 42)."""
+    a, g = v.a, v.g
+    guard = a.and_(has_owner(v), is_candidate(v, n), up(v, n), a.not_(owned(v, n)),
+                   a.not_(a.eq(g.target, a.add(n, 1))), a.not_(switching_disabled(v)))
+    return guard, g._replace(target=a.add(n, 1))
+
+
+def forgive(v: View, n: Word) -> Step:
+    """The restart window passes without a new fault: budget and bans are restored.
+    (``n`` is unused: the window is the group's, not a node's.)"""
+    a, g = v.a, v.g
+    guard = a.or_(a.not_(a.is_zero(g.ban)), a.not_(a.eq(g.restarts, 0)))
+    return guard, g._replace(ban=a.const(0), restarts=a.const(0))
+
+
+def go_offline(v: View, n: Word) -> Step:
+    """An operator puts the group in offline mode: the VIP stays, the application stops."""
+    a, g = v.a, v.g
+    return a.and_(has_owner(v), a.not_(g.offline)), g._replace(offline=a.true)
+
+
+def go_online(v: View, n: Word) -> Step:
+    a, g = v.a, v.g
+    return g.offline, g._replace(offline=a.false)
+
+
+def owner_node(v: View) -> Word:
+    """Where a group event is attributed in traces: the owner (or -1 for none)."""
+    return ref_node(v, v.g.owner)

@@ -1,0 +1,100 @@
+"""The packed encoding of states: one Python int per cluster state (the fast layer).
+
+A state is the node masks followed by one fixed-width field per group::
+
+    bits [0, 3N)                  down, cut, lost masks (N bits each)
+    group g at offset 3N + g*W    vip, app, mon, wd, ban masks (N bits each),
+                                  owner, target (R bits each: node index + 1),
+                                  restarts (B bits), then four flags:
+                                  announced, alerted, failed, offline
+
+One int hashes and compares fast and costs about 30 + bits/8 bytes, which is what lets
+the explicit checker keep millions of states. The rules never see this encoding: they
+work on :class:`~crg.spec.variables.GroupVars`, and :class:`Layout` converts.
+"""
+
+from __future__ import annotations
+
+from crg.spec.variables import GroupVars, NodeVars
+
+
+class Layout:
+    def __init__(self, n_nodes: int, n_groups: int, max_budget: int) -> None:
+        self.n_nodes = n = n_nodes
+        self.n_groups = n_groups
+        self.node_mask = (1 << n) - 1
+        self.nodes_width = 3 * n
+        self.ref_bits = (n + 1).bit_length()
+        self.restart_bits = max(max_budget, 1).bit_length()
+        self.off_owner = 5 * n
+        self.off_target = self.off_owner + self.ref_bits
+        self.off_restarts = self.off_target + self.ref_bits
+        self.off_flags = self.off_restarts + self.restart_bits
+        self.group_width = self.off_flags + 4
+        self.group_mask = (1 << self.group_width) - 1
+        self.ref_mask = (1 << self.ref_bits) - 1
+        self.restart_mask = (1 << self.restart_bits) - 1
+        self.offsets = tuple(self.nodes_width + g * self.group_width for g in range(n_groups))
+
+    # -- whole state -----------------------------------------------------------------
+
+    def nodes_part(self, state: int) -> int:
+        return state & ((1 << self.nodes_width) - 1)
+
+    def group_part(self, state: int, g: int) -> int:
+        return (state >> self.offsets[g]) & self.group_mask
+
+    def with_group_part(self, state: int, g: int, part: int) -> int:
+        off = self.offsets[g]
+        return state ^ ((((state >> off) & self.group_mask) ^ part) << off)
+
+    def assemble(self, nodes: int, groups: list[int]) -> int:
+        state = nodes
+        for off, part in zip(self.offsets, groups, strict=True):
+            state |= part << off
+        return state
+
+    # -- nodes -----------------------------------------------------------------------
+
+    def unpack_nodes(self, part: int) -> NodeVars:
+        m, n = self.node_mask, self.n_nodes
+        return NodeVars(down=part & m, cut=(part >> n) & m, lost=(part >> (2 * n)) & m)
+
+    def pack_nodes(self, nodes: NodeVars) -> int:
+        n = self.n_nodes
+        return int(nodes.down) | (int(nodes.cut) << n) | (int(nodes.lost) << (2 * n))
+
+    # -- groups ----------------------------------------------------------------------
+
+    def owner_of(self, part: int) -> int:
+        return (part >> self.off_owner) & self.ref_mask
+
+    def unpack_group(self, part: int) -> GroupVars:
+        m, n = self.node_mask, self.n_nodes
+        flags = part >> self.off_flags
+        return GroupVars(
+            owner=(part >> self.off_owner) & self.ref_mask,
+            target=(part >> self.off_target) & self.ref_mask,
+            vip=part & m,
+            app=(part >> n) & m,
+            mon=(part >> (2 * n)) & m,
+            wd=(part >> (3 * n)) & m,
+            ban=(part >> (4 * n)) & m,
+            restarts=(part >> self.off_restarts) & self.restart_mask,
+            announced=bool(flags & 1),
+            alerted=bool(flags & 2),
+            failed=bool(flags & 4),
+            offline=bool(flags & 8),
+        )
+
+    def pack_group(self, g: GroupVars) -> int:
+        n = self.n_nodes
+        restarts = int(g.restarts)
+        if not 0 <= restarts <= self.restart_mask:
+            raise ValueError(f"restart count {restarts} does not fit the layout")
+        flags = (bool(g.announced) | (bool(g.alerted) << 1) | (bool(g.failed) << 2)
+                 | (bool(g.offline) << 3))
+        return (int(g.vip) | (int(g.app) << n) | (int(g.mon) << (2 * n))
+                | (int(g.wd) << (3 * n)) | (int(g.ban) << (4 * n))
+                | (int(g.owner) << self.off_owner) | (int(g.target) << self.off_target)
+                | (restarts << self.off_restarts) | (flags << self.off_flags))

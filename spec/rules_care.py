@@ -1,0 +1,75 @@
+"""Watchdog, self-fencing and the last-node alert (SPEC.md, "Watchdog", "Fencing", "Alert")."""
+
+from __future__ import annotations
+
+from crg.spec.algebra import Word
+from crg.spec.derived import (
+    View,
+    coordinator,
+    excess,
+    holds,
+    owned,
+    running,
+    switching_disabled,
+    up,
+)
+from crg.spec.rules_run import Step
+from crg.spec.variables import GroupVars
+
+
+def _peel(v: View, n: Word) -> GroupVars:
+    """Remove the top layer of the group's stack on ``n``, in halt order: the monitors if
+    they run, else the application, else the VIP."""
+    a, g = v.a, v.g
+    has_mon, has_app = a.bit(g.mon, n), a.bit(g.app, n)
+    app_removed = a.and_(a.not_(has_mon), has_app)
+    return g._replace(
+        mon=a.with_bit(g.mon, n, a.false),
+        app=a.ite(has_mon, g.app, a.with_bit(g.app, n, a.false)),
+        vip=a.ite(a.or_(has_mon, has_app), g.vip, a.with_bit(g.vip, n, a.false)),
+        wd=a.with_bit(g.wd, n, a.true),
+        # A failure is cleaned up once the failed application is gone, whoever removed it.
+        failed=a.and_(g.failed, a.not_(a.and_(app_removed, owned(v, n)))),
+    )
+
+
+def watchdog_clean(v: View, n: Word) -> Step:
+    """A watchdog removes what is left of a group its node no longer hosts, one layer per
+    step in halt order (claims 3, 17, 34, 41)."""
+    a, g = v.a, v.g
+    guard = a.and_(a.bit(g.wd, n), running(v, n), a.not_(owned(v, n)), holds(v, n))
+    return guard, _peel(v, n)
+
+
+def watchdog_retire(v: View, n: Word) -> Step:
+    """The watchdog retires once its node holds nothing of the group it should not."""
+    a, g = v.a, v.g
+    guard = a.and_(a.bit(g.wd, n), a.not_(excess(v, n)))
+    return guard, g._replace(wd=a.with_bit(g.wd, n, a.false))
+
+
+def fence(v: View, n: Word) -> Step:
+    """Self-fencing: a node cut off from the store halts the group, one layer per step,
+    before its lease can expire (the timing rule of the language guarantees the time).
+    It sends no event: it cannot reach anyone; the next owner sends the *service down*."""
+    a = v.a
+    enabled = a.true if v.topo.self_fencing else a.false
+    guard = a.and_(enabled, a.bit(v.nodes.cut, n), holds(v, n))
+    return guard, _peel(v, n)
+
+
+def alert(v: View, n: Word) -> Step:
+    """On the last live node of its list the owner raises the alert, once per episode
+    (claims 11, 25)."""
+    a, g = v.a, v.g
+    guard = a.and_(owned(v, n), up(v, n), switching_disabled(v), a.not_(g.alerted))
+    return guard, g._replace(alerted=a.true)
+
+
+def rearm(v: View, n: Word) -> Step:
+    """The episode ends when another candidate is live again (or the group is down): the
+    group's coordinator re-arms the alert and switching is enabled again."""
+    a, g = v.a, v.g
+    guard = a.and_(a.eq(coordinator(v), a.add(n, 1)), up(v, n), g.alerted,
+                   a.not_(switching_disabled(v)))
+    return guard, g._replace(alerted=a.false)

@@ -1,0 +1,158 @@
+"""Human-readable reading of states and actions: placements, modes, descriptions.
+
+Shared by ``crg simulate``, the checker's traces and the runtime's ``crg status``, so that
+the words an operator reads are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from crg.spec.actions import KINDS, Action, ActionKind
+from crg.spec.derived import owned, runs_app, service_up, switching_disabled, up
+from crg.spec.model import Model, State
+
+
+class Mode(enum.StrEnum):
+    """Modes of a group (claims 4, 5): where it is and whether its application serves."""
+
+    NORMAL = "normal"
+    """On its preferred node, application up."""
+    FAILOVER = "failover"
+    """On a possible node, application up."""
+    OFFLINE = "offline"
+    """VIP held, application down by design (instance group away from its preferred node,
+    or put offline by an operator): clients are refused at once."""
+    DOWN = "down"
+    """No candidate node is up: nothing holds the VIP."""
+    MOVING = "moving"
+    """Between states: the run or halt method is under way (never seen once settled)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    group: str
+    node: str | None
+    """The owner: the node hosting the group (None when nobody does)."""
+    mode: Mode
+    vip: str | None
+    """The node the VIP is configured on (None if nowhere; the first if several)."""
+    app: str
+    """``up`` | ``down`` | ``failed`` | ``starting`` | ``stopping``."""
+    switching: bool
+    """Switching between possible nodes is enabled (False on the last live node)."""
+    alerted: bool
+    """The last-node alert has been raised in this episode."""
+    announced: bool
+    """The last service event sent was *up*."""
+    target: str | None
+    watchdogs: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "node": self.node, "mode": self.mode.value, "vip": self.vip, "app": self.app,
+            "switching": self.switching, "alerted": self.alerted,
+        }
+
+
+def placement_of(model: Model, state: State, g: int) -> Placement:
+    topo, nodes = model.groups[g], model.topology.nodes
+    v = model.view(state, g)
+    gv = v.g
+    owner = gv.owner - 1 if gv.owner else None
+    vip_nodes = [n for n in range(model.n_nodes) if (gv.vip >> n) & 1]
+    app_nodes = [n for n in range(model.n_nodes) if (gv.app >> n) & 1]
+    if owner is None:
+        mode = Mode.DOWN if not any(up(v, c) for c in topo.candidates) else Mode.MOVING
+    elif service_up(v, owner) and runs_app(v, owner) and gv.announced:
+        mode = Mode.NORMAL if owner == topo.preferred else Mode.FAILOVER
+    elif (gv.vip >> owner) & 1 and not runs_app(v, owner) and not gv.app:
+        mode = Mode.OFFLINE
+    else:
+        mode = Mode.MOVING
+    if gv.failed:
+        app = "failed"
+    elif owner is not None and service_up(v, owner):
+        app = "up"
+    elif owner is not None and runs_app(v, owner) and owned(v, owner) and not app_nodes:
+        app = "starting" if (gv.vip >> owner) & 1 else "down"
+    elif app_nodes and (owner is None or owner not in app_nodes or not runs_app(v, owner)):
+        app = "stopping"
+    elif app_nodes:
+        app = "starting"
+    else:
+        app = "down"
+    return Placement(
+        group=topo.name,
+        node=nodes[owner] if owner is not None else None,
+        mode=mode,
+        vip=nodes[vip_nodes[0]] if vip_nodes else None,
+        app=app,
+        switching=not switching_disabled(v),
+        alerted=bool(gv.alerted),
+        announced=bool(gv.announced),
+        target=nodes[gv.target - 1] if gv.target else None,
+        watchdogs=tuple(nodes[n] for n in range(model.n_nodes) if (gv.wd >> n) & 1),
+    )
+
+
+def placements(model: Model, state: State) -> dict[str, Placement]:
+    return {topo.name: placement_of(model, state, topo.index) for topo in model.groups}
+
+
+def node_status(model: Model, state: State) -> dict[str, str]:
+    """``up`` | ``down`` (crashed) | ``cut`` (partitioned, lease valid) | ``lost``."""
+    nv = model.node_vars(state)
+    out = {}
+    for n, name in enumerate(model.topology.nodes):
+        if (nv.down >> n) & 1:
+            out[name] = "down"
+        elif (nv.cut >> n) & 1:
+            out[name] = "cut"
+        elif (nv.lost >> n) & 1:
+            out[name] = "lost"
+        else:
+            out[name] = "up"
+    return out
+
+
+def describe(model: Model, action: Action) -> str:
+    """``crash n1``, ``n1: acquire-vip web``, ``switchover web n2``, ``fault web``..."""
+    nodes, groups = model.topology.nodes, model.groups
+    node = nodes[action.node] if action.node >= 0 else None
+    group = groups[action.group].name if action.group >= 0 else None
+    info = KINDS[action.kind]
+    if info.scope == "node":
+        return f"{action.kind.label} {node}"
+    if not info.system:
+        if action.kind is ActionKind.SWITCHOVER:
+            return f"switchover {group} {node}"
+        return f"{action.kind.label} {group}"
+    return f"{node}: {action.kind.label} {group}"
+
+
+def action_dict(model: Model, action: Action) -> dict[str, Any]:
+    """The JSON form of an action (stable: used by simulate, traces and ITF files)."""
+    return {
+        "action": action.kind.label,
+        "group": model.groups[action.group].name if action.group >= 0 else None,
+        "node": model.topology.nodes[action.node] if action.node >= 0 else None,
+        "system": KINDS[action.kind].system,
+    }
+
+
+def parse_action(model: Model, data: dict[str, Any]) -> Action:
+    """Inverse of :func:`action_dict`; raises ValueError for unknown names."""
+    try:
+        kind = ActionKind[str(data["action"]).upper().replace("-", "_")]
+    except KeyError:
+        raise ValueError(f"unknown action {data.get('action')!r}") from None
+    group = data.get("group")
+    node = data.get("node")
+    g = model.topology.group_index(group) if group is not None else -1
+    if node is not None and node not in model.topology.nodes:
+        raise ValueError(f"unknown node {node!r}")
+    n = model.topology.node_index(node) if node is not None else -1
+    return Action(kind, g, n)
