@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from crg import __version__
-from crg.commands import check, fmt, show
+from crg.commands import check, fmt, show, simulate
 from crg.dsl import ConfigError
 from crg.errors import ExitCode, FileError
 from crg.output import Output
@@ -27,7 +27,7 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-COMMANDS: tuple[Command, ...] = (check, fmt, show)
+COMMANDS: tuple[Command, ...] = (check, fmt, show, simulate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,216 @@
+"""``crg simulate FILE --fail n1 ...``: what the cluster service does, from the spec alone.
+
+The events apply in the order they are written; the service settles before the first and
+after each (see :mod:`crg.simulation`). ``--format json`` has a stable shape (README.md,
+``crg/schemas/simulate.schema.json``); the text format is for people.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from crg import files
+from crg.commands import add_format
+from crg.errors import ExitCode
+from crg.output import Output
+from crg.simulation import (
+    DEFAULT_MAX_STEPS,
+    EVENTS,
+    Event,
+    Notification,
+    ScenarioError,
+    Simulation,
+    Step,
+)
+from crg.spec import Action, Model, State
+from crg.spec.view import action_dict, describe, node_status, placements
+
+if TYPE_CHECKING:
+    from crg.commands import Subparsers
+
+JSON_VERSION = 1
+
+
+class _AppendEvent(argparse.Action):
+    """Every event option appends to one list, so their relative order is kept."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+        args = (values,) if isinstance(values, str) else tuple(values or ())
+        events: list[Event] = list(getattr(namespace, "events", None) or [])
+        events.append(Event(self.metavar_name, tuple(str(v) for v in args)))
+        namespace.events = events
+
+    @property
+    def metavar_name(self) -> str:
+        return self.option_strings[0].removeprefix("--")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "simulate", help="show what the cluster service does after scripted events",
+        description="Start every group of FILE by the spec's rules, then apply the events "
+                    "in the order given, letting the cluster service settle after each. "
+                    "Nothing real is touched.")
+    parser.add_argument("file", metavar="FILE", help="a .crg configuration")
+    events = parser.add_argument_group("events (any number, applied in order)")
+    for spec in EVENTS:
+        metavar = tuple(arg.value for arg in spec.args)
+        events.add_argument(f"--{spec.name}", action=_AppendEvent, dest="events",
+                            nargs=len(metavar) if len(metavar) > 1 else None,
+                            metavar=metavar if len(metavar) > 1 else metavar[0],
+                            help=spec.help)
+    add_format(parser, ("text", "json"), "text")
+    parser.add_argument("--max-steps", type=_positive, default=DEFAULT_MAX_STEPS,
+                        metavar="N", help="steps the service may take to settle after one "
+                                          f"event before it counts as a livelock "
+                                          f"(default: {DEFAULT_MAX_STEPS})")
+    parser.set_defaults(run=run, events=[])
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Output()
+    config = files.load(args.file)
+    simulation = Simulation(config, max_steps=args.max_steps)
+    try:
+        steps = simulation.run(args.events)
+    except ScenarioError as exc:
+        out.error(str(exc))
+        return ExitCode.BAD_INPUT
+    if args.format == "json":
+        out.json(to_dict(simulation, args.file, steps))
+    else:
+        out.diagnostics(config.source, config.warnings, with_summary=False)
+        print_text(out, simulation, steps)
+    livelock = steps[-1].livelock
+    if livelock is not None:
+        event = steps[-1].event
+        out.error(f"livelock: the cluster service did not settle "
+                  f"{'at start-up' if event is None else f'after {event}'} "
+                  f"({livelock.steps} steps"
+                  + (f", a cycle of {len(livelock.cycle)}" if livelock.cycle else "") + ")")
+        return ExitCode.VIOLATED
+    if any(step.problems for step in steps):
+        out.error("the scenario breaks an invariant (see the problems above)")
+        return ExitCode.VIOLATED
+    return ExitCode.OK
+
+
+# -- JSON ---------------------------------------------------------------------------------
+
+
+def to_dict(simulation: Simulation, path: str, steps: Sequence[Step]) -> dict[str, Any]:
+    m = simulation.model
+    last = steps[-1]
+    return {
+        "version": JSON_VERSION,
+        "file": path,
+        "cluster": simulation.config.cluster.name,
+        "outcome": "settled" if last.livelock is None else "livelock",
+        "steps": [_step_dict(m, index, step) for index, step in enumerate(steps)],
+        "final": _snapshot(m, last.state),
+    }
+
+
+def _step_dict(m: Model, index: int, step: Step) -> dict[str, Any]:
+    event = None
+    if step.event is not None and step.action is not None:
+        event = {"name": step.event.name, "args": list(step.event.args),
+                 **_action(m, step.action)}
+    livelock = None
+    if step.livelock is not None:
+        livelock = {"steps": step.livelock.steps,
+                    "cycle": [_action(m, a) for a in step.livelock.cycle]}
+    return {
+        "index": index,
+        "event": event,
+        "actions": [_action(m, a) for a in step.actions],
+        "notifications": [_notification(n) for n in step.notifications],
+        "problems": [{"invariant": p.invariant, "group": p.group, "detail": p.detail}
+                     for p in step.problems],
+        "livelock": livelock,
+        **_snapshot(m, step.state),
+    }
+
+
+def _action(m: Model, action: Action) -> dict[str, Any]:
+    return {**action_dict(m, action), "text": describe(m, action)}
+
+
+def _notification(n: Notification) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": n.kind, "group": n.group, "node": n.node}
+    if n.kind == "alert":
+        out["sinks"] = [{"kind": kind, "target": target} for kind, target in n.sinks]
+    else:
+        out["recipients"] = list(n.recipients)
+    return out
+
+
+def _snapshot(m: Model, state: State) -> dict[str, Any]:
+    return {
+        "nodes": node_status(m, state),
+        "placement": {name: p.as_dict() for name, p in placements(m, state).items()},
+    }
+
+
+# -- text ---------------------------------------------------------------------------------
+
+
+def print_text(out: Output, simulation: Simulation, steps: Sequence[Step]) -> None:
+    m = simulation.model
+    for index, step in enumerate(steps):
+        if index:
+            out.print()
+        if step.event is None or step.action is None:
+            title = "start-up"
+        else:
+            title = f"{step.event}  ({describe(m, step.action)})"
+        out.print(f"step {index}: {title}", style="bold")
+        if step.actions:
+            out.print("  actions:")
+            for action in step.actions:
+                out.print(f"    {describe(m, action)}")
+        else:
+            out.print("  actions: none")
+        for note in step.notifications:
+            out.print(f"  {_notification_text(note)}", style="cyan")
+        for problem in step.problems:
+            where = f" ({problem.group})" if problem.group else ""
+            out.print(f"  violated: {problem.invariant}{where}: {problem.detail}",
+                      style="bold red")
+        if step.livelock is not None:
+            cycle = ", ".join(describe(m, a) for a in step.livelock.cycle)
+            out.print(f"  livelock after {step.livelock.steps} steps"
+                      + (f"; repeating: {cycle}" if cycle else ""), style="bold red")
+        nodes = node_status(m, step.state)
+        out.print("  nodes: " + ", ".join(f"{name} {status}" for name, status in nodes.items()))
+        out.table(("group", "node", "mode", "vip", "app", "switching", "alerted"),
+                  [_row(name, p.as_dict()) for name, p in placements(m, step.state).items()])
+
+
+def _row(name: str, p: dict[str, Any]) -> list[str]:
+    return [name, p["node"] or "-", p["mode"], p["vip"] or "-", p["app"],
+            "on" if p["switching"] else "off", "yes" if p["alerted"] else "no"]
+
+
+def _notification_text(n: Notification) -> str:
+    if n.kind == "alert":
+        sinks = ", ".join(kind if target is None else f"{kind} {target}"
+                          for kind, target in n.sinks) or "no sink"
+        return f"alert: {n.group} on {n.node} is on the last node of its list -> {sinks}"
+    word = "up" if n.kind == "service-up" else "down"
+    recipients = ", ".join(n.recipients) or "nobody"
+    return f"service {word}: {n.group} from {n.node} -> {recipients}"
+

@@ -1,0 +1,321 @@
+"""Scripted "what if" scenarios, evaluated on the spec alone (``crg simulate``).
+
+A scenario is a list of environment events (crash a node, fault an application, move a
+group...). Before the first event and after each one the cluster service runs to
+quiescence, taking its steps in the model's fixed order (the first enabled system
+transition each time), so a scenario has exactly one outcome. Nothing here touches a
+real node: it is the model's answer, from the same rules the checker explores.
+
+Events beyond the config's assumptions are allowed (fail every node if you like): a
+simulation asks what the rules do, the assumptions only bound what the checker explores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from crg.dsl import Config, Fault
+from crg.dsl.diagnostics import did_you_mean
+from crg.spec import STATE_INVARIANTS, Action, ActionKind, IllegalAction, Model, State
+from crg.spec.view import describe, node_status, placement_of
+
+DEFAULT_MAX_STEPS = 10_000
+"""Steps the cluster service may take to settle after one event before the simulation
+calls it a livelock. A settled web tier needs a few dozen; this is a generous ceiling."""
+
+IGNORED_INVARIANTS = frozenset({"coverage"})
+"""Not reported by a simulation: ``coverage`` states the config's failure assumption
+(some candidate stays up), and a what-if scenario may break it on purpose. The placement
+already shows a group with no candidate left as mode ``down``."""
+
+
+_STATEMENTS = {inv.name: " ".join(inv.statement.split()) for inv in STATE_INVARIANTS}
+
+
+class Arg(Enum):
+    NODE = "NODE"
+    GROUP = "GROUP"
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """One command-line event: its option name, its arguments, the action it becomes."""
+
+    name: str
+    args: tuple[Arg, ...]
+    kind: ActionKind
+    help: str
+
+
+EVENTS: tuple[EventSpec, ...] = (
+    EventSpec("fail", (Arg.NODE,), ActionKind.CRASH, "crash NODE: it stops with everything on it"),
+    EventSpec("join", (Arg.NODE,), ActionKind.REJOIN, "a crashed NODE comes back, empty"),
+    EventSpec("partition", (Arg.NODE,), ActionKind.PARTITION,
+              "cut NODE off the store; it keeps running (and must fence itself)"),
+    EventSpec("heal", (Arg.NODE,), ActionKind.HEAL, "end NODE's partition"),
+    EventSpec("fault", (Arg.GROUP,), ActionKind.FAULT,
+              "GROUP's application fails where it runs (its monitors notice)"),
+    EventSpec("switchover", (Arg.GROUP, Arg.NODE), ActionKind.SWITCHOVER,
+              "an operator moves GROUP to NODE, one of its possible nodes"),
+    EventSpec("offline", (Arg.GROUP,), ActionKind.OFFLINE,
+              "an operator puts GROUP in offline mode (VIP held, application stopped)"),
+    EventSpec("online", (Arg.GROUP,), ActionKind.ONLINE, "end GROUP's offline mode"),
+    EventSpec("forgive", (Arg.GROUP,), ActionKind.FORGIVE,
+              "GROUP's restart window passes: restart budget and bans are restored"),
+)
+EVENTS_BY_NAME = {spec.name: spec for spec in EVENTS}
+
+
+class ScenarioError(ValueError):
+    """The scenario names something unknown or asks for an event that cannot happen in
+    the state it would apply to (bad input: exit code 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    name: str
+    """An :data:`EVENTS` name (``fail``, ``switchover``...)."""
+    args: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return " ".join((f"--{self.name}", *self.args))
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    kind: str
+    """``service-up``, ``service-down`` or ``alert``."""
+    group: str
+    node: str
+    """The node that sent it (the group's host)."""
+    recipients: tuple[str, ...]
+    """For service events: the subscribed groups (the config's ``notify``)."""
+    sinks: tuple[tuple[str, str | None], ...]
+    """For alerts: the group's alert sinks as (kind, target)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An invariant the scenario broke: a bug in the rules or an unsafe configuration."""
+
+    invariant: str
+    group: str | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Livelock:
+    """The cluster service did not settle: it kept taking steps."""
+
+    steps: int
+    """Steps taken before giving up."""
+    cycle: tuple[Action, ...]
+    """The steps that repeat, when a state came back (empty when only the bound was hit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    event: Event | None
+    """None for the start-up step (the service starts every group)."""
+    action: Action | None
+    """The environment action the event became."""
+    actions: tuple[Action, ...]
+    """What the cluster service did to settle, in order."""
+    notifications: tuple[Notification, ...]
+    problems: tuple[Problem, ...]
+    state: State
+    livelock: Livelock | None = None
+
+
+class Simulation:
+    def __init__(self, config: Config, *, max_steps: int = DEFAULT_MAX_STEPS) -> None:
+        self.config = config
+        # Any number of nodes may go and any event may happen: a what-if is not bound by
+        # the checker's assumptions (they only choose the environment events it explores;
+        # the cluster service's steps are the same).
+        self.model = Model.from_config(config, max_down=len(config.cluster.nodes),
+                                       faults=frozenset(Fault))
+        self.max_steps = max_steps
+        self._groups = {group.name: group for group in config.groups}
+
+    # -- running -----------------------------------------------------------------------
+
+    def run(self, events: Sequence[Event]) -> list[Step]:
+        """Start-up, then each event in order, settling after each. Stops after a step
+        that did not settle. Raises :class:`ScenarioError` for a bad event (names are all
+        checked before anything runs)."""
+        for event in events:
+            self.check_names(event)
+        steps = [self.start()]
+        for event in events:
+            if steps[-1].livelock is not None:
+                break
+            steps.append(self.step(steps[-1].state, event))
+        return steps
+
+    def start(self) -> Step:
+        return self._settle(None, None, self.model.initial(), ())
+
+    def step(self, state: State, event: Event) -> Step:
+        action = self.action(state, event)
+        try:
+            after = self.model.apply(state, action)
+        except IllegalAction:
+            raise ScenarioError(f"{event}: {self.why_not(state, event)}") from None
+        return self._settle(event, action, after, self._step_problems(state, action))
+
+    def _settle(self, event: Event | None, action: Action | None, state: State,
+                problems: Sequence[Problem]) -> Step:
+        found = list(problems)
+        taken, state, livelock = settle(self.model, state, self.max_steps,
+                                        on_transition=lambda t: found.extend(self._problems(t)))
+        found.extend(self._state_problems(state, quiescent=livelock is None))
+        return Step(event, action, tuple(taken), tuple(self._notifications(taken)),
+                    tuple(dict.fromkeys(found)), state, livelock)
+
+    # -- events --------------------------------------------------------------------------
+
+    def check_names(self, event: Event) -> None:
+        spec = EVENTS_BY_NAME[event.name]
+        for kind, value in zip(spec.args, event.args, strict=True):
+            names = self.model.topology.nodes if kind is Arg.NODE else tuple(self._groups)
+            if value not in names:
+                hint = did_you_mean(value, names)
+                word = "node" if kind is Arg.NODE else "group"
+                raise ScenarioError(f"{event}: unknown {word} '{value}'"
+                                    + (f"; {hint}" if hint else ""))
+
+    def action(self, state: State, event: Event) -> Action:
+        """The model action of ``event`` in ``state`` (not yet checked to be enabled)."""
+        self.check_names(event)
+        spec = EVENTS_BY_NAME[event.name]
+        topology = self.model.topology
+        if spec.args == (Arg.NODE,):
+            return Action(spec.kind, -1, topology.node_index(event.args[0]))
+        g = topology.group_index(event.args[0])
+        if spec.kind is ActionKind.SWITCHOVER:
+            return Action(spec.kind, g, topology.node_index(event.args[1]))
+        if spec.kind is ActionKind.FAULT:
+            # The application fails where it runs: on the group's owner.
+            return Action(spec.kind, g, self.model.group_vars(state, g).owner - 1)
+        return Action(spec.kind, g, -1)
+
+    def why_not(self, state: State, event: Event) -> str:
+        """Why ``event`` cannot happen in ``state``, in an operator's words."""
+        m = self.model
+        if EVENTS_BY_NAME[event.name].args == (Arg.NODE,):
+            node = event.args[0]
+            status = node_status(m, state)[node]
+            if event.name == "join" and status in ("cut", "lost"):
+                return f"{node} did not crash, it is partitioned ({status}); use --heal {node}"
+            wanted = {"fail": "up, cut or lost", "join": "down", "partition": "up",
+                      "heal": "partitioned"}[event.name]
+            return f"{node} is {status}; it must be {wanted}"
+        group = event.args[0]
+        g = m.topology.group_index(group)
+        p = placement_of(m, state, g)
+        gv = m.group_vars(state, g)
+        if event.name == "switchover":
+            node = event.args[1]
+            topo = m.groups[g]
+            candidates = [m.topology.nodes[c] for c in topo.candidates]
+            if node not in candidates:
+                return (f"{node} is not a candidate of {group} "
+                        f"(its list: {', '.join(candidates)})")
+            if p.node is None:
+                return f"{group} is not placed on any node (mode {p.mode.value})"
+            if p.node == node:
+                return f"{group} is already on {node}"
+            if p.target == node:
+                return f"a switchover of {group} to {node} is already in force"
+            status = node_status(m, state)[node]
+            if status != "up":
+                return f"{node} is {status}; it must be up"
+            if not p.switching:
+                return (f"switching is disabled: {group} is on the last available node of "
+                        "its list")
+        elif event.name == "fault":
+            if p.app != "up":
+                where = f" on {p.node}" if p.node else ""
+                return f"the application of {group} is not running (it is {p.app}{where})"
+        elif event.name == "offline":
+            if gv.offline:
+                return f"{group} is already in offline mode"
+            if p.node is None:
+                return f"{group} is not placed on any node (mode {p.mode.value})"
+        elif event.name == "online":
+            return f"{group} is not in offline mode"
+        elif event.name == "forgive":
+            return f"{group} has no restart used and no node banned: nothing to forgive"
+        return f"{event.name} {group} is not enabled in this state"
+
+    # -- what a step produced ----------------------------------------------------------
+
+    def _notifications(self, actions: Sequence[Action]) -> list[Notification]:
+        out = []
+        nodes = self.model.topology.nodes
+        for action in actions:
+            if action.kind not in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN,
+                                   ActionKind.ALERT):
+                continue
+            topo = self.model.groups[action.group]
+            if action.kind is ActionKind.ALERT:
+                sinks = tuple((s.kind.value, s.target) for s in self._groups[topo.name].alerts)
+                out.append(Notification("alert", topo.name, nodes[action.node], (), sinks))
+            else:
+                kind = "service-up" if action.kind is ActionKind.NOTIFY_UP else "service-down"
+                out.append(Notification(kind, topo.name, nodes[action.node],
+                                        topo.subscribers, ()))
+        return out
+
+    def _problems(self, transition: tuple[Action, State, tuple[tuple[str, str], ...]]
+                  ) -> list[Problem]:
+        action, after, step_problems = transition
+        group = self.model.groups[action.group].name if action.group >= 0 else None
+        out = [Problem(name, group, f"{describe(self.model, action)}: {detail}")
+               for name, detail in step_problems]
+        out.extend(self._state_problems(after, quiescent=False))
+        return out
+
+    def _step_problems(self, state: State, action: Action) -> list[Problem]:
+        """Step invariants broken by the event itself (``apply`` does not return them)."""
+        for candidate, after, problems in self.model.environment_transitions(state):
+            if candidate == action:
+                return self._problems((candidate, after, problems))
+        return []
+
+    def _state_problems(self, state: State, *, quiescent: bool) -> list[Problem]:
+        out = []
+        for name, g in self.model.state_problems(state, quiescent):
+            if name in IGNORED_INVARIANTS:
+                continue
+            out.append(Problem(name, self.model.groups[g].name, _STATEMENTS.get(name, name)))
+        return out
+
+
+def settle(model: Model, state: State, max_steps: int = DEFAULT_MAX_STEPS, *,
+           on_transition: Callable[[tuple[Action, State, tuple[tuple[str, str], ...]]], None]
+           | None = None) -> tuple[list[Action], State, Livelock | None]:
+    """Let the cluster service run, first enabled step each time, until nothing is
+    enabled. Returns the actions taken, the state reached and, if it did not settle
+    within ``max_steps`` or came back to a state it had left, the livelock."""
+    taken: list[Action] = []
+    seen = {state: 0}
+    for count in range(1, max_steps + 1):
+        transitions = model.system_transitions(state)
+        if not transitions:
+            return taken, state, None
+        transition = transitions[0]
+        action, state, _ = transition
+        taken.append(action)
+        if on_transition is not None:
+            on_transition(transition)
+        if state in seen:
+            # The order is fixed, so a state seen before will repeat forever.
+            return taken, state, Livelock(count, tuple(taken[seen[state]:]))
+        seen[state] = count
+    if not model.system_transitions(state):
+        return taken, state, None
+    return taken, state, Livelock(max_steps, ())
