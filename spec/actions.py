@@ -48,6 +48,9 @@ class ActionKind(enum.IntEnum):
     FORGIVE = 22
     OFFLINE = 23
     ONLINE = 24
+    # The environment (an operator), per node: maintenance or shutdown.
+    DRAIN = 25
+    UNDRAIN = 26
 
     @property
     def label(self) -> str:
@@ -112,6 +115,8 @@ KINDS: dict[ActionKind, KindInfo] = {
                  uses_node=False),
         KindInfo(_K.ONLINE, False, "group", events.go_online, Fault.SWITCHOVER,
                  uses_node=False),
+        KindInfo(_K.DRAIN, False, "node", None, Fault.SWITCHOVER),
+        KindInfo(_K.UNDRAIN, False, "node", None, Fault.SWITCHOVER),
     )
 }
 

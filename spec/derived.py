@@ -65,6 +65,13 @@ def up(v: View, n: Word) -> Bool:
     return a.and_(live(v, n), a.not_(a.bit(v.nodes.cut, n)))
 
 
+def available(v: View, n: Word) -> Bool:
+    """Live and not drained: the node may host groups."""
+    a = v.a
+    return _cached("available", v, n,
+                   lambda: a.and_(live(v, n), a.not_(a.bit(v.nodes.drained, n))))
+
+
 def running(v: View, n: Word) -> Bool:
     """Processes can run there (up, cut off, or lost — but not crashed)."""
     return v.a.not_(v.a.bit(v.nodes.down, n))
@@ -78,6 +85,11 @@ def ref_node(v: View, ref: Word) -> Word:
 def ref_live(v: View, ref: Word) -> Bool:
     a = v.a
     return a.and_(a.not_(a.eq(ref, 0)), live(v, ref_node(v, ref)))
+
+
+def ref_available(v: View, ref: Word) -> Bool:
+    a = v.a
+    return a.and_(a.not_(a.eq(ref, 0)), available(v, ref_node(v, ref)))
 
 
 # --- the group on one node ------------------------------------------------------------
@@ -115,9 +127,9 @@ def is_candidate(v: View, n: Word) -> Bool:
 
 
 def eligible(v: View, n: int) -> Bool:
-    """Live and still within its restart budget for this group."""
+    """Available and still within its restart budget for this group."""
     a = v.a
-    return a.and_(live(v, n), a.not_(a.bit(v.g.ban, n)))
+    return a.and_(available(v, n), a.not_(a.bit(v.g.ban, n)))
 
 
 def avoided_on(v: View, n: int) -> Bool:
@@ -131,26 +143,30 @@ def avoided_on(v: View, n: int) -> Bool:
 
 def switching_disabled(v: View) -> Bool:
     """The group sits on the last live node of its sequenced list (claims 11, 25, 35, 42):
-    it has an owner and no other candidate is live. Switching between possible nodes is
+    its owner is available and no other candidate is. Switching between possible nodes is
     then disabled — the group stays, restarting locally whatever its budget — and the
-    last-node alert is due."""
+    last-node alert is due. (A drained owner is being emptied on purpose: not disabled.)"""
     return _cached("switching_disabled", v, -1, lambda: _switching_disabled(v))
 
 
 def _switching_disabled(v: View) -> Bool:
     a = v.a
-    others_dead = a.and_(*(a.or_(owned(v, c), a.not_(live(v, c))) for c in v.topo.candidates))
-    return a.and_(has_owner(v), others_dead)
+    others_gone = a.and_(*(a.or_(owned(v, c), a.not_(available(v, c)))
+                           for c in v.topo.candidates))
+    owner_stays = a.or_(a.false, *(a.and_(owned(v, c), available(v, c))
+                                   for c in v.topo.candidates))
+    return a.and_(owner_stays, others_gone)
 
 
 def placement(v: View) -> Word:
     """Where the group should be (node index + 1; 0 when no candidate is live).
 
     In order: stay put when switching is disabled; an operator's switchover target while
-    that node is live; with manual failback, stay on a live owner that is not banned;
-    otherwise the first candidate of the sequence that is eligible and not hosting a group
-    this one avoids, then the first eligible one, then the first live one (a banned node
-    is better than no node: the VIP must stay available).
+    that node is available; with manual failback, stay on an owner that is neither banned
+    nor drained; otherwise the first candidate of the sequence that is eligible and not
+    hosting a group this one avoids, then the first eligible one, then the first available
+    one (a banned node is better than no node: the VIP must stay available). Drained
+    nodes are never chosen.
     """
     return _cached("placement", v, -1, lambda: _placement(v))
 
@@ -159,16 +175,18 @@ def _placement(v: View) -> Word:
     a, g, cands = v.a, v.g, v.topo.candidates
     options: list[tuple[Bool, Word]] = [
         (switching_disabled(v), g.owner),
-        (ref_live(v, g.target), g.target),
+        (ref_available(v, g.target), g.target),
     ]
     if not v.topo.auto_failback:
-        stay = a.and_(has_owner(v), a.not_(a.bit(g.ban, ref_node(v, g.owner))))
+        owner = ref_node(v, g.owner)
+        stay = a.and_(has_owner(v), a.not_(a.bit(g.ban, owner)),
+                      a.not_(a.bit(v.nodes.drained, owner)))
         options.append((stay, g.owner))
     if v.topo.avoid:
         options += [(a.and_(eligible(v, c), a.not_(avoided_on(v, c))), a.const(c + 1))
                     for c in cands]
     options += [(eligible(v, c), a.const(c + 1)) for c in cands]
-    options += [(live(v, c), a.const(c + 1)) for c in cands]
+    options += [(available(v, c), a.const(c + 1)) for c in cands]
     return a.first(options, a.const(0))
 
 
@@ -214,6 +232,7 @@ def leftovers(v: View, n: Word) -> Bool:
 
 def coordinator(v: View) -> Word:
     """The first live candidate (index + 1): which node does group-wide bookkeeping that
-    belongs to no owner (re-arming the last-node alert)."""
+    belongs to no owner (re-arming the last-node alert). Drained nodes still count: they
+    are up and can write to the store."""
     a = v.a
     return a.first([(live(v, c), a.const(c + 1)) for c in v.topo.candidates], a.const(0))

@@ -28,12 +28,13 @@ from crg.spec.variables import GroupVars, NodeVars
 
 
 def not_up(a: Algebra, nodes: NodeVars) -> Word:
-    return a.bor(a.bor(nodes.down, nodes.cut), nodes.lost)
+    """Nodes unable to host groups: crashed, cut off, lost or drained."""
+    return a.bor(a.bor(nodes.down, nodes.cut), a.bor(nodes.lost, nodes.drained))
 
 
 def within_assumption(a: Algebra, nodes: NodeVars, n: Word, n_nodes: int, max_down: int) -> Bool:
-    """Taking node ``n`` down keeps at most ``max_down`` nodes not up (the checker's
-    assumption ``assume at most k nodes down``)."""
+    """Taking node ``n`` out keeps at most ``max_down`` nodes out (the checker's
+    assumption ``assume at most k nodes down``; a drained node counts as out)."""
     return a.popcount_le(a.with_bit(not_up(a, nodes), n, a.true), max_down, n_nodes)
 
 
@@ -42,9 +43,10 @@ def crash_guard(a: Algebra, nodes: NodeVars, n: Word, n_nodes: int, max_down: in
 
 
 def crash_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
-    return NodeVars(down=a.with_bit(nodes.down, n, a.true),
-                    cut=a.with_bit(nodes.cut, n, a.false),
-                    lost=a.with_bit(nodes.lost, n, a.false))
+    """Drained stays as it was: it is the operator's intent, and survives a reboot."""
+    return nodes._replace(down=a.with_bit(nodes.down, n, a.true),
+                          cut=a.with_bit(nodes.cut, n, a.false),
+                          lost=a.with_bit(nodes.lost, n, a.false))
 
 
 def crash_group(v: View, n: Word) -> GroupVars:
@@ -128,6 +130,25 @@ def expire_group(v: View, n: Word) -> GroupVars:
         restarts=a.ite(was_owner, a.const(0), g.restarts),
         failed=a.ite(was_owner, a.false, g.failed),
     )
+
+
+def drain_guard(a: Algebra, nodes: NodeVars, n: Word, n_nodes: int, max_down: int) -> Bool:
+    """An operator takes a node out of service (claims 2, 16: the halt method runs on the
+    node being shut down); its groups move away in order."""
+    return a.and_(a.not_(a.bit(nodes.drained, n)),
+                  within_assumption(a, nodes, n, n_nodes, max_down))
+
+
+def drain_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
+    return nodes._replace(drained=a.with_bit(nodes.drained, n, a.true))
+
+
+def undrain_guard(a: Algebra, nodes: NodeVars, n: Word) -> Bool:
+    return a.bit(nodes.drained, n)
+
+
+def undrain_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
+    return nodes._replace(drained=a.with_bit(nodes.drained, n, a.false))
 
 
 # --- group events ---------------------------------------------------------------------

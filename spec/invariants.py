@@ -21,10 +21,10 @@ from crg.spec.actions import Action, ActionKind
 from crg.spec.algebra import Bool, Word
 from crg.spec.derived import (
     View,
+    available,
     eligible,
     holds,
     leftovers,
-    live,
     moving,
     owned,
     runs_app,
@@ -48,15 +48,20 @@ class StateInvariant:
         return (self.predicate.__doc__ or "").strip()
 
 
+def _hosts(v: View, c: int) -> Bool:
+    """Candidate ``c`` can host the group now: up (in contact) and not drained."""
+    return v.a.and_(up(v, c), available(v, c))
+
+
 def _up_candidates(v: View) -> Word:
     a, mask = v.a, v.a.const(0)
     for c in v.topo.candidates:
-        mask = a.bor(mask, a.ite(up(v, c), a.const(1 << c), a.const(0)))
+        mask = a.bor(mask, a.ite(_hosts(v, c), a.const(1 << c), a.const(0)))
     return mask
 
 
 def _any_candidate_up(v: View) -> Bool:
-    return v.a.or_(v.a.false, *(up(v, c) for c in v.topo.candidates))
+    return v.a.or_(v.a.false, *(_hosts(v, c) for c in v.topo.candidates))
 
 
 # --- always ---------------------------------------------------------------------------
@@ -96,7 +101,8 @@ def watchdog(v: View) -> Bool:
 
 
 def coverage(v: View) -> Bool:
-    """Within the assumed failures, some candidate node of the group is up."""
+    """Within the assumed failures, some candidate node of the group is up (and not
+    drained)."""
     return _any_candidate_up(v)
 
 
@@ -104,8 +110,8 @@ def coverage(v: View) -> Bool:
 
 
 def vip_held(v: View) -> Bool:
-    """Settled and some candidate up: the VIP is held by exactly one node, an up
-    candidate."""
+    """Settled and some candidate up (and not drained): the VIP is held by exactly one
+    node, such a candidate."""
     a, vip = v.a, v.g.vip
     held = a.and_(a.not_(a.is_zero(vip)), a.at_most_one(vip),
                   a.is_zero(a.without(vip, _up_candidates(v))))
@@ -118,7 +124,7 @@ def normal_mode(v: View) -> Bool:
     a, g, p = v.a, v.g, v.topo.preferred
     if not v.topo.auto_failback:
         return a.true
-    applies = a.and_(*(up(v, c) for c in v.topo.candidates), a.eq(g.target, 0),
+    applies = a.and_(*(_hosts(v, c) for c in v.topo.candidates), a.eq(g.target, 0),
                      a.is_zero(g.ban), a.not_(g.offline))
     normal = a.and_(owned(v, p), a.bit(g.app, p), g.announced)
     return a.or_(a.not_(applies), normal)
@@ -143,7 +149,7 @@ def expected_host(v: View) -> Word:
 
     options = [(a.and_(eligible(v, c), free(c)), a.const(c + 1)) for c in cands]
     options += [(eligible(v, c), a.const(c + 1)) for c in cands]
-    options += [(live(v, c), a.const(c + 1)) for c in cands]
+    options += [(available(v, c), a.const(c + 1)) for c in cands]
     return a.first(options, a.const(0))
 
 
@@ -217,7 +223,7 @@ def _step_failover_order(v: View, action: Action, after: GroupVars) -> str | Non
     if action.kind is not ActionKind.CLAIM:
         return None
     target = v.g.target
-    expected = target if target and live(v, target - 1) else expected_host(v)
+    expected = target if target and available(v, target - 1) else expected_host(v)
     if action.node + 1 != expected:
         return (f"the group landed on node {action.node} instead of node {expected - 1}, "
                 "the first eligible node of its sequence")

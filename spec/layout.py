@@ -2,8 +2,8 @@
 
 A state is the node masks followed by one fixed-width field per group::
 
-    bits [0, 3N)                  down, cut, lost masks (N bits each)
-    group g at offset 3N + g*W    vip, app, mon, wd, ban masks (N bits each),
+    bits [0, 4N)                  down, cut, lost, drained masks (N bits each)
+    group g at offset 4N + g*W    vip, app, mon, wd, ban masks (N bits each),
                                   owner, target (R bits each: node index + 1),
                                   restarts (B bits), then four flags:
                                   announced, alerted, failed, offline
@@ -23,7 +23,7 @@ class Layout:
         self.n_nodes = n = n_nodes
         self.n_groups = n_groups
         self.node_mask = (1 << n) - 1
-        self.nodes_width = 3 * n
+        self.nodes_width = 4 * n
         self.ref_bits = (n + 1).bit_length()
         self.restart_bits = max(max_budget, 1).bit_length()
         self.off_owner = 5 * n
@@ -58,11 +58,13 @@ class Layout:
 
     def unpack_nodes(self, part: int) -> NodeVars:
         m, n = self.node_mask, self.n_nodes
-        return NodeVars(down=part & m, cut=(part >> n) & m, lost=(part >> (2 * n)) & m)
+        return NodeVars(down=part & m, cut=(part >> n) & m, lost=(part >> (2 * n)) & m,
+                        drained=(part >> (3 * n)) & m)
 
     def pack_nodes(self, nodes: NodeVars) -> int:
         n = self.n_nodes
-        return int(nodes.down) | (int(nodes.cut) << n) | (int(nodes.lost) << (2 * n))
+        return (int(nodes.down) | (int(nodes.cut) << n) | (int(nodes.lost) << (2 * n))
+                | (int(nodes.drained) << (3 * n)))
 
     # -- groups ----------------------------------------------------------------------
 

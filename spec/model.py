@@ -59,6 +59,7 @@ class Model:
         self._env_group_kinds = tuple(k for k in ENV_GROUP_KINDS if KINDS[k].fault in faults)
         self._crash = Fault.CRASH in faults
         self._partition = Fault.PARTITION in faults
+        self._operate = Fault.SWITCHOVER in faults
         n = len(topology.groups)
         self._system_memo: list[dict[tuple[int, int, tuple[int, ...]], _GroupSteps]] = [
             {} for _ in range(n)]
@@ -176,7 +177,7 @@ class Model:
         if found is None:
             # A node event's effect on a group depends on the group's variables only; the
             # step checks it is subject to (no event, alert or VIP may appear) likewise.
-            view = View(CONCRETE, self.groups[g], NodeVars(0, 0, 0),
+            view = View(CONCRETE, self.groups[g], NodeVars(0, 0, 0, 0),
                         self.layout.unpack_group(part), {}, self.n_nodes)
             effect = {ActionKind.CRASH: events.crash_group, ActionKind.HEAL: events.heal_group,
                       ActionKind.EXPIRE: events.expire_group}.get(kind)
@@ -190,7 +191,7 @@ class Model:
         memo = self._expire_ready_memo[g]
         ready = memo.get((n, part))
         if ready is None:
-            view = View(CONCRETE, self.groups[g], NodeVars(0, 0, 0),
+            view = View(CONCRETE, self.groups[g], NodeVars(0, 0, 0, 0),
                         self.layout.unpack_group(part), {}, self.n_nodes)
             ready = memo[(n, part)] = bool(events.expire_ready(view, n))
         return ready
@@ -218,6 +219,11 @@ class Model:
                                            events.partition_nodes(a, nv, n)))
                     if events.heal_guard(a, nv, n):
                         candidates.append((ActionKind.HEAL, events.heal_nodes(a, nv, n)))
+                if self._operate:
+                    if events.drain_guard(a, nv, n, size, k):
+                        candidates.append((ActionKind.DRAIN, events.drain_nodes(a, nv, n)))
+                    if events.undrain_guard(a, nv, n):
+                        candidates.append((ActionKind.UNDRAIN, events.undrain_nodes(a, nv, n)))
             for kind, after in candidates:
                 effects = [self._node_effect(g, kind, n, state) for g in range(len(self.groups))]
                 problems = tuple(p for _, found in effects for p in found)

@@ -22,6 +22,9 @@ class NodeVars(NamedTuple):
     """Partitioned away but running, lease not yet expired: the others still count it."""
     lost: Any
     """Partitioned away, running, lease expired: the others have given up on it."""
+    drained: Any
+    """An operator is taking the node out of service (maintenance or shutdown): it stays
+    up and halts its groups in order, but no group is placed on it."""
 
 
 class GroupVars(NamedTuple):

@@ -103,7 +103,8 @@ def placements(model: Model, state: State) -> dict[str, Placement]:
 
 
 def node_status(model: Model, state: State) -> dict[str, str]:
-    """``up`` | ``down`` (crashed) | ``cut`` (partitioned, lease valid) | ``lost``."""
+    """``up`` | ``down`` (crashed) | ``cut`` (partitioned, lease valid) | ``lost`` |
+    ``drained`` (out of service by an operator)."""
     nv = model.node_vars(state)
     out = {}
     for n, name in enumerate(model.topology.nodes):
@@ -113,6 +114,8 @@ def node_status(model: Model, state: State) -> dict[str, str]:
             out[name] = "cut"
         elif (nv.lost >> n) & 1:
             out[name] = "lost"
+        elif (nv.drained >> n) & 1:
+            out[name] = "drained"
         else:
             out[name] = "up"
     return out
