@@ -55,6 +55,9 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec("partition", (Arg.NODE,), ActionKind.PARTITION,
               "cut NODE off the store; it keeps running (and must fence itself)"),
     EventSpec("heal", (Arg.NODE,), ActionKind.HEAL, "end NODE's partition"),
+    EventSpec("drain", (Arg.NODE,), ActionKind.DRAIN,
+              "an operator takes NODE out of service: its groups move away in order"),
+    EventSpec("undrain", (Arg.NODE,), ActionKind.UNDRAIN, "NODE may host groups again"),
     EventSpec("fault", (Arg.GROUP,), ActionKind.FAULT,
               "GROUP's application fails where it runs (its monitors notice)"),
     EventSpec("switchover", (Arg.GROUP, Arg.NODE), ActionKind.SWITCHOVER,
@@ -207,6 +210,9 @@ class Simulation:
         m = self.model
         if EVENTS_BY_NAME[event.name].args == (Arg.NODE,):
             node = event.args[0]
+            drained = (m.node_vars(state).drained >> m.topology.node_index(node)) & 1
+            if event.name in ("drain", "undrain"):
+                return f"{node} is {'already' if drained else 'not'} drained"
             status = node_status(m, state)[node]
             if event.name == "join" and status in ("cut", "lost"):
                 return f"{node} did not crash, it is partitioned ({status}); use --heal {node}"

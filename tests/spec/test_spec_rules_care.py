@@ -1,0 +1,131 @@
+"""Unit tests of the watchdog, fencing and alert rules (spec/rules_care.py)."""
+
+from __future__ import annotations
+
+from spec_helpers import bits, group, nodes, running_on, topo, view
+
+from crg.spec import rules_care
+
+T = topo()
+PAIR = topo((0, 1))
+"""A group with one standby: node 1 is the last node of its list."""
+
+
+# -- watchdog-clean -----------------------------------------------------------------------
+
+
+def test_watchdog_clean_peels_leftovers_in_halt_order() -> None:
+    # Node 0 kept a whole stack of a group now owned by node 1.
+    stray = group(owner=2, vip=bits(0), app=bits(0), mon=bits(0), wd=bits(0))
+    expected = [stray._replace(mon=0), stray._replace(mon=0, app=0),
+                stray._replace(mon=0, app=0, vip=0)]
+    g = stray
+    for after_expected in expected:
+        guard, g = rules_care.watchdog_clean(view(T, g), 0)
+        assert guard
+        assert g == after_expected
+    assert not rules_care.watchdog_clean(view(T, g), 0)[0]  # nothing left
+
+
+def test_watchdog_clean_not_enabled() -> None:
+    stray = group(owner=2, vip=bits(0), wd=bits(0))
+    assert not rules_care.watchdog_clean(view(T, stray._replace(wd=0)), 0)[0]  # no watchdog
+    assert not rules_care.watchdog_clean(view(T, stray, nodes(down=[0])), 0)[0]  # crashed
+    assert not rules_care.watchdog_clean(view(T, stray._replace(owner=1)), 0)[0]  # the owner
+
+
+def test_watchdog_clean_works_on_a_lost_node() -> None:
+    # A lost node's processes still run, and so does its watchdog.
+    stray = group(owner=2, app=bits(0), vip=bits(0), wd=bits(0))
+    guard, after = rules_care.watchdog_clean(view(T, stray, nodes(lost=[0])), 0)
+    assert guard
+    assert after == stray._replace(app=0)
+
+
+# -- watchdog-retire ----------------------------------------------------------------------
+
+
+def test_watchdog_retire_once_the_node_is_clean() -> None:
+    before = running_on(0, wd=bits(0, 1))
+    guard, after = rules_care.watchdog_retire(view(T, before), 1)
+    assert guard
+    assert after == before._replace(wd=bits(0))
+    # a healthy host holds nothing it should not: its watchdog retires too
+    assert rules_care.watchdog_retire(view(T, before), 0)[0]
+
+
+def test_watchdog_retire_not_enabled() -> None:
+    assert not rules_care.watchdog_retire(view(T, running_on(0)), 0)[0]  # no watchdog
+    stray = group(owner=2, vip=bits(0), wd=bits(0))
+    assert not rules_care.watchdog_retire(view(T, stray), 0)[0]
+    failed = running_on(0, mon=0, failed=True, wd=bits(0))
+    assert not rules_care.watchdog_retire(view(T, failed), 0)[0]
+
+
+# -- fence --------------------------------------------------------------------------------
+
+
+def test_fence_peels_the_stack_of_a_cut_node() -> None:
+    before = running_on(0)
+    guard, after = rules_care.fence(view(T, before, nodes(cut=[0])), 0)
+    assert guard
+    assert after == before._replace(mon=0, wd=bits(0))
+
+
+def test_fence_clears_the_owners_failure_with_the_application() -> None:
+    before = running_on(0, mon=0, failed=True)
+    guard, after = rules_care.fence(view(T, before, nodes(cut=[0])), 0)
+    assert guard
+    assert after == before._replace(app=0, failed=False, wd=bits(0))
+
+
+def test_fence_not_enabled() -> None:
+    assert not rules_care.fence(view(T, running_on(0)), 0)[0]  # not cut off
+    no_fencing = topo(self_fencing=False)
+    assert not rules_care.fence(view(no_fencing, running_on(0), nodes(cut=[0])), 0)[0]
+    assert not rules_care.fence(view(T, group(owner=1), nodes(cut=[0])), 0)[0]  # holds nothing
+    assert not rules_care.fence(view(T, running_on(0), nodes(lost=[0])), 0)[0]  # too late
+
+
+# -- alert ----------------------------------------------------------------------------------
+
+
+def test_alert_on_the_last_node() -> None:
+    before = running_on(1)
+    guard, after = rules_care.alert(view(PAIR, before, nodes(down=[0])), 1)
+    assert guard
+    assert after == before._replace(alerted=True)
+
+
+def test_alert_when_every_other_candidate_is_drained() -> None:
+    assert rules_care.alert(view(PAIR, running_on(1), nodes(drained=[0])), 1)[0]
+
+
+def test_alert_not_enabled() -> None:
+    assert not rules_care.alert(view(PAIR, running_on(1)), 1)[0]  # node 0 is up
+    assert not rules_care.alert(view(PAIR, running_on(1, alerted=True), nodes(down=[0])), 1)[0]
+    assert not rules_care.alert(view(PAIR, running_on(1), nodes(down=[0])), 0)[0]
+    # the last node is itself being drained: the group is not staying, no alert
+    assert not rules_care.alert(view(PAIR, running_on(1), nodes(down=[0], drained=[1])), 1)[0]
+    assert not rules_care.alert(view(PAIR, group(), nodes(down=[0])), 1)[0]  # not placed
+
+
+# -- rearm ----------------------------------------------------------------------------------
+
+
+def test_rearm_when_a_standby_returns() -> None:
+    before = running_on(1, alerted=True)
+    guard, after = rules_care.rearm(view(PAIR, before), 0)  # node 0 is back: coordinator
+    assert guard
+    assert after == before._replace(alerted=False)
+    assert not rules_care.rearm(view(PAIR, before), 1)[0]  # only the coordinator
+
+
+def test_rearm_when_the_group_is_down() -> None:
+    assert rules_care.rearm(view(PAIR, group(alerted=True), nodes(down=[0])), 1)[0]
+
+
+def test_rearm_not_enabled() -> None:
+    still_last = view(PAIR, running_on(1, alerted=True), nodes(down=[0]))
+    assert not any(rules_care.rearm(still_last, n)[0] for n in range(3))
+    assert not rules_care.rearm(view(PAIR, running_on(1)), 0)[0]  # not raised
