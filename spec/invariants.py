@@ -190,82 +190,119 @@ INVARIANT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(
 
 
 # --- steps ----------------------------------------------------------------------------
-# A step check sees one group before a transition (its view) and after it (its
-# variables), and the action. Group actions change only their own group; node events
-# are checked against every group they touch.
-
-StepCheck = Callable[[View, Action, GroupVars], str | None]
-
-
-def _step_notify(v: View, action: Action, after: GroupVars) -> str | None:
-    if v.g.announced == after.announced:
-        return None
-    kind = ActionKind.NOTIFY_UP if after.announced else ActionKind.NOTIFY_DOWN
-    if action.kind is not kind:
-        return f"the group's service event changed outside a {kind.label} step"
-    if not owned(v, action.node):
-        return f"{kind.label} sent by a node that does not host the group"
-    if kind is ActionKind.NOTIFY_UP and not service_up(v, action.node):
-        return "service up sent before VIP, application and monitors were all up"
-    return None
+# A step check sees one group before a transition (its view), the action, and the group's
+# variables after it; it returns "fine" as an algebra Bool, so it compiles and z3 can
+# prove it like the state invariants. The action is concrete (its kind and node are
+# known when the check is instantiated); only the state is symbolic. Group actions change
+# only their own group; node events are checked against every group they touch.
 
 
-def _step_halt_order(v: View, action: Action, after: GroupVars) -> str | None:
-    n, a = action.node, v.a
-    if action.kind is ActionKind.NOTIFY_DOWN and moving(v) and a.bit(v.g.vip, n):
-        return "service down sent while the leaving node still held the VIP"
-    if action.kind is ActionKind.RELEASE_OWNERSHIP and (holds(v, n) or v.g.announced):
-        return "ownership given up before the halt method finished"
-    return None
+@dataclass(frozen=True, slots=True)
+class StepInvariant:
+    name: str
+    """The invariant this check belongs to (reported under that name)."""
+    message: str
+    """What went wrong, when the check fails."""
+    check: Callable[[View, Action, GroupVars], Bool]
 
 
-def _step_failover_order(v: View, action: Action, after: GroupVars) -> str | None:
+def _same(v: View, x: Bool, y: Bool) -> Bool:
+    return v.a.or_(v.a.and_(x, y), v.a.and_(v.a.not_(x), v.a.not_(y)))
+
+
+def _announced_by_notify(v: View, action: Action, after: GroupVars) -> Bool:
+    if action.kind in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN):
+        return v.a.true
+    return _same(v, v.g.announced, after.announced)
+
+
+def _up_when_complete(v: View, action: Action, after: GroupVars) -> Bool:
+    if action.kind is not ActionKind.NOTIFY_UP:
+        return v.a.true
+    n = action.node
+    return v.a.and_(after.announced, owned(v, n), service_up(v, n))
+
+
+def _down_by_owner(v: View, action: Action, after: GroupVars) -> Bool:
+    if action.kind is not ActionKind.NOTIFY_DOWN:
+        return v.a.true
+    return v.a.and_(v.a.not_(after.announced), owned(v, action.node))
+
+
+def _down_after_release(v: View, action: Action, after: GroupVars) -> Bool:
+    if action.kind is not ActionKind.NOTIFY_DOWN:
+        return v.a.true
+    a = v.a
+    return a.not_(a.and_(moving(v), a.bit(v.g.vip, action.node)))
+
+
+def _release_when_clean(v: View, action: Action, after: GroupVars) -> Bool:
+    if action.kind is not ActionKind.RELEASE_OWNERSHIP:
+        return v.a.true
+    a = v.a
+    return a.and_(a.not_(holds(v, action.node)), a.not_(v.g.announced))
+
+
+def _claim_first_eligible(v: View, action: Action, after: GroupVars) -> Bool:
     if action.kind is not ActionKind.CLAIM:
-        return None
-    target = v.g.target
-    expected = target if target and available(v, target - 1) else expected_host(v)
-    if action.node + 1 != expected:
-        return (f"the group landed on node {action.node} instead of node {expected - 1}, "
-                "the first eligible node of its sequence")
-    return None
+        return v.a.true
+    a, target = v.a, v.g.target
+    target_ok = a.and_(a.not_(a.eq(target, 0)), available(v, a.add(target, -1)))
+    expected = a.ite(target_ok, target, expected_host(v))
+    return a.eq(expected, a.const(action.node + 1))
 
 
-def _step_last_node_alert(v: View, action: Action, after: GroupVars) -> str | None:
-    if v.g.alerted == after.alerted:
-        return None
-    disabled = switching_disabled(v)
-    if after.alerted and (action.kind is not ActionKind.ALERT or not disabled):
-        return "alert raised while the group was not on its last node"
-    if not after.alerted and (action.kind is not ActionKind.REARM or disabled):
-        return "alert re-armed while the group was still on its last node"
-    return None
+def _alert_when_last(v: View, action: Action, after: GroupVars) -> Bool:
+    a = v.a
+    rose = a.and_(after.alerted, a.not_(v.g.alerted))
+    if action.kind is ActionKind.ALERT:
+        return a.or_(a.not_(rose), switching_disabled(v))
+    return a.not_(rose)
 
 
-def _step_vip_acquired(v: View, action: Action, after: GroupVars) -> str | None:
-    gained = int(after.vip) & ~int(v.g.vip)
-    if gained and (action.kind is not ActionKind.ACQUIRE_VIP or gained != 1 << action.node):
-        return "a VIP appeared on a node outside that node's acquire-vip step"
-    return None
+def _rearm_when_not_last(v: View, action: Action, after: GroupVars) -> Bool:
+    a = v.a
+    fell = a.and_(v.g.alerted, a.not_(after.alerted))
+    if action.kind is ActionKind.REARM:
+        return a.or_(a.not_(fell), a.not_(switching_disabled(v)))
+    return a.not_(fell)
 
 
-STEP_INVARIANTS: tuple[tuple[str, StepCheck], ...] = (
-    ("notify", _step_notify),
-    ("halt-order", _step_halt_order),
-    ("failover-order", _step_failover_order),
-    ("last-node-alert", _step_last_node_alert),
-    ("run-order", _step_vip_acquired),
+def _vip_by_acquire(v: View, action: Action, after: GroupVars) -> Bool:
+    a = v.a
+    gained = a.without(after.vip, v.g.vip)
+    if action.kind is ActionKind.ACQUIRE_VIP and action.node >= 0:
+        return a.or_(a.is_zero(gained), a.eq(gained, a.const(1 << action.node)))
+    return a.is_zero(gained)
+
+
+STEP_INVARIANTS: tuple[StepInvariant, ...] = (
+    StepInvariant("notify", "the group's service event changed outside a notify step",
+                  _announced_by_notify),
+    StepInvariant("notify", "service up sent by a node not hosting the group, or before VIP, "
+                  "application and monitors were all up", _up_when_complete),
+    StepInvariant("notify", "service down sent by a node not hosting the group",
+                  _down_by_owner),
+    StepInvariant("halt-order", "service down sent while the leaving node still held the VIP",
+                  _down_after_release),
+    StepInvariant("halt-order", "ownership given up before the halt method finished",
+                  _release_when_clean),
+    StepInvariant("failover-order", "the group landed on a node other than the first "
+                  "eligible node of its sequence (or the switchover target)",
+                  _claim_first_eligible),
+    StepInvariant("last-node-alert", "alert raised while the group was not on its last node",
+                  _alert_when_last),
+    StepInvariant("last-node-alert", "alert re-armed while the group was still on its last "
+                  "node", _rearm_when_not_last),
+    StepInvariant("run-order", "a VIP appeared on a node outside that node's acquire-vip step",
+                  _vip_by_acquire),
 )
 
 
 def check_step(v: View, action: Action, after: GroupVars) -> tuple[tuple[str, str], ...]:
     """Every step invariant broken by ``action`` taking the group of ``v`` to ``after``,
-    as (invariant name, explanation)."""
-    out = []
-    for name, check in STEP_INVARIANTS:
-        problem = check(v, action, after)
-        if problem is not None:
-            out.append((name, problem))
-    return tuple(out)
+    as (invariant name, explanation); concrete evaluation."""
+    return tuple((s.name, s.message) for s in STEP_INVARIANTS if not s.check(v, action, after))
 
 
 def check_group(v: View, quiescent: bool) -> tuple[str, ...]:
