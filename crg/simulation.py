@@ -237,6 +237,8 @@ class Simulation:
             if p.target == node:
                 return f"a switchover of {group} to {node} is already in force"
             status = node_status(m, state)[node]
+            if status == "drained":
+                return f"{node} is drained: it may not host groups"
             if status != "up":
                 return f"{node} is {status}; it must be up"
             if not p.switching:

@@ -108,7 +108,7 @@ def kinds(steps: Iterable[Action]) -> list[str]:
 
 def system_path(m: Model, state: State, limit: int = 10_000) -> list[tuple[Action, State]]:
     """The settling path in the model's fixed order, with the state after each step."""
-    out = []
+    out: list[tuple[Action, State]] = []
     for _ in range(limit):
         transitions = m.system_transitions(state)
         if not transitions:
