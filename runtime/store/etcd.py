@@ -1,0 +1,334 @@
+"""The store contract on etcd v3, for agents on several hosts.
+
+Client: ``aetcd`` (asyncio over gRPC). It fits the agents' event loop, and a gRPC call
+carries its own deadline and fails at once when the connection breaks; the alternative,
+``etcd3gw``, talks to etcd's HTTP gateway synchronously and its watch can block silently
+when the server dies. aetcd's own shared watch stream is not used: :meth:`EtcdStore.wait`
+opens a fresh watch stream per call with a gRPC deadline, so a stream that died (etcd
+restarted, a partition) can never keep a caller waiting, and the next call reconnects.
+
+Every call is bounded twice: by the gRPC deadline and by ``asyncio.wait_for``. Timeouts
+and unreachable members raise :class:`StoreUnavailable`; the store then drops that
+member's channel (a fresh TCP connection after a partition heals, instead of one stuck in
+retransmission back-off) and moves to the next member for the following call. Calls that
+only read or renew are retried on the other members within the same time budget; writes
+are not, because a write that timed out may still have been applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import aetcd
+from aetcd import exceptions as etcd_errors
+from aetcd import rpc
+
+from crg.runtime.store.base import (
+    Entry,
+    Lease,
+    LeaseExpired,
+    Snapshot,
+    Store,
+    StoreError,
+    StoreUnavailable,
+)
+
+T = TypeVar("T")
+
+DEFAULT_PORT = 2379
+ETCD_MIN_TTL_S = 2
+"""etcd grants at least this (with its default timings) whatever is asked for."""
+
+# Reconnect quickly after a member comes back; ping an idle connection so a silently dead
+# one is noticed. etcd rejects pings more often than every 5 s (--grpc-keepalive-min-time).
+CHANNEL_OPTIONS: dict[str, Any] = {
+    # Own connections per channel: gRPC otherwise shares them process-wide, and a new
+    # channel would inherit a dead connection's back-off instead of dialling afresh.
+    "grpc.use_local_subchannel_pool": 1,
+    "grpc.initial_reconnect_backoff_ms": 100,
+    "grpc.min_reconnect_backoff_ms": 100,
+    "grpc.max_reconnect_backoff_ms": 1000,
+    "grpc.keepalive_time_ms": 5000,
+    "grpc.keepalive_timeout_ms": 2000,
+    "grpc.keepalive_permit_without_calls": 0,
+}
+
+# Errors that mean "this member cannot answer now", as opposed to a refused request.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    etcd_errors.ConnectionFailedError,
+    etcd_errors.ConnectionTimeoutError,
+    etcd_errors.WatchTimeoutError,
+    rpc.AioRpcError,
+    OSError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_etcd_url(url: str) -> tuple[Endpoint, ...]:
+    """``etcd://host[:port][,host[:port]...]`` → endpoints; ValueError with a readable reason."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme != "etcd":
+        raise ValueError(f"store URL {url!r} must look like etcd://HOST:PORT[,HOST:PORT...]")
+    endpoints: list[Endpoint] = []
+    for part in rest.rstrip("/").split(","):
+        if not part:
+            raise ValueError(f"store URL {url!r} has an empty member")
+        try:
+            split = urlsplit("//" + part)
+            host, port = split.hostname, split.port
+        except ValueError as error:
+            raise ValueError(f"store URL {url!r}: bad member {part!r} ({error})") from None
+        if not host or split.path or split.query or split.username:
+            raise ValueError(f"store URL {url!r}: bad member {part!r}, expected HOST[:PORT]")
+        endpoints.append(Endpoint(host, port or DEFAULT_PORT))
+    return tuple(endpoints)
+
+
+def _entry(kv: Any) -> Entry:
+    return Entry(kv.value.decode(), kv.mod_revision, kv.create_revision, kv.lease)
+
+
+class EtcdStore(Store):
+    """The store on an etcd v3 cluster; ``timeout_ms`` bounds every call (store-timeout)."""
+
+    def __init__(self, endpoints: tuple[Endpoint, ...], timeout_ms: int = 500) -> None:
+        if not endpoints:
+            raise ValueError("an etcd store needs at least one endpoint")
+        self.endpoints = endpoints
+        self.timeout_s = timeout_ms / 1000
+        self._clients: dict[int, Any] = {}
+        self._current = 0
+        self._closed = False
+        self._closing: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_url(cls, url: str, timeout_ms: int = 500) -> EtcdStore:
+        return cls(parse_etcd_url(url), timeout_ms)
+
+    # -- connections -----------------------------------------------------------------
+
+    def _client(self, index: int) -> Any:
+        client = self._clients.get(index)
+        if client is None:
+            endpoint = self.endpoints[index]
+            host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+            # aetcd passes `timeout` on as every RPC's gRPC deadline (seconds, float is fine).
+            client = aetcd.Client(host=host, port=endpoint.port, timeout=self.timeout_s,
+                                  options=CHANNEL_OPTIONS,
+                                  connect_wait_timeout=self.timeout_s)
+            self._clients[index] = client
+        return client
+
+    def _drop(self, index: int) -> None:
+        """Forget a member's channel after a failure; closing it happens in the background
+        (bounded) so the caller's time budget is not spent on it."""
+        client = self._clients.pop(index, None)
+        if client is not None:
+            task = asyncio.get_running_loop().create_task(self._close_client(client))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def _close_client(self, client: Any) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.close(), 1.0)
+
+    async def _call(self, what: str, op: Callable[[Any], Awaitable[T]], *,
+                    retry: bool) -> T:
+        """Run ``op(client)`` against the current member within the time budget; when
+        ``retry``, try the other members with what is left of it."""
+        if self._closed:
+            raise StoreError("the etcd store is closed")
+        deadline = time.monotonic() + self.timeout_s
+        tries = len(self.endpoints) if retry else 1
+        last: BaseException | None = None
+        for _ in range(tries):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            index = self._current
+            try:
+                client = self._client(index)
+                return await asyncio.wait_for(self._connected(client, op), remaining)
+            except _TRANSIENT as error:
+                last = error
+                self._drop(index)
+                self._current = (index + 1) % len(self.endpoints)
+            except etcd_errors.ClientError as error:
+                raise StoreError(f"etcd refused {what}: {error}") from error
+        raise StoreUnavailable(
+            f"etcd ({', '.join(map(str, self.endpoints))}) did not answer {what} within "
+            f"{self.timeout_s * 1000:.0f} ms: {_reason(last)}") from last
+
+    @staticmethod
+    async def _connected(client: Any, op: Callable[[Any], Awaitable[T]]) -> T:
+        await client.connect()
+        return await op(client)
+
+    # -- leases ----------------------------------------------------------------------
+
+    async def grant(self, ttl_ms: int) -> Lease:
+        # etcd counts whole seconds: round up, never down. A longer lease than configured
+        # is safe (the holder fences itself by its own clock, earlier than expiry); a
+        # shorter one is not.
+        ttl_s = max(ETCD_MIN_TTL_S, math.ceil(ttl_ms / 1000))
+        granted = await self._call("a lease grant", lambda c: c.lease(ttl_s), retry=True)
+        return Lease(int(granted.id), int(granted.ttl) * 1000)
+
+    async def keepalive(self, lease: Lease) -> None:
+        reply = await self._call("a lease keepalive",
+                                 lambda c: c.refresh_lease(lease.id), retry=True)
+        if reply is None or reply.TTL <= 0:
+            raise LeaseExpired(f"etcd lease {lease.id:x} has expired")
+
+    async def revoke(self, lease: Lease) -> None:
+        async def revoke(client: Any) -> None:
+            try:
+                await client.revoke_lease(lease.id)
+            except etcd_errors.ClientError as error:
+                # Revoking an expired lease: its keys are gone already, which is the goal.
+                if "not found" not in str(error):
+                    raise
+
+        await self._call("a lease revoke", revoke, retry=True)
+
+    # -- reads -----------------------------------------------------------------------
+
+    async def snapshot(self, prefix: str) -> Snapshot:
+        # One Range request is served at one revision: a consistent snapshot.
+        result = await self._call("a snapshot",
+                                  lambda c: c.get_prefix(prefix.encode()), retry=True)
+        entries = {kv.key.decode(): _entry(kv) for kv in result.kvs}
+        return Snapshot.of(int(result.header.revision), entries)
+
+    # -- writes ----------------------------------------------------------------------
+
+    async def _txn(self, what: str, compare: Any, success: list[Any]) -> bool:
+        async def txn(client: Any) -> bool:
+            succeeded, _ = await client.transaction(compare=[compare], success=success,
+                                                    failure=[])
+            return bool(succeeded)
+
+        return await self._call(what, txn, retry=False)
+
+    async def create(self, key: str, value: str, lease: Lease | None = None) -> bool:
+        k = key.encode()
+        compare = aetcd.transactions.Create(k) == 0
+        put = aetcd.transactions.Put(k, value.encode(), lease=_lease_id(lease))
+        return await self._txn(f"creating {key}", compare, [put])
+
+    async def compare_and_set(self, key: str, value: str, expected_mod_revision: int,
+                              lease: Lease | None = None) -> bool:
+        k = key.encode()
+        # mod_revision of an absent key compares as 0, so 0 means "only if absent".
+        compare = aetcd.transactions.Mod(k) == expected_mod_revision
+        put = aetcd.transactions.Put(k, value.encode(), lease=_lease_id(lease))
+        return await self._txn(f"updating {key}", compare, [put])
+
+    async def delete_if(self, key: str, expected_mod_revision: int) -> bool:
+        k = key.encode()
+        compare = aetcd.transactions.Mod(k) == expected_mod_revision
+        return await self._txn(f"deleting {key}", compare, [aetcd.transactions.Delete(k)])
+
+    async def put(self, key: str, value: str, lease: Lease | None = None) -> int:
+        result = await self._call(
+            f"writing {key}",
+            lambda c: c.put(key.encode(), value.encode(), lease=_lease_id(lease)),
+            retry=False)
+        return int(result.header.revision)
+
+    # -- watch -----------------------------------------------------------------------
+
+    async def wait(self, prefix: str, after_revision: int, timeout_ms: int) -> int:
+        deadline = time.monotonic() + timeout_ms / 1000
+        pause = 0.05
+        while (remaining := deadline - time.monotonic()) > 0 and not self._closed:
+            index = self._current
+            try:
+                client = self._client(index)
+                return await asyncio.wait_for(
+                    self._watch_once(client, prefix, after_revision, remaining), remaining)
+            except TimeoutError:
+                return after_revision  # nothing changed in time: the normal outcome
+            except (*_TRANSIENT, etcd_errors.ClientError):
+                # Dead stream or unreachable member: reconnect, elsewhere, after a short
+                # pause so a down cluster is not hammered, until the deadline.
+                self._drop(index)
+                self._current = (index + 1) % len(self.endpoints)
+                await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+                pause = min(pause * 2, 0.5)
+        return after_revision
+
+    async def _watch_once(self, client: Any, prefix: str, after_revision: int,
+                          remaining: float) -> int:
+        await client.connect()
+        key = prefix.encode()
+        create = rpc.WatchCreateRequest(key=key, range_end=aetcd.utils.prefix_range_end(key),
+                                        start_revision=after_revision + 1)
+        hold = asyncio.Event()
+
+        async def requests() -> AsyncIterator[Any]:
+            yield rpc.WatchRequest(create_request=create)
+            # Keep our side of the stream open: etcd ends a watch stream the client closes.
+            await hold.wait()
+
+        call = rpc.WatchStub(client.channel).Watch(requests(), timeout=remaining,
+                                                   metadata=client.metadata)
+        try:
+            async for response in call:
+                if response.compact_revision:
+                    # History before our revision is gone: report "changed", the caller
+                    # re-reads a snapshot anyway.
+                    return max(int(response.header.revision), after_revision + 1)
+                if response.canceled:
+                    raise etcd_errors.ClientError(
+                        f"watch cancelled by etcd: {response.cancel_reason}")
+                if response.events:
+                    return int(response.header.revision)
+            raise etcd_errors.ConnectionFailedError("watch stream ended")
+        except rpc.AioRpcError as error:
+            if error.code() == rpc.StatusCode.DEADLINE_EXCEEDED:
+                raise TimeoutError from error
+            raise
+        finally:
+            hold.set()
+            call.cancel()
+
+    # -- lifetime --------------------------------------------------------------------
+
+    async def close(self) -> None:
+        self._closed = True
+        clients = list(self._clients.values())
+        self._clients.clear()
+        await asyncio.gather(*(self._close_client(c) for c in clients))
+        if self._closing:
+            await asyncio.wait(set(self._closing), timeout=1.0)
+
+
+def _lease_id(lease: Lease | None) -> int:
+    return 0 if lease is None else lease.id
+
+
+def _reason(error: BaseException | None) -> str:
+    if error is None:
+        return "no time left"
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, rpc.AioRpcError):
+        return f"{error.code().name.lower()}: {error.details()}"
+    return str(error) or type(error).__name__

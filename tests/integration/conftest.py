@@ -1,0 +1,47 @@
+"""Fixtures for the multi-host tests: real etcd members, network namespaces."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from etcd_server import EtcdCluster, etcd_available
+
+
+def _need_etcd() -> None:
+    if not etcd_available():
+        pytest.skip("needs Debian's etcd-server (/usr/bin/etcd); .ci/test installs it")
+
+
+@pytest.fixture(scope="module")
+def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
+    """One etcd member on loopback shared by a module's tests (they use distinct keys)."""
+    _need_etcd()
+    cluster = EtcdCluster(tmp_path_factory.mktemp("etcd"))
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def own_etcd(tmp_path: Path) -> Iterator[EtcdCluster]:
+    """A member of the test's own, for tests that kill and restart it."""
+    _need_etcd()
+    cluster = EtcdCluster(tmp_path)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def etcd3(tmp_path: Path) -> Iterator[EtcdCluster]:
+    """Three members on loopback (distinct ports)."""
+    _need_etcd()
+    cluster = EtcdCluster(tmp_path, hosts=("127.0.0.1",) * 3)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
