@@ -18,7 +18,7 @@ from enum import Enum
 
 from crg.dsl import Config, Fault
 from crg.dsl.diagnostics import did_you_mean
-from crg.spec import STATE_INVARIANTS, Action, ActionKind, IllegalAction, Model, State
+from crg.spec import STATE_INVARIANTS, Action, ActionKind, Model, State
 from crg.spec.view import describe, node_status, placement_of
 
 DEFAULT_MAX_STEPS = 10_000
@@ -162,12 +162,17 @@ class Simulation:
         return self._settle(None, None, self.model.initial(), ())
 
     def step(self, state: State, event: Event) -> Step:
+        """Apply ``event`` to the settled ``state``, then settle again.
+
+        The event is looked up among the model's environment transitions: the model has
+        no assumptions, so this is exactly what ``Model.apply`` would accept, and it also
+        gives the step invariants the event breaks."""
         action = self.action(state, event)
-        try:
-            after = self.model.apply(state, action)
-        except IllegalAction:
-            raise ScenarioError(f"{event}: {self.why_not(state, event)}") from None
-        return self._settle(event, action, after, self._step_problems(state, action))
+        for candidate, after, problems in self.model.environment_transitions(state):
+            if candidate == action:
+                return self._settle(event, action, after,
+                                    self._problems((candidate, after, problems)))
+        raise ScenarioError(f"{event}: {self.why_not(state, event)}")
 
     def _settle(self, event: Event | None, action: Action | None, state: State,
                 problems: Sequence[Problem]) -> Step:
@@ -286,13 +291,6 @@ class Simulation:
                for name, detail in step_problems]
         out.extend(self._state_problems(after, quiescent=False))
         return out
-
-    def _step_problems(self, state: State, action: Action) -> list[Problem]:
-        """Step invariants broken by the event itself (``apply`` does not return them)."""
-        for candidate, after, problems in self.model.environment_transitions(state):
-            if candidate == action:
-                return self._problems((candidate, after, problems))
-        return []
 
     def _state_problems(self, state: State, *, quiescent: bool) -> list[Problem]:
         out = []
