@@ -3,9 +3,11 @@ and watches. ``memory.py`` implements it in process (the embedded default and th
 fake); ``etcd.py`` implements it on etcd v3 for several hosts. The runtime's cluster
 records (ownership, group state, node facts, events) are built on these operations only.
 
-Atomicity: :meth:`Store.create`, :meth:`Store.compare_and_set` and
-:meth:`Store.delete_if` are each a single atomic operation (one etcd transaction); a
+Atomicity: :meth:`Store.create`, :meth:`Store.compare_and_set`, :meth:`Store.delete_if`
+and :meth:`Store.commit` are each a single atomic operation (one etcd transaction); a
 lease's keys disappear together, atomically, when the lease expires or is revoked.
+``commit`` is what the runtime uses: one step of the specification changes several keys
+(an owner record, a ban, the node's facts) and must change them all or none.
 Everything else may be observed in any interleaving. Reads return immutable snapshots.
 Every call is bounded in time: an implementation raises :class:`StoreUnavailable`
 rather than hang.
@@ -64,6 +66,28 @@ class Lease:
     ttl_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class Put:
+    key: str
+    value: str
+    lease: Lease | None = None
+    """The lease the key is bound to (None: no lease). It may be another node's lease,
+    rebuilt from that node's key (``Lease(entry.lease, ttl)``): the key then disappears
+    with that node."""
+
+
+@dataclass(frozen=True, slots=True)
+class Txn:
+    """One atomic change of several keys. If every key in ``compare`` still has the given
+    ``mod_revision`` (0: the key is absent), every put and delete is applied at one new
+    revision; otherwise nothing changes. A key appears at most once among puts and
+    deletes (etcd refuses duplicates); deleting an absent key is not an error."""
+
+    compare: Mapping[str, int]
+    puts: tuple[Put, ...] = ()
+    deletes: tuple[str, ...] = ()
+
+
 class Store(abc.ABC):
     """All keys live under one prefix chosen by the caller (``/crg/<cluster>/``)."""
 
@@ -97,6 +121,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def delete_if(self, key: str, expected_mod_revision: int) -> bool:
         """Atomic: delete ``key`` only if its ``mod_revision`` is still the given one."""
+
+    async def commit(self, txn: Txn) -> int:
+        """Atomic: apply ``txn`` (see :class:`Txn`). Returns the new revision, or 0 when a
+        comparison failed and nothing changed. (etcd: one Txn whose compares are
+        ``mod_revision`` equalities and whose success branch holds the puts and deletes.)
+
+        Every store must implement it; this default only exists so that a store written
+        against the earlier contract still loads."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement Store.commit")
 
     @abc.abstractmethod
     async def put(self, key: str, value: str, lease: Lease | None = None) -> int:

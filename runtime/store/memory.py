@@ -1,0 +1,203 @@
+"""The store contract in process: the embedded default and the test fake.
+
+Leases really expire, on the monotonic clock: a lease whose holder stops renewing it loses
+its keys ``ttl`` later, as in etcd, so the embedded runtime detects a crashed node the way
+a real cluster does. Expiry is checked at every call and by :meth:`MemoryStore.wait`,
+which wakes up at the next deadline, so a waiting agent sees keys vanish on time even
+when nobody else touches the store.
+
+No method but :meth:`MemoryStore.wait` suspends: in one event loop, a sequence of calls
+with no other ``await`` in between runs without interruption. The embedded runtime does
+not rely on it for safety (its commits compare revisions like any store), only for speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass
+
+from crg.runtime.store.base import (
+    Entry,
+    Lease,
+    LeaseExpired,
+    Put,
+    Snapshot,
+    Store,
+    StoreError,
+    Txn,
+)
+
+
+@dataclass(slots=True)
+class _Lease:
+    ttl_ms: int
+    deadline: float
+    keys: set[str]
+
+
+class MemoryStore(Store):
+    def __init__(self) -> None:
+        self._revision = 1
+        self._entries: dict[str, Entry] = {}
+        self._changed: dict[str, int] = {}
+        """Revision of the last change of every key ever written, deletions included,
+        so that :meth:`wait` sees a key disappear."""
+        self._leases: dict[int, _Lease] = {}
+        self._lease_ids = itertools.count(0x1000)
+        self._waiters: set[asyncio.Future[None]] = set()
+        self._closed = False
+
+    # -- leases ----------------------------------------------------------------------
+
+    async def grant(self, ttl_ms: int) -> Lease:
+        self._check_open()
+        if ttl_ms <= 0:
+            raise StoreError(f"a lease needs a positive TTL, not {ttl_ms} ms")
+        lease_id = next(self._lease_ids)
+        self._leases[lease_id] = _Lease(ttl_ms, time.monotonic() + ttl_ms / 1000, set())
+        return Lease(lease_id, ttl_ms)
+
+    async def keepalive(self, lease: Lease) -> None:
+        self._check_open()
+        self._expire()
+        held = self._leases.get(lease.id)
+        if held is None:
+            raise LeaseExpired(f"lease {lease.id:x} has expired")
+        held.deadline = time.monotonic() + held.ttl_ms / 1000
+
+    async def revoke(self, lease: Lease) -> None:
+        self._check_open()
+        self._expire()
+        self._end_lease(lease.id)
+
+    def _end_lease(self, lease_id: int) -> None:
+        held = self._leases.pop(lease_id, None)
+        if held is None or not held.keys:
+            return
+        self._revision += 1
+        for key in held.keys:
+            del self._entries[key]
+            self._changed[key] = self._revision
+        self._notify()
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for lease_id in [i for i, held in self._leases.items() if held.deadline <= now]:
+            self._end_lease(lease_id)
+
+    def next_expiry(self) -> float | None:
+        """Monotonic time of the next lease deadline (None without leases)."""
+        return min((held.deadline for held in self._leases.values()), default=None)
+
+    def lease_of(self, lease_id: int) -> Lease | None:
+        """The live lease with this id, rebuilt (tests and the embedded runtime)."""
+        held = self._leases.get(lease_id)
+        return None if held is None else Lease(lease_id, held.ttl_ms)
+
+    # -- reads -----------------------------------------------------------------------
+
+    async def snapshot(self, prefix: str) -> Snapshot:
+        self._check_open()
+        self._expire()
+        return Snapshot.of(self._revision, {k: e for k, e in self._entries.items()
+                                            if k.startswith(prefix)})
+
+    # -- writes ----------------------------------------------------------------------
+
+    async def create(self, key: str, value: str, lease: Lease | None = None) -> bool:
+        return await self.commit(Txn({key: 0}, (Put(key, value, lease),))) > 0
+
+    async def compare_and_set(self, key: str, value: str, expected_mod_revision: int,
+                              lease: Lease | None = None) -> bool:
+        return await self.commit(Txn({key: expected_mod_revision},
+                                     (Put(key, value, lease),))) > 0
+
+    async def delete_if(self, key: str, expected_mod_revision: int) -> bool:
+        return await self.commit(Txn({key: expected_mod_revision}, (), (key,))) > 0
+
+    async def put(self, key: str, value: str, lease: Lease | None = None) -> int:
+        revision = await self.commit(Txn({}, (Put(key, value, lease),)))
+        assert revision > 0, "a transaction without comparisons always succeeds"
+        return revision
+
+    async def commit(self, txn: Txn) -> int:
+        self._check_open()
+        self._expire()
+        keys = [p.key for p in txn.puts] + list(txn.deletes)
+        if len(set(keys)) != len(keys):
+            raise StoreError("a transaction names the same key twice")
+        for put in txn.puts:
+            if put.lease is not None and put.lease.id not in self._leases:
+                raise LeaseExpired(f"lease {put.lease.id:x} has expired")
+        for key, expected in txn.compare.items():
+            entry = self._entries.get(key)
+            if (entry.mod_revision if entry else 0) != expected:
+                return 0
+        if not txn.puts and not any(k in self._entries for k in txn.deletes):
+            return self._revision  # nothing to change: etcd does not bump the revision
+        self._revision += 1
+        revision = self._revision
+        for put in txn.puts:
+            old = self._entries.get(put.key)
+            if old is not None and old.lease:
+                self._leases[old.lease].keys.discard(put.key)
+            lease_id = put.lease.id if put.lease is not None else 0
+            if lease_id:
+                self._leases[lease_id].keys.add(put.key)
+            self._entries[put.key] = Entry(put.value, revision,
+                                           old.create_revision if old else revision, lease_id)
+            self._changed[put.key] = revision
+        for key in txn.deletes:
+            old = self._entries.pop(key, None)
+            if old is None:
+                continue
+            if old.lease and old.lease in self._leases:
+                self._leases[old.lease].keys.discard(key)
+            self._changed[key] = revision
+        self._notify()
+        return revision
+
+    # -- watch -----------------------------------------------------------------------
+
+    def _changed_since(self, prefix: str, after_revision: int) -> bool:
+        return any(rev > after_revision and key.startswith(prefix)
+                   for key, rev in self._changed.items())
+
+    def _notify(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def wait(self, prefix: str, after_revision: int, timeout_ms: int) -> int:
+        deadline = time.monotonic() + timeout_ms / 1000
+        loop = asyncio.get_running_loop()
+        while not self._closed:
+            self._expire()
+            if self._changed_since(prefix, after_revision):
+                return self._revision
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            wake = min(deadline, self.next_expiry() or deadline)
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.add(waiter)
+            try:
+                await asyncio.wait_for(waiter, max(0.0, wake - now))
+            except TimeoutError:
+                pass
+            finally:
+                self._waiters.discard(waiter)
+        return after_revision
+
+    # -- lifetime --------------------------------------------------------------------
+
+    async def close(self) -> None:
+        self._closed = True
+        self._notify()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("the store is closed")
