@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from etcd_server import EtcdCluster, etcd_available
+from netbed import NetBed, unavailable_reason
 
 
 def _need_etcd() -> None:
@@ -45,3 +46,16 @@ def etcd3(tmp_path: Path) -> Iterator[EtcdCluster]:
         yield cluster.start()
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def bed(tmp_path: Path) -> Iterator[NetBed]:
+    """The namespace LAN (no etcd started): always torn down, even when the test fails."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    netbed = NetBed(tmp_path)
+    try:
+        yield netbed.create()
+    finally:
+        netbed.destroy()

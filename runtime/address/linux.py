@@ -1,0 +1,84 @@
+"""The Linux address driver: VIPs on this host's interfaces with netlink (pyroute2), each
+addition announced by gratuitous ARP or an unsolicited neighbour advertisement.
+
+One agent runs per host (or per network namespace: the agent is started inside it), so the
+driver acts only for its own node. Netlink calls are quick but blocking: they run in a
+worker thread, which shares the network namespace of the agent's process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+
+from crg.dsl.model import Vip
+from crg.runtime.address import garp, netlink
+from crg.runtime.address.base import AddressDriver, AddressError
+
+ANNOUNCE_COUNT = 3
+"""Announcements per addition: the first at once, the others spaced out, in case a switch
+or a busy neighbour missed one (keepalived sends several too)."""
+ANNOUNCE_INTERVAL_S = 0.2
+
+
+class LinuxAddressDriver(AddressDriver):
+    def __init__(self, node: str, announce_count: int = ANNOUNCE_COUNT,
+                 announce_interval_s: float = ANNOUNCE_INTERVAL_S) -> None:
+        self.node = node
+        self.announce_count = max(1, announce_count)
+        self.announce_interval_s = announce_interval_s
+        self._repeats: dict[str, asyncio.Task[None]] = {}
+
+    def _own(self, vip: Vip, node: str, action: str) -> None:
+        if node != self.node:
+            raise AddressError(f"cannot {action} {vip} on {node}: this agent is {self.node} "
+                               "and acts on its own host only")
+
+    async def add(self, vip: Vip, node: str) -> None:
+        self._own(vip, node, "add")
+        device, _ = await asyncio.to_thread(netlink.add_address, vip)
+        # Announce even when the address was already there: a retried step after a crash
+        # must still tell the LAN where the address now lives.
+        self._cancel_repeats(vip)
+        await asyncio.to_thread(garp.announce, device.index, device.name, device.mac,
+                                vip.interface.ip)
+        if self.announce_count > 1:
+            task = asyncio.get_running_loop().create_task(self._repeat(vip, device))
+            self._repeats[vip.address] = task
+            task.add_done_callback(functools.partial(self._forget, vip.address))
+
+    async def _repeat(self, vip: Vip, device: netlink.Device) -> None:
+        for _ in range(self.announce_count - 1):
+            await asyncio.sleep(self.announce_interval_s)
+            # Best effort: the address was announced once already.
+            with contextlib.suppress(AddressError):
+                await asyncio.to_thread(garp.announce, device.index, device.name,
+                                        device.mac, vip.interface.ip)
+
+    def _forget(self, key: str, task: asyncio.Task[None]) -> None:
+        if self._repeats.get(key) is task:
+            del self._repeats[key]
+
+    def _cancel_repeats(self, vip: Vip) -> None:
+        task = self._repeats.pop(vip.address, None)
+        if task is not None:
+            task.cancel()
+
+    async def remove(self, vip: Vip, node: str) -> None:
+        self._own(vip, node, "remove")
+        self._cancel_repeats(vip)
+        await asyncio.to_thread(netlink.remove_address, vip)
+
+    async def holds(self, vip: Vip, node: str) -> bool:
+        if node != self.node:
+            # This host cannot see other hosts' interfaces; the store says who holds it.
+            raise AddressError(f"cannot tell whether {node} holds {vip}: this agent is "
+                               f"{self.node}")
+        return await asyncio.to_thread(netlink.holds_address, vip)
+
+    async def close(self) -> None:
+        """Stop pending repeat announcements (the runtime calls it on shutdown if present)."""
+        for task in list(self._repeats.values()):
+            task.cancel()
+        self._repeats.clear()
