@@ -1,0 +1,274 @@
+"""The search: breadth-first exploration in layers of environment events (0-1 BFS).
+
+System steps (the cluster service, lease expiry) cost 0 and environment events (faults,
+commands) cost 1. States are found in layers: layer *f* holds the states that need *f*
+events at least, and each layer is closed under system steps before the next one starts.
+Inside a layer the order is breadth-first by steps, with the seeds of the layer (targets
+of events from the layer before) merged in by their distance, so every state's parent
+pointer lies on a path that is shortest in events first, then in steps — what an operator
+wants of a counterexample ("it takes one crash and then...").
+
+A system step never leads to a later layer, so the system-only graph's strongly connected
+components never span layers: liveness (:mod:`crg.checker.liveness`) is decided layer by
+layer, and a livelock reachable without any failure is reported after layer 0, without
+exploring the rest.
+
+Memory: states are the model's packed ints in a set and a list (in discovery order),
+parents and distances are 4-byte arrays, so a state costs its int, one set slot, one list
+slot and 8 bytes. System edges are kept for the current layer only.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from crg.spec import LIVENESS, Action, Model, State
+
+NO_PARENT = 0xFFFFFFFF
+"""Parent of the initial state."""
+
+Canon = Callable[[State], State]
+Progress = Callable[[int, int, float], None]
+"""``progress(states, layer, seconds)``, called every few thousand states."""
+
+_PROGRESS_EVERY = 4096
+
+
+@dataclass(slots=True)
+class Found:
+    """The best (shortest) violation of one property found so far, as search indices."""
+
+    name: str
+    liveness: bool
+    cost: tuple[int, int]
+    """(environment events, steps) of the whole counterexample."""
+    kind: str
+    """``state``, ``step`` or ``liveness``."""
+    index: int
+    """``state``: the violating state; ``step``: its source; ``liveness``: unused."""
+    group: int
+    detail: str
+    states: int
+    seconds: float
+    action: Action | None = None
+    target: State = 0
+    system: bool = True
+    lasso: object = None
+    """``liveness``: the :class:`~crg.checker.result.Trace` of the fair loop."""
+
+
+@dataclass(slots=True)
+class SearchStats:
+    states: int = 0
+    edges: int = 0
+    layers: int = 0
+    max_depth: int = 0
+    seconds: float = 0.0
+    complete: bool = False
+    bounded: bool = False
+    """Stopped by ``max_events`` with events still enabled."""
+    found: dict[tuple[str, bool], Found] = field(default_factory=dict)
+
+
+class Search:
+    """Explores one model; the arrays stay for trace reconstruction afterwards."""
+
+    def __init__(self, model: Model, *, canon: Canon | None = None,
+                 max_events: int | None = None, keep_going: bool = False,
+                 liveness: bool = True, progress: Progress | None = None) -> None:
+        self.model = model
+        self.canon = canon
+        self.max_events = max_events
+        self.keep_going = keep_going
+        self.check_liveness = liveness
+        self.progress = progress
+        self.states: list[State] = []
+        self.parent = array("I")
+        self.dist = array("I")
+        self.layer_start: list[int] = []
+        """Index of the first state of each layer."""
+        self.stats = SearchStats()
+        self._seen: set[State] = set()
+        self._t0 = 0.0
+
+    # -- the search ----------------------------------------------------------------------
+
+    def run(self) -> SearchStats:
+        from crg.checker.liveness import check_layer  # the two modules use each other
+
+        self._t0 = time.perf_counter()
+        model, canon = self.model, self.canon
+        root = model.initial() if canon is None else canon(model.initial())
+        self._seen.add(root)
+        self.states.append(root)
+        self.parent.append(NO_PARENT)
+        self.dist.append(0)
+        seeds: list[State] = []
+        seed_parents = array("I")
+        layer = 0
+        while True:
+            self.layer_start.append(len(self.states) if layer else 0)
+            explore_events = self.max_events is None or layer < self.max_events
+            edges = self._close_layer(layer, seeds, seed_parents, explore_events)
+            seeds, seed_parents = edges.next_seeds, edges.next_parents
+            if self.check_liveness:
+                check_layer(self, layer, edges.src, edges.dst)
+            self.stats.layers = layer
+            if not explore_events:
+                self.stats.bounded = bool(edges.events)
+                self.stats.complete = not edges.events
+                break
+            if not seeds:
+                self.stats.complete = True
+                break
+            if self._should_stop(layer):
+                break
+            layer += 1
+        self.stats.states = len(self.states)
+        self.stats.max_depth = max(self.dist) if self.dist else 0
+        self.stats.seconds = time.perf_counter() - self._t0
+        self._seen = set()  # the list keeps the states; the set is only for the search
+        return self.stats
+
+    def _should_stop(self, layer: int) -> bool:
+        found = self.stats.found
+        if len(found) == len(_ALL_KEYS):
+            return True  # everything is violated: nothing more to learn
+        return not self.keep_going and any(f.cost[0] <= layer for f in found.values())
+
+    def _close_layer(self, layer: int, seeds: list[State], seed_parents: array[int],
+                     explore_events: bool) -> _LayerEdges:
+        """Process every state of ``layer``: the seeds merged by distance, and everything
+        system steps reach from them."""
+        model, canon = self.model, self.canon
+        system_transitions = model.system_transitions
+        environment_transitions = model.environment_transitions
+        state_problems = model.state_problems
+        states, parent, dist, seen = self.states, self.parent, self.dist, self._seen
+        out = _LayerEdges()
+        src, dst = out.src, out.dst
+        pending: set[State] = set()
+        next_seeds, next_parents = out.next_seeds, out.next_parents
+        lo = self.layer_start[layer]
+        i, si, n_seeds = lo, 0, len(seeds)
+        edges = 0
+        events = False
+        progress, last_report = self.progress, 0
+        while True:
+            if i == len(states):
+                if si == n_seeds:
+                    break
+                # Nothing left at the current distance: start the next seeds.
+                upto = dist[seed_parents[si]] + 1
+            else:
+                upto = dist[i] + 1
+            while si < n_seeds and dist[seed_parents[si]] + 1 <= upto:
+                seed = seeds[si]
+                if seed not in seen:
+                    seen.add(seed)
+                    states.append(seed)
+                    parent.append(seed_parents[si])
+                    dist.append(dist[seed_parents[si]] + 1)
+                si += 1
+            if i == len(states):
+                continue
+            state = states[i]
+            d = dist[i]
+            transitions = system_transitions(state)
+            for name, g in state_problems(state, not transitions):
+                self._record(name, False, (layer, d), "state", i, g, "")
+            for action, target, problems in transitions:
+                if problems:
+                    for name, detail in problems:
+                        self._record(name, False, (layer, d + 1), "step", i, action.group,
+                                     detail, action=action, target=target, system=True)
+                if canon is not None:
+                    target = canon(target)
+                if target not in seen:
+                    seen.add(target)
+                    states.append(target)
+                    parent.append(i)
+                    dist.append(d + 1)
+                src.append(i)
+                dst.append(target)
+            edges += len(transitions)
+            if explore_events:
+                env = environment_transitions(state)
+                edges += len(env)
+                if env:
+                    events = True
+                for action, target, problems in env:
+                    if problems:
+                        for name, detail in problems:
+                            self._record(name, False, (layer + 1, d + 1), "step", i,
+                                         action.group, detail, action=action, target=target,
+                                         system=False)
+                    if canon is not None:
+                        target = canon(target)
+                    if target not in seen and target not in pending:
+                        pending.add(target)
+                        next_seeds.append(target)
+                        next_parents.append(i)
+            i += 1
+            if progress is not None and i - last_report >= _PROGRESS_EVERY:
+                last_report = i
+                progress(len(states), layer, time.perf_counter() - self._t0)
+        self.stats.edges += edges
+        out.events = events
+        return out
+
+    def _record(self, name: str, liveness: bool, cost: tuple[int, int], kind: str, index: int,
+                group: int, detail: str, *, action: Action | None = None, target: State = 0,
+                system: bool = True, lasso: object = None) -> None:
+        key = (name, liveness)
+        best = self.stats.found.get(key)
+        if best is not None and best.cost <= cost:
+            return
+        self.stats.found[key] = Found(name, liveness, cost, kind, index, group, detail,
+                                      len(self.states), time.perf_counter() - self._t0,
+                                      action, target, system, lasso)
+
+    def record_livelock(self, cost: tuple[int, int], group: int, detail: str,
+                        lasso: object) -> None:
+        self._record(LIVENESS[0], True, cost, "liveness", -1, group, detail, lasso=lasso)
+
+    # -- reading the result ----------------------------------------------------------------
+
+    def layer_of(self, index: int) -> int:
+        from bisect import bisect_right
+
+        return bisect_right(self.layer_start, index) - 1
+
+    def path(self, index: int) -> list[int]:
+        """State indices from the initial state to ``index``, along parent pointers."""
+        out = [index]
+        while self.parent[out[-1]] != NO_PARENT:
+            out.append(self.parent[out[-1]])
+        out.reverse()
+        return out
+
+
+class _LayerEdges:
+    """The system edges of one layer (source index, canonical target) and the seeds of
+    the next layer."""
+
+    __slots__ = ("dst", "events", "next_parents", "next_seeds", "src")
+
+    def __init__(self) -> None:
+        self.src = array("I")
+        self.dst: list[State] = []
+        self.next_seeds: list[State] = []
+        self.next_parents = array("I")
+        self.events = False
+
+
+def _all_keys() -> tuple[tuple[str, bool], ...]:
+    from crg.checker.result import PROPERTIES
+
+    return tuple((p.name, p.liveness) for p in PROPERTIES)
+
+
+_ALL_KEYS = _all_keys()
