@@ -34,10 +34,12 @@ from crg.runtime.store.base import (
     Entry,
     Lease,
     LeaseExpired,
+    Put,
     Snapshot,
     Store,
     StoreError,
     StoreUnavailable,
+    Txn,
 )
 
 T = TypeVar("T")
@@ -60,15 +62,17 @@ CHANNEL_OPTIONS: dict[str, Any] = {
     "grpc.keepalive_permit_without_calls": 0,
 }
 
-# Errors that mean "this member cannot answer now", as opposed to a refused request.
+# Errors that mean "this member cannot answer now", as opposed to a refused request
+# (etcd reports "no leader", "leader changed" and its own timeouts as UNAVAILABLE).
 _TRANSIENT: tuple[type[BaseException], ...] = (
     TimeoutError,
     etcd_errors.ConnectionFailedError,
     etcd_errors.ConnectionTimeoutError,
     etcd_errors.WatchTimeoutError,
-    rpc.AioRpcError,
     OSError,
 )
+_TRANSIENT_CODES = frozenset({rpc.StatusCode.UNAVAILABLE, rpc.StatusCode.DEADLINE_EXCEEDED,
+                              rpc.StatusCode.CANCELLED, rpc.StatusCode.UNKNOWN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +169,12 @@ class EtcdStore(Store):
             try:
                 client = self._client(index)
                 return await asyncio.wait_for(self._connected(client, op), remaining)
+            except rpc.AioRpcError as error:
+                if error.code() not in _TRANSIENT_CODES:
+                    raise StoreError(f"etcd refused {what}: {error.details()}") from error
+                last = error
+                self._drop(index)
+                self._current = (index + 1) % len(self.endpoints)
             except _TRANSIENT as error:
                 last = error
                 self._drop(index)
@@ -218,32 +228,43 @@ class EtcdStore(Store):
 
     # -- writes ----------------------------------------------------------------------
 
-    async def _txn(self, what: str, compare: Any, success: list[Any]) -> bool:
-        async def txn(client: Any) -> bool:
-            succeeded, _ = await client.transaction(compare=[compare], success=success,
-                                                    failure=[])
-            return bool(succeeded)
+    async def _txn(self, what: str, compare: list[Any], puts: tuple[Put, ...] = (),
+                   deletes: tuple[str, ...] = ()) -> int:
+        """One etcd transaction; the new revision, or 0 when a comparison failed."""
+        ops = [rpc.RequestOp(request_put=rpc.PutRequest(
+                   key=p.key.encode(), value=p.value.encode(), lease=_lease_id(p.lease)))
+               for p in puts]
+        ops += [rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=k.encode()))
+                for k in deletes]
+        request = rpc.TxnRequest(compare=compare, success=ops, failure=[])
+
+        async def txn(client: Any) -> int:
+            reply = await client.kvstub.Txn(request, timeout=self.timeout_s,
+                                            metadata=client.metadata)
+            return int(reply.header.revision) if reply.succeeded else 0
 
         return await self._call(what, txn, retry=False)
 
     async def create(self, key: str, value: str, lease: Lease | None = None) -> bool:
-        k = key.encode()
-        compare = aetcd.transactions.Create(k) == 0
-        put = aetcd.transactions.Put(k, value.encode(), lease=_lease_id(lease))
-        return await self._txn(f"creating {key}", compare, [put])
+        compare = [_compare(key, rpc.Compare.CREATE, create_revision=0)]
+        return bool(await self._txn(f"creating {key}", compare, (Put(key, value, lease),)))
 
     async def compare_and_set(self, key: str, value: str, expected_mod_revision: int,
                               lease: Lease | None = None) -> bool:
-        k = key.encode()
         # mod_revision of an absent key compares as 0, so 0 means "only if absent".
-        compare = aetcd.transactions.Mod(k) == expected_mod_revision
-        put = aetcd.transactions.Put(k, value.encode(), lease=_lease_id(lease))
-        return await self._txn(f"updating {key}", compare, [put])
+        compare = [_compare(key, rpc.Compare.MOD, mod_revision=expected_mod_revision)]
+        return bool(await self._txn(f"updating {key}", compare, (Put(key, value, lease),)))
 
     async def delete_if(self, key: str, expected_mod_revision: int) -> bool:
-        k = key.encode()
-        compare = aetcd.transactions.Mod(k) == expected_mod_revision
-        return await self._txn(f"deleting {key}", compare, [aetcd.transactions.Delete(k)])
+        compare = [_compare(key, rpc.Compare.MOD, mod_revision=expected_mod_revision)]
+        return bool(await self._txn(f"deleting {key}", compare, deletes=(key,)))
+
+    async def commit(self, txn: Txn) -> int:
+        compare = [_compare(key, rpc.Compare.MOD, mod_revision=revision)
+                   for key, revision in sorted(txn.compare.items())]
+        keys = [p.key for p in txn.puts] + list(txn.deletes)
+        return await self._txn(f"committing {', '.join(keys) or 'nothing'}", compare,
+                               txn.puts, txn.deletes)
 
     async def put(self, key: str, value: str, lease: Lease | None = None) -> int:
         result = await self._call(
@@ -265,7 +286,7 @@ class EtcdStore(Store):
                     self._watch_once(client, prefix, after_revision, remaining), remaining)
             except TimeoutError:
                 return after_revision  # nothing changed in time: the normal outcome
-            except (*_TRANSIENT, etcd_errors.ClientError):
+            except (*_TRANSIENT, rpc.AioRpcError, etcd_errors.ClientError):
                 # Dead stream or unreachable member: reconnect, elsewhere, after a short
                 # pause so a down cluster is not hammered, until the deadline.
                 self._drop(index)
@@ -318,6 +339,10 @@ class EtcdStore(Store):
         await asyncio.gather(*(self._close_client(c) for c in clients))
         if self._closing:
             await asyncio.wait(set(self._closing), timeout=1.0)
+
+
+def _compare(key: str, target: int, **value: int) -> Any:
+    return rpc.Compare(key=key.encode(), target=target, result=rpc.Compare.EQUAL, **value)
 
 
 def _lease_id(lease: Lease | None) -> int:
