@@ -2,24 +2,38 @@
 
 Every file is checked and reported, also after a bad one. Validation is
 :func:`validate`; the model checker joins in :func:`verify`, which only ever sees a valid
-configuration.
+configuration. ``--format text`` prints a verdict table and each counterexample step by
+step; ``json``, ``sarif`` and ``junit`` are for tools and CI (one document for all files).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crg import files
+from crg.checker.api import CheckOptions, run_check
+from crg.checker.explore import Progress
+from crg.checker.report import itf
+from crg.checker.report.data import report_to_dict
+from crg.checker.report.junit import to_junit
+from crg.checker.report.sarif import to_sarif
+from crg.checker.report.text import print_check
+from crg.checker.result import CheckReport
 from crg.commands import add_format
-from crg.dsl import Config, ConfigError
+from crg.dsl import Config, ConfigError, Fault
 from crg.dsl.export import diagnostic_to_dict
 from crg.errors import ExitCode, FileError
 from crg.output import Output, count
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
+
+ENGINES = ("explicit", "symbolic", "both")
 
 
 @dataclass
@@ -32,32 +46,88 @@ class Report:
     verdict: ExitCode = ExitCode.OK
     details: dict[str, Any] = field(default_factory=dict)
     """Extra facts for ``--format json`` (the checker adds its results here)."""
+    check: CheckReport | None = None
+    itf_paths: dict[str, str] = field(default_factory=dict)
+    """Property identifier -> the ITF trace written under ``--out``."""
+    error: str | None = None
+    """A usage problem found only once the file was read (``--max-down`` too large...)."""
 
 
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "check", help="validate configurations and prove them safe",
-        description="Parse and validate each FILE and report every problem found. "
-                    "Exit status: 0 all good, 1 a property is violated, 2 bad input.")
+        description="Parse and validate each FILE, then explore every run its assumptions "
+                    "allow and prove each invariant, or print the shortest run that breaks "
+                    "it. Exit status: 0 all hold, 1 a property is violated, 2 bad input.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="a .crg configuration")
-    add_format(parser, ("text", "json"), "text")
+    add_format(parser, ("text", "json", "sarif", "junit"), "text")
+    parser.add_argument("--max-down", type=_count, metavar="K",
+                        help="assume at most K nodes down (overrides the file)")
+    parser.add_argument("--faults", type=_faults, metavar="F,...",
+                        help="fault kinds to explore, from "
+                             + ", ".join(f.value for f in Fault) + " (overrides the file)")
+    parser.add_argument("--max-depth", type=_count, metavar="N",
+                        help="explore runs of at most N environment events (faults and "
+                             "commands); the cluster service's steps are never bounded")
+    parser.add_argument("--no-compose", dest="compose", action="store_false",
+                        help="check all groups together instead of one component at a time")
+    parser.add_argument("--no-symmetry", dest="symmetry", action="store_false",
+                        help="do not merge interchangeable nodes, groups and components")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="explore everything even after a violation")
+    parser.add_argument("--out", metavar="DIR",
+                        help="write each counterexample as an ITF JSON trace under DIR")
+    parser.add_argument("--engine", choices=ENGINES, default="explicit",
+                        help="explicit-state search, z3 proofs, or both (default: explicit)")
+    parser.add_argument("--validate-only", action="store_true",
+                        help="parse and validate only; do not run the model checker")
     parser.set_defaults(run=run)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _faults(text: str) -> frozenset[Fault]:
+    out = set()
+    for word in (w.strip() for w in text.split(",")):
+        try:
+            out.add(Fault(word))
+        except ValueError:
+            known = ", ".join(f.value for f in Fault)
+            raise argparse.ArgumentTypeError(f"unknown fault '{word}' (known: {known})") from None
+    return frozenset(out)
 
 
 def run(args: argparse.Namespace) -> int:
     out = Output()
     reports = []
     for path in args.files:
-        report = check_file(path, args)
+        report = check_file(path, args, out)
         reports.append(report)
         if args.format == "text":
             print_report(out, report)
+    code = max((r.verdict for r in reports), default=ExitCode.OK)
     if args.format == "json":
         out.json(reports_to_dict(reports))
-    return max((r.verdict for r in reports), default=ExitCode.OK)
+    elif args.format == "sarif":
+        out.json(to_sarif([(r.path, r.config, r.check, r.problem) for r in reports], code))
+    elif args.format == "junit":
+        out.raw(to_junit([(r.path, r.check, r.problem or _error(r)) for r in reports]))
+    return code
 
 
-def check_file(path: str, args: argparse.Namespace) -> Report:
+def _error(report: Report) -> Exception | None:
+    return ValueError(report.error) if report.error else None
+
+
+def check_file(path: str, args: argparse.Namespace, out: Output | None = None) -> Report:
     report = Report(path)
     try:
         report.config = validate(path)
@@ -65,7 +135,10 @@ def check_file(path: str, args: argparse.Namespace) -> Report:
         report.problem = exc
         report.verdict = ExitCode.BAD_INPUT
         return report
-    report.verdict = verify(report, args)
+    if not getattr(args, "validate_only", False):
+        with _progress(out, path, args) as progress:
+            args.progress = progress  # verify(report, args) is the hook tests replace
+            report.verdict = verify(report, args)
     return report
 
 
@@ -75,26 +148,113 @@ def validate(path: str) -> Config:
 
 
 def verify(report: Report, args: argparse.Namespace) -> ExitCode:
-    """Prove the invariants of the valid configuration ``report.config``.
+    """Prove the invariants of the valid configuration ``report.config`` with the engine
+    ``--engine`` asks for; the results go to ``report.check`` and ``report.details``."""
+    config = report.config
+    assert config is not None
+    max_down = getattr(args, "max_down", None)
+    if max_down is not None and max_down > len(config.nodes):
+        report.error = (f"--max-down {max_down}: the cluster has only "
+                        f"{count(len(config.nodes), 'node')}")
+        return ExitCode.BAD_INPUT
+    options = CheckOptions(
+        max_down=max_down, faults=getattr(args, "faults", None),
+        compose=getattr(args, "compose", True), symmetry=getattr(args, "symmetry", True),
+        max_events=getattr(args, "max_depth", None),
+        keep_going=getattr(args, "keep_going", False),
+        progress=getattr(args, "progress", None))
+    engine = getattr(args, "engine", "explicit")
+    verdict = ExitCode.OK
+    if engine in ("symbolic", "both"):
+        symbolic = _symbolic(config, options)
+        if symbolic is None:
+            report.error = "symbolic engine not available yet (use --engine explicit)"
+            return ExitCode.BAD_INPUT
+        verdicts: dict[str, str] = dict(symbolic.verdicts)
+        report.details["symbolic"] = {"verdicts": verdicts,
+                                      "details": _plain(getattr(symbolic, "details", None))}
+        if "violated" in verdicts.values():
+            verdict = ExitCode.VIOLATED
+    if engine in ("explicit", "both"):
+        check = run_check(config, options)
+        report.check = check
+        out_dir = getattr(args, "out", None)
+        if out_dir:
+            for v in check.violations:
+                report.itf_paths[v.prop.ident] = itf.write(out_dir, report.path, v)
+        report.details["check"] = report_to_dict(report.path, check, report.itf_paths)
+        if not check.ok:
+            verdict = ExitCode.VIOLATED
+    return verdict
 
-    The model checker plugs in here: it returns VIOLATED when a property fails and puts
-    what ``--format json`` should show into ``report.details``. Until it lands, a valid
-    configuration passes.
-    """
-    return ExitCode.OK
+
+def _symbolic(config: Config, options: CheckOptions) -> Any:
+    """The z3 engine's answer, or None while ``crg.checker.symbolic`` does not exist."""
+    try:
+        module = importlib.import_module("crg.checker.symbolic.api")
+    except ImportError:
+        return None
+    return module.prove(config, options)
+
+
+def _plain(value: Any) -> Any:
+    """``details`` as JSON-ready data (the symbolic engine chooses its shape)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+@contextlib.contextmanager
+def _progress(out: Output | None, path: str, args: argparse.Namespace
+              ) -> Iterator[Progress | None]:
+    """A live line on a terminal's stderr while a long search runs; nothing elsewhere."""
+    if out is None or args.format != "text" or not out.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress as Bar
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Bar(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+             console=Console(file=out.stderr), transient=True) as bar:
+        task = bar.add_task(f"checking {path}", total=None)
+
+        def update(states: int, layer: int, seconds: float) -> None:
+            rate = states / seconds if seconds > 0 else 0.0
+            bar.update(task, description=f"checking {path}: {states:,} states, "
+                                         f"{count(layer, 'event')} deep, {rate:,.0f} states/s")
+
+        yield update
 
 
 def print_report(out: Output, report: Report) -> None:
     if report.problem is not None:
         out.problem(report.problem)
         return
+    if report.error is not None:
+        out.error(f"{report.path}: {report.error}")
+        return
     config = report.config
     assert config is not None
     out.diagnostics(config.source, config.warnings, with_summary=False)
+    if report.check is not None:
+        print_check(out, report.path, config, report.check, report.itf_paths)
+    symbolic = report.details.get("symbolic")
+    if symbolic is not None:
+        out.table(("property", "z3"), sorted(symbolic["verdicts"].items()))
     facts = [count(len(config.nodes), "node"), count(len(config.groups), "group")]
     if config.warnings:
         facts.append(count(len(config.warnings), "warning"))
-    out.print(f"{report.path}: ok ({', '.join(facts)})")
+    if report.verdict is ExitCode.VIOLATED:
+        broken = [v.prop.label for v in report.check.violations] if report.check else []
+        out.print(f"{report.path}: violated: {', '.join(broken) or 'see above'} "
+                  f"({', '.join(facts)})", style="bold red")
+    else:
+        out.print(f"{report.path}: ok ({', '.join(facts)})")
 
 
 def reports_to_dict(reports: list[Report]) -> dict[str, Any]:
@@ -120,9 +280,14 @@ def _report_to_dict(report: Report) -> dict[str, Any]:
     else:
         config = report.config
         assert config is not None
-        entry["status"] = "ok" if report.verdict is ExitCode.OK else "violated"
+        entry["status"] = ("ok" if report.verdict is ExitCode.OK
+                           else "error" if report.error else "violated")
         entry["nodes"] = len(config.nodes)
         entry["groups"] = len(config.groups)
         entry["diagnostics"] = [diagnostic_to_dict(d) for d in config.warnings]
+        if report.error:
+            entry["diagnostics"].append({"severity": "error", "line": None, "column": None,
+                                         "message": report.error, "code": "usage",
+                                         "hint": None, "end_line": None, "end_column": None})
     entry.update(report.details)
     return entry

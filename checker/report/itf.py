@@ -1,0 +1,101 @@
+"""Traces as ITF JSON, the Informal Trace Format of Apalache
+(https://apalache-mc.org/docs/adr/015adr-trace.html): ``#meta``, ``vars``, ``states`` and,
+for a lasso, ``loop`` — the index of the state the last one returns to.
+
+Each state has three variables: ``action`` (what led to it: ``init`` first), ``nodes``
+(node → status) and ``groups`` (group → its variables, node sets as ``#set``). ITF has
+no null, so "no node" is the empty string.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from crg.checker.result import Violation
+from crg.errors import FileError
+from crg.spec import Action, Model, State
+from crg.spec.view import action_dict, node_status, placements
+
+FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
+VARS = ("action", "nodes", "groups")
+
+
+def to_itf(violation: Violation, source: str) -> dict[str, Any]:
+    trace = violation.trace
+    model = trace.model
+    states = [_state(model, k, step.action, step.state) for k, step in enumerate(trace.steps)]
+    out: dict[str, Any] = {
+        "#meta": {
+            "format": "ITF",
+            "format-description": FORMAT_DESCRIPTION,
+            "source": source,
+            "description": f"crg check: {violation.prop.label} violated"
+                           + (f" in group {violation.group}" if violation.group else "")
+                           + f": {violation.detail}",
+            "invariant": violation.prop.name,
+            "liveness": violation.prop.liveness,
+            "failures": violation.failures,
+        },
+        "vars": list(VARS),
+        "states": states,
+    }
+    if trace.loop is not None and trace.loop_action is not None:
+        out["loop"] = trace.loop
+        out["#meta"]["loop-action"] = _action(model, trace.loop_action)
+    return out
+
+
+def _action(model: Model, action: Action | None) -> dict[str, Any]:
+    if action is None:
+        return {"action": "init", "group": "", "node": "", "system": True}
+    data = action_dict(model, action)
+    return {key: "" if value is None else value for key, value in data.items()}
+
+
+def _state(model: Model, index: int, action: Action | None, state: State) -> dict[str, Any]:
+    names = model.topology.nodes
+    groups: dict[str, Any] = {}
+    for topo, p in zip(model.groups, placements(model, state).values(), strict=True):
+        gv = model.group_vars(state, topo.index)
+
+        def nodes_in(mask: int) -> dict[str, list[str]]:
+            return {"#set": [n for k, n in enumerate(names) if (int(mask) >> k) & 1]}
+
+        groups[topo.name] = {
+            "owner": names[gv.owner - 1] if gv.owner else "",
+            "mode": p.mode.value,
+            "vip": nodes_in(gv.vip),
+            "app": nodes_in(gv.app),
+            "monitors": nodes_in(gv.mon),
+            "watchdogs": nodes_in(gv.wd),
+            "banned": nodes_in(gv.ban),
+            "target": names[gv.target - 1] if gv.target else "",
+            "restarts": int(gv.restarts),
+            "announced": bool(gv.announced),
+            "alerted": bool(gv.alerted),
+            "failed": bool(gv.failed),
+            "offline": bool(gv.offline),
+        }
+    return {"#meta": {"index": index}, "action": _action(model, action),
+            "nodes": node_status(model, state), "groups": groups}
+
+
+def file_name(config_path: str, violation: Violation) -> str:
+    stem = Path(config_path).name.removesuffix(".crg") or "config"
+    ident = re.sub(r"[^A-Za-z0-9_.-]+", "-", violation.prop.ident)
+    return f"{stem}.{ident}.itf.json"
+
+
+def write(out_dir: str, config_path: str, violation: Violation) -> str:
+    """Write the violation's trace under ``out_dir``; returns the file's path."""
+    path = Path(out_dir) / file_name(config_path, violation)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(to_itf(violation, config_path), indent=1) + "\n",
+                        encoding="utf-8")
+    except OSError as exc:
+        raise FileError(str(path), exc.strerror or str(exc), "write") from None
+    return str(path)

@@ -1,0 +1,82 @@
+"""``crg check --format junit``: JUnit XML for CI dashboards. One test suite per file, one
+test case per property; a violation is a failure (its trace is the text), a property the
+search did not finish is skipped, an invalid file is an error."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from crg.checker.report.steps import step_views
+from crg.checker.result import CheckReport, Verdict, Violation
+from crg.dsl import ConfigError
+
+
+def to_junit(entries: list[tuple[str, CheckReport | None, Exception | None]]) -> str:
+    root = ET.Element("testsuites", name="crg check")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    seconds = 0.0
+    for path, report, problem in entries:
+        suite = ET.SubElement(root, "testsuite", name=path)
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        if problem is not None or report is None:
+            case = ET.SubElement(suite, "testcase", classname=_classname(path),
+                                 name="validate", time="0")
+            error = ET.SubElement(case, "error", type="config",
+                                  message=_problem_message(problem))
+            error.text = str(problem)
+            counts["tests"] += 1
+            counts["errors"] += 1
+        else:
+            seconds += report.seconds
+            for result in report.results.values():
+                case = ET.SubElement(suite, "testcase", classname=_classname(path),
+                                     name=result.prop.label, time=f"{result.seconds:.3f}")
+                counts["tests"] += 1
+                if result.violation is not None:
+                    failure = ET.SubElement(case, "failure", type=result.prop.ident,
+                                            message=_failure_message(result.violation))
+                    failure.text = trace_text(result.violation)
+                    counts["failures"] += 1
+                elif result.verdict is not Verdict.HOLDS:
+                    ET.SubElement(case, "skipped", message=_skip_message(result.verdict))
+                    counts["skipped"] += 1
+            suite.set("time", f"{report.seconds:.3f}")
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", f"{seconds:.3f}")
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _classname(path: str) -> str:
+    return "crg.check." + path.replace("/", ".").removesuffix(".crg")
+
+
+def _problem_message(problem: Exception | None) -> str:
+    if isinstance(problem, ConfigError):
+        return f"{len(problem.errors)} configuration error(s)"
+    return str(problem) if problem is not None else "not checked"
+
+
+def _failure_message(v: Violation) -> str:
+    where = f" in group {v.group}" if v.group else ""
+    return f"{v.prop.label} violated{where}: {v.detail}"
+
+
+def _skip_message(verdict: Verdict) -> str:
+    if verdict is Verdict.BOUNDED:
+        return "no violation within --max-depth environment events"
+    return "search stopped at the first violation (use --keep-going to finish it)"
+
+
+def trace_text(v: Violation) -> str:
+    lines = []
+    for step in step_views(v.trace):
+        mark = "event" if step.event else "step"
+        suffix = " (back to the loop's start)" if step.closes_loop else ""
+        lines.append(f"{step.index:3}. [{mark}] {step.description}{suffix}")
+        lines.extend(f"       {change}" for change in step.changes)
+    return "\n".join(lines)
