@@ -15,7 +15,7 @@ from crg.runtime.store.base import Store
 from crg.runtime.store.etcd import EtcdStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
-from store_contract import StoreContract  # noqa: E402
+from store_contract import StoreContract
 
 
 class TestEtcdContract(StoreContract):

@@ -117,11 +117,11 @@ def test_lease_expiry_deletes_its_keys(etcd: EtcdCluster) -> None:
     async def body() -> None:
         store = EtcdStore.from_url(etcd.url)
         try:
+            granted = time.monotonic()
             lease = await store.grant(1200)  # etcd counts seconds: rounded up to its minimum
             assert lease.ttl_ms == 2000
             assert await store.create(p + "owner", "n1", lease)
             assert (await store.snapshot(p)).entries[p + "owner"].lease == lease.id
-            granted = time.monotonic()
 
             async def gone() -> bool:
                 return (await store.snapshot(p)).get(p + "owner") is None
@@ -209,7 +209,7 @@ def test_calls_bounded_when_etcd_dies_and_recover_after_restart(own_etcd: EtcdCl
                 t0 = time.monotonic()
                 with pytest.raises(StoreUnavailable, match="did not answer"):
                     await call
-                assert time.monotonic() - t0 < 1.0
+                assert time.monotonic() - t0 < 1.5  # 500 ms budget, slack for a busy CI
 
             # A wait begun during the outage reports a change made after the restart.
             async def restart_and_write() -> int:
