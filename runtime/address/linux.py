@@ -1,9 +1,11 @@
 """The Linux address driver: VIPs on this host's interfaces with netlink (pyroute2), each
 addition announced by gratuitous ARP or an unsolicited neighbour advertisement.
 
-One agent runs per host (or per network namespace: the agent is started inside it), so the
-driver acts only for its own node. Netlink calls are quick but blocking: they run in a
-worker thread, which shares the network namespace of the agent's process.
+One agent runs per host (or per network namespace: the agent is started inside it), so a
+driver given its node (``LinuxAddressDriver("n1")``) refuses to act for another one; without
+a node it acts for whichever node the runtime names, all on this host. Netlink calls are
+quick but blocking: they run in a worker thread, which shares the network namespace of the
+agent's process.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ ANNOUNCE_INTERVAL_S = 0.2
 
 
 class LinuxAddressDriver(AddressDriver):
-    def __init__(self, node: str, announce_count: int = ANNOUNCE_COUNT,
+    def __init__(self, node: str | None = None, announce_count: int = ANNOUNCE_COUNT,
                  announce_interval_s: float = ANNOUNCE_INTERVAL_S) -> None:
         self.node = node
         self.announce_count = max(1, announce_count)
@@ -31,7 +33,7 @@ class LinuxAddressDriver(AddressDriver):
         self._repeats: dict[str, asyncio.Task[None]] = {}
 
     def _own(self, vip: Vip, node: str, action: str) -> None:
-        if node != self.node:
+        if self.node is not None and node != self.node:
             raise AddressError(f"cannot {action} {vip} on {node}: this agent is {self.node} "
                                "and acts on its own host only")
 
@@ -71,7 +73,7 @@ class LinuxAddressDriver(AddressDriver):
         await asyncio.to_thread(netlink.remove_address, vip)
 
     async def holds(self, vip: Vip, node: str) -> bool:
-        if node != self.node:
+        if self.node is not None and node != self.node:
             # This host cannot see other hosts' interfaces; the store says who holds it.
             raise AddressError(f"cannot tell whether {node} holds {vip}: this agent is "
                                f"{self.node}")
@@ -82,3 +84,7 @@ class LinuxAddressDriver(AddressDriver):
         for task in list(self._repeats.values()):
             task.cancel()
         self._repeats.clear()
+
+
+LinuxDriver = LinuxAddressDriver
+"""The name ``crg.runtime.launch`` looks up for ``--address linux``."""
