@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,3 +253,14 @@ def test_a_group_with_no_candidate_left_is_down_not_violated(simulate: Callable[
         "alerted": True}
     assert data["steps"][3]["problems"] == []
     assert result.code == 0
+
+
+def test_on_a_terminal_the_same_words_in_colour(simulate: Callable[..., Run],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = simulate(WEB_TIER, "--fail", "n1").out
+    monkeypatch.setattr("crg.output._is_terminal", lambda stream: True)
+    monkeypatch.setenv("COLUMNS", "120")
+    coloured = simulate(WEB_TIER, "--fail", "n1").out
+    assert "\x1b[" in coloured
+    words = re.compile(r"\x1b\[[0-9;]*m")
+    assert words.sub("", coloured).split() == plain.split()
