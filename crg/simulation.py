@@ -259,10 +259,15 @@ class Simulation:
             if p.node is None:
                 return f"{group} is not placed on any node (mode {p.mode.value})"
         elif event.name == "online":
-            return f"{group} is not in offline mode"
+            if not gv.offline:
+                return f"{group} is not in offline mode"
+            if p.node is None:
+                return f"{group} is not placed on any node (mode {p.mode.value})"
         elif event.name == "forgive":
             return f"{group} has no restart used and no node banned: nothing to forgive"
-        return f"{event.name} {group} is not enabled in this state"
+        # Operator commands wait for a group at rest; after settling that means a group
+        # that did not settle (a livelock is reported before any event applies).
+        return f"{event.name} {group} is not enabled now (mode {p.mode.value})"
 
     # -- what a step produced ----------------------------------------------------------
 
