@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from nsthread import in_netns
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 
@@ -116,18 +117,40 @@ class EtcdCluster:
             time.sleep(0.05)
 
     def healthy(self, m: Member) -> bool:
-        if self.netns:
-            probe = subprocess.run(
-                ["ip", "netns", "exec", self.netns, "python3", "-c",
-                 "import httpx,sys; r=httpx.get(sys.argv[1], timeout=0.5); "
-                 "sys.exit(0 if r.json().get('health') == 'true' else 1)",
-                 m.client_url + "/health"], capture_output=True, check=False, timeout=10)
-            return probe.returncode == 0
-        try:
-            return bool(httpx.get(m.client_url + "/health", timeout=0.5)
-                        .json().get("health") == "true")
-        except (httpx.HTTPError, ValueError):
-            return False
+        def probe() -> bool:
+            try:
+                return bool(httpx.get(m.client_url + "/health", timeout=0.5)
+                            .json().get("health") == "true")
+            except (httpx.HTTPError, ValueError):
+                return False
+
+        return in_netns(self.netns, probe) if self.netns else probe()
+
+    def leader(self) -> Member | None:
+        """The member that is raft leader now, as reported by the first running member
+        that knows. Asked over etcd's HTTP gateway: gRPC's own threads would stay in
+        whatever namespace they were first started from."""
+        for m in self.members:
+            if not self.running(m):
+                continue
+
+            try:
+                member_id, leader_id = (in_netns(self.netns, lambda m=m: _status(m))
+                                        if self.netns else _status(m))
+            except (httpx.HTTPError, KeyError, ValueError):
+                continue  # this member cannot tell (no leader yet): ask the next
+            if member_id == leader_id:
+                return m
+            for other in self.members:
+                if other is not m and self.running(other):
+                    try:
+                        mid, _ = (in_netns(self.netns, lambda o=other: _status(o))
+                                  if self.netns else _status(other))
+                    except (httpx.HTTPError, KeyError, ValueError):
+                        continue
+                    if mid == leader_id:
+                        return other
+        return None
 
     @staticmethod
     def running(m: Member) -> bool:
@@ -151,3 +174,8 @@ class EtcdCluster:
     def stop(self) -> None:
         for m in self.members:
             self.kill(m)
+
+
+def _status(m: Member) -> tuple[str, str]:
+    reply = httpx.post(m.client_url + "/v3/maintenance/status", json={}, timeout=1.0).json()
+    return str(reply["header"]["member_id"]), str(reply["leader"])

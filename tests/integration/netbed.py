@@ -17,13 +17,11 @@ died without cleaning up (SIGKILL, power loss) left behind, found by its dead pi
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import itertools
 import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,8 +29,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from etcd_server import EtcdCluster
+from nsthread import in_netns
 
 T = TypeVar("T")
+__all__ = ["NetBed", "in_netns", "reap_leftovers", "unavailable_reason"]
 
 PREFIX = "crgt"
 SUBNET = "10.213.0"
@@ -40,9 +40,7 @@ SUBNET6 = "fd13:"
 NODE_HOSTS = {"n1": 11, "n2": 12, "n3": 13}
 CLIENT_HOST = 100
 ETCD_HOSTS = (1, 2, 3)
-CLONE_NEWNET = 0x40000000
 _runs = itertools.count(1)
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def unavailable_reason() -> str | None:
@@ -111,33 +109,6 @@ def reap_leftovers() -> list[str]:
             ip("netns", "del", ns, check=False)
             reaped.append(ns)
     return reaped
-
-
-def in_netns(ns: str, fn: Callable[[], T], timeout_s: float = 30.0) -> T:
-    """Run ``fn`` in a fresh thread that entered namespace ``ns`` (setns changes only the
-    calling thread's namespace; threads it starts inherit it)."""
-    box: dict[str, object] = {}
-
-    def body() -> None:
-        try:
-            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-            try:
-                if _libc.setns(fd, CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), f"setns {ns}")
-            finally:
-                os.close(fd)
-            box["result"] = fn()
-        except BaseException as error:  # handed to the caller's thread
-            box["error"] = error
-
-    thread = threading.Thread(target=body, name=f"in-{ns}", daemon=True)
-    thread.start()
-    thread.join(timeout_s)
-    if thread.is_alive():
-        raise TimeoutError(f"{fn!r} in {ns} did not finish in {timeout_s}s")
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box["result"]  # type: ignore[return-value]
 
 
 @dataclass
