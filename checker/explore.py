@@ -118,8 +118,8 @@ class Search:
                 check_layer(self, layer, edges.src, edges.dst)
             self.stats.layers = layer
             if not explore_events:
-                self.stats.bounded = bool(edges.events)
-                self.stats.complete = not edges.events
+                self.stats.bounded = self._events_left(layer)
+                self.stats.complete = not self.stats.bounded
                 break
             if not seeds:
                 self.stats.complete = True
@@ -132,6 +132,13 @@ class Search:
         self.stats.seconds = time.perf_counter() - self._t0
         self._seen = set()  # the list keeps the states; the set is only for the search
         return self.stats
+
+    def _events_left(self, layer: int) -> bool:
+        """Whether some state of the last layer explored has an environment event (the
+        search stopped at ``max_events``, so they were not computed)."""
+        environment_transitions = self.model.environment_transitions
+        return any(environment_transitions(s)
+                   for s in self.states[self.layer_start[layer]:])
 
     def _should_stop(self, layer: int) -> bool:
         found = self.stats.found

@@ -1,0 +1,232 @@
+"""``crg check`` on the command line: exit codes, the text report, ITF traces and the
+machine formats (JSON, SARIF validated against the SARIF 2.1.0 schema, JUnit XML)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+
+import jsonschema
+import pytest
+from conftest import EXAMPLES
+
+from crg import cli
+from crg.checker.result import PROPERTIES
+from crg.commands import check
+from crg.spec import KINDS, ActionKind
+from crg.spec.derived import View, owned, up
+from crg.spec.rules_run import Step
+
+NO_FENCING = str(EXAMPLES / "broken" / "no-fencing.crg")
+NO_STANDBY = str(EXAMPLES / "broken" / "no-standby.crg")
+SCHEMA = Path(__file__).with_name("sarif-schema-2.1.0.json")
+"""The OASIS SARIF 2.1.0 schema (errata 01, JSON Schema draft 04), vendored unchanged."""
+
+SAFE = """\
+cluster small {
+  nodes n1 n2
+  assume faults crash
+}
+group web {
+  vip 10.1.0.1/24
+  app { start "/bin/true" }
+  monitor process
+  preferred n1
+  possible n2
+  failback auto
+}
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def crg(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    def run(*argv: str) -> Run:
+        code = cli.main(list(argv))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def safe(tmp_path: Path) -> str:
+    path = tmp_path / "small.crg"
+    path.write_text(SAFE, encoding="utf-8")
+    return str(path)
+
+
+def test_safe_config_exits_0_with_a_table(crg: Callable[..., Run], safe: str) -> None:
+    result = crg("check", safe)
+    assert (result.code, result.err) == (0, "")
+    assert result.out.splitlines()[1].split() == ["property", "verdict", "states", "depth",
+                                                  "time"]
+    for prop in PROPERTIES:
+        assert f"\n{prop.label} " in result.out
+        assert "holds" in next(line for line in result.out.splitlines()
+                               if line.startswith(prop.label + " "))
+    assert result.out.endswith(f"{safe}: ok (2 nodes, 1 group)\n")
+
+
+def test_violation_exits_1_with_the_trace(crg: Callable[..., Run], tmp_path: Path) -> None:
+    result = crg("check", NO_FENCING, "--out", str(tmp_path))
+    assert result.code == 1
+    assert "no-fencing.crg:20: vip-unique violated in group pay" in result.out
+    assert "  shortest trace: 1 environment event, 6 steps" in result.out
+    assert "    3. event partition n1" in result.out
+    assert "pay: vip n1 → n1,n2" in result.out
+    assert f"replay: crg simulate {NO_FENCING} --partition n1" in result.out
+    assert result.out.rstrip().endswith(
+        "violated: vip-unique, app-exclusive, vip-held (2 nodes, 1 group)")
+    trace = json.loads((tmp_path / "no-fencing.vip-unique.itf.json").read_text())
+    assert trace["vars"] == ["action", "nodes", "groups"]
+    assert trace["#meta"]["format"] == "ITF" and "loop" not in trace
+    assert [s["#meta"]["index"] for s in trace["states"]] == list(range(7))
+    assert trace["states"][0]["action"]["action"] == "init"
+    assert trace["states"][-1]["groups"]["pay"]["vip"] == {"#set": ["n1", "n2"]}
+    assert trace["states"][3]["nodes"] == {"n1": "cut", "n2": "up"}
+
+
+def test_a_livelock_is_a_lasso(crg: Callable[..., Run], safe: str, tmp_path: Path,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # A seeded bug: the VIP may be released while the group stays, so it flaps.
+    def release_vip(v: View, n: int) -> Step:
+        a, g = v.a, v.g
+        guard = a.and_(owned(v, n), up(v, n), a.bit(g.vip, n), a.not_(a.bit(g.app, n)),
+                       a.not_(g.announced))
+        return guard, g._replace(vip=a.with_bit(g.vip, n, a.false))
+
+    monkeypatch.setitem(KINDS, ActionKind.RELEASE_VIP,
+                        dataclasses.replace(KINDS[ActionKind.RELEASE_VIP], rule=release_vip))
+    result = crg("check", safe, "--out", str(tmp_path))
+    assert result.code == 1
+    assert "vip-held (liveness) violated in group web" in result.out
+    assert "loop from step 1, forever:" in result.out
+    assert "(back to step 1)" in result.out
+    trace = json.loads((tmp_path / "small.vip-held-liveness.itf.json").read_text())
+    assert trace["loop"] == 1 and len(trace["states"]) == 3
+    assert trace["#meta"]["loop-action"]["action"] == "release-vip"
+
+
+def test_json_lists_every_property(crg: Callable[..., Run]) -> None:
+    result = crg("check", "--format", "json", NO_FENCING)
+    assert result.code == 1
+    entry = json.loads(result.out)["files"][0]
+    assert entry["status"] == "violated"
+    props = {(p["name"], p["kind"]): p for p in entry["check"]["properties"]}
+    assert set(props) == {(p.name, "liveness" if p.liveness else "safety") for p in PROPERTIES}
+    v = props[("vip-unique", "safety")]["violation"]
+    assert (v["group"], v["failures"], v["length"]) == ("pay", 1, 6)
+    assert [e["action"] for e in v["events"]] == ["partition"]
+    assert v["steps"][2] == {"index": 3, "action": {"action": "partition", "group": None,
+                                                    "node": "n1", "system": False},
+                             "description": "partition n1", "event": True,
+                             "changes": ["n1: up → cut"], "closes_loop": False}
+
+
+def test_sarif_is_valid_and_points_at_the_group(crg: Callable[..., Run], safe: str) -> None:
+    result = crg("check", "--format", "sarif", NO_FENCING, NO_STANDBY, safe)
+    assert result.code == 1
+    log = json.loads(result.out)
+    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(log)
+    results = log["runs"][0]["results"]
+    by_rule = {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]):
+               r for r in results}
+    unique = by_rule[("vip-unique", NO_FENCING)]
+    region = unique["locations"][0]["physicalLocation"]["region"]
+    assert region["startLine"] == 20  # fencing none, in group pay
+    flow = unique["codeFlows"][0]["threadFlows"][0]["locations"]
+    assert len(flow) == 6
+    broken = json.loads(result.out)
+    del broken["runs"][0]["results"][0]["message"]
+    with pytest.raises(jsonschema.ValidationError):  # the schema does check results
+        jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(broken)
+    coverage = by_rule[("coverage", NO_STANDBY)]
+    assert coverage["locations"][0]["physicalLocation"]["region"]["startLine"] == 11
+    assert not [r for r in results if safe in json.dumps(r["locations"])]
+
+
+def test_sarif_reports_invalid_configs(crg: Callable[..., Run], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.crg"
+    bad.write_text("cluster c { nodes n1 }\ngroup g { preferd n1 }\n", encoding="utf-8")
+    result = crg("check", "--format", "sarif", str(bad))
+    assert result.code == 2
+    log = json.loads(result.out)
+    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(log)
+    assert {r["ruleId"] for r in log["runs"][0]["results"]} == {"config"}
+
+
+def test_junit_parses(crg: Callable[..., Run], safe: str) -> None:
+    result = crg("check", "--format", "junit", NO_FENCING, safe)
+    assert result.code == 1
+    root = ET.fromstring(result.out)
+    assert root.tag == "testsuites"
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == [NO_FENCING, safe]
+    assert [s.get("tests") for s in suites] == [str(len(PROPERTIES))] * 2
+    assert [s.get("failures") for s in suites] == ["3", "0"]
+    failure = suites[0].find("testcase[@name='vip-unique']/failure")
+    assert failure is not None and "partition n1" in (failure.text or "")
+    assert root.get("failures") == "3"
+
+
+def test_max_depth_bounds_the_events(crg: Callable[..., Run]) -> None:
+    result = crg("check", "--max-depth", "0", NO_FENCING)
+    assert result.code == 0
+    assert "bounded: no violation within --max-depth environment events" in result.out
+
+
+def test_overrides(crg: Callable[..., Run]) -> None:
+    # Without partitions among the faults, the unfenced group is safe.
+    assert crg("check", "--faults", "crash", NO_FENCING).code == 0
+    assert crg("check", "--max-down", "0", NO_STANDBY).code == 0
+
+
+@pytest.mark.parametrize("argv", [["--max-down", "3", NO_FENCING],
+                                  ["--faults", "crash,meteor", NO_FENCING],
+                                  ["--max-depth", "-1", NO_FENCING],
+                                  ["--format", "xml", NO_FENCING]])
+def test_bad_options_exit_2(crg: Callable[..., Run], argv: list[str]) -> None:
+    result = crg("check", *argv)
+    assert result.code == 2
+    assert "Traceback" not in result.err
+    assert result.err
+
+
+def test_max_down_beyond_the_nodes_is_explained(crg: Callable[..., Run]) -> None:
+    result = crg("check", "--max-down", "3", NO_FENCING)
+    assert result.err == f"crg: error: {NO_FENCING}: --max-down 3: the cluster has only 2 nodes\n"
+
+
+def test_symbolic_engine_missing(crg: Callable[..., Run],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(check, "_symbolic", lambda config, options: None)
+    result = crg("check", "--engine", "symbolic", NO_FENCING)
+    assert result.code == 2
+    assert "symbolic engine not available yet" in result.err
+
+
+def test_symbolic_engine_verdicts(crg: Callable[..., Run], safe: str,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = SimpleNamespace(verdicts={"vip-unique": "violated"}, details={"k": 1})
+    monkeypatch.setattr(check, "_symbolic", lambda config, options: answer)
+    result = crg("check", "--format", "json", "--engine", "both", safe)
+    assert result.code == 1
+    entry = json.loads(result.out)["files"][0]
+    assert entry["symbolic"] == {"verdicts": {"vip-unique": "violated"}, "details": {"k": 1}}
+    assert entry["check"]["engine"] == "explicit"
+
+
+def test_validate_only_skips_the_checker(crg: Callable[..., Run]) -> None:
+    result = crg("check", "--validate-only", NO_FENCING)
+    assert (result.code, result.out) == (0, f"{NO_FENCING}: ok (2 nodes, 1 group)\n")

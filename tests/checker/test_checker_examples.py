@@ -1,0 +1,80 @@
+"""The examples: every configuration in examples/ holds, with its number of distinct
+(symmetry-reduced, per component) states pinned; every one in examples/broken/ fails
+with the invariant its header comment names and a counterexample of a pinned length."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES
+
+from crg import files
+from crg.checker.api import CheckOptions, run_check
+from crg.checker.result import Verdict
+from crg.spec import KINDS
+
+HOLD = {
+    # file: distinct states explored (components of isomorphic groups are explored once)
+    "rac.crg": 89_280,
+    "quickstart.crg": 446_440,
+}
+SLOW = {"quickstart.crg", "flapping.crg"}
+"""Tens of seconds each at today's speed of the spec (see benchmarks/README.md)."""
+
+BROKEN = {
+    # file: (property, environment events, trace length)
+    "no-standby.crg": ("coverage", 1, 1),
+    "two-down.crg": ("coverage", 2, 2),
+    "no-fencing.crg": ("vip-unique", 1, 6),
+    "crowded-preferred.crg": ("normal-mode", 0, 10),
+    "flapping.crg": ("vip-held (liveness)", 0, 7),
+}
+
+
+def _param(name: str) -> object:
+    return pytest.param(name, marks=[pytest.mark.slow] if name in SLOW else [])
+
+
+def test_every_example_is_listed() -> None:
+    assert {p.name for p in EXAMPLES.glob("*.crg")} == set(HOLD) | {"web-tier.crg"}
+    assert {p.name for p in (EXAMPLES / "broken").glob("*.crg")} == set(BROKEN)
+
+
+@pytest.mark.parametrize("name", [_param(n) for n in sorted(HOLD)])
+def test_example_holds(name: str) -> None:
+    report = run_check(files.load(str(EXAMPLES / name)))
+    assert {r.prop.label: r.verdict for r in report.results.values()} == {
+        r.prop.label: Verdict.HOLDS for r in report.results.values()}
+    assert report.states == HOLD[name]
+
+
+def test_web_tier_holds_within_two_events() -> None:
+    # The api+db component (two groups that avoid each other, with app faults and
+    # operator commands) has tens of millions of states: far beyond a test's budget.
+    report = run_check(files.load(str(EXAMPLES / "web-tier.crg")), CheckOptions(max_events=2))
+    assert {r.verdict for r in report.results.values()} == {Verdict.BOUNDED}
+    assert report.states == 21_549
+
+
+@pytest.mark.parametrize("name", [_param(n) for n in sorted(BROKEN)])
+def test_broken_example_fails_as_its_header_says(name: str) -> None:
+    path = EXAMPLES / "broken" / name
+    label, failures, length = BROKEN[name]
+    assert _header_invariant(path) == label
+    report = run_check(files.load(str(path)))
+    violation = report.results[next(p for p in report.results if p.label == label)].violation
+    assert violation is not None
+    assert (violation.failures, violation.trace.length) == (failures, length)
+    events = [s.action for s in violation.trace.steps if s.action is not None
+              and not KINDS[s.action.kind].system]
+    assert len(events) == failures
+
+
+def _header_invariant(path: Path) -> str:
+    header = "".join(line for line in path.read_text().splitlines(keepends=True)
+                     if line.startswith("#"))
+    found = re.search(r"reports\s+`([a-z-]+)`(\s+\(liveness\))?", header)
+    assert found, f"{path.name}: the header does not say which invariant breaks"
+    return found.group(1) + (" (liveness)" if found.group(2) else "")
