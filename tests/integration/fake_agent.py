@@ -30,6 +30,8 @@ async def main(node: str, address: str, deadline_s: float, vip_text: str | None)
     apps = [subprocess.Popen(["sleep", "300"], start_new_session=True) for _ in range(2)]
     watchdog = await FencingWatchdog.start(node, address=address)
     pgids = process_groups(a.pid for a in apps)
+    # Fed before telling the test we are up: it may kill us the moment it knows.
+    await watchdog.feed(FenceState(time.monotonic() + deadline_s, vips, pgids))
     print(json.dumps({"agent": __import__("os").getpid(), "watchdog": watchdog.pid,
                       "pgids": list(pgids)}), flush=True)
     end = time.monotonic() + 60
