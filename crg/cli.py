@@ -13,7 +13,22 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from crg import __version__
-from crg.commands import check, fmt, show, simulate
+from crg.commands import (
+    check,
+    conform,
+    crash,
+    drain,
+    fmt,
+    join,
+    offline,
+    online,
+    run,
+    show,
+    simulate,
+    status,
+    switchover,
+    undrain,
+)
 from crg.dsl import ConfigError
 from crg.errors import ExitCode, FileError
 from crg.output import Output
@@ -27,7 +42,19 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-COMMANDS: tuple[Command, ...] = (check, fmt, show, simulate)
+COMMANDS: tuple[Command, ...] = (
+    check, fmt, show, simulate,
+    run,
+    status,
+    switchover,
+    offline,
+    online,
+    drain,
+    undrain,
+    crash,
+    join,
+    conform,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

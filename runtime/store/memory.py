@@ -128,13 +128,13 @@ class MemoryStore(Store):
         keys = [p.key for p in txn.puts] + list(txn.deletes)
         if len(set(keys)) != len(keys):
             raise StoreError("a transaction names the same key twice")
-        for put in txn.puts:
-            if put.lease is not None and put.lease.id not in self._leases:
-                raise LeaseExpired(f"lease {put.lease.id:x} has expired")
         for key, expected in txn.compare.items():
             entry = self._entries.get(key)
             if (entry.mod_revision if entry else 0) != expected:
                 return 0
+        for put in txn.puts:
+            if put.lease is not None and put.lease.id not in self._leases:
+                raise LeaseExpired(f"lease {put.lease.id:x} has expired")
         if not txn.puts and not any(k in self._entries for k in txn.deletes):
             return self._revision  # nothing to change: etcd does not bump the revision
         self._revision += 1

@@ -1,0 +1,64 @@
+"""``crg conform FILE TRACE...``: replay runtime traces against the spec.
+
+Exit 0 when every trace conforms, 1 at the first step that is not a transition of the
+spec or breaks an invariant, 2 for an unreadable trace or one of another configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from crg import files
+from crg.commands import add_format
+from crg.errors import ExitCode, FileError
+from crg.output import Output
+from crg.runtime.conform import Result, TraceError, check
+
+if TYPE_CHECKING:
+    from crg.commands import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "conform", help="check that runtime traces follow the spec",
+        description="Replay each TRACE (written by crg run --trace) against the spec of "
+                    "FILE and report the first step that is not a legal transition or "
+                    "breaks an invariant.")
+    parser.add_argument("file", metavar="FILE", help="the .crg configuration that ran")
+    parser.add_argument("traces", metavar="TRACE", nargs="+", help="a trace file")
+    add_format(parser, ("text", "json"), "text")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Output()
+    config = files.load(args.file)
+    results: list[tuple[str, Result]] = []
+    for path in args.traces:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                results.append((path, check(config, handle)))
+        except OSError as exc:
+            raise FileError(path, exc.strerror or str(exc)) from None
+        except TraceError as exc:
+            out.error(f"{path}: {exc}")
+            return ExitCode.BAD_INPUT
+    if args.format == "json":
+        out.json({"traces": [_as_dict(path, r) for path, r in results]})
+    else:
+        for path, result in results:
+            for warning in result.warnings:
+                out.print(f"{path}: warning: {warning}", err=True)
+            if result.conforms:
+                out.print(f"{path}: conforms ({result.steps} transitions, {result.settled} "
+                          "settled states)")
+            else:
+                out.print(f"{path}:{result.line}: {result.problem}")
+    return ExitCode.OK if all(r.conforms for _, r in results) else ExitCode.VIOLATED
+
+
+def _as_dict(path: str, result: Result) -> dict[str, Any]:
+    return {"path": path, "conforms": result.conforms, "steps": result.steps,
+            "settled": result.settled, "problem": result.problem, "line": result.line,
+            "warnings": result.warnings}

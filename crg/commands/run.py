@@ -1,0 +1,72 @@
+"""``crg run FILE``: run the configuration's groups on this machine (see README, "crg run").
+
+Embedded by default: every node of FILE is an agent in this process, sharing an
+in-memory store, with VIPs in 127.0.0.0/8 (the ``loopback`` address driver).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crg import files
+from crg.errors import ExitCode
+from crg.output import Output
+from crg.runtime import control, launch
+
+if TYPE_CHECKING:
+    from crg.commands import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run the groups of FILE (every node in this process by default)",
+        description="Run the configuration: one agent per node executing the spec's rules, "
+                    "real application processes, monitors, VIPs and events. Ctrl-C halts "
+                    "every group in order and exits.")
+    parser.add_argument("file", metavar="FILE", help="a .crg configuration")
+    parser.add_argument("--address", choices=launch.ADDRESS_DRIVERS, default="loopback",
+                        help="how VIPs are held: loopback (127.0.0.0/8 and ::1, no "
+                             "privileges; the default), null (dry run), linux (real "
+                             "addresses, needs CAP_NET_ADMIN)")
+    parser.add_argument("--run-dir", metavar="DIR",
+                        help="control socket and logs (default: $XDG_RUNTIME_DIR/crg/CLUSTER "
+                             "or /tmp/crg-UID/CLUSTER)")
+    parser.add_argument("--trace", metavar="FILE",
+                        help="write the spec-level transitions as JSON lines (for crg conform)")
+    parser.add_argument("--events", metavar="FILE",
+                        help="append every event (service up/down, alerts...) as JSON lines")
+    parser.add_argument("--json", action="store_true",
+                        help="print the events as JSON lines on standard output")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log every cycle, also those with nothing to do")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Output()
+    config = files.load(args.file)
+    out.diagnostics(config.source, config.warnings, with_summary=False)
+    driver = launch.address_driver(args.address) if args.address != "linux" else None
+    if driver is not None:
+        problems = launch.address_problems(config, driver)
+        if problems:
+            for problem in problems:
+                out.error(problem)
+            return ExitCode.BAD_INPUT
+    run_dir = Path(args.run_dir) if args.run_dir else control.run_dir_for(config.cluster.name)
+    options = launch.Options(run_dir=run_dir, address=args.address,
+                             trace=Path(args.trace) if args.trace else None,
+                             events=Path(args.events) if args.events else None,
+                             json=args.json, verbose=args.verbose)
+    launch.setup_logging(args.verbose)
+    try:
+        return asyncio.run(launch.serve(config, options))
+    except control.ControlError as exc:
+        out.error(str(exc))
+        return ExitCode.BAD_INPUT
+    except OSError as exc:
+        out.error(f"cannot use the run directory {run_dir}: {exc.strerror or exc}")
+        return ExitCode.BAD_INPUT

@@ -1,0 +1,257 @@
+"""One node's agent: its lease, one lane per group, its physical resources.
+
+A :class:`Lane` runs the cycle for one group on this node (Patroni's ``run_cycle``, one
+per group so that a slow stop of one group never delays another): read a snapshot,
+encode the spec state, apply an event this node observed (a fault, the end of a restart
+window) or else ask :meth:`crg.spec.Model.decide` for the enabled steps and perform the
+first — the physical part first, then :func:`crg.runtime.commit.commit`, undoing the
+physical part if the step was no longer enabled. Every cycle returns one line saying
+what it did; the lane then waits for a change in the store, a local event or the
+heartbeat, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from crg.dsl.model import Group
+from crg.runtime import courier, steps
+from crg.runtime.commit import Actor, Outcome, Services, commit, enabled, read_state
+from crg.runtime.drivers.monitors import MonitorSet
+from crg.runtime.drivers.process import Instance, Supervisor
+from crg.runtime.notices import extra_for, report_after
+from crg.runtime.records import Facts, facts_of, read_group
+from crg.runtime.store.base import Lease, LeaseExpired, Snapshot, StoreError
+from crg.spec import Action, ActionKind, GroupTopology, Model, State
+from crg.spec.derived import coordinator
+from crg.spec.view import describe
+
+log = logging.getLogger("crg.runtime")
+
+RETRY_S = 1.0
+"""Pause before retrying a step whose physical part failed."""
+
+
+class Agent:
+    def __init__(self, services: Services, node: str, lease: Lease,
+                 on_lease_lost: Callable[[Agent], Awaitable[None]] | None = None) -> None:
+        self.s = services
+        self.name = node
+        self.index = services.model.topology.node_index(node)
+        self.lease = lease
+        self.facts: Facts = {}
+        self.cut = False
+        self.on_lease_lost = on_lease_lost
+        self.groups: dict[str, Group] = {g.name: g for g in services.config.groups}
+        self.supervisor = Supervisor(services.config.cluster.name, node,
+                                     services.run_dir / "logs" / node, self._exited)
+        self.monitors: dict[str, MonitorSet] = {}
+        self.faults: dict[str, tuple[str, str]] = {}
+        """Group -> (instance token, reason): a failure seen here, not yet applied."""
+        self.lanes = {topo.name: Lane(self, topo) for topo in services.model.groups}
+        self.background: set[asyncio.Task[None]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.decisions: list[str] = []
+        """The latest decisions (for tests and ``crg status``), bounded."""
+
+    # -- life ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._keepalive(), name=f"{self.name}-lease"),
+                       asyncio.create_task(courier.run(self), name=f"{self.name}-courier")]
+        self._tasks += [asyncio.create_task(lane.run(), name=f"{self.name}-{name}")
+                        for name, lane in self.lanes.items()]
+
+    async def halt(self) -> None:
+        """Stop every task of this agent (its processes are not touched)."""
+        tasks = self._tasks + list(self.background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks = []
+        for monitors in list(self.monitors.values()):
+            await monitors.stop()
+        self.monitors.clear()
+
+    def spawn(self, work: Awaitable[None]) -> None:
+        """Run ``work`` in the background; it dies with the agent (a crash)."""
+        async def wrapped() -> None:
+            await work
+
+        task = asyncio.create_task(wrapped())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    def wake(self, group: str | None = None) -> None:
+        for name, lane in self.lanes.items():
+            if group is None or name == group:
+                lane.wakeup.set()
+
+    async def _keepalive(self) -> None:
+        while True:
+            await asyncio.sleep(self.s.heartbeat_s)
+            try:
+                await self.s.store.keepalive(self.lease)
+            except LeaseExpired:
+                log.error("%s: its lease expired", self.name)
+                if self.on_lease_lost is not None:
+                    await self.on_lease_lost(self)
+                return
+            except StoreError as exc:
+                log.warning("%s: cannot renew its lease: %s", self.name, exc)
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.name, self.index, self.lease, self.facts, self.cut)
+
+    def values(self, group: str) -> dict[str, str]:
+        vip = self.groups[group].vip
+        return {"vip": vip.address, "prefix": str(vip.prefix), "dev": vip.device or "",
+                "node": self.name, "group": group, "cluster": self.s.config.cluster.name}
+
+    async def apply(self, action: Action, reason: str = "") -> Outcome:
+        """Commit ``action`` as this node; on success this node's facts follow."""
+        outcome = await commit(self.s, self.actor, action,
+                               extra_for(self.s, action, self.name, reason))
+        if outcome.committed:
+            self.facts = facts_of(self.s.model, outcome.after, self.index)
+            report_after(self, action, outcome, reason)
+        return outcome
+
+    # -- observations ----------------------------------------------------------------------
+
+    def _exited(self, instance: Instance) -> None:
+        if self.supervisor.instances.get(instance.group) is not instance:
+            return
+        if instance.exit_code == 0 and instance.spawn_error is None:
+            log.info("%s: the start command of %s exited 0; its monitors judge its health",
+                     self.name, instance.group)
+            return
+        self.report_fault(instance.group, instance.token,
+                          f"the application {instance.describe_exit()}")
+
+    def report_fault(self, group: str, token: str, reason: str) -> None:
+        if group not in self.faults:
+            self.faults[group] = (token, reason)
+            self.wake(group)
+
+
+class Lane:
+    """The cycle of one group on one node."""
+
+    def __init__(self, agent: Agent, topo: GroupTopology) -> None:
+        self.agent = agent
+        self.topo = topo
+        self.wakeup = asyncio.Event()
+        self.revision = 0
+        self.retry_at = 0.0
+        self.progressed = False
+        """The last cycle changed something: look again at once instead of waiting."""
+
+    async def run(self) -> None:
+        a = self.agent
+        while True:
+            try:
+                decision = await self.run_cycle()
+            except StoreError as exc:
+                decision = f"{a.name}: store unavailable ({exc})"
+            a.decisions.append(decision)
+            del a.decisions[:-200]
+            if "nothing to do" in decision or "waits" in decision:
+                log.debug("%s", decision)
+            else:
+                log.info("%s", decision)
+            if not self.progressed:
+                await self.wait()
+
+    async def wait(self) -> None:
+        a = self.agent
+        timeout = a.s.heartbeat_s
+        if self.retry_at:
+            timeout = max(0.0, min(timeout, self.retry_at - time.monotonic()))
+        store_wait = asyncio.ensure_future(
+            a.s.store.wait(a.s.keys.prefix, self.revision, int(timeout * 1000)))
+        local = asyncio.ensure_future(self.wakeup.wait())
+        try:
+            await asyncio.wait({store_wait, local}, timeout=timeout + 1.0,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # Not awaited: awaiting them here could swallow our own cancellation.
+            for task in (store_wait, local):
+                task.cancel()
+        self.wakeup.clear()
+
+    async def run_cycle(self) -> str:
+        a = self.agent
+        name = self.topo.name
+        self.progressed = False
+        snap, state = await read_state(a.s, a.actor)
+        self.revision = snap.revision
+        observed = self.observed(snap, state)
+        if observed is not None:
+            action, reason = observed
+            outcome = await a.apply(action, reason)
+            text = describe(a.s.model, action)
+            self.progressed = outcome.committed
+            if outcome.committed:
+                return f"{a.name}: {text} ({reason})" if reason else f"{a.name}: {text}"
+            return f"{a.name}: {text} not applied: {outcome.why}"
+        actions = [x for x in a.s.model.decide(state, a.index) if x.group == self.topo.index]
+        if not actions:
+            return f"{a.name}: nothing to do for {name}"
+        action = actions[0]
+        text = describe(a.s.model, action)
+        if time.monotonic() < self.retry_at:
+            return f"{text} waits {self.retry_at - time.monotonic():.1f} s to try again"
+        self.retry_at = 0.0
+        try:
+            undo = await steps.do(a, action)
+        except steps.StepFailed as exc:
+            self.retry_at = time.monotonic() + RETRY_S
+            a.s.events.emit({"event": "runtime-alert", "group": name, "node": a.name,
+                             "action": action.kind.label, "reason": str(exc)})
+            return f"{text} failed: {exc}"
+        outcome = await a.apply(action)
+        if not outcome.committed:
+            if undo is not None:
+                await undo()
+            detail = "lost the race" if action.kind is ActionKind.CLAIM else "was undone"
+            return f"{text} {detail} ({outcome.why})"
+        self.progressed = True
+        return text
+
+    def observed(self, snap: Snapshot, state: State) -> tuple[Action, str] | None:
+        """An environment event this node saw happen to the group, if it is enabled."""
+        a = self.agent
+        model = a.s.model
+        name, g = self.topo.name, self.topo.index
+        pending = a.faults.get(name)
+        if pending is not None:
+            token, reason = pending
+            current = a.supervisor.instances.get(name)
+            if current is None or current.token != token:
+                del a.faults[name]  # a failure of an instance that is gone already
+            else:
+                action = Action(ActionKind.FAULT, g, a.index)
+                if _enabled_event(model, state, action):
+                    del a.faults[name]
+                    return action, reason
+        gv = model.group_vars(state, g)
+        if gv.ban or gv.restarts:
+            responsible = (gv.owner - 1 == a.index if gv.owner
+                           else coordinator(model.view(state, g)) == a.index + 1)
+            record = read_group(snap, a.s.keys, name)
+            since = float(record.get("fault_time", 0.0))
+            window = a.groups[name].restart_window_ms / 1000
+            if responsible and time.time() - since >= window:
+                return Action(ActionKind.FORGIVE, g, -1), f"no fault for {window:g} s"
+        return None
+
+
+def _enabled_event(model: Model, state: State, action: Action) -> bool:
+    return enabled(model, state, action) is not None

@@ -1,0 +1,152 @@
+"""Committing one spec transition to the store: the runtime's only way to change state.
+
+Every change of the cluster's state — a step of the cluster service, a fault a monitor
+saw, an operator's command — goes through :func:`commit`: under the process's commit
+lock, read a fresh snapshot, let the recorder account for what happened meanwhile
+(leases that ran out), encode the spec state, check that the action is still enabled
+there, compute ``after = model.apply(state, action)``, write the difference in one
+store transaction (:func:`crg.runtime.records.changes`) and record the transition.
+Nothing here decides anything: :meth:`crg.spec.Model.decide` and ``apply`` do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from crg.dsl.model import Config
+from crg.runtime.address.base import AddressDriver
+from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.records import Extra, Facts, Keys, RecordError, changes, encode, facts_of
+from crg.runtime.store.base import Lease, Snapshot, Store
+from crg.spec import KINDS, Action, IllegalAction, Model, State
+
+log = logging.getLogger("crg.runtime")
+
+
+class Recorder(Protocol):
+    """Where committed transitions go (the trace), and who accounts for the changes the
+    store makes by itself (a lease running out) before anyone acts on them."""
+
+    async def observe(self, snap: Snapshot) -> None: ...
+
+    def committed(self, action: Action, by: str, before: State, after: State,
+                  revision: int, snap_after: Snapshot | None) -> None: ...
+
+
+@dataclass
+class Services:
+    """What every agent of one process shares."""
+
+    config: Config
+    model: Model
+    keys: Keys
+    store: Store
+    address: AddressDriver
+    events: EventLog
+    recorder: Recorder
+    run_dir: Path
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    verify: bool = False
+    """Re-read the store after each commit and check it says ``after`` (embedded mode:
+    the whole state is in the store)."""
+
+    @property
+    def ttl_ms(self) -> int:
+        return self.config.cluster.lease_ms
+
+    @property
+    def heartbeat_s(self) -> float:
+        return self.config.cluster.heartbeat_ms / 1000
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who commits: a node's agent (with its lease and its own physical facts), or the
+    runtime itself acting for an operator (``node`` None)."""
+
+    node: str | None = None
+    index: int = -1
+    lease: Lease | None = None
+    facts: Facts | None = None
+    cut: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    committed: bool
+    why: str = ""
+    """Why not, when not committed."""
+    before: State = 0
+    after: State = 0
+    revision: int = 0
+    snap: Snapshot | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+ExtraFor = Callable[[Snapshot, State, State], tuple[Extra, dict[str, Any]]]
+
+
+async def read_state(services: Services, actor: Actor) -> tuple[Snapshot, State]:
+    snap = await services.store.snapshot(services.keys.prefix)
+    return snap, encode(services.model, services.keys, snap, me=_me(actor),
+                        my_facts=actor.facts, me_cut=actor.cut)
+
+
+def _me(actor: Actor) -> int | None:
+    return actor.index if actor.node is not None else None
+
+
+def enabled(model: Model, state: State, action: Action) -> State | None:
+    """The state after ``action`` if it is enabled in ``state``."""
+    if KINDS[action.kind].system and action not in model.decide(state, action.node):
+        return None
+    try:
+        return model.apply(state, action)
+    except IllegalAction:
+        return None
+
+
+async def commit(services: Services, actor: Actor, action: Action,
+                 extra_for: ExtraFor | None = None) -> Outcome:
+    model = services.model
+    async with services.lock:
+        snap, state = await read_state(services, actor)
+        await services.recorder.observe(snap)
+        after = enabled(model, state, action)
+        if after is None:
+            return Outcome(False, "no longer enabled", state)
+        extra, payload = extra_for(snap, state, after) if extra_for else (Extra(), {})
+        if actor.cut:
+            # Cut off from the store: only fencing can happen, and only here.
+            services.recorder.committed(action, actor.node or "runtime", state, after, 0,
+                                        None)
+            return Outcome(True, "", state, after, 0, snap, payload)
+        try:
+            txn = changes(model, services.keys, snap, state, after,
+                          node=actor.index, lease=actor.lease, ttl_ms=services.ttl_ms,
+                          extra=extra)
+        except RecordError as exc:
+            log.error("cannot store %s: %s", action, exc)
+            return Outcome(False, f"cannot be stored: {exc}", state)
+        started = time.monotonic()
+        revision = await services.store.commit(txn)
+        if not revision:
+            return Outcome(False, "the store changed meanwhile", state)
+        snap_after = None
+        if services.verify:
+            snap_after = await services.store.snapshot(services.keys.prefix)
+        services.recorder.committed(action, actor.node or "runtime", state, after,
+                                    revision, snap_after)
+        if time.monotonic() - started > 1.0:
+            log.warning("committing %s took %.1f s", action, time.monotonic() - started)
+        return Outcome(True, "", state, after, revision, snap, payload)
+
+
+def new_facts(services: Services, actor: Actor, outcome: Outcome) -> Facts:
+    return facts_of(services.model, outcome.after, actor.index)

@@ -1,0 +1,153 @@
+"""Conformance: does a runtime's trace (:mod:`crg.runtime.trace`) follow the spec?
+
+An *embedded* trace holds every transition of the cluster, so it is replayed from
+:meth:`Model.initial` with the spec's own transitions: each step must be enabled in the
+state the replay reached, must break no step invariant, must lead to a state that
+breaks no state invariant (the settled-state ones where it has settled), and must lead
+to exactly the state the runtime recorded. The first step that fails is reported.
+
+A *node* trace (one node of several hosts) holds that node's own steps only, seen from
+its view; each is checked locally: performed by that node, enabled in the state it
+recorded before it, leading to the state it recorded after. (Merging the traces of all
+nodes by store revision would give a global replay; see README, "crg conform".)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crg.dsl.model import Config, Fault
+from crg.runtime.recorder import differences
+from crg.runtime.trace import VERSION, config_digest
+from crg.spec import KINDS, Action, ActionKind, Model, State
+from crg.spec.view import describe, parse_action
+
+IGNORED_INVARIANTS = frozenset({"coverage"})
+"""``coverage`` states the config's failure assumption; an operator may crash more nodes
+than it assumes, which is not the runtime's fault."""
+
+NODE_EVENTS = frozenset({ActionKind.FAULT, ActionKind.SWITCHOVER, ActionKind.FORGIVE,
+                         ActionKind.OFFLINE, ActionKind.ONLINE, ActionKind.DRAIN,
+                         ActionKind.UNDRAIN})
+"""Environment events a node may record in its own trace (observed or commanded there)."""
+
+
+class TraceError(ValueError):
+    """The trace cannot be read (bad input, not a violation)."""
+
+
+@dataclass
+class Result:
+    steps: int = 0
+    settled: int = 0
+    """Settled states reached (where the quiescent invariants were checked too)."""
+    problem: str | None = None
+    line: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def conforms(self) -> bool:
+        return self.problem is None
+
+
+def read(lines: Iterable[str]) -> tuple[dict[str, Any], list[tuple[int, dict[str, Any]]]]:
+    records = []
+    head: dict[str, Any] | None = None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TraceError(f"line {number}: not JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise TraceError(f"line {number}: not a JSON object")
+        if head is None:
+            if data.get("trace") != VERSION:
+                raise TraceError(f"line {number}: not a crg trace header (version {VERSION})")
+            head = data
+        else:
+            records.append((number, data))
+    if head is None:
+        raise TraceError("empty trace")
+    return head, records
+
+
+def check(config: Config, lines: Iterable[str]) -> Result:
+    head, records = read(lines)
+    result = Result()
+    nodes, groups = list(config.cluster.nodes), [g.name for g in config.groups]
+    if head.get("nodes") != nodes or head.get("groups") != groups:
+        raise TraceError(f"the trace is of nodes {head.get('nodes')} and groups "
+                         f"{head.get('groups')}, the configuration has {nodes} and {groups}")
+    if head.get("config_sha256") != config_digest(config):
+        result.warnings.append("the trace was recorded with a different text of the "
+                               "configuration (same nodes and groups)")
+    # Any event may happen to a running cluster: the assumptions only bound the checker.
+    model = Model.from_config(config, max_down=len(nodes), faults=frozenset(Fault))
+    node = head.get("node")
+    state: State = model.initial()
+    for number, record in records:
+        try:
+            action = parse_action(model, record)
+            recorded = int(record["state"])
+            before = int(record.get("before", state)) if node is not None else state
+        except (KeyError, ValueError, TypeError) as exc:
+            raise TraceError(f"line {number}: {exc}") from None
+        text = describe(model, action)
+        problem = step_problem(model, action, before, recorded, node)
+        if problem is None and node is None and recorded != _after(model, before, action):
+            problem = (f"the runtime's state after it differs from the spec's: "
+                       f"{differences(model, _after(model, before, action), recorded)}")
+        if problem is not None:
+            result.problem, result.line = f"step {record.get('seq')} ({text}): {problem}", number
+            return result
+        result.steps += 1
+        state = recorded
+        if model.is_quiescent(state):
+            result.settled += 1
+    return result
+
+
+def _after(model: Model, state: State, action: Action) -> State:
+    for candidate, after, _ in _transitions(model, state):
+        if candidate == action:
+            return after
+    raise AssertionError("checked to be enabled")
+
+
+def _transitions(model: Model, state: State) -> list[tuple[Action, State, Any]]:
+    return model.system_transitions(state) + model.environment_transitions(state)
+
+
+def step_problem(model: Model, action: Action, before: State, after: State,
+                 node: str | None) -> str | None:
+    """Why ``before -> action -> after`` is not a conforming step (None if it is)."""
+    if node is not None:
+        index = model.topology.node_index(node)
+        info = KINDS[action.kind]
+        if info.system and action.node != index:
+            return f"a step of {model.topology.nodes[action.node]} in {node}'s trace"
+        if not info.system and action.kind not in NODE_EVENTS:
+            return f"{action.kind.label} is not an event {node} records"
+    found = [(a, t, p) for a, t, p in _transitions(model, before) if a == action]
+    if not found:
+        return "not enabled in this state (not a transition of the spec)"
+    _, expected, step_problems = found[0]
+    if step_problems:
+        name, detail = step_problems[0]
+        return f"breaks {name}: {detail}"
+    if node is not None and expected != after:
+        return (f"recorded state differs from the spec's: "
+                f"{differences(model, expected, after)}")
+    quiescent = model.is_quiescent(expected)
+    broken = [(name, g) for name, g in model.state_problems(expected, quiescent)
+              if name not in IGNORED_INVARIANTS]
+    if broken:
+        name, g = broken[0]
+        where = "settled state" if quiescent else "state"
+        return f"leads to a {where} that breaks {name} for {model.groups[g].name}"
+    return None

@@ -1,0 +1,338 @@
+"""The process supervisor of one node: starts applications, stops them, kills leftovers.
+
+Every process crg starts (applications, stop and status commands, exec monitors, hooks)
+gets its own session, hence its own process group, so that stopping it reaches its
+children too, and carries two environment variables: ``CRG_MARK`` (cluster/node/group)
+and ``CRG_INSTANCE`` (one start). A process that escaped its group (a daemon that called
+``setsid``) still carries them, which is how the watchdog finds strays with psutil.
+
+Nothing runs through a shell unless the application says ``shell``. Output goes to one
+log file per group and node under the run directory, never through a pipe we would have
+to drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shlex
+import signal
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from crg.dsl.model import Command, Group
+from crg.dsl.templates import substitute
+
+log = logging.getLogger("crg.runtime")
+
+KILL_GRACE_S = 2.0
+"""How long a SIGKILLed process group may take to vanish before we give up on it."""
+POLL_S = 0.02
+
+
+@dataclass(eq=False)
+class Instance:
+    """One start of a group's application on one node."""
+
+    group: str
+    token: str
+    argv: tuple[str, ...]
+    started: float = field(default_factory=time.monotonic)
+    process: asyncio.subprocess.Process | None = None
+    exit_code: int | None = None
+    """The main process's exit status once it ended (negative: killed by that signal)."""
+    spawn_error: str | None = None
+    stopping: bool = False
+    """A stop was asked for: its end is not a failure."""
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def pgid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.exit_code is None
+
+    def describe_exit(self) -> str:
+        if self.spawn_error is not None:
+            return f"could not be started: {self.spawn_error}"
+        code = self.exit_code
+        if code is None:
+            return "is running"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"was killed by {name}"
+        return f"exited with status {code}"
+
+
+@dataclass(frozen=True, slots=True)
+class StopReport:
+    graceful: bool
+    """The configured stop (command or signal) ended it within the timeout."""
+    killed: bool
+    """It had to be SIGKILLed."""
+    survivors: tuple[int, ...] = ()
+    """PIDs still there after SIGKILL (unkillable: stuck in the kernel)."""
+
+
+def signal_of(name: str) -> signal.Signals:
+    return signal.Signals[f"SIG{name.upper().removeprefix('SIG')}"]
+
+
+def command_argv(command: Command, values: Mapping[str, str], shell: bool) -> list[str]:
+    """The argv of a configured command with placeholders filled in, one argument at a
+    time (a value with spaces never splits an argument)."""
+    if shell:
+        quoted = {k: shlex.quote(v) for k, v in values.items()}
+        return ["/bin/sh", "-c", substitute(command.text, quoted)]
+    return [substitute(arg, values) for arg in command.argv]
+
+
+def text_argv(text: str, values: Mapping[str, str]) -> list[str]:
+    """A command given as text (exec monitors, command sinks): split like a shell would,
+    then each argument substituted."""
+    return [substitute(arg, values) for arg in shlex.split(text)]
+
+
+def group_alive(pgid: int) -> bool:
+    """Does any process (zombies aside) remain in process group ``pgid``?"""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return any(True for _ in members(pgid))
+
+
+def members(pgid: int) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) == pgid and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return found
+
+
+async def wait_gone(pgid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while group_alive(pgid):
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(POLL_S)
+    return True
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+class Supervisor:
+    def __init__(self, cluster: str, node: str, log_dir: Path,
+                 on_exit: Callable[[Instance], None] | None = None) -> None:
+        self.cluster = cluster
+        self.node = node
+        self.log_dir = log_dir
+        self.on_exit = on_exit
+        self.instances: dict[str, Instance] = {}
+        """The current instance of each group on this node."""
+        self._helpers: set[int] = set()
+        """Process groups of short commands (stop, status, exec checks, hooks)."""
+        self._watchers: set[asyncio.Task[None]] = set()
+
+    def mark(self, group: str) -> str:
+        return f"{self.cluster}/{self.node}/{group}"
+
+    def environment(self, group: Group | None, values: Mapping[str, str],
+                    extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = dict(os.environ)
+        if group is not None:
+            env.update({k: substitute(v, values) for k, v in group.app.env})
+            env["CRG_MARK"] = self.mark(group.name)
+        env.update({"CRG_CLUSTER": self.cluster, "CRG_NODE": self.node})
+        env.update(extra or {})
+        return env
+
+    def log_path(self, name: str) -> Path:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        return self.log_dir / f"{name}.log"
+
+    # -- applications ----------------------------------------------------------------
+
+    async def start(self, group: Group, values: Mapping[str, str]) -> Instance:
+        """Start the application; a command that cannot be executed gives an instance
+        that has already ended (the caller treats it as a failed application)."""
+        token = uuid.uuid4().hex[:12]
+        argv = tuple(command_argv(group.app.start, values, group.app.shell))
+        instance = Instance(group.name, token, argv)
+        self.instances[group.name] = instance
+        env = self.environment(group, values, {"CRG_INSTANCE": token,
+                                               "CRG_GROUP": group.name,
+                                               "CRG_VIP": values.get("vip", "")})
+        path = self.log_path(group.name)
+        with open(path, "ab") as out:
+            out.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} start {token}: "
+                      f"{shlex.join(argv)}\n".encode())
+            out.flush()
+            try:
+                instance.process = await asyncio.create_subprocess_exec(
+                    *argv, stdin=asyncio.subprocess.DEVNULL, stdout=out,
+                    stderr=asyncio.subprocess.STDOUT, env=env, cwd=group.app.directory,
+                    start_new_session=True)
+            except OSError as exc:
+                instance.spawn_error = exc.strerror or str(exc)
+                instance.exit_code = 127
+                out.write(f"=== cannot start: {instance.spawn_error}\n".encode())
+                instance.done.set()
+                self._ended(instance)
+                return instance
+        watcher = asyncio.create_task(self._watch(instance, path))
+        self._watchers.add(watcher)
+        watcher.add_done_callback(self._watchers.discard)
+        return instance
+
+    async def _watch(self, instance: Instance, path: Path) -> None:
+        assert instance.process is not None
+        code = await instance.process.wait()
+        instance.exit_code = code
+        instance.done.set()
+        with contextlib.suppress(OSError), open(path, "ab") as out:
+            out.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {instance.token} "
+                      f"{instance.describe_exit()}\n".encode())
+        self._ended(instance)
+
+    def _ended(self, instance: Instance) -> None:
+        if self.on_exit is not None and not instance.stopping:
+            self.on_exit(instance)
+
+    async def stop(self, group: Group, instance: Instance, values: Mapping[str, str]) -> StopReport:
+        """The configured stop, then SIGKILL when it runs out of time (both bounded)."""
+        instance.stopping = True
+        if self.instances.get(group.name) is instance:
+            del self.instances[group.name]
+        pgid = instance.pgid
+        if pgid is None:
+            return StopReport(graceful=True, killed=False)
+        stop = group.app.stop
+        timeout = stop.timeout_ms / 1000
+        deadline = time.monotonic() + timeout
+        if group_alive(pgid):
+            if stop.command is not None:
+                argv = command_argv(stop.command, values, group.app.shell)
+                env = self.environment(group, values, {"CRG_INSTANCE": instance.token,
+                                                       "CRG_GROUP": group.name})
+                await self.run(argv, env=env, timeout_s=timeout, log_name=group.name,
+                               cwd=group.app.directory)
+                if not await wait_gone(pgid, max(0.0, deadline - time.monotonic())):
+                    # The stop command did not finish the job: its signal comes next.
+                    _signal_group(pgid, signal_of(stop.signal))
+                    deadline = time.monotonic() + timeout
+            else:
+                _signal_group(pgid, signal_of(stop.signal))
+        if await wait_gone(pgid, max(0.0, deadline - time.monotonic())):
+            await self._reaped(instance)
+            return StopReport(graceful=True, killed=False)
+        _signal_group(pgid, signal.SIGKILL)
+        gone = await wait_gone(pgid, KILL_GRACE_S)
+        await self._reaped(instance)
+        survivors = () if gone else tuple(p.pid for p in members(pgid))
+        return StopReport(graceful=False, killed=True, survivors=survivors)
+
+    async def _reaped(self, instance: Instance) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(instance.done.wait(), KILL_GRACE_S)
+
+    def kill(self, instance: Instance) -> None:
+        """SIGKILL an instance's process group at once (watchdog, crash)."""
+        instance.stopping = True
+        if self.instances.get(instance.group) is instance:
+            del self.instances[instance.group]
+        if instance.pgid is not None:
+            _signal_group(instance.pgid, signal.SIGKILL)
+
+    # -- short commands ----------------------------------------------------------------
+
+    async def run(self, argv: Sequence[str], *, env: Mapping[str, str], timeout_s: float,
+                  log_name: str, cwd: str | None = None) -> int | None:
+        """Run a short command in its own process group, output to a log; its status, or
+        None when it could not start or ran out of time (then its group is killed)."""
+        with open(self.log_path(log_name), "ab") as out:
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *argv, stdin=asyncio.subprocess.DEVNULL, stdout=out,
+                    stderr=asyncio.subprocess.STDOUT, env=dict(env), cwd=cwd,
+                    start_new_session=True)
+            except OSError as exc:
+                out.write(f"=== cannot run {shlex.join(argv)}: {exc.strerror or exc}\n"
+                          .encode())
+                return None
+        self._helpers.add(proc.pid)
+        try:
+            return await asyncio.wait_for(proc.wait(), timeout_s)
+        except TimeoutError:
+            _signal_group(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), KILL_GRACE_S)
+            return None
+        finally:
+            if proc.returncode is None:  # cancelled (a crash): take it down too
+                _signal_group(proc.pid, signal.SIGKILL)
+            self._helpers.discard(proc.pid)
+
+    # -- leftovers ---------------------------------------------------------------------
+
+    def strays(self, group: str, keep: Instance | None = None) -> list[psutil.Process]:
+        """Processes of ``group`` started on this node that are not part of ``keep``."""
+        mark = self.mark(group)
+        keep_token = keep.token if keep is not None else None
+        found = []
+        for proc in psutil.process_iter():
+            try:
+                env = proc.environ()
+            except (psutil.Error, OSError):
+                continue
+            if env.get("CRG_MARK") == mark and env.get("CRG_INSTANCE") != keep_token:
+                found.append(proc)
+        return found
+
+    def kill_strays(self, group: str, keep: Instance | None = None) -> list[int]:
+        killed = []
+        for proc in self.strays(group, keep):
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+                killed.append(proc.pid)
+        return killed
+
+    def kill_all(self) -> list[int]:
+        """A crash: SIGKILL everything this node started, at once."""
+        killed: list[int] = []
+        for instance in list(self.instances.values()):
+            if instance.pgid is not None:
+                killed.append(instance.pgid)
+            self.kill(instance)
+        for pgid in list(self._helpers):
+            _signal_group(pgid, signal.SIGKILL)
+            killed.append(pgid)
+        prefix = f"{self.cluster}/{self.node}/"
+        for proc in psutil.process_iter():
+            try:
+                if proc.environ().get("CRG_MARK", "").startswith(prefix):
+                    proc.kill()
+                    killed.append(proc.pid)
+            except (psutil.Error, OSError):
+                continue
+        return killed

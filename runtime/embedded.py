@@ -1,0 +1,258 @@
+"""The embedded runtime: every node of the configuration as an agent in this process.
+
+The agents share a :class:`~crg.runtime.store.memory.MemoryStore` and an address driver
+that needs no privileges; everything else — the agents, their commits, the trace — is
+what a node runs on its own host with etcd. On top, this module offers fault injection
+(``crash``/``join``), operator commands and an orderly shutdown (drain every node, wait
+for every group to halt in order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from crg.dsl.model import Config
+from crg.runtime.address.ledger import LedgerDriver
+from crg.runtime.agent import Agent
+from crg.runtime.commit import Actor, Services, commit, read_state
+from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.notices import extra_for
+from crg.runtime.recorder import ClusterRecorder
+from crg.runtime.records import Keys, encode
+from crg.runtime.status import status_of
+from crg.runtime.store.base import Lease, Put, StoreError, Txn
+from crg.runtime.store.memory import MemoryStore
+from crg.runtime.trace import TraceWriter
+from crg.simulation import Event, ScenarioError, Simulation
+from crg.spec import Action, ActionKind, Model
+
+log = logging.getLogger("crg.runtime")
+
+
+class CommandError(Exception):
+    """An operator command that cannot be carried out (exit code 2 for the client)."""
+
+
+OPERATOR_EVENTS = ("switchover", "offline", "online", "drain", "undrain")
+
+
+class EmbeddedCluster:
+    def __init__(self, config: Config, *, run_dir: Path, address: LedgerDriver,
+                 events: EventLog, trace_path: Path | None = None) -> None:
+        self.config = config
+        self.model = Model.from_config(config)
+        keys = Keys(config.cluster.name)
+        self.store = MemoryStore()
+        trace = (TraceWriter(trace_path, config, self.model, "embedded")
+                 if trace_path is not None else None)
+        self.recorder = ClusterRecorder(self.model, keys, trace)
+        self.services = Services(config, self.model, keys, self.store, address, events,
+                                 self.recorder, run_dir, verify=True)
+        self.address = address
+        self.simulation = Simulation(config)
+        self.agents: dict[str, Agent] = {}
+        self.leases: dict[str, Lease] = {}
+        self._reconciler: asyncio.Task[None] | None = None
+        self.started = time.time()
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return self.config.cluster.nodes
+
+    # -- start ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Register every node first (the spec's initial state: all up, nothing owned),
+        then start their agents."""
+        keys, ttl = self.services.keys, self.services.ttl_ms
+        for node in self.nodes:
+            lease = await self.store.grant(ttl)
+            await self.store.create(keys.node(node), _node_value(), lease)
+            self.leases[node] = lease
+        snap = await self.store.snapshot(keys.prefix)
+        assert encode(self.model, keys, snap) == self.model.initial()
+        for node in self.nodes:
+            self._start_agent(node)
+        self._reconciler = asyncio.create_task(self._reconcile_forever())
+
+    def _start_agent(self, node: str) -> None:
+        agent = Agent(self.services, node, self.leases[node], self._lease_lost)
+        self.agents[node] = agent
+        agent.start()
+
+    async def _reconcile_forever(self) -> None:
+        """Record crashes promptly even when no agent has anything to commit."""
+        revision = 0
+        store, keys = self.store, self.services.keys
+        while True:
+            with contextlib.suppress(StoreError):
+                revision = await store.wait(keys.prefix, revision, 1000)
+                async with self.services.lock:
+                    snap = await store.snapshot(keys.prefix)
+                    revision = snap.revision
+                    self.recorder.reconcile(snap)
+
+    # -- fault injection -----------------------------------------------------------------
+
+    def _check_node(self, node: str) -> None:
+        try:
+            self.simulation.check_names(Event("fail", (node,)))
+        except ScenarioError as exc:
+            raise CommandError(str(exc).removeprefix("--fail ")) from None
+
+    async def crash(self, node: str) -> str:
+        """Everything on ``node`` dies at once; its lease runs out ``lease`` later, when
+        the others notice, as with a real crash."""
+        self._check_node(node)
+        agent = self.agents.pop(node, None)
+        if agent is None:
+            raise CommandError(f"{node} is down already")
+        await agent.halt()
+        killed = agent.supervisor.kill_all()
+        released = []
+        for group in self.config.groups:
+            if self.address.holder(group.vip) == node:
+                await self.address.remove(group.vip, node)
+                released.append(group.vip.address)
+        self.services.events.emit({"event": "crash", "node": node, "killed": killed,
+                                   "released": released})
+        ttl = self.services.ttl_ms / 1000
+        log.warning("%s crashed: %d process group(s) killed, %d address(es) released; its "
+                    "lease runs out within %.1f s", node, len(killed), len(released), ttl)
+        return (f"{node} crashed: {len(killed)} process group(s) killed, {len(released)} "
+                f"address(es) released; the others notice within {ttl:g} s")
+
+    async def _lease_lost(self, agent: Agent) -> None:
+        """An agent missed its own lease (the process stalled longer than the lease): the
+        others count its node as crashed, so it must be one."""
+        if self.agents.get(agent.name) is agent:
+            log.error("%s missed its lease: treating it as crashed (crg join %s brings it "
+                      "back)", agent.name, agent.name)
+            asyncio.get_running_loop().create_task(self.crash(agent.name))
+
+    async def join(self, node: str) -> str:
+        self._check_node(node)
+        if node in self.agents:
+            raise CommandError(f"{node} is up; only a crashed node can join")
+        keys = self.services.keys
+        deadline = time.monotonic() + self.services.ttl_ms / 1000 + 2.0
+        while True:
+            async with self.services.lock:
+                snap, _ = await read_state(self.services, Actor())
+                self.recorder.reconcile(snap)
+                if snap.get(keys.node(node)) is None:
+                    action = Action(ActionKind.REJOIN, -1, self.nodes.index(node))
+                    after = self.model.apply(self.recorder.state, action)
+                    lease = await self.store.grant(self.services.ttl_ms)
+                    revision = await self.store.commit(
+                        Txn({keys.node(node): 0}, (Put(keys.node(node), _node_value(), lease),)))
+                    self.recorder.committed(action, "runtime", self.recorder.state, after,
+                                            revision, await self.store.snapshot(keys.prefix))
+                    break
+            if time.monotonic() > deadline:
+                raise CommandError(f"{node}'s lease has not run out yet")
+            await self.store.wait(keys.prefix, snap.revision, 200)
+        self.leases[node] = lease
+        self._start_agent(node)
+        self.services.events.emit({"event": "join", "node": node})
+        log.info("%s joined", node)
+        return f"{node} joined"
+
+    # -- operator commands ---------------------------------------------------------------
+
+    async def operate(self, name: str, args: tuple[str, ...]) -> str:
+        """An operator's event (``switchover web n2``, ``drain n1``...) through the spec."""
+        event = Event(name, args)
+        try:
+            self.simulation.check_names(event)
+        except ScenarioError as exc:
+            raise CommandError(str(exc).removeprefix("--")) from None
+        _, state = await read_state(self.services, Actor())
+        action = self.simulation.action(state, event)
+        outcome = await commit(self.services, Actor(), action,
+                               extra_for(self.services, action, "runtime", "operator"))
+        if not outcome.committed:
+            reason = self.simulation.why_not(outcome.before, event)
+            raise CommandError(f"{name} {' '.join(args)}: {reason}")
+        self.services.events.emit({"event": "command", "command": name, "args": list(args)})
+        for agent in self.agents.values():
+            agent.wake()
+        return f"{name} {' '.join(args)}: done"
+
+    async def command(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """The control API (see :mod:`crg.runtime.control`)."""
+        op = str(request.get("op"))
+        args = tuple(str(a) for a in request.get("args", ()))
+        if op == "status":
+            return {"status": await self.status()}
+        if op in OPERATOR_EVENTS:
+            return {"message": await self.operate(op, args)}
+        if op == "crash" and len(args) == 1:
+            return {"message": await self.crash(args[0])}
+        if op == "join" and len(args) == 1:
+            return {"message": await self.join(args[0])}
+        raise CommandError(f"unknown request {op!r}")
+
+    async def status(self) -> dict[str, Any]:
+        snap, state = await read_state(self.services, Actor())
+        return status_of(self.config, self.model, state, snap.revision, mode="embedded",
+                         address=self.address, agents=self.agents)
+
+    # -- shutdown ------------------------------------------------------------------------
+
+    def halted(self) -> bool:
+        """Settled with nothing of any group owned or held anywhere (the watchdogs have
+        retired too)."""
+        state = self.recorder.state
+        for topo in self.model.groups:
+            gv = self.model.group_vars(state, topo.index)
+            if gv.owner or gv.vip or gv.app or gv.mon or gv.wd:
+                return False
+        return self.model.is_quiescent(state)
+
+    async def shutdown(self) -> bool:
+        """Drain every live node, wait (bounded) until every group halted in order, then
+        stop. Returns whether it halted cleanly (else everything was killed)."""
+        for node in self.nodes:
+            if node in self.agents:
+                with contextlib.suppress(CommandError):
+                    await self.operate("drain", (node,))
+        stop_s = max((g.app.stop.timeout_ms for g in self.config.groups), default=0) / 1000
+        deadline = time.monotonic() + 2 * stop_s + 5.0
+        clean = True
+        while not self.halted():
+            if time.monotonic() > deadline:
+                log.error("the groups did not halt in time: killing what is left")
+                clean = False
+                break
+            await self.store.wait(self.services.keys.prefix,
+                                  (await self.store.snapshot(self.services.keys.prefix)).revision,
+                                  200)
+        for node in list(self.agents):
+            agent = self.agents.pop(node)
+            await agent.halt()
+            if not clean:
+                agent.supervisor.kill_all()
+                for group in self.config.groups:
+                    await self.address.remove(group.vip, node)
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconciler
+        for lease in self.leases.values():
+            with contextlib.suppress(StoreError):
+                await self.store.revoke(lease)
+        await self.store.close()
+        if self.recorder.trace is not None:
+            self.recorder.trace.close()
+        return clean
+
+
+def _node_value() -> str:
+    return "up"

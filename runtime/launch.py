@@ -1,0 +1,141 @@
+"""``crg run``: put a runtime in the foreground until Ctrl-C or SIGTERM.
+
+Logs go to standard error (rich on a terminal); with ``--json`` standard output carries
+the event stream as JSON lines. The first Ctrl-C/SIGTERM drains every node — groups halt
+in order — and exits 0 once everything stopped (bounded); a second one kills what is
+left at once and exits 130.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from rich.logging import RichHandler
+
+from crg.dsl.model import Config
+from crg.runtime import control
+from crg.runtime.address.base import AddressDriver
+from crg.runtime.address.ledger import LedgerDriver
+from crg.runtime.address.loopback import LoopbackDriver
+from crg.runtime.address.null import NullDriver
+from crg.runtime.drivers.sinks import EventLog
+
+log = logging.getLogger("crg.runtime")
+
+ADDRESS_DRIVERS = ("loopback", "null", "linux")
+
+
+@dataclass(frozen=True)
+class Options:
+    run_dir: Path
+    address: str = "loopback"
+    trace: Path | None = None
+    events: Path | None = None
+    json: bool = False
+    node: str | None = None
+    store: str | None = None
+    verbose: bool = False
+
+
+class Runtime(Protocol):
+    async def start(self) -> None: ...
+    async def shutdown(self) -> bool: ...
+    async def command(self, request: dict[str, object]) -> dict[str, object]: ...
+
+
+def setup_logging(verbose: bool) -> None:
+    root = logging.getLogger("crg")
+    root.handlers.clear()
+    if sys.stderr.isatty():
+        handler: logging.Handler = RichHandler(show_path=False, log_time_format="%H:%M:%S.%f")
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per monitor check
+
+
+def address_driver(name: str, node: str | None = None) -> AddressDriver:
+    if name == "loopback":
+        return LoopbackDriver()
+    if name == "null":
+        return NullDriver()
+    # Imported here: it needs pyroute2 (the 'linux' extra) and CAP_NET_ADMIN to act.
+    from crg.runtime.address.linux import LinuxAddressDriver
+
+    return LinuxAddressDriver(node)
+
+
+def address_problems(config: Config, driver: AddressDriver) -> list[str]:
+    if not isinstance(driver, LedgerDriver):
+        return []
+    return [f"group {g.name}: {why}" for g in config.groups
+            if (why := driver.accepts(g.vip)) is not None]
+
+
+async def serve(config: Config, options: Options) -> int:
+    """Run until a signal; the exit code."""
+    from crg.runtime.embedded import CommandError, EmbeddedCluster
+
+    socket_path = control.prepare(options.run_dir)
+    events = EventLog(options.events, stdout=options.json)
+    driver = address_driver(options.address)
+    runtime = EmbeddedCluster(config, run_dir=options.run_dir,
+                              address=driver,  # type: ignore[arg-type]
+                              events=events, trace_path=options.trace)
+    stop = asyncio.Event()
+    signals = 0
+
+    def on_signal() -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            log.info("stopping: draining every node (again to kill everything at once)")
+            stop.set()
+        else:
+            raise_now.set()
+
+    raise_now = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    server = await control.serve(socket_path, runtime.command, (CommandError,))
+    try:
+        await runtime.start()
+        log.info("cluster %s running: %d nodes, %d groups; control socket %s",
+                 config.cluster.name, len(config.cluster.nodes), len(config.groups),
+                 socket_path)
+        await stop.wait()
+        shutdown = asyncio.create_task(runtime.shutdown())
+        forced = asyncio.create_task(raise_now.wait())
+        done, _ = await asyncio.wait({shutdown, forced}, return_when=asyncio.FIRST_COMPLETED)
+        if shutdown in done:
+            forced.cancel()
+            clean = shutdown.result()
+            log.info("stopped%s", "" if clean else " (some groups had to be killed)")
+            return 0
+        shutdown.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await shutdown
+        for agent in list(runtime.agents.values()):
+            await agent.halt()
+            agent.supervisor.kill_all()
+        log.warning("interrupted again: everything killed")
+        return 130
+    finally:
+        server.close()
+        with contextlib.suppress(OSError):
+            socket_path.unlink()
+        events.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,55 @@
+"""What ``crg status`` shows: the spec's reading of the current state (the same words as
+``crg simulate``: :func:`crg.spec.view.placements`), plus a few physical details."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from crg.dsl.model import Config
+from crg.runtime.address.base import AddressDriver
+from crg.runtime.address.ledger import LedgerDriver
+from crg.spec import Model, State
+from crg.spec.view import node_status, placements
+
+if TYPE_CHECKING:
+    from crg.runtime.agent import Agent
+
+STATUS_VERSION = 1
+
+
+def status_of(config: Config, model: Model, state: State, revision: int, *, mode: str,
+              address: AddressDriver, agents: Mapping[str, Agent]) -> dict[str, Any]:
+    groups = []
+    for name, p in placements(model, state).items():
+        group = config.group(name)
+        holder = address.holder(group.vip) if isinstance(address, LedgerDriver) else None
+        pid = None
+        if p.node is not None and p.node in agents:
+            instance = agents[p.node].supervisor.instances.get(name)
+            if instance is not None and instance.running:
+                pid = instance.pgid
+        # ``vip`` is the node the spec says holds the VIP; ``vip_holder`` what the
+        # address driver says (they differ only while a step is under way).
+        groups.append({"group": name, **p.as_dict(), "address": group.vip.address,
+                       "vip_holder": holder if isinstance(address, LedgerDriver) else p.vip,
+                       "target": p.target, "watchdogs": list(p.watchdogs), "pid": pid})
+    return {"version": STATUS_VERSION, "cluster": config.cluster.name, "mode": mode,
+            "revision": revision, "nodes": node_status(model, state), "groups": groups}
+
+
+HEADERS = ("group", "node", "mode", "vip", "held by", "app", "switching", "alert")
+
+
+def rows(status: Mapping[str, Any]) -> list[list[str]]:
+    out = []
+    for g in status["groups"]:
+        out.append([g["group"], g["node"] or "-", g["mode"], g["address"],
+                    g["vip_holder"] or "-",
+                    g["app"], "enabled" if g["switching"] else "disabled",
+                    "raised" if g["alerted"] else "-"])
+    return out
+
+
+def nodes_line(status: Mapping[str, Any]) -> str:
+    return "nodes: " + ", ".join(f"{n} {s}" for n, s in status["nodes"].items())

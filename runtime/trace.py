@@ -1,0 +1,66 @@
+"""The trace: the spec-level transitions a runtime performed, as JSON lines.
+
+The first line is a header::
+
+    {"trace": 1, "cluster": "shop", "mode": "embedded", "node": null,
+     "nodes": [...], "groups": [...], "config_sha256": "..."}
+
+then one line per transition, in the order they were committed::
+
+    {"seq": 1, "time": "...", "revision": 7, "agent": "n1",
+     "action": "claim", "group": "web", "node": "n1", "system": true,
+     "before": "0", "state": "123456"}
+
+``action``/``group``/``node``/``system`` are :func:`crg.spec.view.action_dict`; ``agent``
+is who committed it (a node, or ``runtime`` for operator commands and observed crashes);
+``revision`` is the store revision of the commit (0 for a step taken while cut off from
+the store); ``before`` and ``state`` are the packed spec states before and after it
+(decimal strings), as the recording runtime saw them. ``crg
+conform`` replays a trace against the spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from crg.dsl.model import Config
+from crg.runtime.drivers.sinks import iso_time
+from crg.spec import Action, Model, State
+from crg.spec.view import action_dict
+
+VERSION = 1
+
+
+def config_digest(config: Config) -> str:
+    return hashlib.sha256(config.source.text.encode()).hexdigest()
+
+
+def header(config: Config, mode: str, node: str | None) -> dict[str, Any]:
+    return {"trace": VERSION, "cluster": config.cluster.name, "mode": mode, "node": node,
+            "nodes": list(config.cluster.nodes), "groups": [g.name for g in config.groups],
+            "config_sha256": config_digest(config)}
+
+
+class TraceWriter:
+    def __init__(self, path: Path, config: Config, model: Model, mode: str,
+                 node: str | None = None) -> None:
+        self.model = model
+        self._file: IO[str] = open(path, "w", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._seq = 0
+        self._write(header(config, mode, node))
+
+    def record(self, action: Action, by: str, before: State, after: State,
+               revision: int) -> None:
+        self._seq += 1
+        self._write({"seq": self._seq, "time": iso_time(), "revision": revision,
+                     "agent": by, **action_dict(self.model, action), "before": str(before),
+                     "state": str(after)})
+
+    def _write(self, data: dict[str, Any]) -> None:
+        self._file.write(json.dumps(data, separators=(",", ":")) + "\n")
+
+    def close(self) -> None:
+        self._file.close()
