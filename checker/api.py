@@ -47,6 +47,9 @@ class CheckOptions:
     """Explore everything even after a violation (otherwise the search stops once the
     layer of environment events that holds the first violation is finished)."""
     progress: Progress | None = field(default=None, compare=False)
+    max_states: int | None = None
+    """Stop each component's search once it has found this many states (benchmarks; the
+    verdicts left open are ``unknown``)."""
 
 
 @dataclass(slots=True)
@@ -86,7 +89,7 @@ def run_check(config: Config, options: CheckOptions | None = None) -> CheckRepor
         canon, described = canonicaliser(model, options.symmetry)
         progress = options.progress
         search = Search(model, canon=canon, max_events=options.max_events,
-                        keep_going=options.keep_going,
+                        keep_going=options.keep_going, max_states=options.max_states,
                         progress=None if progress is None else _offset(progress, explored))
         stats = search.run()
         outcome = _Outcome(model, stats, {})

@@ -70,6 +70,8 @@ class SearchStats:
     complete: bool = False
     bounded: bool = False
     """Stopped by ``max_events`` with events still enabled."""
+    capped: bool = False
+    """Stopped by ``max_states``."""
     found: dict[tuple[str, bool], Found] = field(default_factory=dict)
 
 
@@ -78,13 +80,16 @@ class Search:
 
     def __init__(self, model: Model, *, canon: Canon | None = None,
                  max_events: int | None = None, keep_going: bool = False,
-                 liveness: bool = True, progress: Progress | None = None) -> None:
+                 liveness: bool = True, progress: Progress | None = None,
+                 max_states: int | None = None) -> None:
         self.model = model
         self.canon = canon
         self.max_events = max_events
         self.keep_going = keep_going
         self.check_liveness = liveness
         self.progress = progress
+        self.max_states = max_states
+        """Stop as soon as this many states are found (benchmarks: verdicts stay open)."""
         self.states: list[State] = []
         self.parent = array("I")
         self.dist = array("I")
@@ -102,7 +107,6 @@ class Search:
         self._t0 = time.perf_counter()
         model, canon = self.model, self.canon
         root = model.initial() if canon is None else canon(model.initial())
-        self._seen.add(root)
         self.states.append(root)
         self.parent.append(NO_PARENT)
         self.dist.append(0)
@@ -125,6 +129,8 @@ class Search:
                 self.stats.complete = True
                 break
             if self._should_stop(layer):
+                break
+            if self.stats.capped:
                 break
             layer += 1
         self.stats.states = len(self.states)
@@ -149,21 +155,29 @@ class Search:
     def _close_layer(self, layer: int, seeds: list[State], seed_parents: array[int],
                      explore_events: bool) -> _LayerEdges:
         """Process every state of ``layer``: the seeds merged by distance, and everything
-        system steps reach from them."""
+        system steps reach from them.
+
+        The layer's own states are in ``here`` (state -> index) until it is closed, then
+        move to the visited set: the index lets system edges be kept as two int arrays
+        for the liveness check, without holding on to duplicate state objects."""
         model, canon = self.model, self.canon
         system_transitions = model.system_transitions
         environment_transitions = model.environment_transitions
         state_problems = model.state_problems
         states, parent, dist, seen = self.states, self.parent, self.dist, self._seen
+        here: dict[State, int] = {}
         out = _LayerEdges()
         src, dst = out.src, out.dst
+        keep_edges = self.check_liveness
         pending: set[State] = set()
         next_seeds, next_parents = out.next_seeds, out.next_parents
         lo = self.layer_start[layer]
+        if layer == 0:
+            here[states[0]] = 0
         i, si, n_seeds = lo, 0, len(seeds)
         edges = 0
-        events = False
         progress, last_report = self.progress, 0
+        cap = self.max_states
         while True:
             if i == len(states):
                 if si == n_seeds:
@@ -174,8 +188,8 @@ class Search:
                 upto = dist[i] + 1
             while si < n_seeds and dist[seed_parents[si]] + 1 <= upto:
                 seed = seeds[si]
-                if seed not in seen:
-                    seen.add(seed)
+                if seed not in here and seed not in seen:
+                    here[seed] = len(states)
                     states.append(seed)
                     parent.append(seed_parents[si])
                     dist.append(dist[seed_parents[si]] + 1)
@@ -194,19 +208,21 @@ class Search:
                                      detail, action=action, target=target, system=True)
                 if canon is not None:
                     target = canon(target)
-                if target not in seen:
-                    seen.add(target)
+                j = here.get(target)
+                if j is None:
+                    if target in seen:
+                        continue  # an earlier layer: no cycle can come back from there
+                    j = here[target] = len(states)
                     states.append(target)
                     parent.append(i)
                     dist.append(d + 1)
-                src.append(i)
-                dst.append(target)
+                if keep_edges:
+                    src.append(i)
+                    dst.append(j)
             edges += len(transitions)
             if explore_events:
                 env = environment_transitions(state)
                 edges += len(env)
-                if env:
-                    events = True
                 for action, target, problems in env:
                     if problems:
                         for name, detail in problems:
@@ -215,16 +231,19 @@ class Search:
                                          system=False)
                     if canon is not None:
                         target = canon(target)
-                    if target not in seen and target not in pending:
+                    if target not in here and target not in seen and target not in pending:
                         pending.add(target)
                         next_seeds.append(target)
                         next_parents.append(i)
             i += 1
+            if cap is not None and len(states) >= cap:
+                self.stats.capped = True
+                break
             if progress is not None and i - last_report >= _PROGRESS_EVERY:
                 last_report = i
                 progress(len(states), layer, time.perf_counter() - self._t0)
+        seen.update(here)
         self.stats.edges += edges
-        out.events = events
         return out
 
     def _record(self, name: str, liveness: bool, cost: tuple[int, int], kind: str, index: int,
@@ -259,17 +278,16 @@ class Search:
 
 
 class _LayerEdges:
-    """The system edges of one layer (source index, canonical target) and the seeds of
-    the next layer."""
+    """The system edges inside one layer (as pairs of state indices) and the seeds of the
+    next layer."""
 
-    __slots__ = ("dst", "events", "next_parents", "next_seeds", "src")
+    __slots__ = ("dst", "next_parents", "next_seeds", "src")
 
     def __init__(self) -> None:
         self.src = array("I")
-        self.dst: list[State] = []
+        self.dst = array("I")
         self.next_seeds: list[State] = []
         self.next_parents = array("I")
-        self.events = False
 
 
 def _all_keys() -> tuple[tuple[str, bool], ...]:

@@ -37,27 +37,16 @@ if TYPE_CHECKING:
     from crg.checker.explore import Search
 
 
-def check_layer(search: Search, layer: int, src: array[int], dst: list[State]) -> None:
-    """Find a fair non-settling loop among the states of ``layer`` and record it."""
+def check_layer(search: Search, layer: int, src: array[int], dst: array[int]) -> None:
+    """Find a fair non-settling loop among the states of ``layer`` and record it.
+    ``src``/``dst``: the system edges inside the layer, as state indices."""
     if not src:
         return
-    states = search.states
     lo = search.layer_start[layer]
-    hi = len(states)
-    local = {states[j]: j - lo for j in range(lo, hi)}
-    s_list: list[int] = []
-    d_list: list[int] = []
-    for s, t in zip(src, dst, strict=True):
-        j = local.get(t)
-        if j is not None:
-            s_list.append(s - lo)
-            d_list.append(j)
-    del local
-    if not s_list:
-        return
+    hi = len(search.states)
+    s_arr = np.frombuffer(src, dtype=np.uint32).astype(np.int64) - lo
+    d_arr = np.frombuffer(dst, dtype=np.uint32).astype(np.int64) - lo
     n = hi - lo
-    s_arr = np.asarray(s_list, dtype=np.int64)
-    d_arr = np.asarray(d_list, dtype=np.int64)
     graph = csr_matrix((np.ones(len(s_arr), dtype=np.int8), (s_arr, d_arr)), shape=(n, n))
     _, labels = connected_components(graph, directed=True, connection="strong")
     sizes = np.bincount(labels)
