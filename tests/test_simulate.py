@@ -264,10 +264,3 @@ def test_on_a_terminal_the_same_words_in_colour(simulate: Callable[..., Run],
     assert "\x1b[" in coloured
     words = re.compile(r"\x1b\[[0-9;]*m")
     assert words.sub("", coloured).split() == plain.split()
-
-
-def test_online_of_a_group_left_without_a_node(simulate: Callable[..., Run]) -> None:
-    result = simulate(RAC, "--offline", "inst1", "--fail", "db1", "--fail", "db2",
-                      "--fail", "db3", "--online", "inst1")
-    assert result.code == 2
-    assert "inst1 is not placed on any node (mode down)" in result.err

@@ -17,6 +17,7 @@ from spec_helpers import EXAMPLES_DIR, bits, config, events, kinds, simulate, sy
 from crg.dsl import Config, load
 from crg.simulation import ScenarioError, Simulation, Step
 from crg.spec import Action, ActionKind, State
+from crg.spec.derived import leftovers
 from crg.spec.view import Mode, placements
 
 K = ActionKind
@@ -126,6 +127,15 @@ def test_operator_offline_mode_keeps_the_vip() -> None:
     assert where(sim, steps[2].state)["g"] == ("n1", "normal")
 
 
+def test_why_online_is_refused_for_a_group_left_without_a_node() -> None:
+    # Operator commands wait for a group at rest; one with no candidate left is not.
+    sim = Simulation(RAC)
+    steps = sim.run(events("--offline", "inst1", "--fail", "db1", "--fail", "db2",
+                           "--fail", "db3"))
+    [online] = events("--online", "inst1")
+    assert sim.why_not(steps[-1].state, online) == "inst1 is not placed on any node (mode down)"
+
+
 # -- last-node alert (claims 11, 25, 35, 42) ------------------------------------------------------
 
 
@@ -185,13 +195,27 @@ def _wd(sim: Simulation, state: State) -> int:
     return int(sim.model.group_vars(state, 0).wd)
 
 
+def _retires_only_when_clean(sim: Simulation,
+                             transitions: list[tuple[State, Action, State]]) -> None:
+    """Whenever a watchdog goes, its node has no leftovers of the group any more."""
+    for before, action, after in transitions:
+        gone = _wd(sim, before) & ~_wd(sim, after)
+        for n in range(sim.model.n_nodes):
+            if gone >> n & 1 and sim.model.node_vars(after).down >> n & 1 == 0:
+                assert not leftovers(sim.model.view(after, 0), n), (action, n)
+
+
 def test_watchdog_spawned_by_a_fault_and_retired_after() -> None:
     sim = Simulation(PAIR)
     transitions = list(trace(sim, "--fault", "g"))
     fault = next(i for i, (_, a, _) in enumerate(transitions) if a.kind is K.FAULT)
     assert _wd(sim, transitions[fault][2]) == bits(0)  # at once, on the failed node
+    # it stays while the failed application is there
+    for _, _, after in transitions[fault:]:
+        if sim.model.group_vars(after, 0).failed:
+            assert _wd(sim, after) == bits(0)
+    _retires_only_when_clean(sim, transitions)
     assert _wd(sim, transitions[-1][2]) == 0
-    assert transitions[-1][1].kind is K.WATCHDOG_RETIRE
 
 
 def test_watchdog_spawned_on_halt_and_retired_after() -> None:
@@ -201,10 +225,11 @@ def test_watchdog_spawned_on_halt_and_retired_after() -> None:
     assert transitions[halt][1].node == 0
     assert _wd(sim, transitions[halt][2]) == bits(0)
     # it stays while n1 holds anything of the group, and goes once n1 is clean
-    for _, action, after in transitions[halt:]:
-        if action.kind is K.WATCHDOG_RETIRE:
-            g = sim.model.group_vars(after, 0)
-            assert not (g.vip | g.app | g.mon) & bits(0)
+    for _, _, after in transitions[halt:]:
+        g = sim.model.group_vars(after, 0)
+        if (g.vip | g.app | g.mon) & bits(0):
+            assert _wd(sim, after) & bits(0)
+    _retires_only_when_clean(sim, transitions)
     assert _wd(sim, transitions[-1][2]) == 0
 
 
