@@ -113,11 +113,15 @@ class Watchdog:
     def remove(self, vip: Vip) -> bool:
         if self.address_kind == "none":
             return False
-        from crg.runtime.address.netlink import remove_address  # pyroute2: linux only
+        from crg.runtime.address.netlink import remove_address
 
         return remove_address(vip)
 
     def run(self, stdin: TextIO) -> int:
+        if self.address_kind == "linux":
+            # Import pyroute2 now, not while fencing: it takes a few hundred milliseconds
+            # that a node about to lose its lease does not have.
+            import crg.runtime.address.netlink  # noqa: F401
         self.emit({"event": "ready", "pid": os.getpid()})
         fd = stdin.fileno()
         buffer = b""

@@ -222,11 +222,15 @@ class NetBed:
     # -- faults ----------------------------------------------------------------------
 
     def cut(self, node: str) -> None:
-        """Partition: the node's cable is pulled at the bridge; the node runs on."""
-        ip("-n", self.lan, "link", "set", f"v-{node}", "down")
+        """Partition: the node's port leaves the bridge, so its packets go nowhere, while
+        its link stays up with carrier. (Taking the port down would drop the carrier on
+        the node's side, which software can see: keepalived, for one, then releases its
+        addresses. A partition further away, a switch failing upstream, gives no such
+        hint.)"""
+        ip("-n", self.lan, "link", "set", f"v-{node}", "nomaster")
 
     def heal(self, node: str) -> None:
-        ip("-n", self.lan, "link", "set", f"v-{node}", "up")
+        ip("-n", self.lan, "link", "set", f"v-{node}", "master", "lan")
 
     def crash(self, node: str) -> None:
         """A node crash: every process in it dies at once, its link goes down and its

@@ -183,7 +183,8 @@ def test_agent_sigkill_leaves_no_vip_behind(bed: NetBed) -> None:
         agent.wait()
         released = wait_until(lambda: not holds(bed, "n1"), 3.0)
         assert released is not None and released - killed_at < 1.0
-        assert all(gone(p) for p in pids["pgids"])
+        # SIGKILLed before the VIP went; dying takes a moment on a busy machine.
+        assert wait_until(lambda: all(gone(p) for p in pids["pgids"]), 2.0) is not None
     finally:
         agent.kill()
         agent.wait()
@@ -201,7 +202,8 @@ def test_stalled_agent_is_fenced_by_its_deadline(bed: NetBed) -> None:
         assert released is not None
         # Not before the last deadline fed (≤ 0.5 s after the stop), not much after it.
         assert 0.4 <= released - stopped_at < 1.2
-        assert all(gone(p) for p in pids["pgids"])
+        # SIGKILLed before the VIP went; dying takes a moment on a busy machine.
+        assert wait_until(lambda: all(gone(p) for p in pids["pgids"]), 2.0) is not None
     finally:
         agent.kill()
         agent.wait()
