@@ -1,0 +1,228 @@
+"""``prove(config, options)``: the symbolic engine of ``crg check``.
+
+The configuration is split into components of groups linked by ``avoid``
+(:func:`crg.checker.components.components`); each is proved on its own
+(:mod:`crg.checker.symbolic.component`) against the whole node environment. Components of
+the same *shape* — equal up to a renaming of nodes (:func:`crg.checker.components.signature`:
+kinds, policies, candidate lists after renaming, fencing, budgets, avoid links, and the
+cluster's node count, ``max_down`` and fault kinds) — are the same problem, so each shape
+is proved once and its verdicts carried over; a counterexample is renamed and replayed on
+the component it is reported for.
+
+``prove`` returns a :class:`ProofResult`: ``verdicts`` (invariant name -> ``proved`` |
+``violated`` | ``unknown``) and ``details`` (plain JSON-ready data: reasons, traces, the
+auxiliary invariants, per-component figures, configuration facts).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from crg.checker.components import Signature, components, signature
+from crg.checker.symbolic.auxiliary import GROUP_AUXILIARIES, NODE_AUXILIARIES
+from crg.checker.symbolic.bmc import Target
+from crg.checker.symbolic.component import (
+    PROVED,
+    UNKNOWN,
+    VIOLATED,
+    ComponentOutcome,
+    Settings,
+    TargetResult,
+    prove_component,
+)
+from crg.checker.symbolic.coverage import CoverageReport, explain_coverage
+from crg.checker.symbolic.facts import Fact, all_facts
+from crg.checker.symbolic.render import render_text
+from crg.checker.symbolic.replay import ReplayError, confirm
+from crg.dsl import Config, Fault
+from crg.spec import INVARIANT_NAMES, LIVENESS, Action, Model, Topology
+from crg.spec.view import action_dict, describe
+
+LIVENESS_NOTE = ("not covered: liveness (every fair run settles) is decided by the explicit "
+                 "engine")
+
+
+@dataclass(frozen=True, slots=True)
+class ProofOptions:
+    max_down: int | None = None
+    """Override ``assume at most k nodes down``."""
+    faults: frozenset[Fault] | None = None
+    """Override ``assume faults``."""
+    compose: bool = True
+    """Prove components of interacting groups one at a time (otherwise all groups at once)."""
+    symmetry: bool = True
+    """Prove each shape of component once and carry the verdicts over."""
+    timeout_ms: int = 30_000
+    bmc_depth: int = 24
+    max_k: int = 3
+    budget_s: float = 120.0
+    facts: bool = True
+    """Also answer the configuration facts (coverage, placement, last node)."""
+
+    @staticmethod
+    def from_any(options: object) -> ProofOptions:
+        """Options from any object with some of these attributes (``crg check`` passes
+        the explicit checker's ``CheckOptions``)."""
+        if isinstance(options, ProofOptions):
+            return options
+        if options is None:
+            return ProofOptions()
+        known = ProofOptions.__dataclass_fields__
+        return ProofOptions(**{name: getattr(options, name) for name in known
+                               if getattr(options, name, None) is not None})
+
+    def settings(self) -> Settings:
+        return Settings(self.timeout_ms, self.bmc_depth, self.max_k, self.budget_s)
+
+
+@dataclass(slots=True)
+class ProofResult:
+    verdicts: dict[str, str]
+    """Invariant name (and ``vip-held (liveness)``) -> proved | violated | unknown."""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return VIOLATED not in self.verdicts.values()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"verdicts": dict(self.verdicts), "details": self.details}
+
+    def render_text(self) -> str:
+        return render_text(self.verdicts, self.details)
+
+
+@dataclass(slots=True)
+class _Part:
+    groups: tuple[int, ...]
+    model: Model
+    outcome: ComponentOutcome
+    reused_from: tuple[str, ...] | None = None
+
+
+def prove(config: Config, options: object = None) -> ProofResult:
+    opts = ProofOptions.from_any(options)
+    started = time.perf_counter()
+    topology = Topology.from_config(config, max_down=opts.max_down, faults=opts.faults)
+    parts = (components(topology) if opts.compose
+             else [tuple(range(len(topology.groups)))] if topology.groups else [])
+    done: dict[tuple[object, ...], tuple[_Part, Signature]] = {}
+    proved_parts: list[_Part] = []
+    for part in parts:
+        model = Model(topology.restrict(part))
+        sig = signature(topology, part)
+        previous = done.get(sig.key) if opts.symmetry else None
+        if previous is not None:
+            source, source_sig = previous
+            proved_parts.append(_carry_over(source, source_sig, sig, part, model))
+            continue
+        outcome = prove_component(topology.restrict(part), opts.settings())
+        entry = _Part(part, model, outcome)
+        done[sig.key] = (entry, sig)
+        proved_parts.append(entry)
+    verdicts, invariants = _combine(proved_parts)
+    for name in LIVENESS:
+        verdicts[f"{name} (liveness)"] = UNKNOWN
+        invariants[f"{name} (liveness)"] = {"verdict": UNKNOWN, "reason": LIVENESS_NOTE}
+    facts = all_facts(topology) if opts.facts else []
+    details: dict[str, Any] = {
+        "engine": f"z3 {z3.get_version_string()}",
+        "invariants": invariants,
+        "components": [_component_dict(topology, p) for p in proved_parts],
+        "auxiliary_invariants": [{"name": x.name, "statement": x.statement}
+                                 for x in NODE_AUXILIARIES]
+                                + [{"name": x.name, "statement": x.statement}
+                                   for x in GROUP_AUXILIARIES],
+        "facts": [f.as_dict() for f in facts],
+        "internal_errors": [e for p in proved_parts for e in p.outcome.internal_errors],
+        "seconds": round(time.perf_counter() - started, 3),
+        "options": {"max_down": topology.max_down,
+                    "faults": sorted(f.value for f in topology.faults),
+                    "compose": opts.compose, "symmetry": opts.symmetry,
+                    "timeout_ms": opts.timeout_ms, "bmc_depth": opts.bmc_depth,
+                    "max_k": opts.max_k},
+    }
+    return ProofResult(verdicts, details)
+
+
+def _carry_over(source: _Part, source_sig: Signature, target_sig: Signature,
+                part: tuple[int, ...], model: Model) -> _Part:
+    """A component of the same shape: the same verdicts; each counterexample renamed to
+    this component's nodes and replayed on its model (so it is checked here too)."""
+    node_map = dict(zip(source_sig.node_order, target_sig.node_order, strict=True))
+    results: dict[Target, TargetResult] = {}
+    errors = []
+    for target, result in source.outcome.results.items():
+        if result.verdict != VIOLATED:
+            results[target] = result
+            continue
+        actions = tuple(a._replace(node=node_map[a.node] if a.node >= 0 else -1)
+                        for a in result.actions)
+        try:
+            confirm(model, actions, target)
+        except ReplayError as exc:
+            errors.append(f"{target.name}: carried-over trace does not replay: {exc}")
+            results[target] = TargetResult(UNKNOWN, "internal error: see internal_errors")
+            continue
+        results[target] = TargetResult(VIOLATED, result.reason, actions)
+    outcome = ComponentOutcome(results, source.outcome.strengthening, source.outcome.dropped,
+                               internal_errors=errors)
+    source_names = tuple(g.name for g in source.model.groups)
+    return _Part(part, model, outcome, reused_from=source_names)
+
+
+def _combine(parts: list[_Part]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    verdicts: dict[str, str] = {}
+    invariants: dict[str, dict[str, Any]] = {}
+    for name in INVARIANT_NAMES:
+        found: list[tuple[_Part, Target, TargetResult]] = [
+            (p, t, r) for p in parts for t, r in p.outcome.results.items() if t.name == name]
+        violated = [x for x in found if x[2].verdict == VIOLATED]
+        unknown = [x for x in found if x[2].verdict == UNKNOWN]
+        if violated:
+            part, target, result = min(violated, key=lambda x: len(x[2].actions))
+            verdicts[name] = VIOLATED
+            invariants[name] = {
+                "verdict": VIOLATED, "reason": result.reason,
+                "group": part.model.groups[target.group].name,
+                "kind": "step" if target.step else "state",
+                "trace": _trace(part.model, result.actions)}
+        elif unknown:
+            part, target, result = unknown[0]
+            verdicts[name] = UNKNOWN
+            invariants[name] = {"verdict": UNKNOWN, "reason": result.reason,
+                                "group": part.model.groups[target.group].name}
+        else:
+            verdicts[name] = PROVED
+            how = sorted({r.reason for _, _, r in found})
+            invariants[name] = {
+                "verdict": PROVED,
+                "reason": ("proved for all interleavings: " + "; ".join(how)) if found
+                else "proved: no group to check"}
+    return verdicts, invariants
+
+
+def _trace(model: Model, actions: tuple[Action, ...]) -> list[dict[str, Any]]:
+    return [{"step": i + 1, "action": action_dict(model, a), "text": describe(model, a)}
+            for i, a in enumerate(actions)]
+
+
+def _component_dict(topology: Topology, part: _Part) -> dict[str, Any]:
+    o = part.outcome
+    return {
+        "groups": [topology.groups[g].name for g in part.groups],
+        "reused_from": list(part.reused_from) if part.reused_from else None,
+        "seconds": round(o.seconds, 3),
+        "queries": o.queries,
+        "bmc_depth": o.bmc_depth,
+        "strengthening": len(o.strengthening),
+        "dropped": dict(o.dropped),
+    }
+
+
+__all__ = ["CoverageReport", "Fact", "ProofOptions", "ProofResult", "explain_coverage",
+           "prove"]

@@ -1,0 +1,34 @@
+"""Plain-text rendering of a symbolic proof: the verdict table, each violation's run, and
+the configuration facts that fail or inform."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def render_text(verdicts: dict[str, str], details: dict[str, Any]) -> str:
+    invariants: dict[str, dict[str, Any]] = details.get("invariants", {})
+    parts = details.get("components", [])
+    shapes = sum(1 for p in parts if not p.get("reused_from"))
+    lines = [f"symbolic engine ({details.get('engine', 'z3')}): "
+             f"{len(parts)} component{'s' if len(parts) != 1 else ''}, "
+             f"{shapes} shape{'s' if shapes != 1 else ''} proved, "
+             f"{details.get('seconds', 0):.2f} s"]
+    width = max((len(name) for name in verdicts), default=0)
+    for name, verdict in verdicts.items():
+        info = invariants.get(name, {})
+        where = f" (group {info['group']})" if info.get("group") else ""
+        lines.append(f"  {name:<{width}}  {verdict:<8}  {info.get('reason', '')}{where}")
+    for name, info in invariants.items():
+        if info.get("verdict") != "violated":
+            continue
+        lines.append(f"{name} violated in group {info.get('group')}:")
+        lines += [f"  {step['step']:>3}. {step['text']}" for step in info.get("trace", [])]
+    notable = [f for f in details.get("facts", [])
+               if not f["holds"] or (f["fact"] == "last-node" and f["failure_sets"])]
+    if notable:
+        lines.append("configuration facts (every failure set within the assumptions):")
+        lines += [f"  {'ok  ' if f['holds'] else 'FAIL'}  {f['sentence']}" for f in notable]
+    for error in details.get("internal_errors", []):
+        lines.append(f"internal error (please report): {error}")
+    return "\n".join(lines)

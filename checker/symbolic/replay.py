@@ -1,0 +1,53 @@
+"""Replaying a symbolic run on the concrete model: nothing is reported unchecked.
+
+A run that z3 found is a sequence of actions; it counts as a counterexample only if every
+action is enabled (within the config's assumptions) in the concrete
+:class:`~crg.spec.Model`, step after step from its initial state, and the concrete model
+itself reports the broken invariant at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from crg.checker.symbolic.bmc import Target
+from crg.spec import Action, Model, State
+
+
+class ReplayError(Exception):
+    """A symbolic run that the concrete model does not confirm (a bug in crg)."""
+
+
+def replay(model: Model, actions: Sequence[Action]) -> list[State]:
+    """The states of the run, the initial one first; only enabled actions are accepted."""
+    states = [model.initial()]
+    for i, action in enumerate(actions):
+        here = states[-1]
+        for candidate, after, _ in (model.system_transitions(here)
+                                    + model.environment_transitions(here)):
+            if candidate == action:
+                states.append(after)
+                break
+        else:
+            raise ReplayError(f"step {i + 1} ({action.kind.label}) is not enabled")
+    return states
+
+
+def confirm(model: Model, actions: Sequence[Action], target: Target) -> list[State]:
+    """Replay the run and check that it breaks ``target``; raise :class:`ReplayError` if
+    it does not."""
+    states = replay(model, actions)
+    if target.step:
+        if not actions:
+            raise ReplayError("a step invariant needs a step")
+        last, before = actions[-1], states[-2]
+        for candidate, _, broken in (model.system_transitions(before)
+                                     + model.environment_transitions(before)):
+            if candidate == last and any(name == target.name for name, _ in broken):
+                return states
+        raise ReplayError(f"the last step does not break {target.name}")
+    final = states[-1]
+    problems = model.state_problems(final, model.is_quiescent(final))
+    if (target.name, target.group) not in problems:
+        raise ReplayError(f"the final state does not break {target.name}")
+    return states
