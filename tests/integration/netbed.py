@@ -32,7 +32,8 @@ from etcd_server import EtcdCluster
 from nsthread import in_netns
 
 T = TypeVar("T")
-__all__ = ["NetBed", "in_netns", "reap_leftovers", "unavailable_reason"]
+__all__ = ["NetBed", "in_netns", "namespaces", "pids_in", "reap_leftovers",
+           "unavailable_reason"]
 
 PREFIX = "crgt"
 SUBNET = "10.213.0"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 from etcd_server import etcd_available
-from netbed import NetBed, unavailable_reason
+from netbed import NetBed, namespaces, pids_in, reap_leftovers, unavailable_reason
 from sampler import Sampler
 
 from crg.dsl.model import Vip
@@ -108,3 +109,22 @@ def test_sampler_sees_two_holders(bed1: NetBed) -> None:
         time.sleep(0.5)
         rate = (sampler.samples - count) / (time.monotonic() - start)
     assert rate >= 25, f"sampling at {rate:.0f}/s, meant to be 50/s"
+
+
+def test_leftovers_of_a_dead_run_are_reaped() -> None:
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that no longer runs: the "crashed test run"
+    orphan = f"crgt{dead.pid}x1-n1"
+    subprocess.run(["ip", "netns", "add", orphan], check=True)
+    try:
+        sleeper = subprocess.Popen(["ip", "netns", "exec", orphan, "sleep", "300"])
+        deadline = time.monotonic() + 5
+        while sleeper.pid not in pids_in(orphan) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert orphan in reap_leftovers()
+        assert orphan not in namespaces() and sleeper.wait(5) == -9
+    finally:
+        subprocess.run(["ip", "netns", "del", orphan], capture_output=True, check=False)
