@@ -42,6 +42,9 @@ class Fault(enum.StrEnum):
     CRASH = "crash"
     APP_FAULT = "app-fault"
     SWITCHOVER = "switchover"
+    """Operator commands on groups: switchover, offline, online."""
+    DRAIN = "drain"
+    """Operator commands on nodes: drain (maintenance, shutdown) and undrain."""
     PARTITION = "partition"
 
 

@@ -115,8 +115,8 @@ KINDS: dict[ActionKind, KindInfo] = {
                  uses_node=False),
         KindInfo(_K.ONLINE, False, "group", events.go_online, Fault.SWITCHOVER,
                  uses_node=False),
-        KindInfo(_K.DRAIN, False, "node", None, Fault.SWITCHOVER),
-        KindInfo(_K.UNDRAIN, False, "node", None, Fault.SWITCHOVER),
+        KindInfo(_K.DRAIN, False, "node", None, Fault.DRAIN),
+        KindInfo(_K.UNDRAIN, False, "node", None, Fault.DRAIN),
     )
 }
 

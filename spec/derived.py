@@ -162,11 +162,12 @@ def placement(v: View) -> Word:
     """Where the group should be (node index + 1; 0 when no candidate is live).
 
     In order: stay put when switching is disabled; an operator's switchover target while
-    that node is available; with manual failback, stay on an owner that is neither banned
-    nor drained; otherwise the first candidate of the sequence that is eligible and not
-    hosting a group this one avoids, then the first eligible one, then the first available
-    one (a banned node is better than no node: the VIP must stay available). Drained
-    nodes are never chosen.
+    that node is available and not banned (a spent restart budget outranks the operator's
+    wish, or a failing application would restart there forever); with manual failback,
+    stay on an owner that is neither banned nor drained; otherwise the first candidate of
+    the sequence that is eligible and not hosting a group this one avoids, then the first
+    eligible one, then the first available one (a banned node is better than no node: the
+    VIP must stay available). Drained nodes are never chosen.
     """
     return _cached("placement", v, -1, lambda: _placement(v))
 
@@ -175,7 +176,8 @@ def _placement(v: View) -> Word:
     a, g, cands = v.a, v.g, v.topo.candidates
     options: list[tuple[Bool, Word]] = [
         (switching_disabled(v), g.owner),
-        (ref_available(v, g.target), g.target),
+        (a.and_(ref_available(v, g.target), a.not_(a.bit(g.ban, ref_node(v, g.target)))),
+         g.target),
     ]
     if not v.topo.auto_failback:
         owner = ref_node(v, g.owner)
@@ -228,6 +230,33 @@ def leftovers(v: View, n: Word) -> Bool:
     group it no longer hosts, or hosts a group whose application failed there."""
     a = v.a
     return a.or_(a.and_(a.not_(owned(v, n)), holds(v, n)), a.and_(owned(v, n), v.g.failed))
+
+
+def settled(v: View) -> Bool:
+    """The group is at rest: owned, not moving, not failed, its stack on the owner exactly
+    what its role asks (VIP, plus application, monitors and *service up* where it runs its
+    application), nothing of it anywhere else, no watchdog running. Operator commands are
+    accepted only then (SPEC.md, section 10, choice 11)."""
+    return _cached("settled", v, -1, lambda: _settled(v))
+
+
+def _settled(v: View) -> Bool:
+    a, g = v.a, v.g
+    on_owner = []
+    for c in range(v.n_nodes):
+        here = owned(v, c)
+        full = a.and_(a.bit(g.vip, c), a.bit(g.app, c), a.bit(g.mon, c), g.announced)
+        vip_only = a.and_(a.bit(g.vip, c), a.not_(a.bit(g.app, c)), a.not_(a.bit(g.mon, c)),
+                          a.not_(g.announced))
+        on_owner.append(a.or_(a.not_(here), a.ite(runs_app(v, c), full, vip_only)))
+    own_bit = a.const(0)
+    for c in range(v.n_nodes):
+        own_bit = a.bor(own_bit, a.ite(owned(v, c), a.const(1 << c), a.const(0)))
+    elsewhere = a.or_(a.not_(a.is_zero(a.without(g.vip, own_bit))),
+                      a.not_(a.is_zero(a.without(g.app, own_bit))),
+                      a.not_(a.is_zero(a.without(g.mon, own_bit))))
+    return a.and_(has_owner(v), a.not_(moving(v)), a.not_(g.failed), a.is_zero(g.wd),
+                  a.not_(elsewhere), *on_owner)
 
 
 def coordinator(v: View) -> Word:

@@ -12,12 +12,12 @@ from __future__ import annotations
 from crg.spec.algebra import Algebra, Bool, Word
 from crg.spec.derived import (
     View,
-    has_owner,
     holds,
     is_candidate,
     owned,
     ref_node,
     runs_app,
+    settled,
     switching_disabled,
     up,
 )
@@ -175,7 +175,7 @@ def switchover(v: View, n: Word) -> Step:
     """An operator asks to move the group to candidate ``n`` (claims 9, 23, 32, 39).
     Refused while switching is disabled on the last node (claims 11, 35, 42)."""
     a, g = v.a, v.g
-    guard = a.and_(has_owner(v), is_candidate(v, n), up(v, n), a.not_(owned(v, n)),
+    guard = a.and_(settled(v), is_candidate(v, n), up(v, n), a.not_(owned(v, n)),
                    a.not_(a.eq(g.target, a.add(n, 1))), a.not_(switching_disabled(v)))
     return guard, g._replace(target=a.add(n, 1))
 
@@ -191,12 +191,12 @@ def forgive(v: View, n: Word) -> Step:
 def go_offline(v: View, n: Word) -> Step:
     """An operator puts the group in offline mode: the VIP stays, the application stops."""
     a, g = v.a, v.g
-    return a.and_(has_owner(v), a.not_(g.offline)), g._replace(offline=a.true)
+    return a.and_(settled(v), a.not_(g.offline)), g._replace(offline=a.true)
 
 
 def go_online(v: View, n: Word) -> Step:
     a, g = v.a, v.g
-    return g.offline, g._replace(offline=a.false)
+    return a.and_(settled(v), g.offline), g._replace(offline=a.false)
 
 
 def owner_node(v: View) -> Word:

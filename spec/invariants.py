@@ -247,7 +247,8 @@ def _claim_first_eligible(v: View, action: Action, after: GroupVars) -> Bool:
     if action.kind is not ActionKind.CLAIM:
         return v.a.true
     a, target = v.a, v.g.target
-    target_ok = a.and_(a.not_(a.eq(target, 0)), available(v, a.add(target, -1)))
+    target_ok = a.and_(a.not_(a.eq(target, 0)), available(v, a.add(target, -1)),
+                       a.not_(a.bit(v.g.ban, a.add(target, -1))))
     expected = a.ite(target_ok, target, expected_host(v))
     return a.eq(expected, a.const(action.node + 1))
 

@@ -21,6 +21,7 @@ from crg.spec.actions import (
     ActionKind,
 )
 from crg.spec.algebra import CONCRETE
+from crg.spec.compiler import CompiledGroup, GroupCompiler
 from crg.spec.derived import View
 from crg.spec.invariants import check_group, check_step
 from crg.spec.layout import Layout
@@ -49,7 +50,17 @@ class IllegalAction(ValueError):
 
 
 class Model:
-    def __init__(self, topology: Topology) -> None:
+    """The model of one configuration (or of a component of it, see Topology.restrict).
+
+    ``compiled`` (the default) evaluates the rules through code generated from them
+    (:mod:`crg.spec.compiler`); ``compiled=False`` interprets them with the concrete
+    algebra, the reference the compiled code is tested against. ``memo`` keeps per-group
+    results keyed by what the group's rules read; it pays off when several groups share
+    a state space and is off by default for a single group, where every state is new.
+    """
+
+    def __init__(self, topology: Topology, *, compiled: bool = True,
+                 memo: bool | None = None) -> None:
         self.topology = topology
         self.groups = topology.groups
         self.n_nodes = topology.n_nodes
@@ -59,7 +70,7 @@ class Model:
         self._env_group_kinds = tuple(k for k in ENV_GROUP_KINDS if KINDS[k].fault in faults)
         self._crash = Fault.CRASH in faults
         self._partition = Fault.PARTITION in faults
-        self._operate = Fault.SWITCHOVER in faults
+        self._drain = Fault.DRAIN in faults
         n = len(topology.groups)
         self._system_memo: list[dict[tuple[int, int, tuple[int, ...]], _GroupSteps]] = [
             {} for _ in range(n)]
@@ -74,11 +85,17 @@ class Model:
             tuple(self.layout.offsets[h] + self.layout.off_owner for h in g.avoid)
             for g in topology.groups)
         self._unrestricted: Model | None = None
+        self.compiled = compiled
+        self._memo = len(topology.groups) > 1 if memo is None else memo
+        self._code: list[CompiledGroup] = (
+            [GroupCompiler(g, self.layout, self.n_nodes, self._env_group_kinds).compile()
+             for g in topology.groups] if compiled else [])
 
     @staticmethod
     def from_config(config: Config, *, max_down: int | None = None,
-                    faults: frozenset[Fault] | None = None) -> Model:
-        return Model(Topology.from_config(config, max_down=max_down, faults=faults))
+                    faults: frozenset[Fault] | None = None, compiled: bool = True) -> Model:
+        return Model(Topology.from_config(config, max_down=max_down, faults=faults),
+                     compiled=compiled)
 
     # -- states ----------------------------------------------------------------------
 
@@ -159,18 +176,32 @@ class Model:
                                   check_step(view, action, after)))
         return tuple(steps)
 
+    def _compute_steps(self, g: int, nodes_part: int, part: int, avoid_key: tuple[int, ...],
+                       system: bool) -> _GroupSteps:
+        if self._code:
+            code = self._code[g]
+            fn = code.system_steps if system else code.environment_steps
+            return fn(nodes_part, part, avoid_key)
+        kinds = SYSTEM_GROUP_KINDS if system else self._env_group_kinds
+        return self._evaluate(g, nodes_part, part, avoid_key, kinds)
+
     def _group_steps(self, state: State, g: int, nodes_part: int, system: bool) -> _GroupSteps:
         part = self.layout.group_part(state, g)
-        key = (nodes_part, part, self._avoid_key(state, g))
+        avoid_key = self._avoid_key(state, g)
+        if not self._memo:
+            return self._compute_steps(g, nodes_part, part, avoid_key, system)
+        key = (nodes_part, part, avoid_key)
         memo = self._system_memo[g] if system else self._env_memo[g]
         steps = memo.get(key)
         if steps is None:
-            kinds = SYSTEM_GROUP_KINDS if system else self._env_group_kinds
-            steps = memo[key] = self._evaluate(g, nodes_part, part, key[2], kinds)
+            steps = memo[key] = self._compute_steps(g, nodes_part, part, avoid_key, system)
         return steps
 
     def _node_effect(self, g: int, kind: ActionKind, n: int, state: State) -> tuple[int, Problems]:
         part = self.layout.group_part(state, g)
+        if self._code:
+            effect = self._code[g].node_effects.get((kind, n))
+            return (part, ()) if effect is None else effect(part)
         key = (kind, n, part)
         memo = self._node_effect_memo[g]
         found = memo.get(key)
@@ -188,6 +219,8 @@ class Model:
 
     def _expire_ready(self, g: int, n: int, state: State) -> bool:
         part = self.layout.group_part(state, g)
+        if self._code:
+            return self._code[g].expire_ready[n](part)
         memo = self._expire_ready_memo[g]
         ready = memo.get((n, part))
         if ready is None:
@@ -219,7 +252,7 @@ class Model:
                                            events.partition_nodes(a, nv, n)))
                     if events.heal_guard(a, nv, n):
                         candidates.append((ActionKind.HEAL, events.heal_nodes(a, nv, n)))
-                if self._operate:
+                if self._drain:
                     if events.drain_guard(a, nv, n, size, k):
                         candidates.append((ActionKind.DRAIN, events.drain_nodes(a, nv, n)))
                     if events.undrain_guard(a, nv, n):
@@ -269,13 +302,25 @@ class Model:
         nodes_part = self.layout.nodes_part(state)
         for g in range(len(self.groups)):
             part = self.layout.group_part(state, g)
-            key = (nodes_part, part, self._avoid_key(state, g), quiescent)
-            names = self._invariant_memo[g].get(key)
-            if names is None:
-                names = self._invariant_memo[g][key] = check_group(self.view(state, g),
-                                                                   quiescent)
+            avoid_key = self._avoid_key(state, g)
+            if self._code and not self._memo:
+                code = self._code[g]
+                names = (code.settled if quiescent else code.always)(nodes_part, part, avoid_key)
+            else:
+                key = (nodes_part, part, avoid_key, quiescent)
+                names = self._invariant_memo[g].get(key)
+                if names is None:
+                    names = self._invariant_memo[g][key] = self._group_problems(
+                        g, state, nodes_part, part, avoid_key, quiescent)
             out.extend((name, g) for name in names)
         return out
+
+    def _group_problems(self, g: int, state: State, nodes_part: int, part: int,
+                        avoid_key: tuple[int, ...], quiescent: bool) -> tuple[str, ...]:
+        if self._code:
+            code = self._code[g]
+            return (code.settled if quiescent else code.always)(nodes_part, part, avoid_key)
+        return check_group(self.view(state, g), quiescent)
 
     def controller_actions(self, state: State) -> list[Action]:
         return [a for a, _ in self.system_successors(state)]
@@ -303,7 +348,8 @@ class Model:
     def _any_environment_successors(self, state: State) -> list[Successor]:
         if self._unrestricted is None:
             self._unrestricted = Model(Topology(self.topology.nodes, self.topology.groups,
-                                                self.n_nodes, frozenset(Fault)))
+                                                self.n_nodes, frozenset(Fault)),
+                                       compiled=self.compiled)
         return self._unrestricted.environment_successors(state)
 
     def decide(self, state: State, node: int) -> list[Action]:

@@ -19,15 +19,17 @@ from crg.spec.variables import GroupVars
 
 def _peel(v: View, n: Word) -> GroupVars:
     """Remove the top layer of the group's stack on ``n``, in halt order: the monitors if
-    they run, else the application, else the VIP."""
+    they run, else the application, else the VIP. The watchdog doing it stays while
+    anything is left and retires with the last layer."""
     a, g = v.a, v.g
     has_mon, has_app = a.bit(g.mon, n), a.bit(g.app, n)
     app_removed = a.and_(a.not_(has_mon), has_app)
+    more_left = a.or_(has_mon, has_app)
     return g._replace(
         mon=a.with_bit(g.mon, n, a.false),
         app=a.ite(has_mon, g.app, a.with_bit(g.app, n, a.false)),
-        vip=a.ite(a.or_(has_mon, has_app), g.vip, a.with_bit(g.vip, n, a.false)),
-        wd=a.with_bit(g.wd, n, a.true),
+        vip=a.ite(more_left, g.vip, a.with_bit(g.vip, n, a.false)),
+        wd=a.with_bit(g.wd, n, more_left),
         # A failure is cleaned up once the failed application is gone, whoever removed it.
         failed=a.and_(g.failed, a.not_(a.and_(app_removed, owned(v, n)))),
     )

@@ -21,12 +21,14 @@ def stop_monitors(v: View, n: Word) -> Step:
 
 
 def stop_app(v: View, n: Word) -> Step:
-    """Halt step 2: stop the application (or clean up after its failure)."""
+    """Halt step 2: stop the application (or clean up after its failure). When the group
+    stays (a local restart, or offline mode), this is the last thing to clean up: the
+    watchdog retires with it; when it leaves, the watchdog stays until the node is clean."""
     a, g = v.a, v.g
     guard = a.and_(owned(v, n), up(v, n), a.bit(g.app, n), a.not_(a.bit(g.mon, n)),
                    a.not_(app_wanted(v, n)))
     return guard, g._replace(app=a.with_bit(g.app, n, a.false), failed=a.false,
-                             wd=a.with_bit(g.wd, n, a.true))
+                             wd=a.with_bit(g.wd, n, moving(v)))
 
 
 def release_vip(v: View, n: Word) -> Step:
@@ -49,8 +51,10 @@ def notify_down(v: View, n: Word) -> Step:
 
 def release_ownership(v: View, n: Word) -> Step:
     """Halt step 5: give the ownership key up once nothing of the group is left here and
-    the down event is sent; only now may another node take the group."""
+    the down event is sent; only now may another node take the group. The node is clean:
+    its watchdog retires."""
     a, g = v.a, v.g
     guard = a.and_(owned(v, n), up(v, n), moving(v), a.not_(holds(v, n)),
                    a.not_(g.announced))
-    return guard, g._replace(owner=a.const(0), restarts=a.const(0), failed=a.false)
+    return guard, g._replace(owner=a.const(0), restarts=a.const(0), failed=a.false,
+                             wd=a.with_bit(g.wd, n, a.false))

@@ -17,8 +17,9 @@ PAIR = topo((0, 1))
 def test_watchdog_clean_peels_leftovers_in_halt_order() -> None:
     # Node 0 kept a whole stack of a group now owned by node 1.
     stray = group(owner=2, vip=bits(0), app=bits(0), mon=bits(0), wd=bits(0))
+    # the watchdog retires with the last layer it removes
     expected = [stray._replace(mon=0), stray._replace(mon=0, app=0),
-                stray._replace(mon=0, app=0, vip=0)]
+                stray._replace(mon=0, app=0, vip=0, wd=0)]
     g = stray
     for after_expected in expected:
         guard, g = rules_care.watchdog_clean(view(T, g), 0)
