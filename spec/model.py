@@ -36,6 +36,10 @@ Transition = tuple[Action, State, Problems]
 _GroupSteps = tuple[tuple[Action, int, Problems], ...]
 
 
+_NodeEvent = tuple[Action, ActionKind, int, int]
+_GROUP_EFFECT_KINDS = (ActionKind.CRASH, ActionKind.HEAL, ActionKind.EXPIRE)
+"""Node events that change group variables; the others only change node masks."""
+
 _OWNER_KINDS = frozenset({
     ActionKind.ACQUIRE_VIP, ActionKind.START_APP, ActionKind.START_MONITORS,
     ActionKind.NOTIFY_UP, ActionKind.STOP_MONITORS, ActionKind.STOP_APP,
@@ -85,11 +89,15 @@ class Model:
             tuple(self.layout.offsets[h] + self.layout.off_owner for h in g.avoid)
             for g in topology.groups)
         self._unrestricted: Model | None = None
+        self._node_event_cache: dict[tuple[int, bool], tuple[_NodeEvent, ...]] = {}
         self.compiled = compiled
         self._memo = len(topology.groups) > 1 if memo is None else memo
         self._code: list[CompiledGroup] = (
             [GroupCompiler(g, self.layout, self.n_nodes, self._env_group_kinds).compile()
              for g in topology.groups] if compiled else [])
+        self._effect_functions = {
+            (kind, n): [code.node_effects[(kind, n)] for code in self._code]
+            for kind in _GROUP_EFFECT_KINDS for n in range(self.n_nodes)} if compiled else {}
 
     @staticmethod
     def from_config(config: Config, *, max_down: int | None = None,
@@ -123,8 +131,11 @@ class Model:
                     self.n_nodes)
 
     def _avoid_key(self, state: State, g: int) -> tuple[int, ...]:
+        shifts = self._avoid_owner_shift[g]
+        if not shifts:
+            return ()
         mask = self.layout.ref_mask
-        return tuple((state >> shift) & mask for shift in self._avoid_owner_shift[g])
+        return tuple((state >> shift) & mask for shift in shifts)
 
     # -- enabled actions -------------------------------------------------------------
 
@@ -200,8 +211,8 @@ class Model:
     def _node_effect(self, g: int, kind: ActionKind, n: int, state: State) -> tuple[int, Problems]:
         part = self.layout.group_part(state, g)
         if self._code:
-            effect = self._code[g].node_effects.get((kind, n))
-            return (part, ()) if effect is None else effect(part)
+            compiled_effect = self._code[g].node_effects.get((kind, n))
+            return (part, ()) if compiled_effect is None else compiled_effect(part)
         key = (kind, n, part)
         memo = self._node_effect_memo[g]
         found = memo.get(key)
@@ -229,16 +240,27 @@ class Model:
             ready = memo[(n, part)] = bool(events.expire_ready(view, n))
         return ready
 
-    def _node_successors(self, state: State, system: bool) -> Iterator[Transition]:
+    def _node_events(self, nodes_part: int, system: bool) -> tuple[_NodeEvent, ...]:
+        """Node events whose node-level guard holds, with the node part after them. They
+        depend on the node masks alone, so they are computed once per distinct value."""
+        key = (nodes_part, system)
+        found = self._node_event_cache.get(key)
+        if found is None:
+            found = self._node_event_cache[key] = tuple(
+                (Action(kind, -1, n), kind, n, after)
+                for kind, n, after in self._node_events_now(nodes_part, system))
+        return found
+
+    def _node_events_now(self, nodes_part: int,
+                         system: bool) -> Iterator[tuple[ActionKind, int, int]]:
         layout, a = self.layout, CONCRETE
-        nodes_part = layout.nodes_part(state)
         nv = layout.unpack_nodes(nodes_part)
         k, size = self.topology.max_down, self.n_nodes
         for n in range(size):
             candidates: list[tuple[ActionKind, NodeVars]] = []
             if system:
-                if (events.expire_guard(a, nv, n)
-                        and all(self._expire_ready(g, n, state) for g in range(len(self.groups)))):
+                # Expire also needs every self-fencing group clean: checked per state.
+                if events.expire_guard(a, nv, n):
                     candidates.append((ActionKind.EXPIRE, events.expire_nodes(a, nv, n)))
             else:
                 if self._crash:
@@ -258,11 +280,36 @@ class Model:
                     if events.undrain_guard(a, nv, n):
                         candidates.append((ActionKind.UNDRAIN, events.undrain_nodes(a, nv, n)))
             for kind, after in candidates:
-                effects = [self._node_effect(g, kind, n, state) for g in range(len(self.groups))]
-                problems = tuple(p for _, found in effects for p in found)
-                yield (Action(kind, -1, n),
-                       layout.assemble(layout.pack_nodes(after), [e for e, _ in effects]),
-                       problems)
+                yield kind, n, layout.pack_nodes(after)
+
+    def _node_successors(self, state: State, system: bool) -> list[Transition]:
+        layout = self.layout
+        groups = range(len(self.groups))
+        nodes_mask = (1 << layout.nodes_width) - 1
+        out: list[Transition] = []
+        for action, kind, n, nodes_after in self._node_events(state & nodes_mask, system):
+            if kind is ActionKind.EXPIRE and not all(
+                    self._expire_ready(g, n, state) for g in groups):
+                continue
+            functions = self._effect_functions.get((kind, n)) if self._code else None
+            if functions is not None:
+                # compiled fast path: each group's effect is one generated function
+                after, gmask = nodes_after, layout.group_mask
+                problems: Problems = ()
+                for off, function in zip(layout.offsets, functions, strict=True):
+                    part, found = function((state >> off) & gmask)
+                    after |= part << off
+                    if found:
+                        problems += found
+                out.append((action, after, problems))
+            elif self._code and kind not in _GROUP_EFFECT_KINDS:
+                out.append((action, (state & ~nodes_mask) | nodes_after, ()))
+            else:
+                effects = [self._node_effect(g, kind, n, state) for g in groups]
+                found_all = tuple(p for _, found in effects for p in found)
+                out.append((action, layout.assemble(nodes_after, [e for e, _ in effects]),
+                            found_all))
+        return out
 
     def system_transitions(self, state: State) -> list[Transition]:
         """Steps of the cluster service (and lease expiry), in a fixed order, each with
@@ -278,7 +325,7 @@ class Model:
 
     def environment_transitions(self, state: State) -> list[Transition]:
         """Events the environment may choose within the config's assumptions."""
-        out = list(self._node_successors(state, system=False))
+        out = self._node_successors(state, system=False)
         nodes_part = self.layout.nodes_part(state)
         with_part = self.layout.with_group_part
         for g in range(len(self.groups)):
@@ -308,10 +355,11 @@ class Model:
                 names = (code.settled if quiescent else code.always)(nodes_part, part, avoid_key)
             else:
                 key = (nodes_part, part, avoid_key, quiescent)
-                names = self._invariant_memo[g].get(key)
-                if names is None:
-                    names = self._invariant_memo[g][key] = self._group_problems(
+                cached = self._invariant_memo[g].get(key)
+                if cached is None:
+                    cached = self._invariant_memo[g][key] = self._group_problems(
                         g, state, nodes_part, part, avoid_key, quiescent)
+                names = cached
             out.extend((name, g) for name in names)
         return out
 
