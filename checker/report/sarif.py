@@ -66,9 +66,7 @@ def to_sarif(entries: list[tuple[str, Config | None, CheckReport | None, Excepti
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "crg", "version": __version__,
-                                "informationUri": "https://github.com/crg/crg",
-                                "rules": rules()}},
+            "tool": {"driver": {"name": "crg", "version": __version__, "rules": rules()}},
             "invocations": [{"executionSuccessful": exit_code in (0, 1),
                              "exitCode": exit_code}],
             "results": results,
