@@ -67,10 +67,15 @@ class Agent:
 
     async def halt(self) -> None:
         """Stop every task of this agent (its processes are not touched)."""
-        tasks = self._tasks + list(self.background)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        pending = set(self._tasks) | self.background
+        for _ in range(50):
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            # Again if need be: asyncio.wait_for (Python 3.11) can swallow a cancellation
+            # that arrives as the awaited future completes, and a task goes on.
+            _, pending = await asyncio.wait(pending, timeout=0.1)
         self._tasks = []
         for monitors in list(self.monitors.values()):
             await monitors.stop()

@@ -185,9 +185,9 @@ class MemoryStore(Store):
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.add(waiter)
             try:
-                await asyncio.wait_for(waiter, max(0.0, wake - now))
-            except TimeoutError:
-                pass
+                # Not asyncio.wait_for: in Python 3.11 it can swallow our cancellation
+                # when the waiter completes at the same moment.
+                await asyncio.wait({waiter}, timeout=max(0.0, wake - now))
             finally:
                 self._waiters.discard(waiter)
         return after_revision

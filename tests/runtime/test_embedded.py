@@ -1,0 +1,180 @@
+"""The embedded runtime with real processes: examples/quickstart.crg on fresh loopback
+addresses (see runtime_helpers.py). Every test ends with an orderly shutdown, no process
+left behind and a trace that conforms to the spec (``running``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from runtime_helpers import (
+    PORTS,
+    aserves,
+    app_pid,
+    eventually,
+    placement,
+    quickstart,
+    refused,
+    run,
+    running,
+)
+
+from crg.runtime.embedded import CommandError
+
+pytestmark = pytest.mark.timeout(90)
+
+START_S = 10.0
+"""Bound on anything that takes one or two run methods (a python3 start-up each)."""
+FAILOVER_S = 10.0
+"""Bound on a crash being noticed (1 s lease) plus a run method elsewhere."""
+
+
+def test_application_crash_restarts_locally_then_fails_over(tmp_path: Path) -> None:
+    setup = quickstart(tmp_path)
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "web") == ("n1", "normal", "up"),
+                             START_S, "web up on n1")
+            assert await aserves(setup.url("web"))
+            # Within the budget (restarts 2): kill -9, and n1 starts it again.
+            for attempt in (1, 2):
+                pid = app_pid(cluster, "n1", "web")
+                assert pid is not None
+                os.kill(pid, signal.SIGKILL)
+                await eventually(lambda p=pid: app_pid(cluster, "n1", "web") not in (None, p),
+                                 START_S, f"web restarted on n1 (attempt {attempt})")
+                await eventually(lambda: placement(cluster, "web") == ("n1", "normal", "up"),
+                                 START_S, "web up again on n1")
+                assert await aserves(setup.url("web"))
+            # The third failure spends the budget: the group fails over to n2.
+            pid = app_pid(cluster, "n1", "web")
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            await eventually(lambda: placement(cluster, "web") == ("n2", "failover", "up"),
+                             FAILOVER_S, "web up on n2")
+            assert await aserves(setup.url("web"))
+            assert app_pid(cluster, "n1", "web") is None
+            kinds = [a.kind.label for a, _, _ in cluster.recorder.transitions
+                     if a.group == cluster.model.topology.group_index("web")]
+            assert kinds.count("fault") == 3
+            # n1 is banned for web now, so auto failback does not bring it back.
+            assert placement(cluster, "web")[0] == "n2"
+
+    run(body())
+
+
+def test_node_crash_failover_events_alert_and_failback(tmp_path: Path) -> None:
+    setup = quickstart(tmp_path)
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            for group in ("web", "api", "report"):
+                await eventually(lambda g=group: placement(cluster, g)[2] == "up", START_S,
+                                 f"{group} up")
+            assert await cluster.crash("n1")
+            with pytest.raises(CommandError, match="down already"):
+                await cluster.crash("n1")
+            await eventually(lambda: placement(cluster, "web") == ("n2", "failover", "up"),
+                             FAILOVER_S, "web on n2")
+            assert await aserves(setup.url("web"))
+            # web's service up from n2 reached its subscribers' hooks (api on n2 and report
+            # on n3), run on the nodes that own them.
+            await eventually(lambda: {"group=api node=n2", "group=report node=n3"} <= {
+                " ".join(line.split()[1:3]) for line in setup.hook_lines()
+                if "service-up" in line and "source=web from=n2" in line},
+                START_S, "web's service-up from n2 delivered to api and report")
+            # report (n3, then n1) lost its last standby: switching disabled, one alert.
+            await eventually(lambda: any("group=report" in a for a in setup.alert_lines()),
+                             START_S, "report's last-node alert")
+            # Crash the next standby of web: n3 is its last node now.
+            await cluster.crash("n2")
+            await eventually(lambda: placement(cluster, "web") == ("n3", "failover", "up"),
+                             FAILOVER_S, "web on n3")
+            await eventually(lambda: placement(cluster, "api")[0] == "n3", FAILOVER_S,
+                             "api on n3")
+            await eventually(lambda: sum("group=web" in a for a in setup.alert_lines()) >= 1,
+                             START_S, "web's last-node alert")
+            # Exactly once per episode: a few more heartbeats change nothing.
+            revision = (await cluster.status())["revision"]
+            await eventually(lambda: _quiet(cluster, revision), 3.0, "settled")
+            assert sum("group=web" in a for a in setup.alert_lines()) == 1
+            assert sum("group=report" in a for a in setup.alert_lines()) == 1
+            assert sum("group=api" in a for a in setup.alert_lines()) == 1
+            # n1 comes back: web fails back (auto), api stays where it survived (manual).
+            await cluster.join("n1")
+            await eventually(lambda: placement(cluster, "web") == ("n1", "normal", "up"),
+                             FAILOVER_S, "web back on n1")
+            assert await aserves(setup.url("web"))
+            assert placement(cluster, "api")[0] == "n3"
+            await cluster.join("n2")
+            await eventually(lambda: placement(cluster, "report") == ("n3", "normal", "up"),
+                             FAILOVER_S, "report settled on n3")
+
+    run(body(), 120)
+
+
+def _quiet(cluster: object, revision: int) -> bool:
+    from crg.runtime.embedded import EmbeddedCluster
+
+    assert isinstance(cluster, EmbeddedCluster)
+    return cluster.model.is_quiescent(cluster.recorder.state)
+
+
+def test_offline_mode_refuses_clients_at_once(tmp_path: Path) -> None:
+    setup = quickstart(tmp_path)
+    report = setup.vips["report"]
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "report") == ("n3", "normal", "up"),
+                             START_S, "report up")
+            await cluster.operate("offline", ("report",))
+            await eventually(lambda: placement(cluster, "report") == ("n3", "offline", "down"),
+                             START_S, "report offline on n3")
+            assert refused(report, PORTS["report"], timeout_s=1.0)
+            with pytest.raises(CommandError, match="already in offline mode"):
+                await cluster.operate("offline", ("report",))
+            await cluster.operate("online", ("report",))
+            await eventually(lambda: aserves(setup.url("report")), START_S, "report back")
+            # An instance group whose node is lost: its VIP is held on n1 without the
+            # application, and clients are refused at once instead of hanging.
+            await cluster.crash("n3")
+            await eventually(lambda: placement(cluster, "report") == ("n1", "offline", "down"),
+                             FAILOVER_S, "report's VIP held on n1 in offline mode")
+            assert cluster.address.holder(setup.config.group("report").vip) == "n1"
+            assert refused(report, PORTS["report"], timeout_s=1.0)
+            with pytest.raises(CommandError, match="not a candidate"):
+                await cluster.operate("switchover", ("report", "n2"))
+            with pytest.raises(CommandError, match="did you mean"):
+                await cluster.operate("switchover", ("wbe", "n2"))
+
+    run(body())
+
+
+def test_switchover_and_drain_move_groups_in_order(tmp_path: Path) -> None:
+    setup = quickstart(tmp_path)
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "api") == ("n2", "normal", "up"),
+                             START_S, "api up")
+            await cluster.operate("switchover", ("api", "n3"))
+            await eventually(lambda: placement(cluster, "api") == ("n3", "failover", "up"),
+                             START_S, "api on n3")
+            assert await aserves(setup.url("api"))
+            await cluster.operate("drain", ("n1",))
+            await eventually(lambda: placement(cluster, "web") == ("n2", "failover", "up"),
+                             START_S, "web moved off the drained n1")
+            await cluster.operate("undrain", ("n1",))
+            await eventually(lambda: placement(cluster, "web") == ("n1", "normal", "up"),
+                             START_S, "web back on n1")
+            halt = [a.kind.label for a, _, _ in cluster.recorder.transitions
+                    if a.group == 0 and a.node == 0]
+            # The halt method ran on n1 in order, for the move to n2.
+            assert halt[halt.index("stop-monitors"):][:5] == [
+                "stop-monitors", "stop-app", "release-vip", "notify-down", "release-ownership"]
+
+    run(body())

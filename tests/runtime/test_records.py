@@ -1,0 +1,121 @@
+"""The store layout says exactly what the spec says (runtime/records.py).
+
+A random walk over the spec's transitions, with the memory store underneath: every step
+is written the way the runtime writes it (``changes`` for a step, a lease for crash and
+rejoin), and after every step the store, read back with ``encode``, must be the spec's
+next state — for every kind of step the runtime performs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+import pytest
+
+from crg.dsl import Fault, parse
+from crg.runtime.records import Keys, RecordError, changes, encode
+from crg.runtime.store.base import Lease, Put, Txn
+from crg.runtime.store.memory import MemoryStore
+from crg.spec import KINDS, Action, ActionKind, Model
+
+ROOT = Path(__file__).resolve().parents[2]
+WALKED = frozenset(ActionKind) - {ActionKind.PARTITION, ActionKind.HEAL, ActionKind.EXPIRE,
+                                  ActionKind.FENCE, ActionKind.WATCHDOG_CLEAN}
+"""Everything but the partition family: a cut-off node cannot write to the store (that
+is the multi-host runtime's fencing, checked in tests/integration), and a watchdog only
+finds something to clean on a node that was cut off (a crash takes everything)."""
+
+
+def walk(config_text: str, seed: int, steps: int) -> set[ActionKind]:
+    config = parse(config_text)
+    model = Model.from_config(config, max_down=len(config.cluster.nodes),
+                              faults=frozenset(Fault))
+    keys = Keys(config.cluster.name)
+    rng = random.Random(seed)
+    seen: set[ActionKind] = set()
+
+    async def body() -> None:
+        store = MemoryStore()
+        leases: dict[int, Lease] = {}
+        for n, name in enumerate(model.topology.nodes):
+            leases[n] = await store.grant(3_600_000)
+            await store.create(keys.node(name), "up", leases[n])
+        state = model.initial()
+        for _ in range(steps):
+            options = [(a, t) for a, t in model.successors(state) if a.kind in WALKED]
+            # Favour the cluster service so groups get somewhere between events.
+            system = [o for o in options if KINDS[o[0].kind].system]
+            action, after = rng.choice(system if system and rng.random() < 0.8 else options)
+            snap = await store.snapshot(keys.prefix)
+            assert encode(model, keys, snap) == state
+            name = model.topology.nodes[action.node] if action.node >= 0 else None
+            if action.kind is ActionKind.CRASH:
+                await store.revoke(leases.pop(action.node))
+            elif action.kind is ActionKind.REJOIN:
+                assert name is not None
+                leases[action.node] = await store.grant(3_600_000)
+                await store.create(keys.node(name), "up", leases[action.node])
+            else:
+                txn = changes(model, keys, snap, state, after, node=action.node,
+                              lease=leases.get(action.node), ttl_ms=3_600_000)
+                assert await store.commit(txn)
+            seen.add(action.kind)
+            state = after
+        assert encode(model, keys, await store.snapshot(keys.prefix)) == state
+
+    asyncio.run(body())
+    return seen
+
+
+def test_the_store_says_what_the_spec_says() -> None:
+    seen: set[ActionKind] = set()
+    for example in ("quickstart.crg", "rac.crg", "web-tier.crg"):
+        for seed in range(3):
+            seen |= walk((ROOT / "examples" / example).read_text(), seed, 300)
+    # Honest only if every kind the runtime writes was exercised.
+    assert seen == WALKED, sorted(k.label for k in WALKED - seen)
+
+
+def test_a_stale_step_does_not_commit() -> None:
+    config = parse((ROOT / "examples" / "quickstart.crg").read_text())
+    model = Model.from_config(config)
+    keys = Keys(config.cluster.name)
+
+    async def body() -> None:
+        store = MemoryStore()
+        leases = []
+        for name in model.topology.nodes:
+            lease = await store.grant(60_000)
+            await store.create(keys.node(name), "up", lease)
+            leases.append(lease)
+        snap = await store.snapshot(keys.prefix)
+        state = encode(model, keys, snap)
+        claim = next(a for a in model.decide(state, 0) if a.kind is ActionKind.CLAIM)
+        after = model.apply(state, claim)
+        txn = changes(model, keys, snap, state, after, node=0, lease=leases[0], ttl_ms=60_000)
+        # Meanwhile an operator drains n1: the claim's inputs changed, it must not land.
+        await store.commit(Txn({}, (Put(keys.drained("n1"), "1"),)))
+        assert await store.commit(txn) == 0
+        assert (await store.snapshot(keys.owner("web"))).get(keys.owner("web")) is None
+
+    asyncio.run(body())
+
+
+def test_a_crash_is_not_a_write() -> None:
+    config = parse((ROOT / "examples" / "quickstart.crg").read_text())
+    model = Model.from_config(config)
+    keys = Keys(config.cluster.name)
+
+    async def body() -> None:
+        store = MemoryStore()
+        for name in model.topology.nodes:
+            await store.create(keys.node(name), "up", await store.grant(60_000))
+        snap = await store.snapshot(keys.prefix)
+        state = encode(model, keys, snap)
+        crashed = model.apply(state, Action(ActionKind.CRASH, -1, 0))
+        with pytest.raises(RecordError, match="leases"):
+            changes(model, keys, snap, state, crashed, node=-1, lease=None, ttl_ms=60_000)
+
+    asyncio.run(body())
