@@ -13,17 +13,18 @@ heartbeat, whichever comes first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from crg.dsl.model import Group
+from crg.dsl.model import Group, Vip
 from crg.runtime import courier, steps
 from crg.runtime.commit import Actor, Outcome, Services, commit, enabled, read_state
 from crg.runtime.drivers.monitors import MonitorSet
 from crg.runtime.drivers.process import Instance, Supervisor
 from crg.runtime.notices import extra_for, report_after
-from crg.runtime.records import Facts, facts_of, read_group
+from crg.runtime.records import Facts, dump_facts, encode, facts_of, read_group
 from crg.runtime.store.base import Lease, LeaseExpired, Snapshot, StoreError
 from crg.spec import Action, ActionKind, GroupTopology, Model, State
 from crg.spec.derived import coordinator
@@ -56,6 +57,12 @@ class Agent:
         self._tasks: list[asyncio.Task[None]] = []
         self.decisions: list[str] = []
         """The latest decisions (for tests and ``crg status``), bounded."""
+        self.last_snap: Snapshot | None = None
+        self.renewed_at = time.monotonic()
+        """When the last successful lease renewal was sent."""
+        self.renewal_listeners: list[Callable[[float], None]] = []
+        """Called with the send time of every successful renewal (a fencing watchdog's
+        feed: the lease holds until at least that time + the lease)."""
 
     # -- life ----------------------------------------------------------------------------
 
@@ -96,23 +103,92 @@ class Agent:
                 lane.wakeup.set()
 
     async def _keepalive(self) -> None:
+        """Renew the lease every heartbeat. When renewals fail for so long that the lease
+        could run out before the node has let go of its groups, the node is *cut*: its
+        lanes see it so in the spec's state and fence (the language's timing rule,
+        ``heartbeat + 2 × store-timeout + fence-margin ≤ lease``, leaves the time)."""
+        cluster = self.s.config.cluster
+        fence_after = (cluster.lease_ms - cluster.fence_margin_ms) / 1000 - self.s.heartbeat_s
         while True:
             await asyncio.sleep(self.s.heartbeat_s)
+            sent = time.monotonic()
             try:
                 await self.s.store.keepalive(self.lease)
             except LeaseExpired:
                 log.error("%s: its lease expired", self.name)
                 if self.on_lease_lost is not None:
                     await self.on_lease_lost(self)
-                return
+                    return
+                await self._rejoin()
+                continue
             except StoreError as exc:
                 log.warning("%s: cannot renew its lease: %s", self.name, exc)
+                if not self.cut and time.monotonic() - self.renewed_at >= fence_after:
+                    log.error("%s: cut off from the store: fencing itself", self.name)
+                    self.cut = True
+                    self.wake()
+                continue
+            self.renewed_at = sent
+            for listener in self.renewal_listeners:
+                listener(sent)
+            if self.cut:
+                await self._heal()
+
+    async def _heal(self) -> None:
+        """Back in contact before the lease ran out: the spec's ``heal``."""
+        await self._local_event(Action(ActionKind.HEAL, -1, self.index))
+        self.cut = False
+        self.wake()
+
+    async def _rejoin(self) -> None:
+        """The lease ran out (the others count this node as gone and took its groups):
+        the spec's ``expire``, then register again with a new lease and ``heal``."""
+        self.cut = True
+        await self._local_event(Action(ActionKind.EXPIRE, -1, self.index))
+        keys = self.s.keys
+        self.lease = await self.s.store.grant(self.s.ttl_ms)
+        await self.s.store.create(keys.node(self.name), "up", self.lease)
+        self.renewed_at = time.monotonic()
+        snap = await self.s.store.snapshot(keys.prefix)
+        self.last_snap = snap
+        await self._heal()
+
+    async def _local_event(self, action: Action) -> None:
+        """Apply a change of this node's own status to its view, record it and publish
+        its facts (no transaction: only this node writes them)."""
+        async with self.s.lock:
+            snap = self.last_snap or await self.s.store.snapshot(self.s.keys.prefix)
+            state = encode(self.s.model, self.s.keys, snap, me=self.index,
+                           my_facts=self.facts, me_cut=True)
+            after = enabled(self.s.model, state, action)
+            if after is None:
+                log.error("%s: %s is not a transition of the spec here (the node was not "
+                          "fenced in time?)", self.name, describe(self.s.model, action))
+                return
+            self.facts = facts_of(self.s.model, after, self.index)
+            self.s.recorder.committed(action, self.name, state, after, 0, None)
+        if action.kind is ActionKind.HEAL:
+            with contextlib.suppress(StoreError):
+                await self.s.store.put(self.s.keys.facts(self.name), dump_facts(self.facts),
+                                       self.lease)
+
+    def holdings(self) -> tuple[list[Vip], list[int]]:
+        """The VIPs and application process groups this node holds (for a fencing
+        watchdog fed after every renewal, see :attr:`renewal_listeners`)."""
+        vips = [self.groups[g].vip for g, held in self.facts.items() if "vip" in held]
+        pgids = [i.pgid for i in self.supervisor.instances.values() if i.pgid is not None]
+        return vips, pgids
 
     # -- state ---------------------------------------------------------------------------
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.name, self.index, self.lease, self.facts, self.cut)
+        return Actor(self.name, self.index, self.lease, self.facts, self.cut, self.last_snap)
+
+    async def read(self) -> tuple[Snapshot, State]:
+        snap, state = await read_state(self.s, self.actor)
+        self.last_snap = snap
+        return snap, state
 
     def values(self, group: str) -> dict[str, str]:
         vip = self.groups[group].vip
@@ -179,8 +255,7 @@ class Lane:
         timeout = a.s.heartbeat_s
         if self.retry_at:
             timeout = max(0.0, min(timeout, self.retry_at - time.monotonic()))
-        store_wait = asyncio.ensure_future(
-            a.s.store.wait(a.s.keys.prefix, self.revision, int(timeout * 1000)))
+        store_wait = asyncio.ensure_future(self._store_wait(timeout))
         local = asyncio.ensure_future(self.wakeup.wait())
         try:
             await asyncio.wait({store_wait, local}, timeout=timeout + 1.0,
@@ -191,11 +266,19 @@ class Lane:
                 task.cancel()
         self.wakeup.clear()
 
+    async def _store_wait(self, timeout: float) -> None:
+        a = self.agent
+        if a.cut:  # the store cannot be reached: wait for the timer or a local event
+            await asyncio.sleep(timeout)
+            return
+        with contextlib.suppress(StoreError):
+            await a.s.store.wait(a.s.keys.prefix, self.revision, int(timeout * 1000))
+
     async def run_cycle(self) -> str:
         a = self.agent
         name = self.topo.name
         self.progressed = False
-        snap, state = await read_state(a.s, a.actor)
+        snap, state = await a.read()
         self.revision = snap.revision
         observed = self.observed(snap, state)
         if observed is not None:
@@ -233,6 +316,8 @@ class Lane:
     def observed(self, snap: Snapshot, state: State) -> tuple[Action, str] | None:
         """An environment event this node saw happen to the group, if it is enabled."""
         a = self.agent
+        if a.cut:
+            return None  # nobody could hear of it; the next owner sees for itself
         model = a.s.model
         name, g = self.topo.name, self.topo.index
         pending = a.faults.get(name)

@@ -24,7 +24,7 @@ from crg.runtime.address.base import AddressDriver
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.records import Extra, Facts, Keys, RecordError, changes, encode, facts_of
 from crg.runtime.store.base import Lease, Snapshot, Store
-from crg.spec import KINDS, Action, IllegalAction, Model, State
+from crg.spec import KINDS, Action, ActionKind, IllegalAction, Model, State
 
 log = logging.getLogger("crg.runtime")
 
@@ -75,6 +75,8 @@ class Actor:
     lease: Lease | None = None
     facts: Facts | None = None
     cut: bool = False
+    snapshot: Snapshot | None = None
+    """While cut off from the store: the last snapshot read (the store cannot be asked)."""
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,14 @@ class Outcome:
 ExtraFor = Callable[[Snapshot, State, State], tuple[Extra, dict[str, Any]]]
 
 
+LOCAL_KINDS = frozenset({ActionKind.FENCE, ActionKind.WATCHDOG_CLEAN,
+                         ActionKind.WATCHDOG_RETIRE})
+"""What a node cut off from the store may still do: act on itself (fence, clean up)."""
+
+
 async def read_state(services: Services, actor: Actor) -> tuple[Snapshot, State]:
-    snap = await services.store.snapshot(services.keys.prefix)
+    snap = (actor.snapshot if actor.cut and actor.snapshot is not None
+            else await services.store.snapshot(services.keys.prefix))
     return snap, encode(services.model, services.keys, snap, me=_me(actor),
                         my_facts=actor.facts, me_cut=actor.cut)
 
@@ -104,8 +112,9 @@ def _me(actor: Actor) -> int | None:
 
 def enabled(model: Model, state: State, action: Action) -> State | None:
     """The state after ``action`` if it is enabled in ``state``."""
-    if KINDS[action.kind].system and action not in model.decide(state, action.node):
-        return None
+    if (KINDS[action.kind].system and action.kind is not ActionKind.EXPIRE
+            and action not in model.decide(state, action.node)):
+        return None  # decide() leaves out expire: time does it, not a node
     try:
         return model.apply(state, action)
     except IllegalAction:
@@ -115,9 +124,12 @@ def enabled(model: Model, state: State, action: Action) -> State | None:
 async def commit(services: Services, actor: Actor, action: Action,
                  extra_for: ExtraFor | None = None) -> Outcome:
     model = services.model
+    if actor.cut and action.kind not in LOCAL_KINDS:
+        return Outcome(False, "cut off from the store")
     async with services.lock:
         snap, state = await read_state(services, actor)
-        await services.recorder.observe(snap)
+        if not actor.cut:
+            await services.recorder.observe(snap)
         after = enabled(model, state, action)
         if after is None:
             return Outcome(False, "no longer enabled", state)

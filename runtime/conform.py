@@ -31,7 +31,7 @@ than it assumes, which is not the runtime's fault."""
 
 NODE_EVENTS = frozenset({ActionKind.FAULT, ActionKind.SWITCHOVER, ActionKind.FORGIVE,
                          ActionKind.OFFLINE, ActionKind.ONLINE, ActionKind.DRAIN,
-                         ActionKind.UNDRAIN})
+                         ActionKind.UNDRAIN, ActionKind.HEAL})
 """Environment events a node may record in its own trace (observed or commanded there)."""
 
 

@@ -15,7 +15,6 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from rich.logging import RichHandler
 
@@ -26,6 +25,7 @@ from crg.runtime.address.ledger import LedgerDriver
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.address.null import NullDriver
 from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.store.base import Store, StoreError
 
 log = logging.getLogger("crg.runtime")
 
@@ -42,12 +42,6 @@ class Options:
     node: str | None = None
     store: str | None = None
     verbose: bool = False
-
-
-class Runtime(Protocol):
-    async def start(self) -> None: ...
-    async def shutdown(self) -> bool: ...
-    async def command(self, request: dict[str, object]) -> dict[str, object]: ...
 
 
 def setup_logging(verbose: bool) -> None:
@@ -76,6 +70,17 @@ def address_driver(name: str, node: str | None = None) -> AddressDriver:
     return LinuxAddressDriver(node)
 
 
+def open_store(url: str, timeout_ms: int) -> Store:
+    """The coordination store shared by the hosts (``etcd://host:port,...``)."""
+    if url.startswith("etcd://"):
+        # Imported here: it needs aetcd (the 'linux' extra).
+        from crg.runtime.store.etcd import EtcdStore
+
+        return EtcdStore.from_url(url, timeout_ms)
+    raise StoreError(f"unknown store {url!r}: several hosts share an etcd store "
+                     "(--store etcd://HOST:PORT,...)")
+
+
 def address_problems(config: Config, driver: AddressDriver) -> list[str]:
     if not isinstance(driver, LedgerDriver):
         return []
@@ -86,13 +91,21 @@ def address_problems(config: Config, driver: AddressDriver) -> list[str]:
 async def serve(config: Config, options: Options) -> int:
     """Run until a signal; the exit code."""
     from crg.runtime.embedded import CommandError, EmbeddedCluster
+    from crg.runtime.host import HostRuntime
 
     socket_path = control.prepare(options.run_dir)
     events = EventLog(options.events, stdout=options.json)
-    driver = address_driver(options.address)
-    runtime = EmbeddedCluster(config, run_dir=options.run_dir,
-                              address=driver,  # type: ignore[arg-type]
-                              events=events, trace_path=options.trace)
+    driver = address_driver(options.address, options.node)
+    runtime: EmbeddedCluster | HostRuntime
+    if options.node is None:
+        assert isinstance(driver, LedgerDriver), "the embedded runtime holds VIPs itself"
+        runtime = EmbeddedCluster(config, run_dir=options.run_dir, address=driver,
+                                  events=events, trace_path=options.trace)
+    else:
+        store = open_store(options.store or "", config.cluster.store_timeout_ms)
+        runtime = HostRuntime(config, options.node, store=store, address=driver,
+                              run_dir=options.run_dir, events=events,
+                              trace_path=options.trace)
     stop = asyncio.Event()
     signals = 0
 
@@ -130,6 +143,9 @@ async def serve(config: Config, options: Options) -> int:
         for agent in list(runtime.agents.values()):
             await agent.halt()
             agent.supervisor.kill_all()
+            for group in config.groups:
+                with contextlib.suppress(Exception):
+                    await driver.remove(group.vip, agent.name)
         log.warning("interrupted again: everything killed")
         return 130
     finally:

@@ -15,6 +15,8 @@ from crg import files
 from crg.errors import ExitCode
 from crg.output import Output
 from crg.runtime import control, launch
+from crg.runtime.embedded import CommandError
+from crg.runtime.store.base import StoreError
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
@@ -31,6 +33,11 @@ def register(subparsers: Subparsers) -> None:
                         help="how VIPs are held: loopback (127.0.0.0/8 and ::1, no "
                              "privileges; the default), null (dry run), linux (real "
                              "addresses, needs CAP_NET_ADMIN)")
+    parser.add_argument("--node", metavar="NODE",
+                        help="run only this node's agent (one per host), coordinated with "
+                             "the others through --store")
+    parser.add_argument("--store", metavar="URL",
+                        help="with --node: the shared coordination store, etcd://HOST:PORT,...")
     parser.add_argument("--run-dir", metavar="DIR",
                         help="control socket and logs (default: $XDG_RUNTIME_DIR/crg/CLUSTER "
                              "or /tmp/crg-UID/CLUSTER)")
@@ -49,6 +56,18 @@ def run(args: argparse.Namespace) -> int:
     out = Output()
     config = files.load(args.file)
     out.diagnostics(config.source, config.warnings, with_summary=False)
+    if (args.node is None) != (args.store is None):
+        out.error("--node and --store go together: one agent per host, sharing a store "
+                  "(without both, every node runs here with an in-memory store)")
+        return ExitCode.BAD_INPUT
+    if args.node is None and args.address == "linux":
+        out.error("--address linux moves real addresses between hosts: run one agent per "
+                  "host with --node NODE --store etcd://...")
+        return ExitCode.BAD_INPUT
+    if args.node is not None and args.node not in config.cluster.nodes:
+        out.error(f"--node {args.node}: not a node of cluster {config.cluster.name} "
+                  f"({', '.join(config.cluster.nodes)})")
+        return ExitCode.BAD_INPUT
     driver = launch.address_driver(args.address) if args.address != "linux" else None
     if driver is not None:
         problems = launch.address_problems(config, driver)
@@ -56,15 +75,17 @@ def run(args: argparse.Namespace) -> int:
             for problem in problems:
                 out.error(problem)
             return ExitCode.BAD_INPUT
-    run_dir = Path(args.run_dir) if args.run_dir else control.run_dir_for(config.cluster.name)
-    options = launch.Options(run_dir=run_dir, address=args.address,
+    run_dir = (Path(args.run_dir) if args.run_dir
+               else control.run_dir_for(config.cluster.name, args.node))
+    options = launch.Options(run_dir=run_dir, address=args.address, node=args.node,
+                             store=args.store,
                              trace=Path(args.trace) if args.trace else None,
                              events=Path(args.events) if args.events else None,
                              json=args.json, verbose=args.verbose)
     launch.setup_logging(args.verbose)
     try:
         return asyncio.run(launch.serve(config, options))
-    except control.ControlError as exc:
+    except (control.ControlError, CommandError, StoreError) as exc:
         out.error(str(exc))
         return ExitCode.BAD_INPUT
     except OSError as exc:

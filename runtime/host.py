@@ -1,0 +1,158 @@
+"""One node per process: ``crg run FILE --node n1 --store etcd://...``.
+
+The same :class:`~crg.runtime.agent.Agent` as the embedded runtime, with a store shared
+by every host (etcd) and an address driver for real addresses: nothing else differs.
+The node registers its lease (waiting out a lease left by an earlier run of itself),
+writes its own trace (``--trace``: a *node* trace for ``crg conform``), serves its own
+control socket, and on Ctrl-C drains only itself — its groups move to the other nodes in
+order — and undrains itself when it starts again (an operator's ``crg drain`` stays).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from crg.dsl.model import Config
+from crg.runtime.address.base import AddressDriver
+from crg.runtime.agent import Agent
+from crg.runtime.commit import Services, commit, read_state
+from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.embedded import OPERATOR_EVENTS, CommandError
+from crg.runtime.notices import extra_for
+from crg.runtime.recorder import NodeRecorder
+from crg.runtime.records import Extra, Keys
+from crg.runtime.status import status_of
+from crg.runtime.store.base import Put, Store, StoreError
+from crg.runtime.trace import TraceWriter
+from crg.simulation import Event, ScenarioError, Simulation
+from crg.spec import Action, ActionKind, Model
+
+log = logging.getLogger("crg.runtime")
+
+SHUTDOWN_MARK = "shutdown"
+"""Value of ``drained/<node>`` when the node drained itself to stop (not an operator)."""
+
+
+class HostRuntime:
+    def __init__(self, config: Config, node: str, *, store: Store, address: AddressDriver,
+                 run_dir: Path, events: EventLog, trace_path: Path | None = None) -> None:
+        if node not in config.cluster.nodes:
+            raise CommandError(f"{node} is not a node of cluster {config.cluster.name}")
+        self.config = config
+        self.node = node
+        self.model = Model.from_config(config)
+        keys = Keys(config.cluster.name)
+        trace = (TraceWriter(trace_path, config, self.model, "node", node)
+                 if trace_path is not None else None)
+        self.recorder = NodeRecorder(self.model, keys, node, trace)
+        self.services = Services(config, self.model, keys, store, address, events,
+                                 self.recorder, run_dir)
+        self.simulation = Simulation(config)
+        self.agent: Agent | None = None
+
+    @property
+    def agents(self) -> dict[str, Agent]:
+        return {self.node: self.agent} if self.agent is not None else {}
+
+    async def start(self) -> None:
+        store, keys, ttl = self.services.store, self.services.keys, self.services.ttl_ms
+        lease = await store.grant(ttl)
+        deadline = time.monotonic() + 2 * ttl / 1000 + 1.0
+        while not await store.create(keys.node(self.node), "up", lease):
+            # Our own key from a run that just ended: its lease runs out shortly.
+            if time.monotonic() > deadline:
+                await store.revoke(lease)
+                raise CommandError(f"{self.node} is already running (its key "
+                                   f"{keys.node(self.node)} is held by a live lease)")
+            snap = await store.snapshot(keys.node(self.node))
+            await store.wait(keys.node(self.node), snap.revision, 500)
+        self.agent = Agent(self.services, self.node, lease)
+        snap = await store.snapshot(keys.drained(self.node))
+        drained = snap.get(keys.drained(self.node))
+        if drained is not None and drained.value == SHUTDOWN_MARK:
+            await self._commit(Action(ActionKind.UNDRAIN, -1, self.agent.index))
+        self.agent.start()
+
+    async def _commit(self, action: Action, extra: Extra | None = None) -> bool:
+        assert self.agent is not None
+        outcome = await commit(self.services, self.agent.actor, action,
+                               lambda snap, before, after: (extra or Extra(), {}))
+        return outcome.committed
+
+    async def command(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        op = str(request.get("op"))
+        args = tuple(str(a) for a in request.get("args", ()))
+        if op == "status":
+            assert self.agent is not None
+            _, state = await read_state(self.services, self.agent.actor)
+            return {"status": status_of(self.config, self.model, state, 0, mode="node",
+                                        address=self.services.address, agents=self.agents)}
+        if op in ("crash", "join"):
+            raise CommandError(f"{op} injects faults into the embedded runtime only; here, "
+                               "stop or start the agent's process (or the machine)")
+        if op not in OPERATOR_EVENTS:
+            raise CommandError(f"unknown request {op!r}")
+        event = Event(op, args)
+        try:
+            self.simulation.check_names(event)
+        except ScenarioError as exc:
+            raise CommandError(str(exc).removeprefix("--")) from None
+        assert self.agent is not None
+        _, state = await read_state(self.services, self.agent.actor)
+        action = self.simulation.action(state, event)
+        outcome = await commit(self.services, self.agent.actor, action,
+                               extra_for(self.services, action, self.node, "operator"))
+        if not outcome.committed:
+            raise CommandError(f"{op} {' '.join(args)}: "
+                               f"{self.simulation.why_not(outcome.before, event)}")
+        self.agent.wake()
+        return {"message": f"{op} {' '.join(args)}: done"}
+
+    def _holds_nothing(self) -> bool:
+        assert self.agent is not None
+        return not self.agent.facts
+
+    async def shutdown(self) -> bool:
+        """Drain this node, wait (bounded) until it owns and holds nothing, stop."""
+        agent = self.agent
+        if agent is None:
+            return True
+        keys = self.services.keys
+        clean = True
+        with contextlib.suppress(StoreError):
+            await self._commit(Action(ActionKind.DRAIN, -1, agent.index),
+                               Extra(puts=(Put(keys.drained(self.node), SHUTDOWN_MARK),)))
+        stop_s = max((g.app.stop.timeout_ms for g in self.config.groups), default=0) / 1000
+        deadline = time.monotonic() + 2 * stop_s + 5.0
+        while not (self._holds_nothing() and not await self._owns_any()):
+            if time.monotonic() > deadline:
+                log.error("%s: its groups did not halt in time: killing what is left",
+                          self.node)
+                clean = False
+                break
+            await asyncio.sleep(self.services.heartbeat_s)
+        await agent.halt()
+        if not clean:
+            agent.supervisor.kill_all()
+            for group in self.config.groups:
+                await self.services.address.remove(group.vip, self.node)
+        with contextlib.suppress(StoreError):
+            await self.services.store.revoke(agent.lease)
+        await self.services.store.close()
+        if self.recorder.trace is not None:
+            self.recorder.trace.close()
+        return clean
+
+    async def _owns_any(self) -> bool:
+        try:
+            _, state = await read_state(self.services, self.agent.actor)  # type: ignore[union-attr]
+        except StoreError:
+            return False
+        return any(self.model.group_vars(state, t.index).owner - 1 == self.model.topology
+                   .node_index(self.node) for t in self.model.groups)

@@ -1,0 +1,60 @@
+"""A view of a shared memory store that one node can be cut off from (tests only).
+
+Each host of the in-process multi-host tests gets its own view; ``cut = True`` makes
+every call of that view fail like an unreachable etcd would (``StoreUnavailable``, and
+``wait`` returning at its timeout), while the other views carry on — a partition."""
+
+from __future__ import annotations
+
+import asyncio
+
+from crg.runtime.store.base import Lease, Snapshot, Store, StoreUnavailable, Txn
+from crg.runtime.store.memory import MemoryStore
+
+
+class PartitionableStore(Store):
+    def __init__(self, shared: MemoryStore) -> None:
+        self.shared = shared
+        self.cut = False
+
+    def _reach(self) -> MemoryStore:
+        if self.cut:
+            raise StoreUnavailable("partitioned away from the store (test)")
+        return self.shared
+
+    async def grant(self, ttl_ms: int) -> Lease:
+        return await self._reach().grant(ttl_ms)
+
+    async def keepalive(self, lease: Lease) -> None:
+        await self._reach().keepalive(lease)
+
+    async def revoke(self, lease: Lease) -> None:
+        await self._reach().revoke(lease)
+
+    async def snapshot(self, prefix: str) -> Snapshot:
+        return await self._reach().snapshot(prefix)
+
+    async def create(self, key: str, value: str, lease: Lease | None = None) -> bool:
+        return await self._reach().create(key, value, lease)
+
+    async def compare_and_set(self, key: str, value: str, expected_mod_revision: int,
+                              lease: Lease | None = None) -> bool:
+        return await self._reach().compare_and_set(key, value, expected_mod_revision, lease)
+
+    async def delete_if(self, key: str, expected_mod_revision: int) -> bool:
+        return await self._reach().delete_if(key, expected_mod_revision)
+
+    async def put(self, key: str, value: str, lease: Lease | None = None) -> int:
+        return await self._reach().put(key, value, lease)
+
+    async def commit(self, txn: Txn) -> int:
+        return await self._reach().commit(txn)
+
+    async def wait(self, prefix: str, after_revision: int, timeout_ms: int) -> int:
+        if self.cut:
+            await asyncio.sleep(timeout_ms / 1000)
+            return after_revision
+        return await self.shared.wait(prefix, after_revision, timeout_ms)
+
+    async def close(self) -> None:
+        """The shared store stays open for the other views."""

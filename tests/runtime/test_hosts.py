@@ -1,0 +1,131 @@
+"""One agent per "host", in process: the multi-host runtime (runtime/host.py) over views
+of one memory store that a host can be partitioned from. What the etcd store and the
+Linux address driver add is tested in tests/integration; this is the agent's part:
+self-fencing before the lease runs out, takeover, coming back, per-node traces.
+
+The hosts share one loopback ledger, which refuses a second holder of a VIP: a double
+holder would show up as a failed acquire-vip (a runtime alert), which the test forbids.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from pathlib import Path
+
+import pytest
+from partition_store import PartitionableStore
+from runtime_helpers import aserves, eventually, free_vip, processes_of, run
+
+from crg.dsl import parse
+from crg.runtime.address.loopback import LoopbackDriver
+from crg.runtime.conform import check
+from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.embedded import CommandError
+from crg.runtime.host import HostRuntime
+from crg.runtime.store.memory import MemoryStore
+
+pytestmark = pytest.mark.timeout(90)
+
+CONFIG = """
+cluster {name} {{
+  nodes n1 n2
+  lease 1s
+  heartbeat 100ms
+  store-timeout 200ms
+  fence-margin 200ms
+}}
+group web {{
+  vip {vip}/8
+  app {{
+    start "python3 -m http.server --bind {{vip}} 8080"
+    stop signal TERM timeout 2s
+  }}
+  monitor http "http://{{vip}}:8080/" every 200ms timeout 150ms fails 2
+  preferred n1
+  possible n2
+  failback auto
+  fencing self
+}}
+"""
+
+
+def test_a_partitioned_host_fences_itself_before_the_other_takes_over(tmp_path: Path) -> None:
+    name = f"hosts{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    config = parse(CONFIG.format(name=name, vip=vip), "hosts.crg")
+    url = f"http://{vip}:8080/"
+    shared = MemoryStore()
+    ledger = LoopbackDriver()
+    views = {n: PartitionableStore(shared) for n in ("n1", "n2")}
+    logs = {n: EventLog(tmp_path / f"events-{n}.jsonl") for n in views}
+    hosts = {n: HostRuntime(config, n, store=views[n], address=ledger,
+                            run_dir=tmp_path / n, events=logs[n],
+                            trace_path=tmp_path / f"trace-{n}.jsonl") for n in views}
+
+    def where() -> str | None:
+        return ledger.holder(config.group("web").vip)
+
+    async def body() -> None:
+        for host in hosts.values():
+            await host.start()
+        try:
+            with pytest.raises(CommandError, match="embedded runtime only"):
+                await hosts["n1"].command({"op": "crash", "args": ["n2"]})
+            await eventually(lambda: where() == "n1", 10, "web's VIP on n1")
+            await eventually(lambda: aserves(url), 10, "web serves from n1")
+            n1 = hosts["n1"].agent
+            assert n1 is not None
+            views["n1"].cut = True
+            # n1 lets go of everything before its lease can run out; only then may n2
+            # take the VIP (the shared ledger would refuse a second holder).
+            await eventually(lambda: n1.cut and not n1.facts, 5, "n1 fenced itself")
+            assert where() is None
+            assert not [p for p in processes_of(name) if "/n1/" in p.environ()["CRG_MARK"]]
+            await eventually(lambda: where() == "n2", 10, "web's VIP on n2")
+            await eventually(lambda: aserves(url), 10, "web serves from n2")
+            views["n1"].cut = False
+            # n1's lease ran out meanwhile: it registers again, and web fails back.
+            await eventually(lambda: not n1.cut, 5, "n1 back in contact")
+            await eventually(lambda: where() == "n1", 10, "web back on n1")
+            await eventually(lambda: aserves(url), 10, "web serves from n1 again")
+        finally:
+            for host in hosts.values():
+                assert await host.shutdown()
+            for log in logs.values():
+                log.close()
+        await eventually(lambda: not processes_of(name), 5, "no process left")
+        for n, log in logs.items():
+            alerts = [r for r in log.records if r["event"] == "runtime-alert"]
+            assert alerts == [], (n, alerts)
+        for n in views:
+            with open(tmp_path / f"trace-{n}.jsonl", encoding="utf-8") as handle:
+                result = check(config, handle)
+            assert result.conforms, (n, result.problem)
+        kinds = [a.kind.label for a, _, _ in hosts["n1"].recorder.transitions]
+        assert "fence" in kinds and "expire" in kinds and "heal" in kinds
+
+    run(body(), 80)
+
+
+def test_a_second_agent_for_the_same_node_is_refused(tmp_path: Path) -> None:
+    name = f"hosts{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    config = parse(CONFIG.format(name=name, vip=vip), "hosts.crg")
+    shared = MemoryStore()
+
+    async def body() -> None:
+        first = HostRuntime(config, "n2", store=PartitionableStore(shared),
+                            address=LoopbackDriver(), run_dir=tmp_path / "a",
+                            events=EventLog())
+        await first.start()
+        second = HostRuntime(config, "n2", store=PartitionableStore(shared),
+                             address=LoopbackDriver(), run_dir=tmp_path / "b",
+                             events=EventLog())
+        try:
+            with pytest.raises(CommandError, match="already running"):
+                await second.start()
+        finally:
+            assert await first.shutdown()
+
+    run(body())
