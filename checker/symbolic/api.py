@@ -36,6 +36,7 @@ from crg.checker.symbolic.component import (
 )
 from crg.checker.symbolic.coverage import CoverageReport, explain_coverage
 from crg.checker.symbolic.facts import Fact, all_facts
+from crg.checker.symbolic.reduction import footprint_holds, reduce_nodes
 from crg.checker.symbolic.render import render_text
 from crg.checker.symbolic.replay import ReplayError, confirm
 from crg.dsl import Config, Fault
@@ -62,6 +63,8 @@ class ProofOptions:
     budget_s: float = 120.0
     facts: bool = True
     """Also answer the configuration facts (coverage, placement, last node)."""
+    reduce: bool = True
+    """Prove a component on its candidates and ``k`` other nodes when that is sound."""
 
     @staticmethod
     def from_any(options: object) -> ProofOptions:
@@ -99,9 +102,21 @@ class ProofResult:
 @dataclass(slots=True)
 class _Part:
     groups: tuple[int, ...]
-    model: Model
+    topology: Topology
+    """The component's own topology (every node of the cluster)."""
     outcome: ComponentOutcome
+    """Results with counterexamples in ``topology``'s numbering."""
     reused_from: tuple[str, ...] | None = None
+    nodes_proved: int = 0
+    """Nodes of the model the proof ran on (fewer than the cluster's when reduced)."""
+    _model: Model | None = None
+
+    @property
+    def model(self) -> Model:
+        # Built only when a counterexample needs replaying or describing.
+        if self._model is None:
+            self._model = Model(self.topology)
+        return self._model
 
 
 def prove(config: Config, options: object = None) -> ProofResult:
@@ -113,17 +128,17 @@ def prove(config: Config, options: object = None) -> ProofResult:
     done: dict[tuple[object, ...], tuple[_Part, Signature]] = {}
     proved_parts: list[_Part] = []
     for part in parts:
-        model = Model(topology.restrict(part))
+        sub = topology.restrict(part)
         sig = signature(topology, part)
         previous = done.get(sig.key) if opts.symmetry else None
         if previous is not None:
             source, source_sig = previous
-            proved_parts.append(_carry_over(source, source_sig, sig, part, model))
+            proved_parts.append(_carry_over(source, source_sig, sig, part, sub))
             continue
-        outcome = prove_component(topology.restrict(part), opts.settings())
-        entry = _Part(part, model, outcome)
+        entry = _prove_part(part, sub, opts)
         done[sig.key] = (entry, sig)
         proved_parts.append(entry)
+
     verdicts, invariants = _combine(proved_parts)
     for name in LIVENESS:
         verdicts[f"{name} (liveness)"] = UNKNOWN
@@ -149,30 +164,58 @@ def prove(config: Config, options: object = None) -> ProofResult:
     return ProofResult(verdicts, details)
 
 
-def _carry_over(source: _Part, source_sig: Signature, target_sig: Signature,
-                part: tuple[int, ...], model: Model) -> _Part:
-    """A component of the same shape: the same verdicts; each counterexample renamed to
-    this component's nodes and replayed on its model (so it is checked here too)."""
-    node_map = dict(zip(source_sig.node_order, target_sig.node_order, strict=True))
+def _prove_part(part: tuple[int, ...], sub: Topology, opts: ProofOptions) -> _Part:
+    """Prove one component, on fewer nodes when its footprint allows (see
+    :mod:`crg.checker.symbolic.reduction`); counterexamples are mapped back to all nodes
+    and replayed there too."""
+    settings = opts.settings()
+    reduced, kept = sub, tuple(range(sub.n_nodes))
+    seconds = 0.0
+    if opts.reduce and sub.n_nodes > len({c for g in sub.groups for c in g.candidates}):
+        started = time.perf_counter()
+        if footprint_holds(sub, settings.timeout_ms):
+            reduced, kept = reduce_nodes(sub)
+        seconds = time.perf_counter() - started
+    outcome = prove_component(reduced, settings)
+    outcome.seconds += seconds
+    entry = _Part(part, sub, outcome, nodes_proved=reduced.n_nodes)
+    if reduced is not sub:
+        _rename(entry, outcome, {i: n for i, n in enumerate(kept)})
+    return entry
+
+
+def _rename(entry: _Part, source: ComponentOutcome, node_map: dict[int, int]) -> None:
+    """Carry ``source``'s results into ``entry``, each counterexample renamed by
+    ``node_map`` and replayed on ``entry``'s own model."""
     results: dict[Target, TargetResult] = {}
-    errors = []
-    for target, result in source.outcome.results.items():
+    for target, result in source.results.items():
         if result.verdict != VIOLATED:
             results[target] = result
             continue
         actions = tuple(a._replace(node=node_map[a.node] if a.node >= 0 else -1)
                         for a in result.actions)
         try:
-            confirm(model, actions, target)
+            confirm(entry.model, actions, target)
         except ReplayError as exc:
-            errors.append(f"{target.name}: carried-over trace does not replay: {exc}")
+            entry.outcome.internal_errors.append(
+                f"{target.name}: a renamed counterexample does not replay: {exc}")
             results[target] = TargetResult(UNKNOWN, "internal error: see internal_errors")
             continue
         results[target] = TargetResult(VIOLATED, result.reason, actions)
-    outcome = ComponentOutcome(results, source.outcome.strengthening, source.outcome.dropped,
-                               internal_errors=errors)
-    source_names = tuple(g.name for g in source.model.groups)
-    return _Part(part, model, outcome, reused_from=source_names)
+    entry.outcome.results = results
+
+
+def _carry_over(source: _Part, source_sig: Signature, target_sig: Signature,
+                part: tuple[int, ...], sub: Topology) -> _Part:
+    """A component of the same shape: the same verdicts; each counterexample renamed to
+    this component's nodes and replayed on its model (so it is checked here too)."""
+    outcome = ComponentOutcome(dict(source.outcome.results), source.outcome.strengthening,
+                               source.outcome.dropped)
+    entry = _Part(part, sub, outcome, reused_from=tuple(g.name for g in source.topology.groups),
+                  nodes_proved=source.nodes_proved)
+    _rename(entry, source.outcome,
+            dict(zip(source_sig.node_order, target_sig.node_order, strict=True)))
+    return entry
 
 
 def _combine(parts: list[_Part]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
@@ -188,14 +231,14 @@ def _combine(parts: list[_Part]) -> tuple[dict[str, str], dict[str, dict[str, An
             verdicts[name] = VIOLATED
             invariants[name] = {
                 "verdict": VIOLATED, "reason": result.reason,
-                "group": part.model.groups[target.group].name,
+                "group": part.topology.groups[target.group].name,
                 "kind": "step" if target.step else "state",
                 "trace": _trace(part.model, result.actions)}
         elif unknown:
             part, target, result = unknown[0]
             verdicts[name] = UNKNOWN
             invariants[name] = {"verdict": UNKNOWN, "reason": result.reason,
-                                "group": part.model.groups[target.group].name}
+                                "group": part.topology.groups[target.group].name}
         else:
             verdicts[name] = PROVED
             how = sorted({r.reason for _, _, r in found})
@@ -216,6 +259,7 @@ def _component_dict(topology: Topology, part: _Part) -> dict[str, Any]:
     return {
         "groups": [topology.groups[g].name for g in part.groups],
         "reused_from": list(part.reused_from) if part.reused_from else None,
+        "nodes": part.nodes_proved,
         "seconds": round(o.seconds, 3),
         "queries": o.queries,
         "bmc_depth": o.bmc_depth,

@@ -83,14 +83,14 @@ def failures_within_assumption(a: Algebra, nodes: NodeVars, topology: Topology) 
 
 def unexplored_faults_absent(a: Algebra, nodes: NodeVars, topology: Topology) -> Bool:
     """Without crash faults no node is crashed; without partitions none is cut off or lost;
-    without operator commands none is drained."""
+    without drains none is drained."""
     faults = topology.faults
     parts: list[Bool] = []
     if Fault.CRASH not in faults:
         parts.append(a.is_zero(nodes.down))
     if Fault.PARTITION not in faults:
         parts += [a.is_zero(nodes.cut), a.is_zero(nodes.lost)]
-    if Fault.SWITCHOVER not in faults:
+    if Fault.DRAIN not in faults:
         parts.append(a.is_zero(nodes.drained))
     return a.and_(*parts)
 

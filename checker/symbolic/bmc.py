@@ -9,6 +9,7 @@ is only a candidate: :mod:`crg.checker.symbolic.replay` replays it on the concre
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import z3
@@ -16,6 +17,7 @@ import z3
 from crg.checker.symbolic.conjuncts import step_ok
 from crg.checker.symbolic.encoding import Encoding, Step, SymState
 from crg.spec.actions import Action
+from crg.spec.algebra import Bool
 from crg.spec.invariants import STATE_INVARIANTS, STEP_INVARIANTS
 
 
@@ -38,8 +40,12 @@ class Unrolling:
     """A start state (the initial one, or any given symbolic state) followed by
     ``depth`` symbolic steps."""
 
-    def __init__(self, enc: Encoding, timeout_ms: int, start: SymState | None = None) -> None:
+    def __init__(self, enc: Encoding, timeout_ms: int, start: SymState | None = None,
+                 invariant: Callable[[SymState], Bool] | None = None) -> None:
+        """``invariant``: a formula proved to hold in every reachable state, asserted on
+        every new frame to prune the search (it removes no reachable state)."""
         self.enc = enc
+        self.invariant = invariant
         self.solver = z3.SolverFor("QF_BV")
         self.solver.set(timeout=timeout_ms)
         self.states: list[SymState] = [enc.initial_state() if start is None else start]
@@ -47,6 +53,7 @@ class Unrolling:
         self.nodes: list[z3.BitVecRef] = []
         self.templates: list[list[Step]] = []
         self.queries = 0
+        self._quiescent: dict[int, Bool] = {}
 
     @property
     def depth(self) -> int:
@@ -64,6 +71,8 @@ class Unrolling:
                           a.boolean(enc.equal(step.after, nxt)))
                    for j, step in enumerate(templates) if step.guard is not False]
         self.solver.add(z3.Or(*options))
+        if self.invariant is not None:
+            self.solver.add(a.boolean(self.invariant(nxt)))
         self.states.append(nxt)
         self.choices.append(choice)
         self.nodes.append(node)
@@ -89,7 +98,9 @@ class Unrolling:
         inv = next(i for i in STATE_INVARIANTS if i.name == target.name)
         broken = a.not_(inv.predicate(enc.view(state, target.group)))
         if inv.sort == "quiescent":
-            broken = a.and_(enc.quiescent(state), broken)
+            if at not in self._quiescent:
+                self._quiescent[at] = enc.quiescent(state)
+            broken = a.and_(self._quiescent[at], broken)
         return a.boolean(broken)
 
     def run(self, model: z3.ModelRef) -> tuple[Action, ...]:
@@ -101,15 +112,15 @@ class Unrolling:
 
 
 def search(enc: Encoding, targets: list[Target], max_depth: int, timeout_ms: int,
-           deadline: float) -> tuple[dict[Target, Run], str | None, int, int]:
+           deadline: float, invariant: Callable[[SymState], Bool] | None = None
+           ) -> tuple[dict[Target, Run], str | None, int, int]:
     """Shortest runs breaking each target, up to ``max_depth`` steps.
 
     Returns the runs found, why the search stopped early (None if it reached
     ``max_depth`` or found every target), the depth fully searched, and the query count."""
-    unrolling = Unrolling(enc, timeout_ms)
+    unrolling = Unrolling(enc, timeout_ms, invariant=invariant)
     found: dict[Target, Run] = {}
     searched = -1
-    stopped: str | None = None
     while True:
         depth = unrolling.depth
         for target in targets:
@@ -124,11 +135,9 @@ def search(enc: Encoding, targets: list[Target], max_depth: int, timeout_ms: int
             unrolling.queries += 1
             if result == z3.sat:
                 found[target] = Run(target, unrolling.run(solver.model()))
-            elif result == z3.unknown:
-                stopped = f"unknown at depth {depth}: {solver.reason_unknown()}"
             solver.pop()
-            if stopped:
-                return found, stopped, searched, unrolling.queries
+            if result == z3.unknown:
+                return found, f"unknown at depth {depth}", searched, unrolling.queries
         searched = depth
         if len(found) == len(targets) or depth >= max_depth:
             return found, None, searched, unrolling.queries

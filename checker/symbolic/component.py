@@ -88,8 +88,13 @@ def _decide_open(enc: Encoding, topology: Topology, prover: Prover, targets: lis
                  findings: dict[Target, Finding], settings: Settings,
                  outcome: ComponentOutcome) -> None:
     deadline = time.perf_counter() + settings.budget_s
+    active = [prover.conjuncts[i] for i in sorted(prover.active)]
+
+    def strengthening(state: SymState) -> Bool:
+        return enc.a.and_(*(c.holds(enc, state) for c in active))
+
     runs, stopped, searched, queries = bmc.search(enc, targets, settings.bmc_depth,
-                                                  settings.timeout_ms, deadline)
+                                                  settings.timeout_ms, deadline, strengthening)
     outcome.queries += queries
     outcome.bmc_depth = searched
     model = Model(topology)
@@ -102,10 +107,6 @@ def _decide_open(enc: Encoding, topology: Topology, prover: Prover, targets: lis
         outcome.results[target] = TargetResult(
             VIOLATED, f"a run of {_steps(len(run.actions))} from the initial state breaks it "
                       "(replayed on the concrete model)", run.actions)
-    active = [prover.conjuncts[i] for i in sorted(prover.active)]
-
-    def strengthening(state: SymState) -> Bool:
-        return enc.a.and_(*(c.holds(enc, state) for c in active))
 
     for target in targets:
         if target in outcome.results:

@@ -17,7 +17,6 @@ from typing import Any
 import z3
 
 from crg.checker.symbolic.algebra import Bool, Word, Z3Algebra, word_width
-from crg.dsl.model import Fault
 from crg.spec import events
 from crg.spec.actions import ENV_GROUP_KINDS, KINDS, SYSTEM_GROUP_KINDS, Action, ActionKind
 from crg.spec.derived import View
@@ -71,7 +70,6 @@ _NODE_EFFECTS = {
 @dataclass(frozen=True, slots=True)
 class _NodeEvent:
     kind: ActionKind
-    fault: Fault
     guard: Callable[..., Bool]
     bounded: bool
     """The guard takes the node count and ``max_down`` (it takes a node out)."""
@@ -82,14 +80,12 @@ class _NodeEvent:
 # is the only thing restated here, and tests/checker/test_symbolic_agreement.py compares
 # every transition with the concrete model.
 _NODE_EVENTS = (
-    _NodeEvent(ActionKind.CRASH, Fault.CRASH, events.crash_guard, True, events.crash_nodes),
-    _NodeEvent(ActionKind.REJOIN, Fault.CRASH, events.rejoin_guard, False, events.rejoin_nodes),
-    _NodeEvent(ActionKind.PARTITION, Fault.PARTITION, events.partition_guard, True,
-               events.partition_nodes),
-    _NodeEvent(ActionKind.HEAL, Fault.PARTITION, events.heal_guard, False, events.heal_nodes),
-    _NodeEvent(ActionKind.DRAIN, Fault.SWITCHOVER, events.drain_guard, True, events.drain_nodes),
-    _NodeEvent(ActionKind.UNDRAIN, Fault.SWITCHOVER, events.undrain_guard, False,
-               events.undrain_nodes),
+    _NodeEvent(ActionKind.CRASH, events.crash_guard, True, events.crash_nodes),
+    _NodeEvent(ActionKind.REJOIN, events.rejoin_guard, False, events.rejoin_nodes),
+    _NodeEvent(ActionKind.PARTITION, events.partition_guard, True, events.partition_nodes),
+    _NodeEvent(ActionKind.HEAL, events.heal_guard, False, events.heal_nodes),
+    _NodeEvent(ActionKind.DRAIN, events.drain_guard, True, events.drain_nodes),
+    _NodeEvent(ActionKind.UNDRAIN, events.undrain_guard, False, events.undrain_nodes),
 )
 
 
@@ -106,7 +102,7 @@ class Encoding:
         self.node_mask = (1 << self.n_nodes) - 1
         faults = topology.faults
         self.env_group_kinds = tuple(k for k in ENV_GROUP_KINDS if KINDS[k].fault in faults)
-        self.node_events = tuple(e for e in _NODE_EVENTS if e.fault in faults)
+        self.node_events = tuple(e for e in _NODE_EVENTS if KINDS[e.kind].fault in faults)
 
     # -- states ----------------------------------------------------------------------
 

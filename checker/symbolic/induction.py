@@ -59,13 +59,15 @@ def _label(step: Step) -> str:
 
 
 class Prover:
-    def __init__(self, enc: Encoding, timeout_ms: int) -> None:
+    def __init__(self, enc: Encoding, timeout_ms: int,
+                 only: frozenset[str] | None = None) -> None:
+        """``only``: strengthen with just the conjuncts of these names."""
         self.enc = enc
         self.timeout_ms = timeout_ms
         self.s = enc.fresh_state("s")
         self.n = enc.node_var("n")
         self.templates = enc.steps(self.s, self.n)
-        self.conjuncts = strengthening(enc)
+        self.conjuncts = [c for c in strengthening(enc) if only is None or c.name in only]
         self.now = [enc.a.boolean(c.holds(enc, self.s)) for c in self.conjuncts]
         self.use = [z3.Bool(f"use.{i}") for i in range(len(self.conjuncts))]
         self.goal = [z3.Bool(f"goal.{i}") for i in range(len(self.conjuncts))]
