@@ -34,6 +34,12 @@ log = logging.getLogger("crg.runtime")
 
 RETRY_S = 1.0
 """Pause before retrying a step whose physical part failed."""
+RESTART_WINDOW_S = 10.0
+RESTART_PAUSE_MAX_S = 10.0
+"""A group that keeps failing on a node is restarted with growing pauses (0.25 s, 0.5 s,
+1 s... up to this) while its faults come less than RESTART_WINDOW_S apart. The first
+restart is immediate. Pacing only delays a step the spec enables: on the last node of a
+group's list the spec restarts it forever, and a broken start command must not spin."""
 
 
 class Agent:
@@ -60,6 +66,8 @@ class Agent:
         self.last_snap: Snapshot | None = None
         self.renewed_at = time.monotonic()
         """When the last successful lease renewal was sent."""
+        self.fault_times: dict[str, list[float]] = {}
+        """When faults of each group were applied here (for restart pacing)."""
         self.renewal_listeners: list[Callable[[float], None]] = []
         """Called with the send time of every successful renewal (a fencing watchdog's
         feed: the lease holds until at least that time + the lease)."""
@@ -216,6 +224,16 @@ class Agent:
         self.report_fault(instance.group, instance.token,
                           f"the application {instance.describe_exit()}")
 
+    def restart_pause(self, group: str) -> float:
+        """How long start-app of ``group`` should still wait here (see RESTART_PAUSE)."""
+        now = time.monotonic()
+        recent = [t for t in self.fault_times.get(group, []) if now - t < RESTART_WINDOW_S]
+        self.fault_times[group] = recent
+        if len(recent) < 2:
+            return 0.0
+        pause = min(RESTART_PAUSE_MAX_S, 0.25 * 2.0 ** (len(recent) - 2))
+        return max(0.0, recent[-1] + pause - now)
+
     def report_fault(self, group: str, token: str, reason: str) -> None:
         if group not in self.faults:
             self.faults[group] = (token, reason)
@@ -287,6 +305,8 @@ class Lane:
             text = describe(a.s.model, action)
             self.progressed = outcome.committed
             if outcome.committed:
+                if action.kind is ActionKind.FAULT:
+                    a.fault_times.setdefault(name, []).append(time.monotonic())
                 return f"{a.name}: {text} ({reason})" if reason else f"{a.name}: {text}"
             return f"{a.name}: {text} not applied: {outcome.why}"
         actions = [x for x in a.s.model.decide(state, a.index) if x.group == self.topo.index]
@@ -294,11 +314,17 @@ class Lane:
             return f"{a.name}: nothing to do for {name}"
         action = actions[0]
         text = describe(a.s.model, action)
+        if action.kind is ActionKind.START_APP and (pause := a.restart_pause(name)) > 0:
+            self.retry_at = max(self.retry_at, time.monotonic() + pause)
         if time.monotonic() < self.retry_at:
-            return f"{text} waits {self.retry_at - time.monotonic():.1f} s to try again"
+            return f"{text} waits {self.retry_at - time.monotonic():.2f} s"
         self.retry_at = 0.0
+        wd = a.s.model.group_vars(state, self.topo.index).wd
+        retiring = bool((wd >> a.index) & 1) and not (
+            (a.s.model.group_vars(a.s.model.apply(state, action), self.topo.index).wd
+             >> a.index) & 1)
         try:
-            undo = await steps.do(a, action)
+            undo = await steps.do(a, action, retiring=retiring)
         except steps.StepFailed as exc:
             self.retry_at = time.monotonic() + RETRY_S
             a.s.events.emit({"event": "runtime-alert", "group": name, "node": a.name,

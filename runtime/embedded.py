@@ -20,9 +20,9 @@ from typing import Any
 from crg.dsl.model import Config
 from crg.runtime.address.ledger import LedgerDriver
 from crg.runtime.agent import Agent
-from crg.runtime.commit import Actor, Services, commit, read_state
+from crg.runtime.commit import Actor, Services, read_state
 from crg.runtime.drivers.sinks import EventLog
-from crg.runtime.notices import extra_for
+from crg.runtime.operator import OPERATOR_EVENTS, CommandError, operate
 from crg.runtime.recorder import ClusterRecorder
 from crg.runtime.records import Keys, encode
 from crg.runtime.status import status_of
@@ -33,13 +33,6 @@ from crg.simulation import Event, ScenarioError, Simulation
 from crg.spec import Action, ActionKind, Model
 
 log = logging.getLogger("crg.runtime")
-
-
-class CommandError(Exception):
-    """An operator command that cannot be carried out (exit code 2 for the client)."""
-
-
-OPERATOR_EVENTS = ("switchover", "offline", "online", "drain", "undrain")
 
 
 class EmbeddedCluster:
@@ -168,22 +161,11 @@ class EmbeddedCluster:
 
     async def operate(self, name: str, args: tuple[str, ...]) -> str:
         """An operator's event (``switchover web n2``, ``drain n1``...) through the spec."""
-        event = Event(name, args)
-        try:
-            self.simulation.check_names(event)
-        except ScenarioError as exc:
-            raise CommandError(str(exc).removeprefix("--")) from None
-        _, state = await read_state(self.services, Actor())
-        action = self.simulation.action(state, event)
-        outcome = await commit(self.services, Actor(), action,
-                               extra_for(self.services, action, "runtime", "operator"))
-        if not outcome.committed:
-            reason = self.simulation.why_not(outcome.before, event)
-            raise CommandError(f"{name} {' '.join(args)}: {reason}")
+        message = await operate(self.services, self.simulation, Actor(), name, args)
         self.services.events.emit({"event": "command", "command": name, "args": list(args)})
         for agent in self.agents.values():
             agent.wake()
-        return f"{name} {' '.join(args)}: done"
+        return message
 
     async def command(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """The control API (see :mod:`crg.runtime.control`)."""

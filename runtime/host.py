@@ -23,14 +23,13 @@ from crg.runtime.address.base import AddressDriver
 from crg.runtime.agent import Agent
 from crg.runtime.commit import Services, commit, read_state
 from crg.runtime.drivers.sinks import EventLog
-from crg.runtime.embedded import OPERATOR_EVENTS, CommandError
-from crg.runtime.notices import extra_for
+from crg.runtime.operator import OPERATOR_EVENTS, CommandError, operate
 from crg.runtime.recorder import NodeRecorder
 from crg.runtime.records import Extra, Keys
 from crg.runtime.status import status_of
 from crg.runtime.store.base import Put, Store, StoreError
 from crg.runtime.trace import TraceWriter
-from crg.simulation import Event, ScenarioError, Simulation
+from crg.simulation import Simulation
 from crg.spec import Action, ActionKind, Model
 
 log = logging.getLogger("crg.runtime")
@@ -98,21 +97,10 @@ class HostRuntime:
                                "stop or start the agent's process (or the machine)")
         if op not in OPERATOR_EVENTS:
             raise CommandError(f"unknown request {op!r}")
-        event = Event(op, args)
-        try:
-            self.simulation.check_names(event)
-        except ScenarioError as exc:
-            raise CommandError(str(exc).removeprefix("--")) from None
         assert self.agent is not None
-        _, state = await read_state(self.services, self.agent.actor)
-        action = self.simulation.action(state, event)
-        outcome = await commit(self.services, self.agent.actor, action,
-                               extra_for(self.services, action, self.node, "operator"))
-        if not outcome.committed:
-            raise CommandError(f"{op} {' '.join(args)}: "
-                               f"{self.simulation.why_not(outcome.before, event)}")
+        message = await operate(self.services, self.simulation, self.agent.actor, op, args)
         self.agent.wake()
-        return {"message": f"{op} {' '.join(args)}: done"}
+        return {"message": message}
 
     def _holds_nothing(self) -> bool:
         assert self.agent is not None

@@ -90,8 +90,9 @@ def address_problems(config: Config, driver: AddressDriver) -> list[str]:
 
 async def serve(config: Config, options: Options) -> int:
     """Run until a signal; the exit code."""
-    from crg.runtime.embedded import CommandError, EmbeddedCluster
+    from crg.runtime.embedded import EmbeddedCluster
     from crg.runtime.host import HostRuntime
+    from crg.runtime.operator import CommandError
 
     socket_path = control.prepare(options.run_dir)
     events = EventLog(options.events, stdout=options.json)

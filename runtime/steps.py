@@ -30,12 +30,15 @@ class StepFailed(Exception):
     """The physical part could not be done; nothing was committed (retried later)."""
 
 
-async def do(agent: Agent, action: Action) -> Undo | None:
+async def do(agent: Agent, action: Action, *, retiring: bool = False) -> Undo | None:
+    """``retiring``: the step ends this node's watchdog for the group (the spec clears
+    its ``wd`` bit), so the watchdog's last look for strays comes with it."""
     handler = _HANDLERS.get(action.kind)
-    if handler is None:
-        return None
     group = agent.s.model.groups[action.group].name
-    return await handler(agent, group)
+    undo = await handler(agent, group) if handler is not None else None
+    if retiring:
+        sweep(agent, group)
+    return undo
 
 
 # -- run method ---------------------------------------------------------------------------
@@ -173,9 +176,10 @@ async def _watchdog_clean(agent: Agent, group: str) -> None:
     # and it does one step at a time per group.
 
 
-async def _watchdog_retire(agent: Agent, group: str) -> None:
-    """Before retiring, make sure no process of the group survives here except the
-    current instance (a daemon that left its process group, a killed start's child)."""
+def sweep(agent: Agent, group: str) -> None:
+    """Before a watchdog retires, make sure no process of the group survives here except
+    the current instance (a daemon that left its process group, a killed start's child):
+    they carry the group's mark in their environment."""
     killed = agent.supervisor.kill_strays(group, agent.supervisor.instances.get(group))
     if killed:
         agent.s.events.emit({"event": "watchdog", "group": group, "node": agent.name,
@@ -201,6 +205,5 @@ _HANDLERS: dict[ActionKind, Callable[[Agent, str], Awaitable[Undo | None]]] = {
     ActionKind.STOP_APP: _stop_app,
     ActionKind.RELEASE_VIP: _release_vip,
     ActionKind.WATCHDOG_CLEAN: lambda a, g: _none_undo(_watchdog_clean, a, g),
-    ActionKind.WATCHDOG_RETIRE: lambda a, g: _none_undo(_watchdog_retire, a, g),
     ActionKind.FENCE: lambda a, g: _none_undo(_fence, a, g),
 }

@@ -15,7 +15,7 @@ from crg import files
 from crg.errors import ExitCode
 from crg.output import Output
 from crg.runtime import control, launch
-from crg.runtime.embedded import CommandError
+from crg.runtime.operator import CommandError
 from crg.runtime.store.base import StoreError
 
 if TYPE_CHECKING:

@@ -214,3 +214,38 @@ def run(body: Awaitable[None], timeout_s: float = 60.0) -> None:
 
 def env_without_proxy() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+
+
+TWO_NODES = """
+cluster {name} {{
+  nodes n1 n2
+  lease 1s
+  heartbeat 100ms
+  store-timeout 200ms
+  fence-margin 200ms
+}}
+group job {{
+  vip {vip}/8
+  app {{
+{app}
+  }}
+  monitor process every 200ms fails 2
+  preferred n1
+  possible n2
+  failback manual
+  restarts {restarts} within 1m
+  alert command "sh -c 'echo $CRG_EVENT group=$CRG_GROUP node=$CRG_NODE >> {alerts}'"
+}}
+"""
+
+
+def two_nodes(tmp: Path, app: str, *, restarts: int = 1) -> Setup:
+    """A one-group, two-node cluster running ``app`` (the lines of its app block)."""
+    name = f"sv{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    alerts = tmp / "alerts.txt"
+    text = TWO_NODES.format(name=name, vip=vip, app=app, restarts=restarts, alerts=alerts)
+    path = tmp / "job.crg"
+    path.write_text(text)
+    return Setup(path, parse(text, str(path)), name, {"job": vip}, tmp / "hooks.txt", alerts,
+                 tmp / "trace.jsonl", tmp / "events.jsonl", tmp / "run")

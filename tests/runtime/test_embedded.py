@@ -22,7 +22,7 @@ from runtime_helpers import (
     running,
 )
 
-from crg.runtime.embedded import CommandError
+from crg.runtime.operator import CommandError
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -21,8 +21,8 @@ from crg.dsl import parse
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.conform import check
 from crg.runtime.drivers.sinks import EventLog
-from crg.runtime.embedded import CommandError
 from crg.runtime.host import HostRuntime
+from crg.runtime.operator import CommandError
 from crg.runtime.store.memory import MemoryStore
 
 pytestmark = pytest.mark.timeout(90)

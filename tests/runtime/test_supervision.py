@@ -1,0 +1,92 @@
+"""The process supervisor's decisions (README, "crg run"): a start that fails, a stop
+that runs out of time, a process that escaped its process group."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from runtime_helpers import eventually, placement, processes_of, run, running, two_nodes
+
+from crg.runtime.embedded import EmbeddedCluster
+
+pytestmark = pytest.mark.timeout(90)
+
+SLEEPER = 'import time; time.sleep(120)'
+STUBBORN = ('import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); '
+            'open("{ready}", "w").close(); time.sleep(120)')
+ESCAPER = ('import subprocess, time; subprocess.Popen(["sleep", "120"], '
+           'start_new_session=True); time.sleep(120)')
+
+
+def events(setup_events: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in setup_events.read_text().splitlines()]
+
+
+def kinds(cluster: EmbeddedCluster) -> list[str]:
+    return [a.kind.label for a, _, _ in cluster.recorder.transitions]
+
+
+def test_a_start_command_that_fails_is_a_fault_then_a_failover(tmp_path: Path) -> None:
+    setup = two_nodes(tmp_path, '    start "/nonexistent/crg-test-app --port 1"')
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            # n1: the start fails (budget 1: one local restart), then it fails over to n2;
+            # with both nodes banned the spec keeps the group on the first available
+            # node, restarting it for ever — paced, so a broken command does not spin.
+            await eventually(lambda: any(a.kind.label == "claim" and a.node == 1
+                                         for a, _, _ in cluster.recorder.transitions),
+                             15, "job failed over to n2")
+            await eventually(lambda: kinds(cluster).count("fault") >= 6, 20, "restarts")
+            decisions = [x for agent in cluster.agents.values() for x in agent.decisions]
+            assert any("start-app job waits" in x for x in decisions), "restarts are paced"
+            assert all("could not be started" in str(e.get("reason")) for e in
+                       events(setup.events) if e["event"] == "fault")
+
+    run(body())
+
+
+def test_a_stop_that_runs_out_of_time_ends_with_sigkill(tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    stubborn = STUBBORN.format(ready=ready).replace('"', '\\"')
+    app = (f'    start "python3 -c \'{stubborn}\'"\n'
+           '    stop signal TERM timeout 300ms')
+    setup = two_nodes(tmp_path, app)
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"), 10,
+                             "job up on n1")
+            await eventually(ready.exists, 10, "the app ignores SIGTERM")
+            await cluster.operate("switchover", ("job", "n2"))
+            await eventually(lambda: placement(cluster, "job") == ("n2", "failover", "up"), 10,
+                             "job up on n2")
+            alerts = [e for e in events(setup.events) if e["event"] == "runtime-alert"]
+            assert len(alerts) == 1 and "SIGKILL" in str(alerts[0]["reason"])
+            assert not [p for p in processes_of(setup.name) if "/n1/" in p.environ()["CRG_MARK"]]
+
+    run(body())
+
+
+def test_the_watchdog_kills_a_process_that_left_its_group(tmp_path: Path) -> None:
+    escaper = ESCAPER.replace('"', '\\"')
+    setup = two_nodes(tmp_path, f'    start "python3 -c \'{escaper}\'"')
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"), 10,
+                             "job up on n1")
+            await eventually(lambda: len(processes_of(setup.name)) == 2, 5,
+                             "the app and its escaped child")
+            await cluster.operate("switchover", ("job", "n2"))
+            await eventually(lambda: placement(cluster, "job") == ("n2", "failover", "up"), 10,
+                             "job up on n2")
+            await eventually(lambda: not [p for p in processes_of(setup.name)
+                                          if "/n1/" in p.environ()["CRG_MARK"]], 5,
+                             "nothing of job left on n1")
+            cleaned = [e for e in events(setup.events) if e["event"] == "watchdog"]
+            assert cleaned and "stray" in str(cleaned[0]["cleaned"])
+
+    run(body())
