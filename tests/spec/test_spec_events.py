@@ -186,6 +186,34 @@ def test_switchover_not_enabled() -> None:
     assert not events.switchover(last, 0)[0]
 
 
+UNSETTLED = {
+    "starting": group(owner=1, vip=bits(0), app=bits(0)),  # monitors not yet started
+    "watchdog": running_on(0, wd=bits(0)),
+    "stray": running_on(0, vip=bits(0, 1)),  # the VIP still on another node
+    "failed": running_on(0, failed=True, wd=bits(0)),
+}
+"""Owned groups that are not at rest: operator commands wait for them."""
+
+
+def test_switchover_only_when_settled() -> None:
+    for name, g in UNSETTLED.items():
+        assert not events.switchover(view(T, g), 1)[0], name
+
+
+def test_go_offline_only_when_settled() -> None:
+    for name, g in UNSETTLED.items():
+        assert not events.go_offline(view(T, g), -1)[0], name
+
+
+def test_go_online_only_when_settled() -> None:
+    # offline mode at rest: VIP alone on the owner, nothing announced
+    at_rest = group(owner=1, vip=bits(0), offline=True)
+    assert events.go_online(view(T, at_rest), -1)[0]
+    still_stopping = at_rest._replace(app=bits(0), wd=bits(0))
+    assert not events.go_online(view(T, still_stopping), -1)[0]
+    assert not events.go_online(view(T, group(offline=True)), -1)[0]  # not placed
+
+
 def test_forgive() -> None:
     for before in (group(ban=bits(1)), group(restarts=1), running_on(0, restarts=1)):
         guard, after = events.forgive(view(T, before), -1)
