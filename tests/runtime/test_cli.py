@@ -1,0 +1,130 @@
+"""The command line end to end, as an operator uses it: ``crg run`` in the background,
+``crg status``, ``crg switchover``, ``crg crash``/``join``, mistakes answered with exit
+code 2, SIGTERM leaving nothing behind, ``crg conform`` on the trace it wrote."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from runtime_helpers import processes_of, quickstart, serves, wait_until
+
+from crg.cli import main
+from crg.runtime.control import SOCKET, ControlError, request
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def crg(*args: str) -> Result:
+    """The client commands through :func:`crg.cli.main` in this process (a Python
+    start-up per command would dominate the test); the runtime itself is a real
+    ``crg run`` process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def test_run_operate_and_stop(tmp_path: Path) -> None:
+    setup = quickstart(tmp_path)
+    where = ("--run-dir", str(setup.run_dir))
+    runtime = subprocess.Popen(
+        [sys.executable, "-m", "crg", "run", str(setup.path), *where, "--trace",
+         str(setup.trace), "--events", str(setup.events)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    children: list[psutil.Process] = []
+    try:
+        def modes() -> dict[str, tuple[str, str]]:
+            # Polled through the control socket directly, as crg status does (a crg
+            # process per poll would cost a Python start-up each).
+            try:
+                answer = request(setup.run_dir / SOCKET, {"op": "status"}, timeout_s=5)
+            except ControlError:
+                return {}
+            groups: list[dict[str, Any]] = answer["status"]["groups"]
+            return {g["group"]: (g["node"], g["mode"]) for g in groups}
+
+        wait_until(lambda: modes() == {"web": ("n1", "normal"), "api": ("n2", "normal"),
+                                       "report": ("n3", "normal")}, 20, "every group up")
+        assert serves(setup.url("web"))
+        table = crg("status", *where)
+        assert table.returncode == 0 and "web" in table.stdout and "normal" in table.stdout
+        as_json = json.loads(crg("status", "--json", *where).stdout)
+        assert as_json["nodes"] == {"n1": "up", "n2": "up", "n3": "up"}
+
+        moved = crg("switchover", "api", "n3", *where)
+        assert moved.returncode == 0, moved.stderr
+        wait_until(lambda: modes().get("api") == ("n3", "failover"), 15, "api on n3")
+
+        for bad, message in ((("switchover", "api", "n9"), "unknown node 'n9'"),
+                             (("switchover", "wbe", "n2"), "did you mean web?"),
+                             (("switchover", "report", "n2"), "not a candidate"),
+                             (("join", "n1"), "only a crashed node can join")):
+            refused = crg(*bad, *where)
+            assert refused.returncode == 2, (bad, refused.stderr)
+            assert message in refused.stderr and "Traceback" not in refused.stderr
+
+        assert crg("crash", "n1", *where).returncode == 0
+        wait_until(lambda: modes().get("web") == ("n2", "failover"), 15, "web on n2")
+        wait_until(lambda: serves(setup.url("web")), 10, "web serves from n2")
+        assert crg("join", "n1", *where).returncode == 0
+        wait_until(lambda: modes().get("web") == ("n1", "normal"), 15, "web back on n1")
+
+        children = psutil.Process(runtime.pid).children(recursive=True)
+        assert children
+        runtime.send_signal(signal.SIGTERM)
+        output, _ = runtime.communicate(timeout=30)
+        assert runtime.returncode == 0, output
+        assert "stopped" in output
+    finally:
+        if runtime.poll() is None:
+            runtime.kill()
+            runtime.wait()
+    wait_until(lambda: not processes_of(setup.name), 5, "no process left")
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert not (setup.run_dir / "control.sock").exists()
+    assert "no crg runtime is running" in crg("status", *where).stderr
+
+    conform = crg("conform", str(setup.path), str(setup.trace))
+    assert conform.returncode == 0, conform.stdout + conform.stderr
+    assert "conforms" in conform.stdout
+
+
+def test_conform_reports_the_first_bad_step(tmp_path: Path) -> None:
+    setup = quickstart(tmp_path)
+    header: dict[str, Any] = {"trace": 1, "cluster": setup.name, "mode": "embedded",
+                              "node": None, "nodes": ["n1", "n2", "n3"],
+                              "groups": ["web", "api", "report"], "config_sha256": "x"}
+    step: dict[str, Any] = {"seq": 1, "agent": "n1", "action": "claim", "group": "web",
+                            "node": "n1", "system": True, "state": "0"}
+    trace = tmp_path / "bad.jsonl"
+
+    def conform(*lines: dict[str, Any]) -> Result:
+        trace.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        return crg("conform", str(setup.path), str(trace))
+
+    result = conform(header, step)  # a legal step, but not the state it says it reached
+    assert result.returncode == 1
+    assert "step 1 (n1: claim web)" in result.stdout and "differs" in result.stdout
+    result = conform(header, {**step, "action": "acquire-vip"})
+    assert result.returncode == 1 and "not enabled" in result.stdout
+    result = conform({**header, "nodes": ["a", "b"]})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    trace.write_text("not json\n")
+    assert crg("conform", str(setup.path), str(trace)).returncode == 2
