@@ -71,6 +71,8 @@ class Agent:
         self.renewal_listeners: list[Callable[[float], None]] = []
         """Called with the send time of every successful renewal (a fencing watchdog's
         feed: the lease holds until at least that time + the lease)."""
+        self.holdings_listeners: list[Callable[[], None]] = []
+        """Called when what this node holds changed (see :meth:`holdings`)."""
 
     # -- life ----------------------------------------------------------------------------
 
@@ -208,7 +210,11 @@ class Agent:
         outcome = await commit(self.s, self.actor, action,
                                extra_for(self.s, action, self.name, reason))
         if outcome.committed:
-            self.facts = facts_of(self.s.model, outcome.after, self.index)
+            facts = facts_of(self.s.model, outcome.after, self.index)
+            changed, self.facts = facts != self.facts, facts
+            if changed:
+                for listener in self.holdings_listeners:
+                    listener()
             report_after(self, action, outcome, reason)
         return outcome
 

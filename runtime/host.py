@@ -23,6 +23,13 @@ from crg.runtime.address.base import AddressDriver
 from crg.runtime.agent import Agent
 from crg.runtime.commit import Services, commit, read_state
 from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.fencing import (
+    FenceReport,
+    FenceState,
+    FencingError,
+    FencingWatchdog,
+    process_groups,
+)
 from crg.runtime.operator import OPERATOR_EVENTS, CommandError, operate
 from crg.runtime.recorder import NodeRecorder
 from crg.runtime.records import Extra, Keys
@@ -40,7 +47,10 @@ SHUTDOWN_MARK = "shutdown"
 
 class HostRuntime:
     def __init__(self, config: Config, node: str, *, store: Store, address: AddressDriver,
-                 run_dir: Path, events: EventLog, trace_path: Path | None = None) -> None:
+                 run_dir: Path, events: EventLog, trace_path: Path | None = None,
+                 watchdog: str | None = None) -> None:
+        """``watchdog``: start the fencing watchdog process (runtime/fencing.py) with
+        this way of removing addresses (``linux`` or ``none``), fed by the agent."""
         if node not in config.cluster.nodes:
             raise CommandError(f"{node} is not a node of cluster {config.cluster.name}")
         self.config = config
@@ -54,6 +64,9 @@ class HostRuntime:
                                  self.recorder, run_dir)
         self.simulation = Simulation(config)
         self.agent: Agent | None = None
+        self.watchdog_kind = watchdog
+        self.watchdog: FencingWatchdog | None = None
+        self._deadline = 0.0
 
     @property
     def agents(self) -> dict[str, Agent]:
@@ -72,11 +85,55 @@ class HostRuntime:
             snap = await store.snapshot(keys.node(self.node))
             await store.wait(keys.node(self.node), snap.revision, 500)
         self.agent = Agent(self.services, self.node, lease)
+        if self.watchdog_kind is not None:
+            await self._start_watchdog(self.agent)
         snap = await store.snapshot(keys.drained(self.node))
         drained = snap.get(keys.drained(self.node))
         if drained is not None and drained.value == SHUTDOWN_MARK:
             await self._commit(Action(ActionKind.UNDRAIN, -1, self.agent.index))
         self.agent.start()
+
+    async def _start_watchdog(self, agent: Agent) -> None:
+        """The fencing watchdog outlives a killed or stalled agent: fed after every lease
+        renewal with the instant the node must be fenced by (renewal sent + lease -
+        fence margin) and what it holds, it fences the node itself if no newer feed
+        comes (README, "Running on several hosts")."""
+        cluster = self.config.cluster
+        margin_s = (cluster.lease_ms - cluster.fence_margin_ms) / 1000
+
+        def report(fenced: FenceReport) -> None:
+            log.error("%s: the fencing watchdog fenced the node (%s): killed %s, removed %s",
+                      self.node, fenced.reason, list(fenced.killed), list(fenced.removed))
+            self.services.events.emit({"event": "fenced", "node": self.node,
+                                       "reason": fenced.reason,
+                                       "removed": list(fenced.removed)})
+
+        watchdog = await FencingWatchdog.start(self.node, address=self.watchdog_kind or "none",
+                                               on_fenced=report)
+        self.watchdog = watchdog
+        self._deadline = time.monotonic() + margin_s
+
+        def feed() -> None:
+            vips, pgids = agent.holdings()
+            state = FenceState(self._deadline, tuple(vips), process_groups(pgids))
+            agent.spawn(self._feed(state))
+
+        def renewed(sent: float) -> None:
+            self._deadline = sent + margin_s
+            feed()
+
+        agent.renewal_listeners.append(renewed)
+        agent.holdings_listeners.append(feed)
+        feed()
+
+    async def _feed(self, state: FenceState) -> None:
+        if self.watchdog is None:
+            return
+        try:
+            await self.watchdog.feed(state)
+        except FencingError as exc:
+            log.error("%s: the fencing watchdog is gone (%s); the agent fences itself when "
+                      "its lease cannot be renewed", self.node, exc)
 
     async def _commit(self, action: Action, extra: Extra | None = None) -> bool:
         assert self.agent is not None
@@ -126,6 +183,8 @@ class HostRuntime:
                 break
             await asyncio.sleep(self.services.heartbeat_s)
         await agent.halt()
+        if self.watchdog is not None:
+            await self.watchdog.stop()
         if not clean:
             agent.supervisor.kill_all()
             for group in self.config.groups:

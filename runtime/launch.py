@@ -104,9 +104,12 @@ async def serve(config: Config, options: Options) -> int:
                                   events=events, trace_path=options.trace)
     else:
         store = open_store(options.store or "", config.cluster.store_timeout_ms)
+        # The fencing watchdog removes real addresses only; with the others it still kills
+        # the applications of an agent that died.
         runtime = HostRuntime(config, options.node, store=store, address=driver,
                               run_dir=options.run_dir, events=events,
-                              trace_path=options.trace)
+                              trace_path=options.trace,
+                              watchdog="linux" if options.address == "linux" else "none")
     stop = asyncio.Event()
     signals = 0
 

@@ -59,9 +59,11 @@ def test_a_partitioned_host_fences_itself_before_the_other_takes_over(tmp_path: 
     ledger = LoopbackDriver()
     views = {n: PartitionableStore(shared) for n in ("n1", "n2")}
     logs = {n: EventLog(tmp_path / f"events-{n}.jsonl") for n in views}
+    # With the fencing watchdog process (it kills; the shared ledger is not its to clean).
     hosts = {n: HostRuntime(config, n, store=views[n], address=ledger,
                             run_dir=tmp_path / n, events=logs[n],
-                            trace_path=tmp_path / f"trace-{n}.jsonl") for n in views}
+                            trace_path=tmp_path / f"trace-{n}.jsonl", watchdog="none")
+             for n in views}
 
     def where() -> str | None:
         return ledger.holder(config.group("web").vip)
