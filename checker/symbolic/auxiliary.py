@@ -163,6 +163,16 @@ def unexplored_commands_absent(v: View, topology: Topology) -> Bool:
     return a.and_(*parts)
 
 
+def announced_by_owner(v: View, topology: Topology) -> Bool:
+    """Without crashes and partitions, a group whose last event was *service up* has an
+    owner: only a lost owner (crashed, or its lease expired) leaves a *down* owed by
+    nobody, and ``release-ownership`` waits for the *down* to be sent."""
+    a, g = v.a, v.g
+    if Fault.CRASH in topology.faults or Fault.PARTITION in topology.faults:
+        return a.true
+    return a.or_(a.not_(g.announced), a.not_(a.eq(g.owner, 0)))
+
+
 def restarts_within_budget(v: View, topology: Topology) -> Bool:
     """Local restarts never exceed the budget."""
     a = v.a
@@ -184,5 +194,6 @@ GROUP_AUXILIARIES: tuple[GroupAuxiliary, ...] = (
     GroupAuxiliary("stack-on-owner", stack_on_owner),
     GroupAuxiliary("failure-on-owner", failure_on_owner),
     GroupAuxiliary("unexplored-commands-absent", unexplored_commands_absent),
+    GroupAuxiliary("announced-by-owner", announced_by_owner),
     GroupAuxiliary("restarts-within-budget", restarts_within_budget),
 )
