@@ -72,13 +72,13 @@ def run_check(config: Config, options: CheckOptions | None = None) -> CheckRepor
     rows: list[tuple[_Outcome, ComponentResult, int, float]] = []
     explored = 0
     for part in parts:
-        model = Model(topology.restrict(part))
         names = tuple(topology.groups[g].name for g in part)
         sig = signature(topology, part)
         offset_states, offset_seconds = explored, time.perf_counter() - started
         previous = done.get(sig.key) if options.symmetry else None
         if previous is not None:
-            outcome = _carry_over(previous[0], previous[1], sig, model)
+            # Building a model compiles its rules: only needed to replay counterexamples.
+            outcome = _carry_over(previous[0], previous[1], sig, topology, part)
             stats = outcome.stats
             source = tuple(topology.groups[g].name for g in previous[2])
             rows.append((outcome, ComponentResult(names, stats.states, stats.edges, 0.0,
@@ -86,6 +86,7 @@ def run_check(config: Config, options: CheckOptions | None = None) -> CheckRepor
                                                   reused_from=source), offset_states,
                          offset_seconds))
             continue
+        model = Model(topology.restrict(part))
         canon, described = canonicaliser(model, options.symmetry)
         progress = options.progress
         search = Search(model, canon=canon, max_events=options.max_events,
@@ -145,10 +146,14 @@ def _combine(prop: Property, rows: list[tuple[_Outcome, ComponentResult, int, fl
     return PropertyResult(prop, verdict, total_states, depth, total_seconds)
 
 
-def _carry_over(outcome: _Outcome, source: Signature, target: Signature,
-                model: Model) -> _Outcome:
-    """The result of an isomorphic component, renamed to ``model``'s nodes: the same
-    counts, and each counterexample replayed on the real model (so it is checked)."""
+def _carry_over(outcome: _Outcome, source: Signature, target: Signature, topology: Topology,
+                part: tuple[int, ...]) -> _Outcome:
+    """The result of an isomorphic component, renamed to the nodes of ``part``: the same
+    counts, and each counterexample replayed on the component's model (so it is
+    checked)."""
+    if not outcome.violations:
+        return _Outcome(outcome.model, outcome.stats, {})
+    model = Model(topology.restrict(part))
     node_map = dict(zip(source.node_order, target.node_order, strict=True))
 
     def rename(action: Action) -> Action:

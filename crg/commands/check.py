@@ -23,7 +23,7 @@ from crg.checker.report.data import report_to_dict
 from crg.checker.report.junit import to_junit
 from crg.checker.report.sarif import to_sarif
 from crg.checker.report.text import print_check
-from crg.checker.result import CheckReport
+from crg.checker.result import CheckReport, Verdict
 from crg.commands import add_format
 from crg.dsl import Config, ConfigError, Fault
 from crg.dsl.export import diagnostic_to_dict
@@ -185,7 +185,26 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
         report.details["check"] = report_to_dict(report.path, check, report.itf_paths)
         if not check.ok:
             verdict = ExitCode.VIOLATED
+        if engine == "both":
+            disagree = _disagreements(check, report.details["symbolic"]["verdicts"])
+            if disagree:
+                report.details["disagreements"] = disagree
+                report.error = ("the explicit and symbolic engines disagree on "
+                                + ", ".join(disagree) + " (a bug in crg; please report it)")
+                return ExitCode.INTERNAL
     return verdict
+
+
+def _disagreements(check: CheckReport, symbolic: dict[str, str]) -> list[str]:
+    """Properties one engine proves and the other refutes (``unknown`` and unfinished
+    searches agree with anything)."""
+    out = []
+    for prop, result in check.results.items():
+        theirs = symbolic.get(prop.label, symbolic.get(prop.ident))
+        if ((theirs == "violated" and result.verdict is Verdict.HOLDS)
+                or (theirs == "proved" and result.verdict is Verdict.VIOLATED)):
+            out.append(prop.label)
+    return out
 
 
 def _symbolic(config: Config, options: CheckOptions) -> Any:

@@ -220,11 +220,30 @@ def test_symbolic_engine_verdicts(crg: Callable[..., Run], safe: str,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     answer = SimpleNamespace(verdicts={"vip-unique": "violated"}, details={"k": 1})
     monkeypatch.setattr(check, "_symbolic", lambda config, options: answer)
-    result = crg("check", "--format", "json", "--engine", "both", safe)
+    result = crg("check", "--format", "json", "--engine", "symbolic", safe)
     assert result.code == 1
     entry = json.loads(result.out)["files"][0]
     assert entry["symbolic"] == {"verdicts": {"vip-unique": "violated"}, "details": {"k": 1}}
-    assert entry["check"]["engine"] == "explicit"
+    assert "check" not in entry
+
+
+def test_engines_that_disagree_are_a_bug(crg: Callable[..., Run], safe: str,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = SimpleNamespace(verdicts={"vip-unique": "violated", "notify": "proved"},
+                             details=None)
+    monkeypatch.setattr(check, "_symbolic", lambda config, options: answer)
+    result = crg("check", "--engine", "both", safe)
+    assert result.code == 3
+    assert "the explicit and symbolic engines disagree on vip-unique" in result.err
+
+
+def test_both_engines_on_a_broken_example(crg: Callable[..., Run]) -> None:
+    pytest.importorskip("crg.checker.symbolic.api")
+    result = crg("check", "--format", "json", "--engine", "both", NO_STANDBY)
+    assert result.code == 1
+    entry = json.loads(result.out)["files"][0]
+    assert entry["symbolic"]["verdicts"]["coverage"] == "violated"
+    assert "disagreements" not in entry
 
 
 def test_validate_only_skips_the_checker(crg: Callable[..., Run]) -> None:
