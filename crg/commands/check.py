@@ -79,6 +79,9 @@ def register(subparsers: Subparsers) -> None:
                         help="write each counterexample as an ITF JSON trace under DIR")
     parser.add_argument("--engine", choices=ENGINES, default="explicit",
                         help="explicit-state search, z3 proofs, or both (default: explicit)")
+    parser.add_argument("--explain-coverage", action="store_true",
+                        help="also list the minimal failure sets (within --max-down) that "
+                             "leave a group without a node (z3)")
     parser.add_argument("--validate-only", action="store_true",
                         help="parse and validate only; do not run the model checker")
     parser.set_defaults(run=run)
@@ -165,6 +168,12 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
         progress=getattr(args, "progress", None))
     engine = getattr(args, "engine", "explicit")
     verdict = ExitCode.OK
+    if getattr(args, "explain_coverage", False):
+        explained = _coverage(config, max_down)
+        if explained is None:
+            report.error = "symbolic engine not available yet (needed by --explain-coverage)"
+            return ExitCode.BAD_INPUT
+        report.details["coverage"] = explained
     if engine in ("symbolic", "both"):
         symbolic = _symbolic(config, options)
         if symbolic is None:
@@ -216,6 +225,15 @@ def _symbolic(config: Config, options: CheckOptions) -> Any:
     return module.prove(config, options)
 
 
+def _coverage(config: Config, max_down: int | None) -> str | None:
+    """The z3 engine's answer to "which failures leave a group without a node?"."""
+    try:
+        module = importlib.import_module("crg.checker.symbolic.api")
+    except ImportError:
+        return None
+    return str(module.explain_coverage(config, max_down).render_text())
+
+
 def _plain(value: Any) -> Any:
     """``details`` as JSON-ready data (the symbolic engine chooses its shape)."""
     if value is None or isinstance(value, str | int | float | bool):
@@ -262,6 +280,9 @@ def print_report(out: Output, report: Report) -> None:
     out.diagnostics(config.source, config.warnings, with_summary=False)
     if report.check is not None:
         print_check(out, report.path, config, report.check, report.itf_paths)
+    coverage = report.details.get("coverage")
+    if coverage is not None:
+        out.print(coverage.rstrip("\n"))
     symbolic = report.details.get("symbolic")
     if symbolic is not None:
         out.table(("property", "z3"), sorted(symbolic["verdicts"].items()))

@@ -249,3 +249,11 @@ def test_both_engines_on_a_broken_example(crg: Callable[..., Run]) -> None:
 def test_validate_only_skips_the_checker(crg: Callable[..., Run]) -> None:
     result = crg("check", "--validate-only", NO_FENCING)
     assert (result.code, result.out) == (0, f"{NO_FENCING}: ok (2 nodes, 1 group)\n")
+
+
+def test_explain_coverage(crg: Callable[..., Run]) -> None:
+    pytest.importorskip("crg.checker.symbolic.api")
+    result = crg("check", "--explain-coverage", "--max-down", "2",
+                 str(EXAMPLES / "broken" / "two-down.crg"))
+    assert result.code == 1
+    assert "orders  {n1, n2}" in result.out
