@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from checker_common import machine, ring  # noqa: E402
+from checker_common import machine, ring
 
-from crg.checker.api import CheckOptions, run_check  # noqa: E402
-from crg.checker.result import Verdict  # noqa: E402
+from crg.checker.api import CheckOptions, run_check
+from crg.checker.result import Verdict
 
 MODES = {
     "monolithic": CheckOptions(compose=False, symmetry=False),

@@ -22,11 +22,11 @@ from typing import Any
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from checker_common import machine, median_of, ring  # noqa: E402
+from checker_common import machine, median_of, ring
 
-import crg.checker.liveness  # noqa: E402, F401  (imported before tracing: scipy is big)
-from crg.checker.explore import Search  # noqa: E402
-from crg.spec import Model, Topology  # noqa: E402
+import crg.checker.liveness  # noqa: F401  (imported before tracing: scipy is big)
+from crg.checker.explore import Search
+from crg.spec import Model, Topology
 
 
 def explore(nodes: int, groups: int, faults: str, max_states: int) -> dict[str, Any]:
