@@ -88,13 +88,13 @@ def test_every_registered_command_has_register_and_run() -> None:
 
 
 def test_check_ok(crg: Callable[..., Run]) -> None:
-    result = crg("check", QUICKSTART)
+    result = crg("check", "--validate-only", QUICKSTART)
     assert (result.code, result.err) == (0, "")
     assert result.out == f"{QUICKSTART}: ok (3 nodes, 3 groups)\n"
 
 
 def test_check_prints_warnings_and_counts_them(crg: Callable[..., Run]) -> None:
-    result = crg("check", NO_STANDBY)
+    result = crg("check", "--validate-only", NO_STANDBY)
     assert result.code == 0
     assert result.out.endswith(": ok (2 nodes, 2 groups, 1 warning)\n")
     assert "no-standby.crg:17:3: warning: group 'ledger' has no possible node" in result.err
@@ -104,7 +104,7 @@ def test_check_reports_every_file(crg: Callable[..., Run], write: Callable[[str,
                                   tmp_path: Path) -> None:
     bad = write("bad.crg", BAD)
     missing = str(tmp_path / "missing.crg")
-    result = crg("check", bad, QUICKSTART, missing, str(tmp_path))
+    result = crg("check", "--validate-only", bad, QUICKSTART, missing, str(tmp_path))
     assert result.code == 2
     assert result.out == f"{QUICKSTART}: ok (3 nodes, 3 groups)\n"
     assert result.err == (
@@ -122,7 +122,7 @@ def test_check_reports_every_file(crg: Callable[..., Run], write: Callable[[str,
 def test_check_json(crg: Callable[..., Run], write: Callable[[str, str], str],
                     tmp_path: Path) -> None:
     bad = write("bad.crg", BAD)
-    result = crg("check", "--format", "json", QUICKSTART, bad, NO_STANDBY,
+    result = crg("check", "--validate-only", "--format", "json", QUICKSTART, bad, NO_STANDBY,
                  str(tmp_path / "nope.crg"))
     assert result.code == 2
     assert result.err == ""
@@ -293,7 +293,7 @@ def test_python_dash_m_crg(tmp_path: Path) -> None:
     bad = tmp_path / "bad.crg"
     bad.write_text(BAD)
     env = {**os.environ, "CRG_DEBUG": "0"}
-    ok = subprocess.run([sys.executable, "-m", "crg", "check", QUICKSTART],
+    ok = subprocess.run([sys.executable, "-m", "crg", "check", "--validate-only", QUICKSTART],
                         capture_output=True, text=True, env=env, check=False)
     assert (ok.returncode, ok.stdout) == (0, f"{QUICKSTART}: ok (3 nodes, 3 groups)\n")
     failed = subprocess.run([sys.executable, "-m", "crg", "check", str(bad)],
