@@ -1,0 +1,110 @@
+"""Time for the symbolic engine to prove every invariant of large generated configurations.
+
+    python3 benchmarks/symbolic_proof.py               # 16/32/64 nodes x 64/256 groups, 3 runs
+    python3 benchmarks/symbolic_proof.py --quick       # one small config, one run
+    python3 benchmarks/symbolic_proof.py --runs 5 --json figures.json
+
+Each config is proved with ``crg.checker.symbolic.api.prove`` (the same call as
+``crg check --engine symbolic``), configuration facts included; the figure is the median
+wall time of the runs. Every invariant must come out ``proved`` (liveness excepted, which
+is the explicit engine's): the benchmark fails otherwise, so a figure is never the time to
+give up. ``--no-shapes`` also times one config with every component proved on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from typing import Any
+
+import psutil
+import z3
+
+from crg.checker.symbolic.api import ProofOptions, prove
+from crg.dsl import Config, parse
+
+FAULTS = "crash, app-fault, switchover, drain, partition"
+
+
+def generated(nodes: int, groups: int, down: int = 1) -> Config:
+    """Group g prefers a node spread round the cluster, with 1-3 possible nodes after it;
+    kinds, failback and budgets vary with g, every 16th group avoids the one before it;
+    every fault kind is explored."""
+    names = [f"n{i + 1}" for i in range(nodes)]
+    text = (f"cluster big {{\n  nodes {' '.join(names)}\n"
+            f"  assume at most {down} node{'s' if down != 1 else ''} down\n"
+            f"  assume faults {FAULTS}\n}}\n")
+    for g in range(groups):
+        length = 2 + g % 3
+        candidates = [names[(g * 7 + k * 3) % nodes] for k in range(length)]
+        kind = "instance" if g % 4 == 3 else "failover"
+        failback = "manual" if g % 2 else "auto"
+        avoid = f"  avoid g{g}\n" if g % 16 == 1 else ""
+        text += (f"group g{g + 1} {{\n  vip 10.{g // 250}.{g % 250}.1/16\n  kind {kind}\n"
+                 f"  app {{ start \"/srv/app{g}\" }}\n  monitor process\n"
+                 f"  preferred {candidates[0]}\n  possible {', '.join(candidates[1:])}\n"
+                 f"  failback {failback}\n  restarts {g % 3}\n{avoid}}}\n")
+    return parse(text, f"generated-{nodes}x{groups}.crg")
+
+
+def measure(config: Config, options: ProofOptions) -> dict[str, Any]:
+    started = time.perf_counter()
+    result = prove(config, options)
+    seconds = time.perf_counter() - started
+    open_ = {k: v for k, v in result.verdicts.items() if v != "proved" and "liveness" not in k}
+    if open_:
+        raise SystemExit(f"not proved: {open_}")
+    parts = result.details["components"]
+    proved = [p for p in parts if not p["reused_from"]]
+    return {"seconds": seconds, "components": len(parts), "shapes": len(proved),
+            "per_shape": statistics.median(p["seconds"] for p in proved),
+            "nodes_proved": max(p["nodes"] for p in proved),
+            "queries": sum(p["queries"] for p in proved)}
+
+
+def machine() -> str:
+    return (f"{psutil.cpu_count(logical=True)} cores ({platform.machine()}), "
+            f"Python {platform.python_version()}, z3 {z3.get_version_string()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-shapes", action="store_true",
+                        help="also time 16x64 with every component proved separately")
+    parser.add_argument("--json", metavar="FILE")
+    args = parser.parse_args(argv)
+    sizes = [(16, 16)] if args.quick else [(n, g) for n in (16, 32, 64) for g in (64, 256)]
+    runs = 1 if args.quick else args.runs
+    rows = []
+    print(machine())
+    variants = [("shapes", ProofOptions())]
+    if args.no_shapes:
+        variants.append(("no-shapes", ProofOptions(symmetry=False)))
+    for nodes, groups in sizes:
+        config = generated(nodes, groups)
+        for name, options in variants:
+            if name == "no-shapes" and (nodes, groups) != (16, 64):
+                continue
+            results = [measure(config, options) for _ in range(runs)]
+            row = dict(results[0])
+            row["seconds"] = statistics.median(r["seconds"] for r in results)
+            row.update(nodes=nodes, groups=groups, variant=name, runs=runs)
+            rows.append(row)
+            print(f"{nodes:>3} nodes {groups:>4} groups {name:<9} {row['seconds']:7.2f} s  "
+                  f"({row['shapes']} shapes of {row['components']} components, "
+                  f"{row['per_shape']:.2f} s a shape on {row['nodes_proved']} nodes, "
+                  f"{row['queries']} queries)", flush=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump({"machine": machine(), "rows": rows}, out, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
