@@ -19,11 +19,42 @@ from collections.abc import Sequence
 from typing import Any
 
 import z3
+import z3.z3 as _z3
 
 Bool = Any
 """A Python bool or a ``z3.BoolRef``."""
 Word = Any
 """A Python int or a ``z3.BitVecRef`` of the algebra's width."""
+
+
+_CTX = z3.main_ctx()
+_ONE_BIT = z3.BitVecVal(1, 1)
+
+
+# Thin constructors over z3's C API: the Python wrappers (z3.And, ==, If...) check and
+# coerce their arguments on every call, which dominated the time to build the formulas.
+# The algebra already guarantees the sorts, so it calls the C API directly.
+def _and(terms: list[z3.BoolRef]) -> z3.BoolRef:
+    array, size = _z3._to_ast_array(terms)
+    return z3.BoolRef(z3.Z3_mk_and(_CTX.ref(), size, array), _CTX)
+
+
+def _or(terms: list[z3.BoolRef]) -> z3.BoolRef:
+    array, size = _z3._to_ast_array(terms)
+    return z3.BoolRef(z3.Z3_mk_or(_CTX.ref(), size, array), _CTX)
+
+
+def _not(x: z3.BoolRef) -> z3.BoolRef:
+    return z3.BoolRef(z3.Z3_mk_not(_CTX.ref(), x.as_ast()), _CTX)
+
+
+def _eq(x: z3.ExprRef, y: z3.ExprRef) -> z3.BoolRef:
+    return z3.BoolRef(z3.Z3_mk_eq(_CTX.ref(), x.as_ast(), y.as_ast()), _CTX)
+
+
+def _bit(mask: z3.BitVecRef, i: int) -> z3.BoolRef:
+    extract = z3.Z3_mk_extract(_CTX.ref(), i, i, mask.as_ast())
+    return z3.BoolRef(z3.Z3_mk_eq(_CTX.ref(), extract, _ONE_BIT.as_ast()), _CTX)
 
 
 def word_width(n_nodes: int, max_restarts: int) -> int:
@@ -71,7 +102,7 @@ class Z3Algebra:
             terms.append(x)
         if not terms:
             return True
-        return terms[0] if len(terms) == 1 else z3.And(*terms)
+        return terms[0] if len(terms) == 1 else _and(terms)
 
     def or_(self, *xs: Bool) -> Bool:
         terms = []
@@ -83,10 +114,10 @@ class Z3Algebra:
             terms.append(x)
         if not terms:
             return False
-        return terms[0] if len(terms) == 1 else z3.Or(*terms)
+        return terms[0] if len(terms) == 1 else _or(terms)
 
     def not_(self, x: Bool) -> Bool:
-        return (not x) if isinstance(x, bool) else z3.Not(x)
+        return (not x) if isinstance(x, bool) else _not(x)
 
     def ite(self, cond: Bool, then: Any, other: Any) -> Any:
         if isinstance(cond, bool):
@@ -105,10 +136,10 @@ class Z3Algebra:
         if _is_boolish(a) and _is_boolish(b):
             if isinstance(a, bool) and isinstance(b, bool):
                 return a == b
-            return self.boolean(a) == self.boolean(b)
+            return _eq(self.boolean(a), self.boolean(b))
         if is_const(a) and is_const(b):
             return (int(a) - int(b)) % self._modulus == 0
-        return self.word(a) == self.word(b)
+        return _eq(self.word(a), self.word(b))
 
     def lt(self, a: Word, b: Word) -> Bool:
         if is_const(a) and is_const(b):
@@ -130,7 +161,7 @@ class Z3Algebra:
                 return False
             if is_const(mask):
                 return bool((int(mask) >> i) & 1)
-            return z3.Extract(i, i, mask) == 1
+            return _bit(mask, i)
         return z3.Extract(0, 0, z3.LShR(self.word(mask), node)) == 1
 
     def _single(self, node: Word) -> Word:

@@ -18,7 +18,8 @@ A failing fact comes with its minimal failure sets and a sentence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import z3
@@ -211,11 +212,39 @@ def _last_node_mismatch(topology: Topology, topo: GroupTopology,
                 [names(topology, failed)])
 
 
+def group_facts(topology: Topology, topo: GroupTopology) -> list[Fact]:
+    return [coverage_fact(topology, topo), placement_fact(topology, topo),
+            last_node_fact(topology, topo)]
+
+
+_MARK = re.compile("\x00([^\x00]*)\x00")
+
+
 def all_facts(topology: Topology) -> list[Fact]:
+    """Every fact of every group. The facts of a group depend only on the node count,
+    ``max_down``, the length of its candidate list and how many groups it avoids, up to a
+    renaming of nodes: each such shape is answered once, on placeholder names, and the
+    answer renamed for every group of that shape."""
+    done: dict[tuple[int, ...], list[Fact]] = {}
     out: list[Fact] = []
+    n = topology.n_nodes
     for topo in topology.groups:
-        out += [coverage_fact(topology, topo), placement_fact(topology, topo),
-                last_node_fact(topology, topo)]
+        key = (n, topology.max_down, len(topo.candidates), len(topo.avoid))
+        if key not in done:
+            canon = replace(topo, index=0, name="\x00group\x00",
+                            candidates=tuple(range(len(topo.candidates))))
+            placeholder = Topology(tuple(f"\x00{i}\x00" for i in range(n)), (canon,),
+                                   topology.max_down, topology.faults)
+            done[key] = group_facts(placeholder, canon)
+        order = list(topo.candidates) + [i for i in range(n) if i not in topo.candidates]
+        names = {"group": topo.name} | {str(k): topology.nodes[i] for k, i in enumerate(order)}
+
+        def real(text: str) -> str:
+            return _MARK.sub(lambda m: names[m.group(1)], text)  # noqa: B023 (used at once)
+
+        out += [Fact(f.name, topo.name, f.holds, real(f.sentence),
+                     [[real(x) for x in s] for s in f.failure_sets], f.complete)
+                for f in done[key]]
     return out
 
 
