@@ -26,6 +26,7 @@ from crg.runtime.drivers.process import Instance, Supervisor
 from crg.runtime.notices import extra_for, report_after
 from crg.runtime.records import Facts, dump_facts, encode, facts_of, read_group
 from crg.runtime.store.base import Lease, LeaseExpired, Snapshot, StoreError
+from crg.runtime.tasks import cancel_all
 from crg.spec import Action, ActionKind, GroupTopology, Model, State
 from crg.spec.derived import coordinator
 from crg.spec.view import describe
@@ -84,15 +85,7 @@ class Agent:
 
     async def halt(self) -> None:
         """Stop every task of this agent (its processes are not touched)."""
-        pending = set(self._tasks) | self.background
-        for _ in range(50):
-            if not pending:
-                break
-            for task in pending:
-                task.cancel()
-            # Again if need be: asyncio.wait_for (Python 3.11) can swallow a cancellation
-            # that arrives as the awaited future completes, and a task goes on.
-            _, pending = await asyncio.wait(pending, timeout=0.1)
+        await cancel_all(set(self._tasks) | self.background)
         self._tasks = []
         for monitors in list(self.monitors.values()):
             await monitors.stop()

@@ -69,7 +69,8 @@ async def serve(path: Path, handler: Handler,
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            line = await asyncio.wait_for(reader.readline(), 10)
+            async with asyncio.timeout(10):
+                line = await reader.readline()
             try:
                 request_data = json.loads(line[:MAX_REQUEST] or b"{}")
                 answer = {"ok": True, **await handler(request_data)}

@@ -19,6 +19,7 @@ import httpx
 from crg.dsl.model import Group, Monitor, MonitorKind
 from crg.dsl.templates import substitute
 from crg.runtime.drivers.process import Instance, Supervisor, command_argv, text_argv
+from crg.runtime.tasks import cancel_all
 
 log = logging.getLogger("crg.runtime")
 
@@ -65,9 +66,7 @@ class MonitorSet:
         self._tasks = [asyncio.create_task(self._watch(m)) for m in self.group.monitors]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_all(self._tasks)
         self._tasks = []
         if self._client is not None:
             await self._client.aclose()
@@ -112,7 +111,8 @@ class MonitorSet:
     async def check(self, monitor: Monitor) -> Check:
         timeout = monitor.timeout_ms / 1000
         try:
-            return await asyncio.wait_for(self._check(monitor, timeout), timeout + 0.5)
+            async with asyncio.timeout(timeout + 0.5):
+                return await self._check(monitor, timeout)
         except TimeoutError:
             return False, f"no answer within {monitor.timeout_ms} ms"
 
@@ -123,7 +123,8 @@ class MonitorSet:
         if monitor.kind is MonitorKind.TCP:
             host, port = split_host_port(target)
             try:
-                _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+                async with asyncio.timeout(timeout):
+                    _, writer = await asyncio.open_connection(host, port)
             except (OSError, TimeoutError) as exc:
                 return False, _why(exc, timeout)
             writer.close()

@@ -254,7 +254,8 @@ class Supervisor:
 
     async def _reaped(self, instance: Instance) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(instance.done.wait(), KILL_GRACE_S)
+            async with asyncio.timeout(KILL_GRACE_S):
+                await instance.done.wait()
 
     def kill(self, instance: Instance) -> None:
         """SIGKILL an instance's process group at once (watchdog, crash)."""
@@ -282,11 +283,13 @@ class Supervisor:
                 return None
         self._helpers.add(proc.pid)
         try:
-            return await asyncio.wait_for(proc.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                return await proc.wait()
         except TimeoutError:
             _signal_group(proc.pid, signal.SIGKILL)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), KILL_GRACE_S)
+                async with asyncio.timeout(KILL_GRACE_S):
+                    await proc.wait()
             return None
         finally:
             if proc.returncode is None:  # cancelled (a crash): take it down too

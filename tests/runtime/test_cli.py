@@ -61,7 +61,7 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
             return {g["group"]: (g["node"], g["mode"]) for g in groups}
 
         wait_until(lambda: modes() == {"web": ("n1", "normal"), "api": ("n2", "normal"),
-                                       "report": ("n3", "normal")}, 20, "every group up")
+                                       "report": ("n3", "normal")}, 40, "every group up")
         assert serves(setup.url("web"))
         table = crg("status", *where)
         assert table.returncode == 0 and "web" in table.stdout and "normal" in table.stdout
@@ -95,7 +95,7 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
     finally:
         if runtime.poll() is None:
             runtime.kill()
-            runtime.wait()
+            print(runtime.communicate()[0])  # shown by pytest when the test failed
     wait_until(lambda: not processes_of(setup.name), 5, "no process left")
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert not (setup.run_dir / "control.sock").exists()

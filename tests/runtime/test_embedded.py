@@ -26,9 +26,9 @@ from crg.runtime.operator import CommandError
 
 pytestmark = pytest.mark.timeout(90)
 
-START_S = 10.0
+START_S = 20.0
 """Bound on anything that takes one or two run methods (a python3 start-up each)."""
-FAILOVER_S = 10.0
+FAILOVER_S = 20.0
 """Bound on a crash being noticed (1 s lease) plus a run method elsewhere."""
 
 
