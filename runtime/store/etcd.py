@@ -13,6 +13,13 @@ member's channel (a fresh TCP connection after a partition heals, instead of one
 retransmission back-off) and moves to the next member for the following call. Calls that
 only read or renew are retried on the other members within the same time budget; writes
 are not, because a write that timed out may still have been applied.
+
+A dropped channel is closed only once the last call still using it has finished: closing
+a gRPC channel cancels the calls on it, and such a call raises ``CancelledError`` in the
+task that made it — an agent's lease renewal, say, which would then die silently while
+the agent went on as if renewals were merely failing. For the same reason a
+``CancelledError`` that does not come from a cancellation of the calling task is
+reported as *store unavailable*, never passed on as one.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -120,6 +127,10 @@ class EtcdStore(Store):
         self._current = 0
         self._closed = False
         self._closing: set[asyncio.Task[None]] = set()
+        self._users: dict[int, int] = {}
+        """id(client) → calls in flight on it."""
+        self._retired: dict[int, Any] = {}
+        """Dropped clients still in use: closed when their last call ends."""
 
     @classmethod
     def from_url(cls, url: str, timeout_ms: int = 500) -> EtcdStore:
@@ -140,13 +151,35 @@ class EtcdStore(Store):
         return client
 
     def _drop(self, index: int) -> None:
-        """Forget a member's channel after a failure; closing it happens in the background
-        (bounded) so the caller's time budget is not spent on it."""
+        """Forget a member's channel after a failure. It is closed in the background
+        (bounded) so the caller's time budget is not spent on it, and only when no other
+        call uses it any more (closing would cancel those calls)."""
         client = self._clients.pop(index, None)
-        if client is not None:
-            task = asyncio.get_running_loop().create_task(self._close_client(client))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+        if client is None:
+            return
+        if self._users.get(id(client)):
+            self._retired[id(client)] = client
+        else:
+            self._close_later(client)
+
+    def _close_later(self, client: Any) -> None:
+        task = asyncio.get_running_loop().create_task(self._close_client(client))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    @contextlib.contextmanager
+    def _using(self, client: Any) -> Iterator[Any]:
+        key = id(client)
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            yield client
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                retired = self._retired.pop(key, None)
+                if retired is not None:
+                    self._close_later(retired)
 
     async def _close_client(self, client: Any) -> None:
         with contextlib.suppress(Exception):
@@ -167,8 +200,9 @@ class EtcdStore(Store):
                 break
             index = self._current
             try:
-                client = self._client(index)
-                return await asyncio.wait_for(self._connected(client, op), remaining)
+                with self._using(self._client(index)) as client:
+                    return await _not_cancelled(
+                        asyncio.wait_for(self._connected(client, op), remaining))
             except rpc.AioRpcError as error:
                 if error.code() not in _TRANSIENT_CODES:
                     raise StoreError(f"etcd refused {what}: {error.details()}") from error
@@ -281,9 +315,10 @@ class EtcdStore(Store):
         while (remaining := deadline - time.monotonic()) > 0 and not self._closed:
             index = self._current
             try:
-                client = self._client(index)
-                return await asyncio.wait_for(
-                    self._watch_once(client, prefix, after_revision, remaining), remaining)
+                with self._using(self._client(index)) as client:
+                    return await _not_cancelled(asyncio.wait_for(
+                        self._watch_once(client, prefix, after_revision, remaining),
+                        remaining))
             except TimeoutError:
                 return after_revision  # nothing changed in time: the normal outcome
             except (*_TRANSIENT, rpc.AioRpcError, etcd_errors.ClientError):
@@ -334,11 +369,29 @@ class EtcdStore(Store):
 
     async def close(self) -> None:
         self._closed = True
-        clients = list(self._clients.values())
+        clients = [*self._clients.values(), *self._retired.values()]
         self._clients.clear()
+        self._retired.clear()
         await asyncio.gather(*(self._close_client(c) for c in clients))
         if self._closing:
             await asyncio.wait(set(self._closing), timeout=1.0)
+
+
+class _ChannelClosed(ConnectionError):
+    """A call ended by ``CancelledError`` although nobody cancelled the calling task: its
+    channel was closed under it."""
+
+
+async def _not_cancelled(call: Awaitable[T]) -> T:
+    """Await ``call``; a ``CancelledError`` that is not a cancellation of the current task
+    (gRPC cancels the calls of a channel being closed) becomes a transient error."""
+    try:
+        return await call
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        raise _ChannelClosed("the call's channel was closed") from None
 
 
 def _compare(key: str, target: int, **value: int) -> Any:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -251,6 +253,42 @@ def test_moves_to_another_member(etcd3: EtcdCluster) -> None:
             # Two members still make a quorum; an election may take a moment.
             assert await poll(answers, 10.0, step=0.1)
         finally:
+            await store.close()
+
+    run(body)
+
+
+def test_a_failed_call_does_not_cancel_the_others_on_its_channel(
+        own_etcd: EtcdCluster) -> None:
+    """etcd stopped (SIGSTOP: connections stay up, nothing answers, like a hung member):
+    the snapshot that times out first drops the channel while a lease renewal is still in
+    flight on it. The renewal must fail as *store unavailable* in its own time, not be
+    cancelled with the channel: an agent's renewal task that got a CancelledError would
+    die silently and never see its lease run out."""
+    member = own_etcd.members[0]
+    assert member.process is not None
+
+    async def body() -> None:
+        store = EtcdStore.from_url(own_etcd.url, timeout_ms=400)
+        try:
+            lease = await store.grant(5000)  # the channel is up
+            os.kill(member.process.pid, signal.SIGSTOP)  # type: ignore[union-attr]
+            first = asyncio.create_task(store.snapshot("/crg/"))
+            await asyncio.sleep(0.2)
+            t0 = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                await store.keepalive(lease)
+            took = time.monotonic() - t0
+            with pytest.raises(StoreUnavailable):
+                await first
+            assert 0.3 < took < 1.5, f"the renewal ended after {took:.2f} s"
+            waiting = asyncio.create_task(store.wait("/crg/", 1, 1000))
+            await asyncio.sleep(0.1)
+            with pytest.raises(StoreUnavailable):
+                await store.snapshot("/crg/")  # drops the channel the watch is on
+            assert await waiting == 1  # the watch went on elsewhere, to its deadline
+        finally:
+            os.kill(member.process.pid, signal.SIGCONT)  # type: ignore[union-attr]
             await store.close()
 
     run(body)
