@@ -124,7 +124,7 @@ class Agent:
                     return
                 await self._rejoin()
                 continue
-            except StoreError as exc:
+            except Exception as exc:
                 log.warning("%s: cannot renew its lease: %s", self.name, exc)
                 if not self.cut and time.monotonic() - self.renewed_at >= fence_after:
                     log.error("%s: cut off from the store: fencing itself", self.name)
@@ -133,7 +133,10 @@ class Agent:
                 continue
             self.renewed_at = sent
             for listener in self.renewal_listeners:
-                listener(sent)
+                try:
+                    listener(sent)
+                except Exception:
+                    log.exception("%s: a lease renewal listener failed", self.name)
             if self.cut:
                 await self._heal()
 
@@ -200,11 +203,16 @@ class Agent:
 
     async def apply(self, action: Action, reason: str = "") -> Outcome:
         """Commit ``action`` as this node; on success this node's facts follow."""
-        outcome = await commit(self.s, self.actor, action,
-                               extra_for(self.s, action, self.name, reason))
-        if outcome.committed:
+        changed = False
+
+        def committed(outcome: Outcome) -> None:  # under the commit lock
+            nonlocal changed
             facts = facts_of(self.s.model, outcome.after, self.index)
             changed, self.facts = facts != self.facts, facts
+
+        outcome = await commit(self.s, lambda: self.actor, action,
+                               extra_for(self.s, action, self.name, reason), committed)
+        if outcome.committed:
             if changed:
                 for listener in self.holdings_listeners:
                     listener()
@@ -329,7 +337,13 @@ class Lane:
             a.s.events.emit({"event": "runtime-alert", "group": name, "node": a.name,
                              "action": action.kind.label, "reason": str(exc)})
             return f"{text} failed: {exc}"
-        outcome = await a.apply(action)
+        try:
+            outcome = await a.apply(action)
+        except StoreError:
+            if undo is not None:
+                await undo()
+            self.retry_at = time.monotonic() + RETRY_S
+            raise
         if not outcome.committed:
             if undo is not None:
                 await undo()

@@ -22,8 +22,8 @@ from typing import Any, Protocol
 from crg.dsl.model import Config
 from crg.runtime.address.base import AddressDriver
 from crg.runtime.drivers.sinks import EventLog
-from crg.runtime.records import Extra, Facts, Keys, RecordError, changes, encode, facts_of
-from crg.runtime.store.base import Lease, Snapshot, Store
+from crg.runtime.records import Extra, Facts, Keys, RecordError, changes, encode
+from crg.runtime.store.base import Lease, Snapshot, Store, StoreError, StoreUnavailable, Txn
 from crg.spec import KINDS, Action, ActionKind, IllegalAction, Model, State
 
 log = logging.getLogger("crg.runtime")
@@ -121,12 +121,20 @@ def enabled(model: Model, state: State, action: Action) -> State | None:
         return None
 
 
-async def commit(services: Services, actor: Actor, action: Action,
-                 extra_for: ExtraFor | None = None) -> Outcome:
+ActorOf = Actor | Callable[[], Actor]
+
+
+async def commit(services: Services, actor_of: ActorOf, action: Action,
+                 extra_for: ExtraFor | None = None,
+                 on_commit: Callable[[Outcome], None] | None = None) -> Outcome:
+    """Commit ``action`` (see the module's docstring). ``actor_of`` is called under the
+    lock, so that a node's own facts are read after the commits of its other lanes;
+    ``on_commit`` runs under the lock too, before anyone else may read them again."""
     model = services.model
-    if actor.cut and action.kind not in LOCAL_KINDS:
-        return Outcome(False, "cut off from the store")
     async with services.lock:
+        actor = actor_of() if callable(actor_of) else actor_of
+        if actor.cut and action.kind not in LOCAL_KINDS:
+            return Outcome(False, "cut off from the store")
         snap, state = await read_state(services, actor)
         if not actor.cut:
             await services.recorder.observe(snap)
@@ -138,7 +146,7 @@ async def commit(services: Services, actor: Actor, action: Action,
             # Cut off from the store: only fencing can happen, and only here.
             services.recorder.committed(action, actor.node or "runtime", state, after, 0,
                                         None)
-            return Outcome(True, "", state, after, 0, snap, payload)
+            return _done(Outcome(True, "", state, after, 0, snap, payload), on_commit)
         try:
             txn = changes(model, services.keys, snap, state, after,
                           node=actor.index, lease=actor.lease, ttl_ms=services.ttl_ms,
@@ -147,7 +155,11 @@ async def commit(services: Services, actor: Actor, action: Action,
             log.error("cannot store %s: %s", action, exc)
             return Outcome(False, f"cannot be stored: {exc}", state)
         started = time.monotonic()
-        revision = await services.store.commit(txn)
+        try:
+            revision = await services.store.commit(txn)
+        except StoreUnavailable:
+            # The write may or may not have landed: look before deciding either way.
+            revision = await _landed(services, snap.revision, txn)
         if not revision:
             return Outcome(False, "the store changed meanwhile", state)
         snap_after = None
@@ -157,8 +169,43 @@ async def commit(services: Services, actor: Actor, action: Action,
                                     revision, snap_after)
         if time.monotonic() - started > 1.0:
             log.warning("committing %s took %.1f s", action, time.monotonic() - started)
-        return Outcome(True, "", state, after, revision, snap, payload)
+        return _done(Outcome(True, "", state, after, revision, snap, payload), on_commit)
 
 
-def new_facts(services: Services, actor: Actor, outcome: Outcome) -> Facts:
-    return facts_of(services.model, outcome.after, actor.index)
+def _done(outcome: Outcome, on_commit: Callable[[Outcome], None] | None) -> Outcome:
+    if on_commit is not None:
+        on_commit(outcome)
+    return outcome
+
+
+LANDED_ATTEMPTS = 3
+
+
+async def _landed(services: Services, before: int, txn: Txn) -> int:
+    """After a commit whose answer was lost: its revision if it was applied, else 0.
+
+    Applied means every put is there with its value, all at one revision newer than
+    the snapshot the step was decided on, and every delete is gone (nobody else writes
+    these exact values at one revision). If the store stays out of reach, raise: the
+    caller undoes the physical part; a write that landed anyway is then corrected by the
+    node's next write of its facts, since its own facts are its own truth."""
+    error: StoreError | None = None
+    for _ in range(LANDED_ATTEMPTS):
+        try:
+            snap = await services.store.snapshot(services.keys.prefix)
+        except StoreUnavailable as exc:
+            error = exc
+            continue
+        revisions = set()
+        for put in txn.puts:
+            entry = snap.get(put.key)
+            if entry is None or entry.value != put.value:
+                return 0
+            revisions.add(entry.mod_revision)
+        if any(snap.get(key) is not None for key in txn.deletes):
+            return 0
+        if len(revisions) > 1 or (revisions and min(revisions) <= before):
+            return 0
+        return revisions.pop() if revisions else snap.revision
+    assert error is not None
+    raise error

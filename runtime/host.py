@@ -75,7 +75,7 @@ class HostRuntime:
     async def start(self) -> None:
         store, keys, ttl = self.services.store, self.services.keys, self.services.ttl_ms
         lease = await store.grant(ttl)
-        deadline = time.monotonic() + 2 * ttl / 1000 + 1.0
+        deadline = time.monotonic() + ttl / 1000 + 1.0
         while not await store.create(keys.node(self.node), "up", lease):
             # Our own key from a run that just ended: its lease runs out shortly.
             if time.monotonic() > deadline:
@@ -137,7 +137,8 @@ class HostRuntime:
 
     async def _commit(self, action: Action, extra: Extra | None = None) -> bool:
         assert self.agent is not None
-        outcome = await commit(self.services, self.agent.actor, action,
+        agent = self.agent
+        outcome = await commit(self.services, lambda: agent.actor, action,
                                lambda snap, before, after: (extra or Extra(), {}))
         return outcome.committed
 
@@ -148,14 +149,15 @@ class HostRuntime:
             assert self.agent is not None
             _, state = await read_state(self.services, self.agent.actor)
             return {"status": status_of(self.config, self.model, state, 0, mode="node",
-                                        address=self.services.address, agents=self.agents)}
+                                        address=None, agents=self.agents)}
         if op in ("crash", "join"):
             raise CommandError(f"{op} injects faults into the embedded runtime only; here, "
                                "stop or start the agent's process (or the machine)")
         if op not in OPERATOR_EVENTS:
             raise CommandError(f"unknown request {op!r}")
         assert self.agent is not None
-        message = await operate(self.services, self.simulation, self.agent.actor, op, args)
+        agent = self.agent
+        message = await operate(self.services, self.simulation, lambda: agent.actor, op, args)
         self.agent.wake()
         return {"message": message}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from crg.runtime.commit import Actor, Services, commit, read_state
+from crg.runtime.commit import ActorOf, Services, commit, read_state
 from crg.runtime.notices import extra_for
 from crg.simulation import Event, ScenarioError, Simulation
 from crg.spec.derived import settled
@@ -24,7 +24,7 @@ class CommandError(Exception):
     """An operator command that cannot be carried out (exit code 2 for the client)."""
 
 
-async def operate(services: Services, simulation: Simulation, actor: Actor, name: str,
+async def operate(services: Services, simulation: Simulation, actor_of: ActorOf, name: str,
                   args: tuple[str, ...]) -> str:
     event = Event(name, args)
     try:
@@ -33,9 +33,10 @@ async def operate(services: Services, simulation: Simulation, actor: Actor, name
         raise CommandError(str(exc).removeprefix("--")) from None
     deadline = time.monotonic() + SETTLE_WAIT_S
     while True:
+        actor = actor_of() if callable(actor_of) else actor_of
         snap, state = await read_state(services, actor)
         action = simulation.action(state, event)
-        outcome = await commit(services, actor, action,
+        outcome = await commit(services, actor_of, action,
                                extra_for(services, action, actor.node or "runtime",
                                          "operator"))
         if outcome.committed:

@@ -19,7 +19,9 @@ STATUS_VERSION = 1
 
 
 def status_of(config: Config, model: Model, state: State, revision: int, *, mode: str,
-              address: AddressDriver, agents: Mapping[str, Agent]) -> dict[str, Any]:
+              address: AddressDriver | None, agents: Mapping[str, Agent]) -> dict[str, Any]:
+    """``address``: the driver that knows every node's VIPs (the embedded runtime's);
+    None where it knows only this host's: the spec's reading is shown then."""
     groups = []
     for name, p in placements(model, state).items():
         group = config.group(name)

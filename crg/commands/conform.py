@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from crg import files
 from crg.commands import add_format
 from crg.errors import ExitCode, FileError
-from crg.output import Output
+from crg.output import Output, count
 from crg.runtime.conform import Result, TraceError, check
 
 if TYPE_CHECKING:
@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
             for warning in result.warnings:
                 out.print(f"{path}: warning: {warning}", err=True)
             if result.conforms:
-                out.print(f"{path}: conforms ({result.steps} transitions, {result.settled} "
-                          "settled states)")
+                out.print(f"{path}: conforms ({count(result.steps, 'transition')}, "
+                          f"{count(result.settled, 'settled state')})")
             else:
                 out.print(f"{path}:{result.line}: {result.problem}")
     return ExitCode.OK if all(r.conforms for _, r in results) else ExitCode.VIOLATED
