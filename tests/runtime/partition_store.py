@@ -13,42 +13,46 @@ from crg.runtime.store.memory import MemoryStore
 
 
 class PartitionableStore(Store):
-    def __init__(self, shared: MemoryStore) -> None:
+    def __init__(self, shared: MemoryStore, latency_s: float = 0.002) -> None:
         self.shared = shared
         self.cut = False
+        self.latency_s = latency_s
+        """Every call suspends this long first, like a network round trip: the memory
+        store alone never suspends, which would hide races a real store exposes."""
 
-    def _reach(self) -> MemoryStore:
+    async def _reach(self) -> MemoryStore:
+        await asyncio.sleep(self.latency_s)
         if self.cut:
             raise StoreUnavailable("partitioned away from the store (test)")
         return self.shared
 
     async def grant(self, ttl_ms: int) -> Lease:
-        return await self._reach().grant(ttl_ms)
+        return await (await self._reach()).grant(ttl_ms)
 
     async def keepalive(self, lease: Lease) -> None:
-        await self._reach().keepalive(lease)
+        await (await self._reach()).keepalive(lease)
 
     async def revoke(self, lease: Lease) -> None:
-        await self._reach().revoke(lease)
+        await (await self._reach()).revoke(lease)
 
     async def snapshot(self, prefix: str) -> Snapshot:
-        return await self._reach().snapshot(prefix)
+        return await (await self._reach()).snapshot(prefix)
 
     async def create(self, key: str, value: str, lease: Lease | None = None) -> bool:
-        return await self._reach().create(key, value, lease)
+        return await (await self._reach()).create(key, value, lease)
 
     async def compare_and_set(self, key: str, value: str, expected_mod_revision: int,
                               lease: Lease | None = None) -> bool:
-        return await self._reach().compare_and_set(key, value, expected_mod_revision, lease)
+        return await (await self._reach()).compare_and_set(key, value, expected_mod_revision, lease)
 
     async def delete_if(self, key: str, expected_mod_revision: int) -> bool:
-        return await self._reach().delete_if(key, expected_mod_revision)
+        return await (await self._reach()).delete_if(key, expected_mod_revision)
 
     async def put(self, key: str, value: str, lease: Lease | None = None) -> int:
-        return await self._reach().put(key, value, lease)
+        return await (await self._reach()).put(key, value, lease)
 
     async def commit(self, txn: Txn) -> int:
-        return await self._reach().commit(txn)
+        return await (await self._reach()).commit(txn)
 
     async def wait(self, prefix: str, after_revision: int, timeout_ms: int) -> int:
         if self.cut:
