@@ -129,3 +129,13 @@ NOTIFY_KINDS = frozenset({ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN})
 
 def is_system(action: Action) -> bool:
     return KINDS[action.kind].system
+
+
+GROUP_EFFECTS: dict[ActionKind, Callable[[Any, Any], Any]] = {
+    ActionKind.CRASH: events.crash_group,
+    ActionKind.HEAL: events.heal_group,
+    ActionKind.EXPIRE: events.expire_group,
+    ActionKind.DRAIN: events.drain_group,
+}
+"""Node events with an effect on each group, ``effect(view, node) -> GroupVars``; the
+other node events only change node masks."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crg.spec.actions import KINDS, Action, ActionKind
+from crg.spec.actions import GROUP_EFFECTS, KINDS, Action, ActionKind
 from crg.spec.derived import View
 from crg.spec.invariants import STATE_INVARIANTS, STEP_INVARIANTS
 from crg.spec.layout import Layout
@@ -331,8 +331,7 @@ class GroupCompiler:
                                                if i.system and i.scope == "group"]),
             self._steps_source(f"environment_{g}", self.env_kinds),
         ]
-        effects = {ActionKind.CRASH: events.crash_group, ActionKind.HEAL: events.heal_group,
-                   ActionKind.EXPIRE: events.expire_group}
+        effects = GROUP_EFFECTS
         for kind, effect in effects.items():
             for n in range(self.n_nodes):
                 sources.append(self._effect_source(f"effect_{g}_{kind.value}_{n}", kind, n,

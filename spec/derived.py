@@ -133,9 +133,18 @@ def eligible(v: View, n: int) -> Bool:
 
 
 def avoided_on(v: View, n: int) -> Bool:
-    """A group this one avoids is owned by node ``n``."""
+    """Node ``n`` is held by a group this one avoids and which will not leave it by itself:
+    ``n`` is that group's preferred node, or that group has manual failback. A group away
+    from home with automatic failback is on its way back and blocks nothing — otherwise
+    two groups avoiding each other could settle swapped, each on the other's preferred
+    node, neither able to go home (``crg check`` found this on examples/anti-affinity.crg).
+    """
     a = v.a
-    return a.or_(a.false, *(a.eq(owner, n + 1) for owner in v.avoided_owners.values()))
+    blockers = []
+    for h, home, stays in v.topo.avoided():
+        if stays or n == home:
+            blockers.append(a.eq(v.avoided_owners[h], n + 1))
+    return a.or_(a.false, *blockers)
 
 
 # --- the cluster service's decision -----------------------------------------------------
@@ -176,8 +185,8 @@ def _placement(v: View) -> Word:
     a, g, cands = v.a, v.g, v.topo.candidates
     options: list[tuple[Bool, Word]] = [
         (switching_disabled(v), g.owner),
-        (a.and_(ref_available(v, g.target), a.not_(a.bit(g.ban, ref_node(v, g.target)))),
-         g.target),
+        (a.and_(ref_available(v, g.target), is_candidate(v, ref_node(v, g.target)),
+                a.not_(a.bit(g.ban, ref_node(v, g.target)))), g.target),
     ]
     if not v.topo.auto_failback:
         owner = ref_node(v, g.owner)
@@ -200,13 +209,36 @@ def moving(v: View) -> Bool:
 
 
 def app_wanted(v: View, n: Word) -> Bool:
-    """The application (and its monitors) should run on ``n`` now."""
+    """The application (and its monitors) should run on ``n`` now. Nothing is wanted on a
+    node cut off from the store: it must fence."""
     a = v.a
-    return a.and_(owned(v, n), a.not_(moving(v)), runs_app(v, n), a.not_(v.g.failed))
+    return a.and_(owned(v, n), a.not_(moving(v)), runs_app(v, n), a.not_(v.g.failed),
+                  a.not_(a.bit(v.nodes.cut, n)))
 
 
 def vip_wanted(v: View, n: Word) -> Bool:
-    return v.a.and_(owned(v, n), v.a.not_(moving(v)))
+    a = v.a
+    return a.and_(owned(v, n), a.not_(moving(v)), a.not_(a.bit(v.nodes.cut, n)))
+
+
+def any_available(v: View) -> Bool:
+    """Some candidate of the group is available."""
+    return v.a.or_(v.a.false, *(available(v, c) for c in v.topo.candidates))
+
+
+def standby_available(v: View) -> Bool:
+    """At least two candidates are available: whoever hosts the group has a standby."""
+    a, cands = v.a, v.topo.candidates
+    pairs = [a.and_(available(v, c), available(v, d))
+             for i, c in enumerate(cands) for d in cands[i + 1:]]
+    return a.or_(a.false, *pairs)
+
+
+def cluster_coordinator(v: View) -> Word:
+    """The first up node of the cluster (index + 1; 0 if none): sends what no host can,
+    such as the *service down* of a group left without any candidate."""
+    a = v.a
+    return a.first([(up(v, n), a.const(n + 1)) for n in range(v.n_nodes)], a.const(0))
 
 
 def service_up(v: View, n: Word) -> Bool:
@@ -265,3 +297,11 @@ def coordinator(v: View) -> Word:
     are up and can write to the store."""
     a = v.a
     return a.first([(live(v, c), a.const(c + 1)) for c in v.topo.candidates], a.const(0))
+
+
+def orphaned_down(v: View, n: Word) -> Bool:
+    """A *service down* is owed for a group nobody hosts and no candidate can host, and
+    ``n`` is the node to send it: the cluster's coordinator."""
+    a = v.a
+    return a.and_(v.g.announced, a.not_(has_owner(v)), a.not_(any_available(v)),
+                  a.eq(cluster_coordinator(v), a.add(n, 1)), up(v, n))

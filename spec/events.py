@@ -143,6 +143,13 @@ def drain_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
     return nodes._replace(drained=a.with_bit(nodes.drained, n, a.true))
 
 
+def drain_group(v: View, n: Word) -> GroupVars:
+    """Draining a node withdraws a switchover to it: undraining it later must not revive an
+    old wish."""
+    a, g = v.a, v.g
+    return g._replace(target=a.ite(a.eq(g.target, a.add(n, 1)), a.const(0), g.target))
+
+
 def undrain_guard(a: Algebra, nodes: NodeVars, n: Word) -> Bool:
     return a.bit(nodes.drained, n)
 

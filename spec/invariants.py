@@ -21,8 +21,10 @@ from crg.spec.actions import Action, ActionKind
 from crg.spec.algebra import Bool, Word
 from crg.spec.derived import (
     View,
+    any_available,
     available,
     eligible,
+    has_owner,
     holds,
     leftovers,
     moving,
@@ -145,7 +147,10 @@ def expected_host(v: View) -> Word:
     a, cands = v.a, v.topo.candidates
 
     def free(c: int) -> Bool:
-        return a.and_(*(a.not_(a.eq(o, c + 1)) for o in v.avoided_owners.values()))
+        # not held by an avoided group that stays there (its home, or manual failback)
+        return a.and_(*(a.not_(a.eq(v.avoided_owners[h], c + 1))
+                        for h, home, stays in v.topo.avoided()
+                        if stays or c == home))
 
     options = [(a.and_(eligible(v, c), free(c)), a.const(c + 1)) for c in cands]
     options += [(eligible(v, c), a.const(c + 1)) for c in cands]
@@ -226,7 +231,9 @@ def _up_when_complete(v: View, action: Action, after: GroupVars) -> Bool:
 def _down_by_owner(v: View, action: Action, after: GroupVars) -> Bool:
     if action.kind is not ActionKind.NOTIFY_DOWN:
         return v.a.true
-    return v.a.and_(v.a.not_(after.announced), owned(v, action.node))
+    a, n = v.a, action.node
+    sender_ok = a.or_(owned(v, n), a.and_(a.not_(has_owner(v)), a.not_(any_available(v))))
+    return a.and_(a.not_(after.announced), sender_ok)
 
 
 def _down_after_release(v: View, action: Action, after: GroupVars) -> Bool:

@@ -15,6 +15,7 @@ from crg.dsl.model import Config, Fault
 from crg.spec import events
 from crg.spec.actions import (
     ENV_GROUP_KINDS,
+    GROUP_EFFECTS,
     KINDS,
     SYSTEM_GROUP_KINDS,
     Action,
@@ -37,7 +38,7 @@ _GroupSteps = tuple[tuple[Action, int, Problems], ...]
 
 
 _NodeEvent = tuple[Action, ActionKind, int, int]
-_GROUP_EFFECT_KINDS = (ActionKind.CRASH, ActionKind.HEAL, ActionKind.EXPIRE)
+_GROUP_EFFECT_KINDS = tuple(GROUP_EFFECTS)
 """Node events that change group variables; the others only change node masks."""
 
 _OWNER_KINDS = frozenset({
@@ -143,15 +144,14 @@ class Model:
         """Nodes on which the group's rules can be enabled: its candidates, and any node
         where something of it lingers (only a broken rule could put it there)."""
         extra = int(g.vip) | int(g.app) | int(g.mon) | int(g.wd)
-        nodes = list(topo.candidates)
-        for n in range(self.n_nodes):
-            if (extra >> n) & 1 and n not in nodes:
-                nodes.append(n)
-        return nodes
+        # in node order, like the compiled code, so both list actions in the same order
+        return [n for n in range(self.n_nodes) if n in topo.candidates or (extra >> n) & 1]
 
     def _performers(self, kind: ActionKind, group: GroupVars, nodes: list[int]) -> list[int]:
         """The only nodes on which ``kind`` can be enabled for this group (a shortcut: every
         guard implies it, which tests/spec/test_fast_layer.py checks on random states)."""
+        if kind is ActionKind.NOTIFY_DOWN and not group.owner:
+            return list(range(self.n_nodes))  # the cluster's coordinator, any node
         if kind in _OWNER_KINDS:
             return [group.owner - 1] if group.owner else []
         if kind is ActionKind.CLAIM:
@@ -221,8 +221,7 @@ class Model:
             # step checks it is subject to (no event, alert or VIP may appear) likewise.
             view = View(CONCRETE, self.groups[g], NodeVars(0, 0, 0, 0),
                         self.layout.unpack_group(part), {}, self.n_nodes)
-            effect = {ActionKind.CRASH: events.crash_group, ActionKind.HEAL: events.heal_group,
-                      ActionKind.EXPIRE: events.expire_group}.get(kind)
+            effect = GROUP_EFFECTS.get(kind)
             after = view.g if effect is None else effect(view, n)
             found = memo[key] = (self.layout.pack_group(after),
                                  check_step(view, Action(kind, -1, n), after))

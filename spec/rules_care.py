@@ -10,6 +10,7 @@ from crg.spec.derived import (
     holds,
     owned,
     running,
+    standby_available,
     switching_disabled,
     up,
 )
@@ -69,9 +70,10 @@ def alert(v: View, n: Word) -> Step:
 
 
 def rearm(v: View, n: Word) -> Step:
-    """The episode ends when another candidate is live again (or the group is down): the
-    group's coordinator re-arms the alert and switching is enabled again."""
+    """The episode ends when a standby is available again (two candidates available):
+    the group's coordinator re-arms the alert. A group that went down from its last node
+    and comes back on one node is still in the same episode: no second alert."""
     a, g = v.a, v.g
     guard = a.and_(a.eq(coordinator(v), a.add(n, 1)), up(v, n), g.alerted,
-                   a.not_(switching_disabled(v)))
+                   standby_available(v))
     return guard, g._replace(alerted=a.false)

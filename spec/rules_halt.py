@@ -9,7 +9,7 @@ offline mode, and a move to another node. Halting spawns the watchdog (claims 3,
 from __future__ import annotations
 
 from crg.spec.algebra import Word
-from crg.spec.derived import View, app_wanted, holds, moving, owned, up
+from crg.spec.derived import View, app_wanted, holds, moving, orphaned_down, owned, up
 from crg.spec.rules_run import Step
 
 
@@ -42,10 +42,14 @@ def release_vip(v: View, n: Word) -> Step:
 def notify_down(v: View, n: Word) -> Step:
     """Halt step 4: send *service down* (claims 13, 27, 36, 43) once the application and
     monitors are stopped and, when leaving, the VIP released. A new owner sends the one
-    its crashed predecessor could not, before acquiring the VIP."""
+    its crashed predecessor could not, before acquiring the VIP; and when no candidate is
+    left to host the group, the cluster's coordinator sends it, so subscribers are never
+    left believing a dead service is up."""
     a, g = v.a, v.g
-    guard = a.and_(owned(v, n), up(v, n), g.announced, a.not_(a.bit(g.app, n)),
-                   a.not_(a.bit(g.mon, n)), a.or_(a.not_(moving(v)), a.not_(a.bit(g.vip, n))))
+    by_owner = a.and_(owned(v, n), up(v, n), g.announced, a.not_(a.bit(g.app, n)),
+                      a.not_(a.bit(g.mon, n)),
+                      a.or_(a.not_(moving(v)), a.not_(a.bit(g.vip, n))))
+    guard = a.or_(by_owner, orphaned_down(v, n))
     return guard, g._replace(announced=a.false)
 
 

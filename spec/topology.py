@@ -27,6 +27,17 @@ class GroupTopology:
     """Names of the groups that receive this group's service up/down events."""
     avoid: tuple[int, ...]
     """Groups this one prefers not to share a node with."""
+    avoid_homes: tuple[tuple[int, bool], ...] = ()
+    """For each group in ``avoid``: its preferred node, and whether it stays where it is
+    (manual failback). Derived by :class:`Topology`; see ``derived.avoided_on``."""
+
+    def avoided(self) -> tuple[tuple[int, int, bool], ...]:
+        """(group, its preferred node, whether it stays put) for each avoided group; a home
+        that is not known (a topology built by hand) is -1 and staying, so it always
+        blocks."""
+        homes = self.avoid_homes or tuple((-1, True) for _ in self.avoid)
+        return tuple((h, home, stays) for h, (home, stays) in zip(self.avoid, homes,
+                                                                   strict=True))
 
     @property
     def preferred(self) -> int:
@@ -46,6 +57,19 @@ class Topology:
     groups: tuple[GroupTopology, ...]
     max_down: int
     faults: frozenset[Fault]
+
+    def __post_init__(self) -> None:
+        # Derived from the groups themselves, so every way of building a topology (restrict,
+        # renaming nodes) keeps it consistent. A group outside this topology has no known
+        # home: it always blocks (-1 never equals a node, and it counts as staying).
+        def home(h: int) -> tuple[int, bool]:
+            if 0 <= h < len(self.groups) and self.groups[h].index == h:
+                return self.groups[h].preferred, not self.groups[h].auto_failback
+            return -1, True
+
+        groups = tuple(replace(g, avoid_homes=tuple(home(h) for h in g.avoid))
+                       for g in self.groups)
+        object.__setattr__(self, "groups", groups)
 
     @property
     def n_nodes(self) -> int:

@@ -239,10 +239,6 @@ def test_beyond_the_assumptions_is_allowed(simulate: Callable[..., Run]) -> None
     assert where(data) == {"www": "n2", "static": "n3", "api": "n2", "db": "n4"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "spec: the quiescent 'notify' invariant asks for the service down that a crashed host "
-    "owed, but when every candidate is down no node can send it (reported to the spec "
-    "owner; only reachable beyond the config's assumptions)"))
 def test_a_group_with_no_candidate_left_is_down_not_violated(simulate: Callable[..., Run]
                                                             ) -> None:
     result = simulate(WEB_TIER, "--fail", "n1", "--fail", "n2", "--fail", "n3",

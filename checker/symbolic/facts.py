@@ -105,7 +105,11 @@ def placement_fact(topology: Topology, topo: GroupTopology, timeout_ms: int = 30
         return z3.Extract(c, c, down) == 0
 
     def free(c: int) -> z3.BoolRef:
-        return z3.And(*[o != c + 1 for o in avoided.values()]) if avoided else z3.BoolVal(True)
+        # an avoided group blocks c only where it stays: its preferred node, or anywhere
+        # under manual failback (away from home with auto failback, it is leaving)
+        blockers = [avoided[h] != c + 1 for h, home, stays in topo.avoided()
+                    if stays or c == home]
+        return z3.And(*blockers) if blockers else z3.BoolVal(True)
 
     # Written out directly: the first candidate that is in and free, else the first that
     # is in, else none.

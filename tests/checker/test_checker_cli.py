@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import jsonschema
 import pytest
-from conftest import EXAMPLES
+from checker_helpers import EXAMPLES
 
 from crg import cli
 from crg.checker.result import PROPERTIES

@@ -10,7 +10,7 @@ group. Each run explores everything (``keep_going``), so "holds" is compared too
 from __future__ import annotations
 
 import pytest
-from conftest import G, make_config
+from checker_helpers import G, make_config
 
 from crg.checker.api import CheckOptions, run_check
 from crg.checker.components import components

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import G, make_config
+from checker_helpers import G, make_config
 
 from crg.checker.api import CheckOptions, run_check
 from crg.checker.result import CheckReport

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from conftest import G, make_config
+from checker_helpers import G, make_config
 
 from crg.checker.api import CheckOptions, run_check
 from crg.checker.explore import Search

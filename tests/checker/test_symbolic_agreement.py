@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import z3
-from conftest import EXAMPLES, G, make_config
+from checker_helpers import EXAMPLES, G, make_config
 
 from crg import files
 from crg.checker.components import components

@@ -4,7 +4,7 @@ only, sentences that name them, and facts that can fail when the spec is wrong."
 from __future__ import annotations
 
 import pytest
-from conftest import EXAMPLES, G, make_config
+from checker_helpers import EXAMPLES, G, make_config
 
 from crg import files
 from crg.checker.symbolic import facts

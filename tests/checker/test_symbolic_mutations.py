@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import G, make_config
+from checker_helpers import G, make_config
 
 from crg.checker.symbolic.api import ProofOptions, prove
 from crg.dsl import Config

@@ -8,7 +8,7 @@ explicit search takes about a second, so the test stays lean."""
 
 from __future__ import annotations
 
-from conftest import G, make_config
+from checker_helpers import G, make_config
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 

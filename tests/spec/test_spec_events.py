@@ -22,6 +22,12 @@ def test_not_up() -> None:
     assert events.not_up(A, ns) == bits(0, 1, 2, 3)
 
 
+def test_drain_group_withdraws_a_switchover_to_that_node() -> None:
+    before = running_on(0, target=2)
+    assert events.drain_group(view(T, before), 1) == before._replace(target=0)
+    assert events.drain_group(view(T, before), 2) == before
+
+
 def test_within_assumption() -> None:
     assert events.within_assumption(A, nodes(), 0, 3, 1)
     assert not events.within_assumption(A, nodes(down=[1]), 0, 3, 1)

@@ -28,6 +28,14 @@ def test_watchdog_clean_peels_leftovers_in_halt_order() -> None:
     assert not rules_care.watchdog_clean(view(T, g), 0)[0]  # nothing left
 
 
+def test_fence_spawns_a_watchdog_that_stays_until_the_node_is_clean() -> None:
+    # a cut owner wants nothing any more, so the watchdog is not retired between layers
+    cut = nodes(cut=[0])
+    guard, after = rules_care.fence(view(T, running_on(0), cut), 0)
+    assert guard and after.wd == bits(0)
+    assert not rules_care.watchdog_retire(view(T, after, cut), 0)[0]
+
+
 def test_watchdog_clean_not_enabled() -> None:
     stray = group(owner=2, vip=bits(0), wd=bits(0))
     assert not rules_care.watchdog_clean(view(T, stray._replace(wd=0)), 0)[0]  # no watchdog
@@ -122,8 +130,10 @@ def test_rearm_when_a_standby_returns() -> None:
     assert not rules_care.rearm(view(PAIR, before), 1)[0]  # only the coordinator
 
 
-def test_rearm_when_the_group_is_down() -> None:
-    assert rules_care.rearm(view(PAIR, group(alerted=True), nodes(down=[0])), 1)[0]
+def test_no_rearm_while_no_standby_is_available() -> None:
+    # the group went down from its last node and one node came back: same episode
+    assert not rules_care.rearm(view(PAIR, group(alerted=True), nodes(down=[0])), 1)[0]
+    assert not rules_care.rearm(view(PAIR, group(alerted=True), nodes(down=[0, 1])), 2)[0]
 
 
 def test_rearm_not_enabled() -> None:

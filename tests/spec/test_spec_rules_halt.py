@@ -11,6 +11,7 @@ from spec_helpers import bits, group, nodes, running_on, topo, view
 from crg.spec import rules_halt
 
 T = topo()
+PAIR = topo((0, 1))
 MOVING = {"target": 2}
 """A switchover to node 1 is in force: the group must leave node 0."""
 
@@ -103,6 +104,14 @@ def test_notify_down_when_leaving_only_after_the_vip_is_released() -> None:
 def test_notify_down_owed_by_a_crashed_host_is_sent_by_the_new_owner() -> None:
     v = view(T, group(owner=2, announced=True), nodes(down=[0]))
     assert rules_halt.notify_down(v, 1)[0]
+
+
+def test_notify_down_for_a_group_left_without_candidates_comes_from_the_coordinator() -> None:
+    # every candidate of PAIR (nodes 0, 1) is down; node 2, the first up node, sends it
+    v = view(PAIR, group(announced=True), nodes(down=[0, 1]))
+    guard, after = rules_halt.notify_down(v, 2)
+    assert guard and not after.announced
+    assert not rules_halt.notify_down(view(PAIR, group(announced=True), nodes(down=[0])), 1)[0]
 
 
 def test_notify_down_not_enabled() -> None:

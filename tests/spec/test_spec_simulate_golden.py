@@ -31,6 +31,11 @@ SCENARIOS: dict[str, dict[str, tuple[str, ...]]] = {
         "fail-db1-join": ("--fail", "db1", "--join", "db1"),
         "partition-db2-heal": ("--partition", "db2", "--heal", "db2"),
     },
+    "anti-affinity": {
+        # blue leaves n1, shares n2 for lack of a free node, and both spread out again
+        "fail-n1-n3-join": ("--fail", "n1", "--fail", "n3", "--join", "n3", "--join", "n1"),
+        "switchover-blue-to-green-home": ("--switchover", "blue", "n2"),
+    },
     "web-tier": {
         "fail-n1-join": ("--fail", "n1", "--join", "n1"),
         "switchover-drain": ("--switchover", "api", "n3", "--drain", "n3", "--undrain", "n3",
