@@ -123,6 +123,9 @@ def enabled(model: Model, state: State, action: Action) -> State | None:
 
 ActorOf = Actor | Callable[[], Actor]
 
+RACE = "the store changed meanwhile"
+"""Why a commit did not land when another writer got in first: worth trying again."""
+
 
 async def commit(services: Services, actor_of: ActorOf, action: Action,
                  extra_for: ExtraFor | None = None,
@@ -161,7 +164,7 @@ async def commit(services: Services, actor_of: ActorOf, action: Action,
             # The write may or may not have landed: look before deciding either way.
             revision = await _landed(services, snap.revision, txn)
         if not revision:
-            return Outcome(False, "the store changed meanwhile", state)
+            return Outcome(False, RACE, state)
         snap_after = None
         if services.verify:
             snap_after = await services.store.snapshot(services.keys.prefix)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 from crg.dsl.model import Config
 from crg.runtime.address.base import AddressDriver
 from crg.runtime.agent import Agent
-from crg.runtime.commit import Services, commit, read_state
+from crg.runtime.commit import RACE, Services, commit, read_state
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.fencing import (
     FenceReport,
@@ -136,11 +137,17 @@ class HostRuntime:
                       "its lease cannot be renewed", self.node, exc)
 
     async def _commit(self, action: Action, extra: Extra | None = None) -> bool:
+        """Commit one of this node's own events, again while other nodes' commits win
+        the race (bounded): every node may be draining itself at the same moment."""
         assert self.agent is not None
         agent = self.agent
-        outcome = await commit(self.services, lambda: agent.actor, action,
-                               lambda snap, before, after: (extra or Extra(), {}))
-        return outcome.committed
+        deadline = time.monotonic() + 5.0
+        while True:
+            outcome = await commit(self.services, lambda: agent.actor, action,
+                                   lambda snap, before, after: (extra or Extra(), {}))
+            if outcome.committed or outcome.why != RACE or time.monotonic() > deadline:
+                return outcome.committed
+            await asyncio.sleep(random.uniform(0.0, self.services.heartbeat_s))
 
     async def command(self, request: Mapping[str, Any]) -> dict[str, Any]:
         op = str(request.get("op"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from crg.runtime.commit import ActorOf, Services, commit, read_state
+from crg.runtime.commit import RACE, ActorOf, Services, commit, read_state
 from crg.runtime.notices import extra_for
 from crg.simulation import Event, ScenarioError, Simulation
 from crg.spec.derived import settled
@@ -41,8 +41,9 @@ async def operate(services: Services, simulation: Simulation, actor_of: ActorOf,
                                          "operator"))
         if outcome.committed:
             return f"{name} {' '.join(args)}: done"
-        moving = action.group >= 0 and not settled(services.model.view(outcome.before,
-                                                                       action.group))
+        moving = outcome.why == RACE or (
+            action.group >= 0 and not settled(services.model.view(outcome.before,
+                                                                  action.group)))
         if not moving or time.monotonic() > deadline:
             reason = simulation.why_not(outcome.before, event)
             if moving:

@@ -75,8 +75,8 @@ async def deliver(sink: Sink, fields: Mapping[str, Any], values: Mapping[str, st
                   supervisor: Supervisor) -> tuple[bool, str]:
     """Deliver one event to one sink; (delivered, what happened)."""
     if sink.kind is SinkKind.LOG:
-        log.warning("%s", describe(fields)) if fields.get("event") == "alert" else \
-            log.info("%s", describe(fields))
+        level = logging.WARNING if fields.get("event") == "alert" else logging.INFO
+        log.log(level, "%s", describe(fields))
         return True, "logged"
     assert sink.target is not None
     target = substitute(sink.target, values)
