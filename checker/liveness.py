@@ -25,9 +25,6 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import networkx as nx
-import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from crg.checker.result import Trace, TraceStep
 from crg.checker.trace import lift_path
@@ -40,6 +37,12 @@ if TYPE_CHECKING:
 def check_layer(search: Search, layer: int, src: array[int], dst: array[int]) -> None:
     """Find a fair non-settling loop among the states of ``layer`` and record it.
     ``src``/``dst``: the system edges inside the layer, as state indices."""
+    # imported here: scipy costs a few hundred ms, and every `crg` command imports this
+    # module through `crg check` (status, switchover... should start at once)
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
     if not src:
         return
     lo = search.layer_start[layer]

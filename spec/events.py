@@ -121,11 +121,14 @@ def expire_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
 
 
 def expire_group(v: View, n: Word) -> GroupVars:
-    """The lease runs out: the ownership key bound to it disappears."""
+    """The lease runs out: the keys bound to it disappear — the ownership key, and (as
+    for a crash) the restart budget spent there: others cannot tell a crashed node from
+    a lost one, so the store keeps bans on the banned node's lease."""
     a, g = v.a, v.g
     was_owner = owned(v, n)
     return g._replace(
         owner=a.ite(was_owner, a.const(0), g.owner),
+        ban=a.with_bit(g.ban, n, a.false),
         target=a.ite(a.eq(g.target, a.add(n, 1)), a.const(0), g.target),
         restarts=a.ite(was_owner, a.const(0), g.restarts),
         failed=a.ite(was_owner, a.false, g.failed),

@@ -16,14 +16,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crg import files
-from crg.checker.api import CheckOptions, run_check
-from crg.checker.explore import Progress
-from crg.checker.report import itf
-from crg.checker.report.data import report_to_dict
-from crg.checker.report.junit import to_junit
-from crg.checker.report.sarif import to_sarif
-from crg.checker.report.text import print_check
-from crg.checker.result import CheckReport, Verdict
 from crg.commands import add_format
 from crg.dsl import Config, ConfigError, Fault
 from crg.dsl.export import diagnostic_to_dict
@@ -31,6 +23,9 @@ from crg.errors import ExitCode, FileError
 from crg.output import Output, count
 
 if TYPE_CHECKING:
+    from crg.checker.api import CheckOptions
+    from crg.checker.explore import Progress
+    from crg.checker.result import CheckReport
     from crg.commands import Subparsers
 
 ENGINES = ("explicit", "symbolic", "both")
@@ -120,8 +115,12 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         out.json(reports_to_dict(reports))
     elif args.format == "sarif":
+        from crg.checker.report.sarif import to_sarif
+
         out.json(to_sarif([(r.path, r.config, r.check, r.problem) for r in reports], code))
     elif args.format == "junit":
+        from crg.checker.report.junit import to_junit
+
         out.raw(to_junit([(r.path, r.check, r.problem or _error(r)) for r in reports]))
     return code
 
@@ -160,6 +159,10 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
         report.error = (f"--max-down {max_down}: the cluster has only "
                         f"{count(len(config.nodes), 'node')}")
         return ExitCode.BAD_INPUT
+    from crg.checker.api import CheckOptions, run_check
+    from crg.checker.report import itf
+    from crg.checker.report.data import report_to_dict
+
     options = CheckOptions(
         max_down=max_down, faults=getattr(args, "faults", None),
         compose=getattr(args, "compose", True), symmetry=getattr(args, "symmetry", True),
@@ -207,6 +210,8 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
 def _disagreements(check: CheckReport, symbolic: dict[str, str]) -> list[str]:
     """Properties one engine proves and the other refutes (``unknown`` and unfinished
     searches agree with anything)."""
+    from crg.checker.result import Verdict
+
     out = []
     for prop, result in check.results.items():
         theirs = symbolic.get(prop.label, symbolic.get(prop.ident))
@@ -279,6 +284,8 @@ def print_report(out: Output, report: Report) -> None:
     assert config is not None
     out.diagnostics(config.source, config.warnings, with_summary=False)
     if report.check is not None:
+        from crg.checker.report.text import print_check
+
         print_check(out, report.path, config, report.check, report.itf_paths)
     coverage = report.details.get("coverage")
     if coverage is not None:
