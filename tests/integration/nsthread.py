@@ -13,6 +13,17 @@ CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
+def enter_netns(ns: str) -> None:
+    """Move the calling thread into namespace ``ns`` (for a thread of its own, e.g. a
+    client that keeps sending requests; the rest of the process stays where it is)."""
+    fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+    try:
+        if _libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns {ns}")
+    finally:
+        os.close(fd)
+
+
 def in_netns(ns: str, fn: Callable[[], T], timeout_s: float = 30.0) -> T:
     """Run ``fn`` in a fresh thread that entered namespace ``ns`` (setns changes only the
     calling thread's namespace; threads it starts inherit it)."""
@@ -20,12 +31,7 @@ def in_netns(ns: str, fn: Callable[[], T], timeout_s: float = 30.0) -> T:
 
     def body() -> None:
         try:
-            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-            try:
-                if _libc.setns(fd, CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), f"setns {ns}")
-            finally:
-                os.close(fd)
+            enter_netns(ns)
             box["result"] = fn()
         except BaseException as error:  # handed to the caller's thread
             box["error"] = error
