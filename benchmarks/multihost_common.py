@@ -18,11 +18,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
+from etcd_server import etcd_available  # noqa: E402
+from hosts import TIMING, Hosts  # noqa: E402
 from netbed import NetBed, in_netns, unavailable_reason  # noqa: E402
 from sampler import Sampler  # noqa: E402
 
-__all__ = ["ROOT", "NetBed", "Sampler", "ask", "in_netns", "median", "unavailable_reason",
-           "wait_for_answer_from_other"]
+__all__ = ["ROOT", "TIMING", "Hosts", "NetBed", "Sampler", "ask", "etcd_available", "in_netns",
+           "median", "unavailable_reason", "wait_for_answer_from_other"]
 
 PORT = 8080
 

@@ -11,8 +11,8 @@ Usage (root; from the repository root; see benchmarks/README.md)::
 Failures, each on a fresh test bed (tests/integration/netbed.py) with the service on n1:
 
 * ``node-crash``: every process of n1 killed, its link down, its addresses gone;
-* ``agent-kill``: SIGKILL to the cluster software on n1 only (crg's agent, or keepalived);
-  the application keeps running;
+* ``agent-kill``: SIGKILL to the cluster software on n1 only (crg's agent, or keepalived's
+  processes); keepalived's application keeps running, crg's fencing watchdog kills it;
 * ``partition``: n1's cable pulled at the bridge; n1 runs on.
 
 Measured from the failure: the time until a connection from the client namespace is
@@ -39,9 +39,12 @@ from typing import Any
 from multihost_common import (
     PORT,
     ROOT,
+    TIMING,
+    Hosts,
     NetBed,
     Sampler,
     ask,
+    etcd_available,
     in_netns,
     median,
     unavailable_reason,
@@ -84,6 +87,49 @@ def double_seconds(sampler: Sampler) -> float:
     return total
 
 
+# -- crg ----------------------------------------------------------------------------
+
+CRG_CONFIG = """cluster bench {{
+  nodes n1 n2 n3
+{timing}
+  assume faults crash, app-fault, switchover, partition
+}}
+group svc {{
+  vip {vip}/24
+  app {{
+    start "{python} {serve} serve {{node}} {{vip}} {port}"
+    stop signal TERM timeout 2s
+  }}
+  monitor tcp "{{vip}}:{port}" every 250ms timeout 200ms fails 2
+  preferred n1
+  possible n2, n3
+  failback manual
+}}
+"""
+
+
+class Crg:
+    """One ``crg run --node`` agent per node namespace (the integration tests' Hosts), a
+    one-member etcd on the LAN, the scenario tests' timings: lease 2 s (etcd's least),
+    heartbeat 250 ms, store-timeout 400 ms, fence-margin 500 ms."""
+
+    name = "crg"
+
+    def __init__(self, bed: NetBed, workdir: Path) -> None:
+        self.bed = bed
+        text = CRG_CONFIG.format(timing=TIMING.format(lease="2s"), vip=VIP, port=PORT,
+                                 python=sys.executable,
+                                 serve=ROOT / "benchmarks" / "multihost_common.py")
+        self.hosts = Hosts(bed, workdir, name="bench", text=text)
+
+    def start(self) -> None:
+        self.bed.start_etcd()
+        self.hosts.start_all()
+
+    def kill_agent(self, node: str) -> None:
+        self.hosts.kill(node)
+
+
 # -- keepalived ---------------------------------------------------------------------
 
 
@@ -121,7 +167,7 @@ def one_run(system_name: str, failure: str, workdir: Path) -> Run:
     bed = NetBed(workdir)
     try:
         bed.create()
-        system = Keepalived(bed, workdir)
+        system: Crg | Keepalived = (Crg if system_name == "crg" else Keepalived)(bed, workdir)
         system.start()
         nodes = {n: bed.ns(n) for n in bed.nodes}
         with Sampler(nodes, (VIP,)) as sampler:
@@ -175,25 +221,40 @@ def refusal_and_hang(workdir: Path, figures: Figures) -> None:
 # -- report -------------------------------------------------------------------------
 
 
+def _failover(runs: list[Run]) -> tuple[float | None, str]:
+    took = median([r.failover_s for r in runs])
+    never = sum(r.failover_s is None for r in runs)
+    found = [r.failover_s for r in runs if r.failover_s is not None]
+    shown = "never" if took is None else (f"{took:.2f} s ({min(found):.2f}–"
+                                         f"{max(found):.2f})")
+    if never and took is not None:
+        shown += f", {never} never"
+    return took, shown
+
+
 def report(figures: Figures, runs: int) -> str:
+    """Side by side: crg and keepalived for each failure, with the ratio of the medians."""
     lines = [f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
-             f"{platform.python_version()}; median of {runs} runs", "",
-             "| failure | system | client reaches the new node | two holders (total) "
-             "| still two at the end |", "|---|---|---:|---:|---:|"]
+             f"{platform.python_version()}; median (min–max) of {runs} runs", "",
+             "| failure | crg: client reaches the new node | keepalived | crg / keepalived "
+             "| two holders, crg | two holders, keepalived | still two 1 s later, crg "
+             "| keepalived |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for failure in FAILURES:
+        row: dict[str, tuple[float | None, str, str, str]] = {}
         for system in ("crg", "keepalived"):
             mine = [r for r in figures.runs if r.system == system and r.failure == failure]
-            if not mine:
-                continue
-            took = median([r.failover_s for r in mine])
-            failed = sum(r.failover_s is None for r in mine)
-            shown = "never" if took is None else f"{took:.2f} s"
-            if failed and took is not None:
-                shown += f" ({failed} never)"
-            stuck = sum(r.double_at_end for r in mine)
-            lines.append(f"| {failure} | {system} | {shown} | "
-                         f"{median([r.double_s for r in mine]) or 0:.2f} s | "
-                         f"{stuck} of {len(mine)} |")
+            if mine:
+                took, shown = _failover(mine)
+                double = f"{median([r.double_s for r in mine]) or 0:.2f} s"
+                stuck = f"{sum(r.double_at_end for r in mine)} of {len(mine)}"
+                row[system] = (took, shown, double, stuck)
+        if not row:
+            continue
+        empty: tuple[float | None, str, str, str] = (None, "—", "—", "—")
+        crg, kad = row.get("crg", empty), row.get("keepalived", empty)
+        ratio = f"{crg[0] / kad[0]:.2f}" if crg[0] and kad[0] else "—"
+        lines.append(f"| {failure} | {crg[1]} | {kad[1]} | {ratio} | {crg[2]} | {kad[2]} "
+                     f"| {crg[3]} | {kad[3]} |")
     if figures.refusal_ms is not None:
         lines += ["", f"held VIP, no listener (offline mode): refused in "
                       f"{figures.refusal_ms:.2f} ms (median of 7)",
@@ -213,12 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     if reason is not None:
         print(f"multihost_failover: {reason}", file=sys.stderr)
         return 2
-    systems = ["keepalived"] if args.system == "both" else [args.system]
-    if "crg" in (args.system, "both"):
-        print("multihost_failover: the crg side needs `crg run --node --store` (the "
-              "multi-host runtime), not available yet; measuring keepalived only",
+    systems = ["crg", "keepalived"] if args.system == "both" else [args.system]
+    if "crg" in systems and not etcd_available():
+        print("multihost_failover: crg needs Debian's etcd-server (/usr/bin/etcd)",
               file=sys.stderr)
-        systems = ["keepalived"]
+        return 2
     figures = Figures()
     with tempfile.TemporaryDirectory(prefix="crg-bench-") as tmp:
         for failure in args.failure or FAILURES:
