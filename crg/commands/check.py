@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from crg.checker.api import CheckOptions
     from crg.checker.explore import Progress
     from crg.checker.result import CheckReport
+    from crg.checker.symbolic.api import ProofResult
     from crg.commands import Subparsers
 
 ENGINES = ("explicit", "symbolic", "both")
@@ -172,16 +172,9 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
     engine = getattr(args, "engine", "explicit")
     verdict = ExitCode.OK
     if getattr(args, "explain_coverage", False):
-        explained = _coverage(config, max_down)
-        if explained is None:
-            report.error = "symbolic engine not available yet (needed by --explain-coverage)"
-            return ExitCode.BAD_INPUT
-        report.details["coverage"] = explained
+        report.details["coverage"] = _coverage(config, max_down)
     if engine in ("symbolic", "both"):
         symbolic = _symbolic(config, options)
-        if symbolic is None:
-            report.error = "symbolic engine not available yet (use --engine explicit)"
-            return ExitCode.BAD_INPUT
         verdicts: dict[str, str] = dict(symbolic.verdicts)
         report.details["symbolic"] = {"verdicts": verdicts,
                                       "details": _plain(getattr(symbolic, "details", None))}
@@ -221,22 +214,18 @@ def _disagreements(check: CheckReport, symbolic: dict[str, str]) -> list[str]:
     return out
 
 
-def _symbolic(config: Config, options: CheckOptions) -> Any:
-    """The z3 engine's answer, or None while ``crg.checker.symbolic`` does not exist."""
-    try:
-        module = importlib.import_module("crg.checker.symbolic.api")
-    except ImportError:
-        return None
-    return module.prove(config, options)
+def _symbolic(config: Config, options: CheckOptions) -> ProofResult:
+    """The z3 engine's answer (imported here: z3 costs a second at start-up)."""
+    from crg.checker.symbolic.api import prove
+
+    return prove(config, options)
 
 
-def _coverage(config: Config, max_down: int | None) -> str | None:
+def _coverage(config: Config, max_down: int | None) -> str:
     """The z3 engine's answer to "which failures leave a group without a node?"."""
-    try:
-        module = importlib.import_module("crg.checker.symbolic.api")
-    except ImportError:
-        return None
-    return str(module.explain_coverage(config, max_down).render_text())
+    from crg.checker.symbolic.api import explain_coverage
+
+    return str(explain_coverage(config, max_down).render_text())
 
 
 def _plain(value: Any) -> Any:
@@ -292,12 +281,17 @@ def print_report(out: Output, report: Report) -> None:
         out.print(coverage.rstrip("\n"))
     symbolic = report.details.get("symbolic")
     if symbolic is not None:
-        out.table(("property", "z3"), sorted(symbolic["verdicts"].items()))
+        from crg.checker.symbolic.render import render_text
+
+        out.print(render_text(symbolic["verdicts"], symbolic["details"] or {}))
     facts = [count(len(config.nodes), "node"), count(len(config.groups), "group")]
     if config.warnings:
         facts.append(count(len(config.warnings), "warning"))
     if report.verdict is ExitCode.VIOLATED:
         broken = [v.prop.label for v in report.check.violations] if report.check else []
+        if symbolic is not None:
+            broken += [name for name, verdict in sorted(symbolic["verdicts"].items())
+                       if verdict == "violated" and name not in broken]
         out.print(f"{report.path}: violated: {', '.join(broken) or 'see above'} "
                   f"({', '.join(facts)})", style="bold red")
     else:

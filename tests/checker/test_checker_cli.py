@@ -208,12 +208,17 @@ def test_max_down_beyond_the_nodes_is_explained(crg: Callable[..., Run]) -> None
     assert result.err == f"crg: error: {NO_FENCING}: --max-down 3: the cluster has only 2 nodes\n"
 
 
-def test_symbolic_engine_missing(crg: Callable[..., Run],
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(check, "_symbolic", lambda config, options: None)
+def test_symbolic_engine_prints_reasons_and_the_run(crg: Callable[..., Run]) -> None:
     result = crg("check", "--engine", "symbolic", NO_FENCING)
-    assert result.code == 2
-    assert "symbolic engine not available yet" in result.err
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert any(line.split()[:2] == ["vip-unique", "violated"] for line in lines)
+    assert any(line.split()[:2] == ["coverage", "proved"] for line in lines)
+    run = lines[lines.index("vip-unique violated in group pay:") + 1:][:6]
+    assert [line.split(". ", 1)[1] for line in run] == [
+        "n1: claim pay", "n1: acquire-vip pay", "partition n1", "expire n1",
+        "n2: claim pay", "n2: acquire-vip pay"]
+    assert lines[-1].startswith(f"{NO_FENCING}: violated: app-exclusive, vip-held, vip-unique")
 
 
 def test_symbolic_engine_verdicts(crg: Callable[..., Run], safe: str,
@@ -238,7 +243,6 @@ def test_engines_that_disagree_are_a_bug(crg: Callable[..., Run], safe: str,
 
 
 def test_both_engines_on_a_broken_example(crg: Callable[..., Run]) -> None:
-    pytest.importorskip("crg.checker.symbolic.api")
     result = crg("check", "--format", "json", "--engine", "both", NO_STANDBY)
     assert result.code == 1
     entry = json.loads(result.out)["files"][0]
@@ -252,7 +256,6 @@ def test_validate_only_skips_the_checker(crg: Callable[..., Run]) -> None:
 
 
 def test_explain_coverage(crg: Callable[..., Run]) -> None:
-    pytest.importorskip("crg.checker.symbolic.api")
     result = crg("check", "--explain-coverage", "--max-down", "2",
                  str(EXAMPLES / "broken" / "two-down.crg"))
     assert result.code == 1

@@ -35,6 +35,7 @@ def _configs() -> list[tuple[str, Config]]:
         ("quickstart", files.load(str(EXAMPLES / "quickstart.crg"))),
         ("rac", files.load(str(EXAMPLES / "rac.crg"))),
         ("web-tier", files.load(str(EXAMPLES / "web-tier.crg"))),
+        ("anti-affinity", files.load(str(EXAMPLES / "anti-affinity.crg"))),
         ("no-fencing", files.load(str(EXAMPLES / "broken" / "no-fencing.crg"))),
         ("everything", make_config(3, [G("a", "n1", ("n2",), kind="instance"),
                                        G("b", "n2", ("n1", "n3"), failback="manual",

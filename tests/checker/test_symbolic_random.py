@@ -43,7 +43,7 @@ def configs(draw: st.DrawFn) -> Config:
     return make_config(nodes, groups, down=down, faults=", ".join(kinds))
 
 
-@settings(max_examples=12, deadline=None, derandomize=True,
+@settings(max_examples=20, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(configs())
 def test_symbolic_agrees_with_explicit(config: Config) -> None:
