@@ -131,14 +131,18 @@ class Agent:
                     self.cut = True
                     self.wake()
                 continue
-            self.renewed_at = sent
-            for listener in self.renewal_listeners:
-                try:
-                    listener(sent)
-                except Exception:
-                    log.exception("%s: a lease renewal listener failed", self.name)
+            self._renewed(sent)
             if self.cut:
                 await self._heal()
+
+    def _renewed(self, sent: float) -> None:
+        """The lease holds until at least ``sent`` + the lease: tell the listeners."""
+        self.renewed_at = sent
+        for listener in self.renewal_listeners:
+            try:
+                listener(sent)
+            except Exception:
+                log.exception("%s: a lease renewal listener failed", self.name)
 
     async def _heal(self) -> None:
         """Back in contact before the lease ran out: the spec's ``heal``."""
@@ -152,9 +156,13 @@ class Agent:
         self.cut = True
         await self._local_event(Action(ActionKind.EXPIRE, -1, self.index))
         keys = self.s.keys
+        sent = time.monotonic()
         self.lease = await self.s.store.grant(self.s.ttl_ms)
         await self.s.store.create(keys.node(self.name), "up", self.lease)
-        self.renewed_at = time.monotonic()
+        # A new lease is a renewal: the fencing watchdog's deadline moves on before the
+        # node heals and takes groups again (with the old, past deadline it fenced the
+        # groups this node took back).
+        self._renewed(sent)
         snap = await self.s.store.snapshot(keys.prefix)
         self.last_snap = snap
         await self._heal()
@@ -323,7 +331,10 @@ class Lane:
         text = describe(a.s.model, action)
         if action.kind is ActionKind.START_APP and (pause := a.restart_pause(name)) > 0:
             self.retry_at = max(self.retry_at, time.monotonic() + pause)
-        if time.monotonic() < self.retry_at:
+        # A step that failed waits before it is tried again, but fencing never waits: a
+        # cut-off node must let go before its lease runs out (a store call that failed
+        # as the node was being cut off held the fence back by a whole RETRY_S).
+        if action.kind is not ActionKind.FENCE and time.monotonic() < self.retry_at:
             return f"{text} waits {self.retry_at - time.monotonic():.2f} s"
         self.retry_at = 0.0
         wd = a.s.model.group_vars(state, self.topo.index).wd

@@ -10,6 +10,7 @@ holder would show up as a failed acquire-vip (a runtime alert), which the test f
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from pathlib import Path
 
@@ -78,6 +79,17 @@ def test_a_partitioned_host_fences_itself_before_the_other_takes_over(tmp_path: 
             await eventually(lambda: aserves(url), 10, "web serves from n1")
             n1 = hosts["n1"].agent
             assert n1 is not None
+            stale_feeds: list[float] = []
+
+            def fed() -> None:
+                # What n1 holds goes to its fencing watchdog with the fence deadline: a
+                # deadline already past makes the watchdog fence what n1 just took (while
+                # cut off, a late feed is the watchdog backing up n1's own fencing).
+                late = time.monotonic() - hosts["n1"]._deadline
+                if n1.holdings()[0] and not n1.cut and late > 0:
+                    stale_feeds.append(late)
+
+            n1.holdings_listeners.append(fed)
             views["n1"].cut = True
             # n1 lets go of everything before its lease can run out; only then may n2
             # take the VIP (the shared ledger would refuse a second holder).
@@ -91,6 +103,7 @@ def test_a_partitioned_host_fences_itself_before_the_other_takes_over(tmp_path: 
             await eventually(lambda: not n1.cut, 5, "n1 back in contact")
             await eventually(lambda: where() == "n1", 10, "web back on n1")
             await eventually(lambda: aserves(url), 10, "web serves from n1 again")
+            assert stale_feeds == []
         finally:
             for host in hosts.values():
                 assert await host.shutdown()
