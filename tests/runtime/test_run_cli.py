@@ -10,6 +10,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,22 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
         moved = crg("switchover", "api", "n3", *where)
         assert moved.returncode == 0, moved.stderr
         wait_until(lambda: modes().get("api") == ("n3", "failover"), 15, "api on n3")
+        watched = subprocess.Popen([sys.executable, "-m", "crg", "status", "--watch", *where],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until(lambda: watched.poll() is None and
+                       "--watch" in " ".join(psutil.Process(watched.pid).cmdline()), 5,
+                       "crg status --watch started")
+            time.sleep(1.0)  # a few refreshes (the table on a pipe is printed when it ends)
+            watched.send_signal(signal.SIGINT)
+            shown, errors = watched.communicate(timeout=10)
+        finally:
+            if watched.poll() is None:
+                watched.kill()
+        assert watched.returncode == 130, errors
+        assert "Traceback" not in errors
+        api_row = next(line for line in shown.splitlines() if " api " in f" {line} ")
+        assert "n3" in api_row and "failover" in api_row, shown
 
         for bad, message in ((("switchover", "api", "n9"), "unknown node 'n9'"),
                              (("switchover", "wbe", "n2"), "did you mean web?"),
