@@ -9,7 +9,8 @@ value. Commands::
     wait-gone KEY SECONDS        poll until KEY is absent → time.monotonic() then, or null
     hold KEY TTL_MS SECONDS      create KEY on a lease, renew it every 500 ms for SECONDS
                                  → {"failures": n, "gap": longest s between renewals,
-                                    "kept": whether KEY is still there}
+                                    "resumed": time.monotonic() of the renewal that
+                                    ended that gap, "kept": whether KEY is still there}
 """
 
 from __future__ import annotations
@@ -53,18 +54,20 @@ async def command(store: EtcdStore, name: str, args: list[str]) -> Any:
     if name == "hold":
         lease = await store.grant(int(args[1]))
         assert await store.create(args[0], "holder", lease)
-        failures, last_ok, gap = 0, time.monotonic(), 0.0
+        failures, last_ok, gap, resumed = 0, time.monotonic(), 0.0, 0.0
         end = time.monotonic() + float(args[2])
         while time.monotonic() < end:
             try:
                 await store.keepalive(lease)
-                gap = max(gap, time.monotonic() - last_ok)
-                last_ok = time.monotonic()
+                now = time.monotonic()
+                if now - last_ok > gap:
+                    gap, resumed = now - last_ok, now
+                last_ok = now
             except StoreUnavailable:
                 failures += 1
             await asyncio.sleep(0.5)
         kept = (await store.snapshot(args[0])).get(args[0]) is not None
-        return {"failures": failures, "gap": gap, "kept": kept}
+        return {"failures": failures, "gap": gap, "resumed": resumed, "kept": kept}
     raise SystemExit(f"unknown command {name}")
 
 

@@ -77,6 +77,12 @@ def test_a_cut_off_nodes_lease_expires_and_the_others_see_it(bed1: NetBed) -> No
 
 
 def test_leader_death_costs_an_election_not_the_leases(bed3: NetBed) -> None:
+    """Renewals stall while the members elect a new leader, and not much longer: a call
+    caught by the election times out (1 s here), the holder paces 500 ms, the next call
+    goes through; 1 s more for a loaded machine. How long the election itself takes is
+    etcd's business (a split vote now and then costs another round: it stalled renewals
+    3.5 s once in CI), so the bound runs from the moment the new leader is known, not
+    from the kill."""
     assert bed3.etcd is not None
     leader = bed3.etcd.leader()
     assert leader is not None
@@ -84,11 +90,18 @@ def test_leader_death_costs_an_election_not_the_leases(bed3: NetBed) -> None:
         holding = pool.submit(on, bed3, "n1", "hold", KEY, "3000", "8")
         time.sleep(2.5)
         bed3.etcd.kill(leader)
+        new, deadline = None, time.monotonic() + 10
+        while new is None and time.monotonic() < deadline:
+            new = bed3.etcd.leader()
+            if new is None:
+                time.sleep(0.02)
+        elected_at = time.monotonic()
         held = holding.result(timeout=60)
+    assert new is not None and new is not leader, "no new leader within 10 s"
     assert held["kept"], "the lease was lost with the leader"
-    assert held["gap"] < 3.0, f"renewals stopped for {held['gap']:.1f} s"
-    new = bed3.etcd.leader()
-    assert new is not None and new is not leader
+    late = held["resumed"] - elected_at
+    assert late < 2.5, (f"renewals resumed {late:.1f} s after the election "
+                        f"(stalled {held['gap']:.1f} s in all)")
 
 
 def test_sampler_sees_two_holders(bed1: NetBed) -> None:
