@@ -9,10 +9,10 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_run import Run
 
 from crg import __version__, cli
 from crg.commands import check
@@ -26,23 +26,6 @@ QUICKSTART = str(ROOT / "examples" / "quickstart.crg")
 NO_STANDBY = str(ROOT / "examples" / "broken" / "no-standby.crg")
 BAD = 'cluster c { nodes n1 n2 }\ngroup g { vip 10.0.0.1/24 preferd n1 }\n'
 UGLY = 'cluster c { nodes n1 n2 }  # two\ngroup g { app { start "x" } }\n'
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def crg(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
-    def run(*argv: str) -> Run:
-        code = cli.main(list(argv))
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
 
 
 @pytest.fixture

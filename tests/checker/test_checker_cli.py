@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import jsonschema
 import pytest
 from checker_helpers import EXAMPLES
+from cli_run import Run
 
-from crg import cli
 from crg.checker.result import PROPERTIES
 from crg.commands import check
 from crg.spec import KINDS, ActionKind
@@ -40,23 +40,6 @@ group web {
   failback auto
 }
 """
-
-
-@dataclasses.dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def crg(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
-    def run(*argv: str) -> Run:
-        code = cli.main(list(argv))
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
 
 
 @pytest.fixture
