@@ -12,6 +12,7 @@ from __future__ import annotations
 from crg.spec.algebra import Algebra, Bool, Word
 from crg.spec.derived import (
     View,
+    available,
     holds,
     is_candidate,
     owned,
@@ -183,9 +184,12 @@ def fault(v: View, n: Word) -> Step:
 
 def switchover(v: View, n: Word) -> Step:
     """An operator asks to move the group to candidate ``n`` (claims 9, 23, 32, 39).
-    Refused while switching is disabled on the last node (claims 11, 35, 42)."""
+    Refused while switching is disabled on the last node (claims 11, 35, 42), and to a
+    drained node: placement never chooses one, so the wish would only lie in wait and
+    move the group when the node is undrained, long after the operator asked."""
     a, g = v.a, v.g
-    guard = a.and_(settled(v), is_candidate(v, n), up(v, n), a.not_(owned(v, n)),
+    guard = a.and_(settled(v), is_candidate(v, n), up(v, n), available(v, n),
+                   a.not_(owned(v, n)),
                    a.not_(a.eq(g.target, a.add(n, 1))), a.not_(switching_disabled(v)))
     return guard, g._replace(target=a.add(n, 1))
 

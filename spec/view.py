@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crg.spec.actions import KINDS, Action, ActionKind
-from crg.spec.derived import owned, runs_app, service_up, switching_disabled, up
+from crg.spec.derived import available, owned, runs_app, service_up, switching_disabled
 from crg.spec.model import Model, State
 
 
@@ -26,7 +26,7 @@ class Mode(enum.StrEnum):
     """VIP held, application down by design (instance group away from its preferred node,
     or put offline by an operator): clients are refused at once."""
     DOWN = "down"
-    """No candidate node is up: nothing holds the VIP."""
+    """No candidate node is available (up and not drained): nothing holds the VIP."""
     MOVING = "moving"
     """Between states: the run or halt method is under way (never seen once settled)."""
 
@@ -65,7 +65,8 @@ def placement_of(model: Model, state: State, g: int) -> Placement:
     vip_nodes = [n for n in range(model.n_nodes) if (gv.vip >> n) & 1]
     app_nodes = [n for n in range(model.n_nodes) if (gv.app >> n) & 1]
     if owner is None:
-        mode = Mode.DOWN if not any(up(v, c) for c in topo.candidates) else Mode.MOVING
+        # drained candidates host nothing: with only those left the group is down
+        mode = Mode.DOWN if not any(available(v, c) for c in topo.candidates) else Mode.MOVING
     elif service_up(v, owner) and runs_app(v, owner) and gv.announced:
         mode = Mode.NORMAL if owner == topo.preferred else Mode.FAILOVER
     elif (gv.vip >> owner) & 1 and not runs_app(v, owner) and not gv.app:

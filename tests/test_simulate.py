@@ -162,6 +162,7 @@ def test_help_lists_every_event(simulate: Callable[..., Run]) -> None:
     (["--offline", "db", "--fault", "db"], "the application of db is not running"),
     (["--offline", "db", "--offline", "db"], "db is already in offline mode"),
     (["--undrain", "n2"], "n2 is not drained"),
+    (["--drain", "n2", "--switchover", "www", "n2"], "n2 is drained: it may not host groups"),
     # a typo late in the script is found before anything runs
     (["--fail", "n1", "--join", "n1", "--fault", "stattic"], "did you mean static?"),
 ])
@@ -249,6 +250,15 @@ def test_a_group_with_no_candidate_left_is_down_not_violated(simulate: Callable[
         "alerted": True}
     assert data["steps"][3]["problems"] == []
     assert result.code == 0
+
+
+def test_a_group_whose_candidates_are_all_drained_is_down(simulate: Callable[..., Run]
+                                                          ) -> None:
+    result = simulate(WEB_TIER, "--drain", "n1", "--drain", "n2", "--drain", "n3",
+                      "--format", "json")
+    assert result.code == 0
+    www = json.loads(result.out)["final"]["placement"]["www"]
+    assert (www["node"], www["mode"], www["vip"]) == (None, "down", None)
 
 
 def test_on_a_terminal_the_same_words_in_colour(simulate: Callable[..., Run],

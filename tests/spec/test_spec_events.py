@@ -192,6 +192,14 @@ def test_switchover_not_enabled() -> None:
     assert not events.switchover(last, 0)[0]
 
 
+def test_switchover_to_a_drained_node_is_refused() -> None:
+    # Switching is still enabled (node 2 is a live standby), but node 1 is drained: the
+    # wish would lie in wait and move the group when node 1 is undrained.
+    drained = view(T, running_on(0), nodes(drained=[1]))
+    assert not events.switchover(drained, 1)[0]
+    assert events.switchover(drained, 2)[0]
+
+
 UNSETTLED = {
     "starting": group(owner=1, vip=bits(0), app=bits(0)),  # monitors not yet started
     "watchdog": running_on(0, wd=bits(0)),
