@@ -138,8 +138,10 @@ class Simulation:
         # Any number of nodes may go and any event may happen: a what-if is not bound by
         # the checker's assumptions (they only choose the environment events it explores;
         # the cluster service's steps are the same).
+        # The interpreted rules: a scenario takes a few hundred steps, far too few to pay
+        # for generating and compiling code per group (minutes for a few hundred groups).
         self.model = Model.from_config(config, max_down=len(config.cluster.nodes),
-                                       faults=frozenset(Fault))
+                                       faults=frozenset(Fault), compiled=False)
         self.max_steps = max_steps
         self._groups = {group.name: group for group in config.groups}
 
