@@ -49,6 +49,14 @@ async def _acquire_vip(agent: Agent, group: str) -> Undo:
     try:
         await agent.s.address.add(vip, agent.name)
     except AddressError as exc:
+        # Nothing half-applied: an add that failed after configuring the address (the
+        # announcement failed) must not leave it behind, unknown to the store and to the
+        # fencing watchdog. The Linux driver takes it off itself; this covers any driver.
+        try:
+            await agent.s.address.remove(vip, agent.name)
+        except AddressError as again:
+            raise StepFailed(f"{exc}; removing {vip.address} again failed too: {again}"
+                             ) from None
         raise StepFailed(str(exc)) from None
 
     async def undo() -> None:

@@ -15,6 +15,7 @@ from crg import files
 from crg.errors import ExitCode
 from crg.output import Output
 from crg.runtime import control, launch
+from crg.runtime.address.privileges import privilege_problem
 from crg.runtime.operator import CommandError
 from crg.runtime.store.base import StoreError
 
@@ -32,7 +33,7 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--address", choices=launch.ADDRESS_DRIVERS, default="loopback",
                         help="how VIPs are held: loopback (127.0.0.0/8 and ::1, no "
                              "privileges; the default), null (dry run), linux (real "
-                             "addresses, needs CAP_NET_ADMIN)")
+                             "addresses, needs CAP_NET_ADMIN and CAP_NET_RAW)")
     parser.add_argument("--node", metavar="NODE",
                         help="run only this node's agent (one per host), coordinated with "
                              "the others through --store")
@@ -67,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
     if args.node is not None and args.node not in config.cluster.nodes:
         out.error(f"--node {args.node}: not a node of cluster {config.cluster.name} "
                   f"({', '.join(config.cluster.nodes)})")
+        return ExitCode.BAD_INPUT
+    if args.address == "linux" and (problem := privilege_problem()) is not None:
+        out.error(problem)
         return ExitCode.BAD_INPUT
     driver = launch.address_driver(args.address) if args.address != "linux" else None
     if driver is not None:

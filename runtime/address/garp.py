@@ -12,7 +12,7 @@ import socket
 import struct
 
 from crg.runtime.address.base import AddressError
-from crg.runtime.address.netlink import privilege_error
+from crg.runtime.address.privileges import privilege_error
 
 ETH_P_ARP = 0x0806
 BROADCAST = b"\xff" * 6

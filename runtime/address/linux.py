@@ -43,12 +43,27 @@ class LinuxAddressDriver(AddressDriver):
         # Announce even when the address was already there: a retried step after a crash
         # must still tell the LAN where the address now lives.
         self._cancel_repeats(vip)
-        await asyncio.to_thread(garp.announce, device.index, device.name, device.mac,
-                                vip.interface.ip)
+        try:
+            await asyncio.to_thread(garp.announce, device.index, device.name, device.mac,
+                                    vip.interface.ip)
+        except AddressError as error:
+            raise await self._rolled_back(vip, error) from error
         if self.announce_count > 1:
             task = asyncio.get_running_loop().create_task(self._repeat(vip, device))
             self._repeats[vip.address] = task
             task.add_done_callback(functools.partial(self._forget, vip.address))
+
+    async def _rolled_back(self, vip: Vip, error: AddressError) -> AddressError:
+        """The step failed: an address configured but never announced would be held
+        without the store, the LAN or the fencing watchdog knowing of it, so it comes off
+        again (also when it was there before: acquire-vip runs only where the spec says
+        the node does not hold it). Returns the error to raise, saying which it was."""
+        try:
+            await asyncio.to_thread(netlink.remove_address, vip)
+        except AddressError as again:
+            return AddressError(f"{error}; {vip.address} could NOT be removed again "
+                                f"({again}): remove it by hand")
+        return AddressError(f"{error}; {vip.address} was removed again")
 
     async def _repeat(self, vip: Vip, device: netlink.Device) -> None:
         for _ in range(self.announce_count - 1):

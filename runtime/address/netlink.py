@@ -18,17 +18,11 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from crg.dsl.model import Vip
 from crg.runtime.address.base import AddressError
+from crg.runtime.address.privileges import privilege_error
 
 IFA_F_NODAD = 0x02
 """Use an IPv6 address at once, without duplicate address detection (a VIP must answer
 immediately; the store, not DAD, guarantees it is held once)."""
-
-CAP_NET_ADMIN = 12
-CAP_NET_RAW = 13
-
-PRIVILEGE_HINT = (
-    "run crg as root, or give it the capabilities CAP_NET_ADMIN and CAP_NET_RAW "
-    "(systemd: AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,25 +31,6 @@ class Device:
     name: str
     mac: bytes
     """Hardware address (6 bytes on Ethernet; empty on devices without one)."""
-
-
-def has_capability(bit: int) -> bool:
-    """Whether this process holds a capability in its effective set (/proc/self/status)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("CapEff:"):
-                    return bool(int(line.split()[1], 16) >> bit & 1)
-    except OSError:
-        pass
-    return os.geteuid() == 0
-
-
-def privilege_error(action: str) -> AddressError:
-    missing = [name for name, bit in (("CAP_NET_ADMIN", CAP_NET_ADMIN),
-                                      ("CAP_NET_RAW", CAP_NET_RAW)) if not has_capability(bit)]
-    lacking = " and ".join(missing) or "the needed privileges"
-    return AddressError(f"cannot {action}: this process lacks {lacking}; {PRIVILEGE_HINT}")
 
 
 def _family(vip: Vip) -> int:

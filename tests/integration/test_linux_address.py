@@ -10,6 +10,7 @@ import json
 import shutil
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -188,3 +189,49 @@ def test_missing_capability_is_explained(bed: NetBed) -> None:
     # The same call with the capabilities works, through the same script.
     ok = bed.exec("n1", sys.executable, VIPCTL, "add", "n1", str(VIP4.interface))
     assert ok.stdout.strip() == "ok" and VIP4.address in addresses(bed, "n1")
+
+
+def without(*caps: str) -> list[str]:
+    """The setpriv prefix that runs a command without these capabilities."""
+    return ["setpriv", "--inh-caps=-all", "--ambient-caps=-all",
+            f"--bounding-set={','.join('-' + c for c in caps)}"]
+
+
+def test_a_failed_announcement_takes_the_address_off_again(bed: NetBed) -> None:
+    """Without CAP_NET_RAW the address can be added but not announced: the add must not
+    leave it configured (nothing half-applied), and the error says it was removed."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv (util-linux) to drop capabilities")
+    failed = bed.exec("n1", *without("net_raw"), sys.executable, VIPCTL, "add", "n1",
+                      str(VIP4.interface), check=False)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "Traceback" not in failed.stdout + failed.stderr
+    assert "lacks CAP_NET_RAW" in failed.stdout
+    assert f"{VIP4.address} was removed again" in failed.stdout
+    assert VIP4.address not in addresses(bed, "n1")
+    # Also when the address was already there (a retried step): it comes off.
+    bed.exec("n1", "ip", "addr", "add", str(VIP4.interface), "dev", "eth0")
+    again = bed.exec("n1", *without("net_raw"), sys.executable, VIPCTL, "add", "n1",
+                     str(VIP4.interface), check=False)
+    assert again.returncode == 1 and "was removed again" in again.stdout
+    assert VIP4.address not in addresses(bed, "n1")
+
+
+def test_crg_run_checks_the_privileges_before_touching_anything(tmp_path: Path) -> None:
+    """``crg run --address linux`` without CAP_NET_RAW: exit 2 with the reason, before the
+    run directory, the store or any address is touched."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv (util-linux) to drop capabilities")
+    config = tmp_path / "one.crg"
+    config.write_text("cluster privs { nodes n1 n2 }\n"
+                      "group web {\n  vip 10.213.0.50/24\n  app { start \"sleep 60\" }\n"
+                      "  monitor process\n  preferred n1\n  possible n2\n}\n")
+    run_dir = tmp_path / "run"
+    result = subprocess.run(
+        [*without("net_raw"), sys.executable, "-m", "crg", "run", str(config), "--node",
+         "n1", "--store", "etcd://127.0.0.1:9", "--address", "linux", "--run-dir",
+         str(run_dir)], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "lacks CAP_NET_RAW" in result.stderr and "AmbientCapabilities" in result.stderr
+    assert not run_dir.exists(), "nothing may be touched before the check"
