@@ -38,7 +38,9 @@ class Placement:
     """The owner: the node hosting the group (None when nobody does)."""
     mode: Mode
     vip: str | None
-    """The node the VIP is configured on (None if nowhere; the first if several)."""
+    """The node the VIP is configured on (None if nowhere). Several nodes, which
+    ``vip-unique`` forbids, are all named, comma-separated: a broken configuration's
+    double holder must show wherever placements are printed."""
     app: str
     """``up`` | ``down`` | ``failed`` | ``starting`` | ``stopping``."""
     switching: bool
@@ -89,7 +91,7 @@ def placement_of(model: Model, state: State, g: int) -> Placement:
         group=topo.name,
         node=nodes[owner] if owner is not None else None,
         mode=mode,
-        vip=nodes[vip_nodes[0]] if vip_nodes else None,
+        vip=",".join(nodes[n] for n in vip_nodes) or None,
         app=app,
         switching=not switching_disabled(v),
         alerted=bool(gv.alerted),

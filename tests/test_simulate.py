@@ -226,6 +226,8 @@ def test_broken_invariants_are_reported_and_exit_1(simulate: Callable[..., Run])
     problems = result.json()["steps"][1]["problems"]
     assert {"vip-unique", "app-exclusive"} <= {p["invariant"] for p in problems}
     assert "breaks an invariant" in result.err
+    # the placement shows both holders, not the first of them
+    assert result.json()["final"]["placement"]["pay"]["vip"] == "n1,n2"
 
 
 def test_beyond_the_assumptions_is_allowed(simulate: Callable[..., Run]) -> None:
