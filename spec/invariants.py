@@ -47,7 +47,9 @@ class StateInvariant:
 
     @property
     def statement(self) -> str:
-        return (self.predicate.__doc__ or "").strip()
+        """The exact statement: the docstring's first paragraph (the second quotes the
+        claims the invariant serves)."""
+        return (self.predicate.__doc__ or "").strip().split("\n\n")[0]
 
 
 def _hosts(v: View, c: int) -> Bool:
@@ -70,31 +72,49 @@ def _any_candidate_up(v: View) -> Bool:
 
 
 def vip_unique(v: View) -> Bool:
-    """The VIP is never configured on two nodes at once."""
+    """The VIP is never configured on two nodes at once.
+
+    Claims 1, 15: the application is "externally accessed using the logical network
+    address" — one address, one service instance answering it."""
     return v.a.at_most_one(v.g.vip)
 
 
 def vip_allowed(v: View) -> Bool:
-    """The VIP is only ever on the group's preferred or possible nodes."""
+    """The VIP is only ever on the group's preferred or possible nodes.
+
+    Claims 1, 10: "a preferred node for execution and one or more possible nodes as
+    standby nodes"; "a sequenced list of possible nodes"."""
     return v.a.is_zero(v.a.without(v.g.vip, v.a.const(v.topo.candidate_mask)))
 
 
 def app_exclusive(v: View) -> Bool:
-    """A failover group's application runs on at most one node."""
+    """A failover group's application runs on at most one node.
+
+    Claims 6, 20: the cluster service "transfers the service ... from the preferred node
+    to one such possible node" — transfers, not copies."""
     return v.a.at_most_one(v.g.app) if v.topo.failover else v.a.true
 
 
 def run_order(v: View) -> Bool:
     """On every node: monitors run only where the application runs, and the application
     runs only where the VIP is held — the order of the run method, undone in reverse by
-    the halt method."""
+    the halt method.
+
+    Claims 2, 14, 36: "a run method starting each cooperative resource group in an
+    ordered fashion"; it "acquires an internet protocol address ... upon executing the run
+    method"; the halt module stops "the application event monitors, stopping the
+    application and releasing the internet protocol address"."""
     a = v.a
     return a.and_(a.is_zero(a.without(v.g.app, v.g.vip)), a.is_zero(a.without(v.g.mon, v.g.app)))
 
 
 def watchdog(v: View) -> Bool:
     """An up node that holds anything of a group it does not own, or owns a group whose
-    application failed there, runs a watchdog for that group."""
+    application failed there, runs a watchdog for that group.
+
+    Claims 3, 34: "a watchdog process ... executing upon a failure or shutdown of the
+    cooperative resource group"; "a watchdog process on the preferred node upon the
+    halting of the application"."""
     a = v.a
     return a.and_(*(
         a.or_(a.not_(a.and_(up(v, n), leftovers(v, n))), a.bit(v.g.wd, n))
@@ -104,7 +124,10 @@ def watchdog(v: View) -> Bool:
 
 def coverage(v: View) -> Bool:
     """Within the assumed failures, some candidate node of the group is up (and not
-    drained)."""
+    drained).
+
+    Claims 1, 15: "one or more possible nodes as standby nodes" — enough of them for the
+    failures the operator plans for."""
     return _any_candidate_up(v)
 
 
@@ -112,8 +135,11 @@ def coverage(v: View) -> Bool:
 
 
 def vip_held(v: View) -> Bool:
-    """Settled and some candidate up (and not drained): the VIP is held by exactly one
-    node, such a candidate."""
+    """Quiescent and some candidate up (and not drained): the VIP is held by exactly one
+    node, such a candidate.
+
+    Claims 1, 5, 7: "keeping the logical network address available on each possible
+    node"; "an off-line mode with the logical network address available"."""
     a, vip = v.a, v.g.vip
     held = a.and_(a.not_(a.is_zero(vip)), a.at_most_one(vip),
                   a.is_zero(a.without(vip, _up_candidates(v))))
@@ -121,8 +147,12 @@ def vip_held(v: View) -> Bool:
 
 
 def normal_mode(v: View) -> Bool:
-    """Settled, every candidate up, failback auto, no switchover in force, no node banned
-    and not put offline: the group runs on its preferred node with its application up."""
+    """Quiescent, every candidate up, failback auto, no switchover in force, no node
+    banned and not put offline: the group runs on its preferred node with its application
+    up.
+
+    Claims 4, 18: "a normal mode with each cooperative resource group executing on the
+    preferred node"."""
     a, g, p = v.a, v.g, v.topo.preferred
     if not v.topo.auto_failback:
         return a.true
@@ -133,9 +163,12 @@ def normal_mode(v: View) -> Bool:
 
 
 def failover_order(v: View) -> Bool:
-    """Settled, failback auto and no switchover in force: the group is on the first node
+    """Quiescent, failback auto and no switchover in force: the group is on the first node
     of its sequence that is up, within its restart budget and free of groups it avoids
-    (or, if none is, the first up and within budget; or, failing that, the first up)."""
+    (or, if none is, the first up and within budget; or, failing that, the first up).
+
+    Claims 6, 10: the service goes "to one such possible node" of "a sequenced list of
+    possible nodes" — the sequence decides which."""
     a, g = v.a, v.g
     if not v.topo.auto_failback:
         return a.true
@@ -159,13 +192,19 @@ def expected_host(v: View) -> Word:
 
 
 def last_node_alert(v: View) -> Bool:
-    """Settled on the last live node of its list: switching is disabled and the alert has
-    been raised for this episode."""
+    """Quiescent on the last live node of its list: switching is disabled and the alert
+    has been raised for this episode.
+
+    Claims 11, 35: the cluster service "disables switching between the possible nodes for
+    a last such possible node ... and issues an alert"."""
     return v.a.or_(v.a.not_(switching_disabled(v)), v.g.alerted)
 
 
 def notify_settled(v: View) -> Bool:
-    """Settled: the last service event sent says *up* exactly when the service is up."""
+    """Quiescent: the last service event sent says *up* exactly when the service is up.
+
+    Claims 12, 13: "sending a service up event notification"; "sending a service down
+    event notification"."""
     a = v.a
     up_somewhere = a.or_(a.false, *(a.and_(service_up(v, c), runs_app(v, c))
                                     for c in v.topo.candidates))
