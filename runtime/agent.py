@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from crg.dsl.model import Group, Vip
 from crg.runtime import courier, steps
+from crg.runtime.address.base import AddressError
 from crg.runtime.commit import Actor, Outcome, Services, commit, enabled, read_state
 from crg.runtime.drivers.monitors import MonitorSet
 from crg.runtime.drivers.process import Instance, Supervisor
@@ -55,7 +56,8 @@ class Agent:
         self.on_lease_lost = on_lease_lost
         self.groups: dict[str, Group] = {g.name: g for g in services.config.groups}
         self.supervisor = Supervisor(services.config.cluster.name, node,
-                                     services.run_dir / "logs" / node, self._exited)
+                                     services.run_dir / "logs" / node, self._exited,
+                                     run_dir=services.run_dir)
         self.monitors: dict[str, MonitorSet] = {}
         self.faults: dict[str, tuple[str, str]] = {}
         """Group -> (instance token, reason): a failure seen here, not yet applied."""
@@ -74,6 +76,8 @@ class Agent:
         feed: the lease holds until at least that time + the lease)."""
         self.holdings_listeners: list[Callable[[], None]] = []
         """Called when what this node holds changed (see :meth:`holdings`)."""
+        self.troubles: dict[tuple[str, str], str] = {}
+        """(group, action) -> reason of the runtime alert raised for it, until it works."""
 
     # -- life ----------------------------------------------------------------------------
 
@@ -249,6 +253,23 @@ class Agent:
         pause = min(RESTART_PAUSE_MAX_S, 0.25 * 2.0 ** (len(recent) - 2))
         return max(0.0, recent[-1] + pause - now)
 
+    def runtime_alert(self, group: str, action: str, reason: str) -> None:
+        """Tell the operator that ``action`` of ``group`` failed here for ``reason``:
+        logged every time, emitted as a ``runtime-alert`` event once while the same
+        trouble lasts (a failed step is retried every RETRY_S)."""
+        if self.troubles.get((group, action)) == reason:
+            log.warning("%s: %s of %s failed again: %s", self.name, action, group, reason)
+            return
+        log.error("%s: %s of %s failed: %s", self.name, action, group, reason)
+        self.troubles[(group, action)] = reason
+        self.s.events.emit({"event": "runtime-alert", "group": group, "node": self.name,
+                            "action": action, "reason": reason})
+
+    def trouble_over(self, group: str, action: str) -> None:
+        """``action`` of ``group`` worked: a new failure of it is news again."""
+        self.troubles.pop((group, action), None)
+        self.troubles.pop((group, "cycle"), None)
+
     def report_fault(self, group: str, token: str, reason: str) -> None:
         if group not in self.faults:
             self.faults[group] = (token, reason)
@@ -274,6 +295,15 @@ class Lane:
                 decision = await self.run_cycle()
             except StoreError as exc:
                 decision = f"{a.name}: store unavailable ({exc})"
+            except Exception as exc:
+                # A bug or a failure nobody foresaw: the lane must live on (a dead lane
+                # leaves its group half-moved for ever, and nobody hears of it).
+                log.exception("%s: the cycle of %s failed", a.name, self.topo.name)
+                self.progressed = False
+                self.retry_at = time.monotonic() + RETRY_S
+                why = f"{type(exc).__name__}: {exc}"
+                a.runtime_alert(self.topo.name, "cycle", why)
+                decision = f"{a.name}: the cycle of {self.topo.name} failed ({why})"
             a.decisions.append(decision)
             del a.decisions[:-200]
             if "nothing to do" in decision or "waits" in decision:
@@ -343,25 +373,45 @@ class Lane:
              >> a.index) & 1)
         try:
             undo = await steps.do(a, action, retiring=retiring)
-        except steps.StepFailed as exc:
-            self.retry_at = time.monotonic() + RETRY_S
-            a.s.events.emit({"event": "runtime-alert", "group": name, "node": a.name,
-                             "action": action.kind.label, "reason": str(exc)})
-            return f"{text} failed: {exc}"
+        except (steps.StepFailed, AddressError) as exc:
+            return self._failed(action, text, str(exc))
+        except Exception as exc:
+            # Whatever went wrong, the step did not happen: it is retried like any failed
+            # step, and the traceback goes to the log for whoever must fix the cause.
+            log.exception("%s: %s failed", a.name, text)
+            return self._failed(action, text, f"{type(exc).__name__}: {exc}")
+        if action.kind is ActionKind.START_APP and (why := _not_started(a, name)):
+            a.runtime_alert(name, action.kind.label, why)  # committed: a fault follows
+        else:
+            a.trouble_over(name, action.kind.label)
         try:
             outcome = await a.apply(action)
-        except StoreError:
-            if undo is not None:
-                await undo()
+        except Exception:  # StoreError, or a bug: the step did not happen, so undo it
+            await self._undo(undo, text)
             self.retry_at = time.monotonic() + RETRY_S
             raise
         if not outcome.committed:
-            if undo is not None:
-                await undo()
+            await self._undo(undo, text)
             detail = "lost the race" if action.kind is ActionKind.CLAIM else "was undone"
             return f"{text} {detail} ({outcome.why})"
         self.progressed = True
         return text
+
+    def _failed(self, action: Action, text: str, why: str) -> str:
+        """The physical part of ``action`` failed: nothing was committed; try again after
+        RETRY_S (the spec still enables it) and tell the operator, once per trouble."""
+        self.retry_at = time.monotonic() + RETRY_S
+        self.agent.runtime_alert(self.topo.name, action.kind.label, why)
+        return f"{text} failed: {why}"
+
+    async def _undo(self, undo: steps.Undo | None, text: str) -> None:
+        if undo is None:
+            return
+        try:
+            await undo()
+        except Exception as exc:
+            log.exception("%s: undoing %s failed", self.agent.name, text)
+            self.agent.runtime_alert(self.topo.name, "undo", f"undoing {text} failed: {exc}")
 
     def observed(self, snap: Snapshot, state: State) -> tuple[Action, str] | None:
         """An environment event this node saw happen to the group, if it is enabled."""
@@ -391,6 +441,14 @@ class Lane:
             if responsible and time.time() - since >= window:
                 return Action(ActionKind.FORGIVE, g, -1), f"no fault for {window:g} s"
         return None
+
+
+def _not_started(agent: Agent, group: str) -> str | None:
+    """Why the application just started for ``group`` could not be started, if so."""
+    instance = agent.supervisor.instances.get(group)
+    if instance is None or instance.spawn_error is None:
+        return None
+    return f"the application {instance.describe_exit()}"
 
 
 def _enabled_event(model: Model, state: State, action: Action) -> bool:

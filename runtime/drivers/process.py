@@ -2,9 +2,11 @@
 
 Every process crg starts (applications, stop and status commands, exec monitors, hooks)
 gets its own session, hence its own process group, so that stopping it reaches its
-children too, and carries two environment variables: ``CRG_MARK`` (cluster/node/group)
-and ``CRG_INSTANCE`` (one start). A process that escaped its group (a daemon that called
-``setsid``) still carries them, which is how the watchdog finds strays with psutil.
+children too, and carries environment variables that say whose it is: ``CRG_RUN_DIR``
+(the runtime's run directory: which runtime), ``CRG_MARK`` (cluster/node/group) and
+``CRG_INSTANCE`` (one start). A process that escaped its group (a daemon that called
+``setsid``) still carries them, which is how the watchdog finds strays with psutil, and
+how a runtime restarted on the same run directory finds its predecessor's orphans.
 
 Nothing runs through a shell unless the application says ``shell``. Output goes to one
 log file per group and node under the run directory, never through a pipe we would have
@@ -24,6 +26,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import psutil
 
@@ -141,12 +144,58 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
+RUN_DIR_VARIABLE = "CRG_RUN_DIR"
+"""Every process a runtime starts carries its run directory here, next to ``CRG_MARK``:
+two runtimes of clusters with the same name (on other run directories) must never take
+each other's processes for their own strays, while a runtime restarted on the same run
+directory must recognise its predecessor's orphans."""
+
+
+def run_dir_mark(run_dir: Path) -> str:
+    """The value of ``CRG_RUN_DIR`` for a run directory: absolute and without symbolic
+    links, so that a restart from another working directory gives the same mark."""
+    return str(run_dir.resolve())
+
+
+def marked() -> list[tuple[psutil.Process, dict[str, str]]]:
+    """Every live process carrying a run directory mark, with its environment."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            env = proc.environ()
+            if RUN_DIR_VARIABLE in env and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append((proc, env))
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def sweep_run_dir(run_dir: Path) -> list[tuple[int, str]]:
+    """SIGKILL every process left by an earlier runtime on ``run_dir`` (called before any
+    group starts, with the run directory locked: nothing of it can be alive and wanted)
+    and wait, bounded, until they are gone (their ports free). Returns (pid, mark) of
+    each."""
+    mark = run_dir_mark(run_dir)
+    swept = []
+    for proc, env in marked():
+        if env.get(RUN_DIR_VARIABLE) == mark and proc.pid != os.getpid():
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+                swept.append((proc, env.get("CRG_MARK") or f"{env.get('CRG_NODE', '?')} helper"))
+    psutil.wait_procs([p for p, _ in swept], timeout=KILL_GRACE_S)
+    return [(p.pid, m) for p, m in swept]
+
+
 class Supervisor:
     def __init__(self, cluster: str, node: str, log_dir: Path,
-                 on_exit: Callable[[Instance], None] | None = None) -> None:
+                 on_exit: Callable[[Instance], None] | None = None, *,
+                 run_dir: Path | None = None) -> None:
+        """``run_dir``: the runtime's run directory (default: ``log_dir``), which marks
+        every process started here as this runtime's (see :func:`run_dir_mark`)."""
         self.cluster = cluster
         self.node = node
         self.log_dir = log_dir
+        self.run_dir = run_dir_mark(run_dir if run_dir is not None else log_dir)
         self.on_exit = on_exit
         self.instances: dict[str, Instance] = {}
         """The current instance of each group on this node."""
@@ -157,6 +206,12 @@ class Supervisor:
     def mark(self, group: str) -> str:
         return f"{self.cluster}/{self.node}/{group}"
 
+    def ours(self, env: Mapping[str, str]) -> bool:
+        """Was a process with this environment started by this runtime instance (or an
+        earlier one on the same run directory)? Another runtime of a cluster with the same
+        name, on another run directory, is never touched."""
+        return env.get(RUN_DIR_VARIABLE) == self.run_dir
+
     def environment(self, group: Group | None, values: Mapping[str, str],
                     extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = dict(os.environ)
@@ -165,11 +220,28 @@ class Supervisor:
             env["CRG_MARK"] = self.mark(group.name)
         env.update({"CRG_CLUSTER": self.cluster, "CRG_NODE": self.node})
         env.update(extra or {})
+        env[RUN_DIR_VARIABLE] = self.run_dir  # last: what finds the process again
         return env
 
     def log_path(self, name: str) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         return self.log_dir / f"{name}.log"
+
+    def log_path_of(self, name: str) -> Path:
+        """Where ``name``'s log goes (nothing created yet)."""
+        return self.log_dir / f"{name}.log"
+
+    def _open_log(self, path: Path) -> BinaryIO:
+        """Raises OSError when the log directory cannot be made or the file opened."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "ab")  # the caller closes it
+
+    def _not_started(self, instance: Instance, why: str) -> Instance:
+        instance.spawn_error = why
+        instance.exit_code = 127
+        instance.done.set()
+        self._ended(instance)
+        return instance
 
     # -- applications ----------------------------------------------------------------
 
@@ -183,8 +255,14 @@ class Supervisor:
         env = self.environment(group, values, {"CRG_INSTANCE": token,
                                                "CRG_GROUP": group.name,
                                                "CRG_VIP": values.get("vip", "")})
-        path = self.log_path(group.name)
-        with open(path, "ab") as out:
+        path = self.log_path_of(group.name)
+        try:
+            out = self._open_log(path)
+        except OSError as exc:
+            # Without its log the application cannot start here: a failed start like a
+            # missing command (a fault: restart budget, then failover), not a dead lane.
+            return self._not_started(instance, f"cannot open its log {path} ({exc})")
+        with out:
             out.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} start {token}: "
                       f"{shlex.join(argv)}\n".encode())
             out.flush()
@@ -194,12 +272,8 @@ class Supervisor:
                     stderr=asyncio.subprocess.STDOUT, env=env, cwd=group.app.directory,
                     start_new_session=True)
             except OSError as exc:
-                instance.spawn_error = exc.strerror or str(exc)
-                instance.exit_code = 127
-                out.write(f"=== cannot start: {instance.spawn_error}\n".encode())
-                instance.done.set()
-                self._ended(instance)
-                return instance
+                out.write(f"=== cannot start: {exc.strerror or exc}\n".encode())
+                return self._not_started(instance, exc.strerror or str(exc))
         watcher = asyncio.create_task(self._watch(instance, path))
         self._watchers.add(watcher)
         watcher.add_done_callback(self._watchers.discard)
@@ -271,7 +345,13 @@ class Supervisor:
                   log_name: str, cwd: str | None = None) -> int | None:
         """Run a short command in its own process group, output to a log; its status, or
         None when it could not start or ran out of time (then its group is killed)."""
-        with open(self.log_path(log_name), "ab") as out:
+        try:
+            log_file = self._open_log(self.log_path_of(log_name))
+        except OSError as exc:
+            log.warning("%s: cannot run %s: cannot open its log (%s)", self.node,
+                        shlex.join(argv), exc)
+            return None
+        with log_file as out:
             try:
                 proc = await asyncio.create_subprocess_exec(
                     *argv, stdin=asyncio.subprocess.DEVNULL, stdout=out,
@@ -299,18 +379,13 @@ class Supervisor:
     # -- leftovers ---------------------------------------------------------------------
 
     def strays(self, group: str, keep: Instance | None = None) -> list[psutil.Process]:
-        """Processes of ``group`` started on this node that are not part of ``keep``."""
+        """Processes of ``group`` started on this node by this runtime (or a predecessor
+        on its run directory) that are not part of ``keep``."""
         mark = self.mark(group)
         keep_token = keep.token if keep is not None else None
-        found = []
-        for proc in psutil.process_iter():
-            try:
-                env = proc.environ()
-            except (psutil.Error, OSError):
-                continue
-            if env.get("CRG_MARK") == mark and env.get("CRG_INSTANCE") != keep_token:
-                found.append(proc)
-        return found
+        return [proc for proc, env in marked()
+                if env.get("CRG_MARK") == mark and self.ours(env)
+                and env.get("CRG_INSTANCE") != keep_token]
 
     def kill_strays(self, group: str, keep: Instance | None = None) -> list[int]:
         killed = []
@@ -321,21 +396,22 @@ class Supervisor:
         return killed
 
     def kill_all(self) -> list[int]:
-        """A crash: SIGKILL everything this node started, at once."""
-        killed: list[int] = []
+        """A crash: SIGKILL everything this node started, at once. Returns the process
+        groups killed, each once (an application's group, a helper's, or the group of a
+        process that escaped them)."""
+        killed: set[int] = set()
         for instance in list(self.instances.values()):
             if instance.pgid is not None:
-                killed.append(instance.pgid)
+                killed.add(instance.pgid)
             self.kill(instance)
         for pgid in list(self._helpers):
             _signal_group(pgid, signal.SIGKILL)
-            killed.append(pgid)
-        prefix = f"{self.cluster}/{self.node}/"
-        for proc in psutil.process_iter():
-            try:
-                if proc.environ().get("CRG_MARK", "").startswith(prefix):
-                    proc.kill()
-                    killed.append(proc.pid)
-            except (psutil.Error, OSError):
+            killed.add(pgid)
+        for proc, env in marked():
+            if env.get("CRG_NODE") != self.node or not self.ours(env):
                 continue
-        return killed
+            with contextlib.suppress(psutil.Error, OSError):
+                pgid = os.getpgid(proc.pid)  # before the kill: a dead process has none
+                proc.kill()
+                killed.add(pgid)  # a member of a group killed above counts once
+        return sorted(killed)

@@ -25,6 +25,7 @@ from pathlib import Path
 import psutil
 
 from crg.dsl import Config, parse
+from crg.runtime.address.ledger import LedgerDriver
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.conform import check
 from crg.runtime.drivers.sinks import EventLog
@@ -186,11 +187,14 @@ def placement(cluster: EmbeddedCluster, group: str) -> tuple[str | None, str, st
 
 
 @contextlib.asynccontextmanager
-async def running(setup: Setup) -> AsyncIterator[EmbeddedCluster]:
-    """An embedded cluster for ``setup``; afterwards: shut down in order, no process left
-    behind, no store mismatch, and the trace conforms to the spec."""
+async def running(setup: Setup, address: LedgerDriver | None = None
+                  ) -> AsyncIterator[EmbeddedCluster]:
+    """An embedded cluster for ``setup`` (on ``address``, by default a fresh loopback
+    driver); afterwards: shut down in order, no process left behind, no store mismatch,
+    and the trace conforms to the spec."""
     events = EventLog(setup.events)
-    cluster = EmbeddedCluster(setup.config, run_dir=setup.run_dir, address=LoopbackDriver(),
+    cluster = EmbeddedCluster(setup.config, run_dir=setup.run_dir,
+                              address=address or LoopbackDriver(),
                               events=events, trace_path=setup.trace)
     await cluster.start()
     try:
