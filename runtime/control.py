@@ -7,23 +7,27 @@ node). Answers: ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``.
 
 Run directory: ``--run-dir``, else ``$XDG_RUNTIME_DIR/crg/<cluster>``, else
 ``/tmp/crg-<uid>/<cluster>`` (with ``.<node>`` appended for one node of several hosts).
+One runtime at a time holds it (:func:`prepare`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("crg.runtime")
 
 SOCKET = "control.sock"
+LOCK = "lock"
 MAX_REQUEST = 64 * 1024
 CLIENT_TIMEOUT_S = 30.0
 
@@ -43,20 +47,55 @@ def run_dir_for(cluster: str, node: str | None = None) -> Path:
     return base_dir() / (cluster if node is None else f"{cluster}.{node}")
 
 
-def prepare(run_dir: Path) -> Path:
-    """Create the run directory (0700) and make sure no runtime already uses it; returns
-    the socket path."""
+@dataclass
+class RunDir:
+    """A run directory this runtime holds: an exclusive lock (``flock`` on ``lock``) for
+    the runtime's whole life, so that a second runtime on the same directory fails at
+    once, even when both start at the same instant. The kernel drops the lock when the
+    process dies, however it dies; the descriptor is not inherited by the applications
+    (``O_CLOEXEC``), or an orphan would keep a restarted runtime out."""
+
+    path: Path
+    socket: Path
+    lock_fd: int
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.lock_fd)
+
+
+def prepare(run_dir: Path) -> RunDir:
+    """Create the run directory (0700) and lock it, or fail with ControlError when another
+    runtime holds it; a socket left by a runtime that died is removed (OSError: the
+    directory cannot be made or the lock file opened)."""
     run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _lock_holder(fd)
+        os.close(fd)
+        raise ControlError(f"a crg runtime{holder} is already running with the run directory "
+                           f"{run_dir}: stop it first, or give this one another --run-dir"
+                           ) from None
+    except OSError:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
     path = run_dir / SOCKET
-    if path.exists():
-        try:
-            request(path, {"op": "status"}, timeout_s=2.0)
-        except ControlError:
-            path.unlink()  # left by a runtime that did not exit cleanly
-        else:
-            raise ControlError(f"a crg runtime is already running with the run directory "
-                               f"{run_dir}")
-    return path
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()  # we hold the lock: whoever made this socket is gone
+    return RunDir(run_dir, path, fd)
+
+
+def _lock_holder(fd: int) -> str:
+    """`` (pid N)`` of the runtime holding the lock, as it wrote it, if readable."""
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
+    return f" (pid {text})" if text.isdigit() else ""
 
 
 Handler = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]

@@ -24,6 +24,7 @@ from crg.runtime.address.base import AddressDriver
 from crg.runtime.address.ledger import LedgerDriver
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.address.null import NullDriver
+from crg.runtime.drivers.process import sweep_run_dir
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.store.base import Store, StoreError
 
@@ -89,12 +90,32 @@ def address_problems(config: Config, driver: AddressDriver) -> list[str]:
 
 
 async def serve(config: Config, options: Options) -> int:
-    """Run until a signal; the exit code."""
+    """Run until a signal, holding the run directory; the exit code."""
+    run_dir = control.prepare(options.run_dir)
+    try:
+        return await _serve(config, options, run_dir)
+    finally:
+        run_dir.release()
+
+
+def sweep_orphans(run_dir: Path) -> None:
+    """Kill what an earlier runtime on this run directory left running (it was killed
+    with SIGKILL, or its machine lost power), before any group starts here: otherwise
+    each orphan is found only when its group's watchdog retires, after it has cost a
+    restart (its port taken, the new instance fails)."""
+    swept = sweep_run_dir(run_dir)
+    if swept:
+        log.warning("killed %d process(es) left by an earlier runtime on %s: %s", len(swept),
+                    run_dir, ", ".join(f"{pid} ({mark})" for pid, mark in swept))
+
+
+async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> int:
     from crg.runtime.embedded import EmbeddedCluster
     from crg.runtime.host import HostRuntime
     from crg.runtime.operator import CommandError
 
-    socket_path = control.prepare(options.run_dir)
+    socket_path = run_dir.socket
+    sweep_orphans(run_dir.path)
     events = EventLog(options.events, stdout=options.json)
     driver = address_driver(options.address, options.node)
     runtime: EmbeddedCluster | HostRuntime

@@ -2,9 +2,11 @@
 
 Every process crg starts (applications, stop and status commands, exec monitors, hooks)
 gets its own session, hence its own process group, so that stopping it reaches its
-children too, and carries two environment variables: ``CRG_MARK`` (cluster/node/group)
-and ``CRG_INSTANCE`` (one start). A process that escaped its group (a daemon that called
-``setsid``) still carries them, which is how the watchdog finds strays with psutil.
+children too, and carries environment variables that say whose it is: ``CRG_RUN_DIR``
+(the runtime's run directory: which runtime), ``CRG_MARK`` (cluster/node/group) and
+``CRG_INSTANCE`` (one start). A process that escaped its group (a daemon that called
+``setsid``) still carries them, which is how the watchdog finds strays with psutil, and
+how a runtime restarted on the same run directory finds its predecessor's orphans.
 
 Nothing runs through a shell unless the application says ``shell``. Output goes to one
 log file per group and node under the run directory, never through a pipe we would have
@@ -142,12 +144,58 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
+RUN_DIR_VARIABLE = "CRG_RUN_DIR"
+"""Every process a runtime starts carries its run directory here, next to ``CRG_MARK``:
+two runtimes of clusters with the same name (on other run directories) must never take
+each other's processes for their own strays, while a runtime restarted on the same run
+directory must recognise its predecessor's orphans."""
+
+
+def run_dir_mark(run_dir: Path) -> str:
+    """The value of ``CRG_RUN_DIR`` for a run directory: absolute and without symbolic
+    links, so that a restart from another working directory gives the same mark."""
+    return str(run_dir.resolve())
+
+
+def marked() -> list[tuple[psutil.Process, dict[str, str]]]:
+    """Every live process carrying a run directory mark, with its environment."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            env = proc.environ()
+            if RUN_DIR_VARIABLE in env and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append((proc, env))
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def sweep_run_dir(run_dir: Path) -> list[tuple[int, str]]:
+    """SIGKILL every process left by an earlier runtime on ``run_dir`` (called before any
+    group starts, with the run directory locked: nothing of it can be alive and wanted)
+    and wait, bounded, until they are gone (their ports free). Returns (pid, mark) of
+    each."""
+    mark = run_dir_mark(run_dir)
+    swept = []
+    for proc, env in marked():
+        if env.get(RUN_DIR_VARIABLE) == mark and proc.pid != os.getpid():
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+                swept.append((proc, env.get("CRG_MARK") or f"{env.get('CRG_NODE', '?')} helper"))
+    psutil.wait_procs([p for p, _ in swept], timeout=KILL_GRACE_S)
+    return [(p.pid, m) for p, m in swept]
+
+
 class Supervisor:
     def __init__(self, cluster: str, node: str, log_dir: Path,
-                 on_exit: Callable[[Instance], None] | None = None) -> None:
+                 on_exit: Callable[[Instance], None] | None = None, *,
+                 run_dir: Path | None = None) -> None:
+        """``run_dir``: the runtime's run directory (default: ``log_dir``), which marks
+        every process started here as this runtime's (see :func:`run_dir_mark`)."""
         self.cluster = cluster
         self.node = node
         self.log_dir = log_dir
+        self.run_dir = run_dir_mark(run_dir if run_dir is not None else log_dir)
         self.on_exit = on_exit
         self.instances: dict[str, Instance] = {}
         """The current instance of each group on this node."""
@@ -158,6 +206,12 @@ class Supervisor:
     def mark(self, group: str) -> str:
         return f"{self.cluster}/{self.node}/{group}"
 
+    def ours(self, env: Mapping[str, str]) -> bool:
+        """Was a process with this environment started by this runtime instance (or an
+        earlier one on the same run directory)? Another runtime of a cluster with the same
+        name, on another run directory, is never touched."""
+        return env.get(RUN_DIR_VARIABLE) == self.run_dir
+
     def environment(self, group: Group | None, values: Mapping[str, str],
                     extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = dict(os.environ)
@@ -166,6 +220,7 @@ class Supervisor:
             env["CRG_MARK"] = self.mark(group.name)
         env.update({"CRG_CLUSTER": self.cluster, "CRG_NODE": self.node})
         env.update(extra or {})
+        env[RUN_DIR_VARIABLE] = self.run_dir  # last: what finds the process again
         return env
 
     def log_path(self, name: str) -> Path:
@@ -324,18 +379,13 @@ class Supervisor:
     # -- leftovers ---------------------------------------------------------------------
 
     def strays(self, group: str, keep: Instance | None = None) -> list[psutil.Process]:
-        """Processes of ``group`` started on this node that are not part of ``keep``."""
+        """Processes of ``group`` started on this node by this runtime (or a predecessor
+        on its run directory) that are not part of ``keep``."""
         mark = self.mark(group)
         keep_token = keep.token if keep is not None else None
-        found = []
-        for proc in psutil.process_iter():
-            try:
-                env = proc.environ()
-            except (psutil.Error, OSError):
-                continue
-            if env.get("CRG_MARK") == mark and env.get("CRG_INSTANCE") != keep_token:
-                found.append(proc)
-        return found
+        return [proc for proc, env in marked()
+                if env.get("CRG_MARK") == mark and self.ours(env)
+                and env.get("CRG_INSTANCE") != keep_token]
 
     def kill_strays(self, group: str, keep: Instance | None = None) -> list[int]:
         killed = []
@@ -346,21 +396,22 @@ class Supervisor:
         return killed
 
     def kill_all(self) -> list[int]:
-        """A crash: SIGKILL everything this node started, at once."""
-        killed: list[int] = []
+        """A crash: SIGKILL everything this node started, at once. Returns the process
+        groups killed, each once (an application's group, a helper's, or the group of a
+        process that escaped them)."""
+        killed: set[int] = set()
         for instance in list(self.instances.values()):
             if instance.pgid is not None:
-                killed.append(instance.pgid)
+                killed.add(instance.pgid)
             self.kill(instance)
         for pgid in list(self._helpers):
             _signal_group(pgid, signal.SIGKILL)
-            killed.append(pgid)
-        prefix = f"{self.cluster}/{self.node}/"
-        for proc in psutil.process_iter():
-            try:
-                if proc.environ().get("CRG_MARK", "").startswith(prefix):
-                    proc.kill()
-                    killed.append(proc.pid)
-            except (psutil.Error, OSError):
+            killed.add(pgid)
+        for proc, env in marked():
+            if env.get("CRG_NODE") != self.node or not self.ours(env):
                 continue
-        return killed
+            with contextlib.suppress(psutil.Error, OSError):
+                pgid = os.getpgid(proc.pid)  # before the kill: a dead process has none
+                proc.kill()
+                killed.add(pgid)  # a member of a group killed above counts once
+        return sorted(killed)

@@ -145,3 +145,77 @@ def test_conform_reports_the_first_bad_step(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
     trace.write_text("not json\n")
     assert crg("conform", str(setup.path), str(trace)).returncode == 2
+
+
+def test_one_runtime_per_run_directory_even_when_started_together(tmp_path: Path) -> None:
+    """Two ``crg run`` on one run directory at the same instant: the run directory's lock
+    lets exactly one run; the other exits 2 before it starts anything."""
+    setup = quickstart(tmp_path)
+    argv = [sys.executable, "-m", "crg", "run", str(setup.path), "--run-dir",
+            str(setup.run_dir)]
+    both = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True) for _ in range(2)]
+    try:
+        wait_until(lambda: any(p.poll() is not None for p in both), 30,
+                   "one of the two runtimes gave up")
+        loser = next(p for p in both if p.poll() is not None)
+        winner = next(p for p in both if p is not loser)
+        said = loser.communicate(timeout=10)[0]
+        assert loser.returncode == 2, said
+        assert "already running with the run directory" in said and "Traceback" not in said
+        assert f"(pid {winner.pid})" in said
+        wait_until(lambda: (setup.run_dir / SOCKET).exists(), 30, "the winner serves")
+        assert request(setup.run_dir / SOCKET, {"op": "status"}, timeout_s=5)["ok"]
+        assert winner.poll() is None
+        winner.send_signal(signal.SIGTERM)
+        output = winner.communicate(timeout=30)[0]
+        assert winner.returncode == 0, output
+    finally:
+        for p in both:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    wait_until(lambda: not processes_of(setup.name), 5, "no process left")
+
+
+def test_a_restart_sweeps_the_orphans_of_a_killed_runtime_first(tmp_path: Path) -> None:
+    """``kill -9`` of ``crg run`` leaves its applications running (they hold their ports);
+    ``crg run`` on the same run directory kills them before any group starts, says so,
+    and its own groups start without a fault."""
+    setup = quickstart(tmp_path)
+    argv = [sys.executable, "-m", "crg", "run", str(setup.path), "--run-dir",
+            str(setup.run_dir)]
+
+    def all_up() -> bool:
+        try:
+            answer = request(setup.run_dir / SOCKET, {"op": "status"}, timeout_s=5)
+        except ControlError:
+            return False
+        return all(g["app"] == "up" and g["mode"] == "normal"
+                   for g in answer["status"]["groups"])
+
+    first = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    second: subprocess.Popen[str] | None = None
+    try:
+        wait_until(all_up, 40, "every group up")
+        first.kill()
+        first.wait(timeout=10)
+        orphans = {p.pid for p in processes_of(setup.name)}
+        assert len(orphans) == 3, "one application per group outlives the runtime"
+        second = subprocess.Popen([*argv, "--events", str(setup.events)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        wait_until(all_up, 40, "every group up again")
+        assert not orphans & {p.pid for p in processes_of(setup.name)}, "orphans survived"
+        second.send_signal(signal.SIGTERM)
+        output = second.communicate(timeout=30)[0]
+        assert second.returncode == 0, output
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert "killed 3 process(es) left by an earlier runtime" in output
+    assert all(str(pid) in output for pid in orphans)
+    events = [json.loads(line) for line in setup.events.read_text().splitlines()]
+    assert not [e for e in events if e["event"] == "fault"], "a group paid for an orphan"
+    wait_until(lambda: not processes_of(setup.name), 5, "no process left")

@@ -1,14 +1,17 @@
 """The process supervisor's decisions (README, "crg run"): a start that fails, a stop
-that runs out of time, a process that escaped its process group."""
+that runs out of time, a process that escaped its process group, whose processes are
+whose."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import psutil
 import pytest
 from runtime_helpers import eventually, placement, processes_of, run, running, two_nodes
 
+from crg.runtime.drivers.process import Supervisor, sweep_run_dir
 from crg.runtime.embedded import EmbeddedCluster
 
 pytestmark = pytest.mark.timeout(90)
@@ -88,5 +91,42 @@ def test_the_watchdog_kills_a_process_that_left_its_group(tmp_path: Path) -> Non
                              "nothing of job left on n1")
             cleaned = [e for e in events(setup.events) if e["event"] == "watchdog"]
             assert cleaned and "stray" in str(cleaned[0]["cleaned"])
+
+    run(body())
+
+
+def test_two_runtimes_of_one_cluster_name_never_touch_each_others_processes(
+        tmp_path: Path) -> None:
+    """The mark names the run directory: a runtime on run directory B finds none of A's
+    processes (not as strays, not in a crash), while a runtime restarted on A finds the
+    orphans of A's predecessor and sweeps them."""
+    setup = two_nodes(tmp_path, f'    start "python3 -c \'{SLEEPER}\'"')
+    job = setup.config.group("job")
+    values = {"vip": setup.vips["job"], "node": "n1", "group": "job"}
+
+    async def body() -> None:
+        a = Supervisor(setup.name, "n1", tmp_path / "A" / "logs", run_dir=tmp_path / "A")
+        b = Supervisor(setup.name, "n1", tmp_path / "B" / "logs", run_dir=tmp_path / "B")
+        mine, theirs = await a.start(job, values), await b.start(job, values)
+        try:
+            assert mine.running and theirs.running
+            assert [p.pid for p in b.strays("job")] == [theirs.pgid]
+            assert b.strays("job", keep=theirs) == []
+            assert b.kill_all() == [theirs.pgid], "each process group counted once"
+            await eventually(lambda: not psutil.pid_exists(theirs.pgid or 0)
+                             or psutil.Process(theirs.pgid).status() == psutil.STATUS_ZOMBIE,
+                             5, "B's application killed")
+            assert mine.running and psutil.pid_exists(mine.pgid or 0), "A's app was killed"
+            # A restarted on the same run directory (relative path, other spelling) sees
+            # its predecessor's orphan; the sweep at start kills it and says what it was.
+            again = Supervisor(setup.name, "n1", tmp_path / "x",
+                               run_dir=tmp_path / "A" / ".." / "A")
+            assert [p.pid for p in again.strays("job")] == [mine.pgid]
+            swept = sweep_run_dir(tmp_path / "A")
+            assert swept == [(mine.pgid, f"{setup.name}/n1/job")]
+            await eventually(lambda: not mine.running, 5, "A's orphan reaped")
+        finally:
+            a.kill_all()
+            b.kill_all()
 
     run(body())
