@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 import sys
@@ -71,15 +72,49 @@ def address_driver(name: str, node: str | None = None) -> AddressDriver:
     return LinuxAddressDriver(node)
 
 
+EXTRA = "linux"
+"""The optional dependencies (pyproject.toml) that several hosts need: pyroute2, aetcd."""
+INSTALL_HINT = f"pip install 'crg[{EXTRA}]'"
+
+
+def missing_extra(module: str, what: str) -> str | None:
+    """Why ``module`` cannot be imported, as an operator's message naming the extra that
+    brings what it needs (None when it can): asked before anything starts."""
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        return (f"{what} needs the Python package {exc.name or 'of the linux extra'}, "
+                f"which is not installed: {INSTALL_HINT}")
+    return None
+
+
+def store_problem(url: str) -> str | None:
+    """Why ``--store URL`` cannot be used (None when it can, as far as can be told
+    without contacting it)."""
+    if not url.startswith("etcd://"):
+        return (f"--store {url}: unknown store; several hosts share an etcd store "
+                "(--store etcd://HOST:PORT,...)")
+    problem = missing_extra("crg.runtime.store.etcd", f"--store {url}")
+    if problem is not None:
+        return problem
+    from crg.runtime.store.etcd import parse_etcd_url
+
+    try:
+        parse_etcd_url(url)
+    except ValueError as exc:
+        return f"--store: {exc} (expected etcd://HOST:PORT[,HOST:PORT...])"
+    return None
+
+
 def open_store(url: str, timeout_ms: int) -> Store:
     """The coordination store shared by the hosts (``etcd://host:port,...``)."""
-    if url.startswith("etcd://"):
-        # Imported here: it needs aetcd (the 'linux' extra).
-        from crg.runtime.store.etcd import EtcdStore
+    problem = store_problem(url)
+    if problem is not None:
+        raise StoreError(problem)
+    # Imported here: it needs aetcd (the 'linux' extra).
+    from crg.runtime.store.etcd import EtcdStore
 
-        return EtcdStore.from_url(url, timeout_ms)
-    raise StoreError(f"unknown store {url!r}: several hosts share an etcd store "
-                     "(--store etcd://HOST:PORT,...)")
+    return EtcdStore.from_url(url, timeout_ms)
 
 
 def address_problems(config: Config, driver: AddressDriver) -> list[str]:

@@ -69,7 +69,13 @@ def run(args: argparse.Namespace) -> int:
         out.error(f"--node {args.node}: not a node of cluster {config.cluster.name} "
                   f"({', '.join(config.cluster.nodes)})")
         return ExitCode.BAD_INPUT
-    if args.address == "linux" and (problem := privilege_problem()) is not None:
+    problem = None
+    if args.store is not None:
+        problem = launch.store_problem(args.store)
+    if problem is None and args.address == "linux":
+        problem = (launch.missing_extra("crg.runtime.address.linux", "--address linux")
+                   or privilege_problem())
+    if problem is not None:
         out.error(problem)
         return ExitCode.BAD_INPUT
     driver = launch.address_driver(args.address) if args.address != "linux" else None

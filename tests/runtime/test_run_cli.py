@@ -219,3 +219,52 @@ def test_a_restart_sweeps_the_orphans_of_a_killed_runtime_first(tmp_path: Path) 
     events = [json.loads(line) for line in setup.events.read_text().splitlines()]
     assert not [e for e in events if e["event"] == "fault"], "a group paid for an orphan"
     wait_until(lambda: not processes_of(setup.name), 5, "no process left")
+
+
+LOOPBACK_CONFIG = ("cluster badinput { nodes n1 n2 }\n"
+                   "group web {\n  vip 127.0.77.5/8\n  app { start \"sleep 60\" }\n"
+                   "  monitor process\n  preferred n1\n  possible n2\n}\n")
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("etcd://a:b", "Port could not be cast to integer"),
+    ("etcd://", "has an empty member"),
+    ("etcd://:2379", "expected HOST[:PORT]"),
+    ("etcd://h:99999", "Port out of range"),
+    ("etcd://[::1", "Invalid IPv6 URL"),
+    ("http://h:2379", "unknown store"),
+])
+def test_a_bad_store_url_is_bad_input(tmp_path: Path, url: str, message: str) -> None:
+    config = tmp_path / "one.crg"
+    config.write_text(LOOPBACK_CONFIG)
+    run_dir = tmp_path / "run"
+    result = crg("run", str(config), "--node", "n1", "--store", url, "--run-dir", str(run_dir))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert "etcd://HOST:PORT" in result.stderr, "say what a store URL looks like"
+    assert not run_dir.exists(), "refused before anything was touched"
+
+
+@pytest.mark.parametrize(("missing", "args"), [
+    ("aetcd", ("--store", "etcd://127.0.0.1:2379")),
+    ("pyroute2", ("--store", "etcd://127.0.0.1:2379", "--address", "linux")),
+])
+def test_without_the_linux_extra_the_hint_says_how_to_install_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str,
+        args: tuple[str, ...]) -> None:
+    """As if the extra were not installed: importing the package fails."""
+    monkeypatch.setitem(sys.modules, missing, None)  # an import of it raises ModuleNotFound
+    for module in [m for m in sys.modules if m.startswith(("crg.runtime.store.etcd",
+                                                           "crg.runtime.address.linux",
+                                                           "crg.runtime.address.netlink",
+                                                           "crg.runtime.address.garp"))]:
+        monkeypatch.delitem(sys.modules, module)
+    config = tmp_path / "one.crg"
+    config.write_text(LOOPBACK_CONFIG)
+    run_dir = tmp_path / "run"
+    result = crg("run", str(config), "--node", "n1", *args, "--run-dir", str(run_dir))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "bug in crg" not in result.stderr
+    assert f"needs the Python package {missing}" in result.stderr
+    assert "pip install 'crg[linux]'" in result.stderr
+    assert not run_dir.exists()
