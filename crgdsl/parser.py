@@ -1,85 +1,34 @@
-"""The LALR parser, built once, and the translation of lark's errors into diagnostics."""
+"""Parsing, and the translation of lark's errors into diagnostics."""
 
 from __future__ import annotations
 
-import functools
 import re
-from contextvars import ContextVar
-from importlib import resources
 
-from lark import Lark, Token, Tree
+from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from crg.dsl import misread
 from crg.dsl.diagnostics import Diagnostic, Severity, did_you_mean
+from crg.dsl.grammar import comment_sink, describe, keywords, lark
 from crg.dsl.source import Source, Span
 from crg.dsl.syntax import Comment
-
-# Friendly names for the terminals a user may be told were expected.
-_TERMINAL_NAMES = {
-    "NAME": "a name",
-    "STRING": "a quoted string",
-    "DURATION": "a duration such as 500ms or 2s",
-    "INT": "a whole number",
-    "ADDRESS": "an address with prefix such as 10.0.0.5/24",
-    "NODE_WORD": "'node' or 'nodes'",
-    "$END": "end of file",
-}
-
-
-# Comments are ignored by the grammar; the lexer hands each one to this callback, which
-# collects them for `crg fmt`. Re-lexing the text with a plain lexer instead is not
-# equivalent: without the parser's context it can fail on input that parsed (`nodes ab-c`).
-_comment_sink: ContextVar[list[Comment] | None] = ContextVar("crg_comment_sink", default=None)
-
-
-def _on_comment(token: Token) -> Token:
-    sink = _comment_sink.get()
-    if sink is not None:
-        sink.append(Comment(str(token), token.line or 0, token.column or 0))
-    return token
-
-
-@functools.cache
-def _parser() -> Lark:
-    grammar = resources.files("crg.dsl").joinpath("crg.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=True, lexer_callbacks={"COMMENT": _on_comment})
 
 
 def parse_tree(source: Source) -> tuple[Tree[Token] | None, tuple[Comment, ...], Diagnostic | None]:
     """Parse ``source``; returns the tree and comments, or a syntax diagnostic."""
     comments: list[Comment] = []
-    reset = _comment_sink.set(comments)
+    reset = comment_sink.set(comments)
     try:
-        tree = _parser().parse(source.text)
+        tree = lark().parse(source.text)
     except UnexpectedInput as exc:
         return None, (), _syntax_diagnostic(source, exc)
     finally:
-        _comment_sink.reset(reset)
+        comment_sink.reset(reset)
     return tree, tuple(comments), None
 
 
-def _describe(terminal: str) -> str:
-    if terminal in _TERMINAL_NAMES:
-        return _TERMINAL_NAMES[terminal]
-    try:
-        pattern = _parser().get_terminal(terminal).pattern
-    except KeyError:
-        return terminal.lower()
-    return f"'{pattern.value}'"
-
-
-def _keywords(expected: set[str]) -> list[str]:
-    words = []
-    for terminal in expected:
-        described = _describe(terminal)
-        if described.startswith("'") and described[1:-1].replace("-", "").isalpha():
-            words.append(described[1:-1])
-    return words
-
-
 def _expected_list(expected: set[str]) -> str:
-    names = sorted({_describe(t) for t in expected})
+    names = sorted({describe(t) for t in expected})
     if len(names) == 1:
         return f"expected {names[0]}"
     return "expected one of: " + ", ".join(names)
@@ -92,6 +41,9 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
         return _end_of_file(source, set(exc.expected))
     if isinstance(exc, UnexpectedToken):
         token = _whole_token(source, exc.token)
+        if token.type != "$END" and (found := misread.in_broken_list(exc)) is not None:
+            return Diagnostic(Severity.ERROR, found.message, found.name.span, found.hint,
+                              "syntax")
         if token.type == "$END":
             return _end_of_file(source, set(exc.expected))
         text = str(token)
@@ -99,7 +51,7 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
                     token.end_column or column + max(len(text), 1))
         hint: str | None = _expected_list(set(exc.expected))
         if token.type == "NAME":
-            words = _keywords(set(exc.expected))
+            words = keywords(set(exc.expected))
             suggestion = did_you_mean(text, words) if words else None
             if suggestion and suggestion.startswith("did you mean"):
                 return Diagnostic(Severity.ERROR, f"unknown statement '{text}'", span,
@@ -154,7 +106,7 @@ def _whole_token(source: Source, token: Token) -> Token:
         return token
     best = token
     for name in _VALUE_TERMINALS:
-        regex = re.compile(_parser().get_terminal(name).pattern.to_regexp())
+        regex = re.compile(lark().get_terminal(name).pattern.to_regexp())
         match = regex.match(source.text, start)
         if match and (len(match.group()) > len(best) or (
                 len(match.group()) == len(best) and best.type == "ADDRESS")):

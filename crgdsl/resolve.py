@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from crg.dsl import builtin_defaults as D
-from crg.dsl import values
+from crg.dsl import misread, values
 from crg.dsl.diagnostics import Collector, did_you_mean
+from crg.dsl.misread import Misread
 from crg.dsl.model import (
     App,
     Cluster,
@@ -63,6 +64,8 @@ class Settings:
     spans: dict[str, Span] = field(default_factory=dict)
     names: dict[str, tuple[Name, ...]] = field(default_factory=dict)
     """Unresolved references (preferred, possible, notify, avoid) for later checks."""
+    misread: set[str] = field(default_factory=set)
+    """Statements found misspelt inside a list: their absence is not reported again."""
 
 
 def interpret(statements: Sequence[GroupStmt], diag: Collector, *, in_defaults: bool) -> Settings:
@@ -112,6 +115,7 @@ class Resolver:
     def __init__(self, source: Source, diag: Collector) -> None:
         self.source = source
         self.diag = diag
+        self.nodes_misread = False
 
     def resolve(self, document: Document) -> Config | None:
         clusters = [b for b in document.blocks if isinstance(b, ClusterBlock)]
@@ -127,14 +131,18 @@ class Resolver:
         for extra_d in defaults[1:]:
             self.diag.error(f"second defaults block (the first is at {defaults[0].span})",
                             extra_d.span, code="duplicate")
-        cluster = self.cluster(clusters[0]) if clusters else None
+        cluster = self.cluster(clusters[0], _placed_nodes(groups)) if clusters else None
         base = (interpret(defaults[0].statements, self.diag, in_defaults=True) if defaults
                 else Settings())
         group_names = self._group_names(groups)
+        self._split_lists(base, set(), group_names)
         for ref in base.names.get("notify", ()):
             if ref.text not in group_names and ref.text not in D.RESERVED_GROUP_NAMES:
                 self.unknown_group(ref, "notify", group_names)
-        resolved = [self.group(g, base, cluster, group_names) for g in groups]
+        # A misspelt `nodes` statement leaves the nodes unknown: checking the groups'
+        # nodes against an empty list would only repeat that one error many times.
+        placing = None if self.nodes_misread else cluster
+        resolved = [self.group(g, base, placing, group_names) for g in groups]
         if not groups:
             self.diag.warning("no groups defined", clusters[0].span if clusters
                               else Span.point(1, 1), code="empty")
@@ -148,8 +156,10 @@ class Resolver:
 
     # -- cluster ---------------------------------------------------------------------
 
-    def cluster(self, block: ClusterBlock) -> Cluster:
+    def cluster(self, block: ClusterBlock, placed: set[str]) -> Cluster:
+        """``placed``: the nodes that groups name as preferred or possible."""
         spans: dict[str, Span] = {}
+        misspelt: set[str] = set()
         nodes: list[str] = []
         node_spans: dict[str, Span] = {}
         timing = {"lease": D.LEASE_MS, "heartbeat": D.HEARTBEAT_MS,
@@ -164,7 +174,7 @@ class Resolver:
                 continue
             spans[word] = stmt.span
             if isinstance(stmt, NodesStmt):
-                for name in stmt.names:
+                for name in self._node_names(stmt, placed, misspelt):
                     if name.text in node_spans:
                         self.diag.error(f"node '{name.text}' listed twice", name.span,
                                         code="duplicate")
@@ -177,14 +187,19 @@ class Resolver:
                 max_down = values.count(stmt.count, "nodes down", self.diag, 0)
             else:
                 faults = set()
-                for name in stmt.names:
+                kinds = {f.value for f in Fault}
+                names, found = misread.split(stmt.names, "assume faults", "cluster",
+                                             _member_of(kinds), kinds)
+                misspelt |= self._report(found)
+                for name in names:
                     fault = values.enum_value(Fault, name, "fault kind", self.diag)
                     if fault is not None:
                         faults.add(fault)
-        if not nodes:
+        self.nodes_misread = not nodes and "nodes" in misspelt
+        if not nodes and not self.nodes_misread:
             self.diag.error(f"cluster '{block.name.text}' has no nodes", block.span,
                             hint="add a line such as: nodes n1 n2 n3", code="missing")
-        elif max_down > len(nodes):
+        elif nodes and max_down > len(nodes):
             self.diag.error(f"cannot assume {max_down} nodes down: the cluster has only "
                             f"{len(nodes)}", spans.get("assume-down", block.span), code="value")
         elif max_down == len(nodes) and max_down > 0:
@@ -194,6 +209,43 @@ class Resolver:
         return Cluster(block.name.text, tuple(nodes), timing["lease"], timing["heartbeat"],
                        timing["store-timeout"], timing["fence-margin"], max_down,
                        frozenset(faults), block.span, spans, node_spans)
+
+    def _node_names(self, stmt: NodesStmt, placed: set[str],
+                    misspelt: set[str]) -> tuple[Name, ...]:
+        """The names of a ``nodes`` statement without a misspelt statement that followed it.
+
+        Any name is a valid node, so a name is only taken for a statement (``asume faults
+        crash`` after the list) if no group uses it, it starts a line, and the name after it
+        is not used by a group either.
+        """
+        names = stmt.names
+        unused = {i for i, n in enumerate(names) if n.text not in placed}
+        suspects = {id(names[i]) for i in unused
+                    if i + 1 in unused and self._starts_line(names[i])}
+        keep, found = misread.split(names, "nodes", "cluster", lambda n: id(n) not in suspects,
+                                    [n.text for n in names])
+        misspelt |= self._report(found)
+        return keep
+
+    def _starts_line(self, name: Name) -> bool:
+        return self.source.line(name.span.line)[: name.span.column - 1].strip() == ""
+
+    def _report(self, found: Sequence[Misread]) -> set[str]:
+        for entry in found:
+            self.diag.error(entry.message, entry.name.span, hint=entry.hint, code="syntax")
+        return {entry.keyword for entry in found}
+
+    def _split_lists(self, settings: Settings, nodes: set[str],
+                     group_names: dict[str, Span]) -> None:
+        """Take misspelt statements out of the lists of one block (see crg.dsl.misread)."""
+        for keyword, names in list(settings.names.items()):
+            if keyword == "preferred":
+                continue
+            known = set(nodes) if keyword == "possible" else {*group_names,
+                                                              *D.RESERVED_GROUP_NAMES}
+            settings.names[keyword], found = misread.split(names, keyword, "group",
+                                                           _member_of(known), known)
+            settings.misread |= self._report(found)
 
     def _timing_rule(self, timing: dict[str, int], spans: dict[str, Span],
                      block: ClusterBlock) -> None:
@@ -229,26 +281,28 @@ class Resolver:
     def group(self, block: GroupBlock, base: Settings, cluster: Cluster | None,
               group_names: dict[str, Span]) -> Group | None:
         own = interpret(block.statements, self.diag, in_defaults=False)
+        nodes = set(cluster.nodes) if cluster else set()
+        self._split_lists(own, nodes, group_names)
+        misspelt = own.misread | base.misread
 
         def get(key: str, default: Any) -> Any:  # the group's own statement wins
             return own.values.get(key, base.values.get(key, default))
 
         name = block.name.text
-        nodes = set(cluster.nodes) if cluster else set()
-        preferred = self._preferred(block, own, nodes, cluster)
+        preferred = self._preferred(block, own, nodes, cluster, misspelt)
         possible = self._possible(own, nodes, cluster, preferred)
         notify = self._group_refs("notify", own, base, name, group_names)
         avoid = self._group_refs("avoid", own, base, name, group_names)
         vip: Vip | None = own.values.get("vip")
-        if "vip" not in own.spans:
+        if "vip" not in own.spans and "vip" not in misspelt:
             self.diag.error(f"group '{name}' has no vip", block.name.span,
                             hint="add a line such as: vip 10.0.0.10/24", code="missing")
         app: App | None = get("app", None)
-        if "app" not in own.spans and "app" not in base.spans:
+        if "app" not in own.spans and "app" not in base.spans and "app" not in misspelt:
             self.diag.error(f"group '{name}' has no app", block.name.span,
                             hint='add: app { start "..." }', code="missing")
         monitors: list[Monitor | None] = get("monitor", [])
-        if not monitors:
+        if not monitors and "monitor" not in misspelt:
             self.diag.error(f"group '{name}' has no monitor", block.name.span,
                             hint="add at least one, e.g.: monitor process", code="missing")
         alerts: list[Sink | None] = get("alert", [Sink(SinkKind.LOG, None, NO_SPAN)])
@@ -276,8 +330,10 @@ class Resolver:
         return group
 
     def _preferred(self, block: GroupBlock, own: Settings, nodes: set[str],
-                   cluster: Cluster | None) -> str | None:
+                   cluster: Cluster | None, misspelt: set[str]) -> str | None:
         names = own.names.get("preferred")
+        if not names and "preferred" in misspelt:
+            return None
         if not names:
             self.diag.error(f"group '{block.name.text}' has no preferred node", block.name.span,
                             hint="add a line such as: preferred n1", code="missing")
@@ -374,6 +430,22 @@ class Resolver:
             if node not in used and groups:
                 self.diag.warning(f"node '{node}' is no group's preferred or possible node",
                                   cluster.node_spans.get(node, cluster.span), code="unused-node")
+
+
+def _member_of(known: set[str]) -> Callable[[Name], bool]:
+    return lambda name: name.text in known
+
+
+def _placed_nodes(groups: Sequence[GroupBlock]) -> set[str]:
+    """The node names that any group gives as its preferred or possible node."""
+    out: set[str] = set()
+    for group in groups:
+        for stmt in group.statements:
+            if isinstance(stmt, WordStmt) and stmt.keyword == "preferred":
+                out.add(stmt.value.text)
+            elif isinstance(stmt, ListStmt) and stmt.keyword == "possible":
+                out |= {n.text for n in stmt.names}
+    return out
 
 
 def _cluster_word(stmt: object) -> str:
