@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crg import files
+from crg.dsl.model import Config
 from crg.errors import ExitCode
 from crg.output import Output
 from crg.runtime import control, launch
@@ -57,34 +58,11 @@ def run(args: argparse.Namespace) -> int:
     out = Output()
     config = files.load(args.file)
     out.diagnostics(config.source, config.warnings, with_summary=False)
-    if (args.node is None) != (args.store is None):
-        out.error("--node and --store go together: one agent per host, sharing a store "
-                  "(without both, every node runs here with an in-memory store)")
+    problems = refusals(args, config)
+    if problems:
+        for problem in problems:
+            out.error(problem)
         return ExitCode.BAD_INPUT
-    if args.node is None and args.address == "linux":
-        out.error("--address linux moves real addresses between hosts: run one agent per "
-                  "host with --node NODE --store etcd://...")
-        return ExitCode.BAD_INPUT
-    if args.node is not None and args.node not in config.cluster.nodes:
-        out.error(f"--node {args.node}: not a node of cluster {config.cluster.name} "
-                  f"({', '.join(config.cluster.nodes)})")
-        return ExitCode.BAD_INPUT
-    problem = None
-    if args.store is not None:
-        problem = launch.store_problem(args.store)
-    if problem is None and args.address == "linux":
-        problem = (launch.missing_extra("crg.runtime.address.linux", "--address linux")
-                   or privilege_problem())
-    if problem is not None:
-        out.error(problem)
-        return ExitCode.BAD_INPUT
-    driver = launch.address_driver(args.address) if args.address != "linux" else None
-    if driver is not None:
-        problems = launch.address_problems(config, driver)
-        if problems:
-            for problem in problems:
-                out.error(problem)
-            return ExitCode.BAD_INPUT
     run_dir = (Path(args.run_dir) if args.run_dir
                else control.run_dir_for(config.cluster.name, args.node))
     options = launch.Options(run_dir=run_dir, address=args.address, node=args.node,
@@ -99,5 +77,59 @@ def run(args: argparse.Namespace) -> int:
         out.error(str(exc))
         return ExitCode.BAD_INPUT
     except OSError as exc:
-        out.error(f"cannot use the run directory {run_dir}: {exc.strerror or exc}")
+        out.error(os_problem(exc, options))
         return ExitCode.BAD_INPUT
+
+
+def refusals(args: argparse.Namespace, config: Config) -> list[str]:
+    """Why this ``crg run`` cannot start, found before anything is touched (no run
+    directory, no store, no address, no process)."""
+    if (args.node is None) != (args.store is None):
+        return ["--node and --store go together: one agent per host, sharing a store "
+                "(without both, every node runs here with an in-memory store)"]
+    if args.node is None and args.address == "linux":
+        return ["--address linux moves real addresses between hosts: run one agent per "
+                "host with --node NODE --store etcd://..."]
+    if args.node is not None and args.node not in config.cluster.nodes:
+        return [f"--node {args.node}: not a node of cluster {config.cluster.name} "
+                f"({', '.join(config.cluster.nodes)})"]
+    problem = None
+    if args.store is not None:
+        problem = launch.store_problem(args.store)
+    if problem is None and args.address == "linux":
+        problem = (launch.missing_extra("crg.runtime.address.linux", "--address linux")
+                   or privilege_problem())
+    if problem is not None:
+        return [problem]
+    outputs = [unwritable(flag, Path(path)) for flag, path in (("--events", args.events),
+                                                              ("--trace", args.trace))
+               if path is not None]
+    found = [p for p in outputs if p is not None]
+    if args.address != "linux":
+        found += launch.address_problems(config, launch.address_driver(args.address))
+    return found
+
+
+def unwritable(flag: str, path: Path) -> str | None:
+    """Why ``path`` (of ``--events`` or ``--trace``) cannot be written, if so. Asked
+    first: the runtime opens it later, and the error then was blamed on the run
+    directory."""
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        return f"{flag} {path}: cannot write this file: {exc.strerror or exc}"
+    return None
+
+
+def os_problem(exc: OSError, options: launch.Options) -> str:
+    """An operating system error while starting, naming the file it concerns."""
+    reason = exc.strerror or str(exc)
+    name = Path(exc.filename) if exc.filename else None
+    for flag, path in (("--events", options.events), ("--trace", options.trace)):
+        if path is not None and name == path:
+            return f"{flag} {path}: cannot write this file: {reason}"
+    if name is None or name.is_relative_to(options.run_dir) or name == options.run_dir:
+        where = f" ({name})" if name is not None and name != options.run_dir else ""
+        return f"cannot use the run directory {options.run_dir}{where}: {reason}"
+    return f"cannot use {name}: {reason}"

@@ -268,3 +268,33 @@ def test_without_the_linux_extra_the_hint_says_how_to_install_it(
     assert f"needs the Python package {missing}" in result.stderr
     assert "pip install 'crg[linux]'" in result.stderr
     assert not run_dir.exists()
+
+
+@pytest.mark.parametrize("flag", ["--events", "--trace"])
+def test_an_unwritable_output_file_is_named(tmp_path: Path, flag: str) -> None:
+    config = tmp_path / "one.crg"
+    config.write_text(LOOPBACK_CONFIG)
+    run_dir = tmp_path / "run"
+    for path, reason in ((tmp_path / "missing" / "out.jsonl", "No such file or directory"),
+                         (tmp_path, "Is a directory")):
+        result = crg("run", str(config), flag, str(path), "--run-dir", str(run_dir))
+        assert result.returncode == 2, result.stderr
+        assert f"{flag} {path}: cannot write this file: {reason}" in result.stderr
+        assert "run directory" not in result.stderr and "Traceback" not in result.stderr
+        assert not run_dir.exists()
+
+
+def test_the_readme_systemd_unit_creates_what_it_writes_to() -> None:
+    """The unit runs as User=crg: systemd must create (and hand to that user) every
+    directory its command line writes under /run and /var/log."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    unit = readme.split("/etc/systemd/system/crg.service", 1)[1].split("```", 1)[0]
+    settings = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line
+                    and not line.startswith((" ", "#")))
+    assert settings["User"] == "crg"
+    command = unit.split("ExecStart=", 1)[1].split("\n#", 1)[0]
+    for base, setting in (("/run/", "RuntimeDirectory"), ("/var/log/", "LogsDirectory")):
+        used = {word.split(base, 1)[1].split("/")[0] for word in command.split()
+                if word.startswith(base)}
+        assert used, f"the command line writes nothing under {base}"
+        assert used <= set(settings.get(setting, "").split()), (setting, used)
