@@ -43,12 +43,22 @@ from crg.dsl.syntax import (
 
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 _DURATION_PART = re.compile(r"([0-9]+)(ms|s|m|h)")
+HUGE = 10**18
+"""Where whole numbers saturate: beyond every limit of the language (values.py), so the
+value is still rejected, with the number as written in the message."""
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+
+def whole(digits: str) -> int:
+    """The value of a string of decimal digits, saturating at :data:`HUGE`."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) < len(str(HUGE)) else HUGE
 
 
 def duration_ms(text: str) -> int:
     sign = -1 if text.startswith("-") else 1
-    return sign * sum(int(n) * _UNIT_MS[unit] for n, unit in _DURATION_PART.findall(text))
+    total = sum(whole(n) * _UNIT_MS[unit] for n, unit in _DURATION_PART.findall(text))
+    return sign * min(total, HUGE)
 
 
 def _span_of(node: Tree[Token] | Token) -> Span:
@@ -96,7 +106,9 @@ class Builder:
         return Str("".join(out), _span_of(token), raw)
 
     def number(self, token: Token) -> Number:
-        return Number(int(str(token)), _span_of(token))
+        text = str(token)
+        sign = -1 if text.startswith("-") else 1
+        return Number(sign * whole(text.lstrip("-")), _span_of(token), text)
 
     def duration(self, token: Token) -> Duration:
         return Duration(duration_ms(str(token)), str(token), _span_of(token))

@@ -39,6 +39,7 @@ from crg.dsl.syntax import (
     MonitorStmt,
     Name,
     NodesStmt,
+    Number,
     RestartsStmt,
     ShellItem,
     SinkStmt,
@@ -103,6 +104,15 @@ def _names(names: Iterable[Name], separator: str) -> str:
     return separator.join(n.text for n in names)
 
 
+def _number(number: Number) -> str:
+    """Without leading zeros (``007`` is ``7``), from the text: a number too large to be
+    valid saturates, and must still be printed as written."""
+    if not number.text:
+        return str(number.value)
+    sign = "-" if number.text.startswith("-") else ""
+    return sign + (number.text.lstrip("-").lstrip("0") or "0")
+
+
 def _opt(word: str, value: Duration | None) -> str:
     # Durations are printed as written: `90s` and `1m30s` both say what the author meant.
     return f" {word} {value.text}" if value is not None else ""
@@ -118,7 +128,7 @@ def _cluster_stmt(stmt: ClusterStmt) -> str:
         return f"{stmt.keyword} {stmt.value.text}"
     if isinstance(stmt, AssumeDownStmt):
         word = "node" if stmt.count.value == 1 else "nodes"
-        return f"assume at most {stmt.count.value} {word} down"
+        return f"assume at most {_number(stmt.count)} {word} down"
     return "assume faults " + _names(stmt.names, ", ")
 
 
@@ -133,11 +143,11 @@ def _group_stmt_line(stmt: GroupStmt) -> str:
         return f"vip {stmt.address.text}{device}"
     if isinstance(stmt, MonitorStmt):
         target = f" {quote(stmt.target.value)}" if stmt.target is not None else ""
-        fails = f" fails {stmt.fails.value}" if stmt.fails is not None else ""
+        fails = f" fails {_number(stmt.fails)}" if stmt.fails is not None else ""
         return (f"monitor {stmt.kind.text}{target}"
                 f"{_opt('every', stmt.every)}{_opt('timeout', stmt.timeout)}{fails}")
     if isinstance(stmt, RestartsStmt):
-        return f"restarts {stmt.count.value}{_opt('within', stmt.window)}"
+        return f"restarts {_number(stmt.count)}{_opt('within', stmt.window)}"
     assert isinstance(stmt, SinkStmt), stmt
     target = f" {quote(stmt.target.value)}" if stmt.target is not None else ""
     return f"{stmt.keyword} {stmt.kind.text}{target}"

@@ -92,7 +92,8 @@ def interpret(statements: Sequence[GroupStmt], diag: Collector, *, in_defaults: 
         elif isinstance(stmt, MonitorStmt):
             out.values.setdefault("monitor", []).append(values.monitor(stmt, diag))
         elif isinstance(stmt, RestartsStmt):
-            out.values["restarts"] = values.count(stmt.count, "restarts", diag, 0)
+            out.values["restarts"] = values.count(stmt.count, "restarts", diag, 0,
+                                                  values.MAX_RESTARTS)
             if stmt.window is not None:
                 out.values["within"] = values.positive_ms(stmt.window, "restart window", diag)
         else:
@@ -165,6 +166,7 @@ class Resolver:
         timing = {"lease": D.LEASE_MS, "heartbeat": D.HEARTBEAT_MS,
                   "store-timeout": D.STORE_TIMEOUT_MS, "fence-margin": D.FENCE_MARGIN_MS}
         max_down = D.MAX_DOWN
+        max_down_text = str(max_down)
         faults = set(D.FAULTS)
         for stmt in block.statements:
             word = _cluster_word(stmt)
@@ -185,6 +187,7 @@ class Resolver:
                 timing[stmt.keyword] = values.positive_ms(stmt.value, stmt.keyword, self.diag)
             elif isinstance(stmt, AssumeDownStmt):
                 max_down = values.count(stmt.count, "nodes down", self.diag, 0)
+                max_down_text = values.shown(stmt.count.text)
             else:
                 faults = set()
                 kinds = {f.value for f in Fault}
@@ -200,7 +203,7 @@ class Resolver:
             self.diag.error(f"cluster '{block.name.text}' has no nodes", block.span,
                             hint="add a line such as: nodes n1 n2 n3", code="missing")
         elif nodes and max_down > len(nodes):
-            self.diag.error(f"cannot assume {max_down} nodes down: the cluster has only "
+            self.diag.error(f"cannot assume {max_down_text} nodes down: the cluster has only "
                             f"{len(nodes)}", spans.get("assume-down", block.span), code="value")
         elif max_down == len(nodes) and max_down > 0:
             self.diag.warning("every node may be down at once, so no group can keep its VIP",
@@ -254,7 +257,7 @@ class Resolver:
         # retry), then the fence itself, all within the lease (cf. Patroni's
         # loop_wait + 2 * retry_timeout <= ttl).
         need = (timing["heartbeat"] + 2 * timing["store-timeout"] + timing["fence-margin"])
-        if min(timing.values()) > 0 and need > timing["lease"]:
+        if all(values.in_range_ms(ms) for ms in timing.values()) and need > timing["lease"]:
             self.diag.error(
                 f"lease {timing['lease']}ms is too short: heartbeat + 2 x store-timeout + "
                 f"fence-margin = {need}ms must not exceed it",

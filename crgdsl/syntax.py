@@ -39,7 +39,11 @@ class Str:
 @dataclass(frozen=True, slots=True)
 class Number:
     value: int
+    """Saturates at :data:`crg.dsl.builder.HUGE`: past every limit, and Python will not
+    convert a string of more than 4300 digits."""
     span: Span = field(compare=False)
+    text: str = field(default="", compare=False)
+    """As written (``007``), for messages and ``crg fmt``."""
 
 
 @dataclass(frozen=True, slots=True)

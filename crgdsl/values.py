@@ -41,18 +41,43 @@ def enum_value(enum_type: type[E], name: Name, what: str, diag: Collector) -> E 
         return None
 
 
+# Upper bounds, so that a slip of the keyboard is an error instead of a checker that
+# explores a budget of 10^20 restarts, or a time that JSON readers cannot hold exactly
+# (README.md, "Lexical rules", says why these values).
+MAX_DURATION_MS = 24 * 3_600_000
+MAX_RESTARTS = 100
+MAX_FAILS = 100
+
+
+def in_range_ms(ms: int) -> bool:
+    return 0 < ms <= MAX_DURATION_MS
+
+
 def positive_ms(value: Duration, what: str, diag: Collector) -> int:
+    """A duration's milliseconds; longer than zero and at most 24h, or an error."""
     if value.ms <= 0:
-        diag.error(f"{what} must be longer than zero, got {value.text}", value.span,
+        diag.error(f"{what} must be longer than zero, got {shown(value.text)}", value.span,
+                   code="value")
+    elif value.ms > MAX_DURATION_MS:
+        diag.error(f"{what} must be at most 24h, got {shown(value.text)}", value.span,
                    code="value")
     return value.ms
 
 
-def count(value: Number, what: str, diag: Collector, minimum: int) -> int:
+def count(value: Number, what: str, diag: Collector, minimum: int,
+          maximum: int | None = None) -> int:
     if value.value < minimum:
-        diag.error(f"{what} must be at least {minimum}, got {value.value}", value.span,
+        diag.error(f"{what} must be at least {minimum}, got {shown(value.text)}", value.span,
+                   code="value")
+    elif maximum is not None and value.value > maximum:
+        diag.error(f"{what} must be at most {maximum}, got {shown(value.text)}", value.span,
                    code="value")
     return value.value
+
+
+def shown(text: str) -> str:
+    """A number as written, shortened for a message."""
+    return text if len(text) <= 24 else text[:21] + "..."
 
 
 def check_template(text: Str, diag: Collector) -> None:
@@ -235,7 +260,7 @@ def monitor(stmt: MonitorStmt, diag: Collector) -> Monitor | None:
         D.MONITOR_INTERVAL_MS)
     timeout = positive_ms(stmt.timeout, "monitor timeout", diag) if stmt.timeout else min(
         D.MONITOR_TIMEOUT_MS, interval)
-    fails = count(stmt.fails, "fails", diag, 1) if stmt.fails else D.MONITOR_FAILS
+    fails = count(stmt.fails, "fails", diag, 1, MAX_FAILS) if stmt.fails else D.MONITOR_FAILS
     if stmt.timeout is not None and stmt.every is not None and 0 < interval < timeout:
         diag.warning(f"monitor timeout {stmt.timeout.text} is longer than its interval "
                      f"{stmt.every.text}; checks will overlap", stmt.timeout.span, code="timing")

@@ -8,6 +8,7 @@ import pytest
 
 from crg.dsl import ConfigError, Source, decode_source, parse, parse_document
 from crg.dsl.diagnostics import render
+from crg.dsl.format import format_source
 
 VALID = ('cluster c { nodes n1 n2 }\n'
          'group g { vip 10.0.0.1/24 app { start "x" } monitor process preferred n1 possible n2 }\n')
@@ -80,3 +81,30 @@ def test_caret_inside_a_string_counts_escapes() -> None:
 def test_vip_that_is_no_address_says_so() -> None:
     assert any("'abc' is not a valid IPv4 or IPv6 address" in m
                for m in errors("cluster c { nodes n1 }\ngroup g { vip abc }"))
+
+
+@pytest.mark.parametrize(("statement", "message"), [
+    ("restarts 100", None), ("restarts 101", "restarts must be at most 100, got 101"),
+    ("monitor process fails 100", None),
+    ("monitor process every 24h", None),
+    ("monitor process every 1440m1ms", "monitor interval must be at most 24h, got 1440m1ms"),
+])
+def test_limits_are_inclusive(statement: str, message: str | None) -> None:
+    text = VALID.replace("monitor process", statement if "monitor" in statement
+                         else f"monitor process {statement}")
+    if message is None:
+        parse(text)
+    else:
+        assert [m.split(" (")[0].split(": ", 1)[1] for m in errors(text)] == [message]
+
+
+@pytest.mark.parametrize("digits", [30, 5000])  # past 4300 digits Python will not convert
+def test_huge_numbers_are_errors_and_fmt_keeps_them(digits: int) -> None:
+    number = "9" * digits
+    text = VALID.replace("possible n2", f"possible n2 restarts {number} within {number}h")
+    found = errors(text)
+    assert [m.split(": ", 1)[1][:44] for m in found] == [
+        "restarts must be at most 100, got 9999999999",
+        "restart window must be at most 24h, got 9999"]
+    assert all(len(m) < 200 for m in found)  # the number is shortened in messages
+    assert f"restarts {number} within {number}h" in format_source(Source("t.crg", text))
