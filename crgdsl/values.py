@@ -27,7 +27,7 @@ from crg.dsl.syntax import (
     Str,
     VipStmt,
 )
-from crg.dsl.templates import PLACEHOLDERS, problems
+from crg.dsl.templates import PLACEHOLDERS, problems, substitute
 
 E = TypeVar("E", bound=enum.StrEnum)
 
@@ -156,6 +156,33 @@ def vip(stmt: VipStmt, diag: Collector) -> Vip | None:
     return Vip(interface, device, stmt.span)
 
 
+# Stand-ins for the placeholders, to check a URL's shape before the runtime fills it in.
+_SAMPLES = {"vip": "192.0.2.1", "prefix": "24", "dev": "eth0", "node": "n1", "group": "g",
+            "cluster": "c"}
+
+
+def url_problem(template: str) -> str | None:
+    """What is wrong with an http(s) URL that may hold placeholders, as the end of a
+    sentence (``has no host``), or None."""
+    if problems(template):
+        return None  # check_template reports those; the URL cannot be filled in
+    # An IPv6 VIP is written in brackets, as URLs need: http://[{vip}]:8080/
+    text = substitute(template.replace("[{vip}]", "[2001:db8::1]"), _SAMPLES)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:  # a bracketed host that is no IPv6 address, a bad port...
+        reason = str(exc)
+        return f"is not a valid URL ({reason[:1].lower()}{reason[1:]})"
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname:
+        return "has no host"
+    if port == 0:
+        return "has port 0"
+    return None
+
+
 def _signal(name: Name, diag: Collector) -> str:
     text = name.text.upper().removeprefix("SIG")
     if text not in D.SIGNALS:
@@ -246,13 +273,15 @@ def monitor(stmt: MonitorStmt, diag: Collector) -> Monitor | None:
                 diag.error(f"tcp target '{stmt.target.value}' must be host:port", stmt.target.span,
                            hint='for example "{vip}:5432"', code="value")
         elif kind is MonitorKind.HTTP:
-            scheme = urlsplit(stmt.target.value).scheme
-            if scheme not in ("http", "https"):
-                diag.error(f"http target '{stmt.target.value}' must start with http:// or "
-                           "https://", stmt.target.span, code="value")
+            problem = url_problem(stmt.target.value)
+            if problem is not None:
+                diag.error(f"http target '{stmt.target.value}' {problem}", stmt.target.span,
+                           hint='for example "http://{vip}:8080/health"', code="value")
         elif kind is MonitorKind.EXEC:
             try:
-                shlex.split(stmt.target.value)
+                if not shlex.split(stmt.target.value):
+                    diag.error("exec monitor command is empty", stmt.target.span,
+                               code="value")
             except ValueError as exc:
                 diag.error(f"cannot split exec monitor command: {exc}", stmt.target.span,
                            code="value")
@@ -285,10 +314,10 @@ def sink(stmt: SinkStmt, diag: Collector) -> Sink | None:
         return None
     check_template(stmt.target, diag)
     if kind is SinkKind.WEBHOOK:
-        parts = urlsplit(stmt.target.value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            diag.error(f"webhook '{stmt.target.value}' must be an http:// or https:// URL",
-                       stmt.target.span, code="value")
+        problem = url_problem(stmt.target.value)
+        if problem is not None:
+            diag.error(f"webhook '{stmt.target.value}' {problem}", stmt.target.span,
+                       hint='for example "https://hooks.example.net/crg"', code="value")
     else:
         try:
             if not shlex.split(stmt.target.value):

@@ -108,3 +108,18 @@ def test_huge_numbers_are_errors_and_fmt_keeps_them(digits: int) -> None:
         "restart window must be at most 24h, got 9999"]
     assert all(len(m) < 200 for m in found)  # the number is shortened in messages
     assert f"restarts {number} within {number}h" in format_source(Source("t.crg", text))
+
+
+@pytest.mark.parametrize("url", ["http://[{vip}]:8080/", "https://{node}.example.net/x",
+                                 "http://{vip}:65535/"])
+def test_urls_with_placeholders_are_accepted(url: str) -> None:
+    text = VALID.replace("monitor process", f'monitor http "{url}" alert webhook "{url}"')
+    assert parse(text).group("g").monitors[0].target == url
+
+
+def test_url_that_python_cannot_split_is_an_error() -> None:
+    # urlsplit raises for a bracket left open: that was an internal error.
+    text = VALID.replace("monitor process", 'monitor http "http://[::1"')
+    assert [m.split(": ", 1)[1] for m in errors(text)] == [
+        "http target 'http://[::1' is not a valid URL (invalid IPv6 URL) "
+        '(for example "http://{vip}:8080/health")']
