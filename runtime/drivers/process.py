@@ -52,6 +52,8 @@ class Instance:
     exit_code: int | None = None
     """The main process's exit status once it ended (negative: killed by that signal)."""
     spawn_error: str | None = None
+    log: Path | None = None
+    """Where its output goes (``RUN_DIR/logs/NODE/GROUP.log``), once opened."""
     stopping: bool = False
     """A stop was asked for: its end is not a failure."""
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -64,7 +66,9 @@ class Instance:
     def running(self) -> bool:
         return self.process is not None and self.exit_code is None
 
-    def describe_exit(self) -> str:
+    def describe_exit(self, with_log: bool = True) -> str:
+        """How it ended, for a fault's reason: with where its output is (the reason it
+        ended is usually there), unless ``with_log`` is false (the log's own line)."""
         if self.spawn_error is not None:
             return f"could not be started: {self.spawn_error}"
         code = self.exit_code
@@ -75,8 +79,12 @@ class Instance:
                 name = signal.Signals(-code).name
             except ValueError:
                 name = f"signal {-code}"
-            return f"was killed by {name}"
-        return f"exited with status {code}"
+            ended = f"was killed by {name}"
+        else:
+            ended = f"exited with status {code}"
+        if with_log and self.log is not None:
+            ended += f" (its output: {self.log})"
+        return ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +145,16 @@ async def wait_gone(pgid: int, timeout_s: float) -> bool:
             return False
         await asyncio.sleep(POLL_S)
     return True
+
+
+def spawn_problem(exc: OSError, argv: Sequence[str], cwd: str | None) -> str:
+    """Why a command could not be executed, naming what was missing or refused: the
+    program, or the working directory (``No such file or directory`` alone names
+    neither)."""
+    reason = exc.strerror or str(exc)
+    if cwd is not None and exc.filename is not None and str(exc.filename) == cwd:
+        return f"its directory {cwd}: {reason}"
+    return f"{argv[0] if argv else 'the command'}: {reason}"
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -272,8 +290,10 @@ class Supervisor:
                     stderr=asyncio.subprocess.STDOUT, env=env, cwd=group.app.directory,
                     start_new_session=True)
             except OSError as exc:
-                out.write(f"=== cannot start: {exc.strerror or exc}\n".encode())
-                return self._not_started(instance, exc.strerror or str(exc))
+                why = spawn_problem(exc, argv, group.app.directory)
+                out.write(f"=== cannot start: {why}\n".encode())
+                return self._not_started(instance, why)
+        instance.log = path.absolute()
         watcher = asyncio.create_task(self._watch(instance, path))
         self._watchers.add(watcher)
         watcher.add_done_callback(self._watchers.discard)
@@ -286,7 +306,7 @@ class Supervisor:
         instance.done.set()
         with contextlib.suppress(OSError), open(path, "ab") as out:
             out.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {instance.token} "
-                      f"{instance.describe_exit()}\n".encode())
+                      f"{instance.describe_exit(with_log=False)}\n".encode())
         self._ended(instance)
 
     def _ended(self, instance: Instance) -> None:

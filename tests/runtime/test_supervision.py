@@ -53,8 +53,10 @@ def test_a_start_command_that_fails_is_a_fault_then_a_failover(tmp_path: Path) -
             await eventually(lambda: kinds(cluster).count("fault") >= 6, 20, "restarts")
             decisions = [x for agent in cluster.agents.values() for x in agent.decisions]
             assert any("start-app job waits" in x for x in decisions), "restarts are paced"
-            assert all("could not be started" in str(e.get("reason")) for e in
-                       events(setup.events) if e["event"] == "fault")
+            faults = [e for e in events(setup.events) if e["event"] == "fault"]
+            assert faults and all(
+                "could not be started: /nonexistent/crg-test-app: No such file or directory"
+                in str(e.get("reason")) for e in faults), faults
 
     run(body())
 
@@ -134,5 +136,36 @@ def test_two_runtimes_of_one_cluster_name_never_touch_each_others_processes(
         finally:
             a.kill_all()
             b.kill_all()
+
+    run(body())
+
+
+def test_a_missing_working_directory_is_named(tmp_path: Path) -> None:
+    setup = two_nodes(tmp_path, f'    start "python3 -c \'{SLEEPER}\'"\n'
+                                f'    dir "{tmp_path}/gone"')
+    job = setup.config.group("job")
+
+    async def body() -> None:
+        supervisor = Supervisor(setup.name, "n1", tmp_path / "logs")
+        instance = await supervisor.start(job, {"vip": setup.vips["job"]})
+        assert instance.describe_exit() == (f"could not be started: its directory "
+                                            f"{tmp_path}/gone: No such file or directory")
+
+    run(body())
+
+
+def test_a_crashed_application_s_fault_says_where_its_output_is(tmp_path: Path) -> None:
+    crash = 'import sys; print(\\"cannot bind: address in use\\"); sys.exit(3)'
+    setup = two_nodes(tmp_path, f'    start "python3 -c \'{crash}\'"')
+
+    async def body() -> None:
+        async with running(setup):
+            await eventually(lambda: setup.events.exists() and any(
+                e["event"] == "fault" for e in events(setup.events)), 15, "a fault")
+            fault = next(e for e in events(setup.events) if e["event"] == "fault")
+            log = setup.run_dir.resolve() / "logs" / str(fault["node"]) / "job.log"
+            assert fault["reason"] == (f"the application exited with status 3 "
+                                       f"(its output: {log})"), fault
+            assert "cannot bind: address in use" in log.read_text()
 
     run(body())
