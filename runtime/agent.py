@@ -24,9 +24,10 @@ from crg.runtime.address.base import AddressError
 from crg.runtime.commit import Actor, Outcome, Services, commit, enabled, read_state
 from crg.runtime.drivers.monitors import MonitorSet
 from crg.runtime.drivers.process import Instance, Supervisor
+from crg.runtime.lease import LeaseKeeper
 from crg.runtime.notices import extra_for, report_after
-from crg.runtime.records import Facts, dump_facts, encode, facts_of, read_group
-from crg.runtime.store.base import Lease, LeaseExpired, Snapshot, StoreError
+from crg.runtime.records import Facts, facts_of, read_group
+from crg.runtime.store.base import Lease, Snapshot, StoreError
 from crg.runtime.tasks import cancel_all
 from crg.spec import Action, ActionKind, GroupTopology, Model, State
 from crg.spec.derived import coordinator
@@ -78,11 +79,12 @@ class Agent:
         """Called when what this node holds changed (see :meth:`holdings`)."""
         self.troubles: dict[tuple[str, str], str] = {}
         """(group, action) -> reason of the runtime alert raised for it, until it works."""
+        self.keeper = LeaseKeeper(self)
 
     # -- life ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._keepalive(), name=f"{self.name}-lease"),
+        self._tasks = [asyncio.create_task(self.keeper.run(), name=f"{self.name}-lease"),
                        asyncio.create_task(courier.run(self), name=f"{self.name}-courier")]
         self._tasks += [asyncio.create_task(lane.run(), name=f"{self.name}-{name}")
                         for name, lane in self.lanes.items()]
@@ -108,87 +110,6 @@ class Agent:
         for name, lane in self.lanes.items():
             if group is None or name == group:
                 lane.wakeup.set()
-
-    async def _keepalive(self) -> None:
-        """Renew the lease every heartbeat. When renewals fail for so long that the lease
-        could run out before the node has let go of its groups, the node is *cut*: its
-        lanes see it so in the spec's state and fence (the language's timing rule,
-        ``heartbeat + 2 × store-timeout + fence-margin ≤ lease``, leaves the time)."""
-        cluster = self.s.config.cluster
-        fence_after = (cluster.lease_ms - cluster.fence_margin_ms) / 1000 - self.s.heartbeat_s
-        while True:
-            await asyncio.sleep(self.s.heartbeat_s)
-            sent = time.monotonic()
-            try:
-                await self.s.store.keepalive(self.lease)
-            except LeaseExpired:
-                log.error("%s: its lease expired", self.name)
-                if self.on_lease_lost is not None:
-                    await self.on_lease_lost(self)
-                    return
-                await self._rejoin()
-                continue
-            except Exception as exc:
-                log.warning("%s: cannot renew its lease: %s", self.name, exc)
-                if not self.cut and time.monotonic() - self.renewed_at >= fence_after:
-                    log.error("%s: cut off from the store: fencing itself", self.name)
-                    self.cut = True
-                    self.wake()
-                continue
-            self._renewed(sent)
-            if self.cut:
-                await self._heal()
-
-    def _renewed(self, sent: float) -> None:
-        """The lease holds until at least ``sent`` + the lease: tell the listeners."""
-        self.renewed_at = sent
-        for listener in self.renewal_listeners:
-            try:
-                listener(sent)
-            except Exception:
-                log.exception("%s: a lease renewal listener failed", self.name)
-
-    async def _heal(self) -> None:
-        """Back in contact before the lease ran out: the spec's ``heal``."""
-        await self._local_event(Action(ActionKind.HEAL, -1, self.index))
-        self.cut = False
-        self.wake()
-
-    async def _rejoin(self) -> None:
-        """The lease ran out (the others count this node as gone and took its groups):
-        the spec's ``expire``, then register again with a new lease and ``heal``."""
-        self.cut = True
-        await self._local_event(Action(ActionKind.EXPIRE, -1, self.index))
-        keys = self.s.keys
-        sent = time.monotonic()
-        self.lease = await self.s.store.grant(self.s.ttl_ms)
-        await self.s.store.create(keys.node(self.name), "up", self.lease)
-        # A new lease is a renewal: the fencing watchdog's deadline moves on before the
-        # node heals and takes groups again (with the old, past deadline it fenced the
-        # groups this node took back).
-        self._renewed(sent)
-        snap = await self.s.store.snapshot(keys.prefix)
-        self.last_snap = snap
-        await self._heal()
-
-    async def _local_event(self, action: Action) -> None:
-        """Apply a change of this node's own status to its view, record it and publish
-        its facts (no transaction: only this node writes them)."""
-        async with self.s.lock:
-            snap = self.last_snap or await self.s.store.snapshot(self.s.keys.prefix)
-            state = encode(self.s.model, self.s.keys, snap, me=self.index,
-                           my_facts=self.facts, me_cut=True)
-            after = enabled(self.s.model, state, action)
-            if after is None:
-                log.error("%s: %s is not a transition of the spec here (the node was not "
-                          "fenced in time?)", self.name, describe(self.s.model, action))
-                return
-            self.facts = facts_of(self.s.model, after, self.index)
-            self.s.recorder.committed(action, self.name, state, after, 0, None)
-        if action.kind is ActionKind.HEAL:
-            with contextlib.suppress(StoreError):
-                await self.s.store.put(self.s.keys.facts(self.name), dump_facts(self.facts),
-                                       self.lease)
 
     def holdings(self) -> tuple[list[Vip], list[int]]:
         """The VIPs and application process groups this node holds (for a fencing

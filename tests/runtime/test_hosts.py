@@ -9,9 +9,11 @@ holder would show up as a failed acquire-vip (a runtime alert), which the test f
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ from crg.runtime.conform import check
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.host import HostRuntime
 from crg.runtime.operator import CommandError
+from crg.runtime.store.base import Lease, StoreUnavailable
 from crg.runtime.store.memory import MemoryStore
 
 pytestmark = pytest.mark.timeout(90)
@@ -144,3 +147,68 @@ def test_a_second_agent_for_the_same_node_is_refused(tmp_path: Path) -> None:
             assert await first.shutdown()
 
     run(body())
+
+
+class GrantsFail(PartitionableStore):
+    """A view whose next ``failures`` lease grants fail like an etcd that does not answer."""
+
+    def __init__(self, shared: MemoryStore) -> None:
+        super().__init__(shared)
+        self.failures = 0
+
+    async def grant(self, ttl_ms: int) -> Lease:
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("etcd did not answer a lease grant (test)")
+        return await super().grant(ttl_ms)
+
+
+def test_registering_again_after_an_expiry_is_retried(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    name = f"hosts{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    config = parse(CONFIG.format(name=name, vip=vip), "hosts.crg")
+    shared = MemoryStore()
+    view = GrantsFail(shared)
+    ledger = LoopbackDriver()
+    host = HostRuntime(config, "n1", store=view, address=ledger, run_dir=tmp_path / "n1",
+                       events=EventLog(), trace_path=tmp_path / "trace.jsonl")
+    node_key = f"/crg/{name}/node/n1"
+
+    async def registered() -> bool:
+        return (await shared.snapshot(node_key)).get(node_key) is not None
+
+    async def body() -> None:
+        await host.start()
+        agent = host.agent
+        assert agent is not None
+        try:
+            await eventually(lambda: aserves(f"http://{vip}:8080/"), 10, "web serves on n1")
+            view.cut = True
+            await eventually(lambda: agent.cut and not agent.facts, 5, "n1 fenced itself")
+            await eventually(lambda: _not(registered()), 5, "n1's lease ran out")
+            # Back in contact: its lease is gone, and the first two new ones are refused.
+            view.failures = 2
+            view.cut = False
+            await eventually(lambda: not agent.cut, 15, "n1 registered again and healed")
+            assert view.failures == 0 and await registered()
+            assert not any(task.done() for task in agent._tasks), "every task still runs"
+            await eventually(lambda: ledger.holder(config.group("web").vip) == "n1", 10,
+                             "web back on n1")
+        finally:
+            assert await host.shutdown()
+        kinds = [a.kind.label for a, _, _ in host.recorder.transitions]
+        assert kinds.count("expire") == 1 and kinds.count("heal") == 1, kinds
+        with open(tmp_path / "trace.jsonl", encoding="utf-8") as handle:
+            result = check(config, handle)
+        assert result.conforms, result.problem
+
+    with caplog.at_level(logging.WARNING, logger="crg.runtime"):
+        run(body(), 60)
+    retried = [r for r in caplog.records if "cannot register again" in r.getMessage()]
+    assert len(retried) == 2 and all("did not answer" in r.getMessage() for r in retried)
+    assert [r for r in caplog.records if r.exc_info] == [], "no traceback in the log"
+
+
+async def _not(result: Awaitable[bool]) -> bool:
+    return not await result
