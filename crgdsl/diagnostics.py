@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -88,22 +89,54 @@ def render(source: Source, diagnostics: Iterable[Diagnostic]) -> str:
 
 
 def render_one(source: Source, d: Diagnostic) -> str:
+    message, hint = visible(d.message), visible(d.hint) if d.hint else None
     if d.span == NO_SPAN:
-        head = f"{source.path}: {d.severity.value}: {d.message}"
-        return head + (f"\n  = hint: {d.hint}" if d.hint else "")
-    lines = [f"{source.path}:{d.span.line}:{d.span.column}: {d.severity.value}: {d.message}"]
-    text = source.line(d.span.line).expandtabs(1)
+        head = f"{source.path}: {d.severity.value}: {message}"
+        return head + (f"\n  = hint: {hint}" if hint else "")
+    lines = [f"{source.path}:{d.span.line}:{d.span.column}: {d.severity.value}: {message}"]
+    text = source.line(d.span.line)
     gutter = str(d.span.line)
     pad = " " * len(gutter)
-    lines.append(f" {gutter} | {text}")
-    if d.span.end_line == d.span.line:
-        width = max(d.span.end_column - d.span.column, 1)
-    else:
-        width = max(len(text) - d.span.column + 1, 1)
-    lines.append(f" {pad} | " + " " * (d.span.column - 1) + "^" * width)
-    if d.hint:
-        lines.append(f" {pad} = hint: {d.hint}")
+    lines.append(f" {gutter} | {visible(text)}")
+    before = text[: d.span.column - 1]
+    end = d.span.end_column - 1 if d.span.end_line == d.span.line else len(text)
+    width = max(_columns(visible(text[d.span.column - 1:end])), 1)
+    lines.append(f" {pad} | " + " " * _columns(visible(before)) + "^" * width)
+    if hint:
+        lines.append(f" {pad} = hint: {hint}")
     return "\n".join(lines)
+
+
+# Characters that would act on the terminal instead of showing (ESC sequences, NUL, a
+# carriage return that overwrites the line, bidirectional overrides that reorder it,
+# line separators): diagnostics echo source text, so they are shown as escapes.
+_INVISIBLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def visible(text: str) -> str:
+    """``text`` with tabs as one space and every invisible character as an escape."""
+    out = []
+    for char in text:
+        if char == "\t":
+            out.append(" ")
+        elif unicodedata.category(char) in _INVISIBLE:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+                       if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: wide (CJK) characters take two, combining
+    marks none, so the caret stays under the characters it points at."""
+    total = 0
+    for char in text:
+        if unicodedata.combining(char):
+            continue
+        total += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return total
 
 
 def summary(diagnostics: Sequence[Diagnostic]) -> str:

@@ -123,3 +123,24 @@ def test_url_that_python_cannot_split_is_an_error() -> None:
     assert [m.split(": ", 1)[1] for m in errors(text)] == [
         "http target 'http://[::1' is not a valid URL (invalid IPv6 URL) "
         '(for example "http://{vip}:8080/health")']
+
+
+def test_control_characters_are_escaped_and_the_caret_stays_aligned() -> None:
+    text = 'cluster c { nodes n1 n2 }\ngroup g { app { start "\x00\x1b[31m\u202e日本" } preferd }'
+    with pytest.raises(ConfigError) as info:
+        parse(text, "t.crg")
+    head, line, caret, _hint = render(info.value.source, info.value.errors).split("\n")
+    assert head == "t.crg:2:37: error: unknown statement 'preferd'"
+    assert line == ' 2 | group g { app { start "\\x00\\x1b[31m\\u202e日本" } preferd }'
+    # 日本 takes four terminal columns
+    assert caret.index("^") == line.index("preferd") + 2 and caret.endswith("^" * 7)
+    assert not any(ch < " " or ch == "\x7f" for ch in line + caret)
+
+
+def test_control_characters_in_a_message_are_escaped() -> None:
+    text = VALID.replace("monitor process", 'monitor tcp "\x1b]0;title\x07"')
+    with pytest.raises(ConfigError) as info:
+        parse(text, "t.crg")
+    rendered = render(info.value.source, info.value.errors)
+    assert "tcp target '\\x1b]0;title\\x07' must be host:port" in rendered
+    assert "\x1b" not in rendered and "\x07" not in rendered
