@@ -71,12 +71,30 @@ class Collector:
         return any(d.is_error for d in self.items)
 
 
+# Characters that look alike in many fonts: n1 typed as nl, node0 as nodeO.
+_LOOK_ALIKE = str.maketrans("lio", "110")
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """Suggest the closest valid spelling, as compilers do for misspelt names."""
+    """Suggest the closest valid spelling, as compilers do for misspelt names.
+
+    The same word in another case first (N2 for n2), then one that differs only in
+    look-alike characters (nl for n1): difflib rates two-character names too far apart
+    for either. Then the closest spelling regardless of case.
+    """
     options = sorted(set(choices))
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    lowered = word.lower()
+    shape = lowered.translate(_LOOK_ALIKE)
+    for same in ([o for o in options if o.lower() == lowered],
+                 [o for o in options if o.lower().translate(_LOOK_ALIKE) == shape]):
+        if same:
+            return f"did you mean {same[0]}?"
+    by_lower: dict[str, str] = {}
+    for option in options:
+        by_lower.setdefault(option.lower(), option)
+    close = difflib.get_close_matches(lowered, list(by_lower), n=1, cutoff=0.6)
     if close:
-        return f"did you mean {close[0]}?"
+        return f"did you mean {by_lower[close[0]]}?"
     if options and len(options) <= 8:
         return "expected one of: " + ", ".join(options)
     return None

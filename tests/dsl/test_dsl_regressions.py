@@ -7,7 +7,7 @@ import codecs
 import pytest
 
 from crg.dsl import ConfigError, Source, decode_source, parse, parse_document
-from crg.dsl.diagnostics import render
+from crg.dsl.diagnostics import did_you_mean, render
 from crg.dsl.format import format_source
 
 VALID = ('cluster c { nodes n1 n2 }\n'
@@ -144,3 +144,14 @@ def test_control_characters_in_a_message_are_escaped() -> None:
     rendered = render(info.value.source, info.value.errors)
     assert "tcp target '\\x1b]0;title\\x07' must be host:port" in rendered
     assert "\x1b" not in rendered and "\x07" not in rendered
+
+
+@pytest.mark.parametrize(("word", "choices", "hint"), [
+    ("N2", ["n1", "n2"], "did you mean n2?"),            # case
+    ("nl", ["n1", "n2"], "did you mean n1?"),            # l for 1
+    ("NODEO", ["node0", "node1"], "did you mean node0?"),  # O for 0, and case
+    ("Fialback", ["failback", "fencing"], "did you mean failback?"),
+    ("n4", ["n1", "n2"], "expected one of: n1, n2"),     # no guess between equals
+])
+def test_did_you_mean(word: str, choices: list[str], hint: str) -> None:
+    assert did_you_mean(word, choices) == hint
