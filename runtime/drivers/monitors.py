@@ -134,6 +134,8 @@ class MonitorSet:
         if monitor.kind is MonitorKind.HTTP:
             if self._client is None:
                 # trust_env=False: a proxy from the environment must not answer for the app.
+                # verify=False: the check addresses the VIP by IP, and certificates name
+                # hosts; it asks whether the service answers, not whom to trust.
                 self._client = httpx.AsyncClient(trust_env=False, verify=False)
             try:
                 reply = await self._client.get(target, timeout=timeout)

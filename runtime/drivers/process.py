@@ -90,7 +90,7 @@ class Instance:
 @dataclass(frozen=True, slots=True)
 class StopReport:
     graceful: bool
-    """The configured stop (command or signal) ended it within the timeout."""
+    """It ended within the stop timeout (the configured stop, or SIGTERM after it)."""
     killed: bool
     """It had to be SIGKILLed."""
     survivors: tuple[int, ...] = ()
@@ -145,6 +145,28 @@ async def wait_gone(pgid: int, timeout_s: float) -> bool:
             return False
         await asyncio.sleep(POLL_S)
     return True
+
+
+STOP_COMMAND = "command"
+
+
+def stop_plan(has_command: bool, stop_signal: signal.Signals, timeout_s: float
+              ) -> list[tuple[signal.Signals | str, float]]:
+    """The graceful steps of a stop, in order, each with its share of the stop timeout:
+    the configured stop (the command, else the signal), then the configured signal if a
+    command came first, then SIGTERM if that was not it; SIGKILL follows once the
+    timeout is spent. The configured stop gets half the timeout when something follows
+    it (the whole of it when not), the later steps share the other half: an application
+    that handles its own stop is given the most time, and each fallback still gets a
+    fair chance before the kill."""
+    steps: list[signal.Signals | str] = [STOP_COMMAND] if has_command else []
+    steps.append(stop_signal)
+    if stop_signal != signal.SIGTERM:
+        steps.append(signal.SIGTERM)
+    if len(steps) == 1:
+        return [(steps[0], timeout_s)]
+    later = timeout_s / 2 / (len(steps) - 1)
+    return [(steps[0], timeout_s / 2)] + [(step, later) for step in steps[1:]]
 
 
 def spawn_problem(exc: OSError, argv: Sequence[str], cwd: str | None) -> str:
@@ -314,7 +336,8 @@ class Supervisor:
             self.on_exit(instance)
 
     async def stop(self, group: Group, instance: Instance, values: Mapping[str, str]) -> StopReport:
-        """The configured stop, then SIGKILL when it runs out of time (both bounded)."""
+        """The configured stop, then SIGTERM, then SIGKILL once the stop timeout is spent
+        (see :func:`stop_plan`); bounded."""
         instance.stopping = True
         if self.instances.get(group.name) is instance:
             del self.instances[group.name]
@@ -322,22 +345,25 @@ class Supervisor:
         if pgid is None:
             return StopReport(graceful=True, killed=False)
         stop = group.app.stop
-        timeout = stop.timeout_ms / 1000
-        deadline = time.monotonic() + timeout
-        if group_alive(pgid):
-            if stop.command is not None:
+        for step, budget_s in stop_plan(stop.command is not None, signal_of(stop.signal),
+                                        stop.timeout_ms / 1000):
+            deadline = time.monotonic() + budget_s
+            if isinstance(step, signal.Signals):
+                if not group_alive(pgid):
+                    break
+                _signal_group(pgid, step)
+            elif group_alive(pgid) or instance.exit_code == 0:
+                # The stop command also stops an application whose start command exited
+                # 0 (it daemonised): its process group is empty, the daemon runs on.
+                assert stop.command is not None
                 argv = command_argv(stop.command, values, group.app.shell)
                 env = self.environment(group, values, {"CRG_INSTANCE": instance.token,
                                                        "CRG_GROUP": group.name})
-                await self.run(argv, env=env, timeout_s=timeout, log_name=group.name,
+                await self.run(argv, env=env, timeout_s=budget_s, log_name=group.name,
                                cwd=group.app.directory)
-                if not await wait_gone(pgid, max(0.0, deadline - time.monotonic())):
-                    # The stop command did not finish the job: its signal comes next.
-                    _signal_group(pgid, signal_of(stop.signal))
-                    deadline = time.monotonic() + timeout
-            else:
-                _signal_group(pgid, signal_of(stop.signal))
-        if await wait_gone(pgid, max(0.0, deadline - time.monotonic())):
+            if await wait_gone(pgid, max(0.0, deadline - time.monotonic())):
+                break
+        if not group_alive(pgid):
             await self._reaped(instance)
             return StopReport(graceful=True, killed=False)
         _signal_group(pgid, signal.SIGKILL)

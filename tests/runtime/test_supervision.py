@@ -5,13 +5,21 @@ whose."""
 from __future__ import annotations
 
 import json
+import signal
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 from runtime_helpers import eventually, placement, processes_of, run, running, two_nodes
 
-from crg.runtime.drivers.process import Supervisor, sweep_run_dir
+from crg.runtime.drivers.process import (
+    STOP_COMMAND,
+    StopReport,
+    Supervisor,
+    stop_plan,
+    sweep_run_dir,
+)
 from crg.runtime.embedded import EmbeddedCluster
 
 pytestmark = pytest.mark.timeout(90)
@@ -167,5 +175,49 @@ def test_a_crashed_application_s_fault_says_where_its_output_is(tmp_path: Path) 
             assert fault["reason"] == (f"the application exited with status 3 "
                                        f"(its output: {log})"), fault
             assert "cannot bind: address in use" in log.read_text()
+
+    run(body())
+
+
+def test_the_stop_plan_splits_the_timeout() -> None:
+    term, intr = signal.SIGTERM, signal.SIGINT
+    assert stop_plan(False, term, 4.0) == [(term, 4.0)]
+    assert stop_plan(True, term, 4.0) == [(STOP_COMMAND, 2.0), (term, 2.0)]
+    assert stop_plan(False, intr, 4.0) == [(intr, 2.0), (term, 2.0)]
+    assert stop_plan(True, intr, 4.0) == [(STOP_COMMAND, 2.0), (intr, 1.0), (term, 1.0)]
+
+
+RECORDER = ('import signal, sys, time\n'
+            'def got(n, _):\n'
+            '    open("{log}", "a").write(signal.Signals(n).name + chr(10))\n'
+            '    n == signal.SIGTERM and sys.exit(0)\n'
+            'signal.signal(signal.SIGINT, got); signal.signal(signal.SIGTERM, got)\n'
+            'open("{ready}", "w").close()\n'
+            'time.sleep(120)\n')
+
+
+def test_a_configured_stop_signal_comes_before_sigterm_not_instead(tmp_path: Path) -> None:
+    """stop signal INT: an application that ignores SIGINT still gets SIGTERM within the
+    stop timeout, before anything is SIGKILLed."""
+    script = tmp_path / "app.py"
+    got, ready = tmp_path / "signals.txt", tmp_path / "ready"
+    script.write_text(RECORDER.format(log=got, ready=ready))
+    setup = two_nodes(tmp_path, f'    start "python3 {script}"\n'
+                                '    stop signal INT timeout 2s')
+    job = setup.config.group("job")
+
+    async def body() -> None:
+        supervisor = Supervisor(setup.name, "n1", tmp_path / "logs")
+        instance = await supervisor.start(job, {"vip": setup.vips["job"]})
+        try:
+            await eventually(ready.exists, 10, "the application handles its signals")
+            started = time.monotonic()
+            report = await supervisor.stop(job, instance, {})
+            took = time.monotonic() - started
+        finally:
+            supervisor.kill_all()
+        assert report == StopReport(graceful=True, killed=False)
+        assert got.read_text().split() == ["SIGINT", "SIGTERM"]
+        assert 1.0 <= took < 2.0, "SIGTERM after SIGINT's half of the timeout"
 
     run(body())
