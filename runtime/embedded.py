@@ -122,8 +122,9 @@ class EmbeddedCluster:
                 f"address(es) released; the others notice within {ttl:g} s")
 
     async def _lease_lost(self, agent: Agent) -> None:
-        """An agent missed its own lease (the process stalled longer than the lease): the
-        others count its node as crashed, so it must be one."""
+        """An agent missed its own lease while the process ran (a stall of the whole
+        process does not count: the store's lease time stands still with it): the others
+        count its node as crashed, so it must be one."""
         if self.agents.get(agent.name) is agent:
             log.error("%s missed its lease: treating it as crashed (crg join %s brings it "
                       "back)", agent.name, agent.name)

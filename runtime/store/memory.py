@@ -6,6 +6,14 @@ a real cluster does. Expiry is checked at every call and by :meth:`MemoryStore.w
 which wakes up at the next deadline, so a waiting agent sees keys vanish on time even
 when nobody else touches the store.
 
+Lease time runs only while this process runs. The store lives in the process of the
+agents that renew its leases, so when the process stalls (``kill -STOP``, a frozen
+virtual machine, a blocked event loop) every holder stalls with the store: nobody missed
+a chance to renew. A ticker notes every :data:`TICK_S` that the event loop runs; a gap
+far beyond that (:data:`STALL_S`) is time the process did not run, and every lease is
+extended by it before anything expires. A holder that stops renewing while the process
+runs (a crashed embedded node) still loses its lease on time.
+
 No method but :meth:`MemoryStore.wait` suspends: in one event loop, a sequence of calls
 with no other ``await`` in between runs without interruption. The embedded runtime does
 not rely on it for safety (its commits compare revisions like any store), only for speed.
@@ -15,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from dataclasses import dataclass
 
@@ -28,6 +37,14 @@ from crg.runtime.store.base import (
     StoreError,
     Txn,
 )
+
+log = logging.getLogger("crg.runtime")
+
+TICK_S = 0.1
+"""How often the ticker notes that the event loop runs."""
+STALL_S = 0.5
+"""A gap between two such notes this much longer than :data:`TICK_S`: the process was not
+running (load delays a tick by milliseconds, not by half a second)."""
 
 
 @dataclass(slots=True)
@@ -48,11 +65,19 @@ class MemoryStore(Store):
         self._lease_ids = itertools.count(0x1000)
         self._waiters: set[asyncio.Future[None]] = set()
         self._closed = False
+        self._running_at = time.monotonic()
+        """The last moment this process was seen running (by the ticker or a call)."""
+        self._ticker: asyncio.Task[None] | None = None
+        self.stalls: list[float] = []
+        """Every stall credited to the leases, in seconds (tests, logs)."""
 
     # -- leases ----------------------------------------------------------------------
 
     async def grant(self, ttl_ms: int) -> Lease:
         self._check_open()
+        self._expire()
+        if self._ticker is None:
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
         if ttl_ms <= 0:
             raise StoreError(f"a lease needs a positive TTL, not {ttl_ms} ms")
         lease_id = next(self._lease_ids)
@@ -83,9 +108,29 @@ class MemoryStore(Store):
         self._notify()
 
     def _expire(self) -> None:
-        now = time.monotonic()
+        now = self._now()
         for lease_id in [i for i, held in self._leases.items() if held.deadline <= now]:
             self._end_lease(lease_id)
+
+    def _now(self) -> float:
+        """time.monotonic(), once the leases are credited with any time since the process
+        was last seen running that it cannot have been running."""
+        now = time.monotonic()
+        stalled = now - self._running_at - TICK_S
+        self._running_at = now
+        if stalled > STALL_S:
+            for held in self._leases.values():
+                held.deadline += stalled
+            self.stalls.append(stalled)
+            log.warning("this process did not run for %.1f s: the leases of the embedded "
+                        "store are extended by as much (its holders could not renew them)",
+                        stalled)
+        return now
+
+    async def _tick(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(TICK_S)
+            self._now()
 
     def next_expiry(self) -> float | None:
         """Monotonic time of the next lease deadline (None without leases)."""
@@ -197,6 +242,8 @@ class MemoryStore(Store):
     async def close(self) -> None:
         self._closed = True
         self._notify()
+        if self._ticker is not None:
+            self._ticker.cancel()  # not awaited: that could swallow our own cancellation
 
     def _check_open(self) -> None:
         if self._closed:
