@@ -5,6 +5,7 @@ code 2, SIGTERM leaving nothing behind, ``crg conform`` on the trace it wrote.""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import json
 import signal
@@ -254,11 +255,13 @@ def test_without_the_linux_extra_the_hint_says_how_to_install_it(
         args: tuple[str, ...]) -> None:
     """As if the extra were not installed: importing the package fails."""
     monkeypatch.setitem(sys.modules, missing, None)  # an import of it raises ModuleNotFound
-    for module in [m for m in sys.modules if m.startswith(("crg.runtime.store.etcd",
-                                                           "crg.runtime.address.linux",
-                                                           "crg.runtime.address.netlink",
-                                                           "crg.runtime.address.garp"))]:
-        monkeypatch.delitem(sys.modules, module)
+    # Forget crg's modules that import it, also as attributes of their packages (``from
+    # package import module`` would find them there and import nothing).
+    for name in ("crg.runtime.store.etcd", "crg.runtime.address.linux",
+                 "crg.runtime.address.netlink", "crg.runtime.address.garp"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+        package, _, module = name.rpartition(".")
+        monkeypatch.delattr(importlib.import_module(package), module, raising=False)
     config = tmp_path / "one.crg"
     config.write_text(LOOPBACK_CONFIG)
     run_dir = tmp_path / "run"
