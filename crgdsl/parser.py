@@ -7,7 +7,7 @@ import re
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from crg.dsl import misread
+from crg.dsl import misread, slips
 from crg.dsl.diagnostics import Diagnostic, Severity, did_you_mean
 from crg.dsl.grammar import comment_sink, describe, keywords, lark
 from crg.dsl.source import Source, Span
@@ -46,6 +46,13 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
                               "syntax")
         if token.type == "$END":
             return _end_of_file(source, set(exc.expected))
+        start = token.start_pos
+        if start is not None and (slip := (
+                slips.duration(source.text, start) if "DURATION" in exc.expected
+                else slips.count(source.text, start)
+                if "INT" in exc.expected or source.text.startswith(".", start)
+                else None)) is not None:
+            return _slip_diagnostic(slip, line, column - (start - slip.start))
         text = str(token)
         span = Span(line, column, token.end_line or line,
                     token.end_column or column + max(len(text), 1))
@@ -70,6 +77,10 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
             return Diagnostic(Severity.ERROR, "string is not closed on this line",
                               Span.point(line, column), 'end it with " (write \\" for a quote '
                               "inside, \\n for a line break)", "syntax")
+        slip = (slips.zone_id(source.text, position) if char == "%"
+                else slips.name_character(source.text, position))
+        if slip is not None:
+            return _slip_diagnostic(slip, line, column)
         if char == "'":
             hint = "strings use double quotes"
         elif char == "-":
@@ -79,6 +90,12 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
         return Diagnostic(Severity.ERROR, f"unexpected character '{shown}'",
                           Span.point(line, column), hint, "syntax")
     return Diagnostic(Severity.ERROR, "syntax error", Span.point(line, column), None, "syntax")
+
+
+def _slip_diagnostic(slip: slips.Slip, line: int, column: int) -> Diagnostic:
+    """``slip`` starts at ``line``, ``column``."""
+    return Diagnostic(Severity.ERROR, slip.message, Span.point(line, column, slip.length),
+                      slip.hint, "syntax")
 
 
 def _end_of_file(source: Source, expected: set[str]) -> Diagnostic:
