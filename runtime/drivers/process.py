@@ -83,7 +83,7 @@ class Instance:
         else:
             ended = f"exited with status {code}"
         if with_log and self.log is not None:
-            ended += f" (its output: {self.log})"
+            ended += f"; its output is in {self.log}"
         return ended
 
 

@@ -172,8 +172,8 @@ def test_a_crashed_application_s_fault_says_where_its_output_is(tmp_path: Path) 
                 e["event"] == "fault" for e in events(setup.events)), 15, "a fault")
             fault = next(e for e in events(setup.events) if e["event"] == "fault")
             log = setup.run_dir.resolve() / "logs" / str(fault["node"]) / "job.log"
-            assert fault["reason"] == (f"the application exited with status 3 "
-                                       f"(its output: {log})"), fault
+            assert fault["reason"] == (f"the application exited with status 3; "
+                                       f"its output is in {log}"), fault
             assert "cannot bind: address in use" in log.read_text()
 
     run(body())
