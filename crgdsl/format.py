@@ -2,7 +2,8 @@
 
 The formatter works from :func:`crg.dsl.parse_document`, not from the validated model, so
 it keeps the order of statements, the spelling of values (durations as written) and every
-comment, and it formats files that do not validate yet.
+comment, and it formats files that do not validate yet. Stop signals are the exception:
+``sigterm`` and ``SIGTERM`` are written ``TERM``, the one spelling of the documentation.
 
 Layout: two-space indent, one statement per line, ``app { }`` and ``env { }`` expanded one
 item per line, one blank line between blocks. Blank lines inside a block are kept (at most
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crg.dsl import parse_document
 from crg.dsl.diagnostics import ConfigError
@@ -34,6 +35,7 @@ from crg.dsl.syntax import (
     Document,
     Duration,
     EnvItem,
+    GroupBlock,
     GroupStmt,
     ListStmt,
     MonitorStmt,
@@ -49,6 +51,7 @@ from crg.dsl.syntax import (
     VipStmt,
     WordStmt,
 )
+from crg.dsl.values import signal_name
 
 INDENT = "  "
 Position = tuple[int, int]
@@ -64,7 +67,7 @@ def format_source(source: Source) -> str:
     The result is parsed again and compared with the original (statements, values and
     comments), so a formatter bug raises FormatError instead of rewriting a file wrongly.
     """
-    document = parse_document(source)
+    document = canonical(parse_document(source))
     text = format_document(document, source)
     try:
         again = parse_document(Source(source.path, text))
@@ -75,6 +78,26 @@ def format_source(source: Source) -> str:
     if _comment_texts(again) != _comment_texts(document):
         raise FormatError(f"formatting {source.path} would lose or reorder comments")
     return text
+
+
+def canonical(document: Document) -> Document:
+    """``document`` with the spellings that ``crg fmt`` normalises: stop signals as
+    ``TERM`` (for ``sigterm``, ``SIGTERM``, ``term``). Durations keep their spelling, as
+    ``90s`` and ``1m30s`` both say what the author meant."""
+    return replace(document, blocks=tuple(
+        replace(block, statements=tuple(_canonical_stmt(s) for s in block.statements))
+        if isinstance(block, GroupBlock | DefaultsBlock) else block
+        for block in document.blocks))
+
+
+def _canonical_stmt(stmt: GroupStmt) -> GroupStmt:
+    if not isinstance(stmt, AppStmt):
+        return stmt
+    return replace(stmt, items=tuple(
+        replace(item, signal=replace(item.signal, text=signal_name(item.signal.text)
+                                     or item.signal.text))
+        if isinstance(item, StopSignalItem) else item
+        for item in stmt.items))
 
 
 def _comment_texts(document: Document) -> list[str]:

@@ -183,13 +183,20 @@ def url_problem(template: str) -> str | None:
     return None
 
 
+def signal_name(text: str) -> str | None:
+    """The canonical spelling of a stop signal (``sigterm`` is ``TERM``), or None."""
+    name = text.upper().removeprefix("SIG")
+    return name if name in D.SIGNALS else None
+
+
 def _signal(name: Name, diag: Collector) -> str:
-    text = name.text.upper().removeprefix("SIG")
-    if text not in D.SIGNALS:
+    canonical = signal_name(name.text)
+    if canonical is None:
         diag.error(f"unknown signal '{name.text}'", name.span,
-                   hint=did_you_mean(text, D.SIGNALS), code="value")
+                   hint=did_you_mean(name.text.upper().removeprefix("SIG"), D.SIGNALS),
+                   code="value")
         return D.STOP_SIGNAL
-    return text
+    return canonical
 
 
 def app(stmt: AppStmt, diag: Collector) -> App | None:

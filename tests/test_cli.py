@@ -165,6 +165,24 @@ def test_show_invalid(crg: Callable[..., Run], write: Callable[[str, str], str])
     assert result.err.endswith("bad.crg: 1 error\n")
 
 
+@pytest.mark.parametrize(("name", "status"), [("bad.crg", "invalid"), ("none.crg", "unreadable")])
+def test_show_json_invalid_is_json(crg: Callable[..., Run], write: Callable[[str, str], str],
+                                   name: str, status: str) -> None:
+    path = write(name, BAD) if status == "invalid" else str(Path(write("x", "")).parent / name)
+    result = crg("show", "--format", "json", path)
+    assert result.code == 2
+    assert json.loads(result.out) == json.loads(crg("check", "--format", "json", path).out)
+    [entry] = json.loads(result.out)["files"]
+    assert (entry["path"], entry["status"]) == (path, status)
+    assert entry["diagnostics"][0]["severity"] == "error"
+
+
+def test_show_help_lists_exit_codes(crg: Callable[..., Run]) -> None:
+    result = crg("show", "--help")
+    assert result.code == 0
+    assert "Exit status: 0 valid" in result.out and "2 bad" in " ".join(result.out.split())
+
+
 # --- fmt ---------------------------------------------------------------------------------
 
 
@@ -192,7 +210,9 @@ def test_fmt_diff(crg: Callable[..., Run], write: Callable[[str, str], str]) -> 
     path = write("ugly.crg", UGLY)
     result = crg("fmt", "--diff", path)
     assert result.code == 0
-    assert result.out.startswith(f"--- a/{path}\n+++ b/{path}\n@@")
+    # git's labels: an absolute path loses its leading slash (a/tmp/..., not a//tmp/...)
+    label = path.lstrip("/")
+    assert result.out.startswith(f"--- a/{label}\n+++ b/{label}\n@@")
     assert "-group g { app { start \"x\" } }\n" in result.out
     assert Path(path).read_text() == UGLY
 

@@ -73,4 +73,7 @@ def _diff(before: str, after: str, path: str) -> str:
         return [line if line.endswith("\n") else line + "\n"
                 for line in text.splitlines(keepends=True)]
 
-    return "".join(difflib.unified_diff(lines(before), lines(after), f"a/{path}", f"b/{path}"))
+    # git's labels: a/ and b/ before the path, which for an absolute path replace its
+    # leading slash (a/tmp/x.crg, not a//tmp/x.crg), so `patch -p1` applies it from /.
+    name = path.lstrip("/")
+    return "".join(difflib.unified_diff(lines(before), lines(after), f"a/{name}", f"b/{name}"))

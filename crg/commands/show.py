@@ -1,7 +1,9 @@
 """``crg show FILE``: the validated model with every default filled in.
 
 ``--format json`` is for tools (shape in README.md, schema in crg/schemas/); the text
-format is a summary for people.
+format is a summary for people. A file that does not validate gives, with ``--format
+json``, the diagnostics document of ``crg check --format json`` on stdout, so a tool
+reading stdout always gets JSON.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from typing import TYPE_CHECKING
 
 from crg import files
 from crg.commands import add_format
-from crg.dsl import Config, Group
+from crg.commands.check import Report, reports_to_dict
+from crg.dsl import Config, ConfigError, Group
 from crg.dsl.export import config_to_dict, duration_text
-from crg.errors import ExitCode
+from crg.errors import ExitCode, FileError
 from crg.output import Output, count
 
 if TYPE_CHECKING:
@@ -24,7 +27,9 @@ def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "show", help="print the validated configuration, defaults filled in",
         description="Validate FILE and print the model that the checker and the runtime "
-                    "use, with every default applied.")
+                    "use, with every default applied. Exit status: 0 valid (warnings do "
+                    "not count), 2 bad input (with --format json, the diagnostics are "
+                    "printed as crg check --format json prints them).")
     parser.add_argument("file", metavar="FILE", help="a .crg configuration")
     add_format(parser, ("text", "json"), "text")
     parser.set_defaults(run=run)
@@ -32,10 +37,16 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = Output()
-    config = files.load(args.file)
     if args.format == "json":
+        try:
+            config = files.load(args.file)
+        except (ConfigError, FileError) as exc:
+            out.json(reports_to_dict([Report(args.file, problem=exc,
+                                             verdict=ExitCode.BAD_INPUT)]))
+            return ExitCode.BAD_INPUT
         out.json(config_to_dict(config))
         return ExitCode.OK
+    config = files.load(args.file)
     out.diagnostics(config.source, config.warnings, with_summary=False)
     print_summary(out, config)
     return ExitCode.OK

@@ -174,3 +174,12 @@ def test_format_is_idempotent_and_tidy(text: str) -> None:
     assert out.endswith("\n") and not out.startswith("\n")
     assert "\n\n\n" not in out
     assert all(line == line.rstrip() for line in out.split("\n"))
+
+
+@pytest.mark.parametrize(("written", "canonical"), [
+    ("sigterm", "TERM"), ("SIGKILL", "KILL"), ("usr1", "USR1"), ("Hup", "HUP"),
+    ("bogus", "bogus"),  # not a signal: kept as written, for check to report
+])
+def test_stop_signal_is_written_canonically(written: str, canonical: str) -> None:
+    text = f'group g {{ app {{ start "x" stop signal {written} timeout 1s }} }}'
+    assert f"    stop signal {canonical} timeout 1s\n" in fmt(text)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from crg.cli import main
 from crg.dsl import ConfigError, Source, decode_source, parse, parse_document
 from crg.dsl.diagnostics import render
-from crg.dsl.format import format_source
+from crg.dsl.format import canonical, format_source
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "examples").rglob("*.crg"))]
@@ -35,9 +35,10 @@ _KEYWORDS = ["cluster", "defaults", "group", "nodes", "lease", "heartbeat", "sto
              "within", "notify", "avoid", "alert", "hook", "fencing", "every", "timeout",
              "fails", "start", "stop", "signal", "status", "env", "shell", "dir"]
 _VALUES = ["{", "}", ",", "=", "n1", "n2", "g", "all", "none", "auto", "instance", "log",
-           "tcp", "process", "TERM", "1s", "-1s", "0ms", "1m30s", "3", "-2", "10.0.0.1/24",
-           "fe80::1/64", "10.0.0.1", '"x"', '"{vip}:80"', '"{bad"', '"\\q"', "#c\n", "\n",
-           "'", "\\", ";", "\u00e9", "\x00"]
+           "tcp", "process", "TERM", "sigkill", "1s", "-1s", "0ms", "1m30s", "3", "-2",
+           "1.5s", "1d", "9" * 30 + "h", "10.0.0.1/24", "fe80::1/64", "fe80::1%eth0/64",
+           "10.0.0.1", '"x"', '"{vip}:80"', '"http://[{vip}"', '"{bad"', '"\\q"', "#c\n",
+           "\n", "'", "\\", ";", "\u00e9", "\x00", "\x1b"]
 
 
 def assert_clean_outcome(text: str) -> None:
@@ -60,7 +61,7 @@ def assert_clean_outcome(text: str) -> None:
     # Syntax is fine, so the formatter must work and keep whatever meaning there is.
     formatted = format_source(source)
     assert format_source(Source("fuzz.crg", formatted)) == formatted
-    assert parse_document(Source("fuzz.crg", formatted)).blocks == document.blocks
+    assert parse_document(Source("fuzz.crg", formatted)).blocks == canonical(document).blocks
     if config is not None:
         assert parse(formatted) == config
 
