@@ -72,7 +72,12 @@ def decode_source(data: bytes, path: str) -> Source:
 
 
 def parse_document(source: Source) -> Document:
-    """Parse to the syntax tree (layout and comments kept); raises ConfigError."""
+    """Parse to the syntax tree (layout and comments kept); raises ConfigError.
+
+    A misspelt statement that the grammar took for more names of a list (crg.dsl.misread)
+    is a syntax error here too, although only resolving finds it: formatting such a file
+    would join the statement into the list (``possible n2, failbak, auto``).
+    """
     diagnostics = Collector()
     tree, comments, syntax_error = parse_tree(source)
     if syntax_error is not None:
@@ -81,6 +86,11 @@ def parse_document(source: Source) -> Document:
     document = build(tree, comments, diagnostics)
     if diagnostics.has_errors:
         raise ConfigError(source, diagnostics.items)
+    probe = Collector()
+    Resolver(source, probe).resolve(document)
+    misread = [d for d in probe.items if d.code == "syntax"]
+    if misread:
+        raise ConfigError(source, misread)
     return document
 
 

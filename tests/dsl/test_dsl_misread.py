@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crg.dsl import ConfigError, parse
+from crg.dsl import ConfigError, Source, parse
+from crg.dsl.format import format_source
 from crg.dsl.misread import keyword_like
 
 APP = 'app { start "x" } monitor process'
@@ -88,3 +89,11 @@ def test_keyword_like() -> None:
     assert keyword_like("ap", ["vip", "app"]) == "app"
     # closer to a name the list may hold than to the keyword: a misspelt name
     assert keyword_like("kinds", ["kind"], ["kinds1"]) is None
+
+
+def test_fmt_refuses_to_join_a_misspelt_statement_into_the_list() -> None:
+    # Formatted, `possible n2` + `failbak auto` became `possible n2, failbak, auto`.
+    with pytest.raises(ConfigError) as info:
+        format_source(Source("t.crg", group("preferred n1", "possible n2", "failbak auto")))
+    assert [(str(d.span), d.message) for d in info.value.errors] == [
+        ("6:3", "unknown statement 'failbak' (read as a name in the 'possible' list)")]
