@@ -8,7 +8,7 @@ import pytest
 from crg_strategies import configs
 from hypothesis import HealthCheck, given, settings
 
-from crg.dsl import ConfigError, Source, parse, parse_document
+from crg.dsl import ConfigError, Source, decode_source, parse, parse_document
 from crg.dsl.format import format_source, quote
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,3 +183,31 @@ def test_format_is_idempotent_and_tidy(text: str) -> None:
 def test_stop_signal_is_written_canonically(written: str, canonical: str) -> None:
     text = f'group g {{ app {{ start "x" stop signal {written} timeout 1s }} }}'
     assert f"    stop signal {canonical} timeout 1s\n" in fmt(text)
+
+
+CORPUS = sorted((ROOT / "tests" / "dsl" / "corpus").glob("*.crg"))
+# A monitor holds one of each option, so its second `every` has no place in the tree.
+UNFORMATTABLE = {"monitor-option-twice"}
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+def test_files_that_fail_only_validation_are_formatted(path: Path) -> None:
+    # Intended (README, "Command line"): fmt needs valid syntax, not a valid configuration.
+    # Misspelt statements read as names (code "syntax" too) stop it: it would join them to
+    # the list they follow.
+    try:
+        text = decode_source(path.read_bytes(), path.name).text
+    except ConfigError:
+        return  # not UTF-8: nothing to format
+    with pytest.raises(ConfigError) as info:
+        parse(text)
+    if path.stem in UNFORMATTABLE or "syntax" in {d.code for d in info.value.errors}:
+        with pytest.raises(ConfigError):
+            fmt(text)
+        return
+    out = fmt(text)
+    assert fmt(out) == out
+    assert comments(out) == comments(text)
+    with pytest.raises(ConfigError) as again:
+        parse(out)
+    assert [d.code for d in again.value.errors] == [d.code for d in info.value.errors]
