@@ -47,7 +47,12 @@ group's list the spec restarts it forever, and a broken start command must not s
 
 class Agent:
     def __init__(self, services: Services, node: str, lease: Lease,
-                 on_lease_lost: Callable[[Agent], Awaitable[None]] | None = None) -> None:
+                 on_lease_lost: Callable[[Agent], Awaitable[None]] | None = None, *,
+                 cut_when_silent: bool = True) -> None:
+        """``cut_when_silent``: count this node cut off when its lease has not been
+        renewed in time (see :mod:`crg.runtime.lease`); False in the embedded runtime,
+        whose store is in this process: it cannot be out of reach, and when the process
+        stalls the store's lease time stands still too."""
         self.s = services
         self.name = node
         self.index = services.model.topology.node_index(node)
@@ -55,6 +60,7 @@ class Agent:
         self.facts: Facts = {}
         self.cut = False
         self.on_lease_lost = on_lease_lost
+        self.cut_when_silent = cut_when_silent
         self.groups: dict[str, Group] = {g.name: g for g in services.config.groups}
         self.supervisor = Supervisor(services.config.cluster.name, node,
                                      services.run_dir / "logs" / node, self._exited,
@@ -125,7 +131,12 @@ class Agent:
         return Actor(self.name, self.index, self.lease, self.facts, self.cut, self.last_snap)
 
     async def read(self) -> tuple[Snapshot, State]:
+        self.keeper.overdue()
         snap, state = await read_state(self.s, self.actor)
+        if self.keeper.overdue():
+            # The read straddled a stall: its answer is from after the time this node
+            # had to be fenced by, so it fences from what it knew before.
+            snap, state = await read_state(self.s, self.actor)
         self.last_snap = snap
         return snap, state
 
@@ -142,6 +153,8 @@ class Agent:
             nonlocal changed
             facts = facts_of(self.s.model, outcome.after, self.index)
             changed, self.facts = facts != self.facts, facts
+            if changed:
+                self.keeper.fenced.set()
 
         outcome = await commit(self.s, lambda: self.actor, action,
                                extra_for(self.s, action, self.name, reason), committed)

@@ -75,7 +75,9 @@ class EmbeddedCluster:
         self._reconciler = asyncio.create_task(self._reconcile_forever())
 
     def _start_agent(self, node: str) -> None:
-        agent = Agent(self.services, node, self.leases[node], self._lease_lost)
+        # Never cut off: the store is in this process (see Agent's cut_when_silent).
+        agent = Agent(self.services, node, self.leases[node], self._lease_lost,
+                      cut_when_silent=False)
         self.agents[node] = agent
         agent.start()
 

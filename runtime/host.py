@@ -101,13 +101,25 @@ class HostRuntime:
         comes (README, "Running on several hosts")."""
         cluster = self.config.cluster
         margin_s = (cluster.lease_ms - cluster.fence_margin_ms) / 1000
+        reported: set[str] = set()
+        """What the watchdog fenced since the last renewal: a feed with that past
+        deadline (the node is fencing itself) makes it fence again what is left."""
 
         def report(fenced: FenceReport) -> None:
-            log.error("%s: the fencing watchdog fenced the node (%s): killed %s, removed %s",
-                      self.node, fenced.reason, list(fenced.killed), list(fenced.removed))
-            self.services.events.emit({"event": "fenced", "node": self.node,
-                                       "reason": fenced.reason,
-                                       "removed": list(fenced.removed)})
+            killed = [p for p in fenced.killed if f"pgid {p}" not in reported]
+            removed = [v for v in fenced.removed if f"vip {v}" not in reported]
+            reported.update([f"pgid {p}" for p in killed] + [f"vip {v}" for v in removed])
+            if killed or removed or fenced.errors:
+                log.error("%s: the fencing watchdog fenced the node (%s): killed %s, removed "
+                          "%s%s", self.node, fenced.reason, killed, removed,
+                          f", failed: {list(fenced.errors)}" if fenced.errors else "")
+                self.services.events.emit({"event": "fenced", "node": self.node,
+                                           "reason": fenced.reason, "killed": killed,
+                                           "removed": removed,
+                                           "errors": list(fenced.errors)})
+                # The node is cut off now: its lanes record the fencing as the spec's
+                # steps, and it heals or expires only after that.
+                agent.keeper.watchdog_fenced(fenced.reason)
 
         watchdog = await FencingWatchdog.start(self.node, address=self.watchdog_kind or "none",
                                                on_fenced=report)
@@ -121,6 +133,7 @@ class HostRuntime:
 
         def renewed(sent: float) -> None:
             self._deadline = sent + margin_s
+            reported.clear()
             feed()
 
         agent.renewal_listeners.append(renewed)

@@ -1,12 +1,18 @@
 """One node's lease: renewing it, being cut off, coming back (the spec's ``heal`` and
 ``expire``).
 
-The agent renews its lease every heartbeat. When renewals fail for so long that the lease
-could run out before the node has let go of its groups, the node is *cut*: its lanes see
-it so in the spec's state and fence (the language's timing rule,
-``heartbeat + 2 × store-timeout + fence-margin ≤ lease``, leaves the time). Back in
-contact, it records ``heal``; when the lease ran out meanwhile, ``expire``, a new lease —
-retried with growing pauses while the store refuses — and ``heal``.
+The agent renews its lease every heartbeat. When it has not renewed it for so long that
+the lease could run out before the node has let go of its groups — renewals failed, or
+the process stalled and sent none — the node is *cut*: its lanes see it so in the spec's
+state and fence, from the last snapshot they read (the language's timing rule,
+``heartbeat + 2 × store-timeout + fence-margin ≤ lease``, leaves the time). A fencing
+watchdog that fenced the node in its place (:meth:`LeaseKeeper.watchdog_fenced`) cuts
+it too, so that what the watchdog removed is recorded as the spec's ``fence`` steps.
+
+Once cut, the node completes its fencing before it records anything else about itself:
+``heal`` when a renewal gets through again, or, when the lease ran out meanwhile,
+``expire`` (the spec enables it only once every self-fencing group is fenced), a new
+lease — retried with growing pauses while the store refuses — and ``heal``.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ class LeaseKeeper:
         follows (the fencing watchdog's deadline)."""
         self.cut_after_s = self.fence_by_s - agent.s.heartbeat_s
         """How long without a renewal before the node counts itself cut off."""
+        self.fenced = asyncio.Event()
+        """Set whenever this node's facts change (a fence step may have completed)."""
 
     # -- renewing --------------------------------------------------------------------
 
@@ -59,6 +67,7 @@ class LeaseKeeper:
     async def _renew(self) -> bool:
         """One renewal; False when the lease is lost for good (the embedded runtime)."""
         a = self.agent
+        self.overdue()
         sent = time.monotonic()
         try:
             await a.s.store.keepalive(a.lease)
@@ -90,23 +99,37 @@ class LeaseKeeper:
 
     def overdue(self) -> bool:
         """Cut the node off if its last renewal is so old that it must be fenced now
-        (True if this call did it)."""
+        (True if this call did it). Checked before every renewal and by every lane before
+        it acts, so a process that resumes after a stall fences before it trusts what
+        the store says now: the others may have taken its groups meanwhile."""
         a = self.agent
-        if a.cut:
+        if a.cut or not a.cut_when_silent:
             return False
         silent = time.monotonic() - a.renewed_at
         if silent < self.cut_after_s:
             return False
-        log.error("%s: cut off from the store: fencing itself", a.name)
+        log.error("%s: no lease renewal for %.1f s (the store is out of reach or this "
+                  "process stalled): fencing itself", a.name, silent)
         a.cut = True
         a.wake()
         return True
 
+    def watchdog_fenced(self, why: str) -> None:
+        """The fencing watchdog fenced this node (its deadline passed): the node is cut
+        off, so its lanes record the fencing as the spec's ``fence`` steps (doing again,
+        harmlessly, what the watchdog did) before it may heal."""
+        a = self.agent
+        if not a.cut:
+            log.error("%s: its fencing watchdog fenced it (%s): fencing itself", a.name, why)
+            a.cut = True
+            a.wake()
+
     # -- coming back -----------------------------------------------------------------
 
     async def _heal(self) -> None:
-        """Back in contact before the lease ran out: the spec's ``heal``."""
+        """Back in contact before the lease ran out: the spec's ``heal``, once fenced."""
         a = self.agent
+        await self._until_fenced()
         await self.local_event(Action(ActionKind.HEAL, -1, a.index))
         a.cut = False
         a.wake()
@@ -115,7 +138,10 @@ class LeaseKeeper:
         """The lease ran out (the others count this node as gone and took its groups):
         the spec's ``expire``, then register again with a new lease and ``heal``."""
         a = self.agent
-        a.cut = True
+        if not a.cut:
+            a.cut = True
+            a.wake()
+        await self._until_fenced()
         await self.local_event(Action(ActionKind.EXPIRE, -1, a.index))
         pause = a.s.heartbeat_s
         lease: Lease | None = None
@@ -156,6 +182,27 @@ class LeaseKeeper:
         # groups this node took back).
         self.renewed(sent)
         return lease
+
+    async def _until_fenced(self) -> None:
+        """Wait (bounded) until the lanes have fenced every self-fencing group here."""
+        a = self.agent
+        deadline = time.monotonic() + self.fence_by_s
+        while held := self._unfenced():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.error("%s: still holds %s after fencing for %.1f s", a.name,
+                          ", ".join(held), self.fence_by_s)
+                return
+            self.fenced.clear()
+            a.wake()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(left, a.s.heartbeat_s)):
+                    await self.fenced.wait()
+
+    def _unfenced(self) -> list[str]:
+        a = self.agent
+        fencing = {t.name for t in a.s.model.groups if t.self_fencing}
+        return sorted(g for g, held in a.facts.items() if held and g in fencing)
 
     # -- recording -------------------------------------------------------------------
 

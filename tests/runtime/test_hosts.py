@@ -9,6 +9,7 @@ holder would show up as a failed acquire-vip (a runtime alert), which the test f
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from partition_store import PartitionableStore
 from runtime_helpers import aserves, eventually, free_vip, processes_of, run
+from thread_host import host_in_thread
 
 from crg.dsl import parse
 from crg.runtime.address.loopback import LoopbackDriver
@@ -26,7 +28,7 @@ from crg.runtime.conform import check
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.host import HostRuntime
 from crg.runtime.operator import CommandError
-from crg.runtime.store.base import Lease, StoreUnavailable
+from crg.runtime.store.base import Lease, Store, StoreUnavailable
 from crg.runtime.store.memory import MemoryStore
 
 pytestmark = pytest.mark.timeout(90)
@@ -212,3 +214,73 @@ def test_registering_again_after_an_expiry_is_retried(
 
 async def _not(result: Awaitable[bool]) -> bool:
     return not await result
+
+
+def test_an_agent_that_stalls_past_its_lease_records_what_its_watchdog_fenced(
+        tmp_path: Path) -> None:
+    """n1's agent stops (its own event loop blocked, like kill -STOP) for longer than its
+    lease: its fencing watchdog kills web's application in its place, n2 takes web over,
+    and when n1 runs again it records the fencing, the expiry and the heal as the spec's
+    steps — its trace conforms — and reports the watchdog's fencing once."""
+    name = f"hosts{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    config = parse(CONFIG.format(name=name, vip=vip), "hosts.crg")
+    url = f"http://{vip}:8080/"
+    lease_s = config.cluster.lease_ms / 1000
+    shared = MemoryStore()
+    logs = {n: EventLog(tmp_path / f"events-{n}.jsonl") for n in ("n1", "n2")}
+    # Each host its own ledger: the ledger is bookkeeping, and the watchdog ("none": it
+    # only kills) cannot take n1's entry out of a shared one while n1 is stopped.
+    ledgers = {n: LoopbackDriver() for n in logs}
+
+    def host(node: str, store: Store) -> HostRuntime:
+        return HostRuntime(config, node, store=store, address=ledgers[node],
+                           run_dir=tmp_path / node, events=logs[node],
+                           trace_path=tmp_path / f"trace-{node}.jsonl", watchdog="none")
+
+    async def body() -> None:
+        thread, n1 = host_in_thread(lambda store: host("n1", store), shared,
+                                    asyncio.get_running_loop())
+        n2 = host("n2", shared)
+        try:
+            await thread.run(n1.start)
+            await eventually(lambda: ledgers["n1"].holder(config.group("web").vip) == "n1",
+                             10, "web's VIP on n1")
+            await n2.start()
+            await eventually(lambda: aserves(url), 10, "web serves from n1")
+            thread.stall(3.5 * lease_s)
+            # Only possible if the watchdog killed n1's server (its port is taken else).
+            await eventually(lambda: "mon" in (n2.agent.facts.get("web") or ()), 10,
+                             "web up on n2")
+            assert await aserves(url) and thread.stalled is None, "while n1 is stopped"
+            await eventually(lambda: thread.stalled is not None, 10, "n1 runs again")
+            await eventually(lambda: "heal" in kinds(n1), 10, "n1 back in contact")
+            await eventually(lambda: ledgers["n1"].holder(config.group("web").vip) == "n1"
+                             and "app" in (n1.agent.facts.get("web") or ()), 15,
+                             "web failed back to n1")
+            await eventually(lambda: aserves(url), 10, "web serves from n1 again")
+        finally:
+            assert await thread.run(n1.shutdown)
+            assert await n2.shutdown()
+            thread.close()
+            for log in logs.values():
+                log.close()
+        await eventually(lambda: not processes_of(name), 5, "no process left")
+        fenced = [r for r in logs["n1"].records if r["event"] == "fenced"]
+        assert len(fenced) == 1 and fenced[0]["killed"], fenced
+        for n, log in logs.items():
+            alerts = [r for r in log.records if r["event"] == "runtime-alert"]
+            assert alerts == [], (n, alerts)
+        for n in logs:
+            with open(tmp_path / f"trace-{n}.jsonl", encoding="utf-8") as handle:
+                result = check(config, handle)
+            assert result.conforms, (n, result.problem)
+        steps = kinds(n1)
+        fencing = steps.index("fence")
+        assert steps[fencing:fencing + 5] == ["fence"] * 3 + ["expire", "heal"], steps
+
+    run(body(), 80)
+
+
+def kinds(host: HostRuntime) -> list[str]:
+    return [a.kind.label for a, _, _ in host.recorder.transitions]
