@@ -22,7 +22,7 @@ from typing import Any
 from crg.dsl.model import Config
 from crg.runtime.address.base import AddressDriver
 from crg.runtime.agent import Agent
-from crg.runtime.commit import RACE, Services, commit, read_state
+from crg.runtime.commit import RACE, Actor, Services, commit, read_state
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.fencing import (
     FenceReport,
@@ -163,23 +163,39 @@ class HostRuntime:
             await asyncio.sleep(random.uniform(0.0, self.services.heartbeat_s))
 
     async def command(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """The control API. It is served before :meth:`start` has finished (which may
+        wait out the lease of an earlier run): then ``status`` says so and commands are
+        refused, both as answers (an error would read as a dead runtime)."""
         op = str(request.get("op"))
         args = tuple(str(a) for a in request.get("args", ()))
         if op == "status":
-            assert self.agent is not None
-            _, state = await read_state(self.services, self.agent.actor)
-            return {"status": status_of(self.config, self.model, state, 0, mode="node",
-                                        address=None, agents=self.agents)}
+            return {"status": await self.status()}
         if op in ("crash", "join"):
             raise CommandError(f"{op} injects faults into the embedded runtime only; here, "
                                "stop or start the agent's process (or the machine)")
         if op not in OPERATOR_EVENTS:
             raise CommandError(f"unknown request {op!r}")
-        assert self.agent is not None
         agent = self.agent
+        if agent is None:
+            raise CommandError(f"{self.node} is still starting (its agent does not run "
+                               "yet): try again in a moment")
         message = await operate(self.services, self.simulation, lambda: agent.actor, op, args)
-        self.agent.wake()
+        agent.wake()
         return {"message": message}
+
+    async def status(self) -> dict[str, Any]:
+        """The cluster as this node reads it, at the store revision read; ``agent`` says
+        whether this node's agent runs yet."""
+        agent = self.agent
+        try:
+            snap, state = await read_state(self.services,
+                                           agent.actor if agent is not None else Actor())
+        except StoreError as exc:
+            raise CommandError(f"{self.node} cannot read the store: {exc}") from None
+        status = status_of(self.config, self.model, state, snap.revision, mode="node",
+                           address=None, agents=self.agents)
+        return {**status, "node": self.node,
+                "agent": "running" if agent is not None else "starting"}
 
     def _holds_nothing(self) -> bool:
         assert self.agent is not None

@@ -53,5 +53,16 @@ def rows(status: Mapping[str, Any]) -> list[list[str]]:
     return out
 
 
+def title(status: Mapping[str, Any]) -> str:
+    """``cluster shop (embedded)``; one node of several hosts: ``cluster shop (node n1)``,
+    or ``(node n1, starting)`` while its agent does not run yet."""
+    where = str(status["mode"])
+    if status.get("node"):
+        where += f" {status['node']}"
+        if status.get("agent") == "starting":
+            where += ", starting"
+    return f"cluster {status['cluster']} ({where})"
+
+
 def nodes_line(status: Mapping[str, Any]) -> str:
     return "nodes: " + ", ".join(f"{n} {s}" for n, s in status["nodes"].items())

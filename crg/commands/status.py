@@ -20,7 +20,7 @@ from crg.errors import ExitCode
 from crg.output import Output
 from crg.runtime import client
 from crg.runtime.control import ControlError
-from crg.runtime.status import HEADERS, nodes_line, rows
+from crg.runtime.status import HEADERS, nodes_line, rows, title
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
@@ -53,13 +53,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         out.raw(json.dumps(status, indent=2) + "\n")
         return ExitCode.OK
-    out.print(f"cluster {status['cluster']} ({status['mode']}), {nodes_line(status)}")
+    out.print(f"{title(status)}, {nodes_line(status)}")
     out.table(HEADERS, rows(status))
     return ExitCode.OK
 
 
 def table(status: dict[str, Any]) -> Table:
-    grid = Table(*HEADERS, title=f"cluster {status['cluster']} — {nodes_line(status)}",
+    grid = Table(*HEADERS, title=f"{title(status)} — {nodes_line(status)}",
                  header_style="bold", title_justify="left")
     for row in rows(status):
         grid.add_row(*row)

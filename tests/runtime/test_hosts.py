@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from partition_store import PartitionableStore
@@ -25,9 +26,11 @@ from thread_host import host_in_thread
 from crg.dsl import parse
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.conform import check
+from crg.runtime.control import SOCKET, ControlError, request, serve
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.host import HostRuntime
 from crg.runtime.operator import CommandError
+from crg.runtime.status import title
 from crg.runtime.store.base import Lease, Store, StoreUnavailable
 from crg.runtime.store.memory import MemoryStore
 
@@ -284,3 +287,45 @@ def test_an_agent_that_stalls_past_its_lease_records_what_its_watchdog_fenced(
 
 def kinds(host: HostRuntime) -> list[str]:
     return [a.kind.label for a, _, _ in host.recorder.transitions]
+
+
+def test_status_while_the_agent_is_starting_and_once_it_runs(tmp_path: Path) -> None:
+    """The control socket is served while start() still waits out the lease of the node's
+    previous run: status answers (starting), commands are refused with a reason, and once
+    the agent runs the status carries the store revision it was read at."""
+    name = f"hosts{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    config = parse(CONFIG.format(name=name, vip=vip), "hosts.crg")
+    shared = MemoryStore()
+    host = HostRuntime(config, "n1", store=shared, address=LoopbackDriver(),
+                       run_dir=tmp_path / "n1", events=EventLog())
+    path = tmp_path / SOCKET
+
+    async def ask(op: str, *args: str) -> dict[str, Any]:
+        return await asyncio.to_thread(request, path, {"op": op, "args": list(args)}, 5.0)
+
+    async def body() -> None:
+        previous = await shared.grant(config.cluster.lease_ms)  # a run that just ended
+        assert await shared.create(f"/crg/{name}/node/n1", "up", previous)
+        server = await serve(path, host.command, (CommandError,))
+        starting = asyncio.create_task(host.start())
+        try:
+            await eventually(lambda: host.agent is None and not starting.done(), 5,
+                             "start() waits for the old lease")
+            status = (await ask("status"))["status"]
+            assert status["agent"] == "starting" and status["node"] == "n1"
+            assert title(status) == f"cluster {name} (node n1, starting)"
+            assert [g["group"] for g in status["groups"]] == ["web"]
+            with pytest.raises(ControlError, match="n1 is still starting"):
+                await ask("drain", "n1")
+            await asyncio.wait_for(starting, 10)
+            status = (await ask("status"))["status"]
+            assert status["agent"] == "running"
+            assert title(status) == f"cluster {name} (node n1)"
+            revision = (await shared.snapshot(f"/crg/{name}/")).revision
+            assert 0 < status["revision"] <= revision
+        finally:
+            server.close()
+            assert await host.shutdown()
+
+    run(body(), 60)
