@@ -3,8 +3,9 @@
 An *embedded* trace holds every transition of the cluster, so it is replayed from
 :meth:`Model.initial` with the spec's own transitions: each step must be enabled in the
 state the replay reached, must break no step invariant, must lead to a state that
-breaks no state invariant (the settled-state ones where it has settled), and must lead
-to exactly the state the runtime recorded. The first step that fails is reported.
+breaks no state invariant (the settled-state ones where it has settled; see
+WITHIN_ASSUMPTIONS for those that hold only within the config's failure assumption), and
+must lead to exactly the state the runtime recorded. The first step that fails is reported.
 
 A *node* trace (one node of several hosts) holds that node's own steps only, seen from
 its view; each is checked locally: performed by that node, enabled in the state it
@@ -23,11 +24,20 @@ from crg.dsl.model import Config, Fault
 from crg.runtime.recorder import differences
 from crg.runtime.trace import VERSION, config_digest
 from crg.spec import KINDS, Action, ActionKind, Model, State
+from crg.spec.algebra import CONCRETE
+from crg.spec.events import not_up
 from crg.spec.view import describe, parse_action
 
 IGNORED_INVARIANTS = frozenset({"coverage"})
 """``coverage`` states the config's failure assumption; an operator may crash more nodes
 than it assumes, which is not the runtime's fault."""
+
+WITHIN_ASSUMPTIONS = frozenset({"notify"})
+"""Invariants that hold only while no more nodes are out than the config assumes (``assume
+at most K nodes down``), so they are not checked in states beyond that: an operator may
+crash or drain more nodes than assumed. ``notify`` needs a live node to send a group's
+*service down*; with every node out there is none (``crg check --max-down`` with all the
+nodes shows it, and ``coverage`` with it)."""
 
 NODE_EVENTS = frozenset({ActionKind.FAULT, ActionKind.SWITCHOVER, ActionKind.FORGIVE,
                          ActionKind.OFFLINE, ActionKind.ONLINE, ActionKind.DRAIN,
@@ -98,7 +108,8 @@ def check(config: Config, lines: Iterable[str]) -> Result:
         except (KeyError, ValueError, TypeError) as exc:
             raise TraceError(f"line {number}: {exc}") from None
         text = describe(model, action)
-        problem = step_problem(model, action, before, recorded, node)
+        problem = step_problem(model, action, before, recorded, node,
+                               max_down=config.cluster.max_down)
         if problem is None and node is None and recorded != _after(model, before, action):
             problem = (f"the runtime's state after it differs from the spec's: "
                        f"{differences(model, _after(model, before, action), recorded)}")
@@ -124,8 +135,9 @@ def _transitions(model: Model, state: State) -> list[tuple[Action, State, Any]]:
 
 
 def step_problem(model: Model, action: Action, before: State, after: State,
-                 node: str | None) -> str | None:
-    """Why ``before -> action -> after`` is not a conforming step (None if it is)."""
+                 node: str | None, max_down: int | None = None) -> str | None:
+    """Why ``before -> action -> after`` is not a conforming step (None if it is).
+    ``max_down``: the config's assumption (see WITHIN_ASSUMPTIONS; None: always check)."""
     if node is not None:
         index = model.topology.node_index(node)
         info = KINDS[action.kind]
@@ -144,10 +156,19 @@ def step_problem(model: Model, action: Action, before: State, after: State,
         return (f"recorded state differs from the spec's: "
                 f"{differences(model, expected, after)}")
     quiescent = model.is_quiescent(expected)
+    exempt = IGNORED_INVARIANTS
+    if max_down is not None and nodes_out(model, expected) > max_down:
+        exempt |= WITHIN_ASSUMPTIONS
     broken = [(name, g) for name, g in model.state_problems(expected, quiescent)
-              if name not in IGNORED_INVARIANTS]
+              if name not in exempt]
     if broken:
         name, g = broken[0]
         where = "settled state" if quiescent else "state"
         return f"leads to a {where} that breaks {name} for {model.groups[g].name}"
     return None
+
+
+def nodes_out(model: Model, state: State) -> int:
+    """How many nodes are out in ``state`` (down, cut off, lost or drained: the spec's
+    count for ``assume at most K nodes down``)."""
+    return bin(int(not_up(CONCRETE, model.node_vars(state)))).count("1")
