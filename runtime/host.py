@@ -35,7 +35,7 @@ from crg.runtime.operator import OPERATOR_EVENTS, CommandError, operate
 from crg.runtime.recorder import NodeRecorder
 from crg.runtime.records import Extra, Keys
 from crg.runtime.status import status_of
-from crg.runtime.store.base import Put, Store, StoreError
+from crg.runtime.store.base import LeaseExpired, Put, Store, StoreError
 from crg.runtime.trace import TraceWriter
 from crg.simulation import Simulation
 from crg.spec import Action, ActionKind, Model
@@ -85,6 +85,11 @@ class HostRuntime:
                                    f"{keys.node(self.node)} is held by a live lease)")
             snap = await store.snapshot(keys.node(self.node))
             await store.wait(keys.node(self.node), snap.revision, 500)
+            # Our new lease must outlive the wait, which may be as long as a lease.
+            try:
+                await store.keepalive(lease)
+            except LeaseExpired:
+                lease = await store.grant(ttl)
         self.agent = Agent(self.services, self.node, lease)
         if self.watchdog_kind is not None:
             await self._start_watchdog(self.agent)
