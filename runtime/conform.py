@@ -4,7 +4,8 @@ An *embedded* trace holds every transition of the cluster, so it is replayed fro
 :meth:`Model.initial` with the spec's own transitions: each step must be enabled in the
 state the replay reached, must break no step invariant, must lead to a state that
 breaks no state invariant (the settled-state ones where it has settled; see
-WITHIN_ASSUMPTIONS for those that hold only within the config's failure assumption), and
+``crg.spec.invariants.exempt_invariants`` for those a run beyond the config's failure
+assumption is not held to), and
 must lead to exactly the state the runtime recorded. The first step that fails is reported.
 
 A *node* trace (one node of several hosts) holds that node's own steps only, seen from
@@ -24,20 +25,8 @@ from crg.dsl.model import Config, Fault
 from crg.runtime.recorder import differences
 from crg.runtime.trace import VERSION, config_digest
 from crg.spec import KINDS, Action, ActionKind, Model, State
-from crg.spec.algebra import CONCRETE
-from crg.spec.events import not_up
-from crg.spec.view import describe, parse_action
-
-IGNORED_INVARIANTS = frozenset({"coverage"})
-"""``coverage`` states the config's failure assumption; an operator may crash more nodes
-than it assumes, which is not the runtime's fault."""
-
-WITHIN_ASSUMPTIONS = frozenset({"notify"})
-"""Invariants that hold only while no more nodes are out than the config assumes (``assume
-at most K nodes down``), so they are not checked in states beyond that: an operator may
-crash or drain more nodes than assumed. ``notify`` needs a live node to send a group's
-*service down*; with every node out there is none (``crg check --max-down`` with all the
-nodes shows it, and ``coverage`` with it)."""
+from crg.spec.invariants import exempt_invariants
+from crg.spec.view import describe, nodes_out, parse_action
 
 NODE_EVENTS = frozenset({ActionKind.FAULT, ActionKind.SWITCHOVER, ActionKind.FORGIVE,
                          ActionKind.OFFLINE, ActionKind.ONLINE, ActionKind.DRAIN,
@@ -97,7 +86,9 @@ def check(config: Config, lines: Iterable[str]) -> Result:
         result.warnings.append("the trace was recorded with a different text of the "
                                "configuration (same nodes and groups)")
     # Any event may happen to a running cluster: the assumptions only bound the checker.
-    model = Model.from_config(config, max_down=len(nodes), faults=frozenset(Fault))
+    # interpreted: a trace is a few thousand steps, not worth compiling every group
+    model = Model.from_config(config, max_down=len(nodes), faults=frozenset(Fault),
+                              compiled=False)
     node = head.get("node")
     state: State = model.initial()
     for number, record in records:
@@ -137,7 +128,7 @@ def _transitions(model: Model, state: State) -> list[tuple[Action, State, Any]]:
 def step_problem(model: Model, action: Action, before: State, after: State,
                  node: str | None, max_down: int | None = None) -> str | None:
     """Why ``before -> action -> after`` is not a conforming step (None if it is).
-    ``max_down``: the config's assumption (see WITHIN_ASSUMPTIONS; None: always check)."""
+    ``max_down``: the config's assumption (see ``exempt_invariants``; None: unknown)."""
     if node is not None:
         index = model.topology.node_index(node)
         info = KINDS[action.kind]
@@ -156,9 +147,7 @@ def step_problem(model: Model, action: Action, before: State, after: State,
         return (f"recorded state differs from the spec's: "
                 f"{differences(model, expected, after)}")
     quiescent = model.is_quiescent(expected)
-    exempt = IGNORED_INVARIANTS
-    if max_down is not None and nodes_out(model, expected) > max_down:
-        exempt |= WITHIN_ASSUMPTIONS
+    exempt = exempt_invariants(nodes_out(model, expected), max_down)
     broken = [(name, g) for name, g in model.state_problems(expected, quiescent)
               if name not in exempt]
     if broken:
@@ -168,7 +157,3 @@ def step_problem(model: Model, action: Action, before: State, after: State,
     return None
 
 
-def nodes_out(model: Model, state: State) -> int:
-    """How many nodes are out in ``state`` (down, cut off, lost or drained: the spec's
-    count for ``assume at most K nodes down``)."""
-    return bin(int(not_up(CONCRETE, model.node_vars(state)))).count("1")

@@ -225,6 +225,26 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("notify", "quiescent", (12, 13, 26, 27, 30, 36, 37, 43), notify_settled),
 )
 
+ASSUMPTION = frozenset({"coverage"})
+"""Invariants that state the config's failure assumption itself. A run may go beyond it
+(an operator crashes more nodes than assumed, a what-if fails them all): that is no fault
+of the rules, so a run's states are never held to these (``crg simulate``, ``crg
+conform``); the checker explores only within the assumption, where they must hold."""
+
+WITHIN_ASSUMPTION = frozenset({"notify"})
+"""Invariants that hold only while no more nodes are out than assumed: ``notify`` needs a
+live node to send a group's *service down*, and with every node out there is none
+(``crg check --max-down`` with all the nodes shows it, ``coverage`` with it)."""
+
+
+def exempt_invariants(nodes_out: int, max_down: int | None) -> frozenset[str]:
+    """The invariants a run's state is not held to, given how many nodes are out in it and
+    the config's ``assume at most K nodes down`` (None: the assumption is not known)."""
+    if max_down is not None and nodes_out > max_down:
+        return ASSUMPTION | WITHIN_ASSUMPTION
+    return ASSUMPTION
+
+
 LIVENESS = ("vip-held",)
 """Checked on the state graph: under weak fairness of the cluster service, every run
 without further environment events reaches a settled state (no livelock, no flapping)."""

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from crg.spec.actions import KINDS, Action, ActionKind
+from crg.spec.algebra import CONCRETE
 from crg.spec.derived import available, owned, runs_app, service_up, switching_disabled
+from crg.spec.events import not_up
 from crg.spec.model import Model, State
 
 
@@ -122,6 +124,12 @@ def node_status(model: Model, state: State) -> dict[str, str]:
         else:
             out[name] = "up"
     return out
+
+
+def nodes_out(model: Model, state: State) -> int:
+    """How many nodes are out in ``state`` (down, cut off, lost or drained: the count of
+    ``assume at most K nodes down``)."""
+    return bin(int(not_up(CONCRETE, model.node_vars(state)))).count("1")
 
 
 def describe(model: Model, action: Action) -> str:

@@ -254,6 +254,16 @@ def test_a_group_with_no_candidate_left_is_down_not_violated(simulate: Callable[
     assert result.code == 0
 
 
+def test_every_node_failed_breaks_nothing_the_rules_could_keep(simulate: Callable[..., Run]
+                                                             ) -> None:
+    # Beyond the assumption (web-tier: one node down) nobody may be left to send a
+    # group's service down: notify, like coverage, is not asked of such states.
+    result = simulate(WEB_TIER, "--fail", "n1", "--fail", "n2", "--fail", "n3",
+                      "--fail", "n4", "--format", "json")
+    assert result.code == 0
+    assert all(step["problems"] == [] for step in result.json()["steps"])
+
+
 def test_a_group_whose_candidates_are_all_drained_is_down(simulate: Callable[..., Run]
                                                           ) -> None:
     result = simulate(WEB_TIER, "--drain", "n1", "--drain", "n2", "--drain", "n3",

@@ -11,8 +11,9 @@ import pytest
 from runtime_helpers import GROUPS, eventually, placement, quickstart, run, running
 
 from crg.dsl.model import Fault
-from crg.runtime.conform import nodes_out, step_problem
+from crg.runtime.conform import step_problem
 from crg.spec import Action, ActionKind, Model, State
+from crg.spec.view import nodes_out
 
 pytestmark = pytest.mark.timeout(90)
 
