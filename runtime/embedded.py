@@ -39,7 +39,9 @@ class EmbeddedCluster:
     def __init__(self, config: Config, *, run_dir: Path, address: LedgerDriver,
                  events: EventLog, trace_path: Path | None = None) -> None:
         self.config = config
-        self.model = Model.from_config(config)
+        # Interpreted rules: a runtime takes a few steps a second, far too few to pay
+        # for compiling code per group (minutes for a few hundred groups).
+        self.model = Model.from_config(config, compiled=False)
         keys = Keys(config.cluster.name)
         self.store = MemoryStore()
         trace = (TraceWriter(trace_path, config, self.model, "embedded")

@@ -56,7 +56,9 @@ class HostRuntime:
             raise CommandError(f"{node} is not a node of cluster {config.cluster.name}")
         self.config = config
         self.node = node
-        self.model = Model.from_config(config)
+        # Interpreted rules: a runtime takes a few steps a second, far too few to pay
+        # for compiling code per group (minutes for a few hundred groups).
+        self.model = Model.from_config(config, compiled=False)
         keys = Keys(config.cluster.name)
         trace = (TraceWriter(trace_path, config, self.model, "node", node)
                  if trace_path is not None else None)
