@@ -121,6 +121,8 @@ class Search:
             if self.check_liveness:
                 check_layer(self, layer, edges.src, edges.dst)
             self.stats.layers = layer
+            if self.stats.capped:
+                break  # before anything else: a capped layer is not closed
             if not explore_events:
                 self.stats.bounded = self._events_left(layer)
                 self.stats.complete = not self.stats.bounded
@@ -129,8 +131,6 @@ class Search:
                 self.stats.complete = True
                 break
             if self._should_stop(layer):
-                break
-            if self.stats.capped:
                 break
             layer += 1
         self.stats.states = len(self.states)

@@ -17,6 +17,8 @@ class ExitCode(enum.IntEnum):
     """Unreadable file, invalid configuration, or a usage error."""
     INTERNAL = 3
     """A bug in crg."""
+    INCONCLUSIVE = 4
+    """``crg check``: nothing is violated, but not every property was decided."""
     INTERRUPTED = 130
     """Ctrl-C (128 + SIGINT, as shells report it)."""
     BROKEN_PIPE = 141

@@ -67,7 +67,7 @@ def to_sarif(entries: list[tuple[str, Config | None, CheckReport | None, Excepti
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "crg", "version": __version__, "rules": rules()}},
-            "invocations": [{"executionSuccessful": exit_code in (0, 1),
+            "invocations": [{"executionSuccessful": exit_code in (0, 1, 4),
                              "exitCode": exit_code}],
             "results": results,
         }],

@@ -9,6 +9,10 @@ cluster's node count, ``max_down`` and fault kinds) — are the same problem, so
 is proved once and its verdicts carried over; a counterexample is renamed and replayed on
 the component it is reported for.
 
+Liveness (every fair run settles) is refuted by a bounded z3 search for a fair lasso and
+decided, for a component small enough, by the explicit engine's liveness check
+(:mod:`crg.checker.symbolic.liveness`); the verdict says which engine decided.
+
 ``prove`` returns a :class:`ProofResult`: ``verdicts`` (invariant name -> ``proved`` |
 ``violated`` | ``unknown``) and ``details`` (plain JSON-ready data: reasons, traces, the
 auxiliary invariants, per-component figures, configuration facts).
@@ -23,6 +27,7 @@ from typing import Any
 import z3
 
 from crg.checker.components import Signature, components, signature
+from crg.checker.liveness import loop_group
 from crg.checker.symbolic.auxiliary import GROUP_AUXILIARIES, NODE_AUXILIARIES
 from crg.checker.symbolic.bmc import Target
 from crg.checker.symbolic.component import (
@@ -36,6 +41,8 @@ from crg.checker.symbolic.component import (
 )
 from crg.checker.symbolic.coverage import CoverageReport, explain_coverage
 from crg.checker.symbolic.facts import Fact, all_facts
+from crg.checker.symbolic.lasso import confirm_lasso
+from crg.checker.symbolic.liveness import EXPLICIT_MAX_STATES, decide_explicitly
 from crg.checker.symbolic.reduction import footprint_holds, reduce_nodes
 from crg.checker.symbolic.render import render_text
 from crg.checker.symbolic.replay import ReplayError, confirm
@@ -43,8 +50,7 @@ from crg.dsl import Config, Fault
 from crg.spec import INVARIANT_NAMES, LIVENESS, Action, Model, Topology
 from crg.spec.view import action_dict, describe
 
-LIVENESS_NOTE = ("not covered: liveness (every fair run settles) is decided by the explicit "
-                 "engine")
+LIVENESS_LABEL = f"{LIVENESS[0]} (liveness)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,11 @@ class ProofOptions:
     bmc_depth: int = 24
     max_k: int = 3
     budget_s: float = 120.0
+    lasso_depth: int = 8
+    """Longest fair lasso (steps of any kind) z3 looks for, to refute liveness."""
+    liveness_states: int = EXPLICIT_MAX_STATES
+    """Components with at most this many states get liveness decided by the explicit
+    engine (0: never)."""
     facts: bool = True
     """Also answer the configuration facts (coverage, placement, last node)."""
     reduce: bool = True
@@ -79,7 +90,8 @@ class ProofOptions:
                                if getattr(options, name, None) is not None})
 
     def settings(self) -> Settings:
-        return Settings(self.timeout_ms, self.bmc_depth, self.max_k, self.budget_s)
+        return Settings(self.timeout_ms, self.bmc_depth, self.max_k, self.budget_s,
+                        self.lasso_depth)
 
 
 @dataclass(slots=True)
@@ -140,9 +152,7 @@ def prove(config: Config, options: object = None) -> ProofResult:
         proved_parts.append(entry)
 
     verdicts, invariants = _combine(proved_parts)
-    for name in LIVENESS:
-        verdicts[f"{name} (liveness)"] = UNKNOWN
-        invariants[f"{name} (liveness)"] = {"verdict": UNKNOWN, "reason": LIVENESS_NOTE}
+    verdicts[LIVENESS_LABEL], invariants[LIVENESS_LABEL] = _combine_liveness(proved_parts)
     facts = all_facts(topology) if opts.facts else []
     details: dict[str, Any] = {
         "engine": f"z3 {z3.get_version_string()}",
@@ -159,7 +169,8 @@ def prove(config: Config, options: object = None) -> ProofResult:
                     "faults": sorted(f.value for f in topology.faults),
                     "compose": opts.compose, "symmetry": opts.symmetry,
                     "timeout_ms": opts.timeout_ms, "bmc_depth": opts.bmc_depth,
-                    "max_k": opts.max_k},
+                    "max_k": opts.max_k, "lasso_depth": opts.lasso_depth,
+                    "liveness_states": opts.liveness_states},
     }
     return ProofResult(verdicts, details)
 
@@ -177,6 +188,13 @@ def _prove_part(part: tuple[int, ...], sub: Topology, opts: ProofOptions) -> _Pa
             reduced, kept = reduce_nodes(sub)
         seconds = time.perf_counter() - started
     outcome = prove_component(reduced, settings)
+    live = outcome.liveness
+    if live is None or live.verdict != VIOLATED:
+        # On the reduced nodes too: the same verdict (see reduction), and several times
+        # faster than on every node of a large cluster.
+        started = time.perf_counter()
+        outcome.liveness = decide_explicitly(reduced, live, opts.liveness_states)
+        seconds += time.perf_counter() - started
     outcome.seconds += seconds
     entry = _Part(part, sub, outcome, nodes_proved=reduced.n_nodes)
     if reduced is not sub:
@@ -203,6 +221,19 @@ def _rename(entry: _Part, source: ComponentOutcome, node_map: dict[int, int]) ->
             continue
         results[target] = TargetResult(VIOLATED, result.reason, actions)
     entry.outcome.results = results
+    live = source.liveness
+    if live is not None and live.verdict == VIOLATED and live.loop is not None:
+        actions = tuple(a._replace(node=node_map[a.node] if a.node >= 0 else -1)
+                        for a in live.actions)
+        try:
+            confirm_lasso(entry.model, actions, live.loop)
+        except ReplayError as exc:
+            entry.outcome.internal_errors.append(
+                f"{LIVENESS_LABEL}: a renamed lasso does not replay: {exc}")
+            live = TargetResult(UNKNOWN, "internal error: see internal_errors")
+        else:
+            live = TargetResult(VIOLATED, live.reason, actions, live.loop, live.engine)
+    entry.outcome.liveness = live
 
 
 def _carry_over(source: _Part, source_sig: Signature, target_sig: Signature,
@@ -210,7 +241,7 @@ def _carry_over(source: _Part, source_sig: Signature, target_sig: Signature,
     """A component of the same shape: the same verdicts; each counterexample renamed to
     this component's nodes and replayed on its model (so it is checked here too)."""
     outcome = ComponentOutcome(dict(source.outcome.results), source.outcome.strengthening,
-                               source.outcome.dropped)
+                               source.outcome.dropped, liveness=source.outcome.liveness)
     entry = _Part(part, sub, outcome, reused_from=tuple(g.name for g in source.topology.groups),
                   nodes_proved=source.nodes_proved)
     _rename(entry, source.outcome,
@@ -249,6 +280,34 @@ def _combine(parts: list[_Part]) -> tuple[dict[str, str], dict[str, dict[str, An
     return verdicts, invariants
 
 
+def _combine_liveness(parts: list[_Part]) -> tuple[str, dict[str, Any]]:
+    """Liveness holds when it holds in every component (SPEC.md section 11): the shortest
+    lasso of any component refutes it, any undecided component leaves it open."""
+    found = [(p, p.outcome.liveness) for p in parts if p.outcome.liveness is not None]
+    violated = [(p, r) for p, r in found if r.verdict == VIOLATED and r.loop is not None]
+    if violated:
+        part, result = min(violated, key=lambda x: len(x[1].actions))
+        assert result.loop is not None
+        group = loop_group(list(result.actions[result.loop:]))
+        return VIOLATED, {
+            "verdict": VIOLATED, "reason": result.reason, "decided_by": result.engine,
+            "group": part.topology.groups[group].name if group >= 0 else None,
+            "kind": "liveness", "trace": _trace(part.model, result.actions),
+            "loop": result.loop}
+    unknown = [(p, r) for p, r in found if r.verdict != PROVED]
+    if unknown or len(found) < len(parts):
+        part, result = unknown[0] if unknown else (parts[0], TargetResult(UNKNOWN, "not run"))
+        return UNKNOWN, {"verdict": UNKNOWN, "reason": result.reason, "decided_by": None,
+                         "group": part.topology.groups[0].name}
+    if not parts:
+        return PROVED, {"verdict": PROVED, "reason": "proved: no group to check",
+                        "decided_by": None}
+    reason = (found[0][1].reason if len(found) == 1 else
+              "decided by the explicit engine's liveness check, component by component: "
+              f"every fair run settles in each of the {len(found)} components")
+    return PROVED, {"verdict": PROVED, "reason": reason, "decided_by": "explicit"}
+
+
 def _trace(model: Model, actions: tuple[Action, ...]) -> list[dict[str, Any]]:
     return [{"step": i + 1, "action": action_dict(model, a), "text": describe(model, a)}
             for i, a in enumerate(actions)]
@@ -265,6 +324,9 @@ def _component_dict(topology: Topology, part: _Part) -> dict[str, Any]:
         "bmc_depth": o.bmc_depth,
         "strengthening": len(o.strengthening),
         "dropped": dict(o.dropped),
+        "liveness": ({"verdict": o.liveness.verdict, "reason": o.liveness.reason,
+                      "decided_by": o.liveness.engine if o.liveness.verdict != UNKNOWN
+                      else None} if o.liveness is not None else None),
     }
 
 

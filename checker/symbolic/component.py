@@ -4,14 +4,17 @@ Order of business: the strengthened induction of :mod:`~crg.checker.symbolic.ind
 proves what it can; for the rest, bounded model checking looks for a real run from the
 initial state (replayed on the concrete model before it is believed); what neither settles
 gets a k-induction attempt; whatever is still open is reported as unknown, with the reason.
+Liveness gets a bounded search for a fair lasso (:mod:`~crg.checker.symbolic.lasso`); z3
+never proves it — :mod:`~crg.checker.symbolic.liveness` may, with the explicit engine.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from crg.checker.symbolic import bmc
+from crg.checker.symbolic import bmc, lasso
 from crg.checker.symbolic.bmc import Target
 from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.checker.symbolic.induction import Finding, Prover
@@ -33,6 +36,8 @@ class Settings:
     """Largest k tried by k-induction."""
     budget_s: float = 120.0
     """Time for the bounded search of one component."""
+    lasso_depth: int = 8
+    """Longest lasso (prefix and loop, steps of any kind) the livelock search looks at."""
 
 
 @dataclass(slots=True)
@@ -41,6 +46,10 @@ class TargetResult:
     reason: str
     actions: tuple[Action, ...] = ()
     """The counterexample, for a violation (actions of the component's model)."""
+    loop: int | None = None
+    """For a livelock: the state the last action returns to (a lasso)."""
+    engine: str = "z3"
+    """Who decided: ``z3``, or ``explicit`` (liveness of a small component)."""
 
 
 @dataclass(slots=True)
@@ -56,6 +65,9 @@ class ComponentOutcome:
     internal_errors: list[str] = field(default_factory=list)
     """Symbolic counterexamples the concrete model refused (bugs; never reported as
     violations)."""
+    liveness: TargetResult | None = None
+    """The liveness half of ``vip-held``: violated (a fair lasso) or unknown (none within
+    ``lasso_depth``); None before the search ran."""
 
 
 def prove_component(topology: Topology, settings: Settings) -> ComponentOutcome:
@@ -74,10 +86,52 @@ def prove_component(topology: Topology, settings: Settings) -> ComponentOutcome:
     outcome = ComponentOutcome(results, prover.strengthening_labels(),
                                dict(prover.stats.dropped), queries=prover.stats.queries)
     open_targets = [t for t, f in findings.items() if not f.proved]
+    deadline = time.perf_counter() + settings.budget_s
     if open_targets:
-        _decide_open(enc, topology, prover, open_targets, findings, settings, outcome)
+        _decide_open(enc, topology, prover, open_targets, findings, settings, outcome,
+                     deadline)
+    _find_livelock(enc, topology, prover, settings, outcome, deadline)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _strengthening(enc: Encoding, prover: Prover) -> Callable[[SymState], Bool]:
+    """The proved inductive invariant as a formula on any state (it holds in every
+    reachable one, so asserting it on every frame of an unrolling prunes nothing real)."""
+    active = [prover.conjuncts[i] for i in sorted(prover.active)]
+
+    def strengthening(state: SymState) -> Bool:
+        return enc.a.and_(*(c.holds(enc, state) for c in active))
+
+    return strengthening
+
+
+def _find_livelock(enc: Encoding, topology: Topology, prover: Prover, settings: Settings,
+                   outcome: ComponentOutcome, deadline: float) -> None:
+    found = lasso.search(enc, settings.lasso_depth, settings.timeout_ms, deadline,
+                         _strengthening(enc, prover))
+    outcome.queries += found.queries
+    if found.lasso is None:
+        bound = f"no fair lasso within {_steps(found.searched)} (z3)"
+        if found.stopped:
+            bound += f" (search stopped: {found.stopped})"
+        outcome.liveness = TargetResult(UNKNOWN, bound)
+        return
+    run = found.lasso
+    try:
+        lasso.confirm_lasso(Model(topology), run.actions, run.loop)
+    except ReplayError as exc:
+        outcome.internal_errors.append(f"vip-held (liveness): a z3 lasso does not replay: {exc}")
+        outcome.liveness = TargetResult(UNKNOWN, "internal error: see internal_errors")
+        return
+    outcome.liveness = TargetResult(VIOLATED, lasso_reason(run.actions, run.loop), run.actions,
+                                    run.loop)
+
+
+def lasso_reason(actions: tuple[Action, ...], loop: int) -> str:
+    return (f"a fair lasso found by z3: {_steps(loop)} to the loop, then a loop of "
+            f"{_steps(len(actions) - loop)} of the cluster service that repeats forever "
+            "(replayed on the concrete model, fairness checked)")
 
 
 def _steps(n: int) -> str:
@@ -86,13 +140,8 @@ def _steps(n: int) -> str:
 
 def _decide_open(enc: Encoding, topology: Topology, prover: Prover, targets: list[Target],
                  findings: dict[Target, Finding], settings: Settings,
-                 outcome: ComponentOutcome) -> None:
-    deadline = time.perf_counter() + settings.budget_s
-    active = [prover.conjuncts[i] for i in sorted(prover.active)]
-
-    def strengthening(state: SymState) -> Bool:
-        return enc.a.and_(*(c.holds(enc, state) for c in active))
-
+                 outcome: ComponentOutcome, deadline: float) -> None:
+    strengthening = _strengthening(enc, prover)
     runs, stopped, searched, queries = bmc.search(enc, targets, settings.bmc_depth,
                                                   settings.timeout_ms, deadline, strengthening)
     outcome.queries += queries

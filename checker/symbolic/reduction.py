@@ -9,8 +9,12 @@ of them can be out at once; so the component over its candidates plus
 ``min(N - |candidates|, k)`` other nodes reaches the same states of the candidates and
 groups as over all ``N`` (map the other nodes that are out, in any order, onto the kept
 ones; the rest are up), with the same verdict for every invariant, settled ones included
-(a cut-off kept node stands for a cut-off dropped one). The footprint itself is proved
-inductive on the full component first; if that fails the component is proved unreduced.
+(a cut-off kept node stands for a cut-off dropped one). Liveness too: the mapping takes a
+fair loop to a fair loop, action instance for instance — the one step that may be
+performed off the candidates, the cluster coordinator's *service down* for a group left
+without a candidate, has one performer in both models (some node is up in one exactly
+when some is in the other) and the same effect. The footprint itself is proved inductive
+on the full component first; if that fails the component is proved unreduced.
 """
 
 from __future__ import annotations

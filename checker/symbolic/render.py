@@ -23,7 +23,12 @@ def render_text(verdicts: dict[str, str], details: dict[str, Any]) -> str:
         if info.get("verdict") != "violated":
             continue
         lines.append(f"{name} violated in group {info.get('group')}:")
-        lines += [f"  {step['step']:>3}. {step['text']}" for step in info.get("trace", [])]
+        trace, loop = info.get("trace", []), info.get("loop")
+        for step in trace:
+            if loop is not None and step["step"] == loop + 1:
+                lines.append(f"  loop from step {loop}, forever:")
+            back = f"  (back to step {loop})" if loop is not None and step is trace[-1] else ""
+            lines.append(f"  {step['step']:>3}. {step['text']}{back}")
     notable = [f for f in details.get("facts", [])
                if not f["holds"] or (f["fact"] == "last-node" and f["failure_sets"])]
     if notable:

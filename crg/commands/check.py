@@ -46,6 +46,16 @@ class Report:
     """Property identifier -> the ITF trace written under ``--out``."""
     error: str | None = None
     """A usage problem found only once the file was read (``--max-down`` too large...)."""
+    undecided: list[str] = field(default_factory=list)
+    """Properties no engine decided (neither violated nor proved nor bounded)."""
+    bounded: int | None = None
+    """``--max-depth N`` left events unexplored: nothing beyond N events is claimed."""
+
+
+_SEVERITY = (ExitCode.OK, ExitCode.INCONCLUSIVE, ExitCode.VIOLATED, ExitCode.BAD_INPUT,
+             ExitCode.INTERNAL)
+"""Exit codes of ``check`` from the least to the most severe: the run exits with the
+worst of its files."""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -53,7 +63,10 @@ def register(subparsers: Subparsers) -> None:
         "check", help="validate configurations and prove them safe",
         description="Parse and validate each FILE, then explore every run its assumptions "
                     "allow and prove each invariant, or print the shortest run that breaks "
-                    "it. Exit status: 0 all hold, 1 a property is violated, 2 bad input.")
+                    "it. Exit status: 0 all hold (or, with --max-depth, no violation within "
+                    "the bound), 1 a property is violated, 2 bad input, 3 a bug in crg "
+                    "(the engines disagree, or a counterexample does not replay), 4 "
+                    "inconclusive: nothing violated, but not everything decided.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="a .crg configuration")
     add_format(parser, ("text", "json", "sarif", "junit"), "text")
     parser.add_argument("--max-down", type=_count, metavar="K",
@@ -111,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         reports.append(report)
         if args.format == "text":
             print_report(out, report)
-    code = max((r.verdict for r in reports), default=ExitCode.OK)
+    code = max((r.verdict for r in reports), key=_SEVERITY.index, default=ExitCode.OK)
     if args.format == "json":
         out.json(reports_to_dict(reports))
     elif args.format == "sarif":
@@ -197,7 +210,36 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
                 report.error = ("the explicit and symbolic engines disagree on "
                                 + ", ".join(disagree) + " (a bug in crg; please report it)")
                 return ExitCode.INTERNAL
+    if verdict is ExitCode.OK:
+        verdict = _open_verdicts(report, getattr(args, "max_depth", None))
     return verdict
+
+
+def _open_verdicts(report: Report, max_depth: int | None) -> ExitCode:
+    """Nothing is violated: which properties are decided by neither engine (exit 4), or
+    only within ``--max-depth`` (still exit 0, but said so)."""
+    from crg.checker.result import PROPERTIES, Verdict
+
+    explicit = ({r.prop.label: r.verdict for r in report.check.results.values()}
+                if report.check is not None else {})
+    symbolic = report.details.get("symbolic", {}).get("verdicts", {})
+    bounded = False
+    for prop in PROPERTIES:
+        theirs = symbolic.get(prop.label)
+        ours = explicit.get(prop.label)
+        if ours is Verdict.HOLDS or theirs == "proved":
+            continue
+        if ours is Verdict.BOUNDED:
+            bounded = True
+        elif ours is not None or theirs is not None:
+            report.undecided.append(prop.label)
+    if report.undecided:
+        report.details["undecided"] = list(report.undecided)
+        return ExitCode.INCONCLUSIVE
+    if bounded:
+        report.bounded = max_depth
+        report.details["bounded"] = max_depth
+    return ExitCode.OK
 
 
 def _disagreements(check: CheckReport, symbolic: dict[str, str]) -> list[str]:
@@ -294,6 +336,12 @@ def print_report(out: Output, report: Report) -> None:
                        if verdict == "violated" and name not in broken]
         out.print(f"{report.path}: violated: {', '.join(broken) or 'see above'} "
                   f"({', '.join(facts)})", style="bold red")
+    elif report.verdict is ExitCode.INCONCLUSIVE:
+        out.print(f"{report.path}: inconclusive: no violation, but not decided: "
+                  f"{', '.join(report.undecided)} ({', '.join(facts)})", style="bold yellow")
+    elif report.bounded is not None:
+        out.print(f"{report.path}: no violation within {count(report.bounded, 'event')} "
+                  f"(bounded, not a proof) ({', '.join(facts)})", style="yellow")
     else:
         out.print(f"{report.path}: ok ({', '.join(facts)})")
 
@@ -322,7 +370,9 @@ def _report_to_dict(report: Report) -> dict[str, Any]:
         config = report.config
         assert config is not None
         entry["status"] = ("ok" if report.verdict is ExitCode.OK
-                           else "error" if report.error else "violated")
+                           else "error" if report.error
+                           else "inconclusive" if report.verdict is ExitCode.INCONCLUSIVE
+                           else "violated")
         entry["nodes"] = len(config.nodes)
         entry["groups"] = len(config.groups)
         entry["diagnostics"] = [diagnostic_to_dict(d) for d in config.warnings]

@@ -40,8 +40,7 @@ class Mutant:
     name: str
     rules: Mapping[ActionKind, Rule]
     breaks: frozenset[str]
-    """Property labels the bug must be reported under (by every engine that decides
-    them: the symbolic engine leaves liveness to the explicit one)."""
+    """Property labels the bug must be reported under, by either engine."""
     config: Config = FAILOVER
     lengths: Mapping[str, int] = field(default_factory=dict)
     """Pinned lengths of the explicit engine's shortest traces, where they say something."""

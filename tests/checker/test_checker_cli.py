@@ -16,7 +16,9 @@ from checker_helpers import EXAMPLES
 from cli_run import Run
 
 from crg.checker.result import PROPERTIES
+from crg.checker.symbolic.api import ProofOptions, ProofResult, prove
 from crg.commands import check
+from crg.dsl import Config
 from crg.spec import KINDS, ActionKind
 from crg.spec.derived import View, owned, up
 from crg.spec.rules_run import Step
@@ -167,6 +169,37 @@ def test_max_depth_bounds_the_events(crg: Callable[..., Run]) -> None:
     result = crg("check", "--max-depth", "0", NO_FENCING)
     assert result.code == 0
     assert "bounded: no violation within --max-depth environment events" in result.out
+    assert result.out.endswith(f"{NO_FENCING}: no violation within 0 events (bounded, not a "
+                               "proof) (2 nodes, 1 group)\n")
+    assert ": ok (" not in result.out
+
+
+def test_undecided_properties_are_inconclusive(crg: Callable[..., Run], safe: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The symbolic engine leaves liveness open when the explicit engine may not help.
+    def undecided(config: Config, options: object) -> ProofResult:
+        return prove(config, ProofOptions(facts=False, liveness_states=0))
+
+    monkeypatch.setattr(check, "_symbolic", undecided)
+    result = crg("check", "--engine", "symbolic", safe)
+    assert result.code == 4
+    assert result.out.endswith(f"{safe}: inconclusive: no violation, but not decided: "
+                               "vip-held (liveness) (2 nodes, 1 group)\n")
+    entry = json.loads(crg("check", "--format", "json", "--engine", "symbolic",
+                           safe).out)["files"][0]
+    assert (entry["status"], entry["undecided"]) == ("inconclusive", ["vip-held (liveness)"])
+    # The explicit engine decides it: with both engines nothing is left open.
+    result = crg("check", "--engine", "both", safe)
+    assert result.code == 0 and result.out.endswith(f"{safe}: ok (2 nodes, 1 group)\n")
+
+
+def test_help_lists_the_exit_codes(crg: Callable[..., Run]) -> None:
+    result = crg("check", "--help")
+    assert result.code == 0
+    text = " ".join(result.out.split())
+    for code in ("0 all hold", "1 a property is violated", "2 bad input", "3 a bug in crg",
+                 "4 inconclusive"):
+        assert code in text
 
 
 def test_overrides(crg: Callable[..., Run]) -> None:
