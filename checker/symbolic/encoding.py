@@ -18,7 +18,14 @@ import z3
 
 from crg.checker.symbolic.algebra import Bool, Word, Z3Algebra, word_width
 from crg.spec import events
-from crg.spec.actions import ENV_GROUP_KINDS, KINDS, SYSTEM_GROUP_KINDS, Action, ActionKind
+from crg.spec.actions import (
+    ENV_GROUP_KINDS,
+    GROUP_EFFECTS,
+    KINDS,
+    SYSTEM_GROUP_KINDS,
+    Action,
+    ActionKind,
+)
 from crg.spec.derived import View
 from crg.spec.model import Model, State
 from crg.spec.topology import Topology
@@ -60,11 +67,8 @@ class Step:
 
 _GROUP_FIELDS = GroupVars._fields
 _FLAG_FIELDS = frozenset({"announced", "alerted", "failed", "offline"})
-_NODE_EFFECTS = {
-    ActionKind.CRASH: events.crash_group,
-    ActionKind.HEAL: events.heal_group,
-    ActionKind.EXPIRE: events.expire_group,
-}
+_NODE_EFFECTS = GROUP_EFFECTS
+"""Node events with an effect on each group: the spec's own table, so it cannot drift."""
 
 
 @dataclass(frozen=True, slots=True)
