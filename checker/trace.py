@@ -47,7 +47,9 @@ def violation(search: Search, found: Found) -> Violation:
     """The counterexample of ``found``, rebuilt as a real trace."""
     model = search.model
     prop = next(p for p in PROPERTIES if p.name == found.name and p.liveness == found.liveness)
-    group = model.groups[found.group].name if found.group >= 0 else None
+    # ``found.group`` is a group of the canonical state; with group symmetry the real run
+    # may have the twin in that place, so the group is read off the real trace.
+    group = found.group
     if found.kind == "liveness":
         assert isinstance(found.lasso, Trace)
         trace = found.lasso
@@ -55,12 +57,26 @@ def violation(search: Search, found: Found) -> Violation:
     elif found.kind == "state":
         trace = Trace(model, tuple(lift_path(search, search.path(found.index))))
         detail = _STATEMENTS.get(found.name, found.name)
+        group = _broken_group(model, trace.steps[-1].state, found.name, found.group)
     else:
         steps = lift_path(search, search.path(found.index))
         steps.append(_violating_step(search, found, steps[-1].state))
         trace = Trace(model, tuple(steps))
         detail = found.detail
-    return Violation(prop, found.kind, group, detail, trace, failures=found.cost[0])
+        last = steps[-1].action
+        assert last is not None
+        group = last.group
+    name = model.groups[group].name if group >= 0 else None
+    return Violation(prop, found.kind, name, detail, trace, failures=found.cost[0])
+
+
+def _broken_group(model: Model, state: State, name: str, hint: int) -> int:
+    """A group that breaks state invariant ``name`` in the real ``state`` (``hint``, the
+    canonical state's, when it is one)."""
+    broken = [g for n, g in model.state_problems(state, model.is_quiescent(state)) if n == name]
+    if not broken:
+        raise AssertionError(f"the lifted trace does not break {name}")
+    return hint if hint in broken else min(broken)
 
 
 def _violating_step(search: Search, found: Found, real: State) -> TraceStep:

@@ -113,3 +113,25 @@ def test_a_violation_carried_over_is_renamed_and_replayed() -> None:
     assert report.components[1].reused_from == ("a",)
     off = run_check(config, CheckOptions(keep_going=True, symmetry=False))
     assert verdicts(report) == verdicts(off)
+
+
+UNFENCED_TWINS = make_config(2, [G("a", "n1", ("n2",), fencing="none"),
+                                 G("b", "n1", ("n2",), fencing="none")], faults="partition")
+
+
+def test_a_violation_is_blamed_on_the_group_its_trace_breaks() -> None:
+    # The search keeps canonical states, where the twin that moved may sit in the other
+    # group's place; the group named must be the one of the real trace shown.
+    report = run_check(UNFENCED_TWINS, CheckOptions(compose=False, keep_going=True))
+    assert report.violations
+    for v in report.violations:
+        model, final = v.trace.model, v.trace.steps[-1].state
+        group = model.topology.group_index(v.group)
+        if v.kind == "state":
+            assert (v.prop.name, group) in model.state_problems(final, model.is_quiescent(final))
+        else:
+            last = v.trace.steps[-1].action if v.kind == "step" else v.trace.loop_action
+            assert last is not None and last.group == group
+        moved = {s.action.group for s in v.trace.steps[1:]
+                 if s.action is not None and s.action.group >= 0}
+        assert group in moved, (v.prop.label, v.group)
