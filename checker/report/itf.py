@@ -83,15 +83,19 @@ def _state(model: Model, index: int, action: Action | None, state: State) -> dic
             "nodes": node_status(model, state), "groups": groups}
 
 
-def file_name(config_path: str, violation: Violation) -> str:
+def file_name(config_path: str, violation: Violation, engine: str = "explicit") -> str:
+    """``<file>.<invariant>.itf.json``; the symbolic engine's traces add ``.symbolic``
+    (with ``--engine both`` a property may have one of each)."""
     stem = Path(config_path).name.removesuffix(".crg") or "config"
     ident = re.sub(r"[^A-Za-z0-9_.-]+", "-", violation.prop.ident)
-    return f"{stem}.{ident}.itf.json"
+    tag = "" if engine == "explicit" else f".{engine}"
+    return f"{stem}.{ident}{tag}.itf.json"
 
 
-def write(out_dir: str, config_path: str, violation: Violation) -> str:
+def write(out_dir: str, config_path: str, violation: Violation,
+          engine: str = "explicit") -> str:
     """Write the violation's trace under ``out_dir``; returns the file's path."""
-    path = Path(out_dir) / file_name(config_path, violation)
+    path = Path(out_dir) / file_name(config_path, violation, engine)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(to_itf(violation, config_path), indent=1) + "\n",

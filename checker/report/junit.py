@@ -1,24 +1,31 @@
 """``crg check --format junit``: JUnit XML for CI dashboards. One test suite per file, one
-test case per property; a violation is a failure (its trace is the text), a property the
-search did not finish is skipped, an invalid file is an error."""
+test case per property and engine (the symbolic engine's are named ``<property>
+(symbolic)``); a violation is a failure (its trace is the text), a property the engine did
+not decide is skipped with the reason, an invalid file is an error."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import Any
 
 from crg.checker.report.steps import step_views
-from crg.checker.result import CheckReport, Verdict, Violation
+from crg.checker.result import PROPERTIES, CheckReport, Verdict, Violation
 from crg.dsl import ConfigError
 
+Entry = tuple[str, CheckReport | None, Exception | None, dict[str, Any] | None,
+              list[Violation]]
+"""Per file: its path, the explicit report, the problem that stopped it, the symbolic
+engine's ``{"verdicts", "details"}`` and its counterexamples."""
 
-def to_junit(entries: list[tuple[str, CheckReport | None, Exception | None]]) -> str:
+
+def to_junit(entries: list[Entry]) -> str:
     root = ET.Element("testsuites", name="crg check")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     seconds = 0.0
-    for path, report, problem in entries:
+    for path, report, problem, symbolic, symbolic_violations in entries:
         suite = ET.SubElement(root, "testsuite", name=path)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-        if problem is not None or report is None:
+        if problem is not None or (report is None and symbolic is None):
             case = ET.SubElement(suite, "testcase", classname=_classname(path),
                                  name="validate", time="0")
             error = ET.SubElement(case, "error", type="config",
@@ -26,8 +33,9 @@ def to_junit(entries: list[tuple[str, CheckReport | None, Exception | None]]) ->
             error.text = str(problem)
             counts["tests"] += 1
             counts["errors"] += 1
-        else:
-            seconds += report.seconds
+        suite_seconds = 0.0
+        if problem is None and report is not None:
+            suite_seconds += report.seconds
             for result in report.results.values():
                 case = ET.SubElement(suite, "testcase", classname=_classname(path),
                                      name=result.prop.label, time=f"{result.seconds:.3f}")
@@ -40,7 +48,12 @@ def to_junit(entries: list[tuple[str, CheckReport | None, Exception | None]]) ->
                 elif result.verdict is not Verdict.HOLDS:
                     ET.SubElement(case, "skipped", message=_skip_message(result.verdict))
                     counts["skipped"] += 1
-            suite.set("time", f"{report.seconds:.3f}")
+        if problem is None and symbolic is not None:
+            suite_seconds += _symbolic_cases(suite, path, symbolic, symbolic_violations,
+                                             counts)
+        if problem is None:
+            seconds += suite_seconds
+            suite.set("time", f"{suite_seconds:.3f}")
         for key, value in counts.items():
             suite.set(key, str(value))
             totals[key] += value
@@ -49,6 +62,34 @@ def to_junit(entries: list[tuple[str, CheckReport | None, Exception | None]]) ->
     root.set("time", f"{seconds:.3f}")
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _symbolic_cases(suite: ET.Element, path: str, symbolic: dict[str, Any],
+                    violations: list[Violation], counts: dict[str, int]) -> float:
+    verdicts: dict[str, str] = symbolic.get("verdicts") or {}
+    details: dict[str, Any] = symbolic.get("details") or {}
+    invariants: dict[str, Any] = details.get("invariants") or {}
+    found = {v.prop.label: v for v in violations}
+    for prop in PROPERTIES:
+        verdict = verdicts.get(prop.label)
+        if verdict is None:
+            continue
+        case = ET.SubElement(suite, "testcase", classname=_classname(path),
+                             name=f"{prop.label} (symbolic)", time="0")
+        counts["tests"] += 1
+        reason = str(invariants.get(prop.label, {}).get("reason", ""))
+        if verdict == "violated":
+            v = found.get(prop.label)
+            failure = ET.SubElement(case, "failure", type=prop.ident,
+                                    message=_failure_message(v) if v is not None
+                                    else f"{prop.label} violated: {reason}")
+            failure.text = trace_text(v) if v is not None else reason
+            counts["failures"] += 1
+        elif verdict != "proved":
+            ET.SubElement(case, "skipped", message=f"not decided: {reason}")
+            counts["skipped"] += 1
+    seconds = details.get("seconds", 0.0)
+    return float(seconds) if isinstance(seconds, int | float) else 0.0
 
 
 def _classname(path: str) -> str:

@@ -41,13 +41,15 @@ def rules() -> list[dict[str, Any]]:
     return out
 
 
-def to_sarif(entries: list[tuple[str, Config | None, CheckReport | None, Exception | None]],
+def to_sarif(entries: list[tuple[str, Config | None, CheckReport | None, Exception | None,
+                                 list[Violation]]],
              exit_code: int) -> dict[str, Any]:
-    """``entries``: per file, its path, config (if valid), check report (if checked) and
-    problem (if any)."""
+    """``entries``: per file, its path, config (if valid), the explicit engine's report (if
+    it ran), problem (if any) and the symbolic engine's counterexamples. A property both
+    engines refute is one result with a code flow from each."""
     rule_ids = [r["id"] for r in rules()]
     results: list[dict[str, Any]] = []
-    for path, config, report, problem in entries:
+    for path, config, report, problem, symbolic in entries:
         if isinstance(problem, ConfigError):
             for d in problem.errors:
                 results.append({
@@ -58,10 +60,15 @@ def to_sarif(entries: list[tuple[str, Config | None, CheckReport | None, Excepti
             results.append({"ruleId": "config", "ruleIndex": rule_ids.index("config"),
                             "level": "error", "message": {"text": str(problem)},
                             "locations": [_location(path, None)]})
-        if config is None or report is None:
+        if config is None:
             continue
-        for v in report.violations:
-            results.append(_result(path, config, v, rule_ids))
+        by_prop: dict[str, list[tuple[str, Violation]]] = {}
+        for engine, found in (("explicit", report.violations if report else []),
+                              ("symbolic", symbolic)):
+            for v in found:
+                by_prop.setdefault(v.prop.ident, []).append((engine, v))
+        for ident in sorted(by_prop, key=rule_ids.index):
+            results.append(_result(path, config, by_prop[ident], rule_ids))
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -74,11 +81,31 @@ def to_sarif(entries: list[tuple[str, Config | None, CheckReport | None, Excepti
     }
 
 
-def _result(path: str, config: Config, v: Violation, rule_ids: list[str]) -> dict[str, Any]:
+def _result(path: str, config: Config, found: list[tuple[str, Violation]],
+            rule_ids: list[str]) -> dict[str, Any]:
+    v = found[0][1]
     where = f" in group {v.group}" if v.group else ""
+    engines = " and ".join(e for e, _ in found)
     message = (f"{v.prop.label} violated{where} after {v.failures} "
                f"environment event{'s' if v.failures != 1 else ''} "
-               f"({v.trace.length} steps): {v.detail}")
+               f"({v.trace.length} steps; found by the {engines} engine"
+               f"{'s' if len(found) > 1 else ''}): {v.detail}")
+    result: dict[str, Any] = {
+        "ruleId": v.prop.ident,
+        "ruleIndex": rule_ids.index(v.prop.ident),
+        "level": "error",
+        "message": {"text": message},
+        "locations": [_location(path, span_of(config, v))],
+        "properties": {"engines": [e for e, _ in found]},
+    }
+    flows = [_flow(path, config, e, x) for e, x in found]
+    flows = [f for f in flows if f is not None]
+    if flows:
+        result["codeFlows"] = flows
+    return result
+
+
+def _flow(path: str, config: Config, engine: str, v: Violation) -> dict[str, Any] | None:
     flow = []
     for step in step_views(v.trace):
         group = (v.trace.model.groups[step.action.group].name
@@ -88,16 +115,10 @@ def _result(path: str, config: Config, v: Violation, rule_ids: list[str]) -> dic
         if step.changes:
             text += ": " + "; ".join(step.changes)
         flow.append({"location": {**_location(path, span), "message": {"text": text}}})
-    result: dict[str, Any] = {
-        "ruleId": v.prop.ident,
-        "ruleIndex": rule_ids.index(v.prop.ident),
-        "level": "error",
-        "message": {"text": message},
-        "locations": [_location(path, span_of(config, v))],
-    }
-    if flow:
-        result["codeFlows"] = [{"threadFlows": [{"locations": flow}]}]
-    return result
+    if not flow:
+        return None
+    return {"message": {"text": f"the {engine} engine's counterexample"},
+            "threadFlows": [{"locations": flow}]}
 
 
 def _location(path: str, span: Span | None) -> dict[str, Any]:

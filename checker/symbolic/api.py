@@ -28,6 +28,7 @@ import z3
 
 from crg.checker.components import Signature, components, signature
 from crg.checker.liveness import loop_group
+from crg.checker.result import Violation
 from crg.checker.symbolic.auxiliary import GROUP_AUXILIARIES, NODE_AUXILIARIES
 from crg.checker.symbolic.bmc import Target
 from crg.checker.symbolic.component import (
@@ -46,6 +47,7 @@ from crg.checker.symbolic.liveness import EXPLICIT_MAX_STATES, decide_explicitly
 from crg.checker.symbolic.reduction import footprint_holds, reduce_nodes
 from crg.checker.symbolic.render import render_text
 from crg.checker.symbolic.replay import ReplayError, confirm
+from crg.checker.symbolic.violations import as_violation
 from crg.dsl import Config, Fault
 from crg.spec import INVARIANT_NAMES, LIVENESS, Action, Model, Topology
 from crg.spec.view import action_dict, describe
@@ -99,6 +101,8 @@ class ProofResult:
     verdicts: dict[str, str]
     """Invariant name (and ``vip-held (liveness)``) -> proved | violated | unknown."""
     details: dict[str, Any] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+    """Each violated property's counterexample, replayed (for SARIF, JUnit and ITF)."""
 
     @property
     def ok(self) -> bool:
@@ -151,8 +155,11 @@ def prove(config: Config, options: object = None) -> ProofResult:
         done[sig.key] = (entry, sig)
         proved_parts.append(entry)
 
-    verdicts, invariants = _combine(proved_parts)
-    verdicts[LIVENESS_LABEL], invariants[LIVENESS_LABEL] = _combine_liveness(proved_parts)
+    verdicts, invariants, violations = _combine(proved_parts)
+    verdicts[LIVENESS_LABEL], invariants[LIVENESS_LABEL], livelock = _combine_liveness(
+        proved_parts)
+    if livelock is not None:
+        violations.append(livelock)
     facts = all_facts(topology) if opts.facts else []
     details: dict[str, Any] = {
         "engine": f"z3 {z3.get_version_string()}",
@@ -172,7 +179,7 @@ def prove(config: Config, options: object = None) -> ProofResult:
                     "max_k": opts.max_k, "lasso_depth": opts.lasso_depth,
                     "liveness_states": opts.liveness_states},
     }
-    return ProofResult(verdicts, details)
+    return ProofResult(verdicts, details, violations)
 
 
 def _prove_part(part: tuple[int, ...], sub: Topology, opts: ProofOptions) -> _Part:
@@ -249,9 +256,11 @@ def _carry_over(source: _Part, source_sig: Signature, target_sig: Signature,
     return entry
 
 
-def _combine(parts: list[_Part]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+def _combine(parts: list[_Part]
+             ) -> tuple[dict[str, str], dict[str, dict[str, Any]], list[Violation]]:
     verdicts: dict[str, str] = {}
     invariants: dict[str, dict[str, Any]] = {}
+    violations: list[Violation] = []
     for name in INVARIANT_NAMES:
         found: list[tuple[_Part, Target, TargetResult]] = [
             (p, t, r) for p in parts for t, r in p.outcome.results.items() if t.name == name]
@@ -260,11 +269,13 @@ def _combine(parts: list[_Part]) -> tuple[dict[str, str], dict[str, dict[str, An
         if violated:
             part, target, result = min(violated, key=lambda x: len(x[2].actions))
             verdicts[name] = VIOLATED
+            group = part.topology.groups[target.group].name
+            kind = "step" if target.step else "state"
             invariants[name] = {
-                "verdict": VIOLATED, "reason": result.reason,
-                "group": part.topology.groups[target.group].name,
-                "kind": "step" if target.step else "state",
+                "verdict": VIOLATED, "reason": result.reason, "group": group, "kind": kind,
                 "trace": _trace(part.model, result.actions)}
+            violations.append(as_violation(part.model, name, kind, group, result.reason,
+                                           result.actions))
         elif unknown:
             part, target, result = unknown[0]
             verdicts[name] = UNKNOWN
@@ -277,10 +288,10 @@ def _combine(parts: list[_Part]) -> tuple[dict[str, str], dict[str, dict[str, An
                 "verdict": PROVED,
                 "reason": ("proved for all interleavings: " + "; ".join(how)) if found
                 else "proved: no group to check"}
-    return verdicts, invariants
+    return verdicts, invariants, violations
 
 
-def _combine_liveness(parts: list[_Part]) -> tuple[str, dict[str, Any]]:
+def _combine_liveness(parts: list[_Part]) -> tuple[str, dict[str, Any], Violation | None]:
     """Liveness holds when it holds in every component (SPEC.md section 11): the shortest
     lasso of any component refutes it, any undecided component leaves it open."""
     found = [(p, p.outcome.liveness) for p in parts if p.outcome.liveness is not None]
@@ -288,24 +299,25 @@ def _combine_liveness(parts: list[_Part]) -> tuple[str, dict[str, Any]]:
     if violated:
         part, result = min(violated, key=lambda x: len(x[1].actions))
         assert result.loop is not None
-        group = loop_group(list(result.actions[result.loop:]))
+        index = loop_group(list(result.actions[result.loop:]))
+        group = part.topology.groups[index].name if index >= 0 else None
         return VIOLATED, {
             "verdict": VIOLATED, "reason": result.reason, "decided_by": result.engine,
-            "group": part.topology.groups[group].name if group >= 0 else None,
-            "kind": "liveness", "trace": _trace(part.model, result.actions),
-            "loop": result.loop}
+            "group": group, "kind": "liveness", "trace": _trace(part.model, result.actions),
+            "loop": result.loop}, as_violation(part.model, LIVENESS_LABEL, "liveness", group,
+                                               result.reason, result.actions, result.loop)
     unknown = [(p, r) for p, r in found if r.verdict != PROVED]
     if unknown or len(found) < len(parts):
         part, result = unknown[0] if unknown else (parts[0], TargetResult(UNKNOWN, "not run"))
         return UNKNOWN, {"verdict": UNKNOWN, "reason": result.reason, "decided_by": None,
-                         "group": part.topology.groups[0].name}
+                         "group": part.topology.groups[0].name}, None
     if not parts:
         return PROVED, {"verdict": PROVED, "reason": "proved: no group to check",
-                        "decided_by": None}
+                        "decided_by": None}, None
     reason = (found[0][1].reason if len(found) == 1 else
               "decided by the explicit engine's liveness check, component by component: "
               f"every fair run settles in each of the {len(found)} components")
-    return PROVED, {"verdict": PROVED, "reason": reason, "decided_by": "explicit"}
+    return PROVED, {"verdict": PROVED, "reason": reason, "decided_by": "explicit"}, None
 
 
 def _trace(model: Model, actions: tuple[Action, ...]) -> list[dict[str, Any]]:

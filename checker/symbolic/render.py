@@ -29,6 +29,8 @@ def render_text(verdicts: dict[str, str], details: dict[str, Any]) -> str:
                 lines.append(f"  loop from step {loop}, forever:")
             back = f"  (back to step {loop})" if loop is not None and step is trace[-1] else ""
             lines.append(f"  {step['step']:>3}. {step['text']}{back}")
+        if info.get("itf"):
+            lines.append(f"  trace: {info['itf']}")
     notable = [f for f in details.get("facts", [])
                if not f["holds"] or (f["fact"] == "last-node" and f["failure_sets"])]
     if notable:

@@ -24,7 +24,7 @@ from crg.output import Output, count
 if TYPE_CHECKING:
     from crg.checker.api import CheckOptions
     from crg.checker.explore import Progress
-    from crg.checker.result import CheckReport
+    from crg.checker.result import CheckReport, Violation
     from crg.checker.symbolic.api import ProofResult
     from crg.commands import Subparsers
 
@@ -42,8 +42,11 @@ class Report:
     details: dict[str, Any] = field(default_factory=dict)
     """Extra facts for ``--format json`` (the checker adds its results here)."""
     check: CheckReport | None = None
+    symbolic: list[Violation] = field(default_factory=list)
+    """The symbolic engine's counterexamples, replayed (``--engine symbolic|both``)."""
     itf_paths: dict[str, str] = field(default_factory=dict)
-    """Property identifier -> the ITF trace written under ``--out``."""
+    """Property identifier -> the ITF trace written under ``--out`` (the symbolic
+    engine's: identifier + ``/symbolic``)."""
     error: str | None = None
     """A usage problem found only once the file was read (``--max-down`` too large...)."""
     undecided: list[str] = field(default_factory=list)
@@ -130,11 +133,13 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "sarif":
         from crg.checker.report.sarif import to_sarif
 
-        out.json(to_sarif([(r.path, r.config, r.check, r.problem) for r in reports], code))
+        out.json(to_sarif([(r.path, r.config, r.check, r.problem, r.symbolic)
+                           for r in reports], code))
     elif args.format == "junit":
         from crg.checker.report.junit import to_junit
 
-        out.raw(to_junit([(r.path, r.check, r.problem or _error(r)) for r in reports]))
+        out.raw(to_junit([(r.path, r.check, r.problem or _error(r),
+                           r.details.get("symbolic"), r.symbolic) for r in reports]))
     return code
 
 
@@ -186,17 +191,24 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
     verdict = ExitCode.OK
     if getattr(args, "explain_coverage", False):
         report.details["coverage"] = _coverage(config, max_down)
+    out_dir = getattr(args, "out", None)
     if engine in ("symbolic", "both"):
         symbolic = _symbolic(config, options)
         verdicts: dict[str, str] = dict(symbolic.verdicts)
-        report.details["symbolic"] = {"verdicts": verdicts,
-                                      "details": _plain(getattr(symbolic, "details", None))}
+        details = _plain(getattr(symbolic, "details", None))
+        report.symbolic = list(getattr(symbolic, "violations", []))
+        if out_dir:
+            for v in report.symbolic:
+                written = itf.write(out_dir, report.path, v, "symbolic")
+                report.itf_paths[f"{v.prop.ident}/symbolic"] = written
+                if isinstance(details, dict) and v.prop.label in details.get("invariants", {}):
+                    details["invariants"][v.prop.label]["itf"] = written
+        report.details["symbolic"] = {"verdicts": verdicts, "details": details}
         if "violated" in verdicts.values():
             verdict = ExitCode.VIOLATED
     if engine in ("explicit", "both"):
         check = run_check(config, options)
         report.check = check
-        out_dir = getattr(args, "out", None)
         if out_dir:
             for v in check.violations:
                 report.itf_paths[v.prop.ident] = itf.write(out_dir, report.path, v)

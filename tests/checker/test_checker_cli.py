@@ -276,3 +276,51 @@ def test_explain_coverage(crg: Callable[..., Run]) -> None:
                  str(EXAMPLES / "broken" / "two-down.crg"))
     assert result.code == 1
     assert "orders  {n1, n2}" in result.out
+
+
+def test_symbolic_results_reach_sarif(crg: Callable[..., Run]) -> None:
+    schema = jsonschema.Draft4Validator(json.loads(SCHEMA.read_text()))
+    for engine, engines in (("symbolic", ["symbolic"]), ("both", ["explicit", "symbolic"])):
+        result = crg("check", "--format", "sarif", "--engine", engine, NO_FENCING)
+        assert result.code == 1
+        log = json.loads(result.out)
+        schema.validate(log)
+        results = {r["ruleId"]: r for r in log["runs"][0]["results"]}
+        assert set(results) == {"vip-unique", "app-exclusive", "vip-held"}
+        unique = results["vip-unique"]
+        assert unique["properties"]["engines"] == engines
+        assert unique["locations"][0]["physicalLocation"]["region"]["startLine"] == 20
+        flows = unique["codeFlows"]
+        assert [len(f["threadFlows"][0]["locations"]) for f in flows] == [6] * len(engines)
+
+
+def test_symbolic_results_reach_junit(crg: Callable[..., Run]) -> None:
+    result = crg("check", "--format", "junit", "--engine", "symbolic", NO_FENCING)
+    assert result.code == 1
+    suite = ET.fromstring(result.out).find("testsuite")
+    assert suite is not None
+    names = [c.get("name") for c in suite.findall("testcase")]
+    assert names == [f"{p.label} (symbolic)" for p in PROPERTIES]
+    assert (suite.get("failures"), suite.get("errors")) == ("3", "0")
+    failure = suite.find("testcase[@name='vip-unique (symbolic)']/failure")
+    assert failure is not None and "partition n1" in (failure.text or "")
+    both = ET.fromstring(crg("check", "--format", "junit", "--engine", "both",
+                             NO_FENCING).out).find("testsuite")
+    assert both is not None and both.get("tests") == str(2 * len(PROPERTIES))
+
+
+def test_symbolic_counterexamples_are_written_as_itf(crg: Callable[..., Run],
+                                                    tmp_path: Path) -> None:
+    result = crg("check", "--engine", "both", "--out", str(tmp_path), NO_FENCING)
+    assert result.code == 1
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert "no-fencing.vip-unique.itf.json" in written
+    assert "no-fencing.vip-unique.symbolic.itf.json" in written
+    trace = json.loads((tmp_path / "no-fencing.vip-unique.symbolic.itf.json").read_text())
+    assert len(trace["states"]) == 7
+    assert trace["states"][-1]["groups"]["pay"]["vip"] == {"#set": ["n1", "n2"]}
+    assert f"trace: {tmp_path / 'no-fencing.vip-unique.symbolic.itf.json'}" in result.out
+    flapping = str(EXAMPLES / "broken" / "flapping.crg")
+    assert crg("check", "--engine", "symbolic", "--out", str(tmp_path), flapping).code == 1
+    lasso = json.loads((tmp_path / "flapping.vip-held-liveness.symbolic.itf.json").read_text())
+    assert lasso["loop"] == 1 and len(lasso["states"]) == 7
