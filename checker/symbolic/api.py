@@ -161,6 +161,12 @@ def prove(config: Config, options: object = None) -> ProofResult:
     if livelock is not None:
         violations.append(livelock)
     facts = all_facts(topology) if opts.facts else []
+    internal = [e for p in proved_parts for e in p.outcome.internal_errors]
+    # placement and last-node compare the spec with itself (an independent statement,
+    # the alert rule): a disagreement is a bug in crg, not a property of the config
+    internal += [f"configuration fact {f.name} of group {f.group}: {f.sentence}"
+                 for f in facts if f.name in ("placement", "last-node")
+                 and not f.holds and f.complete]
     details: dict[str, Any] = {
         "engine": f"z3 {z3.get_version_string()}",
         "invariants": invariants,
@@ -170,7 +176,7 @@ def prove(config: Config, options: object = None) -> ProofResult:
                                 + [{"name": x.name, "statement": x.statement}
                                    for x in GROUP_AUXILIARIES],
         "facts": [f.as_dict() for f in facts],
-        "internal_errors": [e for p in proved_parts for e in p.outcome.internal_errors],
+        "internal_errors": internal,
         "seconds": round(time.perf_counter() - started, 3),
         "options": {"max_down": topology.max_down,
                     "faults": sorted(f.value for f in topology.faults),

@@ -206,6 +206,10 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
         report.details["symbolic"] = {"verdicts": verdicts, "details": details}
         if "violated" in verdicts.values():
             verdict = ExitCode.VIOLATED
+        errors = details.get("internal_errors") if isinstance(details, dict) else None
+        if errors:
+            report.error = ("internal error in the symbolic engine (a bug in crg; please "
+                            "report it): " + "; ".join(map(str, errors)))
     if engine in ("explicit", "both"):
         check = run_check(config, options)
         report.check = check
@@ -222,6 +226,8 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
                 report.error = ("the explicit and symbolic engines disagree on "
                                 + ", ".join(disagree) + " (a bug in crg; please report it)")
                 return ExitCode.INTERNAL
+    if report.error is not None:
+        return ExitCode.INTERNAL
     if verdict is ExitCode.OK:
         verdict = _open_verdicts(report, getattr(args, "max_depth", None))
     return verdict
@@ -320,7 +326,7 @@ def print_report(out: Output, report: Report) -> None:
     if report.problem is not None:
         out.problem(report.problem)
         return
-    if report.error is not None:
+    if report.error is not None and report.verdict is not ExitCode.INTERNAL:
         out.error(f"{report.path}: {report.error}")
         return
     config = report.config
@@ -341,7 +347,10 @@ def print_report(out: Output, report: Report) -> None:
     facts = [count(len(config.nodes), "node"), count(len(config.groups), "group")]
     if config.warnings:
         facts.append(count(len(config.warnings), "warning"))
-    if report.verdict is ExitCode.VIOLATED:
+    if report.verdict is ExitCode.INTERNAL:
+        # what was found is shown above; the verdict is that crg cannot be trusted here
+        out.error(f"{report.path}: {report.error}")
+    elif report.verdict is ExitCode.VIOLATED:
         broken = [v.prop.label for v in report.check.violations] if report.check else []
         if symbolic is not None:
             broken += [name for name, verdict in sorted(symbolic["verdicts"].items())

@@ -324,3 +324,35 @@ def test_symbolic_counterexamples_are_written_as_itf(crg: Callable[..., Run],
     assert crg("check", "--engine", "symbolic", "--out", str(tmp_path), flapping).code == 1
     lasso = json.loads((tmp_path / "flapping.vip-held-liveness.symbolic.itf.json").read_text())
     assert lasso["loop"] == 1 and len(lasso["states"]) == 7
+
+
+def test_a_counterexample_that_does_not_replay_is_a_bug(crg: Callable[..., Run],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from crg.checker.symbolic import component
+    from crg.checker.symbolic.replay import ReplayError
+
+    def refuse(*args: object) -> None:
+        raise ReplayError("step 3 (partition) is not enabled")
+
+    monkeypatch.setattr(component, "confirm", refuse)
+    result = crg("check", "--engine", "symbolic", NO_FENCING)
+    assert result.code == 3
+    assert "internal error in the symbolic engine" in result.err
+    assert "vip-unique (group 0): step 3 (partition) is not enabled" in result.err
+    assert ": ok (" not in result.out and "Traceback" not in result.err
+
+
+def test_a_placement_fact_against_the_spec_is_a_bug(crg: Callable[..., Run], safe: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from crg.checker.symbolic import facts
+
+    # a broken placement rule: the last candidate first
+    def last_first(v: View) -> object:
+        a = v.a
+        return a.first([(a.true, a.const(c + 1)) for c in reversed(v.topo.candidates)],
+                       a.const(0))
+
+    monkeypatch.setattr(facts, "placement", last_first)
+    result = crg("check", "--engine", "symbolic", safe)
+    assert result.code == 3
+    assert "configuration fact placement of group web" in result.err
