@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from crg.checker.components import Signature, components, signature
 from crg.checker.explore import Progress, Search, SearchStats
 from crg.checker.liveness import loop_detail
+from crg.checker.rename import carry_run
 from crg.checker.result import (
     PROPERTIES,
     CheckReport,
@@ -26,9 +27,9 @@ from crg.checker.result import (
     Violation,
 )
 from crg.checker.symmetry import canonicaliser
-from crg.checker.trace import replay, step_detail, violation
+from crg.checker.trace import step_detail, violation
 from crg.dsl import Config, Fault
-from crg.spec import KINDS, Action, Model, Topology
+from crg.spec import Model, Topology
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,21 +156,19 @@ def _carry_over(outcome: _Outcome, source: Signature, target: Signature, topolog
         return _Outcome(outcome.model, outcome.stats, {})
     model = Model(topology.restrict(part))
     node_map = dict(zip(source.node_order, target.node_order, strict=True))
-
-    def rename(action: Action) -> Action:
-        return action._replace(node=node_map[action.node] if action.node >= 0 else -1)
-
     carried = _Outcome(model, outcome.stats, {})
     for prop, (v, states, seconds) in outcome.violations.items():
-        actions = [(rename(s.action), KINDS[s.action.kind].system)
-                   for s in v.trace.steps[1:] if s.action is not None]
-        steps = replay(model, actions)
+        actions = [s.action for s in v.trace.steps[1:] if s.action is not None]
         loop_action = None
         if v.trace.loop is not None and v.trace.loop_action is not None:
-            loop_action = rename(v.trace.loop_action)
-            back = replay(model, [*actions, (loop_action, True)])[-1].state
-            if back != steps[v.trace.loop].state:
+            # the closing step too: it is carried like the others, then must close
+            steps = carry_run(outcome.model, model, node_map, [*actions, v.trace.loop_action])
+            closing = steps.pop()
+            loop_action = closing.action
+            if closing.state != steps[v.trace.loop].state:
                 raise AssertionError("a carried-over loop does not close")
+        else:
+            steps = carry_run(outcome.model, model, node_map, actions)
         group = (model.groups[[g.name for g in outcome.model.groups].index(v.group)].name
                  if v.group is not None else None)
         trace = Trace(model, tuple(steps), v.trace.loop, loop_action)

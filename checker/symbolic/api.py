@@ -28,6 +28,7 @@ import z3
 
 from crg.checker.components import Signature, components, signature
 from crg.checker.liveness import loop_group
+from crg.checker.rename import CarryError, carry_run
 from crg.checker.result import Violation
 from crg.checker.symbolic.auxiliary import GROUP_AUXILIARIES, NODE_AUXILIARIES
 from crg.checker.symbolic.bmc import Target
@@ -211,21 +212,29 @@ def _prove_part(part: tuple[int, ...], sub: Topology, opts: ProofOptions) -> _Pa
     outcome.seconds += seconds
     entry = _Part(part, sub, outcome, nodes_proved=reduced.n_nodes)
     if reduced is not sub:
-        _rename(entry, outcome, {i: n for i, n in enumerate(kept)})
+        _rename(entry, outcome, Model(reduced), {i: n for i, n in enumerate(kept)})
     return entry
 
 
-def _rename(entry: _Part, source: ComponentOutcome, node_map: dict[int, int]) -> None:
-    """Carry ``source``'s results into ``entry``, each counterexample renamed by
-    ``node_map`` and replayed on ``entry``'s own model."""
+def _rename(entry: _Part, source: ComponentOutcome, source_model: Model,
+            node_map: dict[int, int]) -> None:
+    """Carry ``source``'s results into ``entry``, each counterexample carried over by
+    ``node_map`` (:func:`crg.checker.rename.carry_run`) and replayed on ``entry``'s own
+    model."""
+    def carry(actions: tuple[Action, ...]) -> tuple[Action, ...]:
+        try:
+            steps = carry_run(source_model, entry.model, node_map, actions)
+        except CarryError as exc:
+            raise ReplayError(str(exc)) from None
+        return tuple(s.action for s in steps[1:] if s.action is not None)
+
     results: dict[Target, TargetResult] = {}
     for target, result in source.results.items():
         if result.verdict != VIOLATED:
             results[target] = result
             continue
-        actions = tuple(a._replace(node=node_map[a.node] if a.node >= 0 else -1)
-                        for a in result.actions)
         try:
+            actions = carry(result.actions)
             confirm(entry.model, actions, target)
         except ReplayError as exc:
             entry.outcome.internal_errors.append(
@@ -236,9 +245,8 @@ def _rename(entry: _Part, source: ComponentOutcome, node_map: dict[int, int]) ->
     entry.outcome.results = results
     live = source.liveness
     if live is not None and live.verdict == VIOLATED and live.loop is not None:
-        actions = tuple(a._replace(node=node_map[a.node] if a.node >= 0 else -1)
-                        for a in live.actions)
         try:
+            actions = carry(live.actions)
             confirm_lasso(entry.model, actions, live.loop)
         except ReplayError as exc:
             entry.outcome.internal_errors.append(
@@ -257,7 +265,7 @@ def _carry_over(source: _Part, source_sig: Signature, target_sig: Signature,
                                source.outcome.dropped, liveness=source.outcome.liveness)
     entry = _Part(part, sub, outcome, reused_from=tuple(g.name for g in source.topology.groups),
                   nodes_proved=source.nodes_proved)
-    _rename(entry, source.outcome,
+    _rename(entry, source.outcome, source.model,
             dict(zip(source_sig.node_order, target_sig.node_order, strict=True)))
     return entry
 

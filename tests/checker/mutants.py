@@ -13,13 +13,14 @@ import pytest
 from checker_helpers import G, make_config
 
 from crg.dsl import Config
-from crg.spec import KINDS, ActionKind
+from crg.spec import KINDS, ActionKind, rules_halt
 from crg.spec.derived import (
     View,
     app_wanted,
     has_owner,
     holds,
     moving,
+    orphaned_down,
     owned,
     placement,
     switching_disabled,
@@ -151,3 +152,20 @@ MUTANTS: tuple[Mutant, ...] = (
             ActionKind.RELEASE_OWNERSHIP: _release_ownership_leaving_leftovers},
            frozenset({"vip-unique"})),
 )
+
+
+def _orphaned_down_raises_the_alert(v: View, n: int) -> Step:
+    # The coordinator's service down for a group left without a candidate also raises
+    # the last-node alert (which only the alert step may raise).
+    guard, after = rules_halt.notify_down(v, n)
+    return guard, after._replace(alerted=v.a.or_(v.g.alerted, orphaned_down(v, n)))
+
+
+# a: n1 -> n3 and b: n3 -> n1 have the same shape, but the coordinator (the first up node
+# by index) is not renamed with them: after "drain n3, cut n1 off" it is n2 for a, while
+# after the renamed "drain n1, cut n3 off" it is n1 for b.
+COORDINATOR = Mutant(
+    "orphaned-down-raises-the-alert", {ActionKind.NOTIFY_DOWN: _orphaned_down_raises_the_alert},
+    frozenset({"last-node-alert"}),
+    make_config(3, [G("a", "n1", ("n3",)), G("b", "n3", ("n1",))], down=2,
+                faults="drain, partition"))

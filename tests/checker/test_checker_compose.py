@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import pytest
 from checker_helpers import G, make_config
+from mutants import COORDINATOR
 
 from crg.checker.api import CheckOptions, run_check
-from crg.checker.components import components
+from crg.checker.components import components, signature
+from crg.checker.rename import carry_run
 from crg.checker.result import CheckReport, Verdict
 from crg.dsl import Config
-from crg.spec import Topology
+from crg.spec import ActionKind, Model, Topology
 
 CASES = {
     "independent": make_config(3, [G("a", "n1", ("n2",)),
@@ -70,3 +72,28 @@ def test_components_of_a_config_without_groups() -> None:
     report = run_check(config)
     assert report.states == 0
     assert all(r.verdict is Verdict.HOLDS for r in report.results.values())
+
+
+def test_a_coordinators_step_is_carried_to_an_isomorphic_component(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The violation needs the coordinator's service down; reusing a's result for b must
+    # find b's coordinator, not rename a's.
+    COORDINATOR.apply(monkeypatch)
+    report = run_check(COORDINATOR.config, CheckOptions(keep_going=True))
+    assert report.components[1].reused_from == ("a",)
+    assert COORDINATOR.breaks <= {v.prop.label for v in report.violations}
+    monolithic = run_check(COORDINATOR.config, CheckOptions(keep_going=True, compose=False,
+                                                            symmetry=False))
+    assert ({v.prop.label for v in report.violations}
+            == {v.prop.label for v in monolithic.violations})
+    # The step itself: a's trace carried to b has b's coordinator send the down.
+    topology = Topology.from_config(COORDINATOR.config)
+    v = next(v for v in report.violations if v.prop.label == "last-node-alert")
+    assert v.group == "a"
+    a, b = (signature(topology, (g,)) for g in (0, 1))
+    actions = [s.action for s in v.trace.steps[1:] if s.action is not None]
+    carried = carry_run(v.trace.model, Model(topology.restrict((1,))),
+                        dict(zip(a.node_order, b.node_order, strict=True)), actions)
+    down = [(x.action, y.action) for x, y in zip(v.trace.steps[1:], carried[1:], strict=True)
+            if x.action is not None and x.action.kind is ActionKind.NOTIFY_DOWN]
+    assert [(x.node, y.node) for x, y in down] == [(1, 0)]  # n2 for a, n1 for b

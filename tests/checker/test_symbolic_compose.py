@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from checker_helpers import EXAMPLES, G, make_config
+from mutants import COORDINATOR
 
 from crg import files
 from crg.checker.api import CheckOptions
@@ -71,3 +72,13 @@ def test_the_explicit_checkers_options_are_accepted() -> None:
     assert result.details["options"]["max_down"] == 0
     assert result.details["options"]["symmetry"] is False
     assert result.verdicts["coverage"] == "proved"
+
+
+def test_a_coordinators_step_is_carried_to_a_component_of_the_same_shape(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    COORDINATOR.apply(monkeypatch)
+    result = prove(COORDINATOR.config, ProofOptions(facts=False, liveness_states=0,
+                                                   lasso_depth=0))
+    assert result.details["internal_errors"] == []
+    assert [c["reused_from"] for c in result.details["components"]] == [None, ["a"]]
+    assert result.verdicts["last-node-alert"] == "violated"
