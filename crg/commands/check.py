@@ -89,7 +89,8 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--out", metavar="DIR",
                         help="write each counterexample as an ITF JSON trace under DIR")
     parser.add_argument("--engine", choices=ENGINES, default="explicit",
-                        help="explicit-state search, z3 proofs, or both (default: explicit)")
+                        help="explicit-state search, z3 proofs, or both (default: explicit); "
+                             "both implies --keep-going")
     parser.add_argument("--explain-coverage", action="store_true",
                         help="also list the minimal failure sets (within --max-down) that "
                              "leave a group without a node (z3)")
@@ -181,13 +182,14 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
     from crg.checker.report import itf
     from crg.checker.report.data import report_to_dict
 
+    engine = getattr(args, "engine", "explicit")
     options = CheckOptions(
         max_down=max_down, faults=getattr(args, "faults", None),
         compose=getattr(args, "compose", True), symmetry=getattr(args, "symmetry", True),
         max_events=getattr(args, "max_depth", None),
-        keep_going=getattr(args, "keep_going", False),
+        # both engines: the explicit search must finish to have something to compare
+        keep_going=getattr(args, "keep_going", False) or engine == "both",
         progress=getattr(args, "progress", None))
-    engine = getattr(args, "engine", "explicit")
     verdict = ExitCode.OK
     if getattr(args, "explain_coverage", False):
         report.details["coverage"] = _coverage(config, max_down)

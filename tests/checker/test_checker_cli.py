@@ -264,6 +264,9 @@ def test_both_engines_on_a_broken_example(crg: Callable[..., Run]) -> None:
     entry = json.loads(result.out)["files"][0]
     assert entry["symbolic"]["verdicts"]["coverage"] == "violated"
     assert "disagreements" not in entry
+    # both implies --keep-going: no explicit verdict is left unknown to compare with
+    assert entry["check"]["options"]["keep_going"] is True
+    assert "unknown" not in {p["verdict"] for p in entry["check"]["properties"]}
 
 
 def test_validate_only_skips_the_checker(crg: Callable[..., Run]) -> None:
