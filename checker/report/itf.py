@@ -83,19 +83,44 @@ def _state(model: Model, index: int, action: Action | None, state: State) -> dic
             "nodes": node_status(model, state), "groups": groups}
 
 
-def file_name(config_path: str, violation: Violation, engine: str = "explicit") -> str:
+def file_stems(config_paths: list[str]) -> dict[str, str]:
+    """The name each configuration's traces start with: its file name without ``.crg``,
+    or, where two files share it (``x1/s.crg``, ``x2/s.crg``), as many of the folders
+    before it as tell them apart (``x1.s``, ``x2.s``). Deterministic: it depends on the
+    files' absolute paths only, not on the order they are checked in."""
+    parts = {p: Path(p).resolve().parts for p in dict.fromkeys(config_paths)}
+
+    def stem(path: str, depth: int) -> str:
+        names = list(parts[path][-depth:])
+        names[-1] = names[-1].removesuffix(".crg") or "config"
+        return ".".join(re.sub(r"[^A-Za-z0-9_-]+", "-", n) for n in names if n != "/")
+
+    out: dict[str, str] = {}
+    for path in parts:
+        depth = 1
+        while depth < len(parts[path]) and any(
+                stem(other, depth) == stem(path, depth)
+                for other in parts if parts[other] != parts[path]):
+            depth += 1
+        out[path] = stem(path, depth)
+    return out
+
+
+def file_name(config_path: str, violation: Violation, engine: str = "explicit",
+              stem: str | None = None) -> str:
     """``<file>.<invariant>.itf.json``; the symbolic engine's traces add ``.symbolic``
-    (with ``--engine both`` a property may have one of each)."""
-    stem = Path(config_path).name.removesuffix(".crg") or "config"
+    (with ``--engine both`` a property may have one of each). ``stem``: from
+    :func:`file_stems`, when several configurations are checked at once."""
+    stem = stem or Path(config_path).name.removesuffix(".crg") or "config"
     ident = re.sub(r"[^A-Za-z0-9_.-]+", "-", violation.prop.ident)
     tag = "" if engine == "explicit" else f".{engine}"
     return f"{stem}.{ident}{tag}.itf.json"
 
 
 def write(out_dir: str, config_path: str, violation: Violation,
-          engine: str = "explicit") -> str:
+          engine: str = "explicit", stem: str | None = None) -> str:
     """Write the violation's trace under ``out_dir``; returns the file's path."""
-    path = Path(out_dir) / file_name(config_path, violation, engine)
+    path = Path(out_dir) / file_name(config_path, violation, engine, stem)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(to_itf(violation, config_path), indent=1) + "\n",

@@ -123,6 +123,10 @@ def _faults(text: str) -> frozenset[Fault]:
 def run(args: argparse.Namespace) -> int:
     out = Output()
     reports = []
+    if getattr(args, "out", None):
+        from crg.checker.report.itf import file_stems
+
+        args.itf_stems = file_stems(args.files)  # unique trace names for all files
     for path in args.files:
         report = check_file(path, args, out)
         reports.append(report)
@@ -194,6 +198,7 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
     if getattr(args, "explain_coverage", False):
         report.details["coverage"] = _coverage(config, max_down)
     out_dir = getattr(args, "out", None)
+    stem = getattr(args, "itf_stems", {}).get(report.path)
     if engine in ("symbolic", "both"):
         symbolic = _symbolic(config, options)
         verdicts: dict[str, str] = dict(symbolic.verdicts)
@@ -201,7 +206,7 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
         report.symbolic = list(getattr(symbolic, "violations", []))
         if out_dir:
             for v in report.symbolic:
-                written = itf.write(out_dir, report.path, v, "symbolic")
+                written = itf.write(out_dir, report.path, v, "symbolic", stem)
                 report.itf_paths[f"{v.prop.ident}/symbolic"] = written
                 if isinstance(details, dict) and v.prop.label in details.get("invariants", {}):
                     details["invariants"][v.prop.label]["itf"] = written
@@ -217,7 +222,8 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
         report.check = check
         if out_dir:
             for v in check.violations:
-                report.itf_paths[v.prop.ident] = itf.write(out_dir, report.path, v)
+                report.itf_paths[v.prop.ident] = itf.write(out_dir, report.path, v,
+                                                           stem=stem)
         report.details["check"] = report_to_dict(report.path, check, report.itf_paths)
         if not check.ok:
             verdict = ExitCode.VIOLATED

@@ -359,3 +359,21 @@ def test_a_placement_fact_against_the_spec_is_a_bug(crg: Callable[..., Run], saf
     result = crg("check", "--engine", "symbolic", safe)
     assert result.code == 3
     assert "configuration fact placement of group web" in result.err
+
+
+def test_itf_names_are_unique_across_files(crg: Callable[..., Run], tmp_path: Path) -> None:
+    text = Path(NO_FENCING).read_text(encoding="utf-8")
+    paths = []
+    for folder in ("x1", "x2"):
+        (tmp_path / folder).mkdir()
+        paths.append(tmp_path / folder / "s.crg")
+        paths[-1].write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    assert crg("check", "--out", str(out), *map(str, paths)).code == 1
+    names = sorted(p.name for p in out.iterdir())
+    assert "x1.s.vip-unique.itf.json" in names and "x2.s.vip-unique.itf.json" in names
+    assert len(names) == 6  # three violations per file, none overwritten
+    # the same files in the other order get the same names
+    again = tmp_path / "again"
+    crg("check", "--out", str(again), *map(str, reversed(paths)))
+    assert sorted(p.name for p in again.iterdir()) == names
