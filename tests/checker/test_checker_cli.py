@@ -1,11 +1,11 @@
 """``crg check`` on the command line: exit codes, the text report, ITF traces and the
-machine formats (JSON, SARIF validated against the SARIF 2.1.0 schema, JUnit XML)."""
+machine formats (JSON, SARIF validated against the SARIF 2.1.0 schema, JUnit XML read by
+junitparser)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 from checker_helpers import EXAMPLES
 from cli_run import Run
+from junitparser import Failure, JUnitXml
 
 from crg.checker.result import PROPERTIES
 from crg.checker.symbolic.api import ProofOptions, ProofResult, prove
@@ -154,15 +155,15 @@ def test_sarif_reports_invalid_configs(crg: Callable[..., Run], tmp_path: Path) 
 def test_junit_parses(crg: Callable[..., Run], safe: str) -> None:
     result = crg("check", "--format", "junit", NO_FENCING, safe)
     assert result.code == 1
-    root = ET.fromstring(result.out)
-    assert root.tag == "testsuites"
-    suites = root.findall("testsuite")
-    assert [s.get("name") for s in suites] == [NO_FENCING, safe]
-    assert [s.get("tests") for s in suites] == [str(len(PROPERTIES))] * 2
-    assert [s.get("failures") for s in suites] == ["3", "0"]
-    failure = suites[0].find("testcase[@name='vip-unique']/failure")
-    assert failure is not None and "partition n1" in (failure.text or "")
-    assert root.get("failures") == "3"
+    xml = JUnitXml.fromstring(result.out)  # a JUnit XML parser, not just an XML one
+    suites = list(xml)
+    assert [s.name for s in suites] == [NO_FENCING, safe]
+    assert [s.tests for s in suites] == [len(PROPERTIES)] * 2
+    assert [s.failures for s in suites] == [3, 0]
+    case = next(c for c in suites[0] if c.name == "vip-unique")
+    failures = [r for r in case.result if isinstance(r, Failure)]
+    assert len(failures) == 1 and "partition n1" in (failures[0].text or "")
+    assert xml.failures == 3
 
 
 def test_max_depth_bounds_the_events(crg: Callable[..., Run]) -> None:
@@ -300,16 +301,16 @@ def test_symbolic_results_reach_sarif(crg: Callable[..., Run]) -> None:
 def test_symbolic_results_reach_junit(crg: Callable[..., Run]) -> None:
     result = crg("check", "--format", "junit", "--engine", "symbolic", NO_FENCING)
     assert result.code == 1
-    suite = ET.fromstring(result.out).find("testsuite")
-    assert suite is not None
-    names = [c.get("name") for c in suite.findall("testcase")]
-    assert names == [f"{p.label} (symbolic)" for p in PROPERTIES]
-    assert (suite.get("failures"), suite.get("errors")) == ("3", "0")
-    failure = suite.find("testcase[@name='vip-unique (symbolic)']/failure")
-    assert failure is not None and "partition n1" in (failure.text or "")
-    both = ET.fromstring(crg("check", "--format", "junit", "--engine", "both",
-                             NO_FENCING).out).find("testsuite")
-    assert both is not None and both.get("tests") == str(2 * len(PROPERTIES))
+    (suite,) = list(JUnitXml.fromstring(result.out))
+    cases = list(suite)
+    assert [c.name for c in cases] == [f"{p.label} (symbolic)" for p in PROPERTIES]
+    assert (suite.failures, suite.errors) == (3, 0)
+    case = next(c for c in cases if c.name == "vip-unique (symbolic)")
+    failures = [r for r in case.result if isinstance(r, Failure)]
+    assert len(failures) == 1 and "partition n1" in (failures[0].text or "")
+    (both,) = list(JUnitXml.fromstring(crg("check", "--format", "junit", "--engine", "both",
+                                           NO_FENCING).out))
+    assert both.tests == 2 * len(PROPERTIES)
 
 
 def test_symbolic_counterexamples_are_written_as_itf(crg: Callable[..., Run],
