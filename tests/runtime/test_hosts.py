@@ -23,7 +23,7 @@ from partition_store import PartitionableStore
 from runtime_helpers import aserves, eventually, free_vip, processes_of, run
 from thread_host import host_in_thread
 
-from crg.dsl import parse
+from crg.dsl import Config, parse
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.conform import check
 from crg.runtime.control import SOCKET, ControlError, request, serve
@@ -118,13 +118,7 @@ def test_a_partitioned_host_fences_itself_before_the_other_takes_over(tmp_path: 
             for log in logs.values():
                 log.close()
         await eventually(lambda: not processes_of(name), 5, "no process left")
-        for n, log in logs.items():
-            alerts = [r for r in log.records if r["event"] == "runtime-alert"]
-            assert alerts == [], (n, alerts)
-        for n in views:
-            with open(tmp_path / f"trace-{n}.jsonl", encoding="utf-8") as handle:
-                result = check(config, handle)
-            assert result.conforms, (n, result.problem)
+        assert_quiet_and_conforming(config, logs, tmp_path)
         kinds = [a.kind.label for a, _, _ in hosts["n1"].recorder.transitions]
         assert "fence" in kinds and "expire" in kinds and "heal" in kinds
 
@@ -271,18 +265,23 @@ def test_an_agent_that_stalls_past_its_lease_records_what_its_watchdog_fenced(
         await eventually(lambda: not processes_of(name), 5, "no process left")
         fenced = [r for r in logs["n1"].records if r["event"] == "fenced"]
         assert len(fenced) == 1 and fenced[0]["killed"], fenced
-        for n, log in logs.items():
-            alerts = [r for r in log.records if r["event"] == "runtime-alert"]
-            assert alerts == [], (n, alerts)
-        for n in logs:
-            with open(tmp_path / f"trace-{n}.jsonl", encoding="utf-8") as handle:
-                result = check(config, handle)
-            assert result.conforms, (n, result.problem)
+        assert_quiet_and_conforming(config, logs, tmp_path)
         steps = kinds(n1)
         fencing = steps.index("fence")
         assert steps[fencing:fencing + 5] == ["fence"] * 3 + ["expire", "heal"], steps
 
     run(body(), 80)
+
+
+def assert_quiet_and_conforming(config: Config, logs: dict[str, Any], tmp_path: Path) -> None:
+    """No node raised a runtime alert, and every node's trace passes crg conform."""
+    for n, log in logs.items():
+        alerts = [r for r in log.records if r["event"] == "runtime-alert"]
+        assert alerts == [], (n, alerts)
+    for n in logs:
+        with open(tmp_path / f"trace-{n}.jsonl", encoding="utf-8") as handle:
+            result = check(config, handle)
+        assert result.conforms, (n, result.problem)
 
 
 def kinds(host: HostRuntime) -> list[str]:
