@@ -8,6 +8,7 @@ import contextlib
 import importlib
 import io
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -301,3 +302,18 @@ def test_the_readme_systemd_unit_creates_what_it_writes_to() -> None:
                 if word.startswith(base)}
         assert used, f"the command line writes nothing under {base}"
         assert used <= set(settings.get(setting, "").split()), (setting, used)
+
+
+def test_run_logging_has_one_handler_and_does_not_repeat_through_root(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Started twice in one process (the tests do), `crg run` must not log each line twice,
+    # and its lines must not also reach the root logger's handlers.
+    from crg.runtime import launch
+
+    launch.setup_logging(verbose=False)
+    launch.setup_logging(verbose=True)
+    logger = logging.getLogger("crg")
+    assert len(logger.handlers) == 1
+    assert logger.level == logging.DEBUG
+    logging.getLogger("crg.runtime").info("one line")
+    assert not [r for r in caplog.records if r.getMessage() == "one line"]
