@@ -115,14 +115,32 @@ def render_one(source: Source, d: Diagnostic) -> str:
     text = source.line(d.span.line)
     gutter = str(d.span.line)
     pad = " " * len(gutter)
-    lines.append(f" {gutter} | {visible(text)}")
-    before = text[: d.span.column - 1]
+    start = d.span.column - 1
     end = d.span.end_column - 1 if d.span.end_line == d.span.line else len(text)
-    width = max(_columns(visible(text[d.span.column - 1:end])), 1)
+    lo, hi = _window(len(text), start, end)
+    lead, tail = ("..." if lo else ""), ("..." if hi < len(text) else "")
+    lines.append(f" {gutter} | {lead}{visible(text[lo:hi])}{tail}")
+    before = lead + text[lo:start]
+    width = max(_columns(visible(text[start:min(end, hi)])), 1)
     lines.append(f" {pad} | " + " " * _columns(visible(before)) + "^" * width)
     if hint:
         lines.append(f" {pad} = hint: {hint}")
     return "\n".join(lines)
+
+
+# A source line longer than this (generated or minified configs) is shown as a window
+# around the span, so one error does not print a screenful; the caret stays aligned.
+SHOWN_CHARS = 120
+SHOWN_BEFORE = 40
+
+
+def _window(length: int, start: int, end: int) -> tuple[int, int]:
+    """The slice ``[lo, hi)`` of a line of ``length`` characters to show for a span that
+    starts at ``start`` and ends at ``end``: the whole line when it is short enough."""
+    if length <= SHOWN_CHARS:
+        return 0, length
+    lo = max(0, min(start - SHOWN_BEFORE, length - SHOWN_CHARS))
+    return lo, min(length, lo + SHOWN_CHARS)
 
 
 # Characters that would act on the terminal instead of showing (ESC sequences, NUL, a

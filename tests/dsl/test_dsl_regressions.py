@@ -137,6 +137,25 @@ def test_control_characters_are_escaped_and_the_caret_stays_aligned() -> None:
     assert not any(ch < " " or ch == "\x7f" for ch in line + caret)
 
 
+@pytest.mark.parametrize("before, after, lead, tail", [
+    (0, 400, False, True), (200, 200, True, True), (400, 0, True, False),
+    (5, 5, False, False)])
+def test_a_long_line_is_shown_as_a_window_round_the_error(before: int, after: int,
+                                                          lead: bool, tail: bool) -> None:
+    # A generated config may put a group on one line: the error shows up to 120
+    # characters of it round the span, marked with "...", and the caret still points.
+    pad_a, pad_b = " " * before, " " * after
+    text = f"cluster c {{ nodes n1 n2 }}\ngroup g {{{pad_a} preferd n1 {pad_b}}}"
+    with pytest.raises(ConfigError) as info:
+        parse(text, "t.crg")
+    head, line, caret, *_ = render(info.value.source, info.value.errors).split("\n")
+    assert head.startswith(f"t.crg:2:{before + 11}: error: unknown statement 'preferd'")
+    assert len(line) <= len(" 2 | ") + 3 + 120 + 3
+    assert line.startswith(" 2 | ...") == lead
+    assert line.endswith("...") == tail
+    assert caret.index("^") == line.index("preferd") and caret.endswith("^" * 7)
+
+
 def test_control_characters_in_a_message_are_escaped() -> None:
     text = VALID.replace("monitor process", 'monitor tcp "\x1b]0;title\x07"')
     with pytest.raises(ConfigError) as info:
