@@ -305,8 +305,11 @@ class Lane:
         retiring = bool((wd >> a.index) & 1) and not (
             (a.s.model.group_vars(a.s.model.apply(state, action), self.topo.index).wd
              >> a.index) & 1)
+        trouble: str | None = None
         try:
             undo = await steps.do(a, action, retiring=retiring)
+        except steps.DoneDespite as done:
+            undo, trouble = done.undo, str(done)
         except (steps.StepFailed, AddressError) as exc:
             return self._failed(action, text, str(exc))
         except Exception as exc:
@@ -314,7 +317,9 @@ class Lane:
             # step, and the traceback goes to the log for whoever must fix the cause.
             log.exception("%s: %s failed", a.name, text)
             return self._failed(action, text, f"{type(exc).__name__}: {exc}")
-        if action.kind is ActionKind.START_APP and (why := _not_started(a, name)):
+        if trouble is not None:
+            a.runtime_alert(name, action.kind.label, trouble)  # committed all the same
+        elif action.kind is ActionKind.START_APP and (why := _not_started(a, name)):
             a.runtime_alert(name, action.kind.label, why)  # committed: a fault follows
         else:
             a.trouble_over(name, action.kind.label)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from crg.dsl.model import Vip
 from crg.runtime.address.base import AddressError
 from crg.runtime.drivers.monitors import MonitorSet
 from crg.runtime.drivers.process import Instance
@@ -30,12 +31,27 @@ class StepFailed(Exception):
     """The physical part could not be done; nothing was committed (retried later)."""
 
 
+class DoneDespite(Exception):
+    """The physical part failed half-way and cannot be taken back: what it changed is in
+    place, so the step is committed (the spec then knows of it and its halt method, the
+    watchdogs and the fencing feed undo it), and the operator is told why."""
+
+    def __init__(self, why: str, undo: Undo) -> None:
+        super().__init__(why)
+        self.undo = undo
+
+
 async def do(agent: Agent, action: Action, *, retiring: bool = False) -> Undo | None:
     """``retiring``: the step ends this node's watchdog for the group (the spec clears
     its ``wd`` bit), so the watchdog's last look for strays comes with it."""
     handler = _HANDLERS.get(action.kind)
     group = agent.s.model.groups[action.group].name
-    undo = await handler(agent, group) if handler is not None else None
+    try:
+        undo = await handler(agent, group) if handler is not None else None
+    except DoneDespite:
+        if retiring:
+            sweep(agent, group)
+        raise
     if retiring:
         sweep(agent, group)
     return undo
@@ -46,6 +62,10 @@ async def do(agent: Agent, action: Action, *, retiring: bool = False) -> Undo | 
 
 async def _acquire_vip(agent: Agent, group: str) -> Undo:
     vip = agent.groups[group].vip
+
+    async def undo() -> None:
+        await agent.s.address.remove(vip, agent.name)
+
     try:
         await agent.s.address.add(vip, agent.name)
     except AddressError as exc:
@@ -55,13 +75,25 @@ async def _acquire_vip(agent: Agent, group: str) -> Undo:
         try:
             await agent.s.address.remove(vip, agent.name)
         except AddressError as again:
-            raise StepFailed(f"{exc}; removing {vip.address} again failed too: {again}"
-                             ) from None
+            if not await _may_hold(agent, vip):
+                raise StepFailed(f"{exc}; removing {vip.address} again failed ({again}), "
+                                 "but it is not configured") from None
+            # The address is on this host and will not come off: counting the step as
+            # not done would hide it from the store, the fencing watchdog and the halt
+            # method, and let another node take the VIP while it is still here.
+            raise DoneDespite(f"{exc}; removing {vip.address} again failed too ({again}): "
+                              "it counts as held here, so halting the group or fencing "
+                              "the node removes it", undo) from None
         raise StepFailed(str(exc)) from None
-
-    async def undo() -> None:
-        await agent.s.address.remove(vip, agent.name)
     return undo
+
+
+async def _may_hold(agent: Agent, vip: Vip) -> bool:
+    """Whether ``vip`` may be configured on this node; unknown counts as yes."""
+    try:
+        return await agent.s.address.holds(vip, agent.name)
+    except AddressError:
+        return True
 
 
 async def _start_app(agent: Agent, group: str) -> Undo:

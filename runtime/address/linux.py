@@ -62,7 +62,7 @@ class LinuxAddressDriver(AddressDriver):
             await asyncio.to_thread(netlink.remove_address, vip)
         except AddressError as again:
             return AddressError(f"{error}; {vip.address} could NOT be removed again "
-                                f"({again}): remove it by hand")
+                                f"({again})")
         return AddressError(f"{error}; {vip.address} was removed again")
 
     async def _repeat(self, vip: Vip, device: netlink.Device) -> None:

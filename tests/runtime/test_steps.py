@@ -27,25 +27,79 @@ class UnannouncedDriver(NullDriver):
         raise AddressError(f"cannot announce {vip.address}: this process lacks CAP_NET_RAW")
 
 
+class StuckDriver(UnannouncedDriver):
+    """As above, and the address will not come off again either while ``stuck``."""
+
+    stuck = True
+
+    async def remove(self, vip: Vip, node: str) -> None:
+        if self.stuck:
+            raise AddressError(f"cannot remove {vip.address}: device busy")
+        await super().remove(vip, node)
+
+
+async def _web_lane_of_n1(tmp_path: Path, driver: NullDriver) -> tuple[Agent, EventLog]:
+    setup = quickstart(tmp_path)
+    model = Model.from_config(setup.config)
+    keys = Keys(setup.config.cluster.name)
+    store = MemoryStore()
+    events = EventLog()
+    services = Services(setup.config, model, keys, store, driver, events,
+                        ClusterRecorder(model, keys, None), tmp_path / "run")
+    lease = await store.grant(60_000)
+    await store.create(keys.node("n1"), "up", lease)
+    for node in ("n2", "n3"):
+        await store.create(keys.node(node), "up", await store.grant(60_000))
+    return Agent(services, "n1", lease), events
+
+
 def test_a_failed_acquire_vip_leaves_no_address_behind(tmp_path: Path) -> None:
     async def body() -> None:
-        setup = quickstart(tmp_path)
-        model = Model.from_config(setup.config)
-        keys = Keys(setup.config.cluster.name)
-        store = MemoryStore()
         driver = UnannouncedDriver()
-        services = Services(setup.config, model, keys, store, driver, EventLog(),
-                            ClusterRecorder(model, keys, None), tmp_path / "run")
-        lease = await store.grant(60_000)
-        await store.create(keys.node("n1"), "up", lease)
-        for node in ("n2", "n3"):
-            await store.create(keys.node(node), "up", await store.grant(60_000))
-        web = Agent(services, "n1", lease).lanes["web"]
+        agent, _ = await _web_lane_of_n1(tmp_path, driver)
+        web = agent.lanes["web"]
         assert await web.run_cycle() == "n1: claim web"
         decision = await web.run_cycle()
         assert decision.startswith("n1: acquire-vip web failed: cannot announce"), decision
-        vip = setup.config.group("web").vip
+        vip = agent.groups["web"].vip
         assert driver.holder(vip) is None, "the address of a failed step stays on the node"
         assert "vip" not in web.agent.facts.get("web", frozenset())
+
+    run(body())
+
+
+def test_an_address_that_will_not_come_off_counts_as_held(tmp_path: Path) -> None:
+    # Announcing failed and taking the address off again failed too: the address is on
+    # the host. The step is committed, so the fencing feed lists the VIP and the halt
+    # method removes it; the operator gets one runtime alert saying so.
+    async def body() -> None:
+        driver = StuckDriver()
+        agent, events = await _web_lane_of_n1(tmp_path, driver)
+        web = agent.lanes["web"]
+        vip = agent.groups["web"].vip
+        assert await web.run_cycle() == "n1: claim web"
+        assert await web.run_cycle() == "n1: acquire-vip web"
+        assert driver.holder(vip) == "n1"
+        assert "vip" in agent.facts["web"]
+        assert vip in agent.holdings()[0], "the fencing watchdog must be told of it"
+        alerts = [e for e in events.records if e["event"] == "runtime-alert"]
+        assert len(alerts) == 1 and "counts as held here" in alerts[0]["reason"], alerts
+
+    run(body())
+
+
+def test_an_address_that_is_not_there_after_all_fails_the_step(tmp_path: Path) -> None:
+    class GoneDriver(StuckDriver):
+        async def holds(self, vip: Vip, node: str) -> bool:
+            return False
+
+    async def body() -> None:
+        agent, _ = await _web_lane_of_n1(tmp_path, GoneDriver())
+        web = agent.lanes["web"]
+        assert await web.run_cycle() == "n1: claim web"
+        decision = await web.run_cycle()
+        assert "failed" in decision and "it is not configured" in decision, decision
+        assert "vip" not in agent.facts.get("web", frozenset())
+        assert agent.groups["web"].vip not in agent.holdings()[0]
 
     run(body())
