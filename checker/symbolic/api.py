@@ -11,7 +11,8 @@ the component it is reported for.
 
 Liveness (every fair run settles) is refuted by a bounded z3 search for a fair lasso and
 decided, for a component small enough, by the explicit engine's liveness check
-(:mod:`crg.checker.symbolic.liveness`); the verdict says which engine decided.
+(:mod:`crg.checker.symbolic.liveness`); the verdict says which engine decided. The same
+search settles a safety invariant z3 left open in such a component.
 
 ``prove`` returns a :class:`ProofResult`: ``verdicts`` (invariant name -> ``proved`` |
 ``violated`` | ``unknown``) and ``details`` (plain JSON-ready data: reasons, traces, the
@@ -44,7 +45,7 @@ from crg.checker.symbolic.component import (
 from crg.checker.symbolic.coverage import CoverageReport, explain_coverage
 from crg.checker.symbolic.facts import Fact, all_facts
 from crg.checker.symbolic.lasso import confirm_lasso
-from crg.checker.symbolic.liveness import EXPLICIT_MAX_STATES, decide_explicitly
+from crg.checker.symbolic.liveness import EXPLICIT_MAX_STATES, Explicit, decide_explicitly
 from crg.checker.symbolic.reduction import footprint_holds, reduce_nodes
 from crg.checker.symbolic.render import render_text
 from crg.checker.symbolic.replay import ReplayError, confirm
@@ -73,8 +74,8 @@ class ProofOptions:
     lasso_depth: int = 8
     """Longest fair lasso (steps of any kind) z3 looks for, to refute liveness."""
     liveness_states: int = EXPLICIT_MAX_STATES
-    """Components with at most this many states get liveness decided by the explicit
-    engine (0: never)."""
+    """Components with at most this many states get liveness, and any safety invariant z3
+    left open, decided by the explicit engine (0: never)."""
     facts: bool = True
     """Also answer the configuration facts (coverage, placement, last node)."""
     reduce: bool = True
@@ -207,13 +208,28 @@ def _prove_part(part: tuple[int, ...], sub: Topology, opts: ProofOptions) -> _Pa
         # On the reduced nodes too: the same verdict (see reduction), and several times
         # faster than on every node of a large cluster.
         started = time.perf_counter()
-        outcome.liveness = decide_explicitly(reduced, live, opts.liveness_states)
+        explicit = decide_explicitly(reduced, live, opts.liveness_states)
+        outcome.liveness = explicit.liveness
+        _settle_open(outcome, explicit)
         seconds += time.perf_counter() - started
     outcome.seconds += seconds
     entry = _Part(part, sub, outcome, nodes_proved=reduced.n_nodes)
     if reduced is not sub:
         _rename(entry, outcome, Model(reduced), {i: n for i, n in enumerate(kept)})
     return entry
+
+
+def _settle_open(outcome: ComponentOutcome, explicit: Explicit) -> None:
+    """A safety invariant z3 left open (no inductive strengthening it could find) is
+    proved when the explicit engine enumerated the whole component without a violation of
+    it; the reason says which engine decided. A violation the explicit search found stays
+    z3's to show (it is the one whose trace this engine replays): open."""
+    for target, result in outcome.results.items():
+        if result.verdict == UNKNOWN and target.name in explicit.safe:
+            outcome.results[target] = TargetResult(
+                PROVED, f"decided by the explicit engine: no violation in all "
+                        f"{explicit.states:,} reachable states of the component "
+                        f"(z3: {result.reason})", engine="explicit")
 
 
 def _rename(entry: _Part, source: ComponentOutcome, source_model: Model,
@@ -301,7 +317,8 @@ def _combine(parts: list[_Part]
             invariants[name] = {
                 "verdict": PROVED,
                 "reason": ("proved for all interleavings: " + "; ".join(how)) if found
-                else "proved: no group to check"}
+                else "proved: no group to check",
+                "decided_by": ", ".join(sorted({r.engine for _, _, r in found})) or None}
     return verdicts, invariants, violations
 
 

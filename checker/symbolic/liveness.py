@@ -7,15 +7,21 @@ engine's liveness check (:mod:`crg.checker.liveness`, the same search ``crg chec
 capped at :data:`EXPLICIT_MAX_STATES` states; the verdict then says that the explicit
 engine decided it. A component beyond the cap with no lasso within the bound stays
 ``unknown``, with both reasons.
+
+The same search also checked every safety invariant; the ones it finds no violation of in
+a complete search are returned too, so that a safety invariant z3 could not settle (no
+inductive strengthening found) is still decided for a small component, and says so.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from crg.checker.explore import Search
 from crg.checker.symbolic.component import PROVED, UNKNOWN, VIOLATED, TargetResult
 from crg.checker.symmetry import canonicaliser
 from crg.checker.trace import violation
-from crg.spec import LIVENESS, Model, Topology
+from crg.spec import INVARIANT_NAMES, LIVENESS, Model, Topology
 
 EXPLICIT_MAX_STATES = 50_000
 """Largest component (distinct states, symmetry-reduced) whose liveness the symbolic
@@ -25,8 +31,19 @@ engine has the explicit engine decide: about a second and a half of search here
 _KEY = (LIVENESS[0], True)
 
 
+@dataclass(frozen=True, slots=True)
+class Explicit:
+    """What the explicit engine decided about one component."""
+
+    liveness: TargetResult
+    safe: frozenset[str]
+    """Safety invariants without a violation in a complete search (empty when the
+    component was too large to enumerate)."""
+    states: int
+
+
 def decide_explicitly(topology: Topology, z3_result: TargetResult | None,
-                      max_states: int = EXPLICIT_MAX_STATES) -> TargetResult:
+                      max_states: int = EXPLICIT_MAX_STATES) -> Explicit:
     """The liveness verdict of one component (every node of the cluster) when z3 found no
     lasso: the explicit engine's if the component has at most ``max_states`` states,
     else ``unknown``. ``z3_result`` says how far the lasso search went."""
@@ -36,19 +53,26 @@ def decide_explicitly(topology: Topology, z3_result: TargetResult | None,
     # keep_going: a safety violation must not stop the search before liveness is decided
     search = Search(model, canon=canon, keep_going=True, max_states=max_states)
     stats = search.run()
+    safe = (frozenset(name for name in INVARIANT_NAMES if (name, False) not in stats.found)
+            if stats.complete else frozenset())
     found = stats.found.get(_KEY)
     if found is not None:
         v = violation(search, found)
         trace = v.trace
         assert trace.loop is not None and trace.loop_action is not None
         actions = tuple(s.action for s in trace.steps[1:] if s.action is not None)
-        return TargetResult(VIOLATED, f"found by the explicit engine's liveness check "
-                                      f"({stats.states:,} states; {bound}): {v.detail}",
-                            (*actions, trace.loop_action), trace.loop, engine="explicit")
+        return Explicit(TargetResult(VIOLATED, f"found by the explicit engine's liveness "
+                                               f"check ({stats.states:,} states; {bound}): "
+                                               f"{v.detail}",
+                                     (*actions, trace.loop_action), trace.loop,
+                                     engine="explicit"), safe, stats.states)
     if stats.complete:
-        return TargetResult(PROVED, f"decided by the explicit engine's liveness check: every "
-                                    f"fair run settles, in all {stats.states:,} reachable "
-                                    f"states of the component ({bound})", engine="explicit")
-    return TargetResult(UNKNOWN, f"not decided: {bound}; the component is too large to "
-                                 f"enumerate (more than {max_states:,} states)")
+        return Explicit(TargetResult(PROVED, f"decided by the explicit engine's liveness "
+                                             f"check: every fair run settles, in all "
+                                             f"{stats.states:,} reachable states of the "
+                                             f"component ({bound})", engine="explicit"),
+                        safe, stats.states)
+    return Explicit(TargetResult(UNKNOWN, f"not decided: {bound}; the component is too "
+                                          f"large to enumerate (more than {max_states:,} "
+                                          "states)"), safe, stats.states)
 
