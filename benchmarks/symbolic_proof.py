@@ -29,7 +29,7 @@ from typing import Any
 import psutil
 import z3
 
-from crg.checker.symbolic.api import ProofOptions, prove
+from crg.checker.symbolic.api import LIVENESS_LABEL, ProofOptions, prove
 from crg.dsl import Config, load, parse
 
 # examples/web-tier.crg with db avoiding api: beyond the explicit engine (36 M states).
@@ -71,7 +71,10 @@ def measure(config: Config, options: ProofOptions) -> dict[str, Any]:
     return {"seconds": seconds, "cpu": cpu, "components": len(parts), "shapes": len(proved),
             "per_shape": statistics.median(p["seconds"] for p in proved),
             "nodes_proved": max(p["nodes"] for p in proved),
-            "queries": sum(p["queries"] for p in proved)}
+            "queries": sum(p["queries"] for p in proved),
+            "liveness_proved": sum(1 for p in proved
+                                   if (p["liveness"] or {}).get("verdict") == "proved"),
+            "liveness": result.verdicts.get(LIVENESS_LABEL, "n/a")}
 
 
 def machine() -> str:
@@ -115,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label:<22} {name:<9} {row['seconds']:6.1f} s ({row['cpu']:5.1f} s CPU)  "
                   f"({row['shapes']} shapes of {row['components']} components, "
                   f"{row['per_shape']:.2f} s a shape on {row['nodes_proved']} nodes, "
-                  f"{row['queries']} queries)", flush=True)
+                  f"{row['queries']} queries; liveness {row['liveness']}, proved for "
+                  f"{row['liveness_proved']} of {row['shapes']} shapes)", flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump({"machine": machine(), "rows": rows}, out, indent=2)
