@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from crg.dsl.model import Config
-from crg.runtime.address.base import AddressDriver
+from crg.runtime.address.base import AddressDriver, AddressError
 from crg.runtime.agent import Agent
 from crg.runtime.commit import RACE, Actor, Services, commit, read_state
 from crg.runtime.drivers.sinks import EventLog
@@ -233,7 +233,13 @@ class HostRuntime:
         if not clean:
             agent.supervisor.kill_all()
             for group in self.config.groups:
-                await self.services.address.remove(group.vip, self.node)
+                try:
+                    await self.services.address.remove(group.vip, self.node)
+                except AddressError as exc:
+                    # Go on: the lease is revoked below and the other VIPs must come off
+                    # too; the operator is told which address to check.
+                    log.error("%s: could not remove %s of %s on the way out: %s",
+                              self.node, group.vip.address, group.name, exc)
         with contextlib.suppress(StoreError):
             await self.services.store.revoke(agent.lease)
         await self.services.store.close()

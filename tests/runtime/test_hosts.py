@@ -24,6 +24,7 @@ from runtime_helpers import aserves, eventually, free_vip, processes_of, run
 from thread_host import host_in_thread
 
 from crg.dsl import Config, parse
+from crg.runtime.address.base import AddressError
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.conform import check
 from crg.runtime.control import SOCKET, ControlError, request, serve
@@ -328,3 +329,49 @@ def test_status_while_the_agent_is_starting_and_once_it_runs(tmp_path: Path) -> 
             assert await host.shutdown()
 
     run(body(), 60)
+
+
+class StuckAddresses(LoopbackDriver):
+    """Addresses that will not come off while ``stuck`` (a device gone read-only)."""
+
+    stuck = False
+
+    async def remove(self, vip: Any, node: str) -> None:
+        if self.stuck:
+            raise AddressError(f"cannot remove {vip.address}: device busy")
+        await super().remove(vip, node)
+
+
+def test_a_shutdown_that_cannot_remove_an_address_reports_it_and_still_stops(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The group cannot halt (release-vip keeps failing), so shutdown gives up after its
+    # deadline, kills what is left and removes every VIP itself; that removal failing too
+    # must be logged and shutdown must still finish (revoking the lease), not raise.
+    name = f"hosts{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    config = parse(CONFIG.format(name=name, vip=vip).replace("timeout 2s", "timeout 200ms"),
+                   "hosts.crg")
+    driver = StuckAddresses()
+    store = MemoryStore()
+
+    async def body() -> None:
+        host = HostRuntime(config, "n1", store=PartitionableStore(store), address=driver,
+                           run_dir=tmp_path / "n1", events=EventLog())
+        await host.start()
+        try:
+            await eventually(lambda: driver.holder(config.group("web").vip) == "n1", 10,
+                             "web's VIP on n1")
+            driver.stuck = True
+            with caplog.at_level(logging.ERROR, logger="crg.runtime"):
+                assert not await host.shutdown(), "shutdown said it halted cleanly"
+            messages = [r.getMessage() for r in caplog.records]
+            assert any(f"could not remove {vip} of web on the way out" in m
+                       for m in messages), messages
+            entries = (await store.snapshot("")).entries
+            assert host.services.keys.node("n1") not in entries, "n1's lease lives on"
+        finally:
+            driver.stuck = False
+            await driver.remove(config.group("web").vip, "n1")
+        await eventually(lambda: not processes_of(name), 5, "no process left")
+
+    run(body(), 30)
