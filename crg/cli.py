@@ -69,10 +69,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that talk to a running runtime over its control socket: they read no .crg file.
+RUNTIME_COMMANDS = ("status", "switchover", "offline", "online", "drain", "undrain", "crash",
+                    "join")
+
+
+def misplaced_config(argv: list[str]) -> str | None:
+    """The message for ``crg status web.crg`` and the like, else None (argparse would
+    only say "unrecognized arguments")."""
+    if not argv or argv[0] not in RUNTIME_COMMANDS:
+        return None
+    files = [a for a in argv[1:] if a.endswith(".crg")]
+    if not files:
+        return None
+    return (f"crg {argv[0]} reads no configuration file: it asks the runtime that "
+            f"`crg run` started; drop '{files[0]}' (to choose among several runtimes "
+            "here: --cluster NAME)")
+
+
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if (message := misplaced_config(arguments)) is not None:
+        Output().error(message)
+        return ExitCode.BAD_INPUT
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as exc:  # argparse exits by itself for --help, --version and misuse
         return exc.code if isinstance(exc.code, int) else ExitCode.BAD_INPUT
     run: Callable[[argparse.Namespace], int] = args.run

@@ -62,6 +62,20 @@ def test_usage_errors_exit_2(crg: Callable[..., Run], argv: list[str]) -> None:
     assert "Traceback" not in result.err
 
 
+@pytest.mark.parametrize("argv", [["status", "examples/quickstart.crg"],
+                                  ["switchover", "web.crg", "web", "n2"],
+                                  ["crash", "--cluster", "shop", "shop.crg", "n1"]])
+def test_a_config_file_given_to_a_runtime_command_is_named(crg: Callable[..., Run],
+                                                           argv: list[str]) -> None:
+    # Operators type `crg status web.crg` by analogy with `crg run web.crg`: argparse alone
+    # says "unrecognized arguments"; the message must say what to do instead.
+    result = crg(*argv)
+    assert result.code == 2
+    file = next(a for a in argv if a.endswith(".crg"))
+    assert f"crg {argv[0]} reads no configuration file" in result.err
+    assert f"drop '{file}'" in result.err and "--cluster NAME" in result.err
+
+
 def test_every_registered_command_has_register_and_run() -> None:
     for command in cli.COMMANDS:
         assert callable(command.register) and callable(command.run)
