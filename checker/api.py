@@ -51,6 +51,9 @@ class CheckOptions:
     max_states: int | None = None
     """Stop each component's search once it has found this many states (benchmarks; the
     verdicts left open are ``unknown``)."""
+    liveness_states: int | None = None
+    """Symbolic engine only: the largest component whose liveness (and whatever z3 left
+    open) the explicit search decides (``--liveness-states``; None: the engine's default)."""
 
 
 @dataclass(slots=True)

@@ -45,7 +45,8 @@ from crg.checker.symbolic.component import (
 from crg.checker.symbolic.coverage import CoverageReport, explain_coverage
 from crg.checker.symbolic.facts import Fact, all_facts
 from crg.checker.symbolic.lasso import confirm_lasso
-from crg.checker.symbolic.liveness import EXPLICIT_MAX_STATES, Explicit, decide_explicitly
+from crg.checker.symbolic.limits import EXPLICIT_MAX_STATES
+from crg.checker.symbolic.liveness import Explicit, decide_explicitly
 from crg.checker.symbolic.reduction import footprint_holds, reduce_nodes
 from crg.checker.symbolic.render import render_text
 from crg.checker.symbolic.replay import ReplayError, confirm

@@ -19,14 +19,10 @@ from dataclasses import dataclass
 
 from crg.checker.explore import Search
 from crg.checker.symbolic.component import PROVED, UNKNOWN, VIOLATED, TargetResult
+from crg.checker.symbolic.limits import EXPLICIT_MAX_STATES
 from crg.checker.symmetry import canonicaliser
 from crg.checker.trace import violation
 from crg.spec import INVARIANT_NAMES, LIVENESS, Model, Topology
-
-EXPLICIT_MAX_STATES = 50_000
-"""Largest component (distinct states, symmetry-reduced) whose liveness the symbolic
-engine has the explicit engine decide: about a second and a half of search here
-(benchmarks/README.md measures some 67,000 states/s)."""
 
 _KEY = (LIVENESS[0], True)
 

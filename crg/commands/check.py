@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crg import files
+from crg.checker.symbolic.limits import EXPLICIT_MAX_STATES
 from crg.commands import add_format
 from crg.dsl import Config, ConfigError, Fault
 from crg.dsl.export import diagnostic_to_dict
@@ -91,6 +92,11 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--engine", choices=ENGINES, default="explicit",
                         help="explicit-state search, z3 proofs, or both (default: explicit); "
                              "both implies --keep-going")
+    parser.add_argument("--liveness-states", type=_count, metavar="N",
+                        help="symbolic engine: decide liveness, and what z3 leaves open, "
+                             "with an explicit search of each component of at most N states "
+                             f"(default {EXPLICIT_MAX_STATES:,}; larger decides more and takes "
+                             "longer, 0 never)")
     parser.add_argument("--explain-coverage", action="store_true",
                         help="also list the minimal failure sets (within --max-down) that "
                              "leave a group without a node (z3)")
@@ -193,7 +199,8 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
         max_events=getattr(args, "max_depth", None),
         # both engines: the explicit search must finish to have something to compare
         keep_going=getattr(args, "keep_going", False) or engine == "both",
-        progress=getattr(args, "progress", None))
+        progress=getattr(args, "progress", None),
+        liveness_states=getattr(args, "liveness_states", None))
     verdict = ExitCode.OK
     if getattr(args, "explain_coverage", False):
         report.details["coverage"] = _coverage(config, max_down)
@@ -368,6 +375,10 @@ def print_report(out: Output, report: Report) -> None:
     elif report.verdict is ExitCode.INCONCLUSIVE:
         out.print(f"{report.path}: inconclusive: no violation, but not decided: "
                   f"{', '.join(report.undecided)} ({', '.join(facts)})", style="bold yellow")
+        if symbolic is not None and any("liveness" in u for u in report.undecided):
+            out.print("  = hint: components too large for the explicit liveness check; "
+                      "--liveness-states N raises its limit (time grows with N), or check "
+                      "with --engine explicit", err=True)
     elif report.bounded is not None:
         out.print(f"{report.path}: no violation within {count(report.bounded, 'event')} "
                   f"(bounded, not a proof) ({', '.join(facts)})", style="yellow")

@@ -17,9 +17,7 @@ from cli_run import Run
 from junitparser import Failure, JUnitXml
 
 from crg.checker.result import PROPERTIES
-from crg.checker.symbolic.api import ProofOptions, ProofResult, prove
 from crg.commands import check
-from crg.dsl import Config
 from crg.spec import KINDS, ActionKind
 from crg.spec.derived import View, owned, up
 from crg.spec.rules_run import Step
@@ -175,20 +173,18 @@ def test_max_depth_bounds_the_events(crg: Callable[..., Run]) -> None:
     assert ": ok (" not in result.out
 
 
-def test_undecided_properties_are_inconclusive(crg: Callable[..., Run], safe: str,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    # The symbolic engine leaves liveness open when the explicit engine may not help.
-    def undecided(config: Config, options: object) -> ProofResult:
-        return prove(config, ProofOptions(facts=False, liveness_states=0))
-
-    monkeypatch.setattr(check, "_symbolic", undecided)
-    result = crg("check", "--engine", "symbolic", safe)
+def test_undecided_properties_are_inconclusive(crg: Callable[..., Run], safe: str) -> None:
+    # The symbolic engine leaves liveness open when the explicit engine may not help
+    # (--liveness-states 0), and decides it with the default limit.
+    undecided = ("check", "--engine", "symbolic", "--liveness-states", "0")
+    result = crg(*undecided, safe)
     assert result.code == 4
     assert result.out.endswith(f"{safe}: inconclusive: no violation, but not decided: "
                                "vip-held (liveness) (2 nodes, 1 group)\n")
-    entry = json.loads(crg("check", "--format", "json", "--engine", "symbolic",
-                           safe).out)["files"][0]
+    assert "--liveness-states N raises its limit" in result.err
+    entry = json.loads(crg(*undecided, "--format", "json", safe).out)["files"][0]
     assert (entry["status"], entry["undecided"]) == ("inconclusive", ["vip-held (liveness)"])
+    assert crg("check", "--engine", "symbolic", safe).code == 0
     # The explicit engine decides it: with both engines nothing is left open.
     result = crg("check", "--engine", "both", safe)
     assert result.code == 0 and result.out.endswith(f"{safe}: ok (2 nodes, 1 group)\n")
