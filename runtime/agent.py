@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from crg.dsl.model import Group, Vip
+from crg.dsl.model import Fencing, Group, Vip
 from crg.runtime import courier, steps
 from crg.runtime.address.base import AddressError
 from crg.runtime.commit import Actor, Outcome, Services, commit, enabled, read_state
@@ -118,10 +118,16 @@ class Agent:
                 lane.wakeup.set()
 
     def holdings(self) -> tuple[list[Vip], list[int]]:
-        """The VIPs and application process groups this node holds (for a fencing
-        watchdog fed after every renewal, see :attr:`renewal_listeners`)."""
-        vips = [self.groups[g].vip for g, held in self.facts.items() if "vip" in held]
-        pgids = [i.pgid for i in self.supervisor.instances.values() if i.pgid is not None]
+        """The VIPs and application process groups this node must let go of when it is
+        cut off (for a fencing watchdog fed after every renewal, see
+        :attr:`renewal_listeners`): those of its ``fencing self`` groups. A ``fencing
+        none`` group is kept by a cut-off node (the spec has no fence step for it), so the
+        watchdog leaves it alone too, instead of killing it into a fault."""
+        fenced = {g for g, group in self.groups.items() if group.fencing is Fencing.SELF}
+        vips = [self.groups[g].vip for g, held in self.facts.items()
+                if "vip" in held and g in fenced]
+        pgids = [i.pgid for g, i in self.supervisor.instances.items()
+                 if i.pgid is not None and g in fenced]
         return vips, pgids
 
     # -- state ---------------------------------------------------------------------------

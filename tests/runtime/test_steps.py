@@ -7,6 +7,7 @@ from pathlib import Path
 
 from runtime_helpers import quickstart, run
 
+from crg.dsl import Config, parse
 from crg.dsl.model import Vip
 from crg.runtime.address.base import AddressError
 from crg.runtime.address.null import NullDriver
@@ -38,13 +39,14 @@ class StuckDriver(UnannouncedDriver):
         await super().remove(vip, node)
 
 
-async def _web_lane_of_n1(tmp_path: Path, driver: NullDriver) -> tuple[Agent, EventLog]:
-    setup = quickstart(tmp_path)
-    model = Model.from_config(setup.config)
-    keys = Keys(setup.config.cluster.name)
+async def _web_lane_of_n1(tmp_path: Path, driver: NullDriver,
+                          config: Config | None = None) -> tuple[Agent, EventLog]:
+    config = quickstart(tmp_path).config if config is None else config
+    model = Model.from_config(config)
+    keys = Keys(config.cluster.name)
     store = MemoryStore()
     events = EventLog()
-    services = Services(setup.config, model, keys, store, driver, events,
+    services = Services(config, model, keys, store, driver, events,
                         ClusterRecorder(model, keys, None), tmp_path / "run")
     lease = await store.grant(60_000)
     await store.create(keys.node("n1"), "up", lease)
@@ -101,5 +103,28 @@ def test_an_address_that_is_not_there_after_all_fails_the_step(tmp_path: Path) -
         assert "failed" in decision and "it is not configured" in decision, decision
         assert "vip" not in agent.facts.get("web", frozenset())
         assert agent.groups["web"].vip not in agent.holdings()[0]
+
+    run(body())
+
+
+def test_a_fencing_none_group_is_not_given_to_the_fencing_watchdog(tmp_path: Path) -> None:
+    # A cut-off node keeps a `fencing none` group (the spec has no fence step for it):
+    # the watchdog that stands in for a stalled agent must not kill it into a fault.
+    setup = quickstart(tmp_path)
+    text = setup.path.read_text().replace("group web {\n", "group web {\n  fencing none\n")
+    config = parse(text, str(setup.path))
+
+    async def body() -> None:
+        agent, _ = await _web_lane_of_n1(tmp_path, NullDriver(), config)
+        web = agent.lanes["web"]
+        assert await web.run_cycle() == "n1: claim web"
+        assert await web.run_cycle() == "n1: acquire-vip web"
+        assert "vip" in agent.facts["web"]
+        try:
+            assert await web.run_cycle() == "n1: start-app web"
+            assert agent.supervisor.instances["web"].pgid is not None
+            assert agent.holdings() == ([], [])
+        finally:
+            agent.supervisor.kill_all()
 
     run(body())
