@@ -95,11 +95,27 @@ class HostRuntime:
         self.agent = Agent(self.services, self.node, lease)
         if self.watchdog_kind is not None:
             await self._start_watchdog(self.agent)
-        snap = await store.snapshot(keys.drained(self.node))
-        drained = snap.get(keys.drained(self.node))
-        if drained is not None and drained.value == SHUTDOWN_MARK:
-            await self._commit(Action(ActionKind.UNDRAIN, -1, self.agent.index))
+        # Running from here on: the agent keeps its lease and rides out a store that does
+        # not answer (an etcd election), so nothing after this may end the start-up.
         self.agent.start()
+        self.agent.spawn(self._undrain_after_shutdown())
+
+    async def _undrain_after_shutdown(self) -> None:
+        """A node drained by its own last shutdown takes its groups back: the undrain is
+        committed once the store answers (until then the node stays drained, which the
+        spec handles like any drained node)."""
+        assert self.agent is not None
+        store, key = self.services.store, self.services.keys.drained(self.node)
+        while True:
+            try:
+                drained = (await store.snapshot(key)).get(key)
+                if drained is not None and drained.value == SHUTDOWN_MARK:
+                    await self._commit(Action(ActionKind.UNDRAIN, -1, self.agent.index))
+                return
+            except StoreError as exc:
+                log.info("%s: taking its groups back after the last shutdown waits for the "
+                         "store: %s", self.node, exc)
+                await asyncio.sleep(self.services.heartbeat_s)
 
     async def _start_watchdog(self, agent: Agent) -> None:
         """The fencing watchdog outlives a killed or stalled agent: fed after every lease

@@ -375,3 +375,50 @@ def test_a_shutdown_that_cannot_remove_an_address_reports_it_and_still_stops(
         await eventually(lambda: not processes_of(name), 5, "no process left")
 
     run(body(), 30)
+
+
+class DrainedReadsFail(PartitionableStore):
+    """A view whose next ``failures`` reads of a node's drained key fail like an etcd in
+    the middle of an election."""
+
+    def __init__(self, shared: MemoryStore) -> None:
+        super().__init__(shared)
+        self.failures = 0
+
+    async def snapshot(self, prefix: str) -> Any:
+        if self.failures and "/drained/" in prefix:
+            self.failures -= 1
+            raise StoreUnavailable("etcd did not answer a snapshot (test)")
+        return await super().snapshot(prefix)
+
+
+def test_a_store_that_stops_answering_during_start_up_does_not_end_it(
+        tmp_path: Path) -> None:
+    # Started again after a clean shutdown (which drained the node): the read of that
+    # drain fails three times, as it did when an etcd leader died just then. The agent
+    # runs anyway and takes its groups back once the store answers.
+    name = f"hosts{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    config = parse(CONFIG.format(name=name, vip=vip), "hosts.crg")
+    shared = MemoryStore()
+    ledger = LoopbackDriver()
+    web = config.group("web").vip
+
+    async def body() -> None:
+        first = HostRuntime(config, "n1", store=PartitionableStore(shared), address=ledger,
+                            run_dir=tmp_path / "a", events=EventLog())
+        await first.start()
+        await eventually(lambda: ledger.holder(web) == "n1", 10, "web's VIP on n1")
+        assert await first.shutdown()
+        view = DrainedReadsFail(shared)
+        view.failures = 3
+        again = HostRuntime(config, "n1", store=view, address=ledger,
+                            run_dir=tmp_path / "b", events=EventLog())
+        await again.start()
+        try:
+            await eventually(lambda: ledger.holder(web) == "n1", 10, "web back on n1")
+            assert view.failures == 0
+        finally:
+            assert await again.shutdown()
+
+    run(body(), 40)
