@@ -83,6 +83,10 @@ def cluster(tmp_path: Path, etcd_members: int = 1, lease: str = "2s") -> Iterato
         hosts.start_all()
         c = Cluster(bed, hosts, sampler)
         c.wait_placement(SETTLED, "the groups settled on their preferred nodes", "n1", 40)
+        # Every agent past its start-up, so that a scenario never races one.
+        for node in c.bed.nodes:
+            until(lambda node=node: (c.hosts.status(node) or {}).get("agent") == "running",
+                  20, f"{node}'s agent running", sampler=c.sampler, hosts=c.hosts)
         c.wait_serving()
         yield c
         sampler.assert_never_double()
