@@ -25,6 +25,8 @@ from pathlib import Path
 import psutil
 
 from crg.dsl import Config, parse
+from crg.dsl.model import Vip
+from crg.runtime.address.base import AddressError
 from crg.runtime.address.ledger import LedgerDriver
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.conform import check
@@ -114,6 +116,18 @@ async def eventually(predicate: Callable[[], bool | Awaitable[bool]], timeout_s:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s:g} s waiting for: {what}")
         await asyncio.sleep(step_s)
+
+
+class RemovalFails(LedgerDriver):
+    """A ledger driver whose addresses will not come off while ``stuck`` (a device gone
+    busy); combine it with the driver to stand in for."""
+
+    stuck = True
+
+    async def remove(self, vip: Vip, node: str) -> None:
+        if self.stuck:
+            raise AddressError(f"cannot remove {vip.address}: device busy")
+        await super().remove(vip, node)
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:

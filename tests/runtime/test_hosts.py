@@ -20,11 +20,10 @@ from typing import Any
 
 import pytest
 from partition_store import PartitionableStore
-from runtime_helpers import aserves, eventually, free_vip, processes_of, run
+from runtime_helpers import RemovalFails, aserves, eventually, free_vip, processes_of, run
 from thread_host import host_in_thread
 
 from crg.dsl import Config, parse
-from crg.runtime.address.base import AddressError
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.conform import check
 from crg.runtime.control import SOCKET, ControlError, request, serve
@@ -331,15 +330,10 @@ def test_status_while_the_agent_is_starting_and_once_it_runs(tmp_path: Path) -> 
     run(body(), 60)
 
 
-class StuckAddresses(LoopbackDriver):
-    """Addresses that will not come off while ``stuck`` (a device gone read-only)."""
+class StuckAddresses(RemovalFails, LoopbackDriver):
+    """Loopback addresses that will not come off once ``stuck`` is set."""
 
     stuck = False
-
-    async def remove(self, vip: Any, node: str) -> None:
-        if self.stuck:
-            raise AddressError(f"cannot remove {vip.address}: device busy")
-        await super().remove(vip, node)
 
 
 def test_a_shutdown_that_cannot_remove_an_address_reports_it_and_still_stops(

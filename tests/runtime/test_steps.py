@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime_helpers import quickstart, run
+from runtime_helpers import RemovalFails, quickstart, run
 
 from crg.dsl import Config, parse
 from crg.dsl.model import Vip
@@ -28,15 +28,8 @@ class UnannouncedDriver(NullDriver):
         raise AddressError(f"cannot announce {vip.address}: this process lacks CAP_NET_RAW")
 
 
-class StuckDriver(UnannouncedDriver):
-    """As above, and the address will not come off again either while ``stuck``."""
-
-    stuck = True
-
-    async def remove(self, vip: Vip, node: str) -> None:
-        if self.stuck:
-            raise AddressError(f"cannot remove {vip.address}: device busy")
-        await super().remove(vip, node)
+class StuckDriver(RemovalFails, UnannouncedDriver):
+    """As above, and the address will not come off again either."""
 
 
 async def _web_lane_of_n1(tmp_path: Path, driver: NullDriver,
