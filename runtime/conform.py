@@ -5,8 +5,8 @@ An *embedded* trace holds every transition of the cluster, so it is replayed fro
 state the replay reached, must break no step invariant, must lead to a state that
 breaks no state invariant (the settled-state ones where it has settled; see
 ``crg.spec.invariants.exempt_invariants`` for those a run beyond the config's failure
-assumption is not held to), and
-must lead to exactly the state the runtime recorded. The first step that fails is reported.
+assumption is not held to), and must lead to exactly the state the runtime recorded. The
+first step that fails is reported.
 
 A *node* trace (one node of several hosts) holds that node's own steps only, seen from
 its view; each is checked locally: performed by that node, enabled in the state it
@@ -155,5 +155,3 @@ def step_problem(model: Model, action: Action, before: State, after: State,
         where = "settled state" if quiescent else "state"
         return f"leads to a {where} that breaks {name} for {model.groups[g].name}"
     return None
-
-

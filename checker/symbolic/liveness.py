@@ -71,4 +71,3 @@ def decide_explicitly(topology: Topology, z3_result: TargetResult | None,
     return Explicit(TargetResult(UNKNOWN, f"not decided: {bound}; the component is too "
                                           f"large to enumerate (more than {max_states:,} "
                                           "states)"), safe, stats.states)
-

@@ -375,7 +375,10 @@ def print_report(out: Output, report: Report) -> None:
     elif report.verdict is ExitCode.INCONCLUSIVE:
         out.print(f"{report.path}: inconclusive: no violation, but not decided: "
                   f"{', '.join(report.undecided)} ({', '.join(facts)})", style="bold yellow")
-        if symbolic is not None and any("liveness" in u for u in report.undecided):
+        from crg.checker.result import PROPERTIES
+
+        liveness = {p.label for p in PROPERTIES if p.liveness}
+        if symbolic is not None and liveness & set(report.undecided):
             out.print("  = hint: components too large for the explicit liveness check; "
                       "--liveness-states N raises its limit (time grows with N), or check "
                       "with --engine explicit", err=True)
