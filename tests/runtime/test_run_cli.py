@@ -44,6 +44,20 @@ def crg(*args: str) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
+def refreshing(pid: int) -> bool:
+    """Whether the process sleeps in a timer (``time.sleep``), as ``crg status --watch``
+    does between refreshes; where the kernel does not tell (``/proc/PID/wchan`` reads
+    0), whether it has run for five seconds."""
+    try:
+        wchan = Path(f"/proc/{pid}/wchan").read_text().strip()
+        started = psutil.Process(pid).create_time()
+    except (OSError, psutil.Error):
+        return False
+    if wchan in ("", "0"):
+        return time.time() - started > 5.0
+    return "nanosleep" in wchan
+
+
 def test_run_operate_and_stop(tmp_path: Path) -> None:
     setup = quickstart(tmp_path)
     where = ("--run-dir", str(setup.run_dir))
@@ -80,6 +94,10 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
             wait_until(lambda: watched.poll() is None and
                        "--watch" in " ".join(psutil.Process(watched.pid).cmdline()), 5,
                        "crg status --watch started")
+            # In its refresh loop (a SIGINT while Python still imports crg ends in a
+            # KeyboardInterrupt traceback, which is not what this test is about): it
+            # sleeps between refreshes; then a few refreshes.
+            wait_until(lambda: refreshing(watched.pid), 30, "crg status --watch refreshing")
             time.sleep(1.0)  # a few refreshes (the table on a pipe is printed when it ends)
             watched.send_signal(signal.SIGINT)
             shown, errors = watched.communicate(timeout=10)
