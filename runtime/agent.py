@@ -64,7 +64,7 @@ class Agent:
         self.groups: dict[str, Group] = {g.name: g for g in services.config.groups}
         self.supervisor = Supervisor(services.config.cluster.name, node,
                                      services.run_dir / "logs" / node, self._exited,
-                                     run_dir=services.run_dir)
+                                     run_dir=services.run_dir, board=services.events.board)
         self.monitors: dict[str, MonitorSet] = {}
         self.faults: dict[str, tuple[str, str]] = {}
         """Group -> (instance token, reason): a failure seen here, not yet applied."""
@@ -195,9 +195,10 @@ class Agent:
 
     def runtime_alert(self, group: str, action: str, reason: str) -> None:
         """Tell the operator that ``action`` of ``group`` failed here for ``reason``:
-        logged every time, emitted as a ``runtime-alert`` event once while the same
-        trouble lasts (a failed step is retried every RETRY_S)."""
-        if self.troubles.get((group, action)) == reason:
+        logged every time, emitted as a ``runtime-alert`` event once per episode — until
+        :meth:`trouble_over` says it worked (a failed step is retried every RETRY_S, and
+        its reason may read differently each time)."""
+        if (group, action) in self.troubles:
             log.warning("%s: %s of %s failed again: %s", self.name, action, group, reason)
             return
         log.error("%s: %s of %s failed: %s", self.name, action, group, reason)
@@ -208,7 +209,6 @@ class Agent:
     def trouble_over(self, group: str, action: str) -> None:
         """``action`` of ``group`` worked: a new failure of it is news again."""
         self.troubles.pop((group, action), None)
-        self.troubles.pop((group, "cycle"), None)
 
     def report_fault(self, group: str, token: str, reason: str) -> None:
         if group not in self.faults:
@@ -244,6 +244,8 @@ class Lane:
                 why = f"{type(exc).__name__}: {exc}"
                 a.runtime_alert(self.topo.name, "cycle", why)
                 decision = f"{a.name}: the cycle of {self.topo.name} failed ({why})"
+            if self.progressed or "nothing to do" in decision:
+                a.trouble_over(self.topo.name, "cycle")  # the lane works again
             a.decisions.append(decision)
             del a.decisions[:-200]
             if "nothing to do" in decision or "waits" in decision:
@@ -323,12 +325,10 @@ class Lane:
             # step, and the traceback goes to the log for whoever must fix the cause.
             log.exception("%s: %s failed", a.name, text)
             return self._failed(action, text, f"{type(exc).__name__}: {exc}")
+        if trouble is None and action.kind is ActionKind.START_APP:
+            trouble = _not_started(a, name)  # committed all the same: a fault follows
         if trouble is not None:
             a.runtime_alert(name, action.kind.label, trouble)  # committed all the same
-        elif action.kind is ActionKind.START_APP and (why := _not_started(a, name)):
-            a.runtime_alert(name, action.kind.label, why)  # committed: a fault follows
-        else:
-            a.trouble_over(name, action.kind.label)
         try:
             outcome = await a.apply(action)
         except Exception:  # StoreError, or a bug: the step did not happen, so undo it
@@ -340,6 +340,8 @@ class Lane:
             detail = "lost the race" if action.kind is ActionKind.CLAIM else "was undone"
             return f"{text} {detail} ({outcome.why})"
         self.progressed = True
+        if trouble is None:
+            a.trouble_over(name, action.kind.label)  # done and committed: it works again
         return text
 
     def _failed(self, action: Action, text: str, why: str) -> str:

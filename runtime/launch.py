@@ -16,6 +16,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.logging import RichHandler
 
@@ -27,7 +28,12 @@ from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.address.null import NullDriver
 from crg.runtime.drivers.process import sweep_run_dir
 from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.logsink import LogSink
 from crg.runtime.store.base import Store, StoreError
+
+if TYPE_CHECKING:
+    from crg.runtime.embedded import EmbeddedCluster
+    from crg.runtime.host import HostRuntime
 
 log = logging.getLogger("crg.runtime")
 
@@ -46,8 +52,13 @@ class Options:
     verbose: bool = False
 
 
-def setup_logging(verbose: bool) -> None:
+def setup_logging(verbose: bool) -> LogSink:
+    """The ``crg`` logger writes to standard error (rich on a terminal) through a
+    :class:`LogSink`: from a thread of its own, with secrets hidden, so that a log that
+    cannot be written never stops the cluster service."""
     root = logging.getLogger("crg")
+    for old in root.handlers:
+        old.close()
     root.handlers.clear()
     if sys.stderr.isatty():
         handler: logging.Handler = RichHandler(show_path=False, log_time_format="%H:%M:%S.%f")
@@ -55,10 +66,18 @@ def setup_logging(verbose: bool) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    root.addHandler(handler)
+    sink = LogSink(handler)
+    root.addHandler(sink)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     root.propagate = False
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per monitor check
+    return sink
+
+
+def log_sink() -> LogSink | None:
+    """The log output :func:`setup_logging` installed, if any."""
+    return next((h for h in logging.getLogger("crg").handlers if isinstance(h, LogSink)),
+                None)
 
 
 def address_driver(name: str, node: str | None = None) -> AddressDriver:
@@ -183,8 +202,13 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     server = await control.serve(socket_path, runtime.command, (CommandError,))
+    logs = log_sink()
+    if logs is not None:
+        logs.attach(events.board)
+    started = stopped = False
     try:
         await runtime.start()
+        started = True
         log.info("cluster %s running: %d nodes, %d groups; control socket %s",
                  config.cluster.name, len(config.cluster.nodes), len(config.groups),
                  socket_path)
@@ -195,23 +219,55 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
         if shutdown in done:
             forced.cancel()
             clean = shutdown.result()
+            stopped = True
             log.info("stopped%s", "" if clean else " (some groups had to be killed)")
             return 0
         shutdown.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await shutdown
-        for agent in list(runtime.agents.values()):
-            await agent.halt()
-            agent.supervisor.kill_all()
-            for group in config.groups:
-                with contextlib.suppress(Exception):
-                    await driver.remove(group.vip, agent.name)
+        await kill_everything(runtime, config, driver)
+        stopped = True
         log.warning("interrupted again: everything killed")
         return 130
+    except Exception:
+        if not started:
+            raise  # nothing runs yet: the command line reports it (exit 2)
+        # A bug: whatever it was, the applications must not outlive the runtime.
+        log.exception("the runtime failed: killing everything it started")
+        return INTERNAL_ERROR
     finally:
+        if started and not stopped:
+            await kill_everything(runtime, config, driver)
         server.close()
         with contextlib.suppress(OSError):
             socket_path.unlink()
         events.close()
+        if logs is not None:
+            logs.detach()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+INTERNAL_ERROR = 3
+"""The exit code of a bug (the command line's ExitCode.INTERNAL, which this layer may not
+import)."""
+
+
+async def kill_everything(runtime: EmbeddedCluster | HostRuntime, config: Config,
+                          driver: AddressDriver) -> None:
+    """Stop every agent and kill what they started at once, releasing every VIP: the
+    second Ctrl-C, or a runtime that failed."""
+    for agent in list(runtime.agents.values()):
+        with contextlib.suppress(Exception):
+            await agent.halt()
+        agent.supervisor.kill_all()
+        for group in config.groups:
+            with contextlib.suppress(Exception):
+                await driver.remove(group.vip, agent.name)
+
+
+def flush_logging(timeout_s: float = 2.0) -> None:
+    """Write what the log still holds (bounded): before ``crg run`` exits."""
+    logs = log_sink()
+    if logs is not None:
+        logs.drain(timeout_s)

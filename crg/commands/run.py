@@ -76,9 +76,11 @@ def run(args: argparse.Namespace) -> int:
     except (control.ControlError, CommandError, StoreError) as exc:
         out.error(str(exc))
         return ExitCode.BAD_INPUT
-    except OSError as exc:
+    except OSError as exc:  # only before anything started (launch.serve)
         out.error(os_problem(exc, options))
         return ExitCode.BAD_INPUT
+    finally:
+        launch.flush_logging()
 
 
 def refusals(args: argparse.Namespace, config: Config) -> list[str]:

@@ -20,7 +20,7 @@ from crg.commands import _client as client
 from crg.errors import ExitCode
 from crg.output import Output
 from crg.runtime.control import ControlError
-from crg.runtime.status import HEADERS, nodes_line, rows, title
+from crg.runtime.status import HEADERS, nodes_line, rows, sink_lines, title
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
@@ -55,11 +55,15 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.OK
     out.print(f"{title(status)}, {nodes_line(status)}")
     out.table(HEADERS, rows(status))
+    for line in sink_lines(status):
+        out.print(f"output {line}", style="bold red")
     return ExitCode.OK
 
 
 def table(status: dict[str, Any]) -> Table:
+    failing = "\n".join(f"output {line}" for line in sink_lines(status))
     grid = Table(*HEADERS, title=f"{title(status)} — {nodes_line(status)}",
+                 caption=failing or None, caption_style="bold red", caption_justify="left",
                  header_style="bold", title_justify="left")
     for row in rows(status):
         grid.add_row(*row)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import re
@@ -21,6 +22,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -224,6 +226,16 @@ async def running(setup: Setup, address: LedgerDriver | None = None
         result = check(setup.config, handle)
     assert result.conforms, result.problem
     assert result.steps > 0
+
+
+def written(cluster: EmbeddedCluster) -> list[dict[str, Any]]:
+    """The events the cluster has written to its events file so far (its writer thread
+    given a moment to catch up)."""
+    events = cluster.services.events
+    assert events.path is not None and events.flush(), "the events were written"
+    if not events.path.exists():
+        return []  # nothing yet: the file is made with the first event
+    return [json.loads(line) for line in events.path.read_text().splitlines()]
 
 
 def run(body: Awaitable[None], timeout_s: float = 60.0) -> None:

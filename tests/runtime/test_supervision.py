@@ -4,14 +4,21 @@ whose."""
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from pathlib import Path
 
 import psutil
 import pytest
-from runtime_helpers import eventually, placement, processes_of, run, running, two_nodes
+from runtime_helpers import (
+    eventually,
+    placement,
+    processes_of,
+    run,
+    running,
+    two_nodes,
+    written,
+)
 
 from crg.runtime.drivers.process import (
     STOP_COMMAND,
@@ -29,10 +36,6 @@ STUBBORN = ('import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);
             'open("{ready}", "w").close(); time.sleep(120)')
 ESCAPER = ('import subprocess, time; subprocess.Popen(["sleep", "120"], '
            'start_new_session=True); time.sleep(120)')
-
-
-def events(setup_events: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in setup_events.read_text().splitlines()]
 
 
 def alive(pid: int | None) -> bool:
@@ -75,7 +78,7 @@ def test_a_start_command_that_fails_is_a_fault_then_a_failover(tmp_path: Path) -
             await eventually(lambda: kinds(cluster).count("fault") >= 6, 20, "restarts")
             decisions = [x for agent in cluster.agents.values() for x in agent.decisions]
             assert any("start-app job waits" in x for x in decisions), "restarts are paced"
-            faults = [e for e in events(setup.events) if e["event"] == "fault"]
+            faults = [e for e in written(cluster) if e["event"] == "fault"]
             assert faults and all(
                 "could not be started: /nonexistent/crg-test-app: No such file or directory"
                 in str(e.get("reason")) for e in faults), faults
@@ -98,7 +101,7 @@ def test_a_stop_that_runs_out_of_time_ends_with_sigkill(tmp_path: Path) -> None:
             await cluster.operate("switchover", ("job", "n2"))
             await eventually(lambda: placement(cluster, "job") == ("n2", "failover", "up"), 10,
                              "job up on n2")
-            alerts = [e for e in events(setup.events) if e["event"] == "runtime-alert"]
+            alerts = [e for e in written(cluster) if e["event"] == "runtime-alert"]
             assert len(alerts) == 1 and "SIGKILL" in str(alerts[0]["reason"])
             assert not [p for p in processes_of(setup.name) if "/n1/" in p.environ()["CRG_MARK"]]
 
@@ -123,7 +126,7 @@ def test_the_watchdog_kills_a_process_that_left_its_group(tmp_path: Path) -> Non
             await eventually(lambda: not [p for p in processes_of(setup.name)
                                           if "/n1/" in p.environ()["CRG_MARK"]], 5,
                              "nothing of job left on n1")
-            cleaned = [e for e in events(setup.events) if e["event"] == "watchdog"]
+            cleaned = [e for e in written(cluster) if e["event"] == "watchdog"]
             assert cleaned and "stray" in str(cleaned[0]["cleaned"])
 
     run(body())
@@ -186,10 +189,10 @@ def test_a_crashed_application_s_fault_says_where_its_output_is(tmp_path: Path) 
     setup = two_nodes(tmp_path, f'    start "python3 -c \'{crash}\'"')
 
     async def body() -> None:
-        async with running(setup):
-            await eventually(lambda: setup.events.exists() and any(
-                e["event"] == "fault" for e in events(setup.events)), 15, "a fault")
-            fault = next(e for e in events(setup.events) if e["event"] == "fault")
+        async with running(setup) as cluster:
+            await eventually(lambda: any(
+                e["event"] == "fault" for e in written(cluster)), 15, "a fault")
+            fault = next(e for e in written(cluster) if e["event"] == "fault")
             log = setup.run_dir.resolve() / "logs" / str(fault["node"]) / "job.log"
             assert fault["reason"] == (f"the application exited with status 3; "
                                        f"its output is in {log}"), fault
