@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from rich.logging import RichHandler
 
 from crg.dsl.model import Config
-from crg.runtime import control
+from crg.runtime import control, rundir
 from crg.runtime.address.base import AddressDriver
 from crg.runtime.address.ledger import LedgerDriver
 from crg.runtime.address.loopback import LoopbackDriver
@@ -50,6 +50,9 @@ class Options:
     node: str | None = None
     store: str | None = None
     verbose: bool = False
+    default_run_dir: bool = False
+    """``run_dir`` is the default one (under :func:`crg.runtime.rundir.base_dir`, which
+    is then made safe too)."""
 
 
 def setup_logging(verbose: bool) -> LogSink:
@@ -144,8 +147,9 @@ def address_problems(config: Config, driver: AddressDriver) -> list[str]:
 
 
 async def serve(config: Config, options: Options) -> int:
-    """Run until a signal, holding the run directory; the exit code."""
-    run_dir = control.prepare(options.run_dir)
+    """Run until a signal, holding the run directory; the exit code. RunDirError: the
+    run directory is not safe to use, or another runtime holds it."""
+    run_dir = rundir.prepare(options.run_dir, default=options.default_run_dir)
     try:
         return await _serve(config, options, run_dir)
     finally:
@@ -163,7 +167,7 @@ def sweep_orphans(run_dir: Path) -> None:
                     run_dir, ", ".join(f"{pid} ({mark})" for pid, mark in swept))
 
 
-async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> int:
+async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> int:
     from crg.runtime.embedded import EmbeddedCluster
     from crg.runtime.host import HostRuntime
     from crg.runtime.operator import CommandError

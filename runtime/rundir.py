@@ -157,8 +157,9 @@ def prepare(run_dir: Path, *, default: bool = False) -> RunDir:
     except OSError:
         os.close(fd)
         raise
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    with contextlib.suppress(OSError):  # who holds it, for the next one: best effort
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(run_dir / SOCKET)  # we hold the lock: whoever made this socket is gone
     return RunDir(run_dir, run_dir / SOCKET, fd)
