@@ -28,16 +28,23 @@ _URL = re.compile(
     r"(?:#(?P<fragment>[^\s\"'<>]*))?")
 
 
+_TRAILING = ".,:;)]"
+"""Punctuation that ends a sentence rather than a URL (``webhook http://h/?t=1: refused``)."""
+
+
 def _hide(match: re.Match[str]) -> str:
     text = match.group("scheme")
     if match.group("userinfo") is not None:
         text += f"{HIDDEN}@"
     text += match.group("rest")
-    if match.group("query") is not None:
+    query, fragment = match.group("query"), match.group("fragment")
+    last = fragment if fragment is not None else query
+    tail = last[len(last.rstrip(_TRAILING)):] if last is not None else ""
+    if query is not None:
         text += f"?{HIDDEN}"
-    if match.group("fragment") is not None:
+    if fragment is not None:
         text += f"#{HIDDEN}"
-    return text
+    return text + tail
 
 
 def redact(text: str) -> str:

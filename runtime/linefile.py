@@ -163,25 +163,23 @@ class LineFile:
                     self._cv.wait()
                 if not self._lines or (self._closing and time.monotonic() > self._deadline):
                     break
-                batch, count = self._batch()
+                batch = self._batch()
             try:
                 if fd is None:
                     fd = self._open()
                 self._write(fd, batch)
-            except OSError as exc:
-                self.health.failed(problem(exc))
+            except Exception as exc:  # OSError; anything else would be a bug, told the same
+                self._forget_written()
+                self.health.failed(problem(exc) if isinstance(exc, OSError)
+                                   else f"{type(exc).__name__}: {exc}")
                 if self._closing:
                     time.sleep(min(backoff, max(0.0, self._deadline - time.monotonic())))
                 else:
                     self._stop.wait(backoff)  # not woken by new lines: that is the backoff
                 backoff = min(2 * backoff, BACKOFF_MAX_S)
                 continue
-            self._offset = 0
             backoff = BACKOFF_MIN_S
-            with self._cv:
-                for _ in range(count):
-                    self._lines.popleft()
-                self.health.pending = len(self._lines)
+            self._forget_written()
             self.health.worked()
         with self._cv:
             self._idle = True
@@ -192,7 +190,7 @@ class LineFile:
             except OSError as exc:
                 self.health.failed(problem(exc))
 
-    def _batch(self) -> tuple[bytes, int]:
+    def _batch(self) -> bytes:
         """The front of the queue, up to BATCH_BYTES (at least one line): the same
         first lines as the last try, so a retry goes on from ``_offset``."""
         parts: list[bytes] = []
@@ -202,7 +200,15 @@ class LineFile:
                 break
             parts.append(line)
             size += len(line)
-        return b"".join(parts), len(parts)
+        return b"".join(parts)
+
+    def _forget_written(self) -> None:
+        """Take the lines written whole off the queue (``_offset`` then counts into the
+        first line left)."""
+        with self._cv:
+            while self._lines and self._offset >= len(self._lines[0]):
+                self._offset -= len(self._lines.popleft())
+            self.health.pending = len(self._lines)
 
     def _open(self) -> int:
         if self.path is None:

@@ -34,35 +34,42 @@ class LogFiles:
     def path(self, name: str) -> Path:
         return self.dir / f"{name}.log"
 
-    def open(self, name: str) -> tuple[int | None, str | None]:
-        """A descriptor to append to ``name``'s log (the caller closes it), or None and
-        why not."""
+    def open(self, name: str) -> int | None:
+        """A descriptor to append to ``name``'s log (the caller closes it), or None when
+        it cannot be opened (a failing output, reported)."""
         path = self.path(name)
         try:
-            fd = open_beneath(self.root, path)
+            return open_beneath(self.root, path)
         except OSError as exc:
-            why = f"cannot open {path}: {problem(exc)}"
-            if self.board is not None:
-                self.board.sink("run-dir", str(path)).failed(why)
-            else:
-                log.warning("%s; the output is discarded", why)
-            return None, why
-        if self.board is not None:
-            self.board.sink("run-dir", str(path)).worked()
-        return fd, None
+            self._failed(path, f"cannot open it: {problem(exc)}")
+            return None
 
-    def note(self, fd: int | None, text: str) -> None:
-        """Append crg's own line to an open log, best effort."""
+    def note(self, name: str, fd: int | None, text: str) -> None:
+        """Append crg's own line to ``name``'s open log, best effort: whether it could
+        be written is what tells that the log works (or works again)."""
         if fd is None:
             return
-        with contextlib.suppress(OSError):
+        path = self.path(name)
+        try:
             os.write(fd, (redact(text) + "\n").encode("utf-8", "replace"))
+        except OSError as exc:
+            self._failed(path, f"cannot write to it: {problem(exc)}")
+            return
+        if self.board is not None:
+            self.board.sink("run-dir", str(path)).worked()
 
     def note_to(self, name: str, text: str) -> None:
         """Open ``name``'s log, append crg's own line, close it (best effort)."""
-        fd, _ = self.open(name)
+        fd = self.open(name)
         if fd is not None:
             try:
-                self.note(fd, text)
+                self.note(name, fd, text)
             finally:
-                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def _failed(self, path: Path, why: str) -> None:
+        if self.board is not None:
+            self.board.sink("run-dir", str(path)).failed(why)
+        else:
+            log.warning("%s: %s; the output goes on without it", path, why)

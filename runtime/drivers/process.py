@@ -287,9 +287,9 @@ class Supervisor:
                                                "CRG_VIP": values.get("vip", "")})
         # Without its log the application runs all the same, its output discarded: the
         # log's failure is reported as an output's (LogFiles), not paid for by the service.
-        out, _ = self.logs.open(group.name)
+        out = self.logs.open(group.name)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        self.logs.note(out, f"=== {stamp} start {token}: {shlex.join(argv)}")
+        self.logs.note(group.name, out, f"=== {stamp} start {token}: {shlex.join(argv)}")
         try:
             instance.process = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL,
@@ -298,7 +298,7 @@ class Supervisor:
                 start_new_session=True)
         except OSError as exc:
             why = spawn_problem(exc, argv, group.app.directory)
-            self.logs.note(out, f"=== cannot start: {why}")
+            self.logs.note(group.name, out, f"=== cannot start: {why}")
             return self._not_started(instance, why)
         finally:
             if out is not None:
@@ -378,7 +378,7 @@ class Supervisor:
                   log_name: str, cwd: str | None = None) -> int | None:
         """Run a short command in its own process group, output to a log; its status, or
         None when it could not start or ran out of time (then its group is killed)."""
-        out, _ = self.logs.open(log_name)  # none: the command runs, its output discarded
+        out = self.logs.open(log_name)  # none: the command runs, its output discarded
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL,
@@ -386,7 +386,8 @@ class Supervisor:
                 stderr=asyncio.subprocess.STDOUT, env=dict(env), cwd=cwd,
                 start_new_session=True)
         except OSError as exc:
-            self.logs.note(out, f"=== cannot run {shlex.join(argv)}: {exc.strerror or exc}")
+            self.logs.note(log_name, out,
+                           f"=== cannot run {shlex.join(argv)}: {exc.strerror or exc}")
             return None
         finally:
             if out is not None:
