@@ -203,12 +203,13 @@ def placement(cluster: EmbeddedCluster, group: str) -> tuple[str | None, str, st
 
 
 @contextlib.asynccontextmanager
-async def running(setup: Setup, address: LedgerDriver | None = None
-                  ) -> AsyncIterator[EmbeddedCluster]:
+async def running(setup: Setup, address: LedgerDriver | None = None,
+                  events: EventLog | None = None) -> AsyncIterator[EmbeddedCluster]:
     """An embedded cluster for ``setup`` (on ``address``, by default a fresh loopback
-    driver); afterwards: shut down in order, no process left behind, no store mismatch,
-    and the trace conforms to the spec."""
-    events = EventLog(setup.events)
+    driver; with ``events``, by default to ``setup.events``); afterwards: shut down in
+    order, no process left behind, no store mismatch, and the trace conforms to the
+    spec."""
+    events = events if events is not None else EventLog(setup.events)
     cluster = EmbeddedCluster(setup.config, run_dir=setup.run_dir,
                               address=address or LoopbackDriver(),
                               events=events, trace_path=setup.trace)
