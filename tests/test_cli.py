@@ -173,6 +173,27 @@ def test_show_json(crg: Callable[..., Run]) -> None:
     assert [g["name"] for g in data["groups"]] == ["web", "api", "report"]
 
 
+SECRET = Path(QUICKSTART).read_text().replace(
+    "  alert log\n",
+    '  alert log\n  alert webhook "https://ops:hunter2@hooks.example.net/crg?token=s3cr3t"\n'
+    '  hook webhook "http://hooks.example.net/in#key=s3cr3t"\n', 1).replace(
+    'monitor http "http://{vip}:8080/"', 'monitor http "http://probe:pw@{vip}:8080/?k=v"')
+
+
+def test_show_hides_the_secrets_of_urls(crg: Callable[..., Run],
+                                        write: Callable[[str, str], str]) -> None:
+    path = write("secret.crg", SECRET)
+    for fmt in ("text", "json"):
+        result = crg("show", "--format", fmt, path)
+        assert result.code == 0, result.err
+        for secret in ("hunter2", "s3cr3t", "ops:", "probe:pw", "k=v"):
+            assert secret not in result.out + result.err, (fmt, secret)
+    data = json.loads(crg("show", "--format", "json", path).out)
+    assert data["groups"][0]["alerts"][1]["target"] == "https://***@hooks.example.net/crg?***"
+    assert data["groups"][0]["hooks"][0]["target"] == "http://hooks.example.net/in#***"
+    assert data["groups"][0]["monitors"][0]["target"] == "http://***@{vip}:8080/?***"
+
+
 def test_show_invalid(crg: Callable[..., Run], write: Callable[[str, str], str]) -> None:
     result = crg("show", write("bad.crg", BAD))
     assert (result.code, result.out) == (2, "")
