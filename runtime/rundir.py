@@ -110,10 +110,18 @@ def _open_at(directory: int, name: str, flags: int, path: Path, mode: int = 0o77
     try:
         return os.open(name, flags, mode, dir_fd=directory)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(directory, name):
+            # O_NOFOLLOW says ELOOP for a file, O_DIRECTORY ENOTDIR for a directory.
             raise OSError(errno.ELOOP, f"{name} is a symbolic link, which crg does not "
                           "follow in its run directory", str(path)) from None
         raise OSError(exc.errno, exc.strerror, str(path)) from None
+
+
+def _is_link(directory: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(name, dir_fd=directory).st_mode)
+    except OSError:
+        return False
 
 
 @dataclass
