@@ -25,6 +25,7 @@ from crg.dsl.model import Vip
 from crg.runtime.address.base import AddressError
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.embedded import EmbeddedCluster
+from crg.runtime.store.base import Txn
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -78,7 +79,8 @@ def test_a_node_whose_log_directory_is_a_file_runs_the_group_without_its_log(
 
 class FlakyDriver(LoopbackDriver):
     """Adding the VIP on n1 raises an error no driver documents, once; removing it from
-    n1 fails like a netlink error, twice."""
+    n1 fails like a netlink error, twice, each time in other words (one episode all the
+    same)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -94,7 +96,8 @@ class FlakyDriver(LoopbackDriver):
     async def remove(self, vip: Vip, node: str) -> None:
         if node == "n1" and self.holder(vip) == "n1" and self.remove_failures:
             self.remove_failures -= 1
-            raise AddressError(f"cannot delete {vip.address}: Operation not permitted")
+            raise AddressError(f"cannot delete {vip.address}: Operation not permitted "
+                               f"({self.remove_failures} more)")
         await super().remove(vip, node)
 
 
@@ -125,3 +128,36 @@ def test_a_step_that_raises_is_retried_and_alerted_once(
     # The unforeseen error's traceback is in the log, for whoever must fix its cause.
     assert any(r.exc_info and "tripped over itself" in str(r.exc_info[1])
                for r in caplog.records)
+
+
+def test_a_cycle_that_keeps_failing_is_alerted_once_per_episode(tmp_path: Path) -> None:
+    """The store's commit raises (a bug, or an output that used to fail under it) three
+    times: the lane lives, undoes the physical part each time, and one runtime alert
+    tells of the episode, however many cycles fail in it; then the group goes on."""
+    setup = two_nodes(tmp_path, SLEEPER)
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"), 15,
+                             "job up on n1")
+            store = cluster.services.store
+            commit = store.commit
+            failures = [3]
+
+            async def failing_commit(txn: Txn) -> int:
+                if failures[0] and any("/facts/n2" in put.key for put in txn.puts):
+                    failures[0] -= 1
+                    raise RuntimeError(f"the store tripped ({failures[0]} more)")
+                return await commit(txn)
+
+            store.commit = failing_commit  # type: ignore[method-assign]
+            await cluster.operate("switchover", ("job", "n2"))
+            await eventually(lambda: placement(cluster, "job") == ("n2", "failover", "up"),
+                             20, "job up on n2 after three failed cycles")
+            assert failures == [0]
+            alerts = runtime_alerts(cluster, "cycle")
+            assert len(alerts) == 1, alerts
+            assert alerts[0]["node"] == "n2" and "the store tripped" in str(alerts[0]["reason"])
+            assert lanes_alive(cluster)
+
+    run(body())

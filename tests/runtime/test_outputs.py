@@ -13,6 +13,7 @@ import logging
 import os
 import resource
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from runtime_helpers import wait_until
 from crg.runtime import health
 from crg.runtime.health import Board
 from crg.runtime.linefile import LineFile, UnsafeFile, open_output
-from crg.runtime.logsink import LogSink
+from crg.runtime.logsink import LogSink, to_journal
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -267,3 +268,17 @@ def test_a_failure_is_told_once_per_episode() -> None:
                                "since": sink.failing_since, "reason": "Input/output error",
                                "pending": 0, "dropped": 0}]
     board.close()
+
+
+def test_journald_hears_a_failing_log(tmp_path: Path) -> None:
+    """journald's native protocol: one datagram of KEY=value lines (a socket of the
+    test's own stands in for /run/systemd/journal/socket)."""
+    path = str(tmp_path / "journal.socket")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as journal:
+        journal.bind(path)
+        journal.settimeout(5)
+        assert to_journal("the log output (standard error) fails:\nNo space", 3, path)
+        message = journal.recv(65536).decode()
+    assert message == ("MESSAGE=the log output (standard error) fails: No space\n"
+                       "PRIORITY=3\nSYSLOG_IDENTIFIER=crg\n")
+    assert not to_journal("nobody listens", 3, str(tmp_path / "absent"))
