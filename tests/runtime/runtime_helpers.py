@@ -247,7 +247,7 @@ def env_without_proxy() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
 
 
-TWO_NODES = """
+FAST_CLUSTER = """
 cluster {name} {{
   nodes n1 n2
   lease 1s
@@ -255,7 +255,10 @@ cluster {name} {{
   store-timeout 200ms
   fence-margin 200ms
 }}
-group job {{
+"""
+"""A two-node cluster block with the suite's fast timing (a format string: ``name``)."""
+
+TWO_NODES = FAST_CLUSTER + """group job {{
   vip {vip}/8
   app {{
 {app}
@@ -265,17 +268,22 @@ group job {{
   possible n2
   failback manual
   restarts {restarts} within 1m
-  alert command "sh -c 'echo $CRG_EVENT group=$CRG_GROUP node=$CRG_NODE >> {alerts}'"
+  {alert}
 }}
 """
 
+RECORD_ALERT = ("alert command \"sh -c 'echo $CRG_EVENT group=$CRG_GROUP node=$CRG_NODE >> "
+                "{alerts}'\"")
 
-def two_nodes(tmp: Path, app: str, *, restarts: int = 1) -> Setup:
-    """A one-group, two-node cluster running ``app`` (the lines of its app block)."""
+
+def two_nodes(tmp: Path, app: str, *, restarts: int = 1, alert: str = RECORD_ALERT) -> Setup:
+    """A one-group, two-node cluster running ``app`` (the lines of its app block); its
+    alert sink appends to ``alerts.txt`` unless ``alert`` says otherwise."""
     name = f"sv{uuid.uuid4().hex[:8]}"
     vip = free_vip(random.Random(uuid.uuid4().int))
     alerts = tmp / "alerts.txt"
-    text = TWO_NODES.format(name=name, vip=vip, app=app, restarts=restarts, alerts=alerts)
+    text = TWO_NODES.format(name=name, vip=vip, app=app, restarts=restarts,
+                            alert=alert.format(alerts=alerts))
     path = tmp / "job.crg"
     path.write_text(text)
     return Setup(path, parse(text, str(path)), name, {"job": vip}, tmp / "hooks.txt", alerts,

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_helpers import Setup, eventually, free_vip, placement, run, running
+from runtime_helpers import (
+    FAST_CLUSTER,
+    Setup,
+    eventually,
+    free_vip,
+    placement,
+    run,
+    running,
+)
 
 from crg.dsl import parse
 from crg.runtime import notices
@@ -28,14 +36,7 @@ WAIT_FOR_GO = ("if [ $CRG_SEQ = 1 ]; then n=0; while [ ! -e {go} ] && [ $n -lt 1
 """On the first event, wait (up to a minute) until the test says go."""
 NEVER_RETURNS = RECORD + "; sleep 1000"
 
-CONFIG = """
-cluster {name} {{
-  nodes n1 n2
-  lease 1s
-  heartbeat 100ms
-  store-timeout 200ms
-  fence-margin 200ms
-}}
+CONFIG = FAST_CLUSTER + """
 defaults {{
   app {{
     start "python3 -c 'import time; time.sleep(600)'"

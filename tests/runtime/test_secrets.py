@@ -8,16 +8,13 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import random
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_helpers import Setup, eventually, free_vip, placement, run, running, written
+from runtime_helpers import eventually, placement, run, running, two_nodes, written
 
-from crg.dsl import parse
 from crg.runtime.control import ControlError, request, serve
 from crg.runtime.logsink import LogSink
 from crg.runtime.operator import CommandError
@@ -27,39 +24,14 @@ pytestmark = pytest.mark.timeout(60)
 SECRETS = ("hunter2", "s3cr3t", "ops:")
 WEBHOOK = "http://ops:hunter2@127.0.0.1:9/alert?token=s3cr3t"
 """Port 9 (discard): nobody listens on loopback, so the delivery fails and says where to."""
-
-CONFIG = """
-cluster {name} {{
-  nodes n1 n2
-  lease 1s
-  heartbeat 100ms
-  store-timeout 200ms
-  fence-margin 200ms
-}}
-group job {{
-  vip {vip}/8
-  app {{ start "python3 -c 'import time; time.sleep(120)'" }}
-  monitor process every 200ms fails 2
-  preferred n1
-  possible n2
-  alert webhook "{webhook}"
-}}
-"""
-
+SLEEPER = '    start "python3 -c \'import time; time.sleep(120)\'"'
 
 def leaks(text: str) -> list[str]:
     return [s for s in SECRETS if s in text]
 
 
 def test_a_failing_webhook_is_reported_without_its_secrets(tmp_path: Path) -> None:
-    name = f"sec{uuid.uuid4().hex[:8]}"
-    text = CONFIG.format(name=name, vip=free_vip(random.Random(uuid.uuid4().int)),
-                         webhook=WEBHOOK)
-    path = tmp_path / "secret.crg"
-    path.write_text(text)
-    setup = Setup(path, parse(text, str(path)), name, {}, tmp_path / "hooks.txt",
-                  tmp_path / "alerts.txt", tmp_path / "trace.jsonl",
-                  tmp_path / "events.jsonl", tmp_path / "run")
+    setup = two_nodes(tmp_path, SLEEPER, alert=f'alert webhook "{WEBHOOK}"')
     stream = io.StringIO()
     sink = LogSink(logging.StreamHandler(stream))
     logger = logging.getLogger("crg")
