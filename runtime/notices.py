@@ -35,7 +35,7 @@ DROP = "drop-events"
 QUEUE_LIMIT = 256
 """Service events of one sender kept in the store for one receiver that lags or has no
 owner (its queue): beyond, the sender drops the oldest, and says so."""
-DELETES_PER_STEP = 32
+DELETES_PER_STEP = 16
 """Events a step deletes at most (the rest go with the next): a transaction stays small."""
 
 
