@@ -157,10 +157,12 @@ def test_a_full_disk_freed_again_loses_no_event_and_no_transition(
     disk = tmpfs("1m")
     events, trace = disk / "events.jsonl", disk / "trace.jsonl"
     filler = fill(disk)
-    runtime = subprocess.Popen(
-        [sys.executable, "-m", "crg", "run", str(setup.path), "--run-dir",
-         str(setup.run_dir), "--events", str(events), "--trace", str(trace)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    printed = tmp_path / "stdout.jsonl"  # --json: the events on standard output too
+    with open(printed, "wb") as stdout:
+        runtime = subprocess.Popen(
+            [sys.executable, "-m", "crg", "run", str(setup.path), "--run-dir",
+             str(setup.run_dir), "--events", str(events), "--trace", str(trace), "--json"],
+            stdout=stdout, stderr=subprocess.PIPE)
     try:
         wait_until(lambda: all_up(setup.run_dir), 60, "every group up")
         wait_until(lambda: set(failing(setup.run_dir)) == {"events", "trace"}, 15,
@@ -174,6 +176,9 @@ def test_a_full_disk_freed_again_loses_no_event_and_no_transition(
         if runtime.poll() is None:
             runtime.kill()
             runtime.wait()
+    on_stdout = [json.loads(line) for line in printed.read_text().splitlines()]
+    assert [e["event"] for e in on_stdout if e["event"] == "sink-failing"] == [
+        "sink-failing"] * 2, "standard output told of both failing files, once each"
     assert stderr.count("the events output") == 2, stderr  # fails, works again: once each
     assert "Traceback" not in stderr
     written = [json.loads(line) for line in events.read_text().splitlines()]
@@ -182,6 +187,10 @@ def test_a_full_disk_freed_again_loses_no_event_and_no_transition(
     assert recovered["events"]["dropped"] == recovered["trace"]["dropped"] == 0
     ups = [e for e in written if e["event"] == "service-up"]
     assert {e["group"] for e in ups} == {"web", "api", "report"}, "from the very start"
+    service = [(e["group"], e["seq"], e["event"]) for e in written
+               if e["event"].startswith("service")]
+    assert service == [(e["group"], e["seq"], e["event"]) for e in on_stdout
+                       if e["event"].startswith("service")], "the same events on both"
     with open(trace, encoding="utf-8") as handle:
         result = check(setup.config, handle)
     assert result.conforms, result.problem  # no transition missing
