@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from runtime_helpers import Setup, processes_of, quickstart, wait_until
+from runtime_helpers import Setup, processes_of, quickstart, reap, stop_runtime, wait_until
 
 from crg.dsl import parse
 from crg.runtime.conform import check
@@ -302,11 +302,14 @@ def soak(tmp: Path, seconds: float, seed: int | None = None,
         run.runtime.send_signal(signal.SIGTERM)
         code = run.runtime.wait(timeout=90)
         assert code == 0, run.failure(f"crg run exited {code} on SIGTERM")
+    except BaseException:
+        stop.set()
+        stop_runtime(run.runtime)
+        reap()  # a soak that failed half-way leaves nothing running either
+        raise
     finally:
         stop.set()
-        if run.runtime.poll() is None:
-            run.runtime.kill()
-            run.runtime.wait()
+        stop_runtime(run.runtime)
         output.close()
     wait_until(lambda: not processes_of(setup.name), 10, "nothing left running")
     return _verdict(run, tmp, settle_s)

@@ -28,6 +28,7 @@ from runtime_helpers import (
     quickstart,
     run,
     running,
+    stop_runtime,
     two_nodes,
     wait_until,
 )
@@ -110,9 +111,7 @@ def test_with_events_trace_and_log_on_a_full_device_the_groups_are_still_managed
         operate_while_failing(setup.run_dir, crg)
         stop(runtime, setup.name)
     finally:
-        if runtime.poll() is None:
-            runtime.kill()
-            runtime.wait()
+        stop_runtime(runtime)
 
 
 @pytest.fixture
@@ -173,9 +172,7 @@ def test_a_full_disk_freed_again_loses_no_event_and_no_transition(
         stop(runtime, setup.name)
         stderr = runtime.stderr.read().decode() if runtime.stderr else ""
     finally:
-        if runtime.poll() is None:
-            runtime.kill()
-            runtime.wait()
+        stop_runtime(runtime)
     on_stdout = [json.loads(line) for line in printed.read_text().splitlines()]
     assert [e["event"] for e in on_stdout if e["event"] == "sink-failing"] == [
         "sink-failing"] * 2, "standard output told of both failing files, once each"

@@ -23,7 +23,15 @@ from pathlib import Path
 
 import pytest
 from cli_run import Run
-from runtime_helpers import eventually, placement, run, running, two_nodes, wait_until
+from runtime_helpers import (
+    eventually,
+    placement,
+    run,
+    running,
+    stop_runtime,
+    two_nodes,
+    wait_until,
+)
 
 from crg.runtime.rundir import SOCKET
 
@@ -276,5 +284,5 @@ def test_the_own_runtime_s_socket_is_trusted(tmp_path: Path, crg: Callable[..., 
         assert oct((run_dir / SOCKET).stat().st_mode & 0o777) == "0o600"
         assert oct(run_dir.stat().st_mode & 0o777) == "0o700"
     finally:
-        runtime.terminate()
-        assert runtime.wait(timeout=30) == 0
+        stop_runtime(runtime)
+    assert runtime.returncode == 0
