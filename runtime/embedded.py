@@ -25,8 +25,9 @@ from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.operator import OPERATOR_EVENTS, CommandError, operate
 from crg.runtime.recorder import ClusterRecorder
 from crg.runtime.records import Keys, encode
+from crg.runtime.registration import register
 from crg.runtime.status import status_of
-from crg.runtime.store.base import Lease, Put, StoreError, Txn
+from crg.runtime.store.base import Lease, StoreError
 from crg.runtime.store.memory import MemoryStore
 from crg.runtime.trace import TraceWriter
 from crg.spec import Action, ActionKind, Model
@@ -148,11 +149,13 @@ class EmbeddedCluster:
                     action = Action(ActionKind.REJOIN, -1, self.nodes.index(node))
                     after = self.model.apply(self.recorder.state, action)
                     lease = await self.store.grant(self.services.ttl_ms)
-                    revision = await self.store.commit(
-                        Txn({keys.node(node): 0}, (Put(keys.node(node), _node_value(), lease),)))
-                    self.recorder.committed(action, "runtime", self.recorder.state, after,
-                                            revision, await self.store.snapshot(keys.prefix))
-                    break
+                    revision = await register(self.store, self.model, keys, node,
+                                              _node_value(), lease, self.services.ttl_ms)
+                    if revision:
+                        self.recorder.committed(action, "runtime", self.recorder.state, after,
+                                                revision, await self.store.snapshot(keys.prefix))
+                        break
+                    await self.store.revoke(lease)
             if time.monotonic() > deadline:
                 raise CommandError(f"{node}'s lease has not run out yet")
             await self.store.wait(keys.prefix, snap.revision, 200)

@@ -34,6 +34,7 @@ from crg.runtime.fencing import (
 from crg.runtime.operator import OPERATOR_EVENTS, CommandError, operate
 from crg.runtime.recorder import NodeRecorder
 from crg.runtime.records import Extra, Keys
+from crg.runtime.registration import register
 from crg.runtime.status import status_of
 from crg.runtime.store.base import LeaseExpired, Put, Store, StoreError
 from crg.runtime.trace import TraceWriter
@@ -79,7 +80,7 @@ class HostRuntime:
         store, keys, ttl = self.services.store, self.services.keys, self.services.ttl_ms
         lease = await store.grant(ttl)
         deadline = time.monotonic() + ttl / 1000 + 1.0
-        while not await store.create(keys.node(self.node), "up", lease):
+        while not await register(store, self.model, keys, self.node, "up", lease, ttl):
             # Our own key from a run that just ended: its lease runs out shortly.
             if time.monotonic() > deadline:
                 await store.revoke(lease)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from crg.runtime.commit import enabled
 from crg.runtime.records import dump_facts, encode, facts_of
+from crg.runtime.registration import register
 from crg.runtime.store.base import Lease, LeaseExpired, Snapshot, StoreError
 from crg.spec import Action, ActionKind
 from crg.spec.present.modes import describe
@@ -170,7 +171,7 @@ class LeaseKeeper:
         store, key = a.s.store, a.s.keys.node(a.name)
         sent = time.monotonic()
         lease = await store.grant(a.s.ttl_ms)
-        if not await store.create(key, "up", lease):
+        if not await register(store, a.s.model, a.s.keys, a.name, "up", lease, a.s.ttl_ms):
             log.error("%s: cannot register again: %s is held by another lease (another "
                       "agent for %s?)", a.name, key, a.name)
             with contextlib.suppress(StoreError):

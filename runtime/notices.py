@@ -22,7 +22,7 @@ from crg.runtime.drivers.sinks import deliver, iso_time
 from crg.runtime.records import Extra, Keys, dumps, read_group
 from crg.runtime.store.base import Put, Snapshot
 from crg.spec import Action, ActionKind, Model, State
-from crg.spec.present.modes import placement_of
+from crg.spec.present.modes import node_status, placement_of
 from crg.spec.rules.placement import moving, placement
 
 if TYPE_CHECKING:
@@ -94,10 +94,27 @@ def service_reason(model: Model, before: State, after: State, g: int) -> str:
 def alert_reason(model: Model, state: State, g: int) -> str:
     topo = model.groups[g]
     names = model.topology.nodes
-    owner = names[model.group_vars(state, g).owner - 1]
+    gv = model.group_vars(state, g)
+    owner = names[gv.owner - 1]
     listed = ", ".join(names[c] for c in topo.candidates)
-    return (f"{topo.name} runs on {owner}, the last available node of its list ({listed}); "
+    where = (f"runs on {owner}" if placement_of(model, state, g).app == "up"
+             else f"holds its VIP on {owner}")
+    return (f"{topo.name} {where}, the last available node of its list ({listed}); "
             "switching is disabled")
+
+
+def blocked_reason(model: Model, state: State, g: int) -> str:
+    topo = model.groups[g]
+    names = model.topology.nodes
+    gv = model.group_vars(state, g)
+    status = node_status(model, state)
+    others = [f"{names[c]} {'banned' if (gv.ban >> c) & 1 else status[names[c]]}"
+              for c in topo.candidates if c != gv.owner - 1]
+    return (f"{topo.name} cannot run anywhere: its restart budget is spent on "
+            f"{names[gv.owner - 1]}" + (f" and no other node can take it ({', '.join(others)})"
+                                        if others else "")
+            + "; its VIP stays there and the application is stopped until "
+            f"'crg cleanup {topo.name}', the restart window or a node's return")
 
 
 def extra_for(services: Services, action: Action, node: str, reason: str) -> ExtraFor:
@@ -129,6 +146,9 @@ def extra_for(services: Services, action: Action, node: str, reason: str) -> Ext
         if action.kind is ActionKind.ALERT:
             return Extra(), {"event": "alert", **common, "time": iso_time(),
                              "reason": alert_reason(model, before, action.group)}
+        if action.kind is ActionKind.ALERT_BLOCKED:
+            return Extra(), {"event": "blocked", **common, "time": iso_time(),
+                             "reason": blocked_reason(model, before, action.group)}
         if action.kind is ActionKind.FORGIVE:
             return Extra(), {"event": "forgive", **common, "reason": reason}
         return Extra(), {}
@@ -144,7 +164,7 @@ def report_after(agent: Agent, action: Action, outcome: Outcome, reason: str) ->
     agent.s.events.emit(payload)
     if action.kind in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN):
         _report_drops(agent, payload)
-    if action.kind is ActionKind.ALERT:
+    if action.kind in (ActionKind.ALERT, ActionKind.ALERT_BLOCKED):
         group = agent.groups[payload["group"]]
         values = agent.values(group.name)
         for sink in group.alerts:

@@ -53,8 +53,14 @@ def rows(status: Mapping[str, Any]) -> list[list[str]]:
         out.append([g["group"], g["node"] or "-", g["mode"], g["address"],
                     g["vip_holder"] or "-",
                     g["app"], "enabled" if g["switching"] else "disabled",
-                    "raised" if g["alerted"] else "-"])
+                    _alerts(g)])
     return out
+
+
+def _alerts(group: Mapping[str, Any]) -> str:
+    raised = [name for name, flag in (("last node", "alerted"), ("blocked", "blocked_alerted"))
+              if group.get(flag)]
+    return ", ".join(raised) or "-"
 
 
 def title(status: Mapping[str, Any]) -> str:

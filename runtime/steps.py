@@ -4,7 +4,7 @@
 process, the monitors — *before* the step is committed, so the store never says more
 than is true; it returns how to undo it, for when the commit finds the step no longer
 enabled. Steps that only change records (claim, notify, release-ownership, alert,
-rearm) have no physical part. Which step to take is never decided here.
+alert-blocked) have no physical part. Which step to take is never decided here.
 """
 
 from __future__ import annotations

@@ -105,17 +105,12 @@ def holds(v: View, n: Word) -> Bool:
     return a.or_(a.bit(v.g.vip, n), a.bit(v.g.app, n), a.bit(v.g.mon, n))
 
 
-def runs_app(v: View, n: Word) -> Bool:
-    """The group's role on ``n`` includes the application (claims 30-44 for instances).
-
-    A failover group runs its application wherever it is placed; an instance group only on
-    its preferred node, and elsewhere holds the VIP alone (offline mode). An operator's
-    offline command makes every node VIP-only.
-    """
-    a = v.a
-    if v.topo.failover:
-        return a.not_(v.g.offline)
-    return a.and_(a.eq(n, v.topo.preferred), a.not_(v.g.offline))
+def managed(v: View) -> Bool:
+    """The cluster service acts for the group: it is not in maintenance. Every step that
+    starts, stops, moves or cleans up the group requires it; the alerts and self-fencing
+    do not (an operator at work still wants to hear, and a cut-off node must still let go
+    of what it holds)."""
+    return v.a.not_(v.g.maintenance)
 
 
 def is_candidate(v: View, n: Word) -> Bool:

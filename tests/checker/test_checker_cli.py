@@ -323,7 +323,7 @@ def test_symbolic_counterexamples_are_written_as_itf(crg: Callable[..., Run],
     flapping = str(EXAMPLES / "broken" / "flapping.crg")
     assert crg("check", "--engine", "symbolic", "--out", str(tmp_path), flapping).code == 1
     lasso = json.loads((tmp_path / "flapping.vip-held-liveness.symbolic.itf.json").read_text())
-    assert lasso["loop"] == 1 and len(lasso["states"]) == 7
+    assert lasso["loop"] == 1 and len(lasso["states"]) == 11
 
 
 def test_a_counterexample_that_does_not_replay_is_a_bug(crg: Callable[..., Run],
@@ -374,3 +374,23 @@ def test_itf_names_are_unique_across_files(crg: Callable[..., Run], tmp_path: Pa
     again = tmp_path / "again"
     crg("check", "--out", str(again), *map(str, reversed(paths)))
     assert sorted(p.name for p in again.iterdir()) == names
+
+
+def test_fencing_none_without_partitions_is_pointed_out(crg: Callable[..., Run],
+                                                       tmp_path: Path) -> None:
+    # The case fencing none is unsafe in is a partition; not exploring partitions would
+    # let the check pass in silence.
+    text = NO_FENCING_TEXT.replace("assume faults crash, partition", "assume faults crash")
+    path = tmp_path / "quiet.crg"
+    path.write_text(text)
+    result = crg("check", str(path))
+    assert result.code == 0
+    shown = result.out + result.err
+    assert "group 'pay' does not fence itself, and partitions are not explored" in shown
+    assert "hint: explore it with: assume faults crash, partition (or use fencing self)" in (
+        shown)
+    explored = crg("check", NO_FENCING)
+    assert "does not fence itself" not in explored.out + explored.err  # explored: no warning
+
+
+NO_FENCING_TEXT = Path(NO_FENCING).read_text()

@@ -69,19 +69,23 @@ def test_a_start_command_that_fails_is_a_fault_then_a_failover(tmp_path: Path) -
 
     async def body() -> None:
         async with running(setup) as cluster:
-            # n1: the start fails (budget 1: one local restart), then it fails over to n2;
-            # with both nodes banned the spec keeps the group on the first available
-            # node, restarting it for ever — paced, so a broken command does not spin.
+            # n1: the start fails (budget 1: one local restart), then it fails over to n2,
+            # where the same happens; with both nodes banned the group cannot run
+            # anywhere: it is blocked, keeps its VIP, starts nothing more and alerts once.
             await eventually(lambda: any(a.kind.label == "claim" and a.node == 1
                                          for a, _, _ in cluster.recorder.transitions),
                              15, "job failed over to n2")
-            await eventually(lambda: kinds(cluster).count("fault") >= 6, 20, "restarts")
-            decisions = [x for agent in cluster.agents.values() for x in agent.decisions]
-            assert any("start-app job waits" in x for x in decisions), "restarts are paced"
+            await eventually(lambda: placement(cluster, "job")[1] == "blocked", 20,
+                             "job blocked")
+            assert kinds(cluster).count("fault") == 4  # budget + 1 on each node
+            assert kinds(cluster).count("start-app") == 4
             faults = [e for e in written(cluster) if e["event"] == "fault"]
             assert faults and all(
                 "could not be started: /nonexistent/crg-test-app: No such file or directory"
                 in str(e.get("reason")) for e in faults), faults
+            await eventually(lambda: [e["event"] for e in written(cluster)
+                                      if e["event"] == "blocked"] == ["blocked"], 10,
+                             "the blocked alert")
 
     run(body())
 
