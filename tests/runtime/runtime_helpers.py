@@ -305,7 +305,7 @@ TWO_NODES = FAST_CLUSTER + """group job {{
   preferred n1
   possible n2
   failback manual
-  restarts {restarts} within 1m
+  restarts {restarts} within {window}
   {alert}
 }}
 """
@@ -314,14 +314,16 @@ RECORD_ALERT = ("alert command \"sh -c 'echo $CRG_EVENT group=$CRG_GROUP node=$C
                 "{alerts}'\"")
 
 
-def two_nodes(tmp: Path, app: str, *, restarts: int = 1, alert: str = RECORD_ALERT) -> Setup:
-    """A one-group, two-node cluster running ``app`` (the lines of its app block); its
-    alert sink appends to ``alerts.txt`` unless ``alert`` says otherwise."""
+def two_nodes(tmp: Path, app: str, *, restarts: int = 1, window: str = "1m",
+              alert: str = RECORD_ALERT) -> Setup:
+    """A one-group, two-node cluster running ``app`` (the lines of its app block), with
+    ``restarts`` local restarts ``within`` its window; its alert sink appends to
+    ``alerts.txt`` unless ``alert`` says otherwise."""
     name = f"sv{uuid.uuid4().hex[:8]}"
     CLUSTERS.append(name)
     vip = free_vip(random.Random(uuid.uuid4().int))
     alerts = tmp / "alerts.txt"
-    text = TWO_NODES.format(name=name, vip=vip, app=app, restarts=restarts,
+    text = TWO_NODES.format(name=name, vip=vip, app=app, restarts=restarts, window=window,
                             alert=alert.format(alerts=alerts))
     path = tmp / "job.crg"
     path.write_text(text)

@@ -241,8 +241,10 @@ def lowest_free_descriptor() -> int:
 
 def test_no_file_descriptor_left_costs_starts_not_lanes(tmp_path: Path) -> None:
     """Too many open files: a start cannot happen (a fault, once alerted per node), the
-    lanes live on, and the group comes back once descriptors are free again."""
-    setup = two_nodes(tmp_path, SLEEPER, restarts=1)
+    lanes live on, and the group comes back once descriptors are free again (and its
+    restart window, 3 s here, has passed: with its budget spent everywhere it is
+    blocked meanwhile)."""
+    setup = two_nodes(tmp_path, SLEEPER, restarts=1, window="3s")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 
     async def body() -> None:
@@ -255,8 +257,8 @@ def test_no_file_descriptor_left_costs_starts_not_lanes(tmp_path: Path) -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free_descriptor(), hard))
             try:
                 os.kill(pid, signal.SIGKILL)
-                # Faults on n1 then n2 (no start can open a pipe), then restarts for ever
-                # on the last node, paced.
+                # Faults on n1 then n2 (no start can open a pipe), then blocked until
+                # the restart window passes, and again.
                 await eventually(lambda: sum(a.kind.label == "fault"
                                              for a, _, _ in cluster.recorder.transitions)
                                  >= 4, 40, "starts fail on both nodes")
