@@ -245,6 +245,11 @@ def test_an_agent_that_stalls_past_its_lease_records_what_its_watchdog_fenced(
                              10, "web's VIP on n1")
             await n2.start()
             await eventually(lambda: aserves(url), 10, "web serves from n1")
+            # Serving is not yet settled: the stall must come after start-monitors, or
+            # there are two layers to fence instead of three.
+            await eventually(lambda: n1.agent is not None
+                             and "mon" in n1.agent.facts.get("web", ()), 10,
+                             "web's monitors running on n1")
             thread.stall(3.5 * lease_s)
             # Only possible if the watchdog killed n1's server (its port is taken else).
             await eventually(lambda: "mon" in (n2.agent.facts.get("web") or ()), 10,
