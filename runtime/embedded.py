@@ -111,7 +111,7 @@ class EmbeddedCluster:
         if agent is None:
             raise CommandError(f"{node} is down already")
         await agent.halt()
-        killed = agent.supervisor.kill_all()
+        killed = agent.machine.supervisor.kill_all()
         released = []
         for group in self.config.groups:
             if self.address.holder(group.vip) == node:
@@ -225,7 +225,7 @@ class EmbeddedCluster:
             agent = self.agents.pop(node)
             await agent.halt()
             if not clean:
-                agent.supervisor.kill_all()
+                agent.machine.supervisor.kill_all()
                 for group in self.config.groups:
                     await self.address.remove(group.vip, node)
         if self._reconciler is not None:

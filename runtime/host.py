@@ -98,7 +98,7 @@ class HostRuntime:
         # Running from here on: the agent keeps its lease and rides out a store that does
         # not answer (an etcd election), so nothing after this may end the start-up.
         self.agent.start()
-        self.agent.spawn(self._undrain_after_shutdown())
+        self.agent.machine.spawn(self._undrain_after_shutdown())
 
     async def _undrain_after_shutdown(self) -> None:
         """A node drained by its own last shutdown takes its groups back: the undrain is
@@ -150,17 +150,17 @@ class HostRuntime:
         self._deadline = time.monotonic() + margin_s
 
         def feed() -> None:
-            vips, pgids = agent.holdings()
+            vips, pgids = agent.machine.to_fence()
             state = FenceState(self._deadline, tuple(vips), process_groups(pgids))
-            agent.spawn(self._feed(state))
+            agent.machine.spawn(self._feed(state))
 
         def renewed(sent: float) -> None:
             self._deadline = sent + margin_s
             reported.clear()
             feed()
 
-        agent.renewal_listeners.append(renewed)
-        agent.holdings_listeners.append(feed)
+        agent.keeper.renewal_listeners.append(renewed)
+        agent.machine.holdings.listeners.append(feed)
         feed()
 
     async def _feed(self, state: FenceState) -> None:
@@ -222,7 +222,7 @@ class HostRuntime:
 
     def _holds_nothing(self) -> bool:
         assert self.agent is not None
-        return not self.agent.facts
+        return not self.agent.machine.holdings.facts
 
     async def shutdown(self) -> bool:
         """Drain this node, wait (bounded) until it owns and holds nothing, stop."""
@@ -247,7 +247,7 @@ class HostRuntime:
         if self.watchdog is not None:
             await self.watchdog.stop()
         if not clean:
-            agent.supervisor.kill_all()
+            agent.machine.supervisor.kill_all()
             for group in self.config.groups:
                 try:
                     await self.services.address.remove(group.vip, self.node)
@@ -257,7 +257,7 @@ class HostRuntime:
                     log.error("%s: could not remove %s of %s on the way out: %s",
                               self.node, group.vip.address, group.name, exc)
         with contextlib.suppress(StoreError):
-            await self.services.store.revoke(agent.lease)
+            await self.services.store.revoke(agent.keeper.lease)
         await self.services.store.close()
         if self.recorder.trace is not None:
             self.recorder.trace.close()

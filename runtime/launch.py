@@ -202,7 +202,7 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
             await shutdown
         for agent in list(runtime.agents.values()):
             await agent.halt()
-            agent.supervisor.kill_all()
+            agent.machine.supervisor.kill_all()
             for group in config.groups:
                 with contextlib.suppress(Exception):
                     await driver.remove(group.vip, agent.name)

@@ -28,7 +28,7 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
         holder = address.holder(group.vip) if isinstance(address, LedgerDriver) else None
         pid = None
         if p.node is not None and p.node in agents:
-            instance = agents[p.node].supervisor.instances.get(name)
+            instance = agents[p.node].machine.supervisor.instances.get(name)
             if instance is not None and instance.running:
                 pid = instance.pgid
         # ``vip`` is the node the spec says holds the VIP; ``vip_holder`` what the

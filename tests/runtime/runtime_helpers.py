@@ -184,7 +184,7 @@ def app_pid(cluster: EmbeddedCluster, node: str, group: str) -> int | None:
     agent = cluster.agents.get(node)
     if agent is None:
         return None
-    instance = agent.supervisor.instances.get(group)
+    instance = agent.machine.supervisor.instances.get(group)
     return instance.pgid if instance is not None and instance.running else None
 
 
