@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from crg.runtime import courier, steps
 from crg.runtime.address.base import AddressError
+from crg.runtime.agreement import ConfigWatch
 from crg.runtime.commit import Actor, Outcome, Services, commit, enabled, read_state
 from crg.runtime.lease import LeaseKeeper
 from crg.runtime.machine import Machine
@@ -63,6 +64,11 @@ class Agent:
         self.keeper = LeaseKeeper(services, node, lease, self.machine.holdings, self.wake,
                                   on_lost=lost, cut_when_silent=cut_when_silent,
                                   telemetry=telemetry)
+        sha256, form = services.fingerprint
+        self.config_watch = ConfigWatch(
+            services.keys, node, sha256, form,
+            alert=lambda why: self.machine.runtime_alert(None, "config", why),
+            over=lambda: self.machine.trouble_over(None, "config"))
         self.lanes = {topo.name: Lane(self, topo) for topo in services.model.groups}
         self._tasks: list[asyncio.Task[None]] = []
         self.decisions: list[str] = []
@@ -85,6 +91,11 @@ class Agent:
         self._tasks = []
         await self.machine.halt()
 
+    @property
+    def running(self) -> bool:
+        """Started, and none of its tasks (lease keeper, courier, lanes) has ended."""
+        return bool(self._tasks) and not any(task.done() for task in self._tasks)
+
     def wake(self, group: str | None = None) -> None:
         for name, lane in self.lanes.items():
             if group is None or name == group:
@@ -105,7 +116,8 @@ class Agent:
             # The read straddled a stall: its answer is from after the time this node
             # had to be fenced by, so it fences from what it knew before.
             snap, state = await read_state(self.s, self.actor)
-        self.keeper.view = snap
+        self.keeper.remember(snap)
+        self.config_watch.check(snap)
         return snap, state
 
     async def apply(self, action: Action, reason: str = "") -> Outcome:

@@ -22,8 +22,11 @@ from typing import Any
 from crg.dsl.model import Config
 from crg.runtime.address.base import AddressDriver, AddressError
 from crg.runtime.agent import Agent
+from crg.runtime.agreement import ConfigConflict, register
 from crg.runtime.commit import RACE, Actor, Services, commit, read_state
 from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.endpoint.metrics import Metrics
+from crg.runtime.endpoint.routes import NodeEndpoint
 from crg.runtime.fencing import (
     FenceReport,
     FenceState,
@@ -31,11 +34,14 @@ from crg.runtime.fencing import (
     FencingWatchdog,
     process_groups,
 )
+from crg.runtime.fingerprint import fingerprint
 from crg.runtime.operator import OPERATOR_EVENTS, CommandError, operate
 from crg.runtime.recorder import NodeRecorder
 from crg.runtime.records import Extra, Keys
-from crg.runtime.status import status_of
-from crg.runtime.store.base import LeaseExpired, Put, Store, StoreError
+from crg.runtime.status import config_status, status_of
+from crg.runtime.store.base import Lease, LeaseExpired, Put, Store, StoreError
+from crg.runtime.store.counted import CountedStore
+from crg.runtime.telemetry import NO_TELEMETRY
 from crg.runtime.trace import TraceWriter
 from crg.spec import Action, ActionKind, Model
 from crg.spec.present.simulation import Simulation
@@ -49,9 +55,10 @@ SHUTDOWN_MARK = "shutdown"
 class HostRuntime:
     def __init__(self, config: Config, node: str, *, store: Store, address: AddressDriver,
                  run_dir: Path, events: EventLog, trace_path: Path | None = None,
-                 watchdog: str | None = None) -> None:
+                 watchdog: str | None = None, observe: bool = False) -> None:
         """``watchdog``: start the fencing watchdog process (runtime/fencing.py) with
-        this way of removing addresses (``linux`` or ``none``), fed by the agent."""
+        this way of removing addresses (``linux`` or ``none``), fed by the agent;
+        ``observe``: keep metrics and answer an HTTP endpoint (:attr:`endpoints`)."""
         if node not in config.cluster.nodes:
             raise CommandError(f"{node} is not a node of cluster {config.cluster.name}")
         self.config = config
@@ -59,12 +66,20 @@ class HostRuntime:
         # Interpreted rules: a runtime takes a few steps a second, far too few to pay
         # for compiling code per group (minutes for a few hundred groups).
         self.model = Model.from_config(config, compiled=False)
+        self.config_sha256, self.canonical = fingerprint(config)
         keys = Keys(config.cluster.name)
         trace = (TraceWriter(trace_path, config, self.model, "node", node)
                  if trace_path is not None else None)
         self.recorder = NodeRecorder(self.model, keys, node, trace)
+        self.metrics = Metrics(config, self.model, node) if observe else None
+        if self.metrics is not None:
+            store = CountedStore(store, self.metrics.store_error)
         self.services = Services(config, self.model, keys, store, address, events,
                                  self.recorder, run_dir)
+        self.endpoints: dict[str, NodeEndpoint] = {} if self.metrics is None else {
+            node: NodeEndpoint(self.services, node, lambda: self.agent, self.metrics,
+                               mode="node", absent="starting",
+                               config_sha256=self.config_sha256)}
         self.simulation = Simulation(config)
         self.agent: Agent | None = None
         self.watchdog_kind = watchdog
@@ -79,7 +94,7 @@ class HostRuntime:
         store, keys, ttl = self.services.store, self.services.keys, self.services.ttl_ms
         lease = await store.grant(ttl)
         deadline = time.monotonic() + ttl / 1000 + 1.0
-        while not await store.create(keys.node(self.node), "up", lease):
+        while not await self._register(lease):
             # Our own key from a run that just ended: its lease runs out shortly.
             if time.monotonic() > deadline:
                 await store.revoke(lease)
@@ -92,13 +107,26 @@ class HostRuntime:
                 await store.keepalive(lease)
             except LeaseExpired:
                 lease = await store.grant(ttl)
-        self.agent = Agent(self.services, self.node, lease)
+        self.agent = Agent(self.services, self.node, lease,
+                           telemetry=self.metrics or NO_TELEMETRY)
         if self.watchdog_kind is not None:
             await self._start_watchdog(self.agent)
         # Running from here on: the agent keeps its lease and rides out a store that does
         # not answer (an etcd election), so nothing after this may end the start-up.
         self.agent.start()
         self.agent.machine.spawn(self._undrain_after_shutdown())
+
+    async def _register(self, lease: Lease) -> bool:
+        """Register this node with its configuration's fingerprint (False: its key is
+        held by a live lease); a configuration that differs from the one the live nodes
+        run is refused (CommandError: exit 2), the lease given back."""
+        try:
+            return await register(self.services.store, self.services.keys, self.node,
+                                  lease, self.config_sha256, self.canonical) is not None
+        except ConfigConflict as exc:
+            with contextlib.suppress(StoreError):
+                await self.services.store.revoke(lease)
+            raise CommandError(str(exc)) from None
 
     async def _undrain_after_shutdown(self) -> None:
         """A node drained by its own last shutdown takes its groups back: the undrain is
@@ -218,7 +246,9 @@ class HostRuntime:
         status = status_of(self.config, self.model, state, snap.revision, mode="node",
                            address=None, agents=self.agents)
         return {**status, "node": self.node,
-                "agent": "running" if agent is not None else "starting"}
+                "agent": "running" if agent is not None else "starting",
+                **config_status(snap, self.services.keys, self.config_sha256,
+                                {n: e.address for n, e in self.endpoints.items()})}
 
     def _holds_nothing(self) -> bool:
         assert self.agent is not None

@@ -14,6 +14,7 @@ import importlib
 import logging
 import signal
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,9 @@ from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.address.null import NullDriver
 from crg.runtime.drivers.process import sweep_run_dir
 from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.endpoint.routes import NodeEndpoint
+from crg.runtime.endpoint.server import bound_port, format_address, parse_address
+from crg.runtime.endpoint.server import serve as serve_http
 from crg.runtime.store.base import Store, StoreError
 
 log = logging.getLogger("crg.runtime")
@@ -44,6 +48,9 @@ class Options:
     node: str | None = None
     store: str | None = None
     verbose: bool = False
+    http: str | None = None
+    """``HOST:PORT`` of the HTTP endpoint (README, "The HTTP endpoint"); embedded, node
+    i of the configuration gets PORT + i."""
 
 
 def setup_logging(verbose: bool) -> None:
@@ -157,7 +164,8 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
     if options.node is None:
         assert isinstance(driver, LedgerDriver), "the embedded runtime holds VIPs itself"
         runtime = EmbeddedCluster(config, run_dir=options.run_dir, address=driver,
-                                  events=events, trace_path=options.trace)
+                                  events=events, trace_path=options.trace,
+                                  observe=options.http is not None)
     else:
         store = open_store(options.store or "", config.cluster.store_timeout_ms)
         # The fencing watchdog removes real addresses only; with the others it still kills
@@ -165,7 +173,8 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
         runtime = HostRuntime(config, options.node, store=store, address=driver,
                               run_dir=options.run_dir, events=events,
                               trace_path=options.trace,
-                              watchdog="linux" if options.address == "linux" else "none")
+                              watchdog="linux" if options.address == "linux" else "none",
+                              observe=options.http is not None)
     stop = asyncio.Event()
     signals = 0
 
@@ -183,7 +192,10 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     server = await control.serve(socket_path, runtime.command, (CommandError,))
+    endpoints: list[asyncio.Server] = []
     try:
+        if options.http is not None:
+            endpoints = await open_endpoints(runtime.endpoints, options.http)
         await runtime.start()
         log.info("cluster %s running: %d nodes, %d groups; control socket %s",
                  config.cluster.name, len(config.cluster.nodes), len(config.groups),
@@ -210,8 +222,38 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
         return 130
     finally:
         server.close()
+        for endpoint in endpoints:
+            endpoint.close()
         with contextlib.suppress(OSError):
             socket_path.unlink()
         events.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+async def open_endpoints(endpoints: Mapping[str, NodeEndpoint], address: str
+                         ) -> list[asyncio.Server]:
+    """Listen for each node's endpoint: node i (in the configuration's order) on PORT + i
+    of ``--http HOST:PORT`` (port 0: a port of the kernel's choosing for each). Raises
+    CommandError naming the address when one cannot be had; none is left open then."""
+    from crg.runtime.operator import CommandError
+
+    host, base = parse_address(address)
+    servers: list[asyncio.Server] = []
+    for i, (node, endpoint) in enumerate(endpoints.items()):
+        port = base + i if base else 0
+        try:
+            if port > 65535:
+                raise OSError(f"port {port} is out of range")
+            server = await serve_http(host, port, endpoint.handle)
+        except OSError as exc:
+            for opened in servers:
+                opened.close()
+            raise CommandError(f"--http {address}: cannot listen on "
+                               f"{format_address(host, port)} for {node}: "
+                               f"{exc.strerror or exc}") from None
+        servers.append(server)
+        endpoint.address = format_address(host, bound_port(server))
+        log.info("%s: HTTP endpoint on http://%s/ (/metrics, /health, /groups/NAME)",
+                 node, endpoint.address)
+    return servers

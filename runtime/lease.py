@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from crg.runtime.agreement import node_record
 from crg.runtime.commit import Services, enabled
 from crg.runtime.holdings import Holdings
 from crg.runtime.records import dump_facts, encode, facts_of
@@ -67,6 +68,8 @@ class LeaseKeeper:
         """When the last successful lease renewal was sent."""
         self.view: Snapshot | None = None
         """The last snapshot of the store this node read (while cut off, it acts on it)."""
+        self.view_at = 0.0
+        """When :attr:`view` was read (time.monotonic())."""
         self.renewal_listeners: list[Callable[[float], None]] = []
         """Called with the send time of every successful renewal (a fencing watchdog's
         feed: the lease holds until at least that time + the lease)."""
@@ -76,6 +79,10 @@ class LeaseKeeper:
         follows (the fencing watchdog's deadline)."""
         self.cut_after_s = self.fence_by_s - services.heartbeat_s
         """How long without a renewal before the node counts itself cut off."""
+
+    def remember(self, snap: Snapshot) -> None:
+        """``snap`` is the latest view of the store this node read."""
+        self.view, self.view_at = snap, time.monotonic()
 
     def _cut_off(self) -> None:
         self.cut = True
@@ -174,7 +181,7 @@ class LeaseKeeper:
                     lease = await self._register()
                 if lease is not None:
                     await self.s.store.keepalive(lease)
-                    self.view = await self.s.store.snapshot(self.s.keys.prefix)
+                    self.remember(await self.s.store.snapshot(self.s.keys.prefix))
                     break
             except LeaseExpired:
                 lease = None  # the new lease ran out too before the node could use it
@@ -192,7 +199,9 @@ class LeaseKeeper:
         store, key = self.s.store, self.s.keys.node(self.name)
         sent = time.monotonic()
         lease = await store.grant(self.s.ttl_ms)
-        if not await store.create(key, "up", lease):
+        # The configuration is not compared here: this agent runs already, and its
+        # ConfigWatch raises a runtime alert if the others run another one now.
+        if not await store.create(key, node_record(self.s.fingerprint[0]), lease):
             log.error("%s: cannot register again: %s is held by another lease (another "
                       "agent for %s?)", self.name, key, self.name)
             with contextlib.suppress(StoreError):

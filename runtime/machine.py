@@ -99,22 +99,25 @@ class Machine:
             self.faults[group] = (token, reason)
             self._wake(group)
 
-    def runtime_alert(self, group: str, action: str, reason: str, *,
+    def runtime_alert(self, group: str | None, action: str, reason: str, *,
                       once: bool = True) -> None:
-        """Tell the operator that ``action`` of ``group`` failed here for ``reason``:
-        logged every time, emitted as a ``runtime-alert`` event — with ``once``, only
-        once while the same trouble lasts (a failed step is retried every second)."""
-        if once and self.troubles.get((group, action)) == reason:
-            log.warning("%s: %s of %s failed again: %s", self.name, action, group, reason)
+        """Tell the operator that ``action`` of ``group`` (None: of the node as a whole)
+        failed here for ``reason``: logged every time, emitted as a ``runtime-alert``
+        event — with ``once``, only once while the same trouble lasts (a failed step is
+        retried every second)."""
+        what = f"{action} of {group}" if group is not None else action
+        if once and self.troubles.get((group or "", action)) == reason:
+            log.warning("%s: %s failed again: %s", self.name, what, reason)
             return
-        log.error("%s: %s of %s failed: %s", self.name, action, group, reason)
+        log.error("%s: %s failed: %s", self.name, what, reason)
         if once:
-            self.troubles[(group, action)] = reason
-        self.telemetry.runtime_alert(group)
+            self.troubles[(group or "", action)] = reason
+        if group is not None:
+            self.telemetry.runtime_alert(group)
         self.s.events.emit({"event": "runtime-alert", "group": group, "node": self.name,
                             "action": action, "reason": reason})
 
-    def trouble_over(self, group: str, action: str) -> None:
+    def trouble_over(self, group: str | None, action: str) -> None:
         """``action`` of ``group`` worked: a new failure of it is news again."""
-        self.troubles.pop((group, action), None)
-        self.troubles.pop((group, "cycle"), None)
+        self.troubles.pop((group or "", action), None)
+        self.troubles.pop((group or "", "cycle"), None)

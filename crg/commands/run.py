@@ -17,6 +17,7 @@ from crg.errors import ExitCode
 from crg.output import Output
 from crg.runtime import control, launch
 from crg.runtime.address.privileges import privilege_problem
+from crg.runtime.endpoint.server import HttpAddressError, parse_address
 from crg.runtime.operator import CommandError
 from crg.runtime.store.base import StoreError
 
@@ -49,6 +50,9 @@ def register(subparsers: Subparsers) -> None:
                         help="append every event (service up/down, alerts...) as JSON lines")
     parser.add_argument("--json", action="store_true",
                         help="print the events as JSON lines on standard output")
+    parser.add_argument("--http", metavar="HOST:PORT",
+                        help="serve /metrics (Prometheus), /health and /groups/NAME over "
+                             "HTTP; embedded, node i of FILE on PORT + i (off by default)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log every cycle, also those with nothing to do")
     parser.set_defaults(run=run)
@@ -69,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                              store=args.store,
                              trace=Path(args.trace) if args.trace else None,
                              events=Path(args.events) if args.events else None,
-                             json=args.json, verbose=args.verbose)
+                             json=args.json, verbose=args.verbose, http=args.http)
     launch.setup_logging(args.verbose)
     try:
         return asyncio.run(launch.serve(config, options))
@@ -96,6 +100,8 @@ def refusals(args: argparse.Namespace, config: Config) -> list[str]:
     problem = None
     if args.store is not None:
         problem = launch.store_problem(args.store)
+    if problem is None and args.http is not None:
+        problem = http_problem(args.http, 1 if args.node else len(config.cluster.nodes))
     if problem is None and args.address == "linux":
         problem = (launch.missing_extra("crg.runtime.address.linux", "--address linux")
                    or privilege_problem())
@@ -108,6 +114,18 @@ def refusals(args: argparse.Namespace, config: Config) -> list[str]:
     if args.address != "linux":
         found += launch.address_problems(config, launch.address_driver(args.address))
     return found
+
+
+def http_problem(address: str, endpoints: int) -> str | None:
+    """Why ``--http ADDRESS`` cannot serve ``endpoints`` endpoints (PORT, PORT + 1...)."""
+    try:
+        _, port = parse_address(address)
+    except HttpAddressError as exc:
+        return f"--http: {exc}"
+    if port and port + endpoints - 1 > 65535:
+        return (f"--http {address}: {endpoints} nodes need ports {port} to "
+                f"{port + endpoints - 1}, beyond 65535")
+    return None
 
 
 def unwritable(flag: str, path: Path) -> str | None:
