@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import logging
 import signal
@@ -31,6 +32,7 @@ from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.endpoint.routes import NodeEndpoint
 from crg.runtime.endpoint.server import bound_port, format_address, parse_address
 from crg.runtime.endpoint.server import serve as serve_http
+from crg.runtime.store.access import AccessError, StoreAccess, check, redact_url
 from crg.runtime.store.base import Store, StoreError
 
 log = logging.getLogger("crg.runtime")
@@ -48,6 +50,8 @@ class Options:
     node: str | None = None
     store: str | None = None
     verbose: bool = False
+    store_access: StoreAccess | None = None
+    """TLS files and credentials for ``--store``."""
     http: str | None = None
     """``HOST:PORT`` of the HTTP endpoint (README, "The HTTP endpoint"); embedded, node
     i of the configuration gets PORT + i."""
@@ -95,33 +99,39 @@ def missing_extra(module: str, what: str) -> str | None:
     return None
 
 
-def store_problem(url: str) -> str | None:
-    """Why ``--store URL`` cannot be used (None when it can, as far as can be told
-    without contacting it)."""
-    if not url.startswith("etcd://"):
-        return (f"--store {url}: unknown store; several hosts share an etcd store "
-                "(--store etcd://HOST:PORT,...)")
-    problem = missing_extra("crg.runtime.store.etcd", f"--store {url}")
+def store_problem(url: str, access: StoreAccess | None = None) -> str | None:
+    """Why ``--store URL`` (with ``access``: TLS files, credentials) cannot be used (None
+    when it can, as far as can be told without contacting it). Never repeats a password
+    written into the URL."""
+    shown = redact_url(url)
+    if not url.startswith(("etcd://", "etcds://")):
+        return (f"--store {shown}: unknown store; several hosts share an etcd store "
+                "(--store etcd://HOST:PORT,..., or etcds:// for TLS)")
+    problem = missing_extra("crg.runtime.store.etcd", f"--store {shown}")
     if problem is not None:
         return problem
-    from crg.runtime.store.etcd import parse_etcd_url
+    from crg.runtime.store.etcd import is_tls_url, parse_etcd_url
 
     try:
         parse_etcd_url(url)
     except ValueError as exc:
-        return f"--store: {exc} (expected etcd://HOST:PORT[,HOST:PORT...])"
+        return f"--store: {exc} (expected etcd://HOST:PORT[,HOST:PORT...], etcds:// for TLS)"
+    try:
+        check(dataclasses.replace(access or StoreAccess(), tls=is_tls_url(url)))
+    except AccessError as exc:
+        return str(exc)
     return None
 
 
-def open_store(url: str, timeout_ms: int) -> Store:
-    """The coordination store shared by the hosts (``etcd://host:port,...``)."""
-    problem = store_problem(url)
+def open_store(url: str, timeout_ms: int, access: StoreAccess | None = None) -> Store:
+    """The coordination store shared by the hosts (``etcd[s]://host:port,...``)."""
+    problem = store_problem(url, access)
     if problem is not None:
         raise StoreError(problem)
     # Imported here: it needs aetcd (the 'linux' extra).
     from crg.runtime.store.etcd import EtcdStore
 
-    return EtcdStore.from_url(url, timeout_ms)
+    return EtcdStore.from_url(url, timeout_ms, access)
 
 
 def address_problems(config: Config, driver: AddressDriver) -> list[str]:
@@ -167,7 +177,12 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
                                   events=events, trace_path=options.trace,
                                   observe=options.http is not None)
     else:
-        store = open_store(options.store or "", config.cluster.store_timeout_ms)
+        store = open_store(options.store or "", config.cluster.store_timeout_ms,
+                           options.store_access)
+        if options.store_access is not None and options.store_access.user and \
+                not options.store_access.tls:
+            log.warning("--store-user over etcd://: the password crosses the network "
+                        "unencrypted; use etcds:// (TLS)")
         # The fencing watchdog removes real addresses only; with the others it still kills
         # the applications of an agent that died.
         runtime = HostRuntime(config, options.node, store=store, address=driver,

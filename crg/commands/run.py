@@ -19,6 +19,7 @@ from crg.runtime import control, launch
 from crg.runtime.address.privileges import privilege_problem
 from crg.runtime.endpoint.server import HttpAddressError, parse_address
 from crg.runtime.operator import CommandError
+from crg.runtime.store.access import PASSWORD_ENV, AccessError, StoreAccess, read_password
 from crg.runtime.store.base import StoreError
 
 if TYPE_CHECKING:
@@ -40,7 +41,21 @@ def register(subparsers: Subparsers) -> None:
                         help="run only this node's agent (one per host), coordinated with "
                              "the others through --store")
     parser.add_argument("--store", metavar="URL",
-                        help="with --node: the shared coordination store, etcd://HOST:PORT,...")
+                        help="with --node: the shared coordination store, etcd://HOST:PORT,... "
+                             "(etcds://... for TLS)")
+    parser.add_argument("--store-ca", metavar="FILE",
+                        help="etcds: CA certificates (PEM) etcd's certificate must chain to "
+                             "(default: the system's)")
+    parser.add_argument("--store-cert", metavar="FILE",
+                        help="etcds: a client certificate (PEM), with --store-key")
+    parser.add_argument("--store-key", metavar="FILE",
+                        help="etcds: the client certificate's private key (PEM)")
+    parser.add_argument("--store-user", metavar="USER",
+                        help="etcd user to log in as; the password comes from "
+                             f"--store-password-file or ${PASSWORD_ENV}, never the "
+                             "command line")
+    parser.add_argument("--store-password-file", metavar="FILE",
+                        help="a file whose first line is the etcd user's password")
     parser.add_argument("--run-dir", metavar="DIR",
                         help="control socket and logs (default: $XDG_RUNTIME_DIR/crg/CLUSTER "
                              "or /tmp/crg-UID/CLUSTER)")
@@ -70,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     run_dir = (Path(args.run_dir) if args.run_dir
                else control.run_dir_for(config.cluster.name, args.node))
     options = launch.Options(run_dir=run_dir, address=args.address, node=args.node,
-                             store=args.store,
+                             store=args.store, store_access=store_access(args),
                              trace=Path(args.trace) if args.trace else None,
                              events=Path(args.events) if args.events else None,
                              json=args.json, verbose=args.verbose, http=args.http)
@@ -98,8 +113,15 @@ def refusals(args: argparse.Namespace, config: Config) -> list[str]:
         return [f"--node {args.node}: not a node of cluster {config.cluster.name} "
                 f"({', '.join(config.cluster.nodes)})"]
     problem = None
+    if args.store is None and any(getattr(args, f) is not None for f, _ in STORE_FLAGS):
+        given = next(flag for f, flag in STORE_FLAGS if getattr(args, f) is not None)
+        return [f"{given} is for a store shared by several hosts: it goes with --node and "
+                "--store"]
     if args.store is not None:
-        problem = launch.store_problem(args.store)
+        try:
+            problem = launch.store_problem(args.store, store_access(args))
+        except AccessError as exc:
+            problem = str(exc)
     if problem is None and args.http is not None:
         problem = http_problem(args.http, 1 if args.node else len(config.cluster.nodes))
     if problem is None and args.address == "linux":
@@ -114,6 +136,29 @@ def refusals(args: argparse.Namespace, config: Config) -> list[str]:
     if args.address != "linux":
         found += launch.address_problems(config, launch.address_driver(args.address))
     return found
+
+
+STORE_FLAGS = (("store_ca", "--store-ca"), ("store_cert", "--store-cert"),
+               ("store_key", "--store-key"), ("store_user", "--store-user"),
+               ("store_password_file", "--store-password-file"))
+
+
+def store_access(args: argparse.Namespace) -> StoreAccess | None:
+    """The TLS files and credentials of ``--store`` (AccessError: an unreadable password
+    file). The password is read here, from its file or the environment, and from then
+    on only travels as a Secret."""
+    if args.store is None:
+        return None
+
+    def path(value: str | None) -> Path | None:
+        return Path(value) if value is not None else None
+
+    password_file = path(args.store_password_file)
+    return StoreAccess(tls=args.store.startswith("etcds://"), ca=path(args.store_ca),
+                       cert=path(args.store_cert), key=path(args.store_key),
+                       user=args.store_user,
+                       password=read_password(password_file) if args.store_user or
+                       password_file else None)
 
 
 def http_problem(address: str, endpoints: int) -> str | None:
