@@ -96,6 +96,13 @@ class Agent:
         """Started, and none of its tasks (lease keeper, courier, lanes) has ended."""
         return bool(self._tasks) and not any(task.done() for task in self._tasks)
 
+    def summary(self) -> str:
+        """What this node does, in a few words (systemd's STATUS=)."""
+        if self.keeper.cut:
+            return f"{self.name} is cut off from the store: fencing"
+        serving = sorted(g for g, held in self.machine.holdings.facts.items() if "mon" in held)
+        return f"{self.name} serves {', '.join(serving) if serving else 'no group'}"
+
     def wake(self, group: str | None = None) -> None:
         for name, lane in self.lanes.items():
             if group is None or name == group:

@@ -211,6 +211,14 @@ class EmbeddedCluster:
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
 
+    def alive(self) -> bool:
+        """Every agent that should run does, every task of it (systemd's watchdog)."""
+        return all(agent.running for agent in self.agents.values())
+
+    def summary(self) -> str:
+        return "; ".join(self.agents[n].summary() if n in self.agents else f"{n} is down"
+                         for n in self.nodes)
+
     # -- shutdown ------------------------------------------------------------------------
 
     def halted(self) -> bool:

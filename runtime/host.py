@@ -250,6 +250,15 @@ class HostRuntime:
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
 
+    def alive(self) -> bool:
+        """Its agent runs, every task of it (systemd's watchdog pings while so)."""
+        return self.agent is not None and self.agent.running
+
+    def summary(self) -> str:
+        if self.agent is None:
+            return f"{self.node} is starting"
+        return self.agent.summary()
+
     def _holds_nothing(self) -> bool:
         assert self.agent is not None
         return not self.agent.machine.holdings.facts

@@ -14,26 +14,27 @@ import dataclasses
 import importlib
 import logging
 import signal
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from rich.logging import RichHandler
+from typing import TYPE_CHECKING
 
 from crg.dsl.model import Config
-from crg.runtime import control
+from crg.runtime import control, logs
 from crg.runtime.address.base import AddressDriver
 from crg.runtime.address.ledger import LedgerDriver
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.address.null import NullDriver
 from crg.runtime.drivers.process import sweep_run_dir
 from crg.runtime.drivers.sinks import EventLog
-from crg.runtime.endpoint.routes import NodeEndpoint
 from crg.runtime.endpoint.server import bound_port, format_address, parse_address
 from crg.runtime.endpoint.server import serve as serve_http
 from crg.runtime.store.access import AccessError, StoreAccess, check, redact_url
 from crg.runtime.store.base import Store, StoreError
+from crg.runtime.systemd import Notifier
+
+if TYPE_CHECKING:  # the endpoint (prometheus-client) loads only when crg run starts
+    from crg.runtime.endpoint.routes import NodeEndpoint
 
 log = logging.getLogger("crg.runtime")
 
@@ -57,19 +58,8 @@ class Options:
     i of the configuration gets PORT + i."""
 
 
-def setup_logging(verbose: bool) -> None:
-    root = logging.getLogger("crg")
-    root.handlers.clear()
-    if sys.stderr.isatty():
-        handler: logging.Handler = RichHandler(show_path=False, log_time_format="%H:%M:%S.%f")
-        handler.setFormatter(logging.Formatter("%(message)s"))
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    root.propagate = False
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per monitor check
+def setup_logging(verbose: bool, fmt: str = "auto") -> None:
+    logs.setup_logging(verbose, fmt)
 
 
 def address_driver(name: str, node: str | None = None) -> AddressDriver:
@@ -192,12 +182,15 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
                               observe=options.http is not None)
     stop = asyncio.Event()
     signals = 0
+    notifier = Notifier()
+    notifier.status(f"starting: {runtime.summary()}")
 
     def on_signal() -> None:
         nonlocal signals
         signals += 1
         if signals == 1:
             log.info("stopping: draining every node (again to kill everything at once)")
+            notifier.stopping(f"stopping: draining {options.node or 'every node'}")
             stop.set()
         else:
             raise_now.set()
@@ -208,6 +201,7 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
         loop.add_signal_handler(sig, on_signal)
     server = await control.serve(socket_path, runtime.command, (CommandError,))
     endpoints: list[asyncio.Server] = []
+    pinger: asyncio.Task[None] | None = None
     try:
         if options.http is not None:
             endpoints = await open_endpoints(runtime.endpoints, options.http)
@@ -215,7 +209,16 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
         log.info("cluster %s running: %d nodes, %d groups; control socket %s",
                  config.cluster.name, len(config.cluster.nodes), len(config.groups),
                  socket_path)
+        if notifier.active:
+            notifier.ready(f"running: {runtime.summary()}")
+            pinger = asyncio.create_task(notifier.keep_alive(
+                runtime.alive, lambda: f"running: {runtime.summary()}"))
         await stop.wait()
+        if pinger is not None:
+            # Pings go on while draining (it takes a while, and the loop is alive), but
+            # STATUS= must keep saying "stopping".
+            pinger.cancel()
+            pinger = asyncio.create_task(notifier.keep_alive(runtime.alive))
         shutdown = asyncio.create_task(runtime.shutdown())
         forced = asyncio.create_task(raise_now.wait())
         done, _ = await asyncio.wait({shutdown, forced}, return_when=asyncio.FIRST_COMPLETED)
@@ -236,6 +239,8 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
         log.warning("interrupted again: everything killed")
         return 130
     finally:
+        if pinger is not None:
+            pinger.cancel()
         server.close()
         for endpoint in endpoints:
             endpoint.close()

@@ -18,6 +18,7 @@ from crg.output import Output
 from crg.runtime import control, launch
 from crg.runtime.address.privileges import privilege_problem
 from crg.runtime.endpoint.server import HttpAddressError, parse_address
+from crg.runtime.logs import FORMATS
 from crg.runtime.operator import CommandError
 from crg.runtime.store.access import PASSWORD_ENV, AccessError, StoreAccess, read_password
 from crg.runtime.store.base import StoreError
@@ -68,6 +69,10 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--http", metavar="HOST:PORT",
                         help="serve /metrics (Prometheus), /health and /groups/NAME over "
                              "HTTP; embedded, node i of FILE on PORT + i (off by default)")
+    parser.add_argument("--log-format", choices=FORMATS, default="auto",
+                        help="text, journal (syslog priorities, no timestamp: for "
+                             "journald), json (one object per line); auto: journal when "
+                             "standard error is the journal, else text")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log every cycle, also those with nothing to do")
     parser.set_defaults(run=run)
@@ -89,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
                              trace=Path(args.trace) if args.trace else None,
                              events=Path(args.events) if args.events else None,
                              json=args.json, verbose=args.verbose, http=args.http)
-    launch.setup_logging(args.verbose)
+    launch.setup_logging(args.verbose, args.log_format)
     try:
         return asyncio.run(launch.serve(config, options))
     except (control.ControlError, CommandError, StoreError) as exc:

@@ -44,6 +44,16 @@ def crg(*args: str) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
+def asking(pid: int) -> bool:
+    """Whether process ``pid`` has a Unix socket open right now (a control request)."""
+    try:
+        process = psutil.Process(pid)
+        connections = getattr(process, "net_connections", process.connections)
+        return bool(connections(kind="unix"))
+    except psutil.Error:
+        return False
+
+
 def test_run_operate_and_stop(tmp_path: Path) -> None:
     setup = quickstart(tmp_path)
     where = ("--run-dir", str(setup.run_dir))
@@ -77,10 +87,14 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
         watched = subprocess.Popen([sys.executable, "-m", "crg", "status", "--watch", *where],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            wait_until(lambda: watched.poll() is None and
-                       "--watch" in " ".join(psutil.Process(watched.pid).cmdline()), 5,
-                       "crg status --watch started")
-            time.sleep(1.0)  # a few refreshes (the table on a pipe is printed when it ends)
+            # Interrupted only once it asks the runtime (the table on a pipe is printed
+            # when it ends): a loaded machine takes more than a second to load crg.
+            deadline = time.monotonic() + 20
+            while not asking(watched.pid):  # requests are brief: look often
+                assert time.monotonic() < deadline, "crg status --watch never asked"
+                assert watched.poll() is None, watched.communicate()
+                time.sleep(0.002)
+            time.sleep(0.6)  # another refresh or so
             watched.send_signal(signal.SIGINT)
             shown, errors = watched.communicate(timeout=10)
         finally:
