@@ -53,6 +53,8 @@ class Options:
     verbose: bool = False
     store_access: StoreAccess | None = None
     """TLS files and credentials for ``--store``."""
+    garp_refresh_s: float | None = None
+    """Announce held VIPs again this often (``--garp-refresh``; Linux driver only)."""
     http: str | None = None
     """``HOST:PORT`` of the HTTP endpoint (README, "The HTTP endpoint"); embedded, node
     i of the configuration gets PORT + i."""
@@ -62,7 +64,9 @@ def setup_logging(verbose: bool, fmt: str = "auto") -> None:
     logs.setup_logging(verbose, fmt)
 
 
-def address_driver(name: str, node: str | None = None) -> AddressDriver:
+def address_driver(name: str, node: str | None = None,
+                   refresh_s: float | None = None) -> AddressDriver:
+    """``refresh_s``: the Linux driver's announcement refresh (``--garp-refresh``)."""
     if name == "loopback":
         return LoopbackDriver()
     if name == "null":
@@ -70,7 +74,7 @@ def address_driver(name: str, node: str | None = None) -> AddressDriver:
     # Imported here: it needs pyroute2 (the 'linux' extra) and CAP_NET_ADMIN to act.
     from crg.runtime.address.linux import LinuxAddressDriver
 
-    return LinuxAddressDriver(node)
+    return LinuxAddressDriver(node, refresh_s=refresh_s)
 
 
 EXTRA = "linux"
@@ -159,7 +163,7 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
     socket_path = run_dir.socket
     sweep_orphans(run_dir.path)
     events = EventLog(options.events, stdout=options.json)
-    driver = address_driver(options.address, options.node)
+    driver = address_driver(options.address, options.node, options.garp_refresh_s)
     runtime: EmbeddedCluster | HostRuntime
     if options.node is None:
         assert isinstance(driver, LedgerDriver), "the embedded runtime holds VIPs itself"
@@ -247,6 +251,9 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
         with contextlib.suppress(OSError):
             socket_path.unlink()
         events.close()
+        close = getattr(driver, "close", None)
+        if close is not None:  # pending announcements and refreshes
+            await close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 

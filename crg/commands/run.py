@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crg import files
+from crg.dsl.builder import duration_ms
 from crg.dsl.model import Config
 from crg.errors import ExitCode
 from crg.output import Output
@@ -38,6 +40,10 @@ def register(subparsers: Subparsers) -> None:
                         help="how VIPs are held: loopback (127.0.0.0/8 and ::1, no "
                              "privileges; the default), null (dry run), linux (real "
                              "addresses, needs CAP_NET_ADMIN and CAP_NET_RAW)")
+    parser.add_argument("--garp-refresh", metavar="DURATION",
+                        help="with --address linux: announce every held VIP again this "
+                             "often (e.g. 60s), for switches that forget addresses that "
+                             "stay silent; off by default")
     parser.add_argument("--node", metavar="NODE",
                         help="run only this node's agent (one per host), coordinated with "
                              "the others through --store")
@@ -93,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
                              store=args.store, store_access=store_access(args),
                              trace=Path(args.trace) if args.trace else None,
                              events=Path(args.events) if args.events else None,
-                             json=args.json, verbose=args.verbose, http=args.http)
+                             json=args.json, verbose=args.verbose, http=args.http,
+                             garp_refresh_s=refresh_seconds(args.garp_refresh))
     launch.setup_logging(args.verbose, args.log_format)
     try:
         return asyncio.run(launch.serve(config, options))
@@ -127,6 +134,8 @@ def refusals(args: argparse.Namespace, config: Config) -> list[str]:
             problem = launch.store_problem(args.store, store_access(args))
         except AccessError as exc:
             problem = str(exc)
+    if problem is None and args.garp_refresh is not None:
+        problem = garp_refresh_problem(args.garp_refresh, args.address)
     if problem is None and args.http is not None:
         problem = http_problem(args.http, 1 if args.node else len(config.cluster.nodes))
     if problem is None and args.address == "linux":
@@ -164,6 +173,26 @@ def store_access(args: argparse.Namespace) -> StoreAccess | None:
                        user=args.store_user,
                        password=read_password(password_file) if args.store_user or
                        password_file else None)
+
+
+DURATION = re.compile(r"(?:\d+(?:ms|s|m|h))+")
+GARP_REFRESH_MIN_MS = 1000
+
+
+def refresh_seconds(text: str | None) -> float | None:
+    return duration_ms(text) / 1000 if text is not None else None
+
+
+def garp_refresh_problem(text: str, address: str) -> str | None:
+    if address != "linux":
+        return (f"--garp-refresh announces real addresses: it goes with --address linux, "
+                f"not --address {address}")
+    if not DURATION.fullmatch(text):
+        return (f"--garp-refresh {text}: not a duration (a whole number with ms, s, m or "
+                "h, e.g. 60s or 1m30s)")
+    if not GARP_REFRESH_MIN_MS <= duration_ms(text) <= 86_400_000:
+        return f"--garp-refresh {text}: must be between 1s and 24h"
+    return None
 
 
 def http_problem(address: str, endpoints: int) -> str | None:

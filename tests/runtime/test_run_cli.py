@@ -261,6 +261,29 @@ def test_a_bad_store_url_is_bad_input(tmp_path: Path, url: str, message: str) ->
     assert not run_dir.exists(), "refused before anything was touched"
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (("--garp-refresh", "60s"), "it goes with --address linux, not --address loopback"),
+    (("--node", "n1", "--store", "etcd://127.0.0.1:9", "--address", "linux",
+      "--garp-refresh", "soon"), "--garp-refresh soon: not a duration"),
+    (("--node", "n1", "--store", "etcd://127.0.0.1:9", "--address", "linux",
+      "--garp-refresh", "100ms"), "must be between 1s and 24h"),
+    (("--http", "9100"), "--http: '9100' is not HOST:PORT"),
+    (("--http", "127.0.0.1:65534"), "3 nodes need ports 65534 to 65536"),
+    (("--store-user", "crg"), "--store-user is for a store shared by several hosts"),
+    (("--node", "n1", "--store", "etcd://127.0.0.1:9", "--store-ca", "x.pem"),
+     "--store-ca, --store-cert and --store-key are for a TLS store"),
+])
+def test_operations_flags_are_checked_before_anything_starts(
+        tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    config = tmp_path / "one.crg"
+    config.write_text(LOOPBACK_CONFIG.replace("nodes n1 n2", "nodes n1 n2 n3"))
+    run_dir = tmp_path / "run"
+    result = crg("run", str(config), *args, "--run-dir", str(run_dir))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert not run_dir.exists(), "refused before anything was touched"
+
+
 @pytest.mark.parametrize(("missing", "args"), [
     ("aetcd", ("--store", "etcd://127.0.0.1:2379")),
     ("pyroute2", ("--store", "etcd://127.0.0.1:2379", "--address", "linux")),
