@@ -26,6 +26,7 @@ from crg.runtime.fingerprint import fingerprint, first_difference, short
 from crg.runtime.host import HostRuntime
 from crg.runtime.operator import CommandError
 from crg.runtime.records import Keys
+from crg.runtime.status import config_line
 from crg.runtime.store.base import Snapshot
 from crg.runtime.store.memory import MemoryStore
 
@@ -237,3 +238,14 @@ def test_a_host_with_another_configuration_refuses_to_start(tmp_path: Path) -> N
             assert await first.shutdown()
 
     run(body())
+
+
+def test_crg_status_shows_the_fingerprints() -> None:
+    sha, other = "a" * 64, "b" * 64
+    status = {"config_sha256": sha, "node_configs": {"n1": sha, "n2": sha}}
+    assert config_line(status) == "config aaaaaaaaaaaa"
+    status["node_configs"] = {"n1": sha, "n2": other, "n3": None}
+    status["http"] = {"n1": "10.0.0.1:9100"}
+    assert config_line(status) == ("config aaaaaaaaaaaa; DIFFERENT on n2 (bbbbbbbbbbbb), "
+                                   "n3 (not published); http n1 10.0.0.1:9100")
+    assert config_line({}) is None
