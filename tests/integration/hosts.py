@@ -35,7 +35,7 @@ from crg.runtime.control import ControlError, request
 
 CRG = [sys.executable, "-m", "crg"]
 PORT = 8080
-HTTP_PORT = 9100
+HTTP_PORT = 9810
 """Where ``Hosts(http=True)`` agents serve their HTTP endpoint, on their own address."""
 AGENT_EXIT_S = 30.0
 """How long a SIGTERMed agent may take to drain its groups and exit."""
