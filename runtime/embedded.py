@@ -216,6 +216,8 @@ class EmbeddedCluster:
         return all(agent.running for agent in self.agents.values())
 
     def summary(self) -> str:
+        if self._reconciler is None:
+            return f"cluster {self.config.cluster.name} is starting"
         return "; ".join(self.agents[n].summary() if n in self.agents else f"{n} is down"
                          for n in self.nodes)
 
