@@ -129,6 +129,10 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
         if runtime.poll() is None:
             runtime.kill()
             print(runtime.communicate()[0])  # shown by pytest when the test failed
+            # A killed runtime leaves its applications running: not after a test.
+            for orphan in processes_of(setup.name):
+                with contextlib.suppress(psutil.Error):
+                    orphan.kill()
     wait_until(lambda: not processes_of(setup.name), 5, "no process left")
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert not (setup.run_dir / "control.sock").exists()
