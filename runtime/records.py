@@ -5,7 +5,8 @@ Key layout under ``/crg/<cluster>/``:
 ==========================  ============  ==================================================
 key                         bound to      holds
 ==========================  ============  ==================================================
-``node/<n>``                n's lease     liveness: a node without it is down
+``node/<n>``                n's lease     liveness: a node without it is down;
+                                          ``{"config": sha256}`` of what it runs
 ``drained/<n>``             —             an operator drained the node
 ``owner/<g>``               owner's lease ``{"node", "restarts", "failed", "alerted",
                                           "blocked_alerted"}``: the claim and its tenure
@@ -17,6 +18,8 @@ key                         bound to      holds
                                           mon, wd]}``
 ``events/<g>/<k>``          —             g's k-th service event (the last few are kept)
 ``acks/<h>/<g>``            —             the last event of g delivered to h's hooks
+``config``                  —             the cluster's configuration: ``{"sha256", "config"}``
+                                          (runtime/agreement.py)
 ==========================  ============  ==================================================
 
 The leases do the spec's work: when a node's lease ends, the store deletes in one step its
@@ -86,6 +89,9 @@ class Keys:
 
     def ack(self, receiver: str, source: str) -> str:
         return f"{self.prefix}acks/{receiver}/{source}"
+
+    def config(self) -> str:
+        return f"{self.prefix}config"
 
 
 # -- values ---------------------------------------------------------------------------
