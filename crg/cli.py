@@ -18,6 +18,7 @@ from crg.commands import (
     conform,
     crash,
     drain,
+    export,
     fmt,
     join,
     offline,
@@ -44,6 +45,7 @@ class Command(Protocol):
 
 COMMANDS: tuple[Command, ...] = (
     check, fmt, show, simulate,
+    export,
     run,
     status,
     switchover,
