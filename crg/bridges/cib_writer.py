@@ -13,8 +13,9 @@ import xml.etree.ElementTree as ET
 
 from crg.bridges.pacemaker_model import Op, PacemakerConfig, Primitive, score_text, seconds_text
 
-SCHEMA = "pacemaker-3.0"
-"""The oldest schema that holds everything exported (Pacemaker 2.0 and later read it)."""
+SCHEMA = "pacemaker-3.6"
+"""The oldest schema that holds everything exported: ``influence`` on a colocation came
+with it (Pacemaker 2.1)."""
 
 
 def cib_xml(config: PacemakerConfig, warnings: list[str]) -> str:
@@ -47,7 +48,8 @@ def cib_xml(config: PacemakerConfig, warnings: list[str]) -> str:
     for colocation in config.colocations:
         ET.SubElement(constraints, "rsc_colocation", {
             "id": colocation.id, "rsc": colocation.rsc, "with-rsc": colocation.with_rsc,
-            "score": score_text(colocation.score)})
+            "score": score_text(colocation.score),
+            "influence": "true" if colocation.influence else "false"})
     if config.alerts:
         alerts = ET.SubElement(configuration, "alerts")
         for alert in config.alerts:

@@ -76,6 +76,9 @@ class Colocation:
     """The dependent: placed after ``with_rsc`` and relative to it."""
     with_rsc: str
     score: int
+    influence: bool = False
+    """Whether the dependent's preferences may move ``with_rsc`` (Pacemaker's default is
+    yes; crg's ``avoid`` never moves the avoided group)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,8 @@ the resulting status. A cluster here is a CIB file that each event rewrites:
   erased first — what the controller does when a rebooted node joins: it comes back empty
   — then ``--node-up n``;
 * ``fault(rsc, interval, n)``: a recurring monitor of ``rsc`` on ``n`` reports "not
-  running" (``--op-inject rsc_monitor_INTERVAL@n=7``), and its fail count goes up by one
-  (the controller's part, which crm_simulate leaves out: it records the failed operation
-  but no fail count, so migration-threshold would never be reached).
+  running" (``--op-inject rsc_monitor_INTERVAL@n=7``); crm_simulate records the failed
+  operation and raises the fail count, as the controller would.
 
 After the event the scheduler runs again until it schedules nothing (a transition can
 leave work for the next one), at most :data:`MAX_TRANSITIONS` times. The placement read
@@ -101,23 +100,6 @@ class Cluster:
         return self._run(["--node-up", node])
 
     def fault(self, resource: str, interval_ms: int, node: str) -> dict[str, str]:
-        root, node_state = self._node_state(node)
-        node_id = node_state.get("id", node)
-        transient = node_state.find("transient_attributes")
-        if transient is None:
-            transient = ET.SubElement(node_state, "transient_attributes", {"id": node_id})
-        attributes = transient.find("instance_attributes")
-        if attributes is None:
-            attributes = ET.SubElement(transient, "instance_attributes",
-                                       {"id": f"status-{node_id}"})
-        name = f"fail-count-{resource}#monitor_{interval_ms}"
-        pair = next((p for p in attributes if p.get("name") == name), None)
-        if pair is None:
-            pair = ET.SubElement(attributes, "nvpair", {
-                "id": f"status-{node_id}-{name.replace('#', '.')}", "name": name,
-                "value": "0"})
-        pair.set("value", str(int(pair.get("value", "0")) + 1))
-        self._path.write_text(ET.tostring(root, encoding="unicode"))
         return self._run(["--op-inject",
                           f"{resource}_monitor_{interval_ms}@{node}={NOT_RUNNING}"])
 
