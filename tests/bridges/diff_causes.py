@@ -13,13 +13,14 @@ that one thing on crg's side and seeing the disagreement go away at that step.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from crg_side import simulate
-from differential import Outcome
+from differential import Outcome, run
 
-from crg.dsl import Config, Failback
+from crg.dsl import Failback, Kind
 
 
 @dataclass(frozen=True)
@@ -36,39 +37,50 @@ def banned_node_kept(outcome: Outcome, step: int) -> bool:
     """crg runs a group's application on a node where the group spent its restart budget,
     because no better node is available (placement rules 1 and 6: the last node of the
     list restarts for ever; a banned node is better than none); Pacemaker's
-    migration-threshold bans the application there and keeps only the VIP up."""
+    migration-threshold bans the application there, so it runs nowhere (the VIP stays up,
+    on that node or the next)."""
     for group in outcome.differing_groups(step):
         ours, theirs = outcome.crg[step][group], outcome.pacemaker[step][group]
-        if (ours.app is not None and ours.app in ours.banned and theirs.app is None
-                and theirs.vip == ours.app):
+        if ours.app is not None and ours.app in ours.banned and theirs.app is None:
             return True
     return False
 
 
 def avoid_file_order(outcome: Outcome, step: int) -> bool:
     """crg's placement with ``avoid`` depends on the order of the group blocks (issue 11,
-    7a): simulated with the groups in Pacemaker's order — every avoided group before the
-    groups that avoid it — crg agrees with Pacemaker at this step."""
+    7a), Pacemaker's on its own allocation order (highest score first, a colocation's
+    primary before its dependent): with the group blocks in some other order, crg agrees
+    with Pacemaker at this step."""
     config = outcome.scenario.config
     if not any(g.avoid for g in config.groups):
         return False
-    reordered = simulate(avoided_first(config), outcome.scenario.events[:step])
-    return reordered[step] == outcome.pacemaker[step]
+    for order in itertools.permutations(config.groups):
+        if order == config.groups:
+            continue
+        reordered = dataclasses.replace(config, groups=order)
+        if simulate(reordered, outcome.scenario.events[:step])[step] == outcome.pacemaker[step]:
+            return True
+    return False
 
 
-def avoided_first(config: Config) -> Config:
-    """The configuration with its groups ordered so that an avoided group comes before
-    the groups that avoid it (file order among the rest; a cycle is broken by file
-    order): the order in which Pacemaker places a colocation's primary first."""
-    placed: list[str] = []
-    remaining = [g.name for g in config.groups]
-    while remaining:
-        ready = [g for g in remaining
-                 if all(h in placed or h not in remaining for h in config.group(g).avoid)]
-        chosen = ready[0] if ready else remaining[0]
-        placed.append(chosen)
-        remaining.remove(chosen)
-    return dataclasses.replace(config, groups=tuple(config.group(g) for g in placed))
+def avoider_influence(outcome: Outcome, step: int) -> bool:
+    """A group that others avoid is placed anew (at start-up, or its node failed):
+    Pacemaker weighs the preferences of the groups that avoid it as well (a colocation's
+    "influence", which ``influence=false`` switches off only while the avoided group
+    runs), and may put it lower in its own list; crg places an avoided group by its own
+    list alone. Confirmed on Pacemaker's side: without the ``avoid`` statements that
+    name it, Pacemaker places the group where crg does."""
+    scenario = outcome.scenario
+    for name in outcome.differing_groups(step):
+        if not any(name in g.avoid for g in scenario.config.groups):
+            continue
+        groups = tuple(dataclasses.replace(g, avoid=tuple(h for h in g.avoid if h != name))
+                       for g in scenario.config.groups)
+        alone = dataclasses.replace(scenario, config=dataclasses.replace(
+            scenario.config, groups=groups), events=scenario.events[:step])
+        if run(alone).pacemaker[step][name] == outcome.crg[step][name]:
+            return True
+    return False
 
 
 def home_exemption(outcome: Outcome, step: int) -> bool:
@@ -89,13 +101,72 @@ def home_exemption(outcome: Outcome, step: int) -> bool:
     return False
 
 
+def instance_ban_keeps_vip(outcome: Outcome, step: int) -> bool:
+    """An instance group spent its restart budget on its preferred node: crg moves the VIP
+    to the next candidate in offline mode; Pacemaker bans only the application and keeps
+    the VIP on the preferred node. Either way clients are refused at once."""
+    config = outcome.scenario.config
+    for name in outcome.differing_groups(step):
+        group = config.group(name)
+        ours, theirs = outcome.crg[step][name], outcome.pacemaker[step][name]
+        if (group.kind is Kind.INSTANCE and ours.app is None and theirs.app is None
+                and theirs.vip == group.preferred and group.preferred in ours.banned):
+            return True
+    return False
+
+
+def instance_goes_home(outcome: Outcome, step: int) -> bool:
+    """An instance group with manual failback, offline on a possible node, when its
+    preferred node is back: crg leaves it offline (and warns of it when validating);
+    Pacemaker brings it home, since the application, which can only run there, pulls
+    its group along whatever the stickiness."""
+    config = outcome.scenario.config
+    for name in outcome.differing_groups(step):
+        group = config.group(name)
+        ours, theirs = outcome.crg[step][name], outcome.pacemaker[step][name]
+        if (group.kind is Kind.INSTANCE and group.failback is Failback.MANUAL
+                and ours.app is None and ours.vip not in (None, group.preferred)
+                and theirs.app == theirs.vip == group.preferred):
+            return True
+    return False
+
+
+def instance_avoid_offline(outcome: Outcome, step: int) -> bool:
+    """An instance group whose preferred node holds a group it avoids: crg places it on
+    the next candidate, in offline mode, to keep apart; Pacemaker runs it on its preferred
+    node beside the avoided group (its application can run nowhere else, and a soft
+    penalty does not outweigh that)."""
+    config = outcome.scenario.config
+    for name in outcome.differing_groups(step):
+        group = config.group(name)
+        ours, theirs = outcome.crg[step][name], outcome.pacemaker[step][name]
+        if (group.kind is Kind.INSTANCE and ours.app is None
+                and ours.vip not in (None, group.preferred)
+                and theirs.app == theirs.vip == group.preferred
+                and any(outcome.crg[step][other].vip == group.preferred
+                        for other in group.avoid)):
+            return True
+    return False
+
+
 CAUSES: tuple[Cause, ...] = (
+    Cause("instance-avoid-offline", "an instance group whose preferred node holds a group "
+          "it avoids: crg keeps it offline elsewhere, Pacemaker runs it at home",
+          instance_avoid_offline),
+    Cause("instance-ban-keeps-vip", "an instance group out of restarts on its preferred "
+          "node: crg moves the VIP on in offline mode, Pacemaker keeps it there",
+          instance_ban_keeps_vip),
+    Cause("instance-goes-home", "an instance group with manual failback: Pacemaker brings "
+          "it back to its preferred node, crg leaves it offline", instance_goes_home),
     Cause("banned-node-kept", "crg keeps an application running where its restart budget "
           "is spent when no better node is available; Pacemaker stops it there",
           banned_node_kept),
     Cause("avoid-file-order", "crg's placement with avoid follows the order of the group "
           "blocks; Pacemaker places an avoided group before the groups that avoid it",
           avoid_file_order),
+    Cause("avoider-influence", "Pacemaker places an avoided group off the node a group "
+          "that avoids it holds or prefers; crg places it by its own list alone",
+          avoider_influence),
     Cause("avoid-home-exemption", "crg ignores an avoided auto-failback group away from "
           "home; Pacemaker's colocation penalty applies wherever it runs", home_exemption),
 )
