@@ -97,8 +97,10 @@ def to_pacemaker(config: Config) -> tuple[PacemakerConfig, list[Diagnostic]]:
                                           f"{group.name}-app", node, -INFINITY))
             warn(f"instance group: on {', '.join(group.possible) or 'no other node'} "
                  "Pacemaker holds the VIP without the application, as crg's offline mode "
-                 "does, but shows the application as stopped rather than the group as "
-                 "offline", group.where("kind"))
+                 "does; unlike crg it brings the group back to its preferred node whenever "
+                 "the application can run there (whatever failback and avoid say), and "
+                 "keeps the VIP there once the restart budget is spent",
+                 group.where("kind"))
         for other in group.avoid:
             colocations.append(Colocation(f"{group.name}-avoids-{other}", group.name, other,
                                           -numbers.avoid_penalty))

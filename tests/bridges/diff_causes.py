@@ -83,6 +83,24 @@ def avoider_influence(outcome: Outcome, step: int) -> bool:
     return False
 
 
+def avoided_count(outcome: Outcome, step: int) -> bool:
+    """Every candidate holds a group this one avoids: crg takes the first candidate (a
+    node holds an avoided group or not), Pacemaker the one with the fewest avoided groups
+    (each colocation subtracts its penalty)."""
+    config = outcome.scenario.config
+    for name in outcome.differing_groups(step):
+        group = config.group(name)
+        ours, theirs = outcome.crg[step][name].vip, outcome.pacemaker[step][name].vip
+
+        def avoided_on(node: str | None) -> int:
+            return sum(outcome.crg[step][other].vip == node for other in group.avoid)
+
+        if ours in group.candidates and theirs in group.candidates and (
+                0 < avoided_on(theirs) < avoided_on(ours)):
+            return True
+    return False
+
+
 def home_exemption(outcome: Outcome, step: int) -> bool:
     """crg lets a group share a node with a group it avoids when that one has automatic
     failback and is away from its preferred node ("on its way home, it blocks nothing",
@@ -167,6 +185,8 @@ CAUSES: tuple[Cause, ...] = (
     Cause("avoider-influence", "Pacemaker places an avoided group off the node a group "
           "that avoids it holds or prefers; crg places it by its own list alone",
           avoider_influence),
+    Cause("avoided-count", "every candidate holds an avoided group: crg takes the first, "
+          "Pacemaker the one with the fewest", avoided_count),
     Cause("avoid-home-exemption", "crg ignores an avoided auto-failback group away from "
           "home; Pacemaker's colocation penalty applies wherever it runs", home_exemption),
 )
