@@ -39,7 +39,9 @@ def pcs_script(config: PacemakerConfig, warnings: list[str]) -> str:
         '  cib=$(mktemp); push=1',
         '  pcs cluster cib "$cib"',
         "fi",
-        _command("property set", (f"{k}={v}" for k, v in config.properties)),
+        # cluster-name is pcs cluster setup's to set; pcs refuses it here.
+        _command("property set", (f"{k}={v}" for k, v in config.properties
+                                  if k != "cluster-name")),
     ]
     for group in config.groups:
         for member in group.members:
@@ -54,9 +56,10 @@ def pcs_script(config: PacemakerConfig, warnings: list[str]) -> str:
             lines.append(f"{_PCS} constraint location {rsc} prefers {node}={location.score}")
     for colocation in config.colocations:
         # `--` keeps pcs from reading a negative score as an option.
+        influence = "true" if colocation.influence else "false"
         lines.append(f"{_PCS} constraint colocation add {shlex.quote(colocation.rsc)} with "
-                     f"{shlex.quote(colocation.with_rsc)} id={shlex.quote(colocation.id)} -- "
-                     f"{colocation.score}")
+                     f"{shlex.quote(colocation.with_rsc)} -- {colocation.score} "
+                     f"id={shlex.quote(colocation.id)} influence={influence}")
     for alert in config.alerts:
         lines.append(_command("alert create", (f"id={alert.id}", f"path={alert.path}")))
     lines += [

@@ -40,8 +40,9 @@ from crg.dsl.source import Span
 
 STEP = 100
 """Score difference between neighbours in a group's list of candidates."""
-VIP_MONITOR = Op("monitor", 10_000, 20_000)
-"""IPaddr2's own advice (its metadata): check the address every 10 s."""
+VIP_OPS = (Op("monitor", 10_000, 20_000), Op("start", 0, 20_000), Op("stop", 0, 20_000))
+"""IPaddr2's own advice (its metadata): check the address every 10 s; 20 s to start or
+stop (what pcs writes for it too)."""
 TIMING_DEFAULTS_MS = {"lease": 3000, "heartbeat": 500, "store-timeout": 500,
                       "fence-margin": 500}
 
@@ -131,7 +132,7 @@ def _group(group: CrgGroup, cluster: str, numbers: Scores, warn: _Warnings) -> G
     if group.vip.device:
         vip_params.append(("nic", group.vip.device))
     vip = Primitive(f"{group.name}-vip", "ocf", "heartbeat", "IPaddr2", tuple(vip_params),
-                    (VIP_MONITOR,))
+                    VIP_OPS)
     app = app_primitive(group, cluster, warn)
     meta = [("resource-stickiness", str(numbers.stickiness)),
             # crg restarts R times, then fails over: the (R+1)th failure moves the group.
