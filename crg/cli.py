@@ -20,6 +20,7 @@ from crg.commands import (
     drain,
     export,
     fmt,
+    importer,
     join,
     offline,
     online,
@@ -45,7 +46,7 @@ class Command(Protocol):
 
 COMMANDS: tuple[Command, ...] = (
     check, fmt, show, simulate,
-    export,
+    export, importer,
     run,
     status,
     switchover,
