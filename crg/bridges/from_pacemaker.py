@@ -26,6 +26,7 @@ from crg.bridges.xml_source import XmlDocument
 
 VIP_AGENTS = {("ocf", "heartbeat", "IPaddr2"), ("ocf", "heartbeat", "IPaddr")}
 MAX_RESTARTS = 100
+DEFAULT_BUDGET = "2 within 5m"
 MAX_WINDOW_MS = 24 * 3_600_000
 
 
@@ -72,9 +73,9 @@ def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
     for group in groups.values():
         _placement(doc, group, nodes, symmetric, defaults, notes)
         _budget(doc, group, defaults, notes)
-        for other in group.avoid:
-            if other in groups:
-                group.draft.add(f"avoid {groups[other].name}")
+        avoided = list(dict.fromkeys(groups[o].name for o in group.avoid if o in groups))
+        if avoided:
+            group.draft.add("avoid " + ", ".join(avoided))
         draft.groups.append(group.draft)
     policy = properties.get("no-quorum-policy", "stop")
     if policy != "stop":
@@ -315,8 +316,7 @@ def _placement(doc: XmlDocument, group: _Group, nodes: list[str], symmetric: boo
                          "crg needs an order: taken as listed in <nodes>",
                   group.draft.comments)
     if group.app_banned:
-        others = set(allowed[1:])
-        if others and others <= group.app_banned:
+        if set(allowed[1:]) <= group.app_banned and allowed[0] not in group.app_banned:
             group.draft.add("kind instance", "the application may run on the preferred node "
                                              "only; elsewhere the address is held alone: "
                                              "crg's offline mode")
@@ -370,21 +370,28 @@ def _budget(doc: XmlDocument, group: _Group, defaults: dict[str, str], notes: No
     except (ValueError, DurationError) as exc:
         raise doc.error(group.element, f"{doc.describe(group.element)}: {exc}") from None
     comments = []
-    if threshold <= 0 or threshold - 1 > MAX_RESTARTS:
-        comments.append(f"migration-threshold={threshold_text}: Pacemaker never moves it for "
-                        f"failures; crg's largest budget is {MAX_RESTARTS} restarts")
-        restarts = MAX_RESTARTS
+    if threshold <= 0 or threshold >= INFINITY:
+        # Pacemaker's default. crg has no unbounded budget, and the checker explores every
+        # restart of one: 100 would make checking slow (README, "The language").
+        comments.append(f"migration-threshold={threshold_text}: Pacemaker restarts it in "
+                        "place for ever and never moves it for failures; crg has no such "
+                        f"budget: imported as its default, {DEFAULT_BUDGET}; raise it (at most "
+                        f"{MAX_RESTARTS}, at the cost of checking time) to come closer")
+        group.draft.statements.append(Statement(f"restarts {DEFAULT_BUDGET}", comments))
     else:
-        restarts = threshold - 1
-    if window <= 0 or window > MAX_WINDOW_MS:
-        comments.append(f"failure-timeout={timeout_text}: Pacemaker "
-                        f"{'never forgets failures' if window <= 0 else 'waits longer'}; "
-                        "crg's longest window is 24h")
-        window = min(max(window, MAX_WINDOW_MS), MAX_WINDOW_MS)
+        restarts = min(threshold - 1, MAX_RESTARTS)
+        if threshold - 1 > MAX_RESTARTS:
+            comments.append(f"migration-threshold={threshold_text}: crg's largest budget is "
+                            f"{MAX_RESTARTS} restarts")
+        if window <= 0 or window > MAX_WINDOW_MS:
+            comments.append(f"failure-timeout={timeout_text}: Pacemaker "
+                            f"{'never forgets failures' if window <= 0 else 'waits longer'}; "
+                            "crg's longest window is 24h")
+            window = MAX_WINDOW_MS
+        group.draft.statements.append(Statement(
+            f"restarts {restarts} within {duration_text(window)}", comments))
     for comment in comments:
         notes.add(doc.where(group.element), f"{doc.describe(group.element)}: {comment}")
-    group.draft.statements.append(Statement(
-        f"restarts {restarts} within {duration_text(window)}", comments))
 
 
 def _alerts(doc: XmlDocument, configuration: ET.Element, notes: Notes, draft: Draft) -> None:

@@ -93,9 +93,10 @@ def to_pacemaker(config: Config) -> tuple[PacemakerConfig, list[Diagnostic]]:
         if group.kind is Kind.INSTANCE:
             # Offline mode: the application may run on the preferred node only; elsewhere
             # the group's VIP runs alone (a group stops at its first member that cannot run).
-            for node in group.possible:
-                locations.append(Location(f"{group.name}-app-not-on-{node}",
-                                          f"{group.name}-app", node, -INFINITY))
+            for node in cluster.nodes:
+                if node != group.preferred:
+                    locations.append(Location(f"{group.name}-app-not-on-{node}",
+                                              f"{group.name}-app", node, -INFINITY))
             warn(f"instance group: on {', '.join(group.possible) or 'no other node'} "
                  "Pacemaker holds the VIP without the application, as crg's offline mode "
                  "does; unlike crg it brings the group back to its preferred node whenever "
@@ -109,12 +110,17 @@ def to_pacemaker(config: Config) -> tuple[PacemakerConfig, list[Diagnostic]]:
     _check_ids(config, groups)
     properties = [("symmetric-cluster", "false"), ("stonith-enabled", "false"),
                   ("cluster-name", cluster.name)]
-    if any(g.fencing is Fencing.NONE for g in config.groups):
-        warn("fencing none has no per-resource counterpart: Pacemaker's no-quorum-policy is "
-             "cluster-wide; exported as 'stop' (a node without quorum stops its groups, "
-             "as fencing self does)",
-             next(g.where("fencing") for g in config.groups if g.fencing is Fencing.NONE))
-    properties.append(("no-quorum-policy", "stop"))
+    unfenced = [g for g in config.groups if g.fencing is Fencing.NONE]
+    if unfenced and len(unfenced) == len(config.groups):
+        # Every group keeps running when cut off: the cluster-wide policy that says so.
+        properties.append(("no-quorum-policy", "ignore"))
+    else:
+        if unfenced:
+            warn("fencing none has no per-resource counterpart: Pacemaker's no-quorum-policy "
+                 "is cluster-wide and the other groups fence themselves; exported as 'stop' "
+                 "(a node without quorum stops its groups, as fencing self does)",
+                 unfenced[0].where("fencing"))
+        properties.append(("no-quorum-policy", "stop"))
     warn("stonith-enabled=false: crg's fencing self has no counterpart in the CIB; configure "
          "a fencing device and set stonith-enabled=true before production", cluster.span)
     timings = [k for k in TIMING_DEFAULTS_MS if k in cluster.spans]
