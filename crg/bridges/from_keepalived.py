@@ -30,6 +30,12 @@ from crg.dsl.source import NO_SPAN
 
 PLACEHOLDER_APP = 'app {\n  start "sleep infinity"\n}'
 DEFAULT_PRIORITY = 100
+_WHY = {
+    "virtual_router_id": " (VRRP's own: crg agrees on owners through its store)",
+    "authentication": " (VRRP's own: crg agrees on owners through its store)",
+    "advert_int": " (failure detection: crg's lease and heartbeat, in the cluster block)",
+    "unicast_src_ip": " (VRRP's own: crg agrees on owners through its store)",
+}
 MAPPED_INSTANCE = {"state", "priority", "interface", "virtual_ipaddress", "nopreempt",
                    "track_script", "notify_fault", "unicast_peer"}
 
@@ -245,7 +251,7 @@ def _unmapped(instance: _Instance, group: DraftGroup) -> None:
                                     "for the last-node alert rather than for a fault")
                     group.add(f"alert command {literal(' '.join(entry.words))}", message)
             continue
-        hint = ""
+        hint = _WHY.get(entry.name, "")
         if entry.name.startswith("notify"):
             hint = (": crg runs a group's start command where it comes up and its stop "
                     "command where it leaves; put the script there")
