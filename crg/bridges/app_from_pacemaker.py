@@ -19,7 +19,7 @@ from crg.bridges.crg_writer import braced, literal
 from crg.bridges.pacemaker_time import duration_ms, duration_text
 from crg.dsl.format import quote
 
-Note = Callable[[ET.Element, str], None]
+Note = Callable[[ET.Element, str], object]
 _SHELL_OPERATORS = {"|", "||", "&&", ";", "&", ">", ">>", "<", "2>&1", "<<"}
 _IGNORED_ANYTHING = {"pidfile": "crg tracks the process itself",
                      "logfile": "crg writes the output to RUN_DIR/logs/NODE/GROUP.log",

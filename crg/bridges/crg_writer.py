@@ -82,7 +82,7 @@ def draft_text(draft: Draft, path: str) -> str:
     lines.append(f"cluster {draft.name} {{")
     lines.append(f"  nodes {' '.join(draft.nodes)}")
     for statement in draft.cluster:
-        lines += _comments(statement.comments, 1) + [f"  {statement.text}"]
+        lines += [*_comments(statement.comments, 1), f"  {statement.text}"]
     lines.append("}")
     for group in draft.groups:
         lines += ["", *_comments(group.comments, 0), f"group {group.name} {{"]

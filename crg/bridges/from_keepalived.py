@@ -243,13 +243,12 @@ def _seconds(node: _Node, script: Stmt, keyword: str, default: int) -> int:
 def _unmapped(instance: _Instance, group: DraftGroup) -> None:
     for entry in instance.statement.children or []:
         if entry.name in MAPPED_INSTANCE:
-            if entry.name == "notify_fault" and entry.words:
-                if not any(
-                        s.text.startswith("alert command") for s in group.statements):
-                    message = instance.notes.add(
-                        entry.span, "notify_fault: becomes an alert command, which crg calls "
-                                    "for the last-node alert rather than for a fault")
-                    group.add(f"alert command {literal(' '.join(entry.words))}", message)
+            if entry.name == "notify_fault" and entry.words and not any(
+                    s.text.startswith("alert command") for s in group.statements):
+                message = instance.notes.add(
+                    entry.span, "notify_fault: becomes an alert command, which crg calls "
+                                "for the last-node alert rather than for a fault")
+                group.add(f"alert command {literal(' '.join(entry.words))}", message)
             continue
         hint = _WHY.get(entry.name, "")
         if entry.name.startswith("notify"):

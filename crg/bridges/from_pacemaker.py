@@ -14,6 +14,7 @@ error.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
@@ -83,8 +84,8 @@ def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
                             f"no-quorum-policy={policy}: nodes without quorum keep their "
                             "resources; imported as fencing none (unsafe under partitions, "
                             "which crg check shows)")
-        for group in draft.groups:
-            group.add("fencing none", message)
+        for draft_group in draft.groups:
+            draft_group.add("fencing none", message)
     _alerts(doc, configuration, notes, draft)
     if not draft.groups:
         raise doc.error(configuration.find("resources"),
@@ -347,7 +348,7 @@ def _failback(doc: XmlDocument, group: _Group, values: list[int], defaults: dict
             raise doc.error(group.element, f"{doc.describe(group.element)}: "
                                            "resource-stickiness is not a score") from None
     spread = values[0] - values[-1]
-    gaps = [a - b for a, b in zip(values, values[1:], strict=False)]
+    gaps = [a - b for a, b in itertools.pairwise(values)]
     if stickiness > spread:
         group.draft.add("failback manual")
     elif stickiness <= 0 or all(stickiness < gap for gap in gaps):

@@ -91,12 +91,9 @@ def avoided_count(outcome: Outcome, step: int) -> bool:
     for name in outcome.differing_groups(step):
         group = config.group(name)
         ours, theirs = outcome.crg[step][name].vip, outcome.pacemaker[step][name].vip
-
-        def avoided_on(node: str | None) -> int:
-            return sum(outcome.crg[step][other].vip == node for other in group.avoid)
-
-        if ours in group.candidates and theirs in group.candidates and (
-                0 < avoided_on(theirs) < avoided_on(ours)):
+        on = [sum(outcome.crg[step][other].vip == node for other in group.avoid)
+              for node in (ours, theirs)]
+        if ours in group.candidates and theirs in group.candidates and 0 < on[1] < on[0]:
             return True
     return False
 
