@@ -134,7 +134,6 @@ def test_the_application_becomes_the_agent_it_names(app: str, agent: tuple[Any, 
     ('  hook command "/usr/local/bin/fan"', "hook command"),
     ('  alert webhook "https://alerts.example.net/"', "alert webhook"),
     ('  alert command "/usr/local/bin/page ops"', "arguments are dropped"),
-    ("  fencing none", "fencing none"),
     ("  kind instance", "instance group"),
     ('  monitor tcp "{vip}:80" fails 3', "tcp check"),
 ])
@@ -150,6 +149,19 @@ def test_what_has_no_counterpart_is_a_warning_at_its_statement(
     warnings = [w for w in captured.err.splitlines() if ": warning: " in w and words in w]
     assert warnings and warnings[0].startswith(f"{path}:{line}:"), captured.err
     assert words in captured.out.split("-->")[0]  # and named in the document itself
+
+
+def test_fencing_none_is_the_cluster_wide_policy_when_every_group_says_it() -> None:
+    root, warnings = export(config_text(extra="fencing none"))
+    properties = {p.get("name"): p.get("value") for p in root.iterfind(".//crm_config//nvpair")}
+    assert properties["no-quorum-policy"] == "ignore"
+    assert not any("fencing none" in w for w in warnings)
+    mixed = config_text(extra="fencing none") + GROUP.replace("web", "db").format(
+        app='    start "/bin/db"', extra="").replace("10.0.0.5", "10.0.0.6")
+    root, warnings = export(mixed)
+    properties = {p.get("name"): p.get("value") for p in root.iterfind(".//crm_config//nvpair")}
+    assert properties["no-quorum-policy"] == "stop"
+    assert any("fencing none has no per-resource counterpart" in w for w in warnings)
 
 
 def test_the_app_stop_status_and_timing_that_do_not_map_are_named() -> None:
