@@ -45,7 +45,7 @@ from crg.dsl import parse
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.embedded import EmbeddedCluster
-from crg.spec.view import placement_of
+from crg.spec.present.modes import placement_of
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE_S = 0.005

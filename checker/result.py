@@ -74,7 +74,7 @@ class Trace:
     @property
     def events(self) -> tuple[Action, ...]:
         """The environment events in order (what ``crg simulate`` replays)."""
-        from crg.spec.actions import KINDS
+        from crg.spec.rules.registry import KINDS
 
         return tuple(s.action for s in self.steps
                      if s.action is not None and not KINDS[s.action.kind].system)

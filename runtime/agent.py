@@ -30,8 +30,8 @@ from crg.runtime.records import Facts, facts_of, read_group
 from crg.runtime.store.base import Lease, Snapshot, StoreError
 from crg.runtime.tasks import cancel_all
 from crg.spec import Action, ActionKind, GroupTopology, Model, State
-from crg.spec.derived import coordinator
-from crg.spec.view import describe
+from crg.spec.present.modes import describe
+from crg.spec.rules.view import coordinator
 
 log = logging.getLogger("crg.runtime")
 

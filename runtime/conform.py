@@ -26,7 +26,7 @@ from crg.runtime.recorder import differences
 from crg.runtime.trace import VERSION, config_digest
 from crg.spec import KINDS, Action, ActionKind, Model, State
 from crg.spec.invariants import exempt_invariants
-from crg.spec.view import describe, nodes_out, parse_action
+from crg.spec.present.modes import describe, nodes_out, parse_action
 
 NODE_EVENTS = frozenset({ActionKind.FAULT, ActionKind.SWITCHOVER, ActionKind.FORGIVE,
                          ActionKind.OFFLINE, ActionKind.ONLINE, ActionKind.DRAIN,

@@ -29,8 +29,8 @@ from crg.runtime.status import status_of
 from crg.runtime.store.base import Lease, Put, StoreError, Txn
 from crg.runtime.store.memory import MemoryStore
 from crg.runtime.trace import TraceWriter
-from crg.simulation import Event, ScenarioError, Simulation
 from crg.spec import Action, ActionKind, Model
+from crg.spec.present.simulation import Event, ScenarioError, Simulation
 
 log = logging.getLogger("crg.runtime")
 

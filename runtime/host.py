@@ -37,8 +37,8 @@ from crg.runtime.records import Extra, Keys
 from crg.runtime.status import status_of
 from crg.runtime.store.base import LeaseExpired, Put, Store, StoreError
 from crg.runtime.trace import TraceWriter
-from crg.simulation import Simulation
 from crg.spec import Action, ActionKind, Model
+from crg.spec.present.simulation import Simulation
 
 log = logging.getLogger("crg.runtime")
 

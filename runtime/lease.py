@@ -27,7 +27,7 @@ from crg.runtime.commit import enabled
 from crg.runtime.records import dump_facts, encode, facts_of
 from crg.runtime.store.base import Lease, LeaseExpired, Snapshot, StoreError
 from crg.spec import Action, ActionKind
-from crg.spec.view import describe
+from crg.spec.present.modes import describe
 
 if TYPE_CHECKING:
     from crg.runtime.agent import Agent

@@ -19,8 +19,8 @@ from crg.runtime.drivers.sinks import deliver, iso_time
 from crg.runtime.records import Extra, dumps, read_group
 from crg.runtime.store.base import Put, Snapshot
 from crg.spec import Action, ActionKind, Model, State
-from crg.spec.derived import moving, placement
-from crg.spec.view import placement_of
+from crg.spec.present.modes import placement_of
+from crg.spec.rules.placement import moving, placement
 
 if TYPE_CHECKING:
     from crg.runtime.agent import Agent

@@ -12,8 +12,8 @@ import time
 
 from crg.runtime.commit import RACE, ActorOf, Services, commit, read_state
 from crg.runtime.notices import extra_for
-from crg.simulation import Event, ScenarioError, Simulation
-from crg.spec.derived import settled
+from crg.spec.present.simulation import Event, ScenarioError, Simulation
+from crg.spec.rules.roles import settled
 
 SETTLE_WAIT_S = 10.0
 

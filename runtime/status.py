@@ -1,5 +1,5 @@
 """What ``crg status`` shows: the spec's reading of the current state (the same words as
-``crg simulate``: :func:`crg.spec.view.placements`), plus a few physical details."""
+``crg simulate``: :func:`crg.spec.present.modes.placements`), plus a few physical details."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from crg.dsl.model import Config
 from crg.runtime.address.base import AddressDriver
 from crg.runtime.address.ledger import LedgerDriver
 from crg.spec import Model, State
-from crg.spec.view import node_status, placements
+from crg.spec.present.modes import node_status, placements
 
 if TYPE_CHECKING:
     from crg.runtime.agent import Agent

@@ -11,7 +11,7 @@ then one line per transition, in the order they were committed::
      "action": "claim", "group": "web", "node": "n1", "system": true,
      "before": "0", "state": "123456"}
 
-``action``/``group``/``node``/``system`` are :func:`crg.spec.view.action_dict`; ``agent``
+``action``/``group``/``node``/``system`` are :func:`crg.spec.present.modes.action_dict`; ``agent``
 is who committed it (a node, or ``runtime`` for operator commands and observed crashes);
 ``revision`` is the store revision of the commit (0 for a step taken while cut off from
 the store); ``before`` and ``state`` are the packed spec states before and after it
@@ -29,7 +29,7 @@ from typing import IO, Any
 from crg.dsl.model import Config
 from crg.runtime.drivers.sinks import iso_time
 from crg.spec import Action, Model, State
-from crg.spec.view import action_dict
+from crg.spec.present.modes import action_dict
 
 VERSION = 1
 

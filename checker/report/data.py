@@ -7,7 +7,7 @@ from typing import Any
 
 from crg.checker.report.steps import settled_events, simulate_command, step_views
 from crg.checker.result import CheckReport, PropertyResult, Violation
-from crg.spec.view import action_dict
+from crg.spec.present.modes import action_dict
 
 
 def report_to_dict(path: str, report: CheckReport,

@@ -17,7 +17,7 @@ from typing import Any
 from crg.checker.result import Violation
 from crg.errors import FileError
 from crg.spec import Action, Model, State
-from crg.spec.view import action_dict, node_status, placements
+from crg.spec.present.modes import action_dict, node_status, placements
 
 FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 VARS = ("action", "nodes", "groups")

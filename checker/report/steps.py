@@ -7,9 +7,9 @@ import shlex
 from dataclasses import dataclass
 
 from crg.checker.result import Trace, TraceStep
-from crg.simulation import EVENTS, Arg
 from crg.spec import KINDS, Action, Model, Placement, State
-from crg.spec.view import describe, node_status, placements
+from crg.spec.present.modes import describe, node_status, placements
+from crg.spec.present.simulation import EVENTS, Arg
 
 _SHOWN = ("node", "mode", "vip", "app", "switching", "alerted", "target", "watchdogs")
 

@@ -1,4 +1,4 @@
-"""The spec's :class:`~crg.spec.algebra.Algebra` over z3 terms.
+"""The spec's :class:`~crg.spec.vocabulary.algebra.Algebra` over z3 terms.
 
 Every rule, derived notion and state invariant of ``crg.spec`` is a function of an
 algebra; with :class:`Z3Algebra` the same functions *build* formulas instead of computing
@@ -6,7 +6,7 @@ values. One width fits every word: masks, node indices, owner/target references 
 restart counts are all ``BitVec(width)`` with ``width >= n_nodes`` large enough that the
 "no node" index ``-1`` (a reference 0 minus one) wraps to a value at or above the width,
 where shifting leaves nothing: ``bit(mask, -1)`` is false and ``with_bit(mask, -1, _)`` is
-``mask``, exactly as in :data:`~crg.spec.algebra.CONCRETE`.
+``mask``, exactly as in :data:`~crg.spec.vocabulary.algebra.CONCRETE`.
 
 Values stay Python ints and bools while they are constants (the configuration makes many
 of them so): the operations fold them, which keeps the formulas small, and a constant

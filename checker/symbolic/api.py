@@ -53,7 +53,7 @@ from crg.checker.symbolic.replay import ReplayError, confirm
 from crg.checker.symbolic.violations import as_violation
 from crg.dsl import Config, Fault
 from crg.spec import INVARIANT_NAMES, LIVENESS, Action, Model, Topology
-from crg.spec.view import action_dict, describe
+from crg.spec.present.modes import action_dict, describe
 
 LIVENESS_LABEL = f"{LIVENESS[0]} (liveness)"
 

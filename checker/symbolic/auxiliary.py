@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from crg.dsl.model import Fault
-from crg.spec import events
-from crg.spec.algebra import Algebra, Bool, Word
-from crg.spec.derived import View, is_candidate, live, ref_node
-from crg.spec.topology import Topology
-from crg.spec.variables import NodeVars
+from crg.spec.rules import events
+from crg.spec.rules.view import View, is_candidate, live, ref_node
+from crg.spec.vocabulary.algebra import Algebra, Bool, Word
+from crg.spec.vocabulary.topology import Topology
+from crg.spec.vocabulary.variables import NodeVars
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ import z3
 
 from crg.checker.symbolic.conjuncts import step_ok
 from crg.checker.symbolic.encoding import Encoding, Step, SymState
-from crg.spec.actions import Action
-from crg.spec.algebra import Bool
 from crg.spec.invariants import STATE_INVARIANTS, STEP_INVARIANTS
+from crg.spec.vocabulary.actions import Action
+from crg.spec.vocabulary.algebra import Bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from crg.checker.symbolic.induction import Finding, Prover
 from crg.checker.symbolic.kinduction import k_inductive
 from crg.checker.symbolic.replay import ReplayError, confirm
 from crg.spec import Action, Model, Topology
-from crg.spec.algebra import Bool
+from crg.spec.vocabulary.algebra import Bool
 
 PROVED, VIOLATED, UNKNOWN = "proved", "violated", "unknown"
 

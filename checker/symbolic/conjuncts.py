@@ -13,9 +13,9 @@ import z3
 
 from crg.checker.symbolic.auxiliary import GROUP_AUXILIARIES, NODE_AUXILIARIES
 from crg.checker.symbolic.encoding import Encoding, Step, SymState
-from crg.spec.actions import Action
-from crg.spec.algebra import Bool
 from crg.spec.invariants import STATE_INVARIANTS, STEP_INVARIANTS, StateInvariant, StepInvariant
+from crg.spec.vocabulary.actions import Action
+from crg.spec.vocabulary.algebra import Bool
 
 
 @dataclass(frozen=True, slots=True)

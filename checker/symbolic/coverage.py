@@ -13,10 +13,10 @@ from typing import Any
 
 from crg.checker.symbolic.failures import idle_view, minimal_sets, names
 from crg.dsl import Config
-from crg.spec.algebra import Algebra, Bool
-from crg.spec.invariants import coverage
-from crg.spec.topology import GroupTopology, Topology
-from crg.spec.variables import NodeVars
+from crg.spec.invariants.state import coverage
+from crg.spec.vocabulary.algebra import Algebra, Bool
+from crg.spec.vocabulary.topology import GroupTopology, Topology
+from crg.spec.vocabulary.variables import NodeVars
 
 
 @dataclass(frozen=True, slots=True)

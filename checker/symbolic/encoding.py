@@ -1,7 +1,7 @@
 """The symbolic transition system of one (sub-)model, built from the spec's own rules.
 
-A symbolic state is the spec's :class:`~crg.spec.variables.NodeVars` and one
-:class:`~crg.spec.variables.GroupVars` per group whose fields are z3 terms. A
+A symbolic state is the spec's :class:`~crg.spec.vocabulary.variables.NodeVars` and one
+:class:`~crg.spec.vocabulary.variables.GroupVars` per group whose fields are z3 terms. A
 :class:`Step` is one *template* of transition: an action kind on a group (or a node
 event) performed by a node that may be a z3 variable, with the guard and the next state
 that the very rule functions of :mod:`crg.spec` return when evaluated with
@@ -17,19 +17,13 @@ from typing import Any
 import z3
 
 from crg.checker.symbolic.algebra import Bool, Word, Z3Algebra, word_width
-from crg.spec import events
-from crg.spec.actions import (
-    ENV_GROUP_KINDS,
-    GROUP_EFFECTS,
-    KINDS,
-    SYSTEM_GROUP_KINDS,
-    Action,
-    ActionKind,
-)
-from crg.spec.derived import View
 from crg.spec.model import Model, State
-from crg.spec.topology import Topology
-from crg.spec.variables import GroupVars, NodeVars
+from crg.spec.rules import events
+from crg.spec.rules.registry import ENV_GROUP_KINDS, GROUP_EFFECTS, KINDS, SYSTEM_GROUP_KINDS
+from crg.spec.rules.view import View
+from crg.spec.vocabulary.actions import Action, ActionKind
+from crg.spec.vocabulary.topology import Topology
+from crg.spec.vocabulary.variables import GroupVars, NodeVars
 
 
 @dataclass(frozen=True, slots=True)

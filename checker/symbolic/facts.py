@@ -33,12 +33,12 @@ from crg.checker.symbolic.failures import (
     sentence_list,
     sets_phrase,
 )
-from crg.spec.algebra import Algebra, Bool
-from crg.spec.derived import placement, switching_disabled
-from crg.spec.invariants import coverage
-from crg.spec.rules_care import alert
-from crg.spec.topology import GroupTopology, Topology
-from crg.spec.variables import NodeVars
+from crg.spec.invariants.state import coverage
+from crg.spec.rules.care import alert
+from crg.spec.rules.placement import placement, switching_disabled
+from crg.spec.vocabulary.algebra import Algebra, Bool
+from crg.spec.vocabulary.topology import GroupTopology, Topology
+from crg.spec.vocabulary.variables import NodeVars
 
 
 @dataclass(slots=True)

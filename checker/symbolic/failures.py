@@ -15,10 +15,10 @@ from typing import Any
 import z3
 
 from crg.checker.symbolic.algebra import Z3Algebra, word_width
-from crg.spec.algebra import CONCRETE, Algebra, Bool
-from crg.spec.derived import View
-from crg.spec.topology import GroupTopology, Topology
-from crg.spec.variables import GroupVars, NodeVars
+from crg.spec.rules.view import View
+from crg.spec.vocabulary.algebra import CONCRETE, Algebra, Bool
+from crg.spec.vocabulary.topology import GroupTopology, Topology
+from crg.spec.vocabulary.variables import GroupVars, NodeVars
 
 Failing = Callable[[Algebra, NodeVars], Bool]
 """``failing(algebra, nodes)``: the property fails when the nodes are as given."""

@@ -32,7 +32,7 @@ from crg.checker.symbolic.conjuncts import (
     strengthening,
 )
 from crg.checker.symbolic.encoding import Encoding, Step
-from crg.spec.actions import KINDS
+from crg.spec.rules.registry import KINDS
 
 Key = tuple[str, int]
 """(invariant name, group index in the component)."""

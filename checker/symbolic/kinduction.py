@@ -15,7 +15,7 @@ import z3
 
 from crg.checker.symbolic.bmc import Target, Unrolling
 from crg.checker.symbolic.encoding import Encoding, SymState
-from crg.spec.algebra import Bool
+from crg.spec.vocabulary.algebra import Bool
 
 
 def k_inductive(enc: Encoding, target: Target, k: int, strengthening: Callable[[SymState], Bool],

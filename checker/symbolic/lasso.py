@@ -31,7 +31,7 @@ from crg.checker.symbolic.bmc import Unrolling
 from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.checker.symbolic.replay import ReplayError, replay
 from crg.spec import KINDS, Action, ActionKind, Model, State
-from crg.spec.algebra import Bool
+from crg.spec.vocabulary.algebra import Bool
 
 Instance = tuple[ActionKind, int, int]
 """A system action instance of the fairness notion: (kind, group or -1, node)."""

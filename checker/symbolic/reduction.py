@@ -23,7 +23,7 @@ from dataclasses import replace
 
 from crg.checker.symbolic.encoding import Encoding
 from crg.checker.symbolic.induction import Prover
-from crg.spec.topology import Topology
+from crg.spec.vocabulary.topology import Topology
 
 FOOTPRINT = frozenset({"masks-on-candidates", "owner-live-candidate", "target-live-candidate"})
 

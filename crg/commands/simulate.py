@@ -1,8 +1,8 @@
 """``crg simulate FILE --fail n1 ...``: what the cluster service does, from the spec alone.
 
 The events apply in the order they are written; the service settles before the first and
-after each (see :mod:`crg.simulation`). ``--format json`` has a stable shape (README.md,
-``crg/schemas/simulate.schema.json``); the text format is for people.
+after each (see :mod:`crg.spec.present.simulation`). ``--format json`` has a stable shape
+(README.md, ``crg/schemas/simulate.schema.json``); the text format is for people.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from crg import files
 from crg.commands import add_format
 from crg.errors import ExitCode
 from crg.output import Output
-from crg.simulation import (
+from crg.spec import Action, Model, State
+from crg.spec.present.modes import action_dict, describe, node_status, placements
+from crg.spec.present.simulation import (
     DEFAULT_MAX_STEPS,
     EVENTS,
     Event,
@@ -24,8 +26,6 @@ from crg.simulation import (
     Simulation,
     Step,
 )
-from crg.spec import Action, Model, State
-from crg.spec.view import action_dict, describe, node_status, placements
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers

@@ -1,6 +1,6 @@
 """``crg status``: where every group is, from the running runtime (its control socket).
 
-The words are the spec's (:func:`crg.spec.view.placements`), the same as ``crg simulate``.
+The words are the spec's (:func:`crg.spec.present.modes.placements`), the same as ``crg simulate``.
 ``--json`` prints the runtime's answer (README, "crg status --json"); ``--watch`` keeps a
 live table on the terminal until Ctrl-C.
 """

@@ -27,16 +27,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from crg.runtime.store.base import (
-    Entry,
-    Lease,
-    LeaseExpired,
-    Put,
-    Snapshot,
-    Store,
-    StoreError,
-    Txn,
-)
+from crg.runtime.store.base import Entry, Lease, LeaseExpired, Put, Snapshot, Store, StoreError, Txn
 
 log = logging.getLogger("crg.runtime")
 

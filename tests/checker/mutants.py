@@ -1,5 +1,5 @@
 """Seeded bugs in the rules, shared by the tests of both engines: each mutant swaps one or
-two rules of ``crg.spec.actions.KINDS`` (written, like the rules, in the algebra) and names
+two rules of ``crg.spec.rules.registry.KINDS`` (written, like the rules, in the algebra) and names
 the invariants the bug must be caught by. Both engines are held to the same catalogue, so
 a bug one of them can find and the other cannot shows up as a failing test."""
 
@@ -13,21 +13,13 @@ import pytest
 from checker_helpers import G, make_config
 
 from crg.dsl import Config
-from crg.spec import KINDS, ActionKind, rules_halt
-from crg.spec.derived import (
-    View,
-    app_wanted,
-    has_owner,
-    holds,
-    moving,
-    orphaned_down,
-    owned,
-    placement,
-    switching_disabled,
-    up,
-)
-from crg.spec.rules_run import Step
-from crg.spec.variables import GroupVars
+from crg.spec import KINDS, ActionKind
+from crg.spec.rules import halt as rules_halt
+from crg.spec.rules.placement import moving, placement, switching_disabled
+from crg.spec.rules.roles import app_wanted, orphaned_down
+from crg.spec.rules.run import Step
+from crg.spec.rules.view import View, has_owner, holds, owned, up
+from crg.spec.vocabulary.variables import GroupVars
 
 Rule = Callable[[View, int], Step]
 

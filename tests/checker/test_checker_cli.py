@@ -19,8 +19,8 @@ from junitparser import Failure, JUnitXml
 from crg.checker.result import PROPERTIES
 from crg.commands import check
 from crg.spec import KINDS, ActionKind
-from crg.spec.derived import View, owned, up
-from crg.spec.rules_run import Step
+from crg.spec.rules.run import Step
+from crg.spec.rules.view import View, owned, up
 
 NO_FENCING = str(EXAMPLES / "broken" / "no-fencing.crg")
 NO_STANDBY = str(EXAMPLES / "broken" / "no-standby.crg")

@@ -24,9 +24,9 @@ from crg.checker.symbolic.conjuncts import step_ok
 from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.dsl import Config
 from crg.spec import Action, Model, State, Topology
-from crg.spec.algebra import CONCRETE
 from crg.spec.invariants import STATE_INVARIANTS, STEP_INVARIANTS
-from crg.spec.variables import GroupVars, NodeVars
+from crg.spec.vocabulary.algebra import CONCRETE
+from crg.spec.vocabulary.variables import GroupVars, NodeVars
 
 ALL_FAULTS = "crash, app-fault, switchover, partition, drain"
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crg.checker.symbolic.algebra import Z3Algebra, word_width
-from crg.spec.algebra import CONCRETE
+from crg.spec.vocabulary.algebra import CONCRETE
 
 N = 5
 WIDTH = word_width(N, 3)

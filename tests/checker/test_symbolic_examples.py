@@ -11,7 +11,7 @@ from checker_helpers import EXAMPLES
 from crg import files
 from crg.checker.symbolic.api import ProofOptions, ProofResult, prove
 from crg.spec import INVARIANT_NAMES, STATE_INVARIANTS, Model
-from crg.spec.view import parse_action
+from crg.spec.present.modes import parse_action
 
 SAFE = sorted(p.name for p in EXAMPLES.glob("*.crg"))
 BROKEN = {

@@ -11,7 +11,7 @@ from crg.checker.symbolic import facts
 from crg.checker.symbolic.api import explain_coverage
 from crg.checker.symbolic.facts import all_facts
 from crg.spec import Topology
-from crg.spec.derived import View
+from crg.spec.rules.view import View
 
 
 def test_two_down_names_its_one_minimal_set() -> None:

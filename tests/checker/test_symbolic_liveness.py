@@ -18,8 +18,8 @@ from crg.checker.symbolic.api import ProofOptions, prove
 from crg.checker.symbolic.encoding import Encoding
 from crg.checker.symbolic.replay import ReplayError
 from crg.spec import KINDS, Action, ActionKind, Model, Topology
-from crg.spec.derived import View, owned, up
-from crg.spec.rules_run import Step
+from crg.spec.rules.run import Step
+from crg.spec.rules.view import View, owned, up
 
 FLAPPING = str(EXAMPLES / "broken" / "flapping.crg")
 

@@ -190,7 +190,7 @@ def app_pid(cluster: EmbeddedCluster, node: str, group: str) -> int | None:
 
 def placement(cluster: EmbeddedCluster, group: str) -> tuple[str | None, str, str]:
     """(node, mode, app) of ``group`` as the spec reads the recorded state."""
-    from crg.spec.view import placement_of
+    from crg.spec.present.modes import placement_of
 
     p = placement_of(cluster.model, cluster.recorder.state,
                      cluster.model.topology.group_index(group))

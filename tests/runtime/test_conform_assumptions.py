@@ -13,7 +13,7 @@ from runtime_helpers import GROUPS, eventually, placement, quickstart, run, runn
 from crg.dsl.model import Fault
 from crg.runtime.conform import step_problem
 from crg.spec import Action, ActionKind, Model, State
-from crg.spec.view import nodes_out
+from crg.spec.present.modes import nodes_out
 
 pytestmark = pytest.mark.timeout(90)
 

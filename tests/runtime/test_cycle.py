@@ -17,8 +17,8 @@ from crg.runtime.operator import operate
 from crg.runtime.recorder import ClusterRecorder
 from crg.runtime.records import Keys
 from crg.runtime.store.memory import MemoryStore
-from crg.simulation import Simulation
 from crg.spec import Model
+from crg.spec.present.simulation import Simulation
 
 
 class GatedDriver(NullDriver):

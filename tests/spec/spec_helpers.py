@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from crg.dsl import Config, parse
-from crg.simulation import Event, Simulation, Step
 from crg.spec import Action, ActionKind, GroupTopology, GroupVars, Model, NodeVars, State
-from crg.spec.algebra import CONCRETE
-from crg.spec.derived import View
+from crg.spec.present.simulation import Event, Simulation, Step
+from crg.spec.rules.view import View
+from crg.spec.vocabulary.algebra import CONCRETE
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = ROOT / "examples"
@@ -85,7 +85,7 @@ def config(cluster: str, *groups: str) -> Config:
 
 def events(*argv: str) -> list[Event]:
     """``events("--fail", "n1", "--switchover", "g", "n2")`` as the command line reads them."""
-    from crg.simulation import EVENTS_BY_NAME
+    from crg.spec.present.simulation import EVENTS_BY_NAME
 
     out: list[Event] = []
     items = list(argv)

@@ -16,7 +16,7 @@ import pytest
 from crg.dsl import load
 from crg.dsl.model import Fault
 from crg.spec.model import Model
-from crg.spec.topology import Topology
+from crg.spec.vocabulary.topology import Topology
 
 EXAMPLES = sorted(Path(__file__).parents[2].joinpath("examples").glob("**/*.crg"))
 
@@ -50,6 +50,6 @@ def test_compiled_equals_interpreted(path: Path) -> None:
 
 def test_generated_source_is_kept_for_inspection() -> None:
     model = Model.from_config(load(EXAMPLES[0]))
-    source = model._code[0].source
+    source = model.evaluator.code[0].source
     assert source.startswith("def system_0(nodes_part, part, av):")
     compile(source, "<check>", "exec")

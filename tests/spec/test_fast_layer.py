@@ -1,8 +1,9 @@
 """The fast layer of the model never hides an enabled action (white-box).
 
-``Model._performers`` narrows the nodes on which each rule is evaluated (only the owner
-can halt, only a node with a watchdog can clean...). That is a shortcut: every guard must
-imply it. Here the shortcut is compared with evaluating every rule on every node
+The interpreted model asks each rule only on the nodes that can perform it
+(``crg.spec.fast.performers``: read off the rules with the owner fixed — only the owner
+can halt, anyone may claim a free group...). That is a shortcut: every guard must imply
+it. Here the shortcut is compared with evaluating every rule on every node
 (``exhaustive=True``), for the system and the environment rules, on states reached by
 random walks of every example (with every event allowed, any number of nodes down) and
 on arbitrary well-formed group states.
@@ -19,7 +20,7 @@ from spec_helpers import ALL_EXAMPLES, EXAMPLES_DIR
 
 from crg.dsl import Fault, load
 from crg.spec import GroupVars, Model, NodeVars, State, Topology
-from crg.spec.actions import ENV_GROUP_KINDS, SYSTEM_GROUP_KINDS
+from crg.spec.rules.registry import ENV_GROUP_KINDS, SYSTEM_GROUP_KINDS
 
 WALKS = 12
 WALK_LENGTH = 60
@@ -80,10 +81,10 @@ def compare(m: Model, states: list[State]) -> int:
         nodes_part = layout.nodes_part(state)
         for g in range(len(m.groups)):
             part = layout.group_part(state, g)
-            key = m._avoid_key(state, g)
+            key = m.avoid_key(state, g)
             for kinds in (SYSTEM_GROUP_KINDS, ENV_GROUP_KINDS):
-                fast = m._evaluate(g, nodes_part, part, key, kinds)
-                full = m._evaluate(g, nodes_part, part, key, kinds, exhaustive=True)
+                fast = m.evaluator.interpret(g, nodes_part, part, key, kinds)
+                full = m.evaluator.interpret(g, nodes_part, part, key, kinds, exhaustive=True)
                 assert sorted(fast) == sorted(full), (
                     f"{m.groups[g].name} in {m.view(state, g)}: fast layer "
                     f"{sorted(a for a, _, _ in fast)} != {sorted(a for a, _, _ in full)}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from spec_helpers import bits, group, nodes, running_on, topo, view
 
-from crg.spec import events
-from crg.spec.algebra import CONCRETE as A
+from crg.spec.rules import events
+from crg.spec.vocabulary.algebra import CONCRETE as A
 
 T = topo()
 PAIR = topo((0, 1))

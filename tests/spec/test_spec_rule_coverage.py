@@ -13,7 +13,10 @@ from types import ModuleType
 
 import pytest
 
-from crg.spec import events, rules_care, rules_halt, rules_run
+from crg.spec.rules import care as rules_care
+from crg.spec.rules import events
+from crg.spec.rules import halt as rules_halt
+from crg.spec.rules import run as rules_run
 
 TESTED_BY = {
     rules_run: "test_spec_rules_run",

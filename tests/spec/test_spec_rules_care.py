@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from spec_helpers import bits, group, nodes, running_on, topo, view
 
-from crg.spec import rules_care
+from crg.spec.rules import care as rules_care
 
 T = topo()
 PAIR = topo((0, 1))

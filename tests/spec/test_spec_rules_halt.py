@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from spec_helpers import bits, group, nodes, running_on, topo, view
 
-from crg.spec import rules_halt
+from crg.spec.rules import halt as rules_halt
 
 T = topo()
 PAIR = topo((0, 1))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from spec_helpers import bits, group, nodes, running_on, topo, view
 
-from crg.spec import rules_run
+from crg.spec.rules import run as rules_run
 
 T = topo()
 INSTANCE = topo(failover=False)

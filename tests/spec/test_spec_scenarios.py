@@ -15,10 +15,10 @@ import pytest
 from spec_helpers import EXAMPLES_DIR, bits, config, events, kinds, simulate, system_path
 
 from crg.dsl import Config, load
-from crg.simulation import ScenarioError, Simulation, Step
 from crg.spec import Action, ActionKind, State
-from crg.spec.derived import leftovers
-from crg.spec.view import Mode, placements
+from crg.spec.present.modes import Mode, placements
+from crg.spec.present.simulation import ScenarioError, Simulation, Step
+from crg.spec.rules.roles import leftovers
 
 K = ActionKind
 THREE = "nodes n1 n2 n3\n  assume at most 2 nodes down"

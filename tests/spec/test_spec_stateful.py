@@ -33,7 +33,7 @@ from spec_helpers import EXAMPLES, EXAMPLES_DIR
 from crg.dsl import load
 from crg.spec import Model, State
 from crg.spec.model import Transition
-from crg.spec.view import describe
+from crg.spec.present.modes import describe
 
 SETTLE_BOUND = 2_000
 """Service steps allowed to settle after one event (a few dozen are typical)."""

@@ -10,9 +10,11 @@ only for the group to be free (claims 1, 6, 15, 20: "off the critical path").
 
 from __future__ import annotations
 
-from crg.spec.algebra import Bool, Word
-from crg.spec.derived import View, app_wanted, has_owner, placement, up, vip_wanted
-from crg.spec.variables import GroupVars
+from crg.spec.rules.placement import placement
+from crg.spec.rules.roles import app_wanted, vip_wanted
+from crg.spec.rules.view import View, has_owner, up
+from crg.spec.vocabulary.algebra import Bool, Word
+from crg.spec.vocabulary.variables import GroupVars
 
 Step = tuple[Bool, GroupVars]
 

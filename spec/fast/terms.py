@@ -1,4 +1,4 @@
-"""A third reading of the rules: as terms, to be compiled (see :mod:`crg.spec.compiler`).
+"""A third reading of the rules: as terms, to be compiled (see :mod:`crg.spec.fast.compiler`).
 
 :class:`TermAlgebra` implements the algebra by *building* expressions instead of computing
 values. Terms are hash-consed (one object per distinct expression, so sharing is free and
@@ -43,7 +43,7 @@ class Term:
 
 
 class TermAlgebra:
-    """The algebra of :mod:`crg.spec.algebra`, building simplified, shared terms."""
+    """The algebra of :mod:`crg.spec.vocabulary.algebra`, building simplified, shared terms."""
 
     def __init__(self) -> None:
         self._table: dict[tuple[Any, ...], Term] = {}

@@ -20,7 +20,7 @@ from crg.dsl import Config, Fault
 from crg.dsl.diagnostics import did_you_mean
 from crg.spec import STATE_INVARIANTS, Action, ActionKind, Model, State
 from crg.spec.invariants import exempt_invariants
-from crg.spec.view import describe, node_status, nodes_out, placement_of
+from crg.spec.present.modes import describe, node_status, nodes_out, placement_of
 
 DEFAULT_MAX_STEPS = 10_000
 """Steps the cluster service may take to settle after one event before the simulation

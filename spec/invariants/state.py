@@ -1,40 +1,24 @@
-"""The invariants, by their stable names (SPEC.md, "Invariants").
-
-Three sorts:
-
-* *always*: a predicate on one group's :class:`View`, required in every reachable state;
-* *quiescent*: the same, required in every state where no step of the cluster service is
-  enabled (the cluster has settled);
-* *step*: a condition on each transition ``(state, action, next state)``, concrete only.
-
-State predicates are written in the algebra, so z3 proves exactly these. The liveness
-half of ``vip-held`` (every fair run settles) is a property of the state graph, decided by
-the checker; it is listed here so that reports and SPEC.md share one list of names.
-"""
+"""State invariants: predicates on one group's view, required in every reachable state
+(*always*) or in every state where the cluster service has nothing left to do
+(*quiescent*). Written in the algebra, so z3 proves exactly these."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crg.spec.actions import Action, ActionKind
-from crg.spec.algebra import Bool, Word
-from crg.spec.derived import (
+from crg.spec.rules.placement import switching_disabled
+from crg.spec.rules.roles import leftovers
+from crg.spec.rules.view import (
     View,
-    any_available,
     available,
     eligible,
-    has_owner,
-    holds,
-    leftovers,
-    moving,
     owned,
     runs_app,
     service_up,
-    switching_disabled,
     up,
 )
-from crg.spec.variables import GroupVars
+from crg.spec.vocabulary.algebra import Bool, Word
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,154 +209,3 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("notify", "quiescent", (12, 13, 26, 27, 30, 36, 37, 43), notify_settled),
 )
 
-ASSUMPTION = frozenset({"coverage"})
-"""Invariants that state the config's failure assumption itself. A run may go beyond it
-(an operator crashes more nodes than assumed, a what-if fails them all): that is no fault
-of the rules, so a run's states are never held to these (``crg simulate``, ``crg
-conform``); the checker explores only within the assumption, where they must hold."""
-
-WITHIN_ASSUMPTION = frozenset({"notify"})
-"""Invariants that hold only while no more nodes are out than assumed: ``notify`` needs a
-live node to send a group's *service down*, and with every node out there is none
-(``crg check --max-down`` with all the nodes shows it, ``coverage`` with it)."""
-
-
-def exempt_invariants(nodes_out: int, max_down: int | None) -> frozenset[str]:
-    """The invariants a run's state is not held to, given how many nodes are out in it and
-    the config's ``assume at most K nodes down`` (None: the assumption is not known)."""
-    if max_down is not None and nodes_out > max_down:
-        return ASSUMPTION | WITHIN_ASSUMPTION
-    return ASSUMPTION
-
-
-LIVENESS = ("vip-held",)
-"""Checked on the state graph: under weak fairness of the cluster service, every run
-without further environment events reaches a settled state (no livelock, no flapping)."""
-
-INVARIANT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(
-    [i.name for i in STATE_INVARIANTS] + ["halt-order"]))
-
-
-# --- steps ----------------------------------------------------------------------------
-# A step check sees one group before a transition (its view), the action, and the group's
-# variables after it; it returns "fine" as an algebra Bool, so it compiles and z3 can
-# prove it like the state invariants. The action is concrete (its kind and node are
-# known when the check is instantiated); only the state is symbolic. Group actions change
-# only their own group; node events are checked against every group they touch.
-
-
-@dataclass(frozen=True, slots=True)
-class StepInvariant:
-    name: str
-    """The invariant this check belongs to (reported under that name)."""
-    message: str
-    """What went wrong, when the check fails."""
-    check: Callable[[View, Action, GroupVars], Bool]
-
-
-def _same(v: View, x: Bool, y: Bool) -> Bool:
-    return v.a.or_(v.a.and_(x, y), v.a.and_(v.a.not_(x), v.a.not_(y)))
-
-
-def _announced_by_notify(v: View, action: Action, after: GroupVars) -> Bool:
-    if action.kind in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN):
-        return v.a.true
-    return _same(v, v.g.announced, after.announced)
-
-
-def _up_when_complete(v: View, action: Action, after: GroupVars) -> Bool:
-    if action.kind is not ActionKind.NOTIFY_UP:
-        return v.a.true
-    n = action.node
-    return v.a.and_(after.announced, owned(v, n), service_up(v, n))
-
-
-def _down_by_owner(v: View, action: Action, after: GroupVars) -> Bool:
-    if action.kind is not ActionKind.NOTIFY_DOWN:
-        return v.a.true
-    a, n = v.a, action.node
-    sender_ok = a.or_(owned(v, n), a.and_(a.not_(has_owner(v)), a.not_(any_available(v))))
-    return a.and_(a.not_(after.announced), sender_ok)
-
-
-def _down_after_release(v: View, action: Action, after: GroupVars) -> Bool:
-    if action.kind is not ActionKind.NOTIFY_DOWN:
-        return v.a.true
-    a = v.a
-    return a.not_(a.and_(moving(v), a.bit(v.g.vip, action.node)))
-
-
-def _release_when_clean(v: View, action: Action, after: GroupVars) -> Bool:
-    if action.kind is not ActionKind.RELEASE_OWNERSHIP:
-        return v.a.true
-    a = v.a
-    return a.and_(a.not_(holds(v, action.node)), a.not_(v.g.announced))
-
-
-def _claim_first_eligible(v: View, action: Action, after: GroupVars) -> Bool:
-    if action.kind is not ActionKind.CLAIM:
-        return v.a.true
-    a, target = v.a, v.g.target
-    target_ok = a.and_(a.not_(a.eq(target, 0)), available(v, a.add(target, -1)),
-                       a.not_(a.bit(v.g.ban, a.add(target, -1))))
-    expected = a.ite(target_ok, target, expected_host(v))
-    return a.eq(expected, a.const(action.node + 1))
-
-
-def _alert_when_last(v: View, action: Action, after: GroupVars) -> Bool:
-    a = v.a
-    rose = a.and_(after.alerted, a.not_(v.g.alerted))
-    if action.kind is ActionKind.ALERT:
-        return a.or_(a.not_(rose), switching_disabled(v))
-    return a.not_(rose)
-
-
-def _rearm_when_not_last(v: View, action: Action, after: GroupVars) -> Bool:
-    a = v.a
-    fell = a.and_(v.g.alerted, a.not_(after.alerted))
-    if action.kind is ActionKind.REARM:
-        return a.or_(a.not_(fell), a.not_(switching_disabled(v)))
-    return a.not_(fell)
-
-
-def _vip_by_acquire(v: View, action: Action, after: GroupVars) -> Bool:
-    a = v.a
-    gained = a.without(after.vip, v.g.vip)
-    if action.kind is ActionKind.ACQUIRE_VIP and action.node >= 0:
-        return a.or_(a.is_zero(gained), a.eq(gained, a.const(1 << action.node)))
-    return a.is_zero(gained)
-
-
-STEP_INVARIANTS: tuple[StepInvariant, ...] = (
-    StepInvariant("notify", "the group's service event changed outside a notify step",
-                  _announced_by_notify),
-    StepInvariant("notify", "service up sent by a node not hosting the group, or before VIP, "
-                  "application and monitors were all up", _up_when_complete),
-    StepInvariant("notify", "service down sent by a node not hosting the group",
-                  _down_by_owner),
-    StepInvariant("halt-order", "service down sent while the leaving node still held the VIP",
-                  _down_after_release),
-    StepInvariant("halt-order", "ownership given up before the halt method finished",
-                  _release_when_clean),
-    StepInvariant("failover-order", "the group landed on a node other than the first "
-                  "eligible node of its sequence (or the switchover target)",
-                  _claim_first_eligible),
-    StepInvariant("last-node-alert", "alert raised while the group was not on its last node",
-                  _alert_when_last),
-    StepInvariant("last-node-alert", "alert re-armed while the group was still on its last "
-                  "node", _rearm_when_not_last),
-    StepInvariant("run-order", "a VIP appeared on a node outside that node's acquire-vip step",
-                  _vip_by_acquire),
-)
-
-
-def check_step(v: View, action: Action, after: GroupVars) -> tuple[tuple[str, str], ...]:
-    """Every step invariant broken by ``action`` taking the group of ``v`` to ``after``,
-    as (invariant name, explanation); concrete evaluation."""
-    return tuple((s.name, s.message) for s in STEP_INVARIANTS if not s.check(v, action, after))
-
-
-def check_group(v: View, quiescent: bool) -> tuple[str, ...]:
-    """Names of the state invariants the group of ``v`` breaks."""
-    return tuple(inv.name for inv in STATE_INVARIANTS
-                 if (quiescent or inv.sort == "always") and not inv.predicate(v))

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from crg.spec.algebra import Word
-from crg.spec.derived import (
-    View,
-    coordinator,
-    excess,
-    holds,
-    owned,
-    running,
-    standby_available,
-    switching_disabled,
-    up,
-)
-from crg.spec.rules_run import Step
-from crg.spec.variables import GroupVars
+from crg.spec.rules.placement import switching_disabled
+from crg.spec.rules.roles import excess
+from crg.spec.rules.run import Step
+from crg.spec.rules.view import View, coordinator, holds, owned, running, standby_available, up
+from crg.spec.vocabulary.algebra import Word
+from crg.spec.vocabulary.variables import GroupVars
 
 
 def _peel(v: View, n: Word) -> GroupVars:

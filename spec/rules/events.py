@@ -9,21 +9,12 @@ once the node has fenced it — which is what the language's timing rule guarant
 
 from __future__ import annotations
 
-from crg.spec.algebra import Algebra, Bool, Word
-from crg.spec.derived import (
-    View,
-    available,
-    holds,
-    is_candidate,
-    owned,
-    ref_node,
-    runs_app,
-    settled,
-    switching_disabled,
-    up,
-)
-from crg.spec.rules_run import Step
-from crg.spec.variables import GroupVars, NodeVars
+from crg.spec.rules.placement import switching_disabled
+from crg.spec.rules.roles import settled
+from crg.spec.rules.run import Step
+from crg.spec.rules.view import View, available, holds, is_candidate, owned, ref_node, runs_app, up
+from crg.spec.vocabulary.algebra import Algebra, Bool, Word
+from crg.spec.vocabulary.variables import GroupVars, NodeVars
 
 # --- node status --------------------------------------------------------------------
 

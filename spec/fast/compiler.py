@@ -1,6 +1,6 @@
 """Compile one group's rules into straight-line Python over packed ints (the fast layer).
 
-The rule functions are evaluated once with :class:`~crg.spec.terms.TermAlgebra`, for every
+The rule functions are evaluated once with :class:`~crg.spec.fast.terms.TermAlgebra`, for every
 action instance (kind, node) of the group. Configuration constants fold away, and what
 is left is emitted as Python source: unpack the fields the terms use, compute the shared
 subterms once, then one ``if guard:`` per instance that packs the next group field and the
@@ -15,13 +15,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crg.spec.actions import GROUP_EFFECTS, KINDS, Action, ActionKind
-from crg.spec.derived import View
+from crg.spec.fast.layout import Layout
+from crg.spec.fast.terms import BOOL, Term, TermAlgebra
 from crg.spec.invariants import STATE_INVARIANTS, STEP_INVARIANTS
-from crg.spec.layout import Layout
-from crg.spec.terms import BOOL, Term, TermAlgebra
-from crg.spec.topology import GroupTopology
-from crg.spec.variables import GroupVars, NodeVars
+from crg.spec.rules.registry import GROUP_EFFECTS, KINDS
+from crg.spec.rules.view import View
+from crg.spec.vocabulary.actions import Action, ActionKind
+from crg.spec.vocabulary.topology import GroupTopology
+from crg.spec.vocabulary.variables import GroupVars, NodeVars
 
 Problems = tuple[tuple[str, str], ...]
 StepsFn = Callable[[int, int, tuple[int, ...]], tuple[tuple[Action, int, Problems], ...]]
@@ -323,7 +324,7 @@ class GroupCompiler:
         return self._function(name, params, [t for _, t in named], body, with_nodes)
 
     def compile(self) -> CompiledGroup:
-        from crg.spec import events  # local: events imports derived, which is fine
+        from crg.spec.rules import events  # local: events imports derived, which is fine
 
         g = self.topo.index
         sources = [

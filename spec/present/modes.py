@@ -10,11 +10,13 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from crg.spec.actions import KINDS, Action, ActionKind
-from crg.spec.algebra import CONCRETE
-from crg.spec.derived import available, owned, runs_app, service_up, switching_disabled
-from crg.spec.events import not_up
 from crg.spec.model import Model, State
+from crg.spec.rules.events import not_up
+from crg.spec.rules.placement import switching_disabled
+from crg.spec.rules.registry import KINDS
+from crg.spec.rules.view import available, owned, runs_app, service_up
+from crg.spec.vocabulary.actions import Action, ActionKind
+from crg.spec.vocabulary.algebra import CONCRETE
 
 
 class Mode(enum.StrEnum):

@@ -8,9 +8,11 @@ offline mode, and a move to another node. Halting spawns the watchdog (claims 3,
 
 from __future__ import annotations
 
-from crg.spec.algebra import Word
-from crg.spec.derived import View, app_wanted, holds, moving, orphaned_down, owned, up
-from crg.spec.rules_run import Step
+from crg.spec.rules.placement import moving
+from crg.spec.rules.roles import app_wanted, orphaned_down
+from crg.spec.rules.run import Step
+from crg.spec.rules.view import View, holds, owned, up
+from crg.spec.vocabulary.algebra import Word
 
 
 def stop_monitors(v: View, n: Word) -> Step:

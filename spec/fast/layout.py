@@ -10,12 +10,12 @@ A state is the node masks followed by one fixed-width field per group::
 
 One int hashes and compares fast and costs about 30 + bits/8 bytes, which is what lets
 the explicit checker keep millions of states. The rules never see this encoding: they
-work on :class:`~crg.spec.variables.GroupVars`, and :class:`Layout` converts.
+work on :class:`~crg.spec.vocabulary.variables.GroupVars`, and :class:`Layout` converts.
 """
 
 from __future__ import annotations
 
-from crg.spec.variables import GroupVars, NodeVars
+from crg.spec.vocabulary.variables import GroupVars, NodeVars
 
 
 class Layout:

@@ -1,0 +1,92 @@
+"""The registry of rules: which rule defines each kind of action (SPEC.md, sections 5, 6).
+
+:data:`KINDS` ties each :class:`~crg.spec.vocabulary.actions.ActionKind` to the rule that
+defines it, says whether it is a step of the cluster service (*system*: fair, executed by
+the runtime) or an event of the environment (*env*: chosen freely by the checker within
+the assumptions, observed by the runtime), and which fault kind of the config enables it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from crg.dsl.model import Fault
+from crg.spec.rules import care, events, halt, run
+from crg.spec.vocabulary.actions import Action, ActionKind
+
+GroupRule = Callable[[Any, Any], tuple[Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class KindInfo:
+    kind: ActionKind
+    system: bool
+    """A step of the cluster service (or of time): fair, performed by the runtime."""
+    scope: str
+    """``group``: one group on one node; ``node``: a node event touching every group."""
+    rule: GroupRule | None
+    """For group-scoped kinds: ``rule(view, node) -> (guard, next group vars)``."""
+    fault: Fault | None
+    """For environment events: the fault kind that must be explored for the checker to
+    choose this event."""
+    uses_node: bool = True
+    """False for group events that concern the group as a whole (forgive, offline...)."""
+
+
+_K = ActionKind
+KINDS: dict[ActionKind, KindInfo] = {
+    info.kind: info
+    for info in (
+        KindInfo(_K.CLAIM, True, "group", run.claim, None),
+        KindInfo(_K.ACQUIRE_VIP, True, "group", run.acquire_vip, None),
+        KindInfo(_K.START_APP, True, "group", run.start_app, None),
+        KindInfo(_K.START_MONITORS, True, "group", run.start_monitors, None),
+        KindInfo(_K.NOTIFY_UP, True, "group", run.notify_up, None),
+        KindInfo(_K.STOP_MONITORS, True, "group", halt.stop_monitors, None),
+        KindInfo(_K.STOP_APP, True, "group", halt.stop_app, None),
+        KindInfo(_K.RELEASE_VIP, True, "group", halt.release_vip, None),
+        KindInfo(_K.NOTIFY_DOWN, True, "group", halt.notify_down, None),
+        KindInfo(_K.RELEASE_OWNERSHIP, True, "group", halt.release_ownership, None),
+        KindInfo(_K.WATCHDOG_CLEAN, True, "group", care.watchdog_clean, None),
+        KindInfo(_K.WATCHDOG_RETIRE, True, "group", care.watchdog_retire, None),
+        KindInfo(_K.FENCE, True, "group", care.fence, None),
+        KindInfo(_K.ALERT, True, "group", care.alert, None),
+        KindInfo(_K.REARM, True, "group", care.rearm, None),
+        KindInfo(_K.EXPIRE, True, "node", None, Fault.PARTITION),
+        KindInfo(_K.CRASH, False, "node", None, Fault.CRASH),
+        KindInfo(_K.REJOIN, False, "node", None, Fault.CRASH),
+        KindInfo(_K.PARTITION, False, "node", None, Fault.PARTITION),
+        KindInfo(_K.HEAL, False, "node", None, Fault.PARTITION),
+        KindInfo(_K.FAULT, False, "group", events.fault, Fault.APP_FAULT),
+        KindInfo(_K.SWITCHOVER, False, "group", events.switchover, Fault.SWITCHOVER),
+        KindInfo(_K.FORGIVE, False, "group", events.forgive, Fault.APP_FAULT, uses_node=False),
+        KindInfo(_K.OFFLINE, False, "group", events.go_offline, Fault.SWITCHOVER,
+                 uses_node=False),
+        KindInfo(_K.ONLINE, False, "group", events.go_online, Fault.SWITCHOVER,
+                 uses_node=False),
+        KindInfo(_K.DRAIN, False, "node", None, Fault.DRAIN),
+        KindInfo(_K.UNDRAIN, False, "node", None, Fault.DRAIN),
+    )
+}
+
+SYSTEM_GROUP_KINDS = tuple(k for k, i in KINDS.items() if i.system and i.scope == "group")
+ENV_GROUP_KINDS = tuple(k for k, i in KINDS.items() if not i.system and i.scope == "group")
+NODE_KINDS = tuple(k for k, i in KINDS.items() if i.scope == "node")
+
+NOTIFY_KINDS = frozenset({ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN})
+
+
+def is_system(action: Action) -> bool:
+    return KINDS[action.kind].system
+
+
+GROUP_EFFECTS: dict[ActionKind, Callable[[Any, Any], Any]] = {
+    ActionKind.CRASH: events.crash_group,
+    ActionKind.HEAL: events.heal_group,
+    ActionKind.EXPIRE: events.expire_group,
+    ActionKind.DRAIN: events.drain_group,
+}
+"""Node events with an effect on each group, ``effect(view, node) -> GroupVars``; the
+other node events only change node masks."""
