@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from crg.commands.simulate import to_dict
 from crg.dsl import Config
-from crg.simulation import Event, Simulation
+from crg.spec.present.simulation import Event, Simulation
 
 
 @dataclass(frozen=True, slots=True)
