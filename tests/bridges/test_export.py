@@ -246,7 +246,7 @@ def _normalised(root: ET.Element) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["anti-affinity.crg", "rac.crg", "web-tier.crg"])
+@pytest.mark.parametrize("name", ["anti-affinity.crg", "rac.crg"])
 def test_the_pcs_script_builds_the_same_configuration(pacemaker: None, pcs: str, name: str,
                                                       tmp_path: Path) -> None:
     config = load(ROOT / "examples" / name)

@@ -73,8 +73,8 @@ def test_export_then_import_keeps_what_maps(path: Path) -> None:
     assert theirs == ours
 
 
-def test_the_round_trip_holds_for_every_generated_configuration() -> None:
-    for seed in range(240):
+def test_the_round_trip_holds_for_generated_configurations() -> None:
+    for seed in range(80):
         original = scenario(seed).config
         assert mapped(round_trip(original)) == mapped(original), seed
 
