@@ -1,7 +1,8 @@
 """Secrets in URLs, hidden wherever crg prints or records text.
 
 A webhook or an ``http`` monitor target may carry credentials: ``user:password@`` in
-the URL, or a token in its query string (``?token=...``) or fragment. crg needs them to
+the URL, or a token in its query string (``?token=...``) or fragment; so may each member
+of a store URL (``etcd://user:password@h1:2379,h2:2379``). crg needs them to
 call the URL, never to show it: every log line, event, control answer (``crg status``)
 and ``crg show`` goes through :func:`redact` (or :func:`redact_data` for structured
 records), which keeps the scheme, host, port and path — enough to tell which URL is
@@ -22,21 +23,25 @@ HIDDEN = "***"
 
 _URL = re.compile(
     r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)"
-    r"(?:(?P<userinfo>[^\s/?#@\"'<>]*)@)?"
-    r"(?P<rest>[^\s?#\"'<>]*)"
+    r"(?P<authority>[^\s/?#\"'<>]*)"
+    r"(?P<path>/[^\s?#\"'<>]*)?"
     r"(?:\?(?P<query>[^\s#\"'<>]*))?"
     r"(?:#(?P<fragment>[^\s\"'<>]*))?")
-
 
 _TRAILING = ".,:;)]"
 """Punctuation that ends a sentence rather than a URL (``webhook http://h/?t=1: refused``)."""
 
 
+def _members(authority: str) -> str:
+    """Each ``user:password@host`` of an authority (an etcd URL lists several members,
+    comma-separated) as ``***@host``."""
+    return ",".join(f"{HIDDEN}@{member.rpartition('@')[2]}" if "@" in member else member
+                    for member in authority.split(","))
+
+
 def _hide(match: re.Match[str]) -> str:
-    text = match.group("scheme")
-    if match.group("userinfo") is not None:
-        text += f"{HIDDEN}@"
-    text += match.group("rest")
+    text = match.group("scheme") + _members(match.group("authority"))
+    text += match.group("path") or ""
     query, fragment = match.group("query"), match.group("fragment")
     last = fragment if fragment is not None else query
     tail = last[len(last.rstrip(_TRAILING)):] if last is not None else ""

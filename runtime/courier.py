@@ -30,7 +30,7 @@ from crg.runtime.records import Keys, read_owner
 from crg.runtime.store.base import Snapshot, StoreError
 
 if TYPE_CHECKING:
-    from crg.runtime.agent import Agent
+    from crg.runtime.machine import Machine
 
 log = logging.getLogger("crg.runtime")
 
@@ -61,7 +61,7 @@ def acknowledged(snap: Snapshot, keys: Keys, receiver: str, source: str) -> int:
     return int(entry.value) if entry is not None else 0
 
 
-def pending(agent: Agent, snap: Snapshot, receiver: str) -> list[Pending]:
+def pending(agent: Machine, snap: Snapshot, receiver: str) -> list[Pending]:
     """What ``receiver`` has not received yet, in the order it was sent (the store
     revisions of the events)."""
     keys, model = agent.s.keys, agent.s.model
@@ -85,7 +85,7 @@ def pending(agent: Agent, snap: Snapshot, receiver: str) -> list[Pending]:
     return ordered
 
 
-def owned_receivers(agent: Agent, snap: Snapshot) -> list[str]:
+def owned_receivers(agent: Machine, snap: Snapshot) -> list[str]:
     """The receiving groups this node owns (it delivers their events)."""
     keys, model = agent.s.keys, agent.s.model
     receivers = {r for source in model.groups for r in source.subscribers}
@@ -94,7 +94,7 @@ def owned_receivers(agent: Agent, snap: Snapshot) -> list[str]:
             and owner.node == agent.name]
 
 
-async def run(agent: Agent) -> None:
+async def run(agent: Machine) -> None:
     """Keep one delivery task running for every owned receiver with events to get."""
     store, keys = agent.s.store, agent.s.keys
     workers: dict[str, asyncio.Task[None]] = {}
@@ -109,12 +109,12 @@ async def run(agent: Agent) -> None:
                     if (worker is None or worker.done()) and pending(agent, snap, receiver):
                         workers[receiver] = asyncio.create_task(
                             _deliver_all(agent, receiver), name=f"{agent.name}-to-{receiver}")
-                agent.trouble_over("-", "deliver-events")
+                agent.trouble_over(None, "deliver-events")
             except StoreError as exc:
                 log.warning("%s: event delivery paused: %s", agent.name, exc)
             except Exception as exc:  # a bug: delivery must go on (nothing is acknowledged)
                 log.exception("%s: event delivery failed", agent.name)
-                agent.runtime_alert("-", "deliver-events", f"{type(exc).__name__}: {exc}")
+                agent.runtime_alert(None, "deliver-events", f"{type(exc).__name__}: {exc}")
             with contextlib.suppress(StoreError):
                 await store.wait(keys.prefix, revision, int(agent.s.heartbeat_s * 1000))
     finally:
@@ -122,7 +122,7 @@ async def run(agent: Agent) -> None:
             worker.cancel()
 
 
-async def _deliver_all(agent: Agent, receiver: str) -> None:
+async def _deliver_all(agent: Machine, receiver: str) -> None:
     """Deliver ``receiver``'s events in order while this node owns it."""
     store, keys = agent.s.store, agent.s.keys
     while True:
@@ -146,7 +146,7 @@ async def _deliver_all(agent: Agent, receiver: str) -> None:
             await asyncio.sleep(1.0)
 
 
-async def _deliver_one(agent: Agent, item: Pending) -> bool:
+async def _deliver_one(agent: Machine, item: Pending) -> bool:
     """Run the receiver's hooks for one event and acknowledge it; False when the
     acknowledgement found the store changed (someone else delivered meanwhile)."""
     store, keys = agent.s.store, agent.s.keys

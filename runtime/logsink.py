@@ -62,7 +62,7 @@ class LogSink(logging.Handler):
             maxsize=limit)
         self._stop = threading.Event()
         self._failure: str | None = None
-        self._message = logging.Formatter()  # the message and its traceback
+        self._message = logging.Formatter()  # for the traceback
         self._thread = threading.Thread(target=self._run, name="crg-log", daemon=True)
         self._thread.start()
 
@@ -87,12 +87,16 @@ class LogSink(logging.Handler):
         """Queue the record, formatted now (its arguments may change later) and with
         secrets hidden; never blocks."""
         try:
-            text = redact(self._message.format(record))
+            text = redact(record.getMessage())
         except Exception:  # a record that cannot be formatted: as logging would say
             text = f"(unformattable log record: {record.msg!r})"
+        trace = (self._message.formatException(record.exc_info) if record.exc_info
+                 else record.exc_text)
         prepared = copy.copy(record)
         prepared.msg, prepared.args, prepared.message = text, None, text
-        prepared.exc_info, prepared.exc_text, prepared.stack_info = None, None, None
+        # The traceback as text (the formatters append it); the live objects stay here.
+        prepared.exc_info, prepared.stack_info = None, None
+        prepared.exc_text = redact(trace) if trace else None
         try:
             self._queue.put_nowait(prepared)
         except queue.Full:

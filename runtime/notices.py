@@ -26,7 +26,7 @@ from crg.spec.present.modes import node_status, placement_of
 from crg.spec.rules.placement import moving, placement
 
 if TYPE_CHECKING:
-    from crg.runtime.agent import Agent
+    from crg.runtime.machine import Machine
 
 log = logging.getLogger("crg.runtime")
 
@@ -156,7 +156,7 @@ def extra_for(services: Services, action: Action, node: str, reason: str) -> Ext
     return extra
 
 
-def report_after(agent: Agent, action: Action, outcome: Outcome, reason: str) -> None:
+def report_after(agent: Machine, action: Action, outcome: Outcome, reason: str) -> None:
     """Effects of a committed step that cannot be undone, so they come after it."""
     payload = outcome.payload
     if not payload:
@@ -171,7 +171,7 @@ def report_after(agent: Agent, action: Action, outcome: Outcome, reason: str) ->
             agent.spawn(_alert(agent, sink, payload, values))
 
 
-def _report_drops(agent: Agent, payload: dict[str, Any]) -> None:
+def _report_drops(agent: Machine, payload: dict[str, Any]) -> None:
     """A sender that had to drop events a receiver had not got says so, once per
     episode (until that receiver keeps up again)."""
     source = payload["group"]
@@ -188,7 +188,7 @@ def _report_drops(agent: Agent, payload: dict[str, Any]) -> None:
                             "events (is a hook of its owner stuck?)")
 
 
-async def _alert(agent: Agent, sink: Any, payload: dict[str, Any],
+async def _alert(agent: Machine, sink: Any, payload: dict[str, Any],
                  values: dict[str, str]) -> None:
     fields = {k: v for k, v in payload.items() if k != "recipients"}
     ok, detail = await deliver(sink, fields, values, agent.supervisor)

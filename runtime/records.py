@@ -5,7 +5,8 @@ Key layout under ``/crg/<cluster>/``:
 ==========================  ============  ==================================================
 key                         bound to      holds
 ==========================  ============  ==================================================
-``node/<n>``                n's lease     liveness: a node without it is down
+``node/<n>``                n's lease     liveness: a node without it is down;
+                                          ``{"config": sha256}`` of what it runs
 ``drained/<n>``             —             an operator drained the node
 ``owner/<g>``               owner's lease ``{"node", "restarts", "failed", "alerted",
                                           "blocked_alerted"}``: the claim and its tenure
@@ -18,6 +19,8 @@ key                         bound to      holds
 ``events/<g>/<k>``          —             g's k-th service event, kept until every
                                           subscriber has it (at most 256 behind)
 ``acks/<h>/<g>``            —             the last event of g delivered to h's hooks
+``config``                  —             the cluster's configuration: ``{"sha256", "config"}``
+                                          (runtime/agreement.py)
 ==========================  ============  ==================================================
 
 The leases do the spec's work: when a node's lease ends, the store deletes in one step its
@@ -87,6 +90,9 @@ class Keys:
 
     def ack(self, receiver: str, source: str) -> str:
         return f"{self.prefix}acks/{receiver}/{source}"
+
+    def config(self) -> str:
+        return f"{self.prefix}config"
 
 
 # -- values ---------------------------------------------------------------------------

@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING, Any
 from crg.dsl.model import Config
 from crg.runtime.address.base import AddressDriver
 from crg.runtime.address.ledger import LedgerDriver
+from crg.runtime.agreement import live_configs
+from crg.runtime.fingerprint import short
+from crg.runtime.records import Keys
+from crg.runtime.store.base import Snapshot
 from crg.spec import Model, State
 from crg.spec.present.modes import node_status, placements
 
@@ -24,14 +28,16 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
               sinks: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """``address``: the driver that knows every node's VIPs (the embedded runtime's);
     None where it knows only this host's: the spec's reading is shown then. ``sinks``:
-    the health of the runtime's outputs (:meth:`crg.runtime.health.Board.status`)."""
+    the health of the runtime's outputs (:meth:`crg.runtime.health.Board.status`). The
+    configuration's fingerprints and the HTTP endpoints are added by the runtime
+    (:func:`config_status`)."""
     groups = []
     for name, p in placements(model, state).items():
         group = config.group(name)
         holder = address.holder(group.vip) if isinstance(address, LedgerDriver) else None
         pid = None
         if p.node is not None and p.node in agents:
-            instance = agents[p.node].supervisor.instances.get(name)
+            instance = agents[p.node].machine.supervisor.instances.get(name)
             if instance is not None and instance.running:
                 pid = instance.pgid
         # ``vip`` is the node the spec says holds the VIP; ``vip_holder`` what the
@@ -42,6 +48,18 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
     return {"version": STATUS_VERSION, "cluster": config.cluster.name, "mode": mode,
             "revision": revision, "nodes": node_status(model, state), "groups": groups,
             "sinks": [dict(s) for s in sinks]}
+
+
+def config_status(snap: Snapshot, keys: Keys, sha256: str,
+                  http: Mapping[str, str | None]) -> dict[str, Any]:
+    """What ``crg status`` adds to the spec's reading: the fingerprint of the
+    configuration this runtime runs, the one each live node published (they differ only
+    when something went wrong: README, "One configuration"), and the HTTP endpoints."""
+    out: dict[str, Any] = {"config_sha256": sha256,
+                           "node_configs": live_configs(snap, keys)}
+    if http:
+        out["http"] = dict(http)
+    return out
 
 
 HEADERS = ("group", "node", "mode", "vip", "held by", "app", "switching", "alert")
@@ -91,3 +109,20 @@ def sink_lines(status: Mapping[str, Any]) -> list[str]:
         lines.append(f"{sink['sink']} {sink['target']} failing{when}: {sink['reason']} "
                      f"({sink['pending']} lines waiting, {sink['dropped']} dropped)")
     return lines
+
+
+def config_line(status: Mapping[str, Any]) -> str | None:
+    """``config 71e07cd97595`` (the fingerprint, short), naming any live node that runs
+    another configuration; None for a runtime that does not say."""
+    sha = status.get("config_sha256")
+    if not sha:
+        return None
+    line = f"config {short(sha)}"
+    others = {n: c for n, c in (status.get("node_configs") or {}).items() if c != sha}
+    if others:
+        line += "; DIFFERENT on " + ", ".join(
+            f"{n} ({short(c) if c else 'not published'})" for n, c in sorted(others.items()))
+    http = status.get("http")
+    if http:
+        line += "; http " + ", ".join(f"{n} {a or '-'}" for n, a in http.items())
+    return line

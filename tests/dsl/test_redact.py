@@ -22,6 +22,10 @@ from crg.dsl.redact import redact, redact_data
     ("http://{vip}:8080/?key={group}", "http://{vip}:8080/?***"),
     ("no url at all: user@example.com?x", "no url at all: user@example.com?x"),
     ("", ""),
+    ("etcds://crg:pw@h1:2379,h2", "etcds://***@h1:2379,h2"),  # a store URL: every member
+    ("etcd://h1,u:p@h2", "etcd://h1,***@h2"),
+    ("--store etcd://a:b@10.0.0.1:2379,c:d@10.0.0.2:2379: unreachable",
+     "--store etcd://***@10.0.0.1:2379,***@10.0.0.2:2379: unreachable"),
 ])
 def test_redact(text: str, shown: str) -> None:
     assert redact(text) == shown

@@ -5,6 +5,7 @@ whose."""
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -31,6 +32,10 @@ from crg.runtime.embedded import EmbeddedCluster
 
 pytestmark = pytest.mark.timeout(90)
 
+PYTHON = sys.executable
+"""The interpreter itself, not ``python3`` from PATH: a version manager's shim (pyenv's
+is a shell script) runs helper processes of its own that carry the group's mark, and the
+tests count the group's processes."""
 SLEEPER = 'import time; time.sleep(120)'
 STUBBORN = ('import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); '
             'open("{ready}", "w").close(); time.sleep(120)')
@@ -93,7 +98,7 @@ def test_a_start_command_that_fails_is_a_fault_then_a_failover(tmp_path: Path) -
 def test_a_stop_that_runs_out_of_time_ends_with_sigkill(tmp_path: Path) -> None:
     ready = tmp_path / "ready"
     stubborn = STUBBORN.format(ready=ready).replace('"', '\\"')
-    app = (f'    start "python3 -c \'{stubborn}\'"\n'
+    app = (f'    start "{PYTHON} -c \'{stubborn}\'"\n'
            '    stop signal TERM timeout 300ms')
     setup = two_nodes(tmp_path, app)
 
@@ -114,7 +119,7 @@ def test_a_stop_that_runs_out_of_time_ends_with_sigkill(tmp_path: Path) -> None:
 
 def test_the_watchdog_kills_a_process_that_left_its_group(tmp_path: Path) -> None:
     escaper = ESCAPER.replace('"', '\\"')
-    setup = two_nodes(tmp_path, f'    start "python3 -c \'{escaper}\'"')
+    setup = two_nodes(tmp_path, f'    start "{PYTHON} -c \'{escaper}\'"')
 
     async def body() -> None:
         async with running(setup) as cluster:
@@ -141,7 +146,7 @@ def test_two_runtimes_of_one_cluster_name_never_touch_each_others_processes(
     """The mark names the run directory: a runtime on run directory B finds none of A's
     processes (not as strays, not in a crash), while a runtime restarted on A finds the
     orphans of A's predecessor and sweeps them."""
-    setup = two_nodes(tmp_path, f'    start "python3 -c \'{SLEEPER}\'"')
+    setup = two_nodes(tmp_path, f'    start "{PYTHON} -c \'{SLEEPER}\'"')
     job = setup.config.group("job")
     values = {"vip": setup.vips["job"], "node": "n1", "group": "job"}
 
@@ -175,7 +180,7 @@ def test_two_runtimes_of_one_cluster_name_never_touch_each_others_processes(
 
 
 def test_a_missing_working_directory_is_named(tmp_path: Path) -> None:
-    setup = two_nodes(tmp_path, f'    start "python3 -c \'{SLEEPER}\'"\n'
+    setup = two_nodes(tmp_path, f'    start "{PYTHON} -c \'{SLEEPER}\'"\n'
                                 f'    dir "{tmp_path}/gone"')
     job = setup.config.group("job")
 
@@ -190,7 +195,7 @@ def test_a_missing_working_directory_is_named(tmp_path: Path) -> None:
 
 def test_a_crashed_application_s_fault_says_where_its_output_is(tmp_path: Path) -> None:
     crash = 'import sys; print(\\"cannot bind: address in use\\"); sys.exit(3)'
-    setup = two_nodes(tmp_path, f'    start "python3 -c \'{crash}\'"')
+    setup = two_nodes(tmp_path, f'    start "{PYTHON} -c \'{crash}\'"')
 
     async def body() -> None:
         async with running(setup) as cluster:
@@ -228,7 +233,7 @@ def test_a_configured_stop_signal_comes_before_sigterm_not_instead(tmp_path: Pat
     script = tmp_path / "app.py"
     got, ready = tmp_path / "signals.txt", tmp_path / "ready"
     script.write_text(RECORDER.format(log=got, ready=ready))
-    setup = two_nodes(tmp_path, f'    start "python3 {script}"\n'
+    setup = two_nodes(tmp_path, f'    start "{PYTHON} {script}"\n'
                                 '    stop signal INT timeout 2s')
     job = setup.config.group("job")
 
