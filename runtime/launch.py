@@ -178,6 +178,9 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
     socket_path = run_dir.socket
     sweep_orphans(run_dir.path)
     events = EventLog(options.events, stdout=options.json)
+    log_output = log_sink()
+    if log_output is not None:  # before anything writes: its first failure is told too
+        log_output.attach(events.board)
     driver = address_driver(options.address, options.node, options.garp_refresh_s)
     runtime: EmbeddedCluster | HostRuntime
     if options.node is None:
@@ -219,9 +222,6 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     server = await control.serve(socket_path, runtime.command, (CommandError,))
-    log_output = log_sink()
-    if log_output is not None:
-        log_output.attach(events.board)
     started = stopped = False
     endpoints: list[asyncio.Server] = []
     pinger: asyncio.Task[None] | None = None
