@@ -302,16 +302,34 @@ def soak(tmp: Path, seconds: float, seed: int | None = None,
         run.runtime.send_signal(signal.SIGTERM)
         code = run.runtime.wait(timeout=90)
         assert code == 0, run.failure(f"crg run exited {code} on SIGTERM")
-    except BaseException:
+    except DoubleHolder:
         stop.set()
         stop_runtime(run.runtime)
         reap()  # a soak that failed half-way leaves nothing running either
+        raise
+    except Exception as exc:  # whatever it was: with the seed, the last steps, the log
+        stop.set()
+        stop_runtime(run.runtime)
+        reap()
+        output.flush()
+        tail = "".join((tmp / "crg-run.log").read_text(errors="replace")
+                       .splitlines(True)[-40:])
+        raise AssertionError(run.failure(f"{type(exc).__name__}: {exc}") +
+                             f"\nthe end of {tmp}/crg-run.log:\n{tail}") from exc
+    except BaseException:  # interrupted: clean up all the same
+        stop.set()
+        stop_runtime(run.runtime)
+        reap()
         raise
     finally:
         stop.set()
         stop_runtime(run.runtime)
         output.close()
-    wait_until(lambda: not processes_of(setup.name), 10, "nothing left running")
+    try:
+        wait_until(lambda: not processes_of(setup.name), 10, "nothing left running")
+    except AssertionError as exc:
+        reap()
+        raise AssertionError(run.failure(str(exc))) from None
     return _verdict(run, tmp, settle_s)
 
 
