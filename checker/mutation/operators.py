@@ -108,6 +108,8 @@ def _set(field: str, value: Any) -> Change:
 def _pop_statement(i: int) -> Change:
     def change(node: Any) -> None:
         node.body.pop(i)
+        if not node.body:
+            node.body.append(ast.Pass())
     return change
 
 

@@ -243,6 +243,28 @@ def expected_host(v: View) -> Word:
     return a.first(options, a.const(0))
 
 
+def no_drained_target(v: View) -> Bool:
+    """A switchover target never names a drained node: draining a node withdraws a wish to
+    move there, and undraining it must not revive the wish.
+
+    Claims 9, 23: the cluster service "transfers the service ... to one such possible
+    node responsive to a switchover" — a node that may host it."""
+    a, t = v.a, v.g.target
+    return a.or_(a.eq(t, 0), a.not_(a.bit(v.nodes.drained, a.add(t, -1))))
+
+
+def alert_episode(v: View) -> Bool:
+    """An alert's flag is set only during its episode: the last-node alert's while the
+    group sits on its last available candidate, the blocked alert's while the group
+    cannot run anywhere. (The event that ends an episode clears its flag.)
+
+    Claims 11, 25: the cluster service "issues an alert" for "a last such possible node" —
+    for the one it is on now, not a past one."""
+    a, g = v.a, v.g
+    return a.and_(a.or_(a.not_(g.alerted), switching_disabled(v)),
+                  a.or_(a.not_(g.blocked_alerted), cannot_run(v)))
+
+
 def last_node_alert(v: View) -> Bool:
     """Quiescent on the last live node of its list: switching is disabled and the alert
     has been raised for this episode.
@@ -286,16 +308,6 @@ def app_role(v: View) -> Bool:
     return a.or_(g.maintenance, a.is_zero(app), a.and_(only_owner, role))
 
 
-def drained_empty(v: View) -> Bool:
-    """Quiescent and not in maintenance: a drained node owns no group.
-
-    Claims 2, 16: "a halt method stopping each cooperative resource group in an ordered
-    fashion on the node on which the halt method is running"."""
-    a, g = v.a, v.g
-    return a.or_(g.maintenance, a.eq(g.owner, 0),
-                  a.not_(a.bit(v.nodes.drained, a.add(g.owner, -1))))
-
-
 def notify_settled(v: View) -> Bool:
     """Quiescent and not in maintenance: the last service event sent says *up* exactly when
     the service is up.
@@ -316,12 +328,13 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("watchdog", "always", (3, 17, 34, 41), watchdog),
     StateInvariant("coverage", "always", (1, 10, 15, 24), coverage),
     StateInvariant("restart-budget", "always", (6, 20), budget_bound),
+    StateInvariant("drain", "always", (9, 23), no_drained_target),
+    StateInvariant("alert-episode", "always", (11, 25), alert_episode),
     StateInvariant("vip-held", "quiescent", (1, 5, 7, 8, 15, 19, 21, 22), vip_held),
     StateInvariant("normal-mode", "quiescent", (4, 18), normal_mode),
     StateInvariant("failover-order", "quiescent", (6, 10, 20, 24), failover_order),
     StateInvariant("last-node-alert", "quiescent", (11, 25, 35, 42), last_node_alert),
     StateInvariant("blocked", "quiescent", (6, 11, 20, 25), blocked_alert),
     StateInvariant("app-role", "quiescent", (5, 19, 30, 37), app_role),
-    StateInvariant("drain", "quiescent", (2, 16), drained_empty),
     StateInvariant("notify", "quiescent", (12, 13, 26, 27, 30, 36, 37, 43), notify_settled),
 )
