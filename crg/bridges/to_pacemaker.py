@@ -5,15 +5,23 @@ in short, per group a Pacemaker group of an ``ocf:heartbeat:IPaddr2`` VIP and th
 application (:mod:`crg.bridges.app_to_pacemaker`), in run order; an opt-in cluster; and
 scores chosen so that Pacemaker's arithmetic makes crg's placement decisions:
 
-* location scores fall by :data:`STEP` along ``[preferred] + possible``, so the first
-  available candidate has the highest score (crg's placement, rules 5 and 6);
-  every other node gets ``-INFINITY``;
+* location scores fall by :data:`STEP` along the possible nodes, and the preferred node
+  stands above them by a gap wider than the group's stickiness can bridge, so the first
+  available candidate has the highest score (crg's placement, rule 6); every other node
+  gets ``-INFINITY``;
+* ``failback auto`` is a stickiness that outweighs every difference between possible
+  nodes and not the preferred node's lead: a group away from home stays where it is
+  when a better possible node comes back, and goes home when home does (rules 3, 4).
+  Pacemaker counts a group's stickiness once per active member (the VIP alone while the
+  application is stopped, both while it runs), so both one and two times it lie in that
+  interval;
 * ``avoid`` is a colocation of ``-penalty`` with the avoided group, the penalty larger
-  than the whole spread of the candidates' scores, so a node without an avoided group
-  always wins over one with (rule 4), and every score stays positive even with all the
-  avoided groups on one node, so avoidance stays soft (choice 10);
+  than the whole spread of the candidates' scores plus an auto group's stickiness, so a
+  node without an avoided group always wins over one with, even over the node the group
+  is on (rule 3), and every score stays positive even with all the avoided groups on one
+  node, so avoidance stays soft (choice 10);
 * ``failback manual`` is a stickiness larger than the spread plus every penalty, so a
-  placed group stays (rule 3); ``auto`` is none.
+  placed group stays (rule 4).
 
 What has no counterpart is returned as warnings at the statement concerned.
 """
@@ -58,13 +66,21 @@ class Scores:
 
 def scores(group: CrgGroup) -> Scores:
     count, avoided = len(group.candidates), len(group.avoid)
-    spread = STEP * (count - 1)
-    penalty = spread + STEP
+    between_possible = STEP * max(count - 2, 0)
+    # Auto: more than every difference between possible nodes, once or twice (one or two
+    # active members), and less than the preferred node's lead, twice counted.
+    # (A group with one candidate has nowhere to stay or go: none, as crg's import reads.)
+    auto = between_possible + STEP if count > 1 else 0
+    lead = 2 * auto + STEP
+    spread = lead + between_possible if count > 1 else 0
+    penalty = spread + 2 * auto + STEP
     # The lowest candidate keeps STEP after every avoided group's penalty: still allowed.
     base = STEP + penalty * avoided
-    stickiness = spread + penalty * avoided + STEP
-    return Scores(tuple(base + STEP * (count - 1 - i) for i in range(count)),
-                  penalty, stickiness if group.failback is Failback.MANUAL else 0)
+    manual = spread + penalty * avoided + STEP
+    possible = tuple(base + STEP * (count - 2 - i) for i in range(count - 1))
+    preferred = (possible[0] + lead) if possible else base
+    return Scores((preferred, *possible), penalty,
+                  manual if group.failback is Failback.MANUAL else auto)
 
 
 class _Warnings:

@@ -2,8 +2,9 @@
 
 A configuration has 2 to 4 nodes and 1 to 4 groups, each with a random sequenced list,
 failback policy, kind, restart budget and, sometimes, groups it avoids. A script is a few
-node crashes, rejoins and application faults, each chosen among the events possible at
-that point (by crg's own placement, which both sides agree on until they do not).
+node crashes, rejoins, application faults and clean-ups of a node where a group spent its
+restart budget, each chosen among the events possible at that point (by crg's own
+placement, which both sides agree on until they do not).
 Everything follows from the seed, so a failing scenario is reproduced by its number.
 """
 
@@ -71,6 +72,8 @@ def script(rng: random.Random, config: Config, length: int) -> list[tuple[str, .
         placement = simulate(config, events)[-1]
         options += [("fault", g) for g, where in sorted(placement.items())
                     if where.app is not None]
+        options += [("cleanup", g, n) for g, where in sorted(placement.items())
+                    for n in sorted(where.banned)]
         if not options:
             break
         event = rng.choice(options)

@@ -64,6 +64,8 @@ def run(scenario: Scenario) -> Outcome:
                 resources = cluster.crash(name)
             elif kind == "join":
                 resources = cluster.rejoin(name)
+            elif kind == "cleanup":
+                resources = cluster.cleanup(f"{name}-app", event[2])
             else:
                 # The application fails where crg runs it: both agreed up to here, or the
                 # comparison has already stopped mattering.
