@@ -416,8 +416,8 @@ def _alerts(doc: XmlDocument, configuration: ET.Element, notes: Notes, draft: Dr
             raise doc.error(alert, f"{doc.describe(alert)} has no path")
         message = notes.add(doc.where(alert), f"{doc.describe(alert)}: Pacemaker calls it for "
                                               "every node, resource and fencing event; crg "
-                                              "calls an alert command for the last-node alert "
-                                              "of each group")
+                                              "calls an alert command for the last-node and "
+                                              "blocked alerts of each group")
         for group in draft.groups:
             group.statements.append(Statement(f"alert command {literal(path)}", [message]))
         for recipient in alert.iterfind("recipient"):

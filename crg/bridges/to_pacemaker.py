@@ -3,7 +3,8 @@
 The mapping and its reasons are in README.md ("Using crg with Pacemaker or keepalived");
 in short, per group a Pacemaker group of an ``ocf:heartbeat:IPaddr2`` VIP and the
 application (:mod:`crg.bridges.app_to_pacemaker`), in run order; an opt-in cluster; and
-scores chosen so that Pacemaker's arithmetic makes crg's placement decisions:
+scores chosen so that Pacemaker's arithmetic makes crg's placement decisions (the rules
+are numbered as in ``crg.spec.rules.placement.placement``):
 
 * location scores fall by :data:`STEP` along the possible nodes, and the preferred node
   stands above them by a gap wider than the group's stickiness can bridge, so the first
@@ -22,6 +23,10 @@ scores chosen so that Pacemaker's arithmetic makes crg's placement decisions:
   node, so avoidance stays soft (choice 10);
 * ``failback manual`` is a stickiness larger than the spread plus every penalty, so a
   placed group stays (rule 4).
+* ``restarts R within W`` is ``migration-threshold=R+1`` and ``failure-timeout=W``: a
+  budget spent on every candidate that is up bans the application everywhere while the
+  VIP stays, Pacemaker's counterpart of a blocked group (rule 5); it differs in the alert
+  and, for auto failback, in where the VIP waits (a warning says so).
 
 What has no counterpart is returned as warnings at the statement concerned.
 """
@@ -123,6 +128,15 @@ def to_pacemaker(config: Config) -> tuple[PacemakerConfig, list[Diagnostic]]:
             colocations.append(Colocation(f"{group.name}-avoids-{other}", group.name, other,
                                           -numbers.avoid_penalty))
         _unmapped(group, warn)
+    if config.groups:
+        # Said once: it holds for every group.
+        warn("restarts: once a group's budget is spent on every candidate that is up, crg "
+             "blocks it (VIP held, application stopped, one blocked alert) until a clean-up, "
+             "the window or a node's return; Pacemaker's migration-threshold bans the "
+             "application everywhere as well and keeps the VIP up until 'pcs resource "
+             "cleanup', the failure-timeout or a node rejoining, but raises no blocked alert "
+             "(alert agents see each failed monitor), and with failback auto it moves the "
+             "VIP alone to the preferred node", config.groups[0].where("restarts"))
     _check_ids(config, groups)
     properties = [("symmetric-cluster", "false"), ("stonith-enabled", "false"),
                   ("cluster-name", cluster.name)]
@@ -174,8 +188,8 @@ def _unmapped(group: CrgGroup, warn: _Warnings) -> None:
 
 def _alerts(config: Config, warn: _Warnings) -> tuple[Alert, ...]:
     """Command sinks become Pacemaker alert agents (cluster-wide, called for every node,
-    resource and fencing event with CRM_alert_* variables, not for crg's last-node alert
-    with CRG_*)."""
+    resource and fencing event with CRM_alert_* variables, not for crg's last-node and
+    blocked alerts with CRG_*)."""
     paths: dict[str, Alert] = {}
     for group in config.groups:
         for sink in group.alerts:
@@ -189,7 +203,8 @@ def _alerts(config: Config, warn: _Warnings) -> tuple[Alert, ...]:
             path = argv[0] if argv else ""
             message = ("alert command: exported as a cluster-wide Pacemaker alert agent, "
                        "called for every node, resource and fencing event with CRM_alert_* "
-                       "variables (crg calls it for the last-node alert, with CRG_*)")
+                       "variables (crg calls it for the last-node and blocked alerts, with "
+                       "CRG_*)")
             if len(argv) > 1:
                 message += "; Pacemaker passes no arguments, so the arguments are dropped"
             warn(message, sink.span)

@@ -65,8 +65,8 @@ def _without_avoid(outcome: Outcome, step: int, avoider: str, avoided: str) -> O
     scenario = outcome.scenario
     groups = tuple(dataclasses.replace(g, avoid=tuple(h for h in g.avoid if h != avoided))
                    if g.name == avoider else g for g in scenario.config.groups)
-    return run(dataclasses.replace(scenario, config=dataclasses.replace(
-        scenario.config, groups=groups), events=scenario.events[:step]))
+    return run(scenario.variant(dataclasses.replace(scenario.config, groups=groups),
+                                scenario.events[:step]))
 
 
 def avoid_cycle(outcome: Outcome, step: int) -> bool:
@@ -108,8 +108,8 @@ def avoider_influence(outcome: Outcome, step: int) -> bool:
             continue
         groups = tuple(dataclasses.replace(g, avoid=tuple(h for h in g.avoid if h != name))
                        for g in scenario.config.groups)
-        alone = dataclasses.replace(scenario, config=dataclasses.replace(
-            scenario.config, groups=groups), events=scenario.events[:step])
+        alone = scenario.variant(dataclasses.replace(scenario.config, groups=groups),
+                                 scenario.events[:step])
         if run(alone).pacemaker[step][name] == outcome.crg[step][name]:
             return True
     return False

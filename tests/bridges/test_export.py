@@ -145,6 +145,7 @@ def test_the_application_becomes_the_agent_it_names(app: str, agent: tuple[Any, 
     ('  alert command "/usr/local/bin/page ops"', "arguments are dropped"),
     ("  kind instance", "instance group"),
     ('  monitor tcp "{vip}:80" fails 3', "tcp check"),
+    ("  restarts 1 within 1m", "raises no blocked alert"),
 ])
 def test_what_has_no_counterpart_is_a_warning_at_its_statement(
         statement: str, words: str, tmp_path: Path,
