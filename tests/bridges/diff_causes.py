@@ -7,7 +7,8 @@ recogniser checks; README.md ("Using crg with Pacemaker or keepalived") has a mi
 example of each and the behaviour an operator would expect.
 
 Recognisers that can be counterfactual are: the cause is confirmed by changing exactly
-that one thing on crg's side and seeing the disagreement go away at that step.
+that one thing (an ``avoid`` taken out of the export) and seeing Pacemaker's scheduler
+place the group where crg does at that step.
 """
 
 from __future__ import annotations
@@ -92,6 +93,47 @@ def avoid_cycle(outcome: Outcome, step: int) -> bool:
                     if (_without_avoid(outcome, step, avoider, name).pacemaker[step][name]
                             == outcome.crg[step][name]):
                         return True
+    return False
+
+
+def _avoided_at(outcome: Outcome, step: int, name: str, node: str | None) -> list[str]:
+    """The groups ``name`` avoids that crg has on ``node`` after ``step``."""
+    return [other for other in outcome.scenario.config.group(name).avoid
+            if node is not None and outcome.crg[step][other].vip == node]
+
+
+def avoided_home_taken(outcome: Outcome, step: int) -> bool:
+    """crg places a group beside a group it avoids, taken to be on its way home (automatic
+    failback, away from a home that is available), although that group's home holds a
+    group it avoids in turn, so it stays where it is; Pacemaker's colocation penalty
+    applies wherever the avoided group is, and the group goes to a node without it."""
+    config = outcome.scenario.config
+    for name in outcome.differing_groups(step):
+        node = outcome.crg[step][name].vip
+        if outcome.pacemaker[step][name].vip == node:
+            continue
+        for other in _avoided_at(outcome, step, name, node):
+            avoided = config.group(other)
+            if (avoided.failback is Failback.AUTO and node != avoided.preferred
+                    and _avoided_at(outcome, step, other, avoided.preferred)):
+                return True
+    return False
+
+
+def home_avoided_too(outcome: Outcome, step: int) -> bool:
+    """A group with automatic failback shares its node with a group it avoids, and its
+    preferred node holds a group it avoids too: crg leaves it where it is (a move that
+    ends beside an avoided group is an outage for nothing); Pacemaker sends it home, where
+    the preferred node's lead decides between two nodes with one penalty each."""
+    config = outcome.scenario.config
+    for name in outcome.differing_groups(step):
+        group = config.group(name)
+        node = outcome.crg[step][name].vip
+        if (group.failback is Failback.AUTO and node != group.preferred
+                and outcome.pacemaker[step][name].vip == group.preferred
+                and _avoided_at(outcome, step, name, node)
+                and _avoided_at(outcome, step, name, group.preferred)):
+            return True
     return False
 
 
@@ -193,6 +235,11 @@ CAUSES: tuple[Cause, ...] = (
     Cause("avoid-cycle", "groups that avoid each other: crg places them by name and moves "
           "an auto group off the node it shares; Pacemaker in its own order, and leaves it",
           avoid_cycle),
+    Cause("avoided-home-taken", "crg takes an avoided auto group away from home for "
+          "leaving although its home holds a group it avoids; Pacemaker keeps apart",
+          avoided_home_taken),
+    Cause("home-avoided-too", "an auto group beside a group it avoids, its home beside "
+          "another: crg stays, Pacemaker goes home", home_avoided_too),
     Cause("avoider-influence", "Pacemaker places an avoided group off the node a group "
           "that avoids it holds or prefers; crg places it by its own list alone",
           avoider_influence),

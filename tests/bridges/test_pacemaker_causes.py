@@ -1,5 +1,6 @@
 """The minimal example of each named difference (README.md, "Using crg with Pacemaker or
-keepalived") really differs in that way on Pacemaker's scheduler, and only there."""
+keepalived") really differs in that way on Pacemaker's scheduler, and only there; and the
+examples of differences that crg's rules or the export have since removed agree."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ EXAMPLES: dict[str, tuple[list[str], list[tuple[str, ...]]]] = {
         "db", ["n1", "n2"], "kind instance", "failback auto", "avoid web")], []),
     "avoid-cycle": ([group("a", ["n1"], "failback auto", "avoid b"),
                      group("b", ["n1", "n2"], "failback manual", "avoid a")], []),
+    "avoided-home-taken": ([group("a", ["n1"], "failback manual"),
+                            group("b", ["n1", "n2"], "failback auto", "avoid a"),
+                            group("c", ["n2", "n3"], "failback auto", "avoid b")], []),
+    "home-avoided-too": ([group("y", ["n1"], "failback manual"),
+                          group("x", ["n1", "n2"], "failback auto", "avoid y, z"),
+                          group("z", ["n3", "n2"], "failback manual")], [("fail", "n3")]),
     "avoider-influence": ([group("a", ["n1", "n2", "n3"], "failback manual"),
                            group("b", ["n2", "n1", "n3"], "failback manual", "avoid a")],
                           [("fail", "n1")]),
