@@ -63,7 +63,8 @@ def test_fail_n1_moves_its_groups_to_their_next_possible_nodes(simulate: Callabl
     for group in ("www", "static"):
         assert data["final"]["placement"][group] == {
             "node": where(data)[group], "mode": "failover", "vip": where(data)[group],
-            "app": "up", "switching": True, "alerted": False, "blocked_alerted": False}
+            "app": "up", "switching": True, "alerted": False, "blocked_alerted": False,
+            "maintenance": False}
 
 
 def test_join_n1_fails_back_where_the_policy_is_auto(simulate: Callable[..., Run]) -> None:
@@ -251,7 +252,8 @@ def test_a_group_with_no_candidate_left_is_down_not_violated(simulate: Callable[
     # the last-node episode ended with the last node: its alert is not pending any more
     assert data["final"]["placement"]["www"] == {
         "node": None, "mode": "down", "vip": None, "app": "down", "switching": True,
-        "alerted": False, "blocked_alerted": False}
+        "alerted": False, "blocked_alerted": False,
+            "maintenance": False}
     assert data["steps"][3]["problems"] == []
     assert result.code == 0
 

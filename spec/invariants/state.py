@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crg.spec.rules.placement import moving, switching_disabled
+from crg.spec.rules.placement import switching_disabled
 from crg.spec.rules.roles import leftovers, runs_app
 from crg.spec.rules.view import (
     View,
@@ -156,15 +156,12 @@ def budget_bound(v: View) -> Bool:
     return v.a.not_(v.a.lt(v.a.const(v.topo.budget), v.g.restarts))
 
 
-def moves_for_a_reason(v: View) -> Bool:
-    """An owned group leaves its owner only for a reason: the owner may no longer host it
+def leave_reason(v: View) -> Bool:
+    """An owned group has a reason to leave its owner: the owner may no longer host it
     (out, drained or banned), an operator's switchover target is in force elsewhere, or —
     with failback auto — its preferred node is eligible again and free of the groups it
     avoids, or it shares its node with a group it avoids and a free eligible node exists.
-    Manual failback never moves a settled group by itself.
-
-    Claims 4, 6, 9: the service runs "in a normal mode ... on the preferred node" and is
-    transferred "responsive to a failover" or "responsive to a switchover"."""
+    Manual failback never moves a settled group by itself."""
     a, g, p = v.a, v.g, v.topo.preferred
     owner = a.add(g.owner, -1)
     reasons = [a.not_(available(v, owner)), a.bit(g.ban, owner),
@@ -176,7 +173,7 @@ def moves_for_a_reason(v: View) -> Bool:
         elsewhere = a.or_(a.false, *(a.and_(eligible(v, c), free_of_avoided(v, c))
                                      for c in v.topo.candidates))
         reasons.append(a.and_(crowded, elsewhere))
-    return a.or_(a.eq(g.owner, 0), a.not_(moving(v)), *reasons)
+    return a.or_(a.eq(g.owner, 0), *reasons)
 
 
 # --- quiescent ----------------------------------------------------------------------
@@ -319,7 +316,6 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("watchdog", "always", (3, 17, 34, 41), watchdog),
     StateInvariant("coverage", "always", (1, 10, 15, 24), coverage),
     StateInvariant("restart-budget", "always", (6, 20), budget_bound),
-    StateInvariant("failback", "always", (4, 6, 9, 18, 20, 23), moves_for_a_reason),
     StateInvariant("vip-held", "quiescent", (1, 5, 7, 8, 15, 19, 21, 22), vip_held),
     StateInvariant("normal-mode", "quiescent", (4, 18), normal_mode),
     StateInvariant("failover-order", "quiescent", (6, 10, 20, 24), failover_order),

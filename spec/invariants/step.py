@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crg.spec.invariants.state import cannot_run, expected_host
+from crg.spec.invariants.state import cannot_run, expected_host, leave_reason
 from crg.spec.rules.placement import moving, switching_disabled
 from crg.spec.rules.registry import KINDS
 from crg.spec.rules.view import (
@@ -28,6 +28,7 @@ from crg.spec.rules.view import (
     holds,
     owned,
     service_up,
+    up,
 )
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import Bool
@@ -159,9 +160,10 @@ def _app_by_start_in_role(v: View, action: Action, w: View) -> Bool:
 def _episode(flag: str, condition: Callable[[View], Bool],
              raise_kind: ActionKind) -> Callable[[View, Action, View], Bool]:
     """The alert flag ``flag`` records exactly "the alert was raised in the current
-    stretch of ``condition``": it rises only by its alert step, while the condition holds
-    and it is not yet raised, and otherwise it is what it was for as long as the condition
-    still holds after the step, and false once it does not. With the quiescent half
+    stretch of ``condition``": the alert step (which tells the sinks) is taken only while
+    the condition holds and the flag is down, and raises it; any other step leaves it what
+    it was for as long as the condition still holds after the step, and false once it
+    does not. With the quiescent half
     (condition ⇒ flag) that is one alert per maximal stretch — a history, stated over
     transitions."""
 
@@ -169,9 +171,8 @@ def _episode(flag: str, condition: Callable[[View], Bool],
         a = v.a
         before, after = getattr(v.g, flag), getattr(w.g, flag)
         if action.kind is raise_kind:
-            raised = a.and_(after, a.not_(before))
-            return a.or_(_same(v, before, after),
-                          a.and_(raised, condition(v)))
+            # the alert step tells the sinks: once, while its condition holds
+            return a.and_(after, a.not_(before), condition(v))
         return _same(v, after, a.and_(before, condition(w)))
 
     return check
@@ -227,6 +228,30 @@ def _no_start_when_banned(v: View, action: Action, w: View) -> Bool:
     if action.kind is not _K.START_APP:
         return v.a.true
     return v.a.not_(v.a.bit(v.g.ban, action.node))
+
+
+# --- contact -------------------------------------------------------------------------------
+
+
+def _in_contact(v: View, action: Action, w: View) -> Bool:
+    # The cluster service acts through the store: a node cut off from it (or crashed, or
+    # lost) takes no step of it — but fencing, which is what a cut-off node must do.
+    if (action.group < 0 or not KINDS[action.kind].system
+            or action.kind is _K.FENCE):
+        return v.a.true
+    return up(v, action.node)
+
+
+# --- failback ------------------------------------------------------------------------------
+
+
+def _leaves_for_a_reason(v: View, action: Action, w: View) -> Bool:
+    # A group leaves its owner (gives up the VIP there, or the ownership) only for a
+    # reason; stated on what the group does, not on the placement, so a slip in the
+    # placement shows.
+    if action.kind not in (_K.RELEASE_VIP, _K.RELEASE_OWNERSHIP):
+        return v.a.true
+    return leave_reason(v)
 
 
 # --- maintenance -------------------------------------------------------------------------
@@ -303,6 +328,11 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
                   "crash, a lost lease, the window or a cleanup", _ban_by_fault_only),
     StepInvariant("restart-budget", "the application started on a node where the group has "
                   "spent its restart budget", _no_start_when_banned),
+    StepInvariant("failback", "the group left its owner with no reason to: the owner could "
+                  "still host it, no switchover asked for it, and (failback auto) its "
+                  "preferred node was not free to go back to", _leaves_for_a_reason),
+    StepInvariant("contact", "a node out of contact with the store took a step of the "
+                  "cluster service (only fencing is done cut off)", _in_contact),
     StepInvariant("maintenance", "the cluster service acted for a group in maintenance (or "
                   "charged it a fault), or the mode changed outside maintenance on/off",
                   _hands_off),

@@ -62,6 +62,11 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec("online", (Arg.GROUP,), ActionKind.ONLINE, "end GROUP's offline mode"),
     EventSpec("forgive", (Arg.GROUP,), ActionKind.FORGIVE,
               "GROUP's restart window passes: restart budget and bans are restored"),
+    EventSpec("maintenance-on", (Arg.GROUP,), ActionKind.MAINTENANCE_ON,
+              "an operator puts GROUP in maintenance: the cluster service takes no action "
+              "for it"),
+    EventSpec("maintenance-off", (Arg.GROUP,), ActionKind.MAINTENANCE_OFF,
+              "GROUP's maintenance ends: the cluster service takes it as it finds it"),
     EventSpec("cleanup", (Arg.GROUP, Arg.NODE), ActionKind.CLEANUP,
               "an operator clears GROUP's failure record on NODE (its ban, and the "
               "restarts used there)"),
@@ -277,6 +282,11 @@ class Simulation:
         elif event.name == "cleanup":
             node = event.args[1]
             return f"{group} has no failure recorded on {node}: nothing to clean up"
+        elif event.name == "maintenance-on":
+            if gv.maintenance:
+                return f"{group} is already in maintenance"
+        elif event.name == "maintenance-off":
+            return f"{group} is not in maintenance"
         # Operator commands wait for a group at rest; after settling that means a group
         # that did not settle (a livelock is reported before any event applies).
         return f"{event.name} {group} is not enabled now (mode {p.mode.value})"

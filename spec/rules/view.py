@@ -128,14 +128,6 @@ def any_available(v: View) -> Bool:
     return v.a.or_(v.a.false, *(available(v, c) for c in v.topo.candidates))
 
 
-def standby_available(v: View) -> Bool:
-    """At least two candidates are available: whoever hosts the group has a standby."""
-    a, cands = v.a, v.topo.candidates
-    pairs = [a.and_(available(v, c), available(v, d))
-             for i, c in enumerate(cands) for d in cands[i + 1:]]
-    return a.or_(a.false, *pairs)
-
-
 def cluster_coordinator(v: View) -> Word:
     """The first up node of the cluster (index + 1; 0 if none): sends what no host can,
     such as the *service down* of a group left without any candidate."""
@@ -145,8 +137,9 @@ def cluster_coordinator(v: View) -> Word:
 
 def coordinator(v: View) -> Word:
     """The first live candidate (index + 1): which node does group-wide bookkeeping that
-    belongs to no owner (re-arming the last-node alert). Drained nodes still count: they
-    are up and can write to the store."""
+    belongs to no owner (the runtime's clock: forgiving a group nobody hosts once its
+    restart window has passed). Drained nodes still count: they are up and can write to
+    the store."""
     a = v.a
     return a.first([(live(v, c), a.const(c + 1)) for c in v.topo.candidates], a.const(0))
 

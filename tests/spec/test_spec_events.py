@@ -301,6 +301,26 @@ def test_switchover_refused_to_a_banned_node() -> None:
     assert events.switchover(view(T, banned), 2)[0]
 
 
+def test_maintenance_on_when_at_rest() -> None:
+    guard, after = events.maintenance_on(view(T, running_on(0)), -1)
+    assert guard
+    assert after == running_on(0, maintenance=True)
+    assert not events.maintenance_on(view(T, running_on(0, maintenance=True)), -1)[0]
+    assert not events.maintenance_on(view(T, group()), -1)[0]  # not placed: not at rest
+
+
+def test_maintenance_off_whatever_the_state() -> None:
+    stopped = group(owner=1, vip=bits(0), maintenance=True)  # its app died meanwhile
+    guard, after = events.maintenance_off(view(T, stopped), -1)
+    assert guard
+    assert after == stopped._replace(maintenance=False)
+    assert not events.maintenance_off(view(T, running_on(0)), -1)[0]
+
+
+def test_fault_is_not_charged_in_maintenance() -> None:
+    assert not events.fault(view(T, running_on(0, maintenance=True)), 0)[0]
+
+
 def test_owner_node() -> None:
     assert events.owner_node(view(T, running_on(2))) == 2
     assert events.owner_node(view(T, group())) == -1

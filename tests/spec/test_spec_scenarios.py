@@ -360,3 +360,21 @@ def test_drain_moves_groups_away_in_order_and_undrain_brings_them_back() -> None
     assert halt == ["stop-monitors", "stop-app", "release-vip", "notify-down",
                     "release-ownership"]
     assert where(sim, steps[2].state)["www"] == ("n1", "normal")
+
+
+# -- maintenance (issue 13) -------------------------------------------------------------------
+
+
+def test_in_maintenance_nothing_is_done_until_it_ends() -> None:
+    sim, steps = simulate(CHAIN, "--maintenance-on", "g", "--fail", "n1", "--maintenance-off",
+                          "g")
+    assert steps[2].actions == ()  # n1 crashed: nobody takes g over while in maintenance
+    assert where(sim, steps[2].state)["g"] == (None, "moving")
+    assert where(sim, steps[3].state)["g"] == ("n2", "failover")
+
+
+def test_a_failure_in_maintenance_counts_once_it_ends() -> None:
+    sim = Simulation(CHAIN)
+    steps = sim.run(events("--maintenance-on", "g"))
+    with pytest.raises(ScenarioError, match="fault"):
+        sim.step(steps[-1].state, events("--fault", "g")[0])
