@@ -4,11 +4,11 @@ The mapping and its reasons are in README.md ("Using crg with Pacemaker or keepa
 in short, per group a Pacemaker group of an ``ocf:heartbeat:IPaddr2`` VIP and the
 application (:mod:`crg.bridges.app_to_pacemaker`), in run order; an opt-in cluster; and
 scores chosen so that Pacemaker's arithmetic makes crg's placement decisions (the rules
-are numbered as in ``crg.spec.rules.placement.placement``):
+are numbered as in SPEC.md, section 4):
 
 * location scores fall by :data:`STEP` along the possible nodes, and the preferred node
   stands above them by a gap wider than the group's stickiness can bridge, so the first
-  available candidate has the highest score (crg's placement, rule 6); every other node
+  available candidate has the highest score (rules 6 to 8); every other node
   gets ``-INFINITY``;
 * ``failback auto`` is a stickiness that outweighs every difference between possible
   nodes and not the preferred node's lead: a group away from home stays where it is
