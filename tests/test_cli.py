@@ -194,6 +194,26 @@ def test_show_hides_the_secrets_of_urls(crg: Callable[..., Run],
     assert data["groups"][0]["monitors"][0]["target"] == "http://***@{vip}:8080/?***"
 
 
+def test_diagnostics_hide_the_secrets_of_urls(crg: Callable[..., Run],
+                                              write: Callable[[str, str], str]) -> None:
+    """An error on a line holding a secret URL — in its message and its quoted source
+    line — shows it hidden, with the caret still under the word it points at, in crg
+    check, crg show and crg run (whose diagnostics go to the journal under systemd)."""
+    path = write("bad-secret.crg", SECRET.replace(
+        '"https://ops:hunter2@hooks.example.net/crg?token=s3cr3t"',
+        '"ftp://ops:hunter2@hooks.example.net/crg?token=s3cr3t" every'))
+    for command in (("check",), ("show",), ("run",), ("check", "--format", "json")):
+        result = crg(*command, path)
+        assert result.code == 2, (command, result.err)
+        for secret in ("hunter2", "s3cr3t", "ops:"):
+            assert secret not in result.out + result.err, (command, secret)
+    lines = crg("check", path).err.splitlines()
+    quoted = next(i for i, line in enumerate(lines) if "every" in line and "|" in line)
+    assert '"ftp://***@hooks.example.net/crg?***" every' in lines[quoted]
+    caret = lines[quoted + 1]
+    assert lines[quoted][caret.index("^"):caret.rindex("^") + 1] == "every"
+
+
 def test_show_invalid(crg: Callable[..., Run], write: Callable[[str, str], str]) -> None:
     result = crg("show", write("bad.crg", BAD))
     assert (result.code, result.out) == (2, "")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from crg.dsl.redact import redact, redact_data
+from crg.dsl.redact import redact, redact_data, redacted_offset, secret_spans
 
 
 @pytest.mark.parametrize(("text", "shown"), [
@@ -40,3 +40,23 @@ def test_redact_data_reaches_every_string() -> None:
         "event": "alert-failed", "detail": "webhook https://***@h/?***: refused",
         "hooks": [{"detail": "http://x/?***"}], "seq": 3, "ok": False,
         "nested": ["http://***@c/"]}
+
+
+def test_offsets_follow_the_redaction() -> None:
+    """A caret under a source line points at the same characters once its secrets are
+    hidden: offsets before a secret stay, after it move by the change of length, inside
+    it go to its ``***``."""
+    line = 'alert webhook "http://u:pw@h/x?token=s3cr3t" every'
+    shown = redact(line)
+    assert shown == 'alert webhook "http://***@h/x?***" every'
+    assert [line[a:b] for a, b in secret_spans(line)] == ["u:pw", "token=s3cr3t"]
+    word = line.index("every")
+    assert shown[redacted_offset(line, word):redacted_offset(line, len(line), end=True)] \
+        == "every"
+    url, url_end = line.index("http"), line.index('" every')
+    assert shown[redacted_offset(line, url):redacted_offset(line, url_end, end=True)] \
+        == "http://***@h/x?***"
+    inside = line.index("pw")
+    assert redacted_offset(line, inside) == shown.index("***")
+    assert redacted_offset(line, inside + 1, end=True) == shown.index("***") + 3
+    assert redacted_offset("no url", 3) == 3
