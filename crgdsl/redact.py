@@ -5,9 +5,9 @@ the URL, or a token in its query string (``?token=...``) or fragment; so may eac
 of a store URL (``etcd://user:password@h1:2379,h2:2379``). crg needs them to
 call the URL, never to show it: every log line, event, control answer (``crg status``),
 ``crg show`` and diagnostic (its message and the source line it quotes, where
-:func:`redacted_offset` keeps the caret in place) goes through :func:`redact` (or :func:`redact_data` for structured
-records), which keeps the scheme, host, port and path — enough to tell which URL is
-meant — and replaces the rest with ``***``.
+:func:`redacted_offset` keeps the caret in place) goes through :func:`redact` (or
+:func:`redact_data` for structured records), which keeps the scheme, host, port and
+path — enough to tell which URL is meant — and replaces the rest with ``***``.
 
 One function for every output, applied to whole texts (a URL inside an error message,
 a command line or a traceback is found too), so no output path needs to know where the

@@ -315,6 +315,20 @@ def test_internal_error_traceback_on_request(crg: Callable[..., Run],
     assert "Traceback (most recent call last)" in result.err
 
 
+@pytest.mark.parametrize("debug", ["0", "1"])
+def test_internal_error_hides_secrets(crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch,
+                                      debug: str) -> None:
+    """An unforeseen error that carries a URL (an HTTP library's message names the URL it
+    called) reaches stderr — the journal under systemd — without its secrets."""
+    monkeypatch.setenv("CRG_DEBUG", debug)
+    monkeypatch.setattr(check, "validate", broken_validate(
+        RuntimeError("POST https://ops:hunter2@hooks.example.net/crg?token=s3cr3t failed")))
+    result = crg("check", QUICKSTART)
+    assert result.code == 3
+    assert "POST https://***@hooks.example.net/crg?*** failed" in result.err
+    assert "hunter2" not in result.err and "s3cr3t" not in result.err
+
+
 def test_interrupt(crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(check, "validate", broken_validate(KeyboardInterrupt()))
     result = crg("check", QUICKSTART)
