@@ -400,5 +400,12 @@ def _verdict(run: Soak, tmp: Path, settle_s: float) -> Report:
 
 
 def seed_from_environment() -> int | None:
-    text = os.environ.get("CRG_SOAK_SEED")
-    return int(text) if text and re.fullmatch(r"\d+", text) else None
+    """``CRG_SOAK_SEED`` (a replay), or None for a new seed. Anything but digits is a
+    mistake to be told, not a reason to soak with another seed than the one asked for."""
+    text = os.environ.get("CRG_SOAK_SEED", "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"\d+", text):
+        raise ValueError(f"CRG_SOAK_SEED={text!r}: expected the seed a soak printed "
+                         "(digits only)")
+    return int(text)

@@ -24,3 +24,13 @@ def test_random_faults_never_make_a_double_holder(tmp_path: Path) -> None:
     assert sum(done.values()) >= SECONDS / 5, report
     assert done.get("kill-app", 0) > 0 and done.get("switchover", 0) > 0, report
     assert report.events.get("fault", 0) > 0 and report.events.get("service-up", 0) > 3
+
+
+def test_the_seed_to_replay_is_read_or_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRG_SOAK_SEED", "4087129645")
+    assert seed_from_environment() == 4087129645
+    monkeypatch.setenv("CRG_SOAK_SEED", "")
+    assert seed_from_environment() is None
+    monkeypatch.setenv("CRG_SOAK_SEED", "0x2a")  # once silently replaced by a new seed
+    with pytest.raises(ValueError, match="CRG_SOAK_SEED='0x2a'"):
+        seed_from_environment()
