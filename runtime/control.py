@@ -72,7 +72,9 @@ async def serve(path: Path, handler: Handler,
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     # Made 0600 by the umask as it is bound: no window where others could connect, and no
-    # chmod by path afterwards (it would follow a link planted in its place).
+    # chmod by path afterwards (it would follow a link planted in its place). The umask
+    # is the process's: for these microseconds the other threads only write files made
+    # with an explicit 0600 (outputs) — directories and processes come from this loop.
     old = os.umask(0o177)
     try:
         listener.bind(str(path))
