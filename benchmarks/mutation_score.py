@@ -29,13 +29,21 @@ from crg.checker.mutation import catalogue
 from crg.checker.mutation.judge import Verdict, harness_configs, judge
 from crg.checker.mutation.operators import Mutant, mutants
 from crg.checker.mutation.world import entry_points, originals
+from crg.dsl import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+_CONFIGS: list[tuple[str, Config]] = []
+"""Loaded once per worker: the judge keeps the original rules' verdicts and transition
+systems per configuration object, so a fresh load per mutant would redo them every time."""
+
+
 def _judge(job: tuple[Mutant, bool]) -> tuple[Mutant, Verdict]:
     mutant, equivalence = job
-    return mutant, judge(mutant, harness_configs(ROOT / "examples"), equivalence)
+    if not _CONFIGS:
+        _CONFIGS.extend(harness_configs(ROOT / "examples"))
+    return mutant, judge(mutant, _CONFIGS, equivalence)
 
 
 def main() -> int:
