@@ -308,6 +308,34 @@ def _command_at_rest(v: View, action: Action, w: View) -> Bool:
     return at_rest(v)
 
 
+def _command_as_named(v: View, action: Action, w: View) -> Bool:
+    # Each operator command does what its name says, and only when there is something
+    # for it to do (a command that changes nothing is refused with its reason).
+    a, g, after, n, k = v.a, v.g, w.g, action.node, action.kind
+    if k is _K.SWITCHOVER:
+        allowed = a.and_(a.bit(a.const(v.topo.candidate_mask), n), available(v, n),
+                         up(v, n), a.not_(a.bit(g.ban, n)), a.not_(owned(v, n)),
+                         a.not_(a.eq(g.target, a.const(n + 1))), a.not_(switching_disabled(v)))
+        return a.and_(allowed, a.eq(after.target, a.const(n + 1)))
+    if k is _K.OFFLINE:
+        return a.and_(a.not_(g.offline), after.offline)
+    if k is _K.ONLINE:
+        return a.and_(g.offline, a.not_(after.offline))
+    if k is _K.MAINTENANCE_ON:
+        return a.and_(a.not_(g.maintenance), after.maintenance)
+    if k is _K.MAINTENANCE_OFF:
+        return a.and_(g.maintenance, a.not_(after.maintenance))
+    if k is _K.CLEANUP:
+        here = owned(v, n)
+        something = a.or_(a.bit(g.ban, n), a.and_(here, a.not_(a.eq(g.restarts, 0))))
+        restarts = a.ite(here, a.eq(after.restarts, 0), a.eq(after.restarts, g.restarts))
+        return a.and_(a.bit(a.const(v.topo.candidate_mask), n), something,
+                      a.not_(a.bit(after.ban, n)),
+                      a.eq(a.without(after.ban, a.const(1 << n)),
+                           a.without(g.ban, a.const(1 << n))), restarts)
+    return a.true
+
+
 # --- failback ------------------------------------------------------------------------------
 
 
@@ -410,4 +438,8 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
     StepInvariant("commands", "an operator's command was taken while the group was not at "
                   "rest (moving, halting, failed, or with a watchdog at work)",
                   _command_at_rest),
+    StepInvariant("commands", "an operator's command did not do what its name says (or was "
+                  "taken where it is refused: a switchover to a node that is out, drained, "
+                  "banned, the owner or outside the list, or with switching disabled; a "
+                  "cleanup with nothing to clean)", _command_as_named),
 )
