@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from crg.commands import _client as client
 from crg.errors import ExitCode
 from crg.output import Output
-from crg.runtime import client
 from crg.runtime.control import ControlError
 from crg.runtime.status import HEADERS, config_line, nodes_line, rows, title
 
