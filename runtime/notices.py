@@ -101,7 +101,9 @@ def extra_for(services: Services, action: Action, node: str, reason: str) -> Ext
                           (Put(keys.event(group.name, seq), dumps(payload)),), deletes),
                     payload)
         if action.kind is ActionKind.FAULT:
-            return (Extra({group.name: {"fault_time": time.time()}}),
+            # The failure record crg status shows (restart window, last fault).
+            return (Extra({group.name: {"fault_time": time.time(), "fault_node": node,
+                                        "fault_reason": reason}}),
                     {"event": "fault", **common, "reason": reason})
         if action.kind is ActionKind.ALERT:
             return Extra(), {"event": "alert", **common, "time": iso_time(),
