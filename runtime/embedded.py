@@ -28,7 +28,14 @@ from crg.runtime.endpoint.metrics import Metrics
 from crg.runtime.endpoint.routes import NodeEndpoint
 from crg.runtime.live import live_state
 from crg.runtime.observations import Observations, records, reported, suspects
-from crg.runtime.operator import OPERATOR_EVENTS, Client, CommandError, Operator, timeout_of
+from crg.runtime.operator import (
+    OPERATOR_EVENTS,
+    Client,
+    CommandError,
+    Operator,
+    in_maintenance,
+    timeout_of,
+)
 from crg.runtime.recorder import ClusterRecorder
 from crg.runtime.records import Keys, encode
 from crg.runtime.registration import register
@@ -272,6 +279,10 @@ class EmbeddedCluster:
     async def shutdown(self) -> bool:
         """Drain every live node, wait (bounded) until every group halted in order, then
         stop. Returns whether it halted cleanly (else everything was killed)."""
+        for name in in_maintenance(self.model, self.recorder.state):
+            # Left alone, it would be killed at the deadline: halt it in order instead.
+            log.warning("%s is in maintenance: ending it, to halt it in order", name)
+            await self.operate("maintenance-off", (name,), timeout_s=0.0)
         for node in self.nodes:
             if node in self.agents:
                 await self.operate("drain", (node,), timeout_s=0.0)

@@ -37,7 +37,14 @@ from crg.runtime.fencing import (
 from crg.runtime.fingerprint import fingerprint
 from crg.runtime.live import live_state
 from crg.runtime.observations import Observations, records, reported, suspects
-from crg.runtime.operator import OPERATOR_EVENTS, Client, CommandError, Operator, timeout_of
+from crg.runtime.operator import (
+    OPERATOR_EVENTS,
+    Client,
+    CommandError,
+    Operator,
+    in_maintenance,
+    timeout_of,
+)
 from crg.runtime.recorder import NodeRecorder
 from crg.runtime.records import Extra, Keys
 from crg.runtime.registration import rejoin_txn
@@ -296,6 +303,13 @@ class HostRuntime:
         keys = self.services.keys
         clean = True
         with contextlib.suppress(StoreError):
+            _, state = await read_state(self.services, agent.actor)
+            operator = Operator(self.services, self.simulation, lambda: agent.actor)
+            for name in in_maintenance(self.model, state, agent.index):
+                # Left alone, it would be killed at the deadline: halt it in order instead.
+                log.warning("%s: %s is in maintenance: ending it, to move it away in order",
+                            self.node, name)
+                await operator.command("maintenance-off", (name,), timeout_s=0.0)
             await self._commit(Action(ActionKind.DRAIN, -1, agent.index),
                                Extra(puts=(Put(keys.drained(self.node), SHUTDOWN_MARK),)))
         stop_s = max((g.app.stop.timeout_ms for g in self.config.groups), default=0) / 1000

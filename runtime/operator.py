@@ -29,7 +29,7 @@ import psutil
 
 from crg.runtime.commit import RACE, ActorOf, Services, commit, enabled, read_state
 from crg.runtime.notices import extra_for
-from crg.spec import Action, ActionKind, State
+from crg.spec import Action, ActionKind, Model, State
 from crg.spec.present.commands import at_rest, cleanups, concerned, outcome_line, refusal
 from crg.spec.present.commands import shortfall as what_falls_short
 from crg.spec.present.modes import placement_of
@@ -89,7 +89,8 @@ class Client:
         if pid is not None:
             try:
                 argv = psutil.Process(pid).cmdline()
-                command = " ".join(_shorter(a) for a in argv)[:200] or None
+                command = " ".join(_shorter(a) if i < 2 else a
+                                   for i, a in enumerate(argv))[:200] or None
             except (psutil.Error, OSError):
                 pass
         return Client(pid, uid if isinstance(uid, int) else None, command)
@@ -105,8 +106,20 @@ class Client:
 
 
 def _shorter(arg: str) -> str:
-    """``/usr/bin/python3 -m crg`` reads as ``python3 -m crg``."""
+    """``/usr/bin/python3 /usr/local/bin/crg`` reads as ``python3 crg``."""
     return arg.rsplit("/", 1)[-1] if arg.startswith("/") else arg
+
+
+def in_maintenance(model: Model, state: State, owner: int | None = None) -> list[str]:
+    """The groups in maintenance (owned by node ``owner``, if given): a runtime that
+    stops ends their maintenance first, so that they halt in order instead of being
+    killed when its time is up."""
+    out = []
+    for topo in model.groups:
+        gv = model.group_vars(state, topo.index)
+        if gv.maintenance and (owner is None or gv.owner == owner + 1):
+            out.append(topo.name)
+    return out
 
 
 def text(event: Event) -> str:

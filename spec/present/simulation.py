@@ -155,13 +155,14 @@ class Simulation:
 
     # -- running -----------------------------------------------------------------------
 
-    def run(self, events: Sequence[Event]) -> list[Step]:
-        """Start-up, then each event in order, settling after each. Stops after a step
-        that did not settle. Raises :class:`ScenarioError` for a bad event (names are all
-        checked before anything runs)."""
+    def run(self, events: Sequence[Event], start: State | None = None) -> list[Step]:
+        """Start-up — or, given ``start`` (a running cluster's state, ``crg simulate
+        --live``), settling from there — then each event in order, settling after each.
+        Stops after a step that did not settle. Raises :class:`ScenarioError` for a bad
+        event (names are all checked before anything runs)."""
         for event in events:
             self.check_names(event)
-        steps = [self.start()]
+        steps = [self.start() if start is None else self._settle(None, None, start, ())]
         for event in events:
             if steps[-1].livelock is not None:
                 break
