@@ -14,13 +14,16 @@ import contextlib
 import os
 import random
 import re
+import signal
 import socket
+import subprocess
 import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -76,6 +79,7 @@ class Setup:
 def quickstart(tmp: Path, *, restarts: int = 2) -> Setup:
     rng = random.Random(uuid.uuid4().int)
     name = f"qs{uuid.uuid4().hex[:8]}"
+    CLUSTERS.append(name)
     vips = {g: free_vip(rng) for g in GROUPS}
     hooks, alerts = tmp / "hooks.txt", tmp / "alerts.txt"
     text = QUICKSTART.read_text()
@@ -180,6 +184,41 @@ def processes_of(cluster: str) -> list[psutil.Process]:
     return found
 
 
+CLUSTERS: list[str] = []
+"""The clusters made by :func:`quickstart` and :func:`two_nodes` since the last
+:func:`reap` (tests/runtime/conftest.py reaps after every test)."""
+
+
+def reap() -> list[int]:
+    """SIGKILL whatever the runtimes of the recent clusters left running (a test that
+    failed half-way, a runtime killed with SIGKILL); the pids killed."""
+    killed = []
+    for name in CLUSTERS:
+        for leftover in processes_of(name):
+            with contextlib.suppress(psutil.Error):
+                leftover.kill()
+                killed.append(leftover.pid)
+    CLUSTERS.clear()
+    return killed
+
+
+def stop_runtime(proc: subprocess.Popen[Any]) -> str:
+    """Teardown of a test's ``crg run`` that may still run: SIGTERM (it stops its
+    applications in order), SIGKILL when it has not ended within 30 s (what it leaves
+    is reaped after the test). Returns what it printed, if that was captured."""
+    output: Any = ""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            output, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    if isinstance(output, bytes):
+        output = output.decode(errors="replace")
+    return output or ""
+
+
 def app_pid(cluster: EmbeddedCluster, node: str, group: str) -> int | None:
     agent = cluster.agents.get(node)
     if agent is None:
@@ -261,6 +300,7 @@ group job {{
 def two_nodes(tmp: Path, app: str, *, restarts: int = 1) -> Setup:
     """A one-group, two-node cluster running ``app`` (the lines of its app block)."""
     name = f"sv{uuid.uuid4().hex[:8]}"
+    CLUSTERS.append(name)
     vip = free_vip(random.Random(uuid.uuid4().int))
     alerts = tmp / "alerts.txt"
     text = TWO_NODES.format(name=name, vip=vip, app=app, restarts=restarts, alerts=alerts)
