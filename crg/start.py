@@ -17,17 +17,25 @@ from types import FrameType
 from crg.errors import ExitCode, Terminated
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    _quiet()
+    raise KeyboardInterrupt
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
+    _quiet()
     raise Terminated
 
 
 def install() -> None:
     """SIGTERM raises :class:`Terminated`, SIGINT :class:`KeyboardInterrupt` — unless the
-    parent made this process ignore them (``nohup``, a background job), which stands."""
+    parent made this process ignore them (``nohup``, a background job), which stands.
+    The first signal ignores the ones after it: the exit code is decided then, and a
+    second signal while the first is being handled must not become a traceback."""
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
         signal.signal(signal.SIGTERM, _terminate)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, _interrupt)
 
 
 def _quiet() -> None:
@@ -37,18 +45,17 @@ def _quiet() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    install()
+    # Everything inside the try, install() too: a signal may arrive the instant the
+    # first handler is in place (the signal tests send it exactly then).
     try:
+        install()
         from crg.cli import main as cli_main
 
         code = cli_main(argv)
-    except KeyboardInterrupt:
         _quiet()
+    except KeyboardInterrupt:
         sys.stderr.write("\n")  # end the line the ^C was echoed on
         code = ExitCode.INTERRUPTED
     except Terminated:
-        _quiet()
         code = ExitCode.TERMINATED
-    else:
-        _quiet()
     return int(code)

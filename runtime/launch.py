@@ -201,7 +201,10 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
 
     raise_now = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # The loop's handlers replace the command's (Ctrl-C 130, SIGTERM 143) while the
+    # cluster runs; removing them would leave Python's defaults, so they are put back.
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in before:
         loop.add_signal_handler(sig, on_signal)
     server = await control.serve(socket_path, runtime.command, (CommandError,))
     endpoints: list[asyncio.Server] = []
@@ -254,8 +257,10 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
         close = getattr(driver, "close", None)
         if close is not None:  # pending announcements and refreshes
             await close()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig, handler in before.items():
             loop.remove_signal_handler(sig)
+            if handler is not None:  # None: not installed from Python; nothing to restore
+                signal.signal(sig, handler)
 
 
 async def open_endpoints(endpoints: Mapping[str, NodeEndpoint], address: str
