@@ -28,7 +28,8 @@ from crg.dsl import Config, load
 from crg.spec import Model, Topology
 
 CONFIGS = Path(__file__).parent / "configs"
-HARNESS_CONFIGS = ("blocked", "pair", "partition", "avoid", "instance", "stranded", "chain")
+HARNESS_CONFIGS = ("blocked", "nofence", "pair", "partition", "avoid", "instance", "stranded",
+                   "chain", "spread")
 """The harness's own configurations, small first (each a few thousand states)."""
 
 EQUIVALENCE_STATES = 200_000

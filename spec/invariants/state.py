@@ -288,9 +288,10 @@ def blocked_alert(v: View) -> Bool:
 def app_role(v: View) -> Bool:
     """Quiescent and not in maintenance: on the nodes in contact with the store, the
     application runs only on the owner, and only where the group's role includes it — not
-    offline, not blocked, and for an instance group only on its preferred node. (A node
-    cut off without fencing may keep what it ran; where that matters, vip-unique and
-    app-exclusive say so.)
+    offline, not blocked, and for an instance group only on its preferred node — and where
+    the owner's role includes it, it runs there with its monitors. (A node cut off without
+    fencing may keep what it ran; where that matters, vip-unique and app-exclusive say
+    so.)
 
     Claims 5, 30: "an off-line mode with the logical network address available"; "a
     cluster framework stack started on the preferred node"."""
@@ -305,7 +306,14 @@ def app_role(v: View) -> Bool:
     app = a.band(g.app, in_contact)
     only_owner = a.and_(a.not_(a.eq(g.owner, 0)),
                         a.is_zero(a.without(app, a.with_bit(a.const(0), owner, a.true))))
-    return a.or_(g.maintenance, a.is_zero(app), a.and_(only_owner, role))
+    placed = []
+    for c in v.topo.candidates:
+        here = a.and_(owned(v, c), a.not_(g.offline), a.not_(cannot_run(v)))
+        if not v.topo.failover and c != v.topo.preferred:
+            here = a.false
+        placed.append(a.or_(a.not_(here), a.and_(a.bit(g.app, c), a.bit(g.mon, c))))
+    return a.or_(g.maintenance, a.and_(a.or_(a.is_zero(app), a.and_(only_owner, role)),
+                                       *placed))
 
 
 def notify_settled(v: View) -> Bool:
