@@ -5,6 +5,7 @@ code 2, SIGTERM leaving nothing behind, ``crg conform`` on the trace it wrote.""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import io
 import json
@@ -140,9 +141,10 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
 
 def test_conform_reports_the_first_bad_step(tmp_path: Path) -> None:
     setup = quickstart(tmp_path)
+    digest = hashlib.sha256(setup.path.read_bytes()).hexdigest()
     header: dict[str, Any] = {"trace": 1, "cluster": setup.name, "mode": "embedded",
                               "node": None, "nodes": ["n1", "n2", "n3"],
-                              "groups": ["web", "api", "report"], "config_sha256": "x"}
+                              "groups": ["web", "api", "report"], "config_sha256": digest}
     step: dict[str, Any] = {"seq": 1, "agent": "n1", "action": "claim", "group": "web",
                             "node": "n1", "system": True, "state": "0"}
     trace = tmp_path / "bad.jsonl"
@@ -158,6 +160,11 @@ def test_conform_reports_the_first_bad_step(tmp_path: Path) -> None:
     assert result.returncode == 1 and "not enabled" in result.stdout
     result = conform({**header, "nodes": ["a", "b"]})
     assert result.returncode == 2 and "Traceback" not in result.stderr
+    # the same nodes and groups, but an edited text: another configuration
+    result = conform({**header, "config_sha256": hashlib.sha256(b"edited").hexdigest()},
+                     step)
+    assert result.returncode == 2, result
+    assert "another configuration" in result.stderr and "Traceback" not in result.stderr
     trace.write_text("not json\n")
     assert crg("conform", str(setup.path), str(trace)).returncode == 2
 
