@@ -213,9 +213,10 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
         if options.http is not None:
             endpoints = await open_endpoints(runtime.endpoints, options.http)
         await runtime.start()
-        log.info("cluster %s running: %d nodes, %d groups; control socket %s",
-                 config.cluster.name, len(config.cluster.nodes), len(config.groups),
-                 socket_path)
+        nodes, groups = len(config.cluster.nodes), len(config.groups)
+        log.info("cluster %s running: %d node%s, %d group%s; control socket %s",
+                 config.cluster.name, nodes, "" if nodes == 1 else "s", groups,
+                 "" if groups == 1 else "s", socket_path)
         if notifier.active:
             notifier.ready(f"running: {runtime.summary()}")
             pinger = asyncio.create_task(notifier.keep_alive(
