@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -191,10 +192,41 @@ def test_show_json_invalid_is_json(crg: Callable[..., Run], write: Callable[[str
     assert entry["diagnostics"][0]["severity"] == "error"
 
 
-def test_show_help_lists_exit_codes(crg: Callable[..., Run]) -> None:
-    result = crg("show", "--help")
+def every_command() -> list[tuple[str, argparse.ArgumentParser, str]]:
+    """Every subcommand's parser, nested ones too (``export pacemaker``), with its line in
+    its parent's --help."""
+    found = []
+
+    def walk(prefix: str, parser: argparse.ArgumentParser) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                summaries = {a.dest: a.help for a in action._choices_actions}
+                for name, sub in action.choices.items():
+                    found.append((f"{prefix}{name}", sub, str(summaries.get(name))))
+                    walk(f"{prefix}{name} ", sub)
+
+    walk("", cli.build_parser())
+    return found
+
+
+@pytest.mark.parametrize(("name", "parser", "summary"), every_command(),
+                         ids=[name for name, _, _ in every_command()])
+def test_every_command_help_is_alike_and_lists_its_exit_codes(
+        crg: Callable[..., Run], name: str, parser: argparse.ArgumentParser,
+        summary: str) -> None:
+    assert summary[0].isupper(), f"crg --help: {name}: {summary}"
+    assert parser.description and parser.description[0].isupper(), name
+    result = crg(*name.split(), "--help")
     assert result.code == 0
-    assert "Exit status: 0 valid" in result.out and "2 bad" in " ".join(result.out.split())
+    listed = result.out.split("exit status:\n", 1)[1]
+    codes = [int(line.split()[0]) for line in listed.splitlines()
+             if line.startswith("  ") and line.split()[0].isdigit()]
+    assert codes == sorted(codes) and {0, 2, 3, 130, 143} <= set(codes), (name, codes)
+
+
+def test_show_help_lists_exit_codes(crg: Callable[..., Run]) -> None:
+    out = " ".join(crg("show", "--help").out.split())
+    assert "exit status: 0 valid (warnings do not count) 2 bad input" in out
 
 
 # --- fmt ---------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 
 def exit_status(exits: Exits) -> str:
-    codes = [*exits, *(c for c in COMMON_EXITS if c[0] not in dict(exits))]
+    codes = sorted([*exits, *(c for c in COMMON_EXITS if c[0] not in dict(exits))],
+                   key=lambda c: int(c[0]))
     return "exit status:\n" + "\n".join(f"  {int(code):<5}{meaning}" for code, meaning in codes)
 
 
@@ -51,7 +52,8 @@ def add_command(subparsers: Subparsers, name: str, *, summary: str, description:
                 exits: Exits) -> argparse.ArgumentParser:
     """A subcommand with the house style of ``--help``: ``summary`` is its line in
     ``crg --help`` and ``description`` its paragraph (both capitalised sentences), and
-    the epilog lists every exit code it may end with, ``exits`` first."""
+    the epilog lists every exit code it may end with (``exits``, and those of
+    :data:`COMMON_EXITS` it does not word otherwise), in order."""
     return subparsers.add_parser(name, help=summary, description=description,
                                  epilog=exit_status(exits), formatter_class=_HelpFormatter)
 
