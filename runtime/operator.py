@@ -30,7 +30,7 @@ import psutil
 from crg.runtime.commit import RACE, ActorOf, Services, commit, enabled, read_state
 from crg.runtime.notices import extra_for
 from crg.spec import Action, ActionKind, Model, State
-from crg.spec.present.commands import at_rest, cleanups, concerned, outcome_line, refusal
+from crg.spec.present.commands import at_rest, cleanups, concerned, needed, outcome_line, refusal
 from crg.spec.present.commands import shortfall as what_falls_short
 from crg.spec.present.modes import placement_of
 from crg.spec.present.simulation import Arg, Event, ScenarioError, Simulation
@@ -229,6 +229,13 @@ class Operator:
                                    "(not both)" if args else
                                    f"{text(Event(op, ()))}: name a group, or --all")
             events = [Event(op, (group,)) for group in dict.fromkeys(groups)]
+            if every_group:  # --all: every group that is not already as asked
+                _, state = await self.state()
+                left = needed(self.simulation.model, state, events)
+                answer.lines.extend(f"{text(e)}: nothing to do: "
+                                    f"{self.simulation.obstacle(state, e)}"
+                                    for e in events if e not in left)
+                events = left
         elif not low <= len(args) <= (high or len(args)):
             raise CommandError(f"{op} takes {low if low == high else f'{low} or {high}'} "
                                f"argument(s), not {len(args)}")

@@ -109,6 +109,17 @@ def cleanups(simulation: Simulation, state: State, group: str) -> list[Event]:
     return [event for event in events if refusal(simulation, state, event) is None]
 
 
+def needed(model: Model, state: State, events: list[Event]) -> list[Event]:
+    """``crg maintenance on|off --all``: the events of the groups not already as asked (a
+    group already in maintenance needs no ``maintenance-on``); all of them when every
+    group is already so, so that each is refused with its reason."""
+    wanted = {"maintenance-on": True, "maintenance-off": False}
+    left = [e for e in events
+            if e.name not in wanted or model.group_vars(
+                state, model.topology.group_index(e.args[0])).maintenance != wanted[e.name]]
+    return left or events
+
+
 def outcome_line(placement: Placement) -> str:
     """``web: failover on n2, application up`` (a group's placement, for a command's
     outcome)."""

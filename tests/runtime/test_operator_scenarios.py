@@ -230,6 +230,13 @@ def test_simulate_live_predicts_what_a_crash_and_a_switchover_do(tmp_path: Path)
             return {g["group"]: (g["node"], g["mode"])
                     for g in runtime.status().get("groups", ())}
 
+        # --all means every group not already as asked: the others are said, not refused.
+        assert runtime.crg("maintenance", "on", "report").code == 0
+        ended = runtime.crg("maintenance", "off", "--all")
+        assert ended.code == ExitCode.OK, ended.out + ended.err
+        assert "maintenance off web: nothing to do: web is not in maintenance" in ended.out
+        assert "maintenance off report: done" in ended.out
+
         expected = predicted("--switchover", "api", "n3")
         assert expected["api"] == ("n3", "failover")
         assert runtime.crg("switchover", "api", "n3").code == 0
@@ -259,5 +266,15 @@ def test_simulate_live_predicts_what_a_crash_and_a_switchover_do(tmp_path: Path)
         assert refused.code == ExitCode.REFUSED, refused.out + refused.err
         assert "switchover web n2: refused: n2 is down; it must be up" in refused.err
         assert time.monotonic() - began < 20
+        # With every node down, too: the answer is still "n2 is down", at once.
+        assert runtime.crg("crash", "n3").code == 0
+        wait_until(lambda: set(runtime.status().get("nodes", {}).values()) == {"down"}, 20,
+                   "every node down")
+        began = time.monotonic()
+        refused = runtime.crg("switchover", "web", "n2", "--timeout", "60s")
+        assert refused.code == ExitCode.REFUSED, refused.out + refused.err
+        assert "switchover web n2: refused: n2 is down; it must be up" in refused.err
+        assert time.monotonic() - began < 20
+        assert runtime.crg("join", "n3").code == 0
         assert runtime.crg("join", "n1").code == 0
         assert runtime.crg("join", "n2").code == 0

@@ -12,6 +12,7 @@ from crg.spec.present.commands import (
     at_rest,
     cleanups,
     concerned,
+    needed,
     outcome_line,
     refusal,
     shortfall,
@@ -98,3 +99,13 @@ def test_what_a_command_concerns_and_what_it_asked_for() -> None:
     assert shortfall(model, state, Event("switchover", ("g", "n1"))) is None
     assert cleanups(sim, state, "g") == []
     assert outcome_line(placement_of(model, state, 0)) == "g: normal on n1, application up"
+
+
+def test_maintenance_for_every_group_needs_only_the_groups_not_yet_so() -> None:
+    sim, state = settled("--maintenance-on", "g")
+    off = [Event("maintenance-off", (g,)) for g in ("g", "h")]
+    on = [Event("maintenance-on", (g,)) for g in ("g", "h")]
+    assert needed(sim.model, state, off) == off[:1]
+    assert needed(sim.model, state, on) == on[1:]
+    sim, state = settled()
+    assert needed(sim.model, state, off) == off, "none needed: each refused with its reason"
