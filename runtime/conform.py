@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crg.dsl.model import Config, Fault
+from crg.runtime.fingerprint import fingerprint
 from crg.runtime.recorder import differences
 from crg.runtime.trace import VERSION, config_digest
 from crg.spec import KINDS, Action, ActionKind, Model, State
@@ -75,6 +76,15 @@ def read(lines: Iterable[str]) -> tuple[dict[str, Any], list[tuple[int, dict[str
     return head, records
 
 
+def same_configuration(head: dict[str, Any], config: Config) -> bool:
+    """The trace's configuration is ``config``: the same fingerprint (what the runtime
+    and the checker would do; comments and layout aside) — or, for a trace that predates
+    the fingerprint in its header, the same text."""
+    if "config_fingerprint" in head:
+        return bool(head["config_fingerprint"] == fingerprint(config)[0])
+    return bool(head.get("config_sha256") == config_digest(config))
+
+
 def check(config: Config, lines: Iterable[str]) -> Result:
     head, records = read(lines)
     result = Result()
@@ -82,13 +92,14 @@ def check(config: Config, lines: Iterable[str]) -> Result:
     if head.get("nodes") != nodes or head.get("groups") != groups:
         raise TraceError(f"the trace is of nodes {head.get('nodes')} and groups "
                          f"{head.get('groups')}, the configuration has {nodes} and {groups}")
-    digest = config_digest(config)
-    if head.get("config_sha256") != digest:
+    if not same_configuration(head, config):
         # An edited configuration may have other rules (a budget, a failback) under the
         # same names: its replay would report a step that was legal when it ran.
-        raise TraceError(f"the trace is of another configuration (sha256 "
-                         f"{str(head.get('config_sha256'))[:12]}..., this one's is "
-                         f"{digest[:12]}...): replay it against the text that ran")
+        raise TraceError("the trace is of another configuration (its fingerprint differs "
+                         "from this file's): replay it against the configuration that ran")
+    if head.get("config_sha256") != config_digest(config):
+        result.warnings.append("the trace was recorded with another text of the same "
+                               "configuration (comments or layout differ)")
     # Any event may happen to a running cluster: the assumptions only bound the checker.
     # interpreted: a trace is a few thousand steps, not worth compiling every group
     model = Model.from_config(config, max_down=len(nodes), faults=frozenset(Fault),

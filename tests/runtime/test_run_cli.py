@@ -24,6 +24,7 @@ from runtime_helpers import processes_of, quickstart, serves, stop_runtime, wait
 
 from crg.cli import main
 from crg.runtime.control import SOCKET, ControlError, request
+from crg.runtime.fingerprint import fingerprint
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -165,6 +166,14 @@ def test_conform_reports_the_first_bad_step(tmp_path: Path) -> None:
                      step)
     assert result.returncode == 2, result
     assert "another configuration" in result.stderr and "Traceback" not in result.stderr
+    # With the fingerprint in the header, what counts is what the configuration means:
+    # another text of it (comments, layout) is a warning; another meaning exits 2.
+    same = fingerprint(setup.config)[0]
+    result = conform({**header, "config_sha256": "other text", "config_fingerprint": same})
+    assert result.returncode == 0, result
+    assert "another text of the same configuration" in result.stderr
+    result = conform({**header, "config_fingerprint": "0" * 64})
+    assert result.returncode == 2 and "another configuration" in result.stderr
     trace.write_text("not json\n")
     assert crg("conform", str(setup.path), str(trace)).returncode == 2
 
