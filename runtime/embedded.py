@@ -201,10 +201,12 @@ class EmbeddedCluster:
     # -- operator commands ---------------------------------------------------------------
 
     async def operate(self, name: str, args: tuple[str, ...], *, follow: bool = False,
-                      timeout_s: float = 10.0) -> dict[str, Any]:
+                      timeout_s: float = 10.0, client: Client | None = None
+                      ) -> dict[str, Any]:
         """An operator's command (``switchover web n2``, ``drain n1``...) through the spec:
         the answer of :meth:`crg.runtime.operator.Operator.command`."""
-        return await self.operator.command(name, args, follow=follow, timeout_s=timeout_s)
+        return await self.operator.command(name, args, follow=follow, timeout_s=timeout_s,
+                                           client=client)
 
     def wake_all(self) -> None:
         for agent in self.agents.values():
@@ -279,13 +281,14 @@ class EmbeddedCluster:
     async def shutdown(self) -> bool:
         """Drain every live node, wait (bounded) until every group halted in order, then
         stop. Returns whether it halted cleanly (else everything was killed)."""
+        stopping = Client.itself("stopping (Ctrl-C or SIGTERM)")
         for name in in_maintenance(self.model, self.recorder.state):
             # Left alone, it would be killed at the deadline: halt it in order instead.
             log.warning("%s is in maintenance: ending it, to halt it in order", name)
-            await self.operate("maintenance-off", (name,), timeout_s=0.0)
+            await self.operate("maintenance-off", (name,), timeout_s=0.0, client=stopping)
         for node in self.nodes:
             if node in self.agents:
-                await self.operate("drain", (node,), timeout_s=0.0)
+                await self.operate("drain", (node,), timeout_s=0.0, client=stopping)
         stop_s = max((g.app.stop.timeout_ms for g in self.config.groups), default=0) / 1000
         deadline = time.monotonic() + 2 * stop_s + 5.0
         clean = True

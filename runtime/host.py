@@ -309,7 +309,8 @@ class HostRuntime:
                 # Left alone, it would be killed at the deadline: halt it in order instead.
                 log.warning("%s: %s is in maintenance: ending it, to move it away in order",
                             self.node, name)
-                await operator.command("maintenance-off", (name,), timeout_s=0.0)
+                await operator.command("maintenance-off", (name,), timeout_s=0.0,
+                                       client=Client.itself("stopping (Ctrl-C or SIGTERM)"))
             await self._commit(Action(ActionKind.DRAIN, -1, agent.index),
                                Extra(puts=(Put(keys.drained(self.node), SHUTDOWN_MARK),)))
         stop_s = max((g.app.stop.timeout_ms for g in self.config.groups), default=0) / 1000

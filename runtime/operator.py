@@ -20,6 +20,7 @@ that sent it (the peer's pid and uid from the control socket, and its command li
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,6 +95,11 @@ class Client:
             except (psutil.Error, OSError):
                 pass
         return Client(pid, uid if isinstance(uid, int) else None, command)
+
+    @staticmethod
+    def itself(why: str) -> Client:
+        """The runtime, giving a command of its own (``crg run`` draining to stop)."""
+        return Client(os.getpid(), os.getuid(), f"this runtime: {why}")
 
     def as_dict(self) -> dict[str, Any]:
         return {"pid": self.pid, "uid": self.uid, "command": self.command}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -97,6 +98,10 @@ def crg_run(setup: Setup, started_s: float = 40.0) -> Iterator[Runtime]:
             stop_runtime(process)
     assert code == 0, runtime.log()[-5000:]
     assert "stopped (some groups had to be killed)" not in runtime.log()
+    # Every command in the log says who gave it: the drains of its stop, the runtime.
+    assert "an unknown client" not in runtime.log()
+    assert f"from pid {process.pid}, uid {os.getuid()} (this runtime: stopping" \
+        in runtime.log()
     wait_until(lambda: not processes_of(setup.name), 10, "no process of the cluster left")
     conformed = crg("conform", str(setup.path), str(setup.trace))
     assert conformed.code == 0, conformed.out + conformed.err
