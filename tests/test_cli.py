@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -350,3 +351,27 @@ def test_python_dash_m_crg(tmp_path: Path) -> None:
     assert failed.returncode == 2
     assert "Traceback" not in failed.stderr
     assert f"{bad}:2:27: error: unknown statement 'preferd'" in failed.stderr
+
+
+# --- which runtime ----------------------------------------------------------------------
+
+
+def test_a_misspelt_cluster_gets_a_did_you_mean_and_the_running_ones(
+        crg: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runtimes' control sockets under the default base directory (bound for real,
+    nobody answering): ``--cluster shpo`` is bad input that names them."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    sockets = []
+    try:
+        for name in ("shop", "billing"):
+            (tmp_path / "crg" / name).mkdir(parents=True)
+            listening = socket.socket(socket.AF_UNIX)
+            sockets.append(listening)
+            listening.bind(str(tmp_path / "crg" / name / "control.sock"))
+        result = crg("status", "--cluster", "shpo")
+    finally:
+        for listening in sockets:
+            listening.close()
+    assert result.code == 2 and result.out == ""
+    assert "no crg runtime of cluster 'shpo' is running here" in result.err
+    assert "did you mean shop?" in result.err and "(running here: billing, shop)" in result.err
