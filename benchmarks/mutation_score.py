@@ -7,6 +7,8 @@ survivors (README of this folder, "Mutation score").
     python3 benchmarks/mutation_score.py -j 2            # on two cores
     python3 benchmarks/mutation_score.py --only placement
     python3 benchmarks/mutation_score.py --update        # rewrite the catalogue
+    python3 benchmarks/mutation_score.py --missing --update   # judge only what it lacks
+    python3 benchmarks/mutation_score.py --from-json run.json --update   # a saved run
 
 A survivor — a mutant that changes what the cluster does and that no invariant catches —
 makes the script exit 1: it needs an invariant. ``--update`` keeps the reasons written by
@@ -27,13 +29,21 @@ from crg.checker.mutation import catalogue
 from crg.checker.mutation.judge import Verdict, harness_configs, judge
 from crg.checker.mutation.operators import Mutant, mutants
 from crg.checker.mutation.world import entry_points, originals
+from crg.dsl import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+_CONFIGS: list[tuple[str, Config]] = []
+"""Loaded once per worker: the judge keeps the original rules' verdicts and transition
+systems per configuration object, so a fresh load per mutant would redo them every time."""
+
+
 def _judge(job: tuple[Mutant, bool]) -> tuple[Mutant, Verdict]:
     mutant, equivalence = job
-    return mutant, judge(mutant, harness_configs(ROOT / "examples"), equivalence)
+    if not _CONFIGS:
+        _CONFIGS.extend(harness_configs(ROOT / "examples"))
+    return mutant, judge(mutant, _CONFIGS, equivalence)
 
 
 def main() -> int:
@@ -46,10 +56,20 @@ def main() -> int:
     parser.add_argument("--no-equivalence", action="store_true",
                         help="do not compare the transition systems of uncaught mutants "
                         "(fast: they are reported as survivors)")
+    parser.add_argument("--missing", action="store_true",
+                        help="judge only the mutants the catalogue does not list yet "
+                        "(after a rule changed; with --update, the others are kept)")
+    parser.add_argument("--from-json", type=Path, metavar="FILE",
+                        help="take the verdicts of a run saved with --json instead of "
+                        "judging again (its mutants must be today's)")
     args = parser.parse_args()
 
+    listed = catalogue.load() if args.missing else {}
     todo = [m for m in mutants(originals(), entry_points())
-            if not args.only or args.only in (m.module, f"{m.module}.{m.function}")]
+            if (not args.only or args.only in (m.module, f"{m.module}.{m.function}"))
+            and m.ident not in listed]
+    if args.from_json:
+        return _saved(todo, args.from_json, args.update, bool(args.only or args.missing))
     print(f"{len(todo)} mutants of the rules, on {len(harness_configs(ROOT / 'examples'))} "
           "configurations", flush=True)
     started = time.perf_counter()
@@ -82,7 +102,31 @@ def main() -> int:
                                           "invariant": v.invariant, "seconds": v.seconds}
                                          for m, v in results], indent=1))
     if args.update:
-        _update(results, partial=bool(args.only))
+        _update(results, partial=bool(args.only or args.missing))
+    return 1 if survivors else 0
+
+
+def _saved(todo: list[Mutant], path: Path, update: bool, partial: bool) -> int:
+    """The verdicts of a saved run, for today's mutants; refuses a run of other rules."""
+    try:
+        rows = {r["ident"]: r for r in json.loads(path.read_text(encoding="utf-8"))}
+    except (OSError, ValueError, TypeError, KeyError) as e:
+        print(f"mutation_score: cannot read {path}: {e}", file=sys.stderr)
+        return 2
+    unknown = [m.ident for m in todo if m.ident not in rows]
+    if unknown:
+        print(f"mutation_score: {path} has no verdict for {len(unknown)} of today's mutants "
+              f"(e.g. {unknown[0]}): the rules changed since; judge them with --missing",
+              file=sys.stderr)
+        return 2
+    results = [(m, Verdict(rows[m.ident]["outcome"], rows[m.ident]["config"],
+                           rows[m.ident]["invariant"], rows[m.ident]["seconds"]))
+               for m in todo]
+    survivors = [m for m, v in results if v.outcome == "survived"]
+    for mutant in survivors:
+        print(f"SURVIVOR {mutant.ident}: {mutant.description}")
+    if update:
+        _update(results, partial)
     return 1 if survivors else 0
 
 

@@ -89,7 +89,10 @@ def judge(mutant: Mutant, configs: Sequence[tuple[str, Config]],
                            time.perf_counter() - started)
         if found:
             return Verdict("caught", name, found[0], time.perf_counter() - started)
-    if equivalence and all(same_system(mutant, config) for _, config in configs):
+    # Equivalence on the harness's own configurations, built to reach every rule: the
+    # examples' systems without symmetry are many times larger and add no rule to reach.
+    if equivalence and all(same_system(mutant, config) for name, config in configs
+                           if not name.startswith("examples/")):
         return Verdict("equivalent", seconds=time.perf_counter() - started)
     return Verdict("survived", seconds=time.perf_counter() - started)
 
