@@ -132,7 +132,7 @@ def _clock(when: Any) -> str:
 
 def notes(status: Mapping[str, Any]) -> list[str]:
     """What the table has no room for, one line per group that has something to say:
-    ``web: banned on n1 until 12:03:04; 1 restart used, forgiven at 12:03:04; last fault
+    ``web: banned on n1 until 12:03:04; 1 of 2 restarts used, forgiven at 12:03:04; last fault
     12:02:04 on n1: the application exited with status 1``."""
     lines = []
     for g in status["groups"]:
@@ -158,7 +158,9 @@ def notes(status: Mapping[str, Any]) -> list[str]:
                         + (f" until {_clock(until)}" if until else "")
                         + f" (crg cleanup {g['group']} clears it)")
         if restarts.get("used"):
-            said.append(f"{restarts['used']} of {restarts['budget']} restart(s) used"
+            budget = restarts["budget"]
+            said.append(f"{restarts['used']} of {budget} restart{'' if budget == 1 else 's'} "
+                        "used"
                         + (f", forgiven at {_clock(restarts['window_ends'])}"
                            if restarts.get("window_ends") else ""))
         fault = g.get("last_fault")
