@@ -277,6 +277,10 @@ class Simulation:
                 return (f"{group} has spent its restart budget on {node}; clean up first "
                         f"(crg cleanup {group} {node}) or wait for the restart window")
             if p.node == node:
+                if p.target is not None and p.target != node:
+                    # The operator may think this cancels the pending move: it cannot.
+                    return (f"{group} is already on {node}; the switchover to {p.target} "
+                            f"stays pending (it moves once it may run there)")
                 return f"{group} is already on {node}"
             if p.target == node:
                 return f"a switchover of {group} to {node} is already in force"

@@ -109,3 +109,13 @@ def test_maintenance_for_every_group_needs_only_the_groups_not_yet_so() -> None:
     assert needed(sim.model, state, on) == on[1:]
     sim, state = settled()
     assert needed(sim.model, state, off) == off, "none needed: each refused with its reason"
+
+
+def test_a_switchover_home_with_another_target_pending_says_that_it_stays() -> None:
+    # g moved to n2, failed there twice (restarts 1): banned on n2, back on n1, and the
+    # target n2 is still in force — a switchover to n1 cannot cancel it, and says so.
+    sim, state = settled("--switchover", "g", "n2", "--fault", "g", "--fault", "g")
+    assert placement_of(sim.model, state, 0).target == "n2"
+    home = refused(sim, state, "switchover", "g", "n1")
+    assert home == Refusal("g is already on n1; the switchover to n2 stays pending (it "
+                           "moves once it may run there)", busy=False)
