@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -61,10 +61,24 @@ def until(process: subprocess.Popen[str], what: str, check: Callable[[int], bool
         time.sleep(0.001)
 
 
-def started(*argv: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "crg", *argv], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+@pytest.fixture
+def started() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """``started("fmt", "-")``: a crg command, killed at teardown if a test left it
+    running, whatever the outcome."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(*argv: str) -> subprocess.Popen[str]:
+        process = subprocess.Popen([sys.executable, "-m", "crg", *argv], cwd=ROOT,
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def ended(process: subprocess.Popen[str], sig: signal.Signals) -> tuple[int, str]:
@@ -85,7 +99,8 @@ SIGNALS = [(signal.SIGINT, ExitCode.INTERRUPTED), (signal.SIGTERM, ExitCode.TERM
 @pytest.mark.parametrize("argv", [("fmt", "-"), ("check", "-"), ("show", "-"),
                                   ("simulate", "-")],
                          ids=["fmt", "check", "show", "simulate"])
-def test_a_signal_while_crg_starts_up(sig: signal.Signals, code: int,
+def test_a_signal_while_crg_starts_up(started: Callable[..., subprocess.Popen[str]],
+                                      sig: signal.Signals, code: int,
                                       argv: tuple[str, ...]) -> None:
     """Sent the moment crg's handling is installed: Python is importing the command line
     then (it takes a good part of a second), before any command runs — or, on a machine
@@ -100,7 +115,8 @@ def test_a_signal_while_crg_starts_up(sig: signal.Signals, code: int,
 @pytest.mark.skipif(READ is None, reason=f"the read system call's number on "
                                          f"{platform.machine()} is not known to this test")
 @pytest.mark.parametrize(("sig", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
-def test_a_signal_while_a_command_waits(sig: signal.Signals, code: int) -> None:
+def test_a_signal_while_a_command_waits(started: Callable[..., subprocess.Popen[str]],
+                                        sig: signal.Signals, code: int) -> None:
     """``crg fmt -`` waiting for its standard input, every module loaded."""
     process = started("fmt", "-")
     until(process, "read its standard input", reading_stdin)
@@ -111,7 +127,8 @@ def test_a_signal_while_a_command_waits(sig: signal.Signals, code: int) -> None:
 
 @pytest.mark.parametrize(("sig", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
 def test_crg_run_interrupted_while_it_starts_exits_without_a_traceback(
-        tmp_path: Path, sig: signal.Signals, code: int) -> None:
+        started: Callable[..., subprocess.Popen[str]], tmp_path: Path,
+        sig: signal.Signals, code: int) -> None:
     """Before its event loop runs, ``crg run`` is like any command (130, 143); once it
     runs, the signal drains the cluster and it exits 0 (README, "crg run"). Either way, no
     traceback and nothing left running (the application carries the test's directory in
@@ -127,7 +144,10 @@ def test_crg_run_interrupted_while_it_starts_exits_without_a_traceback(
         assert returned in (code, ExitCode.OK), err
         assert "Traceback" not in err, err
         assert leftovers(str(tmp_path)) == []
-    finally:
+    finally:  # crg run first (it could start more), then what it left
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
         for pid in leftovers(str(tmp_path)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
