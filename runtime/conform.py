@@ -31,8 +31,10 @@ from crg.spec.present.modes import describe, nodes_out, parse_action
 
 NODE_EVENTS = frozenset({ActionKind.FAULT, ActionKind.SWITCHOVER, ActionKind.FORGIVE,
                          ActionKind.OFFLINE, ActionKind.ONLINE, ActionKind.DRAIN,
-                         ActionKind.UNDRAIN, ActionKind.HEAL})
-"""Environment events a node may record in its own trace (observed or commanded there)."""
+                         ActionKind.UNDRAIN, ActionKind.HEAL, ActionKind.CLEANUP,
+                         ActionKind.MAINTENANCE_ON, ActionKind.MAINTENANCE_OFF})
+"""Environment events a node may record in its own trace (observed or commanded there:
+every operator command a node's control socket accepts)."""
 
 
 class TraceError(ValueError):

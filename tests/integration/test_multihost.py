@@ -308,6 +308,37 @@ def test_switchover_under_client_load(tmp_path: Path) -> None:
     check_conform(c.hosts)
 
 
+def test_maintenance_holds_a_failure_on_its_host_until_it_ends(tmp_path: Path) -> None:
+    """Given on one host, a maintenance holds on another: web's application killed on n1
+    is reported and held — nothing restarts, nothing moves, the VIP stays — until the
+    maintenance ends; then the monitors still say so, and n1 restarts it."""
+    with cluster(tmp_path) as c:
+        def web(node: str = "n1") -> dict[str, Any]:
+            status = c.hosts.status(node) or {"groups": []}
+            return next((g for g in status["groups"] if g["group"] == "web"), {})
+
+        on = c.hosts.crg("maintenance", "on", "web", node="n2")
+        assert on.returncode == 0, on.stdout + on.stderr
+        assert "maintenance on web: done" in on.stdout
+        until(lambda: bool(web().get("maintenance")), 10, "n1 sees web in maintenance",
+              sampler=c.sampler, hosts=c.hosts)
+        first = web()["pid"]
+        assert isinstance(first, int)
+        os.killpg(first, signal.SIGKILL)
+        until(lambda: web().get("app") == "failed", 15, "the failure reported and held",
+              sampler=c.sampler, hosts=c.hosts)
+        assert web()["reported"]["node"] == "n1" and web()["node"] == "n1"
+        assert web("n2")["maintenance"] and web("n2")["node"] == "n1"
+        assert web()["pid"] is None and web()["restarts"]["used"] == 0, "nothing restarted"
+        off = c.hosts.crg("maintenance", "off", "web", node="n1")
+        assert off.returncode == 0, off.stdout + off.stderr
+        assert "web: normal on n1, application up" in off.stdout
+        assert web()["restarts"]["used"] == 1 and web()["pid"] not in (None, first)
+        c.wait_serving(("web",))
+        assert c.placement() == SETTLED
+    check_conform(c.hosts)
+
+
 # -- the HTTP endpoints ------------------------------------------------------------------
 
 
