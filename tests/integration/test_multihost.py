@@ -333,8 +333,16 @@ def test_maintenance_holds_a_failure_on_its_host_until_it_ends(tmp_path: Path) -
         off = c.hosts.crg("maintenance", "off", "web", node="n1")
         assert off.returncode == 0, off.stdout + off.stderr
         assert "web: normal on n1, application up" in off.stdout
-        assert web()["restarts"]["used"] == 1 and web()["pid"] not in (None, first)
+        until(lambda: web().get("pid") not in (None, first), 10, "n1 restarted web",
+              sampler=c.sampler, hosts=c.hosts)
+        assert web()["restarts"]["used"] == 1
         c.wait_serving(("web",))
+        # The restart used is cleared from a third host (one cleanup, on n1, its owner).
+        cleaned = c.hosts.crg("cleanup", "web", node="n3")
+        assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+        assert "cleanup web n1: done" in cleaned.stdout
+        until(lambda: web().get("restarts", {}).get("used") == 0, 10, "n1 sees it cleared",
+              sampler=c.sampler, hosts=c.hosts)
         assert c.placement() == SETTLED
     check_conform(c.hosts)
 
