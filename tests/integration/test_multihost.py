@@ -13,6 +13,7 @@ files), and every node's trace passes ``crg conform``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
@@ -176,6 +177,12 @@ def test_application_crash_is_restarted_in_place(tmp_path: Path) -> None:
 
 def test_node_crash_moves_web_and_holds_db_offline(tmp_path: Path) -> None:
     with cluster(tmp_path) as c:
+        # What-if from a live host first: the spec, from the store's state, predicts it.
+        what_if = c.hosts.crg("simulate", "--live", "--fail", "n1", "--format", "json",
+                              node="n2")
+        assert what_if.returncode == 0, what_if.stdout + what_if.stderr
+        final = json.loads(what_if.stdout)["final"]["placement"]
+        assert {g: (p["node"], p["mode"], p["app"]) for g, p in final.items()} == AFTER_N1
         mark = c.hosts.mark()
         crashed = time.monotonic()
         c.bed.crash("n1")
