@@ -105,7 +105,8 @@ class Machine:
 
     def hold_fault(self, group: str, why: str) -> None:
         """The failure reported for ``group`` cannot be applied now (``why``: the group is
-        in maintenance): said once, kept for when it can (README, "Maintenance")."""
+        in maintenance): said once, kept for when it can (README, "Operating a
+        cluster", crg maintenance)."""
         _, reason = self.faults[group]
         log.warning("%s: %s failed (%s); not acted on: %s", self.name, group, reason, why)
         self.s.events.emit({"event": "fault-held", "group": group, "node": self.name,
