@@ -62,7 +62,7 @@ class EmbeddedCluster:
         self.model = Model.from_config(config, compiled=False)
         keys = Keys(config.cluster.name)
         self.store = MemoryStore()
-        trace = (TraceWriter(trace_path, config, self.model, "embedded")
+        trace = (TraceWriter(trace_path, config, self.model, "embedded", board=events.board)
                  if trace_path is not None else None)
         self.recorder = ClusterRecorder(self.model, keys, trace)
         self.services = Services(config, self.model, keys, self.store, address, events,
@@ -240,7 +240,8 @@ class EmbeddedCluster:
         snap, state = await read_state(self.services, Actor())
         return {**status_of(self.config, self.model, state, snap.revision, mode="embedded",
                             address=self.address, agents=self.agents,
-                            seen=await self.observations(snap)),
+                            seen=await self.observations(snap),
+                            sinks=self.services.events.board.status()),
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
 

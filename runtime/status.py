@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crg.dsl.model import Config, Group
@@ -27,12 +27,14 @@ NOTHING_SEEN = Observations()
 
 def status_of(config: Config, model: Model, state: State, revision: int, *, mode: str,
               address: AddressDriver | None, agents: Mapping[str, Agent],
-              seen: Observations = NOTHING_SEEN) -> dict[str, Any]:
+              seen: Observations = NOTHING_SEEN,
+              sinks: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """``address``: the driver that knows every node's VIPs (the embedded runtime's);
     None where it knows only this host's: the spec's reading is shown then. ``seen``:
     what the runtime knows beyond the spec's state (failure records, reports, suspect
-    nodes). The configuration's fingerprints and the HTTP endpoints are added by the
-    runtime (:func:`config_status`)."""
+    nodes). ``sinks``: the health of the runtime's outputs
+    (:meth:`crg.runtime.health.Board.status`). The configuration's fingerprints and the
+    HTTP endpoints are added by the runtime (:func:`config_status`)."""
     groups = []
     for name, p in placements(model, state).items():
         group = config.group(name)
@@ -60,7 +62,7 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
             "revision": revision, "nodes": nodes,
             "suspects": {n: left for n, left in seen.suspects.items()
                          if nodes.get(n) == "suspect"},
-            "groups": groups}
+            "groups": groups, "sinks": [dict(s) for s in sinks]}
 
 
 def failures(model: Model, state: State, group: Group, seen: Observations) -> dict[str, Any]:
@@ -194,6 +196,21 @@ def nodes_line(status: Mapping[str, Any]) -> str:
         return f"{node} {state}"
 
     return "nodes: " + ", ".join(one(n, s) for n, s in status["nodes"].items())
+
+
+def sink_lines(status: Mapping[str, Any]) -> list[str]:
+    """One line per output of the runtime that fails (none when all work): ``events
+    /var/log/crg/events.jsonl failing since 12:00:01: No space left on device (12 lines
+    waiting, 0 dropped)``."""
+    lines = []
+    for sink in status.get("sinks", ()):
+        if sink.get("state") != "failing":
+            continue
+        since = sink.get("since")
+        when = time.strftime(" since %H:%M:%S", time.localtime(since)) if since else ""
+        lines.append(f"{sink['sink']} {sink['target']} failing{when}: {sink['reason']} "
+                     f"({sink['pending']} lines waiting, {sink['dropped']} dropped)")
+    return lines
 
 
 def config_line(status: Mapping[str, Any]) -> str | None:

@@ -19,7 +19,8 @@ from crg.dsl.builder import duration_ms
 from crg.dsl.diagnostics import did_you_mean
 from crg.errors import ExitCode
 from crg.output import Output
-from crg.runtime.control import ControlError, base_dir, find_socket, request
+from crg.runtime.control import ControlError, find_socket, request
+from crg.runtime.rundir import base_dir
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers

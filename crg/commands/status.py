@@ -24,7 +24,15 @@ from crg.commands import _client, add_command
 from crg.errors import ExitCode
 from crg.output import Output
 from crg.runtime.control import ControlError
-from crg.runtime.status import HEADERS, config_line, nodes_line, notes, rows, title
+from crg.runtime.status import (
+    HEADERS,
+    config_line,
+    nodes_line,
+    notes,
+    rows,
+    sink_lines,
+    title,
+)
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
@@ -76,10 +84,14 @@ def show(out: Output, status: dict[str, Any], *, as_json: bool) -> None:
         out.print(line)
     if (config := config_line(status)) is not None:
         out.print(config)
+    for line in sink_lines(status):
+        out.print(f"output {line}", style="bold red")
 
 
 def table(status: dict[str, Any]) -> Group:
+    failing = "\n".join(f"output {line}" for line in sink_lines(status))
     grid = Table(*HEADERS, title=f"{title(status)} — {nodes_line(status)}",
+                 caption=failing or None, caption_style="bold red", caption_justify="left",
                  header_style="bold", title_justify="left")
     for row in rows(status):
         grid.add_row(*row)

@@ -169,6 +169,9 @@ def test_conform_reports_the_first_bad_step(tmp_path: Path) -> None:
     assert "step 1 (n1: claim web)" in result.stdout and "differs" in result.stdout
     result = conform(header, {**step, "action": "acquire-vip"})
     assert result.returncode == 1 and "not enabled" in result.stdout
+    result = conform(header, {**step, "seq": 3})  # a trace that lost lines
+    assert result.returncode == 1
+    assert "step 3: step(s) 1 to 2 are missing from the trace" in result.stdout
     result = conform({**header, "nodes": ["a", "b"]})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     # the same nodes and groups, but an edited text: another configuration
