@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crg.spec.invariants.state import cannot_run, expected_host, leave_reason
+from crg.spec.invariants.state import at_rest, cannot_run, expected_host, leave_reason
 from crg.spec.rules.placement import moving, switching_disabled
 from crg.spec.rules.registry import KINDS
 from crg.spec.rules.view import (
@@ -235,10 +235,77 @@ def _no_start_when_banned(v: View, action: Action, w: View) -> Bool:
 def _in_contact(v: View, action: Action, w: View) -> Bool:
     # The cluster service acts through the store: a node cut off from it (or crashed, or
     # lost) takes no step of it — but fencing, which is what a cut-off node must do.
-    if (action.group < 0 or not KINDS[action.kind].system
-            or action.kind is _K.FENCE):
+    if action.group < 0 or not KINDS[action.kind].system:
         return v.a.true
+    if action.kind is _K.FENCE:
+        return _fences_itself(v, action)
     return up(v, action.node)
+
+
+def _fences_itself(v: View, action: Action) -> Bool:
+    # Only a group that fences itself is let go of by a cut-off node, and only what that
+    # node still holds of it ("fencing none" keeps running through a partition).
+    a, n = v.a, action.node
+    if not v.topo.self_fencing:
+        return a.false
+    return a.and_(a.bit(v.nodes.cut, n), holds(v, n))
+
+
+# --- alerts --------------------------------------------------------------------------------
+
+
+def _alert_by_owner(v: View, action: Action, w: View) -> Bool:
+    # An alert comes from the group's host, in contact with the store (claims 11, 25: the
+    # last node "generates an alert"); a bystander's alert would name the wrong node.
+    if action.kind not in (_K.ALERT, _K.ALERT_BLOCKED):
+        return v.a.true
+    return v.a.and_(owned(v, action.node), up(v, action.node))
+
+
+# --- node events -------------------------------------------------------------------------
+
+
+def _node_event_as_named(v: View, action: Action, w: View) -> Bool:
+    # The checker explores the world the events describe; a slip there explores another
+    # world and proves nothing about this one. Each event changes its node's status as
+    # its name says, from a status where it can happen, and a crash or a lost lease takes
+    # the node's hold on the group with it.
+    a, n, k = v.a, action.node, action.kind
+    before, after = v.nodes, w.nodes
+    if action.group >= 0 or n < 0:
+        return a.true
+    if k is _K.CRASH:
+        gone = a.and_(a.not_(a.bit(w.g.vip, n)), a.not_(a.bit(w.g.app, n)),
+                      a.not_(a.bit(w.g.mon, n)), a.not_(a.bit(w.g.wd, n)),
+                      a.not_(owned(w, n)))
+        return a.and_(a.not_(a.bit(before.down, n)), a.bit(after.down, n), gone)
+    if k is _K.REJOIN:
+        return a.and_(a.bit(before.down, n), a.not_(a.bit(after.down, n)))
+    if k is _K.HEAL:
+        return a.and_(a.or_(a.bit(before.cut, n), a.bit(before.lost, n)),
+                      a.not_(a.bit(after.cut, n)), a.not_(a.bit(after.lost, n)))
+    if k is _K.EXPIRE:
+        return a.and_(a.bit(before.cut, n), a.bit(after.lost, n), a.not_(owned(w, n)))
+    if k is _K.DRAIN:
+        return a.and_(a.not_(a.bit(before.drained, n)), a.bit(after.drained, n))
+    if k is _K.UNDRAIN:
+        return a.and_(a.bit(before.drained, n), a.not_(a.bit(after.drained, n)))
+    return a.true
+
+
+# --- commands ------------------------------------------------------------------------------
+
+_COMMANDS = frozenset({_K.SWITCHOVER, _K.OFFLINE, _K.ONLINE, _K.MAINTENANCE_ON})
+
+
+def _command_at_rest(v: View, action: Action, w: View) -> Bool:
+    # An operator's command on a group is taken when the group is at rest; on the way
+    # there the command waits (crg's commands wait or refuse, SPEC.md section 10,
+    # choice 11). At rest: an owner that stays, the group's whole stack on it as its role
+    # says and nothing anywhere else, no failure or watchdog outstanding.
+    if action.kind not in _COMMANDS:
+        return v.a.true
+    return at_rest(v)
 
 
 # --- failback ------------------------------------------------------------------------------
@@ -336,4 +403,11 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
                   _hands_off),
     StepInvariant("run-order", "a VIP appeared on a node outside that node's acquire-vip step",
                   _vip_by_acquire),
+    StepInvariant("alert-episode", "an alert was raised by a node other than the group's "
+                  "owner in contact with the store", _alert_by_owner),
+    StepInvariant("node-events", "a node event did not do what its name says (or happened "
+                  "where it cannot)", _node_event_as_named),
+    StepInvariant("commands", "an operator's command was taken while the group was not at "
+                  "rest (moving, halting, failed, or with a watchdog at work)",
+                  _command_at_rest),
 )
