@@ -161,7 +161,9 @@ def test_an_application_failing_everywhere_is_blocked_alerts_once_and_cleanup_br
         assert runtime.group("job")["banned"] == []
         nothing = runtime.crg("cleanup", "job")
         assert nothing.code == ExitCode.REFUSED and "nothing to clean up" in nothing.err
-        assert len(starts(tmp_path)) == 7
+        # start-app is done once the process runs; its first line (the count) may come
+        # a moment later.
+        wait_until(lambda: len(starts(tmp_path)) == 7, 10, "the seventh start counted")
     # One blocked episode: one alert, delivered to the alert command.
     assert (tmp_path / "alerts.txt").read_text().splitlines() == [
         "blocked group=job node=n3"]
@@ -208,7 +210,7 @@ def test_maintenance_holds_a_failure_until_it_ends(tmp_path: Path) -> None:
         assert "job: normal on n1, application up" in off.out
         job = runtime.group("job")
         assert job["pid"] not in (None, first) and job["restarts"]["used"] == 1
-        assert starts(tmp_path) == ["n1", "n1"]
+        wait_until(lambda: starts(tmp_path) == ["n1", "n1"], 10, "the restart counted")
         fault = runtime.events("fault")[-1]
         assert "reported during maintenance, still so" in fault["reason"]
 
