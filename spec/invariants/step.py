@@ -339,6 +339,10 @@ def _node_event_as_named(v: View, action: Action, w: View) -> Bool:
                       tenure_gone)
     if k is _K.REJOIN:
         return a.and_(a.bit(before.down, n), a.not_(a.bit(after.down, n)))
+    if k is _K.PARTITION:
+        # Only a node that is up and in service loses the store; it keeps running.
+        out = a.bor(a.bor(before.down, before.cut), a.bor(before.lost, before.drained))
+        return a.and_(a.not_(a.bit(out, n)), a.bit(after.cut, n), a.not_(a.bit(after.down, n)))
     if k is _K.HEAL:
         # Back in contact, the node runs a watchdog for what it holds of a group it no
         # longer owns.
