@@ -94,8 +94,10 @@ def _start_after_down(v: View, action: Action, w: View) -> Bool:
 def _down_after_release(v: View, action: Action, w: View) -> Bool:
     if action.kind is not _K.NOTIFY_DOWN:
         return v.a.true
-    a = v.a
-    return a.not_(a.and_(moving(v), a.bit(v.g.vip, action.node)))
+    a, n = v.a, action.node
+    # The down follows the halt: application and monitors stopped on the sender first.
+    stopped = a.and_(a.not_(a.bit(v.g.app, n)), a.not_(a.bit(v.g.mon, n)))
+    return a.and_(a.not_(a.and_(moving(v), a.bit(v.g.vip, n))), stopped)
 
 
 def _release_when_clean(v: View, action: Action, w: View) -> Bool:
@@ -123,8 +125,33 @@ def _halt_spawns_watchdog(v: View, action: Action, w: View) -> Bool:
     if action.kind in (_K.STOP_MONITORS, _K.RELEASE_VIP):
         return a.bit(w.g.wd, n)
     if action.kind is _K.RELEASE_OWNERSHIP:
-        return a.not_(a.bit(w.g.wd, n))
+        # A new tenure starts from nothing: the watchdog retires, the count of restarts
+        # used is the old owner's and goes with it.
+        return a.and_(a.not_(a.bit(w.g.wd, n)), a.eq(w.g.restarts, 0))
+    if action.kind is _K.STOP_APP:
+        # A local restart (the group stays) ends the halt here: its watchdog retires with
+        # the application; a group leaving keeps it until the node is clean.
+        return _same(v, a.bit(w.g.wd, n), moving(v))
     return a.true
+
+
+def _peels_one_layer(v: View, action: Action, w: View) -> Bool:
+    # A watchdog (or a cut-off node fencing itself) removes what is left of a group one
+    # layer per step in halt order — monitors, then application, then VIP — and only
+    # from a node that does not own it (fencing aside); it retires with the last layer.
+    if action.kind not in (_K.WATCHDOG_CLEAN, _K.FENCE):
+        return v.a.true
+    a, n, g, h = v.a, action.node, v.g, w.g
+    mon, app, vip = a.bit(g.mon, n), a.bit(g.app, n), a.bit(g.vip, n)
+    layer = a.ite(mon, a.and_(a.not_(a.bit(h.mon, n)), _same(v, a.bit(h.app, n), app),
+                              _same(v, a.bit(h.vip, n), vip)),
+                  a.ite(app, a.and_(a.not_(a.bit(h.app, n)), _same(v, a.bit(h.vip, n), vip)),
+                        a.not_(a.bit(h.vip, n))))
+    retires = _same(v, a.bit(h.wd, n), a.or_(mon, app))
+    cleaned = a.and_(a.not_(mon), app, owned(v, n))
+    failed = _same(v, h.failed, a.and_(g.failed, a.not_(cleaned)))
+    owner_ok = a.true if action.kind is _K.FENCE else a.not_(owned(v, n))
+    return a.and_(holds(v, n), owner_ok, layer, retires, failed)
 
 
 # --- steps that change something -----------------------------------------------------------
@@ -474,6 +501,9 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
                   "own the group", _halt_on_owner),
     StepInvariant("watchdog", "halting did not spawn the watchdog (stop-monitors, release-vip) "
                   "or giving the group up did not retire it", _halt_spawns_watchdog),
+    StepInvariant("watchdog", "a watchdog (or fencing) removed something other than the top "
+                  "layer of the group in halt order, worked on the owner's own stack, or did "
+                  "not retire with the last layer", _peels_one_layer),
     StepInvariant("contact", "a step of the cluster service changed nothing: it would be "
                   "taken again and again", _changes_something),
     StepInvariant("failover-order", "the group landed on a node other than the first "
