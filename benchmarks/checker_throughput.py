@@ -24,8 +24,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from checker_common import machine, median_of, ring
 
-import crg.checker.liveness  # noqa: F401  (imported before tracing: scipy is big)
-from crg.checker.explore import Search
+import crg.checker.explicit.liveness  # noqa: F401  (imported before tracing: scipy is big)
+from crg.checker.explicit.explore import Search
 from crg.spec import Model, Topology
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from crg.checker.result import Verdict
 from crg.checker.symbolic import bmc, lasso
 from crg.checker.symbolic.bmc import Target
 from crg.checker.symbolic.encoding import Encoding, SymState
@@ -23,7 +24,7 @@ from crg.checker.symbolic.replay import ReplayError, confirm
 from crg.spec import Action, Model, Topology
 from crg.spec.vocabulary.algebra import Bool
 
-PROVED, VIOLATED, UNKNOWN = "proved", "violated", "unknown"
+HOLDS, VIOLATED, UNKNOWN = Verdict.HOLDS, Verdict.VIOLATED, Verdict.UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ class Settings:
 
 @dataclass(slots=True)
 class TargetResult:
-    verdict: str
+    verdict: Verdict
     reason: str
     actions: tuple[Action, ...] = ()
     """The counterexample, for a violation (actions of the component's model)."""
@@ -82,7 +83,7 @@ def prove_component(topology: Topology, settings: Settings) -> ComponentOutcome:
         findings[Target(name, g)] = f
     for (name, g), f in prover.steps().items():
         findings[Target(name, g, step=True)] = f
-    results = {t: TargetResult(PROVED, f.reason) for t, f in findings.items() if f.proved}
+    results = {t: TargetResult(HOLDS, f.reason) for t, f in findings.items() if f.proved}
     outcome = ComponentOutcome(results, prover.strengthening_labels(),
                                dict(prover.stats.dropped), queries=prover.stats.queries)
     open_targets = [t for t, f in findings.items() if not f.proved]
@@ -170,7 +171,7 @@ def _decide_open(enc: Encoding, topology: Topology, prover: Prover, targets: lis
                 break
         if proved_at is not None:
             outcome.results[target] = TargetResult(
-                PROVED, f"{proved_at}-induction (with the inductive invariants), base case by "
+                HOLDS, f"{proved_at}-induction (with the inductive invariants), base case by "
                         f"bounded model checking to depth {searched}")
             continue
         why = findings[target].reason

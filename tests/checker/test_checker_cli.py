@@ -8,7 +8,6 @@ import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 
 import jsonschema
 import pytest
@@ -16,8 +15,8 @@ from checker_helpers import EXAMPLES
 from cli_run import Run
 from junitparser import Failure, JUnitXml
 
-from crg.checker.result import PROPERTIES
-from crg.commands import check
+from crg.checker import api
+from crg.checker.result import PROPERTIES, SymbolicReport, Verdict
 from crg.spec import KINDS, ActionKind
 from crg.spec.rules.run import Step
 from crg.spec.rules.view import View, owned, up
@@ -226,7 +225,7 @@ def test_symbolic_engine_prints_reasons_and_the_run(crg: Callable[..., Run]) -> 
     assert result.code == 1
     lines = result.out.splitlines()
     assert any(line.split()[:2] == ["vip-unique", "violated"] for line in lines)
-    assert any(line.split()[:2] == ["coverage", "proved"] for line in lines)
+    assert any(line.split()[:2] == ["coverage", "holds"] for line in lines)
     run = lines[lines.index("vip-unique violated in group pay:") + 1:][:6]
     assert [line.split(". ", 1)[1] for line in run] == [
         "n1: claim pay", "n1: acquire-vip pay", "partition n1", "expire n1",
@@ -234,10 +233,16 @@ def test_symbolic_engine_prints_reasons_and_the_run(crg: Callable[..., Run]) -> 
     assert lines[-1].startswith(f"{NO_FENCING}: violated: app-exclusive, vip-held, vip-unique")
 
 
+def _symbolic_answer(monkeypatch: pytest.MonkeyPatch, verdicts: dict[str, str],
+                     details: dict[str, object]) -> None:
+    """The symbolic engine answers ``verdicts`` whatever it is asked."""
+    answer = SymbolicReport({k: Verdict(v) for k, v in verdicts.items()}, details)
+    monkeypatch.setattr(api, "_prove", lambda *args: answer)
+
+
 def test_symbolic_engine_verdicts(crg: Callable[..., Run], safe: str,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    answer = SimpleNamespace(verdicts={"vip-unique": "violated"}, details={"k": 1})
-    monkeypatch.setattr(check, "_symbolic", lambda config, options: answer)
+    _symbolic_answer(monkeypatch, {"vip-unique": "violated"}, {"k": 1})
     result = crg("check", "--format", "json", "--engine", "symbolic", safe)
     assert result.code == 1
     entry = json.loads(result.out)["files"][0]
@@ -247,9 +252,7 @@ def test_symbolic_engine_verdicts(crg: Callable[..., Run], safe: str,
 
 def test_engines_that_disagree_are_a_bug(crg: Callable[..., Run], safe: str,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    answer = SimpleNamespace(verdicts={"vip-unique": "violated", "notify": "proved"},
-                             details=None)
-    monkeypatch.setattr(check, "_symbolic", lambda config, options: answer)
+    _symbolic_answer(monkeypatch, {"vip-unique": "violated", "notify": "holds"}, {})
     result = crg("check", "--engine", "both", safe)
     assert result.code == 3
     assert "the explicit and symbolic engines disagree on vip-unique" in result.err

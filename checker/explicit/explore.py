@@ -9,7 +9,7 @@ pointer lies on a path that is shortest in events first, then in steps — what 
 wants of a counterexample ("it takes one crash and then...").
 
 A system step never leads to a later layer, so the system-only graph's strongly connected
-components never span layers: liveness (:mod:`crg.checker.liveness`) is decided layer by
+components never span layers: liveness (:mod:`crg.checker.explicit.liveness`) is decided layer by
 layer, and a livelock reachable without any failure is reported after layer 0, without
 exploring the rest.
 
@@ -25,14 +25,14 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from crg.checker.budget import process_memory
+from crg.checker.options import Progress
 from crg.spec import LIVENESS, Action, Model, State
 
 NO_PARENT = 0xFFFFFFFF
 """Parent of the initial state."""
 
 Canon = Callable[[State], State]
-Progress = Callable[[int, int, float], None]
-"""``progress(states, layer, seconds)``, called every few thousand states."""
 
 _PROGRESS_EVERY = 4096
 
@@ -71,7 +71,9 @@ class SearchStats:
     bounded: bool = False
     """Stopped by ``max_events`` with events still enabled."""
     capped: bool = False
-    """Stopped by ``max_states``."""
+    """Stopped by its budget (``max_states`` or ``memory``)."""
+    limit: str = ""
+    """Why it was capped, in words (empty: it was not)."""
     found: dict[tuple[str, bool], Found] = field(default_factory=dict)
 
 
@@ -81,7 +83,7 @@ class Search:
     def __init__(self, model: Model, *, canon: Canon | None = None,
                  max_events: int | None = None, keep_going: bool = False,
                  liveness: bool = True, progress: Progress | None = None,
-                 max_states: int | None = None) -> None:
+                 max_states: int | None = None, memory: int | None = None) -> None:
         self.model = model
         self.canon = canon
         self.max_events = max_events
@@ -89,7 +91,10 @@ class Search:
         self.check_liveness = liveness
         self.progress = progress
         self.max_states = max_states
-        """Stop as soon as this many states are found (benchmarks: verdicts stay open)."""
+        """Stop as soon as this many states are found (the verdicts left open are
+        ``unknown``)."""
+        self.memory = memory
+        """Stop once this process occupies more than this many bytes."""
         self.states: list[State] = []
         self.parent = array("I")
         self.dist = array("I")
@@ -102,7 +107,7 @@ class Search:
     # -- the search ----------------------------------------------------------------------
 
     def run(self) -> SearchStats:
-        from crg.checker.liveness import check_layer  # the two modules use each other
+        from crg.checker.explicit.liveness import check_layer  # the two modules use each other
 
         self._t0 = time.perf_counter()
         model, canon = self.model, self.canon
@@ -238,10 +243,16 @@ class Search:
             i += 1
             if cap is not None and len(states) >= cap:
                 self.stats.capped = True
+                self.stats.limit = "states"
                 break
-            if progress is not None and i - last_report >= _PROGRESS_EVERY:
+            if i - last_report >= _PROGRESS_EVERY:
                 last_report = i
-                progress(len(states), layer, time.perf_counter() - self._t0)
+                if self.memory is not None and process_memory() > self.memory:
+                    self.stats.capped = True
+                    self.stats.limit = "memory"
+                    break
+                if progress is not None:
+                    progress(len(states), layer, time.perf_counter() - self._t0)
         seen.update(here)
         self.stats.edges += edges
         return out
