@@ -25,6 +25,15 @@ AUTO_STATES = 600_000
 """``--engine auto``: the explicit search of a component stops at this many states and the
 symbolic engine decides the component instead (about 15 s of search here)."""
 
+AUTO_GROUPS = 8
+"""``--engine auto``: a component of more groups than this goes to the symbolic engine
+without an explicit search (groups linked by ``avoid`` multiply their state spaces: no
+search of such a component stays within ``AUTO_STATES``)."""
+
+SYMBOLIC_GROUPS = 32
+"""The symbolic engine proves components of at most this many groups; a larger one is
+left undecided, with the reason (its proof grows with the square of its size)."""
+
 
 class Engine(enum.StrEnum):
     AUTO = "auto"

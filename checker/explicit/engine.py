@@ -21,7 +21,7 @@ from crg.checker.explicit.explore import Search, SearchStats
 from crg.checker.explicit.liveness import loop_detail
 from crg.checker.explicit.symmetry import canonicaliser
 from crg.checker.explicit.trace import step_detail, violation
-from crg.checker.options import Options, Progress
+from crg.checker.options import AUTO_GROUPS, Options, Progress
 from crg.checker.parallel import run_tasks
 from crg.checker.rename import carry_run
 from crg.checker.result import (
@@ -57,6 +57,8 @@ def search_part(topology: Topology, part: tuple[int, ...], options: Options,
                 budget: Budget, cap: int | None, progress: Progress | None = None
                 ) -> PartSearch:
     """Explore the component ``part`` of ``topology`` (in a worker process, or here)."""
+    if cap is not None and len(part) > AUTO_GROUPS:
+        return PartSearch(part, SearchStats(capped=True, limit="auto"), {})
     model = Model(topology.restrict(part))
     canon, described = canonicaliser(model, options.symmetry)
     limit = budget.states if cap is None else min(cap, budget.states)
@@ -193,6 +195,8 @@ def stop_reason(stats: SearchStats) -> str:
         return f"the search stopped at its memory budget ({stats.states:,} states)"
     if stats.limit == "states":
         return f"the search stopped at its state budget ({stats.states:,} states)"
+    if stats.limit == "auto" and not stats.states:
+        return "too many groups linked by avoid for an explicit search (--engine auto)"
     if stats.limit == "auto":
         return f"the explicit search stopped at {stats.states:,} states (--engine auto)"
     return "the search stopped after the first violation (--keep-going explores everything)"

@@ -183,6 +183,9 @@ class Search:
         edges = 0
         progress, last_report = self.progress, 0
         cap = self.max_states
+        # Memory is looked at every few thousand states *found*: a state of a large
+        # component can have thousands of successors of kilobytes each.
+        memory, next_check = self.memory, len(states) + _PROGRESS_EVERY
         while True:
             if i == len(states):
                 if si == n_seeds:
@@ -245,14 +248,15 @@ class Search:
                 self.stats.capped = True
                 self.stats.limit = "states"
                 break
-            if i - last_report >= _PROGRESS_EVERY:
-                last_report = i
-                if self.memory is not None and process_memory() > self.memory:
+            if len(states) + len(next_seeds) >= next_check:
+                next_check = len(states) + len(next_seeds) + _PROGRESS_EVERY
+                if memory is not None and process_memory() > memory:
                     self.stats.capped = True
                     self.stats.limit = "memory"
                     break
-                if progress is not None:
-                    progress(len(states), layer, time.perf_counter() - self._t0)
+            if progress is not None and i - last_report >= _PROGRESS_EVERY:
+                last_report = i
+                progress(len(states), layer, time.perf_counter() - self._t0)
         seen.update(here)
         self.stats.edges += edges
         return out

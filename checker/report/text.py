@@ -37,13 +37,15 @@ def print_check(out: Printer, path: str, config: Config, report: Report,
                   f"{_seconds(explicit.seconds)} ({count(parts, 'component')}{how})")
         for c in explicit.components:
             if c.limit == "auto":
-                out.print(f"  {', '.join(c.groups)}: more than {c.states:,} states; "
-                          "decided by the symbolic engine")
-    engines = {r.engine for r in report.results.values()}
-    by = engines - {"explicit"} and report.engine != "symbolic"
+                size = (f"more than {c.states:,} states" if c.states
+                        else f"{count(len(c.groups), 'group')} linked by avoid")
+                out.print(f"  {_names(c.groups)}: {size}; handed to the symbolic engine")
+    engines = {r.engine for r in report.results.values() if r.verdict is not Verdict.UNKNOWN}
+    by = bool(engines - {"explicit"}) and report.engine != "symbolic"
     headers = ("property", "verdict", "states", "depth", "time") + (("by",) if by else ())
     out.table(headers, [(r.prop.label, r.verdict.value, f"{r.states:,}", str(r.depth),
-                         _seconds(r.seconds)) + ((r.engine,) if by else ())
+                         _seconds(r.seconds))
+                        + ((r.engine if r.verdict is not Verdict.UNKNOWN else "-",) if by else ())
                         for r in report.results.values()])
     reasons = dict.fromkeys(r.reason for r in report.results.values()
                             if r.verdict is Verdict.UNKNOWN and r.reason)
@@ -80,6 +82,10 @@ def print_violation(out: Printer, path: str, config: Config, v: Violation,
         out.print(f"  replay: {simulate_command(path, v.trace)}{exact}")
     if itf_path:
         out.print(f"  trace: {itf_path}")
+
+
+def _names(groups: tuple[str, ...]) -> str:
+    return ", ".join(groups) if len(groups) <= 6 else ", ".join(groups[:5]) + ", ..."
 
 
 def _seconds(value: float) -> str:

@@ -31,7 +31,7 @@ import z3
 
 from crg.checker.components import Signature, components, signature
 from crg.checker.explicit.liveness import loop_group
-from crg.checker.options import EXPLICIT_MAX_STATES
+from crg.checker.options import EXPLICIT_MAX_STATES, SYMBOLIC_GROUPS
 from crg.checker.parallel import run_tasks
 from crg.checker.rename import CarryError, carry_run
 from crg.checker.result import PROPERTIES, Finding, Property, SymbolicReport, Verdict, Violation
@@ -54,7 +54,15 @@ from crg.checker.symbolic.reduction import footprint_holds, reduce_nodes
 from crg.checker.symbolic.replay import ReplayError, confirm
 from crg.checker.symbolic.violations import as_violation
 from crg.dsl import Config, Fault
-from crg.spec import INVARIANT_NAMES, LIVENESS, Action, Model, Topology
+from crg.spec import (
+    INVARIANT_NAMES,
+    LIVENESS,
+    STATE_INVARIANTS,
+    STEP_INVARIANTS,
+    Action,
+    Model,
+    Topology,
+)
 from crg.spec.present.modes import action_dict, describe
 
 LIVENESS_LABEL = f"{LIVENESS[0]} (liveness)"
@@ -202,6 +210,8 @@ def _prove_part(part: tuple[int, ...], sub: Topology, opts: ProofOptions) -> _Pa
     """Prove one component, on fewer nodes when its footprint allows (see
     :mod:`crg.checker.symbolic.reduction`); counterexamples are mapped back to all nodes
     and replayed there too."""
+    if len(part) > SYMBOLIC_GROUPS:
+        return _too_large(part, sub)
     settings = opts.settings()
     reduced, kept = sub, tuple(range(sub.n_nodes))
     seconds = 0.0
@@ -226,6 +236,18 @@ def _prove_part(part: tuple[int, ...], sub: Topology, opts: ProofOptions) -> _Pa
         _rename(entry, outcome, Model(reduced), {i: n for i, n in enumerate(kept)})
     entry._model = None  # compiled code: the process that reports builds its own
     return entry
+
+
+def _too_large(part: tuple[int, ...], sub: Topology) -> _Part:
+    """A component beyond the engine's size limit: every target open, with the reason."""
+    reason = (f"not decided: a component of {len(part)} groups linked by avoid is beyond "
+              f"the symbolic engine's limit of {SYMBOLIC_GROUPS} groups")
+    names = [(i.name, False) for i in STATE_INVARIANTS] + [(i.name, True)
+                                                             for i in STEP_INVARIANTS]
+    results = {Target(name, g, step): TargetResult(UNKNOWN, reason)
+               for g in range(len(part)) for name, step in names}
+    outcome = ComponentOutcome(results, [], {}, liveness=TargetResult(UNKNOWN, reason))
+    return _Part(part, sub, outcome)
 
 
 def _part_findings(part: _Part) -> dict[Property, Finding]:

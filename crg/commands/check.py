@@ -382,9 +382,13 @@ def _hint(out: Output, result: CheckerReport) -> None:
     from crg.checker.result import PROPERTIES
 
     liveness = {p.label for p in PROPERTIES if p.liveness}
+    reasons = " ".join(r.reason for r in result.results.values())
     if result.limits:
         out.print("  = hint: a search stopped at its budget; --memory or --max-states raise "
                   "it, --engine symbolic does not enumerate states", err=True)
+    elif "linked by avoid" in reasons:
+        out.print("  = hint: groups linked by avoid, either way, are checked as one "
+                  "component; keep avoid for the groups that need it", err=True)
     elif result.symbolic is not None and liveness & set(result.undecided):
         out.print("  = hint: components too large for the explicit liveness check; "
                   "--liveness-states N raises its limit (time grows with N), or check "
