@@ -114,7 +114,7 @@ class ProofOptions:
 
     def settings(self) -> Settings:
         return Settings(self.timeout_ms, self.bmc_depth, self.max_k, self.budget_s,
-                        self.lasso_depth)
+                        self.lasso_depth, self.ranking)
 
 
 @dataclass(slots=True)
@@ -222,12 +222,14 @@ def _prove_part(part: tuple[int, ...], sub: Topology, opts: ProofOptions) -> _Pa
         seconds = time.perf_counter() - started
     outcome = prove_component(reduced, settings)
     live = outcome.liveness
-    if live is None or live.verdict != VIOLATED:
+    open_ = any(r.verdict == UNKNOWN for r in outcome.results.values())
+    if live is None or live.verdict == UNKNOWN or (live.verdict == HOLDS and open_):
         # On the reduced nodes too: the same verdict (see reduction), and several times
         # faster than on every node of a large cluster.
         started = time.perf_counter()
         explicit = decide_explicitly(reduced, live, opts.liveness_states)
-        outcome.liveness = explicit.liveness
+        if live is None or live.verdict != HOLDS:
+            outcome.liveness = explicit.liveness
         _settle_open(outcome, explicit)
         seconds += time.perf_counter() - started
     outcome.seconds += seconds
@@ -341,7 +343,8 @@ def _carry_over(source: _Part, source_sig: Signature, target_sig: Signature,
     """A component of the same shape: the same verdicts; each counterexample renamed to
     this component's nodes and replayed on its model (so it is checked here too)."""
     outcome = ComponentOutcome(dict(source.outcome.results), source.outcome.strengthening,
-                               source.outcome.dropped, liveness=source.outcome.liveness)
+                               source.outcome.dropped, liveness=source.outcome.liveness,
+                               ranking=source.outcome.ranking)
     entry = _Part(part, sub, outcome, reused_from=tuple(g.name for g in source.topology.groups),
                   nodes_proved=source.nodes_proved)
     _rename(entry, source.outcome, source.model,
@@ -408,10 +411,14 @@ def _combine_liveness(parts: list[_Part]) -> tuple[str, dict[str, Any], Violatio
     if not parts:
         return HOLDS, {"verdict": HOLDS, "reason": "proved: no group to check",
                         "decided_by": None}, None
+    engines = sorted({r.engine for _, r in found})
+    by_z3 = sum(1 for _, r in found if r.engine == "z3")
     reason = (found[0][1].reason if len(found) == 1 else
-              "decided by the explicit engine's liveness check, component by component: "
-              f"every fair run settles in each of the {len(found)} components")
-    return HOLDS, {"verdict": HOLDS, "reason": reason, "decided_by": "explicit"}, None
+              f"every fair run settles in each of the {len(found)} components: "
+              f"{by_z3} proved by a ranking function (z3), {len(found) - by_z3} by the "
+              "explicit engine's liveness check")
+    return HOLDS, {"verdict": HOLDS, "reason": reason,
+                   "decided_by": ", ".join(engines)}, None
 
 
 def _trace(model: Model, actions: tuple[Action, ...]) -> list[dict[str, Any]]:
@@ -430,6 +437,7 @@ def _component_dict(topology: Topology, part: _Part) -> dict[str, Any]:
         "bmc_depth": o.bmc_depth,
         "strengthening": len(o.strengthening),
         "dropped": dict(o.dropped),
+        "ranking_levels": len(o.ranking) or None,
         "liveness": ({"verdict": o.liveness.verdict, "reason": o.liveness.reason,
                       "decided_by": o.liveness.engine if o.liveness.verdict != UNKNOWN
                       else None} if o.liveness is not None else None),

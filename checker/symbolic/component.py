@@ -4,8 +4,10 @@ Order of business: the strengthened induction of :mod:`~crg.checker.symbolic.ind
 proves what it can; for the rest, bounded model checking looks for a real run from the
 initial state (replayed on the concrete model before it is believed); what neither settles
 gets a k-induction attempt; whatever is still open is reported as unknown, with the reason.
-Liveness gets a bounded search for a fair lasso (:mod:`~crg.checker.symbolic.lasso`); z3
-never proves it — :mod:`~crg.checker.symbolic.liveness` may, with the explicit engine.
+Liveness is proved by a ranking function (:mod:`~crg.checker.symbolic.ranking`) if one is
+found, otherwise refuted by a bounded search for a fair lasso
+(:mod:`~crg.checker.symbolic.lasso`); what neither settles
+:mod:`~crg.checker.symbolic.liveness` may, with the explicit engine.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from crg.checker.symbolic.bmc import Target
 from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.checker.symbolic.induction import Finding, Prover
 from crg.checker.symbolic.kinduction import k_inductive
+from crg.checker.symbolic.ranking import find_ranking
 from crg.checker.symbolic.replay import ReplayError, confirm
 from crg.spec import Action, Model, Topology
 from crg.spec.vocabulary.algebra import Bool
@@ -39,6 +42,10 @@ class Settings:
     """Time for the bounded search of one component."""
     lasso_depth: int = 8
     """Longest lasso (prefix and loop, steps of any kind) the livelock search looks at."""
+    ranking: bool = True
+    """Try to prove liveness with a ranking function first."""
+    ranking_s: float = 60.0
+    """Time for the ranking function search of one component."""
 
 
 @dataclass(slots=True)
@@ -67,8 +74,10 @@ class ComponentOutcome:
     """Symbolic counterexamples the concrete model refused (bugs; never reported as
     violations)."""
     liveness: TargetResult | None = None
-    """The liveness half of ``vip-held``: violated (a fair lasso) or unknown (none within
-    ``lasso_depth``); None before the search ran."""
+    """The liveness half of ``vip-held``: holds (a ranking function), violated (a fair
+    lasso) or unknown (neither); None before the search ran."""
+    ranking: tuple[tuple[str, ...], ...] = ()
+    """The ranking function that proved liveness: the atoms of each level."""
 
 
 def prove_component(topology: Topology, settings: Settings) -> ComponentOutcome:
@@ -109,6 +118,14 @@ def _strengthening(enc: Encoding, prover: Prover) -> Callable[[SymState], Bool]:
 
 def _find_livelock(enc: Encoding, topology: Topology, prover: Prover, settings: Settings,
                    outcome: ComponentOutcome, deadline: float) -> None:
+    if settings.ranking:
+        queries = prover.stats.queries
+        ranking = find_ranking(enc, prover, settings.ranking_s)
+        outcome.queries += prover.stats.queries - queries
+        if ranking is not None:
+            outcome.liveness = TargetResult(HOLDS, f"proved: {ranking.describe()}")
+            outcome.ranking = ranking.levels
+            return
     found = lasso.search(enc, settings.lasso_depth, settings.timeout_ms, deadline,
                          _strengthening(enc, prover))
     outcome.queries += found.queries

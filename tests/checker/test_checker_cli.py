@@ -172,21 +172,23 @@ def test_max_depth_bounds_the_events(crg: Callable[..., Run]) -> None:
     assert ": ok (" not in result.out
 
 
-def test_undecided_properties_are_inconclusive(crg: Callable[..., Run], safe: str) -> None:
-    # The symbolic engine leaves liveness open when the explicit engine may not help
+def test_undecided_properties_are_inconclusive(crg: Callable[..., Run]) -> None:
+    # Two groups that avoid each other: no ranking function proves liveness, so the
+    # symbolic engine leaves it open when the explicit engine may not help
     # (--liveness-states 0), and decides it with the default limit.
+    mutual = str(EXAMPLES / "anti-affinity.crg")
     undecided = ("check", "--engine", "symbolic", "--liveness-states", "0")
-    result = crg(*undecided, safe)
+    result = crg(*undecided, mutual)
     assert result.code == 4
-    assert result.out.endswith(f"{safe}: inconclusive: no violation, but not decided: "
-                               "vip-held (liveness) (2 nodes, 1 group)\n")
+    assert result.out.endswith(f"{mutual}: inconclusive: no violation, but not decided: "
+                               "vip-held (liveness) (3 nodes, 2 groups)\n")
     assert "--liveness-states N raises its limit" in result.err
-    entry = json.loads(crg(*undecided, "--format", "json", safe).out)["files"][0]
+    entry = json.loads(crg(*undecided, "--format", "json", mutual).out)["files"][0]
     assert (entry["status"], entry["undecided"]) == ("inconclusive", ["vip-held (liveness)"])
-    assert crg("check", "--engine", "symbolic", safe).code == 0
+    assert crg("check", "--engine", "symbolic", mutual).code == 0
     # The explicit engine decides it: with both engines nothing is left open.
-    result = crg("check", "--engine", "both", safe)
-    assert result.code == 0 and result.out.endswith(f"{safe}: ok (2 nodes, 1 group)\n")
+    result = crg("check", "--engine", "both", "--liveness-states", "0", mutual)
+    assert result.code == 0 and result.out.endswith(f"{mutual}: ok (3 nodes, 2 groups)\n")
 
 
 def test_help_lists_the_exit_codes(crg: Callable[..., Run]) -> None:
