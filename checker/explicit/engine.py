@@ -62,18 +62,34 @@ def search_part(topology: Topology, part: tuple[int, ...], options: Options,
     model = Model(topology.restrict(part))
     canon, described = canonicaliser(model, options.symmetry)
     limit = budget.states if cap is None else min(cap, budget.states)
-    search = Search(model, canon=canon, max_events=options.max_events,
-                    keep_going=options.explicit_keep_going, max_states=limit,
-                    memory=budget.memory, progress=progress)
-    stats = search.run()
+
+    def explore(reduction: bool, max_events: int | None) -> tuple[Search, SearchStats]:
+        search = Search(model, canon=canon, max_events=max_events,
+                        keep_going=options.explicit_keep_going, max_states=limit,
+                        memory=budget.memory, progress=progress, reduction=reduction)
+        return search, search.run()
+
+    search, stats = explore(options.reduction, options.max_events)
+    reduced = search.reducer is not None and search.reducer.reduced > 0
+    sources = {key: (search, found) for key, found in stats.found.items()}
+    if reduced and stats.found:
+        # A reduced search keeps the fewest events of every counterexample, not always
+        # the fewest steps: the layers up to the deepest one are searched again without
+        # reduction for the shortest runs. If that stops at its budget, the reduced
+        # search's counterexamples stand (still fewest events, not fewest steps).
+        depth = max(f.cost[0] for f in stats.found.values())
+        full, again = explore(False, depth)
+        if not again.capped:
+            sources.update({key: (full, again.found[key]) for key in sources
+                            if key in again.found})
     if stats.capped and stats.limit == "states" and cap is not None and cap < budget.states:
         stats.limit = "auto"
     runs: dict[Property, tuple[Run, int, float]] = {}
-    for found in stats.found.values():
-        v = violation(search, found)
+    for source, found in sources.values():
+        v = violation(source, found)
         runs[v.prop] = (Run.of(v), found.states, found.seconds)
     stats.found = {}  # Found objects hold traces of this process's model
-    return PartSearch(part, stats, runs, described)
+    return PartSearch(part, stats, runs, described, reduced)
 
 
 @dataclass(slots=True)

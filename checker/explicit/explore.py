@@ -26,8 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from crg.checker.budget import process_memory
+from crg.checker.explicit.reduction import Reducer
 from crg.checker.options import Progress
 from crg.spec import LIVENESS, Action, Model, State
+from crg.spec.model import Transition
 
 NO_PARENT = 0xFFFFFFFF
 """Parent of the initial state."""
@@ -83,7 +85,8 @@ class Search:
     def __init__(self, model: Model, *, canon: Canon | None = None,
                  max_events: int | None = None, keep_going: bool = False,
                  liveness: bool = True, progress: Progress | None = None,
-                 max_states: int | None = None, memory: int | None = None) -> None:
+                 max_states: int | None = None, memory: int | None = None,
+                 reduction: bool = False) -> None:
         self.model = model
         self.canon = canon
         self.max_events = max_events
@@ -95,6 +98,8 @@ class Search:
         ``unknown``)."""
         self.memory = memory
         """Stop once this process occupies more than this many bytes."""
+        self.reducer = Reducer(model) if reduction else None
+        """Partial-order reduction (:mod:`crg.checker.explicit.reduction`), if asked."""
         self.states: list[State] = []
         self.parent = array("I")
         self.dist = array("I")
@@ -186,6 +191,7 @@ class Search:
         # Memory is looked at every few thousand states *found*: a state of a large
         # component can have thousands of successors of kilobytes each.
         memory, next_check = self.memory, len(states) + _PROGRESS_EVERY
+        reducer = self.reducer
         while True:
             if i == len(states):
                 if si == n_seeds:
@@ -214,6 +220,12 @@ class Search:
                     for name, detail in problems:
                         self._record(name, False, (layer, d + 1), "step", i, action.group,
                                      detail, action=action, target=target, system=True)
+            env = environment_transitions(state) if explore_events else []
+            if reducer is not None and transitions:
+                ample = reducer.ample(state, transitions, env)
+                if ample is not None and self._proviso(ample[0], here, d):
+                    transitions, env = ample
+            for _, target, _ in transitions:
                 if canon is not None:
                     target = canon(target)
                 j = here.get(target)
@@ -229,7 +241,6 @@ class Search:
                     dst.append(j)
             edges += len(transitions)
             if explore_events:
-                env = environment_transitions(state)
                 edges += len(env)
                 for action, target, problems in env:
                     if problems:
@@ -260,6 +271,17 @@ class Search:
         seen.update(here)
         self.stats.edges += edges
         return out
+
+    def _proviso(self, transitions: list[Transition], here: dict[State, int], d: int) -> bool:
+        """The cycle proviso: an ample set may be followed only if none of its steps leads
+        to a state of the layer already found at the same or a smaller distance (every
+        cycle has such a step, so every cycle gets a fully expanded state)."""
+        canon, dist = self.canon, self.dist
+        for _, target, _ in transitions:
+            j = here.get(target if canon is None else canon(target))
+            if j is not None and dist[j] <= d:
+                return False
+        return True
 
     def _record(self, name: str, liveness: bool, cost: tuple[int, int], kind: str, index: int,
                 group: int, detail: str, *, action: Action | None = None, target: State = 0,

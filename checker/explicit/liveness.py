@@ -120,15 +120,18 @@ def loop_detail(model: Model, actions: list[Action]) -> str:
 
 def _lift(search: Search, start: State, inside: set[State]) -> nx.DiGraph:
     """The real system-only graph from ``start`` among states whose canonical form is in
-    ``inside``; each edge carries the set of actions that take it."""
+    ``inside`` — or, after partial-order reduction, which may have left a fair loop's
+    states out, every state system steps reach from ``start``; each edge carries the set
+    of actions that take it."""
     model, canon = search.model, search.canon
+    bounded = search.reducer is None
     graph = nx.DiGraph()
     graph.add_node(start)
     todo = deque([start])
     while todo:
         u = todo.popleft()
         for action, v, _ in model.system_transitions(u):
-            if (v if canon is None else canon(v)) not in inside:
+            if bounded and (v if canon is None else canon(v)) not in inside:
                 continue
             if v not in graph:
                 graph.add_node(v)
