@@ -2,7 +2,9 @@
 
 import sys
 
-from crg.cli import main
-
 if __name__ == "__main__":
+    try:
+        from crg.cli import main
+    except KeyboardInterrupt:  # Ctrl-C while the modules load: 130, not a traceback
+        sys.exit(130)
     sys.exit(main())

@@ -18,7 +18,9 @@ from crg.commands import (
     conform,
     crash,
     drain,
+    export,
     fmt,
+    importer,
     join,
     offline,
     online,
@@ -44,6 +46,7 @@ class Command(Protocol):
 
 COMMANDS: tuple[Command, ...] = (
     check, fmt, show, simulate,
+    export, importer,
     run,
     status,
     switchover,

@@ -31,14 +31,16 @@ def load(path: str) -> Config:
 
 
 def write(path: str, text: str) -> None:
-    """Replace a file's contents through a temporary file, so that a full disk or a crash
-    never leaves a configuration half-written. Mode and symlinks are kept."""
+    """Replace a file's contents (or create the file) through a temporary file, so that a
+    full disk or a crash never leaves a configuration half-written. Mode and symlinks of
+    an existing file are kept."""
     target = os.path.realpath(path)
     temporary = f"{target}.crg-tmp"
     try:
         with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-        shutil.copymode(target, temporary)
+        if os.path.exists(target):
+            shutil.copymode(target, temporary)
         os.replace(temporary, target)
     except OSError as exc:
         if os.path.exists(temporary):

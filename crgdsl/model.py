@@ -47,6 +47,9 @@ class Fault(enum.StrEnum):
     DRAIN = "drain"
     """Operator commands on nodes: drain (maintenance, shutdown) and undrain."""
     PARTITION = "partition"
+    MAINTENANCE = "maintenance"
+    """Operator maintenance mode of groups: the cluster service takes no action for them
+    (``crg maintenance on|off``)."""
 
 
 class MonitorKind(enum.StrEnum):

@@ -420,6 +420,16 @@ class Resolver:
             self.diag.warning(f"group '{group.name}' has no possible node: it cannot fail over",
                               group.where("preferred"),
                               hint="add standbys with: possible n2, n3", code="no-standby")
+        if (cluster is not None and group.fencing is Fencing.NONE
+                and Fault.PARTITION not in cluster.faults):
+            explored = ", ".join(sorted(f.value for f in cluster.faults))
+            self.diag.warning(
+                f"group '{group.name}' does not fence itself, and partitions are not "
+                "explored: a node cut off from the store would keep the VIP while another "
+                "takes the group over, and crg check does not look at that case",
+                group.where("fencing") if "fencing" in group.spans else block.name.span,
+                hint=f"explore it with: assume faults {explored}, partition (or use "
+                     "fencing self)", code="fencing-unexplored")
         if group.kind is Kind.INSTANCE and group.failback is Failback.MANUAL:
             self.diag.warning(f"instance group '{group.name}' has manual failback: after its "
                               "preferred node returns it stays offline until a switchover",

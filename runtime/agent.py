@@ -18,17 +18,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from crg.dsl.model import Fencing, Group, Vip
 from crg.runtime import courier, steps
 from crg.runtime.address.base import AddressError
+from crg.runtime.agreement import ConfigWatch
 from crg.runtime.commit import Actor, Outcome, Services, commit, enabled, read_state
-from crg.runtime.drivers.monitors import MonitorSet
-from crg.runtime.drivers.process import Instance, Supervisor
 from crg.runtime.lease import LeaseKeeper
+from crg.runtime.machine import Machine
 from crg.runtime.notices import extra_for, report_after
-from crg.runtime.records import Facts, facts_of, read_group
+from crg.runtime.records import facts_of, read_group
 from crg.runtime.store.base import Lease, Snapshot, StoreError
 from crg.runtime.tasks import cancel_all
+from crg.runtime.telemetry import NO_TELEMETRY, Telemetry
 from crg.spec import Action, ActionKind, GroupTopology, Model, State
 from crg.spec.present.modes import describe
 from crg.spec.rules.view import coordinator
@@ -46,95 +46,75 @@ group's list the spec restarts it forever, and a broken start command must not s
 
 
 class Agent:
+    """A node's lanes, on top of its lease (:class:`LeaseKeeper`) and its physical side
+    (:class:`Machine`), which it hands to no one whole: the steps, the courier and the
+    notices get the machine, the fencing feed the holdings and the lease keeper's
+    renewals, the lease keeper the holdings and a way to wake the lanes."""
+
     def __init__(self, services: Services, node: str, lease: Lease,
                  on_lease_lost: Callable[[Agent], Awaitable[None]] | None = None, *,
-                 cut_when_silent: bool = True) -> None:
-        """``cut_when_silent``: count this node cut off when its lease has not been
-        renewed in time (see :mod:`crg.runtime.lease`); False in the embedded runtime,
-        whose store is in this process: it cannot be out of reach, and when the process
-        stalls the store's lease time stands still too."""
+                 cut_when_silent: bool = True, telemetry: Telemetry = NO_TELEMETRY) -> None:
+        """``cut_when_silent``: see :attr:`LeaseKeeper.cut_when_silent`."""
         self.s = services
         self.name = node
         self.index = services.model.topology.node_index(node)
-        self.lease = lease
-        self.facts: Facts = {}
-        self.cut = False
-        self.on_lease_lost = on_lease_lost
-        self.cut_when_silent = cut_when_silent
-        self.groups: dict[str, Group] = {g.name: g for g in services.config.groups}
-        self.supervisor = Supervisor(services.config.cluster.name, node,
-                                     services.run_dir / "logs" / node, self._exited,
-                                     run_dir=services.run_dir)
-        self.monitors: dict[str, MonitorSet] = {}
-        self.faults: dict[str, tuple[str, str]] = {}
-        """Group -> (instance token, reason): a failure seen here, not yet applied."""
+        self.telemetry = telemetry
+        self.machine = Machine(services, node, self.wake, telemetry)
+        lost = None if on_lease_lost is None else (lambda: on_lease_lost(self))
+        self.keeper = LeaseKeeper(services, node, lease, self.machine.holdings, self.wake,
+                                  on_lost=lost, cut_when_silent=cut_when_silent,
+                                  telemetry=telemetry)
+        sha256, form = services.fingerprint
+        self.config_watch = ConfigWatch(
+            services.keys, node, sha256, form,
+            alert=lambda why: self.machine.runtime_alert(None, "config", why),
+            over=lambda: self.machine.trouble_over(None, "config"))
         self.lanes = {topo.name: Lane(self, topo) for topo in services.model.groups}
-        self.background: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self.decisions: list[str] = []
         """The latest decisions (for tests and ``crg status``), bounded."""
-        self.last_snap: Snapshot | None = None
-        self.renewed_at = time.monotonic()
-        """When the last successful lease renewal was sent."""
         self.fault_times: dict[str, list[float]] = {}
         """When faults of each group were applied here (for restart pacing)."""
-        self.renewal_listeners: list[Callable[[float], None]] = []
-        """Called with the send time of every successful renewal (a fencing watchdog's
-        feed: the lease holds until at least that time + the lease)."""
-        self.holdings_listeners: list[Callable[[], None]] = []
-        """Called when what this node holds changed (see :meth:`holdings`)."""
-        self.troubles: dict[tuple[str, str], str] = {}
-        """(group, action) -> reason of the runtime alert raised for it, until it works."""
-        self.keeper = LeaseKeeper(self)
 
     # -- life ----------------------------------------------------------------------------
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self.keeper.run(), name=f"{self.name}-lease"),
-                       asyncio.create_task(courier.run(self), name=f"{self.name}-courier")]
+                       asyncio.create_task(courier.run(self.machine),
+                                           name=f"{self.name}-courier")]
         self._tasks += [asyncio.create_task(lane.run(), name=f"{self.name}-{name}")
                         for name, lane in self.lanes.items()]
 
     async def halt(self) -> None:
         """Stop every task of this agent (its processes are not touched)."""
-        await cancel_all(set(self._tasks) | self.background)
+        await cancel_all(self._tasks)
         self._tasks = []
-        for monitors in list(self.monitors.values()):
-            await monitors.stop()
-        self.monitors.clear()
+        await self.machine.halt()
 
-    def spawn(self, work: Awaitable[None]) -> None:
-        """Run ``work`` in the background; it dies with the agent (a crash)."""
-        async def wrapped() -> None:
-            await work
+    @property
+    def running(self) -> bool:
+        """Started, and none of its tasks (lease keeper, courier, lanes) has ended."""
+        return bool(self._tasks) and not any(task.done() for task in self._tasks)
 
-        task = asyncio.create_task(wrapped())
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
+    def summary(self) -> str:
+        """What this node does, in a few words (systemd's STATUS=)."""
+        if self.keeper.cut:
+            return f"{self.name} is cut off from the store: fencing"
+        serving = sorted(g for g, held in self.machine.holdings.facts.items() if "mon" in held)
+        return f"{self.name} serves {', '.join(serving) if serving else 'no group'}"
 
     def wake(self, group: str | None = None) -> None:
         for name, lane in self.lanes.items():
             if group is None or name == group:
                 lane.wakeup.set()
 
-    def holdings(self) -> tuple[list[Vip], list[int]]:
-        """The VIPs and application process groups this node must let go of when it is
-        cut off (for a fencing watchdog fed after every renewal, see
-        :attr:`renewal_listeners`): those of its ``fencing self`` groups. A ``fencing
-        none`` group is kept by a cut-off node (the spec has no fence step for it), so the
-        watchdog leaves it alone too, instead of killing it into a fault."""
-        fenced = {g for g, group in self.groups.items() if group.fencing is Fencing.SELF}
-        vips = [self.groups[g].vip for g, held in self.facts.items()
-                if "vip" in held and g in fenced]
-        pgids = [i.pgid for g, i in self.supervisor.instances.items()
-                 if i.pgid is not None and g in fenced]
-        return vips, pgids
-
     # -- state ---------------------------------------------------------------------------
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.name, self.index, self.lease, self.facts, self.cut, self.last_snap)
+        k = self.keeper
+        return Actor(self.name, self.index, k.lease, self.machine.holdings.facts, k.cut,
+                     k.view)
 
     async def read(self) -> tuple[Snapshot, State]:
         self.keeper.overdue()
@@ -143,45 +123,21 @@ class Agent:
             # The read straddled a stall: its answer is from after the time this node
             # had to be fenced by, so it fences from what it knew before.
             snap, state = await read_state(self.s, self.actor)
-        self.last_snap = snap
+        self.keeper.remember(snap)
+        self.config_watch.check(snap)
         return snap, state
-
-    def values(self, group: str) -> dict[str, str]:
-        vip = self.groups[group].vip
-        return {"vip": vip.address, "prefix": str(vip.prefix), "dev": vip.device or "",
-                "node": self.name, "group": group, "cluster": self.s.config.cluster.name}
 
     async def apply(self, action: Action, reason: str = "") -> Outcome:
         """Commit ``action`` as this node; on success this node's facts follow."""
-        changed = False
-
         def committed(outcome: Outcome) -> None:  # under the commit lock
-            nonlocal changed
-            facts = facts_of(self.s.model, outcome.after, self.index)
-            changed, self.facts = facts != self.facts, facts
-            if changed:
-                self.keeper.fenced.set()
+            self.machine.holdings.update(facts_of(self.s.model, outcome.after, self.index))
 
         outcome = await commit(self.s, lambda: self.actor, action,
                                extra_for(self.s, action, self.name, reason), committed)
         if outcome.committed:
-            if changed:
-                for listener in self.holdings_listeners:
-                    listener()
-            report_after(self, action, outcome, reason)
+            self.telemetry.committed(action, outcome.before, outcome.after)
+            report_after(self.machine, action, outcome, reason)
         return outcome
-
-    # -- observations ----------------------------------------------------------------------
-
-    def _exited(self, instance: Instance) -> None:
-        if self.supervisor.instances.get(instance.group) is not instance:
-            return
-        if instance.exit_code == 0 and instance.spawn_error is None:
-            log.info("%s: the start command of %s exited 0; its monitors judge its health",
-                     self.name, instance.group)
-            return
-        self.report_fault(instance.group, instance.token,
-                          f"the application {instance.describe_exit()}")
 
     def restart_pause(self, group: str) -> float:
         """How long start-app of ``group`` should still wait here (see RESTART_PAUSE)."""
@@ -192,28 +148,6 @@ class Agent:
             return 0.0
         pause = min(RESTART_PAUSE_MAX_S, 0.25 * 2.0 ** (len(recent) - 2))
         return max(0.0, recent[-1] + pause - now)
-
-    def runtime_alert(self, group: str, action: str, reason: str) -> None:
-        """Tell the operator that ``action`` of ``group`` failed here for ``reason``:
-        logged every time, emitted as a ``runtime-alert`` event once while the same
-        trouble lasts (a failed step is retried every RETRY_S)."""
-        if self.troubles.get((group, action)) == reason:
-            log.warning("%s: %s of %s failed again: %s", self.name, action, group, reason)
-            return
-        log.error("%s: %s of %s failed: %s", self.name, action, group, reason)
-        self.troubles[(group, action)] = reason
-        self.s.events.emit({"event": "runtime-alert", "group": group, "node": self.name,
-                            "action": action, "reason": reason})
-
-    def trouble_over(self, group: str, action: str) -> None:
-        """``action`` of ``group`` worked: a new failure of it is news again."""
-        self.troubles.pop((group, action), None)
-        self.troubles.pop((group, "cycle"), None)
-
-    def report_fault(self, group: str, token: str, reason: str) -> None:
-        if group not in self.faults:
-            self.faults[group] = (token, reason)
-            self.wake(group)
 
 
 class Lane:
@@ -231,6 +165,7 @@ class Lane:
     async def run(self) -> None:
         a = self.agent
         while True:
+            began = time.monotonic()
             try:
                 decision = await self.run_cycle()
             except StoreError as exc:
@@ -242,8 +177,9 @@ class Lane:
                 self.progressed = False
                 self.retry_at = time.monotonic() + RETRY_S
                 why = f"{type(exc).__name__}: {exc}"
-                a.runtime_alert(self.topo.name, "cycle", why)
+                a.machine.runtime_alert(self.topo.name, "cycle", why)
                 decision = f"{a.name}: the cycle of {self.topo.name} failed ({why})"
+            a.telemetry.cycle(self.topo.name, time.monotonic() - began)
             a.decisions.append(decision)
             del a.decisions[:-200]
             if "nothing to do" in decision or "waits" in decision:
@@ -271,7 +207,7 @@ class Lane:
 
     async def _store_wait(self, timeout: float) -> None:
         a = self.agent
-        if a.cut:  # the store cannot be reached: wait for the timer or a local event
+        if a.keeper.cut:  # the store cannot be reached: wait for the timer or a local event
             await asyncio.sleep(timeout)
             return
         with contextlib.suppress(StoreError):
@@ -313,7 +249,7 @@ class Lane:
              >> a.index) & 1)
         trouble: str | None = None
         try:
-            undo = await steps.do(a, action, retiring=retiring)
+            undo = await steps.do(a.machine, action, retiring=retiring)
         except steps.DoneDespite as done:
             undo, trouble = done.undo, str(done)
         except (steps.StepFailed, AddressError) as exc:
@@ -324,11 +260,11 @@ class Lane:
             log.exception("%s: %s failed", a.name, text)
             return self._failed(action, text, f"{type(exc).__name__}: {exc}")
         if trouble is not None:
-            a.runtime_alert(name, action.kind.label, trouble)  # committed all the same
-        elif action.kind is ActionKind.START_APP and (why := _not_started(a, name)):
-            a.runtime_alert(name, action.kind.label, why)  # committed: a fault follows
+            a.machine.runtime_alert(name, action.kind.label, trouble)  # committed all the same
+        elif action.kind is ActionKind.START_APP and (why := _not_started(a.machine, name)):
+            a.machine.runtime_alert(name, action.kind.label, why)  # committed: a fault follows
         else:
-            a.trouble_over(name, action.kind.label)
+            a.machine.trouble_over(name, action.kind.label)
         try:
             outcome = await a.apply(action)
         except Exception:  # StoreError, or a bug: the step did not happen, so undo it
@@ -346,7 +282,7 @@ class Lane:
         """The physical part of ``action`` failed: nothing was committed; try again after
         RETRY_S (the spec still enables it) and tell the operator, once per trouble."""
         self.retry_at = time.monotonic() + RETRY_S
-        self.agent.runtime_alert(self.topo.name, action.kind.label, why)
+        self.agent.machine.runtime_alert(self.topo.name, action.kind.label, why)
         return f"{text} failed: {why}"
 
     async def _undo(self, undo: steps.Undo | None, text: str) -> None:
@@ -356,25 +292,26 @@ class Lane:
             await undo()
         except Exception as exc:
             log.exception("%s: undoing %s failed", self.agent.name, text)
-            self.agent.runtime_alert(self.topo.name, "undo", f"undoing {text} failed: {exc}")
+            self.agent.machine.runtime_alert(self.topo.name, "undo",
+                                             f"undoing {text} failed: {exc}")
 
     def observed(self, snap: Snapshot, state: State) -> tuple[Action, str] | None:
         """An environment event this node saw happen to the group, if it is enabled."""
         a = self.agent
-        if a.cut:
+        if a.keeper.cut:
             return None  # nobody could hear of it; the next owner sees for itself
         model = a.s.model
         name, g = self.topo.name, self.topo.index
-        pending = a.faults.get(name)
+        pending = a.machine.faults.get(name)
         if pending is not None:
             token, reason = pending
-            current = a.supervisor.instances.get(name)
+            current = a.machine.supervisor.instances.get(name)
             if current is None or current.token != token:
-                del a.faults[name]  # a failure of an instance that is gone already
+                del a.machine.faults[name]  # a failure of an instance that is gone already
             else:
                 action = Action(ActionKind.FAULT, g, a.index)
                 if _enabled_event(model, state, action):
-                    del a.faults[name]
+                    del a.machine.faults[name]
                     return action, reason
         gv = model.group_vars(state, g)
         if gv.ban or gv.restarts:
@@ -382,15 +319,15 @@ class Lane:
                            else coordinator(model.view(state, g)) == a.index + 1)
             record = read_group(snap, a.s.keys, name)
             since = float(record.get("fault_time", 0.0))
-            window = a.groups[name].restart_window_ms / 1000
+            window = a.machine.groups[name].restart_window_ms / 1000
             if responsible and time.time() - since >= window:
                 return Action(ActionKind.FORGIVE, g, -1), f"no fault for {window:g} s"
         return None
 
 
-def _not_started(agent: Agent, group: str) -> str | None:
+def _not_started(machine: Machine, group: str) -> str | None:
     """Why the application just started for ``group`` could not be started, if so."""
-    instance = agent.supervisor.instances.get(group)
+    instance = machine.supervisor.instances.get(group)
     if instance is None or instance.spawn_error is None:
         return None
     return f"the application {instance.describe_exit()}"

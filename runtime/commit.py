@@ -12,6 +12,7 @@ Nothing here decides anything: :meth:`crg.spec.Model.decide` and ``apply`` do.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 from crg.dsl.model import Config
 from crg.runtime.address.base import AddressDriver
 from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.fingerprint import fingerprint
 from crg.runtime.records import Extra, Facts, Keys, RecordError, changes, encode
 from crg.runtime.store.base import Lease, Snapshot, Store, StoreError, StoreUnavailable, Txn
 from crg.spec import KINDS, Action, ActionKind, IllegalAction, Model, State
@@ -55,6 +57,11 @@ class Services:
     verify: bool = False
     """Re-read the store after each commit and check it says ``after`` (embedded mode:
     the whole state is in the store)."""
+
+    @functools.cached_property
+    def fingerprint(self) -> tuple[str, dict[str, Any]]:
+        """(sha256, canonical form) of the configuration (runtime/fingerprint.py)."""
+        return fingerprint(self.config)
 
     @property
     def ttl_ms(self) -> int:

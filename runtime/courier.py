@@ -21,12 +21,12 @@ from crg.runtime.records import read_owner
 from crg.runtime.store.base import Snapshot, StoreError
 
 if TYPE_CHECKING:
-    from crg.runtime.agent import Agent
+    from crg.runtime.machine import Machine
 
 log = logging.getLogger("crg.runtime")
 
 
-def pending(agent: Agent, snap: Snapshot) -> list[tuple[str, str, int, dict[str, Any]]]:
+def pending(agent: Machine, snap: Snapshot) -> list[tuple[str, str, int, dict[str, Any]]]:
     """(receiver, source, seq, event) to deliver now from this node, in order."""
     keys, model = agent.s.keys, agent.s.model
     out = []
@@ -46,7 +46,7 @@ def pending(agent: Agent, snap: Snapshot) -> list[tuple[str, str, int, dict[str,
     return out
 
 
-async def run(agent: Agent) -> None:
+async def run(agent: Machine) -> None:
     store, keys = agent.s.store, agent.s.keys
     revision = 0
     while True:
@@ -64,7 +64,7 @@ async def run(agent: Agent) -> None:
             await store.wait(keys.prefix, revision, int(agent.s.heartbeat_s * 1000))
 
 
-async def deliver_one(agent: Agent, receiver: str, source: str, seq: int,
+async def deliver_one(agent: Machine, receiver: str, source: str, seq: int,
                       event: dict[str, Any]) -> None:
     group = agent.groups[receiver]
     fields = {"event": event["event"], "cluster": event.get("cluster"),

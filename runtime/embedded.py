@@ -20,14 +20,20 @@ from typing import Any
 from crg.dsl.model import Config
 from crg.runtime.address.ledger import LedgerDriver
 from crg.runtime.agent import Agent
+from crg.runtime.agreement import node_record
+from crg.runtime.agreement import register as register_configured
 from crg.runtime.commit import Actor, Services, read_state
 from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.endpoint.metrics import Metrics
+from crg.runtime.endpoint.routes import NodeEndpoint
 from crg.runtime.operator import OPERATOR_EVENTS, CommandError, operate
 from crg.runtime.recorder import ClusterRecorder
 from crg.runtime.records import Keys, encode
-from crg.runtime.status import status_of
-from crg.runtime.store.base import Lease, Put, StoreError, Txn
+from crg.runtime.registration import register
+from crg.runtime.status import config_status, status_of
+from crg.runtime.store.base import Lease, StoreError
 from crg.runtime.store.memory import MemoryStore
+from crg.runtime.telemetry import NO_TELEMETRY
 from crg.runtime.trace import TraceWriter
 from crg.spec import Action, ActionKind, Model
 from crg.spec.present.simulation import Event, ScenarioError, Simulation
@@ -37,7 +43,10 @@ log = logging.getLogger("crg.runtime")
 
 class EmbeddedCluster:
     def __init__(self, config: Config, *, run_dir: Path, address: LedgerDriver,
-                 events: EventLog, trace_path: Path | None = None) -> None:
+                 events: EventLog, trace_path: Path | None = None,
+                 observe: bool = False) -> None:
+        """``observe``: keep metrics and answer an HTTP endpoint per node
+        (:attr:`endpoints`)."""
         self.config = config
         # Interpreted rules: a runtime takes a few steps a second, far too few to pay
         # for compiling code per group (minutes for a few hundred groups).
@@ -49,9 +58,18 @@ class EmbeddedCluster:
         self.recorder = ClusterRecorder(self.model, keys, trace)
         self.services = Services(config, self.model, keys, self.store, address, events,
                                  self.recorder, run_dir, verify=True)
+        self.config_sha256 = self.services.fingerprint[0]
         self.address = address
         self.simulation = Simulation(config)
         self.agents: dict[str, Agent] = {}
+        self.metrics = ({node: Metrics(config, self.model, node) for node in self.nodes}
+                        if observe else {})
+        self.endpoints = {
+            node: NodeEndpoint(self.services, node,
+                               lambda node=node: self.agents.get(node),  # type: ignore[misc]
+                               metrics, mode="embedded", absent="down",
+                               config_sha256=self.config_sha256)
+            for node, metrics in self.metrics.items()}
         self.leases: dict[str, Lease] = {}
         self._reconciler: asyncio.Task[None] | None = None
         self.started = time.time()
@@ -66,9 +84,10 @@ class EmbeddedCluster:
         """Register every node first (the spec's initial state: all up, nothing owned),
         then start their agents."""
         keys, ttl = self.services.keys, self.services.ttl_ms
+        sha256, form = self.services.fingerprint
         for node in self.nodes:
             lease = await self.store.grant(ttl)
-            await self.store.create(keys.node(node), _node_value(), lease)
+            await register_configured(self.store, keys, node, lease, sha256, form)
             self.leases[node] = lease
         snap = await self.store.snapshot(keys.prefix)
         assert encode(self.model, keys, snap) == self.model.initial()
@@ -79,7 +98,7 @@ class EmbeddedCluster:
     def _start_agent(self, node: str) -> None:
         # Never cut off: the store is in this process (see Agent's cut_when_silent).
         agent = Agent(self.services, node, self.leases[node], self._lease_lost,
-                      cut_when_silent=False)
+                      cut_when_silent=False, telemetry=self.metrics.get(node, NO_TELEMETRY))
         self.agents[node] = agent
         agent.start()
 
@@ -111,7 +130,7 @@ class EmbeddedCluster:
         if agent is None:
             raise CommandError(f"{node} is down already")
         await agent.halt()
-        killed = agent.supervisor.kill_all()
+        killed = agent.machine.supervisor.kill_all()
         released = []
         for group in self.config.groups:
             if self.address.holder(group.vip) == node:
@@ -148,11 +167,14 @@ class EmbeddedCluster:
                     action = Action(ActionKind.REJOIN, -1, self.nodes.index(node))
                     after = self.model.apply(self.recorder.state, action)
                     lease = await self.store.grant(self.services.ttl_ms)
-                    revision = await self.store.commit(
-                        Txn({keys.node(node): 0}, (Put(keys.node(node), _node_value(), lease),)))
-                    self.recorder.committed(action, "runtime", self.recorder.state, after,
-                                            revision, await self.store.snapshot(keys.prefix))
-                    break
+                    revision = await register(self.store, self.model, keys, node,
+                                              node_record(self.config_sha256), lease,
+                                              self.services.ttl_ms)
+                    if revision:
+                        self.recorder.committed(action, "runtime", self.recorder.state, after,
+                                                revision, await self.store.snapshot(keys.prefix))
+                        break
+                    await self.store.revoke(lease)
             if time.monotonic() > deadline:
                 raise CommandError(f"{node}'s lease has not run out yet")
             await self.store.wait(keys.prefix, snap.revision, 200)
@@ -188,8 +210,20 @@ class EmbeddedCluster:
 
     async def status(self) -> dict[str, Any]:
         snap, state = await read_state(self.services, Actor())
-        return status_of(self.config, self.model, state, snap.revision, mode="embedded",
-                         address=self.address, agents=self.agents)
+        return {**status_of(self.config, self.model, state, snap.revision, mode="embedded",
+                            address=self.address, agents=self.agents),
+                **config_status(snap, self.services.keys, self.config_sha256,
+                                {n: e.address for n, e in self.endpoints.items()})}
+
+    def alive(self) -> bool:
+        """Every agent that should run does, every task of it (systemd's watchdog)."""
+        return all(agent.running for agent in self.agents.values())
+
+    def summary(self) -> str:
+        if self._reconciler is None:
+            return f"cluster {self.config.cluster.name} is starting"
+        return "; ".join(self.agents[n].summary() if n in self.agents else f"{n} is down"
+                         for n in self.nodes)
 
     # -- shutdown ------------------------------------------------------------------------
 
@@ -225,7 +259,7 @@ class EmbeddedCluster:
             agent = self.agents.pop(node)
             await agent.halt()
             if not clean:
-                agent.supervisor.kill_all()
+                agent.machine.supervisor.kill_all()
                 for group in self.config.groups:
                     await self.address.remove(group.vip, node)
         if self._reconciler is not None:
@@ -240,6 +274,3 @@ class EmbeddedCluster:
             self.recorder.trace.close()
         return clean
 
-
-def _node_value() -> str:
-    return "up"

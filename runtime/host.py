@@ -22,8 +22,11 @@ from typing import Any
 from crg.dsl.model import Config
 from crg.runtime.address.base import AddressDriver, AddressError
 from crg.runtime.agent import Agent
+from crg.runtime.agreement import ConfigConflict, register
 from crg.runtime.commit import RACE, Actor, Services, commit, read_state
 from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.endpoint.metrics import Metrics
+from crg.runtime.endpoint.routes import NodeEndpoint
 from crg.runtime.fencing import (
     FenceReport,
     FenceState,
@@ -31,11 +34,15 @@ from crg.runtime.fencing import (
     FencingWatchdog,
     process_groups,
 )
+from crg.runtime.fingerprint import fingerprint
 from crg.runtime.operator import OPERATOR_EVENTS, CommandError, operate
 from crg.runtime.recorder import NodeRecorder
 from crg.runtime.records import Extra, Keys
-from crg.runtime.status import status_of
-from crg.runtime.store.base import LeaseExpired, Put, Store, StoreError
+from crg.runtime.registration import rejoin_txn
+from crg.runtime.status import config_status, status_of
+from crg.runtime.store.base import Lease, LeaseExpired, Put, Store, StoreError
+from crg.runtime.store.counted import CountedStore
+from crg.runtime.telemetry import NO_TELEMETRY
 from crg.runtime.trace import TraceWriter
 from crg.spec import Action, ActionKind, Model
 from crg.spec.present.simulation import Simulation
@@ -49,9 +56,10 @@ SHUTDOWN_MARK = "shutdown"
 class HostRuntime:
     def __init__(self, config: Config, node: str, *, store: Store, address: AddressDriver,
                  run_dir: Path, events: EventLog, trace_path: Path | None = None,
-                 watchdog: str | None = None) -> None:
+                 watchdog: str | None = None, observe: bool = False) -> None:
         """``watchdog``: start the fencing watchdog process (runtime/fencing.py) with
-        this way of removing addresses (``linux`` or ``none``), fed by the agent."""
+        this way of removing addresses (``linux`` or ``none``), fed by the agent;
+        ``observe``: keep metrics and answer an HTTP endpoint (:attr:`endpoints`)."""
         if node not in config.cluster.nodes:
             raise CommandError(f"{node} is not a node of cluster {config.cluster.name}")
         self.config = config
@@ -59,12 +67,20 @@ class HostRuntime:
         # Interpreted rules: a runtime takes a few steps a second, far too few to pay
         # for compiling code per group (minutes for a few hundred groups).
         self.model = Model.from_config(config, compiled=False)
+        self.config_sha256, self.canonical = fingerprint(config)
         keys = Keys(config.cluster.name)
         trace = (TraceWriter(trace_path, config, self.model, "node", node)
                  if trace_path is not None else None)
         self.recorder = NodeRecorder(self.model, keys, node, trace)
+        self.metrics = Metrics(config, self.model, node) if observe else None
+        if self.metrics is not None:
+            store = CountedStore(store, self.metrics.store_error)
         self.services = Services(config, self.model, keys, store, address, events,
                                  self.recorder, run_dir)
+        self.endpoints: dict[str, NodeEndpoint] = {} if self.metrics is None else {
+            node: NodeEndpoint(self.services, node, lambda: self.agent, self.metrics,
+                               mode="node", absent="starting",
+                               config_sha256=self.config_sha256)}
         self.simulation = Simulation(config)
         self.agent: Agent | None = None
         self.watchdog_kind = watchdog
@@ -79,7 +95,7 @@ class HostRuntime:
         store, keys, ttl = self.services.store, self.services.keys, self.services.ttl_ms
         lease = await store.grant(ttl)
         deadline = time.monotonic() + ttl / 1000 + 1.0
-        while not await store.create(keys.node(self.node), "up", lease):
+        while not await self._register(lease):
             # Our own key from a run that just ended: its lease runs out shortly.
             if time.monotonic() > deadline:
                 await store.revoke(lease)
@@ -92,13 +108,30 @@ class HostRuntime:
                 await store.keepalive(lease)
             except LeaseExpired:
                 lease = await store.grant(ttl)
-        self.agent = Agent(self.services, self.node, lease)
+        self.agent = Agent(self.services, self.node, lease,
+                           telemetry=self.metrics or NO_TELEMETRY)
         if self.watchdog_kind is not None:
             await self._start_watchdog(self.agent)
         # Running from here on: the agent keeps its lease and rides out a store that does
         # not answer (an etcd election), so nothing after this may end the start-up.
         self.agent.start()
-        self.agent.spawn(self._undrain_after_shutdown())
+        self.agent.machine.spawn(self._undrain_after_shutdown())
+
+    async def _register(self, lease: Lease) -> bool:
+        """Register this node with its configuration's fingerprint (False: its key is
+        held by a live lease); a configuration that differs from the one the live nodes
+        run is refused (CommandError: exit 2), the lease given back."""
+        try:
+            keys, ttl = self.services.keys, self.services.ttl_ms
+            return await register(
+                self.services.store, keys, self.node, lease, self.config_sha256,
+                self.canonical,
+                lambda snap: rejoin_txn(self.model, keys, snap, self.node, lease, ttl),
+            ) is not None
+        except ConfigConflict as exc:
+            with contextlib.suppress(StoreError):
+                await self.services.store.revoke(lease)
+            raise CommandError(str(exc)) from None
 
     async def _undrain_after_shutdown(self) -> None:
         """A node drained by its own last shutdown takes its groups back: the undrain is
@@ -150,17 +183,17 @@ class HostRuntime:
         self._deadline = time.monotonic() + margin_s
 
         def feed() -> None:
-            vips, pgids = agent.holdings()
+            vips, pgids = agent.machine.to_fence()
             state = FenceState(self._deadline, tuple(vips), process_groups(pgids))
-            agent.spawn(self._feed(state))
+            agent.machine.spawn(self._feed(state))
 
         def renewed(sent: float) -> None:
             self._deadline = sent + margin_s
             reported.clear()
             feed()
 
-        agent.renewal_listeners.append(renewed)
-        agent.holdings_listeners.append(feed)
+        agent.keeper.renewal_listeners.append(renewed)
+        agent.machine.holdings.listeners.append(feed)
         feed()
 
     async def _feed(self, state: FenceState) -> None:
@@ -218,11 +251,22 @@ class HostRuntime:
         status = status_of(self.config, self.model, state, snap.revision, mode="node",
                            address=None, agents=self.agents)
         return {**status, "node": self.node,
-                "agent": "running" if agent is not None else "starting"}
+                "agent": "running" if agent is not None else "starting",
+                **config_status(snap, self.services.keys, self.config_sha256,
+                                {n: e.address for n, e in self.endpoints.items()})}
+
+    def alive(self) -> bool:
+        """Its agent runs, every task of it (systemd's watchdog pings while so)."""
+        return self.agent is not None and self.agent.running
+
+    def summary(self) -> str:
+        if self.agent is None:
+            return f"{self.node} is starting"
+        return self.agent.summary()
 
     def _holds_nothing(self) -> bool:
         assert self.agent is not None
-        return not self.agent.facts
+        return not self.agent.machine.holdings.facts
 
     async def shutdown(self) -> bool:
         """Drain this node, wait (bounded) until it owns and holds nothing, stop."""
@@ -247,7 +291,7 @@ class HostRuntime:
         if self.watchdog is not None:
             await self.watchdog.stop()
         if not clean:
-            agent.supervisor.kill_all()
+            agent.machine.supervisor.kill_all()
             for group in self.config.groups:
                 try:
                     await self.services.address.remove(group.vip, self.node)
@@ -257,7 +301,7 @@ class HostRuntime:
                     log.error("%s: could not remove %s of %s on the way out: %s",
                               self.node, group.vip.address, group.name, exc)
         with contextlib.suppress(StoreError):
-            await self.services.store.revoke(agent.lease)
+            await self.services.store.revoke(agent.keeper.lease)
         await self.services.store.close()
         if self.recorder.trace is not None:
             self.recorder.trace.close()

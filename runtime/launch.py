@@ -10,24 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import logging
 import signal
-import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from rich.logging import RichHandler
+from typing import TYPE_CHECKING
 
 from crg.dsl.model import Config
-from crg.runtime import control
+from crg.runtime import control, logs
 from crg.runtime.address.base import AddressDriver
 from crg.runtime.address.ledger import LedgerDriver
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.address.null import NullDriver
 from crg.runtime.drivers.process import sweep_run_dir
 from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.endpoint.server import bound_port, format_address, parse_address
+from crg.runtime.endpoint.server import serve as serve_http
+from crg.runtime.store.access import AccessError, StoreAccess, check, redact_url
 from crg.runtime.store.base import Store, StoreError
+from crg.runtime.systemd import Notifier
+
+if TYPE_CHECKING:  # the endpoint (prometheus-client) loads only when crg run starts
+    from crg.runtime.endpoint.routes import NodeEndpoint
 
 log = logging.getLogger("crg.runtime")
 
@@ -44,24 +51,22 @@ class Options:
     node: str | None = None
     store: str | None = None
     verbose: bool = False
+    store_access: StoreAccess | None = None
+    """TLS files and credentials for ``--store``."""
+    garp_refresh_s: float | None = None
+    """Announce held VIPs again this often (``--garp-refresh``; Linux driver only)."""
+    http: str | None = None
+    """``HOST:PORT`` of the HTTP endpoint (README, "The HTTP endpoint"); embedded, node
+    i of the configuration gets PORT + i."""
 
 
-def setup_logging(verbose: bool) -> None:
-    root = logging.getLogger("crg")
-    root.handlers.clear()
-    if sys.stderr.isatty():
-        handler: logging.Handler = RichHandler(show_path=False, log_time_format="%H:%M:%S.%f")
-        handler.setFormatter(logging.Formatter("%(message)s"))
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    root.propagate = False
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per monitor check
+def setup_logging(verbose: bool, fmt: str = "auto") -> None:
+    logs.setup_logging(verbose, fmt)
 
 
-def address_driver(name: str, node: str | None = None) -> AddressDriver:
+def address_driver(name: str, node: str | None = None,
+                   refresh_s: float | None = None) -> AddressDriver:
+    """``refresh_s``: the Linux driver's announcement refresh (``--garp-refresh``)."""
     if name == "loopback":
         return LoopbackDriver()
     if name == "null":
@@ -69,7 +74,7 @@ def address_driver(name: str, node: str | None = None) -> AddressDriver:
     # Imported here: it needs pyroute2 (the 'linux' extra) and CAP_NET_ADMIN to act.
     from crg.runtime.address.linux import LinuxAddressDriver
 
-    return LinuxAddressDriver(node)
+    return LinuxAddressDriver(node, refresh_s=refresh_s)
 
 
 EXTRA = "linux"
@@ -88,33 +93,39 @@ def missing_extra(module: str, what: str) -> str | None:
     return None
 
 
-def store_problem(url: str) -> str | None:
-    """Why ``--store URL`` cannot be used (None when it can, as far as can be told
-    without contacting it)."""
-    if not url.startswith("etcd://"):
-        return (f"--store {url}: unknown store; several hosts share an etcd store "
-                "(--store etcd://HOST:PORT,...)")
-    problem = missing_extra("crg.runtime.store.etcd", f"--store {url}")
+def store_problem(url: str, access: StoreAccess | None = None) -> str | None:
+    """Why ``--store URL`` (with ``access``: TLS files, credentials) cannot be used (None
+    when it can, as far as can be told without contacting it). Never repeats a password
+    written into the URL."""
+    shown = redact_url(url)
+    if not url.startswith(("etcd://", "etcds://")):
+        return (f"--store {shown}: unknown store; several hosts share an etcd store "
+                "(--store etcd://HOST:PORT,..., or etcds:// for TLS)")
+    problem = missing_extra("crg.runtime.store.etcd", f"--store {shown}")
     if problem is not None:
         return problem
-    from crg.runtime.store.etcd import parse_etcd_url
+    from crg.runtime.store.etcd import is_tls_url, parse_etcd_url
 
     try:
         parse_etcd_url(url)
     except ValueError as exc:
-        return f"--store: {exc} (expected etcd://HOST:PORT[,HOST:PORT...])"
+        return f"--store: {exc} (expected etcd://HOST:PORT[,HOST:PORT...], etcds:// for TLS)"
+    try:
+        check(dataclasses.replace(access or StoreAccess(), tls=is_tls_url(url)))
+    except AccessError as exc:
+        return str(exc)
     return None
 
 
-def open_store(url: str, timeout_ms: int) -> Store:
-    """The coordination store shared by the hosts (``etcd://host:port,...``)."""
-    problem = store_problem(url)
+def open_store(url: str, timeout_ms: int, access: StoreAccess | None = None) -> Store:
+    """The coordination store shared by the hosts (``etcd[s]://host:port,...``)."""
+    problem = store_problem(url, access)
     if problem is not None:
         raise StoreError(problem)
     # Imported here: it needs aetcd (the 'linux' extra).
     from crg.runtime.store.etcd import EtcdStore
 
-    return EtcdStore.from_url(url, timeout_ms)
+    return EtcdStore.from_url(url, timeout_ms, access)
 
 
 def address_problems(config: Config, driver: AddressDriver) -> list[str]:
@@ -152,28 +163,38 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
     socket_path = run_dir.socket
     sweep_orphans(run_dir.path)
     events = EventLog(options.events, stdout=options.json)
-    driver = address_driver(options.address, options.node)
+    driver = address_driver(options.address, options.node, options.garp_refresh_s)
     runtime: EmbeddedCluster | HostRuntime
     if options.node is None:
         assert isinstance(driver, LedgerDriver), "the embedded runtime holds VIPs itself"
         runtime = EmbeddedCluster(config, run_dir=options.run_dir, address=driver,
-                                  events=events, trace_path=options.trace)
+                                  events=events, trace_path=options.trace,
+                                  observe=options.http is not None)
     else:
-        store = open_store(options.store or "", config.cluster.store_timeout_ms)
+        store = open_store(options.store or "", config.cluster.store_timeout_ms,
+                           options.store_access)
+        if options.store_access is not None and options.store_access.user and \
+                not options.store_access.tls:
+            log.warning("--store-user over etcd://: the password crosses the network "
+                        "unencrypted; use etcds:// (TLS)")
         # The fencing watchdog removes real addresses only; with the others it still kills
         # the applications of an agent that died.
         runtime = HostRuntime(config, options.node, store=store, address=driver,
                               run_dir=options.run_dir, events=events,
                               trace_path=options.trace,
-                              watchdog="linux" if options.address == "linux" else "none")
+                              watchdog="linux" if options.address == "linux" else "none",
+                              observe=options.http is not None)
     stop = asyncio.Event()
     signals = 0
+    notifier = Notifier()
+    notifier.status(f"starting: {runtime.summary()}")
 
     def on_signal() -> None:
         nonlocal signals
         signals += 1
         if signals == 1:
             log.info("stopping: draining every node (again to kill everything at once)")
+            notifier.stopping(f"stopping: draining {options.node or 'every node'}")
             stop.set()
         else:
             raise_now.set()
@@ -183,12 +204,25 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     server = await control.serve(socket_path, runtime.command, (CommandError,))
+    endpoints: list[asyncio.Server] = []
+    pinger: asyncio.Task[None] | None = None
     try:
+        if options.http is not None:
+            endpoints = await open_endpoints(runtime.endpoints, options.http)
         await runtime.start()
         log.info("cluster %s running: %d nodes, %d groups; control socket %s",
                  config.cluster.name, len(config.cluster.nodes), len(config.groups),
                  socket_path)
+        if notifier.active:
+            notifier.ready(f"running: {runtime.summary()}")
+            pinger = asyncio.create_task(notifier.keep_alive(
+                runtime.alive, lambda: f"running: {runtime.summary()}"))
         await stop.wait()
+        if pinger is not None:
+            # Pings go on while draining (it takes a while, and the loop is alive), but
+            # STATUS= must keep saying "stopping".
+            pinger.cancel()
+            pinger = asyncio.create_task(notifier.keep_alive(runtime.alive))
         shutdown = asyncio.create_task(runtime.shutdown())
         forced = asyncio.create_task(raise_now.wait())
         done, _ = await asyncio.wait({shutdown, forced}, return_when=asyncio.FIRST_COMPLETED)
@@ -202,16 +236,51 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
             await shutdown
         for agent in list(runtime.agents.values()):
             await agent.halt()
-            agent.supervisor.kill_all()
+            agent.machine.supervisor.kill_all()
             for group in config.groups:
                 with contextlib.suppress(Exception):
                     await driver.remove(group.vip, agent.name)
         log.warning("interrupted again: everything killed")
         return 130
     finally:
+        if pinger is not None:
+            pinger.cancel()
         server.close()
+        for endpoint in endpoints:
+            endpoint.close()
         with contextlib.suppress(OSError):
             socket_path.unlink()
         events.close()
+        close = getattr(driver, "close", None)
+        if close is not None:  # pending announcements and refreshes
+            await close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+async def open_endpoints(endpoints: Mapping[str, NodeEndpoint], address: str
+                         ) -> list[asyncio.Server]:
+    """Listen for each node's endpoint: node i (in the configuration's order) on PORT + i
+    of ``--http HOST:PORT`` (port 0: a port of the kernel's choosing for each). Raises
+    CommandError naming the address when one cannot be had; none is left open then."""
+    from crg.runtime.operator import CommandError
+
+    host, base = parse_address(address)
+    servers: list[asyncio.Server] = []
+    for i, (node, endpoint) in enumerate(endpoints.items()):
+        port = base + i if base else 0
+        try:
+            if port > 65535:
+                raise OSError(f"port {port} is out of range")
+            server = await serve_http(host, port, endpoint.handle)
+        except OSError as exc:
+            for opened in servers:
+                opened.close()
+            raise CommandError(f"--http {address}: cannot listen on "
+                               f"{format_address(host, port)} for {node}: "
+                               f"{exc.strerror or exc}") from None
+        servers.append(server)
+        endpoint.address = format_address(host, bound_port(server))
+        log.info("%s: HTTP endpoint on http://%s/ (/metrics, /health, /groups/NAME)",
+                 node, endpoint.address)
+    return servers

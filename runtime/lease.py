@@ -21,16 +21,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
-from crg.runtime.commit import enabled
+from crg.runtime.agreement import node_record
+from crg.runtime.commit import Services, enabled
+from crg.runtime.holdings import Holdings
 from crg.runtime.records import dump_facts, encode, facts_of
+from crg.runtime.registration import register
 from crg.runtime.store.base import Lease, LeaseExpired, Snapshot, StoreError
+from crg.runtime.telemetry import NO_TELEMETRY, Telemetry
 from crg.spec import Action, ActionKind
 from crg.spec.present.modes import describe
-
-if TYPE_CHECKING:
-    from crg.runtime.agent import Agent
 
 log = logging.getLogger("crg.runtime")
 
@@ -39,144 +40,176 @@ REJOIN_PAUSE_MAX_S = 5.0
 
 
 class LeaseKeeper:
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
-        cluster = agent.s.config.cluster
+    """The lease of one node and everything that follows from it: whether the node is
+    cut off, when it last renewed, and the last view of the store it may act on while
+    cut off. Only the keeper changes them; the agent's lanes read them."""
+
+    def __init__(self, services: Services, node: str, lease: Lease, holdings: Holdings,
+                 wake: Callable[[], None], *,
+                 on_lost: Callable[[], Awaitable[None]] | None = None,
+                 cut_when_silent: bool = True, telemetry: Telemetry = NO_TELEMETRY) -> None:
+        """``holdings``: the node's facts (fencing is complete when no self-fencing group
+        is held); ``wake``: make every lane look again; ``on_lost``: what to do when the
+        lease expired (the embedded runtime crashes the node), instead of registering
+        again; ``cut_when_silent``: see :meth:`overdue`."""
+        self.s = services
+        self.name = node
+        self.index = services.model.topology.node_index(node)
+        self.lease = lease
+        self.holdings = holdings
+        self.wake = wake
+        self.on_lost = on_lost
+        self.cut_when_silent = cut_when_silent
+        """Count this node cut off when its lease has not been renewed in time; False in
+        the embedded runtime, whose store is in this process: it cannot be out of reach,
+        and when the process stalls the store's lease time stands still too."""
+        self.telemetry = telemetry
+        self.cut = False
+        self.renewed_at = time.monotonic()
+        """When the last successful lease renewal was sent."""
+        self.view: Snapshot | None = None
+        """The last snapshot of the store this node read (while cut off, it acts on it)."""
+        self.view_at = 0.0
+        """When :attr:`view` was read (time.monotonic())."""
+        self.renewal_listeners: list[Callable[[float], None]] = []
+        """Called with the send time of every successful renewal (a fencing watchdog's
+        feed: the lease holds until at least that time + the lease)."""
+        cluster = services.config.cluster
         self.fence_by_s = (cluster.lease_ms - cluster.fence_margin_ms) / 1000
         """How long after a renewal was sent the node must be fenced by, if no renewal
         follows (the fencing watchdog's deadline)."""
-        self.cut_after_s = self.fence_by_s - agent.s.heartbeat_s
+        self.cut_after_s = self.fence_by_s - services.heartbeat_s
         """How long without a renewal before the node counts itself cut off."""
-        self.fenced = asyncio.Event()
-        """Set whenever this node's facts change (a fence step may have completed)."""
+
+    def remember(self, snap: Snapshot) -> None:
+        """``snap`` is the latest view of the store this node read."""
+        self.view, self.view_at = snap, time.monotonic()
+
+    def _cut_off(self) -> None:
+        self.cut = True
+        self.wake()
 
     # -- renewing --------------------------------------------------------------------
 
     async def run(self) -> None:
         """Renew the lease every heartbeat, for ever: nothing that goes wrong in one
         round may end the renewals (a node that stops renewing loses its groups)."""
-        a = self.agent
         while True:
-            await asyncio.sleep(a.s.heartbeat_s)
+            await asyncio.sleep(self.s.heartbeat_s)
             try:
                 if not await self._renew():
                     return
             except Exception:
-                log.exception("%s: renewing its lease failed", a.name)
+                log.exception("%s: renewing its lease failed", self.name)
 
     async def _renew(self) -> bool:
         """One renewal; False when the lease is lost for good (the embedded runtime)."""
-        a = self.agent
         self.overdue()
         sent = time.monotonic()
         try:
-            await a.s.store.keepalive(a.lease)
+            await self.s.store.keepalive(self.lease)
+            self.telemetry.renewal(time.monotonic() - sent)
         except LeaseExpired:
-            log.error("%s: its lease expired", a.name)
-            if a.on_lease_lost is not None:
-                await a.on_lease_lost(a)
+            log.error("%s: its lease expired", self.name)
+            if self.on_lost is not None:
+                await self.on_lost()
                 return False
             await self._rejoin()
             return True
         except Exception as exc:
-            log.warning("%s: cannot renew its lease: %s", a.name, exc)
+            log.warning("%s: cannot renew its lease: %s", self.name, exc)
             self.overdue()
             return True
         self.renewed(sent)
-        if a.cut:
+        if self.cut:
             await self._heal()
         return True
 
     def renewed(self, sent: float) -> None:
         """The lease holds until at least ``sent`` + the lease: tell the listeners."""
-        a = self.agent
-        a.renewed_at = sent
-        for listener in a.renewal_listeners:
+        self.renewed_at = sent
+        for listener in self.renewal_listeners:
             try:
                 listener(sent)
             except Exception:
-                log.exception("%s: a lease renewal listener failed", a.name)
+                log.exception("%s: a lease renewal listener failed", self.name)
 
     def overdue(self) -> bool:
         """Cut the node off if its last renewal is so old that it must be fenced now
         (True if this call did it). Checked before every renewal and by every lane before
         it acts, so a process that resumes after a stall fences before it trusts what
         the store says now: the others may have taken its groups meanwhile."""
-        a = self.agent
-        if a.cut or not a.cut_when_silent:
+        if self.cut or not self.cut_when_silent:
             return False
-        silent = time.monotonic() - a.renewed_at
+        silent = time.monotonic() - self.renewed_at
         if silent < self.cut_after_s:
             return False
         log.error("%s: no lease renewal for %.1f s (the store is out of reach or this "
-                  "process stalled): fencing itself", a.name, silent)
-        a.cut = True
-        a.wake()
+                  "process stalled): fencing itself", self.name, silent)
+        self._cut_off()
         return True
 
     def watchdog_fenced(self, why: str) -> None:
         """The fencing watchdog fenced this node (its deadline passed): the node is cut
         off, so its lanes record the fencing as the spec's ``fence`` steps (doing again,
         harmlessly, what the watchdog did) before it may heal."""
-        a = self.agent
-        if not a.cut:
-            log.error("%s: its fencing watchdog fenced it (%s): fencing itself", a.name, why)
-            a.cut = True
-            a.wake()
+        if not self.cut:
+            log.error("%s: its fencing watchdog fenced it (%s): fencing itself",
+                      self.name, why)
+            self._cut_off()
 
     # -- coming back -----------------------------------------------------------------
 
     async def _heal(self) -> None:
         """Back in contact before the lease ran out: the spec's ``heal``, once fenced."""
-        a = self.agent
         await self._until_fenced()
-        await self.local_event(Action(ActionKind.HEAL, -1, a.index))
-        a.cut = False
-        a.wake()
+        await self.local_event(Action(ActionKind.HEAL, -1, self.index))
+        self.cut = False
+        self.wake()
 
     async def _rejoin(self) -> None:
         """The lease ran out (the others count this node as gone and took its groups):
         the spec's ``expire``, then register again with a new lease and ``heal``."""
-        a = self.agent
-        if not a.cut:
-            a.cut = True
-            a.wake()
+        if not self.cut:
+            self._cut_off()
         await self._until_fenced()
-        await self.local_event(Action(ActionKind.EXPIRE, -1, a.index))
-        pause = a.s.heartbeat_s
+        await self.local_event(Action(ActionKind.EXPIRE, -1, self.index))
+        pause = self.s.heartbeat_s
         lease: Lease | None = None
         while True:
             try:
                 if lease is None:
                     lease = await self._register()
                 if lease is not None:
-                    await a.s.store.keepalive(lease)
-                    a.last_snap = await a.s.store.snapshot(a.s.keys.prefix)
+                    await self.s.store.keepalive(lease)
+                    self.remember(await self.s.store.snapshot(self.s.keys.prefix))
                     break
             except LeaseExpired:
                 lease = None  # the new lease ran out too before the node could use it
             except StoreError as exc:
                 log.warning("%s: cannot register again after its lease expired: %s",
-                            a.name, exc)
-            log.warning("%s: registering again in %.2f s", a.name, pause)
+                            self.name, exc)
+            log.warning("%s: registering again in %.2f s", self.name, pause)
             await asyncio.sleep(pause)
-            pause = min(2 * pause, REJOIN_PAUSE_MAX_S) if lease is None else a.s.heartbeat_s
+            pause = min(2 * pause, REJOIN_PAUSE_MAX_S) if lease is None else self.s.heartbeat_s
         await self._heal()
 
     async def _register(self) -> Lease | None:
         """A new lease bound to this node's liveness key, or None if another lease holds
         the key (another agent for this node?). Raises StoreError."""
-        a = self.agent
-        store, key = a.s.store, a.s.keys.node(a.name)
+        store, key = self.s.store, self.s.keys.node(self.name)
         sent = time.monotonic()
-        lease = await store.grant(a.s.ttl_ms)
-        if not await store.create(key, "up", lease):
+        lease = await store.grant(self.s.ttl_ms)
+        # The configuration is not compared here: this agent runs already, and its
+        # ConfigWatch raises a runtime alert if the others run another one now.
+        if not await register(store, self.s.model, self.s.keys, self.name,
+                              node_record(self.s.fingerprint[0]), lease, self.s.ttl_ms):
             log.error("%s: cannot register again: %s is held by another lease (another "
-                      "agent for %s?)", a.name, key, a.name)
+                      "agent for %s?)", self.name, key, self.name)
             with contextlib.suppress(StoreError):
                 await store.revoke(lease)
             return None
-        a.lease = lease
+        self.lease = lease
         # A new lease is a renewal: the fencing watchdog's deadline moves on before the
         # node heals and takes groups again (with the old, past deadline it fenced the
         # groups this node took back).
@@ -185,42 +218,40 @@ class LeaseKeeper:
 
     async def _until_fenced(self) -> None:
         """Wait (bounded) until the lanes have fenced every self-fencing group here."""
-        a = self.agent
         deadline = time.monotonic() + self.fence_by_s
         while held := self._unfenced():
             left = deadline - time.monotonic()
             if left <= 0:
-                log.error("%s: still holds %s after fencing for %.1f s", a.name,
+                log.error("%s: still holds %s after fencing for %.1f s", self.name,
                           ", ".join(held), self.fence_by_s)
                 return
-            self.fenced.clear()
-            a.wake()
+            self.holdings.changed.clear()
+            self.wake()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(left, a.s.heartbeat_s)):
-                    await self.fenced.wait()
+                async with asyncio.timeout(min(left, self.s.heartbeat_s)):
+                    await self.holdings.changed.wait()
 
     def _unfenced(self) -> list[str]:
-        a = self.agent
-        fencing = {t.name for t in a.s.model.groups if t.self_fencing}
-        return sorted(g for g, held in a.facts.items() if held and g in fencing)
+        fencing = {t.name for t in self.s.model.groups if t.self_fencing}
+        return sorted(g for g, held in self.holdings.facts.items() if held and g in fencing)
 
     # -- recording -------------------------------------------------------------------
 
     async def local_event(self, action: Action) -> None:
         """Apply a change of this node's own status to its view, record it and publish
         its facts (no transaction: only this node writes them)."""
-        a = self.agent
-        async with a.s.lock:
-            snap: Snapshot = a.last_snap or await a.s.store.snapshot(a.s.keys.prefix)
-            state = encode(a.s.model, a.s.keys, snap, me=a.index, my_facts=a.facts,
-                           me_cut=True)
-            after = enabled(a.s.model, state, action)
+        async with self.s.lock:
+            snap: Snapshot = self.view or await self.s.store.snapshot(self.s.keys.prefix)
+            state = encode(self.s.model, self.s.keys, snap, me=self.index,
+                           my_facts=self.holdings.facts, me_cut=True)
+            after = enabled(self.s.model, state, action)
             if after is None:
                 log.error("%s: %s is not a transition of the spec here (the node was not "
-                          "fenced in time?)", a.name, describe(a.s.model, action))
+                          "fenced in time?)", self.name, describe(self.s.model, action))
                 return
-            a.facts = facts_of(a.s.model, after, a.index)
-            a.s.recorder.committed(action, a.name, state, after, 0, None)
+            self.holdings.update(facts_of(self.s.model, after, self.index))
+            self.s.recorder.committed(action, self.name, state, after, 0, None)
         if action.kind is ActionKind.HEAL:
             with contextlib.suppress(StoreError):
-                await a.s.store.put(a.s.keys.facts(a.name), dump_facts(a.facts), a.lease)
+                await self.s.store.put(self.s.keys.facts(self.name),
+                                       dump_facts(self.holdings.facts), self.lease)

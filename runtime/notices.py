@@ -19,11 +19,11 @@ from crg.runtime.drivers.sinks import deliver, iso_time
 from crg.runtime.records import Extra, dumps, read_group
 from crg.runtime.store.base import Put, Snapshot
 from crg.spec import Action, ActionKind, Model, State
-from crg.spec.present.modes import placement_of
+from crg.spec.present.modes import node_status, placement_of
 from crg.spec.rules.placement import moving, placement
 
 if TYPE_CHECKING:
-    from crg.runtime.agent import Agent
+    from crg.runtime.machine import Machine
 
 log = logging.getLogger("crg.runtime")
 
@@ -57,10 +57,27 @@ def service_reason(model: Model, before: State, after: State, g: int) -> str:
 def alert_reason(model: Model, state: State, g: int) -> str:
     topo = model.groups[g]
     names = model.topology.nodes
-    owner = names[model.group_vars(state, g).owner - 1]
+    gv = model.group_vars(state, g)
+    owner = names[gv.owner - 1]
     listed = ", ".join(names[c] for c in topo.candidates)
-    return (f"{topo.name} runs on {owner}, the last available node of its list ({listed}); "
+    where = (f"runs on {owner}" if placement_of(model, state, g).app == "up"
+             else f"holds its VIP on {owner}")
+    return (f"{topo.name} {where}, the last available node of its list ({listed}); "
             "switching is disabled")
+
+
+def blocked_reason(model: Model, state: State, g: int) -> str:
+    topo = model.groups[g]
+    names = model.topology.nodes
+    gv = model.group_vars(state, g)
+    status = node_status(model, state)
+    others = [f"{names[c]} {'banned' if (gv.ban >> c) & 1 else status[names[c]]}"
+              for c in topo.candidates if c != gv.owner - 1]
+    return (f"{topo.name} cannot run anywhere: its restart budget is spent on "
+            f"{names[gv.owner - 1]}" + (f" and no other node can take it ({', '.join(others)})"
+                                        if others else "")
+            + "; its VIP stays there and the application is stopped until "
+            f"'crg cleanup {topo.name}', the restart window or a node's return")
 
 
 def extra_for(services: Services, action: Action, node: str, reason: str) -> ExtraFor:
@@ -89,6 +106,9 @@ def extra_for(services: Services, action: Action, node: str, reason: str) -> Ext
         if action.kind is ActionKind.ALERT:
             return Extra(), {"event": "alert", **common, "time": iso_time(),
                              "reason": alert_reason(model, before, action.group)}
+        if action.kind is ActionKind.ALERT_BLOCKED:
+            return Extra(), {"event": "blocked", **common, "time": iso_time(),
+                             "reason": blocked_reason(model, before, action.group)}
         if action.kind is ActionKind.FORGIVE:
             return Extra(), {"event": "forgive", **common, "reason": reason}
         return Extra(), {}
@@ -96,20 +116,20 @@ def extra_for(services: Services, action: Action, node: str, reason: str) -> Ext
     return extra
 
 
-def report_after(agent: Agent, action: Action, outcome: Outcome, reason: str) -> None:
+def report_after(agent: Machine, action: Action, outcome: Outcome, reason: str) -> None:
     """Effects of a committed step that cannot be undone, so they come after it."""
     payload = outcome.payload
     if not payload:
         return
     agent.s.events.emit(payload)
-    if action.kind is ActionKind.ALERT:
+    if action.kind in (ActionKind.ALERT, ActionKind.ALERT_BLOCKED):
         group = agent.groups[payload["group"]]
         values = agent.values(group.name)
         for sink in group.alerts:
             agent.spawn(_alert(agent, sink, payload, values))
 
 
-async def _alert(agent: Agent, sink: Any, payload: dict[str, Any],
+async def _alert(agent: Machine, sink: Any, payload: dict[str, Any],
                  values: dict[str, str]) -> None:
     fields = {k: v for k, v in payload.items() if k != "recipients"}
     ok, detail = await deliver(sink, fields, values, agent.supervisor)

@@ -5,22 +5,30 @@ Key layout under ``/crg/<cluster>/``:
 ==========================  ============  ==================================================
 key                         bound to      holds
 ==========================  ============  ==================================================
-``node/<n>``                n's lease     liveness: a node without it is down
+``node/<n>``                n's lease     liveness: a node without it is down;
+                                          ``{"config": sha256}`` of what it runs
 ``drained/<n>``             —             an operator drained the node
-``owner/<g>``               owner's lease ``{"node", "restarts", "failed"}``: the claim
+``owner/<g>``               owner's lease ``{"node", "restarts", "failed", "alerted",
+                                          "blocked_alerted"}``: the claim and its tenure
 ``target/<g>``              target's      switchover target (node name)
 ``ban/<g>/<n>``             n's lease     n spent g's restart budget
-``group/<g>``               —             ``{"announced", "alerted", "offline"}`` + bookkeeping
+``group/<g>``               —             ``{"announced", "offline", "maintenance"}`` +
+                                          bookkeeping
 ``facts/<n>``               n's lease     what n physically holds: ``{group: [vip, app,
                                           mon, wd]}``
 ``events/<g>/<k>``          —             g's k-th service event (the last few are kept)
 ``acks/<h>/<g>``            —             the last event of g delivered to h's hooks
+``config``                  —             the cluster's configuration: ``{"sha256", "config"}``
+                                          (runtime/agreement.py)
 ==========================  ============  ==================================================
 
 The leases do the spec's work: when a node's lease ends, the store deletes in one step its
-liveness key, the groups it owns with their tenure (restarts, failure), the switchover
-targets naming it, its bans and its facts — exactly what ``crash`` does to every group
-(spec/events.py ``crash_group``), so no agent ever writes the effect of a crash by hand.
+liveness key, the groups it owns with their tenure (restarts, failure, the alerts of the
+episode on that owner), the switchover targets naming it, its bans and its facts —
+exactly what ``crash`` does to every group (spec/rules/events.py ``crash_group``), so no
+agent ever writes the effect of a crash by hand. The other way round, a node that comes
+back ends the alert episodes its return ends in the transaction that registers it
+(:mod:`crg.runtime.registration`).
 
 :func:`encode` reads a snapshot into a spec state; :func:`changes` turns a spec step
 ``before -> after`` into the one transaction that makes the store say ``after``.
@@ -82,6 +90,9 @@ class Keys:
     def ack(self, receiver: str, source: str) -> str:
         return f"{self.prefix}acks/{receiver}/{source}"
 
+    def config(self) -> str:
+        return f"{self.prefix}config"
+
 
 # -- values ---------------------------------------------------------------------------
 
@@ -97,14 +108,25 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+GROUP_FLAGS = ("announced", "offline", "maintenance")
+"""Group variables kept in the group record: they outlive any owner."""
+
+TENURE_FLAGS = ("failed", "alerted", "blocked_alerted")
+"""Group variables kept in the owner record: they end with the owner's lease, as the
+spec's ``crash`` and ``expire`` end them."""
+
+
 @dataclass(frozen=True, slots=True)
 class OwnerRecord:
     node: str
     restarts: int
     failed: bool
+    alerted: bool = False
+    blocked_alerted: bool = False
 
     def dump(self) -> str:
-        return dumps({"node": self.node, "restarts": self.restarts, "failed": self.failed})
+        return dumps({"node": self.node, "restarts": self.restarts, "failed": self.failed,
+                      "alerted": self.alerted, "blocked_alerted": self.blocked_alerted})
 
 
 def read_owner(snap: Snapshot, keys: Keys, group: str) -> OwnerRecord | None:
@@ -114,7 +136,8 @@ def read_owner(snap: Snapshot, keys: Keys, group: str) -> OwnerRecord | None:
         return None
     data = _json(entry.value, key)
     return OwnerRecord(str(data["node"]), int(data.get("restarts", 0)),
-                       bool(data.get("failed", False)))
+                       bool(data.get("failed", False)), bool(data.get("alerted", False)),
+                       bool(data.get("blocked_alerted", False)))
 
 
 def read_group(snap: Snapshot, keys: Keys, group: str) -> dict[str, Any]:
@@ -122,7 +145,7 @@ def read_group(snap: Snapshot, keys: Keys, group: str) -> dict[str, Any]:
     key = keys.group(group)
     entry = snap.get(key)
     data: dict[str, Any] = {} if entry is None else dict(_json(entry.value, key))
-    for flag in ("announced", "alerted", "offline"):
+    for flag in GROUP_FLAGS:
         data[flag] = bool(data.get(flag, False))
     data["events"] = int(data.get("events", 0))
     return data
@@ -198,9 +221,12 @@ def encode(model: Model, keys: Keys, snap: Snapshot, *, me: int | None = None,
             vip=masks["vip"], app=masks["app"], mon=masks["mon"], wd=masks["wd"],
             ban=ban,
             restarts=owner.restarts if owner else 0,
-            announced=record["announced"], alerted=record["alerted"],
+            announced=record["announced"],
+            alerted=owner.alerted if owner else False,
+            blocked_alerted=owner.blocked_alerted if owner else False,
             failed=owner.failed if owner else False,
             offline=record["offline"],
+            maintenance=record["maintenance"],
         ))
     return model.encode(NodeVars(down=down, cut=cut, lost=0, drained=drained), groups)
 
@@ -310,10 +336,9 @@ def changes(model: Model, keys: Keys, snap: Snapshot, before: State, after: Stat
                 puts[key] = Put(key, "1", ban_lease)
             else:
                 deletes.append(key)
-        flags = ("announced", "alerted", "offline")
-        if record_meta or any(getattr(g0, f) != getattr(g1, f) for f in flags):
+        if record_meta or any(getattr(g0, f) != getattr(g1, f) for f in GROUP_FLAGS):
             record = read_group(snap, keys, name)
-            record.update({f: bool(getattr(g1, f)) for f in flags})
+            record.update({f: bool(getattr(g1, f)) for f in GROUP_FLAGS})
             record.update(record_meta)
             puts[keys.group(name)] = Put(keys.group(name), dumps(record))
 
@@ -331,14 +356,15 @@ def changes(model: Model, keys: Keys, snap: Snapshot, before: State, after: Stat
 def _owner_ops(keys: Keys, snap: Snapshot, name: str, nodes: tuple[str, ...],
                g0: GroupVars, g1: GroupVars, puts: dict[str, Put], deletes: list[str],
                ttl_ms: int) -> None:
-    tenure0 = (g0.owner, g0.restarts, bool(g0.failed))
-    tenure1 = (g1.owner, g1.restarts, bool(g1.failed))
+    tenure0 = (g0.owner, g0.restarts, *(bool(getattr(g0, f)) for f in TENURE_FLAGS))
+    tenure1 = (g1.owner, g1.restarts, *(bool(getattr(g1, f)) for f in TENURE_FLAGS))
     if tenure0 == tenure1:
         return
     key = keys.owner(name)
     if not g1.owner:
-        if g1.restarts or g1.failed:
-            raise RecordError(f"{name}: restarts/failure without an owner cannot be stored")
+        if g1.restarts or any(getattr(g1, f) for f in TENURE_FLAGS):
+            raise RecordError(f"{name}: restarts, a failure or an alert without an owner "
+                              "cannot be stored")
         deletes.append(key)
         return
     if g0.owner and g0.owner != g1.owner:
@@ -347,5 +373,6 @@ def _owner_ops(keys: Keys, snap: Snapshot, name: str, nodes: tuple[str, ...],
     owner_lease = node_lease(snap, keys, owner, ttl_ms)
     if owner_lease is None:
         raise RecordError(f"{name}: owner {owner} is not live")
-    record = OwnerRecord(owner, int(g1.restarts), bool(g1.failed))
+    record = OwnerRecord(owner, int(g1.restarts), bool(g1.failed), bool(g1.alerted),
+                         bool(g1.blocked_alerted))
     puts[key] = Put(key, record.dump(), owner_lease)

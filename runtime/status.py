@@ -9,6 +9,10 @@ from typing import TYPE_CHECKING, Any
 from crg.dsl.model import Config
 from crg.runtime.address.base import AddressDriver
 from crg.runtime.address.ledger import LedgerDriver
+from crg.runtime.agreement import live_configs
+from crg.runtime.fingerprint import short
+from crg.runtime.records import Keys
+from crg.runtime.store.base import Snapshot
 from crg.spec import Model, State
 from crg.spec.present.modes import node_status, placements
 
@@ -21,14 +25,16 @@ STATUS_VERSION = 1
 def status_of(config: Config, model: Model, state: State, revision: int, *, mode: str,
               address: AddressDriver | None, agents: Mapping[str, Agent]) -> dict[str, Any]:
     """``address``: the driver that knows every node's VIPs (the embedded runtime's);
-    None where it knows only this host's: the spec's reading is shown then."""
+    None where it knows only this host's: the spec's reading is shown then. The
+    configuration's fingerprints and the HTTP endpoints are added by the runtime
+    (:func:`config_status`)."""
     groups = []
     for name, p in placements(model, state).items():
         group = config.group(name)
         holder = address.holder(group.vip) if isinstance(address, LedgerDriver) else None
         pid = None
         if p.node is not None and p.node in agents:
-            instance = agents[p.node].supervisor.instances.get(name)
+            instance = agents[p.node].machine.supervisor.instances.get(name)
             if instance is not None and instance.running:
                 pid = instance.pgid
         # ``vip`` is the node the spec says holds the VIP; ``vip_holder`` what the
@@ -40,6 +46,18 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
             "revision": revision, "nodes": node_status(model, state), "groups": groups}
 
 
+def config_status(snap: Snapshot, keys: Keys, sha256: str,
+                  http: Mapping[str, str | None]) -> dict[str, Any]:
+    """What ``crg status`` adds to the spec's reading: the fingerprint of the
+    configuration this runtime runs, the one each live node published (they differ only
+    when something went wrong: README, "One configuration"), and the HTTP endpoints."""
+    out: dict[str, Any] = {"config_sha256": sha256,
+                           "node_configs": live_configs(snap, keys)}
+    if http:
+        out["http"] = dict(http)
+    return out
+
+
 HEADERS = ("group", "node", "mode", "vip", "held by", "app", "switching", "alert")
 
 
@@ -49,8 +67,14 @@ def rows(status: Mapping[str, Any]) -> list[list[str]]:
         out.append([g["group"], g["node"] or "-", g["mode"], g["address"],
                     g["vip_holder"] or "-",
                     g["app"], "enabled" if g["switching"] else "disabled",
-                    "raised" if g["alerted"] else "-"])
+                    _alerts(g)])
     return out
+
+
+def _alerts(group: Mapping[str, Any]) -> str:
+    raised = [name for name, flag in (("last node", "alerted"), ("blocked", "blocked_alerted"))
+              if group.get(flag)]
+    return ", ".join(raised) or "-"
 
 
 def title(status: Mapping[str, Any]) -> str:
@@ -66,3 +90,20 @@ def title(status: Mapping[str, Any]) -> str:
 
 def nodes_line(status: Mapping[str, Any]) -> str:
     return "nodes: " + ", ".join(f"{n} {s}" for n, s in status["nodes"].items())
+
+
+def config_line(status: Mapping[str, Any]) -> str | None:
+    """``config 71e07cd97595`` (the fingerprint, short), naming any live node that runs
+    another configuration; None for a runtime that does not say."""
+    sha = status.get("config_sha256")
+    if not sha:
+        return None
+    line = f"config {short(sha)}"
+    others = {n: c for n, c in (status.get("node_configs") or {}).items() if c != sha}
+    if others:
+        line += "; DIFFERENT on " + ", ".join(
+            f"{n} ({short(c) if c else 'not published'})" for n, c in sorted(others.items()))
+    http = status.get("http")
+    if http:
+        line += "; http " + ", ".join(f"{n} {a or '-'}" for n, a in http.items())
+    return line

@@ -4,7 +4,7 @@
 process, the monitors — *before* the step is committed, so the store never says more
 than is true; it returns how to undo it, for when the commit finds the step no longer
 enabled. Steps that only change records (claim, notify, release-ownership, alert,
-rearm) have no physical part. Which step to take is never decided here.
+alert-blocked) have no physical part. Which step to take is never decided here.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from crg.runtime.drivers.process import Instance
 from crg.spec import Action, ActionKind
 
 if TYPE_CHECKING:
-    from crg.runtime.agent import Agent
+    from crg.runtime.machine import Machine
 
 log = logging.getLogger("crg.runtime")
 
@@ -41,41 +41,41 @@ class DoneDespite(Exception):
         self.undo = undo
 
 
-async def do(agent: Agent, action: Action, *, retiring: bool = False) -> Undo | None:
+async def do(machine: Machine, action: Action, *, retiring: bool = False) -> Undo | None:
     """``retiring``: the step ends this node's watchdog for the group (the spec clears
     its ``wd`` bit), so the watchdog's last look for strays comes with it."""
     handler = _HANDLERS.get(action.kind)
-    group = agent.s.model.groups[action.group].name
+    group = machine.s.model.groups[action.group].name
     try:
-        undo = await handler(agent, group) if handler is not None else None
+        undo = await handler(machine, group) if handler is not None else None
     except DoneDespite:
         if retiring:
-            sweep(agent, group)
+            sweep(machine, group)
         raise
     if retiring:
-        sweep(agent, group)
+        sweep(machine, group)
     return undo
 
 
 # -- run method ---------------------------------------------------------------------------
 
 
-async def _acquire_vip(agent: Agent, group: str) -> Undo:
-    vip = agent.groups[group].vip
+async def _acquire_vip(machine: Machine, group: str) -> Undo:
+    vip = machine.groups[group].vip
 
     async def undo() -> None:
-        await agent.s.address.remove(vip, agent.name)
+        await machine.s.address.remove(vip, machine.name)
 
     try:
-        await agent.s.address.add(vip, agent.name)
+        await machine.s.address.add(vip, machine.name)
     except AddressError as exc:
         # Nothing half-applied: an add that failed after configuring the address (the
         # announcement failed) must not leave it behind, unknown to the store and to the
         # fencing watchdog. The Linux driver takes it off itself; this covers any driver.
         try:
-            await agent.s.address.remove(vip, agent.name)
+            await machine.s.address.remove(vip, machine.name)
         except AddressError as again:
-            if not await _may_hold(agent, vip):
+            if not await _may_hold(machine, vip):
                 raise StepFailed(f"{exc}; removing {vip.address} again failed ({again}), "
                                  "but it is not configured") from None
             # The address is on this host and will not come off: counting the step as
@@ -88,156 +88,154 @@ async def _acquire_vip(agent: Agent, group: str) -> Undo:
     return undo
 
 
-async def _may_hold(agent: Agent, vip: Vip) -> bool:
+async def _may_hold(machine: Machine, vip: Vip) -> bool:
     """Whether ``vip`` may be configured on this node; unknown counts as yes."""
     try:
-        return await agent.s.address.holds(vip, agent.name)
+        return await machine.s.address.holds(vip, machine.name)
     except AddressError:
         return True
 
 
-async def _start_app(agent: Agent, group: str) -> Undo:
-    config = agent.groups[group]
-    values = agent.values(group)
-    instance = await agent.supervisor.start(config, values)
+async def _start_app(machine: Machine, group: str) -> Undo:
+    config = machine.groups[group]
+    values = machine.values(group)
+    instance = await machine.supervisor.start(config, values)
     if instance.spawn_error is not None:
         # Committed anyway: a start that fails is an application that failed at once,
         # reported as a fault so that the restart budget and failover apply.
-        log.warning("%s: %s %s", agent.name, group, instance.describe_exit())
+        log.warning("%s: %s %s", machine.name, group, instance.describe_exit())
 
     async def undo() -> None:
-        await agent.supervisor.stop(config, instance, values)
+        await machine.supervisor.stop(config, instance, values)
     return undo
 
 
-async def _start_monitors(agent: Agent, group: str) -> Undo:
-    instance = agent.supervisor.instances.get(group)
+async def _start_monitors(machine: Machine, group: str) -> Undo:
+    instance = machine.supervisor.instances.get(group)
     if instance is None:  # the spec says the application runs; it is gone
         instance = Instance(group, "gone", (), exit_code=-9)
-    monitors = _monitors(agent, group, instance)
-    agent.monitors[group] = monitors
+    monitors = _monitors(machine, group, instance)
+    machine.monitors[group] = monitors
     healthy, why = await monitors.start()
     if not healthy:
         monitors.report(why)
 
     async def undo() -> None:
         await monitors.stop()
-        if agent.monitors.get(group) is monitors:
-            del agent.monitors[group]
+        if machine.monitors.get(group) is monitors:
+            del machine.monitors[group]
     return undo
 
 
-def _monitors(agent: Agent, group: str, instance: Instance) -> MonitorSet:
-    return MonitorSet(agent.groups[group], agent.values(group), instance, agent.supervisor,
-                      lambda reason: agent.report_fault(group, instance.token, reason))
+def _monitors(machine: Machine, group: str, instance: Instance) -> MonitorSet:
+    return MonitorSet(machine.groups[group], machine.values(group), instance, machine.supervisor,
+                      lambda reason: machine.report_fault(group, instance.token, reason))
 
 
 # -- halt method ----------------------------------------------------------------------------
 
 
-async def _stop_monitors(agent: Agent, group: str) -> Undo:
-    monitors = agent.monitors.pop(group, None)
+async def _stop_monitors(machine: Machine, group: str) -> Undo:
+    monitors = machine.monitors.pop(group, None)
     if monitors is not None:
         await monitors.stop()
     instance = monitors.instance if monitors is not None else None
 
     async def undo() -> None:
         if instance is not None:
-            again = _monitors(agent, group, instance)
-            agent.monitors[group] = again
+            again = _monitors(machine, group, instance)
+            machine.monitors[group] = again
             again.watch_only()
     return undo
 
 
-async def _stop_app(agent: Agent, group: str) -> Undo:
-    config = agent.groups[group]
-    values = agent.values(group)
-    instance = agent.supervisor.instances.get(group)
-    agent.faults.pop(group, None)
+async def _stop_app(machine: Machine, group: str) -> Undo:
+    config = machine.groups[group]
+    values = machine.values(group)
+    instance = machine.supervisor.instances.get(group)
+    machine.faults.pop(group, None)
     if instance is not None:
-        report = await agent.supervisor.stop(config, instance, values)
+        report = await machine.supervisor.stop(config, instance, values)
         if report.killed:
             reason = (f"the stop of {group} did not finish within "
                       f"{config.app.stop.timeout_ms} ms: killed with SIGKILL")
             if report.survivors:
                 reason += f"; still there: {', '.join(map(str, report.survivors))}"
-            log.warning("%s: %s", agent.name, reason)
-            agent.s.events.emit({"event": "runtime-alert", "group": group,
-                                 "node": agent.name, "action": "stop-app", "reason": reason})
+            machine.runtime_alert(group, "stop-app", reason, once=False)
 
     async def undo() -> None:
-        await agent.supervisor.start(config, values)
+        await machine.supervisor.start(config, values)
     return undo
 
 
-async def _release_vip(agent: Agent, group: str) -> Undo:
-    vip = agent.groups[group].vip
-    await agent.s.address.remove(vip, agent.name)
+async def _release_vip(machine: Machine, group: str) -> Undo:
+    vip = machine.groups[group].vip
+    await machine.s.address.remove(vip, machine.name)
 
     async def undo() -> None:
-        await agent.s.address.add(vip, agent.name)
+        await machine.s.address.add(vip, machine.name)
     return undo
 
 
 # -- watchdog and fencing ------------------------------------------------------------------
 
 
-async def peel(agent: Agent, group: str, *, by: str) -> list[str]:
+async def peel(machine: Machine, group: str, *, by: str) -> list[str]:
     """Remove the top layer of what this node holds of ``group``, in halt order (the
     spec's ``_peel``): the monitors, else the application, else the VIP."""
-    held = agent.facts.get(group, frozenset())
+    held = machine.holdings.get(group)
     cleaned: list[str] = []
     if "mon" in held:
-        monitors = agent.monitors.pop(group, None)
+        monitors = machine.monitors.pop(group, None)
         if monitors is not None:
             await monitors.stop()
         cleaned.append("monitors")
     elif "app" in held:
-        instance = agent.supervisor.instances.get(group)
+        instance = machine.supervisor.instances.get(group)
         if instance is not None:
-            agent.supervisor.kill(instance)
-        agent.faults.pop(group, None)
-        killed = agent.supervisor.kill_strays(group)
+            machine.supervisor.kill(instance)
+        machine.faults.pop(group, None)
+        killed = machine.supervisor.kill_strays(group)
         cleaned.append("application" + (f" (pids {', '.join(map(str, killed))})"
                                         if killed else ""))
     elif "vip" in held:
-        await agent.s.address.remove(agent.groups[group].vip, agent.name)
-        cleaned.append(f"vip {agent.groups[group].vip.address}")
+        await machine.s.address.remove(machine.groups[group].vip, machine.name)
+        cleaned.append(f"vip {machine.groups[group].vip.address}")
     if cleaned:
-        agent.s.events.emit({"event": by, "group": group, "node": agent.name,
+        machine.s.events.emit({"event": by, "group": group, "node": machine.name,
                              "cleaned": cleaned})
-        log.info("%s: %s of %s removed %s", agent.name, by, group, ", ".join(cleaned))
+        log.info("%s: %s of %s removed %s", machine.name, by, group, ", ".join(cleaned))
     return cleaned
 
 
-async def _watchdog_clean(agent: Agent, group: str) -> None:
-    await peel(agent, group, by="watchdog")
+async def _watchdog_clean(machine: Machine, group: str) -> None:
+    await peel(machine, group, by="watchdog")
     # No undo: only this node could make the step disabled again (by owning the group),
     # and it does one step at a time per group.
 
 
-def sweep(agent: Agent, group: str) -> None:
+def sweep(machine: Machine, group: str) -> None:
     """Before a watchdog retires, make sure no process of the group survives here except
     the current instance (a daemon that left its process group, a killed start's child):
     they carry the group's mark in their environment."""
-    killed = agent.supervisor.kill_strays(group, agent.supervisor.instances.get(group))
+    killed = machine.supervisor.kill_strays(group, machine.supervisor.instances.get(group))
     if killed:
-        agent.s.events.emit({"event": "watchdog", "group": group, "node": agent.name,
+        machine.s.events.emit({"event": "watchdog", "group": group, "node": machine.name,
                              "cleaned": [f"stray processes {', '.join(map(str, killed))}"]})
-        log.info("%s: watchdog of %s killed stray processes %s", agent.name, group, killed)
+        log.info("%s: watchdog of %s killed stray processes %s", machine.name, group, killed)
 
 
-async def _fence(agent: Agent, group: str) -> None:
-    await peel(agent, group, by="fence")
+async def _fence(machine: Machine, group: str) -> None:
+    await peel(machine, group, by="fence")
 
 
-async def _none_undo(handler: Callable[[Agent, str], Awaitable[None]],
-                     agent: Agent, group: str) -> Undo | None:
-    await handler(agent, group)
+async def _none_undo(handler: Callable[[Machine, str], Awaitable[None]],
+                     machine: Machine, group: str) -> Undo | None:
+    await handler(machine, group)
     return None
 
 
-_HANDLERS: dict[ActionKind, Callable[[Agent, str], Awaitable[Undo | None]]] = {
+_HANDLERS: dict[ActionKind, Callable[[Machine, str], Awaitable[Undo | None]]] = {
     ActionKind.ACQUIRE_VIP: _acquire_vip,
     ActionKind.START_APP: _start_app,
     ActionKind.START_MONITORS: _start_monitors,

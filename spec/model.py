@@ -15,7 +15,7 @@ from crg.dsl.model import Config, Fault
 from crg.spec.fast.evaluator import Evaluator, Problems
 from crg.spec.fast.layout import Layout
 from crg.spec.rules import events
-from crg.spec.rules.registry import ENV_GROUP_KINDS, GROUP_EFFECTS, KINDS
+from crg.spec.rules.registry import ENV_GROUP_KINDS, KINDS
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import CONCRETE
@@ -27,8 +27,6 @@ Successor = tuple[Action, State]
 Transition = tuple[Action, State, Problems]
 
 _NodeEvent = tuple[Action, ActionKind, int, int]
-_GROUP_EFFECT_KINDS = tuple(GROUP_EFFECTS)
-"""Node events that change group variables; the others only change node masks."""
 
 
 class IllegalAction(ValueError):
@@ -163,21 +161,20 @@ class Model:
                     ready(g, n, (state >> off) & gmask)
                     for g, off in zip(groups, layout.offsets, strict=True)):
                 continue
+            before = state & nodes_mask
             functions = self._effect_functions.get((kind, n)) if self._code else None
             if functions is not None:
                 # compiled fast path: each group's effect is one generated function
                 after = nodes_after
                 problems: Problems = ()
                 for off, function in zip(layout.offsets, functions, strict=True):
-                    part, found = function((state >> off) & gmask)
+                    part, found = function(before, (state >> off) & gmask)
                     after |= part << off
                     if found:
                         problems += found
                 out.append((action, after, problems))
-            elif self._code and kind not in _GROUP_EFFECT_KINDS:
-                out.append((action, (state & ~nodes_mask) | nodes_after, ()))
             else:
-                effects = [effect(g, kind, n, (state >> off) & gmask)
+                effects = [effect(g, kind, n, before, (state >> off) & gmask)
                            for g, off in zip(groups, layout.offsets, strict=True)]
                 found_all = tuple(p for _, found in effects for p in found)
                 out.append((action, layout.assemble(nodes_after, [e for e, _ in effects]),

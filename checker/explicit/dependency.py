@@ -15,10 +15,8 @@ variables are two: its owner (the one thing other groups read, through ``avoid``
 rest — so any two actions of one group are dependent, which is what makes the reduction
 keep every local state of every group (SPEC.md section 11). Node events are read off the
 model itself: the node-status bits each one changes, over every node status reachable by
-node events alone; their guard reads the whole node status (the failure budget). A node
-event's effect on a group of which the node is no candidate is taken as none: nothing of
-a group is ever on a node outside its candidates (the *footprint*, an invariant the
-search checks on every state it explores when it relies on it).
+node events alone; their guard reads the whole node status (the failure budget), and
+their effect on each group is read off the registry's effect rule like a group rule's.
 """
 
 from __future__ import annotations
@@ -32,9 +30,7 @@ from crg.spec.rules import events
 from crg.spec.rules.registry import ENV_GROUP_KINDS, GROUP_EFFECTS, KINDS, SYSTEM_GROUP_KINDS
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
-from crg.spec.vocabulary.variables import GroupVars, NodeVars
-
-_FLAGS = frozenset({"announced", "alerted", "failed", "offline"})
+from crg.spec.vocabulary.variables import FLAG_FIELDS, GroupVars, NodeVars
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +58,6 @@ class Dependency:
             for kind in (*SYSTEM_GROUP_KINDS, *env_kinds):
                 self._group_rule(g, kind)
         self._node_events()
-        self.footprint = self._footprint_masks()
         actions = list(self.access)
         self.index = {a: i for i, a in enumerate(actions)}
         self.actions = actions
@@ -114,7 +109,7 @@ class Dependency:
         a = TermAlgebra()
         topo = self.model.topology.groups[g]
         nodes = NodeVars(*(a.var(f"node.{f}", "i") for f in NodeVars._fields))
-        group = GroupVars(**{f: a.var(f"g{g}.{f}", BOOL if f in _FLAGS else "i")
+        group = GroupVars(**{f: a.var(f"g{g}.{f}", BOOL if f in FLAG_FIELDS else "i")
                              for f in GroupVars._fields})
         avoided = {h: a.var(f"g{h}.owner", "i") for h in topo.avoid}
         return a, View(a, topo, nodes, group, avoided, self.n_nodes)
@@ -201,9 +196,7 @@ class Dependency:
         for (kind, node), node_writes in writes.items():
             reads, written = all_nodes, node_writes
             effect = GROUP_EFFECTS.get(kind)
-            for g, topo in enumerate(topology.groups):
-                if node not in topo.candidates:
-                    continue  # the footprint: nothing of the group is on that node
+            for g in range(len(topology.groups)):
                 a, view = self._terms(g)
                 if effect is not None:
                     terms, group_writes = self._changed(g, view.g, effect(view, node))
@@ -212,30 +205,6 @@ class Dependency:
                 if kind is ActionKind.EXPIRE:
                     reads |= self._reads([a.lift(events.expire_ready(view, node))])
             self._store(Action(kind, -1, node), Access(reads, written), reads)
-
-    def _footprint_masks(self) -> tuple[int, tuple[tuple[int, frozenset[int]], ...]]:
-        """What the footprint allows, in packed-state terms: the bits of group masks that
-        must be zero (off the candidates) and, per reference field, the allowed values."""
-        layout = self.model.layout
-        outside = 0
-        refs: list[tuple[int, frozenset[int]]] = []
-        for g, topo in enumerate(self.model.topology.groups):
-            off = layout.offsets[g]
-            off_mask = ((1 << self.n_nodes) - 1) & ~topo.candidate_mask
-            for f in range(5):  # the five node masks of a group part
-                outside |= off_mask << (off + f * self.n_nodes)
-            allowed = frozenset({0, *(c + 1 for c in topo.candidates)})
-            refs.append((off + layout.off_owner, allowed))
-            refs.append((off + layout.off_target, allowed))
-        return outside, tuple(refs)
-
-    def within_footprint(self, state: int) -> bool:
-        outside, refs = self.footprint
-        if state & outside:
-            return False
-        mask = self.model.layout.ref_mask
-        return all((state >> shift) & mask in allowed for shift, allowed in refs)
-
 
 
 def _bits(value: int) -> Iterable[int]:

@@ -25,12 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from crg.spec import GroupVars, Model, NodeVars, State, Topology
+from crg.spec.vocabulary.variables import FLAG_FIELDS, MASK_FIELDS
 
-GROUP_MASKS = ("vip", "app", "mon", "wd", "ban")
+GROUP_MASKS = MASK_FIELDS
 """GroupVars fields that are node masks."""
 GROUP_REFS = ("owner", "target")
 """GroupVars fields that hold a node index + 1."""
-GROUP_SCALARS = ("restarts", "announced", "alerted", "failed", "offline")
+GROUP_SCALARS = ("restarts", *FLAG_FIELDS)
 """GroupVars fields that do not mention nodes."""
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from crg.dsl.model import Fault
 from crg.spec.rules import events
+from crg.spec.rules.placement import blocked, switching_disabled
 from crg.spec.rules.view import View, is_candidate, live, ref_node
 from crg.spec.vocabulary.algebra import Algebra, Bool, Word
 from crg.spec.vocabulary.topology import Topology
@@ -179,6 +180,22 @@ def restarts_within_budget(v: View, topology: Topology) -> Bool:
     return a.not_(a.lt(a.const(v.topo.budget), v.g.restarts))
 
 
+def alerts_within_episode(v: View, topology: Topology) -> Bool:
+    """An alert's flag is only set during its episode: the last-node alert while the group
+    sits on its last available candidate, the blocked alert while it is blocked (the event
+    that ends an episode clears its flag in the same step)."""
+    a, g = v.a, v.g
+    return a.and_(a.or_(a.not_(g.alerted), switching_disabled(v)),
+                  a.or_(a.not_(g.blocked_alerted), blocked(v)))
+
+
+def unexplored_modes_absent(v: View, topology: Topology) -> Bool:
+    """Without maintenance among the faults, no group is in maintenance."""
+    if Fault.MAINTENANCE in topology.faults:
+        return v.a.true
+    return v.a.not_(v.g.maintenance)
+
+
 NODE_AUXILIARIES: tuple[NodeAuxiliary, ...] = (
     NodeAuxiliary("node-masks-in-range", node_masks_in_range),
     NodeAuxiliary("node-status-exclusive", node_status_exclusive),
@@ -196,4 +213,6 @@ GROUP_AUXILIARIES: tuple[GroupAuxiliary, ...] = (
     GroupAuxiliary("unexplored-commands-absent", unexplored_commands_absent),
     GroupAuxiliary("announced-by-owner", announced_by_owner),
     GroupAuxiliary("restarts-within-budget", restarts_within_budget),
+    GroupAuxiliary("alerts-within-episode", alerts_within_episode),
+    GroupAuxiliary("unexplored-modes-absent", unexplored_modes_absent),
 )

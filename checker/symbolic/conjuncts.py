@@ -72,7 +72,7 @@ def step_ok(enc: Encoding, s: SymState, step: Step, check: StepInvariant, group:
     SPEC.md lets a step check branch in Python on the action's node ("the action is
     concrete"); when it does, the check is instantiated once per node, each under
     "the performing node is this one"."""
-    view, after = enc.view(s, group), step.after.groups[group]
+    view, after = enc.view(s, group), enc.view(step.after, group)
     try:
         return check.check(view, Action(step.kind, step.group, step.node), after)
     except z3.Z3Exception:

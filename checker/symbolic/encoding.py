@@ -23,7 +23,7 @@ from crg.spec.rules.registry import ENV_GROUP_KINDS, GROUP_EFFECTS, KINDS, SYSTE
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.topology import Topology
-from crg.spec.vocabulary.variables import GroupVars, NodeVars
+from crg.spec.vocabulary.variables import FLAG_FIELDS, GroupVars, NodeVars
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ class Step:
 
 
 _GROUP_FIELDS = GroupVars._fields
-_FLAG_FIELDS = frozenset({"announced", "alerted", "failed", "offline"})
+_FLAG_FIELDS = frozenset(FLAG_FIELDS)
 _NODE_EFFECTS = GROUP_EFFECTS
 """Node events with an effect on each group: the spec's own table, so it cannot drift."""
 
@@ -183,9 +183,8 @@ class Encoding:
 
     def _node_step(self, s: SymState, kind: ActionKind, n: Word, guard: Bool,
                    nodes: NodeVars) -> Step:
-        effect = _NODE_EFFECTS.get(kind)
-        groups = tuple(gv if effect is None else effect(self.view(s, g), n)
-                       for g, gv in enumerate(s.groups))
+        effect = _NODE_EFFECTS[kind]
+        groups = tuple(effect(self.view(s, g), n) for g in range(len(s.groups)))
         return Step(kind, -1, n, self.a.and_(self.node_range(n), guard), SymState(nodes, groups))
 
     def node_steps(self, s: SymState, n: Word, *, system: bool) -> Iterator[Step]:

@@ -105,10 +105,16 @@ def placement_fact(topology: Topology, topo: GroupTopology, timeout_ms: int = 30
         return z3.Extract(c, c, down) == 0
 
     def free(c: int) -> z3.BoolRef:
-        # an avoided group blocks c only where it stays: its preferred node, or anywhere
-        # under manual failback (away from home with auto failback, it is leaving)
-        blockers = [avoided[h] != c + 1 for h, home, stays in topo.avoided()
-                    if stays or c == home]
+        # an avoided group blocks c only where it stays: its preferred node, anywhere
+        # under manual failback, or while its own home is out (away from a home it can
+        # go back to, with auto failback, it is leaving)
+        blockers = []
+        for h in topo.avoided():
+            there = avoided[h.index] == c + 1
+            if c == h.home or not h.auto_failback or h.home < 0:
+                blockers.append(z3.Not(there))
+            else:
+                blockers.append(z3.Not(z3.And(there, z3.Not(is_in(h.home)))))
         return z3.And(*blockers) if blockers else z3.BoolVal(True)
 
     # Written out directly: the first candidate that is in and free, else the first that

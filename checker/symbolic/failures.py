@@ -18,7 +18,7 @@ from crg.checker.symbolic.algebra import Z3Algebra, word_width
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.algebra import CONCRETE, Algebra, Bool
 from crg.spec.vocabulary.topology import GroupTopology, Topology
-from crg.spec.vocabulary.variables import GroupVars, NodeVars
+from crg.spec.vocabulary.variables import FLAG_FIELDS, GroupVars, NodeVars
 
 Failing = Callable[[Algebra, NodeVars], Bool]
 """``failing(algebra, nodes)``: the property fails when the nodes are as given."""
@@ -31,8 +31,7 @@ def down_nodes(down: object) -> NodeVars:
 
 def idle_group() -> GroupVars:
     """A group that nobody owns yet (the placement's point of view before a claim)."""
-    flags = {"announced", "alerted", "failed", "offline"}
-    return GroupVars(**{f: (False if f in flags else 0) for f in GroupVars._fields})
+    return GroupVars(**{f: (False if f in FLAG_FIELDS else 0) for f in GroupVars._fields})
 
 
 def idle_view(a: Algebra, topo: GroupTopology, nodes: NodeVars, n_nodes: int,

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crg import files
+from crg.dsl.builder import duration_ms
 from crg.dsl.model import Config
 from crg.errors import ExitCode
 from crg.output import Output
 from crg.runtime import control, launch
 from crg.runtime.address.privileges import privilege_problem
+from crg.runtime.endpoint.server import HttpAddressError, parse_address
+from crg.runtime.logs import FORMATS
 from crg.runtime.operator import CommandError
+from crg.runtime.store.access import PASSWORD_ENV, AccessError, StoreAccess, read_password
 from crg.runtime.store.base import StoreError
 
 if TYPE_CHECKING:
@@ -35,11 +40,29 @@ def register(subparsers: Subparsers) -> None:
                         help="how VIPs are held: loopback (127.0.0.0/8 and ::1, no "
                              "privileges; the default), null (dry run), linux (real "
                              "addresses, needs CAP_NET_ADMIN and CAP_NET_RAW)")
+    parser.add_argument("--garp-refresh", metavar="DURATION",
+                        help="with --address linux: announce every held VIP again this "
+                             "often (e.g. 60s), for switches that forget addresses that "
+                             "stay silent; off by default")
     parser.add_argument("--node", metavar="NODE",
                         help="run only this node's agent (one per host), coordinated with "
                              "the others through --store")
     parser.add_argument("--store", metavar="URL",
-                        help="with --node: the shared coordination store, etcd://HOST:PORT,...")
+                        help="with --node: the shared coordination store, etcd://HOST:PORT,... "
+                             "(etcds://... for TLS)")
+    parser.add_argument("--store-ca", metavar="FILE",
+                        help="etcds: CA certificates (PEM) etcd's certificate must chain to "
+                             "(default: the system's)")
+    parser.add_argument("--store-cert", metavar="FILE",
+                        help="etcds: a client certificate (PEM), with --store-key")
+    parser.add_argument("--store-key", metavar="FILE",
+                        help="etcds: the client certificate's private key (PEM)")
+    parser.add_argument("--store-user", metavar="USER",
+                        help="etcd user to log in as; the password comes from "
+                             f"--store-password-file or ${PASSWORD_ENV}, never the "
+                             "command line")
+    parser.add_argument("--store-password-file", metavar="FILE",
+                        help="a file whose first line is the etcd user's password")
     parser.add_argument("--run-dir", metavar="DIR",
                         help="control socket and logs (default: $XDG_RUNTIME_DIR/crg/CLUSTER "
                              "or /tmp/crg-UID/CLUSTER)")
@@ -49,6 +72,13 @@ def register(subparsers: Subparsers) -> None:
                         help="append every event (service up/down, alerts...) as JSON lines")
     parser.add_argument("--json", action="store_true",
                         help="print the events as JSON lines on standard output")
+    parser.add_argument("--http", metavar="HOST:PORT",
+                        help="serve /metrics (Prometheus), /health and /groups/NAME over "
+                             "HTTP; embedded, node i of FILE on PORT + i (off by default)")
+    parser.add_argument("--log-format", choices=FORMATS, default="auto",
+                        help="text, journal (syslog priorities, no timestamp: for "
+                             "journald), json (one object per line); auto: journal when "
+                             "standard error is the journal, else text")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log every cycle, also those with nothing to do")
     parser.set_defaults(run=run)
@@ -66,11 +96,12 @@ def run(args: argparse.Namespace) -> int:
     run_dir = (Path(args.run_dir) if args.run_dir
                else control.run_dir_for(config.cluster.name, args.node))
     options = launch.Options(run_dir=run_dir, address=args.address, node=args.node,
-                             store=args.store,
+                             store=args.store, store_access=store_access(args),
                              trace=Path(args.trace) if args.trace else None,
                              events=Path(args.events) if args.events else None,
-                             json=args.json, verbose=args.verbose)
-    launch.setup_logging(args.verbose)
+                             json=args.json, verbose=args.verbose, http=args.http,
+                             garp_refresh_s=refresh_seconds(args.garp_refresh))
+    launch.setup_logging(args.verbose, args.log_format)
     try:
         return asyncio.run(launch.serve(config, options))
     except (control.ControlError, CommandError, StoreError) as exc:
@@ -94,8 +125,19 @@ def refusals(args: argparse.Namespace, config: Config) -> list[str]:
         return [f"--node {args.node}: not a node of cluster {config.cluster.name} "
                 f"({', '.join(config.cluster.nodes)})"]
     problem = None
+    if args.store is None and any(getattr(args, f) is not None for f, _ in STORE_FLAGS):
+        given = next(flag for f, flag in STORE_FLAGS if getattr(args, f) is not None)
+        return [f"{given} is for a store shared by several hosts: it goes with --node and "
+                "--store"]
     if args.store is not None:
-        problem = launch.store_problem(args.store)
+        try:
+            problem = launch.store_problem(args.store, store_access(args))
+        except AccessError as exc:
+            problem = str(exc)
+    if problem is None and args.garp_refresh is not None:
+        problem = garp_refresh_problem(args.garp_refresh, args.address)
+    if problem is None and args.http is not None:
+        problem = http_problem(args.http, 1 if args.node else len(config.cluster.nodes))
     if problem is None and args.address == "linux":
         problem = (launch.missing_extra("crg.runtime.address.linux", "--address linux")
                    or privilege_problem())
@@ -108,6 +150,61 @@ def refusals(args: argparse.Namespace, config: Config) -> list[str]:
     if args.address != "linux":
         found += launch.address_problems(config, launch.address_driver(args.address))
     return found
+
+
+STORE_FLAGS = (("store_ca", "--store-ca"), ("store_cert", "--store-cert"),
+               ("store_key", "--store-key"), ("store_user", "--store-user"),
+               ("store_password_file", "--store-password-file"))
+
+
+def store_access(args: argparse.Namespace) -> StoreAccess | None:
+    """The TLS files and credentials of ``--store`` (AccessError: an unreadable password
+    file). The password is read here, from its file or the environment, and from then
+    on only travels as a Secret."""
+    if args.store is None:
+        return None
+
+    def path(value: str | None) -> Path | None:
+        return Path(value) if value is not None else None
+
+    password_file = path(args.store_password_file)
+    return StoreAccess(tls=args.store.startswith("etcds://"), ca=path(args.store_ca),
+                       cert=path(args.store_cert), key=path(args.store_key),
+                       user=args.store_user,
+                       password=read_password(password_file) if args.store_user or
+                       password_file else None)
+
+
+DURATION = re.compile(r"(?:\d+(?:ms|s|m|h))+")
+GARP_REFRESH_MIN_MS = 1000
+
+
+def refresh_seconds(text: str | None) -> float | None:
+    return duration_ms(text) / 1000 if text is not None else None
+
+
+def garp_refresh_problem(text: str, address: str) -> str | None:
+    if address != "linux":
+        return (f"--garp-refresh announces real addresses: it goes with --address linux, "
+                f"not --address {address}")
+    if not DURATION.fullmatch(text):
+        return (f"--garp-refresh {text}: not a duration (a whole number with ms, s, m or "
+                "h, e.g. 60s or 1m30s)")
+    if not GARP_REFRESH_MIN_MS <= duration_ms(text) <= 86_400_000:
+        return f"--garp-refresh {text}: must be between 1s and 24h"
+    return None
+
+
+def http_problem(address: str, endpoints: int) -> str | None:
+    """Why ``--http ADDRESS`` cannot serve ``endpoints`` endpoints (PORT, PORT + 1...)."""
+    try:
+        _, port = parse_address(address)
+    except HttpAddressError as exc:
+        return f"--http: {exc}"
+    if port and port + endpoints - 1 > 65535:
+        return (f"--http {address}: {endpoints} nodes need ports {port} to "
+                f"{port + endpoints - 1}, beyond 65535")
+    return None
 
 
 def unwritable(flag: str, path: Path) -> str | None:

@@ -20,7 +20,7 @@ from crg.errors import ExitCode
 from crg.output import Output
 from crg.runtime import client
 from crg.runtime.control import ControlError
-from crg.runtime.status import HEADERS, nodes_line, rows, title
+from crg.runtime.status import HEADERS, config_line, nodes_line, rows, title
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.OK
     out.print(f"{title(status)}, {nodes_line(status)}")
     out.table(HEADERS, rows(status))
+    if (line := config_line(status)) is not None:
+        out.print(line)
     return ExitCode.OK
 
 

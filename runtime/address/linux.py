@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 
 from crg.dsl.model import Vip
 from crg.runtime.address import garp, netlink
 from crg.runtime.address.base import AddressDriver, AddressError
+
+log = logging.getLogger("crg.runtime")
 
 ANNOUNCE_COUNT = 3
 """Announcements per addition: the first at once, the others spaced out, in case a switch
@@ -26,11 +29,20 @@ ANNOUNCE_INTERVAL_S = 0.2
 
 class LinuxAddressDriver(AddressDriver):
     def __init__(self, node: str | None = None, announce_count: int = ANNOUNCE_COUNT,
-                 announce_interval_s: float = ANNOUNCE_INTERVAL_S) -> None:
+                 announce_interval_s: float = ANNOUNCE_INTERVAL_S,
+                 refresh_s: float | None = None) -> None:
+        """``refresh_s``: announce every held address again every so many seconds, for
+        as long as it is held (``crg run --garp-refresh``, keepalived's
+        ``garp_master_refresh``): for switches and routers that age out their entries of
+        an address that never speaks first. None (the default): never."""
         self.node = node
         self.announce_count = max(1, announce_count)
         self.announce_interval_s = announce_interval_s
+        self.refresh_s = refresh_s if refresh_s and refresh_s > 0 else None
         self._repeats: dict[str, asyncio.Task[None]] = {}
+        self.refreshes = 0
+        """Refresh announcements sent so far (for tests and logs)."""
+        self._refresh_failed: set[str] = set()
 
     def _own(self, vip: Vip, node: str, action: str) -> None:
         if self.node is not None and node != self.node:
@@ -48,7 +60,7 @@ class LinuxAddressDriver(AddressDriver):
                                     vip.interface.ip)
         except AddressError as error:
             raise await self._rolled_back(vip, error) from error
-        if self.announce_count > 1:
+        if self.announce_count > 1 or self.refresh_s is not None:
             task = asyncio.get_running_loop().create_task(self._repeat(vip, device))
             self._repeats[vip.address] = task
             task.add_done_callback(functools.partial(self._forget, vip.address))
@@ -66,12 +78,28 @@ class LinuxAddressDriver(AddressDriver):
         return AddressError(f"{error}; {vip.address} was removed again")
 
     async def _repeat(self, vip: Vip, device: netlink.Device) -> None:
+        """The repeats of an addition, then the refreshes while the address is held
+        (:meth:`remove` cancels them)."""
         for _ in range(self.announce_count - 1):
             await asyncio.sleep(self.announce_interval_s)
             # Best effort: the address was announced once already.
             with contextlib.suppress(AddressError):
                 await asyncio.to_thread(garp.announce, device.index, device.name,
                                         device.mac, vip.interface.ip)
+        while self.refresh_s is not None:
+            await asyncio.sleep(self.refresh_s)
+            try:
+                await asyncio.to_thread(garp.announce, device.index, device.name,
+                                        device.mac, vip.interface.ip)
+            except AddressError as error:
+                # The address is held and was announced; the next refresh tries again.
+                if vip.address not in self._refresh_failed:
+                    log.warning("refreshing the announcement of %s failed: %s", vip.address,
+                                error)
+                    self._refresh_failed.add(vip.address)
+                continue
+            self._refresh_failed.discard(vip.address)
+            self.refreshes += 1
 
     def _forget(self, key: str, task: asyncio.Task[None]) -> None:
         if self._repeats.get(key) is task:

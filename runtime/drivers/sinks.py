@@ -75,7 +75,8 @@ async def deliver(sink: Sink, fields: Mapping[str, Any], values: Mapping[str, st
                   supervisor: Supervisor) -> tuple[bool, str]:
     """Deliver one event to one sink; (delivered, what happened)."""
     if sink.kind is SinkKind.LOG:
-        level = logging.WARNING if fields.get("event") == "alert" else logging.INFO
+        level = (logging.WARNING if fields.get("event") in ("alert", "blocked")
+                 else logging.INFO)
         log.log(level, "%s", describe(fields))
         return True, "logged"
     assert sink.target is not None
@@ -113,8 +114,8 @@ async def post(url: str, body: dict[str, Any]) -> tuple[bool, str]:
 
 def describe(fields: Mapping[str, Any]) -> str:
     event = fields.get("event")
-    if event == "alert":
-        return f"ALERT {fields.get('group')}: {fields.get('reason')}"
+    if event in ("alert", "blocked"):
+        return f"{str(event).upper()} {fields.get('group')}: {fields.get('reason')}"
     if event in ("service-up", "service-down"):
         target = fields.get("group")
         source = fields.get("source_group", target)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -34,9 +35,12 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aetcd
+import aetcd.watcher
+import grpc
 from aetcd import exceptions as etcd_errors
 from aetcd import rpc
 
+from crg.runtime.store.access import StoreAccess, redact_url
 from crg.runtime.store.base import (
     Entry,
     Lease,
@@ -91,38 +95,110 @@ class Endpoint:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
+SCHEMES = ("etcd", "etcds")
+"""``etcd://`` talks plain gRPC, ``etcds://`` gRPC over TLS."""
+
+
 def parse_etcd_url(url: str) -> tuple[Endpoint, ...]:
-    """``etcd://host[:port][,host[:port]...]`` → endpoints; ValueError with a readable reason."""
+    """``etcd[s]://host[:port][,host[:port]...]`` → endpoints; ValueError with a readable
+    reason, which never repeats credentials written into the URL."""
+    shown = redact_url(url)
     scheme, sep, rest = url.partition("://")
-    if not sep or scheme != "etcd":
-        raise ValueError(f"store URL {url!r} must look like etcd://HOST:PORT[,HOST:PORT...]")
+    if not sep or scheme not in SCHEMES:
+        raise ValueError(f"store URL {shown!r} must look like "
+                         "etcd://HOST:PORT[,HOST:PORT...] (etcds:// for TLS)")
     endpoints: list[Endpoint] = []
     for part in rest.rstrip("/").split(","):
+        if "@" in part:
+            raise ValueError(f"store URL {shown!r}: credentials do not belong in "
+                             "the URL (every user can read a command line): give "
+                             "--store-user and --store-password-file")
         if not part:
-            raise ValueError(f"store URL {url!r} has an empty member")
+            raise ValueError(f"store URL {shown!r} has an empty member")
         try:
             split = urlsplit("//" + part)
             host, port = split.hostname, split.port
         except ValueError as error:
-            raise ValueError(f"store URL {url!r}: bad member {part!r} ({error})") from None
+            raise ValueError(f"store URL {shown!r}: bad member {part!r} ({error})") from None
         if not host or split.path or split.query or split.username:
-            raise ValueError(f"store URL {url!r}: bad member {part!r}, expected HOST[:PORT]")
+            raise ValueError(f"store URL {shown!r}: bad member {part!r}, expected HOST[:PORT]")
         endpoints.append(Endpoint(host, port or DEFAULT_PORT))
     return tuple(endpoints)
+
+
+def is_tls_url(url: str) -> bool:
+    return url.startswith("etcds://")
 
 
 def _entry(kv: Any) -> Entry:
     return Entry(kv.value.decode(), kv.mod_revision, kv.create_revision, kv.lease)
 
 
-class EtcdStore(Store):
-    """The store on an etcd v3 cluster; ``timeout_ms`` bounds every call (store-timeout)."""
+class _Client(aetcd.Client):  # type: ignore[misc]
+    """aetcd's client, over TLS when given channel credentials. aetcd 1.0 opens only
+    plain channels; this ``connect`` is its own, with the channel chosen here (and the
+    same attributes set, which its other methods use)."""
 
-    def __init__(self, endpoints: tuple[Endpoint, ...], timeout_ms: int = 500) -> None:
+    _is_connecting: bool
+    channel: Any
+
+    def __init__(self, *, tls: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._tls = tls
+
+    async def connect(self) -> None:
+        if self._connected.is_set():
+            return
+        if self._is_connecting:
+            await asyncio.wait_for(self._connected.wait(), self._connect_wait_timeout)
+            return
+        try:
+            self._is_connecting = True
+            target = f"{self._host}:{self._port}"
+            options = list(self._options.items())
+            self.channel = (rpc.secure_channel(target, self._tls, options=options)
+                            if self._tls is not None
+                            else rpc.insecure_channel(target, options=options))
+            if self._username is not None and self._password is not None:
+                self.auth_stub = rpc.AuthStub(self.channel)
+                reply = await self.auth_stub.Authenticate(
+                    rpc.AuthenticateRequest(name=self._username, password=self._password),
+                    timeout=self._timeout)
+                self.metadata = (("token", reply.token),)
+            self.kvstub = rpc.KVStub(self.channel)
+            self.clusterstub = rpc.ClusterStub(self.channel)
+            self.leasestub = rpc.LeaseStub(self.channel)
+            self.maintenancestub = rpc.MaintenanceStub(self.channel)
+            self._watcher = aetcd.watcher.Watcher(rpc.WatchStub(self.channel),
+                                                  timeout=self._timeout,
+                                                  metadata=self.metadata)
+            self._connected.set()
+        except BaseException:
+            if self.channel is not None:
+                # A failed handshake or login: close the channel now (it would linger
+                # until collected), and let the next call dial afresh.
+                await self.channel.close()
+                self.channel = None
+            raise
+        finally:
+            self._is_connecting = False
+
+
+class EtcdStore(Store):
+    """The store on an etcd v3 cluster; ``timeout_ms`` bounds every call (store-timeout);
+    ``access``: TLS and credentials (runtime/store/access.py)."""
+
+    def __init__(self, endpoints: tuple[Endpoint, ...], timeout_ms: int = 500,
+                 access: StoreAccess | None = None) -> None:
         if not endpoints:
             raise ValueError("an etcd store needs at least one endpoint")
         self.endpoints = endpoints
         self.timeout_s = timeout_ms / 1000
+        self.access = access or StoreAccess()
+        cert, key = self.access.cert_bytes() or (None, None)
+        self._tls = (grpc.ssl_channel_credentials(root_certificates=self.access.ca_bytes(),
+                                                  private_key=key, certificate_chain=cert)
+                     if self.access.tls else None)
         self._clients: dict[int, Any] = {}
         self._current = 0
         self._closed = False
@@ -133,8 +209,13 @@ class EtcdStore(Store):
         """Dropped clients still in use: closed when their last call ends."""
 
     @classmethod
-    def from_url(cls, url: str, timeout_ms: int = 500) -> EtcdStore:
-        return cls(parse_etcd_url(url), timeout_ms)
+    def from_url(cls, url: str, timeout_ms: int = 500,
+                 access: StoreAccess | None = None) -> EtcdStore:
+        """``access`` is made a TLS one for an ``etcds://`` URL (system CAs by default)."""
+        access = access or StoreAccess()
+        if is_tls_url(url) and not access.tls:
+            access = dataclasses.replace(access, tls=True)
+        return cls(parse_etcd_url(url), timeout_ms, access)
 
     # -- connections -----------------------------------------------------------------
 
@@ -144,9 +225,12 @@ class EtcdStore(Store):
             endpoint = self.endpoints[index]
             host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
             # aetcd passes `timeout` on as every RPC's gRPC deadline (seconds, float is fine).
-            client = aetcd.Client(host=host, port=endpoint.port, timeout=self.timeout_s,
-                                  options=CHANNEL_OPTIONS,
-                                  connect_wait_timeout=self.timeout_s)
+            password = self.access.password
+            client = _Client(host=host, port=endpoint.port, timeout=self.timeout_s,
+                             options=CHANNEL_OPTIONS, connect_wait_timeout=self.timeout_s,
+                             username=self.access.user,
+                             password=password.reveal() if password is not None else None,
+                             tls=self._tls)
             self._clients[index] = client
         return client
 
@@ -188,13 +272,16 @@ class EtcdStore(Store):
     async def _call(self, what: str, op: Callable[[Any], Awaitable[T]], *,
                     retry: bool) -> T:
         """Run ``op(client)`` against the current member within the time budget; when
-        ``retry``, try the other members with what is left of it."""
+        ``retry``, try the other members with what is left of it. A login token etcd no
+        longer knows costs one more try on the same member, logged in afresh: etcd
+        refused the call before doing anything, so even a write may be sent again."""
         if self._closed:
             raise StoreError("the etcd store is closed")
         deadline = time.monotonic() + self.timeout_s
         tries = len(self.endpoints) if retry else 1
         last: BaseException | None = None
-        for _ in range(tries):
+        logged_in_again = False
+        while tries > 0:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -203,21 +290,34 @@ class EtcdStore(Store):
                 with self._using(self._client(index)) as client:
                     return await _not_cancelled(
                         asyncio.wait_for(self._connected(client, op), remaining))
-            except rpc.AioRpcError as error:
-                if error.code() not in _TRANSIENT_CODES:
-                    raise StoreError(f"etcd refused {what}: {error.details()}") from error
+            except (rpc.AioRpcError, etcd_errors.ClientError, *_TRANSIENT) as error:
+                if _stale_token(error) and not logged_in_again:
+                    logged_in_again, last = True, error
+                    self._drop(index)
+                    continue
+                if not _transient(error):
+                    raise StoreError(self._refused(what, error)) from error
                 last = error
-                self._drop(index)
-                self._current = (index + 1) % len(self.endpoints)
-            except _TRANSIENT as error:
-                last = error
-                self._drop(index)
-                self._current = (index + 1) % len(self.endpoints)
-            except etcd_errors.ClientError as error:
-                raise StoreError(f"etcd refused {what}: {error}") from error
+            self._drop(index)
+            self._current = (index + 1) % len(self.endpoints)
+            tries -= 1
         raise StoreUnavailable(
             f"etcd ({', '.join(map(str, self.endpoints))}) did not answer {what} within "
             f"{self.timeout_s * 1000:.0f} ms: {_reason(last)}") from last
+
+    def _refused(self, what: str, error: BaseException) -> str:
+        """Why etcd refused ``what``, with what the operator can do about it."""
+        detail = error.details() if isinstance(error, rpc.AioRpcError) else str(error)
+        text = f"etcd refused {what}: {detail}"
+        if "authentication failed" in detail:
+            return (f"{text} (the user {self.access.user!r} and the password given with "
+                    "--store-password-file or $CRG_STORE_PASSWORD do not match)")
+        if "user name is empty" in detail or "user name not found" in detail:
+            return f"{text} (this etcd requires a user: give --store-user and a password)"
+        if "permission denied" in detail:
+            return (f"{text} (the user {self.access.user!r} needs a role with read-write "
+                    "permission on the prefix /crg/)")
+        return text
 
     @staticmethod
     async def _connected(client: Any, op: Callable[[Any], Awaitable[T]]) -> T:
@@ -402,11 +502,38 @@ def _lease_id(lease: Lease | None) -> int:
     return 0 if lease is None else lease.id
 
 
+def _transient(error: BaseException) -> bool:
+    """This member cannot answer now (as opposed to a refused request)."""
+    if isinstance(error, rpc.AioRpcError):
+        return error.code() in _TRANSIENT_CODES
+    return isinstance(error, _TRANSIENT)
+
+
+def _stale_token(error: BaseException) -> bool:
+    """An authentication token etcd no longer knows (it restarted, or the token timed
+    out): a fresh connection logs in again."""
+    cause = error.__cause__ if isinstance(error, etcd_errors.ClientError) else error
+    if isinstance(cause, rpc.AioRpcError):
+        return (cause.code() == rpc.StatusCode.UNAUTHENTICATED
+                and "invalid auth token" in (cause.details() or ""))
+    return "invalid auth token" in str(error)
+
+
+TLS_SIGNS = ("handshake", "certificate_verify_failed", "ssl", "tls", "tsi_",
+             "wrong_version_number")
+
+
 def _reason(error: BaseException | None) -> str:
     if error is None:
         return "no time left"
     if isinstance(error, TimeoutError):
         return "timed out"
     if isinstance(error, rpc.AioRpcError):
-        return f"{error.code().name.lower()}: {error.details()}"
-    return str(error) or type(error).__name__
+        text = f"{error.code().name.lower()}: {error.details()}"
+    else:
+        text = str(error) or type(error).__name__
+    if any(sign in text.lower() for sign in TLS_SIGNS):
+        return (f"the TLS handshake failed ({text}); is the server's certificate signed "
+                "by the CA given with --store-ca, and does it name the address in --store? "
+                "Does the server want a client certificate (--store-cert, --store-key)?")
+    return text

@@ -17,22 +17,22 @@ from typing import Any
 
 from crg.spec.fast.layout import Layout
 from crg.spec.fast.terms import BOOL, Term, TermAlgebra
-from crg.spec.invariants import STATE_INVARIANTS, STEP_INVARIANTS
-from crg.spec.rules.registry import GROUP_EFFECTS, KINDS
+from crg.spec.invariants import NO_OWNERS, STATE_INVARIANTS, STEP_INVARIANTS, after_view
+from crg.spec.rules.registry import GROUP_EFFECTS, KINDS, NODE_UPDATES
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.topology import GroupTopology
-from crg.spec.vocabulary.variables import GroupVars, NodeVars
+from crg.spec.vocabulary.variables import FLAG_FIELDS, MASK_FIELDS, GroupVars, NodeVars
 
 Problems = tuple[tuple[str, str], ...]
 StepsFn = Callable[[int, int, tuple[int, ...]], tuple[tuple[Action, int, Problems], ...]]
-EffectFn = Callable[[int], tuple[int, Problems]]
+EffectFn = Callable[[int, int], tuple[int, Problems]]
 ReadyFn = Callable[[int], bool]
 InvariantsFn = Callable[[int, int, tuple[int, ...]], tuple[str, ...]]
 
 _NODE_FIELDS = ("down", "cut", "lost", "drained")
-_MASK_FIELDS = ("vip", "app", "mon", "wd", "ban")
-_FLAG_FIELDS = ("announced", "alerted", "failed", "offline")
+_MASK_FIELDS = MASK_FIELDS
+_FLAG_FIELDS = FLAG_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +156,7 @@ class GroupCompiler:
             owner=a.var("owner", "i"), target=a.var("target", "i"),
             vip=a.var("vip", "i"), app=a.var("app", "i"), mon=a.var("mon", "i"),
             wd=a.var("wd", "i"), ban=a.var("ban", "i"), restarts=a.var("restarts", "i"),
-            announced=a.var("announced", BOOL), alerted=a.var("alerted", BOOL),
-            failed=a.var("failed", BOOL), offline=a.var("offline", BOOL))
+            **{f: a.var(f, BOOL) for f in FLAG_FIELDS})
         self.avoided = {h: a.var(f"av{i}", "i") for i, h in enumerate(topo.avoid)}
         self.namespace: dict[str, Any] = {"_bit": _bit, "_setbit": _setbit}
         self.sources: list[str] = []
@@ -269,7 +268,8 @@ class GroupCompiler:
                 if guard is self.a.false:
                     continue
                 action = Action(kind, self.topo.index, n)
-                checks = [(s.name, s.message, s.check(view, action, after))
+                w = after_view(view, after)
+                checks = [(s.name, s.message, s.check(view, action, w))
                           for s in STEP_INVARIANTS]
                 checks = [(nm, msg, ok) for nm, msg, ok in checks if ok is not self.a.true]
                 instances.append((action, guard, after, checks))
@@ -296,11 +296,11 @@ class GroupCompiler:
 
     def _effect_source(self, name: str, kind: ActionKind, n: int,
                        effect: Callable[[View, int], GroupVars]) -> str:
-        zero = NodeVars(*(self.a.const(0) for _ in _NODE_FIELDS))
-        view = self.view(zero)
+        view = View(self.a, self.topo, self.nodes, self.group, NO_OWNERS, self.n_nodes)
         after = effect(view, n)
         action = Action(kind, -1, n)
-        checks = [(s.name, s.message, s.check(view, action, after)) for s in STEP_INVARIANTS]
+        w = after_view(view, after, NODE_UPDATES[kind](self.a, self.nodes, n))
+        checks = [(s.name, s.message, s.check(view, action, w)) for s in STEP_INVARIANTS]
         checks = [(nm, msg, ok) for nm, msg, ok in checks if ok is not self.a.true]
         roots = [getattr(after, f) for f in GroupVars._fields] + [ok for _, _, ok in checks]
 
@@ -309,7 +309,7 @@ class GroupCompiler:
                 f"(() if {em.expr(ok)} else (({nm!r}, {msg!r}),))" for nm, msg, ok in checks)
             return [f"    return ({self._pack(em, after)}, {problems or '()'})"]
 
-        return self._function(name, "part", roots, body, with_nodes=False)
+        return self._function(name, "nodes_part, part", roots, body, with_nodes=True)
 
     def _predicate_source(self, name: str, params: str, named: Sequence[tuple[str, Term]],
                           with_nodes: bool) -> str:

@@ -14,9 +14,9 @@ from __future__ import annotations
 from crg.spec.fast.compiler import CompiledGroup, GroupCompiler
 from crg.spec.fast.layout import Layout
 from crg.spec.fast.performers import Performers
-from crg.spec.invariants import check_group, check_step
+from crg.spec.invariants import NO_OWNERS, after_view, check_group, check_step
 from crg.spec.rules import events
-from crg.spec.rules.registry import GROUP_EFFECTS, KINDS, SYSTEM_GROUP_KINDS
+from crg.spec.rules.registry import GROUP_EFFECTS, KINDS, NODE_UPDATES, SYSTEM_GROUP_KINDS
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import CONCRETE
@@ -45,8 +45,8 @@ class Evaluator:
         n = len(self.groups)
         self._system_memo: list[dict[_MemoKey, GroupSteps]] = [{} for _ in range(n)]
         self._env_memo: list[dict[_MemoKey, GroupSteps]] = [{} for _ in range(n)]
-        self._effect_memo: list[dict[tuple[ActionKind, int, int], tuple[int, Problems]]] = [
-            {} for _ in range(n)]
+        self._effect_memo: list[dict[tuple[ActionKind, int, int, int],
+                                     tuple[int, Problems]]] = [{} for _ in range(n)]
         self._invariant_memo: list[dict[tuple[int, int, tuple[int, ...], bool],
                                         tuple[str, ...]]] = [{} for _ in range(n)]
         self._ready_memo: list[dict[tuple[int, int], bool]] = [{} for _ in range(n)]
@@ -83,7 +83,7 @@ class Evaluator:
                 if guard:
                     action = Action(kind, g, n)
                     steps.append((action, self.layout.pack_group(after),
-                                  check_step(view, action, after)))
+                                  check_step(view, action, after_view(view, after))))
         return tuple(steps)
 
     def _compute(self, g: int, nodes_part: int, part: int, avoid_key: tuple[int, ...],
@@ -108,22 +108,23 @@ class Evaluator:
 
     # -- node events -------------------------------------------------------------------
 
-    def node_effect(self, g: int, kind: ActionKind, n: int, part: int) -> tuple[int, Problems]:
+    def node_effect(self, g: int, kind: ActionKind, n: int, nodes_part: int,
+                    part: int) -> tuple[int, Problems]:
         """A node event's effect on one group, with the step checks it breaks. It depends
-        on the group's variables only (SPEC.md, section 11, fact 2)."""
+        on the node status and the group's own variables (SPEC.md, section 11, fact 2)."""
         if self.code:
-            compiled_effect = self.code[g].node_effects.get((kind, n))
-            return (part, ()) if compiled_effect is None else compiled_effect(part)
-        key = (kind, n, part)
+            return self.code[g].node_effects[(kind, n)](nodes_part, part)
+        key = (kind, n, nodes_part, part)
         memo = self._effect_memo[g]
         found = memo.get(key)
         if found is None:
-            view = View(CONCRETE, self.groups[g], NodeVars(0, 0, 0, 0),
-                        self.layout.unpack_group(part), {}, self.n_nodes)
-            effect = GROUP_EFFECTS.get(kind)
-            after = view.g if effect is None else effect(view, n)
+            nodes = self.layout.unpack_nodes(nodes_part)
+            view = View(CONCRETE, self.groups[g], nodes, self.layout.unpack_group(part),
+                        NO_OWNERS, self.n_nodes)
+            after = GROUP_EFFECTS[kind](view, n)
+            w = after_view(view, after, NODE_UPDATES[kind](CONCRETE, nodes, n))
             found = memo[key] = (self.layout.pack_group(after),
-                                 check_step(view, Action(kind, -1, n), after))
+                                 check_step(view, Action(kind, -1, n), w))
         return found
 
     def expire_ready(self, g: int, n: int, part: int) -> bool:

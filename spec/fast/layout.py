@@ -5,8 +5,8 @@ A state is the node masks followed by one fixed-width field per group::
     bits [0, 4N)                  down, cut, lost, drained masks (N bits each)
     group g at offset 4N + g*W    vip, app, mon, wd, ban masks (N bits each),
                                   owner, target (R bits each: node index + 1),
-                                  restarts (B bits), then four flags:
-                                  announced, alerted, failed, offline
+                                  restarts (B bits), then one bit per flag
+                                  (variables.FLAG_FIELDS)
 
 One int hashes and compares fast and costs about 30 + bits/8 bytes, which is what lets
 the explicit checker keep millions of states. The rules never see this encoding: they
@@ -15,7 +15,7 @@ work on :class:`~crg.spec.vocabulary.variables.GroupVars`, and :class:`Layout` c
 
 from __future__ import annotations
 
-from crg.spec.vocabulary.variables import GroupVars, NodeVars
+from crg.spec.vocabulary.variables import FLAG_FIELDS, MASK_FIELDS, GroupVars, NodeVars
 
 
 class Layout:
@@ -26,11 +26,11 @@ class Layout:
         self.nodes_width = 4 * n
         self.ref_bits = (n + 1).bit_length()
         self.restart_bits = max(max_budget, 1).bit_length()
-        self.off_owner = 5 * n
+        self.off_owner = len(MASK_FIELDS) * n
         self.off_target = self.off_owner + self.ref_bits
         self.off_restarts = self.off_target + self.ref_bits
         self.off_flags = self.off_restarts + self.restart_bits
-        self.group_width = self.off_flags + 4
+        self.group_width = self.off_flags + len(FLAG_FIELDS)
         self.group_mask = (1 << self.group_width) - 1
         self.ref_mask = (1 << self.ref_bits) - 1
         self.restart_mask = (1 << self.restart_bits) - 1
@@ -77,16 +77,9 @@ class Layout:
         return GroupVars(
             owner=(part >> self.off_owner) & self.ref_mask,
             target=(part >> self.off_target) & self.ref_mask,
-            vip=part & m,
-            app=(part >> n) & m,
-            mon=(part >> (2 * n)) & m,
-            wd=(part >> (3 * n)) & m,
-            ban=(part >> (4 * n)) & m,
             restarts=(part >> self.off_restarts) & self.restart_mask,
-            announced=bool(flags & 1),
-            alerted=bool(flags & 2),
-            failed=bool(flags & 4),
-            offline=bool(flags & 8),
+            **{f: (part >> (i * n)) & m for i, f in enumerate(MASK_FIELDS)},
+            **{f: bool((flags >> i) & 1) for i, f in enumerate(FLAG_FIELDS)},
         )
 
     def pack_group(self, g: GroupVars) -> int:
@@ -94,9 +87,10 @@ class Layout:
         restarts = int(g.restarts)
         if not 0 <= restarts <= self.restart_mask:
             raise ValueError(f"restart count {restarts} does not fit the layout")
-        flags = (bool(g.announced) | (bool(g.alerted) << 1) | (bool(g.failed) << 2)
-                 | (bool(g.offline) << 3))
-        return (int(g.vip) | (int(g.app) << n) | (int(g.mon) << (2 * n))
-                | (int(g.wd) << (3 * n)) | (int(g.ban) << (4 * n))
-                | (int(g.owner) << self.off_owner) | (int(g.target) << self.off_target)
-                | (restarts << self.off_restarts) | (flags << self.off_flags))
+        part = ((int(g.owner) << self.off_owner) | (int(g.target) << self.off_target)
+                | (restarts << self.off_restarts))
+        for i, f in enumerate(MASK_FIELDS):
+            part |= int(getattr(g, f)) << (i * n)
+        for i, f in enumerate(FLAG_FIELDS):
+            part |= bool(getattr(g, f)) << (self.off_flags + i)
+        return part

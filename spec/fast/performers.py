@@ -17,9 +17,7 @@ from crg.spec.rules.registry import KINDS
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import ActionKind
 from crg.spec.vocabulary.topology import GroupTopology
-from crg.spec.vocabulary.variables import GroupVars, NodeVars
-
-_FLAGS = frozenset({"announced", "alerted", "failed", "offline"})
+from crg.spec.vocabulary.variables import FLAG_FIELDS, GroupVars, NodeVars
 
 
 class Performers:
@@ -45,7 +43,7 @@ class Performers:
         a = TermAlgebra()
         nodes = NodeVars(*(a.var(f, "i") for f in NodeVars._fields))
         group = GroupVars(**{f: (a.const(owner) if f == "owner"
-                                 else a.var(f, BOOL if f in _FLAGS else "i"))
+                                 else a.var(f, BOOL if f in FLAG_FIELDS else "i"))
                              for f in GroupVars._fields})
         avoided = {h: a.var(f"av{h}", "i") for h in self.topo.avoid}
         view = View(a, self.topo, nodes, group, avoided, self.n_nodes)

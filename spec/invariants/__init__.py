@@ -14,11 +14,13 @@ the checker; it is listed here so that reports and SPEC.md share one list of nam
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 from crg.spec.invariants.state import STATE_INVARIANTS, StateInvariant, expected_host
 from crg.spec.invariants.step import STEP_INVARIANTS, StepInvariant
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action
-from crg.spec.vocabulary.variables import GroupVars
+from crg.spec.vocabulary.variables import GroupVars, NodeVars
 
 ASSUMPTION = frozenset({"coverage"})
 """Invariants that state the config's failure assumption itself. A run may go beyond it
@@ -45,13 +47,38 @@ LIVENESS = ("vip-held",)
 without further environment events reaches a settled state (no livelock, no flapping)."""
 
 INVARIANT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(
-    [i.name for i in STATE_INVARIANTS] + ["halt-order"]))
+    [i.name for i in STATE_INVARIANTS] + [s.name for s in STEP_INVARIANTS]))
+"""Every invariant's name, once: the state invariants in their order, then those stated
+over transitions only."""
 
 
-def check_step(v: View, action: Action, after: GroupVars) -> tuple[tuple[str, str], ...]:
-    """Every step invariant broken by ``action`` taking the group of ``v`` to ``after``,
-    as (invariant name, explanation); concrete evaluation."""
-    return tuple((s.name, s.message) for s in STEP_INVARIANTS if not s.check(v, action, after))
+def check_step(v: View, action: Action, w: View) -> tuple[tuple[str, str], ...]:
+    """Every step invariant broken by ``action`` taking the group from view ``v`` to view
+    ``w``, as (invariant name, explanation); concrete evaluation."""
+    return tuple((s.name, s.message) for s in STEP_INVARIANTS if not s.check(v, action, w))
+
+
+def after_view(v: View, after: GroupVars, nodes: NodeVars | None = None) -> View:
+    """The view after a step: the group's new variables, and for a node event the new
+    node status. A node event's view knows no other group's owner (each group's effect is
+    computed on its own), so a step check that reads one there fails loudly."""
+    if nodes is None:
+        return View(v.a, v.topo, v.nodes, after, v.avoided_owners, v.n_nodes)
+    return View(v.a, v.topo, nodes, after, NO_OWNERS, v.n_nodes)
+
+
+class _NoOwners(Mapping[int, object]):
+    def __getitem__(self, key: int) -> object:
+        raise KeyError(f"group {key}'s owner is not known after a node event")
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+NO_OWNERS: Mapping[int, object] = _NoOwners()
 
 
 def check_group(v: View, quiescent: bool) -> tuple[str, ...]:
@@ -62,7 +89,18 @@ def check_group(v: View, quiescent: bool) -> tuple[str, ...]:
 
 
 __all__ = [
-    "ASSUMPTION", "INVARIANT_NAMES", "LIVENESS", "STATE_INVARIANTS", "STEP_INVARIANTS",
-    "WITHIN_ASSUMPTION", "StateInvariant", "StepInvariant", "check_group", "check_step",
-    "exempt_invariants", "expected_host",
+    "ASSUMPTION",
+    "INVARIANT_NAMES",
+    "LIVENESS",
+    "NO_OWNERS",
+    "STATE_INVARIANTS",
+    "STEP_INVARIANTS",
+    "WITHIN_ASSUMPTION",
+    "StateInvariant",
+    "StepInvariant",
+    "after_view",
+    "check_group",
+    "check_step",
+    "exempt_invariants",
+    "expected_host",
 ]

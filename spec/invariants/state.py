@@ -7,14 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crg.spec.rules.placement import switching_disabled
-from crg.spec.rules.roles import leftovers
+from crg.spec.rules.placement import moving, switching_disabled
+from crg.spec.rules.roles import leftovers, runs_app
 from crg.spec.rules.view import (
     View,
     available,
     eligible,
     owned,
-    runs_app,
     service_up,
     up,
 )
@@ -115,25 +114,90 @@ def coverage(v: View) -> Bool:
     return _any_candidate_up(v)
 
 
+
+
+def free_of_avoided(v: View, c: int) -> Bool:
+    """Candidate ``c`` is free of the groups this one avoids, as far as they stay: no
+    avoided group holds ``c`` while ``c`` is its own preferred node, or while it does not
+    fail back by itself, or while its preferred node is not available to go back to."""
+    a = v.a
+    parts = []
+    for h in v.topo.avoided():
+        there = a.eq(v.avoided_owners[h.index], c + 1)
+        stays = (a.true if c == h.home or not h.auto_failback or h.home < 0
+                 else a.not_(available(v, h.home)))
+        parts.append(a.not_(a.and_(there, stays)))
+    return a.and_(*parts)
+
+
+def target_in_force(v: View) -> Bool:
+    """An operator's switchover target is in force: a candidate, available and not banned."""
+    a, t = v.a, v.g.target
+    node = a.add(t, -1)
+    return a.and_(a.not_(a.eq(t, 0)), a.bit(a.const(v.topo.candidate_mask), node),
+                  available(v, node), a.not_(a.bit(v.g.ban, node)))
+
+
+def cannot_run(v: View) -> Bool:
+    """The group cannot run anywhere: its owner is available and banned, and every
+    candidate is out or banned."""
+    a, g = v.a, v.g
+    owner = a.add(g.owner, -1)
+    none_left = a.and_(*(a.not_(eligible(v, c)) for c in v.topo.candidates))
+    return a.and_(a.not_(a.eq(g.owner, 0)), available(v, owner), a.bit(g.ban, owner),
+                  none_left)
+
+
+def budget_bound(v: View) -> Bool:
+    """The local restarts used on the current owner never exceed the configured budget.
+
+    Claims 6, 20: the cluster service "transfers the service ... responsive to a failover
+    of the application" — after the local restarts the budget allows, not more."""
+    return v.a.not_(v.a.lt(v.a.const(v.topo.budget), v.g.restarts))
+
+
+def moves_for_a_reason(v: View) -> Bool:
+    """An owned group leaves its owner only for a reason: the owner may no longer host it
+    (out, drained or banned), an operator's switchover target is in force elsewhere, or —
+    with failback auto — its preferred node is eligible again and free of the groups it
+    avoids, or it shares its node with a group it avoids and a free eligible node exists.
+    Manual failback never moves a settled group by itself.
+
+    Claims 4, 6, 9: the service runs "in a normal mode ... on the preferred node" and is
+    transferred "responsive to a failover" or "responsive to a switchover"."""
+    a, g, p = v.a, v.g, v.topo.preferred
+    owner = a.add(g.owner, -1)
+    reasons = [a.not_(available(v, owner)), a.bit(g.ban, owner),
+               a.and_(target_in_force(v), a.not_(a.eq(g.target, g.owner)))]
+    if v.topo.auto_failback:
+        reasons.append(a.and_(a.not_(owned(v, p)), eligible(v, p), free_of_avoided(v, p)))
+        crowded = a.and_(*(a.or_(a.not_(owned(v, c)), a.not_(free_of_avoided(v, c)))
+                           for c in v.topo.candidates))
+        elsewhere = a.or_(a.false, *(a.and_(eligible(v, c), free_of_avoided(v, c))
+                                     for c in v.topo.candidates))
+        reasons.append(a.and_(crowded, elsewhere))
+    return a.or_(a.eq(g.owner, 0), a.not_(moving(v)), *reasons)
+
+
 # --- quiescent ----------------------------------------------------------------------
 
 
 def vip_held(v: View) -> Bool:
-    """Quiescent and some candidate up (and not drained): the VIP is held by exactly one
-    node, such a candidate.
+    """Quiescent, not in maintenance, and some candidate up (and not drained): the VIP is
+    held by exactly one node, such a candidate.
 
     Claims 1, 5, 7: "keeping the logical network address available on each possible
     node"; "an off-line mode with the logical network address available"."""
     a, vip = v.a, v.g.vip
     held = a.and_(a.not_(a.is_zero(vip)), a.at_most_one(vip),
                   a.is_zero(a.without(vip, _up_candidates(v))))
-    return a.or_(a.not_(_any_candidate_up(v)), held)
+    return a.or_(v.g.maintenance, a.not_(_any_candidate_up(v)), held)
 
 
 def normal_mode(v: View) -> Bool:
-    """Quiescent, every candidate up, failback auto, no switchover in force, no node
-    banned and not put offline: the group runs on its preferred node with its application
-    up.
+    """Quiescent, not in maintenance, every candidate up, failback auto, no switchover in
+    force, no node banned, not put offline, and the preferred node free of the groups it
+    avoids: the group runs on its preferred node with its application up.
 
     Claims 4, 18: "a normal mode with each cooperative resource group executing on the
     preferred node"."""
@@ -141,35 +205,42 @@ def normal_mode(v: View) -> Bool:
     if not v.topo.auto_failback:
         return a.true
     applies = a.and_(*(_hosts(v, c) for c in v.topo.candidates), a.eq(g.target, 0),
-                     a.is_zero(g.ban), a.not_(g.offline))
+                     a.is_zero(g.ban), a.not_(g.offline), free_of_avoided(v, p))
     normal = a.and_(owned(v, p), a.bit(g.app, p), g.announced)
-    return a.or_(a.not_(applies), normal)
+    return a.or_(v.g.maintenance, a.not_(applies), normal)
 
 
 def failover_order(v: View) -> Bool:
-    """Quiescent, failback auto and no switchover in force: the group is on the first node
-    of its sequence that is up, within its restart budget and free of groups it avoids
-    (or, if none is, the first up and within budget; or, failing that, the first up).
+    """Quiescent and not in maintenance: a switchover target in force is where the group
+    is; otherwise the group is on an eligible node (up and within its restart budget)
+    whenever one exists, and with failback auto on one free of the groups it avoids
+    whenever one is, and on its preferred node whenever that one is eligible and free.
 
     Claims 6, 10: the service goes "to one such possible node" of "a sequenced list of
     possible nodes" — the sequence decides which."""
-    a, g = v.a, v.g
-    if not v.topo.auto_failback:
-        return a.true
-    return a.or_(a.not_(a.eq(g.target, 0)), a.eq(g.owner, expected_host(v)))
+    a, g, p = v.a, v.g, v.topo.preferred
+    owner = a.add(g.owner, -1)
+    some_eligible = a.or_(a.false, *(eligible(v, c) for c in v.topo.candidates))
+    on_target = a.or_(a.not_(target_in_force(v)), a.eq(g.owner, g.target))
+    on_eligible = a.or_(target_in_force(v), a.not_(some_eligible),
+                        a.and_(a.not_(a.eq(g.owner, 0)), eligible(v, owner)))
+    parts = [on_target, on_eligible]
+    if v.topo.auto_failback:
+        home_ready = a.and_(eligible(v, p), free_of_avoided(v, p), a.not_(target_in_force(v)))
+        parts.append(a.or_(a.not_(home_ready), owned(v, p)))
+        some_free = a.or_(a.false, *(a.and_(eligible(v, c), free_of_avoided(v, c))
+                                     for c in v.topo.candidates))
+        on_free = a.or_(a.false, *(a.and_(owned(v, c), eligible(v, c), free_of_avoided(v, c))
+                                   for c in v.topo.candidates))
+        parts.append(a.or_(target_in_force(v), a.not_(some_free), on_free))
+    return a.or_(g.maintenance, a.and_(*parts))
 
 
 def expected_host(v: View) -> Word:
-    """The first eligible node, preferring nodes free of avoided groups (index + 1)."""
+    """Where a free group lands (index + 1): the first eligible candidate free of the
+    groups it avoids, else the first eligible, else the first available."""
     a, cands = v.a, v.topo.candidates
-
-    def free(c: int) -> Bool:
-        # not held by an avoided group that stays there (its home, or manual failback)
-        return a.and_(*(a.not_(a.eq(v.avoided_owners[h], c + 1))
-                        for h, home, stays in v.topo.avoided()
-                        if stays or c == home))
-
-    options = [(a.and_(eligible(v, c), free(c)), a.const(c + 1)) for c in cands]
+    options = [(a.and_(eligible(v, c), free_of_avoided(v, c)), a.const(c + 1)) for c in cands]
     options += [(eligible(v, c), a.const(c + 1)) for c in cands]
     options += [(available(v, c), a.const(c + 1)) for c in cands]
     return a.first(options, a.const(0))
@@ -184,15 +255,60 @@ def last_node_alert(v: View) -> Bool:
     return v.a.or_(v.a.not_(switching_disabled(v)), v.g.alerted)
 
 
+def blocked_alert(v: View) -> Bool:
+    """Quiescent and unable to run anywhere (the owner banned, every candidate out or
+    banned): the group has raised its blocked alert for this episode and runs its
+    application nowhere.
+
+    Claims 6, 11: the cluster service "transfers the service" on a failover and, where no
+    node is left to transfer it to, "issues an alert"."""
+    a = v.a
+    return a.or_(a.not_(cannot_run(v)), a.and_(v.g.blocked_alerted, a.is_zero(v.g.app)))
+
+
+def app_role(v: View) -> Bool:
+    """Quiescent and not in maintenance: on the nodes in contact with the store, the
+    application runs only on the owner, and only where the group's role includes it — not
+    offline, not blocked, and for an instance group only on its preferred node. (A node
+    cut off without fencing may keep what it ran; where that matters, vip-unique and
+    app-exclusive say so.)
+
+    Claims 5, 30: "an off-line mode with the logical network address available"; "a
+    cluster framework stack started on the preferred node"."""
+    a, g = v.a, v.g
+    owner = a.add(g.owner, -1)
+    role = a.and_(a.not_(g.offline), a.not_(cannot_run(v)))
+    if not v.topo.failover:
+        role = a.and_(role, a.eq(g.owner, v.topo.preferred + 1))
+    in_contact = a.const(0)
+    for n in range(v.n_nodes):
+        in_contact = a.bor(in_contact, a.ite(up(v, n), a.const(1 << n), a.const(0)))
+    app = a.band(g.app, in_contact)
+    only_owner = a.and_(a.not_(a.eq(g.owner, 0)),
+                        a.is_zero(a.without(app, a.with_bit(a.const(0), owner, a.true))))
+    return a.or_(g.maintenance, a.is_zero(app), a.and_(only_owner, role))
+
+
+def drained_empty(v: View) -> Bool:
+    """Quiescent and not in maintenance: a drained node owns no group.
+
+    Claims 2, 16: "a halt method stopping each cooperative resource group in an ordered
+    fashion on the node on which the halt method is running"."""
+    a, g = v.a, v.g
+    return a.or_(g.maintenance, a.eq(g.owner, 0),
+                  a.not_(a.bit(v.nodes.drained, a.add(g.owner, -1))))
+
+
 def notify_settled(v: View) -> Bool:
-    """Quiescent: the last service event sent says *up* exactly when the service is up.
+    """Quiescent and not in maintenance: the last service event sent says *up* exactly when
+    the service is up.
 
     Claims 12, 13: "sending a service up event notification"; "sending a service down
     event notification"."""
     a = v.a
     up_somewhere = a.or_(a.false, *(a.and_(service_up(v, c), runs_app(v, c))
                                     for c in v.topo.candidates))
-    return a.eq(v.g.announced, up_somewhere)
+    return a.or_(v.g.maintenance, a.eq(v.g.announced, up_somewhere))
 
 
 STATE_INVARIANTS: tuple[StateInvariant, ...] = (
@@ -202,10 +318,14 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("run-order", "always", (2, 14, 16, 28, 30, 36, 37, 43), run_order),
     StateInvariant("watchdog", "always", (3, 17, 34, 41), watchdog),
     StateInvariant("coverage", "always", (1, 10, 15, 24), coverage),
+    StateInvariant("restart-budget", "always", (6, 20), budget_bound),
+    StateInvariant("failback", "always", (4, 6, 9, 18, 20, 23), moves_for_a_reason),
     StateInvariant("vip-held", "quiescent", (1, 5, 7, 8, 15, 19, 21, 22), vip_held),
     StateInvariant("normal-mode", "quiescent", (4, 18), normal_mode),
     StateInvariant("failover-order", "quiescent", (6, 10, 20, 24), failover_order),
     StateInvariant("last-node-alert", "quiescent", (11, 25, 35, 42), last_node_alert),
+    StateInvariant("blocked", "quiescent", (6, 11, 20, 25), blocked_alert),
+    StateInvariant("app-role", "quiescent", (5, 19, 30, 37), app_role),
+    StateInvariant("drain", "quiescent", (2, 16), drained_empty),
     StateInvariant("notify", "quiescent", (12, 13, 26, 27, 30, 36, 37, 43), notify_settled),
 )
-

@@ -1,14 +1,25 @@
 """Step invariants: conditions on each transition ``(state, action, next state)`` of one
 group. Each returns "fine" as an algebra Bool, so it compiles and z3 proves it like the
-state invariants; the action is concrete, only the state is symbolic."""
+state invariants; the action is concrete, only the state is symbolic.
+
+A check sees the group's view before the transition (``v``), the action, and the view
+after it (``w``: the group's variables after the step, and for a node event the node
+status after it too). Group actions change only their own group; node events are checked
+against every group they touch. For a node event ``w`` does not know the other groups'
+owners (each group's effect is computed on its own): a check must not read them there.
+Several checks state a history — what happened since an episode began — over
+transitions instead of in extra state: "the flag falls exactly when the episode ends" is
+a property of every step, and it pins the flag to its meaning.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crg.spec.invariants.state import expected_host
+from crg.spec.invariants.state import cannot_run, expected_host
 from crg.spec.rules.placement import moving, switching_disabled
+from crg.spec.rules.registry import KINDS
 from crg.spec.rules.view import (
     View,
     any_available,
@@ -20,14 +31,8 @@ from crg.spec.rules.view import (
 )
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import Bool
-from crg.spec.vocabulary.variables import GroupVars
 
-# --- steps ----------------------------------------------------------------------------
-# A step check sees one group before a transition (its view), the action, and the group's
-# variables after it; it returns "fine" as an algebra Bool, so it compiles and z3 can
-# prove it like the state invariants. The action is concrete (its kind and node are
-# known when the check is instantiated); only the state is symbolic. Group actions change
-# only their own group; node events are checked against every group they touch.
+_K = ActionKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,50 +41,67 @@ class StepInvariant:
     """The invariant this check belongs to (reported under that name)."""
     message: str
     """What went wrong, when the check fails."""
-    check: Callable[[View, Action, GroupVars], Bool]
+    check: Callable[[View, Action, View], Bool]
 
 
 def _same(v: View, x: Bool, y: Bool) -> Bool:
     return v.a.or_(v.a.and_(x, y), v.a.and_(v.a.not_(x), v.a.not_(y)))
 
 
-def _announced_by_notify(v: View, action: Action, after: GroupVars) -> Bool:
-    if action.kind in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN):
+# --- notify ------------------------------------------------------------------------------
+
+
+def _announced_by_notify(v: View, action: Action, w: View) -> Bool:
+    if action.kind in (_K.NOTIFY_UP, _K.NOTIFY_DOWN):
         return v.a.true
-    return _same(v, v.g.announced, after.announced)
+    return _same(v, v.g.announced, w.g.announced)
 
 
-def _up_when_complete(v: View, action: Action, after: GroupVars) -> Bool:
-    if action.kind is not ActionKind.NOTIFY_UP:
+def _up_when_complete(v: View, action: Action, w: View) -> Bool:
+    if action.kind is not _K.NOTIFY_UP:
         return v.a.true
     n = action.node
-    return v.a.and_(after.announced, owned(v, n), service_up(v, n))
+    return v.a.and_(w.g.announced, owned(v, n), service_up(v, n))
 
 
-def _down_by_owner(v: View, action: Action, after: GroupVars) -> Bool:
-    if action.kind is not ActionKind.NOTIFY_DOWN:
+def _down_by_owner(v: View, action: Action, w: View) -> Bool:
+    if action.kind is not _K.NOTIFY_DOWN:
         return v.a.true
     a, n = v.a, action.node
     sender_ok = a.or_(owned(v, n), a.and_(a.not_(has_owner(v)), a.not_(any_available(v))))
-    return a.and_(a.not_(after.announced), sender_ok)
+    return a.and_(a.not_(w.g.announced), sender_ok)
 
 
-def _down_after_release(v: View, action: Action, after: GroupVars) -> Bool:
-    if action.kind is not ActionKind.NOTIFY_DOWN:
+def _start_after_down(v: View, action: Action, w: View) -> Bool:
+    # Subscribers are told the old service went down before a new one starts: after a
+    # local restart, and after a crashed owner's tenure (its successor owes the down).
+    if action.kind is not _K.START_APP:
+        return v.a.true
+    return v.a.not_(v.g.announced)
+
+
+# --- halt-order --------------------------------------------------------------------------
+
+
+def _down_after_release(v: View, action: Action, w: View) -> Bool:
+    if action.kind is not _K.NOTIFY_DOWN:
         return v.a.true
     a = v.a
     return a.not_(a.and_(moving(v), a.bit(v.g.vip, action.node)))
 
 
-def _release_when_clean(v: View, action: Action, after: GroupVars) -> Bool:
-    if action.kind is not ActionKind.RELEASE_OWNERSHIP:
+def _release_when_clean(v: View, action: Action, w: View) -> Bool:
+    if action.kind is not _K.RELEASE_OWNERSHIP:
         return v.a.true
     a = v.a
     return a.and_(a.not_(holds(v, action.node)), a.not_(v.g.announced))
 
 
-def _claim_first_eligible(v: View, action: Action, after: GroupVars) -> Bool:
-    if action.kind is not ActionKind.CLAIM:
+# --- failover-order and drain ----------------------------------------------------------
+
+
+def _claim_first_eligible(v: View, action: Action, w: View) -> Bool:
+    if action.kind is not _K.CLAIM:
         return v.a.true
     a, target = v.a, v.g.target
     target_ok = a.and_(a.not_(a.eq(target, 0)), available(v, a.add(target, -1)),
@@ -88,26 +110,154 @@ def _claim_first_eligible(v: View, action: Action, after: GroupVars) -> Bool:
     return a.eq(expected, a.const(action.node + 1))
 
 
-def _alert_when_last(v: View, action: Action, after: GroupVars) -> Bool:
+def _claim_after_avoided(v: View, action: Action, w: View) -> Bool:
+    # Where groups land must not depend on which one the cluster service starts first:
+    # a group avoided by this one and placed before it in the placement order has its
+    # node already, or has no candidate to take.
+    if action.kind is not _K.CLAIM:
+        return v.a.true
     a = v.a
-    rose = a.and_(after.alerted, a.not_(v.g.alerted))
-    if action.kind is ActionKind.ALERT:
-        return a.or_(a.not_(rose), switching_disabled(v))
-    return a.not_(rose)
+    waits = [a.or_(a.not_(a.eq(v.avoided_owners[h.index], 0)),
+                   a.not_(a.or_(a.false, *(available(v, c) for c in h.candidates))))
+             for h in v.topo.avoided() if h.placed_first]
+    return a.and_(*waits)
 
 
-def _rearm_when_not_last(v: View, action: Action, after: GroupVars) -> Bool:
+def _target_not_drained(v: View, action: Action, w: View) -> Bool:
+    # After every step, a switchover target names no drained node: draining a node
+    # withdraws a wish to move there, and undraining must not revive it.
+    a, t = v.a, w.g.target
+    return a.or_(a.eq(t, 0), a.not_(a.bit(w.nodes.drained, a.add(t, -1))))
+
+
+def _claim_not_drained(v: View, action: Action, w: View) -> Bool:
+    if action.kind is not _K.CLAIM:
+        return v.a.true
+    return v.a.not_(v.a.bit(v.nodes.drained, action.node))
+
+
+# --- app-role ----------------------------------------------------------------------------
+
+
+def _app_by_start_in_role(v: View, action: Action, w: View) -> Bool:
+    # The application appears only by the owner's start-app, and only where the group's
+    # role includes it: not offline, not blocked, an instance group only at home.
     a = v.a
-    fell = a.and_(v.g.alerted, a.not_(after.alerted))
-    if action.kind is ActionKind.REARM:
-        return a.or_(a.not_(fell), a.not_(switching_disabled(v)))
-    return a.not_(fell)
+    gained = a.without(w.g.app, v.g.app)
+    if action.kind is not _K.START_APP:
+        return a.is_zero(gained)
+    n = action.node
+    role = a.and_(owned(v, n), a.not_(v.g.offline), a.not_(cannot_run(v)))
+    if not v.topo.failover and n != v.topo.preferred:
+        role = a.false
+    return a.or_(a.is_zero(gained), a.and_(a.eq(gained, a.const(1 << n)), role))
 
 
-def _vip_by_acquire(v: View, action: Action, after: GroupVars) -> Bool:
+# --- alerts: one per episode -------------------------------------------------------------
+
+
+def _episode(flag: str, condition: Callable[[View], Bool],
+             raise_kind: ActionKind) -> Callable[[View, Action, View], Bool]:
+    """The alert flag ``flag`` records exactly "the alert was raised in the current
+    stretch of ``condition``": it rises only by its alert step, while the condition holds
+    and it is not yet raised, and otherwise it is what it was for as long as the condition
+    still holds after the step, and false once it does not. With the quiescent half
+    (condition ⇒ flag) that is one alert per maximal stretch — a history, stated over
+    transitions."""
+
+    def check(v: View, action: Action, w: View) -> Bool:
+        a = v.a
+        before, after = getattr(v.g, flag), getattr(w.g, flag)
+        if action.kind is raise_kind:
+            raised = a.and_(after, a.not_(before))
+            return a.or_(_same(v, before, after),
+                          a.and_(raised, condition(v)))
+        return _same(v, after, a.and_(before, condition(w)))
+
+    return check
+
+
+# --- restart-budget ----------------------------------------------------------------------
+
+_RESETS_RESTARTS = frozenset({_K.CLAIM, _K.RELEASE_OWNERSHIP, _K.CRASH, _K.EXPIRE,
+                              _K.FORGIVE, _K.CLEANUP})
+"""The actions that may start the count of local restarts afresh: a new tenure (claim,
+release, the owner's crash or lost lease) or a forgiveness (the window, an operator)."""
+
+_LIFTS_BAN = frozenset({_K.CRASH, _K.EXPIRE, _K.FORGIVE, _K.CLEANUP})
+"""The actions that may lift a ban: the node's crash or lost lease forgets what was spent
+there; the restart window or an operator forgives it."""
+
+
+def _fault_counts(v: View, action: Action, w: View) -> Bool:
     a = v.a
-    gained = a.without(after.vip, v.g.vip)
-    if action.kind is ActionKind.ACQUIRE_VIP and action.node >= 0:
+    if action.kind is not _K.FAULT:
+        return a.true
+    n, r = action.node, v.g.restarts
+    within = a.lt(r, a.const(v.topo.budget))
+    local = a.and_(a.eq(w.g.restarts, a.add(r, 1)), a.eq(w.g.ban, v.g.ban))
+    spent = a.and_(a.eq(w.g.restarts, a.const(0)),
+                   a.eq(w.g.ban, a.with_bit(v.g.ban, n, a.true)))
+    return a.ite(within, local, spent)
+
+
+def _restarts_reset_only(v: View, action: Action, w: View) -> Bool:
+    a = v.a
+    if action.kind is _K.FAULT:
+        return a.true
+    unchanged = a.eq(w.g.restarts, v.g.restarts)
+    if action.kind in _RESETS_RESTARTS:
+        return a.or_(unchanged, a.eq(w.g.restarts, a.const(0)))
+    return unchanged
+
+
+def _ban_by_fault_only(v: View, action: Action, w: View) -> Bool:
+    a = v.a
+    if action.kind is _K.FAULT:
+        return a.true
+    gained = a.without(w.g.ban, v.g.ban)
+    lost = a.without(v.g.ban, w.g.ban)
+    ok = a.is_zero(gained)
+    if action.kind not in _LIFTS_BAN:
+        ok = a.and_(ok, a.is_zero(lost))
+    return ok
+
+
+def _no_start_when_banned(v: View, action: Action, w: View) -> Bool:
+    if action.kind is not _K.START_APP:
+        return v.a.true
+    return v.a.not_(v.a.bit(v.g.ban, action.node))
+
+
+# --- maintenance -------------------------------------------------------------------------
+
+_ACTS_IN_MAINTENANCE = frozenset({_K.ALERT, _K.ALERT_BLOCKED, _K.FENCE})
+"""The cluster service's steps that go on for a group in maintenance: telling the alert
+sinks, and a cut-off node letting go of what it holds (others may take the VIP once its
+lease runs out, maintenance or not)."""
+
+
+def _hands_off(v: View, action: Action, w: View) -> Bool:
+    # In maintenance the cluster service takes no action for the group and charges it no
+    # fault; only the operator's on/off changes the mode.
+    a = v.a
+    flag_same = _same(v, v.g.maintenance, w.g.maintenance)
+    if action.kind in (_K.MAINTENANCE_ON, _K.MAINTENANCE_OFF):
+        return a.true
+    if action.group < 0 or action.kind in _ACTS_IN_MAINTENANCE:
+        return flag_same
+    if KINDS[action.kind].system or action.kind is _K.FAULT:
+        return a.and_(flag_same, a.not_(v.g.maintenance))
+    return flag_same
+
+
+# --- run-order ---------------------------------------------------------------------------
+
+
+def _vip_by_acquire(v: View, action: Action, w: View) -> Bool:
+    a = v.a
+    gained = a.without(w.g.vip, v.g.vip)
+    if action.kind is _K.ACQUIRE_VIP and action.node >= 0:
         return a.or_(a.is_zero(gained), a.eq(gained, a.const(1 << action.node)))
     return a.is_zero(gained)
 
@@ -119,6 +269,9 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
                   "application and monitors were all up", _up_when_complete),
     StepInvariant("notify", "service down sent by a node not hosting the group",
                   _down_by_owner),
+    StepInvariant("service-events", "the application started while the subscribers still "
+                  "held a service up: the down of the previous run was not sent first",
+                  _start_after_down),
     StepInvariant("halt-order", "service down sent while the leaving node still held the VIP",
                   _down_after_release),
     StepInvariant("halt-order", "ownership given up before the halt method finished",
@@ -126,12 +279,33 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
     StepInvariant("failover-order", "the group landed on a node other than the first "
                   "eligible node of its sequence (or the switchover target)",
                   _claim_first_eligible),
-    StepInvariant("last-node-alert", "alert raised while the group was not on its last node",
-                  _alert_when_last),
-    StepInvariant("last-node-alert", "alert re-armed while the group was still on its last "
-                  "node", _rearm_when_not_last),
+    StepInvariant("failover-order", "the group took a node before a group it avoids, placed "
+                  "before it, had taken one", _claim_after_avoided),
+    StepInvariant("drain", "the group landed on a drained node", _claim_not_drained),
+    StepInvariant("drain", "a switchover target names a drained node", _target_not_drained),
+    StepInvariant("app-role", "the application appeared outside its owner's start-app, or "
+                  "where the group's role does not include it (offline, blocked, or an "
+                  "instance group away from its preferred node)", _app_by_start_in_role),
+    StepInvariant("last-node-alert", "the last-node alert flag is not what the episode says: "
+                  "raised outside the alert step, raised twice, kept after the episode "
+                  "ended or dropped while it lasts",
+                  _episode("alerted", switching_disabled, _K.ALERT)),
+    StepInvariant("blocked", "the blocked alert flag is not what the episode says: raised "
+                  "outside its alert step, raised twice, kept after the episode ended or "
+                  "dropped while it lasts",
+                  _episode("blocked_alerted", cannot_run, _K.ALERT_BLOCKED)),
+    StepInvariant("restart-budget", "a fault did not count as the budget says: a local "
+                  "restart within the budget, a ban of the node once it is spent",
+                  _fault_counts),
+    StepInvariant("restart-budget", "the count of local restarts changed outside a fault, a "
+                  "new tenure or a forgiveness", _restarts_reset_only),
+    StepInvariant("restart-budget", "a ban appeared without a fault, or was lifted without a "
+                  "crash, a lost lease, the window or a cleanup", _ban_by_fault_only),
+    StepInvariant("restart-budget", "the application started on a node where the group has "
+                  "spent its restart budget", _no_start_when_banned),
+    StepInvariant("maintenance", "the cluster service acted for a group in maintenance (or "
+                  "charged it a fault), or the mode changed outside maintenance on/off",
+                  _hands_off),
     StepInvariant("run-order", "a VIP appeared on a node outside that node's acquire-vip step",
                   _vip_by_acquire),
 )
-
-

@@ -12,9 +12,10 @@ from typing import Any
 
 from crg.spec.model import Model, State
 from crg.spec.rules.events import not_up
-from crg.spec.rules.placement import switching_disabled
+from crg.spec.rules.placement import blocked, switching_disabled
 from crg.spec.rules.registry import KINDS
-from crg.spec.rules.view import available, owned, runs_app, service_up
+from crg.spec.rules.roles import runs_app
+from crg.spec.rules.view import available, owned, service_up
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import CONCRETE
 
@@ -29,6 +30,11 @@ class Mode(enum.StrEnum):
     OFFLINE = "offline"
     """VIP held, application down by design (instance group away from its preferred node,
     or put offline by an operator): clients are refused at once."""
+    BLOCKED = "blocked"
+    """VIP held, application stopped because it cannot run anywhere: the restart budget is
+    spent on the owner and no candidate is left within budget. Clients are refused at
+    once; the blocked alert has gone out; a cleanup, the restart window or a returning
+    node ends it."""
     DOWN = "down"
     """No candidate node is available (up and not drained): nothing holds the VIP."""
     MOVING = "moving"
@@ -51,6 +57,10 @@ class Placement:
     """Switching between possible nodes is enabled (False on the last live node)."""
     alerted: bool
     """The last-node alert has been raised in this episode."""
+    blocked_alerted: bool
+    """The blocked alert has been raised in this episode."""
+    maintenance: bool
+    """An operator put the group in maintenance: the cluster service leaves it alone."""
     announced: bool
     """The last service event sent was *up*."""
     target: str | None
@@ -60,6 +70,7 @@ class Placement:
         return {
             "node": self.node, "mode": self.mode.value, "vip": self.vip, "app": self.app,
             "switching": self.switching, "alerted": self.alerted,
+            "blocked_alerted": self.blocked_alerted, "maintenance": self.maintenance,
         }
 
 
@@ -76,7 +87,7 @@ def placement_of(model: Model, state: State, g: int) -> Placement:
     elif service_up(v, owner) and runs_app(v, owner) and gv.announced:
         mode = Mode.NORMAL if owner == topo.preferred else Mode.FAILOVER
     elif (gv.vip >> owner) & 1 and not runs_app(v, owner) and not gv.app:
-        mode = Mode.OFFLINE
+        mode = Mode.BLOCKED if blocked(v) and not gv.offline else Mode.OFFLINE
     else:
         mode = Mode.MOVING
     if gv.failed:
@@ -99,6 +110,8 @@ def placement_of(model: Model, state: State, g: int) -> Placement:
         app=app,
         switching=not switching_disabled(v),
         alerted=bool(gv.alerted),
+        blocked_alerted=bool(gv.blocked_alerted),
+        maintenance=bool(gv.maintenance),
         announced=bool(gv.announced),
         target=nodes[gv.target - 1] if gv.target else None,
         watchdogs=tuple(nodes[n] for n in range(model.n_nodes) if (gv.wd >> n) & 1),

@@ -62,6 +62,14 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec("online", (Arg.GROUP,), ActionKind.ONLINE, "end GROUP's offline mode"),
     EventSpec("forgive", (Arg.GROUP,), ActionKind.FORGIVE,
               "GROUP's restart window passes: restart budget and bans are restored"),
+    EventSpec("maintenance-on", (Arg.GROUP,), ActionKind.MAINTENANCE_ON,
+              "an operator puts GROUP in maintenance: the cluster service takes no action "
+              "for it"),
+    EventSpec("maintenance-off", (Arg.GROUP,), ActionKind.MAINTENANCE_OFF,
+              "GROUP's maintenance ends: the cluster service takes it as it finds it"),
+    EventSpec("cleanup", (Arg.GROUP, Arg.NODE), ActionKind.CLEANUP,
+              "an operator clears GROUP's failure record on NODE (its ban, and the "
+              "restarts used there)"),
 )
 EVENTS_BY_NAME = {spec.name: spec for spec in EVENTS}
 
@@ -200,7 +208,7 @@ class Simulation:
         if spec.args == (Arg.NODE,):
             return Action(spec.kind, -1, topology.node_index(event.args[0]))
         g = topology.group_index(event.args[0])
-        if spec.kind is ActionKind.SWITCHOVER:
+        if spec.args == (Arg.GROUP, Arg.NODE):
             return Action(spec.kind, g, topology.node_index(event.args[1]))
         if spec.kind is ActionKind.FAULT:
             # The application fails where it runs: on the group's owner.
@@ -210,6 +218,12 @@ class Simulation:
     def why_not(self, state: State, event: Event) -> str:
         """Why ``event`` cannot happen in ``state``, in an operator's words."""
         m = self.model
+        if event.name == "cleanup":
+            node = event.args[1]
+            candidates = [m.topology.nodes[c] for c in m.groups[m.topology.group_index(
+                event.args[0])].candidates]
+            if node not in candidates:
+                return f"{node} is not a candidate of {event.args[0]}"
         if EVENTS_BY_NAME[event.name].args == (Arg.NODE,):
             node = event.args[0]
             drained = (m.node_vars(state).drained >> m.topology.node_index(node)) & 1
@@ -243,6 +257,9 @@ class Simulation:
                 return f"{node} is drained: it may not host groups"
             if status != "up":
                 return f"{node} is {status}; it must be up"
+            if (gv.ban >> m.topology.node_index(node)) & 1:
+                return (f"{group} has spent its restart budget on {node}; clean up first "
+                        f"(crg cleanup {group} {node}) or wait for the restart window")
             if not p.switching:
                 return (f"switching is disabled: {group} is on the last available node of "
                         "its list")
@@ -262,6 +279,14 @@ class Simulation:
                 return f"{group} is not placed on any node (mode {p.mode.value})"
         elif event.name == "forgive":
             return f"{group} has no restart used and no node banned: nothing to forgive"
+        elif event.name == "cleanup":
+            node = event.args[1]
+            return f"{group} has no failure recorded on {node}: nothing to clean up"
+        elif event.name == "maintenance-on":
+            if gv.maintenance:
+                return f"{group} is already in maintenance"
+        elif event.name == "maintenance-off":
+            return f"{group} is not in maintenance"
         # Operator commands wait for a group at rest; after settling that means a group
         # that did not settle (a livelock is reported before any event applies).
         return f"{event.name} {group} is not enabled now (mode {p.mode.value})"
@@ -273,12 +298,13 @@ class Simulation:
         nodes = self.model.topology.nodes
         for action in actions:
             if action.kind not in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN,
-                                   ActionKind.ALERT):
+                                   ActionKind.ALERT, ActionKind.ALERT_BLOCKED):
                 continue
             topo = self.model.groups[action.group]
-            if action.kind is ActionKind.ALERT:
+            if action.kind in (ActionKind.ALERT, ActionKind.ALERT_BLOCKED):
                 sinks = tuple((s.kind.value, s.target) for s in self._groups[topo.name].alerts)
-                out.append(Notification("alert", topo.name, nodes[action.node], (), sinks))
+                kind = "alert" if action.kind is ActionKind.ALERT else "blocked"
+                out.append(Notification(kind, topo.name, nodes[action.node], (), sinks))
             else:
                 kind = "service-up" if action.kind is ActionKind.NOTIFY_UP else "service-down"
                 out.append(Notification(kind, topo.name, nodes[action.node],

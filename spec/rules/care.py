@@ -1,11 +1,11 @@
-"""Watchdog, self-fencing and the last-node alert (SPEC.md, "Watchdog", "Fencing", "Alert")."""
+"""Watchdog, self-fencing and the alerts (SPEC.md, "Watchdog", "Fencing", "Alerts")."""
 
 from __future__ import annotations
 
-from crg.spec.rules.placement import switching_disabled
+from crg.spec.rules.placement import blocked, switching_disabled
 from crg.spec.rules.roles import excess
 from crg.spec.rules.run import Step
-from crg.spec.rules.view import View, coordinator, holds, owned, running, standby_available, up
+from crg.spec.rules.view import View, holds, managed, owned, running, up
 from crg.spec.vocabulary.algebra import Word
 from crg.spec.vocabulary.variables import GroupVars
 
@@ -32,14 +32,15 @@ def watchdog_clean(v: View, n: Word) -> Step:
     """A watchdog removes what is left of a group its node no longer hosts, one layer per
     step in halt order (claims 3, 17, 34, 41)."""
     a, g = v.a, v.g
-    guard = a.and_(a.bit(g.wd, n), running(v, n), a.not_(owned(v, n)), holds(v, n))
+    guard = a.and_(a.bit(g.wd, n), running(v, n), a.not_(owned(v, n)), holds(v, n),
+                   managed(v))
     return guard, _peel(v, n)
 
 
 def watchdog_retire(v: View, n: Word) -> Step:
     """The watchdog retires once its node holds nothing of the group it should not."""
     a, g = v.a, v.g
-    guard = a.and_(a.bit(g.wd, n), a.not_(excess(v, n)))
+    guard = a.and_(a.bit(g.wd, n), a.not_(excess(v, n)), managed(v))
     return guard, g._replace(wd=a.with_bit(g.wd, n, a.false))
 
 
@@ -61,11 +62,21 @@ def alert(v: View, n: Word) -> Step:
     return guard, g._replace(alerted=a.true)
 
 
-def rearm(v: View, n: Word) -> Step:
-    """The episode ends when a standby is available again (two candidates available):
-    the group's coordinator re-arms the alert. A group that went down from its last node
-    and comes back on one node is still in the same episode: no second alert."""
+def alert_blocked(v: View, n: Word) -> Step:
+    """A group that cannot run anywhere tells its alert sinks, once per episode: its
+    owner has spent the restart budget and no candidate is left within budget."""
     a, g = v.a, v.g
-    guard = a.and_(a.eq(coordinator(v), a.add(n, 1)), up(v, n), g.alerted,
-                   standby_available(v))
-    return guard, g._replace(alerted=a.false)
+    guard = a.and_(owned(v, n), up(v, n), blocked(v), a.not_(g.blocked_alerted))
+    return guard, g._replace(blocked_alerted=a.true)
+
+
+def end_episodes(w: View) -> GroupVars:
+    """An alert belongs to its episode: the stretch of states in which its condition
+    holds (the last available candidate; blocked). The event that ends the stretch —
+    a standby coming back, the owner going, a window passing — clears the alert's flag in
+    the same step, so a new episode always raises a new alert, however soon it follows
+    (a separate re-arm step could be overtaken by the next event and leave a stale flag
+    that swallowed the next episode's alert). ``w`` is the view *after* the event."""
+    a, g = w.a, w.g
+    return g._replace(alerted=a.and_(g.alerted, switching_disabled(w)),
+                      blocked_alerted=a.and_(g.blocked_alerted, blocked(w)))

@@ -9,14 +9,30 @@ once the node has fenced it — which is what the language's timing rule guarant
 
 from __future__ import annotations
 
+from crg.spec.rules.care import end_episodes
 from crg.spec.rules.placement import switching_disabled
-from crg.spec.rules.roles import settled
+from crg.spec.rules.roles import runs_app, settled
 from crg.spec.rules.run import Step
-from crg.spec.rules.view import View, available, holds, is_candidate, owned, ref_node, runs_app, up
+from crg.spec.rules.view import (
+    View,
+    available,
+    holds,
+    is_candidate,
+    managed,
+    owned,
+    ref_node,
+    up,
+)
 from crg.spec.vocabulary.algebra import Algebra, Bool, Word
 from crg.spec.vocabulary.variables import GroupVars, NodeVars
 
 # --- node status --------------------------------------------------------------------
+
+
+def _after(v: View, nodes: NodeVars, g: GroupVars) -> GroupVars:
+    """The group after an event that leaves the node status ``nodes`` and the group's
+    own variables ``g``: an alert episode the event ends is over in the same step."""
+    return end_episodes(View(v.a, v.topo, nodes, g, v.avoided_owners, v.n_nodes))
 
 
 def not_up(a: Algebra, nodes: NodeVars) -> Word:
@@ -46,7 +62,7 @@ def crash_group(v: View, n: Word) -> GroupVars:
     with its lease, the ownership key; the restart budget there is forgotten."""
     a, g = v.a, v.g
     was_owner = owned(v, n)
-    return g._replace(
+    return _after(v, crash_nodes(a, v.nodes, n), g._replace(
         owner=a.ite(was_owner, a.const(0), g.owner),
         target=a.ite(a.eq(g.target, a.add(n, 1)), a.const(0), g.target),
         vip=a.with_bit(g.vip, n, a.false),
@@ -56,7 +72,7 @@ def crash_group(v: View, n: Word) -> GroupVars:
         ban=a.with_bit(g.ban, n, a.false),
         restarts=a.ite(was_owner, a.const(0), g.restarts),
         failed=a.ite(was_owner, a.false, g.failed),
-    )
+    ))
 
 
 def rejoin_guard(a: Algebra, nodes: NodeVars, n: Word) -> Bool:
@@ -68,6 +84,11 @@ def rejoin_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
     return nodes._replace(down=a.with_bit(nodes.down, n, a.false))
 
 
+def rejoin_group(v: View, n: Word) -> GroupVars:
+    """A returning node may end the group's last-node (or blocked) episode."""
+    return _after(v, rejoin_nodes(v.a, v.nodes, n), v.g)
+
+
 def partition_guard(a: Algebra, nodes: NodeVars, n: Word, n_nodes: int, max_down: int) -> Bool:
     up_now = a.not_(a.bit(not_up(a, nodes), n))
     return a.and_(up_now, within_assumption(a, nodes, n, n_nodes, max_down))
@@ -76,6 +97,10 @@ def partition_guard(a: Algebra, nodes: NodeVars, n: Word, n_nodes: int, max_down
 def partition_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
     """The node loses the store but keeps running; its lease is still valid for a while."""
     return nodes._replace(cut=a.with_bit(nodes.cut, n, a.true))
+
+
+def partition_group(v: View, n: Word) -> GroupVars:
+    return _after(v, partition_nodes(v.a, v.nodes, n), v.g)
 
 
 def heal_guard(a: Algebra, nodes: NodeVars, n: Word) -> Bool:
@@ -92,7 +117,8 @@ def heal_group(v: View, n: Word) -> GroupVars:
     longer owns (its lease expired meanwhile)."""
     a, g = v.a, v.g
     stray = a.and_(a.not_(owned(v, n)), holds(v, n))
-    return g._replace(wd=a.ite(stray, a.with_bit(g.wd, n, a.true), g.wd))
+    return _after(v, heal_nodes(a, v.nodes, n),
+                  g._replace(wd=a.ite(stray, a.with_bit(g.wd, n, a.true), g.wd)))
 
 
 def expire_ready(v: View, n: Word) -> Bool:
@@ -118,13 +144,13 @@ def expire_group(v: View, n: Word) -> GroupVars:
     a lost one, so the store keeps bans on the banned node's lease."""
     a, g = v.a, v.g
     was_owner = owned(v, n)
-    return g._replace(
+    return _after(v, expire_nodes(a, v.nodes, n), g._replace(
         owner=a.ite(was_owner, a.const(0), g.owner),
         ban=a.with_bit(g.ban, n, a.false),
         target=a.ite(a.eq(g.target, a.add(n, 1)), a.const(0), g.target),
         restarts=a.ite(was_owner, a.const(0), g.restarts),
         failed=a.ite(was_owner, a.false, g.failed),
-    )
+    ))
 
 
 def drain_guard(a: Algebra, nodes: NodeVars, n: Word, n_nodes: int, max_down: int) -> Bool:
@@ -142,7 +168,8 @@ def drain_group(v: View, n: Word) -> GroupVars:
     """Draining a node withdraws a switchover to it: undraining it later must not revive an
     old wish."""
     a, g = v.a, v.g
-    return g._replace(target=a.ite(a.eq(g.target, a.add(n, 1)), a.const(0), g.target))
+    return _after(v, drain_nodes(a, v.nodes, n),
+                  g._replace(target=a.ite(a.eq(g.target, a.add(n, 1)), a.const(0), g.target)))
 
 
 def undrain_guard(a: Algebra, nodes: NodeVars, n: Word) -> Bool:
@@ -153,6 +180,10 @@ def undrain_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
     return nodes._replace(drained=a.with_bit(nodes.drained, n, a.false))
 
 
+def undrain_group(v: View, n: Word) -> GroupVars:
+    return _after(v, undrain_nodes(v.a, v.nodes, n), v.g)
+
+
 # --- group events ---------------------------------------------------------------------
 
 
@@ -160,29 +191,32 @@ def fault(v: View, n: Word) -> Step:
     """The application fails on its owner ``n`` and the monitors notice. A watchdog is
     spawned at once (claims 3, 17). Within the budget the group restarts locally; the
     fault that exceeds it bans the node, so the placement moves the group on (claims 6,
-    20), unless switching is disabled on the last node."""
+    20); on the last node, or with every candidate banned, the group is blocked. While
+    the group is in maintenance a failure is reported but is no fault of the cluster
+    service's: it counts once the maintenance ends and the monitors still say so."""
     a, g = v.a, v.g
     guard = a.and_(owned(v, n), up(v, n), a.bit(g.app, n), a.bit(g.mon, n),
-                   a.not_(g.failed), runs_app(v, n))
+                   a.not_(g.failed), runs_app(v, n), managed(v))
     within = a.lt(g.restarts, a.const(v.topo.budget))
-    return guard, g._replace(
+    return guard, _after(v, v.nodes, g._replace(
         failed=a.true,
         wd=a.with_bit(g.wd, n, a.true),
         restarts=a.ite(within, a.add(g.restarts, 1), a.const(0)),
         ban=a.ite(within, g.ban, a.with_bit(g.ban, n, a.true)),
-    )
+    ))
 
 
 def switchover(v: View, n: Word) -> Step:
     """An operator asks to move the group to candidate ``n`` (claims 9, 23, 32, 39).
-    Refused while switching is disabled on the last node (claims 11, 35, 42), and to a
-    drained node: placement never chooses one, so the wish would only lie in wait and
-    move the group when the node is undrained, long after the operator asked."""
+    Refused while switching is disabled on the last node (claims 11, 35, 42), to a
+    drained node, and to a node where the group spent its restart budget: placement never
+    chooses those, so the wish would only lie in wait and move the group long after the
+    operator asked (when the node is undrained, or the window passes)."""
     a, g = v.a, v.g
     guard = a.and_(settled(v), is_candidate(v, n), up(v, n), available(v, n),
-                   a.not_(owned(v, n)),
+                   a.not_(a.bit(g.ban, n)), a.not_(owned(v, n)),
                    a.not_(a.eq(g.target, a.add(n, 1))), a.not_(switching_disabled(v)))
-    return guard, g._replace(target=a.add(n, 1))
+    return guard, _after(v, v.nodes, g._replace(target=a.add(n, 1)))
 
 
 def forgive(v: View, n: Word) -> Step:
@@ -190,18 +224,47 @@ def forgive(v: View, n: Word) -> Step:
     (``n`` is unused: the window is the group's, not a node's.)"""
     a, g = v.a, v.g
     guard = a.or_(a.not_(a.is_zero(g.ban)), a.not_(a.eq(g.restarts, 0)))
-    return guard, g._replace(ban=a.const(0), restarts=a.const(0))
+    return guard, _after(v, v.nodes, g._replace(ban=a.const(0), restarts=a.const(0)))
+
+
+def cleanup(v: View, n: Word) -> Step:
+    """An operator clears the group's failure record on candidate ``n`` (``crg cleanup``,
+    as ``pcs resource cleanup``): the ban there and, on the owner, the restarts used. A
+    blocked group may run again; a group that failed over may come back."""
+    a, g = v.a, v.g
+    guard = a.and_(is_candidate(v, n),
+                   a.or_(a.bit(g.ban, n), a.and_(owned(v, n), a.not_(a.eq(g.restarts, 0)))))
+    return guard, _after(v, v.nodes, g._replace(
+        ban=a.with_bit(g.ban, n, a.false),
+        restarts=a.ite(owned(v, n), a.const(0), g.restarts)))
 
 
 def go_offline(v: View, n: Word) -> Step:
     """An operator puts the group in offline mode: the VIP stays, the application stops."""
     a, g = v.a, v.g
-    return a.and_(settled(v), a.not_(g.offline)), g._replace(offline=a.true)
+    return a.and_(settled(v), a.not_(g.offline)), _after(v, v.nodes, g._replace(offline=a.true))
 
 
 def go_online(v: View, n: Word) -> Step:
     a, g = v.a, v.g
-    return a.and_(settled(v), g.offline), g._replace(offline=a.false)
+    return a.and_(settled(v), g.offline), _after(v, v.nodes, g._replace(offline=a.false))
+
+
+def maintenance_on(v: View, n: Word) -> Step:
+    """An operator puts the group in maintenance (``crg maintenance on``): from now on the
+    cluster service takes no action for it — no start, stop, restart, move or clean-up —
+    while the monitors keep reporting. Accepted when the group is at rest (settled, or
+    blocked), like the other commands on a group (SPEC.md, section 10, choice 11)."""
+    a, g = v.a, v.g
+    guard = a.and_(settled(v), a.not_(g.maintenance))
+    return guard, _after(v, v.nodes, g._replace(maintenance=a.true))
+
+
+def maintenance_off(v: View, n: Word) -> Step:
+    """The maintenance ends (``crg maintenance off``): the cluster service takes the group
+    as it finds it, and the monitors' verdicts count again."""
+    a, g = v.a, v.g
+    return g.maintenance, _after(v, v.nodes, g._replace(maintenance=a.false))
 
 
 def owner_node(v: View) -> Word:

@@ -11,14 +11,15 @@ from __future__ import annotations
 from crg.spec.rules.placement import moving
 from crg.spec.rules.roles import app_wanted, orphaned_down
 from crg.spec.rules.run import Step
-from crg.spec.rules.view import View, holds, owned, up
+from crg.spec.rules.view import View, holds, managed, owned, up
 from crg.spec.vocabulary.algebra import Word
 
 
 def stop_monitors(v: View, n: Word) -> Step:
     """Halt step 1: stop the monitors; a watchdog is spawned for the halt (claims 3, 17)."""
     a, g = v.a, v.g
-    guard = a.and_(owned(v, n), up(v, n), a.bit(g.mon, n), a.not_(app_wanted(v, n)))
+    guard = a.and_(owned(v, n), up(v, n), a.bit(g.mon, n), a.not_(app_wanted(v, n)),
+                   managed(v))
     return guard, g._replace(mon=a.with_bit(g.mon, n, a.false), wd=a.with_bit(g.wd, n, a.true))
 
 
@@ -28,7 +29,7 @@ def stop_app(v: View, n: Word) -> Step:
     watchdog retires with it; when it leaves, the watchdog stays until the node is clean."""
     a, g = v.a, v.g
     guard = a.and_(owned(v, n), up(v, n), a.bit(g.app, n), a.not_(a.bit(g.mon, n)),
-                   a.not_(app_wanted(v, n)))
+                   a.not_(app_wanted(v, n)), managed(v))
     return guard, g._replace(app=a.with_bit(g.app, n, a.false), failed=a.false,
                              wd=a.with_bit(g.wd, n, moving(v)))
 
@@ -37,7 +38,7 @@ def release_vip(v: View, n: Word) -> Step:
     """Halt step 3: release the VIP, only when the group leaves the node (claims 33, 40)."""
     a, g = v.a, v.g
     guard = a.and_(owned(v, n), up(v, n), moving(v), a.bit(g.vip, n),
-                   a.not_(a.bit(g.app, n)), a.not_(a.bit(g.mon, n)))
+                   a.not_(a.bit(g.app, n)), a.not_(a.bit(g.mon, n)), managed(v))
     return guard, g._replace(vip=a.with_bit(g.vip, n, a.false), wd=a.with_bit(g.wd, n, a.true))
 
 
@@ -51,7 +52,7 @@ def notify_down(v: View, n: Word) -> Step:
     by_owner = a.and_(owned(v, n), up(v, n), g.announced, a.not_(a.bit(g.app, n)),
                       a.not_(a.bit(g.mon, n)),
                       a.or_(a.not_(moving(v)), a.not_(a.bit(g.vip, n))))
-    guard = a.or_(by_owner, orphaned_down(v, n))
+    guard = a.and_(a.or_(by_owner, orphaned_down(v, n)), managed(v))
     return guard, g._replace(announced=a.false)
 
 
@@ -61,6 +62,6 @@ def release_ownership(v: View, n: Word) -> Step:
     its watchdog retires."""
     a, g = v.a, v.g
     guard = a.and_(owned(v, n), up(v, n), moving(v), a.not_(holds(v, n)),
-                   a.not_(g.announced))
+                   a.not_(g.announced), managed(v))
     return guard, g._replace(owner=a.const(0), restarts=a.const(0), failed=a.false,
                              wd=a.with_bit(g.wd, n, a.false))

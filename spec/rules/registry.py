@@ -53,7 +53,7 @@ KINDS: dict[ActionKind, KindInfo] = {
         KindInfo(_K.WATCHDOG_RETIRE, True, "group", care.watchdog_retire, None),
         KindInfo(_K.FENCE, True, "group", care.fence, None),
         KindInfo(_K.ALERT, True, "group", care.alert, None),
-        KindInfo(_K.REARM, True, "group", care.rearm, None),
+        KindInfo(_K.ALERT_BLOCKED, True, "group", care.alert_blocked, None),
         KindInfo(_K.EXPIRE, True, "node", None, Fault.PARTITION),
         KindInfo(_K.CRASH, False, "node", None, Fault.CRASH),
         KindInfo(_K.REJOIN, False, "node", None, Fault.CRASH),
@@ -68,6 +68,11 @@ KINDS: dict[ActionKind, KindInfo] = {
                  uses_node=False),
         KindInfo(_K.DRAIN, False, "node", None, Fault.DRAIN),
         KindInfo(_K.UNDRAIN, False, "node", None, Fault.DRAIN),
+        KindInfo(_K.CLEANUP, False, "group", events.cleanup, Fault.APP_FAULT),
+        KindInfo(_K.MAINTENANCE_ON, False, "group", events.maintenance_on, Fault.MAINTENANCE,
+                 uses_node=False),
+        KindInfo(_K.MAINTENANCE_OFF, False, "group", events.maintenance_off,
+                 Fault.MAINTENANCE, uses_node=False),
     )
 }
 
@@ -84,9 +89,25 @@ def is_system(action: Action) -> bool:
 
 GROUP_EFFECTS: dict[ActionKind, Callable[[Any, Any], Any]] = {
     ActionKind.CRASH: events.crash_group,
+    ActionKind.REJOIN: events.rejoin_group,
+    ActionKind.PARTITION: events.partition_group,
     ActionKind.HEAL: events.heal_group,
     ActionKind.EXPIRE: events.expire_group,
     ActionKind.DRAIN: events.drain_group,
+    ActionKind.UNDRAIN: events.undrain_group,
 }
-"""Node events with an effect on each group, ``effect(view, node) -> GroupVars``; the
-other node events only change node masks."""
+"""Every node event's effect on each group, ``effect(view, node) -> GroupVars``: it reads
+the node status before the event and the group's own variables (an event that ends an
+alert episode clears the alert's flag in the same step)."""
+
+
+NODE_UPDATES: dict[ActionKind, Callable[[Any, Any, Any], Any]] = {
+    ActionKind.CRASH: events.crash_nodes,
+    ActionKind.REJOIN: events.rejoin_nodes,
+    ActionKind.PARTITION: events.partition_nodes,
+    ActionKind.HEAL: events.heal_nodes,
+    ActionKind.EXPIRE: events.expire_nodes,
+    ActionKind.DRAIN: events.drain_nodes,
+    ActionKind.UNDRAIN: events.undrain_nodes,
+}
+"""Every node event's effect on the node status, ``update(algebra, nodes, node)``."""

@@ -7,7 +7,7 @@ what is held and not wanted.
 
 from __future__ import annotations
 
-from crg.spec.rules.placement import moving
+from crg.spec.rules.placement import blocked, moving
 from crg.spec.rules.view import (
     View,
     _cached,
@@ -16,10 +16,24 @@ from crg.spec.rules.view import (
     has_owner,
     holds,
     owned,
-    runs_app,
     up,
 )
 from crg.spec.vocabulary.algebra import Bool, Word
+
+
+def runs_app(v: View, n: Word) -> Bool:
+    """The group's role on ``n`` includes the application (claims 30-44 for instances).
+
+    A failover group runs its application wherever it is placed; an instance group only on
+    its preferred node, and elsewhere holds the VIP alone (offline mode). An operator's
+    offline command makes every node VIP-only, and so does a blocked group (it cannot run
+    anywhere: it keeps its VIP so clients are refused at once, and stops restarting).
+    """
+    a = v.a
+    role = a.and_(a.not_(v.g.offline), a.not_(blocked(v)))
+    if v.topo.failover:
+        return role
+    return a.and_(a.eq(n, v.topo.preferred), role)
 
 
 def app_wanted(v: View, n: Word) -> Bool:

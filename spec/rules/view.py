@@ -105,17 +105,12 @@ def holds(v: View, n: Word) -> Bool:
     return a.or_(a.bit(v.g.vip, n), a.bit(v.g.app, n), a.bit(v.g.mon, n))
 
 
-def runs_app(v: View, n: Word) -> Bool:
-    """The group's role on ``n`` includes the application (claims 30-44 for instances).
-
-    A failover group runs its application wherever it is placed; an instance group only on
-    its preferred node, and elsewhere holds the VIP alone (offline mode). An operator's
-    offline command makes every node VIP-only.
-    """
-    a = v.a
-    if v.topo.failover:
-        return a.not_(v.g.offline)
-    return a.and_(a.eq(n, v.topo.preferred), a.not_(v.g.offline))
+def managed(v: View) -> Bool:
+    """The cluster service acts for the group: it is not in maintenance. Every step that
+    starts, stops, moves or cleans up the group requires it; the alerts and self-fencing
+    do not (an operator at work still wants to hear, and a cut-off node must still let go
+    of what it holds)."""
+    return v.a.not_(v.g.maintenance)
 
 
 def is_candidate(v: View, n: Word) -> Bool:
@@ -133,14 +128,6 @@ def any_available(v: View) -> Bool:
     return v.a.or_(v.a.false, *(available(v, c) for c in v.topo.candidates))
 
 
-def standby_available(v: View) -> Bool:
-    """At least two candidates are available: whoever hosts the group has a standby."""
-    a, cands = v.a, v.topo.candidates
-    pairs = [a.and_(available(v, c), available(v, d))
-             for i, c in enumerate(cands) for d in cands[i + 1:]]
-    return a.or_(a.false, *pairs)
-
-
 def cluster_coordinator(v: View) -> Word:
     """The first up node of the cluster (index + 1; 0 if none): sends what no host can,
     such as the *service down* of a group left without any candidate."""
@@ -150,8 +137,9 @@ def cluster_coordinator(v: View) -> Word:
 
 def coordinator(v: View) -> Word:
     """The first live candidate (index + 1): which node does group-wide bookkeeping that
-    belongs to no owner (re-arming the last-node alert). Drained nodes still count: they
-    are up and can write to the store."""
+    belongs to no owner (the runtime's clock: forgiving a group nobody hosts once its
+    restart window has passed). Drained nodes still count: they are up and can write to
+    the store."""
     a = v.a
     return a.first([(live(v, c), a.const(c + 1)) for c in v.topo.candidates], a.const(0))
 

@@ -27,7 +27,7 @@ class ActionKind(enum.IntEnum):
     WATCHDOG_RETIRE = 11
     FENCE = 12
     ALERT = 13
-    REARM = 14
+    ALERT_BLOCKED = 14
     # Time: a cut-off node's lease expires (system, per node).
     EXPIRE = 15
     # The environment, per node.
@@ -44,6 +44,11 @@ class ActionKind(enum.IntEnum):
     # The environment (an operator), per node: maintenance or shutdown.
     DRAIN = 25
     UNDRAIN = 26
+    # The environment (an operator), per group and node: clearing a failure record.
+    CLEANUP = 27
+    # The environment (an operator), per group: maintenance mode.
+    MAINTENANCE_ON = 28
+    MAINTENANCE_OFF = 29
 
     @property
     def label(self) -> str:

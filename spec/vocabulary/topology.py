@@ -13,6 +13,22 @@ from crg.dsl.model import Config, Failback, Fault, Fencing, Kind
 
 
 @dataclass(frozen=True, slots=True)
+class AvoidedGroup:
+    """A group that another avoids, as that other group's rules see it."""
+
+    index: int
+    home: int
+    """Its preferred node (-1: not known)."""
+    auto_failback: bool
+    """It fails back to its home by itself (``failback auto``)."""
+    candidates: tuple[int, ...]
+    """Its sequenced list of nodes."""
+    placed_first: bool
+    """It comes before the avoiding group in the placement order: the avoiding group
+    waits for it to be placed before it claims a node (see ``placement_order``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class GroupTopology:
     index: int
     name: str
@@ -29,17 +45,16 @@ class GroupTopology:
     group, by default, is one shared list: see ``crg.dsl.model.OtherGroups``)."""
     avoid: tuple[int, ...]
     """Groups this one prefers not to share a node with."""
-    avoid_homes: tuple[tuple[int, bool], ...] = ()
-    """For each group in ``avoid``: its preferred node, and whether it stays where it is
-    (manual failback). Derived by :class:`Topology`; see ``derived.avoided_on``."""
+    avoided_groups: tuple[AvoidedGroup, ...] = ()
+    """What this group's rules know of each group in ``avoid`` (derived by
+    :class:`Topology`; see ``placement.avoided_on`` and ``placement.may_claim``)."""
 
-    def avoided(self) -> tuple[tuple[int, int, bool], ...]:
-        """(group, its preferred node, whether it stays put) for each avoided group; a home
-        that is not known (a topology built by hand) is -1 and staying, so it always
-        blocks."""
-        homes = self.avoid_homes or tuple((-1, True) for _ in self.avoid)
-        return tuple((h, home, stays) for h, (home, stays) in zip(self.avoid, homes,
-                                                                   strict=True))
+    def avoided(self) -> tuple[AvoidedGroup, ...]:
+        """One :class:`AvoidedGroup` per group in ``avoid``; a group not known to the
+        topology (one built by hand) always blocks and is never waited for."""
+        if self.avoided_groups:
+            return self.avoided_groups
+        return tuple(AvoidedGroup(h, -1, False, (), False) for h in self.avoid)
 
     @property
     def preferred(self) -> int:
@@ -53,6 +68,29 @@ class GroupTopology:
         return mask
 
 
+def placement_order(groups: tuple[GroupTopology, ...]) -> dict[int, int]:
+    """The order in which groups linked by ``avoid`` take their nodes (index -> rank).
+
+    A group that others avoid is placed before them, so that where each group lands does
+    not depend on which one the cluster service happens to start first (nor on the order
+    of the group blocks in the file): an avoided group takes its preferred node, and the
+    groups avoiding it then pick around it. Among groups with nothing left to wait for,
+    and to break a cycle of groups avoiding each other, the name decides (alphabetical).
+    """
+    by_index = {g.index: g for g in groups}
+    waiting = {g.index: {h for h in g.avoid if h in by_index and h != g.index} for g in groups}
+    rank: dict[int, int] = {}
+    while waiting:
+        ready = [g for g, deps in waiting.items() if not deps]
+        pool = ready or list(waiting)  # a cycle: its first name goes first
+        chosen = min(pool, key=lambda g: by_index[g].name)
+        rank[chosen] = len(rank)
+        del waiting[chosen]
+        for deps in waiting.values():
+            deps.discard(chosen)
+    return rank
+
+
 @dataclass(frozen=True, slots=True)
 class Topology:
     nodes: tuple[str, ...]
@@ -62,14 +100,17 @@ class Topology:
 
     def __post_init__(self) -> None:
         # Derived from the groups themselves, so every way of building a topology (restrict,
-        # renaming nodes) keeps it consistent. A group outside this topology has no known
-        # home: it always blocks (-1 never equals a node, and it counts as staying).
-        def home(h: int) -> tuple[int, bool]:
-            if 0 <= h < len(self.groups) and self.groups[h].index == h:
-                return self.groups[h].preferred, not self.groups[h].auto_failback
-            return -1, True
+        # renaming nodes) keeps it consistent.
+        order = placement_order(self.groups)
 
-        groups = tuple(replace(g, avoid_homes=tuple(home(h) for h in g.avoid))
+        def info(g: GroupTopology, h: int) -> AvoidedGroup:
+            if 0 <= h < len(self.groups) and self.groups[h].index == h:
+                other = self.groups[h]
+                return AvoidedGroup(h, other.preferred, other.auto_failback, other.candidates,
+                                    order[h] < order[g.index])
+            return AvoidedGroup(h, -1, False, (), False)
+
+        groups = tuple(replace(g, avoided_groups=tuple(info(g, h) for h in g.avoid))
                        for g in self.groups)
         object.__setattr__(self, "groups", groups)
 

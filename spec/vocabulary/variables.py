@@ -48,12 +48,27 @@ class GroupVars(NamedTuple):
     announced: Any
     """The last service event sent was *up* (so a *down* is owed when the service stops)."""
     alerted: Any
-    """The last-node alert has been raised in the current episode."""
+    """The last-node alert has been raised in the current episode: the stretch of states
+    in which the group sits on its last available candidate (cleared by the very event
+    that ends the stretch)."""
+    blocked_alerted: Any
+    """The blocked alert has been raised in the current episode: the stretch in which the
+    group cannot run anywhere (its owner and every other candidate banned or out)."""
     failed: Any
     """The monitors reported the application failed on its owner; not yet cleaned up."""
     offline: Any
     """An operator put the group in offline mode: VIP held, application stopped."""
+    maintenance: Any
+    """An operator put the group in maintenance: the cluster service takes no action for it
+    (no start, stop, move or clean-up; the alerts and self-fencing go on)."""
 
+
+FLAG_FIELDS: tuple[str, ...] = ("announced", "alerted", "blocked_alerted", "failed", "offline",
+                                "maintenance")
+"""The boolean group variables, in the order the packed layout stores them."""
+
+MASK_FIELDS: tuple[str, ...] = ("vip", "app", "mon", "wd", "ban")
+"""The per-node bit masks of a group, in the order the packed layout stores them."""
 
 NO_NODE = 0
 """Owner/target value meaning "no node"."""

@@ -172,23 +172,26 @@ def test_max_depth_bounds_the_events(crg: Callable[..., Run]) -> None:
     assert ": ok (" not in result.out
 
 
-def test_undecided_properties_are_inconclusive(crg: Callable[..., Run]) -> None:
-    # Two groups that avoid each other: no ranking function proves liveness, so the
-    # symbolic engine leaves it open when the explicit engine may not help
+def test_undecided_properties_are_inconclusive(crg: Callable[..., Run], safe: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without a ranking function (none found: as for a rule set that gives none), the
+    # symbolic engine leaves liveness open when the explicit engine may not help
     # (--liveness-states 0), and decides it with the default limit.
-    mutual = str(EXAMPLES / "anti-affinity.crg")
+    from crg.checker.symbolic import component
+
+    monkeypatch.setattr(component, "find_ranking", lambda *args: None)
     undecided = ("check", "--engine", "symbolic", "--liveness-states", "0")
-    result = crg(*undecided, mutual)
+    result = crg(*undecided, safe)
     assert result.code == 4
-    assert result.out.endswith(f"{mutual}: inconclusive: no violation, but not decided: "
-                               "vip-held (liveness) (3 nodes, 2 groups)\n")
+    assert result.out.endswith(f"{safe}: inconclusive: no violation, but not decided: "
+                               "vip-held (liveness) (2 nodes, 1 group)\n")
     assert "--liveness-states N raises its limit" in result.err
-    entry = json.loads(crg(*undecided, "--format", "json", mutual).out)["files"][0]
+    entry = json.loads(crg(*undecided, "--format", "json", safe).out)["files"][0]
     assert (entry["status"], entry["undecided"]) == ("inconclusive", ["vip-held (liveness)"])
-    assert crg("check", "--engine", "symbolic", mutual).code == 0
+    assert crg("check", "--engine", "symbolic", safe).code == 0
     # The explicit engine decides it: with both engines nothing is left open.
-    result = crg("check", "--engine", "both", "--liveness-states", "0", mutual)
-    assert result.code == 0 and result.out.endswith(f"{mutual}: ok (3 nodes, 2 groups)\n")
+    result = crg("check", "--engine", "both", "--liveness-states", "0", safe)
+    assert result.code == 0 and result.out.endswith(f"{safe}: ok (2 nodes, 1 group)\n")
 
 
 def test_help_lists_the_exit_codes(crg: Callable[..., Run]) -> None:
@@ -328,7 +331,7 @@ def test_symbolic_counterexamples_are_written_as_itf(crg: Callable[..., Run],
     flapping = str(EXAMPLES / "broken" / "flapping.crg")
     assert crg("check", "--engine", "symbolic", "--out", str(tmp_path), flapping).code == 1
     lasso = json.loads((tmp_path / "flapping.vip-held-liveness.symbolic.itf.json").read_text())
-    assert lasso["loop"] == 1 and len(lasso["states"]) == 7
+    assert lasso["loop"] == 1 and len(lasso["states"]) == 11
 
 
 def test_a_counterexample_that_does_not_replay_is_a_bug(crg: Callable[..., Run],
@@ -379,3 +382,23 @@ def test_itf_names_are_unique_across_files(crg: Callable[..., Run], tmp_path: Pa
     again = tmp_path / "again"
     crg("check", "--out", str(again), *map(str, reversed(paths)))
     assert sorted(p.name for p in again.iterdir()) == names
+
+
+def test_fencing_none_without_partitions_is_pointed_out(crg: Callable[..., Run],
+                                                       tmp_path: Path) -> None:
+    # The case fencing none is unsafe in is a partition; not exploring partitions would
+    # let the check pass in silence.
+    text = NO_FENCING_TEXT.replace("assume faults crash, partition", "assume faults crash")
+    path = tmp_path / "quiet.crg"
+    path.write_text(text)
+    result = crg("check", str(path))
+    assert result.code == 0
+    shown = result.out + result.err
+    assert "group 'pay' does not fence itself, and partitions are not explored" in shown
+    assert "hint: explore it with: assume faults crash, partition (or use fencing self)" in (
+        shown)
+    explored = crg("check", NO_FENCING)
+    assert "does not fence itself" not in explored.out + explored.err  # explored: no warning
+
+
+NO_FENCING_TEXT = Path(NO_FENCING).read_text()

@@ -74,7 +74,7 @@ def test_a_livelock_beyond_the_bound_is_not_found() -> None:
 
 def test_confirm_refuses_what_is_not_a_lasso() -> None:
     topology = Topology.from_config(files.load(FLAPPING))
-    found = _lasso(topology).lasso
+    found = _lasso(topology, depth=12).lasso
     assert found is not None
     model = Model(topology)
     lasso.confirm_lasso(model, found.actions, found.loop)

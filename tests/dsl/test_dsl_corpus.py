@@ -26,7 +26,8 @@ UPDATE = os.environ.get("CRG_UPDATE_GOLDEN") == "1"
 ERROR_CODES = {"syntax", "encoding", "missing", "duplicate", "value", "defaults", "reference",
                "unknown-node", "unknown-group", "duplicate-vip", "address", "template",
                "timing"}
-WARNING_CODES = {"no-standby", "offline-forever", "unused-node", "empty", "assumption"}
+WARNING_CODES = {"no-standby", "offline-forever", "unused-node", "empty", "assumption",
+                 "fencing-unexplored"}
 
 
 def test_corpus_is_large_enough() -> None:

@@ -4,11 +4,13 @@ by :meth:`EtcdCluster.stop` (the fixtures call it in their finalizers)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -30,6 +32,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class ServerTls:
+    """etcd's client port over TLS: its certificate and key, the CA it trusts for client
+    certificates, and whether it demands one (``--client-cert-auth``)."""
+
+    cert: Path
+    key: Path
+    ca: Path
+    client_cert_auth: bool = True
+    client: tuple[Path, Path] | None = None
+    """A client certificate and key the test itself uses (health probes, set-up)."""
+
+
 @dataclass
 class Member:
     name: str
@@ -39,10 +54,11 @@ class Member:
     data_dir: Path
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    tls: bool = False
 
     @property
     def client_url(self) -> str:
-        return f"http://{self.host}:{self.client_port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
@@ -63,6 +79,9 @@ class EtcdCluster:
     netns: str | None = None
     heartbeat_ms: int = 50
     election_ms: int = 500
+    tls: ServerTls | None = None
+    extra: tuple[str, ...] = ()
+    """More etcd flags for every member."""
     members: list[Member] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -72,11 +91,23 @@ class EtcdCluster:
             client = 2379 if fixed else free_port(host)
             peer = 2380 if fixed else free_port(host)
             self.members.append(Member(f"m{i}", host, client, peer, self.workdir / f"etcd-m{i}",
-                                       self.workdir / f"etcd-m{i}.log"))
+                                       self.workdir / f"etcd-m{i}.log",
+                                       tls=self.tls is not None))
 
     @property
     def url(self) -> str:
-        return "etcd://" + ",".join(m.endpoint for m in self.members)
+        scheme = "etcds" if self.tls is not None else "etcd"
+        return f"{scheme}://" + ",".join(m.endpoint for m in self.members)
+
+    def http_options(self) -> dict[str, object]:
+        """httpx options for talking to the members' client port (TLS: trust the CA,
+        show the test's client certificate)."""
+        if self.tls is None:
+            return {}
+        context = ssl.create_default_context(cafile=str(self.tls.ca))
+        if self.tls.client is not None:
+            context.load_cert_chain(*(str(p) for p in self.tls.client))
+        return {"verify": context}
 
     def _command(self, m: Member) -> list[str]:
         initial = ",".join(f"{x.name}={x.peer_url}" for x in self.members)
@@ -88,6 +119,12 @@ class EtcdCluster:
                 "--heartbeat-interval", str(self.heartbeat_ms),
                 "--election-timeout", str(self.election_ms),
                 "--pre-vote", "--log-level", "warn"]
+        argv += self.extra
+        if self.tls is not None:
+            argv += ["--cert-file", str(self.tls.cert), "--key-file", str(self.tls.key),
+                     "--trusted-ca-file", str(self.tls.ca)]
+            if self.tls.client_cert_auth:
+                argv.append("--client-cert-auth")
         return (["ip", "netns", "exec", self.netns] if self.netns else []) + argv
 
     def start_member(self, m: Member) -> None:
@@ -119,7 +156,8 @@ class EtcdCluster:
     def healthy(self, m: Member) -> bool:
         def probe() -> bool:
             try:
-                return bool(httpx.get(m.client_url + "/health", timeout=0.5)
+                return bool(httpx.get(m.client_url + "/health", timeout=0.5,
+                                      **self.http_options())  # type: ignore[arg-type]
                             .json().get("health") == "true")
             except (httpx.HTTPError, ValueError):
                 return False
@@ -152,6 +190,28 @@ class EtcdCluster:
                         return other
         return None
 
+    def enable_auth(self, user: str, password: str, prefix: str = "/crg/") -> None:
+        """Turn on etcd's authentication with ``user`` allowed to read and write under
+        ``prefix`` (and a root user, which etcd requires first), through etcd's HTTP
+        gateway: Debian's etcd-server package has no etcdctl."""
+        m = self.members[0]
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+        def post(path: str, body: dict[str, object]) -> None:
+            reply = httpx.post(m.client_url + path, json=body, timeout=5.0,
+                               **self.http_options())  # type: ignore[arg-type]
+            if reply.status_code != 200:
+                raise RuntimeError(f"etcd {path}: {reply.status_code} {reply.text}")
+
+        post("/v3/auth/user/add", {"name": "root", "password": f"root-{os.getpid()}"})
+        post("/v3/auth/user/grant", {"user": "root", "role": "root"})
+        post("/v3/auth/role/add", {"name": user})
+        post("/v3/auth/role/grant", {"name": user, "perm": {
+            "permType": "READWRITE", "key": _b64(prefix), "range_end": _b64(end)}})
+        post("/v3/auth/user/add", {"name": user, "password": password})
+        post("/v3/auth/user/grant", {"user": user, "role": user})
+        post("/v3/auth/enable", {})
+
     @staticmethod
     def running(m: Member) -> bool:
         return m.process is not None and m.process.poll() is None
@@ -179,3 +239,7 @@ class EtcdCluster:
 def _status(m: Member) -> tuple[str, str]:
     reply = httpx.post(m.client_url + "/v3/maintenance/status", json={}, timeout=1.0).json()
     return str(reply["header"]["member_id"]), str(reply["leader"])
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()

@@ -35,6 +35,8 @@ from crg.runtime.control import ControlError, request
 
 CRG = [sys.executable, "-m", "crg"]
 PORT = 8080
+HTTP_PORT = 9810
+"""Where ``Hosts(http=True)`` agents serve their HTTP endpoint, on their own address."""
 AGENT_EXIT_S = 30.0
 """How long a SIGTERMed agent may take to drain its groups and exit."""
 
@@ -114,6 +116,8 @@ class Hosts:
     lease: str = "2s"
     text: str | None = None
     """The configuration (default: :func:`config_text`, the scenarios' cluster)."""
+    http: bool = False
+    """Start each agent with ``--http ITS_ADDRESS:HTTP_PORT`` (:meth:`endpoint`)."""
     agents: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     traces: list[Path] = field(default_factory=list)
     starts: dict[str, int] = field(default_factory=dict)
@@ -144,6 +148,8 @@ class Hosts:
         argv = [*CRG, "run", str(self.config), "--node", node, "--store", self.bed.etcd.url,
                 "--address", "linux", "--trace", str(trace),
                 "--events", str(self.events_file(node)), "--run-dir", str(self.run_dir(node))]
+        if self.http:
+            argv += ["--http", f"{self.bed.address(node)}:{HTTP_PORT}"]
         process = self.bed.popen(node, argv, log=self.log_file(node),
                                  env={**os.environ, "CRG_DEBUG": "1"})
         self.agents[node] = process
@@ -231,6 +237,25 @@ class Hosts:
         socket is a file, reachable from any namespace)."""
         return subprocess.run([*CRG, *args, "--run-dir", str(self.run_dir(node))],
                               capture_output=True, text=True, timeout=60, check=False)
+
+    def endpoint(self, node: str, path: str, *, via: str = "client"
+                 ) -> tuple[int, str] | None:
+        """GET ``path`` of ``node``'s HTTP endpoint from namespace ``via`` (the client's,
+        or the node's own when it is cut off): (status, body), None without an answer."""
+        url_host = self.bed.address(node)
+
+        def fetch() -> tuple[int, str] | None:
+            conn = http.client.HTTPConnection(url_host, HTTP_PORT, timeout=2.0)
+            try:
+                conn.request("GET", path)
+                reply = conn.getresponse()
+                return reply.status, reply.read().decode()
+            except OSError:
+                return None
+            finally:
+                conn.close()
+
+        return self.bed.call(via, fetch, 15)
 
     def logs(self, lines: int = 25) -> str:
         """The end of every agent's log, for a failure message."""

@@ -48,6 +48,12 @@ def test_urls() -> None:
     for bad in ("http://h:1", "h:1", "etcd://", "etcd://h:1,,h:2", "etcd://h:x", "etcd://h/p"):
         with pytest.raises(ValueError, match="store URL"):
             parse_etcd_url(bad)
+    assert parse_etcd_url("etcds://h1:2379,h2") == (Endpoint("h1", 2379),
+                                                    Endpoint("h2", 2379))
+    for leaky in ("etcds://crg:hunter2@h1:2379", "etcd://h0,,crg:hunter2@h1"):
+        with pytest.raises(ValueError) as refused:
+            parse_etcd_url(leaky)
+        assert "hunter2" not in str(refused.value) and "***@h1" in str(refused.value)
 
 
 # -- atomic operations --------------------------------------------------------------

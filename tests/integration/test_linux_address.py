@@ -108,6 +108,43 @@ def test_add_announce_remove_ipv4(bed: NetBed) -> None:
     assert act(bed, "n1", "holds", VIP4) is False
 
 
+def test_held_addresses_are_announced_again_every_refresh(bed: NetBed) -> None:
+    """``--garp-refresh``: while n1 holds the VIP its announcement is repeated every
+    period (here 0.3 s), seen by the client; once removed, never again."""
+    driver = LinuxAddressDriver("n1", announce_count=1, refresh_s=0.3)
+    capture = Capture(bed, 2.6)
+
+    async def hold_then_release() -> None:
+        await driver.add(VIP4, "n1")
+        await asyncio.sleep(1.4)
+        await driver.remove(VIP4, "n1")
+        await asyncio.sleep(0.9)  # three refresh periods: none may come
+        await driver.close()
+
+    bed.call("n1", lambda: asyncio.run(hold_then_release()))
+    frames = capture.result()
+    garps = [f for f in frames if (arp := parse_arp(f)) is not None
+             and arp[2] == arp[3] == VIP4.address]
+    assert 4 <= len(garps) <= 6, f"{len(garps)} announcements in 1.4 s at one per 0.3 s"
+    assert 4 <= driver.refreshes + 1 == len(garps), (driver.refreshes, len(garps))
+    assert VIP4.address not in addresses(bed, "n1")
+
+
+def test_without_refresh_an_address_is_announced_on_addition_only(bed: NetBed) -> None:
+    driver = LinuxAddressDriver("n1", announce_count=1)
+    capture = Capture(bed, 1.2)
+
+    async def hold() -> None:
+        await driver.add(VIP4, "n1")
+        await asyncio.sleep(0.9)
+        await driver.remove(VIP4, "n1")
+
+    bed.call("n1", lambda: asyncio.run(hold()))
+    garps = [f for f in capture.result() if (arp := parse_arp(f)) is not None
+             and arp[2] == arp[3] == VIP4.address]
+    assert len(garps) == 1 and driver.refreshes == 0
+
+
 def test_idempotent(bed: NetBed) -> None:
     for _ in range(2):
         act(bed, "n1", "add", VIP4)

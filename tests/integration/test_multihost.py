@@ -26,6 +26,7 @@ import pytest
 from etcd_server import etcd_available
 from hosts import VIPS, ClientLoad, Hosts, probe, until
 from netbed import NetBed, pids_in, unavailable_reason
+from prometheus_client.parser import text_string_to_metric_families
 from sampler import Sampler
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(150)]
@@ -67,9 +68,10 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def cluster(tmp_path: Path, etcd_members: int = 1, lease: str = "2s") -> Iterator[Cluster]:
-    """A running, settled cluster; torn down (every namespace and process) however the
-    test ends."""
+def cluster(tmp_path: Path, etcd_members: int = 1, lease: str = "2s",
+            http: bool = False) -> Iterator[Cluster]:
+    """A running, settled cluster (``http``: each agent with its HTTP endpoint); torn
+    down (every namespace and process) however the test ends."""
     reason = unavailable_reason() or (None if etcd_available() else
                                       "needs Debian's etcd-server (/usr/bin/etcd)")
     if reason is not None:
@@ -78,7 +80,7 @@ def cluster(tmp_path: Path, etcd_members: int = 1, lease: str = "2s") -> Iterato
     sampler: Sampler | None = None
     try:
         bed.create().start_etcd()
-        hosts = Hosts(bed, tmp_path, lease=lease)
+        hosts = Hosts(bed, tmp_path, lease=lease, http=http)
         sampler = Sampler({n: bed.ns(n) for n in bed.nodes}, tuple(VIPS.values())).start()
         hosts.start_all()
         c = Cluster(bed, hosts, sampler)
@@ -304,3 +306,66 @@ def test_switchover_under_client_load(tmp_path: Path) -> None:
         check_events(c, mark,
                      {"report": [("down", "n3"), ("up", "n1")]}, {("report", "n1"): 1})
     check_conform(c.hosts)
+
+
+# -- the HTTP endpoints ------------------------------------------------------------------
+
+
+def metric(c: Cluster, at: str, name: str, **labels: str) -> float | None:
+    """One sample of ``at``'s /metrics, parsed by prometheus_client as a scraper would."""
+    answer = c.hosts.endpoint(at, "/metrics")
+    if answer is None or answer[0] != 200:
+        return None
+    for family in text_string_to_metric_families(answer[1]):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return None
+
+
+def group_codes(c: Cluster, group: str) -> dict[str, int | None]:
+    """``/groups/GROUP``'s status on each node, from the client (None: no answer)."""
+    return {n: (a[0] if (a := c.hosts.endpoint(n, f"/groups/{group}")) else None)
+            for n in c.bed.nodes}
+
+
+def test_http_endpoints_for_load_balancers_and_prometheus(tmp_path: Path) -> None:
+    """Each agent with --http on its own address: /metrics has the group gauges;
+    /groups/web answers 200 on exactly the node serving web, through a partition (the
+    cut-off node's /health goes 503 while its lease is lost) and a crash."""
+    with cluster(tmp_path, http=True) as c:
+        for node in c.bed.nodes:
+            answer = c.hosts.endpoint(node, "/health")
+            assert answer is not None and answer[0] == 200, (node, answer)
+        assert metric(c, "n2", "crg_group_mode", group="web", mode="normal") == 1
+        assert metric(c, "n2", "crg_group_mode", group="web", mode="failover") == 0
+        assert metric(c, "n3", "crg_group_holder", group="web", node="n1") == 1
+        assert metric(c, "n3", "crg_group_app_up", group="report") == 1
+        assert metric(c, "n1", "crg_lease_renew_seconds_count") > 0  # type: ignore[operator]
+        assert group_codes(c, "web") == {"n1": 200, "n2": 503, "n3": 503}
+        assert group_codes(c, "db") == {"n1": 200, "n2": 503, "n3": 503}
+        assert (c.hosts.endpoint("n1", "/groups/nope") or (0, ""))[0] == 404
+
+        # n1 is cut off: its lease is lost, it fences itself and says so on /health
+        # (asked from inside n1: the client cannot reach it now); n2 serves web.
+        c.bed.cut("n1")
+        until(lambda: (c.hosts.endpoint("n1", "/health", via="n1") or (0, ""))[0] == 503,
+              5, "n1's /health 503 while cut off", sampler=c.sampler, hosts=c.hosts)
+        c.wait_placement(AFTER_N1, "n2 took web, and db in offline mode")
+        until(lambda: group_codes(c, "web") == {"n1": None, "n2": 200, "n3": 503}, 10,
+              "/groups/web 200 on n2 only", sampler=c.sampler, hosts=c.hosts)
+        assert group_codes(c, "db")["n2"] == 503, "offline mode serves nobody"
+        assert (c.hosts.endpoint("n1", "/groups/web", via="n1") or (0, ""))[0] == 503
+        assert metric(c, "n2", "crg_group_failovers_total", group="web") == 1
+        c.bed.heal("n1")
+        until(lambda: (c.hosts.endpoint("n1", "/health") or (0, ""))[0] == 200, 20,
+              "n1 healthy again", sampler=c.sampler, hosts=c.hosts)
+
+        # n2 crashes: web goes back to n1, the first of its list; n3 still says no.
+        c.wait_placement({**AFTER_N1, "db": ("n1", "normal", "up")}, "db back on n1",
+                         node="n3")
+        c.bed.crash("n2")
+        c.wait_placement(SETTLED, "web back on n1 after n2 crashed", node="n3")
+        until(lambda: group_codes(c, "web") == {"n1": 200, "n2": None, "n3": 503}, 10,
+              "/groups/web 200 on n1 only", sampler=c.sampler, hosts=c.hosts)
+        assert metric(c, "n3", "crg_node_status", node="n2", status="down") == 1

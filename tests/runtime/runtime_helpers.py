@@ -184,7 +184,7 @@ def app_pid(cluster: EmbeddedCluster, node: str, group: str) -> int | None:
     agent = cluster.agents.get(node)
     if agent is None:
         return None
-    instance = agent.supervisor.instances.get(group)
+    instance = agent.machine.supervisor.instances.get(group)
     return instance.pgid if instance is not None and instance.running else None
 
 
@@ -201,15 +201,16 @@ def placement(cluster: EmbeddedCluster, group: str) -> tuple[str | None, str, st
 
 
 @contextlib.asynccontextmanager
-async def running(setup: Setup, address: LedgerDriver | None = None
-                  ) -> AsyncIterator[EmbeddedCluster]:
+async def running(setup: Setup, address: LedgerDriver | None = None, *,
+                  observe: bool = False) -> AsyncIterator[EmbeddedCluster]:
     """An embedded cluster for ``setup`` (on ``address``, by default a fresh loopback
-    driver); afterwards: shut down in order, no process left behind, no store mismatch,
-    and the trace conforms to the spec."""
+    driver; ``observe``: with metrics and HTTP endpoints, not yet listening); afterwards:
+    shut down in order, no process left behind, no store mismatch, and the trace
+    conforms to the spec."""
     events = EventLog(setup.events)
     cluster = EmbeddedCluster(setup.config, run_dir=setup.run_dir,
                               address=address or LoopbackDriver(),
-                              events=events, trace_path=setup.trace)
+                              events=events, trace_path=setup.trace, observe=observe)
     await cluster.start()
     try:
         yield cluster

@@ -94,21 +94,22 @@ def test_a_partitioned_host_fences_itself_before_the_other_takes_over(tmp_path: 
                 # deadline already past makes the watchdog fence what n1 just took (while
                 # cut off, a late feed is the watchdog backing up n1's own fencing).
                 late = time.monotonic() - hosts["n1"]._deadline
-                if n1.holdings()[0] and not n1.cut and late > 0:
+                if n1.machine.to_fence()[0] and not n1.keeper.cut and late > 0:
                     stale_feeds.append(late)
 
-            n1.holdings_listeners.append(fed)
+            n1.machine.holdings.listeners.append(fed)
             views["n1"].cut = True
             # n1 lets go of everything before its lease can run out; only then may n2
             # take the VIP (the shared ledger would refuse a second holder).
-            await eventually(lambda: n1.cut and not n1.facts, 5, "n1 fenced itself")
+            await eventually(lambda: n1.keeper.cut and not n1.machine.holdings.facts, 5,
+                             "n1 fenced itself")
             assert where() is None
             assert not [p for p in processes_of(name) if "/n1/" in p.environ()["CRG_MARK"]]
             await eventually(lambda: where() == "n2", 10, "web's VIP on n2")
             await eventually(lambda: aserves(url), 10, "web serves from n2")
             views["n1"].cut = False
             # n1's lease ran out meanwhile: it registers again, and web fails back.
-            await eventually(lambda: not n1.cut, 5, "n1 back in contact")
+            await eventually(lambda: not n1.keeper.cut, 5, "n1 back in contact")
             await eventually(lambda: where() == "n1", 10, "web back on n1")
             await eventually(lambda: aserves(url), 10, "web serves from n1 again")
             assert stale_feeds == []
@@ -184,12 +185,13 @@ def test_registering_again_after_an_expiry_is_retried(
         try:
             await eventually(lambda: aserves(f"http://{vip}:8080/"), 10, "web serves on n1")
             view.cut = True
-            await eventually(lambda: agent.cut and not agent.facts, 5, "n1 fenced itself")
+            await eventually(lambda: agent.keeper.cut and not agent.machine.holdings.facts, 5,
+                             "n1 fenced itself")
             await eventually(lambda: _not(registered()), 5, "n1's lease ran out")
             # Back in contact: its lease is gone, and the first two new ones are refused.
             view.failures = 2
             view.cut = False
-            await eventually(lambda: not agent.cut, 15, "n1 registered again and healed")
+            await eventually(lambda: not agent.keeper.cut, 15, "n1 registered again and healed")
             assert view.failures == 0 and await registered()
             assert not any(task.done() for task in agent._tasks), "every task still runs"
             await eventually(lambda: ledger.holder(config.group("web").vip) == "n1", 10,
@@ -245,15 +247,20 @@ def test_an_agent_that_stalls_past_its_lease_records_what_its_watchdog_fenced(
                              10, "web's VIP on n1")
             await n2.start()
             await eventually(lambda: aserves(url), 10, "web serves from n1")
+            # Serving is not yet settled: the stall must come after start-monitors, or
+            # there are two layers to fence instead of three.
+            await eventually(lambda: n1.agent is not None
+                             and "mon" in n1.agent.machine.holdings.get("web"), 10,
+                             "web's monitors running on n1")
             thread.stall(3.5 * lease_s)
             # Only possible if the watchdog killed n1's server (its port is taken else).
-            await eventually(lambda: "mon" in (n2.agent.facts.get("web") or ()), 10,
+            await eventually(lambda: "mon" in n2.agent.machine.holdings.get("web"), 10,
                              "web up on n2")
             assert await aserves(url) and thread.stalled is None, "while n1 is stopped"
             await eventually(lambda: thread.stalled is not None, 10, "n1 runs again")
             await eventually(lambda: "heal" in kinds(n1), 10, "n1 back in contact")
             await eventually(lambda: ledgers["n1"].holder(config.group("web").vip) == "n1"
-                             and "app" in (n1.agent.facts.get("web") or ()), 15,
+                             and "app" in n1.agent.machine.holdings.get("web"), 15,
                              "web failed back to n1")
             await eventually(lambda: aserves(url), 10, "web serves from n1 again")
         finally:

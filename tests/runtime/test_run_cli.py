@@ -44,6 +44,16 @@ def crg(*args: str) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
+def asking(pid: int) -> bool:
+    """Whether process ``pid`` has a Unix socket open right now (a control request)."""
+    try:
+        process = psutil.Process(pid)
+        connections = getattr(process, "net_connections", process.connections)
+        return bool(connections(kind="unix"))
+    except psutil.Error:
+        return False
+
+
 def test_run_operate_and_stop(tmp_path: Path) -> None:
     setup = quickstart(tmp_path)
     where = ("--run-dir", str(setup.run_dir))
@@ -77,10 +87,14 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
         watched = subprocess.Popen([sys.executable, "-m", "crg", "status", "--watch", *where],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            wait_until(lambda: watched.poll() is None and
-                       "--watch" in " ".join(psutil.Process(watched.pid).cmdline()), 5,
-                       "crg status --watch started")
-            time.sleep(1.0)  # a few refreshes (the table on a pipe is printed when it ends)
+            # Interrupted only once it asks the runtime (the table on a pipe is printed
+            # when it ends): a loaded machine takes more than a second to load crg.
+            deadline = time.monotonic() + 20
+            while not asking(watched.pid):  # requests are brief: look often
+                assert time.monotonic() < deadline, "crg status --watch never asked"
+                assert watched.poll() is None, watched.communicate()
+                time.sleep(0.002)
+            time.sleep(0.6)  # another refresh or so
             watched.send_signal(signal.SIGINT)
             shown, errors = watched.communicate(timeout=10)
         finally:
@@ -115,6 +129,10 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
         if runtime.poll() is None:
             runtime.kill()
             print(runtime.communicate()[0])  # shown by pytest when the test failed
+            # A killed runtime leaves its applications running: not after a test.
+            for orphan in processes_of(setup.name):
+                with contextlib.suppress(psutil.Error):
+                    orphan.kill()
     wait_until(lambda: not processes_of(setup.name), 5, "no process left")
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert not (setup.run_dir / "control.sock").exists()
@@ -244,6 +262,29 @@ def test_a_bad_store_url_is_bad_input(tmp_path: Path, url: str, message: str) ->
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
     assert "etcd://HOST:PORT" in result.stderr, "say what a store URL looks like"
+    assert not run_dir.exists(), "refused before anything was touched"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--garp-refresh", "60s"), "it goes with --address linux, not --address loopback"),
+    (("--node", "n1", "--store", "etcd://127.0.0.1:9", "--address", "linux",
+      "--garp-refresh", "soon"), "--garp-refresh soon: not a duration"),
+    (("--node", "n1", "--store", "etcd://127.0.0.1:9", "--address", "linux",
+      "--garp-refresh", "100ms"), "must be between 1s and 24h"),
+    (("--http", "9100"), "--http: '9100' is not HOST:PORT"),
+    (("--http", "127.0.0.1:65534"), "3 nodes need ports 65534 to 65536"),
+    (("--store-user", "crg"), "--store-user is for a store shared by several hosts"),
+    (("--node", "n1", "--store", "etcd://127.0.0.1:9", "--store-ca", "x.pem"),
+     "--store-ca, --store-cert and --store-key are for a TLS store"),
+])
+def test_operations_flags_are_checked_before_anything_starts(
+        tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    config = tmp_path / "one.crg"
+    config.write_text(LOOPBACK_CONFIG.replace("nodes n1 n2", "nodes n1 n2 n3"))
+    run_dir = tmp_path / "run"
+    result = crg("run", str(config), *args, "--run-dir", str(run_dir))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert not run_dir.exists(), "refused before anything was touched"
 
 

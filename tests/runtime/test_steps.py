@@ -56,9 +56,9 @@ def test_a_failed_acquire_vip_leaves_no_address_behind(tmp_path: Path) -> None:
         assert await web.run_cycle() == "n1: claim web"
         decision = await web.run_cycle()
         assert decision.startswith("n1: acquire-vip web failed: cannot announce"), decision
-        vip = agent.groups["web"].vip
+        vip = agent.machine.groups["web"].vip
         assert driver.holder(vip) is None, "the address of a failed step stays on the node"
-        assert "vip" not in web.agent.facts.get("web", frozenset())
+        assert "vip" not in agent.machine.holdings.get("web")
 
     run(body())
 
@@ -71,12 +71,12 @@ def test_an_address_that_will_not_come_off_counts_as_held(tmp_path: Path) -> Non
         driver = StuckDriver()
         agent, events = await _web_lane_of_n1(tmp_path, driver)
         web = agent.lanes["web"]
-        vip = agent.groups["web"].vip
+        vip = agent.machine.groups["web"].vip
         assert await web.run_cycle() == "n1: claim web"
         assert await web.run_cycle() == "n1: acquire-vip web"
         assert driver.holder(vip) == "n1"
-        assert "vip" in agent.facts["web"]
-        assert vip in agent.holdings()[0], "the fencing watchdog must be told of it"
+        assert "vip" in agent.machine.holdings.get("web")
+        assert vip in agent.machine.to_fence()[0], "the fencing watchdog must be told of it"
         alerts = [e for e in events.records if e["event"] == "runtime-alert"]
         assert len(alerts) == 1 and "counts as held here" in alerts[0]["reason"], alerts
 
@@ -94,8 +94,8 @@ def test_an_address_that_is_not_there_after_all_fails_the_step(tmp_path: Path) -
         assert await web.run_cycle() == "n1: claim web"
         decision = await web.run_cycle()
         assert "failed" in decision and "it is not configured" in decision, decision
-        assert "vip" not in agent.facts.get("web", frozenset())
-        assert agent.groups["web"].vip not in agent.holdings()[0]
+        assert "vip" not in agent.machine.holdings.get("web")
+        assert agent.machine.groups["web"].vip not in agent.machine.to_fence()[0]
 
     run(body())
 
@@ -112,12 +112,12 @@ def test_a_fencing_none_group_is_not_given_to_the_fencing_watchdog(tmp_path: Pat
         web = agent.lanes["web"]
         assert await web.run_cycle() == "n1: claim web"
         assert await web.run_cycle() == "n1: acquire-vip web"
-        assert "vip" in agent.facts["web"]
+        assert "vip" in agent.machine.holdings.get("web")
         try:
             assert await web.run_cycle() == "n1: start-app web"
-            assert agent.supervisor.instances["web"].pgid is not None
-            assert agent.holdings() == ([], [])
+            assert agent.machine.supervisor.instances["web"].pgid is not None
+            assert agent.machine.to_fence() == ([], [])
         finally:
-            agent.supervisor.kill_all()
+            agent.machine.supervisor.kill_all()
 
     run(body())

@@ -15,6 +15,7 @@ from crg.spec import Action, ActionKind, GroupTopology, GroupVars, Model, NodeVa
 from crg.spec.present.simulation import Event, Simulation, Step
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.algebra import CONCRETE
+from crg.spec.vocabulary.variables import FLAG_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = ROOT / "examples"
@@ -50,8 +51,7 @@ def nodes(**masks: Iterable[int]) -> NodeVars:
 def group(**values: Any) -> GroupVars:
     """``group(owner=1, vip=bits(0))``; fields not named are 0/False."""
     base = GroupVars(**{f: 0 for f in GroupVars._fields})
-    flags = ("announced", "alerted", "failed", "offline")
-    base = base._replace(**{f: False for f in flags})
+    base = base._replace(**{f: False for f in FLAG_FIELDS})
     return base._replace(**values)
 
 

@@ -69,7 +69,9 @@ def arbitrary(m: Model, seed: int) -> list[State]:
                 owner=rng.randint(0, n), target=rng.choice([0, *(c + 1 for c in topo.candidates)]),
                 restarts=rng.randint(0, topo.budget),
                 announced=rng.random() < 0.5, alerted=rng.random() < 0.5,
-                failed=rng.random() < 0.3, offline=rng.random() < 0.2, **masks))
+                blocked_alerted=rng.random() < 0.3,
+                failed=rng.random() < 0.3, offline=rng.random() < 0.2,
+                maintenance=rng.random() < 0.2, **masks))
         states.append(m.encode(nodes, groups))
     return states
 

@@ -74,6 +74,15 @@ def test_rejoin_nodes() -> None:
     assert events.rejoin_nodes(A, nodes(down=[1], drained=[1]), 1) == nodes(drained=[1])
 
 
+def test_rejoin_group_ends_the_last_node_episode() -> None:
+    last = running_on(1, alerted=True)
+    assert events.rejoin_group(view(PAIR, last, nodes(down=[0])), 0) == last._replace(
+        alerted=False)
+    # a node that comes back drained is no standby: the episode goes on
+    drained = view(PAIR, last, nodes(down=[0], drained=[0]))
+    assert events.rejoin_group(drained, 0) == last
+
+
 def test_partition_guard() -> None:
     assert events.partition_guard(A, nodes(), 0, 3, 1)
     assert not events.partition_guard(A, nodes(down=[0]), 0, 3, 2)
@@ -83,6 +92,12 @@ def test_partition_guard() -> None:
 
 def test_partition_nodes() -> None:
     assert events.partition_nodes(A, nodes(down=[1]), 0) == nodes(down=[1], cut=[0])
+
+
+def test_partition_group_changes_nothing_of_the_group() -> None:
+    # a cut-off node keeps its lease for now: it still counts as available
+    last = running_on(1, alerted=True)
+    assert events.partition_group(view(PAIR, last, nodes(down=[0])), 1) == last
 
 
 def test_heal_guard() -> None:
@@ -249,6 +264,61 @@ def test_go_online() -> None:
     assert guard
     assert after == group(owner=1, vip=bits(0))
     assert not events.go_online(view(T, running_on(0)), -1)[0]
+
+
+def test_undrain_group_ends_the_last_node_episode() -> None:
+    last = running_on(1, alerted=True)
+    assert events.undrain_group(view(PAIR, last, nodes(drained=[0])), 0) == last._replace(
+        alerted=False)
+    assert events.undrain_group(view(PAIR, last, nodes(drained=[0], down=[0])), 0) == last
+
+
+def test_cleanup_lifts_the_ban_on_one_node() -> None:
+    before = running_on(1, ban=bits(0, 1), restarts=0)
+    guard, after = events.cleanup(view(PAIR, before), 0)
+    assert guard
+    assert after == before._replace(ban=bits(1))
+
+
+def test_cleanup_of_the_owner_restores_its_budget_and_ends_the_blocked_episode() -> None:
+    stuck = running_on(1, ban=bits(0, 1), blocked_alerted=True)
+    guard, after = events.cleanup(view(PAIR, stuck), 1)
+    assert guard
+    assert after == stuck._replace(ban=bits(0), blocked_alerted=False)
+    guard, after = events.cleanup(view(PAIR, running_on(1, restarts=1)), 1)
+    assert guard and after.restarts == 0
+
+
+def test_cleanup_not_enabled() -> None:
+    assert not events.cleanup(view(PAIR, running_on(1)), 1)[0]  # nothing to clean
+    assert not events.cleanup(view(PAIR, running_on(1, restarts=1)), 0)[0]  # not the owner
+    assert not events.cleanup(view(PAIR, running_on(1, ban=bits(2))), 2)[0]  # not a candidate
+
+
+def test_switchover_refused_to_a_banned_node() -> None:
+    banned = running_on(0, ban=bits(1))
+    assert not events.switchover(view(T, banned), 1)[0]
+    assert events.switchover(view(T, banned), 2)[0]
+
+
+def test_maintenance_on_when_at_rest() -> None:
+    guard, after = events.maintenance_on(view(T, running_on(0)), -1)
+    assert guard
+    assert after == running_on(0, maintenance=True)
+    assert not events.maintenance_on(view(T, running_on(0, maintenance=True)), -1)[0]
+    assert not events.maintenance_on(view(T, group()), -1)[0]  # not placed: not at rest
+
+
+def test_maintenance_off_whatever_the_state() -> None:
+    stopped = group(owner=1, vip=bits(0), maintenance=True)  # its app died meanwhile
+    guard, after = events.maintenance_off(view(T, stopped), -1)
+    assert guard
+    assert after == stopped._replace(maintenance=False)
+    assert not events.maintenance_off(view(T, running_on(0)), -1)[0]
+
+
+def test_fault_is_not_charged_in_maintenance() -> None:
+    assert not events.fault(view(T, running_on(0, maintenance=True)), 0)[0]
 
 
 def test_owner_node() -> None:

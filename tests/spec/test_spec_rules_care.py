@@ -119,24 +119,48 @@ def test_alert_not_enabled() -> None:
     assert not rules_care.alert(view(PAIR, group(), nodes(down=[0])), 1)[0]  # not placed
 
 
-# -- rearm ----------------------------------------------------------------------------------
+# -- alert-blocked -------------------------------------------------------------------------
 
 
-def test_rearm_when_a_standby_returns() -> None:
-    before = running_on(1, alerted=True)
-    guard, after = rules_care.rearm(view(PAIR, before), 0)  # node 0 is back: coordinator
+def test_alert_blocked_when_no_candidate_is_left_within_budget() -> None:
+    # node 1 is the owner and banned there; node 0 is banned too: nowhere to go
+    before = running_on(1, ban=bits(0, 1))._replace(app=0, mon=0, announced=False)
+    guard, after = rules_care.alert_blocked(view(PAIR, before), 1)
     assert guard
-    assert after == before._replace(alerted=False)
-    assert not rules_care.rearm(view(PAIR, before), 1)[0]  # only the coordinator
+    assert after == before._replace(blocked_alerted=True)
 
 
-def test_no_rearm_while_no_standby_is_available() -> None:
-    # the group went down from its last node and one node came back: same episode
-    assert not rules_care.rearm(view(PAIR, group(alerted=True), nodes(down=[0])), 1)[0]
-    assert not rules_care.rearm(view(PAIR, group(alerted=True), nodes(down=[0, 1])), 2)[0]
+def test_alert_blocked_on_the_last_node_once_its_budget_is_spent() -> None:
+    last = running_on(1, ban=bits(1))._replace(app=0, mon=0, announced=False)
+    assert rules_care.alert_blocked(view(PAIR, last, nodes(down=[0])), 1)[0]
 
 
-def test_rearm_not_enabled() -> None:
-    still_last = view(PAIR, running_on(1, alerted=True), nodes(down=[0]))
-    assert not any(rules_care.rearm(still_last, n)[0] for n in range(3))
-    assert not rules_care.rearm(view(PAIR, running_on(1)), 0)[0]  # not raised
+def test_alert_blocked_not_enabled() -> None:
+    spent_here = running_on(1, ban=bits(1))
+    assert not rules_care.alert_blocked(view(PAIR, spent_here), 1)[0]  # node 0 is eligible
+    banned_all = running_on(1, ban=bits(0, 1), blocked_alerted=True)
+    assert not rules_care.alert_blocked(view(PAIR, banned_all), 1)[0]  # raised already
+    assert not rules_care.alert_blocked(view(PAIR, running_on(1, ban=bits(0, 1))), 0)[0]
+    # a drained owner is being emptied: the group will move, it is not blocked
+    drained = view(PAIR, running_on(1, ban=bits(0, 1)), nodes(drained=[1]))
+    assert not rules_care.alert_blocked(drained, 1)[0]
+
+
+# -- end-episodes --------------------------------------------------------------------------
+
+
+def test_end_episodes_keeps_the_alerts_of_episodes_that_last() -> None:
+    last = running_on(1, alerted=True)
+    assert rules_care.end_episodes(view(PAIR, last, nodes(down=[0]))) == last
+    stuck = running_on(1, ban=bits(0, 1), blocked_alerted=True)
+    assert rules_care.end_episodes(view(PAIR, stuck)) == stuck
+
+
+def test_end_episodes_clears_the_alert_of_an_episode_that_ended() -> None:
+    # a standby is back (the view is the one after the event): the episode is over
+    assert not rules_care.end_episodes(view(PAIR, running_on(1, alerted=True))).alerted
+    # the group lost its owner: over too
+    assert not rules_care.end_episodes(view(PAIR, group(alerted=True), nodes(down=[0]))).alerted
+    # a ban was lifted: the group is no longer blocked
+    freed = running_on(1, ban=bits(0), blocked_alerted=True)
+    assert not rules_care.end_episodes(view(PAIR, freed)).blocked_alerted

@@ -1,0 +1,151 @@
+"""A Pacemaker application primitive as a crg ``app`` and monitors (``crg import pacemaker``).
+
+The reverse of :mod:`crg.bridges.app_to_pacemaker`: ``ocf:heartbeat:anything`` gives back
+the command (``/usr/bin/env`` prefixes become ``env``, ``/bin/sh -c`` becomes ``shell``,
+``$(crm_node -n)`` becomes ``{node}``), ``systemd:UNIT`` and ``lsb:NAME`` become the
+commands that drive them, and any other OCF agent is run as crg would run it: the agent
+itself with ``start``, ``stop`` and ``monitor``, its parameters as ``OCF_RESKEY_*``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from crg.bridges.app_to_pacemaker import ENV, NODE_NAME, OCF_ROOT, SHELL, STOP_MARGIN_MS
+from crg.bridges.crg_writer import braced, literal
+from crg.bridges.pacemaker_time import duration_ms, duration_text
+from crg.dsl.format import quote
+
+Note = Callable[[ET.Element, str], object]
+_SHELL_OPERATORS = {"|", "||", "&&", ";", "&", ">", ">>", "<", "2>&1", "<<"}
+_IGNORED_ANYTHING = {"pidfile": "crg tracks the process itself",
+                     "logfile": "crg writes the output to RUN_DIR/logs/NODE/GROUP.log",
+                     "errlogfile": "crg writes the output to RUN_DIR/logs/NODE/GROUP.log",
+                     "user": "crg runs the application as its own user; change user in the "
+                             "command if needed"}
+
+
+@dataclass
+class AppDraft:
+    items: list[str] = field(default_factory=list)
+    """The lines inside ``app { }``."""
+    monitors: list[str] = field(default_factory=list)
+
+
+def primitive_params(primitive: ET.Element) -> dict[str, str]:
+    return {p.get("name", ""): p.get("value", "")
+            for attributes in primitive.iterfind("instance_attributes")
+            for p in attributes.iterfind("nvpair")}
+
+
+def app_from_primitive(primitive: ET.Element, note: Note) -> AppDraft:
+    standard, provider = primitive.get("class", ""), primitive.get("provider", "")
+    kind = primitive.get("type", "")
+    params = primitive_params(primitive)
+    ops = {(op.get("name", ""), duration_ms(op.get("interval", "0"))): op
+           for op in primitive.iterfind("operations/op")}
+    draft = AppDraft()
+    start_timeout = _timeout(ops.get(("start", 0)))
+    stop_timeout = _timeout(ops.get(("stop", 0)))
+    if standard == "ocf" and provider == "heartbeat" and kind == "anything":
+        _anything(primitive, params, draft, start_timeout, stop_timeout, note)
+    else:
+        if standard == "systemd":
+            start, stop, status = (f"systemctl start {kind}", f"systemctl stop {kind}",
+                                   f"systemctl is-active --quiet {kind}")
+        elif standard == "lsb":
+            script = f"/etc/init.d/{kind}"
+            start, stop, status = f"{script} start", f"{script} stop", f"{script} status"
+        else:
+            agent = f"{OCF_ROOT}/resource.d/{provider}/{kind}"
+            start, stop, status = f"{agent} start", f"{agent} stop", f"{agent} monitor"
+        draft.items += [f"start {literal(start)}{_opt(start_timeout)}",
+                        f"stop {literal(stop)}{_opt(stop_timeout)}",
+                        f"status {literal(status)}"]
+        if standard == "ocf":
+            env = [f'OCF_ROOT = {literal(OCF_ROOT)}'] + [
+                f"OCF_RESKEY_{k} = {literal(v)}" for k, v in params.items()]
+            draft.items.append("env {\n" + "\n".join(f"  {e}" for e in env) + "\n}")
+        elif params:
+            note(primitive, f"{standard} resources take no parameters; "
+                            f"{', '.join(params)} not imported")
+    for (name, interval), op in ops.items():
+        if name == "monitor" and interval:
+            if op.get("role") not in (None, "Started"):
+                note(op, f"a monitor for role {op.get('role')} has no counterpart; not "
+                         "imported")
+                continue
+            draft.monitors.append(f"monitor process every {duration_text(interval)}"
+                                  f"{_opt(_timeout(op))} fails 1")
+        elif name not in ("start", "stop", "monitor"):
+            note(op, f"the {name} operation has no counterpart in crg; not imported")
+    if not draft.monitors:
+        draft.monitors.append("monitor process fails 1")
+    hook = params.get("monitor_hook") if kind == "anything" else None
+    if hook:
+        hook_text = braced(hook).replace(NODE_NAME, "{node}")
+        draft.monitors.append(f"monitor exec {quote(hook_text)} fails 1")
+    return draft
+
+
+def _anything(primitive: ET.Element, params: dict[str, str], draft: AppDraft,
+              start_timeout: int | None, stop_timeout: int | None, note: Note) -> None:
+    binfile = params.get("binfile", "")
+    try:
+        argv = [binfile, *shlex.split(params.get("cmdline_options", ""))]
+    except ValueError:
+        argv = []
+    env: list[tuple[str, str]] = []
+    if argv and argv[0] in (ENV, "env"):
+        argv.pop(0)
+        while argv and "=" in argv[0] and not argv[0].startswith("="):
+            key, value = argv.pop(0).split("=", 1)
+            env.append((key, value))
+    if len(argv) == 3 and argv[:2] == [SHELL, "-c"]:
+        shell, text = True, braced(argv[2])
+    elif argv and not any(_shell_syntax(a) for a in argv):
+        shell, text = False, shlex.join(braced(a) for a in argv)
+    else:
+        # Unbalanced quotes or shell syntax: the agent ran it through its shell; so do we.
+        shell = True
+        text = braced(f"{binfile} {params.get('cmdline_options', '')}".strip())
+    if not binfile:
+        note(primitive, "ocf:heartbeat:anything without binfile: there is no command to run")
+    text = text.replace(shlex.quote(NODE_NAME), "{node}").replace(NODE_NAME, "{node}")
+    draft.items.append(f"start {quote(text)}{_opt(start_timeout)}")
+    stop_seconds = params.get("stop_timeout")
+    if stop_seconds and stop_seconds.isdigit():
+        draft.items.append(f"stop signal TERM timeout {stop_seconds}s")
+    elif stop_timeout:
+        draft.items.append(f"stop signal TERM timeout "
+                           f"{duration_text(max(stop_timeout - STOP_MARGIN_MS, 1000))}")
+    if env:
+        draft.items.append("env {\n" + "\n".join(
+            f"  {k} = {quote(braced(v).replace(NODE_NAME, '{node}'))}" for k, v in env)
+            + "\n}")
+    if shell:
+        draft.items.append("shell")
+    if params.get("workdir"):
+        draft.items.append(f"dir {literal(params['workdir'])}")
+    for name, why in _IGNORED_ANYTHING.items():
+        if params.get(name):
+            note(primitive, f"{name}={params[name]}: {why}; not imported")
+
+
+def _shell_syntax(word: str) -> bool:
+    """A word the agent's shell would have interpreted (``{node}``'s spelling aside)."""
+    word = word.replace(NODE_NAME, "")
+    return word in _SHELL_OPERATORS or "$" in word or "`" in word
+
+
+def _timeout(op: ET.Element | None) -> int | None:
+    if op is None or not op.get("timeout"):
+        return None
+    return duration_ms(op.get("timeout", ""))
+
+
+def _opt(ms: int | None) -> str:
+    return f" timeout {duration_text(ms)}" if ms else ""

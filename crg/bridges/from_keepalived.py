@@ -1,0 +1,258 @@
+"""keepalived configurations as a crg draft (``crg import keepalived``).
+
+Each file is one node's ``keepalived.conf`` (named by ``global_defs { router_id }``, else
+by the file name). Each VRRP instance becomes a group: its first virtual address is the
+VIP, the nodes that run the instance are its candidates in order of priority (``state
+MASTER`` first among equals), ``nopreempt`` is ``failback manual``, a tracked
+``vrrp_script`` is an ``exec`` monitor with its interval, timeout and ``fall``, and the
+address moves at the first fault as keepalived's does (``restarts 0``).
+
+keepalived moves addresses and runs no application, but a crg group has one: the import
+writes ``sleep infinity`` in its place, which holds the group's VIP and nothing else, and
+says so. ``notify_fault`` becomes an alert command; the other notify scripts are named in
+comments (crg runs a group's start command where it comes up and its stop command where
+it leaves: that is where they belong). With a single file the peers are not known: they
+are named after ``unicast_peer`` (or one ``peer``) and assumed to mirror this node (its
+MASTER instances prefer it, its BACKUP ones a peer), and a comment says so.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from crg.bridges.crg_writer import Draft, DraftGroup, crg_name, literal
+from crg.bridges.import_notes import Notes
+from crg.bridges.keepalived_syntax import KeepalivedFile, Stmt, parse_keepalived
+from crg.dsl import Source
+from crg.dsl.export import duration_text
+from crg.dsl.source import NO_SPAN
+
+PLACEHOLDER_APP = 'app {\n  start "sleep infinity"\n}'
+DEFAULT_PRIORITY = 100
+_WHY = {
+    "virtual_router_id": " (VRRP's own: crg agrees on owners through its store)",
+    "authentication": " (VRRP's own: crg agrees on owners through its store)",
+    "advert_int": " (failure detection: crg's lease and heartbeat, in the cluster block)",
+    "unicast_src_ip": " (VRRP's own: crg agrees on owners through its store)",
+}
+MAPPED_INSTANCE = {"state", "priority", "interface", "virtual_ipaddress", "nopreempt",
+                   "track_script", "notify_fault", "unicast_peer"}
+
+
+@dataclass
+class _Instance:
+    node: str
+    statement: Stmt
+    notes: Notes
+    priority: int
+    master: bool
+
+
+@dataclass
+class _Node:
+    name: str
+    file: KeepalivedFile
+    notes: Notes
+    scripts: dict[str, Stmt] = field(default_factory=dict)
+    peers: list[str] = field(default_factory=list)
+
+
+def from_keepalived(sources: list[Source]) -> tuple[Draft, list[Notes]]:
+    nodes = [_node(parse_keepalived(source)) for source in sources]
+    names = [n.name for n in nodes]
+    for index, node in enumerate(nodes):
+        if node.name in names[:index]:
+            raise node.file.error(node.file.statements[0].span if node.file.statements
+                                  else NO_SPAN, f"two files name the node '{node.name}'",
+                                  "give each node's file its own router_id in global_defs")
+    draft = Draft("keepalived", list(names))
+    draft.comments.append("Imported by crg from " + ", ".join(s.path for s in sources)
+                          + " (keepalived, one file per node).")
+    if len(nodes) == 1:
+        peers = nodes[0].peers or ["peer"]
+        draft.nodes += peers
+        draft.comments.append(
+            f"Only {names[0]}'s file was given: the peers ({', '.join(peers)}) are assumed to "
+            f"mirror it (an instance that is MASTER on {names[0]} prefers it, a BACKUP one "
+            "the first peer). Import every node's file to use their real priorities.")
+    instances: dict[str, list[_Instance]] = {}
+    for node in nodes:
+        for statement in node.file.statements:
+            _top_level(node, statement, instances, draft)
+    for name, found in instances.items():
+        draft.groups.append(_group(name, found, nodes, draft))
+    if not draft.groups:
+        raise nodes[0].file.error(NO_SPAN, "no vrrp_instance to import")
+    return draft, [n.notes for n in nodes]
+
+
+def _node(file: KeepalivedFile) -> _Node:
+    notes = Notes(file.source)
+    name = file.source.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    defs = next((s for s in file.statements if s.name == "global_defs"), None)
+    router_id = defs.find("router_id") if defs else None
+    if router_id is not None and router_id.words:
+        name = router_id.words[0]
+    node = _Node(crg_name(name), file, notes)
+    for statement in file.statements:
+        if statement.name == "vrrp_script" and statement.words:
+            node.scripts[statement.words[0]] = statement
+        if statement.name == "vrrp_instance":
+            peer_block = statement.find("unicast_peer")
+            for peer in (peer_block.children or []) if peer_block else []:
+                peer_name = crg_name(f"peer-{peer.name}")
+                if peer_name not in node.peers:
+                    node.peers.append(peer_name)
+    return node
+
+
+def _top_level(node: _Node, statement: Stmt, instances: dict[str, list[_Instance]],
+               draft: Draft) -> None:
+    if statement.name == "vrrp_instance":
+        if not statement.words or statement.children is None:
+            raise node.file.error(statement.span, "vrrp_instance needs a name and a block")
+        priority = statement.find("priority")
+        try:
+            value = int(priority.words[0]) if priority and priority.words else DEFAULT_PRIORITY
+        except ValueError:
+            raise node.file.error(priority.args[0].span if priority else statement.span,
+                                  "priority must be a whole number") from None
+        state = statement.find("state")
+        master = bool(state and state.words and state.words[0].upper() == "MASTER")
+        instances.setdefault(statement.words[0], []).append(
+            _Instance(node.name, statement, node.notes, value, master))
+    elif statement.name == "vrrp_script":
+        pass  # read with the instances that track it
+    elif statement.name == "global_defs":
+        for entry in statement.children or []:
+            if entry.name != "router_id":
+                node.notes.add(entry.span, f"global_defs {entry.name}: no counterpart in "
+                                           "crg; not imported", draft.comments)
+    else:
+        what = {"virtual_server": "LVS virtual servers", "vrrp_sync_group":
+                "sync groups (instances that move together)", "include":
+                "include (not followed)"}.get(statement.name, statement.name)
+        node.notes.add(statement.span, f"{what}: no counterpart in crg; not imported",
+                       draft.comments)
+
+
+def _group(name: str, found: list[_Instance], nodes: list[_Node], draft: Draft) -> DraftGroup:
+    first = found[0]
+    node = next(n for n in nodes if n.name == first.node)
+    group = DraftGroup(crg_name(name))
+    group.comments.append(f"vrrp_instance {name}.")
+    statement = first.statement
+    _vip(node, statement, group)
+    group.add(PLACEHOLDER_APP, "keepalived runs no application, only the address moves: "
+                               "this placeholder holds the VIP alone; put the service's own "
+                               "start command here")
+    _monitors(node, statement, group)
+    candidates = sorted(found, key=lambda i: (-i.priority, not i.master,
+                                              [n.name for n in nodes].index(i.node)))
+    order = [i.node for i in candidates]
+    if len(nodes) == 1:
+        peers = node.peers or ["peer"]
+        order = [first.node, *peers] if first.master else [*peers, first.node]
+    priorities = [i.priority for i in candidates]
+    if len(set(priorities)) < len(priorities):
+        group.comments.append("equal priorities: ordered MASTER first, then as the files "
+                              "were given")
+    group.add(f"preferred {order[0]}")
+    if order[1:]:
+        group.add("possible " + ", ".join(order[1:]))
+    manual = any(i.statement.find("nopreempt") is not None for i in found)
+    group.add(f"failback {'manual' if manual else 'auto'}")
+    group.add("restarts 0 within 5m", "keepalived moves the address at the first failed "
+                                      "check (after 'fall' failures): no local restart")
+    for instance in found:
+        _unmapped(instance, group)
+    return group
+
+
+def _vip(node: _Node, instance: Stmt, group: DraftGroup) -> None:
+    block = instance.find("virtual_ipaddress")
+    addresses = block.children if block is not None and block.children else []
+    if not addresses:
+        raise node.file.error(instance.span, f"vrrp_instance {instance.words[0]} has no "
+                                             "virtual_ipaddress")
+    entry = addresses[0]
+    text = entry.name
+    try:
+        interface = ipaddress.ip_interface(text)
+    except ValueError:
+        raise node.file.error(entry.span, f"'{text}' is not an IP address (with an optional "
+                                          "/prefix)") from None
+    if "/" not in text:
+        node.notes.add(entry.span, f"{text}: no prefix; keepalived then uses "
+                                   f"/{interface.max_prefixlen}, and so does the import",
+                       group.comments)
+    device = None
+    words = entry.words
+    if "dev" in words and words.index("dev") + 1 < len(words):
+        device = words[words.index("dev") + 1]
+    else:
+        interface_stmt = instance.find("interface")
+        device = interface_stmt.words[0] if interface_stmt and interface_stmt.words else None
+    group.add(f"vip {interface.with_prefixlen}" + (f" dev {device}" if device else ""))
+    extra = [w for w in words if w not in ("dev", device)]
+    if extra:
+        node.notes.add(entry.span, f"{text}: {' '.join(extra)} has no counterpart; not "
+                                   "imported", group.comments)
+    for more in addresses[1:]:
+        node.notes.add(more.span, f"{more.name}: a crg group has one VIP; not imported",
+                       group.comments)
+
+
+def _monitors(node: _Node, instance: Stmt, group: DraftGroup) -> None:
+    tracked = instance.find("track_script")
+    names = [c.name for c in tracked.children or []] if tracked is not None else []
+    for name in names:
+        script = node.scripts.get(name)
+        if script is None:
+            raise node.file.error(tracked.span if tracked else instance.span,
+                                  f"track_script names '{name}', which no vrrp_script defines")
+        command = script.find("script")
+        if command is None or not command.words:
+            raise node.file.error(script.span, f"vrrp_script {name} has no script")
+        interval = _seconds(node, script, "interval", 1)
+        timeout = _seconds(node, script, "timeout", interval)
+        fall = _seconds(node, script, "fall", 1)
+        group.add(f"monitor exec {literal(' '.join(command.words))} every "
+                  f"{duration_text(interval * 1000)} timeout "
+                  f"{duration_text(min(timeout, interval) * 1000)} fails {max(fall, 1)}")
+        weight = script.find("weight")
+        if weight is not None and weight.words and weight.words[0] not in ("0", "+0", "-0"):
+            node.notes.add(weight.span, f"vrrp_script {name}: weight {weight.words[0]} changes "
+                                        "the priority instead of failing the instance; crg "
+                                        "counts a failed check as a fault", group.comments)
+    if not names:
+        group.add("monitor process", "no track_script: crg watches the placeholder process")
+
+
+def _seconds(node: _Node, script: Stmt, keyword: str, default: int) -> int:
+    statement = script.find(keyword)
+    if statement is None or not statement.words:
+        return default
+    try:
+        return max(int(float(statement.words[0])), 1)
+    except ValueError:
+        raise node.file.error(statement.args[0].span, f"{keyword} must be a number") from None
+
+
+def _unmapped(instance: _Instance, group: DraftGroup) -> None:
+    for entry in instance.statement.children or []:
+        if entry.name in MAPPED_INSTANCE:
+            if entry.name == "notify_fault" and entry.words and not any(
+                    s.text.startswith("alert command") for s in group.statements):
+                message = instance.notes.add(
+                    entry.span, "notify_fault: becomes an alert command, which crg calls "
+                                "for the last-node alert rather than for a fault")
+                group.add(f"alert command {literal(' '.join(entry.words))}", message)
+            continue
+        hint = _WHY.get(entry.name, "")
+        if entry.name.startswith("notify"):
+            hint = (": crg runs a group's start command where it comes up and its stop "
+                    "command where it leaves; put the script there")
+        instance.notes.add(entry.span, f"{entry.name} (on {instance.node}): no counterpart "
+                                       f"in crg{hint}; not imported", group.comments)

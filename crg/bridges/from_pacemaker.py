@@ -1,0 +1,411 @@
+"""A Pacemaker CIB as a crg draft (``crg import pacemaker``).
+
+What maps (README.md, "Using crg with Pacemaker or keepalived", has the table): a
+Pacemaker group of an ``IPaddr2`` address and an application becomes a crg group; its
+location scores give the order of ``[preferred] + possible`` (highest first; a negative
+score excludes the node); stickiness that outweighs every score difference is ``failback
+manual``, none is ``auto``; a negative colocation between two groups is ``avoid``;
+``migration-threshold`` and ``failure-timeout`` are ``restarts R within W``; monitor
+operations are monitors. Everything else is named where it was found (a warning) and
+where it would have gone (a comment in the ``.crg``). Malformed input is a positioned
+error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+from crg.bridges.app_from_pacemaker import app_from_primitive, primitive_params
+from crg.bridges.crg_writer import Draft, DraftGroup, Statement, crg_name, literal
+from crg.bridges.import_notes import Notes
+from crg.bridges.pacemaker_model import INFINITY
+from crg.bridges.pacemaker_time import DurationError, duration_ms, duration_text
+from crg.bridges.xml_source import XmlDocument
+
+VIP_AGENTS = {("ocf", "heartbeat", "IPaddr2"), ("ocf", "heartbeat", "IPaddr")}
+MAX_RESTARTS = 100
+DEFAULT_BUDGET = "2 within 5m"
+MAX_WINDOW_MS = 24 * 3_600_000
+
+
+@dataclass
+class _Group:
+    element: ET.Element
+    name: str
+    vip: ET.Element
+    app: ET.Element
+    members: list[ET.Element]
+    draft: DraftGroup
+    scores: dict[str, int] = field(default_factory=dict)
+    avoid: list[str] = field(default_factory=list)
+    app_banned: set[str] = field(default_factory=set)
+    """Nodes where the application alone may not run (an instance group's offline mode)."""
+
+
+def score(text: str | None) -> int:
+    value = (text or "0").strip().upper().lstrip("+")
+    if value in ("INFINITY", "INF"):
+        return INFINITY
+    if value in ("-INFINITY", "-INF"):
+        return -INFINITY
+    number = int(value)  # ValueError is reported by the caller at the element
+    return max(-INFINITY, min(INFINITY, number))
+
+
+def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
+    root, notes = doc.root, Notes(doc.source)
+    if root.tag != "cib":
+        raise doc.error(root, f"not a Pacemaker CIB: the document is <{root.tag}>, not <cib>",
+                        "export one with 'pcs cluster cib FILE' or 'cibadmin --query'")
+    configuration = root.find("configuration")
+    if configuration is None:
+        raise doc.error(root, "<cib> has no <configuration>")
+    properties = _nvpairs(configuration.find("crm_config"))
+    nodes = _nodes(doc, configuration, notes)
+    draft = Draft(crg_name(properties.get("cluster-name") or _stem(doc.source.path)), nodes)
+    draft.comments.append(f"Imported by crg from {doc.source.path} (Pacemaker CIB).")
+    defaults = _nvpairs(configuration.find("rsc_defaults"))
+    groups = _groups(doc, configuration, notes, draft)
+    _constraints(doc, configuration, groups, notes, draft)
+    symmetric = properties.get("symmetric-cluster", "true").lower() in ("true", "yes", "1")
+    for group in groups.values():
+        _placement(doc, group, nodes, symmetric, defaults, notes)
+        _budget(doc, group, defaults, notes)
+        avoided = list(dict.fromkeys(groups[o].name for o in group.avoid if o in groups))
+        if avoided:
+            group.draft.add("avoid " + ", ".join(avoided))
+        draft.groups.append(group.draft)
+    policy = properties.get("no-quorum-policy", "stop")
+    if policy != "stop":
+        message = notes.add(doc.where(configuration.find("crm_config")),
+                            f"no-quorum-policy={policy}: nodes without quorum keep their "
+                            "resources; imported as fencing none (unsafe under partitions, "
+                            "which crg check shows)")
+        for draft_group in draft.groups:
+            draft_group.add("fencing none", message)
+    _alerts(doc, configuration, notes, draft)
+    if not draft.groups:
+        raise doc.error(configuration.find("resources"),
+                        "no group could be imported: crg needs a Pacemaker group of an "
+                        "IPaddr2 address and an application (see the warnings above)")
+    return draft, notes
+
+
+def _stem(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] or "imported"
+
+
+def _nvpairs(parent: ET.Element | None) -> dict[str, str]:
+    if parent is None:
+        return {}
+    return {p.get("name", ""): p.get("value", "") for p in parent.iter("nvpair")}
+
+
+def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes) -> list[str]:
+    nodes = []
+    for node in configuration.iterfind("nodes/node"):
+        name = node.get("uname") or node.get("id") or ""
+        if node.get("type") in ("ping",):
+            notes.add(doc.where(node), f"{doc.describe(node)}: a ping node hosts nothing; "
+                                       "not imported")
+            continue
+        if crg_name(name) != name:
+            raise doc.error(node, f"node '{name}' is not a crg name (letters, digits, _ . -, "
+                                  "not starting with a digit)")
+        nodes.append(name)
+    if not nodes:
+        raise doc.error(configuration.find("nodes") or configuration,
+                        "the CIB lists no nodes (<nodes> is empty)",
+                        "take the CIB from a cluster that has been set up "
+                        "('pcs cluster cib FILE')")
+    return nodes
+
+
+# -- resources -------------------------------------------------------------------------------
+
+
+def _groups(doc: XmlDocument, configuration: ET.Element, notes: Notes,
+            draft: Draft) -> dict[str, _Group]:
+    resources = configuration.find("resources")
+    groups: dict[str, _Group] = {}
+    for element in list(resources) if resources is not None else []:
+        where = doc.where(element)
+        if element.tag == "primitive":
+            if element.get("class") == "stonith":
+                notes.add(where, f"{doc.describe(element)}: a fencing device; crg's groups "
+                                 "fence themselves (fencing self); not imported", draft.comments)
+            else:
+                notes.add(where, f"{doc.describe(element)}: a resource outside a group; crg "
+                                 "imports groups of an IPaddr2 address and an application; not "
+                                 "imported", draft.comments)
+            continue
+        if element.tag != "group":
+            notes.add(where, f"{doc.describe(element)}: {element.tag} resources have no "
+                             "counterpart in crg; not imported", draft.comments)
+            continue
+        group = _group(doc, element, notes, draft)
+        if group is not None:
+            groups[element.get("id", "")] = group
+    return groups
+
+
+def _group(doc: XmlDocument, element: ET.Element, notes: Notes,
+           draft: Draft) -> _Group | None:
+    gid = element.get("id") or ""
+    if not gid:
+        raise doc.error(element, "<group> without an id")
+    members = list(element.iterfind("primitive"))
+    vips = [m for m in members if _agent(m) in VIP_AGENTS]
+    apps = [m for m in members if m not in vips]
+    if not vips or not apps:
+        missing = "an IPaddr2 address" if not vips else "an application"
+        notes.add(doc.where(element), f"{doc.describe(element)}: has no {missing}; a crg "
+                                      "group needs both; not imported", draft.comments)
+        return None
+    name = crg_name(gid)
+    draft_group = DraftGroup(name)
+    if name != gid:
+        notes.add(doc.where(element), f"{doc.describe(element)}: renamed {name} (not a crg "
+                                      "name as it was)", draft_group.comments)
+    for extra in vips[1:] + apps[1:]:
+        notes.add(doc.where(extra), f"{doc.describe(extra)}: a crg group has one VIP and one "
+                                    f"application; not imported", draft_group.comments)
+    if members.index(vips[0]) > members.index(apps[0]):
+        notes.add(doc.where(element), f"{doc.describe(element)}: the application starts "
+                                      "before the address here; crg always acquires the VIP "
+                                      "first", draft_group.comments)
+    group = _Group(element, name, vips[0], apps[0], members, draft_group)
+    _vip(doc, group, notes)
+    try:
+        app = app_from_primitive(apps[0], lambda e, m: notes.add(
+            doc.where(e), f"{doc.describe(e)}: {m}", draft_group.comments))
+    except (DurationError, ValueError) as exc:
+        raise doc.error(apps[0], f"{doc.describe(apps[0])}: {exc}") from None
+    draft_group.add("app {\n" + "\n".join("  " + line.replace("\n", "\n  ")
+                                          for line in app.items) + "\n}")
+    for monitor in app.monitors:
+        draft_group.add(monitor)
+    for key in ("target-role", "is-managed", "priority"):
+        value = _meta(group, key)
+        if value is not None:
+            notes.add(doc.where(element), f"{doc.describe(element)}: {key}={value} has no "
+                                          "counterpart in crg; not imported",
+                      draft_group.comments)
+    return group
+
+
+def _agent(primitive: ET.Element) -> tuple[str, str, str]:
+    return (primitive.get("class", ""), primitive.get("provider", ""),
+            primitive.get("type", ""))
+
+
+def _vip(doc: XmlDocument, group: _Group, notes: Notes) -> None:
+    params = primitive_params(group.vip)
+    address = params.get("ip", "")
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise doc.error(group.vip, f"{doc.describe(group.vip)}: ip '{address}' is not an IP "
+                                   "address") from None
+    netmask = params.get("cidr_netmask", "")
+    if not netmask:
+        netmask = str(ip.max_prefixlen)
+        notes.add(doc.where(group.vip), f"{doc.describe(group.vip)}: no cidr_netmask (IPaddr2 "
+                                        f"takes the interface's); imported as /{netmask}",
+                  group.draft.comments)
+    try:
+        prefix = ipaddress.ip_interface(f"{address}/{netmask}").network.prefixlen
+    except ValueError:
+        raise doc.error(group.vip, f"{doc.describe(group.vip)}: cidr_netmask '{netmask}' is "
+                                   "not a prefix length or netmask") from None
+    device = params.get("nic")
+    group.draft.add(f"vip {address}/{prefix}" + (f" dev {device}" if device else ""))
+
+
+def _meta(group: _Group, key: str, defaults: dict[str, str] | None = None) -> str | None:
+    """A meta attribute as Pacemaker resolves it for the group: the group's own, else
+    its members' (the first member that sets it), else the resource defaults."""
+    for element in (group.element, *group.members):
+        for attributes in element.iterfind("meta_attributes"):
+            for pair in attributes.iterfind("nvpair"):
+                if pair.get("name") == key:
+                    return pair.get("value", "")
+    return (defaults or {}).get(key)
+
+
+# -- constraints -----------------------------------------------------------------------------
+
+
+def _owner(groups: dict[str, _Group], rsc: str | None) -> _Group | None:
+    for group in groups.values():
+        if rsc == group.element.get("id") or rsc in (m.get("id") for m in group.members):
+            return group
+    return None
+
+
+def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, _Group],
+                 notes: Notes, draft: Draft) -> None:
+    constraints = configuration.find("constraints")
+    for element in list(constraints) if constraints is not None else []:
+        where, what = doc.where(element), doc.describe(element)
+        if element.find("rule") is not None or element.find("resource_set") is not None:
+            notes.add(where, f"{what}: rules and resource sets have no counterpart in crg; "
+                             "not imported", draft.comments)
+            continue
+        try:
+            value = score(element.get("score"))
+        except ValueError:
+            raise doc.error(element, f"{what}: score '{element.get('score')}' is not a "
+                                     "Pacemaker score") from None
+        if element.tag == "rsc_location":
+            group = _owner(groups, element.get("rsc"))
+            node = element.get("node")
+            if group is None or node is None:
+                notes.add(where, f"{what}: not about an imported group's node (rsc-pattern "
+                                 "and roles are not imported)", draft.comments)
+            elif element.get("rsc") == group.app.get("id") and value <= -INFINITY:
+                group.app_banned.add(node)
+            elif element.get("rsc") not in (group.element.get("id"), group.vip.get("id")):
+                notes.add(where, f"{what}: a location of the application alone has no "
+                                 "counterpart (crg places the group); not imported",
+                          group.draft.comments)
+            else:
+                group.scores[node] = max(-INFINITY, min(INFINITY,
+                                                        group.scores.get(node, 0) + value))
+        elif element.tag == "rsc_colocation":
+            ours, theirs = (_owner(groups, element.get("rsc")),
+                            _owner(groups, element.get("with-rsc")))
+            if ours is None or theirs is None or ours is theirs:
+                notes.add(where, f"{what}: not between two imported groups; not imported",
+                          draft.comments)
+            elif value >= 0:
+                notes.add(where, f"{what}: keeping groups together has no counterpart in crg "
+                                 "(only avoid); not imported", ours.draft.comments)
+            else:
+                ours.avoid.append(theirs.element.get("id", ""))
+                if value <= -INFINITY:
+                    notes.add(where, f"{what}: -INFINITY forbids sharing a node; crg's avoid "
+                                     "is soft (a group rather shares a node than stops)",
+                              ours.draft.comments)
+        else:
+            notes.add(where, f"{what}: {element.tag} has no counterpart in crg (groups start "
+                             "independently); not imported", draft.comments)
+
+
+def _placement(doc: XmlDocument, group: _Group, nodes: list[str], symmetric: bool,
+               defaults: dict[str, str], notes: Notes) -> None:
+    where = doc.where(group.element)
+    scores = {n: group.scores.get(n, 0) for n in nodes if symmetric or n in group.scores}
+    for node in group.scores:
+        if node not in nodes:
+            notes.add(where, f"{doc.describe(group.element)}: a location on '{node}', which "
+                             "is not a node of the CIB; not imported", group.draft.comments)
+            scores.pop(node, None)
+    allowed = sorted((n for n, s in scores.items() if s >= 0),
+                     key=lambda n: (-scores[n], nodes.index(n)))
+    if not allowed:
+        raise doc.error(group.element, f"{doc.describe(group.element)}: no node may run it "
+                                       "(every location score is negative)")
+    values = [scores[n] for n in allowed]
+    if len(set(values)) < len(values):
+        notes.add(where, f"{doc.describe(group.element)}: equal scores on "
+                         f"{', '.join(n for n in allowed if values.count(scores[n]) > 1)}; "
+                         "crg needs an order: taken as listed in <nodes>",
+                  group.draft.comments)
+    if group.app_banned:
+        if set(allowed[1:]) <= group.app_banned and allowed[0] not in group.app_banned:
+            group.draft.add("kind instance", "the application may run on the preferred node "
+                                             "only; elsewhere the address is held alone: "
+                                             "crg's offline mode")
+        else:
+            notes.add(where, f"{doc.describe(group.element)}: the application is kept off "
+                             f"{', '.join(sorted(group.app_banned))} only; crg places the "
+                             "application with its group; not imported", group.draft.comments)
+    group.draft.add(f"preferred {allowed[0]}")
+    if allowed[1:]:
+        group.draft.add("possible " + ", ".join(allowed[1:]))
+    _failback(doc, group, values, defaults, notes)
+
+
+def _failback(doc: XmlDocument, group: _Group, values: list[int], defaults: dict[str, str],
+              notes: Notes) -> None:
+    stickiness = 0
+    for member in (group.vip, group.app):
+        text = None
+        for element in (member, group.element):
+            for attributes in element.iterfind("meta_attributes"):
+                for pair in attributes.iterfind("nvpair"):
+                    if pair.get("name") == "resource-stickiness" and text is None:
+                        text = pair.get("value")
+        try:
+            stickiness += score(text if text is not None
+                                else defaults.get("resource-stickiness", "0"))
+        except ValueError:
+            raise doc.error(group.element, f"{doc.describe(group.element)}: "
+                                           "resource-stickiness is not a score") from None
+    spread = values[0] - values[-1]
+    gaps = [a - b for a, b in itertools.pairwise(values)]
+    if stickiness > spread:
+        group.draft.add("failback manual")
+    elif stickiness <= 0 or all(stickiness < gap for gap in gaps):
+        group.draft.add("failback auto")
+    else:
+        group.draft.add("failback manual", f"stickiness {stickiness} outweighs some score "
+                                           "differences but not all: Pacemaker moves it back "
+                                           "from some nodes only; crg has no such mixture")
+        notes.add(doc.where(group.element), f"{doc.describe(group.element)}: stickiness "
+                                            f"{stickiness} is between failback auto and "
+                                            "manual; imported as manual")
+
+
+def _budget(doc: XmlDocument, group: _Group, defaults: dict[str, str], notes: Notes) -> None:
+    threshold_text = _meta(group, "migration-threshold", defaults) or "INFINITY"
+    timeout_text = _meta(group, "failure-timeout", defaults) or "0"
+    try:
+        threshold = score(threshold_text)
+        window = duration_ms(timeout_text)
+    except (ValueError, DurationError) as exc:
+        raise doc.error(group.element, f"{doc.describe(group.element)}: {exc}") from None
+    comments = []
+    if threshold <= 0 or threshold >= INFINITY:
+        # Pacemaker's default. crg has no unbounded budget, and the checker explores every
+        # restart of one: 100 would make checking slow (README, "The language").
+        comments.append(f"migration-threshold={threshold_text}: Pacemaker restarts it in "
+                        "place for ever and never moves it for failures; crg has no such "
+                        f"budget: imported as its default, {DEFAULT_BUDGET}; raise it (at most "
+                        f"{MAX_RESTARTS}, at the cost of checking time) to come closer")
+        group.draft.statements.append(Statement(f"restarts {DEFAULT_BUDGET}", comments))
+    else:
+        restarts = min(threshold - 1, MAX_RESTARTS)
+        if threshold - 1 > MAX_RESTARTS:
+            comments.append(f"migration-threshold={threshold_text}: crg's largest budget is "
+                            f"{MAX_RESTARTS} restarts")
+        if window <= 0 or window > MAX_WINDOW_MS:
+            comments.append(f"failure-timeout={timeout_text}: Pacemaker "
+                            f"{'never forgets failures' if window <= 0 else 'waits longer'}; "
+                            "crg's longest window is 24h")
+            window = MAX_WINDOW_MS
+        group.draft.statements.append(Statement(
+            f"restarts {restarts} within {duration_text(window)}", comments))
+    for comment in comments:
+        notes.add(doc.where(group.element), f"{doc.describe(group.element)}: {comment}")
+
+
+def _alerts(doc: XmlDocument, configuration: ET.Element, notes: Notes, draft: Draft) -> None:
+    for alert in configuration.iterfind("alerts/alert"):
+        path = alert.get("path")
+        if not path:
+            raise doc.error(alert, f"{doc.describe(alert)} has no path")
+        message = notes.add(doc.where(alert), f"{doc.describe(alert)}: Pacemaker calls it for "
+                                              "every node, resource and fencing event; crg "
+                                              "calls an alert command for the last-node alert "
+                                              "of each group")
+        for group in draft.groups:
+            group.statements.append(Statement(f"alert command {literal(path)}", [message]))
+        for recipient in alert.iterfind("recipient"):
+            notes.add(doc.where(recipient), f"{doc.describe(recipient)}: recipients have no "
+                                            "counterpart; not imported", draft.comments)

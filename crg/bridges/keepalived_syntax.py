@@ -1,0 +1,137 @@
+"""keepalived.conf read into a tree of statements, every one with its position.
+
+keepalived's format is line-oriented: a statement is a keyword and its words on one line;
+a ``{`` at the end of the line (or alone on the next) opens a block of statements closed
+by ``}``. ``#`` and ``!`` start comments; double quotes hold words with spaces (scripts).
+Braces count as words of their own even when written against another word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from crg.dsl import ConfigError, Diagnostic, Severity, Source
+from crg.dsl.source import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    line: int
+    column: int
+    quoted: bool = False
+
+    @property
+    def span(self) -> Span:
+        return Span.point(self.line, self.column, len(self.text) + 2 * self.quoted)
+
+
+@dataclass
+class Stmt:
+    keyword: Token
+    args: list[Token]
+    children: list[Stmt] | None = None
+    """None for a plain statement; a list (maybe empty) for a block."""
+
+    @property
+    def name(self) -> str:
+        return self.keyword.text
+
+    @property
+    def words(self) -> list[str]:
+        return [a.text for a in self.args]
+
+    @property
+    def span(self) -> Span:
+        return self.keyword.span
+
+    def find(self, keyword: str) -> Stmt | None:
+        return next((c for c in self.children or () if c.name == keyword), None)
+
+    def all(self, keyword: str) -> list[Stmt]:
+        return [c for c in self.children or () if c.name == keyword]
+
+
+@dataclass
+class KeepalivedFile:
+    source: Source
+    statements: list[Stmt] = field(default_factory=list)
+
+    def error(self, span: Span, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(self.source, [Diagnostic(Severity.ERROR, message, span, hint,
+                                                    "import")])
+
+
+def tokenize(source: Source) -> list[list[Token]]:
+    """The words of each line that has any (comments dropped), braces split off."""
+    lines = []
+    for number, text in enumerate(source.lines(), start=1):
+        words: list[Token] = []
+        index = 0
+        while index < len(text):
+            char = text[index]
+            if char in " \t\r":
+                index += 1
+            elif char in "#!":
+                break
+            elif char in "{}":
+                words.append(Token(char, number, index + 1))
+                index += 1
+            elif char == '"':
+                end = text.find('"', index + 1)
+                if end < 0:
+                    raise ConfigError(source, [Diagnostic(
+                        Severity.ERROR, "this quoted string is not closed on its line",
+                        Span.point(number, index + 1), None, "import")])
+                words.append(Token(text[index + 1:end], number, index + 1, quoted=True))
+                index = end + 1
+            else:
+                start = index
+                while index < len(text) and text[index] not in ' \t\r{}"#!':
+                    index += 1
+                words.append(Token(text[start:index], number, start + 1))
+        if words:
+            lines.append(words)
+    return lines
+
+
+def parse_keepalived(source: Source) -> KeepalivedFile:
+    lines = tokenize(source)
+    document = KeepalivedFile(source)
+    stack: list[tuple[Stmt | None, list[Stmt]]] = [(None, document.statements)]
+    previous: Stmt | None = None
+    for words in lines:
+        while words:
+            first = words[0]
+            if first.text == "}" and not first.quoted:
+                if len(stack) == 1:
+                    raise document.error(first.span, "'}' closes no block")
+                stack.pop()
+                words, previous = words[1:], None
+                continue
+            if first.text == "{" and not first.quoted:
+                # A block opened on the line after its statement.
+                if previous is None or previous.children is not None:
+                    raise document.error(first.span, "'{' opens no statement's block")
+                previous.children = []
+                stack.append((previous, previous.children))
+                words = words[1:]
+                continue
+            rest = words[1:]
+            opens = next((i for i, w in enumerate(rest) if w.text == "{" and not w.quoted), None)
+            closes = next((i for i, w in enumerate(rest) if w.text == "}" and not w.quoted),
+                          None)
+            cut = min(i for i in (opens, closes, len(rest)) if i is not None)
+            statement = Stmt(first, rest[:cut])
+            stack[-1][1].append(statement)
+            previous = statement
+            words = rest[cut:]
+            if words and words[0].text == "{":
+                statement.children = []
+                stack.append((statement, statement.children))
+                words = words[1:]
+    if len(stack) > 1:
+        opener = stack[-1][0]
+        assert opener is not None
+        raise document.error(opener.span, f"the block of '{opener.name}' is never closed")
+    return document

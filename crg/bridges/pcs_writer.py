@@ -1,0 +1,89 @@
+"""A :class:`PacemakerConfig` as a shell script of ``pcs`` commands.
+
+The script builds the configuration in a CIB file with ``pcs -f`` and, when given no file,
+takes the running cluster's CIB first and pushes it back at the end, so the cluster sees
+the whole configuration at once (as pcs's documentation advises) rather than one resource
+at a time. Nodes are not created: ``pcs cluster setup`` does that.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable
+
+from crg.bridges.pacemaker_model import INFINITY, PacemakerConfig, Primitive, seconds_text
+
+_PCS = 'pcs -f "$cib"'
+
+# pcs resource create checks an agent's metadata on this machine; a systemd unit that is
+# installed only on the cluster's nodes would be refused without --force.
+_NEEDS_FORCE = ("systemd", "lsb")
+
+
+def pcs_script(config: PacemakerConfig, warnings: list[str]) -> str:
+    lines = ["#!/bin/sh",
+             f"# Exported by crg from {config.source}: cluster {config.cluster_name}."]
+    if warnings:
+        lines.append("# Not exported or changed (crg export pacemaker printed these too):")
+        lines += [f"#   - {w}" for w in warnings]
+    lines += [
+        "#",
+        "# Usage: sh THIS_SCRIPT [CIB_FILE]",
+        "#   with CIB_FILE: apply the configuration to that file (pcs -f), for example one",
+        "#   written by 'pcs cluster cib CIB_FILE'; without: take the running cluster's CIB,",
+        "#   apply the configuration to it and push it back in one step.",
+        "set -eu",
+        'if [ "$#" -gt 0 ]; then',
+        '  cib=$1; push=""',
+        "else",
+        '  cib=$(mktemp); push=1',
+        '  pcs cluster cib "$cib"',
+        "fi",
+        # cluster-name is pcs cluster setup's to set; pcs refuses it here.
+        _command("property set", (f"{k}={v}" for k, v in config.properties
+                                  if k != "cluster-name")),
+    ]
+    for group in config.groups:
+        for member in group.members:
+            lines.append(_resource(member, group.id))
+        lines.append(_command(f"resource meta {shlex.quote(group.id)}",
+                              (f"{k}={v}" for k, v in group.meta)))
+    for location in config.locations:
+        rsc, node = shlex.quote(location.rsc), shlex.quote(location.node)
+        if location.score <= -INFINITY:
+            lines.append(f"{_PCS} constraint location {rsc} avoids {node}")
+        else:
+            lines.append(f"{_PCS} constraint location {rsc} prefers {node}={location.score}")
+    for colocation in config.colocations:
+        # `--` keeps pcs from reading a negative score as an option.
+        influence = "true" if colocation.influence else "false"
+        lines.append(f"{_PCS} constraint colocation add {shlex.quote(colocation.rsc)} with "
+                     f"{shlex.quote(colocation.with_rsc)} -- {colocation.score} "
+                     f"id={shlex.quote(colocation.id)} influence={influence}")
+    for alert in config.alerts:
+        lines.append(_command("alert create", (f"id={alert.id}", f"path={alert.path}")))
+    lines += [
+        'if [ -n "$push" ]; then',
+        '  pcs cluster cib-push "$cib" --config',
+        '  rm -f "$cib"',
+        "fi",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _resource(primitive: Primitive, group: str) -> str:
+    words = [f"{k}={v}" for k, v in primitive.params]
+    for op in primitive.ops:
+        words += ["op", op.name]
+        if op.interval_ms:
+            words.append(f"interval={seconds_text(op.interval_ms)}")
+        words.append(f"timeout={seconds_text(op.timeout_ms)}")
+    words += ["--group", group]
+    if primitive.standard in _NEEDS_FORCE:
+        words.append("--force")
+    return _command(f"resource create {shlex.quote(primitive.id)} "
+                    f"{shlex.quote(primitive.agent)}", words)
+
+
+def _command(head: str, words: Iterable[str]) -> str:
+    return f"{_PCS} {head} " + " ".join(shlex.quote(w) for w in words)

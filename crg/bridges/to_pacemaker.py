@@ -1,0 +1,197 @@
+"""A crg configuration as a Pacemaker configuration (``crg export pacemaker``).
+
+The mapping and its reasons are in README.md ("Using crg with Pacemaker or keepalived");
+in short, per group a Pacemaker group of an ``ocf:heartbeat:IPaddr2`` VIP and the
+application (:mod:`crg.bridges.app_to_pacemaker`), in run order; an opt-in cluster; and
+scores chosen so that Pacemaker's arithmetic makes crg's placement decisions:
+
+* location scores fall by :data:`STEP` along ``[preferred] + possible``, so the first
+  available candidate has the highest score (crg's placement, rules 5 and 6);
+  every other node gets ``-INFINITY``;
+* ``avoid`` is a colocation of ``-penalty`` with the avoided group, the penalty larger
+  than the whole spread of the candidates' scores, so a node without an avoided group
+  always wins over one with (rule 4), and every score stays positive even with all the
+  avoided groups on one node, so avoidance stays soft (choice 10);
+* ``failback manual`` is a stickiness larger than the spread plus every penalty, so a
+  placed group stays (rule 3); ``auto`` is none.
+
+What has no counterpart is returned as warnings at the statement concerned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crg.bridges.app_to_pacemaker import app_primitive
+from crg.bridges.pacemaker_model import (
+    INFINITY,
+    Alert,
+    Colocation,
+    Group,
+    Location,
+    Op,
+    PacemakerConfig,
+    Primitive,
+    seconds_text,
+)
+from crg.dsl import Config, ConfigError, Diagnostic, Failback, Fencing, Kind, Severity, SinkKind
+from crg.dsl import Group as CrgGroup
+from crg.dsl.source import Span
+
+STEP = 100
+"""Score difference between neighbours in a group's list of candidates."""
+VIP_OPS = (Op("monitor", 10_000, 20_000), Op("start", 0, 20_000), Op("stop", 0, 20_000))
+"""IPaddr2's own advice (its metadata): check the address every 10 s; 20 s to start or
+stop (what pcs writes for it too)."""
+TIMING_DEFAULTS_MS = {"lease": 3000, "heartbeat": 500, "store-timeout": 500,
+                      "fence-margin": 500}
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """The numbers of one group (see the module docstring)."""
+
+    candidates: tuple[int, ...]
+    avoid_penalty: int
+    stickiness: int
+
+
+def scores(group: CrgGroup) -> Scores:
+    count, avoided = len(group.candidates), len(group.avoid)
+    spread = STEP * (count - 1)
+    penalty = spread + STEP
+    # The lowest candidate keeps STEP after every avoided group's penalty: still allowed.
+    base = STEP + penalty * avoided
+    stickiness = spread + penalty * avoided + STEP
+    return Scores(tuple(base + STEP * (count - 1 - i) for i in range(count)),
+                  penalty, stickiness if group.failback is Failback.MANUAL else 0)
+
+
+class _Warnings:
+    def __init__(self) -> None:
+        self.items: list[Diagnostic] = []
+
+    def __call__(self, message: str, span: Span) -> None:
+        diagnostic = Diagnostic(Severity.WARNING, message, span, None, "export")
+        if diagnostic not in self.items:  # a statement in `defaults` speaks for every group
+            self.items.append(diagnostic)
+
+
+def to_pacemaker(config: Config) -> tuple[PacemakerConfig, list[Diagnostic]]:
+    warn = _Warnings()
+    cluster = config.cluster
+    groups, locations, colocations = [], [], []
+    for group in config.groups:
+        numbers = scores(group)
+        groups.append(_group(group, cluster.name, numbers, warn))
+        for node, score in zip(group.candidates, numbers.candidates, strict=True):
+            locations.append(Location(f"{group.name}-on-{node}", group.name, node, score))
+        for node in cluster.nodes:
+            if node not in group.candidates:
+                locations.append(Location(f"{group.name}-not-on-{node}", group.name, node,
+                                          -INFINITY))
+        if group.kind is Kind.INSTANCE:
+            # Offline mode: the application may run on the preferred node only; elsewhere
+            # the group's VIP runs alone (a group stops at its first member that cannot run).
+            for node in cluster.nodes:
+                if node != group.preferred:
+                    locations.append(Location(f"{group.name}-app-not-on-{node}",
+                                              f"{group.name}-app", node, -INFINITY))
+            warn(f"instance group: on {', '.join(group.possible) or 'no other node'} "
+                 "Pacemaker holds the VIP without the application, as crg's offline mode "
+                 "does; unlike crg it brings the group back to its preferred node whenever "
+                 "the application can run there (whatever failback and avoid say), and "
+                 "keeps the VIP there once the restart budget is spent",
+                 group.where("kind"))
+        for other in group.avoid:
+            colocations.append(Colocation(f"{group.name}-avoids-{other}", group.name, other,
+                                          -numbers.avoid_penalty))
+        _unmapped(group, warn)
+    _check_ids(config, groups)
+    properties = [("symmetric-cluster", "false"), ("stonith-enabled", "false"),
+                  ("cluster-name", cluster.name)]
+    unfenced = [g for g in config.groups if g.fencing is Fencing.NONE]
+    if unfenced and len(unfenced) == len(config.groups):
+        # Every group keeps running when cut off: the cluster-wide policy that says so.
+        properties.append(("no-quorum-policy", "ignore"))
+    else:
+        if unfenced:
+            warn("fencing none has no per-resource counterpart: Pacemaker's no-quorum-policy "
+                 "is cluster-wide and the other groups fence themselves; exported as 'stop' "
+                 "(a node without quorum stops its groups, as fencing self does)",
+                 unfenced[0].where("fencing"))
+        properties.append(("no-quorum-policy", "stop"))
+    warn("stonith-enabled=false: crg's fencing self has no counterpart in the CIB; configure "
+         "a fencing device and set stonith-enabled=true before production", cluster.span)
+    timings = [k for k in TIMING_DEFAULTS_MS if k in cluster.spans]
+    if timings:
+        warn(f"{', '.join(timings)}: cluster timing is corosync's (totem token, in "
+             "corosync.conf), not the CIB's; not exported", cluster.where(timings[0]))
+    result = PacemakerConfig(cluster.name, cluster.nodes, tuple(properties), tuple(groups),
+                             tuple(locations), tuple(colocations),
+                             _alerts(config, warn), config.source.path)
+    return result, warn.items
+
+
+def _group(group: CrgGroup, cluster: str, numbers: Scores, warn: _Warnings) -> Group:
+    vip_params = [("ip", group.vip.address), ("cidr_netmask", str(group.vip.prefix))]
+    if group.vip.device:
+        vip_params.append(("nic", group.vip.device))
+    vip = Primitive(f"{group.name}-vip", "ocf", "heartbeat", "IPaddr2", tuple(vip_params),
+                    VIP_OPS)
+    app = app_primitive(group, cluster, warn)
+    meta = [("resource-stickiness", str(numbers.stickiness)),
+            # crg restarts R times, then fails over: the (R+1)th failure moves the group.
+            ("migration-threshold", str(group.restarts + 1)),
+            ("failure-timeout", seconds_text(group.restart_window_ms))]
+    return Group(group.name, (vip, app), tuple(meta))
+
+
+def _unmapped(group: CrgGroup, warn: _Warnings) -> None:
+    for hook in group.hooks:
+        warn(f"hook {hook.kind.value}: Pacemaker has no service events between groups; "
+             "not exported", hook.span)
+    if group.hooks:
+        return
+    # Without hooks, notify has no effect an operator can see; with hooks it is named above.
+
+
+def _alerts(config: Config, warn: _Warnings) -> tuple[Alert, ...]:
+    """Command sinks become Pacemaker alert agents (cluster-wide, called for every node,
+    resource and fencing event with CRM_alert_* variables, not for crg's last-node alert
+    with CRG_*)."""
+    paths: dict[str, Alert] = {}
+    for group in config.groups:
+        for sink in group.alerts:
+            if sink.kind is SinkKind.LOG:
+                continue  # Pacemaker logs every resource event itself
+            if sink.kind is SinkKind.WEBHOOK:
+                warn("alert webhook: Pacemaker has no webhook alert agent; not exported",
+                     sink.span)
+                continue
+            argv = (sink.target or "").split()
+            path = argv[0] if argv else ""
+            message = ("alert command: exported as a cluster-wide Pacemaker alert agent, "
+                       "called for every node, resource and fencing event with CRM_alert_* "
+                       "variables (crg calls it for the last-node alert, with CRG_*)")
+            if len(argv) > 1:
+                message += "; Pacemaker passes no arguments, so the arguments are dropped"
+            warn(message, sink.span)
+            if path and path not in paths:
+                paths[path] = Alert(f"alert-{len(paths) + 1}", path)
+    return tuple(paths.values())
+
+
+def _check_ids(config: Config, groups: list[Group]) -> None:
+    """Pacemaker ids share one namespace; ``web-vip`` the group and ``web``'s VIP would
+    clash. Such a name is bad input for the export."""
+    seen: dict[str, str] = {}
+    for group in groups:
+        for rid in (group.id, *(m.id for m in group.members)):
+            if rid in seen:
+                raise ConfigError(config.source, [Diagnostic(
+                    Severity.ERROR,
+                    f"the Pacemaker id '{rid}' would name both {seen[rid]} and a resource of "
+                    f"group {group.id}; rename one of the groups",
+                    config.group(group.id).span, None, "export")])
+            seen[rid] = f"a resource of group {group.id}"

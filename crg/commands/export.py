@@ -1,0 +1,65 @@
+"""``crg export pacemaker FILE [--format cib|pcs]``: deploy a configuration on Pacemaker.
+
+The document goes to stdout (or ``--output``); every part of the configuration that has
+no counterpart is a warning on stderr at its statement, and is listed again in a comment
+at the top of the document, so nothing is dropped in silence.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from crg import files
+from crg.bridges.cib_writer import cib_xml
+from crg.bridges.pcs_writer import pcs_script
+from crg.bridges.to_pacemaker import to_pacemaker
+from crg.dsl.diagnostics import Diagnostic
+from crg.errors import ExitCode
+from crg.output import Output, count
+
+if TYPE_CHECKING:
+    from crg.commands import Subparsers
+
+EXIT_CODES = "Exit status: 0 exported (warnings do not count), 2 bad input."
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export", help="write the configuration for another cluster manager (Pacemaker)",
+        description="Write FILE's configuration for another cluster manager. " + EXIT_CODES)
+    targets = parser.add_subparsers(title="targets", metavar="TARGET", required=True)
+    pacemaker = targets.add_parser(
+        "pacemaker", help="a Pacemaker CIB (XML) or a pcs script",
+        description="Map FILE onto Pacemaker: per group a group of an ocf:heartbeat:IPaddr2 "
+                    "VIP and the application, location scores along the candidates, "
+                    "stickiness for failback manual, a negative colocation for avoid. "
+                    "What has no counterpart is a warning on stderr and a comment in the "
+                    "output. The mapping is in README.md (\"Using crg with Pacemaker or "
+                    "keepalived\"). " + EXIT_CODES)
+    pacemaker.add_argument("file", metavar="FILE", help="a .crg configuration")
+    pacemaker.add_argument("--format", choices=("cib", "pcs"), default="cib",
+                           help="cib: a CIB XML document for cibadmin or crm_verify; pcs: a "
+                                "shell script of pcs commands (default: cib)")
+    pacemaker.add_argument("-o", "--output", metavar="OUT",
+                           help="write to OUT instead of standard output")
+    pacemaker.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Output()
+    config = files.load(args.file)
+    exported, warnings = to_pacemaker(config)
+    notes = [_one_line(config.source.path, w) for w in warnings]
+    text = cib_xml(exported, notes) if args.format == "cib" else pcs_script(exported, notes)
+    out.diagnostics(config.source, warnings, with_summary=False)
+    if args.output:
+        files.write(args.output, text)
+        out.print(f"wrote {args.output} ({count(len(warnings), 'warning')})", err=True)
+    else:
+        out.raw(text)
+    return ExitCode.OK
+
+
+def _one_line(path: str, warning: Diagnostic) -> str:
+    return f"{path}:{warning.span.line}: {warning.message}"

@@ -1,0 +1,93 @@
+"""``crg import pacemaker CIB.xml`` / ``crg import keepalived FILE...``: write a ``.crg``.
+
+The ``.crg`` goes to stdout (or ``--output``), with a comment wherever something did not
+map; stderr gets the same list as warnings at their element or line, then a summary.
+Malformed or unsupported input is an error at its element or line (exit 2); so is an
+imported configuration that crg itself rejects (the file is written all the same, so that
+it can be fixed, and the errors point into it).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from crg import files
+from crg.bridges.crg_writer import Draft, draft_text
+from crg.bridges.from_keepalived import from_keepalived
+from crg.bridges.from_pacemaker import from_cib
+from crg.bridges.import_notes import Notes
+from crg.bridges.xml_source import parse_xml
+from crg.dsl import ConfigError, parse
+from crg.errors import ExitCode
+from crg.output import Output, count
+
+if TYPE_CHECKING:
+    from crg.commands import Subparsers
+
+EXIT_CODES = ("Exit status: 0 imported (warnings do not count), 2 bad input or an imported "
+              "configuration crg rejects.")
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "import", help="write a .crg from a Pacemaker CIB or keepalived configuration",
+        description="Write a .crg file from another cluster manager's configuration, so "
+                    "that crg check and crg simulate can judge it. " + EXIT_CODES)
+    sources = parser.add_subparsers(title="sources", metavar="SOURCE", required=True)
+    pacemaker = sources.add_parser(
+        "pacemaker", help="a Pacemaker CIB (XML)",
+        description="Import a Pacemaker CIB (as 'pcs cluster cib FILE' or 'cibadmin "
+                    "--query' writes it): each group of an IPaddr2 address and an "
+                    "application becomes a crg group. " + EXIT_CODES)
+    pacemaker.add_argument("file", metavar="CIB.xml", help="the CIB")
+    pacemaker.add_argument("-o", "--output", metavar="OUT",
+                           help="write the .crg to OUT instead of standard output")
+    pacemaker.set_defaults(run=run, reader=_pacemaker)
+    keepalived = sources.add_parser(
+        "keepalived", help="keepalived.conf files, one per node",
+        description="Import keepalived configurations, one file per node (the node is "
+                    "named by global_defs' router_id, else by the file name): each VRRP "
+                    "instance becomes a group, its nodes ordered by priority. With one file, "
+                    "the peers are assumed to mirror it (a comment says so). " + EXIT_CODES)
+    keepalived.add_argument("files", nargs="+", metavar="FILE", help="a keepalived.conf")
+    keepalived.add_argument("-o", "--output", metavar="OUT",
+                            help="write the .crg to OUT instead of standard output")
+    keepalived.set_defaults(run=run, reader=_keepalived)
+
+
+def _pacemaker(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
+    draft, notes = from_cib(parse_xml(files.read(args.file)))
+    return draft, [notes]
+
+
+def _keepalived(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
+    return from_keepalived([files.read(path) for path in args.files])
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Output()
+    reader: Callable[[argparse.Namespace], tuple[Draft, list[Notes]]] = args.reader
+    draft, notes = reader(args)
+    path = args.output or f"{draft.name}.crg"
+    text = draft_text(draft, path)
+    for file_notes in notes:
+        out.diagnostics(file_notes.source, file_notes.items, with_summary=False)
+    unmapped = sum(len(n.items) for n in notes)
+    if args.output:
+        files.write(args.output, text)
+    else:
+        out.raw(text)
+    try:
+        parse(text, path)
+    except ConfigError as exc:
+        out.problem(exc)
+        out.error(f"the imported configuration does not validate; fix {path} where shown")
+        return ExitCode.BAD_INPUT
+    out.print(f"imported {count(len(draft.groups), 'group')} on "
+              f"{count(len(draft.nodes), 'node')}"
+              + (f" into {args.output}" if args.output else "")
+              + (f"; {count(unmapped, 'thing')} did not map (comments in the .crg say "
+                 "where)" if unmapped else "; everything mapped"), err=True)
+    return ExitCode.OK

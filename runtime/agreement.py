@@ -1,0 +1,165 @@
+"""One configuration across hosts: agents agree on it through the store.
+
+Every node's liveness key (``node/<n>``, bound to its lease) carries the fingerprint of
+the configuration it runs (:mod:`crg.runtime.fingerprint`), and the key ``config``
+holds the canonical form of the configuration the running cluster uses, so that a
+difference can be named, not only detected. Both are written by one transaction when a
+node registers (:func:`register`), which also compares the ``config`` key: two agents
+with different configurations starting at the same moment cannot both get in.
+
+* An agent whose configuration differs from the one a live node runs refuses to start
+  (:class:`ConfigConflict`: exit 2, both fingerprints and the first difference named).
+* With no live node (the whole cluster was stopped), the first agent to register sets
+  the cluster's configuration: that is how a configuration is changed.
+* A running agent that sees a live node with another fingerprint (one that registered
+  while it was cut off, say) raises a runtime alert, once while it lasts
+  (:class:`ConfigWatch`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from crg.runtime.fingerprint import dumps, first_difference, short
+from crg.runtime.records import Keys
+from crg.runtime.store.base import Lease, Put, Snapshot, Store, Txn
+
+log = logging.getLogger("crg.runtime")
+
+REGISTER_ATTEMPTS = 10
+"""Registrations lost to another agent's registering at the same moment, before giving
+up (each loss means the store changed: the next attempt sees the newcomer)."""
+
+
+class ConfigConflict(Exception):
+    """This configuration differs from the one the running cluster uses."""
+
+
+def node_record(sha256: str) -> str:
+    """The value of a node's liveness key."""
+    return dumps({"config": sha256})
+
+
+def node_config(value: str) -> str | None:
+    """The fingerprint a liveness key carries (None: written by a crg that did not
+    publish one)."""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    sha = data.get("config") if isinstance(data, dict) else None
+    return sha if isinstance(sha, str) else None
+
+
+def live_configs(snap: Snapshot, keys: Keys) -> dict[str, str | None]:
+    """Live node -> the fingerprint of the configuration it runs."""
+    prefix = keys.node("")
+    return {key.removeprefix(prefix): node_config(entry.value)
+            for key, entry in sorted(snap.under(prefix).items())}
+
+
+def running_config(snap: Snapshot, keys: Keys) -> tuple[str, dict[str, Any]] | None:
+    """(fingerprint, canonical form) of the cluster's configuration, as stored."""
+    entry = snap.get(keys.config())
+    if entry is None:
+        return None
+    try:
+        data = json.loads(entry.value)
+        return str(data["sha256"]), dict(data["config"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def conflict(snap: Snapshot, keys: Keys, node: str, sha256: str,
+             form: dict[str, Any]) -> str | None:
+    """Why ``node`` with this configuration may not join the live nodes of ``snap``
+    (None: it may). Its own key is not counted."""
+    others = {n: c for n, c in live_configs(snap, keys).items() if n != node}
+    differing = {n: c for n, c in others.items() if c is not None and c != sha256}
+    if not differing:
+        return None
+    theirs = sorted(set(differing.values()))[0]
+    nodes = sorted(n for n, c in differing.items() if c == theirs)
+    running = running_config(snap, keys)
+    where = f"in the running cluster ({', '.join(nodes)})"
+    detail = (first_difference(form, running[1], where)
+              if running is not None and running[0] == theirs
+              else "(the running cluster's configuration is not in the store to compare)")
+    return (f"{node}'s configuration (sha256 {short(sha256)}) differs from the one the "
+            f"running cluster uses (sha256 {short(theirs)}, run by {', '.join(nodes)}); "
+            f"first difference: {detail}. Every host must run the same configuration: "
+            "give this one the file the others run, or stop every agent and start them "
+            "all with the new one")
+
+
+@dataclass(frozen=True)
+class Registered:
+    revision: int
+
+
+async def register(store: Store, keys: Keys, node: str, lease: Lease, sha256: str,
+                   form: dict[str, Any],
+                   effects: Callable[[Snapshot], Txn] | None = None) -> Registered | None:
+    """Create ``node``'s liveness key (bound to ``lease``, carrying ``sha256``) and set
+    the cluster's configuration to ``form``, in one transaction that fails if another
+    agent registered meanwhile; ``effects`` adds what the node's return changes in the
+    records of a snapshot (:func:`crg.runtime.registration.rejoin_txn`). None: the key is
+    held by a live lease (an earlier run of this node); raises :class:`ConfigConflict`
+    when a live node runs another configuration, StoreError when the store cannot be
+    used."""
+    record = dumps({"sha256": sha256, "config": form})
+    for _ in range(REGISTER_ATTEMPTS):
+        snap = await store.snapshot(keys.prefix)
+        if snap.get(keys.node(node)) is not None:
+            return None
+        why = conflict(snap, keys, node, sha256, form)
+        if why is not None:
+            raise ConfigConflict(why)
+        running = running_config(snap, keys)
+        if running is not None and running[0] != sha256:
+            log.warning("%s: no live node runs the cluster's configuration (sha256 %s) any "
+                        "more: it becomes this one (sha256 %s)", node, short(running[0]),
+                        short(sha256))
+        config_entry = snap.get(keys.config())
+        extra = effects(snap) if effects is not None else Txn({}, (), ())
+        txn = Txn({**extra.compare, keys.node(node): 0,
+                   keys.config(): config_entry.mod_revision if config_entry else 0},
+                  (*extra.puts, Put(keys.node(node), node_record(sha256), lease),
+                   Put(keys.config(), record)), extra.deletes)
+        revision = await store.commit(txn)
+        if revision:
+            return Registered(revision)
+    raise ConfigConflict(f"{node} could not register: {REGISTER_ATTEMPTS} attempts in a row "
+                         "lost to other agents registering at the same moment")
+
+
+class ConfigWatch:
+    """Raises a runtime alert while some live node runs another configuration."""
+
+    def __init__(self, keys: Keys, node: str, sha256: str, form: dict[str, Any],
+                 alert: Callable[[str], None], over: Callable[[], None]) -> None:
+        self.keys = keys
+        self.node = node
+        self.sha256 = sha256
+        self.form = form
+        self.alert = alert
+        self.over = over
+        self._seen: tuple[tuple[str, str | None], ...] | None = None
+        self.problem: str | None = None
+
+    def check(self, snap: Snapshot) -> None:
+        seen = tuple(live_configs(snap, self.keys).items())
+        if seen == self._seen:
+            return
+        self._seen = seen
+        problem = conflict(snap, self.keys, self.node, self.sha256, self.form)
+        if problem is not None and problem != self.problem:
+            self.alert(problem)
+        elif problem is None and self.problem is not None:
+            log.info("%s: every live node runs this configuration again", self.node)
+            self.over()
+        self.problem = problem

@@ -1,0 +1,154 @@
+"""What one node's HTTP endpoint answers.
+
+``GET /health``: 200 while this node's agent runs and its lease is valid (renewed in
+time, not cut off from the store); 503 otherwise — starting, crashed, cut off, or its
+lease overdue. ``GET /groups/NAME``: 200 on the node that holds NAME with its
+application up (the spec's mode ``normal`` or ``failover`` here), 503 on every other
+node, 404 for a group the configuration does not have; the body is the group's status
+as ``crg status --json`` gives it, plus ``serving`` and ``reason``. ``GET /metrics``: the
+Prometheus text exposition of :class:`~crg.runtime.endpoint.metrics.Metrics`.
+
+Answers come from the agent's own last view of the store when it is recent (its lanes
+read the store at least every heartbeat), else from a fresh read, else — the store does
+not answer — from that last view: a node whose lease is still valid keeps its groups
+while the store is away (it fences itself once cut off, and then answers 503).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from crg.runtime.commit import Services
+from crg.runtime.endpoint.metrics import CONTENT_TYPE, Metrics
+from crg.runtime.endpoint.server import Response
+from crg.runtime.records import encode
+from crg.runtime.status import status_of
+from crg.runtime.store.base import Snapshot, StoreError
+from crg.spec import State
+
+if TYPE_CHECKING:
+    from crg.runtime.agent import Agent
+
+FRESH_HEARTBEATS = 2
+"""A view of the store read within this many heartbeats is recent enough to answer from."""
+
+
+class NodeEndpoint:
+    def __init__(self, services: Services, node: str, agent: Callable[[], Agent | None],
+                 metrics: Metrics, *, mode: str, absent: str, config_sha256: str) -> None:
+        """``agent()``: this node's agent now (None: not running); ``absent``: what a
+        node without an agent is (``starting``, or ``down`` once crashed)."""
+        self.s = services
+        self.node = node
+        self.agent = agent
+        self.metrics = metrics
+        self.mode = mode
+        self.absent = absent
+        self.config_sha256 = config_sha256
+        self.groups = {g.name for g in services.config.groups}
+        self.address: str | None = None
+        """``HOST:PORT`` once it listens (``crg status`` shows it)."""
+
+    async def handle(self, path: str) -> Response:
+        if path == "/metrics":
+            return await self.scrape()
+        if path in ("/health", "/health/"):
+            ok, body = self.health()
+            return _json(200 if ok else 503, body)
+        if path.startswith("/groups/"):
+            return await self.group(path.removeprefix("/groups/").rstrip("/"))
+        return _json(404, {"error": f"no such resource {path!r}; try /health, /metrics or "
+                                    "/groups/NAME"})
+
+    # -- /health -------------------------------------------------------------------------
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        body: dict[str, Any] = {"node": self.node, "config_sha256": self.config_sha256}
+        agent = self.agent()
+        if agent is None:
+            return False, {**body, "status": self.absent,
+                           "reason": f"{self.node}'s agent is not running ({self.absent})"}
+        keeper = agent.keeper
+        silent = time.monotonic() - keeper.renewed_at
+        body["lease_renewed_s_ago"] = round(silent, 3)
+        if not agent.running:
+            return False, {**body, "status": "stopped", "reason": "the agent's tasks ended"}
+        if keeper.cut:
+            return False, {**body, "status": "cut",
+                           "reason": "cut off from the store: its groups are fenced"}
+        if keeper.cut_when_silent and silent >= keeper.cut_after_s:
+            return False, {**body, "status": "overdue",
+                           "reason": f"its lease was last renewed {silent:.1f} s ago"}
+        return True, {**body, "status": "running", "reason": "running, lease valid"}
+
+    # -- /groups/NAME --------------------------------------------------------------------
+
+    async def group(self, name: str) -> Response:
+        if name not in self.groups:
+            return _json(404, {"error": f"no group {name!r} in cluster "
+                                        f"{self.s.config.cluster.name}",
+                               "groups": sorted(self.groups)})
+        ok, health = self.health()
+        read = await self.read()
+        if read is None:
+            return _json(503, {"group": name, "serving": False, "node": self.node,
+                               "reason": "the store cannot be read and this node has no "
+                                         "view of it yet"})
+        snap, state = read
+        agents = {self.node: agent} if (agent := self.agent()) is not None else {}
+        status = status_of(self.s.config, self.s.model, state, snap.revision,
+                           mode=self.mode, address=None, agents=agents)
+        entry = next(g for g in status["groups"] if g["group"] == name)
+        serving = (ok and entry["node"] == self.node and entry["app"] == "up"
+                   and entry["mode"] in ("normal", "failover"))
+        if serving:
+            reason = f"{name} runs here in {entry['mode']} mode"
+        elif not ok:
+            reason = health["reason"]
+        elif entry["node"] != self.node:
+            reason = f"{name} runs on {entry['node'] or 'no node'}, not here"
+        else:
+            reason = f"{name} is here in {entry['mode']} mode, application {entry['app']}"
+        return _json(200 if serving else 503, {**entry, "serving": serving,
+                                               "node_asked": self.node, "reason": reason,
+                                               "revision": snap.revision})
+
+    # -- /metrics ------------------------------------------------------------------------
+
+    async def scrape(self) -> Response:
+        ok, _ = self.health()
+        read = await self.read()
+        snap, state = read if read is not None else (None, None)
+        self.metrics.observe(state, snap, running=self.agent() is not None, lease_valid=ok,
+                             config_sha256=self.config_sha256)
+        return Response(200, self.metrics.exposition(), CONTENT_TYPE)
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def read(self) -> tuple[Snapshot, State] | None:
+        agent = self.agent()
+        view = agent.keeper.view if agent is not None else None
+        fresh = (agent is not None and view is not None
+                 and time.monotonic() - agent.keeper.view_at
+                 < FRESH_HEARTBEATS * self.s.heartbeat_s)
+        snap = view if fresh else None
+        if snap is None and not (agent is not None and agent.keeper.cut):
+            try:
+                snap = await self.s.store.snapshot(self.s.keys.prefix)
+            except StoreError:
+                snap = view
+        if snap is None:
+            snap = view
+        if snap is None:
+            return None
+        if agent is None:
+            return snap, encode(self.s.model, self.s.keys, snap)
+        return snap, encode(self.s.model, self.s.keys, snap, me=agent.index,
+                            my_facts=agent.machine.holdings.facts, me_cut=agent.keeper.cut)
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return Response(status, (json.dumps(body, sort_keys=True) + "\n").encode())

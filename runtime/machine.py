@@ -1,0 +1,123 @@
+"""One node's physical side: the processes it runs, the monitors that watch them, the
+faults they reported, what it holds, and the operator alerts about them.
+
+The steps' physical parts (:mod:`crg.runtime.steps`), the delivery of service events
+(:mod:`crg.runtime.courier`) and of alerts (:mod:`crg.runtime.notices`) act through this
+object; none of them needs the agent's lanes, lease or decisions, so none of them gets
+the agent. What a fault means (a step of the spec) is the lanes' business: a reported
+fault only wakes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from crg.dsl.model import Fencing, Group, Vip
+from crg.runtime.commit import Services
+from crg.runtime.drivers.monitors import MonitorSet
+from crg.runtime.drivers.process import Instance, Supervisor
+from crg.runtime.holdings import Holdings
+from crg.runtime.tasks import cancel_all
+from crg.runtime.telemetry import NO_TELEMETRY, Telemetry
+
+log = logging.getLogger("crg.runtime")
+
+
+class Machine:
+    def __init__(self, services: Services, node: str, wake: Callable[[str | None], None],
+                 telemetry: Telemetry = NO_TELEMETRY) -> None:
+        """``wake(group)``: make the lane of ``group`` (every lane for None) look again."""
+        self.s = services
+        self.name = node
+        self.index = services.model.topology.node_index(node)
+        self.groups: dict[str, Group] = {g.name: g for g in services.config.groups}
+        self.supervisor = Supervisor(services.config.cluster.name, node,
+                                     services.run_dir / "logs" / node, self._exited,
+                                     run_dir=services.run_dir)
+        self.monitors: dict[str, MonitorSet] = {}
+        self.faults: dict[str, tuple[str, str]] = {}
+        """Group -> (instance token, reason): a failure seen here, not yet applied."""
+        self.holdings = Holdings()
+        self.background: set[asyncio.Task[None]] = set()
+        self.troubles: dict[tuple[str, str], str] = {}
+        """(group, action) -> reason of the runtime alert raised for it, until it works."""
+        self.telemetry = telemetry
+        self._wake = wake
+
+    # -- work ------------------------------------------------------------------------------
+
+    def spawn(self, work: Awaitable[None]) -> None:
+        """Run ``work`` in the background; it dies with the agent (a crash)."""
+        async def wrapped() -> None:
+            await work
+
+        task = asyncio.create_task(wrapped())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def halt(self) -> None:
+        """Stop the background work and the monitors (the processes are not touched)."""
+        await cancel_all(set(self.background))
+        for monitors in list(self.monitors.values()):
+            await monitors.stop()
+        self.monitors.clear()
+
+    def values(self, group: str) -> dict[str, str]:
+        vip = self.groups[group].vip
+        return {"vip": vip.address, "prefix": str(vip.prefix), "dev": vip.device or "",
+                "node": self.name, "group": group, "cluster": self.s.config.cluster.name}
+
+    def to_fence(self) -> tuple[list[Vip], list[int]]:
+        """The VIPs and application process groups this node must let go of when it is
+        cut off (for a fencing watchdog fed after every renewal): those of its ``fencing
+        self`` groups. A ``fencing none`` group is kept by a cut-off node (the spec has no
+        fence step for it), so the watchdog leaves it alone too, instead of killing it
+        into a fault."""
+        fenced = {g for g, group in self.groups.items() if group.fencing is Fencing.SELF}
+        vips = [self.groups[g].vip for g, held in self.holdings.facts.items()
+                if "vip" in held and g in fenced]
+        pgids = [i.pgid for g, i in self.supervisor.instances.items()
+                 if i.pgid is not None and g in fenced]
+        return vips, pgids
+
+    # -- what happens here ---------------------------------------------------------------
+
+    def _exited(self, instance: Instance) -> None:
+        if self.supervisor.instances.get(instance.group) is not instance:
+            return
+        if instance.exit_code == 0 and instance.spawn_error is None:
+            log.info("%s: the start command of %s exited 0; its monitors judge its health",
+                     self.name, instance.group)
+            return
+        self.report_fault(instance.group, instance.token,
+                          f"the application {instance.describe_exit()}")
+
+    def report_fault(self, group: str, token: str, reason: str) -> None:
+        if group not in self.faults:
+            self.faults[group] = (token, reason)
+            self._wake(group)
+
+    def runtime_alert(self, group: str | None, action: str, reason: str, *,
+                      once: bool = True) -> None:
+        """Tell the operator that ``action`` of ``group`` (None: of the node as a whole)
+        failed here for ``reason``: logged every time, emitted as a ``runtime-alert``
+        event — with ``once``, only once while the same trouble lasts (a failed step is
+        retried every second)."""
+        what = f"{action} of {group}" if group is not None else action
+        if once and self.troubles.get((group or "", action)) == reason:
+            log.warning("%s: %s failed again: %s", self.name, what, reason)
+            return
+        log.error("%s: %s failed: %s", self.name, what, reason)
+        if once:
+            self.troubles[(group or "", action)] = reason
+        if group is not None:
+            self.telemetry.runtime_alert(group)
+        self.s.events.emit({"event": "runtime-alert", "group": group, "node": self.name,
+                            "action": action, "reason": reason})
+
+    def trouble_over(self, group: str | None, action: str) -> None:
+        """``action`` of ``group`` worked: a new failure of it is news again."""
+        self.troubles.pop((group or "", action), None)
+        self.troubles.pop((group or "", "cycle"), None)

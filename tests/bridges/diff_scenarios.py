@@ -1,0 +1,89 @@
+"""Seeded random configurations and event scripts for the differential test.
+
+A configuration has 2 to 4 nodes and 1 to 4 groups, each with a random sequenced list,
+failback policy, kind, restart budget and, sometimes, groups it avoids. A script is a few
+node crashes, rejoins and application faults, each chosen among the events possible at
+that point (by crg's own placement, which both sides agree on until they do not).
+Everything follows from the seed, so a failing scenario is reproduced by its number.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from crg_side import simulate
+
+from crg.dsl import Config, parse
+
+MONITOR_MS = 2000
+"""Every group's one monitor interval: the op a fault is injected into."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    seed: int
+    text: str
+    config: Config
+    events: list[tuple[str, ...]]
+
+    def describe(self) -> str:
+        script = " ".join(f"--{e[0]} {' '.join(e[1:])}" for e in self.events)
+        return f"seed {self.seed}: crg simulate CONFIG {script}\n{self.text}"
+
+
+def config_text(rng: random.Random, *, with_avoid: bool) -> str:
+    nodes = [f"n{i}" for i in range(1, rng.randint(2, 4) + 1)]
+    names = [f"g{i}" for i in range(1, rng.randint(1, 4) + 1)]
+    lines = [f"cluster diff {{\n  nodes {' '.join(nodes)}\n}}\n"]
+    for index, name in enumerate(names):
+        candidates = rng.sample(nodes, rng.randint(1, len(nodes)))
+        statements = [
+            f"vip 10.0.{index}.1/24",
+            'app {\n    start "/usr/bin/sleep infinity"\n  }',
+            f"monitor process every {MONITOR_MS // 1000}s timeout 1s fails 1",
+            f"preferred {candidates[0]}",
+        ]
+        if candidates[1:]:
+            statements.append("possible " + ", ".join(candidates[1:]))
+        statements.append(f"failback {rng.choice(['auto', 'manual'])}")
+        if rng.random() < 0.25:
+            statements.append("kind instance")
+        statements.append(f"restarts {rng.randint(0, 2)} within 5m")
+        others = [n for n in names if n != name]
+        if with_avoid and others and rng.random() < 0.6:
+            statements.append("avoid " + ", ".join(rng.sample(others,
+                                                              rng.randint(1, len(others)))))
+        body = "".join(f"  {s}\n" for s in statements)
+        lines.append(f"group {name} {{\n{body}}}\n")
+    return "\n".join(lines)
+
+
+def script(rng: random.Random, config: Config, length: int) -> list[tuple[str, ...]]:
+    """``length`` events, each possible where it happens (crg's placement decides which
+    applications run)."""
+    events: list[tuple[str, ...]] = []
+    down: set[str] = set()
+    nodes = list(config.cluster.nodes)
+    for _ in range(length):
+        options: list[tuple[str, ...]] = [("fail", n) for n in nodes if n not in down]
+        options += [("join", n) for n in sorted(down)]
+        placement = simulate(config, events)[-1]
+        options += [("fault", g) for g, where in sorted(placement.items())
+                    if where.app is not None]
+        if not options:
+            break
+        event = rng.choice(options)
+        events.append(event)
+        if event[0] == "fail":
+            down.add(event[1])
+        elif event[0] == "join":
+            down.discard(event[1])
+    return events
+
+
+def scenario(seed: int) -> Scenario:
+    rng = random.Random(seed)
+    text = config_text(rng, with_avoid=seed % 2 == 1)
+    config = parse(text, f"scenario-{seed}.crg")
+    return Scenario(seed, text, config, script(rng, config, rng.randint(2, 6)))

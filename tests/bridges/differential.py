@@ -1,0 +1,78 @@
+"""Run a scenario through crg and through Pacemaker's scheduler, and compare, event by event.
+
+Both answers are reduced to what both schedulers decide for every group after every
+event: the node holding the VIP and the node running the application (none in offline
+mode). The first step where they differ is the scenario's disagreement; later steps start
+from different states and say nothing more.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from crg_side import Where, simulate
+from diff_scenarios import MONITOR_MS, Scenario
+from pacemaker_scheduler import Cluster
+
+from crg.bridges.cib_writer import cib_xml
+from crg.bridges.to_pacemaker import to_pacemaker
+
+Placement = dict[str, Where]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    scenario: Scenario
+    crg: list[Placement]
+    pacemaker: list[Placement]
+    calls: int
+    """crm_simulate runs it took."""
+
+    @property
+    def first_difference(self) -> int | None:
+        for index, (ours, theirs) in enumerate(zip(self.crg, self.pacemaker, strict=True)):
+            if ours != theirs:
+                return index
+        return None
+
+    def differing_groups(self, step: int) -> list[str]:
+        return [g for g in self.crg[step] if self.crg[step][g] != self.pacemaker[step][g]]
+
+    def describe(self, step: int) -> str:
+        rows = [f"  {g}: crg vip {self.crg[step][g].vip} app {self.crg[step][g].app}; "
+                f"pacemaker vip {self.pacemaker[step][g].vip} app "
+                f"{self.pacemaker[step][g].app}" for g in self.crg[step]]
+        event = "start-up" if step == 0 else " ".join(self.scenario.events[step - 1])
+        return (f"{self.scenario.describe()}\nfirst difference after step {step} ({event}):\n"
+                + "\n".join(rows))
+
+
+def run(scenario: Scenario) -> Outcome:
+    config = scenario.config
+    crg = simulate(config, scenario.events)
+    exported, _ = to_pacemaker(config)
+    groups = [g.name for g in config.groups]
+    with tempfile.TemporaryDirectory(prefix="crg-pacemaker-") as workdir:
+        cluster, resources = Cluster.start(cib_xml(exported, []), config.cluster.nodes,
+                                           Path(workdir))
+        pacemaker = [_placement(resources, groups)]
+        for index, event in enumerate(scenario.events):
+            kind, name = event[0], event[1]
+            if kind == "fail":
+                resources = cluster.crash(name)
+            elif kind == "join":
+                resources = cluster.rejoin(name)
+            else:
+                # The application fails where crg runs it: both agreed up to here, or the
+                # comparison has already stopped mattering.
+                node = crg[index][name].app
+                assert node is not None, (scenario.describe(), index)
+                resources = cluster.fault(f"{name}-app", MONITOR_MS, node)
+            pacemaker.append(_placement(resources, groups))
+        return Outcome(scenario, crg, pacemaker, cluster.calls)
+
+
+def _placement(resources: dict[str, str], groups: list[str]) -> Placement:
+    return {g: Where(resources.get(f"{g}-vip"), resources.get(f"{g}-app")) for g in groups}

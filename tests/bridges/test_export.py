@@ -1,0 +1,265 @@
+"""``crg export pacemaker``: what it writes, what it warns of, and that Pacemaker takes it."""
+
+from __future__ import annotations
+
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pacemaker_scheduler import verify
+
+from crg.bridges.cib_writer import cib_xml
+from crg.bridges.to_pacemaker import scores, to_pacemaker
+from crg.cli import main
+from crg.dsl import load, parse
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*.crg")) + sorted(
+    (ROOT / "examples" / "broken").glob("*.crg"))
+
+GROUP = """
+group web {{
+  vip 10.0.0.5/24 dev eth0
+  app {{
+{app}
+  }}
+  monitor process every 2s timeout 1s fails 1
+  preferred n1
+  possible n2, n3
+  {extra}
+}}
+"""
+
+
+def config_text(app: str = '    start "/usr/bin/python3 -m http.server --bind {vip} 80"',
+                extra: str = "", cluster: str = "") -> str:
+    return (f"cluster shop {{\n  nodes n1 n2 n3\n{cluster}}}\n"
+            + GROUP.format(app=app, extra=extra))
+
+
+def export(text: str) -> tuple[ET.Element, list[str]]:
+    exported, warnings = to_pacemaker(parse(text, "shop.crg"))
+    return ET.fromstring(cib_xml(exported, [])), [w.message for w in warnings]
+
+
+def params(root: ET.Element, primitive: str) -> dict[str, str]:
+    element = root.find(f".//primitive[@id='{primitive}']")
+    assert element is not None
+    return {p.get("name", ""): p.get("value", "")
+            for p in element.iterfind("instance_attributes/nvpair")}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_crm_verify_accepts_the_export_of_every_example(pacemaker: None, path: Path,
+                                                         tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    out = tmp_path / "cib.xml"
+    assert main(["export", "pacemaker", str(path), "-o", str(out)]) == 0
+    done = verify(out)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    # Every warning on stderr is also in the document's header comment.
+    stderr = capsys.readouterr().err
+    header = out.read_text().split("-->")[0]
+    for line in stderr.splitlines():
+        if ": warning: " in line:
+            assert line.split(": warning: ", 1)[1] in header
+
+
+def test_scores_make_pacemaker_decide_as_crg_does() -> None:
+    config = parse(config_text(extra="failback manual\n  avoid db")
+                   + GROUP.replace("web", "db").format(app='    start "/bin/db"',
+                                                      extra="failback auto")
+                   .replace("10.0.0.5", "10.0.0.6"), "x.crg")
+    web = scores(config.group("web"))
+    spread = web.candidates[0] - web.candidates[-1]
+    assert list(web.candidates) == sorted(web.candidates, reverse=True)
+    assert len(set(web.candidates)) == len(web.candidates)
+    # Any node without an avoided group beats any node with one...
+    assert web.avoid_penalty > spread
+    # ...avoidance stays soft: still allowed with every avoided group on the node...
+    assert web.candidates[-1] - web.avoid_penalty * len(config.group("web").avoid) > 0
+    # ...and manual failback keeps a placed group against the best alternative.
+    assert web.stickiness > spread + web.avoid_penalty
+    assert scores(config.group("db")).stickiness == 0  # failback auto: no stickiness
+
+
+def test_a_group_is_an_ipaddr2_vip_then_the_application_in_an_opt_in_cluster() -> None:
+    root, _ = export(config_text(extra="restarts 2 within 1m\n  failback manual"))
+    properties = {p.get("name"): p.get("value") for p in root.iterfind(".//crm_config//nvpair")}
+    assert properties["symmetric-cluster"] == "false"
+    group = root.find(".//group[@id='web']")
+    assert group is not None
+    members = [p.get("id") for p in group.iterfind("primitive")]
+    assert members == ["web-vip", "web-app"]
+    assert params(root, "web-vip") == {"ip": "10.0.0.5", "cidr_netmask": "24", "nic": "eth0"}
+    app = params(root, "web-app")
+    assert app["binfile"] == "/usr/bin/python3"
+    assert app["cmdline_options"] == "-m http.server --bind 10.0.0.5 80"
+    meta = {p.get("name"): p.get("value") for p in group.iterfind("meta_attributes/nvpair")}
+    assert meta["migration-threshold"] == "3" and meta["failure-timeout"] == "60s"
+    assert int(meta["resource-stickiness"]) > 0
+    locations = {(c.get("rsc"), c.get("node")): c.get("score")
+                 for c in root.iterfind(".//rsc_location")}
+    assert [int(locations["web", n]) for n in ("n1", "n2", "n3")] == [300, 200, 100]
+
+
+@pytest.mark.parametrize(("app", "agent", "expected"), [
+    ('    start "systemctl start nginx.service"', ("systemd", None, "nginx.service"), {}),
+    ('    start "/usr/lib/ocf/resource.d/heartbeat/apache start"\n'
+     '    env {\n      OCF_RESKEY_configfile = "/etc/apache2/apache2.conf"\n    }',
+     ("ocf", "heartbeat", "apache"), {"configfile": "/etc/apache2/apache2.conf"}),
+    ('    start "/etc/init.d/postfix start"', ("lsb", None, "postfix"), {}),
+    ('    start "/srv/app --node {node} --group {group}"\n    env {\n      A = "1 2"\n    }\n'
+     '    dir "/srv"',
+     ("ocf", "heartbeat", "anything"),
+     {"binfile": "/usr/bin/env", "cmdline_options": "'A=1 2' /srv/app --node "
+      "'$(crm_node -n)' --group web", "workdir": "/srv"}),
+    ('    start "exec /srv/app > /var/log/app.log"\n    shell', ("ocf", "heartbeat", "anything"),
+     {"binfile": "/bin/sh", "cmdline_options": "-c 'exec /srv/app > /var/log/app.log'"}),
+])
+def test_the_application_becomes_the_agent_it_names(app: str, agent: tuple[Any, ...],
+                                                    expected: dict[str, str]) -> None:
+    root, _ = export(config_text(app=app))
+    primitive = root.find(".//primitive[@id='web-app']")
+    assert primitive is not None
+    assert (primitive.get("class"), primitive.get("provider"), primitive.get("type")) == agent
+    got = params(root, "web-app")
+    assert {k: got[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize(("statement", "words"), [
+    ('  hook command "/usr/local/bin/fan"', "hook command"),
+    ('  alert webhook "https://alerts.example.net/"', "alert webhook"),
+    ('  alert command "/usr/local/bin/page ops"', "arguments are dropped"),
+    ("  kind instance", "instance group"),
+    ('  monitor tcp "{vip}:80" fails 3', "tcp check"),
+])
+def test_what_has_no_counterpart_is_a_warning_at_its_statement(
+        statement: str, words: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "shop.crg"
+    text = config_text(extra=statement.strip())
+    path.write_text(text)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if statement.strip() in t)
+    assert main(["export", "pacemaker", str(path)]) == 0
+    captured = capsys.readouterr()
+    warnings = [w for w in captured.err.splitlines() if ": warning: " in w and words in w]
+    assert warnings and warnings[0].startswith(f"{path}:{line}:"), captured.err
+    assert words in captured.out.split("-->")[0]  # and named in the document itself
+
+
+def test_fencing_none_is_the_cluster_wide_policy_when_every_group_says_it() -> None:
+    root, warnings = export(config_text(extra="fencing none"))
+    properties = {p.get("name"): p.get("value") for p in root.iterfind(".//crm_config//nvpair")}
+    assert properties["no-quorum-policy"] == "ignore"
+    assert not any("fencing none" in w for w in warnings)
+    mixed = config_text(extra="fencing none") + GROUP.replace("web", "db").format(
+        app='    start "/bin/db"', extra="").replace("10.0.0.5", "10.0.0.6")
+    root, warnings = export(mixed)
+    properties = {p.get("name"): p.get("value") for p in root.iterfind(".//crm_config//nvpair")}
+    assert properties["no-quorum-policy"] == "stop"
+    assert any("fencing none has no per-resource counterpart" in w for w in warnings)
+
+
+def test_the_app_stop_status_and_timing_that_do_not_map_are_named() -> None:
+    _, warnings = export(config_text(
+        app='    start "/srv/db"\n    stop "/srv/db stop"\n    status "/srv/db status"',
+        cluster="  lease 4s\n  heartbeat 1s\n  store-timeout 1s\n"))
+    joined = "\n".join(warnings)
+    for words in ("stop command is not exported", "status command is not exported",
+                  "corosync", "stonith-enabled=false"):
+        assert words in joined
+
+
+@pytest.mark.parametrize("argv", [
+    ["export", "pacemaker", "/nonexistent.crg"],
+    ["export", "pacemaker"],
+    ["export", "heartbeat", "x.crg"],
+])
+def test_bad_input_exits_2_without_a_traceback(argv: list[str],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_an_invalid_configuration_exits_2_with_its_diagnostics(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.crg"
+    path.write_text(config_text().replace("preferred n1", "preferred n9"))
+    assert main(["export", "pacemaker", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:" in err and "n9" in err
+
+
+def test_clashing_pacemaker_ids_are_bad_input(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "clash.crg"
+    text = config_text() + GROUP.replace("group web", "group web-vip").format(
+        app='    start "/bin/x"', extra="").replace("10.0.0.5", "10.0.0.7")
+    path.write_text(text)
+    assert main(["export", "pacemaker", str(path)]) == 2
+    assert "web-vip" in capsys.readouterr().err
+
+
+def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "pacemaker", "--help"]) == 0
+    assert "Exit status: 0" in capsys.readouterr().out
+
+
+# -- the pcs script, run for real on a CIB file ------------------------------------------------
+
+
+def _normalised(root: ET.Element) -> dict[str, Any]:
+    """What a CIB configures, without ids and spellings that differ between writers."""
+    def seconds(text: str | None) -> float:
+        text = text or "0"
+        return float(text[:-2]) / 1000 if text.endswith("ms") else float(text.rstrip("s"))
+
+    resources = {}
+    for group in root.iterfind(".//resources/group"):
+        members = []
+        for p in group.iterfind("primitive"):
+            members.append((p.get("id"), p.get("class"), p.get("provider"), p.get("type"),
+                            frozenset((n.get("name"), n.get("value"))
+                                      for n in p.iterfind("instance_attributes/nvpair")),
+                            frozenset((o.get("name"), seconds(o.get("interval")),
+                                       seconds(o.get("timeout")))
+                                      for o in p.iterfind("operations/op"))))
+        meta = frozenset((n.get("name"), n.get("value"))
+                         for n in group.iterfind("meta_attributes/nvpair"))
+        resources[group.get("id")] = (tuple(members), meta)
+    return {
+        "properties": frozenset((n.get("name"), n.get("value"))
+                                for n in root.iterfind(".//crm_config//nvpair")
+                                if n.get("name") != "cluster-name"),
+        "resources": resources,
+        "locations": frozenset((c.get("rsc"), c.get("node"), c.get("score"))
+                               for c in root.iterfind(".//rsc_location")),
+        "colocations": frozenset((c.get("rsc"), c.get("with-rsc"), c.get("score"),
+                                  c.get("influence"))
+                                 for c in root.iterfind(".//rsc_colocation")),
+        "alerts": frozenset(a.get("path") for a in root.iterfind(".//alerts/alert")),
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["anti-affinity.crg", "rac.crg"])
+def test_the_pcs_script_builds_the_same_configuration(pacemaker: None, pcs: str, name: str,
+                                                      tmp_path: Path) -> None:
+    config = load(ROOT / "examples" / name)
+    exported, _ = to_pacemaker(config)
+    script = tmp_path / "apply.sh"
+    assert main(["export", "pacemaker", str(ROOT / "examples" / name), "--format", "pcs",
+                 "-o", str(script)]) == 0
+    cib = tmp_path / "cib.xml"
+    cib.write_text(subprocess.run(["cibadmin", "--empty"], capture_output=True, text=True,
+                                  check=True, timeout=30).stdout)
+    done = subprocess.run(["sh", str(script), str(cib)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert verify(cib).returncode == 0
+    assert _normalised(ET.parse(cib).getroot()) == _normalised(
+        ET.fromstring(cib_xml(exported, [])))

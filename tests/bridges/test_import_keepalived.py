@@ -1,0 +1,113 @@
+"""``crg import keepalived``: a pair of keepalived.conf files with two VRRP instances."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crg.bridges.keepalived_syntax import parse_keepalived
+from crg.cli import main
+from crg.dsl import ConfigError, Source, load
+
+DATA = Path(__file__).parent / "data"
+LB1, LB2 = DATA / "keepalived-lb1.conf", DATA / "keepalived-lb2.conf"
+
+
+def imported(tmp_path: Path, *paths: Path) -> tuple[Path, str]:
+    out = tmp_path / "lb.crg"
+    return out, str(main(["import", "keepalived", *map(str, paths), "-o", str(out)]))
+
+
+def test_two_nodes_two_instances_import_and_check(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out, code = imported(tmp_path, LB1, LB2)
+    assert code == "0"
+    err = capsys.readouterr().err
+    config = load(out)
+    assert config.cluster.nodes == ("lb1", "lb2")
+    web, api = config.groups
+    assert (web.name, web.candidates, web.failback.value) == ("VI_WEB", ("lb1", "lb2"), "auto")
+    assert (api.name, api.candidates, api.failback.value) == ("VI_API", ("lb2", "lb1"), "manual")
+    assert str(web.vip) == "192.0.2.100/24" and web.vip.device == "eth0"
+    assert api.vip.device == "eth0"  # the instance's interface
+    (check,) = web.monitors
+    assert (check.kind.value, check.target) == ("exec", "/usr/bin/killall -0 haproxy")
+    assert (check.interval_ms, check.timeout_ms, check.fails) == (2000, 1000, 3)
+    assert web.restarts == 0
+    assert [s.target for s in web.alerts] == ["/etc/keepalived/page-oncall.sh"]
+    # Every unmapped statement is named at its line, and commented in the .crg.
+    assert f"{LB1}:35:5: warning: notify_master" in err
+    assert f"{LB2}:22:5: warning: authentication" in err
+    assert "# notify_master (on lb1)" in out.read_text()
+    assert main(["check", str(out)]) == 0
+
+
+def test_one_file_assumes_mirrored_peers(tmp_path: Path) -> None:
+    out, code = imported(tmp_path, LB1)
+    assert code == "0"
+    config = load(out)
+    assert config.cluster.nodes == ("lb1", "peer-192.0.2.12")
+    web, api = config.groups
+    assert web.candidates == ("lb1", "peer-192.0.2.12")  # MASTER here
+    assert api.candidates == ("peer-192.0.2.12", "lb1")  # BACKUP here
+    assert "assumed to mirror it" in out.read_text()
+
+
+@pytest.mark.parametrize(("text", "where", "words"), [
+    ("vrrp_instance VI_1 {\n  state MASTER\n", "1:1", "never closed"),
+    ("vrrp_instance VI_1 {\n}\n}\n", "3:1", "closes no block"),
+    ('vrrp_script chk {\n  script "/bin/true\n}\n', "2:10", "not closed"),
+    ("vrrp_instance VI_1 {\n  priority high\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n",
+     "2:12", "whole number"),
+    ("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.300/24\n  }\n}\n", "3:5",
+     "not an IP address"),
+    ("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.1\n  }\n  track_script {\n"
+     "    chk_missing\n  }\n}\n", "5:3", "chk_missing"),
+    ("vrrp_instance VI_1 {\n  state MASTER\n}\n", "1:1", "no virtual_ipaddress"),
+    ("global_defs {\n  router_id lb1\n}\n", "", "no vrrp_instance"),
+])
+def test_bad_input_is_an_error_at_its_line(tmp_path: Path, text: str, where: str, words: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "keepalived.conf"
+    path.write_text(text)
+    assert main(["import", "keepalived", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:{where}" in err and words in err, err
+    assert "Traceback" not in err
+
+
+def test_two_files_for_one_node_are_refused(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["import", "keepalived", str(LB1), str(LB1)]) == 2
+    assert "two files name the node 'lb1'" in capsys.readouterr().err
+
+
+def test_the_tokenizer_keeps_positions_braces_quotes_and_comments() -> None:
+    document = parse_keepalived(Source("k.conf", 'a {  # c\n b "x y" ! d\n c{d}\n}\n'))
+    (a,) = document.statements
+    assert a.children is not None
+    assert [(s.name, s.words, s.span.line, s.span.column) for s in a.children] == [
+        ("b", ["x y"], 2, 2), ("c", [], 3, 2)]
+    c = a.children[1]
+    assert c.children is not None and [s.name for s in c.children] == ["d"]
+
+
+def test_a_block_opened_on_the_next_line() -> None:
+    document = parse_keepalived(Source("k.conf", "vrrp_instance V\n{\n  state MASTER\n}\n"))
+    (instance,) = document.statements
+    assert instance.words == ["V"] and instance.find("state") is not None
+
+
+def test_an_import_that_crg_rejects_points_into_the_written_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "keepalived.conf"
+    # Two instances on one address: keepalived takes it, crg does not.
+    path.write_text("vrrp_instance A {\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n}\n"
+                    "vrrp_instance B {\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n}\n")
+    out = tmp_path / "x.crg"
+    assert main(["import", "keepalived", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{out}:" in err and "does not validate" in err
+    with pytest.raises(ConfigError):
+        load(out)

@@ -1,0 +1,221 @@
+"""The agent's HTTP endpoint (runtime/endpoint/): the tiny server on a real socket, and
+an embedded cluster's per-node endpoints — /health, /groups/NAME for load balancers,
+/metrics read back with prometheus_client's own parser — through a crash and a join."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from runtime_helpers import eventually, placement, quickstart, run, running
+
+from crg.runtime.address.loopback import LoopbackDriver
+from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.embedded import EmbeddedCluster
+from crg.runtime.endpoint.server import (
+    HttpAddressError,
+    Response,
+    bound_port,
+    parse_address,
+    serve,
+)
+from crg.runtime.launch import open_endpoints
+from crg.runtime.operator import CommandError
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def get(address: str, path: str, method: str = "GET") -> tuple[int, bytes, dict[str, str]]:
+    host, port = parse_address(address)
+    conn = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        conn.request(method, path)
+        reply = conn.getresponse()
+        return reply.status, reply.read(), {k.lower(): v for k, v in reply.getheaders()}
+    finally:
+        conn.close()
+
+
+async def aget(address: str, path: str) -> tuple[int, Any]:
+    status, body, headers = await asyncio.to_thread(get, address, path)
+    if headers["content-type"].startswith("application/json"):
+        return status, json.loads(body)
+    return status, body.decode()
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of an exposition, parsed by prometheus_client (as a scraper would)."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def value(found: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
+          **labels: str) -> float:
+    return found[(name, tuple(sorted(labels.items())))]
+
+
+# -- the server ----------------------------------------------------------------------------
+
+
+def test_addresses() -> None:
+    assert parse_address("127.0.0.1:9100") == ("127.0.0.1", 9100)
+    assert parse_address("[::1]:0") == ("::1", 0)
+    assert parse_address("0.0.0.0:80") == ("0.0.0.0", 80)
+    for bad in ("9100", "localhost", "::1:9100", "host:http", "1.2.3.4:70000", ":9100"):
+        with pytest.raises(HttpAddressError):
+            parse_address(bad)
+
+
+def test_the_server_answers_get_and_head_and_refuses_the_rest() -> None:
+    async def handler(path: str) -> Response:
+        if path == "/boom":
+            raise RuntimeError("a bug")
+        return Response(200, f"you asked {path}".encode(), "text/plain")
+
+    async def body() -> None:
+        server = await serve("127.0.0.1", 0, handler)
+        address = f"127.0.0.1:{bound_port(server)}"
+        try:
+            status, text, headers = await asyncio.to_thread(get, address, "/x%2Fy?q=1")
+            assert (status, text) == (200, b"you asked /x/y")
+            assert headers["connection"] == "close" and headers["content-length"] == "14"
+            status, text, headers = await asyncio.to_thread(get, address, "/x", "HEAD")
+            assert (status, text, headers["content-length"]) == (200, b"", "12")
+            status, _, headers = await asyncio.to_thread(get, address, "/x", "POST")
+            assert status == 405 and headers["allow"] == "GET, HEAD"
+            status, _, _ = await asyncio.to_thread(get, address, "/boom")
+            assert status == 500, "a failing handler is a 500, not a dead server"
+            assert (await asyncio.to_thread(get, address, "/again"))[0] == 200
+
+            def raw(data: bytes) -> bytes:
+                with socket.create_connection(("127.0.0.1", bound_port(server)), 5) as s:
+                    s.sendall(data)
+                    s.shutdown(socket.SHUT_WR)
+                    return s.recv(1000)
+
+            assert (await asyncio.to_thread(raw, b"nonsense\r\n\r\n")).startswith(
+                b"HTTP/1.1 400 ")
+            huge = b"GET / HTTP/1.1\r\nX: " + b"a" * 20_000 + b"\r\n\r\n"
+            assert (await asyncio.to_thread(raw, huge)).startswith(b"HTTP/1.1 431 ")
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(body())
+
+
+# -- an embedded cluster's endpoints --------------------------------------------------------
+
+
+def test_embedded_endpoints_follow_the_groups_through_a_crash(tmp_path: Path) -> None:
+    setup = quickstart(tmp_path)
+
+    async def body() -> None:
+        async with running(setup, observe=True) as cluster:
+            servers = await open_endpoints(cluster.endpoints, "127.0.0.1:0")
+            at = {n: e.address for n, e in cluster.endpoints.items()}
+            assert all(at.values()) and len(set(at.values())) == 3
+            try:
+                await eventually(lambda: all(placement(cluster, g)[1:] == ("normal", "up")
+                                             for g in ("web", "api", "report")),
+                                 20, "every group up on its preferred node")
+                for node in ("n1", "n2", "n3"):
+                    status, health = await aget(at[node], "/health")
+                    assert status == 200 and health["node"] == node, health
+                    assert health["config_sha256"] == cluster.config_sha256
+                codes = {n: (await aget(a, "/groups/web"))[0] for n, a in at.items()}
+                assert codes == {"n1": 200, "n2": 503, "n3": 503}
+                status, web = await aget(at["n1"], "/groups/web")
+                assert web["serving"] and web["node"] == "n1" and web["mode"] == "normal"
+                status, other = await aget(at["n2"], "/groups/web")
+                assert not other["serving"] and "runs on n1" in other["reason"], other
+                status, missing = await aget(at["n2"], "/groups/nope")
+                assert status == 404 and missing["groups"] == ["api", "report", "web"]
+                assert (await aget(at["n2"], "/nowhere"))[0] == 404
+
+                _, text = await aget(at["n2"], "/metrics")
+                found = samples(text)
+                assert value(found, "crg_group_mode", group="web", mode="normal") == 1
+                assert value(found, "crg_group_mode", group="web", mode="failover") == 0
+                assert value(found, "crg_group_holder", group="web", node="n1") == 1
+                assert value(found, "crg_group_holder", group="web", node="n2") == 0
+                assert value(found, "crg_group_app_up", group="api") == 1
+                assert value(found, "crg_group_restart_budget", group="web") == 2
+                assert value(found, "crg_lease_valid") == 1
+                assert value(found, "crg_config_info",
+                             sha256=cluster.config_sha256) == 1
+                assert value(found, "crg_lease_renew_seconds_count") > 0
+                assert value(found, "target_info", cluster=setup.name, node="n2") == 1
+
+                # n1 crashes: web fails over to n2, whose endpoint now answers for it.
+                await cluster.crash("n1")
+                await eventually(lambda: placement(cluster, "web") == ("n2", "failover",
+                                                                       "up"), 20,
+                                 "web up on n2")
+
+                async def web_codes() -> dict[str, int]:
+                    return {n: (await aget(a, "/groups/web"))[0] for n, a in at.items()}
+
+                await eventually(lambda: _equal(web_codes(),
+                                                {"n1": 503, "n2": 200, "n3": 503}),
+                                 10, "/groups/web answers 200 on n2 only")
+                status, health = await aget(at["n1"], "/health")
+                assert status == 503 and health["status"] == "down", health
+                _, text = await aget(at["n2"], "/metrics")
+                found = samples(text)
+                assert value(found, "crg_group_failovers_total", group="web") == 1
+                assert value(found, "crg_group_mode", group="web", mode="failover") == 1
+                assert value(found, "crg_node_status", node="n1", status="down") == 1
+                # report lost its standby n1: the last-node alert, raised by n3.
+                await eventually(lambda: _metric(at["n3"], "crg_group_alerts_total",
+                                                 group="report", kind="last-node", want=1),
+                                 10, "n3 counted the last-node alert of report")
+                await cluster.join("n1")
+                await eventually(lambda: _equal(_health(at["n1"]), 200), 10,
+                                 "n1 healthy again after joining")
+            finally:
+                for server in servers:
+                    server.close()
+
+    run(body(), 90)
+
+
+async def _equal(value: Any, want: Any) -> bool:
+    return bool(await value == want)
+
+
+async def _health(address: str) -> int:
+    return (await aget(address, "/health"))[0]
+
+
+async def _metric(address: str, name: str, *, want: float, **labels: str) -> bool:
+    _, text = await aget(address, "/metrics")
+    return value(samples(text), name, **labels) == want
+
+
+def test_an_endpoint_that_cannot_listen_is_refused_whole(tmp_path: Path) -> None:
+    setup = quickstart(tmp_path)
+
+    async def body() -> None:
+        cluster = EmbeddedCluster(setup.config, run_dir=setup.run_dir,
+                                  address=LoopbackDriver(), events=EventLog(), observe=True)
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            base = taken.getsockname()[1] - 1  # n1 gets base, n2's port is taken
+            with pytest.raises(CommandError, match=rf"--http 127.0.0.1:{base}: cannot "
+                                                   rf"listen on 127.0.0.1:{base + 1} for n2"):
+                await open_endpoints(cluster.endpoints, f"127.0.0.1:{base}")
+        with socket.socket() as probe:  # n1's server was closed again
+            probe.bind(("127.0.0.1", base))
+
+    run(body())
