@@ -108,6 +108,8 @@ class Search:
         self.stats = SearchStats()
         self._seen: set[State] = set()
         self._t0 = 0.0
+        self._next_check = _PROGRESS_EVERY
+        """When to look at the memory next (states found, this layer's seeds included)."""
 
     # -- the search ----------------------------------------------------------------------
 
@@ -190,7 +192,7 @@ class Search:
         cap = self.max_states
         # Memory is looked at every few thousand states *found*: a state of a large
         # component can have thousands of successors of kilobytes each.
-        memory, next_check = self.memory, len(states) + _PROGRESS_EVERY
+        memory = self.memory
         reducer = self.reducer
         while True:
             if i == len(states):
@@ -259,8 +261,8 @@ class Search:
                 self.stats.capped = True
                 self.stats.limit = "states"
                 break
-            if len(states) + len(next_seeds) >= next_check:
-                next_check = len(states) + len(next_seeds) + _PROGRESS_EVERY
+            if len(states) + len(next_seeds) >= self._next_check:
+                self._next_check = len(states) + len(next_seeds) + _PROGRESS_EVERY
                 if memory is not None and process_memory() > memory:
                     self.stats.capped = True
                     self.stats.limit = "memory"

@@ -284,6 +284,28 @@ def test_explain_coverage(crg: Callable[..., Run]) -> None:
                  str(EXAMPLES / "broken" / "two-down.crg"))
     assert result.code == 1
     assert "orders  {n1, n2}" in result.out
+    # only the coverage question: no verdict table, no check
+    assert "property" not in result.out and "states explored" not in result.out
+    entry = json.loads(crg("check", "--explain-coverage", "--format", "json",
+                           str(EXAMPLES / "broken" / "two-down.crg")).out)["files"][0]
+    assert "check" not in entry and entry["coverage"]["any_group"] == [["n1", "n2"]]
+
+
+@pytest.mark.parametrize("argv", [["--explain-coverage", "--validate-only"],
+                                  ["--explain-coverage", "--format", "sarif"],
+                                  ["--memory", "lots"], ["-j", "0"], ["--max-states", "0"]])
+def test_options_that_do_not_go_together_exit_2(crg: Callable[..., Run],
+                                                argv: list[str]) -> None:
+    result = crg("check", *argv, NO_STANDBY)
+    assert result.code == 2
+    assert result.err and "Traceback" not in result.err
+
+
+def test_a_search_at_its_budget_is_inconclusive(crg: Callable[..., Run], safe: str) -> None:
+    result = crg("check", "--engine", "explicit", "--max-states", "20", safe)
+    assert result.code == 4
+    assert "limit: component web: the search stopped at its state budget" in result.out
+    assert "--memory or --max-states raise it" in result.err
 
 
 def test_symbolic_results_reach_sarif(crg: Callable[..., Run]) -> None:
