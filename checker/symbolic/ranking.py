@@ -211,12 +211,23 @@ def _fields_read(term: z3.ExprRef, template: SymState, g: int) -> frozenset[str]
 
 
 def _conjuncts(term: z3.BoolRef) -> list[z3.BoolRef]:
-    """The conjuncts of ``term``, two levels deep (the rules' own ``and_`` nests them)."""
+    """The conjuncts of ``term``, two levels deep (the rules' own ``and_`` nests them),
+    and the conditions of the choices it makes (the reasons of the placement, in order)."""
     out = []
     for c in (term.children() if z3.is_and(term) else [term]):
         out.append(c)
         if z3.is_and(c):
             out.extend(c.children())
+    seen: set[int] = set()
+    todo = [term]
+    while todo:
+        t = todo.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if z3.is_app_of(t, z3.Z3_OP_ITE) and z3.is_bool(t.arg(0)):
+            out.append(t.arg(0))
+        todo.extend(t.children())
     return out
 
 

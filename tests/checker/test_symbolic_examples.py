@@ -1,6 +1,6 @@
 """The symbolic engine on the examples: every safe example is proved for all interleavings
-(liveness by a ranking function, and the verdict says so), every broken one is caught with a real, shortest run — flapping.crg's livelock with a fair lasso that
-z3 found."""
+(liveness by a ranking function, and the verdict says so), every broken one is caught
+with a real, shortest run — flapping.crg's livelock with a fair lasso that z3 found."""
 
 from __future__ import annotations
 
