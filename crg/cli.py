@@ -32,6 +32,7 @@ from crg.commands import (
     undrain,
 )
 from crg.dsl import ConfigError
+from crg.dsl.redact import redact
 from crg.errors import ExitCode, FileError
 from crg.output import Output
 
@@ -120,7 +121,7 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
     except Exception as exc:
         out = Output()
         if os.environ.get("CRG_DEBUG") == "1":
-            out.print(traceback.format_exc().rstrip(), err=True)
+            out.print(redact(traceback.format_exc().rstrip()), err=True)
         out.error(f"internal error: {type(exc).__name__}: {exc}")
         out.print("This is a bug in crg. Please report it with the command and the input that "
                   "caused it (run with CRG_DEBUG=1 to include a traceback).", err=True)

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crg.dsl.diagnostics import ConfigError, Diagnostic, render_one, summary
+from crg.dsl.redact import redact
 from crg.dsl.source import NO_SPAN, Source
 from crg.errors import FileError
 from crg.spec.present.words import count
@@ -65,10 +66,11 @@ class Output:
         self.raw(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     def error(self, message: str) -> None:
-        """A problem that has no position in a file: ``crg: error: message``."""
+        """A problem that has no position in a file: ``crg: error: message`` (the secrets
+        of URLs in it hidden, as in every output: :mod:`crg.dsl.redact`)."""
         line = Text("crg: ")
         line.append("error:", style="bold red")
-        line.append(f" {message}")
+        line.append(f" {redact(message)}")
         self.print(line, err=True)
 
     # -- diagnostics -------------------------------------------------------------------

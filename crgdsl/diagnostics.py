@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from crg.dsl.redact import redact, redacted_offset
 from crg.dsl.source import NO_SPAN, Source, Span
 
 
@@ -43,7 +44,7 @@ class ConfigError(Exception):
         self.diagnostics = tuple(sorted(diagnostics, key=_order))
         errors = [d for d in self.diagnostics if d.is_error]
         first = errors[0] if errors else self.diagnostics[0]
-        super().__init__(f"{source.path}:{first.span}: {first.message}")
+        super().__init__(f"{source.path}:{first.span}: {redact(first.message)}")
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -107,16 +108,21 @@ def render(source: Source, diagnostics: Iterable[Diagnostic]) -> str:
 
 
 def render_one(source: Source, d: Diagnostic) -> str:
-    message, hint = visible(d.message), visible(d.hint) if d.hint else None
+    # The secrets of URLs are hidden here too (crg.dsl.redact): in the message, the hint
+    # and the source line, whose caret keeps pointing at the same characters.
+    message = visible(redact(d.message))
+    hint = visible(redact(d.hint)) if d.hint else None
     if d.span == NO_SPAN:
         head = f"{source.path}: {d.severity.value}: {message}"
         return head + (f"\n  = hint: {hint}" if hint else "")
     lines = [f"{source.path}:{d.span.line}:{d.span.column}: {d.severity.value}: {message}"]
-    text = source.line(d.span.line)
+    line = source.line(d.span.line)
+    text = redact(line)
     gutter = str(d.span.line)
     pad = " " * len(gutter)
-    start = d.span.column - 1
-    end = d.span.end_column - 1 if d.span.end_line == d.span.line else len(text)
+    start = redacted_offset(line, d.span.column - 1)
+    end = redacted_offset(line, d.span.end_column - 1 if d.span.end_line == d.span.line
+                          else len(line), end=True)
     lo, hi = _window(len(text), start, end)
     lead, tail = ("..." if lo else ""), ("..." if hi < len(text) else "")
     lines.append(f" {gutter} | {lead}{visible(text[lo:hi])}{tail}")

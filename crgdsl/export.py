@@ -12,6 +12,7 @@ from typing import Any
 
 from crg.dsl.diagnostics import Diagnostic
 from crg.dsl.model import App, Command, Config, Group, Monitor, Sink
+from crg.dsl.redact import redact
 
 FORMAT_VERSION = 1
 
@@ -77,8 +78,8 @@ def diagnostic_to_dict(diagnostic: Diagnostic, *, brief: bool = False) -> dict[s
     :func:`config_to_dict` does not need (severity, end of span)."""
     span = diagnostic.span
     data: dict[str, Any] = {"line": span.line, "column": span.column,
-                            "message": diagnostic.message, "code": diagnostic.code,
-                            "hint": diagnostic.hint}
+                            "message": redact(diagnostic.message), "code": diagnostic.code,
+                            "hint": None if diagnostic.hint is None else redact(diagnostic.hint)}
     if brief:
         return data
     return {"severity": diagnostic.severity.value, **data, "end_line": span.end_line,

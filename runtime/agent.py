@@ -180,6 +180,8 @@ class Lane:
                 a.machine.runtime_alert(self.topo.name, "cycle", why)
                 decision = f"{a.name}: the cycle of {self.topo.name} failed ({why})"
             a.telemetry.cycle(self.topo.name, time.monotonic() - began)
+            if self.progressed or "nothing to do" in decision:
+                a.machine.trouble_over(self.topo.name, "cycle")  # the lane works again
             a.decisions.append(decision)
             del a.decisions[:-200]
             if "nothing to do" in decision or "waits" in decision:
@@ -259,12 +261,10 @@ class Lane:
             # step, and the traceback goes to the log for whoever must fix the cause.
             log.exception("%s: %s failed", a.name, text)
             return self._failed(action, text, f"{type(exc).__name__}: {exc}")
+        if trouble is None and action.kind is ActionKind.START_APP:
+            trouble = _not_started(a.machine, name)  # committed all the same: a fault follows
         if trouble is not None:
             a.machine.runtime_alert(name, action.kind.label, trouble)  # committed all the same
-        elif action.kind is ActionKind.START_APP and (why := _not_started(a.machine, name)):
-            a.machine.runtime_alert(name, action.kind.label, why)  # committed: a fault follows
-        else:
-            a.machine.trouble_over(name, action.kind.label)
         try:
             outcome = await a.apply(action)
         except Exception:  # StoreError, or a bug: the step did not happen, so undo it
@@ -276,6 +276,8 @@ class Lane:
             detail = "lost the race" if action.kind is ActionKind.CLAIM else "was undone"
             return f"{text} {detail} ({outcome.why})"
         self.progressed = True
+        if trouble is None:
+            a.machine.trouble_over(name, action.kind.label)  # done and committed: it works
         return text
 
     def _failed(self, action: Action, text: str, why: str) -> str:

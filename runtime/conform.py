@@ -91,7 +91,19 @@ def check(config: Config, lines: Iterable[str]) -> Result:
                               compiled=False)
     node = head.get("node")
     state: State = model.initial()
+    expected_seq = 1
     for number, record in records:
+        seq = record.get("seq")
+        if isinstance(seq, int) and seq != expected_seq:
+            # The runtime could not write them (a full disk for longer than its queue
+            # lasted: its sink-recovered event counts them): nothing after can be checked.
+            missing = (f"{expected_seq}" if seq == expected_seq + 1
+                       else f"{expected_seq} to {seq - 1}")
+            result.problem = (f"step {seq}: step(s) {missing} are missing from the trace "
+                              "(the runtime could not write them)")
+            result.line = number
+            return result
+        expected_seq += 1
         try:
             action = parse_action(model, record)
             recorded = int(record["state"])

@@ -1,101 +1,43 @@
 """The control API: one JSON request and one JSON answer per connection, on a Unix socket
-(mode 0600) in the run directory.
+(mode 0600) in the run directory (:mod:`crg.runtime.rundir`).
 
 Requests: ``{"op": "status"}``, ``{"op": "switchover", "args": ["web", "n2"]}``, and
 likewise ``offline``/``online`` (a group), ``drain``/``undrain``/``crash``/``join`` (a
-node). Answers: ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``.
+node). Answers: ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``, with every
+URL's secrets hidden (:func:`crg.dsl.redact.redact_data`).
 
-Run directory: ``--run-dir``, else ``$XDG_RUNTIME_DIR/crg/<cluster>``, else
-``/tmp/crg-<uid>/<cluster>`` (with ``.<node>`` appended for one node of several hosts).
-One runtime at a time holds it (:func:`prepare`).
+The client trusts a socket only if it is the user's own: before connecting, the socket
+file must belong to the user (``lstat``); once connected, the process answering must run
+as the user (``SO_PEERCRED``). Another user's socket — one planted in a run directory
+made by someone else — gets no command: :class:`ForeignSocket` says whose it is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import socket
+import stat
+import struct
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crg.dsl.redact import redact_data
+from crg.runtime.linefile import user_name
+from crg.runtime.rundir import SOCKET, base_dir, run_dir_for
+
 log = logging.getLogger("crg.runtime")
 
-SOCKET = "control.sock"
-LOCK = "lock"
 MAX_REQUEST = 64 * 1024
 CLIENT_TIMEOUT_S = 30.0
 
 
 class ControlError(Exception):
     """The runtime cannot be reached or refused the request (exit code 2)."""
-
-
-def base_dir() -> Path:
-    xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if xdg:
-        return Path(xdg) / "crg"
-    return Path(f"/tmp/crg-{os.getuid()}")
-
-
-def run_dir_for(cluster: str, node: str | None = None) -> Path:
-    return base_dir() / (cluster if node is None else f"{cluster}.{node}")
-
-
-@dataclass
-class RunDir:
-    """A run directory this runtime holds: an exclusive lock (``flock`` on ``lock``) for
-    the runtime's whole life, so that a second runtime on the same directory fails at
-    once, even when both start at the same instant. The kernel drops the lock when the
-    process dies, however it dies; the descriptor is not inherited by the applications
-    (``O_CLOEXEC``), or an orphan would keep a restarted runtime out."""
-
-    path: Path
-    socket: Path
-    lock_fd: int
-
-    def release(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self.lock_fd)
-
-
-def prepare(run_dir: Path) -> RunDir:
-    """Create the run directory (0700) and lock it, or fail with ControlError when another
-    runtime holds it; a socket left by a runtime that died is removed (OSError: the
-    directory cannot be made or the lock file opened)."""
-    run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = _lock_holder(fd)
-        os.close(fd)
-        raise ControlError(f"a crg runtime{holder} is already running with the run directory "
-                           f"{run_dir}: stop it first, or give this one another --run-dir"
-                           ) from None
-    except OSError:
-        os.close(fd)
-        raise
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    path = run_dir / SOCKET
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()  # we hold the lock: whoever made this socket is gone
-    return RunDir(run_dir, path, fd)
-
-
-def _lock_holder(fd: int) -> str:
-    """`` (pid N)`` of the runtime holding the lock, as it wrote it, if readable."""
-    try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-    except OSError:
-        return ""
-    return f" (pid {text})" if text.isdigit() else ""
 
 
 Handler = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
@@ -117,7 +59,7 @@ async def serve(path: Path, handler: Handler,
                 answer = {"ok": False, "error": str(exc)}
             except (json.JSONDecodeError, AttributeError, TypeError) as exc:
                 answer = {"ok": False, "error": f"bad request: {exc}"}
-            writer.write(json.dumps(answer).encode() + b"\n")
+            writer.write(json.dumps(redact_data(answer)).encode() + b"\n")
             await writer.drain()
         except (OSError, TimeoutError):
             pass
@@ -128,22 +70,70 @@ async def serve(path: Path, handler: Handler,
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
-    old = os.umask(0o177)  # the socket is created 0600: no window where others could connect
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # Made 0600 by the umask as it is bound: no window where others could connect, and no
+    # chmod by path afterwards (it would follow a link planted in its place). The umask
+    # is the process's: for these microseconds the other threads only write files made
+    # with an explicit 0600 (outputs) — directories and processes come from this loop.
+    old = os.umask(0o177)
     try:
-        server = await asyncio.start_unix_server(client, path=str(path))
+        listener.bind(str(path))
+    except OSError:
+        listener.close()
+        raise
     finally:
         os.umask(old)
-    os.chmod(path, 0o600)
-    return server
+    return await asyncio.start_unix_server(client, sock=listener)
+
+
+class ForeignSocket(ControlError):
+    """The socket, or the process behind it, is another user's: nothing was sent."""
+
+
+def check_socket_file(path: Path) -> None:
+    """Before connecting: ``path`` must be a socket that belongs to this user (not
+    followed if it is a link). FileNotFoundError when there is none."""
+    info = os.lstat(path)
+    me = os.geteuid()
+    if not stat.S_ISSOCK(info.st_mode):
+        raise ForeignSocket(f"{path} is not a socket (it is {_kind(info.st_mode)}): no crg "
+                            "runtime made it; nothing was sent")
+    if info.st_uid != me:
+        raise ForeignSocket(
+            f"the control socket {path} belongs to {user_name(info.st_uid)}, not to "
+            f"{user_name(me)}: it is not your runtime's (another user may have planted it), "
+            f"so nothing was sent; if {user_name(info.st_uid)} runs the runtime, run the "
+            f"command as that user")
+
+
+def check_peer(sock: socket.socket, path: Path) -> None:
+    """Once connected: the process that answers must run as this user (SO_PEERCRED)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, _ = struct.unpack("3i", creds)
+    if uid != os.geteuid():
+        raise ForeignSocket(
+            f"the process answering on {path} (pid {pid}) runs as {user_name(uid)}, not as "
+            f"{user_name(os.geteuid())}: it is not your runtime, so nothing was sent")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "a regular file" if stat.S_ISREG(mode) else "another kind of file"
 
 
 def request(path: Path, payload: Mapping[str, Any],
             timeout_s: float = CLIENT_TIMEOUT_S) -> dict[str, Any]:
-    """Send one request (blocking; the command-line client)."""
+    """Send one request (blocking; the command-line client), to the user's own runtime
+    only (:func:`check_socket_file`, :func:`check_peer`)."""
     try:
+        check_socket_file(path)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout_s)
             sock.connect(str(path))
+            check_peer(sock, path)
             sock.sendall(json.dumps(payload).encode() + b"\n")
             chunks = []
             while True:

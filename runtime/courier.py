@@ -1,23 +1,32 @@
 """Delivering service events to the groups that subscribe to them (``notify``).
 
-A group's *service up/down* lives in the store (``events/<group>/<seq>``, the last
-:data:`~crg.runtime.notices.KEEP_EVENTS` kept). Each receiving group's events are
-delivered to its ``hook`` sinks by the node that owns the receiving group, in order, and
-acknowledged in ``acks/<receiver>/<source>``, so a new owner carries on where the last
-one stopped. While a receiving group has no owner its events wait in the store; its next
-owner delivers them (at least once: an owner that crashes between running a hook and
-acknowledging it makes the next owner run it again).
+A group's *service up/down* lives in the store (``events/<group>/<seq>``) until every
+subscribing group has received it (:mod:`crg.runtime.notices` keeps it). Each receiving
+group has its own queue there: the events of its sources after its acknowledgements
+(``acks/<receiver>/<source>``), at most :data:`~crg.runtime.notices.QUEUE_LIMIT` per
+source. The node that owns a receiving group runs that group's ``hook`` sinks for each
+event, in the order the events were sent, acknowledging each; a new owner carries on
+where the last one stopped (at least once: an owner that crashes between a hook and its
+acknowledgement makes the next owner run it again).
+
+Every receiving group has a delivery task of its own, so a slow hook, or one that never
+returns until its time limit kills it, delays only its own group's events. Nothing is
+lost in silence: a receiver that finds events of a source missing before the first one
+it has (a sender had to drop them: its queue was full) says so in the log and in a
+``runtime-alert``, and the ``received`` event of the next one names the gap.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from crg.runtime.drivers.sinks import deliver
-from crg.runtime.records import read_owner
+from crg.runtime.records import Keys, read_owner
 from crg.runtime.store.base import Snapshot, StoreError
 
 if TYPE_CHECKING:
@@ -25,53 +34,139 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crg.runtime")
 
+GAP = "receive-events"
+"""The runtime alert's ``action`` for events a receiver will never get."""
 
-def pending(agent: Machine, snap: Snapshot) -> list[tuple[str, str, int, dict[str, Any]]]:
-    """(receiver, source, seq, event) to deliver now from this node, in order."""
+
+@dataclass(frozen=True)
+class Pending:
+    """One event to deliver: ``seq`` of ``source`` to ``receiver``, sent at ``revision``;
+    ``after`` is the last one of ``source`` the receiver acknowledged."""
+
+    revision: int
+    receiver: str
+    source: str
+    seq: int
+    after: int
+    event: dict[str, Any]
+
+    @property
+    def missed(self) -> tuple[int, int] | None:
+        """The events of ``source`` before this one that the receiver will never get."""
+        return (self.after + 1, self.seq - 1) if self.seq > self.after + 1 else None
+
+
+def acknowledged(snap: Snapshot, keys: Keys, receiver: str, source: str) -> int:
+    entry = snap.get(keys.ack(receiver, source))
+    return int(entry.value) if entry is not None else 0
+
+
+def pending(agent: Machine, snap: Snapshot, receiver: str) -> list[Pending]:
+    """What ``receiver`` has not received yet, in the order it was sent (the store
+    revisions of the events)."""
     keys, model = agent.s.keys, agent.s.model
     out = []
-    for receiver in model.groups:
-        owner = read_owner(snap, keys, receiver.name)
-        if owner is None or owner.node != agent.name:
+    for source in model.groups:
+        if receiver not in source.subscribers:
             continue
-        for source in model.groups:
-            if receiver.name not in source.subscribers:
-                continue
-            ack = snap.get(keys.ack(receiver.name, source.name))
-            done = int(ack.value) if ack is not None else 0
-            for key, entry in sorted(snap.under(keys.events(source.name)).items()):
-                seq = int(key.rsplit("/", 1)[1])
-                if seq > done:
-                    out.append((receiver.name, source.name, seq, json.loads(entry.value)))
-    return out
+        done = acknowledged(snap, keys, receiver, source.name)
+        for key, entry in snap.under(keys.events(source.name)).items():
+            seq = int(key.rsplit("/", 1)[1])
+            if seq > done:
+                out.append(Pending(entry.mod_revision, receiver, source.name, seq, done,
+                                   json.loads(entry.value)))
+    out.sort(key=lambda p: (p.revision, p.source, p.seq))
+    # Within a source, ``after`` is the event before (the first one follows the ack).
+    ordered = []
+    last: dict[str, int] = {}
+    for item in out:
+        ordered.append(replace(item, after=last.get(item.source, item.after)))
+        last[item.source] = item.seq
+    return ordered
+
+
+def owned_receivers(agent: Machine, snap: Snapshot) -> list[str]:
+    """The receiving groups this node owns (it delivers their events)."""
+    keys, model = agent.s.keys, agent.s.model
+    receivers = {r for source in model.groups for r in source.subscribers}
+    return [g.name for g in model.groups if g.name in receivers
+            and (owner := read_owner(snap, keys, g.name)) is not None
+            and owner.node == agent.name]
 
 
 async def run(agent: Machine) -> None:
+    """Keep one delivery task running for every owned receiver with events to get."""
     store, keys = agent.s.store, agent.s.keys
+    workers: dict[str, asyncio.Task[None]] = {}
     revision = 0
+    try:
+        while True:
+            try:
+                snap = await store.snapshot(keys.prefix)
+                revision = snap.revision
+                for receiver in owned_receivers(agent, snap):
+                    worker = workers.get(receiver)
+                    if (worker is None or worker.done()) and pending(agent, snap, receiver):
+                        workers[receiver] = asyncio.create_task(
+                            _deliver_all(agent, receiver), name=f"{agent.name}-to-{receiver}")
+                agent.trouble_over(None, "deliver-events")
+            except StoreError as exc:
+                log.warning("%s: event delivery paused: %s", agent.name, exc)
+            except Exception as exc:  # a bug: delivery must go on (nothing is acknowledged)
+                log.exception("%s: event delivery failed", agent.name)
+                agent.runtime_alert(None, "deliver-events", f"{type(exc).__name__}: {exc}")
+            with contextlib.suppress(StoreError):
+                await store.wait(keys.prefix, revision, int(agent.s.heartbeat_s * 1000))
+    finally:
+        for worker in workers.values():  # they die with the agent (a crash, a halt)
+            worker.cancel()
+
+
+async def _deliver_all(agent: Machine, receiver: str) -> None:
+    """Deliver ``receiver``'s events in order while this node owns it."""
+    store, keys = agent.s.store, agent.s.keys
     while True:
         try:
             snap = await store.snapshot(keys.prefix)
-            revision = snap.revision
-            for receiver, source, seq, event in pending(agent, snap):
-                await deliver_one(agent, receiver, source, seq, event)
-                ack = keys.ack(receiver, source)
-                entry = (await store.snapshot(ack)).get(ack)
-                await store.compare_and_set(ack, str(seq), entry.mod_revision if entry else 0)
+            owner = read_owner(snap, keys, receiver)
+            if owner is None or owner.node != agent.name:
+                return  # its new owner carries on from the acknowledgements
+            queue = pending(agent, snap, receiver)
+            if not queue:
+                return
+            for item in queue:
+                if not await _deliver_one(agent, item):
+                    break  # no longer ours, or the store changed under us: look again
         except StoreError as exc:
-            log.warning("%s: event delivery paused: %s", agent.name, exc)
-        with contextlib.suppress(StoreError):
-            await store.wait(keys.prefix, revision, int(agent.s.heartbeat_s * 1000))
+            log.warning("%s: delivering %s's events paused: %s", agent.name, receiver, exc)
+            await asyncio.sleep(agent.s.heartbeat_s)
+        except Exception as exc:  # a bug: tell, then try again (nothing was acknowledged)
+            log.exception("%s: delivering %s's events failed", agent.name, receiver)
+            agent.runtime_alert(receiver, "deliver-events", f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(1.0)
 
 
-async def deliver_one(agent: Machine, receiver: str, source: str, seq: int,
-                      event: dict[str, Any]) -> None:
+async def _deliver_one(agent: Machine, item: Pending) -> bool:
+    """Run the receiver's hooks for one event and acknowledge it; False when the
+    acknowledgement found the store changed (someone else delivered meanwhile)."""
+    store, keys = agent.s.store, agent.s.keys
+    receiver, source = item.receiver, item.source
+    missed = item.missed
+    if missed is not None:
+        first, last = missed
+        gone = f"{first}" if first == last else f"{first} to {last}"
+        reason = (f"{receiver} will never receive {source}'s service event(s) {gone}: they "
+                  "were dropped before it could (its queue was full); the next is "
+                  f"{item.seq}")
+        log.error("%s: %s", agent.name, reason)
+        agent.runtime_alert(receiver, f"{GAP} {source}", reason)
     group = agent.groups[receiver]
+    event = item.event
     fields = {"event": event["event"], "cluster": event.get("cluster"),
               "group": receiver, "node": agent.name,
               "source_group": source, "source_node": event.get("node"),
               "vip": event.get("vip"), "reason": event.get("reason"),
-              "time": event.get("time"), "seq": seq}
+              "time": event.get("time"), "seq": item.seq}
     results = []
     for sink in group.hooks:
         ok, detail = await deliver(sink, fields, agent.values(receiver), agent.supervisor)
@@ -79,6 +174,19 @@ async def deliver_one(agent: Machine, receiver: str, source: str, seq: int,
             log.warning("%s: hook of %s for %s %s failed: %s", agent.name, receiver,
                         event["event"], source, detail)
         results.append({"sink": sink.kind.value, "ok": ok, "detail": detail})
-    agent.s.events.emit({"event": "received", "group": receiver, "node": agent.name,
-                         "source_group": source, "source_event": event["event"],
-                         "seq": seq, "hooks": results})
+    ack = keys.ack(receiver, source)
+    entry = (await store.snapshot(ack)).get(ack)
+    if (int(entry.value) if entry is not None else 0) >= item.seq:
+        return False  # another owner got there first
+    if not await store.compare_and_set(ack, str(item.seq),
+                                       entry.mod_revision if entry else 0):
+        return False
+    record: dict[str, Any] = {"event": "received", "group": receiver, "node": agent.name,
+                              "source_group": source, "source_event": event["event"],
+                              "seq": item.seq, "hooks": results}
+    if missed is not None:
+        record["missed"] = list(missed)
+    else:
+        agent.trouble_over(receiver, f"{GAP} {source}")
+    agent.s.events.emit(record)
+    return True

@@ -53,7 +53,7 @@ class EmbeddedCluster:
         self.model = Model.from_config(config, compiled=False)
         keys = Keys(config.cluster.name)
         self.store = MemoryStore()
-        trace = (TraceWriter(trace_path, config, self.model, "embedded")
+        trace = (TraceWriter(trace_path, config, self.model, "embedded", board=events.board)
                  if trace_path is not None else None)
         self.recorder = ClusterRecorder(self.model, keys, trace)
         self.services = Services(config, self.model, keys, self.store, address, events,
@@ -211,7 +211,8 @@ class EmbeddedCluster:
     async def status(self) -> dict[str, Any]:
         snap, state = await read_state(self.services, Actor())
         return {**status_of(self.config, self.model, state, snap.revision, mode="embedded",
-                            address=self.address, agents=self.agents),
+                            address=self.address, agents=self.agents,
+                            sinks=self.services.events.board.status()),
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
 

@@ -69,7 +69,7 @@ class HostRuntime:
         self.model = Model.from_config(config, compiled=False)
         self.config_sha256, self.canonical = fingerprint(config)
         keys = Keys(config.cluster.name)
-        trace = (TraceWriter(trace_path, config, self.model, "node", node)
+        trace = (TraceWriter(trace_path, config, self.model, "node", node, board=events.board)
                  if trace_path is not None else None)
         self.recorder = NodeRecorder(self.model, keys, node, trace)
         self.metrics = Metrics(config, self.model, node) if observe else None
@@ -249,7 +249,8 @@ class HostRuntime:
         except StoreError as exc:
             raise CommandError(f"{self.node} cannot read the store: {exc}") from None
         status = status_of(self.config, self.model, state, snap.revision, mode="node",
-                           address=None, agents=self.agents)
+                           address=None, agents=self.agents,
+                           sinks=self.services.events.board.status())
         return {**status, "node": self.node,
                 "agent": "running" if agent is not None else "starting",
                 **config_status(snap, self.services.keys, self.config_sha256,

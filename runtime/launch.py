@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crg.dsl.model import Config
-from crg.runtime import control, logs
+from crg.runtime import control, logs, rundir
 from crg.runtime.address.base import AddressDriver
 from crg.runtime.address.ledger import LedgerDriver
 from crg.runtime.address.loopback import LoopbackDriver
@@ -29,12 +29,17 @@ from crg.runtime.drivers.process import sweep_run_dir
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.endpoint.server import bound_port, format_address, parse_address
 from crg.runtime.endpoint.server import serve as serve_http
+from crg.runtime.logsink import LogSink
 from crg.runtime.store.access import AccessError, StoreAccess, check, redact_url
 from crg.runtime.store.base import Store, StoreError
 from crg.runtime.systemd import Notifier
 
 if TYPE_CHECKING:  # the endpoint (prometheus-client) loads only when crg run starts
     from crg.runtime.endpoint.routes import NodeEndpoint
+
+if TYPE_CHECKING:
+    from crg.runtime.embedded import EmbeddedCluster
+    from crg.runtime.host import HostRuntime
 
 log = logging.getLogger("crg.runtime")
 
@@ -51,6 +56,9 @@ class Options:
     node: str | None = None
     store: str | None = None
     verbose: bool = False
+    default_run_dir: bool = False
+    """``run_dir`` is the default one (under :func:`crg.runtime.rundir.base_dir`, which
+    is then made safe too)."""
     store_access: StoreAccess | None = None
     """TLS files and credentials for ``--store``."""
     garp_refresh_s: float | None = None
@@ -60,8 +68,14 @@ class Options:
     i of the configuration gets PORT + i."""
 
 
-def setup_logging(verbose: bool, fmt: str = "auto") -> None:
-    logs.setup_logging(verbose, fmt)
+def setup_logging(verbose: bool, fmt: str = "auto") -> LogSink:
+    return logs.setup_logging(verbose, fmt)
+
+
+def log_sink() -> LogSink | None:
+    """The log output :func:`setup_logging` installed, if any."""
+    return next((h for h in logging.getLogger("crg").handlers if isinstance(h, LogSink)),
+                None)
 
 
 def address_driver(name: str, node: str | None = None,
@@ -136,8 +150,9 @@ def address_problems(config: Config, driver: AddressDriver) -> list[str]:
 
 
 async def serve(config: Config, options: Options) -> int:
-    """Run until a signal, holding the run directory; the exit code."""
-    run_dir = control.prepare(options.run_dir)
+    """Run until a signal, holding the run directory; the exit code. RunDirError: the
+    run directory is not safe to use, or another runtime holds it."""
+    run_dir = rundir.prepare(options.run_dir, default=options.default_run_dir)
     try:
         return await _serve(config, options, run_dir)
     finally:
@@ -155,7 +170,7 @@ def sweep_orphans(run_dir: Path) -> None:
                     run_dir, ", ".join(f"{pid} ({mark})" for pid, mark in swept))
 
 
-async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> int:
+async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> int:
     from crg.runtime.embedded import EmbeddedCluster
     from crg.runtime.host import HostRuntime
     from crg.runtime.operator import CommandError
@@ -163,6 +178,9 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
     socket_path = run_dir.socket
     sweep_orphans(run_dir.path)
     events = EventLog(options.events, stdout=options.json)
+    log_output = log_sink()
+    if log_output is not None:  # before anything writes: its first failure is told too
+        log_output.attach(events.board)
     driver = address_driver(options.address, options.node, options.garp_refresh_s)
     runtime: EmbeddedCluster | HostRuntime
     if options.node is None:
@@ -204,12 +222,14 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     server = await control.serve(socket_path, runtime.command, (CommandError,))
+    started = stopped = False
     endpoints: list[asyncio.Server] = []
     pinger: asyncio.Task[None] | None = None
     try:
         if options.http is not None:
             endpoints = await open_endpoints(runtime.endpoints, options.http)
         await runtime.start()
+        started = True
         log.info("cluster %s running: %d nodes, %d groups; control socket %s",
                  config.cluster.name, len(config.cluster.nodes), len(config.groups),
                  socket_path)
@@ -229,20 +249,25 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
         if shutdown in done:
             forced.cancel()
             clean = shutdown.result()
+            stopped = True
             log.info("stopped%s", "" if clean else " (some groups had to be killed)")
             return 0
         shutdown.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await shutdown
-        for agent in list(runtime.agents.values()):
-            await agent.halt()
-            agent.machine.supervisor.kill_all()
-            for group in config.groups:
-                with contextlib.suppress(Exception):
-                    await driver.remove(group.vip, agent.name)
+        await kill_everything(runtime, config, driver)
+        stopped = True
         log.warning("interrupted again: everything killed")
         return 130
+    except Exception:
+        if not started:
+            raise  # nothing runs yet: the command line reports it (exit 2)
+        # A bug: whatever it was, the applications must not outlive the runtime.
+        log.exception("the runtime failed: killing everything it started")
+        return INTERNAL_ERROR
     finally:
+        if started and not stopped:
+            await kill_everything(runtime, config, driver)
         if pinger is not None:
             pinger.cancel()
         server.close()
@@ -251,11 +276,38 @@ async def _serve(config: Config, options: Options, run_dir: control.RunDir) -> i
         with contextlib.suppress(OSError):
             socket_path.unlink()
         events.close()
+        if log_output is not None:
+            log_output.detach()
         close = getattr(driver, "close", None)
         if close is not None:  # pending announcements and refreshes
             await close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+INTERNAL_ERROR = 3
+"""The exit code of a bug (the command line's ExitCode.INTERNAL, which this layer may not
+import)."""
+
+
+async def kill_everything(runtime: EmbeddedCluster | HostRuntime, config: Config,
+                          driver: AddressDriver) -> None:
+    """Stop every agent and kill what they started at once, releasing every VIP: the
+    second Ctrl-C, or a runtime that failed."""
+    for agent in list(runtime.agents.values()):
+        with contextlib.suppress(Exception):
+            await agent.halt()
+        agent.machine.supervisor.kill_all()
+        for group in config.groups:
+            with contextlib.suppress(Exception):
+                await driver.remove(group.vip, agent.name)
+
+
+def flush_logging(timeout_s: float = 2.0) -> None:
+    """Write what the log still holds (bounded): before ``crg run`` exits."""
+    output = log_sink()
+    if output is not None:
+        output.drain(timeout_s)
 
 
 async def open_endpoints(endpoints: Mapping[str, NodeEndpoint], address: str

@@ -11,7 +11,8 @@
   (and ``exception``) — for log shippers.
 
 Passwords never reach a log: the store's credentials travel as a ``Secret``
-(runtime/store/access.py), whose text is ``Secret('***')``.
+(runtime/store/access.py), whose text is ``Secret('***')``, and the secrets of every URL
+are hidden on the way in (:class:`crg.runtime.logsink.LogSink`, :mod:`crg.dsl.redact`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from rich.logging import RichHandler
+
+from crg.runtime.logsink import LogSink
 
 FORMATS = ("auto", "text", "journal", "json")
 
@@ -54,6 +57,8 @@ class JsonFormatter(logging.Formatter):
                 "message": record.getMessage()}
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # formatted already (LogSink: in the caller's thread)
+            data["exception"] = record.exc_text
         return json.dumps(data, ensure_ascii=False)
 
 
@@ -79,9 +84,14 @@ def chosen(fmt: str, stream: TextIO) -> str:
     return "rich" if stream.isatty() else "text"
 
 
-def setup_logging(verbose: bool, fmt: str = "auto", stream: TextIO | None = None) -> None:
+def setup_logging(verbose: bool, fmt: str = "auto", stream: TextIO | None = None) -> LogSink:
+    """The ``crg`` logger writes to ``stream`` (standard error) in the chosen shape,
+    through a :class:`LogSink`: from a thread of its own, with secrets hidden, so that a
+    log that cannot be written never stops the cluster service."""
     stream = stream or sys.stderr
     root = logging.getLogger("crg")
+    for old in root.handlers:
+        old.close()
     root.handlers.clear()
     shape = chosen(fmt, stream)
     handler: logging.Handler
@@ -93,7 +103,9 @@ def setup_logging(verbose: bool, fmt: str = "auto", stream: TextIO | None = None
         handler.setFormatter(JournalFormatter("%(message)s") if shape == "journal"
                              else JsonFormatter() if shape == "json"
                              else logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    root.addHandler(handler)
+    sink = LogSink(handler)
+    root.addHandler(sink)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     root.propagate = False
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per monitor check
+    return sink

@@ -35,7 +35,7 @@ class Machine:
         self.groups: dict[str, Group] = {g.name: g for g in services.config.groups}
         self.supervisor = Supervisor(services.config.cluster.name, node,
                                      services.run_dir / "logs" / node, self._exited,
-                                     run_dir=services.run_dir)
+                                     run_dir=services.run_dir, board=services.events.board)
         self.monitors: dict[str, MonitorSet] = {}
         self.faults: dict[str, tuple[str, str]] = {}
         """Group -> (instance token, reason): a failure seen here, not yet applied."""
@@ -103,10 +103,11 @@ class Machine:
                       once: bool = True) -> None:
         """Tell the operator that ``action`` of ``group`` (None: of the node as a whole)
         failed here for ``reason``: logged every time, emitted as a ``runtime-alert``
-        event — with ``once``, only once while the same trouble lasts (a failed step is
-        retried every second)."""
+        event — with ``once``, once per episode: until :meth:`trouble_over` says it
+        worked (a failed step is retried every second, and its reason may read
+        differently each time)."""
         what = f"{action} of {group}" if group is not None else action
-        if once and self.troubles.get((group or "", action)) == reason:
+        if once and (group or "", action) in self.troubles:
             log.warning("%s: %s failed again: %s", self.name, what, reason)
             return
         log.error("%s: %s failed: %s", self.name, what, reason)
@@ -120,4 +121,3 @@ class Machine:
     def trouble_over(self, group: str | None, action: str) -> None:
         """``action`` of ``group`` worked: a new failure of it is news again."""
         self.troubles.pop((group or "", action), None)
-        self.troubles.pop((group or "", "cycle"), None)

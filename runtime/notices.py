@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crg.runtime.commit import ExtraFor, Outcome, Services
+from crg.runtime.courier import acknowledged
 from crg.runtime.drivers.sinks import deliver, iso_time
-from crg.runtime.records import Extra, dumps, read_group
+from crg.runtime.records import Extra, Keys, dumps, read_group
 from crg.runtime.store.base import Put, Snapshot
 from crg.spec import Action, ActionKind, Model, State
 from crg.spec.present.modes import node_status, placement_of
@@ -27,8 +30,42 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crg.runtime")
 
-KEEP_EVENTS = 16
-"""Service events kept per group in the store for receivers that lag or have no owner."""
+DROP = "drop-events"
+"""The runtime alert's ``action`` for events a sender dropped before a receiver got them."""
+QUEUE_LIMIT = 256
+"""Service events of one sender kept in the store for one receiver that lags or has no
+owner (its queue): beyond, the sender drops the oldest, and says so."""
+DELETES_PER_STEP = 16
+"""Events a step deletes at most (the rest go with the next): a transaction stays small."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """What a service event's step deletes from the sender's events, and whom that
+    costs an event (receiver -> (first, last) seq it will never get)."""
+
+    deletes: tuple[str, ...]
+    dropped: dict[str, tuple[int, int]]
+
+
+def retention(snap: Snapshot, keys: Keys, source: str, subscribers: Iterable[str],
+              seq: int) -> Retention:
+    """Sending event ``seq`` of ``source``: every stored event that all subscribers
+    acknowledged goes, and so does every event more than QUEUE_LIMIT behind ``seq``,
+    delivered or not (those the receivers had not got are *dropped*)."""
+    acks = {r: acknowledged(snap, keys, r, source) for r in subscribers}
+    delivered = min(acks.values(), default=seq)
+    overflow = seq - QUEUE_LIMIT
+    stored = sorted((int(key.rsplit("/", 1)[1]), key)
+                    for key in snap.under(keys.events(source)))
+    gone = [(n, key) for n, key in stored if n <= max(delivered, overflow)]
+    gone = gone[:DELETES_PER_STEP]
+    dropped = {}
+    for receiver, ack in acks.items():
+        lost = [n for n, _ in gone if n > ack]
+        if lost:
+            dropped[receiver] = (lost[0], lost[-1])
+    return Retention(tuple(key for _, key in gone), dropped)
 
 
 def service_reason(model: Model, before: State, after: State, g: int) -> str:
@@ -96,10 +133,13 @@ def extra_for(services: Services, action: Action, node: str, reason: str) -> Ext
                        else "service-down", **common, "seq": seq, "time": iso_time(),
                        "reason": service_reason(model, before, after, action.group),
                        "recipients": list(group.subscribers)}
-            deletes = (keys.event(group.name, seq - KEEP_EVENTS),) if seq > KEEP_EVENTS else ()
-            return (Extra({group.name: {"events": seq}},
-                          (Put(keys.event(group.name, seq), dumps(payload)),), deletes),
-                    payload)
+            kept = retention(snap, keys, group.name, group.subscribers, seq)
+            extra = Extra({group.name: {"events": seq}},
+                          (Put(keys.event(group.name, seq), dumps(payload)),), kept.deletes)
+            if kept.dropped:  # not in the stored event: for the sender to report
+                payload = {**payload, "dropped": {r: list(span) for r, span
+                                                  in kept.dropped.items()}}
+            return extra, payload
         if action.kind is ActionKind.FAULT:
             return (Extra({group.name: {"fault_time": time.time()}}),
                     {"event": "fault", **common, "reason": reason})
@@ -122,11 +162,30 @@ def report_after(agent: Machine, action: Action, outcome: Outcome, reason: str) 
     if not payload:
         return
     agent.s.events.emit(payload)
+    if action.kind in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN):
+        _report_drops(agent, payload)
     if action.kind in (ActionKind.ALERT, ActionKind.ALERT_BLOCKED):
         group = agent.groups[payload["group"]]
         values = agent.values(group.name)
         for sink in group.alerts:
             agent.spawn(_alert(agent, sink, payload, values))
+
+
+def _report_drops(agent: Machine, payload: dict[str, Any]) -> None:
+    """A sender that had to drop events a receiver had not got says so, once per
+    episode (until that receiver keeps up again)."""
+    source = payload["group"]
+    dropped = payload.get("dropped", {})
+    for receiver in payload.get("recipients", ()):
+        if receiver not in dropped:
+            agent.trouble_over(receiver, f"{DROP} {source}")
+            continue
+        first, last = dropped[receiver]
+        gone = f"{first}" if first == last else f"{first} to {last}"
+        agent.runtime_alert(receiver, f"{DROP} {source}",
+                            f"{source}'s service event(s) {gone} were dropped before "
+                            f"{receiver} received them: its queue holds {QUEUE_LIMIT} "
+                            "events (is a hook of its owner stuck?)")
 
 
 async def _alert(agent: Machine, sink: Any, payload: dict[str, Any],

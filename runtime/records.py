@@ -16,7 +16,8 @@ key                         bound to      holds
                                           bookkeeping
 ``facts/<n>``               n's lease     what n physically holds: ``{group: [vip, app,
                                           mon, wd]}``
-``events/<g>/<k>``          —             g's k-th service event (the last few are kept)
+``events/<g>/<k>``          —             g's k-th service event, kept until every
+                                          subscriber has it (at most 256 behind)
 ``acks/<h>/<g>``            —             the last event of g delivered to h's hooks
 ``config``                  —             the cluster's configuration: ``{"sha256", "config"}``
                                           (runtime/agreement.py)

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crg.dsl.model import Config
@@ -23,9 +24,11 @@ STATUS_VERSION = 1
 
 
 def status_of(config: Config, model: Model, state: State, revision: int, *, mode: str,
-              address: AddressDriver | None, agents: Mapping[str, Agent]) -> dict[str, Any]:
+              address: AddressDriver | None, agents: Mapping[str, Agent],
+              sinks: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """``address``: the driver that knows every node's VIPs (the embedded runtime's);
-    None where it knows only this host's: the spec's reading is shown then. The
+    None where it knows only this host's: the spec's reading is shown then. ``sinks``:
+    the health of the runtime's outputs (:meth:`crg.runtime.health.Board.status`). The
     configuration's fingerprints and the HTTP endpoints are added by the runtime
     (:func:`config_status`)."""
     groups = []
@@ -43,7 +46,8 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
                        "vip_holder": holder if isinstance(address, LedgerDriver) else p.vip,
                        "target": p.target, "watchdogs": list(p.watchdogs), "pid": pid})
     return {"version": STATUS_VERSION, "cluster": config.cluster.name, "mode": mode,
-            "revision": revision, "nodes": node_status(model, state), "groups": groups}
+            "revision": revision, "nodes": node_status(model, state), "groups": groups,
+            "sinks": [dict(s) for s in sinks]}
 
 
 def config_status(snap: Snapshot, keys: Keys, sha256: str,
@@ -90,6 +94,21 @@ def title(status: Mapping[str, Any]) -> str:
 
 def nodes_line(status: Mapping[str, Any]) -> str:
     return "nodes: " + ", ".join(f"{n} {s}" for n, s in status["nodes"].items())
+
+
+def sink_lines(status: Mapping[str, Any]) -> list[str]:
+    """One line per output of the runtime that fails (none when all work): ``events
+    /var/log/crg/events.jsonl failing since 12:00:01: No space left on device (12 lines
+    waiting, 0 dropped)``."""
+    lines = []
+    for sink in status.get("sinks", ()):
+        if sink.get("state") != "failing":
+            continue
+        since = sink.get("since")
+        when = time.strftime(" since %H:%M:%S", time.localtime(since)) if since else ""
+        lines.append(f"{sink['sink']} {sink['target']} failing{when}: {sink['reason']} "
+                     f"({sink['pending']} lines waiting, {sink['dropped']} dropped)")
+    return lines
 
 
 def config_line(status: Mapping[str, Any]) -> str | None:

@@ -24,14 +24,18 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from crg.dsl.model import Config
 from crg.runtime.drivers.sinks import iso_time
+from crg.runtime.health import Board
+from crg.runtime.linefile import LineFile
 from crg.spec import Action, Model, State
 from crg.spec.present.modes import action_dict
 
 VERSION = 1
+LIMIT = 100_000
+"""Transitions kept while the trace cannot be written (about 30 MB)."""
 
 
 def config_digest(config: Config) -> str:
@@ -45,10 +49,18 @@ def header(config: Config, mode: str, node: str | None) -> dict[str, Any]:
 
 
 class TraceWriter:
+    """The trace file, written by a thread of its own (:class:`LineFile`): a full disk
+    or a stalled one costs trace lines (kept and retried, bounded), never a commit;
+    ``board`` shows how the file fares. A new file is made ``0600``; an existing one is
+    emptied (only if it is the user's own regular file, never through a link)."""
+
     def __init__(self, path: Path, config: Config, model: Model, mode: str,
-                 node: str | None = None) -> None:
+                 node: str | None = None, *, board: Board | None = None) -> None:
         self.model = model
-        self._file: IO[str] = open(path, "w", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._owns_board = board is None
+        self._board = board if board is not None else Board()
+        self._file = LineFile(self._board.sink("trace", str(path)), path, truncate=True,
+                              limit=LIMIT)
         self._seq = 0
         self._write(header(config, mode, node))
 
@@ -60,7 +72,14 @@ class TraceWriter:
                      "state": str(after)})
 
     def _write(self, data: dict[str, Any]) -> None:
-        self._file.write(json.dumps(data, separators=(",", ":")) + "\n")
+        self._file.write(json.dumps(data, separators=(",", ":")))
 
-    def close(self) -> None:
-        self._file.close()
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        return self._file.flush(timeout_s)
+
+    def close(self, timeout_s: float = 2.0) -> int:
+        """Write what is left within ``timeout_s``; how many lines could not be."""
+        lost = self._file.close(timeout_s)
+        if self._owns_board:
+            self._board.close()
+        return lost

@@ -172,6 +172,47 @@ def test_show_json(crg: Callable[..., Run]) -> None:
     assert [g["name"] for g in data["groups"]] == ["web", "api", "report"]
 
 
+SECRET = Path(QUICKSTART).read_text().replace(
+    "  alert log\n",
+    '  alert log\n  alert webhook "https://ops:hunter2@hooks.example.net/crg?token=s3cr3t"\n'
+    '  hook webhook "http://hooks.example.net/in#key=s3cr3t"\n', 1).replace(
+    'monitor http "http://{vip}:8080/"', 'monitor http "http://probe:pw@{vip}:8080/?k=v"')
+
+
+def test_show_hides_the_secrets_of_urls(crg: Callable[..., Run],
+                                        write: Callable[[str, str], str]) -> None:
+    path = write("secret.crg", SECRET)
+    for fmt in ("text", "json"):
+        result = crg("show", "--format", fmt, path)
+        assert result.code == 0, result.err
+        for secret in ("hunter2", "s3cr3t", "ops:", "probe:pw", "k=v"):
+            assert secret not in result.out + result.err, (fmt, secret)
+    data = json.loads(crg("show", "--format", "json", path).out)
+    assert data["groups"][0]["alerts"][1]["target"] == "https://***@hooks.example.net/crg?***"
+    assert data["groups"][0]["hooks"][0]["target"] == "http://hooks.example.net/in#***"
+    assert data["groups"][0]["monitors"][0]["target"] == "http://***@{vip}:8080/?***"
+
+
+def test_diagnostics_hide_the_secrets_of_urls(crg: Callable[..., Run],
+                                              write: Callable[[str, str], str]) -> None:
+    """An error on a line holding a secret URL — in its message and its quoted source
+    line — shows it hidden, with the caret still under the word it points at, in crg
+    check, crg show and crg run (whose diagnostics go to the journal under systemd)."""
+    path = write("bad-secret.crg", SECRET.replace(
+        '"https://ops:hunter2@hooks.example.net/crg?token=s3cr3t"',
+        '"ftp://ops:hunter2@hooks.example.net/crg?token=s3cr3t" every'))
+    for command in (("check",), ("show",), ("run",), ("check", "--format", "json")):
+        result = crg(*command, path)
+        assert result.code == 2, (command, result.err)
+        for secret in ("hunter2", "s3cr3t", "ops:"):
+            assert secret not in result.out + result.err, (command, secret)
+    lines = crg("check", path).err.splitlines()
+    quoted = next(i for i, line in enumerate(lines) if "every" in line and "|" in line)
+    assert '"ftp://***@hooks.example.net/crg?***" every' in lines[quoted]
+    caret = lines[quoted + 1]
+    assert lines[quoted][caret.index("^"):caret.rindex("^") + 1] == "every"
+
+
 def test_show_invalid(crg: Callable[..., Run], write: Callable[[str, str], str]) -> None:
     result = crg("show", write("bad.crg", BAD))
     assert (result.code, result.out) == (2, "")
@@ -271,6 +312,20 @@ def test_internal_error_traceback_on_request(crg: Callable[..., Run],
     result = crg("check", QUICKSTART)
     assert result.code == 3
     assert "Traceback (most recent call last)" in result.err
+
+
+@pytest.mark.parametrize("debug", ["0", "1"])
+def test_internal_error_hides_secrets(crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch,
+                                      debug: str) -> None:
+    """An unforeseen error that carries a URL (an HTTP library's message names the URL it
+    called) reaches stderr — the journal under systemd — without its secrets."""
+    monkeypatch.setenv("CRG_DEBUG", debug)
+    monkeypatch.setattr(check, "validate", broken_validate(
+        RuntimeError("POST https://ops:hunter2@hooks.example.net/crg?token=s3cr3t failed")))
+    result = crg("check", QUICKSTART)
+    assert result.code == 3
+    assert "POST https://***@hooks.example.net/crg?*** failed" in result.err
+    assert "hunter2" not in result.err and "s3cr3t" not in result.err
 
 
 def test_interrupt(crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:

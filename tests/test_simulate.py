@@ -286,3 +286,9 @@ def test_on_a_terminal_the_same_words_in_colour(simulate: Callable[..., Run],
     assert "\x1b[" in coloured
     words = re.compile(r"\x1b\[[0-9;]*m")
     assert words.sub("", coloured).split() == plain.split()
+
+
+def test_the_schema_knows_every_event() -> None:
+    from crg.spec.present.simulation import EVENTS
+
+    assert SCHEMA["$defs"]["event"]["properties"]["name"]["enum"] == [e.name for e in EVENTS]

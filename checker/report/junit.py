@@ -11,6 +11,7 @@ from typing import Any
 from crg.checker.report.steps import step_views
 from crg.checker.result import PROPERTIES, CheckReport, Verdict, Violation
 from crg.dsl import ConfigError
+from crg.dsl.redact import redact
 
 Entry = tuple[str, CheckReport | None, Exception | None, dict[str, Any] | None,
               list[Violation]]
@@ -100,7 +101,7 @@ def _classname(path: str) -> str:
 def _problem_message(problem: Exception | None) -> str:
     if isinstance(problem, ConfigError):
         return f"{len(problem.errors)} configuration error(s)"
-    return str(problem) if problem is not None else "not checked"
+    return redact(str(problem)) if problem is not None else "not checked"
 
 
 def _failure_message(v: Violation) -> str:

@@ -16,6 +16,7 @@ from crg.checker.report.locate import span_of
 from crg.checker.report.steps import step_views
 from crg.checker.result import PROPERTIES, CheckReport, Violation
 from crg.dsl import Config, ConfigError
+from crg.dsl.redact import redact
 from crg.dsl.source import Span
 from crg.spec import STATE_INVARIANTS
 
@@ -54,11 +55,11 @@ def to_sarif(entries: list[tuple[str, Config | None, CheckReport | None, Excepti
             for d in problem.errors:
                 results.append({
                     "ruleId": "config", "ruleIndex": rule_ids.index("config"),
-                    "level": "error", "message": {"text": d.message},
+                    "level": "error", "message": {"text": redact(d.message)},
                     "locations": [_location(path, d.span)]})
         elif problem is not None:
             results.append({"ruleId": "config", "ruleIndex": rule_ids.index("config"),
-                            "level": "error", "message": {"text": str(problem)},
+                            "level": "error", "message": {"text": redact(str(problem))},
                             "locations": [_location(path, None)]})
         if config is None:
             continue

@@ -247,7 +247,8 @@ def _unmapped(instance: _Instance, group: DraftGroup) -> None:
                     s.text.startswith("alert command") for s in group.statements):
                 message = instance.notes.add(
                     entry.span, "notify_fault: becomes an alert command, which crg calls "
-                                "for the last-node alert rather than for a fault")
+                                "for the last-node and blocked alerts rather than "
+                                "for a fault")
                 group.add(f"alert command {literal(' '.join(entry.words))}", message)
             continue
         hint = _WHY.get(entry.name, "")

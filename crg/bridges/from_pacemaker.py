@@ -4,17 +4,17 @@ What maps (README.md, "Using crg with Pacemaker or keepalived", has the table): 
 Pacemaker group of an ``IPaddr2`` address and an application becomes a crg group; its
 location scores give the order of ``[preferred] + possible`` (highest first; a negative
 score excludes the node); stickiness that outweighs every score difference is ``failback
-manual``, none is ``auto``; a negative colocation between two groups is ``avoid``;
-``migration-threshold`` and ``failure-timeout`` are ``restarts R within W``; monitor
-operations are monitors. Everything else is named where it was found (a warning) and
-where it would have gone (a comment in the ``.crg``). Malformed input is a positioned
-error.
+manual``, less than the preferred node's lead is ``auto`` (with a comment when it does
+not also keep the group between possible nodes, as crg's auto does); a negative
+colocation between two groups is ``avoid``; ``migration-threshold`` and
+``failure-timeout`` are ``restarts R within W``; monitor operations are monitors.
+Everything else is named where it was found (a warning) and where it would have gone (a
+comment in the ``.crg``). Malformed input is a positioned error.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import itertools
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
@@ -348,11 +348,25 @@ def _failback(doc: XmlDocument, group: _Group, values: list[int], defaults: dict
             raise doc.error(group.element, f"{doc.describe(group.element)}: "
                                            "resource-stickiness is not a score") from None
     spread = values[0] - values[-1]
-    gaps = [a - b for a, b in itertools.pairwise(values)]
+    lead = values[0] - values[1] if len(values) > 1 else 0
+    between = values[1] - values[-1] if len(values) > 1 else 0
     if stickiness > spread:
         group.draft.add("failback manual")
-    elif stickiness <= 0 or all(stickiness < gap for gap in gaps):
-        group.draft.add("failback auto")
+    elif stickiness < lead or len(values) == 1:
+        # Home outscores every other node plus the stickiness: Pacemaker fails back.
+        if stickiness > between or len(values) <= 2:
+            group.draft.add("failback auto")
+        else:
+            group.draft.add("failback auto", f"stickiness {stickiness} does not outweigh "
+                                             "every difference between the possible nodes: "
+                                             "Pacemaker also moves the group up its list "
+                                             "when a better possible node comes back; crg's "
+                                             "failback auto returns to the preferred node "
+                                             "only")
+            notes.add(doc.where(group.element), f"{doc.describe(group.element)}: stickiness "
+                                                f"{stickiness} moves it between possible "
+                                                "nodes too; imported as failback auto, which "
+                                                "returns to the preferred node only")
     else:
         group.draft.add("failback manual", f"stickiness {stickiness} outweighs some score "
                                            "differences but not all: Pacemaker moves it back "
@@ -402,8 +416,8 @@ def _alerts(doc: XmlDocument, configuration: ET.Element, notes: Notes, draft: Dr
             raise doc.error(alert, f"{doc.describe(alert)} has no path")
         message = notes.add(doc.where(alert), f"{doc.describe(alert)}: Pacemaker calls it for "
                                               "every node, resource and fencing event; crg "
-                                              "calls an alert command for the last-node alert "
-                                              "of each group")
+                                              "calls an alert command for the last-node and "
+                                              "blocked alerts of each group")
         for group in draft.groups:
             group.statements.append(Statement(f"alert command {literal(path)}", [message]))
         for recipient in alert.iterfind("recipient"):

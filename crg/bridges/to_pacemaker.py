@@ -3,17 +3,30 @@
 The mapping and its reasons are in README.md ("Using crg with Pacemaker or keepalived");
 in short, per group a Pacemaker group of an ``ocf:heartbeat:IPaddr2`` VIP and the
 application (:mod:`crg.bridges.app_to_pacemaker`), in run order; an opt-in cluster; and
-scores chosen so that Pacemaker's arithmetic makes crg's placement decisions:
+scores chosen so that Pacemaker's arithmetic makes crg's placement decisions (the rules
+are numbered as in SPEC.md, section 4):
 
-* location scores fall by :data:`STEP` along ``[preferred] + possible``, so the first
-  available candidate has the highest score (crg's placement, rules 5 and 6);
-  every other node gets ``-INFINITY``;
+* location scores fall by :data:`STEP` along the possible nodes, and the preferred node
+  stands above them by a gap wider than the group's stickiness can bridge, so the first
+  available candidate has the highest score (rules 6 to 8); every other node
+  gets ``-INFINITY``;
+* ``failback auto`` is a stickiness that outweighs every difference between possible
+  nodes and not the preferred node's lead: a group away from home stays where it is
+  when a better possible node comes back, and goes home when home does (rules 3, 4).
+  Pacemaker counts a group's stickiness once per active member (the VIP alone while the
+  application is stopped, both while it runs), so both one and two times it lie in that
+  interval;
 * ``avoid`` is a colocation of ``-penalty`` with the avoided group, the penalty larger
-  than the whole spread of the candidates' scores, so a node without an avoided group
-  always wins over one with (rule 4), and every score stays positive even with all the
-  avoided groups on one node, so avoidance stays soft (choice 10);
+  than the whole spread of the candidates' scores plus an auto group's stickiness, so a
+  node without an avoided group always wins over one with, even over the node the group
+  is on (rule 3), and every score stays positive even with all the avoided groups on one
+  node, so avoidance stays soft (choice 10);
 * ``failback manual`` is a stickiness larger than the spread plus every penalty, so a
-  placed group stays (rule 3); ``auto`` is none.
+  placed group stays (rule 4).
+* ``restarts R within W`` is ``migration-threshold=R+1`` and ``failure-timeout=W``: a
+  budget spent on every candidate that is up bans the application everywhere while the
+  VIP stays, Pacemaker's counterpart of a blocked group (rule 5); it differs in the alert
+  and, for auto failback, in where the VIP waits (a warning says so).
 
 What has no counterpart is returned as warnings at the statement concerned.
 """
@@ -58,13 +71,21 @@ class Scores:
 
 def scores(group: CrgGroup) -> Scores:
     count, avoided = len(group.candidates), len(group.avoid)
-    spread = STEP * (count - 1)
-    penalty = spread + STEP
+    between_possible = STEP * max(count - 2, 0)
+    # Auto: more than every difference between possible nodes, once or twice (one or two
+    # active members), and less than the preferred node's lead, twice counted.
+    # (A group with one candidate has nowhere to stay or go: none, as crg's import reads.)
+    auto = between_possible + STEP if count > 1 else 0
+    lead = 2 * auto + STEP
+    spread = lead + between_possible if count > 1 else 0
+    penalty = spread + 2 * auto + STEP
     # The lowest candidate keeps STEP after every avoided group's penalty: still allowed.
     base = STEP + penalty * avoided
-    stickiness = spread + penalty * avoided + STEP
-    return Scores(tuple(base + STEP * (count - 1 - i) for i in range(count)),
-                  penalty, stickiness if group.failback is Failback.MANUAL else 0)
+    manual = spread + penalty * avoided + STEP
+    possible = tuple(base + STEP * (count - 2 - i) for i in range(count - 1))
+    preferred = (possible[0] + lead) if possible else base
+    return Scores((preferred, *possible), penalty,
+                  manual if group.failback is Failback.MANUAL else auto)
 
 
 class _Warnings:
@@ -107,6 +128,15 @@ def to_pacemaker(config: Config) -> tuple[PacemakerConfig, list[Diagnostic]]:
             colocations.append(Colocation(f"{group.name}-avoids-{other}", group.name, other,
                                           -numbers.avoid_penalty))
         _unmapped(group, warn)
+    if config.groups:
+        # Said once: it holds for every group.
+        warn("restarts: once a group's budget is spent on every candidate that is up, crg "
+             "blocks it (VIP held, application stopped, one blocked alert) until a clean-up, "
+             "the window or a node's return; Pacemaker's migration-threshold bans the "
+             "application everywhere as well and keeps the VIP up until 'pcs resource "
+             "cleanup', the failure-timeout or a node rejoining, but raises no blocked alert "
+             "(alert agents see each failed monitor), and with failback auto it moves the "
+             "VIP alone to the preferred node", config.groups[0].where("restarts"))
     _check_ids(config, groups)
     properties = [("symmetric-cluster", "false"), ("stonith-enabled", "false"),
                   ("cluster-name", cluster.name)]
@@ -158,8 +188,8 @@ def _unmapped(group: CrgGroup, warn: _Warnings) -> None:
 
 def _alerts(config: Config, warn: _Warnings) -> tuple[Alert, ...]:
     """Command sinks become Pacemaker alert agents (cluster-wide, called for every node,
-    resource and fencing event with CRM_alert_* variables, not for crg's last-node alert
-    with CRG_*)."""
+    resource and fencing event with CRM_alert_* variables, not for crg's last-node and
+    blocked alerts with CRG_*)."""
     paths: dict[str, Alert] = {}
     for group in config.groups:
         for sink in group.alerts:
@@ -173,7 +203,8 @@ def _alerts(config: Config, warn: _Warnings) -> tuple[Alert, ...]:
             path = argv[0] if argv else ""
             message = ("alert command: exported as a cluster-wide Pacemaker alert agent, "
                        "called for every node, resource and fencing event with CRM_alert_* "
-                       "variables (crg calls it for the last-node alert, with CRG_*)")
+                       "variables (crg calls it for the last-node and blocked alerts, with "
+                       "CRG_*)")
             if len(argv) > 1:
                 message += "; Pacemaker passes no arguments, so the arguments are dropped"
             warn(message, sink.span)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from crg.runtime import client
+from crg.commands import _client as client
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,11 +18,13 @@ from crg.dsl.builder import duration_ms
 from crg.dsl.model import Config
 from crg.errors import ExitCode
 from crg.output import Output
-from crg.runtime import control, launch
+from crg.runtime import launch, rundir
 from crg.runtime.address.privileges import privilege_problem
 from crg.runtime.endpoint.server import HttpAddressError, parse_address
+from crg.runtime.linefile import open_output
 from crg.runtime.logs import FORMATS
 from crg.runtime.operator import CommandError
+from crg.runtime.rundir import RunDirError
 from crg.runtime.store.access import PASSWORD_ENV, AccessError, StoreAccess, read_password
 from crg.runtime.store.base import StoreError
 
@@ -94,8 +97,9 @@ def run(args: argparse.Namespace) -> int:
             out.error(problem)
         return ExitCode.BAD_INPUT
     run_dir = (Path(args.run_dir) if args.run_dir
-               else control.run_dir_for(config.cluster.name, args.node))
-    options = launch.Options(run_dir=run_dir, address=args.address, node=args.node,
+               else rundir.run_dir_for(config.cluster.name, args.node))
+    options = launch.Options(run_dir=run_dir, default_run_dir=not args.run_dir,
+                             address=args.address, node=args.node,
                              store=args.store, store_access=store_access(args),
                              trace=Path(args.trace) if args.trace else None,
                              events=Path(args.events) if args.events else None,
@@ -104,12 +108,14 @@ def run(args: argparse.Namespace) -> int:
     launch.setup_logging(args.verbose, args.log_format)
     try:
         return asyncio.run(launch.serve(config, options))
-    except (control.ControlError, CommandError, StoreError) as exc:
+    except (RunDirError, CommandError, StoreError) as exc:
         out.error(str(exc))
         return ExitCode.BAD_INPUT
-    except OSError as exc:
+    except OSError as exc:  # only before anything started (launch.serve)
         out.error(os_problem(exc, options))
         return ExitCode.BAD_INPUT
+    finally:
+        launch.flush_logging()
 
 
 def refusals(args: argparse.Namespace, config: Config) -> list[str]:
@@ -208,14 +214,16 @@ def http_problem(address: str, endpoints: int) -> str | None:
 
 
 def unwritable(flag: str, path: Path) -> str | None:
-    """Why ``path`` (of ``--events`` or ``--trace``) cannot be written, if so. Asked
-    first: the runtime opens it later, and the error then was blamed on the run
-    directory."""
+    """Why ``path`` (of ``--events`` or ``--trace``) cannot be written, if so: asked
+    before anything starts (the runtime writes it from a thread of its own, and a
+    failure then is an output's, which never stops the service). A new file is made
+    0600; a link or another user's file is refused (:func:`open_output`)."""
     try:
-        with open(path, "a", encoding="utf-8"):
-            pass
+        fd = open_output(path, wait=False)
     except OSError as exc:
         return f"{flag} {path}: cannot write this file: {exc.strerror or exc}"
+    if fd >= 0:
+        os.close(fd)
     return None
 
 

@@ -1,7 +1,8 @@
 """``crg show FILE``: the validated model with every default filled in.
 
-``--format json`` is for tools (shape in README.md, schema in crg/schemas/); the text
-format is a summary for people. A file that does not validate gives, with ``--format
+``--format json`` is for tools (shape in README.md, schema in crg/schemas/), with the
+userinfo and query of every URL hidden (:func:`crg.dsl.redact.redact`); the text format
+is a summary for people. A file that does not validate gives, with ``--format
 json``, the diagnostics document of ``crg check --format json`` on stdout, so a tool
 reading stdout always gets JSON.
 """
@@ -17,6 +18,7 @@ from crg.commands.check import Report, reports_to_dict
 from crg.dsl import Config, ConfigError, Group
 from crg.dsl.export import config_to_dict, duration_text
 from crg.dsl.model import OtherGroups
+from crg.dsl.redact import redact_data
 from crg.errors import ExitCode, FileError
 from crg.output import Output, count
 
@@ -45,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
             out.json(reports_to_dict([Report(args.file, problem=exc,
                                              verdict=ExitCode.BAD_INPUT)]))
             return ExitCode.BAD_INPUT
-        out.json(config_to_dict(config))
+        # The model for tools, with the secrets of URLs hidden (a webhook's credentials
+        # are for crg to call it, not for whoever reads this).
+        out.json(redact_data(config_to_dict(config)))
         return ExitCode.OK
     config = files.load(args.file)
     out.diagnostics(config.source, config.warnings, with_summary=False)

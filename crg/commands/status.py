@@ -16,11 +16,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from crg.commands import _client as client
 from crg.errors import ExitCode
 from crg.output import Output
-from crg.runtime import client
 from crg.runtime.control import ControlError
-from crg.runtime.status import HEADERS, config_line, nodes_line, rows, title
+from crg.runtime.status import HEADERS, config_line, nodes_line, rows, sink_lines, title
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
@@ -57,11 +57,15 @@ def run(args: argparse.Namespace) -> int:
     out.table(HEADERS, rows(status))
     if (line := config_line(status)) is not None:
         out.print(line)
+    for line in sink_lines(status):
+        out.print(f"output {line}", style="bold red")
     return ExitCode.OK
 
 
 def table(status: dict[str, Any]) -> Table:
+    failing = "\n".join(f"output {line}" for line in sink_lines(status))
     grid = Table(*HEADERS, title=f"{title(status)} — {nodes_line(status)}",
+                 caption=failing or None, caption_style="bold red", caption_justify="left",
                  header_style="bold", title_justify="left")
     for row in rows(status):
         grid.add_row(*row)

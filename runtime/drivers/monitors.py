@@ -115,6 +115,10 @@ class MonitorSet:
                 return await self._check(monitor, timeout)
         except TimeoutError:
             return False, f"no answer within {monitor.timeout_ms} ms"
+        except Exception as exc:
+            # A check that fails in a way nobody foresaw (too many open files...) is a
+            # failed check: a monitor that died of it would leave its group unwatched.
+            return False, f"{type(exc).__name__}: {exc}"
 
     async def _check(self, monitor: Monitor, timeout: float) -> Check:
         target = substitute(monitor.target, self.values) if monitor.target else ""

@@ -26,12 +26,13 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 import psutil
 
 from crg.dsl.model import Command, Group
 from crg.dsl.templates import substitute
+from crg.runtime.drivers.logfiles import LogFiles
+from crg.runtime.health import Board
 
 log = logging.getLogger("crg.runtime")
 
@@ -229,12 +230,14 @@ def sweep_run_dir(run_dir: Path) -> list[tuple[int, str]]:
 class Supervisor:
     def __init__(self, cluster: str, node: str, log_dir: Path,
                  on_exit: Callable[[Instance], None] | None = None, *,
-                 run_dir: Path | None = None) -> None:
+                 run_dir: Path | None = None, board: Board | None = None) -> None:
         """``run_dir``: the runtime's run directory (default: ``log_dir``), which marks
-        every process started here as this runtime's (see :func:`run_dir_mark`)."""
+        every process started here as this runtime's (see :func:`run_dir_mark`), and
+        below which no link is followed to a log; ``board``: where a log that cannot be
+        opened is reported."""
         self.cluster = cluster
         self.node = node
-        self.log_dir = log_dir
+        self.logs = LogFiles(log_dir, run_dir if run_dir is not None else log_dir, board)
         self.run_dir = run_dir_mark(run_dir if run_dir is not None else log_dir)
         self.on_exit = on_exit
         self.instances: dict[str, Instance] = {}
@@ -263,19 +266,6 @@ class Supervisor:
         env[RUN_DIR_VARIABLE] = self.run_dir  # last: what finds the process again
         return env
 
-    def log_path(self, name: str) -> Path:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        return self.log_dir / f"{name}.log"
-
-    def log_path_of(self, name: str) -> Path:
-        """Where ``name``'s log goes (nothing created yet)."""
-        return self.log_dir / f"{name}.log"
-
-    def _open_log(self, path: Path) -> BinaryIO:
-        """Raises OSError when the log directory cannot be made or the file opened."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return open(path, "ab")  # the caller closes it
-
     def _not_started(self, instance: Instance, why: str) -> Instance:
         instance.spawn_error = why
         instance.exit_code = 127
@@ -295,40 +285,37 @@ class Supervisor:
         env = self.environment(group, values, {"CRG_INSTANCE": token,
                                                "CRG_GROUP": group.name,
                                                "CRG_VIP": values.get("vip", "")})
-        path = self.log_path_of(group.name)
+        # Without its log the application runs all the same, its output discarded: the
+        # log's failure is reported as an output's (LogFiles), not paid for by the service.
+        out = self.logs.open(group.name)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        self.logs.note(group.name, out, f"=== {stamp} start {token}: {shlex.join(argv)}")
         try:
-            out = self._open_log(path)
+            instance.process = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL,
+                stdout=out if out is not None else asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.STDOUT, env=env, cwd=group.app.directory,
+                start_new_session=True)
         except OSError as exc:
-            # Without its log the application cannot start here: a failed start like a
-            # missing command (a fault: restart budget, then failover), not a dead lane.
-            return self._not_started(instance, f"cannot open its log {path} ({exc})")
-        with out:
-            out.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} start {token}: "
-                      f"{shlex.join(argv)}\n".encode())
-            out.flush()
-            try:
-                instance.process = await asyncio.create_subprocess_exec(
-                    *argv, stdin=asyncio.subprocess.DEVNULL, stdout=out,
-                    stderr=asyncio.subprocess.STDOUT, env=env, cwd=group.app.directory,
-                    start_new_session=True)
-            except OSError as exc:
-                why = spawn_problem(exc, argv, group.app.directory)
-                out.write(f"=== cannot start: {why}\n".encode())
-                return self._not_started(instance, why)
-        instance.log = path.absolute()
-        watcher = asyncio.create_task(self._watch(instance, path))
+            why = spawn_problem(exc, argv, group.app.directory)
+            self.logs.note(group.name, out, f"=== cannot start: {why}")
+            return self._not_started(instance, why)
+        finally:
+            if out is not None:
+                os.close(out)
+        instance.log = self.logs.path(group.name).absolute() if out is not None else None
+        watcher = asyncio.create_task(self._watch(instance))
         self._watchers.add(watcher)
         watcher.add_done_callback(self._watchers.discard)
         return instance
 
-    async def _watch(self, instance: Instance, path: Path) -> None:
+    async def _watch(self, instance: Instance) -> None:
         assert instance.process is not None
         code = await instance.process.wait()
         instance.exit_code = code
         instance.done.set()
-        with contextlib.suppress(OSError), open(path, "ab") as out:
-            out.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {instance.token} "
-                      f"{instance.describe_exit(with_log=False)}\n".encode())
+        self.logs.note_to(instance.group, f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} "
+                          f"{instance.token} {instance.describe_exit(with_log=False)}")
         self._ended(instance)
 
     def _ended(self, instance: Instance) -> None:
@@ -391,22 +378,20 @@ class Supervisor:
                   log_name: str, cwd: str | None = None) -> int | None:
         """Run a short command in its own process group, output to a log; its status, or
         None when it could not start or ran out of time (then its group is killed)."""
+        out = self.logs.open(log_name)  # none: the command runs, its output discarded
         try:
-            log_file = self._open_log(self.log_path_of(log_name))
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL,
+                stdout=out if out is not None else asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.STDOUT, env=dict(env), cwd=cwd,
+                start_new_session=True)
         except OSError as exc:
-            log.warning("%s: cannot run %s: cannot open its log (%s)", self.node,
-                        shlex.join(argv), exc)
+            self.logs.note(log_name, out,
+                           f"=== cannot run {shlex.join(argv)}: {exc.strerror or exc}")
             return None
-        with log_file as out:
-            try:
-                proc = await asyncio.create_subprocess_exec(
-                    *argv, stdin=asyncio.subprocess.DEVNULL, stdout=out,
-                    stderr=asyncio.subprocess.STDOUT, env=dict(env), cwd=cwd,
-                    start_new_session=True)
-            except OSError as exc:
-                out.write(f"=== cannot run {shlex.join(argv)}: {exc.strerror or exc}\n"
-                          .encode())
-                return None
+        finally:
+            if out is not None:
+                os.close(out)
         self._helpers.add(proc.pid)
         try:
             async with asyncio.timeout(timeout_s):

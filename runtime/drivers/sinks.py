@@ -11,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 
 from crg.dsl.model import Sink, SinkKind
+from crg.dsl.redact import redact_data
 from crg.dsl.templates import substitute
 from crg.runtime.drivers.process import Supervisor, text_argv
+from crg.runtime.health import Board, Report
+from crg.runtime.linefile import LineFile
 
 log = logging.getLogger("crg.runtime")
 
@@ -38,31 +41,63 @@ def iso_time(epoch: float | None = None) -> str:
 
 class EventLog:
     """Every event as one JSON line: to a file (``--events``) and/or standard output
-    (``--json``). Lines are flushed one by one, so a reader can follow the file."""
+    (``--json``), each written by a thread of its own (:class:`LineFile`), so that a
+    full disk or a stalled reader never stops the cluster service; a new file is made
+    ``0600``. Secrets in URLs are hidden (:func:`crg.dsl.redact.redact_data`).
 
-    def __init__(self, path: Path | None = None, stdout: bool = False) -> None:
-        self._file: IO[str] | None = (open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
-                                      if path is not None else None)
-        self._stdout = stdout
+    The outputs' health is on :attr:`board`, which the runtime's other outputs share:
+    a report that one of them fails or works again becomes a ``sink-failing`` /
+    ``sink-recovered`` event here (not in the output that fails, which cannot take it;
+    its recovery it gets, so that its file says where lines are missing)."""
+
+    def __init__(self, path: Path | None = None, stdout: bool = False,
+                 board: Board | None = None) -> None:
+        self._owns_board = board is None
+        self.board = board if board is not None else Board()
+        self.path = path
+        self._outputs: list[LineFile] = []
+        if path is not None:
+            self._outputs.append(LineFile(self.board.sink("events", str(path)), path))
+        if stdout:
+            self._outputs.append(LineFile(self.board.sink("stdout", "standard output"),
+                                          None))
         self.records: list[dict[str, Any]] = []
         """Kept in memory too, for ``crg status`` and the tests (bounded)."""
+        self._lock = threading.Lock()
+        self.board.reporters.append(self._told)
 
-    def emit(self, record: Mapping[str, Any]) -> None:
-        data = {"time": iso_time(), **record}
+    def _told(self, report: Report) -> None:
+        self.emit(report.as_event(), skip=report.sink if report.failing else None)
+
+    def emit(self, record: Mapping[str, Any], *, skip: str | None = None) -> None:
+        """Record one event (from any thread); never raises, never blocks on a write."""
+        data: dict[str, Any] = redact_data({"time": iso_time(), **record})
         line = json.dumps(data, ensure_ascii=False, sort_keys=False)
-        if self._file is not None:
-            self._file.write(line + "\n")
-        if self._stdout:
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
-        self.records.append(data)
-        if len(self.records) > 2000:
-            del self.records[:1000]
+        for output in self._outputs:
+            if output.health.name != skip:
+                output.write(line)
+        with self._lock:
+            self.records.append(data)
+            if len(self.records) > 2000:
+                del self.records[:1000]
 
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait (bounded) until every event so far is written; whether it was."""
+        return all([output.flush(timeout_s) for output in self._outputs])
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Write what is left within ``timeout_s`` (however the outputs fare), then stop;
+        what could not be written is logged."""
+        if self._told in self.board.reporters:
+            self.board.reporters.remove(self._told)
+        for output in self._outputs:
+            lost = output.close(timeout_s)
+            if lost:
+                log.error("%d event(s) could not be written to %s (%s)", lost,
+                          output.health.target, output.health.reason or "out of time")
+        self._outputs = []
+        if self._owns_board:
+            self.board.close()
 
 
 def environment(fields: Mapping[str, Any]) -> dict[str, str]:
@@ -73,7 +108,17 @@ def environment(fields: Mapping[str, Any]) -> dict[str, str]:
 
 async def deliver(sink: Sink, fields: Mapping[str, Any], values: Mapping[str, str],
                   supervisor: Supervisor) -> tuple[bool, str]:
-    """Deliver one event to one sink; (delivered, what happened)."""
+    """Deliver one event to one sink; (delivered, what happened). Never raises: a sink
+    that fails in a way nobody foresaw is a failed delivery, with its cause."""
+    try:
+        return await _deliver(sink, fields, values, supervisor)
+    except Exception as exc:
+        log.exception("delivering to a %s sink failed", sink.kind.value)
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+async def _deliver(sink: Sink, fields: Mapping[str, Any], values: Mapping[str, str],
+                   supervisor: Supervisor) -> tuple[bool, str]:
     if sink.kind is SinkKind.LOG:
         level = (logging.WARNING if fields.get("event") in ("alert", "blocked")
                  else logging.INFO)

@@ -16,6 +16,8 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+from crg.dsl.redact import redact
+
 PASSWORD_ENV = "CRG_STORE_PASSWORD"
 """The environment variable a password may come from (``--store-password-file`` wins)."""
 
@@ -129,8 +131,6 @@ def _why(exc: Exception) -> str:
 
 def redact_url(url: str) -> str:
     """``url`` with whatever a member carries before an ``@`` (a user and password
-    someone wrote into it) replaced by ``***``, for messages."""
-    scheme, sep, rest = url.partition("://")
-    parts = [("***@" + part.rpartition("@")[2]) if "@" in part else part
-             for part in rest.split(",")]
-    return scheme + sep + ",".join(parts)
+    someone wrote into it) replaced by ``***``, for messages: the one redaction of every
+    output (:func:`crg.dsl.redact.redact`)."""
+    return redact(url)

@@ -84,7 +84,9 @@ class _Emitter:
         if op == "bit":
             return f"({e(args[0])} & {1 << args[1]} != 0)"
         if op == "bitdyn":
-            return f"_bit({e(args[0])}, {e(args[1])})"
+            # inline rather than a call to _bit: this is the hottest spot of the checker
+            node = e(args[1])
+            return f"({node} >= 0 and ({e(args[0])} >> {node}) & 1 != 0)"
         if op == "setbit":
             mask, i, on = args
             if on.is_const:
@@ -119,6 +121,12 @@ def _setbit(mask: int, node: int, on: bool) -> int:
     return mask | (1 << node) if on else mask & ~(1 << node)
 
 
+def _broken(checks: Sequence[tuple[bool, tuple[str, str]]]) -> Problems:
+    """The (invariant, explanation) of every failed check: the slow path, for the rare
+    transition that breaks one."""
+    return tuple(problem for ok, problem in checks if not ok)
+
+
 def _walk(roots: Sequence[Term]) -> tuple[list[Term], dict[int, int]]:
     """Terms in dependency order (children first) and how many parents use each."""
     order: list[Term] = []
@@ -144,6 +152,71 @@ def _walk(roots: Sequence[Term]) -> tuple[list[Term], dict[int, int]]:
     return order, uses
 
 
+LAZY_COST = 12
+"""Shared subterms costing more operations than this are computed on demand."""
+
+
+class _Lazy:
+    """The shared subterms of a step function computed on demand, and the cost order of
+    tests."""
+
+    def __init__(self, em: _Emitter) -> None:
+        self.em = em
+        self.terms: dict[int, Term] = {}
+        """Lazy hoisted subterms, by id."""
+        self._costs: dict[int, int] = {}
+
+    def cheap(self, t: Term) -> bool:
+        """Computed up front: a small expression over variables, constants and other
+        up-front locals (``LAZY_COST`` operations or fewer). Only the costly shared parts
+        are worth a test of whether they were computed yet, and each such test is code."""
+        return self.cost(t) <= LAZY_COST
+
+    def cost(self, t: Term) -> int:
+        """Roughly how much evaluating ``t`` costs, lazy locals it needs included."""
+        found = self._costs.get(id(t))
+        if found is None:
+            found = 1 + sum(self._child_cost(x) for x in t.args if isinstance(x, Term))
+            self._costs[id(t)] = found
+        return found
+
+    def _child_cost(self, x: Term) -> int:
+        if id(x) in self.em.hoisted and id(x) not in self.terms:
+            return 0  # computed up front
+        return self.cost(x)
+
+    def ensure(self, roots: Sequence[Term], indent: str, ready: set[int]) -> list[str]:
+        """Lines computing the lazy locals ``roots`` need (dependencies first), skipping
+        those already computed on this path (``ready``, updated)."""
+        lines: list[str] = []
+
+        def visit(t: Term) -> None:
+            for x in t.args:
+                if not isinstance(x, Term) or x.op in ("const", "var"):
+                    continue
+                if id(x) in self.terms:
+                    if id(x) in ready:
+                        continue
+                    visit(x)
+                    ready.add(id(x))
+                    local = self.em.hoisted[id(x)]
+                    lines.append(f"{indent}if {local} is None:")
+                    lines.append(f"{indent}    {local} = {self.em.raw(x)}")
+                elif id(x) not in self.em.hoisted:
+                    visit(x)
+
+        for root in roots:
+            if id(root) in self.terms and id(root) not in ready:
+                visit(root)
+                ready.add(id(root))
+                local = self.em.hoisted[id(root)]
+                lines += [f"{indent}if {local} is None:",
+                          f"{indent}    {local} = {self.em.raw(root)}"]
+            else:
+                visit(root)
+        return lines
+
+
 class GroupCompiler:
     def __init__(self, topo: GroupTopology, layout: Layout, n_nodes: int,
                  env_kinds: Sequence[ActionKind]) -> None:
@@ -158,7 +231,8 @@ class GroupCompiler:
             wd=a.var("wd", "i"), ban=a.var("ban", "i"), restarts=a.var("restarts", "i"),
             **{f: a.var(f, BOOL) for f in FLAG_FIELDS})
         self.avoided = {h: a.var(f"av{i}", "i") for i, h in enumerate(topo.avoid)}
-        self.namespace: dict[str, Any] = {"_bit": _bit, "_setbit": _setbit}
+        self.namespace: dict[str, Any] = {"_bit": _bit, "_setbit": _setbit, "_broken": _broken}
+        self._problem_names: dict[tuple[str, str], str] = {}
         self.sources: list[str] = []
 
     def view(self, nodes: NodeVars | None = None) -> View:
@@ -197,6 +271,12 @@ class GroupCompiler:
             if f"av{i}" in used:
                 lines.append(f"    av{i} = av[{i}]")
         return lines
+
+    def _changed(self, after: GroupVars) -> list[Term]:
+        """The new values of the fields a step changes (the others stay in the packed
+        part as they are, so their variables need not even be unpacked)."""
+        return [getattr(after, f) for f in GroupVars._fields
+                if getattr(after, f) is not getattr(self.group, f)]
 
     def _pack(self, em: _Emitter, after: GroupVars) -> str:
         """Source of the packed group part after the step (only changed fields move)."""
@@ -257,6 +337,30 @@ class GroupCompiler:
         lines += body(em)
         return "\n".join(lines) + "\n"
 
+    def _lazy_function(self, name: str, params: str, roots: Sequence[Term],
+                       body: Callable[[_Emitter, _Lazy], list[str]]) -> str:
+        """Like :meth:`_function`, but a shared subterm that is not cheap is computed where
+        it is first needed (the locals start as ``None``): a step function evaluates many
+        guards, and most fail on a cheap test before their costly parts matter."""
+        order, uses = _walk(roots)
+        used = {t.args[0] for t in order if t.op == "var"}
+        hoisted: dict[int, str] = {}
+        lines = [f"def {name}({params}):", *self._unpack_lines(used, True)]
+        em = _Emitter(self.layout, hoisted)
+        lazy = _Lazy(em)
+        for t in order:
+            if t.op in ("const", "var") or uses.get(id(t), 0) < 2:
+                continue
+            local = f"_t{len(hoisted)}"
+            if lazy.cheap(t):
+                lines.append(f"    {local} = {em.raw(t)}")
+            else:
+                lines.append(f"    {local} = None")
+                lazy.terms[id(t)] = t
+            hoisted[id(t)] = local
+        lines += body(em, lazy)
+        return "\n".join(lines) + "\n"
+
     def _steps_source(self, name: str, kinds: Sequence[ActionKind]) -> str:
         view = self.view()
         instances = []
@@ -276,23 +380,32 @@ class GroupCompiler:
         roots: list[Term] = []
         for _, guard, after, checks in instances:
             roots.append(guard)
-            roots += [getattr(after, f) for f in GroupVars._fields]
+            roots += self._changed(after)
             roots += [ok for _, _, ok in checks]
 
-        def body(em: _Emitter) -> list[str]:
+        def body(em: _Emitter, lazy: _Lazy) -> list[str]:
             out = ["    out = []"]
             for i, (action, guard, after, checks) in enumerate(instances):
                 const = f"_A_{name}_{i}"
                 self.namespace[const] = action
-                problems = " + ".join(
-                    f"(() if {em.expr(ok)} else (({nm!r}, {msg!r}),))" for nm, msg, ok in checks)
-                out.append(f"    if {em.expr(guard)}:")
-                out.append(f"        out.append(({const}, {self._pack(em, after)}, "
-                           f"{problems or '()'}))")
+                # the guard as nested tests, cheapest first (a conjunction has no side
+                # effects, so its order is free): what only a later test needs is
+                # computed only when the earlier ones passed
+                conjuncts = list(guard.args) if guard.op == "and" else [guard]
+                conjuncts.sort(key=lazy.cost)
+                indent, ready = "    ", set[int]()
+                for c in conjuncts:
+                    out += lazy.ensure([c], indent, ready)
+                    out.append(f"{indent}if {em.expr(c)}:")
+                    indent += "    "
+                out += lazy.ensure([*self._changed(after), *(ok for _, _, ok in checks)],
+                                   indent, ready)
+                out.append(f"{indent}out.append(({const}, {self._pack(em, after)}, "
+                           f"{self._problems(em, checks)}))")
             out.append("    return tuple(out)")
             return out
 
-        return self._function(name, "nodes_part, part, av", roots, body, with_nodes=True)
+        return self._lazy_function(name, "nodes_part, part, av", roots, body)
 
     def _effect_source(self, name: str, kind: ActionKind, n: int,
                        effect: Callable[[View, int], GroupVars]) -> str:
@@ -302,14 +415,29 @@ class GroupCompiler:
         w = after_view(view, after, NODE_UPDATES[kind](self.a, self.nodes, n))
         checks = [(s.name, s.message, s.check(view, action, w)) for s in STEP_INVARIANTS]
         checks = [(nm, msg, ok) for nm, msg, ok in checks if ok is not self.a.true]
-        roots = [getattr(after, f) for f in GroupVars._fields] + [ok for _, _, ok in checks]
+        roots = [*self._changed(after), *(ok for _, _, ok in checks)]
 
         def body(em: _Emitter) -> list[str]:
-            problems = " + ".join(
-                f"(() if {em.expr(ok)} else (({nm!r}, {msg!r}),))" for nm, msg, ok in checks)
-            return [f"    return ({self._pack(em, after)}, {problems or '()'})"]
+            return [f"    return ({self._pack(em, after)}, {self._problems(em, checks)})"]
 
         return self._function(name, "nodes_part, part", roots, body, with_nodes=True)
+
+    def _problems(self, em: _Emitter, checks: Sequence[tuple[str, str, Term]]) -> str:
+        """Source of the step checks a transition breaks: ``()`` at the cost of one
+        short-circuit test when all hold (nearly always), the named problems otherwise."""
+        if not checks:
+            return "()"
+        constants = []
+        for nm, msg, _ in checks:
+            key = (nm, msg)
+            const = self._problem_names.get(key)
+            if const is None:
+                const = self._problem_names[key] = f"_P{len(self._problem_names)}"
+                self.namespace[const] = key
+            constants.append(const)
+        oks = [em.expr(ok) for _, _, ok in checks]
+        pairs = ", ".join(f"({ok}, {c})" for ok, c in zip(oks, constants, strict=True))
+        return f"(() if ({' and '.join(oks)}) else _broken(({pairs},)))"
 
     def _predicate_source(self, name: str, params: str, named: Sequence[tuple[str, Term]],
                           with_nodes: bool) -> str:

@@ -42,20 +42,56 @@ class Term:
         return f"{self.op}({', '.join(map(repr, self.args))})"
 
 
+def _complementary(items: list[Term]) -> bool:
+    """Some item is the negation of another (``x`` and ``not x``)."""
+    present = {id(x) for x in items}
+    return any(x.op == "not" and id(x.args[0]) in present for x in items)
+
+
+def _tautology(items: list[Term]) -> bool:
+    """A disjunction that always holds for a reason one level down: ``not (x and y) or
+    x`` (some conjunct of a negated conjunction is itself a disjunct), or ``not x or not y
+    or (x and y)`` (every conjunct of a conjunction is negated among the disjuncts) — the
+    shapes the step checks take when a step leaves a flag what the rule made it."""
+    present = {id(x) for x in items}
+    negated = {id(x.args[0]) for x in items if x.op == "not"}
+    negated_ands = [{id(y) for y in x.args[0].args} for x in items
+                    if x.op == "not" and x.args[0].op == "and"]
+    for x in items:
+        if x.op == "not" and x.args[0].op == "and" and any(
+                id(y) in present for y in x.args[0].args):
+            return True
+        if x.op == "and":
+            conjuncts = {id(y) for y in x.args}
+            rest = conjuncts - negated
+            # not c1 or ... or not (d1 and ... and dk) or (c1 and ... and d1 and ... dk)
+            if not rest or any(a <= conjuncts and rest <= a for a in negated_ands):
+                return True
+    return False
+
+
 class TermAlgebra:
     """The algebra of :mod:`crg.spec.vocabulary.algebra`, building simplified, shared terms."""
 
     def __init__(self) -> None:
         self._table: dict[tuple[Any, ...], Term] = {}
+        self.memo: dict[tuple[Any, ...], Any] = {}
+        """Derived values of the rules, by the identity of the terms they were derived
+        from (see ``crg.spec.rules.view._cached``): terms are interned, so equal inputs are
+        the same objects."""
         self.true = self._make("const", (True,), BOOL)
         self.false = self._make("const", (False,), BOOL)
 
     # -- construction ----------------------------------------------------------------
 
     def _make(self, op: str, args: tuple[Any, ...], sort: str) -> Term:
-        # bools and ints must not share a key (True == 1 in Python)
-        key = (op, sort, *((("T", id(x)) if isinstance(x, Term) else (type(x).__name__, x))
-                           for x in args))
+        # A term argument is keyed by its identity (an int); any other argument by a pair
+        # of its type and value, so that neither meets an int, and True (== 1) never
+        # meets 1. This is the compiler's hottest loop: no generator, no nested tuple for
+        # the common case.
+        key: tuple[Any, ...] = (op, sort)
+        for x in args:
+            key += (id(x),) if type(x) is Term else ((type(x).__name__, x),)
         term = self._table.get(key)
         if term is None:
             term = self._table[key] = Term(op, args, sort)
@@ -65,7 +101,7 @@ class TermAlgebra:
         return self._make("var", (name,), sort)
 
     def lift(self, x: Any) -> Term:
-        if isinstance(x, Term):
+        if type(x) is Term:
             return x
         if isinstance(x, bool):
             return self.true if x else self.false
@@ -90,6 +126,8 @@ class TermAlgebra:
             return self.true
         if len(items) == 1:
             return items[0]
+        if _complementary(items):
+            return self.false
         return self._make("and", tuple(items), BOOL)
 
     def or_(self, *xs: Any) -> Term:
@@ -107,6 +145,8 @@ class TermAlgebra:
             return self.false
         if len(items) == 1:
             return items[0]
+        if _complementary(items) or _tautology(items):
+            return self.true
         return self._make("or", tuple(items), BOOL)
 
     def not_(self, x: Any) -> Term:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crg.spec.rules.placement import moving, switching_disabled
+from crg.spec.rules.placement import switching_disabled
 from crg.spec.rules.roles import leftovers, runs_app
 from crg.spec.rules.view import (
     View,
@@ -156,15 +156,12 @@ def budget_bound(v: View) -> Bool:
     return v.a.not_(v.a.lt(v.a.const(v.topo.budget), v.g.restarts))
 
 
-def moves_for_a_reason(v: View) -> Bool:
-    """An owned group leaves its owner only for a reason: the owner may no longer host it
+def leave_reason(v: View) -> Bool:
+    """An owned group has a reason to leave its owner: the owner may no longer host it
     (out, drained or banned), an operator's switchover target is in force elsewhere, or —
     with failback auto — its preferred node is eligible again and free of the groups it
     avoids, or it shares its node with a group it avoids and a free eligible node exists.
-    Manual failback never moves a settled group by itself.
-
-    Claims 4, 6, 9: the service runs "in a normal mode ... on the preferred node" and is
-    transferred "responsive to a failover" or "responsive to a switchover"."""
+    Manual failback never moves a settled group by itself."""
     a, g, p = v.a, v.g, v.topo.preferred
     owner = a.add(g.owner, -1)
     reasons = [a.not_(available(v, owner)), a.bit(g.ban, owner),
@@ -176,7 +173,7 @@ def moves_for_a_reason(v: View) -> Bool:
         elsewhere = a.or_(a.false, *(a.and_(eligible(v, c), free_of_avoided(v, c))
                                      for c in v.topo.candidates))
         reasons.append(a.and_(crowded, elsewhere))
-    return a.or_(a.eq(g.owner, 0), a.not_(moving(v)), *reasons)
+    return a.or_(a.eq(g.owner, 0), *reasons)
 
 
 # --- quiescent ----------------------------------------------------------------------
@@ -246,6 +243,28 @@ def expected_host(v: View) -> Word:
     return a.first(options, a.const(0))
 
 
+def no_drained_target(v: View) -> Bool:
+    """A switchover target never names a drained node: draining a node withdraws a wish to
+    move there, and undraining it must not revive the wish.
+
+    Claims 9, 23: the cluster service "transfers the service ... to one such possible
+    node responsive to a switchover" — a node that may host it."""
+    a, t = v.a, v.g.target
+    return a.or_(a.eq(t, 0), a.not_(a.bit(v.nodes.drained, a.add(t, -1))))
+
+
+def alert_episode(v: View) -> Bool:
+    """An alert's flag is set only during its episode: the last-node alert's while the
+    group sits on its last available candidate, the blocked alert's while the group
+    cannot run anywhere. (The event that ends an episode clears its flag.)
+
+    Claims 11, 25: the cluster service "issues an alert" for "a last such possible node" —
+    for the one it is on now, not a past one."""
+    a, g = v.a, v.g
+    return a.and_(a.or_(a.not_(g.alerted), switching_disabled(v)),
+                  a.or_(a.not_(g.blocked_alerted), cannot_run(v)))
+
+
 def last_node_alert(v: View) -> Bool:
     """Quiescent on the last live node of its list: switching is disabled and the alert
     has been raised for this episode.
@@ -269,9 +288,10 @@ def blocked_alert(v: View) -> Bool:
 def app_role(v: View) -> Bool:
     """Quiescent and not in maintenance: on the nodes in contact with the store, the
     application runs only on the owner, and only where the group's role includes it — not
-    offline, not blocked, and for an instance group only on its preferred node. (A node
-    cut off without fencing may keep what it ran; where that matters, vip-unique and
-    app-exclusive say so.)
+    offline, not blocked, and for an instance group only on its preferred node — and where
+    the owner's role includes it, it runs there with its monitors. (A node cut off without
+    fencing may keep what it ran; where that matters, vip-unique and app-exclusive say
+    so.)
 
     Claims 5, 30: "an off-line mode with the logical network address available"; "a
     cluster framework stack started on the preferred node"."""
@@ -286,17 +306,14 @@ def app_role(v: View) -> Bool:
     app = a.band(g.app, in_contact)
     only_owner = a.and_(a.not_(a.eq(g.owner, 0)),
                         a.is_zero(a.without(app, a.with_bit(a.const(0), owner, a.true))))
-    return a.or_(g.maintenance, a.is_zero(app), a.and_(only_owner, role))
-
-
-def drained_empty(v: View) -> Bool:
-    """Quiescent and not in maintenance: a drained node owns no group.
-
-    Claims 2, 16: "a halt method stopping each cooperative resource group in an ordered
-    fashion on the node on which the halt method is running"."""
-    a, g = v.a, v.g
-    return a.or_(g.maintenance, a.eq(g.owner, 0),
-                  a.not_(a.bit(v.nodes.drained, a.add(g.owner, -1))))
+    placed = []
+    for c in v.topo.candidates:
+        here = a.and_(owned(v, c), a.not_(g.offline), a.not_(cannot_run(v)))
+        if not v.topo.failover and c != v.topo.preferred:
+            here = a.false
+        placed.append(a.or_(a.not_(here), a.and_(a.bit(g.app, c), a.bit(g.mon, c))))
+    return a.or_(g.maintenance, a.and_(a.or_(a.is_zero(app), a.and_(only_owner, role)),
+                                       *placed))
 
 
 def notify_settled(v: View) -> Bool:
@@ -319,13 +336,13 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("watchdog", "always", (3, 17, 34, 41), watchdog),
     StateInvariant("coverage", "always", (1, 10, 15, 24), coverage),
     StateInvariant("restart-budget", "always", (6, 20), budget_bound),
-    StateInvariant("failback", "always", (4, 6, 9, 18, 20, 23), moves_for_a_reason),
+    StateInvariant("drain", "always", (9, 23), no_drained_target),
+    StateInvariant("alert-episode", "always", (11, 25), alert_episode),
     StateInvariant("vip-held", "quiescent", (1, 5, 7, 8, 15, 19, 21, 22), vip_held),
     StateInvariant("normal-mode", "quiescent", (4, 18), normal_mode),
     StateInvariant("failover-order", "quiescent", (6, 10, 20, 24), failover_order),
     StateInvariant("last-node-alert", "quiescent", (11, 25, 35, 42), last_node_alert),
     StateInvariant("blocked", "quiescent", (6, 11, 20, 25), blocked_alert),
     StateInvariant("app-role", "quiescent", (5, 19, 30, 37), app_role),
-    StateInvariant("drain", "quiescent", (2, 16), drained_empty),
     StateInvariant("notify", "quiescent", (12, 13, 26, 27, 30, 36, 37, 43), notify_settled),
 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crg.spec.invariants.state import cannot_run, expected_host
+from crg.spec.invariants.state import cannot_run, expected_host, leave_reason
 from crg.spec.rules.placement import moving, switching_disabled
 from crg.spec.rules.registry import KINDS
 from crg.spec.rules.view import (
@@ -28,6 +28,7 @@ from crg.spec.rules.view import (
     holds,
     owned,
     service_up,
+    up,
 )
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import Bool
@@ -123,13 +124,6 @@ def _claim_after_avoided(v: View, action: Action, w: View) -> Bool:
     return a.and_(*waits)
 
 
-def _target_not_drained(v: View, action: Action, w: View) -> Bool:
-    # After every step, a switchover target names no drained node: draining a node
-    # withdraws a wish to move there, and undraining must not revive it.
-    a, t = v.a, w.g.target
-    return a.or_(a.eq(t, 0), a.not_(a.bit(w.nodes.drained, a.add(t, -1))))
-
-
 def _claim_not_drained(v: View, action: Action, w: View) -> Bool:
     if action.kind is not _K.CLAIM:
         return v.a.true
@@ -159,9 +153,10 @@ def _app_by_start_in_role(v: View, action: Action, w: View) -> Bool:
 def _episode(flag: str, condition: Callable[[View], Bool],
              raise_kind: ActionKind) -> Callable[[View, Action, View], Bool]:
     """The alert flag ``flag`` records exactly "the alert was raised in the current
-    stretch of ``condition``": it rises only by its alert step, while the condition holds
-    and it is not yet raised, and otherwise it is what it was for as long as the condition
-    still holds after the step, and false once it does not. With the quiescent half
+    stretch of ``condition``": the alert step (which tells the sinks) is taken only while
+    the condition holds and the flag is down, and raises it; any other step leaves it what
+    it was for as long as the condition still holds after the step, and false once it
+    does not. With the quiescent half
     (condition ⇒ flag) that is one alert per maximal stretch — a history, stated over
     transitions."""
 
@@ -169,10 +164,15 @@ def _episode(flag: str, condition: Callable[[View], Bool],
         a = v.a
         before, after = getattr(v.g, flag), getattr(w.g, flag)
         if action.kind is raise_kind:
-            raised = a.and_(after, a.not_(before))
-            return a.or_(_same(v, before, after),
-                          a.and_(raised, condition(v)))
-        return _same(v, after, a.and_(before, condition(w)))
+            # the alert step tells the sinks: once, while its condition holds
+            return a.and_(after, a.not_(before), condition(v))
+        # never raised otherwise; never dropped while the condition holds after the step
+        # (and never kept once it does not: the state invariant alert-episode says the
+        # flag implies its condition, so that half is checked once per state)
+        if after is before:  # the very same value or term: nothing to check
+            return a.true
+        return a.and_(a.or_(a.not_(after), before),
+                      a.or_(a.not_(before), a.not_(condition(w)), after))
 
     return check
 
@@ -229,6 +229,30 @@ def _no_start_when_banned(v: View, action: Action, w: View) -> Bool:
     return v.a.not_(v.a.bit(v.g.ban, action.node))
 
 
+# --- contact -------------------------------------------------------------------------------
+
+
+def _in_contact(v: View, action: Action, w: View) -> Bool:
+    # The cluster service acts through the store: a node cut off from it (or crashed, or
+    # lost) takes no step of it — but fencing, which is what a cut-off node must do.
+    if (action.group < 0 or not KINDS[action.kind].system
+            or action.kind is _K.FENCE):
+        return v.a.true
+    return up(v, action.node)
+
+
+# --- failback ------------------------------------------------------------------------------
+
+
+def _leaves_for_a_reason(v: View, action: Action, w: View) -> Bool:
+    # A group leaves its owner (gives up the VIP there, or the ownership) only for a
+    # reason; stated on what the group does, not on the placement, so a slip in the
+    # placement shows.
+    if action.kind not in (_K.RELEASE_VIP, _K.RELEASE_OWNERSHIP):
+        return v.a.true
+    return leave_reason(v)
+
+
 # --- maintenance -------------------------------------------------------------------------
 
 _ACTS_IN_MAINTENANCE = frozenset({_K.ALERT, _K.ALERT_BLOCKED, _K.FENCE})
@@ -282,7 +306,6 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
     StepInvariant("failover-order", "the group took a node before a group it avoids, placed "
                   "before it, had taken one", _claim_after_avoided),
     StepInvariant("drain", "the group landed on a drained node", _claim_not_drained),
-    StepInvariant("drain", "a switchover target names a drained node", _target_not_drained),
     StepInvariant("app-role", "the application appeared outside its owner's start-app, or "
                   "where the group's role does not include it (offline, blocked, or an "
                   "instance group away from its preferred node)", _app_by_start_in_role),
@@ -303,6 +326,11 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
                   "crash, a lost lease, the window or a cleanup", _ban_by_fault_only),
     StepInvariant("restart-budget", "the application started on a node where the group has "
                   "spent its restart budget", _no_start_when_banned),
+    StepInvariant("failback", "the group left its owner with no reason to: the owner could "
+                  "still host it, no switchover asked for it, and (failback auto) its "
+                  "preferred node was not free to go back to", _leaves_for_a_reason),
+    StepInvariant("contact", "a node out of contact with the store took a step of the "
+                  "cluster service (only fencing is done cut off)", _in_contact),
     StepInvariant("maintenance", "the cluster service acted for a group in maintenance (or "
                   "charged it a fault), or the mode changed outside maintenance on/off",
                   _hands_off),

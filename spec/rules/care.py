@@ -5,7 +5,7 @@ from __future__ import annotations
 from crg.spec.rules.placement import blocked, switching_disabled
 from crg.spec.rules.roles import excess
 from crg.spec.rules.run import Step
-from crg.spec.rules.view import View, holds, managed, owned, running, up
+from crg.spec.rules.view import View, holds, managed, owned, up
 from crg.spec.vocabulary.algebra import Word
 from crg.spec.vocabulary.variables import GroupVars
 
@@ -30,17 +30,20 @@ def _peel(v: View, n: Word) -> GroupVars:
 
 def watchdog_clean(v: View, n: Word) -> Step:
     """A watchdog removes what is left of a group its node no longer hosts, one layer per
-    step in halt order (claims 3, 17, 34, 41)."""
+    step in halt order (claims 3, 17, 34, 41). Its node must be in contact with the store,
+    where the watchdog's mark and the node's facts live; cut off, a node lets go of a
+    self-fencing group by ``fence``, and cleans up the rest once it heals."""
     a, g = v.a, v.g
-    guard = a.and_(a.bit(g.wd, n), running(v, n), a.not_(owned(v, n)), holds(v, n),
+    guard = a.and_(a.bit(g.wd, n), up(v, n), a.not_(owned(v, n)), holds(v, n),
                    managed(v))
     return guard, _peel(v, n)
 
 
 def watchdog_retire(v: View, n: Word) -> Step:
-    """The watchdog retires once its node holds nothing of the group it should not."""
+    """The watchdog retires once its node holds nothing of the group it should not (from
+    a node in contact with the store, where its mark lives)."""
     a, g = v.a, v.g
-    guard = a.and_(a.bit(g.wd, n), a.not_(excess(v, n)), managed(v))
+    guard = a.and_(a.bit(g.wd, n), up(v, n), a.not_(excess(v, n)), managed(v))
     return guard, g._replace(wd=a.with_bit(g.wd, n, a.false))
 
 

@@ -31,7 +31,11 @@ from crg.spec.vocabulary.variables import GroupVars, NodeVars
 
 def _after(v: View, nodes: NodeVars, g: GroupVars) -> GroupVars:
     """The group after an event that leaves the node status ``nodes`` and the group's
-    own variables ``g``: an alert episode the event ends is over in the same step."""
+    own variables ``g``: an alert episode the event ends is over in the same step. Only
+    the events that can end one use it — a node coming back or going, a ban lifted; a
+    partition (a cut-off node still counts as available), a fault (it may begin a blocked
+    episode, never end one) and the commands that change neither a node's availability,
+    a ban nor the owner leave every episode as it is."""
     return end_episodes(View(v.a, v.topo, nodes, g, v.avoided_owners, v.n_nodes))
 
 
@@ -97,10 +101,6 @@ def partition_guard(a: Algebra, nodes: NodeVars, n: Word, n_nodes: int, max_down
 def partition_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
     """The node loses the store but keeps running; its lease is still valid for a while."""
     return nodes._replace(cut=a.with_bit(nodes.cut, n, a.true))
-
-
-def partition_group(v: View, n: Word) -> GroupVars:
-    return _after(v, partition_nodes(v.a, v.nodes, n), v.g)
 
 
 def heal_guard(a: Algebra, nodes: NodeVars, n: Word) -> Bool:
@@ -198,12 +198,12 @@ def fault(v: View, n: Word) -> Step:
     guard = a.and_(owned(v, n), up(v, n), a.bit(g.app, n), a.bit(g.mon, n),
                    a.not_(g.failed), runs_app(v, n), managed(v))
     within = a.lt(g.restarts, a.const(v.topo.budget))
-    return guard, _after(v, v.nodes, g._replace(
+    return guard, g._replace(
         failed=a.true,
         wd=a.with_bit(g.wd, n, a.true),
         restarts=a.ite(within, a.add(g.restarts, 1), a.const(0)),
         ban=a.ite(within, g.ban, a.with_bit(g.ban, n, a.true)),
-    ))
+    )
 
 
 def switchover(v: View, n: Word) -> Step:
@@ -216,7 +216,7 @@ def switchover(v: View, n: Word) -> Step:
     guard = a.and_(settled(v), is_candidate(v, n), up(v, n), available(v, n),
                    a.not_(a.bit(g.ban, n)), a.not_(owned(v, n)),
                    a.not_(a.eq(g.target, a.add(n, 1))), a.not_(switching_disabled(v)))
-    return guard, _after(v, v.nodes, g._replace(target=a.add(n, 1)))
+    return guard, g._replace(target=a.add(n, 1))
 
 
 def forgive(v: View, n: Word) -> Step:
@@ -242,12 +242,12 @@ def cleanup(v: View, n: Word) -> Step:
 def go_offline(v: View, n: Word) -> Step:
     """An operator puts the group in offline mode: the VIP stays, the application stops."""
     a, g = v.a, v.g
-    return a.and_(settled(v), a.not_(g.offline)), _after(v, v.nodes, g._replace(offline=a.true))
+    return a.and_(settled(v), a.not_(g.offline)), g._replace(offline=a.true)
 
 
 def go_online(v: View, n: Word) -> Step:
     a, g = v.a, v.g
-    return a.and_(settled(v), g.offline), _after(v, v.nodes, g._replace(offline=a.false))
+    return a.and_(settled(v), g.offline), g._replace(offline=a.false)
 
 
 def maintenance_on(v: View, n: Word) -> Step:
@@ -257,14 +257,14 @@ def maintenance_on(v: View, n: Word) -> Step:
     blocked), like the other commands on a group (SPEC.md, section 10, choice 11)."""
     a, g = v.a, v.g
     guard = a.and_(settled(v), a.not_(g.maintenance))
-    return guard, _after(v, v.nodes, g._replace(maintenance=a.true))
+    return guard, g._replace(maintenance=a.true)
 
 
 def maintenance_off(v: View, n: Word) -> Step:
     """The maintenance ends (``crg maintenance off``): the cluster service takes the group
     as it finds it, and the monitors' verdicts count again."""
     a, g = v.a, v.g
-    return g.maintenance, _after(v, v.nodes, g._replace(maintenance=a.false))
+    return g.maintenance, g._replace(maintenance=a.false)
 
 
 def owner_node(v: View) -> Word:

@@ -46,8 +46,20 @@ def _cached(name: str, v: View, n: Any, compute: Callable[[], T]) -> T:
     try:
         return v.cache[key]  # type: ignore[no-any-return]
     except KeyError:
+        pass
+    # An algebra of interned terms (the compiler's) also remembers a derived value across
+    # views: two views whose variables are the very same terms have the same value.
+    memo: dict[tuple[Any, ...], Any] | None = getattr(v.a, "memo", None)
+    if memo is None:
         value = v.cache[key] = compute()
         return value
+    wide = (name, n, id(v.topo), *map(id, v.nodes), *map(id, v.g),
+            *map(id, v.avoided_owners.values()))
+    try:
+        value = v.cache[key] = memo[wide]
+    except KeyError:
+        value = v.cache[key] = memo[wide] = compute()
+    return value
 
 
 def live(v: View, n: Word) -> Bool:

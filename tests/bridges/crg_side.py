@@ -1,7 +1,8 @@
 """crg's answer to a scenario: ``crg simulate``'s placement after each event.
 
-The one place the bridge tests import the simulation (it is moving into the spec layer:
-when it does, only these imports change).
+The one place the bridge tests import the simulation. A script is simulated one event at
+a time (:class:`Replay`), so a generator that picks each event from the placement the
+previous ones left pays for every event once.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 
 from crg.commands.simulate import to_dict
 from crg.dsl import Config
-from crg.spec.present.simulation import Event, Simulation
+from crg.spec.present.simulation import Event, Simulation, Step
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,20 +26,42 @@ class Where:
     """crg only: nodes where the group spent its restart budget."""
 
 
-def simulate(config: Config, events: list[tuple[str, ...]]) -> list[dict[str, Where]]:
-    """``crg simulate --format json``'s placements, start-up first, then one per event."""
-    simulation = Simulation(config)
-    steps = simulation.run([Event(e[0], tuple(e[1:])) for e in events])
-    document = to_dict(simulation, config.source.path, steps)
-    if document["outcome"] != "settled":
-        raise AssertionError(f"crg simulate did not settle on {events}")
-    model, nodes = simulation.model, config.cluster.nodes
-    out = []
-    for step, state in zip(document["steps"], (s.state for s in steps), strict=True):
+Placement = dict[str, Where]
+
+
+class Replay:
+    """``crg simulate``'s run of one configuration, extended an event at a time; after
+    each, the placement ``crg simulate --format json`` reports."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.simulation = Simulation(config)
+        self.events: list[tuple[str, ...]] = []
+        self._last = self.simulation.start()
+        self.placements = [self._placement(self._last)]
+
+    def apply(self, event: tuple[str, ...]) -> Placement:
+        self._last = self.simulation.step(self._last.state, Event(event[0], tuple(event[1:])))
+        self.events.append(event)
+        self.placements.append(self._placement(self._last))
+        return self.placements[-1]
+
+    def _placement(self, step: Step) -> Placement:
+        document = to_dict(self.simulation, self.config.source.path, [step])
+        if document["outcome"] != "settled":
+            raise AssertionError(f"crg simulate did not settle on {self.events}")
+        model, nodes = self.simulation.model, self.config.cluster.nodes
         placement = {}
-        for g, (group, p) in enumerate(step["placement"].items()):
-            ban = model.group_vars(state, g).ban
+        for g, (group, p) in enumerate(document["steps"][0]["placement"].items()):
+            ban = model.group_vars(step.state, g).ban
             placement[group] = Where(p["vip"], p["node"] if p["app"] == "up" else None,
                                      frozenset(n for i, n in enumerate(nodes) if ban >> i & 1))
-        out.append(placement)
-    return out
+        return placement
+
+
+def simulate(config: Config, events: list[tuple[str, ...]]) -> list[Placement]:
+    """The placements, start-up first, then one per event."""
+    replay = Replay(config)
+    for event in events:
+        replay.apply(event)
+    return replay.placements

@@ -7,20 +7,19 @@ recogniser checks; README.md ("Using crg with Pacemaker or keepalived") has a mi
 example of each and the behaviour an operator would expect.
 
 Recognisers that can be counterfactual are: the cause is confirmed by changing exactly
-that one thing on crg's side and seeing the disagreement go away at that step.
+that one thing (an ``avoid`` taken out of the export) and seeing Pacemaker's scheduler
+place the group where crg does at that step.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crg_side import simulate
 from differential import Outcome, run
 
-from crg.dsl import Failback, Kind
+from crg.dsl import Config, Failback, Kind
 
 
 @dataclass(frozen=True)
@@ -33,32 +32,107 @@ class Cause:
 # -- recognisers ------------------------------------------------------------------------------
 
 
-def banned_node_kept(outcome: Outcome, step: int) -> bool:
-    """crg runs a group's application on a node where the group spent its restart budget,
-    because no better node is available (placement rules 1 and 6: the last node of the
-    list restarts for ever; a banned node is better than none); Pacemaker's
-    migration-threshold bans the application there, so it runs nowhere (the VIP stays up,
-    on that node or the next)."""
-    for group in outcome.differing_groups(step):
-        ours, theirs = outcome.crg[step][group], outcome.pacemaker[step][group]
-        if ours.app is not None and ours.app in ours.banned and theirs.app is None:
+def blocked_vip_goes_home(outcome: Outcome, step: int) -> bool:
+    """A group with automatic failback is blocked away from its preferred node (its restart
+    budget spent on every available candidate, its application stopped): crg keeps the VIP
+    where the group was blocked; Pacemaker, the application banned everywhere, places the
+    VIP alone by its location scores, and the preferred node's lead outweighs the one
+    member's stickiness, so the VIP goes home without the application."""
+    config = outcome.scenario.config
+    for name in outcome.differing_groups(step):
+        group = config.group(name)
+        ours, theirs = outcome.crg[step][name], outcome.pacemaker[step][name]
+        if (group.failback is Failback.AUTO and ours.app is None and theirs.app is None
+                and ours.vip in ours.banned and ours.vip != group.preferred
+                and theirs.vip == group.preferred and group.preferred in ours.banned):
             return True
     return False
 
 
-def avoid_file_order(outcome: Outcome, step: int) -> bool:
-    """crg's placement with ``avoid`` depends on the order of the group blocks (issue 11,
-    7a), Pacemaker's on its own allocation order (highest score first, a colocation's
-    primary before its dependent): with the group blocks in some other order, crg agrees
-    with Pacemaker at this step."""
+def _avoids(config: Config, start: str) -> set[str]:
+    """The groups ``start`` avoids, directly or through the groups they avoid."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for other in config.group(todo.pop()).avoid:
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return seen
+
+
+def _without_avoid(outcome: Outcome, step: int, avoider: str, avoided: str) -> Outcome:
+    """The scenario up to ``step`` with ``avoider``'s avoid of ``avoided`` taken out."""
+    scenario = outcome.scenario
+    groups = tuple(dataclasses.replace(g, avoid=tuple(h for h in g.avoid if h != avoided))
+                   if g.name == avoider else g for g in scenario.config.groups)
+    return run(scenario.variant(dataclasses.replace(scenario.config, groups=groups),
+                                scenario.events[:step]))
+
+
+def avoid_cycle(outcome: Outcome, step: int) -> bool:
+    """Groups that avoid each other (directly or round a cycle): one of them has to be
+    placed first, ignoring its own avoid. crg places the avoided groups first and breaks a
+    cycle by name, and a group with automatic failback then moves off a node it shares
+    with a group it avoids; Pacemaker breaks the cycle in its own allocation order, and a
+    group placed first stays beside the group it avoids that came after it. Recognised
+    where Pacemaker puts the group beside a group it avoids that avoids it back, crg keeps
+    it apart, and Pacemaker agrees with crg once that group's avoid of this one is taken
+    out (the cycle broken, Pacemaker must place the other group first)."""
     config = outcome.scenario.config
-    if not any(g.avoid for g in config.groups):
-        return False
-    for order in itertools.permutations(config.groups):
-        if order == config.groups:
+    for name in outcome.differing_groups(step):
+        if any(outcome.crg[step][other].vip == outcome.crg[step][name].vip
+               for other in config.group(name).avoid):
             continue
-        reordered = dataclasses.replace(config, groups=order)
-        if simulate(reordered, outcome.scenario.events[:step])[step] == outcome.pacemaker[step]:
+        theirs = outcome.pacemaker[step][name].vip
+        for other in config.group(name).avoid:
+            if (theirs is not None and outcome.pacemaker[step][other].vip == theirs
+                    and name in _avoids(config, other)):
+                for avoider in [g.name for g in config.groups if name in g.avoid
+                                and g.name in _avoids(config, name)]:
+                    if (_without_avoid(outcome, step, avoider, name).pacemaker[step][name]
+                            == outcome.crg[step][name]):
+                        return True
+    return False
+
+
+def _avoided_at(outcome: Outcome, step: int, name: str, node: str | None) -> list[str]:
+    """The groups ``name`` avoids that crg has on ``node`` after ``step``."""
+    return [other for other in outcome.scenario.config.group(name).avoid
+            if node is not None and outcome.crg[step][other].vip == node]
+
+
+def avoided_home_taken(outcome: Outcome, step: int) -> bool:
+    """crg places a group beside a group it avoids, taken to be on its way home (automatic
+    failback, away from a home that is available), although that group's home holds a
+    group it avoids in turn, so it stays where it is; Pacemaker's colocation penalty
+    applies wherever the avoided group is, and the group goes to a node without it."""
+    config = outcome.scenario.config
+    for name in outcome.differing_groups(step):
+        node = outcome.crg[step][name].vip
+        if outcome.pacemaker[step][name].vip == node:
+            continue
+        for other in _avoided_at(outcome, step, name, node):
+            avoided = config.group(other)
+            if (avoided.failback is Failback.AUTO and node != avoided.preferred
+                    and _avoided_at(outcome, step, other, avoided.preferred)):
+                return True
+    return False
+
+
+def home_avoided_too(outcome: Outcome, step: int) -> bool:
+    """A group with automatic failback shares its node with a group it avoids, and its
+    preferred node holds a group it avoids too: crg leaves it where it is (a move that
+    ends beside an avoided group is an outage for nothing); Pacemaker sends it home, where
+    the preferred node's lead decides between two nodes with one penalty each."""
+    config = outcome.scenario.config
+    for name in outcome.differing_groups(step):
+        group = config.group(name)
+        node = outcome.crg[step][name].vip
+        if (group.failback is Failback.AUTO and node != group.preferred
+                and outcome.pacemaker[step][name].vip == group.preferred
+                and _avoided_at(outcome, step, name, node)
+                and _avoided_at(outcome, step, name, group.preferred)):
             return True
     return False
 
@@ -76,8 +150,8 @@ def avoider_influence(outcome: Outcome, step: int) -> bool:
             continue
         groups = tuple(dataclasses.replace(g, avoid=tuple(h for h in g.avoid if h != name))
                        for g in scenario.config.groups)
-        alone = dataclasses.replace(scenario, config=dataclasses.replace(
-            scenario.config, groups=groups), events=scenario.events[:step])
+        alone = scenario.variant(dataclasses.replace(scenario.config, groups=groups),
+                                 scenario.events[:step])
         if run(alone).pacemaker[step][name] == outcome.crg[step][name]:
             return True
     return False
@@ -95,24 +169,6 @@ def avoided_count(outcome: Outcome, step: int) -> bool:
               for node in (ours, theirs)]
         if ours in group.candidates and theirs in group.candidates and 0 < on[1] < on[0]:
             return True
-    return False
-
-
-def home_exemption(outcome: Outcome, step: int) -> bool:
-    """crg lets a group share a node with a group it avoids when that one has automatic
-    failback and is away from its preferred node ("on its way home, it blocks nothing",
-    SPEC §4 rule 4), even when its home is down; Pacemaker's colocation penalty applies
-    wherever the avoided group is (issue 11, 7b)."""
-    config = outcome.scenario.config
-    for name in outcome.differing_groups(step):
-        group = config.group(name)
-        node = outcome.crg[step][name].vip
-        for other in group.avoid:
-            avoided = config.group(other)
-            where = outcome.crg[step][other].vip
-            if (where == node and avoided.failback is Failback.AUTO
-                    and where != avoided.preferred):
-                return True
     return False
 
 
@@ -173,19 +229,22 @@ CAUSES: tuple[Cause, ...] = (
           instance_ban_keeps_vip),
     Cause("instance-goes-home", "an instance group with manual failback: Pacemaker brings "
           "it back to its preferred node, crg leaves it offline", instance_goes_home),
-    Cause("banned-node-kept", "crg keeps an application running where its restart budget "
-          "is spent when no better node is available; Pacemaker stops it there",
-          banned_node_kept),
-    Cause("avoid-file-order", "crg's placement with avoid follows the order of the group "
-          "blocks; Pacemaker places an avoided group before the groups that avoid it",
-          avoid_file_order),
+    Cause("blocked-vip-goes-home", "an auto group blocked away from home: crg keeps its VIP "
+          "where it was blocked, Pacemaker moves the VIP alone to the preferred node",
+          blocked_vip_goes_home),
+    Cause("avoid-cycle", "groups that avoid each other: crg places them by name and moves "
+          "an auto group off the node it shares; Pacemaker in its own order, and leaves it",
+          avoid_cycle),
+    Cause("avoided-home-taken", "crg takes an avoided auto group away from home for "
+          "leaving although its home holds a group it avoids; Pacemaker keeps apart",
+          avoided_home_taken),
+    Cause("home-avoided-too", "an auto group beside a group it avoids, its home beside "
+          "another: crg stays, Pacemaker goes home", home_avoided_too),
     Cause("avoider-influence", "Pacemaker places an avoided group off the node a group "
           "that avoids it holds or prefers; crg places it by its own list alone",
           avoider_influence),
     Cause("avoided-count", "every candidate holds an avoided group: crg takes the first, "
           "Pacemaker the one with the fewest", avoided_count),
-    Cause("avoid-home-exemption", "crg ignores an avoided auto-failback group away from "
-          "home; Pacemaker's colocation penalty applies wherever it runs", home_exemption),
 )
 
 

@@ -2,17 +2,18 @@
 
 A configuration has 2 to 4 nodes and 1 to 4 groups, each with a random sequenced list,
 failback policy, kind, restart budget and, sometimes, groups it avoids. A script is a few
-node crashes, rejoins and application faults, each chosen among the events possible at
-that point (by crg's own placement, which both sides agree on until they do not).
+node crashes, rejoins, application faults and clean-ups of a node where a group spent its
+restart budget, each chosen among the events possible at that point (by crg's own
+placement, which both sides agree on until they do not).
 Everything follows from the seed, so a failing scenario is reproduced by its number.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from crg_side import simulate
+from crg_side import Placement, Replay
 
 from crg.dsl import Config, parse
 
@@ -26,6 +27,12 @@ class Scenario:
     text: str
     config: Config
     events: list[tuple[str, ...]]
+    crg: list[Placement] | None = field(default=None, compare=False, repr=False)
+    """crg's placements after start-up and each event, when the generator kept them."""
+
+    def variant(self, config: Config, events: list[tuple[str, ...]]) -> Scenario:
+        """Another configuration or script under the same seed (crg's answer not kept)."""
+        return Scenario(self.seed, self.text, config, events)
 
     def describe(self) -> str:
         script = " ".join(f"--{e[0]} {' '.join(e[1:])}" for e in self.events)
@@ -59,31 +66,43 @@ def config_text(rng: random.Random, *, with_avoid: bool) -> str:
     return "\n".join(lines)
 
 
-def script(rng: random.Random, config: Config, length: int) -> list[tuple[str, ...]]:
+def script(rng: random.Random, config: Config, length: int) -> Replay:
     """``length`` events, each possible where it happens (crg's placement decides which
-    applications run)."""
-    events: list[tuple[str, ...]] = []
+    applications run), and crg's run of them."""
+    replay = Replay(config)
     down: set[str] = set()
     nodes = list(config.cluster.nodes)
     for _ in range(length):
         options: list[tuple[str, ...]] = [("fail", n) for n in nodes if n not in down]
         options += [("join", n) for n in sorted(down)]
-        placement = simulate(config, events)[-1]
+        placement = replay.placements[-1]
         options += [("fault", g) for g, where in sorted(placement.items())
                     if where.app is not None]
+        options += [("cleanup", g, n) for g, where in sorted(placement.items())
+                    for n in sorted(where.banned)]
         if not options:
             break
         event = rng.choice(options)
-        events.append(event)
+        replay.apply(event)
         if event[0] == "fail":
             down.add(event[1])
         elif event[0] == "join":
             down.discard(event[1])
-    return events
+    return replay
+
+
+def _config(rng: random.Random, seed: int) -> tuple[str, Config]:
+    text = config_text(rng, with_avoid=seed % 2 == 1)
+    return text, parse(text, f"scenario-{seed}.crg")
+
+
+def generated_config(seed: int) -> Config:
+    """The configuration of scenario ``seed``, without its script."""
+    return _config(random.Random(seed), seed)[1]
 
 
 def scenario(seed: int) -> Scenario:
     rng = random.Random(seed)
-    text = config_text(rng, with_avoid=seed % 2 == 1)
-    config = parse(text, f"scenario-{seed}.crg")
-    return Scenario(seed, text, config, script(rng, config, rng.randint(2, 6)))
+    text, config = _config(rng, seed)
+    replay = script(rng, config, rng.randint(2, 6))
+    return Scenario(seed, text, config, replay.events, replay.placements)

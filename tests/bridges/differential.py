@@ -12,14 +12,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from crg_side import Where, simulate
+from crg_side import Placement, Where, simulate
 from diff_scenarios import MONITOR_MS, Scenario
 from pacemaker_scheduler import Cluster
 
 from crg.bridges.cib_writer import cib_xml
 from crg.bridges.to_pacemaker import to_pacemaker
-
-Placement = dict[str, Where]
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ class Outcome:
 
 def run(scenario: Scenario) -> Outcome:
     config = scenario.config
-    crg = simulate(config, scenario.events)
+    crg = scenario.crg if scenario.crg is not None else simulate(config, scenario.events)
     exported, _ = to_pacemaker(config)
     groups = [g.name for g in config.groups]
     with tempfile.TemporaryDirectory(prefix="crg-pacemaker-") as workdir:
@@ -64,6 +62,8 @@ def run(scenario: Scenario) -> Outcome:
                 resources = cluster.crash(name)
             elif kind == "join":
                 resources = cluster.rejoin(name)
+            elif kind == "cleanup":
+                resources = cluster.cleanup(f"{name}-app", event[2])
             else:
                 # The application fails where crg runs it: both agreed up to here, or the
                 # comparison has already stopped mattering.

@@ -12,7 +12,10 @@ the resulting status. A cluster here is a CIB file that each event rewrites:
   — then ``--node-up n``;
 * ``fault(rsc, interval, n)``: a recurring monitor of ``rsc`` on ``n`` reports "not
   running" (``--op-inject rsc_monitor_INTERVAL@n=7``); crm_simulate records the failed
-  operation and raises the fail count, as the controller would.
+  operation and raises the fail count, as the controller would;
+* ``cleanup(rsc, n)``: what ``crm_resource --cleanup --resource rsc --node n`` has the
+  controller do: ``rsc``'s history on ``n`` and its fail counts there are erased (the
+  scheduler then probes ``n`` for it, and crm_simulate's probe finds it stopped).
 
 After the event the scheduler runs again until it schedules nothing (a transition can
 leave work for the next one), at most :data:`MAX_TRANSITIONS` times. The placement read
@@ -98,6 +101,20 @@ class Cluster:
                 node_state.remove(child)
         self._path.write_text(ET.tostring(root, encoding="unicode"))
         return self._run(["--node-up", node])
+
+    def cleanup(self, resource: str, node: str) -> dict[str, str]:
+        root, node_state = self._node_state(node)
+        for resources in node_state.iter("lrm_resources"):
+            for entry in list(resources):
+                if entry.get("id") == resource:
+                    resources.remove(entry)
+        prefixes = (f"fail-count-{resource}#", f"last-failure-{resource}#")
+        for attributes in node_state.iter("instance_attributes"):
+            for pair in list(attributes):
+                if pair.get("name", "").startswith(prefixes):
+                    attributes.remove(pair)
+        self._path.write_text(ET.tostring(root, encoding="unicode"))
+        return self._run([])
 
     def fault(self, resource: str, interval_ms: int, node: str) -> dict[str, str]:
         return self._run(["--op-inject",

@@ -73,17 +73,24 @@ def test_scores_make_pacemaker_decide_as_crg_does() -> None:
                    + GROUP.replace("web", "db").format(app='    start "/bin/db"',
                                                       extra="failback auto")
                    .replace("10.0.0.5", "10.0.0.6"), "x.crg")
-    web = scores(config.group("web"))
-    spread = web.candidates[0] - web.candidates[-1]
-    assert list(web.candidates) == sorted(web.candidates, reverse=True)
-    assert len(set(web.candidates)) == len(web.candidates)
-    # Any node without an avoided group beats any node with one...
-    assert web.avoid_penalty > spread
-    # ...avoidance stays soft: still allowed with every avoided group on the node...
-    assert web.candidates[-1] - web.avoid_penalty * len(config.group("web").avoid) > 0
-    # ...and manual failback keeps a placed group against the best alternative.
-    assert web.stickiness > spread + web.avoid_penalty
-    assert scores(config.group("db")).stickiness == 0  # failback auto: no stickiness
+    web, db = scores(config.group("web")), scores(config.group("db"))
+    for numbers, avoided in ((web, 1), (db, 0)):
+        preferred, *possible = numbers.candidates
+        spread = preferred - possible[-1]
+        assert list(numbers.candidates) == sorted(numbers.candidates, reverse=True)
+        assert len(set(numbers.candidates)) == len(numbers.candidates)
+        # Any node without an avoided group beats any node with one, even the node the
+        # group is on (an auto group's stickiness counts once per running member)...
+        assert numbers.avoid_penalty > spread + 2 * db.stickiness
+        # ...avoidance stays soft: still allowed with every avoided group on the node.
+        assert possible[-1] - numbers.avoid_penalty * avoided > 0
+    # Manual failback keeps a placed group against the best alternative...
+    assert web.stickiness > web.candidates[0] - web.candidates[-1] + web.avoid_penalty
+    # ...auto keeps it between possible nodes, counted once (the VIP alone) or twice (the
+    # VIP and the application), and lets it go home either way.
+    preferred, *possible = db.candidates
+    assert possible[0] - possible[-1] < db.stickiness
+    assert 2 * db.stickiness < preferred - possible[0]
 
 
 def test_a_group_is_an_ipaddr2_vip_then_the_application_in_an_opt_in_cluster() -> None:
@@ -103,7 +110,9 @@ def test_a_group_is_an_ipaddr2_vip_then_the_application_in_an_opt_in_cluster() -
     assert int(meta["resource-stickiness"]) > 0
     locations = {(c.get("rsc"), c.get("node")): c.get("score")
                  for c in root.iterfind(".//rsc_location")}
-    assert [int(locations["web", n]) for n in ("n1", "n2", "n3")] == [300, 200, 100]
+    # The possible nodes 100 apart; the preferred node's lead larger than an auto group's
+    # stickiness (200, counted twice) can bridge.
+    assert [int(locations["web", n]) for n in ("n1", "n2", "n3")] == [700, 200, 100]
 
 
 @pytest.mark.parametrize(("app", "agent", "expected"), [
@@ -136,6 +145,7 @@ def test_the_application_becomes_the_agent_it_names(app: str, agent: tuple[Any, 
     ('  alert command "/usr/local/bin/page ops"', "arguments are dropped"),
     ("  kind instance", "instance group"),
     ('  monitor tcp "{vip}:80" fails 3', "tcp check"),
+    ("  restarts 1 within 1m", "raises no blocked alert"),
 ])
 def test_what_has_no_counterpart_is_a_warning_at_its_statement(
         statement: str, words: str, tmp_path: Path,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from diff_scenarios import scenario
+from diff_scenarios import generated_config
 
 from crg.bridges.app_to_pacemaker import placeholder_values
 from crg.bridges.cib_writer import cib_xml
@@ -75,7 +75,7 @@ def test_export_then_import_keeps_what_maps(path: Path) -> None:
 
 def test_the_round_trip_holds_for_generated_configurations() -> None:
     for seed in range(80):
-        original = scenario(seed).config
+        original = generated_config(seed)
         assert mapped(round_trip(original)) == mapped(original), seed
 
 
@@ -215,3 +215,34 @@ def test_a_written_file_that_crg_rejects_is_bad_input(tmp_path: Path,
     assert f"{out}:" in err and "does not validate" in err
     with pytest.raises(ConfigError):
         load(out)
+
+
+def _import_with_stickiness(value: str) -> tuple[Config, list[str]]:
+    """A three-node group exported by crg, its stickiness set to ``value`` per member."""
+    text = ("cluster shop {\n  nodes n1 n2 n3\n}\n\ngroup web {\n  vip 10.0.0.5/24\n"
+            '  app {\n    start "/usr/bin/sleep infinity"\n  }\n'
+            "  monitor process every 2s timeout 1s fails 1\n  preferred n1\n"
+            "  possible n2, n3\n  failback auto\n}\n")
+    exported, _ = to_pacemaker(parse(text, "shop.crg"))
+    cib = cib_xml(exported, []).replace('name="resource-stickiness" value="200"',
+                                        f'name="resource-stickiness" value="{value}"')
+    assert f'value="{value}"' in cib
+    draft, notes = from_cib(parse_xml(Source("cib.xml", cib)))
+    return (parse(draft_text(draft, "imported.crg"), "imported.crg"),
+            [n.message for n in notes.items])
+
+
+@pytest.mark.parametrize(("stickiness", "failback", "note"), [
+    # Scores 700, 200, 100; a group's stickiness counts once per member (two here).
+    ("200", "auto", None),  # 400: stays between possible nodes, goes home: crg's auto
+    ("0", "auto", "between possible nodes too"),  # Pacemaker's default: moves up its list
+    ("40", "auto", "between possible nodes too"),  # 80 < 100 between n2 and n3
+    ("260", "manual", "between failback auto and manual"),  # 520: home from n3 only
+    ("400", "manual", None),  # 800 outweighs every difference
+])
+def test_stickiness_reads_as_the_failback_pacemaker_would_show(stickiness: str, failback: str,
+                                                               note: str | None) -> None:
+    config, notes = _import_with_stickiness(stickiness)
+    assert config.group("web").failback.value == failback
+    said = [n for n in notes if "stickiness" in n]
+    assert (note is None and not said) or (note is not None and note in said[0]), said

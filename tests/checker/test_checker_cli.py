@@ -149,6 +149,22 @@ def test_sarif_reports_invalid_configs(crg: Callable[..., Run], tmp_path: Path) 
     assert {r["ruleId"] for r in log["runs"][0]["results"]} == {"config"}
 
 
+@pytest.mark.parametrize("fmt", ["sarif", "junit", "json", "text"])
+def test_invalid_configs_are_reported_without_url_secrets(crg: Callable[..., Run],
+                                                          tmp_path: Path, fmt: str) -> None:
+    """CI keeps these reports: a webhook's credentials and token stay hidden in them."""
+    bad = tmp_path / "bad.crg"
+    bad.write_text((EXAMPLES / "quickstart.crg").read_text().replace(
+        "  alert log\n", '  alert log\n'
+        '  alert webhook "ftp://ops:hunter2@hooks.example.net/crg?token=s3cr3t"\n', 1),
+        encoding="utf-8")
+    result = crg("check", "--format", fmt, str(bad))
+    assert result.code == 2, result.err
+    assert "ftp://***@hooks.example.net/crg?***" in result.out + result.err
+    assert "hunter2" not in result.out + result.err
+    assert "s3cr3t" not in result.out + result.err
+
+
 def test_junit_parses(crg: Callable[..., Run], safe: str) -> None:
     result = crg("check", "--format", "junit", NO_FENCING, safe)
     assert result.code == 1

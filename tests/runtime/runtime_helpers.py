@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import re
+import signal
 import socket
+import subprocess
 import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -76,6 +80,7 @@ class Setup:
 def quickstart(tmp: Path, *, restarts: int = 2) -> Setup:
     rng = random.Random(uuid.uuid4().int)
     name = f"qs{uuid.uuid4().hex[:8]}"
+    CLUSTERS.append(name)
     vips = {g: free_vip(rng) for g in GROUPS}
     hooks, alerts = tmp / "hooks.txt", tmp / "alerts.txt"
     text = QUICKSTART.read_text()
@@ -180,6 +185,41 @@ def processes_of(cluster: str) -> list[psutil.Process]:
     return found
 
 
+CLUSTERS: list[str] = []
+"""The clusters made by :func:`quickstart` and :func:`two_nodes` since the last
+:func:`reap` (tests/runtime/conftest.py reaps after every test)."""
+
+
+def reap() -> list[int]:
+    """SIGKILL whatever the runtimes of the recent clusters left running (a test that
+    failed half-way, a runtime killed with SIGKILL); the pids killed."""
+    killed = []
+    for name in CLUSTERS:
+        for leftover in processes_of(name):
+            with contextlib.suppress(psutil.Error):
+                leftover.kill()
+                killed.append(leftover.pid)
+    CLUSTERS.clear()
+    return killed
+
+
+def stop_runtime(proc: subprocess.Popen[Any]) -> str:
+    """Teardown of a test's ``crg run`` that may still run: SIGTERM (it stops its
+    applications in order), SIGKILL when it has not ended within 30 s (what it leaves
+    is reaped after the test). Returns what it printed, if that was captured."""
+    output: Any = ""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            output, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    if isinstance(output, bytes):
+        output = output.decode(errors="replace")
+    return output or ""
+
+
 def app_pid(cluster: EmbeddedCluster, node: str, group: str) -> int | None:
     agent = cluster.agents.get(node)
     if agent is None:
@@ -201,13 +241,14 @@ def placement(cluster: EmbeddedCluster, group: str) -> tuple[str | None, str, st
 
 
 @contextlib.asynccontextmanager
-async def running(setup: Setup, address: LedgerDriver | None = None, *,
+async def running(setup: Setup, address: LedgerDriver | None = None,
+                  events: EventLog | None = None, *,
                   observe: bool = False) -> AsyncIterator[EmbeddedCluster]:
     """An embedded cluster for ``setup`` (on ``address``, by default a fresh loopback
-    driver; ``observe``: with metrics and HTTP endpoints, not yet listening); afterwards:
-    shut down in order, no process left behind, no store mismatch, and the trace
-    conforms to the spec."""
-    events = EventLog(setup.events)
+    driver; with ``events``, by default to ``setup.events``; ``observe``: with metrics
+    and HTTP endpoints, not yet listening); afterwards: shut down in order, no process
+    left behind, no store mismatch, and the trace conforms to the spec."""
+    events = events if events is not None else EventLog(setup.events)
     cluster = EmbeddedCluster(setup.config, run_dir=setup.run_dir,
                               address=address or LoopbackDriver(),
                               events=events, trace_path=setup.trace, observe=observe)
@@ -227,6 +268,16 @@ async def running(setup: Setup, address: LedgerDriver | None = None, *,
     assert result.steps > 0
 
 
+def written(cluster: EmbeddedCluster) -> list[dict[str, Any]]:
+    """The events the cluster has written to its events file so far (its writer thread
+    given a moment to catch up)."""
+    events = cluster.services.events
+    assert events.path is not None and events.flush(), "the events were written"
+    if not events.path.exists():
+        return []  # nothing yet: the file is made with the first event
+    return [json.loads(line) for line in events.path.read_text().splitlines()]
+
+
 def run(body: Awaitable[None], timeout_s: float = 60.0) -> None:
     asyncio.run(asyncio.wait_for(body, timeout_s))
 
@@ -235,7 +286,7 @@ def env_without_proxy() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
 
 
-TWO_NODES = """
+FAST_CLUSTER = """
 cluster {name} {{
   nodes n1 n2
   lease 1s
@@ -243,7 +294,10 @@ cluster {name} {{
   store-timeout 200ms
   fence-margin 200ms
 }}
-group job {{
+"""
+"""A two-node cluster block with the suite's fast timing (a format string: ``name``)."""
+
+TWO_NODES = FAST_CLUSTER + """group job {{
   vip {vip}/8
   app {{
 {app}
@@ -252,18 +306,26 @@ group job {{
   preferred n1
   possible n2
   failback manual
-  restarts {restarts} within 1m
-  alert command "sh -c 'echo $CRG_EVENT group=$CRG_GROUP node=$CRG_NODE >> {alerts}'"
+  restarts {restarts} within {window}
+  {alert}
 }}
 """
 
+RECORD_ALERT = ("alert command \"sh -c 'echo $CRG_EVENT group=$CRG_GROUP node=$CRG_NODE >> "
+                "{alerts}'\"")
 
-def two_nodes(tmp: Path, app: str, *, restarts: int = 1) -> Setup:
-    """A one-group, two-node cluster running ``app`` (the lines of its app block)."""
+
+def two_nodes(tmp: Path, app: str, *, restarts: int = 1, window: str = "1m",
+              alert: str = RECORD_ALERT) -> Setup:
+    """A one-group, two-node cluster running ``app`` (the lines of its app block), with
+    ``restarts`` local restarts ``within`` its window; its alert sink appends to
+    ``alerts.txt`` unless ``alert`` says otherwise."""
     name = f"sv{uuid.uuid4().hex[:8]}"
+    CLUSTERS.append(name)
     vip = free_vip(random.Random(uuid.uuid4().int))
     alerts = tmp / "alerts.txt"
-    text = TWO_NODES.format(name=name, vip=vip, app=app, restarts=restarts, alerts=alerts)
+    text = TWO_NODES.format(name=name, vip=vip, app=app, restarts=restarts, window=window,
+                            alert=alert.format(alerts=alerts))
     path = tmp / "job.crg"
     path.write_text(text)
     return Setup(path, parse(text, str(path)), name, {"job": vip}, tmp / "hooks.txt", alerts,

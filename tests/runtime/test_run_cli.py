@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 import pytest
-from runtime_helpers import processes_of, quickstart, serves, wait_until
+from runtime_helpers import processes_of, quickstart, serves, stop_runtime, wait_until
 
 from crg.cli import main
 from crg.runtime.control import SOCKET, ControlError, request
@@ -127,12 +127,7 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
         assert "stopped" in output
     finally:
         if runtime.poll() is None:
-            runtime.kill()
-            print(runtime.communicate()[0])  # shown by pytest when the test failed
-            # A killed runtime leaves its applications running: not after a test.
-            for orphan in processes_of(setup.name):
-                with contextlib.suppress(psutil.Error):
-                    orphan.kill()
+            print(stop_runtime(runtime))  # shown by pytest when the test failed
     wait_until(lambda: not processes_of(setup.name), 5, "no process left")
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert not (setup.run_dir / "control.sock").exists()
@@ -161,6 +156,9 @@ def test_conform_reports_the_first_bad_step(tmp_path: Path) -> None:
     assert "step 1 (n1: claim web)" in result.stdout and "differs" in result.stdout
     result = conform(header, {**step, "action": "acquire-vip"})
     assert result.returncode == 1 and "not enabled" in result.stdout
+    result = conform(header, {**step, "seq": 3})  # a trace that lost lines
+    assert result.returncode == 1
+    assert "step 3: step(s) 1 to 2 are missing from the trace" in result.stdout
     result = conform({**header, "nodes": ["a", "b"]})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     trace.write_text("not json\n")
@@ -192,9 +190,7 @@ def test_one_runtime_per_run_directory_even_when_started_together(tmp_path: Path
         assert winner.returncode == 0, output
     finally:
         for p in both:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
+            stop_runtime(p)
     wait_until(lambda: not processes_of(setup.name), 5, "no process left")
 
 
@@ -231,9 +227,8 @@ def test_a_restart_sweeps_the_orphans_of_a_killed_runtime_first(tmp_path: Path) 
         assert second.returncode == 0, output
     finally:
         for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+            if proc is not None:
+                stop_runtime(proc)
     assert "killed 3 process(es) left by an earlier runtime" in output
     assert all(str(pid) in output for pid in orphans)
     events = [json.loads(line) for line in setup.events.read_text().splitlines()]

@@ -192,10 +192,13 @@ def test_the_journal_shape_is_chosen_only_for_the_journals_own_stream(tmp_path: 
                                                                       {"JOURNAL_STREAM": "x"})
     stream = io.StringIO()
     try:
-        setup_logging(False, "json", stream)
+        sink = setup_logging(False, "json", stream)
         logging.getLogger("crg.runtime").info("hello")
+        assert sink.drain(), "written (by the log's own thread)"
         assert json.loads(stream.getvalue())["message"] == "hello"
     finally:
+        for handler in logging.getLogger("crg").handlers:
+            handler.close()
         logging.getLogger("crg").handlers.clear()
 
 

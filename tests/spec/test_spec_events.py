@@ -94,12 +94,6 @@ def test_partition_nodes() -> None:
     assert events.partition_nodes(A, nodes(down=[1]), 0) == nodes(down=[1], cut=[0])
 
 
-def test_partition_group_changes_nothing_of_the_group() -> None:
-    # a cut-off node keeps its lease for now: it still counts as available
-    last = running_on(1, alerted=True)
-    assert events.partition_group(view(PAIR, last, nodes(down=[0])), 1) == last
-
-
 def test_heal_guard() -> None:
     assert events.heal_guard(A, nodes(cut=[0]), 0)
     assert events.heal_guard(A, nodes(lost=[0]), 0)

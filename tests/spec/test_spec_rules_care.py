@@ -43,12 +43,14 @@ def test_watchdog_clean_not_enabled() -> None:
     assert not rules_care.watchdog_clean(view(T, stray._replace(owner=1)), 0)[0]  # the owner
 
 
-def test_watchdog_clean_works_on_a_lost_node() -> None:
-    # A lost node's processes still run, and so does its watchdog.
+def test_watchdog_clean_waits_for_contact_with_the_store() -> None:
+    # A lost or cut-off node cannot write what it removed (its facts, the watchdog's
+    # mark live in the store): it lets go by fencing, and cleans the rest once it heals.
     stray = group(owner=2, app=bits(0), vip=bits(0), wd=bits(0))
-    guard, after = rules_care.watchdog_clean(view(T, stray, nodes(lost=[0])), 0)
-    assert guard
-    assert after == stray._replace(app=0)
+    for cut_off in (nodes(lost=[0]), nodes(cut=[0])):
+        assert not rules_care.watchdog_clean(view(T, stray, cut_off), 0)[0]
+    guard, after = rules_care.watchdog_clean(view(T, stray), 0)
+    assert guard and after == stray._replace(app=0)
 
 
 # -- watchdog-retire ----------------------------------------------------------------------

@@ -36,6 +36,18 @@ SCENARIOS: dict[str, dict[str, tuple[str, ...]]] = {
         "fail-n1-n3-join": ("--fail", "n1", "--fail", "n3", "--join", "n3", "--join", "n1"),
         "switchover-blue-to-green-home": ("--switchover", "blue", "n2"),
     },
+    "operations": {
+        # drained away, moved by hand, back in service: the switchover stays in force
+        "drain-switchover-undrain": ("--drain", "n1", "--switchover", "orders", "n3",
+                                     "--undrain", "n1"),
+        # left alone while its node crashes, taken over once the maintenance ends
+        "maintenance-crash": ("--maintenance-on", "orders", "--fail", "n1",
+                              "--maintenance-off", "orders"),
+        # an instance past its budget at home: its VIP offline on n3, home again after a
+        # cleanup
+        "fault-offline-cleanup": ("--fault", "ledger", "--fault", "ledger", "--cleanup",
+                                  "ledger", "n2"),
+    },
     "web-tier": {
         "fail-n1-join": ("--fail", "n1", "--join", "n1"),
         "switchover-drain": ("--switchover", "api", "n3", "--drain", "n3", "--undrain", "n3",

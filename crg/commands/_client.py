@@ -1,5 +1,9 @@
 """The command-line side of the control API, shared by ``crg status``, ``crg switchover``,
-``crg offline``/``online``, ``crg drain``/``undrain`` and ``crg crash``/``join``."""
+``crg offline``/``online``, ``crg drain``/``undrain`` and ``crg crash``/``join``.
+
+It lives with the commands, not in ``crg.runtime``: it reports through
+:class:`crg.output.Output` and :class:`crg.errors.ExitCode`, which no lower layer may
+import."""
 
 from __future__ import annotations
 

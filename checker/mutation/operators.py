@@ -1,0 +1,258 @@
+"""Plausible slips, generated from the rules' own source.
+
+Each rule of ``crg.spec.rules`` is a Python function written in the algebra: a guard
+built with ``a.and_``/``a.or_``, an effect built with ``g._replace(...)``, the placement
+a list of options. A slip a person could make is a small edit of that text: a conjunct
+dropped or negated, an effect forgotten, a constant or a bit flipped, an off-by-one, a
+branch on the configuration taken the wrong way, an option dropped or moved. They are
+generated here from the syntax tree of every function of the rule modules, so a new rule
+gets its mutants without anyone writing them, and a mutant's identity is the text of the
+edit (it does not change when unrelated code moves).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import inspect
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import FunctionType, ModuleType
+from typing import Any
+
+RULE_MODULES = ("view", "placement", "roles", "run", "halt", "care", "events")
+"""The modules of ``crg.spec.rules`` whose functions are mutated (``registry`` only ties
+kinds to rules, and the invariants are the oracle: never mutated)."""
+
+SKIPPED = frozenset({"_cached", "owner_node", "is_system"})
+"""Functions whose slips are not slips of the semantics: the cache of derived values, and
+where an event is attributed in traces."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mutant:
+    module: str
+    """The rule module (``placement``, ``run``...)."""
+    function: str
+    operator: str
+    """Which kind of slip (see :data:`OPERATORS`)."""
+    description: str
+    """The edit, in words and code: ``drop `up(v, n)` from a.and_(...) at line 3``."""
+    source: str
+    """The function's source after the edit."""
+
+    @property
+    def ident(self) -> str:
+        """A stable name: where, which slip, and a digest of the edited text (a change of
+        the rule changes its mutants' names, so a catalogue cannot go stale in silence)."""
+        digest = hashlib.sha256(self.source.encode()).hexdigest()[:8]
+        return f"{self.module}.{self.function}:{self.operator}:{digest}"
+
+
+def _call_name(node: ast.AST) -> str | None:
+    """``and_`` for ``a.and_(...)``, ``_replace`` for ``g._replace(...)``."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr
+    return None
+
+
+def _text(node: ast.AST) -> str:
+    return ast.unparse(node)
+
+
+def _not(node: ast.expr) -> ast.expr:
+    if _call_name(node) == "not_" and isinstance(node, ast.Call):
+        return node.args[0]
+    return ast.Call(func=ast.Attribute(value=ast.Name("a", ast.Load()), attr="not_",
+                                       ctx=ast.Load()), args=[node], keywords=[])
+
+
+Change = Callable[[Any], None]
+"""Applies an edit to the matching node of a fresh tree (typed loosely: ``ast`` nodes
+differ in their fields)."""
+Edit = tuple[str, str, Change]
+"""(operator, description, change)."""
+
+
+def _pop_arg(i: int) -> Change:
+    def change(node: Any) -> None:
+        node.args.pop(i)
+    return change
+
+
+def _map_arg(i: int, how: Callable[[ast.expr], ast.expr]) -> Change:
+    def change(node: Any) -> None:
+        node.args[i] = how(node.args[i])
+    return change
+
+
+def _pop_keyword(i: int) -> Change:
+    def change(node: Any) -> None:
+        node.keywords.pop(i)
+    return change
+
+
+def _swap_args(i: int, j: int) -> Change:
+    def change(node: Any) -> None:
+        node.args[i], node.args[j] = node.args[j], node.args[i]
+    return change
+
+
+def _set(field: str, value: Any) -> Change:
+    def change(node: Any) -> None:
+        setattr(node, field, value)
+    return change
+
+
+def _pop_statement(i: int) -> Change:
+    def change(node: Any) -> None:
+        node.body.pop(i)
+        if not node.body:
+            node.body.append(ast.Pass())
+    return change
+
+
+def _swap_statements(i: int, j: int) -> Change:
+    def change(node: Any) -> None:
+        node.body[i], node.body[j] = node.body[j], node.body[i]
+    return change
+
+
+def _shift(delta: int) -> Callable[[ast.expr], ast.expr]:
+    def how(arg: ast.expr) -> ast.expr:
+        assert isinstance(arg, ast.Constant) and isinstance(arg.value, int)
+        return ast.Constant(arg.value + delta)
+    return how
+
+
+def _edits(node: ast.AST) -> Iterator[Edit]:
+    """The slips one node of a rule's tree allows."""
+    name = _call_name(node)
+    if isinstance(node, ast.Call):
+        args = node.args
+        if name in ("and_", "or_") and len(args) > 1:
+            neutral = "a.false" if name == "or_" else "a.true"
+            for i, arg in enumerate(args):
+                text = _text(arg)
+                if isinstance(arg, ast.Starred) or text.endswith(neutral):
+                    continue  # dropping the neutral element changes nothing
+                yield f"{name}drop", f"drop `{text}` from a.{name}(...)", _pop_arg(i)
+                if name == "and_":
+                    yield "negate", f"negate `{text}` in a.and_(...)", _map_arg(i, _not)
+        if name == "_replace":
+            for i, kw in enumerate(node.keywords):
+                yield ("effect", f"forget the effect `{kw.arg}={_text(kw.value)}`",
+                       _pop_keyword(i))
+        if name == "ite" and len(args) == 3:
+            yield "ite", f"swap the branches of `{_text(node)}`", _swap_args(1, 2)
+        if name == "with_bit" and len(args) == 3:
+            yield "bit", f"set the other value in `{_text(node)}`", _map_arg(2, _not)
+        if name == "lt" and len(args) == 2:
+            yield "bound", f"`{_text(node)}` one short", _map_arg(1, lambda e: _add(e, -1))
+            yield "bound", f"`{_text(node)}` one over", _map_arg(1, lambda e: _add(e, 1))
+        if name in ("add", "const"):
+            for i, arg in enumerate(args):
+                if (isinstance(arg, ast.Constant) and isinstance(arg.value, int)
+                        and not isinstance(arg.value, bool)):
+                    for delta in (1, -1):
+                        yield ("offbyone", f"`{_text(node)}` with {arg.value + delta}",
+                               _map_arg(i, _shift(delta)))
+    if (isinstance(node, ast.Attribute) and node.attr in ("true", "false")
+            and isinstance(node.value, ast.Name) and node.value.id == "a"):
+        other = "false" if node.attr == "true" else "true"
+        yield "constant", f"`a.{node.attr}` written `a.{other}`", _set("attr", other)
+    if isinstance(node, ast.If) and "topo" in _text(node.test):
+        for value in (True, False):
+            yield ("branch", f"`if {_text(node.test)}:` taken as {value}",
+                   _set("test", ast.Constant(value)))
+    if isinstance(node, ast.FunctionDef | ast.If):
+        yield from _statement_edits(node)
+
+
+def _statement_edits(node: ast.FunctionDef | ast.If) -> Iterator[Edit]:
+    """Options of the placement (``options.append``/``options +=``): one dropped, or two
+    neighbours swapped."""
+    body = node.body
+    marks = [i for i, s in enumerate(body) if _is_option(s)]
+    for i in marks:
+        yield ("option", f"drop the option `{_text(body[i]).splitlines()[0][:70]}`",
+               _pop_statement(i))
+    for i, j in itertools.pairwise(marks):
+        if j == i + 1:
+            yield ("order", f"swap the options at statements {i + 1} and {j + 1}",
+                   _swap_statements(i, j))
+
+
+def _is_option(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id == "options"
+    if isinstance(stmt, ast.Expr) and _call_name(stmt.value) == "append":
+        call = stmt.value
+        assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+        return isinstance(call.func.value, ast.Name) and call.func.value.id == "options"
+    return False
+
+
+def _add(node: ast.expr, delta: int) -> ast.expr:
+    return ast.Call(func=ast.Attribute(value=ast.Name("a", ast.Load()), attr="add",
+                                       ctx=ast.Load()), args=[node, ast.Constant(delta)],
+                    keywords=[])
+
+
+def function_mutants(module: str, function: FunctionType) -> list[Mutant]:
+    """Every slip of one function, in the order of its source."""
+    source = inspect.getsource(function)
+    tree = ast.parse(source)
+    nodes = list(ast.walk(tree))
+    out: list[Mutant] = []
+    seen: set[str] = set()
+    for index, node in enumerate(nodes):
+        for operator, description, change in _edits(node):
+            fresh = ast.parse(source)
+            change(list(ast.walk(fresh))[index])
+            mutated = ast.unparse(fresh)
+            if mutated in seen or mutated == ast.unparse(tree):
+                continue
+            seen.add(mutated)
+            line = getattr(node, "lineno", 1)
+            out.append(Mutant(module, function.__name__, operator,
+                              f"{description} (line {line} of {function.__name__})",
+                              mutated))
+    return out
+
+
+def reachable(entries: list[FunctionType]) -> set[FunctionType]:
+    """The functions the rules can call: ``entries`` and, transitively, every function a
+    reached function names (its globals, its lambdas' too). A helper no rule reaches (one
+    only the invariants or the presentation use) has no slip that could change the model."""
+    seen: set[FunctionType] = set()
+    todo = list(entries)
+    while todo:
+        function = todo.pop()
+        if function in seen:
+            continue
+        seen.add(function)
+        codes = [function.__code__]
+        while codes:
+            code = codes.pop()
+            codes += [c for c in code.co_consts if hasattr(c, "co_names")]
+            for name in code.co_names:
+                value = function.__globals__.get(name)
+                if isinstance(value, FunctionType):
+                    todo.append(value)
+    return seen
+
+
+def mutants(modules: dict[str, ModuleType], entries: list[FunctionType]) -> list[Mutant]:
+    """Every slip of every function of the rule modules that the rules reach from
+    ``entries`` (the registry's rules and effects, and the node events' guards)."""
+    live = reachable(entries)
+    out: list[Mutant] = []
+    for name in RULE_MODULES:
+        module = modules[name]
+        for attr, value in vars(module).items():
+            if (isinstance(value, FunctionType) and value.__module__ == module.__name__
+                    and attr not in SKIPPED and value in live):
+                out.extend(function_mutants(name, value))
+    return out

@@ -1,0 +1,197 @@
+"""Service events reach every subscribed group in order, or the gap is told — never a
+silent loss (README, "Service events and hooks"). Each receiving group has its own
+queue and its own delivery task: a hook slower than the old 16-event window loses
+nothing, a hook that never returns (killed at its time limit) delays only its own group,
+and a queue that overflows is reported by the sender and by the receiver, with the
+missing numbers."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from runtime_helpers import (
+    FAST_CLUSTER,
+    Setup,
+    eventually,
+    free_vip,
+    placement,
+    run,
+    running,
+)
+
+from crg.dsl import parse
+from crg.runtime import notices
+from crg.runtime.drivers import sinks
+from crg.runtime.embedded import EmbeddedCluster
+
+pytestmark = pytest.mark.timeout(150)
+
+RECORD = "echo $CRG_SOURCE_GROUP $CRG_SEQ $CRG_EVENT >> {out}"
+WAIT_FOR_GO = ("if [ $CRG_SEQ = 1 ]; then n=0; while [ ! -e {go} ] && [ $n -lt 1200 ]; "
+               "do sleep 0.05; n=$((n+1)); done; fi; " + RECORD)
+"""On the first event, wait (up to a minute) until the test says go."""
+NEVER_RETURNS = RECORD + "; sleep 1000"
+
+CONFIG = FAST_CLUSTER + """
+defaults {{
+  app {{
+    start "python3 -c 'import time; time.sleep(600)'"
+    stop signal TERM timeout 2s
+  }}
+  monitor process every 200ms fails 2
+  notify none
+}}
+group src {{
+  vip {vip0}/8
+  preferred n1
+  possible n2
+  notify {receivers}
+}}
+{groups}
+"""
+
+RECEIVER = """
+group {name} {{
+  vip {vip}/8
+  preferred n2
+  possible n1
+  hook command "sh -c '{script}'"
+}}
+"""
+
+
+def cluster_setup(tmp: Path, hooks: dict[str, str]) -> Setup:
+    """``src`` on n1 sending to one group per hook script, all on n2: one node delivers
+    to all of them."""
+    rng = random.Random(uuid.uuid4().int)
+    name = f"dl{uuid.uuid4().hex[:8]}"
+    receivers = ""
+    for group, script in hooks.items():
+        text = script.format(out=tmp / f"{group}.txt", go=tmp / "go")
+        receivers += RECEIVER.format(name=group, vip=free_vip(rng), script=text)
+    text = CONFIG.format(name=name, vip0=free_vip(rng), receivers=", ".join(hooks),
+                         groups=receivers)
+    path = tmp / "delivery.crg"
+    path.write_text(text)
+    return Setup(path, parse(text, str(path)), name, {}, tmp / "hooks.txt",
+                 tmp / "alerts.txt", tmp / "trace.jsonl", tmp / "events.jsonl", tmp / "run")
+
+
+def received(tmp: Path, group: str) -> list[tuple[str, int, str]]:
+    path = tmp / f"{group}.txt"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [(source, int(seq), event) for source, seq, event in map(str.split, lines)]
+
+
+def sent(cluster: EmbeddedCluster) -> list[tuple[str, int, str]]:
+    return [(str(r["group"]), int(r["seq"]), str(r["event"]))
+            for r in cluster.services.events.records if r["event"] in
+            ("service-up", "service-down") and r["group"] == "src"]
+
+
+async def all_up(cluster: EmbeddedCluster) -> None:
+    for group in ("src", *[g.name for g in cluster.config.groups if g.name != "src"]):
+        await eventually(lambda g=group: placement(cluster, g)[2] == "up", 30, f"{group} up")
+
+
+async def flip(cluster: EmbeddedCluster, rounds: int) -> None:
+    """Offline, then online again: a service-down and a service-up of ``src`` each."""
+    for _ in range(rounds):
+        await cluster.operate("offline", ("src",))
+        await cluster.operate("online", ("src",))
+    await eventually(lambda: placement(cluster, "src") == ("n1", "normal", "up"), 30,
+                     "src back up")
+
+
+def alerts(cluster: EmbeddedCluster, action: str) -> list[dict[str, Any]]:
+    return [r for r in cluster.services.events.records
+            if r["event"] == "runtime-alert" and str(r["action"]).startswith(action)]
+
+
+def test_a_hook_slower_than_the_old_window_gets_every_event_in_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sinks, "COMMAND_TIMEOUT_S", 90.0)  # the slow hook is not killed
+    setup = cluster_setup(tmp_path, {"slow": WAIT_FOR_GO, "fast": RECORD})
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await all_up(cluster)
+            await flip(cluster, 12)  # 25 events of src: more than 16
+            expected = sent(cluster)
+            assert len(expected) == 25
+            # Delivered to fast while slow's hook still hangs on the first: in parallel.
+            await eventually(lambda: received(tmp_path, "fast") == expected, 20,
+                             "fast got every event")
+            assert received(tmp_path, "slow") == []
+            (tmp_path / "go").touch()
+            await eventually(lambda: received(tmp_path, "slow") == expected, 30,
+                             "slow got every event, in order")
+            assert alerts(cluster, "receive-events") == alerts(cluster, "drop-events") == []
+
+    run(body(), 140)
+
+
+def test_a_hook_that_never_returns_delays_only_its_own_group(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sinks, "COMMAND_TIMEOUT_S", 2.0)
+    setup = cluster_setup(tmp_path, {"stuck": NEVER_RETURNS, "fast": RECORD})
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await all_up(cluster)
+            await flip(cluster, 2)
+            expected = sent(cluster)
+            assert len(expected) == 5
+            await eventually(lambda: received(tmp_path, "fast") == expected, 10,
+                             "fast got every event")
+            assert len(received(tmp_path, "stuck")) < len(expected), (
+                "fast did not wait for stuck's hooks (two seconds each)")
+            await eventually(lambda: received(tmp_path, "stuck") == expected, 30,
+                             "stuck got every event, each killed after its time limit")
+            await eventually(lambda: len([r for r in cluster.services.events.records
+                                          if r["event"] == "received"
+                                          and r["group"] == "stuck"]) == 5, 10,
+                             "stuck acknowledged every event")
+            hooks = [r["hooks"][0] for r in cluster.services.events.records
+                     if r["event"] == "received" and r["group"] == "stuck"]
+            assert all(not h["ok"] and "did not finish within 2 s" in h["detail"]
+                       for h in hooks)
+
+    run(body(), 140)
+
+
+def test_an_overflowing_queue_is_told_by_the_sender_and_the_receiver(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sinks, "COMMAND_TIMEOUT_S", 90.0)
+    monkeypatch.setattr(notices, "QUEUE_LIMIT", 4)
+    setup = cluster_setup(tmp_path, {"blocked": WAIT_FOR_GO, "fast": RECORD})
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await all_up(cluster)
+            await flip(cluster, 5)  # 11 events; blocked holds on to the first
+            expected = sent(cluster)
+            await eventually(lambda: received(tmp_path, "fast") == expected, 20,
+                             "fast got every event: its queue keeps up")
+            dropped = alerts(cluster, "drop-events")
+            assert len(dropped) == 1, "the sender tells once per episode"
+            assert dropped[0]["group"] == "blocked" and "dropped" in str(dropped[0]["reason"])
+            (tmp_path / "go").touch()
+            await eventually(lambda: bool(received(tmp_path, "blocked"))
+                             and received(tmp_path, "blocked")[-1] == expected[-1], 30,
+                             "blocked got the events that were left")
+            got = [seq for _, seq, _ in received(tmp_path, "blocked")]
+            assert got == sorted(got) and got[0] == 1, "in order, from the first"
+            missed = [r["missed"] for r in cluster.services.events.records
+                      if r["event"] == "received" and r.get("missed")]
+            assert len(missed) == 1, "one gap"
+            first, last = missed[0]
+            assert got == [1, *range(last + 1, len(expected) + 1)] and first == 2
+            told = alerts(cluster, "receive-events")
+            assert len(told) == 1 and f"{first} to {last}" in str(told[0]["reason"])
+
+    run(body(), 140)
