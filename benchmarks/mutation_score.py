@@ -8,6 +8,7 @@ survivors (README of this folder, "Mutation score").
     python3 benchmarks/mutation_score.py --only placement
     python3 benchmarks/mutation_score.py --update        # rewrite the catalogue
     python3 benchmarks/mutation_score.py --missing --update   # judge only what it lacks
+    python3 benchmarks/mutation_score.py --again equivalent --missing --update
     python3 benchmarks/mutation_score.py --from-json run.json --update   # a saved run
 
 A survivor — a mutant that changes what the cluster does and that no invariant catches —
@@ -59,17 +60,23 @@ def main() -> int:
     parser.add_argument("--missing", action="store_true",
                         help="judge only the mutants the catalogue does not list yet "
                         "(after a rule changed; with --update, the others are kept)")
+    parser.add_argument("--again", metavar="OUTCOME", action="append", default=[],
+                        help="judge again the mutants the catalogue lists with this outcome "
+                        "(equivalent, caught, refused; repeatable): after a new "
+                        "configuration or invariant; with --update, the others are kept")
     parser.add_argument("--from-json", type=Path, metavar="FILE",
                         help="take the verdicts of a run saved with --json instead of "
                         "judging again (its mutants must be today's)")
     args = parser.parse_args()
 
-    listed = catalogue.load() if args.missing else {}
+    listed = catalogue.load() if args.missing or args.again else {}
+    skip = {i for i, e in listed.items() if e.outcome not in args.again}
     todo = [m for m in mutants(originals(), entry_points())
             if (not args.only or args.only in (m.module, f"{m.module}.{m.function}"))
-            and m.ident not in listed]
+            and m.ident not in skip]
     if args.from_json:
-        return _saved(todo, args.from_json, args.update, bool(args.only or args.missing))
+        return _saved(todo, args.from_json, args.update,
+                      bool(args.only or args.missing or args.again))
     print(f"{len(todo)} mutants of the rules, on {len(harness_configs(ROOT / 'examples'))} "
           "configurations", flush=True)
     started = time.perf_counter()
@@ -102,7 +109,7 @@ def main() -> int:
                                           "invariant": v.invariant, "seconds": v.seconds}
                                          for m, v in results], indent=1))
     if args.update:
-        _update(results, partial=bool(args.only or args.missing))
+        _update(results, partial=bool(args.only or args.missing or args.again))
     return 1 if survivors else 0
 
 

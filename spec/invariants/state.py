@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crg.spec.rules.placement import switching_disabled
+from crg.spec.rules.placement import moving, switching_disabled
 from crg.spec.rules.roles import leftovers, runs_app
 from crg.spec.rules.view import (
     View,
@@ -174,6 +174,49 @@ def leave_reason(v: View) -> Bool:
                                      for c in v.topo.candidates))
         reasons.append(a.and_(crowded, elsewhere))
     return a.or_(a.eq(g.owner, 0), *reasons)
+
+
+def role_runs_app(v: View, c: int) -> Bool:
+    """The group's role on candidate ``c`` includes its application: not offline, not
+    blocked, and for an instance group only its preferred node."""
+    a, g = v.a, v.g
+    if not v.topo.failover and c != v.topo.preferred:
+        return a.false
+    return a.and_(a.not_(g.offline), a.not_(cannot_run(v)))
+
+
+def at_rest(v: View) -> Bool:
+    """The group is at rest: it has an owner it stays on (the placement keeps it there),
+    the owner holds the group's
+    whole stack as its role says (VIP, application, monitors and the service up sent; or
+    the VIP alone, service down sent) and no other node holds anything of it, and no
+    failure or watchdog is outstanding."""
+    a, g = v.a, v.g
+    placed = []
+    for c in range(v.n_nodes):
+        if c in v.topo.candidates:
+            full = a.and_(a.bit(g.vip, c), a.bit(g.app, c), a.bit(g.mon, c), g.announced)
+            vip_only = a.and_(a.bit(g.vip, c), a.not_(a.bit(g.app, c)),
+                              a.not_(a.bit(g.mon, c)), a.not_(g.announced))
+            on_owner = a.ite(role_runs_app(v, c), full, vip_only)
+        else:
+            on_owner = a.false
+        nothing = a.and_(a.not_(a.bit(g.vip, c)), a.not_(a.bit(g.app, c)),
+                         a.not_(a.bit(g.mon, c)))
+        placed.append(a.ite(owned(v, c), on_owner, nothing))
+    return a.and_(a.not_(a.eq(g.owner, 0)), a.not_(moving(v)), a.not_(g.failed),
+                  a.is_zero(g.wd), *placed)
+
+
+def watchdog_retired(v: View) -> Bool:
+    """Quiescent and not in maintenance: no node in contact with the store runs a
+    watchdog for the group — each has cleaned up what it held and retired.
+
+    Claims 3, 17, 34, 41: the watchdog executes "upon a failure or shutdown" and its work
+    ends; one left running would fence a node that holds nothing."""
+    a = v.a
+    return a.or_(v.g.maintenance, a.and_(
+        *(a.not_(a.and_(a.bit(v.g.wd, n), up(v, n))) for n in range(v.n_nodes))))
 
 
 # --- quiescent ----------------------------------------------------------------------
@@ -345,4 +388,5 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("blocked", "quiescent", (6, 11, 20, 25), blocked_alert),
     StateInvariant("app-role", "quiescent", (5, 19, 30, 37), app_role),
     StateInvariant("notify", "quiescent", (12, 13, 26, 27, 30, 36, 37, 43), notify_settled),
+    StateInvariant("watchdog-retired", "quiescent", (3, 17, 34, 41), watchdog_retired),
 )

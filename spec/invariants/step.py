@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crg.spec.invariants.state import cannot_run, expected_host, leave_reason
+from crg.spec.invariants.state import at_rest, cannot_run, expected_host, leave_reason
 from crg.spec.rules.placement import moving, switching_disabled
 from crg.spec.rules.registry import KINDS
 from crg.spec.rules.view import (
@@ -32,6 +32,7 @@ from crg.spec.rules.view import (
 )
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import Bool
+from crg.spec.vocabulary.variables import FLAG_FIELDS, MASK_FIELDS
 
 _K = ActionKind
 
@@ -69,14 +70,20 @@ def _down_by_owner(v: View, action: Action, w: View) -> Bool:
     if action.kind is not _K.NOTIFY_DOWN:
         return v.a.true
     a, n = v.a, action.node
-    sender_ok = a.or_(owned(v, n), a.and_(a.not_(has_owner(v)), a.not_(any_available(v))))
-    return a.and_(a.not_(w.g.announced), sender_ok)
+    # With no owner and no candidate to host the group, one node sends the down it owes:
+    # the first node in contact with the store (choice 12), not every node that could.
+    first_up = a.eq(a.first([(up(v, m), a.const(m + 1)) for m in range(v.n_nodes)],
+                            a.const(0)), a.add(n, 1))
+    orphan = a.and_(a.not_(has_owner(v)), a.not_(any_available(v)), first_up)
+    return a.and_(a.not_(w.g.announced), a.or_(owned(v, n), orphan))
 
 
 def _start_after_down(v: View, action: Action, w: View) -> Bool:
     # Subscribers are told the old service went down before a new one starts: after a
     # local restart, and after a crashed owner's tenure (its successor owes the down).
-    if action.kind is not _K.START_APP:
+    # The VIP is taken only once that down is out, too: a client reaching the new VIP
+    # must not race the subscribers' view of the old service.
+    if action.kind not in (_K.START_APP, _K.ACQUIRE_VIP):
         return v.a.true
     return v.a.not_(v.g.announced)
 
@@ -96,6 +103,43 @@ def _release_when_clean(v: View, action: Action, w: View) -> Bool:
         return v.a.true
     a = v.a
     return a.and_(a.not_(holds(v, action.node)), a.not_(v.g.announced))
+
+
+_HALT_STEPS = frozenset({_K.STOP_MONITORS, _K.STOP_APP, _K.RELEASE_VIP, _K.RELEASE_OWNERSHIP})
+
+
+def _halt_on_owner(v: View, action: Action, w: View) -> Bool:
+    # The halt method runs on the owner (claims 2, 16); what another node holds is the
+    # watchdog's to remove (watchdog-clean), not a halt of the group.
+    if action.kind not in _HALT_STEPS:
+        return v.a.true
+    return owned(v, action.node)
+
+
+def _halt_spawns_watchdog(v: View, action: Action, w: View) -> Bool:
+    # Halting spawns the watchdog on the node (claims 3, 34): it is running once the
+    # monitors stop or the VIP is released, and retires with the ownership.
+    a, n = v.a, action.node
+    if action.kind in (_K.STOP_MONITORS, _K.RELEASE_VIP):
+        return a.bit(w.g.wd, n)
+    if action.kind is _K.RELEASE_OWNERSHIP:
+        return a.not_(a.bit(w.g.wd, n))
+    return a.true
+
+
+# --- steps that change something -----------------------------------------------------------
+
+
+def _changes_something(v: View, action: Action, w: View) -> Bool:
+    # A step of the cluster service that changes nothing would be taken again and again:
+    # the runtime would start a running application, fence a node that holds nothing.
+    if action.group < 0 or not KINDS[action.kind].system:
+        return v.a.true
+    a, g, h = v.a, v.g, w.g
+    changed = [a.not_(a.eq(getattr(g, f), getattr(h, f)))
+               for f in ("owner", "target", "restarts", *MASK_FIELDS)]
+    changed += [a.not_(_same(v, getattr(g, f), getattr(h, f))) for f in FLAG_FIELDS]
+    return a.or_(*changed)
 
 
 # --- failover-order and drain ----------------------------------------------------------
@@ -235,10 +279,105 @@ def _no_start_when_banned(v: View, action: Action, w: View) -> Bool:
 def _in_contact(v: View, action: Action, w: View) -> Bool:
     # The cluster service acts through the store: a node cut off from it (or crashed, or
     # lost) takes no step of it — but fencing, which is what a cut-off node must do.
-    if (action.group < 0 or not KINDS[action.kind].system
-            or action.kind is _K.FENCE):
+    if action.group < 0 or not KINDS[action.kind].system:
         return v.a.true
+    if action.kind is _K.FENCE:
+        return _fences_itself(v, action)
     return up(v, action.node)
+
+
+def _fences_itself(v: View, action: Action) -> Bool:
+    # Only a group that fences itself is let go of by a cut-off node, and only what that
+    # node still holds of it ("fencing none" keeps running through a partition).
+    a, n = v.a, action.node
+    if not v.topo.self_fencing:
+        return a.false
+    return a.and_(a.bit(v.nodes.cut, n), holds(v, n))
+
+
+# --- alerts --------------------------------------------------------------------------------
+
+
+def _alert_by_owner(v: View, action: Action, w: View) -> Bool:
+    # An alert comes from the group's host, in contact with the store (claims 11, 25: the
+    # last node "generates an alert"); a bystander's alert would name the wrong node.
+    if action.kind not in (_K.ALERT, _K.ALERT_BLOCKED):
+        return v.a.true
+    return v.a.and_(owned(v, action.node), up(v, action.node))
+
+
+# --- node events -------------------------------------------------------------------------
+
+
+def _node_event_as_named(v: View, action: Action, w: View) -> Bool:
+    # The checker explores the world the events describe; a slip there explores another
+    # world and proves nothing about this one. Each event changes its node's status as
+    # its name says, from a status where it can happen, and a crash or a lost lease takes
+    # the node's hold on the group with it.
+    a, n, k = v.a, action.node, action.kind
+    before, after = v.nodes, w.nodes
+    if action.group >= 0:
+        return a.true
+    if k is _K.CRASH:
+        gone = a.and_(a.not_(a.bit(w.g.vip, n)), a.not_(a.bit(w.g.app, n)),
+                      a.not_(a.bit(w.g.mon, n)), a.not_(a.bit(w.g.wd, n)),
+                      a.not_(owned(w, n)))
+        return a.and_(a.not_(a.bit(before.down, n)), a.bit(after.down, n), gone)
+    if k is _K.REJOIN:
+        return a.and_(a.bit(before.down, n), a.not_(a.bit(after.down, n)))
+    if k is _K.HEAL:
+        return a.and_(a.or_(a.bit(before.cut, n), a.bit(before.lost, n)),
+                      a.not_(a.bit(after.cut, n)), a.not_(a.bit(after.lost, n)))
+    if k is _K.EXPIRE:
+        return a.and_(a.bit(before.cut, n), a.bit(after.lost, n), a.not_(owned(w, n)))
+    if k is _K.DRAIN:
+        return a.and_(a.not_(a.bit(before.drained, n)), a.bit(after.drained, n))
+    if k is _K.UNDRAIN:
+        return a.and_(a.bit(before.drained, n), a.not_(a.bit(after.drained, n)))
+    return a.true
+
+
+# --- commands ------------------------------------------------------------------------------
+
+_COMMANDS = frozenset({_K.SWITCHOVER, _K.OFFLINE, _K.ONLINE, _K.MAINTENANCE_ON})
+
+
+def _command_at_rest(v: View, action: Action, w: View) -> Bool:
+    # An operator's command on a group is taken when the group is at rest; on the way
+    # there the command waits (crg's commands wait or refuse, SPEC.md section 10,
+    # choice 11). At rest: an owner that stays, the group's whole stack on it as its role
+    # says and nothing anywhere else, no failure or watchdog outstanding.
+    if action.kind not in _COMMANDS:
+        return v.a.true
+    return at_rest(v)
+
+
+def _command_as_named(v: View, action: Action, w: View) -> Bool:
+    # Each operator command does what its name says, and only when there is something
+    # for it to do (a command that changes nothing is refused with its reason).
+    a, g, after, n, k = v.a, v.g, w.g, action.node, action.kind
+    if k is _K.SWITCHOVER:
+        allowed = a.and_(a.bit(a.const(v.topo.candidate_mask), n), available(v, n),
+                         up(v, n), a.not_(a.bit(g.ban, n)), a.not_(owned(v, n)),
+                         a.not_(a.eq(g.target, a.add(n, 1))), a.not_(switching_disabled(v)))
+        return a.and_(allowed, a.eq(after.target, a.add(n, 1)))
+    if k is _K.OFFLINE:
+        return a.and_(a.not_(g.offline), after.offline)
+    if k is _K.ONLINE:
+        return a.and_(g.offline, a.not_(after.offline))
+    if k is _K.MAINTENANCE_ON:
+        return a.and_(a.not_(g.maintenance), after.maintenance)
+    if k is _K.MAINTENANCE_OFF:
+        return a.and_(g.maintenance, a.not_(after.maintenance))
+    if k is _K.CLEANUP:
+        here = owned(v, n)
+        something = a.or_(a.bit(g.ban, n), a.and_(here, a.not_(a.eq(g.restarts, 0))))
+        restarts = a.ite(here, a.eq(after.restarts, 0), a.eq(after.restarts, g.restarts))
+        return a.and_(a.bit(a.const(v.topo.candidate_mask), n), something,
+                      a.not_(a.bit(after.ban, n)),
+                      a.eq(a.without(after.ban, a.with_bit(a.const(0), n, a.true)),
+                           a.without(g.ban, a.with_bit(a.const(0), n, a.true))), restarts)
+    return a.true
 
 
 # --- failback ------------------------------------------------------------------------------
@@ -300,6 +439,12 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
                   _down_after_release),
     StepInvariant("halt-order", "ownership given up before the halt method finished",
                   _release_when_clean),
+    StepInvariant("halt-order", "a step of the halt method was taken by a node that does not "
+                  "own the group", _halt_on_owner),
+    StepInvariant("watchdog", "halting did not spawn the watchdog (stop-monitors, release-vip) "
+                  "or giving the group up did not retire it", _halt_spawns_watchdog),
+    StepInvariant("contact", "a step of the cluster service changed nothing: it would be "
+                  "taken again and again", _changes_something),
     StepInvariant("failover-order", "the group landed on a node other than the first "
                   "eligible node of its sequence (or the switchover target)",
                   _claim_first_eligible),
@@ -336,4 +481,15 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
                   _hands_off),
     StepInvariant("run-order", "a VIP appeared on a node outside that node's acquire-vip step",
                   _vip_by_acquire),
+    StepInvariant("alert-episode", "an alert was raised by a node other than the group's "
+                  "owner in contact with the store", _alert_by_owner),
+    StepInvariant("node-events", "a node event did not do what its name says (or happened "
+                  "where it cannot)", _node_event_as_named),
+    StepInvariant("commands", "an operator's command was taken while the group was not at "
+                  "rest (moving, halting, failed, or with a watchdog at work)",
+                  _command_at_rest),
+    StepInvariant("commands", "an operator's command did not do what its name says (or was "
+                  "taken where it is refused: a switchover to a node that is out, drained, "
+                  "banned, the owner or outside the list, or with switching disabled; a "
+                  "cleanup with nothing to clean)", _command_as_named),
 )

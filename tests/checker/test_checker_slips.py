@@ -90,8 +90,8 @@ def test_the_stale_alert_trace_is_the_shortest_run_that_shows_it() -> None:
     events = [s.action.kind.label for s in found.trace.steps
               if s.action is not None and s.action.group < 0 and s.action.kind.label
               in ("crash", "rejoin")]
-    # the episode ends when the standby comes back; with the flag kept, the group's
-    # next last-node episode is announced by nobody
+    # the episode ends when the standby comes back; the flag kept past that is stale (and
+    # would swallow the alert of the group's next last-node episode)
     assert events[:2] == ["crash", "rejoin"]
 
 
