@@ -12,8 +12,9 @@ survivors (README of this folder, "Mutation score").
     python3 benchmarks/mutation_score.py --from-json run.json --update   # a saved run
 
 A survivor — a mutant that changes what the cluster does and that no invariant catches —
-makes the script exit 1: it needs an invariant. ``--update`` keeps the reasons written by
-hand next to equivalent mutants and refuses to drop a mutant's entry silently.
+makes the script exit 1: it needs an invariant. The catalogue keeps the known ones with the
+gap each shows written next to it, so a new one cannot slip in unnoticed. ``--update``
+keeps the reasons written by hand and refuses to drop a mutant's entry silently.
 """
 
 from __future__ import annotations
@@ -141,15 +142,14 @@ def _update(results: list[tuple[Mutant, Verdict]], partial: bool) -> None:
     old = catalogue.load()
     new = dict(old) if partial else {}
     for mutant, verdict in results:
-        if verdict.outcome == "survived":
-            continue
         reason = old[mutant.ident].reason if mutant.ident in old else None
         new[mutant.ident] = catalogue.Entry(verdict.outcome, mutant.description,
                                             verdict.config, verdict.invariant, reason)
     catalogue.save(new)
-    missing = [i for i, e in new.items() if e.outcome == "equivalent" and not e.reason]
-    print(f"catalogue: {len(new)} entries written; {len(missing)} equivalent mutants still "
-          "need their reason written next to them")
+    missing = [i for i, e in new.items()
+               if e.outcome in ("equivalent", "survived") and not e.reason]
+    print(f"catalogue: {len(new)} entries written; {len(missing)} equivalent or surviving "
+          "mutants still need their reason (or the gap they show) written next to them")
 
 
 if __name__ == "__main__":

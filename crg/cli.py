@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from crg import __version__
 from crg.commands import (
     check,
+    cleanup,
     conform,
     crash,
     drain,
@@ -22,6 +23,7 @@ from crg.commands import (
     fmt,
     importer,
     join,
+    maintenance,
     offline,
     online,
     run,
@@ -33,7 +35,7 @@ from crg.commands import (
 )
 from crg.dsl import ConfigError
 from crg.dsl.redact import redact
-from crg.errors import ExitCode, FileError
+from crg.errors import ExitCode, FileError, Terminated
 from crg.output import Output
 
 if TYPE_CHECKING:
@@ -55,6 +57,8 @@ COMMANDS: tuple[Command, ...] = (
     online,
     drain,
     undrain,
+    cleanup,
+    maintenance,
     crash,
     join,
     conform,
@@ -74,8 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Commands that talk to a running runtime over its control socket: they read no .crg file.
-RUNTIME_COMMANDS = ("status", "switchover", "offline", "online", "drain", "undrain", "crash",
-                    "join")
+RUNTIME_COMMANDS = ("status", "switchover", "offline", "online", "drain", "undrain", "cleanup",
+                    "maintenance", "crash", "join")
 
 
 def misplaced_config(argv: list[str]) -> str | None:
@@ -115,6 +119,8 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
     except KeyboardInterrupt:
         Output().print(err=True)  # end the line the ^C was echoed on
         return ExitCode.INTERRUPTED
+    except Terminated:
+        return ExitCode.TERMINATED
     except BrokenPipeError:
         _silence_stdout()
         return ExitCode.BROKEN_PIPE

@@ -19,10 +19,24 @@ class ExitCode(enum.IntEnum):
     """A bug in crg."""
     INCONCLUSIVE = 4
     """``crg check``: nothing is violated, but not every property was decided."""
+    REFUSED = 5
+    """An operator command cannot take effect in the cluster's current state (the reason
+    is printed): nothing was changed."""
+    UNFINISHED = 6
+    """An operator command was accepted, but its groups did not come to rest as it asked
+    within ``--timeout`` (the outcome so far is printed; the command stays in force)."""
     INTERRUPTED = 130
     """Ctrl-C (128 + SIGINT, as shells report it)."""
+    TERMINATED = 143
+    """SIGTERM (128 + SIGTERM), e.g. ``kill PID`` or a service manager stopping it."""
     BROKEN_PIPE = 141
     """The reader of our output went away (128 + SIGPIPE), e.g. ``crg show x.crg | head``."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (:mod:`crg.start` raises it from the signal handler). A
+    BaseException, as KeyboardInterrupt is, so that no ``except Exception`` of a command
+    swallows it."""
 
 
 class FileError(Exception):

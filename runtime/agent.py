@@ -161,6 +161,8 @@ class Lane:
         self.retry_at = 0.0
         self.progressed = False
         """The last cycle changed something: look again at once instead of waiting."""
+        self.held: str | None = None
+        """The instance token of a failure held back by a maintenance (said once)."""
 
     async def run(self) -> None:
         a = self.agent
@@ -223,7 +225,13 @@ class Lane:
         self.revision = snap.revision
         observed = self.observed(snap, state)
         if observed is not None:
-            action, reason = observed
+            action, reason, held = observed
+            if held:  # reported during a maintenance that is over: is it still so?
+                still = await a.machine.still_failing(name)
+                if still is None:
+                    return (f"{a.name}: the failure of {name} reported during maintenance is "
+                            "over (its monitors pass now)")
+                reason = f"{reason}; reported during maintenance, still so: {still}"
             outcome = await a.apply(action, reason)
             text = describe(a.s.model, action)
             self.progressed = outcome.committed
@@ -297,8 +305,9 @@ class Lane:
             self.agent.machine.runtime_alert(self.topo.name, "undo",
                                              f"undoing {text} failed: {exc}")
 
-    def observed(self, snap: Snapshot, state: State) -> tuple[Action, str] | None:
-        """An environment event this node saw happen to the group, if it is enabled."""
+    def observed(self, snap: Snapshot, state: State) -> tuple[Action, str, bool] | None:
+        """An environment event this node saw happen to the group, if it is enabled, and
+        whether it was held back meanwhile (a failure reported during a maintenance)."""
         a = self.agent
         if a.keeper.cut:
             return None  # nobody could hear of it; the next owner sees for itself
@@ -310,11 +319,19 @@ class Lane:
             current = a.machine.supervisor.instances.get(name)
             if current is None or current.token != token:
                 del a.machine.faults[name]  # a failure of an instance that is gone already
+                self.held = None
             else:
                 action = Action(ActionKind.FAULT, g, a.index)
                 if _enabled_event(model, state, action):
                     del a.machine.faults[name]
-                    return action, reason
+                    held, self.held = self.held == token, None
+                    return action, reason, held
+                if model.group_vars(state, g).maintenance and self.held != token:
+                    # The spec charges no fault in maintenance: kept until it ends.
+                    self.held = token
+                    a.machine.hold_fault(name, "the group is in maintenance; it counts when "
+                                               "the maintenance ends, if its monitors still "
+                                               "say so")
         gv = model.group_vars(state, g)
         if gv.ban or gv.restarts:
             responsible = (gv.owner - 1 == a.index if gv.owner
@@ -323,7 +340,7 @@ class Lane:
             since = float(record.get("fault_time", 0.0))
             window = a.machine.groups[name].restart_window_ms / 1000
             if responsible and time.time() - since >= window:
-                return Action(ActionKind.FORGIVE, g, -1), f"no fault for {window:g} s"
+                return Action(ActionKind.FORGIVE, g, -1), f"no fault for {window:g} s", False
         return None
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crg.dsl.model import Config, Fault
+from crg.runtime.fingerprint import fingerprint
 from crg.runtime.recorder import differences
 from crg.runtime.trace import VERSION, config_digest
 from crg.spec import KINDS, Action, ActionKind, Model, State
@@ -30,8 +31,10 @@ from crg.spec.present.modes import describe, nodes_out, parse_action
 
 NODE_EVENTS = frozenset({ActionKind.FAULT, ActionKind.SWITCHOVER, ActionKind.FORGIVE,
                          ActionKind.OFFLINE, ActionKind.ONLINE, ActionKind.DRAIN,
-                         ActionKind.UNDRAIN, ActionKind.HEAL})
-"""Environment events a node may record in its own trace (observed or commanded there)."""
+                         ActionKind.UNDRAIN, ActionKind.HEAL, ActionKind.CLEANUP,
+                         ActionKind.MAINTENANCE_ON, ActionKind.MAINTENANCE_OFF})
+"""Environment events a node may record in its own trace (observed or commanded there:
+every operator command a node's control socket accepts)."""
 
 
 class TraceError(ValueError):
@@ -75,6 +78,15 @@ def read(lines: Iterable[str]) -> tuple[dict[str, Any], list[tuple[int, dict[str
     return head, records
 
 
+def same_configuration(head: dict[str, Any], config: Config) -> bool:
+    """The trace's configuration is ``config``: the same fingerprint (what the runtime
+    and the checker would do; comments and layout aside) — or, for a trace that predates
+    the fingerprint in its header, the same text."""
+    if "config_fingerprint" in head:
+        return bool(head["config_fingerprint"] == fingerprint(config)[0])
+    return bool(head.get("config_sha256") == config_digest(config))
+
+
 def check(config: Config, lines: Iterable[str]) -> Result:
     head, records = read(lines)
     result = Result()
@@ -82,9 +94,14 @@ def check(config: Config, lines: Iterable[str]) -> Result:
     if head.get("nodes") != nodes or head.get("groups") != groups:
         raise TraceError(f"the trace is of nodes {head.get('nodes')} and groups "
                          f"{head.get('groups')}, the configuration has {nodes} and {groups}")
+    if not same_configuration(head, config):
+        # An edited configuration may have other rules (a budget, a failback) under the
+        # same names: its replay would report a step that was legal when it ran.
+        raise TraceError("the trace is of another configuration (its fingerprint differs "
+                         "from this file's): replay it against the configuration that ran")
     if head.get("config_sha256") != config_digest(config):
-        result.warnings.append("the trace was recorded with a different text of the "
-                               "configuration (same nodes and groups)")
+        result.warnings.append("the trace was recorded with another text of the same "
+                               "configuration (comments or layout differ)")
     # Any event may happen to a running cluster: the assumptions only bound the checker.
     # interpreted: a trace is a few thousand steps, not worth compiling every group
     model = Model.from_config(config, max_down=len(nodes), faults=frozenset(Fault),

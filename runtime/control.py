@@ -54,6 +54,8 @@ async def serve(path: Path, handler: Handler,
                 line = await reader.readline()
             try:
                 request_data = json.loads(line[:MAX_REQUEST] or b"{}")
+                if isinstance(request_data, dict):  # who asks, as the kernel says
+                    request_data["peer"] = peer_of(writer)
                 answer = {"ok": True, **await handler(request_data)}
             except refused as exc:
                 answer = {"ok": False, "error": str(exc)}
@@ -122,6 +124,18 @@ def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "a directory"
     return "a regular file" if stat.S_ISREG(mode) else "another kind of file"
+
+
+def peer_of(writer: asyncio.StreamWriter) -> dict[str, int] | None:
+    """The pid and uid of the process at the other end of a control connection
+    (``SO_PEERCRED``: what the kernel recorded when it connected, not what it says)."""
+    sock = writer.get_extra_info("socket")
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except (AttributeError, OSError):
+        return None
+    pid, uid, gid = struct.unpack("3i", creds)
+    return {"pid": pid, "uid": uid, "gid": gid}
 
 
 def request(path: Path, payload: Mapping[str, Any],

@@ -26,17 +26,26 @@ from crg.runtime.commit import Actor, Services, read_state
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.endpoint.metrics import Metrics
 from crg.runtime.endpoint.routes import NodeEndpoint
-from crg.runtime.operator import OPERATOR_EVENTS, CommandError, operate
+from crg.runtime.live import live_state
+from crg.runtime.observations import Observations, records, reported, suspects
+from crg.runtime.operator import (
+    OPERATOR_EVENTS,
+    Client,
+    CommandError,
+    Operator,
+    in_maintenance,
+    timeout_of,
+)
 from crg.runtime.recorder import ClusterRecorder
 from crg.runtime.records import Keys, encode
 from crg.runtime.registration import register
 from crg.runtime.status import config_status, status_of
-from crg.runtime.store.base import Lease, StoreError
+from crg.runtime.store.base import Lease, Snapshot, StoreError
 from crg.runtime.store.memory import MemoryStore
 from crg.runtime.telemetry import NO_TELEMETRY
 from crg.runtime.trace import TraceWriter
 from crg.spec import Action, ActionKind, Model
-from crg.spec.present.simulation import Event, ScenarioError, Simulation
+from crg.spec.present.simulation import Arg, ScenarioError, Simulation
 
 log = logging.getLogger("crg.runtime")
 
@@ -62,6 +71,8 @@ class EmbeddedCluster:
         self.address = address
         self.simulation = Simulation(config)
         self.agents: dict[str, Agent] = {}
+        self.operator = Operator(self.services, self.simulation, Actor(), self.reported,
+                                 on_accept=self.wake_all)
         self.metrics = ({node: Metrics(config, self.model, node) for node in self.nodes}
                         if observe else {})
         self.endpoints = {
@@ -118,11 +129,11 @@ class EmbeddedCluster:
 
     def _check_node(self, node: str) -> None:
         try:
-            self.simulation.check_names(Event("fail", (node,)))
+            self.simulation.check_name(Arg.NODE, node)
         except ScenarioError as exc:
-            raise CommandError(str(exc).removeprefix("--fail ")) from None
+            raise CommandError(str(exc)) from None
 
-    async def crash(self, node: str) -> str:
+    async def crash(self, node: str, client: Client | None = None) -> str:
         """Everything on ``node`` dies at once; its lease runs out ``lease`` later, when
         the others notice, as with a real crash."""
         self._check_node(node)
@@ -137,10 +148,12 @@ class EmbeddedCluster:
                 await self.address.remove(group.vip, node)
                 released.append(group.vip.address)
         self.services.events.emit({"event": "crash", "node": node, "killed": killed,
-                                   "released": released})
+                                   "released": released,
+                                   "client": (client or Client()).as_dict()})
         ttl = self.services.ttl_ms / 1000
-        log.warning("%s crashed: %d process group(s) killed, %d address(es) released; its "
-                    "lease runs out within %.1f s", node, len(killed), len(released), ttl)
+        log.warning("%s crashed (crg crash from %s): %d process group(s) killed, %d "
+                    "address(es) released; its lease runs out within %.1f s", node,
+                    client or "the runtime", len(killed), len(released), ttl)
         return (f"{node} crashed: {len(killed)} process group(s) killed, {len(released)} "
                 f"address(es) released; the others notice within {ttl:g} s")
 
@@ -153,7 +166,7 @@ class EmbeddedCluster:
                       "back)", agent.name, agent.name)
             asyncio.get_running_loop().create_task(self.crash(agent.name))
 
-    async def join(self, node: str) -> str:
+    async def join(self, node: str, client: Client | None = None) -> str:
         self._check_node(node)
         if node in self.agents:
             raise CommandError(f"{node} is up; only a crashed node can join")
@@ -180,19 +193,29 @@ class EmbeddedCluster:
             await self.store.wait(keys.prefix, snap.revision, 200)
         self.leases[node] = lease
         self._start_agent(node)
-        self.services.events.emit({"event": "join", "node": node})
-        log.info("%s joined", node)
+        self.services.events.emit({"event": "join", "node": node,
+                                   "client": (client or Client()).as_dict()})
+        log.info("%s joined (crg join from %s)", node, client or "the runtime")
         return f"{node} joined"
 
     # -- operator commands ---------------------------------------------------------------
 
-    async def operate(self, name: str, args: tuple[str, ...]) -> str:
-        """An operator's event (``switchover web n2``, ``drain n1``...) through the spec."""
-        message = await operate(self.services, self.simulation, Actor(), name, args)
-        self.services.events.emit({"event": "command", "command": name, "args": list(args)})
+    async def operate(self, name: str, args: tuple[str, ...], *, follow: bool = False,
+                      timeout_s: float = 10.0, client: Client | None = None
+                      ) -> dict[str, Any]:
+        """An operator's command (``switchover web n2``, ``drain n1``...) through the spec:
+        the answer of :meth:`crg.runtime.operator.Operator.command`."""
+        return await self.operator.command(name, args, follow=follow, timeout_s=timeout_s,
+                                           client=client)
+
+    def wake_all(self) -> None:
         for agent in self.agents.values():
             agent.wake()
-        return message
+
+    def reported(self, group: str) -> list[str]:
+        """The nodes whose monitors reported ``group``'s application failed, not yet
+        applied (held while the group is in maintenance)."""
+        return [node for node, agent in self.agents.items() if group in agent.machine.faults]
 
     async def command(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """The control API (see :mod:`crg.runtime.control`)."""
@@ -200,21 +223,39 @@ class EmbeddedCluster:
         args = tuple(str(a) for a in request.get("args", ()))
         if op == "status":
             return {"status": await self.status()}
+        if op == "state":
+            return await live_state(self.services, Actor())
+        client = Client.of(request.get("peer"))
         if op in OPERATOR_EVENTS:
-            return {"message": await self.operate(op, args)}
+            return await self.operator.command(
+                op, args, every_group=bool(request.get("all")), follow=bool(request.get("wait")),
+                timeout_s=timeout_of(request), client=client)
         if op == "crash" and len(args) == 1:
-            return {"message": await self.crash(args[0])}
+            return {"message": await self.crash(args[0], client)}
         if op == "join" and len(args) == 1:
-            return {"message": await self.join(args[0])}
+            return {"message": await self.join(args[0], client)}
         raise CommandError(f"unknown request {op!r}")
 
     async def status(self) -> dict[str, Any]:
         snap, state = await read_state(self.services, Actor())
         return {**status_of(self.config, self.model, state, snap.revision, mode="embedded",
                             address=self.address, agents=self.agents,
+                            seen=await self.observations(snap),
                             sinks=self.services.events.board.status()),
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
+
+    async def observations(self, snap: Snapshot) -> Observations:
+        """Beyond the spec's state: failure records, failures reported, and the nodes
+        that stopped renewing — a crashed node's agent is gone at once, though the others
+        notice only when its lease runs out."""
+        cluster, keys = self.config.cluster, self.services.keys
+        return Observations(
+            records(snap, keys, (g.name for g in self.config.groups)),
+            reported(self.agents.values()),
+            await suspects(self.store, snap, keys, self.nodes, ttl_s=cluster.lease_ms / 1000,
+                           silent_s=(cluster.heartbeat_ms + cluster.store_timeout_ms) / 1000,
+                           dead=[n for n in self.nodes if n not in self.agents]))
 
     def alive(self) -> bool:
         """Every agent that should run does, every task of it (systemd's watchdog)."""
@@ -241,10 +282,14 @@ class EmbeddedCluster:
     async def shutdown(self) -> bool:
         """Drain every live node, wait (bounded) until every group halted in order, then
         stop. Returns whether it halted cleanly (else everything was killed)."""
+        stopping = Client.itself("stopping (Ctrl-C or SIGTERM)")
+        for name in in_maintenance(self.model, self.recorder.state):
+            # Left alone, it would be killed at the deadline: halt it in order instead.
+            log.warning("%s is in maintenance: ending it, to halt it in order", name)
+            await self.operate("maintenance-off", (name,), timeout_s=0.0, client=stopping)
         for node in self.nodes:
             if node in self.agents:
-                with contextlib.suppress(CommandError):
-                    await self.operate("drain", (node,))
+                await self.operate("drain", (node,), timeout_s=0.0, client=stopping)
         stop_s = max((g.app.stop.timeout_ms for g in self.config.groups), default=0) / 1000
         deadline = time.monotonic() + 2 * stop_s + 5.0
         clean = True

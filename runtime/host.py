@@ -35,7 +35,16 @@ from crg.runtime.fencing import (
     process_groups,
 )
 from crg.runtime.fingerprint import fingerprint
-from crg.runtime.operator import OPERATOR_EVENTS, CommandError, operate
+from crg.runtime.live import live_state
+from crg.runtime.observations import Observations, records, reported, suspects
+from crg.runtime.operator import (
+    OPERATOR_EVENTS,
+    Client,
+    CommandError,
+    Operator,
+    in_maintenance,
+    timeout_of,
+)
 from crg.runtime.recorder import NodeRecorder
 from crg.runtime.records import Extra, Keys
 from crg.runtime.registration import rejoin_txn
@@ -229,15 +238,21 @@ class HostRuntime:
         if op in ("crash", "join"):
             raise CommandError(f"{op} injects faults into the embedded runtime only; here, "
                                "stop or start the agent's process (or the machine)")
-        if op not in OPERATOR_EVENTS:
+        if op not in OPERATOR_EVENTS and op != "state":
             raise CommandError(f"unknown request {op!r}")
         agent = self.agent
         if agent is None:
             raise CommandError(f"{self.node} is still starting (its agent does not run "
                                "yet): try again in a moment")
-        message = await operate(self.services, self.simulation, lambda: agent.actor, op, args)
-        agent.wake()
-        return {"message": message}
+        if op == "state":
+            return await live_state(self.services, agent.actor)
+        operator = Operator(self.services, self.simulation, lambda: agent.actor,
+                            lambda group: [self.node] if group in agent.machine.faults else [],
+                            on_accept=agent.wake)
+        return await operator.command(op, args, every_group=bool(request.get("all")),
+                                      follow=bool(request.get("wait")),
+                                      timeout_s=timeout_of(request),
+                                      client=Client.of(request.get("peer")))
 
     async def status(self) -> dict[str, Any]:
         """The cluster as this node reads it, at the store revision read; ``agent`` says
@@ -248,8 +263,20 @@ class HostRuntime:
                                            agent.actor if agent is not None else Actor())
         except StoreError as exc:
             raise CommandError(f"{self.node} cannot read the store: {exc}") from None
+        cluster = self.config.cluster
+        try:
+            silent = await suspects(self.services.store, snap, self.services.keys,
+                                    [n for n in cluster.nodes if n != self.node],
+                                    ttl_s=cluster.lease_ms / 1000,
+                                    silent_s=(cluster.heartbeat_ms + cluster.store_timeout_ms)
+                                    / 1000)
+        except StoreError:
+            silent = {}
+        seen = Observations(records(snap, self.services.keys,
+                                    (g.name for g in self.config.groups)),
+                            reported(self.agents.values()), silent)
         status = status_of(self.config, self.model, state, snap.revision, mode="node",
-                           address=None, agents=self.agents,
+                           address=None, agents=self.agents, seen=seen,
                            sinks=self.services.events.board.status())
         return {**status, "node": self.node,
                 "agent": "running" if agent is not None else "starting",
@@ -277,6 +304,14 @@ class HostRuntime:
         keys = self.services.keys
         clean = True
         with contextlib.suppress(StoreError):
+            _, state = await read_state(self.services, agent.actor)
+            operator = Operator(self.services, self.simulation, lambda: agent.actor)
+            for name in in_maintenance(self.model, state, agent.index):
+                # Left alone, it would be killed at the deadline: halt it in order instead.
+                log.warning("%s: %s is in maintenance: ending it, to move it away in order",
+                            self.node, name)
+                await operator.command("maintenance-off", (name,), timeout_s=0.0,
+                                       client=Client.itself("stopping (Ctrl-C or SIGTERM)"))
             await self._commit(Action(ActionKind.DRAIN, -1, agent.index),
                                Extra(puts=(Put(keys.drained(self.node), SHUTDOWN_MARK),)))
         stop_s = max((g.app.stop.timeout_ms for g in self.config.groups), default=0) / 1000

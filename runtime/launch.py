@@ -219,7 +219,10 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
 
     raise_now = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # The loop's handlers replace the command's (Ctrl-C 130, SIGTERM 143) while the
+    # cluster runs; removing them would leave Python's defaults, so they are put back.
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in before:
         loop.add_signal_handler(sig, on_signal)
     server = await control.serve(socket_path, runtime.command, (CommandError,))
     started = stopped = False
@@ -230,9 +233,10 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
             endpoints = await open_endpoints(runtime.endpoints, options.http)
         await runtime.start()
         started = True
-        log.info("cluster %s running: %d nodes, %d groups; control socket %s",
-                 config.cluster.name, len(config.cluster.nodes), len(config.groups),
-                 socket_path)
+        nodes, groups = len(config.cluster.nodes), len(config.groups)
+        log.info("cluster %s running: %d node%s, %d group%s; control socket %s",
+                 config.cluster.name, nodes, "" if nodes == 1 else "s", groups,
+                 "" if groups == 1 else "s", socket_path)
         if notifier.active:
             notifier.ready(f"running: {runtime.summary()}")
             pinger = asyncio.create_task(notifier.keep_alive(
@@ -281,8 +285,10 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
         close = getattr(driver, "close", None)
         if close is not None:  # pending announcements and refreshes
             await close()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig, handler in before.items():
             loop.remove_signal_handler(sig)
+            if handler is not None:  # None: not installed from Python; nothing to restore
+                signal.signal(sig, handler)
 
 
 INTERNAL_ERROR = 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from crg.dsl.model import Fencing, Group, Vip
@@ -39,6 +40,8 @@ class Machine:
         self.monitors: dict[str, MonitorSet] = {}
         self.faults: dict[str, tuple[str, str]] = {}
         """Group -> (instance token, reason): a failure seen here, not yet applied."""
+        self.fault_seen: dict[str, float] = {}
+        """Group -> when (wall clock) the failure in :attr:`faults` was seen."""
         self.holdings = Holdings()
         self.background: set[asyncio.Task[None]] = set()
         self.troubles: dict[tuple[str, str], str] = {}
@@ -97,7 +100,29 @@ class Machine:
     def report_fault(self, group: str, token: str, reason: str) -> None:
         if group not in self.faults:
             self.faults[group] = (token, reason)
+            self.fault_seen[group] = time.time()
             self._wake(group)
+
+    def hold_fault(self, group: str, why: str) -> None:
+        """The failure reported for ``group`` cannot be applied now (``why``: the group is
+        in maintenance): said once, kept for when it can (README, "Operating a
+        cluster", crg maintenance)."""
+        _, reason = self.faults[group]
+        log.warning("%s: %s failed (%s); not acted on: %s", self.name, group, reason, why)
+        self.s.events.emit({"event": "fault-held", "group": group, "node": self.name,
+                            "reason": reason, "held": why})
+
+    async def still_failing(self, group: str) -> str | None:
+        """Why ``group``'s application still fails here by its monitors' checks, run once
+        now (None: they all pass, and watch again for a new failure)."""
+        monitors = self.monitors.get(group)
+        if monitors is None:
+            return "its monitors do not run here"
+        ok, why = await monitors.recheck()
+        if ok:
+            await monitors.rearm()
+            return None
+        return why
 
     def runtime_alert(self, group: str | None, action: str, reason: str, *,
                       once: bool = True) -> None:

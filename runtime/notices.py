@@ -97,8 +97,12 @@ def alert_reason(model: Model, state: State, g: int) -> str:
     gv = model.group_vars(state, g)
     owner = names[gv.owner - 1]
     listed = ", ".join(names[c] for c in topo.candidates)
-    where = (f"runs on {owner}" if placement_of(model, state, g).app == "up"
-             else f"holds its VIP on {owner}")
+    if gv.offline:  # its application is stopped on purpose: it runs nowhere
+        where = f"is in offline mode on {owner} (VIP held, application stopped)"
+    elif placement_of(model, state, g).app == "up":
+        where = f"runs on {owner}"
+    else:
+        where = f"holds its VIP on {owner}"
     return (f"{topo.name} {where}, the last available node of its list ({listed}); "
             "switching is disabled")
 
@@ -141,7 +145,9 @@ def extra_for(services: Services, action: Action, node: str, reason: str) -> Ext
                                                   in kept.dropped.items()}}
             return extra, payload
         if action.kind is ActionKind.FAULT:
-            return (Extra({group.name: {"fault_time": time.time()}}),
+            # The failure record crg status shows (restart window, last fault).
+            return (Extra({group.name: {"fault_time": time.time(), "fault_node": node,
+                                        "fault_reason": reason}}),
                     {"event": "fault", **common, "reason": reason})
         if action.kind is ActionKind.ALERT:
             return Extra(), {"event": "alert", **common, "time": iso_time(),

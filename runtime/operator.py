@@ -1,52 +1,372 @@
-"""Operator commands (``switchover``, ``offline``, ``online``, ``drain``, ``undrain``)
-as the spec's environment events, shared by the embedded and the one-node runtime.
+"""Operator commands (``switchover``, ``offline``, ``online``, ``drain``, ``undrain``,
+``cleanup``, ``maintenance-on``/``-off``) as the spec's environment events, shared by the
+embedded and the one-node runtime.
 
-The spec accepts a group command only while the group is settled (SPEC.md: no command
-lands in the middle of a move). An operator should not have to time it, so a command
-that arrives while its group is moving waits, bounded, for the group to settle.
+A command takes effect or says why (README, "Operating a cluster"). The spec says
+whether its event can happen in the current state (:func:`crg.spec.present.commands
+.refusal`); the one obstacle worth waiting out is a group that is not at rest while the
+cluster service takes it somewhere (the spec accepts a command on a group only once it is
+settled, SPEC.md choice 11), and that wait is bounded by the client's timeout. Anything
+else — the target down, banned, drained, not a candidate, switching disabled, the same
+switchover in force — is answered at once. An accepted command is then *followed*: until
+the groups it concerns are at rest (no step of the cluster service left for them, no
+fault a monitor reported waiting to be applied), and the outcome is what their
+placements say then, in the spec's words.
+
+Every command, accepted or refused, is logged and written to the events with the client
+that sent it (the peer's pid and uid from the control socket, and its command line).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from crg.runtime.commit import RACE, ActorOf, Services, commit, read_state
+import psutil
+
+from crg.runtime.commit import RACE, ActorOf, Services, commit, enabled, read_state
 from crg.runtime.notices import extra_for
-from crg.spec.present.simulation import Event, ScenarioError, Simulation
-from crg.spec.rules.roles import settled
+from crg.spec import Action, ActionKind, Model, State
+from crg.spec.present.commands import at_rest, cleanups, concerned, needed, outcome_line, refusal
+from crg.spec.present.commands import shortfall as what_falls_short
+from crg.spec.present.modes import placement_of
+from crg.spec.present.simulation import Arg, Event, ScenarioError, Simulation
 
-SETTLE_WAIT_S = 10.0
+log = logging.getLogger("crg.runtime")
 
-OPERATOR_EVENTS = ("switchover", "offline", "online", "drain", "undrain")
+POLL_MS = 200
+"""Longest wait for a store change while waiting for a group to come to rest."""
+
+GROUP_COMMANDS = ("switchover", "offline", "online", "cleanup", "maintenance-on",
+                  "maintenance-off")
+NODE_COMMANDS = ("drain", "undrain")
+OPERATOR_EVENTS = GROUP_COMMANDS + NODE_COMMANDS
+"""The requests of the control API that are operator commands."""
+
+ARITY = {"switchover": (2, 2), "offline": (1, 1), "online": (1, 1), "drain": (1, 1),
+         "undrain": (1, 1), "cleanup": (1, 2), "maintenance-on": (0, None),
+         "maintenance-off": (0, None)}
+
+# What a command came to (the ``result`` of its answer; the client's exit code).
+DONE = "done"
+"""Accepted, and its groups came to rest with what it asked for."""
+ACCEPTED = "accepted"
+"""Accepted; not followed (``--no-wait``)."""
+REFUSED = "refused"
+"""It cannot take effect now; nothing was changed (for this event)."""
+UNSETTLED = "unsettled"
+"""Accepted, but its groups did not come to rest within the time given."""
+OTHERWISE = "otherwise"
+"""Accepted, and its groups came to rest without what it asked for (the switchover's
+target failed, say)."""
+_SEVERITY = (DONE, ACCEPTED, OTHERWISE, UNSETTLED, REFUSED)
 
 
 class CommandError(Exception):
-    """An operator command that cannot be carried out (exit code 2 for the client)."""
+    """A request that is not a command at all (an unknown name, a missing argument):
+    bad input, exit code 2 for the client."""
 
 
-async def operate(services: Services, simulation: Simulation, actor_of: ActorOf, name: str,
-                  args: tuple[str, ...]) -> str:
-    event = Event(name, args)
-    try:
-        simulation.check_names(event)
-    except ScenarioError as exc:
-        raise CommandError(str(exc).removeprefix("--")) from None
-    deadline = time.monotonic() + SETTLE_WAIT_S
-    while True:
-        actor = actor_of() if callable(actor_of) else actor_of
-        snap, state = await read_state(services, actor)
-        action = simulation.action(state, event)
-        outcome = await commit(services, actor_of, action,
-                               extra_for(services, action, actor.node or "runtime",
-                                         "operator"))
-        if outcome.committed:
-            return f"{name} {' '.join(args)}: done"
-        moving = outcome.why == RACE or (
-            action.group >= 0 and not settled(services.model.view(outcome.before,
-                                                                  action.group)))
-        if not moving or time.monotonic() > deadline:
-            reason = simulation.why_not(outcome.before, event)
-            if moving:
-                reason = f"{args[0]} did not settle within {SETTLE_WAIT_S:g} s ({reason})"
-            raise CommandError(f"{name} {' '.join(args)}: {reason}")
-        await services.store.wait(services.keys.prefix, snap.revision, 200)
+@dataclass(frozen=True)
+class Client:
+    """Who sent a command: the peer of the control socket (``SO_PEERCRED``)."""
+
+    pid: int | None = None
+    uid: int | None = None
+    command: str | None = None
+    """Its command line, when it can be read (``crg switchover web n2``)."""
+
+    @staticmethod
+    def of(peer: Any) -> Client:
+        if not isinstance(peer, Mapping):
+            return Client()
+        pid, uid = peer.get("pid"), peer.get("uid")
+        pid = pid if isinstance(pid, int) and pid > 0 else None
+        command = None
+        if pid is not None:
+            try:
+                argv = psutil.Process(pid).cmdline()
+                command = " ".join(_shorter(a) if i < 2 else a
+                                   for i, a in enumerate(argv))[:200] or None
+            except (psutil.Error, OSError):
+                pass
+        return Client(pid, uid if isinstance(uid, int) else None, command)
+
+    @staticmethod
+    def itself(why: str) -> Client:
+        """The runtime, giving a command of its own (``crg run`` draining to stop)."""
+        return Client(os.getpid(), os.getuid(), f"this runtime: {why}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pid": self.pid, "uid": self.uid, "command": self.command}
+
+    def __str__(self) -> str:
+        if self.pid is None:
+            return "an unknown client"
+        who = f"pid {self.pid}, uid {self.uid}"
+        return f"{who} ({self.command})" if self.command else who
+
+
+def _shorter(arg: str) -> str:
+    """``/usr/bin/python3 /usr/local/bin/crg`` reads as ``python3 crg``."""
+    return arg.rsplit("/", 1)[-1] if arg.startswith("/") else arg
+
+
+def in_maintenance(model: Model, state: State, owner: int | None = None) -> list[str]:
+    """The groups in maintenance (owned by node ``owner``, if given): a runtime that
+    stops ends their maintenance first, so that they halt in order instead of being
+    killed when its time is up."""
+    out = []
+    for topo in model.groups:
+        gv = model.group_vars(state, topo.index)
+        if gv.maintenance and (owner is None or gv.owner == owner + 1):
+            out.append(topo.name)
+    return out
+
+
+def text(event: Event) -> str:
+    """``switchover web n2``, ``maintenance on web`` (the command as an operator types
+    it)."""
+    name = event.name.replace("maintenance-", "maintenance ")
+    return " ".join((name, *event.args))
+
+
+@dataclass
+class Answer:
+    results: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    outcome: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def result(self) -> str:
+        found = [str(r["result"]) for r in self.results] or [REFUSED]
+        return max(found, key=_SEVERITY.index)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"result": self.result, "message": "\n".join(self.lines),
+                "lines": self.lines, "results": self.results, "outcome": self.outcome}
+
+
+Reported = Callable[[str], Sequence[str]]
+"""Group -> the nodes where its monitors reported a failure that is not applied yet."""
+
+
+def _none_reported(group: str) -> Sequence[str]:
+    return ()
+
+
+def _nothing() -> None:
+    pass
+
+
+DEFAULT_TIMEOUT_S = 10.0
+"""How long a request that does not say waits for its group to come to rest."""
+MAX_TIMEOUT_S = 24 * 3600.0
+
+
+def timeout_of(request: Mapping[str, Any]) -> float:
+    """The request's ``timeout`` in seconds (CommandError for one that is not a number
+    between 0 and a day)."""
+    value = request.get("timeout", DEFAULT_TIMEOUT_S)
+    if isinstance(value, bool) or not isinstance(value, int | float) or \
+            not 0 <= value <= MAX_TIMEOUT_S:
+        raise CommandError(f"bad request: timeout {value!r} is not a number of seconds "
+                           f"between 0 and {MAX_TIMEOUT_S:g}")
+    return float(value)
+
+
+@dataclass
+class Operator:
+    services: Services
+    simulation: Simulation
+    actor_of: ActorOf
+    reported: Reported = _none_reported
+    on_accept: Callable[[], None] = _nothing
+    """Called after each accepted event (the embedded runtime wakes its lanes)."""
+
+    def actor(self) -> Any:
+        return self.actor_of() if callable(self.actor_of) else self.actor_of
+
+    async def state(self) -> tuple[int, State]:
+        snap, state = await read_state(self.services, self.actor())
+        return snap.revision, state
+
+    async def wait(self, revision: int) -> None:
+        await self.services.store.wait(self.services.keys.prefix, revision, POLL_MS)
+
+    # -- the command as a whole -------------------------------------------------------------
+
+    async def command(self, op: str, args: Sequence[str], *, every_group: bool = False,
+                      timeout_s: float = 10.0, follow: bool = False,
+                      client: Client | None = None) -> dict[str, Any]:
+        """Carry out ``op`` (see the module's docstring) within ``timeout_s``: waiting for
+        a group that is on its way to rest before its event is accepted and, with
+        ``follow``, for the groups concerned to come to rest after. Raises CommandError
+        for bad input."""
+        client = client or Client()
+        deadline = time.monotonic() + max(timeout_s, 0.0)
+        answer = Answer()
+        events = await self.events(op, tuple(args), every_group, answer, client)
+        accepted = []
+        for event in events:
+            if await self.accept(event, deadline, answer, client):
+                accepted.append(event)
+        if accepted and follow:
+            await self.follow(accepted, deadline, answer)
+        elif accepted:
+            answer.lines.extend(f"{text(e)}: accepted" for e in accepted)
+        return answer.as_dict()
+
+    async def events(self, op: str, args: tuple[str, ...], every_group: bool, answer: Answer,
+                     client: Client) -> list[Event]:
+        """The spec events ``op`` stands for: one, or (``cleanup GROUP``) one per node with
+        something to clean up, or (``maintenance on|off``) one per group."""
+        if op not in ARITY:
+            raise CommandError(f"unknown request {op!r}")
+        low, high = ARITY[op]
+        if op.startswith("maintenance-"):
+            groups = [g.name for g in self.simulation.config.groups] if every_group else args
+            if not groups or (every_group and args):
+                raise CommandError(f"{text(Event(op, ()))}: name the groups, or --all "
+                                   "(not both)" if args else
+                                   f"{text(Event(op, ()))}: name a group, or --all")
+            events = [Event(op, (group,)) for group in dict.fromkeys(groups)]
+            if every_group:  # --all: every group that is not already as asked
+                _, state = await self.state()
+                left = needed(self.simulation.model, state, events)
+                answer.lines.extend(f"{text(e)}: nothing to do: "
+                                    f"{self.simulation.obstacle(state, e)}"
+                                    for e in events if e not in left)
+                events = left
+        elif not low <= len(args) <= (high or len(args)):
+            raise CommandError(f"{op} takes {low if low == high else f'{low} or {high}'} "
+                               f"argument(s), not {len(args)}")
+        elif op == "cleanup" and len(args) == 1:
+            self._check_group(args[0])
+            _, state = await self.state()
+            events = cleanups(self.simulation, state, args[0])
+            if not events:
+                reason = (f"{args[0]} has no failure recorded: no restart used and no node "
+                          "banned, nothing to clean up")
+                self._refused(Event(op, args), reason, answer, client)
+        else:
+            events = [Event(op, args)]
+        for event in events:
+            self._check(event)
+        return events
+
+    def _check(self, event: Event) -> None:
+        try:
+            self.simulation.check_names(event)
+        except ScenarioError as exc:
+            raise CommandError(f"{text(event)}: {exc.reason}") from None
+
+    def _check_group(self, name: str) -> None:
+        try:
+            self.simulation.check_name(Arg.GROUP, name)
+        except ScenarioError as exc:
+            raise CommandError(str(exc)) from None
+
+    # -- accepting ------------------------------------------------------------------------
+
+    async def accept(self, event: Event, deadline: float, answer: Answer,
+                     client: Client) -> bool:
+        """Commit ``event`` once the spec enables it; wait (until ``deadline``) only while
+        its group is on its way to rest. Returns whether it was accepted."""
+        began = time.monotonic()
+        while True:
+            revision, state = await self.state()
+            refused = refusal(self.simulation, state, event)
+            if refused is None:
+                action = self.simulation.action(state, event)
+                outcome = await commit(self.services, self.actor_of, action,
+                                       extra_for(self.services, action,
+                                                 self.actor().node or "runtime", "operator"))
+                if outcome.committed:
+                    self._accepted(event, answer, client)
+                    self.on_accept()
+                    return True
+                if outcome.why != RACE and not outcome.why.startswith("no longer enabled"):
+                    self._refused(event, outcome.why, answer, client)  # cut off, say
+                    return False
+                # The store changed since it was read: look again.
+            elif refused.static:  # a mistake in the command: bad input
+                self._refused(event, refused.reason, Answer(), client)
+                raise CommandError(f"{text(event)}: {refused.reason}")
+            elif not refused.busy:
+                self._refused(event, refused.reason, answer, client)
+                return False
+            elif time.monotonic() >= deadline:
+                waited = time.monotonic() - began
+                self._refused(event, f"{refused.reason}, and did not come to rest within "
+                              f"{waited:.0f} s; try again when it is (crg status)", answer,
+                              client)
+                return False
+            await self.wait(revision)
+
+    def _accepted(self, event: Event, answer: Answer, client: Client) -> None:
+        log.info("command %s from %s: accepted", text(event), client)
+        self.services.events.emit({"event": "command", "command": event.name,
+                                   "args": list(event.args), "client": client.as_dict(),
+                                   "result": ACCEPTED})
+        answer.results.append({"command": text(event), "result": ACCEPTED, "reason": None})
+
+    def _refused(self, event: Event, reason: str, answer: Answer, client: Client) -> None:
+        log.warning("command %s from %s: refused: %s", text(event), client, reason)
+        self.services.events.emit({"event": "command", "command": event.name,
+                                   "args": list(event.args), "client": client.as_dict(),
+                                   "result": REFUSED, "reason": reason})
+        answer.results.append({"command": text(event), "result": REFUSED, "reason": reason})
+        answer.lines.append(f"{text(event)}: refused: {reason}")
+
+    # -- following ------------------------------------------------------------------------
+
+    async def follow(self, events: Sequence[Event], deadline: float, answer: Answer) -> None:
+        """Wait until the groups ``events`` concern are at rest (bounded by ``deadline``);
+        then say, in the answer, how each command came out."""
+        model = self.simulation.model
+        groups = tuple(dict.fromkeys(g for e in events for g in concerned(model, e)))
+        began = time.monotonic()
+        while True:
+            revision, state = await self.state()
+            resting = at_rest(model, state, groups) and not self._pending(state, groups)
+            if resting or time.monotonic() >= deadline:
+                break
+            await self.wait(revision)
+        waited = time.monotonic() - began
+        results = {r["command"]: r for r in answer.results}
+        for event in events:
+            short = what_falls_short(model, state, event) if resting else None
+            if not resting:
+                result, line = UNSETTLED, (f"accepted, but not at rest within {waited:.0f} s "
+                                           "(it stays in force; crg status shows the rest)")
+            elif short is not None:
+                result, line = OTHERWISE, f"accepted, but {short}"
+            else:
+                result, line = DONE, "done"
+            results[text(event)]["result"] = result
+            answer.lines.append(f"{text(event)}: {line}")
+            log.info("command %s: %s", text(event), line)
+            self.services.events.emit({"event": "command-outcome", "command": event.name,
+                                       "args": list(event.args), "result": result,
+                                       "detail": line})
+        for g in groups:
+            p = placement_of(model, state, g)
+            answer.lines.append(f"  {outcome_line(p)}")
+            answer.outcome[p.group] = {**p.as_dict(), "target": p.target}
+
+    def _pending(self, state: State, groups: tuple[int, ...]) -> bool:
+        """A failure a monitor reported for one of ``groups`` waits to be applied (as the
+        spec's ``fault``, which it would start moving the group)."""
+        model = self.services.model
+        for g in groups:
+            name = model.groups[g].name
+            for node in self.reported(name):
+                fault = Action(ActionKind.FAULT, g, model.topology.node_index(node))
+                if enabled(model, state, fault) is not None:
+                    return True
+        return False

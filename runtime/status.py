@@ -7,11 +7,12 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from crg.dsl.model import Config
+from crg.dsl.model import Config, Group
 from crg.runtime.address.base import AddressDriver
 from crg.runtime.address.ledger import LedgerDriver
 from crg.runtime.agreement import live_configs
 from crg.runtime.fingerprint import short
+from crg.runtime.observations import Observations
 from crg.runtime.records import Keys
 from crg.runtime.store.base import Snapshot
 from crg.spec import Model, State
@@ -21,16 +22,19 @@ if TYPE_CHECKING:
     from crg.runtime.agent import Agent
 
 STATUS_VERSION = 1
+NOTHING_SEEN = Observations()
 
 
 def status_of(config: Config, model: Model, state: State, revision: int, *, mode: str,
               address: AddressDriver | None, agents: Mapping[str, Agent],
+              seen: Observations = NOTHING_SEEN,
               sinks: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """``address``: the driver that knows every node's VIPs (the embedded runtime's);
-    None where it knows only this host's: the spec's reading is shown then. ``sinks``:
-    the health of the runtime's outputs (:meth:`crg.runtime.health.Board.status`). The
-    configuration's fingerprints and the HTTP endpoints are added by the runtime
-    (:func:`config_status`)."""
+    None where it knows only this host's: the spec's reading is shown then. ``seen``:
+    what the runtime knows beyond the spec's state (failure records, reports, suspect
+    nodes). ``sinks``: the health of the runtime's outputs
+    (:meth:`crg.runtime.health.Board.status`). The configuration's fingerprints and the
+    HTTP endpoints are added by the runtime (:func:`config_status`)."""
     groups = []
     for name, p in placements(model, state).items():
         group = config.group(name)
@@ -42,12 +46,49 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
                 pid = instance.pgid
         # ``vip`` is the node the spec says holds the VIP; ``vip_holder`` what the
         # address driver says (they differ only while a step is under way).
-        groups.append({"group": name, **p.as_dict(), "address": group.vip.address,
-                       "vip_holder": holder if isinstance(address, LedgerDriver) else p.vip,
-                       "target": p.target, "watchdogs": list(p.watchdogs), "pid": pid})
+        entry = {"group": name, **p.as_dict(), "address": group.vip.address,
+                 "vip_holder": holder if isinstance(address, LedgerDriver) else p.vip,
+                 "target": p.target, "watchdogs": list(p.watchdogs), "pid": pid}
+        entry.update(failures(model, state, group, seen))
+        if p.node is not None and p.node in seen.suspects:
+            # Its owner stopped renewing: whatever runs there may be dead already.
+            entry.update(mode="unknown", app="unknown", suspect=True)
+        elif entry["reported"] is not None and entry["reported"]["node"] == p.node:
+            entry["app"] = "failed"  # the monitors said so; the spec is told later
+        groups.append(entry)
+    nodes = node_status(model, state)
+    nodes.update({n: "suspect" for n in seen.suspects if nodes.get(n) == "up"})
     return {"version": STATUS_VERSION, "cluster": config.cluster.name, "mode": mode,
-            "revision": revision, "nodes": node_status(model, state), "groups": groups,
-            "sinks": [dict(s) for s in sinks]}
+            "revision": revision, "nodes": nodes,
+            "suspects": {n: left for n, left in seen.suspects.items()
+                         if nodes.get(n) == "suspect"},
+            "groups": groups, "sinks": [dict(s) for s in sinks]}
+
+
+def failures(model: Model, state: State, group: Group, seen: Observations) -> dict[str, Any]:
+    """A group's failure record: restarts used of its budget and when the restart window
+    ends (forgiving them and the bans), the nodes it is banned from, the last fault, and
+    a failure reported but not applied."""
+    topo = model.groups[model.topology.group_index(group.name)]
+    gv = model.group_vars(state, topo.index)
+    record = seen.records.get(group.name, {})
+    fault_time = record.get("fault_time")
+    window_s = group.restart_window_ms / 1000
+    counting = bool(gv.ban or gv.restarts)
+    ends = fault_time + window_s if counting and isinstance(fault_time, int | float) else None
+    nodes = model.topology.nodes
+    report = seen.reported.get(group.name)
+    return {
+        "restarts": {"used": gv.restarts, "budget": topo.budget, "window_s": window_s,
+                     "window_ends": ends},
+        "banned": [{"node": nodes[n], "until": ends} for n in range(model.n_nodes)
+                   if (gv.ban >> n) & 1],
+        "last_fault": None if not fault_time else {
+            "time": fault_time, "node": record.get("fault_node"),
+            "reason": record.get("fault_reason")},
+        "reported": None if report is None else {"node": report.node, "reason": report.reason,
+                                                 "since": report.since},
+    }
 
 
 def config_status(snap: Snapshot, keys: Keys, sha256: str,
@@ -62,15 +103,20 @@ def config_status(snap: Snapshot, keys: Keys, sha256: str,
     return out
 
 
-HEADERS = ("group", "node", "mode", "vip", "held by", "app", "switching", "alert")
+HEADERS = ("group", "node", "mode", "vip", "held by", "app", "restarts", "switching",
+           "alert")
 
 
 def rows(status: Mapping[str, Any]) -> list[list[str]]:
     out = []
     for g in status["groups"]:
-        out.append([g["group"], g["node"] or "-", g["mode"], g["address"],
-                    g["vip_holder"] or "-",
-                    g["app"], "enabled" if g["switching"] else "disabled",
+        restarts = g.get("restarts") or {}
+        mode = g["mode"] + (", maintenance" if g.get("maintenance") else "")
+        out.append([g["group"], g["node"] or "-", mode, g["address"],
+                    g["vip_holder"] or "-", g["app"],
+                    f"{restarts.get('used', 0)}/{restarts.get('budget', 0)}" if restarts
+                    else "-",
+                    "enabled" if g["switching"] else "disabled",
                     _alerts(g)])
     return out
 
@@ -79,6 +125,54 @@ def _alerts(group: Mapping[str, Any]) -> str:
     raised = [name for name, flag in (("last node", "alerted"), ("blocked", "blocked_alerted"))
               if group.get(flag)]
     return ", ".join(raised) or "-"
+
+
+def _clock(when: Any) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(when)) if isinstance(when, int | float) \
+        else "?"
+
+
+def notes(status: Mapping[str, Any]) -> list[str]:
+    """What the table has no room for, one line per group that has something to say:
+    ``web: banned on n1 until 12:03:04; 1 of 2 restarts used, forgiven at 12:03:04; last fault
+    12:02:04 on n1: the application exited with status 1``."""
+    lines = []
+    for g in status["groups"]:
+        said = []
+        if g.get("suspect"):
+            said.append(f"{g['node']} stopped renewing its lease: the state of the "
+                        "application there is unknown")
+        if g.get("maintenance"):
+            said.append("in maintenance: the cluster service takes no action for it")
+        reported = g.get("reported")
+        if reported:
+            said.append(f"failure reported on {reported['node']} at "
+                        f"{_clock(reported['since'])}: {reported['reason']}"
+                        + (" (it counts when the maintenance ends, if the monitors still "
+                           "say so)" if g.get("maintenance") else ""))
+        if g.get("target") and g["target"] != g.get("node"):
+            said.append(f"switchover to {g['target']} pending")
+        restarts = g.get("restarts") or {}
+        banned = g.get("banned") or []
+        if banned:
+            until = banned[0].get("until")
+            said.append(f"banned on {', '.join(b['node'] for b in banned)}"
+                        + (f" until {_clock(until)}" if until else "")
+                        + f" (crg cleanup {g['group']} clears it)")
+        if restarts.get("used"):
+            budget = restarts["budget"]
+            said.append(f"{restarts['used']} of {budget} restart{'' if budget == 1 else 's'} "
+                        "used"
+                        + (f", forgiven at {_clock(restarts['window_ends'])}"
+                           if restarts.get("window_ends") else ""))
+        fault = g.get("last_fault")
+        if fault and (banned or restarts.get("used")):
+            said.append(f"last fault at {_clock(fault['time'])}"
+                        + (f" on {fault['node']}" if fault.get("node") else "")
+                        + (f": {fault['reason']}" if fault.get("reason") else ""))
+        if said:
+            lines.append(f"{g['group']}: " + "; ".join(said))
+    return lines
 
 
 def title(status: Mapping[str, Any]) -> str:
@@ -93,7 +187,15 @@ def title(status: Mapping[str, Any]) -> str:
 
 
 def nodes_line(status: Mapping[str, Any]) -> str:
-    return "nodes: " + ", ".join(f"{n} {s}" for n, s in status["nodes"].items())
+    """``nodes: n1 suspect (lease runs out in 0.7 s), n2 up``."""
+    suspects = status.get("suspects") or {}
+
+    def one(node: str, state: str) -> str:
+        if state == "suspect" and node in suspects:
+            return f"{node} suspect (lease runs out in {suspects[node]:g} s)"
+        return f"{node} {state}"
+
+    return "nodes: " + ", ".join(one(n, s) for n, s in status["nodes"].items())
 
 
 def sink_lines(status: Mapping[str, Any]) -> list[str]:

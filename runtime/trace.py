@@ -3,7 +3,10 @@
 The first line is a header::
 
     {"trace": 1, "cluster": "shop", "mode": "embedded", "node": null,
-     "nodes": [...], "groups": [...], "config_sha256": "..."}
+     "nodes": [...], "groups": [...], "config_sha256": "...", "config_fingerprint": "..."}
+
+(``config_sha256``: of the configuration's text; ``config_fingerprint``: of what it means,
+:mod:`crg.runtime.fingerprint`, by which ``crg conform`` tells another configuration)
 
 then one line per transition, in the order they were committed::
 
@@ -28,6 +31,7 @@ from typing import Any
 
 from crg.dsl.model import Config
 from crg.runtime.drivers.sinks import iso_time
+from crg.runtime.fingerprint import fingerprint
 from crg.runtime.health import Board
 from crg.runtime.linefile import LineFile
 from crg.spec import Action, Model, State
@@ -45,7 +49,8 @@ def config_digest(config: Config) -> str:
 def header(config: Config, mode: str, node: str | None) -> dict[str, Any]:
     return {"trace": VERSION, "cluster": config.cluster.name, "mode": mode, "node": node,
             "nodes": list(config.cluster.nodes), "groups": [g.name for g in config.groups],
-            "config_sha256": config_digest(config)}
+            "config_sha256": config_digest(config),
+            "config_fingerprint": fingerprint(config)[0]}
 
 
 class TraceWriter:

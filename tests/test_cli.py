@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -231,10 +233,41 @@ def test_show_json_invalid_is_json(crg: Callable[..., Run], write: Callable[[str
     assert entry["diagnostics"][0]["severity"] == "error"
 
 
-def test_show_help_lists_exit_codes(crg: Callable[..., Run]) -> None:
-    result = crg("show", "--help")
+def every_command() -> list[tuple[str, argparse.ArgumentParser, str]]:
+    """Every subcommand's parser, nested ones too (``export pacemaker``), with its line in
+    its parent's --help."""
+    found = []
+
+    def walk(prefix: str, parser: argparse.ArgumentParser) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                summaries = {a.dest: a.help for a in action._choices_actions}
+                for name, sub in action.choices.items():
+                    found.append((f"{prefix}{name}", sub, str(summaries.get(name))))
+                    walk(f"{prefix}{name} ", sub)
+
+    walk("", cli.build_parser())
+    return found
+
+
+@pytest.mark.parametrize(("name", "parser", "summary"), every_command(),
+                         ids=[name for name, _, _ in every_command()])
+def test_every_command_help_is_alike_and_lists_its_exit_codes(
+        crg: Callable[..., Run], name: str, parser: argparse.ArgumentParser,
+        summary: str) -> None:
+    assert summary[0].isupper(), f"crg --help: {name}: {summary}"
+    assert parser.description and parser.description[0].isupper(), name
+    result = crg(*name.split(), "--help")
     assert result.code == 0
-    assert "Exit status: 0 valid" in result.out and "2 bad" in " ".join(result.out.split())
+    listed = result.out.split("exit status:\n", 1)[1]
+    codes = [int(line.split()[0]) for line in listed.splitlines()
+             if line.startswith("  ") and line.split()[0].isdigit()]
+    assert codes == sorted(codes) and {0, 2, 3, 130, 143} <= set(codes), (name, codes)
+
+
+def test_show_help_lists_exit_codes(crg: Callable[..., Run]) -> None:
+    out = " ".join(crg("show", "--help").out.split())
+    assert "exit status: 0 valid (warnings do not count) 2 bad input" in out
 
 
 # --- fmt ---------------------------------------------------------------------------------
@@ -372,3 +405,27 @@ def test_python_dash_m_crg(tmp_path: Path) -> None:
     assert failed.returncode == 2
     assert "Traceback" not in failed.stderr
     assert f"{bad}:2:27: error: unknown statement 'preferd'" in failed.stderr
+
+
+# --- which runtime ----------------------------------------------------------------------
+
+
+def test_a_misspelt_cluster_gets_a_did_you_mean_and_the_running_ones(
+        crg: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runtimes' control sockets under the default base directory (bound for real,
+    nobody answering): ``--cluster shpo`` is bad input that names them."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    sockets = []
+    try:
+        for name in ("shop", "billing"):
+            (tmp_path / "crg" / name).mkdir(parents=True)
+            listening = socket.socket(socket.AF_UNIX)
+            sockets.append(listening)
+            listening.bind(str(tmp_path / "crg" / name / "control.sock"))
+        result = crg("status", "--cluster", "shpo")
+    finally:
+        for listening in sockets:
+            listening.close()
+    assert result.code == 2 and result.out == ""
+    assert "no crg runtime of cluster 'shpo' is running here" in result.err
+    assert "did you mean shop?" in result.err and "(running here: billing, shop)" in result.err

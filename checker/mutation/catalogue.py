@@ -22,12 +22,14 @@ PATH = Path(__file__).parent / "catalogue.json"
 @dataclass(frozen=True, slots=True)
 class Entry:
     outcome: str
-    """``caught``, ``refused`` or ``equivalent`` (a survivor has no place here)."""
+    """``caught``, ``refused``, ``equivalent``, or ``survived``: a known gap, with the
+    property it needs written as its reason."""
     description: str
     config: str | None = None
     invariant: str | None = None
     reason: str | None = None
-    """Why an equivalent mutant changes nothing (required for those)."""
+    """Why an equivalent mutant changes nothing, or which property a survivor needs
+    (required for both)."""
 
 
 def load(path: Path = PATH) -> dict[str, Entry]:

@@ -1,16 +1,61 @@
 """The subcommands of ``crg``: one module each, registered in :data:`crg.cli.COMMANDS`.
 
-A command module has ``register(subparsers) -> None``, which adds its parser and sets
-``run`` as its default, and ``run(args) -> int``, which returns an :class:`ExitCode`.
+A command module has ``register(subparsers) -> None``, which adds its parser (through
+:func:`add_command`, so that every ``--help`` looks alike) and sets ``run`` as its
+default, and ``run(args) -> int``, which returns an :class:`ExitCode`.
 """
 
 from __future__ import annotations
 
 import argparse
+import textwrap
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
+
+from crg.errors import ExitCode
 
 if TYPE_CHECKING:  # generic only in typeshed, not at run time
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+Exits = Sequence[tuple[ExitCode, str]]
+
+COMMON_EXITS: Exits = (
+    (ExitCode.INTERNAL, "a bug in crg (please report it; CRG_DEBUG=1 shows a traceback)"),
+    (ExitCode.INTERRUPTED, "interrupted (Ctrl-C), at any moment"),
+    (ExitCode.TERMINATED, "terminated (SIGTERM), at any moment"),
+)
+"""What every command may exit with besides its own codes."""
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Descriptions wrapped as usual; the exit status keeps one code per line."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            if line.startswith("  "):  # a code and its meaning
+                lines.append(textwrap.fill(line, width, initial_indent=indent,
+                                           subsequent_indent=indent + " " * 7))
+            else:
+                lines.append(textwrap.fill(line, width, initial_indent=indent,
+                                           subsequent_indent=indent))
+        return "\n".join(lines)
+
+
+def exit_status(exits: Exits) -> str:
+    codes = sorted([*exits, *(c for c in COMMON_EXITS if c[0] not in dict(exits))],
+                   key=lambda c: int(c[0]))
+    return "exit status:\n" + "\n".join(f"  {int(code):<5}{meaning}" for code, meaning in codes)
+
+
+def add_command(subparsers: Subparsers, name: str, *, summary: str, description: str,
+                exits: Exits) -> argparse.ArgumentParser:
+    """A subcommand with the house style of ``--help``: ``summary`` is its line in
+    ``crg --help`` and ``description`` its paragraph (both capitalised sentences), and
+    the epilog lists every exit code it may end with (``exits``, and those of
+    :data:`COMMON_EXITS` it does not word otherwise), in order."""
+    return subparsers.add_parser(name, help=summary, description=description,
+                                 epilog=exit_status(exits), formatter_class=_HelpFormatter)
 
 
 def add_format(parser: argparse.ArgumentParser, choices: tuple[str, ...],

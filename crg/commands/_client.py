@@ -1,5 +1,6 @@
-"""The command-line side of the control API, shared by ``crg status``, ``crg switchover``,
-``crg offline``/``online``, ``crg drain``/``undrain`` and ``crg crash``/``join``.
+"""The command-line side of the control API, shared by ``crg status``, the operator
+commands (``crg switchover``, ``offline``/``online``, ``drain``/``undrain``,
+``cleanup``, ``maintenance``) and ``crg crash``/``join``.
 
 It lives with the commands, not in ``crg.runtime``: it reports through
 :class:`crg.output.Output` and :class:`crg.errors.ExitCode`, which no lower layer may
@@ -8,12 +9,41 @@ import."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from crg.commands import Exits, add_command
+from crg.dsl.builder import duration_ms
+from crg.dsl.diagnostics import did_you_mean
 from crg.errors import ExitCode
 from crg.output import Output
 from crg.runtime.control import ControlError, find_socket, request
+from crg.runtime.rundir import base_dir
+
+if TYPE_CHECKING:
+    from crg.commands import Subparsers
+
+DEFAULT_TIMEOUT = "60s"
+ANSWER_MARGIN_S = 15.0
+"""How much longer than ``--timeout`` the client waits for the runtime's answer."""
+
+RESULT_CODES = {"done": ExitCode.OK, "accepted": ExitCode.OK, "refused": ExitCode.REFUSED,
+                "unsettled": ExitCode.UNFINISHED, "otherwise": ExitCode.UNFINISHED}
+"""The runtime's ``result`` of an operator command (crg.runtime.operator) -> exit code."""
+
+OPERATOR_EXITS = (
+    (ExitCode.OK, "accepted, and (with --wait) its groups came to rest as it asked"),
+    (ExitCode.BAD_INPUT, "bad input: an unknown group or node (with a did-you-mean), no "
+                         "runtime running here"),
+    (ExitCode.REFUSED, "refused: the command cannot take effect now (the reason is printed: "
+                       "a node down, banned, drained or not a candidate, switching disabled, "
+                       "nothing to do, the group not at rest within --timeout); nothing "
+                       "changed"),
+    (ExitCode.UNFINISHED, "accepted, but its groups did not come to rest as it asked within "
+                          "--timeout (what they did is printed; the command stays in force)"),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,33 +52,121 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--run-dir", metavar="DIR", help="the run directory given to crg run")
 
 
-def call(args: argparse.Namespace, op: str, *params: str) -> dict[str, Any]:
+def add_wait_arguments(parser: argparse.ArgumentParser) -> None:
+    wait = parser.add_argument_group("following the command")
+    wait.add_argument("--wait", dest="wait", action="store_true", default=True,
+                      help="follow the command until its groups come to rest and print "
+                           "where they are (the default)")
+    wait.add_argument("--no-wait", dest="wait", action="store_false",
+                      help="return as soon as the command is accepted")
+    wait.add_argument("--timeout", metavar="DURATION", type=_duration, default=DEFAULT_TIMEOUT,
+                      help="how long to wait for a group to come to rest, before the command "
+                           "is accepted and (with --wait) after (default: "
+                           f"{DEFAULT_TIMEOUT}; e.g. 90s, 2m)")
+
+
+_DURATION = re.compile(r"(?:\d+(?:ms|s|m|h))+|\d+(?:\.\d+)?")
+
+
+def _duration(text: str) -> str:
+    if not _DURATION.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"not a duration: '{text}' (e.g. 30s, 2m, 500ms)")
+    return text
+
+
+def seconds(text: str) -> float:
+    """``30s``, ``1m30s``, ``500ms`` or a plain number of seconds."""
+    return float(text) if re.fullmatch(r"\d+(?:\.\d+)?", text) else duration_ms(text) / 1000
+
+
+def call(args: argparse.Namespace, op: str, *params: str, timeout_s: float | None = None,
+         **fields: Any) -> dict[str, Any]:
     """Send one request; raises ControlError with a message for the operator."""
+    path = socket_of(args)
+    payload = {"op": op, "args": list(params), **fields}
+    if timeout_s is None:
+        return request(path, payload)
+    return request(path, payload, timeout_s=timeout_s)
+
+
+def socket_of(args: argparse.Namespace) -> Path:
+    """The control socket ``--run-dir``/``--cluster`` name (or the only one); a
+    ``--cluster`` that runs nowhere here gets the names that do, with a did-you-mean."""
     path = find_socket(args.run_dir, args.cluster)
-    return request(path, {"op": op, "args": list(params)})
+    if args.run_dir is None and args.cluster is not None and not path.exists():
+        base = base_dir()
+        running = sorted(p.parent.name for p in base.glob(f"*/{path.name}")) \
+            if base.is_dir() else []
+        if not running:
+            raise ControlError(f"no crg runtime of cluster '{args.cluster}' is running here "
+                               f"(no socket {path}), nor of any other cluster")
+        hint = did_you_mean(args.cluster, running)
+        raise ControlError(f"no crg runtime of cluster '{args.cluster}' is running here "
+                           f"(no socket {path})" + (f"; {hint}" if hint else "")
+                           + f" (running here: {', '.join(running)})")
+    return path
 
 
-def command(op: str, *names: str) -> Callable[[argparse.Namespace], int]:
-    """A ``run`` function for a command that sends ``op`` with the named arguments and
-    prints the runtime's answer."""
+def command(op: str, *names: str, every: str | None = None
+            ) -> Callable[[argparse.Namespace], int]:
+    """A ``run`` function for a command that sends ``op`` with the named arguments (a name
+    ending in ``s`` is a list) and prints the runtime's answer. ``every``: the name of a
+    flag that stands for every group (``--all``)."""
 
     def run(args: argparse.Namespace) -> int:
         out = Output()
+        params: list[str] = []
+        for name in names:
+            value = getattr(args, name)
+            if isinstance(value, list):
+                params.extend(value)
+            elif value is not None:
+                params.append(value)
+        fields: dict[str, Any] = {}
+        timeout_s = None
+        if hasattr(args, "wait"):
+            wait_s = seconds(args.timeout)
+            fields = {"wait": args.wait, "timeout": wait_s}
+            timeout_s = wait_s + ANSWER_MARGIN_S
+        if every is not None:
+            fields["all"] = bool(getattr(args, every))
         try:
-            answer = call(args, op, *(getattr(args, n) for n in names))
+            answer = call(args, op, *params, timeout_s=timeout_s, **fields)
         except ControlError as exc:
             out.error(str(exc))
             return ExitCode.BAD_INPUT
-        out.print(str(answer.get("message", "done")))
-        return ExitCode.OK
+        message = str(answer.get("message", "done"))
+        result = str(answer.get("result", "done"))
+        for line in message.splitlines():
+            out.print(line, err=result == "refused")
+        return RESULT_CODES.get(result, ExitCode.OK)
 
     return run
 
 
-def simple(subparsers: Any, op: str, help_text: str, *arguments: tuple[str, str]) -> None:
-    """Register a command ``op ARG...`` (each argument: (name, help))."""
-    parser = subparsers.add_parser(op, help=help_text, description=help_text)
+def usage(args: argparse.Namespace, message: str) -> int:
+    """A usage mistake argparse cannot see: the message, exit code 2."""
+    Output().error(message)
+    return ExitCode.BAD_INPUT
+
+
+def register(subparsers: Subparsers, op: str, *, summary: str, description: str,
+             arguments: Sequence[tuple[str, str]], exits: Exits = OPERATOR_EXITS,
+             wait: bool = True) -> argparse.ArgumentParser:
+    """Register a command ``op ARG...`` that the runtime carries out (each argument:
+    (name, help); a name ending in ``?`` is optional), with ``--wait``/``--no-wait`` and
+    ``--timeout`` when ``wait``."""
+    parser = add_command(subparsers, op, summary=summary, description=description,
+                         exits=exits)
+    names = []
     for name, text in arguments:
-        parser.add_argument(name, metavar=name.upper(), help=text)
+        optional = name.endswith("?")
+        name = name.rstrip("?")
+        names.append(name)
+        parser.add_argument(name, metavar=name.upper(), help=text,
+                            nargs="?" if optional else None)
+    if wait:
+        add_wait_arguments(parser)
     add_arguments(parser)
-    parser.set_defaults(run=command(op, *(name for name, _ in arguments)))
+    parser.set_defaults(run=command(op, *names))
+    return parser

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from crg import files
 from crg.checker.options import AUTO_STATES, EXPLICIT_MAX_STATES, Engine, Options, Progress
-from crg.commands import add_format
+from crg.commands import add_command, add_format
 from crg.dsl import Config, ConfigError, Fault
 from crg.dsl.export import diagnostic_to_dict
 from crg.errors import ExitCode, FileError
@@ -62,15 +62,22 @@ worst of its files."""
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "check", help="validate configurations and prove them safe",
+    parser = add_command(
+        subparsers, "check", summary="Validate configurations and prove them safe",
         description="Parse and validate each FILE, then explore every run its assumptions "
                     "allow and prove each invariant, or print the shortest run that breaks "
-                    "it. Exit status: 0 all hold (or, with --max-depth, no violation within "
-                    "the bound), 1 a property is violated, 2 bad input, 3 a bug in crg "
-                    "(the engines disagree, or a counterexample does not replay), 4 "
-                    "inconclusive: nothing violated, but not everything decided (a budget "
-                    "ran out, or no engine could decide it).")
+                    "it.",
+        exits=((ExitCode.OK, "every property holds (with --max-depth: no violation within "
+                             "the bound)"),
+               (ExitCode.VIOLATED, "a property is violated (the run that breaks it is "
+                                   "printed)"),
+               (ExitCode.BAD_INPUT, "bad input: an invalid configuration, an unreadable "
+                                    "file, a usage error"),
+               (ExitCode.INTERNAL, "a bug in crg: the engines disagree, a counterexample "
+                                   "does not replay, or a self-check of the spec fails"),
+               (ExitCode.INCONCLUSIVE, "nothing is violated, but not every property was "
+                                       "decided (a budget ran out, or no engine could "
+                                       "decide it)")))
     parser.add_argument("files", nargs="+", metavar="FILE", help="a .crg configuration")
     add_format(parser, ("text", "json", "sarif", "junit"), "text")
     parser.add_argument("--max-down", type=_count, metavar="K",

@@ -10,7 +10,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from crg import files
-from crg.commands import add_format
+from crg.commands import add_command, add_format
 from crg.errors import ExitCode, FileError
 from crg.output import Output, count
 from crg.runtime.conform import Result, TraceError, check
@@ -20,11 +20,16 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "conform", help="check that runtime traces follow the spec",
+    parser = add_command(
+        subparsers, "conform", summary="Check that runtime traces follow the spec",
         description="Replay each TRACE (written by crg run --trace) against the spec of "
                     "FILE and report the first step that is not a legal transition or "
-                    "breaks an invariant.")
+                    "breaks an invariant.",
+        exits=((ExitCode.OK, "every trace conforms"),
+               (ExitCode.VIOLATED, "a step is not a transition of the spec, or breaks an "
+                                   "invariant (TRACE:LINE names it)"),
+               (ExitCode.BAD_INPUT, "an invalid configuration, an unreadable trace, or a "
+                                    "trace of another configuration")))
     parser.add_argument("file", metavar="FILE", help="the .crg configuration that ran")
     parser.add_argument("traces", metavar="TRACE", nargs="+", help="a trace file")
     add_format(parser, ("text", "json"), "text")

@@ -1,24 +1,31 @@
-"""``crg crash``: embedded mode: crash NODE (everything on it dies at once; the others notice
-when its lease runs out). Sent to the running runtime through its control socket."""
+"""``crg crash NODE``: embedded mode's fault injection: everything on NODE dies at once,
+through the running runtime's control socket."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
-from crg.commands import _client as client
+from crg.commands import _client
+from crg.errors import ExitCode
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
 
-HELP = ("embedded mode: crash NODE (everything on it dies at once; the others "
-        "notice when its lease runs out)")
-
 
 def register(subparsers: Subparsers) -> None:
-    client.simple(subparsers, "crash", HELP,
-                  ("node", "the node"))
+    _client.register(
+        subparsers, "crash",
+        summary="Embedded mode: crash NODE (everything on it dies at once)",
+        description="Embedded mode only (fault injection): NODE's applications, commands "
+                    "and monitors are killed and its addresses released at once, and its "
+                    "agent stops; the others notice when its lease runs out, as with a real "
+                    "crash (meanwhile crg status shows it suspect). It returns at once.",
+        arguments=(("node", "the node"),), wait=False,
+        exits=((ExitCode.OK, "crashed"),
+               (ExitCode.BAD_INPUT, "bad input: an unknown node, a node down already, not "
+                                    "the embedded runtime, no runtime running here")))
 
 
 def run(args: argparse.Namespace) -> int:
-    return client.command("crash", "node")(args)
+    return _client.command("crash", "node")(args)

@@ -1,23 +1,27 @@
-"""``crg drain``: take NODE out of service: its groups halt in order and move away. Sent to
-the running runtime through its control socket."""
+"""``crg drain NODE``: take a node out of service, carried out by the running runtime (its
+control socket) and followed until its groups have moved away."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
-from crg.commands import _client as client
+from crg.commands import _client
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
 
-HELP = ("take NODE out of service: its groups halt in order and move away")
-
 
 def register(subparsers: Subparsers) -> None:
-    client.simple(subparsers, "drain", HELP,
-                  ("node", "the node"))
+    _client.register(
+        subparsers, "drain",
+        summary="Take NODE out of service: its groups halt in order and move away",
+        description="Take NODE out of service: every group on it halts in order and moves "
+                    "to its next available node, and no group comes to it until crg "
+                    "undrain. Refused when NODE is drained already. Unless --no-wait, it "
+                    "follows the groups until they are at rest and prints where they are.",
+        arguments=(("node", "the node"),))
 
 
 def run(args: argparse.Namespace) -> int:
-    return client.command("drain", "node")(args)
+    return _client.command("drain", "node")(args)

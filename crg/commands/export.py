@@ -14,6 +14,7 @@ from crg import files
 from crg.bridges.cib_writer import cib_xml
 from crg.bridges.pcs_writer import pcs_script
 from crg.bridges.to_pacemaker import to_pacemaker
+from crg.commands import Exits, add_command
 from crg.dsl.diagnostics import Diagnostic
 from crg.errors import ExitCode
 from crg.output import Output, count
@@ -21,22 +22,25 @@ from crg.output import Output, count
 if TYPE_CHECKING:
     from crg.commands import Subparsers
 
-EXIT_CODES = "Exit status: 0 exported (warnings do not count), 2 bad input."
+EXITS: Exits = ((ExitCode.OK, "exported (warnings do not count)"),
+                 (ExitCode.BAD_INPUT, "bad input: an invalid configuration, an unreadable "
+                                      "file, a usage error"))
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "export", help="write the configuration for another cluster manager (Pacemaker)",
-        description="Write FILE's configuration for another cluster manager. " + EXIT_CODES)
+    parser = add_command(
+        subparsers, "export",
+        summary="Write the configuration for another cluster manager (Pacemaker)",
+        description="Write FILE's configuration for another cluster manager.", exits=EXITS)
     targets = parser.add_subparsers(title="targets", metavar="TARGET", required=True)
-    pacemaker = targets.add_parser(
-        "pacemaker", help="a Pacemaker CIB (XML) or a pcs script",
+    pacemaker = add_command(
+        targets, "pacemaker", summary="A Pacemaker CIB (XML) or a pcs script", exits=EXITS,
         description="Map FILE onto Pacemaker: per group a group of an ocf:heartbeat:IPaddr2 "
                     "VIP and the application, location scores along the candidates, "
                     "stickiness for failback manual, a negative colocation for avoid. "
                     "What has no counterpart is a warning on stderr and a comment in the "
                     "output. The mapping is in README.md (\"Using crg with Pacemaker or "
-                    "keepalived\"). " + EXIT_CODES)
+                    "keepalived\").")
     pacemaker.add_argument("file", metavar="FILE", help="a .crg configuration")
     pacemaker.add_argument("--format", choices=("cib", "pcs"), default="cib",
                            help="cib: a CIB XML document for cibadmin or crm_verify; pcs: a "

@@ -11,6 +11,7 @@ import difflib
 from typing import TYPE_CHECKING
 
 from crg import files
+from crg.commands import add_command
 from crg.dsl import ConfigError
 from crg.dsl.format import format_source
 from crg.errors import ExitCode, FileError
@@ -21,11 +22,13 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "fmt", help="format configurations canonically (comments kept)",
+    parser = add_command(
+        subparsers, "fmt", summary="Format configurations canonically (comments kept)",
         description="Rewrite each FILE in the canonical layout; '-' formats standard input "
-                    "to standard output. Exit status: 0 done, 1 --check found a file to "
-                    "reformat, 2 bad input.")
+                    "to standard output.",
+        exits=((ExitCode.OK, "done (--check: nothing would change)"),
+               (ExitCode.VIOLATED, "--check: a file would be reformatted"),
+               (ExitCode.BAD_INPUT, "a syntax error, an unreadable file or a usage error")))
     parser.add_argument("files", nargs="+", metavar="FILE", help="a .crg file, or - for stdin")
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 if a file would be reformatted")

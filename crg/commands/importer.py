@@ -19,6 +19,7 @@ from crg.bridges.from_keepalived import from_keepalived
 from crg.bridges.from_pacemaker import from_cib
 from crg.bridges.import_notes import Notes
 from crg.bridges.xml_source import parse_xml
+from crg.commands import Exits, add_command
 from crg.dsl import ConfigError, parse
 from crg.errors import ExitCode
 from crg.output import Output, count
@@ -26,31 +27,33 @@ from crg.output import Output, count
 if TYPE_CHECKING:
     from crg.commands import Subparsers
 
-EXIT_CODES = ("Exit status: 0 imported (warnings do not count), 2 bad input or an imported "
-              "configuration crg rejects.")
+EXITS: Exits = ((ExitCode.OK, "imported (warnings do not count)"),
+                 (ExitCode.BAD_INPUT, "bad input, or an imported configuration crg rejects "
+                                      "(written all the same, with the diagnostics)"))
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "import", help="write a .crg from a Pacemaker CIB or keepalived configuration",
+    parser = add_command(
+        subparsers, "import",
+        summary="Write a .crg from a Pacemaker CIB or keepalived configuration",
         description="Write a .crg file from another cluster manager's configuration, so "
-                    "that crg check and crg simulate can judge it. " + EXIT_CODES)
+                    "that crg check and crg simulate can judge it.", exits=EXITS)
     sources = parser.add_subparsers(title="sources", metavar="SOURCE", required=True)
-    pacemaker = sources.add_parser(
-        "pacemaker", help="a Pacemaker CIB (XML)",
+    pacemaker = add_command(
+        sources, "pacemaker", summary="A Pacemaker CIB (XML)", exits=EXITS,
         description="Import a Pacemaker CIB (as 'pcs cluster cib FILE' or 'cibadmin "
                     "--query' writes it): each group of an IPaddr2 address and an "
-                    "application becomes a crg group. " + EXIT_CODES)
+                    "application becomes a crg group.")
     pacemaker.add_argument("file", metavar="CIB.xml", help="the CIB")
     pacemaker.add_argument("-o", "--output", metavar="OUT",
                            help="write the .crg to OUT instead of standard output")
     pacemaker.set_defaults(run=run, reader=_pacemaker)
-    keepalived = sources.add_parser(
-        "keepalived", help="keepalived.conf files, one per node",
+    keepalived = add_command(
+        sources, "keepalived", summary="Keepalived configurations, one file per node", exits=EXITS,
         description="Import keepalived configurations, one file per node (the node is "
                     "named by global_defs' router_id, else by the file name): each VRRP "
                     "instance becomes a group, its nodes ordered by priority. With one file, "
-                    "the peers are assumed to mirror it (a comment says so). " + EXIT_CODES)
+                    "the peers are assumed to mirror it (a comment says so).")
     keepalived.add_argument("files", nargs="+", metavar="FILE", help="a keepalived.conf")
     keepalived.add_argument("-o", "--output", metavar="OUT",
                             help="write the .crg to OUT instead of standard output")

@@ -1,23 +1,30 @@
-"""``crg join``: embedded mode: bring a crashed NODE back, empty. Sent to the running runtime
-through its control socket."""
+"""``crg join NODE``: embedded mode's fault injection: a crashed node comes back, through
+the running runtime's control socket."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
-from crg.commands import _client as client
+from crg.commands import _client
+from crg.errors import ExitCode
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
 
-HELP = ("embedded mode: bring a crashed NODE back, empty")
-
 
 def register(subparsers: Subparsers) -> None:
-    client.simple(subparsers, "join", HELP,
-                  ("node", "the node"))
+    _client.register(
+        subparsers, "join",
+        summary="Embedded mode: a crashed NODE comes back, empty",
+        description="Embedded mode only (fault injection): a node that crg crash took down "
+                    "comes back with a new lease and nothing on it; the cluster service "
+                    "takes it from there (a group with failback auto returns home).",
+        arguments=(("node", "the node"),), wait=False,
+        exits=((ExitCode.OK, "joined"),
+               (ExitCode.BAD_INPUT, "bad input: an unknown node, a node that is up, not the "
+                                    "embedded runtime, no runtime running here")))
 
 
 def run(args: argparse.Namespace) -> int:
-    return client.command("join", "node")(args)
+    return _client.command("join", "node")(args)

@@ -1,24 +1,26 @@
-"""``crg offline``: put GROUP in offline mode: the VIP stays, the application stops and
-clients are refused at once. Sent to the running runtime through its control socket."""
+"""``crg offline GROUP``: offline mode, carried out by the running runtime (its control
+socket)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
-from crg.commands import _client as client
+from crg.commands import _client
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
 
-HELP = ("put GROUP in offline mode: the VIP stays, the application stops and "
-        "clients are refused at once")
-
 
 def register(subparsers: Subparsers) -> None:
-    client.simple(subparsers, "offline", HELP,
-                  ("group", "the group"))
+    _client.register(
+        subparsers, "offline",
+        summary="Put GROUP in offline mode: its VIP stays, its application stops",
+        description="Put GROUP in offline mode: the VIP stays where it is and the "
+                    "application stops, so clients are refused at once (crg online ends "
+                    "it). Refused when GROUP is already offline or placed nowhere.",
+        arguments=(("group", "the group"),))
 
 
 def run(args: argparse.Namespace) -> int:
-    return client.command("offline", "group")(args)
+    return _client.command("offline", "group")(args)

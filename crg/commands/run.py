@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crg import files
+from crg.commands import add_command
 from crg.dsl.builder import duration_ms
 from crg.dsl.model import Config
 from crg.errors import ExitCode
@@ -33,11 +34,21 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "run", help="run the groups of FILE (every node in this process by default)",
+    parser = add_command(
+        subparsers, "run",
+        summary="Run the groups of FILE (every node in this process by default)",
         description="Run the configuration: one agent per node executing the spec's rules, "
-                    "real application processes, monitors, VIPs and events. Ctrl-C halts "
-                    "every group in order and exits.")
+                    "real application processes, monitors, VIPs and events. Ctrl-C or "
+                    "SIGTERM halts every group in order and exits; a second one kills "
+                    "everything at once.",
+        exits=((ExitCode.OK, "stopped by Ctrl-C or SIGTERM after every group halted in "
+                             "order"),
+               (ExitCode.BAD_INPUT, "nothing started: an invalid configuration or option, "
+                                    "a run directory in use, a store or an address that "
+                                    "cannot be had"),
+               (ExitCode.INTERRUPTED, "a second Ctrl-C or SIGTERM while draining: everything "
+                                      "killed at once; or Ctrl-C before the cluster runs"),
+               (ExitCode.TERMINATED, "SIGTERM before the cluster runs")))
     parser.add_argument("file", metavar="FILE", help="a .crg configuration")
     parser.add_argument("--address", choices=launch.ADDRESS_DRIVERS, default="loopback",
                         help="how VIPs are held: loopback (127.0.0.0/8 and ::1, no "

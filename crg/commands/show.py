@@ -13,7 +13,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from crg import files
-from crg.commands import add_format
+from crg.commands import add_command, add_format
 from crg.commands.check import Report, reports_to_dict
 from crg.dsl import Config, ConfigError, Group
 from crg.dsl.export import config_to_dict, duration_text
@@ -27,12 +27,13 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "show", help="print the validated configuration, defaults filled in",
+    parser = add_command(
+        subparsers, "show", summary="Print the validated configuration, defaults filled in",
         description="Validate FILE and print the model that the checker and the runtime "
-                    "use, with every default applied. Exit status: 0 valid (warnings do "
-                    "not count), 2 bad input (with --format json, the diagnostics are "
-                    "printed as crg check --format json prints them).")
+                    "use, with every default applied.",
+        exits=((ExitCode.OK, "valid (warnings do not count)"),
+               (ExitCode.BAD_INPUT, "bad input (with --format json, the diagnostics are "
+                                    "printed as crg check --format json prints them)")))
     parser.add_argument("file", metavar="FILE", help="a .crg configuration")
     add_format(parser, ("text", "json"), "text")
     parser.set_defaults(run=run)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crg import files
-from crg.commands import add_format
+from crg.commands import _client, add_command, add_format
+from crg.dsl import Config, parse
 from crg.errors import ExitCode
 from crg.output import Output
+from crg.runtime.control import ControlError
+from crg.runtime.fingerprint import fingerprint, first_difference
 from crg.spec import Action, Model, State
 from crg.spec.present.modes import action_dict, describe, node_status, placements
 from crg.spec.present.simulation import (
@@ -59,12 +63,27 @@ def _positive(text: str) -> int:
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "simulate", help="show what the cluster service does after scripted events",
-        description="Start every group of FILE by the spec's rules, then apply the events "
-                    "in the order given, letting the cluster service settle after each. "
-                    "Nothing real is touched.")
-    parser.add_argument("file", metavar="FILE", help="a .crg configuration")
+    parser = add_command(
+        subparsers, "simulate", summary="Show what the cluster service does after scripted events",
+        description="Start every group of FILE by the spec's rules — or, with --live, take "
+                    "the state of the running cluster (like crm_simulate -L) — then apply "
+                    "the events in the order given, letting the cluster service settle "
+                    "after each. Nothing real is touched.",
+        exits=((ExitCode.OK, "the scenario settled and broke no invariant"),
+               (ExitCode.VIOLATED, "an invariant broke, or the cluster service did not "
+                                   "settle (a livelock)"),
+               (ExitCode.BAD_INPUT, "bad input: an invalid FILE, an unknown name, an event "
+                                    "that cannot happen where it comes; with --live, no "
+                                    "runtime running here, or FILE is not the configuration "
+                                    "it runs")))
+    parser.add_argument("file", metavar="FILE", nargs="?",
+                        help="a .crg configuration (with --live: optional, and then it must "
+                             "be the configuration the runtime runs)")
+    live = parser.add_argument_group("from the running cluster")
+    live.add_argument("--live", action="store_true",
+                      help="start from the state of the cluster that crg run runs here "
+                           "(through its control socket) instead of start-up")
+    _client.add_arguments(parser)
     events = parser.add_argument_group("events (any number, applied in order)")
     for spec in EVENTS:
         metavar = tuple(arg.value for arg in spec.args)
@@ -82,18 +101,35 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = Output()
-    config = files.load(args.file)
+    live: Live | None = None
+    if args.live:
+        try:
+            live = read_live(args)
+        except ControlError as exc:
+            out.error(str(exc))
+            return ExitCode.BAD_INPUT
+        config = live.config
+    elif args.file is None:
+        out.error("crg simulate: name a configuration FILE (or --live, to start from the "
+                  "running cluster)")
+        return ExitCode.BAD_INPUT
+    elif args.cluster is not None or args.run_dir is not None:
+        out.error("crg simulate: --cluster and --run-dir choose the runtime of --live")
+        return ExitCode.BAD_INPUT
+    else:
+        config = files.load(args.file)
     simulation = Simulation(config, max_steps=args.max_steps)
     try:
-        steps = simulation.run(args.events)
+        steps = simulation.run(args.events, None if live is None else live.state)
     except ScenarioError as exc:
         out.error(str(exc))
         return ExitCode.BAD_INPUT
+    path = args.file or config.source.path
     if args.format == "json":
-        out.json(to_dict(simulation, args.file, steps))
+        out.json(to_dict(simulation, path, steps, live))
     else:
         out.diagnostics(config.source, config.warnings, with_summary=False)
-        print_text(out, simulation, steps)
+        print_text(out, simulation, steps, live)
     livelock = steps[-1].livelock
     if livelock is not None:
         event = steps[-1].event
@@ -108,16 +144,52 @@ def run(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+# -- the running cluster ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Live:
+    config: Config
+    state: State
+    revision: int
+
+
+def read_live(args: argparse.Namespace) -> Live:
+    """The configuration and state of the runtime running here (``--cluster``,
+    ``--run-dir``); FILE, when given, must be the configuration it runs (ConfigError for
+    a configuration the runtime sent that no longer validates, FileError for FILE)."""
+    answer = _client.call(args, "state")
+    sent = answer["config"]
+    config = parse(str(sent["text"]), str(sent["path"]))
+    if args.file is not None:
+        mine = files.load(args.file)
+        sha, form = fingerprint(mine)
+        if sha != sent["sha256"]:
+            _, theirs = fingerprint(config)
+            raise ControlError(f"{args.file} is not the configuration the runtime runs: "
+                               f"{first_difference(form, theirs, 'in the runtime')}; drop "
+                               "FILE to simulate with the runtime's")
+        config = mine
+    try:
+        state = int(answer["state"])
+        Model.from_config(config, compiled=False).node_vars(state)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ControlError(f"the runtime sent a state crg cannot read ({exc})") from None
+    return Live(config, state, int(answer.get("revision", 0)))
+
+
 # -- JSON ---------------------------------------------------------------------------------
 
 
-def to_dict(simulation: Simulation, path: str, steps: Sequence[Step]) -> dict[str, Any]:
+def to_dict(simulation: Simulation, path: str, steps: Sequence[Step],
+            live: Live | None = None) -> dict[str, Any]:
     m = simulation.model
     last = steps[-1]
     return {
         "version": JSON_VERSION,
         "file": path,
         "cluster": simulation.config.cluster.name,
+        "live": None if live is None else {"revision": live.revision},
         "outcome": "settled" if last.livelock is None else "livelock",
         "steps": [_step_dict(m, index, step) for index, step in enumerate(steps)],
         "final": _snapshot(m, last.state),
@@ -168,12 +240,15 @@ def _snapshot(m: Model, state: State) -> dict[str, Any]:
 # -- text ---------------------------------------------------------------------------------
 
 
-def print_text(out: Output, simulation: Simulation, steps: Sequence[Step]) -> None:
+def print_text(out: Output, simulation: Simulation, steps: Sequence[Step],
+               live: Live | None = None) -> None:
     m = simulation.model
     for index, step in enumerate(steps):
         if index:
             out.print()
-        if step.event is None or step.action is None:
+        if (step.event is None or step.action is None) and live is not None:
+            title = f"the running cluster (store revision {live.revision}), settled"
+        elif step.event is None or step.action is None:
             title = "start-up"
         else:
             title = f"{step.event}  ({describe(m, step.action)})"
@@ -206,10 +281,12 @@ def _row(name: str, p: dict[str, Any]) -> list[str]:
 
 
 def _notification_text(n: Notification) -> str:
-    if n.kind == "alert":
+    if n.kind in ("alert", "blocked"):
         sinks = ", ".join(kind if target is None else f"{kind} {target}"
                           for kind, target in n.sinks) or "no sink"
-        return f"alert: {n.group} on {n.node} is on the last node of its list -> {sinks}"
+        what = ("is on the last node of its list" if n.kind == "alert"
+                else "cannot run anywhere (blocked)")
+        return f"alert: {n.group} on {n.node} {what} -> {sinks}"
     word = "up" if n.kind == "service-up" else "down"
     recipients = ", ".join(n.recipients) or "nobody"
     return f"service {word}: {n.group} from {n.node} -> {recipients}"

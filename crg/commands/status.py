@@ -1,26 +1,38 @@
 """``crg status``: where every group is, from the running runtime (its control socket).
 
-The words are the spec's (:func:`crg.spec.present.modes.placements`), the same as ``crg simulate``.
+The words are the spec's (:func:`crg.spec.present.modes.placements`), the same as ``crg simulate``;
+the runtime adds what only it knows (failure records, reports, suspect nodes).
 ``--json`` prints the runtime's answer (README, "crg status --json"); ``--watch`` keeps a
-live table on the terminal until Ctrl-C.
+live table on a terminal until Ctrl-C, and elsewhere (a pipe, a file) prints the whole
+status again at every refresh, each one flushed as it is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
-from crg.commands import _client as client
+from crg.commands import _client, add_command
 from crg.errors import ExitCode
 from crg.output import Output
 from crg.runtime.control import ControlError
-from crg.runtime.status import HEADERS, config_line, nodes_line, rows, sink_lines, title
+from crg.runtime.status import (
+    HEADERS,
+    config_line,
+    nodes_line,
+    notes,
+    rows,
+    sink_lines,
+    title,
+)
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
@@ -29,56 +41,85 @@ WATCH_INTERVAL_S = 0.5
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "status", help="show where every group runs, from the running runtime",
+    parser = add_command(
+        subparsers, "status", summary="Show where every group runs, from the running runtime",
         description="Ask the running runtime where every group is: node, mode, VIP holder, "
-                    "application, whether switching is enabled and whether the last-node "
-                    "alert was raised.")
+                    "application, restarts used of its budget, whether switching is "
+                    "enabled and which alerts are raised; under the table, what a group "
+                    "has more to say (bans and until when, a pending switchover, the last "
+                    "fault, maintenance, a failure its monitors reported), and which nodes "
+                    "are suspect (they stopped renewing their lease: what they host may be "
+                    "dead already).",
+        exits=((ExitCode.OK, "the status was printed (--watch: until Ctrl-C, exit 130)"),
+               (ExitCode.BAD_INPUT, "no runtime running here (with a did-you-mean for "
+                                    "--cluster), or it does not answer")))
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     parser.add_argument("--watch", action="store_true",
-                        help="keep a live table on the terminal until Ctrl-C")
-    client.add_arguments(parser)
+                        help="refresh until Ctrl-C: a live table on a terminal, the whole "
+                             "status again at every refresh elsewhere")
+    _client.add_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     out = Output()
     try:
-        status = client.call(args, "status")["status"]
+        status = _client.call(args, "status")["status"]
         if args.watch:
-            return watch(args)
+            return watch(args, out)
     except ControlError as exc:
         out.error(str(exc))
         return ExitCode.BAD_INPUT
-    if args.json:
-        out.raw(json.dumps(status, indent=2) + "\n")
-        return ExitCode.OK
-    out.print(f"{title(status)}, {nodes_line(status)}")
-    out.table(HEADERS, rows(status))
-    if (line := config_line(status)) is not None:
-        out.print(line)
-    for line in sink_lines(status):
-        out.print(f"output {line}", style="bold red")
+    show(out, status, as_json=args.json)
     return ExitCode.OK
 
 
-def table(status: dict[str, Any]) -> Table:
+def show(out: Output, status: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        out.raw(json.dumps(status, indent=2) + "\n")
+        return
+    out.print(f"{title(status)}, {nodes_line(status)}")
+    out.table(HEADERS, rows(status))
+    for line in notes(status):
+        out.print(line)
+    if (config := config_line(status)) is not None:
+        out.print(config)
+    for line in sink_lines(status):
+        out.print(f"output {line}", style="bold red")
+
+
+def table(status: dict[str, Any]) -> Group:
     failing = "\n".join(f"output {line}" for line in sink_lines(status))
     grid = Table(*HEADERS, title=f"{title(status)} — {nodes_line(status)}",
                  caption=failing or None, caption_style="bold red", caption_justify="left",
                  header_style="bold", title_justify="left")
     for row in rows(status):
         grid.add_row(*row)
-    return grid
+    return Group(grid, *(Text(line) for line in notes(status)))
 
 
-def watch(args: argparse.Namespace) -> int:
+def watch(args: argparse.Namespace, out: Output) -> int:
     """Refresh until Ctrl-C (which the command line turns into exit code 130)."""
+    if not sys.stdout.isatty():
+        return watch_lines(args, out)
     with Live(console=Console(), auto_refresh=False) as live:
         while True:
             try:
-                status = client.call(args, "status")["status"]
+                status = _client.call(args, "status")["status"]
                 live.update(table(status), refresh=True)
             except ControlError as exc:
                 live.update(f"[red]{exc}[/red]", refresh=True)
             time.sleep(WATCH_INTERVAL_S)
+
+
+def watch_lines(args: argparse.Namespace, out: Output) -> int:
+    """Not a terminal: each refresh is the whole status again (JSON with --json), a blank
+    line after it, flushed at once — a reader of the pipe sees it as it comes."""
+    while True:
+        try:
+            show(out, _client.call(args, "status")["status"], as_json=args.json)
+        except ControlError as exc:
+            out.error(str(exc))
+        out.print()
+        out.stdout.flush()
+        time.sleep(WATCH_INTERVAL_S)

@@ -1,24 +1,30 @@
-"""``crg switchover``: move GROUP to NODE, one of its possible nodes (a planned switchover).
-Sent to the running runtime through its control socket."""
+"""``crg switchover GROUP NODE``: a planned switchover, carried out by the running runtime
+(its control socket) and followed until the group has moved."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
-from crg.commands import _client as client
+from crg.commands import _client
 
 if TYPE_CHECKING:
     from crg.commands import Subparsers
 
-HELP = ("move GROUP to NODE, one of its possible nodes (a planned switchover)")
-
 
 def register(subparsers: Subparsers) -> None:
-    client.simple(subparsers, "switchover", HELP,
-                  ("group", "the group to move"),
-                  ("node", "the node to move it to"))
+    _client.register(
+        subparsers, "switchover",
+        summary="Move GROUP to NODE, one of its possible nodes (a planned switchover)",
+        description="Move GROUP to NODE: it halts in order where it is and runs in order "
+                    "there. Refused at once, with the reason, when NODE is not one of its "
+                    "nodes, not up, drained, or where GROUP spent its restart budget, when "
+                    "switching is disabled (GROUP is on the last available node of its "
+                    "list) or the same switchover is in force; while GROUP is moving, the "
+                    "command waits (up to --timeout) for it to come to rest first. Then, "
+                    "unless --no-wait, it follows the move and prints where GROUP ended.",
+        arguments=(("group", "the group to move"), ("node", "the node to move it to")))
 
 
 def run(args: argparse.Namespace) -> int:
-    return client.command("switchover", "group", "node")(args)
+    return _client.command("switchover", "group", "node")(args)

@@ -101,6 +101,21 @@ class MonitorSet:
                             f"time{'s' if failures > 1 else ''}: {why}")
                 return
 
+    async def recheck(self) -> Check:
+        """Every check once, now: (all passed, why the first that failed did not)."""
+        results = await asyncio.gather(*(self.check(m) for m in self.group.monitors))
+        for monitor, (ok, why) in zip(self.group.monitors, results, strict=True):
+            if not ok:
+                return False, f"{label(monitor, self.values)}: {why}"
+        return True, ""
+
+    async def rearm(self) -> None:
+        """Watch again from scratch, ready to report a new failure (after a report that
+        turned out to be over: one made during a maintenance, say)."""
+        await cancel_all(self._tasks)
+        self._reported = False
+        self.watch_only()
+
     def report(self, reason: str) -> None:
         if not self._reported:
             self._reported = True

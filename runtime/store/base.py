@@ -141,6 +141,14 @@ class Store(abc.ABC):
         (the new revision), or after ``timeout_ms`` (``after_revision``). Never hangs past
         the timeout, even if the store went away."""
 
+    lease_resolution_s = 0.0
+    """How coarsely :meth:`lease_left` counts (etcd: whole seconds)."""
+
+    async def lease_left(self, lease_id: int) -> float | None:
+        """Seconds until the lease runs out unless it is renewed (None: unknown, or gone).
+        ``crg status`` reads it to tell a node that stopped renewing (*suspect*)."""
+        return None
+
     @abc.abstractmethod
     async def close(self) -> None:
         """Release connections; the store object is unusable afterwards."""

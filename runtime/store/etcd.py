@@ -340,6 +340,14 @@ class EtcdStore(Store):
         if reply is None or reply.TTL <= 0:
             raise LeaseExpired(f"etcd lease {lease.id:x} has expired")
 
+    lease_resolution_s = 1.0  # etcd counts a lease's time to live in whole seconds
+
+    async def lease_left(self, lease_id: int) -> float | None:
+        reply = await self._call("a lease lookup",
+                                 lambda c: c.get_lease_info(lease_id, keys=False), retry=True)
+        ttl = int(getattr(reply, "TTL", -1))
+        return None if ttl < 0 else float(ttl)
+
     async def revoke(self, lease: Lease) -> None:
         async def revoke(client: Any) -> None:
             try:

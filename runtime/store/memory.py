@@ -127,6 +127,11 @@ class MemoryStore(Store):
         """Monotonic time of the next lease deadline (None without leases)."""
         return min((held.deadline for held in self._leases.values()), default=None)
 
+    async def lease_left(self, lease_id: int) -> float | None:
+        self._expire()
+        held = self._leases.get(lease_id)
+        return None if held is None else max(0.0, held.deadline - time.monotonic())
+
     def lease_of(self, lease_id: int) -> Lease | None:
         """The live lease with this id, rebuilt (tests and the embedded runtime)."""
         held = self._leases.get(lease_id)

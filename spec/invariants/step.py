@@ -315,26 +315,57 @@ def _node_event_as_named(v: View, action: Action, w: View) -> Bool:
     # its name says, from a status where it can happen, and a crash or a lost lease takes
     # the node's hold on the group with it.
     a, n, k = v.a, action.node, action.kind
-    before, after = v.nodes, w.nodes
+    before, after, g, h = v.nodes, w.nodes, v.g, w.g
+    if k is _K.FAULT:
+        return _fault_as_named(v, action, w)
+    if k is _K.FORGIVE:
+        # The restart window passes without a new fault: the failure record is cleared,
+        # and it passes only over a record to clear.
+        had = a.or_(a.not_(a.is_zero(g.ban)), a.not_(a.eq(g.restarts, 0)))
+        return a.and_(had, a.is_zero(h.ban), a.eq(h.restarts, 0))
     if action.group >= 0:
         return a.true
+    # What a lost lease takes (a crash too): the ownership and what was kept on it —
+    # restarts used there, the node's ban, a switchover to it.
+    tenure_gone = a.and_(
+        a.not_(owned(w, n)), a.not_(a.bit(h.ban, n)), a.not_(a.eq(h.target, a.add(n, 1))),
+        a.ite(owned(v, n), a.and_(a.eq(h.restarts, 0), a.not_(h.failed)),
+              a.eq(h.restarts, g.restarts)))
     if k is _K.CRASH:
-        gone = a.and_(a.not_(a.bit(w.g.vip, n)), a.not_(a.bit(w.g.app, n)),
-                      a.not_(a.bit(w.g.mon, n)), a.not_(a.bit(w.g.wd, n)),
-                      a.not_(owned(w, n)))
-        return a.and_(a.not_(a.bit(before.down, n)), a.bit(after.down, n), gone)
+        gone = a.and_(a.not_(a.bit(h.vip, n)), a.not_(a.bit(h.app, n)),
+                      a.not_(a.bit(h.mon, n)), a.not_(a.bit(h.wd, n)))
+        return a.and_(a.not_(a.bit(before.down, n)), a.bit(after.down, n),
+                      a.not_(a.bit(after.cut, n)), a.not_(a.bit(after.lost, n)), gone,
+                      tenure_gone)
     if k is _K.REJOIN:
         return a.and_(a.bit(before.down, n), a.not_(a.bit(after.down, n)))
+    if k is _K.PARTITION:
+        # Only a node that is up and in service loses the store; it keeps running.
+        out = a.bor(a.bor(before.down, before.cut), a.bor(before.lost, before.drained))
+        return a.and_(a.not_(a.bit(out, n)), a.bit(after.cut, n), a.not_(a.bit(after.down, n)))
     if k is _K.HEAL:
+        # Back in contact, the node runs a watchdog for what it holds of a group it no
+        # longer owns.
+        stray = a.and_(a.not_(owned(v, n)), holds(v, n))
         return a.and_(a.or_(a.bit(before.cut, n), a.bit(before.lost, n)),
-                      a.not_(a.bit(after.cut, n)), a.not_(a.bit(after.lost, n)))
+                      a.not_(a.bit(after.cut, n)), a.not_(a.bit(after.lost, n)),
+                      _same(v, a.bit(h.wd, n), a.or_(a.bit(g.wd, n), stray)))
     if k is _K.EXPIRE:
-        return a.and_(a.bit(before.cut, n), a.bit(after.lost, n), a.not_(owned(w, n)))
+        return a.and_(a.bit(before.cut, n), a.bit(after.lost, n), tenure_gone)
     if k is _K.DRAIN:
         return a.and_(a.not_(a.bit(before.drained, n)), a.bit(after.drained, n))
     if k is _K.UNDRAIN:
         return a.and_(a.bit(before.drained, n), a.not_(a.bit(after.drained, n)))
     return a.true
+
+
+def _fault_as_named(v: View, action: Action, w: View) -> Bool:
+    # An application fault is one of a running application, on its owner in contact with
+    # the store, noticed by its monitors, not already being handled; it marks the failure
+    # and spawns the watchdog at once (claims 3, 17).
+    a, n, g, h = v.a, action.node, v.g, w.g
+    return a.and_(owned(v, n), up(v, n), a.bit(g.app, n), a.bit(g.mon, n), a.not_(g.failed),
+                  h.failed, a.bit(h.wd, n))
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -483,8 +514,9 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
                   _vip_by_acquire),
     StepInvariant("alert-episode", "an alert was raised by a node other than the group's "
                   "owner in contact with the store", _alert_by_owner),
-    StepInvariant("node-events", "a node event did not do what its name says (or happened "
-                  "where it cannot)", _node_event_as_named),
+    StepInvariant("events", "an event did not do what its name says, or happened where it "
+                  "cannot (a node event on a node in the wrong state, an application fault "
+                  "of no running application)", _node_event_as_named),
     StepInvariant("commands", "an operator's command was taken while the group was not at "
                   "rest (moving, halting, failed, or with a watchdog at work)",
                   _command_at_rest),

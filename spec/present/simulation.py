@@ -78,6 +78,11 @@ class ScenarioError(ValueError):
     """The scenario names something unknown or asks for an event that cannot happen in
     the state it would apply to (bad input: exit code 2)."""
 
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason if reason is not None else message
+        """The message without the event it concerns."""
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -150,13 +155,14 @@ class Simulation:
 
     # -- running -----------------------------------------------------------------------
 
-    def run(self, events: Sequence[Event]) -> list[Step]:
-        """Start-up, then each event in order, settling after each. Stops after a step
-        that did not settle. Raises :class:`ScenarioError` for a bad event (names are all
-        checked before anything runs)."""
+    def run(self, events: Sequence[Event], start: State | None = None) -> list[Step]:
+        """Start-up — or, given ``start`` (a running cluster's state, ``crg simulate
+        --live``), settling from there — then each event in order, settling after each.
+        Stops after a step that did not settle. Raises :class:`ScenarioError` for a bad
+        event (names are all checked before anything runs)."""
         for event in events:
             self.check_names(event)
-        steps = [self.start()]
+        steps = [self.start() if start is None else self._settle(None, None, start, ())]
         for event in events:
             if steps[-1].livelock is not None:
                 break
@@ -193,12 +199,18 @@ class Simulation:
     def check_names(self, event: Event) -> None:
         spec = EVENTS_BY_NAME[event.name]
         for kind, value in zip(spec.args, event.args, strict=True):
-            names = self.model.topology.nodes if kind is Arg.NODE else tuple(self._groups)
-            if value not in names:
-                hint = did_you_mean(value, names)
-                word = "node" if kind is Arg.NODE else "group"
-                raise ScenarioError(f"{event}: unknown {word} '{value}'"
-                                    + (f"; {hint}" if hint else ""))
+            try:
+                self.check_name(kind, value)
+            except ScenarioError as exc:
+                raise ScenarioError(f"{event}: {exc.reason}", exc.reason) from None
+
+    def check_name(self, kind: Arg, value: str) -> None:
+        """A node or group of the configuration, or ScenarioError with a *did you mean*."""
+        names = self.model.topology.nodes if kind is Arg.NODE else tuple(self._groups)
+        if value not in names:
+            hint = did_you_mean(value, names)
+            word = "node" if kind is Arg.NODE else "group"
+            raise ScenarioError(f"unknown {word} '{value}'" + (f"; {hint}" if hint else ""))
 
     def action(self, state: State, event: Event) -> Action:
         """The model action of ``event`` in ``state`` (not yet checked to be enabled)."""
@@ -217,6 +229,14 @@ class Simulation:
 
     def why_not(self, state: State, event: Event) -> str:
         """Why ``event`` cannot happen in ``state``, in an operator's words."""
+        return self.obstacle(state, event) or self.not_at_rest(state, event.args[0])
+
+    def obstacle(self, state: State, event: Event) -> str | None:
+        """What in ``state`` stands in the way of ``event`` other than its group not being
+        at rest (an operator command needs a settled group, SPEC.md choice 11): a node
+        down, banned, drained or outside the group's list, a flag already set... None
+        when nothing does, so that only the group's being at rest can (see
+        :mod:`crg.spec.present.commands`: the one obstacle worth waiting out)."""
         m = self.model
         if event.name == "cleanup":
             node = event.args[1]
@@ -246,12 +266,8 @@ class Simulation:
             if node not in candidates:
                 return (f"{node} is not a candidate of {group} "
                         f"(its list: {', '.join(candidates)})")
-            if p.node is None:
-                return f"{group} is not placed on any node (mode {p.mode.value})"
-            if p.node == node:
-                return f"{group} is already on {node}"
-            if p.target == node:
-                return f"a switchover of {group} to {node} is already in force"
+            # The target's own state first: it holds whether or not the group is at rest
+            # (with every node down the answer is "n2 is down", not a wait).
             status = node_status(m, state)[node]
             if status == "drained":
                 return f"{node} is drained: it may not host groups"
@@ -260,7 +276,15 @@ class Simulation:
             if (gv.ban >> m.topology.node_index(node)) & 1:
                 return (f"{group} has spent its restart budget on {node}; clean up first "
                         f"(crg cleanup {group} {node}) or wait for the restart window")
-            if not p.switching:
+            if p.node == node:
+                if p.target is not None and p.target != node:
+                    # The operator may think this cancels the pending move: it cannot.
+                    return (f"{group} is already on {node}; the switchover to {p.target} "
+                            f"stays pending (it moves once it may run there)")
+                return f"{group} is already on {node}"
+            if p.target == node:
+                return f"a switchover of {group} to {node} is already in force"
+            if p.node is not None and not p.switching:
                 return (f"switching is disabled: {group} is on the last available node of "
                         "its list")
         elif event.name == "fault":
@@ -270,13 +294,9 @@ class Simulation:
         elif event.name == "offline":
             if gv.offline:
                 return f"{group} is already in offline mode"
-            if p.node is None:
-                return f"{group} is not placed on any node (mode {p.mode.value})"
         elif event.name == "online":
             if not gv.offline:
                 return f"{group} is not in offline mode"
-            if p.node is None:
-                return f"{group} is not placed on any node (mode {p.mode.value})"
         elif event.name == "forgive":
             return f"{group} has no restart used and no node banned: nothing to forgive"
         elif event.name == "cleanup":
@@ -287,9 +307,19 @@ class Simulation:
                 return f"{group} is already in maintenance"
         elif event.name == "maintenance-off":
             return f"{group} is not in maintenance"
-        # Operator commands wait for a group at rest; after settling that means a group
-        # that did not settle (a livelock is reported before any event applies).
-        return f"{event.name} {group} is not enabled now (mode {p.mode.value})"
+        return None
+
+    def not_at_rest(self, state: State, group: str) -> str:
+        """Why an operator command on ``group`` waits: it is not at rest (SPEC.md choice
+        11), in the words of its placement."""
+        m = self.model
+        p = placement_of(m, state, m.topology.group_index(group))
+        if p.node is None:
+            return f"{group} is not placed on any node (mode {p.mode.value})"
+        why = f"{group} is not at rest (mode {p.mode.value}, application {p.app})"
+        if p.maintenance:
+            why += ": it is in maintenance, and the cluster service takes no action for it"
+        return why
 
     # -- what a step produced ----------------------------------------------------------
 

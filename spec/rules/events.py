@@ -103,6 +103,13 @@ def partition_nodes(a: Algebra, nodes: NodeVars, n: Word) -> NodeVars:
     return nodes._replace(cut=a.with_bit(nodes.cut, n, a.true))
 
 
+def partition_group(v: View, n: Word) -> GroupVars:
+    """A partition changes nothing of the group: the cut-off node keeps what it runs, and
+    no alert episode ends by it. (Listed among the group effects so that every node event
+    is checked against every group.)"""
+    return v.g
+
+
 def heal_guard(a: Algebra, nodes: NodeVars, n: Word) -> Bool:
     return a.or_(a.bit(nodes.cut, n), a.bit(nodes.lost, n))
 

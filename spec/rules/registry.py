@@ -90,6 +90,7 @@ def is_system(action: Action) -> bool:
 GROUP_EFFECTS: dict[ActionKind, Callable[[Any, Any], Any]] = {
     ActionKind.CRASH: events.crash_group,
     ActionKind.REJOIN: events.rejoin_group,
+    ActionKind.PARTITION: events.partition_group,
     ActionKind.HEAL: events.heal_group,
     ActionKind.EXPIRE: events.expire_group,
     ActionKind.DRAIN: events.drain_group,
@@ -97,7 +98,7 @@ GROUP_EFFECTS: dict[ActionKind, Callable[[Any, Any], Any]] = {
 }
 """Node events' effect on each group, ``effect(view, node) -> GroupVars``: it reads the
 node status before the event and the group's own variables (an event that ends an alert
-episode clears the alert's flag in the same step). A partition has none."""
+episode clears the alert's flag in the same step); a partition's is the identity."""
 
 
 NODE_UPDATES: dict[ActionKind, Callable[[Any, Any, Any], Any]] = {

@@ -216,7 +216,7 @@ def test_clashing_pacemaker_ids_are_bad_input(tmp_path: Path,
 
 def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "pacemaker", "--help"]) == 0
-    assert "Exit status: 0" in capsys.readouterr().out
+    assert "exit status:\n  0    " in capsys.readouterr().out
 
 
 # -- the pcs script, run for real on a CIB file ------------------------------------------------

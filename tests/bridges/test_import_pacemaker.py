@@ -199,7 +199,7 @@ def test_an_unreadable_file_is_bad_input(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import", "pacemaker", "--help"]) == 0
-    assert "Exit status: 0" in capsys.readouterr().out
+    assert "exit status:\n  0    " in capsys.readouterr().out
 
 
 def test_a_written_file_that_crg_rejects_is_bad_input(tmp_path: Path,

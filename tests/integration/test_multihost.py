@@ -13,6 +13,7 @@ files), and every node's trace passes ``crg conform``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
@@ -176,6 +177,12 @@ def test_application_crash_is_restarted_in_place(tmp_path: Path) -> None:
 
 def test_node_crash_moves_web_and_holds_db_offline(tmp_path: Path) -> None:
     with cluster(tmp_path) as c:
+        # What-if from a live host first: the spec, from the store's state, predicts it.
+        what_if = c.hosts.crg("simulate", "--live", "--fail", "n1", "--format", "json",
+                              node="n2")
+        assert what_if.returncode == 0, what_if.stdout + what_if.stderr
+        final = json.loads(what_if.stdout)["final"]["placement"]
+        assert {g: (p["node"], p["mode"], p["app"]) for g, p in final.items()} == AFTER_N1
         mark = c.hosts.mark()
         crashed = time.monotonic()
         c.bed.crash("n1")
@@ -305,6 +312,45 @@ def test_switchover_under_client_load(tmp_path: Path) -> None:
         c.wait_serving()
         check_events(c, mark,
                      {"report": [("down", "n3"), ("up", "n1")]}, {("report", "n1"): 1})
+    check_conform(c.hosts)
+
+
+def test_maintenance_holds_a_failure_on_its_host_until_it_ends(tmp_path: Path) -> None:
+    """Given on one host, a maintenance holds on another: web's application killed on n1
+    is reported and held — nothing restarts, nothing moves, the VIP stays — until the
+    maintenance ends; then the monitors still say so, and n1 restarts it."""
+    with cluster(tmp_path) as c:
+        def web(node: str = "n1") -> dict[str, Any]:
+            status = c.hosts.status(node) or {"groups": []}
+            return next((g for g in status["groups"] if g["group"] == "web"), {})
+
+        on = c.hosts.crg("maintenance", "on", "web", node="n2")
+        assert on.returncode == 0, on.stdout + on.stderr
+        assert "maintenance on web: done" in on.stdout
+        until(lambda: bool(web().get("maintenance")), 10, "n1 sees web in maintenance",
+              sampler=c.sampler, hosts=c.hosts)
+        first = web()["pid"]
+        assert isinstance(first, int)
+        os.killpg(first, signal.SIGKILL)
+        until(lambda: web().get("app") == "failed", 15, "the failure reported and held",
+              sampler=c.sampler, hosts=c.hosts)
+        assert web()["reported"]["node"] == "n1" and web()["node"] == "n1"
+        assert web("n2")["maintenance"] and web("n2")["node"] == "n1"
+        assert web()["pid"] is None and web()["restarts"]["used"] == 0, "nothing restarted"
+        off = c.hosts.crg("maintenance", "off", "web", node="n1")
+        assert off.returncode == 0, off.stdout + off.stderr
+        assert "web: normal on n1, application up" in off.stdout
+        until(lambda: web().get("pid") not in (None, first), 10, "n1 restarted web",
+              sampler=c.sampler, hosts=c.hosts)
+        assert web()["restarts"]["used"] == 1
+        c.wait_serving(("web",))
+        # The restart used is cleared from a third host (one cleanup, on n1, its owner).
+        cleaned = c.hosts.crg("cleanup", "web", node="n3")
+        assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+        assert "cleanup web n1: done" in cleaned.stdout
+        until(lambda: web().get("restarts", {}).get("used") == 0, 10, "n1 sees it cleared",
+              sampler=c.sampler, hosts=c.hosts)
+        assert c.placement() == SETTLED
     check_conform(c.hosts)
 
 

@@ -11,7 +11,8 @@ import pytest
 from runtime_helpers import GROUPS, eventually, placement, quickstart, run, running
 
 from crg.dsl.model import Fault
-from crg.runtime.conform import step_problem
+from crg.runtime.conform import NODE_EVENTS, step_problem
+from crg.runtime.operator import OPERATOR_EVENTS
 from crg.spec import Action, ActionKind, Model, State
 from crg.spec.present.modes import nodes_out
 
@@ -62,3 +63,10 @@ def test_an_embedded_trace_where_every_node_crashed_conforms(tmp_path: Path) -> 
             assert all(placement(cluster, g)[1] == "down" for g in GROUPS)
 
     run(body())
+
+
+def test_a_node_trace_may_hold_every_operator_command() -> None:
+    """Whatever a node's control socket accepts, that node records in its own trace, and
+    crg conform must take it there (maintenance and cleanup were refused at first)."""
+    kinds = {kind.label: kind for kind in ActionKind}
+    assert {name for name in OPERATOR_EVENTS if kinds[name] not in NODE_EVENTS} == set()

@@ -13,7 +13,7 @@ from crg.runtime.address.null import NullDriver
 from crg.runtime.agent import Agent
 from crg.runtime.commit import Actor, Services
 from crg.runtime.drivers.sinks import EventLog
-from crg.runtime.operator import operate
+from crg.runtime.operator import Operator
 from crg.runtime.recorder import ClusterRecorder
 from crg.runtime.records import Keys
 from crg.runtime.store.memory import MemoryStore
@@ -76,7 +76,9 @@ def test_a_step_overtaken_by_events_is_undone(tmp_path: Path) -> None:
         await asyncio.wait_for(driver.entered.wait(), 5)
         # Meanwhile an operator drains n1: web must move, acquiring its VIP is no longer
         # a step of the spec.
-        await operate(services, Simulation(services.config), Actor(), "drain", ("n1",))
+        answer = await Operator(services, Simulation(services.config), Actor()).command(
+            "drain", ("n1",))
+        assert answer["result"] == "accepted", answer
         driver.gate.set()
         decision = await asyncio.wait_for(cycle, 5)
         assert decision == "n1: acquire-vip web was undone (no longer enabled)"

@@ -5,14 +5,18 @@ code 2, SIGTERM leaving nothing behind, ``crg conform`` on the trace it wrote.""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import io
 import json
 import logging
+import os
+import selectors
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,7 @@ from runtime_helpers import processes_of, quickstart, serves, stop_runtime, wait
 
 from crg.cli import main
 from crg.runtime.control import SOCKET, ControlError, request
+from crg.runtime.fingerprint import fingerprint
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,14 +49,23 @@ def crg(*args: str) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
-def asking(pid: int) -> bool:
-    """Whether process ``pid`` has a Unix socket open right now (a control request)."""
-    try:
-        process = psutil.Process(pid)
-        connections = getattr(process, "net_connections", process.connections)
-        return bool(connections(kind="unix"))
-    except psutil.Error:
-        return False
+def read_until(process: subprocess.Popen[bytes], done: Callable[[str], bool],
+               timeout_s: float) -> str:
+    """What ``process`` wrote on its standard output until ``done`` holds for it (bounded
+    by ``timeout_s``), read as it comes."""
+    shown = b""
+    deadline = time.monotonic() + timeout_s
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while not done(shown.decode(errors="replace")):
+            left = deadline - time.monotonic()
+            assert left > 0, f"never came: {shown.decode(errors='replace')}"
+            if selector.select(timeout=min(left, 1.0)):
+                chunk = os.read(process.stdout.fileno(), 65536)
+                assert chunk, f"ended: {shown.decode(errors='replace')}"
+                shown += chunk
+    return shown.decode(errors="replace")
 
 
 def test_run_operate_and_stop(tmp_path: Path) -> None:
@@ -85,21 +99,19 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
         assert moved.returncode == 0, moved.stderr
         wait_until(lambda: modes().get("api") == ("n3", "failover"), 15, "api on n3")
         watched = subprocess.Popen([sys.executable, "-m", "crg", "status", "--watch", *where],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            # Interrupted only once it asks the runtime (the table on a pipe is printed
-            # when it ends): a loaded machine takes more than a second to load crg.
-            deadline = time.monotonic() + 20
-            while not asking(watched.pid):  # requests are brief: look often
-                assert time.monotonic() < deadline, "crg status --watch never asked"
-                assert watched.poll() is None, watched.communicate()
-                time.sleep(0.002)
-            time.sleep(0.6)  # another refresh or so
+            # Into a pipe, every refresh is printed whole and flushed: interrupted once
+            # two have come (it asks the runtime again and again, and Ctrl-C ends it).
+            shown = read_until(watched, lambda text: text.count("\napi ") >= 2, 60)
             watched.send_signal(signal.SIGINT)
-            shown, errors = watched.communicate(timeout=10)
+            rest, errors_bytes = watched.communicate(timeout=30)
+            shown += rest.decode(errors="replace")
+            errors = errors_bytes.decode(errors="replace")
         finally:
             if watched.poll() is None:
                 watched.kill()
+                watched.communicate()
         assert watched.returncode == 130, errors
         assert "Traceback" not in errors
         api_row = next(line for line in shown.splitlines() if " api " in f" {line} ")
@@ -140,9 +152,10 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
 
 def test_conform_reports_the_first_bad_step(tmp_path: Path) -> None:
     setup = quickstart(tmp_path)
+    digest = hashlib.sha256(setup.path.read_bytes()).hexdigest()
     header: dict[str, Any] = {"trace": 1, "cluster": setup.name, "mode": "embedded",
                               "node": None, "nodes": ["n1", "n2", "n3"],
-                              "groups": ["web", "api", "report"], "config_sha256": "x"}
+                              "groups": ["web", "api", "report"], "config_sha256": digest}
     step: dict[str, Any] = {"seq": 1, "agent": "n1", "action": "claim", "group": "web",
                             "node": "n1", "system": True, "state": "0"}
     trace = tmp_path / "bad.jsonl"
@@ -161,6 +174,19 @@ def test_conform_reports_the_first_bad_step(tmp_path: Path) -> None:
     assert "step 3: step(s) 1 to 2 are missing from the trace" in result.stdout
     result = conform({**header, "nodes": ["a", "b"]})
     assert result.returncode == 2 and "Traceback" not in result.stderr
+    # the same nodes and groups, but an edited text: another configuration
+    result = conform({**header, "config_sha256": hashlib.sha256(b"edited").hexdigest()},
+                     step)
+    assert result.returncode == 2, result
+    assert "another configuration" in result.stderr and "Traceback" not in result.stderr
+    # With the fingerprint in the header, what counts is what the configuration means:
+    # another text of it (comments, layout) is a warning; another meaning exits 2.
+    same = fingerprint(setup.config)[0]
+    result = conform({**header, "config_sha256": "other text", "config_fingerprint": same})
+    assert result.returncode == 0, result
+    assert "another text of the same configuration" in result.stderr
+    result = conform({**header, "config_fingerprint": "0" * 64})
+    assert result.returncode == 2 and "another configuration" in result.stderr
     trace.write_text("not json\n")
     assert crg("conform", str(setup.path), str(trace)).returncode == 2
 

@@ -1,0 +1,76 @@
+"""What the runtime knows beyond the spec's state, for ``crg status``: a group's failure
+record (restarts used and when the window ends, bans and until when, the last fault and
+its reason), a failure the monitors reported that is not applied yet, and the nodes that
+stopped renewing their lease — *suspect*: the spec still counts them up until the lease
+runs out, but whatever they host may be dead already (README, "Operating a cluster").
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from crg.runtime.records import Keys, read_group
+from crg.runtime.store.base import Snapshot, Store, StoreError
+
+if TYPE_CHECKING:
+    from crg.runtime.agent import Agent
+
+
+@dataclass(frozen=True)
+class Reported:
+    node: str
+    reason: str
+    since: float
+    """Wall-clock time the failure was seen."""
+
+
+@dataclass(frozen=True)
+class Observations:
+    records: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Group -> its group record (``fault_time``, ``fault_node``, ``fault_reason``...)."""
+    reported: Mapping[str, Reported] = field(default_factory=dict)
+    """Group -> a failure its monitors reported that the spec has not been told of (held
+    while the group is in maintenance, or not yet applied)."""
+    suspects: Mapping[str, float] = field(default_factory=dict)
+    """Node -> seconds until its lease runs out, for live nodes that stopped renewing."""
+
+
+def records(snap: Snapshot, keys: Keys, groups: Iterable[str]) -> dict[str, dict[str, Any]]:
+    return {group: read_group(snap, keys, group) for group in groups}
+
+
+def reported(agents: Iterable[Agent]) -> dict[str, Reported]:
+    out = {}
+    for agent in agents:
+        machine = agent.machine
+        for group, (_, reason) in machine.faults.items():
+            out[group] = Reported(agent.name, reason, machine.fault_seen.get(group, 0.0))
+    return out
+
+
+async def suspects(store: Store, snap: Snapshot, keys: Keys, nodes: Iterable[str], *,
+                   ttl_s: float, silent_s: float, dead: Iterable[str] = ()
+                   ) -> dict[str, float]:
+    """Live nodes whose lease has not been renewed for more than ``silent_s`` (an agent
+    renews every heartbeat, each renewal within a store timeout), or which this process
+    knows are ``dead`` (the embedded runtime's crashed agents), each with the seconds
+    until its lease runs out. A lease the store cannot tell about is not suspected."""
+    out = {}
+    dead = set(dead)
+    for node in nodes:
+        entry = snap.get(keys.node(node))
+        if entry is None or not entry.lease:
+            continue  # down already: the spec says so
+        left: float | None = None
+        with contextlib.suppress(StoreError):
+            left = await store.lease_left(entry.lease)
+        if left is None:
+            if node in dead:
+                out[node] = ttl_s
+            continue
+        if node in dead or ttl_s - left > silent_s + store.lease_resolution_s:
+            out[node] = round(max(left, 0.0), 1)
+    return out

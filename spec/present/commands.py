@@ -1,0 +1,132 @@
+"""Operator commands read against a state: whether one can take effect now and why not,
+which groups it concerns, when they are at rest again, and whether what it asked for
+holds then.
+
+The runtime (``crg switchover``, ``crg drain``, ``crg cleanup``...) and ``crg simulate``
+share these readings, so that a command is refused, waited for and reported in the
+same words everywhere; none of them decides anything: whether an event can happen is
+the model's :meth:`~crg.spec.Model.apply`, what happens after it the rules'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crg.spec.model import IllegalAction, Model, State
+from crg.spec.present.modes import Placement, placement_of
+from crg.spec.present.simulation import EVENTS_BY_NAME, Arg, Event, Simulation
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    reason: str
+    busy: bool
+    """Nothing stands in the way but the group's not being at rest, and the cluster
+    service is on its way to rest (it has steps to take for the group): the command may
+    be accepted once the group settles. Every other refusal holds until something else
+    happens (a node returns, an operator acts, the restart window passes)."""
+    static: bool = False
+    """No state of the cluster would accept it: it names a node outside the group's
+    list (a mistake in the command, not a matter of timing)."""
+
+
+def refusal(simulation: Simulation, state: State, event: Event) -> Refusal | None:
+    """None when ``event`` can happen in ``state``, else why not. Names must be valid
+    (:meth:`Simulation.check_names`)."""
+    model = simulation.model
+    action = simulation.action(state, event)
+    try:
+        model.apply(state, action)
+        return None
+    except IllegalAction:
+        pass
+    obstacle = simulation.obstacle(state, event)
+    if obstacle is not None:
+        return Refusal(obstacle, busy=False, static=_outside_list(model, event))
+    group = event.args[0]
+    busy = not at_rest(model, state, (model.topology.group_index(group),))
+    return Refusal(simulation.not_at_rest(state, group), busy)
+
+
+def _outside_list(model: Model, event: Event) -> bool:
+    if event.name not in ("switchover", "cleanup"):
+        return False
+    group, node = event.args
+    topo = model.groups[model.topology.group_index(group)]
+    return model.topology.node_index(node) not in topo.candidates
+
+
+def concerned(model: Model, event: Event) -> tuple[int, ...]:
+    """The groups whose placement ``event`` may change: its group, or for a node event
+    every group with the node in its list."""
+    topology = model.topology
+    if EVENTS_BY_NAME[event.name].args == (Arg.NODE,):
+        n = topology.node_index(event.args[0])
+        return tuple(g.index for g in model.groups if n in g.candidates)
+    return (topology.group_index(event.args[0]),)
+
+
+def at_rest(model: Model, state: State, groups: tuple[int, ...]) -> bool:
+    """The cluster service has no step left to take for any of ``groups``."""
+    wanted = set(groups)
+    return not any(action.group in wanted for action, _, _ in model.system_transitions(state))
+
+
+def shortfall(model: Model, state: State, event: Event) -> str | None:
+    """Why what ``event`` asked for does not hold in ``state`` (None: it holds), for a
+    state where its groups are at rest. A switchover asks for the group on the target,
+    a drain for nothing of any group on the node; the other commands set or clear a
+    flag, which holds as soon as they are accepted (what follows — a failed restart, a
+    blocked group — is shown by the placement, not counted against the command)."""
+    nodes = model.topology.nodes
+    if event.name == "switchover":
+        group, node = event.args
+        p = placement_of(model, state, model.topology.group_index(group))
+        if p.node != node:
+            where = f"on {p.node}" if p.node else "on no node"
+            return f"{group} is {where} (mode {p.mode.value}), not on {node}"
+    if event.name == "drain":
+        n = nodes.index(event.args[0])
+        held = [g.name for g in model.groups
+                if model.group_vars(state, g.index).owner == n + 1
+                or _holds(model, state, g.index, n)]
+        if held:
+            return f"{event.args[0]} still hosts {', '.join(held)}"
+    return None
+
+
+def _holds(model: Model, state: State, g: int, n: int) -> bool:
+    gv = model.group_vars(state, g)
+    return bool(((gv.vip | gv.app | gv.mon) >> n) & 1)
+
+
+def cleanups(simulation: Simulation, state: State, group: str) -> list[Event]:
+    """``crg cleanup GROUP`` without a node: one cleanup per candidate node that has
+    something to clear (a ban, or the restarts used on the owner), in list order."""
+    model = simulation.model
+    topo = model.groups[model.topology.group_index(group)]
+    events = [Event("cleanup", (group, model.topology.nodes[c])) for c in topo.candidates]
+    return [event for event in events if refusal(simulation, state, event) is None]
+
+
+def needed(model: Model, state: State, events: list[Event]) -> list[Event]:
+    """``crg maintenance on|off --all``: the events of the groups not already as asked (a
+    group already in maintenance needs no ``maintenance-on``); all of them when every
+    group is already so, so that each is refused with its reason."""
+    wanted = {"maintenance-on": True, "maintenance-off": False}
+    left = [e for e in events
+            if e.name not in wanted or model.group_vars(
+                state, model.topology.group_index(e.args[0])).maintenance != wanted[e.name]]
+    return left or events
+
+
+def outcome_line(placement: Placement) -> str:
+    """``web: failover on n2, application up`` (a group's placement, for a command's
+    outcome)."""
+    if placement.node is None:
+        return f"{placement.group}: {placement.mode.value}, on no node"
+    line = (f"{placement.group}: {placement.mode.value} on {placement.node}, "
+            f"application {placement.app}")
+    if placement.maintenance:
+        line += " (maintenance)"
+    return line

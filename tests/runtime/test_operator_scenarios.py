@@ -1,0 +1,275 @@
+"""Operator commands against a real ``crg run`` (issue 13, "Done when"): each takes
+effect or says why, with its exit code; an application that fails everywhere ends
+blocked with one alert, and ``crg cleanup`` brings it back; maintenance holds a failure
+until it ends; ``crg simulate --live`` predicts what a real crash and switchover do;
+``crg status`` calls a crashed node *suspect* at once. Every trace passes ``crg
+conform`` (:func:`cli_runtime.crg_run`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+from cli_runtime import Runtime, crg_run
+from runtime_helpers import CLUSTERS, Setup, free_vip, quickstart, wait_until
+
+from crg.dsl import parse
+from crg.errors import ExitCode
+
+pytestmark = pytest.mark.timeout(240)
+
+FLAKY = """
+cluster {name} {{
+  nodes n1 n2 n3
+  lease 2s
+  heartbeat 100ms
+  store-timeout 200ms
+  fence-margin 300ms
+}}
+group job {{
+  vip {vip}/8
+  app {{
+    start "sh {tmp}/app.sh {{node}}"
+    stop signal TERM timeout 2s
+  }}
+  monitor process every 200ms fails 1
+  preferred n1
+  possible n2, n3
+  failback manual
+  restarts 1 within {window}
+  alert command "sh -c 'echo $CRG_EVENT group=$CRG_GROUP node=$CRG_NODE >> {tmp}/alerts.txt'"
+}}
+"""
+
+APP = """echo "$1" >> {tmp}/starts
+if [ -e {tmp}/broken ] || [ -e "{tmp}/broken-$1" ]; then exit 3; fi
+exec sleep 600
+"""
+
+
+def flaky(tmp: Path, *, window: str = "1m") -> Setup:
+    """One group on three nodes whose start command fails where a file says so
+    (``broken``: everywhere, ``broken-NODE``: there), each start counted in ``starts``."""
+    name = f"op{uuid.uuid4().hex[:8]}"
+    CLUSTERS.append(name)
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    (tmp / "app.sh").write_text(APP.format(tmp=tmp))
+    text = FLAKY.format(name=name, vip=vip, tmp=tmp, window=window)
+    path = tmp / "job.crg"
+    path.write_text(text)
+    return Setup(path, parse(text, str(path)), name, {"job": vip}, tmp / "hooks.txt",
+                 tmp / "alerts.txt", tmp / "trace.jsonl", tmp / "events.jsonl", tmp / "run")
+
+
+def starts(tmp: Path) -> list[str]:
+    path = tmp / "starts"
+    return path.read_text().split() if path.exists() else []
+
+
+def at(runtime: Runtime, group: str, node: str | None, mode: str, app: str) -> bool:
+    g = runtime.group(group)
+    return (g.get("node"), g.get("mode"), g.get("app")) == (node, mode, app)
+
+
+def test_a_switchover_to_a_banned_node_is_refused_with_the_reason(tmp_path: Path) -> None:
+    setup = flaky(tmp_path)
+    (tmp_path / "broken-n2").touch()
+    with crg_run(setup) as runtime:
+        wait_until(lambda: at(runtime, "job", "n1", "normal", "up"), 40, "job up on n1")
+        # Accepted (n2 is up and eligible): the application fails twice on n2, which bans
+        # it, and the group goes back to n1. (Not followed with --wait: between its two
+        # failures the group is at rest on n2 for an instant, and a wait that looks then
+        # rightly says done — the outcome would depend on timing.)
+        moved = runtime.crg("switchover", "job", "n2", "--no-wait")
+        assert moved.code == ExitCode.OK, moved.out + moved.err
+        assert "switchover job n2: accepted" in moved.out
+        wait_until(lambda: at(runtime, "job", "n1", "normal", "up")
+                   and [b["node"] for b in runtime.group("job")["banned"]] == ["n2"], 60,
+                   "job banned on n2 and back on n1")
+        assert starts(tmp_path).count("n2") == 2, "budget 1: two starts on n2, then a ban"
+        # Now n2 is banned: refused at once, with the reason and what to do about it.
+        began = time.monotonic()
+        again = runtime.crg("switchover", "job", "n2", "--timeout", "60s")
+        assert again.code == ExitCode.REFUSED, again.out + again.err
+        assert time.monotonic() - began < 20, "a refusal does not wait for the timeout"
+        assert ("switchover job n2: refused: job has spent its restart budget on n2; clean "
+                "up first (crg cleanup job n2) or wait for the restart window") in again.err
+        assert again.out == ""
+        # The ban, its end and the pending target are shown, in the table and the JSON.
+        table = runtime.crg("status")
+        assert table.code == 0
+        assert "job: switchover to n2 pending; banned on n2 until " in table.out, table.out
+        assert "(crg cleanup job clears it)" in table.out
+        assert "last fault at " in table.out and " on n2: the application exited with " \
+            "status 3" in table.out
+        job = json.loads(runtime.crg("status", "--json").out)["groups"][0]
+        assert job["target"] == "n2"
+        assert [b["node"] for b in job["banned"]] == ["n2"]
+        assert job["banned"][0]["until"] == job["restarts"]["window_ends"] > time.time()
+        assert job["last_fault"]["node"] == "n2"
+        # Unknown names stay bad input (2), refusals are 5: scripts can tell them apart.
+        unknown = runtime.crg("switchover", "job", "n7")
+        assert unknown.code == ExitCode.BAD_INPUT and "unknown node 'n7'" in unknown.err
+        # Every command is in the events, accepted or refused, with who sent it.
+        commands = runtime.events("command")
+        assert [(c["args"], c["result"]) for c in commands] == [
+            (["job", "n2"], "accepted"), (["job", "n2"], "refused")]
+        # The client is this test's process (the commands ran in it), as the kernel says.
+        assert all(c["client"]["pid"] == os.getpid() and c["client"]["uid"] == os.getuid()
+                   and c["client"]["command"] for c in commands)
+        assert "command switchover job n2 from pid" in runtime.log()
+        assert "running: 3 nodes, 1 group; control socket" in runtime.log()
+        # Accepted but not followed to the end within --timeout: exit 6, and it stays in
+        # force (no group moves in a millisecond: processes stop and start).
+        hurried = runtime.crg("switchover", "job", "n3", "--timeout", "1ms")
+        assert hurried.code == ExitCode.UNFINISHED, hurried.out + hurried.err
+        assert "switchover job n3: accepted, but not at rest within 0 s (it stays in " \
+               "force" in hurried.out
+        wait_until(lambda: runtime.group("job").get("node") == "n3"
+                   and runtime.group("job").get("app") == "up", 30, "job on n3 all the same")
+
+
+def test_an_application_failing_everywhere_is_blocked_alerts_once_and_cleanup_brings_it_back(
+        tmp_path: Path) -> None:
+    setup = flaky(tmp_path)
+    (tmp_path / "broken").touch()
+    with crg_run(setup) as runtime:
+        wait_until(lambda: at(runtime, "job", "n3", "blocked", "down"), 90,
+                   "job blocked on n3")
+        # At most budget + 1 starts per node, in the order of its list; then it stops.
+        assert starts(tmp_path) == ["n1", "n1", "n2", "n2", "n3", "n3"]
+        wait_until(lambda: (tmp_path / "alerts.txt").exists(), 20, "the blocked alert")
+        status = runtime.status()
+        job = status["groups"][0]
+        assert job["blocked_alerted"] and job["vip_holder"] == "n3"
+        assert {b["node"] for b in job["banned"]} == {"n1", "n2", "n3"}
+        table = runtime.crg("status")
+        assert "blocked" in table.out and "banned on n1, n2, n3 until" in table.out
+        # Fixed, then cleaned up: it runs again (every node's record cleared).
+        (tmp_path / "broken").unlink()
+        cleaned = runtime.crg("cleanup", "job")
+        assert cleaned.code == ExitCode.OK, cleaned.out + cleaned.err
+        assert "cleanup job n1: done" in cleaned.out
+        assert "cleanup job n3: done" in cleaned.out
+        wait_until(lambda: runtime.group("job").get("app") == "up", 30, "job up again")
+        assert runtime.group("job")["banned"] == []
+        nothing = runtime.crg("cleanup", "job")
+        assert nothing.code == ExitCode.REFUSED and "nothing to clean up" in nothing.err
+        # start-app is done once the process runs; its first line (the count) may come
+        # a moment later.
+        wait_until(lambda: len(starts(tmp_path)) == 7, 10, "the seventh start counted")
+    # One blocked episode: one alert, delivered to the alert command.
+    assert (tmp_path / "alerts.txt").read_text().splitlines() == [
+        "blocked group=job node=n3"]
+    assert len(runtime.events("blocked")) == 1
+
+
+def test_the_restart_window_ends_a_blocked_episode(tmp_path: Path) -> None:
+    setup = flaky(tmp_path, window="3s")
+    (tmp_path / "broken").touch()
+    with crg_run(setup) as runtime:
+        wait_until(lambda: runtime.group("job").get("mode") == "blocked", 90, "job blocked")
+        (tmp_path / "broken").unlink()
+        wait_until(lambda: runtime.group("job").get("app") == "up", 30,
+                   "job forgiven and running again")
+        assert runtime.events("forgive")
+        assert runtime.group("job")["banned"] == []
+
+
+def test_maintenance_holds_a_failure_until_it_ends(tmp_path: Path) -> None:
+    setup = flaky(tmp_path)
+    with crg_run(setup) as runtime:
+        wait_until(lambda: at(runtime, "job", "n1", "normal", "up"), 40, "job up on n1")
+        first = runtime.group("job")["pid"]
+        on = runtime.crg("maintenance", "on", "job")
+        assert on.code == 0, on.out + on.err
+        assert "maintenance on job: done" in on.out
+        psutil.Process(first).kill()
+        # The runtime sees the failure and says so once; it does nothing about it.
+        wait_until(lambda: bool(runtime.events("fault-held")), 20, "the failure is held")
+        job = runtime.group("job")
+        assert (job["node"], job["mode"], job["app"], job["maintenance"]) == \
+            ("n1", "normal", "failed", True)
+        assert "killed by SIGKILL" in job["reported"]["reason"]
+        assert starts(tmp_path) == ["n1"], "nothing restarted in maintenance"
+        table = runtime.crg("status")
+        assert "normal, maintenance" in table.out
+        assert "job: in maintenance: the cluster service takes no action for it; failure " \
+               "reported on n1" in table.out
+        again = runtime.crg("maintenance", "on", "--all")
+        assert again.code == ExitCode.REFUSED and "already in maintenance" in again.err
+        # Over: the monitors still see it failed, so it counts, and the group restarts.
+        off = runtime.crg("maintenance", "off", "job")
+        assert off.code == 0, off.out + off.err
+        assert "job: normal on n1, application up" in off.out
+        job = runtime.group("job")
+        assert job["pid"] not in (None, first) and job["restarts"]["used"] == 1
+        wait_until(lambda: starts(tmp_path) == ["n1", "n1"], 10, "the restart counted")
+        fault = runtime.events("fault")[-1]
+        assert "reported during maintenance, still so" in fault["reason"]
+
+
+def test_simulate_live_predicts_what_a_crash_and_a_switchover_do(tmp_path: Path) -> None:
+    setup = quickstart(tmp_path)
+    with crg_run(setup) as runtime:
+        wait_until(lambda: all(g["mode"] == "normal" and g["app"] == "up"
+                               for g in runtime.status().get("groups", [{"mode": "?"}])),
+                   40, "every group up")
+
+        def predicted(*events: str) -> dict[str, tuple[str, str]]:
+            answer = runtime.crg("simulate", "--live", *events, "--format", "json")
+            assert answer.code == 0, answer.err
+            final = json.loads(answer.out)["final"]["placement"]
+            return {g: (p["node"], p["mode"]) for g, p in final.items()}
+
+        def placements() -> dict[str, tuple[str, str]]:
+            return {g["group"]: (g["node"], g["mode"])
+                    for g in runtime.status().get("groups", ())}
+
+        # --all means every group not already as asked: the others are said, not refused.
+        assert runtime.crg("maintenance", "on", "report").code == 0
+        ended = runtime.crg("maintenance", "off", "--all")
+        assert ended.code == ExitCode.OK, ended.out + ended.err
+        assert "maintenance off web: nothing to do: web is not in maintenance" in ended.out
+        assert "maintenance off report: done" in ended.out
+
+        expected = predicted("--switchover", "api", "n3")
+        assert expected["api"] == ("n3", "failover")
+        assert runtime.crg("switchover", "api", "n3").code == 0
+        wait_until(lambda: placements() == expected, 30, f"the predicted {expected}")
+
+        expected = predicted("--fail", "n1")
+        assert expected["web"] == ("n2", "failover")
+        crashed = runtime.crg("crash", "n1")
+        assert crashed.code == 0, crashed.err
+        # Right after the crash: n1 is suspect, what it hosted unknown — not normal/up.
+        status = runtime.status()
+        assert status["nodes"]["n1"] == "suspect"
+        assert 0 < status["suspects"]["n1"] <= 1.0
+        web = next(g for g in status["groups"] if g["group"] == "web")
+        assert (web["mode"], web["app"]) == ("unknown", "unknown") and web["suspect"]
+        shown = runtime.crg("status")
+        assert "n1 suspect (lease runs out in" in shown.out
+        wait_until(lambda: placements() == expected, 30, f"the predicted {expected}")
+        assert runtime.status()["nodes"]["n1"] == "down"
+
+        # With n2 down too, a switchover to it is refused at once: it is down; and so it
+        # is with every node down (it used to wait out its timeout, "did not settle").
+        for crashed, down in (("n2", {"n1", "n2"}), ("n3", {"n1", "n2", "n3"})):
+            assert runtime.crg("crash", crashed).code == 0
+            wait_until(lambda down=down: {n for n, s in runtime.status().get("nodes", {})
+                                          .items() if s == "down"} == down, 20, f"{down} down")
+            began = time.monotonic()
+            refused = runtime.crg("switchover", "web", "n2", "--timeout", "60s")
+            assert refused.code == ExitCode.REFUSED, refused.out + refused.err
+            assert "switchover web n2: refused: n2 is down; it must be up" in refused.err
+            assert time.monotonic() - began < 20
+        assert runtime.crg("join", "n3").code == 0
+        assert runtime.crg("join", "n1").code == 0
+        assert runtime.crg("join", "n2").code == 0

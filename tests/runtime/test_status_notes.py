@@ -1,0 +1,39 @@
+"""The lines under ``crg status``'s table (runtime/status.py ``notes``): what a group has
+more to say, in words — read off the status document, so tested on documents."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from crg.runtime.status import notes
+
+AT = time.mktime((2026, 12, 2, 12, 3, 4, 0, 0, -1))
+
+
+def group(**fields: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"group": "web", "node": "n1", "target": None, "banned": [],
+                             "restarts": {"used": 0, "budget": 2, "window_ends": None},
+                             "last_fault": None, "reported": None, "maintenance": False}
+    entry.update(fields)
+    return entry
+
+
+def test_a_group_with_nothing_to_say_has_no_line() -> None:
+    assert notes({"groups": [group()]}) == []
+
+
+def test_restarts_used_bans_and_the_last_fault() -> None:
+    web = group(restarts={"used": 1, "budget": 2, "window_ends": AT},
+                banned=[{"node": "n2", "until": AT}], target="n2",
+                last_fault={"time": AT - 60, "node": "n2", "reason": "it exited"})
+    assert notes({"groups": [web]}) == [
+        "web: switchover to n2 pending; banned on n2 until 12:03:04 (crg cleanup web clears "
+        "it); 1 of 2 restarts used, forgiven at 12:03:04; last fault at 12:02:04 on n2: it "
+        "exited"]
+
+
+def test_a_budget_of_one_restart_reads_as_one() -> None:
+    web = group(restarts={"used": 1, "budget": 1, "window_ends": None},
+                last_fault={"time": AT, "node": None, "reason": None})
+    assert notes({"groups": [web]}) == ["web: 1 of 1 restart used; last fault at 12:03:04"]

@@ -1,0 +1,121 @@
+"""Operator commands read against a state (crg.spec.present.commands): refused at once for
+what waiting cannot change, *busy* only while the group is on its way to rest, the groups
+a command concerns, and whether what it asked for holds."""
+
+from __future__ import annotations
+
+from spec_helpers import config, simulate, system_path
+
+from crg.spec import State
+from crg.spec.present.commands import (
+    Refusal,
+    at_rest,
+    cleanups,
+    concerned,
+    needed,
+    outcome_line,
+    refusal,
+    shortfall,
+)
+from crg.spec.present.modes import placement_of
+from crg.spec.present.simulation import Event, Simulation
+
+TRIO = config("nodes n1 n2 n3\n  assume at most 2 nodes down",
+              "g: preferred n1 possible n2, n3 failback manual restarts 1",
+              "h: preferred n3 possible n2")
+
+
+def settled(*argv: str) -> tuple[Simulation, State]:
+    sim, steps = simulate(TRIO, *argv)
+    return sim, steps[-1].state
+
+
+def refused(sim: Simulation, state: State, *event: str) -> Refusal | None:
+    return refusal(sim, state, Event(event[0], tuple(event[1:])))
+
+
+def test_an_enabled_command_is_not_refused() -> None:
+    sim, state = settled()
+    assert refused(sim, state, "switchover", "g", "n2") is None
+    assert refused(sim, state, "drain", "n1") is None
+    assert refused(sim, state, "maintenance-on", "g") is None
+
+
+def test_what_waiting_cannot_change_is_refused_at_once() -> None:
+    sim, state = settled("--fail", "n2")
+    down = refused(sim, state, "switchover", "g", "n2")
+    assert down == Refusal("n2 is down; it must be up", busy=False)
+    outside = refused(sim, state, "switchover", "h", "n1")
+    assert outside is not None and outside.static and not outside.busy
+    assert "n1 is not a candidate of h" in outside.reason
+    sim, state = settled("--drain", "n2")
+    assert refused(sim, state, "switchover", "g", "n2") == Refusal(
+        "n2 is drained: it may not host groups", busy=False)
+    assert refused(sim, state, "drain", "n2") == Refusal("n2 is already drained", busy=False)
+    assert refused(sim, state, "undrain", "n1") == Refusal("n1 is not drained", busy=False)
+
+
+def test_a_banned_target_is_refused_with_what_to_do() -> None:
+    sim, state = settled("--switchover", "g", "n2", "--fault", "g", "--fault", "g")
+    assert placement_of(sim.model, state, 0).node == "n1"  # the ban sent it back
+    banned = refused(sim, state, "switchover", "g", "n2")
+    assert banned is not None and not banned.busy
+    assert banned.reason.startswith("g has spent its restart budget on n2; clean up first "
+                                    "(crg cleanup g n2)")
+    assert [e.args for e in cleanups(sim, state, "g")] == [("g", "n2")]
+    assert shortfall(sim.model, state, Event("switchover", ("g", "n2"))) == \
+        "g is on n1 (mode normal), not on n2"
+
+
+def test_every_node_down_refuses_a_switchover_by_the_target_not_by_waiting() -> None:
+    sim, state = settled("--fail", "n1", "--fail", "n2", "--fail", "n3")
+    assert refused(sim, state, "switchover", "g", "n2") == Refusal(
+        "n2 is down; it must be up", busy=False)
+    # Offline needs a placed group; with none available nothing will place it: no wait.
+    offline = refused(sim, state, "offline", "g")
+    assert offline == Refusal("g is not placed on any node (mode down)", busy=False)
+
+
+def test_a_group_on_its_way_to_rest_is_busy() -> None:
+    sim, state = settled()
+    moving = sim.model.apply(state, sim.action(state, Event("drain", ("n1",))))
+    assert not at_rest(sim.model, moving, (0,))
+    assert at_rest(sim.model, moving, (1,)), "h has nothing on n1"
+    busy = refused(sim, moving, "offline", "g")
+    assert busy is not None and busy.busy and busy.reason.startswith("g is not at rest")
+    for _, after in system_path(sim.model, moving):
+        moving = after
+    assert refused(sim, moving, "offline", "g") is None
+
+
+def test_what_a_command_concerns_and_what_it_asked_for() -> None:
+    sim, state = settled()
+    model = sim.model
+    assert concerned(model, Event("drain", ("n2",))) == (0, 1)
+    assert concerned(model, Event("drain", ("n1",))) == (0,)
+    assert concerned(model, Event("offline", ("h",))) == (1,)
+    assert shortfall(model, state, Event("drain", ("n1",))) == "n1 still hosts g"
+    assert shortfall(model, state, Event("drain", ("n2",))) is None
+    assert shortfall(model, state, Event("switchover", ("g", "n1"))) is None
+    assert cleanups(sim, state, "g") == []
+    assert outcome_line(placement_of(model, state, 0)) == "g: normal on n1, application up"
+
+
+def test_maintenance_for_every_group_needs_only_the_groups_not_yet_so() -> None:
+    sim, state = settled("--maintenance-on", "g")
+    off = [Event("maintenance-off", (g,)) for g in ("g", "h")]
+    on = [Event("maintenance-on", (g,)) for g in ("g", "h")]
+    assert needed(sim.model, state, off) == off[:1]
+    assert needed(sim.model, state, on) == on[1:]
+    sim, state = settled()
+    assert needed(sim.model, state, off) == off, "none needed: each refused with its reason"
+
+
+def test_a_switchover_home_with_another_target_pending_says_that_it_stays() -> None:
+    # g moved to n2, failed there twice (restarts 1): banned on n2, back on n1, and the
+    # target n2 is still in force — a switchover to n1 cannot cancel it, and says so.
+    sim, state = settled("--switchover", "g", "n2", "--fault", "g", "--fault", "g")
+    assert placement_of(sim.model, state, 0).target == "n2"
+    home = refused(sim, state, "switchover", "g", "n1")
+    assert home == Refusal("g is already on n1; the switchover to n2 stays pending (it "
+                           "moves once it may run there)", busy=False)

@@ -1,0 +1,168 @@
+"""Ctrl-C and SIGTERM at any moment of a crg command: exit 130 and 143, never a
+traceback — from the first instruction of crg on (``crg.start``), so also while Python
+imports the command line, and while a command waits.
+
+The moments are found, not guessed: the handling is installed when the kernel shows
+SIGTERM caught for the process (``SigCgt`` in /proc/PID/status; Python alone catches
+only SIGINT), and a command waits for its input when the process sits in the ``read``
+system call on its standard input (/proc/PID/syscall). Every command here reads a
+standard input that never ends, so none can finish by itself before the signal arrives,
+however slow the machine: the outcome does not depend on timing."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from crg.errors import ExitCode
+
+pytestmark = pytest.mark.timeout(120)
+
+ROOT = Path(__file__).resolve().parents[1]
+READ = {"x86_64": 0, "aarch64": 63}.get(platform.machine())
+"""The number of the ``read`` system call here."""
+
+
+def catches_sigterm(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("SigCgt:"):
+                    return bool((int(line.split()[1], 16) >> (signal.SIGTERM - 1)) & 1)
+    except OSError:
+        pass
+    return False
+
+
+def reading_stdin(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/syscall", encoding="ascii") as syscall:
+            fields = syscall.read().split()
+    except OSError:
+        return False
+    return len(fields) > 1 and fields[0] == str(READ) and int(fields[1], 16) == 0
+
+
+def until(process: subprocess.Popen[str], what: str, check: Callable[[int], bool]) -> None:
+    """Polls ``check`` (a look at /proc, cheap) until it holds; bounded by 60 s."""
+    deadline = time.monotonic() + 60
+    while not check(process.pid):
+        assert process.poll() is None, f"ended before {what}: {process.communicate()}"
+        assert time.monotonic() < deadline, f"never {what}"
+        time.sleep(0.001)
+
+
+@pytest.fixture
+def started() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """``started("fmt", "-")``: a crg command, killed at teardown if a test left it
+    running, whatever the outcome."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(*argv: str) -> subprocess.Popen[str]:
+        process = subprocess.Popen([sys.executable, "-m", "crg", *argv], cwd=ROOT,
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def ended(process: subprocess.Popen[str], sig: signal.Signals) -> tuple[int, str]:
+    process.send_signal(sig)
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return process.returncode, err
+
+
+SIGNALS = [(signal.SIGINT, ExitCode.INTERRUPTED), (signal.SIGTERM, ExitCode.TERMINATED)]
+
+
+@pytest.mark.parametrize(("sig", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("argv", [("fmt", "-"), ("check", "-"), ("show", "-"),
+                                  ("simulate", "-")],
+                         ids=["fmt", "check", "show", "simulate"])
+def test_a_signal_while_crg_starts_up(started: Callable[..., subprocess.Popen[str]],
+                                      sig: signal.Signals, code: int,
+                                      argv: tuple[str, ...]) -> None:
+    """Sent the moment crg's handling is installed: Python is importing the command line
+    then (it takes a good part of a second), before any command runs — or, on a machine
+    slow to deliver it, the command waits for its input by then."""
+    process = started(*argv)
+    until(process, "installed its signal handling", catches_sigterm)
+    returned, err = ended(process, sig)
+    assert returned == code, err
+    assert "Traceback" not in err and "Error" not in err, err
+
+
+@pytest.mark.skipif(READ is None, reason=f"the read system call's number on "
+                                         f"{platform.machine()} is not known to this test")
+@pytest.mark.parametrize(("sig", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_a_command_waits(started: Callable[..., subprocess.Popen[str]],
+                                        sig: signal.Signals, code: int) -> None:
+    """``crg fmt -`` waiting for its standard input, every module loaded."""
+    process = started("fmt", "-")
+    until(process, "read its standard input", reading_stdin)
+    returned, err = ended(process, sig)
+    assert returned == code, err
+    assert "Traceback" not in err, err
+
+
+@pytest.mark.parametrize(("sig", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
+def test_crg_run_interrupted_while_it_starts_exits_without_a_traceback(
+        started: Callable[..., subprocess.Popen[str]], tmp_path: Path,
+        sig: signal.Signals, code: int) -> None:
+    """Before its event loop runs, ``crg run`` is like any command (130, 143); once it
+    runs, the signal drains the cluster and it exits 0 (README, "crg run"). Either way, no
+    traceback and nothing left running (the application carries the test's directory in
+    its command line, so a leftover is found by it)."""
+    config = tmp_path / "one.crg"
+    app = f"{sys.executable} -c 'import time; time.sleep(3600)' {tmp_path}"
+    config.write_text("cluster sigtest { nodes n1 }\ngroup web {\n  vip 127.0.77.9/8\n"
+                      f"  app {{ start \"{app}\" }}\n  monitor process\n  preferred n1\n}}\n")
+    process = started("run", str(config), "--run-dir", str(tmp_path / "run"))
+    try:
+        until(process, "installed its signal handling", catches_sigterm)
+        returned, err = ended(process, sig)
+        assert returned in (code, ExitCode.OK), err
+        assert "Traceback" not in err, err
+        assert leftovers(str(tmp_path)) == []
+    finally:  # crg run first (it could start more), then what it left
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        for pid in leftovers(str(tmp_path)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def leftovers(marker: str) -> list[int]:
+    """Processes whose command line names ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker.encode() in argv:
+            found.append(int(entry.name))
+    return found
