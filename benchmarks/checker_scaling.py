@@ -20,28 +20,30 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from checker_common import machine, ring
 
-from crg.checker.api import CheckOptions, run_check
+from crg.checker import Engine, Options, check
 from crg.checker.result import Verdict
 
 MODES = {
-    "monolithic": CheckOptions(compose=False, symmetry=False),
-    "compositional": CheckOptions(compose=True, symmetry=False),
-    "compositional+symmetric": CheckOptions(compose=True, symmetry=True),
+    "monolithic": Options(engine=Engine.EXPLICIT, compose=False, symmetry=False),
+    "compositional": Options(engine=Engine.EXPLICIT, compose=True, symmetry=False),
+    "compositional+symmetric": Options(engine=Engine.EXPLICIT, compose=True, symmetry=True),
 }
 
 
 def point(nodes: int, groups: int, mode: str, faults: str, cap: int) -> dict[str, Any]:
     config = ring(nodes, groups, faults=faults, candidates=2)
     options = MODES[mode]
-    options = CheckOptions(compose=options.compose, symmetry=options.symmetry, max_states=cap)
+    options = Options(engine=Engine.EXPLICIT, compose=options.compose,
+                      symmetry=options.symmetry, max_states=cap, jobs=1)
     started = time.perf_counter()
-    report = run_check(config, options)
+    report = check(config, options)
     seconds = time.perf_counter() - started
     finished = all(r.verdict is not Verdict.UNKNOWN for r in report.results.values())
     return {"nodes": nodes, "groups": groups, "mode": mode, "seconds": seconds,
-            "states": report.states, "finished": finished,
-            "verdict": "holds" if report.ok and finished else
-                       "violated" if not report.ok else "capped"}
+            "states": report.explicit.states if report.explicit else 0,
+            "finished": finished,
+            "verdict": "violated" if report.violations else
+                       "holds" if finished else "capped"}
 
 
 def series(name: str, sizes: list[tuple[int, int]], faults: str, cap: int,

@@ -24,8 +24,12 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from checker_common import machine, median_of, ring
 
-import crg.checker.liveness  # noqa: F401  (imported before tracing: scipy is big)
-from crg.checker.explore import Search
+try:  # the explicit engine's own package since issue 12; before, crg.checker.explore
+    import crg.checker.explicit.liveness
+    from crg.checker.explicit.explore import Search
+except ImportError:  # an older checkout, measured side by side
+    import crg.checker.liveness  # noqa: F401
+    from crg.checker.explore import Search  # type: ignore[no-redef]
 from crg.spec import Model, Topology
 
 

@@ -1,192 +1,249 @@
-"""``run_check(config, options)``: the explicit-state checker as ``crg check`` uses it.
+"""``check(config, options) -> Report``: the model checker, whichever engine decides.
 
-The configuration is split into components (:mod:`crg.checker.components`), each is
-explored (:mod:`crg.checker.explore`) with symmetry reduction
-(:mod:`crg.checker.symmetry`), and the per-component findings are combined into one
-verdict per property. Isomorphic components are explored once.
+In the manner of stateright's ``Checker``: one options type
+(:class:`~crg.checker.options.Options`), one verdict vocabulary
+(:class:`~crg.checker.result.Verdict`) and one report for both engines. Which engine
+decides a component, whether the engines agree, which properties stay undecided and the
+status of the whole check (the exit status of ``crg check``) are decided here, so every
+caller — the command line, tests, benchmarks — gets the same answer.
+
+Engines: ``explicit`` searches every component (:mod:`crg.checker.explicit.engine`);
+``symbolic`` proves them with z3 (:mod:`crg.checker.symbolic.api`); ``both`` runs both
+and cross-checks them; ``auto`` (the default) searches each component explicitly while
+its search stays small and hands the rest to the symbolic engine.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from crg.checker.components import Signature, components, signature
-from crg.checker.explore import Progress, Search, SearchStats
-from crg.checker.liveness import loop_detail
-from crg.checker.rename import carry_run
+from crg.checker.budget import Budget
+from crg.checker.components import components
+from crg.checker.options import EXPLICIT_MAX_STATES, Engine, Options
 from crg.checker.result import (
     PROPERTIES,
     CheckReport,
-    ComponentResult,
+    Finding,
     Property,
     PropertyResult,
-    Trace,
-    TraceStep,
+    Report,
+    Status,
+    SymbolicReport,
     Verdict,
-    Violation,
 )
-from crg.checker.symmetry import canonicaliser
-from crg.checker.trace import step_detail, violation
-from crg.dsl import Config, Fault
-from crg.spec import Model, Topology
+from crg.dsl import Config
+from crg.spec import Topology
+from crg.spec.fast.layout import Layout
+
+if TYPE_CHECKING:
+    from crg.checker.symbolic.api import ProofOptions
+
+_HANDED_OVER = frozenset({"auto", "states", "memory"})
+"""Why an explicit search stopped that ``--engine auto`` hands to the symbolic engine."""
 
 
-@dataclass(frozen=True, slots=True)
-class CheckOptions:
-    max_down: int | None = None
-    """Override ``assume at most k nodes down``."""
-    faults: frozenset[Fault] | None = None
-    """Override ``assume faults``."""
-    compose: bool = True
-    """Check components of interacting groups one at a time."""
-    symmetry: bool = True
-    """Canonicalise interchangeable nodes and groups, and reuse isomorphic components."""
-    max_events: int | None = None
-    """Explore runs of at most this many environment events (``--max-depth``)."""
-    keep_going: bool = False
-    """Explore everything even after a violation (otherwise the search stops once the
-    layer of environment events that holds the first violation is finished)."""
-    progress: Progress | None = field(default=None, compare=False)
-    max_states: int | None = None
-    """Stop each component's search once it has found this many states (benchmarks; the
-    verdicts left open are ``unknown``)."""
-    liveness_states: int | None = None
-    """Symbolic engine only: the largest component whose liveness (and whatever z3 left
-    open) the explicit search decides (``--liveness-states``; None: the engine's default)."""
+class CheckError(ValueError):
+    """The options do not fit the configuration (``--max-down`` above the node count)."""
 
 
-@dataclass(slots=True)
-class _Outcome:
-    """One component's findings, in the component's own model."""
-
-    model: Model
-    stats: SearchStats
-    violations: dict[Property, tuple[Violation, int, float]]
-    """Per property: the violation, states explored and seconds when it was found."""
-
-
-def run_check(config: Config, options: CheckOptions | None = None) -> CheckReport:
-    options = options or CheckOptions()
+def check(config: Config, options: Options | None = None) -> Report:
+    opts = options or Options()
+    if opts.max_down is not None and opts.max_down > len(config.nodes):
+        n = len(config.nodes)
+        raise CheckError(f"--max-down {opts.max_down}: the cluster has only "
+                         f"{n} node{'' if n == 1 else 's'}")
     started = time.perf_counter()
-    topology = Topology.from_config(config, max_down=options.max_down, faults=options.faults)
-    parts = (components(topology) if options.compose
+    topology = Topology.from_config(config, max_down=opts.max_down, faults=opts.faults)
+    parts = (components(topology) if opts.compose
              else [tuple(range(len(topology.groups)))] if topology.groups else [])
-    done: dict[tuple[object, ...], tuple[_Outcome, Signature, tuple[int, ...]]] = {}
-    rows: list[tuple[_Outcome, ComponentResult, int, float]] = []
-    explored = 0
-    for part in parts:
-        names = tuple(topology.groups[g].name for g in part)
-        sig = signature(topology, part)
-        offset_states, offset_seconds = explored, time.perf_counter() - started
-        previous = done.get(sig.key) if options.symmetry else None
-        if previous is not None:
-            # Building a model compiles its rules: only needed to replay counterexamples.
-            outcome = _carry_over(previous[0], previous[1], sig, topology, part)
-            stats = outcome.stats
-            source = tuple(topology.groups[g].name for g in previous[2])
-            rows.append((outcome, ComponentResult(names, stats.states, stats.edges, 0.0,
-                                                  stats.layers, stats.complete,
-                                                  reused_from=source), offset_states,
-                         offset_seconds))
+    try:
+        report = _run(topology, parts, opts)
+    except MemoryError:
+        report = _out_of_memory(opts)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _run(topology: Topology, parts: list[tuple[int, ...]], opts: Options) -> Report:
+    engine = opts.engine
+    explicit: CheckReport | None = None
+    symbolic: SymbolicReport | None = None
+    if engine is not Engine.SYMBOLIC:
+        from crg.checker.explicit.engine import explore
+
+        budget = Budget.make(opts.memory, opts.max_states, opts.workers,
+                             _state_bits(topology, parts))
+        cap = opts.auto_states if engine is Engine.AUTO else None
+        explicit = explore(topology, parts, opts, budget, cap)
+    if engine in (Engine.SYMBOLIC, Engine.BOTH):
+        symbolic = _prove(topology, parts, opts, opts.facts)
+    elif engine is Engine.AUTO:
+        assert explicit is not None
+        handed = [part for part, c in zip(parts, explicit.components, strict=True)
+                  if c.limit in _HANDED_OVER]
+        if handed:
+            symbolic = _prove(topology, handed, opts, False)
+    report = Report({}, Status.OK, engine.value, explicit, symbolic)
+    if engine is Engine.EXPLICIT:
+        assert explicit is not None
+        report.results = dict(explicit.results)
+    elif engine is Engine.SYMBOLIC:
+        assert symbolic is not None
+        report.results = _from_symbolic(symbolic)
+    elif engine is Engine.BOTH:
+        assert explicit is not None and symbolic is not None
+        report.results = _both(explicit, symbolic, report)
+    else:
+        assert explicit is not None
+        report.results = _auto(explicit, symbolic)
+    _decide(report, opts)
+    return report
+
+
+def _state_bits(topology: Topology, parts: list[tuple[int, ...]]) -> int:
+    largest = max((len(p) for p in parts), default=0)
+    layout = Layout(topology.n_nodes, largest, max((g.budget for g in topology.groups),
+                                                   default=1))
+    return layout.nodes_width + largest * layout.group_width
+
+
+def _prove(topology: Topology, parts: list[tuple[int, ...]], opts: Options,
+           facts: bool) -> SymbolicReport:
+    # imported here: z3 costs a second at start-up
+    from crg.checker.symbolic.api import prove_parts
+
+    return prove_parts(topology, parts, _proof_options(opts, facts))
+
+
+def _proof_options(opts: Options, facts: bool) -> ProofOptions:
+    from crg.checker.symbolic.api import ProofOptions
+
+    return ProofOptions(
+        max_down=opts.max_down, faults=opts.faults, compose=opts.compose,
+        symmetry=opts.symmetry, facts=facts, jobs=opts.workers,
+        liveness_states=(EXPLICIT_MAX_STATES if opts.liveness_states is None
+                         else opts.liveness_states))
+
+
+# -- combining ------------------------------------------------------------------------
+
+
+def _from_symbolic(symbolic: SymbolicReport) -> dict[Property, PropertyResult]:
+    violations = {v.prop: v for v in symbolic.violations}
+    invariants = symbolic.details.get("invariants", {})
+    assert isinstance(invariants, dict)
+    out = {}
+    for prop in PROPERTIES:
+        verdict = symbolic.verdicts.get(prop.label, Verdict.UNKNOWN)
+        info = invariants.get(prop.label, {})
+        v = violations.get(prop)
+        out[prop] = PropertyResult(prop, verdict, 0, v.trace.length if v else 0, 0.0, v,
+                                   engine=str(info.get("decided_by") or "z3"),
+                                   reason=str(info.get("reason", "")))
+    return out
+
+
+def _both(explicit: CheckReport, symbolic: SymbolicReport,
+          report: Report) -> dict[Property, PropertyResult]:
+    theirs = _from_symbolic(symbolic)
+    out = {}
+    for prop, ours in explicit.results.items():
+        other = theirs[prop]
+        verdicts = {ours.verdict, other.verdict}
+        if verdicts == {Verdict.HOLDS, Verdict.VIOLATED}:
+            report.disagreements.append(prop.label)
+        if ours.verdict in (Verdict.HOLDS, Verdict.VIOLATED):
+            decided = [e for e, r in (("explicit", ours), (other.engine, other))
+                       if r.verdict is ours.verdict]
+            out[prop] = PropertyResult(prop, ours.verdict, ours.states, ours.depth,
+                                       ours.seconds, ours.violation or other.violation,
+                                       engine=", ".join(decided), reason=ours.reason)
+        elif other.verdict in (Verdict.HOLDS, Verdict.VIOLATED):
+            out[prop] = PropertyResult(prop, other.verdict, ours.states, other.depth,
+                                       ours.seconds, other.violation, engine=other.engine,
+                                       reason=other.reason)
+        else:
+            out[prop] = ours
+    return out
+
+
+def _auto(explicit: CheckReport, symbolic: SymbolicReport | None
+          ) -> dict[Property, PropertyResult]:
+    """Per component, the explicit engine's findings where its search finished (or found
+    a violation), the symbolic engine's where it was handed over."""
+    if symbolic is None:
+        return dict(explicit.results)
+    proved = {groups: findings for groups, findings in symbolic.parts}
+    rows: list[dict[Property, Finding]] = []
+    for component in explicit.components:
+        if component.limit in _HANDED_OVER:
+            theirs = proved[component.groups]
+            rows.append({p: f if component.findings[p].verdict is not Verdict.VIOLATED
+                         else component.findings[p] for p, f in theirs.items()})
+        else:
+            rows.append(component.findings)
+    out = {}
+    for prop, ours in explicit.results.items():
+        found = [row[prop] for row in rows]
+        violated = [f for f in found if f.violation is not None]
+        if violated:
+            best = min(violated, key=lambda f: (f.violation.failures,  # type: ignore[union-attr]
+                                                f.violation.trace.length))  # type: ignore[union-attr]
+            v = best.violation
+            assert v is not None
+            out[prop] = PropertyResult(prop, Verdict.VIOLATED, best.states or ours.states,
+                                       v.trace.length, best.seconds, v, engine=best.engine,
+                                       reason=best.reason)
             continue
-        model = Model(topology.restrict(part))
-        canon, described = canonicaliser(model, options.symmetry)
-        progress = options.progress
-        search = Search(model, canon=canon, max_events=options.max_events,
-                        keep_going=options.keep_going, max_states=options.max_states,
-                        progress=None if progress is None else _offset(progress, explored))
-        stats = search.run()
-        outcome = _Outcome(model, stats, {})
-        for found in stats.found.values():
-            v = violation(search, found)
-            outcome.violations[v.prop] = (v, found.states, found.seconds)
-        del search
-        explored += stats.states
-        done[sig.key] = (outcome, sig, part)
-        rows.append((outcome, ComponentResult(names, stats.states, stats.edges, stats.seconds,
-                                              stats.layers, stats.complete,
-                                              symmetry=described),
-                     offset_states, offset_seconds))
-    seconds = time.perf_counter() - started
-    results = {p: _combine(p, rows, explored, seconds) for p in PROPERTIES}
-    return CheckReport(results, [r[1] for r in rows], explored, seconds,
-                       options={"max_down": topology.max_down,
-                                "faults": sorted(f.value for f in topology.faults),
-                                "compose": options.compose, "symmetry": options.symmetry,
-                                "max_depth": options.max_events,
-                                "keep_going": options.keep_going})
+        verdicts = [f.verdict for f in found]
+        verdict = (Verdict.UNKNOWN if Verdict.UNKNOWN in verdicts or Verdict.VIOLATED in verdicts
+                   else Verdict.BOUNDED if Verdict.BOUNDED in verdicts else Verdict.HOLDS)
+        engines = sorted({e.strip() for f in found for e in f.engine.split(",")})
+        reason = next((f.reason for f in found if f.verdict is verdict and f.reason), "")
+        out[prop] = PropertyResult(prop, verdict, ours.states, ours.depth, ours.seconds,
+                                   engine=", ".join(engines), reason=reason)
+    return out
 
 
-def _offset(progress: Progress, base: int) -> Progress:
-    return lambda states, layer, seconds: progress(base + states, layer, seconds)
+def _decide(report: Report, opts: Options) -> None:
+    """The status of the check, and what to say about it."""
+    if report.symbolic is not None:
+        errors = report.symbolic.details.get("internal_errors") or []
+        assert isinstance(errors, list)
+        report.errors += [str(e) for e in errors]
+    if report.disagreements:
+        report.errors.append("the explicit and symbolic engines disagree on "
+                             + ", ".join(report.disagreements))
+    if report.explicit is not None:
+        for c in report.explicit.components:
+            if c.limit in ("states", "memory") and report.engine != Engine.AUTO:
+                report.limits.append(f"component {', '.join(c.groups)}: "
+                                     + _limit_words(c.limit, c.states))
+    verdicts = [r.verdict for r in report.results.values()]
+    report.undecided = [r.prop.label for r in report.results.values()
+                        if r.verdict is Verdict.UNKNOWN]
+    if report.errors:
+        report.status = Status.INTERNAL
+    elif Verdict.VIOLATED in verdicts:
+        report.status = Status.VIOLATED
+    elif report.undecided:
+        report.status = Status.INCONCLUSIVE
+    else:
+        report.status = Status.OK
+        if Verdict.BOUNDED in verdicts:
+            report.bounded = opts.max_events
 
 
-def _combine(prop: Property, rows: list[tuple[_Outcome, ComponentResult, int, float]],
-             total_states: int, total_seconds: float) -> PropertyResult:
-    best: PropertyResult | None = None
-    verdicts = set()
-    depth = 0
-    for outcome, _, offset_states, offset_seconds in rows:
-        depth = max(depth, outcome.stats.max_depth)
-        found = outcome.violations.get(prop)
-        if found is not None:
-            v, states, seconds = found
-            candidate = PropertyResult(prop, Verdict.VIOLATED, offset_states + states,
-                                       v.trace.length, offset_seconds + seconds, v)
-            if best is None or ((v.failures, v.trace.length)
-                                < (best.violation.failures, best.depth)):  # type: ignore[union-attr]
-                best = candidate
-        elif outcome.stats.complete:
-            verdicts.add(Verdict.HOLDS)
-        elif outcome.stats.bounded:
-            verdicts.add(Verdict.BOUNDED)
-        else:
-            verdicts.add(Verdict.UNKNOWN)
-    if best is not None:
-        return best
-    verdict = (Verdict.UNKNOWN if Verdict.UNKNOWN in verdicts
-               else Verdict.BOUNDED if Verdict.BOUNDED in verdicts else Verdict.HOLDS)
-    return PropertyResult(prop, verdict, total_states, depth, total_seconds)
+def _limit_words(limit: str, states: int) -> str:
+    if limit == "memory":
+        return f"the search stopped at its memory budget after {states:,} states"
+    return f"the search stopped at its state budget of {states:,} states"
 
 
-def _carry_over(outcome: _Outcome, source: Signature, target: Signature, topology: Topology,
-                part: tuple[int, ...]) -> _Outcome:
-    """The result of an isomorphic component, renamed to the nodes of ``part``: the same
-    counts, and each counterexample replayed on the component's model (so it is
-    checked)."""
-    if not outcome.violations:
-        return _Outcome(outcome.model, outcome.stats, {})
-    model = Model(topology.restrict(part))
-    node_map = dict(zip(source.node_order, target.node_order, strict=True))
-    carried = _Outcome(model, outcome.stats, {})
-    for prop, (v, states, seconds) in outcome.violations.items():
-        actions = [s.action for s in v.trace.steps[1:] if s.action is not None]
-        loop_action = None
-        if v.trace.loop is not None and v.trace.loop_action is not None:
-            # the closing step too: it is carried like the others, then must close
-            steps = carry_run(outcome.model, model, node_map, [*actions, v.trace.loop_action])
-            closing = steps.pop()
-            loop_action = closing.action
-            if closing.state != steps[v.trace.loop].state:
-                raise AssertionError("a carried-over loop does not close")
-        else:
-            steps = carry_run(outcome.model, model, node_map, actions)
-        group = (model.groups[[g.name for g in outcome.model.groups].index(v.group)].name
-                 if v.group is not None else None)
-        trace = Trace(model, tuple(steps), v.trace.loop, loop_action)
-        if v.kind == "liveness" and v.trace.loop is not None and loop_action is not None:
-            detail = loop_detail(model, [s.action for s in steps[v.trace.loop + 1:]
-                                         if s.action is not None] + [loop_action])
-        elif v.kind == "step":
-            last = steps[-1].action
-            assert last is not None
-            detail = step_detail(model, steps[-2].state, last, prop.name)
-        else:
-            detail = v.detail
-        carried.violations[prop] = (Violation(prop, v.kind, group, detail, trace, v.failures),
-                                    states, seconds)
-    return carried
-
-
-__all__ = ["CheckOptions", "TraceStep", "run_check"]
+def _out_of_memory(opts: Options) -> Report:
+    reason = "the check ran out of memory (--memory sets a budget it stops at)"
+    results = {p: PropertyResult(p, Verdict.UNKNOWN, 0, 0, 0.0, reason=reason)
+               for p in PROPERTIES}
+    return Report(results, Status.INCONCLUSIVE, opts.engine.value,
+                  undecided=[p.label for p in PROPERTIES], limits=[reason])

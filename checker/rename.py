@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from crg.checker.explicit.symmetry import GROUP_MASKS, GROUP_REFS
 from crg.checker.result import TraceStep
-from crg.checker.symmetry import GROUP_MASKS, GROUP_REFS
 from crg.spec import KINDS, Action, GroupVars, Model, NodeVars, State
 
 

@@ -19,13 +19,11 @@ from crg.dsl.diagnostics import ConfigError, Diagnostic, render_one, summary
 from crg.dsl.redact import redact
 from crg.dsl.source import NO_SPAN, Source
 from crg.errors import FileError
+from crg.spec.present.words import count
+
+__all__ = ["Output", "count"]
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow"}
-
-
-def count(n: int, word: str) -> str:
-    """``count(1, "node")`` is ``1 node``, ``count(3, "node")`` is ``3 nodes``."""
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any, overload
 
 from crg.dsl.diagnostics import Diagnostic
 from crg.dsl.source import NO_SPAN, Source, Span
@@ -134,6 +135,60 @@ class Vip:
         return str(self.interface)
 
 
+class OtherGroups(Sequence[str]):
+    """Every group of the file but one, in file order: ``notify all``, the default.
+
+    Listing every other group for every group would make a configuration of n groups
+    hold n² names (2,000 groups: four million, built and kept before anything is checked);
+    this is one view per group on a list all of them share. It is a sequence like any
+    other: it iterates, tests membership (in constant time) and compares equal to a tuple
+    or list with the same names."""
+
+    __slots__ = ("_hash", "_members", "_names", "name")
+
+    def __init__(self, names: tuple[str, ...], members: frozenset[str], name: str) -> None:
+        self._names = names
+        self._members = members
+        self.name = name
+        """The group left out."""
+        self._hash: int | None = None
+
+    def __len__(self) -> int:
+        return len(self._names) - (1 if self.name in self._members else 0)
+
+    def __iter__(self) -> Iterator[str]:
+        return (g for g in self._names if g != self.name)
+
+    def __contains__(self, value: object) -> bool:
+        return value != self.name and value in self._members
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        return tuple(self)[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, OtherGroups):
+            return self.name == other.name and self._names == other._names
+        if isinstance(other, tuple | list):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(tuple(self))  # as the equal tuple's
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"OtherGroups(all but {self.name!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (OtherGroups, (self._names, self._members, self.name))
+
+
 @dataclass(frozen=True, slots=True)
 class Group:
     name: str
@@ -148,8 +203,9 @@ class Group:
     restarts: int
     """Local restarts allowed within ``restart_window_ms`` before the group fails over."""
     restart_window_ms: int
-    notify: tuple[str, ...]
-    """Groups that receive this group's service up/down events (default: every other)."""
+    notify: Sequence[str]
+    """Groups that receive this group's service up/down events (default: every other, as
+    an :class:`OtherGroups`)."""
     avoid: tuple[str, ...]
     """Groups this one prefers not to share a node with (soft anti-affinity)."""
     alerts: tuple[Sink, ...]

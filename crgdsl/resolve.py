@@ -20,6 +20,7 @@ from crg.dsl.model import (
     Group,
     Kind,
     Monitor,
+    OtherGroups,
     Sink,
     SinkKind,
     Vip,
@@ -117,6 +118,7 @@ class Resolver:
         self.source = source
         self.diag = diag
         self.nodes_misread = False
+        self._every: tuple[dict[str, Span], tuple[str, ...], frozenset[str]] | None = None
 
     def resolve(self, document: Document) -> Config | None:
         clusters = [b for b in document.blocks if isinstance(b, ClusterBlock)]
@@ -295,7 +297,7 @@ class Resolver:
         preferred = self._preferred(block, own, nodes, cluster, misspelt)
         possible = self._possible(own, nodes, cluster, preferred)
         notify = self._group_refs("notify", own, base, name, group_names)
-        avoid = self._group_refs("avoid", own, base, name, group_names)
+        avoid = tuple(self._group_refs("avoid", own, base, name, group_names))
         vip: Vip | None = own.values.get("vip")
         if "vip" not in own.spans and "vip" not in misspelt:
             self.diag.error(f"group '{name}' has no vip", block.name.span,
@@ -369,19 +371,26 @@ class Resolver:
         self.diag.error(f"unknown node '{name.text}'", name.span,
                         hint=did_you_mean(name.text, cluster.nodes), code="unknown-node")
 
+    def _others(self, group_names: dict[str, Span], name: str) -> OtherGroups:
+        """Every group but ``name``: one shared list for all the groups (linear, not
+        quadratic, in the number of groups)."""
+        if self._every is None or self._every[0] is not group_names:
+            self._every = (group_names, tuple(group_names), frozenset(group_names))
+        return OtherGroups(self._every[1], self._every[2], name)
+
     def _group_refs(self, keyword: str, own: Settings, base: Settings, name: str,
-                    group_names: dict[str, Span]) -> tuple[str, ...]:
+                    group_names: dict[str, Span]) -> Sequence[str]:
         inherited = keyword not in own.names
         refs = own.names.get(keyword, base.names.get(keyword))
         if refs is None:
-            return tuple(g for g in group_names if g != name) if keyword == "notify" else ()
+            return self._others(group_names, name) if keyword == "notify" else ()
         words = [r.text for r in refs]
         if "all" in words or "none" in words:
             if len(words) > 1:
                 self.diag.error(f"'{keyword} all' and '{keyword} none' stand alone",
                                 refs[0].span, code="value")
             if keyword == "notify":
-                return tuple(g for g in group_names if g != name) if words[0] == "all" else ()
+                return self._others(group_names, name) if words[0] == "all" else ()
             self.diag.error(f"'avoid' takes group names, not '{words[0]}'", refs[0].span,
                             code="value")
             return ()

@@ -20,10 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from crg.checker.api import CheckOptions, run_check
+from crg.checker.api import check
 from crg.checker.components import components
 from crg.checker.mutation.operators import Mutant
 from crg.checker.mutation.world import installed
+from crg.checker.options import Engine, Options
 from crg.dsl import Config, load
 from crg.spec import Model, Topology
 
@@ -55,11 +56,19 @@ def harness_configs(examples: Path | None = None) -> list[tuple[str, Config]]:
     return out
 
 
+def judging_options(keep_going: bool = False) -> Options:
+    """``crg check``'s explicit search as the judge runs it: in this process, where the
+    mutant is installed (a worker process would build its model from the original
+    rules), and over every interleaving (the reduction reads its dependencies off the
+    rules, and removes nothing on these configurations anyway: SPEC.md section 11)."""
+    return Options(engine=Engine.EXPLICIT, keep_going=keep_going, jobs=1, reduction=False)
+
+
 def violations(mutant: Mutant | None, config: Config, every: bool) -> list[str]:
     """The properties ``crg check`` reports violated with ``mutant`` installed, shortest
     counterexample first (``every``: search on after the first violation)."""
     with installed(mutant):
-        report = run_check(config, CheckOptions(keep_going=every))
+        report = check(config, judging_options(keep_going=every))
     found = sorted(report.violations, key=lambda v: (v.failures, v.trace.length,
                                                       v.prop.label))
     return [v.prop.label for v in found]

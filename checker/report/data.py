@@ -22,10 +22,9 @@ def report_to_dict(path: str, report: CheckReport,
             {"groups": list(c.groups), "states": c.states, "edges": c.edges,
              "seconds": round(c.seconds, 3), "layers": c.layers, "complete": c.complete,
              "reused_from": list(c.reused_from) if c.reused_from else None,
-             "symmetry": c.symmetry or None}
+             "symmetry": c.symmetry or None, "reduced": c.reduced, "limit": c.limit or None}
             for c in report.components],
         "properties": [_result(path, r, itf_files) for r in report.results.values()],
-        "symbolic": report.symbolic,
     }
 
 
@@ -37,6 +36,7 @@ def _result(path: str, r: PropertyResult, itf_files: dict[str, str]) -> dict[str
         "states": r.states,
         "depth": r.depth,
         "seconds": round(r.seconds, 3),
+        "reason": r.reason or None,
         "violation": (None if r.violation is None
                       else violation_to_dict(path, r.violation, itf_files.get(r.prop.ident))),
     }

@@ -15,9 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from crg.checker.result import Violation
-from crg.errors import FileError
 from crg.spec import Action, Model, State
 from crg.spec.present.modes import action_dict, node_status, placements
+
+
+class TraceWriteError(Exception):
+    """A trace file could not be written (the command line reports it as bad input)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"cannot write '{path}': {reason}")
+        self.path = path
+        self.reason = reason
+
 
 FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 VARS = ("action", "nodes", "groups")
@@ -126,5 +135,5 @@ def write(out_dir: str, config_path: str, violation: Violation,
         path.write_text(json.dumps(to_itf(violation, config_path), indent=1) + "\n",
                         encoding="utf-8")
     except OSError as exc:
-        raise FileError(str(path), exc.strerror or str(exc), "write") from None
+        raise TraceWriteError(str(path), exc.strerror or str(exc)) from None
     return str(path)

@@ -47,7 +47,8 @@ def to_junit(entries: list[Entry]) -> str:
                     failure.text = trace_text(result.violation)
                     counts["failures"] += 1
                 elif result.verdict is not Verdict.HOLDS:
-                    ET.SubElement(case, "skipped", message=_skip_message(result.verdict))
+                    ET.SubElement(case, "skipped", message=_skip_message(result.verdict,
+                                                                         result.reason))
                     counts["skipped"] += 1
         if problem is None and symbolic is not None:
             suite_seconds += _symbolic_cases(suite, path, symbolic, symbolic_violations,
@@ -86,7 +87,7 @@ def _symbolic_cases(suite: ET.Element, path: str, symbolic: dict[str, Any],
                                     else f"{prop.label} violated: {reason}")
             failure.text = trace_text(v) if v is not None else reason
             counts["failures"] += 1
-        elif verdict != "proved":
+        elif verdict != Verdict.HOLDS:
             ET.SubElement(case, "skipped", message=f"not decided: {reason}")
             counts["skipped"] += 1
     seconds = details.get("seconds", 0.0)
@@ -108,10 +109,10 @@ def _failure_message(v: Violation) -> str:
     return f"{v.prop.label} violated{where}: {v.detail}"
 
 
-def _skip_message(verdict: Verdict) -> str:
+def _skip_message(verdict: Verdict, reason: str) -> str:
     if verdict is Verdict.BOUNDED:
         return "no violation within --max-depth environment events"
-    return "search stopped at the first violation (use --keep-going to finish it)"
+    return reason or "search stopped at the first violation (use --keep-going to finish it)"
 
 
 def trace_text(v: Violation) -> str:

@@ -1,29 +1,56 @@
-"""``crg check`` for people: the verdict table, then each violation step by step."""
+"""``crg check`` for people: the verdict table, then each violation step by step.
+
+It writes through any :class:`Printer` (the command line's ``Output`` is one), so the
+checker never imports the command line."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
 from crg.checker.report.locate import span_of
 from crg.checker.report.steps import settled_events, simulate_command, step_views
-from crg.checker.result import CheckReport, Verdict, Violation
+from crg.checker.result import Report, Verdict, Violation
 from crg.dsl import Config
-from crg.output import Output, count
+from crg.spec.present.words import count
 
 _VERDICT_STYLE = {Verdict.HOLDS: "green", Verdict.VIOLATED: "bold red",
                   Verdict.BOUNDED: "yellow", Verdict.UNKNOWN: "yellow"}
 
 
-def print_check(out: Output, path: str, config: Config, report: CheckReport,
+class Printer(Protocol):
+    def print(self, text: str = "", *, err: bool = False,
+              style: str | None = None) -> None: ...
+
+    def table(self, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None: ...
+
+
+def print_check(out: Printer, path: str, config: Config, report: Report,
                 itf_paths: dict[str, str]) -> None:
-    parts = len(report.components)
-    states = f"{report.states:,} state{'' if report.states == 1 else 's'}"
-    out.print(f"{path}: {states} explored in "
-              f"{_seconds(report.seconds)} ({count(parts, 'component')})")
-    out.table(("property", "verdict", "states", "depth", "time"),
-              [(r.prop.label, r.verdict.value, f"{r.states:,}", str(r.depth),
-                _seconds(r.seconds)) for r in report.results.values()])
-    if any(r.verdict is Verdict.UNKNOWN for r in report.results.values()):
-        out.print("  unknown: the search stopped after the first violation "
-                  "(--keep-going explores everything)")
+    explicit = report.explicit
+    if explicit is not None:
+        parts = len(explicit.components)
+        states = f"{explicit.states:,} state{'' if explicit.states == 1 else 's'}"
+        reduced = sum(1 for c in explicit.components if c.reduced)
+        how = f", {reduced} with partial-order reduction" if reduced else ""
+        out.print(f"{path}: {states} explored in "
+                  f"{_seconds(explicit.seconds)} ({count(parts, 'component')}{how})")
+        for c in explicit.components:
+            if c.limit == "auto":
+                size = (f"more than {c.states:,} states" if c.states
+                        else f"{count(len(c.groups), 'group')} linked by avoid")
+                out.print(f"  {_names(c.groups)}: {size}; handed to the symbolic engine")
+    engines = {r.engine for r in report.results.values() if r.verdict is not Verdict.UNKNOWN}
+    by = bool(engines - {"explicit"}) and report.engine != "symbolic"
+    headers = ("property", "verdict", "states", "depth", "time") + (("by",) if by else ())
+    out.table(headers, [(r.prop.label, r.verdict.value, f"{r.states:,}", str(r.depth),
+                         _seconds(r.seconds))
+                        + ((r.engine if r.verdict is not Verdict.UNKNOWN else "-",) if by else ())
+                        for r in report.results.values()])
+    reasons = dict.fromkeys(r.reason for r in report.results.values()
+                            if r.verdict is Verdict.UNKNOWN and r.reason)
+    for reason in reasons:
+        out.print(f"  unknown: {reason}")
     if any(r.verdict is Verdict.BOUNDED for r in report.results.values()):
         out.print("  bounded: no violation within --max-depth environment events")
     for v in report.violations:
@@ -31,7 +58,7 @@ def print_check(out: Output, path: str, config: Config, report: CheckReport,
         print_violation(out, path, config, v, itf_paths.get(v.prop.ident))
 
 
-def print_violation(out: Output, path: str, config: Config, v: Violation,
+def print_violation(out: Printer, path: str, config: Config, v: Violation,
                     itf_path: str | None) -> None:
     span = span_of(config, v)
     where = f" in group {v.group}" if v.group else ""
@@ -55,6 +82,10 @@ def print_violation(out: Output, path: str, config: Config, v: Violation,
         out.print(f"  replay: {simulate_command(path, v.trace)}{exact}")
     if itf_path:
         out.print(f"  trace: {itf_path}")
+
+
+def _names(groups: tuple[str, ...]) -> str:
+    return ", ".join(groups) if len(groups) <= 6 else ", ".join(groups[:5]) + ", ..."
 
 
 def _seconds(value: float) -> str:

@@ -6,35 +6,39 @@ The configuration is split into components of groups linked by ``avoid``
 the same *shape* — equal up to a renaming of nodes (:func:`crg.checker.components.signature`:
 kinds, policies, candidate lists after renaming, fencing, budgets, avoid links, and the
 cluster's node count, ``max_down`` and fault kinds) — are the same problem, so each shape
-is proved once and its verdicts carried over; a counterexample is renamed and replayed on
-the component it is reported for.
+is proved once (shapes in worker processes, :mod:`crg.checker.parallel`) and its verdicts
+carried over; a counterexample is renamed and replayed on the component it is reported for.
 
-Liveness (every fair run settles) is refuted by a bounded z3 search for a fair lasso and
-decided, for a component small enough, by the explicit engine's liveness check
+Liveness (every fair run settles) is proved by a ranking function z3 checks rule by rule
+(:mod:`crg.checker.symbolic.ranking`), refuted by a bounded z3 search for a fair lasso, and
+otherwise decided, for a component small enough, by the explicit engine's liveness check
 (:mod:`crg.checker.symbolic.liveness`); the verdict says which engine decided. The same
 search settles a safety invariant z3 left open in such a component.
 
-``prove`` returns a :class:`ProofResult`: ``verdicts`` (invariant name -> ``proved`` |
-``violated`` | ``unknown``) and ``details`` (plain JSON-ready data: reasons, traces, the
-auxiliary invariants, per-component figures, configuration facts).
+``prove`` returns a :class:`~crg.checker.result.SymbolicReport`: ``verdicts`` (property
+label -> holds | violated | unknown), ``details`` (plain JSON-ready data: reasons, traces,
+the auxiliary invariants, per-component figures, configuration facts), the replayed
+counterexamples and what each component found.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import z3
 
 from crg.checker.components import Signature, components, signature
-from crg.checker.liveness import loop_group
+from crg.checker.explicit.liveness import loop_group
+from crg.checker.options import EXPLICIT_MAX_STATES, SYMBOLIC_GROUPS
+from crg.checker.parallel import run_tasks
 from crg.checker.rename import CarryError, carry_run
-from crg.checker.result import Violation
+from crg.checker.result import PROPERTIES, Finding, Property, SymbolicReport, Verdict, Violation
 from crg.checker.symbolic.auxiliary import GROUP_AUXILIARIES, NODE_AUXILIARIES
 from crg.checker.symbolic.bmc import Target
 from crg.checker.symbolic.component import (
-    PROVED,
+    HOLDS,
     UNKNOWN,
     VIOLATED,
     ComponentOutcome,
@@ -45,14 +49,20 @@ from crg.checker.symbolic.component import (
 from crg.checker.symbolic.coverage import CoverageReport, explain_coverage
 from crg.checker.symbolic.facts import Fact, all_facts
 from crg.checker.symbolic.lasso import confirm_lasso
-from crg.checker.symbolic.limits import EXPLICIT_MAX_STATES
 from crg.checker.symbolic.liveness import Explicit, decide_explicitly
 from crg.checker.symbolic.reduction import footprint_holds, reduce_nodes
-from crg.checker.symbolic.render import render_text
 from crg.checker.symbolic.replay import ReplayError, confirm
 from crg.checker.symbolic.violations import as_violation
 from crg.dsl import Config, Fault
-from crg.spec import INVARIANT_NAMES, LIVENESS, Action, Model, Topology
+from crg.spec import (
+    INVARIANT_NAMES,
+    LIVENESS,
+    STATE_INVARIANTS,
+    STEP_INVARIANTS,
+    Action,
+    Model,
+    Topology,
+)
 from crg.spec.present.modes import action_dict, describe
 
 LIVENESS_LABEL = f"{LIVENESS[0]} (liveness)"
@@ -81,41 +91,30 @@ class ProofOptions:
     """Also answer the configuration facts (coverage, placement, last node)."""
     reduce: bool = True
     """Prove a component on its candidates and ``k`` other nodes when that is sound."""
+    ranking: bool = True
+    """Try to prove liveness with a ranking function (z3) before any explicit search."""
+    jobs: int = 1
+    """Worker processes for the shapes."""
 
     @staticmethod
     def from_any(options: object) -> ProofOptions:
         """Options from any object with some of these attributes (``crg check`` passes
-        the explicit checker's ``CheckOptions``)."""
+        :class:`crg.checker.options.Options`)."""
         if isinstance(options, ProofOptions):
             return options
         if options is None:
             return ProofOptions()
         known = ProofOptions.__dataclass_fields__
-        return ProofOptions(**{name: getattr(options, name) for name in known
-                               if getattr(options, name, None) is not None})
+        values = {name: getattr(options, name) for name in known
+                  if getattr(options, name, None) is not None}
+        workers = getattr(options, "workers", None)
+        if isinstance(workers, int):
+            values["jobs"] = workers
+        return ProofOptions(**values)
 
     def settings(self) -> Settings:
         return Settings(self.timeout_ms, self.bmc_depth, self.max_k, self.budget_s,
-                        self.lasso_depth)
-
-
-@dataclass(slots=True)
-class ProofResult:
-    verdicts: dict[str, str]
-    """Invariant name (and ``vip-held (liveness)``) -> proved | violated | unknown."""
-    details: dict[str, Any] = field(default_factory=dict)
-    violations: list[Violation] = field(default_factory=list)
-    """Each violated property's counterexample, replayed (for SARIF, JUnit and ITF)."""
-
-    @property
-    def ok(self) -> bool:
-        return VIOLATED not in self.verdicts.values()
-
-    def as_json(self) -> dict[str, Any]:
-        return {"verdicts": dict(self.verdicts), "details": self.details}
-
-    def render_text(self) -> str:
-        return render_text(self.verdicts, self.details)
+                        self.lasso_depth, self.ranking)
 
 
 @dataclass(slots=True)
@@ -138,25 +137,38 @@ class _Part:
         return self._model
 
 
-def prove(config: Config, options: object = None) -> ProofResult:
+def prove(config: Config, options: object = None) -> SymbolicReport:
     opts = ProofOptions.from_any(options)
-    started = time.perf_counter()
     topology = Topology.from_config(config, max_down=opts.max_down, faults=opts.faults)
     parts = (components(topology) if opts.compose
              else [tuple(range(len(topology.groups)))] if topology.groups else [])
-    done: dict[tuple[object, ...], tuple[_Part, Signature]] = {}
-    proved_parts: list[_Part] = []
-    for part in parts:
-        sub = topology.restrict(part)
-        sig = signature(topology, part)
-        previous = done.get(sig.key) if opts.symmetry else None
-        if previous is not None:
-            source, source_sig = previous
-            proved_parts.append(_carry_over(source, source_sig, sig, part, sub))
+    return prove_parts(topology, parts, opts)
+
+
+def prove_parts(topology: Topology, parts: list[tuple[int, ...]],
+                opts: ProofOptions) -> SymbolicReport:
+    """Prove the components ``parts`` of ``topology`` (each shape once, on up to
+    ``opts.jobs`` processes)."""
+    started = time.perf_counter()
+    sigs = [signature(topology, part) for part in parts]
+    firsts: dict[tuple[object, ...], int] = {}
+    tasks: list[tuple[tuple[int, ...], Topology, ProofOptions]] = []
+    for part, sig in zip(parts, sigs, strict=True):
+        if opts.symmetry and sig.key in firsts:
             continue
-        entry = _prove_part(part, sub, opts)
-        done[sig.key] = (entry, sig)
-        proved_parts.append(entry)
+        firsts[sig.key] = len(tasks)
+        tasks.append((part, topology.restrict(part), opts))
+    proved = run_tasks(_prove_part, tasks, opts.jobs)
+    proved_parts: list[_Part] = []
+    for part, sig in zip(parts, sigs, strict=True):
+        index = firsts[sig.key] if opts.symmetry else None
+        source = proved[index] if index is not None else None
+        if source is None or source.groups == part:
+            proved_parts.append(source if source is not None else next(
+                p for p in proved if p.groups == part))
+            continue
+        proved_parts.append(_carry_over(source, signature(topology, source.groups), sig,
+                                        part, topology.restrict(part)))
 
     verdicts, invariants, violations = _combine(proved_parts)
     verdicts[LIVENESS_LABEL], invariants[LIVENESS_LABEL], livelock = _combine_liveness(
@@ -186,15 +198,20 @@ def prove(config: Config, options: object = None) -> ProofResult:
                     "compose": opts.compose, "symmetry": opts.symmetry,
                     "timeout_ms": opts.timeout_ms, "bmc_depth": opts.bmc_depth,
                     "max_k": opts.max_k, "lasso_depth": opts.lasso_depth,
-                    "liveness_states": opts.liveness_states},
+                    "liveness_states": opts.liveness_states, "ranking": opts.ranking},
     }
-    return ProofResult(verdicts, details, violations)
+    findings = [(tuple(topology.groups[g].name for g in p.groups), _part_findings(p))
+                for p in proved_parts]
+    return SymbolicReport({k: Verdict(v) for k, v in verdicts.items()}, details, violations,
+                          findings)
 
 
 def _prove_part(part: tuple[int, ...], sub: Topology, opts: ProofOptions) -> _Part:
     """Prove one component, on fewer nodes when its footprint allows (see
     :mod:`crg.checker.symbolic.reduction`); counterexamples are mapped back to all nodes
     and replayed there too."""
+    if len(part) > SYMBOLIC_GROUPS:
+        return _too_large(part, sub)
     settings = opts.settings()
     reduced, kept = sub, tuple(range(sub.n_nodes))
     seconds = 0.0
@@ -205,19 +222,66 @@ def _prove_part(part: tuple[int, ...], sub: Topology, opts: ProofOptions) -> _Pa
         seconds = time.perf_counter() - started
     outcome = prove_component(reduced, settings)
     live = outcome.liveness
-    if live is None or live.verdict != VIOLATED:
+    open_ = any(r.verdict == UNKNOWN for r in outcome.results.values())
+    if live is None or live.verdict == UNKNOWN or (live.verdict == HOLDS and open_):
         # On the reduced nodes too: the same verdict (see reduction), and several times
         # faster than on every node of a large cluster.
         started = time.perf_counter()
         explicit = decide_explicitly(reduced, live, opts.liveness_states)
-        outcome.liveness = explicit.liveness
+        if live is None or live.verdict != HOLDS:
+            outcome.liveness = explicit.liveness
         _settle_open(outcome, explicit)
         seconds += time.perf_counter() - started
     outcome.seconds += seconds
     entry = _Part(part, sub, outcome, nodes_proved=reduced.n_nodes)
     if reduced is not sub:
         _rename(entry, outcome, Model(reduced), {i: n for i, n in enumerate(kept)})
+    entry._model = None  # compiled code: the process that reports builds its own
     return entry
+
+
+def _too_large(part: tuple[int, ...], sub: Topology) -> _Part:
+    """A component beyond the engine's size limit: every target open, with the reason."""
+    reason = (f"not decided: a component of {len(part)} groups linked by avoid is beyond "
+              f"the symbolic engine's limit of {SYMBOLIC_GROUPS} groups")
+    names = [(i.name, False) for i in STATE_INVARIANTS] + [(i.name, True)
+                                                             for i in STEP_INVARIANTS]
+    results = {Target(name, g, step): TargetResult(UNKNOWN, reason)
+               for g in range(len(part)) for name, step in names}
+    outcome = ComponentOutcome(results, [], {}, liveness=TargetResult(UNKNOWN, reason))
+    return _Part(part, sub, outcome)
+
+
+def _part_findings(part: _Part) -> dict[Property, Finding]:
+    """What the engine found for each property in one component."""
+    out: dict[Property, Finding] = {}
+    for prop in PROPERTIES:
+        if prop.liveness:
+            live = part.outcome.liveness or TargetResult(UNKNOWN, "not run")
+            violation = None
+            if live.verdict == VIOLATED and live.loop is not None:
+                index = loop_group(list(live.actions[live.loop:]))
+                group = part.topology.groups[index].name if index >= 0 else None
+                violation = as_violation(part.model, prop.label, "liveness", group,
+                                         live.reason, live.actions, live.loop)
+            out[prop] = Finding(live.verdict, live.reason, live.engine, violation=violation)
+            continue
+        found = [(t, r) for t, r in part.outcome.results.items() if t.name == prop.name]
+        violated = [(t, r) for t, r in found if r.verdict == VIOLATED]
+        unknown = [(t, r) for t, r in found if r.verdict == UNKNOWN]
+        if violated:
+            target, result = min(violated, key=lambda x: len(x[1].actions))
+            group = part.topology.groups[target.group].name
+            v = as_violation(part.model, prop.label, "step" if target.step else "state",
+                             group, result.reason, result.actions)
+            out[prop] = Finding(VIOLATED, result.reason, result.engine, violation=v)
+        elif unknown:
+            out[prop] = Finding(UNKNOWN, unknown[0][1].reason, unknown[0][1].engine)
+        else:
+            engines = ", ".join(sorted({r.engine for _, r in found})) or "z3"
+            out[prop] = Finding(HOLDS, "; ".join(sorted({r.reason for _, r in found})),
+                                engines)
+    return out
 
 
 def _settle_open(outcome: ComponentOutcome, explicit: Explicit) -> None:
@@ -228,7 +292,7 @@ def _settle_open(outcome: ComponentOutcome, explicit: Explicit) -> None:
     for target, result in outcome.results.items():
         if result.verdict == UNKNOWN and target.name in explicit.safe:
             outcome.results[target] = TargetResult(
-                PROVED, f"decided by the explicit engine: no violation in all "
+                HOLDS, f"decided by the explicit engine: no violation in all "
                         f"{explicit.states:,} reachable states of the component "
                         f"(z3: {result.reason})", engine="explicit")
 
@@ -279,7 +343,8 @@ def _carry_over(source: _Part, source_sig: Signature, target_sig: Signature,
     """A component of the same shape: the same verdicts; each counterexample renamed to
     this component's nodes and replayed on its model (so it is checked here too)."""
     outcome = ComponentOutcome(dict(source.outcome.results), source.outcome.strengthening,
-                               source.outcome.dropped, liveness=source.outcome.liveness)
+                               source.outcome.dropped, liveness=source.outcome.liveness,
+                               ranking=source.outcome.ranking)
     entry = _Part(part, sub, outcome, reused_from=tuple(g.name for g in source.topology.groups),
                   nodes_proved=source.nodes_proved)
     _rename(entry, source.outcome, source.model,
@@ -313,10 +378,10 @@ def _combine(parts: list[_Part]
             invariants[name] = {"verdict": UNKNOWN, "reason": result.reason,
                                 "group": part.topology.groups[target.group].name}
         else:
-            verdicts[name] = PROVED
+            verdicts[name] = HOLDS
             how = sorted({r.reason for _, _, r in found})
             invariants[name] = {
-                "verdict": PROVED,
+                "verdict": HOLDS,
                 "reason": ("proved for all interleavings: " + "; ".join(how)) if found
                 else "proved: no group to check",
                 "decided_by": ", ".join(sorted({r.engine for _, _, r in found})) or None}
@@ -338,18 +403,22 @@ def _combine_liveness(parts: list[_Part]) -> tuple[str, dict[str, Any], Violatio
             "group": group, "kind": "liveness", "trace": _trace(part.model, result.actions),
             "loop": result.loop}, as_violation(part.model, LIVENESS_LABEL, "liveness", group,
                                                result.reason, result.actions, result.loop)
-    unknown = [(p, r) for p, r in found if r.verdict != PROVED]
+    unknown = [(p, r) for p, r in found if r.verdict != HOLDS]
     if unknown or len(found) < len(parts):
         part, result = unknown[0] if unknown else (parts[0], TargetResult(UNKNOWN, "not run"))
         return UNKNOWN, {"verdict": UNKNOWN, "reason": result.reason, "decided_by": None,
                          "group": part.topology.groups[0].name}, None
     if not parts:
-        return PROVED, {"verdict": PROVED, "reason": "proved: no group to check",
+        return HOLDS, {"verdict": HOLDS, "reason": "proved: no group to check",
                         "decided_by": None}, None
+    engines = sorted({r.engine for _, r in found})
+    by_z3 = sum(1 for _, r in found if r.engine == "z3")
     reason = (found[0][1].reason if len(found) == 1 else
-              "decided by the explicit engine's liveness check, component by component: "
-              f"every fair run settles in each of the {len(found)} components")
-    return PROVED, {"verdict": PROVED, "reason": reason, "decided_by": "explicit"}, None
+              f"every fair run settles in each of the {len(found)} components: "
+              f"{by_z3} proved by a ranking function (z3), {len(found) - by_z3} by the "
+              "explicit engine's liveness check")
+    return HOLDS, {"verdict": HOLDS, "reason": reason,
+                   "decided_by": ", ".join(engines)}, None
 
 
 def _trace(model: Model, actions: tuple[Action, ...]) -> list[dict[str, Any]]:
@@ -368,11 +437,12 @@ def _component_dict(topology: Topology, part: _Part) -> dict[str, Any]:
         "bmc_depth": o.bmc_depth,
         "strengthening": len(o.strengthening),
         "dropped": dict(o.dropped),
+        "ranking_levels": len(o.ranking) or None,
         "liveness": ({"verdict": o.liveness.verdict, "reason": o.liveness.reason,
                       "decided_by": o.liveness.engine if o.liveness.verdict != UNKNOWN
                       else None} if o.liveness is not None else None),
     }
 
 
-__all__ = ["CoverageReport", "Fact", "ProofOptions", "ProofResult", "explain_coverage",
+__all__ = ["CoverageReport", "Fact", "ProofOptions", "explain_coverage",
            "prove"]

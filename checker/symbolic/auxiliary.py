@@ -132,6 +132,13 @@ def target_live_candidate(v: View, topology: Topology) -> Bool:
     return _ref_ok(v, v.g.target)
 
 
+def target_not_drained(v: View, topology: Topology) -> Bool:
+    """A switchover target, if any, names no drained node: draining a node drops a target
+    on it, and a switchover to a drained node is refused."""
+    a, g = v.a, v.g
+    return a.or_(a.eq(g.target, 0), a.not_(a.bit(v.nodes.drained, ref_node(v, g.target))))
+
+
 def stack_on_owner(v: View, topology: Topology) -> Bool:
     """The VIP (hence, by ``run-order``, application and monitors) is only on the owner.
 
@@ -208,6 +215,7 @@ GROUP_AUXILIARIES: tuple[GroupAuxiliary, ...] = (
     GroupAuxiliary("nothing-on-crashed", nothing_on_crashed),
     GroupAuxiliary("owner-live-candidate", owner_live_candidate),
     GroupAuxiliary("target-live-candidate", target_live_candidate),
+    GroupAuxiliary("target-not-drained", target_not_drained),
     GroupAuxiliary("stack-on-owner", stack_on_owner),
     GroupAuxiliary("failure-on-owner", failure_on_owner),
     GroupAuxiliary("unexplored-commands-absent", unexplored_commands_absent),

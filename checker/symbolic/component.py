@@ -4,8 +4,10 @@ Order of business: the strengthened induction of :mod:`~crg.checker.symbolic.ind
 proves what it can; for the rest, bounded model checking looks for a real run from the
 initial state (replayed on the concrete model before it is believed); what neither settles
 gets a k-induction attempt; whatever is still open is reported as unknown, with the reason.
-Liveness gets a bounded search for a fair lasso (:mod:`~crg.checker.symbolic.lasso`); z3
-never proves it — :mod:`~crg.checker.symbolic.liveness` may, with the explicit engine.
+Liveness is proved by a ranking function (:mod:`~crg.checker.symbolic.ranking`) if one is
+found, otherwise refuted by a bounded search for a fair lasso
+(:mod:`~crg.checker.symbolic.lasso`); what neither settles
+:mod:`~crg.checker.symbolic.liveness` may, with the explicit engine.
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from crg.checker.result import Verdict
 from crg.checker.symbolic import bmc, lasso
 from crg.checker.symbolic.bmc import Target
 from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.checker.symbolic.induction import Finding, Prover
 from crg.checker.symbolic.kinduction import k_inductive
+from crg.checker.symbolic.ranking import find_ranking
 from crg.checker.symbolic.replay import ReplayError, confirm
 from crg.spec import Action, Model, Topology
 from crg.spec.vocabulary.algebra import Bool
 
-PROVED, VIOLATED, UNKNOWN = "proved", "violated", "unknown"
+HOLDS, VIOLATED, UNKNOWN = Verdict.HOLDS, Verdict.VIOLATED, Verdict.UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +42,15 @@ class Settings:
     """Time for the bounded search of one component."""
     lasso_depth: int = 8
     """Longest lasso (prefix and loop, steps of any kind) the livelock search looks at."""
+    ranking: bool = True
+    """Try to prove liveness with a ranking function first."""
+    ranking_s: float = 60.0
+    """Time for the ranking function search of one component."""
 
 
 @dataclass(slots=True)
 class TargetResult:
-    verdict: str
+    verdict: Verdict
     reason: str
     actions: tuple[Action, ...] = ()
     """The counterexample, for a violation (actions of the component's model)."""
@@ -66,8 +74,10 @@ class ComponentOutcome:
     """Symbolic counterexamples the concrete model refused (bugs; never reported as
     violations)."""
     liveness: TargetResult | None = None
-    """The liveness half of ``vip-held``: violated (a fair lasso) or unknown (none within
-    ``lasso_depth``); None before the search ran."""
+    """The liveness half of ``vip-held``: holds (a ranking function), violated (a fair
+    lasso) or unknown (neither); None before the search ran."""
+    ranking: tuple[tuple[str, ...], ...] = ()
+    """The ranking function that proved liveness: the atoms of each level."""
 
 
 def prove_component(topology: Topology, settings: Settings) -> ComponentOutcome:
@@ -82,7 +92,7 @@ def prove_component(topology: Topology, settings: Settings) -> ComponentOutcome:
         findings[Target(name, g)] = f
     for (name, g), f in prover.steps().items():
         findings[Target(name, g, step=True)] = f
-    results = {t: TargetResult(PROVED, f.reason) for t, f in findings.items() if f.proved}
+    results = {t: TargetResult(HOLDS, f.reason) for t, f in findings.items() if f.proved}
     outcome = ComponentOutcome(results, prover.strengthening_labels(),
                                dict(prover.stats.dropped), queries=prover.stats.queries)
     open_targets = [t for t, f in findings.items() if not f.proved]
@@ -108,6 +118,14 @@ def _strengthening(enc: Encoding, prover: Prover) -> Callable[[SymState], Bool]:
 
 def _find_livelock(enc: Encoding, topology: Topology, prover: Prover, settings: Settings,
                    outcome: ComponentOutcome, deadline: float) -> None:
+    if settings.ranking:
+        queries = prover.stats.queries
+        ranking = find_ranking(enc, prover, settings.ranking_s)
+        outcome.queries += prover.stats.queries - queries
+        if ranking is not None:
+            outcome.liveness = TargetResult(HOLDS, f"proved: {ranking.describe()}")
+            outcome.ranking = ranking.levels
+            return
     found = lasso.search(enc, settings.lasso_depth, settings.timeout_ms, deadline,
                          _strengthening(enc, prover))
     outcome.queries += found.queries
@@ -170,7 +188,7 @@ def _decide_open(enc: Encoding, topology: Topology, prover: Prover, targets: lis
                 break
         if proved_at is not None:
             outcome.results[target] = TargetResult(
-                PROVED, f"{proved_at}-induction (with the inductive invariants), base case by "
+                HOLDS, f"{proved_at}-induction (with the inductive invariants), base case by "
                         f"bounded model checking to depth {searched}")
             continue
         why = findings[target].reason

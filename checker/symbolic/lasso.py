@@ -4,7 +4,7 @@ A *lasso* is a run ``s_0 … s_k`` from the initial state whose steps are free (
 included) up to a loop start ``L``, and from ``s_L`` on only system steps — the cluster
 service's and lease expiry, no environment event — with ``s_k = s_L``: the loop repeats
 forever while the environment stays quiet. It counts only if it is *fair* in the sense of
-the explicit engine (:mod:`crg.checker.liveness`, SPEC.md section 8): weak fairness per
+the explicit engine (:mod:`crg.checker.explicit.liveness`, SPEC.md section 8): weak fairness per
 system action instance (kind, group, node), so every instance enabled in *every* state of
 the loop is taken by one of its steps. The explicit engine then reports a livelock too:
 the strongly connected component holding the loop has no more continuously enabled

@@ -3,7 +3,7 @@
 
 z3 only ever *refutes* liveness, with a fair lasso (:mod:`crg.checker.symbolic.lasso`). To
 *prove* it, a component whose state space is small enough is handed to the explicit
-engine's liveness check (:mod:`crg.checker.liveness`, the same search ``crg check`` runs),
+engine's liveness check (:mod:`crg.checker.explicit.liveness`, the same search ``crg check`` runs),
 capped at :data:`EXPLICIT_MAX_STATES` states; the verdict then says that the explicit
 engine decided it. A component beyond the cap with no lasso within the bound stays
 ``unknown``, with both reasons.
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crg.checker.explore import Search
-from crg.checker.symbolic.component import PROVED, UNKNOWN, VIOLATED, TargetResult
-from crg.checker.symbolic.limits import EXPLICIT_MAX_STATES
-from crg.checker.symmetry import canonicaliser
-from crg.checker.trace import violation
+from crg.checker.explicit.explore import Search
+from crg.checker.explicit.symmetry import canonicaliser
+from crg.checker.explicit.trace import violation
+from crg.checker.options import EXPLICIT_MAX_STATES
+from crg.checker.symbolic.component import HOLDS, UNKNOWN, VIOLATED, TargetResult
 from crg.spec import INVARIANT_NAMES, LIVENESS, Model, Topology
 
 _KEY = (LIVENESS[0], True)
@@ -63,7 +63,7 @@ def decide_explicitly(topology: Topology, z3_result: TargetResult | None,
                                      (*actions, trace.loop_action), trace.loop,
                                      engine="explicit"), safe, stats.states)
     if stats.complete:
-        return Explicit(TargetResult(PROVED, f"decided by the explicit engine's liveness "
+        return Explicit(TargetResult(HOLDS, f"decided by the explicit engine's liveness "
                                              f"check: every fair run settles, in all "
                                              f"{stats.states:,} reachable states of the "
                                              f"component ({bound})", engine="explicit"),

@@ -3,10 +3,11 @@ the configuration facts that fail or inform."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
-def render_text(verdicts: dict[str, str], details: dict[str, Any]) -> str:
+def render_text(verdicts: Mapping[str, str], details: Mapping[str, Any]) -> str:
     invariants: dict[str, dict[str, Any]] = details.get("invariants", {})
     parts = details.get("components", [])
     shapes = sum(1 for p in parts if not p.get("reused_from"))

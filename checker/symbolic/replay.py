@@ -10,27 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from crg.checker.runs import ReplayError as ReplayError
+from crg.checker.runs import replay as replay
 from crg.checker.symbolic.bmc import Target
 from crg.spec import Action, Model, State
-
-
-class ReplayError(Exception):
-    """A symbolic run that the concrete model does not confirm (a bug in crg)."""
-
-
-def replay(model: Model, actions: Sequence[Action]) -> list[State]:
-    """The states of the run, the initial one first; only enabled actions are accepted."""
-    states = [model.initial()]
-    for i, action in enumerate(actions):
-        here = states[-1]
-        for candidate, after, _ in (model.system_transitions(here)
-                                    + model.environment_transitions(here)):
-            if candidate == action:
-                states.append(after)
-                break
-        else:
-            raise ReplayError(f"step {i + 1} ({action.kind.label}) is not enabled")
-    return states
 
 
 def confirm(model: Model, actions: Sequence[Action], target: Target) -> list[State]:

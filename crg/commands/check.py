@@ -1,21 +1,24 @@
 """``crg check FILE...``: validate configurations, then prove them safe.
 
 Every file is checked and reported, also after a bad one. Validation is
-:func:`validate`; the model checker joins in :func:`verify`, which only ever sees a valid
-configuration. ``--format text`` prints a verdict table and each counterexample step by
-step; ``json``, ``sarif`` and ``junit`` are for tools and CI (one document for all files).
+:func:`validate`; the model checker (:func:`crg.checker.check`) only ever sees a valid
+configuration and decides everything else — which engine answers, whether the engines
+agree, what stays undecided, the status. ``--format text`` prints a verdict table and
+each counterexample step by step; ``json``, ``sarif`` and ``junit`` are for tools and CI
+(one document for all files).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crg import files
-from crg.checker.symbolic.limits import EXPLICIT_MAX_STATES
+from crg.checker.options import AUTO_STATES, EXPLICIT_MAX_STATES, Engine, Options, Progress
 from crg.commands import add_command, add_format
 from crg.dsl import Config, ConfigError, Fault
 from crg.dsl.export import diagnostic_to_dict
@@ -23,13 +26,14 @@ from crg.errors import ExitCode, FileError
 from crg.output import Output, count
 
 if TYPE_CHECKING:
-    from crg.checker.api import CheckOptions
-    from crg.checker.explore import Progress
-    from crg.checker.result import CheckReport, Violation
-    from crg.checker.symbolic.api import ProofResult
+    from crg.checker.result import Report as CheckerReport
+    from crg.checker.symbolic.coverage import CoverageReport
     from crg.commands import Subparsers
 
-ENGINES = ("explicit", "symbolic", "both")
+ENGINES = tuple(e.value for e in Engine)
+
+_EXIT = {"ok": ExitCode.OK, "inconclusive": ExitCode.INCONCLUSIVE,
+         "violated": ExitCode.VIOLATED, "internal": ExitCode.INTERNAL}
 
 
 @dataclass
@@ -40,20 +44,15 @@ class Report:
     config: Config | None = None
     problem: ConfigError | FileError | None = None
     verdict: ExitCode = ExitCode.OK
-    details: dict[str, Any] = field(default_factory=dict)
-    """Extra facts for ``--format json`` (the checker adds its results here)."""
-    check: CheckReport | None = None
-    symbolic: list[Violation] = field(default_factory=list)
-    """The symbolic engine's counterexamples, replayed (``--engine symbolic|both``)."""
+    result: CheckerReport | None = None
+    """The checker's report (None: not checked)."""
+    coverage: CoverageReport | None = None
+    """``--explain-coverage``: the answer, instead of a check."""
     itf_paths: dict[str, str] = field(default_factory=dict)
     """Property identifier -> the ITF trace written under ``--out`` (the symbolic
     engine's: identifier + ``/symbolic``)."""
     error: str | None = None
     """A usage problem found only once the file was read (``--max-down`` too large...)."""
-    undecided: list[str] = field(default_factory=list)
-    """Properties no engine decided (neither violated nor proved nor bounded)."""
-    bounded: int | None = None
-    """``--max-depth N`` left events unexplored: nothing beyond N events is claimed."""
 
 
 _SEVERITY = (ExitCode.OK, ExitCode.INCONCLUSIVE, ExitCode.VIOLATED, ExitCode.BAD_INPUT,
@@ -77,7 +76,8 @@ def register(subparsers: Subparsers) -> None:
                (ExitCode.INTERNAL, "a bug in crg: the engines disagree, a counterexample "
                                    "does not replay, or a self-check of the spec fails"),
                (ExitCode.INCONCLUSIVE, "nothing is violated, but not every property was "
-                                       "decided")))
+                                       "decided (a budget ran out, or no engine could "
+                                       "decide it)")))
     parser.add_argument("files", nargs="+", metavar="FILE", help="a .crg configuration")
     add_format(parser, ("text", "json", "sarif", "junit"), "text")
     parser.add_argument("--max-down", type=_count, metavar="K",
@@ -92,21 +92,36 @@ def register(subparsers: Subparsers) -> None:
                         help="check all groups together instead of one component at a time")
     parser.add_argument("--no-symmetry", dest="symmetry", action="store_false",
                         help="do not merge interchangeable nodes, groups and components")
+    parser.add_argument("--no-reduction", dest="reduction", action="store_false",
+                        help="explore every interleaving (no partial-order reduction)")
     parser.add_argument("--keep-going", action="store_true",
                         help="explore everything even after a violation")
     parser.add_argument("--out", metavar="DIR",
                         help="write each counterexample as an ITF JSON trace under DIR")
-    parser.add_argument("--engine", choices=ENGINES, default="explicit",
-                        help="explicit-state search, z3 proofs, or both (default: explicit); "
-                             "both implies --keep-going")
+    parser.add_argument("--engine", choices=ENGINES, default=Engine.AUTO.value,
+                        help="auto: the explicit search for each component that stays "
+                             f"within --auto-states ({AUTO_STATES:,}), z3 for the others "
+                             "(the default); explicit-state search only, z3 proofs only, "
+                             "or both (which implies --keep-going)")
+    parser.add_argument("--auto-states", type=_positive, metavar="N",
+                        help=f"--engine auto: the largest explicit search of a component "
+                             f"(default {AUTO_STATES:,})")
+    parser.add_argument("--max-states", type=_positive, metavar="N",
+                        help="stop an explicit search at N states (default: what the memory "
+                             "budget holds); what it leaves open is inconclusive (exit 4)")
+    parser.add_argument("--memory", type=_size, metavar="SIZE",
+                        help="memory budget of the check, e.g. 2G or 512M (default: 60%% of "
+                             "the memory available)")
+    parser.add_argument("-j", "--jobs", type=_positive, metavar="N",
+                        help="check components on N processes (default: one per core)")
     parser.add_argument("--liveness-states", type=_count, metavar="N",
                         help="symbolic engine: decide liveness, and what z3 leaves open, "
                              "with an explicit search of each component of at most N states "
-                             f"(default {EXPLICIT_MAX_STATES:,}; larger decides more and takes "
-                             "longer, 0 never)")
+                             f"when no ranking function proves it (default "
+                             f"{EXPLICIT_MAX_STATES:,}; 0 never)")
     parser.add_argument("--explain-coverage", action="store_true",
-                        help="also list the minimal failure sets (within --max-down) that "
-                             "leave a group without a node (z3)")
+                        help="instead of checking, list the minimal failure sets (within "
+                             "--max-down) that leave a group without a node (z3)")
     parser.add_argument("--validate-only", action="store_true",
                         help="parse and validate only; do not run the model checker")
     parser.set_defaults(run=run)
@@ -122,6 +137,23 @@ def _count(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    value = _count(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def _size(text: str) -> int:
+    found = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)i?b?\s*", text.lower())
+    if found is None or int(found.group(1)) == 0:
+        raise argparse.ArgumentTypeError(f"not a size: '{text}' (examples: 512M, 4G)")
+    return int(found.group(1)) * _UNITS[found.group(2)]
+
+
 def _faults(text: str) -> frozenset[Fault]:
     out = set()
     for word in (w.strip() for w in text.split(",")):
@@ -135,6 +167,14 @@ def _faults(text: str) -> frozenset[Fault]:
 
 def run(args: argparse.Namespace) -> int:
     out = Output()
+    if getattr(args, "explain_coverage", False):
+        if getattr(args, "validate_only", False):
+            out.error("--explain-coverage and --validate-only do not go together: the one "
+                      "asks a question of the model, the other skips it")
+            return ExitCode.BAD_INPUT
+        if args.format in ("sarif", "junit"):
+            out.error(f"--explain-coverage answers in text or json, not {args.format}")
+            return ExitCode.BAD_INPUT
     reports = []
     if getattr(args, "out", None):
         from crg.checker.report.itf import file_stems
@@ -151,13 +191,19 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "sarif":
         from crg.checker.report.sarif import to_sarif
 
-        out.json(to_sarif([(r.path, r.config, r.check, r.problem, r.symbolic)
+        out.json(to_sarif([(r.path, r.config, r.result.explicit if r.result else None,
+                            r.problem, r.result.symbolic.violations
+                            if r.result and r.result.symbolic else [])
                            for r in reports], code))
     elif args.format == "junit":
         from crg.checker.report.junit import to_junit
 
-        out.raw(to_junit([(r.path, r.check, r.problem or _error(r),
-                           r.details.get("symbolic"), r.symbolic) for r in reports]))
+        out.raw(to_junit([(r.path, r.result.explicit if r.result else None,
+                           r.problem or _error(r),
+                           r.result.symbolic.as_json() if r.result and r.result.symbolic
+                           else None,
+                           r.result.symbolic.violations if r.result and r.result.symbolic
+                           else []) for r in reports]))
     return code
 
 
@@ -173,10 +219,11 @@ def check_file(path: str, args: argparse.Namespace, out: Output | None = None) -
         report.problem = exc
         report.verdict = ExitCode.BAD_INPUT
         return report
-    if not getattr(args, "validate_only", False):
+    if getattr(args, "explain_coverage", False):
+        report.verdict = explain(report, args)
+    elif not getattr(args, "validate_only", False):
         with _progress(out, path, args) as progress:
-            args.progress = progress  # verify(report, args) is the hook tests replace
-            report.verdict = verify(report, args)
+            report.verdict = verify(report, args, progress)
     return report
 
 
@@ -185,9 +232,71 @@ def validate(path: str) -> Config:
     return files.load(path)
 
 
-def verify(report: Report, args: argparse.Namespace) -> ExitCode:
-    """Prove the invariants of the valid configuration ``report.config`` with the engine
-    ``--engine`` asks for; the results go to ``report.check`` and ``report.details``."""
+def options(args: argparse.Namespace, progress: Progress | None = None) -> Options:
+    """The checker's options from the command line."""
+    return Options(
+        engine=Engine(getattr(args, "engine", Engine.AUTO.value)),
+        max_down=getattr(args, "max_down", None), faults=getattr(args, "faults", None),
+        compose=getattr(args, "compose", True), symmetry=getattr(args, "symmetry", True),
+        reduction=getattr(args, "reduction", True),
+        max_events=getattr(args, "max_depth", None),
+        keep_going=getattr(args, "keep_going", False),
+        max_states=getattr(args, "max_states", None), memory=getattr(args, "memory", None),
+        auto_states=getattr(args, "auto_states", None) or AUTO_STATES,
+        liveness_states=getattr(args, "liveness_states", None),
+        jobs=getattr(args, "jobs", None), progress=progress)
+
+
+def verify(report: Report, args: argparse.Namespace,
+           progress: Progress | None = None) -> ExitCode:
+    """Check the valid configuration ``report.config``; the checker's report goes to
+    ``report.result``, the traces under ``--out``."""
+    from crg.checker.api import CheckError, check
+    from crg.checker.report import itf
+
+    config = report.config
+    assert config is not None
+    try:
+        result = check(config, options(args, progress))
+    except CheckError as exc:
+        report.error = str(exc)
+        return ExitCode.BAD_INPUT
+    report.result = result
+    out_dir = getattr(args, "out", None)
+    if out_dir:
+        stem = getattr(args, "itf_stems", {}).get(report.path)
+        auto = result.engine == Engine.AUTO.value
+        plain = (result.violations if auto
+                 else result.explicit.violations if result.explicit is not None else [])
+        tagged = result.symbolic.violations if result.symbolic and not auto else []
+        try:
+            for v in plain:
+                report.itf_paths[v.prop.ident] = itf.write(out_dir, report.path, v,
+                                                           stem=stem)
+            invariants = (result.symbolic.details.get("invariants", {})
+                          if result.symbolic is not None and tagged else {})
+            assert isinstance(invariants, dict)
+            for v in tagged:
+                written = itf.write(out_dir, report.path, v, "symbolic", stem)
+                report.itf_paths[f"{v.prop.ident}/symbolic"] = written
+                if v.prop.label in invariants:
+                    invariants[v.prop.label]["itf"] = written
+        except itf.TraceWriteError as exc:
+            raise FileError(exc.path, exc.reason, "write") from None
+    if result.errors:
+        report.error = "; ".join(_internal(e) for e in result.errors)
+    return _EXIT[result.status.value]
+
+
+def _internal(error: str) -> str:
+    if error.startswith("the explicit and symbolic engines disagree"):
+        return error + " (a bug in crg; please report it)"
+    return ("internal error in the symbolic engine (a bug in crg; please report it): "
+            + error)
+
+
+def explain(report: Report, args: argparse.Namespace) -> ExitCode:
+    """``--explain-coverage``: only the coverage question, answered by z3."""
     config = report.config
     assert config is not None
     max_down = getattr(args, "max_down", None)
@@ -195,130 +304,10 @@ def verify(report: Report, args: argparse.Namespace) -> ExitCode:
         report.error = (f"--max-down {max_down}: the cluster has only "
                         f"{count(len(config.nodes), 'node')}")
         return ExitCode.BAD_INPUT
-    from crg.checker.api import CheckOptions, run_check
-    from crg.checker.report import itf
-    from crg.checker.report.data import report_to_dict
+    from crg.checker.symbolic.coverage import explain_coverage
 
-    engine = getattr(args, "engine", "explicit")
-    options = CheckOptions(
-        max_down=max_down, faults=getattr(args, "faults", None),
-        compose=getattr(args, "compose", True), symmetry=getattr(args, "symmetry", True),
-        max_events=getattr(args, "max_depth", None),
-        # both engines: the explicit search must finish to have something to compare
-        keep_going=getattr(args, "keep_going", False) or engine == "both",
-        progress=getattr(args, "progress", None),
-        liveness_states=getattr(args, "liveness_states", None))
-    verdict = ExitCode.OK
-    if getattr(args, "explain_coverage", False):
-        report.details["coverage"] = _coverage(config, max_down)
-    out_dir = getattr(args, "out", None)
-    stem = getattr(args, "itf_stems", {}).get(report.path)
-    if engine in ("symbolic", "both"):
-        symbolic = _symbolic(config, options)
-        verdicts: dict[str, str] = dict(symbolic.verdicts)
-        details = _plain(getattr(symbolic, "details", None))
-        report.symbolic = list(getattr(symbolic, "violations", []))
-        if out_dir:
-            for v in report.symbolic:
-                written = itf.write(out_dir, report.path, v, "symbolic", stem)
-                report.itf_paths[f"{v.prop.ident}/symbolic"] = written
-                if isinstance(details, dict) and v.prop.label in details.get("invariants", {}):
-                    details["invariants"][v.prop.label]["itf"] = written
-        report.details["symbolic"] = {"verdicts": verdicts, "details": details}
-        if "violated" in verdicts.values():
-            verdict = ExitCode.VIOLATED
-        errors = details.get("internal_errors") if isinstance(details, dict) else None
-        if errors:
-            report.error = ("internal error in the symbolic engine (a bug in crg; please "
-                            "report it): " + "; ".join(map(str, errors)))
-    if engine in ("explicit", "both"):
-        check = run_check(config, options)
-        report.check = check
-        if out_dir:
-            for v in check.violations:
-                report.itf_paths[v.prop.ident] = itf.write(out_dir, report.path, v,
-                                                           stem=stem)
-        report.details["check"] = report_to_dict(report.path, check, report.itf_paths)
-        if not check.ok:
-            verdict = ExitCode.VIOLATED
-        if engine == "both":
-            disagree = _disagreements(check, report.details["symbolic"]["verdicts"])
-            if disagree:
-                report.details["disagreements"] = disagree
-                report.error = ("the explicit and symbolic engines disagree on "
-                                + ", ".join(disagree) + " (a bug in crg; please report it)")
-                return ExitCode.INTERNAL
-    if report.error is not None:
-        return ExitCode.INTERNAL
-    if verdict is ExitCode.OK:
-        verdict = _open_verdicts(report, getattr(args, "max_depth", None))
-    return verdict
-
-
-def _open_verdicts(report: Report, max_depth: int | None) -> ExitCode:
-    """Nothing is violated: which properties are decided by neither engine (exit 4), or
-    only within ``--max-depth`` (still exit 0, but said so)."""
-    from crg.checker.result import PROPERTIES, Verdict
-
-    explicit = ({r.prop.label: r.verdict for r in report.check.results.values()}
-                if report.check is not None else {})
-    symbolic = report.details.get("symbolic", {}).get("verdicts", {})
-    bounded = False
-    for prop in PROPERTIES:
-        theirs = symbolic.get(prop.label)
-        ours = explicit.get(prop.label)
-        if ours is Verdict.HOLDS or theirs == "proved":
-            continue
-        if ours is Verdict.BOUNDED:
-            bounded = True
-        elif ours is not None or theirs is not None:
-            report.undecided.append(prop.label)
-    if report.undecided:
-        report.details["undecided"] = list(report.undecided)
-        return ExitCode.INCONCLUSIVE
-    if bounded:
-        report.bounded = max_depth
-        report.details["bounded"] = max_depth
-    return ExitCode.OK
-
-
-def _disagreements(check: CheckReport, symbolic: dict[str, str]) -> list[str]:
-    """Properties one engine proves and the other refutes (``unknown`` and unfinished
-    searches agree with anything)."""
-    from crg.checker.result import Verdict
-
-    out = []
-    for prop, result in check.results.items():
-        theirs = symbolic.get(prop.label, symbolic.get(prop.ident))
-        if ((theirs == "violated" and result.verdict is Verdict.HOLDS)
-                or (theirs == "proved" and result.verdict is Verdict.VIOLATED)):
-            out.append(prop.label)
-    return out
-
-
-def _symbolic(config: Config, options: CheckOptions) -> ProofResult:
-    """The z3 engine's answer (imported here: z3 costs a second at start-up)."""
-    from crg.checker.symbolic.api import prove
-
-    return prove(config, options)
-
-
-def _coverage(config: Config, max_down: int | None) -> str:
-    """The z3 engine's answer to "which failures leave a group without a node?"."""
-    from crg.checker.symbolic.api import explain_coverage
-
-    return str(explain_coverage(config, max_down).render_text())
-
-
-def _plain(value: Any) -> Any:
-    """``details`` as JSON-ready data (the symbolic engine chooses its shape)."""
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return str(value)
+    report.coverage = explain_coverage(config, max_down)
+    return ExitCode.OK if report.coverage.ok else ExitCode.VIOLATED
 
 
 @contextlib.contextmanager
@@ -354,46 +343,63 @@ def print_report(out: Output, report: Report) -> None:
     config = report.config
     assert config is not None
     out.diagnostics(config.source, config.warnings, with_summary=False)
-    if report.check is not None:
-        from crg.checker.report.text import print_check
-
-        print_check(out, report.path, config, report.check, report.itf_paths)
-    coverage = report.details.get("coverage")
-    if coverage is not None:
-        out.print(coverage.rstrip("\n"))
-    symbolic = report.details.get("symbolic")
-    if symbolic is not None:
-        from crg.checker.symbolic.render import render_text
-
-        out.print(render_text(symbolic["verdicts"], symbolic["details"] or {}))
     facts = [count(len(config.nodes), "node"), count(len(config.groups), "group")]
     if config.warnings:
         facts.append(count(len(config.warnings), "warning"))
+    if report.coverage is not None:
+        out.print(report.coverage.render_text())
+        return
+    result = report.result
+    if result is None:
+        out.print(f"{report.path}: ok ({', '.join(facts)})")
+        return
+    if result.explicit is not None:
+        from crg.checker.report.text import print_check
+
+        print_check(out, report.path, config, result, report.itf_paths)
+    symbolic = result.symbolic
+    if symbolic is not None and result.engine != Engine.AUTO.value:
+        from crg.checker.symbolic.render import render_text
+
+        out.print(render_text(symbolic.verdicts, symbolic.details))
+    for limit in result.limits:
+        out.print(f"  limit: {limit}", style="yellow")
     if report.verdict is ExitCode.INTERNAL:
         # what was found is shown above; the verdict is that crg cannot be trusted here
         out.error(f"{report.path}: {report.error}")
     elif report.verdict is ExitCode.VIOLATED:
-        broken = [v.prop.label for v in report.check.violations] if report.check else []
-        if symbolic is not None:
-            broken += [name for name, verdict in sorted(symbolic["verdicts"].items())
-                       if verdict == "violated" and name not in broken]
+        broken = sorted(r.prop.label for r in result.results.values()
+                        if r.verdict.value == "violated")
+        explicit = [v.prop.label for v in result.explicit.violations] if result.explicit else []
+        broken = explicit + [b for b in broken if b not in explicit]
         out.print(f"{report.path}: violated: {', '.join(broken) or 'see above'} "
                   f"({', '.join(facts)})", style="bold red")
     elif report.verdict is ExitCode.INCONCLUSIVE:
         out.print(f"{report.path}: inconclusive: no violation, but not decided: "
-                  f"{', '.join(report.undecided)} ({', '.join(facts)})", style="bold yellow")
-        from crg.checker.result import PROPERTIES
-
-        liveness = {p.label for p in PROPERTIES if p.liveness}
-        if symbolic is not None and liveness & set(report.undecided):
-            out.print("  = hint: components too large for the explicit liveness check; "
-                      "--liveness-states N raises its limit (time grows with N), or check "
-                      "with --engine explicit", err=True)
-    elif report.bounded is not None:
-        out.print(f"{report.path}: no violation within {count(report.bounded, 'event')} "
+                  f"{', '.join(result.undecided)} ({', '.join(facts)})", style="bold yellow")
+        _hint(out, result)
+    elif result.bounded is not None:
+        out.print(f"{report.path}: no violation within {count(result.bounded, 'event')} "
                   f"(bounded, not a proof) ({', '.join(facts)})", style="yellow")
     else:
         out.print(f"{report.path}: ok ({', '.join(facts)})")
+
+
+def _hint(out: Output, result: CheckerReport) -> None:
+    from crg.checker.result import PROPERTIES
+
+    liveness = {p.label for p in PROPERTIES if p.liveness}
+    reasons = " ".join(r.reason for r in result.results.values())
+    if result.limits:
+        out.print("  = hint: a search stopped at its budget; --memory or --max-states raise "
+                  "it, --engine symbolic does not enumerate states", err=True)
+    elif "linked by avoid" in reasons:
+        out.print("  = hint: groups linked by avoid, either way, are checked as one "
+                  "component; keep avoid for the groups that need it", err=True)
+    elif result.symbolic is not None and liveness & set(result.undecided):
+        out.print("  = hint: components too large for the explicit liveness check; "
+                  "--liveness-states N raises its limit (time grows with N), or check "
+                  "with --engine explicit", err=True)
 
 
 def reports_to_dict(reports: list[Report]) -> dict[str, Any]:
@@ -413,22 +419,43 @@ def _report_to_dict(report: Report) -> dict[str, Any]:
         entry["diagnostics"] = [{"severity": "error", "line": None, "column": None,
                                  "message": str(report.problem), "code": "unreadable",
                                  "hint": None, "end_line": None, "end_column": None}]
-    elif isinstance(report.problem, ConfigError):
+        return entry
+    if isinstance(report.problem, ConfigError):
         entry["status"] = "invalid"
         entry["diagnostics"] = [diagnostic_to_dict(d) for d in report.problem.diagnostics]
-    else:
-        config = report.config
-        assert config is not None
-        entry["status"] = ("ok" if report.verdict is ExitCode.OK
-                           else "error" if report.error
-                           else "inconclusive" if report.verdict is ExitCode.INCONCLUSIVE
-                           else "violated")
-        entry["nodes"] = len(config.nodes)
-        entry["groups"] = len(config.groups)
-        entry["diagnostics"] = [diagnostic_to_dict(d) for d in config.warnings]
-        if report.error:
-            entry["diagnostics"].append({"severity": "error", "line": None, "column": None,
-                                         "message": report.error, "code": "usage",
-                                         "hint": None, "end_line": None, "end_column": None})
-    entry.update(report.details)
+        return entry
+    config = report.config
+    assert config is not None
+    entry["status"] = ("ok" if report.verdict is ExitCode.OK
+                       else "error" if report.error
+                       else "inconclusive" if report.verdict is ExitCode.INCONCLUSIVE
+                       else "violated")
+    entry["nodes"] = len(config.nodes)
+    entry["groups"] = len(config.groups)
+    entry["diagnostics"] = [diagnostic_to_dict(d) for d in config.warnings]
+    if report.error:
+        entry["diagnostics"].append({"severity": "error", "line": None, "column": None,
+                                     "message": report.error, "code": "usage",
+                                     "hint": None, "end_line": None, "end_column": None})
+    if report.coverage is not None:
+        entry["coverage"] = report.coverage.as_json()
+    result = report.result
+    if result is None:
+        return entry
+    from crg.checker.report.data import report_to_dict
+
+    entry["engine"] = result.engine
+    entry["verdicts"] = {r.prop.label: r.verdict.value for r in result.results.values()}
+    if result.explicit is not None:
+        entry["check"] = report_to_dict(report.path, result.explicit, report.itf_paths)
+    if result.symbolic is not None:
+        entry["symbolic"] = result.symbolic.as_json()
+    if result.undecided:
+        entry["undecided"] = list(result.undecided)
+    if result.bounded is not None:
+        entry["bounded"] = result.bounded
+    if result.disagreements:
+        entry["disagreements"] = list(result.disagreements)
+    if result.limits:
+        entry["limits"] = list(result.limits)
     return entry

@@ -17,6 +17,7 @@ from crg.commands import add_command, add_format
 from crg.commands.check import Report, reports_to_dict
 from crg.dsl import Config, ConfigError, Group
 from crg.dsl.export import config_to_dict, duration_text
+from crg.dsl.model import OtherGroups
 from crg.dsl.redact import redact_data
 from crg.errors import ExitCode, FileError
 from crg.output import Output, count
@@ -79,5 +80,5 @@ def _row(group: Group) -> list[str]:
         ", ".join(group.possible) or "-", group.failback.value,
         f"{group.restarts} within {duration_text(group.restart_window_ms)}",
         ", ".join(m.kind.value for m in group.monitors),
-        ", ".join(group.notify) or "-",
+        ("all" if isinstance(group.notify, OtherGroups) else ", ".join(group.notify)) or "-",
     ]

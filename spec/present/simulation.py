@@ -338,7 +338,7 @@ class Simulation:
             else:
                 kind = "service-up" if action.kind is ActionKind.NOTIFY_UP else "service-down"
                 out.append(Notification(kind, topo.name, nodes[action.node],
-                                        topo.subscribers, ()))
+                                        tuple(topo.subscribers), ()))
         return out
 
     def _problems(self, transition: tuple[Action, State, tuple[tuple[str, str], ...]]

@@ -6,6 +6,7 @@ packed into integers. :class:`Topology` is built once from a validated config.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from crg.dsl.model import Config, Failback, Fault, Fencing, Kind
@@ -39,8 +40,9 @@ class GroupTopology:
     budget: int
     """Local restarts allowed before the group fails over (``restarts N``)."""
     self_fencing: bool
-    subscribers: tuple[str, ...]
-    """Names of the groups that receive this group's service up/down events."""
+    subscribers: Sequence[str]
+    """Names of the groups that receive this group's service up/down events (every other
+    group, by default, is one shared list: see ``crg.dsl.model.OtherGroups``)."""
     avoid: tuple[int, ...]
     """Groups this one prefers not to share a node with."""
     avoided_groups: tuple[AvoidedGroup, ...] = ()

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from crg.checker.api import check
+from crg.checker.options import Engine, Options
+from crg.checker.result import CheckReport
 from crg.dsl import Config, parse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,3 +51,10 @@ def make_config(nodes: int, groups: list[G], *, down: int = 1,
 
 def example(name: str) -> str:
     return str(EXAMPLES / name)
+
+
+def explicit(config: Config, **options: Any) -> CheckReport:
+    """The explicit engine's report on ``config``."""
+    report = check(config, Options(engine=Engine.EXPLICIT, **options))
+    assert report.explicit is not None
+    return report.explicit

@@ -8,7 +8,6 @@ import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 
 import jsonschema
 import pytest
@@ -16,8 +15,8 @@ from checker_helpers import EXAMPLES
 from cli_run import Run
 from junitparser import Failure, JUnitXml
 
-from crg.checker.result import PROPERTIES
-from crg.commands import check
+from crg.checker import api
+from crg.checker.result import PROPERTIES, SymbolicReport, Verdict
 from crg.spec import KINDS, ActionKind
 from crg.spec.rules.run import Step
 from crg.spec.rules.view import View, owned, up
@@ -189,9 +188,14 @@ def test_max_depth_bounds_the_events(crg: Callable[..., Run]) -> None:
     assert ": ok (" not in result.out
 
 
-def test_undecided_properties_are_inconclusive(crg: Callable[..., Run], safe: str) -> None:
-    # The symbolic engine leaves liveness open when the explicit engine may not help
+def test_undecided_properties_are_inconclusive(crg: Callable[..., Run], safe: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without a ranking function (none found: as for a rule set that gives none), the
+    # symbolic engine leaves liveness open when the explicit engine may not help
     # (--liveness-states 0), and decides it with the default limit.
+    from crg.checker.symbolic import component
+
+    monkeypatch.setattr(component, "find_ranking", lambda *args: None)
     undecided = ("check", "--engine", "symbolic", "--liveness-states", "0")
     result = crg(*undecided, safe)
     assert result.code == 4
@@ -202,7 +206,7 @@ def test_undecided_properties_are_inconclusive(crg: Callable[..., Run], safe: st
     assert (entry["status"], entry["undecided"]) == ("inconclusive", ["vip-held (liveness)"])
     assert crg("check", "--engine", "symbolic", safe).code == 0
     # The explicit engine decides it: with both engines nothing is left open.
-    result = crg("check", "--engine", "both", safe)
+    result = crg("check", "--engine", "both", "--liveness-states", "0", safe)
     assert result.code == 0 and result.out.endswith(f"{safe}: ok (2 nodes, 1 group)\n")
 
 
@@ -243,7 +247,7 @@ def test_symbolic_engine_prints_reasons_and_the_run(crg: Callable[..., Run]) -> 
     assert result.code == 1
     lines = result.out.splitlines()
     assert any(line.split()[:2] == ["vip-unique", "violated"] for line in lines)
-    assert any(line.split()[:2] == ["coverage", "proved"] for line in lines)
+    assert any(line.split()[:2] == ["coverage", "holds"] for line in lines)
     run = lines[lines.index("vip-unique violated in group pay:") + 1:][:6]
     assert [line.split(". ", 1)[1] for line in run] == [
         "n1: claim pay", "n1: acquire-vip pay", "partition n1", "expire n1",
@@ -251,10 +255,16 @@ def test_symbolic_engine_prints_reasons_and_the_run(crg: Callable[..., Run]) -> 
     assert lines[-1].startswith(f"{NO_FENCING}: violated: app-exclusive, vip-held, vip-unique")
 
 
+def _symbolic_answer(monkeypatch: pytest.MonkeyPatch, verdicts: dict[str, str],
+                     details: dict[str, object]) -> None:
+    """The symbolic engine answers ``verdicts`` whatever it is asked."""
+    answer = SymbolicReport({k: Verdict(v) for k, v in verdicts.items()}, details)
+    monkeypatch.setattr(api, "_prove", lambda *args: answer)
+
+
 def test_symbolic_engine_verdicts(crg: Callable[..., Run], safe: str,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    answer = SimpleNamespace(verdicts={"vip-unique": "violated"}, details={"k": 1})
-    monkeypatch.setattr(check, "_symbolic", lambda config, options: answer)
+    _symbolic_answer(monkeypatch, {"vip-unique": "violated"}, {"k": 1})
     result = crg("check", "--format", "json", "--engine", "symbolic", safe)
     assert result.code == 1
     entry = json.loads(result.out)["files"][0]
@@ -264,9 +274,7 @@ def test_symbolic_engine_verdicts(crg: Callable[..., Run], safe: str,
 
 def test_engines_that_disagree_are_a_bug(crg: Callable[..., Run], safe: str,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    answer = SimpleNamespace(verdicts={"vip-unique": "violated", "notify": "proved"},
-                             details=None)
-    monkeypatch.setattr(check, "_symbolic", lambda config, options: answer)
+    _symbolic_answer(monkeypatch, {"vip-unique": "violated", "notify": "holds"}, {})
     result = crg("check", "--engine", "both", safe)
     assert result.code == 3
     assert "the explicit and symbolic engines disagree on vip-unique" in result.err
@@ -293,6 +301,28 @@ def test_explain_coverage(crg: Callable[..., Run]) -> None:
                  str(EXAMPLES / "broken" / "two-down.crg"))
     assert result.code == 1
     assert "orders  {n1, n2}" in result.out
+    # only the coverage question: no verdict table, no check
+    assert "property" not in result.out and "states explored" not in result.out
+    entry = json.loads(crg("check", "--explain-coverage", "--format", "json",
+                           str(EXAMPLES / "broken" / "two-down.crg")).out)["files"][0]
+    assert "check" not in entry and entry["coverage"]["any_group"] == [["n1", "n2"]]
+
+
+@pytest.mark.parametrize("argv", [["--explain-coverage", "--validate-only"],
+                                  ["--explain-coverage", "--format", "sarif"],
+                                  ["--memory", "lots"], ["-j", "0"], ["--max-states", "0"]])
+def test_options_that_do_not_go_together_exit_2(crg: Callable[..., Run],
+                                                argv: list[str]) -> None:
+    result = crg("check", *argv, NO_STANDBY)
+    assert result.code == 2
+    assert result.err and "Traceback" not in result.err
+
+
+def test_a_search_at_its_budget_is_inconclusive(crg: Callable[..., Run], safe: str) -> None:
+    result = crg("check", "--engine", "explicit", "--max-states", "20", safe)
+    assert result.code == 4
+    assert "limit: component web: the search stopped at its state budget" in result.out
+    assert "--memory or --max-states raise it" in result.err
 
 
 def test_symbolic_results_reach_sarif(crg: Callable[..., Run]) -> None:

@@ -10,10 +10,9 @@ group. Each run explores everything (``keep_going``), so "holds" is compared too
 from __future__ import annotations
 
 import pytest
-from checker_helpers import G, make_config
+from checker_helpers import G, explicit, make_config
 from mutants import COORDINATOR
 
-from crg.checker.api import CheckOptions, run_check
 from crg.checker.components import components, signature
 from crg.checker.rename import carry_run
 from crg.checker.result import CheckReport, Verdict
@@ -42,8 +41,8 @@ def verdicts(report: CheckReport) -> dict[str, tuple[Verdict, int | None]]:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_compositional_equals_monolithic(name: str) -> None:
     config = CASES[name]
-    composed = run_check(config, CheckOptions(compose=True, keep_going=True, symmetry=False))
-    whole = run_check(config, CheckOptions(compose=False, keep_going=True, symmetry=False))
+    composed = explicit(config, compose=True, keep_going=True, symmetry=False)
+    whole = explicit(config, compose=False, keep_going=True, symmetry=False)
     assert len(composed.components) == len(config.groups) > 1
     assert verdicts(composed) == verdicts(whole)
     assert composed.states < whole.states
@@ -54,8 +53,8 @@ def test_unsafe_group_found_in_both() -> None:
     # one event) agree; the searches stop after that layer.
     config = make_config(2, [G("a", "n1", ("n2",)), G("b", "n2", ("n1",), fencing="none")],
                          faults="crash, partition")
-    composed = run_check(config, CheckOptions(compose=True))
-    whole = run_check(config, CheckOptions(compose=False))
+    composed = explicit(config, compose=True)
+    whole = explicit(config, compose=False)
     found = {v.prop.label: (v.group, v.failures) for v in composed.violations}
     assert found == {v.prop.label: (v.group, v.failures) for v in whole.violations}
     assert found["vip-unique"] == ("b", 1)
@@ -69,7 +68,7 @@ def test_avoid_links_form_one_component() -> None:
 
 def test_components_of_a_config_without_groups() -> None:
     config: Config = make_config(2, [])
-    report = run_check(config)
+    report = explicit(config)
     assert report.states == 0
     assert all(r.verdict is Verdict.HOLDS for r in report.results.values())
 
@@ -79,11 +78,11 @@ def test_a_coordinators_step_is_carried_to_an_isomorphic_component(
     # The violation needs the coordinator's service down; reusing a's result for b must
     # find b's coordinator, not rename a's.
     COORDINATOR.apply(monkeypatch)
-    report = run_check(COORDINATOR.config, CheckOptions(keep_going=True))
+    report = explicit(COORDINATOR.config, keep_going=True)
     assert report.components[1].reused_from == ("a",)
     assert COORDINATOR.breaks <= {v.prop.label for v in report.violations}
-    monolithic = run_check(COORDINATOR.config, CheckOptions(keep_going=True, compose=False,
-                                                            symmetry=False))
+    monolithic = explicit(COORDINATOR.config, keep_going=True, compose=False,
+                                                            symmetry=False)
     assert ({v.prop.label for v in report.violations}
             == {v.prop.label for v in monolithic.violations})
     # The step itself: a's trace carried to b has b's coordinator send the down.

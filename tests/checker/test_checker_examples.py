@@ -8,10 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
-from checker_helpers import EXAMPLES
+from checker_helpers import EXAMPLES, explicit
 
 from crg import files
-from crg.checker.api import CheckOptions, run_check
 from crg.checker.result import Verdict
 from crg.spec import KINDS
 
@@ -40,14 +39,14 @@ def test_every_example_is_listed() -> None:
 
 @pytest.mark.parametrize("name", sorted(HOLD))
 def test_example_holds(name: str) -> None:
-    report = run_check(files.load(str(EXAMPLES / name)))
+    report = explicit(files.load(str(EXAMPLES / name)))
     assert {r.prop.label: r.verdict for r in report.results.values()} == {
         r.prop.label: Verdict.HOLDS for r in report.results.values()}
     assert report.states == HOLD[name]
 
 
 def test_max_events_bounds_the_search() -> None:
-    report = run_check(files.load(str(EXAMPLES / "web-tier.crg")), CheckOptions(max_events=2))
+    report = explicit(files.load(str(EXAMPLES / "web-tier.crg")), max_events=2)
     assert {r.verdict for r in report.results.values()} == {Verdict.BOUNDED}
     assert report.states < HOLD["web-tier.crg"]
 
@@ -57,7 +56,7 @@ def test_broken_example_fails_as_its_header_says(name: str) -> None:
     path = EXAMPLES / "broken" / name
     label, failures, length = BROKEN[name]
     assert _header_invariant(path) == label
-    report = run_check(files.load(str(path)))
+    report = explicit(files.load(str(path)))
     violation = report.results[next(p for p in report.results if p.label == label)].violation
     assert violation is not None
     assert (violation.failures, violation.trace.length) == (failures, length)

@@ -4,17 +4,16 @@ the invariant it breaks: the checker can fail."""
 from __future__ import annotations
 
 import pytest
-from checker_helpers import G, make_config
+from checker_helpers import G, explicit, make_config
 from mutants import FAILOVER, MUTANTS, Mutant
 
-from crg.checker.api import CheckOptions, run_check
 from crg.checker.result import CheckReport
 from crg.dsl import Config
 
 
 def violated(config: Config) -> dict[str, int]:
     """Property label → length of its shortest trace, for every violated property."""
-    report: CheckReport = run_check(config, CheckOptions(symmetry=False))
+    report: CheckReport = explicit(config, symmetry=False)
     return {v.prop.label: v.trace.length for v in report.violations}
 
 

@@ -6,12 +6,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from checker_helpers import G, make_config
+from checker_helpers import G, explicit, make_config
 
-from crg.checker.api import CheckOptions, run_check
-from crg.checker.explore import Search
-from crg.checker.result import CheckReport, Verdict
-from crg.checker.symmetry import (
+from crg.checker.explicit.explore import Search
+from crg.checker.explicit.symmetry import (
     GROUP_MASKS,
     GROUP_REFS,
     GROUP_SCALARS,
@@ -21,6 +19,7 @@ from crg.checker.symmetry import (
     interchangeable_groups,
     interchangeable_nodes,
 )
+from crg.checker.result import CheckReport, Verdict
 from crg.spec import GroupVars, Model, State, Topology
 
 # Two groups on n1-n2 in a five-node cluster: n3, n4, n5 only use up the failure budget.
@@ -86,10 +85,10 @@ def test_canonical_form_is_one_per_orbit(config: object) -> None:
 @pytest.mark.parametrize(("config", "compose"), [(SPARE_NODES, True), (TWINS, False)],
                          ids=["nodes", "groups"])
 def test_same_verdicts_fewer_states(config: object, compose: bool) -> None:
-    on = run_check(config, CheckOptions(compose=compose, symmetry=True,  # type: ignore[arg-type]
-                                        keep_going=True))
-    off = run_check(config, CheckOptions(compose=compose, symmetry=False,  # type: ignore[arg-type]
-                                         keep_going=True))
+    on = explicit(config, compose=compose, symmetry=True,  # type: ignore[arg-type]
+                                        keep_going=True)
+    off = explicit(config, compose=compose, symmetry=False,  # type: ignore[arg-type]
+                                         keep_going=True)
     assert verdicts(on) == verdicts(off)
     assert on.states < off.states
     assert any(c.symmetry for c in on.components)
@@ -98,10 +97,10 @@ def test_same_verdicts_fewer_states(config: object, compose: bool) -> None:
 def test_isomorphic_components_are_explored_once() -> None:
     config = make_config(3, [G("a", "n1", ("n2",)), G("b", "n2", ("n3",)),
                              G("c", "n3", ("n1",), failback="manual")], faults="crash")
-    report = run_check(config)
+    report = explicit(config)
     assert [c.reused_from for c in report.components] == [None, ("a",), None]
     assert report.states == report.components[0].states + report.components[2].states
-    off = run_check(config, CheckOptions(symmetry=False))
+    off = explicit(config, symmetry=False)
     assert verdicts(report) == verdicts(off)
 
 
@@ -109,9 +108,9 @@ def test_a_violation_carried_over_is_renamed_and_replayed() -> None:
     # b is a's mirror image; a's counterexample becomes b's, on b's nodes.
     config = make_config(2, [G("a", "n1", ("n2",), fencing="none"),
                              G("b", "n2", ("n1",), fencing="none")], faults="partition")
-    report = run_check(config, CheckOptions(keep_going=True))
+    report = explicit(config, keep_going=True)
     assert report.components[1].reused_from == ("a",)
-    off = run_check(config, CheckOptions(keep_going=True, symmetry=False))
+    off = explicit(config, keep_going=True, symmetry=False)
     assert verdicts(report) == verdicts(off)
 
 
@@ -122,7 +121,7 @@ UNFENCED_TWINS = make_config(2, [G("a", "n1", ("n2",), fencing="none"),
 def test_a_violation_is_blamed_on_the_group_its_trace_breaks() -> None:
     # The search keeps canonical states, where the twin that moved may sit in the other
     # group's place; the group named must be the one of the real trace shown.
-    report = run_check(UNFENCED_TWINS, CheckOptions(compose=False, keep_going=True))
+    report = explicit(UNFENCED_TWINS, compose=False, keep_going=True)
     assert report.violations
     for v in report.violations:
         model, final = v.trace.model, v.trace.steps[-1].state

@@ -9,8 +9,7 @@ from checker_helpers import EXAMPLES, G, make_config
 from mutants import COORDINATOR
 
 from crg import files
-from crg.checker.api import CheckOptions
-from crg.checker.symbolic.api import ProofOptions, ProofResult, prove
+from crg.checker.symbolic.api import ProofOptions, SymbolicReport, prove
 from crg.checker.symbolic.reduction import footprint_holds, reduce_nodes
 from crg.dsl import Config
 from crg.spec import Topology
@@ -25,7 +24,7 @@ SIX_NODES = make_config(6, [
 
 
 def verdicts(config: Config, **options: bool) -> dict[str, str]:
-    result: ProofResult = prove(config, ProofOptions(facts=False, **options))
+    result: SymbolicReport = prove(config, ProofOptions(facts=False, **options))
     assert result.details["internal_errors"] == []
     return result.verdicts
 
@@ -68,10 +67,10 @@ def test_each_shape_is_proved_once() -> None:
 
 
 def test_the_explicit_checkers_options_are_accepted() -> None:
-    result = prove(THREE_GROUPS, CheckOptions(max_down=0, symmetry=False))
+    result = prove(THREE_GROUPS, ProofOptions(max_down=0, symmetry=False))
     assert result.details["options"]["max_down"] == 0
     assert result.details["options"]["symmetry"] is False
-    assert result.verdicts["coverage"] == "proved"
+    assert result.verdicts["coverage"] == "holds"
 
 
 def test_a_coordinators_step_is_carried_to_a_component_of_the_same_shape(

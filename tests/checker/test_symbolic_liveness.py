@@ -1,6 +1,7 @@
-"""Liveness in the symbolic engine: z3's lasso search respects the explicit engine's
-fairness, its lassos are replayed before they are believed, small components are decided
-by the explicit engine's check, and large ones stay ``unknown`` with the reason."""
+"""Liveness in the symbolic engine: a ranking function proves it where the rules give one
+(and never for a livelock), z3's lasso search respects the explicit engine's fairness, its
+lassos are replayed before they are believed, what neither decides a small component's
+explicit check does, and a large one stays ``unknown`` with the reason."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import dataclasses
 import time
 
 import pytest
-from checker_helpers import EXAMPLES
+from checker_helpers import EXAMPLES, explicit
 from mutants import FAILOVER, LIVENESS
 
 from crg import files
-from crg.checker.api import CheckOptions, run_check
 from crg.checker.symbolic import lasso
 from crg.checker.symbolic.api import ProofOptions, prove
 from crg.checker.symbolic.encoding import Encoding
+from crg.checker.symbolic.induction import Prover
+from crg.checker.symbolic.ranking import find_ranking
 from crg.checker.symbolic.replay import ReplayError
 from crg.spec import KINDS, Action, ActionKind, Model, Topology
 from crg.spec.rules.run import Step
@@ -61,7 +63,7 @@ def test_the_lasso_search_is_fair() -> None:
     with pytest.raises(ReplayError, match="not fair: acquire-vip"):
         lasso.confirm_lasso(model, unfair, 1)
     # And the explicit engine reports the same livelock.
-    assert any(v.prop.label == LIVENESS for v in run_check(FAILOVER).violations)
+    assert any(v.prop.label == LIVENESS for v in explicit(FAILOVER).violations)
 
 
 @pytest.mark.usefixtures("noop")
@@ -90,8 +92,36 @@ def test_a_correct_config_has_no_lasso() -> None:
     assert found.lasso is None and found.searched == 8
 
 
+def test_a_ranking_function_proves_it() -> None:
+    result = prove(FAILOVER, ProofOptions(facts=False, liveness_states=0))
+    assert result.verdicts[LIVENESS] == "holds"
+    info = result.details["invariants"][LIVENESS]
+    assert info["decided_by"] == "z3"
+    assert "decreases a ranking function" in info["reason"]
+    assert result.details["components"][0]["ranking_levels"] >= 2
+
+
+@pytest.mark.usefixtures("noop")
+def test_no_ranking_function_for_a_livelock() -> None:
+    # the seeded no-op is enabled for ever on the owner: nothing can rank it, and the
+    # lasso search refutes liveness instead
+    topology = Topology.from_config(FAILOVER)
+    enc = Encoding(topology)
+    prover = Prover(enc, 30_000)
+    prover.strengthen()
+    assert find_ranking(enc, prover, 60) is None
+
+
+def test_no_ranking_function_for_the_flapping_ring() -> None:
+    topology = Topology.from_config(files.load(FLAPPING))
+    enc = Encoding(topology)
+    prover = Prover(enc, 30_000)
+    prover.strengthen()
+    assert find_ranking(enc, prover, 60) is None
+
+
 def test_a_large_component_stays_unknown() -> None:
-    result = prove(FAILOVER, ProofOptions(facts=False, liveness_states=10))
+    result = prove(FAILOVER, ProofOptions(facts=False, liveness_states=10, ranking=False))
     assert result.verdicts[LIVENESS] == "unknown"
     reason = result.details["invariants"][LIVENESS]["reason"]
     assert "no fair lasso within 8 steps (z3)" in reason
@@ -99,11 +129,11 @@ def test_a_large_component_stays_unknown() -> None:
 
 
 def test_a_small_component_is_decided_by_the_explicit_engine() -> None:
-    result = prove(FAILOVER, ProofOptions(facts=False))
-    assert result.verdicts[LIVENESS] == "proved"
+    result = prove(FAILOVER, ProofOptions(facts=False, ranking=False))
+    assert result.verdicts[LIVENESS] == "holds"
     info = result.details["invariants"][LIVENESS]
     assert info["decided_by"] == "explicit"
-    states = run_check(FAILOVER, CheckOptions()).states
+    states = explicit(FAILOVER).states
     assert f"in all {states:,} reachable states" in info["reason"]
 
 

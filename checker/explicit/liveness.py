@@ -9,7 +9,7 @@ its edges — and if that fails for the SCC, it fails for every loop inside it (
 action is enabled in every state of any smaller loop, and taken by none of its edges). So
 the check is one SCC decomposition and one set test per non-trivial SCC.
 
-SCCs never span layers (see :mod:`crg.checker.explore`), so each layer is decomposed on
+SCCs never span layers (see :mod:`crg.checker.explicit.explore`), so each layer is decomposed on
 its own, with scipy on compact arrays. With symmetry reduction the layer graph is a
 quotient; its non-trivial SCCs are only suspects: each is lifted back to real states (the
 real states whose canonical form lies in it, reachable from one of them) and decided there
@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from crg.checker.explicit.trace import lift_path
 from crg.checker.result import Trace, TraceStep
-from crg.checker.trace import lift_path
 from crg.spec import Action, Model, State
 
 if TYPE_CHECKING:
-    from crg.checker.explore import Search
+    from crg.checker.explicit.explore import Search
 
 
 def check_layer(search: Search, layer: int, src: array[int], dst: array[int]) -> None:
@@ -120,15 +120,18 @@ def loop_detail(model: Model, actions: list[Action]) -> str:
 
 def _lift(search: Search, start: State, inside: set[State]) -> nx.DiGraph:
     """The real system-only graph from ``start`` among states whose canonical form is in
-    ``inside``; each edge carries the set of actions that take it."""
+    ``inside`` — or, after partial-order reduction, which may have left a fair loop's
+    states out, every state system steps reach from ``start``; each edge carries the set
+    of actions that take it."""
     model, canon = search.model, search.canon
+    bounded = search.reducer is None
     graph = nx.DiGraph()
     graph.add_node(start)
     todo = deque([start])
     while todo:
         u = todo.popleft()
         for action, v, _ in model.system_transitions(u):
-            if (v if canon is None else canon(v)) not in inside:
+            if bounded and (v if canon is None else canon(v)) not in inside:
                 continue
             if v not in graph:
                 graph.add_node(v)

@@ -9,7 +9,7 @@ pointer lies on a path that is shortest in events first, then in steps — what 
 wants of a counterexample ("it takes one crash and then...").
 
 A system step never leads to a later layer, so the system-only graph's strongly connected
-components never span layers: liveness (:mod:`crg.checker.liveness`) is decided layer by
+components never span layers: liveness (:mod:`crg.checker.explicit.liveness`) is decided layer by
 layer, and a livelock reachable without any failure is reported after layer 0, without
 exploring the rest.
 
@@ -25,14 +25,16 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from crg.checker.budget import process_memory
+from crg.checker.explicit.reduction import Reducer
+from crg.checker.options import Progress
 from crg.spec import LIVENESS, Action, Model, State
+from crg.spec.model import Transition
 
 NO_PARENT = 0xFFFFFFFF
 """Parent of the initial state."""
 
 Canon = Callable[[State], State]
-Progress = Callable[[int, int, float], None]
-"""``progress(states, layer, seconds)``, called every few thousand states."""
 
 _PROGRESS_EVERY = 4096
 
@@ -71,7 +73,9 @@ class SearchStats:
     bounded: bool = False
     """Stopped by ``max_events`` with events still enabled."""
     capped: bool = False
-    """Stopped by ``max_states``."""
+    """Stopped by its budget (``max_states`` or ``memory``)."""
+    limit: str = ""
+    """Why it was capped, in words (empty: it was not)."""
     found: dict[tuple[str, bool], Found] = field(default_factory=dict)
 
 
@@ -81,7 +85,8 @@ class Search:
     def __init__(self, model: Model, *, canon: Canon | None = None,
                  max_events: int | None = None, keep_going: bool = False,
                  liveness: bool = True, progress: Progress | None = None,
-                 max_states: int | None = None) -> None:
+                 max_states: int | None = None, memory: int | None = None,
+                 reduction: bool = False) -> None:
         self.model = model
         self.canon = canon
         self.max_events = max_events
@@ -89,7 +94,12 @@ class Search:
         self.check_liveness = liveness
         self.progress = progress
         self.max_states = max_states
-        """Stop as soon as this many states are found (benchmarks: verdicts stay open)."""
+        """Stop as soon as this many states are found (the verdicts left open are
+        ``unknown``)."""
+        self.memory = memory
+        """Stop once this process occupies more than this many bytes."""
+        self.reducer = Reducer(model) if reduction else None
+        """Partial-order reduction (:mod:`crg.checker.explicit.reduction`), if asked."""
         self.states: list[State] = []
         self.parent = array("I")
         self.dist = array("I")
@@ -98,11 +108,13 @@ class Search:
         self.stats = SearchStats()
         self._seen: set[State] = set()
         self._t0 = 0.0
+        self._next_check = _PROGRESS_EVERY
+        """When to look at the memory next (states found, this layer's seeds included)."""
 
     # -- the search ----------------------------------------------------------------------
 
     def run(self) -> SearchStats:
-        from crg.checker.liveness import check_layer  # the two modules use each other
+        from crg.checker.explicit.liveness import check_layer  # the two modules use each other
 
         self._t0 = time.perf_counter()
         model, canon = self.model, self.canon
@@ -178,6 +190,10 @@ class Search:
         edges = 0
         progress, last_report = self.progress, 0
         cap = self.max_states
+        # Memory is looked at every few thousand states *found*: a state of a large
+        # component can have thousands of successors of kilobytes each.
+        memory = self.memory
+        reducer = self.reducer
         while True:
             if i == len(states):
                 if si == n_seeds:
@@ -206,6 +222,12 @@ class Search:
                     for name, detail in problems:
                         self._record(name, False, (layer, d + 1), "step", i, action.group,
                                      detail, action=action, target=target, system=True)
+            env = environment_transitions(state) if explore_events else []
+            if reducer is not None and transitions:
+                ample = reducer.ample(state, transitions, env)
+                if ample is not None and self._proviso(ample[0], here, d):
+                    transitions, env = ample
+            for _, target, _ in transitions:
                 if canon is not None:
                     target = canon(target)
                 j = here.get(target)
@@ -221,7 +243,6 @@ class Search:
                     dst.append(j)
             edges += len(transitions)
             if explore_events:
-                env = environment_transitions(state)
                 edges += len(env)
                 for action, target, problems in env:
                     if problems:
@@ -238,13 +259,31 @@ class Search:
             i += 1
             if cap is not None and len(states) >= cap:
                 self.stats.capped = True
+                self.stats.limit = "states"
                 break
+            if len(states) + len(next_seeds) >= self._next_check:
+                self._next_check = len(states) + len(next_seeds) + _PROGRESS_EVERY
+                if memory is not None and process_memory() > memory:
+                    self.stats.capped = True
+                    self.stats.limit = "memory"
+                    break
             if progress is not None and i - last_report >= _PROGRESS_EVERY:
                 last_report = i
                 progress(len(states), layer, time.perf_counter() - self._t0)
         seen.update(here)
         self.stats.edges += edges
         return out
+
+    def _proviso(self, transitions: list[Transition], here: dict[State, int], d: int) -> bool:
+        """The cycle proviso: an ample set may be followed only if none of its steps leads
+        to a state of the layer already found at the same or a smaller distance (every
+        cycle has such a step, so every cycle gets a fully expanded state)."""
+        canon, dist = self.canon, self.dist
+        for _, target, _ in transitions:
+            j = here.get(target if canon is None else canon(target))
+            if j is not None and dist[j] <= d:
+                return False
+        return True
 
     def _record(self, name: str, liveness: bool, cost: tuple[int, int], kind: str, index: int,
                 group: int, detail: str, *, action: Action | None = None, target: State = 0,

@@ -169,7 +169,7 @@ def check_fields() -> None:
     known = set(GROUP_MASKS) | set(GROUP_REFS) | set(GROUP_SCALARS)
     unknown = set(GroupVars._fields) - known
     if unknown:
-        raise UnknownField(f"crg.checker.symmetry does not know group variables {unknown}")
+        raise UnknownField(f"crg.checker.explicit.symmetry does not know group variables {unknown}")
 
 
 def _zero_group() -> GroupVars:

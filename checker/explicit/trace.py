@@ -16,7 +16,7 @@ from crg.checker.result import PROPERTIES, Trace, TraceStep, Violation
 from crg.spec import STATE_INVARIANTS, Action, Model, State
 
 if TYPE_CHECKING:
-    from crg.checker.explore import Found, Search
+    from crg.checker.explicit.explore import Found, Search
 
 _STATEMENTS = {inv.name: " ".join(inv.statement.split()) for inv in STATE_INVARIANTS}
 

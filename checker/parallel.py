@@ -1,0 +1,62 @@
+"""Independent pieces of a check (components, shapes) on several cores.
+
+Processes, not threads: the searches are pure Python and would share one interpreter
+lock. A task is a module-level function and picklable arguments — a topology, the
+options — never a :class:`~crg.spec.Model`, whose rules are compiled with ``exec``: each
+worker builds its models itself. Workers are forked, so they see the rules exactly as
+the parent process has them (a test that seeds a bug into a rule is checked with that
+bug everywhere). Results come back in the order of the tasks, whatever order they finish
+in, so a parallel check reports exactly what a serial one does.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def _fork_available() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def run_tasks(function: Callable[..., T], tasks: Sequence[tuple[Any, ...]], workers: int,
+              done: Callable[[int, T], None] | None = None) -> list[T]:
+    """``function(*task)`` for every task, on up to ``workers`` processes; the results in
+    the order of ``tasks``. ``done(index, result)`` is called in the parent as each one
+    comes back (in the order they finish). One worker, or one task, runs here."""
+    if workers <= 1 or len(tasks) <= 1 or not _fork_available():
+        out = []
+        for index, task in enumerate(tasks):
+            result = function(*task)
+            if done is not None:
+                done(index, result)
+            out.append(result)
+        return out
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
+                             mp_context=context) as pool:
+        futures = [pool.submit(function, *task) for task in tasks]
+        try:
+            for index, result in _as_done(futures):
+                if done is not None:
+                    done(index, result)
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def _as_done(futures: list[Future[T]]) -> Iterator[tuple[int, T]]:
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    index = {f: i for i, f in enumerate(futures)}
+    pending = set(futures)
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for f in sorted(finished, key=index.__getitem__):
+            yield index[f], f.result()

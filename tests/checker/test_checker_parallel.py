@@ -1,0 +1,71 @@
+"""Components and shapes on several processes: the same results as one process, reported
+in the same order (``-j``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from checker_helpers import EXAMPLES
+from cli_run import Run
+
+from crg import files
+from crg.checker import Engine, Options, check
+from crg.checker.parallel import run_tasks
+from crg.checker.result import Report
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def test_results_come_back_in_the_order_of_the_tasks() -> None:
+    seen: list[int] = []
+    tasks = [(k,) for k in range(7)]
+    assert run_tasks(_square, tasks, 3, lambda i, r: seen.append(i)) == [k * k for k in
+                                                                         range(7)]
+    assert sorted(seen) == list(range(7))
+    assert run_tasks(_square, tasks, 1) == run_tasks(_square, tasks, 3)
+
+
+def _facts(report: Report) -> object:
+    explicit = report.explicit
+    return (
+        report.status,
+        [(r.prop.label, r.verdict, r.engine, r.depth,
+          None if r.violation is None else
+          [(s.action, s.state) for s in r.violation.trace.steps])
+         for r in report.results.values()],
+        None if explicit is None else
+        [(c.groups, c.states, c.edges, c.layers, c.complete, c.reused_from, c.symmetry)
+         for c in explicit.components],
+        None if report.symbolic is None else
+        (report.symbolic.verdicts, [(g, sorted((p.label, f.verdict) for p, f in found.items()))
+                                    for g, found in report.symbolic.parts]),
+    )
+
+
+@pytest.mark.parametrize("name", ["rac.crg", "web-tier.crg", "broken/no-standby.crg",
+                                  "broken/two-down.crg"])
+def test_the_explicit_engine_says_the_same_on_one_process_or_two(name: str) -> None:
+    config = files.load(str(EXAMPLES / name))
+    serial = check(config, Options(engine=Engine.EXPLICIT, jobs=1, symmetry=False))
+    parallel = check(config, Options(engine=Engine.EXPLICIT, jobs=2, symmetry=False))
+    assert _facts(serial) == _facts(parallel)
+
+
+def test_the_symbolic_engine_says_the_same_on_one_process_or_two() -> None:
+    config = files.load(str(EXAMPLES / "broken" / "no-standby.crg"))
+    serial = check(config, Options(engine=Engine.SYMBOLIC, jobs=1, symmetry=False))
+    parallel = check(config, Options(engine=Engine.SYMBOLIC, jobs=2, symmetry=False))
+    assert _facts(serial) == _facts(parallel)
+
+
+def test_the_report_reads_the_same(crg: Callable[..., Run]) -> None:
+    def untimed(text: str) -> str:
+        return re.sub(r"\d+\.\d+s", "T", text)
+
+    path = str(EXAMPLES / "web-tier.crg")
+    one, two = crg("check", "-j", "1", path), crg("check", "-j", "2", path)
+    assert (one.code, untimed(one.out)) == (two.code, untimed(two.out))
