@@ -5,11 +5,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from cli_run import Run
 
 from crg import cli
+
+TESTS = Path(__file__).parent
+SYSTEM = {"runtime", "integration", "test_signals.py"}
+"""Tests that start processes, sockets, etcd servers and namespaces, and time what they
+see: under ``pytest -n`` (``.ci/test``) they run one after another on one worker, while
+the checker's, the language's and the bridges' tests, which only compute, share the
+other cores. Two runtimes' timing tests side by side would each see a machine twice as
+loaded for no gain."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        first = item.path.relative_to(TESTS).parts[0]
+        if first in SYSTEM:
+            item.add_marker(pytest.mark.xdist_group("system"))
 
 
 @pytest.fixture

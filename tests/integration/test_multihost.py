@@ -148,6 +148,10 @@ def vip_gone_before_taken(sampler: Sampler, vip: str, old: str, new: str,
                           since: float) -> tuple[float, float]:
     """(when ``old`` stopped holding ``vip``, when ``new`` started, both after ``since``):
     the handover order."""
+    # The sampler polls on its own thread: on a loaded machine it may not have recorded
+    # the new holder yet when the cluster already serves there.
+    until(lambda: any(new in s.holders[vip] for s in sampler.changes if s.at >= since), 10.0,
+          f"the sampler saw {new} hold {vip}")
     after = [s for s in sampler.changes if s.at >= since]
     gone = next(s.at for s in after if old not in s.holders[vip])
     taken = next(s.at for s in after if new in s.holders[vip])

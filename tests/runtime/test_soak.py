@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from soak import seed_from_environment, soak
 
-SECONDS = float(os.environ.get("CRG_SOAK_SECONDS", "150"))
+SECONDS = float(os.environ.get("CRG_SOAK_SECONDS", "60"))
 
 
 @pytest.mark.slow

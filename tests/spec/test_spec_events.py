@@ -94,6 +94,12 @@ def test_partition_nodes() -> None:
     assert events.partition_nodes(A, nodes(down=[1]), 0) == nodes(down=[1], cut=[0])
 
 
+def test_partition_group_changes_nothing_of_the_group() -> None:
+    # the cut-off node keeps what it runs, alerts and all: no episode ends by a partition
+    for g in (running_on(0), group(owner=2, vip=bits(0, 1)), group(alerted=True)):
+        assert events.partition_group(view(T, g), 0) == g
+
+
 def test_heal_guard() -> None:
     assert events.heal_guard(A, nodes(cut=[0]), 0)
     assert events.heal_guard(A, nodes(lost=[0]), 0)
