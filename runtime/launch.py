@@ -2,8 +2,8 @@
 
 Logs go to standard error (rich on a terminal); with ``--json`` standard output carries
 the event stream as JSON lines. The first Ctrl-C/SIGTERM drains every node — groups halt
-in order — and exits 0 once everything stopped (bounded); a second one kills what is
-left at once and exits 130.
+in order — and once everything stopped (bounded) exits 130 for Ctrl-C, 0 for SIGTERM (a
+service stop); a second one kills what is left at once and exits 130.
 """
 
 from __future__ import annotations
@@ -207,10 +207,15 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
     notifier = Notifier()
     notifier.status(f"starting: {runtime.summary()}")
 
-    def on_signal() -> None:
-        nonlocal signals
+    interrupted = False
+    """Ctrl-C, not SIGTERM, asked for the stop: the drain is the same, the exit is 130 (an
+    interrupted command, as everywhere in crg); SIGTERM is a service stop and exits 0."""
+
+    def on_signal(sig: signal.Signals) -> None:
+        nonlocal signals, interrupted
         signals += 1
         if signals == 1:
+            interrupted = sig is signal.SIGINT
             log.info("stopping: draining every node (again to kill everything at once)")
             notifier.stopping(f"stopping: draining {options.node or 'every node'}")
             stop.set()
@@ -223,7 +228,7 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
     # cluster runs; removing them would leave Python's defaults, so they are put back.
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     for sig in before:
-        loop.add_signal_handler(sig, on_signal)
+        loop.add_signal_handler(sig, on_signal, sig)
     server = await control.serve(socket_path, runtime.command, (CommandError,))
     started = stopped = False
     endpoints: list[asyncio.Server] = []
@@ -255,7 +260,7 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
             clean = shutdown.result()
             stopped = True
             log.info("stopped%s", "" if clean else " (some groups had to be killed)")
-            return 0
+            return 130 if interrupted else 0
         shutdown.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await shutdown
