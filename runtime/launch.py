@@ -207,9 +207,9 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
     notifier = Notifier()
     notifier.status(f"starting: {runtime.summary()}")
 
+    # Ctrl-C, not SIGTERM, asked for the stop: the drain is the same, the exit is 130 (an
+    # interrupted command, as everywhere in crg); SIGTERM is a service stop and exits 0.
     interrupted = False
-    """Ctrl-C, not SIGTERM, asked for the stop: the drain is the same, the exit is 130 (an
-    interrupted command, as everywhere in crg); SIGTERM is a service stop and exits 0."""
 
     def on_signal(sig: signal.Signals) -> None:
         nonlocal signals, interrupted

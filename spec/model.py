@@ -15,7 +15,7 @@ from crg.dsl.model import Config, Fault
 from crg.spec.fast.evaluator import Evaluator, Problems
 from crg.spec.fast.layout import Layout
 from crg.spec.rules import events
-from crg.spec.rules.registry import ENV_GROUP_KINDS, GROUP_EFFECTS, KINDS
+from crg.spec.rules.registry import ENV_GROUP_KINDS, KINDS
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import CONCRETE
@@ -173,8 +173,6 @@ class Model:
                     if found:
                         problems += found
                 out.append((action, after, problems))
-            elif kind not in GROUP_EFFECTS:  # no effect on any group: the node status only
-                out.append((action, (state & ~nodes_mask) | nodes_after, ()))
             else:
                 effects = [effect(g, kind, n, before, (state >> off) & gmask)
                            for g, off in zip(groups, layout.offsets, strict=True)]

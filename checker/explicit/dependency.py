@@ -195,13 +195,12 @@ class Dependency:
         topology = model.topology
         for (kind, node), node_writes in writes.items():
             reads, written = all_nodes, node_writes
-            effect = GROUP_EFFECTS.get(kind)
+            effect = GROUP_EFFECTS[kind]
             for g in range(len(topology.groups)):
                 a, view = self._terms(g)
-                if effect is not None:
-                    terms, group_writes = self._changed(g, view.g, effect(view, node))
-                    reads |= self._reads(terms)
-                    written |= group_writes
+                terms, group_writes = self._changed(g, view.g, effect(view, node))
+                reads |= self._reads(terms)
+                written |= group_writes
                 if kind is ActionKind.EXPIRE:
                     reads |= self._reads([a.lift(events.expire_ready(view, node))])
             self._store(Action(kind, -1, node), Access(reads, written), reads)

@@ -183,11 +183,8 @@ class Encoding:
 
     def _node_step(self, s: SymState, kind: ActionKind, n: Word, guard: Bool,
                    nodes: NodeVars) -> Step:
-        effect = _NODE_EFFECTS.get(kind)
-        # A partition changes no group's variables (episodes are not ended by it): the
-        # groups stay as they are; only the node status moves.
-        groups = (s.groups if effect is None else
-                  tuple(effect(self.view(s, g), n) for g in range(len(s.groups))))
+        effect = _NODE_EFFECTS[kind]
+        groups = tuple(effect(self.view(s, g), n) for g in range(len(s.groups)))
         return Step(kind, -1, n, self.a.and_(self.node_range(n), guard), SymState(nodes, groups))
 
     def node_steps(self, s: SymState, n: Word, *, system: bool) -> Iterator[Step]:

@@ -13,6 +13,7 @@ from crg.spec.rules.view import (
     View,
     available,
     eligible,
+    holds,
     owned,
     service_up,
     up,
@@ -187,10 +188,9 @@ def role_runs_app(v: View, c: int) -> Bool:
 
 def at_rest(v: View) -> Bool:
     """The group is at rest: it has an owner it stays on (the placement keeps it there),
-    the owner holds the group's
-    whole stack as its role says (VIP, application, monitors and the service up sent; or
-    the VIP alone, service down sent) and no other node holds anything of it, and no
-    failure or watchdog is outstanding."""
+    the owner holds the group's whole stack as its role says (VIP, application, monitors
+    and the service up sent; or the VIP alone, service down sent) and no other node holds
+    anything of it, and no failure or watchdog is outstanding."""
     a, g = v.a, v.g
     placed = []
     for c in range(v.n_nodes):
@@ -201,9 +201,7 @@ def at_rest(v: View) -> Bool:
             on_owner = a.ite(role_runs_app(v, c), full, vip_only)
         else:
             on_owner = a.false
-        nothing = a.and_(a.not_(a.bit(g.vip, c)), a.not_(a.bit(g.app, c)),
-                         a.not_(a.bit(g.mon, c)))
-        placed.append(a.ite(owned(v, c), on_owner, nothing))
+        placed.append(a.ite(owned(v, c), on_owner, a.not_(holds(v, c))))
     return a.and_(a.not_(a.eq(g.owner, 0)), a.not_(moving(v)), a.not_(g.failed),
                   a.is_zero(g.wd), *placed)
 
@@ -351,9 +349,7 @@ def app_role(v: View) -> Bool:
                         a.is_zero(a.without(app, a.with_bit(a.const(0), owner, a.true))))
     placed = []
     for c in v.topo.candidates:
-        here = a.and_(owned(v, c), a.not_(g.offline), a.not_(cannot_run(v)))
-        if not v.topo.failover and c != v.topo.preferred:
-            here = a.false
+        here = a.and_(owned(v, c), role_runs_app(v, c))
         placed.append(a.or_(a.not_(here), a.and_(a.bit(g.app, c), a.bit(g.mon, c))))
     return a.or_(g.maintenance, a.and_(a.or_(a.is_zero(app), a.and_(only_owner, role)),
                                        *placed))

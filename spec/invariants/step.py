@@ -333,10 +333,10 @@ def _alert_by_owner(v: View, action: Action, w: View) -> Bool:
     return v.a.and_(owned(v, action.node), up(v, action.node))
 
 
-# --- node events -------------------------------------------------------------------------
+# --- events --------------------------------------------------------------------------------
 
 
-def _node_event_as_named(v: View, action: Action, w: View) -> Bool:
+def _event_as_named(v: View, action: Action, w: View) -> Bool:
     # The checker explores the world the events describe; a slip there explores another
     # world and proves nothing about this one. Each event changes its node's status as
     # its name says, from a status where it can happen, and a crash or a lost lease takes
@@ -431,10 +431,10 @@ def _command_as_named(v: View, action: Action, w: View) -> Bool:
         here = owned(v, n)
         something = a.or_(a.bit(g.ban, n), a.and_(here, a.not_(a.eq(g.restarts, 0))))
         restarts = a.ite(here, a.eq(after.restarts, 0), a.eq(after.restarts, g.restarts))
+        only_n = a.with_bit(a.const(0), n, a.true)
         return a.and_(a.bit(a.const(v.topo.candidate_mask), n), something,
                       a.not_(a.bit(after.ban, n)),
-                      a.eq(a.without(after.ban, a.with_bit(a.const(0), n, a.true)),
-                           a.without(g.ban, a.with_bit(a.const(0), n, a.true))), restarts)
+                      a.eq(a.without(after.ban, only_n), a.without(g.ban, only_n)), restarts)
     return a.true
 
 
@@ -546,7 +546,7 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
                   "owner in contact with the store", _alert_by_owner),
     StepInvariant("events", "an event did not do what its name says, or happened where it "
                   "cannot (a node event on a node in the wrong state, an application fault "
-                  "of no running application)", _node_event_as_named),
+                  "of no running application)", _event_as_named),
     StepInvariant("commands", "an operator's command was taken while the group was not at "
                   "rest (moving, halting, failed, or with a watchdog at work)",
                   _command_at_rest),
