@@ -15,7 +15,7 @@ from crg.dsl.model import Config, Fault
 from crg.spec.fast.evaluator import Evaluator, Problems
 from crg.spec.fast.layout import Layout
 from crg.spec.rules import events
-from crg.spec.rules.registry import ENV_GROUP_KINDS, KINDS
+from crg.spec.rules.registry import ENV_GROUP_KINDS, GROUP_EFFECTS, KINDS
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import CONCRETE
@@ -61,8 +61,10 @@ class Model:
         self._unrestricted: Model | None = None
         self._node_event_cache: dict[tuple[int, bool], tuple[_NodeEvent, ...]] = {}
         self.compiled = compiled
+        node_kinds = tuple(k for k in GROUP_EFFECTS if KINDS[k].fault in faults)
         self.evaluator = Evaluator(topology, self.layout, env_kinds, compiled=compiled,
-                                   memo=len(topology.groups) > 1 if memo is None else memo)
+                                   memo=len(topology.groups) > 1 if memo is None else memo,
+                                   node_kinds=node_kinds)
         self._code = self.evaluator.code
         self._effect_functions = self.evaluator.effect_functions
 

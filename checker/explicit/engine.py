@@ -66,7 +66,8 @@ def search_part(topology: Topology, part: tuple[int, ...], options: Options,
     def explore(reduction: bool, max_events: int | None) -> tuple[Search, SearchStats]:
         search = Search(model, canon=canon, max_events=max_events,
                         keep_going=options.explicit_keep_going, max_states=limit,
-                        memory=budget.memory, progress=progress, reduction=reduction)
+                        memory=budget.memory, progress=progress, reduction=reduction,
+                        reduction_warmup=options.reduction_warmup)
         return search, search.run()
 
     search, stats = explore(options.reduction, options.max_events)

@@ -86,7 +86,7 @@ class Search:
                  max_events: int | None = None, keep_going: bool = False,
                  liveness: bool = True, progress: Progress | None = None,
                  max_states: int | None = None, memory: int | None = None,
-                 reduction: bool = False) -> None:
+                 reduction: bool = False, reduction_warmup: int = 0) -> None:
         self.model = model
         self.canon = canon
         self.max_events = max_events
@@ -98,7 +98,7 @@ class Search:
         ``unknown``)."""
         self.memory = memory
         """Stop once this process occupies more than this many bytes."""
-        self.reducer = Reducer(model) if reduction else None
+        self.reducer = Reducer(model, reduction_warmup) if reduction else None
         """Partial-order reduction (:mod:`crg.checker.explicit.reduction`), if asked."""
         self.states: list[State] = []
         self.parent = array("I")

@@ -25,14 +25,17 @@ from crg.spec import Model, State
 from crg.spec.model import Transition
 
 TRIAL = 20_000
-"""States after which a reduction that has reduced (almost) nothing is given up: it costs
-a closure per state and would save nothing (see SPEC.md section 11 on why node events
-leave little to reduce)."""
+"""States (after the warm-up) after which a reduction that has reduced (almost) nothing
+is given up: it costs a closure per state and would save nothing (see SPEC.md section 11
+on why node events leave little to reduce)."""
 
 
 class Reducer:
-    def __init__(self, model: Model) -> None:
-        self.dependency = Dependency(model)
+    def __init__(self, model: Model, warmup: int = 0) -> None:
+        self.model = model
+        self.warmup = warmup
+        """States expanded in full before the first ample set is sought."""
+        self._dependency: Dependency | None = None
         self.reduced = 0
         """States expanded with a proper subset of their actions."""
         self.tried = 0
@@ -46,6 +49,9 @@ class Reducer:
               ) -> tuple[list[Transition], list[Transition]] | None:
         """The transitions of an ample set of ``state`` (None: all of them)."""
         if not self.active:
+            return None
+        if self.warmup:
+            self.warmup -= 1
             return None
         dep = self.dependency
         index = dep.index
@@ -74,6 +80,13 @@ class Reducer:
         self.reduced += 1
         return ([t for t in system if (best >> index[t[0]]) & 1],
                 [t for t in environment if (best >> index[t[0]]) & 1])
+
+    @property
+    def dependency(self) -> Dependency:
+        """Built on first use, after the warm-up."""
+        if self._dependency is None:
+            self._dependency = Dependency(self.model)
+        return self._dependency
 
     def _closure(self, seed: int, enabled: int, bound: int) -> int:
         """The stubborn set grown from ``seed``; stops early once it holds every action

@@ -94,6 +94,7 @@ def installed(mutant: Mutant | None) -> Iterator[None]:
                 by_original[id(value)] = fresh[name].__dict__[attr]
     kinds = dict(registry.KINDS)
     effects, updates = dict(registry.GROUP_EFFECTS), dict(registry.NODE_UPDATES)
+    guards = dict(registry.NODE_GUARDS)
     package = sys.modules[PACKAGE]
     saved_events = {m: m.events for m in (model_module, evaluator)}
     saved_package_events = package.events
@@ -102,7 +103,8 @@ def installed(mutant: Mutant | None) -> Iterator[None]:
             if info.rule is not None:
                 registry.KINDS[kind] = replace(info, rule=by_original[id(info.rule)])
         for table, saved in ((registry.GROUP_EFFECTS, effects),
-                             (registry.NODE_UPDATES, updates)):
+                             (registry.NODE_UPDATES, updates),
+                             (registry.NODE_GUARDS, guards)):
             for kind, function in saved.items():
                 table[kind] = by_original[id(function)]
         for consumer in saved_events:
@@ -115,6 +117,7 @@ def installed(mutant: Mutant | None) -> Iterator[None]:
         registry.KINDS.update(kinds)
         registry.GROUP_EFFECTS.update(effects)
         registry.NODE_UPDATES.update(updates)
+        registry.NODE_GUARDS.update(guards)
         for consumer, events in saved_events.items():
             consumer.events = events  # type: ignore[attr-defined]
         package.events = saved_package_events  # type: ignore[attr-defined]

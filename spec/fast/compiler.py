@@ -219,9 +219,14 @@ class _Lazy:
 
 class GroupCompiler:
     def __init__(self, topo: GroupTopology, layout: Layout, n_nodes: int,
-                 env_kinds: Sequence[ActionKind]) -> None:
+                 env_kinds: Sequence[ActionKind],
+                 node_kinds: Sequence[ActionKind] = tuple(GROUP_EFFECTS)) -> None:
         self.topo, self.layout, self.n_nodes = topo, layout, n_nodes
         self.env_kinds = tuple(env_kinds)
+        self.node_kinds = tuple(node_kinds)
+        """The node events the model explores: only their effects are compiled (building
+        the terms is most of the compile time, and a config that assumes no partition never
+        needs a partition's effect)."""
         self.a = TermAlgebra()
         a = self.a
         self.nodes = NodeVars(*(a.var(f, "i") for f in _NODE_FIELDS))
@@ -460,13 +465,13 @@ class GroupCompiler:
                                                if i.system and i.scope == "group"]),
             self._steps_source(f"environment_{g}", self.env_kinds),
         ]
-        effects = GROUP_EFFECTS
+        effects = {kind: GROUP_EFFECTS[kind] for kind in self.node_kinds}
         for kind, effect in effects.items():
             for n in range(self.n_nodes):
                 sources.append(self._effect_source(f"effect_{g}_{kind.value}_{n}", kind, n,
                                                    effect))
         zero = NodeVars(*(self.a.const(0) for _ in _NODE_FIELDS))
-        for n in range(self.n_nodes):
+        for n in range(self.n_nodes if ActionKind.EXPIRE in effects else 0):
             ready = events.expire_ready(self.view(zero), n)
             sources.append(self._predicate_source(f"ready_{g}_{n}", "part", [("ready", ready)],
                                                   with_nodes=False))
@@ -488,7 +493,7 @@ class GroupCompiler:
             node_effects={(kind, n): ns[f"effect_{g}_{kind.value}_{n}"]
                           for kind in effects for n in range(self.n_nodes)},
             expire_ready={n: (lambda f: lambda part: bool(not f(part)))(ns[f"ready_{g}_{n}"])
-                          for n in range(self.n_nodes)},
+                          for n in range(self.n_nodes) if f"ready_{g}_{n}" in ns},
             always=ns[f"always_{g}"],
             settled=ns[f"settled_{g}"],
             source=source,

@@ -35,7 +35,8 @@ class Evaluator:
     """The group rules of one topology, evaluated on packed group parts."""
 
     def __init__(self, topology: Topology, layout: Layout, env_kinds: tuple[ActionKind, ...],
-                 *, compiled: bool, memo: bool) -> None:
+                 *, compiled: bool, memo: bool,
+                 node_kinds: tuple[ActionKind, ...] = tuple(GROUP_EFFECTS)) -> None:
         self.topology = topology
         self.groups = topology.groups
         self.n_nodes = topology.n_nodes
@@ -52,11 +53,14 @@ class Evaluator:
         self._ready_memo: list[dict[tuple[int, int], bool]] = [{} for _ in range(n)]
         self._performers = [Performers(g, self.n_nodes) for g in self.groups]
         self.code: list[CompiledGroup] = (
-            [GroupCompiler(g, layout, self.n_nodes, env_kinds).compile() for g in self.groups]
+            [GroupCompiler(g, layout, self.n_nodes, env_kinds, node_kinds).compile()
+             for g in self.groups]
             if compiled else [])
         self.effect_functions = {
             (kind, node): [code.node_effects[(kind, node)] for code in self.code]
-            for kind in GROUP_EFFECTS for node in range(self.n_nodes)} if compiled else {}
+            for kind in node_kinds for node in range(self.n_nodes)} if compiled else {}
+        """The compiled effects of the node events the model explores (the others, asked
+        for by a test or a what-if, are interpreted)."""
 
     # -- group steps -------------------------------------------------------------------
 
@@ -112,8 +116,9 @@ class Evaluator:
                     part: int) -> tuple[int, Problems]:
         """A node event's effect on one group, with the step checks it breaks. It depends
         on the node status and the group's own variables (SPEC.md, section 11, fact 2)."""
-        if self.code:
-            return self.code[g].node_effects[(kind, n)](nodes_part, part)
+        compiled = self.code[g].node_effects.get((kind, n)) if self.code else None
+        if compiled is not None:
+            return compiled(nodes_part, part)
         key = (kind, n, nodes_part, part)
         memo = self._effect_memo[g]
         found = memo.get(key)
@@ -128,8 +133,9 @@ class Evaluator:
         return found
 
     def expire_ready(self, g: int, n: int, part: int) -> bool:
-        if self.code:
-            return self.code[g].expire_ready[n](part)
+        ready_fn = self.code[g].expire_ready.get(n) if self.code else None
+        if ready_fn is not None:
+            return ready_fn(part)
         memo = self._ready_memo[g]
         ready = memo.get((n, part))
         if ready is None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from crg.spec.invariants.state import STATE_INVARIANTS, StateInvariant, expected_host
+from crg.spec.invariants.enabled import ENABLED_INVARIANTS
+from crg.spec.invariants.state import GUARANTEES, StateInvariant, expected_host
 from crg.spec.invariants.step import STEP_INVARIANTS, StepInvariant
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action
@@ -41,6 +42,10 @@ def exempt_invariants(nodes_out: int, max_down: int | None) -> frozenset[str]:
         return ASSUMPTION | WITHIN_ASSUMPTION
     return ASSUMPTION
 
+
+STATE_INVARIANTS: tuple[StateInvariant, ...] = GUARANTEES + ENABLED_INVARIANTS
+"""Every state invariant: what must hold (``state``), then what must be possible
+(``enabled``)."""
 
 LIVENESS = ("vip-held",)
 """Checked on the state graph: under weak fairness of the cluster service, every run

@@ -367,7 +367,7 @@ def notify_settled(v: View) -> Bool:
     return a.or_(v.g.maintenance, a.eq(v.g.announced, up_somewhere))
 
 
-STATE_INVARIANTS: tuple[StateInvariant, ...] = (
+GUARANTEES: tuple[StateInvariant, ...] = (
     StateInvariant("vip-unique", "always", (1, 5, 15, 19), vip_unique),
     StateInvariant("vip-allowed", "always", (1, 10, 15, 24), vip_allowed),
     StateInvariant("app-exclusive", "always", (1, 6, 20), app_exclusive),

@@ -17,7 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crg.spec.invariants.state import at_rest, cannot_run, expected_host, leave_reason
+from crg.spec.invariants.state import (
+    at_rest,
+    cannot_run,
+    expected_host,
+    leave_reason,
+    role_runs_app,
+)
 from crg.spec.rules.placement import moving, switching_disabled
 from crg.spec.rules.registry import KINDS
 from crg.spec.rules.view import (
@@ -388,11 +394,12 @@ def _event_as_named(v: View, action: Action, w: View) -> Bool:
 
 def _fault_as_named(v: View, action: Action, w: View) -> Bool:
     # An application fault is one of a running application, on its owner in contact with
-    # the store, noticed by its monitors, not already being handled; it marks the failure
-    # and spawns the watchdog at once (claims 3, 17).
+    # the store, in the owner's role (an application on its way out after an offline
+    # command is being stopped, not failing), noticed by its monitors, not already being
+    # handled; it marks the failure and spawns the watchdog at once (claims 3, 17).
     a, n, g, h = v.a, action.node, v.g, w.g
     return a.and_(owned(v, n), up(v, n), a.bit(g.app, n), a.bit(g.mon, n), a.not_(g.failed),
-                  h.failed, a.bit(h.wd, n))
+                  role_runs_app(v, n), h.failed, a.bit(h.wd, n))
 
 
 # --- commands ------------------------------------------------------------------------------

@@ -111,3 +111,20 @@ NODE_UPDATES: dict[ActionKind, Callable[[Any, Any, Any], Any]] = {
     ActionKind.UNDRAIN: events.undrain_nodes,
 }
 """Every node event's effect on the node status, ``update(algebra, nodes, node)``."""
+
+
+NODE_GUARDS: dict[ActionKind, Callable[..., Any]] = {
+    ActionKind.CRASH: events.crash_guard,
+    ActionKind.REJOIN: events.rejoin_guard,
+    ActionKind.PARTITION: events.partition_guard,
+    ActionKind.HEAL: events.heal_guard,
+    ActionKind.EXPIRE: events.expire_guard,
+    ActionKind.DRAIN: events.drain_guard,
+    ActionKind.UNDRAIN: events.undrain_guard,
+}
+"""Every node event's node-level guard. Those that take a node out (:data:`TAKES_OUT`)
+are ``guard(algebra, nodes, node, n_nodes, max_down)``, the others ``guard(algebra,
+nodes, node)``."""
+
+TAKES_OUT = frozenset({ActionKind.CRASH, ActionKind.PARTITION, ActionKind.DRAIN})
+"""Node events that take a node out of service, so the failure assumption bounds them."""

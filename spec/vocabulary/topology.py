@@ -48,6 +48,9 @@ class GroupTopology:
     avoided_groups: tuple[AvoidedGroup, ...] = ()
     """What this group's rules know of each group in ``avoid`` (derived by
     :class:`Topology`; see ``placement.avoided_on`` and ``placement.may_claim``)."""
+    max_down: int = 0
+    """The topology's ``assume at most K nodes down`` (set by :class:`Topology`): which node
+    events the assumption allows, as the enabledness invariants state them."""
 
     def avoided(self) -> tuple[AvoidedGroup, ...]:
         """One :class:`AvoidedGroup` per group in ``avoid``; a group not known to the
@@ -110,7 +113,8 @@ class Topology:
                                     order[h] < order[g.index])
             return AvoidedGroup(h, -1, False, (), False)
 
-        groups = tuple(replace(g, avoided_groups=tuple(info(g, h) for h in g.avoid))
+        groups = tuple(replace(g, avoided_groups=tuple(info(g, h) for h in g.avoid),
+                               max_down=self.max_down)
                        for g in self.groups)
         object.__setattr__(self, "groups", groups)
 

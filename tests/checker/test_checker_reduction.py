@@ -35,7 +35,8 @@ def _agree(config: Config, keep_going: bool = True,
     off = explicit(config, reduction=False, keep_going=keep_going, jobs=1, max_states=cap)
     if not all(c.complete for c in off.components):
         return None
-    on = explicit(config, reduction=True, keep_going=keep_going, jobs=1, max_states=cap)
+    on = explicit(config, reduction=True, reduction_warmup=0, keep_going=keep_going, jobs=1,
+                  max_states=cap)
     assert _summary(on) == _summary(off)
     return on, off
 
