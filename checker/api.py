@@ -76,6 +76,8 @@ def _run(topology: Topology, parts: list[tuple[int, ...]], opts: Options) -> Rep
                              _state_bits(topology, parts))
         cap = opts.auto_states if engine is Engine.AUTO else None
         explicit = explore(topology, parts, opts, budget, cap)
+    else:
+        budget = None
     if engine in (Engine.SYMBOLIC, Engine.BOTH):
         symbolic = _prove(topology, parts, opts, opts.facts)
     elif engine is Engine.AUTO:
@@ -84,6 +86,7 @@ def _run(topology: Topology, parts: list[tuple[int, ...]], opts: Options) -> Rep
                   if c.limit in _HANDED_OVER]
         if handed:
             symbolic = _prove(topology, handed, opts, False)
+            _search_what_z3_left(topology, parts, explicit, symbolic, opts, budget)
     report = Report({}, Status.OK, engine.value, explicit, symbolic)
     if engine is Engine.EXPLICIT:
         assert explicit is not None
@@ -99,6 +102,32 @@ def _run(topology: Topology, parts: list[tuple[int, ...]], opts: Options) -> Rep
         report.results = _auto(explicit, symbolic)
     _decide(report, opts)
     return report
+
+
+def _search_what_z3_left(topology: Topology, parts: list[tuple[int, ...]],
+                         explicit: CheckReport, symbolic: SymbolicReport, opts: Options,
+                         budget: Budget | None) -> None:
+    """``--engine auto``: a component handed to z3 on a prediction alone, where z3 left a
+    property open, gets the explicit search it would have had without the prediction (up
+    to ``--auto-states``), so the prediction never costs a verdict, only time. Its row in
+    ``explicit`` is replaced by that search's."""
+    from crg.checker.explicit.engine import explore
+
+    assert budget is not None
+    proved = dict(symbolic.parts)
+    again = [i for i, c in enumerate(explicit.components)
+             if c.predicted and any(f.verdict is Verdict.UNKNOWN
+                                    for f in proved[c.groups].values())]
+    if not again:
+        return
+    searched = explore(topology, [parts[i] for i in again], opts, budget, opts.auto_states,
+                       predicted=False)
+    for i, row in zip(again, searched.components, strict=True):
+        explicit.components[i] = row
+    explicit.states += searched.states
+    explicit.seconds += searched.seconds
+    for prop, result in explicit.results.items():
+        result.states += searched.results[prop].states
 
 
 def _state_bits(topology: Topology, parts: list[tuple[int, ...]]) -> int:

@@ -165,6 +165,9 @@ class ComponentResult:
     """Why the search stopped before finishing, in words (empty: it did not)."""
     reduced: bool = False
     """Explored with partial-order reduction."""
+    predicted: int = 0
+    """Not searched but handed to the symbolic engine at once: the states predicted for
+    it, beyond ``--auto-states`` (0: it was searched)."""
     findings: dict[Property, Finding] = field(default_factory=dict, repr=False)
 
 

@@ -19,6 +19,7 @@ from crg.checker.budget import Budget
 from crg.checker.components import Signature, signature
 from crg.checker.explicit.explore import Search, SearchStats
 from crg.checker.explicit.liveness import loop_detail
+from crg.checker.explicit.predict import predict
 from crg.checker.explicit.symmetry import canonicaliser
 from crg.checker.explicit.trace import step_detail, violation
 from crg.checker.options import AUTO_GROUPS, Options, Progress
@@ -54,12 +55,22 @@ class PartSearch:
 
 
 def search_part(topology: Topology, part: tuple[int, ...], options: Options,
-                budget: Budget, cap: int | None, progress: Progress | None = None
-                ) -> PartSearch:
-    """Explore the component ``part`` of ``topology`` (in a worker process, or here)."""
+                budget: Budget, cap: int | None, progress: Progress | None = None,
+                predicted: bool = True) -> PartSearch:
+    """Explore the component ``part`` of ``topology`` (in a worker process, or here).
+
+    With a ``cap`` (``--engine auto``), a component of several groups whose size is
+    predicted beyond it (:mod:`crg.checker.explicit.predict`) is not searched at all
+    (``predicted``: predict)."""
     if cap is not None and len(part) > AUTO_GROUPS:
         return PartSearch(part, SearchStats(capped=True, limit="auto"), {})
-    model = Model(topology.restrict(part))
+    sub = topology.restrict(part)
+    if cap is not None and predicted and len(part) > 1:
+        guess = predict(sub, cap)
+        if guess.beyond:
+            return PartSearch(part, SearchStats(capped=True, limit="auto",
+                                                predicted=guess.estimate), {})
+    model = Model(sub)
     canon, described = canonicaliser(model, options.symmetry)
     limit = budget.states if cap is None else min(cap, budget.states)
 
@@ -102,9 +113,10 @@ class _Outcome:
 
 
 def explore(topology: Topology, parts: list[tuple[int, ...]], options: Options,
-            budget: Budget, cap: int | None = None) -> CheckReport:
+            budget: Budget, cap: int | None = None, predicted: bool = True) -> CheckReport:
     """Search every component of ``parts``; ``cap``: stop each search at this many states
-    (``--engine auto`` hands those components to the symbolic engine)."""
+    (``--engine auto`` hands those components to the symbolic engine), and with
+    ``predicted`` do not start those predicted to exceed it."""
     started = time.perf_counter()
     shapes: dict[tuple[object, ...], int] = {}
     firsts: list[tuple[int, ...]] = []
@@ -130,7 +142,8 @@ def explore(topology: Topology, parts: list[tuple[int, ...]], options: Options,
 
     searched = run_tasks(search_part,
                          [(topology, part, options, budget, cap,
-                           offset if progress is not None else None) for part in firsts],
+                           offset if progress is not None else None, predicted)
+                          for part in firsts],
                          workers, done)
     models: dict[tuple[int, ...], Model] = {}
 
@@ -184,7 +197,7 @@ def _component(names: tuple[str, ...], outcome: _Outcome, seconds: float,
     return ComponentResult(names, stats.states, stats.edges, seconds, stats.layers,
                            stats.complete, reused_from=reused_from, symmetry=s.symmetry,
                            limit=stats.limit, reduced=s.reduced,
-                           findings=_findings(outcome))
+                           predicted=stats.predicted, findings=_findings(outcome))
 
 
 def _findings(outcome: _Outcome) -> dict[Property, Finding]:
@@ -212,6 +225,9 @@ def stop_reason(stats: SearchStats) -> str:
         return f"the search stopped at its memory budget ({stats.states:,} states)"
     if stats.limit == "states":
         return f"the search stopped at its state budget ({stats.states:,} states)"
+    if stats.limit == "auto" and stats.predicted:
+        return (f"predicted to have about {stats.predicted:,} states, beyond an explicit "
+                "search (--engine auto, --auto-states)")
     if stats.limit == "auto" and not stats.states:
         return "too many groups linked by avoid for an explicit search (--engine auto)"
     if stats.limit == "auto":

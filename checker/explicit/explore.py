@@ -76,6 +76,9 @@ class SearchStats:
     """Stopped by its budget (``max_states`` or ``memory``)."""
     limit: str = ""
     """Why it was capped, in words (empty: it was not)."""
+    predicted: int = 0
+    """Not searched: the states predicted for it (:mod:`crg.checker.explicit.predict`)
+    are beyond ``--auto-states`` (0: it was searched)."""
     found: dict[tuple[str, bool], Found] = field(default_factory=dict)
 
 

@@ -22,7 +22,8 @@ def report_to_dict(path: str, report: CheckReport,
             {"groups": list(c.groups), "states": c.states, "edges": c.edges,
              "seconds": round(c.seconds, 3), "layers": c.layers, "complete": c.complete,
              "reused_from": list(c.reused_from) if c.reused_from else None,
-             "symmetry": c.symmetry or None, "reduced": c.reduced, "limit": c.limit or None}
+             "symmetry": c.symmetry or None, "reduced": c.reduced, "limit": c.limit or None,
+             "predicted": c.predicted or None}
             for c in report.components],
         "properties": [_result(path, r, itf_files) for r in report.results.values()],
     }
