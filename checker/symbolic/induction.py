@@ -74,6 +74,20 @@ class Prover:
         self.active: set[int] = set(range(len(self.conjuncts)))
         self.stats = ProofStats()
         self._solvers: dict[int, z3.Solver] = {}
+        self._renamings: dict[int, list[tuple[z3.ExprRef, z3.ExprRef]]] = {}
+        self._settled = False
+
+    def renaming(self, t: int) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+        """``z3.substitute`` pairs taking a term on the state ``s`` to the same term on the
+        state after template ``t``."""
+        if t not in self._renamings:
+            self._renamings[t] = self.enc.renaming(self.s, self.templates[t].after)
+        return self._renamings[t]
+
+    def after(self, t: int, term: z3.ExprRef) -> z3.ExprRef:
+        """``term`` (on ``s``) on the state after template ``t``."""
+        pairs = self.renaming(t)
+        return z3.substitute(term, *pairs) if pairs else term
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -97,11 +111,25 @@ class Prover:
             for use, now in zip(self.use, self.now, strict=True):
                 solver.add(z3.Implies(use, now))
             solver.add(self.enc.a.boolean(self.templates[i].guard))
+            if self._settled:
+                solver.add(*self._uses())
             self._solvers[i] = solver
         return solver
 
-    def _assumed(self) -> list[z3.BoolRef]:
+    def _uses(self) -> list[z3.BoolRef]:
         return [self.use[i] for i in sorted(self.active)]
+
+    def _assumed(self) -> list[z3.BoolRef]:
+        """The conjuncts in force, as assumptions of a query (none once the strengthening
+        is settled: they are then asserted in every template solver, which spares each
+        of the thousands of later queries converting a hundred assumptions)."""
+        return [] if self._settled else self._uses()
+
+    def _settle(self) -> None:
+        """The strengthening is final: assert its conjuncts in every template solver."""
+        self._settled = True
+        for solver in self._solvers.values():
+            solver.add(*self._uses())
 
     def _drop(self, indices: Iterable[int], reason: str) -> None:
         for i in indices:
@@ -128,8 +156,7 @@ class Prover:
                 while affected:
                     for i in affected:
                         if (t, i) not in after_cache:
-                            after_cache[(t, i)] = enc.a.boolean(
-                                self.conjuncts[i].holds(enc, step.after))
+                            after_cache[(t, i)] = self.after(t, self.now[i])
                     solver = self._template_solver(t)
                     solver.push()
                     solver.add(z3.Or(*[z3.And(self.goal[i], z3.Not(after_cache[(t, i)]))
@@ -153,6 +180,7 @@ class Prover:
                     solver.pop()
                     self._drop(broken, f"not preserved by {_label(step)}")
                     affected = [i for i in affected if i in self.active]
+        self._settle()
 
     def holding(self) -> dict[Key, Finding]:
         """The *always* invariants kept by the strengthening (proved) and the others."""

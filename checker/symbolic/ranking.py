@@ -164,7 +164,6 @@ def _guard_atoms(enc: Encoding, g: int, avoided: frozenset[int]) -> list[Atom]:
     a, n_nodes = enc.a, enc.n_nodes
     probe = z3.BitVec("ranking.node", enc.width)
     template = enc.fresh_state("ranking")
-    variables = _names(template)
     seen: set[int] = set()
     out: list[Atom] = []
     for kind in SYSTEM_GROUP_KINDS:
@@ -181,7 +180,7 @@ def _guard_atoms(enc: Encoding, g: int, avoided: frozenset[int]) -> list[Atom]:
             for truth in (True, False):
                 def value(s: SymState, c: z3.BoolRef = conjunct, v: bool = truth,
                           per_node: bool = per_node) -> z3.BitVecRef:
-                    term = z3.substitute(c, *_renaming(variables, s))
+                    term = z3.substitute(c, *enc.renaming(template, s))
                     term = term if v else z3.Not(term)
                     if not per_node:
                         return _indicator(term)
@@ -231,22 +230,6 @@ def _conjuncts(term: z3.BoolRef) -> list[z3.BoolRef]:
     return out
 
 
-def _names(s: SymState) -> list[z3.ExprRef]:
-    return [*s.nodes, *(x for gv in s.groups for x in gv)]
-
-
-def _renaming(variables: list[z3.ExprRef], s: SymState) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
-    values = _names(s)
-    pairs = []
-    for var, value in zip(variables, values, strict=True):
-        if isinstance(value, bool):
-            value = z3.BoolVal(value)
-        elif isinstance(value, int):
-            value = z3.BitVecVal(value, var.size())
-        pairs.append((var, value))
-    return pairs
-
-
 class _Search:
     def __init__(self, enc: Encoding, prover: Prover, deadline: float) -> None:
         self.enc, self.prover, self.deadline = enc, prover, deadline
@@ -266,7 +249,7 @@ class _Search:
             return self._now[k]
         key = (i, k)
         if key not in self._after:
-            self._after[key] = self.atoms[k].value(self.prover.templates[i].after)
+            self._after[key] = self.prover.after(i, self._value(k, None))
         return self._after[key]
 
     def _affects(self, step: Step, atom: Atom) -> bool:
