@@ -35,6 +35,12 @@ from dataclasses import dataclass, replace
 from crg.checker.explicit.explore import Search
 from crg.spec import Model, Topology
 
+PREDICTION_SLACK = 4
+"""How far the estimate may be above a limit and the component still fit it: the real
+count was 1.3 to 3.3 times the estimate on the components measured (never below it), so
+a component estimated beyond 4 times the limit is not searched even when z3 leaves a
+property open (:func:`crg.checker.api.check`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Prediction:

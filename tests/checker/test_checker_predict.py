@@ -5,6 +5,8 @@ z3 leaves a property open."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from checker_helpers import EXAMPLES
 
@@ -12,6 +14,7 @@ from crg import files
 from crg.checker import Options, Status, Verdict, check
 from crg.checker.components import components
 from crg.checker.explicit import engine as explicit_engine
+from crg.checker.explicit import predict as predict_module
 from crg.checker.explicit.explore import Search
 from crg.checker.explicit.predict import Prediction, predict
 from crg.checker.symbolic import component as symbolic_component
@@ -74,9 +77,10 @@ def test_a_pair_predicted_too_large_goes_to_z3_without_a_search() -> None:
 def test_what_z3_leaves_open_is_searched_as_without_the_prediction(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # z3 without its ranking function or an explicit fallback leaves liveness open; the
-    # (wrong) prediction must not cost the verdict the explicit search gives
-    monkeypatch.setattr(explicit_engine, "predict",
-                        lambda topology, limit: Prediction(limit + 1, True, (0, 0), 1, 0))
+    # (wrong) prediction, beyond 600,000 states but not 4 times beyond, must not cost the
+    # verdict the explicit search gives
+    monkeypatch.setattr(explicit_engine, "predict", _predicted_beyond(600_000))
+    monkeypatch.setattr(predict_module, "predict", _predicted_beyond(600_000))
     monkeypatch.setattr(symbolic_component, "find_ranking", lambda *args: None)
     report = check(ANTI_AFFINITY, Options(jobs=1, liveness_states=0))
     assert report.status is Status.OK
@@ -85,3 +89,22 @@ def test_what_z3_leaves_open_is_searched_as_without_the_prediction(
     assert pair.limit == "" and pair.predicted == 0 and pair.states == 4_488
     liveness = next(r for r in report.results.values() if r.prop.liveness)
     assert (liveness.verdict, liveness.engine) == (Verdict.HOLDS, "explicit")
+
+
+def test_a_component_predicted_far_beyond_the_limit_is_not_searched_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(explicit_engine, "predict", _predicted_beyond(10**12))
+    monkeypatch.setattr(predict_module, "predict", _predicted_beyond(10**12))
+    monkeypatch.setattr(symbolic_component, "find_ranking", lambda *args: None)
+    report = check(ANTI_AFFINITY, Options(jobs=1, liveness_states=0))
+    assert report.status is Status.INCONCLUSIVE
+    assert report.explicit is not None and report.explicit.states == 0
+    assert report.undecided == ["vip-held (liveness)"]
+
+
+def _predicted_beyond(states: int) -> Callable[[Topology, int], Prediction]:
+    """A stand-in for ``predict``: every component has ``states`` states."""
+    def guess(topology: Topology, limit: int) -> Prediction:
+        return Prediction(states, states > limit, (0, 0), 1, 0)
+
+    return guess
