@@ -24,8 +24,10 @@ PER_MODULE = 2
 """Caught mutants replayed per rule module (the first by identity: a digest, so the sample
 is fixed for given rules and still spread over each module's functions)."""
 EQUIVALENT_SAMPLE = 4
-MAX_SURVIVORS = 27
-"""The known survivors' count when the catalogue was last judged; lower it as they go."""
+MAX_SURVIVORS = 0
+"""The known survivors' count when the catalogue was last judged: none since the
+enabledness invariants (``events-enabled``, ``commands-accepted``)."""
+ENABLEDNESS = ("events-enabled", "commands-accepted")
 
 
 def test_every_mutant_of_the_rules_is_in_the_catalogue() -> None:
@@ -73,6 +75,26 @@ def test_caught_mutants_are_still_caught(mutant: Mutant, entry: catalogue.Entry)
     found = [v for v in violations(mutant, config, bool(known)) if v not in known]
     assert entry.invariant in found, (f"{mutant.description}: expected {entry.invariant} "
                                       f"on {entry.config}, found {found}")
+
+
+def _enabledness_sample() -> list[tuple[Mutant, catalogue.Entry]]:
+    # One slip per rule function whose narrowing only an enabledness invariant sees: a
+    # guard that refuses more must keep failing the invariant that says it may not.
+    seen: set[str] = set()
+    out = []
+    for ident, entry in sorted(ENTRIES.items()):
+        function = ident.split(":")[0]
+        if entry.invariant in ENABLEDNESS and ident in MUTANTS and function not in seen:
+            seen.add(function)
+            out.append((MUTANTS[ident], entry))
+    return out
+
+
+@pytest.mark.parametrize(("mutant", "entry"), _enabledness_sample(),
+                         ids=lambda x: x.ident if isinstance(x, Mutant) else "")
+def test_narrowed_guards_are_caught_by_the_enabledness_invariants(
+        mutant: Mutant, entry: catalogue.Entry) -> None:
+    test_caught_mutants_are_still_caught(mutant, entry)
 
 
 def test_refused_mutants_are_still_refused() -> None:
