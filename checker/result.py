@@ -167,7 +167,8 @@ class ComponentResult:
     """Explored with partial-order reduction."""
     predicted: int = 0
     """Not searched but handed to the symbolic engine at once: the states predicted for
-    it, beyond ``--auto-states`` (0: it was searched)."""
+    it, beyond ``--auto-states`` (a lower bound of the estimate: the groups' searches stop
+    once it is beyond the limit; 0: it was searched)."""
     findings: dict[Property, Finding] = field(default_factory=dict, repr=False)
 
 

@@ -226,8 +226,8 @@ def stop_reason(stats: SearchStats) -> str:
     if stats.limit == "states":
         return f"the search stopped at its state budget ({stats.states:,} states)"
     if stats.limit == "auto" and stats.predicted:
-        return (f"predicted to have about {stats.predicted:,} states, beyond an explicit "
-                "search (--engine auto, --auto-states)")
+        return (f"predicted to have more than {stats.predicted:,} states, beyond an "
+                "explicit search (--engine auto, --auto-states)")
     if stats.limit == "auto" and not stats.states:
         return "too many groups linked by avoid for an explicit search (--engine auto)"
     if stats.limit == "auto":

@@ -38,7 +38,8 @@ def print_check(out: Printer, path: str, config: Config, report: Report,
         for c in explicit.components:
             if c.limit == "auto":
                 size = (f"more than {c.states:,} states" if c.states
-                        else f"about {c.predicted:,} states predicted from its groups alone"
+                        else f"more than {c.predicted:,} states predicted from its groups "
+                        "alone"
                         if c.predicted
                         else f"{count(len(c.groups), 'group')} linked by avoid")
                 out.print(f"  {_names(c.groups)}: {size}; handed to the symbolic engine")
