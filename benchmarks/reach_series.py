@@ -53,6 +53,8 @@ def run_check(path: Path, extra: list[str]) -> dict[str, Any]:
             "undecided": entry.get("undecided", []),
             "handed_to_z3": [c["groups"] for c in explicit.get("components", [])
                              if c.get("limit") == "auto"],
+            "predicted": [c["groups"] for c in explicit.get("components", [])
+                          if c.get("predicted")],
             "symbolic_engines": engines}
 
 
