@@ -15,7 +15,7 @@ checker explore one and carry its result over to the others.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 
@@ -64,3 +64,21 @@ def signature(topology: Topology, component: tuple[int, ...]) -> Signature:
               for g in groups),
     )
     return Signature(key, tuple(order))
+
+
+def reduce_nodes(topology: Topology) -> tuple[Topology, tuple[int, ...]]:
+    """The component over its candidates and the first ``k`` other nodes (fewer if there
+    are fewer), keeping the nodes' order; and ``kept[i]``, the original index of node i.
+
+    The other nodes are interchangeable and at most ``k`` of them out at once, so this
+    reaches the same states of the candidates and groups (the symbolic engine proves on
+    it once the footprint is proved: :mod:`crg.checker.symbolic.reduction`; the explicit
+    engine's symmetry merges the same states, so its size predictions count on it)."""
+    used = {c for g in topology.groups for c in g.candidates}
+    others = [n for n in range(topology.n_nodes) if n not in used]
+    kept = tuple(sorted(used | set(others[:topology.max_down])))
+    index = {old: new for new, old in enumerate(kept)}
+    groups = tuple(replace(g, candidates=tuple(index[c] for c in g.candidates))
+                   for g in topology.groups)
+    return (Topology(tuple(topology.nodes[n] for n in kept), groups, topology.max_down,
+                     topology.faults), kept)

@@ -21,6 +21,11 @@ within a factor of 4 of the real count (``tests/checker/test_checker_predict.py`
 only used to choose an engine, never to decide a property: a component predicted too
 large goes to z3, and what z3 leaves open is searched explicitly as before.
 
+Everything is counted on the component's candidates and ``k`` other nodes
+(:func:`crg.checker.components.reduce_nodes`): the search's symmetry merges the nodes that
+are nobody's candidate, so counting each of them apart would inflate ``E`` on a large
+cluster.
+
 Cheap: only whether ``E`` exceeds the limit matters, so each group's search stops as soon
 as the product is known to be large enough — with ``k`` groups, each at the ``k``-th root
 of what is needed (a few thousand states for a pair, a few hundred for four groups),
@@ -32,6 +37,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from crg.checker.components import reduce_nodes
 from crg.checker.explicit.explore import Search
 from crg.spec import Model, Topology
 
@@ -77,6 +83,9 @@ def predict(topology: Topology, limit: int) -> Prediction:
     k = len(topology.groups)
     if k < 2:
         raise ValueError("a prediction needs at least two groups (one is searched as it is)")
+    # the search merges the nodes that are nobody's candidate (symmetry): count without
+    # them, as the symbolic engine proves (SPEC.md section 11)
+    topology, _ = reduce_nodes(topology)
     nodes, _ = _count(Topology(topology.nodes, (), topology.max_down, topology.faults), None)
     searched = nodes
     need = limit * nodes ** (k - 1)

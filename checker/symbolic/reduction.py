@@ -19,8 +19,7 @@ on the full component first; if that fails the component is proved unreduced.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+from crg.checker.components import reduce_nodes
 from crg.checker.symbolic.encoding import Encoding
 from crg.checker.symbolic.induction import Prover
 from crg.spec.vocabulary.topology import Topology
@@ -35,14 +34,4 @@ def footprint_holds(topology: Topology, timeout_ms: int) -> bool:
     return len(prover.active) == len(prover.conjuncts)
 
 
-def reduce_nodes(topology: Topology) -> tuple[Topology, tuple[int, ...]]:
-    """The component over its candidates and the first ``k`` other nodes (fewer if there
-    are fewer), keeping the nodes' order; and ``kept[i]``, the original index of node i."""
-    used = {c for g in topology.groups for c in g.candidates}
-    others = [n for n in range(topology.n_nodes) if n not in used]
-    kept = tuple(sorted(used | set(others[:topology.max_down])))
-    index = {old: new for new, old in enumerate(kept)}
-    groups = tuple(replace(g, candidates=tuple(index[c] for c in g.candidates))
-                   for g in topology.groups)
-    return (Topology(tuple(topology.nodes[n] for n in kept), groups, topology.max_down,
-                     topology.faults), kept)
+__all__ = ["FOOTPRINT", "footprint_holds", "reduce_nodes"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from checker_helpers import EXAMPLES
+from checker_helpers import EXAMPLES, G, make_config
 
 from crg import files
 from crg.checker import Options, Status, Verdict, check
@@ -108,3 +108,14 @@ def _predicted_beyond(states: int) -> Callable[[Topology, int], Prediction]:
         return Prediction(states, states > limit, (0, 0), 1, 0)
 
     return guess
+
+
+def test_nodes_nobody_may_use_are_counted_as_the_search_merges_them() -> None:
+    # the search makes nodes outside every candidate list interchangeable (symmetry), so
+    # 16 nodes predict what the candidates and one other node do
+    def pair(nodes: int) -> Topology:
+        return _pair(make_config(nodes, [G("a", "n1", ("n2", "n3"), avoid=("b",)),
+                                         G("b", "n2", ("n1", "n3"), avoid=("a",))]))
+
+    wide, narrow = predict(pair(16), 10**9), predict(pair(4), 10**9)
+    assert (wide.solo, wide.node_statuses) == (narrow.solo, narrow.node_statuses)
