@@ -60,6 +60,7 @@ class Model:
             for g in topology.groups)
         self._unrestricted: Model | None = None
         self._node_event_cache: dict[tuple[int, bool], tuple[_NodeEvent, ...]] = {}
+        self._nodes_mask = (1 << self.layout.nodes_width) - 1
         self.compiled = compiled
         node_kinds = tuple(k for k in GROUP_EFFECTS if KINDS[k].fault in faults)
         self.evaluator = Evaluator(topology, self.layout, env_kinds, compiled=compiled,
@@ -152,18 +153,21 @@ class Model:
                 yield kind, n, layout.pack_nodes(after)
 
     def _node_successors(self, state: State, system: bool) -> list[Transition]:
-        layout, evaluator = self.layout, self.evaluator
+        layout = self.layout
+        before = state & self._nodes_mask
+        node_events = self._node_events(before, system)
+        if not node_events:  # the common case for the system's: no lease to expire
+            return []
+        evaluator = self.evaluator
         ready, effect = evaluator.expire_ready, evaluator.node_effect
         groups = range(len(self.groups))
-        nodes_mask = (1 << layout.nodes_width) - 1
         gmask = layout.group_mask
         out: list[Transition] = []
-        for action, kind, n, nodes_after in self._node_events(state & nodes_mask, system):
+        for action, kind, n, nodes_after in node_events:
             if kind is ActionKind.EXPIRE and not all(
                     ready(g, n, (state >> off) & gmask)
                     for g, off in zip(groups, layout.offsets, strict=True)):
                 continue
-            before = state & nodes_mask
             functions = self._effect_functions.get((kind, n)) if self._code else None
             if functions is not None:
                 # compiled fast path: each group's effect is one generated function

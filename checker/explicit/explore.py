@@ -133,7 +133,7 @@ class Search:
             explore_events = self.max_events is None or layer < self.max_events
             edges = self._close_layer(layer, seeds, seed_parents, explore_events)
             seeds, seed_parents = edges.next_seeds, edges.next_parents
-            if self.check_liveness:
+            if self.check_liveness and edges.back:
                 check_layer(self, layer, edges.src, edges.dst)
             self.stats.layers = layer
             if self.stats.capped:
@@ -197,6 +197,10 @@ class Search:
         # component can have thousands of successors of kilobytes each.
         memory = self.memory
         reducer = self.reducer
+        # Along system edges to new states the distance grows, so a cycle needs an edge
+        # back to a state no farther than its source: without one the layer is acyclic
+        # and the liveness check has nothing to look at.
+        back = False
         while True:
             if i == len(states):
                 if si == n_seeds:
@@ -241,6 +245,8 @@ class Search:
                     states.append(target)
                     parent.append(i)
                     dist.append(d + 1)
+                elif dist[j] <= d:
+                    back = True
                 if keep_edges:
                     src.append(i)
                     dst.append(j)
@@ -275,6 +281,7 @@ class Search:
                 progress(len(states), layer, time.perf_counter() - self._t0)
         seen.update(here)
         self.stats.edges += edges
+        out.back = back
         return out
 
     def _proviso(self, transitions: list[Transition], here: dict[State, int], d: int) -> bool:
@@ -323,9 +330,12 @@ class _LayerEdges:
     """The system edges inside one layer (as pairs of state indices) and the seeds of the
     next layer."""
 
-    __slots__ = ("dst", "next_parents", "next_seeds", "src")
+    __slots__ = ("back", "dst", "next_parents", "next_seeds", "src")
 
     def __init__(self) -> None:
+        self.back = False
+        """Some system edge leads back to a state no farther than its source: only then
+        can the layer hold a cycle."""
         self.src = array("I")
         self.dst = array("I")
         self.next_seeds: list[State] = []

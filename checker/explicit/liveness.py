@@ -34,17 +34,42 @@ if TYPE_CHECKING:
     from crg.checker.explicit.explore import Search
 
 
+SMALL_LAYER = 20_000
+"""Layers with at most this many system edges are first tested for a cycle in Python:
+in a correct configuration there is none, and scipy's import alone (a quarter of a second)
+would cost more than the test."""
+
+
+def acyclic(src: array[int], dst: array[int]) -> bool:
+    """The graph of the edges ``src[k] -> dst[k]`` has no cycle (Kahn's algorithm on the
+    nodes the edges touch)."""
+    succ: dict[int, list[int]] = {}
+    indegree: dict[int, int] = {}
+    for a, b in zip(src, dst, strict=True):
+        if a == b:
+            return False
+        succ.setdefault(a, []).append(b)
+        indegree[b] = indegree.get(b, 0) + 1
+    ready = [v for v in succ if v not in indegree]
+    while ready:
+        for w in succ.get(ready.pop(), ()):
+            indegree[w] -= 1
+            if not indegree[w]:
+                ready.append(w)
+    return not any(indegree.values())
+
+
 def check_layer(search: Search, layer: int, src: array[int], dst: array[int]) -> None:
     """Find a fair non-settling loop among the states of ``layer`` and record it.
     ``src``/``dst``: the system edges inside the layer, as state indices."""
+    if not src or (len(src) <= SMALL_LAYER and acyclic(src, dst)):
+        return
     # imported here: scipy costs a few hundred ms, and every `crg` command imports this
     # module through `crg check` (status, switchover... should start at once)
     import numpy as np
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
-    if not src:
-        return
     lo = search.layer_start[layer]
     hi = len(search.states)
     s_arr = np.frombuffer(src, dtype=np.uint32).astype(np.int64) - lo

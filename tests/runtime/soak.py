@@ -232,7 +232,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("undrain", 3, undrain),
     Operation("offline", 1, group_command("offline")),
     Operation("online", 3, group_command("online")),
-    # crg cleanup, once it exists:  Operation("cleanup", 2, group_command("cleanup")),
+    Operation("cleanup", 2, group_command("cleanup")),
 )
 
 
