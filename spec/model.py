@@ -14,8 +14,14 @@ from collections.abc import Iterator
 from crg.dsl.model import Config, Fault
 from crg.spec.fast.evaluator import Evaluator, Problems
 from crg.spec.fast.layout import Layout
-from crg.spec.rules import events
-from crg.spec.rules.registry import ENV_GROUP_KINDS, GROUP_EFFECTS, KINDS
+from crg.spec.rules.registry import (
+    ENV_GROUP_KINDS,
+    GROUP_EFFECTS,
+    KINDS,
+    NODE_GUARDS,
+    NODE_UPDATES,
+    node_guard,
+)
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import CONCRETE
@@ -52,9 +58,9 @@ class Model:
                              max((g.budget for g in topology.groups), default=1))
         faults = topology.faults
         env_kinds = tuple(k for k in ENV_GROUP_KINDS if KINDS[k].fault in faults)
-        self._crash = Fault.CRASH in faults
-        self._partition = Fault.PARTITION in faults
-        self._drain = Fault.DRAIN in faults
+        self._env_node_kinds = tuple(k for k in NODE_GUARDS
+                                     if not KINDS[k].system and KINDS[k].fault in faults)
+        """The environment's node events the config assumes, in the registry's order."""
         self._avoid_owner_shift = tuple(
             tuple(self.layout.offsets[h] + self.layout.off_owner for h in g.avoid)
             for g in topology.groups)
@@ -126,31 +132,12 @@ class Model:
         layout, a = self.layout, CONCRETE
         nv = layout.unpack_nodes(nodes_part)
         k, size = self.topology.max_down, self.n_nodes
+        # Expire also needs every self-fencing group clean: checked per state.
+        kinds = (ActionKind.EXPIRE,) if system else self._env_node_kinds
         for n in range(size):
-            candidates: list[tuple[ActionKind, NodeVars]] = []
-            if system:
-                # Expire also needs every self-fencing group clean: checked per state.
-                if events.expire_guard(a, nv, n):
-                    candidates.append((ActionKind.EXPIRE, events.expire_nodes(a, nv, n)))
-            else:
-                if self._crash:
-                    if events.crash_guard(a, nv, n, size, k):
-                        candidates.append((ActionKind.CRASH, events.crash_nodes(a, nv, n)))
-                    if events.rejoin_guard(a, nv, n):
-                        candidates.append((ActionKind.REJOIN, events.rejoin_nodes(a, nv, n)))
-                if self._partition:
-                    if events.partition_guard(a, nv, n, size, k):
-                        candidates.append((ActionKind.PARTITION,
-                                           events.partition_nodes(a, nv, n)))
-                    if events.heal_guard(a, nv, n):
-                        candidates.append((ActionKind.HEAL, events.heal_nodes(a, nv, n)))
-                if self._drain:
-                    if events.drain_guard(a, nv, n, size, k):
-                        candidates.append((ActionKind.DRAIN, events.drain_nodes(a, nv, n)))
-                    if events.undrain_guard(a, nv, n):
-                        candidates.append((ActionKind.UNDRAIN, events.undrain_nodes(a, nv, n)))
-            for kind, after in candidates:
-                yield kind, n, layout.pack_nodes(after)
+            for kind in kinds:
+                if node_guard(kind, a, nv, n, size, k):
+                    yield kind, n, layout.pack_nodes(NODE_UPDATES[kind](a, nv, n))
 
     def _node_successors(self, state: State, system: bool) -> list[Transition]:
         layout = self.layout

@@ -5,7 +5,8 @@ the halt steps call ``moving``...), and the invariants use some of the same help
 state what must hold. Patching a function in place would change the oracle with the
 rules. So a mutant gets a fresh copy of every rule module, executed from source with the
 one function replaced, importing each other; the consumers of the rules — the registry's
-tables, the model's and the compiler's reference to the events — are pointed at the copy
+tables (the model reads its rules through them), the evaluator's and the z3 encoding's
+reference to the events — are pointed at the copy
 for as long as the mutant is installed, while the invariants keep their own references to
 the untouched originals. The copy's derived values are cached under other names than the
 originals' (a view's cache is shared), so neither reads what the other computed.
@@ -82,7 +83,6 @@ def installed(mutant: Mutant | None) -> Iterator[None]:
     """Run the model with ``mutant``'s rules (None: a fresh copy of the unmutated ones,
     which must behave exactly like the originals) inside the block."""
     from crg.checker.symbolic import encoding
-    from crg.spec import model as model_module
     from crg.spec.fast import evaluator
     from crg.spec.rules import registry
 
@@ -96,7 +96,7 @@ def installed(mutant: Mutant | None) -> Iterator[None]:
     effects, updates = dict(registry.GROUP_EFFECTS), dict(registry.NODE_UPDATES)
     guards = dict(registry.NODE_GUARDS)
     package = sys.modules[PACKAGE]
-    saved_events = {m: m.events for m in (model_module, evaluator)}
+    saved_events = {m: m.events for m in (evaluator,)}
     saved_package_events = package.events
     try:
         for kind, info in kinds.items():

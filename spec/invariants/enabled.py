@@ -28,10 +28,8 @@ def _implies(v: View, premise: Bool, conclusion: Bool) -> Bool:
 
 
 def _node_guard(v: View, kind: ActionKind, n: int) -> Bool:
-    guard = registry.NODE_GUARDS[kind]
-    if kind in registry.TAKES_OUT:
-        return guard(v.a, v.nodes, n, v.n_nodes, v.topo.max_down)
-    return guard(v.a, v.nodes, n)
+    return registry.node_guard(kind, v.a, v.nodes, n, v.n_nodes,
+                               v.topo.max_down)
 
 
 def _group_guard(v: View, kind: ActionKind, n: int) -> Bool:

@@ -128,3 +128,12 @@ nodes, node)``."""
 
 TAKES_OUT = frozenset({ActionKind.CRASH, ActionKind.PARTITION, ActionKind.DRAIN})
 """Node events that take a node out of service, so the failure assumption bounds them."""
+
+
+def node_guard(kind: ActionKind, a: Any, nodes: Any, n: Any, n_nodes: int,
+               max_down: int) -> Any:
+    """Node event ``kind``'s guard for node ``n``, whichever arguments it takes."""
+    guard = NODE_GUARDS[kind]
+    if kind in TAKES_OUT:
+        return guard(a, nodes, n, n_nodes, max_down)
+    return guard(a, nodes, n)
