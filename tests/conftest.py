@@ -21,7 +21,12 @@ other cores. Two runtimes' timing tests side by side would each see a machine tw
 loaded for no gain."""
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # tryfirst: xdist's worker turns the mark into the ``@system`` suffix of the node id in
+    # its own hook of this name, registered after this conftest and so, without tryfirst,
+    # called before it: the mark came too late and the system tests were spread over
+    # every worker (tests/runtime/test_suite_grouping.py sees that).
     for item in items:
         first = item.path.relative_to(TESTS).parts[0]
         if first in SYSTEM:
