@@ -40,8 +40,12 @@ import z3
 
 from crg.checker.symbolic.encoding import Encoding, Step, SymState
 from crg.checker.symbolic.induction import Prover
+from crg.checker.symbolic.owner_moves import OwnerLevel, owner_level
 from crg.spec.rules.registry import KINDS, SYSTEM_GROUP_KINDS
 from crg.spec.vocabulary.variables import GroupVars, NodeVars
+
+OWNER_LEVEL = "owner changes left"
+"""How the label of the owner-change level begins."""
 
 _WIDTH = 16
 """Bits of a count: far more than any sum of atoms of a component needs."""
@@ -68,9 +72,12 @@ class Ranking:
     seconds: float
 
     def describe(self) -> str:
+        owners = next((level[0] for level in self.levels
+                       if level[0].startswith(OWNER_LEVEL)), None)
+        detail = "" if owners is None else f", one of them the {owners}"
         return (f"every step of the cluster service decreases a ranking function of "
-                f"{len(self.levels)} levels, from every state of the inductive invariant "
-                f"(z3, {self.queries} queries)")
+                f"{len(self.levels)} levels{detail}, from every state of the inductive "
+                f"invariant (z3, {self.queries} queries)")
 
 
 def _indicator(b: z3.BoolRef | bool) -> z3.BitVecRef:
@@ -230,7 +237,7 @@ def _conjuncts(term: z3.BoolRef) -> list[z3.BoolRef]:
     return out
 
 
-class _Search:
+class Search:
     def __init__(self, enc: Encoding, prover: Prover, deadline: float) -> None:
         self.enc, self.prover, self.deadline = enc, prover, deadline
         self.atoms = atoms(enc)
@@ -258,17 +265,22 @@ class _Search:
             return True  # a node event (expire) changes the node status and every group
         if atom.group is None:
             return False  # group steps leave the node status alone
+        changed = self.changed(step)
+        if atom.group == step.group:
+            return bool(changed if atom.fields is None else changed & atom.fields)
+        return step.group in atom.owners and "owner" in changed
+
+    def changed(self, step: Step) -> frozenset[str]:
+        """The fields of its group a group step may change (read off its next state)."""
         changed = self._changed.get(id(step))
         if changed is None:
             before, after = self.prover.s.groups[step.group], step.after.groups[step.group]
             changed = self._changed[id(step)] = frozenset(
                 f for f, x, y in zip(GroupVars._fields, before, after, strict=True)
                 if not _same(x, y))
-        if atom.group == step.group:
-            return bool(changed if atom.fields is None else changed & atom.fields)
-        return step.group in atom.owners and "owner" in changed
+        return changed
 
-    def _check(self, i: int, claim: z3.BoolRef) -> z3.CheckSatResult:
+    def check(self, i: int, claim: z3.BoolRef) -> z3.CheckSatResult:
         if time.perf_counter() > self.deadline:
             return z3.unknown
         solver = self.prover._template_solver(i)
@@ -283,7 +295,7 @@ class _Search:
         key = (i, k)
         if key not in self._increases:
             step, atom = self.prover.templates[i], self.atoms[k]
-            self._increases[key] = self._affects(step, atom) and self._check(
+            self._increases[key] = self._affects(step, atom) and self.check(
                 i, z3.ULT(self._value(k, None), self._value(k, i))) != z3.unsat
         return self._increases[key]
 
@@ -294,20 +306,57 @@ class _Search:
         if not moving:
             return False
         stays = z3.And([z3.ULE(self._value(k, None), self._value(k, i)) for k in moving])
-        return bool(self._check(i, stays) == z3.unsat)
+        return bool(self.check(i, stays) == z3.unsat)
 
-    def run(self) -> tuple[tuple[str, ...], ...] | None:
-        remaining = [i for i, _ in self.steps]
+    def greedy(self, remaining: list[int]) -> tuple[list[tuple[str, ...]], list[int]]:
+        """Levels of sums of atoms for the templates ``remaining``, as far as they go: the
+        levels and the templates no level ranked."""
         levels: list[tuple[str, ...]] = []
         while remaining:
             level = [k for k in range(len(self.atoms))
                      if not any(self.increases(i, k) for i in remaining)]
             ranked = [i for i in remaining if self.decreases(i, level)]
             if not ranked:
-                return None
+                break
             levels.append(tuple(self.atoms[k].label for k in level))
             remaining = [i for i in remaining if i not in ranked]
+        return levels, remaining
+
+    def owners(self, remaining: list[int]) -> OwnerLevel | None:
+        """The owner-change level for the templates ``remaining``
+        (:mod:`crg.checker.symbolic.owner_moves`)."""
+        return owner_level(self.enc, self.prover, remaining,
+                           lambda i: self.changed(self.prover.templates[i]), self.check,
+                           self.deadline)
+
+    def run(self) -> tuple[tuple[str, ...], ...] | None:
+        levels, remaining = self.greedy([i for i, _ in self.steps])
+        if remaining:
+            # Stuck: perhaps owners chasing each other. One such level is enough for every
+            # pair of groups this engine meets; a second would need a nested argument.
+            found = self.owners(remaining)
+            if found is None:
+                return None
+            levels += _owner_levels(found, [g.name for g in self.enc.groups])
+            below, remaining = self.greedy([i for i in remaining if i not in found.changing])
+            if remaining:
+                return None
+            levels += below
         return tuple(levels)
+
+
+def _owner_levels(found: OwnerLevel, names: list[str]) -> list[tuple[str, ...]]:
+    """The labels of the context level (if any variable of it changes) and of the owner
+    level (:mod:`crg.checker.symbolic.owner_moves`)."""
+    out = []
+    if found.context:
+        out.append(tuple(f"{f} {'clear' if way == 'set' else 'set'} (group {g})"
+                         for g, f, way in found.context))
+    named = [names[g] for g in found.groups]
+    groups = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+    out.append((f"{OWNER_LEVEL} of {groups} (at most {found.moves} while the rest "
+                f"stays put)",))
+    return out
 
 
 def find_ranking(enc: Encoding, prover: Prover, budget_s: float) -> Ranking | None:
@@ -315,7 +364,7 @@ def find_ranking(enc: Encoding, prover: Prover, budget_s: float) -> Ranking | No
     invariant (call after :meth:`Prover.strengthen`), or None when the atoms give none
     within ``budget_s`` seconds."""
     started = time.perf_counter()
-    search = _Search(enc, prover, started + budget_s)
+    search = Search(enc, prover, started + budget_s)
     levels = search.run()
     if levels is None:
         return None

@@ -145,3 +145,4 @@ def test_the_explicit_engine_finds_what_z3_cannot_reach() -> None:
     assert info["decided_by"] == "explicit"
     assert "no fair lasso within 3 steps (z3)" in info["reason"]
     assert result.details["internal_errors"] == []
+

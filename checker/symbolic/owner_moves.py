@@ -1,0 +1,183 @@
+"""The level of a ranking function no sum of atoms gives: how many more times the owners
+can change while everything they depend on stays put.
+
+Groups that avoid each other chase each other's owners: a group moves because the other
+moved. Every other step of a group is ranked by its own atoms once the owners stay put,
+but no sum of atoms bounds the owner changes themselves (each ``claim`` and
+``release-ownership`` of one group can re-enable the other's). When the greedy
+construction of :mod:`crg.checker.symbolic.ranking` is stuck with the steps ``R`` left,
+this module tries a level of another kind, in three parts:
+
+1. **The context settles.** Every variable that no step of ``R`` changes, or that every
+   step of ``R`` changes in one direction only (bits only set, or only cleared), is the
+   *context*: along steps of ``R`` it changes finitely often, so every run of ``R`` steps
+   ends in a stretch where the context is fixed. Its set (or clear) bits are a level.
+2. **The owners settle.** ``O`` are the steps of ``R`` that change an owner (each must
+   change one whenever it is taken). z3 unrolls the existential abstraction of the
+   owners: frames of states of the inductive invariant sharing one context, each
+   performing a step of ``O`` whose resulting owners are the next frame's. If no such
+   path of ``K`` steps exists, at most ``K - 1`` owner changes can happen while the context
+   is fixed: the longest such path from the current owners is a level that every step of
+   ``O`` decreases and no other step of ``R`` changes (it reads owners and context only).
+   A path as long as there are owner combinations means a cycle of owner changes (a
+   livelock of the abstraction, perhaps a real one): no level then.
+3. **The rest settles**: the greedy construction goes on with ``R`` without ``O``.
+
+Together: a lexicographic ranking function (levels above, context, owner changes, levels
+below), each level a function of the state, so the proof is the one of the module
+docstring of :mod:`~crg.checker.symbolic.ranking`. Every query has the prover's time
+limit; an ``unknown`` counts against the level.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from math import prod
+
+import z3
+
+from crg.checker.symbolic.encoding import Encoding, SymState
+from crg.checker.symbolic.induction import Prover
+from crg.spec.vocabulary.variables import GroupVars
+
+Check = Callable[[int, z3.BoolRef], z3.CheckSatResult]
+"""A query on one step template under the invariant (``Search.check``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerLevel:
+    context: tuple[tuple[int, str, str], ...]
+    """(group, field, direction) of the context's variables that ``R`` changes one way:
+    "set" (bits only set) or "clear" (bits only cleared)."""
+    moves: int
+    """Most owner changes while the context stays put."""
+    changing: tuple[int, ...]
+    """The templates that change an owner (``O``)."""
+    groups: tuple[int, ...]
+    """The groups whose owners change."""
+
+
+def owner_level(enc: Encoding, prover: Prover, remaining: Sequence[int],
+                changed: Callable[[int], frozenset[str]], check: Check,
+                deadline: float) -> OwnerLevel | None:
+    """The owner-change level for the templates ``remaining`` (see the module docstring),
+    or None where it gives none."""
+    templates = prover.templates
+    if any(templates[i].group < 0 for i in remaining):
+        return None  # a node event left: the node status is not context
+    changing = tuple(i for i in remaining if "owner" in changed(i))
+    if not changing:
+        return None
+    s = prover.s
+    for i in changing:  # each must change the owner whenever it is taken
+        g = templates[i].group
+        same = s.groups[g].owner == templates[i].after.groups[g].owner
+        if check(i, same) != z3.unsat:
+            return None
+    context = _context(prover, remaining, changed, check)
+    if context is None:
+        return None
+    fixed = [(g, f) for g in range(len(enc.groups)) for f in GroupVars._fields
+             if f != "owner" and (g, f) not in context.changing]
+    fixed += [(g, f) for g, f, _ in context.directions]
+    moves = _longest_moves(enc, prover, changing, fixed, deadline)
+    if moves is None:
+        return None
+    groups = tuple(sorted({templates[i].group for i in changing}))
+    return OwnerLevel(context.directions, moves, changing, groups)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    directions: tuple[tuple[int, str, str], ...]
+    changing: frozenset[tuple[int, str]]
+    """Every (group, field) some template of ``R`` changes, one way or not."""
+
+
+def _context(prover: Prover, remaining: Sequence[int],
+             changed: Callable[[int], frozenset[str]], check: Check) -> _Context | None:
+    """Which of the group variables ``R`` changes it changes one way only."""
+    templates, s = prover.templates, prover.s
+    ways: dict[tuple[int, str], set[str]] = {}
+    for i in remaining:
+        g = templates[i].group
+        for f in changed(i):
+            if f == "owner":
+                continue
+            left = ways.setdefault((g, f), {"set", "clear"})
+            before, after = getattr(s.groups[g], f), getattr(templates[i].after.groups[g], f)
+            if z3.is_bool(before):
+                gains = z3.And(z3.Not(before), after)
+                loses = z3.And(before, z3.Not(after))
+            else:
+                gains = (after & ~before) != 0
+                loses = (before & ~after) != 0
+            if "set" in left and check(i, loses) != z3.unsat:
+                left.discard("set")
+            if "clear" in left and check(i, gains) != z3.unsat:
+                left.discard("clear")
+    directions = tuple((g, f, min(w)) for (g, f), w in sorted(ways.items()) if w)
+    return _Context(directions, frozenset(ways))
+
+
+def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
+                   fixed: list[tuple[int, str]], deadline: float) -> int | None:
+    """Unroll owner changes with the ``fixed`` variables and the node status shared by
+    every frame, until no path of that many changes exists (the bound), a path as long as
+    there are owner combinations exists (a cycle), or time runs out."""
+    a, templates, s = enc.a, prover.templates, prover.s
+    invariant = z3.And(*[prover.now[i] for i in sorted(prover.active)])
+    combinations = prod(len(g.candidates) + 1 for g in enc.groups)
+    solver = z3.SolverFor("QF_BV")
+    solver.set(timeout=prover.timeout_ms)
+    first: SymState | None = None
+    owners: list[z3.BitVecRef] | None = None
+    for depth in range(1, combinations + 1):
+        if time.perf_counter() > deadline:
+            return None
+        here = enc.fresh_state(f"moves{depth}")
+        node = enc.node_var(f"moves{depth}")
+        pairs = [*enc.renaming(s, here), (prover.n, node)]
+        solver.add(z3.substitute(invariant, *pairs))
+        if first is None:
+            first = here
+        else:
+            solver.add(*[a.boolean(a.eq(x, y)) for x, y in zip(here.nodes, first.nodes,
+                                                                 strict=True)])
+            solver.add(*[_same_field(here, first, g, f) for g, f in fixed])
+            assert owners is not None
+            solver.add(*[here.groups[g].owner == o for g, o in enumerate(owners)])
+        nxt = [z3.BitVec(f"moves{depth}.owner{g}", enc.width) for g in range(len(enc.groups))]
+        options = []
+        for i in changing:
+            step = templates[i]
+            guard = z3.substitute(a.boolean(step.guard), *pairs)
+            after = [z3.substitute(_as_word(step.after.groups[g].owner, enc.width), *pairs)
+                     for g in range(len(enc.groups))]
+            keeps = [z3.substitute(a.boolean(a.eq(getattr(step.after.groups[g], f),
+                                                  getattr(s.groups[g], f))), *pairs)
+                     for g, f in fixed]
+            options.append(z3.And(guard, *keeps,
+                                  *[o == x for o, x in zip(nxt, after, strict=True)]))
+        solver.add(z3.Or(*options))
+        owners = nxt
+        result = solver.check()
+        if result == z3.unsat:
+            return depth - 1
+        if result == z3.unknown:
+            return None
+    return None
+
+
+def _same_field(x: SymState, y: SymState, g: int, f: str) -> z3.BoolRef:
+    u, v = getattr(x.groups[g], f), getattr(y.groups[g], f)
+    return u == v if isinstance(u, z3.ExprRef) else z3.BoolVal(u == v)
+
+
+def _as_word(x: object, width: int) -> z3.BitVecRef:
+    if isinstance(x, int):
+        return z3.BitVecVal(x, width)
+    assert isinstance(x, z3.BitVecRef)
+    return x

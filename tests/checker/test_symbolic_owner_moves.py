@@ -1,0 +1,124 @@
+"""The owner-change level of a ranking function (crg.checker.symbolic.owner_moves): it
+ranks owners that chase each other where that ends, never a cycle of owner changes, and
+whatever z3 decides of liveness the explicit engine finds too."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+from checker_helpers import EXAMPLES, G, explicit, make_config
+from mutants import LIVENESS
+
+from crg import files
+from crg.checker.result import Verdict
+from crg.checker.symbolic.api import ProofOptions, prove
+from crg.checker.symbolic.encoding import Encoding
+from crg.checker.symbolic.induction import Prover
+from crg.checker.symbolic.ranking import OWNER_LEVEL, Search, find_ranking
+from crg.spec import KINDS, ActionKind, Topology
+from crg.spec.rules.run import Step
+from crg.spec.rules.view import View, holds, owned, up
+from crg.spec.vocabulary.algebra import Word
+
+FLAPPING = str(EXAMPLES / "broken" / "flapping.crg")
+
+
+PAIR = make_config(2, [G("a", "n1", ("n2",), avoid=("b",)),
+                       G("b", "n1", ("n2",), avoid=("a",))],
+                   faults="crash, app-fault")
+"""Two groups avoiding each other, with application faults: no sum of atoms bounds how
+often one moves because the other moved."""
+
+
+def test_owners_that_chase_each_other_are_ranked_by_their_changes() -> None:
+    result = prove(PAIR, ProofOptions(facts=False, liveness_states=0))
+    assert result.verdicts[LIVENESS] == "holds"
+    info = result.details["invariants"][LIVENESS]
+    assert info["decided_by"] == "z3"
+    assert "one of them the owner changes left of a and b (at most" in info["reason"]
+    assert explicit(PAIR).ok  # and the explicit engine agrees
+
+
+def test_the_owner_level_refuses_a_cycle_of_owner_changes() -> None:
+    # The flapping ring stops the greedy construction too; its owners chase each other
+    # round a real cycle, which the unrolling of owner changes finds.
+    topology = Topology.from_config(files.load(FLAPPING))
+    enc = Encoding(topology)
+    prover = Prover(enc, 30_000)
+    prover.strengthen()
+    search = Search(enc, prover, time.perf_counter() + 120)
+    _, remaining = search.greedy([i for i, _ in search.steps])
+    kinds = {prover.templates[i].kind for i in remaining}
+    assert {ActionKind.CLAIM, ActionKind.RELEASE_OWNERSHIP} <= kinds
+    assert search.owners(remaining) is None
+
+
+def _release_whenever_clean(v: View, n: Word) -> Step:
+    # A seeded livelock: ownership is given up by a clean owner whether or not the group
+    # must move, so a group claims, releases and claims again for ever.
+    a, g = v.a, v.g
+    guard = a.and_(owned(v, n), up(v, n), a.not_(holds(v, n)), a.not_(g.announced))
+    return guard, g._replace(owner=a.const(0), restarts=a.const(0), failed=a.false)
+
+
+def test_a_seeded_cycle_of_owner_changes_gets_no_level(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    kind = ActionKind.RELEASE_OWNERSHIP
+    monkeypatch.setitem(KINDS, kind, dataclasses.replace(KINDS[kind],
+                                                         rule=_release_whenever_clean))
+    enc = Encoding(Topology.from_config(PAIR))
+    prover = Prover(enc, 30_000)
+    prover.strengthen()
+    assert find_ranking(enc, prover, 120) is None
+    assert any(v.prop.label == LIVENESS for v in explicit(PAIR).violations)
+
+
+N1, N2 = ("n1",), ("n2",)
+LINKED = {
+    # pairs avoiding each other with application faults: the greedy levels alone stop
+    "pair sharing a home": (make_config(2, [
+        G("a", "n1", N2, avoid=("b",), restarts=0),
+        G("b", "n1", N2, avoid=("a",), restarts=0)], faults="crash, app-fault"), True),
+    "pair, nothing down": (make_config(2, [
+        G("a", "n1", N2, avoid=("b",)), G("b", "n1", N2, avoid=("a",))],
+        down=0, faults="app-fault"), True),
+    "pair with homes apart": (make_config(2, [
+        G("a", "n1", N2, avoid=("b",)), G("b", "n2", N1, avoid=("a",))],
+        faults="crash, app-fault"), None),
+    "pair, one manual": (make_config(2, [
+        G("a", "n1", N2, avoid=("b",)), G("b", "n1", N2, "manual", avoid=("a",))],
+        faults="crash, app-fault"), None),
+    # three groups: the flapping ring (a real cycle of owner changes), and two that settle
+    "ring": (make_config(2, [
+        G("a", "n1", N2, avoid=("b",)), G("b", "n1", N2, avoid=("c",)),
+        G("c", "n1", N2, avoid=("a",))]), False),
+    "ring with a manual group": (make_config(2, [
+        G("a", "n1", N2, avoid=("b",)), G("b", "n1", N2, "manual", avoid=("c",)),
+        G("c", "n1", N2, avoid=("a",))]), None),
+    "triangle": (make_config(2, [
+        G("a", "n1", N2, avoid=("b", "c")), G("b", "n1", N2, avoid=("a", "c")),
+        G("c", "n2", N1, avoid=("a", "b"))]), None),
+}
+"""Name -> (configuration, whether the proof takes the owner level: True, or False where
+it must not prove anything, or None where the greedy levels may do without it)."""
+
+
+@pytest.mark.parametrize("name", LINKED)
+def test_what_z3_decides_of_liveness_the_explicit_engine_confirms(name: str) -> None:
+    config, owner_level_used = LINKED[name]
+    # liveness_states=0: only z3 decides (a ranking function, or a lasso)
+    symbolic = prove(config, ProofOptions(facts=False, liveness_states=0))
+    assert symbolic.details["internal_errors"] == []
+    verdict = symbolic.verdicts[LIVENESS]
+    reason = symbolic.details["invariants"][LIVENESS]["reason"]
+    found = next(r for p, r in explicit(config, keep_going=True).results.items()
+                 if p.label == LIVENESS)
+    if owner_level_used is not None:
+        assert (OWNER_LEVEL in reason) == owner_level_used, reason
+    if owner_level_used is False:
+        assert found.verdict == Verdict.VIOLATED and verdict != "holds", reason
+    if verdict != "unknown":
+        assert found.verdict == (Verdict.HOLDS if verdict == "holds"
+                                 else Verdict.VIOLATED), reason
