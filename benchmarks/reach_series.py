@@ -1,6 +1,6 @@
 """Time to verdict of plain ``crg check`` on ordinary configurations that used to get none.
 
-    python3 benchmarks/reach_series.py                    # 4 configs x 3 variants x 3 runs
+    python3 benchmarks/reach_series.py                    # 5 configs x 3 variants x 3 runs
     python3 benchmarks/reach_series.py --runs 1 --only web-tier-avoid
     python3 benchmarks/reach_series.py --explicit web-tier-avoid   # the explicit engine alone
     python3 benchmarks/reach_series.py --json figures.json

@@ -124,51 +124,66 @@ def _context(prover: Prover, remaining: Sequence[int],
 
 def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
                    fixed: list[tuple[int, str]], deadline: float) -> int | None:
-    """Unroll owner changes with the ``fixed`` variables and the node status shared by
-    every frame, until no path of that many changes exists (the bound), a path as long as
-    there are owner combinations exists (a cycle), or time runs out."""
-    a, templates, s = enc.a, prover.templates, prover.s
-    invariant = z3.And(*[prover.now[i] for i in sorted(prover.active)])
+    """A bound on the owner changes with the ``fixed`` variables and the node status shared
+    by every frame: the number of frames of the first unrolling that has no path, minus
+    one. The depths tried double from 4 (a bound need not be the least one, and a deep
+    unsatisfiable query costs less than every shallower satisfiable one on the way), up to
+    as many frames as there are owner combinations, where a path means a cycle; None then,
+    or when time runs out."""
     combinations = prod(len(g.candidates) + 1 for g in enc.groups)
-    solver = z3.SolverFor("QF_BV")
-    solver.set(timeout=prover.timeout_ms)
-    first: SymState | None = None
-    owners: list[z3.BitVecRef] | None = None
-    for depth in range(1, combinations + 1):
+    frames: list[list[z3.BoolRef]] = []
+    depth = min(4, combinations)
+    while True:
+        while len(frames) < depth:
+            frames.append(_frame(enc, prover, changing, fixed, len(frames)))
         if time.perf_counter() > deadline:
             return None
-        here = enc.fresh_state(f"moves{depth}")
-        node = enc.node_var(f"moves{depth}")
-        pairs = [*enc.renaming(s, here), (prover.n, node)]
-        solver.add(z3.substitute(invariant, *pairs))
-        if first is None:
-            first = here
-        else:
-            solver.add(*[a.boolean(a.eq(x, y)) for x, y in zip(here.nodes, first.nodes,
-                                                                 strict=True)])
-            solver.add(*[_same_field(here, first, g, f) for g, f in fixed])
-            assert owners is not None
-            solver.add(*[here.groups[g].owner == o for g, o in enumerate(owners)])
-        nxt = [z3.BitVec(f"moves{depth}.owner{g}", enc.width) for g in range(len(enc.groups))]
-        options = []
-        for i in changing:
-            step = templates[i]
-            guard = z3.substitute(a.boolean(step.guard), *pairs)
-            after = [z3.substitute(_as_word(step.after.groups[g].owner, enc.width), *pairs)
-                     for g in range(len(enc.groups))]
-            keeps = [z3.substitute(a.boolean(a.eq(getattr(step.after.groups[g], f),
-                                                  getattr(s.groups[g], f))), *pairs)
-                     for g, f in fixed]
-            options.append(z3.And(guard, *keeps,
-                                  *[o == x for o, x in zip(nxt, after, strict=True)]))
-        solver.add(z3.Or(*options))
-        owners = nxt
+        # A fresh solver each time: z3's incremental core skips the bit-vector
+        # preprocessing that makes these queries several times faster.
+        solver = z3.SolverFor("QF_BV")
+        solver.set(timeout=max(1, min(prover.timeout_ms * 6,
+                                      int((deadline - time.perf_counter()) * 1000))))
+        for frame in frames:
+            solver.add(*frame)
         result = solver.check()
         if result == z3.unsat:
             return depth - 1
-        if result == z3.unknown:
+        if result == z3.unknown or depth >= combinations:
             return None
-    return None
+        depth = min(depth * 2, combinations)
+
+
+def _frame(enc: Encoding, prover: Prover, changing: Sequence[int],
+           fixed: list[tuple[int, str]], k: int) -> list[z3.BoolRef]:
+    """Frame ``k`` of the unrolling: a state of the invariant with the first frame's
+    context and the owners frame ``k - 1`` left (``moves{k}.owner{g}`` after its step),
+    taking one of the ``changing`` templates."""
+    a, templates, s = enc.a, prover.templates, prover.s
+    here = enc.fresh_state(f"moves{k}")
+    pairs = [*enc.renaming(s, here), (prover.n, enc.node_var(f"moves{k}"))]
+    out = [z3.substitute(z3.And(*[prover.now[i] for i in sorted(prover.active)]), *pairs)]
+    if k > 0:
+        first = enc.fresh_state("moves0")  # the same z3 constants as frame 0's
+        out += [a.boolean(a.eq(x, y)) for x, y in zip(here.nodes, first.nodes, strict=True)]
+        out += [_same_field(here, first, g, f) for g, f in fixed]
+        out += [here.groups[g].owner == _owner_after(enc, k - 1, g)
+                for g in range(len(enc.groups))]
+    options = []
+    for i in changing:
+        step = templates[i]
+        keeps = [z3.substitute(a.boolean(a.eq(getattr(step.after.groups[g], f),
+                                              getattr(s.groups[g], f))), *pairs)
+                 for g, f in fixed]
+        after = [z3.substitute(_as_word(step.after.groups[g].owner, enc.width), *pairs)
+                 for g in range(len(enc.groups))]
+        options.append(z3.And(z3.substitute(a.boolean(step.guard), *pairs), *keeps,
+                              *[_owner_after(enc, k, g) == x for g, x in enumerate(after)]))
+    out.append(z3.Or(*options))
+    return out
+
+
+def _owner_after(enc: Encoding, k: int, g: int) -> z3.BitVecRef:
+    return z3.BitVec(f"moves{k}.owner{g}", enc.width)
 
 
 def _same_field(x: SymState, y: SymState, g: int, f: str) -> z3.BoolRef:
