@@ -76,6 +76,13 @@ def main() -> int:
                         help="instead, time --engine explicit on one configuration, once")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
+    unknown = sorted(set(args.variants.split(",")) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variant {', '.join(unknown)} (known: {', '.join(VARIANTS)})")
+    names = [args.only, args.explicit]
+    for name in (n for n in names if n and not (CONFIGS / f"{n}.crg").is_file()):
+        known = ", ".join(p.stem for p in sorted(CONFIGS.glob("*.crg")))
+        parser.error(f"no configuration {name} (known: {known})")
     print(machine(), f"load average {os.getloadavg()[0]:.1f}")
     if args.explicit:
         row = run_check(CONFIGS / f"{args.explicit}.crg", ["--engine", "explicit"])

@@ -10,7 +10,7 @@ that the very rule functions of :mod:`crg.spec` return when evaluated with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,15 @@ import z3
 from crg.checker.symbolic.algebra import Bool, Word, Z3Algebra, word_width
 from crg.spec.model import Model, State
 from crg.spec.rules import events
-from crg.spec.rules.registry import ENV_GROUP_KINDS, GROUP_EFFECTS, KINDS, SYSTEM_GROUP_KINDS
+from crg.spec.rules.registry import (
+    ENV_GROUP_KINDS,
+    GROUP_EFFECTS,
+    KINDS,
+    NODE_GUARDS,
+    NODE_UPDATES,
+    SYSTEM_GROUP_KINDS,
+    node_guard,
+)
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.topology import Topology
@@ -65,28 +73,6 @@ _NODE_EFFECTS = GROUP_EFFECTS
 """Node events with an effect on each group: the spec's own table, so it cannot drift."""
 
 
-@dataclass(frozen=True, slots=True)
-class _NodeEvent:
-    kind: ActionKind
-    guard: Callable[..., Bool]
-    bounded: bool
-    """The guard takes the node count and ``max_down`` (it takes a node out)."""
-    nodes: Callable[[Any, NodeVars, Word], NodeVars]
-
-
-# The environment's node events as Model._node_successors lists them; which rule each uses
-# is the only thing restated here, and tests/checker/test_symbolic_agreement.py compares
-# every transition with the concrete model.
-_NODE_EVENTS = (
-    _NodeEvent(ActionKind.CRASH, events.crash_guard, True, events.crash_nodes),
-    _NodeEvent(ActionKind.REJOIN, events.rejoin_guard, False, events.rejoin_nodes),
-    _NodeEvent(ActionKind.PARTITION, events.partition_guard, True, events.partition_nodes),
-    _NodeEvent(ActionKind.HEAL, events.heal_guard, False, events.heal_nodes),
-    _NodeEvent(ActionKind.DRAIN, events.drain_guard, True, events.drain_nodes),
-    _NodeEvent(ActionKind.UNDRAIN, events.undrain_guard, False, events.undrain_nodes),
-)
-
-
 class Encoding:
     """The symbolic reading of ``Model(topology)``: same states, same transitions."""
 
@@ -100,7 +86,10 @@ class Encoding:
         self.node_mask = (1 << self.n_nodes) - 1
         faults = topology.faults
         self.env_group_kinds = tuple(k for k in ENV_GROUP_KINDS if KINDS[k].fault in faults)
-        self.node_events = tuple(e for e in _NODE_EVENTS if KINDS[e.kind].fault in faults)
+        # The environment's node events as the model lists them: the registry's, in its
+        # order (tests/checker/test_symbolic_agreement.py compares every transition).
+        self.node_events = tuple(k for k in NODE_GUARDS
+                                 if not KINDS[k].system and KINDS[k].fault in faults)
 
     # -- states ----------------------------------------------------------------------
 
@@ -212,10 +201,9 @@ class Encoding:
                                   a.and_(events.expire_guard(a, nv, n), ready),
                                   events.expire_nodes(a, nv, n))
             return
-        for event in self.node_events:
-            guard = (event.guard(a, nv, n, size, k) if event.bounded
-                     else event.guard(a, nv, n))
-            yield self._node_step(s, event.kind, n, guard, event.nodes(a, nv, n))
+        for kind in self.node_events:
+            yield self._node_step(s, kind, n, node_guard(kind, a, nv, n, size, k),
+                                  NODE_UPDATES[kind](a, nv, n))
 
     def system_steps(self, s: SymState, n: Word) -> list[Step]:
         out: list[Step] = []
