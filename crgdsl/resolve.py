@@ -447,11 +447,43 @@ class Resolver:
                                 code="duplicate-vip")
             else:
                 by_address[address] = group
+        self._unexplored_faults(groups, cluster)
         used = {n for g in groups for n in g.candidates}
         for node in cluster.nodes:
             if node not in used and groups:
                 self.diag.warning(f"node '{node}' is no group's preferred or possible node",
                                   cluster.node_spans.get(node, cluster.span), code="unused-node")
+
+
+    def _unexplored_faults(self, groups: Sequence[Group], cluster: Cluster) -> None:
+        """A fault kind the file assumes that can never happen in it: crg check explores
+        nothing of it, which a reader of ``assume faults`` would not guess."""
+        given = "assume-faults" in cluster.spans
+        out = sorted(f.value for f in cluster.faults & _TAKES_A_NODE_OUT)
+        if cluster.max_down == 0 and out:
+            kinds = " and ".join(out) if len(out) < 3 else f"{', '.join(out[:-1])} and {out[-1]}"
+            none = f"no {out[0]}" if len(out) == 1 else "none of them"
+            self.diag.warning(
+                f"{kinds} {'assumed' if given else 'assumed by default'}, but no node may "
+                f"be out at once (assume at most 0 nodes down): crg check explores {none}",
+                cluster.where("assume-faults" if given else "assume-down"),
+                hint="assume at most 1 node down" + (", or leave them out of assume faults"
+                                                      if given else ""),
+                code="assumption")
+        # Only when named: by default every kind is assumed, and a group without standbys
+        # has its own warning (no-standby).
+        if (given and Fault.SWITCHOVER in cluster.faults and groups
+                and all(len(g.candidates) < 2 for g in groups)):
+            self.diag.warning(
+                "switchovers assumed, but no group has a second node to switch to: crg "
+                "check explores none", cluster.where("assume-faults"),
+                hint="give a group a possible node, or leave switchover out of assume faults",
+                code="assumption")
+
+
+_TAKES_A_NODE_OUT = frozenset({Fault.CRASH, Fault.PARTITION, Fault.DRAIN})
+"""Fault kinds that take a node out of service, which ``assume at most K nodes down``
+bounds (SPEC.md section 6, and the invariant events-enabled)."""
 
 
 def _member_of(known: set[str]) -> Callable[[Name], bool]:

@@ -441,3 +441,42 @@ def test_fencing_none_without_partitions_is_pointed_out(crg: Callable[..., Run],
 
 
 NO_FENCING_TEXT = Path(NO_FENCING).read_text()
+
+ONE_NODE_GROUP = """\
+cluster c {
+  nodes n1 n2
+  assume at most 0 nodes down
+  assume faults crash, drain, switchover
+}
+group a {
+  vip 10.0.0.1/24
+  app { start "/bin/a" }
+  monitor process
+  preferred n1
+}
+"""
+
+
+def test_assumed_faults_that_cannot_happen_are_pointed_out(crg: Callable[..., Run],
+                                                          tmp_path: Path) -> None:
+    # Nothing of them is explored, and `assume faults` reads as if they were.
+    path = tmp_path / "never.crg"
+    path.write_text(ONE_NODE_GROUP)
+    result = crg("check", str(path))
+    assert result.code == 0
+    assert ("never.crg:4:3: warning: crash and drain assumed, but no node may be out at once "
+            "(assume at most 0 nodes down): crg check explores none of them") in result.err
+    assert ("never.crg:4:3: warning: switchovers assumed, but no group has a second node to "
+            "switch to: crg check explores none") in result.err
+    # and neither once they can happen
+    text = ONE_NODE_GROUP.replace("at most 0", "at most 1").replace("preferred n1",
+                                                                     "preferred n1\n  possible n2")
+    path.write_text(text)
+    again = crg("check", str(path))
+    assert again.code == 0 and "assumed, but" not in again.err
+    # by default (no assume faults line) only what the file asked for is named
+    path.write_text(ONE_NODE_GROUP.replace("  assume faults crash, drain, switchover\n", ""))
+    default = crg("check", str(path))
+    assert "assumed by default, but no node may be out at once" in default.err
+    assert "switchovers assumed" not in default.err
+
