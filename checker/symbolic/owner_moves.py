@@ -42,6 +42,10 @@ from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.checker.symbolic.induction import Prover
 from crg.spec.vocabulary.variables import GroupVars
 
+MAX_DEPTH = 64
+"""Most owner changes unrolled: a path longer than that is taken for no bound (z3 would not
+finish a deeper query within the ranking's time anyway)."""
+
 Check = Callable[[int, z3.BoolRef], z3.CheckSatResult]
 """A query on one step template under the invariant (``Search.check``)."""
 
@@ -128,16 +132,16 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
     by every frame: the number of frames of the first unrolling that has no path, minus
     one. The depths tried double from 4 (a bound need not be the least one, and a deep
     unsatisfiable query costs less than every shallower satisfiable one on the way), up to
-    as many frames as there are owner combinations, where a path means a cycle; None then,
-    or when time runs out."""
+    as many frames as there are owner combinations, where a path means a cycle, or
+    :data:`MAX_DEPTH`; None then, or when time runs out."""
     combinations = prod(len(g.candidates) + 1 for g in enc.groups)
     frames: list[list[z3.BoolRef]] = []
     depth = min(4, combinations)
     while True:
         while len(frames) < depth:
+            if time.perf_counter() > deadline:
+                return None
             frames.append(_frame(enc, prover, changing, fixed, len(frames)))
-        if time.perf_counter() > deadline:
-            return None
         # A fresh solver each time: z3's incremental core skips the bit-vector
         # preprocessing that makes these queries several times faster.
         solver = z3.SolverFor("QF_BV")
@@ -148,9 +152,9 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
         result = solver.check()
         if result == z3.unsat:
             return depth - 1
-        if result == z3.unknown or depth >= combinations:
+        if result == z3.unknown or depth >= min(combinations, MAX_DEPTH):
             return None
-        depth = min(depth * 2, combinations)
+        depth = min(depth * 2, combinations, MAX_DEPTH)
 
 
 def _frame(enc: Encoding, prover: Prover, changing: Sequence[int],

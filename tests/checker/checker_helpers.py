@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hypothesis import strategies as st
+
 from crg.checker.api import check
 from crg.checker.options import Engine, Options
 from crg.checker.result import CheckReport
@@ -47,6 +49,34 @@ def make_config(nodes: int, groups: list[G], *, down: int = 1,
             body.append("avoid " + ", ".join(g.avoid))
         lines.append(f"group {g.name} {{ " + " ".join(body) + " }")
     return parse("\n".join(lines) + "\n", "<generated>")
+
+
+@st.composite
+def small_configs(draw: st.DrawFn, faults: tuple[str, ...], *, restarts: int, linked: int,
+                  max_down: int, partition_alone_on_three_nodes: bool) -> Config:
+    """Clusters of 2-3 nodes with 1-3 groups (2 on three nodes) of random kind, failback,
+    fencing, budget (0..``restarts``), candidate lists and ``avoid`` links among the first
+    ``linked`` groups, one or two of ``faults`` and ``max_down`` up to ``max_down``: the
+    random configurations the engines are compared on. Partitions multiply the states
+    most, so they come alone with several groups (and on three nodes, if asked)."""
+    nodes = draw(st.integers(2, 3))
+    names = [f"n{k}" for k in range(1, nodes + 1)]
+    count = draw(st.integers(1, 3 if nodes == 2 else 2))
+    groups = []
+    for j in range(count):
+        candidates = draw(st.permutations(names))[:draw(st.integers(1, nodes))]
+        avoid = tuple(f"g{h}" for h in range(min(count, linked))
+                      if j < linked and h != j and draw(st.booleans()))
+        groups.append(G(f"g{j}", candidates[0], tuple(candidates[1:]),
+                        draw(st.sampled_from(("auto", "manual"))),
+                        draw(st.sampled_from(("failover", "instance"))),
+                        draw(st.sampled_from(("self", "none"))), avoid,
+                        draw(st.integers(0, restarts))))
+    kinds = draw(st.lists(st.sampled_from(faults), min_size=1, max_size=2, unique=True))
+    if "partition" in kinds and (count > 1 or (partition_alone_on_three_nodes and nodes > 2)):
+        kinds = ["partition"]
+    down = draw(st.integers(0, min(max_down, nodes)))
+    return make_config(nodes, groups, down=down, faults=", ".join(kinds))
 
 
 def example(name: str) -> str:

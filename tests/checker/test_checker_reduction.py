@@ -7,7 +7,7 @@ the rules."""
 from __future__ import annotations
 
 import pytest
-from checker_helpers import EXAMPLES, G, explicit, make_config
+from checker_helpers import EXAMPLES, G, explicit, make_config, small_configs
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -47,25 +47,9 @@ def test_reduction_changes_no_verdict_on_the_examples(name: str) -> None:
     _agree(files.load(str(EXAMPLES / name)), keep_going=False)
 
 
-@st.composite
-def configs(draw: st.DrawFn) -> Config:
-    nodes = draw(st.integers(2, 3))
-    names = [f"n{k}" for k in range(1, nodes + 1)]
-    count = draw(st.integers(1, 3 if nodes == 2 else 2))
-    groups = []
-    for j in range(count):
-        candidates = draw(st.permutations(names))[:draw(st.integers(1, nodes))]
-        avoid = tuple(f"g{h}" for h in range(count) if h != j and draw(st.booleans()))
-        groups.append(G(f"g{j}", candidates[0], tuple(candidates[1:]),
-                        draw(st.sampled_from(("auto", "manual"))),
-                        draw(st.sampled_from(("failover", "instance"))),
-                        draw(st.sampled_from(("self", "none"))), avoid,
-                        draw(st.integers(0, 1))))
-    kinds = draw(st.lists(st.sampled_from(FAULTS), min_size=1, max_size=2, unique=True))
-    if "partition" in kinds and count > 1:
-        kinds = ["partition"]  # partitions multiply the states most: alone with two groups
-    return make_config(nodes, groups, down=draw(st.integers(0, min(1, nodes))),
-                       faults=", ".join(kinds))
+def configs() -> st.SearchStrategy[Config]:
+    return small_configs(FAULTS, restarts=1, linked=3, max_down=1,
+                         partition_alone_on_three_nodes=False)
 
 
 RANDOM_CAP = 40_000

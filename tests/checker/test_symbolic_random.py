@@ -9,7 +9,7 @@ explicit search takes about a second, so the test stays lean."""
 
 from __future__ import annotations
 
-from checker_helpers import G, explicit, make_config
+from checker_helpers import explicit, small_configs
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -20,27 +20,10 @@ from crg.dsl import Config
 FAULTS = ("crash", "app-fault", "switchover", "drain", "partition")
 
 
-@st.composite
-def configs(draw: st.DrawFn) -> Config:
-    nodes = draw(st.integers(2, 3))
-    names = [f"n{k}" for k in range(1, nodes + 1)]
-    count = draw(st.integers(1, 3 if nodes == 2 else 2))
-    groups = []
-    for j in range(count):
-        candidates = draw(st.permutations(names))[:draw(st.integers(1, nodes))]
-        # Links among the first two groups only: a third group is its own component.
-        avoid = tuple(f"g{h}" for h in range(min(count, 2))
-                      if j < 2 and h != j and draw(st.booleans()))
-        groups.append(G(f"g{j}", candidates[0], tuple(candidates[1:]),
-                        draw(st.sampled_from(("auto", "manual"))),
-                        draw(st.sampled_from(("failover", "instance"))),
-                        draw(st.sampled_from(("self", "none"))), avoid,
-                        draw(st.integers(0, 2))))
-    kinds = draw(st.lists(st.sampled_from(FAULTS), min_size=1, max_size=2, unique=True))
-    if "partition" in kinds and (count > 1 or nodes > 2):
-        kinds = ["partition"]  # partitions multiply the states most: alone in bigger ones
-    down = draw(st.integers(0, min(2, nodes)))
-    return make_config(nodes, groups, down=down, faults=", ".join(kinds))
+def configs() -> st.SearchStrategy[Config]:
+    # avoid links among the first two groups only: a third group is its own component
+    return small_configs(FAULTS, restarts=2, linked=2, max_down=2,
+                         partition_alone_on_three_nodes=True)
 
 
 @settings(max_examples=20, deadline=None, derandomize=True,
