@@ -22,7 +22,7 @@ from crg.checker.symbolic.bmc import Target
 from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.checker.symbolic.induction import Finding, Prover
 from crg.checker.symbolic.kinduction import k_inductive
-from crg.checker.symbolic.ranking import find_ranking
+from crg.checker.symbolic.ranking import rank
 from crg.checker.symbolic.replay import ReplayError, confirm
 from crg.spec import Action, Model, Topology
 from crg.spec.vocabulary.algebra import Bool
@@ -118,10 +118,13 @@ def _strengthening(enc: Encoding, prover: Prover) -> Callable[[SymState], Bool]:
 
 def _find_livelock(enc: Encoding, topology: Topology, prover: Prover, settings: Settings,
                    outcome: ComponentOutcome, deadline: float) -> None:
+    gap = ""
     if settings.ranking:
         queries = prover.stats.queries
-        ranking = find_ranking(enc, prover, settings.ranking_s)
+        attempt = rank(enc, prover, settings.ranking_s)
         outcome.queries += prover.stats.queries - queries
+        ranking = attempt.ranking
+        gap = f"no ranking function ({attempt.gap}); "
         if ranking is not None:
             outcome.liveness = TargetResult(HOLDS, f"proved: {ranking.describe()}")
             outcome.ranking = ranking.levels
@@ -130,7 +133,7 @@ def _find_livelock(enc: Encoding, topology: Topology, prover: Prover, settings: 
                          _strengthening(enc, prover))
     outcome.queries += found.queries
     if found.lasso is None:
-        bound = f"no fair lasso within {_steps(found.searched)} (z3)"
+        bound = f"{gap}no fair lasso within {_steps(found.searched)} (z3)"
         if found.stopped:
             bound += f" (search stopped: {found.stopped})"
         outcome.liveness = TargetResult(UNKNOWN, bound)

@@ -40,6 +40,7 @@ import z3
 
 from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.checker.symbolic.induction import Prover
+from crg.spec.rules.registry import KINDS
 from crg.spec.vocabulary.variables import GroupVars
 
 MAX_DEPTH = 64
@@ -65,32 +66,38 @@ class OwnerLevel:
 
 def owner_level(enc: Encoding, prover: Prover, remaining: Sequence[int],
                 changed: Callable[[int], frozenset[str]], check: Check,
-                deadline: float) -> OwnerLevel | None:
+                deadline: float) -> OwnerLevel | str:
     """The owner-change level for the templates ``remaining`` (see the module docstring),
-    or None where it gives none."""
+    or, where it gives none, why not (in words, for the verdict's reason)."""
     templates = prover.templates
     if any(templates[i].group < 0 for i in remaining):
-        return None  # a node event left: the node status is not context
+        return "a node event is left unranked"  # the node status is not context then
     changing = tuple(i for i in remaining if "owner" in changed(i))
     if not changing:
-        return None
+        return "no step left changes an owner"
     s = prover.s
+    names = [g.name for g in enc.groups]
     for i in changing:  # each must change the owner whenever it is taken
         g = templates[i].group
         same = s.groups[g].owner == templates[i].after.groups[g].owner
         if check(i, same) != z3.unsat:
-            return None
+            return f"{KINDS[templates[i].kind].kind.label} of {names[g]} may keep its owner"
     context = _context(prover, remaining, changed, check)
-    if context is None:
-        return None
     fixed = [(g, f) for g in range(len(enc.groups)) for f in GroupVars._fields
              if f != "owner" and (g, f) not in context.changing]
     fixed += [(g, f) for g, f, _ in context.directions]
-    moves = _longest_moves(enc, prover, changing, fixed, deadline)
-    if moves is None:
-        return None
     groups = tuple(sorted({templates[i].group for i in changing}))
+    moves = _longest_moves(enc, prover, changing, fixed, deadline)
+    if isinstance(moves, str):
+        return f"the owners of {and_list([names[g] for g in groups])} {moves}"
     return OwnerLevel(context.directions, moves, changing, groups)
+
+
+def and_list(words: Sequence[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    if len(words) < 2:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +108,7 @@ class _Context:
 
 
 def _context(prover: Prover, remaining: Sequence[int],
-             changed: Callable[[int], frozenset[str]], check: Check) -> _Context | None:
+             changed: Callable[[int], frozenset[str]], check: Check) -> _Context:
     """Which of the group variables ``R`` changes it changes one way only."""
     templates, s = prover.templates, prover.s
     ways: dict[tuple[int, str], set[str]] = {}
@@ -127,20 +134,20 @@ def _context(prover: Prover, remaining: Sequence[int],
 
 
 def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
-                   fixed: list[tuple[int, str]], deadline: float) -> int | None:
+                   fixed: list[tuple[int, str]], deadline: float) -> int | str:
     """A bound on the owner changes with the ``fixed`` variables and the node status shared
     by every frame: the number of frames of the first unrolling that has no path, minus
     one. The depths tried double from 4 (a bound need not be the least one, and a deep
     unsatisfiable query costs less than every shallower satisfiable one on the way), up to
     as many frames as there are owner combinations, where a path means a cycle, or
-    :data:`MAX_DEPTH`; None then, or when time runs out."""
+    :data:`MAX_DEPTH`, or time runs out: then what stopped it, in words."""
     combinations = prod(len(g.candidates) + 1 for g in enc.groups)
     frames: list[list[z3.BoolRef]] = []
     depth = min(4, combinations)
     while True:
         while len(frames) < depth:
             if time.perf_counter() > deadline:
-                return None
+                return f"could not be bounded in time (unrolling {depth} changes)"
             frames.append(_frame(enc, prover, changing, fixed, len(frames)))
         # A fresh solver each time: z3's incremental core skips the bit-vector
         # preprocessing that makes these queries several times faster.
@@ -152,8 +159,13 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
         result = solver.check()
         if result == z3.unsat:
             return depth - 1
-        if result == z3.unknown or depth >= min(combinations, MAX_DEPTH):
-            return None
+        if result == z3.unknown:
+            return f"could not be bounded in time (z3 at {depth} changes)"
+        if depth >= combinations:
+            return ("can change round a cycle while what they read stays put (the abstraction "
+                    "of owner changes has one: perhaps a livelock)")
+        if depth >= MAX_DEPTH:
+            return f"can change {depth} times or more while what they read stays put"
         depth = min(depth * 2, combinations, MAX_DEPTH)
 
 

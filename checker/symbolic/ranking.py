@@ -40,7 +40,7 @@ import z3
 
 from crg.checker.symbolic.encoding import Encoding, Step, SymState
 from crg.checker.symbolic.induction import Prover
-from crg.checker.symbolic.owner_moves import OwnerLevel, owner_level
+from crg.checker.symbolic.owner_moves import OwnerLevel, and_list, owner_level
 from crg.spec.rules.registry import KINDS, SYSTEM_GROUP_KINDS
 from crg.spec.vocabulary.variables import GroupVars, NodeVars
 
@@ -322,27 +322,39 @@ class Search:
             remaining = [i for i in remaining if i not in ranked]
         return levels, remaining
 
-    def owners(self, remaining: list[int]) -> OwnerLevel | None:
-        """The owner-change level for the templates ``remaining``
+    def owners(self, remaining: list[int]) -> OwnerLevel | str:
+        """The owner-change level for the templates ``remaining``, or why there is none
         (:mod:`crg.checker.symbolic.owner_moves`)."""
         return owner_level(self.enc, self.prover, remaining,
                            lambda i: self.changed(self.prover.templates[i]), self.check,
                            self.deadline)
 
-    def run(self) -> tuple[tuple[str, ...], ...] | None:
+    def run(self) -> tuple[tuple[str, ...], ...] | str:
+        """The levels, or why the construction found none (in words)."""
         levels, remaining = self.greedy([i for i, _ in self.steps])
         if remaining:
             # Stuck: perhaps owners chasing each other. One such level is enough for every
             # pair of groups this engine meets; a second would need a nested argument.
             found = self.owners(remaining)
-            if found is None:
-                return None
+            if isinstance(found, str):
+                return f"{self._left(remaining)}, and {found}"
             levels += _owner_levels(found, [g.name for g in self.enc.groups])
             below, remaining = self.greedy([i for i in remaining if i not in found.changing])
             if remaining:
-                return None
+                return f"{self._left(remaining)} once the owners stay put"
             levels += below
         return tuple(levels)
+
+    def _left(self, remaining: list[int]) -> str:
+        """Which steps no sum of atoms ranks, in words."""
+        if time.perf_counter() > self.deadline:
+            return "the time for it ran out"
+        names = [g.name for g in self.enc.groups]
+        kinds = sorted({KINDS[self.prover.templates[i].kind].kind.label for i in remaining})
+        groups = sorted({names[self.prover.templates[i].group] for i in remaining
+                         if self.prover.templates[i].group >= 0})
+        steps = and_list(kinds) if len(kinds) <= 3 else f"{len(kinds)} kinds of step"
+        return f"no sum of atoms ranks {steps}" + (f" of {and_list(groups)}" if groups else "")
 
 
 def _owner_levels(found: OwnerLevel, names: list[str]) -> list[tuple[str, ...]]:
@@ -352,23 +364,34 @@ def _owner_levels(found: OwnerLevel, names: list[str]) -> list[tuple[str, ...]]:
     if found.context:
         out.append(tuple(f"{f} {'clear' if way == 'set' else 'set'} (group {g})"
                          for g, f, way in found.context))
-    named = [names[g] for g in found.groups]
-    groups = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+    groups = and_list([names[g] for g in found.groups])
     out.append((f"{OWNER_LEVEL} of {groups} (at most {found.moves} while the rest "
                 f"stays put)",))
     return out
 
 
-def find_ranking(enc: Encoding, prover: Prover, budget_s: float) -> Ranking | None:
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    ranking: Ranking | None
+    gap: str
+    """Why there is no ranking function (empty when there is one)."""
+
+
+def rank(enc: Encoding, prover: Prover, budget_s: float) -> Attempt:
     """A ranking function for every system step of ``enc`` under ``prover``'s inductive
-    invariant (call after :meth:`Prover.strengthen`), or None when the atoms give none
-    within ``budget_s`` seconds."""
+    invariant (call after :meth:`Prover.strengthen`), or why the atoms and the owner level
+    give none within ``budget_s`` seconds."""
     started = time.perf_counter()
     search = Search(enc, prover, started + budget_s)
     levels = search.run()
-    if levels is None:
-        return None
-    return Ranking(levels, search.queries, time.perf_counter() - started)
+    if isinstance(levels, str):
+        return Attempt(None, levels)
+    return Attempt(Ranking(levels, search.queries, time.perf_counter() - started), "")
+
+
+def find_ranking(enc: Encoding, prover: Prover, budget_s: float) -> Ranking | None:
+    """:func:`rank`'s ranking function, if any."""
+    return rank(enc, prover, budget_s).ranking
 
 
 def _same(x: object, y: object) -> bool:

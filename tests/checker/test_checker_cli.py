@@ -17,6 +17,7 @@ from junitparser import Failure, JUnitXml
 
 from crg.checker import api
 from crg.checker.result import PROPERTIES, SymbolicReport, Verdict
+from crg.checker.symbolic.ranking import Attempt
 from crg.spec import KINDS, ActionKind
 from crg.spec.rules.run import Step
 from crg.spec.rules.view import View, owned, up
@@ -24,6 +25,7 @@ from crg.spec.rules.view import View, owned, up
 NO_FENCING = str(EXAMPLES / "broken" / "no-fencing.crg")
 NO_STANDBY = str(EXAMPLES / "broken" / "no-standby.crg")
 SCHEMA = Path(__file__).with_name("sarif-schema-2.1.0.json")
+NO_RANKING = Attempt(None, "none, for the test")
 """The OASIS SARIF 2.1.0 schema (errata 01, JSON Schema draft 04), vendored unchanged."""
 
 SAFE = """\
@@ -195,7 +197,7 @@ def test_undecided_properties_are_inconclusive(crg: Callable[..., Run], safe: st
     # (--liveness-states 0), and decides it with the default limit.
     from crg.checker.symbolic import component
 
-    monkeypatch.setattr(component, "find_ranking", lambda *args: None)
+    monkeypatch.setattr(component, "rank", lambda *args: NO_RANKING)
     undecided = ("check", "--engine", "symbolic", "--liveness-states", "0")
     result = crg(*undecided, safe)
     assert result.code == 4

@@ -18,9 +18,11 @@ from crg.checker.explicit import predict as predict_module
 from crg.checker.explicit.explore import Search
 from crg.checker.explicit.predict import Prediction, predict
 from crg.checker.symbolic import component as symbolic_component
+from crg.checker.symbolic.ranking import Attempt
 from crg.spec import Model, Topology
 
 ANTI_AFFINITY = files.load(str(EXAMPLES / "anti-affinity.crg"))
+NO_RANKING = Attempt(None, "none, for the test")
 FLAPPING = files.load(str(EXAMPLES / "broken" / "flapping.crg"))
 WEB_TIER_AVOID = files.load(str(EXAMPLES.parent / "benchmarks" / "configs"
                                 / "web-tier-avoid.crg"))
@@ -81,7 +83,7 @@ def test_what_z3_leaves_open_is_searched_as_without_the_prediction(
     # verdict the explicit search gives
     monkeypatch.setattr(explicit_engine, "predict", _predicted_beyond(600_000))
     monkeypatch.setattr(predict_module, "predict", _predicted_beyond(600_000))
-    monkeypatch.setattr(symbolic_component, "find_ranking", lambda *args: None)
+    monkeypatch.setattr(symbolic_component, "rank", lambda *args: NO_RANKING)
     report = check(ANTI_AFFINITY, Options(jobs=1, liveness_states=0))
     assert report.status is Status.OK
     assert report.explicit is not None and report.explicit.states == 4_488
@@ -95,7 +97,7 @@ def test_a_component_predicted_far_beyond_the_limit_is_not_searched_again(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(explicit_engine, "predict", _predicted_beyond(10**12))
     monkeypatch.setattr(predict_module, "predict", _predicted_beyond(10**12))
-    monkeypatch.setattr(symbolic_component, "find_ranking", lambda *args: None)
+    monkeypatch.setattr(symbolic_component, "rank", lambda *args: NO_RANKING)
     report = check(ANTI_AFFINITY, Options(jobs=1, liveness_states=0))
     assert report.status is Status.INCONCLUSIVE
     assert report.explicit is not None and report.explicit.states == 0
