@@ -186,8 +186,20 @@ def join(soak: Soak, rng: random.Random) -> str | None:
 
 
 def switchover(soak: Soak, rng: random.Random) -> str | None:
-    group = soak.setup.config.group(rng.choice(soak.groups))
-    node = rng.choice(group.candidates)
+    # Mostly as an operator would: to a live candidate the group is neither on nor banned
+    # from, as status shows it. Picked blind, most switchovers of a soak that kills
+    # applications often are refused (banned, blocked, already there), and a run could
+    # end without a single move; one in four stays blind, so refusals are exercised too.
+    status = soak.status()
+    entry = rng.choice(status["groups"])
+    group = soak.setup.config.group(entry["group"])
+    targets = list(group.candidates)
+    if rng.random() < 0.75:
+        banned = {b["node"] for b in entry.get("banned") or []}
+        up = set(live(soak, status))
+        targets = [n for n in targets
+                   if n in up and n not in banned and n != entry.get("node")] or targets
+    node = rng.choice(targets)
     return f"{group.name} {node}: {soak.command('switchover', group.name, node)}"
 
 
