@@ -155,6 +155,13 @@ def _window(length: int, start: int, end: int) -> tuple[int, int]:
 _INVISIBLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 
+def and_list(words: Sequence[str]) -> str:
+    """Words for a message: "a", "a and b", "a, b and c"."""
+    if len(words) < 2:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def visible(text: str) -> str:
     """``text`` with tabs as one space and every invisible character as an escape."""
     out = []

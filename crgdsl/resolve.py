@@ -8,7 +8,7 @@ from typing import Any
 
 from crg.dsl import builtin_defaults as D
 from crg.dsl import misread, values
-from crg.dsl.diagnostics import Collector, did_you_mean
+from crg.dsl.diagnostics import Collector, and_list, did_you_mean
 from crg.dsl.misread import Misread
 from crg.dsl.model import (
     App,
@@ -454,17 +454,15 @@ class Resolver:
                 self.diag.warning(f"node '{node}' is no group's preferred or possible node",
                                   cluster.node_spans.get(node, cluster.span), code="unused-node")
 
-
     def _unexplored_faults(self, groups: Sequence[Group], cluster: Cluster) -> None:
         """A fault kind the file assumes that can never happen in it: crg check explores
         nothing of it, which a reader of ``assume faults`` would not guess."""
         given = "assume-faults" in cluster.spans
         out = sorted(f.value for f in cluster.faults & _TAKES_A_NODE_OUT)
         if cluster.max_down == 0 and out:
-            kinds = " and ".join(out) if len(out) < 3 else f"{', '.join(out[:-1])} and {out[-1]}"
             none = f"no {out[0]}" if len(out) == 1 else "none of them"
             self.diag.warning(
-                f"{kinds} {'assumed' if given else 'assumed by default'}, but no node may "
+                f"{and_list(out)} {'assumed' if given else 'assumed by default'}, but no node may "
                 f"be out at once (assume at most 0 nodes down): crg check explores {none}",
                 cluster.where("assume-faults" if given else "assume-down"),
                 hint="assume at most 1 node down" + (", or leave them out of assume faults"

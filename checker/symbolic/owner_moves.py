@@ -40,6 +40,7 @@ import z3
 
 from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.checker.symbolic.induction import Prover
+from crg.dsl.diagnostics import and_list
 from crg.spec.rules.registry import KINDS
 from crg.spec.vocabulary.variables import GroupVars
 
@@ -93,13 +94,6 @@ def owner_level(enc: Encoding, prover: Prover, remaining: Sequence[int],
     return OwnerLevel(context.directions, moves, changing, groups)
 
 
-def and_list(words: Sequence[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
-    if len(words) < 2:
-        return "".join(words)
-    return f"{', '.join(words[:-1])} and {words[-1]}"
-
-
 @dataclass(frozen=True, slots=True)
 class _Context:
     directions: tuple[tuple[int, str, str], ...]
@@ -142,13 +136,14 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
     as many frames as there are owner combinations, where a path means a cycle, or
     :data:`MAX_DEPTH`, or time runs out: then what stopped it, in words."""
     combinations = prod(len(g.candidates) + 1 for g in enc.groups)
+    invariant = z3.And(*[prover.now[i] for i in sorted(prover.active)])
     frames: list[list[z3.BoolRef]] = []
     depth = min(4, combinations)
     while True:
         while len(frames) < depth:
             if time.perf_counter() > deadline:
                 return f"could not be bounded in time (unrolling {depth} changes)"
-            frames.append(_frame(enc, prover, changing, fixed, len(frames)))
+            frames.append(_frame(enc, prover, invariant, changing, fixed, len(frames)))
         # A fresh solver each time: z3's incremental core skips the bit-vector
         # preprocessing that makes these queries several times faster.
         solver = z3.SolverFor("QF_BV")
@@ -169,15 +164,15 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
         depth = min(depth * 2, combinations, MAX_DEPTH)
 
 
-def _frame(enc: Encoding, prover: Prover, changing: Sequence[int],
+def _frame(enc: Encoding, prover: Prover, invariant: z3.BoolRef, changing: Sequence[int],
            fixed: list[tuple[int, str]], k: int) -> list[z3.BoolRef]:
-    """Frame ``k`` of the unrolling: a state of the invariant with the first frame's
+    """Frame ``k`` of the unrolling: a state of ``invariant`` with the first frame's
     context and the owners frame ``k - 1`` left (``moves{k}.owner{g}`` after its step),
     taking one of the ``changing`` templates."""
     a, templates, s = enc.a, prover.templates, prover.s
     here = enc.fresh_state(f"moves{k}")
     pairs = [*enc.renaming(s, here), (prover.n, enc.node_var(f"moves{k}"))]
-    out = [z3.substitute(z3.And(*[prover.now[i] for i in sorted(prover.active)]), *pairs)]
+    out = [z3.substitute(invariant, *pairs)]
     if k > 0:
         first = enc.fresh_state("moves0")  # the same z3 constants as frame 0's
         out += [a.boolean(a.eq(x, y)) for x, y in zip(here.nodes, first.nodes, strict=True)]

@@ -40,7 +40,8 @@ import z3
 
 from crg.checker.symbolic.encoding import Encoding, Step, SymState
 from crg.checker.symbolic.induction import Prover
-from crg.checker.symbolic.owner_moves import OwnerLevel, and_list, owner_level
+from crg.checker.symbolic.owner_moves import OwnerLevel, owner_level
+from crg.dsl.diagnostics import and_list
 from crg.spec.rules.registry import KINDS, SYSTEM_GROUP_KINDS
 from crg.spec.vocabulary.variables import GroupVars, NodeVars
 

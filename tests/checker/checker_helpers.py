@@ -12,7 +12,10 @@ from hypothesis import strategies as st
 from crg.checker.api import check
 from crg.checker.options import Engine, Options
 from crg.checker.result import CheckReport
+from crg.checker.symbolic.encoding import Encoding
+from crg.checker.symbolic.induction import Prover
 from crg.dsl import Config, parse
+from crg.spec import Topology
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -88,3 +91,11 @@ def explicit(config: Config, **options: Any) -> CheckReport:
     report = check(config, Options(engine=Engine.EXPLICIT, **options))
     assert report.explicit is not None
     return report.explicit
+
+
+def strengthened(config: Config) -> tuple[Encoding, Prover]:
+    """``config``'s z3 encoding and a prover whose inductive invariant is strengthened."""
+    enc = Encoding(Topology.from_config(config))
+    prover = Prover(enc, 30_000)
+    prover.strengthen()
+    return enc, prover

@@ -9,14 +9,13 @@ import dataclasses
 import time
 
 import pytest
-from checker_helpers import EXAMPLES, explicit
+from checker_helpers import EXAMPLES, explicit, strengthened
 from mutants import FAILOVER, LIVENESS
 
 from crg import files
 from crg.checker.symbolic import lasso
 from crg.checker.symbolic.api import ProofOptions, prove
 from crg.checker.symbolic.encoding import Encoding
-from crg.checker.symbolic.induction import Prover
 from crg.checker.symbolic.ranking import find_ranking
 from crg.checker.symbolic.replay import ReplayError
 from crg.spec import KINDS, Action, ActionKind, Model, Topology
@@ -105,18 +104,12 @@ def test_a_ranking_function_proves_it() -> None:
 def test_no_ranking_function_for_a_livelock() -> None:
     # the seeded no-op is enabled for ever on the owner: nothing can rank it, and the
     # lasso search refutes liveness instead
-    topology = Topology.from_config(FAILOVER)
-    enc = Encoding(topology)
-    prover = Prover(enc, 30_000)
-    prover.strengthen()
+    enc, prover = strengthened(FAILOVER)
     assert find_ranking(enc, prover, 60) is None
 
 
 def test_no_ranking_function_for_the_flapping_ring() -> None:
-    topology = Topology.from_config(files.load(FLAPPING))
-    enc = Encoding(topology)
-    prover = Prover(enc, 30_000)
-    prover.strengthen()
+    enc, prover = strengthened(files.load(FLAPPING))
     assert find_ranking(enc, prover, 60) is None
 
 

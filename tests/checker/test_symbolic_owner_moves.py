@@ -8,16 +8,14 @@ import dataclasses
 import time
 
 import pytest
-from checker_helpers import EXAMPLES, G, explicit, make_config
+from checker_helpers import EXAMPLES, G, explicit, make_config, strengthened
 from mutants import LIVENESS
 
 from crg import files
 from crg.checker.result import Verdict
 from crg.checker.symbolic.api import ProofOptions, prove
-from crg.checker.symbolic.encoding import Encoding
-from crg.checker.symbolic.induction import Prover
 from crg.checker.symbolic.ranking import OWNER_LEVEL, Search, find_ranking
-from crg.spec import KINDS, ActionKind, Topology
+from crg.spec import KINDS, ActionKind
 from crg.spec.rules.run import Step
 from crg.spec.rules.view import View, holds, owned, up
 from crg.spec.vocabulary.algebra import Word
@@ -44,10 +42,7 @@ def test_owners_that_chase_each_other_are_ranked_by_their_changes() -> None:
 def test_the_owner_level_refuses_a_cycle_of_owner_changes() -> None:
     # The flapping ring stops the greedy construction too; its owners chase each other
     # round a real cycle, which the unrolling of owner changes finds.
-    topology = Topology.from_config(files.load(FLAPPING))
-    enc = Encoding(topology)
-    prover = Prover(enc, 30_000)
-    prover.strengthen()
+    enc, prover = strengthened(files.load(FLAPPING))
     search = Search(enc, prover, time.perf_counter() + 120)
     _, remaining = search.greedy([i for i, _ in search.steps])
     kinds = {prover.templates[i].kind for i in remaining}
@@ -76,9 +71,7 @@ def test_a_seeded_cycle_of_owner_changes_gets_no_level(
     kind = ActionKind.RELEASE_OWNERSHIP
     monkeypatch.setitem(KINDS, kind, dataclasses.replace(KINDS[kind],
                                                          rule=_release_whenever_clean))
-    enc = Encoding(Topology.from_config(PAIR))
-    prover = Prover(enc, 30_000)
-    prover.strengthen()
+    enc, prover = strengthened(PAIR)
     assert find_ranking(enc, prover, 120) is None
     assert any(v.prop.label == LIVENESS for v in explicit(PAIR).violations)
 
