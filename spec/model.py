@@ -15,11 +15,11 @@ from crg.dsl.model import Config, Fault
 from crg.spec.fast.evaluator import Evaluator, Problems
 from crg.spec.fast.layout import Layout
 from crg.spec.rules.registry import (
-    ENV_GROUP_KINDS,
     GROUP_EFFECTS,
     KINDS,
-    NODE_GUARDS,
     NODE_UPDATES,
+    assumed_group_events,
+    assumed_node_events,
     node_guard,
 )
 from crg.spec.rules.view import View
@@ -57,9 +57,8 @@ class Model:
         self.layout = Layout(topology.n_nodes, len(topology.groups),
                              max((g.budget for g in topology.groups), default=1))
         faults = topology.faults
-        env_kinds = tuple(k for k in ENV_GROUP_KINDS if KINDS[k].fault in faults)
-        self._env_node_kinds = tuple(k for k in NODE_GUARDS
-                                     if not KINDS[k].system and KINDS[k].fault in faults)
+        env_kinds = assumed_group_events(faults)
+        self._env_node_kinds = assumed_node_events(faults)
         """The environment's node events the config assumes, in the registry's order."""
         self._avoid_owner_shift = tuple(
             tuple(self.layout.offsets[h] + self.layout.off_owner for h in g.avoid)

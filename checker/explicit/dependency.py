@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from crg.spec import Model
 from crg.spec.fast.terms import BOOL, Term, TermAlgebra
 from crg.spec.rules import events
-from crg.spec.rules.registry import ENV_GROUP_KINDS, GROUP_EFFECTS, KINDS, SYSTEM_GROUP_KINDS
+from crg.spec.rules.registry import GROUP_EFFECTS, KINDS, SYSTEM_GROUP_KINDS, assumed_group_events
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.variables import FLAG_FIELDS, GroupVars, NodeVars
@@ -53,7 +53,7 @@ class Dependency:
                 self._var(("node", field, node))
         self.access: dict[Action, Access] = {}
         faults = topology.faults
-        env_kinds = tuple(k for k in ENV_GROUP_KINDS if KINDS[k].fault in faults)
+        env_kinds = assumed_group_events(faults)
         for g in range(len(topology.groups)):
             for kind in (*SYSTEM_GROUP_KINDS, *env_kinds):
                 self._group_rule(g, kind)

@@ -20,12 +20,12 @@ from crg.checker.symbolic.algebra import Bool, Word, Z3Algebra, word_width
 from crg.spec.model import Model, State
 from crg.spec.rules import events
 from crg.spec.rules.registry import (
-    ENV_GROUP_KINDS,
     GROUP_EFFECTS,
     KINDS,
-    NODE_GUARDS,
     NODE_UPDATES,
     SYSTEM_GROUP_KINDS,
+    assumed_group_events,
+    assumed_node_events,
     node_guard,
 )
 from crg.spec.rules.view import View
@@ -85,11 +85,10 @@ class Encoding:
         self.a = Z3Algebra(self.width)
         self.node_mask = (1 << self.n_nodes) - 1
         faults = topology.faults
-        self.env_group_kinds = tuple(k for k in ENV_GROUP_KINDS if KINDS[k].fault in faults)
-        # The environment's node events as the model lists them: the registry's, in its
-        # order (tests/checker/test_symbolic_agreement.py compares every transition).
-        self.node_events = tuple(k for k in NODE_GUARDS
-                                 if not KINDS[k].system and KINDS[k].fault in faults)
+        self.env_group_kinds = assumed_group_events(faults)
+        # The environment's node events as the model lists them
+        # (tests/checker/test_symbolic_agreement.py compares every transition).
+        self.node_events = assumed_node_events(faults)
 
     # -- states ----------------------------------------------------------------------
 

@@ -137,3 +137,14 @@ def node_guard(kind: ActionKind, a: Any, nodes: Any, n: Any, n_nodes: int,
     if kind in TAKES_OUT:
         return guard(a, nodes, n, n_nodes, max_down)
     return guard(a, nodes, n)
+
+
+def assumed_group_events(faults: frozenset[Fault]) -> tuple[ActionKind, ...]:
+    """The environment's group events that the fault kinds ``faults`` allow, in order."""
+    return tuple(k for k in ENV_GROUP_KINDS if KINDS[k].fault in faults)
+
+
+def assumed_node_events(faults: frozenset[Fault]) -> tuple[ActionKind, ...]:
+    """The environment's node events that the fault kinds ``faults`` allow, in the order
+    of :data:`NODE_GUARDS` (the model's and the z3 encoding's order alike)."""
+    return tuple(k for k in NODE_GUARDS if not KINDS[k].system and KINDS[k].fault in faults)
