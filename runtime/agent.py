@@ -238,6 +238,9 @@ class Lane:
             if outcome.committed:
                 if action.kind is ActionKind.FAULT:
                     a.fault_times.setdefault(name, []).append(time.monotonic())
+                    if withdrawn := outcome.payload.get("withdrawn"):
+                        reason += (f"; the switchover to {withdrawn} is withdrawn: the "
+                                   "application spent its restart budget there")
                 return f"{a.name}: {text} ({reason})" if reason else f"{a.name}: {text}"
             return f"{a.name}: {text} not applied: {outcome.why}"
         actions = [x for x in a.s.model.decide(state, a.index) if x.group == self.topo.index]

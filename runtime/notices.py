@@ -146,9 +146,14 @@ def extra_for(services: Services, action: Action, node: str, reason: str) -> Ext
             return extra, payload
         if action.kind is ActionKind.FAULT:
             # The failure record crg status shows (restart window, last fault).
+            payload = {"event": "fault", **common, "reason": reason}
+            was = model.group_vars(before, action.group).target
+            if was and not model.group_vars(after, action.group).target:
+                # The fault spent the budget on the switchover's target: the spec withdraws
+                # the switchover, and the operator who asked for it hears of it.
+                payload["withdrawn"] = model.topology.nodes[was - 1]
             return (Extra({group.name: {"fault_time": time.time(), "fault_node": node,
-                                        "fault_reason": reason}}),
-                    {"event": "fault", **common, "reason": reason})
+                                        "fault_reason": reason}}), payload)
         if action.kind is ActionKind.ALERT:
             return Extra(), {"event": "alert", **common, "time": iso_time(),
                              "reason": alert_reason(model, before, action.group)}

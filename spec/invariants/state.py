@@ -150,11 +150,16 @@ def cannot_run(v: View) -> Bool:
 
 
 def budget_bound(v: View) -> Bool:
-    """The local restarts used on the current owner never exceed the configured budget.
+    """The local restarts used on the current owner never exceed the configured budget,
+    and no switchover target names a node where the budget is spent (the fault that
+    spends it withdraws the switchover: the window passing must not revive a move that
+    failed).
 
     Claims 6, 20: the cluster service "transfers the service ... responsive to a failover
     of the application" — after the local restarts the budget allows, not more."""
-    return v.a.not_(v.a.lt(v.a.const(v.topo.budget), v.g.restarts))
+    a, t = v.a, v.g.target
+    within = a.not_(a.lt(a.const(v.topo.budget), v.g.restarts))
+    return a.and_(within, a.or_(a.eq(t, 0), a.not_(a.bit(v.g.ban, a.add(t, -1)))))
 
 
 def leave_reason(v: View) -> Bool:

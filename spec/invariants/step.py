@@ -270,11 +270,14 @@ def _fault_counts(v: View, action: Action, w: View) -> Bool:
     a = v.a
     if action.kind is not _K.FAULT:
         return a.true
-    n, r = action.node, v.g.restarts
+    n, r, t = action.node, v.g.restarts, v.g.target
     within = a.lt(r, a.const(v.topo.budget))
-    local = a.and_(a.eq(w.g.restarts, a.add(r, 1)), a.eq(w.g.ban, v.g.ban))
+    local = a.and_(a.eq(w.g.restarts, a.add(r, 1)), a.eq(w.g.ban, v.g.ban),
+                   a.eq(w.g.target, t))
+    withdrawn = a.ite(a.eq(t, a.const(n + 1)), a.const(0), t)
     spent = a.and_(a.eq(w.g.restarts, a.const(0)),
-                   a.eq(w.g.ban, a.with_bit(v.g.ban, n, a.true)))
+                   a.eq(w.g.ban, a.with_bit(v.g.ban, n, a.true)),
+                   a.eq(w.g.target, withdrawn))
     return a.ite(within, local, spent)
 
 
@@ -531,7 +534,8 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
                   "dropped while it lasts",
                   _episode("blocked_alerted", cannot_run, _K.ALERT_BLOCKED)),
     StepInvariant("restart-budget", "a fault did not count as the budget says: a local "
-                  "restart within the budget, a ban of the node once it is spent",
+                  "restart within the budget, a ban of the node once it is spent (which "
+                  "withdraws a switchover to it, and no other)",
                   _fault_counts),
     StepInvariant("restart-budget", "the count of local restarts changed outside a fault, a "
                   "new tenure or a forgiveness", _restarts_reset_only),

@@ -198,7 +198,10 @@ def fault(v: View, n: Word) -> Step:
     """The application fails on its owner ``n`` and the monitors notice. A watchdog is
     spawned at once (claims 3, 17). Within the budget the group restarts locally; the
     fault that exceeds it bans the node, so the placement moves the group on (claims 6,
-    20); on the last node, or with every candidate banned, the group is blocked. While
+    20), and withdraws a switchover to that node: the move failed, and the restart window
+    passing must not send the group back there hours after the operator asked (the same
+    reason as a drain's). On the last node, or with every candidate banned, the group is
+    blocked. While
     the group is in maintenance a failure is reported but is no fault of the cluster
     service's: it counts once the maintenance ends and the monitors still say so."""
     a, g = v.a, v.g
@@ -210,6 +213,8 @@ def fault(v: View, n: Word) -> Step:
         wd=a.with_bit(g.wd, n, a.true),
         restarts=a.ite(within, a.add(g.restarts, 1), a.const(0)),
         ban=a.ite(within, g.ban, a.with_bit(g.ban, n, a.true)),
+        target=a.ite(a.and_(a.not_(within), a.eq(g.target, a.add(n, 1))), a.const(0),
+                     g.target),
     )
 
 

@@ -93,6 +93,10 @@ def test_a_switchover_to_a_banned_node_is_refused_with_the_reason(tmp_path: Path
                    and [b["node"] for b in runtime.group("job")["banned"]] == ["n2"], 60,
                    "job banned on n2 and back on n1")
         assert starts(tmp_path).count("n2") == 2, "budget 1: two starts on n2, then a ban"
+        # The second fault withdrew the switchover, and the events say so.
+        wait_until(lambda: [f.get("withdrawn") for f in runtime.events("fault")]
+                   == [None, "n2"], 20, "the fault that banned n2 withdrew the switchover")
+        assert "the switchover to n2 is withdrawn" in runtime.log()
         # Now n2 is banned: refused at once, with the reason and what to do about it.
         began = time.monotonic()
         again = runtime.crg("switchover", "job", "n2", "--timeout", "60s")
@@ -101,15 +105,17 @@ def test_a_switchover_to_a_banned_node_is_refused_with_the_reason(tmp_path: Path
         assert ("switchover job n2: refused: job has spent its restart budget on n2; clean "
                 "up first (crg cleanup job n2) or wait for the restart window") in again.err
         assert again.out == ""
-        # The ban, its end and the pending target are shown, in the table and the JSON.
+        # The ban and its end are shown, in the table and the JSON; the switchover that
+        # failed is withdrawn (the window passing does not send job back to n2).
         table = runtime.crg("status")
         assert table.code == 0
-        assert "job: switchover to n2 pending; banned on n2 until " in table.out, table.out
+        assert "job: banned on n2 until " in table.out, table.out
+        assert "pending" not in table.out, table.out
         assert "(crg cleanup job clears it)" in table.out
         assert "last fault at " in table.out and " on n2: the application exited with " \
             "status 3" in table.out
         job = json.loads(runtime.crg("status", "--json").out)["groups"][0]
-        assert job["target"] == "n2"
+        assert job.get("target") is None
         assert [b["node"] for b in job["banned"]] == ["n2"]
         assert job["banned"][0]["until"] == job["restarts"]["window_ends"] > time.time()
         assert job["last_fault"]["node"] == "n2"

@@ -111,10 +111,26 @@ def test_maintenance_for_every_group_needs_only_the_groups_not_yet_so() -> None:
     assert needed(sim.model, state, off) == off, "none needed: each refused with its reason"
 
 
-def test_a_switchover_home_with_another_target_pending_says_that_it_stays() -> None:
-    # g moved to n2, failed there twice (restarts 1): banned on n2, back on n1, and the
-    # target n2 is still in force — a switchover to n1 cannot cancel it, and says so.
+def test_a_switchover_that_failed_is_withdrawn_and_not_revived_by_the_window() -> None:
+    # g moved to n2 and failed there twice (restarts 1): banned on n2, back on n1 — and the
+    # switchover to n2 withdrawn, so the window passing leaves g where it is (failback
+    # manual) instead of moving it back to n2 long after the operator asked.
     sim, state = settled("--switchover", "g", "n2", "--fault", "g", "--fault", "g")
+    assert placement_of(sim.model, state, 0).target is None
+    assert refused(sim, state, "switchover", "g", "n1") == Refusal("g is already on n1",
+                                                                  busy=False)
+    sim, steps = simulate(TRIO, "--switchover", "g", "n2", "--fault", "g", "--fault", "g",
+                          "--forgive", "g")
+    assert placement_of(sim.model, steps[-1].state, 0).node == "n1"
+
+
+def test_a_switchover_home_with_another_target_pending_says_that_it_stays() -> None:
+    # The switchover to n2 is taken, then n2 loses the store before g gets there: until
+    # n2's lease runs out the target waits for it (a partition withdraws nothing), and a
+    # switchover to n1, where g still is, cannot cancel it — and says so.
+    sim, state = settled()
+    for event in (Event("switchover", ("g", "n2")), Event("partition", ("n2",))):
+        state = sim.model.apply(state, sim.action(state, event))
     assert placement_of(sim.model, state, 0).target == "n2"
     home = refused(sim, state, "switchover", "g", "n1")
     assert home == Refusal("g is already on n1; the switchover to n2 stays pending (it "

@@ -179,6 +179,17 @@ def test_fault_beyond_budget_bans_the_node() -> None:
     assert after == before._replace(failed=True, wd=bits(0), restarts=0, ban=bits(0))
 
 
+def test_fault_beyond_budget_withdraws_a_switchover_to_that_node_only() -> None:
+    # The switchover failed there: the restart window passing must not send it back.
+    on_target = running_on(1, restarts=1, target=2)
+    _, after = events.fault(view(T, on_target), 1)
+    assert after.target == 0 and after.ban == bits(1)
+    within = running_on(1, target=2)
+    assert events.fault(view(T, within), 1)[1].target == 2, "a local restart keeps it"
+    elsewhere = running_on(0, restarts=1, target=3)  # a target in wait, out of reach
+    assert events.fault(view(T, elsewhere), 0)[1].target == 3
+
+
 def test_fault_not_enabled() -> None:
     assert not events.fault(view(T, running_on(0)), 1)[0]  # only where it runs
     assert not events.fault(view(T, running_on(0, failed=True)), 0)[0]
