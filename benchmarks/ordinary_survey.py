@@ -3,6 +3,7 @@
     cd /tmp && python3 /work/main/benchmarks/ordinary_survey.py                # 24 configs, seed 1
     python3 benchmarks/ordinary_survey.py --seed 2 --count 12 --timeout 90
     python3 benchmarks/ordinary_survey.py --out /tmp/survey/configs --json rows.json
+    python3 benchmarks/ordinary_survey.py --seed 3 --only 10   # one case again
 
 The family is what an operator writes without thinking of the checker: 3-5 nodes, 2-5
 groups, each with a preferred node and 1-4 distinct possible nodes, failback auto or manual,
@@ -17,7 +18,9 @@ one after another, by ``python -m crg check --format json`` in a fresh process (
 ``reach_series.py`` does, with ``PYTHONHASHSEED=0``; ``CRG_DEBUG=1`` for a traceback on an
 internal error), killed with its process group after ``--timeout`` seconds. A verdict is
 exit 0 (everything holds) or 1 (something violated); 4 (inconclusive), 3 (internal error)
-and a timeout are what this survey looks for.
+and a timeout are what this survey looks for: after the table, each of them is listed with
+what was left undecided and every reason the engines gave, and its JSON report is kept
+next to the configuration (``s<seed>-<index>.check.json``).
 """
 
 from __future__ import annotations
@@ -172,7 +175,8 @@ def reasons(entry: dict[str, Any]) -> dict[str, list[str]]:
         if liveness:
             for comp in symbolic.get("components", []):
                 live = comp.get("liveness") or {}
-                if live.get("verdict") not in (None, "holds"):
+                if live.get("verdict") not in (None, "holds") and \
+                        f"z3: {live.get('reason')}" not in said:
                     said.append(f"z3 {'+'.join(comp['groups'])}: {live.get('reason')}")
         found[name] = list(dict.fromkeys(said))
     return found
@@ -207,6 +211,8 @@ def survey_one(shape: Shape, path: Path, timeout: float) -> dict[str, Any]:
                                if v == "violated"))
     if code not in (0, 1):
         row["stderr"] = err[-6000:]
+        # The whole report of a case without a verdict, next to its configuration.
+        path.with_suffix(".check.json").write_text(out, encoding="utf-8")
     return row
 
 
