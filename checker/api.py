@@ -15,6 +15,7 @@ its search stays small and hands the rest to the symbolic engine.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import TYPE_CHECKING
 
@@ -154,11 +155,14 @@ def _prove(topology: Topology, parts: list[tuple[int, ...]], opts: Options,
 def _proof_options(opts: Options, facts: bool) -> ProofOptions:
     from crg.checker.symbolic.api import ProofOptions
 
-    return ProofOptions(
+    proof = ProofOptions(
         max_down=opts.max_down, faults=opts.faults, compose=opts.compose,
         symmetry=opts.symmetry, facts=facts, jobs=opts.workers,
         liveness_states=(EXPLICIT_MAX_STATES if opts.liveness_states is None
                          else opts.liveness_states))
+    if opts.liveness_time is not None:
+        proof = dataclasses.replace(proof, ranking_s=opts.liveness_time)
+    return proof
 
 
 # -- combining ------------------------------------------------------------------------

@@ -85,6 +85,9 @@ class Options:
     liveness_states: int | None = None
     """Symbolic engine: the largest component whose liveness (and whatever z3 left open)
     an explicit search decides (``--liveness-states``; None: ``EXPLICIT_MAX_STATES``)."""
+    liveness_time: float | None = None
+    """Symbolic engine: seconds z3 may spend on the ranking function of each component
+    (``--liveness-time``; None: the default, 60)."""
     jobs: int | None = None
     """Worker processes for components and shapes (None: one per core)."""
     facts: bool = True

@@ -39,6 +39,7 @@ from crg.checker.symbolic.auxiliary import GROUP_AUXILIARIES, NODE_AUXILIARIES
 from crg.checker.symbolic.bmc import Target
 from crg.checker.symbolic.component import (
     HOLDS,
+    RANKING_S,
     UNKNOWN,
     VIOLATED,
     ComponentOutcome,
@@ -93,6 +94,8 @@ class ProofOptions:
     """Prove a component on its candidates and ``k`` other nodes when that is sound."""
     ranking: bool = True
     """Try to prove liveness with a ranking function (z3) before any explicit search."""
+    ranking_s: float = RANKING_S
+    """Time for the ranking function of one component (``--liveness-time``)."""
     jobs: int = 1
     """Worker processes for the shapes."""
 
@@ -114,7 +117,7 @@ class ProofOptions:
 
     def settings(self) -> Settings:
         return Settings(self.timeout_ms, self.bmc_depth, self.max_k, self.budget_s,
-                        self.lasso_depth, self.ranking)
+                        self.lasso_depth, self.ranking, self.ranking_s)
 
 
 @dataclass(slots=True)
@@ -198,7 +201,8 @@ def prove_parts(topology: Topology, parts: list[tuple[int, ...]],
                     "compose": opts.compose, "symmetry": opts.symmetry,
                     "timeout_ms": opts.timeout_ms, "bmc_depth": opts.bmc_depth,
                     "max_k": opts.max_k, "lasso_depth": opts.lasso_depth,
-                    "liveness_states": opts.liveness_states, "ranking": opts.ranking},
+                    "liveness_states": opts.liveness_states, "ranking": opts.ranking,
+                    "liveness_time_s": opts.ranking_s},
     }
     findings = [(tuple(topology.groups[g].name for g in p.groups), _part_findings(p))
                 for p in proved_parts]

@@ -29,6 +29,12 @@ from crg.spec.vocabulary.algebra import Bool
 
 HOLDS, VIOLATED, UNKNOWN = Verdict.HOLDS, Verdict.VIOLATED, Verdict.UNKNOWN
 
+RANKING_S = 60.0
+"""Default time for the ranking function of one component."""
+LASSO_MIN_S = 20.0
+"""Least time the fair-lasso search gets after the ranking function, however long that
+took (a user who gives the ranking more time still wants a livelock found)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -44,8 +50,9 @@ class Settings:
     """Longest lasso (prefix and loop, steps of any kind) the livelock search looks at."""
     ranking: bool = True
     """Try to prove liveness with a ranking function first."""
-    ranking_s: float = 60.0
-    """Time for the ranking function search of one component."""
+    ranking_s: float = RANKING_S
+    """Time for the ranking function search of one component (``crg check
+    --liveness-time``)."""
 
 
 @dataclass(slots=True)
@@ -129,6 +136,7 @@ def _find_livelock(enc: Encoding, topology: Topology, prover: Prover, settings: 
             outcome.liveness = TargetResult(HOLDS, f"proved: {ranking.describe()}")
             outcome.ranking = ranking.levels
             return
+    deadline = max(deadline, time.perf_counter() + min(LASSO_MIN_S, settings.budget_s))
     found = lasso.search(enc, settings.lasso_depth, settings.timeout_ms, deadline,
                          _strengthening(enc, prover))
     outcome.queries += found.queries

@@ -59,7 +59,7 @@ def add_wait_arguments(parser: argparse.ArgumentParser) -> None:
                            "where they are (the default)")
     wait.add_argument("--no-wait", dest="wait", action="store_false",
                       help="return as soon as the command is accepted")
-    wait.add_argument("--timeout", metavar="DURATION", type=_duration, default=DEFAULT_TIMEOUT,
+    wait.add_argument("--timeout", metavar="DURATION", type=duration, default=DEFAULT_TIMEOUT,
                       help="how long to wait for a group to come to rest, before the command "
                            "is accepted and (with --wait) after (default: "
                            f"{DEFAULT_TIMEOUT}; e.g. 90s, 2m)")
@@ -68,7 +68,9 @@ def add_wait_arguments(parser: argparse.ArgumentParser) -> None:
 _DURATION = re.compile(r"(?:\d+(?:ms|s|m|h))+|\d+(?:\.\d+)?")
 
 
-def _duration(text: str) -> str:
+def duration(text: str) -> str:
+    """``text`` if it is a duration (``30s``, ``2m``, ``500ms`` or seconds), else a usage
+    error."""
     if not _DURATION.fullmatch(text):
         raise argparse.ArgumentTypeError(f"not a duration: '{text}' (e.g. 30s, 2m, 500ms)")
     return text

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from crg import files
 from crg.checker.options import AUTO_STATES, EXPLICIT_MAX_STATES, Engine, Options, Progress
 from crg.commands import add_command, add_format
+from crg.commands._client import duration, seconds
 from crg.dsl import Config, ConfigError, Fault
 from crg.dsl.export import diagnostic_to_dict
 from crg.errors import ExitCode, FileError
@@ -119,6 +120,10 @@ def register(subparsers: Subparsers) -> None:
                              "with an explicit search of each component of at most N states "
                              f"when no ranking function proves it (default "
                              f"{EXPLICIT_MAX_STATES:,}; 0 never)")
+    parser.add_argument("--liveness-time", type=_duration_s, metavar="DURATION",
+                        help="symbolic engine: how long z3 may look for the ranking function "
+                             "that proves liveness, per component (default 60s; e.g. 300s, "
+                             "5m): groups chasing each other through avoid may need longer")
     parser.add_argument("--explain-coverage", action="store_true",
                         help="instead of checking, list the minimal failure sets (within "
                              "--max-down) that leave a group without a node (z3)")
@@ -134,6 +139,14 @@ def _count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: '{text}'") from None
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _duration_s(text: str) -> float:
+    """``300``, ``300s``, ``5m``: seconds, more than none."""
+    value = seconds(duration(text))
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
     return value
 
 
@@ -244,6 +257,7 @@ def options(args: argparse.Namespace, progress: Progress | None = None) -> Optio
         max_states=getattr(args, "max_states", None), memory=getattr(args, "memory", None),
         auto_states=getattr(args, "auto_states", None) or AUTO_STATES,
         liveness_states=getattr(args, "liveness_states", None),
+        liveness_time=getattr(args, "liveness_time", None),
         jobs=getattr(args, "jobs", None), progress=progress)
 
 
@@ -396,6 +410,11 @@ def _hint(out: Output, result: CheckerReport) -> None:
     elif "linked by avoid" in reasons:
         out.print("  = hint: groups linked by avoid, either way, are checked as one "
                   "component; keep avoid for the groups that need it", err=True)
+    elif result.symbolic is not None and liveness & set(result.undecided) and (
+            "bounded in time" in reasons or "the time for it ran out" in reasons):
+        out.print("  = hint: z3 ran out of time for the ranking function that would prove "
+                  "liveness; --liveness-time 5m gives it five minutes per component",
+                  err=True)
     elif result.symbolic is not None and liveness & set(result.undecided):
         out.print("  = hint: components too large for the explicit liveness check; "
                   "--liveness-states N raises its limit (time grows with N), or check "

@@ -212,6 +212,28 @@ def test_undecided_properties_are_inconclusive(crg: Callable[..., Run], safe: st
     assert result.code == 0 and result.out.endswith(f"{safe}: ok (2 nodes, 1 group)\n")
 
 
+def test_liveness_time_is_the_ranking_budget_and_the_hint_when_it_runs_out(
+        crg: Callable[..., Run], safe: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crg.checker.symbolic import component
+
+    budgets: list[float] = []
+
+    def out_of_time(enc: object, prover: object, budget_s: float) -> Attempt:
+        budgets.append(budget_s)
+        return Attempt(None, "the time for it ran out, and the owners of web could not be "
+                             "bounded in time (z3 at 32 changes)")
+
+    monkeypatch.setattr(component, "rank", out_of_time)
+    result = crg("check", "--engine", "symbolic", "--liveness-states", "0",
+                 "--liveness-time", "2m", safe)
+    assert result.code == 4
+    assert budgets == [120.0]
+    assert ("hint: z3 ran out of time for the ranking function that would prove liveness; "
+            "--liveness-time 5m gives it five minutes per component") in result.err
+    assert crg("check", "--engine", "symbolic", "--liveness-states", "0", safe).code == 4
+    assert budgets[-1] == component.RANKING_S
+
+
 def test_help_lists_the_exit_codes(crg: Callable[..., Run]) -> None:
     result = crg("check", "--help")
     assert result.code == 0
@@ -231,7 +253,9 @@ def test_overrides(crg: Callable[..., Run]) -> None:
 @pytest.mark.parametrize("argv", [["--max-down", "3", NO_FENCING],
                                   ["--faults", "crash,meteor", NO_FENCING],
                                   ["--max-depth", "-1", NO_FENCING],
-                                  ["--format", "xml", NO_FENCING]])
+                                  ["--format", "xml", NO_FENCING],
+                                  ["--liveness-time", "0", NO_FENCING],
+                                  ["--liveness-time", "soon", NO_FENCING]])
 def test_bad_options_exit_2(crg: Callable[..., Run], argv: list[str]) -> None:
     result = crg("check", *argv)
     assert result.code == 2
