@@ -420,6 +420,18 @@ class Resolver:
             self.diag.warning(f"group '{group.name}' has no possible node: it cannot fail over",
                               group.where("preferred"),
                               hint="add standbys with: possible n2, n3", code="no-standby")
+        if (cluster is not None and group.possible and cluster.faults & _TAKES_A_NODE_OUT
+                and len(group.candidates) <= cluster.max_down < len(cluster.nodes)):
+            # Its every node may be out at once within the assumption: crg check will say
+            # coverage, after however long the rest of the check takes; say it now.
+            n = len(group.candidates)
+            self.diag.warning(
+                f"group '{group.name}' runs on {n} nodes ({', '.join(group.candidates)}) and "
+                f"the cluster assumes at most {cluster.max_down} nodes down: with "
+                f"{'both' if n == 2 else f'all {n}'} out it has nowhere to run (crg check "
+                "reports coverage)", group.where("possible"),
+                hint=f"add a possible node, or assume at most {n - 1} "
+                     f"node{'' if n - 1 == 1 else 's'} down", code="too-few-nodes")
         if (cluster is not None and group.fencing is Fencing.NONE
                 and Fault.PARTITION not in cluster.faults):
             explored = ", ".join(sorted(f.value for f in cluster.faults))

@@ -506,3 +506,25 @@ def test_assumed_faults_that_cannot_happen_are_pointed_out(crg: Callable[..., Ru
     assert "assumed by default, but no node may be out at once" in default.err
     assert "switchovers assumed" not in default.err
 
+
+
+def test_a_group_every_node_of_which_may_be_out_is_pointed_out_before_the_check(
+        crg: Callable[..., Run], tmp_path: Path) -> None:
+    # examples/broken/two-down.crg: orders runs on n1 and n2, two nodes may be down. The
+    # warning comes with validation, instantly, where the check needs the whole search;
+    # and the check agrees.
+    path = str(EXAMPLES / "broken" / "two-down.crg")
+    validated = crg("check", "--validate-only", path)
+    assert validated.code == 0
+    assert ("two-down.crg:18:3: warning: group 'orders' runs on 2 nodes (n1, n2) and the "
+            "cluster assumes at most 2 nodes down: with both out it has nowhere to run (crg "
+            "check reports coverage)") in validated.err
+    assert "= hint: add a possible node, or assume at most 1 node down" in validated.err
+    assert "stock" not in validated.err, "three nodes: one is always left"
+    checked = crg("check", path)
+    assert checked.code == 1 and "coverage violated in group orders" in checked.out
+    # Not where the file assumes nothing that takes a node out.
+    calm = tmp_path / "calm.crg"
+    calm.write_text(Path(path).read_text().replace("assume faults crash",
+                                                   "assume faults app-fault"))
+    assert "runs on 2 nodes" not in crg("check", "--validate-only", str(calm)).err
