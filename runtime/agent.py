@@ -94,7 +94,13 @@ class Agent:
     @property
     def running(self) -> bool:
         """Started, and none of its tasks (lease keeper, courier, lanes) has ended."""
-        return bool(self._tasks) and not any(task.done() for task in self._tasks)
+        return self.started and not any(task.done() for task in self._tasks)
+
+    @property
+    def started(self) -> bool:
+        """Its tasks were started (a host starts its fencing watchdog first, which may take
+        a while on a loaded machine: until then it is starting, not stopped)."""
+        return bool(self._tasks)
 
     def summary(self) -> str:
         """What this node does, in a few words (systemd's STATUS=)."""

@@ -241,7 +241,7 @@ class HostRuntime:
         if op not in OPERATOR_EVENTS and op != "state":
             raise CommandError(f"unknown request {op!r}")
         agent = self.agent
-        if agent is None:
+        if agent is None or not agent.started:
             raise CommandError(f"{self.node} is still starting (its agent does not run "
                                "yet): try again in a moment")
         if op == "state":
@@ -279,7 +279,8 @@ class HostRuntime:
                            address=None, agents=self.agents, seen=seen,
                            sinks=self.services.events.board.status())
         return {**status, "node": self.node,
-                "agent": "running" if agent is not None else "starting",
+                "agent": ("starting" if agent is None or not agent.started
+                          else "running" if agent.running else "stopped"),
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
 
@@ -288,7 +289,7 @@ class HostRuntime:
         return self.agent is not None and self.agent.running
 
     def summary(self) -> str:
-        if self.agent is None:
+        if self.agent is None or not self.agent.started:
             return f"{self.node} is starting"
         return self.agent.summary()
 

@@ -74,6 +74,9 @@ class NodeEndpoint:
         keeper = agent.keeper
         silent = time.monotonic() - keeper.renewed_at
         body["lease_renewed_s_ago"] = round(silent, 3)
+        if not agent.started:
+            return False, {**body, "status": "starting",
+                           "reason": f"{self.node}'s agent is starting"}
         if not agent.running:
             return False, {**body, "status": "stopped", "reason": "the agent's tasks ended"}
         if keeper.cut:

@@ -337,6 +337,54 @@ def test_status_while_the_agent_is_starting_and_once_it_runs(tmp_path: Path) -> 
     run(body(), 60)
 
 
+def test_an_agent_whose_watchdog_is_still_starting_is_starting_not_stopped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """start() makes the agent, then waits for its fencing watchdog (a process: slow on a
+    loaded machine), then starts its tasks. Meanwhile status, /health and the commands
+    say "starting" — /health once said "the agent's tasks ended" here, which a load
+    balancer or systemd would take for a dead agent, and a test took for a failure."""
+    name = f"hosts{uuid.uuid4().hex[:8]}"
+    config = parse(CONFIG.format(name=name, vip=free_vip(random.Random(uuid.uuid4().int))),
+                   "hosts.crg")
+    host = HostRuntime(config, "n1", store=MemoryStore(), address=LoopbackDriver(),
+                       run_dir=tmp_path / "n1", events=EventLog(), observe=True)
+    path = tmp_path / SOCKET
+    release = asyncio.Event()
+
+    async def slow_watchdog(agent: object) -> None:
+        await release.wait()
+
+    monkeypatch.setattr(host, "_start_watchdog", slow_watchdog)
+    host.watchdog_kind = "none"
+
+    async def ask(op: str, *args: str) -> dict[str, Any]:
+        return await asyncio.to_thread(request, path, {"op": op, "args": list(args)}, 5.0)
+
+    async def body() -> None:
+        server = await serve(path, host.command, (CommandError,))
+        starting = asyncio.create_task(host.start())
+        try:
+            await eventually(lambda: host.agent is not None, 5, "the agent is made")
+            assert (await ask("status"))["status"]["agent"] == "starting"
+            ok, health = host.endpoints["n1"].health()
+            assert not ok and health["status"] == "starting", health
+            assert health["reason"] == "n1's agent is starting"
+            assert host.summary() == "n1 is starting" and not host.alive()
+            with pytest.raises(ControlError, match="n1 is still starting"):
+                await ask("drain", "n1")
+            release.set()
+            await asyncio.wait_for(starting, 10)
+            assert (await ask("status"))["status"]["agent"] == "running"
+            ok, health = host.endpoints["n1"].health()
+            assert ok and health["status"] == "running", health
+        finally:
+            release.set()
+            server.close()
+            assert await host.shutdown()
+
+    run(body(), 60)
+
+
 class StuckAddresses(RemovalFails, LoopbackDriver):
     """Loopback addresses that will not come off once ``stuck`` is set."""
 
