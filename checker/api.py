@@ -15,13 +15,12 @@ its search stays small and hands the rest to the symbolic engine.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import TYPE_CHECKING
 
 from crg.checker.budget import Budget
 from crg.checker.components import components
-from crg.checker.options import EXPLICIT_MAX_STATES, Engine, Options
+from crg.checker.options import EXPLICIT_MAX_STATES, RANKING_S, Engine, Options
 from crg.checker.result import (
     PROPERTIES,
     CheckReport,
@@ -155,14 +154,12 @@ def _prove(topology: Topology, parts: list[tuple[int, ...]], opts: Options,
 def _proof_options(opts: Options, facts: bool) -> ProofOptions:
     from crg.checker.symbolic.api import ProofOptions
 
-    proof = ProofOptions(
+    return ProofOptions(
         max_down=opts.max_down, faults=opts.faults, compose=opts.compose,
         symmetry=opts.symmetry, facts=facts, jobs=opts.workers,
         liveness_states=(EXPLICIT_MAX_STATES if opts.liveness_states is None
-                         else opts.liveness_states))
-    if opts.liveness_time is not None:
-        proof = dataclasses.replace(proof, ranking_s=opts.liveness_time)
-    return proof
+                         else opts.liveness_states),
+        ranking_s=RANKING_S if opts.liveness_time is None else opts.liveness_time)
 
 
 # -- combining ------------------------------------------------------------------------

@@ -21,6 +21,12 @@ EXPLICIT_MAX_STATES = 50_000
 z3 left open, the symbolic engine has the explicit engine decide by default: about a
 second and a half of search on a quiet day here (benchmarks/README.md, "Checker")."""
 
+RANKING_S = 60.0
+"""Default time z3 may spend on the ranking function that proves one component's liveness
+(``--liveness-time``): enough for the owner-change level of every configuration of the
+reach series (benchmarks/README.md, "Reach"), not for every ordinary one ("Ordinary
+configurations")."""
+
 AUTO_STATES = 600_000
 """``--engine auto``: the explicit search of a component stops at this many states and the
 symbolic engine decides the component instead (about 15 s of search here)."""
@@ -87,7 +93,7 @@ class Options:
     an explicit search decides (``--liveness-states``; None: ``EXPLICIT_MAX_STATES``)."""
     liveness_time: float | None = None
     """Symbolic engine: seconds z3 may spend on the ranking function of each component
-    (``--liveness-time``; None: the default, 60)."""
+    (``--liveness-time``; None: ``RANKING_S``)."""
     jobs: int | None = None
     """Worker processes for components and shapes (None: one per core)."""
     facts: bool = True

@@ -31,7 +31,7 @@ import z3
 
 from crg.checker.components import Signature, components, signature
 from crg.checker.explicit.liveness import loop_group
-from crg.checker.options import EXPLICIT_MAX_STATES, SYMBOLIC_GROUPS
+from crg.checker.options import EXPLICIT_MAX_STATES, RANKING_S, SYMBOLIC_GROUPS
 from crg.checker.parallel import run_tasks
 from crg.checker.rename import CarryError, carry_run
 from crg.checker.result import PROPERTIES, Finding, Property, SymbolicReport, Verdict, Violation
@@ -39,7 +39,6 @@ from crg.checker.symbolic.auxiliary import GROUP_AUXILIARIES, NODE_AUXILIARIES
 from crg.checker.symbolic.bmc import Target
 from crg.checker.symbolic.component import (
     HOLDS,
-    RANKING_S,
     UNKNOWN,
     VIOLATED,
     ComponentOutcome,

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from crg.checker.options import RANKING_S
 from crg.checker.result import Verdict
 from crg.checker.symbolic import bmc, lasso
 from crg.checker.symbolic.bmc import Target
@@ -29,8 +30,6 @@ from crg.spec.vocabulary.algebra import Bool
 
 HOLDS, VIOLATED, UNKNOWN = Verdict.HOLDS, Verdict.VIOLATED, Verdict.UNKNOWN
 
-RANKING_S = 60.0
-"""Default time for the ranking function of one component."""
 LASSO_MIN_S = 20.0
 """Least time the fair-lasso search gets after the ranking function, however long that
 took (a user who gives the ranking more time still wants a livelock found)."""

@@ -44,6 +44,9 @@ from crg.dsl.diagnostics import and_list
 from crg.spec.rules.registry import KINDS
 from crg.spec.vocabulary.variables import GroupVars
 
+NOT_BOUNDED_IN_TIME = "could not be bounded in time"
+"""What stopped the owner level when its time ran out (``crg check``'s hint looks for it)."""
+
 MAX_DEPTH = 64
 """Most owner changes unrolled: a path longer than that is taken for no bound (z3 would not
 finish a deeper query within the ranking's time anyway)."""
@@ -142,7 +145,7 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
     while True:
         while len(frames) < depth:
             if time.perf_counter() > deadline:
-                return f"could not be bounded in time (unrolling {depth} changes)"
+                return f"{NOT_BOUNDED_IN_TIME} (unrolling {depth} changes)"
             frames.append(_frame(enc, prover, invariant, changing, fixed, len(frames)))
         # A fresh solver each time: z3's incremental core skips the bit-vector
         # preprocessing that makes these queries several times faster.
@@ -155,7 +158,7 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
         if result == z3.unsat:
             return depth - 1
         if result == z3.unknown:
-            return f"could not be bounded in time (z3 at {depth} changes)"
+            return f"{NOT_BOUNDED_IN_TIME} (z3 at {depth} changes)"
         if depth >= combinations:
             return ("can change round a cycle while what they read stays put (the abstraction "
                     "of owner changes has one: perhaps a livelock)")

@@ -40,7 +40,7 @@ import z3
 
 from crg.checker.symbolic.encoding import Encoding, Step, SymState
 from crg.checker.symbolic.induction import Prover
-from crg.checker.symbolic.owner_moves import OwnerLevel, owner_level
+from crg.checker.symbolic.owner_moves import NOT_BOUNDED_IN_TIME, OwnerLevel, owner_level
 from crg.dsl.diagnostics import and_list
 from crg.spec.rules.registry import KINDS, SYSTEM_GROUP_KINDS
 from crg.spec.vocabulary.variables import GroupVars, NodeVars
@@ -238,6 +238,14 @@ def _conjuncts(term: z3.BoolRef) -> list[z3.BoolRef]:
     return out
 
 
+TIME_RAN_OUT = "the time for it ran out"
+"""Why the greedy construction stopped when its time ran out."""
+
+OUT_OF_TIME = (TIME_RAN_OUT, NOT_BOUNDED_IN_TIME)
+"""The words of a liveness reason that say the ranking function ran out of time (not that
+none exists): ``crg check`` then hints at ``--liveness-time``."""
+
+
 class Search:
     def __init__(self, enc: Encoding, prover: Prover, deadline: float) -> None:
         self.enc, self.prover, self.deadline = enc, prover, deadline
@@ -349,7 +357,7 @@ class Search:
     def _left(self, remaining: list[int]) -> str:
         """Which steps no sum of atoms ranks, in words."""
         if time.perf_counter() > self.deadline:
-            return "the time for it ran out"
+            return TIME_RAN_OUT
         names = [g.name for g in self.enc.groups]
         kinds = sorted({KINDS[self.prover.templates[i].kind].kind.label for i in remaining})
         groups = sorted({names[self.prover.templates[i].group] for i in remaining

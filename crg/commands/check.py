@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crg import files
-from crg.checker.options import AUTO_STATES, EXPLICIT_MAX_STATES, Engine, Options, Progress
+from crg.checker.options import (
+    AUTO_STATES,
+    EXPLICIT_MAX_STATES,
+    RANKING_S,
+    Engine,
+    Options,
+    Progress,
+)
 from crg.commands import add_command, add_format
 from crg.commands._client import duration, seconds
 from crg.dsl import Config, ConfigError, Fault
@@ -122,8 +129,9 @@ def register(subparsers: Subparsers) -> None:
                              f"{EXPLICIT_MAX_STATES:,}; 0 never)")
     parser.add_argument("--liveness-time", type=_duration_s, metavar="DURATION",
                         help="symbolic engine: how long z3 may look for the ranking function "
-                             "that proves liveness, per component (default 60s; e.g. 300s, "
-                             "5m): groups chasing each other through avoid may need longer")
+                             f"that proves liveness, per component (default {RANKING_S:g}s; "
+                             "e.g. 300s, 5m): groups chasing each other through avoid may "
+                             "need longer")
     parser.add_argument("--explain-coverage", action="store_true",
                         help="instead of checking, list the minimal failure sets (within "
                              "--max-down) that leave a group without a node (z3)")
@@ -401,6 +409,7 @@ def print_report(out: Output, report: Report) -> None:
 
 def _hint(out: Output, result: CheckerReport) -> None:
     from crg.checker.result import PROPERTIES
+    from crg.checker.symbolic.ranking import OUT_OF_TIME
 
     liveness = {p.label for p in PROPERTIES if p.liveness}
     reasons = " ".join(r.reason for r in result.results.values())
@@ -410,8 +419,8 @@ def _hint(out: Output, result: CheckerReport) -> None:
     elif "linked by avoid" in reasons:
         out.print("  = hint: groups linked by avoid, either way, are checked as one "
                   "component; keep avoid for the groups that need it", err=True)
-    elif result.symbolic is not None and liveness & set(result.undecided) and (
-            "bounded in time" in reasons or "the time for it ran out" in reasons):
+    elif result.symbolic is not None and liveness & set(result.undecided) and any(
+            words in reasons for words in OUT_OF_TIME):
         out.print("  = hint: z3 ran out of time for the ranking function that would prove "
                   "liveness; --liveness-time 5m gives it five minutes per component",
                   err=True)

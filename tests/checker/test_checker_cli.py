@@ -16,8 +16,10 @@ from cli_run import Run
 from junitparser import Failure, JUnitXml
 
 from crg.checker import api
+from crg.checker.options import RANKING_S
 from crg.checker.result import PROPERTIES, SymbolicReport, Verdict
-from crg.checker.symbolic.ranking import Attempt
+from crg.checker.symbolic.owner_moves import NOT_BOUNDED_IN_TIME
+from crg.checker.symbolic.ranking import TIME_RAN_OUT, Attempt
 from crg.spec import KINDS, ActionKind
 from crg.spec.rules.run import Step
 from crg.spec.rules.view import View, owned, up
@@ -220,8 +222,9 @@ def test_liveness_time_is_the_ranking_budget_and_the_hint_when_it_runs_out(
 
     def out_of_time(enc: object, prover: object, budget_s: float) -> Attempt:
         budgets.append(budget_s)
-        return Attempt(None, "the time for it ran out, and the owners of web could not be "
-                             "bounded in time (z3 at 32 changes)")
+        # The words the ranking search itself uses when its time runs out.
+        return Attempt(None, f"{TIME_RAN_OUT}, and the owners of web "
+                             f"{NOT_BOUNDED_IN_TIME} (z3 at 32 changes)")
 
     monkeypatch.setattr(component, "rank", out_of_time)
     result = crg("check", "--engine", "symbolic", "--liveness-states", "0",
@@ -231,7 +234,7 @@ def test_liveness_time_is_the_ranking_budget_and_the_hint_when_it_runs_out(
     assert ("hint: z3 ran out of time for the ranking function that would prove liveness; "
             "--liveness-time 5m gives it five minutes per component") in result.err
     assert crg("check", "--engine", "symbolic", "--liveness-states", "0", safe).code == 4
-    assert budgets[-1] == component.RANKING_S
+    assert budgets[-1] == RANKING_S
 
 
 def test_help_lists_the_exit_codes(crg: Callable[..., Run]) -> None:
