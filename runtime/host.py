@@ -240,8 +240,8 @@ class HostRuntime:
                                "stop or start the agent's process (or the machine)")
         if op not in OPERATOR_EVENTS and op != "state":
             raise CommandError(f"unknown request {op!r}")
-        agent = self.agent
-        if agent is None or not agent.started:
+        agent = self._started()
+        if agent is None:
             raise CommandError(f"{self.node} is still starting (its agent does not run "
                                "yet): try again in a moment")
         if op == "state":
@@ -279,8 +279,8 @@ class HostRuntime:
                            address=None, agents=self.agents, seen=seen,
                            sinks=self.services.events.board.status())
         return {**status, "node": self.node,
-                "agent": ("starting" if agent is None or not agent.started
-                          else "running" if agent.running else "stopped"),
+                "agent": ("starting" if self._started() is None
+                          else "running" if self.alive() else "stopped"),
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
 
@@ -289,9 +289,13 @@ class HostRuntime:
         return self.agent is not None and self.agent.running
 
     def summary(self) -> str:
-        if self.agent is None or not self.agent.started:
-            return f"{self.node} is starting"
-        return self.agent.summary()
+        agent = self._started()
+        return f"{self.node} is starting" if agent is None else agent.summary()
+
+    def _started(self) -> Agent | None:
+        """The agent once its tasks run (None while start() still registers the node or
+        starts the fencing watchdog: the node is starting, whatever the store says)."""
+        return self.agent if self.agent is not None and self.agent.started else None
 
     def _holds_nothing(self) -> bool:
         assert self.agent is not None
