@@ -29,20 +29,14 @@ import argparse
 import json
 import os
 import random
-import resource
-import signal
 import statistics
-import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from checker_common import machine
+from checker_common import machine, timed_check
 
 DEFAULT_FAULTS = "crash, app-fault, switchover"
 
@@ -118,46 +112,6 @@ def generate(seed: int, index: int) -> Shape:
                  instances, "\n".join(lines) + "\n")
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds of a live process and its descendants (for a run about to be killed)."""
-    total = 0.0
-    try:
-        root = psutil.Process(pid)
-        for proc in [root, *root.children(recursive=True)]:
-            try:
-                t = proc.cpu_times()
-                total += t.user + t.system + t.children_user + t.children_system
-            except psutil.Error:
-                pass
-    except psutil.Error:
-        pass
-    return total
-
-
-def crg(path: Path, extra: list[str], timeout: float) -> tuple[int | None, str, str, float,
-                                                                 float]:
-    """Exit status (None on timeout), stdout, stderr, wall and CPU seconds of one check."""
-    env = {**os.environ, "PYTHONHASHSEED": "0", "CRG_DEBUG": "1"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "crg", "check", "--format", "json", *extra,
-                             str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, start_new_session=True)
-    partial = 0.0
-    try:
-        out, err = proc.communicate(timeout=timeout)
-        code: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        partial = tree_cpu(proc.pid)
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        code = None
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return code, out, err, wall, max(cpu, partial)
-
-
 def reasons(entry: dict[str, Any]) -> dict[str, list[str]]:
     """For each undecided property, every reason an engine gave for leaving it open."""
     found: dict[str, list[str]] = {}
@@ -183,7 +137,8 @@ def reasons(entry: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def survey_one(shape: Shape, path: Path, timeout: float) -> dict[str, Any]:
-    code, out, err, wall, cpu = crg(path, [], timeout)
+    done = timed_check(path, [], timeout)
+    code, out, err, wall, cpu = done.exit, done.out, done.err, done.wall_s, done.cpu_s
     row: dict[str, Any] = {k: v for k, v in asdict(shape).items() if k != "text"}
     row.update(path=str(path), exit="timeout" if code is None else code,
                wall_s=round(wall, 2), cpu_s=round(cpu, 2))
@@ -235,7 +190,8 @@ def main() -> int:
     for shape in shapes:
         path = args.out / f"s{args.seed}-{shape.index:03d}.crg"
         path.write_text(shape.text, encoding="utf-8")
-        code, out, err, _, _ = crg(path, ["--validate-only"], 60)
+        valid_run = timed_check(path, ["--validate-only"], 60)
+        code, out, err = valid_run.exit, valid_run.out, valid_run.err
         if code == 2 or code is None:
             print(f"GENERATOR BUG: {path} is invalid (exit {code}):\n{out}{err}", flush=True)
             continue

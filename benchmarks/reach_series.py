@@ -19,36 +19,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from checker_common import machine
+from checker_common import machine, timed_check
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 VARIANTS = {"default": [], "no-reduction": ["--no-reduction"], "serial": ["-j", "1"]}
 
 
 def run_check(path: Path, extra: list[str]) -> dict[str, Any]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "crg", "check", "--format", "json", *extra,
-                           str(path)], capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONHASHSEED": "0"})
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    entry = json.loads(done.stdout)["files"][0] if done.stdout.strip() else {}
+    done = timed_check(path, extra)
+    wall, cpu = done.wall_s, done.cpu_s
+    entry = json.loads(done.out)["files"][0] if done.out.strip() else {}
     explicit = entry.get("check") or {}
     engines = sorted({p.get("decided_by") or "" for p in
                       (entry.get("symbolic") or {}).get("details", {}).get(
                           "invariants", {}).values()} - {""})
-    return {"exit": done.returncode, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+    return {"exit": done.exit, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
             "states": explicit.get("states"), "status": entry.get("status"),
             "undecided": entry.get("undecided", []),
             "handed_to_z3": [c["groups"] for c in explicit.get("components", [])
