@@ -74,14 +74,28 @@ class Sampler:
                 self.errors.append(repr(error))
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
+    def _held_on(self, node: str) -> set[str]:
+        sock = self._sockets[node]
+        up = {link["index"] for link in sock.get_links() if link["flags"] & IFF_UP}
+        return {address for msg in sock.get_addr()
+                if (address := msg.get("local") or msg.get("address")) in self.vips
+                and msg["index"] in up}
+
     def read(self) -> dict[str, frozenset[str]]:
-        held: dict[str, set[str]] = {vip: set() for vip in self.vips}
-        for node, sock in self._sockets.items():
-            up = {link["index"] for link in sock.get_links() if link["flags"] & IFF_UP}
-            for msg in sock.get_addr():
-                address = msg.get("local") or msg.get("address")
-                if address in held and msg["index"] in up:
-                    held[address].add(node)
+        order = list(self._sockets)
+        seen = {node: self._held_on(node) for node in order}
+        held = {vip: {node for node in order if vip in seen[node]} for vip in self.vips}
+        for vip, nodes in held.items():
+            if len(nodes) < 2:
+                continue
+            # The namespaces are read one after another: a VIP that moved from a node
+            # read early to one read later (the sampler thread held up between the two
+            # on a loaded machine) would look held twice. The last holder read held it
+            # then; every earlier one that still holds it now held it then too, so only
+            # those count.
+            last = max(nodes, key=order.index)
+            held[vip] = {last} | {node for node in nodes - {last}
+                                  if vip in self._held_on(node)}
         return {vip: frozenset(nodes) for vip, nodes in held.items()}
 
     def sample(self) -> Sample:
