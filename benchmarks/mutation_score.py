@@ -72,12 +72,14 @@ def main() -> int:
 
     listed = catalogue.load() if args.missing or args.again else {}
     skip = {i for i, e in listed.items() if e.outcome not in args.again}
-    todo = [m for m in mutants(originals(), entry_points())
+    every = mutants(originals(), entry_points())
+    today = {m.ident for m in every}
+    todo = [m for m in every
             if (not args.only or args.only in (m.module, f"{m.module}.{m.function}"))
             and m.ident not in skip]
     if args.from_json:
         return _saved(todo, args.from_json, args.update,
-                      bool(args.only or args.missing or args.again))
+                      bool(args.only or args.missing or args.again), today)
     print(f"{len(todo)} mutants of the rules, on {len(harness_configs(ROOT / 'examples'))} "
           "configurations", flush=True)
     started = time.perf_counter()
@@ -110,11 +112,12 @@ def main() -> int:
                                           "invariant": v.invariant, "seconds": v.seconds}
                                          for m, v in results], indent=1))
     if args.update:
-        _update(results, partial=bool(args.only or args.missing or args.again))
+        _update(results, bool(args.only or args.missing or args.again), today)
     return 1 if survivors else 0
 
 
-def _saved(todo: list[Mutant], path: Path, update: bool, partial: bool) -> int:
+def _saved(todo: list[Mutant], path: Path, update: bool, partial: bool,
+           today: set[str]) -> int:
     """The verdicts of a saved run, for today's mutants; refuses a run of other rules."""
     try:
         rows = {r["ident"]: r for r in json.loads(path.read_text(encoding="utf-8"))}
@@ -134,13 +137,17 @@ def _saved(todo: list[Mutant], path: Path, update: bool, partial: bool) -> int:
     for mutant in survivors:
         print(f"SURVIVOR {mutant.ident}: {mutant.description}")
     if update:
-        _update(results, partial)
+        _update(results, partial, today)
     return 1 if survivors else 0
 
 
-def _update(results: list[tuple[Mutant, Verdict]], partial: bool) -> None:
+def _update(results: list[tuple[Mutant, Verdict]], partial: bool, today: set[str]) -> None:
+    """Write the verdicts; a partial run keeps the other entries of mutants the rules still
+    generate, and drops those of mutants they no longer do (their code changed: a changed
+    rule's slips are new mutants, judged with --missing)."""
     old = catalogue.load()
-    new = dict(old) if partial else {}
+    new = {i: e for i, e in old.items() if i in today} if partial else {}
+    stale = len(old) - len(new) if partial else 0
     for mutant, verdict in results:
         reason = old[mutant.ident].reason if mutant.ident in old else None
         new[mutant.ident] = catalogue.Entry(verdict.outcome, mutant.description,
@@ -148,8 +155,9 @@ def _update(results: list[tuple[Mutant, Verdict]], partial: bool) -> None:
     catalogue.save(new)
     missing = [i for i, e in new.items()
                if e.outcome in ("equivalent", "survived") and not e.reason]
-    print(f"catalogue: {len(new)} entries written; {len(missing)} equivalent or surviving "
-          "mutants still need their reason (or the gap they show) written next to them")
+    print(f"catalogue: {len(new)} entries written ({stale} of mutants the rules no longer "
+          f"generate dropped); {len(missing)} equivalent or surviving mutants still need "
+          "their reason (or the gap they show) written next to them")
 
 
 if __name__ == "__main__":
