@@ -269,7 +269,7 @@ def changes(model: Model, keys: Keys, snap: Snapshot, before: State, after: Stat
     ``after``, for a step performed (or observed) by ``node`` holding ``lease``.
 
     It compares the revision of every record the step's rules read — liveness and drain
-    of every node, the group's own records, the owners of the groups it avoids — so it
+    of every node, the group's own records, the records of the groups it avoids — so it
     fails if any of them changed since the snapshot: the step is then re-decided.
     Raises :class:`RecordError` for a change the store cannot express (a crash or a
     partition is a lease event, not a write).
@@ -307,7 +307,13 @@ def changes(model: Model, keys: Keys, snap: Snapshot, before: State, after: Stat
         for key in (keys.owner(name), keys.target(name), keys.group(name)):
             read(key)
         for other in topo.avoid:
-            read(keys.owner(model.groups[other].name))
+            # what the rules read of an avoided group (AvoidedVars): its owner, target,
+            # bans and maintenance flag (kept in its group record)
+            avoided = model.groups[other].name
+            for key in (keys.owner(avoided), keys.target(avoided), keys.group(avoided)):
+                read(key)
+            for node_name in nodes:
+                read(keys.ban(avoided, node_name))
         for n, node_name in enumerate(nodes):
             read(keys.ban(name, node_name))
             for flag in FLAGS:

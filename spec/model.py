@@ -26,7 +26,7 @@ from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import CONCRETE
 from crg.spec.vocabulary.topology import Topology
-from crg.spec.vocabulary.variables import GroupVars, NodeVars
+from crg.spec.vocabulary.variables import GroupVars, NodeVars, avoided_vars
 
 State = int
 Successor = tuple[Action, State]
@@ -60,9 +60,8 @@ class Model:
         env_kinds = assumed_group_events(faults)
         self._env_node_kinds = assumed_node_events(faults)
         """The environment's node events the config assumes, in the registry's order."""
-        self._avoid_owner_shift = tuple(
-            tuple(self.layout.offsets[h] + self.layout.off_owner for h in g.avoid)
-            for g in topology.groups)
+        self._avoid_shift = tuple(tuple(self.layout.offsets[h] for h in g.avoid)
+                                  for g in topology.groups)
         self._unrestricted: Model | None = None
         self._node_event_cache: dict[tuple[int, bool], tuple[_NodeEvent, ...]] = {}
         self._nodes_mask = (1 << self.layout.nodes_width) - 1
@@ -101,16 +100,17 @@ class Model:
     def view(self, state: State, g: int) -> View:
         """The concrete view group ``g``'s rules read in ``state``."""
         topo = self.groups[g]
-        owners = {h: self.layout.owner_of(self.layout.group_part(state, h)) for h in topo.avoid}
-        return View(CONCRETE, topo, self.node_vars(state), self.group_vars(state, g), owners,
+        avoided = {h: avoided_vars(self.group_vars(state, h)) for h in topo.avoid}
+        return View(CONCRETE, topo, self.node_vars(state), self.group_vars(state, g), avoided,
                     self.n_nodes)
 
     def avoid_key(self, state: State, g: int) -> tuple[int, ...]:
-        """The owners of the groups ``g`` avoids: all its rules read of other groups."""
-        shifts = self._avoid_owner_shift[g]
+        """What ``g``'s rules read of the groups it avoids, and all they read of other
+        groups: each one's part masked to its ``AvoidedVars`` (see ``Layout.avoided_mask``)."""
+        shifts = self._avoid_shift[g]
         if not shifts:
             return ()
-        mask = self.layout.ref_mask
+        mask = self.layout.avoided_mask
         return tuple((state >> shift) & mask for shift in shifts)
 
     # -- enabled actions -------------------------------------------------------------

@@ -30,7 +30,7 @@ from crg.spec.rules import events
 from crg.spec.rules.registry import GROUP_EFFECTS, KINDS, SYSTEM_GROUP_KINDS, assumed_group_events
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
-from crg.spec.vocabulary.variables import FLAG_FIELDS, GroupVars, NodeVars
+from crg.spec.vocabulary.variables import FLAG_FIELDS, AvoidedVars, GroupVars, NodeVars
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,10 @@ class Dependency:
         return bit
 
     def _group_var(self, g: int, field: str) -> int:
-        return 1 << self._var(("group", g, "owner" if field == "owner" else "rest"))
+        # the fields another group reads through avoid each on their own (a step that
+        # moves a VIP is independent of a group that reads only where the owner is), the
+        # others together: only the group's own steps read them
+        return 1 << self._var(("group", g, field if field in AvoidedVars._fields else "rest"))
 
     def _node_field(self, field: str) -> int:
         return sum(1 << self._var(("node", field, node)) for node in range(self.n_nodes))
@@ -111,7 +114,9 @@ class Dependency:
         nodes = NodeVars(*(a.var(f"node.{f}", "i") for f in NodeVars._fields))
         group = GroupVars(**{f: a.var(f"g{g}.{f}", BOOL if f in FLAG_FIELDS else "i")
                              for f in GroupVars._fields})
-        avoided = {h: a.var(f"g{h}.owner", "i") for h in topo.avoid}
+        avoided = {h: AvoidedVars(**{f: a.var(f"g{h}.{f}", BOOL if f in FLAG_FIELDS else "i")
+                                     for f in AvoidedVars._fields})
+                   for h in topo.avoid}
         return a, View(a, topo, nodes, group, avoided, self.n_nodes)
 
     def _reads(self, terms: Iterable[Term]) -> int:

@@ -31,7 +31,7 @@ from crg.spec.rules.registry import (
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.topology import Topology
-from crg.spec.vocabulary.variables import FLAG_FIELDS, GroupVars, NodeVars
+from crg.spec.vocabulary.variables import FLAG_FIELDS, GroupVars, NodeVars, avoided_vars
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +121,8 @@ class Encoding:
 
     def view(self, s: SymState, g: int) -> View:
         topo = self.groups[g]
-        owners = {h: s.groups[h].owner for h in topo.avoid}
-        return View(self.a, topo, s.nodes, s.groups[g], owners, self.n_nodes)
+        avoided = {h: avoided_vars(s.groups[h]) for h in topo.avoid}
+        return View(self.a, topo, s.nodes, s.groups[g], avoided, self.n_nodes)
 
     def equal(self, s: SymState, t: SymState) -> Bool:
         """``s`` and ``t`` are the same state."""

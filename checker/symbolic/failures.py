@@ -18,7 +18,7 @@ from crg.checker.symbolic.algebra import Z3Algebra, word_width
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.algebra import CONCRETE, Algebra, Bool
 from crg.spec.vocabulary.topology import GroupTopology, Topology
-from crg.spec.vocabulary.variables import FLAG_FIELDS, GroupVars, NodeVars
+from crg.spec.vocabulary.variables import FLAG_FIELDS, GroupVars, NodeVars, avoided_vars
 
 Failing = Callable[[Algebra, NodeVars], Bool]
 """``failing(algebra, nodes)``: the property fails when the nodes are as given."""
@@ -37,9 +37,13 @@ def idle_group() -> GroupVars:
 def idle_view(a: Algebra, topo: GroupTopology, nodes: NodeVars, n_nodes: int,
               avoided: dict[int, Any] | None = None, owner: Any = 0) -> View:
     """The view of a group owned by ``owner`` (default: nobody) with nothing else set;
-    the groups it avoids are owned by nobody unless ``avoided`` says otherwise."""
+    the groups it avoids are owned by nobody unless ``avoided`` gives their owners (and
+    have no target, ban or maintenance)."""
     g = idle_group()._replace(owner=owner)
-    return View(a, topo, nodes, g, avoided or {h: 0 for h in topo.avoid}, n_nodes)
+    owners = avoided or {}
+    return View(a, topo, nodes, g,
+                {h: avoided_vars(idle_group()._replace(owner=owners.get(h, 0)))
+                 for h in topo.avoid}, n_nodes)
 
 
 def minimal_sets(topology: Topology, failing: Failing, *, limit: int = 64,

@@ -17,12 +17,18 @@ from typing import Any
 
 from crg.spec.fast.layout import Layout
 from crg.spec.fast.terms import BOOL, Term, TermAlgebra
-from crg.spec.invariants import NO_OWNERS, STATE_INVARIANTS, STEP_INVARIANTS, after_view
+from crg.spec.invariants import NO_AVOIDED, STATE_INVARIANTS, STEP_INVARIANTS, after_view
 from crg.spec.rules.registry import GROUP_EFFECTS, KINDS, NODE_UPDATES
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.topology import GroupTopology
-from crg.spec.vocabulary.variables import FLAG_FIELDS, MASK_FIELDS, GroupVars, NodeVars
+from crg.spec.vocabulary.variables import (
+    FLAG_FIELDS,
+    MASK_FIELDS,
+    AvoidedVars,
+    GroupVars,
+    NodeVars,
+)
 
 Problems = tuple[tuple[str, str], ...]
 StepsFn = Callable[[int, int, tuple[int, ...]], tuple[tuple[Action, int, Problems], ...]]
@@ -235,7 +241,12 @@ class GroupCompiler:
             vip=a.var("vip", "i"), app=a.var("app", "i"), mon=a.var("mon", "i"),
             wd=a.var("wd", "i"), ban=a.var("ban", "i"), restarts=a.var("restarts", "i"),
             **{f: a.var(f, BOOL) for f in FLAG_FIELDS})
-        self.avoided = {h: a.var(f"av{i}", "i") for i, h in enumerate(topo.avoid)}
+        # an avoided group's variables come in its masked part (Model.avoid_key), whose
+        # fields sit where they sit in a group part
+        self.avoided = {h: AvoidedVars(**{f: a.var(f"av{i}_{f}", BOOL if f in FLAG_FIELDS
+                                                   else "i")
+                                          for f in AvoidedVars._fields})
+                        for i, h in enumerate(topo.avoid)}
         self.namespace: dict[str, Any] = {"_bit": _bit, "_setbit": _setbit, "_broken": _broken}
         self._problem_names: dict[tuple[str, str], str] = {}
         self.sources: list[str] = []
@@ -273,8 +284,13 @@ class GroupCompiler:
                 else:
                     lines.append(f"    {f} = (part >> {off}) & {(1 << width) - 1}")
         for i in range(len(self.avoided)):
-            if f"av{i}" in used:
-                lines.append(f"    av{i} = av[{i}]")
+            for f in AvoidedVars._fields:
+                if f"av{i}_{f}" in used:
+                    off, width = self._field(f)
+                    if f in _FLAG_FIELDS:
+                        lines.append(f"    av{i}_{f} = av[{i}] & {1 << off} != 0")
+                    else:
+                        lines.append(f"    av{i}_{f} = (av[{i}] >> {off}) & {(1 << width) - 1}")
         return lines
 
     def _changed(self, after: GroupVars) -> list[Term]:
@@ -414,7 +430,7 @@ class GroupCompiler:
 
     def _effect_source(self, name: str, kind: ActionKind, n: int,
                        effect: Callable[[View, int], GroupVars]) -> str:
-        view = View(self.a, self.topo, self.nodes, self.group, NO_OWNERS, self.n_nodes)
+        view = View(self.a, self.topo, self.nodes, self.group, NO_AVOIDED, self.n_nodes)
         after = effect(view, n)
         action = Action(kind, -1, n)
         w = after_view(view, after, NODE_UPDATES[kind](self.a, self.nodes, n))

@@ -14,14 +14,14 @@ from __future__ import annotations
 from crg.spec.fast.compiler import CompiledGroup, GroupCompiler
 from crg.spec.fast.layout import Layout
 from crg.spec.fast.performers import Performers
-from crg.spec.invariants import NO_OWNERS, after_view, check_group, check_step
+from crg.spec.invariants import NO_AVOIDED, after_view, check_group, check_step
 from crg.spec.rules import events
 from crg.spec.rules.registry import GROUP_EFFECTS, KINDS, NODE_UPDATES, SYSTEM_GROUP_KINDS
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import CONCRETE
-from crg.spec.vocabulary.topology import Topology
-from crg.spec.vocabulary.variables import NodeVars
+from crg.spec.vocabulary.topology import GroupTopology, Topology
+from crg.spec.vocabulary.variables import AvoidedVars, NodeVars
 
 Problems = tuple[tuple[str, str], ...]
 """Step invariants a transition breaks: (invariant name, explanation)."""
@@ -64,6 +64,11 @@ class Evaluator:
 
     # -- group steps -------------------------------------------------------------------
 
+    def _avoided(self, topo: GroupTopology,
+                 avoid_key: tuple[int, ...]) -> dict[int, AvoidedVars]:
+        return {h: self.layout.unpack_avoided(key)
+                for h, key in zip(topo.avoid, avoid_key, strict=True)}
+
     def interpret(self, g: int, nodes_part: int, part: int, avoid_key: tuple[int, ...],
                   kinds: tuple[ActionKind, ...], exhaustive: bool = False) -> GroupSteps:
         """The rules read with the concrete algebra: the reference the compiled code is
@@ -71,7 +76,7 @@ class Evaluator:
         topo = self.groups[g]
         group = self.layout.unpack_group(part)
         view = View(CONCRETE, topo, self.layout.unpack_nodes(nodes_part), group,
-                    dict(zip(topo.avoid, avoid_key, strict=True)), self.n_nodes)
+                    self._avoided(topo, avoid_key), self.n_nodes)
         performers = self._performers[g]
         every = tuple(range(self.n_nodes))
         steps: list[tuple[Action, int, Problems]] = []
@@ -125,7 +130,7 @@ class Evaluator:
         if found is None:
             nodes = self.layout.unpack_nodes(nodes_part)
             view = View(CONCRETE, self.groups[g], nodes, self.layout.unpack_group(part),
-                        NO_OWNERS, self.n_nodes)
+                        NO_AVOIDED, self.n_nodes)
             after = GROUP_EFFECTS[kind](view, n)
             w = after_view(view, after, NODE_UPDATES[kind](CONCRETE, nodes, n))
             found = memo[key] = (self.layout.pack_group(after),
@@ -167,5 +172,5 @@ class Evaluator:
         topo = self.groups[g]
         view = View(CONCRETE, topo, self.layout.unpack_nodes(nodes_part),
                     self.layout.unpack_group(part),
-                    dict(zip(topo.avoid, avoid_key, strict=True)), self.n_nodes)
+                    self._avoided(topo, avoid_key), self.n_nodes)
         return check_group(view, quiescent)

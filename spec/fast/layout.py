@@ -15,7 +15,14 @@ work on :class:`~crg.spec.vocabulary.variables.GroupVars`, and :class:`Layout` c
 
 from __future__ import annotations
 
-from crg.spec.vocabulary.variables import FLAG_FIELDS, MASK_FIELDS, GroupVars, NodeVars
+from crg.spec.vocabulary.variables import (
+    FLAG_FIELDS,
+    MASK_FIELDS,
+    AvoidedVars,
+    GroupVars,
+    NodeVars,
+    avoided_vars,
+)
 
 
 class Layout:
@@ -34,6 +41,11 @@ class Layout:
         self.group_mask = (1 << self.group_width) - 1
         self.ref_mask = (1 << self.ref_bits) - 1
         self.restart_mask = (1 << self.restart_bits) - 1
+        self.avoided_mask = ((self.node_mask << (MASK_FIELDS.index("ban") * n))
+                             | (self.ref_mask << self.off_owner)
+                             | (self.ref_mask << self.off_target)
+                             | (1 << (self.off_flags + FLAG_FIELDS.index("maintenance"))))
+        """The bits of a group part that a group avoiding it reads (``AvoidedVars``)."""
         self.offsets = tuple(self.nodes_width + g * self.group_width for g in range(n_groups))
 
     # -- whole state -----------------------------------------------------------------
@@ -70,6 +82,10 @@ class Layout:
 
     def owner_of(self, part: int) -> int:
         return (part >> self.off_owner) & self.ref_mask
+
+    def unpack_avoided(self, key: int) -> AvoidedVars:
+        """What a group avoiding this one reads, from its part masked by ``avoided_mask``."""
+        return avoided_vars(self.unpack_group(key))
 
     def unpack_group(self, part: int) -> GroupVars:
         m, n = self.node_mask, self.n_nodes

@@ -17,7 +17,7 @@ from crg.spec.rules.registry import KINDS
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import ActionKind
 from crg.spec.vocabulary.topology import GroupTopology
-from crg.spec.vocabulary.variables import FLAG_FIELDS, GroupVars, NodeVars
+from crg.spec.vocabulary.variables import FLAG_FIELDS, AvoidedVars, GroupVars, NodeVars
 
 
 class Performers:
@@ -45,6 +45,8 @@ class Performers:
         group = GroupVars(**{f: (a.const(owner) if f == "owner"
                                  else a.var(f, BOOL if f in FLAG_FIELDS else "i"))
                              for f in GroupVars._fields})
-        avoided = {h: a.var(f"av{h}", "i") for h in self.topo.avoid}
+        avoided = {h: AvoidedVars(**{f: a.var(f"av{h}.{f}", BOOL if f in FLAG_FIELDS else "i")
+                                     for f in AvoidedVars._fields})
+                   for h in self.topo.avoid}
         view = View(a, self.topo, nodes, group, avoided, self.n_nodes)
         return tuple(n for n in range(self.n_nodes) if rule(view, n)[0] is not a.false)

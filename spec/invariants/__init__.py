@@ -21,7 +21,7 @@ from crg.spec.invariants.state import GUARANTEES, StateInvariant, expected_host
 from crg.spec.invariants.step import STEP_INVARIANTS, StepInvariant
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action
-from crg.spec.vocabulary.variables import GroupVars, NodeVars
+from crg.spec.vocabulary.variables import AvoidedVars, GroupVars, NodeVars
 
 ASSUMPTION = frozenset({"coverage"})
 """Invariants that state the config's failure assumption itself. A run may go beyond it
@@ -65,16 +65,16 @@ def check_step(v: View, action: Action, w: View) -> tuple[tuple[str, str], ...]:
 
 def after_view(v: View, after: GroupVars, nodes: NodeVars | None = None) -> View:
     """The view after a step: the group's new variables, and for a node event the new
-    node status. A node event's view knows no other group's owner (each group's effect is
+    node status. A node event's view knows nothing of other groups (each group's effect is
     computed on its own), so a step check that reads one there fails loudly."""
     if nodes is None:
-        return View(v.a, v.topo, v.nodes, after, v.avoided_owners, v.n_nodes)
-    return View(v.a, v.topo, nodes, after, NO_OWNERS, v.n_nodes)
+        return View(v.a, v.topo, v.nodes, after, v.avoided, v.n_nodes)
+    return View(v.a, v.topo, nodes, after, NO_AVOIDED, v.n_nodes)
 
 
-class _NoOwners(Mapping[int, object]):
-    def __getitem__(self, key: int) -> object:
-        raise KeyError(f"group {key}'s owner is not known after a node event")
+class _NoAvoided(Mapping[int, AvoidedVars]):
+    def __getitem__(self, key: int) -> AvoidedVars:
+        raise KeyError(f"group {key}'s variables are not known after a node event")
 
     def __iter__(self) -> Iterator[int]:
         return iter(())
@@ -83,7 +83,7 @@ class _NoOwners(Mapping[int, object]):
         return 0
 
 
-NO_OWNERS: Mapping[int, object] = _NoOwners()
+NO_AVOIDED: Mapping[int, AvoidedVars] = _NoAvoided()
 
 
 def check_group(v: View, quiescent: bool) -> tuple[str, ...]:
@@ -97,7 +97,7 @@ __all__ = [
     "ASSUMPTION",
     "INVARIANT_NAMES",
     "LIVENESS",
-    "NO_OWNERS",
+    "NO_AVOIDED",
     "STATE_INVARIANTS",
     "STEP_INVARIANTS",
     "WITHIN_ASSUMPTION",

@@ -120,13 +120,21 @@ def coverage(v: View) -> Bool:
 def free_of_avoided(v: View, c: int) -> Bool:
     """Candidate ``c`` is free of the groups this one avoids, as far as they stay: no
     avoided group holds ``c`` while ``c`` is its own preferred node, or while it does not
-    fail back by itself, or while its preferred node is not available to go back to."""
+    fail back by itself, or while something keeps it from going back: its preferred node
+    is not available, or is banned for it, or it is in maintenance, or a switchover target
+    of its own other than home is in force."""
     a = v.a
     parts = []
     for h in v.topo.avoided():
-        there = a.eq(v.avoided_owners[h.index], c + 1)
-        stays = (a.true if c == h.home or not h.auto_failback or h.home < 0
-                 else a.not_(available(v, h.home)))
+        x = v.avoided[h.index]
+        there = a.eq(x.owner, c + 1)
+        if c == h.home or not h.auto_failback or h.home < 0:
+            stays = a.true
+        else:
+            pointed = [a.and_(a.eq(x.target, t + 1), a.not_(a.bit(x.ban, t)), available(v, t))
+                       for t in h.candidates if t != h.home]
+            stays = a.or_(a.not_(available(v, h.home)), a.bit(x.ban, h.home), x.maintenance,
+                          *pointed)
         parts.append(a.not_(a.and_(there, stays)))
     return a.and_(*parts)
 

@@ -195,7 +195,7 @@ def _claim_after_avoided(v: View, action: Action, w: View) -> Bool:
     if action.kind is not _K.CLAIM:
         return v.a.true
     a = v.a
-    waits = [a.or_(a.not_(a.eq(v.avoided_owners[h.index], 0)),
+    waits = [a.or_(a.not_(a.eq(v.avoided[h.index].owner, 0)),
                    a.not_(a.or_(a.false, *(available(v, c) for c in h.candidates))))
              for h in v.topo.avoided() if h.placed_first]
     return a.and_(*waits)

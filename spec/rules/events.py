@@ -36,7 +36,7 @@ def _after(v: View, nodes: NodeVars, g: GroupVars) -> GroupVars:
     partition (a cut-off node still counts as available), a fault (it may begin a blocked
     episode, never end one) and the commands that change neither a node's availability,
     a ban nor the owner leave every episode as it is."""
-    return end_episodes(View(v.a, v.topo, nodes, g, v.avoided_owners, v.n_nodes))
+    return end_episodes(View(v.a, v.topo, nodes, g, v.avoided, v.n_nodes))
 
 
 def not_up(a: Algebra, nodes: NodeVars) -> Word:

@@ -20,26 +20,42 @@ from crg.spec.rules.view import (
     ref_node,
 )
 from crg.spec.vocabulary.algebra import Bool, Word
+from crg.spec.vocabulary.topology import AvoidedGroup
 
 
 def avoided_on(v: View, n: int) -> Bool:
     """Node ``n`` is held by a group this one avoids and which will not leave it by itself:
     ``n`` is that group's preferred node, or that group stays where it is (manual
-    failback), or its preferred node is not available to go back to. An avoided group away
-    from a home it can return to (automatic failback) is on its way back and blocks
-    nothing — otherwise two groups avoiding each other could settle swapped, each on the
-    other's preferred node, neither able to go home (``crg check`` found this on
-    examples/anti-affinity.crg).
+    failback), or it is not on its way back home (:func:`leaves_for_home`). An avoided
+    group on its way back blocks nothing — otherwise two groups avoiding each other could
+    settle swapped, each on the other's preferred node, neither able to go home
+    (``crg check`` found this on examples/anti-affinity.crg).
     """
     a = v.a
     blockers = []
     for h in v.topo.avoided():
-        here = a.eq(v.avoided_owners[h.index], n + 1)
+        here = a.eq(v.avoided[h.index].owner, n + 1)
         if n == h.home or not h.auto_failback or h.home < 0:
             blockers.append(here)
         else:
-            blockers.append(a.and_(here, a.not_(available(v, h.home))))
+            blockers.append(a.and_(here, a.not_(leaves_for_home(v, h))))
     return a.or_(a.false, *blockers)
+
+
+def leaves_for_home(v: View, h: AvoidedGroup) -> Bool:
+    """Avoided group ``h`` (automatic failback, away from home) goes back to its preferred
+    node by itself: home is available and within its restart budget, no switchover
+    target of its own other than home keeps it elsewhere, and it is not in maintenance.
+    Its own placement rules 2 and 3, read from what it shows other groups; whether a group
+    ``h`` avoids in turn holds its home is not read (SPEC.md section 4, "Known limit")."""
+    a, x, home = v.a, v.avoided[h.index], h.home
+    # one case per candidate, not the target as a symbolic bit index: z3 decides these
+    # concrete bits faster, and every query of an avoid component reads them
+    kept_elsewhere = a.or_(a.false, *(a.and_(a.eq(x.target, t + 1), available(v, t),
+                                             a.not_(a.bit(x.ban, t)))
+                                      for t in h.candidates if t != home))
+    return a.and_(available(v, home), a.not_(a.bit(x.ban, home)), a.not_(x.maintenance),
+                  a.not_(kept_elsewhere))
 
 
 def may_claim(v: View) -> Bool:
@@ -52,7 +68,7 @@ def may_claim(v: View) -> Bool:
     for h in v.topo.avoided():
         if h.placed_first:
             could = a.or_(a.false, *(available(v, c) for c in h.candidates))
-            waits.append(a.or_(a.not_(a.eq(v.avoided_owners[h.index], 0)), a.not_(could)))
+            waits.append(a.or_(a.not_(a.eq(v.avoided[h.index].owner, 0)), a.not_(could)))
     return a.and_(*waits)
 
 

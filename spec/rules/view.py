@@ -1,7 +1,8 @@
 """What one group's rules may read, and the plain facts about nodes and the group.
 
-A :class:`View` is the node status, the group's own variables and, for anti-affinity, the
-owners of the groups it avoids. Everything here is written in the algebra (see
+A :class:`View` is the node status, the group's own variables and, for anti-affinity,
+what it reads of the groups it avoids (:class:`AvoidedVars`: where each is, and whether
+it stays there). Everything here is written in the algebra (see
 :mod:`crg.spec.vocabulary.algebra`), so it means the same thing to the runtime, the
 explicit checker and z3. The decisions built on these facts live beside this module:
 :mod:`~crg.spec.rules.placement` (where the group should be) and
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 
 from crg.spec.vocabulary.algebra import Algebra, Bool, Word
 from crg.spec.vocabulary.topology import GroupTopology
-from crg.spec.vocabulary.variables import GroupVars, NodeVars
+from crg.spec.vocabulary.variables import AvoidedVars, GroupVars, NodeVars
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +28,8 @@ class View:
     topo: GroupTopology
     nodes: NodeVars
     g: GroupVars
-    avoided_owners: Mapping[int, Any]
-    """Owner value of each group in ``topo.avoid`` (by group index)."""
+    avoided: Mapping[int, AvoidedVars]
+    """What the rules read of each group in ``topo.avoid`` (by group index)."""
     n_nodes: int
     """Width of the node masks."""
     cache: dict[tuple[str, int], Any] = field(default_factory=dict, compare=False)
@@ -54,7 +55,7 @@ def _cached(name: str, v: View, n: Any, compute: Callable[[], T]) -> T:
         value = v.cache[key] = compute()
         return value
     wide = (name, n, id(v.topo), *map(id, v.nodes), *map(id, v.g),
-            *map(id, v.avoided_owners.values()))
+            *(id(x) for h in v.avoided.values() for x in h))
     try:
         value = v.cache[key] = memo[wide]
     except KeyError:

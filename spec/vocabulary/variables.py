@@ -70,5 +70,22 @@ FLAG_FIELDS: tuple[str, ...] = ("announced", "alerted", "blocked_alerted", "fail
 MASK_FIELDS: tuple[str, ...] = ("vip", "app", "mon", "wd", "ban")
 """The per-node bit masks of a group, in the order the packed layout stores them."""
 
+class AvoidedVars(NamedTuple):
+    """What a group's rules read of a group it avoids: where it is, and what decides
+    whether it stays there (a switchover target in force, its bans, maintenance). These
+    change only by events, never by a step of the cluster service, so a group's own steps
+    see them constant between events."""
+
+    owner: Any
+    target: Any
+    ban: Any
+    maintenance: Any
+
+
+def avoided_vars(g: GroupVars) -> AvoidedVars:
+    """The part of ``g`` a group avoiding it reads."""
+    return AvoidedVars(g.owner, g.target, g.ban, g.maintenance)
+
+
 NO_NODE = 0
 """Owner/target value meaning "no node"."""

@@ -78,7 +78,7 @@ def test_where_no_event_can_interfere_the_reduction_skips_states() -> None:
 
 
 def test_the_dependency_is_read_off_the_rules() -> None:
-    # b avoids a: b's rules read a's owner, and nothing else of a
+    # b avoids a: b's rules read where a is and what keeps it there, not its VIP
     config = make_config(3, [G("a", "n1", ("n2",)), G("b", "n2", ("n3",), avoid=("a",))])
     dep = Dependency(Model(Topology.from_config(config)))
 

@@ -35,7 +35,7 @@ def test_every_mutant_of_the_rules_is_in_the_catalogue() -> None:
     stale = sorted(set(ENTRIES) - set(MUTANTS))
     assert not missing and not stale, (
         f"{len(missing)} new mutants (e.g. {missing[:3]}) and {len(stale)} stale entries "
-        "(e.g. {stale[:3]}): run python3 benchmarks/mutation_score.py --update")
+        f"(e.g. {stale[:3]}): run python3 benchmarks/mutation_score.py --missing --update")
 
 
 def test_every_equivalent_and_every_known_survivor_says_why() -> None:

@@ -279,3 +279,56 @@ def test_simulate_live_predicts_what_a_crash_and_a_switchover_do(tmp_path: Path)
         assert runtime.crg("join", "n3").code == 0
         assert runtime.crg("join", "n1").code == 0
         assert runtime.crg("join", "n2").code == 0
+
+
+APART = """
+cluster {name} {{
+  nodes n1 n2 n3
+  lease 2s
+  heartbeat 100ms
+  store-timeout 200ms
+  fence-margin 300ms
+}}
+defaults {{
+  failback auto
+  monitor process every 200ms
+}}
+group blue {{
+  vip {blue}/8
+  app {{ start "sleep 600" }}
+  preferred n1
+  possible n2, n3
+}}
+group green {{
+  vip {green}/8
+  app {{ start "sleep 600" }}
+  preferred n2
+  possible n3, n1
+  avoid blue
+}}
+"""
+
+
+def test_a_switchover_onto_a_group_that_avoids_it_moves_that_group_away(
+        tmp_path: Path) -> None:
+    # The runtime runs the spec's placement with what a group reads of the groups it
+    # avoids: blue, sent to green's node by an operator, stays there (its target is in
+    # force), so green moves to its next free node instead of sharing n2 with blue.
+    name = f"op{uuid.uuid4().hex[:8]}"
+    CLUSTERS.append(name)
+    rng = random.Random(uuid.uuid4().int)
+    vips = {"blue": free_vip(rng), "green": free_vip(rng)}
+    text = APART.format(name=name, **vips)
+    path = tmp_path / "apart.crg"
+    path.write_text(text)
+    setup = Setup(path, parse(text, str(path)), name, vips, tmp_path / "hooks.txt",
+                  tmp_path / "alerts.txt", tmp_path / "trace.jsonl",
+                  tmp_path / "events.jsonl", tmp_path / "run")
+    with crg_run(setup) as runtime:
+        wait_until(lambda: at(runtime, "blue", "n1", "normal", "up")
+                   and at(runtime, "green", "n2", "normal", "up"), 40, "both at home")
+        moved = runtime.crg("switchover", "blue", "n2", "--timeout", "60s")
+        assert moved.code == ExitCode.OK, moved.out + moved.err
+        wait_until(lambda: at(runtime, "blue", "n2", "failover", "up")
+                   and at(runtime, "green", "n3", "failover", "up"), 30,
+                   "blue on n2, green moved on to n3")

@@ -15,7 +15,7 @@ from crg.spec import Action, ActionKind, GroupTopology, GroupVars, Model, NodeVa
 from crg.spec.present.simulation import Event, Simulation, Step
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.algebra import CONCRETE
-from crg.spec.vocabulary.variables import FLAG_FIELDS
+from crg.spec.vocabulary.variables import FLAG_FIELDS, avoided_vars
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = ROOT / "examples"
@@ -62,8 +62,11 @@ def running_on(n: int, **values: Any) -> GroupVars:
 
 
 def view(t: GroupTopology, g: GroupVars, ns: NodeVars | None = None,
-         avoided: dict[int, int] | None = None, n_nodes: int = 3) -> View:
-    return View(CONCRETE, t, ns if ns is not None else nodes(), g, avoided or {}, n_nodes)
+         avoided: dict[int, int | GroupVars] | None = None, n_nodes: int = 3) -> View:
+    """``avoided`` gives each avoided group's owner (index + 1), or its variables."""
+    seen = {h: avoided_vars(x if isinstance(x, GroupVars) else group(owner=x))
+            for h, x in (avoided or {}).items()}
+    return View(CONCRETE, t, ns if ns is not None else nodes(), g, seen, n_nodes)
 
 
 # -- configs and scenarios ----------------------------------------------------------------

@@ -34,6 +34,7 @@ SCENARIOS: dict[str, dict[str, tuple[str, ...]]] = {
     "anti-affinity": {
         # blue leaves n1, shares n2 for lack of a free node, and both spread out again
         "fail-n1-n3-join": ("--fail", "n1", "--fail", "n3", "--join", "n3", "--join", "n1"),
+        # sent to green's home, blue stays there; green moves to the node blue left
         "switchover-blue-to-green-home": ("--switchover", "blue", "n2"),
     },
     "operations": {
