@@ -30,7 +30,8 @@ from crg.spec import Model, Topology
 
 CONFIGS = Path(__file__).parent / "configs"
 HARNESS_CONFIGS = ("blocked", "nofence", "pair", "partition", "avoid", "instance", "stranded",
-                   "chain", "fenced", "cutoff", "spread", "kept", "banned")
+                   "chain", "fenced", "cutoff", "spread", "kept", "banned",
+                   "instance-avoid")
 """The harness's own configurations, small first (each a few thousand states)."""
 
 EQUIVALENCE_STATES = 200_000

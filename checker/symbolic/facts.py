@@ -107,7 +107,10 @@ def placement_fact(topology: Topology, topo: GroupTopology, timeout_ms: int = 30
     def free(c: int) -> z3.BoolRef:
         # an avoided group blocks c only where it stays: its preferred node, anywhere
         # under manual failback, or while its own home is out (away from a home it can
-        # go back to, with auto failback, it is leaving)
+        # go back to, with auto failback, it is leaving); an instance's preferred node
+        # is never kept apart from (its application runs nowhere else)
+        if not topo.failover and c == topo.preferred:
+            return z3.BoolVal(True)
         blockers = []
         for h in topo.avoided():
             there = avoided[h.index] == c + 1

@@ -121,7 +121,7 @@ def to_pacemaker(config: Config) -> tuple[PacemakerConfig, list[Diagnostic]]:
             warn(f"instance group: on {', '.join(group.possible) or 'no other node'} "
                  "Pacemaker holds the VIP without the application, as crg's offline mode "
                  "does; unlike crg it brings the group back to its preferred node whenever "
-                 "the application can run there (whatever failback and avoid say), and "
+                 "the application can run there (whatever failback says), and "
                  "keeps the VIP there once the restart budget is spent",
                  group.where("kind"))
         for other in group.avoid:

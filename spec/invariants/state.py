@@ -122,8 +122,11 @@ def free_of_avoided(v: View, c: int) -> Bool:
     avoided group holds ``c`` while ``c`` is its own preferred node, or while it does not
     fail back by itself, or while something keeps it from going back: its preferred node
     is not available, or is banned for it, or it is in maintenance, or a switchover target
-    of its own other than home is in force."""
+    of its own other than home is in force. An instance group's preferred node is free
+    for it whatever holds it: its application runs nowhere else."""
     a = v.a
+    if not v.topo.failover and c == v.topo.preferred:
+        return a.true
     parts = []
     for h in v.topo.avoided():
         x = v.avoided[h.index]

@@ -42,6 +42,17 @@ def avoided_on(v: View, n: int) -> Bool:
     return a.or_(a.false, *blockers)
 
 
+def kept_apart(v: View, n: int) -> Bool:
+    """The group keeps off candidate ``n`` for the groups it avoids: ``n`` is
+    :func:`avoided_on`, and is not an ``instance`` group's preferred node. An instance
+    runs its application there and nowhere else: keeping apart would take it out of
+    service (offline mode elsewhere) for a soft preference, so at home it shares the node;
+    ``avoid`` still steers where its VIP waits in offline mode."""
+    if not v.topo.failover and n == v.topo.preferred:
+        return v.a.false
+    return avoided_on(v, n)
+
+
 def leaves_for_home(v: View, h: AvoidedGroup) -> Bool:
     """Avoided group ``h`` (automatic failback, away from home) goes back to its preferred
     node by itself: home is available and within its restart budget, no switchover
@@ -147,21 +158,21 @@ def _placement(v: View) -> Word:
     ]
     if v.topo.auto_failback:
         home = v.topo.preferred
-        options.append((a.and_(eligible(v, home), a.not_(avoided_on(v, home))),
+        options.append((a.and_(eligible(v, home), a.not_(kept_apart(v, home))),
                         a.const(home + 1)))
         if v.topo.avoid:
             free_owner = a.or_(a.false, *(a.and_(owned(v, c), eligible(v, c),
-                                                 a.not_(avoided_on(v, c)))
+                                                 a.not_(kept_apart(v, c)))
                                           for c in cands))
             options.append((free_owner, g.owner))
-            options += [(a.and_(eligible(v, c), a.not_(avoided_on(v, c))), a.const(c + 1))
+            options += [(a.and_(eligible(v, c), a.not_(kept_apart(v, c))), a.const(c + 1))
                         for c in cands]
     options.append((a.and_(has_owner(v), available(v, owner), a.not_(a.bit(g.ban, owner))),
                     g.owner))
     options.append((a.and_(has_owner(v), available(v, owner), a.not_(any_eligible(v))),
                     g.owner))
     if v.topo.avoid:
-        options += [(a.and_(eligible(v, c), a.not_(avoided_on(v, c))), a.const(c + 1))
+        options += [(a.and_(eligible(v, c), a.not_(kept_apart(v, c))), a.const(c + 1))
                     for c in cands]
     options += [(eligible(v, c), a.const(c + 1)) for c in cands]
     options += [(available(v, c), a.const(c + 1)) for c in cands]

@@ -77,8 +77,11 @@ def avoid_cycle(outcome: Outcome, step: int) -> bool:
     with a group it avoids; Pacemaker breaks the cycle in its own allocation order, and a
     group placed first stays beside the group it avoids that came after it. Recognised
     where Pacemaker puts the group beside a group it avoids that avoids it back, crg keeps
-    it apart, and Pacemaker agrees with crg once that group's avoid of this one is taken
-    out (the cycle broken, Pacemaker must place the other group first)."""
+    it apart, and Pacemaker agrees with crg once one link of a cycle through the group is
+    taken out (the cycle broken, Pacemaker must place the other groups first): the avoid
+    of this group by one that avoids it back, first, else any link of a cycle (seed 351:
+    ``g1`` and ``g3`` avoid each other, ``g2`` avoids ``g1`` and ``g3`` avoids ``g2``;
+    Pacemaker's walk through the cycle places ``g2`` before ``g1``, beside it)."""
     config = outcome.scenario.config
     for name in outcome.differing_groups(step):
         if any(outcome.crg[step][other].vip == outcome.crg[step][name].vip
@@ -88,10 +91,14 @@ def avoid_cycle(outcome: Outcome, step: int) -> bool:
         for other in config.group(name).avoid:
             if (theirs is not None and outcome.pacemaker[step][other].vip == theirs
                     and name in _avoids(config, other)):
-                for avoider in [g.name for g in config.groups if name in g.avoid
-                                and g.name in _avoids(config, name)]:
-                    if (_without_avoid(outcome, step, avoider, name).pacemaker[step][name]
-                            == outcome.crg[step][name]):
+                avoiders = [(g.name, name) for g in config.groups if name in g.avoid
+                            and g.name in _avoids(config, name)]
+                cycle_links = [(g.name, h) for g in config.groups for h in g.avoid
+                               if g.name in _avoids(config, h)
+                               and (g.name, h) not in avoiders]
+                for avoider, avoided in avoiders + cycle_links:
+                    broken = _without_avoid(outcome, step, avoider, avoided)
+                    if broken.pacemaker[step][name] == outcome.crg[step][name]:
                         return True
     return False
 
@@ -202,28 +209,7 @@ def instance_goes_home(outcome: Outcome, step: int) -> bool:
     return False
 
 
-def instance_avoid_offline(outcome: Outcome, step: int) -> bool:
-    """An instance group whose preferred node holds a group it avoids: crg places it on
-    the next candidate, in offline mode, to keep apart; Pacemaker runs it on its preferred
-    node beside the avoided group (its application can run nowhere else, and a soft
-    penalty does not outweigh that)."""
-    config = outcome.scenario.config
-    for name in outcome.differing_groups(step):
-        group = config.group(name)
-        ours, theirs = outcome.crg[step][name], outcome.pacemaker[step][name]
-        if (group.kind is Kind.INSTANCE and ours.app is None
-                and ours.vip not in (None, group.preferred)
-                and theirs.app == theirs.vip == group.preferred
-                and any(outcome.crg[step][other].vip == group.preferred
-                        for other in group.avoid)):
-            return True
-    return False
-
-
 CAUSES: tuple[Cause, ...] = (
-    Cause("instance-avoid-offline", "an instance group whose preferred node holds a group "
-          "it avoids: crg keeps it offline elsewhere, Pacemaker runs it at home",
-          instance_avoid_offline),
     Cause("instance-ban-keeps-vip", "an instance group out of restarts on its preferred "
           "node: crg moves the VIP on in offline mode, Pacemaker keeps it there",
           instance_ban_keeps_vip),

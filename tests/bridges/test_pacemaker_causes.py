@@ -32,8 +32,6 @@ EXAMPLES: dict[str, tuple[list[str], list[tuple[str, ...]]]] = {
         [("fault", "db")]),
     "instance-goes-home": ([group("db", ["n1", "n2"], "kind instance", "failback manual")],
                            [("fail", "n1"), ("join", "n1")]),
-    "instance-avoid-offline": ([group("web", ["n1"]), group(
-        "db", ["n1", "n2"], "kind instance", "failback auto", "avoid web")], []),
     "avoid-cycle": ([group("a", ["n1"], "failback auto", "avoid b"),
                      group("b", ["n1", "n2"], "failback manual", "avoid a")], []),
     "avoided-home-taken": ([group("a", ["n1"], "failback manual"),
@@ -65,6 +63,9 @@ AGREED: dict[str, tuple[list[str], list[tuple[str, ...]]]] = {
     "avoided-group-away-from-a-home-that-is-down": (
         [group("y", ["n1", "n2"], "failback auto"),
          group("x", ["n2", "n3"], "failback auto", "avoid y")], [("fail", "n1")]),
+    "instance-runs-at-home-beside-an-avoided-group": (
+        [group("web", ["n1"]), group("db", ["n1", "n2"], "kind instance", "failback auto",
+                                     "avoid web")], []),
     "auto-group-moves-off-an-avoided-group": (
         [group("a", ["n1", "n2"], "failback manual"),
          group("b", ["n2", "n1", "n3"], "failback auto", "avoid a")],
@@ -73,7 +74,8 @@ AGREED: dict[str, tuple[list[str], list[tuple[str, ...]]]] = {
 """Behaviours where crg's rules once differed from Pacemaker's scheduler (the differences
 named before issue 11 changed them: a banned last node restarted for ever, placement with
 avoid followed the order of group blocks, an avoided auto group away from home blocked
-nothing, auto failback hopped between possible nodes) and the export now agrees."""
+nothing, auto failback hopped between possible nodes, an instance kept off its home by a
+group it avoids) and the export now agrees."""
 
 
 def _outcome(name: str, groups: list[str], events: list[tuple[str, ...]]) -> Outcome:
