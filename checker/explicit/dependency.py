@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crg.spec import Model
-from crg.spec.fast.terms import BOOL, Term, TermAlgebra
+from crg.spec.fast.terms import BOOL, Term, TermAlgebra, avoided_terms
 from crg.spec.rules import events
 from crg.spec.rules.registry import GROUP_EFFECTS, KINDS, SYSTEM_GROUP_KINDS, assumed_group_events
 from crg.spec.rules.view import View
@@ -114,9 +114,7 @@ class Dependency:
         nodes = NodeVars(*(a.var(f"node.{f}", "i") for f in NodeVars._fields))
         group = GroupVars(**{f: a.var(f"g{g}.{f}", BOOL if f in FLAG_FIELDS else "i")
                              for f in GroupVars._fields})
-        avoided = {h: AvoidedVars(**{f: a.var(f"g{h}.{f}", BOOL if f in FLAG_FIELDS else "i")
-                                     for f in AvoidedVars._fields})
-                   for h in topo.avoid}
+        avoided = {h: avoided_terms(a, f"g{h}.") for h in topo.avoid}
         return a, View(a, topo, nodes, group, avoided, self.n_nodes)
 
     def _reads(self, terms: Iterable[Term]) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crg.spec.fast.layout import Layout
-from crg.spec.fast.terms import BOOL, Term, TermAlgebra
+from crg.spec.fast.terms import BOOL, Term, TermAlgebra, avoided_terms
 from crg.spec.invariants import NO_AVOIDED, STATE_INVARIANTS, STEP_INVARIANTS, after_view
 from crg.spec.rules.registry import GROUP_EFFECTS, KINDS, NODE_UPDATES
 from crg.spec.rules.view import View
@@ -243,9 +243,7 @@ class GroupCompiler:
             **{f: a.var(f, BOOL) for f in FLAG_FIELDS})
         # an avoided group's variables come in its masked part (Model.avoid_key), whose
         # fields sit where they sit in a group part
-        self.avoided = {h: AvoidedVars(**{f: a.var(f"av{i}_{f}", BOOL if f in FLAG_FIELDS
-                                                   else "i")
-                                          for f in AvoidedVars._fields})
+        self.avoided = {h: avoided_terms(a, f"av{i}_")
                         for i, h in enumerate(topo.avoid)}
         self.namespace: dict[str, Any] = {"_bit": _bit, "_setbit": _setbit, "_broken": _broken}
         self._problem_names: dict[tuple[str, str], str] = {}

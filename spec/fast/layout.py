@@ -80,9 +80,6 @@ class Layout:
 
     # -- groups ----------------------------------------------------------------------
 
-    def owner_of(self, part: int) -> int:
-        return (part >> self.off_owner) & self.ref_mask
-
     def unpack_avoided(self, key: int) -> AvoidedVars:
         """What a group avoiding this one reads, from its part masked by ``avoided_mask``."""
         return avoided_vars(self.unpack_group(key))

@@ -12,12 +12,12 @@ drift from the rule it summarises. Only the interpreted model uses this (the run
 
 from __future__ import annotations
 
-from crg.spec.fast.terms import BOOL, TermAlgebra
+from crg.spec.fast.terms import BOOL, TermAlgebra, avoided_terms
 from crg.spec.rules.registry import KINDS
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import ActionKind
 from crg.spec.vocabulary.topology import GroupTopology
-from crg.spec.vocabulary.variables import FLAG_FIELDS, AvoidedVars, GroupVars, NodeVars
+from crg.spec.vocabulary.variables import FLAG_FIELDS, GroupVars, NodeVars
 
 
 class Performers:
@@ -45,8 +45,6 @@ class Performers:
         group = GroupVars(**{f: (a.const(owner) if f == "owner"
                                  else a.var(f, BOOL if f in FLAG_FIELDS else "i"))
                              for f in GroupVars._fields})
-        avoided = {h: AvoidedVars(**{f: a.var(f"av{h}.{f}", BOOL if f in FLAG_FIELDS else "i")
-                                     for f in AvoidedVars._fields})
-                   for h in self.topo.avoid}
+        avoided = {h: avoided_terms(a, f"av{h}.") for h in self.topo.avoid}
         view = View(a, self.topo, nodes, group, avoided, self.n_nodes)
         return tuple(n for n in range(self.n_nodes) if rule(view, n)[0] is not a.false)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from crg.spec.vocabulary.variables import FLAG_FIELDS, AvoidedVars
+
 BOOL = "b"
 INT = "i"
 
@@ -282,3 +284,10 @@ class TermAlgebra:
         for cond, value in reversed(options):
             result = self.ite(cond, value, result)
         return result
+
+
+def avoided_terms(a: TermAlgebra, prefix: str) -> AvoidedVars:
+    """What a group reads of a group it avoids, as variables of ``a`` named ``prefix``
+    followed by the field (the flags boolean, the rest words)."""
+    return AvoidedVars(**{f: a.var(prefix + f, BOOL if f in FLAG_FIELDS else INT)
+                          for f in AvoidedVars._fields})
