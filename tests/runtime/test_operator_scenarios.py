@@ -24,7 +24,7 @@ from crg.errors import ExitCode
 
 pytestmark = pytest.mark.timeout(240)
 
-FLAKY = """
+CLUSTER = """
 cluster {name} {{
   nodes n1 n2 n3
   lease 2s
@@ -32,7 +32,10 @@ cluster {name} {{
   store-timeout 200ms
   fence-margin 300ms
 }}
-group job {{
+"""
+"""Three nodes with a short lease, for every configuration of these scenarios."""
+
+FLAKY = CLUSTER + """group job {{
   vip {vip}/8
   app {{
     start "sh {tmp}/app.sh {{node}}"
@@ -56,15 +59,25 @@ exec sleep 600
 def flaky(tmp: Path, *, window: str = "1m") -> Setup:
     """One group on three nodes whose start command fails where a file says so
     (``broken``: everywhere, ``broken-NODE``: there), each start counted in ``starts``."""
+    (tmp / "app.sh").write_text(APP.format(tmp=tmp))
+    return scenario(tmp, "job.crg", FLAKY, ("job",), tmp=tmp, window=window)
+
+
+def scenario(folder: Path, file: str, template: str, groups: tuple[str, ...],
+             **fields: object) -> Setup:
+    """``template`` filled in with a fresh cluster name and a free loopback VIP per group
+    (``{group}``; ``{vip}`` too when there is one group), written to ``folder / file``."""
     name = f"op{uuid.uuid4().hex[:8]}"
     CLUSTERS.append(name)
-    vip = free_vip(random.Random(uuid.uuid4().int))
-    (tmp / "app.sh").write_text(APP.format(tmp=tmp))
-    text = FLAKY.format(name=name, vip=vip, tmp=tmp, window=window)
-    path = tmp / "job.crg"
+    rng = random.Random(uuid.uuid4().int)
+    vips = {g: free_vip(rng) for g in groups}
+    one = {"vip": vips[groups[0]]} if len(groups) == 1 else {}
+    text = template.format(name=name, **vips, **one, **fields)
+    path = folder / file
     path.write_text(text)
-    return Setup(path, parse(text, str(path)), name, {"job": vip}, tmp / "hooks.txt",
-                 tmp / "alerts.txt", tmp / "trace.jsonl", tmp / "events.jsonl", tmp / "run")
+    return Setup(path, parse(text, str(path)), name, vips, folder / "hooks.txt",
+                 folder / "alerts.txt", folder / "trace.jsonl", folder / "events.jsonl",
+                 folder / "run")
 
 
 def starts(tmp: Path) -> list[str]:
@@ -281,15 +294,7 @@ def test_simulate_live_predicts_what_a_crash_and_a_switchover_do(tmp_path: Path)
         assert runtime.crg("join", "n2").code == 0
 
 
-APART = """
-cluster {name} {{
-  nodes n1 n2 n3
-  lease 2s
-  heartbeat 100ms
-  store-timeout 200ms
-  fence-margin 300ms
-}}
-defaults {{
+APART = CLUSTER + """defaults {{
   failback auto
   monitor process every 200ms
 }}
@@ -314,16 +319,7 @@ def test_a_switchover_onto_a_group_that_avoids_it_moves_that_group_away(
     # The runtime runs the spec's placement with what a group reads of the groups it
     # avoids: blue, sent to green's node by an operator, stays there (its target is in
     # force), so green moves to its next free node instead of sharing n2 with blue.
-    name = f"op{uuid.uuid4().hex[:8]}"
-    CLUSTERS.append(name)
-    rng = random.Random(uuid.uuid4().int)
-    vips = {"blue": free_vip(rng), "green": free_vip(rng)}
-    text = APART.format(name=name, **vips)
-    path = tmp_path / "apart.crg"
-    path.write_text(text)
-    setup = Setup(path, parse(text, str(path)), name, vips, tmp_path / "hooks.txt",
-                  tmp_path / "alerts.txt", tmp_path / "trace.jsonl",
-                  tmp_path / "events.jsonl", tmp_path / "run")
+    setup = scenario(tmp_path, "apart.crg", APART, ("blue", "green"))
     with crg_run(setup) as runtime:
         wait_until(lambda: at(runtime, "blue", "n1", "normal", "up")
                    and at(runtime, "green", "n2", "normal", "up"), 40, "both at home")
