@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from crg.dsl.model import Vip
 from crg.runtime.address.base import AddressError
 from crg.runtime.drivers.monitors import MonitorSet
-from crg.runtime.drivers.process import Instance
+from crg.runtime.drivers.process import Instance, ProcessTableUnreadable
 from crg.spec import Action, ActionKind
 
 if TYPE_CHECKING:
@@ -48,9 +48,12 @@ async def do(machine: Machine, action: Action, *, retiring: bool = False) -> Und
     group = machine.s.model.groups[action.group].name
     try:
         undo = await handler(machine, group) if handler is not None else None
-    except DoneDespite:
+    except DoneDespite as done:
         if retiring:
-            sweep(machine, group)
+            try:
+                sweep(machine, group)
+            except StepFailed as blind:  # committed all the same: the operator hears both
+                raise DoneDespite(f"{done}; {blind}", done.undo) from None
         raise
     if retiring:
         sweep(machine, group)
@@ -195,7 +198,7 @@ async def peel(machine: Machine, group: str, *, by: str) -> list[str]:
         if instance is not None:
             machine.supervisor.kill(instance)
         machine.faults.pop(group, None)
-        killed = machine.supervisor.kill_strays(group)
+        killed = _kill_strays(machine, group, None)
         cleaned.append("application" + (f" (pids {', '.join(map(str, killed))})"
                                         if killed else ""))
     elif "vip" in held:
@@ -217,12 +220,21 @@ async def _watchdog_clean(machine: Machine, group: str) -> None:
 def sweep(machine: Machine, group: str) -> None:
     """Before a watchdog retires, make sure no process of the group survives here except
     the current instance (a daemon that left its process group, a killed start's child):
-    they carry the group's mark in their environment."""
-    killed = machine.supervisor.kill_strays(group, machine.supervisor.instances.get(group))
+    they carry the group's mark in their environment. A sweep that cannot look fails the
+    step (retried later): the watchdog must not retire on a guess."""
+    killed = _kill_strays(machine, group, machine.supervisor.instances.get(group))
     if killed:
         machine.s.events.emit({"event": "watchdog", "group": group, "node": machine.name,
                              "cleaned": [f"stray processes {', '.join(map(str, killed))}"]})
         log.info("%s: watchdog of %s killed stray processes %s", machine.name, group, killed)
+
+
+def _kill_strays(machine: Machine, group: str, keep: Instance | None) -> list[int]:
+    try:
+        return machine.supervisor.kill_strays(group, keep)
+    except ProcessTableUnreadable as exc:
+        raise StepFailed(f"cannot look for stray processes of {group}: {exc.strerror}") \
+            from None
 
 
 async def _fence(machine: Machine, group: str) -> None:

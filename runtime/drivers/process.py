@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import shlex
@@ -198,16 +199,36 @@ def run_dir_mark(run_dir: Path) -> str:
     return str(run_dir.resolve())
 
 
+class ProcessTableUnreadable(OSError):
+    """The process table could not be read for want of a resource (descriptors, memory):
+    a look for strays that skipped what it could not read would report none where there
+    may be some, so it fails instead and whoever asked tries again later."""
+
+
+SHORTAGES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EAGAIN})
+"""Errors of this host, not of one process: reading every other process fails alike."""
+
+
 def marked() -> list[tuple[psutil.Process, dict[str, str]]]:
-    """Every live process carrying a run directory mark, with its environment."""
+    """Every live process carrying a run directory mark, with its environment. A process
+    that ends, or whose environment is not ours to read, is skipped; a shortage of
+    descriptors or memory raises :class:`ProcessTableUnreadable`."""
     found = []
-    for proc in psutil.process_iter():
-        try:
-            env = proc.environ()
-            if RUN_DIR_VARIABLE in env and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append((proc, env))
-        except (psutil.Error, OSError):
-            continue
+    try:
+        for proc in psutil.process_iter():
+            try:
+                env = proc.environ()
+                if RUN_DIR_VARIABLE in env and proc.status() != psutil.STATUS_ZOMBIE:
+                    found.append((proc, env))
+            except psutil.Error:
+                continue
+            except OSError as exc:
+                if exc.errno in SHORTAGES:
+                    raise
+                continue
+    except OSError as exc:
+        raise ProcessTableUnreadable(exc.errno, "cannot read the process table: "
+                                     f"{exc.strerror or exc}", "/proc") from None
     return found
 
 
@@ -411,7 +432,8 @@ class Supervisor:
 
     def strays(self, group: str, keep: Instance | None = None) -> list[psutil.Process]:
         """Processes of ``group`` started on this node by this runtime (or a predecessor
-        on its run directory) that are not part of ``keep``."""
+        on its run directory) that are not part of ``keep``. Raises
+        :class:`ProcessTableUnreadable` rather than answer "none" without looking."""
         mark = self.mark(group)
         keep_token = keep.token if keep is not None else None
         return [proc for proc, env in marked()
@@ -438,7 +460,14 @@ class Supervisor:
         for pgid in list(self._helpers):
             _signal_group(pgid, signal.SIGKILL)
             killed.add(pgid)
-        for proc, env in marked():
+        try:
+            leftovers = marked()
+        except ProcessTableUnreadable as exc:
+            # What it started is killed above; a process that left its group is not.
+            log.error("%s: killed what it started, but could not look for processes "
+                      "that escaped their group: %s", self.node, exc.strerror)
+            leftovers = []
+        for proc, env in leftovers:
             if env.get("CRG_NODE") != self.node or not self.ours(env):
                 continue
             with contextlib.suppress(psutil.Error, OSError):

@@ -252,3 +252,41 @@ def test_a_configured_stop_signal_comes_before_sigterm_not_instead(tmp_path: Pat
         assert 1.0 <= took < 2.0, "SIGTERM after SIGINT's half of the timeout"
 
     run(body())
+
+
+LOOK_WITHOUT_DESCRIPTORS = '''
+import os, resource, sys
+from crg.runtime.drivers.process import ProcessTableUnreadable, marked
+mark = sys.argv[1]
+def ours():
+    return sorted(p.pid for p, env in marked() if env.get("CRG_RUN_DIR") == mark)
+print("with descriptors:", ours())
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+probe = os.open(os.devnull, os.O_RDONLY)  # the lowest free descriptor, as POSIX says
+os.close(probe)
+resource.setrlimit(resource.RLIMIT_NOFILE, (probe, hard))
+try:
+    print("without:", ours())
+except ProcessTableUnreadable as exc:
+    print("without: unreadable:", exc.strerror)
+'''
+
+
+def test_a_look_for_strays_without_descriptors_fails_rather_than_find_none(
+        tmp_path: Path) -> None:
+    """Out of file descriptors, no process's environment can be read: the look must
+    fail (the step that asked is retried) instead of answering "no strays"."""
+    import os
+    import subprocess
+
+    mark = str(tmp_path.resolve())
+    stray = subprocess.Popen([PYTHON, "-c", SLEEPER], env={**os.environ, "CRG_RUN_DIR": mark})
+    try:
+        looked = subprocess.run([PYTHON, "-c", LOOK_WITHOUT_DESCRIPTORS, mark],
+                                capture_output=True, text=True, timeout=60, check=True)
+    finally:
+        stray.kill()
+        stray.wait(10)
+    assert looked.stdout.splitlines() == [
+        f"with descriptors: [{stray.pid}]",
+        "without: unreadable: cannot read the process table: Too many open files"]
