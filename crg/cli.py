@@ -16,6 +16,7 @@ from crg import __version__
 from crg.commands import (
     check,
     cleanup,
+    clear,
     conform,
     crash,
     drain,
@@ -53,6 +54,7 @@ COMMANDS: tuple[Command, ...] = (
     run,
     status,
     switchover,
+    clear,
     offline,
     online,
     drain,
@@ -78,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Commands that talk to a running runtime over its control socket: they read no .crg file.
-RUNTIME_COMMANDS = ("status", "switchover", "offline", "online", "drain", "undrain", "cleanup",
-                    "maintenance", "crash", "join")
+RUNTIME_COMMANDS = ("status", "switchover", "clear", "offline", "online", "drain", "undrain",
+                    "cleanup", "maintenance", "crash", "join")
 
 
 def misplaced_config(argv: list[str]) -> str | None:

@@ -32,7 +32,8 @@ from crg.spec.present.modes import describe, nodes_out, parse_action
 NODE_EVENTS = frozenset({ActionKind.FAULT, ActionKind.SWITCHOVER, ActionKind.FORGIVE,
                          ActionKind.OFFLINE, ActionKind.ONLINE, ActionKind.DRAIN,
                          ActionKind.UNDRAIN, ActionKind.HEAL, ActionKind.CLEANUP,
-                         ActionKind.MAINTENANCE_ON, ActionKind.MAINTENANCE_OFF})
+                         ActionKind.MAINTENANCE_ON, ActionKind.MAINTENANCE_OFF,
+                         ActionKind.CLEAR})
 """Environment events a node may record in its own trace (observed or commanded there:
 every operator command a node's control socket accepts)."""
 

@@ -1,6 +1,6 @@
-"""Operator commands (``switchover``, ``offline``, ``online``, ``drain``, ``undrain``,
-``cleanup``, ``maintenance-on``/``-off``) as the spec's environment events, shared by the
-embedded and the one-node runtime.
+"""Operator commands (``switchover``, ``clear``, ``offline``, ``online``, ``drain``,
+``undrain``, ``cleanup``, ``maintenance-on``/``-off``) as the spec's environment events,
+shared by the embedded and the one-node runtime.
 
 A command takes effect or says why (README, "Operating a cluster"). The spec says
 whether its event can happen in the current state (:func:`crg.spec.present.commands
@@ -41,14 +41,14 @@ log = logging.getLogger("crg.runtime")
 POLL_MS = 200
 """Longest wait for a store change while waiting for a group to come to rest."""
 
-GROUP_COMMANDS = ("switchover", "offline", "online", "cleanup", "maintenance-on",
+GROUP_COMMANDS = ("switchover", "clear", "offline", "online", "cleanup", "maintenance-on",
                   "maintenance-off")
 NODE_COMMANDS = ("drain", "undrain")
 OPERATOR_EVENTS = GROUP_COMMANDS + NODE_COMMANDS
 """The requests of the control API that are operator commands."""
 
-ARITY = {"switchover": (2, 2), "offline": (1, 1), "online": (1, 1), "drain": (1, 1),
-         "undrain": (1, 1), "cleanup": (1, 2), "maintenance-on": (0, None),
+ARITY = {"switchover": (2, 2), "clear": (1, 1), "offline": (1, 1), "online": (1, 1),
+         "drain": (1, 1), "undrain": (1, 1), "cleanup": (1, 2), "maintenance-on": (0, None),
          "maintenance-off": (0, None)}
 
 # What a command came to (the ``result`` of its answer; the client's exit code).

@@ -152,6 +152,9 @@ def notes(status: Mapping[str, Any]) -> list[str]:
                            "say so)" if g.get("maintenance") else ""))
         if g.get("target") and g["target"] != g.get("node"):
             said.append(f"switchover to {g['target']} pending")
+        elif g.get("target"):  # it will not fail back, whatever its policy, until cleared
+            said.append(f"kept on {g['target']} by a switchover (crg clear {g['group']} "
+                        "withdraws it)")
         restarts = g.get("restarts") or {}
         banned = g.get("banned") or []
         if banned:

@@ -22,7 +22,9 @@ def register(subparsers: Subparsers) -> None:
                     "switching is disabled (GROUP is on the last available node of its "
                     "list) or the same switchover is in force; while GROUP is moving, the "
                     "command waits (up to --timeout) for it to come to rest first. Then, "
-                    "unless --no-wait, it follows the move and prints where GROUP ended.",
+                    "unless --no-wait, it follows the move and prints where GROUP ended. "
+                    "The switchover stays in force while NODE may host GROUP (GROUP does "
+                    "not fail back meanwhile); crg clear withdraws it.",
         arguments=(("group", "the group to move"), ("node", "the node to move it to")))
 
 

@@ -81,7 +81,8 @@ def commands_accepted(v: View) -> Bool:
     """A group at rest accepts every operator command that has something to do: a
     switchover to any candidate in contact with the store, not drained, not banned and not
     its owner, unless switching is disabled on its last node; offline while online, online
-    while offline; maintenance on while not in maintenance. In any state, maintenance off
+    while offline; maintenance on while not in maintenance; a clear while a switchover
+    target is set. In any state, maintenance off
     while in maintenance, and a cleanup of any candidate with a failure record there (a
     ban, or restarts used on the owner).
 
@@ -98,6 +99,7 @@ def commands_accepted(v: View) -> Bool:
         _implies(v, a.not_(g.offline), _group_guard(v, _K.OFFLINE, 0)),
         _implies(v, g.offline, _group_guard(v, _K.ONLINE, 0)),
         _implies(v, a.not_(g.maintenance), _group_guard(v, _K.MAINTENANCE_ON, 0)),
+        _implies(v, a.not_(a.eq(g.target, 0)), _group_guard(v, _K.CLEAR, 0)),
     ]
     anytime = [_implies(v, g.maintenance, _group_guard(v, _K.MAINTENANCE_OFF, 0))]
     for c in v.topo.candidates:

@@ -407,7 +407,7 @@ def _fault_as_named(v: View, action: Action, w: View) -> Bool:
 
 # --- commands ------------------------------------------------------------------------------
 
-_COMMANDS = frozenset({_K.SWITCHOVER, _K.OFFLINE, _K.ONLINE, _K.MAINTENANCE_ON})
+_COMMANDS = frozenset({_K.SWITCHOVER, _K.OFFLINE, _K.ONLINE, _K.MAINTENANCE_ON, _K.CLEAR})
 
 
 def _command_at_rest(v: View, action: Action, w: View) -> Bool:
@@ -429,6 +429,8 @@ def _command_as_named(v: View, action: Action, w: View) -> Bool:
                          up(v, n), a.not_(a.bit(g.ban, n)), a.not_(owned(v, n)),
                          a.not_(a.eq(g.target, a.add(n, 1))), a.not_(switching_disabled(v)))
         return a.and_(allowed, a.eq(after.target, a.add(n, 1)))
+    if k is _K.CLEAR:
+        return a.and_(a.not_(a.eq(g.target, 0)), a.eq(after.target, 0))
     if k is _K.OFFLINE:
         return a.and_(a.not_(g.offline), after.offline)
     if k is _K.ONLINE:
@@ -446,6 +448,25 @@ def _command_as_named(v: View, action: Action, w: View) -> Bool:
                       a.not_(a.bit(after.ban, n)),
                       a.eq(a.without(after.ban, only_n), a.without(g.ban, only_n)), restarts)
     return a.true
+
+
+_DROPS_TARGET = frozenset({_K.CRASH, _K.EXPIRE, _K.DRAIN, _K.FAULT})
+"""The events that withdraw a switchover to their node, which can no longer take the
+group: it went down, lost its lease, was drained, or the group spent its budget there."""
+
+
+def _target_by_command(v: View, action: Action, w: View) -> Bool:
+    # A switchover target is the operator's wish: only a switchover sets it and a clear
+    # withdraws it, or it goes when its own node can no longer take the group (which of
+    # those events drop it is theirs to say, in `events` and `restart-budget`). A slip
+    # that dropped it elsewhere would send the group back against the operator's word; one
+    # that kept it through a clear would leave it pinned.
+    a, t, after = v.a, v.g.target, w.g.target
+    if action.kind in (_K.SWITCHOVER, _K.CLEAR):
+        return a.true
+    if action.kind in _DROPS_TARGET:
+        return a.or_(a.eq(after, t), a.and_(a.eq(after, 0), a.eq(t, a.const(action.node + 1))))
+    return a.eq(after, t)
 
 
 # --- failback ------------------------------------------------------------------------------
@@ -564,5 +585,9 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
     StepInvariant("commands", "an operator's command did not do what its name says (or was "
                   "taken where it is refused: a switchover to a node that is out, drained, "
                   "banned, the owner or outside the list, or with switching disabled; a "
-                  "cleanup with nothing to clean)", _command_as_named),
+                  "cleanup with nothing to clean, a clear with no switchover to withdraw)",
+                  _command_as_named),
+    StepInvariant("commands", "a switchover target changed other than by a switchover, a "
+                  "clear, or the withdrawal of a switchover to a node that went down, lost "
+                  "its lease, was drained or spent the group's budget", _target_by_command),
 )

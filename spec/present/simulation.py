@@ -60,6 +60,8 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec("offline", (Arg.GROUP,), ActionKind.OFFLINE,
               "an operator puts GROUP in offline mode (VIP held, application stopped)"),
     EventSpec("online", (Arg.GROUP,), ActionKind.ONLINE, "end GROUP's offline mode"),
+    EventSpec("clear", (Arg.GROUP,), ActionKind.CLEAR,
+              "an operator withdraws GROUP's switchover target: its placement decides again"),
     EventSpec("forgive", (Arg.GROUP,), ActionKind.FORGIVE,
               "GROUP's restart window passes: restart budget and bans are restored"),
     EventSpec("maintenance-on", (Arg.GROUP,), ActionKind.MAINTENANCE_ON,
@@ -280,7 +282,8 @@ class Simulation:
                 if p.target is not None and p.target != node:
                     # The operator may think this cancels the pending move: it cannot.
                     return (f"{group} is already on {node}; the switchover to {p.target} "
-                            f"stays pending (it moves once it may run there)")
+                            f"stays pending (it moves once it may run there; crg clear "
+                            f"{group} withdraws it)")
                 return f"{group} is already on {node}"
             if p.target == node:
                 return f"a switchover of {group} to {node} is already in force"
@@ -297,6 +300,9 @@ class Simulation:
         elif event.name == "online":
             if not gv.offline:
                 return f"{group} is not in offline mode"
+        elif event.name == "clear":
+            if gv.target == 0:
+                return f"{group} has no switchover target: nothing to clear"
         elif event.name == "forgive":
             return f"{group} has no restart used and no node banned: nothing to forgive"
         elif event.name == "cleanup":

@@ -231,6 +231,15 @@ def switchover(v: View, n: Word) -> Step:
     return guard, g._replace(target=a.add(n, 1))
 
 
+def clear(v: View, n: Word) -> Step:
+    """An operator withdraws the group's switchover target (``crg clear``, as ``pcs
+    resource clear``): a switchover is in force for as long as its node may host the
+    group, so without this the group would never go back by itself (failback auto) or
+    follow its placement again. Taken at rest, like the other commands on a group."""
+    a, g = v.a, v.g
+    return a.and_(settled(v), a.not_(a.eq(g.target, 0))), g._replace(target=a.const(0))
+
+
 def forgive(v: View, n: Word) -> Step:
     """The restart window passes without a new fault: budget and bans are restored.
     (``n`` is unused: the window is the group's, not a node's.)"""

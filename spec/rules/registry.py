@@ -73,6 +73,7 @@ KINDS: dict[ActionKind, KindInfo] = {
                  uses_node=False),
         KindInfo(_K.MAINTENANCE_OFF, False, "group", events.maintenance_off,
                  Fault.MAINTENANCE, uses_node=False),
+        KindInfo(_K.CLEAR, False, "group", events.clear, Fault.SWITCHOVER, uses_node=False),
     )
 }
 

@@ -49,6 +49,8 @@ class ActionKind(enum.IntEnum):
     # The environment (an operator), per group: maintenance mode.
     MAINTENANCE_ON = 28
     MAINTENANCE_OFF = 29
+    # The environment (an operator), per group: withdrawing a switchover.
+    CLEAR = 30
 
     @property
     def label(self) -> str:

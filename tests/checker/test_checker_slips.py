@@ -60,6 +60,13 @@ SLIPS = {
         slip("care", "alert", "switching_disabled(v), a.not_(g.alerted)",
              "switching_disabled(v)"),
         "quickstart.crg", "last-node-alert"),
+    # a crash anywhere withdraws the switchover: the group goes back against the
+    # operator's word (only a crash of the target's own node may withdraw it)
+    "crash-drops-any-target": (
+        slip("events", "crash_group",
+             "target=a.ite(a.eq(g.target, a.add(n, 1)), a.const(0), g.target),",
+             "target=a.const(0),"),
+        "web-tier.crg", "commands"),
     # the stale-alert defect of the old rules: the episode's flag outlives the episode
     # (crash n2, n2 rejoins, n1 crashes before anything clears it: no alert on n2).
     # Since alert-episode states it, that is the invariant that catches it first: the

@@ -245,6 +245,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("offline", 1, group_command("offline")),
     Operation("online", 3, group_command("online")),
     Operation("cleanup", 2, group_command("cleanup")),
+    Operation("clear", 2, group_command("clear")),
 )
 
 

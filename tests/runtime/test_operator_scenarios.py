@@ -44,7 +44,7 @@ FLAKY = CLUSTER + """group job {{
   monitor process every 200ms fails 1
   preferred n1
   possible n2, n3
-  failback manual
+  failback {failback}
   restarts 1 within {window}
   alert command "sh -c 'echo $CRG_EVENT group=$CRG_GROUP node=$CRG_NODE >> {tmp}/alerts.txt'"
 }}
@@ -56,11 +56,12 @@ exec sleep 600
 """
 
 
-def flaky(tmp: Path, *, window: str = "1m") -> Setup:
+def flaky(tmp: Path, *, window: str = "1m", failback: str = "manual") -> Setup:
     """One group on three nodes whose start command fails where a file says so
     (``broken``: everywhere, ``broken-NODE``: there), each start counted in ``starts``."""
     (tmp / "app.sh").write_text(APP.format(tmp=tmp))
-    return scenario(tmp, "job.crg", FLAKY, ("job",), tmp=tmp, window=window)
+    return scenario(tmp, "job.crg", FLAKY, ("job",), tmp=tmp, window=window,
+                    failback=failback)
 
 
 def scenario(folder: Path, file: str, template: str, groups: tuple[str, ...],
@@ -152,6 +153,31 @@ def test_a_switchover_to_a_banned_node_is_refused_with_the_reason(tmp_path: Path
                "force" in hurried.out
         wait_until(lambda: runtime.group("job").get("node") == "n3"
                    and runtime.group("job").get("app") == "up", 30, "job on n3 all the same")
+
+
+def test_a_switchover_stays_in_force_until_cleared(tmp_path: Path) -> None:
+    # failback auto: after a switchover the group stays on its target (the operator's
+    # word) and says why in crg status; crg clear withdraws it and the group goes home.
+    setup = flaky(tmp_path, failback="auto")
+    with crg_run(setup) as runtime:
+        wait_until(lambda: at(runtime, "job", "n1", "normal", "up"), 40, "job up on n1")
+        moved = runtime.crg("switchover", "job", "n2")
+        assert moved.code == ExitCode.OK, moved.out + moved.err
+        assert runtime.group("job")["target"] == "n2"
+        table = runtime.crg("status")
+        assert "job: kept on n2 by a switchover (crg clear job withdraws it)" in table.out
+        cleared = runtime.crg("clear", "job")
+        assert cleared.code == ExitCode.OK, cleared.out + cleared.err
+        assert "clear job: done" in cleared.out
+        assert "job: normal on n1, application up" in cleared.out, "followed home"
+        assert runtime.group("job")["target"] is None
+        again = runtime.crg("clear", "job")
+        assert again.code == ExitCode.REFUSED, again.out + again.err
+        assert "clear job: refused: job has no switchover target: nothing to clear" \
+            in again.err
+        assert [(c["command"], c["result"]) for c in runtime.events("command")] == [
+            ("switchover", "accepted"), ("clear", "accepted"), ("clear", "refused")]
+    assert starts(tmp_path) == ["n1", "n2", "n1"]
 
 
 def test_an_application_failing_everywhere_is_blocked_alerts_once_and_cleanup_brings_it_back(

@@ -37,3 +37,8 @@ def test_a_budget_of_one_restart_reads_as_one() -> None:
     web = group(restarts={"used": 1, "budget": 1, "window_ends": None},
                 last_fault={"time": AT, "node": None, "reason": None})
     assert notes({"groups": [web]}) == ["web: 1 of 1 restart used; last fault at 12:03:04"]
+
+
+def test_a_switchover_in_force_says_how_to_withdraw_it() -> None:
+    assert notes({"groups": [group(node="n2", target="n2")]}) == [
+        "web: kept on n2 by a switchover (crg clear web withdraws it)"]

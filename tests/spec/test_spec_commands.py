@@ -134,4 +134,33 @@ def test_a_switchover_home_with_another_target_pending_says_that_it_stays() -> N
     assert placement_of(sim.model, state, 0).target == "n2"
     home = refused(sim, state, "switchover", "g", "n1")
     assert home == Refusal("g is already on n1; the switchover to n2 stays pending (it "
-                           "moves once it may run there)", busy=False)
+                           "moves once it may run there; crg clear g withdraws it)",
+                           busy=False)
+
+
+def test_a_clear_withdraws_the_target_and_the_placement_decides_again() -> None:
+    # h (failback auto) switched over to n2: it stays there while the switchover is in
+    # force, and goes home once it is cleared; g (failback manual) stays where it is.
+    auto = config("nodes n1 n2 n3", "h: preferred n3 possible n2 failback auto")
+    sim, steps = simulate(auto, "--switchover", "h", "n2")
+    away = placement_of(sim.model, steps[-1].state, 0)
+    assert (away.node, away.target) == ("n2", "n2"), "in force: no failback meanwhile"
+    sim, steps = simulate(auto, "--switchover", "h", "n2", "--clear", "h")
+    home = placement_of(sim.model, steps[-1].state, 0)
+    assert (home.node, home.target) == ("n3", None)
+    sim, state = settled("--switchover", "g", "n2", "--clear", "g")
+    kept = placement_of(sim.model, state, 0)
+    assert (kept.node, kept.target) == ("n2", None)
+    assert refused(sim, state, "clear", "g") == Refusal(
+        "g has no switchover target: nothing to clear", busy=False)
+
+
+def test_a_clear_waits_while_the_switchover_is_under_way() -> None:
+    # Like every command on a group, a clear is taken at rest: on the way to n2 it waits
+    # (busy), and there it withdraws the target.
+    sim, state = settled()
+    state = sim.model.apply(state, sim.action(state, Event("switchover", ("g", "n2"))))
+    moving = refused(sim, state, "clear", "g")
+    assert moving is not None and moving.busy, moving
+    sim, state = settled("--switchover", "g", "n2")
+    assert refused(sim, state, "clear", "g") is None

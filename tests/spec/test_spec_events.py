@@ -254,6 +254,19 @@ def test_go_online_only_when_settled() -> None:
     assert not events.go_online(view(T, group(offline=True)), -1)[0]  # not placed
 
 
+def test_clear_withdraws_the_switchover_target_and_nothing_else() -> None:
+    before = running_on(1, target=2, restarts=1)
+    guard, after = events.clear(view(T, before), -1)
+    assert guard
+    assert after == before._replace(target=0)
+
+
+def test_clear_needs_a_target_and_a_group_at_rest() -> None:
+    assert not events.clear(view(T, running_on(0)), -1)[0]  # nothing to withdraw
+    for name, g in UNSETTLED.items():
+        assert not events.clear(view(T, g._replace(target=2)), -1)[0], name
+
+
 def test_forgive() -> None:
     for before in (group(ban=bits(1)), group(restarts=1), running_on(0, restarts=1)):
         guard, after = events.forgive(view(T, before), -1)
