@@ -252,6 +252,10 @@ def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, 
     constraints = configuration.find("constraints")
     for element in list(constraints) if constraints is not None else []:
         where, what = doc.where(element), doc.describe(element)
+        if element.tag == "rsc_location" and (left := _operator_command(element)):
+            group = _owner(groups, element.get("rsc"))
+            notes.add(where, f"{what}: {left}", (group.draft if group else draft).comments)
+            continue
         if element.find("rule") is not None or element.find("resource_set") is not None:
             notes.add(where, f"{what}: rules and resource sets have no counterpart in crg; "
                              "not imported", draft.comments)
@@ -294,6 +298,23 @@ def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, 
         else:
             notes.add(where, f"{what}: {element.tag} has no counterpart in crg (groups start "
                              "independently); not imported", draft.comments)
+
+
+def _operator_command(element: ET.Element) -> str | None:
+    """What an operator did, for a location constraint that ``crm_resource --move`` /
+    ``--ban`` (and ``pcs resource move`` / ``ban``, which call it) left behind: they name
+    it ``cli-prefer-RSC`` or ``cli-ban-RSC-on-NODE``. Read as configuration, a move would
+    make its node the preferred one and a ban strike its node off the list."""
+    ident, rsc, node = element.get("id", ""), element.get("rsc"), element.get("node")
+    if ident.startswith("cli-prefer-"):
+        return (f"an operator's move of {rsc} to {node} (pcs resource move), not "
+                f"configuration: not imported; crg's counterpart is crg switchover {rsc} "
+                f"{node}, withdrawn by crg clear {rsc} (as pcs resource clear)")
+    if ident.startswith("cli-ban-"):
+        return (f"an operator's ban of {rsc} from {node} (pcs resource ban), not "
+                f"configuration: not imported; crg has no ban by hand (crg drain {node} "
+                "takes the node out for every group)")
+    return None
 
 
 def _placement(doc: XmlDocument, group: _Group, nodes: list[str], symmetric: bool,

@@ -165,6 +165,32 @@ def test_the_stored_pcs_cib_imports_as_its_golden_copy(tmp_path: Path,
     assert out.read_text() == (DATA / "pcs-cib.crg").read_text()
 
 
+def test_what_an_operator_moved_or_banned_is_not_configuration(
+        pacemaker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``crm_resource --move`` / ``--ban`` (what ``pcs resource move`` / ``ban`` run) leave
+    location constraints behind until cleared; read as configuration, the move would make
+    its node web's preferred one and the ban strike node1 off api's list."""
+    cib = tmp_path / "cluster.xml"
+    cib.write_text((DATA / "cluster.xml").read_text())
+    for command in (["--move", "--resource", "web", "--node", "node2"],
+                    ["--ban", "--resource", "api", "--node", "node1"]):
+        subprocess.run(["crm_resource", *command], env={"CIB_file": str(cib), "PATH":
+                       "/usr/sbin:/usr/bin:/sbin:/bin"}, capture_output=True, check=True,
+                       timeout=60)
+    assert 'id="cli-prefer-web"' in cib.read_text()
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "cluster.crg"
+    assert main(["import", "pacemaker", "cluster.xml", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert ("an operator's move of web to node2 (pcs resource move), not configuration: "
+            "not imported; crg's counterpart is crg switchover web node2, withdrawn by crg "
+            "clear web") in err
+    assert "an operator's ban of api from node1 (pcs resource ban), not configuration" in err
+    config, golden = load(out), load(DATA / "pcs-cib.crg")
+    assert [g.candidates for g in config.groups] == [g.candidates for g in golden.groups]
+
+
 # -- bad input ------------------------------------------------------------------------------------
 
 
