@@ -12,21 +12,32 @@ this module tries a level of another kind, in three parts:
    step of ``R`` changes in one direction only (bits only set, or only cleared), is the
    *context*: along steps of ``R`` it changes finitely often, so every run of ``R`` steps
    ends in a stretch where the context is fixed. Its set (or clear) bits are a level.
-2. **The owners settle.** ``O`` are the steps of ``R`` that change an owner (each must
+2. **The owners settle, those read by no other first.** Among the groups whose owners
+   ``R`` changes, a group *reads* another when the guard or the next owner of one of its
+   owner-changing steps mentions that group's variables (an ``avoid``). ``S`` is a set of
+   groups that read each other round (a strongly connected component) and read no other
+   such group: brokers that avoid each other, before the group that avoids them all.
+   ``O`` are the steps of ``R`` of the groups of ``S`` that change an owner (each must
    change one whenever it is taken). z3 unrolls the existential abstraction of the
    owners: frames of states of the inductive invariant sharing one context, each
-   performing a step of ``O`` whose resulting owners are the next frame's. If no such
+   performing a step of ``O`` whose resulting owners of ``S`` are the next frame's (the
+   owners no step of ``R`` changes are context; those of the other groups ``R`` moves
+   are chosen afresh in every frame, so the level does not depend on them). If no such
    path of ``K`` steps exists, at most ``K - 1`` owner changes can happen while the context
-   is fixed: the longest such path from the current owners is a level that every step of
-   ``O`` decreases and no other step of ``R`` changes (it reads owners and context only).
-   A path as long as there are owner combinations means a cycle of owner changes (a
-   livelock of the abstraction, perhaps a real one): no level then.
-3. **The rest settles**: the greedy construction goes on with ``R`` without ``O``.
+   is fixed: the longest such path from the current owners of ``S`` is a level that every
+   step of ``O`` decreases and no other step of ``R`` changes (it reads those owners and
+   the context only). A path as long as there are owner combinations means a cycle of
+   owner changes (a livelock of the abstraction, perhaps a real one): no level then.
+3. **The rest settles**: the greedy construction goes on with ``R`` without ``O``, and
+   where it is stuck again, the next set of groups gets a context and an owner level of
+   its own (its readers' owners now stay put: they are context).
 
 Together: a lexicographic ranking function (levels above, context, owner changes, levels
-below), each level a function of the state, so the proof is the one of the module
-docstring of :mod:`~crg.checker.symbolic.ranking`. Every query has the prover's time
-limit; an ``unknown`` counts against the level.
+below, and again), each level a function of the state, so the proof is the one of the
+module docstring of :mod:`~crg.checker.symbolic.ranking`. Taking the groups a component
+at a time keeps each unrolling small: three brokers that all avoid each other unroll as
+a pair that chases each other and then a third that follows, not as one chase of three.
+Every query has the prover's time limit; an ``unknown`` counts against the level.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from math import prod
 
+import networkx as nx
 import z3
 
 from crg.checker.symbolic.encoding import Encoding, SymState
@@ -45,6 +57,7 @@ from crg.spec.rules.registry import KINDS
 from crg.spec.vocabulary.variables import GroupVars
 
 NOT_BOUNDED_IN_TIME = "could not be bounded in time"
+NO_OWNER_CHANGE = "no step left changes an owner"
 """What stopped the owner level when its time ran out (``crg check``'s hint looks for it)."""
 
 MAX_DEPTH = 64
@@ -76,11 +89,13 @@ def owner_level(enc: Encoding, prover: Prover, remaining: Sequence[int],
     templates = prover.templates
     if any(templates[i].group < 0 for i in remaining):
         return "a node event is left unranked"  # the node status is not context then
-    changing = tuple(i for i in remaining if "owner" in changed(i))
-    if not changing:
-        return "no step left changes an owner"
+    moving = tuple(i for i in remaining if "owner" in changed(i))
+    if not moving:
+        return NO_OWNER_CHANGE
     s = prover.s
     names = [g.name for g in enc.groups]
+    first = _read_by_none(enc, prover, moving)
+    changing = tuple(i for i in moving if templates[i].group in first)
     for i in changing:  # each must change the owner whenever it is taken
         g = templates[i].group
         same = s.groups[g].owner == templates[i].after.groups[g].owner
@@ -90,11 +105,49 @@ def owner_level(enc: Encoding, prover: Prover, remaining: Sequence[int],
     fixed = [(g, f) for g in range(len(enc.groups)) for f in GroupVars._fields
              if f != "owner" and (g, f) not in context.changing]
     fixed += [(g, f) for g, f, _ in context.directions]
-    groups = tuple(sorted({templates[i].group for i in changing}))
-    moves = _longest_moves(enc, prover, changing, fixed, deadline)
+    groups = tuple(sorted(first))
+    chosen = frozenset(templates[i].group for i in moving) - first
+    moves = _longest_moves(enc, prover, changing, fixed, chosen, deadline)
     if isinstance(moves, str):
         return f"the owners of {and_list([names[g] for g in groups])} {moves}"
     return OwnerLevel(context.directions, moves, changing, groups)
+
+
+def _read_by_none(enc: Encoding, prover: Prover, moving: Sequence[int]) -> frozenset[int]:
+    """The groups of a strongly connected component of "reads" (see the module docstring)
+    among the groups the templates ``moving`` move, from which no edge leaves: their
+    owner changes depend on no other moving group's."""
+    templates, s = prover.templates, prover.s
+    groups = sorted({templates[i].group for i in moving})
+    owner_of = {s.groups[h].owner.get_id(): h for h in groups}
+    reads = nx.DiGraph()
+    reads.add_nodes_from(groups)
+    for i in moving:
+        g, step = templates[i].group, templates[i]
+        terms = [enc.a.boolean(step.guard), step.after.groups[g].owner]
+        for h in _mentioned(terms, owner_of):
+            if h != g:
+                reads.add_edge(g, h)
+    condensed = nx.condensation(reads)
+    sink = min(c for c in condensed if condensed.out_degree(c) == 0)
+    return frozenset(condensed.nodes[sink]["members"])
+
+
+def _mentioned(terms: Sequence[object], owner_of: dict[int, int]) -> set[int]:
+    """The groups whose owner variable (ids in ``owner_of``) occurs in ``terms`` (a
+    constant, which the encoding leaves as a Python value, mentions none)."""
+    found: set[int] = set()
+    todo = [t for t in terms if isinstance(t, z3.ExprRef)]
+    seen: set[int] = set()
+    while todo:
+        t = todo.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if t.get_id() in owner_of:
+            found.add(owner_of[t.get_id()])
+        todo.extend(t.children())
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,14 +184,17 @@ def _context(prover: Prover, remaining: Sequence[int],
 
 
 def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
-                   fixed: list[tuple[int, str]], deadline: float) -> int | str:
+                   fixed: list[tuple[int, str]], chosen: frozenset[int],
+                   deadline: float) -> int | str:
     """A bound on the owner changes with the ``fixed`` variables and the node status shared
-    by every frame: the number of frames of the first unrolling that has no path, minus
-    one. The depths tried double from 4 (a bound need not be the least one, and a deep
-    unsatisfiable query costs less than every shallower satisfiable one on the way), up to
-    as many frames as there are owner combinations, where a path means a cycle, or
+    by every frame, and the owners of the ``chosen`` groups free in each: the number of
+    frames of the first unrolling that has no path, minus one. The depths tried double
+    from 4 (a bound need not be the least one, and a deep unsatisfiable query costs less
+    than every shallower satisfiable one on the way), up to as many frames as there are
+    combinations of the owners it follows, where a path means a cycle, or
     :data:`MAX_DEPTH`, or time runs out: then what stopped it, in words."""
-    combinations = prod(len(g.candidates) + 1 for g in enc.groups)
+    combinations = prod(len(g.candidates) + 1 for i, g in enumerate(enc.groups)
+                        if i not in chosen)
     invariant = z3.And(*[prover.now[i] for i in sorted(prover.active)])
     frames: list[list[z3.BoolRef]] = []
     depth = min(4, combinations)
@@ -146,7 +202,8 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
         while len(frames) < depth:
             if time.perf_counter() > deadline:
                 return f"{NOT_BOUNDED_IN_TIME} (unrolling {depth} changes)"
-            frames.append(_frame(enc, prover, invariant, changing, fixed, len(frames)))
+            frames.append(_frame(enc, prover, invariant, changing, fixed, chosen,
+                                 len(frames)))
         # A fresh solver each time: z3's incremental core skips the bit-vector
         # preprocessing that makes these queries several times faster.
         solver = z3.SolverFor("QF_BV")
@@ -168,10 +225,10 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
 
 
 def _frame(enc: Encoding, prover: Prover, invariant: z3.BoolRef, changing: Sequence[int],
-           fixed: list[tuple[int, str]], k: int) -> list[z3.BoolRef]:
+           fixed: list[tuple[int, str]], chosen: frozenset[int], k: int) -> list[z3.BoolRef]:
     """Frame ``k`` of the unrolling: a state of ``invariant`` with the first frame's
     context and the owners frame ``k - 1`` left (``moves{k}.owner{g}`` after its step),
-    taking one of the ``changing`` templates."""
+    but of the ``chosen`` groups, taking one of the ``changing`` templates."""
     a, templates, s = enc.a, prover.templates, prover.s
     here = enc.fresh_state(f"moves{k}")
     pairs = [*enc.renaming(s, here), (prover.n, enc.node_var(f"moves{k}"))]
@@ -181,7 +238,7 @@ def _frame(enc: Encoding, prover: Prover, invariant: z3.BoolRef, changing: Seque
         out += [a.boolean(a.eq(x, y)) for x, y in zip(here.nodes, first.nodes, strict=True)]
         out += [_same_field(here, first, g, f) for g, f in fixed]
         out += [here.groups[g].owner == _owner_after(enc, k - 1, g)
-                for g in range(len(enc.groups))]
+                for g in range(len(enc.groups)) if g not in chosen]
     options = []
     for i in changing:
         step = templates[i]
@@ -191,7 +248,8 @@ def _frame(enc: Encoding, prover: Prover, invariant: z3.BoolRef, changing: Seque
         after = [z3.substitute(_as_word(step.after.groups[g].owner, enc.width), *pairs)
                  for g in range(len(enc.groups))]
         options.append(z3.And(z3.substitute(a.boolean(step.guard), *pairs), *keeps,
-                              *[_owner_after(enc, k, g) == x for g, x in enumerate(after)]))
+                              *[_owner_after(enc, k, g) == x for g, x in enumerate(after)
+                                if g not in chosen]))
     out.append(z3.Or(*options))
     return out
 

@@ -40,7 +40,12 @@ import z3
 
 from crg.checker.symbolic.encoding import Encoding, Step, SymState
 from crg.checker.symbolic.induction import Prover
-from crg.checker.symbolic.owner_moves import NOT_BOUNDED_IN_TIME, OwnerLevel, owner_level
+from crg.checker.symbolic.owner_moves import (
+    NO_OWNER_CHANGE,
+    NOT_BOUNDED_IN_TIME,
+    OwnerLevel,
+    owner_level,
+)
 from crg.dsl.diagnostics import and_list
 from crg.spec.rules.registry import KINDS, SYSTEM_GROUP_KINDS
 from crg.spec.vocabulary.variables import GroupVars, NodeVars
@@ -341,16 +346,23 @@ class Search:
     def run(self) -> tuple[tuple[str, ...], ...] | str:
         """The levels, or why the construction found none (in words)."""
         levels, remaining = self.greedy([i for i, _ in self.steps])
-        if remaining:
-            # Stuck: perhaps owners chasing each other. One such level is enough for every
-            # pair of groups this engine meets; a second would need a nested argument.
+        settled: list[str] = []
+        while remaining:
+            # Stuck: perhaps owners chasing each other. An owner level for the groups whose
+            # owners no other moving group's depend on, then the greedy levels again, and
+            # so on down the groups that read them (each round settles one set of groups
+            # for good, so there are at most as many rounds as groups).
             found = self.owners(remaining)
             if isinstance(found, str):
-                return f"{self._left(remaining)}, and {found}"
+                left = self._left(remaining)
+                if not settled:
+                    return f"{left}, and {found}"
+                if found == NO_OWNER_CHANGE:
+                    return f"{left} once the owners stay put"
+                return f"{left} once the owners of {and_list(settled)} stay put, and {found}"
             levels += _owner_levels(found, [g.name for g in self.enc.groups])
+            settled += [self.enc.groups[g].name for g in found.groups]
             below, remaining = self.greedy([i for i in remaining if i not in found.changing])
-            if remaining:
-                return f"{self._left(remaining)} once the owners stay put"
             levels += below
         return tuple(levels)
 

@@ -101,6 +101,11 @@ LINKED = {
     "triangle": (make_config(2, [
         G("a", "n1", N2, avoid=("b", "c")), G("b", "n1", N2, avoid=("a", "c")),
         G("c", "n2", N1, avoid=("a", "b"))]), None),
+    # a pair that chases each other and a third that follows both: the pair's owner level
+    # first, then the follower's (its readers' owners are context by then)
+    "pair and a follower": (make_config(2, [
+        G("a", "n1", N2, avoid=("b",), restarts=0), G("b", "n1", N2, avoid=("a",), restarts=0),
+        G("c", "n1", N2, avoid=("a", "b"), restarts=0)], down=0, faults="app-fault"), True),
 }
 """Name -> (configuration, whether the proof takes the owner level: True, or False where
 it must not prove anything, or None where the greedy levels may do without it)."""
@@ -123,3 +128,16 @@ def test_what_z3_decides_of_liveness_the_explicit_engine_confirms(name: str) -> 
     if verdict != "unknown":
         assert found.verdict == (Verdict.HOLDS if verdict == "holds"
                                  else Verdict.VIOLATED), reason
+
+
+def test_owners_are_bounded_a_strongly_connected_set_at_a_time() -> None:
+    # The pair a, b reads no owner of c: its owner level comes first and leaves c out of
+    # the unrolling (c's owner is chosen afresh in every frame), so it is the pair's bound.
+    config, _ = LINKED["pair and a follower"]
+    enc, prover = strengthened(config)
+    search = Search(enc, prover, time.perf_counter() + 300)
+    _, remaining = search.greedy([i for i, _ in search.steps])
+    found = search.owners(remaining)
+    assert not isinstance(found, str), found
+    assert [enc.groups[g].name for g in found.groups] == ["a", "b"]
+    assert {prover.templates[i].group for i in found.changing} == {0, 1}
