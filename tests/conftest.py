@@ -4,6 +4,7 @@ logger put back as it was after each test."""
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +20,15 @@ see: under ``pytest -n`` (``.ci/test``) they run one after another on one worker
 the checker's, the language's and the bridges' tests, which only compute, share the
 other cores. Two runtimes' timing tests side by side would each see a machine twice as
 loaded for no gain."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A suite started in the background by a shell without job control (`.ci/run &` in a
+    # script) inherits SIGINT ignored, and so would every crg the tests start: the tests
+    # of Ctrl-C would see it ignored and fail for the way the suite was launched. A
+    # Python handler is reset to the default in a child at exec, where "ignored" is kept.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(tryfirst=True)
