@@ -99,3 +99,17 @@ def strengthened(config: Config) -> tuple[Encoding, Prover]:
     prover = Prover(enc, 30_000)
     prover.strengthen()
     return enc, prover
+
+
+def liveness_proved_by_z3(config: Config) -> dict[str, Any]:
+    """The symbolic engine's verdict details on ``vip-held (liveness)`` where only z3 may
+    decide it (no explicit fallback), asserted to hold, by z3."""
+    from crg.checker.symbolic.api import ProofOptions, prove
+
+    label = "vip-held (liveness)"
+    result = prove(config, ProofOptions(facts=False, liveness_states=0))
+    assert result.verdicts[label] == "holds", result.details["invariants"][label]
+    info: dict[str, Any] = result.details["invariants"][label]
+    assert info["decided_by"] == "z3"
+    info["components"] = result.details["components"]
+    return info

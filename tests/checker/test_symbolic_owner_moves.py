@@ -8,7 +8,14 @@ import dataclasses
 import time
 
 import pytest
-from checker_helpers import EXAMPLES, G, explicit, make_config, strengthened
+from checker_helpers import (
+    EXAMPLES,
+    G,
+    explicit,
+    liveness_proved_by_z3,
+    make_config,
+    strengthened,
+)
 from mutants import LIVENESS
 
 from crg import files
@@ -31,10 +38,7 @@ often one moves because the other moved."""
 
 
 def test_owners_that_chase_each_other_are_ranked_by_their_changes() -> None:
-    result = prove(PAIR, ProofOptions(facts=False, liveness_states=0))
-    assert result.verdicts[LIVENESS] == "holds"
-    info = result.details["invariants"][LIVENESS]
-    assert info["decided_by"] == "z3"
+    info = liveness_proved_by_z3(PAIR)
     assert "one of them the owner changes left of a and b (at most" in info["reason"]
     assert explicit(PAIR).ok  # and the explicit engine agrees
 
