@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from etcd_server import etcd_available
-from hosts import VIPS, ClientLoad, Hosts, probe, until
+from hosts import VIPS, ClientLoad, Hosts, config_text, probe, until
 from netbed import NetBed, pids_in, unavailable_reason
 from prometheus_client.parser import text_string_to_metric_families
 from sampler import Sampler
@@ -70,9 +70,10 @@ class Cluster:
 
 @contextlib.contextmanager
 def cluster(tmp_path: Path, etcd_members: int = 1, lease: str = "2s",
-            http: bool = False) -> Iterator[Cluster]:
-    """A running, settled cluster (``http``: each agent with its HTTP endpoint); torn
-    down (every namespace and process) however the test ends."""
+            http: bool = False, text: str | None = None) -> Iterator[Cluster]:
+    """A running, settled cluster (``http``: each agent with its HTTP endpoint; ``text``:
+    another configuration than the scenarios' own, settling as it does); torn down (every
+    namespace and process) however the test ends."""
     reason = unavailable_reason() or (None if etcd_available() else
                                       "needs Debian's etcd-server (/usr/bin/etcd)")
     if reason is not None:
@@ -81,7 +82,7 @@ def cluster(tmp_path: Path, etcd_members: int = 1, lease: str = "2s",
     sampler: Sampler | None = None
     try:
         bed.create().start_etcd()
-        hosts = Hosts(bed, tmp_path, lease=lease, http=http)
+        hosts = Hosts(bed, tmp_path, lease=lease, http=http, text=text)
         sampler = Sampler({n: bed.ns(n) for n in bed.nodes}, tuple(VIPS.values())).start()
         hosts.start_all()
         c = Cluster(bed, hosts, sampler)
@@ -316,6 +317,34 @@ def test_switchover_under_client_load(tmp_path: Path) -> None:
         c.wait_serving()
         check_events(c, mark,
                      {"report": [("down", "n3"), ("up", "n1")]}, {("report", "n1"): 1})
+    check_conform(c.hosts)
+
+
+def test_a_switchover_onto_a_group_that_avoids_it_moves_that_group_away(
+        tmp_path: Path) -> None:
+    # report avoids web: web switched over to report's node n3, report (failback auto)
+    # moves to its free standby n1, as the spec's placement says, with real VIPs and etcd;
+    # crg clear withdraws web's target and web (failback manual) stays.
+    plain = config_text("itest")
+    text = plain.replace("  possible n1\n  failback auto\n",
+                         "  possible n1\n  failback auto\n  avoid web\n")
+    assert text != plain
+    with cluster(tmp_path, text=text) as c:
+        mark = c.hosts.mark()
+        answer = c.hosts.crg("switchover", "web", "n3", node="n1")
+        assert answer.returncode == 0, answer.stderr
+        apart = {"web": ("n3", "failover", "up"), "db": ("n1", "normal", "up"),
+                 "report": ("n1", "failover", "up")}
+        c.wait_placement(apart, "web on n3, report moved away to n1")
+        c.wait_serving()
+        check_events(c, mark, {"web": [("down", "n1"), ("up", "n3")],
+                               "report": [("down", "n3"), ("up", "n1")]}, {})
+        assert c.hosts.status("n2")["groups"][0]["target"] == "n3"
+        cleared = c.hosts.crg("clear", "web", node="n2")
+        assert cleared.returncode == 0, cleared.stderr
+        assert "clear web: done" in cleared.stdout
+        assert c.placement() == apart, "failback manual: nothing moves"
+        assert c.hosts.status("n2")["groups"][0]["target"] is None
     check_conform(c.hosts)
 
 
