@@ -15,8 +15,8 @@ meets a z3 term only inside an operation, where it is converted at the one width
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 import z3
 import z3.z3 as _z3
@@ -60,6 +60,26 @@ def _bit(mask: z3.BitVecRef, i: int) -> z3.BoolRef:
 def word_width(n_nodes: int, max_restarts: int) -> int:
     """The one width of all words for a model of ``n_nodes`` nodes."""
     return max(n_nodes, (n_nodes + 1).bit_length(), max(max_restarts, 1).bit_length(), 2)
+
+
+T = TypeVar("T")
+
+
+def occurring(terms: Sequence[Any], named: Mapping[int, T]) -> set[T]:
+    """What ``named`` (by z3 term id) calls the terms that occur in ``terms``, at any
+    depth; a value left a Python constant contains none."""
+    found: set[T] = set()
+    todo = [t for t in terms if isinstance(t, z3.ExprRef)]
+    seen: set[int] = set()
+    while todo:
+        t = todo.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if t.get_id() in named:
+            found.add(named[t.get_id()])
+        todo.extend(t.children())
+    return found
 
 
 def is_const(x: Any) -> bool:

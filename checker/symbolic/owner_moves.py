@@ -50,6 +50,7 @@ from math import prod
 import networkx as nx
 import z3
 
+from crg.checker.symbolic.algebra import occurring
 from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.checker.symbolic.induction import Prover
 from crg.dsl.diagnostics import and_list
@@ -57,8 +58,11 @@ from crg.spec.rules.registry import KINDS
 from crg.spec.vocabulary.variables import GroupVars
 
 NOT_BOUNDED_IN_TIME = "could not be bounded in time"
-NO_OWNER_CHANGE = "no step left changes an owner"
 """What stopped the owner level when its time ran out (``crg check``'s hint looks for it)."""
+
+NO_OWNER_CHANGE = "no step left changes an owner"
+"""Why there is no owner level when no step left changes an owner (the ranking then says
+which steps are left once the owners stay put)."""
 
 MAX_DEPTH = 64
 """Most owner changes unrolled: a path longer than that is taken for no bound (z3 would not
@@ -125,29 +129,12 @@ def _read_by_none(enc: Encoding, prover: Prover, moving: Sequence[int]) -> froze
     for i in moving:
         g, step = templates[i].group, templates[i]
         terms = [enc.a.boolean(step.guard), step.after.groups[g].owner]
-        for h in _mentioned(terms, owner_of):
+        for h in occurring(terms, owner_of):
             if h != g:
                 reads.add_edge(g, h)
     condensed = nx.condensation(reads)
     sink = min(c for c in condensed if condensed.out_degree(c) == 0)
     return frozenset(condensed.nodes[sink]["members"])
-
-
-def _mentioned(terms: Sequence[object], owner_of: dict[int, int]) -> set[int]:
-    """The groups whose owner variable (ids in ``owner_of``) occurs in ``terms`` (a
-    constant, which the encoding leaves as a Python value, mentions none)."""
-    found: set[int] = set()
-    todo = [t for t in terms if isinstance(t, z3.ExprRef)]
-    seen: set[int] = set()
-    while todo:
-        t = todo.pop()
-        if t.get_id() in seen:
-            continue
-        seen.add(t.get_id())
-        if t.get_id() in owner_of:
-            found.add(owner_of[t.get_id()])
-        todo.extend(t.children())
-    return found
 
 
 @dataclass(frozen=True, slots=True)

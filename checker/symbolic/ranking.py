@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import z3
 
+from crg.checker.symbolic.algebra import occurring
 from crg.checker.symbolic.encoding import Encoding, Step, SymState
 from crg.checker.symbolic.induction import Prover
 from crg.checker.symbolic.owner_moves import (
@@ -209,17 +210,7 @@ def _fields_read(term: z3.ExprRef, template: SymState, g: int) -> frozenset[str]
     """The fields of group ``g`` of ``template`` that occur in ``term``."""
     ids = {x.get_id(): f for f, x in zip(GroupVars._fields, template.groups[g], strict=True)
            if isinstance(x, z3.ExprRef)}
-    found: set[str] = set()
-    todo, seen = [term], set()
-    while todo:
-        t = todo.pop()
-        if t.get_id() in seen:
-            continue
-        seen.add(t.get_id())
-        if t.get_id() in ids:
-            found.add(ids[t.get_id()])
-        todo.extend(t.children())
-    return frozenset(found)
+    return frozenset(occurring([term], ids))
 
 
 def _conjuncts(term: z3.BoolRef) -> list[z3.BoolRef]:
