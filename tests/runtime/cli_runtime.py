@@ -67,6 +67,14 @@ class Runtime:
         found = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         return [e for e in found if kind is None or e["event"] == kind]
 
+    def events_written(self, kind: str, count: int, within_s: float = 10) -> list[dict[str, Any]]:
+        """The ``kind`` events once at least ``count`` are in the file: a thread writes
+        them (a slow disk never holds up the cluster service), so a command's reply can
+        come before its line."""
+        wait_until(lambda: len(self.events(kind)) >= count, within_s,
+                   f"{count} {kind} event(s) written")
+        return self.events(kind)
+
     def log(self) -> str:
         path = self.setup.run_dir.parent / "run.log"
         return path.read_text(errors="replace") if path.exists() else ""
