@@ -141,7 +141,7 @@ class EmbeddedCluster:
         if agent is None:
             raise CommandError(f"{node} is down already")
         await agent.halt()
-        killed = agent.machine.supervisor.kill_all()
+        killed = agent.machine.kill_all()
         released = []
         for group in self.config.groups:
             if self.address.holder(group.vip) == node:
@@ -301,13 +301,16 @@ class EmbeddedCluster:
             await self.store.wait(self.services.keys.prefix,
                                   (await self.store.snapshot(self.services.keys.prefix)).revision,
                                   200)
+        machines = []
         for node in list(self.agents):
             agent = self.agents.pop(node)
             await agent.halt()
             if not clean:
-                agent.machine.supervisor.kill_all()
+                agent.machine.kill_all()
+                machines.append(agent.machine)
                 for group in self.config.groups:
                     await self.address.remove(group.vip, node)
+        await asyncio.gather(*(machine.settle() for machine in machines))  # the last alerts
         if self._reconciler is not None:
             self._reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):

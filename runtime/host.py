@@ -332,7 +332,7 @@ class HostRuntime:
         if self.watchdog is not None:
             await self.watchdog.stop()
         if not clean:
-            agent.machine.supervisor.kill_all()
+            agent.machine.kill_all()
             for group in self.config.groups:
                 try:
                     await self.services.address.remove(group.vip, self.node)
@@ -341,6 +341,7 @@ class HostRuntime:
                     # too; the operator is told which address to check.
                     log.error("%s: could not remove %s of %s on the way out: %s",
                               self.node, group.vip.address, group.name, exc)
+            await agent.machine.settle()  # the alerts kill_all raised go out first
         with contextlib.suppress(StoreError):
             await self.services.store.revoke(agent.keeper.lease)
         await self.services.store.close()

@@ -301,6 +301,10 @@ INTERNAL_ERROR = 3
 import)."""
 
 
+LAST_ALERTS_S = 3.0
+"""How long killing everything at once waits for the alerts it raised."""
+
+
 async def kill_everything(runtime: EmbeddedCluster | HostRuntime, config: Config,
                           driver: AddressDriver) -> None:
     """Stop every agent and kill what they started at once, releasing every VIP: the
@@ -308,10 +312,14 @@ async def kill_everything(runtime: EmbeddedCluster | HostRuntime, config: Config
     for agent in list(runtime.agents.values()):
         with contextlib.suppress(Exception):
             await agent.halt()
-        agent.machine.supervisor.kill_all()
+        agent.machine.kill_all()
         for group in config.groups:
             with contextlib.suppress(Exception):
                 await driver.remove(group.vip, agent.name)
+    # Killed first, then a short wait for the alerts that raised (processes that may
+    # have escaped): whoever pressed Ctrl-C twice wants out, but not in silence.
+    await asyncio.gather(*(agent.machine.settle(LAST_ALERTS_S)
+                           for agent in list(runtime.agents.values())))
 
 
 def flush_logging(timeout_s: float = 2.0) -> None:

@@ -16,9 +16,11 @@ import time
 from collections.abc import Awaitable, Callable
 
 from crg.dsl.model import Fencing, Group, Vip
+from crg.runtime import alerting
 from crg.runtime.commit import Services
 from crg.runtime.drivers.monitors import MonitorSet
-from crg.runtime.drivers.process import Instance, Supervisor
+from crg.runtime.drivers.process import RUN_DIR_VARIABLE, Instance, Supervisor
+from crg.runtime.drivers.sinks import iso_time
 from crg.runtime.holdings import Holdings
 from crg.runtime.tasks import cancel_all
 from crg.runtime.telemetry import NO_TELEMETRY, Telemetry
@@ -66,6 +68,26 @@ class Machine:
         for monitors in list(self.monitors.values()):
             await monitors.stop()
         self.monitors.clear()
+
+    def kill_all(self) -> list[int]:
+        """A crash, or a stop that ran out of time: SIGKILL everything this node started
+        (:meth:`Supervisor.kill_all`); the process groups killed. Processes that may have
+        escaped, because the process table could not be read, are a runtime alert; a
+        caller about to exit lets it out first (:meth:`settle`)."""
+        report = self.supervisor.kill_all()
+        if report.unsearched is not None:
+            self.runtime_alert(
+                None, "kill-strays", f"killed the {len(report.groups)} process group(s) it "
+                f"started, but could not look for processes that escaped them "
+                f"({report.unsearched}): look for processes with {RUN_DIR_VARIABLE}="
+                f"{self.supervisor.run_dir} and CRG_NODE={self.name} in their "
+                "environment", once=False)
+        return list(report.groups)
+
+    async def settle(self, timeout_s: float = alerting.DELIVERY_S) -> None:
+        """Wait (bounded) for the background work to end: alerts on their way out."""
+        if self.background:
+            await asyncio.wait(set(self.background), timeout=timeout_s)
 
     def values(self, group: str) -> dict[str, str]:
         vip = self.groups[group].vip
@@ -140,8 +162,15 @@ class Machine:
             self.troubles[(group or "", action)] = reason
         if group is not None:
             self.telemetry.runtime_alert(group)
-        self.s.events.emit({"event": "runtime-alert", "group": group, "node": self.name,
-                            "action": action, "reason": reason})
+        payload = {"event": "runtime-alert", "group": group, "node": self.name,
+                   "action": action, "reason": reason}
+        self.s.events.emit(payload)
+        # The operator's pager hears of it too, not only the events file: a group stuck
+        # on a step that keeps failing is not to sit there unnoticed.
+        payload["time"] = iso_time()
+        for sink, filled_by in alerting.sinks_for(self.groups, group, self.name):
+            self.spawn(alerting.send(self.s.events, self.supervisor, self.name, sink,
+                                     payload, self.values(filled_by)))
 
     def trouble_over(self, group: str | None, action: str) -> None:
         """``action`` of ``group`` worked: a new failure of it is news again."""

@@ -16,9 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from crg.runtime import alerting
 from crg.runtime.commit import ExtraFor, Outcome, Services
 from crg.runtime.courier import acknowledged
-from crg.runtime.drivers.sinks import deliver, iso_time
+from crg.runtime.drivers.sinks import iso_time
 from crg.runtime.records import Extra, Keys, dumps, read_group
 from crg.runtime.store.base import Put, Snapshot
 from crg.spec import Action, ActionKind, Model, State
@@ -179,7 +180,8 @@ def report_after(agent: Machine, action: Action, outcome: Outcome, reason: str) 
         group = agent.groups[payload["group"]]
         values = agent.values(group.name)
         for sink in group.alerts:
-            agent.spawn(_alert(agent, sink, payload, values))
+            agent.spawn(alerting.send(agent.s.events, agent.supervisor, agent.name, sink,
+                                      payload, values))
 
 
 def _report_drops(agent: Machine, payload: dict[str, Any]) -> None:
@@ -197,14 +199,3 @@ def _report_drops(agent: Machine, payload: dict[str, Any]) -> None:
                             f"{source}'s service event(s) {gone} were dropped before "
                             f"{receiver} received them: its queue holds {QUEUE_LIMIT} "
                             "events (is a hook of its owner stuck?)")
-
-
-async def _alert(agent: Machine, sink: Any, payload: dict[str, Any],
-                 values: dict[str, str]) -> None:
-    fields = {k: v for k, v in payload.items() if k != "recipients"}
-    ok, detail = await deliver(sink, fields, values, agent.supervisor)
-    if not ok:
-        log.warning("%s: alert of %s not delivered: %s", agent.name, payload["group"], detail)
-    agent.s.events.emit({"event": "alert-delivered" if ok else "alert-failed",
-                         "group": payload["group"], "node": agent.name,
-                         "sink": sink.kind.value, "detail": detail})

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import logging
 import os
 import shlex
 import signal
@@ -34,8 +33,6 @@ from crg.dsl.model import Command, Group
 from crg.dsl.templates import substitute
 from crg.runtime.drivers.logfiles import LogFiles
 from crg.runtime.health import Board
-
-log = logging.getLogger("crg.runtime")
 
 KILL_GRACE_S = 2.0
 """How long a SIGKILLed process group may take to vanish before we give up on it."""
@@ -97,6 +94,15 @@ class StopReport:
     """It had to be SIGKILLed."""
     survivors: tuple[int, ...] = ()
     """PIDs still there after SIGKILL (unkillable: stuck in the kernel)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KillReport:
+    groups: tuple[int, ...]
+    """The process groups killed, each once."""
+    unsearched: str | None = None
+    """Why processes that escaped their group could not be looked for (None: they were,
+    and any found were killed)."""
 
 
 def signal_of(name: str) -> signal.Signals:
@@ -448,10 +454,11 @@ class Supervisor:
                 killed.append(proc.pid)
         return killed
 
-    def kill_all(self) -> list[int]:
-        """A crash: SIGKILL everything this node started, at once. Returns the process
-        groups killed, each once (an application's group, a helper's, or the group of a
-        process that escaped them)."""
+    def kill_all(self) -> KillReport:
+        """A crash: SIGKILL everything this node started, at once: an application's
+        process group, a helper's, and the group of a process that escaped them. Never
+        raises: a process table it cannot read is in the report, for the caller to alert
+        (what it started itself is killed all the same)."""
         killed: set[int] = set()
         for instance in list(self.instances.values()):
             if instance.pgid is not None:
@@ -463,10 +470,7 @@ class Supervisor:
         try:
             leftovers = marked()
         except ProcessTableUnreadable as exc:
-            # What it started is killed above; a process that left its group is not.
-            log.error("%s: killed what it started, but could not look for processes "
-                      "that escaped their group: %s", self.node, exc.strerror)
-            leftovers = []
+            return KillReport(tuple(sorted(killed)), exc.strerror or str(exc))
         for proc, env in leftovers:
             if env.get("CRG_NODE") != self.node or not self.ours(env):
                 continue
@@ -474,4 +478,4 @@ class Supervisor:
                 pgid = os.getpgid(proc.pid)  # before the kill: a dead process has none
                 proc.kill()
                 killed.add(pgid)  # a member of a group killed above counts once
-        return sorted(killed)
+        return KillReport(tuple(sorted(killed)))

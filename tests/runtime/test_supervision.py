@@ -23,6 +23,7 @@ from runtime_helpers import (
 
 from crg.runtime.drivers.process import (
     STOP_COMMAND,
+    KillReport,
     StopReport,
     Supervisor,
     stop_plan,
@@ -161,7 +162,7 @@ def test_two_runtimes_of_one_cluster_name_never_touch_each_others_processes(
             for app in (mine, theirs):
                 await eventually(lambda app=app: _is_python(app.pgid), 10, "python runs")
             assert b.strays("job", keep=theirs) == []
-            assert b.kill_all() == [theirs.pgid], "each process group counted once"
+            assert b.kill_all() == KillReport((theirs.pgid,)), "each group counted once"
             await eventually(lambda: not alive(theirs.pgid), 5, "B's application killed")
             assert mine.running and alive(mine.pgid), "A's application was killed"
             # A restarted on the same run directory (relative path, other spelling) sees

@@ -1,0 +1,60 @@
+"""Alerts to the operator's alert sinks: the spec's (the last-node alert and the blocked
+alert, :mod:`crg.runtime.notices`) and the runtime's own (a physical step that keeps
+failing, events dropped, a stop that needed SIGKILL, processes that could not be looked
+for: :meth:`crg.runtime.machine.Machine.runtime_alert`).
+
+A runtime alert about a group goes to that group's sinks; one about the node as a whole
+(``group`` None) to the sinks of every group that may run on the node, each sink once:
+those are the groups it concerns, and a sink several groups share is one pager.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from crg.dsl.model import Group, Sink
+from crg.runtime.drivers.process import Supervisor
+from crg.runtime.drivers.sinks import (
+    COMMAND_TIMEOUT_S,
+    WEBHOOK_ATTEMPTS,
+    WEBHOOK_BACKOFF_S,
+    WEBHOOK_TIMEOUT_S,
+    EventLog,
+    deliver,
+)
+
+log = logging.getLogger("crg.runtime")
+
+DELIVERY_S = max(COMMAND_TIMEOUT_S, WEBHOOK_ATTEMPTS * (WEBHOOK_TIMEOUT_S + 2 * WEBHOOK_BACKOFF_S))
+"""The longest one delivery takes before it gives up: how long a runtime on its way out
+waits for its last alerts."""
+
+
+def sinks_for(groups: Mapping[str, Group], group: str | None,
+              node: str) -> list[tuple[Sink, str]]:
+    """The alert sinks an alert about ``group`` (None: about ``node`` as a whole) goes
+    to, each with the group whose placeholders fill it in."""
+    if group is not None:
+        return [(sink, group) for sink in groups[group].alerts]
+    chosen: dict[Sink, str] = {}
+    for name, config in groups.items():
+        if node in config.candidates:
+            for sink in config.alerts:
+                chosen.setdefault(sink, name)
+    return list(chosen.items())
+
+
+async def send(events: EventLog, supervisor: Supervisor, node: str, sink: Sink,
+               payload: Mapping[str, Any], values: Mapping[str, str]) -> None:
+    """Deliver one alert to one sink and record how it went (``alert-delivered`` or
+    ``alert-failed``); never raises (:func:`deliver` does not)."""
+    fields = {k: v for k, v in payload.items() if k != "recipients"}
+    ok, detail = await deliver(sink, fields, values, supervisor)
+    what = payload.get("group") or f"node {node}"
+    if not ok:
+        log.warning("%s: %s of %s not delivered: %s", node, payload["event"], what, detail)
+    events.emit({"event": "alert-delivered" if ok else "alert-failed",
+                 "alert": payload["event"], "group": payload.get("group"), "node": node,
+                 "sink": sink.kind.value, "detail": detail})

@@ -1,0 +1,124 @@
+"""Runtime alerts reach the operator's alert sinks, not only the events file (README,
+"Alerts"): about a group, its sinks; about a node as a whole, the sinks of the groups
+that may run there, a shared sink once."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+from runtime_helpers import eventually, placement, run, running, two_nodes, written
+from test_lane_failures import SLEEPER, FlakyDriver
+
+from crg.dsl import parse
+from crg.runtime import alerting
+from crg.runtime.drivers import process
+
+pytestmark = pytest.mark.timeout(90)
+
+SHARED = """cluster c {
+  nodes n1 n2 n3
+}
+group a {
+  vip 10.0.0.1/8
+  app { start "a" }
+  monitor process every 1s
+  preferred n1
+  possible n2
+  alert log
+  alert command "page {group}"
+}
+group b {
+  vip 10.0.0.2/8
+  app { start "b" }
+  monitor process every 1s
+  preferred n2
+  possible n1
+  alert command "page {group}"
+  alert webhook "https://pager.example/b"
+}
+group c {
+  vip 10.0.0.3/8
+  app { start "c" }
+  monitor process every 1s
+  preferred n3
+  possible n2
+  alert log
+}
+"""
+
+
+def test_a_node_alert_goes_to_the_sinks_of_the_groups_that_may_run_there_once_each() -> None:
+    groups = {g.name: g for g in parse(SHARED, "shared.crg").groups}
+    about_n1 = [(sink.kind.value, sink.target, by)
+                for sink, by in alerting.sinks_for(groups, None, "n1")]
+    # c cannot run on n1; a and b share the command sink: it is paged once.
+    assert about_n1 == [("log", None, "a"), ("command", "page {group}", "a"),
+                        ("webhook", "https://pager.example/b", "b")]
+    about_b = [(sink.kind.value, by) for sink, by in alerting.sinks_for(groups, "b", "n1")]
+    assert about_b == [("command", "b"), ("webhook", "b")], "a group's alert: its own sinks"
+
+
+def alert_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_a_step_that_keeps_failing_pages_the_group_once_per_episode(tmp_path: Path) -> None:
+    """acquire-vip fails once, release-vip twice (one episode): the group's alert command
+    hears of each episode once, as a runtime-alert, and the delivery is recorded."""
+    setup = two_nodes(tmp_path, SLEEPER)
+
+    async def body() -> None:
+        async with running(setup, FlakyDriver()) as cluster:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"), 15,
+                             "job up on n1 after a failed acquire-vip")
+            await cluster.operate("switchover", ("job", "n2"))
+            await eventually(lambda: placement(cluster, "job") == ("n2", "failover", "up"),
+                             15, "job up on n2 after two failed release-vip")
+            await eventually(lambda: len(alert_lines(setup.alerts)) >= 2, 15,
+                             "both episodes paged")
+            delivered = [(r["alert"], r["group"]) for r in written(cluster)
+                         if r["event"] == "alert-delivered"]
+            assert delivered == [("runtime-alert", "job")] * 2
+
+    run(body())
+    assert alert_lines(setup.alerts) == ["runtime-alert group=job node=n1"] * 2
+
+
+def test_a_crash_that_cannot_look_for_escaped_processes_pages_the_node_groups(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out of descriptors at the moment of a crash, the processes that left their group
+    cannot be looked for: what was started is killed all the same, and the operator is
+    paged with where to look (the runtime cannot repair it, so it must not only log it).
+    The shortage itself is made real in test_supervision; here the process table fails
+    as it does then."""
+    setup = two_nodes(tmp_path, SLEEPER)
+
+    def short_of_descriptors() -> list[object]:
+        raise process.ProcessTableUnreadable(
+            errno.EMFILE, "cannot read the process table: Too many open files", "/proc")
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"), 15,
+                             "job up on n1")
+            with monkeypatch.context() as patch:
+                patch.setattr(process, "marked", short_of_descriptors)
+                said = await cluster.crash("n1")
+            assert "1 process group(s) killed" in said
+            await eventually(lambda: alert_lines(setup.alerts) != [], 15, "the page")
+            kill = [r for r in written(cluster)
+                    if r["event"] == "runtime-alert" and r["action"] == "kill-strays"]
+            assert len(kill) == 1 and kill[0]["group"] is None and kill[0]["node"] == "n1"
+            assert "could not look for processes that escaped them (cannot read the " \
+                   "process table: Too many open files)" in kill[0]["reason"]
+            assert f"CRG_RUN_DIR={setup.run_dir.resolve()} and CRG_NODE=n1" \
+                in kill[0]["reason"]
+            await eventually(lambda: placement(cluster, "job") == ("n2", "failover", "up"),
+                             20, "job failed over to n2")
+
+    run(body())
+    # The page, and the last-node alert of job, now on n2 with nowhere else to go.
+    assert sorted(alert_lines(setup.alerts)) == ["alert group=job node=n2",
+                                                 "runtime-alert group= node=n1"]
