@@ -3,7 +3,8 @@
 Logs go to standard error (rich on a terminal); with ``--json`` standard output carries
 the event stream as JSON lines. The first Ctrl-C/SIGTERM drains every node — groups halt
 in order — and once everything stopped (bounded) exits 130 for Ctrl-C, 0 for SIGTERM (a
-service stop); a second one kills what is left at once and exits 130.
+service stop); a second one kills what is left at once and exits 130. SIGHUP (a closed
+terminal, or an operator expecting a reload) is logged and changes nothing.
 """
 
 from __future__ import annotations
@@ -222,6 +223,11 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
         else:
             raise_now.set()
 
+    def on_hangup() -> None:
+        log.warning("SIGHUP ignored: crg run does not reload its configuration (to apply "
+                    "a new one, stop it with SIGTERM and start it on the new file); the "
+                    "cluster service goes on")
+
     raise_now = asyncio.Event()
     loop = asyncio.get_running_loop()
     # The loop's handlers replace the command's (Ctrl-C 130, SIGTERM 143) while the
@@ -229,6 +235,12 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     for sig in before:
         loop.add_signal_handler(sig, on_signal, sig)
+    # SIGHUP would end the process at once by default and leave every application
+    # running, unmanaged: a terminal that closes, or an operator used to a reload.
+    # Neither is a reason to stop the cluster service, and there is no reload to do.
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # nohup's stands
+        before[signal.SIGHUP] = signal.getsignal(signal.SIGHUP)
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
     server = await control.serve(socket_path, runtime.command, (CommandError,))
     started = stopped = False
     endpoints: list[asyncio.Server] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -354,3 +355,19 @@ def test_a_switchover_onto_a_group_that_avoids_it_moves_that_group_away(
         wait_until(lambda: at(runtime, "blue", "n2", "failover", "up")
                    and at(runtime, "green", "n3", "failover", "up"), 30,
                    "blue on n2, green moved on to n3")
+
+
+def test_a_hangup_is_logged_and_changes_nothing(tmp_path: Path) -> None:
+    # By default SIGHUP ends a process at once: crg run would leave every application
+    # running, unmanaged, when its terminal closed or an operator expected a reload.
+    setup = flaky(tmp_path)
+    with crg_run(setup) as runtime:
+        wait_until(lambda: at(runtime, "job", "n1", "normal", "up"), 40, "job up on n1")
+        pid = runtime.group("job")["pid"]
+        runtime.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: "SIGHUP ignored: crg run does not reload its configuration"
+                   in runtime.log(), 10, "the hangup logged")
+        assert runtime.process.poll() is None, "still running"
+        job = runtime.group("job")
+        assert (job["pid"], job["app"]) == (pid, "up") and psutil.pid_exists(pid)
+    # crg_run then stops it with SIGTERM: exit 0, nothing left behind, the trace conforms.
