@@ -43,6 +43,20 @@ class ControlError(Exception):
 Handler = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 
+class BadRequest(ValueError):
+    """A request that is not one JSON value in UTF-8."""
+
+
+def parse_request(line: bytes) -> Any:
+    """The JSON value of one request line (an empty line: ``{}``, no request)."""
+    try:
+        return json.loads((line or b"{}").decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadRequest("not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise BadRequest(str(exc)) from None
+
+
 async def serve(path: Path, handler: Handler,
                 refused: tuple[type[Exception], ...]) -> asyncio.Server:
     """Answer requests with ``handler``; the exceptions in ``refused`` become
@@ -50,17 +64,7 @@ async def serve(path: Path, handler: Handler,
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            async with asyncio.timeout(10):
-                line = await reader.readline()
-            try:
-                request_data = json.loads(line[:MAX_REQUEST] or b"{}")
-                if isinstance(request_data, dict):  # who asks, as the kernel says
-                    request_data["peer"] = peer_of(writer)
-                answer = {"ok": True, **await handler(request_data)}
-            except refused as exc:
-                answer = {"ok": False, "error": str(exc)}
-            except (json.JSONDecodeError, AttributeError, TypeError) as exc:
-                answer = {"ok": False, "error": f"bad request: {exc}"}
+            answer = await respond(reader, writer)
             writer.write(json.dumps(redact_data(answer)).encode() + b"\n")
             await writer.drain()
         except (OSError, TimeoutError):
@@ -71,6 +75,23 @@ async def serve(path: Path, handler: Handler,
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+
+    async def respond(reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(10):
+                line = await reader.readline()
+        except ValueError:  # longer than the stream's limit
+            return {"ok": False, "error": f"bad request: longer than {MAX_REQUEST} bytes"}
+        try:
+            request_data = parse_request(line)
+            if isinstance(request_data, dict):  # who asks, as the kernel says
+                request_data["peer"] = peer_of(writer)
+            return {"ok": True, **await handler(request_data)}
+        except refused as exc:
+            return {"ok": False, "error": str(exc)}
+        except (BadRequest, AttributeError, TypeError) as exc:
+            return {"ok": False, "error": f"bad request: {exc}"}
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     # Made 0600 by the umask as it is bound: no window where others could connect, and no
@@ -85,7 +106,7 @@ async def serve(path: Path, handler: Handler,
         raise
     finally:
         os.umask(old)
-    return await asyncio.start_unix_server(client, sock=listener)
+    return await asyncio.start_unix_server(client, sock=listener, limit=MAX_REQUEST)
 
 
 class ForeignSocket(ControlError):

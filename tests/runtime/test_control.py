@@ -1,0 +1,66 @@
+"""The control socket's server against clients that send what no crg client sends: each
+gets a clear ``bad request`` answer, the log gets no traceback, and the server goes on
+answering (README, "Operating a cluster")."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from runtime_helpers import run
+
+from crg.runtime.control import MAX_REQUEST, serve
+
+
+async def ask(path: Path, data: bytes) -> dict[str, Any]:
+    reader, writer = await asyncio.open_unix_connection(str(path))
+    try:
+        writer.write(data)
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+        # A server that answers before reading everything resets what is left.
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    answer: dict[str, Any] = json.loads(line)
+    return answer
+
+
+async def status(request: Mapping[str, Any]) -> dict[str, Any]:
+    if request.get("op") != "status":
+        raise LookupError(f"unknown request {request.get('op')!r}")
+    return {"status": "fine"}
+
+
+@pytest.mark.parametrize(("data", "error"), [
+    (b"garbage\n", "bad request: Expecting value: line 1 column 1 (char 0)"),
+    (b"\xff\xfe\n", "bad request: not UTF-8"),
+    (b'{"op": "st\xe9tus"}\n', "bad request: not UTF-8"),
+    (b"[1, 2]\n", "bad request: 'list' object has no attribute 'get'"),
+    (b"x" * (MAX_REQUEST + 10) + b"\n", f"bad request: longer than {MAX_REQUEST} bytes"),
+    (b'{"op": "other"}\n', "unknown request 'other'"),
+], ids=["not-json", "utf-16", "latin-1", "a-list", "too-long", "unknown-op"])
+def test_a_bad_request_gets_a_clear_answer_and_no_traceback(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, data: bytes, error: str) -> None:
+    path = tmp_path / "control.sock"
+
+    async def body() -> None:
+        server = await serve(path, status, (LookupError,))
+        try:
+            assert await ask(path, data) == {"ok": False, "error": error}
+            # The server is still there for the next client.
+            assert await ask(path, b'{"op": "status"}\n') == {"ok": True, "status": "fine"}
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    with caplog.at_level(logging.DEBUG, logger="crg.runtime"):
+        run(body())
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
