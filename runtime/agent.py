@@ -169,6 +169,9 @@ class Lane:
         """The last cycle changed something: look again at once instead of waiting."""
         self.held: str | None = None
         """The instance token of a failure held back by a maintenance (said once)."""
+        self.window_start: tuple[float, float] | None = None
+        """(the recorded time of the group's last fault, this host's monotonic clock when
+        this lane first read it): the restart window's bound by the local clock."""
 
     async def run(self) -> None:
         a = self.agent
@@ -348,9 +351,29 @@ class Lane:
             record = read_group(snap, a.s.keys, name)
             since = float(record.get("fault_time", 0.0))
             window = a.machine.groups[name].restart_window_ms / 1000
-            if responsible and time.time() - since >= window:
+            if responsible and self._window_over(since, window):
                 return Action(ActionKind.FORGIVE, g, -1), f"no fault for {window:g} s", False
         return None
+
+    def _window_over(self, since: float, window: float) -> bool:
+        """Whether the restart window of the fault recorded at ``since`` (by the wall clock
+        of the node that saw it) is over. By the wall clocks, since any node may come to
+        decide it; but never later than ``window`` after this lane first read that fault,
+        by this host's monotonic clock: a clock set back, or the recording node's clock
+        ahead, would otherwise keep the group's budget spent for as long as they differ."""
+        now, ticks = time.time(), time.monotonic()
+        if self.window_start is None or self.window_start[0] != since:
+            self.window_start = (since, ticks)
+            if since - now > CLOCK_AHEAD_S:
+                log.warning("%s: the last fault of %s is recorded %.0f s ahead of this "
+                            "host's clock (do the clocks agree? is NTP running?): its "
+                            "restart window ends %g s from now at the latest",
+                            self.agent.name, self.topo.name, since - now, window)
+        return now - since >= window or ticks - self.window_start[1] >= window
+
+
+CLOCK_AHEAD_S = 5.0
+"""A fault recorded this far in the future of this host's clock is worth a warning."""
 
 
 def _not_started(machine: Machine, group: str) -> str | None:
