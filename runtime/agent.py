@@ -25,7 +25,7 @@ from crg.runtime.commit import Actor, Outcome, Services, commit, enabled, read_s
 from crg.runtime.lease import LeaseKeeper
 from crg.runtime.machine import Machine
 from crg.runtime.notices import extra_for, report_after
-from crg.runtime.records import facts_of, read_group
+from crg.runtime.records import RecordError, facts_of, read_group
 from crg.runtime.store.base import Lease, Snapshot, StoreError
 from crg.runtime.tasks import cancel_all
 from crg.runtime.telemetry import NO_TELEMETRY, Telemetry
@@ -169,6 +169,8 @@ class Lane:
         """The last cycle changed something: look again at once instead of waiting."""
         self.held: str | None = None
         """The instance token of a failure held back by a maintenance (said once)."""
+        self.resting = False
+        """The last cycle failed: wait out RETRY_S before the next."""
         self.window_start: tuple[float, float] | None = None
         """(the recorded time of the group's last fault, this host's monotonic clock when
         this lane first read it): the restart window's bound by the local clock."""
@@ -181,15 +183,16 @@ class Lane:
                 decision = await self.run_cycle()
             except StoreError as exc:
                 decision = f"{a.name}: store unavailable ({exc})"
+            except RecordError as exc:
+                # A record another writer spoilt: no state to decide on until it is
+                # repaired. Its key says what to look at; a traceback would not help.
+                decision = self._failed_cycle(f"the store holds a record it cannot read: "
+                                              f"{exc}")
             except Exception as exc:
                 # A bug or a failure nobody foresaw: the lane must live on (a dead lane
                 # leaves its group half-moved for ever, and nobody hears of it).
                 log.exception("%s: the cycle of %s failed", a.name, self.topo.name)
-                self.progressed = False
-                self.retry_at = time.monotonic() + RETRY_S
-                why = f"{type(exc).__name__}: {exc}"
-                a.machine.runtime_alert(self.topo.name, "cycle", why)
-                decision = f"{a.name}: the cycle of {self.topo.name} failed ({why})"
+                decision = self._failed_cycle(f"{type(exc).__name__}: {exc}")
             a.telemetry.cycle(self.topo.name, time.monotonic() - began)
             if self.progressed or "nothing to do" in decision:
                 a.machine.trouble_over(self.topo.name, "cycle")  # the lane works again
@@ -202,12 +205,27 @@ class Lane:
             if not self.progressed:
                 await self.wait()
 
+    def _failed_cycle(self, why: str) -> str:
+        """The cycle failed for ``why``: alerted once per episode, tried again after
+        RETRY_S (not at the next change in the store, which would spin: the revision a
+        failed cycle read is not recorded)."""
+        self.progressed = False
+        self.retry_at = time.monotonic() + RETRY_S
+        self.resting = True
+        self.agent.machine.runtime_alert(self.topo.name, "cycle", why)
+        return f"{self.agent.name}: the cycle of {self.topo.name} failed ({why})"
+
     async def wait(self) -> None:
         a = self.agent
         timeout = a.s.heartbeat_s
         if self.retry_at:
             timeout = max(0.0, min(timeout, self.retry_at - time.monotonic()))
-        store_wait = asyncio.ensure_future(self._store_wait(timeout))
+        if self.resting:  # after a failed cycle: the timer (or a local event) only
+            self.resting = False
+            timeout = max(0.0, self.retry_at - time.monotonic())
+            store_wait = asyncio.ensure_future(asyncio.sleep(timeout))
+        else:
+            store_wait = asyncio.ensure_future(self._store_wait(timeout))
         local = asyncio.ensure_future(self.wakeup.wait())
         try:
             await asyncio.wait({store_wait, local}, timeout=timeout + 1.0,

@@ -26,13 +26,16 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from crg.runtime.drivers.sinks import deliver
-from crg.runtime.records import Keys, read_owner
+from crg.runtime.records import Keys, RecordError, read_owner
 from crg.runtime.store.base import Snapshot, StoreError
 
 if TYPE_CHECKING:
     from crg.runtime.machine import Machine
 
 log = logging.getLogger("crg.runtime")
+
+RETRY_S = 1.0
+"""How long delivery rests after a failure that a new look at the store would repeat."""
 
 GAP = "receive-events"
 """The runtime alert's ``action`` for events a receiver will never get."""
@@ -112,6 +115,11 @@ async def run(agent: Machine) -> None:
                 agent.trouble_over(None, "deliver-events")
             except StoreError as exc:
                 log.warning("%s: event delivery paused: %s", agent.name, exc)
+            except RecordError as exc:  # spoilt by another writer: its key says enough
+                agent.runtime_alert(None, "deliver-events", f"the store holds a record it "
+                                    f"cannot read: {exc}")
+                await asyncio.sleep(RETRY_S)
+                continue
             except Exception as exc:  # a bug: delivery must go on (nothing is acknowledged)
                 log.exception("%s: event delivery failed", agent.name)
                 agent.runtime_alert(None, "deliver-events", f"{type(exc).__name__}: {exc}")
@@ -140,10 +148,14 @@ async def _deliver_all(agent: Machine, receiver: str) -> None:
         except StoreError as exc:
             log.warning("%s: delivering %s's events paused: %s", agent.name, receiver, exc)
             await asyncio.sleep(agent.s.heartbeat_s)
+        except RecordError as exc:
+            agent.runtime_alert(receiver, "deliver-events", f"the store holds a record it "
+                                f"cannot read: {exc}")
+            await asyncio.sleep(RETRY_S)
         except Exception as exc:  # a bug: tell, then try again (nothing was acknowledged)
             log.exception("%s: delivering %s's events failed", agent.name, receiver)
             agent.runtime_alert(receiver, "deliver-events", f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(RETRY_S)
 
 
 async def _deliver_one(agent: Machine, item: Pending) -> bool:

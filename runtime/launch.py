@@ -18,7 +18,7 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crg.dsl.model import Config
 from crg.runtime import control, logs, rundir
@@ -31,6 +31,7 @@ from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.endpoint.server import bound_port, format_address, parse_address
 from crg.runtime.endpoint.server import serve as serve_http
 from crg.runtime.logsink import LogSink
+from crg.runtime.records import RecordError
 from crg.runtime.store.access import AccessError, StoreAccess, check, redact_url
 from crg.runtime.store.base import Store, StoreError
 from crg.runtime.systemd import Notifier
@@ -241,7 +242,7 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
     if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # nohup's stands
         before[signal.SIGHUP] = signal.getsignal(signal.SIGHUP)
         loop.add_signal_handler(signal.SIGHUP, on_hangup)
-    server = await control.serve(socket_path, runtime.command, (CommandError,))
+    server = await control.serve(socket_path, answering(runtime), (CommandError,))
     started = stopped = False
     endpoints: list[asyncio.Server] = []
     pinger: asyncio.Task[None] | None = None
@@ -311,6 +312,22 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
 INTERNAL_ERROR = 3
 """The exit code of a bug (the command line's ExitCode.INTERNAL, which this layer may not
 import)."""
+
+
+def answering(runtime: EmbeddedCluster | HostRuntime) -> control.Handler:
+    """The runtime's control API, where a record in the store that cannot be read is an
+    answer that says so (not a connection closed on the client)."""
+    from crg.runtime.operator import CommandError
+
+    async def answer(request: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return await runtime.command(request)
+        except RecordError as exc:
+            raise CommandError(f"the store holds a record this runtime cannot read: {exc}; "
+                               "nothing can be decided until it is readable again (each "
+                               "agent tries every second, and raised a runtime alert)"
+                               ) from None
+    return answer
 
 
 LAST_ALERTS_S = 3.0

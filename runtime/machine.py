@@ -174,4 +174,6 @@ class Machine:
 
     def trouble_over(self, group: str | None, action: str) -> None:
         """``action`` of ``group`` worked: a new failure of it is news again."""
-        self.troubles.pop((group or "", action), None)
+        if self.troubles.pop((group or "", action), None) is not None:
+            what = f"{action} of {group}" if group is not None else action
+            log.info("%s: %s works again", self.name, what)

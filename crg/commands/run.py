@@ -25,6 +25,7 @@ from crg.runtime.endpoint.server import HttpAddressError, parse_address
 from crg.runtime.linefile import open_output
 from crg.runtime.logs import FORMATS
 from crg.runtime.operator import CommandError
+from crg.runtime.records import RecordError
 from crg.runtime.rundir import RunDirError
 from crg.runtime.store.access import PASSWORD_ENV, AccessError, StoreAccess, read_password
 from crg.runtime.store.base import StoreError
@@ -121,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(launch.serve(config, options))
     except (RunDirError, CommandError, StoreError) as exc:
         out.error(str(exc))
+        return ExitCode.BAD_INPUT
+    except RecordError as exc:  # only before anything started (launch.serve)
+        out.error(f"the store holds a record crg cannot read: {exc} (written by something "
+                  "other than crg? until it is repaired no agent can decide anything)")
         return ExitCode.BAD_INPUT
     except OSError as exc:  # only before anything started (launch.serve)
         out.error(os_problem(exc, options))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from crg.runtime.commit import Services
 from crg.runtime.endpoint.metrics import CONTENT_TYPE, Metrics
 from crg.runtime.endpoint.server import Response
-from crg.runtime.records import encode
+from crg.runtime.records import RecordError, encode
 from crg.runtime.status import status_of
 from crg.runtime.store.base import Snapshot, StoreError
 from crg.spec import State
@@ -95,7 +95,12 @@ class NodeEndpoint:
                                         f"{self.s.config.cluster.name}",
                                "groups": sorted(self.groups)})
         ok, health = self.health()
-        read = await self.read()
+        try:
+            read = await self.read()
+        except RecordError as exc:  # nothing to go by: not serving, and why
+            return _json(503, {"group": name, "serving": False, "node": self.node,
+                               "reason": f"the store holds a record this node cannot "
+                                         f"read: {exc}"})
         if read is None:
             return _json(503, {"group": name, "serving": False, "node": self.node,
                                "reason": "the store cannot be read and this node has no "
@@ -123,7 +128,10 @@ class NodeEndpoint:
 
     async def scrape(self) -> Response:
         ok, _ = self.health()
-        read = await self.read()
+        try:
+            read = await self.read()
+        except RecordError:  # the group gauges keep their last values; the cycle alerts
+            read = None
         snap, state = read if read is not None else (None, None)
         self.metrics.observe(state, snap, running=self.agent() is not None, lease_valid=ok,
                              config_sha256=self.config_sha256)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from etcd_server import EtcdCluster, etcd_available
+from loopback_agents import Agents
 from netbed import NetBed, unavailable_reason
 
 
@@ -35,6 +38,16 @@ def own_etcd(tmp_path: Path) -> Iterator[EtcdCluster]:
         yield cluster.start()
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def agents(etcd: EtcdCluster, tmp_path: Path) -> Iterator[Agents]:
+    """Agents of a cluster of the test's own name on the module's etcd; all stopped."""
+    found = Agents(etcd, tmp_path, f"agree{os.getpid()}{time.monotonic_ns() % 10**6}")
+    try:
+        yield found
+    finally:
+        found.stop_all()
 
 
 @pytest.fixture
