@@ -105,6 +105,31 @@ def _json(text: str, key: str) -> Any:
         raise RecordError(f"{key}: not JSON ({exc})") from None
 
 
+def _object(text: str, key: str) -> dict[str, Any]:
+    data = _json(text, key)
+    if not isinstance(data, dict):
+        raise RecordError(f"{key}: not a JSON object")
+    return data
+
+
+def _field(data: Mapping[str, Any], name: str, kind: type, default: Any, key: str) -> Any:
+    """``data[name]`` (``default`` when absent) if it is a ``kind`` (an int is no bool
+    here, a float may be an int, a count is not negative)."""
+    value = data.get(name, default)
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        what = {bool: "true or false", int: "a count", float: "a number", str: "a string"}
+        raise RecordError(f"{key}: {name} is {json.dumps(value)}, not {what[kind]}")
+    return value
+
+
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
@@ -135,20 +160,29 @@ def read_owner(snap: Snapshot, keys: Keys, group: str) -> OwnerRecord | None:
     entry = snap.get(key)
     if entry is None:
         return None
-    data = _json(entry.value, key)
-    return OwnerRecord(str(data["node"]), int(data.get("restarts", 0)),
-                       bool(data.get("failed", False)), bool(data.get("alerted", False)),
-                       bool(data.get("blocked_alerted", False)))
+    data = _object(entry.value, key)
+    if "node" not in data:
+        raise RecordError(f"{key}: no node")
+    return OwnerRecord(_field(data, "node", str, None, key),
+                       _field(data, "restarts", int, 0, key),
+                       _field(data, "failed", bool, False, key),
+                       _field(data, "alerted", bool, False, key),
+                       _field(data, "blocked_alerted", bool, False, key))
 
 
 def read_group(snap: Snapshot, keys: Keys, group: str) -> dict[str, Any]:
     """The group record; fields not yet written read as false / 0."""
     key = keys.group(group)
     entry = snap.get(key)
-    data: dict[str, Any] = {} if entry is None else dict(_json(entry.value, key))
+    data: dict[str, Any] = {} if entry is None else _object(entry.value, key)
     for flag in GROUP_FLAGS:
-        data[flag] = bool(data.get(flag, False))
-    data["events"] = int(data.get("events", 0))
+        data[flag] = _field(data, flag, bool, False, key)
+    data["events"] = _field(data, "events", int, 0, key)
+    if data.get("fault_time") is not None:
+        data["fault_time"] = _field(data, "fault_time", float, None, key)
+    for text in ("fault_node", "fault_reason"):
+        if data.get(text) is not None:
+            _field(data, text, str, None, key)
     return data
 
 
@@ -157,7 +191,13 @@ def read_facts(snap: Snapshot, keys: Keys, node: str) -> Facts:
     entry = snap.get(key)
     if entry is None:
         return {}
-    return {group: frozenset(flags) for group, flags in _json(entry.value, key).items()}
+    facts: Facts = {}
+    for group, flags in _object(entry.value, key).items():
+        if not isinstance(flags, list) or not set(flags) <= set(FLAGS):
+            raise RecordError(f"{key}: {group} holds {json.dumps(flags)}, not a list of "
+                              f"{', '.join(FLAGS)}")
+        facts[group] = frozenset(flags)
+    return facts
 
 
 def dump_facts(facts: Facts) -> str:
@@ -215,6 +255,9 @@ def encode(model: Model, keys: Keys, snap: Snapshot, *, me: int | None = None,
         for n, name in enumerate(nodes):
             if snap.get(keys.ban(topo.name, name)) is not None:
                 ban |= 1 << n
+        if owner is not None and owner.restarts > topo.budget:
+            raise RecordError(f"{keys.owner(topo.name)}: restarts is {owner.restarts}, more "
+                              f"than the budget of {topo.name} ({topo.budget})")
         groups.append(GroupVars(
             owner=_index(nodes, owner.node, keys.owner(topo.name)) + 1 if owner else 0,
             target=(_index(nodes, target_entry.value, keys.target(topo.name)) + 1

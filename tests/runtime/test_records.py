@@ -140,3 +140,41 @@ def test_a_crash_is_not_a_write() -> None:
             changes(model, keys, snap, state, crashed, node=-1, lease=None, ttl_ms=60_000)
 
     asyncio.run(body())
+
+
+@pytest.mark.parametrize(("suffix", "value", "message"), [
+    ("owner/g", "garbage{", "owner/g: not JSON (Expecting value"),
+    ("owner/g", "null", "owner/g: not a JSON object"),
+    ("owner/g", "[1]", "owner/g: not a JSON object"),
+    ("owner/g", '{"restarts": 0}', "owner/g: no node"),
+    ("owner/g", '{"node": 5}', "owner/g: node is 5, not a string"),
+    ("owner/g", '{"node": "n9"}', "owner/g names an unknown node 'n9'"),
+    ("owner/g", '{"node": "n1", "restarts": "x"}', 'owner/g: restarts is "x", not a count'),
+    ("owner/g", '{"node": "n1", "restarts": -3}', "owner/g: restarts is -3, not a count"),
+    ("owner/g", '{"node": "n1", "restarts": 99999}',
+     "owner/g: restarts is 99999, more than the budget of g (0)"),
+    ("owner/g", '{"node": "n1", "failed": 1}', "owner/g: failed is 1, not true or false"),
+    ("group/g", '{"events": true}', "group/g: events is true, not a count"),
+    ("group/g", '{"offline": "yes"}', 'group/g: offline is "yes", not true or false'),
+    ("group/g", '{"fault_time": "noon"}', 'group/g: fault_time is "noon", not a number'),
+    ("facts/n1", '{"g": ["vip", "disk"]}',
+     'facts/n1: g holds ["vip", "disk"], not a list of vip, app, mon, wd'),
+    ("facts/n1", '{"g": "vip"}', 'facts/n1: g holds "vip", not a list of vip, app, mon, wd'),
+    ("target/g", "n7", "target/g names an unknown node 'n7'"),
+])
+def test_a_record_another_writer_spoilt_is_named_with_its_fault(
+        suffix: str, value: str, message: str) -> None:
+    """Whatever shape a foreign writer left (the runtime tells the operator; nothing it
+    reads may turn into a TypeError, a wrong state or a state the spec cannot have)."""
+    config = parse(TOUCHY)
+    model = Model.from_config(config)
+    keys = Keys(config.cluster.name)
+
+    async def body() -> None:
+        store = MemoryStore()
+        await store.put(keys.prefix + suffix, value)
+        with pytest.raises(RecordError) as raised:
+            encode(model, keys, await store.snapshot(keys.prefix))
+        assert str(raised.value).startswith(keys.prefix + message), str(raised.value)
+
+    asyncio.run(body())
