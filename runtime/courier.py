@@ -20,13 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from crg.runtime.drivers.sinks import deliver
-from crg.runtime.records import Keys, RecordError, read_owner
+from crg.runtime.records import (
+    RecordError,
+    read_ack,
+    read_event,
+    read_owner,
+    stored_events,
+)
 from crg.runtime.store.base import Snapshot, StoreError
 
 if TYPE_CHECKING:
@@ -59,11 +64,6 @@ class Pending:
         return (self.after + 1, self.seq - 1) if self.seq > self.after + 1 else None
 
 
-def acknowledged(snap: Snapshot, keys: Keys, receiver: str, source: str) -> int:
-    entry = snap.get(keys.ack(receiver, source))
-    return int(entry.value) if entry is not None else 0
-
-
 def pending(agent: Machine, snap: Snapshot, receiver: str) -> list[Pending]:
     """What ``receiver`` has not received yet, in the order it was sent (the store
     revisions of the events)."""
@@ -72,12 +72,11 @@ def pending(agent: Machine, snap: Snapshot, receiver: str) -> list[Pending]:
     for source in model.groups:
         if receiver not in source.subscribers:
             continue
-        done = acknowledged(snap, keys, receiver, source.name)
-        for key, entry in snap.under(keys.events(source.name)).items():
-            seq = int(key.rsplit("/", 1)[1])
+        done = read_ack(snap, keys, receiver, source.name)
+        for seq, key, entry in stored_events(snap, keys, source.name):
             if seq > done:
                 out.append(Pending(entry.mod_revision, receiver, source.name, seq, done,
-                                   json.loads(entry.value)))
+                                   read_event(key, entry)))
     out.sort(key=lambda p: (p.revision, p.source, p.seq))
     # Within a source, ``after`` is the event before (the first one follows the ack).
     ordered = []

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from crg.runtime import alerting
 from crg.runtime.commit import ExtraFor, Outcome, Services
-from crg.runtime.courier import acknowledged
 from crg.runtime.drivers.sinks import iso_time
-from crg.runtime.records import Extra, Keys, dumps, read_group
+from crg.runtime.records import Extra, Keys, dumps, read_ack, read_group, stored_events
 from crg.runtime.store.base import Put, Snapshot
 from crg.spec import Action, ActionKind, Model, State
 from crg.spec.present.modes import node_status, placement_of
@@ -54,11 +53,10 @@ def retention(snap: Snapshot, keys: Keys, source: str, subscribers: Iterable[str
     """Sending event ``seq`` of ``source``: every stored event that all subscribers
     acknowledged goes, and so does every event more than QUEUE_LIMIT behind ``seq``,
     delivered or not (those the receivers had not got are *dropped*)."""
-    acks = {r: acknowledged(snap, keys, r, source) for r in subscribers}
+    acks = {r: read_ack(snap, keys, r, source) for r in subscribers}
     delivered = min(acks.values(), default=seq)
     overflow = seq - QUEUE_LIMIT
-    stored = sorted((int(key.rsplit("/", 1)[1]), key)
-                    for key in snap.under(keys.events(source)))
+    stored = [(n, key) for n, key, _ in stored_events(snap, keys, source)]
     gone = [(n, key) for n, key in stored if n <= max(delivered, overflow)]
     gone = gone[:DELETES_PER_STEP]
     dropped = {}

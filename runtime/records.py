@@ -42,7 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crg.runtime.store.base import Lease, Put, Snapshot, Txn
+from crg.runtime.store.base import Entry, Lease, Put, Snapshot, Txn
 from crg.spec import GroupVars, Model, NodeVars, State
 
 FLAGS = ("vip", "app", "mon", "wd")
@@ -203,6 +203,33 @@ def read_facts(snap: Snapshot, keys: Keys, node: str) -> Facts:
 def dump_facts(facts: Facts) -> str:
     return dumps({g: [f for f in FLAGS if f in flags] for g, flags in sorted(facts.items())
                   if flags})
+
+
+def read_ack(snap: Snapshot, keys: Keys, receiver: str, source: str) -> int:
+    """The last service event of ``source`` that ``receiver`` acknowledged (0: none)."""
+    key = keys.ack(receiver, source)
+    entry = snap.get(key)
+    if entry is None:
+        return 0
+    if not entry.value.isdigit():
+        raise RecordError(f"{key}: {json.dumps(entry.value)} is not an event number")
+    return int(entry.value)
+
+
+def stored_events(snap: Snapshot, keys: Keys, source: str) -> list[tuple[int, str, Entry]]:
+    """The service events of ``source`` in the store: (seq, key, entry), by seq."""
+    found = []
+    for key, entry in snap.under(keys.events(source)).items():
+        seq = key.rsplit("/", 1)[1]
+        if not seq.isdigit():
+            raise RecordError(f"{key}: not a service event (its name is not its number)")
+        found.append((int(seq), key, entry))
+    return sorted(found, key=lambda event: event[0])
+
+
+def read_event(key: str, entry: Entry) -> dict[str, Any]:
+    """A stored service event's fields."""
+    return _object(entry.value, key)
 
 
 def node_lease(snap: Snapshot, keys: Keys, node: str, ttl_ms: int) -> Lease | None:

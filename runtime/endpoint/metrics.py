@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from crg.dsl.model import Config
-from crg.runtime.records import Keys, read_owner
+from crg.runtime.records import Keys, read_ack, read_owner, stored_events
 from crg.runtime.store.base import Snapshot
 from crg.runtime.telemetry import Telemetry
 from crg.spec import Action, ActionKind, Model, State
@@ -42,10 +42,9 @@ def pending_events(model: Model, keys: Keys, snap: Snapshot) -> dict[str, int]:
         for source in model.groups:
             if receiver.name not in source.subscribers:
                 continue
-            ack = snap.get(keys.ack(receiver.name, source.name))
-            done = int(ack.value) if ack is not None else 0
-            waiting += sum(1 for key in snap.under(keys.events(source.name))
-                           if int(key.rsplit("/", 1)[1]) > done)
+            done = read_ack(snap, keys, receiver.name, source.name)
+            waiting += sum(1 for seq, _, _ in stored_events(snap, keys, source.name)
+                           if seq > done)
         out[receiver.name] = waiting
     return out
 

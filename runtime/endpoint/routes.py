@@ -128,13 +128,15 @@ class NodeEndpoint:
 
     async def scrape(self) -> Response:
         ok, _ = self.health()
+        running = self.agent() is not None
         try:
             read = await self.read()
-        except RecordError:  # the group gauges keep their last values; the cycle alerts
-            read = None
-        snap, state = read if read is not None else (None, None)
-        self.metrics.observe(state, snap, running=self.agent() is not None, lease_valid=ok,
-                             config_sha256=self.config_sha256)
+            snap, state = read if read is not None else (None, None)
+            self.metrics.observe(state, snap, running=running, lease_valid=ok,
+                                 config_sha256=self.config_sha256)
+        except RecordError:  # the group gauges keep their last values; the lanes alert
+            self.metrics.observe(None, None, running=running, lease_valid=ok,
+                                 config_sha256=self.config_sha256)
         return Response(200, self.metrics.exposition(), CONTENT_TYPE)
 
     # -- reading -------------------------------------------------------------------------

@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from crg.dsl import Fault, parse
-from crg.runtime.records import Keys, RecordError, changes, encode
+from crg.runtime.records import (
+    Keys,
+    RecordError,
+    changes,
+    encode,
+    read_ack,
+    read_event,
+    stored_events,
+)
 from crg.runtime.registration import register
 from crg.runtime.store.base import Lease, Put, Txn
 from crg.runtime.store.memory import MemoryStore
@@ -175,6 +183,29 @@ def test_a_record_another_writer_spoilt_is_named_with_its_fault(
         await store.put(keys.prefix + suffix, value)
         with pytest.raises(RecordError) as raised:
             encode(model, keys, await store.snapshot(keys.prefix))
+        assert str(raised.value).startswith(keys.prefix + message), str(raised.value)
+
+    asyncio.run(body())
+
+
+@pytest.mark.parametrize(("suffix", "value", "message"), [
+    ("acks/g/g", "zz", 'acks/g/g: "zz" is not an event number'),
+    ("acks/g/g", "-1", 'acks/g/g: "-1" is not an event number'),
+    ("events/g/latest", "{}", "events/g/latest: not a service event"),
+    ("events/g/0000000002", "garbage", "events/g/0000000002: not JSON"),
+])
+def test_a_spoilt_service_event_or_acknowledgement_is_named(
+        suffix: str, value: str, message: str) -> None:
+    keys = Keys("touchy")
+
+    async def body() -> None:
+        store = MemoryStore()
+        await store.put(keys.prefix + suffix, value)
+        snap = await store.snapshot(keys.prefix)
+        with pytest.raises(RecordError) as raised:
+            read_ack(snap, keys, "g", "g")
+            for _, key, entry in stored_events(snap, keys, "g"):
+                read_event(key, entry)
         assert str(raised.value).startswith(keys.prefix + message), str(raised.value)
 
     asyncio.run(body())
