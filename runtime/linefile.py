@@ -11,7 +11,8 @@ at most ``limit`` lines wait, newer ones are dropped and counted. The file's
 
 Opening (:func:`open_output`) refuses to follow a symbolic link, creates a new file
 ``0600`` (events and transitions may tell more than everyone should read), and refuses
-an existing regular file that belongs to another user.
+an existing regular file that belongs to another user. A file renamed or removed under
+it (log rotation) is followed: the next lines go to a new file at the path.
 """
 
 from __future__ import annotations
@@ -165,6 +166,9 @@ class LineFile:
                     break
                 batch = self._batch()
             try:
+                if fd is not None and self._moved(fd):
+                    os.close(fd)  # rotated: the lines from now on go to a new file
+                    fd = None
                 if fd is None:
                     fd = self._open()
                 self._write(fd, batch)
@@ -216,6 +220,19 @@ class LineFile:
         fd = open_output(self.path, truncate=self._truncate)
         self._truncate = False  # once: a reopened trace must not lose what it holds
         return fd
+
+    def _moved(self, fd: int) -> bool:
+        """Whether ``path`` no longer names the file ``fd`` writes to: renamed or removed
+        (logrotate's default), so the next lines must open a new one, as ``tail -F``
+        follows it. One ``stat`` per batch of lines."""
+        if self.path is None:
+            return False
+        try:
+            named = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return True
+        held = os.fstat(fd)
+        return (named.st_dev, named.st_ino) != (held.st_dev, held.st_ino)
 
     def _write(self, fd: int, data: bytes) -> None:
         """Write ``data`` from ``_offset`` on, moving ``_offset`` with every byte that

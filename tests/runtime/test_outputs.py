@@ -52,6 +52,35 @@ def test_a_new_file_is_private_and_a_link_is_never_followed(tmp_path: Path) -> N
     assert victim.read_text() == "precious\n"
 
 
+def test_a_rotated_file_is_followed_and_a_truncated_one_appended_to(tmp_path: Path) -> None:
+    """logrotate, either way: renamed (the default, then ``create``) — the next lines go
+    to a new file at the path, made 0600, none lost; or ``copytruncate`` — the lines go on
+    at the start of the emptied file (appended, so no hole where the old lines were)."""
+    board = Board()
+    path = tmp_path / "events.jsonl"
+    output = LineFile(board.sink("events", str(path)), path)
+    try:
+        output.write("one")
+        assert output.flush()
+        path.rename(tmp_path / "events.jsonl.1")
+        output.write("two")
+        assert output.flush()
+        assert (tmp_path / "events.jsonl.1").read_text() == "one\n"
+        assert path.read_text() == "two\n" and stat.S_IMODE(path.stat().st_mode) == 0o600
+        path.unlink()  # removed outright: made again
+        output.write("three")
+        assert output.flush()
+        assert path.read_text() == "three\n"
+        os.truncate(path, 0)  # copytruncate
+        output.write("four")
+        assert output.flush()
+        assert path.read_bytes() == b"four\n"
+        assert not output.health.failing
+    finally:
+        output.close()
+        board.close()
+
+
 @pytest.mark.skipif(not ROOT, reason="needs root to give a file to another user")
 def test_another_user_s_file_is_refused(tmp_path: Path) -> None:
     planted = tmp_path / "trace.jsonl"
