@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from crg.commands.simulate import to_dict
 from crg.dsl import Config
+from crg.spec.present.commands import refusal
 from crg.spec.present.simulation import Event, Simulation, Step
 
 
@@ -24,6 +25,8 @@ class Where:
     """The node running the application (None: stopped, e.g. offline mode)."""
     banned: frozenset[str] = field(default=frozenset(), compare=False)
     """crg only: nodes where the group spent its restart budget."""
+    target: str | None = field(default=None, compare=False)
+    """crg only: the operator's switchover target in force (None: none)."""
 
 
 Placement = dict[str, Where]
@@ -46,6 +49,12 @@ class Replay:
         self.placements.append(self._placement(self._last))
         return self.placements[-1]
 
+    def refused(self, event: tuple[str, ...]) -> str | None:
+        """Why crg would refuse ``event`` now (None: it is accepted), in the words
+        ``crg simulate`` and the operator commands use: the rules decide, not the caller."""
+        found = refusal(self.simulation, self._last.state, Event(event[0], tuple(event[1:])))
+        return None if found is None else found.reason
+
     def _placement(self, step: Step) -> Placement:
         document = to_dict(self.simulation, self.config.source.path, [step])
         if document["outcome"] != "settled":
@@ -53,9 +62,11 @@ class Replay:
         model, nodes = self.simulation.model, self.config.cluster.nodes
         placement = {}
         for g, (group, p) in enumerate(document["steps"][0]["placement"].items()):
-            ban = model.group_vars(step.state, g).ban
+            variables = model.group_vars(step.state, g)
             placement[group] = Where(p["vip"], p["node"] if p["app"] == "up" else None,
-                                     frozenset(n for i, n in enumerate(nodes) if ban >> i & 1))
+                                     frozenset(n for i, n in enumerate(nodes)
+                                               if variables.ban >> i & 1),
+                                     nodes[variables.target - 1] if variables.target else None)
         return placement
 
 

@@ -209,7 +209,138 @@ def instance_goes_home(outcome: Outcome, step: int) -> bool:
     return False
 
 
+def instance_move_refused(outcome: Outcome, step: int) -> bool:
+    """An operator moves an instance group to a node other than its preferred one: crg
+    takes it there in offline mode (VIP held, application stopped), as it would after a
+    failover, and keeps it there while the target is in force; Pacemaker keeps the group
+    at home, or brings it back as soon as home is up, since the application, banned from
+    every node but the preferred one, pulls its group along whatever the ``cli-prefer``
+    constraint's INFINITY (INFINITY and -INFINITY make -INFINITY). Recognised where crg
+    has the group offline on its target, not the preferred node, and Pacemaker runs it on
+    the preferred node."""
+    config = outcome.scenario.config
+    for name in outcome.differing_groups(step):
+        group = config.group(name)
+        ours, theirs = outcome.crg[step][name], outcome.pacemaker[step][name]
+        if (group.kind is Kind.INSTANCE and ours.target not in (None, group.preferred)
+                and ours.vip == ours.target and ours.app is None
+                and theirs.vip == theirs.app == group.preferred):
+            return True
+    return False
+
+
+def _target_dropped(outcome: Outcome, step: int, name: str, how: str) -> str | None:
+    """The node of ``name``'s last switchover before ``step`` when crg withdrew that
+    target itself — ``how``: ``fail``, the target node crashed, or ``fault``, the group
+    spent its restart budget there — and no operator command on the group followed
+    (Pacemaker's ``cli-prefer`` constraint still names the node); else None."""
+    events = outcome.scenario.events[:step]
+    for index in range(len(events), 0, -1):
+        event = events[index - 1]
+        if event[0] in ("switchover", "clear") and event[1] == name:
+            return None  # the operator's own command replaced or withdrew the target
+        before, after = outcome.crg[index - 1][name], outcome.crg[index][name]
+        if before.target is None or after.target is not None:
+            continue
+        node = before.target
+        if how == "fail" and event == ("fail", node):
+            return node
+        if (how == "fault" and event == ("fault", name) and before.app == node
+                and node in after.banned):
+            return node
+        return None
+    return None
+
+
+def _back_on_dropped_target(outcome: Outcome, step: int, how: str) -> bool:
+    for name in outcome.differing_groups(step):
+        node = _target_dropped(outcome, step, name, how)
+        if (node is not None and outcome.pacemaker[step][name].vip == node
+                and outcome.crg[step][name].vip != node):
+            return True
+    return False
+
+
+def move_outlives_crash(outcome: Outcome, step: int) -> bool:
+    """An operator moved a group to a node that then crashed: crg withdraws the target
+    (the node can no longer take the group) and the group, placed elsewhere, stays there
+    by its failback policy when the node returns; Pacemaker's ``cli-prefer`` constraint
+    outlives the crash, and the group goes back to the node once it is up again.
+    Recognised where crg withdrew the target at the node's crash, no switchover or clear
+    of the group followed, and Pacemaker has the group's VIP on that node and crg not."""
+    return _back_on_dropped_target(outcome, step, "fail")
+
+
+def move_outlives_ban(outcome: Outcome, step: int) -> bool:
+    """An operator moved a group to a node where it then spent its restart budget: crg
+    withdraws the target (the move failed; the window passing must not send the group
+    back there long after the operator asked); Pacemaker's ``cli-prefer`` constraint
+    stays, so the group's VIP goes back there as soon as the application may run nowhere
+    (or, after a clean-up or the failure-timeout, the whole group). Recognised where crg
+    withdrew the target at a fault that banned the group from it, no switchover or clear
+    followed, and Pacemaker has the group's VIP on that node and crg not."""
+    return _back_on_dropped_target(outcome, step, "fault")
+
+
+def fail_count_per_node(outcome: Outcome, step: int) -> bool:
+    """A group comes back to a node where its application already failed, and fails
+    again: crg counts restarts per stay (a new owner starts from a full budget) and
+    restarts it in place; Pacemaker counts failures per node (the fail count stays on
+    the node the group left, until a clean-up, a crash of the node or the
+    failure-timeout) and, the migration-threshold reached, moves it away. Recognised on
+    the fault, from the script: the faults on that node since its last crash or clean-up
+    reach the threshold (restarts + 1), those since the group's arrival there do not."""
+    if step == 0:
+        return False
+    event = outcome.scenario.events[step - 1]
+    if event[0] != "fault":
+        return False
+    name = event[1]
+    node = outcome.crg[step - 1][name].app
+    if (node is None or outcome.crg[step][name].app != node
+            or outcome.pacemaker[step][name].vip == node):
+        return False
+    threshold: int = outcome.scenario.config.group(name).restarts + 1
+    on_node = this_stay = 0
+    arrived = False
+    for index in range(step, 0, -1):
+        earlier = outcome.scenario.events[index - 1]
+        if earlier in (("fail", node), ("cleanup", name, node)):
+            break
+        if earlier == ("fault", name) and outcome.crg[index - 1][name].app == node:
+            on_node += 1
+            this_stay += not arrived
+        if outcome.crg[index - 1][name].vip != node:
+            arrived = True  # before this event the group was elsewhere: a new stay began
+    return on_node >= threshold > this_stay
+
+
+def avoid_cycle_by_name(outcome: Outcome, step: int) -> bool:
+    """Two groups avoid each other and want the same node: crg breaks the cycle by name,
+    places the first on its best node, and the second, with no free candidate, beside it
+    (a group with manual failback never moves off again); Pacemaker places the second
+    first and the first on another node (free, or beside another group it avoids). The
+    mirror of ``avoid-cycle``: recognised where crg has the group beside a group it avoids
+    that avoids it back and comes after it by name, and Pacemaker has that group where
+    crg does and this one on another node."""
+    config = outcome.scenario.config
+    for name in outcome.differing_groups(step):
+        ours = outcome.crg[step][name].vip
+        for other in config.group(name).avoid:
+            if (other > name and name in config.group(other).avoid and ours is not None
+                    and outcome.crg[step][other].vip == ours
+                    and outcome.pacemaker[step][other] == outcome.crg[step][other]
+                    and outcome.pacemaker[step][name].vip not in (None, ours)):
+                return True
+    return False
+
+
 CAUSES: tuple[Cause, ...] = (
+    # First: instance-goes-home reads only the placement, and an instance group moved to
+    # a possible node in offline mode would pass for one that Pacemaker brought home.
+    Cause("instance-move-refused", "an operator moves an instance group off its preferred "
+          "node: crg moves it in offline mode, Pacemaker does not move it",
+          instance_move_refused),
     Cause("instance-ban-keeps-vip", "an instance group out of restarts on its preferred "
           "node: crg moves the VIP on in offline mode, Pacemaker keeps it there",
           instance_ban_keeps_vip),
@@ -218,6 +349,18 @@ CAUSES: tuple[Cause, ...] = (
     Cause("blocked-vip-goes-home", "an auto group blocked away from home: crg keeps its VIP "
           "where it was blocked, Pacemaker moves the VIP alone to the preferred node",
           blocked_vip_goes_home),
+    # After blocked-vip-goes-home: a blocked auto group's VIP goes home in Pacemaker with
+    # or without a dropped target there, so when home was the target the command is not
+    # what made the difference.
+    Cause("move-outlives-crash", "a switchover's node crashes: crg withdraws the target, "
+          "Pacemaker's cli-prefer brings the group back when the node returns",
+          move_outlives_crash),
+    Cause("move-outlives-ban", "a group spends its budget on its switchover's node: crg "
+          "withdraws the target, Pacemaker's cli-prefer still draws the group there",
+          move_outlives_ban),
+    Cause("fail-count-per-node", "a group back on a node where it failed before: crg "
+          "restarts it (a new stay, a new budget), Pacemaker counts the old failures",
+          fail_count_per_node),
     Cause("avoid-cycle", "groups that avoid each other: crg places them by name and moves "
           "an auto group off the node it shares; Pacemaker in its own order, and leaves it",
           avoid_cycle),
@@ -231,6 +374,9 @@ CAUSES: tuple[Cause, ...] = (
           avoider_influence),
     Cause("avoided-count", "every candidate holds an avoided group: crg takes the first, "
           "Pacemaker the one with the fewest", avoided_count),
+    Cause("avoid-cycle-by-name", "two groups that avoid each other: crg places the first "
+          "by name and the second beside it; Pacemaker the second first, the first elsewhere",
+          avoid_cycle_by_name),
 )
 
 

@@ -4,7 +4,9 @@ A configuration has 2 to 4 nodes and 1 to 4 groups, each with a random sequenced
 failback policy, kind, restart budget and, sometimes, groups it avoids. A script is a few
 node crashes, rejoins, application faults and clean-ups of a node where a group spent its
 restart budget, each chosen among the events possible at that point (by crg's own
-placement, which both sides agree on until they do not).
+placement, which both sides agree on until they do not). The scripts of
+:func:`operator_scenario` (seeds from :data:`OPERATOR_SEEDS` on) also have an operator's
+``switchover G N`` and ``clear G``, each offered only where crg would accept it.
 Everything follows from the seed, so a failing scenario is reproduced by its number.
 """
 
@@ -71,23 +73,66 @@ def script(rng: random.Random, config: Config, length: int) -> Replay:
     applications run), and crg's run of them."""
     replay = Replay(config)
     down: set[str] = set()
-    nodes = list(config.cluster.nodes)
     for _ in range(length):
-        options: list[tuple[str, ...]] = [("fail", n) for n in nodes if n not in down]
-        options += [("join", n) for n in sorted(down)]
-        placement = replay.placements[-1]
-        options += [("fault", g) for g, where in sorted(placement.items())
-                    if where.app is not None]
-        options += [("cleanup", g, n) for g, where in sorted(placement.items())
-                    for n in sorted(where.banned)]
+        options = _environment(replay, down)
         if not options:
             break
-        event = rng.choice(options)
-        replay.apply(event)
-        if event[0] == "fail":
-            down.add(event[1])
-        elif event[0] == "join":
-            down.discard(event[1])
+        _apply(replay, down, rng.choice(options))
+    return replay
+
+
+def _environment(replay: Replay, down: set[str]) -> list[tuple[str, ...]]:
+    """The crashes, rejoins, faults and clean-ups possible after the replay so far."""
+    options: list[tuple[str, ...]] = [("fail", n) for n in replay.config.cluster.nodes
+                                      if n not in down]
+    options += [("join", n) for n in sorted(down)]
+    placement = replay.placements[-1]
+    options += [("fault", g) for g, where in sorted(placement.items())
+                if where.app is not None]
+    options += [("cleanup", g, n) for g, where in sorted(placement.items())
+                for n in sorted(where.banned)]
+    return options
+
+
+def _commands(replay: Replay) -> list[tuple[str, ...]]:
+    """The switchovers and clears crg accepts after the replay so far (crg's own reading
+    of an operator command against the state, as ``crg switchover`` refuses one)."""
+    placement = replay.placements[-1]
+    options: list[tuple[str, ...]] = [
+        ("switchover", g, n) for g in sorted(placement) for n in replay.config.cluster.nodes
+        if replay.refused(("switchover", g, n)) is None]
+    options += [("clear", g) for g, where in sorted(placement.items())
+                if where.target is not None and replay.refused(("clear", g)) is None]
+    return options
+
+
+def _apply(replay: Replay, down: set[str], event: tuple[str, ...]) -> None:
+    replay.apply(event)
+    if event[0] == "fail":
+        down.add(event[1])
+    elif event[0] == "join":
+        down.discard(event[1])
+
+
+def operator_script(rng: random.Random, config: Config, length: int) -> Replay:
+    """``length`` events, environment events and operator commands (``switchover``,
+    ``clear``) mixed: at each step a kind of event is drawn among those possible, then
+    one of its events, so that the many switchovers (a group times a node) do not crowd
+    out the rest; the step drawn first, or the first one after it where crg accepts one,
+    is a switchover, unless the script has had one already."""
+    replay = Replay(config)
+    down: set[str] = set()
+    switchover_at = rng.randrange(length)
+    for index in range(length):
+        options = _environment(replay, down) + _commands(replay)
+        if (index >= switchover_at and all(e[0] != "switchover" for e in replay.events)
+                and any(e[0] == "switchover" for e in options)):
+            options = [e for e in options if e[0] == "switchover"]
+        if not options:
+            break
+        kinds = sorted({e[0] for e in options})
+        kind = rng.choice(kinds)
+        _apply(replay, down, rng.choice([e for e in options if e[0] == kind]))
     return replay
 
 
@@ -105,4 +150,18 @@ def scenario(seed: int) -> Scenario:
     rng = random.Random(seed)
     text, config = _config(rng, seed)
     replay = script(rng, config, rng.randint(2, 6))
+    return Scenario(seed, text, config, replay.events, replay.placements)
+
+
+OPERATOR_SEEDS = 1000
+"""The first seed of the scenarios with operator commands (their own range: the seeds
+below keep the scripts without them)."""
+
+
+def operator_scenario(seed: int) -> Scenario:
+    """Scenario ``seed`` (from :data:`OPERATOR_SEEDS` on): the same configurations, a
+    script of 3 to 7 events with switchovers and clears among them."""
+    rng = random.Random(seed)
+    text, config = _config(rng, seed)
+    replay = operator_script(rng, config, rng.randint(3, 7))
     return Scenario(seed, text, config, replay.events, replay.placements)

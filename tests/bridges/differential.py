@@ -3,7 +3,9 @@
 Both answers are reduced to what both schedulers decide for every group after every
 event: the node holding the VIP and the node running the application (none in offline
 mode). The first step where they differ is the scenario's disagreement; later steps start
-from different states and say nothing more.
+from different states and say nothing more. Operator commands are replayed with
+Pacemaker's own: ``switchover G N`` is ``crm_resource --move``, ``clear G`` is
+``crm_resource --clear`` (the Pacemaker group of crg group G is named G).
 """
 
 from __future__ import annotations
@@ -64,6 +66,15 @@ def run(scenario: Scenario) -> Outcome:
                 resources = cluster.rejoin(name)
             elif kind == "cleanup":
                 resources = cluster.cleanup(f"{name}-app", event[2])
+            elif kind == "switchover":
+                # crg takes a switchover only away from the group's node; Pacemaker can
+                # already have it there (and crm_resource refuses the move) only once the
+                # two differ.
+                assert (pacemaker[-1][name].vip != event[2]
+                        or pacemaker != crg[:index + 1]), (scenario.describe(), index)
+                resources = cluster.move(name, event[2])
+            elif kind == "clear":
+                resources = cluster.clear(name)
             else:
                 # The application fails where crg runs it: both agreed up to here, or the
                 # comparison has already stopped mattering.

@@ -16,6 +16,11 @@ the resulting status. A cluster here is a CIB file that each event rewrites:
 * ``cleanup(rsc, n)``: what ``crm_resource --cleanup --resource rsc --node n`` has the
   controller do: ``rsc``'s history on ``n`` and its fail counts there are erased (the
   scheduler then probes ``n`` for it, and crm_simulate's probe finds it stopped).
+* ``move(g, n)`` and ``clear(g)``: the operator's ``crm_resource --move --resource g
+  --node n`` and ``crm_resource --clear --resource g``, run as they are on the CIB file
+  (``CIB_file``: crm_resource edits the file instead of a live cluster's CIB). The move
+  leaves the location constraint ``cli-prefer-g`` (score INFINITY, on n) until the clear
+  removes it (with any ``cli-ban-g-*``).
 
 After the event the scheduler runs again until it schedules nothing (a transition can
 leave work for the next one), at most :data:`MAX_TRANSITIONS` times. The placement read
@@ -25,6 +30,7 @@ back is each resource's node from the XML status that crm_simulate prints.
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -34,8 +40,12 @@ from pathlib import Path
 CRM_SIMULATE = shutil.which("crm_simulate") or "/usr/sbin/crm_simulate"
 CRM_VERIFY = shutil.which("crm_verify") or "/usr/sbin/crm_verify"
 CIBADMIN = shutil.which("cibadmin") or "/usr/sbin/cibadmin"
+CRM_RESOURCE = shutil.which("crm_resource") or "/usr/sbin/crm_resource"
 MAX_TRANSITIONS = 5
 CALL_TIMEOUT_S = 30
+ALREADY = 108
+"""CRM_EX_EXISTS: crm_resource's exit code for a move to the node the resource runs on
+(it writes nothing then)."""
 NOT_RUNNING = 7
 """OCF_NOT_RUNNING: what a monitor returns when the application is gone."""
 
@@ -116,9 +126,31 @@ class Cluster:
         self._path.write_text(ET.tostring(root, encoding="unicode"))
         return self._run([])
 
+    def move(self, group: str, node: str) -> dict[str, str]:
+        """The operator moves ``group`` (the Pacemaker group, named as the crg group) to
+        ``node``; without ``--force`` no ``cli-ban`` is written for the node it leaves."""
+        # Refused only when the group already runs on ``node``: the real tool then writes
+        # nothing and the cluster goes on as it was, and so does this one.
+        self._resource_tool(["--move", "--resource", group, "--node", node], ALREADY)
+        return self._run([])
+
+    def clear(self, group: str) -> dict[str, str]:
+        self._resource_tool(["--clear", "--resource", group])
+        return self._run([])
+
     def fault(self, resource: str, interval_ms: int, node: str) -> dict[str, str]:
         return self._run(["--op-inject",
                           f"{resource}_monitor_{interval_ms}@{node}={NOT_RUNNING}"])
+
+    def _resource_tool(self, args: list[str], *tolerated: int) -> int:
+        """``crm_resource ARGS`` on the CIB file; its exit code (0, or one of ``tolerated``)."""
+        command = [CRM_RESOURCE, *args]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=CALL_TIMEOUT_S,
+                              check=False, env={**os.environ, "CIB_file": str(self._path)})
+        if done.returncode not in (0, *tolerated):
+            raise SchedulerError(f"CIB_file={self._path} {' '.join(command)} exited "
+                                 f"{done.returncode}: {done.stderr.strip()[-2000:]}")
+        return done.returncode
 
     def _node_state(self, node: str) -> tuple[ET.Element, ET.Element]:
         root = ET.parse(self._path).getroot()

@@ -46,6 +46,18 @@ EXAMPLES: dict[str, tuple[list[str], list[tuple[str, ...]]]] = {
     "avoided-count": ([group("a", ["n3", "n1", "n2"], "failback auto", "avoid b, c, d"),
                        group("b", ["n1"]), group("c", ["n1"]), group("d", ["n2"])],
                       [("fail", "n3")]),
+    "avoid-cycle-by-name": ([group("a", ["n1", "n2"], "failback manual", "avoid b"),
+                             group("b", ["n1"], "failback manual", "avoid a")], []),
+    "instance-move-refused": ([group("db", ["n1", "n2"], "kind instance", "failback manual")],
+                              [("switchover", "db", "n2")]),
+    "move-outlives-crash": ([group("web", ["n1", "n2"], "failback manual")],
+                            [("switchover", "web", "n2"), ("fail", "n2"), ("join", "n2")]),
+    "move-outlives-ban": ([group("web", ["n1", "n2"], "failback manual", "restarts 0")],
+                          [("switchover", "web", "n2"), ("fault", "web"),
+                           ("cleanup", "web", "n2")]),
+    "fail-count-per-node": ([group("web", ["n1", "n2"], "failback manual", "restarts 1")],
+                            [("fault", "web"), ("switchover", "web", "n2"),
+                             ("switchover", "web", "n1"), ("fault", "web")]),
 }
 
 

@@ -8,6 +8,10 @@ simulate``'s. Every scenario either agrees at every event, or its first differen
 recognised as one of the named causes of diff_causes.py (README.md, "Using crg with
 Pacemaker or keepalived", has each with an example). The counts are pinned: a change to
 crg's rules or to the export that moves them fails here, with the new counts to re-pin.
+
+The same holds for :data:`OPERATOR_SCENARIOS` more scripts that also have an operator's
+``switchover`` and ``clear`` (replayed with ``crm_resource --move`` and ``--clear`` on
+the CIB file), counted apart so that neither set's counts move the other's.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from __future__ import annotations
 import collections
 import multiprocessing
 import tempfile
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from diff_causes import classify
-from diff_scenarios import generated_config, scenario
+from diff_scenarios import OPERATOR_SEEDS, Scenario, generated_config, operator_scenario, scenario
 from differential import Outcome, run
 from pacemaker_scheduler import verify
 
@@ -43,20 +48,61 @@ EXPECTED = {
 """Scenarios per outcome: ``agree`` (every event), else the cause of the first difference.
 Re-pin by pasting the counts the failing test prints (and update README.md)."""
 
+OPERATOR_SCENARIOS = 160
+"""Seeds OPERATOR_SEEDS.. (1000..): the scripts with switchovers and clears."""
+
+OPERATOR_EXPECTED = {
+    "agree": 105,
+    "avoid-cycle": 5,
+    "avoid-cycle-by-name": 2,
+    "avoided-count": 1,
+    "avoided-home-taken": 1,
+    "avoider-influence": 5,
+    "home-avoided-too": 1,
+    "instance-ban-keeps-vip": 6,
+    "instance-goes-home": 3,
+    "instance-move-refused": 25,
+    "move-outlives-ban": 2,
+    "move-outlives-crash": 4,
+}
+"""As :data:`EXPECTED`, for the scripts with operator commands."""
+
+OPERATOR_CAUSES = {"move-outlives-crash", "move-outlives-ban", "fail-count-per-node"}
+"""The differences that need an operator's command and no avoid or instance group."""
+
 WORKERS = 2
 """Two scenarios at a time keep both cores busy: in processes, since half of the work is
 crg's simulation in Python (the other half crm_simulate, in a subprocess)."""
 
 
 def _judge(seed: int) -> tuple[Outcome, str]:
-    outcome = run(scenario(seed))
+    return _judged(scenario(seed))
+
+
+def _judge_operator(seed: int) -> tuple[Outcome, str]:
+    return _judged(operator_scenario(seed))
+
+
+def _judged(generated: Scenario) -> tuple[Outcome, str]:
+    outcome = run(generated)
     return outcome, classify(outcome) or "agree"
 
 
-def _outcomes() -> list[tuple[Outcome, str]]:
+def _outcomes(judge: Callable[[int], tuple[Outcome, str]] = _judge,
+              seeds: Iterable[int] = range(SCENARIOS)) -> list[tuple[Outcome, str]]:
     # fork: the workers inherit the test's imports and sys.path (the helpers beside it).
     with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(_judge, range(SCENARIOS), chunksize=4))
+        return list(pool.map(judge, seeds, chunksize=4))
+
+
+def _unexplained(judged: list[tuple[Outcome, str]]) -> list[str]:
+    return [o.describe(o.first_difference or 0) for o, cause in judged if cause == "unexplained"]
+
+
+def _plain(outcomes: list[Outcome]) -> set[int]:
+    """The seeds whose groups are plain failover groups (no avoid, no instance kind)."""
+    return {o.scenario.seed for o in outcomes
+            if not any(g.avoid or g.kind is Kind.INSTANCE for g in o.scenario.config.groups)}
 
 
 @pytest.mark.slow
@@ -65,22 +111,50 @@ def test_placements_agree_or_differ_for_a_named_reason(pacemaker: None) -> None:
     judged = _outcomes()
     outcomes = [o for o, _ in judged]
     causes = {o.scenario.seed: cause for o, cause in judged}
-    unexplained = [o.describe(o.first_difference or 0) for o in outcomes
-                   if causes[o.scenario.seed] == "unexplained"]
+    unexplained = _unexplained(judged)
     assert not unexplained, ("disagreements with no known cause (an export mistake, or a "
                              "semantic difference to name in diff_causes.py):\n\n"
                              + "\n\n".join(unexplained[:3]))
     # Plain failover groups (no avoid, no instance kind): crg and Pacemaker place them the
     # same after every crash, rejoin, fault and clean-up; the one difference is where the
     # VIP of an auto group waits while the group is blocked.
-    plain = {o.scenario.seed for o in outcomes
-             if not any(g.avoid or g.kind is Kind.INSTANCE for g in o.scenario.config.groups)}
+    plain = _plain(outcomes)
     assert {causes[seed] for seed in plain} <= {"agree", "blocked-vip-goes-home"}
     assert len(plain) >= 50
     counts = dict(sorted(collections.Counter(causes.values()).items()))
     assert counts == EXPECTED, (
         f"the outcomes moved; if that is intended, re-pin EXPECTED = {counts} "
         f"({counts.get('agree', 0)} of {SCENARIOS} agree) and the table in README.md")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_operator_commands_agree_or_differ_for_a_named_reason(pacemaker: None) -> None:
+    seeds = range(OPERATOR_SEEDS, OPERATOR_SEEDS + OPERATOR_SCENARIOS)
+    judged = _outcomes(_judge_operator, seeds)
+    outcomes = [o for o, _ in judged]
+    causes = {o.scenario.seed: cause for o, cause in judged}
+    unexplained = _unexplained(judged)
+    assert not unexplained, ("disagreements with no known cause (an export mistake, a "
+                             "command replayed wrong, or a semantic difference to name in "
+                             "diff_causes.py):\n\n" + "\n\n".join(unexplained[:3]))
+    # The commands were replayed: most scripts have a switchover (every one where crg
+    # accepts one at some step; a group with one candidate, or on the last node of its
+    # list, accepts none), and clears are among them.
+    switched = [o for o in outcomes if any(e[0] == "switchover" for e in o.scenario.events)]
+    assert len(switched) >= 0.7 * OPERATOR_SCENARIOS
+    assert sum(e[0] == "clear" for o in outcomes for e in o.scenario.events) >= 40
+    # Plain failover groups: besides the blocked group's VIP, only what follows from a
+    # command (Pacemaker's constraint outliving crg's target, fail counts kept per node).
+    plain = _plain(outcomes)
+    assert {causes[seed] for seed in plain} <= {"agree", "blocked-vip-goes-home",
+                                                 *OPERATOR_CAUSES}
+    assert len(plain) >= 50
+    counts = dict(sorted(collections.Counter(causes.values()).items()))
+    assert counts == OPERATOR_EXPECTED, (
+        f"the outcomes moved; if that is intended, re-pin OPERATOR_EXPECTED = {counts} "
+        f"({counts.get('agree', 0)} of {OPERATOR_SCENARIOS} agree) and the table in "
+        "README.md")
 
 
 @pytest.mark.slow
