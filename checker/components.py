@@ -55,9 +55,9 @@ def signature(topology: Topology, component: tuple[int, ...]) -> Signature:
     position = {g: k for k, g in enumerate(component)}
     key = (
         topology.n_nodes, topology.max_down, tuple(sorted(topology.faults)),
-        # which avoided groups each one waits for (the placement order goes by name
-        # inside a cycle of avoidance, so two components alike but for their names may
-        # place in another order)
+        # which avoided groups each one waits for (the placement order goes by choice,
+        # then by name, inside a cycle of avoidance, so two components alike but for
+        # their names may place in another order)
         tuple((g.failover, tuple(rename[n] for n in g.candidates), g.auto_failback, g.budget,
                g.self_fencing, tuple(sorted(position[h] for h in g.avoid)),
                tuple(sorted(position[h.index] for h in g.avoided() if h.placed_first)))

@@ -71,22 +71,34 @@ class GroupTopology:
         return mask
 
 
+def choice(group: GroupTopology) -> int:
+    """The nodes where ``group``'s application may run: how free it is to go around."""
+    return len(group.candidates) if group.failover else 1
+
+
 def placement_order(groups: tuple[GroupTopology, ...]) -> dict[int, int]:
     """The order in which groups linked by ``avoid`` take their nodes (index -> rank).
 
     A group that others avoid is placed before them, so that where each group lands does
     not depend on which one the cluster service happens to start first (nor on the order
     of the group blocks in the file): an avoided group takes its preferred node, and the
-    groups avoiding it then pick around it. Among groups with nothing left to wait for,
-    and to break a cycle of groups avoiding each other, the name decides (alphabetical).
+    groups avoiding it then pick around it. Among groups with nothing left to wait for the
+    name decides (alphabetical). A cycle of groups avoiding each other is broken by the
+    group with the least choice, then by name: the fewest nodes where its application may
+    run (an ``instance`` group's one, its preferred node; a failover group's candidates).
+    It takes its node first, and the others, which have somewhere else to go, go around
+    it (by name alone, ``a`` on n1 or n2 avoiding ``b``, on n1 only, took n1 and left ``b``
+    to share it with n2 free).
     """
     by_index = {g.index: g for g in groups}
     waiting = {g.index: {h for h in g.avoid if h in by_index and h != g.index} for g in groups}
     rank: dict[int, int] = {}
     while waiting:
         ready = [g for g, deps in waiting.items() if not deps]
-        pool = ready or list(waiting)  # a cycle: its first name goes first
-        chosen = min(pool, key=lambda g: by_index[g].name)
+        if ready:
+            chosen = min(ready, key=lambda g: by_index[g].name)
+        else:  # a cycle
+            chosen = min(waiting, key=lambda g: (choice(by_index[g]), by_index[g].name))
         rank[chosen] = len(rank)
         del waiting[chosen]
         for deps in waiting.values():

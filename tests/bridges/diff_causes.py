@@ -73,7 +73,8 @@ def _without_avoid(outcome: Outcome, step: int, avoider: str, avoided: str) -> O
 def avoid_cycle(outcome: Outcome, step: int) -> bool:
     """Groups that avoid each other (directly or round a cycle): one of them has to be
     placed first, ignoring its own avoid. crg places the avoided groups first and breaks a
-    cycle by name, and a group with automatic failback then moves off a node it shares
+    cycle by choice (the group whose application may run on the fewest nodes, then by
+    name), and a group with automatic failback then moves off a node it shares
     with a group it avoids; Pacemaker breaks the cycle in its own allocation order, and a
     group placed first stays beside the group it avoids that came after it. Recognised
     where Pacemaker puts the group beside a group it avoids that avoids it back, crg keeps
@@ -315,26 +316,6 @@ def fail_count_per_node(outcome: Outcome, step: int) -> bool:
     return on_node >= threshold > this_stay
 
 
-def avoid_cycle_by_name(outcome: Outcome, step: int) -> bool:
-    """Two groups avoid each other and want the same node: crg breaks the cycle by name,
-    places the first on its best node, and the second, with no free candidate, beside it
-    (a group with manual failback never moves off again); Pacemaker places the second
-    first and the first on another node (free, or beside another group it avoids). The
-    mirror of ``avoid-cycle``: recognised where crg has the group beside a group it avoids
-    that avoids it back and comes after it by name, and Pacemaker has that group where
-    crg does and this one on another node."""
-    config = outcome.scenario.config
-    for name in outcome.differing_groups(step):
-        ours = outcome.crg[step][name].vip
-        for other in config.group(name).avoid:
-            if (other > name and name in config.group(other).avoid and ours is not None
-                    and outcome.crg[step][other].vip == ours
-                    and outcome.pacemaker[step][other] == outcome.crg[step][other]
-                    and outcome.pacemaker[step][name].vip not in (None, ours)):
-                return True
-    return False
-
-
 CAUSES: tuple[Cause, ...] = (
     # First: instance-goes-home reads only the placement, and an instance group moved to
     # a possible node in offline mode would pass for one that Pacemaker brought home.
@@ -361,8 +342,9 @@ CAUSES: tuple[Cause, ...] = (
     Cause("fail-count-per-node", "a group back on a node where it failed before: crg "
           "restarts it (a new stay, a new budget), Pacemaker counts the old failures",
           fail_count_per_node),
-    Cause("avoid-cycle", "groups that avoid each other: crg places them by name and moves "
-          "an auto group off the node it shares; Pacemaker in its own order, and leaves it",
+    Cause("avoid-cycle", "groups that avoid each other: crg places the least free first and "
+          "moves an auto group off the node it shares; Pacemaker in its own order, and "
+          "leaves it",
           avoid_cycle),
     Cause("avoided-home-taken", "crg takes an avoided auto group away from home for "
           "leaving although its home holds a group it avoids; Pacemaker keeps apart",
@@ -374,9 +356,6 @@ CAUSES: tuple[Cause, ...] = (
           avoider_influence),
     Cause("avoided-count", "every candidate holds an avoided group: crg takes the first, "
           "Pacemaker the one with the fewest", avoided_count),
-    Cause("avoid-cycle-by-name", "two groups that avoid each other: crg places the first "
-          "by name and the second beside it; Pacemaker the second first, the first elsewhere",
-          avoid_cycle_by_name),
 )
 
 
