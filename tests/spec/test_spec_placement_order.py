@@ -72,3 +72,21 @@ def test_the_example_of_the_issue() -> None:
     second = "b: preferred n1 possible n2, n3 failback auto"
     for bodies in ([first, second], [second, first]):
         assert where(bodies, [])[-1] == {"a": "n2", "b": "n1"}
+
+
+def test_a_cycle_of_avoidance_starts_with_the_group_with_the_least_choice() -> None:
+    # Two manual groups avoiding each other, one of them on n1 only: whatever their names,
+    # that one takes n1 and the other goes to n2. Broken by name alone, a (first by name)
+    # took n1 and b had to share it, for good, with n2 free.
+    for flexible, fixed in (("a", "b"), ("b", "a")):
+        bodies = [f"{flexible}: preferred n1 possible n2 failback manual avoid {fixed}",
+                  f"{fixed}: preferred n1 failback manual avoid {flexible}"]
+        assert where(bodies, [])[-1] == {flexible: "n2", fixed: "n1"}
+
+
+def test_an_instance_group_has_the_least_choice() -> None:
+    # Its application runs only on its preferred node: in a cycle it goes first, and the
+    # failover group that avoids it goes around it (both have two candidates).
+    bodies = ["a: preferred n1 possible n2 failback manual avoid b",
+              "b: preferred n1 possible n2 failback auto kind instance avoid a"]
+    assert where(bodies, [])[-1] == {"a": "n2", "b": "n1"}
