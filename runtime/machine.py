@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from crg.dsl.model import Fencing, Group, Vip
+from crg.dsl.model import Fencing, Group, SinkKind, Vip
 from crg.runtime import alerting
 from crg.runtime.commit import Services
 from crg.runtime.drivers.monitors import MonitorSet
@@ -169,6 +169,8 @@ class Machine:
         # on a step that keeps failing is not to sit there unnoticed.
         payload["time"] = iso_time()
         for sink, filled_by in alerting.sinks_for(self.groups, group, self.name):
+            if sink.kind is SinkKind.LOG:
+                continue  # logged above already
             self.spawn(alerting.send(self.s.events, self.supervisor, self.name, sink,
                                      payload, self.values(filled_by)))
 

@@ -8,7 +8,15 @@ import errno
 from pathlib import Path
 
 import pytest
-from runtime_helpers import eventually, placement, run, running, two_nodes, written
+from runtime_helpers import (
+    RECORD_ALERT,
+    eventually,
+    placement,
+    run,
+    running,
+    two_nodes,
+    written,
+)
 from test_lane_failures import SLEEPER, FlakyDriver
 
 from crg.dsl import parse
@@ -66,8 +74,9 @@ def alert_lines(path: Path) -> list[str]:
 
 def test_a_step_that_keeps_failing_pages_the_group_once_per_episode(tmp_path: Path) -> None:
     """acquire-vip fails once, release-vip twice (one episode): the group's alert command
-    hears of each episode once, as a runtime-alert, and the delivery is recorded."""
-    setup = two_nodes(tmp_path, SLEEPER)
+    hears of each episode once, as a runtime-alert, and the delivery is recorded; its
+    ``log`` sink is left out (the log has the runtime alert already)."""
+    setup = two_nodes(tmp_path, SLEEPER, alert=RECORD_ALERT + "\n  alert log")
 
     async def body() -> None:
         async with running(setup, FlakyDriver()) as cluster:
@@ -78,9 +87,9 @@ def test_a_step_that_keeps_failing_pages_the_group_once_per_episode(tmp_path: Pa
                              15, "job up on n2 after two failed release-vip")
             await eventually(lambda: len(alert_lines(setup.alerts)) >= 2, 15,
                              "both episodes paged")
-            delivered = [(r["alert"], r["group"]) for r in written(cluster)
+            delivered = [(r["alert"], r["group"], r["sink"]) for r in written(cluster)
                          if r["event"] == "alert-delivered"]
-            assert delivered == [("runtime-alert", "job")] * 2
+            assert delivered == [("runtime-alert", "job", "command")] * 2
 
     run(body())
     assert alert_lines(setup.alerts) == ["runtime-alert group=job node=n1"] * 2
