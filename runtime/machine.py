@@ -46,8 +46,9 @@ class Machine:
         """Group -> when (wall clock) the failure in :attr:`faults` was seen."""
         self.holdings = Holdings()
         self.background: set[asyncio.Task[None]] = set()
-        self.troubles: dict[tuple[str, str], str] = {}
-        """(group, action) -> reason of the runtime alert raised for it, until it works."""
+        self.troubles: dict[tuple[str, str], tuple[str, float]] = {}
+        """(group, action) -> (reason, wall-clock time) of the runtime alert raised for it,
+        until it works ("" for the node as a whole): what ``crg status`` shows."""
         self.telemetry = telemetry
         self._wake = wake
 
@@ -159,7 +160,7 @@ class Machine:
             return
         log.error("%s: %s failed: %s", self.name, what, reason)
         if once:
-            self.troubles[(group or "", action)] = reason
+            self.troubles[(group or "", action)] = (reason, time.time())
         if group is not None:
             self.telemetry.runtime_alert(group)
         payload = {"event": "runtime-alert", "group": group, "node": self.name,

@@ -50,6 +50,7 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
                  "vip_holder": holder if isinstance(address, LedgerDriver) else p.vip,
                  "target": p.target, "watchdogs": list(p.watchdogs), "pid": pid}
         entry.update(failures(model, state, group, seen))
+        entry["troubles"] = troubles(agents, name)
         if p.node is not None and p.node in seen.suspects:
             # Its owner stopped renewing: whatever runs there may be dead already.
             entry.update(mode="unknown", app="unknown", suspect=True)
@@ -62,7 +63,18 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
             "revision": revision, "nodes": nodes,
             "suspects": {n: left for n, left in seen.suspects.items()
                          if nodes.get(n) == "suspect"},
-            "groups": groups, "sinks": [dict(s) for s in sinks]}
+            "groups": groups, "troubles": troubles(agents, ""),
+            "sinks": [dict(s) for s in sinks]}
+
+
+def troubles(agents: Mapping[str, Agent], group: str) -> list[dict[str, Any]]:
+    """The runtime alerts in force about ``group`` ("": about a node as a whole) on the
+    nodes whose agents run here: a step that keeps failing, events that cannot be
+    delivered... each until it works again."""
+    return [{"node": node, "action": action, "reason": reason, "since": since}
+            for node, agent in sorted(agents.items())
+            for (about, action), (reason, since) in sorted(agent.machine.troubles.items())
+            if about == group]
 
 
 def failures(model: Model, state: State, group: Group, seen: Observations) -> dict[str, Any]:
@@ -173,9 +185,17 @@ def notes(status: Mapping[str, Any]) -> list[str]:
             said.append(f"last fault at {_clock(fault['time'])}"
                         + (f" on {fault['node']}" if fault.get("node") else "")
                         + (f": {fault['reason']}" if fault.get("reason") else ""))
+        said += [_trouble(t) for t in g.get("troubles") or ()]
         if said:
             lines.append(f"{g['group']}: " + "; ".join(said))
+    lines += [f"{t['node']}: {_trouble(t, where=False)}" for t in status.get("troubles") or ()]
     return lines
+
+
+def _trouble(trouble: Mapping[str, Any], where: bool = True) -> str:
+    """``acquire-vip failing on n2 since 12:03:04: cannot add 10.0.0.1/24: ...``."""
+    return (f"{trouble['action']} failing" + (f" on {trouble['node']}" if where else "")
+            + f" since {_clock(trouble['since'])}: {trouble['reason']}")
 
 
 def title(status: Mapping[str, Any]) -> str:

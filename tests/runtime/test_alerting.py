@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 from pathlib import Path
+from typing import Any
 
 import pytest
 from runtime_helpers import (
@@ -20,8 +21,13 @@ from runtime_helpers import (
 from test_lane_failures import SLEEPER, FlakyDriver
 
 from crg.dsl import parse
+from crg.dsl.model import Vip
 from crg.runtime import alerting
+from crg.runtime.address.base import AddressError
+from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.drivers import process
+from crg.runtime.embedded import EmbeddedCluster
+from crg.runtime.status import notes
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -131,3 +137,43 @@ def test_a_crash_that_cannot_look_for_escaped_processes_pages_the_node_groups(
     # The page, and the last-node alert of job, now on n2 with nowhere else to go.
     assert sorted(alert_lines(setup.alerts)) == ["alert group=job node=n2",
                                                  "runtime-alert group= node=n1"]
+
+
+class StubbornDriver(LoopbackDriver):
+    """Adding any VIP on n1 fails, like a netlink error, until the test says otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failing = True
+
+    async def add(self, vip: Vip, node: str) -> None:
+        if node == "n1" and self.failing:
+            raise AddressError(f"cannot add {vip.address}: Operation not permitted")
+        await super().add(vip, node)
+
+
+def test_crg_status_says_which_step_keeps_failing_until_it_works(tmp_path: Path) -> None:
+    setup = two_nodes(tmp_path, SLEEPER)
+    driver = StubbornDriver()
+
+    async def troubles(cluster: EmbeddedCluster) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = (await cluster.status())["groups"][0]["troubles"]
+        return found
+
+    async def body() -> None:
+        async with running(setup, driver) as cluster:
+            async def failing() -> bool:
+                return bool(await troubles(cluster))
+
+            await eventually(failing, 15, "the failing step in crg status")
+            found = await troubles(cluster)
+            assert [(t["node"], t["action"]) for t in found] == [("n1", "acquire-vip")]
+            assert "Operation not permitted" in found[0]["reason"]
+            assert "job: acquire-vip failing on n1 since " in "\n".join(
+                notes(await cluster.status()))
+            driver.failing = False
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"), 15,
+                             "job up on n1 once the address can be added")
+            assert await troubles(cluster) == []
+
+    run(body())

@@ -42,3 +42,17 @@ def test_a_budget_of_one_restart_reads_as_one() -> None:
 def test_a_switchover_in_force_says_how_to_withdraw_it() -> None:
     assert notes({"groups": [group(node="n2", target="n2")]}) == [
         "web: kept on n2 by a switchover (crg clear web withdraws it)"]
+
+
+def test_a_runtime_alert_in_force_is_said_where_it_is() -> None:
+    # A step that keeps failing leaves the group where it is: status says why, for as
+    # long as it fails; a node's own trouble gets a line of its own.
+    web = group(troubles=[{"node": "n2", "action": "acquire-vip", "since": AT,
+                           "reason": "cannot add 10.0.0.1/24: Operation not permitted"}])
+    node = {"node": "n1", "action": "kill-strays", "since": AT,
+            "reason": "killed the 1 process group(s) it started, but ..."}
+    assert notes({"groups": [web], "troubles": [node]}) == [
+        "web: acquire-vip failing on n2 since 12:03:04: cannot add 10.0.0.1/24: Operation "
+        "not permitted",
+        "n1: kill-strays failing since 12:03:04: killed the 1 process group(s) it started, "
+        "but ..."]
