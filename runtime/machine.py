@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from crg.dsl.model import Fencing, Group, SinkKind, Vip
 from crg.runtime import alerting
@@ -163,20 +164,27 @@ class Machine:
             self.troubles[(group or "", action)] = (reason, time.time())
         if group is not None:
             self.telemetry.runtime_alert(group)
-        payload = {"event": "runtime-alert", "group": group, "node": self.name,
-                   "action": action, "reason": reason}
-        self.s.events.emit(payload)
-        # The operator's pager hears of it too, not only the events file: a group stuck
-        # on a step that keeps failing is not to sit there unnoticed.
-        payload["time"] = iso_time()
-        for sink, filled_by in alerting.sinks_for(self.groups, group, self.name):
-            if sink.kind is SinkKind.LOG:
-                continue  # logged above already
-            self.spawn(alerting.send(self.s.events, self.supervisor, self.name, sink,
-                                     payload, self.values(filled_by)))
+        self._tell({"event": "runtime-alert", "group": group, "node": self.name,
+                    "action": action, "reason": reason})
 
     def trouble_over(self, group: str | None, action: str) -> None:
-        """``action`` of ``group`` worked: a new failure of it is news again."""
-        if self.troubles.pop((group or "", action), None) is not None:
+        """``action`` of ``group`` worked: a new failure of it is news again, and the
+        episode's end is told where its start was (a pager resolves what it raised)."""
+        trouble = self.troubles.pop((group or "", action), None)
+        if trouble is not None:
             what = f"{action} of {group}" if group is not None else action
             log.info("%s: %s works again", self.name, what)
+            self._tell({"event": "runtime-alert-over", "group": group, "node": self.name,
+                        "action": action, "reason": f"works again (it failed: {trouble[0]})",
+                        "since": iso_time(trouble[1])})
+
+    def _tell(self, payload: dict[str, Any]) -> None:
+        """Emit a runtime alert's event and send it to the alert sinks: the operator's
+        pager hears of it, not only the events file (a group stuck on a step that keeps
+        failing is not to sit there unnoticed). Not to ``log`` sinks: the log has it."""
+        self.s.events.emit(payload)
+        payload = {**payload, "time": iso_time()}
+        for sink, filled_by in alerting.sinks_for(self.groups, payload["group"], self.name):
+            if sink.kind is not SinkKind.LOG:
+                self.spawn(alerting.send(self.s.events, self.supervisor, self.name, sink,
+                                         payload, self.values(filled_by)))

@@ -80,9 +80,11 @@ def alert_lines(path: Path) -> list[str]:
 
 def test_a_step_that_keeps_failing_pages_the_group_once_per_episode(tmp_path: Path) -> None:
     """acquire-vip fails once, release-vip twice (one episode): the group's alert command
-    hears of each episode once, as a runtime-alert, and the delivery is recorded; its
-    ``log`` sink is left out (the log has the runtime alert already)."""
+    hears of each episode once, as a runtime-alert, and of its end, as a
+    runtime-alert-over, and each delivery is recorded; its ``log`` sink is left out (the
+    log has the runtime alert already)."""
     setup = two_nodes(tmp_path, SLEEPER, alert=RECORD_ALERT + "\n  alert log")
+    paged = ["runtime-alert group=job node=n1", "runtime-alert-over group=job node=n1"] * 2
 
     async def body() -> None:
         async with running(setup, FlakyDriver()) as cluster:
@@ -91,14 +93,18 @@ def test_a_step_that_keeps_failing_pages_the_group_once_per_episode(tmp_path: Pa
             await cluster.operate("switchover", ("job", "n2"))
             await eventually(lambda: placement(cluster, "job") == ("n2", "failover", "up"),
                              15, "job up on n2 after two failed release-vip")
-            await eventually(lambda: len(alert_lines(setup.alerts)) >= 2, 15,
-                             "both episodes paged")
+            await eventually(lambda: len(alert_lines(setup.alerts)) >= len(paged), 15,
+                             "both episodes paged, and their ends")
             delivered = [(r["alert"], r["group"], r["sink"]) for r in written(cluster)
                          if r["event"] == "alert-delivered"]
-            assert delivered == [("runtime-alert", "job", "command")] * 2
+            assert sorted(delivered) == sorted([("runtime-alert", "job", "command"),
+                                                ("runtime-alert-over", "job", "command")] * 2)
+            over = [r for r in written(cluster) if r["event"] == "runtime-alert-over"]
+            assert [r["action"] for r in over] == ["acquire-vip", "release-vip"]
+            assert "works again (it failed: cannot delete" in over[1]["reason"]
 
     run(body())
-    assert alert_lines(setup.alerts) == ["runtime-alert group=job node=n1"] * 2
+    assert sorted(alert_lines(setup.alerts)) == sorted(paged)
 
 
 def test_a_crash_that_cannot_look_for_escaped_processes_pages_the_node_groups(
