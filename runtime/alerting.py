@@ -24,6 +24,7 @@ from crg.runtime.drivers.sinks import (
     EventLog,
     deliver,
 )
+from crg.runtime.telemetry import NO_TELEMETRY, Telemetry
 
 log = logging.getLogger("crg.runtime")
 
@@ -47,11 +48,13 @@ def sinks_for(groups: Mapping[str, Group], group: str | None,
 
 
 async def send(events: EventLog, supervisor: Supervisor, node: str, sink: Sink,
-               payload: Mapping[str, Any], values: Mapping[str, str]) -> None:
+               payload: Mapping[str, Any], values: Mapping[str, str],
+               telemetry: Telemetry = NO_TELEMETRY) -> None:
     """Deliver one alert to one sink and record how it went (``alert-delivered`` or
-    ``alert-failed``); never raises (:func:`deliver` does not)."""
+    ``alert-failed``, and the metrics); never raises (:func:`deliver` does not)."""
     fields = {k: v for k, v in payload.items() if k != "recipients"}
     ok, detail = await deliver(sink, fields, values, supervisor)
+    telemetry.alert_delivery(sink.kind.value, ok)
     what = payload.get("group") or f"node {node}"
     if not ok:
         log.warning("%s: %s of %s not delivered: %s", node, payload["event"], what, detail)

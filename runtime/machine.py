@@ -187,4 +187,4 @@ class Machine:
         for sink, filled_by in alerting.sinks_for(self.groups, payload["group"], self.name):
             if sink.kind is not SinkKind.LOG:
                 self.spawn(alerting.send(self.s.events, self.supervisor, self.name, sink,
-                                         payload, self.values(filled_by)))
+                                         payload, self.values(filled_by), self.telemetry))

@@ -179,7 +179,7 @@ def report_after(agent: Machine, action: Action, outcome: Outcome, reason: str) 
         values = agent.values(group.name)
         for sink in group.alerts:
             agent.spawn(alerting.send(agent.s.events, agent.supervisor, agent.name, sink,
-                                      payload, values))
+                                      payload, values, agent.telemetry))
 
 
 def _report_drops(agent: Machine, payload: dict[str, Any]) -> None:

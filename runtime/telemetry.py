@@ -24,6 +24,9 @@ class Telemetry:
     def runtime_alert(self, group: str) -> None:
         """A runtime alert about ``group`` went to the operator."""
 
+    def alert_delivery(self, sink: str, delivered: bool) -> None:
+        """An alert went to a sink of kind ``sink``, which took it or not."""
+
     def store_error(self, call: str) -> None:
         """A call to the coordination store failed (``call``: its kind)."""
 

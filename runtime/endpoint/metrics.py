@@ -14,7 +14,9 @@ tells the agents apart by its ``instance`` label; ``target_info`` names the node
 
 from __future__ import annotations
 
+import collections
 import time
+from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -53,6 +55,7 @@ class Metrics(Telemetry):
     def __init__(self, config: Config, model: Model, node: str) -> None:
         self.config = config
         self.model = model
+        self.config_groups = tuple(g.name for g in config.groups)
         self.node = node
         self.keys = Keys(config.cluster.name)
         self.registry = CollectorRegistry(
@@ -105,6 +108,13 @@ class Metrics(Telemetry):
         self.alerts = Counter("crg_group_alerts", "alerts this node raised for the group: "
                               "kind last-node (the spec's alert) or runtime (a step whose "
                               "physical part failed)", ("group", "kind"), registry=r)
+        self.troubles = Gauge("crg_runtime_troubles", "runtime alerts in force on this "
+                              "node (a step that keeps failing, events it cannot "
+                              "deliver...) until the step works again, by group (empty: "
+                              "about the node as a whole)", group, registry=r)
+        self.deliveries = Counter("crg_alert_deliveries", "alerts sent to an alert sink "
+                                  "from this node, by sink kind and whether it took them",
+                                  ("sink", "result"), registry=r)
         self.config_info = Gauge("crg_config_info", "the configuration this agent runs "
                                  "(sha256 of its canonical form)", ("sha256",), registry=r)
         for g in config.groups:
@@ -113,6 +123,8 @@ class Metrics(Telemetry):
                 counter.labels(g.name)
             for kind in ("last-node", "runtime"):
                 self.alerts.labels(g.name, kind)
+            self.troubles.labels(g.name)
+        self.troubles.labels("")
 
     # -- Telemetry -------------------------------------------------------------------------
 
@@ -138,17 +150,25 @@ class Metrics(Telemetry):
     def runtime_alert(self, group: str) -> None:
         self.alerts.labels(group, "runtime").inc()
 
+    def alert_delivery(self, sink: str, delivered: bool) -> None:
+        self.deliveries.labels(sink, "delivered" if delivered else "failed").inc()
+
     def store_error(self, call: str) -> None:
         self.store_errors.labels(call).inc()
 
     # -- at a scrape -----------------------------------------------------------------------
 
     def observe(self, state: State | None, snap: Snapshot | None, *, running: bool,
-                lease_valid: bool, config_sha256: str | None = None) -> None:
+                lease_valid: bool, config_sha256: str | None = None,
+                troubles: Iterable[str] = ()) -> None:
         """Set the gauges from the spec's state read now (None: unknown, left as they
-        were, e.g. while the agent is still starting)."""
+        were, e.g. while the agent is still starting); ``troubles``: the group of each
+        runtime alert in force here ("" for the node's own)."""
         self.running.set(int(running))
         self.lease_valid.set(int(lease_valid))
+        counts = collections.Counter(troubles)
+        for g in (*self.config_groups, ""):
+            self.troubles.labels(g).set(counts.get(g, 0))
         if config_sha256 is not None:
             self.config_info.clear()
             self.config_info.labels(config_sha256).set(1)

@@ -128,15 +128,16 @@ class NodeEndpoint:
 
     async def scrape(self) -> Response:
         ok, _ = self.health()
-        running = self.agent() is not None
+        agent = self.agent()
+        troubles = [group for group, _ in agent.machine.troubles] if agent else []
         try:
             read = await self.read()
             snap, state = read if read is not None else (None, None)
-            self.metrics.observe(state, snap, running=running, lease_valid=ok,
-                                 config_sha256=self.config_sha256)
+            self.metrics.observe(state, snap, running=agent is not None, lease_valid=ok,
+                                 config_sha256=self.config_sha256, troubles=troubles)
         except RecordError:  # the group gauges keep their last values; the lanes alert
-            self.metrics.observe(None, None, running=running, lease_valid=ok,
-                                 config_sha256=self.config_sha256)
+            self.metrics.observe(None, None, running=agent is not None, lease_valid=ok,
+                                 config_sha256=self.config_sha256, troubles=troubles)
         return Response(200, self.metrics.exposition(), CONTENT_TYPE)
 
     # -- reading -------------------------------------------------------------------------

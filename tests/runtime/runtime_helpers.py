@@ -123,6 +123,43 @@ async def eventually(predicate: Callable[[], bool | Awaitable[bool]], timeout_s:
         await asyncio.sleep(step_s)
 
 
+class FlakyDriver(LoopbackDriver):
+    """Adding the VIP on n1 raises an error no driver documents, once; removing it from
+    n1 fails like a netlink error, twice, each time in other words (one episode all the
+    same)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_failures = 1
+        self.remove_failures = 2
+
+    async def add(self, vip: Vip, node: str) -> None:
+        if node == "n1" and self.add_failures:
+            self.add_failures -= 1
+            raise RuntimeError("the driver tripped over itself")
+        await super().add(vip, node)
+
+    async def remove(self, vip: Vip, node: str) -> None:
+        if node == "n1" and self.holder(vip) == "n1" and self.remove_failures:
+            self.remove_failures -= 1
+            raise AddressError(f"cannot delete {vip.address}: Operation not permitted "
+                               f"({self.remove_failures} more)")
+        await super().remove(vip, node)
+
+
+class StubbornDriver(LoopbackDriver):
+    """Adding any VIP on n1 fails, like a netlink error, until the test says otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failing = True
+
+    async def add(self, vip: Vip, node: str) -> None:
+        if node == "n1" and self.failing:
+            raise AddressError(f"cannot add {vip.address}: Operation not permitted")
+        await super().add(vip, node)
+
+
 class RemovalFails(LedgerDriver):
     """A ledger driver whose addresses will not come off while ``stuck`` (a device gone
     busy); combine it with the driver to stand in for."""
@@ -310,6 +347,9 @@ TWO_NODES = FAST_CLUSTER + """group job {{
   {alert}
 }}
 """
+
+SLEEPER = '    start "python3 -c \'import time; time.sleep(120)\'"'
+"""An app block line: an application that runs quietly for two minutes."""
 
 RECORD_ALERT = ("alert command \"sh -c 'echo $CRG_EVENT group=$CRG_GROUP node=$CRG_NODE >> "
                 "{alerts}'\"")

@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 from runtime_helpers import (
     RECORD_ALERT,
+    SLEEPER,
+    FlakyDriver,
+    StubbornDriver,
     eventually,
     placement,
     run,
@@ -18,13 +21,9 @@ from runtime_helpers import (
     two_nodes,
     written,
 )
-from test_lane_failures import SLEEPER, FlakyDriver
 
 from crg.dsl import parse
-from crg.dsl.model import Vip
 from crg.runtime import alerting
-from crg.runtime.address.base import AddressError
-from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.drivers import process
 from crg.runtime.embedded import EmbeddedCluster
 from crg.runtime.status import notes
@@ -143,19 +142,6 @@ def test_a_crash_that_cannot_look_for_escaped_processes_pages_the_node_groups(
     # The page, and the last-node alert of job, now on n2 with nowhere else to go.
     assert sorted(alert_lines(setup.alerts)) == ["alert group=job node=n2",
                                                  "runtime-alert group= node=n1"]
-
-
-class StubbornDriver(LoopbackDriver):
-    """Adding any VIP on n1 fails, like a netlink error, until the test says otherwise."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.failing = True
-
-    async def add(self, vip: Vip, node: str) -> None:
-        if node == "n1" and self.failing:
-            raise AddressError(f"cannot add {vip.address}: Operation not permitted")
-        await super().add(vip, node)
 
 
 def test_crg_status_says_which_step_keeps_failing_until_it_works(tmp_path: Path) -> None:

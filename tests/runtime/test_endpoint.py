@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from runtime_helpers import eventually, placement, quickstart, run, running
+from runtime_helpers import (
+    SLEEPER,
+    StubbornDriver,
+    eventually,
+    placement,
+    quickstart,
+    run,
+    running,
+    two_nodes,
+)
 
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.drivers.sinks import EventLog
@@ -189,6 +198,35 @@ def test_embedded_endpoints_follow_the_groups_through_a_crash(tmp_path: Path) ->
     run(body(), 90)
 
 
+def test_the_metrics_count_troubles_in_force_and_alert_deliveries(tmp_path: Path) -> None:
+    """A step that keeps failing is a trouble in force on its node until it works; the
+    alert it raised, and its end, are deliveries to the group's alert command."""
+    setup = two_nodes(tmp_path, SLEEPER)
+    driver = StubbornDriver()
+
+    async def body() -> None:
+        async with running(setup, driver, observe=True) as cluster:
+            servers = await open_endpoints(cluster.endpoints, "127.0.0.1:0")
+            n1 = cluster.endpoints["n1"].address
+            try:
+                await eventually(lambda: _metric(n1, "crg_runtime_troubles", group="job",
+                                                 want=1), 15, "acquire-vip failing on n1")
+                _, text = await aget(n1, "/metrics")
+                assert value(samples(text), "crg_runtime_troubles", group="") == 0
+                driver.failing = False
+                await eventually(lambda: _metric(n1, "crg_runtime_troubles", group="job",
+                                                 want=0), 15, "acquire-vip works again")
+                # The alert and its end, each delivered to the alert command once.
+                await eventually(lambda: _metric(n1, "crg_alert_deliveries_total",
+                                                 sink="command", result="delivered", want=2),
+                                 15, "both deliveries counted")
+            finally:
+                for server in servers:
+                    server.close()
+
+    run(body(), 60)
+
+
 async def _equal(value: Any, want: Any) -> bool:
     return bool(await value == want)
 
@@ -198,8 +236,9 @@ async def _health(address: str) -> int:
 
 
 async def _metric(address: str, name: str, *, want: float, **labels: str) -> bool:
+    """Whether the sample is ``want`` now (a counter not yet counted has no sample)."""
     _, text = await aget(address, "/metrics")
-    return value(samples(text), name, **labels) == want
+    return samples(text).get((name, tuple(sorted(labels.items())))) == want
 
 
 def test_an_endpoint_that_cannot_listen_is_refused_whole(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from cli_run import Run
 from runtime_helpers import (
+    SLEEPER,
     app_pid,
     eventually,
     placement,
@@ -41,7 +42,6 @@ from crg.runtime.drivers.sinks import EventLog
 pytestmark = pytest.mark.timeout(150)
 
 ROOT = os.geteuid() == 0
-SLEEPER = '    start "python3 -c \'import time; time.sleep(120)\'"'
 
 
 def status_of(run_dir: Path) -> dict[str, Any]:

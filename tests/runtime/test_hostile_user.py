@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from cli_run import Run
 from runtime_helpers import (
+    SLEEPER,
     eventually,
     placement,
     run,
@@ -40,7 +41,6 @@ pytestmark = [pytest.mark.timeout(120),
                                  reason="needs root: it creates a second local user "
                                         "(useradd) to play the intruder")]
 
-SLEEPER = '    start "python3 -c \'import time; time.sleep(120)\'"'
 SYSTEM_PYTHON = "/usr/bin/python3"
 """The intruder's Python (root's own interpreter may live where others cannot read)."""
 

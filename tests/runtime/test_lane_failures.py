@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from runtime_helpers import (
+    SLEEPER,
+    FlakyDriver,
     app_pid,
     eventually,
     placement,
@@ -21,15 +23,11 @@ from runtime_helpers import (
     written,
 )
 
-from crg.dsl.model import Vip
-from crg.runtime.address.base import AddressError
-from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.embedded import EmbeddedCluster
 from crg.runtime.store.base import Txn
 
 pytestmark = pytest.mark.timeout(90)
 
-SLEEPER = '    start "python3 -c \'import time; time.sleep(120)\'"'
 
 
 def runtime_alerts(cluster: EmbeddedCluster, action: str) -> list[dict[str, object]]:
@@ -75,30 +73,6 @@ def test_a_node_whose_log_directory_is_a_file_runs_the_group_without_its_log(
             assert not [r for r in written(cluster) if r["event"] == "runtime-alert"]
 
     run(body())
-
-
-class FlakyDriver(LoopbackDriver):
-    """Adding the VIP on n1 raises an error no driver documents, once; removing it from
-    n1 fails like a netlink error, twice, each time in other words (one episode all the
-    same)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.add_failures = 1
-        self.remove_failures = 2
-
-    async def add(self, vip: Vip, node: str) -> None:
-        if node == "n1" and self.add_failures:
-            self.add_failures -= 1
-            raise RuntimeError("the driver tripped over itself")
-        await super().add(vip, node)
-
-    async def remove(self, vip: Vip, node: str) -> None:
-        if node == "n1" and self.holder(vip) == "n1" and self.remove_failures:
-            self.remove_failures -= 1
-            raise AddressError(f"cannot delete {vip.address}: Operation not permitted "
-                               f"({self.remove_failures} more)")
-        await super().remove(vip, node)
 
 
 def test_a_step_that_raises_is_retried_and_alerted_once(

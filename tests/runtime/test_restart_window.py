@@ -14,14 +14,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from runtime_helpers import app_pid, eventually, placement, run, running, two_nodes
+from runtime_helpers import SLEEPER, app_pid, eventually, placement, run, running, two_nodes
 
 from crg.runtime import notices
 from crg.runtime.embedded import EmbeddedCluster
 
 pytestmark = pytest.mark.timeout(60)
 
-SLEEPER = '    start "python3 -c \'import time; time.sleep(120)\'"'
 AHEAD_S = 3600.0
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_helpers import eventually, placement, run, running, two_nodes, written
+from runtime_helpers import SLEEPER, eventually, placement, run, running, two_nodes, written
 
 from crg.runtime.control import ControlError, request, serve
 from crg.runtime.logsink import LogSink
@@ -24,7 +24,6 @@ pytestmark = pytest.mark.timeout(60)
 SECRETS = ("hunter2", "s3cr3t", "ops:")
 WEBHOOK = "http://ops:hunter2@127.0.0.1:9/alert?token=s3cr3t"
 """Port 9 (discard): nobody listens on loopback, so the delivery fails and says where to."""
-SLEEPER = '    start "python3 -c \'import time; time.sleep(120)\'"'
 
 def leaks(text: str) -> list[str]:
     return [s for s in SECRETS if s in text]
