@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
         except TraceError as exc:
             out.error(f"{path}: {exc}")
             return ExitCode.BAD_INPUT
+        except UnicodeDecodeError:
+            out.error(f"{path}: not a trace: it is not UTF-8 text (crg writes its traces "
+                      "as JSON lines)")
+            return ExitCode.BAD_INPUT
     if args.format == "json":
         out.json({"traces": [_as_dict(path, r) for path, r in results]})
     else:

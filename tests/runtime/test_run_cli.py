@@ -189,6 +189,11 @@ def test_conform_reports_the_first_bad_step(tmp_path: Path) -> None:
     assert result.returncode == 2 and "another configuration" in result.stderr
     trace.write_text("not json\n")
     assert crg("conform", str(setup.path), str(trace)).returncode == 2
+    trace.write_bytes(json.dumps(header).encode() + b"\n\xff\xfe garbage\n")
+    result = crg("conform", str(setup.path), str(trace))
+    assert result.returncode == 2, result
+    assert f"{trace}: not a trace: it is not UTF-8 text" in result.stderr
+    assert "bug in crg" not in result.stderr
 
 
 def test_one_runtime_per_run_directory_even_when_started_together(tmp_path: Path) -> None:
