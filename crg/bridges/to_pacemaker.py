@@ -121,8 +121,10 @@ def to_pacemaker(config: Config) -> tuple[PacemakerConfig, list[Diagnostic]]:
             warn(f"instance group: on {', '.join(group.possible) or 'no other node'} "
                  "Pacemaker holds the VIP without the application, as crg's offline mode "
                  "does; unlike crg it brings the group back to its preferred node whenever "
-                 "the application can run there (whatever failback says), and "
-                 "keeps the VIP there once the restart budget is spent",
+                 "the application can run there (whatever failback says), "
+                 "keeps the VIP there once the restart budget is spent, and ignores an "
+                 "operator's move to another node (crm_resource accepts it, exit 0; crg "
+                 "switchover moves the group there in offline mode)",
                  group.where("kind"))
         for other in group.avoid:
             colocations.append(Colocation(f"{group.name}-avoids-{other}", group.name, other,
