@@ -25,7 +25,7 @@ from crg.runtime.commit import Actor, Outcome, Services, commit, enabled, read_s
 from crg.runtime.lease import LeaseKeeper
 from crg.runtime.machine import Machine
 from crg.runtime.notices import extra_for, report_after
-from crg.runtime.records import RecordError, facts_of, read_group
+from crg.runtime.records import RecordError, facts_of, read_group, unreadable
 from crg.runtime.store.base import Lease, Snapshot, StoreError
 from crg.runtime.tasks import cancel_all
 from crg.runtime.telemetry import NO_TELEMETRY, Telemetry
@@ -186,8 +186,7 @@ class Lane:
             except RecordError as exc:
                 # A record another writer spoilt: no state to decide on until it is
                 # repaired. Its key says what to look at; a traceback would not help.
-                decision = self._failed_cycle(f"the store holds a record it cannot read: "
-                                              f"{exc}")
+                decision = self._failed_cycle(unreadable(exc))
             except Exception as exc:
                 # A bug or a failure nobody foresaw: the lane must live on (a dead lane
                 # leaves its group half-moved for ever, and nobody hears of it).
@@ -217,14 +216,14 @@ class Lane:
 
     async def wait(self) -> None:
         a = self.agent
-        timeout = a.s.heartbeat_s
-        if self.retry_at:
-            timeout = max(0.0, min(timeout, self.retry_at - time.monotonic()))
         if self.resting:  # after a failed cycle: the timer (or a local event) only
             self.resting = False
             timeout = max(0.0, self.retry_at - time.monotonic())
             store_wait = asyncio.ensure_future(asyncio.sleep(timeout))
         else:
+            timeout = a.s.heartbeat_s
+            if self.retry_at:
+                timeout = max(0.0, min(timeout, self.retry_at - time.monotonic()))
             store_wait = asyncio.ensure_future(self._store_wait(timeout))
         local = asyncio.ensure_future(self.wakeup.wait())
         try:

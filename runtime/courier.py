@@ -31,6 +31,7 @@ from crg.runtime.records import (
     read_event,
     read_owner,
     stored_events,
+    unreadable,
 )
 from crg.runtime.store.base import Snapshot, StoreError
 
@@ -115,8 +116,7 @@ async def run(agent: Machine) -> None:
             except StoreError as exc:
                 log.warning("%s: event delivery paused: %s", agent.name, exc)
             except RecordError as exc:  # spoilt by another writer: its key says enough
-                agent.runtime_alert(None, "deliver-events", f"the store holds a record it "
-                                    f"cannot read: {exc}")
+                agent.runtime_alert(None, "deliver-events", unreadable(exc))
                 await asyncio.sleep(RETRY_S)
                 continue
             except Exception as exc:  # a bug: delivery must go on (nothing is acknowledged)
@@ -148,8 +148,7 @@ async def _deliver_all(agent: Machine, receiver: str) -> None:
             log.warning("%s: delivering %s's events paused: %s", agent.name, receiver, exc)
             await asyncio.sleep(agent.s.heartbeat_s)
         except RecordError as exc:
-            agent.runtime_alert(receiver, "deliver-events", f"the store holds a record it "
-                                f"cannot read: {exc}")
+            agent.runtime_alert(receiver, "deliver-events", unreadable(exc))
             await asyncio.sleep(RETRY_S)
         except Exception as exc:  # a bug: tell, then try again (nothing was acknowledged)
             log.exception("%s: delivering %s's events failed", agent.name, receiver)

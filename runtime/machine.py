@@ -155,7 +155,7 @@ class Machine:
         event — with ``once``, once per episode: until :meth:`trouble_over` says it
         worked (a failed step is retried every second, and its reason may read
         differently each time)."""
-        what = f"{action} of {group}" if group is not None else action
+        what = _what(group, action)
         if once and (group or "", action) in self.troubles:
             log.warning("%s: %s failed again: %s", self.name, what, reason)
             return
@@ -172,8 +172,7 @@ class Machine:
         episode's end is told where its start was (a pager resolves what it raised)."""
         trouble = self.troubles.pop((group or "", action), None)
         if trouble is not None:
-            what = f"{action} of {group}" if group is not None else action
-            log.info("%s: %s works again", self.name, what)
+            log.info("%s: %s works again", self.name, _what(group, action))
             self._tell({"event": "runtime-alert-over", "group": group, "node": self.name,
                         "action": action, "reason": f"works again (it failed: {trouble[0]})",
                         "since": iso_time(trouble[1])})
@@ -188,3 +187,8 @@ class Machine:
             if sink.kind is not SinkKind.LOG:
                 self.spawn(alerting.send(self.s.events, self.supervisor, self.name, sink,
                                          payload, self.values(filled_by), self.telemetry))
+
+
+def _what(group: str | None, action: str) -> str:
+    """``acquire-vip of web``, or the action alone for the node as a whole."""
+    return f"{action} of {group}" if group is not None else action

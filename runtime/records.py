@@ -57,6 +57,11 @@ class RecordError(Exception):
     represent: a bug or a foreign writer, never bad user input."""
 
 
+def unreadable(exc: RecordError) -> str:
+    """How a runtime alert says that ``exc`` stops it (the key and the cause are in it)."""
+    return f"the store holds a record it cannot read: {exc}"
+
+
 class Keys:
     def __init__(self, cluster: str) -> None:
         self.prefix = f"/crg/{cluster}/"

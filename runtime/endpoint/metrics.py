@@ -55,7 +55,6 @@ class Metrics(Telemetry):
     def __init__(self, config: Config, model: Model, node: str) -> None:
         self.config = config
         self.model = model
-        self.config_groups = tuple(g.name for g in config.groups)
         self.node = node
         self.keys = Keys(config.cluster.name)
         self.registry = CollectorRegistry(
@@ -123,8 +122,6 @@ class Metrics(Telemetry):
                 counter.labels(g.name)
             for kind in ("last-node", "runtime"):
                 self.alerts.labels(g.name, kind)
-            self.troubles.labels(g.name)
-        self.troubles.labels("")
 
     # -- Telemetry -------------------------------------------------------------------------
 
@@ -167,8 +164,8 @@ class Metrics(Telemetry):
         self.running.set(int(running))
         self.lease_valid.set(int(lease_valid))
         counts = collections.Counter(troubles)
-        for g in (*self.config_groups, ""):
-            self.troubles.labels(g).set(counts.get(g, 0))
+        for name in (*(g.name for g in self.config.groups), ""):
+            self.troubles.labels(name).set(counts.get(name, 0))
         if config_sha256 is not None:
             self.config_info.clear()
             self.config_info.labels(config_sha256).set(1)

@@ -25,7 +25,7 @@ from crg.runtime.records import (
     stored_events,
 )
 from crg.runtime.registration import register
-from crg.runtime.store.base import Lease, Put, Txn
+from crg.runtime.store.base import Lease, Put, Snapshot, Txn
 from crg.runtime.store.memory import MemoryStore
 from crg.spec import KINDS, Action, ActionKind, Model
 
@@ -150,6 +150,17 @@ def test_a_crash_is_not_a_write() -> None:
     asyncio.run(body())
 
 
+def spoilt(keys: Keys, suffix: str, value: str) -> Snapshot:
+    """The store's snapshot once a foreign writer put ``value`` at ``suffix`` of the
+    cluster's keys."""
+    async def put() -> Snapshot:
+        store = MemoryStore()
+        await store.put(keys.prefix + suffix, value)
+        return await store.snapshot(keys.prefix)
+
+    return asyncio.run(put())
+
+
 @pytest.mark.parametrize(("suffix", "value", "message"), [
     ("owner/g", "garbage{", "owner/g: not JSON (Expecting value"),
     ("owner/g", "null", "owner/g: not a JSON object"),
@@ -175,17 +186,10 @@ def test_a_record_another_writer_spoilt_is_named_with_its_fault(
     """Whatever shape a foreign writer left (the runtime tells the operator; nothing it
     reads may turn into a TypeError, a wrong state or a state the spec cannot have)."""
     config = parse(TOUCHY)
-    model = Model.from_config(config)
     keys = Keys(config.cluster.name)
-
-    async def body() -> None:
-        store = MemoryStore()
-        await store.put(keys.prefix + suffix, value)
-        with pytest.raises(RecordError) as raised:
-            encode(model, keys, await store.snapshot(keys.prefix))
-        assert str(raised.value).startswith(keys.prefix + message), str(raised.value)
-
-    asyncio.run(body())
+    with pytest.raises(RecordError) as raised:
+        encode(Model.from_config(config), keys, spoilt(keys, suffix, value))
+    assert str(raised.value).startswith(keys.prefix + message), str(raised.value)
 
 
 @pytest.mark.parametrize(("suffix", "value", "message"), [
@@ -197,15 +201,9 @@ def test_a_record_another_writer_spoilt_is_named_with_its_fault(
 def test_a_spoilt_service_event_or_acknowledgement_is_named(
         suffix: str, value: str, message: str) -> None:
     keys = Keys("touchy")
-
-    async def body() -> None:
-        store = MemoryStore()
-        await store.put(keys.prefix + suffix, value)
-        snap = await store.snapshot(keys.prefix)
-        with pytest.raises(RecordError) as raised:
-            read_ack(snap, keys, "g", "g")
-            for _, key, entry in stored_events(snap, keys, "g"):
-                read_event(key, entry)
-        assert str(raised.value).startswith(keys.prefix + message), str(raised.value)
-
-    asyncio.run(body())
+    snap = spoilt(keys, suffix, value)
+    with pytest.raises(RecordError) as raised:
+        read_ack(snap, keys, "g", "g")
+        for _, key, entry in stored_events(snap, keys, "g"):
+            read_event(key, entry)
+    assert str(raised.value).startswith(keys.prefix + message), str(raised.value)
