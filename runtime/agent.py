@@ -388,6 +388,15 @@ class Lane:
                             self.agent.name, self.topo.name, since - now, window)
         return now - since >= window or ticks - self.window_start[1] >= window
 
+    def window_ends(self, since: float, window: float) -> float:
+        """When :meth:`_window_over` will find the window of the fault recorded at ``since``
+        over, by this host's wall clock (what ``crg status`` shows: the recording node's
+        clock alone may put it an hour away)."""
+        ends = since + window
+        if self.window_start is not None and self.window_start[0] == since:
+            ends = min(ends, time.time() + window - (time.monotonic() - self.window_start[1]))
+        return ends
+
 
 CLOCK_AHEAD_S = 5.0
 """A fault recorded this far in the future of this host's clock is worth a warning."""

@@ -27,7 +27,7 @@ from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.endpoint.metrics import Metrics
 from crg.runtime.endpoint.routes import NodeEndpoint
 from crg.runtime.live import live_state
-from crg.runtime.observations import Observations, records, reported, suspects
+from crg.runtime.observations import Observations, records, reported, suspects, window_ends
 from crg.runtime.operator import (
     OPERATOR_EVENTS,
     Client,
@@ -250,12 +250,13 @@ class EmbeddedCluster:
         that stopped renewing — a crashed node's agent is gone at once, though the others
         notice only when its lease runs out."""
         cluster, keys = self.config.cluster, self.services.keys
+        found = records(snap, keys, (g.name for g in self.config.groups))
         return Observations(
-            records(snap, keys, (g.name for g in self.config.groups)),
-            reported(self.agents.values()),
+            found, reported(self.agents.values()),
             await suspects(self.store, snap, keys, self.nodes, ttl_s=cluster.lease_ms / 1000,
                            silent_s=(cluster.heartbeat_ms + cluster.store_timeout_ms) / 1000,
-                           dead=[n for n in self.nodes if n not in self.agents]))
+                           dead=[n for n in self.nodes if n not in self.agents]),
+            window_ends(self.agents.values(), found, self.config.groups))
 
     def alive(self) -> bool:
         """Every agent that should run does, every task of it (systemd's watchdog)."""

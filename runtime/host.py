@@ -36,7 +36,7 @@ from crg.runtime.fencing import (
 )
 from crg.runtime.fingerprint import fingerprint
 from crg.runtime.live import live_state
-from crg.runtime.observations import Observations, records, reported, suspects
+from crg.runtime.observations import Observations, records, reported, suspects, window_ends
 from crg.runtime.operator import (
     OPERATOR_EVENTS,
     Client,
@@ -272,9 +272,9 @@ class HostRuntime:
                                     / 1000)
         except StoreError:
             silent = {}
-        seen = Observations(records(snap, self.services.keys,
-                                    (g.name for g in self.config.groups)),
-                            reported(self.agents.values()), silent)
+        found = records(snap, self.services.keys, (g.name for g in self.config.groups))
+        seen = Observations(found, reported(self.agents.values()), silent,
+                            window_ends(self.agents.values(), found, self.config.groups))
         status = status_of(self.config, self.model, state, snap.revision, mode="node",
                            address=None, agents=self.agents, seen=seen,
                            sinks=self.services.events.board.status())

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crg.dsl.model import Group
 from crg.runtime.records import Keys, read_group
 from crg.runtime.store.base import Snapshot, Store, StoreError
 
@@ -36,6 +37,9 @@ class Observations:
     while the group is in maintenance, or not yet applied)."""
     suspects: Mapping[str, float] = field(default_factory=dict)
     """Node -> seconds until its lease runs out, for live nodes that stopped renewing."""
+    window_ends: Mapping[str, float] = field(default_factory=dict)
+    """Group -> when its restart window ends by this host's clock, as the lanes here will
+    decide it (the record's ``fault_time`` plus the window when no lane here has read it)."""
 
 
 def records(snap: Snapshot, keys: Keys, groups: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -48,6 +52,21 @@ def reported(agents: Iterable[Agent]) -> dict[str, Reported]:
         machine = agent.machine
         for group, (_, reason) in machine.faults.items():
             out[group] = Reported(agent.name, reason, machine.fault_seen.get(group, 0.0))
+    return out
+
+
+def window_ends(agents: Iterable[Agent], records: Mapping[str, Mapping[str, Any]],
+                groups: Iterable[Group]) -> dict[str, float]:
+    """Group -> the earliest end of its restart window among the lanes here (see
+    :meth:`crg.runtime.agent.Lane.window_ends`), for groups with a fault recorded."""
+    windows = {g.name: g.restart_window_ms / 1000 for g in groups}
+    out: dict[str, float] = {}
+    for agent in agents:
+        for group, lane in agent.lanes.items():
+            since = records.get(group, {}).get("fault_time")
+            if isinstance(since, int | float) and group in windows:
+                ends = lane.window_ends(float(since), windows[group])
+                out[group] = min(out.get(group, ends), ends)
     return out
 
 

@@ -87,7 +87,8 @@ def failures(model: Model, state: State, group: Group, seen: Observations) -> di
     fault_time = record.get("fault_time")
     window_s = group.restart_window_ms / 1000
     counting = bool(gv.ban or gv.restarts)
-    ends = fault_time + window_s if counting and isinstance(fault_time, int | float) else None
+    ends = (seen.window_ends.get(group.name, fault_time + window_s)
+            if counting and isinstance(fault_time, int | float) else None)
     nodes = model.topology.nodes
     report = seen.reported.get(group.name)
     return {
