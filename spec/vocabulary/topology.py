@@ -6,8 +6,11 @@ packed into integers. :class:`Topology` is built once from a validated config.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+
+import networkx as nx
 
 from crg.dsl.model import Config, Failback, Fault, Fencing, Kind
 
@@ -26,6 +29,22 @@ class AvoidedGroup:
     placed_first: bool
     """It comes before the avoiding group in the placement order: the avoiding group
     waits for it to be placed before it claims a node (see ``placement_order``)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AvoidGraph:
+    """The ``avoid`` links of a whole topology, by group index: what the placement order
+    is made of, kept so that the invariants can state the order their own way
+    (``crg.spec.invariants.order``) rather than read the one derived here. Compared by
+    identity: one per topology, shared by its groups."""
+
+    names: tuple[str, ...]
+    failover: tuple[bool, ...]
+    """Per group, its kind is ``failover``."""
+    candidates: tuple[int, ...]
+    """Per group, how many candidates it has."""
+    avoid: tuple[tuple[int, ...], ...]
+    """Per group, the groups it avoids (known to the topology, never itself)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +70,9 @@ class GroupTopology:
     max_down: int = 0
     """The topology's ``assume at most K nodes down`` (set by :class:`Topology`): which node
     events the assumption allows, as the enabledness invariants state them."""
+    graph: AvoidGraph | None = field(default=None, compare=False, repr=False)
+    """The topology's ``avoid`` links (set by :class:`Topology`; None for a group built by
+    hand): read by the invariants only, the rules read ``placed_first``."""
 
     def avoided(self) -> tuple[AvoidedGroup, ...]:
         """One :class:`AvoidedGroup` per group in ``avoid``; a group not known to the
@@ -83,27 +105,50 @@ def placement_order(groups: tuple[GroupTopology, ...]) -> dict[int, int]:
     not depend on which one the cluster service happens to start first (nor on the order
     of the group blocks in the file): an avoided group takes its preferred node, and the
     groups avoiding it then pick around it. Among groups with nothing left to wait for the
-    name decides (alphabetical). A cycle of groups avoiding each other is broken by the
-    group with the least choice, then by name: the fewest nodes where its application may
-    run (an ``instance`` group's one, its preferred node; a failover group's candidates).
-    It takes its node first, and the others, which have somewhere else to go, go around
-    it (by name alone, ``a`` on n1 or n2 avoiding ``b``, on n1 only, took n1 and left ``b``
-    to share it with n2 free).
+    name decides (alphabetical). A cycle of groups avoiding each other is broken, once
+    every group its members avoid outside it is placed, by the group of the cycle with the
+    least choice, then by name: the fewest nodes where its application may run (an
+    ``instance`` group's one, its preferred node; a failover group's candidates). It takes
+    its node first, and the others, which have somewhere else to go, go around it (by name
+    alone, ``a`` on n1 or n2 avoiding ``b``, on n1 only, took n1 and left ``b`` to share it
+    with n2 free). A group outside the cycle never breaks it: one avoiding a member waits
+    for that member like any other.
     """
     by_index = {g.index: g for g in groups}
     waiting = {g.index: {h for h in g.avoid if h in by_index and h != g.index} for g in groups}
+    waited_by: dict[int, list[int]] = {g: [] for g in waiting}
+    for g, deps in waiting.items():
+        for h in deps:
+            waited_by[h].append(g)
+    ready = [(by_index[g].name, g) for g, deps in waiting.items() if not deps]
+    heapq.heapify(ready)
     rank: dict[int, int] = {}
     while waiting:
-        ready = [g for g, deps in waiting.items() if not deps]
         if ready:
-            chosen = min(ready, key=lambda g: by_index[g].name)
-        else:  # a cycle
-            chosen = min(waiting, key=lambda g: (choice(by_index[g]), by_index[g].name))
+            chosen = heapq.heappop(ready)[1]
+        else:  # every group left waits: break a cycle that waits for nothing outside it
+            chosen = min(_closed_cycles(waiting),
+                         key=lambda g: (choice(by_index[g]), by_index[g].name))
         rank[chosen] = len(rank)
         del waiting[chosen]
-        for deps in waiting.values():
-            deps.discard(chosen)
+        for g in waited_by[chosen]:
+            left = waiting.get(g)
+            if left is not None and chosen in left:
+                left.discard(chosen)
+                if not left:
+                    heapq.heappush(ready, (by_index[g].name, g))
     return rank
+
+
+def _closed_cycles(waiting: dict[int, set[int]]) -> list[int]:
+    """The members of the cycles of ``waiting`` that wait for no group outside their own
+    cycle (one exists whenever no group is ready: follow what each waits for)."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(waiting)
+    graph.add_edges_from((g, h) for g, deps in waiting.items() for h in deps)
+    condensed = nx.condensation(graph)
+    return [g for c in condensed.nodes if condensed.out_degree(c) == 0
+            for g in condensed.nodes[c]["members"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +170,13 @@ class Topology:
                                     order[h] < order[g.index])
             return AvoidedGroup(h, -1, False, (), False)
 
+        graph = AvoidGraph(tuple(g.name for g in self.groups),
+                           tuple(g.failover for g in self.groups),
+                           tuple(len(g.candidates) for g in self.groups),
+                           tuple(tuple(h for h in g.avoid if h in order and h != g.index)
+                                 for g in self.groups))
         groups = tuple(replace(g, avoided_groups=tuple(info(g, h) for h in g.avoid),
-                               max_down=self.max_down)
+                               max_down=self.max_down, graph=graph)
                        for g in self.groups)
         object.__setattr__(self, "groups", groups)
 
