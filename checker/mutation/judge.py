@@ -31,7 +31,7 @@ from crg.spec import Model, Topology
 CONFIGS = Path(__file__).parent / "configs"
 HARNESS_CONFIGS = ("blocked", "nofence", "pair", "partition", "avoid", "instance", "stranded",
                    "chain", "fenced", "cutoff", "spread", "kept", "banned",
-                   "instance-avoid")
+                   "instance-avoid", "cycle")
 """The harness's own configurations, small first (each a few thousand states)."""
 
 EQUIVALENCE_STATES = 200_000
@@ -112,9 +112,9 @@ def transition_system(mutant: Mutant | None,
     """Per component of interacting groups (the checker's composition, SPEC.md section
     11), every reachable (state, action, next state), actions numbered by kind, group and
     node; no symmetry reduction."""
-    topology = Topology.from_config(config)
     out = []
     with installed(mutant):
+        topology = Topology.from_config(config)  # with a slip of the placement order
         for part in components(topology):
             model = Model(topology.restrict(part))
             start = model.initial()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib
 import inspect
 import itertools
 from collections.abc import Callable, Iterator
@@ -24,6 +25,13 @@ from typing import Any
 RULE_MODULES = ("view", "placement", "roles", "run", "halt", "care", "events")
 """The modules of ``crg.spec.rules`` whose functions are mutated (``registry`` only ties
 kinds to rules, and the invariants are the oracle: never mutated)."""
+
+STATIC_RULES: dict[str, tuple[str, ...]] = {"topology": ("placement_order", "choice")}
+"""Rules applied once per configuration, in ``crg.spec.vocabulary``: the order in which
+groups linked by ``avoid`` take their nodes (``placed_first``, which ``may_claim`` reads).
+Plain Python rather than the algebra, so their slips are Python's (:func:`_plain_edits`)."""
+
+STATIC_PACKAGE = "crg.spec.vocabulary"
 
 SKIPPED = frozenset({"_cached", "owner_node", "is_system"})
 """Functions whose slips are not slips of the semantics: the cache of derived values, and
@@ -200,7 +208,98 @@ def _add(node: ast.expr, delta: int) -> ast.expr:
                     keywords=[])
 
 
-def function_mutants(module: str, function: FunctionType) -> list[Mutant]:
+def _plain_edits(node: ast.AST) -> Iterator[Edit]:
+    """The slips one node of a plain Python rule allows: the other extreme, a sort key's
+    part dropped or its parts swapped, a test negated or taken always, a comparison the
+    other way, the branches of a conditional swapped, a number off by one, a statement
+    done for its effect forgotten."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+            and node.func.id in ("min", "max"):
+        other = "max" if node.func.id == "min" else "min"
+        yield ("extreme", f"`{node.func.id}` written `{other}` in `{_text(node)[:60]}`",
+               _call_named(other))
+    if isinstance(node, ast.Lambda) and isinstance(node.body, ast.Tuple):  # a sort key
+        key = node.body
+        for i, part in enumerate(key.elts):
+            yield ("key", f"drop `{_text(part)}` from the key `{_text(key)}`",
+                   _key_change(i, swap=False))
+        for i in range(len(key.elts) - 1):
+            yield ("key", f"swap the parts {i + 1} and {i + 2} of the key `{_text(key)}`",
+                   _key_change(i, swap=True))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        yield ("negate", f"`{_text(node)}` without its `not`",
+               _map_field("operand", lambda e: ast.UnaryOp(ast.Not(), e)))
+    if isinstance(node, ast.BoolOp):
+        neutral = isinstance(node.op, ast.And)
+        for i, part in enumerate(node.values):
+            yield ("booldrop", f"drop `{_text(part)}` from `{_text(node)}`",
+                   _map_item("values", i, lambda _: ast.Constant(neutral)))
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 \
+            and type(node.ops[0]) in _OTHER_WAY:
+        flipped = _OTHER_WAY[type(node.ops[0])]
+        yield ("compare", f"`{_text(node)}` the other way",
+               _map_item("ops", 0, lambda _: flipped()))
+    if isinstance(node, ast.IfExp):
+        yield ("ite", f"swap the branches of `{_text(node)}`",
+               _swap_fields("body", "orelse"))
+    if isinstance(node, ast.If):
+        for value in (True, False):
+            yield ("branch", f"`if {_text(node.test)}:` taken as {value}",
+                   _set("test", ast.Constant(value)))
+    if isinstance(node, ast.Constant) and isinstance(node.value, int) \
+            and not isinstance(node.value, bool):
+        for delta in (1, -1):
+            yield ("offbyone", f"`{node.value}` written {node.value + delta}",
+                   _set("value", node.value + delta))
+    if isinstance(node, ast.For | ast.While | ast.If | ast.FunctionDef):
+        for i, stmt in enumerate(node.body):
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+                yield ("effect", f"forget `{_text(stmt)}`", _pop_statement(i))
+
+
+def _call_named(name: str) -> Change:
+    def change(node: Any) -> None:
+        node.func.id = name
+    return change
+
+
+def _key_change(i: int, swap: bool) -> Change:
+    """Drop part ``i`` of a lambda's tuple, or swap it with the next."""
+    def change(node: Any) -> None:
+        part = node.body.elts.pop(i)
+        if swap:
+            node.body.elts.insert(i + 1, part)
+    return change
+
+
+def _map_field(field: str, how: Callable[[Any], Any]) -> Change:
+    def change(node: Any) -> None:
+        setattr(node, field, how(getattr(node, field)))
+    return change
+
+
+def _map_item(field: str, i: int, how: Callable[[Any], Any]) -> Change:
+    def change(node: Any) -> None:
+        items = getattr(node, field)
+        items[i] = how(items[i])
+    return change
+
+
+def _swap_fields(one: str, other: str) -> Change:
+    def change(node: Any) -> None:
+        first = getattr(node, one)
+        setattr(node, one, getattr(node, other))
+        setattr(node, other, first)
+    return change
+
+
+_OTHER_WAY: dict[type[ast.cmpop], type[ast.cmpop]] = {
+    ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE,
+    ast.LtE: ast.Gt, ast.In: ast.NotIn, ast.NotIn: ast.In}
+
+
+def function_mutants(module: str, function: FunctionType,
+                     edits: Callable[[ast.AST], Iterator[Edit]] = _edits) -> list[Mutant]:
     """Every slip of one function, in the order of its source."""
     source = inspect.getsource(function)
     tree = ast.parse(source)
@@ -208,7 +307,7 @@ def function_mutants(module: str, function: FunctionType) -> list[Mutant]:
     out: list[Mutant] = []
     seen: set[str] = set()
     for index, node in enumerate(nodes):
-        for operator, description, change in _edits(node):
+        for operator, description, change in edits(node):
             fresh = ast.parse(source)
             change(list(ast.walk(fresh))[index])
             mutated = ast.unparse(fresh)
@@ -246,7 +345,8 @@ def reachable(entries: list[FunctionType]) -> set[FunctionType]:
 
 def mutants(modules: dict[str, ModuleType], entries: list[FunctionType]) -> list[Mutant]:
     """Every slip of every function of the rule modules that the rules reach from
-    ``entries`` (the registry's rules and effects, and the node events' guards)."""
+    ``entries`` (the registry's rules and effects, and the node events' guards), then of
+    the static rules (:data:`STATIC_RULES`)."""
     live = reachable(entries)
     out: list[Mutant] = []
     for name in RULE_MODULES:
@@ -255,4 +355,8 @@ def mutants(modules: dict[str, ModuleType], entries: list[FunctionType]) -> list
             if (isinstance(value, FunctionType) and value.__module__ == module.__name__
                     and attr not in SKIPPED and value in live):
                 out.extend(function_mutants(name, value))
+    for name, functions in STATIC_RULES.items():
+        module = importlib.import_module(f"{STATIC_PACKAGE}.{name}")
+        for function in functions:
+            out.extend(function_mutants(name, getattr(module, function), _plain_edits))
     return out

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FunctionType, ModuleType
 from typing import Any
 
-from crg.checker.mutation.operators import RULE_MODULES, Mutant
+from crg.checker.mutation.operators import RULE_MODULES, STATIC_PACKAGE, STATIC_RULES, Mutant
 
 PACKAGE = "crg.spec.rules"
 
@@ -82,6 +82,31 @@ def _renamed_cache(cached: FunctionType) -> FunctionType:
 def installed(mutant: Mutant | None) -> Iterator[None]:
     """Run the model with ``mutant``'s rules (None: a fresh copy of the unmutated ones,
     which must behave exactly like the originals) inside the block."""
+    with _static(mutant), _rules(mutant):
+        yield
+
+
+@contextlib.contextmanager
+def _static(mutant: Mutant | None) -> Iterator[None]:
+    """A slip of a static rule (the placement order) replaces the function in its module
+    for as long as the block runs: a topology built inside it (``crg check`` builds its
+    own) is built with the slip, and the rules read what it derives (``placed_first``).
+    The invariants do not: ``failover-order`` states the order its own way
+    (``crg.spec.invariants.order``), from the topology's ``avoid`` links."""
+    if mutant is None or mutant.module not in STATIC_RULES:
+        yield
+        return
+    module = importlib.import_module(f"{STATIC_PACKAGE}.{mutant.module}")
+    original = module.__dict__[mutant.function]
+    try:
+        exec(compile(mutant.source, f"<mutant {mutant.ident}>", "exec"), module.__dict__)
+        yield
+    finally:
+        module.__dict__[mutant.function] = original
+
+
+@contextlib.contextmanager
+def _rules(mutant: Mutant | None) -> Iterator[None]:
     from crg.checker.symbolic import encoding
     from crg.spec.fast import evaluator
     from crg.spec.rules import registry
