@@ -26,7 +26,8 @@ RULE_MODULES = ("view", "placement", "roles", "run", "halt", "care", "events")
 """The modules of ``crg.spec.rules`` whose functions are mutated (``registry`` only ties
 kinds to rules, and the invariants are the oracle: never mutated)."""
 
-STATIC_RULES: dict[str, tuple[str, ...]] = {"topology": ("placement_order", "choice")}
+STATIC_RULES: dict[str, tuple[str, ...]] = {
+    "topology": ("placement_order", "choice", "avoided_group")}
 """Rules applied once per configuration, in ``crg.spec.vocabulary``: the order in which
 groups linked by ``avoid`` take their nodes (``placed_first``, which ``may_claim`` reads).
 Plain Python rather than the algebra, so their slips are Python's (:func:`_plain_edits`)."""

@@ -90,9 +90,9 @@ def installed(mutant: Mutant | None) -> Iterator[None]:
 def _static(mutant: Mutant | None) -> Iterator[None]:
     """A slip of a static rule (the placement order) replaces the function in its module
     for as long as the block runs: a topology built inside it (``crg check`` builds its
-    own) is built with the slip, and the rules read what it derives (``placed_first``).
-    The invariants do not: ``failover-order`` states the order its own way
-    (``crg.spec.invariants.order``), from the topology's ``avoid`` links."""
+    own) is built with the slip, and the rules read what it derives (``avoided_groups``).
+    The invariants do not: they read the configuration's ``avoid`` links and state the
+    order their own way (``crg.spec.invariants.avoided``)."""
     if mutant is None or mutant.module not in STATIC_RULES:
         yield
         return

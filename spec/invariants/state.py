@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from crg.spec.invariants.avoided import avoided
 from crg.spec.rules.placement import moving, switching_disabled
 from crg.spec.rules.roles import leftovers, runs_app
 from crg.spec.rules.view import (
@@ -128,7 +129,7 @@ def free_of_avoided(v: View, c: int) -> Bool:
     if not v.topo.failover and c == v.topo.preferred:
         return a.true
     parts = []
-    for h in v.topo.avoided():
+    for h in avoided(v.topo):
         x = v.avoided[h.index]
         there = a.eq(x.owner, c + 1)
         if c == h.home or not h.auto_failback or h.home < 0:

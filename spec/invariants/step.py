@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crg.spec.invariants.order import placed_first
+from crg.spec.invariants.avoided import avoided
 from crg.spec.invariants.state import (
     at_rest,
     cannot_run,
@@ -198,7 +198,7 @@ def _claim_after_avoided(v: View, action: Action, w: View) -> Bool:
     a = v.a
     waits = [a.or_(a.not_(a.eq(v.avoided[h.index].owner, 0)),
                    a.not_(a.or_(a.false, *(available(v, c) for c in h.candidates))))
-             for h in v.topo.avoided() if placed_first(v.topo, h)]
+             for h in avoided(v.topo) if h.placed_first]
     return a.and_(*waits)
 
 

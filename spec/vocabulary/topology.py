@@ -33,16 +33,18 @@ class AvoidedGroup:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class AvoidGraph:
-    """The ``avoid`` links of a whole topology, by group index: what the placement order
-    is made of, kept so that the invariants can state the order their own way
-    (``crg.spec.invariants.order``) rather than read the one derived here. Compared by
-    identity: one per topology, shared by its groups."""
+    """The ``avoid`` links of a whole topology and what they link, by group index, as the
+    configuration gives them: kept so that the invariants read the groups one avoids and
+    state the placement order their own way (``crg.spec.invariants.avoided``) rather than
+    read what is derived here for the rules (``avoided_groups``). Compared by identity:
+    one per topology, shared by its groups."""
 
     names: tuple[str, ...]
     failover: tuple[bool, ...]
     """Per group, its kind is ``failover``."""
-    candidates: tuple[int, ...]
-    """Per group, how many candidates it has."""
+    candidates: tuple[tuple[int, ...], ...]
+    """Per group, its candidates (the preferred node first)."""
+    auto_failback: tuple[bool, ...]
     avoid: tuple[tuple[int, ...], ...]
     """Per group, the groups it avoids (known to the topology, never itself)."""
 
@@ -151,6 +153,16 @@ def _closed_cycles(waiting: dict[int, set[int]]) -> list[int]:
             for g in condensed.nodes[c]["members"]]
 
 
+def avoided_group(groups: tuple[GroupTopology, ...], order: dict[int, int],
+                  g: GroupTopology, h: int) -> AvoidedGroup:
+    """What ``g``'s rules know of ``h``, a group it avoids, given the placement order."""
+    if 0 <= h < len(groups) and groups[h].index == h:
+        other = groups[h]
+        return AvoidedGroup(h, other.preferred, other.auto_failback, other.candidates,
+                            order[h] < order[g.index])
+    return AvoidedGroup(h, -1, False, (), False)
+
+
 @dataclass(frozen=True, slots=True)
 class Topology:
     nodes: tuple[str, ...]
@@ -162,20 +174,14 @@ class Topology:
         # Derived from the groups themselves, so every way of building a topology (restrict,
         # renaming nodes) keeps it consistent.
         order = placement_order(self.groups)
-
-        def info(g: GroupTopology, h: int) -> AvoidedGroup:
-            if 0 <= h < len(self.groups) and self.groups[h].index == h:
-                other = self.groups[h]
-                return AvoidedGroup(h, other.preferred, other.auto_failback, other.candidates,
-                                    order[h] < order[g.index])
-            return AvoidedGroup(h, -1, False, (), False)
-
         graph = AvoidGraph(tuple(g.name for g in self.groups),
                            tuple(g.failover for g in self.groups),
-                           tuple(len(g.candidates) for g in self.groups),
+                           tuple(g.candidates for g in self.groups),
+                           tuple(g.auto_failback for g in self.groups),
                            tuple(tuple(h for h in g.avoid if h in order and h != g.index)
                                  for g in self.groups))
-        groups = tuple(replace(g, avoided_groups=tuple(info(g, h) for h in g.avoid),
+        groups = tuple(replace(g, avoided_groups=tuple(avoided_group(self.groups, order, g, h)
+                                                       for h in g.avoid),
                                max_down=self.max_down, graph=graph)
                        for g in self.groups)
         object.__setattr__(self, "groups", groups)

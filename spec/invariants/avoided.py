@@ -1,14 +1,15 @@
-"""The placement order of groups linked by ``avoid``, as the invariants state it
-(SPEC.md section 4): one avoided pair at a time, by the cycles of the ``avoid`` graph,
-rather than by the topology's peeling (``crg.spec.vocabulary.topology.placement_order``),
-so that a slip in the order the rules follow is seen (the mutation harness mutates that
-function; this is its oracle).
+"""What the invariants know of the groups one avoids, read from the configuration (the
+topology's ``avoid`` graph) rather than from what the topology derived for the rules
+(``GroupTopology.avoided_groups``, ``crg.spec.vocabulary.topology.avoided_group``), so a
+slip in that derivation is seen: the mutation harness mutates it, and this is its oracle.
 
-For ``g`` avoiding ``h``: if ``h`` does not reach ``g`` by ``avoid`` links (they are not
-in one strongly connected set), ``h`` comes first — an avoided group before the groups
-avoiding it. Otherwise their cycle's member with the least choice (the fewest nodes where
-its application may run), then the first name, comes first of it; if that is neither,
-the same question is asked of the cycle without it.
+The placement order is stated here its own way too (SPEC.md section 4): one avoided pair
+at a time, by the cycles of the ``avoid`` graph, rather than by the topology's peeling
+(``placement_order``). For ``g`` avoiding ``h``: if ``h`` does not reach ``g`` by ``avoid``
+links (they are not in one strongly connected set), ``h`` comes first — an avoided group
+before the groups avoiding it. Otherwise their cycle's member with the least choice (the
+fewest nodes where its application may run), then the first name, comes first of it; if
+that is neither, the same question is asked of the cycle without it.
 """
 
 from __future__ import annotations
@@ -20,12 +21,20 @@ import networkx as nx
 from crg.spec.vocabulary.topology import AvoidedGroup, AvoidGraph, GroupTopology
 
 
-def placed_first(topo: GroupTopology, h: AvoidedGroup) -> bool:
-    """Whether ``h``, a group ``topo`` avoids, takes its node before ``topo``'s group."""
+def avoided(topo: GroupTopology) -> tuple[AvoidedGroup, ...]:
+    """The groups ``topo``'s group avoids: each one's index, preferred node, failback,
+    candidates, and whether it takes its node first."""
     graph = topo.graph
-    if graph is None or not 0 <= h.index < len(graph.names):
-        return False  # a group built by hand: nothing is waited for (as the rules read it)
-    return comes_first(graph, topo.index, h.index)
+    if graph is None:
+        return topo.avoided()  # a group built by hand: no configuration to read
+    return _avoided(graph, topo.index)
+
+
+@lru_cache(maxsize=4096)
+def _avoided(graph: AvoidGraph, g: int) -> tuple[AvoidedGroup, ...]:
+    return tuple(AvoidedGroup(h, graph.candidates[h][0], graph.auto_failback[h],
+                              graph.candidates[h], comes_first(graph, g, h))
+                 for h in graph.avoid[g])
 
 
 def comes_first(graph: AvoidGraph, g: int, h: int) -> bool:
@@ -76,4 +85,4 @@ def _whole(graph: AvoidGraph) -> _Level:
 
 def _choice(graph: AvoidGraph, k: int) -> int:
     """How many nodes group ``k``'s application may run on: an instance's one."""
-    return graph.candidates[k] if graph.failover[k] else 1
+    return len(graph.candidates[k]) if graph.failover[k] else 1
