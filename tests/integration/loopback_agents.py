@@ -77,6 +77,20 @@ class Agents:
             assert time.monotonic() < deadline, f"{node}'s agent did not start"
             time.sleep(0.1)
 
+    def wait_placed(self, node: str, group: str, where: tuple[str, str, str],
+                    timeout_s: float = 30) -> None:
+        """Until ``node``'s status shows ``group`` as ``where`` (its node, mode and
+        application), or fail with the last placement seen."""
+        deadline = time.monotonic() + timeout_s
+        seen: tuple[object, ...] | None = None
+        while seen != where:
+            assert time.monotonic() < deadline, f"{group} is {seen}, not {where}"
+            time.sleep(0.1)
+            groups = (self.status(node) or {}).get("groups")
+            if isinstance(groups, list):
+                seen = next(((g["node"], g["mode"], g["app"]) for g in groups
+                             if g["group"] == group), None)
+
     def events(self, node: str) -> list[dict[str, object]]:
         path = self.workdir / f"events-{node}.jsonl"
         if not path.exists():
