@@ -12,6 +12,7 @@ in, so a parallel check reports exactly what a serial one does.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -37,8 +38,8 @@ def run_tasks(function: Callable[..., T], tasks: Sequence[tuple[Any, ...]], work
             out.append(result)
         return out
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
-                             mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
+                             initializer=_worker_signals) as pool:
         futures = [pool.submit(function, *task) for task in tasks]
         try:
             for index, result in _as_done(futures):
@@ -48,7 +49,25 @@ def run_tasks(function: Callable[..., T], tasks: Sequence[tuple[Any, ...]], work
         except BaseException:
             for f in futures:
                 f.cancel()
+            _end_workers(pool)
             raise
+
+
+def _worker_signals() -> None:
+    """Ctrl-C is the parent's to handle (a terminal sends it to every process of the
+    group): a worker ignores it, and dies quietly of the SIGTERM the parent then sends —
+    each printed a traceback of its own before (``Process ForkProcess-1: Traceback``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _end_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop the searches under way at once: leaving the pool waits for running tasks to
+    finish, which made an interrupted check wait for a whole component's search. (No
+    public way before Python 3.14's ``terminate_workers``.)"""
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        process.terminate()
 
 
 def _as_done(futures: list[Future[T]]) -> Iterator[tuple[int, T]]:

@@ -16,6 +16,7 @@ import z3
 
 from crg.checker.symbolic.conjuncts import step_ok
 from crg.checker.symbolic.encoding import Encoding, Step, SymState
+from crg.checker.symbolic.solve import check
 from crg.spec.invariants import STATE_INVARIANTS, STEP_INVARIANTS
 from crg.spec.vocabulary.actions import Action
 from crg.spec.vocabulary.algebra import Bool
@@ -131,7 +132,7 @@ def search(enc: Encoding, targets: list[Target], max_depth: int, timeout_ms: int
             solver = unrolling.solver
             solver.push()
             solver.add(unrolling.bad(target))
-            result = solver.check()
+            result = check(solver)
             unrolling.queries += 1
             if result == z3.sat:
                 found[target] = Run(target, unrolling.run(solver.model()))

@@ -33,6 +33,7 @@ from crg.checker.symbolic.failures import (
     sentence_list,
     sets_phrase,
 )
+from crg.checker.symbolic.solve import check
 from crg.spec.invariants.state import coverage
 from crg.spec.rules.care import alert
 from crg.spec.rules.placement import placement, switching_disabled
@@ -133,7 +134,7 @@ def placement_fact(topology: Topology, topo: GroupTopology, timeout_ms: int = 30
     solver.add(a.boolean(a.is_zero(a.without(down, (1 << n) - 1))))
     solver.add(a.boolean(a.popcount_le(down, topology.max_down, n)))
     solver.add(chosen != expected)
-    result = solver.check()
+    result = check(solver)
     if result == z3.unsat:
         extra = ", free of the groups it avoids when one is" if avoided else ""
         return Fact("placement", topo.name, True,
@@ -208,7 +209,7 @@ def _last_node_mismatch(topology: Topology, topo: GroupTopology,
     solver.add(a.boolean(a.popcount_le(down, topology.max_down, n)))
     solver.add(owner_in)
     solver.add(z3.Or(disabled != sole, z3.And(sole, z3.Not(a.boolean(alert_guard)))))
-    result = solver.check()
+    result = check(solver)
     if result == z3.unsat:
         return None
     if result == z3.unknown:

@@ -15,6 +15,7 @@ from typing import Any
 import z3
 
 from crg.checker.symbolic.algebra import Z3Algebra, word_width
+from crg.checker.symbolic.solve import check
 from crg.spec.rules.view import View
 from crg.spec.vocabulary.algebra import CONCRETE, Algebra, Bool
 from crg.spec.vocabulary.topology import GroupTopology, Topology
@@ -61,7 +62,7 @@ def minimal_sets(topology: Topology, failing: Failing, *, limit: int = 64,
     solver.add(a.boolean(failing(a, down_nodes(down))))
     found: list[frozenset[int]] = []
     while len(found) < limit:
-        result = solver.check()
+        result = check(solver)
         if result != z3.sat:
             return sorted(found, key=lambda s: (len(s), sorted(s))), result == z3.unsat
         mask = solver.model().eval(down, model_completion=True).as_long()

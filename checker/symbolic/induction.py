@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import z3
 
+from crg.checker.symbolic import solve
 from crg.checker.symbolic.conjuncts import (
     STEP_INVARIANTS,
     settled_invariants,
@@ -98,7 +99,7 @@ class Prover:
 
     def _check(self, solver: z3.Solver, *assumptions: z3.BoolRef) -> z3.CheckSatResult:
         started = time.perf_counter()
-        result = solver.check(*assumptions)
+        result = solve.check(solver, *assumptions)
         self.stats.queries += 1
         self.stats.seconds += time.perf_counter() - started
         return result

@@ -15,6 +15,7 @@ import z3
 
 from crg.checker.symbolic.bmc import Target, Unrolling
 from crg.checker.symbolic.encoding import Encoding, SymState
+from crg.checker.symbolic.solve import check
 from crg.spec.vocabulary.algebra import Bool
 
 
@@ -31,7 +32,7 @@ def k_inductive(enc: Encoding, target: Target, k: int, strengthening: Callable[[
     for at in range(first, k):
         solver.add(z3.Not(unrolling.bad(target, at)))
     solver.add(unrolling.bad(target, k))
-    result = solver.check()
+    result = check(solver)
     if result == z3.unknown:
         return None
     return bool(result == z3.unsat)

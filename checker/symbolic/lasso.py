@@ -30,6 +30,7 @@ import z3
 from crg.checker.symbolic.bmc import Unrolling
 from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.checker.symbolic.replay import ReplayError, replay
+from crg.checker.symbolic.solve import check
 from crg.spec import KINDS, Action, ActionKind, Model, State
 from crg.spec.vocabulary.algebra import Bool
 
@@ -126,7 +127,7 @@ def search(enc: Encoding, max_depth: int, timeout_ms: int, deadline: float,
             a.and_(start == j, enc.equal(unrolling.states[j], last)) for j in range(depth))))]
         solver.push()
         solver.add(*closes)
-        result = solver.check()
+        result = check(solver)
         queries += 1
         if result == z3.sat:
             # Some loop closes here: is one of them fair? (The fairness definitions go
@@ -135,7 +136,7 @@ def search(enc: Encoding, max_depth: int, timeout_ms: int, deadline: float,
             fair = fairness.upto(depth)
             solver.push()
             solver.add(*closes, *fair)
-            result = solver.check()
+            result = check(solver)
             queries += 1
         if result == z3.sat:
             model = solver.model()

@@ -53,6 +53,7 @@ import z3
 from crg.checker.symbolic.algebra import occurring
 from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.checker.symbolic.induction import Prover
+from crg.checker.symbolic.solve import check
 from crg.dsl.diagnostics import and_list
 from crg.spec.rules.registry import KINDS
 from crg.spec.vocabulary.variables import GroupVars
@@ -198,7 +199,7 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
                                       int((deadline - time.perf_counter()) * 1000))))
         for frame in frames:
             solver.add(*frame)
-        result = solver.check()
+        result = check(solver)
         if result == z3.unsat:
             return depth - 1
         if result == z3.unknown:

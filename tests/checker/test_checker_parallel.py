@@ -4,6 +4,7 @@ in the same order (``-j``)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 import pytest
@@ -27,6 +28,28 @@ def test_results_come_back_in_the_order_of_the_tasks() -> None:
                                                                          range(7)]
     assert sorted(seen) == list(range(7))
     assert run_tasks(_square, tasks, 1) == run_tasks(_square, tasks, 3)
+
+
+def _busy(seconds: float) -> float:
+    """A task that runs for ``seconds`` (a long search), unless its process is ended."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+    return seconds
+
+
+def _interrupt(index: int, result: float) -> None:
+    raise KeyboardInterrupt  # Ctrl-C in the parent, as the first task comes back
+
+
+def test_an_interrupt_ends_the_searches_under_way_at_once_and_quietly(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_tasks(_busy, [(0.0,), (60.0,)], 2, _interrupt)
+    # Not the 60 s the second task would have taken; and no worker's traceback.
+    assert time.monotonic() - started < 30
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def _facts(report: Report) -> object:
