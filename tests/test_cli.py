@@ -22,6 +22,7 @@ from crg.dsl import Source
 from crg.dsl.diagnostics import Diagnostic, Severity
 from crg.dsl.source import Span
 from crg.output import Output
+from crg.runtime.operator import MAX_TIMEOUT_S
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = str(ROOT / "examples" / "quickstart.crg")
@@ -405,6 +406,32 @@ def test_python_dash_m_crg(tmp_path: Path) -> None:
     assert failed.returncode == 2
     assert "Traceback" not in failed.stderr
     assert f"{bad}:2:27: error: unknown statement 'preferd'" in failed.stderr
+
+
+# --- operator commands ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("timeout", "why"), [("9999999h", "too long"), ("25h", "too long"),
+                                              ("86401", "too long"), ("-5s", "negative"),
+                                              ("-1", "negative")])
+def test_a_timeout_the_runtime_would_not_take_is_a_usage_error(
+        crg: Callable[..., Run], tmp_path: Path, timeout: str, why: str) -> None:
+    """Checked before any runtime is asked (there is none here): too long overflowed the
+    socket's timeout (an internal error) or came back as the runtime's bad request, and a
+    negative one was "expected one argument"."""
+    for argv in (["switchover", "web", "n2"], ["drain", "n1"]):
+        result = crg(*argv, "--timeout", timeout, "--run-dir", str(tmp_path))
+        assert result.code == 2, result.err
+        assert f"argument --timeout: '{timeout}' is {why}: a timeout is a duration from 0 " \
+               "to 24h" in result.err
+        assert f"usage: crg {argv[0]}" in result.err and "Traceback" not in result.err
+
+
+def test_the_longest_timeout_is_the_runtimes(crg: Callable[..., Run], tmp_path: Path) -> None:
+    assert MAX_TIMEOUT_S == 24 * 3600
+    for timeout in ("24h", "86400", "0"):
+        result = crg("drain", "n1", "--timeout", timeout, "--run-dir", str(tmp_path))
+        assert result.code == 2 and "no crg runtime is running here" in result.err
 
 
 # --- which runtime ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from crg.dsl.diagnostics import did_you_mean
 from crg.errors import ExitCode
 from crg.output import Output
 from crg.runtime.control import ControlError, find_socket, request
+from crg.runtime.operator import MAX_TIMEOUT_S
 from crg.runtime.rundir import base_dir
 
 if TYPE_CHECKING:
@@ -59,10 +60,15 @@ def add_wait_arguments(parser: argparse.ArgumentParser) -> None:
                            "where they are (the default)")
     wait.add_argument("--no-wait", dest="wait", action="store_false",
                       help="return as soon as the command is accepted")
-    wait.add_argument("--timeout", metavar="DURATION", type=duration, default=DEFAULT_TIMEOUT,
+    wait.add_argument("--timeout", metavar="DURATION", type=wait_timeout,
+                      default=DEFAULT_TIMEOUT,
                       help="how long to wait for a group to come to rest, before the command "
                            "is accepted and (with --wait) after (default: "
-                           f"{DEFAULT_TIMEOUT}; e.g. 90s, 2m)")
+                           f"{DEFAULT_TIMEOUT}, at most {_LONGEST}; e.g. 90s, 2m)")
+    # argparse takes `-5s` for an unknown option (only -5 and -.5 look like values to it)
+    # and would say "expected one argument": let it through, so wait_timeout can say that
+    # a negative timeout is a bad value.
+    parser._negative_number_matcher = re.compile(r"^-\.?\d")
 
 
 _DURATION = re.compile(r"(?:\d+(?:ms|s|m|h))+|\d+(?:\.\d+)?")
@@ -73,6 +79,24 @@ def duration(text: str) -> str:
     error."""
     if not _DURATION.fullmatch(text):
         raise argparse.ArgumentTypeError(f"not a duration: '{text}' (e.g. 30s, 2m, 500ms)")
+    return text
+
+
+_LONGEST = f"{MAX_TIMEOUT_S / 3600:g}h"
+"""The longest ``--timeout``: the runtime's limit (it refuses a request that asks for more),
+in the words of a duration."""
+
+
+def wait_timeout(text: str) -> str:
+    """``text`` if it is a duration the runtime accepts as a timeout (0 up to
+    MAX_TIMEOUT_S), else a usage error: the runtime's answer to one out of range reads as
+    a bad request, and one too large for a socket's timeout would not even be sent."""
+    if text.startswith("-"):
+        raise argparse.ArgumentTypeError(f"'{text}' is negative: a timeout is a duration "
+                                         f"from 0 to {_LONGEST} (e.g. 30s, 2m)")
+    if seconds(duration(text)) > MAX_TIMEOUT_S:
+        raise argparse.ArgumentTypeError(f"'{text}' is too long: a timeout is a duration "
+                                         f"from 0 to {_LONGEST} (e.g. 30s, 2m)")
     return text
 
 
