@@ -294,9 +294,6 @@ class Operator:
                     self._refused(event, outcome.why, answer, client)  # cut off, say
                     return False
                 # The store changed since it was read: look again.
-            elif refused.static:  # a mistake in the command: bad input
-                self._refused(event, refused.reason, Answer(), client)
-                raise CommandError(f"{text(event)}: {refused.reason}")
             elif not refused.busy:
                 self._refused(event, refused.reason, answer, client)
                 return False

