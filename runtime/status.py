@@ -16,7 +16,7 @@ from crg.runtime.observations import Observations
 from crg.runtime.records import Keys
 from crg.runtime.store.base import Snapshot
 from crg.spec import Model, State
-from crg.spec.present.modes import node_status, placements
+from crg.spec.present.modes import drained_nodes, node_status, node_words, placements
 
 if TYPE_CHECKING:
     from crg.runtime.agent import Agent
@@ -60,7 +60,7 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
     nodes = node_status(model, state)
     nodes.update({n: "suspect" for n in seen.suspects if nodes.get(n) == "up"})
     return {"version": STATUS_VERSION, "cluster": config.cluster.name, "mode": mode,
-            "revision": revision, "nodes": nodes,
+            "revision": revision, "nodes": nodes, "drained": drained_nodes(model, state),
             "suspects": {n: left for n, left in seen.suspects.items()
                          if nodes.get(n) == "suspect"},
             "groups": groups, "troubles": troubles(agents, ""),
@@ -211,13 +211,14 @@ def title(status: Mapping[str, Any]) -> str:
 
 
 def nodes_line(status: Mapping[str, Any]) -> str:
-    """``nodes: n1 suspect (lease runs out in 0.7 s), n2 up``."""
+    """``nodes: n1 suspect (lease runs out in 0.7 s), n2 down and drained, n3 up``."""
     suspects = status.get("suspects") or {}
+    drained = status.get("drained") or ()
 
     def one(node: str, state: str) -> str:
         if state == "suspect" and node in suspects:
             return f"{node} suspect (lease runs out in {suspects[node]:g} s)"
-        return f"{node} {state}"
+        return f"{node} {node_words(state, node in drained)}"
 
     return "nodes: " + ", ".join(one(n, s) for n, s in status["nodes"].items())
 

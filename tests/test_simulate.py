@@ -15,6 +15,7 @@ import pytest
 from crg import cli
 
 ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = str(ROOT / "examples" / "quickstart.crg")
 WEB_TIER = str(ROOT / "examples" / "web-tier.crg")
 RAC = str(ROOT / "examples" / "rac.crg")
 FLAPPING = str(ROOT / "examples" / "broken" / "flapping.crg")
@@ -86,7 +87,8 @@ def test_json_steps(simulate: Callable[..., Run]) -> None:
     assert {"kind": "service-up", "group": "www", "node": "n2",
             "recipients": ["api"]} in fail["notifications"]
     assert join["event"]["action"] == "rejoin"
-    assert data["final"] == {"nodes": join["nodes"], "placement": join["placement"]}
+    assert data["final"] == {"nodes": join["nodes"], "drained": [],
+                             "placement": join["placement"]}
     assert all(not step["problems"] and step["livelock"] is None for step in data["steps"])
 
 
@@ -275,6 +277,17 @@ def test_a_group_whose_candidates_are_all_drained_is_down(simulate: Callable[...
     assert result.code == 0
     www = json.loads(result.out)["final"]["placement"]["www"]
     assert (www["node"], www["mode"], www["vip"]) == (None, "down", None)
+
+
+def test_a_drained_node_that_is_down_says_both(simulate: Callable[..., Run]) -> None:
+    # SPEC.md section 2: drained combines with down; the mark shows before n1 returns.
+    argv = (QUICKSTART, "--fail", "n1", "--drain", "n1", "--join", "n1")
+    steps_text = simulate(*argv).out.split("\nstep ")
+    assert "  nodes: n1 down and drained, n2 up, n3 up" in steps_text[2]
+    assert "  nodes: n1 drained, n2 up, n3 up" in steps_text[3]
+    steps = simulate(*argv, "--format", "json").json()["steps"]
+    assert [(s["nodes"]["n1"], s["drained"]) for s in steps] == [
+        ("up", []), ("down", []), ("down", ["n1"]), ("drained", ["n1"])]
 
 
 def test_on_a_terminal_the_same_words_in_colour(simulate: Callable[..., Run],

@@ -20,7 +20,14 @@ from crg.output import Output
 from crg.runtime.control import ControlError
 from crg.runtime.fingerprint import fingerprint, first_difference
 from crg.spec import Action, Model, State
-from crg.spec.present.modes import action_dict, describe, node_status, placements
+from crg.spec.present.modes import (
+    action_dict,
+    describe,
+    drained_nodes,
+    node_status,
+    node_words,
+    placements,
+)
 from crg.spec.present.simulation import (
     DEFAULT_MAX_STEPS,
     EVENTS,
@@ -233,6 +240,7 @@ def _notification(n: Notification) -> dict[str, Any]:
 def _snapshot(m: Model, state: State) -> dict[str, Any]:
     return {
         "nodes": node_status(m, state),
+        "drained": drained_nodes(m, state),
         "placement": {name: p.as_dict() for name, p in placements(m, state).items()},
     }
 
@@ -269,8 +277,9 @@ def print_text(out: Output, simulation: Simulation, steps: Sequence[Step],
             cycle = ", ".join(describe(m, a) for a in step.livelock.cycle)
             out.print(f"  livelock after {step.livelock.steps} steps"
                       + (f"; repeating: {cycle}" if cycle else ""), style="bold red")
-        nodes = node_status(m, step.state)
-        out.print("  nodes: " + ", ".join(f"{name} {status}" for name, status in nodes.items()))
+        nodes, drained = node_status(m, step.state), drained_nodes(m, step.state)
+        out.print("  nodes: " + ", ".join(f"{name} {node_words(status, name in drained)}"
+                                          for name, status in nodes.items()))
         out.table(("group", "node", "mode", "vip", "app", "switching", "alerted"),
                   [_row(name, p.as_dict()) for name, p in placements(m, step.state).items()])
 

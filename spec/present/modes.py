@@ -141,6 +141,20 @@ def node_status(model: Model, state: State) -> dict[str, str]:
     return out
 
 
+def drained_nodes(model: Model, state: State) -> list[str]:
+    """The nodes an operator drained, whatever else they are: drained combines with down,
+    cut and lost (SPEC.md section 2), and :func:`node_status` names only one of them
+    (``drained`` for a node that is otherwise up)."""
+    drained = model.node_vars(state).drained
+    return [name for n, name in enumerate(model.topology.nodes) if (drained >> n) & 1]
+
+
+def node_words(status: str, drained: bool) -> str:
+    """A node's status as text: ``down and drained`` for a drained node that crashed, so
+    that the mark an operator set is not hidden until the node returns."""
+    return f"{status} and drained" if drained and status != "drained" else status
+
+
 def nodes_out(model: Model, state: State) -> int:
     """How many nodes are out in ``state`` (down, cut off, lost or drained: the count of
     ``assume at most K nodes down``)."""

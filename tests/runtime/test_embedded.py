@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from runtime_helpers import (
 )
 
 from crg.runtime.operator import CommandError
+from crg.runtime.status import nodes_line
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -152,6 +154,10 @@ def test_offline_mode_refuses_clients_at_once(tmp_path: Path) -> None:
     run(body())
 
 
+async def _is(value: Awaitable[object], wanted: object) -> bool:
+    return await value == wanted
+
+
 def test_switchover_and_drain_move_groups_in_order(tmp_path: Path) -> None:
     setup = quickstart(tmp_path)
 
@@ -166,6 +172,20 @@ def test_switchover_and_drain_move_groups_in_order(tmp_path: Path) -> None:
             await cluster.operate("drain", ("n1",))
             await eventually(lambda: placement(cluster, "web") == ("n2", "failover", "up"),
                              START_S, "web moved off the drained n1")
+            # Drained combines with down (SPEC.md section 2): the mark stays in sight while
+            # n1 is down, not only once it is back.
+            await cluster.crash("n1")
+
+            async def nodes() -> tuple[dict[str, str], list[str]]:
+                status = await cluster.status()
+                return status["nodes"], status["drained"]
+
+            await eventually(lambda: _is(nodes(), ({"n1": "down", "n2": "up", "n3": "up"},
+                                                   ["n1"])), FAILOVER_S, "n1 down, drained")
+            assert "n1 down and drained" in nodes_line(await cluster.status())
+            await cluster.join("n1")
+            await eventually(lambda: _is(nodes(), ({"n1": "drained", "n2": "up", "n3": "up"},
+                                                   ["n1"])), FAILOVER_S, "n1 up, drained")
             await cluster.operate("undrain", ("n1",))
             await eventually(lambda: placement(cluster, "web") == ("n1", "normal", "up"),
                              START_S, "web back on n1")

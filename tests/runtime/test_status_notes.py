@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from crg.runtime.status import notes
+from crg.runtime.status import nodes_line, notes
 
 AT = time.mktime((2026, 12, 2, 12, 3, 4, 0, 0, -1))
 
@@ -56,3 +56,11 @@ def test_a_runtime_alert_in_force_is_said_where_it_is() -> None:
         "not permitted",
         "n1: kill-strays failing since 12:03:04: killed the 1 process group(s) it started, "
         "but ..."]
+
+
+def test_a_drained_node_that_is_down_says_both() -> None:
+    # SPEC.md section 2: drained combines with down, cut and lost; "nodes" names one.
+    status = {"nodes": {"n1": "down", "n2": "drained", "n3": "cut", "n4": "up"},
+              "drained": ["n1", "n2", "n3"]}
+    assert nodes_line(status) == ("nodes: n1 down and drained, n2 drained, n3 cut and "
+                                  "drained, n4 up")
