@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.endpoint.metrics import Metrics
 from crg.runtime.endpoint.routes import NodeEndpoint
 from crg.runtime.live import live_state
-from crg.runtime.observations import Observations, records, reported, suspects, window_ends
+from crg.runtime.observations import Observations, recorded, suspects
 from crg.runtime.operator import (
     OPERATOR_EVENTS,
     Client,
@@ -79,7 +80,7 @@ class EmbeddedCluster:
             node: NodeEndpoint(self.services, node,
                                lambda node=node: self.agents.get(node),  # type: ignore[misc]
                                metrics, mode="embedded", absent="down",
-                               config_sha256=self.config_sha256)
+                               config_sha256=self.config_sha256, observe=self.recorded)
             for node, metrics in self.metrics.items()}
         self.leases: dict[str, Lease] = {}
         self._reconciler: asyncio.Task[None] | None = None
@@ -249,14 +250,16 @@ class EmbeddedCluster:
         """Beyond the spec's state: failure records, failures reported, and the nodes
         that stopped renewing — a crashed node's agent is gone at once, though the others
         notice only when its lease runs out."""
-        cluster, keys = self.config.cluster, self.services.keys
-        found = records(snap, keys, (g.name for g in self.config.groups))
-        return Observations(
-            found, reported(self.agents.values()),
-            await suspects(self.store, snap, keys, self.nodes, ttl_s=cluster.lease_ms / 1000,
-                           silent_s=(cluster.heartbeat_ms + cluster.store_timeout_ms) / 1000,
-                           dead=[n for n in self.nodes if n not in self.agents]),
-            window_ends(self.agents.values(), found, self.config.groups))
+        cluster = self.config.cluster
+        return replace(self.recorded(snap), suspects=await suspects(
+            self.store, snap, self.services.keys, self.nodes, ttl_s=cluster.lease_ms / 1000,
+            silent_s=(cluster.heartbeat_ms + cluster.store_timeout_ms) / 1000,
+            dead=[n for n in self.nodes if n not in self.agents]))
+
+    def recorded(self, snap: Snapshot) -> Observations:
+        """The observations without the suspects (what the HTTP endpoints add to the
+        spec's reading: :func:`crg.runtime.observations.recorded`)."""
+        return recorded(snap, self.services.keys, self.config.groups, self.agents.values())
 
     def alive(self) -> bool:
         """Every agent that should run does, every task of it (systemd's watchdog)."""

@@ -16,6 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from crg.runtime.fencing import (
 )
 from crg.runtime.fingerprint import fingerprint
 from crg.runtime.live import live_state
-from crg.runtime.observations import Observations, records, reported, suspects, window_ends
+from crg.runtime.observations import Observations, recorded, suspects
 from crg.runtime.operator import (
     OPERATOR_EVENTS,
     Client,
@@ -49,7 +50,7 @@ from crg.runtime.recorder import NodeRecorder
 from crg.runtime.records import Extra, Keys
 from crg.runtime.registration import rejoin_txn
 from crg.runtime.status import config_status, status_of
-from crg.runtime.store.base import Lease, LeaseExpired, Put, Store, StoreError
+from crg.runtime.store.base import Lease, LeaseExpired, Put, Snapshot, Store, StoreError
 from crg.runtime.store.counted import CountedStore
 from crg.runtime.telemetry import NO_TELEMETRY
 from crg.runtime.trace import TraceWriter
@@ -89,7 +90,7 @@ class HostRuntime:
         self.endpoints: dict[str, NodeEndpoint] = {} if self.metrics is None else {
             node: NodeEndpoint(self.services, node, lambda: self.agent, self.metrics,
                                mode="node", absent="starting",
-                               config_sha256=self.config_sha256)}
+                               config_sha256=self.config_sha256, observe=self.recorded)}
         self.simulation = Simulation(config)
         self.agent: Agent | None = None
         self.watchdog_kind = watchdog
@@ -272,9 +273,7 @@ class HostRuntime:
                                     / 1000)
         except StoreError:
             silent = {}
-        found = records(snap, self.services.keys, (g.name for g in self.config.groups))
-        seen = Observations(found, reported(self.agents.values()), silent,
-                            window_ends(self.agents.values(), found, self.config.groups))
+        seen = replace(self.recorded(snap), suspects=silent)
         status = status_of(self.config, self.model, state, snap.revision, mode="node",
                            address=None, agents=self.agents, seen=seen,
                            sinks=self.services.events.board.status())
@@ -283,6 +282,11 @@ class HostRuntime:
                           else "running" if self.alive() else "stopped"),
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
+
+    def recorded(self, snap: Snapshot) -> Observations:
+        """The observations without the suspects (what the HTTP endpoint adds to the
+        spec's reading: :func:`crg.runtime.observations.recorded`)."""
+        return recorded(snap, self.services.keys, self.config.groups, self.agents.values())
 
     def alive(self) -> bool:
         """Its agent runs, every task of it (systemd's watchdog pings while so)."""

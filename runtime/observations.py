@@ -8,7 +8,7 @@ runs out, but whatever they host may be dead already (README, "Operating a clust
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,18 @@ class Observations:
     window_ends: Mapping[str, float] = field(default_factory=dict)
     """Group -> when its restart window ends by this host's clock, as the lanes here will
     decide it (the record's ``fault_time`` plus the window when no lane here has read it)."""
+
+
+def recorded(snap: Snapshot, keys: Keys, groups: Sequence[Group],
+             agents: Iterable[Agent]) -> Observations:
+    """What ``snap`` and the ``agents`` here tell beyond the spec's state: failure records,
+    failures reported, when restart windows end. Not the suspects: those take a call to
+    the store per node, which ``crg status`` makes (:func:`suspects`) and the HTTP
+    endpoint does not — load balancers poll it, and it answers from its last view while
+    the store is away."""
+    agents = list(agents)
+    found = records(snap, keys, (g.name for g in groups))
+    return Observations(found, reported(agents), {}, window_ends(agents, found, groups))
 
 
 def records(snap: Snapshot, keys: Keys, groups: Iterable[str]) -> dict[str, dict[str, Any]]:

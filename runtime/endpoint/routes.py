@@ -5,8 +5,9 @@ time, not cut off from the store); 503 otherwise — starting, crashed, cut off,
 lease overdue. ``GET /groups/NAME``: 200 on the node that holds NAME with its
 application up (the spec's mode ``normal`` or ``failover`` here), 503 on every other
 node, 404 for a group the configuration does not have; the body is the group's status
-as ``crg status --json`` gives it, plus ``serving`` and ``reason``. ``GET /metrics``: the
-Prometheus text exposition of :class:`~crg.runtime.endpoint.metrics.Metrics`.
+as ``crg status --json`` gives it (with the runtime's observations: bans until when, the
+last fault...; not the suspects), plus ``serving``, ``reason`` and ``node_asked``.
+``GET /metrics``: the Prometheus text exposition of :class:`~crg.runtime.endpoint.metrics.Metrics`.
 
 Answers come from the agent's own last view of the store when it is recent (its lanes
 read the store at least every heartbeat), else from a fresh read, else — the store does
@@ -24,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 from crg.runtime.commit import Services
 from crg.runtime.endpoint.metrics import CONTENT_TYPE, Metrics
 from crg.runtime.endpoint.server import Response
+from crg.runtime.observations import Observations
 from crg.runtime.records import RecordError, encode
-from crg.runtime.status import status_of
+from crg.runtime.status import NOTHING_SEEN, status_of
 from crg.runtime.store.base import Snapshot, StoreError
 from crg.spec import State
 
@@ -36,12 +38,21 @@ FRESH_HEARTBEATS = 2
 """A view of the store read within this many heartbeats is recent enough to answer from."""
 
 
+def _nothing_seen(snap: Snapshot) -> Observations:
+    return NOTHING_SEEN
+
+
 class NodeEndpoint:
     def __init__(self, services: Services, node: str, agent: Callable[[], Agent | None],
-                 metrics: Metrics, *, mode: str, absent: str, config_sha256: str) -> None:
+                 metrics: Metrics, *, mode: str, absent: str, config_sha256: str,
+                 observe: Callable[[Snapshot], Observations] = _nothing_seen) -> None:
         """``agent()``: this node's agent now (None: not running); ``absent``: what a
-        node without an agent is (``starting``, or ``down`` once crashed)."""
+        node without an agent is (``starting``, or ``down`` once crashed); ``observe``:
+        the runtime's observations of a snapshot, the same ``crg status`` shows (failure
+        records, bans until when...), less the suspects (see
+        :func:`crg.runtime.observations.recorded`)."""
         self.s = services
+        self.observe = observe
         self.node = node
         self.agent = agent
         self.metrics = metrics
@@ -108,7 +119,8 @@ class NodeEndpoint:
         snap, state = read
         agents = {self.node: agent} if (agent := self.agent()) is not None else {}
         status = status_of(self.s.config, self.s.model, state, snap.revision,
-                           mode=self.mode, address=None, agents=agents)
+                           mode=self.mode, address=None, agents=agents,
+                           seen=self.observe(snap))
         entry = next(g for g in status["groups"] if g["group"] == name)
         serving = (ok and entry["node"] == self.node and entry["app"] == "up"
                    and entry["mode"] in ("normal", "failover"))

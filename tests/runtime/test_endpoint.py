@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import os
+import signal
 import socket
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from runtime_helpers import (
     SLEEPER,
     StubbornDriver,
+    app_pid,
     eventually,
     placement,
     quickstart,
@@ -220,6 +223,46 @@ def test_the_metrics_count_troubles_in_force_and_alert_deliveries(tmp_path: Path
                 await eventually(lambda: _metric(n1, "crg_alert_deliveries_total",
                                                  sink="command", result="delivered", want=2),
                                  15, "both deliveries counted")
+            finally:
+                for server in servers:
+                    server.close()
+
+    run(body(), 60)
+
+
+def test_a_groups_body_has_the_failure_record_that_status_shows(tmp_path: Path) -> None:
+    """README: the body of /groups/NAME is the group's entry of ``crg status --json`` (plus
+    serving, reason, node_asked) — its bans until when, the restart window's end and the
+    last fault too, which came back null while the endpoint read the spec's state alone."""
+    setup = two_nodes(tmp_path, SLEEPER, restarts=0)
+
+    async def body() -> None:
+        async with running(setup, observe=True) as cluster:
+            servers = await open_endpoints(cluster.endpoints, "127.0.0.1:0")
+            n2 = cluster.endpoints["n2"].address
+            try:
+                await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"),
+                                 20, "job up on n1")
+                pid = app_pid(cluster, "n1", "job")
+                assert pid is not None
+                os.kill(pid, signal.SIGKILL)  # no restart in the budget: banned on n1
+                await eventually(lambda: placement(cluster, "job") == ("n2", "failover",
+                                                                       "up"), 20, "job on n2")
+                status = await cluster.status()
+                entry = next(g for g in status["groups"] if g["group"] == "job")
+                code, served = await aget(n2, "/groups/job")
+                assert code == 200 and served["serving"], served
+                assert [b["node"] for b in entry["banned"]] == ["n1"]
+                assert entry["last_fault"] is not None and entry["last_fault"]["node"] == "n1"
+                ends = entry["restarts"]["window_ends"]
+                assert isinstance(ends, float)
+                # The window's end is read off a clock at each reading: the same to a
+                # fraction of a second.
+                assert served["restarts"] == {**entry["restarts"],
+                                              "window_ends": pytest.approx(ends, abs=1.0)}
+                assert served["banned"] == [{"node": "n1",
+                                             "until": pytest.approx(ends, abs=1.0)}]
+                assert served["last_fault"] == entry["last_fault"]
             finally:
                 for server in servers:
                     server.close()
