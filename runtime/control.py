@@ -40,6 +40,11 @@ class ControlError(Exception):
     """The runtime cannot be reached or refused the request (exit code 2)."""
 
 
+class NoRuntime(ControlError):
+    """No runtime is running there: no socket, or nobody listening on it (``crg status
+    --watch`` stops watching; a slow answer is another ControlError, worth waiting out)."""
+
+
 Handler = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -177,9 +182,9 @@ def request(path: Path, payload: Mapping[str, Any],
                     break
                 chunks.append(chunk)
     except FileNotFoundError:
-        raise ControlError(f"no crg runtime is running here (no socket {path})") from None
+        raise NoRuntime(f"no crg runtime is running here (no socket {path})") from None
     except ConnectionRefusedError:
-        raise ControlError(f"no crg runtime is running here ({path} refuses "
+        raise NoRuntime(f"no crg runtime is running here ({path} refuses "
                            "connections)") from None
     except TimeoutError:
         raise ControlError(f"the runtime did not answer within {timeout_s:g} s") from None
@@ -206,7 +211,7 @@ def find_socket(run_dir: str | None, cluster: str | None) -> Path:
     if len(found) == 1:
         return found[0]
     if not found:
-        raise ControlError(f"no crg runtime is running here (nothing under {base}); start "
+        raise NoRuntime(f"no crg runtime is running here (nothing under {base}); start "
                            "one with: crg run FILE")
     names = ", ".join(p.parent.name for p in found)
     raise ControlError(f"several crg runtimes are running here ({names}): choose one with "

@@ -12,16 +12,18 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_run import Run
 
 from crg import __version__, cli
-from crg.commands import check
+from crg.commands import _client, check, status
 from crg.dsl import Source
 from crg.dsl.diagnostics import Diagnostic, Severity
 from crg.dsl.source import Span
 from crg.output import Output
+from crg.runtime.control import ControlError, NoRuntime
 from crg.runtime.operator import MAX_TIMEOUT_S
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -432,6 +434,36 @@ def test_the_longest_timeout_is_the_runtimes(crg: Callable[..., Run], tmp_path: 
     for timeout in ("24h", "86400", "0"):
         result = crg("drain", "n1", "--timeout", timeout, "--run-dir", str(tmp_path))
         assert result.code == 2 and "no crg runtime is running here" in result.err
+
+
+def test_status_watch_ends_once_the_runtime_is_gone(
+        crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Into a pipe: two refreshes, a runtime slow to answer (said once, waited out), then
+    gone — said once, exit 2, where it looped for ever printing the error and blank
+    lines."""
+    answers: list[dict[str, Any] | ControlError] = [
+        {"status": {"n": 0}},  # asked once before watching: is there a runtime at all?
+        {"status": {"n": 1}}, ControlError("the runtime did not answer within 10 s"),
+        ControlError("the runtime did not answer within 10 s"), {"status": {"n": 2}},
+        NoRuntime("no crg runtime is running here (no socket x)")]
+
+    def call(args: argparse.Namespace, op: str, **fields: Any) -> dict[str, Any]:
+        answer = answers.pop(0)  # IndexError (exit 3) if it asked again: bounded
+        if isinstance(answer, ControlError):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(_client, "call", call)
+    monkeypatch.setattr(status, "show",
+                        lambda out, doc, as_json: out.print(f"status {doc['n']}"))
+    monkeypatch.setattr(status, "WATCH_INTERVAL_S", 0.0)
+    result = crg("status", "--watch", "--run-dir", str(tmp_path))
+    assert result.code == 2, result.err
+    assert result.out == "status 1\n\nstatus 2\n\n"
+    assert result.err.count("did not answer") == 1
+    assert result.err.count("no crg runtime is running here") == 1
+    assert "the runtime stopped while watched" in result.err
+    assert answers == []
 
 
 # --- which runtime ----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from crg.dsl.builder import duration_ms
 from crg.dsl.diagnostics import did_you_mean
 from crg.errors import ExitCode
 from crg.output import Output
-from crg.runtime.control import ControlError, find_socket, request
+from crg.runtime.control import ControlError, NoRuntime, find_socket, request
 from crg.runtime.operator import MAX_TIMEOUT_S
 from crg.runtime.rundir import base_dir
 
@@ -124,12 +124,12 @@ def socket_of(args: argparse.Namespace) -> Path:
         running = sorted(p.parent.name for p in base.glob(f"*/{path.name}")) \
             if base.is_dir() else []
         if not running:
-            raise ControlError(f"no crg runtime of cluster '{args.cluster}' is running here "
-                               f"(no socket {path}), nor of any other cluster")
+            raise NoRuntime(f"no crg runtime of cluster '{args.cluster}' is running here "
+                            f"(no socket {path}), nor of any other cluster")
         hint = did_you_mean(args.cluster, running)
-        raise ControlError(f"no crg runtime of cluster '{args.cluster}' is running here "
-                           f"(no socket {path})" + (f"; {hint}" if hint else "")
-                           + f" (running here: {', '.join(running)})")
+        raise NoRuntime(f"no crg runtime of cluster '{args.cluster}' is running here "
+                        f"(no socket {path})" + (f"; {hint}" if hint else "")
+                        + f" (running here: {', '.join(running)})")
     return path
 
 

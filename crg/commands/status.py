@@ -4,7 +4,11 @@ The words are the spec's (:func:`crg.spec.present.modes.placements`), the same a
 the runtime adds what only it knows (failure records, reports, suspect nodes).
 ``--json`` prints the runtime's answer (README, "crg status --json"); ``--watch`` keeps a
 live table on a terminal until Ctrl-C, and elsewhere (a pipe, a file) prints the whole
-status again at every refresh, each one flushed as it is written.
+status again at every refresh, each one flushed as it is written. Once the runtime it
+watches is gone (no socket, nobody listening) the watch says so once and exits 2, as
+``crg status`` does when no runtime runs: refreshing an empty screen for ever helps nobody,
+and a script reading the pipe learns that the runtime stopped. A runtime that is slow to
+answer is waited out, its error shown once until it answers again.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from rich.text import Text
 from crg.commands import _client, add_command
 from crg.errors import ExitCode
 from crg.output import Output
-from crg.runtime.control import ControlError
+from crg.runtime.control import ControlError, NoRuntime
 from crg.runtime.status import (
     HEADERS,
     config_line,
@@ -52,11 +56,13 @@ def register(subparsers: Subparsers) -> None:
                     "dead already).",
         exits=((ExitCode.OK, "the status was printed (--watch: until Ctrl-C, exit 130)"),
                (ExitCode.BAD_INPUT, "no runtime running here (with a did-you-mean for "
-                                    "--cluster), or it does not answer")))
+                                    "--cluster), or it does not answer; --watch: the "
+                                    "runtime it watched stopped")))
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     parser.add_argument("--watch", action="store_true",
                         help="refresh until Ctrl-C: a live table on a terminal, the whole "
-                             "status again at every refresh elsewhere")
+                             "status again at every refresh elsewhere; ends (exit 2) "
+                             "when the runtime stops")
     _client.add_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -99,7 +105,8 @@ def table(status: dict[str, Any]) -> Group:
 
 
 def watch(args: argparse.Namespace, out: Output) -> int:
-    """Refresh until Ctrl-C (which the command line turns into exit code 130)."""
+    """Refresh until Ctrl-C (which the command line turns into exit code 130), or until
+    the runtime is gone (exit 2)."""
     if not sys.stdout.isatty():
         return watch_lines(args, out)
     with Live(console=Console(), auto_refresh=False) as live:
@@ -107,19 +114,38 @@ def watch(args: argparse.Namespace, out: Output) -> int:
             try:
                 status = _client.call(args, "status")["status"]
                 live.update(table(status), refresh=True)
+            except NoRuntime as exc:
+                stopped = exc
+                break  # said below, once the live display is closed
             except ControlError as exc:
                 live.update(f"[red]{exc}[/red]", refresh=True)
             time.sleep(WATCH_INTERVAL_S)
+    return gone(out, stopped)
 
 
 def watch_lines(args: argparse.Namespace, out: Output) -> int:
     """Not a terminal: each refresh is the whole status again (JSON with --json), a blank
-    line after it, flushed at once — a reader of the pipe sees it as it comes."""
+    line after it, flushed at once — a reader of the pipe sees it as it comes. An error
+    is said once, not at every refresh, until the runtime answers again."""
+    said = None
     while True:
         try:
             show(out, _client.call(args, "status")["status"], as_json=args.json)
+            said = None
+        except NoRuntime as exc:
+            return gone(out, exc)
         except ControlError as exc:
-            out.error(str(exc))
-        out.print()
+            if str(exc) != said:
+                out.error(str(exc))
+            said = str(exc)
+        else:
+            out.print()
         out.stdout.flush()
         time.sleep(WATCH_INTERVAL_S)
+
+
+def gone(out: Output, exc: NoRuntime) -> int:
+    """The runtime stopped while watched: said once, exit 2 (as ``crg status`` without a
+    runtime)."""
+    out.error(f"{exc}: the runtime stopped while watched, nothing left to watch")
+    return ExitCode.BAD_INPUT
