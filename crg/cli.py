@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cooperative resource groups: validate, prove and run high-availability "
                     "groups of VIP, application and monitors.")
     parser.add_argument("--version", action="version", version=f"crg {__version__}")
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True,
+                                       dest="subcommand")
     for command in COMMANDS:
         command.register(subparsers)
     return parser
@@ -104,11 +105,30 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.BAD_INPUT
     parser = build_parser()
     try:
-        args = parser.parse_args(arguments)
+        args = parse(parser, arguments)
     except SystemExit as exc:  # argparse exits by itself for --help, --version and misuse
         return exc.code if isinstance(exc.code, int) else ExitCode.BAD_INPUT
     run: Callable[[argparse.Namespace], int] = args.run
     return guarded(run, args)
+
+
+def parse(parser: argparse.ArgumentParser, arguments: list[str]) -> argparse.Namespace:
+    """``parser.parse_args``, except that arguments left over are the subcommand's usage
+    error (``crg switchover web n2 n3``): argparse hands them up to the top-level parser,
+    whose usage says nothing of the subcommand's arguments."""
+    args, extra = parser.parse_known_args(arguments)
+    if extra:
+        subcommand(parser, args.subcommand).error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (registered by :func:`build_parser`)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices[name]
+            return found
+    raise LookupError(f"no subcommand {name!r}")  # build_parser registers them all
 
 
 def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:

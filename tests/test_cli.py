@@ -67,6 +67,18 @@ def test_usage_errors_exit_2(crg: Callable[..., Run], argv: list[str]) -> None:
     assert "Traceback" not in result.err
 
 
+@pytest.mark.parametrize("argv", [["switchover", "web", "n2", "n3"], ["drain", "n1", "n2"],
+                                  ["status", "now"], ["cleanup", "web", "n1", "n2"]])
+def test_an_extra_argument_is_the_subcommands_usage_error(crg: Callable[..., Run],
+                                                          argv: list[str]) -> None:
+    # argparse hands what a subcommand leaves over up to the top-level parser, whose usage
+    # ("crg [-h] [--version] COMMAND ...") says nothing of the subcommand's arguments.
+    result = crg(*argv)
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith(f"usage: crg {argv[0]} "), result.err
+    assert result.err.endswith(f"crg {argv[0]}: error: unrecognized arguments: {argv[-1]}\n")
+
+
 @pytest.mark.parametrize("argv", [["status", "examples/quickstart.crg"],
                                   ["switchover", "web.crg", "web", "n2"],
                                   ["crash", "--cluster", "shop", "shop.crg", "n1"]])
