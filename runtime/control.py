@@ -88,15 +88,21 @@ async def serve(path: Path, handler: Handler,
                 line = await reader.readline()
         except ValueError:  # longer than the stream's limit
             return {"ok": False, "error": f"bad request: longer than {MAX_REQUEST} bytes"}
+        watcher: asyncio.Task[None] | None = None
         try:
             request_data = parse_request(line)
             if isinstance(request_data, dict):  # who asks, as the kernel says
-                request_data["peer"] = peer_of(writer)
+                gone = asyncio.Event()
+                watcher = asyncio.create_task(_until_closed(reader, gone))
+                request_data["peer"] = {**(peer_of(writer) or {}), "gone": gone}
             return {"ok": True, **await handler(request_data)}
         except refused as exc:
             return {"ok": False, "error": str(exc)}
         except (BadRequest, AttributeError, TypeError) as exc:
             return {"ok": False, "error": f"bad request: {exc}"}
+        finally:
+            if watcher is not None:
+                watcher.cancel()
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     # Made 0600 by the umask as it is bound: no window where others could connect, and no
@@ -112,6 +118,16 @@ async def serve(path: Path, handler: Handler,
     finally:
         os.umask(old)
     return await asyncio.start_unix_server(client, sock=listener, limit=MAX_REQUEST)
+
+
+async def _until_closed(reader: asyncio.StreamReader, gone: asyncio.Event) -> None:
+    """Set ``gone`` when the client closes its end: a client sends its one request and
+    waits for the answer, so its end closes early only when it went away (Ctrl-C, killed)
+    — and a command still waiting to be taken must then not be taken for it."""
+    with contextlib.suppress(OSError, ValueError):
+        while await reader.read(4096):
+            pass  # nothing more is expected: whatever comes is dropped
+    gone.set()
 
 
 class ForeignSocket(ControlError):

@@ -19,6 +19,7 @@ that sent it (the peer's pid and uid from the control socket, and its command li
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -79,12 +80,20 @@ class Client:
     uid: int | None = None
     command: str | None = None
     """Its command line, when it can be read (``crg switchover web n2``)."""
+    gone: asyncio.Event | None = field(default=None, compare=False, repr=False)
+    """Set when the client closed its connection before its answer (see
+    ``crg.runtime.control``)."""
+
+    @property
+    def left(self) -> bool:
+        """The client went away (interrupted): nothing more is to be done for it."""
+        return self.gone is not None and self.gone.is_set()
 
     @staticmethod
     def of(peer: Any) -> Client:
         if not isinstance(peer, Mapping):
             return Client()
-        pid, uid = peer.get("pid"), peer.get("uid")
+        pid, uid, gone = peer.get("pid"), peer.get("uid"), peer.get("gone")
         pid = pid if isinstance(pid, int) and pid > 0 else None
         command = None
         if pid is not None:
@@ -94,7 +103,8 @@ class Client:
                                    for i, a in enumerate(argv))[:200] or None
             except (psutil.Error, OSError):
                 pass
-        return Client(pid, uid if isinstance(uid, int) else None, command)
+        return Client(pid, uid if isinstance(uid, int) else None, command,
+                      gone if isinstance(gone, asyncio.Event) else None)
 
     @staticmethod
     def itself(why: str) -> Client:
@@ -279,6 +289,10 @@ class Operator:
         its group is on its way to rest. Returns whether it was accepted."""
         began = time.monotonic()
         while True:
+            if client.left:  # Ctrl-C on a command still waiting: it must not happen later
+                self._refused(event, "its client went away (interrupted?) before it could "
+                              "be taken; nothing was changed", answer, client)
+                return False
             revision, state = await self.state()
             refused = refusal(self.simulation, state, event)
             if refused is None:

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import signal
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -22,6 +23,7 @@ from runtime_helpers import CLUSTERS, Setup, free_vip, quickstart, wait_until
 
 from crg.dsl import parse
 from crg.errors import ExitCode
+from crg.runtime.rundir import SOCKET
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -371,3 +373,38 @@ def test_a_hangup_is_logged_and_changes_nothing(tmp_path: Path) -> None:
         job = runtime.group("job")
         assert (job["pid"], job["app"]) == (pid, "up") and psutil.pid_exists(pid)
     # crg_run then stops it with SIGTERM: exit 0, nothing left behind, the trace conforms.
+
+
+SLOW = CLUSTER + """group job {{
+  vip {vip}/8
+  app {{
+    start "sleep 600" timeout 60s
+    stop signal TERM timeout 2s
+  }}
+  monitor exec "test -f {tmp}/ready" every 200ms
+  preferred n1
+  possible n2, n3
+  failback manual
+}}
+"""
+
+
+def test_a_command_whose_client_went_away_is_never_taken(tmp_path: Path) -> None:
+    # job starts until the file `ready` exists: a switchover to n2 waits for it to come
+    # to rest. Its client goes away meanwhile (Ctrl-C): the command is refused then, not
+    # taken for nobody once job is at rest (it was, up to --timeout later).
+    setup = scenario(tmp_path, "job.crg", SLOW, ("job",), tmp=tmp_path)
+    with crg_run(setup) as runtime:
+        wait_until(lambda: runtime.group("job").get("app") == "starting", 30, "job starting")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.connect(str(setup.run_dir / SOCKET))
+            client.sendall(json.dumps({"op": "switchover", "args": ["job", "n2"],
+                                       "wait": True, "timeout": 60}).encode() + b"\n")
+        refused = runtime.events_written("command", 1, within_s=30)
+        assert [(c["args"], c["result"]) for c in refused] == [(["job", "n2"], "refused")]
+        assert "its client went away" in refused[0]["reason"]
+        (tmp_path / "ready").touch()
+        wait_until(lambda: runtime.group("job").get("app") == "up", 30, "job at rest")
+        assert runtime.group("job")["node"] == "n1"
+        assert len(runtime.events("command")) == 1
+        assert "command switchover job n2 from" in runtime.log()
