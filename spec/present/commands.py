@@ -66,9 +66,11 @@ def at_rest(model: Model, state: State, groups: tuple[int, ...]) -> bool:
 def shortfall(model: Model, state: State, event: Event) -> str | None:
     """Why what ``event`` asked for does not hold in ``state`` (None: it holds), for a
     state where its groups are at rest. A switchover asks for the group on the target,
-    a drain for nothing of any group on the node; the other commands set or clear a
-    flag, which holds as soon as they are accepted (what follows — a failed restart, a
-    blocked group — is shown by the placement, not counted against the command)."""
+    a drain for nothing of any group on the node, offline and online for the application
+    stopped or running — which a group in maintenance does not do until it ends; the
+    other commands set or clear a flag, which holds as soon as they are accepted (what
+    follows — a failed restart, a blocked group — is shown by the placement, not counted
+    against the command)."""
     nodes = model.topology.nodes
     if event.name == "switchover":
         group, node = event.args
@@ -83,6 +85,13 @@ def shortfall(model: Model, state: State, event: Event) -> str | None:
                 or _holds(model, state, g.index, n)]
         if held:
             return f"{event.args[0]} still hosts {', '.join(held)}"
+    if event.name in ("offline", "online"):
+        g = model.topology.group_index(event.args[0])
+        gv = model.group_vars(state, g)
+        if gv.maintenance and bool(gv.app) == (event.name == "offline"):
+            return (f"{event.args[0]} is in maintenance: the cluster service takes no action "
+                    f"for it, so its application {'still runs' if gv.app else 'stays stopped'}"
+                    f" until crg maintenance off {event.args[0]}")
     return None
 
 

@@ -102,6 +102,22 @@ def test_what_a_command_concerns_and_what_it_asked_for() -> None:
     assert outcome_line(placement_of(model, state, 0)) == "g: normal on n1, application up"
 
 
+def test_offline_and_online_fall_short_in_maintenance() -> None:
+    # Accepted (the flag is set), but the cluster service takes no action for a group in
+    # maintenance: the application keeps running, or stays stopped, until it ends — the
+    # runtime said "done" (exit 0) with the application still answering.
+    sim, state = settled("--maintenance-on", "g", "--offline", "g")
+    short = shortfall(sim.model, state, Event("offline", ("g",)))
+    assert short is not None and "g is in maintenance" in short and "still runs" in short
+    sim, state = settled("--offline", "g", "--maintenance-on", "g", "--online", "g")
+    short = shortfall(sim.model, state, Event("online", ("g",)))
+    assert short is not None and "stays stopped until crg maintenance off g" in short
+    sim, state = settled("--offline", "g")
+    assert shortfall(sim.model, state, Event("offline", ("g",))) is None
+    sim, state = settled("--offline", "g", "--online", "g")
+    assert shortfall(sim.model, state, Event("online", ("g",))) is None
+
+
 def test_maintenance_for_every_group_needs_only_the_groups_not_yet_so() -> None:
     sim, state = settled("--maintenance-on", "g")
     off = [Event("maintenance-off", (g,)) for g in ("g", "h")]
