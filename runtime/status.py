@@ -50,6 +50,7 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
                  "vip_holder": holder if isinstance(address, LedgerDriver) else p.vip,
                  "target": p.target, "watchdogs": list(p.watchdogs), "pid": pid}
         entry.update(failures(model, state, group, seen))
+        entry.update(offline_by(model, state, name, p.mode.value))
         entry["troubles"] = troubles(agents, name)
         if p.node is not None and p.node in seen.suspects:
             # Its owner stopped renewing: whatever runs there may be dead already.
@@ -65,6 +66,18 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
                          if nodes.get(n) == "suspect"},
             "groups": groups, "troubles": troubles(agents, ""),
             "sinks": [dict(s) for s in sinks]}
+
+
+def offline_by(model: Model, state: State, group: str, mode: str) -> dict[str, Any]:
+    """Why a group is offline, if it is: an operator's ``crg offline`` (``operator``,
+    until ``crg online``), or, for an instance group without it, its preferred node — the
+    one node where its application may run — being out (``standby``, until it returns)."""
+    topo = model.groups[model.topology.group_index(group)]
+    if model.group_vars(state, topo.index).offline:
+        why: str | None = "operator"
+    else:
+        why = "standby" if mode == "offline" and not topo.failover else None
+    return {"offline_by": why, "preferred": model.topology.nodes[topo.preferred]}
 
 
 def troubles(agents: Mapping[str, Agent], group: str) -> list[dict[str, Any]]:
@@ -157,6 +170,12 @@ def notes(status: Mapping[str, Any]) -> list[str]:
                         "application there is unknown")
         if g.get("maintenance"):
             said.append("in maintenance: the cluster service takes no action for it")
+        if g.get("offline_by") == "operator":
+            said.append(f"offline by an operator: its application stays stopped (crg online "
+                        f"{g['group']} ends it)")
+        elif g.get("offline_by") == "standby":
+            said.append(f"an instance group, offline until {g['preferred']}, the one node "
+                        "where its application may run, is back")
         reported = g.get("reported")
         if reported:
             said.append(f"failure reported on {reported['node']} at "

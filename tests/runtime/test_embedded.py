@@ -23,6 +23,7 @@ from runtime_helpers import (
     running,
 )
 
+from crg.runtime.embedded import EmbeddedCluster
 from crg.runtime.operator import CommandError
 from crg.runtime.status import nodes_line
 
@@ -133,6 +134,7 @@ def test_offline_mode_refuses_clients_at_once(tmp_path: Path) -> None:
             await eventually(lambda: placement(cluster, "report") == ("n3", "offline", "down"),
                              START_S, "report offline on n3")
             assert refused(report, PORTS["report"], timeout_s=1.0)
+            assert await offline_by(cluster, "report") == "operator"
             again = await cluster.operate("offline", ("report",))
             assert again["result"] == "refused"
             assert "report is already in offline mode" in again["message"]
@@ -145,6 +147,7 @@ def test_offline_mode_refuses_clients_at_once(tmp_path: Path) -> None:
                              FAILOVER_S, "report's VIP held on n1 in offline mode")
             assert cluster.address.holder(setup.config.group("report").vip) == "n1"
             assert refused(report, PORTS["report"], timeout_s=1.0)
+            assert await offline_by(cluster, "report") == "standby"
             outside = await cluster.operate("switchover", ("report", "n2"))
             assert outside["result"] == "refused"
             assert "n2 is not a candidate of report" in outside["message"]
@@ -152,6 +155,12 @@ def test_offline_mode_refuses_clients_at_once(tmp_path: Path) -> None:
                 await cluster.operate("switchover", ("wbe", "n2"))
 
     run(body())
+
+
+async def offline_by(cluster: EmbeddedCluster, group: str) -> object:
+    """What ``crg status --json`` says keeps ``group`` offline."""
+    return next(g["offline_by"] for g in (await cluster.status())["groups"]
+                if g["group"] == group)
 
 
 async def _is(value: Awaitable[object], wanted: object) -> bool:

@@ -64,3 +64,15 @@ def test_a_drained_node_that_is_down_says_both() -> None:
               "drained": ["n1", "n2", "n3"]}
     assert nodes_line(status) == ("nodes: n1 down and drained, n2 drained, n3 cut and "
                                   "drained, n4 up")
+
+
+def test_why_a_group_is_offline() -> None:
+    # An operator's offline mode and an instance group's standby both read `offline` in
+    # the table; only the note says which, and what ends it.
+    by_operator = group(mode="offline", offline_by="operator", preferred="n1")
+    assert notes({"groups": [by_operator]}) == [
+        "web: offline by an operator: its application stays stopped (crg online web ends it)"]
+    standby = group(node="n1", mode="offline", offline_by="standby", preferred="n3")
+    assert notes({"groups": [standby]}) == [
+        "web: an instance group, offline until n3, the one node where its application may "
+        "run, is back"]
