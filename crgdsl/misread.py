@@ -41,12 +41,23 @@ class Misread:
     list_keyword: str
 
     @property
+    def exact(self) -> bool:
+        """The statement is spelt right: only a comma before it can have made it a name
+        of the list (the grammar ends a list at a keyword otherwise)."""
+        return self.name.text == self.keyword
+
+    @property
     def message(self) -> str:
+        if self.exact:
+            return (f"'{self.keyword}' is read as a name in the '{self.list_keyword}' list: "
+                    "the comma before it continues the list")
         return (f"unknown statement '{self.name.text}' (read as a name in the "
                 f"'{self.list_keyword}' list)")
 
     @property
     def hint(self) -> str:
+        if self.exact:
+            return f"remove the comma at the end of the '{self.list_keyword}' list"
         return f"did you mean {self.keyword}?"
 
 
@@ -125,6 +136,8 @@ def in_broken_list(exc: UnexpectedToken) -> Misread | None:
             names[:0] = [t for t in item.children if isinstance(t, Token) and t.type == "NAME"]
         elif isinstance(item, Token) and item.type == "NAME":
             names.insert(0, item)
+        elif isinstance(item, Token) and item.type == "COMMA":
+            continue  # between the names (``nodes n1 n2 n3,`` + ``lease 2s``)
         elif isinstance(item, Token) and item.type in _LISTS:
             list_keyword, block = _LISTS[item.type]
             break
@@ -142,3 +155,44 @@ def in_broken_list(exc: UnexpectedToken) -> Misread | None:
                         token.end_column or column + len(token))
             return Misread(Name(str(token), span), keyword, list_keyword)
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Swallowed:
+    """A statement with no value, which took the next statement's keyword for it:
+    ``preferred`` + ``possible n2, n3`` reads ``possible`` as the preferred node."""
+
+    name: Name
+    keyword: str
+    """The statement left without its value (``preferred``)."""
+
+    @property
+    def message(self) -> str:
+        return (f"'{self.keyword}' has no value: the next statement's '{self.name.text}' "
+                "was read as its value")
+
+    @property
+    def hint(self) -> str:
+        return f"write the value after '{self.keyword}'"
+
+
+def swallowed(exc: UnexpectedToken) -> Swallowed | None:
+    """The statement whose value is the keyword of the next one, when the syntax broke
+    right after that keyword."""
+    interactive = getattr(exc, "interactive_parser", None)
+    if interactive is None:
+        return None
+    stack = interactive.parser_state.value_stack
+    if len(stack) < 2:
+        return None
+    before, value = stack[-2], stack[-1]
+    if not (isinstance(before, Token) and isinstance(value, Token) and value.type == "NAME"
+            and before.type.isupper() and before.type not in ("NAME", "COMMA", "LBRACE")):
+        return None
+    keyword = str(before).lower()
+    if str(value) not in statement_keywords("group") | statement_keywords("cluster") or \
+            keyword not in statement_keywords("group") | statement_keywords("cluster"):
+        return None
+    line, column = value.line or 1, value.column or 1
+    span = Span(line, column, value.end_line or line, value.end_column or column + len(value))
+    return Swallowed(Name(str(value), span), keyword)

@@ -44,6 +44,9 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
         if token.type != "$END" and (found := misread.in_broken_list(exc)) is not None:
             return Diagnostic(Severity.ERROR, found.message, found.name.span, found.hint,
                               "syntax")
+        if token.type != "$END" and (lost := misread.swallowed(exc)) is not None:
+            return Diagnostic(Severity.ERROR, lost.message, lost.name.span, lost.hint,
+                              "syntax")
         if token.type == "$END":
             return _end_of_file(source, set(exc.expected))
         start = token.start_pos
