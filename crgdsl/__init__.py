@@ -10,6 +10,7 @@ Installed as ``crg.dsl``. The entry points::
 from __future__ import annotations
 
 import codecs
+import errno
 from pathlib import Path
 
 from crg.dsl.builder import build
@@ -37,11 +38,16 @@ from crg.dsl.source import Source, Span
 from crg.dsl.syntax import Document
 
 __all__ = [
+    "MAX_SOURCE",
     "App", "Cluster", "Command", "Config", "ConfigError", "Diagnostic", "Document", "Failback",
     "Fault", "Fencing", "Group", "Kind", "Monitor", "MonitorKind", "Severity", "Sink",
     "SinkKind", "Source", "Span", "Stop", "Vip", "decode_source", "load", "parse",
     "parse_document", "read_source",
 ]
+
+
+MAX_SOURCE = 16 * 2**20
+"""The largest configuration read (a thousand-group one is a few hundred KiB)."""
 
 
 def read_source(path: str | Path, display: str | None = None) -> Source:
@@ -51,7 +57,12 @@ def read_source(path: str | Path, display: str | None = None) -> Source:
     unreadable file) propagates for the caller to report.
     """
     shown = display if display is not None else str(path)
-    return decode_source(Path(path).read_bytes(), shown)
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_SOURCE + 1)
+    if len(data) > MAX_SOURCE:  # /dev/zero, a log file named by mistake: never read whole
+        raise OSError(errno.EFBIG, f"larger than {MAX_SOURCE // 2**20} MiB: not a "
+                      "configuration")
+    return decode_source(data, shown)
 
 
 def decode_source(data: bytes, path: str) -> Source:

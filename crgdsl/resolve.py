@@ -419,7 +419,7 @@ class Resolver:
         if not group.possible:
             self.diag.warning(f"group '{group.name}' has no possible node: it cannot fail over",
                               group.where("preferred"),
-                              hint="add standbys with: possible n2, n3", code="no-standby")
+                              hint=_standby_hint(group, cluster), code="no-standby")
         if (cluster is not None and group.possible and cluster.faults & _TAKES_A_NODE_OUT
                 and len(group.candidates) <= cluster.max_down < len(cluster.nodes)):
             # Its every node may be out at once within the assumption: crg check will say
@@ -521,3 +521,11 @@ def _cluster_word(stmt: object) -> str:
         return "assume-down"
     assert isinstance(stmt, AssumeFaultsStmt)
     return "assume-faults"
+
+
+def _standby_hint(group: Group, cluster: Cluster | None) -> str:
+    """``add standbys with: possible n2, n3``, with the cluster's own other nodes."""
+    others = [n for n in (cluster.nodes if cluster is not None else ()) if n != group.preferred]
+    if not others:
+        return "add a node to the cluster, then standbys with: possible NODE"
+    return f"add standbys with: possible {', '.join(others[:2])}"

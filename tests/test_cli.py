@@ -19,7 +19,7 @@ from cli_run import Run
 
 from crg import __version__, cli
 from crg.commands import _client, check, status
-from crg.dsl import Source
+from crg.dsl import MAX_SOURCE, Source
 from crg.dsl.diagnostics import Diagnostic, Severity
 from crg.dsl.source import Span
 from crg.output import Output
@@ -131,6 +131,19 @@ def test_check_reports_every_file(crg: Callable[..., Run], write: Callable[[str,
         f"crg: error: cannot read '{missing}': No such file or directory\n"
         f"crg: error: cannot read '{tmp_path}': Is a directory\n"
     )
+
+
+def test_a_file_too_large_to_be_a_configuration_is_not_read_whole(
+        crg: Callable[..., Run], tmp_path: Path) -> None:
+    # /dev/zero or a log named by mistake: read until memory ran out (exit 3 under a
+    # limit); now it stops after the largest configuration crg reads.
+    huge = tmp_path / "huge.crg"
+    with open(huge, "wb") as handle:
+        handle.truncate(MAX_SOURCE + 1)  # sparse: costs no disk
+    result = crg("check", str(huge))
+    assert result.code == 2
+    assert result.err == (f"crg: error: cannot read '{huge}': larger than 16 MiB: not a "
+                          "configuration\n")
 
 
 def test_check_json(crg: Callable[..., Run], write: Callable[[str, str], str],

@@ -159,8 +159,11 @@ def _duration_s(text: str) -> float:
 
 
 def _positive(text: str) -> int:
-    value = _count(text)
-    if value == 0:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: '{text}'") from None
+    if value < 1:  # the same words for -2 as for 0: 0 is no more allowed than -2
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
 
