@@ -227,8 +227,9 @@ def find_socket(run_dir: str | None, cluster: str | None) -> Path:
     if len(found) == 1:
         return found[0]
     if not found:
-        raise NoRuntime(f"no crg runtime is running here (nothing under {base}); start "
-                           "one with: crg run FILE")
+        raise NoRuntime(f"no crg runtime is running here (no control socket under {base}; "
+                        "one started with --run-dir DIR is found with the same --run-dir "
+                        "DIR); start one with: crg run FILE")
     names = ", ".join(p.parent.name for p in found)
     raise ControlError(f"several crg runtimes are running here ({names}): choose one with "
                        "--cluster NAME or --run-dir DIR")

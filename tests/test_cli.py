@@ -513,3 +513,13 @@ def test_a_misspelt_cluster_gets_a_did_you_mean_and_the_running_ones(
     assert result.code == 2 and result.out == ""
     assert "no crg runtime of cluster 'shpo' is running here" in result.err
     assert "did you mean shop?" in result.err and "(running here: billing, shop)" in result.err
+
+
+def test_no_runtime_found_says_how_one_with_its_own_run_dir_is_found(
+        crg: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A runtime started with --run-dir is not under the default base: the operator who
+    # forgot that is told how to reach it.
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    result = crg("status")
+    assert result.code == 2
+    assert "one started with --run-dir DIR is found with the same --run-dir DIR" in result.err
