@@ -147,8 +147,12 @@ def open_store(url: str, timeout_ms: int, access: StoreAccess | None = None) -> 
 def address_problems(config: Config, driver: AddressDriver) -> list[str]:
     if not isinstance(driver, LedgerDriver):
         return []
-    return [f"group {g.name}: {why}" for g in config.groups
-            if (why := driver.accepts(g.vip)) is not None]
+    out = []
+    for g in config.groups:
+        if (why := driver.accepts(g.vip)) is not None:
+            at = g.where("vip")  # where to change it: file:line:col, as every config error
+            out.append(f"{config.source.path}:{at.line}:{at.column}: group {g.name}: {why}")
+    return out
 
 
 async def serve(config: Config, options: Options) -> int:

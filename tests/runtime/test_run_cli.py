@@ -371,6 +371,19 @@ def test_an_unwritable_output_file_is_named(tmp_path: Path, flag: str) -> None:
         assert not run_dir.exists()
 
 
+def test_a_vip_the_address_driver_cannot_hold_is_named_where_it_is_written(
+        tmp_path: Path) -> None:
+    config = tmp_path / "lan.crg"
+    config.write_text(LOOPBACK_CONFIG.replace("127.", "10.", 1))
+    line = next(n for n, text in enumerate(config.read_text().splitlines(), 1)
+                if "vip 10." in text)
+    run_dir = tmp_path / "run"
+    result = crg("run", str(config), "--run-dir", str(run_dir))
+    assert result.returncode == 2, result.stderr
+    assert f"{config}:{line}:" in result.stderr and "is not a loopback address" in result.stderr
+    assert not run_dir.exists()
+
+
 def test_the_readme_systemd_unit_creates_what_it_writes_to() -> None:
     """The unit runs as User=crg: systemd must create (and hand to that user) every
     directory its command line writes under /run and /var/log."""
