@@ -31,7 +31,7 @@ from crg.spec import Model, Topology
 CONFIGS = Path(__file__).parent / "configs"
 HARNESS_CONFIGS = ("blocked", "nofence", "pair", "partition", "avoid", "instance", "stranded",
                    "chain", "fenced", "cutoff", "spread", "kept", "banned",
-                   "instance-avoid", "cycle")
+                   "instance-avoid", "cycle", "maintained")
 """The harness's own configurations, small first (each a few thousand states)."""
 
 EQUIVALENCE_STATES = 200_000

@@ -192,12 +192,13 @@ def _claim_first_eligible(v: View, action: Action, w: View) -> Bool:
 def _claim_after_avoided(v: View, action: Action, w: View) -> Bool:
     # Where groups land must not depend on which one the cluster service starts first:
     # a group avoided by this one and placed before it in the placement order has its
-    # node already, or has no candidate to take.
+    # node already, or has no candidate to take, or is in maintenance (nobody places it).
     if action.kind is not _K.CLAIM:
         return v.a.true
     a = v.a
     waits = [a.or_(a.not_(a.eq(v.avoided[h.index].owner, 0)),
-                   a.not_(a.or_(a.false, *(available(v, c) for c in h.candidates))))
+                   a.not_(a.or_(a.false, *(available(v, c) for c in h.candidates))),
+                   v.avoided[h.index].maintenance)
              for h in avoided(v.topo) if h.placed_first]
     return a.and_(*waits)
 

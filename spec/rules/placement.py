@@ -71,15 +71,18 @@ def leaves_for_home(v: View, h: AvoidedGroup) -> Bool:
 
 def may_claim(v: View) -> Bool:
     """Every group this one avoids that comes first in the placement order has been
-    placed, or cannot be (no candidate of its own is available). An avoided group takes
-    its node first and the avoiding group picks around it, so where groups land does not
-    depend on which the cluster service starts first (SPEC.md, section 4)."""
+    placed, or will not be for now: no candidate of its own is available, or it is in
+    maintenance (the cluster service takes no action for it, so it would be waited for
+    until the maintenance ends). An avoided group takes its node first and the avoiding
+    group picks around it, so where groups land does not depend on which the cluster
+    service starts first (SPEC.md, section 4)."""
     a = v.a
     waits = []
     for h in v.topo.avoided():
         if h.placed_first:
+            x = v.avoided[h.index]
             could = a.or_(a.false, *(available(v, c) for c in h.candidates))
-            waits.append(a.or_(a.not_(a.eq(v.avoided[h.index].owner, 0)), a.not_(could)))
+            waits.append(a.or_(a.not_(a.eq(x.owner, 0)), a.not_(could), x.maintenance))
     return a.and_(*waits)
 
 

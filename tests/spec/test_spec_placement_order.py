@@ -139,3 +139,17 @@ def test_the_rules_order_is_the_one_the_invariants_state(bodies: list[str]) -> N
     topology = Topology.from_config(config("nodes " + " ".join(NODES), *bodies))
     for group in topology.groups:
         assert group.avoided() == avoided(group), group.name
+
+
+def test_a_group_does_not_wait_for_an_avoided_group_in_maintenance() -> None:
+    # big is placed first (small avoids it); in maintenance, nobody places it when its
+    # node crashes. small waited for it — unplaced, with n2 free — until the maintenance
+    # ended, and the checker reported vip-held, failover-order and notify violated.
+    sim = Simulation(config("nodes n1 n2\n  assume faults crash, maintenance",
+                            "big: preferred n1 possible n2",
+                            "small: kind instance failback auto preferred n1 possible n2 "
+                            "avoid big"))
+    steps = sim.run([Event("maintenance-on", ("big",)), Event("fail", ("n1",))])
+    assert not [p for s in steps for p in s.problems]
+    final = placements(sim.model, steps[-1].state)
+    assert (final["big"].node, final["small"].node) == (None, "n2")
