@@ -20,6 +20,7 @@ that sent it (the peer's pid and uid from the control socket, and its command li
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
@@ -367,6 +368,10 @@ class Operator:
                                        "detail": line})
         for g in groups:
             p = placement_of(model, state, g)
+            if p.node is not None and p.node in self.reported(p.group):
+                # Its monitors say failed, held (in maintenance) or not applied yet: what
+                # crg status shows, not the spec's "up" of before the failure.
+                p = dataclasses.replace(p, app="failed")
             answer.lines.append(f"  {outcome_line(p)}")
             answer.outcome[p.group] = {**p.as_dict(), "target": p.target}
 

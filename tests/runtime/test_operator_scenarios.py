@@ -263,6 +263,21 @@ def test_maintenance_holds_a_failure_until_it_ends(tmp_path: Path) -> None:
                                for f in runtime.events("fault")), 10, "the fault written")
 
 
+def test_a_commands_outcome_says_failed_as_status_does(tmp_path: Path) -> None:
+    # A failure held in maintenance: status says failed, and so does the outcome of a
+    # command (it said "application up", the spec's word from before the failure).
+    setup = flaky(tmp_path)
+    with crg_run(setup) as runtime:
+        wait_until(lambda: at(runtime, "job", "n1", "normal", "up"), 40, "job up on n1")
+        first = runtime.group("job")["pid"]
+        assert runtime.crg("maintenance", "on", "job").code == 0
+        psutil.Process(first).kill()
+        wait_until(lambda: bool(runtime.events("fault-held")), 20, "the failure is held")
+        moved = runtime.crg("switchover", "job", "n2", "--timeout", "5s")
+        assert moved.code == ExitCode.UNFINISHED, moved.out + moved.err
+        assert "job: normal on n1, application failed (maintenance)" in moved.out, moved.out
+
+
 def test_simulate_live_predicts_what_a_crash_and_a_switchover_do(tmp_path: Path) -> None:
     setup = quickstart(tmp_path)
     with crg_run(setup) as runtime:
