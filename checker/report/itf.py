@@ -130,6 +130,11 @@ def write(out_dir: str, config_path: str, violation: Violation,
           engine: str = "explicit", stem: str | None = None) -> str:
     """Write the violation's trace under ``out_dir``; returns the file's path."""
     path = Path(out_dir) / file_name(config_path, violation, engine, stem)
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        # mkdir would say "File exists" of the trace's path, naming neither the problem
+        # nor what was given
+        raise TraceWriteError(out_dir, "not a directory (--out names the folder the traces "
+                              "are written to)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(to_itf(violation, config_path), indent=1) + "\n",

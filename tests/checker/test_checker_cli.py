@@ -65,6 +65,15 @@ def test_safe_config_exits_0_with_a_table(crg: Callable[..., Run], safe: str) ->
     assert result.out.endswith(f"{safe}: ok (2 nodes, 1 group)\n")
 
 
+def test_an_out_that_is_a_file_is_named_as_not_a_directory(crg: Callable[..., Run],
+                                                            tmp_path: Path) -> None:
+    taken = tmp_path / "traces"
+    taken.write_text("a file, not a folder\n")
+    result = crg("check", NO_FENCING, "--out", str(taken))
+    assert result.code == 2
+    assert f"cannot write '{taken}': not a directory" in result.err
+
+
 def test_violation_exits_1_with_the_trace(crg: Callable[..., Run], tmp_path: Path) -> None:
     result = crg("check", NO_FENCING, "--out", str(tmp_path))
     assert result.code == 1
