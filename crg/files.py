@@ -6,7 +6,7 @@ import os
 import shutil
 import sys
 
-from crg.dsl import MAX_SOURCE, Config, Source, decode_source, read_source
+from crg.dsl import Config, Source, decode_source, read_capped, read_source
 from crg.dsl import parse as _parse
 from crg.errors import FileError
 
@@ -18,11 +18,7 @@ def read(path: str) -> Source:
     bytes are not UTF-8."""
     try:
         if path == STDIN:
-            data = sys.stdin.buffer.read(MAX_SOURCE + 1)
-            if len(data) > MAX_SOURCE:
-                raise FileError(path, f"larger than {MAX_SOURCE // 2**20} MiB: not a "
-                                "configuration")
-            return decode_source(data, "<stdin>")
+            return decode_source(read_capped(sys.stdin.buffer), "<stdin>")
         return read_source(path)
     except OSError as exc:
         raise FileError(path, exc.strerror or str(exc)) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import errno
 from pathlib import Path
+from typing import BinaryIO
 
 from crg.dsl.builder import build
 from crg.dsl.diagnostics import Collector, ConfigError, Diagnostic, Severity
@@ -42,7 +43,7 @@ __all__ = [
     "App", "Cluster", "Command", "Config", "ConfigError", "Diagnostic", "Document", "Failback",
     "Fault", "Fencing", "Group", "Kind", "Monitor", "MonitorKind", "Severity", "Sink",
     "SinkKind", "Source", "Span", "Stop", "Vip", "decode_source", "load", "parse",
-    "parse_document", "read_source",
+    "parse_document", "read_capped", "read_source",
 ]
 
 
@@ -58,11 +59,17 @@ def read_source(path: str | Path, display: str | None = None) -> Source:
     """
     shown = display if display is not None else str(path)
     with open(path, "rb") as handle:
-        data = handle.read(MAX_SOURCE + 1)
-    if len(data) > MAX_SOURCE:  # /dev/zero, a log file named by mistake: never read whole
+        return decode_source(read_capped(handle), shown)
+
+
+def read_capped(handle: BinaryIO) -> bytes:
+    """Everything ``handle`` holds, up to :data:`MAX_SOURCE`; OSError (EFBIG) beyond: a
+    file or stream that large (/dev/zero, a log named by mistake) is never read whole."""
+    data = handle.read(MAX_SOURCE + 1)
+    if len(data) > MAX_SOURCE:
         raise OSError(errno.EFBIG, f"larger than {MAX_SOURCE // 2**20} MiB: not a "
                       "configuration")
-    return decode_source(data, shown)
+    return data
 
 
 def decode_source(data: bytes, path: str) -> Source:

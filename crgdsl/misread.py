@@ -190,8 +190,8 @@ def swallowed(exc: UnexpectedToken) -> Swallowed | None:
             and before.type.isupper() and before.type not in ("NAME", "COMMA", "LBRACE")):
         return None
     keyword = str(before).lower()
-    if str(value) not in statement_keywords("group") | statement_keywords("cluster") or \
-            keyword not in statement_keywords("group") | statement_keywords("cluster"):
+    statements = statement_keywords("group") | statement_keywords("cluster")
+    if str(value) not in statements or keyword not in statements:
         return None
     line, column = value.line or 1, value.column or 1
     span = Span(line, column, value.end_line or line, value.end_column or column + len(value))
