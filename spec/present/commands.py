@@ -74,9 +74,13 @@ def shortfall(model: Model, state: State, event: Event) -> str | None:
     nodes = model.topology.nodes
     if event.name == "switchover":
         group, node = event.args
-        p = placement_of(model, state, model.topology.group_index(group))
+        g = model.topology.group_index(group)
+        p = placement_of(model, state, g)
         if p.node != node:
             where = f"on {p.node}" if p.node else "on no node"
+            if model.group_vars(state, g).maintenance:
+                return (f"{group} is in maintenance: the cluster service takes no action for "
+                        f"it, so it stays {where} until crg maintenance off {group}")
             return f"{group} is {where} (mode {p.mode.value}), not on {node}"
     if event.name == "drain":
         n = nodes.index(event.args[0])

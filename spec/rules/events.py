@@ -235,9 +235,10 @@ def clear(v: View, n: Word) -> Step:
     """An operator withdraws the group's switchover target (``crg clear``, as ``pcs
     resource clear``): a switchover is in force for as long as its node may host the
     group, so without this the group would never go back by itself (failback auto) or
-    follow its placement again. Taken at rest, like the other commands on a group."""
+    follow its placement again. Taken at rest, like the other commands on a group, or at
+    any time in maintenance (:func:`intent_taken`)."""
     a, g = v.a, v.g
-    return a.and_(settled(v), a.not_(a.eq(g.target, 0))), g._replace(target=a.const(0))
+    return a.and_(intent_taken(v), a.not_(a.eq(g.target, 0))), g._replace(target=a.const(0))
 
 
 def forgive(v: View, n: Word) -> Step:
@@ -260,15 +261,25 @@ def cleanup(v: View, n: Word) -> Step:
         restarts=a.ite(owned(v, n), a.const(0), g.restarts)))
 
 
+def intent_taken(v: View) -> Bool:
+    """When an operator's ``clear``, ``offline`` or ``online`` is taken: at rest, like every
+    command on a group — or at any time in maintenance. There the cluster service takes
+    no action, so nothing is on its way to overtake the command; and one such command
+    leaves the group not at rest until the maintenance ends (a target it does not follow
+    yet, an application it does not stop yet), so at rest only, the operator could not
+    take back a switchover, an offline or an online given in maintenance."""
+    return v.a.or_(settled(v), v.g.maintenance)
+
+
 def go_offline(v: View, n: Word) -> Step:
     """An operator puts the group in offline mode: the VIP stays, the application stops."""
     a, g = v.a, v.g
-    return a.and_(settled(v), a.not_(g.offline)), g._replace(offline=a.true)
+    return a.and_(intent_taken(v), a.not_(g.offline)), g._replace(offline=a.true)
 
 
 def go_online(v: View, n: Word) -> Step:
     a, g = v.a, v.g
-    return a.and_(settled(v), g.offline), g._replace(offline=a.false)
+    return a.and_(intent_taken(v), g.offline), g._replace(offline=a.false)
 
 
 def maintenance_on(v: View, n: Word) -> Step:

@@ -278,6 +278,29 @@ def test_a_commands_outcome_says_failed_as_status_does(tmp_path: Path) -> None:
         assert "job: normal on n1, application failed (maintenance)" in moved.out, moved.out
 
 
+def test_what_is_asked_in_maintenance_can_be_taken_back_before_it_ends(tmp_path: Path) -> None:
+    # A switchover and an offline given in maintenance wait for its end; a clear and an
+    # online take them back (they were refused as "not at rest" until it ended, and the
+    # group then moved against the operator's word).
+    setup = flaky(tmp_path)
+    with crg_run(setup) as runtime:
+        wait_until(lambda: at(runtime, "job", "n1", "normal", "up"), 40, "job up on n1")
+        assert runtime.crg("maintenance", "on", "job").code == 0
+        moved = runtime.crg("switchover", "job", "n2", "--timeout", "5s")
+        assert moved.code == ExitCode.UNFINISHED, moved.out + moved.err
+        assert "job is in maintenance: the cluster service takes no action for it, so it " \
+               "stays on n1 until crg maintenance off job" in moved.out, moved.out
+        cleared = runtime.crg("clear", "job", "--timeout", "5s")
+        assert cleared.code == ExitCode.OK, cleared.out + cleared.err
+        assert runtime.crg("offline", "job", "--timeout", "5s").code == ExitCode.UNFINISHED
+        back = runtime.crg("online", "job", "--timeout", "5s")
+        assert back.code == ExitCode.OK, back.out + back.err
+        ended = runtime.crg("maintenance", "off", "job", "--timeout", "20s")
+        assert ended.code == ExitCode.OK, ended.out + ended.err
+        assert "job: normal on n1, application up" in ended.out, ended.out
+        assert starts(tmp_path) == ["n1"], "neither moved nor stopped"
+
+
 def test_simulate_live_predicts_what_a_crash_and_a_switchover_do(tmp_path: Path) -> None:
     setup = quickstart(tmp_path)
     with crg_run(setup) as runtime:

@@ -118,6 +118,30 @@ def test_offline_and_online_fall_short_in_maintenance() -> None:
     assert shortfall(sim.model, state, Event("online", ("g",))) is None
 
 
+def test_what_is_asked_in_maintenance_can_be_taken_back_there() -> None:
+    # A switchover in maintenance waits for its end, which leaves the group not at rest
+    # (its target is not where it is); a clear must still be taken, or the operator could
+    # not withdraw it. Likewise an offline and the online that undoes it.
+    sim, state = settled("--maintenance-on", "g", "--switchover", "g", "n2")
+    other = refused(sim, state, "switchover", "g", "n3")  # a switchover needs rest
+    assert other is not None and other.reason.startswith("g is not at rest")
+    short = shortfall(sim.model, state, Event("switchover", ("g", "n2")))
+    assert short == ("g is in maintenance: the cluster service takes no action for it, so "
+                     "it stays on n1 until crg maintenance off g")
+    assert refused(sim, state, "clear", "g") is None
+    assert refused(sim, state, "offline", "g") is None
+    sim, state = settled("--maintenance-on", "g", "--switchover", "g", "n2", "--clear", "g",
+                         "--maintenance-off", "g")
+    assert placement_of(sim.model, state, 0).node == "n1"
+    sim, state = settled("--maintenance-on", "g", "--offline", "g", "--online", "g",
+                         "--maintenance-off", "g")
+    assert outcome_line(placement_of(sim.model, state, 0)) == "g: normal on n1, application up"
+    # Once the maintenance ends, what was asked there is done, and may be undone at rest.
+    sim, state = settled("--maintenance-on", "g", "--offline", "g", "--maintenance-off", "g")
+    assert outcome_line(placement_of(sim.model, state, 0)) == "g: offline on n1, application down"
+    assert refused(sim, state, "online", "g") is None
+
+
 def test_maintenance_for_every_group_needs_only_the_groups_not_yet_so() -> None:
     sim, state = settled("--maintenance-on", "g")
     off = [Event("maintenance-off", (g,)) for g in ("g", "h")]

@@ -267,6 +267,30 @@ def test_clear_needs_a_target_and_a_group_at_rest() -> None:
         assert not events.clear(view(T, g._replace(target=2)), -1)[0], name
 
 
+def test_intent_taken_at_rest_or_in_maintenance() -> None:
+    assert events.intent_taken(view(T, running_on(0)))
+    for name, g in UNSETTLED.items():
+        assert not events.intent_taken(view(T, g)), name
+        assert events.intent_taken(view(T, g._replace(maintenance=True))), name
+    assert events.intent_taken(view(T, group(maintenance=True)))  # not even placed
+
+
+def test_in_maintenance_clear_offline_and_online_are_taken_in_any_state() -> None:
+    # In maintenance nothing is on its way to rest, and a switchover or offline given there
+    # leaves the group unsettled until it ends: these take it back.
+    for name, g in UNSETTLED.items():
+        g = g._replace(maintenance=True)
+        assert events.clear(view(T, g._replace(target=2)), -1)[0], name
+        assert not events.clear(view(T, g._replace(target=0)), -1)[0], name
+        assert events.go_offline(view(T, g._replace(offline=False)), -1)[0], name
+        assert not events.go_offline(view(T, g._replace(offline=True)), -1)[0], name
+        assert events.go_online(view(T, g._replace(offline=True)), -1)[0], name
+        assert not events.go_online(view(T, g._replace(offline=False)), -1)[0], name
+    # A switchover is still taken only at rest.
+    for name, g in UNSETTLED.items():
+        assert not events.switchover(view(T, g._replace(maintenance=True)), 1)[0], name
+
+
 def test_forgive() -> None:
     for before in (group(ban=bits(1)), group(restarts=1), running_on(0, restarts=1)):
         guard, after = events.forgive(view(T, before), -1)
