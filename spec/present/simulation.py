@@ -298,6 +298,17 @@ class Simulation:
             if gv.offline:
                 return f"{group} is already in offline mode"
         elif event.name == "online":
+            if not gv.offline and p.mode.value == "offline":
+                # An instance group away from its one node: status says "offline", and an
+                # operator reaches for crg online, which ends only an operator's offline.
+                home = m.topology.nodes[m.groups[g].preferred]
+                why = f"{home} is {node_status(m, state)[home]}"
+                if (gv.ban >> m.groups[g].preferred) & 1:
+                    why = (f"it spent its restart budget there: crg cleanup {group} {home}, "
+                           "or wait for the restart window")
+                return (f"{group} is not offline by an operator: an instance group, it runs "
+                        f"its application only on {home} and is offline until {home} can "
+                        f"host it again ({why})")
             if not gv.offline:
                 return f"{group} is not in offline mode"
         elif event.name == "clear":

@@ -142,6 +142,25 @@ def test_what_is_asked_in_maintenance_can_be_taken_back_there() -> None:
     assert refused(sim, state, "online", "g") is None
 
 
+def test_online_of_an_instance_away_from_home_says_why_it_is_offline() -> None:
+    # Status calls it offline, so an operator tries crg online: the refusal said "not in
+    # offline mode", which contradicts what status shows.
+    cfg = config("nodes n1 n2 n3\n  assume at most 2 nodes down",
+                 "db: kind instance preferred n1 possible n2 restarts 1")
+    sim, steps = simulate(cfg, "--fail", "n1")
+    assert refused(sim, steps[-1].state, "online", "db") == Refusal(
+        "db is not offline by an operator: an instance group, it runs its application only "
+        "on n1 and is offline until n1 can host it again (n1 is down)", busy=False)
+    sim, steps = simulate(cfg, "--fault", "db", "--fault", "db")
+    reason = refused(sim, steps[-1].state, "online", "db")
+    assert reason is not None and reason.reason.endswith(
+        "(it spent its restart budget there: crg cleanup db n1, or wait for the restart "
+        "window)")
+    sim, steps = simulate(cfg)
+    assert refused(sim, steps[-1].state, "online", "db") == Refusal(
+        "db is not in offline mode", busy=False)
+
+
 def test_maintenance_for_every_group_needs_only_the_groups_not_yet_so() -> None:
     sim, state = settled("--maintenance-on", "g")
     off = [Event("maintenance-off", (g,)) for g in ("g", "h")]
