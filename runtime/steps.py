@@ -9,6 +9,7 @@ alert-blocked) have no physical part. Which step to take is never decided here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -119,14 +120,21 @@ async def _start_monitors(machine: Machine, group: str) -> Undo:
         instance = Instance(group, "gone", (), exit_code=-9)
     monitors = _monitors(machine, group, instance)
     machine.monitors[group] = monitors
-    healthy, why = await monitors.start()
-    if not healthy:
-        monitors.report(why)
 
     async def undo() -> None:
         await monitors.stop()
         if machine.monitors.get(group) is monitors:
             del machine.monitors[group]
+
+    try:
+        healthy, why = await monitors.start()
+    except asyncio.CancelledError:
+        # Given up while waiting for the first success, or the agent stops: no undo is
+        # handed back, so the monitors must not stay behind.
+        await undo()
+        raise
+    if not healthy:
+        monitors.report(why)
     return undo
 
 
