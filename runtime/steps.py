@@ -32,6 +32,15 @@ class StepFailed(Exception):
     """The physical part could not be done; nothing was committed (retried later)."""
 
 
+ABANDONABLE = frozenset({ActionKind.START_MONITORS})
+"""Steps whose physical part may be given up half-way, and are then as if never begun.
+Starting the monitors waits up to the start timeout (a minute or more) for every check to
+pass once; a lane that waits so long for a step the spec no longer wants (the node
+drained, the runtime stopping, the lease lost) holds up the halt method. Cancelled, it
+stops its monitors again, and nothing else of it exists. The other steps are short, or
+must not be left half-way (a stop that sent SIGTERM)."""
+
+
 class DoneDespite(Exception):
     """The physical part failed half-way and cannot be taken back: what it changed is in
     place, so the step is committed (the spec then knows of it and its halt method, the
@@ -129,8 +138,8 @@ async def _start_monitors(machine: Machine, group: str) -> Undo:
     try:
         healthy, why = await monitors.start()
     except asyncio.CancelledError:
-        # Given up while waiting for the first success, or the agent stops: no undo is
-        # handed back, so the monitors must not stay behind.
+        # Given up while waiting for the first success (see ABANDONABLE), or the agent
+        # stops: no undo is handed back, so the monitors must not stay behind.
         await undo()
         raise
     if not healthy:
