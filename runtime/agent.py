@@ -27,7 +27,7 @@ from crg.runtime.machine import Machine
 from crg.runtime.notices import extra_for, report_after
 from crg.runtime.records import RecordError, facts_of, read_group, unreadable
 from crg.runtime.store.base import Lease, Snapshot, StoreError
-from crg.runtime.tasks import cancel_all
+from crg.runtime.tasks import Overtaken, cancel_all, unless
 from crg.runtime.telemetry import NO_TELEMETRY, Telemetry
 from crg.spec import Action, ActionKind, GroupTopology, Model, State
 from crg.spec.present.modes import describe
@@ -288,9 +288,14 @@ class Lane:
              >> a.index) & 1)
         trouble: str | None = None
         try:
-            undo = await steps.do(a.machine, action, retiring=retiring)
+            undo = await self._perform(action, retiring)
         except steps.DoneDespite as done:
             undo, trouble = done.undo, str(done)
+        except Overtaken as gone:
+            # Nothing of the step is left (it cleaned up when cancelled) and nothing was
+            # committed: decide again at once, from the state that overtook it.
+            self.progressed = True
+            return f"{text} was abandoned ({gone})"
         except (steps.StepFailed, AddressError) as exc:
             return self._failed(action, text, str(exc))
         except Exception as exc:
@@ -316,6 +321,32 @@ class Lane:
         if trouble is None:
             a.machine.trouble_over(name, action.kind.label)  # done and committed: it works
         return text
+
+    async def _perform(self, action: Action, retiring: bool) -> steps.Undo | None:
+        """The physical part of ``action``; one that may wait long (steps.ABANDONABLE) is
+        given up as soon as the spec no longer enables the step (:meth:`_unwanted`)."""
+        work = steps.do(self.agent.machine, action, retiring=retiring)
+        if action.kind not in steps.ABANDONABLE:
+            return await work
+        return await unless(work, self._unwanted(action))
+
+    async def _unwanted(self, action: Action) -> str:
+        """Returns once the latest state read no longer enables ``action`` here — the
+        test its commit would make (:func:`crg.runtime.commit.enabled`), made early: the
+        runtime stops waiting only for a step the spec itself has dropped (a drain, the
+        runtime's stop, which drains, a switchover, the node cut off...)."""
+        a = self.agent
+        while True:
+            await self.wait()  # a change in the store, a local event, or the heartbeat
+            try:
+                snap, state = await a.read()
+            except (StoreError, RecordError):
+                # Unreadable for now: the step goes on, and its commit will tell.
+                await asyncio.sleep(a.s.heartbeat_s)
+                continue
+            self.revision = snap.revision
+            if enabled(a.s.model, state, action) is None:
+                return "no longer enabled"
 
     def _failed(self, action: Action, text: str, why: str) -> str:
         """The physical part of ``action`` failed: nothing was committed; try again after

@@ -9,6 +9,7 @@ alert-blocked) have no physical part. Which step to take is never decided here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -29,6 +30,15 @@ Undo = Callable[[], Awaitable[None]]
 
 class StepFailed(Exception):
     """The physical part could not be done; nothing was committed (retried later)."""
+
+
+ABANDONABLE = frozenset({ActionKind.START_MONITORS})
+"""Steps whose physical part may be given up half-way, and are then as if never begun.
+Starting the monitors waits up to the start timeout (a minute or more) for every check to
+pass once; a lane that waits so long for a step the spec no longer wants (the node
+drained, the runtime stopping, the lease lost) holds up the halt method. Cancelled, it
+stops its monitors again, and nothing else of it exists. The other steps are short, or
+must not be left half-way (a stop that sent SIGTERM)."""
 
 
 class DoneDespite(Exception):
@@ -119,14 +129,21 @@ async def _start_monitors(machine: Machine, group: str) -> Undo:
         instance = Instance(group, "gone", (), exit_code=-9)
     monitors = _monitors(machine, group, instance)
     machine.monitors[group] = monitors
-    healthy, why = await monitors.start()
-    if not healthy:
-        monitors.report(why)
 
     async def undo() -> None:
         await monitors.stop()
         if machine.monitors.get(group) is monitors:
             del machine.monitors[group]
+
+    try:
+        healthy, why = await monitors.start()
+    except asyncio.CancelledError:
+        # Given up while waiting for the first success (see ABANDONABLE), or the agent
+        # stops: no undo is handed back, so the monitors must not stay behind.
+        await undo()
+        raise
+    if not healthy:
+        monitors.report(why)
     return undo
 
 
