@@ -203,6 +203,19 @@ def unexplored_modes_absent(v: View, topology: Topology) -> Bool:
     return v.a.not_(v.g.maintenance)
 
 
+def banned_owner_stopped_in_maintenance(v: View, topology: Topology) -> Bool:
+    """In maintenance the application does not run on an owner banned for the group.
+
+    Maintenance begins at rest, where a banned owner runs nothing (the group moves away,
+    or is blocked and stopped); in maintenance no fault bans a node and nothing starts an
+    application. Without it a blocked group in maintenance with its application running
+    is quiescent, and ``blocked`` could not be proved."""
+    a, g = v.a, v.g
+    owner = ref_node(v, g.owner)
+    return a.or_(a.not_(g.maintenance), a.eq(g.owner, 0),
+                 a.not_(a.and_(a.bit(g.ban, owner), a.bit(g.app, owner))))
+
+
 NODE_AUXILIARIES: tuple[NodeAuxiliary, ...] = (
     NodeAuxiliary("node-masks-in-range", node_masks_in_range),
     NodeAuxiliary("node-status-exclusive", node_status_exclusive),
@@ -223,4 +236,5 @@ GROUP_AUXILIARIES: tuple[GroupAuxiliary, ...] = (
     GroupAuxiliary("restarts-within-budget", restarts_within_budget),
     GroupAuxiliary("alerts-within-episode", alerts_within_episode),
     GroupAuxiliary("unexplored-modes-absent", unexplored_modes_absent),
+    GroupAuxiliary("banned-owner-stopped-in-maintenance", banned_owner_stopped_in_maintenance),
 )
