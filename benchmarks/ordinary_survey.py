@@ -4,6 +4,7 @@
     python3 benchmarks/ordinary_survey.py --seed 2 --count 12 --timeout 90
     python3 benchmarks/ordinary_survey.py --out /tmp/survey/configs --json rows.json
     python3 benchmarks/ordinary_survey.py --seed 3 --only 10   # one case again
+    python3 benchmarks/ordinary_survey.py --add-faults maintenance   # the same, in maintenance too
 
 The family is what an operator writes without thinking of the checker: 3-5 nodes, 2-5
 groups, each with a preferred node and 1-4 distinct possible nodes, failback auto or manual,
@@ -56,8 +57,10 @@ class Shape:
     text: str = field(repr=False)
 
 
-def generate(seed: int, index: int) -> Shape:
-    """Configuration ``index`` of the family for ``seed`` (independent of the other indices)."""
+def generate(seed: int, index: int, extra: str = "") -> Shape:
+    """Configuration ``index`` of the family for ``seed`` (independent of the other indices);
+    ``extra`` fault kinds are added to its fault set after every random draw, so the
+    configurations are the seed's own otherwise."""
     rng = random.Random(f"{seed}:{index}")
     n = rng.randint(3, 5)
     g = rng.randint(2, 5)
@@ -69,6 +72,8 @@ def generate(seed: int, index: int) -> Shape:
     if roll >= 0.65:
         faults = DEFAULT_FAULTS + (", drain" if roll < 0.85 else ", partition")
     restarts = rng.choice([2, 2, 1])
+    if extra:
+        faults = (DEFAULT_FAULTS if faults == "default" else faults) + ", " + extra
     avoid: dict[str, list[str]] = {name: [] for name in names}
     for a in names:
         for b in names:
@@ -180,11 +185,15 @@ def main() -> int:
     parser.add_argument("--only", type=int, action="append",
                         help="check only this index (repeatable)")
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--add-faults", metavar="F,...", default="",
+                        help="fault kinds added to every configuration's set (e.g. "
+                             "maintenance): the same configurations, more to explore")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     print(machine(), f"load average {os.getloadavg()[0]:.1f}", f"seed {args.seed}",
           f"timeout {args.timeout:g} s", flush=True)
-    shapes = [generate(args.seed, i) for i in range(args.count)
+    extra = ", ".join(f.strip() for f in args.add_faults.split(",") if f.strip())
+    shapes = [generate(args.seed, i, extra) for i in range(args.count)
               if not args.only or i in args.only]
     valid: list[tuple[Shape, Path]] = []
     for shape in shapes:
@@ -207,7 +216,9 @@ def main() -> int:
                   flush=True)
             continue
         rows.append(row)
-        faults = {"default": "default"}.get(shape.faults, "+" + shape.faults.split(", ")[-1])
+        faults = {"default": "default"}.get(
+            shape.faults, "+" + "+".join(shape.faults.removeprefix(DEFAULT_FAULTS + ", ")
+                                         .split(", ")))
         tail = ",".join(row["engines"]) or "-"
         if row["handed_to_z3"]:
             tail += f" (z3: {'; '.join('+'.join(c) for c in row['handed_to_z3'])})"

@@ -16,7 +16,7 @@ from typing import Any
 
 from crg.checker.result import Violation
 from crg.spec import Action, Model, State
-from crg.spec.present.modes import action_dict, node_status, placements
+from crg.spec.present.modes import action_dict, drained_nodes, node_status, placements
 
 
 class TraceWriteError(Exception):
@@ -29,7 +29,7 @@ class TraceWriteError(Exception):
 
 
 FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
-VARS = ("action", "nodes", "groups")
+VARS = ("action", "nodes", "drained", "groups")
 
 
 def to_itf(violation: Violation, source: str) -> dict[str, Any]:
@@ -89,7 +89,9 @@ def _state(model: Model, index: int, action: Action | None, state: State) -> dic
             "offline": bool(gv.offline),
         }
     return {"#meta": {"index": index}, "action": _action(model, action),
-            "nodes": node_status(model, state), "groups": groups}
+            "nodes": node_status(model, state),
+            # drained combines with down, cut and lost: "nodes" names one status only
+            "drained": {"#set": drained_nodes(model, state)}, "groups": groups}
 
 
 def file_stems(config_paths: list[str]) -> dict[str, str]:

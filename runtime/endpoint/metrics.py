@@ -26,7 +26,7 @@ from crg.runtime.records import Keys, read_ack, read_owner, stored_events
 from crg.runtime.store.base import Snapshot
 from crg.runtime.telemetry import Telemetry
 from crg.spec import Action, ActionKind, Model, State
-from crg.spec.present.modes import Mode, node_status, placements
+from crg.spec.present.modes import Mode, drained_nodes, node_status, placements
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 NODE_STATES = ("up", "down", "cut", "lost", "drained")
@@ -83,6 +83,10 @@ class Metrics(Telemetry):
         self.nodes = Gauge("crg_node_status", "1 for the node's status (up, down, cut, "
                            "lost, drained), 0 for the others", ("node", "status"),
                            registry=r)
+        # A drained node that crashes is "down" above; the operator's mark must not vanish
+        # from the dashboards until it returns (drained combines with any status).
+        self.drained = Gauge("crg_node_drained", "1 while an operator has the node drained, "
+                             "whatever its status", ("node",), registry=r)
         # -- this agent --
         self.running = Gauge("crg_agent_running", "1 while this node's agent runs", registry=r)
         self.lease_valid = Gauge("crg_lease_valid", "1 while this node's lease is valid "
@@ -184,9 +188,11 @@ class Metrics(Telemetry):
             self.switching.labels(name).set(int(p.switching))
             self.alerted.labels(name).set(int(p.alerted))
             self.restarts.labels(name).set(int(model.group_vars(state, topo.index).restarts))
+        drained = set(drained_nodes(model, state))
         for node, status in node_status(model, state).items():
             for s in NODE_STATES:
                 self.nodes.labels(node, s).set(int(status == s))
+            self.drained.labels(node).set(int(node in drained))
         pending = pending_events(model, self.keys, snap)
         mine = 0
         for receiver, count in pending.items():

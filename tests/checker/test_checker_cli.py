@@ -85,7 +85,8 @@ def test_violation_exits_1_with_the_trace(crg: Callable[..., Run], tmp_path: Pat
     assert result.out.rstrip().endswith(
         "violated: vip-unique, app-exclusive, vip-held (2 nodes, 1 group)")
     trace = json.loads((tmp_path / "no-fencing.vip-unique.itf.json").read_text())
-    assert trace["vars"] == ["action", "nodes", "groups"]
+    assert trace["vars"] == ["action", "nodes", "drained", "groups"]
+    assert all(s["drained"] == {"#set": []} for s in trace["states"])
     assert trace["#meta"]["format"] == "ITF" and "loop" not in trace
     assert [s["#meta"]["index"] for s in trace["states"]] == list(range(7))
     assert trace["states"][0]["action"]["action"] == "init"

@@ -187,6 +187,14 @@ def test_embedded_endpoints_follow_the_groups_through_a_crash(tmp_path: Path) ->
                 assert value(found, "crg_group_failovers_total", group="web") == 1
                 assert value(found, "crg_group_mode", group="web", mode="failover") == 1
                 assert value(found, "crg_node_status", node="n1", status="down") == 1
+                assert value(found, "crg_node_drained", node="n1") == 0
+                # Drained while down: status still says down, and the mark shows as well.
+                answer = await cluster.operate("drain", ("n1",))
+                assert answer["result"] == "accepted", answer
+                found = samples((await aget(at["n2"], "/metrics"))[1])
+                assert value(found, "crg_node_status", node="n1", status="down") == 1
+                assert value(found, "crg_node_drained", node="n1") == 1
+                assert value(found, "crg_node_drained", node="n2") == 0
                 # report lost its standby n1: the last-node alert, raised by n3.
                 await eventually(lambda: _metric(at["n3"], "crg_group_alerts_total",
                                                  group="report", kind="last-node", want=1),

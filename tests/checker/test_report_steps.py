@@ -1,0 +1,23 @@
+"""A counterexample's steps say what changed, a node's drain included: drained combines
+with down, cut and lost, and a drain of a node that is down changed no status, so the
+step showed no change at all."""
+
+from __future__ import annotations
+
+from checker_helpers import G, make_config
+
+from crg.checker.report.steps import changes
+from crg.spec import Action, ActionKind, Model, Topology
+
+CONFIG = make_config(3, [G("g", "n1", ("n2", "n3"))], down=2, faults="crash, drain")
+
+
+def test_a_drain_of_a_node_that_is_down_is_a_change() -> None:
+    model = Model(Topology.from_config(CONFIG))
+    crashed = model.apply(model.initial(), Action(ActionKind.CRASH, -1, 1))
+    drained = model.apply(crashed, Action(ActionKind.DRAIN, -1, 1))
+    assert "n2: down → down and drained" in changes(model, crashed, drained)
+    assert "n2: up → down" in changes(model, model.initial(), crashed)
+    undrained = model.apply(model.apply(model.initial(), Action(ActionKind.DRAIN, -1, 1)),
+                            Action(ActionKind.UNDRAIN, -1, 1))
+    assert not [c for c in changes(model, model.initial(), undrained) if c.startswith("n2")]
