@@ -28,12 +28,13 @@ from crg.spec.invariants import STATE_INVARIANTS, STEP_INVARIANTS
 from crg.spec.vocabulary.algebra import CONCRETE
 from crg.spec.vocabulary.variables import GroupVars, NodeVars
 
-ALL_FAULTS = "crash, app-fault, switchover, partition, drain"
+ALL_FAULTS = "crash, app-fault, switchover, partition, drain, maintenance"
 
 
 def _configs() -> list[tuple[str, Config]]:
     return [
         ("quickstart", files.load(str(EXAMPLES / "quickstart.crg"))),
+        ("operations", files.load(str(EXAMPLES / "operations.crg"))),
         ("rac", files.load(str(EXAMPLES / "rac.crg"))),
         ("web-tier", files.load(str(EXAMPLES / "web-tier.crg"))),
         ("anti-affinity", files.load(str(EXAMPLES / "anti-affinity.crg"))),
@@ -163,7 +164,7 @@ class _Comparison:
                     assert holds == ((inv.name, g) not in problems), (inv.name, g)
 
 
-@pytest.mark.parametrize("name,config", _configs()[:3], ids=[n for n, _ in _configs()[:3]])
+@pytest.mark.parametrize("name,config", _configs()[:4], ids=[n for n, _ in _configs()[:4]])
 def test_auxiliary_invariants_hold_on_reachable_states(name: str, config: Config) -> None:
     # Evaluated with the concrete algebra: the auxiliaries are facts about reachable states
     # of the safe examples, not only something z3 manages to prove.
