@@ -73,7 +73,8 @@ def generate(seed: int, index: int, extra: str = "") -> Shape:
         faults = DEFAULT_FAULTS + (", drain" if roll < 0.85 else ", partition")
     restarts = rng.choice([2, 2, 1])
     if extra:
-        faults = (DEFAULT_FAULTS if faults == "default" else faults) + ", " + extra
+        kinds = (DEFAULT_FAULTS if faults == "default" else faults).split(", ")
+        faults = ", ".join(dict.fromkeys(kinds + extra.split(", ")))
     avoid: dict[str, list[str]] = {name: [] for name in names}
     for a in names:
         for b in names:
