@@ -84,25 +84,27 @@ def commands_accepted(v: View) -> Bool:
     while offline; maintenance on while not in maintenance; a clear while a switchover
     target is set. In any state, maintenance off
     while in maintenance, and a cleanup of any candidate with a failure record there (a
-    ban, or restarts used on the owner). In maintenance, in any state, a clear, an offline
-    and an online as well: otherwise one given there could not be taken back.
+    ban, or restarts used on the owner). In maintenance, in any state, a switchover, a
+    clear, an offline and an online as well: otherwise one given there could not be taken
+    back, nor a group far from rest meanwhile be told where to go when it ends.
 
     Claims 5, 9, 19, 23: the cluster service "operates in an off-line mode" and
     "transfers the service ... responsive to a switchover" — an operator's command is not
     refused where the claims have it take effect."""
     a, g = v.a, v.g
-    at_rest_now = []
+    intent = []
     for c in v.topo.candidates:
         wanted = a.and_(up(v, c), available(v, c), a.not_(a.bit(g.ban, c)),
-                        a.not_(owned(v, c)), a.not_(switching_disabled(v)))
-        at_rest_now.append(_implies(v, wanted, _group_guard(v, _K.SWITCHOVER, c)))
-    intent = [
+                        a.not_(owned(v, c)), a.not_(switching_disabled(v)),
+                        a.not_(a.eq(g.target, a.const(c + 1))))  # not already asked
+        intent.append(_implies(v, wanted, _group_guard(v, _K.SWITCHOVER, c)))
+    intent += [
         _implies(v, a.not_(g.offline), _group_guard(v, _K.OFFLINE, 0)),
         _implies(v, g.offline, _group_guard(v, _K.ONLINE, 0)),
         _implies(v, a.not_(a.eq(g.target, 0)), _group_guard(v, _K.CLEAR, 0)),
     ]
-    at_rest_now += [*intent,
-                    _implies(v, a.not_(g.maintenance), _group_guard(v, _K.MAINTENANCE_ON, 0))]
+    at_rest_now = [*intent,
+                   _implies(v, a.not_(g.maintenance), _group_guard(v, _K.MAINTENANCE_ON, 0))]
     anytime = [_implies(v, g.maintenance, a.and_(_group_guard(v, _K.MAINTENANCE_OFF, 0),
                                                  *intent))]
     for c in v.topo.candidates:

@@ -410,7 +410,7 @@ def _fault_as_named(v: View, action: Action, w: View) -> Bool:
 # --- commands ------------------------------------------------------------------------------
 
 _COMMANDS = frozenset({_K.SWITCHOVER, _K.OFFLINE, _K.ONLINE, _K.MAINTENANCE_ON, _K.CLEAR})
-_INTENT = frozenset({_K.OFFLINE, _K.ONLINE, _K.CLEAR})
+_INTENT = frozenset({_K.SWITCHOVER, _K.OFFLINE, _K.ONLINE, _K.CLEAR})
 """The commands also taken at any time in maintenance: they only record what the cluster
 service is to do once it ends, and each takes back what another did meanwhile."""
 
@@ -420,7 +420,8 @@ def _command_at_rest(v: View, action: Action, w: View) -> Bool:
     # there the command waits (crg's commands wait or refuse, SPEC.md section 10,
     # choice 11). At rest: an owner that stays, the group's whole stack on it as its role
     # says and nothing anywhere else, no failure or watchdog outstanding. In maintenance
-    # nothing is on its way, and a clear, offline or online may come at any time.
+    # nothing is on its way, and a switchover, clear, offline or online may come at any
+    # time.
     if action.kind not in _COMMANDS:
         return v.a.true
     if action.kind in _INTENT:

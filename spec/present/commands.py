@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from crg.spec.model import IllegalAction, Model, State
 from crg.spec.present.modes import Placement, placement_of
 from crg.spec.present.simulation import EVENTS_BY_NAME, Arg, Event, Simulation
+from crg.spec.rules.roles import settled
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,15 @@ def shortfall(model: Model, state: State, event: Event) -> str | None:
             return (f"{event.args[0]} is in maintenance: the cluster service takes no action "
                     f"for it, so its application {'still runs' if gv.app else 'stays stopped'}"
                     f" until crg maintenance off {event.args[0]}")
+    if EVENTS_BY_NAME[event.name].args != (Arg.NODE,) and event.name != "maintenance-on":
+        # Whatever else a command on a group in maintenance asked for (a cleanup of a
+        # blocked group, say): the spec's own reading of rest says whether the cluster
+        # service has something left to do for it, which it will do only afterwards.
+        group = event.args[0]
+        g = model.topology.group_index(group)
+        if model.group_vars(state, g).maintenance and not settled(model.view(state, g)):
+            return (f"{group} is in maintenance: the cluster service takes no action for it, "
+                    f"so what this asks for waits until crg maintenance off {group}")
     return None
 
 

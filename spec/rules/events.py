@@ -223,9 +223,10 @@ def switchover(v: View, n: Word) -> Step:
     Refused while switching is disabled on the last node (claims 11, 35, 42), to a
     drained node, and to a node where the group spent its restart budget: placement never
     chooses those, so the wish would only lie in wait and move the group long after the
-    operator asked (when the node is undrained, or the window passes)."""
+    operator asked (when the node is undrained, or the window passes). Taken at rest, or
+    at any time in maintenance (:func:`intent_taken`)."""
     a, g = v.a, v.g
-    guard = a.and_(settled(v), is_candidate(v, n), up(v, n), available(v, n),
+    guard = a.and_(intent_taken(v), is_candidate(v, n), up(v, n), available(v, n),
                    a.not_(a.bit(g.ban, n)), a.not_(owned(v, n)),
                    a.not_(a.eq(g.target, a.add(n, 1))), a.not_(switching_disabled(v)))
     return guard, g._replace(target=a.add(n, 1))
@@ -262,12 +263,14 @@ def cleanup(v: View, n: Word) -> Step:
 
 
 def intent_taken(v: View) -> Bool:
-    """When an operator's ``clear``, ``offline`` or ``online`` is taken: at rest, like every
-    command on a group — or at any time in maintenance. There the cluster service takes
-    no action, so nothing is on its way to overtake the command; and one such command
-    leaves the group not at rest until the maintenance ends (a target it does not follow
-    yet, an application it does not stop yet), so at rest only, the operator could not
-    take back a switchover, an offline or an online given in maintenance."""
+    """When an operator's ``switchover``, ``clear``, ``offline`` or ``online`` is taken: at
+    rest, like every command on a group — or at any time in maintenance. There the
+    cluster service takes no action, so nothing is on its way to overtake the command,
+    and the group may be far from rest for as long as the maintenance lasts: one such
+    command leaves it so (a target it does not follow yet, an application it does not
+    stop yet), and so does what happens meanwhile (a drain, a group it avoids landing on
+    its node). At rest only, the operator could neither take back what they asked in
+    maintenance nor say where the group is to go when it ends."""
     return v.a.or_(settled(v), v.g.maintenance)
 
 

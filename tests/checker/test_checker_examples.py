@@ -20,7 +20,7 @@ HOLD = {
     "quickstart.crg": 9_395,
     "web-tier.crg": 12_888,
     "anti-affinity.crg": 4_488,
-    "operations.crg": 14_485,
+    "operations.crg": 14_962,
 }
 
 BROKEN = {

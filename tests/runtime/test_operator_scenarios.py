@@ -301,6 +301,24 @@ def test_what_is_asked_in_maintenance_can_be_taken_back_before_it_ends(tmp_path:
         assert starts(tmp_path) == ["n1"], "neither moved nor stopped"
 
 
+def test_a_group_in_maintenance_on_a_drained_node_takes_a_switchover(tmp_path: Path) -> None:
+    # Far from rest because its node was drained meanwhile, the group refused a
+    # switchover as "not at rest (mode normal, application up)"; it is where it goes when
+    # the maintenance ends (an outside tester's case).
+    setup = flaky(tmp_path)
+    with crg_run(setup) as runtime:
+        wait_until(lambda: at(runtime, "job", "n1", "normal", "up"), 40, "job up on n1")
+        assert runtime.crg("maintenance", "on", "job").code == 0
+        drained = runtime.crg("drain", "n1", "--timeout", "5s")
+        assert drained.code == ExitCode.UNFINISHED and "n1 still hosts job" in drained.out
+        moved = runtime.crg("switchover", "job", "n3", "--timeout", "5s")
+        assert moved.code == ExitCode.UNFINISHED, moved.out + moved.err
+        assert "job is in maintenance" in moved.out, moved.out
+        ended = runtime.crg("maintenance", "off", "job", "--timeout", "30s")
+        assert ended.code == ExitCode.OK, ended.out + ended.err
+        assert "job: failover on n3, application up" in ended.out, ended.out
+
+
 def test_simulate_live_predicts_what_a_crash_and_a_switchover_do(tmp_path: Path) -> None:
     setup = quickstart(tmp_path)
     with crg_run(setup) as runtime:

@@ -123,8 +123,7 @@ def test_what_is_asked_in_maintenance_can_be_taken_back_there() -> None:
     # (its target is not where it is); a clear must still be taken, or the operator could
     # not withdraw it. Likewise an offline and the online that undoes it.
     sim, state = settled("--maintenance-on", "g", "--switchover", "g", "n2")
-    other = refused(sim, state, "switchover", "g", "n3")  # a switchover needs rest
-    assert other is not None and other.reason.startswith("g is not at rest")
+    assert refused(sim, state, "switchover", "g", "n3") is None  # another target instead
     short = shortfall(sim.model, state, Event("switchover", ("g", "n2")))
     assert short == ("g is in maintenance: the cluster service takes no action for it, so "
                      "it stays on n1 until crg maintenance off g")
@@ -140,6 +139,34 @@ def test_what_is_asked_in_maintenance_can_be_taken_back_there() -> None:
     sim, state = settled("--maintenance-on", "g", "--offline", "g", "--maintenance-off", "g")
     assert outcome_line(placement_of(sim.model, state, 0)) == "g: offline on n1, application down"
     assert refused(sim, state, "online", "g") is None
+
+
+def test_in_maintenance_a_group_far_from_rest_still_takes_a_switchover() -> None:
+    # Drained under it, the group would move if it were not in maintenance; a switchover
+    # was refused as "not at rest (mode normal, application up)", which contradicts itself.
+    sim, state = settled("--maintenance-on", "g", "--drain", "n1")
+    assert refused(sim, state, "switchover", "g", "n3") is None
+    state = sim.model.apply(state, sim.action(state, Event("switchover", ("g", "n3"))))
+    assert sim.model.group_vars(state, 0).target == 3
+    short = shortfall(sim.model, state, Event("switchover", ("g", "n3")))
+    assert short is not None and short.startswith("g is in maintenance")
+
+
+def test_a_cleanup_in_maintenance_falls_short_until_it_ends() -> None:
+    # A blocked group cleaned up in maintenance is not started until the maintenance ends:
+    # the runtime said "done" with the group "moving ... starting".
+    sim, state = settled("--fail", "n2", "--fail", "n3", "--fault", "g", "--fault", "g",
+                         "--maintenance-on", "g")
+    assert placement_of(sim.model, state, 0).mode.value == "blocked"
+    event = Event("cleanup", ("g", "n1"))
+    assert refused(sim, state, *(event.name, *event.args)) is None
+    after = sim.model.apply(state, sim.action(state, event))
+    assert shortfall(sim.model, after, event) == (
+        "g is in maintenance: the cluster service takes no action for it, so what this "
+        "asks for waits until crg maintenance off g")
+    sim, state = settled("--fail", "n2", "--fail", "n3", "--fault", "g", "--fault", "g",
+                         "--cleanup", "g", "n1")
+    assert shortfall(sim.model, state, event) is None
 
 
 def test_online_of_an_instance_away_from_home_says_why_it_is_offline() -> None:
