@@ -126,8 +126,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         config = files.load(args.file)
     simulation = Simulation(config, max_steps=args.max_steps)
+    events = list(args.events) if live is None else with_held(args.events, live)
     try:
-        steps = simulation.run(args.events, None if live is None else live.state)
+        steps = simulation.run(events, None if live is None else live.state)
     except ScenarioError as exc:
         out.error(str(exc))
         return ExitCode.BAD_INPUT
@@ -159,6 +160,22 @@ class Live:
     config: Config
     state: State
     revision: int
+    held: dict[str, str]
+    """Group -> the failure its monitors reported during its maintenance, held by the
+    runtime (not in the spec state): applied when the maintenance ends, if the monitors
+    still say so."""
+
+
+def with_held(events: Sequence[Event], live: Live) -> list[Event]:
+    """``events``, with a group's held failure as a fault right after its maintenance ends
+    (``--maintenance-off G``), as the runtime applies it then: without it, simulate
+    predicted nothing where the runtime restarted the group or failed it over."""
+    out: list[Event] = []
+    for event in events:
+        out.append(event)
+        if event.name == "maintenance-off" and event.args[0] in live.held:
+            out.append(Event("fault", event.args))
+    return out
 
 
 def read_live(args: argparse.Namespace) -> Live:
@@ -182,7 +199,18 @@ def read_live(args: argparse.Namespace) -> Live:
         Model.from_config(config, compiled=False).node_vars(state)
     except (TypeError, ValueError, KeyError) as exc:
         raise ControlError(f"the runtime sent a state crg cannot read ({exc})") from None
-    return Live(config, state, int(answer.get("revision", 0)))
+    return Live(config, state, int(answer.get("revision", 0)), _held(args))
+
+
+def _held(args: argparse.Namespace) -> dict[str, str]:
+    """The failures held in maintenance, from the runtime's status (their words)."""
+    groups = _client.call(args, "status").get("status", {}).get("groups", [])
+    held: dict[str, str] = {}
+    for g in groups if isinstance(groups, list) else ():
+        report = g.get("reported") if isinstance(g, dict) else None
+        if g.get("maintenance") and isinstance(report, dict):
+            held[str(g.get("group"))] = f"on {report.get('node')}: {report.get('reason')}"
+    return held
 
 
 # -- JSON ---------------------------------------------------------------------------------
@@ -196,7 +224,7 @@ def to_dict(simulation: Simulation, path: str, steps: Sequence[Step],
         "version": JSON_VERSION,
         "file": path,
         "cluster": simulation.config.cluster.name,
-        "live": None if live is None else {"revision": live.revision},
+        "live": None if live is None else {"revision": live.revision, "held": live.held},
         "outcome": "settled" if last.livelock is None else "livelock",
         "steps": [_step_dict(m, index, step) for index, step in enumerate(steps)],
         "final": _snapshot(m, last.state),
@@ -248,6 +276,14 @@ def _snapshot(m: Model, state: State) -> dict[str, Any]:
 # -- text ---------------------------------------------------------------------------------
 
 
+def _held_fault(steps: Sequence[Step], index: int, live: Live) -> bool:
+    """Whether step ``index`` is the held failure :func:`with_held` added."""
+    event, before = steps[index].event, steps[index - 1].event if index else None
+    return (event is not None and before is not None and event.name == "fault"
+            and before.name == "maintenance-off" and event.args == before.args
+            and event.args[0] in live.held)
+
+
 def print_text(out: Output, simulation: Simulation, steps: Sequence[Step],
                live: Live | None = None) -> None:
     m = simulation.model
@@ -261,6 +297,12 @@ def print_text(out: Output, simulation: Simulation, steps: Sequence[Step],
         else:
             title = f"{step.event}  ({describe(m, step.action)})"
         out.print(f"step {index}: {title}", style="bold")
+        if live is not None and _held_fault(steps, index, live):
+            assert step.event is not None
+            group = step.event.args[0]
+            out.print(f"  (held: the failure reported during the maintenance of {group} "
+                      f"{live.held[group]}; the runtime applies it now if its monitors "
+                      "still say so)", style="yellow")
         if step.actions:
             out.print("  actions:")
             for action in step.actions:

@@ -252,6 +252,18 @@ def test_maintenance_holds_a_failure_until_it_ends(tmp_path: Path) -> None:
                "reported on n1" in table.out
         again = runtime.crg("maintenance", "on", "--all")
         assert again.code == ExitCode.REFUSED and "already in maintenance" in again.err
+        # simulate --live predicts it: the held failure counts when the maintenance ends
+        # (it predicted nothing at all, the failure not being in the spec's state).
+        told = runtime.crg("simulate", "--live", "--maintenance-off", "job", "--format",
+                           "json")
+        assert told.code == 0, told.err
+        predicted = json.loads(told.out)
+        assert "killed by SIGKILL" in predicted["live"]["held"]["job"]
+        fault = predicted["steps"][-1]
+        assert fault["event"]["name"] == "fault"
+        assert [a["action"] for a in fault["actions"]][-2:] == ["start-monitors", "notify-up"]
+        text = runtime.crg("simulate", "--live", "--maintenance-off", "job")
+        assert "(held: the failure reported during the maintenance of job on n1" in text.out
         # Over: the monitors still see it failed, so it counts, and the group restarts.
         off = runtime.crg("maintenance", "off", "job")
         assert off.code == 0, off.out + off.err
