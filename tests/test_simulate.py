@@ -140,6 +140,19 @@ def test_text_output(simulate: Callable[..., Run]) -> None:
     assert "\x1b[" not in result.out  # no colour when not on a terminal
 
 
+def test_text_shows_maintenance_a_pending_switchover_and_a_cleanups_node(
+        simulate: Callable[..., Run]) -> None:
+    # As crg status does: the table said "normal" for a group in maintenance with a
+    # switchover waiting for its end, and a cleanup's step did not name its node.
+    result = simulate(QUICKSTART, "--maintenance-on", "web", "--switchover", "web", "n3",
+                      "--fault", "api", "--cleanup", "api", "n2")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert "web     n1    normal, maintenance  n1   up   on         no" in lines
+    assert "  web: switchover to n3 pending" in lines
+    assert "step 4: --cleanup api n2  (cleanup api n2)" in lines
+
+
 def test_help_lists_every_event(simulate: Callable[..., Run]) -> None:
     result = simulate("--help")
     assert result.code == 0

@@ -322,12 +322,19 @@ def print_text(out: Output, simulation: Simulation, steps: Sequence[Step],
         nodes, drained = node_status(m, step.state), drained_nodes(m, step.state)
         out.print("  nodes: " + ", ".join(f"{name} {node_words(status, name in drained)}"
                                           for name, status in nodes.items()))
+        now = placements(m, step.state)
         out.table(("group", "node", "mode", "vip", "app", "switching", "alerted"),
-                  [_row(name, p.as_dict()) for name, p in placements(m, step.state).items()])
+                  [_row(name, p.as_dict()) for name, p in now.items()])
+        # What crg status says under its table too: a target the group is not on yet
+        # (in maintenance, or on its way) would otherwise show nowhere.
+        for name, p in now.items():
+            if p.target is not None and p.target != p.node:
+                out.print(f"  {name}: switchover to {p.target} pending")
 
 
 def _row(name: str, p: dict[str, Any]) -> list[str]:
-    return [name, p["node"] or "-", p["mode"], p["vip"] or "-", p["app"],
+    mode = f"{p['mode']}, maintenance" if p["maintenance"] else p["mode"]
+    return [name, p["node"] or "-", mode, p["vip"] or "-", p["app"],
             "on" if p["switching"] else "off", "yes" if p["alerted"] else "no"]
 
 

@@ -170,8 +170,8 @@ def describe(model: Model, action: Action) -> str:
     if info.scope == "node":
         return f"{action.kind.label} {node}"
     if not info.system:
-        if action.kind is ActionKind.SWITCHOVER:
-            return f"switchover {group} {node}"
+        if action.kind in (ActionKind.SWITCHOVER, ActionKind.CLEANUP):
+            return f"{action.kind.label} {group} {node}"  # the node is what they are about
         return f"{action.kind.label} {group}"
     return f"{node}: {action.kind.label} {group}"
 
