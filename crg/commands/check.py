@@ -339,9 +339,14 @@ def explain(report: Report, args: argparse.Namespace) -> ExitCode:
 @contextlib.contextmanager
 def _progress(out: Output | None, path: str, args: argparse.Namespace
               ) -> Iterator[Progress | None]:
-    """A live line on a terminal's stderr while a long search runs; nothing elsewhere."""
-    if out is None or args.format != "text" or not out.stderr.isatty():
+    """A live line on a terminal's stderr while a long search runs; elsewhere (a CI log, a
+    pipe) a plain line every PLAIN_PROGRESS_S, so that a search of many minutes does not
+    look hung (it printed nothing at all until its verdict)."""
+    if out is None:
         yield None
+        return
+    if args.format != "text" or not out.stderr.isatty():
+        yield _plain_progress(out, path)
         return
     from rich.console import Console
     from rich.progress import Progress as Bar
@@ -357,6 +362,24 @@ def _progress(out: Output | None, path: str, args: argparse.Namespace
                                          f"{count(layer, 'event')} deep, {rate:,.0f} states/s")
 
         yield update
+
+
+PLAIN_PROGRESS_S = 30.0
+"""How often a search not on a terminal says how far it got."""
+
+
+def _plain_progress(out: Output, path: str) -> Progress:
+    said = [0.0]
+
+    def update(states: int, layer: int, seconds: float) -> None:
+        if seconds - said[0] < PLAIN_PROGRESS_S:
+            return
+        said[0] = seconds
+        rate = states / seconds if seconds > 0 else 0.0
+        print(f"crg check {path}: {states:,} states, {count(layer, 'event')} deep, "
+              f"{rate:,.0f} states/s, {seconds:.0f} s", file=out.stderr, flush=True)
+
+    return update
 
 
 def print_report(out: Output, report: Report) -> None:

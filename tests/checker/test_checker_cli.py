@@ -20,6 +20,7 @@ from crg.checker.options import RANKING_S
 from crg.checker.result import PROPERTIES, SymbolicReport, Verdict
 from crg.checker.symbolic.owner_moves import NOT_BOUNDED_IN_TIME
 from crg.checker.symbolic.ranking import TIME_RAN_OUT, Attempt
+from crg.commands import check as check_command
 from crg.spec import KINDS, ActionKind
 from crg.spec.rules.run import Step
 from crg.spec.rules.view import View, owned, up
@@ -541,3 +542,17 @@ def test_a_group_every_node_of_which_may_be_out_is_pointed_out_before_the_check(
     calm.write_text(Path(path).read_text().replace("assume faults crash",
                                                    "assume faults app-fault"))
     assert "runs on 2 nodes" not in crg("check", "--validate-only", str(calm)).err
+
+
+def test_a_search_off_a_terminal_says_how_far_it_got(crg: Callable[..., Run],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # Not on a terminal (CI, a pipe) a long search printed nothing until its verdict; it
+    # says how far it got every PLAIN_PROGRESS_S (here: at every report of the search).
+    monkeypatch.setattr(check_command, "PLAIN_PROGRESS_S", -1.0)
+    path = str(EXAMPLES / "web-tier.crg")
+    result = crg("check", path, "--engine", "explicit", "-j", "1")
+    assert result.code == 0, result.err
+    lines = [line for line in result.err.splitlines() if line.startswith(f"crg check {path}: ")]
+    assert lines and all("states/s" in line for line in lines), result.err
+    quiet = crg("check", path, "--engine", "explicit", "-j", "1", "--format", "json")
+    assert quiet.code == 0 and quiet.out.startswith("{")
