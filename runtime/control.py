@@ -45,6 +45,11 @@ class NoRuntime(ControlError):
     --watch`` stops watching; a slow answer is another ControlError, worth waiting out)."""
 
 
+class Unanswered(ControlError):
+    """The runtime closed the connection before its answer was whole: it stopped or was
+    killed while the request was with it, so whether a command was taken is not known."""
+
+
 Handler = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -204,15 +209,26 @@ def request(path: Path, payload: Mapping[str, Any],
                            "connections)") from None
     except TimeoutError:
         raise ControlError(f"the runtime did not answer within {timeout_s:g} s") from None
+    except (ConnectionResetError, BrokenPipeError):
+        # A runtime killed before it read the request resets the connection.
+        raise Unanswered(_unanswered(path)) from None
     except OSError as exc:
         raise ControlError(f"cannot reach the runtime at {path}: {exc.strerror or exc}") from None
+    data = b"".join(chunks)
+    if not data.endswith(b"\n"):  # every answer ends with one: this one was cut short
+        raise Unanswered(_unanswered(path))
     try:
-        answer: dict[str, Any] = json.loads(b"".join(chunks))
+        answer: dict[str, Any] = json.loads(data)
     except json.JSONDecodeError:
         raise ControlError("the runtime sent an answer that is not JSON") from None
     if not answer.get("ok"):
         raise ControlError(str(answer.get("error", "the request failed")))
     return answer
+
+
+def _unanswered(path: Path) -> str:
+    return (f"the runtime at {path} closed the connection before it answered: it stopped "
+            "or was killed meanwhile")
 
 
 def find_socket(run_dir: str | None, cluster: str | None) -> Path:

@@ -19,7 +19,7 @@ from crg.dsl.builder import duration_ms
 from crg.dsl.diagnostics import did_you_mean
 from crg.errors import ExitCode
 from crg.output import Output
-from crg.runtime.control import ControlError, NoRuntime, find_socket, request
+from crg.runtime.control import ControlError, NoRuntime, Unanswered, find_socket, request
 from crg.runtime.operator import MAX_TIMEOUT_S
 from crg.runtime.rundir import base_dir
 
@@ -37,7 +37,8 @@ RESULT_CODES = {"done": ExitCode.OK, "accepted": ExitCode.OK, "refused": ExitCod
 OPERATOR_EXITS = (
     (ExitCode.OK, "accepted, and (with --wait) its groups came to rest as it asked"),
     (ExitCode.BAD_INPUT, "bad input: an unknown group or node (with a did-you-mean), no "
-                         "runtime running here"),
+                         "runtime running here, or the runtime stopped before it answered "
+                         "(whether the command was taken is then not known)"),
     (ExitCode.REFUSED, "refused: the command cannot take effect now (the reason is printed: "
                        "a node down, banned, drained or not a candidate, switching disabled, "
                        "nothing to do, the group not at rest within --timeout); nothing "
@@ -158,6 +159,10 @@ def command(op: str, *names: str, every: str | None = None
             fields["all"] = bool(getattr(args, every))
         try:
             answer = call(args, op, *params, timeout_s=timeout_s, **fields)
+        except Unanswered as exc:
+            out.error(f"{exc}; whether {op.replace('-', ' ')} was taken before is not "
+                      "known: crg status says where the groups are once a runtime runs")
+            return ExitCode.BAD_INPUT
         except ControlError as exc:
             out.error(str(exc))
             return ExitCode.BAD_INPUT
