@@ -523,3 +523,11 @@ def test_no_runtime_found_says_how_one_with_its_own_run_dir_is_found(
     result = crg("status")
     assert result.code == 2
     assert "one started with --run-dir DIR is found with the same --run-dir DIR" in result.err
+
+
+def test_run_help_says_ctrl_c_exits_130_after_the_drain(crg: Callable[..., Run]) -> None:
+    # SIGTERM is a service stop (0), Ctrl-C an interrupted command (130), both after the
+    # same drain (tests/test_signals.py runs them).
+    out = " ".join(crg("run", "--help").out.split())
+    assert "0 stopped by SIGTERM after every group halted in order 2 " in out
+    assert "130 stopped by Ctrl-C (SIGINT) after every group halted in order; " in out
