@@ -231,6 +231,11 @@ def _unanswered(path: Path) -> str:
             "or was killed meanwhile")
 
 
+OWN_RUN_DIR = "one started with --run-dir DIR is found with the same --run-dir DIR"
+"""Said wherever no runtime is found under the default base: one given its own run
+directory is never looked for (it may be anywhere), and that is easily forgotten."""
+
+
 def find_socket(run_dir: str | None, cluster: str | None) -> Path:
     """The socket to talk to: an explicit run directory, else the cluster's default one,
     else the only runtime running under the default base directory."""
@@ -244,8 +249,7 @@ def find_socket(run_dir: str | None, cluster: str | None) -> Path:
         return found[0]
     if not found:
         raise NoRuntime(f"no crg runtime is running here (no control socket under {base}; "
-                        "one started with --run-dir DIR is found with the same --run-dir "
-                        "DIR); start one with: crg run FILE")
+                        f"{OWN_RUN_DIR}); start one with: crg run FILE")
     names = ", ".join(p.parent.name for p in found)
     raise ControlError(f"several crg runtimes are running here ({names}): choose one with "
                        "--cluster NAME or --run-dir DIR")

@@ -19,7 +19,14 @@ from crg.dsl.builder import duration_ms
 from crg.dsl.diagnostics import did_you_mean
 from crg.errors import ExitCode
 from crg.output import Output
-from crg.runtime.control import ControlError, NoRuntime, Unanswered, find_socket, request
+from crg.runtime.control import (
+    OWN_RUN_DIR,
+    ControlError,
+    NoRuntime,
+    Unanswered,
+    find_socket,
+    request,
+)
 from crg.runtime.operator import MAX_TIMEOUT_S
 from crg.runtime.rundir import base_dir
 
@@ -126,11 +133,12 @@ def socket_of(args: argparse.Namespace) -> Path:
             if base.is_dir() else []
         if not running:
             raise NoRuntime(f"no crg runtime of cluster '{args.cluster}' is running here "
-                            f"(no socket {path}), nor of any other cluster")
+                            f"(no socket {path}), nor of any other cluster under {base}; "
+                            f"{OWN_RUN_DIR}")
         hint = did_you_mean(args.cluster, running)
         raise NoRuntime(f"no crg runtime of cluster '{args.cluster}' is running here "
                         f"(no socket {path})" + (f"; {hint}" if hint else "")
-                        + f" (running here: {', '.join(running)})")
+                        + f" (running here: {', '.join(running)}); {OWN_RUN_DIR}")
     return path
 
 
