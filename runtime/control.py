@@ -28,7 +28,7 @@ from typing import Any
 
 from crg.dsl.redact import redact_data
 from crg.runtime.linefile import user_name
-from crg.runtime.rundir import SOCKET, base_dir, run_dir_for
+from crg.runtime.rundir import SOCKET, base_dir, kind_of, run_dir_for
 
 log = logging.getLogger("crg.runtime")
 
@@ -145,7 +145,7 @@ def check_socket_file(path: Path) -> None:
     info = os.lstat(path)
     me = os.geteuid()
     if not stat.S_ISSOCK(info.st_mode):
-        raise ForeignSocket(f"{path} is not a socket (it is {_kind(info.st_mode)}): no crg "
+        raise ForeignSocket(f"{path} is not a socket (it is {kind_of(info.st_mode)}): no crg "
                             "runtime made it; nothing was sent")
     if info.st_uid != me:
         raise ForeignSocket(
@@ -163,14 +163,6 @@ def check_peer(sock: socket.socket, path: Path) -> None:
         raise ForeignSocket(
             f"the process answering on {path} (pid {pid}) runs as {user_name(uid)}, not as "
             f"{user_name(os.geteuid())}: it is not your runtime, so nothing was sent")
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    return "a regular file" if stat.S_ISREG(mode) else "another kind of file"
 
 
 def peer_of(writer: asyncio.StreamWriter) -> dict[str, int] | None:
