@@ -241,13 +241,28 @@ def app(stmt: AppStmt, diag: Collector) -> App | None:
         elif isinstance(item, ShellItem):
             shell = True
         elif isinstance(item, DirItem):
-            directory = item.path.value
+            directory = _directory(item.path, diag)
     if start is None:
         diag.error("app block has no 'start' command", stmt.span,
                    hint='add a line such as: start "/usr/bin/myservice --bind {vip}"',
                    code="missing")
         return None
     return App(start, stop, status, tuple(sorted(env.items())), shell, directory, stmt.span)
+
+
+def _directory(path: Str, diag: Collector) -> str:
+    """The working directory of the commands. Empty is refused here because every start
+    would fail on it at run time; a relative one is kept, but it is taken from the
+    directory `crg run` was started in (`/` under systemd), not the configuration's."""
+    if path.value == "":
+        diag.error("dir is empty", path.span,
+                   hint="leave 'dir' out to run the commands in crg's own directory",
+                   code="value")
+    elif not path.value.startswith("/"):
+        diag.warning(f"dir '{path.value}' is relative: it is taken from the directory crg "
+                     f"run is started in, not from the configuration file's",
+                     path.span, hint="write an absolute path", code="relative-dir")
+    return path.value
 
 
 def _item_word(item: object) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 
 from crg.dsl.redact import redact_data
 from crg.runtime.linefile import user_name
-from crg.runtime.rundir import SOCKET, base_dir, run_dir_for
+from crg.runtime.rundir import SOCKET, base_dir, kind_of, run_dir_for
 
 log = logging.getLogger("crg.runtime")
 
@@ -43,6 +43,11 @@ class ControlError(Exception):
 class NoRuntime(ControlError):
     """No runtime is running there: no socket, or nobody listening on it (``crg status
     --watch`` stops watching; a slow answer is another ControlError, worth waiting out)."""
+
+
+class Unanswered(ControlError):
+    """The runtime closed the connection before its answer was whole: it stopped or was
+    killed while the request was with it, so whether a command was taken is not known."""
 
 
 Handler = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
@@ -140,7 +145,7 @@ def check_socket_file(path: Path) -> None:
     info = os.lstat(path)
     me = os.geteuid()
     if not stat.S_ISSOCK(info.st_mode):
-        raise ForeignSocket(f"{path} is not a socket (it is {_kind(info.st_mode)}): no crg "
+        raise ForeignSocket(f"{path} is not a socket (it is {kind_of(info.st_mode)}): no crg "
                             "runtime made it; nothing was sent")
     if info.st_uid != me:
         raise ForeignSocket(
@@ -158,14 +163,6 @@ def check_peer(sock: socket.socket, path: Path) -> None:
         raise ForeignSocket(
             f"the process answering on {path} (pid {pid}) runs as {user_name(uid)}, not as "
             f"{user_name(os.geteuid())}: it is not your runtime, so nothing was sent")
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    return "a regular file" if stat.S_ISREG(mode) else "another kind of file"
 
 
 def peer_of(writer: asyncio.StreamWriter) -> dict[str, int] | None:
@@ -204,15 +201,31 @@ def request(path: Path, payload: Mapping[str, Any],
                            "connections)") from None
     except TimeoutError:
         raise ControlError(f"the runtime did not answer within {timeout_s:g} s") from None
+    except (ConnectionResetError, BrokenPipeError):
+        # A runtime killed before it read the request resets the connection.
+        raise Unanswered(_unanswered(path)) from None
     except OSError as exc:
         raise ControlError(f"cannot reach the runtime at {path}: {exc.strerror or exc}") from None
+    data = b"".join(chunks)
+    if not data.endswith(b"\n"):  # every answer ends with one: this one was cut short
+        raise Unanswered(_unanswered(path))
     try:
-        answer: dict[str, Any] = json.loads(b"".join(chunks))
+        answer: dict[str, Any] = json.loads(data)
     except json.JSONDecodeError:
         raise ControlError("the runtime sent an answer that is not JSON") from None
     if not answer.get("ok"):
         raise ControlError(str(answer.get("error", "the request failed")))
     return answer
+
+
+def _unanswered(path: Path) -> str:
+    return (f"the runtime at {path} closed the connection before it answered: it stopped "
+            "or was killed meanwhile")
+
+
+OWN_RUN_DIR = "one started with --run-dir DIR is found with the same --run-dir DIR"
+"""Said wherever no runtime is found under the default base: one given its own run
+directory is never looked for (it may be anywhere), and that is easily forgotten."""
 
 
 def find_socket(run_dir: str | None, cluster: str | None) -> Path:
@@ -228,8 +241,7 @@ def find_socket(run_dir: str | None, cluster: str | None) -> Path:
         return found[0]
     if not found:
         raise NoRuntime(f"no crg runtime is running here (no control socket under {base}; "
-                        "one started with --run-dir DIR is found with the same --run-dir "
-                        "DIR); start one with: crg run FILE")
+                        f"{OWN_RUN_DIR}); start one with: crg run FILE")
     names = ", ".join(p.parent.name for p in found)
     raise ControlError(f"several crg runtimes are running here ({names}): choose one with "
                        "--cluster NAME or --run-dir DIR")

@@ -51,16 +51,15 @@ def _mode(st_mode: int) -> str:
 def private_dir(path: Path, what: str = "the run directory") -> None:
     """Make ``path`` a directory of the user's that nobody else may write: created
     ``0700`` when missing (its parents as usual), else checked (see the module)."""
-    with contextlib.suppress(FileExistsError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.mkdir(path, 0o700)
     try:
+        with contextlib.suppress(FileExistsError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.mkdir(path, 0o700)
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            kind = "a symbolic link" if path.is_symlink() else "not a directory"
-            raise RunDirError(f"{what} {path} is {kind}: crg does not follow links for it; "
-                              f"remove it, or choose another with --run-dir") from None
+            raise RunDirError(f"{what} {_not_a_directory(path)}; remove it, or choose "
+                              "another with --run-dir") from None
         raise
     try:
         info = os.fstat(fd)
@@ -78,6 +77,38 @@ def private_dir(path: Path, what: str = "the run directory") -> None:
             f"{what} {path} is writable by others (mode {_mode(info.st_mode)}): anyone "
             f"could plant files or a control socket in it; make it private (chmod 700 "
             f"{path}) if its contents are yours, or choose another with --run-dir")
+
+
+def kind_of(mode: int) -> str:
+    """What a file is, by its ``lstat`` mode, in words for a message."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device file" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "another kind of file"
+
+
+def _not_a_directory(path: Path) -> str:
+    """Why ``path`` cannot be opened as a directory, by what it is: only a link is refused
+    for being a link; a regular file (or a pipe...) simply is not a directory, and neither
+    is the first of its parents that is not one."""
+    try:
+        mode = os.lstat(path).st_mode
+    except NotADirectoryError:
+        parent = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()),
+                      None)
+        if parent is None:  # gone meanwhile
+            return f"{path} is not a directory"
+        return f"{path} cannot be made: {parent} is {kind_of(os.lstat(parent).st_mode)}"
+    if stat.S_ISLNK(mode):
+        return f"{path} is a symbolic link: crg does not follow links for it"
+    return f"{path} is {kind_of(mode)}, not a directory"
 
 
 def open_beneath(root: Path, path: Path, *, flags: int = os.O_WRONLY | os.O_APPEND) -> int:

@@ -39,11 +39,7 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
     for name, p in placements(model, state).items():
         group = config.group(name)
         holder = address.holder(group.vip) if isinstance(address, LedgerDriver) else None
-        pid = None
-        if p.node is not None and p.node in agents:
-            instance = agents[p.node].machine.supervisor.instances.get(name)
-            if instance is not None and instance.running:
-                pid = instance.pgid
+        pid, stopping = process_on(agents, p.node, name)
         # ``vip`` is the node the spec says holds the VIP; ``vip_holder`` what the
         # address driver says (they differ only while a step is under way).
         entry = {"group": name, **p.as_dict(), "address": group.vip.address,
@@ -57,6 +53,10 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
             entry.update(mode="unknown", app="unknown", suspect=True)
         elif entry["reported"] is not None and entry["reported"]["node"] == p.node:
             entry["app"] = "failed"  # the monitors said so; the spec is told later
+        elif stopping and p.app != "failed":
+            # The spec's state changes only once the stop is over; meanwhile the process
+            # is there, being stopped (for up to its stop timeout).
+            entry["app"] = "stopping"
         groups.append(entry)
     nodes = node_status(model, state)
     nodes.update({n: "suspect" for n in seen.suspects if nodes.get(n) == "up"})
@@ -66,6 +66,22 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
                          if nodes.get(n) == "suspect"},
             "groups": groups, "troubles": troubles(agents, ""),
             "sinks": [dict(s) for s in sinks]}
+
+
+def process_on(agents: Mapping[str, Agent], node: str | None,
+               group: str) -> tuple[int | None, bool]:
+    """The pid of ``group``'s application on ``node`` if its agent runs here and the
+    process is alive, and whether it is being stopped."""
+    if node is None or node not in agents:
+        return None, False
+    supervisor = agents[node].machine.supervisor
+    current = supervisor.instances.get(group)
+    if current is not None and current.running:
+        return current.pgid, False
+    stopped = supervisor.stopping.get(group)
+    if stopped is not None and stopped.running:
+        return stopped.pgid, True
+    return None, False
 
 
 def offline_by(model: Model, state: State, group: str, mode: str) -> dict[str, Any]:

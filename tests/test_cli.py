@@ -513,6 +513,7 @@ def test_a_misspelt_cluster_gets_a_did_you_mean_and_the_running_ones(
     assert result.code == 2 and result.out == ""
     assert "no crg runtime of cluster 'shpo' is running here" in result.err
     assert "did you mean shop?" in result.err and "(running here: billing, shop)" in result.err
+    assert "one started with --run-dir DIR is found with the same --run-dir DIR" in result.err
 
 
 def test_no_runtime_found_says_how_one_with_its_own_run_dir_is_found(
@@ -523,3 +524,28 @@ def test_no_runtime_found_says_how_one_with_its_own_run_dir_is_found(
     result = crg("status")
     assert result.code == 2
     assert "one started with --run-dir DIR is found with the same --run-dir DIR" in result.err
+
+
+def test_a_cluster_found_nowhere_says_how_one_with_its_own_run_dir_is_found(
+        crg: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # o2f runs with --run-dir elsewhere (its socket bound for real): --cluster looks only
+    # under the default base, and must say so as plain crg status does.
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg"))
+    (tmp_path / "r17").mkdir()
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(tmp_path / "r17" / "control.sock"))
+        result = crg("status", "--cluster", "o2f")
+    assert result.code == 2 and result.out == ""
+    assert result.err == (
+        f"crg: error: no crg runtime of cluster 'o2f' is running here (no socket "
+        f"{tmp_path}/xdg/crg/o2f/control.sock), nor of any other cluster under "
+        f"{tmp_path}/xdg/crg; one started with --run-dir DIR is found with the same "
+        f"--run-dir DIR\n")
+
+
+def test_run_help_says_ctrl_c_exits_130_after_the_drain(crg: Callable[..., Run]) -> None:
+    # SIGTERM is a service stop (0), Ctrl-C an interrupted command (130), both after the
+    # same drain (tests/test_signals.py runs them).
+    out = " ".join(crg("run", "--help").out.split())
+    assert "0 stopped by SIGTERM after every group halted in order 2 " in out
+    assert "130 stopped by Ctrl-C (SIGINT) after every group halted in order; " in out

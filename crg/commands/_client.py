@@ -19,7 +19,14 @@ from crg.dsl.builder import duration_ms
 from crg.dsl.diagnostics import did_you_mean
 from crg.errors import ExitCode
 from crg.output import Output
-from crg.runtime.control import ControlError, NoRuntime, find_socket, request
+from crg.runtime.control import (
+    OWN_RUN_DIR,
+    ControlError,
+    NoRuntime,
+    Unanswered,
+    find_socket,
+    request,
+)
 from crg.runtime.operator import MAX_TIMEOUT_S
 from crg.runtime.rundir import base_dir
 
@@ -37,7 +44,8 @@ RESULT_CODES = {"done": ExitCode.OK, "accepted": ExitCode.OK, "refused": ExitCod
 OPERATOR_EXITS = (
     (ExitCode.OK, "accepted, and (with --wait) its groups came to rest as it asked"),
     (ExitCode.BAD_INPUT, "bad input: an unknown group or node (with a did-you-mean), no "
-                         "runtime running here"),
+                         "runtime running here, or the runtime stopped before it answered "
+                         "(whether the command was taken is then not known)"),
     (ExitCode.REFUSED, "refused: the command cannot take effect now (the reason is printed: "
                        "a node down, banned, drained or not a candidate, switching disabled, "
                        "nothing to do, the group not at rest within --timeout); nothing "
@@ -125,11 +133,12 @@ def socket_of(args: argparse.Namespace) -> Path:
             if base.is_dir() else []
         if not running:
             raise NoRuntime(f"no crg runtime of cluster '{args.cluster}' is running here "
-                            f"(no socket {path}), nor of any other cluster")
+                            f"(no socket {path}), nor of any other cluster under {base}; "
+                            f"{OWN_RUN_DIR}")
         hint = did_you_mean(args.cluster, running)
         raise NoRuntime(f"no crg runtime of cluster '{args.cluster}' is running here "
                         f"(no socket {path})" + (f"; {hint}" if hint else "")
-                        + f" (running here: {', '.join(running)})")
+                        + f" (running here: {', '.join(running)}); {OWN_RUN_DIR}")
     return path
 
 
@@ -158,6 +167,10 @@ def command(op: str, *names: str, every: str | None = None
             fields["all"] = bool(getattr(args, every))
         try:
             answer = call(args, op, *params, timeout_s=timeout_s, **fields)
+        except Unanswered as exc:
+            out.error(f"{exc}; whether {op.replace('-', ' ')} was taken before is not "
+                      "known: crg status says where the groups are once a runtime runs")
+            return ExitCode.BAD_INPUT
         except ControlError as exc:
             out.error(str(exc))
             return ExitCode.BAD_INPUT

@@ -24,7 +24,8 @@ def register(subparsers: Subparsers) -> None:
         arguments=(("node", "the node"),), wait=False,
         exits=((ExitCode.OK, "crashed"),
                (ExitCode.BAD_INPUT, "bad input: an unknown node, a node down already, not "
-                                    "the embedded runtime, no runtime running here")))
+                                    "the embedded runtime, no runtime running here, or "
+                                    "the runtime stopped before it answered")))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,7 +23,8 @@ def register(subparsers: Subparsers) -> None:
         arguments=(("node", "the node"),), wait=False,
         exits=((ExitCode.OK, "joined"),
                (ExitCode.BAD_INPUT, "bad input: an unknown node, a node that is up, not the "
-                                    "embedded runtime, no runtime running here")))
+                                    "embedded runtime, no runtime running here, or the "
+                                    "runtime stopped before it answered")))
 
 
 def run(args: argparse.Namespace) -> int:

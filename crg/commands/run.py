@@ -42,13 +42,15 @@ def register(subparsers: Subparsers) -> None:
                     "real application processes, monitors, VIPs and events. Ctrl-C or "
                     "SIGTERM halts every group in order and exits; a second one kills "
                     "everything at once.",
-        exits=((ExitCode.OK, "stopped by Ctrl-C or SIGTERM after every group halted in "
-                             "order"),
+        # Ctrl-C drains as SIGTERM does but exits 130, as any interrupted crg command.
+        exits=((ExitCode.OK, "stopped by SIGTERM after every group halted in order"),
                (ExitCode.BAD_INPUT, "nothing started: an invalid configuration or option, "
                                     "a run directory in use, a store or an address that "
                                     "cannot be had"),
-               (ExitCode.INTERRUPTED, "a second Ctrl-C or SIGTERM while draining: everything "
-                                      "killed at once; or Ctrl-C before the cluster runs"),
+               (ExitCode.INTERRUPTED, "stopped by Ctrl-C (SIGINT) after every group halted "
+                                      "in order; a second Ctrl-C or SIGTERM while draining: "
+                                      "everything killed at once; or Ctrl-C before the "
+                                      "cluster runs"),
                (ExitCode.TERMINATED, "SIGTERM before the cluster runs")))
     parser.add_argument("file", metavar="FILE", help="a .crg configuration")
     parser.add_argument("--address", choices=launch.ADDRESS_DRIVERS, default="loopback",

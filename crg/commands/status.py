@@ -56,7 +56,8 @@ def register(subparsers: Subparsers) -> None:
                     "dead already).",
         exits=((ExitCode.OK, "the status was printed (--watch: until Ctrl-C, exit 130)"),
                (ExitCode.BAD_INPUT, "no runtime running here (with a did-you-mean for "
-                                    "--cluster), or it does not answer; --watch: the "
+                                    "--cluster), or it does not answer (or stopped "
+                                    "before it answered); --watch: the "
                                     "runtime it watched stopped")))
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     parser.add_argument("--watch", action="store_true",

@@ -269,6 +269,9 @@ class Supervisor:
         self.on_exit = on_exit
         self.instances: dict[str, Instance] = {}
         """The current instance of each group on this node."""
+        self.stopping: dict[str, Instance] = {}
+        """The instance of each group whose stop is under way: no longer current, but
+        still running until it ends (crg status shows it, and its pid)."""
         self._helpers: set[int] = set()
         """Process groups of short commands (stop, status, exec checks, hooks)."""
         self._watchers: set[asyncio.Task[None]] = set()
@@ -355,9 +358,19 @@ class Supervisor:
         instance.stopping = True
         if self.instances.get(group.name) is instance:
             del self.instances[group.name]
-        pgid = instance.pgid
-        if pgid is None:
+        if instance.pgid is None:
             return StopReport(graceful=True, killed=False)
+        self.stopping[group.name] = instance
+        try:
+            return await self._stop(group, instance, values)
+        finally:
+            if self.stopping.get(group.name) is instance:
+                del self.stopping[group.name]
+
+    async def _stop(self, group: Group, instance: Instance,
+                    values: Mapping[str, str]) -> StopReport:
+        pgid = instance.pgid
+        assert pgid is not None
         stop = group.app.stop
         for step, budget_s in stop_plan(stop.command is not None, signal_of(stop.signal),
                                         stop.timeout_ms / 1000):

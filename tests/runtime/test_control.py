@@ -8,6 +8,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import select
+import socket
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from typing import Any
 import pytest
 from runtime_helpers import run
 
-from crg.runtime.control import MAX_REQUEST, serve
+from crg.runtime.control import MAX_REQUEST, Unanswered, request, serve
 
 
 async def ask(path: Path, data: bytes) -> dict[str, Any]:
@@ -64,3 +67,33 @@ def test_a_bad_request_gets_a_clear_answer_and_no_traceback(
     with caplog.at_level(logging.DEBUG, logger="crg.runtime"):
         run(body())
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+
+
+@pytest.mark.parametrize("reads", [False, True], ids=["request-unread", "request-read"])
+@pytest.mark.parametrize("sends", [b"", b'{"ok": tr'], ids=["nothing", "half-an-answer"])
+def test_a_runtime_that_goes_away_before_answering_is_said_so(
+        tmp_path: Path, reads: bool, sends: bytes) -> None:
+    # Killed before it read the request (the connection is reset), after it (closed), or
+    # halfway through its answer: each time the runtime stopped, not "answered in bad JSON".
+    path = tmp_path / "control.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(path))
+        listener.listen()
+
+        def runtime() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                if reads:
+                    connection.recv(MAX_REQUEST)
+                else:  # wait for the request without taking it: closing then resets
+                    select.select([connection], [], [], 10)
+                connection.sendall(sends)
+
+        server = threading.Thread(target=runtime)
+        server.start()
+        try:
+            with pytest.raises(Unanswered, match=f"^the runtime at {path} closed the "
+                               "connection before it answered: it stopped or was killed"):
+                request(path, {"op": "status"}, timeout_s=10)
+        finally:
+            server.join(10)

@@ -12,6 +12,8 @@ import os
 import random
 import signal
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -19,7 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 from cli_runtime import Runtime, crg_run
-from runtime_helpers import CLUSTERS, Setup, free_vip, quickstart, wait_until
+from runtime_helpers import CLUSTERS, Setup, free_vip, quickstart, stop_runtime, wait_until
 
 from crg.dsl import parse
 from crg.errors import ExitCode
@@ -476,3 +478,35 @@ def test_a_command_whose_client_went_away_is_never_taken(tmp_path: Path) -> None
         assert runtime.group("job")["node"] == "n1"
         assert len(runtime.events("command")) == 1
         assert "command switchover job n2 from" in runtime.log()
+
+
+def test_a_runtime_killed_while_a_command_waits_is_said_so(tmp_path: Path) -> None:
+    # maintenance on waits for job, still starting, to come to rest; the runtime is killed
+    # meanwhile. The client must say that the runtime closed the connection unanswered
+    # (exit 2), not that its answer "is not JSON".
+    setup = scenario(tmp_path, "job.crg", SLOW, ("job",), tmp=tmp_path)
+    where = ("--run-dir", str(setup.run_dir))
+    runtime = subprocess.Popen([sys.executable, "-m", "crg", "run", str(setup.path), *where],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        listening = Runtime(setup, runtime)
+        wait_until(lambda: listening.group("job").get("app") == "starting", 40,
+                   "job starting")
+        client = subprocess.Popen(
+            [sys.executable, "-m", "crg", "maintenance", "on", "job", "--timeout", "60s",
+             *where], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        socket_path = str(setup.run_dir / SOCKET)
+        # The listener and the client's accepted connection: the request is with it.
+        wait_until(lambda: sum(c.laddr == socket_path for c in
+                               psutil.Process(runtime.pid).net_connections("unix")) >= 2,
+                   30, "the runtime holds the client's connection")
+        runtime.kill()
+        out, err = client.communicate(timeout=30)
+    finally:
+        stop_runtime(runtime)
+    assert client.returncode == ExitCode.BAD_INPUT, err
+    assert out == ""
+    assert err == (f"crg: error: the runtime at {socket_path} closed the connection before "
+                   "it answered: it stopped or was killed meanwhile; whether maintenance on "
+                   "was taken before is not known: crg status says where the groups are "
+                   "once a runtime runs\n")
