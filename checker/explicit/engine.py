@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from crg.checker.budget import Budget
 from crg.checker.components import Signature, signature
@@ -140,8 +140,11 @@ def explore(topology: Topology, parts: list[tuple[int, ...]], options: Options,
             options.progress(explored[0], result.stats.layers,
                              time.perf_counter() - started)
 
+    # The workers get the options without the progress callback: a closure over the
+    # terminal (or stderr) cannot be pickled, and only this process reports progress.
+    sent = replace(options, progress=None)
     searched = run_tasks(search_part,
-                         [(topology, part, options, budget, cap,
+                         [(topology, part, sent, budget, cap,
                            offset if progress is not None else None, predicted)
                           for part in firsts],
                          workers, done)
