@@ -14,8 +14,8 @@ from crg.spec.model import Model, State
 from crg.spec.rules.events import not_up
 from crg.spec.rules.placement import blocked, switching_disabled
 from crg.spec.rules.registry import KINDS
-from crg.spec.rules.roles import runs_app
-from crg.spec.rules.view import available, owned, service_up
+from crg.spec.rules.roles import app_wanted, runs_app
+from crg.spec.rules.view import available, service_up
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import CONCRETE
 
@@ -94,9 +94,13 @@ def placement_of(model: Model, state: State, g: int) -> Placement:
         app = "failed"
     elif owner is not None and service_up(v, owner):
         app = "up"
-    elif owner is not None and runs_app(v, owner) and owned(v, owner) and not app_nodes:
+    # "Wanted" as the run method reads it: not during a halt before a move, nor on a node
+    # cut off (it said "starting" of an application being stopped for a switchover); and
+    # nothing starts in maintenance.
+    elif (owner is not None and app_wanted(v, owner) and not gv.maintenance
+          and not app_nodes):
         app = "starting" if (gv.vip >> owner) & 1 else "down"
-    elif app_nodes and (owner is None or owner not in app_nodes or not runs_app(v, owner)):
+    elif app_nodes and (owner is None or owner not in app_nodes or not app_wanted(v, owner)):
         app = "stopping"
     elif app_nodes:
         app = "starting"

@@ -129,7 +129,8 @@ def test_json_lists_every_property(crg: Callable[..., Run]) -> None:
     assert v["steps"][2] == {"index": 3, "action": {"action": "partition", "group": None,
                                                     "node": "n1", "system": False},
                              "description": "partition n1", "event": True,
-                             "changes": ["n1: up → cut"], "closes_loop": False}
+                             "changes": ["n1: up → cut", "pay: app starting → down"],
+                             "closes_loop": False}
 
 
 def test_sarif_is_valid_and_points_at_the_group(crg: Callable[..., Run], safe: str) -> None:
