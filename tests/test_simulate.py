@@ -153,6 +153,20 @@ def test_text_shows_maintenance_a_pending_switchover_and_a_cleanups_node(
     assert "step 4: --cleanup api n2  (cleanup api n2)" in lines
 
 
+def test_cleanup_without_a_node_cleans_every_node_with_a_record(
+        simulate: Callable[..., Run]) -> None:
+    # As crg cleanup GROUP does; simulate required the node (an outside tester's finding).
+    result = simulate(QUICKSTART, "--fault", "web", "--fault", "web", "--fault", "web",
+                      "--cleanup", "web")
+    assert result.code == 0, result.err
+    assert "step 4: --cleanup web n1  (cleanup web n1)" in result.out.splitlines()
+    nothing = simulate(QUICKSTART, "--cleanup", "web")
+    assert nothing.code == 2
+    assert "--cleanup web: web has no failure recorded" in nothing.err
+    many = simulate(QUICKSTART, "--cleanup", "web", "n1", "n2")
+    assert many.code == 2 and "at most one NODE" in many.err
+
+
 def test_help_lists_every_event(simulate: Callable[..., Run]) -> None:
     result = simulate("--help")
     assert result.code == 0

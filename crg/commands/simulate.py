@@ -50,6 +50,9 @@ class _AppendEvent(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
         args = (values,) if isinstance(values, str) else tuple(values or ())
+        if self.metavar_name == "cleanup" and len(args) > 2:
+            # GROUP [NODE], as crg cleanup takes it (argparse has no "one or two")
+            parser.error(f"--cleanup takes GROUP and at most one NODE, not {len(args)} names")
         events: list[Event] = list(getattr(namespace, "events", None) or [])
         events.append(Event(self.metavar_name, tuple(str(v) for v in args)))
         namespace.events = events
@@ -94,8 +97,11 @@ def register(subparsers: Subparsers) -> None:
     events = parser.add_argument_group("events (any number, applied in order)")
     for spec in EVENTS:
         metavar = tuple(arg.value for arg in spec.args)
+        nargs: int | str | None = len(metavar) if len(metavar) > 1 else None
+        if spec.name == "cleanup":
+            nargs = "+"  # without NODE: every node of the list with a failure recorded
         events.add_argument(f"--{spec.name}", action=_AppendEvent, dest="events",
-                            nargs=len(metavar) if len(metavar) > 1 else None,
+                            nargs=nargs,
                             metavar=metavar if len(metavar) > 1 else metavar[0],
                             help=spec.help)
     add_format(parser, ("text", "json"), "text")

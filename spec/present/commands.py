@@ -116,11 +116,9 @@ def _holds(model: Model, state: State, g: int, n: int) -> bool:
 
 def cleanups(simulation: Simulation, state: State, group: str) -> list[Event]:
     """``crg cleanup GROUP`` without a node: one cleanup per candidate node that has
-    something to clear (a ban, or the restarts used on the owner), in list order."""
-    model = simulation.model
-    topo = model.groups[model.topology.group_index(group)]
-    events = [Event("cleanup", (group, model.topology.nodes[c])) for c in topo.candidates]
-    return [event for event in events if refusal(simulation, state, event) is None]
+    something to clear (a ban, or the restarts used on the owner), in list order — as
+    ``crg simulate --cleanup GROUP`` reads it (:meth:`Simulation.cleanups`)."""
+    return simulation.cleanups(state, group)
 
 
 def needed(model: Model, state: State, events: list[Event]) -> list[Event]:

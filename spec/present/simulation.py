@@ -20,6 +20,7 @@ from crg.dsl import Config, Fault
 from crg.dsl.diagnostics import did_you_mean
 from crg.spec import STATE_INVARIANTS, Action, ActionKind, Model, State
 from crg.spec.invariants import exempt_invariants
+from crg.spec.model import IllegalAction
 from crg.spec.present.modes import describe, node_status, nodes_out, placement_of
 
 DEFAULT_MAX_STEPS = 10_000
@@ -71,7 +72,8 @@ EVENTS: tuple[EventSpec, ...] = (
               "GROUP's maintenance ends: the cluster service takes it as it finds it"),
     EventSpec("cleanup", (Arg.GROUP, Arg.NODE), ActionKind.CLEANUP,
               "an operator clears GROUP's failure record on NODE (its ban, and the "
-              "restarts used there)"),
+              "restarts used there); without NODE, on every node of its list that has "
+              "one, as crg cleanup GROUP does"),
 )
 EVENTS_BY_NAME = {spec.name: spec for spec in EVENTS}
 
@@ -166,10 +168,37 @@ class Simulation:
             self.check_names(event)
         steps = [self.start() if start is None else self._settle(None, None, start, ())]
         for event in events:
-            if steps[-1].livelock is not None:
-                break
-            steps.append(self.step(steps[-1].state, event))
+            for each in self._expanded(steps[-1].state, event):
+                if steps[-1].livelock is not None:
+                    return steps
+                steps.append(self.step(steps[-1].state, each))
         return steps
+
+    def _expanded(self, state: State, event: Event) -> list[Event]:
+        """``--cleanup GROUP`` without a node is, as ``crg cleanup GROUP`` is, a cleanup on
+        every node of its list that has a failure recorded (:meth:`cleanups`)."""
+        if event.name != "cleanup" or len(event.args) != 1:
+            return [event]
+        found = self.cleanups(state, event.args[0])
+        if not found:
+            raise ScenarioError(f"{event}: {event.args[0]} has no failure recorded: no "
+                                "restart used and no node banned, nothing to clean up")
+        return found
+
+    def cleanups(self, state: State, group: str) -> list[Event]:
+        """One cleanup per candidate of ``group`` with something to clear there (a ban,
+        or the restarts used on the owner), in list order: what a cleanup without a node
+        means, here and in the runtime."""
+        topo = self.model.groups[self.model.topology.group_index(group)]
+        found = []
+        for c in topo.candidates:
+            event = Event("cleanup", (group, self.model.topology.nodes[c]))
+            try:
+                self.model.apply(state, self.action(state, event))
+            except IllegalAction:
+                continue
+            found.append(event)
+        return found
 
     def start(self) -> Step:
         return self._settle(None, None, self.model.initial(), ())
@@ -200,7 +229,8 @@ class Simulation:
 
     def check_names(self, event: Event) -> None:
         spec = EVENTS_BY_NAME[event.name]
-        for kind, value in zip(spec.args, event.args, strict=True):
+        wanted = spec.args[:1] if event.name == "cleanup" and len(event.args) == 1 else spec.args
+        for kind, value in zip(wanted, event.args, strict=True):
             try:
                 self.check_name(kind, value)
             except ScenarioError as exc:
