@@ -7,7 +7,13 @@ every call of that view fail like an unreachable etcd would (``StoreUnavailable`
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import NamedTuple
 
+from crg.dsl import Config
+from crg.runtime.address.loopback import LoopbackDriver
+from crg.runtime.drivers.sinks import EventLog
+from crg.runtime.host import HostRuntime
 from crg.runtime.store.base import Lease, Snapshot, Store, StoreUnavailable, Txn
 from crg.runtime.store.memory import MemoryStore
 
@@ -62,3 +68,29 @@ class PartitionableStore(Store):
 
     async def close(self) -> None:
         """The shared store stays open for the other views."""
+
+
+class Hosts(NamedTuple):
+    """Two-or-more in-process hosts on one shared store, each behind its own view."""
+
+    ledger: LoopbackDriver
+    """Shared: it refuses a second holder of a VIP."""
+    views: dict[str, PartitionableStore]
+    logs: dict[str, EventLog]
+    hosts: dict[str, HostRuntime]
+
+
+def partitionable_hosts(config: Config, folder: Path,
+                        nodes: tuple[str, ...] = ("n1", "n2")) -> Hosts:
+    """A HostRuntime per node of ``nodes``, each with its own view of one memory store
+    (cut one off with ``views[node].cut = True``), its events, trace (``trace-NODE.jsonl``)
+    and run directory under ``folder``, without the fencing watchdog process."""
+    shared = MemoryStore()
+    ledger = LoopbackDriver()
+    views = {n: PartitionableStore(shared) for n in nodes}
+    logs = {n: EventLog(folder / f"events-{n}.jsonl") for n in nodes}
+    hosts = {n: HostRuntime(config, n, store=views[n], address=ledger, run_dir=folder / n,
+                            events=logs[n], trace_path=folder / f"trace-{n}.jsonl",
+                            watchdog="none")
+             for n in nodes}
+    return Hosts(ledger, views, logs, hosts)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from cli_runtime import crg_run
-from partition_store import PartitionableStore
+from partition_store import partitionable_hosts
 from runtime_helpers import (
     CLUSTERS,
     FAST_CLUSTER,
@@ -36,11 +36,8 @@ from runtime_helpers import (
 )
 
 from crg.dsl import parse
-from crg.runtime.address.loopback import LoopbackDriver
+from crg.runtime.agent import Agent
 from crg.runtime.conform import check
-from crg.runtime.drivers.sinks import EventLog
-from crg.runtime.host import HostRuntime
-from crg.runtime.store.memory import MemoryStore
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -78,6 +75,12 @@ def silent(tmp: Path) -> Setup:
                  tmp / "trace.jsonl", tmp / "events.jsonl", tmp / "run")
 
 
+async def starting(agent: Agent) -> None:
+    """Until job's start waits on ``agent`` for its monitors' first success."""
+    await eventually(lambda: "job" in agent.machine.monitors, 10,
+                     f"job's monitors waiting for a first success on {agent.name}")
+
+
 def app_on(node: str, name: str) -> list[int]:
     """The pids of the cluster's processes started by ``node``."""
     return [p.pid for p in processes_of(name) if f"/{node}/" in p.environ()["CRG_MARK"]]
@@ -90,8 +93,7 @@ def test_stopping_the_runtime_while_a_group_starts_halts_it_in_order_at_once(
     async def body() -> None:
         async with running(setup) as cluster:
             n1 = cluster.agents["n1"]
-            await eventually(lambda: "job" in n1.machine.monitors, 10,
-                             "job's monitors waiting for a first success on n1")
+            await starting(n1)
             pid = app_pid(cluster, "n1", "job")
             assert pid is not None
             began = time.monotonic()
@@ -117,8 +119,7 @@ def test_a_drain_of_the_node_where_a_group_starts_moves_it_on_at_once(
     async def body() -> None:
         async with running(setup) as cluster:
             n1 = cluster.agents["n1"]
-            await eventually(lambda: "job" in n1.machine.monitors, 10,
-                             "job's monitors waiting for a first success on n1")
+            await starting(n1)
             began = time.monotonic()
             answer = await cluster.operate("drain", ("n1",), timeout_s=0.0)
             assert answer["result"] == "accepted", answer
@@ -175,14 +176,7 @@ def test_a_host_cut_off_while_its_group_starts_fences_it_itself_in_time(
     CLUSTERS.append(name)
     vip = free_vip(random.Random(uuid.uuid4().int))
     config = parse(CUT.format(name=name, vip=vip), "cut.crg")
-    shared = MemoryStore()
-    ledger = LoopbackDriver()  # shared: it refuses a second holder of the VIP
-    views = {n: PartitionableStore(shared) for n in ("n1", "n2")}
-    logs = {n: EventLog(tmp_path / f"events-{n}.jsonl") for n in views}
-    hosts = {n: HostRuntime(config, n, store=views[n], address=ledger,
-                            run_dir=tmp_path / n, events=logs[n],
-                            trace_path=tmp_path / f"trace-{n}.jsonl", watchdog="none")
-             for n in views}
+    ledger, views, logs, hosts = partitionable_hosts(config, tmp_path)
     lease_s = config.cluster.lease_ms / 1000
 
     async def body() -> None:
@@ -191,8 +185,7 @@ def test_a_host_cut_off_while_its_group_starts_fences_it_itself_in_time(
         try:
             n1 = hosts["n1"].agent
             assert n1 is not None
-            await eventually(lambda: "job" in n1.machine.monitors, 10,
-                             "job's monitors waiting for a first success on n1")
+            await starting(n1)
             began = time.monotonic()
             views["n1"].cut = True
             # n1's lanes must let go of the VIP and the application before its lease can

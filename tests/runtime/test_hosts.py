@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from partition_store import PartitionableStore
+from partition_store import PartitionableStore, partitionable_hosts
 from runtime_helpers import RemovalFails, aserves, eventually, free_vip, processes_of, run
 from thread_host import host_in_thread
 
@@ -64,15 +64,7 @@ def test_a_partitioned_host_fences_itself_before_the_other_takes_over(tmp_path: 
     vip = free_vip(random.Random(uuid.uuid4().int))
     config = parse(CONFIG.format(name=name, vip=vip), "hosts.crg")
     url = f"http://{vip}:8080/"
-    shared = MemoryStore()
-    ledger = LoopbackDriver()
-    views = {n: PartitionableStore(shared) for n in ("n1", "n2")}
-    logs = {n: EventLog(tmp_path / f"events-{n}.jsonl") for n in views}
-    # With the fencing watchdog process (it kills; the shared ledger is not its to clean).
-    hosts = {n: HostRuntime(config, n, store=views[n], address=ledger,
-                            run_dir=tmp_path / n, events=logs[n],
-                            trace_path=tmp_path / f"trace-{n}.jsonl", watchdog="none")
-             for n in views}
+    ledger, views, logs, hosts = partitionable_hosts(config, tmp_path)
 
     def where() -> str | None:
         return ledger.holder(config.group("web").vip)
