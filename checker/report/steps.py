@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from crg.checker.result import Trace, TraceStep
 from crg.spec import KINDS, Action, Model, Placement, State
-from crg.spec.present.modes import describe, drained_nodes, node_status, node_words, placements
+from crg.spec.present.modes import describe, node_words_of, placements
 from crg.spec.present.simulation import EVENTS, Arg
 
 _SHOWN = ("node", "mode", "vip", "app", "switching", "alerted", "target", "watchdogs")
@@ -50,7 +50,9 @@ def _view(model: Model, index: int, action: Action, before: State, after: State)
 def changes(model: Model, before: State, after: State) -> list[str]:
     """``n1: up → down``, ``web: node n1 → n2, mode normal → moving``..."""
     out = []
-    old_nodes, new_nodes = _nodes(model, before), _nodes(model, after)
+    # With a drain in words: a drain of a node that is down changes no status, and would
+    # otherwise show as a step that changed nothing.
+    old_nodes, new_nodes = node_words_of(model, before), node_words_of(model, after)
     for node, status in new_nodes.items():
         if old_nodes[node] != status:
             out.append(f"{node}: {old_nodes[node]} → {status}")
@@ -62,14 +64,6 @@ def changes(model: Model, before: State, after: State) -> list[str]:
         if diffs:
             out.append(f"{name}: " + ", ".join(diffs))
     return out
-
-
-def _nodes(model: Model, state: State) -> dict[str, str]:
-    """Each node's status in words, ``down and drained`` included: a drain of a node that
-    is down changes no status, and would otherwise show as a step that changed nothing."""
-    drained = set(drained_nodes(model, state))
-    return {node: node_words(status, node in drained)
-            for node, status in node_status(model, state).items()}
 
 
 def _value(model: Model, state: State, g: int, p: Placement, field: str) -> str:

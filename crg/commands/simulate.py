@@ -25,7 +25,7 @@ from crg.spec.present.modes import (
     describe,
     drained_nodes,
     node_status,
-    node_words,
+    node_words_of,
     placements,
 )
 from crg.spec.present.simulation import (
@@ -325,9 +325,8 @@ def print_text(out: Output, simulation: Simulation, steps: Sequence[Step],
             cycle = ", ".join(describe(m, a) for a in step.livelock.cycle)
             out.print(f"  livelock after {step.livelock.steps} steps"
                       + (f"; repeating: {cycle}" if cycle else ""), style="bold red")
-        nodes, drained = node_status(m, step.state), drained_nodes(m, step.state)
-        out.print("  nodes: " + ", ".join(f"{name} {node_words(status, name in drained)}"
-                                          for name, status in nodes.items()))
+        words = node_words_of(m, step.state)
+        out.print("  nodes: " + ", ".join(f"{name} {said}" for name, said in words.items()))
         now = placements(m, step.state)
         out.table(("group", "node", "mode", "vip", "app", "switching", "alerted"),
                   [_row(name, p.as_dict()) for name, p in now.items()])

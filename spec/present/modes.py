@@ -159,6 +159,13 @@ def node_words(status: str, drained: bool) -> str:
     return f"{status} and drained" if drained and status != "drained" else status
 
 
+def node_words_of(model: Model, state: State) -> dict[str, str]:
+    """Every node's status in words, a drain included (:func:`node_words`)."""
+    drained = set(drained_nodes(model, state))
+    return {node: node_words(status, node in drained)
+            for node, status in node_status(model, state).items()}
+
+
 def nodes_out(model: Model, state: State) -> int:
     """How many nodes are out in ``state`` (down, cut off, lost or drained: the count of
     ``assume at most K nodes down``)."""
