@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import pytest
 from etcd_server import EtcdCluster
+from stopped import stop
 
 from crg.runtime.store.base import LeaseExpired, StoreUnavailable
 from crg.runtime.store.etcd import Endpoint, EtcdStore, parse_etcd_url
@@ -278,7 +279,7 @@ def test_a_failed_call_does_not_cancel_the_others_on_its_channel(
         store = EtcdStore.from_url(own_etcd.url, timeout_ms=400)
         try:
             lease = await store.grant(5000)  # the channel is up
-            os.kill(member.process.pid, signal.SIGSTOP)  # type: ignore[union-attr]
+            stop(member.process.pid)  # type: ignore[union-attr]
             first = asyncio.create_task(store.snapshot("/crg/"))
             await asyncio.sleep(0.2)
             t0 = time.monotonic()

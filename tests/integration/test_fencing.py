@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import psutil
 import pytest
 from netbed import NetBed
+from stopped import stop
 
 from crg.runtime.fencing import (
     FenceReport,
@@ -197,7 +198,7 @@ def test_stalled_agent_is_fenced_by_its_deadline(bed: NetBed) -> None:
     try:
         assert holds(bed, "n1")
         stopped_at = time.monotonic()
-        os.kill(agent.pid, signal.SIGSTOP)  # alive but silent, like a stalled event loop
+        stop(agent.pid)  # alive but silent, like a stalled event loop
         released = wait_until(lambda: not holds(bed, "n1"), 3.0)
         assert released is not None
         # Not before the last deadline fed (≤ 0.5 s after the stop), not much after it.

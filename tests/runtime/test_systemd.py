@@ -26,6 +26,7 @@ from pathlib import Path
 import psutil
 import pytest
 from runtime_helpers import processes_of, quickstart, wait_until
+from stopped import stop
 
 from crg.runtime.logs import (
     JournalFormatter,
@@ -228,7 +229,7 @@ def test_crg_run_under_systemd(tmp_path: Path) -> None:
             apps = processes_of(setup.name)
             assert apps and all("NOTIFY_SOCKET" not in p.environ() for p in apps)
             # A stopped process (like a hung one) sends nothing.
-            runtime.send_signal(signal.SIGSTOP)
+            stop(runtime.pid)
             stopped = time.monotonic()
             time.sleep(1.2)
             resumed = time.monotonic()
