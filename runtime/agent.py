@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from crg.runtime import courier, steps
 from crg.runtime.address.base import AddressError
 from crg.runtime.agreement import ConfigWatch
-from crg.runtime.commit import Actor, Outcome, Services, commit, enabled, read_state
+from crg.runtime.commit import NOT_ENABLED, Actor, Outcome, Services, commit, enabled, read_state
 from crg.runtime.lease import LeaseKeeper
 from crg.runtime.machine import Machine
 from crg.runtime.notices import extra_for, report_after
@@ -316,7 +316,10 @@ class Lane:
         if not outcome.committed:
             await self._undo(undo, text)
             detail = "lost the race" if action.kind is ActionKind.CLAIM else "was undone"
-            return f"{text} {detail} ({outcome.why})"
+            why = outcome.why
+            if why == NOT_ENABLED:
+                why = self._overtaken(outcome.before)
+            return f"{text} {detail} ({why})"
         self.progressed = True
         if trouble is None:
             a.machine.trouble_over(name, action.kind.label)  # done and committed: it works
@@ -346,7 +349,17 @@ class Lane:
                 continue
             self.revision = snap.revision
             if enabled(a.s.model, state, action) is None:
-                return "no longer enabled"
+                return self._overtaken(state)
+
+    def _overtaken(self, state: State) -> str:
+        """Why a step of this lane is dropped, with what the spec wants here instead, so
+        the log says what overtook it (a drain shows as the halt that follows it)."""
+        a = self.agent
+        now = [x for x in a.s.model.decide(state, a.index) if x.group == self.topo.index]
+        if not now:
+            return "no longer enabled: nothing to do here now"
+        step = describe(a.s.model, now[0]).removeprefix(f"{a.name}: ")
+        return f"no longer enabled: {step} comes first now"
 
     def _failed(self, action: Action, text: str, why: str) -> str:
         """The physical part of ``action`` failed: nothing was committed; try again after

@@ -130,6 +130,9 @@ def enabled(model: Model, state: State, action: Action) -> State | None:
 
 ActorOf = Actor | Callable[[], Actor]
 
+NOT_ENABLED = "no longer enabled"
+"""Why a commit did not land when the state it read does not enable the step any more."""
+
 RACE = "the store changed meanwhile"
 """Why a commit did not land when another writer got in first: worth trying again."""
 
@@ -150,7 +153,7 @@ async def commit(services: Services, actor_of: ActorOf, action: Action,
             await services.recorder.observe(snap)
         after = enabled(model, state, action)
         if after is None:
-            return Outcome(False, "no longer enabled", state)
+            return Outcome(False, NOT_ENABLED, state)
         extra, payload = extra_for(snap, state, after) if extra_for else (Extra(), {})
         if actor.cut:
             # Cut off from the store: only fencing can happen, and only here.

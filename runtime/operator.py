@@ -30,7 +30,7 @@ from typing import Any
 
 import psutil
 
-from crg.runtime.commit import RACE, ActorOf, Services, commit, enabled, read_state
+from crg.runtime.commit import NOT_ENABLED, RACE, ActorOf, Services, commit, enabled, read_state
 from crg.runtime.notices import extra_for
 from crg.spec import Action, ActionKind, Model, State
 from crg.spec.present.commands import at_rest, cleanups, concerned, needed, outcome_line, refusal
@@ -305,7 +305,7 @@ class Operator:
                     self._accepted(event, answer, client)
                     self.on_accept()
                     return True
-                if outcome.why != RACE and not outcome.why.startswith("no longer enabled"):
+                if outcome.why not in (RACE, NOT_ENABLED):
                     self._refused(event, outcome.why, answer, client)  # cut off, say
                     return False
                 # The store changed since it was read: look again.

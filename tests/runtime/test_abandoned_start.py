@@ -59,7 +59,12 @@ SILENT = FAST_CLUSTER + """group job {{
 """
 """An application that runs but never answers (nothing listens on its VIP's port)."""
 
-ABANDONED = "n1: start-monitors job was abandoned (no longer enabled)"
+
+
+def abandoned(node: str, instead: str) -> str:
+    """The decision of a start given up, naming the step that overtook it."""
+    return (f"{node}: start-monitors job was abandoned (no longer enabled: {instead} job "
+            "comes first now)")
 
 
 def silent(tmp: Path) -> Setup:
@@ -99,7 +104,7 @@ def test_stopping_the_runtime_while_a_group_starts_halts_it_in_order_at_once(
             began = time.monotonic()
         elapsed = time.monotonic() - began  # shut down in order (running asserts it)
         assert elapsed < PROMPT_S, f"the stop took {elapsed:.1f} s"
-        assert ABANDONED in n1.decisions
+        assert abandoned("n1", "stop-app") in n1.decisions
         assert not n1.machine.monitors
         kinds = [(a.kind.label, a.node) for a, _, _ in cluster.recorder.transitions]
         assert ("start-monitors", 0) not in kinds
@@ -129,7 +134,7 @@ def test_a_drain_of_the_node_where_a_group_starts_moves_it_on_at_once(
             await eventually(lambda: not app_on("n1", setup.name), 5, "nothing left on n1")
             elapsed = time.monotonic() - began
             assert elapsed < PROMPT_S, f"the drain took {elapsed:.1f} s"
-            assert ABANDONED in n1.decisions
+            assert abandoned("n1", "stop-app") in n1.decisions
             assert "job" not in n1.machine.monitors
             assert cluster.address.holder(setup.config.group("job").vip) == "n2"
             assert not [e for e in written(cluster) if e["event"] in ("fault", "runtime-alert")]
@@ -159,8 +164,8 @@ def test_crg_run_moves_a_starting_group_on_a_drain_and_stops_at_once_on_sigterm(
         assert code == 0, runtime.log()[-5000:]
         assert elapsed < PROMPT_S, f"SIGTERM took {elapsed:.1f} s"
     log = runtime.log()
-    assert "n1: start-monitors job was abandoned (no longer enabled)" in log
-    assert "n2: start-monitors job was abandoned (no longer enabled)" in log
+    assert abandoned("n1", "stop-app") in log
+    assert abandoned("n2", "stop-app") in log
     assert "Traceback" not in log
     assert not runtime.events("fault")
 
@@ -195,7 +200,7 @@ def test_a_host_cut_off_while_its_group_starts_fences_it_itself_in_time(
                              and ledger.holder(config.group("job").vip) is None
                              and not app_on("n1", name), lease_s, "n1 fenced itself")
             assert time.monotonic() - began < lease_s
-            assert ABANDONED in n1.decisions
+            assert abandoned("n1", "fence") in n1.decisions
             await eventually(lambda: ledger.holder(config.group("job").vip) == "n2",
                              PROMPT_S, "job's VIP taken over by n2")
         finally:

@@ -81,7 +81,8 @@ def test_a_step_overtaken_by_events_is_undone(tmp_path: Path) -> None:
         assert answer["result"] == "accepted", answer
         driver.gate.set()
         decision = await asyncio.wait_for(cycle, 5)
-        assert decision == "n1: acquire-vip web was undone (no longer enabled)"
+        assert decision == ("n1: acquire-vip web was undone (no longer enabled: release-ownership "
+                            "web comes first now)")
         assert driver.holder(services.config.group("web").vip) is None
         kinds = [a.kind.label for a, _, _ in services.recorder.transitions]
         assert kinds == ["claim", "drain"]
