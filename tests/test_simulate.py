@@ -165,6 +165,7 @@ def test_cleanup_without_a_node_cleans_every_node_with_a_record(
     assert "--cleanup web: web has no failure recorded" in nothing.err
     many = simulate(QUICKSTART, "--cleanup", "web", "n1", "n2")
     assert many.code == 2 and "at most one NODE" in many.err
+    assert "[--cleanup GROUP [NODE]]" in many.err  # the usage says so too, not "[NODE ...]"
 
 
 def test_help_lists_every_event(simulate: Callable[..., Run]) -> None:

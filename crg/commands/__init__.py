@@ -41,6 +41,14 @@ class _HelpFormatter(argparse.HelpFormatter):
                                            subsequent_indent=indent))
         return "\n".join(lines)
 
+    def _format_args(self, action: argparse.Action, default_metavar: str) -> str:
+        # argparse has no "one or two": an action that takes them says so, and reads
+        # "GROUP [NODE]" instead of nargs='+''s "GROUP [NODE ...]".
+        if getattr(action, "one_or_two", False) and isinstance(action.metavar, tuple):
+            first, second = action.metavar
+            return f"{first} [{second}]"
+        return super()._format_args(action, default_metavar)
+
 
 def exit_status(exits: Exits) -> str:
     codes = sorted([*exits, *(c for c in COMMON_EXITS if c[0] not in dict(exits))],

@@ -50,12 +50,16 @@ class _AppendEvent(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
         args = (values,) if isinstance(values, str) else tuple(values or ())
-        if self.metavar_name == "cleanup" and len(args) > 2:
-            # GROUP [NODE], as crg cleanup takes it (argparse has no "one or two")
+        if self.one_or_two and len(args) > 2:
             parser.error(f"--cleanup takes GROUP and at most one NODE, not {len(args)} names")
         events: list[Event] = list(getattr(namespace, "events", None) or [])
         events.append(Event(self.metavar_name, tuple(str(v) for v in args)))
         namespace.events = events
+
+    @property
+    def one_or_two(self) -> bool:
+        """--cleanup takes GROUP [NODE], as crg cleanup does (read by the help formatter)."""
+        return self.metavar_name == "cleanup"
 
     @property
     def metavar_name(self) -> str:
