@@ -31,6 +31,7 @@ from crg.runtime.live import live_state
 from crg.runtime.observations import Observations, recorded, suspects
 from crg.runtime.operator import (
     OPERATOR_EVENTS,
+    STOPPING,
     Client,
     CommandError,
     Operator,
@@ -85,6 +86,9 @@ class EmbeddedCluster:
         self.leases: dict[str, Lease] = {}
         self._reconciler: asyncio.Task[None] | None = None
         self.started = time.time()
+        self.stopping = False
+        """Set when :meth:`shutdown` begins: from then on operator commands are refused
+        (an undrain or a join would bring back what the shutdown is halting)."""
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -227,6 +231,10 @@ class EmbeddedCluster:
         if op == "state":
             return await live_state(self.services, Actor())
         client = Client.of(request.get("peer"))
+        if self.stopping and op in OPERATOR_EVENTS:
+            return self.operator.refuse(op, args, STOPPING, client)
+        if self.stopping and op == "join":
+            raise CommandError(f"join {' '.join(args)}: {STOPPING}")
         if op in OPERATOR_EVENTS:
             return await self.operator.command(
                 op, args, every_group=bool(request.get("all")), follow=bool(request.get("wait")),
@@ -286,6 +294,7 @@ class EmbeddedCluster:
     async def shutdown(self) -> bool:
         """Drain every live node, wait (bounded) until every group halted in order, then
         stop. Returns whether it halted cleanly (else everything was killed)."""
+        self.stopping = True
         stopping = Client.itself("stopping (Ctrl-C or SIGTERM)")
         for name in in_maintenance(self.model, self.recorder.state):
             # Left alone, it would be killed at the deadline: halt it in order instead.

@@ -179,6 +179,13 @@ DEFAULT_TIMEOUT_S = 10.0
 MAX_TIMEOUT_S = 24 * 3600.0
 
 
+STOPPING = ("the runtime is stopping (Ctrl-C or SIGTERM) and takes no more commands: "
+            "it is halting its groups in order; nothing was changed")
+"""Why a runtime on its way out refuses operator commands: a command taken then (an
+undrain, an online) would start again what the shutdown is halting, until its deadline
+killed it."""
+
+
 def timeout_of(request: Mapping[str, Any]) -> float:
     """The request's ``timeout`` in seconds (CommandError for one that is not a number
     between 0 and a day)."""
@@ -319,6 +326,14 @@ class Operator:
                               client)
                 return False
             await self.wait(revision)
+
+    def refuse(self, op: str, args: Sequence[str], reason: str,
+               client: Client | None = None) -> dict[str, Any]:
+        """Refuse ``op`` as a whole before asking the spec (the runtime is stopping, say):
+        logged and recorded as every refused command is."""
+        answer = Answer()
+        self._refused(Event(op, tuple(args)), reason, answer, client or Client())
+        return answer.as_dict()
 
     def _accepted(self, event: Event, answer: Answer, client: Client) -> None:
         log.info("command %s from %s: accepted", text(event), client)

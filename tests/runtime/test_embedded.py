@@ -21,8 +21,12 @@ from runtime_helpers import (
     refused,
     run,
     running,
+    two_nodes,
+    written,
 )
 
+from crg.runtime.address.loopback import LoopbackDriver
+from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.embedded import EmbeddedCluster
 from crg.runtime.operator import CommandError
 from crg.runtime.status import nodes_line
@@ -205,3 +209,56 @@ def test_switchover_and_drain_move_groups_in_order(tmp_path: Path) -> None:
                 "stop-monitors", "stop-app", "release-vip", "notify-down", "release-ownership"]
 
     run(body())
+
+
+STUBBORN = ("    start \"python3 -c 'import signal, time; signal.signal(signal.SIGTERM, "
+            "signal.SIG_IGN); time.sleep(120)'\"\n    stop signal TERM timeout 2s")
+"""An application that ignores SIGTERM: its stop takes the whole stop timeout."""
+
+
+def test_a_stopping_runtime_refuses_operator_commands(tmp_path: Path) -> None:
+    # Ctrl-C or SIGTERM drains every node; an undrain taken meanwhile started the group
+    # again on the undrained node, and the shutdown, waiting for a halt that never came,
+    # killed it at its deadline instead of halting it in order.
+    setup = two_nodes(tmp_path, STUBBORN)
+
+    async def body() -> None:
+        events = EventLog(setup.events)
+        cluster = EmbeddedCluster(setup.config, run_dir=setup.run_dir,
+                                  address=LoopbackDriver(), events=events)
+        await cluster.start()
+        stopping: asyncio.Task[bool] | None = None
+        try:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"),
+                             START_S, "job up on n1")
+            await eventually(lambda: _ignores_sigterm(app_pid(cluster, "n1", "job")),
+                             START_S, "job ignores SIGTERM")
+            stopping = asyncio.create_task(cluster.shutdown())
+
+            async def drained() -> bool:
+                return bool((await cluster.status())["drained"] == ["n1", "n2"])
+
+            await eventually(drained, START_S, "both nodes drained by the shutdown")
+            answer = await cluster.command({"op": "undrain", "args": ["n2"], "wait": True,
+                                            "timeout": 5.0})
+            assert answer["result"] == "refused", answer
+            assert "undrain n2: refused: the runtime is stopping" in answer["message"]
+        finally:
+            clean = await (stopping if stopping is not None else cluster.shutdown())
+            events.close()
+        assert clean, "the groups did not halt in order"
+        assert [e["result"] for e in written(cluster)
+                if e["event"] == "command" and e["command"] == "undrain"] == ["refused"]
+
+    run(body())
+
+
+def _ignores_sigterm(pid: int | None) -> bool:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("SigIgn:"):
+                    return bool((int(line.split()[1], 16) >> (signal.SIGTERM - 1)) & 1)
+    except OSError:
+        pass
+    return False
