@@ -186,7 +186,12 @@ def notes(status: Mapping[str, Any]) -> list[str]:
                         "application there is unknown")
         if g.get("maintenance"):
             said.append("in maintenance: the cluster service takes no action for it")
-        if g.get("offline_by") == "operator":
+        if g.get("offline_by") == "operator" and g.get("maintenance") \
+                and g.get("app") != "down":
+            # Taken in maintenance: nothing is stopped until it ends.
+            said.append(f"offline by an operator once the maintenance ends: its application "
+                        f"runs until then (crg online {g['group']} takes it back)")
+        elif g.get("offline_by") == "operator":
             said.append(f"offline by an operator: its application stays stopped (crg online "
                         f"{g['group']} ends it)")
         elif g.get("offline_by") == "standby":

@@ -76,3 +76,19 @@ def test_why_a_group_is_offline() -> None:
     assert notes({"groups": [standby]}) == [
         "web: an instance group, offline until n3, the one node where its application may "
         "run, is back"]
+
+
+def test_an_offline_taken_in_maintenance_waits_for_its_end() -> None:
+    # crg offline during a maintenance is recorded and acted on when it ends: meanwhile
+    # the application still runs, so the note must not say that it stays stopped.
+    waiting = group(mode="moving", app="up", maintenance=True, offline_by="operator",
+                    preferred="n1")
+    assert notes({"groups": [waiting]}) == [
+        "web: in maintenance: the cluster service takes no action for it; offline by an "
+        "operator once the maintenance ends: its application runs until then (crg online "
+        "web takes it back)"]
+    stopped = group(mode="offline", app="down", maintenance=True, offline_by="operator",
+                    preferred="n1")
+    assert notes({"groups": [stopped]}) == [
+        "web: in maintenance: the cluster service takes no action for it; offline by an "
+        "operator: its application stays stopped (crg online web ends it)"]
