@@ -178,6 +178,13 @@ class EmbeddedCluster:
         keys = self.services.keys
         deadline = time.monotonic() + self.services.ttl_ms / 1000 + 2.0
         while True:
+            if client is not None and client.left:
+                # Ctrl-C while the node's old lease runs out: as for every command, one
+                # interrupted before it is taken is never taken later.
+                log.warning("join %s from %s: refused: its client went away (interrupted?) "
+                            "before it could be taken; nothing was changed", node, client)
+                raise CommandError(f"join {node}: its client went away before it could be "
+                                   "taken; nothing was changed")
             async with self.services.lock:
                 snap, _ = await read_state(self.services, Actor())
                 self.recorder.reconcile(snap)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from runtime_helpers import (
     PORTS,
+    SLEEPER,
     app_pid,
     aserves,
     eventually,
@@ -28,7 +29,7 @@ from runtime_helpers import (
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.embedded import EmbeddedCluster
-from crg.runtime.operator import CommandError
+from crg.runtime.operator import Client, CommandError
 from crg.runtime.status import nodes_line
 
 pytestmark = pytest.mark.timeout(90)
@@ -262,3 +263,24 @@ def _ignores_sigterm(pid: int | None) -> bool:
     except OSError:
         pass
     return False
+
+
+def test_a_join_interrupted_while_the_lease_runs_out_is_never_taken(tmp_path: Path) -> None:
+    # crg join waits for the crashed node's lease to run out; Ctrl-C meanwhile exits 130,
+    # and the node joined all the same a moment later.
+    setup = two_nodes(tmp_path, SLEEPER)
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"),
+                             START_S, "job up on n1")
+            await cluster.crash("n2")
+            gone = asyncio.Event()
+            gone.set()  # the client closed its connection: interrupted
+            with pytest.raises(CommandError, match="its client went away"):
+                await cluster.join("n2", Client(pid=1, uid=0, gone=gone))
+            assert "n2" not in cluster.agents
+            await cluster.join("n2")  # an operator who stays gets it
+            assert "n2" in cluster.agents
+
+    run(body())
