@@ -201,8 +201,9 @@ def notes(status: Mapping[str, Any]) -> list[str]:
         if reported:
             said.append(f"failure reported on {reported['node']} at "
                         f"{_clock(reported['since'])}: {reported['reason']}"
-                        + (" (it counts when the maintenance ends, if the monitors still "
-                           "say so)" if g.get("maintenance") else ""))
+                        + (" (not checked again until the maintenance ends; it counts "
+                           "then if the monitors still say so)" if g.get("maintenance")
+                           else ""))
         if g.get("target") and g["target"] != g.get("node"):
             said.append(f"switchover to {g['target']} pending")
         elif g.get("target"):  # it will not fail back, whatever its policy, until cleared

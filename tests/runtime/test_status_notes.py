@@ -92,3 +92,16 @@ def test_an_offline_taken_in_maintenance_waits_for_its_end() -> None:
     assert notes({"groups": [stopped]}) == [
         "web: in maintenance: the cluster service takes no action for it; offline by an "
         "operator: its application stays stopped (crg online web ends it)"]
+
+
+def test_a_failure_held_in_maintenance_says_it_is_not_checked_again() -> None:
+    # The monitors report a failure once and stop; in maintenance nothing checks again
+    # until it ends, so "app failed" may be over by then (an operator at work fixed it):
+    # the note must not suggest that the monitors are still watching.
+    held = group(maintenance=True, app="failed",
+                 reported={"node": "n1", "reason": "monitor exec x failed 1 time",
+                           "since": AT})
+    assert notes({"groups": [held]}) == [
+        "web: in maintenance: the cluster service takes no action for it; failure reported "
+        "on n1 at 12:03:04: monitor exec x failed 1 time (not checked again until the "
+        "maintenance ends; it counts then if the monitors still say so)"]
