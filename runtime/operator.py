@@ -155,6 +155,12 @@ class Answer:
     @property
     def result(self) -> str:
         found = [str(r["result"]) for r in self.results] or [REFUSED]
+        taken = [r for r in found if r != REFUSED]
+        if taken and len(taken) < len(found):
+            # Some of its events were taken (maintenance on a b, a refused): "refused"
+            # would say that nothing changed. Not all it asked for came about: each line
+            # says which.
+            return max((*taken, OTHERWISE), key=_SEVERITY.index)
         return max(found, key=_SEVERITY.index)
 
     def as_dict(self) -> dict[str, Any]:
