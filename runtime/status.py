@@ -195,8 +195,7 @@ def notes(status: Mapping[str, Any]) -> list[str]:
             said.append(f"offline by an operator: its application stays stopped (crg online "
                         f"{g['group']} ends it)")
         elif g.get("offline_by") == "standby":
-            said.append(f"an instance group, offline until {g['preferred']}, the one node "
-                        "where its application may run, is back")
+            said.append(_standby(status, g))
         reported = g.get("reported")
         if reported:
             said.append(f"failure reported on {reported['node']} at "
@@ -232,6 +231,26 @@ def notes(status: Mapping[str, Any]) -> list[str]:
             lines.append(f"{g['group']}: " + "; ".join(said))
     lines += [f"{t['node']}: {_trouble(t, where=False)}" for t in status.get("troubles") or ()]
     return lines
+
+
+def _standby(status: Mapping[str, Any], g: Mapping[str, Any]) -> str:
+    """Why an instance group waits offline away from its preferred node, and until
+    when: that node out (down, drained, cut off), its restart budget spent there, a
+    switchover, or -- none of these -- its manual failback."""
+    home = g["preferred"]
+    head = (f"an instance group, offline away from {home}, the one node where its "
+            "application may run")
+    state = (status.get("nodes") or {}).get(home)
+    if g.get("target") and g["target"] == g.get("node"):
+        return head  # "kept on ... by a switchover" follows
+    if any(b.get("node") == home for b in g.get("banned") or ()):
+        return f"{head}: its restart budget is spent there"
+    if home in (status.get("drained") or ()):
+        return f"{head}, until {home} is undrained"
+    if state not in ("up", "suspect"):
+        return f"{head}, until {home} is back"
+    return (f"{head}: {home} is back, but {g['group']} fails back only when moved "
+            f"(crg switchover {g['group']} {home})")
 
 
 def _trouble(trouble: Mapping[str, Any], where: bool = True) -> str:
