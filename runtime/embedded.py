@@ -258,6 +258,7 @@ class EmbeddedCluster:
                             address=self.address, agents=self.agents,
                             seen=await self.observations(snap),
                             sinks=self.services.events.board.status()),
+                "stopping": self.stopping,
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
 

@@ -286,6 +286,7 @@ class HostRuntime:
         return {**status, "node": self.node,
                 "agent": ("starting" if self._started() is None
                           else "running" if self.alive() else "stopped"),
+                "stopping": self.stopping,
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
 

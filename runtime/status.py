@@ -261,12 +261,15 @@ def _trouble(trouble: Mapping[str, Any], where: bool = True) -> str:
 
 def title(status: Mapping[str, Any]) -> str:
     """``cluster shop (embedded)``; one node of several hosts: ``cluster shop (node n1)``,
-    or ``(node n1, starting)`` while its agent does not run yet."""
+    or ``(node n1, starting)`` while its agent does not run yet; ``, stopping`` once the
+    runtime is on its way out (Ctrl-C, SIGTERM: the drained nodes are its own doing)."""
     where = str(status["mode"])
     if status.get("node"):
         where += f" {status['node']}"
         if status.get("agent") == "starting":
             where += ", starting"
+    if status.get("stopping"):
+        where += ", stopping"
     return f"cluster {status['cluster']} ({where})"
 
 

@@ -30,7 +30,7 @@ from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.embedded import EmbeddedCluster
 from crg.runtime.operator import Client, CommandError
-from crg.runtime.status import nodes_line
+from crg.runtime.status import nodes_line, title
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -240,6 +240,8 @@ def test_a_stopping_runtime_refuses_operator_commands(tmp_path: Path) -> None:
                 return bool((await cluster.status())["drained"] == ["n1", "n2"])
 
             await eventually(drained, START_S, "both nodes drained by the shutdown")
+            # Said, so that nobody takes the drained nodes for an operator's doing.
+            assert title(await cluster.status()).endswith("(embedded, stopping)")
             answer = await cluster.command({"op": "undrain", "args": ["n2"], "wait": True,
                                             "timeout": 5.0})
             assert answer["result"] == "refused", answer

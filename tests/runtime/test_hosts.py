@@ -525,6 +525,7 @@ def test_a_stopping_agent_refuses_operator_commands(tmp_path: Path) -> None:
                 return (await store.snapshot("")).get(drained) is not None
 
             await eventually(is_drained, 10, "n1 drained by its shutdown")
+            assert title(await host.status()) == f"cluster {name} (node n1, stopping)"
             answer = await host.command({"op": "undrain", "args": ["n1"], "wait": True,
                                          "timeout": 5.0})
             assert answer["result"] == "refused", answer
