@@ -240,7 +240,7 @@ class Operator:
             if await self.accept(event, deadline, answer, client):
                 accepted.append(event)
         if accepted and follow:
-            await self.follow(accepted, deadline, answer)
+            await self.follow(accepted, deadline, answer, client)
         elif accepted:
             answer.lines.extend(f"{text(e)}: accepted" for e in accepted)
         return answer.as_dict()
@@ -358,23 +358,31 @@ class Operator:
 
     # -- following ------------------------------------------------------------------------
 
-    async def follow(self, events: Sequence[Event], deadline: float, answer: Answer) -> None:
-        """Wait until the groups ``events`` concern are at rest (bounded by ``deadline``);
-        then say, in the answer, how each command came out."""
+    async def follow(self, events: Sequence[Event], deadline: float, answer: Answer,
+                     client: Client | None = None) -> None:
+        """Wait until the groups ``events`` concern are at rest (bounded by ``deadline``,
+        and by the client: one that went away is followed no longer); then say, in the
+        answer, how each command came out."""
         model = self.simulation.model
         groups = tuple(dict.fromkeys(g for e in events for g in concerned(model, e)))
         began = time.monotonic()
         while True:
             revision, state = await self.state()
             resting = at_rest(model, state, groups) and not self._pending(state, groups)
-            if resting or time.monotonic() >= deadline:
+            gone = client is not None and client.left
+            if resting or gone or time.monotonic() >= deadline:
                 break
             await self.wait(revision)
         waited = time.monotonic() - began
         results = {r["command"]: r for r in answer.results}
         for event in events:
             short = what_falls_short(model, state, event) if resting else None
-            if not resting:
+            if gone and not resting:
+                # Ctrl-C while it was followed: nobody reads the answer, and an outcome
+                # logged up to --timeout (a day at most) later would read as news.
+                result, line = ACCEPTED, ("accepted; its client went away before its groups "
+                                          "came to rest (it stays in force)")
+            elif not resting:
                 result, line = UNSETTLED, (f"accepted, but not at rest within {waited:.0f} s "
                                            "(it stays in force; crg status shows the rest)")
             elif short is not None:

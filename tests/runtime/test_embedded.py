@@ -286,3 +286,31 @@ def test_a_join_interrupted_while_the_lease_runs_out_is_never_taken(tmp_path: Pa
             assert "n2" in cluster.agents
 
     run(body())
+
+
+def test_a_command_whose_client_went_away_is_followed_no_longer(tmp_path: Path) -> None:
+    # Ctrl-C on crg switchover while it followed the move: the runtime went on following
+    # it up to --timeout (a day at most), then logged an outcome nobody asked for.
+    setup = two_nodes(tmp_path, STUBBORN)
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"),
+                             START_S, "job up on n1")
+            await eventually(lambda: _ignores_sigterm(app_pid(cluster, "n1", "job")),
+                             START_S, "job ignores SIGTERM (its stop takes 2 s)")
+            gone = asyncio.Event()
+            asked = asyncio.create_task(cluster.command(
+                {"op": "switchover", "args": ["job", "n2"], "wait": True, "timeout": 600.0,
+                 "peer": {"pid": os.getpid(), "uid": os.getuid(), "gone": gone}}))
+            await eventually(lambda: placement(cluster, "job")[1] == "moving", START_S,
+                             "the switchover taken")
+            gone.set()  # the client closed its connection: Ctrl-C
+            answer = await asyncio.wait_for(asked, 5)
+            assert answer["result"] == "accepted", answer
+            assert "its client went away before its groups came to rest" in answer["message"]
+            # It stays in force: the move goes on.
+            await eventually(lambda: placement(cluster, "job") == ("n2", "failover", "up"),
+                             START_S, "job on n2")
+
+    run(body())
