@@ -11,8 +11,10 @@ in, so a parallel check reports exactly what a serial one does.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -40,8 +42,10 @@ def run_tasks(function: Callable[..., T], tasks: Sequence[tuple[Any, ...]], work
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
                              initializer=_worker_signals) as pool:
-        futures = [pool.submit(function, *task) for task in tasks]
+        futures: list[Future[T]] = []
         try:
+            with _signals_held():  # the first submit forks the workers
+                futures.extend(pool.submit(function, *task) for task in tasks)
             for index, result in _as_done(futures):
                 if done is not None:
                     done(index, result)
@@ -51,6 +55,33 @@ def run_tasks(function: Callable[..., T], tasks: Sequence[tuple[Any, ...]], work
                 f.cancel()
             _end_workers(pool)
             raise
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """While the workers are forked, Ctrl-C and SIGTERM are only noted, and raised again
+    once the forks are done. A handler that raises (crg's, Python's own for SIGINT) would
+    raise inside the fork's hooks (logging's ``_releaseLock``), where Python prints
+    ``Exception ignored in ...`` with a traceback and carries on: the check went on to its
+    end and exited 0, the Ctrl-C lost. A forked worker inherits the noting handler until
+    :func:`_worker_signals` replaces it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers can only be set, and only run, in the main thread
+        return
+    held: list[int] = []
+    replaced = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if callable(handler):  # SIG_IGN and SIG_DFL raise nothing
+            replaced[sig] = handler
+            signal.signal(sig, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in replaced.items():
+            signal.signal(sig, handler)
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)
 
 
 def _worker_signals() -> None:

@@ -31,6 +31,7 @@ from crg.runtime.live import live_state
 from crg.runtime.observations import Observations, recorded, suspects
 from crg.runtime.operator import (
     OPERATOR_EVENTS,
+    STOPPING,
     Client,
     CommandError,
     Operator,
@@ -85,6 +86,9 @@ class EmbeddedCluster:
         self.leases: dict[str, Lease] = {}
         self._reconciler: asyncio.Task[None] | None = None
         self.started = time.time()
+        self.stopping = False
+        """Set when :meth:`shutdown` begins: from then on operator commands are refused
+        (an undrain or a join would bring back what the shutdown is halting)."""
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -174,6 +178,13 @@ class EmbeddedCluster:
         keys = self.services.keys
         deadline = time.monotonic() + self.services.ttl_ms / 1000 + 2.0
         while True:
+            if client is not None and client.left:
+                # Ctrl-C while the node's old lease runs out: as for every command, one
+                # interrupted before it is taken is never taken later.
+                log.warning("join %s from %s: refused: its client went away (interrupted?) "
+                            "before it could be taken; nothing was changed", node, client)
+                raise CommandError(f"join {node}: its client went away before it could be "
+                                   "taken; nothing was changed")
             async with self.services.lock:
                 snap, _ = await read_state(self.services, Actor())
                 self.recorder.reconcile(snap)
@@ -227,6 +238,10 @@ class EmbeddedCluster:
         if op == "state":
             return await live_state(self.services, Actor())
         client = Client.of(request.get("peer"))
+        if self.stopping and op in OPERATOR_EVENTS:
+            return self.operator.refuse(op, args, STOPPING, client)
+        if self.stopping and op == "join":
+            raise CommandError(f"join {' '.join(args)}: {STOPPING}")
         if op in OPERATOR_EVENTS:
             return await self.operator.command(
                 op, args, every_group=bool(request.get("all")), follow=bool(request.get("wait")),
@@ -243,6 +258,7 @@ class EmbeddedCluster:
                             address=self.address, agents=self.agents,
                             seen=await self.observations(snap),
                             sinks=self.services.events.board.status()),
+                "stopping": self.stopping,
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
 
@@ -286,6 +302,7 @@ class EmbeddedCluster:
     async def shutdown(self) -> bool:
         """Drain every live node, wait (bounded) until every group halted in order, then
         stop. Returns whether it halted cleanly (else everything was killed)."""
+        self.stopping = True
         stopping = Client.itself("stopping (Ctrl-C or SIGTERM)")
         for name in in_maintenance(self.model, self.recorder.state):
             # Left alone, it would be killed at the deadline: halt it in order instead.

@@ -40,6 +40,7 @@ from crg.runtime.live import live_state
 from crg.runtime.observations import Observations, recorded, suspects
 from crg.runtime.operator import (
     OPERATOR_EVENTS,
+    STOPPING,
     Client,
     CommandError,
     Operator,
@@ -96,6 +97,9 @@ class HostRuntime:
         self.watchdog_kind = watchdog
         self.watchdog: FencingWatchdog | None = None
         self._deadline = 0.0
+        self.stopping = False
+        """Set when :meth:`shutdown` begins: from then on this node's control socket
+        refuses operator commands (an undrain would bring back what it is moving away)."""
 
     @property
     def agents(self) -> dict[str, Agent]:
@@ -250,6 +254,8 @@ class HostRuntime:
         operator = Operator(self.services, self.simulation, lambda: agent.actor,
                             lambda group: [self.node] if group in agent.machine.faults else [],
                             on_accept=agent.wake)
+        if self.stopping:
+            return operator.refuse(op, args, STOPPING, Client.of(request.get("peer")))
         return await operator.command(op, args, every_group=bool(request.get("all")),
                                       follow=bool(request.get("wait")),
                                       timeout_s=timeout_of(request),
@@ -280,6 +286,7 @@ class HostRuntime:
         return {**status, "node": self.node,
                 "agent": ("starting" if self._started() is None
                           else "running" if self.alive() else "stopped"),
+                "stopping": self.stopping,
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
 
@@ -307,6 +314,7 @@ class HostRuntime:
 
     async def shutdown(self) -> bool:
         """Drain this node, wait (bounded) until it owns and holds nothing, stop."""
+        self.stopping = True
         agent = self.agent
         if agent is None:
             return True

@@ -85,9 +85,17 @@ def service_reason(model: Model, before: State, after: State, g: int) -> str:
         if (model.node_vars(before).drained >> (gv.owner - 1)) & 1:
             return f"{owner} is drained"
         return f"moving to {names[where - 1]}" if where else "no node can host it"
-    if gv.owner and gv.owner - 1 != model.groups[g].preferred and not model.groups[g].failover:
-        return "offline mode: the instance runs only on its preferred node"
-    return "the service stopped"
+    # Left: a down owed by an earlier tenure that ended without one (SPEC.md section 5):
+    # the new owner sends it before it starts the service, or, with no node to host the
+    # group, the cluster's coordinator.
+    lost = "its node was lost (crashed or cut off)"
+    if not gv.owner:
+        return f"{lost}, and no node can host it"
+    owner = names[gv.owner - 1]
+    if gv.owner - 1 != model.groups[g].preferred and not model.groups[g].failover:
+        return (f"{lost}; {owner} holds its VIP in offline mode: the instance runs only on "
+                "its preferred node")
+    return f"{lost}; {owner} takes it over"
 
 
 def alert_reason(model: Model, state: State, g: int) -> str:

@@ -155,6 +155,12 @@ class Answer:
     @property
     def result(self) -> str:
         found = [str(r["result"]) for r in self.results] or [REFUSED]
+        taken = [r for r in found if r != REFUSED]
+        if taken and len(taken) < len(found):
+            # Some of its events were taken (maintenance on a b, a refused): "refused"
+            # would say that nothing changed. Not all it asked for came about: each line
+            # says which.
+            return max((*taken, OTHERWISE), key=_SEVERITY.index)
         return max(found, key=_SEVERITY.index)
 
     def as_dict(self) -> dict[str, Any]:
@@ -177,6 +183,13 @@ def _nothing() -> None:
 DEFAULT_TIMEOUT_S = 10.0
 """How long a request that does not say waits for its group to come to rest."""
 MAX_TIMEOUT_S = 24 * 3600.0
+
+
+STOPPING = ("the runtime is stopping (Ctrl-C or SIGTERM) and takes no more commands: "
+            "it is halting its groups in order; nothing was changed")
+"""Why a runtime on its way out refuses operator commands: a command taken then (an
+undrain, an online) would start again what the shutdown is halting, until its deadline
+killed it."""
 
 
 def timeout_of(request: Mapping[str, Any]) -> float:
@@ -227,7 +240,7 @@ class Operator:
             if await self.accept(event, deadline, answer, client):
                 accepted.append(event)
         if accepted and follow:
-            await self.follow(accepted, deadline, answer)
+            await self.follow(accepted, deadline, answer, client)
         elif accepted:
             answer.lines.extend(f"{text(e)}: accepted" for e in accepted)
         return answer.as_dict()
@@ -320,6 +333,14 @@ class Operator:
                 return False
             await self.wait(revision)
 
+    def refuse(self, op: str, args: Sequence[str], reason: str,
+               client: Client | None = None) -> dict[str, Any]:
+        """Refuse ``op`` as a whole before asking the spec (the runtime is stopping, say):
+        logged and recorded as every refused command is."""
+        answer = Answer()
+        self._refused(Event(op, tuple(args)), reason, answer, client or Client())
+        return answer.as_dict()
+
     def _accepted(self, event: Event, answer: Answer, client: Client) -> None:
         log.info("command %s from %s: accepted", text(event), client)
         self.services.events.emit({"event": "command", "command": event.name,
@@ -337,23 +358,31 @@ class Operator:
 
     # -- following ------------------------------------------------------------------------
 
-    async def follow(self, events: Sequence[Event], deadline: float, answer: Answer) -> None:
-        """Wait until the groups ``events`` concern are at rest (bounded by ``deadline``);
-        then say, in the answer, how each command came out."""
+    async def follow(self, events: Sequence[Event], deadline: float, answer: Answer,
+                     client: Client | None = None) -> None:
+        """Wait until the groups ``events`` concern are at rest (bounded by ``deadline``,
+        and by the client: one that went away is followed no longer); then say, in the
+        answer, how each command came out."""
         model = self.simulation.model
         groups = tuple(dict.fromkeys(g for e in events for g in concerned(model, e)))
         began = time.monotonic()
         while True:
             revision, state = await self.state()
             resting = at_rest(model, state, groups) and not self._pending(state, groups)
-            if resting or time.monotonic() >= deadline:
+            gone = client is not None and client.left
+            if resting or gone or time.monotonic() >= deadline:
                 break
             await self.wait(revision)
         waited = time.monotonic() - began
         results = {r["command"]: r for r in answer.results}
         for event in events:
             short = what_falls_short(model, state, event) if resting else None
-            if not resting:
+            if gone and not resting:
+                # Ctrl-C while it was followed: nobody reads the answer, and an outcome
+                # logged up to --timeout (a day at most) later would read as news.
+                result, line = ACCEPTED, ("accepted; its client went away before its groups "
+                                          "came to rest (it stays in force)")
+            elif not resting:
                 result, line = UNSETTLED, (f"accepted, but not at rest within {waited:.0f} s "
                                            "(it stays in force; crg status shows the rest)")
             elif short is not None:

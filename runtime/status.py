@@ -186,18 +186,23 @@ def notes(status: Mapping[str, Any]) -> list[str]:
                         "application there is unknown")
         if g.get("maintenance"):
             said.append("in maintenance: the cluster service takes no action for it")
-        if g.get("offline_by") == "operator":
+        if g.get("offline_by") == "operator" and g.get("maintenance") \
+                and g.get("app") != "down":
+            # Taken in maintenance: nothing is stopped until it ends.
+            said.append(f"offline by an operator once the maintenance ends: its application "
+                        f"runs until then (crg online {g['group']} takes it back)")
+        elif g.get("offline_by") == "operator":
             said.append(f"offline by an operator: its application stays stopped (crg online "
                         f"{g['group']} ends it)")
         elif g.get("offline_by") == "standby":
-            said.append(f"an instance group, offline until {g['preferred']}, the one node "
-                        "where its application may run, is back")
+            said.append(_standby(status, g))
         reported = g.get("reported")
         if reported:
             said.append(f"failure reported on {reported['node']} at "
                         f"{_clock(reported['since'])}: {reported['reason']}"
-                        + (" (it counts when the maintenance ends, if the monitors still "
-                           "say so)" if g.get("maintenance") else ""))
+                        + (" (not checked again until the maintenance ends; it counts "
+                           "then if the monitors still say so)" if g.get("maintenance")
+                           else ""))
         if g.get("target") and g["target"] != g.get("node"):
             said.append(f"switchover to {g['target']} pending")
         elif g.get("target"):  # it will not fail back, whatever its policy, until cleared
@@ -228,6 +233,26 @@ def notes(status: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _standby(status: Mapping[str, Any], g: Mapping[str, Any]) -> str:
+    """Why an instance group waits offline away from its preferred node, and until
+    when: that node out (down, drained, cut off), its restart budget spent there, a
+    switchover, or -- none of these -- its manual failback."""
+    home = g["preferred"]
+    head = (f"an instance group, offline away from {home}, the one node where its "
+            "application may run")
+    state = (status.get("nodes") or {}).get(home)
+    if g.get("target") and g["target"] == g.get("node"):
+        return head  # "kept on ... by a switchover" follows
+    if any(b.get("node") == home for b in g.get("banned") or ()):
+        return f"{head}: its restart budget is spent there"
+    if home in (status.get("drained") or ()):
+        return f"{head}, until {home} is undrained"
+    if state not in ("up", "suspect"):
+        return f"{head}, until {home} is back"
+    return (f"{head}: {home} is back, but {g['group']} fails back only when moved "
+            f"(crg switchover {g['group']} {home})")
+
+
 def _trouble(trouble: Mapping[str, Any], where: bool = True) -> str:
     """``acquire-vip failing on n2 since 12:03:04: cannot add 10.0.0.1/24: ...``."""
     return (f"{trouble['action']} failing" + (f" on {trouble['node']}" if where else "")
@@ -236,12 +261,15 @@ def _trouble(trouble: Mapping[str, Any], where: bool = True) -> str:
 
 def title(status: Mapping[str, Any]) -> str:
     """``cluster shop (embedded)``; one node of several hosts: ``cluster shop (node n1)``,
-    or ``(node n1, starting)`` while its agent does not run yet."""
+    or ``(node n1, starting)`` while its agent does not run yet; ``, stopping`` once the
+    runtime is on its way out (Ctrl-C, SIGTERM: the drained nodes are its own doing)."""
     where = str(status["mode"])
     if status.get("node"):
         where += f" {status['node']}"
         if status.get("agent") == "starting":
             where += ", starting"
+    if status.get("stopping"):
+        where += ", stopping"
     return f"cluster {status['cluster']} ({where})"
 
 

@@ -461,6 +461,25 @@ def test_the_longest_timeout_is_the_runtimes(crg: Callable[..., Run], tmp_path: 
         assert result.code == 2 and "no crg runtime is running here" in result.err
 
 
+def test_the_live_status_table_fits_an_80_column_terminal() -> None:
+    # crg status --watch on a terminal: a boxed table squeezed its cells to "127.0.…",
+    # "failov…", "disabl…" on 80 columns, where crg status prints them whole.
+    from rich.console import Console
+
+    group = {"group": "report", "node": "n3", "mode": "failover", "address": "127.0.0.213",
+             "vip_holder": "n3", "app": "stopping", "restarts": {"used": 2, "budget": 2},
+             "switching": False, "alerted": True, "blocked_alerted": False,
+             "maintenance": False}
+    live = {"cluster": "quickstart", "mode": "embedded", "drained": [],
+            "nodes": {"n1": "down", "n2": "up", "n3": "up"}, "groups": [group]}
+    console = Console(width=80, record=True, file=io.StringIO(), force_terminal=True)
+    console.print(status.table(live, console.width))
+    shown = console.export_text()
+    row = next(line for line in shown.splitlines() if line.startswith("report"))
+    assert row.split() == ["report", "n3", "failover", "127.0.0.213", "n3", "stopping",
+                           "2/2", "disabled", "last", "node"], shown
+
+
 def test_status_watch_ends_once_the_runtime_is_gone(
         crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Into a pipe: two refreshes, a runtime slow to answer (said once, waited out), then

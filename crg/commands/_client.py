@@ -51,7 +51,8 @@ OPERATOR_EXITS = (
                        "nothing to do, the group not at rest within --timeout); nothing "
                        "changed"),
     (ExitCode.UNFINISHED, "accepted, but its groups did not come to rest as it asked within "
-                          "--timeout (what they did is printed; the command stays in force)"),
+                          "--timeout (what they did is printed; the command stays in force); "
+                          "or, of several groups, some taken and some refused (each is said)"),
 )
 
 

@@ -95,12 +95,22 @@ def show(out: Output, status: dict[str, Any], *, as_json: bool) -> None:
         out.print(f"output {line}", style="bold red")
 
 
-def table(status: dict[str, Any]) -> Group:
+def table(status: dict[str, Any], width: int | None = None) -> Group:
+    """The live table of ``--watch``, for a terminal ``width`` columns wide."""
     failing = "\n".join(f"output {line}" for line in sink_lines(status))
-    grid = Table(*HEADERS, title=f"{title(status)} — {nodes_line(status)}",
+    # No box, as the one-shot table (Output.table), and no cell cut short: a boxed table
+    # squeezed on an 80-column terminal showed every VIP as "127.0.…". Where room is
+    # short, the headers give way ("rest…"), not what they head.
+    grid = Table(title=f"{title(status)} — {nodes_line(status)}",
                  caption=failing or None, caption_style="bold red", caption_justify="left",
-                 header_style="bold", title_justify="left")
-    for row in rows(status):
+                 header_style="bold", title_justify="left", box=None, pad_edge=False)
+    cells = rows(status)
+    content = [max((len(row[i]) for row in cells), default=1) for i in range(len(HEADERS))]
+    whole = [max(size, len(header)) for size, header in zip(content, HEADERS, strict=True)]
+    fits = width is None or sum(whole) + 2 * (len(whole) - 1) <= width
+    for header, size, full in zip(HEADERS, content, whole, strict=True):
+        grid.add_column(header, width=full if fits else size, no_wrap=True)
+    for row in cells:
         grid.add_row(*row)
     return Group(grid, *(Text(line) for line in notes(status)))
 
@@ -114,7 +124,7 @@ def watch(args: argparse.Namespace, out: Output) -> int:
         while True:
             try:
                 status = _client.call(args, "status")["status"]
-                live.update(table(status), refresh=True)
+                live.update(table(status, live.console.width), refresh=True)
             except NoRuntime as exc:
                 stopped = exc
                 break  # said below, once the live display is closed

@@ -39,6 +39,14 @@ KILL_GRACE_S = 2.0
 POLL_S = 0.02
 
 
+def _signal_name(number: int) -> str:
+    """``SIGTERM`` for 15; ``signal 99`` for a number without a name."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
 @dataclass(eq=False)
 class Instance:
     """One start of a group's application on one node."""
@@ -73,14 +81,8 @@ class Instance:
         code = self.exit_code
         if code is None:
             return "is running"
-        if code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            ended = f"was killed by {name}"
-        else:
-            ended = f"exited with status {code}"
+        ended = (f"was killed by {_signal_name(-code)}" if code < 0
+                 else f"exited with status {code}")
         if with_log and self.log is not None:
             ended += f"; its output is in {self.log}"
         return ended
@@ -386,8 +388,21 @@ class Supervisor:
                 argv = command_argv(stop.command, values, group.app.shell)
                 env = self.environment(group, values, {"CRG_INSTANCE": instance.token,
                                                        "CRG_GROUP": group.name})
-                await self.run(argv, env=env, timeout_s=budget_s, log_name=group.name,
-                               cwd=group.app.directory)
+                code = await self.run(argv, env=env, timeout_s=budget_s,
+                                      log_name=group.name, cwd=group.app.directory)
+                if code is None and time.monotonic() >= deadline:
+                    failed: str | None = f"did not finish within {budget_s:g} s: killed"
+                elif code is not None and code != 0:
+                    failed = (f"was killed by {_signal_name(-code)}" if code < 0
+                              else f"exited with status {code}")
+                else:  # it worked, or could not be run at all (run() noted why)
+                    failed = None
+                if failed is not None:
+                    # Said where the application's output is: else a stop command that
+                    # always fails goes unseen, the signals that follow doing its work.
+                    self.logs.note_to(group.name, f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} "
+                                      f"{instance.token} stop command {shlex.join(argv)} "
+                                      f"{failed}; the stop goes on with its next step")
             if await wait_gone(pgid, max(0.0, deadline - time.monotonic())):
                 break
         if not group_alive(pgid):

@@ -3,7 +3,9 @@ in the same order (``-j``)."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 from collections.abc import Callable
 
@@ -50,6 +52,37 @@ def test_an_interrupt_ends_the_searches_under_way_at_once_and_quietly(
     # Not the 60 s the second task would have taken; and no worker's traceback.
     assert time.monotonic() - started < 30
     assert "Traceback" not in capfd.readouterr().err
+
+
+_INTERRUPT_AT_FORK: list[bool] = []
+"""Armed by a test: the next fork of this process is interrupted (SIGINT), in the parent,
+at the moment the fork's hooks run."""
+
+
+def _interrupt_at_fork() -> None:
+    if _INTERRUPT_AT_FORK:
+        _INTERRUPT_AT_FORK.clear()
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+os.register_at_fork(after_in_parent=_interrupt_at_fork)
+
+
+def test_an_interrupt_while_the_workers_are_forked_is_not_lost(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    # Raised inside the fork's hooks, the KeyboardInterrupt was printed ("Exception
+    # ignored in: <function _releaseLock>", a traceback) and dropped: crg check went on
+    # to its end and exited 0.
+    _INTERRUPT_AT_FORK.append(True)
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_tasks(_busy, [(20.0,), (20.0,)], 2)
+    finally:
+        _INTERRUPT_AT_FORK.clear()
+    assert time.monotonic() - started < 15  # the searches were ended, not waited for
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
 
 
 def _facts(report: Report) -> object:

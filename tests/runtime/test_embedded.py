@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from runtime_helpers import (
     PORTS,
+    SLEEPER,
     app_pid,
     aserves,
     eventually,
@@ -21,11 +22,15 @@ from runtime_helpers import (
     refused,
     run,
     running,
+    two_nodes,
+    written,
 )
 
+from crg.runtime.address.loopback import LoopbackDriver
+from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.embedded import EmbeddedCluster
-from crg.runtime.operator import CommandError
-from crg.runtime.status import nodes_line
+from crg.runtime.operator import Client, CommandError
+from crg.runtime.status import nodes_line, title
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -203,5 +208,109 @@ def test_switchover_and_drain_move_groups_in_order(tmp_path: Path) -> None:
             # The halt method ran on n1 in order, for the move to n2.
             assert halt[halt.index("stop-monitors"):][:5] == [
                 "stop-monitors", "stop-app", "release-vip", "notify-down", "release-ownership"]
+
+    run(body())
+
+
+STUBBORN = ("    start \"python3 -c 'import signal, time; signal.signal(signal.SIGTERM, "
+            "signal.SIG_IGN); time.sleep(120)'\"\n    stop signal TERM timeout 2s")
+"""An application that ignores SIGTERM: its stop takes the whole stop timeout."""
+
+
+def test_a_stopping_runtime_refuses_operator_commands(tmp_path: Path) -> None:
+    # Ctrl-C or SIGTERM drains every node; an undrain taken meanwhile started the group
+    # again on the undrained node, and the shutdown, waiting for a halt that never came,
+    # killed it at its deadline instead of halting it in order.
+    setup = two_nodes(tmp_path, STUBBORN)
+
+    async def body() -> None:
+        events = EventLog(setup.events)
+        cluster = EmbeddedCluster(setup.config, run_dir=setup.run_dir,
+                                  address=LoopbackDriver(), events=events)
+        await cluster.start()
+        stopping: asyncio.Task[bool] | None = None
+        try:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"),
+                             START_S, "job up on n1")
+            await eventually(lambda: _ignores_sigterm(app_pid(cluster, "n1", "job")),
+                             START_S, "job ignores SIGTERM")
+            stopping = asyncio.create_task(cluster.shutdown())
+
+            async def drained() -> bool:
+                return bool((await cluster.status())["drained"] == ["n1", "n2"])
+
+            await eventually(drained, START_S, "both nodes drained by the shutdown")
+            # Said, so that nobody takes the drained nodes for an operator's doing.
+            assert title(await cluster.status()).endswith("(embedded, stopping)")
+            answer = await cluster.command({"op": "undrain", "args": ["n2"], "wait": True,
+                                            "timeout": 5.0})
+            assert answer["result"] == "refused", answer
+            assert "undrain n2: refused: the runtime is stopping" in answer["message"]
+        finally:
+            clean = await (stopping if stopping is not None else cluster.shutdown())
+            events.close()
+        assert clean, "the groups did not halt in order"
+        assert [e["result"] for e in written(cluster)
+                if e["event"] == "command" and e["command"] == "undrain"] == ["refused"]
+
+    run(body())
+
+
+def _ignores_sigterm(pid: int | None) -> bool:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("SigIgn:"):
+                    return bool((int(line.split()[1], 16) >> (signal.SIGTERM - 1)) & 1)
+    except OSError:
+        pass
+    return False
+
+
+def test_a_join_interrupted_while_the_lease_runs_out_is_never_taken(tmp_path: Path) -> None:
+    # crg join waits for the crashed node's lease to run out; Ctrl-C meanwhile exits 130,
+    # and the node joined all the same a moment later.
+    setup = two_nodes(tmp_path, SLEEPER)
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"),
+                             START_S, "job up on n1")
+            await cluster.crash("n2")
+            gone = asyncio.Event()
+            gone.set()  # the client closed its connection: interrupted
+            with pytest.raises(CommandError, match="its client went away"):
+                await cluster.join("n2", Client(pid=1, uid=0, gone=gone))
+            assert "n2" not in cluster.agents
+            await cluster.join("n2")  # an operator who stays gets it
+            assert "n2" in cluster.agents
+
+    run(body())
+
+
+def test_a_command_whose_client_went_away_is_followed_no_longer(tmp_path: Path) -> None:
+    # Ctrl-C on crg switchover while it followed the move: the runtime went on following
+    # it up to --timeout (a day at most), then logged an outcome nobody asked for.
+    setup = two_nodes(tmp_path, STUBBORN)
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"),
+                             START_S, "job up on n1")
+            await eventually(lambda: _ignores_sigterm(app_pid(cluster, "n1", "job")),
+                             START_S, "job ignores SIGTERM (its stop takes 2 s)")
+            gone = asyncio.Event()
+            asked = asyncio.create_task(cluster.command(
+                {"op": "switchover", "args": ["job", "n2"], "wait": True, "timeout": 600.0,
+                 "peer": {"pid": os.getpid(), "uid": os.getuid(), "gone": gone}}))
+            await eventually(lambda: placement(cluster, "job")[1] == "moving", START_S,
+                             "the switchover taken")
+            gone.set()  # the client closed its connection: Ctrl-C
+            answer = await asyncio.wait_for(asked, 5)
+            assert answer["result"] == "accepted", answer
+            assert "its client went away before its groups came to rest" in answer["message"]
+            # It stays in force: the move goes on.
+            await eventually(lambda: placement(cluster, "job") == ("n2", "failover", "up"),
+                             START_S, "job on n2")
 
     run(body())

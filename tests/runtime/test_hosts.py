@@ -463,3 +463,76 @@ def test_a_store_that_stops_answering_during_start_up_does_not_end_it(
             assert await again.shutdown()
 
     run(body(), 40)
+
+
+STOPPING_CONFIG = """
+cluster {name} {{
+  nodes n1 n2
+  lease 1s
+  heartbeat 100ms
+  store-timeout 200ms
+  fence-margin 200ms
+}}
+group web {{
+  vip {vip}/8
+  app {{
+    start "python3 -c 'import signal as s, time; s.signal(s.SIGTERM, s.SIG_IGN); time.sleep(60)'"
+    stop signal TERM timeout 2s
+  }}
+  monitor process every 200ms
+  preferred n1
+  possible n2
+}}
+"""
+
+
+def _ignores_sigterm(pid: int | None) -> bool:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("SigIgn:"):
+                    return bool((int(line.split()[1], 16) >> 14) & 1)  # SIGTERM is 15
+    except OSError:
+        pass
+    return False
+
+
+def test_a_stopping_agent_refuses_operator_commands(tmp_path: Path) -> None:
+    # Ctrl-C or SIGTERM drains the node; an undrain through its control socket meanwhile
+    # brought its groups back, and the shutdown killed them at its deadline.
+    name = f"hosts{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    config = parse(STOPPING_CONFIG.format(name=name, vip=vip), "hosts.crg")
+    store = MemoryStore()
+
+    async def body() -> None:
+        host = HostRuntime(config, "n1", store=PartitionableStore(store),
+                           address=LoopbackDriver(), run_dir=tmp_path / "n1",
+                           events=EventLog(), watchdog="none")
+        await host.start()
+        stopping: asyncio.Task[bool] | None = None
+        try:
+            def pid() -> int | None:
+                agent = host.agent
+                current = agent.machine.supervisor.instances.get("web") if agent else None
+                return current.pgid if current is not None else None
+
+            await eventually(lambda: _ignores_sigterm(pid()), 20, "web runs on n1")
+            stopping = asyncio.create_task(host.shutdown())
+            drained = host.services.keys.drained("n1")
+
+            async def is_drained() -> bool:
+                return (await store.snapshot("")).get(drained) is not None
+
+            await eventually(is_drained, 10, "n1 drained by its shutdown")
+            assert title(await host.status()) == f"cluster {name} (node n1, stopping)"
+            answer = await host.command({"op": "undrain", "args": ["n1"], "wait": True,
+                                         "timeout": 5.0})
+            assert answer["result"] == "refused", answer
+            assert "undrain n1: refused: the runtime is stopping" in answer["message"]
+        finally:
+            clean = await (stopping if stopping is not None else host.shutdown())
+        assert clean, "the group did not halt in order"
+        await eventually(lambda: not processes_of(name), 5, "no process left")
+
+    run(body(), 60)

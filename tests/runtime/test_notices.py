@@ -4,7 +4,8 @@ its placement — an offline group does not "run" anywhere."""
 from __future__ import annotations
 
 from crg.dsl import parse
-from crg.runtime.notices import alert_reason
+from crg.runtime.notices import alert_reason, service_reason
+from crg.spec import ActionKind
 from crg.spec.present.simulation import Event, Simulation
 
 CONFIG = """cluster c {
@@ -37,3 +38,33 @@ def test_an_offline_group_on_its_last_node_is_said_to_be_offline() -> None:
     assert reason_after(("offline", "report"), ("fail", "n1")) == (
         "report is in offline mode on n3 (VIP held, application stopped), the last "
         "available node of its list (n3, n1); switching is disabled")
+
+
+def downs_after(*events: tuple[str, ...], config: str = CONFIG) -> list[str]:
+    """The reasons of the service downs the cluster service sends, settling after the
+    last event (in the order the runtime would take the steps)."""
+    sim = Simulation(parse(config, "c.crg"))
+    steps = sim.run([Event(e[0], e[1:]) for e in events[:-1]])
+    last = events[-1]
+    state = sim.model.apply(steps[-1].state, sim.action(steps[-1].state,
+                                                        Event(last[0], last[1:])))
+    reasons = []
+    while transitions := sim.model.system_transitions(state):
+        action, after, _ = transitions[0]
+        if action.kind is ActionKind.NOTIFY_DOWN:
+            reasons.append(service_reason(sim.model, state, after, action.group))
+        state = after
+    return reasons
+
+
+def test_a_down_owed_by_a_lost_node_says_so() -> None:
+    # The hook's CRG_REASON said "the service stopped" for a service whose node crashed.
+    assert downs_after(("fail", "n3")) == [
+        "its node was lost (crashed or cut off); n1 takes it over"]
+    assert downs_after(("fail", "n1"), ("fail", "n3")) == [
+        "its node was lost (crashed or cut off), and no node can host it"]
+    instance = CONFIG.replace("group report {", "group report {\n  kind instance")
+    assert downs_after(("fail", "n3"), config=instance) == [
+        "its node was lost (crashed or cut off); n1 holds its VIP in offline mode: the "
+        "instance runs only on its preferred node"]
+    assert downs_after(("switchover", "report", "n1"), config=instance) == ["moving to n1"]

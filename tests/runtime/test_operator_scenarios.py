@@ -510,3 +510,21 @@ def test_a_runtime_killed_while_a_command_waits_is_said_so(tmp_path: Path) -> No
                    "it answered: it stopped or was killed meanwhile; whether maintenance on "
                    "was taken before is not known: crg status says where the groups are "
                    "once a runtime runs\n")
+
+
+def test_a_command_of_which_some_groups_were_taken_is_not_refused() -> None:
+    # crg maintenance on a b, a already in maintenance: b went in, a was refused. Exit 5
+    # says that nothing was changed; a script would not take b out again.
+    from crg.commands._client import RESULT_CODES
+    from crg.runtime.operator import Answer
+
+    def result(*outcomes: str) -> str:
+        return Answer(results=[{"command": f"c{i}", "result": r, "reason": None}
+                               for i, r in enumerate(outcomes)]).result
+
+    assert RESULT_CODES[result("refused", "done")] == ExitCode.UNFINISHED
+    assert RESULT_CODES[result("done", "refused", "accepted")] == ExitCode.UNFINISHED
+    assert RESULT_CODES[result("refused", "unsettled")] == ExitCode.UNFINISHED
+    assert RESULT_CODES[result("refused", "refused")] == ExitCode.REFUSED
+    assert RESULT_CODES[result("done", "done")] == ExitCode.OK
+    assert RESULT_CODES[result()] == ExitCode.REFUSED

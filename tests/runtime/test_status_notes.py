@@ -73,6 +73,55 @@ def test_why_a_group_is_offline() -> None:
     assert notes({"groups": [by_operator]}) == [
         "web: offline by an operator: its application stays stopped (crg online web ends it)"]
     standby = group(node="n1", mode="offline", offline_by="standby", preferred="n3")
-    assert notes({"groups": [standby]}) == [
-        "web: an instance group, offline until n3, the one node where its application may "
-        "run, is back"]
+    assert notes({"groups": [standby], "nodes": {"n1": "up", "n3": "down"}}) == [
+        "web: an instance group, offline away from n3, the one node where its application "
+        "may run, until n3 is back"]
+
+
+def test_an_instance_away_from_a_home_that_is_up_says_what_keeps_it_away() -> None:
+    # "offline until n3 is back" was said whatever kept it away, n3 up and running: a
+    # switchover, a spent budget, a drain, or failback manual (it stays away for good).
+    away = {"node": "n1", "mode": "offline", "offline_by": "standby", "preferred": "n3"}
+    up = {"n1": "up", "n3": "up"}
+    head = "web: an instance group, offline away from n3, the one node where its " \
+           "application may run"
+    assert notes({"groups": [group(**away, target="n1")], "nodes": up}) == [
+        f"{head}; kept on n1 by a switchover (crg clear web withdraws it)"]
+    banned = group(**away, banned=[{"node": "n3", "until": AT}])
+    assert notes({"groups": [banned], "nodes": up}) == [
+        f"{head}: its restart budget is spent there; banned on n3 until 12:03:04 (crg "
+        "cleanup web clears it)"]
+    drained = {"groups": [group(**away)], "nodes": {"n1": "up", "n3": "drained"},
+               "drained": ["n3"]}
+    assert notes(drained) == [f"{head}, until n3 is undrained"]
+    assert notes({"groups": [group(**away)], "nodes": up}) == [
+        f"{head}: n3 is back, but web fails back only when moved (crg switchover web n3)"]
+
+
+def test_an_offline_taken_in_maintenance_waits_for_its_end() -> None:
+    # crg offline during a maintenance is recorded and acted on when it ends: meanwhile
+    # the application still runs, so the note must not say that it stays stopped.
+    waiting = group(mode="moving", app="up", maintenance=True, offline_by="operator",
+                    preferred="n1")
+    assert notes({"groups": [waiting]}) == [
+        "web: in maintenance: the cluster service takes no action for it; offline by an "
+        "operator once the maintenance ends: its application runs until then (crg online "
+        "web takes it back)"]
+    stopped = group(mode="offline", app="down", maintenance=True, offline_by="operator",
+                    preferred="n1")
+    assert notes({"groups": [stopped]}) == [
+        "web: in maintenance: the cluster service takes no action for it; offline by an "
+        "operator: its application stays stopped (crg online web ends it)"]
+
+
+def test_a_failure_held_in_maintenance_says_it_is_not_checked_again() -> None:
+    # The monitors report a failure once and stop; in maintenance nothing checks again
+    # until it ends, so "app failed" may be over by then (an operator at work fixed it):
+    # the note must not suggest that the monitors are still watching.
+    held = group(maintenance=True, app="failed",
+                 reported={"node": "n1", "reason": "monitor exec x failed 1 time",
+                           "since": AT})
+    assert notes({"groups": [held]}) == [
+        "web: in maintenance: the cluster service takes no action for it; failure reported "
+        "on n1 at 12:03:04: monitor exec x failed 1 time (not checked again until the "
+        "maintenance ends; it counts then if the monitors still say so)"]

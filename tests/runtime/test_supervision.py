@@ -291,3 +291,26 @@ def test_a_look_for_strays_without_descriptors_fails_rather_than_find_none(
     assert looked.stdout.splitlines() == [
         f"with descriptors: [{stray.pid}]",
         "without: unreadable: cannot read the process table: Too many open files"]
+
+
+def test_a_stop_command_that_fails_is_said_in_the_application_log(tmp_path: Path) -> None:
+    """The stop goes on with the signals (they stop the application), and the log where
+    the application's output is says that the stop command failed — it said nothing,
+    so a stop command broken for good went unseen."""
+    setup = two_nodes(tmp_path, f'    start "{PYTHON} -c \'{SLEEPER}\'"\n'
+                                '    stop "sh -c \'exit 3\'" timeout 2s')
+    job = setup.config.group("job")
+
+    async def body() -> None:
+        supervisor = Supervisor(setup.name, "n1", tmp_path / "logs")
+        instance = await supervisor.start(job, {"vip": setup.vips["job"]})
+        try:
+            report = await supervisor.stop(job, instance, {})
+        finally:
+            supervisor.kill_all()
+        assert report == StopReport(graceful=True, killed=False)
+
+    run(body())
+    logged = (tmp_path / "logs" / "job.log").read_text()
+    assert "stop command sh -c 'exit 3' exited with status 3; the stop goes on with its " \
+        "next step" in logged, logged
