@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -273,3 +276,23 @@ def test_the_pcs_script_builds_the_same_configuration(pacemaker: None, pcs: str,
     assert verify(cib).returncode == 0
     assert _normalised(ET.parse(cib).getroot()) == _normalised(
         ET.fromstring(cib_xml(exported, [])))
+
+
+def test_output_to_a_fifo_writes_into_it_and_leaves_it_a_fifo(tmp_path: Path) -> None:
+    # -o /dev/stdout, /dev/null or a named pipe: the file was written beside the target and
+    # renamed over it, so a device or a pipe became a regular file (as root, /dev/null).
+    source, fifo = tmp_path / "shop.crg", tmp_path / "out.pipe"
+    source.write_text(config_text())
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    try:
+        assert main(["export", "pacemaker", str(source), "-o", str(fifo)]) == 0
+    finally:
+        if reader.is_alive():  # nothing opened the pipe for writing: let the reader end
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+        reader.join(10)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert received and "<cib " in received[0]
