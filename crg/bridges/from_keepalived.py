@@ -120,6 +120,13 @@ def _top_level(node: _Node, statement: Stmt, instances: dict[str, list[_Instance
                                   "priority must be a whole number") from None
         state = statement.find("state")
         master = bool(state and state.words and state.words[0].upper() == "MASTER")
+        twice = next((i for i in instances.get(statement.words[0], ())
+                      if i.node == node.name), None)
+        if twice is not None:
+            raise node.file.error(statement.span, f"vrrp_instance {statement.words[0]} is "
+                                                  "defined twice in this file (first at line "
+                                                  f"{twice.statement.span.line})",
+                                  "give each instance its own name")
         instances.setdefault(statement.words[0], []).append(
             _Instance(node.name, statement, node.notes, value, master))
     elif statement.name == "vrrp_script":
@@ -165,9 +172,31 @@ def _group(name: str, found: list[_Instance], nodes: list[_Node], draft: Draft) 
     group.add(f"failback {'manual' if manual else 'auto'}")
     group.add("restarts 0 within 5m", "keepalived moves the address at the first failed "
                                       "check (after 'fall' failures): no local restart")
+    for instance in found[1:]:
+        _compare(instance, first, nodes, group)
     for instance in found:
         _unmapped(instance, group)
     return group
+
+
+def _compare(instance: _Instance, first: _Instance, nodes: list[_Node],
+             group: DraftGroup) -> None:
+    """Name what another node's copy of the instance says differently: a crg group has one
+    address and one set of checks for every node, taken from the first file."""
+    node = next(n for n in nodes if n.name == instance.node)
+    theirs = DraftGroup(group.name, comments=group.comments)
+    _vip(node, instance.statement, theirs)
+    _monitors(node, instance.statement, theirs)
+    for what, prefix in (("virtual address", "vip "), ("checks", "monitor ")):
+        verb = "differs" if what == "virtual address" else "differ"
+        ours = [s.text for s in group.statements if s.text.startswith(prefix)]
+        other = [s.text for s in theirs.statements if s.text.startswith(prefix)]
+        if other != ours:
+            instance.notes.add(instance.statement.span,
+                               f"vrrp_instance {instance.statement.words[0]} on "
+                               f"{instance.node}: its {what} ({'; '.join(other)}) {verb} from "
+                               f"{first.node}'s ({'; '.join(ours)}); a crg group has the same "
+                               f"on every node: {first.node}'s is imported", group.comments)
 
 
 def _vip(node: _Node, instance: Stmt, group: DraftGroup) -> None:
@@ -243,13 +272,22 @@ def _seconds(node: _Node, script: Stmt, keyword: str, default: int) -> int:
 def _unmapped(instance: _Instance, group: DraftGroup) -> None:
     for entry in instance.statement.children or []:
         if entry.name in MAPPED_INSTANCE:
-            if entry.name == "notify_fault" and entry.words and not any(
-                    s.text.startswith("alert command") for s in group.statements):
-                message = instance.notes.add(
-                    entry.span, "notify_fault: becomes an alert command, which crg calls "
-                                "for the last-node and blocked alerts rather than "
-                                "for a fault")
-                group.add(f"alert command {literal(' '.join(entry.words))}", message)
+            if entry.name == "notify_fault" and entry.words:
+                alert = f"alert command {literal(' '.join(entry.words))}"
+                alerts = [s.text for s in group.statements
+                          if s.text.startswith("alert command")]
+                if not alerts:
+                    message = instance.notes.add(
+                        entry.span, "notify_fault: becomes an alert command, which crg calls "
+                                    "for the last-node and blocked alerts rather than "
+                                    "for a fault")
+                    group.add(alert, message)
+                elif alert not in alerts:
+                    instance.notes.add(entry.span, f"notify_fault (on {instance.node}) "
+                                                   f"{' '.join(entry.words)}: differs from "
+                                                   f"the {alerts[0]} imported "
+                                                   "from another node; crg calls one on "
+                                                   "every node; not imported", group.comments)
             continue
         hint = _WHY.get(entry.name, "")
         if entry.name.startswith("notify"):

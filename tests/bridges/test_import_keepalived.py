@@ -111,3 +111,40 @@ def test_an_import_that_crg_rejects_points_into_the_written_file(
     assert f"{out}:" in err and "does not validate" in err
     with pytest.raises(ConfigError):
         load(out)
+
+
+def test_what_another_node_says_differently_is_named(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # The group was read from the first file alone: lb2's own address, interface, check and
+    # notify_fault for the same instance were dropped without a word.
+    lb2 = tmp_path / "lb2.conf"
+    lb2.write_text(LB2.read_text().replace("192.0.2.100/24 dev eth0", "192.0.2.199/24 dev eth1")
+                   .replace('killall -0 haproxy"', 'killall -0 nginx"')
+                   .replace("page-oncall.sh", "page-other.sh"))
+    out, code = imported(tmp_path, LB1, lb2)
+    assert code == "0"
+    err = capsys.readouterr().err
+    assert (f"{lb2}:16:1: warning: vrrp_instance VI_WEB on lb2: its virtual address "
+            "(vip 192.0.2.199/24 dev eth1) differs from lb1's (vip 192.0.2.100/24 dev eth0)"
+            in err)
+    assert f"{lb2}:16:1: warning: vrrp_instance VI_WEB on lb2: its checks" in err
+    assert "killall -0 nginx" in err
+    assert (f"{lb2}:36:5: warning: notify_fault (on lb2) /etc/keepalived/page-other.sh: "
+            "differs" in err)
+    # VI_API has the same address in both files: nothing to say about it.
+    assert "VI_API on lb2: its virtual address" not in err
+    text = out.read_text()
+    assert "192.0.2.199" in text and "page-other.sh" in text  # in comments
+    web = load(out).groups[0]
+    assert str(web.vip) == "192.0.2.100/24"
+
+
+def test_an_instance_defined_twice_in_one_file_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The second one was dropped without a word ("everything mapped").
+    path = tmp_path / "keepalived.conf"
+    path.write_text("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n}\n"
+                    "vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.2/24\n  }\n}\n")
+    assert main(["import", "keepalived", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:6:1: error: vrrp_instance VI_1 is defined twice in this file" in err
