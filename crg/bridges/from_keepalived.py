@@ -235,8 +235,9 @@ def _vip(node: _Node, instance: Stmt, group: DraftGroup) -> None:
 
 def _monitors(node: _Node, instance: Stmt, group: DraftGroup) -> None:
     tracked = instance.find("track_script")
-    names = [c.name for c in tracked.children or []] if tracked is not None else []
-    for name in names:
+    entries = list(tracked.children or []) if tracked is not None else []
+    for entry in entries:
+        name = entry.name
         script = node.scripts.get(name)
         if script is None:
             raise node.file.error(tracked.span if tracked else instance.span,
@@ -244,29 +245,66 @@ def _monitors(node: _Node, instance: Stmt, group: DraftGroup) -> None:
         command = script.find("script")
         if command is None or not command.words:
             raise node.file.error(script.span, f"vrrp_script {name} has no script")
-        interval = _seconds(node, script, "interval", 1)
-        timeout = _seconds(node, script, "timeout", interval)
-        fall = _seconds(node, script, "fall", 1)
+        interval = _milliseconds(node, script, "interval", 1000)
+        timeout = _milliseconds(node, script, "timeout", interval)
+        fall = _count(node, script, "fall", 1)
         group.add(f"monitor exec {literal(' '.join(command.words))} every "
-                  f"{duration_text(interval * 1000)} timeout "
-                  f"{duration_text(min(timeout, interval) * 1000)} fails {max(fall, 1)}")
+                  f"{duration_text(interval)} timeout "
+                  f"{duration_text(min(timeout, interval))} fails {fall}")
+        if timeout > interval:
+            node.notes.add((script.find("timeout") or script).span,
+                           f"vrrp_script {name}: timeout {duration_text(timeout)} is longer "
+                           f"than its interval; imported as {duration_text(interval)} (crg "
+                           "runs one check at a time)", group.comments)
         weight = script.find("weight")
         if weight is not None and weight.words and weight.words[0] not in ("0", "+0", "-0"):
             node.notes.add(weight.span, f"vrrp_script {name}: weight {weight.words[0]} changes "
                                         "the priority instead of failing the instance; crg "
                                         "counts a failed check as a fault", group.comments)
-    if not names:
+        if entry.words:
+            node.notes.add(entry.span, f"track_script {name} {' '.join(entry.words)}: a weight "
+                                       "changes the priority instead of failing the instance; "
+                                       "crg counts a failed check as a fault", group.comments)
+        for other in script.children or []:
+            if other.name not in _MAPPED_SCRIPT:
+                why = _SCRIPT_WHY.get(other.name, "")
+                node.notes.add(other.span, f"vrrp_script {name}: {other.name} has no "
+                                           f"counterpart in crg{why}; not imported",
+                               group.comments)
+    if not entries:
         group.add("monitor process", "no track_script: crg watches the placeholder process")
 
 
-def _seconds(node: _Node, script: Stmt, keyword: str, default: int) -> int:
+_MAPPED_SCRIPT = {"script", "interval", "timeout", "fall", "weight"}
+_SCRIPT_WHY = {"rise": " (the passed checks keepalived needs before a node leaves its "
+                       "fault state)",
+               "user": " (crg runs a check as its own user)"}
+
+
+def _milliseconds(node: _Node, script: Stmt, keyword: str, default: int) -> int:
+    """keepalived's seconds (decimals allowed) in milliseconds, at least one."""
     statement = script.find(keyword)
     if statement is None or not statement.words:
         return default
     try:
-        return max(int(float(statement.words[0])), 1)
+        seconds = float(statement.words[0])
     except ValueError:
         raise node.file.error(statement.args[0].span, f"{keyword} must be a number") from None
+    if not 0 < seconds <= 86_400:
+        raise node.file.error(statement.args[0].span, f"{keyword} must be more than 0 and at "
+                                                      "most a day of seconds")
+    return max(round(seconds * 1000), 1)
+
+
+def _count(node: _Node, script: Stmt, keyword: str, default: int) -> int:
+    statement = script.find(keyword)
+    if statement is None or not statement.words:
+        return default
+    try:
+        return max(int(statement.words[0]), 1)
+    except ValueError:
+        raise node.file.error(statement.args[0].span, f"{keyword} must be a whole "
+                                                      "number") from None
 
 
 def _unmapped(instance: _Instance, group: DraftGroup) -> None:

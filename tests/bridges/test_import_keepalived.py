@@ -148,3 +148,23 @@ def test_an_instance_defined_twice_in_one_file_is_refused(
     assert main(["import", "keepalived", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}:6:1: error: vrrp_instance VI_1 is defined twice in this file" in err
+
+
+def test_what_a_vrrp_script_says_that_crg_cannot_is_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # rise and user were dropped without a word, a timeout longer than the interval was cut
+    # to the interval, a weight given in track_script was ignored, and interval 0.5 became 1s.
+    path = tmp_path / "keepalived.conf"
+    path.write_text('vrrp_script chk {\n  script "/bin/chk"\n  interval 0.5\n  timeout 3\n'
+                    "  rise 2\n  user nobody\n}\n"
+                    "vrrp_instance V {\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n"
+                    "  track_script {\n    chk weight -20\n  }\n}\n")
+    out = tmp_path / "k.crg"
+    assert main(["import", "keepalived", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"{path}:4:3: warning: vrrp_script chk: timeout 3s is longer than its interval" in err
+    assert f"{path}:5:3: warning: vrrp_script chk: rise has no counterpart" in err
+    assert f"{path}:6:3: warning: vrrp_script chk: user has no counterpart" in err
+    assert f"{path}:13:5: warning: track_script chk weight -20: a weight changes" in err
+    (check,) = load(out).groups[0].monitors
+    assert (check.interval_ms, check.timeout_ms) == (500, 500)
