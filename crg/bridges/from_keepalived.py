@@ -115,9 +115,13 @@ def _top_level(node: _Node, statement: Stmt, instances: dict[str, list[_Instance
         priority = statement.find("priority")
         try:
             value = int(priority.words[0]) if priority and priority.words else DEFAULT_PRIORITY
+            if not 1 <= value <= 255:
+                raise ValueError(value)
         except ValueError:
+            # keepalived too refuses it (and runs with 100 instead, which the order of the
+            # candidates would not show).
             raise node.file.error(priority.args[0].span if priority else statement.span,
-                                  "priority must be a whole number") from None
+                                  "priority must be a whole number from 1 to 255") from None
         state = statement.find("state")
         master = bool(state and state.words and state.words[0].upper() == "MASTER")
         twice = next((i for i in instances.get(statement.words[0], ())

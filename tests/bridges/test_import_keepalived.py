@@ -60,6 +60,10 @@ def test_one_file_assumes_mirrored_peers(tmp_path: Path) -> None:
     ('vrrp_script chk {\n  script "/bin/true\n}\n', "2:10", "not closed"),
     ("vrrp_instance VI_1 {\n  priority high\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n",
      "2:12", "whole number"),
+    ("vrrp_instance VI_1 {\n  priority 0\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n",
+     "2:12", "from 1 to 255"),
+    ("vrrp_instance VI_1 {\n  priority 300\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n",
+     "2:12", "from 1 to 255"),
     ("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.300/24\n  }\n}\n", "3:5",
      "not an IP address"),
     ("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.1\n  }\n  track_script {\n"
