@@ -211,8 +211,12 @@ def _vip(node: _Node, instance: Stmt, group: DraftGroup) -> None:
                                              "virtual_ipaddress")
     entry = addresses[0]
     text = entry.name
+    # An IPv6 zone (fe80::1%eth0/64) names the interface; ipaddress would drop it.
+    address, _, zone = text.partition("/")[0].partition("%")
     try:
-        interface = ipaddress.ip_interface(text)
+        interface = ipaddress.ip_interface(address + text[len(text.partition("/")[0]):])
+        if zone and interface.version != 6:
+            raise ValueError(text)
     except ValueError:
         raise node.file.error(entry.span, f"'{text}' is not an IP address (with an optional "
                                           "/prefix)") from None
@@ -224,6 +228,8 @@ def _vip(node: _Node, instance: Stmt, group: DraftGroup) -> None:
     words = entry.words
     if "dev" in words and words.index("dev") + 1 < len(words):
         device = words[words.index("dev") + 1]
+    elif zone:
+        device = zone
     else:
         interface_stmt = instance.find("interface")
         device = interface_stmt.words[0] if interface_stmt and interface_stmt.words else None

@@ -64,6 +64,8 @@ def test_one_file_assumes_mirrored_peers(tmp_path: Path) -> None:
      "2:12", "from 1 to 255"),
     ("vrrp_instance VI_1 {\n  priority 300\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n",
      "2:12", "from 1 to 255"),
+    ("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.1%eth0/24\n  }\n}\n", "3:5",
+     "not an IP address"),
     ("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.300/24\n  }\n}\n", "3:5",
      "not an IP address"),
     ("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.1\n  }\n  track_script {\n"
@@ -172,3 +174,15 @@ def test_what_a_vrrp_script_says_that_crg_cannot_is_named(
     assert f"{path}:13:5: warning: track_script chk weight -20: a weight changes" in err
     (check,) = load(out).groups[0].monitors
     assert (check.interval_ms, check.timeout_ms) == (500, 500)
+
+
+def test_an_ipv6_zone_is_the_vip_s_interface(tmp_path: Path) -> None:
+    # ipaddress drops a zone given with a prefix: fe80::1%eth0/64 became fe80::1/64 on the
+    # instance's interface, eth1.
+    path = tmp_path / "keepalived.conf"
+    path.write_text("vrrp_instance V {\n  interface eth1\n  virtual_ipaddress {\n"
+                    "    fe80::1%eth0/64\n  }\n}\n")
+    out = tmp_path / "k.crg"
+    assert main(["import", "keepalived", str(path), "-o", str(out)]) == 0
+    (group,) = load(out).groups
+    assert (str(group.vip), group.vip.device) == ("fe80::1/64", "eth0")
