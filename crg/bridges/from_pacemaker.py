@@ -132,8 +132,11 @@ def _groups(doc: XmlDocument, configuration: ET.Element, notes: Notes,
             draft: Draft) -> dict[str, _Group]:
     resources = configuration.find("resources")
     groups: dict[str, _Group] = {}
+    templates = {t.get("id", ""): t for t in configuration.iterfind("resources/template")}
     for element in list(resources) if resources is not None else []:
         where = doc.where(element)
+        if element.tag == "template":
+            continue  # read with the primitives made from it
         if element.tag == "primitive":
             if element.get("class") == "stonith":
                 notes.add(where, f"{doc.describe(element)}: a fencing device; crg's groups "
@@ -147,18 +150,22 @@ def _groups(doc: XmlDocument, configuration: ET.Element, notes: Notes,
             notes.add(where, f"{doc.describe(element)}: {element.tag} resources have no "
                              "counterpart in crg; not imported", draft.comments)
             continue
-        group = _group(doc, element, notes, draft)
+        group = _group(doc, element, notes, draft, templates)
         if group is not None:
             groups[element.get("id", "")] = group
     return groups
 
 
-def _group(doc: XmlDocument, element: ET.Element, notes: Notes,
-           draft: Draft) -> _Group | None:
+def _group(doc: XmlDocument, element: ET.Element, notes: Notes, draft: Draft,
+           templates: dict[str, ET.Element]) -> _Group | None:
     gid = element.get("id") or ""
     if not gid:
         raise doc.error(element, "<group> without an id")
-    members = list(element.iterfind("primitive"))
+    members = [_from_template(doc, m, templates) for m in element.iterfind("primitive")]
+    for member in members:
+        if not member.get("class") or not member.get("type"):
+            raise doc.error(member, f"{doc.describe(member)}: no class or type (nor a "
+                                    "template giving them): no agent to run")
     vips = [m for m in members if _agent(m) in VIP_AGENTS]
     apps = [m for m in members if m not in vips]
     if not vips or not apps:
@@ -196,6 +203,25 @@ def _group(doc: XmlDocument, element: ET.Element, notes: Notes,
                                           "counterpart in crg; not imported",
                       draft_group.comments)
     return group
+
+
+def _from_template(doc: XmlDocument, primitive: ET.Element,
+                   templates: dict[str, ET.Element]) -> ET.Element:
+    """A primitive made from a ``<template>`` as Pacemaker reads it: the template's agent,
+    parameters, operations and meta attributes, the primitive's own winning."""
+    name = primitive.get("template")
+    if name is None:
+        return primitive
+    template = templates.get(name)
+    if template is None:
+        raise doc.error(primitive, f"{doc.describe(primitive)}: template '{name}' is not in "
+                                   "the CIB's resources")
+    merged = ET.Element("primitive", {k: v for k, v in {**template.attrib,
+                                                         **primitive.attrib}.items()
+                                      if k != "template"})
+    merged.extend([*template, *primitive])
+    doc.positions[id(merged)] = doc.where(primitive)
+    return merged
 
 
 def _agent(primitive: ET.Element) -> tuple[str, str, str]:

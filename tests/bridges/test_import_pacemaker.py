@@ -193,6 +193,25 @@ def test_what_an_operator_moved_or_banned_is_not_configuration(
 
 # -- bad input ------------------------------------------------------------------------------------
 
+TEMPLATED = """<cib><configuration><nodes><node id="1" uname="n1"/></nodes><resources>
+<template id="app-t" class="ocf" provider="heartbeat" type="Dummy"><instance_attributes id="t-i"><nvpair id="t-i-a" name="fake" value="x"/><nvpair id="t-i-b" name="state" value="/t"/></instance_attributes><operations><op id="t-m" name="monitor" interval="7s"/></operations></template>
+<group id="g"><primitive id="v" class="ocf" provider="heartbeat" type="IPaddr2"><instance_attributes id="i"><nvpair id="p" name="ip" value="10.0.0.1"/><nvpair id="q" name="cidr_netmask" value="24"/></instance_attributes></primitive>
+<primitive id="a" template="app-t"><instance_attributes id="a-i"><nvpair id="a-i-b" name="state" value="/a"/></instance_attributes></primitive></group>
+</resources></configuration></cib>"""  # noqa: E501  (a CIB as crmsh writes it)
+
+
+def test_a_primitive_made_from_a_template_runs_the_template_s_agent(tmp_path: Path) -> None:
+    # It had no class, provider or type of its own: the import ran
+    # "/usr/lib/ocf/resource.d// start", without a word.
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED)
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    (group,) = load(out).groups
+    assert group.app.start.text == "/usr/lib/ocf/resource.d/heartbeat/Dummy start"
+    assert dict(group.app.env) == {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESKEY_fake": "x",
+                                   "OCF_RESKEY_state": "/a"}
+    assert [m.interval_ms for m in group.monitors] == [7000]
+
 
 @pytest.mark.parametrize(("text", "where", "words"), [
     ("<cib><configuration>", "1:", "not well-formed"),
@@ -206,6 +225,9 @@ def test_what_an_operator_moved_or_banned_is_not_configuration(
      "</resources></configuration></cib>", "2:", "is not an IP address"),
     ('<cib><configuration><nodes><node id="1" uname="n1"/></nodes><resources/>\n'
      "<constraints/></configuration></cib>", "1:", "no group could be imported"),
+    (TEMPLATED.replace('template="app-t"', 'template="nowhere"'), "4:1",
+     "template 'nowhere' is not in the CIB's resources"),
+    (TEMPLATED.replace('template="app-t"', ""), "4:1", "no class or type"),
 ])
 def test_bad_input_is_an_error_at_its_element(tmp_path: Path, text: str, where: str,
                                               words: str,
