@@ -196,13 +196,36 @@ def _group(doc: XmlDocument, element: ET.Element, notes: Notes, draft: Draft,
                                           for line in app.items) + "\n}")
     for monitor in app.monitors:
         draft_group.add(monitor)
-    for key in ("target-role", "is-managed", "priority"):
-        value = _meta(group, key)
-        if value is not None:
-            notes.add(doc.where(element), f"{doc.describe(element)}: {key}={value} has no "
-                                          "counterpart in crg; not imported",
-                      draft_group.comments)
+    _unread_attributes(doc, group, notes)
     return group
+
+
+READ_META = {"resource-stickiness", "migration-threshold", "failure-timeout"}
+
+
+def _unread_attributes(doc: XmlDocument, group: _Group, notes: Notes) -> None:
+    """Name the meta attributes (target-role, is-managed, priority, allow-migrate...),
+    conditional attribute sets and utilization of the group and its two imported members
+    that the import does not read."""
+    comments = group.draft.comments
+    for owner in (group.element, group.vip, group.app):
+        what = doc.describe(owner)
+        for attributes in owner.iterfind("meta_attributes"):
+            if attributes.find("rule") is not None:
+                notes.add(doc.where(attributes),
+                          f"{what}: a rule decides when {doc.describe(attributes)} applies; "
+                          "crg has no rules: read as if it always held", comments)
+            for pair in attributes.iterfind("nvpair"):
+                if pair.get("name") not in READ_META:
+                    notes.add(doc.where(pair), f"{what}: {pair.get('name')}={pair.get('value')}"
+                                               " has no counterpart in crg; not imported",
+                              comments)
+        for utilization in owner.iterfind("utilization"):
+            used = ", ".join(f"{p.get('name')}={p.get('value')}"
+                             for p in utilization.iterfind("nvpair"))
+            notes.add(doc.where(utilization),
+                      f"{what}: utilization {used} has no counterpart in crg (it places "
+                      "groups by their lists and avoid only); not imported", comments)
 
 
 def _from_template(doc: XmlDocument, primitive: ET.Element,

@@ -294,3 +294,29 @@ def test_stickiness_reads_as_the_failback_pacemaker_would_show(stickiness: str, 
     assert config.group("web").failback.value == failback
     said = [n for n in notes if "stickiness" in n]
     assert (note is None and not said) or (note is not None and note in said[0]), said
+
+
+def test_meta_attributes_and_utilization_it_does_not_read_are_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Only target-role, is-managed and priority were named: allow-migrate, a group's
+    # collocated=false, a rule on a meta attribute set and utilization went without a word.
+    cib = TEMPLATED.replace(
+        '<group id="g">', '<group id="g"><meta_attributes id="g-m"><rule id="g-r" score="0">'
+        '<date_expression id="g-d" operation="lt" end="2030-01-01"/></rule>'
+        '<nvpair id="g-m-c" name="collocated" value="false"/>'
+        '<nvpair id="g-m-s" name="resource-stickiness" value="100"/></meta_attributes>').replace(
+        '<primitive id="a" template="app-t">', '<primitive id="a" template="app-t">'
+        '<meta_attributes id="a-m"><nvpair id="a-m-a" name="allow-migrate" value="true"/>'
+        '</meta_attributes><utilization id="a-u"><nvpair id="a-u-c" name="cpu" value="2"/>'
+        "</utilization>")
+    path = tmp_path / "cib.xml"
+    path.write_text(cib)
+    assert main(["import", "pacemaker", str(path), "-o", str(tmp_path / "x.crg")]) == 0
+    err = capsys.readouterr().err
+    assert ('<group id="g">: a rule decides when <meta_attributes id="g-m"> applies; crg has '
+            "no rules: read as if it always held") in err
+    assert '<group id="g">: collocated=false has no counterpart in crg; not imported' in err
+    assert '<primitive id="a">: allow-migrate=true has no counterpart in crg' in err
+    assert '<primitive id="a">: utilization cpu=2 has no counterpart in crg' in err
+    assert "resource-stickiness=100 has no" not in err
+    assert f"{path}:3:" in err and f"{path}:4:" in err
