@@ -64,10 +64,13 @@ def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
     if configuration is None:
         raise doc.error(root, "<cib> has no <configuration>")
     properties = _nvpairs(configuration.find("crm_config"))
-    nodes = _nodes(doc, configuration, notes)
-    draft = Draft(crg_name(properties.get("cluster-name") or _stem(doc.source.path)), nodes)
+    draft = Draft(crg_name(properties.get("cluster-name") or _stem(doc.source.path)), [])
     draft.comments.append(f"Imported by crg from {doc.source.path} (Pacemaker CIB).")
+    nodes = draft.nodes = _nodes(doc, configuration, notes, draft.comments)
     defaults = _nvpairs(configuration.find("rsc_defaults"))
+    for section, read in (("crm_config", READ_PROPERTIES), ("rsc_defaults", READ_META),
+                          ("op_defaults", set[str]())):
+        _unread_settings(doc, configuration.find(section), read, notes, draft)
     groups = _groups(doc, configuration, notes, draft)
     _constraints(doc, configuration, groups, notes, draft)
     symmetric = properties.get("symmetric-cluster", "true").lower() in ("true", "yes", "1")
@@ -99,24 +102,64 @@ def _stem(path: str) -> str:
     return name.rsplit(".", 1)[0] or "imported"
 
 
+READ_PROPERTIES = {"symmetric-cluster", "no-quorum-policy", "cluster-name",
+                   # The cluster's own records, and STONITH (fencing devices are named
+                   # where they are): nothing to import.
+                   "dc-version", "cluster-infrastructure", "have-watchdog",
+                   "last-lrm-refresh", "stonith-enabled"}
+
+
+def _unread_settings(doc: XmlDocument, section: ET.Element | None, read: set[str],
+                     notes: Notes, draft: Draft) -> None:
+    """Name the cluster properties and resource or operation defaults that are not read,
+    and the sets of them that a rule makes conditional."""
+    if section is None:
+        return
+    for attributes in section:
+        if attributes.find("rule") is not None:
+            notes.add(doc.where(attributes),
+                      f"<{section.tag}>: a rule decides when {doc.describe(attributes)} "
+                      "applies; crg has no rules: read as if it always held", draft.comments)
+        for pair in attributes.iterfind("nvpair"):
+            if pair.get("name") not in read:
+                why = ("an operation is imported with its own settings only, crg's defaults "
+                       "for the rest" if section.tag == "op_defaults"
+                       else "no counterpart in crg")
+                notes.add(doc.where(pair), f"<{section.tag}>: {pair.get('name')}="
+                                           f"{pair.get('value')}: {why}; not imported",
+                          draft.comments)
+
+
 def _nvpairs(parent: ET.Element | None) -> dict[str, str]:
     if parent is None:
         return {}
     return {p.get("name", ""): p.get("value", "") for p in parent.iter("nvpair")}
 
 
-def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes) -> list[str]:
+def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
+           comments: list[str]) -> list[str]:
     nodes = []
     for node in configuration.iterfind("nodes/node"):
         name = node.get("uname") or node.get("id") or ""
         if node.get("type") in ("ping",):
             notes.add(doc.where(node), f"{doc.describe(node)}: a ping node hosts nothing; "
-                                       "not imported")
+                                       "not imported", comments)
             continue
         if crg_name(name) != name:
             raise doc.error(node, f"node '{name}' is not a crg name (letters, digits, _ . -, "
                                   "not starting with a digit)")
         nodes.append(name)
+        for attributes in (*node.iterfind("instance_attributes"), *node.iterfind("utilization")):
+            pairs = {p.get("name", ""): p.get("value", "") for p in attributes.iter("nvpair")}
+            if not pairs:
+                continue
+            standby = (" (a node in standby: crg drain is its counterpart)"
+                       if pairs.get("standby", "").lower() in ("on", "true", "yes", "1")
+                       else "")
+            notes.add(doc.where(attributes),
+                      f"{doc.describe(node)} {name}: {attributes.tag.replace('_', ' ')} "
+                      + ", ".join(f"{k}={v}" for k, v in pairs.items())
+                      + f": no counterpart in crg{standby}; not imported", comments)
     if not nodes:
         raise doc.error(configuration.find("nodes") or configuration,
                         "the CIB lists no nodes (<nodes> is empty)",

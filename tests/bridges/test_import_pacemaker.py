@@ -320,3 +320,35 @@ def test_meta_attributes_and_utilization_it_does_not_read_are_named(
     assert '<primitive id="a">: utilization cpu=2 has no counterpart in crg' in err
     assert "resource-stickiness=100 has no" not in err
     assert f"{path}:3:" in err and f"{path}:4:" in err
+
+
+def test_cluster_properties_defaults_and_node_attributes_it_does_not_read_are_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # maintenance-mode, op_defaults, a rule on rsc_defaults and a node in standby were
+    # dropped without a word.
+    cib = TEMPLATED.replace(
+        "<cib><configuration>",
+        '<cib><configuration><crm_config><cluster_property_set id="o">'
+        '<nvpair id="o-v" name="dc-version" value="2.1.5"/>'
+        '<nvpair id="o-m" name="maintenance-mode" value="true"/></cluster_property_set>'
+        "</crm_config>").replace(
+        '<node id="1" uname="n1"/>', '<node id="1" uname="n1"><instance_attributes id="n1-a">'
+        '<nvpair id="n1-s" name="standby" value="on"/></instance_attributes></node>').replace(
+        "</resources>", '</resources><rsc_defaults><meta_attributes id="rd">'
+        '<rule id="rd-r" score="0"><expression id="rd-e" attribute="#uname" operation="eq" '
+        'value="n1"/></rule><nvpair id="rd-s" name="resource-stickiness" value="1000"/>'
+        '</meta_attributes></rsc_defaults><op_defaults><meta_attributes id="od">'
+        '<nvpair id="od-t" name="timeout" value="90s"/></meta_attributes></op_defaults>')
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(cib)
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    for said in ("<crm_config>: maintenance-mode=true: no counterpart in crg; not imported",
+                 '<node id="1"> n1: instance attributes standby=on: no counterpart in crg (a '
+                 "node in standby: crg drain is its counterpart)",
+                 '<rsc_defaults>: a rule decides when <meta_attributes id="rd"> applies',
+                 "<op_defaults>: timeout=90s: an operation is imported with its own settings "
+                 "only"):
+        assert said in err
+        assert said.split(":")[1].split()[0] in out.read_text()
+    assert "dc-version=" not in err  # the cluster's own record
