@@ -212,7 +212,7 @@ def _group(doc: XmlDocument, element: ET.Element, notes: Notes, draft: Draft,
     vips = [m for m in members if _agent(m) in VIP_AGENTS]
     apps = [m for m in members if m not in vips]
     if not vips or not apps:
-        missing = "an IPaddr2 address" if not vips else "an application"
+        missing = "IPaddr2 address" if not vips else "application"
         notes.add(doc.where(element), f"{doc.describe(element)}: has no {missing}; a crg "
                                       "group needs both; not imported", draft.comments)
         return None
@@ -352,6 +352,19 @@ def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, 
             notes.add(where, f"{what}: rules and resource sets have no counterpart in crg; "
                              "not imported", draft.comments)
             continue
+        if element.tag in ("rsc_location", "rsc_colocation"):
+            role = next((f"{a}={element.get(a)}" for a in ("role", "rsc-role", "with-rsc-role")
+                         if element.get(a) not in (None, "Started")), None)
+            if role is not None:
+                # A group is never promoted: Pacemaker never applies it to one.
+                notes.add(where, f"{what}: {role}: applies to promotable resources only, "
+                                 "which crg does not import; not imported", draft.comments)
+                continue
+            for attribute in ("resource-discovery", "node-attribute"):
+                if element.get(attribute) is not None:
+                    notes.add(where, f"{what}: {attribute}={element.get(attribute)} has no "
+                                     "counterpart in crg; read as if it were not there",
+                              draft.comments)
         try:
             value = score(element.get("score"))
         except ValueError:
@@ -388,8 +401,11 @@ def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, 
                                      "is soft (a group rather shares a node than stops)",
                               ours.draft.comments)
         else:
-            notes.add(where, f"{what}: {element.tag} has no counterpart in crg (groups start "
-                             "independently); not imported", draft.comments)
+            why = {"rsc_order": " (groups start independently)",
+                   "rsc_ticket": " (tickets grant resources to a site of a multi-site "
+                                 "cluster)"}.get(element.tag, "")
+            notes.add(where, f"{what}: {element.tag} has no counterpart in crg{why}; not "
+                             "imported", draft.comments)
 
 
 def _operator_command(element: ET.Element) -> str | None:

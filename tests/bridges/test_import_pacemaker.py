@@ -352,3 +352,30 @@ def test_cluster_properties_defaults_and_node_attributes_it_does_not_read_are_na
         assert said in err
         assert said.split(":")[1].split()[0] in out.read_text()
     assert "dc-version=" not in err  # the cluster's own record
+
+
+def test_a_location_for_the_promoted_role_does_not_place_a_group(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A group is never promoted, so Pacemaker never applies it (crm_simulate starts g on
+    # n1); read as a plain score, it made n2 the preferred node, without a word.
+    # resource-discovery was dropped without a word too, and a ticket was said to be about
+    # the order of starts.
+    cib = TEMPLATED.replace('<node id="1" uname="n1"/>',
+                            '<node id="1" uname="n1"/><node id="2" uname="n2"/>').replace(
+        "</resources>", '</resources><constraints>\n'
+        '<rsc_location id="l1" rsc="g" node="n2" score="100" role="Promoted"/>\n'
+        '<rsc_location id="l2" rsc="g" node="n1" score="10" resource-discovery="never"/>\n'
+        '<rsc_ticket id="t" rsc="g" ticket="T"/>\n</constraints>').replace(
+        '<resources>', '<resources><group id="lone"><primitive id="lone-a" class="systemd" '
+        'type="x"/></group>')
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(cib)
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert (f"{path}:6:1: warning: <rsc_location id=\"l1\">: role=Promoted: applies to "
+            "promotable resources only, which crg does not import; not imported") in err
+    assert ('<rsc_location id="l2">: resource-discovery=never has no counterpart in crg; '
+            "read as if it were not there") in err
+    assert '<rsc_ticket id="t">: rsc_ticket has no counterpart in crg (tickets' in err
+    assert '<group id="lone">: has no IPaddr2 address; a crg group needs both' in err
+    assert load(out).group("g").candidates == ("n1", "n2")
