@@ -296,3 +296,19 @@ def test_output_to_a_fifo_writes_into_it_and_leaves_it_a_fifo(tmp_path: Path) ->
         reader.join(10)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert received and "<cib " in received[0]
+
+
+def test_an_exec_check_s_node_placeholder_is_expanded_by_the_agent_s_eval(
+        tmp_path: Path) -> None:
+    # ocf:heartbeat:anything runs monitor_hook with eval "$OCF_RESKEY_monitor_hook": a
+    # '$(crm_node -n)' in single quotes reached the check as those very characters.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "crm_node").write_text("#!/bin/sh\necho n2\n")
+    (fake / "crm_node").chmod(0o755)
+    root, _ = export(config_text(extra='monitor exec "/bin/echo {node} --on={node} \'a b\'"'))
+    hook = params(root, "web-app")["monitor_hook"]
+    run = subprocess.run(["/bin/sh", "-c", 'eval "$OCF_RESKEY_monitor_hook"'],
+                         env={"PATH": f"{fake}:/usr/bin:/bin", "OCF_RESKEY_monitor_hook": hook},
+                         capture_output=True, text=True, timeout=30, check=True)
+    assert run.stdout == "n2 --on=n2 a b\n"
