@@ -148,6 +148,13 @@ def _anything(group: Group, argv: list[str], env: Mapping[str, str],
         warn("ocf:heartbeat:anything runs the command through `eval` inside double quotes: "
              f"{' '.join(sorted(set(unsafe)))} in it would be interpreted by that shell; "
              "check the exported cmdline_options", app.start.span)
+    for name, value, span in (("binfile", binfile, app.start.span),
+                              ("workdir", app.directory or "", app.span)):
+        if shlex.quote(value) != value and value:
+            # The agent runs su -c "cd $workdir; nohup $binfile $cmdline_options ...".
+            warn(f"ocf:heartbeat:anything puts its {name} unquoted into a shell command line: "
+                 f"{value!r} would be split or interpreted there; choose a path without "
+                 "spaces or shell characters", span)
     params = [("binfile", binfile)]
     if options:
         params.append(("cmdline_options", options))

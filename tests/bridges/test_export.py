@@ -312,3 +312,16 @@ def test_an_exec_check_s_node_placeholder_is_expanded_by_the_agent_s_eval(
                          env={"PATH": f"{fake}:/usr/bin:/bin", "OCF_RESKEY_monitor_hook": hook},
                          capture_output=True, text=True, timeout=30, check=True)
     assert run.stdout == "n2 --on=n2 a b\n"
+
+
+def test_a_binfile_or_workdir_the_agent_s_shell_would_split_is_named() -> None:
+    # ocf:heartbeat:anything starts su -c "cd $workdir; nohup $binfile $cmdline_options":
+    # '/srv/my app' became cd /srv/my app, and the application ran in root's home, without
+    # a word from the export.
+    _, warnings = export(config_text(app='    start "\'/opt/my app/run\' --x"\n'
+                                         '    dir "/srv/my app"'))
+    assert ("ocf:heartbeat:anything puts its binfile unquoted into a shell command line: "
+            "'/opt/my app/run' would be split or interpreted there") in warnings[0]
+    assert any("its workdir unquoted" in w and "'/srv/my app'" in w for w in warnings)
+    _, warnings = export(config_text(app='    start "/opt/app/run --x"\n    dir "/srv/app"'))
+    assert not any("unquoted" in w for w in warnings)
