@@ -41,15 +41,23 @@ def primitive_params(primitive: ET.Element) -> dict[str, str]:
             for p in attributes.iterfind("nvpair")}
 
 
-def app_from_primitive(primitive: ET.Element, note: Note) -> AppDraft:
+DEFAULT_OP_TIMEOUT_MS = 20_000
+"""Pacemaker's timeout of an operation that gives none (and no op_defaults does either)."""
+
+
+def app_from_primitive(primitive: ET.Element, note: Note,
+                       default_timeout_ms: int = DEFAULT_OP_TIMEOUT_MS) -> AppDraft:
+    """``default_timeout_ms``: what Pacemaker gives an operation without a timeout (its
+    own 20 s, or op_defaults'), so that crg's shorter defaults (a monitor's 1 s) do not
+    take its place."""
     standard, provider = primitive.get("class", ""), primitive.get("provider", "")
     kind = primitive.get("type", "")
     params = primitive_params(primitive)
     ops = {(op.get("name", ""), duration_ms(op.get("interval", "0"))): op
            for op in primitive.iterfind("operations/op")}
     draft = AppDraft()
-    start_timeout = _timeout(ops.get(("start", 0)))
-    stop_timeout = _timeout(ops.get(("stop", 0)))
+    start_timeout = _timeout(ops.get(("start", 0))) or default_timeout_ms
+    stop_timeout = _timeout(ops.get(("stop", 0))) or default_timeout_ms
     if standard == "ocf" and provider == "heartbeat" and kind == "anything":
         _anything(primitive, params, draft, start_timeout, stop_timeout, note)
     else:
@@ -79,10 +87,12 @@ def app_from_primitive(primitive: ET.Element, note: Note) -> AppDraft:
                          "imported")
                 continue
             draft.monitors.append(f"monitor process every {duration_text(interval)}"
-                                  f"{_opt(_timeout(op))} fails 1")
+                                  f"{_opt(_timeout(op) or default_timeout_ms)} fails 1")
         elif name not in ("start", "stop", "monitor"):
             note(op, f"the {name} operation has no counterpart in crg; not imported")
     if not draft.monitors:
+        note(primitive, "no recurring monitor operation: Pacemaker never checks it once "
+                        "started; crg needs a monitor: imported as monitor process")
         draft.monitors.append("monitor process fails 1")
     hook = params.get("monitor_hook") if kind == "anything" else None
     if hook:

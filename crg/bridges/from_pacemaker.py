@@ -18,7 +18,11 @@ import ipaddress
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from crg.bridges.app_from_pacemaker import app_from_primitive, primitive_params
+from crg.bridges.app_from_pacemaker import (
+    DEFAULT_OP_TIMEOUT_MS,
+    app_from_primitive,
+    primitive_params,
+)
 from crg.bridges.crg_writer import Draft, DraftGroup, Statement, crg_name, literal
 from crg.bridges.import_notes import Notes
 from crg.bridges.pacemaker_model import INFINITY
@@ -69,9 +73,9 @@ def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
     nodes = draft.nodes = _nodes(doc, configuration, notes, draft.comments)
     defaults = _nvpairs(configuration.find("rsc_defaults"))
     for section, read in (("crm_config", READ_PROPERTIES), ("rsc_defaults", READ_META),
-                          ("op_defaults", set[str]())):
+                          ("op_defaults", {"timeout"})):
         _unread_settings(doc, configuration.find(section), read, notes, draft)
-    groups = _groups(doc, configuration, notes, draft)
+    groups = _groups(doc, configuration, notes, draft, _op_timeout(doc, configuration))
     _constraints(doc, configuration, groups, notes, draft)
     symmetric = properties.get("symmetric-cluster", "true").lower() in ("true", "yes", "1")
     for group in groups.values():
@@ -130,6 +134,17 @@ def _unread_settings(doc: XmlDocument, section: ET.Element | None, read: set[str
                           draft.comments)
 
 
+def _op_timeout(doc: XmlDocument, configuration: ET.Element) -> int:
+    """The timeout of an operation that gives none: op_defaults', else Pacemaker's 20 s."""
+    for pair in configuration.iterfind("op_defaults/meta_attributes/nvpair"):
+        if pair.get("name") == "timeout":
+            try:
+                return duration_ms(pair.get("value", ""))
+            except DurationError as exc:
+                raise doc.error(pair, f"<op_defaults> timeout: {exc}") from None
+    return DEFAULT_OP_TIMEOUT_MS
+
+
 def _nvpairs(parent: ET.Element | None) -> dict[str, str]:
     if parent is None:
         return {}
@@ -172,7 +187,7 @@ def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
 
 
 def _groups(doc: XmlDocument, configuration: ET.Element, notes: Notes,
-            draft: Draft) -> dict[str, _Group]:
+            draft: Draft, op_timeout: int) -> dict[str, _Group]:
     resources = configuration.find("resources")
     groups: dict[str, _Group] = {}
     templates = {t.get("id", ""): t for t in configuration.iterfind("resources/template")}
@@ -193,14 +208,14 @@ def _groups(doc: XmlDocument, configuration: ET.Element, notes: Notes,
             notes.add(where, f"{doc.describe(element)}: {element.tag} resources have no "
                              "counterpart in crg; not imported", draft.comments)
             continue
-        group = _group(doc, element, notes, draft, templates)
+        group = _group(doc, element, notes, draft, templates, op_timeout)
         if group is not None:
             groups[element.get("id", "")] = group
     return groups
 
 
 def _group(doc: XmlDocument, element: ET.Element, notes: Notes, draft: Draft,
-           templates: dict[str, ET.Element]) -> _Group | None:
+           templates: dict[str, ET.Element], op_timeout: int) -> _Group | None:
     gid = element.get("id") or ""
     if not gid:
         raise doc.error(element, "<group> without an id")
@@ -232,7 +247,7 @@ def _group(doc: XmlDocument, element: ET.Element, notes: Notes, draft: Draft,
     _vip(doc, group, notes)
     try:
         app = app_from_primitive(apps[0], lambda e, m: notes.add(
-            doc.where(e), f"{doc.describe(e)}: {m}", draft_group.comments))
+            doc.where(e), f"{doc.describe(e)}: {m}", draft_group.comments), op_timeout)
     except (DurationError, ValueError) as exc:
         raise doc.error(apps[0], f"{doc.describe(apps[0])}: {exc}") from None
     draft_group.add("app {\n" + "\n".join("  " + line.replace("\n", "\n  ")

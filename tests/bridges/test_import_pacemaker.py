@@ -338,7 +338,8 @@ def test_cluster_properties_defaults_and_node_attributes_it_does_not_read_are_na
         '<rule id="rd-r" score="0"><expression id="rd-e" attribute="#uname" operation="eq" '
         'value="n1"/></rule><nvpair id="rd-s" name="resource-stickiness" value="1000"/>'
         '</meta_attributes></rsc_defaults><op_defaults><meta_attributes id="od">'
-        '<nvpair id="od-t" name="timeout" value="90s"/></meta_attributes></op_defaults>')
+        '<nvpair id="od-r" name="record-pending" value="true"/></meta_attributes>'
+        "</op_defaults>")
     path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
     path.write_text(cib)
     assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
@@ -347,8 +348,8 @@ def test_cluster_properties_defaults_and_node_attributes_it_does_not_read_are_na
                  '<node id="1"> n1: instance attributes standby=on: no counterpart in crg (a '
                  "node in standby: crg drain is its counterpart)",
                  '<rsc_defaults>: a rule decides when <meta_attributes id="rd"> applies',
-                 "<op_defaults>: timeout=90s: an operation is imported with its own settings "
-                 "only"):
+                 "<op_defaults>: record-pending=true: an operation is imported with its own "
+                 "settings only"):
         assert said in err
         assert said.split(":")[1].split()[0] in out.read_text()
     assert "dc-version=" not in err  # the cluster's own record
@@ -379,3 +380,30 @@ def test_a_location_for_the_promoted_role_does_not_place_a_group(
     assert '<rsc_ticket id="t">: rsc_ticket has no counterpart in crg (tickets' in err
     assert '<group id="lone">: has no IPaddr2 address; a crg group needs both' in err
     assert load(out).group("g").candidates == ("n1", "n2")
+
+
+@pytest.mark.parametrize(("op_defaults", "timeout"), [("", 20_000), ("90s", 90_000)])
+def test_an_operation_without_a_timeout_gets_pacemaker_s(tmp_path: Path, op_defaults: str,
+                                                         timeout: int) -> None:
+    # It got crg's defaults instead: a monitor that Pacemaker gives 20 s (or op_defaults'
+    # timeout) had 1 s, start 30 s, stop 10 s.
+    cib = TEMPLATED
+    if op_defaults:
+        cib = cib.replace("</resources>", '</resources><op_defaults><meta_attributes id="od">'
+                          f'<nvpair id="od-t" name="timeout" value="{op_defaults}"/>'
+                          "</meta_attributes></op_defaults>")
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(cib)
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    (group,) = load(out).groups
+    assert [(m.interval_ms, m.timeout_ms) for m in group.monitors] == [(7000, timeout)]
+    assert group.app.start.timeout_ms == group.app.stop.timeout_ms == timeout
+
+
+def test_an_application_pacemaker_never_monitors_is_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cib.xml"
+    path.write_text(TEMPLATED.replace('<op id="t-m" name="monitor" interval="7s"/>', ""))
+    assert main(["import", "pacemaker", str(path), "-o", str(tmp_path / "x.crg")]) == 0
+    assert ('<primitive id="a">: no recurring monitor operation: Pacemaker never checks it '
+            "once started") in capsys.readouterr().err
