@@ -325,3 +325,17 @@ def test_a_binfile_or_workdir_the_agent_s_shell_would_split_is_named() -> None:
     assert any("its workdir unquoted" in w and "'/srv/my app'" in w for w in warnings)
     _, warnings = export(config_text(app='    start "/opt/app/run --x"\n    dir "/srv/app"'))
     assert not any("unquoted" in w for w in warnings)
+
+
+def test_the_header_comments_hold_any_file_and_cluster_name(tmp_path: Path) -> None:
+    # "--" in a file's or cluster's name (a--b is a crg name) made the CIB's comment invalid
+    # XML, which crg's own import refused; a line break in a file's name ended the pcs
+    # script's comment and made the rest of the name a command.
+    path = tmp_path / "my--shop---x\ntouch PWNED\n.crg"
+    path.write_text(config_text().replace("cluster shop", "cluster a--b"))
+    cib, script = tmp_path / "out.xml", tmp_path / "out.sh"
+    assert main(["export", "pacemaker", str(path), "-o", str(cib)]) == 0
+    assert main(["export", "pacemaker", str(path), "--format", "pcs", "-o", str(script)]) == 0
+    assert main(["import", "pacemaker", str(cib), "-o", str(tmp_path / "back.crg")]) == 0
+    assert load(tmp_path / "back.crg").cluster.name == "a--b"
+    assert not any(line.startswith(("touch", ".crg")) for line in script.read_text().splitlines())
