@@ -339,3 +339,16 @@ def test_the_header_comments_hold_any_file_and_cluster_name(tmp_path: Path) -> N
     assert main(["import", "pacemaker", str(cib), "-o", str(tmp_path / "back.crg")]) == 0
     assert load(tmp_path / "back.crg").cluster.name == "a--b"
     assert not any(line.startswith(("touch", ".crg")) for line in script.read_text().splitlines())
+
+
+def test_a_control_character_a_cib_cannot_hold_is_bad_input(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # It was written into the CIB as it was: invalid XML that crg import refused, and that
+    # pcs resource create refuses with a traceback (lxml: "All strings must be XML
+    # compatible").
+    path = tmp_path / "shop.crg"
+    path.write_text(config_text(app='    start "/bin/printf \x1b[1mbold"'))
+    assert main(["export", "pacemaker", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:7:3: error: group web's web-app cmdline_options holds the control " \
+           "character U+001B, which a CIB cannot hold" in err
