@@ -564,6 +564,14 @@ def _alerts(doc: XmlDocument, configuration: ET.Element, notes: Notes, draft: Dr
                                               "blocked alerts of each group")
         for group in draft.groups:
             group.statements.append(Statement(f"alert command {literal(path)}", [message]))
+        for child in alert:
+            if child.tag in ("instance_attributes", "meta_attributes", "select"):
+                said = ", ".join(f"{p.get('name')}={p.get('value')}"
+                                 for p in child.iter("nvpair")) or ", ".join(
+                                     c.tag for c in child)
+                notes.add(doc.where(child), f"{doc.describe(alert)}: {child.tag} {said}: no "
+                                            "counterpart in crg's alert command; not imported",
+                          draft.comments)
         for recipient in alert.iterfind("recipient"):
             notes.add(doc.where(recipient), f"{doc.describe(recipient)}: recipients have no "
                                             "counterpart; not imported", draft.comments)

@@ -407,3 +407,22 @@ def test_an_application_pacemaker_never_monitors_is_named(
     assert main(["import", "pacemaker", str(path), "-o", str(tmp_path / "x.crg")]) == 0
     assert ('<primitive id="a">: no recurring monitor operation: Pacemaker never checks it '
             "once started") in capsys.readouterr().err
+
+
+def test_an_alert_s_options_are_named(tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # pcs alert create ... options timestamp-format=%H:%M meta timeout=15s: both were
+    # dropped without a word (only recipients were named).
+    path = tmp_path / "cib.xml"
+    path.write_text(TEMPLATED.replace("</resources>", (
+        '</resources><alerts><alert id="a1" path="/usr/bin/page">'
+        '<meta_attributes id="a1-m"><nvpair id="a1-m-t" name="timeout" value="15s"/>'
+        '</meta_attributes><instance_attributes id="a1-i"><nvpair id="a1-i-f" '
+        'name="timestamp-format" value="%H:%M"/></instance_attributes>'
+        '<select><select_resources/></select></alert></alerts>')))
+    assert main(["import", "pacemaker", str(path), "-o", str(tmp_path / "x.crg")]) == 0
+    err = capsys.readouterr().err
+    assert ('<alert id="a1">: meta_attributes timeout=15s: no counterpart in crg\'s alert '
+            "command; not imported") in err
+    assert '<alert id="a1">: instance_attributes timestamp-format=%H:%M: no counterpart' in err
+    assert '<alert id="a1">: select select_resources: no counterpart' in err
