@@ -81,10 +81,16 @@ def app_from_primitive(primitive: ET.Element, note: Note,
             note(primitive, f"{standard} resources take no parameters; "
                             f"{', '.join(params)} not imported")
     for (name, interval), op in ops.items():
+        if name in ("start", "stop", "monitor"):
+            _unread_op_settings(op, note)
         if name == "monitor" and interval:
             if op.get("role") not in (None, "Started"):
                 note(op, f"a monitor for role {op.get('role')} has no counterpart; not "
                          "imported")
+                continue
+            if op.get("enabled", "true").lower() in ("false", "no", "0", "off"):
+                note(op, "a disabled monitor (enabled=false): Pacemaker does not run it; "
+                         "not imported")
                 continue
             draft.monitors.append(f"monitor process every {duration_text(interval)}"
                                   f"{_opt(_timeout(op) or default_timeout_ms)} fails 1")
@@ -143,6 +149,25 @@ def _anything(primitive: ET.Element, params: dict[str, str], draft: AppDraft,
     for name, why in _IGNORED_ANYTHING.items():
         if params.get(name):
             note(primitive, f"{name}={params[name]}: {why}; not imported")
+
+
+_READ_OP = {"id", "name", "interval", "timeout", "role", "enabled"}
+
+
+def _unread_op_settings(op: ET.Element, note: Note) -> None:
+    """An operation's settings that crg has no place for (on-fail=block, start-delay,
+    OCF_CHECK_LEVEL...): said, not dropped in silence."""
+    settings = [f"{k}={v}" for k, v in op.attrib.items() if k not in _READ_OP]
+    settings += [f"{p.get('name')}={p.get('value')}"
+                 for attributes in op.iterfind("instance_attributes")
+                 for p in attributes.iterfind("nvpair")]
+    settings += [f"{p.get('name')}={p.get('value')}"
+                 for attributes in op.iterfind("meta_attributes")
+                 for p in attributes.iterfind("nvpair")]
+    if settings:
+        why = (" (on a failure crg restarts, then fails over, by its restart budget)"
+               if op.get("on-fail") else "")
+        note(op, f"{', '.join(settings)}: no counterpart in crg{why}; not imported")
 
 
 def _shell_syntax(word: str) -> bool:

@@ -426,3 +426,22 @@ def test_an_alert_s_options_are_named(tmp_path: Path,
             "command; not imported") in err
     assert '<alert id="a1">: instance_attributes timestamp-format=%H:%M: no counterpart' in err
     assert '<alert id="a1">: select select_resources: no counterpart' in err
+
+
+def test_an_operation_s_settings_and_a_disabled_monitor_are_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # on-fail=block (Pacemaker leaves a failed application alone) and OCF_CHECK_LEVEL were
+    # dropped without a word, and a disabled monitor was imported as a running check.
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(TEMPLATED.replace(
+        '<op id="t-m" name="monitor" interval="7s"/>',
+        '<op id="t-m" name="monitor" interval="7s" on-fail="block"><instance_attributes '
+        'id="t-m-i"><nvpair id="t-m-l" name="OCF_CHECK_LEVEL" value="10"/>'
+        '</instance_attributes></op><op id="t-o" name="monitor" interval="9s" '
+        'enabled="false"/>'))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert ('<op id="t-m">: on-fail=block, OCF_CHECK_LEVEL=10: no counterpart in crg (on a '
+            "failure crg restarts, then fails over, by its restart budget); not imported") in err
+    assert '<op id="t-o">: a disabled monitor (enabled=false): Pacemaker does not run it' in err
+    assert [m.interval_ms for m in load(out).groups[0].monitors] == [7000]
