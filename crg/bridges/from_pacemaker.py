@@ -347,20 +347,28 @@ def _meta(group: _Group, key: str, defaults: dict[str, str] | None = None) -> st
 # -- constraints -----------------------------------------------------------------------------
 
 
-def _owner(groups: dict[str, _Group], rsc: str | None) -> _Group | None:
+def _owner(owners: dict[str, _Group], rsc: str | None) -> _Group | None:
+    return owners.get(rsc) if rsc is not None else None
+
+
+def _owners(groups: dict[str, _Group]) -> dict[str, _Group]:
+    """The imported group of every resource id: the group's and its members'."""
+    owners: dict[str, _Group] = {}
     for group in groups.values():
-        if rsc == group.element.get("id") or rsc in (m.get("id") for m in group.members):
-            return group
-    return None
+        for rid in (group.element.get("id"), *(m.get("id") for m in group.members)):
+            if rid is not None:
+                owners.setdefault(rid, group)
+    return owners
 
 
 def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, _Group],
                  notes: Notes, draft: Draft) -> None:
     constraints = configuration.find("constraints")
+    owners = _owners(groups)
     for element in list(constraints) if constraints is not None else []:
         where, what = doc.where(element), doc.describe(element)
         if element.tag == "rsc_location" and (left := _operator_command(element)):
-            group = _owner(groups, element.get("rsc"))
+            group = _owner(owners, element.get("rsc"))
             notes.add(where, f"{what}: {left}", (group.draft if group else draft).comments)
             continue
         if element.find("rule") is not None or element.find("resource_set") is not None:
@@ -386,7 +394,7 @@ def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, 
             raise doc.error(element, f"{what}: score '{element.get('score')}' is not a "
                                      "Pacemaker score") from None
         if element.tag == "rsc_location":
-            group = _owner(groups, element.get("rsc"))
+            group = _owner(owners, element.get("rsc"))
             node = element.get("node")
             if group is None or node is None:
                 notes.add(where, f"{what}: not about an imported group's node (rsc-pattern "
@@ -401,8 +409,8 @@ def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, 
                 group.scores[node] = max(-INFINITY, min(INFINITY,
                                                         group.scores.get(node, 0) + value))
         elif element.tag == "rsc_colocation":
-            ours, theirs = (_owner(groups, element.get("rsc")),
-                            _owner(groups, element.get("with-rsc")))
+            ours, theirs = (_owner(owners, element.get("rsc")),
+                            _owner(owners, element.get("with-rsc")))
             if ours is None or theirs is None or ours is theirs:
                 notes.add(where, f"{what}: not between two imported groups; not imported",
                           draft.comments)
