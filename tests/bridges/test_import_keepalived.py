@@ -186,3 +186,18 @@ def test_an_ipv6_zone_is_the_vip_s_interface(tmp_path: Path) -> None:
     assert main(["import", "keepalived", str(path), "-o", str(out)]) == 0
     (group,) = load(out).groups
     assert (str(group.vip), group.vip.device) == ("fe80::1/64", "eth0")
+
+
+def test_a_rejected_import_to_standard_output_says_where_it_went(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    # "fix keepalived.crg where shown" named a file that was never written.
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "keepalived.conf"
+    path.write_text("vrrp_instance A {\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n}\n"
+                    "vrrp_instance B {\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n}\n")
+    assert main(["import", "keepalived", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert ("the imported configuration, written to standard output, does not validate; "
+            "save it as keepalived.crg and fix it where shown") in err
+    assert not (tmp_path / "keepalived.crg").exists()
