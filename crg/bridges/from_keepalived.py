@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from crg.bridges.crg_writer import Draft, DraftGroup, crg_name, literal
 from crg.bridges.import_notes import Notes
 from crg.bridges.keepalived_syntax import KeepalivedFile, Stmt, parse_keepalived
-from crg.dsl import Source
+from crg.dsl import ConfigError, Source
 from crg.dsl.export import duration_text
 from crg.dsl.source import NO_SPAN
 
@@ -83,7 +83,9 @@ def from_keepalived(sources: list[Source]) -> tuple[Draft, list[Notes]]:
     for name, found in instances.items():
         draft.groups.append(_group(name, found, nodes, draft))
     if not draft.groups:
-        raise nodes[0].file.error(NO_SPAN, "no vrrp_instance to import")
+        # What was left out (an include not followed...) says why: shown with the error.
+        error = nodes[0].file.error(NO_SPAN, "no vrrp_instance to import")
+        raise ConfigError(nodes[0].file.source, [*nodes[0].notes.items, *error.diagnostics])
     return draft, [n.notes for n in nodes]
 
 

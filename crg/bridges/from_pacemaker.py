@@ -28,6 +28,7 @@ from crg.bridges.import_notes import Notes
 from crg.bridges.pacemaker_model import INFINITY
 from crg.bridges.pacemaker_time import DurationError, duration_ms, duration_text
 from crg.bridges.xml_source import XmlDocument
+from crg.dsl import ConfigError
 
 VIP_AGENTS = {("ocf", "heartbeat", "IPaddr2"), ("ocf", "heartbeat", "IPaddr")}
 MAX_RESTARTS = 100
@@ -78,10 +79,15 @@ def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
     groups = _groups(doc, configuration, notes, draft, _op_timeout(doc, configuration))
     _constraints(doc, configuration, groups, notes, draft)
     symmetric = properties.get("symmetric-cluster", "true").lower() in ("true", "yes", "1")
-    for group in groups.values():
-        _placement(doc, group, nodes, symmetric, defaults, notes)
+    placed = {gid: group for gid, group in groups.items()
+              if _placement(doc, group, nodes, symmetric, defaults, notes, draft)}
+    for group in placed.values():
         _budget(doc, group, defaults, notes)
-        avoided = list(dict.fromkeys(groups[o].name for o in group.avoid if o in groups))
+        for other in dict.fromkeys(o for o in group.avoid if o not in placed):
+            notes.add(doc.where(group.element), f"{doc.describe(group.element)}: its "
+                                                f"colocation away from {other}, which is not "
+                                                "imported; not imported", group.draft.comments)
+        avoided = list(dict.fromkeys(groups[o].name for o in group.avoid if o in placed))
         if avoided:
             group.draft.add("avoid " + ", ".join(avoided))
         draft.groups.append(group.draft)
@@ -95,9 +101,12 @@ def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
             draft_group.add("fencing none", message)
     _alerts(doc, configuration, notes, draft)
     if not draft.groups:
-        raise doc.error(configuration.find("resources"),
-                        "no group could be imported: crg needs a Pacemaker group of an "
-                        "IPaddr2 address and an application (see the warnings above)")
+        error = doc.error(configuration.find("resources"),
+                          "no group could be imported: crg needs a Pacemaker group of an "
+                          "IPaddr2 address and an application (the warnings say why each "
+                          "resource was left out)")
+        # The warnings say why each resource was left out: shown with the error.
+        raise ConfigError(doc.source, [*notes.items, *error.diagnostics])
     return draft, notes
 
 
@@ -449,7 +458,8 @@ def _operator_command(element: ET.Element) -> str | None:
 
 
 def _placement(doc: XmlDocument, group: _Group, nodes: list[str], symmetric: bool,
-               defaults: dict[str, str], notes: Notes) -> None:
+               defaults: dict[str, str], notes: Notes, draft: Draft) -> bool:
+    """The group's candidates and failback; False when no node may run it."""
     where = doc.where(group.element)
     scores = {n: group.scores.get(n, 0) for n in nodes if symmetric or n in group.scores}
     for node in group.scores:
@@ -460,8 +470,11 @@ def _placement(doc: XmlDocument, group: _Group, nodes: list[str], symmetric: boo
     allowed = sorted((n for n, s in scores.items() if s >= 0),
                      key=lambda n: (-scores[n], nodes.index(n)))
     if not allowed:
-        raise doc.error(group.element, f"{doc.describe(group.element)}: no node may run it "
-                                       "(every location score is negative)")
+        # A parked group (Pacemaker never starts it) does not keep the others out.
+        notes.add(where, f"{doc.describe(group.element)}: no node may run it (every "
+                         "location score is negative): Pacemaker never starts it; not "
+                         "imported", draft.comments)
+        return False
     values = [scores[n] for n in allowed]
     if len(set(values)) < len(values):
         notes.add(where, f"{doc.describe(group.element)}: equal scores on "
@@ -481,6 +494,7 @@ def _placement(doc: XmlDocument, group: _Group, nodes: list[str], symmetric: boo
     if allowed[1:]:
         group.draft.add("possible " + ", ".join(allowed[1:]))
     _failback(doc, group, values, defaults, notes)
+    return True
 
 
 def _failback(doc: XmlDocument, group: _Group, values: list[int], defaults: dict[str, str],

@@ -201,3 +201,15 @@ def test_a_rejected_import_to_standard_output_says_where_it_went(
     assert ("the imported configuration, written to standard output, does not validate; "
             "save it as keepalived.crg and fix it where shown") in err
     assert not (tmp_path / "keepalived.crg").exists()
+
+
+def test_when_nothing_imports_the_warnings_say_why(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # A file whose instances are all in included files: the error came alone, without
+    # the warning that the include is not followed.
+    path = tmp_path / "keepalived.conf"
+    path.write_text("global_defs {\n  router_id lb1\n}\ninclude /etc/keepalived/conf.d/*.conf\n")
+    assert main(["import", "keepalived", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:4:1: warning: include (not followed)" in err
+    assert "error: no vrrp_instance to import" in err

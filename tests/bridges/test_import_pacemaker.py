@@ -471,3 +471,34 @@ def test_a_large_cib_imports_in_linear_time() -> None:
         shown = render(source, notes.items)
         assert len(draft.groups) == count and shown.count("warning:") == 2 * count
         assert time.monotonic() - started < 5, source.path  # 18 s each before, 0.5 s after
+
+
+def test_when_nothing_imports_the_warnings_say_why(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # "no group could be imported ... (see the warnings above)" came without a warning:
+    # they were printed only after a successful import. A parked group (no node may run it)
+    # stopped the whole import; now it is left out with a warning, as Pacemaker never
+    # starts it.
+    path = tmp_path / "cib.xml"
+    path.write_text('<cib><configuration><nodes><node id="1" uname="n1"/></nodes><resources>\n'
+                    '<clone id="c"><primitive id="p" class="ocf" provider="pacemaker" '
+                    'type="Dummy"/></clone>\n</resources></configuration></cib>')
+    assert main(["import", "pacemaker", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2:1: warning: <clone id=\"c\">: clone resources have no counterpart" in err
+    assert "error: no group could be imported" in err
+    parked = TEMPLATED.replace('<node id="1" uname="n1"/>',
+                               '<node id="1" uname="n1"/><node id="2" uname="n2"/>').replace(
+        "</resources>", '</resources><constraints><rsc_location id="x" rsc="g" node="n1" '
+        'score="-INFINITY"/><rsc_location id="y" rsc="g" node="n2" score="-10"/>'
+        "</constraints>").replace('<group id="g">', (
+            '<group id="h"><primitive id="hv" class="ocf" provider="heartbeat" type="IPaddr2">'
+            '<instance_attributes id="hi"><nvpair id="hp" name="ip" value="10.0.0.9"/>'
+            '</instance_attributes></primitive><primitive id="ha" class="systemd" type="h"/>'
+            '</group><group id="g">'))
+    path.write_text(parked)
+    out = tmp_path / "x.crg"
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    assert ('<group id="g">: no node may run it (every location score is negative): '
+            "Pacemaker never starts it; not imported") in capsys.readouterr().err
+    assert [g.name for g in load(out).groups] == ["h"]
