@@ -343,9 +343,10 @@ def _vip(doc: XmlDocument, group: _Group, notes: Notes) -> None:
 
 
 def _meta(group: _Group, key: str, defaults: dict[str, str] | None = None) -> str | None:
-    """A meta attribute as Pacemaker resolves it for the group: the group's own, else
-    its members' (the first member that sets it), else the resource defaults."""
-    for element in (group.element, *group.members):
+    """A meta attribute as Pacemaker resolves it for the group's application, whose
+    faults the restart budget counts: the application's own, else the group's (a member
+    inherits what its group does not override), else the resource defaults."""
+    for element in (group.app, group.element):
         for attributes in element.iterfind("meta_attributes"):
             for pair in attributes.iterfind("nvpair"):
                 if pair.get("name") == key:
@@ -545,6 +546,12 @@ def _failback(doc: XmlDocument, group: _Group, values: list[int], defaults: dict
 def _budget(doc: XmlDocument, group: _Group, defaults: dict[str, str], notes: Notes) -> None:
     threshold_text = _meta(group, "migration-threshold", defaults) or "INFINITY"
     timeout_text = _meta(group, "failure-timeout", defaults) or "0"
+    for pair in group.vip.iterfind("meta_attributes/nvpair"):
+        if pair.get("name") in ("migration-threshold", "failure-timeout"):
+            notes.add(doc.where(pair), f"{doc.describe(group.vip)}: {pair.get('name')}="
+                                       f"{pair.get('value')} on the address: crg's restart "
+                                       "budget counts the application's faults; not imported",
+                      group.draft.comments)
     try:
         threshold = score(threshold_text)
         window = duration_ms(timeout_text)

@@ -502,3 +502,34 @@ def test_when_nothing_imports_the_warnings_say_why(tmp_path: Path,
     assert ('<group id="g">: no node may run it (every location score is negative): '
             "Pacemaker never starts it; not imported") in capsys.readouterr().err
     assert [g.name for g in load(out).groups] == ["h"]
+
+
+def test_the_application_s_own_budget_wins_over_its_group_s(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A member inherits its group's meta attributes unless it sets its own: with 3 on the
+    # group and 1 on the application, Pacemaker moves the group at the application's first
+    # failure. The group's was read first (restarts 2), and a VIP's own threshold was taken
+    # for the application's.
+    cib = TEMPLATED.replace('<group id="g">', (
+        '<group id="g"><meta_attributes id="g-m"><nvpair id="g-m-t" '
+        'name="migration-threshold" value="3"/></meta_attributes>')).replace(
+        '<primitive id="a" template="app-t">', (
+            '<primitive id="a" template="app-t"><meta_attributes id="a-m"><nvpair id="a-m-t" '
+            'name="migration-threshold" value="1"/><nvpair id="a-m-f" name="failure-timeout" '
+            'value="2min"/></meta_attributes>'))
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(cib)
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    (group,) = load(out).groups
+    assert (group.restarts, group.restart_window_ms) == (0, 120_000)
+    vip_only = TEMPLATED.replace(
+        '<primitive id="v" class="ocf" provider="heartbeat" type="IPaddr2">',
+        '<primitive id="v" class="ocf" provider="heartbeat" type="IPaddr2"><meta_attributes '
+        'id="v-m"><nvpair id="v-m-t" name="migration-threshold" value="1"/>'
+        "</meta_attributes>")
+    path.write_text(vip_only)
+    capsys.readouterr()
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    assert load(out).groups[0].restarts == 2  # the application's is INFINITY: crg's default
+    assert ('<primitive id="v">: migration-threshold=1 on the address: crg\'s restart budget '
+            "counts the application's faults; not imported") in capsys.readouterr().err
