@@ -213,3 +213,13 @@ def test_when_nothing_imports_the_warnings_say_why(tmp_path: Path,
     err = capsys.readouterr().err
     assert f"{path}:4:1: warning: include (not followed)" in err
     assert "error: no vrrp_instance to import" in err
+
+
+def test_a_hash_or_bang_inside_a_word_does_not_start_a_comment() -> None:
+    # keepalived starts a comment only where a word starts: 'script /bin/chk --id=a#1'
+    # was read as 'script /bin/chk --id=a', the rest dropped without a word.
+    document = parse_keepalived(Source("k.conf", "vrrp_script c {\n  script /bin/chk "
+                                                  "--id=a#1 x!y # a comment\n}\n"))
+    (script,) = document.statements
+    entry = script.find("script")
+    assert entry is not None and entry.words == ["/bin/chk", "--id=a#1", "x!y"]
