@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import sys
 
 from crg.dsl import Config, Source, decode_source, read_capped, read_source
@@ -33,7 +34,20 @@ def load(path: str) -> Config:
 def write(path: str, text: str) -> None:
     """Replace a file's contents (or create the file) through a temporary file, so that a
     full disk or a crash never leaves a configuration half-written. Mode and symlinks of
-    an existing file are kept."""
+    an existing file are kept. A path that is not a regular file (``/dev/stdout``, a FIFO,
+    ``/dev/null``) is written to as it is: replacing it would put a regular file where a
+    device or pipe was."""
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        special = False
+    if special:
+        try:
+            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise FileError(path, exc.strerror or str(exc), "write") from None
+        return
     target = os.path.realpath(path)
     temporary = f"{target}.crg-tmp"
     try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 HIDDEN = "***"
@@ -57,9 +58,16 @@ def _hidden(match: re.Match[str]) -> list[tuple[int, int]]:
 def secret_spans(text: str) -> list[tuple[int, int]]:
     """Where the secrets of ``text``'s URLs are: ``[start, end)`` offsets, in order, each
     shown as ``***`` by :func:`redact`."""
+    return list(_secret_spans(text))
+
+
+@lru_cache(maxsize=8)
+def _secret_spans(text: str) -> tuple[tuple[int, int], ...]:
+    # Cached: a diagnostic redacts its source line three times, and a generated file on
+    # one long line (a minified CIB) is that line for thousands of diagnostics.
     if "://" not in text:
-        return []  # the common case, without a regular expression
-    return [span for match in _URL.finditer(text) for span in _hidden(match)]
+        return ()  # the common case, without a regular expression
+    return tuple(span for match in _URL.finditer(text) for span in _hidden(match))
 
 
 def redact(text: str) -> str:
@@ -67,7 +75,7 @@ def redact(text: str) -> str:
     by ``***``: ``https://u:pw@hooks.example/x?token=1`` becomes
     ``https://***@hooks.example/x?***``."""
     parts, at = [], 0
-    for start, end in secret_spans(text):
+    for start, end in _secret_spans(text):
         parts += [text[at:start], HIDDEN]
         at = end
     return "".join(parts) + text[at:] if parts else text
@@ -78,7 +86,7 @@ def redacted_offset(text: str, offset: int, *, end: bool = False) -> int:
     stays under the same characters): an offset inside a secret goes to the start of its
     ``***``, or, for the ``end`` of a span, to its end."""
     moved = 0
-    for start, stop in secret_spans(text):
+    for start, stop in _secret_spans(text):
         if offset <= start:
             break
         if offset < stop or (end and offset == stop):

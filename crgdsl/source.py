@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +38,10 @@ class Source:
         """The text split the way lark counts lines: at ``\\n`` only (``str.splitlines``
         also splits at ``\\r``, form feeds and U+2028, which would shift every line after
         one of them). A ``\\r`` before the newline is dropped."""
-        return [line.removesuffix("\r") for line in self.text.split("\n")]
+        return list(_lines(self.text))
 
     def line(self, number: int) -> str:
-        lines = self.lines()
+        lines = _lines(self.text)
         if 1 <= number <= len(lines):
             return lines[number - 1]
         return ""
@@ -49,3 +50,11 @@ class Source:
         """Line and column just after the last non-blank character (where EOF errors point)."""
         lines = self.text.rstrip().split("\n")
         return len(lines), len(lines[-1].removesuffix("\r")) + 1
+
+
+@lru_cache(maxsize=4)
+def _lines(text: str) -> tuple[str, ...]:
+    """:meth:`Source.lines`, split once per text: every diagnostic shows its line, and an
+    import of a large CIB has thousands (splitting the whole file for each made it
+    quadratic). A str caches its hash, so finding the text again costs nothing."""
+    return tuple(line.removesuffix("\r") for line in text.split("\n"))

@@ -41,15 +41,23 @@ def primitive_params(primitive: ET.Element) -> dict[str, str]:
             for p in attributes.iterfind("nvpair")}
 
 
-def app_from_primitive(primitive: ET.Element, note: Note) -> AppDraft:
+DEFAULT_OP_TIMEOUT_MS = 20_000
+"""Pacemaker's timeout of an operation that gives none (and no op_defaults does either)."""
+
+
+def app_from_primitive(primitive: ET.Element, note: Note,
+                       default_timeout_ms: int = DEFAULT_OP_TIMEOUT_MS) -> AppDraft:
+    """``default_timeout_ms``: what Pacemaker gives an operation without a timeout (its
+    own 20 s, or op_defaults'), so that crg's shorter defaults (a monitor's 1 s) do not
+    take its place."""
     standard, provider = primitive.get("class", ""), primitive.get("provider", "")
     kind = primitive.get("type", "")
     params = primitive_params(primitive)
     ops = {(op.get("name", ""), duration_ms(op.get("interval", "0"))): op
            for op in primitive.iterfind("operations/op")}
     draft = AppDraft()
-    start_timeout = _timeout(ops.get(("start", 0)))
-    stop_timeout = _timeout(ops.get(("stop", 0)))
+    start_timeout = _timeout(ops.get(("start", 0))) or default_timeout_ms
+    stop_timeout = _timeout(ops.get(("stop", 0))) or default_timeout_ms
     if standard == "ocf" and provider == "heartbeat" and kind == "anything":
         _anything(primitive, params, draft, start_timeout, stop_timeout, note)
     else:
@@ -73,16 +81,24 @@ def app_from_primitive(primitive: ET.Element, note: Note) -> AppDraft:
             note(primitive, f"{standard} resources take no parameters; "
                             f"{', '.join(params)} not imported")
     for (name, interval), op in ops.items():
+        if name in ("start", "stop", "monitor"):
+            _unread_op_settings(op, note)
         if name == "monitor" and interval:
             if op.get("role") not in (None, "Started"):
                 note(op, f"a monitor for role {op.get('role')} has no counterpart; not "
                          "imported")
                 continue
+            if op.get("enabled", "true").lower() in ("false", "no", "0", "off"):
+                note(op, "a disabled monitor (enabled=false): Pacemaker does not run it; "
+                         "not imported")
+                continue
             draft.monitors.append(f"monitor process every {duration_text(interval)}"
-                                  f"{_opt(_timeout(op))} fails 1")
+                                  f"{_opt(_timeout(op) or default_timeout_ms)} fails 1")
         elif name not in ("start", "stop", "monitor"):
             note(op, f"the {name} operation has no counterpart in crg; not imported")
     if not draft.monitors:
+        note(primitive, "no recurring monitor operation: Pacemaker never checks it once "
+                        "started; crg needs a monitor: imported as monitor process")
         draft.monitors.append("monitor process fails 1")
     hook = params.get("monitor_hook") if kind == "anything" else None
     if hook:
@@ -133,6 +149,25 @@ def _anything(primitive: ET.Element, params: dict[str, str], draft: AppDraft,
     for name, why in _IGNORED_ANYTHING.items():
         if params.get(name):
             note(primitive, f"{name}={params[name]}: {why}; not imported")
+
+
+_READ_OP = {"id", "name", "interval", "timeout", "role", "enabled"}
+
+
+def _unread_op_settings(op: ET.Element, note: Note) -> None:
+    """An operation's settings that crg has no place for (on-fail=block, start-delay,
+    OCF_CHECK_LEVEL...): said, not dropped in silence."""
+    settings = [f"{k}={v}" for k, v in op.attrib.items() if k not in _READ_OP]
+    settings += [f"{p.get('name')}={p.get('value')}"
+                 for attributes in op.iterfind("instance_attributes")
+                 for p in attributes.iterfind("nvpair")]
+    settings += [f"{p.get('name')}={p.get('value')}"
+                 for attributes in op.iterfind("meta_attributes")
+                 for p in attributes.iterfind("nvpair")]
+    if settings:
+        why = (" (on a failure crg restarts, then fails over, by its restart budget)"
+               if op.get("on-fail") else "")
+        note(op, f"{', '.join(settings)}: no counterpart in crg{why}; not imported")
 
 
 def _shell_syntax(word: str) -> bool:

@@ -148,12 +148,19 @@ def _anything(group: Group, argv: list[str], env: Mapping[str, str],
         warn("ocf:heartbeat:anything runs the command through `eval` inside double quotes: "
              f"{' '.join(sorted(set(unsafe)))} in it would be interpreted by that shell; "
              "check the exported cmdline_options", app.start.span)
+    for name, value, span in (("binfile", binfile, app.start.span),
+                              ("workdir", app.directory or "", app.span)):
+        if shlex.quote(value) != value and value:
+            # The agent runs su -c "cd $workdir; nohup $binfile $cmdline_options ...".
+            warn(f"ocf:heartbeat:anything puts its {name} unquoted into a shell command line: "
+                 f"{value!r} would be split or interpreted there; choose a path without "
+                 "spaces or shell characters", span)
     params = [("binfile", binfile)]
     if options:
         params.append(("cmdline_options", options))
     if app.directory is not None:
         params.append(("workdir", app.directory))
-    hooks = [shlex.join(substitute(arg, values) for arg in shlex.split(m.target or ""))
+    hooks = [" ".join(_hook_word(substitute(arg, values)) for arg in shlex.split(m.target or ""))
              for m in group.monitors if m.kind is MonitorKind.EXEC]
     if hooks:
         params.append(("monitor_hook", " && ".join(hooks)))
@@ -169,6 +176,16 @@ def _anything(group: Group, argv: list[str], env: Mapping[str, str],
              "no status command: a start command that daemonises needs its own agent or a "
              "systemd unit; the status command is not exported", app.status.span)
     return AppShape("ocf", "heartbeat", "anything", tuple(params))
+
+
+def _hook_word(word: str) -> str:
+    """One word of ``monitor_hook``, which the agent runs with ``eval "$hook"``: quoted,
+    but with ``$(crm_node -n)`` in double quotes, where that shell expands it (in single
+    quotes it would reach the check as those very characters)."""
+    if NODE_NAME not in word:
+        return shlex.quote(word)
+    return f'"{NODE_NAME}"'.join(shlex.quote(part) if part else ""
+                                 for part in word.split(NODE_NAME))
 
 
 # -- operations ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ the configuration without the ``nodes`` section (or the pcs script, which create
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from crg.bridges.pacemaker_model import Op, PacemakerConfig, Primitive, score_text, seconds_text
@@ -63,13 +64,15 @@ def _header(config: PacemakerConfig, warnings: list[str]) -> str:
     lines = [f" Exported by crg from {config.source}: cluster {config.cluster_name}."]
     if warnings:
         lines.append(" Not exported or changed (crg export pacemaker printed these too):")
-        lines += [f"   - {_comment_safe(w)}" for w in warnings]
-    return "\n".join(lines) + "\n"
+        lines += [f"   - {w}" for w in warnings]
+    return _comment_safe("\n".join(lines)) + "\n"
 
 
 def _comment_safe(text: str) -> str:
-    # "--" may not appear inside an XML comment.
-    return text.replace("--", "- -")
+    """``--`` may not appear inside an XML comment: not in a file name or a cluster name
+    (``a--b`` is a crg name) either, and not in a run of three dashes, which one
+    replacement of ``--`` leaves as ``- --``."""
+    return re.sub("-(?=-)", "- ", text)
 
 
 def _primitive(parent: ET.Element, primitive: Primitive) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from crg.bridges.crg_writer import Draft, DraftGroup, crg_name, literal
 from crg.bridges.import_notes import Notes
 from crg.bridges.keepalived_syntax import KeepalivedFile, Stmt, parse_keepalived
-from crg.dsl import Source
+from crg.dsl import ConfigError, Source
 from crg.dsl.export import duration_text
 from crg.dsl.source import NO_SPAN
 
@@ -83,7 +83,9 @@ def from_keepalived(sources: list[Source]) -> tuple[Draft, list[Notes]]:
     for name, found in instances.items():
         draft.groups.append(_group(name, found, nodes, draft))
     if not draft.groups:
-        raise nodes[0].file.error(NO_SPAN, "no vrrp_instance to import")
+        # What was left out (an include not followed...) says why: shown with the error.
+        error = nodes[0].file.error(NO_SPAN, "no vrrp_instance to import")
+        raise ConfigError(nodes[0].file.source, [*nodes[0].notes.items, *error.diagnostics])
     return draft, [n.notes for n in nodes]
 
 
@@ -115,11 +117,22 @@ def _top_level(node: _Node, statement: Stmt, instances: dict[str, list[_Instance
         priority = statement.find("priority")
         try:
             value = int(priority.words[0]) if priority and priority.words else DEFAULT_PRIORITY
+            if not 1 <= value <= 255:
+                raise ValueError(value)
         except ValueError:
+            # keepalived too refuses it (and runs with 100 instead, which the order of the
+            # candidates would not show).
             raise node.file.error(priority.args[0].span if priority else statement.span,
-                                  "priority must be a whole number") from None
+                                  "priority must be a whole number from 1 to 255") from None
         state = statement.find("state")
         master = bool(state and state.words and state.words[0].upper() == "MASTER")
+        twice = next((i for i in instances.get(statement.words[0], ())
+                      if i.node == node.name), None)
+        if twice is not None:
+            raise node.file.error(statement.span, f"vrrp_instance {statement.words[0]} is "
+                                                  "defined twice in this file (first at line "
+                                                  f"{twice.statement.span.line})",
+                                  "give each instance its own name")
         instances.setdefault(statement.words[0], []).append(
             _Instance(node.name, statement, node.notes, value, master))
     elif statement.name == "vrrp_script":
@@ -165,9 +178,31 @@ def _group(name: str, found: list[_Instance], nodes: list[_Node], draft: Draft) 
     group.add(f"failback {'manual' if manual else 'auto'}")
     group.add("restarts 0 within 5m", "keepalived moves the address at the first failed "
                                       "check (after 'fall' failures): no local restart")
+    for instance in found[1:]:
+        _compare(instance, first, nodes, group)
     for instance in found:
         _unmapped(instance, group)
     return group
+
+
+def _compare(instance: _Instance, first: _Instance, nodes: list[_Node],
+             group: DraftGroup) -> None:
+    """Name what another node's copy of the instance says differently: a crg group has one
+    address and one set of checks for every node, taken from the first file."""
+    node = next(n for n in nodes if n.name == instance.node)
+    theirs = DraftGroup(group.name, comments=group.comments)
+    _vip(node, instance.statement, theirs)
+    _monitors(node, instance.statement, theirs)
+    for what, prefix in (("virtual address", "vip "), ("checks", "monitor ")):
+        verb = "differs" if what == "virtual address" else "differ"
+        ours = [s.text for s in group.statements if s.text.startswith(prefix)]
+        other = [s.text for s in theirs.statements if s.text.startswith(prefix)]
+        if other != ours:
+            instance.notes.add(instance.statement.span,
+                               f"vrrp_instance {instance.statement.words[0]} on "
+                               f"{instance.node}: its {what} ({'; '.join(other)}) {verb} from "
+                               f"{first.node}'s ({'; '.join(ours)}); a crg group has the same "
+                               f"on every node: {first.node}'s is imported", group.comments)
 
 
 def _vip(node: _Node, instance: Stmt, group: DraftGroup) -> None:
@@ -178,8 +213,12 @@ def _vip(node: _Node, instance: Stmt, group: DraftGroup) -> None:
                                              "virtual_ipaddress")
     entry = addresses[0]
     text = entry.name
+    # An IPv6 zone (fe80::1%eth0/64) names the interface; ipaddress would drop it.
+    address, _, zone = text.partition("/")[0].partition("%")
     try:
-        interface = ipaddress.ip_interface(text)
+        interface = ipaddress.ip_interface(address + text[len(text.partition("/")[0]):])
+        if zone and interface.version != 6:
+            raise ValueError(text)
     except ValueError:
         raise node.file.error(entry.span, f"'{text}' is not an IP address (with an optional "
                                           "/prefix)") from None
@@ -191,6 +230,8 @@ def _vip(node: _Node, instance: Stmt, group: DraftGroup) -> None:
     words = entry.words
     if "dev" in words and words.index("dev") + 1 < len(words):
         device = words[words.index("dev") + 1]
+    elif zone:
+        device = zone
     else:
         interface_stmt = instance.find("interface")
         device = interface_stmt.words[0] if interface_stmt and interface_stmt.words else None
@@ -206,8 +247,9 @@ def _vip(node: _Node, instance: Stmt, group: DraftGroup) -> None:
 
 def _monitors(node: _Node, instance: Stmt, group: DraftGroup) -> None:
     tracked = instance.find("track_script")
-    names = [c.name for c in tracked.children or []] if tracked is not None else []
-    for name in names:
+    entries = list(tracked.children or []) if tracked is not None else []
+    for entry in entries:
+        name = entry.name
         script = node.scripts.get(name)
         if script is None:
             raise node.file.error(tracked.span if tracked else instance.span,
@@ -215,41 +257,87 @@ def _monitors(node: _Node, instance: Stmt, group: DraftGroup) -> None:
         command = script.find("script")
         if command is None or not command.words:
             raise node.file.error(script.span, f"vrrp_script {name} has no script")
-        interval = _seconds(node, script, "interval", 1)
-        timeout = _seconds(node, script, "timeout", interval)
-        fall = _seconds(node, script, "fall", 1)
+        interval = _milliseconds(node, script, "interval", 1000)
+        timeout = _milliseconds(node, script, "timeout", interval)
+        fall = _count(node, script, "fall", 1)
         group.add(f"monitor exec {literal(' '.join(command.words))} every "
-                  f"{duration_text(interval * 1000)} timeout "
-                  f"{duration_text(min(timeout, interval) * 1000)} fails {max(fall, 1)}")
+                  f"{duration_text(interval)} timeout "
+                  f"{duration_text(min(timeout, interval))} fails {fall}")
+        if timeout > interval:
+            node.notes.add((script.find("timeout") or script).span,
+                           f"vrrp_script {name}: timeout {duration_text(timeout)} is longer "
+                           f"than its interval; imported as {duration_text(interval)} (crg "
+                           "runs one check at a time)", group.comments)
         weight = script.find("weight")
         if weight is not None and weight.words and weight.words[0] not in ("0", "+0", "-0"):
             node.notes.add(weight.span, f"vrrp_script {name}: weight {weight.words[0]} changes "
                                         "the priority instead of failing the instance; crg "
                                         "counts a failed check as a fault", group.comments)
-    if not names:
+        if entry.words:
+            node.notes.add(entry.span, f"track_script {name} {' '.join(entry.words)}: a weight "
+                                       "changes the priority instead of failing the instance; "
+                                       "crg counts a failed check as a fault", group.comments)
+        for other in script.children or []:
+            if other.name not in _MAPPED_SCRIPT:
+                why = _SCRIPT_WHY.get(other.name, "")
+                node.notes.add(other.span, f"vrrp_script {name}: {other.name} has no "
+                                           f"counterpart in crg{why}; not imported",
+                               group.comments)
+    if not entries:
         group.add("monitor process", "no track_script: crg watches the placeholder process")
 
 
-def _seconds(node: _Node, script: Stmt, keyword: str, default: int) -> int:
+_MAPPED_SCRIPT = {"script", "interval", "timeout", "fall", "weight"}
+_SCRIPT_WHY = {"rise": " (the passed checks keepalived needs before a node leaves its "
+                       "fault state)",
+               "user": " (crg runs a check as its own user)"}
+
+
+def _milliseconds(node: _Node, script: Stmt, keyword: str, default: int) -> int:
+    """keepalived's seconds (decimals allowed) in milliseconds, at least one."""
     statement = script.find(keyword)
     if statement is None or not statement.words:
         return default
     try:
-        return max(int(float(statement.words[0])), 1)
+        seconds = float(statement.words[0])
     except ValueError:
         raise node.file.error(statement.args[0].span, f"{keyword} must be a number") from None
+    if not 0 < seconds <= 86_400:
+        raise node.file.error(statement.args[0].span, f"{keyword} must be more than 0 and at "
+                                                      "most a day of seconds")
+    return max(round(seconds * 1000), 1)
+
+
+def _count(node: _Node, script: Stmt, keyword: str, default: int) -> int:
+    statement = script.find(keyword)
+    if statement is None or not statement.words:
+        return default
+    try:
+        return max(int(statement.words[0]), 1)
+    except ValueError:
+        raise node.file.error(statement.args[0].span, f"{keyword} must be a whole "
+                                                      "number") from None
 
 
 def _unmapped(instance: _Instance, group: DraftGroup) -> None:
     for entry in instance.statement.children or []:
         if entry.name in MAPPED_INSTANCE:
-            if entry.name == "notify_fault" and entry.words and not any(
-                    s.text.startswith("alert command") for s in group.statements):
-                message = instance.notes.add(
-                    entry.span, "notify_fault: becomes an alert command, which crg calls "
-                                "for the last-node and blocked alerts rather than "
-                                "for a fault")
-                group.add(f"alert command {literal(' '.join(entry.words))}", message)
+            if entry.name == "notify_fault" and entry.words:
+                alert = f"alert command {literal(' '.join(entry.words))}"
+                alerts = [s.text for s in group.statements
+                          if s.text.startswith("alert command")]
+                if not alerts:
+                    message = instance.notes.add(
+                        entry.span, "notify_fault: becomes an alert command, which crg calls "
+                                    "for the last-node and blocked alerts rather than "
+                                    "for a fault")
+                    group.add(alert, message)
+                elif alert not in alerts:
+                    instance.notes.add(entry.span, f"notify_fault (on {instance.node}) "
+                                                   f"{' '.join(entry.words)}: differs from "
+                                                   f"the {alerts[0]} imported "
+                                                   "from another node; crg calls one on "
+                                                   "every node; not imported", group.comments)
             continue
         hint = _WHY.get(entry.name, "")
         if entry.name.startswith("notify"):

@@ -18,12 +18,17 @@ import ipaddress
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from crg.bridges.app_from_pacemaker import app_from_primitive, primitive_params
+from crg.bridges.app_from_pacemaker import (
+    DEFAULT_OP_TIMEOUT_MS,
+    app_from_primitive,
+    primitive_params,
+)
 from crg.bridges.crg_writer import Draft, DraftGroup, Statement, crg_name, literal
 from crg.bridges.import_notes import Notes
 from crg.bridges.pacemaker_model import INFINITY
 from crg.bridges.pacemaker_time import DurationError, duration_ms, duration_text
 from crg.bridges.xml_source import XmlDocument
+from crg.dsl import ConfigError
 
 VIP_AGENTS = {("ocf", "heartbeat", "IPaddr2"), ("ocf", "heartbeat", "IPaddr")}
 MAX_RESTARTS = 100
@@ -64,17 +69,25 @@ def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
     if configuration is None:
         raise doc.error(root, "<cib> has no <configuration>")
     properties = _nvpairs(configuration.find("crm_config"))
-    nodes = _nodes(doc, configuration, notes)
-    draft = Draft(crg_name(properties.get("cluster-name") or _stem(doc.source.path)), nodes)
+    draft = Draft(crg_name(properties.get("cluster-name") or _stem(doc.source.path)), [])
     draft.comments.append(f"Imported by crg from {doc.source.path} (Pacemaker CIB).")
+    nodes = draft.nodes = _nodes(doc, configuration, notes, draft.comments)
     defaults = _nvpairs(configuration.find("rsc_defaults"))
-    groups = _groups(doc, configuration, notes, draft)
+    for section, read in (("crm_config", READ_PROPERTIES), ("rsc_defaults", READ_META),
+                          ("op_defaults", {"timeout"})):
+        _unread_settings(doc, configuration.find(section), read, notes, draft)
+    groups = _groups(doc, configuration, notes, draft, _op_timeout(doc, configuration))
     _constraints(doc, configuration, groups, notes, draft)
     symmetric = properties.get("symmetric-cluster", "true").lower() in ("true", "yes", "1")
-    for group in groups.values():
-        _placement(doc, group, nodes, symmetric, defaults, notes)
+    placed = {gid: group for gid, group in groups.items()
+              if _placement(doc, group, nodes, symmetric, defaults, notes, draft)}
+    for group in placed.values():
         _budget(doc, group, defaults, notes)
-        avoided = list(dict.fromkeys(groups[o].name for o in group.avoid if o in groups))
+        for other in dict.fromkeys(o for o in group.avoid if o not in placed):
+            notes.add(doc.where(group.element), f"{doc.describe(group.element)}: its "
+                                                f"colocation away from {other}, which is not "
+                                                "imported; not imported", group.draft.comments)
+        avoided = list(dict.fromkeys(groups[o].name for o in group.avoid if o in placed))
         if avoided:
             group.draft.add("avoid " + ", ".join(avoided))
         draft.groups.append(group.draft)
@@ -88,9 +101,12 @@ def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
             draft_group.add("fencing none", message)
     _alerts(doc, configuration, notes, draft)
     if not draft.groups:
-        raise doc.error(configuration.find("resources"),
-                        "no group could be imported: crg needs a Pacemaker group of an "
-                        "IPaddr2 address and an application (see the warnings above)")
+        error = doc.error(configuration.find("resources"),
+                          "no group could be imported: crg needs a Pacemaker group of an "
+                          "IPaddr2 address and an application (the warnings say why each "
+                          "resource was left out)")
+        # The warnings say why each resource was left out: shown with the error.
+        raise ConfigError(doc.source, [*notes.items, *error.diagnostics])
     return draft, notes
 
 
@@ -99,24 +115,75 @@ def _stem(path: str) -> str:
     return name.rsplit(".", 1)[0] or "imported"
 
 
+READ_PROPERTIES = {"symmetric-cluster", "no-quorum-policy", "cluster-name",
+                   # The cluster's own records, and STONITH (fencing devices are named
+                   # where they are): nothing to import.
+                   "dc-version", "cluster-infrastructure", "have-watchdog",
+                   "last-lrm-refresh", "stonith-enabled"}
+
+
+def _unread_settings(doc: XmlDocument, section: ET.Element | None, read: set[str],
+                     notes: Notes, draft: Draft) -> None:
+    """Name the cluster properties and resource or operation defaults that are not read,
+    and the sets of them that a rule makes conditional."""
+    if section is None:
+        return
+    for attributes in section:
+        if attributes.find("rule") is not None:
+            notes.add(doc.where(attributes),
+                      f"<{section.tag}>: a rule decides when {doc.describe(attributes)} "
+                      "applies; crg has no rules: read as if it always held", draft.comments)
+        for pair in attributes.iterfind("nvpair"):
+            if pair.get("name") not in read:
+                why = ("an operation is imported with its own settings only, crg's defaults "
+                       "for the rest" if section.tag == "op_defaults"
+                       else "no counterpart in crg")
+                notes.add(doc.where(pair), f"<{section.tag}>: {pair.get('name')}="
+                                           f"{pair.get('value')}: {why}; not imported",
+                          draft.comments)
+
+
+def _op_timeout(doc: XmlDocument, configuration: ET.Element) -> int:
+    """The timeout of an operation that gives none: op_defaults', else Pacemaker's 20 s."""
+    for pair in configuration.iterfind("op_defaults/meta_attributes/nvpair"):
+        if pair.get("name") == "timeout":
+            try:
+                return duration_ms(pair.get("value", ""))
+            except DurationError as exc:
+                raise doc.error(pair, f"<op_defaults> timeout: {exc}") from None
+    return DEFAULT_OP_TIMEOUT_MS
+
+
 def _nvpairs(parent: ET.Element | None) -> dict[str, str]:
     if parent is None:
         return {}
     return {p.get("name", ""): p.get("value", "") for p in parent.iter("nvpair")}
 
 
-def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes) -> list[str]:
+def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
+           comments: list[str]) -> list[str]:
     nodes = []
     for node in configuration.iterfind("nodes/node"):
         name = node.get("uname") or node.get("id") or ""
         if node.get("type") in ("ping",):
             notes.add(doc.where(node), f"{doc.describe(node)}: a ping node hosts nothing; "
-                                       "not imported")
+                                       "not imported", comments)
             continue
         if crg_name(name) != name:
             raise doc.error(node, f"node '{name}' is not a crg name (letters, digits, _ . -, "
                                   "not starting with a digit)")
         nodes.append(name)
+        for attributes in (*node.iterfind("instance_attributes"), *node.iterfind("utilization")):
+            pairs = {p.get("name", ""): p.get("value", "") for p in attributes.iter("nvpair")}
+            if not pairs:
+                continue
+            standby = (" (a node in standby: crg drain is its counterpart)"
+                       if pairs.get("standby", "").lower() in ("on", "true", "yes", "1")
+                       else "")
+            notes.add(doc.where(attributes),
+                      f"{doc.describe(node)} {name}: {attributes.tag.replace('_', ' ')} "
+                      + ", ".join(f"{k}={v}" for k, v in pairs.items())
+                      + f": no counterpart in crg{standby}; not imported", comments)
     if not nodes:
         raise doc.error(configuration.find("nodes") or configuration,
                         "the CIB lists no nodes (<nodes> is empty)",
@@ -129,11 +196,14 @@ def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes) -> list[st
 
 
 def _groups(doc: XmlDocument, configuration: ET.Element, notes: Notes,
-            draft: Draft) -> dict[str, _Group]:
+            draft: Draft, op_timeout: int) -> dict[str, _Group]:
     resources = configuration.find("resources")
     groups: dict[str, _Group] = {}
+    templates = {t.get("id", ""): t for t in configuration.iterfind("resources/template")}
     for element in list(resources) if resources is not None else []:
         where = doc.where(element)
+        if element.tag == "template":
+            continue  # read with the primitives made from it
         if element.tag == "primitive":
             if element.get("class") == "stonith":
                 notes.add(where, f"{doc.describe(element)}: a fencing device; crg's groups "
@@ -147,22 +217,26 @@ def _groups(doc: XmlDocument, configuration: ET.Element, notes: Notes,
             notes.add(where, f"{doc.describe(element)}: {element.tag} resources have no "
                              "counterpart in crg; not imported", draft.comments)
             continue
-        group = _group(doc, element, notes, draft)
+        group = _group(doc, element, notes, draft, templates, op_timeout)
         if group is not None:
             groups[element.get("id", "")] = group
     return groups
 
 
-def _group(doc: XmlDocument, element: ET.Element, notes: Notes,
-           draft: Draft) -> _Group | None:
+def _group(doc: XmlDocument, element: ET.Element, notes: Notes, draft: Draft,
+           templates: dict[str, ET.Element], op_timeout: int) -> _Group | None:
     gid = element.get("id") or ""
     if not gid:
         raise doc.error(element, "<group> without an id")
-    members = list(element.iterfind("primitive"))
+    members = [_from_template(doc, m, templates) for m in element.iterfind("primitive")]
+    for member in members:
+        if not member.get("class") or not member.get("type"):
+            raise doc.error(member, f"{doc.describe(member)}: no class or type (nor a "
+                                    "template giving them): no agent to run")
     vips = [m for m in members if _agent(m) in VIP_AGENTS]
     apps = [m for m in members if m not in vips]
     if not vips or not apps:
-        missing = "an IPaddr2 address" if not vips else "an application"
+        missing = "IPaddr2 address" if not vips else "application"
         notes.add(doc.where(element), f"{doc.describe(element)}: has no {missing}; a crg "
                                       "group needs both; not imported", draft.comments)
         return None
@@ -182,20 +256,62 @@ def _group(doc: XmlDocument, element: ET.Element, notes: Notes,
     _vip(doc, group, notes)
     try:
         app = app_from_primitive(apps[0], lambda e, m: notes.add(
-            doc.where(e), f"{doc.describe(e)}: {m}", draft_group.comments))
+            doc.where(e), f"{doc.describe(e)}: {m}", draft_group.comments), op_timeout)
     except (DurationError, ValueError) as exc:
         raise doc.error(apps[0], f"{doc.describe(apps[0])}: {exc}") from None
     draft_group.add("app {\n" + "\n".join("  " + line.replace("\n", "\n  ")
                                           for line in app.items) + "\n}")
     for monitor in app.monitors:
         draft_group.add(monitor)
-    for key in ("target-role", "is-managed", "priority"):
-        value = _meta(group, key)
-        if value is not None:
-            notes.add(doc.where(element), f"{doc.describe(element)}: {key}={value} has no "
-                                          "counterpart in crg; not imported",
-                      draft_group.comments)
+    _unread_attributes(doc, group, notes)
     return group
+
+
+READ_META = {"resource-stickiness", "migration-threshold", "failure-timeout"}
+
+
+def _unread_attributes(doc: XmlDocument, group: _Group, notes: Notes) -> None:
+    """Name the meta attributes (target-role, is-managed, priority, allow-migrate...),
+    conditional attribute sets and utilization of the group and its two imported members
+    that the import does not read."""
+    comments = group.draft.comments
+    for owner in (group.element, group.vip, group.app):
+        what = doc.describe(owner)
+        for attributes in owner.iterfind("meta_attributes"):
+            if attributes.find("rule") is not None:
+                notes.add(doc.where(attributes),
+                          f"{what}: a rule decides when {doc.describe(attributes)} applies; "
+                          "crg has no rules: read as if it always held", comments)
+            for pair in attributes.iterfind("nvpair"):
+                if pair.get("name") not in READ_META:
+                    notes.add(doc.where(pair), f"{what}: {pair.get('name')}={pair.get('value')}"
+                                               " has no counterpart in crg; not imported",
+                              comments)
+        for utilization in owner.iterfind("utilization"):
+            used = ", ".join(f"{p.get('name')}={p.get('value')}"
+                             for p in utilization.iterfind("nvpair"))
+            notes.add(doc.where(utilization),
+                      f"{what}: utilization {used} has no counterpart in crg (it places "
+                      "groups by their lists and avoid only); not imported", comments)
+
+
+def _from_template(doc: XmlDocument, primitive: ET.Element,
+                   templates: dict[str, ET.Element]) -> ET.Element:
+    """A primitive made from a ``<template>`` as Pacemaker reads it: the template's agent,
+    parameters, operations and meta attributes, the primitive's own winning."""
+    name = primitive.get("template")
+    if name is None:
+        return primitive
+    template = templates.get(name)
+    if template is None:
+        raise doc.error(primitive, f"{doc.describe(primitive)}: template '{name}' is not in "
+                                   "the CIB's resources")
+    merged = ET.Element("primitive", {k: v for k, v in {**template.attrib,
+                                                         **primitive.attrib}.items()
+                                      if k != "template"})
+    merged.extend([*template, *primitive])
+    doc.positions[id(merged)] = doc.where(primitive)
+    return merged
 
 
 def _agent(primitive: ET.Element) -> tuple[str, str, str]:
@@ -227,9 +343,10 @@ def _vip(doc: XmlDocument, group: _Group, notes: Notes) -> None:
 
 
 def _meta(group: _Group, key: str, defaults: dict[str, str] | None = None) -> str | None:
-    """A meta attribute as Pacemaker resolves it for the group: the group's own, else
-    its members' (the first member that sets it), else the resource defaults."""
-    for element in (group.element, *group.members):
+    """A meta attribute as Pacemaker resolves it for the group's application, whose
+    faults the restart budget counts: the application's own, else the group's (a member
+    inherits what its group does not override), else the resource defaults."""
+    for element in (group.app, group.element):
         for attributes in element.iterfind("meta_attributes"):
             for pair in attributes.iterfind("nvpair"):
                 if pair.get("name") == key:
@@ -240,33 +357,54 @@ def _meta(group: _Group, key: str, defaults: dict[str, str] | None = None) -> st
 # -- constraints -----------------------------------------------------------------------------
 
 
-def _owner(groups: dict[str, _Group], rsc: str | None) -> _Group | None:
+def _owner(owners: dict[str, _Group], rsc: str | None) -> _Group | None:
+    return owners.get(rsc) if rsc is not None else None
+
+
+def _owners(groups: dict[str, _Group]) -> dict[str, _Group]:
+    """The imported group of every resource id: the group's and its members'."""
+    owners: dict[str, _Group] = {}
     for group in groups.values():
-        if rsc == group.element.get("id") or rsc in (m.get("id") for m in group.members):
-            return group
-    return None
+        for rid in (group.element.get("id"), *(m.get("id") for m in group.members)):
+            if rid is not None:
+                owners.setdefault(rid, group)
+    return owners
 
 
 def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, _Group],
                  notes: Notes, draft: Draft) -> None:
     constraints = configuration.find("constraints")
+    owners = _owners(groups)
     for element in list(constraints) if constraints is not None else []:
         where, what = doc.where(element), doc.describe(element)
         if element.tag == "rsc_location" and (left := _operator_command(element)):
-            group = _owner(groups, element.get("rsc"))
+            group = _owner(owners, element.get("rsc"))
             notes.add(where, f"{what}: {left}", (group.draft if group else draft).comments)
             continue
         if element.find("rule") is not None or element.find("resource_set") is not None:
             notes.add(where, f"{what}: rules and resource sets have no counterpart in crg; "
                              "not imported", draft.comments)
             continue
+        if element.tag in ("rsc_location", "rsc_colocation"):
+            role = next((f"{a}={element.get(a)}" for a in ("role", "rsc-role", "with-rsc-role")
+                         if element.get(a) not in (None, "Started")), None)
+            if role is not None:
+                # A group is never promoted: Pacemaker never applies it to one.
+                notes.add(where, f"{what}: {role}: applies to promotable resources only, "
+                                 "which crg does not import; not imported", draft.comments)
+                continue
+            for attribute in ("resource-discovery", "node-attribute"):
+                if element.get(attribute) is not None:
+                    notes.add(where, f"{what}: {attribute}={element.get(attribute)} has no "
+                                     "counterpart in crg; read as if it were not there",
+                              draft.comments)
         try:
             value = score(element.get("score"))
         except ValueError:
             raise doc.error(element, f"{what}: score '{element.get('score')}' is not a "
                                      "Pacemaker score") from None
         if element.tag == "rsc_location":
-            group = _owner(groups, element.get("rsc"))
+            group = _owner(owners, element.get("rsc"))
             node = element.get("node")
             if group is None or node is None:
                 notes.add(where, f"{what}: not about an imported group's node (rsc-pattern "
@@ -281,8 +419,8 @@ def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, 
                 group.scores[node] = max(-INFINITY, min(INFINITY,
                                                         group.scores.get(node, 0) + value))
         elif element.tag == "rsc_colocation":
-            ours, theirs = (_owner(groups, element.get("rsc")),
-                            _owner(groups, element.get("with-rsc")))
+            ours, theirs = (_owner(owners, element.get("rsc")),
+                            _owner(owners, element.get("with-rsc")))
             if ours is None or theirs is None or ours is theirs:
                 notes.add(where, f"{what}: not between two imported groups; not imported",
                           draft.comments)
@@ -296,8 +434,11 @@ def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, 
                                      "is soft (a group rather shares a node than stops)",
                               ours.draft.comments)
         else:
-            notes.add(where, f"{what}: {element.tag} has no counterpart in crg (groups start "
-                             "independently); not imported", draft.comments)
+            why = {"rsc_order": " (groups start independently)",
+                   "rsc_ticket": " (tickets grant resources to a site of a multi-site "
+                                 "cluster)"}.get(element.tag, "")
+            notes.add(where, f"{what}: {element.tag} has no counterpart in crg{why}; not "
+                             "imported", draft.comments)
 
 
 def _operator_command(element: ET.Element) -> str | None:
@@ -318,7 +459,8 @@ def _operator_command(element: ET.Element) -> str | None:
 
 
 def _placement(doc: XmlDocument, group: _Group, nodes: list[str], symmetric: bool,
-               defaults: dict[str, str], notes: Notes) -> None:
+               defaults: dict[str, str], notes: Notes, draft: Draft) -> bool:
+    """The group's candidates and failback; False when no node may run it."""
     where = doc.where(group.element)
     scores = {n: group.scores.get(n, 0) for n in nodes if symmetric or n in group.scores}
     for node in group.scores:
@@ -329,8 +471,11 @@ def _placement(doc: XmlDocument, group: _Group, nodes: list[str], symmetric: boo
     allowed = sorted((n for n, s in scores.items() if s >= 0),
                      key=lambda n: (-scores[n], nodes.index(n)))
     if not allowed:
-        raise doc.error(group.element, f"{doc.describe(group.element)}: no node may run it "
-                                       "(every location score is negative)")
+        # A parked group (Pacemaker never starts it) does not keep the others out.
+        notes.add(where, f"{doc.describe(group.element)}: no node may run it (every "
+                         "location score is negative): Pacemaker never starts it; not "
+                         "imported", draft.comments)
+        return False
     values = [scores[n] for n in allowed]
     if len(set(values)) < len(values):
         notes.add(where, f"{doc.describe(group.element)}: equal scores on "
@@ -350,6 +495,7 @@ def _placement(doc: XmlDocument, group: _Group, nodes: list[str], symmetric: boo
     if allowed[1:]:
         group.draft.add("possible " + ", ".join(allowed[1:]))
     _failback(doc, group, values, defaults, notes)
+    return True
 
 
 def _failback(doc: XmlDocument, group: _Group, values: list[int], defaults: dict[str, str],
@@ -400,6 +546,12 @@ def _failback(doc: XmlDocument, group: _Group, values: list[int], defaults: dict
 def _budget(doc: XmlDocument, group: _Group, defaults: dict[str, str], notes: Notes) -> None:
     threshold_text = _meta(group, "migration-threshold", defaults) or "INFINITY"
     timeout_text = _meta(group, "failure-timeout", defaults) or "0"
+    for pair in group.vip.iterfind("meta_attributes/nvpair"):
+        if pair.get("name") in ("migration-threshold", "failure-timeout"):
+            notes.add(doc.where(pair), f"{doc.describe(group.vip)}: {pair.get('name')}="
+                                       f"{pair.get('value')} on the address: crg's restart "
+                                       "budget counts the application's faults; not imported",
+                      group.draft.comments)
     try:
         threshold = score(threshold_text)
         window = duration_ms(timeout_text)
@@ -441,6 +593,14 @@ def _alerts(doc: XmlDocument, configuration: ET.Element, notes: Notes, draft: Dr
                                               "blocked alerts of each group")
         for group in draft.groups:
             group.statements.append(Statement(f"alert command {literal(path)}", [message]))
+        for child in alert:
+            if child.tag in ("instance_attributes", "meta_attributes", "select"):
+                said = ", ".join(f"{p.get('name')}={p.get('value')}"
+                                 for p in child.iter("nvpair")) or ", ".join(
+                                     c.tag for c in child)
+                notes.add(doc.where(child), f"{doc.describe(alert)}: {child.tag} {said}: no "
+                                            "counterpart in crg's alert command; not imported",
+                          draft.comments)
         for recipient in alert.iterfind("recipient"):
             notes.add(doc.where(recipient), f"{doc.describe(recipient)}: recipients have no "
                                             "counterpart; not imported", draft.comments)

@@ -13,12 +13,13 @@ class Notes:
     def __init__(self, source: Source) -> None:
         self.source = source
         self.items: list[Diagnostic] = []
+        self._said: set[tuple[Span, str]] = set()
 
     def add(self, span: Span, message: str, comments: list[str] | None = None) -> str:
         """Record ``message`` at ``span``; also append it to ``comments`` (a draft's)."""
-        diagnostic = Diagnostic(Severity.WARNING, message, span, None, "import")
-        if diagnostic not in self.items:
-            self.items.append(diagnostic)
+        if (span, message) not in self._said:  # a set: a large CIB has thousands
+            self._said.add((span, message))
+            self.items.append(Diagnostic(Severity.WARNING, message, span, None, "import"))
         if comments is not None and message not in comments:
             comments.append(message)
         return message

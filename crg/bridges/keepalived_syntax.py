@@ -2,7 +2,8 @@
 
 keepalived's format is line-oriented: a statement is a keyword and its words on one line;
 a ``{`` at the end of the line (or alone on the next) opens a block of statements closed
-by ``}``. ``#`` and ``!`` start comments; double quotes hold words with spaces (scripts).
+by ``}``. ``#`` and ``!`` start a comment where a word would start (inside a word they
+are kept); double quotes hold words with spaces (scripts).
 Braces count as words of their own even when written against another word.
 """
 
@@ -86,8 +87,10 @@ def tokenize(source: Source) -> list[list[Token]]:
                 words.append(Token(text[index + 1:end], number, index + 1, quoted=True))
                 index = end + 1
             else:
+                # '#' and '!' start a comment only where a word would start, as keepalived
+                # reads them: inside a word (a script's argument, a password) they are kept.
                 start = index
-                while index < len(text) and text[index] not in ' \t\r{}"#!':
+                while index < len(text) and text[index] not in ' \t\r{}"':
                     index += 1
                 words.append(Token(text[start:index], number, start + 1))
         if words:

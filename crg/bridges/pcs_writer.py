@@ -22,10 +22,11 @@ _NEEDS_FORCE = ("systemd", "lsb")
 
 def pcs_script(config: PacemakerConfig, warnings: list[str]) -> str:
     lines = ["#!/bin/sh",
-             f"# Exported by crg from {config.source}: cluster {config.cluster_name}."]
+             f"# Exported by crg from {_one_line(config.source)}: cluster "
+             f"{config.cluster_name}."]
     if warnings:
         lines.append("# Not exported or changed (crg export pacemaker printed these too):")
-        lines += [f"#   - {w}" for w in warnings]
+        lines += [f"#   - {_one_line(w)}" for w in warnings]
     lines += [
         "#",
         "# Usage: sh THIS_SCRIPT [CIB_FILE]",
@@ -83,6 +84,12 @@ def _resource(primitive: Primitive, group: str) -> str:
         words.append("--force")
     return _command(f"resource create {shlex.quote(primitive.id)} "
                     f"{shlex.quote(primitive.agent)}", words)
+
+
+def _one_line(text: str) -> str:
+    """A comment's text on one line: a line break in a file's name would end the comment
+    and make the rest of the name a command of the script."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _command(head: str, words: Iterable[str]) -> str:

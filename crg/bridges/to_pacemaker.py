@@ -33,6 +33,7 @@ What has no counterpart is returned as warnings at the statement concerned.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from crg.bridges.app_to_pacemaker import app_primitive
@@ -162,7 +163,27 @@ def to_pacemaker(config: Config) -> tuple[PacemakerConfig, list[Diagnostic]]:
     result = PacemakerConfig(cluster.name, cluster.nodes, tuple(properties), tuple(groups),
                              tuple(locations), tuple(colocations),
                              _alerts(config, warn), config.source.path)
+    _check_characters(config, result)
     return result, warn.items
+
+
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""What XML 1.0 cannot hold, not even as a character reference."""
+
+
+def _check_characters(config: Config, exported: PacemakerConfig) -> None:
+    """A control character in a command (an escape sequence, a bell) cannot be written in
+    a CIB, and pcs refuses it: bad input for the export, at its group."""
+    texts = [(config.group(g.id).app.span, f"group {g.id}'s {m.id} {name}", value)
+             for g in exported.groups for m in g.members for name, value in m.params]
+    texts += [(config.cluster.span, f"alert {a.id}'s path", a.path) for a in exported.alerts]
+    for span, what, value in texts:
+        found = _NOT_IN_XML.search(value)
+        if found:
+            raise ConfigError(config.source, [Diagnostic(
+                Severity.ERROR, f"{what} holds the control character "
+                                f"U+{ord(found.group()):04X}, which a CIB cannot hold (XML "
+                                "1.0 has no way to write it)", span, None, "export")])
 
 
 def _group(group: CrgGroup, cluster: str, numbers: Scores, warn: _Warnings) -> Group:

@@ -86,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
         parse(text, path)
     except ConfigError as exc:
         out.problem(exc)
-        out.error(f"the imported configuration does not validate; fix {path} where shown")
+        if args.output:
+            out.error(f"the imported configuration does not validate; fix {path} where shown")
+        else:
+            out.error("the imported configuration, written to standard output, does not "
+                      f"validate; save it as {path} and fix it where shown")
         return ExitCode.BAD_INPUT
     out.print(f"imported {count(len(draft.groups), 'group')} on "
               f"{count(len(draft.nodes), 'node')}"

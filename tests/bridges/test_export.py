@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -273,3 +276,79 @@ def test_the_pcs_script_builds_the_same_configuration(pacemaker: None, pcs: str,
     assert verify(cib).returncode == 0
     assert _normalised(ET.parse(cib).getroot()) == _normalised(
         ET.fromstring(cib_xml(exported, [])))
+
+
+def test_output_to_a_fifo_writes_into_it_and_leaves_it_a_fifo(tmp_path: Path) -> None:
+    # -o /dev/stdout, /dev/null or a named pipe: the file was written beside the target and
+    # renamed over it, so a device or a pipe became a regular file (as root, /dev/null).
+    source, fifo = tmp_path / "shop.crg", tmp_path / "out.pipe"
+    source.write_text(config_text())
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    try:
+        assert main(["export", "pacemaker", str(source), "-o", str(fifo)]) == 0
+    finally:
+        if reader.is_alive():  # nothing opened the pipe for writing: let the reader end
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+        reader.join(10)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert received and "<cib " in received[0]
+
+
+def test_an_exec_check_s_node_placeholder_is_expanded_by_the_agent_s_eval(
+        tmp_path: Path) -> None:
+    # ocf:heartbeat:anything runs monitor_hook with eval "$OCF_RESKEY_monitor_hook": a
+    # '$(crm_node -n)' in single quotes reached the check as those very characters.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "crm_node").write_text("#!/bin/sh\necho n2\n")
+    (fake / "crm_node").chmod(0o755)
+    root, _ = export(config_text(extra='monitor exec "/bin/echo {node} --on={node} \'a b\'"'))
+    hook = params(root, "web-app")["monitor_hook"]
+    run = subprocess.run(["/bin/sh", "-c", 'eval "$OCF_RESKEY_monitor_hook"'],
+                         env={"PATH": f"{fake}:/usr/bin:/bin", "OCF_RESKEY_monitor_hook": hook},
+                         capture_output=True, text=True, timeout=30, check=True)
+    assert run.stdout == "n2 --on=n2 a b\n"
+
+
+def test_a_binfile_or_workdir_the_agent_s_shell_would_split_is_named() -> None:
+    # ocf:heartbeat:anything starts su -c "cd $workdir; nohup $binfile $cmdline_options":
+    # '/srv/my app' became cd /srv/my app, and the application ran in root's home, without
+    # a word from the export.
+    _, warnings = export(config_text(app='    start "\'/opt/my app/run\' --x"\n'
+                                         '    dir "/srv/my app"'))
+    assert ("ocf:heartbeat:anything puts its binfile unquoted into a shell command line: "
+            "'/opt/my app/run' would be split or interpreted there") in warnings[0]
+    assert any("its workdir unquoted" in w and "'/srv/my app'" in w for w in warnings)
+    _, warnings = export(config_text(app='    start "/opt/app/run --x"\n    dir "/srv/app"'))
+    assert not any("unquoted" in w for w in warnings)
+
+
+def test_the_header_comments_hold_any_file_and_cluster_name(tmp_path: Path) -> None:
+    # "--" in a file's or cluster's name (a--b is a crg name) made the CIB's comment invalid
+    # XML, which crg's own import refused; a line break in a file's name ended the pcs
+    # script's comment and made the rest of the name a command.
+    path = tmp_path / "my--shop---x\ntouch PWNED\n.crg"
+    path.write_text(config_text().replace("cluster shop", "cluster a--b"))
+    cib, script = tmp_path / "out.xml", tmp_path / "out.sh"
+    assert main(["export", "pacemaker", str(path), "-o", str(cib)]) == 0
+    assert main(["export", "pacemaker", str(path), "--format", "pcs", "-o", str(script)]) == 0
+    assert main(["import", "pacemaker", str(cib), "-o", str(tmp_path / "back.crg")]) == 0
+    assert load(tmp_path / "back.crg").cluster.name == "a--b"
+    assert not any(line.startswith(("touch", ".crg")) for line in script.read_text().splitlines())
+
+
+def test_a_control_character_a_cib_cannot_hold_is_bad_input(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # It was written into the CIB as it was: invalid XML that crg import refused, and that
+    # pcs resource create refuses with a traceback (lxml: "All strings must be XML
+    # compatible").
+    path = tmp_path / "shop.crg"
+    path.write_text(config_text(app='    start "/bin/printf \x1b[1mbold"'))
+    assert main(["export", "pacemaker", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:7:3: error: group web's web-app cmdline_options holds the control " \
+           "character U+001B, which a CIB cannot hold" in err

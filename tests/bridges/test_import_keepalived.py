@@ -60,6 +60,12 @@ def test_one_file_assumes_mirrored_peers(tmp_path: Path) -> None:
     ('vrrp_script chk {\n  script "/bin/true\n}\n', "2:10", "not closed"),
     ("vrrp_instance VI_1 {\n  priority high\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n",
      "2:12", "whole number"),
+    ("vrrp_instance VI_1 {\n  priority 0\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n",
+     "2:12", "from 1 to 255"),
+    ("vrrp_instance VI_1 {\n  priority 300\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n",
+     "2:12", "from 1 to 255"),
+    ("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.1%eth0/24\n  }\n}\n", "3:5",
+     "not an IP address"),
     ("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.300/24\n  }\n}\n", "3:5",
      "not an IP address"),
     ("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.1\n  }\n  track_script {\n"
@@ -111,3 +117,109 @@ def test_an_import_that_crg_rejects_points_into_the_written_file(
     assert f"{out}:" in err and "does not validate" in err
     with pytest.raises(ConfigError):
         load(out)
+
+
+def test_what_another_node_says_differently_is_named(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # The group was read from the first file alone: lb2's own address, interface, check and
+    # notify_fault for the same instance were dropped without a word.
+    lb2 = tmp_path / "lb2.conf"
+    lb2.write_text(LB2.read_text().replace("192.0.2.100/24 dev eth0", "192.0.2.199/24 dev eth1")
+                   .replace('killall -0 haproxy"', 'killall -0 nginx"')
+                   .replace("page-oncall.sh", "page-other.sh"))
+    out, code = imported(tmp_path, LB1, lb2)
+    assert code == "0"
+    err = capsys.readouterr().err
+    assert (f"{lb2}:16:1: warning: vrrp_instance VI_WEB on lb2: its virtual address "
+            "(vip 192.0.2.199/24 dev eth1) differs from lb1's (vip 192.0.2.100/24 dev eth0)"
+            in err)
+    assert f"{lb2}:16:1: warning: vrrp_instance VI_WEB on lb2: its checks" in err
+    assert "killall -0 nginx" in err
+    assert (f"{lb2}:36:5: warning: notify_fault (on lb2) /etc/keepalived/page-other.sh: "
+            "differs" in err)
+    # VI_API has the same address in both files: nothing to say about it.
+    assert "VI_API on lb2: its virtual address" not in err
+    text = out.read_text()
+    assert "192.0.2.199" in text and "page-other.sh" in text  # in comments
+    web = load(out).groups[0]
+    assert str(web.vip) == "192.0.2.100/24"
+
+
+def test_an_instance_defined_twice_in_one_file_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The second one was dropped without a word ("everything mapped").
+    path = tmp_path / "keepalived.conf"
+    path.write_text("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n}\n"
+                    "vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.2/24\n  }\n}\n")
+    assert main(["import", "keepalived", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:6:1: error: vrrp_instance VI_1 is defined twice in this file" in err
+
+
+def test_what_a_vrrp_script_says_that_crg_cannot_is_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # rise and user were dropped without a word, a timeout longer than the interval was cut
+    # to the interval, a weight given in track_script was ignored, and interval 0.5 became 1s.
+    path = tmp_path / "keepalived.conf"
+    path.write_text('vrrp_script chk {\n  script "/bin/chk"\n  interval 0.5\n  timeout 3\n'
+                    "  rise 2\n  user nobody\n}\n"
+                    "vrrp_instance V {\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n"
+                    "  track_script {\n    chk weight -20\n  }\n}\n")
+    out = tmp_path / "k.crg"
+    assert main(["import", "keepalived", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"{path}:4:3: warning: vrrp_script chk: timeout 3s is longer than its interval" in err
+    assert f"{path}:5:3: warning: vrrp_script chk: rise has no counterpart" in err
+    assert f"{path}:6:3: warning: vrrp_script chk: user has no counterpart" in err
+    assert f"{path}:13:5: warning: track_script chk weight -20: a weight changes" in err
+    (check,) = load(out).groups[0].monitors
+    assert (check.interval_ms, check.timeout_ms) == (500, 500)
+
+
+def test_an_ipv6_zone_is_the_vip_s_interface(tmp_path: Path) -> None:
+    # ipaddress drops a zone given with a prefix: fe80::1%eth0/64 became fe80::1/64 on the
+    # instance's interface, eth1.
+    path = tmp_path / "keepalived.conf"
+    path.write_text("vrrp_instance V {\n  interface eth1\n  virtual_ipaddress {\n"
+                    "    fe80::1%eth0/64\n  }\n}\n")
+    out = tmp_path / "k.crg"
+    assert main(["import", "keepalived", str(path), "-o", str(out)]) == 0
+    (group,) = load(out).groups
+    assert (str(group.vip), group.vip.device) == ("fe80::1/64", "eth0")
+
+
+def test_a_rejected_import_to_standard_output_says_where_it_went(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    # "fix keepalived.crg where shown" named a file that was never written.
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "keepalived.conf"
+    path.write_text("vrrp_instance A {\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n}\n"
+                    "vrrp_instance B {\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n}\n")
+    assert main(["import", "keepalived", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert ("the imported configuration, written to standard output, does not validate; "
+            "save it as keepalived.crg and fix it where shown") in err
+    assert not (tmp_path / "keepalived.crg").exists()
+
+
+def test_when_nothing_imports_the_warnings_say_why(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # A file whose instances are all in included files: the error came alone, without
+    # the warning that the include is not followed.
+    path = tmp_path / "keepalived.conf"
+    path.write_text("global_defs {\n  router_id lb1\n}\ninclude /etc/keepalived/conf.d/*.conf\n")
+    assert main(["import", "keepalived", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:4:1: warning: include (not followed)" in err
+    assert "error: no vrrp_instance to import" in err
+
+
+def test_a_hash_or_bang_inside_a_word_does_not_start_a_comment() -> None:
+    # keepalived starts a comment only where a word starts: 'script /bin/chk --id=a#1'
+    # was read as 'script /bin/chk --id=a', the rest dropped without a word.
+    document = parse_keepalived(Source("k.conf", "vrrp_script c {\n  script /bin/chk "
+                                                  "--id=a#1 x!y # a comment\n}\n"))
+    (script,) = document.statements
+    entry = script.find("script")
+    assert entry is not None and entry.words == ["/bin/chk", "--id=a#1", "x!y"]

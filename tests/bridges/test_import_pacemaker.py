@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from crg.bridges.to_pacemaker import to_pacemaker
 from crg.bridges.xml_source import parse_xml
 from crg.cli import main
 from crg.dsl import Config, ConfigError, MonitorKind, Source, load, parse
+from crg.dsl.diagnostics import render
 from crg.dsl.templates import substitute
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,6 +195,25 @@ def test_what_an_operator_moved_or_banned_is_not_configuration(
 
 # -- bad input ------------------------------------------------------------------------------------
 
+TEMPLATED = """<cib><configuration><nodes><node id="1" uname="n1"/></nodes><resources>
+<template id="app-t" class="ocf" provider="heartbeat" type="Dummy"><instance_attributes id="t-i"><nvpair id="t-i-a" name="fake" value="x"/><nvpair id="t-i-b" name="state" value="/t"/></instance_attributes><operations><op id="t-m" name="monitor" interval="7s"/></operations></template>
+<group id="g"><primitive id="v" class="ocf" provider="heartbeat" type="IPaddr2"><instance_attributes id="i"><nvpair id="p" name="ip" value="10.0.0.1"/><nvpair id="q" name="cidr_netmask" value="24"/></instance_attributes></primitive>
+<primitive id="a" template="app-t"><instance_attributes id="a-i"><nvpair id="a-i-b" name="state" value="/a"/></instance_attributes></primitive></group>
+</resources></configuration></cib>"""  # noqa: E501  (a CIB as crmsh writes it)
+
+
+def test_a_primitive_made_from_a_template_runs_the_template_s_agent(tmp_path: Path) -> None:
+    # It had no class, provider or type of its own: the import ran
+    # "/usr/lib/ocf/resource.d// start", without a word.
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED)
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    (group,) = load(out).groups
+    assert group.app.start.text == "/usr/lib/ocf/resource.d/heartbeat/Dummy start"
+    assert dict(group.app.env) == {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESKEY_fake": "x",
+                                   "OCF_RESKEY_state": "/a"}
+    assert [m.interval_ms for m in group.monitors] == [7000]
+
 
 @pytest.mark.parametrize(("text", "where", "words"), [
     ("<cib><configuration>", "1:", "not well-formed"),
@@ -206,6 +227,9 @@ def test_what_an_operator_moved_or_banned_is_not_configuration(
      "</resources></configuration></cib>", "2:", "is not an IP address"),
     ('<cib><configuration><nodes><node id="1" uname="n1"/></nodes><resources/>\n'
      "<constraints/></configuration></cib>", "1:", "no group could be imported"),
+    (TEMPLATED.replace('template="app-t"', 'template="nowhere"'), "4:1",
+     "template 'nowhere' is not in the CIB's resources"),
+    (TEMPLATED.replace('template="app-t"', ""), "4:1", "no class or type"),
 ])
 def test_bad_input_is_an_error_at_its_element(tmp_path: Path, text: str, where: str,
                                               words: str,
@@ -272,3 +296,240 @@ def test_stickiness_reads_as_the_failback_pacemaker_would_show(stickiness: str, 
     assert config.group("web").failback.value == failback
     said = [n for n in notes if "stickiness" in n]
     assert (note is None and not said) or (note is not None and note in said[0]), said
+
+
+def test_meta_attributes_and_utilization_it_does_not_read_are_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Only target-role, is-managed and priority were named: allow-migrate, a group's
+    # collocated=false, a rule on a meta attribute set and utilization went without a word.
+    cib = TEMPLATED.replace(
+        '<group id="g">', '<group id="g"><meta_attributes id="g-m"><rule id="g-r" score="0">'
+        '<date_expression id="g-d" operation="lt" end="2030-01-01"/></rule>'
+        '<nvpair id="g-m-c" name="collocated" value="false"/>'
+        '<nvpair id="g-m-s" name="resource-stickiness" value="100"/></meta_attributes>').replace(
+        '<primitive id="a" template="app-t">', '<primitive id="a" template="app-t">'
+        '<meta_attributes id="a-m"><nvpair id="a-m-a" name="allow-migrate" value="true"/>'
+        '</meta_attributes><utilization id="a-u"><nvpair id="a-u-c" name="cpu" value="2"/>'
+        "</utilization>")
+    path = tmp_path / "cib.xml"
+    path.write_text(cib)
+    assert main(["import", "pacemaker", str(path), "-o", str(tmp_path / "x.crg")]) == 0
+    err = capsys.readouterr().err
+    assert ('<group id="g">: a rule decides when <meta_attributes id="g-m"> applies; crg has '
+            "no rules: read as if it always held") in err
+    assert '<group id="g">: collocated=false has no counterpart in crg; not imported' in err
+    assert '<primitive id="a">: allow-migrate=true has no counterpart in crg' in err
+    assert '<primitive id="a">: utilization cpu=2 has no counterpart in crg' in err
+    assert "resource-stickiness=100 has no" not in err
+    assert f"{path}:3:" in err and f"{path}:4:" in err
+
+
+def test_cluster_properties_defaults_and_node_attributes_it_does_not_read_are_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # maintenance-mode, op_defaults, a rule on rsc_defaults and a node in standby were
+    # dropped without a word.
+    cib = TEMPLATED.replace(
+        "<cib><configuration>",
+        '<cib><configuration><crm_config><cluster_property_set id="o">'
+        '<nvpair id="o-v" name="dc-version" value="2.1.5"/>'
+        '<nvpair id="o-m" name="maintenance-mode" value="true"/></cluster_property_set>'
+        "</crm_config>").replace(
+        '<node id="1" uname="n1"/>', '<node id="1" uname="n1"><instance_attributes id="n1-a">'
+        '<nvpair id="n1-s" name="standby" value="on"/></instance_attributes></node>').replace(
+        "</resources>", '</resources><rsc_defaults><meta_attributes id="rd">'
+        '<rule id="rd-r" score="0"><expression id="rd-e" attribute="#uname" operation="eq" '
+        'value="n1"/></rule><nvpair id="rd-s" name="resource-stickiness" value="1000"/>'
+        '</meta_attributes></rsc_defaults><op_defaults><meta_attributes id="od">'
+        '<nvpair id="od-r" name="record-pending" value="true"/></meta_attributes>'
+        "</op_defaults>")
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(cib)
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    for said in ("<crm_config>: maintenance-mode=true: no counterpart in crg; not imported",
+                 '<node id="1"> n1: instance attributes standby=on: no counterpart in crg (a '
+                 "node in standby: crg drain is its counterpart)",
+                 '<rsc_defaults>: a rule decides when <meta_attributes id="rd"> applies',
+                 "<op_defaults>: record-pending=true: an operation is imported with its own "
+                 "settings only"):
+        assert said in err
+        assert said.split(":")[1].split()[0] in out.read_text()
+    assert "dc-version=" not in err  # the cluster's own record
+
+
+def test_a_location_for_the_promoted_role_does_not_place_a_group(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A group is never promoted, so Pacemaker never applies it (crm_simulate starts g on
+    # n1); read as a plain score, it made n2 the preferred node, without a word.
+    # resource-discovery was dropped without a word too, and a ticket was said to be about
+    # the order of starts.
+    cib = TEMPLATED.replace('<node id="1" uname="n1"/>',
+                            '<node id="1" uname="n1"/><node id="2" uname="n2"/>').replace(
+        "</resources>", '</resources><constraints>\n'
+        '<rsc_location id="l1" rsc="g" node="n2" score="100" role="Promoted"/>\n'
+        '<rsc_location id="l2" rsc="g" node="n1" score="10" resource-discovery="never"/>\n'
+        '<rsc_ticket id="t" rsc="g" ticket="T"/>\n</constraints>').replace(
+        '<resources>', '<resources><group id="lone"><primitive id="lone-a" class="systemd" '
+        'type="x"/></group>')
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(cib)
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert (f"{path}:6:1: warning: <rsc_location id=\"l1\">: role=Promoted: applies to "
+            "promotable resources only, which crg does not import; not imported") in err
+    assert ('<rsc_location id="l2">: resource-discovery=never has no counterpart in crg; '
+            "read as if it were not there") in err
+    assert '<rsc_ticket id="t">: rsc_ticket has no counterpart in crg (tickets' in err
+    assert '<group id="lone">: has no IPaddr2 address; a crg group needs both' in err
+    assert load(out).group("g").candidates == ("n1", "n2")
+
+
+@pytest.mark.parametrize(("op_defaults", "timeout"), [("", 20_000), ("90s", 90_000)])
+def test_an_operation_without_a_timeout_gets_pacemaker_s(tmp_path: Path, op_defaults: str,
+                                                         timeout: int) -> None:
+    # It got crg's defaults instead: a monitor that Pacemaker gives 20 s (or op_defaults'
+    # timeout) had 1 s, start 30 s, stop 10 s.
+    cib = TEMPLATED
+    if op_defaults:
+        cib = cib.replace("</resources>", '</resources><op_defaults><meta_attributes id="od">'
+                          f'<nvpair id="od-t" name="timeout" value="{op_defaults}"/>'
+                          "</meta_attributes></op_defaults>")
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(cib)
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    (group,) = load(out).groups
+    assert [(m.interval_ms, m.timeout_ms) for m in group.monitors] == [(7000, timeout)]
+    assert group.app.start.timeout_ms == group.app.stop.timeout_ms == timeout
+
+
+def test_an_application_pacemaker_never_monitors_is_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cib.xml"
+    path.write_text(TEMPLATED.replace('<op id="t-m" name="monitor" interval="7s"/>', ""))
+    assert main(["import", "pacemaker", str(path), "-o", str(tmp_path / "x.crg")]) == 0
+    assert ('<primitive id="a">: no recurring monitor operation: Pacemaker never checks it '
+            "once started") in capsys.readouterr().err
+
+
+def test_an_alert_s_options_are_named(tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # pcs alert create ... options timestamp-format=%H:%M meta timeout=15s: both were
+    # dropped without a word (only recipients were named).
+    path = tmp_path / "cib.xml"
+    path.write_text(TEMPLATED.replace("</resources>", (
+        '</resources><alerts><alert id="a1" path="/usr/bin/page">'
+        '<meta_attributes id="a1-m"><nvpair id="a1-m-t" name="timeout" value="15s"/>'
+        '</meta_attributes><instance_attributes id="a1-i"><nvpair id="a1-i-f" '
+        'name="timestamp-format" value="%H:%M"/></instance_attributes>'
+        '<select><select_resources/></select></alert></alerts>')))
+    assert main(["import", "pacemaker", str(path), "-o", str(tmp_path / "x.crg")]) == 0
+    err = capsys.readouterr().err
+    assert ('<alert id="a1">: meta_attributes timeout=15s: no counterpart in crg\'s alert '
+            "command; not imported") in err
+    assert '<alert id="a1">: instance_attributes timestamp-format=%H:%M: no counterpart' in err
+    assert '<alert id="a1">: select select_resources: no counterpart' in err
+
+
+def test_an_operation_s_settings_and_a_disabled_monitor_are_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # on-fail=block (Pacemaker leaves a failed application alone) and OCF_CHECK_LEVEL were
+    # dropped without a word, and a disabled monitor was imported as a running check.
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(TEMPLATED.replace(
+        '<op id="t-m" name="monitor" interval="7s"/>',
+        '<op id="t-m" name="monitor" interval="7s" on-fail="block"><instance_attributes '
+        'id="t-m-i"><nvpair id="t-m-l" name="OCF_CHECK_LEVEL" value="10"/>'
+        '</instance_attributes></op><op id="t-o" name="monitor" interval="9s" '
+        'enabled="false"/>'))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert ('<op id="t-m">: on-fail=block, OCF_CHECK_LEVEL=10: no counterpart in crg (on a '
+            "failure crg restarts, then fails over, by its restart budget); not imported") in err
+    assert '<op id="t-o">: a disabled monitor (enabled=false): Pacemaker does not run it' in err
+    assert [m.interval_ms for m in load(out).groups[0].monitors] == [7000]
+
+
+def test_a_large_cib_imports_in_linear_time() -> None:
+    # 3000 groups took 39 s to import: each constraint searched every group for its resource, each
+    # warning was compared with every earlier one, and each diagnostic split the whole
+    # file to show its line (and scanned a one-line file for URLs three times).
+    count = 2500
+    groups = "".join(
+        f'<group id="g{i}">\n<primitive id="g{i}-ip" class="ocf" provider="heartbeat" '
+        f'type="IPaddr2">\n<instance_attributes id="g{i}-a">\n<nvpair id="g{i}-a1" name="ip" '
+        f'value="10.{i // 250}.{i % 250}.1"/>\n<nvpair id="g{i}-a2" name="cidr_netmask" '
+        f'value="24"/>\n</instance_attributes>\n</primitive>\n<primitive id="g{i}-app" '
+        f'class="systemd" type="s{i}"/>\n</group>\n' for i in range(count))
+    constraints = "".join(f'<rsc_location id="l{i}-{n}" rsc="g{i}-ip" node="n{n}" '
+                          f'score="{n}"/>\n' for i in range(count) for n in (1, 2))
+    text = ('<cib><configuration><nodes><node id="1" uname="n1"/><node id="2" uname="n2"/>'
+            f"</nodes><resources>\n{groups}</resources><constraints>\n{constraints}"
+            "</constraints></configuration></cib>")
+    for source in (Source("cib.xml", text), Source("one-line.xml", text.replace("\n", ""))):
+        started = time.monotonic()
+        draft, notes = from_cib(parse_xml(source))
+        shown = render(source, notes.items)
+        assert len(draft.groups) == count and shown.count("warning:") == 2 * count
+        assert time.monotonic() - started < 5, source.path  # 18 s each before, 0.5 s after
+
+
+def test_when_nothing_imports_the_warnings_say_why(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # "no group could be imported ... (see the warnings above)" came without a warning:
+    # they were printed only after a successful import. A parked group (no node may run it)
+    # stopped the whole import; now it is left out with a warning, as Pacemaker never
+    # starts it.
+    path = tmp_path / "cib.xml"
+    path.write_text('<cib><configuration><nodes><node id="1" uname="n1"/></nodes><resources>\n'
+                    '<clone id="c"><primitive id="p" class="ocf" provider="pacemaker" '
+                    'type="Dummy"/></clone>\n</resources></configuration></cib>')
+    assert main(["import", "pacemaker", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2:1: warning: <clone id=\"c\">: clone resources have no counterpart" in err
+    assert "error: no group could be imported" in err
+    parked = TEMPLATED.replace('<node id="1" uname="n1"/>',
+                               '<node id="1" uname="n1"/><node id="2" uname="n2"/>').replace(
+        "</resources>", '</resources><constraints><rsc_location id="x" rsc="g" node="n1" '
+        'score="-INFINITY"/><rsc_location id="y" rsc="g" node="n2" score="-10"/>'
+        "</constraints>").replace('<group id="g">', (
+            '<group id="h"><primitive id="hv" class="ocf" provider="heartbeat" type="IPaddr2">'
+            '<instance_attributes id="hi"><nvpair id="hp" name="ip" value="10.0.0.9"/>'
+            '</instance_attributes></primitive><primitive id="ha" class="systemd" type="h"/>'
+            '</group><group id="g">'))
+    path.write_text(parked)
+    out = tmp_path / "x.crg"
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    assert ('<group id="g">: no node may run it (every location score is negative): '
+            "Pacemaker never starts it; not imported") in capsys.readouterr().err
+    assert [g.name for g in load(out).groups] == ["h"]
+
+
+def test_the_application_s_own_budget_wins_over_its_group_s(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A member inherits its group's meta attributes unless it sets its own: with 3 on the
+    # group and 1 on the application, Pacemaker moves the group at the application's first
+    # failure. The group's was read first (restarts 2), and a VIP's own threshold was taken
+    # for the application's.
+    cib = TEMPLATED.replace('<group id="g">', (
+        '<group id="g"><meta_attributes id="g-m"><nvpair id="g-m-t" '
+        'name="migration-threshold" value="3"/></meta_attributes>')).replace(
+        '<primitive id="a" template="app-t">', (
+            '<primitive id="a" template="app-t"><meta_attributes id="a-m"><nvpair id="a-m-t" '
+            'name="migration-threshold" value="1"/><nvpair id="a-m-f" name="failure-timeout" '
+            'value="2min"/></meta_attributes>'))
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(cib)
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    (group,) = load(out).groups
+    assert (group.restarts, group.restart_window_ms) == (0, 120_000)
+    vip_only = TEMPLATED.replace(
+        '<primitive id="v" class="ocf" provider="heartbeat" type="IPaddr2">',
+        '<primitive id="v" class="ocf" provider="heartbeat" type="IPaddr2"><meta_attributes '
+        'id="v-m"><nvpair id="v-m-t" name="migration-threshold" value="1"/>'
+        "</meta_attributes>")
+    path.write_text(vip_only)
+    capsys.readouterr()
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    assert load(out).groups[0].restarts == 2  # the application's is INFINITY: crg's default
+    assert ('<primitive id="v">: migration-threshold=1 on the address: crg\'s restart budget '
+            "counts the application's faults; not imported") in capsys.readouterr().err
