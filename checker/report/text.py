@@ -43,6 +43,8 @@ def print_check(out: Printer, path: str, config: Config, report: Report,
                         if c.predicted
                         else f"{count(len(c.groups), 'group')} linked by avoid")
                 out.print(f"  {_names(c.groups)}: {size}; handed to the symbolic engine")
+        if report.symbolic is not None and report.engine == "auto":
+            out.print(f"  the symbolic engine took {_seconds(report.symbolic.seconds)}")
     engines = {r.engine for r in report.results.values() if r.verdict is not Verdict.UNKNOWN}
     by = bool(engines - {"explicit"}) and report.engine != "symbolic"
     headers = ("property", "verdict", "states", "depth", "time") + (("by",) if by else ())

@@ -557,3 +557,15 @@ def test_a_search_off_a_terminal_says_how_far_it_got(crg: Callable[..., Run],
     assert lines and all("states/s" in line for line in lines), result.err
     quiet = crg("check", path, "--engine", "explicit", "-j", "1", "--format", "json")
     assert quiet.code == 0 and quiet.out.startswith("{")
+
+
+def test_the_text_says_how_long_the_symbolic_engine_took(crg: Callable[..., Run],
+                                                          safe: str) -> None:
+    # a check handed to z3 printed only the explicit search's time, everywhere
+    result = crg("check", "--auto-states", "50", safe)
+    assert result.code == 0
+    took = next(line for line in result.out.splitlines()
+                if line.startswith("  the symbolic engine took "))
+    z3 = float(took.removeprefix("  the symbolic engine took ").removesuffix("s"))
+    row = next(line for line in result.out.splitlines() if line.startswith("vip-unique "))
+    assert row.split()[5] == "z3" and float(row.split()[4].removesuffix("s")) >= z3
