@@ -20,6 +20,7 @@ from crg.dsl.model import (
     Group,
     Kind,
     Monitor,
+    MonitorKind,
     OtherGroups,
     Sink,
     SinkKind,
@@ -331,8 +332,28 @@ class Resolver:
             hooks=tuple(h for h in hooks if h is not None),
             fencing=fencing, span=block.span, spans=spans,
         )
+        self._vip_in_urls(group)
         self._group_warnings(group, block, cluster)
         return group
+
+    def _vip_in_urls(self, group: Group) -> None:
+        """``{vip}`` as a URL's host: the runtime puts the bare address there, so an IPv6
+        VIP needs the brackets written around the placeholder (and an IPv4 one none), or
+        the monitor fails every check and the webhook is never reached."""
+        version = group.vip.interface.version
+        urls = [("http target", m.target, m.span) for m in group.monitors
+                if m.kind is MonitorKind.HTTP and m.target is not None]
+        urls += [("webhook", s.target, s.span) for s in (*group.alerts, *group.hooks)
+                 if s.kind is SinkKind.WEBHOOK and s.target is not None]
+        for what, target, span in urls:
+            if values.url_problem(target) is not None:
+                continue  # reported as it is
+            problem = values.vip_host_problem(target, version)
+            if problem is not None:
+                sentence, fixed = problem
+                self.diag.error(f"{what} '{target}' of group '{group.name}' {sentence} "
+                                f"(the VIP is {group.vip.address})", span,
+                                hint=f'write "{fixed}"', code="value")
 
     def _preferred(self, block: GroupBlock, own: Settings, nodes: set[str],
                    cluster: Cluster | None, misspelt: set[str]) -> str | None:
