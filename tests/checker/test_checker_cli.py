@@ -152,6 +152,8 @@ def test_sarif_is_valid_and_points_at_the_group(crg: Callable[..., Run], safe: s
         jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(broken)
     coverage = by_rule[("coverage", NO_STANDBY)]
     assert coverage["locations"][0]["physicalLocation"]["region"]["startLine"] == 11
+    # one step, in words: it said "(1 steps; ..."
+    assert "after 1 environment event (1 step; found by" in coverage["message"]["text"]
     assert not [r for r in results if safe in json.dumps(r["locations"])]
 
 
