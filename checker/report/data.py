@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from crg.checker.report.steps import settled_events, simulate_command, step_views
-from crg.checker.result import CheckReport, PropertyResult, Violation
+from crg.checker.result import CheckReport, Property, PropertyResult, Verdict, Violation
 from crg.spec.present.modes import action_dict
 
 
@@ -27,6 +27,16 @@ def report_to_dict(path: str, report: CheckReport,
             for c in report.components],
         "properties": [_result(path, r, itf_files) for r in report.results.values()],
     }
+
+
+def combined_to_dict(path: str, results: dict[Property, PropertyResult],
+                     itf_files: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every property as the check decided it, whichever engine did (what the text
+    report's table and traces show), with ``engine`` naming who decided."""
+    itf_files = itf_files or {}
+    return [{**_result(path, r, itf_files),
+             "engine": r.engine if r.verdict is not Verdict.UNKNOWN else None}
+            for r in results.values()]
 
 
 def _result(path: str, r: PropertyResult, itf_files: dict[str, str]) -> dict[str, Any]:

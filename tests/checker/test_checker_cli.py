@@ -571,3 +571,22 @@ def test_the_text_says_how_long_the_symbolic_engine_took(crg: Callable[..., Run]
     z3 = float(took.removeprefix("  the symbolic engine took ").removesuffix("s"))
     row = next(line for line in result.out.splitlines() if line.startswith("vip-unique "))
     assert row.split()[5] == "z3" and float(row.split()[4].removesuffix("s")) >= z3
+
+
+def test_json_lists_every_property_as_decided_whichever_engine(crg: Callable[..., Run],
+                                                               safe: str) -> None:
+    # handed to z3, "check" (the explicit engine's) said unknown for every property while
+    # the text's table said holds: "properties" is what the text shows
+    entry = json.loads(crg("check", "--format", "json", "--auto-states", "50",
+                           safe).out)["files"][0]
+    assert entry["status"] == "ok"
+    assert {p["verdict"] for p in entry["check"]["properties"]} == {"unknown"}
+    combined = {(p["name"], p["kind"]): p for p in entry["properties"]}
+    assert len(combined) == len(PROPERTIES)
+    assert {p["verdict"] for p in combined.values()} == {"holds"}
+    assert {p["engine"] for p in combined.values()} == {"z3"}
+    violated = json.loads(crg("check", "--format", "json", NO_FENCING).out)["files"][0]
+    theirs = {(p["name"], p["kind"]): p for p in violated["check"]["properties"]}
+    for p in violated["properties"]:
+        ours = theirs[(p["name"], p["kind"])]
+        assert p["violation"] == ours["violation"] and p["verdict"] == ours["verdict"]
