@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from crg.checker.report.advice import advice
 from crg.checker.report.locate import span_of
 from crg.checker.report.steps import settled_events, simulate_command, step_views
 from crg.checker.result import Report, Verdict, Violation
@@ -70,6 +71,9 @@ def print_violation(out: Printer, path: str, config: Config, v: Violation,
     location = f"{path}:{span.line}" if span.line else path
     out.print(f"{location}: {v.prop.label} violated{where}", style="bold red")
     out.print(f"  {v.detail}")
+    hint = advice(config, v)
+    if hint:
+        out.print(f"  = hint: {hint}")
     kind = "a lasso" if v.trace.loop is not None else "shortest trace"
     out.print(f"  {kind}: {count(v.failures, 'environment event')}, "
               f"{count(v.trace.length, 'step')}")

@@ -501,9 +501,11 @@ def _report_to_dict(report: Report) -> dict[str, Any]:
 
     entry["engine"] = result.engine
     entry["verdicts"] = {r.prop.label: r.verdict.value for r in result.results.values()}
-    entry["properties"] = combined_to_dict(report.path, result.results, report.itf_paths)
+    entry["properties"] = combined_to_dict(report.path, result.results, report.itf_paths,
+                                           config)
     if result.explicit is not None:
-        entry["check"] = report_to_dict(report.path, result.explicit, report.itf_paths)
+        entry["check"] = report_to_dict(report.path, result.explicit, report.itf_paths,
+                                        config)
     if result.symbolic is not None:
         entry["symbolic"] = result.symbolic.as_json()
     if result.undecided:

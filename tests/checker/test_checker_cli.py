@@ -590,3 +590,21 @@ def test_json_lists_every_property_as_decided_whichever_engine(crg: Callable[...
     for p in violated["properties"]:
         ours = theirs[(p["name"], p["kind"])]
         assert p["violation"] == ours["violation"] and p["verdict"] == ours["verdict"]
+
+
+def test_a_violation_the_file_can_fix_says_how(crg: Callable[..., Run]) -> None:
+    # the violations a configuration can cause said which invariant broke and how, never
+    # what to change in the file
+    text = crg("check", NO_FENCING, NO_STANDBY, str(EXAMPLES / "broken" / "flapping.crg")).out
+    assert ("  The VIP is never configured on two nodes at once.\n"
+            "  = hint: pay has fencing none: a node cut off from the store keeps its VIP and "
+            "application while another node takes the group over; use fencing self (the "
+            "default)\n") in text
+    assert ("  = hint: ledger runs on 1 node (n1) and the check assumes at most 1 node down "
+            "(or drained) at once: add possible nodes to ledger, or assume at most 0 nodes "
+            "down\n") in text
+    assert "  = hint: a, b, c keep moving because of avoid " in text
+    entry = json.loads(crg("check", "--format", "json", NO_FENCING).out)["files"][0]
+    hints = {p["name"]: p["violation"]["hint"] for p in entry["properties"] if p["violation"]}
+    assert set(hints) == {"vip-unique", "app-exclusive", "vip-held"}
+    assert all(h and h.startswith("pay has fencing none") for h in hints.values())
