@@ -13,6 +13,7 @@ from crg.checker.report.locate import span_of
 from crg.checker.report.steps import settled_events, simulate_command, step_views
 from crg.checker.result import Report, Verdict, Violation
 from crg.dsl import Config
+from crg.dsl.model import Fault
 from crg.spec.present.words import count
 
 _VERDICT_STYLE = {Verdict.HOLDS: "green", Verdict.VIOLATED: "bold red",
@@ -46,6 +47,7 @@ def print_check(out: Printer, path: str, config: Config, report: Report,
                 out.print(f"  {_names(c.groups)}: {size}; handed to the symbolic engine")
         if report.symbolic is not None and report.engine == "auto":
             out.print(f"  the symbolic engine took {_seconds(report.symbolic.seconds)}")
+        _assumed(out, explicit.options)
     engines = {r.engine for r in report.results.values() if r.verdict is not Verdict.UNKNOWN}
     by = bool(engines - {"explicit"}) and report.engine != "symbolic"
     headers = ("property", "verdict", "states", "depth", "time") + (("by",) if by else ())
@@ -91,6 +93,19 @@ def print_violation(out: Printer, path: str, config: Config, v: Violation,
         out.print(f"  replay: {simulate_command(path, v.trace)}{exact}")
     if itf_path:
         out.print(f"  trace: {itf_path}")
+
+
+def _assumed(out: Printer, options: dict[str, object]) -> None:
+    """What the verdicts hold under: an ok says nothing of a fault kind not explored (the
+    default set leaves out partitions, drains and maintenance)."""
+    max_down, faults = options.get("max_down"), options.get("faults")
+    if not isinstance(max_down, int) or not isinstance(faults, list):
+        return
+    explored = [f.value for f in Fault if f.value in faults]
+    left = [f.value for f in Fault if f.value not in faults]
+    out.print(f"  assumed: at most {count(max_down, 'node')} down at once; events: "
+              f"{', '.join(explored) or 'none'}"
+              + (f" (not explored: {', '.join(left)})" if left else ""))
 
 
 def _names(groups: tuple[str, ...]) -> str:
