@@ -280,7 +280,8 @@ def _decide(report: Report, opts: Options) -> None:
 def _limit_words(limit: str, states: int) -> str:
     if limit == "memory":
         return f"the search stopped at its memory budget after {states:,} states"
-    return f"the search stopped at its state budget of {states:,} states"
+    # the states it had explored, which a layer's end may take past the budget itself
+    return f"the search stopped at its state budget after {states:,} states"
 
 
 def _out_of_memory(opts: Options) -> Report:

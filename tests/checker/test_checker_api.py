@@ -49,7 +49,17 @@ def test_the_state_budget_leaves_the_check_inconclusive() -> None:
     assert report.status is Status.INCONCLUSIVE
     assert set(report.undecided) == {p.label for p in PROPERTIES}
     assert all("state budget" in r.reason for r in report.results.values())
-    assert report.limits and "state budget of 500 states" in report.limits[0]
+    assert report.limits and "stopped at its state budget after " in report.limits[0]
+
+
+def test_a_limit_does_not_call_the_states_explored_the_budget() -> None:
+    # --max-states 1000 read "stopped at its state budget of 1,084 states"
+    report = check(QUICKSTART, Options(engine=Engine.EXPLICIT, max_states=1000))
+    assert report.explicit is not None
+    past = [c for c in report.explicit.components if c.limit == "states" and c.states > 1000]
+    assert past  # api: its last layer took it past the budget
+    assert all(" budget of " not in limit for limit in report.limits), report.limits
+    assert f"state budget after {past[0].states:,} states" in " ".join(report.limits)
 
 
 def test_the_memory_budget_leaves_the_check_inconclusive() -> None:
