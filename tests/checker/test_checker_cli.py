@@ -613,3 +613,14 @@ def test_a_violation_the_file_can_fix_says_how(crg: Callable[..., Run]) -> None:
     hints = {p["name"]: p["violation"]["hint"] for p in entry["properties"] if p["violation"]}
     assert set(hints) == {"vip-unique", "app-exclusive", "vip-held"}
     assert all(h and h.startswith("pay has fencing none") for h in hints.values())
+
+
+def test_a_counterexample_of_z3_says_what_the_invariant_is(crg: Callable[..., Run]) -> None:
+    # handed to z3, "vip-unique violated" was followed by "a run of 6 steps from the initial
+    # state breaks it" alone, where the explicit engine's says what vip-unique means
+    result = crg("check", "--auto-states", "10", NO_FENCING)
+    assert result.code == 1
+    assert ("vip-unique violated in group pay\n"
+            "  The VIP is never configured on two nodes at once. Found by z3: a run of 6 "
+            "steps from the initial state breaks it (replayed on the concrete model).\n"
+            ) in result.out
