@@ -624,3 +624,14 @@ def test_a_counterexample_of_z3_says_what_the_invariant_is(crg: Callable[..., Ru
             "  The VIP is never configured on two nodes at once. Found by z3: a run of 6 "
             "steps from the initial state breaks it (replayed on the concrete model).\n"
             ) in result.out
+
+
+def test_a_livelock_z3_left_to_the_explicit_engine_says_what_happens_first(
+        crg: Callable[..., Run]) -> None:
+    # it began "found by the explicit engine's liveness check (50,000 states; no ranking
+    # function (no sum of atoms ranks 11 kinds of step ...": the operator's sentence came last
+    result = crg("check", "--auto-states", "10", str(EXAMPLES / "broken" / "flapping.crg"))
+    assert result.code == 1
+    detail = result.out.split("vip-held (liveness) violated in group ", 1)[1].splitlines()[1]
+    assert detail.startswith("  the cluster service never settles: a fair loop of "), detail
+    assert "; found by the explicit engine's liveness check (" in detail
