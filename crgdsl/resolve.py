@@ -481,11 +481,34 @@ class Resolver:
             else:
                 by_address[address] = group
         self._unexplored_faults(groups, cluster)
+        self._unheard_hooks(groups)
         used = {n for g in groups for n in g.candidates}
         for node in cluster.nodes:
             if node not in used and groups:
                 self.diag.warning(f"node '{node}' is no group's preferred or possible node",
                                   cluster.node_spans.get(node, cluster.span), code="unused-node")
+
+    def _unheard_hooks(self, groups: Sequence[Group]) -> None:
+        """Hooks that no event can reach: ``notify`` names the receivers of a group's
+        events, and one read the other way round (the groups to hear from) leaves the
+        receiver's hooks silent for ever."""
+        heard: set[str] = set()
+        to_all: list[str] = []  # OtherGroups: no n² names for notify all
+        for group in groups:
+            if isinstance(group.notify, OtherGroups):
+                to_all.append(group.name)
+            else:
+                heard.update(group.notify)
+        for group in groups:
+            if not group.hooks or group.name in heard or [g for g in to_all[:2]
+                                                          if g != group.name]:
+                continue
+            self.diag.warning(
+                f"group '{group.name}' has hooks, but no group sends it service events: "
+                "no group's notify names it", group.hooks[0].span,
+                hint=f"notify names the groups that receive a group's events: add "
+                     f"'{group.name}' to the notify of the groups it should hear from (or "
+                     "give them notify all, the default)", code="unheard-hooks")
 
     def _unexplored_faults(self, groups: Sequence[Group], cluster: Cluster) -> None:
         """A fault kind the file assumes that can never happen in it: crg check explores

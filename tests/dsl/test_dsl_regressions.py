@@ -192,3 +192,19 @@ def test_control_characters_in_a_message_are_escaped() -> None:
 ])
 def test_did_you_mean(word: str, choices: list[str], hint: str) -> None:
     assert did_you_mean(word, choices) == hint
+
+
+def test_hooks_no_group_notifies_are_a_warning() -> None:
+    # notify read the other way round ("the groups I hear from") leaves hooks silent
+    two = ('cluster c { nodes n1 n2 }\n'
+           'defaults { app { start "x" } monitor process NOTIFY }\n'
+           'group a { vip 10.0.0.1/24 preferred n1 possible n2 }\n'
+           'group b { vip 10.0.0.2/24 preferred n2 possible n1 hook log }\n')
+    silent = parse(two.replace("NOTIFY", "notify none")).warnings
+    assert [(w.code, w.message) for w in silent] == [(
+        "unheard-hooks", "group 'b' has hooks, but no group sends it service events: no "
+                         "group's notify names it")]
+    for heard in ("", "notify all", "notify none } group z { vip 10.0.0.3/24 preferred n1 "
+                                    "notify b"):
+        text = two.replace("NOTIFY", heard)
+        assert not [w for w in parse(text).warnings if w.code == "unheard-hooks"], heard
