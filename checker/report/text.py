@@ -11,7 +11,7 @@ from typing import Protocol
 from crg.checker.report.advice import advice
 from crg.checker.report.locate import span_of
 from crg.checker.report.steps import settled_events, simulate_command, step_views
-from crg.checker.result import Report, Verdict, Violation
+from crg.checker.result import PropertyResult, Report, Verdict, Violation
 from crg.dsl import Config
 from crg.dsl.model import Fault
 from crg.spec.present.words import count
@@ -51,8 +51,7 @@ def print_check(out: Printer, path: str, config: Config, report: Report,
     engines = {r.engine for r in report.results.values() if r.verdict is not Verdict.UNKNOWN}
     by = bool(engines - {"explicit"}) and report.engine != "symbolic"
     headers = ("property", "verdict", "states", "depth", "time") + (("by",) if by else ())
-    out.table(headers, [(r.prop.label, r.verdict.value, f"{r.states:,}", str(r.depth),
-                         _seconds(r.seconds))
+    out.table(headers, [(r.prop.label, r.verdict.value, *_searched(r), _seconds(r.seconds))
                         + ((r.engine if r.verdict is not Verdict.UNKNOWN else "-",) if by else ())
                         for r in report.results.values()])
     reasons = dict.fromkeys(r.reason for r in report.results.values()
@@ -93,6 +92,14 @@ def print_violation(out: Printer, path: str, config: Config, v: Violation,
         out.print(f"  replay: {simulate_command(path, v.trace)}{exact}")
     if itf_path:
         out.print(f"  trace: {itf_path}")
+
+
+def _searched(r: PropertyResult) -> tuple[str, str]:
+    """States and depth: a verdict z3 alone reached explored no state ("0 states, depth 0"
+    read as a search that found nothing to look at); a counterexample keeps its length."""
+    if r.engine == "z3":
+        return "-", str(r.depth) if r.violation is not None else "-"
+    return f"{r.states:,}", str(r.depth)
 
 
 def _assumed(out: Printer, options: dict[str, object]) -> None:

@@ -576,6 +576,8 @@ def test_the_text_says_how_long_the_symbolic_engine_took(crg: Callable[..., Run]
     z3 = float(took.removeprefix("  the symbolic engine took ").removesuffix("s"))
     row = next(line for line in result.out.splitlines() if line.startswith("vip-unique "))
     assert row.split()[5] == "z3" and float(row.split()[4].removesuffix("s")) >= z3
+    # z3 explores no state: not "0 states, depth 0"
+    assert row.split()[2:4] == ["-", "-"]
 
 
 def test_json_lists_every_property_as_decided_whichever_engine(crg: Callable[..., Run],
