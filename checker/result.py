@@ -208,6 +208,12 @@ class SymbolicReport:
     def ok(self) -> bool:
         return Verdict.VIOLATED not in self.verdicts.values()
 
+    @property
+    def seconds(self) -> float:
+        """How long the engine took."""
+        seconds = self.details.get("seconds", 0.0)
+        return float(seconds) if isinstance(seconds, (int, float)) else 0.0
+
     def as_json(self) -> dict[str, object]:
         return {"verdicts": {k: v.value for k, v in self.verdicts.items()},
                 "details": self.details}

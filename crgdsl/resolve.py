@@ -20,6 +20,7 @@ from crg.dsl.model import (
     Group,
     Kind,
     Monitor,
+    MonitorKind,
     OtherGroups,
     Sink,
     SinkKind,
@@ -331,8 +332,28 @@ class Resolver:
             hooks=tuple(h for h in hooks if h is not None),
             fencing=fencing, span=block.span, spans=spans,
         )
+        self._vip_in_urls(group)
         self._group_warnings(group, block, cluster)
         return group
+
+    def _vip_in_urls(self, group: Group) -> None:
+        """``{vip}`` as a URL's host: the runtime puts the bare address there, so an IPv6
+        VIP needs the brackets written around the placeholder (and an IPv4 one none), or
+        the monitor fails every check and the webhook is never reached."""
+        version = group.vip.interface.version
+        urls = [("http target", m.target, m.span) for m in group.monitors
+                if m.kind is MonitorKind.HTTP and m.target is not None]
+        urls += [("webhook", s.target, s.span) for s in (*group.alerts, *group.hooks)
+                 if s.kind is SinkKind.WEBHOOK and s.target is not None]
+        for what, target, span in urls:
+            if values.url_problem(target) is not None:
+                continue  # reported as it is
+            problem = values.vip_host_problem(target, version)
+            if problem is not None:
+                sentence, fixed = problem
+                self.diag.error(f"{what} '{target}' of group '{group.name}' {sentence} "
+                                f"(the VIP is {group.vip.address})", span,
+                                hint=f'write "{fixed}"', code="value")
 
     def _preferred(self, block: GroupBlock, own: Settings, nodes: set[str],
                    cluster: Cluster | None, misspelt: set[str]) -> str | None:
@@ -460,11 +481,34 @@ class Resolver:
             else:
                 by_address[address] = group
         self._unexplored_faults(groups, cluster)
+        self._unheard_hooks(groups)
         used = {n for g in groups for n in g.candidates}
         for node in cluster.nodes:
             if node not in used and groups:
                 self.diag.warning(f"node '{node}' is no group's preferred or possible node",
                                   cluster.node_spans.get(node, cluster.span), code="unused-node")
+
+    def _unheard_hooks(self, groups: Sequence[Group]) -> None:
+        """Hooks that no event can reach: ``notify`` names the receivers of a group's
+        events, and one read the other way round (the groups to hear from) leaves the
+        receiver's hooks silent for ever."""
+        heard: set[str] = set()
+        to_all: list[str] = []  # OtherGroups: no n² names for notify all
+        for group in groups:
+            if isinstance(group.notify, OtherGroups):
+                to_all.append(group.name)
+            else:
+                heard.update(group.notify)
+        for group in groups:
+            if not group.hooks or group.name in heard or [g for g in to_all[:2]
+                                                          if g != group.name]:
+                continue
+            self.diag.warning(
+                f"group '{group.name}' has hooks, but no group sends it service events: "
+                "no group's notify names it", group.hooks[0].span,
+                hint=f"notify names the groups that receive a group's events: add "
+                     f"'{group.name}' to the notify of the groups it should hear from (or "
+                     "give them notify all, the default)", code="unheard-hooks")
 
     def _unexplored_faults(self, groups: Sequence[Group], cluster: Cluster) -> None:
         """A fault kind the file assumes that can never happen in it: crg check explores

@@ -46,6 +46,14 @@ def duration(text: str, start: int) -> Slip | None:
         return None
     word = match.group()
     if word.isdigit():  # the common case gets the shortest message
+        # "10 m": the unit is there, a space away from its number
+        after = re.match(r"[ \t]+([A-Za-z]+)\b", text[match.end():])
+        unit = after.group(1).lower() if after else ""
+        unit = _UNIT_ALIASES.get(unit, unit)
+        if unit in _UNIT_MS:
+            return Slip(f"unexpected number '{word}'",
+                        f"write the unit right after the number, without a space: "
+                        f"{word}{unit}", start, len(word))
         return Slip(f"unexpected number '{word}'",
                     f"a duration needs its unit (ms, s, m or h), as in {word}ms or {word}s",
                     start, len(word))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import re
 import shlex
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -180,6 +181,25 @@ def url_problem(template: str) -> str | None:
         return "has no host"
     if port == 0:
         return "has port 0"
+    return None
+
+
+def vip_host_problem(template: str, version: int) -> tuple[str, str] | None:
+    """What is wrong with ``{vip}`` as the host of an http(s) URL for a VIP of IP
+    ``version`` — an IPv6 address needs brackets there, an IPv4 one must have none — as
+    (the end of a sentence, the URL written as it should be), or None."""
+    # the authority by hand: urlsplit refuses a bracketed host that is no address yet
+    _, sep, rest = template.replace("{{", "").replace("}}", "").partition("://")
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0] if sep else ""
+    if "{vip}" not in netloc:
+        return None  # in the path or the query string: no brackets needed
+    bracketed = "[{vip}]" in netloc
+    if version == 6 and not bracketed:
+        return ("puts an IPv6 VIP in a URL without brackets",
+                template.replace("{vip}", "[{vip}]", 1))
+    if version == 4 and bracketed:
+        return ("puts an IPv4 VIP in brackets, which only an IPv6 address takes in a URL",
+                template.replace("[{vip}]", "{vip}", 1))
     return None
 
 

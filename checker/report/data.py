@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from crg.checker.report.advice import advice
 from crg.checker.report.steps import settled_events, simulate_command, step_views
-from crg.checker.result import CheckReport, PropertyResult, Violation
+from crg.checker.result import CheckReport, Property, PropertyResult, Verdict, Violation
+from crg.dsl import Config
 from crg.spec.present.modes import action_dict
 
 
 def report_to_dict(path: str, report: CheckReport,
-                   itf_files: dict[str, str] | None = None) -> dict[str, Any]:
+                   itf_files: dict[str, str] | None = None,
+                   config: Config | None = None) -> dict[str, Any]:
     itf_files = itf_files or {}
     return {
         "engine": "explicit",
@@ -25,11 +28,23 @@ def report_to_dict(path: str, report: CheckReport,
              "symmetry": c.symmetry or None, "reduced": c.reduced, "limit": c.limit or None,
              "predicted": c.predicted or None}
             for c in report.components],
-        "properties": [_result(path, r, itf_files) for r in report.results.values()],
+        "properties": [_result(path, r, itf_files, config) for r in report.results.values()],
     }
 
 
-def _result(path: str, r: PropertyResult, itf_files: dict[str, str]) -> dict[str, Any]:
+def combined_to_dict(path: str, results: dict[Property, PropertyResult],
+                     itf_files: dict[str, str] | None = None,
+                     config: Config | None = None) -> list[dict[str, Any]]:
+    """Every property as the check decided it, whichever engine did (what the text
+    report's table and traces show), with ``engine`` naming who decided."""
+    itf_files = itf_files or {}
+    return [{**_result(path, r, itf_files, config),
+             "engine": r.engine if r.verdict is not Verdict.UNKNOWN else None}
+            for r in results.values()]
+
+
+def _result(path: str, r: PropertyResult, itf_files: dict[str, str],
+            config: Config | None) -> dict[str, Any]:
     return {
         "name": r.prop.name,
         "kind": "liveness" if r.prop.liveness else "safety",
@@ -39,16 +54,19 @@ def _result(path: str, r: PropertyResult, itf_files: dict[str, str]) -> dict[str
         "seconds": round(r.seconds, 3),
         "reason": r.reason or None,
         "violation": (None if r.violation is None
-                      else violation_to_dict(path, r.violation, itf_files.get(r.prop.ident))),
+                      else violation_to_dict(path, r.violation, itf_files.get(r.prop.ident),
+                                             config)),
     }
 
 
-def violation_to_dict(path: str, v: Violation, itf: str | None = None) -> dict[str, Any]:
+def violation_to_dict(path: str, v: Violation, itf: str | None = None,
+                      config: Config | None = None) -> dict[str, Any]:
     model = v.trace.model
     return {
         "group": v.group,
         "kind": v.kind,
         "detail": v.detail,
+        "hint": advice(config, v) if config is not None else None,
         "failures": v.failures,
         "length": v.trace.length,
         "events": [action_dict(model, a) for a in v.trace.events],

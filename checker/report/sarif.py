@@ -19,6 +19,7 @@ from crg.dsl import Config, ConfigError
 from crg.dsl.redact import redact
 from crg.dsl.source import Span
 from crg.spec import STATE_INVARIANTS
+from crg.spec.present.words import count
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _STATEMENTS = {inv.name: " ".join(inv.statement.split()) for inv in STATE_INVARIANTS}
@@ -87,9 +88,9 @@ def _result(path: str, config: Config, found: list[tuple[str, Violation]],
     v = found[0][1]
     where = f" in group {v.group}" if v.group else ""
     engines = " and ".join(e for e, _ in found)
-    message = (f"{v.prop.label} violated{where} after {v.failures} "
-               f"environment event{'s' if v.failures != 1 else ''} "
-               f"({v.trace.length} steps; found by the {engines} engine"
+    message = (f"{v.prop.label} violated{where} after "
+               f"{count(v.failures, 'environment event')} "
+               f"({count(v.trace.length, 'step')}; found by the {engines} engine"
                f"{'s' if len(found) > 1 else ''}): {v.detail}")
     result: dict[str, Any] = {
         "ruleId": v.prop.ident,

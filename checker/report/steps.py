@@ -72,6 +72,15 @@ def _value(model: Model, state: State, g: int, p: Placement, field: str) -> str:
         mask = int(model.group_vars(state, g).vip)
         held = [n for k, n in enumerate(model.topology.nodes) if (mask >> k) & 1]
         return ",".join(held) or "—"
+    if field == "app":
+        # A placement says one word of the application; where it runs anywhere but on the
+        # owner (a node cut off that keeps it, two nodes at once) the trace says where,
+        # or a broken app-exclusive would show no application on two nodes.
+        mask = int(model.group_vars(state, g).app)
+        running = [n for k, n in enumerate(model.topology.nodes) if (mask >> k) & 1]
+        if running and running != [p.node]:
+            return f"{p.app} (runs on {','.join(running)})"
+        return p.app
     value = getattr(p, field)
     if value is None or value == ():
         return "—"

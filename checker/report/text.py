@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from crg.checker.report.advice import advice
 from crg.checker.report.locate import span_of
 from crg.checker.report.steps import settled_events, simulate_command, step_views
-from crg.checker.result import Report, Verdict, Violation
+from crg.checker.result import PropertyResult, Report, Verdict, Violation
 from crg.dsl import Config
+from crg.dsl.model import Fault
 from crg.spec.present.words import count
 
 _VERDICT_STYLE = {Verdict.HOLDS: "green", Verdict.VIOLATED: "bold red",
@@ -43,11 +45,13 @@ def print_check(out: Printer, path: str, config: Config, report: Report,
                         if c.predicted
                         else f"{count(len(c.groups), 'group')} linked by avoid")
                 out.print(f"  {_names(c.groups)}: {size}; handed to the symbolic engine")
+        if report.symbolic is not None and report.engine == "auto":
+            out.print(f"  the symbolic engine took {_seconds(report.symbolic.seconds)}")
+        _assumed(out, explicit.options)
     engines = {r.engine for r in report.results.values() if r.verdict is not Verdict.UNKNOWN}
     by = bool(engines - {"explicit"}) and report.engine != "symbolic"
     headers = ("property", "verdict", "states", "depth", "time") + (("by",) if by else ())
-    out.table(headers, [(r.prop.label, r.verdict.value, f"{r.states:,}", str(r.depth),
-                         _seconds(r.seconds))
+    out.table(headers, [(r.prop.label, r.verdict.value, *_searched(r), _seconds(r.seconds))
                         + ((r.engine if r.verdict is not Verdict.UNKNOWN else "-",) if by else ())
                         for r in report.results.values()])
     reasons = dict.fromkeys(r.reason for r in report.results.values()
@@ -68,6 +72,9 @@ def print_violation(out: Printer, path: str, config: Config, v: Violation,
     location = f"{path}:{span.line}" if span.line else path
     out.print(f"{location}: {v.prop.label} violated{where}", style="bold red")
     out.print(f"  {v.detail}")
+    hint = advice(config, v)
+    if hint:
+        out.print(f"  = hint: {hint}")
     kind = "a lasso" if v.trace.loop is not None else "shortest trace"
     out.print(f"  {kind}: {count(v.failures, 'environment event')}, "
               f"{count(v.trace.length, 'step')}")
@@ -85,6 +92,27 @@ def print_violation(out: Printer, path: str, config: Config, v: Violation,
         out.print(f"  replay: {simulate_command(path, v.trace)}{exact}")
     if itf_path:
         out.print(f"  trace: {itf_path}")
+
+
+def _searched(r: PropertyResult) -> tuple[str, str]:
+    """States and depth: a verdict z3 alone reached explored no state ("0 states, depth 0"
+    read as a search that found nothing to look at); a counterexample keeps its length."""
+    if r.engine == "z3":
+        return "-", str(r.depth) if r.violation is not None else "-"
+    return f"{r.states:,}", str(r.depth)
+
+
+def _assumed(out: Printer, options: dict[str, object]) -> None:
+    """What the verdicts hold under: an ok says nothing of a fault kind not explored (the
+    default set leaves out partitions, drains and maintenance)."""
+    max_down, faults = options.get("max_down"), options.get("faults")
+    if not isinstance(max_down, int) or not isinstance(faults, list):
+        return
+    explored = [f.value for f in Fault if f.value in faults]
+    left = [f.value for f in Fault if f.value not in faults]
+    out.print(f"  assumed: at most {count(max_down, 'node')} down at once; events: "
+              f"{', '.join(explored) or 'none'}"
+              + (f" (not explored: {', '.join(left)})" if left else ""))
 
 
 def _names(groups: tuple[str, ...]) -> str:

@@ -57,9 +57,10 @@ def decide_explicitly(topology: Topology, z3_result: TargetResult | None,
         trace = v.trace
         assert trace.loop is not None and trace.loop_action is not None
         actions = tuple(s.action for s in trace.steps[1:] if s.action is not None)
-        return Explicit(TargetResult(VIOLATED, f"found by the explicit engine's liveness "
-                                               f"check ({stats.states:,} states; {bound}): "
-                                               f"{v.detail}",
+        # what happens first, for the operator; how it was found after, for the curious
+        return Explicit(TargetResult(VIOLATED, f"{v.detail}; found by the explicit engine's "
+                                               f"liveness check ({stats.states:,} states) "
+                                               f"after z3 could not decide it: {bound}",
                                      (*actions, trace.loop_action), trace.loop,
                                      engine="explicit"), safe, stats.states)
     if stats.complete:

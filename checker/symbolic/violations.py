@@ -10,7 +10,9 @@ from collections.abc import Sequence
 
 from crg.checker.result import PROPERTIES, Trace, TraceStep, Violation
 from crg.checker.symbolic.replay import replay
-from crg.spec import KINDS, Action, Model
+from crg.spec import KINDS, STATE_INVARIANTS, Action, Model
+
+_STATEMENTS = {inv.name: " ".join(inv.statement.split()) for inv in STATE_INVARIANTS}
 
 
 def as_violation(model: Model, label: str, kind: str, group: str | None, reason: str,
@@ -26,4 +28,8 @@ def as_violation(model: Model, label: str, kind: str, group: str | None, reason:
     else:
         trace = Trace(model, tuple(steps))
     failures = sum(1 for a in actions if not KINDS[a.kind].system)
-    return Violation(prop, kind, group, reason, trace, failures)
+    # What the invariant says first, as the explicit engine's counterexample has it: "a
+    # run of 6 steps ... breaks it" alone does not say what "it" is.
+    statement = _STATEMENTS.get(prop.name) if kind == "state" else None
+    detail = f"{statement} Found by z3: {reason}." if statement else reason
+    return Violation(prop, kind, group, detail, trace, failures)

@@ -497,12 +497,15 @@ def _report_to_dict(report: Report) -> dict[str, Any]:
     result = report.result
     if result is None:
         return entry
-    from crg.checker.report.data import report_to_dict
+    from crg.checker.report.data import combined_to_dict, report_to_dict
 
     entry["engine"] = result.engine
     entry["verdicts"] = {r.prop.label: r.verdict.value for r in result.results.values()}
+    entry["properties"] = combined_to_dict(report.path, result.results, report.itf_paths,
+                                           config)
     if result.explicit is not None:
-        entry["check"] = report_to_dict(report.path, result.explicit, report.itf_paths)
+        entry["check"] = report_to_dict(report.path, result.explicit, report.itf_paths,
+                                        config)
     if result.symbolic is not None:
         entry["symbolic"] = result.symbolic.as_json()
     if result.undecided:

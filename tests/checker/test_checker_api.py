@@ -49,7 +49,17 @@ def test_the_state_budget_leaves_the_check_inconclusive() -> None:
     assert report.status is Status.INCONCLUSIVE
     assert set(report.undecided) == {p.label for p in PROPERTIES}
     assert all("state budget" in r.reason for r in report.results.values())
-    assert report.limits and "state budget of 500 states" in report.limits[0]
+    assert report.limits and "stopped at its state budget after " in report.limits[0]
+
+
+def test_a_limit_does_not_call_the_states_explored_the_budget() -> None:
+    # --max-states 1000 read "stopped at its state budget of 1,084 states"
+    report = check(QUICKSTART, Options(engine=Engine.EXPLICIT, max_states=1000))
+    assert report.explicit is not None
+    past = [c for c in report.explicit.components if c.limit == "states" and c.states > 1000]
+    assert past  # api: its last layer took it past the budget
+    assert all(" budget of " not in limit for limit in report.limits), report.limits
+    assert f"state budget after {past[0].states:,} states" in " ".join(report.limits)
 
 
 def test_the_memory_budget_leaves_the_check_inconclusive() -> None:
@@ -79,6 +89,14 @@ def test_auto_hands_a_large_component_to_the_symbolic_engine() -> None:
     assert component.limit == "auto" and component.states <= 50 + 64
     liveness = next(r for r in report.results.values() if r.prop.liveness)
     assert liveness.engine == "z3" and liveness.verdict is Verdict.HOLDS
+
+
+def test_a_verdict_z3_reached_counts_z3s_time() -> None:
+    # the time column said the explicit search's 0.4 s of a check z3 spent 25 s on
+    report = check(SMALL, Options(auto_states=50))
+    assert report.symbolic is not None and report.symbolic.seconds > 0
+    for result in report.results.values():
+        assert result.seconds >= report.symbolic.seconds, result.prop.label
 
 
 def test_auto_keeps_the_explicit_engines_verdict_where_its_search_finished() -> None:

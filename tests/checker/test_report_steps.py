@@ -21,3 +21,18 @@ def test_a_drain_of_a_node_that_is_down_is_a_change() -> None:
     undrained = model.apply(model.apply(model.initial(), Action(ActionKind.DRAIN, -1, 1)),
                             Action(ActionKind.UNDRAIN, -1, 1))
     assert not [c for c in changes(model, model.initial(), undrained) if c.startswith("n2")]
+
+
+def test_an_application_on_two_nodes_shows_where_it_runs() -> None:
+    # app-exclusive broken without fencing: the trace said "app stopping → starting",
+    # never that the application ran on both nodes
+    from checker_helpers import EXAMPLES
+
+    from crg import files
+    from crg.checker import check
+    from crg.checker.report.steps import step_views
+
+    report = check(files.load(str(EXAMPLES / "broken" / "no-fencing.crg")))
+    exclusive = next(v for v in report.violations if v.prop.label == "app-exclusive")
+    last = step_views(exclusive.trace)[-1]
+    assert any(c.endswith("(runs on n1,n2)") for c in last.changes), last.changes

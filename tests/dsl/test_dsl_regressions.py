@@ -114,7 +114,25 @@ def test_huge_numbers_are_errors_and_fmt_keeps_them(digits: int) -> None:
                                  "http://{vip}:65535/"])
 def test_urls_with_placeholders_are_accepted(url: str) -> None:
     text = VALID.replace("monitor process", f'monitor http "{url}" alert webhook "{url}"')
+    if "[{vip}]" in url:  # brackets are for an IPv6 VIP
+        text = text.replace("vip 10.0.0.1/24", "vip fd00::1/64")
     assert parse(text).group("g").monitors[0].target == url
+
+
+@pytest.mark.parametrize(("vip", "url", "fixed"), [
+    ("fd00::1/64", "http://{vip}:8080/health", "http://[{vip}]:8080/health"),
+    ("10.0.0.1/24", "http://[{vip}]:8080/", "http://{vip}:8080/")])
+def test_the_vip_as_a_urls_host_has_brackets_only_for_ipv6(vip: str, url: str,
+                                                           fixed: str) -> None:
+    # the runtime writes the bare address in: http://fd00::1:8080/health fails every check
+    text = VALID.replace("vip 10.0.0.1/24", f"vip {vip}").replace(
+        "monitor process", f'monitor http "{url}" alert webhook "{url}"')
+    found = errors(text)
+    assert len(found) == 2 and all(f'(write "{fixed}")' in m for m in found), found
+    assert "http target" in found[0] and "webhook" in found[1]
+    in_the_path = VALID.replace("vip 10.0.0.1/24", f"vip {vip}").replace(
+        "monitor process", 'monitor http "http://{node}.example.net/?vip={vip}"')
+    parse(in_the_path)
 
 
 def test_url_that_python_cannot_split_is_an_error() -> None:
@@ -174,3 +192,19 @@ def test_control_characters_in_a_message_are_escaped() -> None:
 ])
 def test_did_you_mean(word: str, choices: list[str], hint: str) -> None:
     assert did_you_mean(word, choices) == hint
+
+
+def test_hooks_no_group_notifies_are_a_warning() -> None:
+    # notify read the other way round ("the groups I hear from") leaves hooks silent
+    two = ('cluster c { nodes n1 n2 }\n'
+           'defaults { app { start "x" } monitor process NOTIFY }\n'
+           'group a { vip 10.0.0.1/24 preferred n1 possible n2 }\n'
+           'group b { vip 10.0.0.2/24 preferred n2 possible n1 hook log }\n')
+    silent = parse(two.replace("NOTIFY", "notify none")).warnings
+    assert [(w.code, w.message) for w in silent] == [(
+        "unheard-hooks", "group 'b' has hooks, but no group sends it service events: no "
+                         "group's notify names it")]
+    for heard in ("", "notify all", "notify none } group z { vip 10.0.0.3/24 preferred n1 "
+                                    "notify b"):
+        text = two.replace("NOTIFY", heard)
+        assert not [w for w in parse(text).warnings if w.code == "unheard-hooks"], heard

@@ -51,6 +51,17 @@ def test_a_number_without_unit_is_still_called_a_number() -> None:
         "a duration needs its unit (ms, s, m or h), as in 2ms or 2s")
 
 
+@pytest.mark.parametrize(("written", "meant"), [("10 m", "10m"), ("3 s", "3s"),
+                                               ("30 seconds", "30s"), ("2\tmins", "2m")])
+def test_a_unit_a_space_away_is_written_together(written: str, meant: str) -> None:
+    # "within 10 m" was told "a duration needs its unit, as in 10ms or 10s"
+    text = group(f"restarts 2 within {written}")
+    number = written.split()[0]
+    assert first_error(text) == (position(text, number), f"unexpected number '{number}'",
+                                 "write the unit right after the number, without a space: "
+                                 f"{meant}")
+
+
 @pytest.mark.parametrize("body", ["restarts 1.5", "monitor process fails 2.5"])
 def test_almost_a_count(body: str) -> None:
     text = group(body)
