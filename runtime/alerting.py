@@ -11,10 +11,11 @@ those are the groups it concerns, and a sink several groups share is one pager.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from crg.dsl.model import Group, Sink
+from crg.dsl.redact import redact
 from crg.runtime.drivers.process import Supervisor
 from crg.runtime.drivers.sinks import (
     COMMAND_TIMEOUT_S,
@@ -47,11 +48,19 @@ def sinks_for(groups: Mapping[str, Group], group: str | None,
     return list(chosen.items())
 
 
+def sink_name(sink: Sink) -> str:
+    """``alert sink webhook https://***@hooks.example/x``: a sink as the operator wrote
+    it, its URL's secrets hidden (the name goes to the log and to ``crg status``)."""
+    return f"alert sink {sink.kind.value} {redact(sink.target or '')}".rstrip()
+
+
 async def send(events: EventLog, supervisor: Supervisor, node: str, sink: Sink,
                payload: Mapping[str, Any], values: Mapping[str, str],
-               telemetry: Telemetry = NO_TELEMETRY) -> None:
+               telemetry: Telemetry = NO_TELEMETRY,
+               done: Callable[[bool, str], None] | None = None) -> None:
     """Deliver one alert to one sink and record how it went (``alert-delivered`` or
-    ``alert-failed``, and the metrics); never raises (:func:`deliver` does not)."""
+    ``alert-failed``, and the metrics; ``done(ok, detail)`` after); never raises
+    (:func:`deliver` does not)."""
     fields = {k: v for k, v in payload.items() if k != "recipients"}
     ok, detail = await deliver(sink, fields, values, supervisor)
     telemetry.alert_delivery(sink.kind.value, ok)
@@ -61,3 +70,5 @@ async def send(events: EventLog, supervisor: Supervisor, node: str, sink: Sink,
     events.emit({"event": "alert-delivered" if ok else "alert-failed",
                  "alert": payload["event"], "group": payload.get("group"), "node": node,
                  "sink": sink.kind.value, "detail": detail})
+    if done is not None:
+        done(ok, detail)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from crg.dsl.model import Fencing, Group, SinkKind, Vip
+from crg.dsl.model import Fencing, Group, Sink, SinkKind, Vip
 from crg.runtime import alerting
 from crg.runtime.commit import Services
 from crg.runtime.drivers.monitors import MonitorSet
@@ -185,8 +185,24 @@ class Machine:
         payload = {**payload, "time": iso_time()}
         for sink, filled_by in alerting.sinks_for(self.groups, payload["group"], self.name):
             if sink.kind is not SinkKind.LOG:
-                self.spawn(alerting.send(self.s.events, self.supervisor, self.name, sink,
-                                         payload, self.values(filled_by), self.telemetry))
+                self.alert(sink, payload, filled_by)
+
+    def alert(self, sink: Sink, payload: dict[str, Any], filled_by: str) -> None:
+        """Send an alert to ``sink`` in the background (placeholders filled in from group
+        ``filled_by``). A sink that fails is itself a runtime alert about the alert's
+        group — logged, told to the other sinks once per episode and shown by ``crg
+        status`` — until a delivery to it works again: a pager that hears nothing must
+        not look like a cluster with nothing to say."""
+        about, name = payload.get("group"), alerting.sink_name(sink)
+
+        def done(ok: bool, detail: str) -> None:
+            if ok:
+                self.trouble_over(about, name)
+            else:
+                self.runtime_alert(about, name, detail)
+
+        self.spawn(alerting.send(self.s.events, self.supervisor, self.name, sink, payload,
+                                 self.values(filled_by), self.telemetry, done))
 
 
 def _what(group: str | None, action: str) -> str:

@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from crg.runtime import alerting
 from crg.runtime.commit import ExtraFor, Outcome, Services
 from crg.runtime.drivers.sinks import iso_time
 from crg.runtime.records import Extra, Keys, dumps, read_ack, read_group, stored_events
@@ -184,10 +183,8 @@ def report_after(agent: Machine, action: Action, outcome: Outcome, reason: str) 
         _report_drops(agent, payload)
     if action.kind in (ActionKind.ALERT, ActionKind.ALERT_BLOCKED):
         group = agent.groups[payload["group"]]
-        values = agent.values(group.name)
         for sink in group.alerts:
-            agent.spawn(alerting.send(agent.s.events, agent.supervisor, agent.name, sink,
-                                      payload, values, agent.telemetry))
+            agent.alert(sink, payload, group.name)
 
 
 def _report_drops(agent: Machine, payload: dict[str, Any]) -> None:

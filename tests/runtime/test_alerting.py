@@ -169,3 +169,49 @@ def test_crg_status_says_which_step_keeps_failing_until_it_works(tmp_path: Path)
             assert await troubles(cluster) == []
 
     run(body())
+
+
+def test_a_failing_alert_sink_is_a_trouble_told_to_the_other_sinks_until_it_works(
+        tmp_path: Path) -> None:
+    """A pager that hears nothing must not look like a cluster with nothing to say: an
+    alert sink whose delivery fails is a runtime alert about the alert's group (told to
+    the group's other sinks once, shown by crg status) until a delivery to it works."""
+    flag = tmp_path / "pager-up"
+    failing = f"alert command \"sh -c 'test -e {flag}'\""
+    setup = two_nodes(tmp_path, SLEEPER, alert=RECORD_ALERT + "\n  " + failing)
+    sink = f"alert sink command sh -c 'test -e {flag}'"
+
+    async def troubles(cluster: EmbeddedCluster) -> list[tuple[str, str]]:
+        found = (await cluster.status())["groups"][0]["troubles"]
+        return [(t["node"], t["action"]) for t in found]
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"), 15,
+                             "job up on n1")
+            await cluster.crash("n2")  # job on its last node: the last-node alert
+
+            async def failing() -> bool:
+                return await troubles(cluster) == [("n1", sink)]
+
+            await eventually(failing, 15, "the failing sink in crg status")
+            assert f"job: {sink} failing on n1 since " in "\n".join(
+                notes(await cluster.status()))
+            flag.touch()
+            await cluster.join("n2")
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"), 15,
+                             "job back to normal with n2 back")
+            await cluster.crash("n2")  # a new episode: this time the sink takes it
+
+            async def works() -> bool:
+                return await troubles(cluster) == []
+
+            await eventually(works, 15, "the sink's trouble over")
+            over = [r for r in written(cluster) if r["event"] == "runtime-alert-over"]
+            assert [(r["group"], r["action"]) for r in over] == [("job", sink)]
+
+    run(body())
+    lines = alert_lines(setup.alerts)
+    assert lines.count("runtime-alert group=job node=n1") == 1, lines
+    assert lines.count("runtime-alert-over group=job node=n1") == 1, lines
+    assert lines.count("alert group=job node=n1") == 2, lines
