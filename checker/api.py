@@ -107,9 +107,10 @@ def _run(topology: Topology, parts: list[tuple[int, ...]], opts: Options) -> Rep
 def _search_what_z3_left(topology: Topology, parts: list[tuple[int, ...]],
                          explicit: CheckReport, symbolic: SymbolicReport, opts: Options,
                          budget: Budget | None) -> None:
-    """``--engine auto``: a component handed to z3 on a prediction alone, where z3 left a
-    property open, gets the explicit search it would have had without the prediction (up
-    to ``--auto-states``), so the prediction costs no verdict, only time — unless it is
+    """``--engine auto``: a component handed to z3 on a prediction alone (or, a lone
+    group, after a first search of ``SOLO_PROBE`` states), where z3 left a property open,
+    gets the explicit search it would have had without the prediction (up to
+    ``--auto-states``), so the prediction costs no verdict, only time — unless it is
     predicted beyond ``PREDICTION_SLACK`` times that limit: the estimate has never been
     above the real count on the components measured, so such a search would stop at the
     limit with nothing decided (SPEC.md section 11). Its row in ``explicit`` is replaced by
@@ -120,10 +121,10 @@ def _search_what_z3_left(topology: Topology, parts: list[tuple[int, ...]],
     assert budget is not None
     proved = dict(symbolic.parts)
     again = [i for i, c in enumerate(explicit.components)
-             if c.predicted and any(f.verdict is Verdict.UNKNOWN
-                                    for f in proved[c.groups].values())
-             and not predict(topology.restrict(parts[i]),
-                             PREDICTION_SLACK * opts.auto_states).beyond]
+             if (c.predicted or c.probed) and any(f.verdict is Verdict.UNKNOWN
+                                                  for f in proved[c.groups].values())
+             and (c.probed or not predict(topology.restrict(parts[i]),
+                                          PREDICTION_SLACK * opts.auto_states).beyond)]
     if not again:
         return
     searched = explore(topology, [parts[i] for i in again], opts, budget, opts.auto_states,

@@ -31,6 +31,14 @@ AUTO_STATES = 600_000
 """``--engine auto``: the explicit search of a component stops at this many states and the
 symbolic engine decides the component instead (about 15 s of search here)."""
 
+SOLO_PROBE = 50_000
+"""``--engine auto``: a component of one group is searched explicitly up to this many
+states first (a few seconds); one that does not finish goes to the symbolic engine, which
+proves a single group in seconds, and is searched again up to ``AUTO_STATES`` only if z3
+leaves a property open. (A lone group with many candidates and operator events has
+hundreds of thousands of states: 30 s of search that z3 does in 3 s. The size of a pair
+is predicted from its groups alone; a lone group has nothing smaller to predict from.)"""
+
 AUTO_GROUPS = 8
 """``--engine auto``: a component of more groups than this goes to the symbolic engine
 without an explicit search (groups linked by ``avoid`` multiply their state spaces: no

@@ -169,6 +169,10 @@ class ComponentResult:
     """Not searched but handed to the symbolic engine at once: the states predicted for
     it, beyond ``--auto-states`` (a lower bound of the estimate: the groups' searches stop
     once it is beyond the limit; 0: it was searched)."""
+    probed: bool = False
+    """A lone group whose first explicit search stopped at ``SOLO_PROBE`` states and was
+    handed to the symbolic engine (searched again up to ``--auto-states`` for what z3
+    leaves open)."""
     findings: dict[Property, Finding] = field(default_factory=dict, repr=False)
 
 

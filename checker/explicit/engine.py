@@ -22,7 +22,7 @@ from crg.checker.explicit.liveness import loop_detail
 from crg.checker.explicit.predict import predict
 from crg.checker.explicit.symmetry import canonicaliser
 from crg.checker.explicit.trace import step_detail, violation
-from crg.checker.options import AUTO_GROUPS, Options, Progress
+from crg.checker.options import AUTO_GROUPS, SOLO_PROBE, Options, Progress
 from crg.checker.parallel import run_tasks
 from crg.checker.rename import carry_run
 from crg.checker.result import (
@@ -70,6 +70,9 @@ def search_part(topology: Topology, part: tuple[int, ...], options: Options,
         if guess.beyond:
             return PartSearch(part, SearchStats(capped=True, limit="auto",
                                                 predicted=guess.estimate), {})
+    probe = cap is not None and predicted and len(part) == 1 and cap > SOLO_PROBE
+    if probe:
+        cap = SOLO_PROBE
     model = Model(sub)
     canon, described = canonicaliser(model, options.symmetry)
     limit = budget.states if cap is None else min(cap, budget.states)
@@ -96,6 +99,7 @@ def search_part(topology: Topology, part: tuple[int, ...], options: Options,
                             if key in again.found})
     if stats.capped and stats.limit == "states" and cap is not None and cap < budget.states:
         stats.limit = "auto"
+        stats.probed = probe
     runs: dict[Property, tuple[Run, int, float]] = {}
     for source, found in sources.values():
         v = violation(source, found)
@@ -200,7 +204,8 @@ def _component(names: tuple[str, ...], outcome: _Outcome, seconds: float,
     return ComponentResult(names, stats.states, stats.edges, seconds, stats.layers,
                            stats.complete, reused_from=reused_from, symmetry=s.symmetry,
                            limit=stats.limit, reduced=s.reduced,
-                           predicted=stats.predicted, findings=_findings(outcome))
+                           predicted=stats.predicted, probed=stats.probed,
+                           findings=_findings(outcome))
 
 
 def _findings(outcome: _Outcome) -> dict[Property, Finding]:

@@ -79,6 +79,8 @@ class SearchStats:
     predicted: int = 0
     """Not searched: the states predicted for it (:mod:`crg.checker.explicit.predict`)
     are beyond ``--auto-states`` (0: it was searched)."""
+    probed: bool = False
+    """A lone group's first search, stopped at ``SOLO_PROBE`` states (``--engine auto``)."""
     found: dict[tuple[str, bool], Found] = field(default_factory=dict)
 
 

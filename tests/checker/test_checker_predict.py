@@ -121,3 +121,37 @@ def test_nodes_nobody_may_use_are_counted_as_the_search_merges_them() -> None:
 
     wide, narrow = predict(pair(16), 10**9), predict(pair(4), 10**9)
     assert (wide.solo, wide.node_statuses) == (narrow.solo, narrow.node_statuses)
+
+
+LONE = make_config(3, [G("a", "n1", ("n2", "n3"))], down=1,
+                   faults="crash, app-fault, switchover, drain")
+"""One group with two standbys and operator events: 9,535 states."""
+
+
+def test_a_lone_group_beyond_its_first_search_goes_to_z3(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A lone group has nothing smaller to predict its size from: it is searched up to
+    # SOLO_PROBE states first (50,000 by default; 100 here), then proved by z3.
+    monkeypatch.setattr(explicit_engine, "SOLO_PROBE", 100)
+    report = check(LONE, Options(jobs=1))
+    assert report.status is Status.OK and report.symbolic is not None
+    assert report.explicit is not None
+    (lone,) = report.explicit.components
+    assert lone.limit == "auto" and lone.probed and 100 <= lone.states < 9_535
+    liveness = next(r for r in report.results.values() if r.prop.liveness)
+    assert (liveness.verdict, liveness.engine) == (Verdict.HOLDS, "z3")
+
+
+def test_what_z3_leaves_open_of_a_lone_group_is_searched_in_full(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    full = check(LONE, Options(jobs=1))
+    assert full.explicit is not None and full.symbolic is None  # within the probe
+    monkeypatch.setattr(explicit_engine, "SOLO_PROBE", 100)
+    monkeypatch.setattr(symbolic_component, "rank", lambda *args: NO_RANKING)
+    report = check(LONE, Options(jobs=1, liveness_states=0))
+    assert report.status is Status.OK
+    assert report.explicit is not None
+    (lone,) = report.explicit.components
+    assert lone.limit == "" and not lone.probed and lone.states == full.explicit.states
+    liveness = next(r for r in report.results.values() if r.prop.liveness)
+    assert (liveness.verdict, liveness.engine) == (Verdict.HOLDS, "explicit")
