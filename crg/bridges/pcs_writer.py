@@ -27,22 +27,36 @@ def pcs_script(config: PacemakerConfig, warnings: list[str]) -> str:
     if warnings:
         lines.append("# Not exported or changed (crg export pacemaker printed these too):")
         lines += [f"#   - {_one_line(w)}" for w in warnings]
+    # cluster-name is pcs cluster setup's to set; pcs refuses it here.
+    properties = " ".join(f"{k}={v}" for k, v in config.properties if k != "cluster-name")
     lines += [
         "#",
-        "# Usage: sh THIS_SCRIPT [CIB_FILE]",
+        "# Usage: sh THIS_SCRIPT [--cluster-properties] [CIB_FILE]",
         "#   with CIB_FILE: apply the configuration to that file (pcs -f), for example one",
         "#   written by 'pcs cluster cib CIB_FILE'; without: take the running cluster's CIB,",
         "#   apply the configuration to it and push it back in one step.",
+        f"#   --cluster-properties: also set {properties}.",
+        "#   They hold for every resource of the cluster, not only these groups (an opt-in",
+        "#   cluster starts no resource without a location constraint, and fencing off is",
+        "#   fencing off for all), so they are set only when asked: for a cluster built",
+        "#   for this configuration alone.",
         "set -eu",
+        'properties=""',
+        'if [ "${1:-}" = "--cluster-properties" ]; then',
+        "  properties=1; shift",
+        "fi",
         'if [ "$#" -gt 0 ]; then',
         '  cib=$1; push=""',
         "else",
         '  cib=$(mktemp); push=1',
         '  pcs cluster cib "$cib"',
         "fi",
-        # cluster-name is pcs cluster setup's to set; pcs refuses it here.
-        _command("property set", (f"{k}={v}" for k, v in config.properties
-                                  if k != "cluster-name")),
+        'if [ -n "$properties" ]; then',
+        f"  {_PCS} property set {properties}",
+        "else",
+        f"  echo 'cluster properties left as they are (--cluster-properties sets "
+        f"{properties})' >&2",
+        "fi",
     ]
     for group in config.groups:
         for member in group.members:

@@ -270,12 +270,23 @@ def test_the_pcs_script_builds_the_same_configuration(pacemaker: None, pcs: str,
     cib = tmp_path / "cib.xml"
     cib.write_text(subprocess.run(["cibadmin", "--empty"], capture_output=True, text=True,
                                   check=True, timeout=30).stdout)
-    done = subprocess.run(["sh", str(script), str(cib)], capture_output=True, text=True,
-                          timeout=300, check=False)
+    empty = cib.read_text()
+    done = subprocess.run(["sh", str(script), "--cluster-properties", str(cib)],
+                          capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert verify(cib).returncode == 0
     assert _normalised(ET.parse(cib).getroot()) == _normalised(
         ET.fromstring(cib_xml(exported, [])))
+    # Without --cluster-properties an existing cluster's fencing and symmetry are left as
+    # they are (they hold for its other resources too), and the script says so.
+    cib.write_text(empty)
+    done = subprocess.run(["sh", str(script), str(cib)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "cluster properties left as they are" in done.stderr
+    names = {p.get("name") for p in ET.parse(cib).getroot().iterfind(".//crm_config//nvpair")}
+    assert not names & {"stonith-enabled", "symmetric-cluster", "no-quorum-policy"}, names
+    assert ET.parse(cib).getroot().find(".//resources/group") is not None
 
 
 def test_output_to_a_fifo_writes_into_it_and_leaves_it_a_fifo(tmp_path: Path) -> None:
