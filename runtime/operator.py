@@ -33,7 +33,15 @@ import psutil
 from crg.runtime.commit import NOT_ENABLED, RACE, ActorOf, Services, commit, enabled, read_state
 from crg.runtime.notices import extra_for
 from crg.spec import Action, ActionKind, Model, State
-from crg.spec.present.commands import at_rest, cleanups, concerned, needed, outcome_line, refusal
+from crg.spec.present.commands import (
+    at_rest,
+    cleanups,
+    concerned,
+    linked,
+    needed,
+    outcome_line,
+    refusal,
+)
 from crg.spec.present.commands import shortfall as what_falls_short
 from crg.spec.present.modes import placement_of
 from crg.spec.present.simulation import Arg, Event, ScenarioError, Simulation
@@ -365,12 +373,18 @@ class Operator:
         answer, how each command came out."""
         model = self.simulation.model
         groups = tuple(dict.fromkeys(g for e in events for g in concerned(model, e)))
+        # Groups linked to them by avoid may be moved by the command too: waited for (not
+        # counted in its result) and named if they moved.
+        others = linked(model, groups)
         began = time.monotonic()
+        first: State | None = None
         while True:
             revision, state = await self.state()
+            first = state if first is None else first
             resting = at_rest(model, state, groups) and not self._pending(state, groups)
             gone = client is not None and client.left
-            if resting or gone or time.monotonic() >= deadline:
+            if (resting and at_rest(model, state, others)) or gone or \
+                    time.monotonic() >= deadline:
                 break
             await self.wait(revision)
         waited = time.monotonic() - began
@@ -403,6 +417,12 @@ class Operator:
                 p = dataclasses.replace(p, app="failed")
             answer.lines.append(f"  {outcome_line(p)}")
             answer.outcome[p.group] = {**p.as_dict(), "target": p.target}
+        for g in others:
+            before, p = placement_of(model, first, g), placement_of(model, state, g)
+            if before.node != p.node:
+                answer.lines.append(f"  {outcome_line(p)} (moved too: it was on "
+                                    f"{before.node or 'no node'})")
+                answer.outcome[p.group] = {**p.as_dict(), "target": p.target}
 
     def _pending(self, state: State, groups: tuple[int, ...]) -> bool:
         """A failure a monitor reported for one of ``groups`` waits to be applied (as the

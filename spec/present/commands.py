@@ -58,6 +58,25 @@ def concerned(model: Model, event: Event) -> tuple[int, ...]:
     return (topology.group_index(event.args[0]),)
 
 
+def linked(model: Model, groups: tuple[int, ...]) -> tuple[int, ...]:
+    """The other groups joined to ``groups`` by ``avoid`` links, either way and through
+    others: a command that moves one of ``groups`` may move them too (a group avoiding it
+    leaves the node it came to, which may free another's home...)."""
+    neighbours: dict[int, set[int]] = {g.index: set() for g in model.groups}
+    for g in model.groups:
+        for h in g.avoid:
+            if h in neighbours and h != g.index:
+                neighbours[g.index].add(h)
+                neighbours[h].add(g.index)
+    seen, todo = set(groups), list(groups)
+    while todo:
+        for h in neighbours.get(todo.pop(), ()):
+            if h not in seen:
+                seen.add(h)
+                todo.append(h)
+    return tuple(sorted(seen - set(groups)))
+
+
 def at_rest(model: Model, state: State, groups: tuple[int, ...]) -> bool:
     """The cluster service has no step left to take for any of ``groups``."""
     wanted = set(groups)

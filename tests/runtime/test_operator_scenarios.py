@@ -424,6 +424,10 @@ def test_a_switchover_onto_a_group_that_avoids_it_moves_that_group_away(
                    and at(runtime, "green", "n2", "normal", "up"), 40, "both at home")
         moved = runtime.crg("switchover", "blue", "n2", "--timeout", "60s")
         assert moved.code == ExitCode.OK, moved.out + moved.err
+        # The command says so: green moved too (an outside tester's finding: it named
+        # blue alone).
+        assert "  green: failover on n3, application up (moved too: it was on n2)" \
+            in moved.out.splitlines(), moved.out
         wait_until(lambda: at(runtime, "blue", "n2", "failover", "up")
                    and at(runtime, "green", "n3", "failover", "up"), 30,
                    "blue on n2, green moved on to n3")

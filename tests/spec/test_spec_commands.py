@@ -12,6 +12,7 @@ from crg.spec.present.commands import (
     at_rest,
     cleanups,
     concerned,
+    linked,
     needed,
     outcome_line,
     refusal,
@@ -251,3 +252,20 @@ def test_a_clear_waits_while_the_switchover_is_under_way() -> None:
     assert moving is not None and moving.busy, moving
     sim, state = settled("--switchover", "g", "n2")
     assert refused(sim, state, "clear", "g") is None
+
+
+def test_the_groups_linked_by_avoid_either_way_and_through_others() -> None:
+    chain = config("nodes n1 n2 n3",
+                   "a: preferred n1 possible n2", "b: preferred n2 possible n3 avoid a",
+                   "c: preferred n3 possible n1 avoid b", "d: preferred n1 possible n3")
+    model = Simulation(chain).model
+    index = {g.name: g.index for g in model.groups}
+
+    def names(*groups: str) -> list[str]:
+        return [model.groups[g].name for g in linked(model, tuple(index[n] for n in groups))]
+
+    # a switchover of a may move b (it avoids a), and so c (it avoids b)
+    assert names("a") == ["b", "c"]
+    assert names("c") == ["a", "b"]
+    assert names("b", "c") == ["a"]
+    assert names("d") == []
