@@ -9,6 +9,7 @@ from typing import Any
 from crg.dsl import builtin_defaults as D
 from crg.dsl import misread, values
 from crg.dsl.diagnostics import Collector, and_list, did_you_mean
+from crg.dsl.export import duration_text
 from crg.dsl.misread import Misread
 from crg.dsl.model import (
     App,
@@ -262,10 +263,11 @@ class Resolver:
         need = (timing["heartbeat"] + 2 * timing["store-timeout"] + timing["fence-margin"])
         if all(values.in_range_ms(ms) for ms in timing.values()) and need > timing["lease"]:
             self.diag.error(
-                f"lease {timing['lease']}ms is too short: heartbeat + 2 x store-timeout + "
-                f"fence-margin = {need}ms must not exceed it",
+                f"lease {duration_text(timing['lease'])} is too short: heartbeat + 2 x "
+                f"store-timeout + fence-margin = {duration_text(need)} must not exceed it",
                 spans.get("lease", block.span),
-                hint=f"raise the lease to at least {need}ms or shorten the others",
+                hint=f"raise the lease to at least {duration_text(need)} or shorten the "
+                     "others",
                 code="timing")
 
     # -- groups ----------------------------------------------------------------------
