@@ -62,6 +62,8 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
         hint: str | None = _expected_list(set(exc.expected))
         if token.type == "NAME":
             words = keywords(set(exc.expected))
+            if (elsewhere := slips.other_tools_word(text, set(words))) is not None:
+                return Diagnostic(Severity.ERROR, elsewhere[0], span, elsewhere[1], "syntax")
             suggestion = did_you_mean(text, words) if words else None
             if suggestion and suggestion.startswith("did you mean"):
                 return Diagnostic(Severity.ERROR, f"unknown statement '{text}'", span,

@@ -100,3 +100,25 @@ def test_character_a_name_cannot_hold(text: str, char: str, span: str) -> None:
 
 def test_punctuation_after_a_name_is_not_called_part_of_it() -> None:
     assert first_error("cluster c { nodes n1 n2; }")[1] == "unexpected character ';'"
+
+
+@pytest.mark.parametrize(("body", "word", "keyword"), [
+    ('vip 10.0.0.5/24 app { start "a" } monitor tcp "{vip}:80" interval 10s', "interval",
+     "every"),
+    ('vip 10.0.0.5/24 app { start "a" } monitor process migration-threshold 3',
+     "migration-threshold", "restarts"),
+    ('vip 10.0.0.5/24 app { start "a" } monitor process stickiness 100', "stickiness",
+     "failback"),
+    ('ip 10.0.0.5/24', "ip", "vip"),
+    ('vip 10.0.0.5/24 app { start "a" } monitor process nopreempt', "nopreempt", "failback"),
+])
+def test_a_word_of_another_cluster_manager_is_told_crg_s(body: str, word: str,
+                                                         keyword: str) -> None:
+    # An operator who knows Pacemaker or keepalived writes its words first; "unexpected
+    # 'interval'" and every keyword listed did not say that `every` is the word (an
+    # outside tester's finding).
+    text = group(body)
+    span, message, hint = first_error(text)
+    assert span.startswith(position(text, word))
+    assert message == f"unknown statement '{word}'"
+    assert hint is not None and hint.startswith(f"crg writes it '{keyword}', as in: ")
