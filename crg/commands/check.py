@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from crg.errors import ExitCode, FileError
 from crg.output import Output, count
 
 if TYPE_CHECKING:
+    from crg.checker.report.junit import Entry
     from crg.checker.result import Report as CheckerReport
     from crg.checker.symbolic.coverage import CoverageReport
     from crg.commands import Subparsers
@@ -223,13 +225,25 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "junit":
         from crg.checker.report.junit import to_junit
 
-        out.raw(to_junit([(r.path, r.result.explicit if r.result else None,
-                           r.problem or _error(r),
-                           r.result.symbolic.as_json() if r.result and r.result.symbolic
-                           else None,
-                           r.result.symbolic.violations if r.result and r.result.symbolic
-                           else []) for r in reports]))
+        out.raw(to_junit([_junit_entry(r) for r in reports]))
     return code
+
+
+def _junit_entry(report: Report) -> Entry:
+    """One file for JUnit. With ``--engine auto``, one test case per property as the
+    check decided it, whichever engine did (as the text's table and the JSON's
+    ``properties``): a component z3 proved is no skipped explicit case beside a passed
+    symbolic one. With ``both`` and ``symbolic``, each engine's cases."""
+    result = report.result
+    explicit = result.explicit if result else None
+    symbolic = result.symbolic if result else None
+    if result is not None and explicit is not None and result.engine == "auto":
+        combined = dataclasses.replace(explicit, results=result.results,
+                                       seconds=result.seconds)
+        return report.path, combined, report.problem or _error(report), None, []
+    return (report.path, explicit, report.problem or _error(report),
+            symbolic.as_json() if symbolic else None,
+            symbolic.violations if symbolic else [])
 
 
 def _error(report: Report) -> Exception | None:

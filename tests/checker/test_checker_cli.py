@@ -637,3 +637,21 @@ def test_a_livelock_z3_left_to_the_explicit_engine_says_what_happens_first(
     detail = result.out.split("vip-held (liveness) violated in group ", 1)[1].splitlines()[1]
     assert detail.startswith("  the cluster service never settles: a fair loop of "), detail
     assert "; found by the explicit engine's liveness check (" in detail
+
+
+def test_junit_of_engine_auto_has_one_case_per_property_as_decided(
+        crg: Callable[..., Run], safe: str) -> None:
+    # A component handed to z3 gave every property twice: a skipped explicit case ("the
+    # explicit search stopped at ...") beside the symbolic one, 27 skipped in a green
+    # check (an outside tester's finding). As the text's table and the JSON: one each.
+    (green,) = list(JUnitXml.fromstring(crg("check", "--format", "junit", "--auto-states",
+                                            "50", safe).out))
+    assert [c.name for c in green] == [p.label for p in PROPERTIES]
+    assert (green.tests, green.failures, green.skipped) == (len(PROPERTIES), 0, 0)
+    result = crg("check", "--format", "junit", "--auto-states", "10", NO_FENCING)
+    assert result.code == 1
+    (broken,) = list(JUnitXml.fromstring(result.out))
+    assert broken.tests == len(PROPERTIES) and broken.failures == 3
+    case = next(c for c in broken if c.name == "vip-unique")
+    (failure,) = [r for r in case.result if isinstance(r, Failure)]
+    assert "Found by z3" in (failure.message or "") and "partition n1" in (failure.text or "")
