@@ -1,8 +1,8 @@
 """``crg check --format junit``: JUnit XML for CI dashboards. One test suite per file, one
 test case per property as the check decided it (``--engine auto``, whichever engine did),
 or per property and engine (``both``, ``symbolic``: the symbolic engine's are named
-``<property> (symbolic)``); a violation is a failure (its trace is the text), a property the engine did
-not decide is skipped with the reason, an invalid file is an error."""
+``<property> (symbolic)``); a violation is a failure (its trace is the text), a property
+the engine did not decide is skipped with the reason, an invalid file is an error."""
 
 from __future__ import annotations
 
