@@ -56,16 +56,26 @@ class Result:
         return self.problem is None
 
 
-def read(lines: Iterable[str]) -> tuple[dict[str, Any], list[tuple[int, dict[str, Any]]]]:
+def read(lines: Iterable[str]) -> tuple[dict[str, Any], list[tuple[int, dict[str, Any]]],
+                                       int | None]:
+    """The header and the records of a trace, and the number of a last line cut off
+    (None if none was): a runtime killed while it wrote a record (kill -9, a power cut)
+    leaves a last line without its end, and what came before it is still the run."""
     records = []
     head: dict[str, Any] | None = None
+    pending: tuple[int, str] | None = None
     for number, line in enumerate(lines, 1):
+        if pending is not None:
+            raise TraceError(f"line {pending[0]}: not JSON ({pending[1]})")
         if not line.strip():
             continue
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise TraceError(f"line {number}: not JSON ({exc.msg})") from None
+            if line.endswith("\n") or head is None:
+                raise TraceError(f"line {number}: not JSON ({exc.msg})") from None
+            pending = (number, exc.msg)  # the last line, unless another follows
+            continue
         if not isinstance(data, dict):
             raise TraceError(f"line {number}: not a JSON object")
         if head is None:
@@ -76,7 +86,7 @@ def read(lines: Iterable[str]) -> tuple[dict[str, Any], list[tuple[int, dict[str
             records.append((number, data))
     if head is None:
         raise TraceError("empty trace")
-    return head, records
+    return head, records, pending[0] if pending is not None else None
 
 
 def same_configuration(head: dict[str, Any], config: Config) -> bool:
@@ -89,8 +99,11 @@ def same_configuration(head: dict[str, Any], config: Config) -> bool:
 
 
 def check(config: Config, lines: Iterable[str]) -> Result:
-    head, records = read(lines)
+    head, records, cut = read(lines)
     result = Result()
+    if cut is not None:
+        result.warnings.append(f"line {cut}, the last, was cut off (the runtime stopped while "
+                               "it wrote it): the trace is checked up to the line before")
     nodes, groups = list(config.cluster.nodes), [g.name for g in config.groups]
     if head.get("nodes") != nodes or head.get("groups") != groups:
         raise TraceError(f"the trace is of nodes {head.get('nodes')} and groups "

@@ -205,6 +205,15 @@ def test_conform_reports_the_first_bad_step(tmp_path: Path) -> None:
     assert result.returncode == 2 and "another configuration" in result.stderr
     trace.write_text("not json\n")
     assert crg("conform", str(setup.path), str(trace)).returncode == 2
+    # A last line cut off (the runtime killed while it wrote it) is left out with a
+    # warning; a broken line with more after it is still bad input.
+    whole = json.dumps(header) + "\n"
+    trace.write_text(whole + json.dumps(step)[:20])
+    result = crg("conform", str(setup.path), str(trace))
+    assert result.returncode == 0, result
+    assert "line 2, the last, was cut off" in result.stderr
+    trace.write_text(whole + json.dumps(step)[:20] + "\n" + json.dumps(step) + "\n")
+    assert crg("conform", str(setup.path), str(trace)).returncode == 2
     trace.write_bytes(json.dumps(header).encode() + b"\n\xff\xfe garbage\n")
     result = crg("conform", str(setup.path), str(trace))
     assert result.returncode == 2, result
