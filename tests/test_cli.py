@@ -67,6 +67,15 @@ def test_usage_errors_exit_2(crg: Callable[..., Run], argv: list[str]) -> None:
     assert "Traceback" not in result.err
 
 
+def test_maintenance_without_a_switch_asks_for_the_switch_alone(
+        crg: Callable[..., Run]) -> None:
+    # it said "the following arguments are required: on|off, GROUP", though --all can
+    # stand for GROUP (an outside tester's finding)
+    result = crg("maintenance")
+    assert result.code == 2
+    assert result.err.splitlines()[-1].endswith("the following arguments are required: on|off")
+
+
 @pytest.mark.parametrize("argv", [["switchover", "web", "n2", "n3"], ["drain", "n1", "n2"],
                                   ["status", "now"], ["cleanup", "web", "n1", "n2"]])
 def test_an_extra_argument_is_the_subcommands_usage_error(crg: Callable[..., Run],

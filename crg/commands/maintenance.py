@@ -26,7 +26,9 @@ def register(subparsers: Subparsers) -> None:
         arguments=())
     parser.add_argument("switch", metavar="on|off", choices=("on", "off"),
                         help="start or end the maintenance")
-    parser.add_argument("groups", metavar="GROUP", nargs="*", help="a group")
+    # default=[]: argparse otherwise lists GROUP among the required arguments when on|off
+    # is missing, though --all can stand for it
+    parser.add_argument("groups", metavar="GROUP", nargs="*", default=[], help="a group")
     parser.add_argument("--all", action="store_true", help="every group of the cluster")
     parser.set_defaults(run=run)
 
