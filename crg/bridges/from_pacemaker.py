@@ -30,7 +30,9 @@ from crg.bridges.pacemaker_time import DurationError, duration_ms, duration_text
 from crg.bridges.xml_source import XmlDocument
 from crg.dsl import ConfigError
 
-VIP_AGENTS = {("ocf", "heartbeat", "IPaddr2"), ("ocf", "heartbeat", "IPaddr")}
+VIP_AGENTS = {("ocf", "heartbeat", "IPaddr2"), ("ocf", "heartbeat", "IPaddr"),
+              ("ocf", "heartbeat", "IPv6addr")}
+"""The address agents; IPv6addr names its address ``ipv6addr`` where the others say ``ip``."""
 MAX_RESTARTS = 100
 DEFAULT_BUDGET = "2 within 5m"
 MAX_WINDOW_MS = 24 * 3_600_000
@@ -321,7 +323,7 @@ def _agent(primitive: ET.Element) -> tuple[str, str, str]:
 
 def _vip(doc: XmlDocument, group: _Group, notes: Notes) -> None:
     params = primitive_params(group.vip)
-    address = params.get("ip", "")
+    address = params.get("ip") or params.get("ipv6addr", "")
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -533,3 +533,16 @@ def test_the_application_s_own_budget_wins_over_its_group_s(
     assert load(out).groups[0].restarts == 2  # the application's is INFINITY: crg's default
     assert ('<primitive id="v">: migration-threshold=1 on the address: crg\'s restart budget '
             "counts the application's faults; not imported") in capsys.readouterr().err
+
+
+def test_an_ipv6addr_address_is_a_vip(tmp_path: Path) -> None:
+    # ocf:heartbeat:IPv6addr (ipv6addr=, cidr_netmask=, nic=) was not taken for an address:
+    # the group was skipped for having none (an outside tester's finding)
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED.replace('type="IPaddr2"', 'type="IPv6addr"').replace(
+        'name="ip" value="10.0.0.1"', 'name="ipv6addr" value="2001:db8::10"').replace(
+        'name="cidr_netmask" value="24"/>',
+        'name="cidr_netmask" value="64"/><nvpair id="r" name="nic" value="eth1"/>'))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    (group,) = load(out).groups
+    assert (str(group.vip.interface), group.vip.device) == ("2001:db8::10/64", "eth1")
