@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from crg.dsl.model import Fencing, Group, Sink, SinkKind, Vip
+from crg.dsl.redact import redact
 from crg.runtime import alerting
 from crg.runtime.commit import Services
 from crg.runtime.drivers.monitors import MonitorSet
@@ -199,7 +200,9 @@ class Machine:
             if ok:
                 self.trouble_over(about, name)
             else:
-                self.runtime_alert(about, name, detail)
+                # deliver's detail names the sink as written: its URL's secrets go no
+                # further than the sink itself (crg status shows this reason)
+                self.runtime_alert(about, name, redact(detail))
 
         self.spawn(alerting.send(self.s.events, self.supervisor, self.name, sink, payload,
                                  self.values(filled_by), self.telemetry, done))
