@@ -97,6 +97,10 @@ def _node(file: KeepalivedFile) -> _Node:
     if router_id is not None and router_id.words:
         name = router_id.words[0]
     node = _Node(crg_name(name), file, notes)
+    if node.name != name:
+        what = "router_id" if router_id is not None and router_id.words else "file name"
+        notes.add(router_id.span if router_id is not None else NO_SPAN,
+                  f"{what} '{name}': node renamed {node.name} (not a crg name as it was)")
     for statement in file.statements:
         if statement.name == "vrrp_script" and statement.words:
             node.scripts[statement.words[0]] = statement
@@ -155,6 +159,9 @@ def _group(name: str, found: list[_Instance], nodes: list[_Node], draft: Draft) 
     node = next(n for n in nodes if n.name == first.node)
     group = DraftGroup(crg_name(name))
     group.comments.append(f"vrrp_instance {name}.")
+    if group.name != name:
+        first.notes.add(first.statement.span, f"vrrp_instance {name}: renamed {group.name} "
+                                              "(not a crg name as it was)")
     statement = first.statement
     _vip(node, statement, group)
     group.add(PLACEHOLDER_APP, "keepalived runs no application, only the address moves: "

@@ -71,7 +71,13 @@ def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
     if configuration is None:
         raise doc.error(root, "<cib> has no <configuration>")
     properties = _nvpairs(configuration.find("crm_config"))
-    draft = Draft(crg_name(properties.get("cluster-name") or _stem(doc.source.path)), [])
+    written = properties.get("cluster-name") or _stem(doc.source.path)
+    draft = Draft(crg_name(written), [])
+    if draft.name != written:
+        crm_config = configuration.find("crm_config")
+        notes.add(doc.where(crm_config if crm_config is not None else configuration),
+                  f"cluster name '{written}': renamed {draft.name} (not a crg name as it "
+                  "was)", draft.comments)
     draft.comments.append(f"Imported by crg from {doc.source.path} (Pacemaker CIB).")
     nodes = draft.nodes = _nodes(doc, configuration, notes, draft.comments)
     defaults = _nvpairs(configuration.find("rsc_defaults"))

@@ -223,3 +223,21 @@ def test_a_hash_or_bang_inside_a_word_does_not_start_a_comment() -> None:
     (script,) = document.statements
     entry = script.find("script")
     assert entry is not None and entry.words == ["/bin/chk", "--id=a#1", "x!y"]
+
+
+def test_a_name_that_is_not_a_crg_name_is_renamed_with_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # router_id lb1@dc1 and vrrp_instance VI:WEB became lb1_dc1 and VI_WEB without a word
+    # (an outside tester's finding)
+    lb1, lb2 = tmp_path / "lb1.conf", tmp_path / "lb2.conf"
+    lb1.write_text(LB1.read_text().replace("router_id lb1", "router_id lb1@dc1")
+                   .replace("vrrp_instance VI_WEB", "vrrp_instance VI:WEB"))
+    lb2.write_text(LB2.read_text().replace("vrrp_instance VI_WEB", "vrrp_instance VI:WEB"))
+    out, code = imported(tmp_path, lb1, lb2)
+    assert code == "0"
+    err = capsys.readouterr().err
+    assert "warning: router_id 'lb1@dc1': node renamed lb1_dc1 (not a crg name as it was)" \
+        in err
+    assert "warning: vrrp_instance VI:WEB: renamed VI_WEB (not a crg name as it was)" in err
+    config = load(out)
+    assert "lb1_dc1" in config.cluster.nodes and config.groups[0].name == "VI_WEB"

@@ -546,3 +546,18 @@ def test_an_ipv6addr_address_is_a_vip(tmp_path: Path) -> None:
     assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
     (group,) = load(out).groups
     assert (str(group.vip.interface), group.vip.device) == ("2001:db8::10/64", "eth1")
+
+
+def test_a_cluster_name_that_is_not_a_crg_name_is_renamed_with_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # cluster-name "shop cluster" became shop_cluster without a word (an outside tester's
+    # finding)
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED.replace(
+        "<configuration>", '<configuration><crm_config><cluster_property_set id="c">'
+        '<nvpair id="n" name="cluster-name" value="shop cluster"/></cluster_property_set>'
+        "</crm_config>", 1))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    assert ("warning: cluster name 'shop cluster': renamed shop_cluster (not a crg name as "
+            "it was)") in capsys.readouterr().err
+    assert load(out).cluster.name == "shop_cluster"
