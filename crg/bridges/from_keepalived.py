@@ -255,8 +255,17 @@ def _vip(node: _Node, instance: Stmt, group: DraftGroup) -> None:
 def _monitors(node: _Node, instance: Stmt, group: DraftGroup) -> None:
     tracked = instance.find("track_script")
     entries = list(tracked.children or []) if tracked is not None else []
+    seen: set[str] = set()
     for entry in entries:
         name = entry.name
+        if name in seen:
+            # two monitors of one script would run the check twice and count each
+            # failure twice
+            node.notes.add(entry.span, f"track_script lists {name} again; imported once "
+                                       "(two monitors of it would count each failure twice)",
+                           group.comments)
+            continue
+        seen.add(name)
         script = node.scripts.get(name)
         if script is None:
             raise node.file.error(tracked.span if tracked else instance.span,

@@ -241,3 +241,16 @@ def test_a_name_that_is_not_a_crg_name_is_renamed_with_a_warning(
     assert "warning: vrrp_instance VI:WEB: renamed VI_WEB (not a crg name as it was)" in err
     config = load(out)
     assert "lb1_dc1" in config.cluster.nodes and config.groups[0].name == "VI_WEB"
+
+
+def test_a_script_tracked_twice_is_one_monitor(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # it became two monitors running the same check (an outside tester's finding)
+    lb1 = tmp_path / "lb1.conf"
+    lb1.write_text(LB1.read_text().replace("        chk_haproxy\n",
+                                           "        chk_haproxy\n        chk_haproxy\n", 1))
+    out, code = imported(tmp_path, lb1, LB2)
+    assert code == "0"
+    assert "warning: track_script lists chk_haproxy again; imported once" in \
+        capsys.readouterr().err
+    assert len(load(out).groups[0].monitors) == 1
