@@ -156,6 +156,9 @@ class Machine:
         event — with ``once``, once per episode: until :meth:`trouble_over` says it
         worked (a failed step is retried every second, and its reason may read
         differently each time)."""
+        # crg status shows the reason: a URL's secrets in it (a sink's, a store's) stay
+        # hidden there as they do in the log and the events file
+        reason = redact(reason)
         what = _what(group, action)
         if once and (group or "", action) in self.troubles:
             log.warning("%s: %s failed again: %s", self.name, what, reason)
@@ -200,9 +203,7 @@ class Machine:
             if ok:
                 self.trouble_over(about, name)
             else:
-                # deliver's detail names the sink as written: its URL's secrets go no
-                # further than the sink itself (crg status shows this reason)
-                self.runtime_alert(about, name, redact(detail))
+                self.runtime_alert(about, name, detail)
 
         self.spawn(alerting.send(self.s.events, self.supervisor, self.name, sink, payload,
                                  self.values(filled_by), self.telemetry, done))
