@@ -377,16 +377,16 @@ class Operator:
         # counted in its result) and named if they moved.
         others = linked(model, groups)
         began = time.monotonic()
-        first: State | None = None
+        revision, first = await self.state()
+        state = first
         while True:
-            revision, state = await self.state()
-            first = state if first is None else first
             resting = at_rest(model, state, groups) and not self._pending(state, groups)
             gone = client is not None and client.left
             if (resting and at_rest(model, state, others)) or gone or \
                     time.monotonic() >= deadline:
                 break
             await self.wait(revision)
+            revision, state = await self.state()
         waited = time.monotonic() - began
         results = {r["command"]: r for r in answer.results}
         for event in events:
