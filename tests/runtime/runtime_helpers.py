@@ -319,6 +319,19 @@ def run(body: Awaitable[None], timeout_s: float = 60.0) -> None:
     asyncio.run(asyncio.wait_for(body, timeout_s))
 
 
+def ignores_sigterm(pid: int | None) -> bool:
+    """Process ``pid`` has set SIGTERM to be ignored (its stop must wait out the timeout):
+    read from its signal masks, so a test waits until the application got that far."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("SigIgn:"):
+                    return bool((int(line.split()[1], 16) >> (signal.SIGTERM - 1)) & 1)
+    except OSError:
+        pass
+    return False
+
+
 def env_without_proxy() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
 

@@ -17,6 +17,7 @@ from runtime_helpers import (
     app_pid,
     aserves,
     eventually,
+    ignores_sigterm,
     placement,
     quickstart,
     refused,
@@ -232,7 +233,7 @@ def test_a_stopping_runtime_refuses_operator_commands(tmp_path: Path) -> None:
         try:
             await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"),
                              START_S, "job up on n1")
-            await eventually(lambda: _ignores_sigterm(app_pid(cluster, "n1", "job")),
+            await eventually(lambda: ignores_sigterm(app_pid(cluster, "n1", "job")),
                              START_S, "job ignores SIGTERM")
             stopping = asyncio.create_task(cluster.shutdown())
 
@@ -254,17 +255,6 @@ def test_a_stopping_runtime_refuses_operator_commands(tmp_path: Path) -> None:
                 if e["event"] == "command" and e["command"] == "undrain"] == ["refused"]
 
     run(body())
-
-
-def _ignores_sigterm(pid: int | None) -> bool:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("SigIgn:"):
-                    return bool((int(line.split()[1], 16) >> (signal.SIGTERM - 1)) & 1)
-    except OSError:
-        pass
-    return False
 
 
 def test_a_join_interrupted_while_the_lease_runs_out_is_never_taken(tmp_path: Path) -> None:
@@ -297,7 +287,7 @@ def test_a_command_whose_client_went_away_is_followed_no_longer(tmp_path: Path) 
         async with running(setup) as cluster:
             await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"),
                              START_S, "job up on n1")
-            await eventually(lambda: _ignores_sigterm(app_pid(cluster, "n1", "job")),
+            await eventually(lambda: ignores_sigterm(app_pid(cluster, "n1", "job")),
                              START_S, "job ignores SIGTERM (its stop takes 2 s)")
             gone = asyncio.Event()
             asked = asyncio.create_task(cluster.command(

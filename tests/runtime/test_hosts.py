@@ -20,7 +20,16 @@ from typing import Any
 
 import pytest
 from partition_store import PartitionableStore, partitionable_hosts
-from runtime_helpers import RemovalFails, aserves, eventually, free_vip, processes_of, run
+from runtime_helpers import (
+    FAST_CLUSTER,
+    RemovalFails,
+    aserves,
+    eventually,
+    free_vip,
+    ignores_sigterm,
+    processes_of,
+    run,
+)
 from thread_host import host_in_thread
 
 from crg.dsl import Config, parse
@@ -36,15 +45,7 @@ from crg.runtime.store.memory import MemoryStore
 
 pytestmark = pytest.mark.timeout(90)
 
-CONFIG = """
-cluster {name} {{
-  nodes n1 n2
-  lease 1s
-  heartbeat 100ms
-  store-timeout 200ms
-  fence-margin 200ms
-}}
-group web {{
+CONFIG = FAST_CLUSTER + """group web {{
   vip {vip}/8
   app {{
     start "python3 -m http.server --bind {{vip}} 8080"
@@ -465,15 +466,7 @@ def test_a_store_that_stops_answering_during_start_up_does_not_end_it(
     run(body(), 40)
 
 
-STOPPING_CONFIG = """
-cluster {name} {{
-  nodes n1 n2
-  lease 1s
-  heartbeat 100ms
-  store-timeout 200ms
-  fence-margin 200ms
-}}
-group web {{
+STOPPING_CONFIG = FAST_CLUSTER + """group web {{
   vip {vip}/8
   app {{
     start "python3 -c 'import signal as s, time; s.signal(s.SIGTERM, s.SIG_IGN); time.sleep(60)'"
@@ -484,17 +477,6 @@ group web {{
   possible n2
 }}
 """
-
-
-def _ignores_sigterm(pid: int | None) -> bool:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("SigIgn:"):
-                    return bool((int(line.split()[1], 16) >> 14) & 1)  # SIGTERM is 15
-    except OSError:
-        pass
-    return False
 
 
 def test_a_stopping_agent_refuses_operator_commands(tmp_path: Path) -> None:
@@ -517,7 +499,7 @@ def test_a_stopping_agent_refuses_operator_commands(tmp_path: Path) -> None:
                 current = agent.machine.supervisor.instances.get("web") if agent else None
                 return current.pgid if current is not None else None
 
-            await eventually(lambda: _ignores_sigterm(pid()), 20, "web runs on n1")
+            await eventually(lambda: ignores_sigterm(pid()), 20, "web runs on n1")
             stopping = asyncio.create_task(host.shutdown())
             drained = host.services.keys.drained("n1")
 
