@@ -65,7 +65,7 @@ def test_fail_n1_moves_its_groups_to_their_next_possible_nodes(simulate: Callabl
         assert data["final"]["placement"][group] == {
             "node": where(data)[group], "mode": "failover", "vip": where(data)[group],
             "app": "up", "switching": True, "alerted": False, "blocked_alerted": False,
-            "maintenance": False}
+            "stranded_alerted": False, "maintenance": False}
 
 
 def test_join_n1_fails_back_where_the_policy_is_auto(simulate: Callable[..., Run]) -> None:
@@ -279,11 +279,17 @@ def test_a_group_with_no_candidate_left_is_down_not_violated(simulate: Callable[
     result = simulate(WEB_TIER, "--fail", "n1", "--fail", "n2", "--fail", "n3",
                       "--format", "json")
     data = json.loads(result.out)
-    # the last-node episode ended with the last node: its alert is not pending any more
+    # the last-node episode ended with the last node, and the stranded one began: n4,
+    # the first node in contact with the store, told www's sinks
     assert data["final"]["placement"]["www"] == {
         "node": None, "mode": "down", "vip": None, "app": "down", "switching": True,
-        "alerted": False, "blocked_alerted": False,
-            "maintenance": False}
+        "alerted": False, "blocked_alerted": False, "stranded_alerted": True,
+        "maintenance": False}
+    [stranded] = [n for n in data["steps"][3]["notifications"] if n["kind"] == "stranded"]
+    assert stranded == {"kind": "stranded", "group": "www", "node": "n4",
+                        "sinks": [{"kind": "log", "target": None},
+                                  {"kind": "webhook",
+                                   "target": "https://alerts.example.net/crg"}]}
     assert data["steps"][3]["problems"] == []
     assert result.code == 0
 

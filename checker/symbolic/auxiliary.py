@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from crg.dsl.model import Fault
 from crg.spec.rules import events
 from crg.spec.rules.placement import blocked, switching_disabled
-from crg.spec.rules.view import View, is_candidate, live, ref_node
+from crg.spec.rules.view import View, is_candidate, live, ref_node, stranded
 from crg.spec.vocabulary.algebra import Algebra, Bool, Word
 from crg.spec.vocabulary.topology import Topology
 from crg.spec.vocabulary.variables import NodeVars
@@ -189,11 +189,13 @@ def restarts_within_budget(v: View, topology: Topology) -> Bool:
 
 def alerts_within_episode(v: View, topology: Topology) -> Bool:
     """An alert's flag is only set during its episode: the last-node alert while the group
-    sits on its last available candidate, the blocked alert while it is blocked (the event
-    that ends an episode clears its flag in the same step)."""
+    sits on its last available candidate, the blocked alert while it is blocked, the
+    stranded alert while it is stranded (the event that ends an episode clears its flag in
+    the same step)."""
     a, g = v.a, v.g
     return a.and_(a.or_(a.not_(g.alerted), switching_disabled(v)),
-                  a.or_(a.not_(g.blocked_alerted), blocked(v)))
+                  a.or_(a.not_(g.blocked_alerted), blocked(v)),
+                  a.or_(a.not_(g.stranded_alerted), stranded(v)))
 
 
 def unexplored_modes_absent(v: View, topology: Topology) -> Bool:

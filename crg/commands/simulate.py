@@ -29,6 +29,7 @@ from crg.spec.present.modes import (
     placements,
 )
 from crg.spec.present.simulation import (
+    ALERT_NOTIFICATIONS,
     DEFAULT_MAX_STEPS,
     EVENTS,
     Event,
@@ -268,7 +269,7 @@ def _action(m: Model, action: Action) -> dict[str, Any]:
 
 def _notification(n: Notification) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": n.kind, "group": n.group, "node": n.node}
-    if n.kind == "alert":
+    if n.kind in ALERT_NOTIFICATIONS:  # a blocked alert's sinks were once left out here
         out["sinks"] = [{"kind": kind, "target": target} for kind, target in n.sinks]
     else:
         out["recipients"] = list(n.recipients)
@@ -343,14 +344,20 @@ def print_text(out: Output, simulation: Simulation, steps: Sequence[Step],
 
 def _row(name: str, p: dict[str, Any]) -> list[str]:
     mode = f"{p['mode']}, maintenance" if p["maintenance"] else p["mode"]
-    return [name, p["node"] or "-", mode, p["vip"] or "-", p["app"],
-            "on" if p["switching"] else "off", "yes" if p["alerted"] else "no"]
+    # Switching is a matter of the node a group is on: with none, there is nothing to say.
+    switching = "-" if p["node"] is None else "on" if p["switching"] else "off"
+    raised = p["alerted"] or p["blocked_alerted"] or p["stranded_alerted"]
+    return [name, p["node"] or "-", mode, p["vip"] or "-", p["app"], switching,
+            "yes" if raised else "no"]
 
 
 def _notification_text(n: Notification) -> str:
-    if n.kind in ("alert", "blocked"):
+    if n.kind in ALERT_NOTIFICATIONS:
         sinks = ", ".join(kind if target is None else f"{kind} {target}"
                           for kind, target in n.sinks) or "no sink"
+        if n.kind == "stranded":  # nobody hosts it: n.node is who raised the alert
+            return (f"alert: {n.group} has no node of its list left (raised by {n.node}) "
+                    f"-> {sinks}")
         what = ("is on the last node of its list" if n.kind == "alert"
                 else "cannot run anywhere (blocked)")
         return f"alert: {n.group} on {n.node} {what} -> {sinks}"

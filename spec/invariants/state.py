@@ -161,6 +161,17 @@ def cannot_run(v: View) -> Bool:
                   none_left)
 
 
+def no_node_left(v: View) -> Bool:
+    """Nobody hosts the group and every node of its list is down, lost or drained."""
+    a = v.a
+    return a.and_(a.eq(v.g.owner, 0), *(a.not_(available(v, c)) for c in v.topo.candidates))
+
+
+def anyone_in_contact(v: View) -> Bool:
+    """Some node of the cluster is in contact with the store (and so can tell the sinks)."""
+    return v.a.or_(v.a.false, *(up(v, n) for n in range(v.n_nodes)))
+
+
 def budget_bound(v: View) -> Bool:
     """The local restarts used on the current owner never exceed the configured budget,
     and no switchover target names a node where the budget is spent (the fault that
@@ -314,13 +325,15 @@ def no_drained_target(v: View) -> Bool:
 def alert_episode(v: View) -> Bool:
     """An alert's flag is set only during its episode: the last-node alert's while the
     group sits on its last available candidate, the blocked alert's while the group
-    cannot run anywhere. (The event that ends an episode clears its flag.)
+    cannot run anywhere, the stranded alert's while no node of its list is left. (The
+    event that ends an episode clears its flag.)
 
     Claims 11, 25: the cluster service "issues an alert" for "a last such possible node" —
     for the one it is on now, not a past one."""
     a, g = v.a, v.g
     return a.and_(a.or_(a.not_(g.alerted), switching_disabled(v)),
-                  a.or_(a.not_(g.blocked_alerted), cannot_run(v)))
+                  a.or_(a.not_(g.blocked_alerted), cannot_run(v)),
+                  a.or_(a.not_(g.stranded_alerted), no_node_left(v)))
 
 
 def last_node_alert(v: View) -> Bool:
@@ -341,6 +354,17 @@ def blocked_alert(v: View) -> Bool:
     node is left to transfer it to, "issues an alert"."""
     a = v.a
     return a.or_(a.not_(cannot_run(v)), a.and_(v.g.blocked_alerted, a.is_zero(v.g.app)))
+
+
+def stranded_alert(v: View) -> Bool:
+    """Quiescent with no node of its list left (nobody hosts the group, every candidate
+    down, lost or drained) while some node is in contact with the store: the group has
+    raised its stranded alert for this episode.
+
+    Claims 11, 25: past "a last such possible node" the service is down, and the cluster
+    service "issues an alert" — an operator must hear that nothing runs it any more."""
+    a = v.a
+    return a.or_(a.not_(no_node_left(v)), a.not_(anyone_in_contact(v)), v.g.stranded_alerted)
 
 
 def app_role(v: View) -> Bool:
@@ -399,6 +423,7 @@ GUARANTEES: tuple[StateInvariant, ...] = (
     StateInvariant("failover-order", "quiescent", (6, 10, 20, 24), failover_order),
     StateInvariant("last-node-alert", "quiescent", (11, 25, 35, 42), last_node_alert),
     StateInvariant("blocked", "quiescent", (6, 11, 20, 25), blocked_alert),
+    StateInvariant("stranded", "quiescent", (11, 25), stranded_alert),
     StateInvariant("app-role", "quiescent", (5, 19, 30, 37), app_role),
     StateInvariant("notify", "quiescent", (12, 13, 26, 27, 30, 36, 37, 43), notify_settled),
     StateInvariant("watchdog-retired", "quiescent", (3, 17, 34, 41), watchdog_retired),

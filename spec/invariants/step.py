@@ -23,6 +23,7 @@ from crg.spec.invariants.state import (
     cannot_run,
     expected_host,
     leave_reason,
+    no_node_left,
     role_runs_app,
 )
 from crg.spec.rules.placement import moving, switching_disabled
@@ -338,10 +339,16 @@ def _fences_itself(v: View, action: Action) -> Bool:
 
 def _alert_by_owner(v: View, action: Action, w: View) -> Bool:
     # An alert comes from the group's host, in contact with the store (claims 11, 25: the
-    # last node "generates an alert"); a bystander's alert would name the wrong node.
+    # last node "generates an alert"); a bystander's alert would name the wrong node. A
+    # stranded group has no host: its alert comes from the first node of the cluster in
+    # contact with the store, one node, so the sinks hear it once.
+    a, n = v.a, action.node
+    if action.kind is _K.ALERT_STRANDED:
+        first_up = a.first([(up(v, m), a.const(m + 1)) for m in range(v.n_nodes)], a.const(0))
+        return a.and_(up(v, n), a.eq(first_up, a.add(n, 1)))
     if action.kind not in (_K.ALERT, _K.ALERT_BLOCKED):
-        return v.a.true
-    return v.a.and_(owned(v, action.node), up(v, action.node))
+        return a.true
+    return a.and_(owned(v, n), up(v, n))
 
 
 # --- events --------------------------------------------------------------------------------
@@ -492,7 +499,7 @@ def _leaves_for_a_reason(v: View, action: Action, w: View) -> Bool:
 
 # --- maintenance -------------------------------------------------------------------------
 
-_ACTS_IN_MAINTENANCE = frozenset({_K.ALERT, _K.ALERT_BLOCKED, _K.FENCE})
+_ACTS_IN_MAINTENANCE = frozenset({_K.ALERT, _K.ALERT_BLOCKED, _K.ALERT_STRANDED, _K.FENCE})
 """The cluster service's steps that go on for a group in maintenance: telling the alert
 sinks, and a cut-off node letting go of what it holds (others may take the VIP once its
 lease runs out, maintenance or not)."""
@@ -563,6 +570,10 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
                   "outside its alert step, raised twice, kept after the episode ended or "
                   "dropped while it lasts",
                   _episode("blocked_alerted", cannot_run, _K.ALERT_BLOCKED)),
+    StepInvariant("stranded", "the stranded alert flag is not what the episode says: raised "
+                  "outside its alert step, raised twice, kept after the episode ended or "
+                  "dropped while it lasts",
+                  _episode("stranded_alerted", no_node_left, _K.ALERT_STRANDED)),
     StepInvariant("restart-budget", "a fault did not count as the budget says: a local "
                   "restart within the budget, a ban of the node once it is spent (which "
                   "withdraws a switchover to it, and no other)",
@@ -584,7 +595,8 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
     StepInvariant("run-order", "a VIP appeared on a node outside that node's acquire-vip step",
                   _vip_by_acquire),
     StepInvariant("alert-episode", "an alert was raised by a node other than the group's "
-                  "owner in contact with the store", _alert_by_owner),
+                  "owner in contact with the store (for a stranded group: other than the "
+                  "first node in contact)", _alert_by_owner),
     StepInvariant("events", "an event did not do what its name says, or happened where it "
                   "cannot (a node event on a node in the wrong state, an application fault "
                   "of no running application)", _event_as_named),

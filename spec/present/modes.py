@@ -59,6 +59,8 @@ class Placement:
     """The last-node alert has been raised in this episode."""
     blocked_alerted: bool
     """The blocked alert has been raised in this episode."""
+    stranded_alerted: bool
+    """The stranded alert (no node of its list left) has been raised in this episode."""
     maintenance: bool
     """An operator put the group in maintenance: the cluster service leaves it alone."""
     announced: bool
@@ -70,7 +72,8 @@ class Placement:
         return {
             "node": self.node, "mode": self.mode.value, "vip": self.vip, "app": self.app,
             "switching": self.switching, "alerted": self.alerted,
-            "blocked_alerted": self.blocked_alerted, "maintenance": self.maintenance,
+            "blocked_alerted": self.blocked_alerted,
+            "stranded_alerted": self.stranded_alerted, "maintenance": self.maintenance,
         }
 
 
@@ -115,6 +118,7 @@ def placement_of(model: Model, state: State, g: int) -> Placement:
         switching=not switching_disabled(v),
         alerted=bool(gv.alerted),
         blocked_alerted=bool(gv.blocked_alerted),
+        stranded_alerted=bool(gv.stranded_alerted),
         maintenance=bool(gv.maintenance),
         announced=bool(gv.announced),
         target=nodes[gv.target - 1] if gv.target else None,

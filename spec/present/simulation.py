@@ -29,6 +29,13 @@ calls it a livelock. A settled web tier needs a few dozen; this is a generous ce
 
 _STATEMENTS = {inv.name: " ".join(inv.statement.split()) for inv in STATE_INVARIANTS}
 
+_ALERTS = {ActionKind.ALERT: "alert", ActionKind.ALERT_BLOCKED: "blocked",
+           ActionKind.ALERT_STRANDED: "stranded"}
+"""The alert steps, by the kind of notification each sends to the group's alert sinks."""
+ALERT_NOTIFICATIONS = frozenset(_ALERTS.values())
+"""The kinds of notification that go to the group's alert sinks (the others, the service
+events, go to its subscribers)."""
+
 
 class Arg(Enum):
     NODE = "NODE"
@@ -101,10 +108,12 @@ class Event:
 @dataclass(frozen=True, slots=True)
 class Notification:
     kind: str
-    """``service-up``, ``service-down`` or ``alert``."""
+    """``service-up``, ``service-down``, or an alert: ``alert`` (the last node),
+    ``blocked`` or ``stranded``."""
     group: str
     node: str
-    """The node that sent it (the group's host)."""
+    """The node that sent it (the group's host; for ``stranded``, the cluster's first node
+    in contact with the store)."""
     recipients: tuple[str, ...]
     """For service events: the subscribed groups (the config's ``notify``)."""
     sinks: tuple[tuple[str, str | None], ...]
@@ -374,13 +383,12 @@ class Simulation:
         out = []
         nodes = self.model.topology.nodes
         for action in actions:
-            if action.kind not in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN,
-                                   ActionKind.ALERT, ActionKind.ALERT_BLOCKED):
+            if action.kind not in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN, *_ALERTS):
                 continue
             topo = self.model.groups[action.group]
-            if action.kind in (ActionKind.ALERT, ActionKind.ALERT_BLOCKED):
+            if action.kind in _ALERTS:
                 sinks = tuple((s.kind.value, s.target) for s in self._groups[topo.name].alerts)
-                kind = "alert" if action.kind is ActionKind.ALERT else "blocked"
+                kind = _ALERTS[action.kind]
                 out.append(Notification(kind, topo.name, nodes[action.node], (), sinks))
             else:
                 kind = "service-up" if action.kind is ActionKind.NOTIFY_UP else "service-down"

@@ -5,7 +5,15 @@ from __future__ import annotations
 from crg.spec.rules.placement import blocked, switching_disabled
 from crg.spec.rules.roles import excess
 from crg.spec.rules.run import Step
-from crg.spec.rules.view import View, holds, managed, owned, up
+from crg.spec.rules.view import (
+    View,
+    cluster_coordinator,
+    holds,
+    managed,
+    owned,
+    stranded,
+    up,
+)
 from crg.spec.vocabulary.algebra import Word
 from crg.spec.vocabulary.variables import GroupVars
 
@@ -73,13 +81,25 @@ def alert_blocked(v: View, n: Word) -> Step:
     return guard, g._replace(blocked_alerted=a.true)
 
 
+def alert_stranded(v: View, n: Word) -> Step:
+    """A group left with no node to run on tells its alert sinks, once per episode: every
+    node of its list is down, lost or drained, so its service is down until one comes
+    back. Nobody hosts it, so the cluster's coordinator (the first node in contact with
+    the store) raises it — as it sends the *service down* such a group still owes."""
+    a, g = v.a, v.g
+    guard = a.and_(stranded(v), a.eq(cluster_coordinator(v), a.add(n, 1)), up(v, n),
+                   a.not_(g.stranded_alerted))
+    return guard, g._replace(stranded_alerted=a.true)
+
+
 def end_episodes(w: View) -> GroupVars:
     """An alert belongs to its episode: the stretch of states in which its condition
-    holds (the last available candidate; blocked). The event that ends the stretch —
+    holds (the last available candidate; blocked; stranded). The event that ends the stretch —
     a standby coming back, the owner going, a window passing — clears the alert's flag in
     the same step, so a new episode always raises a new alert, however soon it follows
     (a separate re-arm step could be overtaken by the next event and leave a stale flag
     that swallowed the next episode's alert). ``w`` is the view *after* the event."""
     a, g = w.a, w.g
     return g._replace(alerted=a.and_(g.alerted, switching_disabled(w)),
-                      blocked_alerted=a.and_(g.blocked_alerted, blocked(w)))
+                      blocked_alerted=a.and_(g.blocked_alerted, blocked(w)),
+                      stranded_alerted=a.and_(g.stranded_alerted, stranded(w)))

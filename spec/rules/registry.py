@@ -54,6 +54,7 @@ KINDS: dict[ActionKind, KindInfo] = {
         KindInfo(_K.FENCE, True, "group", care.fence, None),
         KindInfo(_K.ALERT, True, "group", care.alert, None),
         KindInfo(_K.ALERT_BLOCKED, True, "group", care.alert_blocked, None),
+        KindInfo(_K.ALERT_STRANDED, True, "group", care.alert_stranded, None),
         KindInfo(_K.EXPIRE, True, "node", None, Fault.PARTITION),
         KindInfo(_K.CRASH, False, "node", None, Fault.CRASH),
         KindInfo(_K.REJOIN, False, "node", None, Fault.CRASH),

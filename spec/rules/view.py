@@ -141,6 +141,12 @@ def any_available(v: View) -> Bool:
     return v.a.or_(v.a.false, *(available(v, c) for c in v.topo.candidates))
 
 
+def stranded(v: View) -> Bool:
+    """Nobody hosts the group and none of its candidates can: every node of its list is
+    down, lost or drained. Only an event (a node's return, an undrain) ends it."""
+    return v.a.and_(v.a.not_(has_owner(v)), v.a.not_(any_available(v)))
+
+
 def cluster_coordinator(v: View) -> Word:
     """The first up node of the cluster (index + 1; 0 if none): sends what no host can,
     such as the *service down* of a group left without any candidate."""

@@ -51,6 +51,9 @@ class ActionKind(enum.IntEnum):
     MAINTENANCE_OFF = 29
     # The environment (an operator), per group: withdrawing a switchover.
     CLEAR = 30
+    # The cluster service, per group, by the cluster's coordinator: the stranded alert
+    # (numbered last so that the kinds recorded before it keep their numbers).
+    ALERT_STRANDED = 31
 
     @property
     def label(self) -> str:

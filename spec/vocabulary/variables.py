@@ -54,6 +54,10 @@ class GroupVars(NamedTuple):
     blocked_alerted: Any
     """The blocked alert has been raised in the current episode: the stretch in which the
     group cannot run anywhere (its owner and every other candidate banned or out)."""
+    stranded_alerted: Any
+    """The stranded alert has been raised in the current episode: the stretch in which
+    nobody hosts the group and none of its candidates is available (every node of its list
+    down, lost or drained), so its service is down until one comes back."""
     failed: Any
     """The monitors reported the application failed on its owner; not yet cleaned up."""
     offline: Any
@@ -63,8 +67,8 @@ class GroupVars(NamedTuple):
     (no start, stop, move or clean-up; the alerts and self-fencing go on)."""
 
 
-FLAG_FIELDS: tuple[str, ...] = ("announced", "alerted", "blocked_alerted", "failed", "offline",
-                                "maintenance")
+FLAG_FIELDS: tuple[str, ...] = ("announced", "alerted", "blocked_alerted", "stranded_alerted",
+                                "failed", "offline", "maintenance")
 """The boolean group variables, in the order the packed layout stores them."""
 
 MASK_FIELDS: tuple[str, ...] = ("vip", "app", "mon", "wd", "ban")

@@ -70,6 +70,7 @@ def arbitrary(m: Model, seed: int) -> list[State]:
                 restarts=rng.randint(0, topo.budget),
                 announced=rng.random() < 0.5, alerted=rng.random() < 0.5,
                 blocked_alerted=rng.random() < 0.3,
+                    stranded_alerted=rng.random() < 0.3,
                 failed=rng.random() < 0.3, offline=rng.random() < 0.2,
                 maintenance=rng.random() < 0.2, **masks))
         states.append(m.encode(nodes, groups))

@@ -148,6 +148,34 @@ def test_alert_blocked_not_enabled() -> None:
     assert not rules_care.alert_blocked(drained, 1)[0]
 
 
+# -- alert-stranded ------------------------------------------------------------------------
+
+
+def test_alert_stranded_by_the_first_node_in_contact_when_no_candidate_is_left() -> None:
+    # both nodes of the pair are down: node 2, outside its list, is the first node up
+    gone = group(announced=False)
+    guard, after = rules_care.alert_stranded(view(PAIR, gone, nodes(down=[0, 1])), 2)
+    assert guard
+    assert after == gone._replace(stranded_alerted=True)
+    # drained counts as gone: nothing may host it; node 0 is up, so it raises the alert
+    assert rules_care.alert_stranded(view(PAIR, gone, nodes(drained=[0], down=[1])), 0)[0]
+
+
+def test_alert_stranded_not_enabled() -> None:
+    gone = nodes(down=[0, 1])
+    # node 1 is drained but in contact with the store: it comes first, not node 2
+    first = nodes(down=[0], drained=[1])
+    assert not rules_care.alert_stranded(view(PAIR, group(), first), 2)[0]
+    raised = group(stranded_alerted=True)
+    assert not rules_care.alert_stranded(view(PAIR, raised, gone), 2)[0]  # raised already
+    assert not rules_care.alert_stranded(view(PAIR, group(), nodes(down=[0])), 1)[0]  # 1 is up
+    # an owner still holds it (lease valid, cut off): it is not stranded yet
+    held = running_on(1)
+    assert not rules_care.alert_stranded(view(PAIR, held, nodes(down=[0], cut=[1])), 2)[0]
+    # nobody in contact with the store: nobody can tell the sinks
+    assert not rules_care.alert_stranded(view(PAIR, group(), nodes(down=[0, 1], cut=[2])), 2)[0]
+
+
 # -- end-episodes --------------------------------------------------------------------------
 
 
@@ -166,3 +194,7 @@ def test_end_episodes_clears_the_alert_of_an_episode_that_ended() -> None:
     # a ban was lifted: the group is no longer blocked
     freed = running_on(1, ban=bits(0), blocked_alerted=True)
     assert not rules_care.end_episodes(view(PAIR, freed)).blocked_alerted
+    # a node of its list is back: the group is no longer stranded
+    back = group(stranded_alerted=True)
+    assert not rules_care.end_episodes(view(PAIR, back, nodes(down=[0]))).stranded_alerted
+    assert rules_care.end_episodes(view(PAIR, back, nodes(down=[0, 1]))).stranded_alerted

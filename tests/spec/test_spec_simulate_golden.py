@@ -24,6 +24,9 @@ UPDATE = os.environ.get("CRG_UPDATE_GOLDEN") == "1"
 SCENARIOS: dict[str, dict[str, tuple[str, ...]]] = {
     "quickstart": {
         "fail-n3-join": ("--fail", "n3", "--join", "n3"),
+        # report has no node left once n3 and n1 are down: the stranded alert, then
+        # n3's return ends the episode
+        "fail-n3-n1-join": ("--fail", "n3", "--fail", "n1", "--join", "n3"),
         "faults-then-forgive": ("--fault", "web", "--fault", "web", "--fault", "web",
                                 "--forgive", "web"),
     },
