@@ -127,6 +127,15 @@ def blocked_reason(model: Model, state: State, g: int) -> str:
             f"'crg cleanup {topo.name}', the restart window or a node's return")
 
 
+def stranded_reason(model: Model, state: State, g: int) -> str:
+    topo = model.groups[g]
+    names = model.topology.nodes
+    status = node_status(model, state)
+    listed = ", ".join(f"{names[c]} {status[names[c]]}" for c in topo.candidates)
+    return (f"{topo.name} has no node left to run on ({listed}): its service is down "
+            "until one of them is back (crg join, or undrain)")
+
+
 def extra_for(services: Services, action: Action, node: str, reason: str) -> ExtraFor:
     model, keys = services.model, services.keys
 
@@ -166,6 +175,9 @@ def extra_for(services: Services, action: Action, node: str, reason: str) -> Ext
         if action.kind is ActionKind.ALERT_BLOCKED:
             return Extra(), {"event": "blocked", **common, "time": iso_time(),
                              "reason": blocked_reason(model, before, action.group)}
+        if action.kind is ActionKind.ALERT_STRANDED:
+            return Extra(), {"event": "stranded", **common, "time": iso_time(),
+                             "reason": stranded_reason(model, before, action.group)}
         if action.kind is ActionKind.FORGIVE:
             return Extra(), {"event": "forgive", **common, "reason": reason}
         return Extra(), {}
@@ -181,7 +193,7 @@ def report_after(agent: Machine, action: Action, outcome: Outcome, reason: str) 
     agent.s.events.emit(payload)
     if action.kind in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN):
         _report_drops(agent, payload)
-    if action.kind in (ActionKind.ALERT, ActionKind.ALERT_BLOCKED):
+    if action.kind in (ActionKind.ALERT, ActionKind.ALERT_BLOCKED, ActionKind.ALERT_STRANDED):
         group = agent.groups[payload["group"]]
         for sink in group.alerts:
             agent.alert(sink, payload, group.name)

@@ -12,8 +12,8 @@ key                         bound to      holds
                                           "blocked_alerted"}``: the claim and its tenure
 ``target/<g>``              target's      switchover target (node name)
 ``ban/<g>/<n>``             n's lease     n spent g's restart budget
-``group/<g>``               —             ``{"announced", "offline", "maintenance"}`` +
-                                          bookkeeping
+``group/<g>``               —             ``{"announced", "offline", "maintenance",
+                                          "stranded_alerted"}`` + bookkeeping
 ``facts/<n>``               n's lease     what n physically holds: ``{group: [vip, app,
                                           mon, wd]}``
 ``events/<g>/<k>``          —             g's k-th service event, kept until every
@@ -139,8 +139,11 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-GROUP_FLAGS = ("announced", "offline", "maintenance")
-"""Group variables kept in the group record: they outlive any owner."""
+GROUP_FLAGS = ("announced", "offline", "maintenance", "stranded_alerted")
+"""Group variables kept in the group record: they outlive any owner. (The stranded alert
+belongs to a stretch with no owner at all; only a node's return or an undrain ends it,
+each a transaction that clears it — :mod:`crg.runtime.registration`, the operator's
+event.)"""
 
 TENURE_FLAGS = ("failed", "alerted", "blocked_alerted")
 """Group variables kept in the owner record: they end with the owner's lease, as the
@@ -300,6 +303,7 @@ def encode(model: Model, keys: Keys, snap: Snapshot, *, me: int | None = None,
             announced=record["announced"],
             alerted=owner.alerted if owner else False,
             blocked_alerted=owner.blocked_alerted if owner else False,
+            stranded_alerted=record["stranded_alerted"],
             failed=owner.failed if owner else False,
             offline=record["offline"],
             maintenance=record["maintenance"],

@@ -158,13 +158,16 @@ def rows(status: Mapping[str, Any]) -> list[list[str]]:
                     g["vip_holder"] or "-", g["app"],
                     f"{restarts.get('used', 0)}/{restarts.get('budget', 0)}" if restarts
                     else "-",
-                    "enabled" if g["switching"] else "disabled",
+                    # with no node, switching is a question without an answer
+                    "-" if g["node"] is None else "enabled" if g["switching"]
+                    else "disabled",
                     _alerts(g)])
     return out
 
 
 def _alerts(group: Mapping[str, Any]) -> str:
-    raised = [name for name, flag in (("last node", "alerted"), ("blocked", "blocked_alerted"))
+    raised = [name for name, flag in (("last node", "alerted"), ("blocked", "blocked_alerted"),
+                                      ("no node left", "stranded_alerted"))
               if group.get(flag)]
     return ", ".join(raised) or "-"
 

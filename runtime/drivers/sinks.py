@@ -120,7 +120,7 @@ async def deliver(sink: Sink, fields: Mapping[str, Any], values: Mapping[str, st
 async def _deliver(sink: Sink, fields: Mapping[str, Any], values: Mapping[str, str],
                    supervisor: Supervisor) -> tuple[bool, str]:
     if sink.kind is SinkKind.LOG:
-        level = (logging.WARNING if fields.get("event") in ("alert", "blocked")
+        level = (logging.WARNING if fields.get("event") in ("alert", "blocked", "stranded")
                  else logging.INFO)
         log.log(level, "%s", describe(fields))
         return True, "logged"
@@ -159,7 +159,7 @@ async def post(url: str, body: dict[str, Any]) -> tuple[bool, str]:
 
 def describe(fields: Mapping[str, Any]) -> str:
     event = fields.get("event")
-    if event in ("alert", "blocked"):
+    if event in ("alert", "blocked", "stranded"):
         return f"{str(event).upper()} {fields.get('group')}: {fields.get('reason')}"
     if event in ("service-up", "service-down"):
         target = fields.get("group")

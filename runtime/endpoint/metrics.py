@@ -30,6 +30,9 @@ from crg.spec.present.modes import Mode, drained_nodes, node_status, placements
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 NODE_STATES = ("up", "down", "cut", "lost", "drained")
+_ALERT_KINDS = {ActionKind.ALERT: "last-node", ActionKind.ALERT_BLOCKED: "blocked",
+                ActionKind.ALERT_STRANDED: "stranded"}
+"""The spec's alert steps, by the ``kind`` label of ``crg_group_alerts``."""
 RENEW_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 """Seconds: a renewal on a healthy LAN takes about a millisecond; the store-timeout
 (500 ms by default) bounds it."""
@@ -109,8 +112,10 @@ class Metrics(Telemetry):
         self.switchovers = Counter("crg_group_switchovers", "operator switchovers of the "
                                    "group to this node", group, registry=r)
         self.alerts = Counter("crg_group_alerts", "alerts this node raised for the group: "
-                              "kind last-node (the spec's alert) or runtime (a step whose "
-                              "physical part failed)", ("group", "kind"), registry=r)
+                              "kind last-node, blocked or stranded (the spec's alerts: on "
+                              "the last node, unable to run anywhere, no node left) or "
+                              "runtime (a step whose physical part failed)",
+                              ("group", "kind"), registry=r)
         self.troubles = Gauge("crg_runtime_troubles", "runtime alerts in force on this "
                               "node (a step that keeps failing, events it cannot "
                               "deliver...) until the step works again, by group (empty: "
@@ -124,7 +129,7 @@ class Metrics(Telemetry):
             self.budget.labels(g.name).set(g.restarts)
             for counter in (self.failovers, self.switchovers):
                 counter.labels(g.name)
-            for kind in ("last-node", "runtime"):
+            for kind in (*_ALERT_KINDS.values(), "runtime"):
                 self.alerts.labels(g.name, kind)
 
     # -- Telemetry -------------------------------------------------------------------------
@@ -140,8 +145,8 @@ class Metrics(Telemetry):
         if action.group < 0:
             return
         topo = self.model.groups[action.group]
-        if action.kind is ActionKind.ALERT:
-            self.alerts.labels(topo.name, "last-node").inc()
+        if action.kind in _ALERT_KINDS:
+            self.alerts.labels(topo.name, _ALERT_KINDS[action.kind]).inc()
         elif action.kind is ActionKind.CLAIM and action.node != topo.candidates[0]:
             # A claim of a switchover's target is the operator's move, not a failover.
             target = self.model.group_vars(before, action.group).target

@@ -77,6 +77,16 @@ def alert_lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
+def before_the_stop(lines: list[str]) -> list[str]:
+    """``lines`` without what stopping the cluster may add at the end: stopping drains
+    every node, so a group's service is down and the first node still in contact may
+    raise its stranded alert before it goes (one, if any)."""
+    if lines and lines[-1].startswith("stranded group=job "):
+        lines = lines[:-1]
+    assert not any(line.startswith("stranded") for line in lines), lines
+    return lines
+
+
 def test_a_step_that_keeps_failing_pages_the_group_once_per_episode(tmp_path: Path) -> None:
     """acquire-vip fails once, release-vip twice (one episode): the group's alert command
     hears of each episode once, as a runtime-alert, and of its end, as a
@@ -103,7 +113,7 @@ def test_a_step_that_keeps_failing_pages_the_group_once_per_episode(tmp_path: Pa
             assert "works again (it failed: cannot delete" in over[1]["reason"]
 
     run(body())
-    assert sorted(alert_lines(setup.alerts)) == sorted(paged)
+    assert sorted(before_the_stop(alert_lines(setup.alerts))) == sorted(paged)
 
 
 def test_a_crash_that_cannot_look_for_escaped_processes_pages_the_node_groups(
@@ -140,8 +150,8 @@ def test_a_crash_that_cannot_look_for_escaped_processes_pages_the_node_groups(
 
     run(body())
     # The page, and the last-node alert of job, now on n2 with nowhere else to go.
-    assert sorted(alert_lines(setup.alerts)) == ["alert group=job node=n2",
-                                                 "runtime-alert group= node=n1"]
+    assert sorted(before_the_stop(alert_lines(setup.alerts))) == [
+        "alert group=job node=n2", "runtime-alert group= node=n1"]
 
 
 def test_crg_status_says_which_step_keeps_failing_until_it_works(tmp_path: Path) -> None:

@@ -393,6 +393,60 @@ def test_simulate_live_predicts_what_a_crash_and_a_switchover_do(tmp_path: Path)
         assert runtime.crg("join", "n2").code == 0
 
 
+PAIR = CLUSTER + """group pair {{
+  vip {vip}/8
+  app {{ start "sleep 600" }}
+  monitor process every 200ms
+  preferred n1
+  possible n2
+  failback manual
+  alert command "sh -c 'echo $CRG_EVENT group=$CRG_GROUP node=$CRG_NODE >> {tmp}/alerts.txt'"
+}}
+"""
+
+
+def test_a_group_with_no_node_left_alerts_once_per_episode(tmp_path: Path) -> None:
+    # n1 and n2 are all pair's list has: with both down nobody can run it, and the first
+    # node in contact with the store (n3, not in its list) says so — once per episode: n2's
+    # return ends the first, its next crash begins another.
+    setup = scenario(tmp_path, "pair.crg", PAIR, ("pair",), tmp=tmp_path)
+    alerts = tmp_path / "alerts.txt"
+
+    def said() -> list[str]:
+        return alerts.read_text().splitlines() if alerts.exists() else []
+
+    with crg_run(setup) as runtime:
+        wait_until(lambda: at(runtime, "pair", "n1", "normal", "up"), 40, "pair up on n1")
+        assert runtime.crg("crash", "n1").code == 0
+        wait_until(lambda: at(runtime, "pair", "n2", "failover", "up"), 30, "pair on n2")
+        assert runtime.crg("crash", "n2").code == 0
+        wait_until(lambda: "stranded group=pair node=n3" in said(), 30, "the stranded alert")
+        pair = runtime.group("pair")
+        assert (pair["mode"], pair["node"], pair["stranded_alerted"]) == ("down", None, True)
+        table = runtime.crg("status")
+        row = next(line for line in table.out.splitlines() if line.startswith("pair "))
+        assert "no node left" in row and "enabled" not in row, table.out
+        [stranded] = runtime.events_written("stranded", 1)
+        assert stranded["node"] == "n3" and "no node left to run on" in stranded["reason"]
+
+        # n2's return ends the episode in the transaction that registers it
+        assert runtime.crg("join", "n2").code == 0
+        wait_until(lambda: at(runtime, "pair", "n2", "failover", "up"), 30, "pair back on n2")
+        assert runtime.group("pair")["stranded_alerted"] is False
+        assert runtime.crg("crash", "n2").code == 0
+        wait_until(lambda: said().count("stranded group=pair node=n3") == 2, 30,
+                   "the second episode's alert")
+        assert runtime.crg("join", "n1").code == 0
+        wait_until(lambda: at(runtime, "pair", "n1", "normal", "up"), 30, "pair back on n1")
+        wait_until(lambda: len(said()) == 5, 10, "n1's last-node alert")
+        assert said() == ["alert group=pair node=n2", "stranded group=pair node=n3",
+                          "alert group=pair node=n2", "stranded group=pair node=n3",
+                          "alert group=pair node=n1"]
+    # Stopping the runtime drains every node: pair's service is down, and n1, the first
+    # node still in contact, may say so before it goes — nothing else is said.
+    assert said()[5:] in ([], ["stranded group=pair node=n1"])
+
+
 APART = CLUSTER + """defaults {{
   failback auto
   monitor process every 200ms
