@@ -339,6 +339,27 @@ def test_operations_flags_are_checked_before_anything_starts(
     assert not run_dir.exists(), "refused before anything was touched"
 
 
+def test_a_password_file_that_is_a_pipe_is_read_once(tmp_path: Path) -> None:
+    """``--store-password-file /dev/stdin`` (``pass show etcd | crg run ...``): a pipe
+    gives its password once; reading it a second time found it empty, an internal error
+    (exit 3). With the password read once the run goes on to the store, which nothing
+    answers here: exit 2 naming it."""
+    config = tmp_path / "one.crg"
+    config.write_text(LOOPBACK_CONFIG)
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b"s3cret\n")
+        os.close(write_end)
+        result = crg("run", str(config), "--node", "n1", "--store", "etcd://127.0.0.1:9",
+                     "--store-user", "crg", "--store-password-file", f"/dev/fd/{read_end}",
+                     "--address", "null", "--run-dir", str(tmp_path / "run"))
+    finally:
+        os.close(read_end)
+    assert result.returncode == 2, result.stderr
+    assert "the file is empty" not in result.stderr and "bug in crg" not in result.stderr
+    assert "127.0.0.1:9" in result.stderr and "s3cret" not in result.stderr, result.stderr
+
+
 @pytest.mark.parametrize(("missing", "args"), [
     ("aetcd", ("--store", "etcd://127.0.0.1:2379")),
     ("pyroute2", ("--store", "etcd://127.0.0.1:2379", "--address", "linux")),
