@@ -82,7 +82,8 @@ def test_addresses() -> None:
     assert parse_address("127.0.0.1:9100") == ("127.0.0.1", 9100)
     assert parse_address("[::1]:0") == ("::1", 0)
     assert parse_address("0.0.0.0:80") == ("0.0.0.0", 80)
-    for bad in ("9100", "localhost", "::1:9100", "host:http", "1.2.3.4:70000", ":9100"):
+    for bad in ("9100", "localhost", "::1:9100", "host:http", "1.2.3.4:70000", ":9100",
+                "1.2.3.4:\u00b2", "1.2.3.4:\u0663"):  # digits to str.isdigit() only
         with pytest.raises(HttpAddressError):
             parse_address(bad)
 

@@ -323,6 +323,8 @@ def test_a_bad_store_url_is_bad_input(tmp_path: Path, url: str, message: str) ->
     (("--node", "n1", "--store", "etcd://127.0.0.1:9", "--address", "linux",
       "--garp-refresh", "100ms"), "must be between 1s and 24h"),
     (("--http", "9100"), "--http: '9100' is not HOST:PORT"),
+    (("--http", "127.0.0.1:\u00b2"), "is not HOST:PORT"),  # int() refuses it
+    (("--http", "127.0.0.1:\u0663"), "is not HOST:PORT"),  # int() reads it as 3
     (("--http", "127.0.0.1:65534"), "3 nodes need ports 65534 to 65536"),
     (("--store-user", "crg"), "--store-user is for a store shared by several hosts"),
     (("--node", "n1", "--store", "etcd://127.0.0.1:9", "--store-ca", "x.pem"),
