@@ -105,10 +105,14 @@ def run(args: argparse.Namespace) -> int:
     out = Output()
     config = files.load(args.file)
     out.diagnostics(config.source, config.warnings, with_summary=False)
+    # Every process crg starts (applications, hooks, alert commands, the fencing watchdog)
+    # inherits its environment: the store's password leaves it before any is started, so
+    # that none of them can log it or write the cluster's store with it.
+    password = os.environ.pop(PASSWORD_ENV, None)
     # The password is read once, here: a second read of --store-password-file would find
     # a pipe (/dev/stdin, <(pass show etcd)) empty, and a file edited meanwhile changed.
     try:
-        access = store_access(args)
+        access = store_access(args, {PASSWORD_ENV: password} if password else {})
     except AccessError as exc:
         out.error(str(exc))
         return ExitCode.BAD_INPUT
@@ -186,10 +190,10 @@ STORE_FLAGS = (("store_ca", "--store-ca"), ("store_cert", "--store-cert"),
                ("store_password_file", "--store-password-file"))
 
 
-def store_access(args: argparse.Namespace) -> StoreAccess | None:
+def store_access(args: argparse.Namespace, environ: dict[str, str]) -> StoreAccess | None:
     """The TLS files and credentials of ``--store`` (AccessError: an unreadable password
-    file). The password is read here, from its file or the environment, and from then
-    on only travels as a Secret."""
+    file). The password is read here, from its file or ``environ`` (what crg's own
+    environment had), and from then on only travels as a Secret."""
     if args.store is None:
         return None
 
@@ -200,8 +204,8 @@ def store_access(args: argparse.Namespace) -> StoreAccess | None:
     return StoreAccess(tls=args.store.startswith("etcds://"), ca=path(args.store_ca),
                        cert=path(args.store_cert), key=path(args.store_key),
                        user=args.store_user,
-                       password=read_password(password_file) if args.store_user or
-                       password_file else None)
+                       password=read_password(password_file, environ)
+                       if args.store_user or password_file else None)
 
 
 DURATION = re.compile(r"(?:\d+(?:ms|s|m|h))+")

@@ -23,7 +23,7 @@ from typing import Any
 
 import psutil
 import pytest
-from runtime_helpers import processes_of, quickstart, serves, stop_runtime, wait_until
+from runtime_helpers import CLUSTERS, processes_of, quickstart, serves, stop_runtime, wait_until
 
 from crg.cli import main
 from crg.runtime.control import SOCKET, ControlError, request
@@ -360,6 +360,28 @@ def test_a_password_file_that_is_a_pipe_is_read_once(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "the file is empty" not in result.stderr and "bug in crg" not in result.stderr
     assert "127.0.0.1:9" in result.stderr and "s3cret" not in result.stderr, result.stderr
+
+
+def test_the_store_password_is_not_handed_to_the_applications(tmp_path: Path) -> None:
+    """$CRG_STORE_PASSWORD (the README's EnvironmentFile= for older systemd) stays with
+    crg: the applications, hooks and alert commands it starts inherit its environment,
+    and with the password they could log it or write the cluster's store."""
+    dump = tmp_path / "env.txt"
+    config = tmp_path / "one.crg"
+    config.write_text(LOOPBACK_CONFIG.replace("badinput", "pwenv").replace(
+        '"sleep 60"', f'"sh -c \'env > {dump}.tmp && mv {dump}.tmp {dump}; exec sleep 60\'"'))
+    CLUSTERS.append("pwenv")
+    runtime = subprocess.Popen(
+        [sys.executable, "-m", "crg", "run", str(config), "--run-dir", str(tmp_path / "run")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, "CRG_STORE_PASSWORD": "s3cret-in-env"})
+    try:
+        wait_until(dump.exists, 40, "the application wrote its environment")
+    finally:
+        stop_runtime(runtime)
+    seen = dump.read_text()
+    assert "CRG_MARK=pwenv/n1/web" in seen, seen
+    assert "s3cret-in-env" not in seen and "CRG_STORE_PASSWORD" not in seen
 
 
 @pytest.mark.parametrize(("missing", "args"), [
