@@ -34,6 +34,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+# First: grpc is imported there with its C core's own stderr lines off (see the module).
+from crg.runtime.store import grpc_quiet  # noqa: F401
+
+# isort: split
 import aetcd
 import aetcd.watcher
 import grpc
