@@ -318,6 +318,13 @@ class EtcdStore(Store):
                     "--store-password-file or $CRG_STORE_PASSWORD do not match)")
         if "user name is empty" in detail or "user name not found" in detail:
             return f"{text} (this etcd requires a user: give --store-user and a password)"
+        if "permission denied" in detail and self.access.user is None:
+            # Without --store-user etcd takes the client certificate's common name as the
+            # user, or none at all: there is no user of crg's to name ("the user None").
+            return (f"{text} (no --store-user was given, so etcd took the user from the "
+                    "client certificate's common name, if any: give --store-user and a "
+                    "password, or grant that user a role with read-write permission on "
+                    "the prefix /crg/)")
         if "permission denied" in detail:
             return (f"{text} (the user {self.access.user!r} needs a role with read-write "
                     "permission on the prefix /crg/)")

@@ -226,6 +226,18 @@ def test_no_client_certificate_exits_2_saying_so(secure: Secure, tmp_path: Path)
     assert "the TLS handshake failed" in output and "--store-cert" in output, output
 
 
+def test_no_user_with_auth_on_exits_2_without_naming_a_user_none(secure: Secure,
+                                                               tmp_path: Path) -> None:
+    """A client certificate and no --store-user: etcd takes the certificate's common name
+    (not one of its users here) and refuses; the message named "the user None"."""
+    agent = start_agent(secure, tmp_path, "tlsnouser", "--store-ca", str(secure.pki.ca),
+                        "--store-cert", str(secure.pki.client_cert), "--store-key",
+                        str(secure.pki.client_key))
+    output = refused(agent)
+    assert "permission denied" in output and "None" not in output, output
+    assert "no --store-user was given" in output, output
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     (["--store-user", "crg"], "--store-user crg needs a password"),
     (["--store-cert", "CERT"], "--store-cert and --store-key go together"),
