@@ -538,8 +538,12 @@ def _stale_token(error: BaseException) -> bool:
     return "invalid auth token" in str(error)
 
 
-TLS_SIGNS = ("handshake", "certificate_verify_failed", "ssl", "tls", "tsi_",
-             "wrong_version_number")
+TLS_SIGNS = ("certificate", "tsi_", "ssl_error", "ssl routines", "wrong_version_number")
+"""What a TLS refusal says (a certificate not verified or not given, a server not
+speaking TLS). Not a bare "handshake": a server that is hung, overloaded or behind a
+dropped link fails a fresh connection's handshake too (``Handshake read failed
+(Endpoint closing)``, the deadline closed it), and a question about certificates would
+send the operator after the wrong cause in the middle of an outage."""
 
 
 def _reason(error: BaseException | None) -> str:

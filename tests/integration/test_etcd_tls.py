@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 from etcd_server import EtcdCluster, ServerTls, etcd_available
 from pki import OPENSSL, Pki, make_pki
+from stopped import stop as stop_process
 
 from crg.runtime.control import ControlError, request
 from crg.runtime.store.access import Secret, StoreAccess
-from crg.runtime.store.base import Store
+from crg.runtime.store.base import Store, StoreUnavailable
 from crg.runtime.store.etcd import EtcdStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
@@ -297,3 +298,32 @@ def test_the_store_logs_in_again_when_its_token_expired(tmp_path: Path) -> None:
         asyncio.run(asyncio.wait_for(body(), 60))
     finally:
         own.etcd.stop()
+
+
+def test_an_etcd_that_does_not_answer_is_not_blamed_on_certificates(secure: Secure) -> None:
+    """A hung etcd (stopped here) fails the TLS handshake of every fresh connection the
+    store opens (``Handshake read failed (Endpoint closing)``): that is a server that
+    does not answer, and asking whether its certificate is signed by --store-ca sent the
+    operator after the wrong cause in the middle of an outage."""
+    member = secure.etcd.members[0]
+    assert member.process is not None
+    reasons: list[str] = []
+
+    async def body() -> None:
+        store = EtcdStore.from_url(secure.etcd.url, timeout_ms=300, access=secure.access())
+        try:
+            await store.snapshot("/crg/hung/")
+            stop_process(member.process.pid)
+            try:
+                for _ in range(3):  # the first times out; the next ones connect afresh
+                    with pytest.raises(StoreUnavailable) as failed:
+                        await store.snapshot("/crg/hung/")
+                    reasons.append(str(failed.value))
+            finally:
+                os.kill(member.process.pid, signal.SIGCONT)
+        finally:
+            await store.close()
+
+    asyncio.run(asyncio.wait_for(body(), 60))
+    assert all("did not answer" in reason for reason in reasons), reasons
+    assert not any("--store-ca" in reason for reason in reasons), reasons
