@@ -311,7 +311,9 @@ def monitor(stmt: MonitorStmt, diag: Collector) -> Monitor | None:
         check_template(stmt.target, diag)
         if kind is MonitorKind.TCP:
             host, sep, port = stmt.target.value.rpartition(":")
-            if not sep or not host or not (port.isdigit() and 0 < int(port) < 65536):
+            # ASCII digits only: str.isdigit() also takes '²', which int() refuses.
+            if not sep or not host or not (port.isascii() and port.isdigit()
+                                           and 0 < int(port) < 65536):
                 diag.error(f"tcp target '{stmt.target.value}' must be host:port", stmt.target.span,
                            hint='for example "{vip}:5432"', code="value")
         elif kind is MonitorKind.HTTP:

@@ -222,8 +222,11 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
         signals += 1
         if signals == 1:
             interrupted = sig is signal.SIGINT
-            log.info("stopping: draining every node (again to kill everything at once)")
-            notifier.stopping(f"stopping: draining {options.node or 'every node'}")
+            # With --node only this host's node drains: "every node" there would read as
+            # the whole cluster going down.
+            draining = options.node or "every node"
+            log.info("stopping: draining %s (again to kill everything at once)", draining)
+            notifier.stopping(f"stopping: draining {draining}")
             stop.set()
         else:
             raise_now.set()

@@ -61,7 +61,20 @@ def app_from_primitive(primitive: ET.Element, note: Note,
     if standard == "ocf" and provider == "heartbeat" and kind == "anything":
         _anything(primitive, params, draft, start_timeout, stop_timeout, note)
     else:
-        if standard == "systemd":
+        if standard == "service":
+            # Pacemaker's "service" runs the systemd unit where there is one, else the LSB
+            # script; systemctl does both (an init.d script gets a generated unit).
+            note(primitive, f"service:{kind} is imported as the systemd unit {kind} "
+                            "(systemctl also runs an init.d script of that name)")
+        elif standard not in ("systemd", "lsb", "ocf") or (standard == "ocf"
+                                                          and not provider):
+            # Written as an OCF agent all the same (the group keeps its app), but said:
+            # it was written as /usr/lib/ocf/resource.d//fence_xvm without a word.
+            note(primitive, f"class={standard!r} provider={provider!r}: crg runs OCF "
+                            "agents (with a provider), LSB scripts and systemd units only; "
+                            "imported as the OCF agent below, which does not exist: "
+                            "replace the app's commands")
+        if standard in ("systemd", "service"):
             start, stop, status = (f"systemctl start {kind}", f"systemctl stop {kind}",
                                    f"systemctl is-active --quiet {kind}")
         elif standard == "lsb":

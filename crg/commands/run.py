@@ -105,7 +105,18 @@ def run(args: argparse.Namespace) -> int:
     out = Output()
     config = files.load(args.file)
     out.diagnostics(config.source, config.warnings, with_summary=False)
-    problems = refusals(args, config)
+    # Every process crg starts (applications, hooks, alert commands, the fencing watchdog)
+    # inherits its environment: the store's password leaves it before any is started, so
+    # that none of them can log it or write the cluster's store with it.
+    password = os.environ.pop(PASSWORD_ENV, None)
+    # The password is read once, here: a second read of --store-password-file would find
+    # a pipe (/dev/stdin, <(pass show etcd)) empty, and a file edited meanwhile changed.
+    try:
+        access = store_access(args, {PASSWORD_ENV: password} if password else {})
+    except AccessError as exc:
+        out.error(str(exc))
+        return ExitCode.BAD_INPUT
+    problems = refusals(args, config, access)
     if problems:
         for problem in problems:
             out.error(problem)
@@ -114,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
                else rundir.run_dir_for(config.cluster.name, args.node))
     options = launch.Options(run_dir=run_dir, default_run_dir=not args.run_dir,
                              address=args.address, node=args.node,
-                             store=args.store, store_access=store_access(args),
+                             store=args.store, store_access=access,
                              trace=Path(args.trace) if args.trace else None,
                              events=Path(args.events) if args.events else None,
                              json=args.json, verbose=args.verbose, http=args.http,
@@ -136,9 +147,10 @@ def run(args: argparse.Namespace) -> int:
         launch.flush_logging()
 
 
-def refusals(args: argparse.Namespace, config: Config) -> list[str]:
+def refusals(args: argparse.Namespace, config: Config,
+             access: StoreAccess | None) -> list[str]:
     """Why this ``crg run`` cannot start, found before anything is touched (no run
-    directory, no store, no address, no process)."""
+    directory, no store, no address, no process); ``access``: :func:`store_access`'s."""
     if (args.node is None) != (args.store is None):
         return ["--node and --store go together: one agent per host, sharing a store "
                 "(without both, every node runs here with an in-memory store)"]
@@ -154,10 +166,7 @@ def refusals(args: argparse.Namespace, config: Config) -> list[str]:
         return [f"{given} is for a store shared by several hosts: it goes with --node and "
                 "--store"]
     if args.store is not None:
-        try:
-            problem = launch.store_problem(args.store, store_access(args))
-        except AccessError as exc:
-            problem = str(exc)
+        problem = launch.store_problem(args.store, access)
     if problem is None and args.garp_refresh is not None:
         problem = garp_refresh_problem(args.garp_refresh, args.address)
     if problem is None and args.http is not None:
@@ -181,10 +190,10 @@ STORE_FLAGS = (("store_ca", "--store-ca"), ("store_cert", "--store-cert"),
                ("store_password_file", "--store-password-file"))
 
 
-def store_access(args: argparse.Namespace) -> StoreAccess | None:
+def store_access(args: argparse.Namespace, environ: dict[str, str]) -> StoreAccess | None:
     """The TLS files and credentials of ``--store`` (AccessError: an unreadable password
-    file). The password is read here, from its file or the environment, and from then
-    on only travels as a Secret."""
+    file). The password is read here, from its file or ``environ`` (what crg's own
+    environment had), and from then on only travels as a Secret."""
     if args.store is None:
         return None
 
@@ -195,8 +204,8 @@ def store_access(args: argparse.Namespace) -> StoreAccess | None:
     return StoreAccess(tls=args.store.startswith("etcds://"), ca=path(args.store_ca),
                        cert=path(args.store_cert), key=path(args.store_key),
                        user=args.store_user,
-                       password=read_password(password_file) if args.store_user or
-                       password_file else None)
+                       password=read_password(password_file, environ)
+                       if args.store_user or password_file else None)
 
 
 DURATION = re.compile(r"(?:\d+(?:ms|s|m|h))+")

@@ -66,7 +66,7 @@ class Metrics(Telemetry):
         group = ("group",)
         # -- the cluster as the spec reads it (set at every scrape) --
         self.mode = Gauge("crg_group_mode", "1 for the group's current mode (normal, "
-                          "failover, offline, down, moving), 0 for the others",
+                          "failover, offline, blocked, down, moving), 0 for the others",
                           ("group", "mode"), registry=r)
         self.holder = Gauge("crg_group_holder", "1 on the node that holds the group's VIP, "
                             "0 on its other candidate nodes", ("group", "node"), registry=r)

@@ -48,7 +48,9 @@ class HttpAddressError(ValueError):
 def parse_address(text: str) -> tuple[str, int]:
     """``127.0.0.1:9100``, ``[::1]:9100``, ``0.0.0.0:9100`` -> (host, port)."""
     host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit():
+    # ASCII digits only: str.isdigit() also takes '²' (which int() refuses) and '٣' (which
+    # int() reads as 3, a port nobody meant).
+    if not sep or not host or not (port.isascii() and port.isdigit()):
         raise HttpAddressError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:9100, "
                                "[::1]:9100, 0.0.0.0:9100)")
     if host.startswith("[") and host.endswith("]"):

@@ -78,7 +78,9 @@ def read_password(file: Path | None, environ: dict[str, str] | None = None) -> S
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            # A decoding error's own text quotes the offending byte: of the password.
+            reason = ("it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError)
+                      else exc.strerror or str(exc))
             raise AccessError(f"--store-password-file {file}: cannot read it: {reason}"
                               ) from None
         lines = text.splitlines()

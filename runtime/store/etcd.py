@@ -34,6 +34,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+# First: grpc is imported there with its C core's own stderr lines off (see the module).
+from crg.runtime.store import grpc_quiet  # noqa: F401
+
+# isort: split
 import aetcd
 import aetcd.watcher
 import grpc
@@ -314,6 +318,13 @@ class EtcdStore(Store):
                     "--store-password-file or $CRG_STORE_PASSWORD do not match)")
         if "user name is empty" in detail or "user name not found" in detail:
             return f"{text} (this etcd requires a user: give --store-user and a password)"
+        if "permission denied" in detail and self.access.user is None:
+            # Without --store-user etcd takes the client certificate's common name as the
+            # user, or none at all: there is no user of crg's to name ("the user None").
+            return (f"{text} (no --store-user was given, so etcd took the user from the "
+                    "client certificate's common name, if any: give --store-user and a "
+                    "password, or grant that user a role with read-write permission on "
+                    "the prefix /crg/)")
         if "permission denied" in detail:
             return (f"{text} (the user {self.access.user!r} needs a role with read-write "
                     "permission on the prefix /crg/)")
@@ -527,8 +538,12 @@ def _stale_token(error: BaseException) -> bool:
     return "invalid auth token" in str(error)
 
 
-TLS_SIGNS = ("handshake", "certificate_verify_failed", "ssl", "tls", "tsi_",
-             "wrong_version_number")
+TLS_SIGNS = ("certificate", "tsi_", "ssl_error", "ssl routines", "wrong_version_number")
+"""What a TLS refusal says (a certificate not verified or not given, a server not
+speaking TLS). Not a bare "handshake": a server that is hung, overloaded or behind a
+dropped link fails a fresh connection's handshake too (``Handshake read failed
+(Endpoint closing)``, the deadline closed it), and a question about certificates would
+send the operator after the wrong cause in the middle of an outage."""
 
 
 def _reason(error: BaseException | None) -> str:

@@ -561,3 +561,26 @@ def test_a_cluster_name_that_is_not_a_crg_name_is_renamed_with_a_warning(
     assert ("warning: cluster name 'shop cluster': renamed shop_cluster (not a crg name as "
             "it was)") in capsys.readouterr().err
     assert load(out).cluster.name == "shop_cluster"
+
+
+@pytest.mark.parametrize(("standard", "start", "words"), [
+    ('class="service" type="postgresql"', "systemctl start postgresql",
+     "service:postgresql is imported as the systemd unit postgresql"),
+    ('class="stonith" type="fence_xvm"', "/usr/lib/ocf/resource.d//fence_xvm start",
+     "class='stonith' provider='': crg runs OCF agents (with a provider)"),
+    ('class="nagios" type="check_http"', "/usr/lib/ocf/resource.d//check_http start",
+     "class='nagios' provider='': crg runs OCF agents"),
+])
+def test_an_agent_class_crg_does_not_run_is_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], standard: str, start: str,
+        words: str) -> None:
+    # class="service" (or stonith, nagios...) became "/usr/lib/ocf/resource.d//NAME
+    # start", an OCF agent with no provider that exists nowhere, without a word.
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED.replace('template="app-t"', standard))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    (group,) = load(out).groups
+    assert group.app.start.text == start
+    err = capsys.readouterr().err
+    assert f'<primitive id="a">: {words}' in err, err
+    assert words in " ".join(out.read_text().replace("#", " ").split())  # and a comment

@@ -23,7 +23,7 @@ from typing import Any
 
 import psutil
 import pytest
-from runtime_helpers import processes_of, quickstart, serves, stop_runtime, wait_until
+from runtime_helpers import CLUSTERS, processes_of, quickstart, serves, stop_runtime, wait_until
 
 from crg.cli import main
 from crg.runtime.control import SOCKET, ControlError, request
@@ -323,6 +323,8 @@ def test_a_bad_store_url_is_bad_input(tmp_path: Path, url: str, message: str) ->
     (("--node", "n1", "--store", "etcd://127.0.0.1:9", "--address", "linux",
       "--garp-refresh", "100ms"), "must be between 1s and 24h"),
     (("--http", "9100"), "--http: '9100' is not HOST:PORT"),
+    (("--http", "127.0.0.1:\u00b2"), "is not HOST:PORT"),  # int() refuses it
+    (("--http", "127.0.0.1:\u0663"), "is not HOST:PORT"),  # int() reads it as 3
     (("--http", "127.0.0.1:65534"), "3 nodes need ports 65534 to 65536"),
     (("--store-user", "crg"), "--store-user is for a store shared by several hosts"),
     (("--node", "n1", "--store", "etcd://127.0.0.1:9", "--store-ca", "x.pem"),
@@ -337,6 +339,49 @@ def test_operations_flags_are_checked_before_anything_starts(
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert not run_dir.exists(), "refused before anything was touched"
+
+
+def test_a_password_file_that_is_a_pipe_is_read_once(tmp_path: Path) -> None:
+    """``--store-password-file /dev/stdin`` (``pass show etcd | crg run ...``): a pipe
+    gives its password once; reading it a second time found it empty, an internal error
+    (exit 3). With the password read once the run goes on to the store, which nothing
+    answers here: exit 2 naming it."""
+    config = tmp_path / "one.crg"
+    config.write_text(LOOPBACK_CONFIG)
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b"s3cret\n")
+        os.close(write_end)
+        result = crg("run", str(config), "--node", "n1", "--store", "etcd://127.0.0.1:9",
+                     "--store-user", "crg", "--store-password-file", f"/dev/fd/{read_end}",
+                     "--address", "null", "--run-dir", str(tmp_path / "run"))
+    finally:
+        os.close(read_end)
+    assert result.returncode == 2, result.stderr
+    assert "the file is empty" not in result.stderr and "bug in crg" not in result.stderr
+    assert "127.0.0.1:9" in result.stderr and "s3cret" not in result.stderr, result.stderr
+
+
+def test_the_store_password_is_not_handed_to_the_applications(tmp_path: Path) -> None:
+    """$CRG_STORE_PASSWORD (the README's EnvironmentFile= for older systemd) stays with
+    crg: the applications, hooks and alert commands it starts inherit its environment,
+    and with the password they could log it or write the cluster's store."""
+    dump = tmp_path / "env.txt"
+    config = tmp_path / "one.crg"
+    config.write_text(LOOPBACK_CONFIG.replace("badinput", "pwenv").replace(
+        '"sleep 60"', f'"sh -c \'env > {dump}.tmp && mv {dump}.tmp {dump}; exec sleep 60\'"'))
+    CLUSTERS.append("pwenv")
+    runtime = subprocess.Popen(
+        [sys.executable, "-m", "crg", "run", str(config), "--run-dir", str(tmp_path / "run")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, "CRG_STORE_PASSWORD": "s3cret-in-env"})
+    try:
+        wait_until(dump.exists, 40, "the application wrote its environment")
+    finally:
+        stop_runtime(runtime)
+    seen = dump.read_text()
+    assert "CRG_MARK=pwenv/n1/web" in seen, seen
+    assert "s3cret-in-env" not in seen and "CRG_STORE_PASSWORD" not in seen
 
 
 @pytest.mark.parametrize(("missing", "args"), [

@@ -38,6 +38,10 @@ def test_the_password_comes_from_a_file_first_then_the_environment(tmp_path: Pat
         read_password(file, env)
     with pytest.raises(AccessError, match="No such file"):
         read_password(tmp_path / "missing", env)
+    file.write_bytes(b"pass\xe9word\n")  # Latin-1: the message must not quote its byte
+    with pytest.raises(AccessError, match="not UTF-8 text") as refused:
+        read_password(file, env)
+    assert "xe9" not in str(refused.value) and "position" not in str(refused.value)
 
 
 def test_mistakes_are_refused_before_connecting(tmp_path: Path) -> None:
