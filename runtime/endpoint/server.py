@@ -9,7 +9,10 @@ answering, which is what a health check should see.
 
 Limits, so that nobody can hold the agent's loop with a slow or huge request: the
 request line and headers together at most :data:`MAX_HEAD` bytes, read within
-:data:`READ_TIMEOUT_S`; a body is never read (none of the routes takes one).
+:data:`READ_TIMEOUT_S`; a body is never read (none of the routes takes one); at most
+:data:`MAX_CLIENTS` connections at once — beyond, a connection is answered 503 at once
+and closed, so a flood of idle connections cannot take the descriptors the agent needs
+to start applications and talk to the store.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ log = logging.getLogger("crg.runtime")
 MAX_HEAD = 16 * 1024
 READ_TIMEOUT_S = 5.0
 WRITE_TIMEOUT_S = 5.0
+MAX_CLIENTS = 64
+"""Connections served at once: scrapes and health checks come a few at a time, and each
+idle one holds a descriptor for up to READ_TIMEOUT_S."""
 
 
 @dataclass(frozen=True)
@@ -72,15 +78,24 @@ async def serve(host: str, port: int, handler: Handler) -> asyncio.Server:
     """Listen on ``host:port`` (OSError when that is impossible) and answer each request
     with ``handler``; anything it raises is a 500 and a log line, never a dead server."""
 
+    active = 0
+
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal active
+        active += 1
         try:
-            response, head_only = await _answer(reader, handler)
+            if active > MAX_CLIENTS:  # answered without reading: it frees its descriptor now
+                response, head_only = _plain(HTTPStatus.SERVICE_UNAVAILABLE,
+                                             (("Retry-After", "1"),)), False
+            else:
+                response, head_only = await _answer(reader, handler)
             writer.write(_encode(response, head_only))
             async with asyncio.timeout(WRITE_TIMEOUT_S):
                 await writer.drain()
         except (OSError, TimeoutError):
             pass
         finally:
+            active -= 1
             writer.close()
             with contextlib.suppress(OSError, TimeoutError):
                 async with asyncio.timeout(1.0):

@@ -31,6 +31,7 @@ from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.embedded import EmbeddedCluster
 from crg.runtime.endpoint.server import (
+    MAX_CLIENTS,
     HttpAddressError,
     Response,
     bound_port,
@@ -119,6 +120,44 @@ def test_the_server_answers_get_and_head_and_refuses_the_rest() -> None:
                 b"HTTP/1.1 400 ")
             huge = b"GET / HTTP/1.1\r\nX: " + b"a" * 20_000 + b"\r\n\r\n"
             assert (await asyncio.to_thread(raw, huge)).startswith(b"HTTP/1.1 431 ")
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(body())
+
+
+def test_a_flood_of_idle_connections_is_turned_away_and_the_server_still_answers() -> None:
+    # Each idle connection would hold a descriptor for the whole read timeout; beyond
+    # MAX_CLIENTS they are answered 503 at once and closed, and once the flood is gone
+    # the server answers as before.
+    async def handler(path: str) -> Response:
+        return Response(200, b"ok", "text/plain")
+
+    async def body() -> None:
+        server = await serve("127.0.0.1", 0, handler)
+        port = bound_port(server)
+        idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        try:
+            for _ in range(MAX_CLIENTS):
+                idle.append(await asyncio.open_connection("127.0.0.1", port))
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            async with asyncio.timeout(3):  # well before the idle ones' read timeout
+                answer = await reader.read()
+            writer.close()
+            assert answer.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in answer
+            for _, w in idle:
+                w.close()
+            address = f"127.0.0.1:{port}"
+
+            def answered() -> bool:
+                return get(address, "/x")[0] == 200
+
+            for _ in range(50):  # the idle ones are let go as their closes arrive
+                if await asyncio.to_thread(answered):
+                    break
+                await asyncio.sleep(0.1)
+            assert await asyncio.to_thread(answered)
         finally:
             server.close()
             await server.wait_closed()
