@@ -43,6 +43,7 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
         # ``vip`` is the node the spec says holds the VIP; ``vip_holder`` what the
         # address driver says (they differ only while a step is under way).
         entry = {"group": name, **p.as_dict(), "address": group.vip.address,
+                 "candidates": list(group.candidates),
                  "vip_holder": holder if isinstance(address, LedgerDriver) else p.vip,
                  "target": p.target, "watchdogs": list(p.watchdogs), "pid": pid}
         entry.update(failures(model, state, group, seen))
@@ -187,6 +188,8 @@ def notes(status: Mapping[str, Any]) -> list[str]:
         if g.get("suspect"):
             said.append(f"{g['node']} stopped renewing its lease: the state of the "
                         "application there is unknown")
+        if g.get("mode") == "down" and g.get("candidates"):
+            said.append(_nowhere(status, g["candidates"]))
         if g.get("maintenance"):
             said.append("in maintenance: the cluster service takes no action for it")
         if g.get("offline_by") == "operator" and g.get("maintenance") \
@@ -234,6 +237,14 @@ def notes(status: Mapping[str, Any]) -> list[str]:
             lines.append(f"{g['group']}: " + "; ".join(said))
     lines += [f"{t['node']}: {_trouble(t, where=False)}" for t in status.get("troubles") or ()]
     return lines
+
+
+def _nowhere(status: Mapping[str, Any], candidates: list[str]) -> str:
+    """Why a group runs nowhere: every node of its list, and what each is."""
+    nodes, drained = status.get("nodes") or {}, set(status.get("drained") or ())
+    states = [f"{c} {'drained' if c in drained else nodes.get(c, '?')}" for c in candidates]
+    return (f"no node of its list left ({', '.join(states)}): its service is down until one "
+            "is back (crg join, or crg undrain)")
 
 
 def _standby(status: Mapping[str, Any], g: Mapping[str, Any]) -> str:

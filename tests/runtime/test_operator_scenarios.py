@@ -426,6 +426,7 @@ def test_a_group_with_no_node_left_alerts_once_per_episode(tmp_path: Path) -> No
         table = runtime.crg("status")
         row = next(line for line in table.out.splitlines() if line.startswith("pair "))
         assert "no node left" in row and "enabled" not in row, table.out
+        assert "pair: no node of its list left (n1 down, n2 down)" in table.out
         [stranded] = runtime.events_written("stranded", 1)
         assert stranded["node"] == "n3" and "no node left to run on" in stranded["reason"]
 

@@ -44,6 +44,15 @@ def test_a_switchover_in_force_says_how_to_withdraw_it() -> None:
         "web: kept on n2 by a switchover (crg clear web withdraws it)"]
 
 
+def test_a_group_with_no_node_left_says_what_each_of_its_nodes_is() -> None:
+    web = group(node=None, mode="down", candidates=["n1", "n2", "n3"])
+    status = {"groups": [web], "nodes": {"n1": "down", "n2": "up", "n3": "lost"},
+              "drained": ["n2"]}
+    assert notes(status) == [
+        "web: no node of its list left (n1 down, n2 drained, n3 lost): its service is down "
+        "until one is back (crg join, or crg undrain)"]
+
+
 def test_a_runtime_alert_in_force_is_said_where_it_is() -> None:
     # A step that keeps failing leaves the group where it is: status says why, for as
     # long as it fails; a node's own trouble gets a line of its own.
