@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from crg.runtime import courier, steps
+from crg.runtime import courier, node_watch, steps
 from crg.runtime.address.base import AddressError
 from crg.runtime.agreement import ConfigWatch
 from crg.runtime.commit import NOT_ENABLED, Actor, Outcome, Services, commit, enabled, read_state
@@ -81,7 +81,9 @@ class Agent:
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self.keeper.run(), name=f"{self.name}-lease"),
                        asyncio.create_task(courier.run(self.machine),
-                                           name=f"{self.name}-courier")]
+                                           name=f"{self.name}-courier"),
+                       asyncio.create_task(node_watch.run(self.machine),
+                                           name=f"{self.name}-node-watch")]
         self._tasks += [asyncio.create_task(lane.run(), name=f"{self.name}-{name}")
                         for name, lane in self.lanes.items()]
 

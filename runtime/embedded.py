@@ -303,6 +303,8 @@ class EmbeddedCluster:
         """Drain every live node, wait (bounded) until every group halted in order, then
         stop. Returns whether it halted cleanly (else everything was killed)."""
         self.stopping = True
+        for agent in self.agents.values():
+            agent.machine.cluster_stopping = True
         stopping = Client.itself("stopping (Ctrl-C or SIGTERM)")
         for name in in_maintenance(self.model, self.recorder.state):
             # Left alone, it would be killed at the deadline: halt it in order instead.

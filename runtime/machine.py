@@ -29,6 +29,9 @@ from crg.runtime.telemetry import NO_TELEMETRY, Telemetry
 
 log = logging.getLogger("crg.runtime")
 
+NODE_LOST = "node-lost"
+"""The ``action`` of the runtime alert about a node that left the cluster unannounced."""
+
 
 class Machine:
     def __init__(self, services: Services, node: str, wake: Callable[[str | None], None],
@@ -53,6 +56,11 @@ class Machine:
         until it works ("" for the node as a whole): what ``crg status`` shows."""
         self.telemetry = telemetry
         self._wake = wake
+        self.cluster_stopping = False
+        """Every node of the cluster is being stopped at once (the embedded runtime's
+        Ctrl-C or SIGTERM): the spec's alerts its drain raises — groups on their last
+        node, then with no node left — go to the events file and the log, not to the
+        pagers; the operator who stopped the cluster asked for exactly that."""
 
     # -- work ------------------------------------------------------------------------------
 
@@ -181,13 +189,28 @@ class Machine:
                         "action": action, "reason": f"works again (it failed: {trouble[0]})",
                         "since": iso_time(trouble[1])})
 
+    def node_alert(self, node: str, reason: str, *, over: bool = False) -> None:
+        """Tell the operator that ``node`` left the cluster without being taken out of
+        service (``over``: that it is back) — a runtime alert about that node, said by
+        this one (:mod:`crg.runtime.node_watch` makes sure only one node says it)."""
+        reason = redact(reason)
+        if over:
+            log.info("%s: %s is back: %s", self.name, node, reason)
+        else:
+            log.error("%s: %s is lost: %s", self.name, node, reason)
+        self._tell({"event": "runtime-alert-over" if over else "runtime-alert",
+                    "group": None, "node": node, "action": NODE_LOST, "reason": reason,
+                    "by": self.name})
+
     def _tell(self, payload: dict[str, Any]) -> None:
         """Emit a runtime alert's event and send it to the alert sinks: the operator's
         pager hears of it, not only the events file (a group stuck on a step that keeps
-        failing is not to sit there unnoticed). Not to ``log`` sinks: the log has it."""
+        failing is not to sit there unnoticed). Not to ``log`` sinks: the log has it.
+        An alert about a node goes to the sinks of the groups that may run there."""
         self.s.events.emit(payload)
         payload = {**payload, "time": iso_time()}
-        for sink, filled_by in alerting.sinks_for(self.groups, payload["group"], self.name):
+        for sink, filled_by in alerting.sinks_for(self.groups, payload["group"],
+                                                  payload["node"]):
             if sink.kind is not SinkKind.LOG:
                 self.alert(sink, payload, filled_by)
 

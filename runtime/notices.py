@@ -194,6 +194,10 @@ def report_after(agent: Machine, action: Action, outcome: Outcome, reason: str) 
     if action.kind in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN):
         _report_drops(agent, payload)
     if action.kind in (ActionKind.ALERT, ActionKind.ALERT_BLOCKED, ActionKind.ALERT_STRANDED):
+        if agent.cluster_stopping:
+            log.info("%s: %s of %s not paged: every node is stopping", agent.name,
+                     payload["event"], payload["group"])
+            return
         group = agent.groups[payload["group"]]
         for sink in group.alerts:
             agent.alert(sink, payload, group.name)

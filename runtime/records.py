@@ -21,6 +21,8 @@ key                         bound to      holds
 ``acks/<h>/<g>``            —             the last event of g delivered to h's hooks
 ``config``                  —             the cluster's configuration: ``{"sha256", "config"}``
                                           (runtime/agreement.py)
+``lost/<n>``                —             n left unannounced and the operator was told:
+                                          ``{"since", "by"}`` (runtime/node_watch.py)
 ==========================  ============  ==================================================
 
 The leases do the spec's work: when a node's lease ends, the store deletes in one step its
@@ -98,6 +100,9 @@ class Keys:
 
     def config(self) -> str:
         return f"{self.prefix}config"
+
+    def lost(self, node: str) -> str:
+        return f"{self.prefix}lost/{node}"
 
 
 # -- values ---------------------------------------------------------------------------

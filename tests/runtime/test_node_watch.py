@@ -1,0 +1,90 @@
+"""Who says a node is lost, and when (runtime/node_watch.py), on the in-memory store:
+the first live node, once per episode however many look, never for a node nobody saw
+live (a cold start) or one that went away drained; the return ends the episode. The real
+thing, a crash in a running cluster paging the alert sinks, is in test_operator_scenarios
+and test_alerting."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+from crg.runtime import node_watch
+from crg.runtime.records import Keys
+from crg.runtime.store.memory import MemoryStore
+
+NODES = ("n1", "n2", "n3")
+
+
+class Watcher:
+    """What ``look`` reads of a Machine, and the alerts it raised."""
+
+    def __init__(self, name: str, store: MemoryStore) -> None:
+        topology = SimpleNamespace(nodes=NODES)
+        self.s = SimpleNamespace(store=store, keys=Keys("c"),
+                                 model=SimpleNamespace(topology=topology))
+        self.name = name
+        self.said: list[tuple[str, bool]] = []
+        self.seen: set[str] = set()
+
+    def node_alert(self, node: str, reason: str, *, over: bool = False) -> None:
+        self.said.append((node, over))
+
+    async def look(self) -> None:
+        snap = await self.s.store.snapshot(self.s.keys.prefix)
+        await node_watch.look(self, snap, self.seen)  # type: ignore[arg-type]  # duck
+
+
+async def gone(store: MemoryStore, key: str) -> None:
+    """A liveness key's end, as a lease running out deletes it."""
+    entry = (await store.snapshot(key)).get(key)
+    assert entry is not None and await store.delete_if(key, entry.mod_revision)
+
+
+def run(body: Any) -> None:
+    asyncio.run(body)
+
+
+def test_the_first_live_node_says_a_node_is_lost_once_and_that_it_is_back() -> None:
+    async def body() -> None:
+        store, keys = MemoryStore(), Keys("c")
+        n1, n2 = Watcher("n1", store), Watcher("n2", store)
+        for n in ("n1", "n2"):  # n3 never started: a cold start, not a loss
+            await store.put(keys.node(n), "{}")
+        await n1.look()
+        await n2.look()
+        assert n1.said == n2.said == []
+        await store.put(keys.node("n3"), "{}")
+        await n1.look()
+        await n2.look()
+        await gone(store, keys.node("n3"))
+        for _ in range(2):  # looking again says nothing more; n2 is not the first
+            await n1.look()
+            await n2.look()
+        assert (n1.said, n2.said) == ([("n3", False)], [])
+        # n1 is lost too: n2 is the first node now, and says n1's loss, not n3's again
+        await gone(store, keys.node("n1"))
+        await n2.look()
+        assert n2.said == [("n1", False)]
+        await store.put(keys.node("n3"), "{}")
+        await n2.look()
+        await n2.look()
+        assert n2.said == [("n1", False), ("n3", True)]
+
+    run(body())
+
+
+def test_a_node_that_goes_away_drained_is_not_lost() -> None:
+    async def body() -> None:
+        store, keys = MemoryStore(), Keys("c")
+        n1 = Watcher("n1", store)
+        for n in NODES:
+            await store.put(keys.node(n), "{}")
+        await n1.look()
+        await store.put(keys.drained("n2"), "shutdown")
+        await gone(store, keys.node("n2"))
+        await n1.look()
+        assert n1.said == []
+
+    run(body())
