@@ -163,7 +163,7 @@ async def commit(services: Services, actor_of: ActorOf, action: Action,
         try:
             txn = changes(model, services.keys, snap, state, after,
                           node=actor.index, lease=actor.lease, ttl_ms=services.ttl_ms,
-                          extra=extra)
+                          extra=extra, every_group=action.group < 0)
         except RecordError as exc:
             log.error("cannot store %s: %s", action, exc)
             return Outcome(False, f"cannot be stored: {exc}", state)

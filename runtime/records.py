@@ -348,13 +348,20 @@ class Extra:
 
 
 def changes(model: Model, keys: Keys, snap: Snapshot, before: State, after: State, *,
-            node: int, lease: Lease | None, ttl_ms: int, extra: Extra | None = None) -> Txn:
+            node: int, lease: Lease | None, ttl_ms: int, extra: Extra | None = None,
+            every_group: bool = False) -> Txn:
     """The transaction that takes the store from ``before`` (read from ``snap``) to
     ``after``, for a step performed (or observed) by ``node`` holding ``lease``.
 
     It compares the revision of every record the step's rules read — liveness and drain
     of every node, the group's own records, the records of the groups it avoids — so it
     fails if any of them changed since the snapshot: the step is then re-decided.
+    With ``every_group`` (a node's event: its return, a drain, an undrain), the records
+    of every group are compared, changed or not: the event's effect on a group — ending
+    an alert episode — is computed from them, so a group left as it was must still be as
+    it was when the event lands (a node registering while another raised a stranded
+    alert for a group it now hosts left that alert's flag set for ever after: the
+    registration read the flag down and, changing nothing there, did not compare it).
     Raises :class:`RecordError` for a change the store cannot express (a crash or a
     partition is a lease event, not a write).
     """
@@ -386,6 +393,12 @@ def changes(model: Model, keys: Keys, snap: Snapshot, before: State, after: Stat
         g0, g1 = model.group_vars(before, topo.index), model.group_vars(after, topo.index)
         record_meta = dict(extra.record.get(topo.name, {}))
         if g0 == g1 and not record_meta:
+            if every_group:
+                for key in (keys.owner(topo.name), keys.target(topo.name),
+                            keys.group(topo.name)):
+                    read(key)
+                for node_name in nodes:
+                    read(keys.ban(topo.name, node_name))
             continue
         name = topo.name
         for key in (keys.owner(name), keys.target(name), keys.group(name)):

@@ -39,7 +39,7 @@ def rejoin_txn(model: Model, keys: Keys, snap: Snapshot, node: str, lease: Lease
     layout = model.layout
     groups_only = (after & ~((1 << layout.nodes_width) - 1)) | layout.nodes_part(before)
     return changes(model, keys, snap, before, groups_only, node=index, lease=lease,
-                   ttl_ms=ttl_ms)
+                   ttl_ms=ttl_ms, every_group=True)
 
 
 def with_liveness(txn: Txn, key: str, value: str, lease: Lease) -> Txn:

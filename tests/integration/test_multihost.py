@@ -119,24 +119,35 @@ def counted(events: list[dict[str, Any]], kind: str) -> Counter[tuple[str, str]]
     return Counter((e["group"], e["node"]) for e in events if e["event"] == kind)
 
 
+def lost_nodes(events: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    """(runtime-alert | runtime-alert-over, node) of the pages of nodes lost unannounced."""
+    return Counter((e["event"], e["node"]) for e in events if e.get("action") == "node-lost")
+
+
 def check_events(c: Cluster, mark: dict[str, int],
                  service: dict[str, list[tuple[str, str]]],
                  alerts: dict[tuple[str, str], int],
-                 faults: dict[tuple[str, str], int] | None = None) -> None:
-    """The service events, alerts and faults since ``mark`` are exactly these: waited
+                 faults: dict[tuple[str, str], int] | None = None,
+                 lost: tuple[str, ...] = (), back: tuple[str, ...] = ()) -> None:
+    """The service events, alerts and faults since ``mark`` are exactly these, and the
+    nodes paged as ``lost`` and as ``back`` (once each, whichever host said it): waited
     for (bounded, the last step may still be on its way), then looked at again after an
-    observation window in which nothing more may come."""
+    observation window in which nothing more may come. No other runtime alert."""
     def now() -> tuple[object, ...]:
         events = c.hosts.events(mark)
-        return (service_events(events), counted(events, "alert"), counted(events, "fault"))
+        return (service_events(events), counted(events, "alert"), counted(events, "fault"),
+                lost_nodes(events))
 
-    want = (service, Counter(alerts), Counter(faults or {}))
+    pages = Counter([("runtime-alert", n) for n in lost]
+                    + [("runtime-alert-over", n) for n in back])
+    want = (service, Counter(alerts), Counter(faults or {}), pages)
     with contextlib.suppress(AssertionError):
         until(lambda: now() == want, 5.0, "the events", sampler=c.sampler)
     time.sleep(OBSERVE_S)
     events = c.hosts.events(mark)
     assert now() == want, events
-    assert not [e for e in events if e["event"] == "runtime-alert"], events
+    assert not [e for e in events if e["event"] == "runtime-alert"
+                and e.get("action") != "node-lost"], events
 
 
 def check_conform(hosts: Hosts) -> None:
@@ -199,7 +210,7 @@ def test_node_crash_moves_web_and_holds_db_offline(tmp_path: Path) -> None:
         assert c.holders("web") == c.holders("db") == {"n2"}
         check_events(c, mark,
                      {"web": [("down", "n2"), ("up", "n2")], "db": [("down", "n2")]},
-                     {("db", "n2"): 1, ("report", "n3"): 1})
+                     {("db", "n2"): 1, ("report", "n3"): 1}, lost=("n1",))
     check_conform(c.hosts)
 
 
@@ -231,7 +242,7 @@ def test_agent_sigkill_the_watchdog_lets_go_before_the_lease_ends(tmp_path: Path
         check_events(c, mark,
                      {"web": [("down", "n2"), ("up", "n2")],
                       "db": [("down", "n2"), ("up", "n1")]},
-                     {("db", "n2"): 1, ("report", "n3"): 1})
+                     {("db", "n2"): 1, ("report", "n3"): 1}, lost=("n1",), back=("n1",))
     check_conform(c.hosts)
 
 
@@ -258,7 +269,7 @@ def test_partitioned_node_fences_itself_then_heals(tmp_path: Path) -> None:
         check_events(c, mark,
                      {"web": [("down", "n2"), ("up", "n2")],
                       "db": [("down", "n2"), ("up", "n1")]},
-                     {("db", "n2"): 1, ("report", "n3"): 1})
+                     {("db", "n2"): 1, ("report", "n3"): 1}, lost=("n1",), back=("n1",))
     check_conform(c.hosts)
     kinds = [line for t in c.hosts.traces if "-n1-" in t.name for line in t.read_text()
              .splitlines()]

@@ -112,7 +112,7 @@ def test_a_partitioned_host_fences_itself_before_the_other_takes_over(tmp_path: 
             for log in logs.values():
                 log.close()
         await eventually(lambda: not processes_of(name), 5, "no process left")
-        assert_quiet_and_conforming(config, logs, tmp_path)
+        assert_quiet_and_conforming(config, logs, tmp_path, lost_and_back="n1")
         kinds = [a.kind.label for a, _, _ in hosts["n1"].recorder.transitions]
         assert "fence" in kinds and "expire" in kinds and "heal" in kinds
 
@@ -265,7 +265,7 @@ def test_an_agent_that_stalls_past_its_lease_records_what_its_watchdog_fenced(
         await eventually(lambda: not processes_of(name), 5, "no process left")
         fenced = [r for r in logs["n1"].records if r["event"] == "fenced"]
         assert len(fenced) == 1 and fenced[0]["killed"], fenced
-        assert_quiet_and_conforming(config, logs, tmp_path)
+        assert_quiet_and_conforming(config, logs, tmp_path, lost_and_back="n1")
         steps = kinds(n1)
         fencing = steps.index("fence")
         assert steps[fencing:fencing + 5] == ["fence"] * 3 + ["expire", "heal"], steps
@@ -273,11 +273,20 @@ def test_an_agent_that_stalls_past_its_lease_records_what_its_watchdog_fenced(
     run(body(), 80)
 
 
-def assert_quiet_and_conforming(config: Config, logs: dict[str, Any], tmp_path: Path) -> None:
-    """No node raised a runtime alert, and every node's trace passes crg conform."""
+def assert_quiet_and_conforming(config: Config, logs: dict[str, Any], tmp_path: Path,
+                                lost_and_back: str | None = None) -> None:
+    """No node raised a runtime alert but the page of ``lost_and_back``'s loss and return
+    (once each, whichever node said it), and every node's trace passes crg conform."""
+    pages = []
     for n, log in logs.items():
-        alerts = [r for r in log.records if r["event"] == "runtime-alert"]
+        alerts = [r for r in log.records if r["event"] == "runtime-alert"
+                  and r.get("action") != "node-lost"]
         assert alerts == [], (n, alerts)
+        pages += [(r["event"], r["node"]) for r in log.records
+                  if r.get("action") == "node-lost"]
+    expected = [("runtime-alert", lost_and_back),
+                ("runtime-alert-over", lost_and_back)] if lost_and_back else []
+    assert sorted(pages) == expected, pages  # from several logs: their order is no order
     for n in logs:
         with open(tmp_path / f"trace-{n}.jsonl", encoding="utf-8") as handle:
             result = check(config, handle)

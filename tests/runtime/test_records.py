@@ -24,7 +24,7 @@ from crg.runtime.records import (
     read_event,
     stored_events,
 )
-from crg.runtime.registration import register
+from crg.runtime.registration import register, rejoin_txn, with_liveness
 from crg.runtime.store.base import Lease, Put, Snapshot, Txn
 from crg.runtime.store.memory import MemoryStore
 from crg.spec import KINDS, Action, ActionKind, Model
@@ -128,6 +128,49 @@ def test_a_stale_step_does_not_commit() -> None:
         await store.commit(Txn({}, (Put(keys.drained("n1"), "1"),)))
         assert await store.commit(txn) == 0
         assert (await store.snapshot(keys.owner("web"))).get(keys.owner("web")) is None
+
+    asyncio.run(body())
+
+
+STRANDABLE = """
+cluster strandable {
+  nodes n1 n2 n3
+}
+group g {
+  vip 10.0.0.1/24
+  app { start "/bin/true" }
+  monitor process
+  preferred n1
+  possible n2
+}
+"""
+
+
+def test_a_return_does_not_land_on_an_alert_raised_meanwhile() -> None:
+    # Only n3 is up: g has no node left, and n3 raises its stranded alert while n1
+    # registers. The registration, read before the alert, must not land after it: it
+    # would leave the flag raised with n1 back (and the next episode without an alert).
+    config = parse(STRANDABLE)
+    model = Model.from_config(config)
+    keys = Keys(config.cluster.name)
+
+    async def body() -> None:
+        store = MemoryStore()
+        n3 = await store.grant(60_000)
+        await store.create(keys.node("n3"), "up", n3)
+        snap = await store.snapshot(keys.prefix)
+        state = encode(model, keys, snap)
+        [alert] = [a for a in model.decide(state, 2) if a.kind is ActionKind.ALERT_STRANDED]
+        n1 = await store.grant(60_000)
+        returning = with_liveness(rejoin_txn(model, keys, snap, "n1", n1, 60_000),
+                                  keys.node("n1"), "up", n1)
+        raised = changes(model, keys, snap, state, model.apply(state, alert), node=2,
+                         lease=n3, ttl_ms=60_000)
+        assert await store.commit(raised)
+        assert await store.commit(returning) == 0, "registered on a flag it read down"
+        assert await register(store, model, keys, "n1", "up", n1, 60_000)
+        now = encode(model, keys, await store.snapshot(keys.prefix))
+        assert not model.group_vars(now, 0).stranded_alerted
 
     asyncio.run(body())
 
