@@ -84,6 +84,18 @@ def service_reason(model: Model, before: State, after: State, g: int) -> str:
         if (model.node_vars(before).drained >> (gv.owner - 1)) & 1:
             return f"{owner} is drained"
         return f"moving to {names[where - 1]}" if where else "no node can host it"
+    if gv.owner and (gv.vip >> (gv.owner - 1)) & 1:
+        # The owner stopped the service where it keeps the VIP: a local restart or a
+        # blocked group, after a fault. `failed` no longer says so here — the halt's
+        # stop-app clears it before notify-down is enabled — but the fault left its mark
+        # in the budget (a restart used, or the owner banned); a new owner that takes over
+        # from a lost node sends its owed down before it acquires the VIP.
+        owner = names[gv.owner - 1]
+        if (gv.ban >> (gv.owner - 1)) & 1:
+            return (f"the application failed; its restart budget is spent on {owner}, "
+                    "so it is stopped there")
+        if gv.restarts:
+            return f"the application failed; {owner} restarts it"
     # Left: a down owed by an earlier tenure that ended without one (SPEC.md section 5):
     # the new owner sends it before it starts the service, or, with no node to host the
     # group, the cluster's coordinator.
