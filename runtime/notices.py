@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from crg.dsl.redact import redact
 from crg.runtime.commit import ExtraFor, Outcome, Services
 from crg.runtime.drivers.sinks import iso_time
 from crg.runtime.records import Extra, Keys, dumps, read_ack, read_group, stored_events
@@ -172,15 +173,19 @@ def extra_for(services: Services, action: Action, node: str, reason: str) -> Ext
                                                   in kept.dropped.items()}}
             return extra, payload
         if action.kind is ActionKind.FAULT:
-            # The failure record crg status shows (restart window, last fault).
-            payload = {"event": "fault", **common, "reason": reason}
+            # The failure record crg status shows (restart window, last fault). Its
+            # reason may quote an http monitor's URL: stored with the URL's secrets
+            # hidden, since every reader of the record (the HTTP endpoint, whoever reads
+            # the store) would otherwise have them.
+            shown = redact(reason)
+            payload = {"event": "fault", **common, "reason": shown}
             was = model.group_vars(before, action.group).target
             if was and not model.group_vars(after, action.group).target:
                 # The fault spent the budget on the switchover's target: the spec withdraws
                 # the switchover, and the operator who asked for it hears of it.
                 payload["withdrawn"] = model.topology.nodes[was - 1]
             return (Extra({group.name: {"fault_time": time.time(), "fault_node": node,
-                                        "fault_reason": reason}}), payload)
+                                        "fault_reason": shown}}), payload)
         if action.kind is ActionKind.ALERT:
             return Extra(), {"event": "alert", **common, "time": iso_time(),
                              "reason": alert_reason(model, before, action.group)}
