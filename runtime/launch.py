@@ -26,7 +26,7 @@ from crg.runtime.address.base import AddressDriver
 from crg.runtime.address.ledger import LedgerDriver
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.address.null import NullDriver
-from crg.runtime.drivers.process import sweep_run_dir
+from crg.runtime.drivers.process import run_dir_mark, sweep_run_dir
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.endpoint.server import bound_port, format_address, parse_address
 from crg.runtime.endpoint.server import serve as serve_http
@@ -176,6 +176,24 @@ def sweep_orphans(run_dir: Path) -> None:
                     run_dir, ", ".join(f"{pid} ({mark})" for pid, mark in swept))
 
 
+async def sweep_leftovers(run_dir: Path) -> None:
+    """After an orderly stop, kill what is still marked with this run directory: a hook,
+    an alert command or a check that daemonised (``setsid``) escaped the process group
+    its time limit killed, and carries no group mark for a watchdog to find — it would
+    outlive a runtime that promises to exit with no process left behind. Every group is
+    halted by now, so nothing marked is wanted."""
+    try:
+        swept = await asyncio.to_thread(sweep_run_dir, run_dir)
+    except OSError as exc:  # no descriptor, no memory: say where to look
+        log.error("could not look for processes left on %s (%s): look for CRG_RUN_DIR=%s "
+                  "in their environment", run_dir, exc.strerror or exc, run_dir_mark(run_dir))
+        return
+    if swept:
+        log.warning("killed %d process(es) left running by hooks, alert or other commands "
+                    "on %s: %s", len(swept), run_dir,
+                    ", ".join(f"{pid} ({mark})" for pid, mark in swept))
+
+
 async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> int:
     from crg.runtime.embedded import EmbeddedCluster
     from crg.runtime.host import HostRuntime
@@ -279,6 +297,7 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
             forced.cancel()
             clean = shutdown.result()
             stopped = True
+            await sweep_leftovers(run_dir.path)
             log.info("stopped%s", "" if clean else " (some groups had to be killed)")
             return 130 if interrupted else 0
         shutdown.cancel()

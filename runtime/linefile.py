@@ -64,6 +64,7 @@ def open_output(path: Path, *, truncate: bool = False, wait: bool = True) -> int
     if stat.S_ISLNK(info.st_mode):
         raise UnsafeFile(errno.ELOOP, "is a symbolic link; crg does not follow links for "
                          "the files it writes (name the file itself)", str(path))
+    _check_owner(path, info)  # before opening: another user's FIFO could block the open
     if stat.S_ISFIFO(info.st_mode) and not wait:
         try:
             fd = os.open(path, flags | os.O_NONBLOCK)
@@ -75,17 +76,26 @@ def open_output(path: Path, *, truncate: bool = False, wait: bool = True) -> int
         fd = os.open(path, flags)
     try:
         info = os.fstat(fd)
-        if stat.S_ISREG(info.st_mode):
-            if info.st_uid != os.geteuid():
-                raise UnsafeFile(errno.EPERM, f"belongs to {user_name(info.st_uid)}, not to "
-                                 f"{user_name(os.geteuid())}; crg writes only its own "
-                                 "files (remove it, or name another)", str(path))
-            if truncate:
-                os.ftruncate(fd, 0)
+        _check_owner(path, info)  # again: what was opened may not be what lstat saw
+        if stat.S_ISREG(info.st_mode) and truncate:
+            os.ftruncate(fd, 0)
     except BaseException:
         os.close(fd)
         raise
     return fd
+
+
+def _check_owner(path: Path, info: os.stat_result) -> None:
+    """Only the user's own files are written — a regular file, and a FIFO or a socket as
+    well: another user's FIFO at the path (planted after a rotation freed it) would hand
+    that user every event and transition, which crg makes ``0600`` to keep from them.
+    Devices are exempt: only root makes them (``/dev/null``, ``/dev/full``)."""
+    if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+        return
+    if info.st_uid != os.geteuid():
+        raise UnsafeFile(errno.EPERM, f"belongs to {user_name(info.st_uid)}, not to "
+                         f"{user_name(os.geteuid())}; crg writes only its own "
+                         "files (remove it, or name another)", str(path))
 
 
 def problem(exc: OSError) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from crg.dsl.redact import redact
 from crg.runtime.commit import ExtraFor, Outcome, Services
 from crg.runtime.drivers.sinks import iso_time
 from crg.runtime.records import Extra, Keys, dumps, read_ack, read_group, stored_events
@@ -84,6 +85,18 @@ def service_reason(model: Model, before: State, after: State, g: int) -> str:
         if (model.node_vars(before).drained >> (gv.owner - 1)) & 1:
             return f"{owner} is drained"
         return f"moving to {names[where - 1]}" if where else "no node can host it"
+    if gv.owner and (gv.vip >> (gv.owner - 1)) & 1:
+        # The owner stopped the service where it keeps the VIP: a local restart or a
+        # blocked group, after a fault. `failed` no longer says so here — the halt's
+        # stop-app clears it before notify-down is enabled — but the fault left its mark
+        # in the budget (a restart used, or the owner banned); a new owner that takes over
+        # from a lost node sends its owed down before it acquires the VIP.
+        owner = names[gv.owner - 1]
+        if (gv.ban >> (gv.owner - 1)) & 1:
+            return (f"the application failed; its restart budget is spent on {owner}, "
+                    "so it is stopped there")
+        if gv.restarts:
+            return f"the application failed; {owner} restarts it"
     # Left: a down owed by an earlier tenure that ended without one (SPEC.md section 5):
     # the new owner sends it before it starts the service, or, with no node to host the
     # group, the cluster's coordinator.
@@ -160,15 +173,19 @@ def extra_for(services: Services, action: Action, node: str, reason: str) -> Ext
                                                   in kept.dropped.items()}}
             return extra, payload
         if action.kind is ActionKind.FAULT:
-            # The failure record crg status shows (restart window, last fault).
-            payload = {"event": "fault", **common, "reason": reason}
+            # The failure record crg status shows (restart window, last fault). Its
+            # reason may quote an http monitor's URL: stored with the URL's secrets
+            # hidden, since every reader of the record (the HTTP endpoint, whoever reads
+            # the store) would otherwise have them.
+            shown = redact(reason)
+            payload = {"event": "fault", **common, "reason": shown}
             was = model.group_vars(before, action.group).target
             if was and not model.group_vars(after, action.group).target:
                 # The fault spent the budget on the switchover's target: the spec withdraws
                 # the switchover, and the operator who asked for it hears of it.
                 payload["withdrawn"] = model.topology.nodes[was - 1]
             return (Extra({group.name: {"fault_time": time.time(), "fault_node": node,
-                                        "fault_reason": reason}}), payload)
+                                        "fault_reason": shown}}), payload)
         if action.kind is ActionKind.ALERT:
             return Extra(), {"event": "alert", **common, "time": iso_time(),
                              "reason": alert_reason(model, before, action.group)}

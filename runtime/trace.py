@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from crg.spec import Action, Model, State
 from crg.spec.present.modes import action_dict
 
 VERSION = 1
+log = logging.getLogger("crg.runtime")
+
 LIMIT = 100_000
 """Transitions kept while the trace cannot be written (about 30 MB)."""
 
@@ -83,8 +86,14 @@ class TraceWriter:
         return self._file.flush(timeout_s)
 
     def close(self, timeout_s: float = 2.0) -> int:
-        """Write what is left within ``timeout_s``; how many lines could not be."""
+        """Write what is left within ``timeout_s``; how many lines could not be, which
+        the log says: the runtime stops after this, and no ``sink-recovered`` will ever
+        count them, so without it a trace cut short on a full disk would be silent."""
         lost = self._file.close(timeout_s)
+        if lost:
+            health = self._file.health
+            log.error("%d trace line(s) could not be written to %s (%s)", lost,
+                      health.target, health.reason or "out of time")
         if self._owns_board:
             self._board.close()
         return lost

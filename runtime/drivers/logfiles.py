@@ -30,6 +30,8 @@ class LogFiles:
         self.dir = log_dir
         self.root = root if log_dir.is_relative_to(root) else log_dir
         self.board = board
+        self._full: set[str] = set()
+        """Logs whose filesystem :meth:`writable` found full (told once it has room)."""
 
     def path(self, name: str) -> Path:
         return self.dir / f"{name}.log"
@@ -44,19 +46,48 @@ class LogFiles:
             self._failed(path, f"cannot open it: {problem(exc)}")
             return None
 
-    def note(self, name: str, fd: int | None, text: str) -> None:
+    def note(self, name: str, fd: int | None, text: str) -> bool:
         """Append crg's own line to ``name``'s open log, best effort: whether it could
-        be written is what tells that the log works (or works again)."""
+        be written is what tells that the log works (or works again); returned too."""
         if fd is None:
-            return
+            return False
         path = self.path(name)
         try:
             os.write(fd, (redact(text) + "\n").encode("utf-8", "replace"))
         except OSError as exc:
             self._failed(path, f"cannot write to it: {problem(exc)}")
-            return
+            return False
         if self.board is not None:
             self.board.sink("run-dir", str(path)).worked()
+        return True
+
+    def writable(self, name: str, text: str | None = None) -> int | None:
+        """Open ``name``'s log for a process's output: its descriptor, or None when the
+        log cannot be opened *or written* (a failing output, reported). A process handed
+        a log it cannot write to fails its own first write — Python's ``print``, a
+        shell's ``echo`` exit 1 on a full disk —, so the output would cost the service
+        after all. With ``text``, crg's line written first is the test; without (short
+        commands: a check every few seconds must not add a line each time), the
+        filesystem's free blocks are."""
+        fd = self.open(name)
+        if fd is None:
+            return None
+        if text is not None:
+            written = self.note(name, fd, text)
+        else:
+            written = _room(fd)
+            if not written:
+                self._full.add(name)
+                self._failed(self.path(name), "cannot write to it: No space left on device")
+            elif name in self._full:  # room again: the failure the probe reported is over
+                self._full.discard(name)
+                if self.board is not None:
+                    self.board.sink("run-dir", str(self.path(name))).worked()
+        if not written:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            return None
+        return fd
 
     def note_to(self, name: str, text: str) -> None:
         """Open ``name``'s log, append crg's own line, close it (best effort)."""
@@ -73,3 +104,14 @@ class LogFiles:
             self.board.sink("run-dir", str(path)).failed(why)
         else:
             log.warning("%s: %s; the output goes on without it", path, why)
+
+
+def _room(fd: int) -> bool:
+    """Whether the filesystem of ``fd`` has a block left for this user (root may use the
+    reserved ones); a filesystem that cannot tell is assumed to have room."""
+    try:
+        st = os.fstatvfs(fd)
+    except OSError:
+        return True
+    free = st.f_bfree if os.geteuid() == 0 else st.f_bavail
+    return free > 0 or st.f_blocks == 0

@@ -319,9 +319,8 @@ class Supervisor:
                                                "CRG_VIP": values.get("vip", "")})
         # Without its log the application runs all the same, its output discarded: the
         # log's failure is reported as an output's (LogFiles), not paid for by the service.
-        out = self.logs.open(group.name)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        self.logs.note(group.name, out, f"=== {stamp} start {token}: {shlex.join(argv)}")
+        out = self.logs.writable(group.name, f"=== {stamp} start {token}: {shlex.join(argv)}")
         try:
             instance.process = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL,
@@ -433,7 +432,8 @@ class Supervisor:
                   log_name: str, cwd: str | None = None) -> int | None:
         """Run a short command in its own process group, output to a log; its status, or
         None when it could not start or ran out of time (then its group is killed)."""
-        out = self.logs.open(log_name)  # none: the command runs, its output discarded
+        # None: the command runs, its output discarded (see LogFiles.writable).
+        out = self.logs.writable(log_name)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL,

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from crg.dsl.redact import redact_data
 from crg.runtime.commit import Services
 from crg.runtime.endpoint.metrics import CONTENT_TYPE, Metrics
 from crg.runtime.endpoint.server import Response
@@ -177,4 +178,6 @@ class NodeEndpoint:
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:
-    return Response(status, (json.dumps(body, sort_keys=True) + "\n").encode())
+    # Every answer with the URLs' secrets hidden, as the control socket's: the endpoint
+    # is served to the network, without authentication.
+    return Response(status, (json.dumps(redact_data(body), sort_keys=True) + "\n").encode())

@@ -11,6 +11,7 @@ import logging
 import select
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -97,3 +98,56 @@ def test_a_runtime_that_goes_away_before_answering_is_said_so(
                 request(path, {"op": "status"}, timeout_s=10)
         finally:
             server.join(10)
+
+
+def test_a_request_read_after_its_client_gave_up_is_not_acted_on(tmp_path: Path) -> None:
+    # A runtime stalled (SIGSTOP) while `crg switchover` waited: the client said "did not
+    # answer within 75 s" (exit 2), and the runtime, resumed, read the request from its
+    # socket and moved the group all the same.
+    path = tmp_path / "control.sock"
+    taken: list[Mapping[str, Any]] = []
+
+    async def handler(request: Mapping[str, Any]) -> dict[str, Any]:
+        taken.append(request)
+        return {"message": "done"}
+
+    async def body() -> None:
+        server = await serve(path, handler, (LookupError,))
+        try:
+            late = json.dumps({"op": "switchover", "deadline": time.time() - 1})
+            answer = await ask(path, late.encode() + b"\n")
+            assert answer["ok"] is False and "nothing was done" in answer["error"]
+            assert taken == []
+            timely = json.dumps({"op": "switchover", "deadline": time.time() + 60})
+            assert (await ask(path, timely.encode() + b"\n"))["ok"] is True
+            assert [r["op"] for r in taken] == ["switchover"]
+            assert "deadline" not in taken[0]
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(body())
+
+
+def test_the_client_tells_the_runtime_when_it_gives_up(tmp_path: Path) -> None:
+    path = tmp_path / "control.sock"
+    heard: list[bytes] = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(path))
+        listener.listen()
+
+        def runtime() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                heard.append(connection.recv(MAX_REQUEST))
+                connection.sendall(b'{"ok": true}\n')
+
+        server = threading.Thread(target=runtime)
+        server.start()
+        try:
+            before = time.time()
+            request(path, {"op": "status"}, timeout_s=10)
+        finally:
+            server.join(10)
+    sent = json.loads(heard[0])
+    assert before + 10 <= sent["deadline"] <= time.time() + 10

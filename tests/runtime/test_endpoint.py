@@ -27,6 +27,7 @@ from runtime_helpers import (
     two_nodes,
 )
 
+from crg.dsl import parse
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.embedded import EmbeddedCluster
@@ -40,6 +41,7 @@ from crg.runtime.endpoint.server import (
 )
 from crg.runtime.launch import open_endpoints
 from crg.runtime.operator import CommandError
+from crg.runtime.records import read_group
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -311,6 +313,41 @@ def test_a_groups_body_has_the_failure_record_that_status_shows(tmp_path: Path) 
                 assert served["banned"] == [{"node": "n1",
                                              "until": pytest.approx(ends, abs=1.0)}]
                 assert served["last_fault"] == entry["last_fault"]
+            finally:
+                for server in servers:
+                    server.close()
+
+    run(body(), 60)
+
+
+def test_a_fault_quoting_a_monitor_url_keeps_its_secrets(tmp_path: Path) -> None:
+    """The fault of an http monitor with a password and a token in its URL: /groups/NAME
+    (served to the network, without authentication) answered them in ``last_fault``, and
+    the store's group record held them, while crg status showed ``***``."""
+    setup = two_nodes(tmp_path, '    start "python3 -c \'import time; time.sleep(120)\'" '
+                      'timeout 1s', restarts=0)
+    text = setup.path.read_text().replace(
+        "  monitor process every 200ms fails 2",
+        '  monitor http "http://bob:hunter2@{vip}:9/x?token=TOPSECRET" every 200ms')
+    setup.path.write_text(text)
+    setup.config = parse(text, str(setup.path))
+
+    async def body() -> None:
+        async with running(setup, observe=True) as cluster:
+            servers = await open_endpoints(cluster.endpoints, "127.0.0.1:0")
+            n2 = cluster.endpoints["n2"].address
+            try:
+                await eventually(lambda: any(r["event"] == "fault" for r in
+                                             cluster.services.events.records), 30,
+                                 "the start timed out: a fault")
+                _, served = await aget(n2, "/groups/job")
+                assert served["last_fault"] is not None, served
+                shown = json.dumps(served)
+                assert "hunter2" not in shown and "TOPSECRET" not in shown, shown
+                assert "http://***@" in served["last_fault"]["reason"]
+                snap = await cluster.store.snapshot(cluster.services.keys.prefix)
+                stored = read_group(snap, cluster.services.keys, "job")["fault_reason"]
+                assert "hunter2" not in stored and "TOPSECRET" not in stored, stored
             finally:
                 for server in servers:
                     server.close()

@@ -34,6 +34,7 @@ from runtime_helpers import (
     wait_until,
 )
 
+from crg.dsl import parse
 from crg.runtime import health
 from crg.runtime.conform import check
 from crg.runtime.control import SOCKET, ControlError, request
@@ -150,6 +151,18 @@ def fill(disk: Path) -> Path:
     return filler
 
 
+def fill_up(file: Path) -> None:
+    """Append to ``file`` until its filesystem refuses another byte."""
+    fd = os.open(file, os.O_WRONLY | os.O_APPEND)
+    try:
+        while os.write(fd, b"x"):
+            pass
+    except OSError:
+        pass  # full
+    finally:
+        os.close(fd)
+
+
 def test_a_full_disk_freed_again_loses_no_event_and_no_transition(
         tmp_path: Path, tmpfs: Callable[[str], Path], crg: Callable[..., Run]) -> None:
     setup = quickstart(tmp_path)
@@ -230,6 +243,54 @@ def test_a_full_run_directory_costs_application_output_not_service(
                                           if s["state"] == "failing"
                                           and s["target"].endswith(f"/{node}/job.log")],
                              30, "its log works again")
+
+    run(body(), 120)
+
+
+CHATTY = '    start "sh -c \'echo started || exit 1; exec sleep 120\'"'
+"""An app block line: an application that dies when it cannot write its first line, as
+Python's print or a shell's echo to a full disk make most applications do."""
+
+
+def test_on_a_full_run_directory_applications_that_write_are_not_killed_by_it(
+        tmp_path: Path, tmpfs: Callable[[str], Path]) -> None:
+    # The log was opened on a full disk and handed to the application although crg's own
+    # line could not be written to it: the application's first write failed, it exited 1,
+    # and a full run directory cost the service (quickstart's http.server was blocked).
+    # An exec check that writes failed the same way, every time.
+    setup = two_nodes(tmp_path, CHATTY)
+    checked = setup.path.read_text().replace(
+        "  monitor process every 200ms fails 2",
+        "  monitor process every 200ms fails 2\n"
+        "  monitor exec \"sh -c 'echo checked || exit 1'\" every 200ms fails 2")
+    setup.path.write_text(checked)
+    setup.config = parse(checked, str(setup.path))
+    disk = tmpfs("256k")
+    setup.run_dir = disk / "run"
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"),
+                             20, "job up on n1")
+            fill(disk)
+            for log in (setup.run_dir / "logs").glob("*/*.log"):
+                fill_up(log)  # the rest of its last block, which a tmpfs keeps for it
+            pid = app_pid(cluster, "n1", "job")
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)  # budget 1: restarted on n1, on the full disk
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up")
+                             and app_pid(cluster, "n1", "job") not in (None, pid),
+                             30, "job restarted on n1")
+            restarted = app_pid(cluster, "n1", "job")
+            await eventually(lambda: len([s for s in cluster.services.events.board.status()
+                                          if s["state"] == "failing"]) >= 2, 10,
+                             "the application's log and its checks' log reported")
+            await asyncio.sleep(0)
+            assert placement(cluster, "job") == ("n1", "normal", "up")
+            assert app_pid(cluster, "n1", "job") == restarted, "not killed by its output"
+            faults = [r["reason"] for r in cluster.services.events.records
+                      if r["event"] == "fault"]
+            assert len(faults) == 1, faults  # the kill only
 
     run(body(), 120)
 

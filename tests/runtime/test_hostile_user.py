@@ -34,6 +34,8 @@ from runtime_helpers import (
     wait_until,
 )
 
+from crg.runtime.health import Board
+from crg.runtime.linefile import LineFile
 from crg.runtime.rundir import SOCKET
 
 pytestmark = [pytest.mark.timeout(120),
@@ -235,6 +237,50 @@ def test_files_planted_where_the_events_and_trace_go_are_refused(
     assert victims() == before
     assert theirs.read_bytes() == b"" and theirs.stat().st_uid == intruder.uid
     assert not (tmp_path / "run").exists(), "refused before anything was touched"
+
+
+def test_a_fifo_of_another_user_where_the_events_go_is_refused(
+        tmp_path: Path, shared: Path, intruder: Intruder, crg: Callable[..., Run]) -> None:
+    # Only a regular file's owner was checked: the intruder's FIFO was opened and written,
+    # handing every event to the intruder's reader.
+    path, _ = config(tmp_path)
+    fifo = shared / "events.jsonl"
+    intruder.run("mkfifo", "-m", "0622", str(fifo))
+    result = subprocess.run([sys.executable, "-m", "crg", "run", str(path), "--events",
+                             str(fifo), "--run-dir", str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert f"--events {fifo}: cannot write this file: " in result.stderr
+    assert f"belongs to {intruder.name}" in result.stderr
+
+
+def test_a_fifo_planted_after_a_rotation_gets_no_line(
+        shared: Path, intruder: Intruder) -> None:
+    # Once logrotate renamed the events file, its path in a shared directory is free:
+    # the intruder's FIFO there received the lines crg makes 0600 to keep from others.
+    path = shared / "events.jsonl"
+    board = Board()
+    output = LineFile(board.sink("events", str(path)), path)
+    heard = shared / "heard"
+    reader: subprocess.Popen[bytes] | None = None
+    try:
+        output.write('{"event": "first"}')
+        assert output.flush(10)
+        path.rename(shared / "events.jsonl.1")
+        intruder.run("mkfifo", "-m", "0622", str(path))
+        intruder.run("touch", str(heard))
+        reader = intruder.start("sh", "-c", f"exec cat {path} > {heard}")
+        output.write('{"event": "secret"}')
+        wait_until(lambda: board.sink("events", str(path)).failing, 20,
+                   "the planted FIFO refused, as a failing output")
+        assert f"belongs to {intruder.name}" in board.sink("events", str(path)).reason
+        assert heard.read_bytes() == b""
+    finally:
+        output.close(0.5)
+        board.close()
+        if reader is not None:
+            reader.kill()
+            reader.wait(timeout=10)
 
 
 def test_a_control_socket_of_another_user_gets_no_command(

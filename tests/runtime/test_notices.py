@@ -68,3 +68,14 @@ def test_a_down_owed_by_a_lost_node_says_so() -> None:
         "its node was lost (crashed or cut off); n1 holds its VIP in offline mode: the "
         "instance runs only on its preferred node"]
     assert downs_after(("switchover", "report", "n1"), config=instance) == ["moving to n1"]
+
+
+def test_a_down_after_a_local_restart_says_the_application_failed() -> None:
+    # The down of a restart said "its node was lost (crashed or cut off); n3 takes it
+    # over" in the events and the hooks' CRG_REASON: the halt's stop-app clears `failed`
+    # before notify-down is enabled, so the reason never saw the failure.
+    assert downs_after(("fault", "report")) == [
+        "the application failed; n3 restarts it"]
+    spent = CONFIG.replace("  monitor process", "  restarts 0 within 1m\n  monitor process")
+    assert downs_after(("fail", "n1"), ("fault", "report"), config=spent) == [
+        "the application failed; its restart budget is spent on n3, so it is stopped there"]

@@ -11,11 +11,13 @@ import io
 import json
 import logging
 import os
+import random
 import selectors
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,16 @@ from typing import Any
 
 import psutil
 import pytest
-from runtime_helpers import CLUSTERS, processes_of, quickstart, serves, stop_runtime, wait_until
+from runtime_helpers import (
+    CLUSTERS,
+    FAST_CLUSTER,
+    free_vip,
+    processes_of,
+    quickstart,
+    serves,
+    stop_runtime,
+    wait_until,
+)
 
 from crg.cli import main
 from crg.runtime.control import SOCKET, ControlError, request
@@ -290,6 +301,66 @@ def test_a_restart_sweeps_the_orphans_of_a_killed_runtime_first(tmp_path: Path) 
     events = [json.loads(line) for line in setup.events.read_text().splitlines()]
     assert not [e for e in events if e["event"] == "fault"], "a group paid for an orphan"
     wait_until(lambda: not processes_of(setup.name), 5, "no process left")
+
+
+def test_sigterm_leaves_no_process_a_hook_daemonised(tmp_path: Path) -> None:
+    """A hook command that starts a daemon (``setsid``) has escaped the process group its
+    time limit kills, and carries no group mark for a watchdog: ``crg run`` stopped by
+    SIGTERM left it running, against 'exits with no process left behind'."""
+    name = f"hk{uuid.uuid4().hex[:8]}"
+    CLUSTERS.append(name)
+    rng = random.Random(uuid.uuid4().int)
+    web, api = free_vip(rng), free_vip(rng)
+    pids = tmp_path / "daemons.txt"
+    hook = f"sh -c 'setsid sleep 600 </dev/null >/dev/null 2>&1 & echo $! >> {pids}'"
+    path = tmp_path / "hooks.crg"
+    path.write_text(FAST_CLUSTER.format(name=name) + f"""
+group web {{
+  vip {web}/8
+  app {{ start "sleep 600" }}
+  monitor process every 200ms
+  preferred n1
+  possible n2
+  notify api
+}}
+group api {{
+  vip {api}/8
+  app {{ start "sleep 600" }}
+  monitor process every 200ms
+  preferred n2
+  possible n1
+  notify none
+  hook command "{hook}"
+}}
+""")
+    run_dir = tmp_path / "run"
+    runtime = subprocess.Popen([sys.executable, "-m", "crg", "run", str(path), "--run-dir",
+                                str(run_dir)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    daemons: list[int] = []
+    try:
+        wait_until(lambda: pids.exists() and pids.read_text().strip() != "", 40,
+                   "the hook ran and started its daemon")
+        daemons = [int(pid) for pid in pids.read_text().split()]
+        assert all(psutil.pid_exists(pid) for pid in daemons)
+        runtime.send_signal(signal.SIGTERM)
+        output = runtime.communicate(timeout=60)[1]
+        assert runtime.returncode == 0, output
+        daemons = [int(pid) for pid in pids.read_text().split()]  # the drain's hooks too
+        assert not [pid for pid in daemons if alive(pid)], output
+        assert f"{daemons[0]} (n2 helper)" in output, output  # said what it killed
+    finally:
+        stop_runtime(runtime)
+        for pid in [int(pid) for pid in pids.read_text().split()] if pids.exists() else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 LOOPBACK_CONFIG = ("cluster badinput { nodes n1 n2 }\n"
