@@ -22,6 +22,7 @@ import os
 import socket
 import stat
 import struct
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,14 @@ async def serve(path: Path, handler: Handler,
         watcher: asyncio.Task[None] | None = None
         try:
             request_data = parse_request(line)
+            if isinstance(request_data, dict) and _expired(request_data.pop("deadline", None)):
+                # Read after its client gave up (this runtime was stalled, SIGSTOP): the
+                # client said "did not answer" (exit 2), so taking the command now would
+                # move groups behind an operator told it failed.
+                log.warning("control request %s dropped: its client gave up waiting for "
+                            "this runtime before it was read", request_data.get("op"))
+                return {"ok": False, "error": "the client gave up waiting before the "
+                        "runtime read its request: nothing was done"}
             if isinstance(request_data, dict):  # who asks, as the kernel says
                 gone = asyncio.Event()
                 watcher = asyncio.create_task(_until_closed(reader, gone))
@@ -123,6 +132,13 @@ async def serve(path: Path, handler: Handler,
     finally:
         os.umask(old)
     return await asyncio.start_unix_server(client, sock=listener, limit=MAX_REQUEST)
+
+
+def _expired(deadline: Any) -> bool:
+    """Whether a client's deadline (seconds since the epoch; none from an older client)
+    has passed."""
+    return (isinstance(deadline, int | float) and not isinstance(deadline, bool)
+            and time.time() > deadline)
 
 
 async def _until_closed(reader: asyncio.StreamReader, gone: asyncio.Event) -> None:
@@ -187,7 +203,10 @@ def request(path: Path, payload: Mapping[str, Any],
             sock.settimeout(timeout_s)
             sock.connect(str(path))
             check_peer(sock, path)
-            sock.sendall(json.dumps(payload).encode() + b"\n")
+            # When it gives up waiting: a runtime that reads the request later (it was
+            # stalled) must not act on it (see serve).
+            sent = {**payload, "deadline": time.time() + timeout_s}
+            sock.sendall(json.dumps(sent).encode() + b"\n")
             chunks = []
             while True:
                 chunk = sock.recv(65536)
