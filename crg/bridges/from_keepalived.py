@@ -345,8 +345,8 @@ def _unmapped(instance: _Instance, group: DraftGroup) -> None:
                 if not alerts:
                     message = instance.notes.add(
                         entry.span, "notify_fault: becomes an alert command, which crg calls "
-                                    "for the last-node and blocked alerts rather than "
-                                    "for a fault")
+                                    "for the last-node, blocked and stranded alerts "
+                                    "rather than for a fault")
                     group.add(alert, message)
                 elif alert not in alerts:
                     instance.notes.add(entry.span, f"notify_fault (on {instance.node}) "

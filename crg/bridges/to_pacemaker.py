@@ -226,8 +226,8 @@ def _alerts(config: Config, warn: _Warnings) -> tuple[Alert, ...]:
             path = argv[0] if argv else ""
             message = ("alert command: exported as a cluster-wide Pacemaker alert agent, "
                        "called for every node, resource and fencing event with CRM_alert_* "
-                       "variables (crg calls it for the last-node and blocked alerts, with "
-                       "CRG_*)")
+                       "variables (crg calls it for the last-node, blocked and stranded "
+                       "alerts, with CRG_*)")
             if len(argv) > 1:
                 message += "; Pacemaker passes no arguments, so the arguments are dropped"
             warn(message, sink.span)
