@@ -158,5 +158,7 @@ def watch_lines(args: argparse.Namespace, out: Output) -> int:
 def gone(out: Output, exc: NoRuntime) -> int:
     """The runtime stopped while watched: said once, exit 2 (as ``crg status`` without a
     runtime)."""
-    out.error(f"{exc}: the runtime stopped while watched, nothing left to watch")
+    # The reason first: the socket's absence alone reads as "none ever ran here, start
+    # one", which is not what happened to a runtime that was just being watched.
+    out.error(f"the runtime stopped while watched, nothing left to watch ({exc})")
     return ExitCode.BAD_INPUT

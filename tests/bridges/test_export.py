@@ -17,6 +17,7 @@ from crg.bridges.cib_writer import cib_xml
 from crg.bridges.to_pacemaker import scores, to_pacemaker
 from crg.cli import main
 from crg.dsl import load, parse
+from crg.spec.present.simulation import ALERT_NOTIFICATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.crg")) + sorted(
@@ -162,6 +163,15 @@ def test_what_has_no_counterpart_is_a_warning_at_its_statement(
     warnings = [w for w in captured.err.splitlines() if ": warning: " in w and words in w]
     assert warnings and warnings[0].startswith(f"{path}:{line}:"), captured.err
     assert words in captured.out.split("-->")[0]  # and named in the document itself
+
+
+def test_an_alert_command_warning_names_every_alert_crg_sends_it() -> None:
+    # It said "the last-node and blocked alerts" after the stranded alert had joined them.
+    _, warnings = export(config_text(extra='alert command "/usr/local/bin/page"'))
+    (warning,) = [w for w in warnings if "alert command" in w]
+    named = {"alert": "last-node", "blocked": "blocked", "stranded": "stranded"}
+    assert set(named) == ALERT_NOTIFICATIONS
+    assert all(named[kind] in warning for kind in ALERT_NOTIFICATIONS), warning
 
 
 def test_fencing_none_is_the_cluster_wide_policy_when_every_group_says_it() -> None:

@@ -9,6 +9,7 @@ import pytest
 from crg.bridges.keepalived_syntax import parse_keepalived
 from crg.cli import main
 from crg.dsl import ConfigError, Source, load
+from crg.spec.present.simulation import ALERT_NOTIFICATIONS
 
 DATA = Path(__file__).parent / "data"
 LB1, LB2 = DATA / "keepalived-lb1.conf", DATA / "keepalived-lb2.conf"
@@ -143,6 +144,19 @@ def test_what_another_node_says_differently_is_named(tmp_path: Path,
     assert "192.0.2.199" in text and "page-other.sh" in text  # in comments
     web = load(out).groups[0]
     assert str(web.vip) == "192.0.2.100/24"
+
+
+def test_notify_fault_names_every_alert_the_command_will_get(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # It said "the last-node and blocked alerts" after the stranded alert (no node of the
+    # list left) had joined them: the command gets that one too.
+    _, code = imported(tmp_path, LB1)
+    assert code == "0"
+    (warning,) = [w for w in capsys.readouterr().err.splitlines()
+                  if "warning: notify_fault: becomes an alert command" in w]
+    named = {"alert": "last-node", "blocked": "blocked", "stranded": "stranded"}
+    assert set(named) == ALERT_NOTIFICATIONS
+    assert all(named[kind] in warning for kind in ALERT_NOTIFICATIONS), warning
 
 
 def test_an_instance_defined_twice_in_one_file_is_refused(
