@@ -30,6 +30,8 @@ log = logging.getLogger("crg.runtime")
 MAX_HEAD = 16 * 1024
 READ_TIMEOUT_S = 5.0
 WRITE_TIMEOUT_S = 5.0
+OVERFLOW_READ_S = 0.2
+"""How long a connection beyond MAX_CLIENTS may take to send its request before its 503."""
 MAX_CLIENTS = 64
 """Connections served at once: scrapes and health checks come a few at a time, and each
 idle one holds a descriptor for up to READ_TIMEOUT_S."""
@@ -84,7 +86,14 @@ async def serve(host: str, port: int, handler: Handler) -> asyncio.Server:
         nonlocal active
         active += 1
         try:
-            if active > MAX_CLIENTS:  # answered without reading: it frees its descriptor now
+            if active > MAX_CLIENTS:
+                # Answered at once, its descriptor freed within OVERFLOW_READ_S: the request
+                # already sent is read first (bounded), since closing a socket with unread
+                # data resets the connection and the client would never see the 503.
+                with contextlib.suppress(OSError, TimeoutError, asyncio.IncompleteReadError,
+                                         asyncio.LimitOverrunError):
+                    async with asyncio.timeout(OVERFLOW_READ_S):
+                        await reader.readuntil(b"\r\n\r\n")
                 response, head_only = _plain(HTTPStatus.SERVICE_UNAVAILABLE,
                                              (("Retry-After", "1"),)), False
             else:

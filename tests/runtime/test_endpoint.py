@@ -148,6 +148,14 @@ def test_a_flood_of_idle_connections_is_turned_away_and_the_server_still_answers
                 answer = await reader.read()
             writer.close()
             assert answer.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in answer
+            # one whose request is already on its way gets the 503 too, not a reset (a
+            # socket closed with unread data resets the connection)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+            async with asyncio.timeout(3):
+                answer = await reader.read()
+            writer.close()
+            assert answer.startswith(b"HTTP/1.1 503 ")
             for _, w in idle:
                 w.close()
             address = f"127.0.0.1:{port}"
