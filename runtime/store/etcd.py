@@ -523,9 +523,20 @@ def _lease_id(lease: Lease | None) -> int:
 
 def _transient(error: BaseException) -> bool:
     """This member cannot answer now (as opposed to a refused request)."""
+    cause = error.__cause__ if isinstance(error, etcd_errors.ClientError) else error
+    if isinstance(cause, rpc.AioRpcError) and _client_core_failed(cause):
+        return True
     if isinstance(error, rpc.AioRpcError):
         return error.code() in _TRANSIENT_CODES
     return isinstance(error, _TRANSIENT)
+
+
+def _client_core_failed(error: rpc.AioRpcError) -> bool:
+    """INTERNAL from gRPC's own core, not from etcd: the stream could not even send
+    (``Failed "execute_batch"``, a keepalive stream to a member that was just killed).
+    The member is gone, not refusing: another one may answer."""
+    return (error.code() == rpc.StatusCode.INTERNAL
+            and "Internal error from Core" in (error.details() or ""))
 
 
 def _stale_token(error: BaseException) -> bool:
