@@ -121,7 +121,7 @@ async def one_run(profile: str, failure: str, work: Path) -> dict[str, float]:
         await settled(cluster)
         url = f"http://{vips['web']}:8080/"
         if failure == "app-crash":
-            instance = cluster.agents["n1"].supervisor.instances["web"]
+            instance = cluster.agents["n1"].machine.supervisor.instances["web"]
             assert instance.pgid is not None
             started = time.monotonic()
             os.kill(instance.pgid, signal.SIGKILL)
