@@ -35,6 +35,8 @@ log = logging.getLogger("crg.runtime")
 
 MAX_REQUEST = 64 * 1024
 CLIENT_TIMEOUT_S = 30.0
+READ_ONLY_OPS = frozenset({"status", "state"})
+"""Requests that change nothing: a late answer to them needs no warning."""
 
 
 class ControlError(Exception):
@@ -219,7 +221,14 @@ def request(path: Path, payload: Mapping[str, Any],
         raise NoRuntime(f"no crg runtime is running here ({path} refuses "
                            "connections)") from None
     except TimeoutError:
-        raise ControlError(f"the runtime did not answer within {timeout_s:g} s") from None
+        said = f"the runtime did not answer within {timeout_s:g} s"
+        if payload.get("op") not in READ_ONLY_OPS:
+            # Read in time but answered late, a command still takes effect (one read
+            # after the deadline does not, see serve): the operator must not take the
+            # silence for a refusal.
+            said += ("; if it read the command in time, the command may still take "
+                     "effect: see crg status")
+        raise ControlError(said) from None
     except (ConnectionResetError, BrokenPipeError):
         # A runtime killed before it read the request resets the connection.
         raise Unanswered(_unanswered(path)) from None

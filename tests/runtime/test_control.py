@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from runtime_helpers import run
 
-from crg.runtime.control import MAX_REQUEST, Unanswered, request, serve
+from crg.runtime.control import MAX_REQUEST, ControlError, Unanswered, request, serve
 
 
 async def ask(path: Path, data: bytes) -> dict[str, Any]:
@@ -127,6 +127,22 @@ def test_a_request_read_after_its_client_gave_up_is_not_acted_on(tmp_path: Path)
             await server.wait_closed()
 
     run(body())
+
+
+def test_a_command_unanswered_in_time_may_still_take_effect_and_the_client_says_so(
+        tmp_path: Path) -> None:
+    # A runtime that read the command in time but answers late still takes it: the
+    # operator must not read the silence as a refusal. A status changes nothing.
+    path = tmp_path / "control.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(path))
+        listener.listen(2)
+        for op, warned in (("switchover", True), ("status", False)):
+            with pytest.raises(ControlError) as raised:
+                request(path, {"op": op}, timeout_s=0.2)  # nobody answers
+            assert "did not answer within 0.2 s" in str(raised.value)
+            assert ("may still take effect: see crg status" in str(raised.value)) is warned
+            listener.accept()[0].close()
 
 
 def test_the_client_tells_the_runtime_when_it_gives_up(tmp_path: Path) -> None:
