@@ -173,6 +173,8 @@ class Lane:
         """The instance token of a failure held back by a maintenance (said once)."""
         self.resting = False
         """The last cycle failed: wait out RETRY_S before the next."""
+        self.store_down = False
+        """The last cycle found the store unavailable (said once per outage)."""
         self.window_start: tuple[float, float] | None = None
         """(the recorded time of the group's last fault, this host's monotonic clock when
         this lane first read it): the restart window's bound by the local clock."""
@@ -199,10 +201,15 @@ class Lane:
                 a.machine.trouble_over(self.topo.name, "cycle")  # the lane works again
             a.decisions.append(decision)
             del a.decisions[:-200]
-            if "nothing to do" in decision or "waits" in decision:
+            # An unreachable store fails every cycle of every lane alike: said once per
+            # outage, not once per heartbeat and group (the lease keeper says it as well).
+            unreachable = "store unavailable" in decision
+            if "nothing to do" in decision or "waits" in decision or (
+                    unreachable and self.store_down):
                 log.debug("%s", decision)
             else:
                 log.info("%s", decision)
+            self.store_down = unreachable
             if not self.progressed:
                 await self.wait()
 

@@ -102,11 +102,15 @@ async def run(agent: Machine) -> None:
     store, keys = agent.s.store, agent.s.keys
     workers: dict[str, asyncio.Task[None]] = {}
     revision = 0
+    paused = False  # said once per outage: the lease keeper and the lanes say it too
     try:
         while True:
             try:
                 snap = await store.snapshot(keys.prefix)
                 revision = snap.revision
+                if paused:
+                    paused = False
+                    log.info("%s: event delivery resumes", agent.name)
                 for receiver in owned_receivers(agent, snap):
                     worker = workers.get(receiver)
                     if (worker is None or worker.done()) and pending(agent, snap, receiver):
@@ -114,7 +118,9 @@ async def run(agent: Machine) -> None:
                             _deliver_all(agent, receiver), name=f"{agent.name}-to-{receiver}")
                 agent.trouble_over(None, "deliver-events")
             except StoreError as exc:
-                log.warning("%s: event delivery paused: %s", agent.name, exc)
+                if not paused:
+                    paused = True
+                    log.warning("%s: event delivery paused: %s", agent.name, exc)
             except RecordError as exc:  # spoilt by another writer: its key says enough
                 agent.runtime_alert(None, "deliver-events", unreadable(exc))
                 await asyncio.sleep(RETRY_S)
