@@ -107,5 +107,12 @@ def setup_logging(verbose: bool, fmt: str = "auto", stream: TextIO | None = None
     root.addHandler(sink)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     root.propagate = False
+    # asyncio's own complaints ("Task was destroyed but it is pending!" of a gRPC call
+    # an etcd stall left behind) went to Python's last-resort handler: a plain line on
+    # standard error in the middle of a JSON or journal log. They take crg's shape now.
+    loop_log = logging.getLogger("asyncio")
+    loop_log.handlers[:] = [h for h in loop_log.handlers if not isinstance(h, LogSink)]
+    loop_log.addHandler(sink)
+    loop_log.propagate = False
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per monitor check
     return sink

@@ -61,9 +61,10 @@ def _crg_logger_restored() -> Iterator[None]:
     # stderr handler and stops propagation, as the command should; without this, every
     # later test in the session would log to a stale captured stream and caplog, which
     # listens on the root logger, would see nothing of crg.
-    logger = logging.getLogger("crg")
-    saved = (list(logger.handlers), logger.level, logger.propagate)
+    loggers = [logging.getLogger(name) for name in ("crg", "asyncio")]  # logs.py sets both
+    saved = [(list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
     yield
-    logger.handlers[:] = saved[0]
-    logger.setLevel(saved[1])
-    logger.propagate = saved[2]
+    for logger, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
