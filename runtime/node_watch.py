@@ -75,8 +75,7 @@ async def look(machine: Machine, snap: Snapshot, seen: set[str]) -> None:
                                                            deletes=(key,))):
                 machine.node_alert(node, f"{node} is back (lost since {_since(mark.value)})",
                                    over=True)
-        elif (node in seen and mark is None and node != machine.name
-              and snap.get(keys.drained(node)) is None):
+        elif node in seen and mark is None and snap.get(keys.drained(node)) is None:
             value = json.dumps({"since": time.time(), "by": machine.name})
             if await store.commit(Txn({key: 0}, (Put(key, value),))):
                 machine.node_alert(node, f"{node} left the cluster: its lease ran out "

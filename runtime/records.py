@@ -375,6 +375,13 @@ def changes(model: Model, keys: Keys, snap: Snapshot, before: State, after: Stat
         entry = snap.get(key)
         compare[key] = entry.mod_revision if entry else 0
 
+    def read_records(group: str) -> None:
+        """A group's owner, target, group record and bans: all of it the rules read."""
+        for key in (keys.owner(group), keys.target(group), keys.group(group)):
+            read(key)
+        for node_name in nodes:
+            read(keys.ban(group, node_name))
+
     for name in nodes:
         read(keys.node(name))
         read(keys.drained(name))
@@ -394,25 +401,15 @@ def changes(model: Model, keys: Keys, snap: Snapshot, before: State, after: Stat
         record_meta = dict(extra.record.get(topo.name, {}))
         if g0 == g1 and not record_meta:
             if every_group:
-                for key in (keys.owner(topo.name), keys.target(topo.name),
-                            keys.group(topo.name)):
-                    read(key)
-                for node_name in nodes:
-                    read(keys.ban(topo.name, node_name))
+                read_records(topo.name)
             continue
         name = topo.name
-        for key in (keys.owner(name), keys.target(name), keys.group(name)):
-            read(key)
+        read_records(name)
         for other in topo.avoid:
             # what the rules read of an avoided group (AvoidedVars): its owner, target,
             # bans and maintenance flag (kept in its group record)
-            avoided = model.groups[other].name
-            for key in (keys.owner(avoided), keys.target(avoided), keys.group(avoided)):
-                read(key)
-            for node_name in nodes:
-                read(keys.ban(avoided, node_name))
+            read_records(model.groups[other].name)
         for n, node_name in enumerate(nodes):
-            read(keys.ban(name, node_name))
             for flag in FLAGS:
                 if _bit(getattr(g0, flag), n) != _bit(getattr(g1, flag), n):
                     if n != node:
