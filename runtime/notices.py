@@ -22,7 +22,7 @@ from crg.runtime.drivers.sinks import iso_time
 from crg.runtime.records import Extra, Keys, dumps, read_ack, read_group, stored_events
 from crg.runtime.store.base import Put, Snapshot
 from crg.spec import Action, ActionKind, Model, State
-from crg.spec.present.modes import node_status, placement_of
+from crg.spec.present.modes import ALERT_EVENTS, node_status, placement_of
 from crg.spec.rules.placement import moving, placement
 
 if TYPE_CHECKING:
@@ -149,6 +149,11 @@ def stranded_reason(model: Model, state: State, g: int) -> str:
             "until one of them is back (crg join, or undrain)")
 
 
+_ALERT_REASONS = {ActionKind.ALERT: alert_reason, ActionKind.ALERT_BLOCKED: blocked_reason,
+                  ActionKind.ALERT_STRANDED: stranded_reason}
+"""What each alert of the spec says, read off the state before its step."""
+
+
 def extra_for(services: Services, action: Action, node: str, reason: str) -> ExtraFor:
     model, keys = services.model, services.keys
 
@@ -186,15 +191,10 @@ def extra_for(services: Services, action: Action, node: str, reason: str) -> Ext
                 payload["withdrawn"] = model.topology.nodes[was - 1]
             return (Extra({group.name: {"fault_time": time.time(), "fault_node": node,
                                         "fault_reason": shown}}), payload)
-        if action.kind is ActionKind.ALERT:
-            return Extra(), {"event": "alert", **common, "time": iso_time(),
-                             "reason": alert_reason(model, before, action.group)}
-        if action.kind is ActionKind.ALERT_BLOCKED:
-            return Extra(), {"event": "blocked", **common, "time": iso_time(),
-                             "reason": blocked_reason(model, before, action.group)}
-        if action.kind is ActionKind.ALERT_STRANDED:
-            return Extra(), {"event": "stranded", **common, "time": iso_time(),
-                             "reason": stranded_reason(model, before, action.group)}
+        if action.kind in ALERT_EVENTS:
+            reason_of = _ALERT_REASONS[action.kind]
+            return Extra(), {"event": ALERT_EVENTS[action.kind], **common, "time": iso_time(),
+                             "reason": reason_of(model, before, action.group)}
         if action.kind is ActionKind.FORGIVE:
             return Extra(), {"event": "forgive", **common, "reason": reason}
         return Extra(), {}
@@ -210,7 +210,7 @@ def report_after(agent: Machine, action: Action, outcome: Outcome, reason: str) 
     agent.s.events.emit(payload)
     if action.kind in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN):
         _report_drops(agent, payload)
-    if action.kind in (ActionKind.ALERT, ActionKind.ALERT_BLOCKED, ActionKind.ALERT_STRANDED):
+    if action.kind in ALERT_EVENTS:
         if agent.cluster_stopping:
             log.info("%s: %s of %s not paged: every node is stopping", agent.name,
                      payload["event"], payload["group"])

@@ -19,6 +19,11 @@ from crg.spec.rules.view import available, service_up
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import CONCRETE
 
+ALERT_EVENTS = {ActionKind.ALERT: "alert", ActionKind.ALERT_BLOCKED: "blocked",
+                ActionKind.ALERT_STRANDED: "stranded"}
+"""The spec's alert steps, by the name of the notification each sends to the group's
+alert sinks (``crg simulate``'s notifications, the runtime's events)."""
+
 
 class Mode(enum.StrEnum):
     """Modes of a group (claims 4, 5): where it is and whether its application serves."""

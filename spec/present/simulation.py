@@ -21,7 +21,13 @@ from crg.dsl.diagnostics import did_you_mean
 from crg.spec import STATE_INVARIANTS, Action, ActionKind, Model, State
 from crg.spec.invariants import exempt_invariants
 from crg.spec.model import IllegalAction
-from crg.spec.present.modes import describe, node_status, nodes_out, placement_of
+from crg.spec.present.modes import (
+    ALERT_EVENTS,
+    describe,
+    node_status,
+    nodes_out,
+    placement_of,
+)
 
 DEFAULT_MAX_STEPS = 10_000
 """Steps the cluster service may take to settle after one event before the simulation
@@ -29,10 +35,7 @@ calls it a livelock. A settled web tier needs a few dozen; this is a generous ce
 
 _STATEMENTS = {inv.name: " ".join(inv.statement.split()) for inv in STATE_INVARIANTS}
 
-_ALERTS = {ActionKind.ALERT: "alert", ActionKind.ALERT_BLOCKED: "blocked",
-           ActionKind.ALERT_STRANDED: "stranded"}
-"""The alert steps, by the kind of notification each sends to the group's alert sinks."""
-ALERT_NOTIFICATIONS = frozenset(_ALERTS.values())
+ALERT_NOTIFICATIONS = frozenset(ALERT_EVENTS.values())
 """The kinds of notification that go to the group's alert sinks (the others, the service
 events, go to its subscribers)."""
 
@@ -383,12 +386,12 @@ class Simulation:
         out = []
         nodes = self.model.topology.nodes
         for action in actions:
-            if action.kind not in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN, *_ALERTS):
+            if action.kind not in (ActionKind.NOTIFY_UP, ActionKind.NOTIFY_DOWN, *ALERT_EVENTS):
                 continue
             topo = self.model.groups[action.group]
-            if action.kind in _ALERTS:
+            if action.kind in ALERT_EVENTS:
                 sinks = tuple((s.kind.value, s.target) for s in self._groups[topo.name].alerts)
-                kind = _ALERTS[action.kind]
+                kind = ALERT_EVENTS[action.kind]
                 out.append(Notification(kind, topo.name, nodes[action.node], (), sinks))
             else:
                 kind = "service-up" if action.kind is ActionKind.NOTIFY_UP else "service-down"
