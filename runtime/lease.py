@@ -71,6 +71,9 @@ class LeaseKeeper:
         """The last snapshot of the store this node read (while cut off, it acts on it)."""
         self.view_at = 0.0
         """When :attr:`view` was read (time.monotonic())."""
+        self.failing_since: float | None = None
+        """When renewals began to fail (time.monotonic()), None while they get through: the
+        failure is logged once per outage, and the renewal that ends it says so."""
         self.renewal_listeners: list[Callable[[float], None]] = []
         """Called with the send time of every successful renewal (a fencing watchdog's
         feed: the lease holds until at least that time + the lease)."""
@@ -117,9 +120,20 @@ class LeaseKeeper:
             await self._rejoin()
             return True
         except Exception as exc:
-            log.warning("%s: cannot renew its lease: %s", self.name, exc)
+            # Once per outage: every heartbeat while the store is out of reach would bury
+            # the lines that matter (the cut-off, the fencing) under the same warning.
+            if self.failing_since is None:
+                self.failing_since = sent
+                log.warning("%s: cannot renew its lease: %s (retried every heartbeat; "
+                            "said again once renewals resume)", self.name, exc)
+            else:
+                log.debug("%s: cannot renew its lease: %s", self.name, exc)
             self.overdue()
             return True
+        if self.failing_since is not None:
+            log.warning("%s: lease renewals resume after %.1f s of failures", self.name,
+                        sent - self.failing_since)
+            self.failing_since = None
         self.renewed(sent)
         if self.cut:
             await self._heal()

@@ -115,9 +115,11 @@ def test_a_partitioned_host_fences_itself_before_the_other_takes_over(
         await eventually(lambda: not processes_of(name), 5, "no process left")
         assert_quiet_and_conforming(config, logs, tmp_path, lost_and_back="n1")
         # The store unreachable from n1 for seconds is said once by its courier, not at
-        # every heartbeat (the lease keeper says what it tries meanwhile).
+        # every heartbeat, and by its lease keeper once, then once when renewals resume.
         said = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
         assert sum("n1: event delivery paused" in m for m in said) == 1, said
+        assert sum("n1: cannot renew its lease" in m for m in said) == 1, said
+        assert sum("n1: lease renewals resume after" in m for m in said) == 1, said
         kinds = [a.kind.label for a, _, _ in hosts["n1"].recorder.transitions]
         assert "fence" in kinds and "expire" in kinds and "heal" in kinds
 
