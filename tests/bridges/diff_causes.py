@@ -67,7 +67,7 @@ def _without_avoid(outcome: Outcome, step: int, avoider: str, avoided: str) -> O
     groups = tuple(dataclasses.replace(g, avoid=tuple(h for h in g.avoid if h != avoided))
                    if g.name == avoider else g for g in scenario.config.groups)
     return run(scenario.variant(dataclasses.replace(scenario.config, groups=groups),
-                                scenario.events[:step]))
+                                scenario.events[:step]), whole=True)
 
 
 def avoid_cycle(outcome: Outcome, step: int) -> bool:
@@ -160,7 +160,7 @@ def avoider_influence(outcome: Outcome, step: int) -> bool:
                        for g in scenario.config.groups)
         alone = scenario.variant(dataclasses.replace(scenario.config, groups=groups),
                                  scenario.events[:step])
-        if run(alone).pacemaker[step][name] == outcome.crg[step][name]:
+        if run(alone, whole=True).pacemaker[step][name] == outcome.crg[step][name]:
             return True
     return False
 

@@ -27,7 +27,8 @@ class Outcome:
     scenario: Scenario
     crg: list[Placement]
     pacemaker: list[Placement]
-    """Up to and including the first difference (the replay stops there)."""
+    """Up to and including the first difference (the replay stops there), unless the
+    whole script was asked for."""
     calls: int
     """crm_simulate runs it took."""
 
@@ -51,7 +52,9 @@ class Outcome:
                 + "\n".join(rows))
 
 
-def run(scenario: Scenario) -> Outcome:
+def run(scenario: Scenario, *, whole: bool = False) -> Outcome:
+    """``whole``: replay every event, also past the first difference (a cause's variant
+    of a scenario is compared with the original at a step of its own choosing)."""
     config = scenario.config
     crg = scenario.crg if scenario.crg is not None else simulate(config, scenario.events)
     exported, _ = to_pacemaker(config)
@@ -61,7 +64,7 @@ def run(scenario: Scenario) -> Outcome:
                                            Path(workdir))
         pacemaker = [_placement(resources, groups)]
         for index, event in enumerate(scenario.events):
-            if pacemaker[-1] != crg[index]:
+            if not whole and pacemaker[-1] != crg[index]:
                 break
             kind, name = event[0], event[1]
             if kind == "fail":
