@@ -26,6 +26,7 @@ from crg.runtime.lease import LeaseKeeper
 from crg.runtime.machine import Machine
 from crg.runtime.notices import extra_for, report_after
 from crg.runtime.records import RecordError, facts_of, read_group, unreadable
+from crg.runtime.start_gate import StartGate
 from crg.runtime.store.base import Lease, Snapshot, StoreError
 from crg.runtime.tasks import Overtaken, cancel_all, unless
 from crg.runtime.telemetry import NO_TELEMETRY, Telemetry
@@ -53,8 +54,10 @@ class Agent:
 
     def __init__(self, services: Services, node: str, lease: Lease,
                  on_lease_lost: Callable[[Agent], Awaitable[None]] | None = None, *,
-                 cut_when_silent: bool = True, telemetry: Telemetry = NO_TELEMETRY) -> None:
-        """``cut_when_silent``: see :attr:`LeaseKeeper.cut_when_silent`."""
+                 cut_when_silent: bool = True, telemetry: Telemetry = NO_TELEMETRY,
+                 start_wait_s: float = 0.0) -> None:
+        """``cut_when_silent``: see :attr:`LeaseKeeper.cut_when_silent`; ``start_wait_s``:
+        at a cold start, how long to wait for the other nodes (:class:`StartGate`)."""
         self.s = services
         self.name = node
         self.index = services.model.topology.node_index(node)
@@ -69,6 +72,7 @@ class Agent:
             services.keys, node, sha256, form,
             alert=lambda why: self.machine.runtime_alert(None, "config", why),
             over=lambda: self.machine.trouble_over(None, "config"))
+        self.gate = StartGate(services, node, start_wait_s)
         self.lanes = {topo.name: Lane(self, topo) for topo in services.model.groups}
         self._tasks: list[asyncio.Task[None]] = []
         self.decisions: list[str] = []
@@ -108,6 +112,9 @@ class Agent:
         """What this node does, in a few words (systemd's STATUS=)."""
         if self.keeper.cut:
             return f"{self.name} is cut off from the store: fencing"
+        if not self.gate.open and self.gate.missing:
+            return (f"{self.name} waits for {', '.join(self.gate.missing)} to register "
+                    f"({self.gate.left_s():.0f} s of --start-wait left)")
         serving = sorted(g for g, held in self.machine.holdings.facts.items() if "mon" in held)
         return f"{self.name} serves {', '.join(serving) if serving else 'no group'}"
 
@@ -278,6 +285,8 @@ class Lane:
                                    "application spent its restart budget there")
                 return f"{a.name}: {text} ({reason})" if reason else f"{a.name}: {text}"
             return f"{a.name}: {text} not applied: {outcome.why}"
+        if (closed := a.gate.closed(snap, state)) is not None:
+            return closed
         actions = [x for x in a.s.model.decide(state, a.index) if x.group == self.topo.index]
         if not actions:
             return f"{a.name}: nothing to do for {name}"

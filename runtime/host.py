@@ -67,10 +67,13 @@ SHUTDOWN_MARK = "shutdown"
 class HostRuntime:
     def __init__(self, config: Config, node: str, *, store: Store, address: AddressDriver,
                  run_dir: Path, events: EventLog, trace_path: Path | None = None,
-                 watchdog: str | None = None, observe: bool = False) -> None:
+                 watchdog: str | None = None, observe: bool = False,
+                 start_wait_s: float = 0.0) -> None:
         """``watchdog``: start the fencing watchdog process (runtime/fencing.py) with
         this way of removing addresses (``linux`` or ``none``), fed by the agent;
-        ``observe``: keep metrics and answer an HTTP endpoint (:attr:`endpoints`)."""
+        ``observe``: keep metrics and answer an HTTP endpoint (:attr:`endpoints`);
+        ``start_wait_s``: at a cold start, how long the agent waits for the other nodes
+        to register before it acts (runtime/start_gate.py)."""
         if node not in config.cluster.nodes:
             raise CommandError(f"{node} is not a node of cluster {config.cluster.name}")
         self.config = config
@@ -95,6 +98,7 @@ class HostRuntime:
         self.simulation = Simulation(config)
         self.agent: Agent | None = None
         self.watchdog_kind = watchdog
+        self.start_wait_s = start_wait_s
         self.watchdog: FencingWatchdog | None = None
         self._deadline = 0.0
         self.stopping = False
@@ -123,7 +127,8 @@ class HostRuntime:
             except LeaseExpired:
                 lease = await store.grant(ttl)
         self.agent = Agent(self.services, self.node, lease,
-                           telemetry=self.metrics or NO_TELEMETRY)
+                           telemetry=self.metrics or NO_TELEMETRY,
+                           start_wait_s=self.start_wait_s)
         if self.watchdog_kind is not None:
             await self._start_watchdog(self.agent)
         # Running from here on: the agent keeps its lease and rides out a store that does
@@ -287,8 +292,17 @@ class HostRuntime:
                 "agent": ("starting" if self._started() is None
                           else "running" if self.alive() else "stopped"),
                 "stopping": self.stopping,
+                **self._waiting(),
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
+
+    def _waiting(self) -> dict[str, Any]:
+        """``waiting``: the nodes this agent waits for at a cold start, and how long it
+        waits at most (absent once it acts)."""
+        gate = self.agent.gate if self.agent is not None else None
+        if gate is None or gate.open or not gate.missing:
+            return {}
+        return {"waiting": {"for": list(gate.missing), "left_s": round(gate.left_s(), 1)}}
 
     def recorded(self, snap: Snapshot) -> Observations:
         """The observations without the suspects (what the HTTP endpoint adds to the

@@ -65,6 +65,9 @@ class Options:
     """TLS files and credentials for ``--store``."""
     garp_refresh_s: float | None = None
     """Announce held VIPs again this often (``--garp-refresh``; Linux driver only)."""
+    start_wait_s: float = 0.0
+    """At a cold start, how long the agent waits for the other nodes to register before
+    it acts (``--start-wait``; one agent per host only)."""
     http: str | None = None
     """``HOST:PORT`` of the HTTP endpoint (README, "The HTTP endpoint"); embedded, node
     i of the configuration gets PORT + i."""
@@ -225,7 +228,8 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
                               run_dir=options.run_dir, events=events,
                               trace_path=options.trace,
                               watchdog="linux" if options.address == "linux" else "none",
-                              observe=options.http is not None)
+                              observe=options.http is not None,
+                              start_wait_s=options.start_wait_s)
     stop = asyncio.Event()
     signals = 0
     notifier = Notifier()

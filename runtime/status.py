@@ -275,13 +275,17 @@ def _trouble(trouble: Mapping[str, Any], where: bool = True) -> str:
 
 def title(status: Mapping[str, Any]) -> str:
     """``cluster shop (embedded)``; one node of several hosts: ``cluster shop (node n1)``,
-    or ``(node n1, starting)`` while its agent does not run yet; ``, stopping`` once the
+    or ``(node n1, starting)`` while its agent does not run yet, ``(node n1, waiting for n2
+    to register: 12.3 s of --start-wait left)`` at a cold start; ``, stopping`` once the
     runtime is on its way out (Ctrl-C, SIGTERM: the drained nodes are its own doing)."""
     where = str(status["mode"])
     if status.get("node"):
         where += f" {status['node']}"
         if status.get("agent") == "starting":
             where += ", starting"
+        if waiting := status.get("waiting"):
+            where += (f", waiting for {', '.join(waiting['for'])} to register: "
+                      f"{waiting['left_s']:g} s of --start-wait left")
     if status.get("stopping"):
         where += ", stopping"
     return f"cluster {status['cluster']} ({where})"

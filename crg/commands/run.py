@@ -64,6 +64,12 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--node", metavar="NODE",
                         help="run only this node's agent (one per host), coordinated with "
                              "the others through --store")
+    parser.add_argument("--start-wait", metavar="DURATION",
+                        help="with --node: at a cold start (no group placed yet), wait up "
+                             "to this long (e.g. 60s) for every node to register before "
+                             "placing any group, so that groups start on their preferred "
+                             "nodes rather than on the first host up, with no last-node "
+                             "alert meanwhile; off by default")
     parser.add_argument("--store", metavar="URL",
                         help="with --node: the shared coordination store, etcd://HOST:PORT,... "
                              "(etcds://... for TLS)")
@@ -129,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
                              trace=Path(args.trace) if args.trace else None,
                              events=Path(args.events) if args.events else None,
                              json=args.json, verbose=args.verbose, http=args.http,
-                             garp_refresh_s=refresh_seconds(args.garp_refresh))
+                             garp_refresh_s=refresh_seconds(args.garp_refresh),
+                             start_wait_s=refresh_seconds(args.start_wait) or 0.0)
     launch.setup_logging(args.verbose, args.log_format)
     try:
         return asyncio.run(launch.serve(config, options))
@@ -169,6 +176,8 @@ def refusals(args: argparse.Namespace, config: Config,
         problem = launch.store_problem(args.store, access)
     if problem is None and args.garp_refresh is not None:
         problem = garp_refresh_problem(args.garp_refresh, args.address)
+    if problem is None and args.start_wait is not None:
+        problem = start_wait_problem(args.start_wait, args.node)
     if problem is None and args.http is not None:
         problem = http_problem(args.http, 1 if args.node else len(config.cluster.nodes))
     if problem is None and args.address == "linux":
@@ -225,6 +234,18 @@ def garp_refresh_problem(text: str, address: str) -> str | None:
                 "h, e.g. 60s or 1m30s)")
     if not GARP_REFRESH_MIN_MS <= duration_ms(text) <= 86_400_000:
         return f"--garp-refresh {text}: must be between 1s and 24h"
+    return None
+
+
+def start_wait_problem(text: str, node: str | None) -> str | None:
+    if node is None:
+        return ("--start-wait waits for the other hosts' agents: it goes with --node and "
+                "--store (the embedded runtime starts every node at once)")
+    if not DURATION.fullmatch(text):
+        return (f"--start-wait {text}: not a duration (a whole number with ms, s, m or h, "
+                "e.g. 60s or 2m)")
+    if duration_ms(text) > 86_400_000:
+        return f"--start-wait {text}: must be at most 24h"
     return None
 
 

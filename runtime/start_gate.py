@@ -1,0 +1,78 @@
+"""Waiting for the other hosts at a cold start (``crg run --node N --start-wait DURATION``).
+
+When a cluster starts from nothing — every host booting, or every agent started by hand —
+the first agent to register sees the other nodes down and, left to itself, would place
+every group it can on its own node: applications started there only to move to their
+preferred nodes seconds later, as those register, and a last-node alert for each group
+the moment it lands (the other nodes are down, as far as the store says). Pacemaker waits
+for its peers at start-up for the same reason (``dc-deadtime``).
+
+So an agent with a start wait takes no step of the spec's (no placement, no alert) until
+every node of the configuration is registered, or some group already has an owner (the
+cluster runs: this host joins it, or another agent's wait ended first), or its own wait
+since it registered has passed. Then it acts for good: the gate is never closed again.
+
+This decides nothing the spec does not: every step it holds back stays enabled, and the
+rules take it once the gate opens, from the state as it then is. An asynchronous
+system's steps may always come later; holding them back for a bounded time changes which
+of the spec's runs the cluster takes (the one where the nodes joined before anything was
+placed), never what a run may contain.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from crg.runtime.commit import Services
+from crg.runtime.store.base import Snapshot
+from crg.spec import State
+
+log = logging.getLogger("crg.runtime")
+
+
+class StartGate:
+    """Whether one agent may act yet, at a cold start."""
+
+    def __init__(self, services: Services, node: str, wait_s: float) -> None:
+        self.s = services
+        self.node = node
+        self.wait_s = wait_s
+        self.began = time.monotonic()
+        self.open = wait_s <= 0
+        """Once open, for good."""
+        self.missing: tuple[str, ...] = ()
+        """The nodes not registered at the last look (while closed)."""
+        self._said = False
+
+    def left_s(self) -> float:
+        """Seconds of the wait left (0 once it has passed)."""
+        return max(0.0, self.wait_s - (time.monotonic() - self.began))
+
+    def closed(self, snap: Snapshot, state: State) -> str | None:
+        """Why this agent must not act yet on what it read (None: it may act)."""
+        if self.open:
+            return None
+        keys, model = self.s.keys, self.s.model
+        missing = tuple(n for n in model.topology.nodes if snap.get(keys.node(n)) is None)
+        running = any(model.group_vars(state, g).owner
+                      for g in range(len(model.groups)))
+        left = self.left_s()
+        if missing and not running and left > 0:
+            self.missing = missing
+            if not self._said:
+                self._said = True
+                log.info("%s: waits up to %.0f s for %s to register before it places any "
+                         "group (--start-wait)", self.node, left, _names(missing))
+            return (f"{self.node}: waits for {_names(missing)} to register before it places "
+                    f"any group ({left:.1f} s of --start-wait left)")
+        self.open, self.missing = True, ()
+        why = ("every node is registered" if not missing
+               else "the cluster already runs" if running
+               else f"--start-wait is over; it acts without {_names(missing)}")
+        log.info("%s: starts acting: %s", self.node, why)
+        return None
+
+
+def _names(nodes: tuple[str, ...]) -> str:
+    return nodes[0] if len(nodes) == 1 else f"{', '.join(nodes[:-1])} and {nodes[-1]}"

@@ -1,0 +1,169 @@
+"""``crg run --node N --start-wait DURATION`` (runtime/start_gate.py): at a cold start an
+agent places nothing until every node is registered, the cluster runs already, or its
+wait is over; the groups then start where the spec puts them with every node up."""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cli_run import Run
+from partition_store import Hosts, partitionable_hosts
+from runtime_helpers import FAST_CLUSTER, aserves, eventually, free_vip, run
+
+from crg.dsl import Config, parse
+from crg.runtime.status import title
+from crg.spec import ActionKind
+
+pytestmark = pytest.mark.timeout(90)
+
+CONFIG = FAST_CLUSTER + """group web {{
+  vip {vip}/8
+  app {{
+    start "python3 -m http.server --bind {{vip}} 8080"
+    stop signal TERM timeout 2s
+  }}
+  monitor http "http://{{vip}}:8080/" every 200ms timeout 150ms fails 2
+  preferred n1
+  possible n2
+  failback auto
+  fencing self
+}}
+"""
+
+PLACING = {ActionKind.CLAIM, ActionKind.ACQUIRE_VIP, ActionKind.START_APP,
+           ActionKind.ALERT}
+
+
+def _setup(tmp_path: Path, wait_s: dict[str, float]) -> tuple[Config, str, Hosts]:
+    name = f"gate{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    config = parse(CONFIG.format(name=name, vip=vip), "gate.crg")
+    hosts = partitionable_hosts(config, tmp_path)
+    for node, seconds in wait_s.items():
+        hosts.hosts[node].start_wait_s = seconds
+    return config, vip, hosts
+
+
+def _waits(hosts: Hosts, node: str) -> int:
+    agent = hosts.hosts[node].agent
+    return 0 if agent is None else sum("waits for n1 to register" in d for d in agent.decisions)
+
+
+def test_a_cold_start_waits_for_the_preferred_node_and_starts_there_directly(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="crg")
+    config, vip, hosts = _setup(tmp_path, {"n1": 30.0, "n2": 30.0})
+    n2 = hosts.hosts["n2"]
+
+    async def body() -> None:
+        try:
+            await n2.start()
+            # n2 alone would take web at once (its last node: alerted too); it waits, and
+            # says so in its status.
+            await eventually(lambda: _waits(hosts, "n2") >= 3, 10, "n2's lane waiting")
+            status = await n2.status()
+            assert status["waiting"]["for"] == ["n1"], status
+            assert 0 < status["waiting"]["left_s"] <= 30
+            assert "waiting for n1 to register" in title(status)
+            assert "waits for n1" in n2.summary()
+            assert hosts.ledger.holder(config.group("web").vip) is None
+            await hosts.hosts["n1"].start()
+            await eventually(lambda: hosts.ledger.holder(config.group("web").vip) == "n1",
+                             10, "web's VIP on n1")
+            await eventually(lambda: aserves(f"http://{vip}:8080/"), 10, "web serves on n1")
+            assert "waiting" not in await n2.status()
+            # Nothing was placed on n2 meanwhile, nor alerted (the stops below move web
+            # there, as they drain n1).
+            n2_index = config.cluster.nodes.index("n2")
+            placed_by_n2 = [a for a, _, _ in n2.recorder.transitions
+                            if a.kind in PLACING and a.node == n2_index]
+            assert placed_by_n2 == [], placed_by_n2
+        finally:
+            for host in hosts.hosts.values():
+                assert await host.shutdown()
+            for log in hosts.logs.values():
+                log.close()
+        said = [r.getMessage() for r in caplog.records]
+        assert any("n2: waits up to 30 s for n1 to register" in m for m in said), said
+        assert any("n2: starts acting: every node is registered" in m for m in said), said
+
+    run(body(), 60)
+
+
+def test_once_the_wait_is_over_the_first_host_takes_what_it_can(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="crg")
+    config, vip, hosts = _setup(tmp_path, {"n2": 1.0})
+    n2 = hosts.hosts["n2"]
+
+    async def body() -> None:
+        try:
+            await n2.start()
+            await eventually(lambda: hosts.ledger.holder(config.group("web").vip) == "n2",
+                             10, "web's VIP on n2 once the wait is over")
+            await eventually(lambda: aserves(f"http://{vip}:8080/"), 10, "web serves on n2")
+            assert _waits(hosts, "n2") >= 1  # it did wait first
+        finally:
+            assert await n2.shutdown()
+            for log in hosts.logs.values():
+                log.close()
+        said = [r.getMessage() for r in caplog.records]
+        assert any("n2: starts acting: --start-wait is over; it acts without n1" in m
+                   for m in said), said
+
+    run(body(), 60)
+
+
+def test_a_host_that_joins_a_running_cluster_does_not_wait(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="crg")
+    # n2 is down at the start (only n1 runs, which waits for nobody); n2 then joins with
+    # a wait far longer than the test: the cluster runs already, so it acts at once.
+    config, _, hosts = _setup(tmp_path, {"n2": 600.0})
+    n1, n2 = hosts.hosts["n1"], hosts.hosts["n2"]
+
+    async def body() -> None:
+        try:
+            await n1.start()
+            await eventually(lambda: hosts.ledger.holder(config.group("web").vip) == "n1",
+                             10, "web's VIP on n1")
+            await n2.start()
+            await eventually(lambda: n2.agent is not None and n2.agent.gate.open, 10,
+                             "n2 acting")
+            assert "waiting" not in await n2.status()
+        finally:
+            for host in hosts.hosts.values():
+                assert await host.shutdown()
+            for log in hosts.logs.values():
+                log.close()
+        said = [r.getMessage() for r in caplog.records]
+        assert any("n2: starts acting: every node is registered" in m
+                   or "n2: starts acting: the cluster already runs" in m for m in said), said
+        assert not any("n2: waits up to" in m for m in said), said
+
+    run(body(), 60)
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--start-wait", "30s"], "--start-wait waits for the other hosts' agents: it goes "
+                              "with --node and --store"),
+    (["--node", "n1", "--store", "etcd://127.0.0.1:1", "--start-wait", "30 s"],
+     "--start-wait 30 s: not a duration"),
+    (["--node", "n1", "--store", "etcd://127.0.0.1:1", "--start-wait", "2d"],
+     "--start-wait 2d: not a duration"),
+    (["--node", "n1", "--store", "etcd://127.0.0.1:1", "--start-wait", "25h"],
+     "--start-wait 25h: must be at most 24h"),
+])
+def test_a_start_wait_that_cannot_be_is_refused(
+        crg: Callable[..., Run], tmp_path: Path, argv: list[str], said: str) -> None:
+    source = tmp_path / "gate.crg"
+    source.write_text(CONFIG.format(name="gate", vip="127.0.0.9"))
+    result = crg("run", str(source), "--run-dir", str(tmp_path / "run"), *argv)
+    assert result.code == 2, result
+    assert said in result.err, result.err
+    assert "Traceback" not in result.err
