@@ -45,11 +45,11 @@ class Agents:
                                                every=every))
         return path
 
-    def start(self, node: str, config: Path) -> subprocess.Popen[str]:
+    def start(self, node: str, config: Path, *options: str) -> subprocess.Popen[str]:
         process = subprocess.Popen(
             [sys.executable, "-m", "crg", "run", str(config), "--node", node, "--store",
              self.etcd.url, "--address", "null", "--run-dir", str(self.run_dir(node)),
-             "--events", str(self.workdir / f"events-{node}.jsonl")],
+             "--events", str(self.workdir / f"events-{node}.jsonl"), *options],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True)
         self.processes[node] = process
