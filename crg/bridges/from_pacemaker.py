@@ -130,6 +130,12 @@ READ_PROPERTIES = {"symmetric-cluster", "no-quorum-policy", "cluster-name",
                    "last-lrm-refresh", "stonith-enabled"}
 
 
+RUN_OPTIONS = {"dc-deadtime": "its counterpart is an option of each host's agent, not "
+                              "of the configuration (crg run --node N --start-wait "
+                              "DURATION: at a cold start, wait for the other nodes)"}
+"""Cluster properties whose counterpart is a ``crg run`` option: the warning names it."""
+
+
 def _unread_settings(doc: XmlDocument, section: ET.Element | None, read: set[str],
                      notes: Notes, draft: Draft) -> None:
     """Name the cluster properties and resource or operation defaults that are not read,
@@ -142,11 +148,12 @@ def _unread_settings(doc: XmlDocument, section: ET.Element | None, read: set[str
                       f"<{section.tag}>: a rule decides when {doc.describe(attributes)} "
                       "applies; crg has no rules: read as if it always held", draft.comments)
         for pair in attributes.iterfind("nvpair"):
-            if pair.get("name") not in read:
+            name = pair.get("name") or ""
+            if name not in read:
                 why = ("an operation is imported with its own settings only, crg's defaults "
                        "for the rest" if section.tag == "op_defaults"
-                       else "no counterpart in crg")
-                notes.add(doc.where(pair), f"<{section.tag}>: {pair.get('name')}="
+                       else RUN_OPTIONS.get(name, "no counterpart in crg"))
+                notes.add(doc.where(pair), f"<{section.tag}>: {name}="
                                            f"{pair.get('value')}: {why}; not imported",
                           draft.comments)
 

@@ -332,7 +332,8 @@ def test_cluster_properties_defaults_and_node_attributes_it_does_not_read_are_na
         "<cib><configuration>",
         '<cib><configuration><crm_config><cluster_property_set id="o">'
         '<nvpair id="o-v" name="dc-version" value="2.1.5"/>'
-        '<nvpair id="o-m" name="maintenance-mode" value="true"/></cluster_property_set>'
+        '<nvpair id="o-m" name="maintenance-mode" value="true"/>'
+        '<nvpair id="o-d" name="dc-deadtime" value="60s"/></cluster_property_set>'
         "</crm_config>").replace(
         '<node id="1" uname="n1"/>', '<node id="1" uname="n1"><instance_attributes id="n1-a">'
         '<nvpair id="n1-s" name="standby" value="on"/></instance_attributes></node>').replace(
@@ -347,6 +348,8 @@ def test_cluster_properties_defaults_and_node_attributes_it_does_not_read_are_na
     assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
     err = capsys.readouterr().err
     for said in ("<crm_config>: maintenance-mode=true: no counterpart in crg; not imported",
+                 "<crm_config>: dc-deadtime=60s: its counterpart is an option of each host's "
+                 "agent, not of the configuration (crg run --node N --start-wait DURATION",
                  '<node id="1"> n1: instance attributes standby=on: no counterpart in crg (a '
                  "node in standby: crg drain is its counterpart)",
                  '<rsc_defaults>: a rule decides when <meta_attributes id="rd"> applies',
