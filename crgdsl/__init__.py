@@ -97,9 +97,9 @@ def parse_document(source: Source) -> Document:
     would join the statement into the list (``possible n2, failbak, auto``).
     """
     diagnostics = Collector()
-    tree, comments, syntax_error = parse_tree(source)
-    if syntax_error is not None:
-        raise ConfigError(source, [syntax_error])
+    tree, comments, syntax_errors = parse_tree(source)
+    if syntax_errors:
+        raise ConfigError(source, list(syntax_errors))
     assert tree is not None
     document = build(tree, comments, diagnostics)
     if diagnostics.has_errors:
@@ -123,9 +123,9 @@ def load(path: str | Path, display: str | None = None) -> Config:
 
 def _resolve(source: Source) -> Config:
     diagnostics = Collector()
-    tree, comments, syntax_error = parse_tree(source)
-    if syntax_error is not None:
-        raise ConfigError(source, [syntax_error])
+    tree, comments, syntax_errors = parse_tree(source)
+    if syntax_errors:
+        raise ConfigError(source, list(syntax_errors))
     assert tree is not None
     document = build(tree, comments, diagnostics)
     config = Resolver(source, diagnostics).resolve(document)

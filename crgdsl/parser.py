@@ -13,18 +13,71 @@ from crg.dsl.grammar import comment_sink, describe, keywords, lark
 from crg.dsl.source import Source, Span
 from crg.dsl.syntax import Comment
 
+MAX_SYNTAX_ERRORS = 10
+"""Syntax errors reported at most for one file (the first, and those after it that
+:func:`_syntax_errors` can tell are not its echo)."""
 
-def parse_tree(source: Source) -> tuple[Tree[Token] | None, tuple[Comment, ...], Diagnostic | None]:
-    """Parse ``source``; returns the tree and comments, or a syntax diagnostic."""
+
+def parse_tree(source: Source) -> tuple[Tree[Token] | None, tuple[Comment, ...],
+                                        tuple[Diagnostic, ...]]:
+    """Parse ``source``; returns the tree and comments, or the syntax errors (the first
+    one, and the ones after it that are surely errors of their own)."""
     comments: list[Comment] = []
     reset = comment_sink.set(comments)
     try:
         tree = lark().parse(source.text)
     except UnexpectedInput as exc:
-        return None, (), _syntax_diagnostic(source, exc)
+        return None, (), _syntax_errors(source, exc)
     finally:
         comment_sink.reset(reset)
-    return tree, tuple(comments), None
+    return tree, tuple(comments), ()
+
+
+def _syntax_errors(source: Source, first: UnexpectedInput) -> tuple[Diagnostic, ...]:
+    """The diagnostic of ``first`` and of the syntax errors after it.
+
+    An operator who fixes a file one syntax error per run of ``crg check`` runs it once
+    per typo. The parser cannot go on past an error by itself, so the line of the error
+    is blanked and the text parsed again — as long as that cannot invent an error: a line
+    with a brace would unbalance the blocks, so the search stops there, as it does at the
+    end of the file; and since newlines mean nothing to the grammar (a list may go on on
+    the next line), an error at the very first word after the blanked line may be the
+    blanking's own echo, and is not reported."""
+    found = [_syntax_diagnostic(source, first)]
+    text, exc = source.text, first
+    while len(found) < MAX_SYNTAX_ERRORS:
+        lines = text.split("\n")
+        index = (exc.line or 0) - 1
+        if (isinstance(exc, UnexpectedEOF) or not 0 <= index < len(lines)
+                or "{" in lines[index] or "}" in lines[index]):
+            break
+        lines[index] = " " * len(lines[index])
+        text = "\n".join(lines)
+        try:
+            lark().parse(text)
+            break
+        except UnexpectedInput as after:
+            if (after.line or 0) <= index + 1:
+                break
+            diagnostic = _syntax_diagnostic(Source(source.path, text), after)
+            # A misread list (crg.dsl.misread) is found later than it is reported: both
+            # places count.
+            if _first_word_after(lines, index, (after.line or 0, after.column or 0),
+                                 (diagnostic.span.line, diagnostic.span.column)):
+                break
+            found.append(diagnostic)
+            exc = after
+    return tuple(found)
+
+
+def _first_word_after(lines: list[str], blanked: int, *at: tuple[int, int]) -> bool:
+    """One of the positions ``at`` (line, column) is the first word after line
+    ``blanked`` (comments and blank lines aside), or there is no word after it."""
+    for number in range(blanked + 1, len(lines)):
+        stripped = lines[number].lstrip()
+        if stripped and not stripped.startswith("#"):
+            return (number + 1, len(lines[number]) - len(stripped) + 1) in at
+    return True
 
 
 def _expected_list(expected: set[str]) -> str:
