@@ -63,7 +63,17 @@ def score(text: str | None) -> int:
 
 
 def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
-    root, notes = doc.root, Notes(doc.source)
+    notes = Notes(doc.source)
+    try:
+        return _read_cib(doc, notes), notes
+    except ConfigError as exc:
+        # What was not imported before the error is said with it: fixing the error alone
+        # would otherwise meet those warnings only on the next run.
+        raise ConfigError(exc.source, [*notes.items, *exc.diagnostics]) from None
+
+
+def _read_cib(doc: XmlDocument, notes: Notes) -> Draft:
+    root = doc.root
     if root.tag != "cib":
         raise doc.error(root, f"not a Pacemaker CIB: the document is <{root.tag}>, not <cib>",
                         "export one with 'pcs cluster cib FILE' or 'cibadmin --query'")
@@ -114,8 +124,8 @@ def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
                           "IPaddr2 address and an application (the warnings say why each "
                           "resource was left out)")
         # The warnings say why each resource was left out: shown with the error.
-        raise ConfigError(doc.source, [*notes.items, *error.diagnostics])
-    return draft, notes
+        raise error
+    return draft
 
 
 def _stem(path: str) -> str:

@@ -587,3 +587,21 @@ def test_an_agent_class_crg_does_not_run_is_named(
     err = capsys.readouterr().err
     assert f'<primitive id="a">: {words}' in err, err
     assert words in " ".join(out.read_text().replace("#", " ").split())  # and a comment
+
+
+def test_what_was_not_imported_before_an_error_is_said_with_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The error came alone: the warnings about what had been left out before it were met
+    # only on the next run, once it was fixed.
+    cib = TEMPLATED.replace(
+        "<cib><configuration>",
+        '<cib><configuration><crm_config><cluster_property_set id="o">'
+        '<nvpair id="o-m" name="maintenance-mode" value="true"/></cluster_property_set>'
+        "</crm_config>").replace('value="10.0.0.1"', 'value="10.0.0.300"')
+    path = tmp_path / "cib.xml"
+    path.write_text(cib)
+    assert main(["import", "pacemaker", str(path), "-o", str(tmp_path / "x.crg")]) == 2
+    err = capsys.readouterr().err
+    assert "maintenance-mode=true: no counterpart in crg; not imported" in err, err
+    assert "ip '10.0.0.300' is not an IP" in err, err
+    assert "Traceback" not in err
