@@ -74,7 +74,7 @@ class EmbeddedCluster:
         self.simulation = Simulation(config)
         self.agents: dict[str, Agent] = {}
         self.operator = Operator(self.services, self.simulation, Actor(), self.reported,
-                                 on_accept=self.wake_all)
+                                 on_accept=self.wake_all, dead=self._crashed)
         self.metrics = ({node: Metrics(config, self.model, node) for node in self.nodes}
                         if observe else {})
         self.endpoints = {
@@ -262,6 +262,10 @@ class EmbeddedCluster:
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
 
+    def _crashed(self) -> list[str]:
+        """The nodes whose agent is gone (``crg crash``), whatever their leases say yet."""
+        return [n for n in self.nodes if n not in self.agents]
+
     async def observations(self, snap: Snapshot) -> Observations:
         """Beyond the spec's state: failure records, failures reported, and the nodes
         that stopped renewing — a crashed node's agent is gone at once, though the others
@@ -270,7 +274,7 @@ class EmbeddedCluster:
         return replace(self.recorded(snap), suspects=await suspects(
             self.store, snap, self.services.keys, self.nodes, ttl_s=cluster.lease_ms / 1000,
             silent_s=(cluster.heartbeat_ms + cluster.store_timeout_ms) / 1000,
-            dead=[n for n in self.nodes if n not in self.agents]))
+            dead=self._crashed()))
 
     def recorded(self, snap: Snapshot) -> Observations:
         """The observations without the suspects (what the HTTP endpoints add to the

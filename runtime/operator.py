@@ -24,7 +24,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,8 @@ import psutil
 
 from crg.runtime.commit import NOT_ENABLED, RACE, ActorOf, Services, commit, enabled, read_state
 from crg.runtime.notices import extra_for
+from crg.runtime.observations import suspects
+from crg.runtime.store.base import StoreError
 from crg.spec import Action, ActionKind, Model, State
 from crg.spec.present.commands import (
     at_rest,
@@ -219,6 +221,9 @@ class Operator:
     reported: Reported = _none_reported
     on_accept: Callable[[], None] = _nothing
     """Called after each accepted event (the embedded runtime wakes its lanes)."""
+    dead: Callable[[], Iterable[str]] = tuple
+    """The nodes this process knows are dead before their leases say so (the embedded
+    runtime's crashed agents)."""
 
     def actor(self) -> Any:
         return self.actor_of() if callable(self.actor_of) else self.actor_of
@@ -317,6 +322,9 @@ class Operator:
                 return False
             revision, state = await self.state()
             refused = refusal(self.simulation, state, event)
+            if refused is None and (silent := await self._silent_target(event)) is not None:
+                self._refused(event, silent, answer, client)
+                return False
             if refused is None:
                 action = self.simulation.action(state, event)
                 outcome = await commit(self.services, self.actor_of, action,
@@ -340,6 +348,32 @@ class Operator:
                               client)
                 return False
             await self.wait(revision)
+
+    async def _silent_target(self, event: Event) -> str | None:
+        """Why a switchover must not go to its target although the spec takes it: the
+        target stopped renewing its lease (a crash not yet counted, a hung host). The spec
+        sees it up until its lease runs out; the group would halt where it runs, wait for
+        a node that never claims it, and come back once the target is counted down — an
+        outage for nothing, which the operator asked for only because status still said
+        the node was up a moment before."""
+        if event.name != "switchover":
+            return None
+        node, s = event.args[1], self.services
+        cluster = s.config.cluster
+        try:
+            snap = await s.store.snapshot(s.keys.node(node))
+            silent = await suspects(s.store, snap, s.keys, [node],
+                                    ttl_s=cluster.lease_ms / 1000,
+                                    silent_s=(cluster.heartbeat_ms + cluster.store_timeout_ms)
+                                    / 1000, dead=self.dead())
+        except StoreError:
+            return None  # the commit that follows meets the store's trouble and says it
+        if node not in silent:
+            return None
+        return (f"{node} stopped renewing its lease (it runs out in {silent[node]:g} s): it "
+                "may be dead, and the group would halt here to wait for it; switch over "
+                "once it renews again (crg status shows it up, not suspect), or to another "
+                "node")
 
     def refuse(self, op: str, args: Sequence[str], reason: str,
                client: Client | None = None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ left behind and a trace that conforms to the spec (``running``)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 from collections.abc import Awaitable
@@ -27,6 +28,7 @@ from runtime_helpers import (
     written,
 )
 
+from crg.dsl import parse
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.embedded import EmbeddedCluster
@@ -302,5 +304,32 @@ def test_a_command_whose_client_went_away_is_followed_no_longer(tmp_path: Path) 
             # It stays in force: the move goes on.
             await eventually(lambda: placement(cluster, "job") == ("n2", "failover", "up"),
                              START_S, "job on n2")
+
+    run(body())
+
+
+def test_a_switchover_to_a_node_that_stopped_renewing_its_lease_is_refused(
+        tmp_path: Path) -> None:
+    # The spec counts n2 up until its lease runs out: the switchover was accepted, job
+    # halted on n1 and waited for a node that would never claim it, then came back.
+    setup = two_nodes(tmp_path, SLEEPER)
+    text = setup.path.read_text().replace("lease 1s", "lease 3s")
+    setup.path.write_text(text)
+    setup = dataclasses.replace(setup, config=parse(text, str(setup.path)))
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"),
+                             START_S, "job up on n1")
+            await cluster.crash("n2")
+
+            async def suspect() -> bool:
+                return bool((await cluster.status())["nodes"]["n2"] == "suspect")
+
+            await eventually(suspect, 5, "n2 suspect")
+            answer = await cluster.command({"op": "switchover", "args": ["job", "n2"]})
+            assert answer["result"] == "refused", answer
+            assert "n2 stopped renewing its lease" in "\n".join(answer["lines"]), answer
+            assert placement(cluster, "job") == ("n1", "normal", "up")
 
     run(body())
