@@ -48,7 +48,7 @@ from crg.runtime.operator import (
     timeout_of,
 )
 from crg.runtime.recorder import NodeRecorder
-from crg.runtime.records import Extra, Keys
+from crg.runtime.records import SHUTDOWN_MARK, Extra, Keys
 from crg.runtime.registration import rejoin_txn
 from crg.runtime.status import config_status, status_of
 from crg.runtime.store.base import Lease, LeaseExpired, Put, Snapshot, Store, StoreError
@@ -60,8 +60,6 @@ from crg.spec.present.simulation import Simulation
 
 log = logging.getLogger("crg.runtime")
 
-SHUTDOWN_MARK = "shutdown"
-"""Value of ``drained/<node>`` when the node drained itself to stop (not an operator)."""
 
 
 class HostRuntime:

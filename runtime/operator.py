@@ -33,6 +33,7 @@ import psutil
 from crg.runtime.commit import NOT_ENABLED, RACE, ActorOf, Services, commit, enabled, read_state
 from crg.runtime.notices import extra_for
 from crg.runtime.observations import suspects
+from crg.runtime.records import SHUTDOWN_MARK
 from crg.runtime.store.base import StoreError
 from crg.spec import Action, ActionKind, Model, State
 from crg.spec.present.commands import (
@@ -322,8 +323,8 @@ class Operator:
                 return False
             revision, state = await self.state()
             refused = refusal(self.simulation, state, event)
-            if refused is None and (silent := await self._silent_target(event)) is not None:
-                self._refused(event, silent, answer, client)
+            if refused is None and (why := await self._runtime_refusal(event)) is not None:
+                self._refused(event, why, answer, client)
                 return False
             if refused is None:
                 action = self.simulation.action(state, event)
@@ -349,6 +350,27 @@ class Operator:
                 return False
             await self.wait(revision)
 
+    async def _runtime_refusal(self, event: Event) -> str | None:
+        """Why the runtime refuses a command that the spec takes (None: it does not)."""
+        try:
+            return await self._silent_target(event) or await self._stopping_node(event)
+        except StoreError:
+            return None  # the commit that follows meets the store's trouble and says it
+
+    async def _stopping_node(self, event: Event) -> str | None:
+        """Why an undrain must not be taken: the node drained itself to stop and its
+        agent is still moving its groups away. Taken from another host, the undrain brought
+        them back onto a node whose agent then killed them at its stop deadline."""
+        if event.name != "undrain":
+            return None
+        node, s = event.args[0], self.services
+        snap = await s.store.snapshot(s.keys.prefix)
+        mark = snap.get(s.keys.drained(node))
+        if mark is None or mark.value != SHUTDOWN_MARK or snap.get(s.keys.node(node)) is None:
+            return None
+        return (f"{node} is stopping (its agent drained it to stop cleanly and is moving its "
+                "groups away); it takes them back itself when it starts again")
+
     async def _silent_target(self, event: Event) -> str | None:
         """Why a switchover must not go to its target although the spec takes it: the
         target stopped renewing its lease (a crash not yet counted, a hung host). The spec
@@ -360,14 +382,10 @@ class Operator:
             return None
         node, s = event.args[1], self.services
         cluster = s.config.cluster
-        try:
-            snap = await s.store.snapshot(s.keys.node(node))
-            silent = await suspects(s.store, snap, s.keys, [node],
-                                    ttl_s=cluster.lease_ms / 1000,
-                                    silent_s=(cluster.heartbeat_ms + cluster.store_timeout_ms)
-                                    / 1000, dead=self.dead())
-        except StoreError:
-            return None  # the commit that follows meets the store's trouble and says it
+        snap = await s.store.snapshot(s.keys.node(node))
+        silent = await suspects(s.store, snap, s.keys, [node], ttl_s=cluster.lease_ms / 1000,
+                                silent_s=(cluster.heartbeat_ms + cluster.store_timeout_ms)
+                                / 1000, dead=self.dead())
         if node not in silent:
             return None
         return (f"{node} stopped renewing its lease (it runs out in {silent[node]:g} s): it "

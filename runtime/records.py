@@ -64,6 +64,10 @@ def unreadable(exc: RecordError) -> str:
     return f"the store holds a record it cannot read: {exc}"
 
 
+SHUTDOWN_MARK = "shutdown"
+"""Value of ``drained/<node>`` when the node drained itself to stop (not an operator)."""
+
+
 class Keys:
     def __init__(self, cluster: str) -> None:
         self.prefix = f"/crg/{cluster}/"

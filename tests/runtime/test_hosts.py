@@ -534,3 +534,47 @@ def test_a_stopping_agent_refuses_operator_commands(tmp_path: Path) -> None:
         await eventually(lambda: not processes_of(name), 5, "no process left")
 
     run(body(), 60)
+
+
+def test_an_undrain_of_a_stopping_node_from_another_host_is_refused(tmp_path: Path) -> None:
+    # The stopping agent refuses it on its own socket; another host's took it, and the
+    # groups came back onto the node whose agent then killed them at its stop deadline.
+    name = f"hosts{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    config = parse(STOPPING_CONFIG.format(name=name, vip=vip), "hosts.crg")
+    store = MemoryStore()
+    ledger = LoopbackDriver()
+
+    async def body() -> None:
+        hosts = {n: HostRuntime(config, n, store=PartitionableStore(store), address=ledger,
+                                run_dir=tmp_path / n, events=EventLog(), watchdog="none")
+                 for n in ("n1", "n2")}
+        for host in hosts.values():
+            await host.start()
+        n1 = hosts["n1"]
+        stopping: asyncio.Task[bool] | None = None
+        try:
+            def pid() -> int | None:
+                agent = n1.agent
+                current = agent.machine.supervisor.instances.get("web") if agent else None
+                return current.pgid if current is not None else None
+
+            await eventually(lambda: ignores_sigterm(pid()), 20, "web runs on n1")
+            stopping = asyncio.create_task(n1.shutdown())
+            drained = n1.services.keys.drained("n1")
+
+            async def is_drained() -> bool:
+                return (await store.snapshot("")).get(drained) is not None
+
+            await eventually(is_drained, 10, "n1 drained by its shutdown")
+            answer = await hosts["n2"].command({"op": "undrain", "args": ["n1"]})
+            assert answer["result"] == "refused", answer
+            assert ("undrain n1: refused: n1 is stopping (its agent drained it to stop "
+                    "cleanly") in answer["message"], answer
+        finally:
+            clean = await (stopping if stopping is not None else n1.shutdown())
+            assert await hosts["n2"].shutdown()
+        assert clean, "the group did not halt in order"
+        await eventually(lambda: not processes_of(name), 5, "no process left")
+
+    run(body(), 60)
