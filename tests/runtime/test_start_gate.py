@@ -158,6 +158,11 @@ def test_a_host_that_joins_a_running_cluster_does_not_wait(
      "--start-wait 2d: not a duration"),
     (["--node", "n1", "--store", "etcd://127.0.0.1:1", "--start-wait", "25h"],
      "--start-wait 25h: must be at most 24h"),
+    # argparse took these for options and said "expected one argument".
+    (["--node", "n1", "--store", "etcd://127.0.0.1:1", "--start-wait", "-5s"],
+     "--start-wait -5s: negative"),
+    (["--node", "n1", "--store", "etcd://127.0.0.1:1", "--address", "linux",
+      "--garp-refresh", "-5s"], "--garp-refresh -5s: not a duration"),
 ])
 def test_a_start_wait_that_cannot_be_is_refused(
         crg: Callable[..., Run], tmp_path: Path, argv: list[str], said: str) -> None:
