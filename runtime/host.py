@@ -256,7 +256,7 @@ class HostRuntime:
             return await live_state(self.services, agent.actor)
         operator = Operator(self.services, self.simulation, lambda: agent.actor,
                             lambda group: [self.node] if group in agent.machine.faults else [],
-                            on_accept=agent.wake)
+                            on_accept=agent.wake, holding=agent.gate.holding)
         if self.stopping:
             return operator.refuse(op, args, STOPPING, Client.of(request.get("peer")))
         return await operator.command(op, args, every_group=bool(request.get("all")),

@@ -225,6 +225,9 @@ class Operator:
     dead: Callable[[], Iterable[str]] = tuple
     """The nodes this process knows are dead before their leases say so (the embedded
     runtime's crashed agents)."""
+    holding: Callable[[], str | None] = _nothing
+    """Why this runtime's agent takes no step yet (``crg run --start-wait``: None when it
+    does), said with a command whose groups did not come to rest in time."""
 
     def actor(self) -> Any:
         return self.actor_of() if callable(self.actor_of) else self.actor_of
@@ -344,9 +347,10 @@ class Operator:
                 return False
             elif time.monotonic() >= deadline:
                 waited = time.monotonic() - began
+                held = self.holding()
                 self._refused(event, f"{refused.reason}, and did not come to rest within "
-                              f"{waited:.0f} s; try again when it is (crg status)", answer,
-                              client)
+                              f"{waited:.0f} s{f' ({held})' if held else ''}; try again "
+                              "when it is (crg status)", answer, client)
                 return False
             await self.wait(revision)
 
@@ -449,8 +453,10 @@ class Operator:
                 result, line = ACCEPTED, ("accepted; its client went away before its groups "
                                           "came to rest (it stays in force)")
             elif not resting:
+                held = self.holding()
                 result, line = UNSETTLED, (f"accepted, but not at rest within {waited:.0f} s "
-                                           "(it stays in force; crg status shows the rest)")
+                                           f"({f'{held}; ' if held else ''}it stays in "
+                                           "force; crg status shows the rest)")
             elif short is not None:
                 result, line = OTHERWISE, f"accepted, but {short}"
             else:

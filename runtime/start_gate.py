@@ -49,6 +49,15 @@ class StartGate:
         """Seconds of the wait left (0 once it has passed)."""
         return max(0.0, self.wait_s - (time.monotonic() - self.began))
 
+    def holding(self) -> str | None:
+        """Why this agent places no group yet, as of its last look (None: it acts), for
+        an operator whose command waited in vain for a group to come to rest: without
+        it, the refusal read as a group stuck for no reason."""
+        if self.open or not self.missing:
+            return None
+        return (f"{self.node} waits for {_names(self.missing)} to register before it places "
+                f"any group, {self.left_s():.0f} s of --start-wait left")
+
     def closed(self, snap: Snapshot, state: State) -> str | None:
         """Why this agent must not act yet on what it read (None: it may act)."""
         if self.open:

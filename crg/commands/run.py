@@ -104,6 +104,10 @@ def register(subparsers: Subparsers) -> None:
                              "standard error is the journal, else text")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log every cycle, also those with nothing to do")
+    # argparse takes `-5s` for an unknown option (only -5 and -.5 look like values to it)
+    # and would say "expected one argument" of --start-wait or --garp-refresh: let it
+    # through, so that their checks say what is wrong with it.
+    parser._negative_number_matcher = re.compile(r"^-\.?\d")
     parser.set_defaults(run=run)
 
 
@@ -241,6 +245,8 @@ def start_wait_problem(text: str, node: str | None) -> str | None:
     if node is None:
         return ("--start-wait waits for the other hosts' agents: it goes with --node and "
                 "--store (the embedded runtime starts every node at once)")
+    if text.startswith("-"):
+        return f"--start-wait {text}: negative; a wait is a duration from 0s (off) to 24h"
     if not DURATION.fullmatch(text):
         return (f"--start-wait {text}: not a duration (a whole number with ms, s, m or h, "
                 "e.g. 60s or 2m)")

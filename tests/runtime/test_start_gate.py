@@ -149,6 +149,36 @@ def test_a_host_that_joins_a_running_cluster_does_not_wait(
     run(body(), 60)
 
 
+def test_an_operator_command_on_a_waiting_agent_says_that_it_waits(tmp_path: Path) -> None:
+    # A command waits for its group to come to rest, which a waiting agent's does not
+    # do: its refusal said only "not placed on any node (mode moving), and did not come
+    # to rest", as if the group were stuck.
+    config, _, hosts = _setup(tmp_path, {"n2": 30.0})
+    n2 = hosts.hosts["n2"]
+
+    async def body() -> None:
+        try:
+            await n2.start()
+            await eventually(lambda: _waits(hosts, "n2") >= 1, 10, "n2's lane waiting")
+            answer = await n2.command({"op": "switchover", "args": ["web", "n2"],
+                                       "wait": True, "timeout": 0.3})
+            assert answer["result"] == "refused", answer
+            assert "n2 waits for n1 to register before it places any group" in \
+                answer["message"], answer
+            answer = await n2.command({"op": "drain", "args": ["n2"], "wait": True,
+                                       "timeout": 0.3})
+            assert answer["result"] == "unsettled", answer
+            assert "n2 waits for n1 to register before it places any group" in \
+                answer["message"], answer
+            assert hosts.ledger.holder(config.group("web").vip) is None
+        finally:
+            assert await n2.shutdown()
+            for log in hosts.logs.values():
+                log.close()
+
+    run(body(), 60)
+
+
 @pytest.mark.parametrize(("argv", "said"), [
     (["--start-wait", "30s"], "--start-wait waits for the other hosts' agents: it goes "
                               "with --node and --store"),
@@ -158,6 +188,11 @@ def test_a_host_that_joins_a_running_cluster_does_not_wait(
      "--start-wait 2d: not a duration"),
     (["--node", "n1", "--store", "etcd://127.0.0.1:1", "--start-wait", "25h"],
      "--start-wait 25h: must be at most 24h"),
+    # argparse took these for options and said "expected one argument".
+    (["--node", "n1", "--store", "etcd://127.0.0.1:1", "--start-wait", "-5s"],
+     "--start-wait -5s: negative"),
+    (["--node", "n1", "--store", "etcd://127.0.0.1:1", "--address", "linux",
+      "--garp-refresh", "-5s"], "--garp-refresh -5s: not a duration"),
 ])
 def test_a_start_wait_that_cannot_be_is_refused(
         crg: Callable[..., Run], tmp_path: Path, argv: list[str], said: str) -> None:
