@@ -471,7 +471,9 @@ class Resolver:
                 group.where("fencing") if "fencing" in group.spans else block.name.span,
                 hint=f"explore it with: assume faults {explored}, partition (or use "
                      "fencing self)", code="fencing-unexplored")
-        if group.kind is Kind.INSTANCE and group.failback is Failback.MANUAL:
+        # Without a possible node the instance never leaves home (its VIP has nowhere to
+        # wait offline): back with its node, it runs there again, whatever the failback.
+        if group.kind is Kind.INSTANCE and group.failback is Failback.MANUAL and group.possible:
             self.diag.warning(f"instance group '{group.name}' has manual failback: after its "
                               "preferred node returns it stays offline until a switchover",
                               group.where("failback") if "failback" in group.spans
