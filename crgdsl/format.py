@@ -305,7 +305,10 @@ class _Printer:
         if self.lines:
             self.lines[-1].opens = False
         self.lines.append(line)
-        self.last_line = source_line
+        # A comment inside a statement written over several lines comes after the
+        # statement's last line here: it must not take last_line back, or the statement's
+        # own lines after it would count as a blank line before the next statement.
+        self.last_line = max(self.last_line, source_line)
 
     # -- comments ----------------------------------------------------------------------
 

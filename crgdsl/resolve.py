@@ -120,6 +120,10 @@ class Resolver:
         self.source = source
         self.diag = diag
         self.nodes_misread = False
+        self._vips: list[tuple[str, Vip]] = []
+        """Every group block's VIP that parsed, with the group's name: also those of the
+        groups that another error leaves out, so that a VIP used twice is reported in the
+        same run as the other errors."""
         self._every: tuple[dict[str, Span], tuple[str, ...], frozenset[str]] | None = None
 
     def resolve(self, document: Document) -> Config | None:
@@ -153,7 +157,7 @@ class Resolver:
                               else Span.point(1, 1), code="empty")
         final = tuple(g for g in resolved if g is not None)
         if cluster is not None:
-            self._cross_checks(final, cluster)
+            self._cross_checks(final, cluster, _placed_nodes(groups))
         if cluster is None or self.diag.has_errors:
             return None
         warnings = tuple(d for d in self.diag.items if not d.is_error)
@@ -302,6 +306,8 @@ class Resolver:
         notify = self._group_refs("notify", own, base, name, group_names)
         avoid = tuple(self._group_refs("avoid", own, base, name, group_names))
         vip: Vip | None = own.values.get("vip")
+        if vip is not None:
+            self._vips.append((name, vip))
         if "vip" not in own.spans and "vip" not in misspelt:
             self.diag.error(f"group '{name}' has no vip", block.name.span,
                             hint="add a line such as: vip 10.0.0.10/24", code="missing")
@@ -465,28 +471,31 @@ class Resolver:
                 group.where("fencing") if "fencing" in group.spans else block.name.span,
                 hint=f"explore it with: assume faults {explored}, partition (or use "
                      "fencing self)", code="fencing-unexplored")
-        if group.kind is Kind.INSTANCE and group.failback is Failback.MANUAL:
+        # Without a possible node the instance never leaves home (its VIP has nowhere to
+        # wait offline): back with its node, it runs there again, whatever the failback.
+        if group.kind is Kind.INSTANCE and group.failback is Failback.MANUAL and group.possible:
             self.diag.warning(f"instance group '{group.name}' has manual failback: after its "
                               "preferred node returns it stays offline until a switchover",
                               group.where("failback") if "failback" in group.spans
                               else block.name.span, code="offline-forever")
 
-    def _cross_checks(self, groups: Sequence[Group], cluster: Cluster) -> None:
-        by_address: dict[str, Group] = {}
-        for group in groups:
-            address = group.vip.address
+    def _cross_checks(self, groups: Sequence[Group], cluster: Cluster,
+                      placed: set[str]) -> None:
+        """``placed``: the nodes that group blocks name, valid or not — a group left out
+        for an error of its own still uses its nodes (no 'unused node' for them)."""
+        by_address: dict[str, tuple[str, Vip]] = {}
+        for name, vip in self._vips:
+            address = vip.address
             if address in by_address:
-                first = by_address[address]
-                self.diag.error(f"VIP {address} is already used by group '{first.name}' (at "
-                                f"{first.where('vip')})", group.where("vip"),
-                                code="duplicate-vip")
+                first, first_vip = by_address[address]
+                self.diag.error(f"VIP {address} is already used by group '{first}' (at "
+                                f"{first_vip.span})", vip.span, code="duplicate-vip")
             else:
-                by_address[address] = group
+                by_address[address] = (name, vip)
         self._unexplored_faults(groups, cluster)
         self._unheard_hooks(groups)
-        used = {n for g in groups for n in g.candidates}
         for node in cluster.nodes:
-            if node not in used and groups:
+            if node not in placed and groups:
                 self.diag.warning(f"node '{node}' is no group's preferred or possible node",
                                   cluster.node_spans.get(node, cluster.span), code="unused-node")
 

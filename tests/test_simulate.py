@@ -193,6 +193,10 @@ def test_help_lists_every_event(simulate: Callable[..., Run]) -> None:
     (["--offline", "db", "--fault", "db"], "the application of db is not running"),
     (["--offline", "db", "--offline", "db"], "db is already in offline mode"),
     (["--undrain", "n2"], "n2 is not drained"),
+    # not "db is not at rest (mode normal, application up)": it is, and in maintenance
+    (["--maintenance-on", "db", "--fault", "db"],
+     "--fault db: db is in maintenance: the cluster service takes no action for it and "
+     "charges no fault (end it first: --maintenance-off db)"),
     (["--drain", "n2", "--switchover", "www", "n2"], "n2 is drained: it may not host groups"),
     # a typo late in the script is found before anything runs
     (["--fail", "n1", "--join", "n1", "--fault", "stattic"], "did you mean static?"),

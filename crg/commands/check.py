@@ -63,6 +63,8 @@ class Report:
     engine's: identifier + ``/symbolic``)."""
     error: str | None = None
     """A usage problem found only once the file was read (``--max-down`` too large...)."""
+    warned: bool = False
+    """The configuration's warnings are printed already (text, before the search)."""
 
 
 _SEVERITY = (ExitCode.OK, ExitCode.INCONCLUSIVE, ExitCode.VIOLATED, ExitCode.BAD_INPUT,
@@ -261,6 +263,11 @@ def check_file(path: str, args: argparse.Namespace, out: Output | None = None) -
     if getattr(args, "explain_coverage", False):
         report.verdict = explain(report, args)
     elif not getattr(args, "validate_only", False):
+        if out is not None and args.format == "text":
+            # Before a search that may take minutes (or be interrupted): a warning such as
+            # too-few-nodes foretells its verdict, and came only after it.
+            out.diagnostics(report.config.source, report.config.warnings, with_summary=False)
+            report.warned = True
         with _progress(out, path, args) as progress:
             report.verdict = verify(report, args, progress)
     return report
@@ -405,7 +412,8 @@ def print_report(out: Output, report: Report) -> None:
         return
     config = report.config
     assert config is not None
-    out.diagnostics(config.source, config.warnings, with_summary=False)
+    if not report.warned:
+        out.diagnostics(config.source, config.warnings, with_summary=False)
     facts = [count(len(config.nodes), "node"), count(len(config.groups), "group")]
     if config.warnings:
         facts.append(count(len(config.warnings), "warning"))

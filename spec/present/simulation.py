@@ -333,6 +333,11 @@ class Simulation:
                 return (f"switching is disabled: {group} is on the last available node of "
                         "its list")
         elif event.name == "fault":
+            if gv.maintenance:
+                # Not a matter of rest: in maintenance no fault is charged (SPEC.md section 9,
+                # maintenance); the runtime holds what the monitors say until it ends.
+                return (f"{group} is in maintenance: the cluster service takes no action for "
+                        f"it and charges no fault (end it first: --maintenance-off {group})")
             if p.app != "up":
                 where = f" on {p.node}" if p.node else ""
                 return f"the application of {group} is not running (it is {p.app}{where})"

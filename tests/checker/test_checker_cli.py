@@ -655,3 +655,23 @@ def test_junit_of_engine_auto_has_one_case_per_property_as_decided(
     case = next(c for c in broken if c.name == "vip-unique")
     (failure,) = [r for r in case.result if isinstance(r, Failure)]
     assert "Found by z3" in (failure.message or "") and "partition n1" in (failure.text or "")
+
+
+def test_warnings_are_printed_before_the_search(crg: Callable[..., Run],
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # README: the too-few-nodes warning says at once what the check will find, before a
+    # search that may take minutes; it came after the search (and never, on Ctrl-C).
+    path = str(EXAMPLES / "broken" / "two-down.crg")
+    before_search: list[str] = []
+    real = api.check
+
+    def spy(config: object, options: object) -> object:
+        before_search.append(capsys.readouterr().err)
+        return real(config, options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api, "check", spy)
+    result = crg("check", "-j", "1", path)
+    assert result.code == 1
+    assert "warning: group 'orders' runs on 2 nodes" in before_search[0]
+    assert "runs on 2 nodes" not in result.err, "said once"

@@ -124,6 +124,21 @@ def test_comments_stay_where_they_were() -> None:
     )
 
 
+def test_a_comment_inside_a_list_adds_no_blank_line() -> None:
+    # The list's later lines were taken for a blank line after the comment.
+    text = ("cluster c {\n"
+            "  nodes n1  # first\n"
+            "    n2  # second\n"
+            "    n3\n"
+            "  lease 4s\n"
+            "}\n")
+    assert fmt(text) == ("cluster c {\n"
+                         "  nodes n1 n2 n3  # first\n"
+                         "  # second\n"
+                         "  lease 4s\n"
+                         "}\n")
+
+
 @pytest.mark.parametrize("text", ["", "\n\n", "# only a comment", "  # indented\n\n# two\n"])
 def test_files_without_blocks(text: str) -> None:
     out = fmt(text)

@@ -208,3 +208,16 @@ def test_hooks_no_group_notifies_are_a_warning() -> None:
                                     "notify b"):
         text = two.replace("NOTIFY", heard)
         assert not [w for w in parse(text).warnings if w.code == "unheard-hooks"], heard
+
+
+def test_an_instance_without_standby_is_not_said_to_stay_offline() -> None:
+    # Manual failback keeps an instance offline on a possible node; with none, it goes down
+    # with its node and runs there again when it returns (crg simulate --fail n2 --join n2),
+    # so the offline-forever warning was wrong — the no-standby warning says what matters.
+    instance = ('cluster c { nodes n1 n2 }\n'
+                'group h { kind instance vip 10.0.0.2/24 app { start "x" } monitor process '
+                'preferred n2 failback manual%s }\n')
+    alone = parse(instance % "", "t.crg")
+    assert [w.code for w in alone.warnings] == ["no-standby", "unused-node"]
+    assert [w.code for w in parse(instance % " possible n1", "t.crg").warnings] == [
+        "offline-forever"]
