@@ -111,7 +111,15 @@ class HostRuntime:
         store, keys, ttl = self.services.store, self.services.keys, self.services.ttl_ms
         lease = await store.grant(ttl)
         deadline = time.monotonic() + ttl / 1000 + 1.0
+        start_wait_s = self.start_wait_s
         while not await self._register(lease):
+            if start_wait_s:
+                # Its previous run held the key a moment ago: the cluster was running
+                # (perhaps on this node alone, its groups down with it), no cold start.
+                log.info("%s: its previous run's lease still holds its key: it ran a moment "
+                         "ago, so it will not wait for the other nodes (--start-wait)",
+                         self.node)
+                start_wait_s = 0.0
             # Our own key from a run that just ended: its lease runs out shortly.
             if time.monotonic() > deadline:
                 await store.revoke(lease)
@@ -126,7 +134,7 @@ class HostRuntime:
                 lease = await store.grant(ttl)
         self.agent = Agent(self.services, self.node, lease,
                            telemetry=self.metrics or NO_TELEMETRY,
-                           start_wait_s=self.start_wait_s)
+                           start_wait_s=start_wait_s)
         if self.watchdog_kind is not None:
             await self._start_watchdog(self.agent)
         # Running from here on: the agent keeps its lease and rides out a store that does

@@ -8,9 +8,13 @@ the moment it lands (the other nodes are down, as far as the store says). Pacema
 for its peers at start-up for the same reason (``dc-deadtime``).
 
 So an agent with a start wait takes no step of the spec's (no placement, no alert) until
-every node of the configuration is registered, or some group already has an owner (the
-cluster runs: this host joins it, or another agent's wait ended first), or its own wait
-since it registered has passed. Then it acts for good: the gate is never closed again.
+every node of the configuration is registered (but those an operator drained: out of
+service on purpose), or some group already has an owner (the cluster runs: this host
+joins it, or another agent's wait ended first), or its own wait since it registered has
+passed. Then it acts for good: the gate is never closed again. An agent that restarts so
+fast that its previous run's lease still held its node's key (a crash, a watchdog kill
+under systemd's ``Restart=``) does not wait at all: it was running a moment ago, perhaps
+as the last node of the cluster, whose groups went down with it.
 
 This decides nothing the spec does not: every step it holds back stays enabled, and the
 rules take it once the gate opens, from the state as it then is. An asynchronous
@@ -23,9 +27,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
+from crg.dsl.diagnostics import and_list
+from crg.dsl.export import duration_text
 from crg.runtime.commit import Services
-from crg.runtime.store.base import Snapshot
+from crg.runtime.records import SHUTDOWN_MARK
+from crg.runtime.store.base import Entry, Snapshot
 from crg.spec import State
 
 log = logging.getLogger("crg.runtime")
@@ -56,14 +64,15 @@ class StartGate:
         if self.open or not self.missing:
             return None
         return (f"{self.node} waits for {_names(self.missing)} to register before it places "
-                f"any group, {self.left_s():.0f} s of --start-wait left")
+                f"any group, {left_text(self.left_s())} of --start-wait left")
 
     def closed(self, snap: Snapshot, state: State) -> str | None:
         """Why this agent must not act yet on what it read (None: it may act)."""
         if self.open:
             return None
         keys, model = self.s.keys, self.s.model
-        missing = tuple(n for n in model.topology.nodes if snap.get(keys.node(n)) is None)
+        missing = tuple(n for n in model.topology.nodes if snap.get(keys.node(n)) is None
+                        and not _drained_by_operator(snap.get(keys.drained(n))))
         running = any(model.group_vars(state, g).owner
                       for g in range(len(model.groups)))
         left = self.left_s()
@@ -74,14 +83,28 @@ class StartGate:
                 log.info("%s: waits up to %.0f s for %s to register before it places any "
                          "group (--start-wait)", self.node, left, _names(missing))
             return (f"{self.node}: waits for {_names(missing)} to register before it places "
-                    f"any group ({left:.1f} s of --start-wait left)")
+                    f"any group ({left_text(left)} of --start-wait left)")
         self.open, self.missing = True, ()
-        why = ("every node is registered" if not missing
+        why = ("every node is registered (or drained by an operator)" if not missing
                else "the cluster already runs" if running
                else f"--start-wait is over; it acts without {_names(missing)}")
         log.info("%s: starts acting: %s", self.node, why)
         return None
 
 
-def _names(nodes: tuple[str, ...]) -> str:
-    return nodes[0] if len(nodes) == 1 else f"{', '.join(nodes[:-1])} and {nodes[-1]}"
+def _drained_by_operator(mark: Entry | None) -> bool:
+    """A node an operator drained is out of service on purpose: nothing is waited for it.
+    One its own shutdown drained (a clean stop, as of every node of a cluster stopped as a
+    whole) is waited for: it takes its groups back when it starts."""
+    return mark is not None and mark.value != SHUTDOWN_MARK
+
+
+def _names(nodes: Sequence[str]) -> str:
+    return and_list(list(nodes))
+
+
+def left_text(seconds: float) -> str:
+    """``41.5 s``, or from two minutes on ``23m10s`` (a day's wait in seconds is noise)."""
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    return duration_text(int(seconds) * 1000)

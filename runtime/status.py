@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from crg.dsl.diagnostics import and_list
 from crg.dsl.model import Config, Group
 from crg.runtime.address.base import AddressDriver
 from crg.runtime.address.ledger import LedgerDriver
@@ -14,6 +15,7 @@ from crg.runtime.agreement import live_configs
 from crg.runtime.fingerprint import short
 from crg.runtime.observations import Observations
 from crg.runtime.records import Keys
+from crg.runtime.start_gate import left_text
 from crg.runtime.store.base import Snapshot
 from crg.spec import Model, State
 from crg.spec.present.modes import drained_nodes, node_status, node_words, placements
@@ -284,8 +286,8 @@ def title(status: Mapping[str, Any]) -> str:
         if status.get("agent") == "starting":
             where += ", starting"
         if waiting := status.get("waiting"):
-            where += (f", waiting for {', '.join(waiting['for'])} to register: "
-                      f"{waiting['left_s']:g} s of --start-wait left")
+            where += (f", waiting for {and_list(waiting['for'])} to register: "
+                      f"{left_text(waiting['left_s'])} of --start-wait left")
     if status.get("stopping"):
         where += ", stopping"
     return f"cluster {status['cluster']} ({where})"

@@ -17,6 +17,7 @@ from runtime_helpers import FAST_CLUSTER, aserves, eventually, free_vip, run
 
 from crg.dsl import Config, parse
 from crg.runtime.status import title
+from crg.runtime.store.base import Put, Txn
 from crg.spec import ActionKind
 
 pytestmark = pytest.mark.timeout(90)
@@ -202,3 +203,55 @@ def test_a_start_wait_that_cannot_be_is_refused(
     assert result.code == 2, result
     assert said in result.err, result.err
     assert "Traceback" not in result.err
+
+
+def test_a_node_an_operator_drained_is_not_waited_for(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="crg")
+    config, _, hosts = _setup(tmp_path, {"n2": 600.0})
+    n2 = hosts.hosts["n2"]
+
+    async def body() -> None:
+        # n1 was drained by an operator (crg drain n1), then its host went away: it is out
+        # of service on purpose, and n2 starts at once without it.
+        await hosts.views["n2"].commit(Txn({}, (Put(n2.services.keys.drained("n1"), "1"),)))
+        try:
+            await n2.start()
+            await eventually(lambda: hosts.ledger.holder(config.group("web").vip) == "n2",
+                             10, "web's VIP on n2 at once")
+        finally:
+            assert await n2.shutdown()
+            for log in hosts.logs.values():
+                log.close()
+        said = [r.getMessage() for r in caplog.records]
+        assert any("n2: starts acting: every node is registered (or drained by an "
+                   "operator)" in m for m in said), said
+
+    run(body(), 60)
+
+
+def test_an_agent_restarted_while_its_previous_lease_holds_does_not_wait(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="crg")
+    # n2 ran alone (n1 down) and was killed: its groups went down with it, and its key
+    # outlives it for a lease. Started again meanwhile, it must not wait for n1.
+    config, _, hosts = _setup(tmp_path, {"n2": 600.0})
+    n2 = hosts.hosts["n2"]
+
+    async def body() -> None:
+        view = hosts.views["n2"]
+        previous = await view.grant(config.cluster.lease_ms)
+        await view.commit(Txn({}, (Put(n2.services.keys.node("n2"), "{}", previous),)))
+        try:
+            await n2.start()
+            await eventually(lambda: hosts.ledger.holder(config.group("web").vip) == "n2",
+                             10, "web's VIP on n2 at once")
+        finally:
+            assert await n2.shutdown()
+            for log in hosts.logs.values():
+                log.close()
+        said = [r.getMessage() for r in caplog.records]
+        assert any("n2: its previous run's lease still holds its key" in m for m in said), said
+        assert not any("n2: waits up to" in m for m in said), said
+
+    run(body(), 60)
