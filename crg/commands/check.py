@@ -14,6 +14,8 @@ import argparse
 import contextlib
 import dataclasses
 import re
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -367,7 +369,15 @@ def _progress(out: Output | None, path: str, args: argparse.Namespace
         yield None
         return
     if args.format != "text" or not out.stderr.isatty():
-        yield _plain_progress(out, path)
+        plain = PlainProgress(out, path)
+        beat = threading.Thread(target=plain.heartbeat, name="crg-check-heartbeat",
+                                daemon=True)
+        beat.start()
+        try:
+            yield plain.update
+        finally:
+            plain.done.set()
+            beat.join(timeout=1.0)
         return
     from rich.console import Console
     from rich.progress import Progress as Bar
@@ -389,18 +399,33 @@ PLAIN_PROGRESS_S = 30.0
 """How often a search not on a terminal says how far it got."""
 
 
-def _plain_progress(out: Output, path: str) -> Progress:
-    said = [0.0]
+class PlainProgress:
+    """A line every PLAIN_PROGRESS_S: the explicit search's figures when it reports them,
+    else — z3 proving a component, which reports nothing — that the check still runs (a
+    proof of a minute in a CI log was a minute of silence, like a hung job)."""
 
-    def update(states: int, layer: int, seconds: float) -> None:
-        if seconds - said[0] < PLAIN_PROGRESS_S:
-            return
-        said[0] = seconds
+    def __init__(self, out: Output, path: str) -> None:
+        self.out, self.path = out, path
+        self.began = time.monotonic()
+        self.said = self.began
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+
+    def update(self, states: int, layer: int, seconds: float) -> None:
         rate = states / seconds if seconds > 0 else 0.0
-        print(f"crg check {path}: {states:,} states, {count(layer, 'event')} deep, "
-              f"{rate:,.0f} states/s, {seconds:.0f} s", file=out.stderr, flush=True)
+        self._say(f"{states:,} states, {count(layer, 'event')} deep, {rate:,.0f} states/s, "
+                  f"{seconds:.0f} s")
 
-    return update
+    def heartbeat(self) -> None:
+        while not self.done.wait(max(0.05, min(1.0, PLAIN_PROGRESS_S))):
+            self._say(f"still checking, {time.monotonic() - self.began:.0f} s")
+
+    def _say(self, what: str) -> None:
+        with self.lock:
+            if time.monotonic() - self.said < PLAIN_PROGRESS_S:
+                return
+            self.said = time.monotonic()
+            print(f"crg check {self.path}: {what}", file=self.out.stderr, flush=True)
 
 
 def print_report(out: Output, report: Report) -> None:
