@@ -3,11 +3,13 @@
 One run for all files. Each property is a rule; each violation is a result at the
 statement of the group concerned (:mod:`crg.checker.report.locate`), with the
 counterexample as a code flow whose steps point at the groups they touch. Invalid
-configurations are results of the rule ``config``, at each diagnostic.
+configurations are results of the rule ``config``, at each error; the language's warnings
+are results of level warning of the rule ``config-warning``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -16,6 +18,7 @@ from crg.checker.report.locate import span_of
 from crg.checker.report.steps import step_views
 from crg.checker.result import PROPERTIES, CheckReport, Violation
 from crg.dsl import Config, ConfigError
+from crg.dsl.diagnostics import Diagnostic
 from crg.dsl.redact import redact
 from crg.dsl.source import Span
 from crg.spec import STATE_INVARIANTS
@@ -40,7 +43,21 @@ def rules() -> list[dict[str, Any]]:
     out.append({"id": "config", "name": "configuration",
                 "shortDescription": {"text": "The configuration is invalid."},
                 "defaultConfiguration": {"level": "error"}})
+    out.append({"id": "config-warning", "name": "configuration warning",
+                "shortDescription": {"text": "The configuration is valid, but a statement is "
+                                             "likely not what was meant."},
+                "defaultConfiguration": {"level": "warning"}})
     return out
+
+
+def _warnings(path: str, warnings: Sequence[Diagnostic], rule_ids: list[str]
+              ) -> list[dict[str, Any]]:
+    """The language's warnings (no standby, fencing not explored...), as crg check's text
+    prints them: a review tool that showed errors only hid what the text says first."""
+    return [{"ruleId": "config-warning", "ruleIndex": rule_ids.index("config-warning"),
+             "level": "warning", "message": {"text": redact(d.message)},
+             "locations": [_location(path, d.span)],
+             "properties": {"code": d.code}} for d in warnings]
 
 
 def to_sarif(entries: list[tuple[str, Config | None, CheckReport | None, Exception | None,
@@ -58,12 +75,15 @@ def to_sarif(entries: list[tuple[str, Config | None, CheckReport | None, Excepti
                     "ruleId": "config", "ruleIndex": rule_ids.index("config"),
                     "level": "error", "message": {"text": redact(d.message)},
                     "locations": [_location(path, d.span)]})
+            results += _warnings(path, [d for d in problem.diagnostics if not d.is_error],
+                                 rule_ids)
         elif problem is not None:
             results.append({"ruleId": "config", "ruleIndex": rule_ids.index("config"),
                             "level": "error", "message": {"text": redact(str(problem))},
                             "locations": [_location(path, None)]})
         if config is None:
             continue
+        results += _warnings(path, config.warnings, rule_ids)
         by_prop: dict[str, list[tuple[str, Violation]]] = {}
         for engine, found in (("explicit", report.violations if report else []),
                               ("symbolic", symbolic)):

@@ -160,6 +160,10 @@ def test_sarif_is_valid_and_points_at_the_group(crg: Callable[..., Run], safe: s
     # one step, in words: it said "(1 steps; ..."
     assert "after 1 environment event (1 step; found by" in coverage["message"]["text"]
     assert not [r for r in results if safe in json.dumps(r["locations"])]
+    # the warnings the text prints first are there too (SARIF had errors only)
+    warned = by_rule[("config-warning", NO_STANDBY)]
+    assert (warned["level"], warned["properties"]["code"]) == ("warning", "no-standby")
+    assert warned["locations"][0]["physicalLocation"]["region"]["startLine"] == 17
 
 
 def test_sarif_reports_invalid_configs(crg: Callable[..., Run], tmp_path: Path) -> None:
