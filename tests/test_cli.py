@@ -199,8 +199,13 @@ def test_show_text(crg: Callable[..., Run]) -> None:
     lines = result.out.splitlines()
     assert lines[0] == "cluster quickstart: nodes n1 n2 n3"
     assert lines[4].split() == ["group", "kind", "vip", "preferred", "possible", "failback",
-                                "restarts", "monitors", "notify"]
+                                "restarts", "monitors", "notify", "avoid", "fencing", "alerts",
+                                "hooks"]
     assert lines[5].split()[:4] == ["web", "failover", "127.0.0.11/8", "n1"]
+    # what decides placement and who hears of a failure (the summary left them out)
+    assert lines[5].split()[-4:] == ["-", "self", "log", "-"], lines[5]
+    anti = crg("show", str(Path(QUICKSTART).with_name("anti-affinity.crg"))).out.splitlines()
+    assert anti[5].split()[0] == "blue" and anti[5].split()[-4] == "green", anti[5]
     assert "\x1b[" not in result.out + result.err  # plain text when not a terminal
 
 

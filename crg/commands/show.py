@@ -69,7 +69,7 @@ def print_summary(out: Output, config: Config) -> None:
               + ", ".join(sorted(f.value for f in cluster.faults)))
     out.print()
     out.table(("group", "kind", "vip", "preferred", "possible", "failback", "restarts",
-               "monitors", "notify"),
+               "monitors", "notify", "avoid", "fencing", "alerts", "hooks"),
               [_row(group) for group in config.groups])
 
 
@@ -81,4 +81,9 @@ def _row(group: Group) -> list[str]:
         f"{group.restarts} within {duration_text(group.restart_window_ms)}",
         ", ".join(m.kind.value for m in group.monitors),
         ("all" if isinstance(group.notify, OtherGroups) else ", ".join(group.notify)) or "-",
+        # avoid decides placement; fencing, alerts and hooks what a failure does and who
+        # hears of it: a summary without them hid half of what a group is.
+        ", ".join(group.avoid) or "-", group.fencing.value,
+        ", ".join(s.kind.value for s in group.alerts) or "-",
+        ", ".join(s.kind.value for s in group.hooks) or "-",
     ]
