@@ -255,3 +255,26 @@ def test_an_agent_restarted_while_its_previous_lease_holds_does_not_wait(
         assert not any("n2: waits up to" in m for m in said), said
 
     run(body(), 60)
+
+
+def test_draining_the_node_waited_for_ends_the_wait(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="crg")
+    # n1 is gone for good: the operator says so with crg drain n1, and n2 starts at once.
+    config, _, hosts = _setup(tmp_path, {"n2": 600.0})
+    n2 = hosts.hosts["n2"]
+
+    async def body() -> None:
+        try:
+            await n2.start()
+            await eventually(lambda: _waits(hosts, "n2") >= 1, 10, "n2's lane waiting")
+            answer = await n2.command({"op": "drain", "args": ["n1"]})
+            assert answer["result"] == "accepted", answer
+            await eventually(lambda: hosts.ledger.holder(config.group("web").vip) == "n2",
+                             10, "web's VIP on n2")
+        finally:
+            assert await n2.shutdown()
+            for log in hosts.logs.values():
+                log.close()
+
+    run(body(), 60)
