@@ -82,6 +82,8 @@ class StartGate:
                 self._said = True
                 log.info("%s: waits up to %.0f s for %s to register before it places any "
                          "group (--start-wait)", self.node, left, _names(missing))
+                self.s.events.emit({"event": "start-wait", "node": self.node,
+                                    "waiting_for": list(missing), "seconds": round(left, 1)})
             return (f"{self.node}: waits for {_names(missing)} to register before it places "
                     f"any group ({left_text(left)} of --start-wait left)")
         self.open, self.missing = True, ()
@@ -89,6 +91,8 @@ class StartGate:
                else "the cluster already runs" if running
                else f"--start-wait is over; it acts without {_names(missing)}")
         log.info("%s: starts acting: %s", self.node, why)
+        if self._said:  # the event log says the wait ended only if it said it began
+            self.s.events.emit({"event": "start-wait-over", "node": self.node, "reason": why})
         return None
 
 

@@ -116,6 +116,12 @@ def test_once_the_wait_is_over_the_first_host_takes_what_it_can(
         said = [r.getMessage() for r in caplog.records]
         assert any("n2: starts acting: --start-wait is over; it acts without n1" in m
                    for m in said), said
+        # and the events file says when the wait began and how it ended
+        events = [(r["event"], r.get("waiting_for"), r.get("reason"))
+                  for r in hosts.logs["n2"].records if r["event"].startswith("start-wait")]
+        assert events == [("start-wait", ["n1"], None),
+                          ("start-wait-over", None, "--start-wait is over; it acts without "
+                                                    "n1")], events
 
     run(body(), 60)
 
