@@ -33,7 +33,7 @@ from crg.dsl.model import (
     Stop,
     Vip,
 )
-from crg.dsl.parser import parse_tree
+from crg.dsl.parser import MAX_SYNTAX_ERRORS, Rest, parse_tree
 from crg.dsl.resolve import Resolver
 from crg.dsl.source import Source, Span
 from crg.dsl.syntax import Document
@@ -97,9 +97,9 @@ def parse_document(source: Source) -> Document:
     would join the statement into the list (``possible n2, failbak, auto``).
     """
     diagnostics = Collector()
-    tree, comments, syntax_errors = parse_tree(source)
+    tree, comments, syntax_errors, rest = parse_tree(source)
     if syntax_errors:
-        raise ConfigError(source, list(syntax_errors))
+        raise _syntax_failure(source, syntax_errors, rest)
     assert tree is not None
     document = build(tree, comments, diagnostics)
     if diagnostics.has_errors:
@@ -110,6 +110,20 @@ def parse_document(source: Source) -> Document:
     if misread:
         raise ConfigError(source, misread)
     return document
+
+
+def _syntax_failure(source: Source, errors: tuple[Diagnostic, ...], rest: Rest | None
+                    ) -> ConfigError:
+    """The syntax errors, and the misspelt statements after a list (crg.dsl.misread) that
+    the rest of the file shows once their lines are left out: those are found only by
+    resolving, and came one per run after the syntax errors were fixed."""
+    found = list(errors)
+    if rest is not None:
+        probe = Collector()
+        Resolver(source, probe).resolve(build(rest.tree, rest.comments, Collector()))
+        found += [d for d in probe.items if d.code == "syntax"
+                  and not rest.echo(source, d.span.line, d.span.column)]
+    return ConfigError(source, found[:MAX_SYNTAX_ERRORS])
 
 
 def parse(text: str, path: str = "<memory>") -> Config:
@@ -123,9 +137,9 @@ def load(path: str | Path, display: str | None = None) -> Config:
 
 def _resolve(source: Source) -> Config:
     diagnostics = Collector()
-    tree, comments, syntax_errors = parse_tree(source)
+    tree, comments, syntax_errors, rest = parse_tree(source)
     if syntax_errors:
-        raise ConfigError(source, list(syntax_errors))
+        raise _syntax_failure(source, syntax_errors, rest)
     assert tree is not None
     document = build(tree, comments, diagnostics)
     config = Resolver(source, diagnostics).resolve(document)

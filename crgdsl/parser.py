@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -15,25 +16,56 @@ from crg.dsl.syntax import Comment
 
 MAX_SYNTAX_ERRORS = 10
 """Syntax errors reported at most for one file (the first, and those after it that
-:func:`_syntax_errors` can tell are not its echo)."""
+:func:`_syntax_errors` can tell are not its echo, and the misspelt statements after a
+list that the rest of the file shows)."""
 
 
-def parse_tree(source: Source) -> tuple[Tree[Token] | None, tuple[Comment, ...],
-                                        tuple[Diagnostic, ...]]:
-    """Parse ``source``; returns the tree and comments, or the syntax errors (the first
-    one, and the ones after it that are surely errors of their own)."""
+class Rest(NamedTuple):
+    """What is left of a file once the lines of its syntax errors are left out, when that
+    parses: for the checks that need a tree (a misspelt statement after a list)."""
+
+    tree: Tree[Token]
+    comments: tuple[Comment, ...]
+    blanked: tuple[int, ...]
+    """The lines left out (0-based)."""
+
+    def echo(self, source: Source, line: int, column: int) -> bool:
+        """Whether a finding at ``line``, ``column`` (1-based) may be the leaving out's
+        own: on a line left out, or at the first word after one."""
+        lines = source.text.split("\n")
+        return (line - 1 in self.blanked
+                or any(_first_word_after(lines, b, (line, column)) for b in self.blanked))
+
+
+class Parsed(NamedTuple):
+    tree: Tree[Token] | None
+    comments: tuple[Comment, ...]
+    errors: tuple[Diagnostic, ...]
+    """The syntax errors: the first one, and the ones after it that are surely errors of
+    their own (none when ``tree`` is there)."""
+    rest: Rest | None = None
+
+
+def parse_tree(source: Source) -> Parsed:
+    """Parse ``source``: the tree and comments, or the syntax errors."""
     comments: list[Comment] = []
     reset = comment_sink.set(comments)
     try:
         tree = lark().parse(source.text)
     except UnexpectedInput as exc:
-        return None, (), _syntax_errors(source, exc)
+        failed: UnexpectedInput | None = exc
+    else:
+        failed = None
     finally:
         comment_sink.reset(reset)
-    return tree, tuple(comments), ()
+    if failed is not None:
+        errors, rest = _syntax_errors(source, failed)
+        return Parsed(None, (), errors, rest)
+    return Parsed(tree, tuple(comments), ())
 
 
-def _syntax_errors(source: Source, first: UnexpectedInput) -> tuple[Diagnostic, ...]:
+def _syntax_errors(source: Source, first: UnexpectedInput
+                   ) -> tuple[tuple[Diagnostic, ...], Rest | None]:
     """The diagnostic of ``first`` and of the syntax errors after it.
 
     An operator who fixes a file one syntax error per run of ``crg check`` runs it once
@@ -45,6 +77,7 @@ def _syntax_errors(source: Source, first: UnexpectedInput) -> tuple[Diagnostic, 
     blanking's own echo, and is not reported."""
     found = [_syntax_diagnostic(source, first)]
     text, exc = source.text, first
+    blanked: list[int] = []
     while len(found) < MAX_SYNTAX_ERRORS:
         lines = text.split("\n")
         index = (exc.line or 0) - 1
@@ -52,10 +85,13 @@ def _syntax_errors(source: Source, first: UnexpectedInput) -> tuple[Diagnostic, 
                 or "{" in lines[index] or "}" in lines[index]):
             break
         lines[index] = " " * len(lines[index])
+        blanked.append(index)
         text = "\n".join(lines)
+        comments: list[Comment] = []
+        reset = comment_sink.set(comments)
         try:
-            lark().parse(text)
-            break
+            tree = lark().parse(text)
+            return tuple(found), Rest(tree, tuple(comments), tuple(blanked))
         except UnexpectedInput as after:
             if (after.line or 0) <= index + 1:
                 break
@@ -67,7 +103,9 @@ def _syntax_errors(source: Source, first: UnexpectedInput) -> tuple[Diagnostic, 
                 break
             found.append(diagnostic)
             exc = after
-    return tuple(found)
+        finally:
+            comment_sink.reset(reset)
+    return tuple(found), None
 
 
 def _first_word_after(lines: list[str], blanked: int, *at: tuple[int, int]) -> bool:
