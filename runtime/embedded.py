@@ -270,10 +270,8 @@ class EmbeddedCluster:
         """Beyond the spec's state: failure records, failures reported, and the nodes
         that stopped renewing — a crashed node's agent is gone at once, though the others
         notice only when its lease runs out."""
-        cluster = self.config.cluster
         return replace(self.recorded(snap), suspects=await suspects(
-            self.store, snap, self.services.keys, self.nodes, ttl_s=cluster.lease_ms / 1000,
-            silent_s=(cluster.heartbeat_ms + cluster.store_timeout_ms) / 1000,
+            self.store, snap, self.services.keys, self.nodes, self.config.cluster,
             dead=self._crashed()))
 
     def recorded(self, snap: Snapshot) -> Observations:

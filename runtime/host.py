@@ -284,10 +284,7 @@ class HostRuntime:
         cluster = self.config.cluster
         try:
             silent = await suspects(self.services.store, snap, self.services.keys,
-                                    [n for n in cluster.nodes if n != self.node],
-                                    ttl_s=cluster.lease_ms / 1000,
-                                    silent_s=(cluster.heartbeat_ms + cluster.store_timeout_ms)
-                                    / 1000)
+                                    [n for n in cluster.nodes if n != self.node], cluster)
         except StoreError:
             silent = {}
         seen = replace(self.recorded(snap), suspects=silent)

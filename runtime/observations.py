@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crg.dsl.model import Group
+from crg.dsl.model import Cluster, Group
 from crg.runtime.records import Keys, read_group
 from crg.runtime.store.base import Snapshot, Store, StoreError
 
@@ -82,13 +82,15 @@ def window_ends(agents: Iterable[Agent], records: Mapping[str, Mapping[str, Any]
     return out
 
 
-async def suspects(store: Store, snap: Snapshot, keys: Keys, nodes: Iterable[str], *,
-                   ttl_s: float, silent_s: float, dead: Iterable[str] = ()
-                   ) -> dict[str, float]:
-    """Live nodes whose lease has not been renewed for more than ``silent_s`` (an agent
-    renews every heartbeat, each renewal within a store timeout), or which this process
-    knows are ``dead`` (the embedded runtime's crashed agents), each with the seconds
-    until its lease runs out. A lease the store cannot tell about is not suspected."""
+async def suspects(store: Store, snap: Snapshot, keys: Keys, nodes: Iterable[str],
+                   cluster: Cluster, *, dead: Iterable[str] = ()) -> dict[str, float]:
+    """Live nodes whose lease has not been renewed for longer than a heartbeat and a
+    store timeout (an agent renews every heartbeat, each renewal within a store timeout),
+    or which this process knows are ``dead`` (the embedded runtime's crashed agents), each
+    with the seconds until its lease runs out. A lease the store cannot tell about is not
+    suspected."""
+    ttl_s = cluster.lease_ms / 1000
+    silent_s = (cluster.heartbeat_ms + cluster.store_timeout_ms) / 1000
     out = {}
     dead = set(dead)
     for node in nodes:

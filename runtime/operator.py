@@ -367,11 +367,12 @@ class Operator:
         them back onto a node whose agent then killed them at its stop deadline."""
         if event.name != "undrain":
             return None
-        node, s = event.args[0], self.services
-        snap = await s.store.snapshot(s.keys.prefix)
-        mark = snap.get(s.keys.drained(node))
-        if mark is None or mark.value != SHUTDOWN_MARK or snap.get(s.keys.node(node)) is None:
+        node, keys, store = event.args[0], self.services.keys, self.services.store
+        mark = (await store.snapshot(keys.drained(node))).get(keys.drained(node))
+        if mark is None or mark.value != SHUTDOWN_MARK:
             return None
+        if (await store.snapshot(keys.node(node))).get(keys.node(node)) is None:
+            return None  # stopped already: a node that is gone may be undrained, as any
         return (f"{node} is stopping (its agent drained it to stop cleanly and is moving its "
                 "groups away); it takes them back itself when it starts again")
 
@@ -385,11 +386,9 @@ class Operator:
         if event.name != "switchover":
             return None
         node, s = event.args[1], self.services
-        cluster = s.config.cluster
         snap = await s.store.snapshot(s.keys.node(node))
-        silent = await suspects(s.store, snap, s.keys, [node], ttl_s=cluster.lease_ms / 1000,
-                                silent_s=(cluster.heartbeat_ms + cluster.store_timeout_ms)
-                                / 1000, dead=self.dead())
+        silent = await suspects(s.store, snap, s.keys, [node], s.config.cluster,
+                                dead=self.dead())
         if node not in silent:
             return None
         return (f"{node} stopped renewing its lease (it runs out in {silent[node]:g} s): it "
