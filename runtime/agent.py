@@ -18,7 +18,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from crg.dsl.diagnostics import and_list
 from crg.runtime import courier, node_watch, steps
 from crg.runtime.address.base import AddressError
 from crg.runtime.agreement import ConfigWatch
@@ -27,7 +26,7 @@ from crg.runtime.lease import LeaseKeeper
 from crg.runtime.machine import Machine
 from crg.runtime.notices import extra_for, report_after
 from crg.runtime.records import RecordError, facts_of, read_group, unreadable
-from crg.runtime.start_gate import StartGate, left_text
+from crg.runtime.start_gate import StartGate
 from crg.runtime.store.base import Lease, Snapshot, StoreError
 from crg.runtime.tasks import Overtaken, cancel_all, unless
 from crg.runtime.telemetry import NO_TELEMETRY, Telemetry
@@ -113,9 +112,8 @@ class Agent:
         """What this node does, in a few words (systemd's STATUS=)."""
         if self.keeper.cut:
             return f"{self.name} is cut off from the store: fencing"
-        if not self.gate.open and self.gate.missing:
-            return (f"{self.name} waits for {and_list(self.gate.missing)} to register "
-                    f"({left_text(self.gate.left_s())} of --start-wait left)")
+        if (held := self.gate.holding()) is not None:
+            return held
         serving = sorted(g for g, held in self.machine.holdings.facts.items() if "mon" in held)
         return f"{self.name} serves {', '.join(serving) if serving else 'no group'}"
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 
 from crg.dsl.diagnostics import and_list
 from crg.dsl.export import duration_text
@@ -58,12 +57,13 @@ class StartGate:
         return max(0.0, self.wait_s - (time.monotonic() - self.began))
 
     def holding(self) -> str | None:
-        """Why this agent places no group yet, as of its last look (None: it acts), for
-        an operator whose command waited in vain for a group to come to rest: without
-        it, the refusal read as a group stuck for no reason."""
+        """Why this agent places no group yet, as of its last look (None: it acts): its
+        lanes' decision, systemd's STATUS=, and what an operator whose command waited in
+        vain for a group to come to rest is told (the refusal read as a group stuck for
+        no reason)."""
         if self.open or not self.missing:
             return None
-        return (f"{self.node} waits for {_names(self.missing)} to register before it places "
+        return (f"{self.node} waits for {and_list(self.missing)} to register before it places "
                 f"any group, {left_text(self.left_s())} of --start-wait left")
 
     def closed(self, snap: Snapshot, state: State) -> str | None:
@@ -81,15 +81,14 @@ class StartGate:
             if not self._said:
                 self._said = True
                 log.info("%s: waits up to %.0f s for %s to register before it places any "
-                         "group (--start-wait)", self.node, left, _names(missing))
+                         "group (--start-wait)", self.node, left, and_list(missing))
                 self.s.events.emit({"event": "start-wait", "node": self.node,
                                     "waiting_for": list(missing), "seconds": round(left, 1)})
-            return (f"{self.node}: waits for {_names(missing)} to register before it places "
-                    f"any group ({left_text(left)} of --start-wait left)")
+            return self.holding()
         self.open, self.missing = True, ()
         why = ("every node is registered (or drained by an operator)" if not missing
                else "the cluster already runs" if running
-               else f"--start-wait is over; it acts without {_names(missing)}")
+               else f"--start-wait is over; it acts without {and_list(missing)}")
         log.info("%s: starts acting: %s", self.node, why)
         if self._said:  # the event log says the wait ended only if it said it began
             self.s.events.emit({"event": "start-wait-over", "node": self.node, "reason": why})
@@ -101,10 +100,6 @@ def _drained_by_operator(mark: Entry | None) -> bool:
     One its own shutdown drained (a clean stop, as of every node of a cluster stopped as a
     whole) is waited for: it takes its groups back when it starts."""
     return mark is not None and mark.value != SHUTDOWN_MARK
-
-
-def _names(nodes: Sequence[str]) -> str:
-    return and_list(list(nodes))
 
 
 def left_text(seconds: float) -> str:
