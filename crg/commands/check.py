@@ -418,7 +418,10 @@ class PlainProgress:
 
     def heartbeat(self) -> None:
         while not self.done.wait(max(0.05, min(1.0, PLAIN_PROGRESS_S))):
-            self._say(f"still checking, {time.monotonic() - self.began:.0f} s")
+            # On its own thread, a standard error that went away (a closed pipe) would end
+            # in a thread's traceback: the check's own output says so, in the main thread.
+            with contextlib.suppress(OSError):
+                self._say(f"still checking, {time.monotonic() - self.began:.0f} s")
 
     def _say(self, what: str) -> None:
         with self.lock:

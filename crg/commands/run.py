@@ -139,8 +139,8 @@ def run(args: argparse.Namespace) -> int:
                              trace=Path(args.trace) if args.trace else None,
                              events=Path(args.events) if args.events else None,
                              json=args.json, verbose=args.verbose, http=args.http,
-                             garp_refresh_s=refresh_seconds(args.garp_refresh),
-                             start_wait_s=refresh_seconds(args.start_wait) or 0.0)
+                             garp_refresh_s=optional_seconds(args.garp_refresh),
+                             start_wait_s=optional_seconds(args.start_wait) or 0.0)
     launch.setup_logging(args.verbose, args.log_format)
     try:
         return asyncio.run(launch.serve(config, options))
@@ -225,7 +225,8 @@ DURATION = re.compile(r"(?:\d+(?:ms|s|m|h))+")
 GARP_REFRESH_MIN_MS = 1000
 
 
-def refresh_seconds(text: str | None) -> float | None:
+def optional_seconds(text: str | None) -> float | None:
+    """A duration option's seconds (None: not given)."""
     return duration_ms(text) / 1000 if text is not None else None
 
 
