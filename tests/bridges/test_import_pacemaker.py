@@ -324,17 +324,21 @@ def test_meta_attributes_and_utilization_it_does_not_read_are_named(
     assert f"{path}:3:" in err and f"{path}:4:" in err
 
 
+def _with_properties(cib: str, *pairs: tuple[str, str]) -> str:
+    """``cib`` (which has no crm_config) with these cluster properties."""
+    nvpairs = "".join(f'<nvpair id="o-{i}" name="{name}" value="{value}"/>'
+                      for i, (name, value) in enumerate(pairs))
+    return cib.replace("<cib><configuration>", '<cib><configuration><crm_config>'
+                       f'<cluster_property_set id="o">{nvpairs}</cluster_property_set>'
+                       "</crm_config>")
+
+
 def test_cluster_properties_defaults_and_node_attributes_it_does_not_read_are_named(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # maintenance-mode, op_defaults, a rule on rsc_defaults and a node in standby were
     # dropped without a word.
-    cib = TEMPLATED.replace(
-        "<cib><configuration>",
-        '<cib><configuration><crm_config><cluster_property_set id="o">'
-        '<nvpair id="o-v" name="dc-version" value="2.1.5"/>'
-        '<nvpair id="o-m" name="maintenance-mode" value="true"/>'
-        '<nvpair id="o-d" name="dc-deadtime" value="60s"/></cluster_property_set>'
-        "</crm_config>").replace(
+    cib = _with_properties(TEMPLATED, ("dc-version", "2.1.5"), ("maintenance-mode", "true"),
+                           ("dc-deadtime", "60s")).replace(
         '<node id="1" uname="n1"/>', '<node id="1" uname="n1"><instance_attributes id="n1-a">'
         '<nvpair id="n1-s" name="standby" value="on"/></instance_attributes></node>').replace(
         "</resources>", '</resources><rsc_defaults><meta_attributes id="rd">'
@@ -593,11 +597,8 @@ def test_what_was_not_imported_before_an_error_is_said_with_it(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # The error came alone: the warnings about what had been left out before it were met
     # only on the next run, once it was fixed.
-    cib = TEMPLATED.replace(
-        "<cib><configuration>",
-        '<cib><configuration><crm_config><cluster_property_set id="o">'
-        '<nvpair id="o-m" name="maintenance-mode" value="true"/></cluster_property_set>'
-        "</crm_config>").replace('value="10.0.0.1"', 'value="10.0.0.300"')
+    cib = _with_properties(TEMPLATED, ("maintenance-mode", "true")).replace(
+        'value="10.0.0.1"', 'value="10.0.0.300"')
     path = tmp_path / "cib.xml"
     path.write_text(cib)
     assert main(["import", "pacemaker", str(path), "-o", str(tmp_path / "x.crg")]) == 2

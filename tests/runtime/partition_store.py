@@ -79,6 +79,14 @@ class Hosts(NamedTuple):
     logs: dict[str, EventLog]
     hosts: dict[str, HostRuntime]
 
+    async def stop(self) -> None:
+        """Shut every host down in order (one never started has nothing to stop) and
+        close the event logs."""
+        for host in self.hosts.values():
+            assert await host.shutdown(), "its groups did not halt in order"
+        for log in self.logs.values():
+            log.close()
+
 
 def partitionable_hosts(config: Config, folder: Path,
                         nodes: tuple[str, ...] = ("n1", "n2")) -> Hosts:

@@ -347,6 +347,21 @@ cluster {name} {{
 """
 """A two-node cluster block with the suite's fast timing (a format string: ``name``)."""
 
+WEB_TWO_HOSTS = FAST_CLUSTER + """group web {{
+  vip {vip}/8
+  app {{
+    start "python3 -m http.server --bind {{vip}} 8080"
+    stop signal TERM timeout 2s
+  }}
+  monitor http "http://{{vip}}:8080/" every 200ms timeout 150ms fails 2
+  preferred n1
+  possible n2
+  failback auto
+  fencing self
+}}
+"""
+"""One web group on the two nodes of FAST_CLUSTER, n1 its home (``name``, ``vip``)."""
+
 TWO_NODES = FAST_CLUSTER + """group job {{
   vip {vip}/8
   app {{

@@ -22,6 +22,7 @@ import pytest
 from partition_store import PartitionableStore, partitionable_hosts
 from runtime_helpers import (
     FAST_CLUSTER,
+    WEB_TWO_HOSTS,
     RemovalFails,
     aserves,
     eventually,
@@ -45,19 +46,7 @@ from crg.runtime.store.memory import MemoryStore
 
 pytestmark = pytest.mark.timeout(90)
 
-CONFIG = FAST_CLUSTER + """group web {{
-  vip {vip}/8
-  app {{
-    start "python3 -m http.server --bind {{vip}} 8080"
-    stop signal TERM timeout 2s
-  }}
-  monitor http "http://{{vip}}:8080/" every 200ms timeout 150ms fails 2
-  preferred n1
-  possible n2
-  failback auto
-  fencing self
-}}
-"""
+CONFIG = WEB_TWO_HOSTS
 
 
 def test_a_partitioned_host_fences_itself_before_the_other_takes_over(
@@ -495,6 +484,25 @@ STOPPING_CONFIG = FAST_CLUSTER + """group web {{
 """
 
 
+async def _web_runs_on(host: HostRuntime) -> None:
+    """Until web (which ignores SIGTERM: its stop takes 2 s) runs on ``host``."""
+    def pgid() -> int | None:
+        agent = host.agent
+        current = agent.machine.supervisor.instances.get("web") if agent else None
+        return current.pgid if current is not None else None
+
+    await eventually(lambda: ignores_sigterm(pgid()), 20, f"web runs on {host.node}")
+
+
+async def _drained_by_its_shutdown(host: HostRuntime, store: MemoryStore) -> None:
+    drained = host.services.keys.drained(host.node)
+
+    async def is_drained() -> bool:
+        return (await store.snapshot("")).get(drained) is not None
+
+    await eventually(is_drained, 10, f"{host.node} drained by its shutdown")
+
+
 def test_a_stopping_agent_refuses_operator_commands(tmp_path: Path) -> None:
     # Ctrl-C or SIGTERM drains the node; an undrain through its control socket meanwhile
     # brought its groups back, and the shutdown killed them at its deadline.
@@ -510,19 +518,9 @@ def test_a_stopping_agent_refuses_operator_commands(tmp_path: Path) -> None:
         await host.start()
         stopping: asyncio.Task[bool] | None = None
         try:
-            def pid() -> int | None:
-                agent = host.agent
-                current = agent.machine.supervisor.instances.get("web") if agent else None
-                return current.pgid if current is not None else None
-
-            await eventually(lambda: ignores_sigterm(pid()), 20, "web runs on n1")
+            await _web_runs_on(host)
             stopping = asyncio.create_task(host.shutdown())
-            drained = host.services.keys.drained("n1")
-
-            async def is_drained() -> bool:
-                return (await store.snapshot("")).get(drained) is not None
-
-            await eventually(is_drained, 10, "n1 drained by its shutdown")
+            await _drained_by_its_shutdown(host, store)
             assert title(await host.status()) == f"cluster {name} (node n1, stopping)"
             answer = await host.command({"op": "undrain", "args": ["n1"], "wait": True,
                                          "timeout": 5.0})
@@ -554,19 +552,9 @@ def test_an_undrain_of_a_stopping_node_from_another_host_is_refused(tmp_path: Pa
         n1 = hosts["n1"]
         stopping: asyncio.Task[bool] | None = None
         try:
-            def pid() -> int | None:
-                agent = n1.agent
-                current = agent.machine.supervisor.instances.get("web") if agent else None
-                return current.pgid if current is not None else None
-
-            await eventually(lambda: ignores_sigterm(pid()), 20, "web runs on n1")
+            await _web_runs_on(n1)
             stopping = asyncio.create_task(n1.shutdown())
-            drained = n1.services.keys.drained("n1")
-
-            async def is_drained() -> bool:
-                return (await store.snapshot("")).get(drained) is not None
-
-            await eventually(is_drained, 10, "n1 drained by its shutdown")
+            await _drained_by_its_shutdown(n1, store)
             answer = await hosts["n2"].command({"op": "undrain", "args": ["n1"]})
             assert answer["result"] == "refused", answer
             assert ("undrain n1: refused: n1 is stopping (its agent drained it to stop "

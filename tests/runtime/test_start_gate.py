@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cli_run import Run
 from partition_store import Hosts, partitionable_hosts
-from runtime_helpers import FAST_CLUSTER, aserves, eventually, free_vip, run
+from runtime_helpers import WEB_TWO_HOSTS, aserves, eventually, free_vip, run
 
 from crg.dsl import Config, parse
 from crg.runtime.status import title
@@ -22,19 +22,7 @@ from crg.spec import ActionKind
 
 pytestmark = pytest.mark.timeout(90)
 
-CONFIG = FAST_CLUSTER + """group web {{
-  vip {vip}/8
-  app {{
-    start "python3 -m http.server --bind {{vip}} 8080"
-    stop signal TERM timeout 2s
-  }}
-  monitor http "http://{{vip}}:8080/" every 200ms timeout 150ms fails 2
-  preferred n1
-  possible n2
-  failback auto
-  fencing self
-}}
-"""
+CONFIG = WEB_TWO_HOSTS
 
 PLACING = {ActionKind.CLAIM, ActionKind.ACQUIRE_VIP, ActionKind.START_APP,
            ActionKind.ALERT}
@@ -85,10 +73,7 @@ def test_a_cold_start_waits_for_the_preferred_node_and_starts_there_directly(
                             if a.kind in PLACING and a.node == n2_index]
             assert placed_by_n2 == [], placed_by_n2
         finally:
-            for host in hosts.hosts.values():
-                assert await host.shutdown()
-            for log in hosts.logs.values():
-                log.close()
+            await hosts.stop()
         said = [r.getMessage() for r in caplog.records]
         assert any("n2: waits up to 30 s for n1 to register" in m for m in said), said
         assert any("n2: starts acting: every node is registered" in m for m in said), said
@@ -110,9 +95,7 @@ def test_once_the_wait_is_over_the_first_host_takes_what_it_can(
             await eventually(lambda: aserves(f"http://{vip}:8080/"), 10, "web serves on n2")
             assert _waits(hosts, "n2") >= 1  # it did wait first
         finally:
-            assert await n2.shutdown()
-            for log in hosts.logs.values():
-                log.close()
+            await hosts.stop()
         said = [r.getMessage() for r in caplog.records]
         assert any("n2: starts acting: --start-wait is over; it acts without n1" in m
                    for m in said), said
@@ -144,10 +127,7 @@ def test_a_host_that_joins_a_running_cluster_does_not_wait(
                              "n2 acting")
             assert "waiting" not in await n2.status()
         finally:
-            for host in hosts.hosts.values():
-                assert await host.shutdown()
-            for log in hosts.logs.values():
-                log.close()
+            await hosts.stop()
         said = [r.getMessage() for r in caplog.records]
         assert any("n2: starts acting: every node is registered" in m
                    or "n2: starts acting: the cluster already runs" in m for m in said), said
@@ -179,9 +159,7 @@ def test_an_operator_command_on_a_waiting_agent_says_that_it_waits(tmp_path: Pat
                 answer["message"], answer
             assert hosts.ledger.holder(config.group("web").vip) is None
         finally:
-            assert await n2.shutdown()
-            for log in hosts.logs.values():
-                log.close()
+            await hosts.stop()
 
     run(body(), 60)
 
@@ -226,9 +204,7 @@ def test_a_node_an_operator_drained_is_not_waited_for(
             await eventually(lambda: hosts.ledger.holder(config.group("web").vip) == "n2",
                              10, "web's VIP on n2 at once")
         finally:
-            assert await n2.shutdown()
-            for log in hosts.logs.values():
-                log.close()
+            await hosts.stop()
         said = [r.getMessage() for r in caplog.records]
         assert any("n2: starts acting: every node is registered (or drained by an "
                    "operator)" in m for m in said), said
@@ -253,9 +229,7 @@ def test_an_agent_restarted_while_its_previous_lease_holds_does_not_wait(
             await eventually(lambda: hosts.ledger.holder(config.group("web").vip) == "n2",
                              10, "web's VIP on n2 at once")
         finally:
-            assert await n2.shutdown()
-            for log in hosts.logs.values():
-                log.close()
+            await hosts.stop()
         said = [r.getMessage() for r in caplog.records]
         assert any("n2: its previous run's lease still holds its key" in m for m in said), said
         assert not any("n2: waits up to" in m for m in said), said
@@ -279,8 +253,6 @@ def test_draining_the_node_waited_for_ends_the_wait(
             await eventually(lambda: hosts.ledger.holder(config.group("web").vip) == "n2",
                              10, "web's VIP on n2")
         finally:
-            assert await n2.shutdown()
-            for log in hosts.logs.values():
-                log.close()
+            await hosts.stop()
 
     run(body(), 60)
