@@ -158,6 +158,7 @@ def _proof_options(opts: Options, facts: bool) -> ProofOptions:
     return ProofOptions(
         max_down=opts.max_down, faults=opts.faults, compose=opts.compose,
         symmetry=opts.symmetry, facts=facts, jobs=opts.workers,
+        keep_going=opts.explicit_keep_going,
         liveness_states=(EXPLICIT_MAX_STATES if opts.liveness_states is None
                          else opts.liveness_states),
         ranking_s=RANKING_S if opts.liveness_time is None else opts.liveness_time)

@@ -39,6 +39,7 @@ from crg.checker.symbolic.auxiliary import GROUP_AUXILIARIES, NODE_AUXILIARIES
 from crg.checker.symbolic.bmc import Target
 from crg.checker.symbolic.component import (
     HOLDS,
+    STOPPED,
     UNKNOWN,
     VIOLATED,
     ComponentOutcome,
@@ -97,6 +98,9 @@ class ProofOptions:
     """Time for the ranking function of one component (``--liveness-time``)."""
     jobs: int = 1
     """Worker processes for the shapes."""
+    keep_going: bool = True
+    """Decide liveness even in a component whose safety is already violated (``crg check``
+    passes ``--keep-going``: without it, such a component's liveness is left unknown)."""
 
     @staticmethod
     def from_any(options: object) -> ProofOptions:
@@ -112,11 +116,14 @@ class ProofOptions:
         workers = getattr(options, "workers", None)
         if isinstance(workers, int):
             values["jobs"] = workers
+        keep_going = getattr(options, "explicit_keep_going", None)  # --engine both too
+        if isinstance(keep_going, bool):
+            values["keep_going"] = keep_going
         return ProofOptions(**values)
 
     def settings(self) -> Settings:
         return Settings(self.timeout_ms, self.bmc_depth, self.max_k, self.budget_s,
-                        self.lasso_depth, self.ranking, self.ranking_s)
+                        self.lasso_depth, self.ranking, self.ranking_s, self.keep_going)
 
 
 @dataclass(slots=True)
@@ -201,6 +208,7 @@ def prove_parts(topology: Topology, parts: list[tuple[int, ...]],
                     "timeout_ms": opts.timeout_ms, "bmc_depth": opts.bmc_depth,
                     "max_k": opts.max_k, "lasso_depth": opts.lasso_depth,
                     "liveness_states": opts.liveness_states, "ranking": opts.ranking,
+                    "keep_going": opts.keep_going,
                     "liveness_time_s": opts.ranking_s},
     }
     findings = [(tuple(topology.groups[g].name for g in p.groups), _part_findings(p))
@@ -226,7 +234,9 @@ def _prove_part(part: tuple[int, ...], sub: Topology, opts: ProofOptions) -> _Pa
     outcome = prove_component(reduced, settings)
     live = outcome.liveness
     open_ = any(r.verdict == UNKNOWN for r in outcome.results.values())
-    if live is None or live.verdict == UNKNOWN or (live.verdict == HOLDS and open_):
+    stopped = live is not None and live.reason == STOPPED
+    if not stopped and (live is None or live.verdict == UNKNOWN
+                        or (live.verdict == HOLDS and open_)):
         # On the reduced nodes too: the same verdict (see reduction), and several times
         # faster than on every node of a large cluster.
         started = time.perf_counter()

@@ -52,6 +52,16 @@ class Settings:
     ranking_s: float = RANKING_S
     """Time for the ranking function search of one component (``crg check
     --liveness-time``)."""
+    keep_going: bool = True
+    """Look for a livelock even in a component where a safety invariant is already
+    violated (``crg check --keep-going``); otherwise its liveness is left unknown, as the
+    explicit engine stops at its first violation: the verdict is a violation either way,
+    and the ranking function and the lasso search would spend a minute or more on it."""
+
+
+STOPPED = ("not checked: the check stopped at the first violation (--keep-going checks "
+           "it too)")
+"""Why a component's liveness is unknown when a safety violation ended its check."""
 
 
 @dataclass(slots=True)
@@ -106,6 +116,11 @@ def prove_component(topology: Topology, settings: Settings) -> ComponentOutcome:
     if open_targets:
         _decide_open(enc, topology, prover, open_targets, findings, settings, outcome,
                      deadline)
+    if not settings.keep_going and any(r.verdict == VIOLATED
+                                       for r in outcome.results.values()):
+        outcome.liveness = TargetResult(UNKNOWN, STOPPED)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
     _find_livelock(enc, topology, prover, settings, outcome, deadline)
     outcome.seconds = time.perf_counter() - started
     return outcome

@@ -13,8 +13,10 @@ from checker_helpers import EXAMPLES, explicit, liveness_proved_by_z3, strengthe
 from mutants import FAILOVER, LIVENESS
 
 from crg import files
+from crg.checker import Engine, Options, Status, check
 from crg.checker.symbolic import lasso
 from crg.checker.symbolic.api import ProofOptions, prove
+from crg.checker.symbolic.component import STOPPED
 from crg.checker.symbolic.encoding import Encoding
 from crg.checker.symbolic.ranking import find_ranking
 from crg.checker.symbolic.replay import ReplayError
@@ -136,3 +138,19 @@ def test_the_explicit_engine_finds_what_z3_cannot_reach() -> None:
     assert "no fair lasso within 3 steps (z3)" in info["reason"]
     assert result.details["internal_errors"] == []
 
+
+
+@pytest.mark.parametrize("keep_going", [False, True])
+def test_liveness_waits_for_keep_going_after_a_violation(keep_going: bool) -> None:
+    # two-down.crg: z3 finds coverage broken by two crashes; without --keep-going the
+    # component's liveness is not looked for (as the explicit search stops at its first
+    # violation), with it the ranking function proves it
+    config = files.load(str(EXAMPLES / "broken" / "two-down.crg"))
+    report = check(config, Options(engine=Engine.SYMBOLIC, keep_going=keep_going))
+    assert report.status is Status.VIOLATED
+    info = report.symbolic.details["invariants"][LIVENESS]
+    if keep_going:
+        assert info["verdict"] == "holds" and "ranking function" in info["reason"]
+    else:
+        assert info["verdict"] == "unknown" and info["reason"] == STOPPED
+    assert report.symbolic.details["options"]["keep_going"] is keep_going
