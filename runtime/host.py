@@ -302,10 +302,8 @@ class HostRuntime:
     def _waiting(self) -> dict[str, Any]:
         """``waiting``: the nodes this agent waits for at a cold start, and how long it
         waits at most (absent once it acts)."""
-        gate = self.agent.gate if self.agent is not None else None
-        if gate is None or gate.open or not gate.missing:
-            return {}
-        return {"waiting": {"for": list(gate.missing), "left_s": round(gate.left_s(), 1)}}
+        waiting = self.agent.gate.waiting() if self.agent is not None else None
+        return {} if waiting is None else {"waiting": waiting}
 
     def recorded(self, snap: Snapshot) -> Observations:
         """The observations without the suspects (what the HTTP endpoint adds to the

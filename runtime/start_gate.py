@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from crg.dsl.diagnostics import and_list
 from crg.dsl.export import duration_text
@@ -65,6 +66,14 @@ class StartGate:
             return None
         return (f"{self.node} waits for {and_list(self.missing)} to register before it places "
                 f"any group, {left_text(self.left_s())} of --start-wait left")
+
+    def waiting(self) -> dict[str, Any] | None:
+        """What the operator surfaces show while it holds (None: it acts): ``{"for":
+        [NODE...], "left_s"}``, the nodes not registered at its last look and the seconds
+        of the wait left — ``crg status --json``'s ``waiting`` and ``/health``'s."""
+        if self.open or not self.missing:
+            return None
+        return {"for": list(self.missing), "left_s": round(self.left_s(), 1)}
 
     def closed(self, snap: Snapshot, state: State) -> str | None:
         """Why this agent must not act yet on what it read (None: it may act)."""

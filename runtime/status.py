@@ -156,7 +156,7 @@ def rows(status: Mapping[str, Any]) -> list[list[str]]:
     out = []
     for g in status["groups"]:
         restarts = g.get("restarts") or {}
-        mode = g["mode"] + (", maintenance" if g.get("maintenance") else "")
+        mode = mode_text(status, g) + (", maintenance" if g.get("maintenance") else "")
         out.append([g["group"], g["node"] or "-", mode, g["address"],
                     g["vip_holder"] or "-", g["app"],
                     f"{restarts.get('used', 0)}/{restarts.get('budget', 0)}" if restarts
@@ -166,6 +166,22 @@ def rows(status: Mapping[str, Any]) -> list[list[str]]:
                     else "disabled",
                     _alerts(g)])
     return out
+
+
+WAITING_FOR_START = "waiting for start"
+"""The mode column of a group that no node took yet because this node's agent waits for
+the others at a cold start (``crg run --start-wait``)."""
+
+
+def mode_text(status: Mapping[str, Any], group: Mapping[str, Any]) -> str:
+    """The mode as the table shows it: the spec's (``mode`` in ``--json``), but
+    :data:`WAITING_FOR_START` for a group on no node while the agent waits (``waiting``
+    in the status): the spec calls it ``moving``, as a group between two states, which
+    read as a step under way when none is taken until the wait ends (the title says for
+    whom it waits and how long)."""
+    if status.get("waiting") and group.get("node") is None and group["mode"] == "moving":
+        return WAITING_FOR_START
+    return str(group["mode"])
 
 
 def _alerts(group: Mapping[str, Any]) -> str:

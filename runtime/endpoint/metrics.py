@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import collections
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -94,6 +95,15 @@ class Metrics(Telemetry):
         self.running = Gauge("crg_agent_running", "1 while this node's agent runs", registry=r)
         self.lease_valid = Gauge("crg_lease_valid", "1 while this node's lease is valid "
                                  "(renewed in time, not cut off)", registry=r)
+        # A cold start's wait (crg run --start-wait): /health stays 200 meanwhile (the
+        # agent is healthy), so these are what a dashboard or an alert reads.
+        self.start_wait = Gauge("crg_start_wait_remaining_seconds", "seconds of "
+                                "--start-wait left while this agent waits for the other "
+                                "nodes to register before it places any group; 0 once "
+                                "it acts (or without the option)", registry=r)
+        self.start_wait_nodes = Gauge("crg_start_wait_nodes", "nodes this agent waits for "
+                                      "to register before it places any group "
+                                      "(--start-wait); 0 once it acts", registry=r)
         self.node_pending = Gauge("crg_node_events_pending", "service events this node "
                                   "must deliver (to the groups it owns) and has not yet",
                                   registry=r)
@@ -166,12 +176,17 @@ class Metrics(Telemetry):
 
     def observe(self, state: State | None, snap: Snapshot | None, *, running: bool,
                 lease_valid: bool, config_sha256: str | None = None,
-                troubles: Iterable[str] = ()) -> None:
+                troubles: Iterable[str] = (),
+                waiting: Mapping[str, Any] | None = None) -> None:
         """Set the gauges from the spec's state read now (None: unknown, left as they
         were, e.g. while the agent is still starting); ``troubles``: the group of each
-        runtime alert in force here ("" for the node's own)."""
+        runtime alert in force here ("" for the node's own); ``waiting``: what its start
+        gate waits for (:meth:`crg.runtime.start_gate.StartGate.waiting`; None: it
+        acts)."""
         self.running.set(int(running))
         self.lease_valid.set(int(lease_valid))
+        self.start_wait.set(waiting["left_s"] if waiting else 0)
+        self.start_wait_nodes.set(len(waiting["for"]) if waiting else 0)
         counts = collections.Counter(troubles)
         for name in (*(g.name for g in self.config.groups), ""):
             self.troubles.labels(name).set(counts.get(name, 0))

@@ -9,6 +9,17 @@ as ``crg status --json`` gives it (with the runtime's observations: bans until w
 last fault...; not the suspects), plus ``serving``, ``reason`` and ``node_asked``.
 ``GET /metrics``: the Prometheus text exposition of :class:`~crg.runtime.endpoint.metrics.Metrics`.
 
+An agent that waits for the other nodes at a cold start (``crg run --start-wait``:
+:class:`~crg.runtime.start_gate.StartGate`) is healthy: ``/health`` stays 200 and says
+so in its body (``waiting``: the nodes it waits for and the seconds of the wait left, as
+``crg status --json``; its ``reason`` says why). ``/health`` is the health of the
+*agent* — it runs, renews its lease, answers commands — and a wait is part of its
+normal start, bounded by the option; a 503 would have a liveness probe or a supervisor
+restart the agent, which starts its wait over, and a load balancer that checks the
+agent would take a node out that does just what it was told to. Whether a group is
+served is ``/groups/NAME``'s question: 503 on every node while the wait keeps the
+group on none, its ``reason`` saying that the agent waits.
+
 Answers come from the agent's own last view of the store when it is recent (its lanes
 read the store at least every heartbeat), else from a fresh read, else — the store does
 not answer — from that last view: a node whose lease is still valid keeps its groups
@@ -86,6 +97,8 @@ class NodeEndpoint:
         keeper = agent.keeper
         silent = time.monotonic() - keeper.renewed_at
         body["lease_renewed_s_ago"] = round(silent, 3)
+        if (waiting := agent.gate.waiting()) is not None:
+            body["waiting"] = waiting
         if not agent.started:
             return False, {**body, "status": "starting",
                            "reason": f"{self.node}'s agent is starting"}
@@ -97,7 +110,10 @@ class NodeEndpoint:
         if keeper.cut_when_silent and silent >= keeper.cut_after_s:
             return False, {**body, "status": "overdue",
                            "reason": f"its lease was last renewed {silent:.1f} s ago"}
-        return True, {**body, "status": "running", "reason": "running, lease valid"}
+        reason = "running, lease valid"
+        if (held := agent.gate.holding()) is not None:
+            reason += f"; {held}"  # healthy all the same: see the module's docstring
+        return True, {**body, "status": "running", "reason": reason}
 
     # -- /groups/NAME --------------------------------------------------------------------
 
@@ -129,6 +145,9 @@ class NodeEndpoint:
             reason = f"{name} runs here in {entry['mode']} mode"
         elif not ok:
             reason = health["reason"]
+        elif entry["node"] is None and agent is not None \
+                and (held := agent.gate.holding()) is not None:
+            reason = f"{name} runs on no node yet: {held}"
         elif entry["node"] != self.node:
             reason = f"{name} runs on {entry['node'] or 'no node'}, not here"
         else:
@@ -143,14 +162,17 @@ class NodeEndpoint:
         ok, _ = self.health()
         agent = self.agent()
         troubles = [group for group, _ in agent.machine.troubles] if agent else []
+        waiting = agent.gate.waiting() if agent else None
         try:
             read = await self.read()
             snap, state = read if read is not None else (None, None)
             self.metrics.observe(state, snap, running=agent is not None, lease_valid=ok,
-                                 config_sha256=self.config_sha256, troubles=troubles)
+                                 config_sha256=self.config_sha256, troubles=troubles,
+                                 waiting=waiting)
         except RecordError:  # the group gauges keep their last values; the lanes alert
             self.metrics.observe(None, None, running=agent is not None, lease_valid=ok,
-                                 config_sha256=self.config_sha256, troubles=troubles)
+                                 config_sha256=self.config_sha256, troubles=troubles,
+                                 waiting=waiting)
         return Response(200, self.metrics.exposition(), CONTENT_TYPE)
 
     # -- reading -------------------------------------------------------------------------

@@ -89,16 +89,19 @@ class Hosts(NamedTuple):
 
 
 def partitionable_hosts(config: Config, folder: Path,
-                        nodes: tuple[str, ...] = ("n1", "n2")) -> Hosts:
+                        nodes: tuple[str, ...] = ("n1", "n2"), *,
+                        observe: bool = False) -> Hosts:
     """A HostRuntime per node of ``nodes``, each with its own view of one memory store
     (cut one off with ``views[node].cut = True``), its events, trace (``trace-NODE.jsonl``)
-    and run directory under ``folder``, without the fencing watchdog process."""
+    and run directory under ``folder``, without the fencing watchdog process; ``observe``:
+    with metrics and an HTTP endpoint each (``hosts[node].endpoints[node]``, not
+    listening: ask its ``handle``)."""
     shared = MemoryStore()
     ledger = LoopbackDriver()
     views = {n: PartitionableStore(shared) for n in nodes}
     logs = {n: EventLog(folder / f"events-{n}.jsonl") for n in nodes}
     hosts = {n: HostRuntime(config, n, store=views[n], address=ledger, run_dir=folder / n,
                             events=logs[n], trace_path=folder / f"trace-{n}.jsonl",
-                            watchdog="none")
+                            watchdog="none", observe=observe)
              for n in nodes}
     return Hosts(ledger, views, logs, hosts)

@@ -415,3 +415,24 @@ def test_the_modes_of_crg_group_mode_are_the_ones_the_readme_and_help_name() -> 
     (family,) = [f for f in metrics.registry.collect() if f.name == "crg_group_mode"]
     listed = set(family.documentation.split("(", 1)[1].split(")", 1)[0].split(", "))
     assert listed == modes, family.documentation
+
+
+def test_every_metric_of_an_agent_is_in_the_readme() -> None:
+    """The README's table of metrics is what an operator writes dashboards and alerts
+    from: a gauge added without a row there (the start wait's) would go unseen."""
+    from crg.dsl import load
+    from crg.runtime.endpoint.metrics import Metrics
+    from crg.spec import Model
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    table = [line for line in readme.split("**Metrics.**", 1)[1].split("\n\n", 2)[1]
+             .splitlines() if line.startswith("| `")]
+    named = {name for line in table for name in line.split("|")[1].replace("`", "")
+             .replace(",", " ").split()}
+    config = load(root / "examples" / "quickstart.crg")
+    metrics = Metrics(config, Model.from_config(config, compiled=False), "n1")
+    exposed = {family.name + ("_total" if family.type == "counter" else "")
+               for family in metrics.registry.collect()} - {"target"}
+    assert exposed - named == set(), exposed - named
+    assert "crg_start_wait_remaining_seconds" in exposed and "target_info" in named

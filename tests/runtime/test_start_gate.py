@@ -4,18 +4,22 @@ wait is over; the groups then start where the spec puts them with every node up.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_run import Run
 from partition_store import Hosts, partitionable_hosts
+from prometheus_client.parser import text_string_to_metric_families
 from runtime_helpers import WEB_TWO_HOSTS, aserves, eventually, free_vip, run
 
 from crg.dsl import Config, parse
+from crg.runtime.host import HostRuntime
 from crg.runtime.status import title
 from crg.runtime.store.base import Put, Txn
 from crg.spec import ActionKind
@@ -28,11 +32,12 @@ PLACING = {ActionKind.CLAIM, ActionKind.ACQUIRE_VIP, ActionKind.START_APP,
            ActionKind.ALERT}
 
 
-def _setup(tmp_path: Path, wait_s: dict[str, float]) -> tuple[Config, str, Hosts]:
+def _setup(tmp_path: Path, wait_s: dict[str, float],
+           observe: bool = False) -> tuple[Config, str, Hosts]:
     name = f"gate{uuid.uuid4().hex[:8]}"
     vip = free_vip(random.Random(uuid.uuid4().int))
     config = parse(CONFIG.format(name=name, vip=vip), "gate.crg")
-    hosts = partitionable_hosts(config, tmp_path)
+    hosts = partitionable_hosts(config, tmp_path, observe=observe)
     for node, seconds in wait_s.items():
         hosts.hosts[node].start_wait_s = seconds
     return config, vip, hosts
@@ -43,10 +48,26 @@ def _waits(hosts: Hosts, node: str) -> int:
     return 0 if agent is None else sum("waits for n1 to register" in d for d in agent.decisions)
 
 
+async def _ask(host: HostRuntime, path: str) -> tuple[int, Any]:
+    """What the host's HTTP endpoint answers to ``GET path``: JSON decoded, else text."""
+    answer = await host.endpoints[host.node].handle(path)
+    if answer.content_type.startswith("application/json"):
+        return answer.status, json.loads(answer.body)
+    return answer.status, answer.body.decode()
+
+
+async def _gauges(host: HostRuntime) -> dict[str, float]:
+    """The unlabelled samples of the host's /metrics, parsed as Prometheus would."""
+    status, text = await _ask(host, "/metrics")
+    assert status == 200, text
+    return {s.name: s.value for family in text_string_to_metric_families(text)
+            for s in family.samples if not s.labels}
+
+
 def test_a_cold_start_waits_for_the_preferred_node_and_starts_there_directly(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="crg")
-    config, vip, hosts = _setup(tmp_path, {"n1": 30.0, "n2": 30.0})
+    config, vip, hosts = _setup(tmp_path, {"n1": 30.0, "n2": 30.0}, observe=True)
     n2 = hosts.hosts["n2"]
 
     async def body() -> None:
@@ -61,11 +82,35 @@ def test_a_cold_start_waits_for_the_preferred_node_and_starts_there_directly(
             assert "waiting for n1 to register" in title(status)
             assert "waits for n1" in n2.summary()
             assert hosts.ledger.holder(config.group("web").vip) is None
+            # Its HTTP endpoint: healthy (the agent runs as told), saying what it waits
+            # for; web served nowhere, and why; the wait in the metrics.
+            code, health = await _ask(n2, "/health")
+            assert (code, health["status"]) == (200, "running"), health
+            assert health["waiting"]["for"] == ["n1"], health
+            assert 0 < health["waiting"]["left_s"] <= 30, health
+            assert "n2 waits for n1 to register before it places any group" in \
+                health["reason"], health
+            code, web = await _ask(n2, "/groups/web")
+            assert (code, web["serving"], web["node"]) == (503, False, None), web
+            assert web["reason"].startswith("web runs on no node yet: n2 waits for n1 to "
+                                            "register"), web
+            gauges = await _gauges(n2)
+            assert 0 < gauges["crg_start_wait_remaining_seconds"] <= 30, gauges
+            assert gauges["crg_start_wait_nodes"] == 1, gauges
+            assert gauges["crg_lease_valid"] == 1, gauges
             await hosts.hosts["n1"].start()
             await eventually(lambda: hosts.ledger.holder(config.group("web").vip) == "n1",
                              10, "web's VIP on n1")
             await eventually(lambda: aserves(f"http://{vip}:8080/"), 10, "web serves on n1")
             assert "waiting" not in await n2.status()
+            code, health = await _ask(n2, "/health")
+            assert code == 200 and "waiting" not in health, health
+            assert health["reason"] == "running, lease valid", health
+            code, web = await _ask(n2, "/groups/web")
+            assert code == 503 and web["reason"] == "web runs on n1, not here", web
+            gauges = await _gauges(n2)
+            assert gauges["crg_start_wait_remaining_seconds"] == 0, gauges
+            assert gauges["crg_start_wait_nodes"] == 0, gauges
             # Nothing was placed on n2 meanwhile, nor alerted (the stops below move web
             # there, as they drain n1).
             n2_index = config.cluster.nodes.index("n2")
