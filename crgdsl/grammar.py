@@ -77,6 +77,19 @@ def statement_keywords(block: str) -> frozenset[str]:
     return frozenset(keywords(set(accepted)))
 
 
+@functools.cache
+def statement_terminals() -> frozenset[str]:
+    """The terminals that start a block or a statement anywhere: at the top level, in a
+    ``cluster``, ``group`` or ``defaults`` block and in an ``app`` block (those of ``env``
+    are names, and a name goes on a list too: not among them)."""
+    found: set[str] = set()
+    for opening in ("", "cluster b {", "group b {", "defaults {", "group b { app {"):
+        interactive = lark().parse_interactive(opening)
+        interactive.exhaust_lexer()
+        found |= interactive.accepts()  # type: ignore[no-untyped-call]  # untyped in lark
+    return frozenset(found - {"RBRACE", "$END"})
+
+
 def is_statements(block: str, text: str) -> bool:
     """Whether ``text`` is a valid sequence of statements inside a ``block`` block."""
     try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from copy import copy
 from typing import NamedTuple
 
 from lark import Token, Tree
@@ -10,7 +12,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from crg.dsl import misread, slips
 from crg.dsl.diagnostics import Diagnostic, Severity, did_you_mean
-from crg.dsl.grammar import comment_sink, describe, keywords, lark
+from crg.dsl.grammar import comment_sink, describe, keywords, lark, statement_terminals
 from crg.dsl.source import Source, Span
 from crg.dsl.syntax import Comment
 
@@ -86,7 +88,7 @@ def _syntax_errors(source: Source, first: UnexpectedInput
             break
         lines[index] = " " * len(lines[index])
         blanked.append(index)
-        text = "\n".join(lines)
+        before, text = text, "\n".join(lines)
         comments: list[Comment] = []
         reset = comment_sink.set(comments)
         try:
@@ -98,14 +100,97 @@ def _syntax_errors(source: Source, first: UnexpectedInput
             diagnostic = _syntax_diagnostic(Source(source.path, text), after)
             # A misread list (crg.dsl.misread) is found later than it is reported: both
             # places count.
-            if _first_word_after(lines, index, (after.line or 0, after.column or 0),
-                                 (diagnostic.span.line, diagnostic.span.column)):
+            at = (after.line or 0, after.column or 0)
+            if _first_word_after(lines, index, at,
+                                 (diagnostic.span.line, diagnostic.span.column)) and not (
+                    at == (diagnostic.span.line, diagnostic.span.column)
+                    and _cannot_go_on(before, exc, after)):
                 break
             found.append(diagnostic)
             exc = after
         finally:
             comment_sink.reset(reset)
     return tuple(found), None
+
+
+def _cannot_go_on(text: str, broken: UnexpectedInput, after: UnexpectedInput) -> bool:
+    """Whether the error ``after``, at the first word after the line of the error
+    ``broken`` in ``text`` once that line is left out, is an error of its own and not the
+    leaving out's echo: whether that word cannot go on with the statement broken there.
+
+    It could if some tokens that start no statement (values, commas, a statement's own
+    words such as ``within`` or ``every``), fed to the parser where ``broken`` stopped it,
+    lead to a state that accepts the word: a list that went on on the next line, a value
+    written on the line after its keyword. If no such tokens do, the word starts a
+    statement, and leaving the line out changed nothing for it. The search visits each
+    parser stack once, and a list goes round in the same states: it ends. Another
+    statement on the broken line after the error could go on on the next line too: then
+    the word is taken for an echo, as is an error that is not at a word of its own."""
+    start, word = broken.pos_in_stream, after.pos_in_stream
+    if start is None or word is None or start >= word:
+        return False
+    end = text.find("\n", start)
+    broken_word = _WORD.match(text, start)
+    after_it = text[broken_word.end() if broken_word else start + 1:
+                    end if end != -1 else len(text)]
+    if set(_WORD.findall(after_it)) & _statement_words():
+        return False
+    interactive = lark().parse_interactive(text)
+    try:
+        for token in interactive.iter_parse():  # each token is fed after it is given
+            if (token.start_pos or 0) >= start:
+                break
+    except UnexpectedInput:  # the lexer's error at `start`: the tokens before it are fed
+        pass
+    word_may_be = _terminals_at(text, word)
+    conf = copy(interactive.parser_state.parse_conf)
+    conf.callbacks = {}  # a state only, no tree
+    interactive.parser_state.parse_conf = conf
+    stops = statement_terminals() | {"LBRACE", "RBRACE", "$END"}
+    seen: set[tuple[int, ...]] = set()
+    todo = [interactive]
+    while todo:
+        state = todo.pop()
+        stack = tuple(state.parser_state.state_stack)
+        if stack in seen:
+            continue
+        if len(seen) > _MOST_STATES:
+            return False  # not expected of this grammar: an echo, as before
+        seen.add(stack)
+        accepted: set[str] = state.accepts()
+        if accepted & word_may_be:
+            return False
+        for terminal in accepted - stops:
+            following = state.copy(deepcopy_values=False)
+            following.feed_token(Token(terminal, ""))
+            todo.append(following)
+    return True
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_MOST_STATES = 1000
+"""Parser stacks :func:`_cannot_go_on` visits at most (a statement of this grammar has a
+few dozen: its lists and options go round in the same states)."""
+
+
+@functools.cache
+def _statement_words() -> frozenset[str]:
+    return frozenset(str(lark().get_terminal(t).pattern.value) for t in statement_terminals())
+
+
+def _terminals_at(text: str, position: int) -> set[str]:
+    """The terminals the text at ``position`` may be read as (a keyword only where it is the
+    whole word)."""
+    word = _WORD.match(text, position)
+    found = set()
+    for terminal in lark().terminals:
+        match = re.compile(terminal.pattern.to_regexp()).match(text, position)
+        if match is None or terminal.name in ("WS", "COMMENT"):
+            continue
+        if terminal.pattern.type == "str" and word is not None and match.group() != word.group():
+            continue  # 'lease' in 'leases'
+        found.add(terminal.name)
+    return found
 
 
 def _first_word_after(lines: list[str], blanked: int, *at: tuple[int, int]) -> bool:

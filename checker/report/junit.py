@@ -2,31 +2,51 @@
 test case per property as the check decided it (``--engine auto``, whichever engine did),
 or per property and engine (``both``, ``symbolic``: the symbolic engine's are named
 ``<property> (symbolic)``); a violation is a failure (its trace is the text), a property
-the engine did not decide is skipped with the reason, an invalid file is an error."""
+the engine did not decide is skipped with the reason, an invalid file is an error. Each
+of the language's warnings is a passing test case with the warning as its output (see
+``_warning_cases``)."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from crg.checker.report.steps import step_views
 from crg.checker.result import PROPERTIES, CheckReport, Verdict, Violation
 from crg.dsl import ConfigError
+from crg.dsl.diagnostics import Diagnostic, render_one, visible
 from crg.dsl.redact import redact
+from crg.dsl.source import Source
 
-Entry = tuple[str, CheckReport | None, Exception | None, dict[str, Any] | None,
-              list[Violation]]
-"""Per file: its path, the explicit report, the problem that stopped it, the symbolic
-engine's ``{"verdicts", "details"}`` and its counterexamples."""
+
+class Entry(NamedTuple):
+    """One file."""
+
+    path: str
+    report: CheckReport | None
+    """The explicit engine's report."""
+    problem: Exception | None
+    """What stopped the check."""
+    symbolic: dict[str, Any] | None
+    """The symbolic engine's ``{"verdicts", "details"}``."""
+    symbolic_violations: list[Violation]
+    """The symbolic engine's counterexamples."""
+    source: Source | None = None
+    """The configuration's text, where its warnings point."""
+    warnings: Sequence[Diagnostic] = ()
+    """The language's warnings (of an invalid configuration too)."""
 
 
 def to_junit(entries: list[Entry]) -> str:
     root = ET.Element("testsuites", name="crg check")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     seconds = 0.0
-    for path, report, problem, symbolic, symbolic_violations in entries:
+    for path, report, problem, symbolic, symbolic_violations, source, warnings in entries:
         suite = ET.SubElement(root, "testsuite", name=path)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        if source is not None:
+            _warning_cases(suite, path, source, warnings, counts)
         if problem is not None or (report is None and symbolic is None):
             case = ET.SubElement(suite, "testcase", classname=_classname(path),
                                  name="validate", time="0")
@@ -65,6 +85,27 @@ def to_junit(entries: list[Entry]) -> str:
     root.set("time", f"{seconds:.3f}")
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _warning_cases(suite: ET.Element, path: str, source: Source,
+                   warnings: Sequence[Diagnostic], counts: dict[str, int]) -> None:
+    """The language's warnings (no standby, fencing not explored...), which the text prints
+    first and SARIF has as ``config-warning``: one passing test case each, named
+    ``warning: <message>``, its ``<system-out>`` the warning as the text shows it.
+
+    Why a test case and not the suite's ``<system-out>`` or ``<properties>``: GitLab's
+    test report reads test cases only (a suite's output and properties are dropped), and
+    Jenkins shows a suite's output only on the page of a test case that has none of its
+    own. A test case is listed by both, by name, and its output is shown with it. Passing,
+    as the check passes with warnings (exit 0): not a failure, nor skipped (nothing was
+    left unchecked). The name holds no line number, so that a warning keeps its history in
+    Jenkins when lines above it move."""
+    for diagnostic in warnings:
+        case = ET.SubElement(suite, "testcase", classname=_classname(path),
+                             name=f"warning: {visible(redact(diagnostic.message))}",
+                             time="0")
+        ET.SubElement(case, "system-out").text = render_one(source, diagnostic)
+        counts["tests"] += 1
 
 
 def _symbolic_cases(suite: ET.Element, path: str, symbolic: dict[str, Any],

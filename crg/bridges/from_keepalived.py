@@ -22,9 +22,9 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from crg.bridges.crg_writer import Draft, DraftGroup, crg_name, literal
-from crg.bridges.import_notes import Notes
+from crg.bridges.import_notes import Notes, said_with_errors
 from crg.bridges.keepalived_syntax import KeepalivedFile, Stmt, parse_keepalived
-from crg.dsl import ConfigError, Source
+from crg.dsl import Source
 from crg.dsl.export import duration_text
 from crg.dsl.source import NO_SPAN
 
@@ -59,7 +59,18 @@ class _Node:
 
 
 def from_keepalived(sources: list[Source]) -> tuple[Draft, list[Notes]]:
-    nodes = [_node(parse_keepalived(source)) for source in sources]
+    notes: list[Notes] = []  # every file's so far: an error comes with what they say
+    with said_with_errors(notes):
+        draft = _read(sources, notes)
+    return draft, notes
+
+
+def _read(sources: list[Source], notes: list[Notes]) -> Draft:
+    nodes: list[_Node] = []
+    for source in sources:
+        node = _node(parse_keepalived(source))
+        nodes.append(node)
+        notes.append(node.notes)
     names = [n.name for n in nodes]
     for index, node in enumerate(nodes):
         if node.name in names[:index]:
@@ -84,9 +95,8 @@ def from_keepalived(sources: list[Source]) -> tuple[Draft, list[Notes]]:
         draft.groups.append(_group(name, found, nodes, draft))
     if not draft.groups:
         # What was left out (an include not followed...) says why: shown with the error.
-        error = nodes[0].file.error(NO_SPAN, "no vrrp_instance to import")
-        raise ConfigError(nodes[0].file.source, [*nodes[0].notes.items, *error.diagnostics])
-    return draft, [n.notes for n in nodes]
+        raise nodes[0].file.error(NO_SPAN, "no vrrp_instance to import")
+    return draft
 
 
 def _node(file: KeepalivedFile) -> _Node:

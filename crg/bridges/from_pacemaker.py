@@ -24,11 +24,10 @@ from crg.bridges.app_from_pacemaker import (
     primitive_params,
 )
 from crg.bridges.crg_writer import Draft, DraftGroup, Statement, crg_name, literal
-from crg.bridges.import_notes import Notes
+from crg.bridges.import_notes import Notes, said_with_errors
 from crg.bridges.pacemaker_model import INFINITY
 from crg.bridges.pacemaker_time import DurationError, duration_ms, duration_text
 from crg.bridges.xml_source import XmlDocument
-from crg.dsl import ConfigError
 
 VIP_AGENTS = {("ocf", "heartbeat", "IPaddr2"), ("ocf", "heartbeat", "IPaddr"),
               ("ocf", "heartbeat", "IPv6addr")}
@@ -64,12 +63,9 @@ def score(text: str | None) -> int:
 
 def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
     notes = Notes(doc.source)
-    try:
-        return _read_cib(doc, notes), notes
-    except ConfigError as exc:
-        # What was not imported before the error is said with it: fixing the error alone
-        # would otherwise meet those warnings only on the next run.
-        raise ConfigError(exc.source, [*notes.items, *exc.diagnostics]) from None
+    with said_with_errors([notes]):  # what was not imported before an error, with it
+        draft = _read_cib(doc, notes)
+    return draft, notes
 
 
 def _read_cib(doc: XmlDocument, notes: Notes) -> Draft:
@@ -123,8 +119,7 @@ def _read_cib(doc: XmlDocument, notes: Notes) -> Draft:
                           "no group could be imported: crg needs a Pacemaker group of an "
                           "IPaddr2 address and an application (the warnings say why each "
                           "resource was left out)")
-        # The warnings say why each resource was left out: shown with the error.
-        raise error
+        raise error  # the warnings that say why each resource was left out come with it
     return draft
 
 

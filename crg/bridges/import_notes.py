@@ -3,7 +3,10 @@ at the matching place of the written ``.crg`` file."""
 
 from __future__ import annotations
 
-from crg.dsl import Diagnostic, Severity
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from crg.dsl import ConfigError, Diagnostic, Severity
 from crg.dsl.source import Source, Span
 
 
@@ -23,3 +26,28 @@ class Notes:
         if comments is not None and message not in comments:
             comments.append(message)
         return message
+
+
+class ImportFailed(ConfigError):
+    """An import's error, with the warnings said before it, file by file.
+
+    Fixing the error alone would otherwise meet those warnings only on the next run; the
+    command shows them all, then the error. Still a :class:`ConfigError` (the error's own
+    diagnostics), so whatever catches one reports the error.
+    """
+
+    def __init__(self, error: ConfigError, notes: Sequence[Notes]) -> None:
+        super().__init__(error.source, error.diagnostics)
+        self.notes = tuple(notes)
+
+
+@contextmanager
+def said_with_errors(notes: Sequence[Notes]) -> Iterator[None]:
+    """Raise a :class:`ConfigError` of the block as :class:`ImportFailed` with ``notes`` as
+    they are when it is raised (a list may grow within the block, file by file)."""
+    try:
+        yield
+    except ImportFailed:
+        raise
+    except ConfigError as exc:
+        raise ImportFailed(exc, notes) from None

@@ -37,7 +37,7 @@ from crg.errors import ExitCode, FileError
 from crg.output import Output, count
 
 if TYPE_CHECKING:
-    from crg.checker.report.junit import Entry
+    from crg.checker.report import junit
     from crg.checker.result import Report as CheckerReport
     from crg.checker.symbolic.coverage import CoverageReport
     from crg.commands import Subparsers
@@ -233,21 +233,30 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def _junit_entry(report: Report) -> Entry:
+def _junit_entry(report: Report) -> junit.Entry:
     """One file for JUnit. With ``--engine auto``, one test case per property as the
     check decided it, whichever engine did (as the text's table and the JSON's
     ``properties``): a component z3 proved is no skipped explicit case beside a passed
     symbolic one. With ``both`` and ``symbolic``, each engine's cases."""
+    from crg.checker.report.junit import Entry
+
     result = report.result
     explicit = result.explicit if result else None
     symbolic = result.symbolic if result else None
+    problem = report.problem or _error(report)
+    # The warnings, as SARIF's config-warning results: an invalid file's too.
+    if report.config is not None:
+        source, warnings = report.config.source, list(report.config.warnings)
+    elif isinstance(problem, ConfigError):
+        source, warnings = problem.source, [d for d in problem.diagnostics if not d.is_error]
+    else:
+        source, warnings = None, []
     if result is not None and explicit is not None and result.engine == "auto":
         combined = dataclasses.replace(explicit, results=result.results,
                                        seconds=result.seconds)
-        return report.path, combined, report.problem or _error(report), None, []
-    return (report.path, explicit, report.problem or _error(report),
-            symbolic.as_json() if symbolic else None,
-            symbolic.violations if symbolic else [])
+        return Entry(report.path, combined, problem, None, [], source, warnings)
+    return Entry(report.path, explicit, problem, symbolic.as_json() if symbolic else None,
+                 symbolic.violations if symbolic else [], source, warnings)
 
 
 def _error(report: Report) -> Exception | None:

@@ -17,7 +17,7 @@ from crg import files
 from crg.bridges.crg_writer import Draft, draft_text
 from crg.bridges.from_keepalived import from_keepalived
 from crg.bridges.from_pacemaker import from_cib
-from crg.bridges.import_notes import Notes
+from crg.bridges.import_notes import ImportFailed, Notes
 from crg.bridges.xml_source import parse_xml
 from crg.commands import Exits, add_command
 from crg.dsl import ConfigError, parse
@@ -72,7 +72,14 @@ def _keepalived(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
 def run(args: argparse.Namespace) -> int:
     out = Output()
     reader: Callable[[argparse.Namespace], tuple[Draft, list[Notes]]] = args.reader
-    draft, notes = reader(args)
+    try:
+        draft, notes = reader(args)
+    except ImportFailed as failed:
+        # Every warning said before the error, then the error (with its file's summary).
+        for file_notes in failed.notes:
+            out.diagnostics(file_notes.source, file_notes.items, with_summary=False)
+        out.problem(failed)
+        return ExitCode.BAD_INPUT
     path = args.output or f"{draft.name}.crg"
     text = draft_text(draft, path)
     for file_notes in notes:

@@ -268,3 +268,30 @@ def test_a_script_tracked_twice_is_one_monitor(tmp_path: Path,
     assert "warning: track_script lists chk_haproxy again; imported once" in \
         capsys.readouterr().err
     assert len(load(out).groups[0].monitors) == 1
+
+
+def test_what_was_not_imported_before_an_error_is_said_with_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The error came alone: the warnings said before it, in this file or an earlier one,
+    # were met only on the next run, once it was fixed. They come first, then the error.
+    first, second = tmp_path / "lb1.conf", tmp_path / "lb2.conf"
+    first.write_text("global_defs {\n  router_id lb1\n  script_user root\n}\n"
+                     "vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n}\n")
+    second.write_text("global_defs {\n  router_id lb2\n  enable_script_security\n}\n"
+                      "vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.300/24\n"
+                      "  }\n}\n")
+    assert main(["import", "keepalived", str(first), str(second),
+                 "-o", str(tmp_path / "x.crg")]) == 2
+    err = capsys.readouterr().err
+    said = [err.index(f"{first}:3:3: warning: global_defs script_user"),
+            err.index(f"{second}:3:3: warning: global_defs enable_script_security"),
+            err.index(f"{second}:7:5: error: '10.0.0.300/24' is not an IP address")]
+    assert said == sorted(said), err
+    assert "Traceback" not in err
+    # A file that does not parse comes after what was said about the files before it.
+    first.write_text(first.read_text().replace("router_id lb1", "router_id lb1@dc1"))
+    second.write_text("vrrp_instance VI_1 {\n")
+    assert main(["import", "keepalived", str(first), str(second)]) == 2
+    err = capsys.readouterr().err
+    assert (err.index(f"{first}:2:3: warning: router_id 'lb1@dc1': node renamed lb1_dc1")
+            < err.index(f"{second}:1:1: error:")), err

@@ -206,6 +206,34 @@ def test_junit_parses(crg: Callable[..., Run], safe: str) -> None:
     assert xml.failures == 3
 
 
+def test_junit_has_the_warnings_as_passing_cases(crg: Callable[..., Run],
+                                                 tmp_path: Path) -> None:
+    # SARIF had the warnings the text prints first (config-warning); JUnit had none.
+    result = crg("check", "--format", "junit", NO_STANDBY)
+    assert result.code == 1
+    (suite,) = list(JUnitXml.fromstring(result.out))
+    cases = list(suite)
+    warned = [c for c in cases if c.name.startswith("warning: ")]
+    assert [c.name for c in warned] == [
+        "warning: group 'ledger' has no possible node: it cannot fail over"]
+    assert warned[0].is_passed and {c.classname for c in cases} == {warned[0].classname}
+    assert (warned[0].system_out or "").startswith(
+        f"{NO_STANDBY}:17:3: warning: group 'ledger' has no possible node")
+    assert "= hint: add standbys with: possible n2" in (warned[0].system_out or "")
+    assert (suite.tests, suite.failures) == (len(PROPERTIES) + 1, 1)
+    # An invalid file's warnings too, beside its error (as SARIF's).
+    bad = tmp_path / "bad.crg"
+    bad.write_text(Path(NO_STANDBY).read_text().replace(
+        "  preferred n1\n}", "  preferred n1\n  restarts -1\n}", 1), encoding="utf-8")
+    result = crg("check", "--format", "junit", str(bad))
+    assert result.code == 2
+    (suite,) = list(JUnitXml.fromstring(result.out))
+    assert [(c.name, c.is_passed) for c in suite] == [
+        ("warning: group 'ledger' has no possible node: it cannot fail over", True),
+        ("validate", False)]
+    assert (suite.tests, suite.errors) == (2, 1)
+
+
 def test_max_depth_bounds_the_events(crg: Callable[..., Run]) -> None:
     result = crg("check", "--max-depth", "0", NO_FENCING)
     assert result.code == 0

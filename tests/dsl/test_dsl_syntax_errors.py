@@ -55,3 +55,27 @@ def test_an_error_on_a_line_with_a_brace_ends_the_search() -> None:
     text = ("cluster c {\n  nodes n1, n2\n}\ngroup g { vip 7x\n  preferred n1\n}\n"
             "group h {\n  restarts 3 within 7x\n}\n")
     assert [line for line, _ in _errors(text)] == [4]
+
+
+GROUP = 'cluster c {\n  nodes n1, n2\n}\ngroup g {\n  vip 10.0.0.5/24\n  app { start "x" }\n'
+
+
+def test_an_error_at_the_first_word_after_an_error_line_is_reported() -> None:
+    # The word cannot go on with the broken statement (restarts takes a number, 'within'
+    # and a duration, no name): it starts a statement, and its error is its own. It was
+    # taken for the leaving out's echo and kept for the next run, with all after it.
+    text = GROUP + "  restarts three within 10m\n  possibel n2\n  lease 2x\n}\n"
+    assert _errors(text) == [(7, "unexpected name 'three'"),
+                             (8, "unknown statement 'possibel'"),
+                             (9, "unexpected token 'lease'")]
+
+
+@pytest.mark.parametrize("lines", [
+    "  restarts 3 wihtin\n    10m\n",  # a value, on the line after its keyword
+    '  monitor http "http://x/" every 7x\n    timeout 1s\n',  # an option, on the next line
+    "  possible n2, 5,\n    n1\n",  # a list going on on the next line
+    "  restarts 3 within 7x preferred\n    n1\n",  # another statement after the error
+])
+def test_the_echo_of_a_statement_going_on_on_the_next_line_is_not_reported(
+        lines: str) -> None:
+    assert [line for line, _ in _errors(GROUP + lines + "  preferred n1\n}\n")] == [7]
