@@ -52,7 +52,7 @@ def to_junit(entries: list[Entry]) -> str:
                                  name="validate", time="0")
             error = ET.SubElement(case, "error", type="config",
                                   message=_problem_message(problem))
-            error.text = str(problem)
+            error.text = _problem_text(problem)
             counts["tests"] += 1
             counts["errors"] += 1
         suite_seconds = 0.0
@@ -143,6 +143,15 @@ def _classname(path: str) -> str:
 def _problem_message(problem: Exception | None) -> str:
     if isinstance(problem, ConfigError):
         return f"{len(problem.errors)} configuration error(s)"
+    return redact(str(problem)) if problem is not None else "not checked"
+
+
+def _problem_text(problem: Exception | None) -> str:
+    """Every error of an invalid configuration as the text prints it (line, caret, hint):
+    the exception's own text names the first only, and a CI page is where an operator
+    reads them all."""
+    if isinstance(problem, ConfigError):
+        return "\n".join(render_one(problem.source, d) for d in problem.errors)
     return redact(str(problem)) if problem is not None else "not checked"
 
 

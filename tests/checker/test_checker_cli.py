@@ -234,6 +234,21 @@ def test_junit_has_the_warnings_as_passing_cases(crg: Callable[..., Run],
     assert (suite.tests, suite.errors) == (2, 1)
 
 
+def test_junit_lists_every_error_of_an_invalid_file(crg: Callable[..., Run]) -> None:
+    # The validate case's text was the first error only, under "3 configuration error(s)".
+    bad = str(Path(__file__).parents[1] / "dsl" / "corpus" / "syntax-several-errors.crg")
+    text = crg("check", bad)
+    result = crg("check", "--format", "junit", bad)
+    assert text.code == result.code == 2
+    (suite,) = list(JUnitXml.fromstring(result.out))
+    (validate,) = [c for c in suite if c.name == "validate"]
+    (error,) = validate.result
+    errors = [line for line in (error.text or "").splitlines() if ": error: " in line]
+    assert len(errors) == 3 and error.message == "3 configuration error(s)"
+    for line in errors:  # each as the text prints it
+        assert line in text.err + text.out
+
+
 def test_max_depth_bounds_the_events(crg: Callable[..., Run]) -> None:
     result = crg("check", "--max-depth", "0", NO_FENCING)
     assert result.code == 0
