@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import math
 import re
 import threading
 import time
@@ -32,7 +33,7 @@ from crg.checker.options import (
 from crg.commands import add_command, add_format
 from crg.commands._client import duration, seconds
 from crg.dsl import Config, ConfigError, Fault
-from crg.dsl.export import diagnostic_to_dict
+from crg.dsl.export import diagnostic_to_dict, duration_text
 from crg.errors import ExitCode, FileError
 from crg.output import Output, count
 
@@ -508,12 +509,23 @@ def _hint(out: Output, result: CheckerReport) -> None:
     elif result.symbolic is not None and liveness & set(result.undecided) and any(
             words in reasons for words in OUT_OF_TIME):
         out.print("  = hint: z3 ran out of time for the ranking function that would prove "
-                  "liveness; --liveness-time 5m gives it five minutes per component",
-                  err=True)
+                  f"liveness; {_more_time(result.symbolic.details)}", err=True)
     elif result.symbolic is not None and liveness & set(result.undecided):
         out.print("  = hint: components too large for the explicit liveness check; "
                   "--liveness-states N raises its limit (time grows with N), or check "
                   "with --engine explicit", err=True)
+
+
+def _more_time(details: dict[str, Any]) -> str:
+    """The ``--liveness-time`` to try next: five minutes, or twice what the check had when
+    it had that already (to suggest five minutes again after five would waste them; a
+    chase of owners round a cycle of four groups took 7 minutes to bound)."""
+    options = details.get("options")
+    given = options.get("liveness_time_s") if isinstance(options, dict) else None
+    had = float(given) if isinstance(given, int | float) else 0.0
+    minutes = max(5, math.ceil(2 * had / 60))
+    return (f"--liveness-time {minutes}m gives it {count(minutes, 'minute')} per component"
+            + (f" (it had {duration_text(round(had * 1000))})" if had >= 300 else ""))
 
 
 def reports_to_dict(reports: list[Report]) -> dict[str, Any]:

@@ -298,9 +298,15 @@ def test_liveness_time_is_the_ranking_budget_and_the_hint_when_it_runs_out(
     assert result.code == 4
     assert budgets == [120.0]
     assert ("hint: z3 ran out of time for the ranking function that would prove liveness; "
-            "--liveness-time 5m gives it five minutes per component") in result.err
+            "--liveness-time 5m gives it 5 minutes per component") in result.err
     assert crg("check", "--engine", "symbolic", "--liveness-states", "0", safe).code == 4
     assert budgets[-1] == RANKING_S
+    # after five minutes, five again would be wasted: twice what it had
+    result = crg("check", "--engine", "symbolic", "--liveness-states", "0",
+                 "--liveness-time", "5m", safe)
+    assert budgets[-1] == 300.0 and result.code == 4
+    assert ("--liveness-time 10m gives it 10 minutes per component (it had 5m)"
+            in result.err)
 
 
 def test_help_lists_the_exit_codes(crg: Callable[..., Run]) -> None:
