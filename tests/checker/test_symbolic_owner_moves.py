@@ -8,6 +8,7 @@ import dataclasses
 import time
 
 import pytest
+import z3
 from checker_helpers import (
     EXAMPLES,
     G,
@@ -20,6 +21,7 @@ from mutants import LIVENESS
 
 from crg import files
 from crg.checker.result import Verdict
+from crg.checker.symbolic import owner_moves
 from crg.checker.symbolic.api import ProofOptions, prove
 from crg.checker.symbolic.ranking import OWNER_LEVEL, Search, find_ranking
 from crg.spec import KINDS, ActionKind
@@ -145,3 +147,28 @@ def test_owners_are_bounded_a_strongly_connected_set_at_a_time() -> None:
     assert not isinstance(found, str), found
     assert [enc.groups[g].name for g in found.groups] == ["a", "b"]
     assert {prover.templates[i].group for i in found.changing} == {0, 1}
+
+
+def test_the_unrolling_may_take_all_the_time_the_ranking_has(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each unrolling query was capped at six times a query's limit (three minutes), so
+    # --liveness-time 9m gave up after four on a chase that needed six and a half.
+    limits: list[int] = []
+    solver_for = z3.SolverFor
+
+    def recording(logic: str) -> z3.Solver:
+        solver = solver_for(logic)
+        set_ = solver.set
+
+        def set_options(*args: object, **kw: int) -> None:
+            limits.extend(v for k, v in kw.items() if k == "timeout")
+            set_(*args, **kw)
+
+        solver.set = set_options  # type: ignore[method-assign]
+        return solver
+
+    monkeypatch.setattr(owner_moves.z3, "SolverFor", recording)
+    enc, prover = strengthened(PAIR)
+    assert find_ranking(enc, prover, 1_000) is not None
+    # (the prover's own solvers keep a query's limit; the unrollings get the time left)
+    assert any(ms > 6 * prover.timeout_ms for ms in limits)
