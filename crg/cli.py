@@ -36,7 +36,7 @@ from crg.commands import (
 )
 from crg.dsl import ConfigError
 from crg.dsl.redact import redact
-from crg.errors import ExitCode, FileError, Terminated
+from crg.errors import ExitCode, FileError, StreamError, Terminated
 from crg.output import Output
 
 if TYPE_CHECKING:
@@ -134,7 +134,13 @@ def subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentP
 def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run a command; every exception ends here and becomes an exit code."""
     try:
-        return int(run(args))
+        code = int(run(args))
+        Output().flush()
+        return code
+    except StreamError as exc:  # stdout unwritable: what stays buffered must not fail again
+        _silence_stdout()
+        Output().problem(exc)
+        return ExitCode.BAD_INPUT
     except (ConfigError, FileError) as exc:
         Output().problem(exc)
         return ExitCode.BAD_INPUT

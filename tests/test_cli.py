@@ -449,6 +449,50 @@ def test_python_dash_m_crg(tmp_path: Path) -> None:
     assert f"{bad}:2:27: error: unknown statement 'preferd'" in failed.stderr
 
 
+def _crg_process(*argv: str, **popen: Any) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CRG_DEBUG": "0"}
+    return subprocess.run([sys.executable, "-m", "crg", *argv], text=True, env=env,
+                          check=False, **popen)
+
+
+@pytest.mark.parametrize("argv", [["show", QUICKSTART], ["show", "--format", "json", QUICKSTART],
+                                  ["check", "--validate-only", QUICKSTART],
+                                  ["export", "pacemaker", QUICKSTART]])
+def test_a_full_disk_on_stdout_is_bad_input_not_a_bug(argv: list[str]) -> None:
+    """``crg show x.crg > /dev/full`` (or a full disk): the result cannot be given. It was
+    an OSError out of the command, reported as a bug in crg (exit 3)."""
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        done = _crg_process(*argv, stdout=full, stderr=subprocess.PIPE)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "crg: error: cannot write standard output: No space left on device")
+    assert "internal error" not in done.stderr
+
+
+def test_a_closed_stdout_is_bad_input_not_a_bug() -> None:
+    """``crg show x.crg >&-``: Python leaves ``sys.stdout`` None, whose ``write`` was an
+    AttributeError reported as a bug in crg."""
+    done = _crg_process("show", QUICKSTART, stderr=subprocess.PIPE,
+                        preexec_fn=lambda: os.close(1))
+    assert (done.returncode, done.stderr) == (
+        2, "crg: error: cannot write standard output: it is closed\n")
+
+
+@pytest.mark.parametrize("stderr", ["full", "closed"])
+def test_an_unwritable_stderr_keeps_the_exit_code(stderr: str) -> None:
+    """The diagnostics have nowhere to go, but the exit code still says what happened: it
+    was 1, Python's own for the traceback of a failed write of the error message."""
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        popen: dict[str, Any] = ({"stderr": full} if stderr == "full"
+                                 else {"preexec_fn": lambda: os.close(2)})
+        bad = _crg_process("check", "--validate-only", "/nonexistent.crg",
+                           stdout=subprocess.PIPE, **popen)
+        good = _crg_process("check", "--validate-only", QUICKSTART,
+                            stdout=subprocess.PIPE, **popen)
+    assert bad.returncode == 2
+    assert (good.returncode, good.stdout) == (0, f"{QUICKSTART}: ok (3 nodes, 3 groups)\n")
+
+
 # --- operator commands ------------------------------------------------------------------
 
 

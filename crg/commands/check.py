@@ -377,7 +377,7 @@ def _progress(out: Output | None, path: str, args: argparse.Namespace
     if out is None:
         yield None
         return
-    if args.format != "text" or not out.stderr.isatty():
+    if args.format != "text" or not out.err_is_terminal:
         plain = PlainProgress(out, path)
         beat = threading.Thread(target=plain.heartbeat, name="crg-check-heartbeat",
                                 daemon=True)
@@ -437,7 +437,7 @@ class PlainProgress:
             if time.monotonic() - self.said < PLAIN_PROGRESS_S:
                 return
             self.said = time.monotonic()
-            print(f"crg check {self.path}: {what}", file=self.out.stderr, flush=True)
+            self.out.print(f"crg check {self.path}: {what}", err=True)
 
 
 def print_report(out: Output, report: Report) -> None:
