@@ -6,6 +6,7 @@ Adding a subcommand is one line in :data:`COMMANDS` (see :mod:`crg.commands`).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import traceback
@@ -85,12 +86,16 @@ RUNTIME_COMMANDS = ("status", "switchover", "clear", "offline", "online", "drain
                     "cleanup", "maintenance", "crash", "join")
 
 
-def misplaced_config(argv: list[str]) -> str | None:
+def misplaced_config(argv: list[str], parser: argparse.ArgumentParser) -> str | None:
     """The message for ``crg status web.crg`` and the like, else None (argparse would
-    only say "unrecognized arguments")."""
+    only say "unrecognized arguments"). An option's value is not a file given by
+    mistake: ``--run-dir /srv/web.crg`` is a run directory."""
     if not argv or argv[0] not in RUNTIME_COMMANDS:
         return None
-    files = [a for a in argv[1:] if a.endswith(".crg")]
+    takes_value = {option for action in subcommand(parser, argv[0])._actions
+                   if action.nargs != 0 for option in action.option_strings}
+    files = [a for previous, a in itertools.pairwise(argv)
+             if a.endswith(".crg") and not a.startswith("-") and previous not in takes_value]
     if not files:
         return None
     return (f"crg {argv[0]} reads no configuration file: it asks the runtime that "
@@ -100,10 +105,10 @@ def misplaced_config(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
-    if (message := misplaced_config(arguments)) is not None:
+    parser = build_parser()
+    if (message := misplaced_config(arguments, parser)) is not None:
         Output().error(message)
         return ExitCode.BAD_INPUT
-    parser = build_parser()
     try:
         args = parse(parser, arguments)
     except SystemExit as exc:  # argparse exits by itself for --help, --version and misuse

@@ -102,6 +102,19 @@ def test_a_config_file_given_to_a_runtime_command_is_named(crg: Callable[..., Ru
     assert f"drop '{file}'" in result.err and "--cluster NAME" in result.err
 
 
+@pytest.mark.parametrize("argv", [["status", "--run-dir", "/nonexistent/web.crg"],
+                                  ["status", "--run-dir=/nonexistent/web.crg"],
+                                  ["drain", "--cluster", "web.crg", "n1"]])
+def test_an_option_value_ending_in_crg_is_not_a_misplaced_config(crg: Callable[..., Run],
+                                                                 argv: list[str]) -> None:
+    """A run directory may be named anything: ``--run-dir /srv/web.crg`` was refused with
+    "crg status reads no configuration file ... drop '/srv/web.crg'"."""
+    result = crg(*argv)
+    assert result.code == 2
+    assert "reads no configuration file" not in result.err
+    assert "no crg runtime" in result.err
+
+
 def test_every_registered_command_has_register_and_run() -> None:
     for command in cli.COMMANDS:
         assert callable(command.register) and callable(command.run)
