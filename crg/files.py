@@ -6,6 +6,7 @@ import os
 import shutil
 import stat
 import sys
+from collections.abc import Iterable
 
 from crg.dsl import Config, Source, decode_source, read_capped, read_source
 from crg.dsl import parse as _parse
@@ -60,3 +61,19 @@ def write(path: str, text: str) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise FileError(path, exc.strerror or str(exc), "write") from None
+
+
+def check_output(output: str, inputs: Iterable[str]) -> None:
+    """Raise FileError when ``output`` (``-o OUT``) is one of the ``inputs`` (the same file
+    under any name): the result would replace what it was made from (``crg export
+    pacemaker -o web.crg web.crg`` put a CIB where the configuration was)."""
+    for path in inputs:
+        if path == STDIN:
+            continue
+        try:
+            same = os.path.samefile(output, path)
+        except OSError:  # either is missing: not the same file (reading says the rest)
+            same = False
+        if same:
+            raise FileError(output, f"it is the input file {path}: it would be replaced by "
+                                    "the output; choose another -o", "write")

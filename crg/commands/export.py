@@ -52,6 +52,8 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = Output()
+    if args.output:
+        files.check_output(args.output, [args.file])
     config = files.load(args.file)
     exported, warnings = to_pacemaker(config)
     notes = [_one_line(config.source.path, w) for w in warnings]

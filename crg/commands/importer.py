@@ -71,6 +71,8 @@ def _keepalived(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
 
 def run(args: argparse.Namespace) -> int:
     out = Output()
+    if args.output:
+        files.check_output(args.output, args.files if "files" in args else [args.file])
     reader: Callable[[argparse.Namespace], tuple[Draft, list[Notes]]] = args.reader
     try:
         draft, notes = reader(args)
