@@ -26,6 +26,12 @@ def read(path: str) -> Source:
         raise FileError(path, exc.strerror or str(exc)) from None
 
 
+def output(value: str) -> str | None:
+    """The value of ``-o OUT`` (an argparse type): ``-`` is standard output (None), as
+    ``-`` is standard input for a file read; it wrote a file named ``-``."""
+    return None if value == STDIN else value
+
+
 def load(path: str) -> Config:
     """Read, parse and validate one configuration; raises FileError or ConfigError."""
     source = read(path)

@@ -45,8 +45,8 @@ def register(subparsers: Subparsers) -> None:
     pacemaker.add_argument("--format", choices=("cib", "pcs"), default="cib",
                            help="cib: a CIB XML document for cibadmin or crm_verify; pcs: a "
                                 "shell script of pcs commands (default: cib)")
-    pacemaker.add_argument("-o", "--output", metavar="OUT",
-                           help="write to OUT instead of standard output")
+    pacemaker.add_argument("-o", "--output", metavar="OUT", type=files.output,
+                           help="write to OUT instead of standard output (-: standard output)")
     pacemaker.set_defaults(run=run)
 
 

@@ -400,3 +400,17 @@ def test_the_output_may_not_be_the_configuration(tmp_path: Path, through: str,
     assert source.read_text() == config_text()
     assert (f"crg: error: cannot write '{output}': it is the input file {source}: it would "
             "be replaced by the output; choose another -o") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["export", "pacemaker"], ["import", "keepalived"]])
+def test_output_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str],
+                                        argv: list[str]) -> None:
+    """``-o -`` wrote a file named ``-`` (where ``-`` is standard input for every file
+    crg reads)."""
+    monkeypatch.chdir(tmp_path)
+    source = ROOT / "examples" / "quickstart.crg" if argv[0] == "export" else (
+        Path(__file__).parent / "data" / "keepalived-lb1.conf")
+    assert main([*argv, "-o", "-", str(source)]) == 0
+    assert capsys.readouterr().out.startswith("<cib " if argv[0] == "export" else "# Imported")
+    assert not (tmp_path / "-").exists()
