@@ -208,9 +208,13 @@ def run(args: argparse.Namespace) -> int:
             return ExitCode.BAD_INPUT
     reports = []
     if getattr(args, "out", None):
-        from crg.checker.report.itf import file_stems
+        from crg.checker.report import itf
 
-        args.itf_stems = file_stems(args.files)  # unique trace names for all files
+        try:
+            itf.prepare(args.out)  # before the check: a mistaken --out is said at once
+        except itf.TraceWriteError as exc:
+            raise FileError(exc.path, exc.reason, "write") from None
+        args.itf_stems = itf.file_stems(args.files)  # unique trace names for all files
     for path in args.files:
         report = check_file(path, args, out)
         reports.append(report)

@@ -80,6 +80,34 @@ def test_an_out_that_is_a_file_is_named_as_not_a_directory(crg: Callable[..., Ru
     assert f"cannot write '{taken}': not a directory" in result.err
 
 
+@pytest.mark.parametrize("out", ["file", "/proc/crg-no-such-dir"])
+def test_a_mistaken_out_is_said_before_the_check(crg: Callable[..., Run], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 out: str) -> None:
+    """--out was first looked at when the first trace was written, after the search (an
+    hour, for a large configuration), whose verdict was then dropped for the error."""
+    taken = tmp_path / "traces"
+    taken.write_text("a file, not a folder\n")
+
+    def never(*args: object) -> None:
+        raise AssertionError("the check ran")
+
+    monkeypatch.setattr(check_command, "verify", never)
+    where = str(taken) if out == "file" else out
+    result = crg("check", NO_FENCING, "--out", where)
+    assert result.code == 2
+    assert result.err.startswith(f"crg: error: cannot write '{where}': ")
+    assert result.out == ""
+
+
+def test_out_is_made_with_its_parents(crg: Callable[..., Run], tmp_path: Path) -> None:
+    result = crg("check", NO_FENCING, "--out", str(tmp_path / "a" / "b"))
+    assert result.code == 1
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == [
+        "no-fencing.app-exclusive.itf.json", "no-fencing.vip-held.itf.json",
+        "no-fencing.vip-unique.itf.json"]
+
+
 def test_violation_exits_1_with_the_trace(crg: Callable[..., Run], tmp_path: Path) -> None:
     result = crg("check", NO_FENCING, "--out", str(tmp_path))
     assert result.code == 1
