@@ -178,11 +178,22 @@ def _positive(text: str) -> int:
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
+MIN_MEMORY = 2**20
+"""The smallest --memory: less holds no search (the check's own process takes tens of
+MiB), and ``--memory 4`` (bytes, without a unit) is 4G with the unit forgotten."""
+
+
 def _size(text: str) -> int:
     found = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)i?b?\s*", text.lower())
     if found is None or int(found.group(1)) == 0:
         raise argparse.ArgumentTypeError(f"not a size: '{text}' (examples: 512M, 4G)")
-    return int(found.group(1)) * _UNITS[found.group(2)]
+    size = int(found.group(1)) * _UNITS[found.group(2)]
+    if size < MIN_MEMORY:
+        unit = "" if found.group(2) else " (a number without a unit is bytes)"
+        raise argparse.ArgumentTypeError(f"'{text}' is {count(size, 'byte')}{unit}: too "
+                                         "little for a check, which needs 1M at least "
+                                         "(examples: 512M, 4G)")
+    return size
 
 
 def _faults(text: str) -> frozenset[Fault]:

@@ -441,6 +441,19 @@ def test_options_that_do_not_go_together_exit_2(crg: Callable[..., Run],
     assert result.err and "Traceback" not in result.err
 
 
+@pytest.mark.parametrize(("memory", "said"), [
+    ("4", "'4' is 4 bytes (a number without a unit is bytes): too little for a check"),
+    ("512k", "'512k' is 524288 bytes: too little for a check"),
+])
+def test_a_memory_budget_too_small_for_any_search_is_a_usage_error(
+        crg: Callable[..., Run], memory: str, said: str) -> None:
+    """``--memory 4`` (4G, the unit forgotten) was taken as 4 bytes: every search stopped
+    at once, and --engine auto handed the whole check to z3 without a word."""
+    result = crg("check", "--max-depth", "0", "--memory", memory, NO_STANDBY)
+    assert result.code == 2
+    assert f"argument --memory: {said}, which needs 1M at least" in result.err
+
+
 def test_a_search_at_its_budget_is_inconclusive(crg: Callable[..., Run], safe: str) -> None:
     result = crg("check", "--engine", "explicit", "--max-states", "20", safe)
     assert result.code == 4
