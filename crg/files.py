@@ -20,6 +20,8 @@ def read(path: str) -> Source:
     bytes are not UTF-8."""
     try:
         if path == STDIN:
+            if sys.stdin is None:  # started with standard input closed (<&-)
+                raise FileError(path, "standard input is closed")
             return decode_source(read_capped(sys.stdin.buffer), "<stdin>")
         return read_source(path)
     except OSError as exc:

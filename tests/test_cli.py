@@ -506,6 +506,17 @@ def test_an_unwritable_stderr_keeps_the_exit_code(stderr: str) -> None:
     assert (good.returncode, good.stdout) == (0, f"{QUICKSTART}: ok (3 nodes, 3 groups)\n")
 
 
+@pytest.mark.parametrize("argv", [["check", "--validate-only", "-"], ["fmt", "-"],
+                                  ["import", "pacemaker", "-"]])
+def test_a_closed_stdin_named_as_the_file_is_unreadable(argv: list[str]) -> None:
+    """``crg check - <&-``: ``sys.stdin`` is None, and ``.buffer`` of it was an internal
+    error (exit 3)."""
+    done = _crg_process(*argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        preexec_fn=lambda: os.close(0))
+    assert (done.returncode, done.stderr) == (
+        2, "crg: error: cannot read '-': standard input is closed\n")
+
+
 # --- operator commands ------------------------------------------------------------------
 
 
