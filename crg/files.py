@@ -6,7 +6,7 @@ import os
 import shutil
 import stat
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from crg.dsl import Config, Source, decode_source, read_capped, read_source
 from crg.dsl import parse as _parse
@@ -32,6 +32,14 @@ def output(value: str) -> str | None:
     """The value of ``-o OUT`` (an argparse type): ``-`` is standard output (None), as
     ``-`` is standard input for a file read; it wrote a file named ``-``."""
     return None if value == STDIN else value
+
+
+def stdin_once(paths: Sequence[str]) -> None:
+    """FileError when ``-`` is named more than once: standard input is read whole the
+    first time, and the second ``-`` was an empty file ("no cluster block")."""
+    if (times := paths.count(STDIN)) > 1:
+        raise FileError(STDIN, f"named {times} times, and standard input can be read only "
+                               "once")
 
 
 def load(path: str) -> Config:

@@ -365,6 +365,21 @@ def test_fmt_stdin(crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> 
     assert (result.code, result.out) == (0, "group g {\n  kind instance\n}\n")
 
 
+@pytest.mark.parametrize("argv", [["check", "--validate-only", "-", "-"],
+                                  ["fmt", "--check", "-", QUICKSTART, "-"],
+                                  ["import", "keepalived", "-", "-"]])
+def test_stdin_named_twice_is_said_so(crg: Callable[..., Run],
+                                      monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
+    """The second ``-`` read what the first left — nothing — and was reported as an
+    empty configuration ("no cluster block") after the first was said to be fine."""
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(Path(QUICKSTART).read_bytes())))
+    result = crg(*argv)
+    assert result.code == 2
+    assert result.err == ("crg: error: cannot read '-': named 2 times, and standard input "
+                          "can be read only once\n")
+    assert result.out == ""
+
+
 def test_fmt_bad_syntax(crg: Callable[..., Run], write: Callable[[str, str], str]) -> None:
     path = write("bad.crg", "group g {")
     result = crg("fmt", path, QUICKSTART)

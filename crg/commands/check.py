@@ -209,6 +209,7 @@ def _faults(text: str) -> frozenset[Fault]:
 
 def run(args: argparse.Namespace) -> int:
     out = Output()
+    files.stdin_once(args.files)
     if getattr(args, "explain_coverage", False):
         if getattr(args, "validate_only", False):
             out.error("--explain-coverage and --validate-only do not go together: the one "

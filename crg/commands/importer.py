@@ -68,6 +68,7 @@ def _pacemaker(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
 
 
 def _keepalived(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
+    files.stdin_once(args.files)
     return from_keepalived([files.read(path) for path in args.files])
 
 
