@@ -72,7 +72,10 @@ def _run(topology: Topology, parts: list[tuple[int, ...]], opts: Options) -> Rep
     if engine is not Engine.SYMBOLIC:
         from crg.checker.explicit.engine import explore
 
-        budget = Budget.make(opts.memory, opts.max_states, opts.workers,
+        # The memory is shared by the searches that run at once: no more than there are
+        # components, however many processes -j allows (-j 64 on one component gave
+        # its one search a 64th of the memory).
+        budget = Budget.make(opts.memory, opts.max_states, min(opts.workers, len(parts)),
                              _state_bits(topology, parts))
         cap = opts.auto_states if engine is Engine.AUTO else None
         explicit = explore(topology, parts, opts, budget, cap)

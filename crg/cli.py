@@ -6,6 +6,7 @@ Adding a subcommand is one line in :data:`COMMANDS` (see :mod:`crg.commands`).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import traceback
@@ -36,7 +37,7 @@ from crg.commands import (
 )
 from crg.dsl import ConfigError
 from crg.dsl.redact import redact
-from crg.errors import ExitCode, FileError, Terminated
+from crg.errors import ExitCode, FileError, StreamError, Terminated
 from crg.output import Output
 
 if TYPE_CHECKING:
@@ -85,12 +86,16 @@ RUNTIME_COMMANDS = ("status", "switchover", "clear", "offline", "online", "drain
                     "cleanup", "maintenance", "crash", "join")
 
 
-def misplaced_config(argv: list[str]) -> str | None:
+def misplaced_config(argv: list[str], parser: argparse.ArgumentParser) -> str | None:
     """The message for ``crg status web.crg`` and the like, else None (argparse would
-    only say "unrecognized arguments")."""
+    only say "unrecognized arguments"). An option's value is not a file given by
+    mistake: ``--run-dir /srv/web.crg`` is a run directory."""
     if not argv or argv[0] not in RUNTIME_COMMANDS:
         return None
-    files = [a for a in argv[1:] if a.endswith(".crg")]
+    takes_value = {option for action in subcommand(parser, argv[0])._actions
+                   if action.nargs != 0 for option in action.option_strings}
+    files = [a for previous, a in itertools.pairwise(argv)
+             if a.endswith(".crg") and not a.startswith("-") and previous not in takes_value]
     if not files:
         return None
     return (f"crg {argv[0]} reads no configuration file: it asks the runtime that "
@@ -100,10 +105,10 @@ def misplaced_config(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
-    if (message := misplaced_config(arguments)) is not None:
+    parser = build_parser()
+    if (message := misplaced_config(arguments, parser)) is not None:
         Output().error(message)
         return ExitCode.BAD_INPUT
-    parser = build_parser()
     try:
         args = parse(parser, arguments)
     except SystemExit as exc:  # argparse exits by itself for --help, --version and misuse
@@ -134,7 +139,13 @@ def subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentP
 def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run a command; every exception ends here and becomes an exit code."""
     try:
-        return int(run(args))
+        code = int(run(args))
+        Output().flush()
+        return code
+    except StreamError as exc:  # stdout unwritable: what stays buffered must not fail again
+        _silence_stdout()
+        Output().problem(exc)
+        return ExitCode.BAD_INPUT
     except (ConfigError, FileError) as exc:
         Output().problem(exc)
         return ExitCode.BAD_INPUT

@@ -47,3 +47,14 @@ class FileError(Exception):
         super().__init__(f"cannot {action} '{path}': {reason}")
         self.path = path
         self.reason = reason
+
+
+class StreamError(FileError):
+    """Standard output cannot be written: a full disk, an I/O error, or no standard output
+    at all (``crg show x.crg >&-``). The result could not be given: bad input from the
+    environment, not a bug (a reader that went away is BrokenPipeError, not this)."""
+
+    def __init__(self, stream: str, reason: str) -> None:
+        Exception.__init__(self, f"cannot write {stream}: {reason}")
+        self.path = stream
+        self.reason = reason

@@ -6,6 +6,7 @@ import os
 import shutil
 import stat
 import sys
+from collections.abc import Iterable, Sequence
 
 from crg.dsl import Config, Source, decode_source, read_capped, read_source
 from crg.dsl import parse as _parse
@@ -19,10 +20,26 @@ def read(path: str) -> Source:
     bytes are not UTF-8."""
     try:
         if path == STDIN:
+            if sys.stdin is None:  # started with standard input closed (<&-)
+                raise FileError(path, "standard input is closed")
             return decode_source(read_capped(sys.stdin.buffer), "<stdin>")
         return read_source(path)
     except OSError as exc:
         raise FileError(path, exc.strerror or str(exc)) from None
+
+
+def output(value: str) -> str | None:
+    """The value of ``-o OUT`` (an argparse type): ``-`` is standard output (None), as
+    ``-`` is standard input for a file read; it wrote a file named ``-``."""
+    return None if value == STDIN else value
+
+
+def stdin_once(paths: Sequence[str]) -> None:
+    """FileError when ``-`` is named more than once: standard input is read whole the
+    first time, and the second ``-`` was an empty file ("no cluster block")."""
+    if (times := paths.count(STDIN)) > 1:
+        raise FileError(STDIN, f"named {times} times, and standard input can be read only "
+                               "once")
 
 
 def load(path: str) -> Config:
@@ -60,3 +77,19 @@ def write(path: str, text: str) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise FileError(path, exc.strerror or str(exc), "write") from None
+
+
+def check_output(output: str, inputs: Iterable[str]) -> None:
+    """Raise FileError when ``output`` (``-o OUT``) is one of the ``inputs`` (the same file
+    under any name): the result would replace what it was made from (``crg export
+    pacemaker -o web.crg web.crg`` put a CIB where the configuration was)."""
+    for path in inputs:
+        if path == STDIN:
+            continue
+        try:
+            same = os.path.samefile(output, path)
+        except OSError:  # either is missing: not the same file (reading says the rest)
+            same = False
+        if same:
+            raise FileError(output, f"it is the input file {path}: it would be replaced by "
+                                    "the output; choose another -o", "write")

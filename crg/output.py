@@ -6,9 +6,10 @@ same text gets colour and bold locations, never different words. JSON is always 
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -18,7 +19,7 @@ from rich.text import Text
 from crg.dsl.diagnostics import ConfigError, Diagnostic, render_one, summary
 from crg.dsl.redact import redact
 from crg.dsl.source import NO_SPAN, Source
-from crg.errors import FileError
+from crg.errors import FileError, StreamError
 from crg.spec.present.words import count
 
 __all__ = ["Output", "count"]
@@ -47,20 +48,48 @@ class Output:
         self._rich_out = _is_terminal(self.stdout) if color is None else color
         self._rich_err = _is_terminal(self.stderr) if color is None else color
 
+    @property
+    def err_is_terminal(self) -> bool:
+        return _is_terminal(self.stderr)
+
     # -- plain lines -------------------------------------------------------------------
 
     def print(self, text: str | Text = "", *, err: bool = False, style: str | None = None) -> None:
-        stream, rich = (self.stderr, self._rich_err) if err else (self.stdout, self._rich_out)
-        if rich:
+        if self._rich_err if err else self._rich_out:
             # soft_wrap: never insert line breaks into long paths or commands.
-            _console(stream, soft_wrap=True).print(
-                text if isinstance(text, Text) else Text(text, style=style or ""))
+            self._write(err, lambda stream: _console(stream, soft_wrap=True).print(
+                text if isinstance(text, Text) else Text(text, style=style or "")))
         else:
-            stream.write(f"{text.plain if isinstance(text, Text) else text}\n")
+            line = f"{text.plain if isinstance(text, Text) else text}\n"
+            self._write(err, lambda stream: stream.write(line))
 
     def raw(self, text: str) -> None:
         """Exactly ``text`` to stdout (formatted files, diffs, JSON)."""
-        self.stdout.write(text)
+        self._write(False, lambda stream: stream.write(text))
+
+    def flush(self) -> None:
+        """Push out what stdout buffered: a full disk may only show here, and would
+        otherwise surface after the command, where no error can be reported."""
+        self._write(False, lambda stream: stream.flush())
+
+    def _write(self, err: bool, write: Callable[[TextIO], object]) -> None:
+        """``write(stream)``; a stdout that cannot be written (a full disk, an I/O error,
+        closed: ``>&-`` leaves ``sys.stdout`` None) raises :class:`StreamError` — the
+        result was not given — and a reader gone away BrokenPipeError, as it is. A
+        stderr that cannot be written is let be: a diagnostic has nowhere else to go, and
+        the exit code says what happened all the same."""
+        stream = self.stderr if err else self.stdout
+        try:
+            if stream is None:
+                raise OSError(errno.EBADF, "it is closed")
+            write(stream)
+        except BrokenPipeError:
+            if not err:
+                raise
+        except (OSError, ValueError) as exc:  # ValueError: a closed file object
+            if not err:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise StreamError("standard output", reason) from None
 
     def json(self, data: Any) -> None:
         self.raw(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -76,6 +76,11 @@ def read(lines: Iterable[str]) -> tuple[dict[str, Any], list[tuple[int, dict[str
                 raise TraceError(f"line {number}: not JSON ({exc.msg})") from None
             pending = (number, exc.msg)  # the last line, unless another follows
             continue
+        except (ValueError, RecursionError):
+            # A number of more digits than int() takes (4300), or lists nested deeper
+            # than the decoder recurses: no record of a trace is either.
+            raise TraceError(f"line {number}: not a trace record (a number too long, or "
+                             "JSON nested too deeply)") from None
         if not isinstance(data, dict):
             raise TraceError(f"line {number}: not a JSON object")
         if head is None:
@@ -108,6 +113,10 @@ def check(config: Config, lines: Iterable[str]) -> Result:
     if head.get("nodes") != nodes or head.get("groups") != groups:
         raise TraceError(f"the trace is of nodes {head.get('nodes')} and groups "
                          f"{head.get('groups')}, the configuration has {nodes} and {groups}")
+    node = head.get("node")
+    if node is not None and node not in nodes:
+        raise TraceError(f"the trace's header names node {node!r}, which is not a node of "
+                         f"the configuration ({', '.join(nodes)})")
     if not same_configuration(head, config):
         # An edited configuration may have other rules (a budget, a failback) under the
         # same names: its replay would report a step that was legal when it ran.
@@ -120,11 +129,15 @@ def check(config: Config, lines: Iterable[str]) -> Result:
     # interpreted: a trace is a few thousand steps, not worth compiling every group
     model = Model.from_config(config, max_down=len(nodes), faults=frozenset(Fault),
                               compiled=False)
-    node = head.get("node")
     state: State = model.initial()
     expected_seq = 1
     for number, record in records:
         seq = record.get("seq")
+        if isinstance(seq, int) and seq < expected_seq:
+            result.problem = (f"step {seq} comes after step {expected_seq - 1}: a step "
+                              "recorded twice, or out of order")
+            result.line = number
+            return result
         if isinstance(seq, int) and seq != expected_seq:
             # The runtime could not write them (a full disk for longer than its queue
             # lasted: its sink-recovered event counts them): nothing after can be checked.
@@ -137,10 +150,11 @@ def check(config: Config, lines: Iterable[str]) -> Result:
         expected_seq += 1
         try:
             action = parse_action(model, record)
-            recorded = int(record["state"])
-            before = int(record.get("before", state)) if node is not None else state
         except (KeyError, ValueError, TypeError) as exc:
             raise TraceError(f"line {number}: {exc}") from None
+        recorded = _state(model, record, "state", number)
+        before = (_state(model, record, "before", number) if "before" in record else state
+                  ) if node is not None else state
         text = describe(model, action)
         problem = step_problem(model, action, before, recorded, node,
                                max_down=config.cluster.max_down)
@@ -155,6 +169,30 @@ def check(config: Config, lines: Iterable[str]) -> Result:
         if model.is_quiescent(state):
             result.settled += 1
     return result
+
+
+def _state(model: Model, record: dict[str, Any], key: str, number: int) -> State:
+    """The state the record gives under ``key``: a whole number, written as a string (as
+    :mod:`crg.runtime.trace` writes it) or not, that fits the configuration's layout."""
+    value = record.get(key)
+    if value is None:
+        raise TraceError(f"line {number}: no {key!r} in the record")
+    if isinstance(value, bool) or not isinstance(value, int | str) or (
+            isinstance(value, str) and not (value.isascii() and value.isdigit())):
+        raise TraceError(f"line {number}: the {key} {_short(value)} is not a state (a "
+                         "whole number)")
+    layout = model.layout
+    width = layout.nodes_width + layout.n_groups * layout.group_width
+    # The length first: int() refuses a string of more than 4300 digits.
+    if len(str(value).lstrip("-0")) > len(str(1 << width)) or not 0 <= int(value) < 1 << width:
+        raise TraceError(f"line {number}: the {key} {_short(value)} is not a state of "
+                         f"this configuration (a whole number from 0 to 2**{width} - 1)")
+    return int(value)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
 
 
 def _after(model: Model, state: State, action: Action) -> State:

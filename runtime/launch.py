@@ -349,7 +349,16 @@ def answering(runtime: EmbeddedCluster | HostRuntime) -> control.Handler:
     answer that says so (not a connection closed on the client)."""
     from crg.runtime.operator import CommandError
 
+    name = runtime.config.cluster.name
+
     async def answer(request: Mapping[str, Any]) -> dict[str, Any]:
+        # A client given --run-dir and --cluster both sends the name: the run directory
+        # chose this runtime, and a command meant for another cluster must not be done.
+        wanted = request.get("cluster")
+        if wanted is not None and wanted != name:
+            raise CommandError(f"the runtime at this run directory runs cluster '{name}', "
+                               f"not '{wanted}': --run-dir and --cluster name different "
+                               "runtimes; nothing was done")
         try:
             return await runtime.command(request)
         except RecordError as exc:

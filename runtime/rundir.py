@@ -35,7 +35,10 @@ class RunDirError(Exception):
 
 def base_dir() -> Path:
     xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if xdg:
+    # A relative one is ignored, as the XDG base directory specification asks: the run
+    # directory would depend on the working directory, and crg status, run from
+    # another one, would not find the runtime.
+    if xdg and os.path.isabs(xdg):
         return Path(xdg) / "crg"
     return Path(f"/tmp/crg-{os.getuid()}")
 

@@ -102,6 +102,19 @@ def test_a_config_file_given_to_a_runtime_command_is_named(crg: Callable[..., Ru
     assert f"drop '{file}'" in result.err and "--cluster NAME" in result.err
 
 
+@pytest.mark.parametrize("argv", [["status", "--run-dir", "/nonexistent/web.crg"],
+                                  ["status", "--run-dir=/nonexistent/web.crg"],
+                                  ["drain", "--cluster", "web.crg", "n1"]])
+def test_an_option_value_ending_in_crg_is_not_a_misplaced_config(crg: Callable[..., Run],
+                                                                 argv: list[str]) -> None:
+    """A run directory may be named anything: ``--run-dir /srv/web.crg`` was refused with
+    "crg status reads no configuration file ... drop '/srv/web.crg'"."""
+    result = crg(*argv)
+    assert result.code == 2
+    assert "reads no configuration file" not in result.err
+    assert "no crg runtime" in result.err
+
+
 def test_every_registered_command_has_register_and_run() -> None:
     for command in cli.COMMANDS:
         assert callable(command.register) and callable(command.run)
@@ -352,6 +365,21 @@ def test_fmt_stdin(crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> 
     assert (result.code, result.out) == (0, "group g {\n  kind instance\n}\n")
 
 
+@pytest.mark.parametrize("argv", [["check", "--validate-only", "-", "-"],
+                                  ["fmt", "--check", "-", QUICKSTART, "-"],
+                                  ["import", "keepalived", "-", "-"]])
+def test_stdin_named_twice_is_said_so(crg: Callable[..., Run],
+                                      monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
+    """The second ``-`` read what the first left — nothing — and was reported as an
+    empty configuration ("no cluster block") after the first was said to be fine."""
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(Path(QUICKSTART).read_bytes())))
+    result = crg(*argv)
+    assert result.code == 2
+    assert result.err == ("crg: error: cannot read '-': named 2 times, and standard input "
+                          "can be read only once\n")
+    assert result.out == ""
+
+
 def test_fmt_bad_syntax(crg: Callable[..., Run], write: Callable[[str, str], str]) -> None:
     path = write("bad.crg", "group g {")
     result = crg("fmt", path, QUICKSTART)
@@ -447,6 +475,61 @@ def test_python_dash_m_crg(tmp_path: Path) -> None:
     assert failed.returncode == 2
     assert "Traceback" not in failed.stderr
     assert f"{bad}:2:27: error: unknown statement 'preferd'" in failed.stderr
+
+
+def _crg_process(*argv: str, **popen: Any) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CRG_DEBUG": "0"}
+    return subprocess.run([sys.executable, "-m", "crg", *argv], text=True, env=env,
+                          check=False, **popen)
+
+
+@pytest.mark.parametrize("argv", [["show", QUICKSTART], ["show", "--format", "json", QUICKSTART],
+                                  ["check", "--validate-only", QUICKSTART],
+                                  ["export", "pacemaker", QUICKSTART]])
+def test_a_full_disk_on_stdout_is_bad_input_not_a_bug(argv: list[str]) -> None:
+    """``crg show x.crg > /dev/full`` (or a full disk): the result cannot be given. It was
+    an OSError out of the command, reported as a bug in crg (exit 3)."""
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        done = _crg_process(*argv, stdout=full, stderr=subprocess.PIPE)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "crg: error: cannot write standard output: No space left on device")
+    assert "internal error" not in done.stderr
+
+
+def test_a_closed_stdout_is_bad_input_not_a_bug() -> None:
+    """``crg show x.crg >&-``: Python leaves ``sys.stdout`` None, whose ``write`` was an
+    AttributeError reported as a bug in crg."""
+    done = _crg_process("show", QUICKSTART, stderr=subprocess.PIPE,
+                        preexec_fn=lambda: os.close(1))
+    assert (done.returncode, done.stderr) == (
+        2, "crg: error: cannot write standard output: it is closed\n")
+
+
+@pytest.mark.parametrize("stderr", ["full", "closed"])
+def test_an_unwritable_stderr_keeps_the_exit_code(stderr: str) -> None:
+    """The diagnostics have nowhere to go, but the exit code still says what happened: it
+    was 1, Python's own for the traceback of a failed write of the error message."""
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        popen: dict[str, Any] = ({"stderr": full} if stderr == "full"
+                                 else {"preexec_fn": lambda: os.close(2)})
+        bad = _crg_process("check", "--validate-only", "/nonexistent.crg",
+                           stdout=subprocess.PIPE, **popen)
+        good = _crg_process("check", "--validate-only", QUICKSTART,
+                            stdout=subprocess.PIPE, **popen)
+    assert bad.returncode == 2
+    assert (good.returncode, good.stdout) == (0, f"{QUICKSTART}: ok (3 nodes, 3 groups)\n")
+
+
+@pytest.mark.parametrize("argv", [["check", "--validate-only", "-"], ["fmt", "-"],
+                                  ["import", "pacemaker", "-"]])
+def test_a_closed_stdin_named_as_the_file_is_unreadable(argv: list[str]) -> None:
+    """``crg check - <&-``: ``sys.stdin`` is None, and ``.buffer`` of it was an internal
+    error (exit 3)."""
+    done = _crg_process(*argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        preexec_fn=lambda: os.close(0))
+    assert (done.returncode, done.stderr) == (
+        2, "crg: error: cannot read '-': standard input is closed\n")
 
 
 # --- operator commands ------------------------------------------------------------------

@@ -229,6 +229,25 @@ def test_usage_errors_exit_2(simulate: Callable[..., Run], argv: list[str]) -> N
     assert "usage: crg simulate" in result.err
 
 
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--switchover", "www", WEB_TIER], f"--switchover took '{WEB_TIER}' as its NODE "
+                                        f"(--switchover www {WEB_TIER})"),
+    (["--cleanup", "www", WEB_TIER], f"--cleanup took '{WEB_TIER}' as its NODE "
+                                     f"(--cleanup www {WEB_TIER})"),
+    (["--fail", "n1", "--fault", WEB_TIER], f"--fault took '{WEB_TIER}' as its GROUP "
+                                            f"(--fault {WEB_TIER})"),
+    (["--fail", "typo.crg"], "--fail took 'typo.crg' as its NODE (--fail typo.crg)"),
+])
+def test_a_file_taken_by_an_event_is_named(simulate: Callable[..., Run], argv: list[str],
+                                           said: str) -> None:
+    """``crg simulate --switchover www web-tier.crg``: argparse gives the file to the
+    event, and FILE is missing. It said "name a configuration FILE", which the user did."""
+    result = simulate(*argv)
+    assert result.code == 2
+    assert result.err == (f"crg: error: crg simulate: no configuration FILE: {said}; name "
+                          "FILE before the events\n")
+
+
 def test_missing_file_exits_2(simulate: Callable[..., Run], tmp_path: Path) -> None:
     result = simulate(str(tmp_path / "nope.crg"), "--fail", "n1")
     assert result.code == 2

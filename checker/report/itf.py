@@ -128,17 +128,28 @@ def file_name(config_path: str, violation: Violation, engine: str = "explicit",
     return f"{stem}.{ident}{tag}.itf.json"
 
 
-def write(out_dir: str, config_path: str, violation: Violation,
-          engine: str = "explicit", stem: str | None = None) -> str:
-    """Write the violation's trace under ``out_dir``; returns the file's path."""
-    path = Path(out_dir) / file_name(config_path, violation, engine, stem)
+def prepare(out_dir: str) -> None:
+    """Make ``out_dir`` (and its parents) if it is missing; TraceWriteError if it cannot
+    be, or is not a directory. ``crg check --out`` calls it before the check, so that a
+    mistaken --out is said at once, not after a search of an hour whose verdict it
+    dropped."""
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         # mkdir would say "File exists" of the trace's path, naming neither the problem
         # nor what was given
         raise TraceWriteError(out_dir, "not a directory (--out names the folder the traces "
                               "are written to)")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TraceWriteError(out_dir, exc.strerror or str(exc)) from None
+
+
+def write(out_dir: str, config_path: str, violation: Violation,
+          engine: str = "explicit", stem: str | None = None) -> str:
+    """Write the violation's trace under ``out_dir``; returns the file's path."""
+    path = Path(out_dir) / file_name(config_path, violation, engine, stem)
+    prepare(out_dir)
+    try:
         path.write_text(json.dumps(to_itf(violation, config_path), indent=1) + "\n",
                         encoding="utf-8")
     except OSError as exc:

@@ -179,11 +179,22 @@ def _positive(text: str) -> int:
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
+MIN_MEMORY = 2**20
+"""The smallest --memory: less holds no search (the check's own process takes tens of
+MiB), and ``--memory 4`` (bytes, without a unit) is 4G with the unit forgotten."""
+
+
 def _size(text: str) -> int:
     found = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)i?b?\s*", text.lower())
     if found is None or int(found.group(1)) == 0:
         raise argparse.ArgumentTypeError(f"not a size: '{text}' (examples: 512M, 4G)")
-    return int(found.group(1)) * _UNITS[found.group(2)]
+    size = int(found.group(1)) * _UNITS[found.group(2)]
+    if size < MIN_MEMORY:
+        unit = "" if found.group(2) else " (a number without a unit is bytes)"
+        raise argparse.ArgumentTypeError(f"'{text}' is {count(size, 'byte')}{unit}: too "
+                                         "little for a check, which needs 1M at least "
+                                         "(examples: 512M, 4G)")
+    return size
 
 
 def _faults(text: str) -> frozenset[Fault]:
@@ -199,6 +210,7 @@ def _faults(text: str) -> frozenset[Fault]:
 
 def run(args: argparse.Namespace) -> int:
     out = Output()
+    files.stdin_once(args.files)
     if getattr(args, "explain_coverage", False):
         if getattr(args, "validate_only", False):
             out.error("--explain-coverage and --validate-only do not go together: the one "
@@ -209,9 +221,13 @@ def run(args: argparse.Namespace) -> int:
             return ExitCode.BAD_INPUT
     reports = []
     if getattr(args, "out", None):
-        from crg.checker.report.itf import file_stems
+        from crg.checker.report import itf
 
-        args.itf_stems = file_stems(args.files)  # unique trace names for all files
+        try:
+            itf.prepare(args.out)  # before the check: a mistaken --out is said at once
+        except itf.TraceWriteError as exc:
+            raise FileError(exc.path, exc.reason, "write") from None
+        args.itf_stems = itf.file_stems(args.files)  # unique trace names for all files
     for path in args.files:
         report = check_file(path, args, out)
         reports.append(report)
@@ -378,7 +394,7 @@ def _progress(out: Output | None, path: str, args: argparse.Namespace
     if out is None:
         yield None
         return
-    if args.format != "text" or not out.stderr.isatty():
+    if args.format != "text" or not out.err_is_terminal:
         plain = PlainProgress(out, path)
         beat = threading.Thread(target=plain.heartbeat, name="crg-check-heartbeat",
                                 daemon=True)
@@ -438,7 +454,7 @@ class PlainProgress:
             if time.monotonic() - self.said < PLAIN_PROGRESS_S:
                 return
             self.said = time.monotonic()
-            print(f"crg check {self.path}: {what}", file=self.out.stderr, flush=True)
+            self.out.print(f"crg check {self.path}: {what}", err=True)
 
 
 def print_report(out: Output, report: Report) -> None:

@@ -45,13 +45,15 @@ def register(subparsers: Subparsers) -> None:
     pacemaker.add_argument("--format", choices=("cib", "pcs"), default="cib",
                            help="cib: a CIB XML document for cibadmin or crm_verify; pcs: a "
                                 "shell script of pcs commands (default: cib)")
-    pacemaker.add_argument("-o", "--output", metavar="OUT",
-                           help="write to OUT instead of standard output")
+    pacemaker.add_argument("-o", "--output", metavar="OUT", type=files.output,
+                           help="write to OUT instead of standard output (-: standard output)")
     pacemaker.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     out = Output()
+    if args.output:
+        files.check_output(args.output, [args.file])
     config = files.load(args.file)
     exported, warnings = to_pacemaker(config)
     notes = [_one_line(config.source.path, w) for w in warnings]

@@ -39,6 +39,7 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = Output()
+    files.stdin_once(args.files)
     changed: list[str] = []
     bad = 0
     for path in args.files:

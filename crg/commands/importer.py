@@ -45,8 +45,9 @@ def register(subparsers: Subparsers) -> None:
                     "--query' writes it): each group of an IPaddr2 address and an "
                     "application becomes a crg group.")
     pacemaker.add_argument("file", metavar="CIB.xml", help="the CIB")
-    pacemaker.add_argument("-o", "--output", metavar="OUT",
-                           help="write the .crg to OUT instead of standard output")
+    pacemaker.add_argument("-o", "--output", metavar="OUT", type=files.output,
+                           help="write the .crg to OUT instead of standard output (-: "
+                                 "standard output)")
     pacemaker.set_defaults(run=run, reader=_pacemaker)
     keepalived = add_command(
         sources, "keepalived", summary="Keepalived configurations, one file per node", exits=EXITS,
@@ -55,8 +56,9 @@ def register(subparsers: Subparsers) -> None:
                     "instance becomes a group, its nodes ordered by priority. With one file, "
                     "the peers are assumed to mirror it (a comment says so).")
     keepalived.add_argument("files", nargs="+", metavar="FILE", help="a keepalived.conf")
-    keepalived.add_argument("-o", "--output", metavar="OUT",
-                            help="write the .crg to OUT instead of standard output")
+    keepalived.add_argument("-o", "--output", metavar="OUT", type=files.output,
+                            help="write the .crg to OUT instead of standard output (-: "
+                                 "standard output)")
     keepalived.set_defaults(run=run, reader=_keepalived)
 
 
@@ -66,11 +68,14 @@ def _pacemaker(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
 
 
 def _keepalived(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
+    files.stdin_once(args.files)
     return from_keepalived([files.read(path) for path in args.files])
 
 
 def run(args: argparse.Namespace) -> int:
     out = Output()
+    if args.output:
+        files.check_output(args.output, args.files if "files" in args else [args.file])
     reader: Callable[[argparse.Namespace], tuple[Draft, list[Notes]]] = args.reader
     try:
         draft, notes = reader(args)

@@ -8,6 +8,7 @@ after each (see :mod:`crg.spec.present.simulation`). ``--format json`` has a sta
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from crg.spec.present.simulation import (
     ALERT_NOTIFICATIONS,
     DEFAULT_MAX_STEPS,
     EVENTS,
+    EVENTS_BY_NAME,
     Event,
     Notification,
     ScenarioError,
@@ -128,8 +130,8 @@ def run(args: argparse.Namespace) -> int:
             return ExitCode.BAD_INPUT
         config = live.config
     elif args.file is None:
-        out.error("crg simulate: name a configuration FILE (or --live, to start from the "
-                  "running cluster)")
+        out.error("crg simulate: " + (_taken_file(args.events) or "name a configuration FILE "
+                                      "(or --live, to start from the running cluster)"))
         return ExitCode.BAD_INPUT
     elif args.cluster is not None or args.run_dir is not None:
         out.error("crg simulate: --cluster and --run-dir choose the runtime of --live")
@@ -161,6 +163,19 @@ def run(args: argparse.Namespace) -> int:
         out.error("the scenario breaks an invariant (see the problems above)")
         return ExitCode.VIOLATED
     return ExitCode.OK
+
+
+def _taken_file(events: Sequence[Event]) -> str | None:
+    """What to say when an event option took the configuration as one of its names
+    (``crg simulate --switchover web x.crg``: argparse gives x.crg to --switchover as
+    its NODE, and FILE is left out), else None."""
+    for event in events:
+        for index, name in enumerate(event.args):
+            if name.endswith(".crg") or os.path.isfile(name):
+                role = EVENTS_BY_NAME[event.name].args[index].value
+                return (f"no configuration FILE: --{event.name} took '{name}' as its "
+                        f"{role} ({event}); name FILE before the events")
+    return None
 
 
 # -- the running cluster ------------------------------------------------------------------

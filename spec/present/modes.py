@@ -214,6 +214,8 @@ def parse_action(model: Model, data: dict[str, Any]) -> Action:
         raise ValueError(f"unknown action {data.get('action')!r}") from None
     group = data.get("group")
     node = data.get("node")
+    if group is not None and group not in [topo.name for topo in model.groups]:
+        raise ValueError(f"unknown group {group!r}")
     g = model.topology.group_index(group) if group is not None else -1
     if node is not None and node not in model.topology.nodes:
         raise ValueError(f"unknown node {node!r}")

@@ -383,3 +383,34 @@ def test_a_control_character_a_cib_cannot_hold_is_bad_input(
     err = capsys.readouterr().err
     assert f"{path}:7:3: error: group web's web-app cmdline_options holds the control " \
            "character U+001B, which a CIB cannot hold" in err
+
+
+@pytest.mark.parametrize("through", ["itself", "a link"])
+def test_the_output_may_not_be_the_configuration(tmp_path: Path, through: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """``crg export pacemaker -o web.crg web.crg`` wrote the CIB over the configuration
+    it was made from, and exited 0."""
+    source = tmp_path / "web.crg"
+    source.write_text(config_text())
+    output = source
+    if through == "a link":
+        output = tmp_path / "link.xml"
+        output.symlink_to(source)
+    assert main(["export", "pacemaker", "-o", str(output), str(source)]) == 2
+    assert source.read_text() == config_text()
+    assert (f"crg: error: cannot write '{output}': it is the input file {source}: it would "
+            "be replaced by the output; choose another -o") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["export", "pacemaker"], ["import", "keepalived"]])
+def test_output_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str],
+                                        argv: list[str]) -> None:
+    """``-o -`` wrote a file named ``-`` (where ``-`` is standard input for every file
+    crg reads)."""
+    monkeypatch.chdir(tmp_path)
+    source = ROOT / "examples" / "quickstart.crg" if argv[0] == "export" else (
+        Path(__file__).parent / "data" / "keepalived-lb1.conf")
+    assert main([*argv, "-o", "-", str(source)]) == 0
+    assert capsys.readouterr().out.startswith("<cib " if argv[0] == "export" else "# Imported")
+    assert not (tmp_path / "-").exists()

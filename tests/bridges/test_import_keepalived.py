@@ -295,3 +295,16 @@ def test_what_was_not_imported_before_an_error_is_said_with_it(
     err = capsys.readouterr().err
     assert (err.index(f"{first}:2:3: warning: router_id 'lb1@dc1': node renamed lb1_dc1")
             < err.index(f"{second}:1:1: error:")), err
+
+
+def test_the_output_may_not_be_one_of_the_files(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """``crg import keepalived -o lb2.conf lb1.conf lb2.conf`` wrote the .crg over lb2's
+    configuration."""
+    data = DATA
+    lb1, lb2 = tmp_path / "lb1.conf", tmp_path / "lb2.conf"
+    lb1.write_bytes((data / "keepalived-lb1.conf").read_bytes())
+    lb2.write_bytes((data / "keepalived-lb2.conf").read_bytes())
+    assert main(["import", "keepalived", "-o", str(lb2), str(lb1), str(lb2)]) == 2
+    assert lb2.read_bytes() == (data / "keepalived-lb2.conf").read_bytes()
+    assert f"cannot write '{lb2}': it is the input file {lb2}" in capsys.readouterr().err

@@ -606,3 +606,13 @@ def test_what_was_not_imported_before_an_error_is_said_with_it(
     assert "maintenance-mode=true: no counterpart in crg; not imported" in err, err
     assert "ip '10.0.0.300' is not an IP" in err, err
     assert "Traceback" not in err
+
+
+def test_the_output_may_not_be_the_cib(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """``crg import pacemaker -o cib.xml cib.xml`` wrote the .crg over the CIB."""
+    cib = tmp_path / "cib.xml"
+    cib.write_bytes((DATA / "cluster.xml").read_bytes())
+    assert main(["import", "pacemaker", "-o", str(cib), str(cib)]) == 2
+    assert cib.read_bytes() == (DATA / "cluster.xml").read_bytes()
+    assert f"cannot write '{cib}': it is the input file {cib}" in capsys.readouterr().err

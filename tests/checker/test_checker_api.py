@@ -70,6 +70,21 @@ def test_the_memory_budget_leaves_the_check_inconclusive() -> None:
     assert "memory budget" in report.limits[0]
 
 
+@pytest.mark.parametrize("jobs", [10**6, 10**30])
+def test_more_jobs_than_components_do_not_shrink_the_memory_of_each_search(jobs: int) -> None:
+    """The memory budget was divided by ``-j`` whatever the number of searches: one
+    component checked with -j 64 had a 64th of it, and with -j 10**6 two bytes: its search
+    stopped at once (inconclusive, or handed to z3 under --engine auto)."""
+    memory = 2 * 2**20
+    one = check(SMALL, Options(engine=Engine.EXPLICIT, memory=memory, jobs=1))
+    many = check(SMALL, Options(engine=Engine.EXPLICIT, memory=memory, jobs=jobs))
+    assert one.status is Status.OK
+    assert many.status is Status.OK, many.limits
+    assert many.explicit is not None and one.explicit is not None
+    assert [c.states for c in many.explicit.components] == [
+        c.states for c in one.explicit.components]
+
+
 def test_running_out_of_memory_is_inconclusive_not_a_crash(
         monkeypatch: pytest.MonkeyPatch) -> None:
     def starve(*args: object, **kwargs: object) -> None:

@@ -80,6 +80,34 @@ def test_an_out_that_is_a_file_is_named_as_not_a_directory(crg: Callable[..., Ru
     assert f"cannot write '{taken}': not a directory" in result.err
 
 
+@pytest.mark.parametrize("out", ["file", "/proc/crg-no-such-dir"])
+def test_a_mistaken_out_is_said_before_the_check(crg: Callable[..., Run], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 out: str) -> None:
+    """--out was first looked at when the first trace was written, after the search (an
+    hour, for a large configuration), whose verdict was then dropped for the error."""
+    taken = tmp_path / "traces"
+    taken.write_text("a file, not a folder\n")
+
+    def never(*args: object) -> None:
+        raise AssertionError("the check ran")
+
+    monkeypatch.setattr(check_command, "verify", never)
+    where = str(taken) if out == "file" else out
+    result = crg("check", NO_FENCING, "--out", where)
+    assert result.code == 2
+    assert result.err.startswith(f"crg: error: cannot write '{where}': ")
+    assert result.out == ""
+
+
+def test_out_is_made_with_its_parents(crg: Callable[..., Run], tmp_path: Path) -> None:
+    result = crg("check", NO_FENCING, "--out", str(tmp_path / "a" / "b"))
+    assert result.code == 1
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == [
+        "no-fencing.app-exclusive.itf.json", "no-fencing.vip-held.itf.json",
+        "no-fencing.vip-unique.itf.json"]
+
+
 def test_violation_exits_1_with_the_trace(crg: Callable[..., Run], tmp_path: Path) -> None:
     result = crg("check", NO_FENCING, "--out", str(tmp_path))
     assert result.code == 1
@@ -417,6 +445,19 @@ def test_options_that_do_not_go_together_exit_2(crg: Callable[..., Run],
     result = crg("check", *argv, NO_STANDBY)
     assert result.code == 2
     assert result.err and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(("memory", "said"), [
+    ("4", "'4' is 4 bytes (a number without a unit is bytes): too little for a check"),
+    ("512k", "'512k' is 524288 bytes: too little for a check"),
+])
+def test_a_memory_budget_too_small_for_any_search_is_a_usage_error(
+        crg: Callable[..., Run], memory: str, said: str) -> None:
+    """``--memory 4`` (4G, the unit forgotten) was taken as 4 bytes: every search stopped
+    at once, and --engine auto handed the whole check to z3 without a word."""
+    result = crg("check", "--max-depth", "0", "--memory", memory, NO_STANDBY)
+    assert result.code == 2
+    assert f"argument --memory: {said}, which needs 1M at least" in result.err
 
 
 def test_a_search_at_its_budget_is_inconclusive(crg: Callable[..., Run], safe: str) -> None:

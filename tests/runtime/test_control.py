@@ -12,14 +12,18 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from cli_run import Run
 from runtime_helpers import run
 
+from crg import files
 from crg.runtime.control import MAX_REQUEST, ControlError, Unanswered, request, serve
+from crg.runtime.launch import answering
+from crg.runtime.operator import CommandError
 
 
 async def ask(path: Path, data: bytes) -> dict[str, Any]:
@@ -167,3 +171,58 @@ def test_the_client_tells_the_runtime_when_it_gives_up(tmp_path: Path) -> None:
             server.join(10)
     sent = json.loads(heard[0])
     assert before + 10 <= sent["deadline"] <= time.time() + 10
+
+
+class _Runtime:
+    """What :func:`crg.runtime.launch.answering` needs of a runtime: its configuration's
+    name and the commands it was given."""
+
+    def __init__(self) -> None:
+        self.config = files.load(str(Path(__file__).resolve().parents[2] / "examples"
+                                     / "quickstart.crg"))
+        self.done: list[Mapping[str, Any]] = []
+
+    async def command(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        self.done.append(request)
+        return {"message": "done", "result": "done"}
+
+
+@pytest.mark.parametrize("cluster", ["other", "quickstart", None])
+def test_a_command_for_another_cluster_than_the_run_dirs_is_not_done(
+        tmp_path: Path, crg: Callable[..., Run], cluster: str | None) -> None:
+    """``crg drain n3 --run-dir /run/crg/staging --cluster prod``: the run directory
+    chooses the runtime and --cluster was not looked at, so the staging cluster drained
+    n3 for a command meant for prod."""
+    runtime = _Runtime()
+    started, stop = threading.Event(), threading.Event()
+
+    def serving() -> None:
+        async def body() -> None:
+            server = await serve(tmp_path / "control.sock", answering(cast(Any, runtime)),
+                                 (CommandError,))
+            started.set()
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+            server.close()
+            await server.wait_closed()
+
+        run(body())
+
+    thread = threading.Thread(target=serving)
+    thread.start()
+    try:
+        assert started.wait(10)
+        where = ["--run-dir", str(tmp_path)] + (["--cluster", cluster] if cluster else [])
+        result = crg("drain", "--no-wait", *where, "n3")
+    finally:
+        stop.set()
+        thread.join(10)
+    if cluster == "other":
+        assert result.code == 2
+        assert ("the runtime at this run directory runs cluster 'quickstart', not 'other': "
+                "--run-dir and --cluster name different runtimes; nothing was done"
+                ) in result.err
+        assert runtime.done == []
+    else:
+        assert result.code == 0, result.err
+        assert [r["op"] for r in runtime.done] == ["drain"]

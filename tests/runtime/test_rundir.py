@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from cli_run import Run
 
+from crg.runtime import rundir
+
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart.crg"
 
 
@@ -59,3 +61,14 @@ def test_a_run_dir_below_a_regular_file_names_that_file(
     assert result.err == (f"crg: error: the run directory {path} cannot be made: "
                           f"{tmp_path / 'x'} is a regular file; remove it, or choose another "
                           f"with --run-dir\n")
+
+
+@pytest.mark.parametrize(("xdg", "base"), [("/run/user/1000", "/run/user/1000/crg"),
+                                           ("relative", f"/tmp/crg-{os.getuid()}"),
+                                           ("", f"/tmp/crg-{os.getuid()}")])
+def test_a_relative_xdg_runtime_dir_is_ignored(monkeypatch: pytest.MonkeyPatch, xdg: str,
+                                               base: str) -> None:
+    """XDG_RUNTIME_DIR=relative put the run directory under the working directory of
+    crg run, where crg status, run from anywhere else, did not look."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", xdg)
+    assert rundir.base_dir() == Path(base)
