@@ -8,6 +8,7 @@ default, and ``run(args) -> int``, which returns an :class:`ExitCode`.
 from __future__ import annotations
 
 import argparse
+import re
 import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
@@ -70,3 +71,11 @@ def add_format(parser: argparse.ArgumentParser, choices: tuple[str, ...],
                default: str) -> None:
     parser.add_argument("--format", choices=choices, default=default,
                         help=f"output format (default: {default})")
+
+
+def negative_values_are_values(parser: argparse.ArgumentParser) -> None:
+    """Let ``-5s`` and ``-1G`` through as the value of an option of ``parser``, so that the
+    option's check can say that it is negative. argparse takes only ``-5`` and ``-.5`` for
+    values: ``--memory -1G`` would be "expected one argument", as if the value were
+    missing. ``parser`` must have no option that starts with a dash and a digit."""
+    parser._negative_number_matcher = re.compile(r"^-\.?\d")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crg.commands import Exits, add_command
+from crg.commands import Exits, add_command, negative_values_are_values
 from crg.dsl.builder import duration_ms
 from crg.dsl.diagnostics import did_you_mean
 from crg.errors import ExitCode
@@ -74,10 +74,8 @@ def add_wait_arguments(parser: argparse.ArgumentParser) -> None:
                       help="how long to wait for a group to come to rest, before the command "
                            "is accepted and (with --wait) after (default: "
                            f"{DEFAULT_TIMEOUT}, at most {_LONGEST}; e.g. 90s, 2m)")
-    # argparse takes `-5s` for an unknown option (only -5 and -.5 look like values to it)
-    # and would say "expected one argument": let it through, so wait_timeout can say that
-    # a negative timeout is a bad value.
-    parser._negative_number_matcher = re.compile(r"^-\.?\d")
+    # so that wait_timeout can say that a negative timeout is a bad value
+    negative_values_are_values(parser)
 
 
 _DURATION = re.compile(r"(?:\d+(?:ms|s|m|h))+|\d+(?:\.\d+)?")

@@ -30,7 +30,7 @@ from crg.checker.options import (
     Options,
     Progress,
 )
-from crg.commands import add_command, add_format
+from crg.commands import add_command, add_format, negative_values_are_values
 from crg.commands._client import duration, seconds
 from crg.dsl import Config, ConfigError, Fault
 from crg.dsl.export import diagnostic_to_dict, duration_text
@@ -144,6 +144,8 @@ def register(subparsers: Subparsers) -> None:
                              "--max-down) that leave a group without a node (z3)")
     parser.add_argument("--validate-only", action="store_true",
                         help="parse and validate only; do not run the model checker")
+    # so that --memory -1G and --liveness-time -5s are said to be negative
+    negative_values_are_values(parser)
     parser.set_defaults(run=run)
 
 
@@ -163,6 +165,9 @@ def _count(text: str) -> int:
 
 def _duration_s(text: str) -> float:
     """``300``, ``300s``, ``5m``: seconds, more than none."""
+    if text.startswith("-"):
+        raise argparse.ArgumentTypeError(f"'{text}' is negative: it must be a duration of "
+                                         "more than 0 (e.g. 300s, 5m)")
     value = seconds(duration(text))
     if value <= 0:
         raise argparse.ArgumentTypeError("must be more than 0")
@@ -185,6 +190,9 @@ MiB), and ``--memory 4`` (bytes, without a unit) is 4G with the unit forgotten."
 
 
 def _size(text: str) -> int:
+    if text.strip().startswith("-"):
+        raise argparse.ArgumentTypeError(f"'{text}' is negative: a memory budget is a size "
+                                         "of 1M or more (examples: 512M, 4G)")
     found = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)i?b?\s*", text.lower())
     if found is None or int(found.group(1)) == 0:
         raise argparse.ArgumentTypeError(f"not a size: '{text}' (examples: 512M, 4G)")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crg import files
-from crg.commands import add_command
+from crg.commands import add_command, negative_values_are_values
 from crg.dsl.builder import duration_ms
 from crg.dsl.model import Config
 from crg.errors import ExitCode
@@ -104,10 +104,8 @@ def register(subparsers: Subparsers) -> None:
                              "standard error is the journal, else text")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log every cycle, also those with nothing to do")
-    # argparse takes `-5s` for an unknown option (only -5 and -.5 look like values to it)
-    # and would say "expected one argument" of --start-wait or --garp-refresh: let it
-    # through, so that their checks say what is wrong with it.
-    parser._negative_number_matcher = re.compile(r"^-\.?\d")
+    # so that the checks of --start-wait and --garp-refresh say what is wrong with `-5s`
+    negative_values_are_values(parser)
     parser.set_defaults(run=run)
 
 
@@ -234,6 +232,8 @@ def garp_refresh_problem(text: str, address: str) -> str | None:
     if address != "linux":
         return (f"--garp-refresh announces real addresses: it goes with --address linux, "
                 f"not --address {address}")
+    if text.startswith("-"):
+        return f"--garp-refresh {text}: negative; a refresh is a duration from 1s to 24h"
     if not DURATION.fullmatch(text):
         return (f"--garp-refresh {text}: not a duration (a whole number with ms, s, m or "
                 "h, e.g. 60s or 1m30s)")

@@ -460,6 +460,24 @@ def test_a_memory_budget_too_small_for_any_search_is_a_usage_error(
     assert f"argument --memory: {said}, which needs 1M at least" in result.err
 
 
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--memory", "-1G"], "argument --memory: '-1G' is negative: a memory budget is a size "
+                          "of 1M or more"),
+    (["--memory", "-512"], "argument --memory: '-512' is negative"),
+    (["--liveness-time", "-5s"], "argument --liveness-time: '-5s' is negative: it must be a "
+                                 "duration of more than 0"),
+    (["--liveness-time", "-300"], "argument --liveness-time: '-300' is negative"),
+])
+def test_a_negative_size_or_duration_is_said_to_be_negative(
+        crg: Callable[..., Run], argv: list[str], said: str) -> None:
+    """argparse took ``-1G`` and ``-5s`` for options, and said "expected one argument" as
+    if the value were missing."""
+    result = crg("check", *argv, NO_STANDBY)
+    assert result.code == 2
+    assert said in result.err, result.err
+    assert "expected one argument" not in result.err and "Traceback" not in result.err
+
+
 def test_a_search_at_its_budget_is_inconclusive(crg: Callable[..., Run], safe: str) -> None:
     result = crg("check", "--engine", "explicit", "--max-states", "20", safe)
     assert result.code == 4

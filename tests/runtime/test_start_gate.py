@@ -222,7 +222,8 @@ def test_an_operator_command_on_a_waiting_agent_says_that_it_waits(tmp_path: Pat
     (["--node", "n1", "--store", "etcd://127.0.0.1:1", "--start-wait", "-5s"],
      "--start-wait -5s: negative"),
     (["--node", "n1", "--store", "etcd://127.0.0.1:1", "--address", "linux",
-      "--garp-refresh", "-5s"], "--garp-refresh -5s: not a duration"),
+      "--garp-refresh", "-5s"], "--garp-refresh -5s: negative; a refresh is a duration "
+                                "from 1s to 24h"),
 ])
 def test_a_start_wait_that_cannot_be_is_refused(
         crg: Callable[..., Run], tmp_path: Path, argv: list[str], said: str) -> None:
