@@ -132,19 +132,19 @@ class EmbeddedCluster:
 
     # -- fault injection -----------------------------------------------------------------
 
-    def _check_node(self, node: str) -> None:
+    def _check_node(self, op: str, node: str) -> None:
         try:
             self.simulation.check_name(Arg.NODE, node)
         except ScenarioError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(f"{op} {node}: {exc.reason}") from None
 
     async def crash(self, node: str, client: Client | None = None) -> str:
         """Everything on ``node`` dies at once; its lease runs out ``lease`` later, when
         the others notice, as with a real crash."""
-        self._check_node(node)
+        self._check_node("crash", node)
         agent = self.agents.pop(node, None)
         if agent is None:
-            raise CommandError(f"{node} is down already")
+            raise CommandError(f"crash {node}: {node} is down already")
         await agent.halt()
         killed = agent.machine.kill_all()
         released = []
@@ -172,9 +172,9 @@ class EmbeddedCluster:
             asyncio.get_running_loop().create_task(self.crash(agent.name))
 
     async def join(self, node: str, client: Client | None = None) -> str:
-        self._check_node(node)
+        self._check_node("join", node)
         if node in self.agents:
-            raise CommandError(f"{node} is up; only a crashed node can join")
+            raise CommandError(f"join {node}: {node} is up; only a crashed node can join")
         keys = self.services.keys
         deadline = time.monotonic() + self.services.ttl_ms / 1000 + 2.0
         while True:
@@ -201,7 +201,7 @@ class EmbeddedCluster:
                         break
                     await self.store.revoke(lease)
             if time.monotonic() > deadline:
-                raise CommandError(f"{node}'s lease has not run out yet")
+                raise CommandError(f"join {node}: {node}'s lease has not run out yet")
             await self.store.wait(keys.prefix, snap.revision, 200)
         self.leases[node] = lease
         self._start_agent(node)

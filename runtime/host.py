@@ -45,6 +45,7 @@ from crg.runtime.operator import (
     CommandError,
     Operator,
     in_maintenance,
+    text,
     timeout_of,
 )
 from crg.runtime.recorder import NodeRecorder
@@ -56,7 +57,7 @@ from crg.runtime.store.counted import CountedStore
 from crg.runtime.telemetry import NO_TELEMETRY
 from crg.runtime.trace import TraceWriter
 from crg.spec import Action, ActionKind, Model
-from crg.spec.present.simulation import Simulation
+from crg.spec.present.simulation import Event, Simulation
 
 log = logging.getLogger("crg.runtime")
 
@@ -252,14 +253,16 @@ class HostRuntime:
         if op == "status":
             return {"status": await self.status()}
         if op in ("crash", "join"):
-            raise CommandError(f"{op} injects faults into the embedded runtime only; here, "
-                               "stop or start the agent's process (or the machine)")
+            raise CommandError(f"{text(Event(op, args))}: crash and join inject faults into "
+                               "the embedded runtime only; here, stop or start the agent's "
+                               "process (or the machine)")
         if op not in OPERATOR_EVENTS and op != "state":
             raise CommandError(f"unknown request {op!r}")
         agent = self._started()
         if agent is None:
-            raise CommandError(f"{self.node} is still starting (its agent does not run "
-                               "yet): try again in a moment")
+            said = f"{text(Event(op, args))}: " if op in OPERATOR_EVENTS else ""
+            raise CommandError(f"{said}{self.node} is still starting (its agent does not "
+                               "run yet): try again in a moment")
         if op == "state":
             return await live_state(self.services, agent.actor)
         operator = Operator(self.services, self.simulation, lambda: agent.actor,

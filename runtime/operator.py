@@ -47,7 +47,7 @@ from crg.spec.present.commands import (
 )
 from crg.spec.present.commands import shortfall as what_falls_short
 from crg.spec.present.modes import placement_of
-from crg.spec.present.simulation import Arg, Event, ScenarioError, Simulation
+from crg.spec.present.simulation import Event, ScenarioError, Simulation
 
 log = logging.getLogger("crg.runtime")
 
@@ -287,7 +287,7 @@ class Operator:
             raise CommandError(f"{op} takes {low if low == high else f'{low} or {high}'} "
                                f"argument(s), not {len(args)}")
         elif op == "cleanup" and len(args) == 1:
-            self._check_group(args[0])
+            self._check(Event(op, args))  # "cleanup wb: unknown group...", as every command
             _, state = await self.state()
             events = cleanups(self.simulation, state, args[0])
             if not events:
@@ -305,12 +305,6 @@ class Operator:
             self.simulation.check_names(event)
         except ScenarioError as exc:
             raise CommandError(f"{text(event)}: {exc.reason}") from None
-
-    def _check_group(self, name: str) -> None:
-        try:
-            self.simulation.check_name(Arg.GROUP, name)
-        except ScenarioError as exc:
-            raise CommandError(str(exc)) from None
 
     # -- accepting ------------------------------------------------------------------------
 

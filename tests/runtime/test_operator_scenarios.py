@@ -586,6 +586,35 @@ def test_a_runtime_killed_while_a_command_waits_is_said_so(tmp_path: Path) -> No
                    "once a runtime runs\n")
 
 
+def test_every_operator_commands_mistake_says_which_command(tmp_path: Path) -> None:
+    """``crg switchover wb n2`` said "switchover wb n2: unknown group 'wb'", but ``crg
+    cleanup wb`` only "unknown group 'wb'" and ``crg crash n9`` "unknown node 'n9'":
+    every error of an operator command now starts with the command, as typed."""
+    with crg_run(quickstart(tmp_path)) as runtime:
+        # every agent started (the control socket answers before they are)
+        wait_until(lambda: all(g["mode"] == "normal" and g["app"] == "up"
+                               for g in runtime.status().get("groups", [{"mode": "?"}])),
+                   40, "every group up")
+        for argv, said in (
+                (("cleanup", "wb"), "unknown group 'wb'; did you mean web?"),
+                (("cleanup", "web", "n9"), "unknown node 'n9'"),
+                (("switchover", "wb", "n2"), "unknown group 'wb'; did you mean web?"),
+                (("drain", "n9"), "unknown node 'n9'"),
+                (("undrain", "n9"), "unknown node 'n9'"),
+                (("offline", "wb"), "unknown group 'wb'"),
+                (("online", "wb"), "unknown group 'wb'"),
+                (("clear", "wb"), "unknown group 'wb'"),
+                (("maintenance", "on", "wb"), "unknown group 'wb'"),
+                (("crash", "n9"), "unknown node 'n9'"),
+                (("join", "n9"), "unknown node 'n9'"),
+                (("join", "n1"), "n1 is up; only a crashed node can join")):
+            answer = runtime.crg(*argv)
+            assert answer.code == ExitCode.BAD_INPUT, (argv, answer)
+            assert answer.err.startswith(f"crg: error: {' '.join(argv)}: {said}"), \
+                (argv, answer.err)
+            assert answer.out == "" and "Traceback" not in answer.err
+
+
 def test_a_command_of_which_some_groups_were_taken_is_not_refused() -> None:
     # crg maintenance on a b, a already in maintenance: b went in, a was refused. Exit 5
     # says that nothing was changed; a script would not take b out again.
