@@ -13,6 +13,9 @@ from crg.dsl import parse as _parse
 from crg.errors import FileError
 
 STDIN = "-"
+STDIN_NAME = "<stdin>"
+"""What standard input is called in what crg says of it: its diagnostics
+(``<stdin>:3:5: error: ...``), ``crg fmt``'s and ``crg check``'s lines."""
 
 
 def read(path: str) -> Source:
@@ -22,10 +25,15 @@ def read(path: str) -> Source:
         if path == STDIN:
             if sys.stdin is None:  # started with standard input closed (<&-)
                 raise FileError(path, "standard input is closed")
-            return decode_source(read_capped(sys.stdin.buffer), "<stdin>")
+            return decode_source(read_capped(sys.stdin.buffer), STDIN_NAME)
         return read_source(path)
     except OSError as exc:
         raise FileError(path, exc.strerror or str(exc)) from None
+
+
+def shown(path: str) -> str:
+    """``path`` as crg's messages name it: ``<stdin>`` for ``-``, as its diagnostics do."""
+    return STDIN_NAME if path == STDIN else path
 
 
 def output(value: str) -> str | None:

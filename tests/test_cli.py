@@ -365,6 +365,29 @@ def test_fmt_stdin(crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> 
     assert (result.code, result.out) == (0, "group g {\n  kind instance\n}\n")
 
 
+def _stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+
+
+def test_check_stdin_names_it_as_its_diagnostics_do(
+        crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``crg check -`` said ``-: ok`` while its diagnostics said ``<stdin>:2:30``: the
+    verdict now names standard input as they, and crg fmt, do."""
+    _stdin(monkeypatch, Path(QUICKSTART).read_text())
+    assert crg("check", "--validate-only", "-") == Run(0, "<stdin>: ok (3 nodes, 3 groups)\n",
+                                                       "")
+    _stdin(monkeypatch, BAD)
+    bad = crg("check", "-")
+    assert bad.code == 2 and bad.err.startswith("<stdin>:2:"), bad.err
+    _stdin(monkeypatch, Path(NO_STANDBY).read_text())
+    checked = crg("check", "-")
+    assert checked.code == 1, checked.err
+    named = [line.split(":")[0] for line in checked.out.splitlines()
+             if line.startswith(("<stdin>", "-"))]
+    assert named and set(named) == {"<stdin>"}, checked.out
+    assert checked.out.splitlines()[-1].startswith("<stdin>: violated: "), checked.out
+
+
 @pytest.mark.parametrize("argv", [["check", "--validate-only", "-", "-"],
                                   ["fmt", "--check", "-", QUICKSTART, "-"],
                                   ["import", "keepalived", "-", "-"]])

@@ -69,6 +69,11 @@ class Report:
     warned: bool = False
     """The configuration's warnings are printed already (text, before the search)."""
 
+    @property
+    def shown(self) -> str:
+        """The file's name in the text report: its diagnostics' (``<stdin>`` for ``-``)."""
+        return files.shown(self.path)
+
 
 _SEVERITY = (ExitCode.OK, ExitCode.INCONCLUSIVE, ExitCode.VIOLATED, ExitCode.BAD_INPUT,
              ExitCode.INTERNAL)
@@ -470,7 +475,7 @@ def print_report(out: Output, report: Report) -> None:
         out.problem(report.problem)
         return
     if report.error is not None and report.verdict is not ExitCode.INTERNAL:
-        out.error(f"{report.path}: {report.error}")
+        out.error(f"{report.shown}: {report.error}")
         return
     config = report.config
     assert config is not None
@@ -484,12 +489,12 @@ def print_report(out: Output, report: Report) -> None:
         return
     result = report.result
     if result is None:
-        out.print(f"{report.path}: ok ({', '.join(facts)})")
+        out.print(f"{report.shown}: ok ({', '.join(facts)})")
         return
     if result.explicit is not None:
         from crg.checker.report.text import print_check
 
-        print_check(out, report.path, config, result, report.itf_paths)
+        print_check(out, report.shown, config, result, report.itf_paths)
     symbolic = result.symbolic
     if symbolic is not None and result.engine != Engine.AUTO.value:
         from crg.checker.symbolic.render import render_text
@@ -499,23 +504,23 @@ def print_report(out: Output, report: Report) -> None:
         out.print(f"  limit: {limit}", style="yellow")
     if report.verdict is ExitCode.INTERNAL:
         # what was found is shown above; the verdict is that crg cannot be trusted here
-        out.error(f"{report.path}: {report.error}")
+        out.error(f"{report.shown}: {report.error}")
     elif report.verdict is ExitCode.VIOLATED:
         broken = sorted(r.prop.label for r in result.results.values()
                         if r.verdict.value == "violated")
         explicit = [v.prop.label for v in result.explicit.violations] if result.explicit else []
         broken = explicit + [b for b in broken if b not in explicit]
-        out.print(f"{report.path}: violated: {', '.join(broken) or 'see above'} "
+        out.print(f"{report.shown}: violated: {', '.join(broken) or 'see above'} "
                   f"({', '.join(facts)})", style="bold red")
     elif report.verdict is ExitCode.INCONCLUSIVE:
-        out.print(f"{report.path}: inconclusive: no violation, but not decided: "
+        out.print(f"{report.shown}: inconclusive: no violation, but not decided: "
                   f"{', '.join(result.undecided)} ({', '.join(facts)})", style="bold yellow")
         _hint(out, result)
     elif result.bounded is not None:
-        out.print(f"{report.path}: no violation within {count(result.bounded, 'event')} "
+        out.print(f"{report.shown}: no violation within {count(result.bounded, 'event')} "
                   f"(bounded, not a proof) ({', '.join(facts)})", style="yellow")
     else:
-        out.print(f"{report.path}: ok ({', '.join(facts)})")
+        out.print(f"{report.shown}: ok ({', '.join(facts)})")
 
 
 def _hint(out: Output, result: CheckerReport) -> None:
