@@ -545,7 +545,7 @@ def test_an_unwritable_stderr_keeps_the_exit_code(stderr: str) -> None:
 
 
 @pytest.mark.parametrize("argv", [["check", "--validate-only", "-"], ["fmt", "-"],
-                                  ["import", "pacemaker", "-"]])
+                                  ["import", "pacemaker", "-"], ["conform", QUICKSTART, "-"]])
 def test_a_closed_stdin_named_as_the_file_is_unreadable(argv: list[str]) -> None:
     """``crg check - <&-``: ``sys.stdin`` is None, and ``.buffer`` of it was an internal
     error (exit 3)."""

@@ -4,6 +4,7 @@ wrong in words — never an internal error (exit 3) or Python's own words."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,25 @@ def test_the_well_formed_trace_conforms(conform: Callable[..., Run]) -> None:
     result = conform(HEADER, STEP)
     assert (result.code, result.out.split(": ", 1)[1]) == (
         0, "conforms (1 transition, 0 settled states)\n")
+
+
+def test_a_trace_on_standard_input(crg: Callable[..., Run],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``crg conform FILE -`` said "cannot read '-': No such file or directory": ``-`` is
+    standard input, as for every file crg reads, and named ``<stdin>`` as they name it."""
+    lines = "".join(json.dumps(line) + "\n" for line in (HEADER, STEP)).encode()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(lines)))
+    assert crg("conform", QUICKSTART, "-") == Run(
+        0, "<stdin>: conforms (1 transition, 0 settled states)\n", "")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"\xff\n")))
+    assert crg("conform", QUICKSTART, "-") == Run(
+        2, "", "crg: error: <stdin>: not a trace: it is not UTF-8 text (crg writes its traces "
+               "as JSON lines)\n")
+    # Standard input is read once: a configuration on it leaves no trace to read.
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(lines)))
+    twice = crg("conform", "-", "-")
+    assert (twice.code, twice.err) == (2, "crg: error: cannot read '-': named 2 times, and "
+                                          "standard input can be read only once\n")
 
 
 @pytest.mark.parametrize(("node", "shown"), [("n9", "'n9'"), (5, "5")])
