@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from crg.commands import Exits, add_command, negative_values_are_values
 from crg.dsl.builder import duration_ms
 from crg.dsl.diagnostics import did_you_mean
-from crg.errors import ExitCode
+from crg.errors import ExitCode, StreamError
 from crg.output import Output
 from crg.runtime.control import (
     OWN_RUN_DIR,
@@ -177,11 +177,33 @@ def command(op: str, *names: str, every: str | None = None
             return ExitCode.BAD_INPUT
         message = str(answer.get("message", "done"))
         result = str(answer.get("result", "done"))
-        for line in message.splitlines():
-            out.print(line, err=result == "refused")
+        try:
+            for line in message.splitlines():
+                out.print(line, err=result == "refused")
+            out.flush()  # a full disk shows here, and is said with what the runtime did
+        except StreamError as exc:
+            words = [op.replace("-", " "), *params, *(["--all"] if fields.get("all") else [])]
+            typed = " ".join(words)
+            raise StreamError(exc.path, f"{exc.reason}; {outcome(typed, result)}") from None
         return RESULT_CODES.get(result, ExitCode.OK)
 
     return run
+
+
+def outcome(typed: str, result: str) -> str:
+    """What the runtime did with the command ``typed`` (``switchover web n2``) whose
+    answer, ``result``, could not be printed: the operator must not give it again
+    blindly, as if it had failed."""
+    if result == "refused":
+        return (f"the runtime refused {typed} all the same (its reason is above): nothing "
+                "was changed")
+    if result in ("done", "accepted"):
+        did = "carried out" if result == "done" else "took"
+        return (f"the runtime {did} {typed} all the same: do not give it again; crg status "
+                "shows where the groups are")
+    return (f"the runtime took {typed} all the same, though not all of it came about as "
+            "asked (within --timeout): do not give it again; crg status shows where the "
+            "groups are")
 
 
 def usage(args: argparse.Namespace, message: str) -> int:

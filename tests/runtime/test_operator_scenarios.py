@@ -7,6 +7,8 @@ conform`` (:func:`cli_runtime.crg_run`)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import random
@@ -23,6 +25,7 @@ import pytest
 from cli_runtime import Runtime, crg_run
 from runtime_helpers import CLUSTERS, Setup, free_vip, quickstart, stop_runtime, wait_until
 
+from crg.cli import main
 from crg.dsl import parse
 from crg.errors import ExitCode
 from crg.runtime.rundir import SOCKET
@@ -613,6 +616,46 @@ def test_every_operator_commands_mistake_says_which_command(tmp_path: Path) -> N
             assert answer.err.startswith(f"crg: error: {' '.join(argv)}: {said}"), \
                 (argv, answer.err)
             assert answer.out == "" and "Traceback" not in answer.err
+
+
+def test_an_answer_that_cannot_be_printed_says_what_the_runtime_did(tmp_path: Path) -> None:
+    """``crg switchover api n3 > /dev/full`` said only "cannot write standard output"
+    (exit 2), as if it had failed: the runtime had moved api all the same, and an
+    operator who gave the command again did not know it."""
+    with crg_run(quickstart(tmp_path)) as runtime:
+        wait_until(lambda: all(g["mode"] == "normal" and g["app"] == "up"
+                               for g in runtime.status().get("groups", [{"mode": "?"}])),
+                   40, "every group up")
+        with open("/dev/full", "w", encoding="utf-8") as full:
+            moved = subprocess.run(
+                [sys.executable, "-m", "crg", "switchover", "api", "n3", *runtime.where],
+                stdout=full, stderr=subprocess.PIPE, text=True, timeout=90, check=False)
+        assert moved.returncode == ExitCode.BAD_INPUT, moved.stderr
+        assert moved.stderr.splitlines()[-1] == (
+            "crg: error: cannot write standard output: No space left on device; the runtime "
+            "carried out switchover api n3 all the same: do not give it again; crg status "
+            "shows where the groups are")
+        assert runtime.group("api")["node"] == "n3"
+        # A refusal is said on standard error: a full standard output loses nothing of it.
+        with open("/dev/full", "w", encoding="utf-8") as full:
+            refused = subprocess.run(
+                [sys.executable, "-m", "crg", "switchover", "report", "n2", *runtime.where],
+                stdout=full, stderr=subprocess.PIPE, text=True, timeout=90, check=False)
+        assert refused.returncode == ExitCode.REFUSED, refused.stderr
+        assert refused.stderr.startswith("switchover report n2: refused: n2 is not a "
+                                         "candidate of report"), refused.stderr
+        assert "crg: error" not in refused.stderr
+        # With no standard output at all (>&-), the refusal is said, and then that nothing
+        # was changed.
+        err = io.StringIO()
+        with contextlib.redirect_stdout(None), contextlib.redirect_stderr(err):
+            code = main(["switchover", "report", "n2", *runtime.where])
+        assert code == ExitCode.BAD_INPUT
+        said = err.getvalue().splitlines()
+        assert len(said) == 2 and said[0].startswith("switchover report n2: refused: "), said
+        assert said[1] == (
+            "crg: error: cannot write standard output: it is closed; the runtime refused "
+            "switchover report n2 all the same (its reason is above): nothing was changed")
 
 
 def test_a_command_of_which_some_groups_were_taken_is_not_refused() -> None:
