@@ -50,6 +50,11 @@ class ConfigError(Exception):
     def errors(self) -> tuple[Diagnostic, ...]:
         return tuple(d for d in self.diagnostics if d.is_error)
 
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        """The warnings found before the errors stopped the work (shown with them)."""
+        return tuple(d for d in self.diagnostics if not d.is_error)
+
 
 def _order(d: Diagnostic) -> tuple[int, int, int]:
     return (d.span.line, d.span.column, 0 if d.is_error else 1)

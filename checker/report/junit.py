@@ -152,7 +152,7 @@ def _problem_text(problem: Exception | None) -> str:
     reads them all."""
     if isinstance(problem, ConfigError):
         return "\n".join(render_one(problem.source, d) for d in problem.errors)
-    return redact(str(problem)) if problem is not None else "not checked"
+    return _problem_message(problem)
 
 
 def _failure_message(v: Violation) -> str:

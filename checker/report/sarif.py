@@ -75,8 +75,7 @@ def to_sarif(entries: list[tuple[str, Config | None, CheckReport | None, Excepti
                     "ruleId": "config", "ruleIndex": rule_ids.index("config"),
                     "level": "error", "message": {"text": redact(d.message)},
                     "locations": [_location(path, d.span)]})
-            results += _warnings(path, [d for d in problem.diagnostics if not d.is_error],
-                                 rule_ids)
+            results += _warnings(path, problem.warnings, rule_ids)
         elif problem is not None:
             results.append({"ruleId": "config", "ruleIndex": rule_ids.index("config"),
                             "level": "error", "message": {"text": redact(str(problem))},

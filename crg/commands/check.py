@@ -278,7 +278,7 @@ def _junit_entry(report: Report) -> junit.Entry:
     if report.config is not None:
         source, warnings = report.config.source, list(report.config.warnings)
     elif isinstance(problem, ConfigError):
-        source, warnings = problem.source, [d for d in problem.diagnostics if not d.is_error]
+        source, warnings = problem.source, list(problem.warnings)
     else:
         source, warnings = None, []
     if result is not None and explicit is not None and result.engine == "auto":
