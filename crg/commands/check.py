@@ -68,6 +68,9 @@ class Report:
     """A usage problem found only once the file was read (``--max-down`` too large...)."""
     warned: bool = False
     """The configuration's warnings are printed already (text, before the search)."""
+    trace_error: FileError | None = None
+    """A trace under ``--out`` that could not be written: said after the verdict, which it
+    must not replace (a violation found in an hour is still a violation)."""
 
     @property
     def shown(self) -> str:
@@ -247,6 +250,11 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "text":
             print_report(out, report)
     code = max((r.verdict for r in reports), key=_SEVERITY.index, default=ExitCode.OK)
+    for report in reports:
+        if report.trace_error is not None:
+            out.error(f"{report.trace_error} (the verdict stands: the report shows the "
+                      "trace)")
+            code = max(code, ExitCode.BAD_INPUT, key=_SEVERITY.index)
     if args.format == "json":
         out.json(reports_to_dict(reports))
     elif args.format == "sarif":
@@ -369,8 +377,8 @@ def verify(report: Report, args: argparse.Namespace,
                 report.itf_paths[f"{v.prop.ident}/symbolic"] = written
                 if v.prop.label in invariants:
                     invariants[v.prop.label]["itf"] = written
-        except itf.TraceWriteError as exc:
-            raise FileError(exc.path, exc.reason, "write") from None
+        except itf.TraceWriteError as exc:  # the rest would fail alike (a full disk)
+            report.trace_error = FileError(exc.path, exc.reason, "write")
     if result.errors:
         report.error = "; ".join(_internal(e) for e in result.errors)
     return _EXIT[result.status.value]

@@ -100,6 +100,24 @@ def test_a_mistaken_out_is_said_before_the_check(crg: Callable[..., Run], tmp_pa
     assert result.out == ""
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_trace_that_cannot_be_written_keeps_the_verdict(crg: Callable[..., Run],
+                                                          tmp_path: Path, fmt: str) -> None:
+    """A trace that fails to write (a full disk; here a folder in its place) replaced the
+    whole report with the error: the violation found was never said."""
+    (tmp_path / "no-fencing.vip-unique.itf.json").mkdir()
+    result = crg("check", NO_FENCING, "--out", str(tmp_path), "--format", fmt)
+    assert result.code == 2
+    if fmt == "text":
+        assert "shortest trace: 1 environment event, 6 steps" in result.out
+        assert "violated: vip-unique, app-exclusive, vip-held" in result.out
+    else:
+        assert json.loads(result.out)["files"][0]["status"] == "violated"
+    assert result.err.strip().splitlines()[-1] == (
+        f"crg: error: cannot write '{tmp_path / 'no-fencing.vip-unique.itf.json'}': Is a "
+        "directory (the verdict stands: the report shows the trace)")
+
+
 def test_out_is_made_with_its_parents(crg: Callable[..., Run], tmp_path: Path) -> None:
     result = crg("check", NO_FENCING, "--out", str(tmp_path / "a" / "b"))
     assert result.code == 1
