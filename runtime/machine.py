@@ -189,10 +189,12 @@ class Machine:
                         "action": action, "reason": f"works again (it failed: {trouble[0]})",
                         "since": iso_time(trouble[1])})
 
-    def node_alert(self, node: str, reason: str, *, over: bool = False) -> None:
+    def node_alert(self, node: str, reason: str, *, over: bool = False,
+                   sent: Callable[[], None] | None = None) -> None:
         """Tell the operator that ``node`` left the cluster without being taken out of
         service (``over``: that it is back) — a runtime alert about that node, said by
-        this one (:mod:`crg.runtime.node_watch` makes sure only one node says it)."""
+        this one (:mod:`crg.runtime.node_watch` makes sure only one node says it).
+        ``sent()`` once every alert sink has been tried, whatever came of it."""
         reason = redact(reason)
         if over:
             log.info("%s: %s is back: %s", self.name, node, reason)
@@ -200,26 +202,39 @@ class Machine:
             log.error("%s: %s is lost: %s", self.name, node, reason)
         self._tell({"event": "runtime-alert-over" if over else "runtime-alert",
                     "group": None, "node": node, "action": NODE_LOST, "reason": reason,
-                    "by": self.name})
+                    "by": self.name}, sent)
 
-    def _tell(self, payload: dict[str, Any]) -> None:
+    def _tell(self, payload: dict[str, Any], sent: Callable[[], None] | None = None) -> None:
         """Emit a runtime alert's event and send it to the alert sinks: the operator's
         pager hears of it, not only the events file (a group stuck on a step that keeps
         failing is not to sit there unnoticed). Not to ``log`` sinks: the log has it.
-        An alert about a node goes to the sinks of the groups that may run there."""
+        An alert about a node goes to the sinks of the groups that may run there.
+        ``sent()`` once every sink has been tried."""
         self.s.events.emit(payload)
         payload = {**payload, "time": iso_time()}
-        for sink, filled_by in alerting.sinks_for(self.groups, payload["group"],
-                                                  payload["node"]):
-            if sink.kind is not SinkKind.LOG:
-                self.alert(sink, payload, filled_by)
+        sinks = [(sink, filled_by) for sink, filled_by
+                 in alerting.sinks_for(self.groups, payload["group"], payload["node"])
+                 if sink.kind is not SinkKind.LOG]
+        left = len(sinks)
 
-    def alert(self, sink: Sink, payload: dict[str, Any], filled_by: str) -> None:
+        def one_done() -> None:
+            nonlocal left
+            left -= 1
+            if left == 0 and sent is not None:
+                sent()
+
+        for sink, filled_by in sinks:
+            self.alert(sink, payload, filled_by, one_done)
+        if not sinks and sent is not None:
+            sent()
+
+    def alert(self, sink: Sink, payload: dict[str, Any], filled_by: str,
+              tried: Callable[[], None] | None = None) -> None:
         """Send an alert to ``sink`` in the background (placeholders filled in from group
         ``filled_by``). A sink that fails is itself a runtime alert about the alert's
         group — logged, told to the other sinks once per episode and shown by ``crg
         status`` — until a delivery to it works again: a pager that hears nothing must
-        not look like a cluster with nothing to say."""
+        not look like a cluster with nothing to say. ``tried()`` after, either way."""
         about, name = payload.get("group"), alerting.sink_name(sink)
 
         def done(ok: bool, detail: str) -> None:
@@ -227,6 +242,8 @@ class Machine:
                 self.trouble_over(about, name)
             else:
                 self.runtime_alert(about, name, detail)
+            if tried is not None:
+                tried()
 
         self.spawn(alerting.send(self.s.events, self.supervisor, self.name, sink, payload,
                                  self.values(filled_by), self.telemetry, done))

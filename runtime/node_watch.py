@@ -11,7 +11,11 @@ Who says it: the first node of the configuration whose lease is valid (as the sp
 cluster coordinator sends what no host can), and only after claiming ``lost/<node>`` in
 the store by a transaction that expects it absent, so that a coordinator that changes
 meanwhile (the first node lost too) does not say it twice; the same node clears the mark,
-and says the episode is over, once the node is registered again. A node that goes away
+and says the episode is over, once the node is registered again. At least once: the mark
+says whether every alert sink has been tried (``"paged"``); a mark that still says no
+while the node that claimed it is gone — it died before its sinks heard of the loss, as
+when two hosts of a rack go a moment apart — is claimed again by the first live node,
+which says it again (a pager may hear it twice, never not at all). A node that goes away
 drained is not lost: it was out of service already (an operator's ``crg drain``, or its
 own clean stop, which drains it first). A node this agent never saw live is not lost
 either: at a cold start the hosts come up one by one.
@@ -24,7 +28,8 @@ import contextlib
 import json
 import logging
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from crg.runtime.drivers.sinks import iso_time
 from crg.runtime.store.base import Put, Snapshot, StoreError, Txn
@@ -41,13 +46,13 @@ RETRY_S = 1.0
 async def run(machine: Machine) -> None:
     """Watch the nodes' leases for as long as the agent runs."""
     store, keys = machine.s.store, machine.s.keys
-    seen: set[str] = set()
+    watch = Watch()
     while True:
         revision = 0
         try:
             snap = await store.snapshot(keys.prefix)
             revision = snap.revision
-            await look(machine, snap, seen)
+            await look(machine, snap, watch)
         except StoreError as exc:  # the lease keeper and the lanes say so already
             log.debug("%s: node watch paused: %s", machine.name, exc)
         except Exception:  # a bug: the watch goes on, it decides nothing for the groups
@@ -58,13 +63,24 @@ async def run(machine: Machine) -> None:
             await store.wait(keys.prefix, revision, int(machine.s.heartbeat_s * 1000))
 
 
-async def look(machine: Machine, snap: Snapshot, seen: set[str]) -> None:
-    """One look at the nodes: alert for each node lost since it was ``seen`` live, and
-    end the episode of each lost node that is back — if this node is the first live one."""
+@dataclass
+class Watch:
+    """What one agent's watch remembers between looks."""
+
+    seen: set[str] = field(default_factory=set)
+    """The nodes it has seen live: a node never seen is starting, not lost."""
+    sending: set[str] = field(default_factory=set)
+    """The nodes whose loss this agent is telling its alert sinks right now."""
+
+
+async def look(machine: Machine, snap: Snapshot, watch: Watch) -> None:
+    """One look at the nodes: alert for each node lost since it was seen live (again, if
+    the node that said it first died before its sinks were tried), and end the episode
+    of each lost node that is back — if this node is the first live one."""
     store, keys = machine.s.store, machine.s.keys
     nodes = machine.s.model.topology.nodes
     live = [n for n in nodes if snap.get(keys.node(n)) is not None]
-    seen.update(live)
+    watch.seen.update(live)
     if not live or live[0] != machine.name:
         return
     for node in nodes:
@@ -75,13 +91,63 @@ async def look(machine: Machine, snap: Snapshot, seen: set[str]) -> None:
                                                            deletes=(key,))):
                 machine.node_alert(node, f"{node} is back (lost since {_since(mark.value)})",
                                    over=True)
-        elif node in seen and mark is None and snap.get(keys.drained(node)) is None:
-            value = json.dumps({"since": time.time(), "by": machine.name})
-            if await store.commit(Txn({key: 0}, (Put(key, value),))):
-                machine.node_alert(node, f"{node} left the cluster: its lease ran out "
-                                   "without its being drained (a crash, a hung host or a "
-                                   "network cut); its groups move to their next nodes "
-                                   f"(crg join {node} or its host's restart brings it back)")
+        elif node in watch.seen and mark is None and snap.get(keys.drained(node)) is None:
+            await _claim(machine, watch, node, 0, time.time(), "")
+        elif mark is not None and node not in watch.sending:
+            said = _mark(mark.value)
+            by = said.get("by")
+            if said.get("paged", True) is False and (by not in live or by == machine.name):
+                since = said.get("since")
+                await _claim(machine, watch, node, mark.mod_revision,
+                             since if isinstance(since, (int, float)) else time.time(),
+                             f" (said again: {by}, which said it first, went before its "
+                             "alert sinks had heard it)" if by != machine.name else
+                             " (said again: this agent restarted before its alert sinks "
+                             "had heard it)")
+
+
+async def _claim(machine: Machine, watch: Watch, node: str, revision: int, since: float,
+                 again: str) -> None:
+    """Take ``lost/<node>`` (absent: ``revision`` 0) and say the loss; once every sink has
+    been tried, mark it paged."""
+    store, key = machine.s.store, machine.s.keys.lost(node)
+    value = {"since": since, "by": machine.name, "paged": False}
+    if not await store.commit(Txn({key: revision}, (Put(key, json.dumps(value)),))):
+        return  # another node took it meanwhile: it says it
+    watch.sending.add(node)
+
+    def sent() -> None:
+        machine.spawn(_paged(machine, watch, node, value))
+
+    machine.node_alert(node, f"{node} left the cluster: its lease ran out without its "
+                       "being drained (a crash, a hung host or a network cut); its groups "
+                       f"move to their next nodes (crg join {node} or its host's restart "
+                       f"brings it back){again}", sent=sent)
+
+
+async def _paged(machine: Machine, watch: Watch, node: str, value: dict[str, Any]) -> None:
+    """Mark the loss of ``node`` told to every sink, if the mark is still this agent's."""
+    store, key = machine.s.store, machine.s.keys.lost(node)
+    try:
+        mark = (await store.snapshot(key)).get(key)
+        if mark is not None and _mark(mark.value) == value:
+            await store.commit(Txn({key: mark.mod_revision},
+                                   (Put(key, json.dumps({**value, "paged": True})),)))
+    except StoreError as exc:  # the next coordinator may say it again: at least once
+        log.warning("%s: could not record that %s's loss was told: %s", machine.name,
+                    node, exc)
+    finally:
+        watch.sending.discard(node)
+
+
+def _mark(value: str) -> dict[str, Any]:
+    """A ``lost/<node>`` mark read back; a spoilt one as a mark already paged (saying a
+    loss again on a value nobody can read would page on every look)."""
+    try:
+        mark = json.loads(value)
+    except ValueError:
+        return {}
+    return mark if isinstance(mark, dict) else {}
 
 
 def _since(value: str) -> str:

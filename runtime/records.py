@@ -21,8 +21,8 @@ key                         bound to      holds
 ``acks/<h>/<g>``            —             the last event of g delivered to h's hooks
 ``config``                  —             the cluster's configuration: ``{"sha256", "config"}``
                                           (runtime/agreement.py)
-``lost/<n>``                —             n left unannounced and the operator was told:
-                                          ``{"since", "by"}`` (runtime/node_watch.py)
+``lost/<n>``                —             n left unannounced and the operator is told:
+                                          ``{"since", "by", "paged"}`` (node_watch.py)
 ==========================  ============  ==================================================
 
 The leases do the spec's work: when a node's lease ends, the store deletes in one step its
