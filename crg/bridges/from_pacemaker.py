@@ -85,7 +85,8 @@ def _read_cib(doc: XmlDocument, notes: Notes) -> Draft:
                   f"cluster name '{written}': renamed {draft.name} (not a crg name as it "
                   "was)", draft.comments)
     draft.comments.append(f"Imported by crg from {doc.source.path} (Pacemaker CIB).")
-    nodes = draft.nodes = _nodes(doc, configuration, notes, draft.comments)
+    nodes = _nodes(doc, configuration, notes, draft.comments)
+    draft.nodes = list(nodes.values())
     defaults = _nvpairs(configuration.find("rsc_defaults"))
     for section, read in (("crm_config", READ_PROPERTIES), ("rsc_defaults", READ_META),
                           ("op_defaults", {"timeout"})):
@@ -181,18 +182,17 @@ def _nvpairs(parent: ET.Element | None) -> dict[str, str]:
 
 
 def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
-           comments: list[str]) -> list[str]:
-    nodes = []
+           comments: list[str]) -> dict[str, str]:
+    """The CIB's nodes, each with its name in crg (``uname`` unless it is not a crg name:
+    a host name may start with a digit, a crg name may not)."""
+    nodes: dict[str, str] = {}
     for node in configuration.iterfind("nodes/node"):
         name = node.get("uname") or node.get("id") or ""
         if node.get("type") in ("ping",):
             notes.add(doc.where(node), f"{doc.describe(node)}: a ping node hosts nothing; "
                                        "not imported", comments)
             continue
-        if crg_name(name) != name:
-            raise doc.error(node, f"node '{name}' is not a crg name (letters, digits, _ . -, "
-                                  "not starting with a digit)")
-        nodes.append(name)
+        nodes[name] = _node_name(doc, node, name, nodes, notes, comments)
         for attributes in (*node.iterfind("instance_attributes"), *node.iterfind("utilization")):
             pairs = {p.get("name", ""): p.get("value", "") for p in attributes.iter("nvpair")}
             if not pairs:
@@ -210,6 +210,26 @@ def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
                         "take the CIB from a cluster that has been set up "
                         "('pcs cluster cib FILE')")
     return nodes
+
+
+def _node_name(doc: XmlDocument, node: ET.Element, name: str, nodes: dict[str, str],
+               notes: Notes, comments: list[str]) -> str:
+    """``name`` as a crg name, renamed with a warning if need be (``18node1`` is
+    ``_18node1``): its host's ``crg run --node`` takes the new name."""
+    if name in nodes:
+        raise doc.error(node, f"node '{name}' is listed twice in <nodes>")
+    renamed = crg_name(name)
+    if renamed in nodes.values():
+        other = next(n for n, crg in nodes.items() if crg == renamed)
+        raise doc.error(node, f"nodes '{other}' and '{name}' would both be '{renamed}' in "
+                              "crg (a crg name has letters, digits, _ . -, and does not "
+                              "start with a digit)", "rename one of the two nodes")
+    if renamed == name:
+        return name
+    notes.add(doc.where(node), f"node '{name}': renamed {renamed} (not a crg name as it "
+                               f"was: letters, digits, _ . -, not starting with a digit); "
+                               f"start its agent as crg run --node {renamed}", comments)
+    return renamed
 
 
 # -- resources -------------------------------------------------------------------------------
@@ -478,9 +498,11 @@ def _operator_command(element: ET.Element) -> str | None:
     return None
 
 
-def _placement(doc: XmlDocument, group: _Group, nodes: list[str], symmetric: bool,
+def _placement(doc: XmlDocument, group: _Group, names: dict[str, str], symmetric: bool,
                defaults: dict[str, str], notes: Notes, draft: Draft) -> bool:
-    """The group's candidates and failback; False when no node may run it."""
+    """The group's candidates and failback; False when no node may run it. ``names``: each
+    node's crg name, by its name in the CIB."""
+    nodes = list(names)
     where = doc.where(group.element)
     scores = {n: group.scores.get(n, 0) for n in nodes if symmetric or n in group.scores}
     for node in group.scores:
@@ -511,9 +533,9 @@ def _placement(doc: XmlDocument, group: _Group, nodes: list[str], symmetric: boo
             notes.add(where, f"{doc.describe(group.element)}: the application is kept off "
                              f"{', '.join(sorted(group.app_banned))} only; crg places the "
                              "application with its group; not imported", group.draft.comments)
-    group.draft.add(f"preferred {allowed[0]}")
+    group.draft.add(f"preferred {names[allowed[0]]}")
     if allowed[1:]:
-        group.draft.add("possible " + ", ".join(allowed[1:]))
+        group.draft.add("possible " + ", ".join(names[n] for n in allowed[1:]))
     _failback(doc, group, values, defaults, notes)
     return True
 

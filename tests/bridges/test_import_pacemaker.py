@@ -616,3 +616,31 @@ def test_the_output_may_not_be_the_cib(tmp_path: Path,
     assert main(["import", "pacemaker", "-o", str(cib), str(cib)]) == 2
     assert cib.read_bytes() == (DATA / "cluster.xml").read_bytes()
     assert f"cannot write '{cib}': it is the input file {cib}" in capsys.readouterr().err
+
+
+def test_a_node_name_that_is_not_a_crg_name_is_renamed_with_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A host name may start with a digit ("18node1", as in Pacemaker's own test CIBs):
+    # the whole import was refused for it, where the cluster's name is renamed.
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED.replace(
+        '<node id="1" uname="n1"/>', '<node id="1" uname="18node1"/><node id="2" uname="n2"/>'
+    ).replace("</resources>", '</resources><constraints><rsc_location id="l" rsc="g" '
+              'node="18node1" score="100"/></constraints>'))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: node '18node1': renamed _18node1" in err, err
+    config = load(out)
+    assert config.cluster.nodes == ("_18node1", "n2")
+    assert config.groups[0].candidates == ("_18node1", "n2")  # its location still counts
+
+
+def test_two_nodes_of_one_crg_name_are_an_error(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cib.xml"
+    path.write_text(TEMPLATED.replace(
+        '<node id="1" uname="n1"/>', '<node id="1" uname="1a"/><node id="2" uname="_1a"/>'))
+    assert main(["import", "pacemaker", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert (f"{path}:1:53: error: nodes '1a' and '_1a' would both be '_1a' in crg"
+            in err and "Traceback" not in err), err
