@@ -644,3 +644,20 @@ def test_two_nodes_of_one_crg_name_are_an_error(tmp_path: Path,
     err = capsys.readouterr().err
     assert (f"{path}:1:53: error: nodes '1a' and '_1a' would both be '_1a' in crg"
             in err and "Traceback" not in err), err
+
+
+def test_a_parameter_no_environment_variable_can_name_is_left_out_with_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # target-role written among a primitive's parameters (as in some of Pacemaker's test
+    # CIBs) became OCF_RESKEY_target-role, which crg rejects: the import's own output
+    # did not validate (exit 2).
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED.replace(
+        '<nvpair id="a-i-b" name="state" value="/a"/>',
+        '<nvpair id="a-i-b" name="state" value="/a"/>'
+        '<nvpair id="a-i-c" name="target-role" value="Started"/>'))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    assert ("<primitive id=\"a\">: parameter 'target-role': not a name an environment "
+            "variable can have") in capsys.readouterr().err
+    assert dict(load(out).groups[0].app.env) == {
+        "OCF_ROOT": "/usr/lib/ocf", "OCF_RESKEY_fake": "x", "OCF_RESKEY_state": "/a"}
