@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from crg.bridges.app_to_pacemaker import ENV, NODE_NAME, OCF_ROOT, SHELL, STOP_MARGIN_MS
 from crg.bridges.crg_writer import braced, literal
+from crg.bridges.import_secrets import pair_text
 from crg.bridges.pacemaker_time import duration_ms, duration_text
 from crg.dsl.format import quote
 
@@ -179,7 +180,7 @@ def _anything(primitive: ET.Element, params: dict[str, str], draft: AppDraft,
         draft.items.append(f"dir {literal(params['workdir'])}")
     for name, why in _IGNORED_ANYTHING.items():
         if params.get(name):
-            note(primitive, f"{name}={params[name]}: {why}; not imported")
+            note(primitive, f"{pair_text(name, params[name])}: {why}; not imported")
 
 
 _READ_OP = {"id", "name", "interval", "timeout", "role", "enabled"}
@@ -189,10 +190,10 @@ def _unread_op_settings(op: ET.Element, note: Note) -> None:
     """An operation's settings that crg has no place for (on-fail=block, start-delay,
     OCF_CHECK_LEVEL...): said, not dropped in silence."""
     settings = [f"{k}={v}" for k, v in op.attrib.items() if k not in _READ_OP]
-    settings += [f"{p.get('name')}={p.get('value')}"
+    settings += [pair_text(p.get("name"), p.get("value"))
                  for attributes in op.iterfind("instance_attributes")
                  for p in attributes.iterfind("nvpair")]
-    settings += [f"{p.get('name')}={p.get('value')}"
+    settings += [pair_text(p.get("name"), p.get("value"))
                  for attributes in op.iterfind("meta_attributes")
                  for p in attributes.iterfind("nvpair")]
     if settings:

@@ -25,6 +25,7 @@ from crg.bridges.app_from_pacemaker import (
 )
 from crg.bridges.crg_writer import Draft, DraftGroup, Statement, crg_name, literal
 from crg.bridges.import_notes import Notes, said_with_errors
+from crg.bridges.import_secrets import pair_text
 from crg.bridges.pacemaker_model import INFINITY
 from crg.bridges.pacemaker_time import DurationError, duration_ms, duration_text
 from crg.bridges.xml_source import XmlDocument
@@ -159,8 +160,9 @@ def _unread_settings(doc: XmlDocument, section: ET.Element | None, read: set[str
                 why = ("an operation is imported with its own settings only, crg's defaults "
                        "for the rest" if section.tag == "op_defaults"
                        else RUN_OPTIONS.get(name, "no counterpart in crg"))
-                notes.add(doc.where(pair), f"<{section.tag}>: {name}="
-                                           f"{pair.get('value')}: {why}; not imported",
+                notes.add(doc.where(pair), f"<{section.tag}>: "
+                                           f"{pair_text(name, pair.get('value'))}: {why}; "
+                                           "not imported",
                           draft.comments)
 
 
@@ -202,7 +204,7 @@ def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
                        else "")
             notes.add(doc.where(attributes),
                       f"{doc.describe(node)} {name}: {attributes.tag.replace('_', ' ')} "
-                      + ", ".join(f"{k}={v}" for k, v in pairs.items())
+                      + ", ".join(pair_text(k, v) for k, v in pairs.items())
                       + f": no counterpart in crg{standby}; not imported", comments)
     if not nodes:
         raise doc.error(configuration.find("nodes") or configuration,
@@ -324,11 +326,12 @@ def _unread_attributes(doc: XmlDocument, group: _Group, notes: Notes) -> None:
                           "crg has no rules: read as if it always held", comments)
             for pair in attributes.iterfind("nvpair"):
                 if pair.get("name") not in READ_META:
-                    notes.add(doc.where(pair), f"{what}: {pair.get('name')}={pair.get('value')}"
+                    notes.add(doc.where(pair), f"{what}: "
+                                               f"{pair_text(pair.get('name'), pair.get('value'))}"
                                                " has no counterpart in crg; not imported",
                               comments)
         for utilization in owner.iterfind("utilization"):
-            used = ", ".join(f"{p.get('name')}={p.get('value')}"
+            used = ", ".join(pair_text(p.get("name"), p.get("value"))
                              for p in utilization.iterfind("nvpair"))
             notes.add(doc.where(utilization),
                       f"{what}: utilization {used} has no counterpart in crg (it places "
@@ -637,7 +640,7 @@ def _alerts(doc: XmlDocument, configuration: ET.Element, notes: Notes, draft: Dr
             group.statements.append(Statement(f"alert command {literal(path)}", [message]))
         for child in alert:
             if child.tag in ("instance_attributes", "meta_attributes", "select"):
-                said = ", ".join(f"{p.get('name')}={p.get('value')}"
+                said = ", ".join(pair_text(p.get("name"), p.get("value"))
                                  for p in child.iter("nvpair")) or ", ".join(
                                      c.tag for c in child)
                 notes.add(doc.where(child), f"{doc.describe(alert)}: {child.tag} {said}: no "

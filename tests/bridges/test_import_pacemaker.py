@@ -661,3 +661,34 @@ def test_a_parameter_no_environment_variable_can_name_is_left_out_with_a_warning
             "variable can have") in capsys.readouterr().err
     assert dict(load(out).groups[0].app.env) == {
         "OCF_ROOT": "/usr/lib/ocf", "OCF_RESKEY_fake": "x", "OCF_RESKEY_state": "/a"}
+
+
+def test_a_password_in_the_cib_is_never_shown(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # The warnings said 'name=value' for what they left out, and quoted the CIB's line:
+    # a fencing device's passwd (on the line of the primitive, in a CIB on one line), a
+    # node's or an operation's password went to the terminal and into the comments.
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED.replace(
+        '<node id="1" uname="n1"/>',
+        '<node id="1" uname="n1"><instance_attributes id="na"><nvpair id="np" name="password" '
+        'value="pw-node"/></instance_attributes></node>').replace(
+        '<op id="t-m" name="monitor" interval="7s"/>',
+        '<op id="t-m" name="monitor" interval="7s"><instance_attributes id="oi"><nvpair '
+        "id=\"op\" name='db_passwd' value='pw-op'/></instance_attributes></op>").replace(
+        "<group ", '<primitive id="fence" class="stonith" type="fence_ipmilan"><instance_'
+        'attributes id="fi"><nvpair id="fp" value="pw-fence" name="passwd"/></instance_'
+        'attributes></primitive><group ', 1).replace(
+        '<nvpair id="a-i-b" name="state" value="/a"/>',
+        '<nvpair id="a-i-b" name="state" value="/a"/>'
+        '<nvpair id="a-i-c" name="password" value="pw-app"/>'))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "password=*** has no counterpart" not in err  # a node's attributes, below
+    assert "password=***: no counterpart" in err and "db_passwd=***" in err, err
+    assert 'value="********"' in err, err  # the quoted line, starred in place
+    written = out.read_text()
+    comments = [line for line in written.splitlines() if line.lstrip().startswith("#")]
+    assert "pw-" not in err and "pw-" not in "\n".join(comments), err
+    # The agent's own parameter is configuration: the .crg carries it for the agent.
+    assert dict(load(out).groups[0].app.env)["OCF_RESKEY_password"] == "pw-app"
