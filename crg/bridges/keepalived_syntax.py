@@ -108,6 +108,7 @@ def parse_keepalived(source: Source) -> KeepalivedFile:
     stack: list[tuple[Stmt | None, list[Stmt]]] = [(None, document.statements)]
     previous: Stmt | None = None
     for words in lines:
+        _refuse_conditional(document, words[0])
         while words:
             first = words[0]
             if first.text == "}" and not first.quoted:
@@ -142,3 +143,17 @@ def parse_keepalived(source: Source) -> KeepalivedFile:
         assert opener is not None
         raise document.error(opener.span, f"the block of '{opener.name}' is never closed")
     return document
+
+
+def _refuse_conditional(document: KeepalivedFile, first: Token) -> None:
+    """A line for one ``keepalived -i CONFIG_ID`` only (``@high priority 170``, ``@^high``
+    for every id but high): read without the id, every variant of a statement would be
+    taken at once (or, as a statement named ``@high``, none: the priority left at 100)."""
+    if first.text.startswith("@") and not first.quoted:
+        ident = first.text.lstrip("@^")
+        raise document.error(first.span, f"'{first.text}': a line for keepalived -i {ident} "
+                                         f"{'only' if '^' not in first.text else 'excepted'}"
+                                         " (conditional configuration) is not supported",
+                             "import each node's configuration as keepalived reads it: a "
+                             "copy of the file with the lines of its config id, without "
+                             "their @ prefix, and without the other ids' lines")

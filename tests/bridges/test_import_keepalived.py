@@ -336,3 +336,18 @@ def test_an_error_does_not_show_the_vrrp_password(tmp_path: Path,
     assert main(["import", "keepalived", str(path)]) == 2
     err = capsys.readouterr().err
     assert "not closed" in err and "s3cr3t" not in err, err
+
+
+def test_a_line_for_one_config_id_is_refused(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # '@high priority 170' (for keepalived -i high) was a statement named '@high': the
+    # priority stayed 100 without a word, and '@high script ...' gave a vrrp_script "has no
+    # script".
+    path = tmp_path / "lb.conf"
+    path.write_text("vrrp_instance VI_1 {\n  state MASTER\n@high  priority 170\n"
+                    "@^high priority 85\n  virtual_ipaddress {\n    192.0.2.10/24\n  }\n}\n")
+    assert main(["import", "keepalived", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert (f"{path}:3:1: error: '@high': a line for keepalived -i high only (conditional "
+            "configuration) is not supported") in err, err
+    assert "hint: import each node's configuration as keepalived reads it" in err
