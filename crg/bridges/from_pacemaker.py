@@ -15,6 +15,7 @@ comment in the ``.crg``). Malformed input is a positioned error.
 from __future__ import annotations
 
 import ipaddress
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
@@ -58,8 +59,13 @@ def score(text: str | None) -> int:
         return INFINITY
     if value in ("-INFINITY", "-INF"):
         return -INFINITY
-    number = int(value)  # ValueError is reported by the caller at the element
-    return max(-INFINITY, min(INFINITY, number))
+    if not re.fullmatch(r"-?\d+", value):
+        raise ValueError(value)  # reported by the caller at the element
+    # Pacemaker clamps a larger number to INFINITY; Python would not even convert one of
+    # thousands of digits.
+    if len(value.lstrip("-")) > len(str(INFINITY)):
+        return -INFINITY if value.startswith("-") else INFINITY
+    return max(-INFINITY, min(INFINITY, int(value)))
 
 
 def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:

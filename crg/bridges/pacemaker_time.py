@@ -15,6 +15,11 @@ _ISO_ELEMENT = re.compile(r"T|(\d+)([YMWDHS])")
 _ISO_MS = {"W": 7 * 86_400_000, "D": 86_400_000, "H": 3_600_000, "S": 1000}
 
 
+MAX_MS = 2**32 - 1
+"""Pacemaker keeps a duration in an unsigned int of milliseconds (about 49.7 days) and
+clamps a longer one to it."""
+
+
 class DurationError(ValueError):
     pass
 
@@ -24,7 +29,7 @@ def duration_ms(text: str) -> int:
     Raises DurationError for anything else."""
     plain = _PLAIN.fullmatch(text.lower())
     if plain and plain.group(2) in _UNITS_MS:
-        return int(int(plain.group(1)) * _UNITS_MS[plain.group(2)])
+        return _clamped(plain.group(1), _UNITS_MS[plain.group(2)])
     iso = text.strip().upper()
     if iso.startswith("P") and (ms := _iso_ms(iso[1:])) is not None:
         return ms
@@ -49,6 +54,14 @@ def _iso_ms(elements: str) -> int | None:
             raise DurationError(f"'P{elements}' counts months or years, which have no fixed "
                                 "length; give it in weeks, days, hours, minutes or seconds")
         else:
-            total += int(number) * (60_000 if unit == "M" else _ISO_MS[unit])
+            total += _clamped(number, 60_000 if unit == "M" else _ISO_MS[unit])
             read = True
-    return total if read else None
+    return min(total, MAX_MS) if read else None
+
+
+def _clamped(digits: str, unit_ms: float) -> int:
+    # More digits than any duration below the limit has, in the smallest unit (us): clamp
+    # without converting (Python refuses a number of thousands of digits).
+    if len(digits.lstrip("0")) > 16:
+        return MAX_MS
+    return min(int(int(digits) * unit_ms), MAX_MS)

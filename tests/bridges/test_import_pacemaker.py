@@ -692,3 +692,24 @@ def test_a_password_in_the_cib_is_never_shown(tmp_path: Path,
     assert "pw-" not in err and "pw-" not in "\n".join(comments), err
     # The agent's own parameter is configuration: the .crg carries it for the agent.
     assert dict(load(out).groups[0].app.env)["OCF_RESKEY_password"] == "pw-app"
+
+
+@pytest.mark.parametrize("extra", [
+    '<op_defaults><meta_attributes id="od"><nvpair id="odt" name="timeout" value="{big}"/>'
+    "</meta_attributes></op_defaults>",
+    '<constraints><rsc_location id="l" rsc="g" node="n1" score="{big}"/></constraints>',
+    '<rsc_defaults><meta_attributes id="rd"><nvpair id="rm" name="migration-threshold" '
+    'value="{big}"/></meta_attributes></rsc_defaults>',
+], ids=["op_defaults timeout", "location score", "migration-threshold"])
+def test_a_number_of_thousands_of_digits_is_read_as_pacemaker_clamps_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str) -> None:
+    # Python converts no number of more than 4300 digits: a ValueError of its own was an
+    # internal error (op_defaults), or its message the import's ("Exceeds the limit").
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED.replace("</resources>",
+                                      "</resources>" + extra.replace("{big}", "9" * 5000)))
+    code = main(["import", "pacemaker", str(path), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert "Exceeds" not in err and "internal error" not in err, err
+    # A timeout of 49 days (Pacemaker's largest) is more than crg takes: crg says so.
+    assert code == 0 or (code == 2 and "does not validate" in err), err
