@@ -9,6 +9,7 @@ itself with ``start``, ``stop`` and ``monitor``, its parameters as ``OCF_RESKEY_
 
 from __future__ import annotations
 
+import re
 import shlex
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 from crg.bridges.app_to_pacemaker import ENV, NODE_NAME, OCF_ROOT, SHELL, STOP_MARGIN_MS
 from crg.bridges.crg_writer import braced, literal
+from crg.bridges.import_secrets import pair_text
 from crg.bridges.pacemaker_time import duration_ms, duration_text
 from crg.dsl.format import quote
 
@@ -88,7 +90,8 @@ def app_from_primitive(primitive: ET.Element, note: Note,
                         f"status {literal(status)}"]
         if standard == "ocf":
             env = [f'OCF_ROOT = {literal(OCF_ROOT)}'] + [
-                f"OCF_RESKEY_{k} = {literal(v)}" for k, v in params.items()]
+                f"OCF_RESKEY_{k} = {literal(v)}" for k, v in _env_params(primitive, params,
+                                                                         note).items()]
             draft.items.append("env {\n" + "\n".join(f"  {e}" for e in env) + "\n}")
         elif params:
             note(primitive, f"{standard} resources take no parameters; "
@@ -118,6 +121,22 @@ def app_from_primitive(primitive: ET.Element, note: Note,
         hook_text = braced(hook).replace(NODE_NAME, "{node}")
         draft.monitors.append(f"monitor exec {quote(hook_text)} fails 1")
     return draft
+
+
+_ENV_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _env_params(primitive: ET.Element, params: dict[str, str], note: Note) -> dict[str, str]:
+    """The parameters an OCF agent can be given as ``OCF_RESKEY_name``: a name such as
+    ``target-role`` (a meta attribute written among the parameters) makes a variable that
+    no shell agent can read, and that crg refuses to set, so the imported file would not
+    have validated."""
+    bad = [name for name in params if not _ENV_NAME.fullmatch(name)]
+    if bad:
+        note(primitive, f"parameter{'s' * (len(bad) > 1)} {', '.join(repr(n) for n in bad)}: "
+                        "not a name an environment variable can have (crg gives an OCF "
+                        "agent its parameters as OCF_RESKEY_name); not imported")
+    return {name: value for name, value in params.items() if name not in bad}
 
 
 def _anything(primitive: ET.Element, params: dict[str, str], draft: AppDraft,
@@ -161,7 +180,7 @@ def _anything(primitive: ET.Element, params: dict[str, str], draft: AppDraft,
         draft.items.append(f"dir {literal(params['workdir'])}")
     for name, why in _IGNORED_ANYTHING.items():
         if params.get(name):
-            note(primitive, f"{name}={params[name]}: {why}; not imported")
+            note(primitive, f"{pair_text(name, params[name])}: {why}; not imported")
 
 
 _READ_OP = {"id", "name", "interval", "timeout", "role", "enabled"}
@@ -171,10 +190,10 @@ def _unread_op_settings(op: ET.Element, note: Note) -> None:
     """An operation's settings that crg has no place for (on-fail=block, start-delay,
     OCF_CHECK_LEVEL...): said, not dropped in silence."""
     settings = [f"{k}={v}" for k, v in op.attrib.items() if k not in _READ_OP]
-    settings += [f"{p.get('name')}={p.get('value')}"
+    settings += [pair_text(p.get("name"), p.get("value"))
                  for attributes in op.iterfind("instance_attributes")
                  for p in attributes.iterfind("nvpair")]
-    settings += [f"{p.get('name')}={p.get('value')}"
+    settings += [pair_text(p.get("name"), p.get("value"))
                  for attributes in op.iterfind("meta_attributes")
                  for p in attributes.iterfind("nvpair")]
     if settings:

@@ -15,6 +15,7 @@ comment in the ``.crg``). Malformed input is a positioned error.
 from __future__ import annotations
 
 import ipaddress
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ from crg.bridges.app_from_pacemaker import (
 )
 from crg.bridges.crg_writer import Draft, DraftGroup, Statement, crg_name, literal
 from crg.bridges.import_notes import Notes, said_with_errors
+from crg.bridges.import_secrets import pair_text
 from crg.bridges.pacemaker_model import INFINITY
 from crg.bridges.pacemaker_time import DurationError, duration_ms, duration_text
 from crg.bridges.xml_source import XmlDocument
@@ -57,8 +59,13 @@ def score(text: str | None) -> int:
         return INFINITY
     if value in ("-INFINITY", "-INF"):
         return -INFINITY
-    number = int(value)  # ValueError is reported by the caller at the element
-    return max(-INFINITY, min(INFINITY, number))
+    if not re.fullmatch(r"-?\d+", value):
+        raise ValueError(value)  # reported by the caller at the element
+    # Pacemaker clamps a larger number to INFINITY; Python would not even convert one of
+    # thousands of digits.
+    if len(value.lstrip("-")) > len(str(INFINITY)):
+        return -INFINITY if value.startswith("-") else INFINITY
+    return max(-INFINITY, min(INFINITY, int(value)))
 
 
 def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
@@ -85,7 +92,8 @@ def _read_cib(doc: XmlDocument, notes: Notes) -> Draft:
                   f"cluster name '{written}': renamed {draft.name} (not a crg name as it "
                   "was)", draft.comments)
     draft.comments.append(f"Imported by crg from {doc.source.path} (Pacemaker CIB).")
-    nodes = draft.nodes = _nodes(doc, configuration, notes, draft.comments)
+    nodes = _nodes(doc, configuration, notes, draft.comments)
+    draft.nodes = list(nodes.values())
     defaults = _nvpairs(configuration.find("rsc_defaults"))
     for section, read in (("crm_config", READ_PROPERTIES), ("rsc_defaults", READ_META),
                           ("op_defaults", {"timeout"})):
@@ -158,8 +166,9 @@ def _unread_settings(doc: XmlDocument, section: ET.Element | None, read: set[str
                 why = ("an operation is imported with its own settings only, crg's defaults "
                        "for the rest" if section.tag == "op_defaults"
                        else RUN_OPTIONS.get(name, "no counterpart in crg"))
-                notes.add(doc.where(pair), f"<{section.tag}>: {name}="
-                                           f"{pair.get('value')}: {why}; not imported",
+                notes.add(doc.where(pair), f"<{section.tag}>: "
+                                           f"{pair_text(name, pair.get('value'))}: {why}; "
+                                           "not imported",
                           draft.comments)
 
 
@@ -181,18 +190,17 @@ def _nvpairs(parent: ET.Element | None) -> dict[str, str]:
 
 
 def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
-           comments: list[str]) -> list[str]:
-    nodes = []
+           comments: list[str]) -> dict[str, str]:
+    """The CIB's nodes, each with its name in crg (``uname`` unless it is not a crg name:
+    a host name may start with a digit, a crg name may not)."""
+    nodes: dict[str, str] = {}
     for node in configuration.iterfind("nodes/node"):
         name = node.get("uname") or node.get("id") or ""
         if node.get("type") in ("ping",):
             notes.add(doc.where(node), f"{doc.describe(node)}: a ping node hosts nothing; "
                                        "not imported", comments)
             continue
-        if crg_name(name) != name:
-            raise doc.error(node, f"node '{name}' is not a crg name (letters, digits, _ . -, "
-                                  "not starting with a digit)")
-        nodes.append(name)
+        nodes[name] = _node_name(doc, node, name, nodes, notes, comments)
         for attributes in (*node.iterfind("instance_attributes"), *node.iterfind("utilization")):
             pairs = {p.get("name", ""): p.get("value", "") for p in attributes.iter("nvpair")}
             if not pairs:
@@ -202,7 +210,7 @@ def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
                        else "")
             notes.add(doc.where(attributes),
                       f"{doc.describe(node)} {name}: {attributes.tag.replace('_', ' ')} "
-                      + ", ".join(f"{k}={v}" for k, v in pairs.items())
+                      + ", ".join(pair_text(k, v) for k, v in pairs.items())
                       + f": no counterpart in crg{standby}; not imported", comments)
     if not nodes:
         raise doc.error(configuration.find("nodes") or configuration,
@@ -210,6 +218,26 @@ def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
                         "take the CIB from a cluster that has been set up "
                         "('pcs cluster cib FILE')")
     return nodes
+
+
+def _node_name(doc: XmlDocument, node: ET.Element, name: str, nodes: dict[str, str],
+               notes: Notes, comments: list[str]) -> str:
+    """``name`` as a crg name, renamed with a warning if need be (``18node1`` is
+    ``_18node1``): its host's ``crg run --node`` takes the new name."""
+    if name in nodes:
+        raise doc.error(node, f"node '{name}' is listed twice in <nodes>")
+    renamed = crg_name(name)
+    if renamed in nodes.values():
+        other = next(n for n, crg in nodes.items() if crg == renamed)
+        raise doc.error(node, f"nodes '{other}' and '{name}' would both be '{renamed}' in "
+                              "crg (a crg name has letters, digits, _ . -, and does not "
+                              "start with a digit)", "rename one of the two nodes")
+    if renamed == name:
+        return name
+    notes.add(doc.where(node), f"node '{name}': renamed {renamed} (not a crg name as it "
+                               f"was: letters, digits, _ . -, not starting with a digit); "
+                               f"start its agent as crg run --node {renamed}", comments)
+    return renamed
 
 
 # -- resources -------------------------------------------------------------------------------
@@ -304,11 +332,12 @@ def _unread_attributes(doc: XmlDocument, group: _Group, notes: Notes) -> None:
                           "crg has no rules: read as if it always held", comments)
             for pair in attributes.iterfind("nvpair"):
                 if pair.get("name") not in READ_META:
-                    notes.add(doc.where(pair), f"{what}: {pair.get('name')}={pair.get('value')}"
+                    notes.add(doc.where(pair), f"{what}: "
+                                               f"{pair_text(pair.get('name'), pair.get('value'))}"
                                                " has no counterpart in crg; not imported",
                               comments)
         for utilization in owner.iterfind("utilization"):
-            used = ", ".join(f"{p.get('name')}={p.get('value')}"
+            used = ", ".join(pair_text(p.get("name"), p.get("value"))
                              for p in utilization.iterfind("nvpair"))
             notes.add(doc.where(utilization),
                       f"{what}: utilization {used} has no counterpart in crg (it places "
@@ -478,9 +507,11 @@ def _operator_command(element: ET.Element) -> str | None:
     return None
 
 
-def _placement(doc: XmlDocument, group: _Group, nodes: list[str], symmetric: bool,
+def _placement(doc: XmlDocument, group: _Group, names: dict[str, str], symmetric: bool,
                defaults: dict[str, str], notes: Notes, draft: Draft) -> bool:
-    """The group's candidates and failback; False when no node may run it."""
+    """The group's candidates and failback; False when no node may run it. ``names``: each
+    node's crg name, by its name in the CIB."""
+    nodes = list(names)
     where = doc.where(group.element)
     scores = {n: group.scores.get(n, 0) for n in nodes if symmetric or n in group.scores}
     for node in group.scores:
@@ -511,9 +542,9 @@ def _placement(doc: XmlDocument, group: _Group, nodes: list[str], symmetric: boo
             notes.add(where, f"{doc.describe(group.element)}: the application is kept off "
                              f"{', '.join(sorted(group.app_banned))} only; crg places the "
                              "application with its group; not imported", group.draft.comments)
-    group.draft.add(f"preferred {allowed[0]}")
+    group.draft.add(f"preferred {names[allowed[0]]}")
     if allowed[1:]:
-        group.draft.add("possible " + ", ".join(allowed[1:]))
+        group.draft.add("possible " + ", ".join(names[n] for n in allowed[1:]))
     _failback(doc, group, values, defaults, notes)
     return True
 
@@ -615,7 +646,7 @@ def _alerts(doc: XmlDocument, configuration: ET.Element, notes: Notes, draft: Dr
             group.statements.append(Statement(f"alert command {literal(path)}", [message]))
         for child in alert:
             if child.tag in ("instance_attributes", "meta_attributes", "select"):
-                said = ", ".join(f"{p.get('name')}={p.get('value')}"
+                said = ", ".join(pair_text(p.get("name"), p.get("value"))
                                  for p in child.iter("nvpair")) or ", ".join(
                                      c.tag for c in child)
                 notes.add(doc.where(child), f"{doc.describe(alert)}: {child.tag} {said}: no "

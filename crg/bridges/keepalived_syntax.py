@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crg.bridges.import_secrets import masked_keepalived
 from crg.dsl import ConfigError, Diagnostic, Severity, Source
 from crg.dsl.source import Span
 
@@ -63,8 +64,9 @@ class KeepalivedFile:
                                                     "import")])
 
 
-def tokenize(source: Source) -> list[list[Token]]:
-    """The words of each line that has any (comments dropped), braces split off."""
+def tokenize(source: Source, shown: Source | None = None) -> list[list[Token]]:
+    """The words of each line that has any (comments dropped), braces split off.
+    ``shown``: the source an error quotes, if not ``source``."""
     lines = []
     for number, text in enumerate(source.lines(), start=1):
         words: list[Token] = []
@@ -81,7 +83,7 @@ def tokenize(source: Source) -> list[list[Token]]:
             elif char == '"':
                 end = text.find('"', index + 1)
                 if end < 0:
-                    raise ConfigError(source, [Diagnostic(
+                    raise ConfigError(shown or source, [Diagnostic(
                         Severity.ERROR, "this quoted string is not closed on its line",
                         Span.point(number, index + 1), None, "import")])
                 words.append(Token(text[index + 1:end], number, index + 1, quoted=True))
@@ -99,11 +101,14 @@ def tokenize(source: Source) -> list[list[Token]]:
 
 
 def parse_keepalived(source: Source) -> KeepalivedFile:
-    lines = tokenize(source)
-    document = KeepalivedFile(source)
+    # Every diagnostic quotes the file with its VRRP passwords starred out.
+    shown = masked_keepalived(source)
+    lines = tokenize(source, shown)
+    document = KeepalivedFile(shown)
     stack: list[tuple[Stmt | None, list[Stmt]]] = [(None, document.statements)]
     previous: Stmt | None = None
     for words in lines:
+        _refuse_conditional(document, words[0])
         while words:
             first = words[0]
             if first.text == "}" and not first.quoted:
@@ -138,3 +143,17 @@ def parse_keepalived(source: Source) -> KeepalivedFile:
         assert opener is not None
         raise document.error(opener.span, f"the block of '{opener.name}' is never closed")
     return document
+
+
+def _refuse_conditional(document: KeepalivedFile, first: Token) -> None:
+    """A line for one ``keepalived -i CONFIG_ID`` only (``@high priority 170``, ``@^high``
+    for every id but high): read without the id, every variant of a statement would be
+    taken at once (or, as a statement named ``@high``, none: the priority left at 100)."""
+    if first.text.startswith("@") and not first.quoted:
+        ident = first.text.lstrip("@^")
+        raise document.error(first.span, f"'{first.text}': a line for keepalived -i {ident} "
+                                         f"{'only' if '^' not in first.text else 'excepted'}"
+                                         " (conditional configuration) is not supported",
+                             "import each node's configuration as keepalived reads it: a "
+                             "copy of the file with the lines of its config id, without "
+                             "their @ prefix, and without the other ids' lines")

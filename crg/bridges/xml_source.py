@@ -39,7 +39,10 @@ class XmlDocument:
                                                     self.where(element), hint, "import")])
 
 
-def parse_xml(source: Source) -> XmlDocument:
+def parse_xml(source: Source, shown: Source | None = None) -> XmlDocument:
+    """``shown``: the source that diagnostics quote, if not ``source`` (one with its
+    passwords starred out, :mod:`crg.bridges.import_secrets`)."""
+    shown = shown or source
     parser = expat.ParserCreate()
     stack: list[ET.Element] = []
     roots: list[ET.Element] = []
@@ -68,18 +71,18 @@ def parse_xml(source: Source) -> XmlDocument:
         parser.Parse(source.text, True)
     except expat.ExpatError as exc:
         message = expat.errors.messages[exc.code] if exc.code else str(exc)
-        raise ConfigError(source, [Diagnostic(
+        raise ConfigError(shown, [Diagnostic(
             Severity.ERROR, f"not well-formed XML: {message}",
             Span.point(exc.lineno, exc.offset + 1), None, "import")]) from None
     except _Refused as exc:
-        raise ConfigError(source, [Diagnostic(
+        raise ConfigError(shown, [Diagnostic(
             Severity.ERROR, str(exc),
             Span.point(parser.CurrentLineNumber, parser.CurrentColumnNumber + 1), None,
             "import")]) from None
     if not roots:
-        raise ConfigError(source, [Diagnostic(Severity.ERROR, "the file holds no XML element",
-                                              NO_SPAN, None, "import")])
-    return XmlDocument(source, roots[0], positions)
+        raise ConfigError(shown, [Diagnostic(Severity.ERROR, "the file holds no XML element",
+                                             NO_SPAN, None, "import")])
+    return XmlDocument(shown, roots[0], positions)
 
 
 class _Refused(Exception):

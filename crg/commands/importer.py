@@ -18,6 +18,7 @@ from crg.bridges.crg_writer import Draft, draft_text
 from crg.bridges.from_keepalived import from_keepalived
 from crg.bridges.from_pacemaker import from_cib
 from crg.bridges.import_notes import ImportFailed, Notes
+from crg.bridges.import_secrets import masked_cib
 from crg.bridges.xml_source import parse_xml
 from crg.commands import Exits, add_command
 from crg.dsl import ConfigError, parse
@@ -63,7 +64,8 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _pacemaker(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
-    draft, notes = from_cib(parse_xml(files.read(args.file)))
+    source = files.read(args.file)
+    draft, notes = from_cib(parse_xml(source, shown=masked_cib(source)))
     return draft, [notes]
 
 

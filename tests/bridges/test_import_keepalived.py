@@ -308,3 +308,46 @@ def test_the_output_may_not_be_one_of_the_files(tmp_path: Path,
     assert main(["import", "keepalived", "-o", str(lb2), str(lb1), str(lb2)]) == 2
     assert lb2.read_bytes() == (data / "keepalived-lb2.conf").read_bytes()
     assert f"cannot write '{lb2}': it is the input file {lb2}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("authentication", [
+    "authentication { auth_type PASS auth_pass s3cr3tpw }",
+    "authentication {\n    auth_type PASS\n    auth_pass s3cr3tpw\n  }\n"
+    "  garp_master_delay 2 auth_pass s3cr3tpw",
+])
+def test_the_vrrp_password_is_never_shown(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          authentication: str) -> None:
+    # A warning quotes its line: an authentication block written on one line put the
+    # password on the terminal.
+    path = tmp_path / "lb.conf"
+    path.write_text("vrrp_instance VI_1 {\n  state MASTER\n  " + authentication + "\n"
+                    "  virtual_ipaddress {\n    192.0.2.10/24\n  }\n}\nauth_pass s3cr3tpw\n")
+    out, code = imported(tmp_path, path)
+    assert code == "0"
+    err = capsys.readouterr().err
+    assert "warning: authentication" in err and "auth_pass ********" in err, err
+    assert "s3cr3tpw" not in err + out.read_text()
+
+
+def test_an_error_does_not_show_the_vrrp_password(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "lb.conf"
+    path.write_text('vrrp_instance VI_1 { auth_pass "s3cr3t\n')
+    assert main(["import", "keepalived", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "not closed" in err and "s3cr3t" not in err, err
+
+
+def test_a_line_for_one_config_id_is_refused(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # '@high priority 170' (for keepalived -i high) was a statement named '@high': the
+    # priority stayed 100 without a word, and '@high script ...' gave a vrrp_script "has no
+    # script".
+    path = tmp_path / "lb.conf"
+    path.write_text("vrrp_instance VI_1 {\n  state MASTER\n@high  priority 170\n"
+                    "@^high priority 85\n  virtual_ipaddress {\n    192.0.2.10/24\n  }\n}\n")
+    assert main(["import", "keepalived", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert (f"{path}:3:1: error: '@high': a line for keepalived -i high only (conditional "
+            "configuration) is not supported") in err, err
+    assert "hint: import each node's configuration as keepalived reads it" in err

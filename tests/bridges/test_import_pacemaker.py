@@ -616,3 +616,100 @@ def test_the_output_may_not_be_the_cib(tmp_path: Path,
     assert main(["import", "pacemaker", "-o", str(cib), str(cib)]) == 2
     assert cib.read_bytes() == (DATA / "cluster.xml").read_bytes()
     assert f"cannot write '{cib}': it is the input file {cib}" in capsys.readouterr().err
+
+
+def test_a_node_name_that_is_not_a_crg_name_is_renamed_with_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A host name may start with a digit ("18node1", as in Pacemaker's own test CIBs):
+    # the whole import was refused for it, where the cluster's name is renamed.
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED.replace(
+        '<node id="1" uname="n1"/>', '<node id="1" uname="18node1"/><node id="2" uname="n2"/>'
+    ).replace("</resources>", '</resources><constraints><rsc_location id="l" rsc="g" '
+              'node="18node1" score="100"/></constraints>'))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: node '18node1': renamed _18node1" in err, err
+    config = load(out)
+    assert config.cluster.nodes == ("_18node1", "n2")
+    assert config.groups[0].candidates == ("_18node1", "n2")  # its location still counts
+
+
+def test_two_nodes_of_one_crg_name_are_an_error(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cib.xml"
+    path.write_text(TEMPLATED.replace(
+        '<node id="1" uname="n1"/>', '<node id="1" uname="1a"/><node id="2" uname="_1a"/>'))
+    assert main(["import", "pacemaker", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert (f"{path}:1:53: error: nodes '1a' and '_1a' would both be '_1a' in crg"
+            in err and "Traceback" not in err), err
+
+
+def test_a_parameter_no_environment_variable_can_name_is_left_out_with_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # target-role written among a primitive's parameters (as in some of Pacemaker's test
+    # CIBs) became OCF_RESKEY_target-role, which crg rejects: the import's own output
+    # did not validate (exit 2).
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED.replace(
+        '<nvpair id="a-i-b" name="state" value="/a"/>',
+        '<nvpair id="a-i-b" name="state" value="/a"/>'
+        '<nvpair id="a-i-c" name="target-role" value="Started"/>'))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    assert ("<primitive id=\"a\">: parameter 'target-role': not a name an environment "
+            "variable can have") in capsys.readouterr().err
+    assert dict(load(out).groups[0].app.env) == {
+        "OCF_ROOT": "/usr/lib/ocf", "OCF_RESKEY_fake": "x", "OCF_RESKEY_state": "/a"}
+
+
+def test_a_password_in_the_cib_is_never_shown(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # The warnings said 'name=value' for what they left out, and quoted the CIB's line:
+    # a fencing device's passwd (on the line of the primitive, in a CIB on one line), a
+    # node's or an operation's password went to the terminal and into the comments.
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED.replace(
+        '<node id="1" uname="n1"/>',
+        '<node id="1" uname="n1"><instance_attributes id="na"><nvpair id="np" name="password" '
+        'value="pw-node"/></instance_attributes></node>').replace(
+        '<op id="t-m" name="monitor" interval="7s"/>',
+        '<op id="t-m" name="monitor" interval="7s"><instance_attributes id="oi"><nvpair '
+        "id=\"op\" name='db_passwd' value='pw-op'/></instance_attributes></op>").replace(
+        "<group ", '<primitive id="fence" class="stonith" type="fence_ipmilan"><instance_'
+        'attributes id="fi"><nvpair id="fp" value="pw-fence" name="passwd"/></instance_'
+        'attributes></primitive><group ', 1).replace(
+        '<nvpair id="a-i-b" name="state" value="/a"/>',
+        '<nvpair id="a-i-b" name="state" value="/a"/>'
+        '<nvpair id="a-i-c" name="password" value="pw-app"/>'))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "password=*** has no counterpart" not in err  # a node's attributes, below
+    assert "password=***: no counterpart" in err and "db_passwd=***" in err, err
+    assert 'value="********"' in err, err  # the quoted line, starred in place
+    written = out.read_text()
+    comments = [line for line in written.splitlines() if line.lstrip().startswith("#")]
+    assert "pw-" not in err and "pw-" not in "\n".join(comments), err
+    # The agent's own parameter is configuration: the .crg carries it for the agent.
+    assert dict(load(out).groups[0].app.env)["OCF_RESKEY_password"] == "pw-app"
+
+
+@pytest.mark.parametrize("extra", [
+    '<op_defaults><meta_attributes id="od"><nvpair id="odt" name="timeout" value="{big}"/>'
+    "</meta_attributes></op_defaults>",
+    '<constraints><rsc_location id="l" rsc="g" node="n1" score="{big}"/></constraints>',
+    '<rsc_defaults><meta_attributes id="rd"><nvpair id="rm" name="migration-threshold" '
+    'value="{big}"/></meta_attributes></rsc_defaults>',
+], ids=["op_defaults timeout", "location score", "migration-threshold"])
+def test_a_number_of_thousands_of_digits_is_read_as_pacemaker_clamps_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str) -> None:
+    # Python converts no number of more than 4300 digits: a ValueError of its own was an
+    # internal error (op_defaults), or its message the import's ("Exceeds the limit").
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED.replace("</resources>",
+                                      "</resources>" + extra.replace("{big}", "9" * 5000)))
+    code = main(["import", "pacemaker", str(path), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert "Exceeds" not in err and "internal error" not in err, err
+    # A timeout of 49 days (Pacemaker's largest) is more than crg takes: crg says so.
+    assert code == 0 or (code == 2 and "does not validate" in err), err
