@@ -3,8 +3,10 @@ at the matching place of the written ``.crg`` file."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from crg.dsl import ConfigError, Diagnostic, Severity
 from crg.dsl.source import Source, Span
@@ -51,3 +53,36 @@ def said_with_errors(notes: Sequence[Notes]) -> Iterator[None]:
         raise
     except ConfigError as exc:
         raise ImportFailed(exc, notes) from None
+
+
+SHOWN_ALIKE = 3
+"""How many warnings that say the same of different elements the terminal shows in full."""
+
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
+
+
+@dataclass(frozen=True, slots=True)
+class Alike:
+    """Warnings left out of the terminal: ``count`` more that say what ``example`` says."""
+
+    count: int
+    example: str
+
+
+def shown(items: Sequence[Diagnostic]) -> tuple[list[Diagnostic], list[Alike]]:
+    """The warnings to print in full — the first :data:`SHOWN_ALIKE` of each that differ
+    only in the names they quote — and how many of each kind are left out. A CIB of 300
+    groups that all lack the same thing gave 300 identical paragraphs, burying the one
+    warning that was different; the ``.crg``'s comments still have every one."""
+    seen: dict[str, int] = {}
+    first_left_out: dict[str, str] = {}
+    out: list[Diagnostic] = []
+    for item in items:
+        kind = _QUOTED.sub('""', item.message)
+        seen[kind] = seen.get(kind, 0) + 1
+        if seen[kind] <= SHOWN_ALIKE:
+            out.append(item)
+        else:
+            first_left_out.setdefault(kind, item.message)
+    return out, [Alike(seen[kind] - SHOWN_ALIKE, example)
+                 for kind, example in first_left_out.items()]

@@ -17,7 +17,7 @@ from crg import files
 from crg.bridges.crg_writer import Draft, draft_text
 from crg.bridges.from_keepalived import from_keepalived
 from crg.bridges.from_pacemaker import from_cib
-from crg.bridges.import_notes import ImportFailed, Notes
+from crg.bridges.import_notes import ImportFailed, Notes, shown
 from crg.bridges.import_secrets import masked_cib
 from crg.bridges.xml_source import parse_xml
 from crg.commands import Exits, add_command
@@ -84,13 +84,13 @@ def run(args: argparse.Namespace) -> int:
     except ImportFailed as failed:
         # Every warning said before the error, then the error (with its file's summary).
         for file_notes in failed.notes:
-            out.diagnostics(file_notes.source, file_notes.items, with_summary=False)
+            _warnings(out, file_notes, written=False)
         out.problem(failed)
         return ExitCode.BAD_INPUT
     path = args.output or f"{draft.name}.crg"
     text = draft_text(draft, path)
     for file_notes in notes:
-        out.diagnostics(file_notes.source, file_notes.items, with_summary=False)
+        _warnings(out, file_notes, written=True)
     unmapped = sum(len(n.items) for n in notes)
     if args.output:
         files.write(args.output, text)
@@ -112,3 +112,13 @@ def run(args: argparse.Namespace) -> int:
               + (f"; {count(unmapped, 'thing')} did not map (comments in the .crg say "
                  "where)" if unmapped else "; everything mapped"), err=True)
     return ExitCode.OK
+
+
+def _warnings(out: Output, notes: Notes, *, written: bool) -> None:
+    """An input's warnings, those alike beyond the first few counted in one line each."""
+    items, left_out = shown(notes.items)
+    out.diagnostics(notes.source, items, with_summary=False)
+    for alike in left_out:
+        out.print(f"{notes.source.path}: {count(alike.count, 'more warning')} like "
+                  f"'{alike.example}'" + (" (the .crg has each as a comment)" if written
+                                          else ""), err=True)

@@ -713,3 +713,28 @@ def test_a_number_of_thousands_of_digits_is_read_as_pacemaker_clamps_it(
     assert "Exceeds" not in err and "internal error" not in err, err
     # A timeout of 49 days (Pacemaker's largest) is more than crg takes: crg says so.
     assert code == 0 or (code == 2 and "does not validate" in err), err
+
+
+def test_warnings_alike_beyond_the_first_few_are_counted_not_repeated(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Eight groups without a netmask gave eight paragraphs saying the same; a CIB of
+    hundreds buried the one warning that differed. Every one stays a comment."""
+    groups = "".join(
+        f'<group id="g{i}"><primitive id="g{i}-ip" class="ocf" provider="heartbeat" '
+        f'type="IPaddr2"><instance_attributes id="g{i}-a"><nvpair id="g{i}-a1" name="ip" '
+        f'value="10.0.{i}.1"/></instance_attributes></primitive><primitive id="g{i}-app" '
+        f'class="systemd" type="s{i}"/></group>\n' for i in range(8))
+    places = "".join(f'<rsc_location id="l{i}-{n}" rsc="g{i}" node="n{n}" score="{10 - n}"/>'
+                     for i in range(8) for n in (1, 2))
+    path = tmp_path / "cib.xml"
+    path.write_text('<cib><configuration><nodes><node id="1" uname="n1"/><node id="2" '
+                    f'uname="n2"/></nodes><resources>\n{groups}</resources><constraints>'
+                    f'{places}</constraints></configuration></cib>')
+    out = tmp_path / "c.crg"
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("no cidr_netmask") == 4  # three in full, one in the count
+    assert (f"{path}: 5 more warnings like '<primitive id=\"g3-ip\">: no cidr_netmask "
+            "(IPaddr2 takes the interface's); imported as /32' (the .crg has each as a "
+            "comment)\n") in err
+    assert out.read_text().count("no cidr_netmask") == 8
