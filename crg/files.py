@@ -6,7 +6,7 @@ import os
 import shutil
 import stat
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from crg.dsl import Config, Source, decode_source, read_capped, read_source
 from crg.dsl import parse as _parse
@@ -18,15 +18,18 @@ STDIN_NAME = "<stdin>"
 (``<stdin>:3:5: error: ...``), ``crg fmt``'s and ``crg check``'s lines."""
 
 
-def read(path: str) -> Source:
-    """The file's text (``-`` is standard input); raises FileError, or ConfigError when the
-    bytes are not UTF-8."""
+def read(path: str, decode: Callable[[bytes, str], Source] = decode_source) -> Source:
+    """The file's text (``-`` is standard input); raises FileError, or ConfigError when
+    ``decode`` cannot make text of the bytes (by default: when they are not UTF-8)."""
     try:
         if path == STDIN:
             if sys.stdin is None:  # started with standard input closed (<&-)
                 raise FileError(path, "standard input is closed")
-            return decode_source(read_capped(sys.stdin.buffer), STDIN_NAME)
-        return read_source(path)
+            return decode(read_capped(sys.stdin.buffer), STDIN_NAME)
+        if decode is decode_source:
+            return read_source(path)
+        with open(path, "rb") as handle:
+            return decode(read_capped(handle), path)
     except OSError as exc:
         raise FileError(path, exc.strerror or str(exc)) from None
 

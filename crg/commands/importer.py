@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 
 from crg import files
 from crg.bridges.crg_writer import Draft, draft_text
+from crg.bridges.foreign_text import cib_text, keepalived_text
 from crg.bridges.from_keepalived import from_keepalived
 from crg.bridges.from_pacemaker import from_cib
 from crg.bridges.import_notes import ImportFailed, Notes, shown
 from crg.bridges.import_secrets import masked_cib
 from crg.bridges.xml_source import parse_xml
 from crg.commands import Exits, add_command
-from crg.dsl import ConfigError, parse
+from crg.dsl import ConfigError, Diagnostic, Source, parse
 from crg.errors import ExitCode
 from crg.output import Output, count
 
@@ -64,14 +65,28 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _pacemaker(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
-    source = files.read(args.file)
+    source = files.read(args.file, cib_text)
     draft, notes = from_cib(parse_xml(source, shown=masked_cib(source)))
     return draft, [notes]
 
 
 def _keepalived(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
     files.stdin_once(args.files)
-    return from_keepalived([files.read(path) for path in args.files])
+    return from_keepalived([_keepalived_file(path) for path in args.files])
+
+
+def _keepalived_file(path: str) -> Source:
+    """One keepalived configuration, its encoding warning said at once (if any)."""
+    said: list[Diagnostic] = []
+
+    def decode(data: bytes, name: str) -> Source:
+        source, warning = keepalived_text(data, name)
+        said.extend([warning] if warning else [])
+        return source
+
+    source = files.read(path, decode)
+    Output().diagnostics(source, said, with_summary=False)
+    return source
 
 
 def run(args: argparse.Namespace) -> int:

@@ -351,3 +351,20 @@ def test_a_line_for_one_config_id_is_refused(tmp_path: Path,
     assert (f"{path}:3:1: error: '@high': a line for keepalived -i high only (conditional "
             "configuration) is not supported") in err, err
     assert "hint: import each node's configuration as keepalived reads it" in err
+
+
+def test_a_comment_in_latin_1_is_read_as_keepalived_reads_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """keepalived reads bytes, so a comment typed in Latin-1 is legal there; the import
+    refused the whole file as "not valid UTF-8"."""
+    text = LB1.read_bytes().replace(b"vrrp_instance VI_WEB {",
+                                    b"# Gr\xf6\xdfe der Webgruppe\nvrrp_instance VI_WEB {", 1)
+    assert text != LB1.read_bytes()
+    latin = tmp_path / "lb1.conf"
+    latin.write_bytes(text)
+    out, code = imported(tmp_path, latin, LB2)
+    assert code == "0"
+    line = text[:text.index(b"\xf6")].count(b"\n") + 1
+    assert (f"{latin}:{line}:5: warning: not UTF-8 (byte 0xf6): read as Latin-1 (ISO 8859-1)"
+            in capsys.readouterr().err)
+    assert [g.name for g in load(out).groups] == ["VI_WEB", "VI_API"]

@@ -738,3 +738,26 @@ def test_warnings_alike_beyond_the_first_few_are_counted_not_repeated(
             "(IPaddr2 takes the interface's); imported as /32' (the .crg has each as a "
             "comment)\n") in err
     assert out.read_text().count("no cidr_netmask") == 8
+
+
+@pytest.mark.parametrize("encoding", ["iso-8859-1", "utf-16"])
+def test_a_cib_in_the_encoding_it_declares_is_read(tmp_path: Path, encoding: str) -> None:
+    """XML declares its encoding (or starts with a UTF-16 byte order mark); every CIB
+    that was not UTF-8 was refused as "not valid UTF-8"."""
+    declared = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n' if encoding == "iso-8859-1"
+                else "")
+    path = tmp_path / "cib.xml"
+    path.write_bytes((declared + TEMPLATED.replace("</resources>", "</resources>\n<!-- Größe -->"))
+                     .encode(encoding))
+    out = tmp_path / "c.crg"
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    assert load(out).groups
+
+
+def test_an_encoding_nobody_knows_is_bad_input(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cib.xml"
+    path.write_text('<?xml version="1.0" encoding="klingon"?>\n<cib/>')
+    assert main(["import", "pacemaker", str(path)]) == 2
+    assert (f"{path}:1:31: error: the XML declaration names the encoding 'klingon', which "
+            "is not one Python knows") in capsys.readouterr().err
