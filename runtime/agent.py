@@ -23,7 +23,7 @@ from crg.runtime.address.base import AddressError
 from crg.runtime.agreement import ConfigWatch
 from crg.runtime.commit import NOT_ENABLED, Actor, Outcome, Services, commit, enabled, read_state
 from crg.runtime.lease import LeaseKeeper
-from crg.runtime.machine import Machine
+from crg.runtime.machine import STORE_CUT, Machine
 from crg.runtime.notices import extra_for, report_after
 from crg.runtime.records import RecordError, facts_of, read_group, unreadable
 from crg.runtime.start_gate import StartGate
@@ -67,6 +67,7 @@ class Agent:
         self.keeper = LeaseKeeper(services, node, lease, self.machine.holdings, self.wake,
                                   on_lost=lost, cut_when_silent=cut_when_silent,
                                   telemetry=telemetry)
+        self.keeper.cut_listeners.append(self._cut_off)
         sha256, form = services.fingerprint
         self.config_watch = ConfigWatch(
             services.keys, node, sha256, form,
@@ -79,6 +80,14 @@ class Agent:
         """The latest decisions (for tests and ``crg status``), bounded."""
         self.fault_times: dict[str, list[float]] = {}
         """When faults of each group were applied here (for restart pacing)."""
+
+    def _cut_off(self, why: str | None) -> None:
+        """A runtime alert about this node while it is cut off from the store (None: it
+        healed): its groups stopped here, maybe everywhere if the store is down."""
+        if why is None:
+            self.machine.trouble_over(None, STORE_CUT)
+        else:
+            self.machine.runtime_alert(None, STORE_CUT, why)
 
     # -- life ----------------------------------------------------------------------------
 

@@ -74,6 +74,12 @@ class LeaseKeeper:
         self.failing_since: float | None = None
         """When renewals began to fail (time.monotonic()), None while they get through: the
         failure is logged once per outage, and the renewal that ends it says so."""
+        self.last_error = ""
+        """Why the latest renewal failed (said when the node counts itself cut off)."""
+        self.cut_listeners: list[Callable[[str | None], None]] = []
+        """Called with why when the node counts itself cut off, with None once it heals:
+        the operator must hear that this node fenced itself, from the node itself, since
+        with the store down for everyone no other node can say it."""
         self.renewal_listeners: list[Callable[[float], None]] = []
         """Called with the send time of every successful renewal (a fencing watchdog's
         feed: the lease holds until at least that time + the lease)."""
@@ -88,9 +94,17 @@ class LeaseKeeper:
         """``snap`` is the latest view of the store this node read."""
         self.view, self.view_at = snap, time.monotonic()
 
-    def _cut_off(self) -> None:
+    def _cut_off(self, why: str) -> None:
         self.cut = True
         self.wake()
+        self._tell(why)
+
+    def _tell(self, why: str | None) -> None:
+        for listener in self.cut_listeners:
+            try:
+                listener(why)
+            except Exception:
+                log.exception("%s: a cut-off listener failed", self.name)
 
     # -- renewing --------------------------------------------------------------------
 
@@ -120,6 +134,7 @@ class LeaseKeeper:
             await self._rejoin()
             return True
         except Exception as exc:
+            self.last_error = str(exc)
             # Once per outage: every heartbeat while the store is out of reach would bury
             # the lines that matter (the cut-off, the fencing) under the same warning.
             if self.failing_since is None:
@@ -160,7 +175,11 @@ class LeaseKeeper:
             return False
         log.error("%s: no lease renewal for %.1f s (the store is out of reach or this "
                   "process stalled): fencing itself", self.name, silent)
-        self._cut_off()
+        failed = f": {self.last_error}" if self.failing_since is not None else ""
+        self._cut_off(f"{self.name} has had no lease renewal for {silent:.1f} s (the store is "
+                      f"out of reach or this process stalled{failed}); it fences itself: "
+                      "it stops what it runs of its groups, which the other nodes take "
+                      "over once its lease runs out if they can reach the store")
         return True
 
     def watchdog_fenced(self, why: str) -> None:
@@ -170,7 +189,9 @@ class LeaseKeeper:
         if not self.cut:
             log.error("%s: its fencing watchdog fenced it (%s): fencing itself",
                       self.name, why)
-            self._cut_off()
+            self._cut_off(f"{self.name}'s fencing watchdog fenced it ({why}): it stops what "
+                          "it runs of its groups, which the other nodes take over once its "
+                          "lease runs out")
 
     # -- coming back -----------------------------------------------------------------
 
@@ -180,12 +201,14 @@ class LeaseKeeper:
         await self.local_event(Action(ActionKind.HEAL, -1, self.index))
         self.cut = False
         self.wake()
+        self._tell(None)
 
     async def _rejoin(self) -> None:
         """The lease ran out (the others count this node as gone and took its groups):
         the spec's ``expire``, then register again with a new lease and ``heal``."""
         if not self.cut:
-            self._cut_off()
+            self._cut_off(f"{self.name}'s lease expired (the store is out of reach or this "
+                          "process stalled); it fences itself and registers again")
         await self._until_fenced()
         await self.local_event(Action(ActionKind.EXPIRE, -1, self.index))
         pause = self.s.heartbeat_s

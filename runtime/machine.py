@@ -32,6 +32,11 @@ log = logging.getLogger("crg.runtime")
 NODE_LOST = "node-lost"
 """The ``action`` of the runtime alert about a node that left the cluster unannounced."""
 
+STORE_CUT = "store"
+"""The ``action`` of the runtime alert a node raises about itself when it is cut off from
+the store and fences itself (nobody else may be able to say it: the store may be down for
+every node)."""
+
 
 class Machine:
     def __init__(self, services: Services, node: str, wake: Callable[[str | None], None],

@@ -39,6 +39,7 @@ from crg.runtime.conform import check
 from crg.runtime.control import SOCKET, ControlError, request, serve
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.host import HostRuntime
+from crg.runtime.machine import STORE_CUT
 from crg.runtime.operator import CommandError
 from crg.runtime.status import title
 from crg.runtime.store.base import Lease, Store, StoreUnavailable
@@ -272,17 +273,21 @@ def test_an_agent_that_stalls_past_its_lease_records_what_its_watchdog_fenced(
 def assert_quiet_and_conforming(config: Config, logs: dict[str, Any], tmp_path: Path,
                                 lost_and_back: str | None = None) -> None:
     """No node raised a runtime alert but the page of ``lost_and_back``'s loss and return
-    (once each, whichever node said it), and every node's trace passes crg conform."""
-    pages = []
+    (once each, whichever node said it) and that node's own, about being cut off from the
+    store (once, and its end once: it said so from its own side of the partition), and
+    every node's trace passes crg conform."""
+    pages, own = [], []
     for n, log in logs.items():
         alerts = [r for r in log.records if r["event"] == "runtime-alert"
-                  and r.get("action") != "node-lost"]
+                  and r.get("action") not in ("node-lost", STORE_CUT)]
         assert alerts == [], (n, alerts)
         pages += [(r["event"], r["node"]) for r in log.records
                   if r.get("action") == "node-lost"]
+        own += [(r["event"], n) for r in log.records if r.get("action") == STORE_CUT]
     expected = [("runtime-alert", lost_and_back),
                 ("runtime-alert-over", lost_and_back)] if lost_and_back else []
     assert sorted(pages) == expected, pages  # from several logs: their order is no order
+    assert own == expected, own
     for n in logs:
         with open(tmp_path / f"trace-{n}.jsonl", encoding="utf-8") as handle:
             result = check(config, handle)

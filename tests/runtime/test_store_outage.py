@@ -1,0 +1,78 @@
+"""The store out of reach of every host at once (etcd stopped, or frozen): nobody can
+record that a node was lost, so what each host says of itself is all the operator
+hears. Found on a real etcd (stopped for half a minute while three agents ran): every
+node fenced itself, every service was down, and not one alert reached a sink."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from pathlib import Path
+
+import pytest
+from partition_store import partitionable_hosts
+from runtime_helpers import SLEEPER, TWO_NODES, eventually, free_vip, run
+
+from crg.dsl import parse
+from crg.runtime.machine import STORE_CUT
+
+pytestmark = pytest.mark.timeout(60)
+
+RECORD = ("alert command \"sh -c 'echo $CRG_EVENT action=$CRG_ACTION node=$CRG_NODE >> "
+          "{alerts}'\"")
+
+
+def _config(tmp: Path) -> tuple[str, Path, str]:
+    name = f"outage{uuid.uuid4().hex[:8]}"
+    alerts = tmp / "alerts.txt"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    text = TWO_NODES.format(name=name, vip=vip, app=SLEEPER, restarts=1, window="1m",
+                            alert=RECORD.format(alerts=alerts))
+    return name, alerts, text
+
+
+def _said(alerts: Path) -> list[str]:
+    return alerts.read_text().splitlines() if alerts.exists() else []
+
+
+def test_a_node_cut_off_from_the_store_pages_once_and_says_when_it_is_back(
+        tmp_path: Path) -> None:
+    _, alerts, text = _config(tmp_path)
+    config = parse(text, "outage.crg")
+    hosts = partitionable_hosts(config, tmp_path)
+
+    def store_alerts(event: str) -> list[str]:
+        return [line for line in _said(alerts)
+                if line.startswith(f"{event} ") and f"action={STORE_CUT} " in line]
+
+    async def body() -> None:
+        for host in hosts.hosts.values():
+            await host.start()
+        try:
+            n1 = hosts.hosts["n1"].agent
+            assert n1 is not None
+            await eventually(lambda: "app" in n1.machine.holdings.facts.get("job", {}), 10,
+                             "job runs on n1")
+            for view in hosts.views.values():  # etcd stops: nobody reaches it
+                view.cut = True
+            await eventually(lambda: len(store_alerts("runtime-alert")) == 2, 10,
+                             "each node paged that it is cut off and fences itself")
+            assert sorted(store_alerts("runtime-alert")) == [
+                f"runtime-alert action={STORE_CUT} node=n1",
+                f"runtime-alert action={STORE_CUT} node=n2"]
+            for view in hosts.views.values():
+                view.cut = False
+            await eventually(lambda: len(store_alerts("runtime-alert-over")) == 2, 15,
+                             "each node said its episode is over")
+            await eventually(lambda: "app" in n1.machine.holdings.facts.get("job", {}), 10,
+                             "job runs on n1 again")
+            # One episode each: paged once, resolved once.
+            assert len(store_alerts("runtime-alert")) == 2, _said(alerts)
+            troubles = hosts.hosts["n1"].agent.machine.troubles  # type: ignore[union-attr]
+            assert ("", STORE_CUT) not in troubles
+        finally:
+            for view in hosts.views.values():
+                view.cut = False  # a failed assertion must not also leave the hosts cut
+            await hosts.stop()
+
+    run(body(), 50)
