@@ -109,8 +109,13 @@ LOCAL_KINDS = frozenset({ActionKind.FENCE, ActionKind.WATCHDOG_CLEAN,
 async def read_state(services: Services, actor: Actor) -> tuple[Snapshot, State]:
     snap = (actor.snapshot if actor.cut and actor.snapshot is not None
             else await services.store.snapshot(services.keys.prefix))
-    return snap, encode(services.model, services.keys, snap, me=_me(actor),
-                        my_facts=actor.facts, me_cut=actor.cut)
+    return snap, state_of(services, actor, snap)
+
+
+def state_of(services: Services, actor: Actor, snap: Snapshot) -> State:
+    """The spec's state ``actor`` reads in ``snap`` (with its own facts and cut-off)."""
+    return encode(services.model, services.keys, snap, me=_me(actor), my_facts=actor.facts,
+                  me_cut=actor.cut)
 
 
 def _me(actor: Actor) -> int | None:

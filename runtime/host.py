@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from crg.dsl.model import Config
+from crg.dsl.redact import redact
 from crg.runtime.address.base import AddressDriver, AddressError
 from crg.runtime.agent import Agent
 from crg.runtime.agreement import ConfigConflict, register
-from crg.runtime.commit import RACE, Actor, Services, commit, read_state
+from crg.runtime.commit import RACE, Actor, Services, commit, read_state, state_of
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.endpoint.metrics import Metrics
 from crg.runtime.endpoint.routes import NodeEndpoint
@@ -56,7 +57,7 @@ from crg.runtime.store.base import Lease, LeaseExpired, Put, Snapshot, Store, St
 from crg.runtime.store.counted import CountedStore
 from crg.runtime.telemetry import NO_TELEMETRY
 from crg.runtime.trace import TraceWriter
-from crg.spec import Action, ActionKind, Model
+from crg.spec import Action, ActionKind, Model, State
 from crg.spec.present.simulation import Event, Simulation
 
 log = logging.getLogger("crg.runtime")
@@ -277,17 +278,14 @@ class HostRuntime:
 
     async def status(self) -> dict[str, Any]:
         """The cluster as this node reads it, at the store revision read; ``agent`` says
-        whether this node's agent runs yet."""
-        agent = self.agent
-        try:
-            snap, state = await read_state(self.services,
-                                           agent.actor if agent is not None else Actor())
-        except StoreError as exc:
-            raise CommandError(f"{self.node} cannot read the store: {exc}") from None
+        whether this node's agent runs yet; ``store``, when it could not read the store
+        and shows its last view instead."""
+        snap, state, away = await self._read()
         cluster = self.config.cluster
         try:
-            silent = await suspects(self.services.store, snap, self.services.keys,
-                                    [n for n in cluster.nodes if n != self.node], cluster)
+            silent = {} if away else await suspects(
+                self.services.store, snap, self.services.keys,
+                [n for n in cluster.nodes if n != self.node], cluster)
         except StoreError:
             silent = {}
         seen = replace(self.recorded(snap), suspects=silent)
@@ -298,9 +296,36 @@ class HostRuntime:
                 "agent": ("starting" if self._started() is None
                           else "running" if self.alive() else "stopped"),
                 "stopping": self.stopping,
-                **self._waiting(),
+                **self._waiting(), **({"store": away} if away else {}),
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
+
+    async def _read(self) -> tuple[Snapshot, State, dict[str, Any] | None]:
+        """The store as this node reads it, and None; or, when the store cannot be read
+        (it does not answer, or the agent is cut off and acts on its last view), that
+        last view and why it is not a fresh one: an agent that runs must answer with what
+        it acts on, saying so, rather than look like a runtime that does not answer."""
+        agent = self.agent
+        actor = agent.actor if agent is not None else Actor()
+        try:
+            snap, state = await read_state(self.services, actor)
+        except StoreError as exc:
+            if agent is None or agent.keeper.view is None:
+                raise CommandError(f"{self.node} cannot read the store: {exc}") from None
+            snap, why = agent.keeper.view, str(exc)
+            return snap, state_of(self.services, actor, snap), self._away(why)
+        if not actor.cut:
+            return snap, state, None
+        keeper = agent.keeper if agent is not None else None
+        failed = f": {keeper.last_error}" if keeper and keeper.failing_since else ""
+        return snap, state, self._away(f"cut off: no lease renewal in time{failed}; it "
+                                       "fences itself")
+
+    def _away(self, why: str) -> dict[str, Any]:
+        """``store`` in the status: not answered, why, and how old the view shown is."""
+        assert self.agent is not None
+        age = time.monotonic() - self.agent.keeper.view_at
+        return {"answered": False, "reason": redact(why), "view_age_s": round(age, 1)}
 
     def _waiting(self) -> dict[str, Any]:
         """``waiting``: the nodes this agent waits for at a cold start, and how long it

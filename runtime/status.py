@@ -254,6 +254,10 @@ def notes(status: Mapping[str, Any]) -> list[str]:
         if said:
             lines.append(f"{g['group']}: " + "; ".join(said))
     lines += [f"{t['node']}: {_trouble(t, where=False)}" for t in status.get("troubles") or ()]
+    if (away := status.get("store")) and not away.get("answered", True):
+        lines.append(f"{status.get('node')} cannot read the store ({away['reason']}): this is "
+                     f"its last view, read {away['view_age_s']:g} s ago; the other nodes "
+                     "may have acted since")
     return lines
 
 
@@ -295,7 +299,8 @@ def title(status: Mapping[str, Any]) -> str:
     """``cluster shop (embedded)``; one node of several hosts: ``cluster shop (node n1)``,
     or ``(node n1, starting)`` while its agent does not run yet, ``(node n1, waiting for n2
     to register: 12.3 s of --start-wait left)`` at a cold start; ``, stopping`` once the
-    runtime is on its way out (Ctrl-C, SIGTERM: the drained nodes are its own doing)."""
+    runtime is on its way out (Ctrl-C, SIGTERM: the drained nodes are its own doing);
+    ``, cannot read the store: its view of 2.5 s ago`` when the store did not answer."""
     where = str(status["mode"])
     if status.get("node"):
         where += f" {status['node']}"
@@ -306,6 +311,8 @@ def title(status: Mapping[str, Any]) -> str:
                       f"{left_text(waiting['left_s'])} of --start-wait left")
     if status.get("stopping"):
         where += ", stopping"
+    if (away := status.get("store")) and not away.get("answered", True):
+        where += f", cannot read the store: its view of {away['view_age_s']:g} s ago"
     return f"cluster {status['cluster']} ({where})"
 
 

@@ -15,6 +15,8 @@ from runtime_helpers import SLEEPER, TWO_NODES, eventually, free_vip, run
 
 from crg.dsl import parse
 from crg.runtime.machine import STORE_CUT
+from crg.runtime.operator import CommandError
+from crg.runtime.status import notes, title
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -70,6 +72,49 @@ def test_a_node_cut_off_from_the_store_pages_once_and_says_when_it_is_back(
             assert len(store_alerts("runtime-alert")) == 2, _said(alerts)
             troubles = hosts.hosts["n1"].agent.machine.troubles  # type: ignore[union-attr]
             assert ("", STORE_CUT) not in troubles
+        finally:
+            for view in hosts.views.values():
+                view.cut = False  # a failed assertion must not also leave the hosts cut
+            await hosts.stop()
+
+    run(body(), 50)
+
+
+def test_status_while_the_store_is_out_of_reach_says_it_answers_from_its_last_view(
+        tmp_path: Path) -> None:
+    _, _, text = _config(tmp_path)
+    config = parse(text, "outage.crg")
+    hosts = partitionable_hosts(config, tmp_path)
+
+    async def body() -> None:
+        for host in hosts.hosts.values():
+            await host.start()
+        try:
+            n1 = hosts.hosts["n1"]
+            assert n1.agent is not None
+            await eventually(lambda: "app" in n1.agent.machine.holdings.facts.get("job", {}),
+                             10, "job runs on n1")
+            before = await n1.status()
+            assert "store" not in before
+            hosts.views["n1"].cut = True
+            # Not cut off yet: the store does not answer, the agent still has its view.
+            try:
+                now = await n1.status()
+            except CommandError as exc:  # an error reads as a runtime that does not answer
+                raise AssertionError(f"status refused while the agent runs: {exc}") from None
+            assert now["store"]["answered"] is False
+            assert "partitioned away" in now["store"]["reason"]
+            assert "cannot read the store" in title(now)
+            assert any("last view" in line for line in notes(now))
+            # Cut off (it fences itself): still the last view, and still said so.
+            await eventually(lambda: n1.agent.keeper.cut, 5, "n1 cut off")
+            cut = await n1.status()
+            assert cut["store"]["answered"] is False
+            assert cut["nodes"]["n1"] == "cut"
+            assert "cannot read the store" in title(cut)
+            hosts.views["n1"].cut = False
+            await eventually(lambda: not n1.agent.keeper.cut, 10, "n1 back in contact")
+            assert "store" not in await n1.status()
         finally:
             for view in hosts.views.values():
                 view.cut = False  # a failed assertion must not also leave the hosts cut
