@@ -138,6 +138,9 @@ ActorOf = Actor | Callable[[], Actor]
 NOT_ENABLED = "no longer enabled"
 """Why a commit did not land when the state it read does not enable the step any more."""
 
+CUT_OFF = "cut off from the store"
+"""Why a node cut off from the store commits nothing but its own fencing."""
+
 RACE = "the store changed meanwhile"
 """Why a commit did not land when another writer got in first: worth trying again."""
 
@@ -152,7 +155,7 @@ async def commit(services: Services, actor_of: ActorOf, action: Action,
     async with services.lock:
         actor = actor_of() if callable(actor_of) else actor_of
         if actor.cut and action.kind not in LOCAL_KINDS:
-            return Outcome(False, "cut off from the store")
+            return Outcome(False, CUT_OFF)
         snap, state = await read_state(services, actor)
         if not actor.cut:
             await services.recorder.observe(snap)

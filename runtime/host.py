@@ -265,7 +265,10 @@ class HostRuntime:
             raise CommandError(f"{said}{self.node} is still starting (its agent does not "
                                "run yet): try again in a moment")
         if op == "state":
-            return await live_state(self.services, agent.actor)
+            try:
+                return await live_state(self.services, agent.actor)
+            except StoreError as exc:  # an answer: a closed connection reads as a dead runtime
+                raise CommandError(f"{self.node} cannot read the store: {exc}") from None
         operator = Operator(self.services, self.simulation, lambda: agent.actor,
                             lambda group: [self.node] if group in agent.machine.faults else [],
                             on_accept=agent.wake, holding=agent.gate.holding)

@@ -30,7 +30,16 @@ from typing import Any
 
 import psutil
 
-from crg.runtime.commit import NOT_ENABLED, RACE, ActorOf, Services, commit, enabled, read_state
+from crg.runtime.commit import (
+    CUT_OFF,
+    NOT_ENABLED,
+    RACE,
+    ActorOf,
+    Services,
+    commit,
+    enabled,
+    read_state,
+)
 from crg.runtime.notices import extra_for
 from crg.runtime.observations import suspects
 from crg.runtime.records import SHUTDOWN_MARK
@@ -179,6 +188,12 @@ class Answer:
                 "lines": self.lines, "results": self.results, "outcome": self.outcome}
 
 
+class StoreAway(Exception):
+    """The store cannot be read now (it does not answer, or this node is cut off from it):
+    nothing can be decided on a command, which is refused (or, accepted, not followed)
+    with this reason — never an error that reads as a runtime that stopped."""
+
+
 Reported = Callable[[str], Sequence[str]]
 """Group -> the nodes where its monitors reported a failure that is not applied yet."""
 
@@ -233,11 +248,29 @@ class Operator:
         return self.actor_of() if callable(self.actor_of) else self.actor_of
 
     async def state(self) -> tuple[int, State]:
-        snap, state = await read_state(self.services, self.actor())
+        """The store's revision and the spec's state in it. Raises StoreAway when the
+        store cannot be read, and when this node is cut off from it: its last view would
+        decide the command on a cluster that may have moved on."""
+        actor = self.actor()
+        if actor.cut:
+            raise StoreAway(f"{actor.node} is {CUT_OFF} (its lease was not renewed in time: "
+                            "it fences itself); try again once it is back in contact (crg "
+                            "status says so)")
+        try:
+            snap, state = await read_state(self.services, actor)
+        except StoreError as exc:
+            raise StoreAway(self._unreadable(exc)) from None
         return snap.revision, state
 
     async def wait(self, revision: int) -> None:
-        await self.services.store.wait(self.services.keys.prefix, revision, POLL_MS)
+        try:
+            await self.services.store.wait(self.services.keys.prefix, revision, POLL_MS)
+        except StoreError as exc:
+            raise StoreAway(self._unreadable(exc)) from None
+
+    def _unreadable(self, exc: StoreError) -> str:
+        return (f"{self.actor().node or 'the runtime'} cannot read the store ({exc}); try "
+                "again once it answers")
 
     # -- the command as a whole -------------------------------------------------------------
 
@@ -251,7 +284,12 @@ class Operator:
         client = client or Client()
         deadline = time.monotonic() + max(timeout_s, 0.0)
         answer = Answer()
-        events = await self.events(op, tuple(args), every_group, answer, client)
+        try:
+            events = await self.events(op, tuple(args), every_group, answer, client)
+        except StoreAway as exc:  # it had to read the store to know which events
+            self._refused(Event(op, tuple(args)), f"{exc}; nothing was changed", answer,
+                          client)
+            return answer.as_dict()
         accepted = []
         for event in events:
             if await self.accept(event, deadline, answer, client):
@@ -312,6 +350,14 @@ class Operator:
                      client: Client) -> bool:
         """Commit ``event`` once the spec enables it; wait (until ``deadline``) only while
         its group is on its way to rest. Returns whether it was accepted."""
+        try:
+            return await self._accept(event, deadline, answer, client)
+        except StoreAway as exc:
+            self._refused(event, f"{exc}; nothing was changed", answer, client)
+            return False
+
+    async def _accept(self, event: Event, deadline: float, answer: Answer,
+                      client: Client) -> bool:
         began = time.monotonic()
         while True:
             if client.left:  # Ctrl-C on a command still waiting: it must not happen later
@@ -426,16 +472,24 @@ class Operator:
         # counted in its result) and named if they moved.
         others = linked(model, groups)
         began = time.monotonic()
-        revision, first = await self.state()
-        state = first
+        try:
+            revision, first = await self.state()
+        except StoreAway as exc:
+            self._unfollowed(events, answer, str(exc))
+            return
+        state, away = first, None
         while True:
             resting = at_rest(model, state, groups) and not self._pending(state, groups)
             gone = client is not None and client.left
             if (resting and at_rest(model, state, others)) or gone or \
                     time.monotonic() >= deadline:
                 break
-            await self.wait(revision)
-            revision, state = await self.state()
+            try:
+                await self.wait(revision)
+                revision, state = await self.state()
+            except StoreAway as exc:  # accepted: say what is known, not "refused"
+                away = str(exc)
+                break
         waited = time.monotonic() - began
         results = {r["command"]: r for r in answer.results}
         for event in events:
@@ -445,6 +499,9 @@ class Operator:
                 # logged up to --timeout (a day at most) later would read as news.
                 result, line = ACCEPTED, ("accepted; its client went away before its groups "
                                           "came to rest (it stays in force)")
+            elif not resting and away is not None:
+                result, line = UNSETTLED, (f"accepted, but not followed to rest: {away} "
+                                           "(it stays in force; crg status shows the rest)")
             elif not resting:
                 held = self.holding()
                 result, line = UNSETTLED, (f"accepted, but not at rest within {waited:.0f} s "
@@ -474,6 +531,20 @@ class Operator:
                 answer.lines.append(f"  {outcome_line(p)} (moved too: it was on "
                                     f"{before.node or 'no node'})")
                 answer.outcome[p.group] = {**p.as_dict(), "target": p.target}
+
+    def _unfollowed(self, events: Sequence[Event], answer: Answer, why: str) -> None:
+        """The commands were accepted, and the store could not be read after: how they
+        came out is not known here."""
+        results = {r["command"]: r for r in answer.results}
+        for event in events:
+            line = (f"accepted, but not followed to rest: {why} (it stays in force; crg "
+                    "status shows the rest)")
+            results[text(event)]["result"] = UNSETTLED
+            answer.lines.append(f"{text(event)}: {line}")
+            log.info("command %s: %s", text(event), line)
+            self.services.events.emit({"event": "command-outcome", "command": event.name,
+                                       "args": list(event.args), "result": UNSETTLED,
+                                       "detail": line})
 
     def _pending(self, state: State, groups: tuple[int, ...]) -> bool:
         """A failure a monitor reported for one of ``groups`` waits to be applied (as the

@@ -121,3 +121,64 @@ def test_status_while_the_store_is_out_of_reach_says_it_answers_from_its_last_vi
             await hosts.stop()
 
     run(body(), 50)
+
+
+COMMANDS = (("drain", ["n2"]), ("switchover", ["job", "n2"]), ("cleanup", ["job"]),
+            ("maintenance-on", ["job"]), ("maintenance-off", []))
+"""One of each kind: a node event, a group event, a cleanup of every node (which reads the
+store to find them), maintenance on every group (--all, which reads it too)."""
+
+
+def test_operator_commands_while_the_store_is_out_of_reach_are_refused_with_why(
+        tmp_path: Path) -> None:
+    """Found on a real etcd (SIGSTOPped): `crg drain n3` said the runtime "closed the
+    connection before it answered: it stopped or was killed meanwhile" (exit 2), while it
+    ran on — the store's error escaped the command and the log showed a traceback; and
+    once the node was cut off, `crg switchover` was refused with a reason read off its
+    stale view (`web is not at rest`), not the one that holds (it cannot reach the
+    store)."""
+    _, _, text = _config(tmp_path)
+    config = parse(text, "outage.crg")
+    hosts = partitionable_hosts(config, tmp_path)
+
+    async def ask(op: str, args: list[str]) -> dict[str, object]:
+        request = {"op": op, "args": args, "wait": True, "timeout": 2, "all": not args}
+        try:
+            return await hosts.hosts["n1"].command(request)
+        except Exception as exc:  # the control socket closes on the client: "it stopped"
+            raise AssertionError(f"{op} {args}: {type(exc).__name__}: {exc}") from None
+
+    async def body() -> None:
+        for host in hosts.hosts.values():
+            await host.start()
+        try:
+            n1 = hosts.hosts["n1"]
+            assert n1.agent is not None
+            await eventually(lambda: "app" in n1.agent.machine.holdings.facts.get("job", {}),
+                             10, "job runs on n1")
+            hosts.views["n1"].cut = True  # not cut off yet: the store just does not answer
+            for op, args in COMMANDS:
+                answer = await ask(op, args)
+                assert answer["result"] == "refused", (op, answer)
+                assert "cannot read the store" in str(answer["message"]), (op, answer)
+                assert "partitioned away" in str(answer["message"]), (op, answer)
+            # crg simulate --live asks for the state: an error that says why, too.
+            with pytest.raises(CommandError, match="cannot read the store"):
+                await n1.command({"op": "state"})
+            await eventually(lambda: n1.agent.keeper.cut, 5, "n1 cut off")
+            for op, args in COMMANDS:
+                answer = await ask(op, args)
+                assert answer["result"] == "refused", (op, answer)
+                assert "cut off from the store" in str(answer["message"]), (op, answer)
+            hosts.views["n1"].cut = False
+            await eventually(lambda: not n1.agent.keeper.cut, 10, "n1 back in contact")
+            await eventually(lambda: "app" in n1.agent.machine.holdings.facts.get("job", {}),
+                             10, "job runs on n1 again")
+            answer = await ask("maintenance-on", ["job"])
+            assert answer["result"] == "done", answer
+        finally:
+            for view in hosts.views.values():
+                view.cut = False
+            await hosts.stop()
+
+    run(body(), 50)
