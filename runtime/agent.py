@@ -68,6 +68,8 @@ class Agent:
                                   on_lost=lost, cut_when_silent=cut_when_silent,
                                   telemetry=telemetry)
         self.keeper.cut_listeners.append(self._cut_off)
+        self._cut_episode = 0
+        """Counts cut-offs and heals: a page planned for one cut-off is for it alone."""
         sha256, form = services.fingerprint
         self.config_watch = ConfigWatch(
             services.keys, node, sha256, form,
@@ -83,10 +85,24 @@ class Agent:
 
     def _cut_off(self, why: str | None) -> None:
         """A runtime alert about this node while it is cut off from the store (None: it
-        healed): its groups stopped here, maybe everywhere if the store is down."""
+        healed): its groups stopped here, maybe everywhere if the store is down. Raised
+        only if the node is still out of contact once its lease must have run out and it
+        had time to reach the store again: a blip that heals sooner is over before anyone
+        could act on a page, and a node that comes back from a stall finds the store at
+        once — its loss was paged by the node that saw its lease run out."""
+        self._cut_episode += 1
         if why is None:
             self.machine.trouble_over(None, STORE_CUT)
-        else:
+            return
+        k, cluster = self.keeper, self.s.config.cluster
+        expires = k.renewed_at + cluster.lease_ms / 1000
+        grace = self.s.heartbeat_s + 2 * cluster.store_timeout_ms / 1000
+        delay = max(expires - time.monotonic(), 0.0) + grace
+        self.machine.spawn(self._page_if_still_cut(self._cut_episode, delay, why))
+
+    async def _page_if_still_cut(self, episode: int, delay_s: float, why: str) -> None:
+        await asyncio.sleep(delay_s)
+        if self.keeper.cut and episode == self._cut_episode:
             self.machine.runtime_alert(None, STORE_CUT, why)
 
     # -- life ----------------------------------------------------------------------------

@@ -274,7 +274,7 @@ def assert_quiet_and_conforming(config: Config, logs: dict[str, Any], tmp_path: 
                                 lost_and_back: str | None = None) -> None:
     """No node raised a runtime alert but the page of ``lost_and_back``'s loss and return
     (once each, whichever node said it) and that node's own, about being cut off from the
-    store (once, and its end once: it said so from its own side of the partition), and
+    store (at most once, and its end once: from its own side of the partition), and
     every node's trace passes crg conform."""
     pages, own = [], []
     for n, log in logs.items():
@@ -287,7 +287,8 @@ def assert_quiet_and_conforming(config: Config, logs: dict[str, Any], tmp_path: 
     expected = [("runtime-alert", lost_and_back),
                 ("runtime-alert-over", lost_and_back)] if lost_and_back else []
     assert sorted(pages) == expected, pages  # from several logs: their order is no order
-    assert own == expected, own
+    # Said only if it was still cut off once its lease had run out (timing decides).
+    assert own in ([], expected), own
     for n in logs:
         with open(tmp_path / f"trace-{n}.jsonl", encoding="utf-8") as handle:
             result = check(config, handle)

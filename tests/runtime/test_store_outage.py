@@ -66,12 +66,22 @@ def test_a_node_cut_off_from_the_store_pages_once_and_says_when_it_is_back(
                 view.cut = False
             await eventually(lambda: len(store_alerts("runtime-alert-over")) == 2, 15,
                              "each node said its episode is over")
-            await eventually(lambda: "app" in n1.machine.holdings.facts.get("job", {}), 10,
-                             "job runs on n1 again")
+            await eventually(lambda: any(
+                "app" in h.agent.machine.holdings.facts.get("job", {})  # type: ignore[union-attr]
+                for h in hosts.hosts.values()), 10, "job runs again (failback manual: where "
+                "the first node back took it)")
             # One episode each: paged once, resolved once.
             assert len(store_alerts("runtime-alert")) == 2, _said(alerts)
-            troubles = hosts.hosts["n1"].agent.machine.troubles  # type: ignore[union-attr]
-            assert ("", STORE_CUT) not in troubles
+            assert ("", STORE_CUT) not in n1.machine.troubles
+            # A blip that heals before its lease could run out (a store that answers
+            # again at once, a process back from a short stall) is over before a page
+            # could be acted on: none.
+            hosts.views["n1"].cut = True
+            await eventually(lambda: n1.keeper.cut, 5, "n1 cut off again")
+            hosts.views["n1"].cut = False
+            await eventually(lambda: not n1.keeper.cut, 5, "n1 back at once")
+            await eventually(lambda: not n1.machine.background, 10, "its planned page ended")
+            assert len(store_alerts("runtime-alert")) == 2, _said(alerts)
         finally:
             for view in hosts.views.values():
                 view.cut = False  # a failed assertion must not also leave the hosts cut
@@ -172,8 +182,9 @@ def test_operator_commands_while_the_store_is_out_of_reach_are_refused_with_why(
                 assert "cut off from the store" in str(answer["message"]), (op, answer)
             hosts.views["n1"].cut = False
             await eventually(lambda: not n1.agent.keeper.cut, 10, "n1 back in contact")
-            await eventually(lambda: "app" in n1.agent.machine.holdings.facts.get("job", {}),
-                             10, "job runs on n1 again")
+            await eventually(lambda: any(
+                "mon" in h.agent.machine.holdings.facts.get("job", {})  # type: ignore[union-attr]
+                for h in hosts.hosts.values()), 10, "job runs again")
             answer = await ask("maintenance-on", ["job"])
             assert answer["result"] == "done", answer
         finally:
