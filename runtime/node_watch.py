@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crg.runtime")
 
+STORE_RESET = "store-reset"
+"""The ``action`` of the runtime alert about a store that lost what it held."""
+
 RETRY_S = 1.0
 """How long the watch rests after a failure nobody foresaw (a bug), before looking again."""
 
@@ -47,11 +50,18 @@ async def run(machine: Machine) -> None:
     """Watch the nodes' leases for as long as the agent runs."""
     store, keys = machine.s.store, machine.s.keys
     watch = Watch()
+    newest = 0
     while True:
         revision = 0
         try:
             snap = await store.snapshot(keys.prefix)
             revision = snap.revision
+            if revision < newest:
+                # The nodes it saw live were in the store that was lost: none of them
+                # left the cluster, and one that is not back yet is not lost for that.
+                watch.seen.clear()
+                await reset(machine, newest, snap)
+            newest = revision
             await look(machine, snap, watch)
         except StoreError as exc:  # the lease keeper and the lanes say so already
             log.debug("%s: node watch paused: %s", machine.name, exc)
@@ -148,6 +158,26 @@ def _mark(value: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return mark if isinstance(mark, dict) else {}
+
+
+async def reset(machine: Machine, before: int, snap: Snapshot) -> None:
+    """The store's revision went back (etcd's never does while it keeps its data): it
+    was started again on an empty data directory, or restored from an older backup, and
+    what it held is gone — operators' drains, maintenance, offline modes, switchover
+    targets, failure records. Nothing here can bring them back, and the agents act on the
+    store as it is; the operator is told, once: by the node that claims the ``reset``
+    mark in the new store first (a mark the next loss takes with it)."""
+    key = machine.s.keys.reset()
+    value = json.dumps({"since": time.time(), "by": machine.name, "before": before})
+    if not await machine.s.store.commit(Txn({key: 0}, (Put(key, value),))):
+        return
+    machine.runtime_alert(
+        None, STORE_RESET, f"the store lost what it held (its revision went back from "
+        f"{before} to {snap.revision}: etcd started again on an empty data directory, or "
+        "restored from an older backup?); what operators had set — drained nodes, "
+        "maintenance, offline modes, switchover targets — and the failure records are "
+        "forgotten, and the agents act on the store as it is now: check crg status and "
+        "give those commands again", once=False)
 
 
 def _since(value: str) -> str:

@@ -23,6 +23,8 @@ key                         bound to      holds
                                           (runtime/agreement.py)
 ``lost/<n>``                —             n left unannounced and the operator is told:
                                           ``{"since", "by", "paged"}`` (node_watch.py)
+``reset``                   —             the store lost its data and the operator was
+                                          told: ``{"since", "by", "before"}`` (ditto)
 ==========================  ============  ==================================================
 
 The leases do the spec's work: when a node's lease ends, the store deletes in one step its
@@ -107,6 +109,9 @@ class Keys:
 
     def lost(self, node: str) -> str:
         return f"{self.prefix}lost/{node}"
+
+    def reset(self) -> str:
+        return f"{self.prefix}reset"
 
 
 # -- values ---------------------------------------------------------------------------

@@ -15,8 +15,10 @@ from runtime_helpers import SLEEPER, TWO_NODES, eventually, free_vip, run
 
 from crg.dsl import parse
 from crg.runtime.machine import STORE_CUT
+from crg.runtime.node_watch import STORE_RESET
 from crg.runtime.operator import CommandError
 from crg.runtime.status import notes, title
+from crg.runtime.store.memory import MemoryStore
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -190,6 +192,48 @@ def test_operator_commands_while_the_store_is_out_of_reach_are_refused_with_why(
         finally:
             for view in hosts.views.values():
                 view.cut = False
+            await hosts.stop()
+
+    run(body(), 50)
+
+
+def test_a_store_that_lost_its_data_is_paged_once(tmp_path: Path) -> None:
+    """Found on a real etcd restarted with an empty data directory while the agents ran:
+    an operator's `crg drain n3` and `crg maintenance on web` were forgotten without a
+    word — n3 took its group back, web was managed again — and the only pages said that
+    n2 and n3 "left the cluster: their lease ran out" (and were back), which is not what
+    happened. The agents cannot bring back what the store lost, but the operator must
+    hear that it was lost: once, from whichever node saw it first."""
+    _, alerts, text = _config(tmp_path)
+    config = parse(text, "outage.crg")
+    hosts = partitionable_hosts(config, tmp_path)
+
+    def said(action: str) -> list[str]:
+        return [line for line in _said(alerts) if f"action={action} " in line]
+
+    async def body() -> None:
+        for host in hosts.hosts.values():
+            await host.start()
+        try:
+            n1 = hosts.hosts["n1"].agent
+            assert n1 is not None
+            await eventually(lambda: "mon" in n1.machine.holdings.facts.get("job", {}), 10,
+                             "job runs on n1")
+            shared = hosts.views["n1"].shared
+            for i in range(300):  # a store that has lived a while: a revision far ahead
+                await shared.put(f"/elsewhere/{i}", "x")
+            fresh = MemoryStore()  # etcd started again on an empty data directory
+            for view in hosts.views.values():
+                view.shared = fresh
+            await eventually(lambda: len(said(STORE_RESET)) == 1, 15,
+                             "the store's loss paged")
+            await eventually(lambda: any(
+                "mon" in h.agent.machine.holdings.facts.get("job", {})  # type: ignore[union-attr]
+                for h in hosts.hosts.values()), 15, "job runs again")
+            # Nobody left the cluster: the nodes were in the store that was lost.
+            assert said("node-lost") == [], _said(alerts)
+            assert len(said(STORE_RESET)) == 1, _said(alerts)
+        finally:
             await hosts.stop()
 
     run(body(), 50)
