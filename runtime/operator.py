@@ -371,9 +371,14 @@ class Operator:
                 return False
             if refused is None:
                 action = self.simulation.action(state, event)
-                outcome = await commit(self.services, self.actor_of, action,
-                                       extra_for(self.services, action,
-                                                 self.actor().node or "runtime", "operator"))
+                try:
+                    outcome = await commit(self.services, self.actor_of, action,
+                                           extra_for(self.services, action,
+                                                     self.actor().node or "runtime",
+                                                     "operator"))
+                except StoreError as exc:
+                    self._unknown(event, str(exc), answer, client)
+                    return False
                 if outcome.committed:
                     self._accepted(event, answer, client)
                     self.on_accept()
@@ -450,6 +455,20 @@ class Operator:
                                    "args": list(event.args), "client": client.as_dict(),
                                    "result": ACCEPTED})
         answer.results.append({"command": text(event), "result": ACCEPTED, "reason": None})
+
+    def _unknown(self, event: Event, why: str, answer: Answer, client: Client) -> None:
+        """The store stopped answering while the command was written (or right after,
+        before the write could be looked for): it may have landed. Neither refused
+        (something may have changed) nor accepted (it may not have)."""
+        line = (f"may or may not have been taken: the store stopped answering while it was "
+                f"written ({why}); crg status says whether it was, once the store answers "
+                "— give it again only then")
+        log.warning("command %s from %s: %s", text(event), client, line)
+        self.services.events.emit({"event": "command", "command": event.name,
+                                   "args": list(event.args), "client": client.as_dict(),
+                                   "result": UNSETTLED, "reason": line})
+        answer.results.append({"command": text(event), "result": UNSETTLED, "reason": line})
+        answer.lines.append(f"{text(event)}: {line}")
 
     def _refused(self, event: Event, reason: str, answer: Answer, client: Client) -> None:
         log.warning("command %s from %s: refused: %s", text(event), client, reason)

@@ -18,6 +18,7 @@ from crg.runtime.machine import STORE_CUT
 from crg.runtime.node_watch import STORE_RESET
 from crg.runtime.operator import CommandError
 from crg.runtime.status import notes, title
+from crg.runtime.store.base import StoreUnavailable, Txn
 from crg.runtime.store.memory import MemoryStore
 
 pytestmark = pytest.mark.timeout(60)
@@ -234,6 +235,45 @@ def test_a_store_that_lost_its_data_is_paged_once(tmp_path: Path) -> None:
             assert said("node-lost") == [], _said(alerts)
             assert len(said(STORE_RESET)) == 1, _said(alerts)
         finally:
+            await hosts.stop()
+
+    run(body(), 50)
+
+
+def test_a_command_whose_write_went_unanswered_says_it_may_have_been_taken(
+        tmp_path: Path) -> None:
+    """etcd stops answering while a command's transaction is on its way: the write may
+    have landed or not, and the agent cannot look. The answer must say so — neither
+    "refused: nothing was changed" nor an error that reads as a runtime that stopped."""
+    _, _, text = _config(tmp_path)
+    config = parse(text, "outage.crg")
+    hosts = partitionable_hosts(config, tmp_path)
+    view = hosts.views["n1"]
+    commit = view.commit
+
+    async def lost_on_the_way(txn: Txn) -> int:
+        view.cut = True  # from now on nothing answers, not even the look that follows
+        raise StoreUnavailable("the answer to this write was lost (test)")
+
+    async def body() -> None:
+        for host in hosts.hosts.values():
+            await host.start()
+        try:
+            n1 = hosts.hosts["n1"]
+            assert n1.agent is not None
+            await eventually(lambda: "mon" in n1.agent.machine.holdings.facts.get("job", {}),
+                             10, "job runs on n1")
+            view.commit = lost_on_the_way  # type: ignore[method-assign]
+            request = {"op": "maintenance-on", "args": ["job"], "wait": True, "timeout": 2}
+            try:
+                answer = await n1.command(request)
+            except Exception as exc:
+                raise AssertionError(f"{type(exc).__name__}: {exc}") from None
+            assert answer["result"] == "unsettled", answer
+            assert "may or may not have been taken" in str(answer["message"]), answer
+        finally:
+            view.commit = commit  # type: ignore[method-assign]
+            view.cut = False
             await hosts.stop()
 
     run(body(), 50)
