@@ -48,11 +48,13 @@ OPERATOR_EXITS = (
                          "(whether the command was taken is then not known)"),
     (ExitCode.REFUSED, "refused: the command cannot take effect now (the reason is printed: "
                        "a node down, banned, drained or not a candidate, switching disabled, "
-                       "nothing to do, the group not at rest within --timeout); nothing "
-                       "changed"),
+                       "nothing to do, the group not at rest within --timeout, the store "
+                       "out of reach); nothing changed"),
     (ExitCode.UNFINISHED, "accepted, but its groups did not come to rest as it asked within "
                           "--timeout (what they did is printed; the command stays in force); "
-                          "or, of several groups, some taken and some refused (each is said)"),
+                          "or, of several groups, some taken and some refused (each is said); "
+                          "or the store stopped answering meanwhile (whether it was taken, or "
+                          "came to rest, is not known: it says so)"),
 )
 
 
