@@ -176,10 +176,11 @@ class LeaseKeeper:
         log.error("%s: no lease renewal for %.1f s (the store is out of reach or this "
                   "process stalled): fencing itself", self.name, silent)
         failed = f": {self.last_error}" if self.failing_since is not None else ""
-        self._cut_off(f"{self.name} has had no lease renewal for {silent:.1f} s (the store is "
-                      f"out of reach or this process stalled{failed}); it fences itself: "
-                      "it stops what it runs of its groups, which the other nodes take "
-                      "over once its lease runs out if they can reach the store")
+        self._cut_off(f"{self.name} is cut off from the store: after {silent:.1f} s without a "
+                      f"lease renewal (the store is out of reach or this process "
+                      f"stalled{failed}) it fenced itself, stopping what it ran of its "
+                      "groups, which the other nodes take over once its lease runs out if "
+                      "they can reach the store")
         return True
 
     def watchdog_fenced(self, why: str) -> None:
