@@ -265,6 +265,10 @@ class HostRuntime:
             raise CommandError(f"{said}{self.node} is still starting (its agent does not "
                                "run yet): try again in a moment")
         if op == "state":
+            if agent.keeper.cut:  # its last view is no "state the store says now"
+                raise CommandError(f"{self.node} is cut off from the store: it knows only its "
+                                   "last view, which may be stale; ask another node's "
+                                   "runtime, or again once it is back in contact")
             try:
                 return await live_state(self.services, agent.actor)
             except StoreError as exc:  # an answer: a closed connection reads as a dead runtime

@@ -183,6 +183,8 @@ def test_operator_commands_while_the_store_is_out_of_reach_are_refused_with_why(
                 answer = await ask(op, args)
                 assert answer["result"] == "refused", (op, answer)
                 assert "cut off from the store" in str(answer["message"]), (op, answer)
+            with pytest.raises(CommandError, match="cut off from the store"):
+                await n1.command({"op": "state"})  # no stale state for simulate --live
             hosts.views["n1"].cut = False
             await eventually(lambda: not n1.agent.keeper.cut, 10, "n1 back in contact")
             await eventually(lambda: any(
