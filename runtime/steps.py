@@ -214,6 +214,10 @@ async def peel(machine: Machine, group: str, *, by: str) -> list[str]:
         instance = machine.supervisor.instances.get(group)
         if instance is not None:
             machine.supervisor.kill(instance)
+            # Gone before the node says so: a fenced node that let go of its VIP while
+            # its application was still being torn down had the next owner's start race
+            # a process of its own still in the process table.
+            await machine.supervisor.reaped(instance)
         machine.faults.pop(group, None)
         killed = _kill_strays(machine, group, None)
         cleaned.append("application" + (f" (pids {', '.join(map(str, killed))})"

@@ -405,15 +405,16 @@ class Supervisor:
             if await wait_gone(pgid, max(0.0, deadline - time.monotonic())):
                 break
         if not group_alive(pgid):
-            await self._reaped(instance)
+            await self.reaped(instance)
             return StopReport(graceful=True, killed=False)
         _signal_group(pgid, signal.SIGKILL)
         gone = await wait_gone(pgid, KILL_GRACE_S)
-        await self._reaped(instance)
+        await self.reaped(instance)
         survivors = () if gone else tuple(p.pid for p in members(pgid))
         return StopReport(graceful=False, killed=True, survivors=survivors)
 
-    async def _reaped(self, instance: Instance) -> None:
+    async def reaped(self, instance: Instance) -> None:
+        """Until ``instance``'s process has exited and been reaped (at most KILL_GRACE_S)."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(KILL_GRACE_S):
                 await instance.done.wait()
