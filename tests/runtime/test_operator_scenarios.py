@@ -174,6 +174,9 @@ def test_a_switchover_stays_in_force_until_cleared(tmp_path: Path) -> None:
         assert runtime.group("job")["target"] == "n2"
         table = runtime.crg("status")
         assert "job: kept on n2 by a switchover (crg clear job withdraws it)" in table.out
+        # The process check passes once app.sh runs, perhaps before it wrote its line: on
+        # a loaded machine the clear stopped it first, and n2's start went unrecorded.
+        wait_until(lambda: starts(tmp_path) == ["n1", "n2"], 10, "app.sh ran on n2")
         cleared = runtime.crg("clear", "job")
         assert cleared.code == ExitCode.OK, cleared.out + cleared.err
         assert "clear job: done" in cleared.out
@@ -450,12 +453,12 @@ def test_a_group_with_no_node_left_alerts_once_per_episode(tmp_path: Path) -> No
                    "the second episode's alert")
         assert runtime.crg("join", "n1").code == 0
         wait_until(lambda: at(runtime, "pair", "n1", "normal", "up"), 30, "pair back on n1")
-        wait_until(lambda: len(said()) == 5, 10, "n1's last-node alert")
+        wait_until(lambda: len(said()) >= 5, 10, "n1's last-node alert")  # == 5: below
         assert said() == ["alert group=pair node=n2", "stranded group=pair node=n3",
                           "alert group=pair node=n2", "stranded group=pair node=n3",
                           "alert group=pair node=n1"]
         # n2 lost twice (paged by n3, the first node left, each time), n1 back
-        wait_until(lambda: len(paged()) == 5, 10, "every node lost and back paged")
+        wait_until(lambda: len(paged()) >= 5, 10, "every node lost and back paged")
         assert sorted(paged()) == sorted(
             ["runtime-alert group= node=n1", "runtime-alert group= node=n2",
              "runtime-alert-over group= node=n2", "runtime-alert group= node=n2",
