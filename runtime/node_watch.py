@@ -130,9 +130,10 @@ async def _claim(machine: Machine, watch: Watch, node: str, revision: int, since
         machine.spawn(_paged(machine, watch, node, value))
 
     machine.node_alert(node, f"{node} left the cluster: its lease ran out without its "
-                       "being drained (a crash, a hung host or a network cut); its groups "
-                       f"move to their next nodes (crg join {node} or its host's restart "
-                       f"brings it back){again}", sent=sent)
+                       "being drained (a crash, a hung host, a network cut or a store that "
+                       "stalled); its groups move to their next nodes (its agent's restart "
+                       f"brings it back; crg join {node} in the embedded runtime){again}",
+                       sent=sent)
 
 
 async def _paged(machine: Machine, watch: Watch, node: str, value: dict[str, Any]) -> None:
