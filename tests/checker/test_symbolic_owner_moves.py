@@ -125,6 +125,9 @@ it must not prove anything, or None where the greedy levels may do without it)."
 
 @pytest.mark.parametrize("name", LINKED)
 def test_what_z3_decides_of_liveness_the_explicit_engine_confirms(name: str) -> None:
+    """z3's liveness verdict on each of :data:`LINKED`, confirmed by a full explicit
+    search. ("pair and a follower" has an instance group for its follower: it still
+    follows both owners with its VIP, in a third of the states; see its comment.)"""
     config, owner_level_used = LINKED[name]
     # liveness_states=0: only z3 decides (a ranking function, or a lasso)
     symbolic = prove(config, ProofOptions(facts=False, liveness_states=0))
