@@ -33,6 +33,7 @@ from crg.checker.symbolic.conjuncts import (
     strengthening,
 )
 from crg.checker.symbolic.encoding import Encoding, Step
+from crg.checker.symbolic.substitute import Substitution
 from crg.spec.rules.registry import KINDS
 
 Key = tuple[str, int]
@@ -76,6 +77,7 @@ class Prover:
         self.stats = ProofStats()
         self._solvers: dict[int, z3.Solver] = {}
         self._renamings: dict[int, list[tuple[z3.ExprRef, z3.ExprRef]]] = {}
+        self._substitutions: dict[int, Substitution | None] = {}
         self._settled = False
 
     def renaming(self, t: int) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
@@ -87,8 +89,11 @@ class Prover:
 
     def after(self, t: int, term: z3.ExprRef) -> z3.ExprRef:
         """``term`` (on ``s``) on the state after template ``t``."""
-        pairs = self.renaming(t)
-        return z3.substitute(term, *pairs) if pairs else term
+        if t not in self._substitutions:
+            pairs = self.renaming(t)
+            self._substitutions[t] = Substitution(pairs) if pairs else None
+        rename = self._substitutions[t]
+        return term if rename is None else rename(term)
 
     # -- plumbing --------------------------------------------------------------------
 

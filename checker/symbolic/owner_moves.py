@@ -54,6 +54,7 @@ from crg.checker.symbolic.algebra import occurring
 from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.checker.symbolic.induction import Prover
 from crg.checker.symbolic.solve import check
+from crg.checker.symbolic.substitute import Substitution
 from crg.dsl.diagnostics import and_list
 from crg.spec.rules.registry import KINDS
 from crg.spec.vocabulary.variables import GroupVars
@@ -221,8 +222,8 @@ def _frame(enc: Encoding, prover: Prover, invariant: z3.BoolRef, changing: Seque
     but of the ``chosen`` groups, taking one of the ``changing`` templates."""
     a, templates, s = enc.a, prover.templates, prover.s
     here = enc.fresh_state(f"moves{k}")
-    pairs = [*enc.renaming(s, here), (prover.n, enc.node_var(f"moves{k}"))]
-    out = [z3.substitute(invariant, *pairs)]
+    rename = Substitution([*enc.renaming(s, here), (prover.n, enc.node_var(f"moves{k}"))])
+    out = [rename(invariant)]
     if k > 0:
         first = enc.fresh_state("moves0")  # the same z3 constants as frame 0's
         out += [a.boolean(a.eq(x, y)) for x, y in zip(here.nodes, first.nodes, strict=True)]
@@ -232,12 +233,12 @@ def _frame(enc: Encoding, prover: Prover, invariant: z3.BoolRef, changing: Seque
     options = []
     for i in changing:
         step = templates[i]
-        keeps = [z3.substitute(a.boolean(a.eq(getattr(step.after.groups[g], f),
-                                              getattr(s.groups[g], f))), *pairs)
+        keeps = [rename(a.boolean(a.eq(getattr(step.after.groups[g], f),
+                                       getattr(s.groups[g], f))))
                  for g, f in fixed]
-        after = [z3.substitute(_as_word(step.after.groups[g].owner, enc.width), *pairs)
+        after = [rename(_as_word(step.after.groups[g].owner, enc.width))
                  for g in range(len(enc.groups))]
-        options.append(z3.And(z3.substitute(a.boolean(step.guard), *pairs), *keeps,
+        options.append(z3.And(rename(a.boolean(step.guard)), *keeps,
                               *[_owner_after(enc, k, g) == x for g, x in enumerate(after)
                                 if g not in chosen]))
     out.append(z3.Or(*options))

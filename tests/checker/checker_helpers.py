@@ -3,9 +3,10 @@ examples of the repository."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
@@ -16,6 +17,9 @@ from crg.checker.symbolic.encoding import Encoding
 from crg.checker.symbolic.induction import Prover
 from crg.dsl import Config, parse
 from crg.spec import Topology
+
+if TYPE_CHECKING:
+    from crg.checker.symbolic.api import SymbolicReport
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -84,6 +88,18 @@ def small_configs(draw: st.DrawFn, faults: tuple[str, ...], *, restarts: int, li
 
 def example(name: str) -> str:
     return str(EXAMPLES / name)
+
+
+@functools.cache
+def proof_of_example(path: str) -> SymbolicReport:
+    """The symbolic engine's report on the example at ``path`` (``facts=False``), once per
+    process: tests that read the same example's proof share it (an ``xdist_group`` keeps
+    them in one process under ``pytest -n``). The proof is a pure function of the file;
+    its readers only read it."""
+    from crg import files
+    from crg.checker.symbolic.api import ProofOptions, prove
+
+    return prove(files.load(path), ProofOptions(facts=False))
 
 
 def explicit(config: Config, **options: Any) -> CheckReport:

@@ -4,11 +4,12 @@ components apart. Each is compared with the plain proof, on safe and broken conf
 
 from __future__ import annotations
 
+import functools
+
 import pytest
-from checker_helpers import EXAMPLES, G, make_config
+from checker_helpers import EXAMPLES, G, make_config, proof_of_example
 from mutants import COORDINATOR
 
-from crg import files
 from crg.checker.symbolic.api import ProofOptions, SymbolicReport, prove
 from crg.checker.symbolic.reduction import footprint_holds, reduce_nodes
 from crg.dsl import Config
@@ -29,6 +30,14 @@ def verdicts(config: Config, **options: bool) -> dict[str, str]:
     return result.verdicts
 
 
+@functools.cache
+def _six_nodes_verdicts() -> dict[str, str]:
+    """``verdicts(SIX_NODES)`` with every shortcut on: the reference both shortcuts are
+    compared with, proved once per process (the proof is a pure function of the config;
+    the ``six-nodes`` group keeps its two users in one process under ``pytest -n``)."""
+    return verdicts(SIX_NODES)
+
+
 def test_reduction_keeps_candidates_and_k_others() -> None:
     topology = Topology.from_config(SIX_NODES).restrict((0,))
     assert footprint_holds(topology, 30_000)
@@ -43,10 +52,11 @@ THREE_GROUPS = make_config(3, [G("a", "n1", ("n2",)),
                                G("c", "n3")])
 
 
+@pytest.mark.xdist_group("six-nodes")
 @pytest.mark.parametrize("option", ["reduce", "symmetry"])
 def test_shortcuts_change_no_verdict(option: str) -> None:
     plain = verdicts(SIX_NODES, **{option: False})
-    assert verdicts(SIX_NODES) == plain
+    assert _six_nodes_verdicts() == plain
     # b has one candidate and partitions happen. (c and d, avoiding each other, used to
     # settle swapped; an avoided group away from home no longer blocks a node.)
     assert {k for k, v in plain.items() if v == "violated"} == {"coverage"}
@@ -60,8 +70,9 @@ def test_components_apart_or_together_agree() -> None:
     assert {k for k, v in together.items() if v == "violated"} == {"coverage"}
 
 
+@pytest.mark.xdist_group("rac")  # its proof is test_symbolic_examples.py's of rac.crg
 def test_each_shape_is_proved_once() -> None:
-    result = prove(files.load(str(EXAMPLES / "rac.crg")), ProofOptions(facts=False))
+    result = proof_of_example(str(EXAMPLES / "rac.crg"))
     reused = [c["reused_from"] for c in result.details["components"]]
     assert reused == [None, ["inst1"], ["inst1"]]
 

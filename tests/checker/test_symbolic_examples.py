@@ -5,7 +5,7 @@ with a real, shortest run — flapping.crg's livelock with a fair lasso that z3 
 from __future__ import annotations
 
 import pytest
-from checker_helpers import EXAMPLES
+from checker_helpers import EXAMPLES, proof_of_example
 
 from crg import files
 from crg.checker.symbolic.api import ProofOptions, SymbolicReport, prove
@@ -24,14 +24,21 @@ LIVENESS = "vip-held (liveness)"
 
 
 def _prove(path: str) -> SymbolicReport:
-    return prove(files.load(path), ProofOptions(facts=False))
+    return proof_of_example(path)
+
+
+TWO_DOWN = pytest.mark.xdist_group("two-down")
+"""two-down.crg's proof is read by two tests: they share it, in one process."""
+RAC = pytest.mark.xdist_group("rac")
+"""rac.crg's proof is read here and by tests/checker/test_symbolic_compose.py."""
 
 
 def test_every_broken_example_is_listed() -> None:
     assert {p.name for p in (EXAMPLES / "broken").glob("*.crg")} == set(BROKEN)
 
 
-@pytest.mark.parametrize("name", SAFE)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=RAC) if n == "rac.crg" else n
+                                  for n in SAFE])
 def test_safe_example_is_proved(name: str) -> None:
     result = _prove(str(EXAMPLES / name))
     assert set(result.verdicts) == {*INVARIANT_NAMES, LIVENESS}
@@ -43,7 +50,8 @@ def test_safe_example_is_proved(name: str) -> None:
     assert result.details["internal_errors"] == []
 
 
-@pytest.mark.parametrize("name", sorted(BROKEN))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=TWO_DOWN) if n == "two-down.crg"
+                                  else n for n in sorted(BROKEN)])
 def test_broken_example_is_caught(name: str) -> None:
     path = str(EXAMPLES / "broken" / name)
     result = _prove(path)
@@ -87,6 +95,7 @@ def test_the_livelock_is_found_by_z3() -> None:
     assert info["loop"] == 1 and info["kind"] == "liveness"
 
 
+@TWO_DOWN
 def test_the_report_reads_well() -> None:
     text = _prove(str(EXAMPLES / "broken" / "two-down.crg")).render_text()
     assert "coverage" in text and "violated" in text
