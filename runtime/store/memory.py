@@ -45,6 +45,13 @@ class _Lease:
     keys: set[str]
 
 
+_LEASE_IDS = itertools.count(0x1000)
+"""Shared by every store of the process, so that a new one never grants an id an old one
+did: etcd's ids come from its member id and the clock, so a store started again empty
+does not hand an agent's old lease id to another node (whose renewals of its old lease
+would then keep the other's alive, and its expiry revoke the other's keys)."""
+
+
 class MemoryStore(Store):
     def __init__(self) -> None:
         self._revision = 1
@@ -53,7 +60,7 @@ class MemoryStore(Store):
         """Revision of the last change of every key ever written, deletions included,
         so that :meth:`wait` sees a key disappear."""
         self._leases: dict[int, _Lease] = {}
-        self._lease_ids = itertools.count(0x1000)
+        self._lease_ids = _LEASE_IDS
         self._waiters: set[asyncio.Future[None]] = set()
         self._closed = False
         self._running_at = time.monotonic()
