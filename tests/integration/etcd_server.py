@@ -134,10 +134,24 @@ class EtcdCluster:
                                          stdin=subprocess.DEVNULL, start_new_session=True)
 
     def start(self, timeout_s: float = 20.0) -> EtcdCluster:
-        for m in self.members:
-            self.start_member(m)
-        self.wait_healthy(timeout_s)
-        return self
+        """Start every member and wait until each is healthy. A port probed free can be
+        taken by another test before etcd binds it (the suite runs on two workers): then
+        the members start again on fresh ports, at most three times."""
+        for attempt in range(3):
+            for m in self.members:
+                self.start_member(m)
+            try:
+                self.wait_healthy(timeout_s)
+                return self
+            except TimeoutError as exc:
+                if self.netns is not None or "address already in use" not in str(exc) \
+                        or attempt == 2:
+                    raise
+            self.stop()
+            for m in self.members:
+                shutil.rmtree(m.data_dir, ignore_errors=True)
+                m.client_port, m.peer_port = free_port(m.host), free_port(m.host)
+        raise AssertionError("unreachable")
 
     def wait_healthy(self, timeout_s: float = 20.0, members: list[Member] | None = None) -> None:
         """Poll /health of the running members until each says it has a leader."""
@@ -148,8 +162,9 @@ class EtcdCluster:
             if self.healthy(m):
                 pending.pop(0)
                 continue
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"etcd {m.name} not healthy after {timeout_s}s:\n"
+            if time.monotonic() > deadline or not self.running(m):
+                what = "exited" if not self.running(m) else f"not healthy after {timeout_s}s"
+                raise TimeoutError(f"etcd {m.name} {what}:\n"
                                    + m.log.read_text(errors="replace")[-2000:])
             time.sleep(0.05)
 
