@@ -218,7 +218,10 @@ def test_a_failing_alert_sink_is_a_trouble_told_to_the_other_sinks_until_it_work
                 return sorted((r["group"] or "", r["action"]) for r in written(cluster)
                               if r["event"] == "runtime-alert-over")
 
-            await eventually(lambda: ended() == expected, 10, f"the episodes {expected} over")
+            # At least those: a crash of n2 also kills a sink command n2 was running at
+            # that moment (seen on a loaded machine: the echo sink, -9), another episode.
+            await eventually(lambda: all(e in ended() for e in expected), 10,
+                             f"the episodes {expected} over")
 
 
     run(body())
