@@ -8,7 +8,7 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Sequence
 
-from crg.dsl import Config, Source, decode_source, read_capped, read_source
+from crg.dsl import Config, Source, decode_source, read_capped
 from crg.dsl import parse as _parse
 from crg.errors import FileError
 
@@ -26,8 +26,6 @@ def read(path: str, decode: Callable[[bytes, str], Source] = decode_source) -> S
             if sys.stdin is None:  # started with standard input closed (<&-)
                 raise FileError(path, "standard input is closed")
             return decode(read_capped(sys.stdin.buffer), STDIN_NAME)
-        if decode is decode_source:
-            return read_source(path)
         with open(path, "rb") as handle:
             return decode(read_capped(handle), path)
     except OSError as exc:

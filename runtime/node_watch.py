@@ -183,7 +183,6 @@ async def reset(machine: Machine, before: int, snap: Snapshot) -> None:
 
 def _since(value: str) -> str:
     try:
-        since = json.loads(value)["since"]
-        return iso_time(float(since))
+        return iso_time(float(_mark(value)["since"]))
     except (ValueError, KeyError, TypeError):
         return "an unknown time"

@@ -463,20 +463,20 @@ class Operator:
         line = (f"may or may not have been taken: the store stopped answering while it was "
                 f"written ({why}); crg status says whether it was, once the store answers "
                 "— give it again only then")
-        log.warning("command %s from %s: %s", text(event), client, line)
-        self.services.events.emit({"event": "command", "command": event.name,
-                                   "args": list(event.args), "client": client.as_dict(),
-                                   "result": UNSETTLED, "reason": line})
-        answer.results.append({"command": text(event), "result": UNSETTLED, "reason": line})
-        answer.lines.append(f"{text(event)}: {line}")
+        self._not_taken(event, UNSETTLED, line, line, answer, client)
 
     def _refused(self, event: Event, reason: str, answer: Answer, client: Client) -> None:
-        log.warning("command %s from %s: refused: %s", text(event), client, reason)
+        self._not_taken(event, REFUSED, reason, f"refused: {reason}", answer, client)
+
+    def _not_taken(self, event: Event, result: str, reason: str, said: str, answer: Answer,
+                   client: Client) -> None:
+        """Log, record and answer a command that was not (or not surely) taken."""
+        log.warning("command %s from %s: %s", text(event), client, said)
         self.services.events.emit({"event": "command", "command": event.name,
                                    "args": list(event.args), "client": client.as_dict(),
-                                   "result": REFUSED, "reason": reason})
-        answer.results.append({"command": text(event), "result": REFUSED, "reason": reason})
-        answer.lines.append(f"{text(event)}: refused: {reason}")
+                                   "result": result, "reason": reason})
+        answer.results.append({"command": text(event), "result": result, "reason": reason})
+        answer.lines.append(f"{text(event)}: {said}")
 
     # -- following ------------------------------------------------------------------------
 

@@ -57,6 +57,14 @@ async def gone(store: MemoryStore, key: str) -> None:
     assert entry is not None and await store.delete_if(key, entry.mod_revision)
 
 
+async def all_live(store: MemoryStore, *watchers: Watcher) -> None:
+    """Every node registered, and seen live by each of ``watchers``."""
+    for n in NODES:
+        await store.put(Keys("c").node(n), "{}")
+    for watcher in watchers:
+        await watcher.look()
+
+
 def run(body: Any) -> None:
     asyncio.run(body)
 
@@ -94,9 +102,7 @@ def test_a_node_that_goes_away_drained_is_not_lost() -> None:
     async def body() -> None:
         store, keys = MemoryStore(), Keys("c")
         n1 = Watcher("n1", store)
-        for n in NODES:
-            await store.put(keys.node(n), "{}")
-        await n1.look()
+        await all_live(store, n1)
         await store.put(keys.drained("n2"), "shutdown")
         await gone(store, keys.node("n2"))
         await n1.look()
@@ -111,10 +117,7 @@ def test_a_loss_said_by_a_node_gone_before_its_sinks_heard_it_is_said_again() ->
     async def body() -> None:
         store, keys = MemoryStore(), Keys("c")
         n1, n2 = Watcher("n1", store, delivers=False), Watcher("n2", store)
-        for n in NODES:
-            await store.put(keys.node(n), "{}")
-        await n1.look()
-        await n2.look()
+        await all_live(store, n1, n2)
         await gone(store, keys.node("n3"))
         await n1.look()
         await n2.look()  # n1 is live and may still be sending: not n2's to say
@@ -137,10 +140,7 @@ def test_a_loss_told_to_the_sinks_is_not_said_again_by_the_next_first_node() -> 
     async def body() -> None:
         store, keys = MemoryStore(), Keys("c")
         n1, n2 = Watcher("n1", store), Watcher("n2", store)
-        for n in NODES:
-            await store.put(keys.node(n), "{}")
-        await n1.look()
-        await n2.look()
+        await all_live(store, n1, n2)
         await gone(store, keys.node("n3"))
         await n1.look()
         await gone(store, keys.node("n1"))
@@ -154,9 +154,7 @@ def test_a_spoilt_mark_is_not_said_again_on_every_look() -> None:
     async def body() -> None:
         store, keys = MemoryStore(), Keys("c")
         n1 = Watcher("n1", store)
-        for n in NODES:
-            await store.put(keys.node(n), "{}")
-        await n1.look()
+        await all_live(store, n1)
         await store.put(keys.lost("n3"), "not json")
         await gone(store, keys.node("n3"))
         await n1.look()

@@ -10,10 +10,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from partition_store import partitionable_hosts
+from partition_store import Hosts, partitionable_hosts
 from runtime_helpers import SLEEPER, TWO_NODES, eventually, free_vip, run
 
 from crg.dsl import parse
+from crg.runtime.host import HostRuntime
 from crg.runtime.machine import STORE_CUT
 from crg.runtime.node_watch import STORE_RESET
 from crg.runtime.operator import CommandError
@@ -27,13 +28,24 @@ RECORD = ("alert command \"sh -c 'echo $CRG_EVENT action=$CRG_ACTION node=$CRG_N
           "{alerts}'\"")
 
 
-def _config(tmp: Path) -> tuple[str, Path, str]:
-    name = f"outage{uuid.uuid4().hex[:8]}"
+def _hosts(tmp: Path) -> tuple[Hosts, Path]:
+    """Two hosts of one group ``job`` (preferred n1) on one partitionable memory store,
+    and the file their alert sink records to."""
     alerts = tmp / "alerts.txt"
     vip = free_vip(random.Random(uuid.uuid4().int))
-    text = TWO_NODES.format(name=name, vip=vip, app=SLEEPER, restarts=1, window="1m",
-                            alert=RECORD.format(alerts=alerts))
-    return name, alerts, text
+    text = TWO_NODES.format(name=f"outage{uuid.uuid4().hex[:8]}", vip=vip, app=SLEEPER,
+                            restarts=1, window="1m", alert=RECORD.format(alerts=alerts))
+    return partitionable_hosts(parse(text, "outage.crg"), tmp), alerts
+
+
+async def _n1_runs_job(hosts: Hosts, layer: str) -> HostRuntime:
+    """n1, once it holds ``layer`` of job (``app``, or ``mon`` for the whole stack)."""
+    n1 = hosts.hosts["n1"]
+    assert n1.agent is not None
+    agent = n1.agent
+    await eventually(lambda: layer in agent.machine.holdings.facts.get("job", {}), 10,
+                     "job runs on n1")
+    return n1
 
 
 def _said(alerts: Path) -> list[str]:
@@ -42,9 +54,7 @@ def _said(alerts: Path) -> list[str]:
 
 def test_a_node_cut_off_from_the_store_pages_once_and_says_when_it_is_back(
         tmp_path: Path) -> None:
-    _, alerts, text = _config(tmp_path)
-    config = parse(text, "outage.crg")
-    hosts = partitionable_hosts(config, tmp_path)
+    hosts, alerts = _hosts(tmp_path)
 
     def store_alerts(event: str) -> list[str]:
         return [line for line in _said(alerts)
@@ -54,10 +64,8 @@ def test_a_node_cut_off_from_the_store_pages_once_and_says_when_it_is_back(
         for host in hosts.hosts.values():
             await host.start()
         try:
-            n1 = hosts.hosts["n1"].agent
+            n1 = (await _n1_runs_job(hosts, "app")).agent
             assert n1 is not None
-            await eventually(lambda: "app" in n1.machine.holdings.facts.get("job", {}), 10,
-                             "job runs on n1")
             for view in hosts.views.values():  # etcd stops: nobody reaches it
                 view.cut = True
             await eventually(lambda: len(store_alerts("runtime-alert")) == 2, 10,
@@ -95,18 +103,14 @@ def test_a_node_cut_off_from_the_store_pages_once_and_says_when_it_is_back(
 
 def test_status_while_the_store_is_out_of_reach_says_it_answers_from_its_last_view(
         tmp_path: Path) -> None:
-    _, _, text = _config(tmp_path)
-    config = parse(text, "outage.crg")
-    hosts = partitionable_hosts(config, tmp_path)
+    hosts, _ = _hosts(tmp_path)
 
     async def body() -> None:
         for host in hosts.hosts.values():
             await host.start()
         try:
-            n1 = hosts.hosts["n1"]
+            n1 = await _n1_runs_job(hosts, "app")
             assert n1.agent is not None
-            await eventually(lambda: "app" in n1.agent.machine.holdings.facts.get("job", {}),
-                             10, "job runs on n1")
             before = await n1.status()
             assert "store" not in before
             hosts.views["n1"].cut = True
@@ -150,9 +154,7 @@ def test_operator_commands_while_the_store_is_out_of_reach_are_refused_with_why(
     once the node was cut off, `crg switchover` was refused with a reason read off its
     stale view (`web is not at rest`), not the one that holds (it cannot reach the
     store)."""
-    _, _, text = _config(tmp_path)
-    config = parse(text, "outage.crg")
-    hosts = partitionable_hosts(config, tmp_path)
+    hosts, _ = _hosts(tmp_path)
 
     async def ask(op: str, args: list[str]) -> dict[str, object]:
         request = {"op": op, "args": args, "wait": True, "timeout": 2, "all": not args}
@@ -165,10 +167,8 @@ def test_operator_commands_while_the_store_is_out_of_reach_are_refused_with_why(
         for host in hosts.hosts.values():
             await host.start()
         try:
-            n1 = hosts.hosts["n1"]
+            n1 = await _n1_runs_job(hosts, "app")
             assert n1.agent is not None
-            await eventually(lambda: "app" in n1.agent.machine.holdings.facts.get("job", {}),
-                             10, "job runs on n1")
             hosts.views["n1"].cut = True  # not cut off yet: the store just does not answer
             for op, args in COMMANDS:
                 answer = await ask(op, args)
@@ -207,9 +207,7 @@ def test_a_store_that_lost_its_data_is_paged_once(tmp_path: Path) -> None:
     n2 and n3 "left the cluster: their lease ran out" (and were back), which is not what
     happened. The agents cannot bring back what the store lost, but the operator must
     hear that it was lost: once, from whichever node saw it first."""
-    _, alerts, text = _config(tmp_path)
-    config = parse(text, "outage.crg")
-    hosts = partitionable_hosts(config, tmp_path)
+    hosts, alerts = _hosts(tmp_path)
 
     def said(action: str) -> list[str]:
         return [line for line in _said(alerts) if f"action={action} " in line]
@@ -218,10 +216,8 @@ def test_a_store_that_lost_its_data_is_paged_once(tmp_path: Path) -> None:
         for host in hosts.hosts.values():
             await host.start()
         try:
-            n1 = hosts.hosts["n1"].agent
+            n1 = (await _n1_runs_job(hosts, "mon")).agent
             assert n1 is not None
-            await eventually(lambda: "mon" in n1.machine.holdings.facts.get("job", {}), 10,
-                             "job runs on n1")
             shared = hosts.views["n1"].shared
             for i in range(300):  # a store that has lived a while: a revision far ahead
                 await shared.put(f"/elsewhere/{i}", "x")
@@ -251,9 +247,7 @@ def test_a_command_whose_write_went_unanswered_says_it_may_have_been_taken(
     """etcd stops answering while a command's transaction is on its way: the write may
     have landed or not, and the agent cannot look. The answer must say so — neither
     "refused: nothing was changed" nor an error that reads as a runtime that stopped."""
-    _, _, text = _config(tmp_path)
-    config = parse(text, "outage.crg")
-    hosts = partitionable_hosts(config, tmp_path)
+    hosts, _ = _hosts(tmp_path)
     view = hosts.views["n1"]
     commit = view.commit
 
@@ -265,10 +259,8 @@ def test_a_command_whose_write_went_unanswered_says_it_may_have_been_taken(
         for host in hosts.hosts.values():
             await host.start()
         try:
-            n1 = hosts.hosts["n1"]
+            n1 = await _n1_runs_job(hosts, "mon")
             assert n1.agent is not None
-            await eventually(lambda: "mon" in n1.agent.machine.holdings.facts.get("job", {}),
-                             10, "job runs on n1")
             view.commit = lost_on_the_way  # type: ignore[method-assign]
             request = {"op": "maintenance-on", "args": ["job"], "wait": True, "timeout": 2}
             try:
