@@ -26,8 +26,10 @@ this module tries a level of another kind, in three parts:
    path of ``K`` steps exists, at most ``K - 1`` owner changes can happen while the context
    is fixed: the longest such path from the current owners of ``S`` is a level that every
    step of ``O`` decreases and no other step of ``R`` changes (it reads those owners and
-   the context only). A path as long as there are owner combinations means a cycle of
-   owner changes (a livelock of the abstraction, perhaps a real one): no level then.
+   the context only). The node status is context too, so each status the first frame may
+   have gets an unrolling of its own and the level is the longest of their bounds. A path
+   as long as there are owner combinations means a cycle of owner changes (a livelock of
+   the abstraction, perhaps a real one): no level then.
 3. **The rest settles**: the greedy construction goes on with ``R`` without ``O``, and
    where it is stuck again, the next set of groups gets a context and an owner level of
    its own (its readers' owners now stay put: they are context).
@@ -177,42 +179,124 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
                    deadline: float) -> int | str:
     """A bound on the owner changes with the ``fixed`` variables and the node status shared
     by every frame, and the owners of the ``chosen`` groups free in each: the number of
-    frames of the first unrolling that has no path, minus one. The depths tried double
-    from 4 (a bound need not be the least one, and a deep unsatisfiable query costs less
-    than every shallower satisfiable one on the way), up to as many frames as there are
-    combinations of the owners it follows, where a path means a cycle, or
-    :data:`MAX_DEPTH`, or time runs out: then what stopped it, in words."""
+    frames of the first unrolling that has no path, minus one, asked over every node
+    status up to :data:`SHALLOW` frames and past that one status at a time (the most of
+    their bounds); or what stopped it, in words."""
     combinations = prod(len(g.candidates) + 1 for i, g in enumerate(enc.groups)
                         if i not in chosen)
     invariant = z3.And(*[prover.now[i] for i in sorted(prover.active)])
-    frames: list[list[z3.BoolRef]] = []
-    depth = min(4, combinations)
+    frames = _Frames(enc, prover, invariant, changing, fixed, chosen)
+    # Shallow unrollings are cheap over every status at once (two brokers: no path of 8);
+    # split, each status would ask them again.
+    every = z3.BoolVal(True)
+    if combinations <= SHALLOW:
+        return _longest_under(frames, every, combinations, deadline)
+    moves = _longest_under(frames, every, SHALLOW, deadline, shallow=True)
+    if moves != _DEEPER:
+        return moves
+    most = 0
+    for status in _node_statuses(enc, frames, deadline):
+        moves = _longest_under(frames, status, combinations, deadline, start=SHALLOW)
+        if isinstance(moves, str):
+            return moves
+        most = max(most, moves)
+    return most
+
+
+MAX_STATUSES = 64
+"""Most node statuses unrolled one at a time; with more, one unrolling takes them all."""
+
+
+def _node_statuses(enc: Encoding, frames: _Frames, deadline: float) -> list[z3.BoolRef]:
+    """The node statuses the first frame may have, each as a constraint on its node
+    variables, or a single ``True`` where there are more than :data:`MAX_STATUSES` or
+    their enumeration runs out of time.
+
+    The node status is part of the context every frame shares, so the unrollings under
+    each status split the one over all of them exactly; and each is far easier for z3:
+    on ``s7-009`` of the survey (four groups chasing round a cycle of ``avoid``) no path
+    of 24 changes took 256 s over all statuses, and 1, 1, 14 and 93 s one status at a
+    time, the paths themselves shorter where a node is down (under 12 changes)."""
+    status = [x for x in frames.first.nodes if isinstance(x, z3.ExprRef)]
+    solver = z3.SolverFor("QF_BV")
+    solver.add(*frames.frame(0))
+    found: list[z3.BoolRef] = []
+    while len(found) <= MAX_STATUSES:
+        solver.set(timeout=max(1, int((deadline - time.perf_counter()) * 1000)))
+        result = check(solver)
+        if result == z3.unsat:
+            return found or [z3.BoolVal(True)]
+        if result == z3.unknown:
+            break
+        model = solver.model()
+        values = [model.eval(x, model_completion=True) for x in status]
+        found.append(z3.And(*[x == v for x, v in zip(status, values, strict=True)]))
+        solver.add(z3.Or(*[x != v for x, v in zip(status, values, strict=True)]))
+    return [z3.BoolVal(True)]
+
+
+def _next_depth(depth: int) -> int:
+    """The unrolling asked after one of ``depth`` frames had a path: a quarter deeper, at
+    least four. A path costs z3 little; a query with none costs more the deeper it is (on
+    the chase above: 70 s at 20 frames, 93 s at 24, about 390 s at 32), so it pays to
+    stop near the first depth with none rather than double past it."""
+    return depth + max(4, depth // 4)
+
+
+SHALLOW = 8
+"""Frames unrolled over every node status at once before one status at a time."""
+
+_DEEPER = "deeper"
+"""What a shallow unrolling answers when it found a path as deep as it was asked."""
+
+
+def _longest_under(frames: _Frames, status: z3.BoolRef, combinations: int,
+                   deadline: float, start: int = 4, shallow: bool = False) -> int | str:
+    """The number of frames of the first unrolling under the node ``status`` that has no
+    path, minus one, from ``start`` frames up to as many as there are combinations of the
+    owners it follows (a path means a cycle then) or :data:`MAX_DEPTH`; ``shallow``: up
+    to ``combinations`` frames, then :data:`_DEEPER` if there was a path."""
+    depth = min(start, combinations)
     while True:
-        while len(frames) < depth:
-            if time.perf_counter() > deadline:
-                return f"{NOT_BOUNDED_IN_TIME} (unrolling {depth} changes)"
-            frames.append(_frame(enc, prover, invariant, changing, fixed, chosen,
-                                 len(frames)))
+        if time.perf_counter() > deadline:
+            return f"{NOT_BOUNDED_IN_TIME} (unrolling {depth} changes)"
         # A fresh solver each time: z3's incremental core skips the bit-vector
         # preprocessing that makes these queries several times faster. It may take all
-        # the time left: a deep unrolling is what --liveness-time is raised for (four
-        # groups chasing round a cycle of avoid took 6.5 minutes to show no path of 32;
-        # capped at three minutes, --liveness-time 9m gave up after four).
+        # the time left: a deep unrolling is what --liveness-time is raised for.
         solver = z3.SolverFor("QF_BV")
         solver.set(timeout=max(1, int((deadline - time.perf_counter()) * 1000)))
-        for frame in frames:
-            solver.add(*frame)
+        solver.add(status)
+        for k in range(depth):
+            solver.add(*frames.frame(k))
         result = check(solver)
         if result == z3.unsat:
             return depth - 1
         if result == z3.unknown:
             return f"{NOT_BOUNDED_IN_TIME} (z3 at {depth} changes)"
+        if shallow and depth >= combinations:
+            return _DEEPER
         if depth >= combinations:
             return ("can change round a cycle while what they read stays put (the abstraction "
                     "of owner changes has one: perhaps a livelock)")
         if depth >= MAX_DEPTH:
             return f"can change {depth} times or more while what they read stays put"
-        depth = min(depth * 2, combinations, MAX_DEPTH)
+        depth = min(_next_depth(depth), combinations, MAX_DEPTH)
+
+
+class _Frames:
+    """The frames of the unrolling, each built once, when first asked for."""
+
+    def __init__(self, enc: Encoding, prover: Prover, invariant: z3.BoolRef,
+                 changing: Sequence[int], fixed: list[tuple[int, str]],
+                 chosen: frozenset[int]) -> None:
+        self._args = (enc, prover, invariant, changing, fixed, chosen)
+        self._built: list[list[z3.BoolRef]] = []
+        self.first = enc.fresh_state("moves0")
+
+    def frame(self, k: int) -> list[z3.BoolRef]:
+        while len(self._built) <= k:
+            self._built.append(_frame(*self._args, len(self._built)))
+        return self._built[k]
 
 
 def _frame(enc: Encoding, prover: Prover, invariant: z3.BoolRef, changing: Sequence[int],

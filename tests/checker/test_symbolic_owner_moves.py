@@ -181,3 +181,30 @@ def test_the_unrolling_may_take_all_the_time_the_ranking_has(
     assert find_ranking(enc, prover, 1_000) is not None
     # (the prover's own solvers keep a query's limit; the unrollings get the time left)
     assert any(ms > 6 * prover.timeout_ms for ms in limits)
+
+
+def test_the_unrolling_one_node_status_at_a_time_bounds_what_one_over_all_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The node status is context: split by it, the longest of the bounds is the bound of
+    # one unrolling over every status (the depths asked are the same).
+    enc, prover = strengthened(PAIR)
+    search = Search(enc, prover, time.perf_counter() + 300)
+    _, remaining = search.greedy([i for i, _ in search.steps])
+    statuses: list[int] = []
+    split = owner_moves._node_statuses
+
+    def counted(*args: object) -> list[z3.BoolRef]:
+        found = split(*args)  # type: ignore[arg-type]
+        statuses.append(len(found))
+        return found
+
+    monkeypatch.setattr(owner_moves, "_node_statuses", counted)
+    monkeypatch.setattr(owner_moves, "SHALLOW", 4)  # the pair has paths of 4, none of 8
+    one_at_a_time = search.owners(remaining)
+    # two nodes, at most one down, crashes and application faults: up, n1 down, n2 down
+    assert statuses == [3]
+    monkeypatch.setattr(owner_moves, "_node_statuses", lambda *_: [z3.BoolVal(True)])
+    all_at_once = search.owners(remaining)
+    assert not isinstance(one_at_a_time, str), one_at_a_time
+    assert not isinstance(all_at_once, str), all_at_once
+    assert one_at_a_time.moves == all_at_once.moves
