@@ -51,17 +51,21 @@ async def run(machine: Machine) -> None:
     store, keys = machine.s.store, machine.s.keys
     watch = Watch()
     newest = 0
+    born = 0  # create revision of the cluster's configuration record, once seen
     while True:
         revision = 0
         try:
             snap = await store.snapshot(keys.prefix)
             revision = snap.revision
-            if revision < newest:
+            why = lost_data(newest, born, snap, keys.config())
+            if why is not None:
                 # The nodes it saw live were in the store that was lost: none of them
                 # left the cluster, and one that is not back yet is not lost for that.
                 watch.seen.clear()
-                await reset(machine, newest, snap)
+                await reset(machine, why)
             newest = revision
+            record = snap.get(keys.config())
+            born = record.create_revision if record is not None else 0
             await look(machine, snap, watch)
         except StoreError as exc:  # the lease keeper and the lanes say so already
             log.debug("%s: node watch paused: %s", machine.name, exc)
@@ -161,7 +165,27 @@ def _mark(value: str) -> dict[str, Any]:
     return mark if isinstance(mark, dict) else {}
 
 
-async def reset(machine: Machine, before: int, snap: Snapshot) -> None:
+def lost_data(newest: int, born: int, snap: Snapshot, config_key: str) -> str | None:
+    """Why ``snap`` shows a store that lost what it held since the last look (None: it
+    did not): its revision went back below ``newest``, which etcd's never does while it
+    keeps its data; or the cluster's configuration record, created at revision ``born``
+    and never deleted, is gone or was created again — a store started empty that took
+    more writes than the old one had before this agent looked again."""
+    if snap.revision < newest:
+        return f"its revision went back from {newest} to {snap.revision}"
+    if not born:
+        return None
+    record = snap.get(config_key)
+    if record is None:
+        return (f"the cluster's configuration record, there since revision {born}, is "
+                "gone")
+    if record.create_revision != born:
+        return (f"the cluster's configuration record, there since revision {born}, was "
+                f"created again at revision {record.create_revision}")
+    return None
+
+
+async def reset(machine: Machine, why: str) -> None:
     """The store's revision went back (etcd's never does while it keeps its data): it
     was started again on an empty data directory, or restored from an older backup, and
     what it held is gone — operators' drains, maintenance, offline modes, switchover
@@ -169,16 +193,15 @@ async def reset(machine: Machine, before: int, snap: Snapshot) -> None:
     store as it is; the operator is told, once: by the node that claims the ``reset``
     mark in the new store first (a mark the next loss takes with it)."""
     key = machine.s.keys.reset()
-    value = json.dumps({"since": time.time(), "by": machine.name, "before": before})
+    value = json.dumps({"since": time.time(), "by": machine.name, "why": why})
     if not await machine.s.store.commit(Txn({key: 0}, (Put(key, value),))):
         return
     machine.runtime_alert(
-        None, STORE_RESET, f"the store lost what it held (its revision went back from "
-        f"{before} to {snap.revision}: etcd started again on an empty data directory, or "
-        "restored from an older backup?); what operators had set — drained nodes, "
-        "maintenance, offline modes, switchover targets — and the failure records are "
-        "forgotten, and the agents act on the store as it is now: check crg status and "
-        "give those commands again", once=False)
+        None, STORE_RESET, f"the store lost what it held ({why}: etcd started again on an "
+        "empty data directory, or restored from an older backup?); what operators had "
+        "set — drained nodes, maintenance, offline modes, switchover targets — and the "
+        "failure records are forgotten, and the agents act on the store as it is now: "
+        "check crg status and give those commands again", once=False)
 
 
 def _since(value: str) -> str:

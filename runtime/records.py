@@ -24,7 +24,7 @@ key                         bound to      holds
 ``lost/<n>``                —             n left unannounced and the operator is told:
                                           ``{"since", "by", "paged"}`` (node_watch.py)
 ``reset``                   —             the store lost its data and the operator was
-                                          told: ``{"since", "by", "before"}`` (ditto)
+                                          told: ``{"since", "by", "why"}`` (ditto)
 ==========================  ============  ==================================================
 
 The leases do the spec's work: when a node's lease ends, the store deletes in one step its

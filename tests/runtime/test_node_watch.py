@@ -162,3 +162,37 @@ def test_a_spoilt_mark_is_not_said_again_on_every_look() -> None:
         assert n1.said == []
 
     run(body())
+
+
+def test_a_store_that_lost_its_data_is_told_apart_by_its_configuration_record() -> None:
+    """A store started empty that took more writes than the old one had before the watch
+    looked again has a revision ahead, not behind: its configuration record, created
+    once and never deleted, is what gives it away — gone, or created again."""
+    keys = Keys("c")
+
+    async def body() -> None:
+        old = MemoryStore()
+        await old.put(keys.config(), "{}")
+        seen = await old.snapshot(keys.prefix)
+        born = seen.get(keys.config()).create_revision  # type: ignore[union-attr]
+        await old.put(keys.config(), '{"again": 1}')  # a registration writes it again
+        again = await old.snapshot(keys.prefix)
+        assert node_watch.lost_data(seen.revision, born, again, keys.config()) is None
+        fresh = MemoryStore()
+        for i in range(seen.revision + 5):
+            await fresh.put(f"/elsewhere/{i}", "x")
+        empty = await fresh.snapshot(keys.prefix)
+        assert empty.revision > again.revision
+        assert "is gone" in str(node_watch.lost_data(again.revision, born, empty,
+                                                     keys.config()))
+        await fresh.put(keys.config(), "{}")
+        anew = await fresh.snapshot(keys.prefix)
+        assert f"created again at revision {anew.revision}" in str(
+            node_watch.lost_data(again.revision, born, anew, keys.config()))
+        behind = await MemoryStore().snapshot(keys.prefix)
+        assert "went back" in str(node_watch.lost_data(again.revision, born, behind,
+                                                       keys.config()))
+        # before the record was ever seen, only the revision can tell
+        assert node_watch.lost_data(again.revision, 0, empty, keys.config()) is None
+
+    asyncio.run(body())

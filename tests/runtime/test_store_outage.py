@@ -275,3 +275,40 @@ def test_a_command_whose_write_went_unanswered_says_it_may_have_been_taken(
             await hosts.stop()
 
     run(body(), 50)
+
+
+def test_a_store_that_lost_its_data_and_took_more_writes_since_is_paged_too(
+        tmp_path: Path) -> None:
+    """etcd restored from an older backup that had lived longer, or an empty one that
+    took many writes before an agent looked again: its revision is ahead of the lost
+    store's, not behind, and the revision alone missed the loss. The configuration
+    record, created again, gives it away."""
+    hosts, alerts = _hosts(tmp_path)
+
+    async def body() -> None:
+        for host in hosts.hosts.values():
+            await host.start()
+        try:
+            await _n1_runs_job(hosts, "mon")
+            shared = hosts.views["n1"].shared
+            old = (await shared.snapshot("/")).revision
+            fresh = MemoryStore()
+            for i in range(old + 300):  # far ahead of the store that was lost
+                await fresh.put(f"/elsewhere/{i}", "x")
+            for view in hosts.views.values():
+                view.shared = fresh
+            reset = [line for line in _said(alerts) if f"action={STORE_RESET} " in line]
+            await eventually(lambda: len([line for line in _said(alerts)
+                                          if f"action={STORE_RESET} " in line]) == 1,
+                             15, "the store's loss paged")
+            assert reset == []  # (not before the store was replaced)
+            await eventually(lambda: any(
+                "mon" in h.agent.machine.holdings.facts.get("job", {})  # type: ignore[union-attr]
+                for h in hosts.hosts.values()), 15, "job runs again")
+            said = _said(alerts)
+            assert [line for line in said if "action=node-lost " in line] == [], said
+            assert len([line for line in said if f"action={STORE_RESET} " in line]) == 1
+        finally:
+            await hosts.stop(in_order=False)  # see the test above
+
+    run(body(), 50)
