@@ -25,7 +25,7 @@ from crg.dsl.redact import redact
 from crg.runtime.address.base import AddressDriver, AddressError
 from crg.runtime.agent import Agent
 from crg.runtime.agreement import ConfigConflict, register
-from crg.runtime.commit import RACE, Actor, Services, commit, read_state, state_of
+from crg.runtime.commit import RACE, Actor, Outcome, Services, commit, read_state, state_of
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.endpoint.metrics import Metrics
 from crg.runtime.endpoint.routes import NodeEndpoint
@@ -232,7 +232,7 @@ class HostRuntime:
             log.error("%s: the fencing watchdog is gone (%s); the agent fences itself when "
                       "its lease cannot be renewed", self.node, exc)
 
-    async def _commit(self, action: Action, extra: Extra | None = None) -> bool:
+    async def _commit(self, action: Action, extra: Extra | None = None) -> Outcome:
         """Commit one of this node's own events, again while other nodes' commits win
         the race (bounded): every node may be draining itself at the same moment."""
         assert self.agent is not None
@@ -242,7 +242,7 @@ class HostRuntime:
             outcome = await commit(self.services, lambda: agent.actor, action,
                                    lambda snap, before, after: (extra or Extra(), {}))
             if outcome.committed or outcome.why != RACE or time.monotonic() > deadline:
-                return outcome.committed
+                return outcome
             await asyncio.sleep(random.uniform(0.0, self.services.heartbeat_s))
 
     async def command(self, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -368,28 +368,29 @@ class HostRuntime:
         agent = self.agent
         if agent is None:
             return True
-        keys = self.services.keys
         clean = True
-        with contextlib.suppress(StoreError):
-            _, state = await read_state(self.services, agent.actor)
-            operator = Operator(self.services, self.simulation, lambda: agent.actor)
-            for name in in_maintenance(self.model, state, agent.index):
-                # Left alone, it would be killed at the deadline: halt it in order instead.
-                log.warning("%s: %s is in maintenance: ending it, to move it away in order",
-                            self.node, name)
-                await operator.command("maintenance-off", (name,), timeout_s=0.0,
-                                       client=Client.itself("stopping (Ctrl-C or SIGTERM)"))
-            await self._commit(Action(ActionKind.DRAIN, -1, agent.index),
-                               Extra(puts=(Put(keys.drained(self.node), SHUTDOWN_MARK),)))
+        undrained = await self._drain_itself(agent)
+        if undrained is not None:
+            log.warning("%s: stopping, but its drain cannot be recorded yet (%s): tried "
+                        "again every heartbeat until it is", self.node, undrained)
         stop_s = max((g.app.stop.timeout_ms for g in self.config.groups), default=0) / 1000
         deadline = time.monotonic() + 2 * stop_s + 5.0
         while not (self._holds_nothing() and not await self._owns_any()):
             if time.monotonic() > deadline:
-                log.error("%s: its groups did not halt in time: killing what is left",
-                          self.node)
+                log.error("%s: its groups did not halt in time%s: killing what is left",
+                          self.node, "" if undrained is None else
+                          f" (its drain could never be recorded: {undrained})")
                 clean = False
                 break
             await asyncio.sleep(self.services.heartbeat_s)
+            if undrained is not None:
+                # Cut off from the store when the stop began (as while it registers again
+                # after the store lost its data): back in contact, it would take its
+                # groups back and keep them until the deadline, undrained.
+                undrained = await self._drain_itself(agent)
+                if undrained is None:
+                    log.warning("%s: its drain is recorded now: its groups move away",
+                                self.node)
         await agent.halt()
         if self.watchdog is not None:
             await self.watchdog.stop()
@@ -410,6 +411,31 @@ class HostRuntime:
         if self.recorder.trace is not None:
             self.recorder.trace.close()
         return clean
+
+    async def _drain_itself(self, agent: Agent) -> str | None:
+        """Drain this node for its stop, ending the maintenance of the groups it owns
+        first; None once the store says it is drained (now, or already: an operator's
+        drain stays as it was), else why it is not yet — the node is cut off from the
+        store, the store does not answer, or the spec does not enable the drain in the
+        state read."""
+        try:
+            _, state = await read_state(self.services, agent.actor)
+            if (self.model.node_vars(state).drained >> agent.index) & 1:
+                return None
+            operator = Operator(self.services, self.simulation, lambda: agent.actor)
+            for name in in_maintenance(self.model, state, agent.index):
+                # Left alone, it would be killed at the deadline: halt it in order instead.
+                log.warning("%s: %s is in maintenance: ending it, to move it away in order",
+                            self.node, name)
+                await operator.command("maintenance-off", (name,), timeout_s=0.0,
+                                       client=Client.itself("stopping (Ctrl-C or SIGTERM)"))
+            keys = self.services.keys
+            outcome = await self._commit(
+                Action(ActionKind.DRAIN, -1, agent.index),
+                Extra(puts=(Put(keys.drained(self.node), SHUTDOWN_MARK),)))
+        except StoreError as exc:
+            return str(exc)
+        return None if outcome.committed else outcome.why
 
     async def _owns_any(self) -> bool:
         try:
