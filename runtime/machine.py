@@ -21,7 +21,7 @@ from crg.dsl.redact import redact
 from crg.runtime import alerting
 from crg.runtime.commit import Services
 from crg.runtime.drivers.monitors import MonitorSet
-from crg.runtime.drivers.process import RUN_DIR_VARIABLE, Instance, Supervisor
+from crg.runtime.drivers.process import NODE_VARIABLE, RUN_DIR_VARIABLE, Instance, Supervisor
 from crg.runtime.drivers.sinks import iso_time
 from crg.runtime.holdings import Holdings
 from crg.runtime.tasks import cancel_all
@@ -96,7 +96,7 @@ class Machine:
                 None, "kill-strays", f"killed the {len(report.groups)} process group(s) it "
                 f"started, but could not look for processes that escaped them "
                 f"({report.unsearched}): look for processes with {RUN_DIR_VARIABLE}="
-                f"{self.supervisor.run_dir} and CRG_NODE={self.name} in their "
+                f"{self.supervisor.run_dir} and {NODE_VARIABLE}={self.name} in their "
                 "environment", once=False)
         return list(report.groups)
 

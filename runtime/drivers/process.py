@@ -3,7 +3,8 @@
 Every process crg starts (applications, stop and status commands, exec monitors, hooks)
 gets its own session, hence its own process group, so that stopping it reaches its
 children too, and carries environment variables that say whose it is: ``CRG_RUN_DIR``
-(the runtime's run directory: which runtime), ``CRG_MARK`` (cluster/node/group) and
+(the runtime's run directory: which runtime), ``CRG_RUN_NODE`` (the node whose agent
+started it: what that node's crash kills), ``CRG_MARK`` (cluster/node/group) and
 ``CRG_INSTANCE`` (one start). A process that escaped its group (a daemon that called
 ``setsid``) still carries them, which is how the watchdog finds strays with psutil, and
 how a runtime restarted on the same run directory finds its predecessor's orphans.
@@ -201,6 +202,14 @@ each other's processes for their own strays, while a runtime restarted on the sa
 directory must recognise its predecessor's orphans."""
 
 
+NODE_VARIABLE = "CRG_RUN_NODE"
+"""Every process a runtime starts carries the node whose agent started it here, next to
+``CRG_RUN_DIR``: the nodes of an embedded runtime share its run directory, and a crash of
+one kills what that node started, never what another did. Not ``CRG_NODE``, which a
+command is told, and which an alert sets to the node the alert is about: n1 paging n2's
+loss runs its sink with ``CRG_NODE=n2``."""
+
+
 def run_dir_mark(run_dir: Path) -> str:
     """The value of ``CRG_RUN_DIR`` for a run directory: absolute and without symbolic
     links, so that a restart from another working directory gives the same mark."""
@@ -251,7 +260,8 @@ def sweep_run_dir(run_dir: Path) -> list[tuple[int, str]]:
         if env.get(RUN_DIR_VARIABLE) == mark and proc.pid != os.getpid():
             with contextlib.suppress(psutil.Error):
                 proc.kill()
-                swept.append((proc, env.get("CRG_MARK") or f"{env.get('CRG_NODE', '?')} helper"))
+                swept.append((proc, env.get("CRG_MARK")
+                              or f"{env.get(NODE_VARIABLE, '?')} helper"))
     psutil.wait_procs([p for p, _ in swept], timeout=KILL_GRACE_S)
     return [(p.pid, m) for p, m in swept]
 
@@ -295,7 +305,10 @@ class Supervisor:
             env["CRG_MARK"] = self.mark(group.name)
         env.update({"CRG_CLUSTER": self.cluster, "CRG_NODE": self.node})
         env.update(extra or {})
-        env[RUN_DIR_VARIABLE] = self.run_dir  # last: what finds the process again
+        # Last, so that no extra variable changes them: what finds the process again
+        # (an alert about another node sets CRG_NODE to that node).
+        env[RUN_DIR_VARIABLE] = self.run_dir
+        env[NODE_VARIABLE] = self.node
         return env
 
     def _not_started(self, instance: Instance, why: str) -> Instance:
@@ -501,7 +514,7 @@ class Supervisor:
         except ProcessTableUnreadable as exc:
             return KillReport(tuple(sorted(killed)), exc.strerror or str(exc))
         for proc, env in leftovers:
-            if env.get("CRG_NODE") != self.node or not self.ours(env):
+            if env.get(NODE_VARIABLE) != self.node or not self.ours(env):
                 continue
             with contextlib.suppress(psutil.Error, OSError):
                 pgid = os.getpgid(proc.pid)  # before the kill: a dead process has none

@@ -24,7 +24,7 @@ from runtime_helpers import (
 
 from crg.dsl import parse
 from crg.runtime import alerting
-from crg.runtime.drivers import process
+from crg.runtime.drivers import process, sinks
 from crg.runtime.embedded import EmbeddedCluster
 from crg.runtime.status import notes
 
@@ -133,7 +133,7 @@ def test_a_crash_that_cannot_look_for_escaped_processes_pages_the_node_groups(
             assert len(kill) == 1 and kill[0]["group"] is None and kill[0]["node"] == "n1"
             assert "could not look for processes that escaped them (cannot read the " \
                    "process table: Too many open files)" in kill[0]["reason"]
-            assert f"CRG_RUN_DIR={setup.run_dir.resolve()} and CRG_NODE=n1" \
+            assert f"CRG_RUN_DIR={setup.run_dir.resolve()} and CRG_RUN_NODE=n1" \
                 in kill[0]["reason"]
             await eventually(lambda: placement(cluster, "job") == ("n2", "failover", "up"),
                              20, "job failed over to n2")
@@ -229,3 +229,56 @@ def test_a_failing_alert_sink_is_a_trouble_told_to_the_other_sinks_until_it_work
     assert lines.count("runtime-alert group=job node=n1") == 1, lines
     assert lines.count("runtime-alert-over group=job node=n1") == 1, lines
     assert lines.count("alert group=job node=n1") == 2, lines
+
+
+SLOW_SINK = """#!/bin/sh
+# An alert sink that takes its time: it says it started, waits (bounded) for {go}, then
+# says it finished; a sink killed meanwhile never says so.
+echo "started $CRG_EVENT $CRG_ACTION node=$CRG_NODE pid=$$" >> {log}
+i=0
+while [ ! -e {go} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+echo "finished $CRG_EVENT $CRG_ACTION node=$CRG_NODE pid=$$" >> {log}
+"""
+
+
+def test_a_crash_of_one_node_never_kills_an_alert_sink_another_node_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """n1 pages n2's loss and its return: the sink command runs on n1, told about n2
+    (``CRG_NODE=n2``). n2 crashing again while it runs must not take it down: a crash
+    kills what the crashed node's agent started, nothing of another's."""
+    log_file, go = tmp_path / "sink.log", tmp_path / "go"
+    script = tmp_path / "slow-sink.sh"
+    script.write_text(SLOW_SINK.format(log=log_file, go=go))
+    setup = two_nodes(tmp_path, SLEEPER, alert=f"alert command \"sh {script}\"")
+    # The sinks wait for the test, not for their time limit.
+    monkeypatch.setattr(sinks, "COMMAND_TIMEOUT_S", 60.0)
+
+    def lines(word: str) -> list[str]:
+        return [line.removeprefix(word + " ") for line in alert_lines(log_file)
+                if line.startswith(word + " ")]
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            try:
+                await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"),
+                                 15, "job up on n1")
+                await cluster.crash("n2")
+                await eventually(lambda: any(s.startswith("runtime-alert node-lost node=n2")
+                                             for s in lines("started")), 15,
+                                 "n1's sink paging n2's loss running")
+                await cluster.join("n2")
+                await eventually(
+                    lambda: any(s.startswith("runtime-alert-over node-lost node=n2")
+                                for s in lines("started")), 15,
+                    "n1's sink paging n2's return running")
+                in_flight = lines("started")
+                assert lines("finished") == [], "the sinks wait for the go"
+                await cluster.crash("n2")  # n1's sinks about n2 are still running
+            finally:
+                go.touch()
+            await eventually(lambda: all(s in lines("finished") for s in in_flight), 15,
+                             f"n1's sinks {in_flight} finished")
+            failed = [r for r in written(cluster) if r["event"] == "alert-failed"]
+            assert failed == [], failed
+
+    run(body())
