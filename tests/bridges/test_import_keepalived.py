@@ -72,7 +72,9 @@ def test_one_file_assumes_mirrored_peers(tmp_path: Path) -> None:
     ("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.1\n  }\n  track_script {\n"
      "    chk_missing\n  }\n}\n", "5:3", "chk_missing"),
     ("vrrp_instance VI_1 {\n  state MASTER\n}\n", "1:1", "no virtual_ipaddress"),
-    ("global_defs {\n  router_id lb1\n}\n", "", "no vrrp_instance"),
+    ("global_defs {\n  router_id lb1\n}\n", "3:2", "no vrrp_instance"),
+    ("", "1:1", "no vrrp_instance"),
+    ("# all of it commented out\n! vrrp_instance VI_1 {\n\n", "2:23", "no vrrp_instance"),
 ])
 def test_bad_input_is_an_error_at_its_line(tmp_path: Path, text: str, where: str, words: str,
                                            capsys: pytest.CaptureFixture[str]) -> None:
@@ -80,8 +82,44 @@ def test_bad_input_is_an_error_at_its_line(tmp_path: Path, text: str, where: str
     path.write_text(text)
     assert main(["import", "keepalived", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"{path}:{where}" in err and words in err, err
+    assert f"{path}:{where}: error: " in err and words in err, err
     assert "Traceback" not in err
+
+
+def test_a_file_without_an_instance_says_where_and_what_one_looks_like(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The error came without a position ("lb1.conf: error: no vrrp_instance to import"),
+    # where every other one has its file:line:col, and without a word of what was missing.
+    path = tmp_path / "lb1.conf"
+    path.write_text("global_defs {\n  router_id lb1\n}\n\n")
+    assert main(["import", "keepalived", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}:3:2: error: no vrrp_instance to import\n"
+        " 3 | }\n"
+        "   |  ^\n"
+        "   = hint: crg imports each 'vrrp_instance NAME { ... }' block as a group, with at "
+        "least 'virtual_ipaddress { ADDRESS/PREFIX }' inside, one statement a line\n"
+        "\n"
+        f"{path}: 1 error\n")
+    # Several files: the end of the last one, the include named in the hint.
+    other = tmp_path / "lb2.conf"
+    other.write_text("include /etc/keepalived/conf.d/*.conf\n")
+    assert main(["import", "keepalived", str(path), str(other)]) == 2
+    err = capsys.readouterr().err
+    assert f"{other}:1:1: warning: include (not followed)" in err, err
+    assert f"{other}:1:38: error: no vrrp_instance to import in any of the 2 files" in err
+    assert "an include is not followed: give the included files to crg import instead" in err
+
+
+def test_two_empty_files_of_one_name_are_refused_at_a_position(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "lb.conf", tmp_path / "b" / "lb.conf"
+    first.write_text("")
+    second.write_text("")
+    assert main(["import", "keepalived", str(first), str(second)]) == 2
+    assert f"{second}:1:1: error: two files name the node 'lb'" in capsys.readouterr().err
 
 
 def test_two_files_for_one_node_are_refused(tmp_path: Path,

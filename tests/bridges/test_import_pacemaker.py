@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import time
@@ -219,7 +220,9 @@ def test_a_primitive_made_from_a_template_runs_the_template_s_agent(tmp_path: Pa
     ("<cib><configuration>", "1:", "not well-formed"),
     ("<crm_mon/>", "1:1", "not a Pacemaker CIB"),
     ('<!DOCTYPE cib [<!ENTITY a "b">]><cib/>', "1:", "DOCTYPE"),
-    ("<cib>\n  <configuration><nodes/></configuration>\n</cib>", "2:", "lists no nodes"),
+    ("<cib>\n  <configuration><nodes/></configuration>\n</cib>", "2:18", "lists no nodes"),
+    ('<cib>\n  <configuration><nodes><node id="1" uname="n1"/></nodes></configuration>\n'
+     "</cib>", "2:3", "no group could be imported: <configuration> has no <resources>"),
     ('<cib><configuration><nodes><node id="1" uname="n1"/></nodes><resources>\n'
      '<group id="g"><primitive id="v" class="ocf" provider="heartbeat" type="IPaddr2">'
      '<instance_attributes id="i"><nvpair id="p" name="ip" value="10.0.0.300"/>'
@@ -239,6 +242,7 @@ def test_bad_input_is_an_error_at_its_element(tmp_path: Path, text: str, where: 
     assert main(["import", "pacemaker", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}:{where}" in err and words in err, err
+    assert re.search(rf"^{re.escape(str(path))}:\d+:\d+: error: ", err, re.MULTILINE), err
     assert "Traceback" not in err
 
 
