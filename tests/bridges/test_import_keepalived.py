@@ -402,7 +402,34 @@ def test_a_comment_in_latin_1_is_read_as_keepalived_reads_it(
     latin.write_bytes(text)
     out, code = imported(tmp_path, latin, LB2)
     assert code == "0"
-    line = text[:text.index(b"\xf6")].count(b"\n") + 1
-    assert (f"{latin}:{line}:5: warning: not UTF-8 (byte 0xf6): read as Latin-1 (ISO 8859-1)"
+    offset = text.index(b"\xf6")
+    line = text[:offset].count(b"\n") + 1
+    assert (f"{latin}:{line}:5: warning: not UTF-8 (byte 0xf6 at offset {offset}: invalid "
+            "start byte): read as Latin-1 (ISO 8859-1)"
             in capsys.readouterr().err)
     assert [g.name for g in load(out).groups] == ["VI_WEB", "VI_API"]
+
+
+@pytest.mark.parametrize(("data", "where", "byte"), [
+    # UTF-8 before the bad byte on its line: read as Latin-1, each of its bytes is a
+    # character of the line shown, and the column counts them (it counted characters of
+    # UTF-8, and the caret stood two columns short of the byte).
+    (b"global_defs {\n  router_id lb1 # Gr\xc3\xb6\xc3\x9fe \xf6\n}\n", "2:27",
+     "byte 0xf6 at offset 40: invalid start byte"),
+    # The offset is the file's, byte order mark and all; the columns are the text's.
+    (b"\xef\xbb\xbf# \xf6\n", "1:3", "byte 0xf6 at offset 5: invalid start byte"),
+    (b"# \xc3\n", "1:3", "byte 0xc3 at offset 2: invalid continuation byte"),
+    (b"# \xe2\x82", "1:3", "byte 0xe2 at offset 2: unexpected end of data"),
+])
+def test_the_latin_1_warning_names_the_first_bad_byte(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, where: str,
+        byte: str) -> None:
+    path = tmp_path / "lb1.conf"
+    path.write_bytes(data)
+    assert main(["import", "keepalived", str(path)]) == 2  # no vrrp_instance
+    err = capsys.readouterr().err
+    assert f"{path}:{where}: warning: not UTF-8 ({byte}): read as Latin-1" in err, err
+    shown, caret = err.split("\n")[1:3]
+    column = int(where.split(":")[1])
+    bad = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")[int(where.split(":")[0]) - 1]
+    assert shown[caret.index("^")] == bytes([bad[column - 1]]).decode("latin-1"), err

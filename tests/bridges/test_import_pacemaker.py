@@ -765,3 +765,23 @@ def test_an_encoding_nobody_knows_is_bad_input(tmp_path: Path,
     assert main(["import", "pacemaker", str(path)]) == 2
     assert (f"{path}:1:31: error: the XML declaration names the encoding 'klingon', which "
             "is not one Python knows") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("encoding", "data", "where", "says"), [
+    # The column was 1 whatever the byte's place on its line.
+    ("ascii", '<?xml version="1.0" encoding="ascii"?>\n<cib a="ö"/>'.encode(), "2:9",
+     "file is not valid ascii (byte 0xc3 at offset 47: ordinal not in range(128)), the "
+     "encoding it declares"),
+    # Characters are counted, not bytes: '<' '\n' are two bytes each in UTF-16.
+    ("utf-16", b"\xff\xfe" + '<?xml version="1.0" encoding="utf-16"?>\n<cib a="ö"/>'
+     .encode("utf-16-le") + b"\x00\xd8<\x00", "2:13",
+     "file is not valid utf-16 (byte 0x00 at offset 106: illegal UTF-16 surrogate), the "
+     "encoding it declares"),
+])
+def test_a_cib_not_in_the_encoding_it_declares_is_refused_at_the_bad_byte(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], encoding: str, data: bytes,
+        where: str, says: str) -> None:
+    path = tmp_path / "cib.xml"
+    path.write_bytes(data)
+    assert main(["import", "pacemaker", str(path)]) == 2
+    assert f"{path}:{where}: error: {says}" in capsys.readouterr().err
