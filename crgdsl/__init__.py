@@ -43,7 +43,7 @@ __all__ = [
     "App", "Cluster", "Command", "Config", "ConfigError", "Diagnostic", "Document", "Failback",
     "Fault", "Fencing", "Group", "Kind", "Monitor", "MonitorKind", "Severity", "Sink",
     "SinkKind", "Source", "Span", "Stop", "Vip", "decode_source", "load", "parse",
-    "parse_document", "read_capped", "read_source",
+    "parse_checked", "parse_document", "read_capped", "read_source",
 ]
 
 
@@ -96,6 +96,15 @@ def parse_document(source: Source) -> Document:
     is a syntax error here too, although only resolving finds it: formatting such a file
     would join the statement into the list (``possible n2, failbak, auto``).
     """
+    return parse_checked(source)[0]
+
+
+def parse_checked(source: Source) -> tuple[Document, Config | ConfigError]:
+    """:func:`parse_document` and :func:`parse` of one text in one pass: the syntax tree
+    (raising ConfigError where parse_document does), and the validated configuration or
+    the ConfigError that parse would raise. Finding misspelt statements resolves the
+    document anyway; ``crg import``, which formats what it writes and validates it, parsed
+    and resolved the same text again for the second."""
     diagnostics = Collector()
     tree, comments, syntax_errors, rest = parse_tree(source)
     if syntax_errors:
@@ -104,12 +113,14 @@ def parse_document(source: Source) -> Document:
     document = build(tree, comments, diagnostics)
     if diagnostics.has_errors:
         raise ConfigError(source, diagnostics.items)
-    probe = Collector()
-    Resolver(source, probe).resolve(document)
-    misread = [d for d in probe.items if d.code == "syntax"]
+    built = len(diagnostics.items)
+    config = Resolver(source, diagnostics).resolve(document)
+    misread = [d for d in diagnostics.items[built:] if d.code == "syntax"]
     if misread:
         raise ConfigError(source, misread)
-    return document
+    if config is None or diagnostics.has_errors:
+        return document, ConfigError(source, diagnostics.items)
+    return document, config
 
 
 def _syntax_failure(source: Source, errors: tuple[Diagnostic, ...], rest: Rest | None

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from crg.dsl import parse_document
+from crg.dsl import Config, parse_checked
 from crg.dsl.diagnostics import ConfigError
 from crg.dsl.source import Source, Span
 from crg.dsl.syntax import (
@@ -64,20 +64,34 @@ class FormatError(Exception):
 def format_source(source: Source) -> str:
     """Parse ``source`` and return it canonically formatted; raises ConfigError on bad syntax.
 
-    The result is parsed again and compared with the original (statements, values and
-    comments), so a formatter bug raises FormatError instead of rewriting a file wrongly.
+    The result, unless it is the text given, is parsed again and compared with the original
+    (statements, values and comments), so a formatter bug raises FormatError instead of
+    rewriting a file wrongly.
     """
-    document = canonical(parse_document(source))
+    return format_checked(source)[0]
+
+
+def format_checked(source: Source) -> tuple[str, Config | ConfigError]:
+    """:func:`format_source`'s text, and what :func:`crg.dsl.parse` makes of that text: the
+    configuration or the ConfigError it raises (``crg import`` validates what it writes).
+
+    A text that is canonical already (as an import's is) is parsed once: parsing it again
+    would give the very document it was formatted from, so the comparison is left out.
+    """
+    original, checked = parse_checked(source)
+    document = canonical(original)
     text = format_document(document, source)
+    if text == source.text and document.blocks == original.blocks:
+        return text, checked
     try:
-        again = parse_document(Source(source.path, text))
+        again, checked = parse_checked(Source(source.path, text))
     except ConfigError as exc:
         raise FormatError(f"formatting {source.path} produced invalid text: {exc}") from None
     if again.blocks != document.blocks:
         raise FormatError(f"formatting {source.path} would change its statements")
     if _comment_texts(again) != _comment_texts(document):
         raise FormatError(f"formatting {source.path} would lose or reorder comments")
-    return text
+    return text, checked
 
 
 def canonical(document: Document) -> Document:

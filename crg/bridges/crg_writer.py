@@ -2,12 +2,13 @@
 
 The importers build a :class:`Draft` (statements as the language spells them, comments
 attached); this module lays it out and hands the text to ``crg fmt``'s formatter
-(:func:`crg.dsl.format.format_source`), which gives the canonical layout and parses the
+(:func:`crg.dsl.format.format_checked`), which gives the canonical layout and parses the
 result back, so a writer slip cannot produce a file that says something else. The
 formatter prints syntax trees parsed from text, with comments placed by their position in
-that text, not a configuration model: hence a plain text first. The result is then
-validated like any ``.crg`` file (by the command): what crg itself rejects is reported as
-bad input, at its place in the written file.
+that text, not a configuration model: hence a plain text first. The result is validated
+like any ``.crg`` file in the same pass (the layout here is the canonical one, so the text
+is parsed once): what crg itself rejects is reported by the command as bad input, at its
+place in the written file.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import textwrap
 from dataclasses import dataclass, field
 from importlib import resources
 
-from crg.dsl import Source
-from crg.dsl.format import format_source, quote
+from crg.dsl import Config, ConfigError, Source
+from crg.dsl.format import format_checked, quote
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 WIDTH = 88
@@ -77,7 +78,13 @@ class Draft:
 
 
 def draft_text(draft: Draft, path: str) -> str:
-    """The draft as a canonical ``.crg`` text (not yet validated: see the module doc)."""
+    """The draft as a canonical ``.crg`` text."""
+    return draft_checked(draft, path)[0]
+
+
+def draft_checked(draft: Draft, path: str) -> tuple[str, Config | ConfigError]:
+    """The draft as a canonical ``.crg`` text, and its configuration or the ConfigError
+    that validating the text gives (pointing into the text, as written to ``path``)."""
     lines = [*_comments(draft.comments, 0)]
     lines.append(f"cluster {draft.name} {{")
     lines.append(f"  nodes {' '.join(draft.nodes)}")
@@ -90,7 +97,7 @@ def draft_text(draft: Draft, path: str) -> str:
             lines += _comments(statement.comments, 1)
             lines += ["  " + line for line in statement.text.split("\n")]
         lines.append("}")
-    return format_source(Source(path, "\n".join(lines) + "\n"))
+    return format_checked(Source(path, "\n".join(lines) + "\n"))
 
 
 def _comments(comments: list[str], depth: int) -> list[str]:

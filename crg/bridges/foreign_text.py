@@ -40,23 +40,32 @@ def cib_text(data: bytes, path: str) -> Source:
 def keepalived_text(data: bytes, path: str) -> tuple[Source, Diagnostic | None]:
     """A keepalived configuration's text: UTF-8, or else Latin-1 (every byte is a character
     there, as keepalived reads it) with a warning at the first byte that is not UTF-8."""
+    body = data.removeprefix(codecs.BOM_UTF8)
     try:
-        return decode_source(data, path), None
-    except ConfigError as exc:
-        first = exc.diagnostics[0]
-    text = data.removeprefix(codecs.BOM_UTF8).decode("latin-1")
-    return Source(path, text), Diagnostic(
-        Severity.WARNING, f"not UTF-8 ({first.message.split('(')[-1].rstrip(')')}): read as "
-        "Latin-1 (ISO 8859-1), as keepalived reads bytes; check the names and commands "
-        "taken from it", first.span, None, "encoding")
+        return Source(path, body.decode("utf-8")), None
+    except UnicodeDecodeError as exc:
+        bad = exc
+    # One character a byte: the bad byte's column counts the bytes before it on its line.
+    line_start = bad.object.rfind(b"\n", 0, bad.start) + 1
+    where = Span.point(bad.object.count(b"\n", 0, bad.start) + 1, bad.start - line_start + 1)
+    offset = bad.start + len(data) - len(body)  # in the file, byte order mark and all
+    return Source(path, body.decode("latin-1")), Diagnostic(
+        Severity.WARNING, f"not UTF-8 (byte 0x{bad.object[bad.start]:02x} at offset {offset}: "
+        f"{bad.reason}): read as Latin-1 (ISO 8859-1), as keepalived reads bytes; check the "
+        "names and commands taken from it", where, None, "encoding")
 
 
 def _decoded(data: bytes, path: str, codec: str) -> Source:
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
+        # The bytes before the bad one decode: count lines and columns in their characters,
+        # as the text shown (decoded with replacement characters) has them.
+        before = exc.object[:exc.start].decode(codec, errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
         raise ConfigError(Source(path, data.decode(codec, errors="replace")), [Diagnostic(
-            Severity.ERROR, f"file is not valid {codec} (byte 0x{data[exc.start]:02x}), "
-            "the encoding it declares", Span.point(line, 1), None, "encoding")]) from None
+            Severity.ERROR, f"file is not valid {codec} (byte 0x{exc.object[exc.start]:02x} at "
+            f"offset {exc.start}: {exc.reason}), the encoding it declares",
+            Span.point(line, column), None, "encoding")]) from None
     return Source(path, text.removeprefix("\ufeff"))

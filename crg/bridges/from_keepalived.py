@@ -26,10 +26,12 @@ from crg.bridges.import_notes import Notes, said_with_errors
 from crg.bridges.keepalived_syntax import KeepalivedFile, Stmt, parse_keepalived
 from crg.dsl import Source
 from crg.dsl.export import duration_text
-from crg.dsl.source import NO_SPAN
+from crg.dsl.source import NO_SPAN, Span
 
 PLACEHOLDER_APP = 'app {\n  start "sleep infinity"\n}'
 DEFAULT_PRIORITY = 100
+NO_INSTANCE = ("crg imports each 'vrrp_instance NAME { ... }' block as a group, with at "
+               "least 'virtual_ipaddress { ADDRESS/PREFIX }' inside, one statement a line")
 _WHY = {
     "virtual_router_id": " (VRRP's own: crg agrees on owners through its store)",
     "authentication": " (VRRP's own: crg agrees on owners through its store)",
@@ -74,9 +76,11 @@ def _read(sources: list[Source], notes: list[Notes]) -> Draft:
     names = [n.name for n in nodes]
     for index, node in enumerate(nodes):
         if node.name in names[:index]:
+            # An empty file is named by its file name: its first line stands for it.
             raise node.file.error(node.file.statements[0].span if node.file.statements
-                                  else NO_SPAN, f"two files name the node '{node.name}'",
-                                  "give each node's file its own router_id in global_defs")
+                                  else Span.point(1, 1), f"two files name the node "
+                                  f"'{node.name}'", "give each node's file its own router_id "
+                                  "in global_defs")
     draft = Draft("keepalived", list(names))
     draft.comments.append("Imported by crg from " + ", ".join(s.path for s in sources)
                           + " (keepalived, one file per node).")
@@ -94,8 +98,14 @@ def _read(sources: list[Source], notes: list[Notes]) -> Draft:
     for name, found in instances.items():
         draft.groups.append(_group(name, found, nodes, draft))
     if not draft.groups:
-        # What was left out (an include not followed...) says why: shown with the error.
-        raise nodes[0].file.error(NO_SPAN, "no vrrp_instance to import")
+        # What was left out (an include not followed...) says why: shown with the error,
+        # which points where the file ends (an instance would have come before).
+        file = nodes[-1].file
+        where = "" if len(nodes) == 1 else f" in any of the {len(nodes)} files"
+        included = any(s.name == "include" for n in nodes for s in n.file.statements)
+        raise file.error(Span.point(*file.source.end()), f"no vrrp_instance to import{where}",
+                         NO_INSTANCE + ("; an include is not followed: give the included "
+                                        "files to crg import instead" if included else ""))
     return draft
 
 

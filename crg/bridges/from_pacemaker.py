@@ -123,12 +123,20 @@ def _read_cib(doc: XmlDocument, notes: Notes) -> Draft:
             draft_group.add("fencing none", message)
     _alerts(doc, configuration, notes, draft)
     if not draft.groups:
-        error = doc.error(configuration.find("resources"),
+        resources = configuration.find("resources")
+        if resources is None:  # nothing to point at but where it would be
+            raise doc.error(configuration, "no group could be imported: <configuration> "
+                                           "has no <resources>", _A_GROUP)
+        error = doc.error(resources,
                           "no group could be imported: crg needs a Pacemaker group of an "
                           "IPaddr2 address and an application (the warnings say why each "
-                          "resource was left out)")
+                          "resource was left out)", _A_GROUP)
         raise error  # the warnings that say why each resource was left out come with it
     return draft
+
+
+_A_GROUP = ("a group crg imports is <group id=\"web\"> holding an ocf:heartbeat:IPaddr2 "
+            "primitive (its ip) and the primitive of an application")
 
 
 def _stem(path: str) -> str:
@@ -213,7 +221,8 @@ def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
                       + ", ".join(pair_text(k, v) for k, v in pairs.items())
                       + f": no counterpart in crg{standby}; not imported", comments)
     if not nodes:
-        raise doc.error(configuration.find("nodes") or configuration,
+        listed = configuration.find("nodes")  # an element without children is false
+        raise doc.error(listed if listed is not None else configuration,
                         "the CIB lists no nodes (<nodes> is empty)",
                         "take the CIB from a cluster that has been set up "
                         "('pcs cluster cib FILE')")

@@ -79,9 +79,9 @@ def parse_xml(source: Source, shown: Source | None = None) -> XmlDocument:
             Severity.ERROR, str(exc),
             Span.point(parser.CurrentLineNumber, parser.CurrentColumnNumber + 1), None,
             "import")]) from None
-    if not roots:
+    if not roots:  # expat refuses such a document itself: this is in case it does not
         raise ConfigError(shown, [Diagnostic(Severity.ERROR, "the file holds no XML element",
-                                             NO_SPAN, None, "import")])
+                                             Span.point(*shown.end()), None, "import")])
     return XmlDocument(shown, roots[0], positions)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from crg import files
-from crg.bridges.crg_writer import Draft, draft_text
+from crg.bridges.crg_writer import Draft, draft_checked
 from crg.bridges.foreign_text import cib_text, keepalived_text
 from crg.bridges.from_keepalived import from_keepalived
 from crg.bridges.from_pacemaker import from_cib
@@ -22,7 +22,7 @@ from crg.bridges.import_notes import ImportFailed, Notes, shown
 from crg.bridges.import_secrets import masked_cib
 from crg.bridges.xml_source import parse_xml
 from crg.commands import Exits, add_command
-from crg.dsl import ConfigError, Diagnostic, Source, parse
+from crg.dsl import ConfigError, Diagnostic, Source
 from crg.errors import ExitCode
 from crg.output import Output, count
 
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         out.problem(failed)
         return ExitCode.BAD_INPUT
     path = args.output or f"{draft.name}.crg"
-    text = draft_text(draft, path)
+    text, checked = draft_checked(draft, path)
     for file_notes in notes:
         _warnings(out, file_notes, written=True)
     unmapped = sum(len(n.items) for n in notes)
@@ -111,10 +111,8 @@ def run(args: argparse.Namespace) -> int:
         files.write(args.output, text)
     else:
         out.raw(text)
-    try:
-        parse(text, path)
-    except ConfigError as exc:
-        out.problem(exc)
+    if isinstance(checked, ConfigError):
+        out.problem(checked)
         if args.output:
             out.error(f"the imported configuration does not validate; fix {path} where shown")
         else:

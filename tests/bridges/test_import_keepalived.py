@@ -72,7 +72,9 @@ def test_one_file_assumes_mirrored_peers(tmp_path: Path) -> None:
     ("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.1\n  }\n  track_script {\n"
      "    chk_missing\n  }\n}\n", "5:3", "chk_missing"),
     ("vrrp_instance VI_1 {\n  state MASTER\n}\n", "1:1", "no virtual_ipaddress"),
-    ("global_defs {\n  router_id lb1\n}\n", "", "no vrrp_instance"),
+    ("global_defs {\n  router_id lb1\n}\n", "3:2", "no vrrp_instance"),
+    ("", "1:1", "no vrrp_instance"),
+    ("# all of it commented out\n! vrrp_instance VI_1 {\n\n", "2:23", "no vrrp_instance"),
 ])
 def test_bad_input_is_an_error_at_its_line(tmp_path: Path, text: str, where: str, words: str,
                                            capsys: pytest.CaptureFixture[str]) -> None:
@@ -80,8 +82,44 @@ def test_bad_input_is_an_error_at_its_line(tmp_path: Path, text: str, where: str
     path.write_text(text)
     assert main(["import", "keepalived", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"{path}:{where}" in err and words in err, err
+    assert f"{path}:{where}: error: " in err and words in err, err
     assert "Traceback" not in err
+
+
+def test_a_file_without_an_instance_says_where_and_what_one_looks_like(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The error came without a position ("lb1.conf: error: no vrrp_instance to import"),
+    # where every other one has its file:line:col, and without a word of what was missing.
+    path = tmp_path / "lb1.conf"
+    path.write_text("global_defs {\n  router_id lb1\n}\n\n")
+    assert main(["import", "keepalived", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}:3:2: error: no vrrp_instance to import\n"
+        " 3 | }\n"
+        "   |  ^\n"
+        "   = hint: crg imports each 'vrrp_instance NAME { ... }' block as a group, with at "
+        "least 'virtual_ipaddress { ADDRESS/PREFIX }' inside, one statement a line\n"
+        "\n"
+        f"{path}: 1 error\n")
+    # Several files: the end of the last one, the include named in the hint.
+    other = tmp_path / "lb2.conf"
+    other.write_text("include /etc/keepalived/conf.d/*.conf\n")
+    assert main(["import", "keepalived", str(path), str(other)]) == 2
+    err = capsys.readouterr().err
+    assert f"{other}:1:1: warning: include (not followed)" in err, err
+    assert f"{other}:1:38: error: no vrrp_instance to import in any of the 2 files" in err
+    assert "an include is not followed: give the included files to crg import instead" in err
+
+
+def test_two_empty_files_of_one_name_are_refused_at_a_position(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "lb.conf", tmp_path / "b" / "lb.conf"
+    first.write_text("")
+    second.write_text("")
+    assert main(["import", "keepalived", str(first), str(second)]) == 2
+    assert f"{second}:1:1: error: two files name the node 'lb'" in capsys.readouterr().err
 
 
 def test_two_files_for_one_node_are_refused(tmp_path: Path,
@@ -364,7 +402,34 @@ def test_a_comment_in_latin_1_is_read_as_keepalived_reads_it(
     latin.write_bytes(text)
     out, code = imported(tmp_path, latin, LB2)
     assert code == "0"
-    line = text[:text.index(b"\xf6")].count(b"\n") + 1
-    assert (f"{latin}:{line}:5: warning: not UTF-8 (byte 0xf6): read as Latin-1 (ISO 8859-1)"
+    offset = text.index(b"\xf6")
+    line = text[:offset].count(b"\n") + 1
+    assert (f"{latin}:{line}:5: warning: not UTF-8 (byte 0xf6 at offset {offset}: invalid "
+            "start byte): read as Latin-1 (ISO 8859-1)"
             in capsys.readouterr().err)
     assert [g.name for g in load(out).groups] == ["VI_WEB", "VI_API"]
+
+
+@pytest.mark.parametrize(("data", "where", "byte"), [
+    # UTF-8 before the bad byte on its line: read as Latin-1, each of its bytes is a
+    # character of the line shown, and the column counts them (it counted characters of
+    # UTF-8, and the caret stood two columns short of the byte).
+    (b"global_defs {\n  router_id lb1 # Gr\xc3\xb6\xc3\x9fe \xf6\n}\n", "2:27",
+     "byte 0xf6 at offset 40: invalid start byte"),
+    # The offset is the file's, byte order mark and all; the columns are the text's.
+    (b"\xef\xbb\xbf# \xf6\n", "1:3", "byte 0xf6 at offset 5: invalid start byte"),
+    (b"# \xc3\n", "1:3", "byte 0xc3 at offset 2: invalid continuation byte"),
+    (b"# \xe2\x82", "1:3", "byte 0xe2 at offset 2: unexpected end of data"),
+])
+def test_the_latin_1_warning_names_the_first_bad_byte(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, where: str,
+        byte: str) -> None:
+    path = tmp_path / "lb1.conf"
+    path.write_bytes(data)
+    assert main(["import", "keepalived", str(path)]) == 2  # no vrrp_instance
+    err = capsys.readouterr().err
+    assert f"{path}:{where}: warning: not UTF-8 ({byte}): read as Latin-1" in err, err
+    shown, caret = err.split("\n")[1:3]
+    column = int(where.split(":")[1])
+    bad = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")[int(where.split(":")[0]) - 1]
+    assert shown[caret.index("^")] == bytes([bad[column - 1]]).decode("latin-1"), err

@@ -8,8 +8,9 @@ import pytest
 from crg_strategies import configs
 from hypothesis import HealthCheck, given, settings
 
+import crg.dsl
 from crg.dsl import ConfigError, Source, decode_source, parse, parse_document
-from crg.dsl.format import format_source, quote
+from crg.dsl.format import format_checked, format_source, quote
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").rglob("*.crg"))
@@ -226,3 +227,46 @@ def test_files_that_fail_only_validation_are_formatted(path: Path) -> None:
     with pytest.raises(ConfigError) as again:
         parse(out)
     assert [d.code for d in again.value.errors] == [d.code for d in info.value.errors]
+
+
+MESSY = "cluster c { nodes a,b }\ngroup g { vip 10.0.0.1/24 app { start \"x\" } preferred a }"
+
+
+@pytest.mark.parametrize("path", [*EXAMPLES, *CORPUS], ids=lambda p: p.stem)
+def test_format_checked_gives_what_parse_makes_of_its_text(path: Path) -> None:
+    # crg import takes its validation from the formatter's parse instead of parsing the
+    # written text again: it must be what parse says of that text, errors and all.
+    try:
+        text = decode_source(path.read_bytes(), path.name).text
+    except ConfigError:
+        return
+    for written in (text, text.replace("\n", "\n\n")):  # canonical (mostly), then not
+        try:
+            out, checked = format_checked(Source(path.name, written))
+        except ConfigError:
+            continue  # fmt refuses it (a syntax error): nothing written, nothing to check
+        try:
+            expected: object = parse(out, path.name)
+        except ConfigError as exc:
+            expected = exc.diagnostics
+        assert (checked.diagnostics if isinstance(checked, ConfigError) else checked
+                ) == expected
+
+
+def test_a_canonical_text_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+    parse_tree = crg.dsl.parse_tree
+
+    def counted(source: Source) -> object:
+        parsed.append(source.text)
+        return parse_tree(source)
+
+    monkeypatch.setattr(crg.dsl, "parse_tree", counted)
+    out, checked = format_checked(Source("t.crg", MESSY))
+    assert parsed == [MESSY, out]  # formatted, then read back and compared
+    parsed.clear()
+    again, checked_again = format_checked(Source("t.crg", out))
+    assert parsed == [out]  # already canonical: its parse is the formatted text's
+    assert again == out
+    assert isinstance(checked, ConfigError) and isinstance(checked_again, ConfigError)
+    assert checked.diagnostics == checked_again.diagnostics  # "group 'g' has no monitor"
