@@ -339,6 +339,6 @@ def test_a_store_that_lost_its_data_and_took_more_writes_since_is_paged_too(
             assert [line for line in said if "action=node-lost " in line] == [], said
             assert len([line for line in said if f"action={STORE_RESET} " in line]) == 1
         finally:
-            await hosts.stop(in_order=False)  # see the test above
+            await hosts.stop()
 
     run(body(), 50)
