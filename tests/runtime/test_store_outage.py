@@ -227,9 +227,17 @@ def test_a_store_that_lost_its_data_is_paged_once(tmp_path: Path) -> None:
                 view.shared = fresh
             await eventually(lambda: len(said(STORE_RESET)) == 1, 15,
                              "the store's loss paged")
-            await eventually(lambda: any(
-                "mon" in h.agent.machine.holdings.facts.get("job", {})  # type: ignore[union-attr]
-                for h in hosts.hosts.values()), 15, "job runs again")
+            keys = hosts.hosts["n1"].services.keys
+
+            async def runs_again() -> bool:
+                # Both registered in the new store first: until then n1's holdings may
+                # still be those from before the loss (it has not fenced yet).
+                snap = await fresh.snapshot(keys.prefix)
+                return all(snap.get(keys.node(n)) is not None for n in hosts.hosts) and any(
+                    "mon" in h.agent.machine.holdings.facts.get("job", {})  # type: ignore[union-attr]
+                    for h in hosts.hosts.values())
+
+            await eventually(runs_again, 15, "both nodes registered again, job runs again")
             # Nobody left the cluster: the nodes were in the store that was lost.
             assert said("node-lost") == [], _said(alerts)
             assert len(said(STORE_RESET)) == 1, _said(alerts)
