@@ -218,10 +218,21 @@ def test_a_failing_alert_sink_is_a_trouble_told_to_the_other_sinks_until_it_work
                 return sorted((r["group"] or "", r["action"]) for r in written(cluster)
                               if r["event"] == "runtime-alert-over")
 
-            # At least those: a crash of n2 also kills a sink command n2 was running at
-            # that moment (seen on a loaded machine: the echo sink, -9), another episode.
             await eventually(lambda: all(e in ended() for e in expected), 10,
                              f"the episodes {expected} over")
+            # The failing sink's trouble about job may be over before the new episode's
+            # last-node alert (a delivery of its own page, under way when the flag was
+            # made, works): that alert is waited for, to both sinks, before the stop.
+            def last_node_alerts() -> int:
+                return sum(1 for r in written(cluster)
+                           if r["event"] == "alert-delivered" and r["alert"] == "alert")
+
+            await eventually(lambda: last_node_alerts() == 3, 15,
+                             "the second last-node alert delivered to both sinks")
+            # Exactly those: a sink that failed once more (n2's crash killed n1's sink
+            # paging n2's return, CRG_NODE=n2, before crashes went by CRG_RUN_NODE) would
+            # be an episode more.
+            assert ended() == expected
 
 
     run(body())
