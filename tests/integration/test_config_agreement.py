@@ -74,6 +74,9 @@ def test_a_running_agent_alerts_when_a_live_node_runs_another_configuration(
 
     asyncio.run(impostor(20))
     alerts = [e for e in agents.events("n1") if e["event"] == "runtime-alert"]
+    # n3 then went away undrained: if n1's watch saw it live first, its loss is paged too
+    # (CI on a loaded machine, once), which is right and not what this test is about.
+    alerts = [e for e in alerts if e["action"] != "node-lost" or e.get("node") != "n3"]
     assert len(alerts) == 1 and alerts[0]["action"] == "config", alerts
     assert "run by n3" in str(alerts[0]["reason"]), alerts
     assert alerts[0]["group"] is None
