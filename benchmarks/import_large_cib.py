@@ -24,19 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def cib(count: int) -> str:
-    groups = "".join(
-        f'<group id="g{i}">\n<primitive id="g{i}-ip" class="ocf" provider="heartbeat" '
-        f'type="IPaddr2">\n<instance_attributes id="g{i}-a">\n<nvpair id="g{i}-a1" name="ip" '
-        f'value="10.{i // 250}.{i % 250}.1"/>\n<nvpair id="g{i}-a2" name="cidr_netmask" '
-        f'value="24"/>\n</instance_attributes>\n</primitive>\n<primitive id="g{i}-app" '
-        f'class="systemd" type="s{i}"/>\n</group>\n' for i in range(count))
-    constraints = "".join(f'<rsc_location id="l{i}-{n}" rsc="g{i}-ip" node="n{n}" '
-                          f'score="{n}"/>\n' for i in range(count) for n in (1, 2))
-    return ('<cib><configuration><nodes><node id="1" uname="n1"/><node id="2" uname="n2"/>'
-            f"</nodes><resources>\n{groups}</resources><constraints>\n{constraints}"
-            "</constraints></configuration></cib>\n")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "bridges"))
+from large_cib import cib
 
 
 def one_run(python: str, path: Path, out: Path) -> tuple[float, float]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from diff_scenarios import generated_config
+from large_cib import cib
 
 import crg.dsl
 from crg.bridges.app_to_pacemaker import placeholder_values
@@ -489,17 +490,7 @@ def test_a_large_cib_imports_in_linear_time() -> None:
     # warning was compared with every earlier one, and each diagnostic split the whole
     # file to show its line (and scanned a one-line file for URLs three times).
     count = 2500
-    groups = "".join(
-        f'<group id="g{i}">\n<primitive id="g{i}-ip" class="ocf" provider="heartbeat" '
-        f'type="IPaddr2">\n<instance_attributes id="g{i}-a">\n<nvpair id="g{i}-a1" name="ip" '
-        f'value="10.{i // 250}.{i % 250}.1"/>\n<nvpair id="g{i}-a2" name="cidr_netmask" '
-        f'value="24"/>\n</instance_attributes>\n</primitive>\n<primitive id="g{i}-app" '
-        f'class="systemd" type="s{i}"/>\n</group>\n' for i in range(count))
-    constraints = "".join(f'<rsc_location id="l{i}-{n}" rsc="g{i}-ip" node="n{n}" '
-                          f'score="{n}"/>\n' for i in range(count) for n in (1, 2))
-    text = ('<cib><configuration><nodes><node id="1" uname="n1"/><node id="2" uname="n2"/>'
-            f"</nodes><resources>\n{groups}</resources><constraints>\n{constraints}"
-            "</constraints></configuration></cib>")
+    text = cib(count)
     for source in (Source("cib.xml", text), Source("one-line.xml", text.replace("\n", ""))):
         started = time.monotonic()
         draft, notes = from_cib(parse_xml(source))
