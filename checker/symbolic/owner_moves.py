@@ -195,7 +195,7 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
     if moves != _DEEPER:
         return moves
     most = 0
-    for status in _node_statuses(enc, frames, deadline):
+    for status in _node_statuses(frames, deadline):
         moves = _longest_under(frames, status, combinations, deadline, start=SHALLOW)
         if isinstance(moves, str):
             return moves
@@ -207,7 +207,7 @@ MAX_STATUSES = 64
 """Most node statuses unrolled one at a time; with more, one unrolling takes them all."""
 
 
-def _node_statuses(enc: Encoding, frames: _Frames, deadline: float) -> list[z3.BoolRef]:
+def _node_statuses(frames: _Frames, deadline: float) -> list[z3.BoolRef]:
     """The node statuses the first frame may have, each as a constraint on its node
     variables, or a single ``True`` where there are more than :data:`MAX_STATUSES` or
     their enumeration runs out of time.
