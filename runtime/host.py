@@ -162,20 +162,29 @@ class HostRuntime:
 
     async def _undrain_after_shutdown(self) -> None:
         """A node drained by its own last shutdown takes its groups back: the undrain is
-        committed once the store answers (until then the node stays drained, which the
-        spec handles like any drained node)."""
+        committed once the store answers and the spec enables it (until then the node
+        stays drained, which the spec handles like any drained node). Tried again every
+        heartbeat, like the drain of a stop: a node that starts cut off from the store, or
+        whose commit loses every race, would otherwise stay drained for good, in silence."""
         assert self.agent is not None
         store, key = self.services.store, self.services.keys.drained(self.node)
+        told = ""
         while True:
             try:
                 drained = (await store.snapshot(key)).get(key)
-                if drained is not None and drained.value == SHUTDOWN_MARK:
-                    await self._commit(Action(ActionKind.UNDRAIN, -1, self.agent.index))
-                return
+                if drained is None or drained.value != SHUTDOWN_MARK:
+                    return  # undrained already, or an operator's drain: theirs to end
+                outcome = await self._commit(Action(ActionKind.UNDRAIN, -1, self.agent.index))
+                if outcome.committed:
+                    return
+                why = outcome.why
             except StoreError as exc:
-                log.info("%s: taking its groups back after the last shutdown waits for the "
-                         "store: %s", self.node, exc)
-                await asyncio.sleep(self.services.heartbeat_s)
+                why = str(exc)
+            if why != told:  # once per reason, not every heartbeat
+                log.info("%s: its groups are not taken back yet after its last shutdown (%s); "
+                         "trying again every heartbeat", self.node, why)
+                told = why
+            await asyncio.sleep(self.services.heartbeat_s)
 
     async def _start_watchdog(self, agent: Agent) -> None:
         """The fencing watchdog outlives a killed or stalled agent: fed after every lease

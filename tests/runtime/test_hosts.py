@@ -35,6 +35,7 @@ from thread_host import host_in_thread
 
 from crg.dsl import Config, parse
 from crg.runtime.address.loopback import LoopbackDriver
+from crg.runtime.commit import CUT_OFF, Outcome
 from crg.runtime.conform import check
 from crg.runtime.control import SOCKET, ControlError, request, serve
 from crg.runtime.drivers.sinks import EventLog
@@ -44,6 +45,7 @@ from crg.runtime.operator import CommandError
 from crg.runtime.status import title
 from crg.runtime.store.base import Lease, Store, StoreUnavailable
 from crg.runtime.store.memory import MemoryStore
+from crg.spec.vocabulary.actions import Action, ActionKind
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -473,6 +475,49 @@ def test_a_store_that_stops_answering_during_start_up_does_not_end_it(
             assert view.failures == 0
         finally:
             assert await again.shutdown()
+
+    run(body(), 40)
+
+
+def test_an_undrain_after_shutdown_that_does_not_land_is_tried_again(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Started again after a clean shutdown, the node's first undrain does not land (its
+    # agent found itself cut off from the store just then): it was tried once, and the
+    # node stayed drained for good with nothing said. It is tried again, and says why.
+    name = f"hosts{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    config = parse(CONFIG.format(name=name, vip=vip), "hosts.crg")
+    shared = MemoryStore()
+    ledger = LoopbackDriver()
+    web = config.group("web").vip
+
+    async def body() -> None:
+        first = HostRuntime(config, "n1", store=PartitionableStore(shared), address=ledger,
+                            run_dir=tmp_path / "a", events=EventLog())
+        await first.start()
+        await eventually(lambda: ledger.holder(web) == "n1", 10, "web's VIP on n1")
+        assert await first.shutdown()
+        again = HostRuntime(config, "n1", store=PartitionableStore(shared), address=ledger,
+                            run_dir=tmp_path / "b", events=EventLog())
+        commit, refused = again._commit, []
+
+        async def first_undrain_lost(action: Action, extra: Any = None) -> Outcome:
+            if action.kind == ActionKind.UNDRAIN and not refused:
+                refused.append(action)
+                return Outcome(False, CUT_OFF)
+            return await commit(action, extra)
+
+        again._commit = first_undrain_lost  # type: ignore[method-assign]
+        with caplog.at_level(logging.INFO, logger="crg"):
+            await again.start()
+            try:
+                await eventually(lambda: ledger.holder(web) == "n1", 10, "web back on n1")
+                assert refused, "the undrain was never tried"
+            finally:
+                assert await again.shutdown()
+        said = [r.getMessage() for r in caplog.records if "not taken back yet" in r.getMessage()]
+        assert said == ["n1: its groups are not taken back yet after its last shutdown "
+                        f"({CUT_OFF}); trying again every heartbeat"], said
 
     run(body(), 40)
 
