@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from crg.dsl.model import Fencing, Group, Sink, SinkKind, Vip
@@ -69,12 +69,12 @@ class Machine:
 
     # -- work ------------------------------------------------------------------------------
 
-    def spawn(self, work: Awaitable[None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` in the background; it dies with the agent (a crash)."""
-        async def wrapped() -> None:
-            await work
-
-        task = asyncio.create_task(wrapped())
+        # The task runs ``work`` itself, not a wrapper awaiting it: a wrapper cancelled
+        # before its first step never awaits ``work``, which Python then reports on the
+        # way out ("RuntimeWarning: coroutine '_paged' was never awaited").
+        task = asyncio.create_task(work)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
