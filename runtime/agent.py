@@ -116,11 +116,13 @@ class Agent:
         self._tasks += [asyncio.create_task(lane.run(), name=f"{self.name}-{name}")
                         for name, lane in self.lanes.items()]
 
-    async def halt(self) -> None:
-        """Stop every task of this agent (its processes are not touched)."""
+    async def halt(self, *, keep_deliveries: bool = False) -> None:
+        """Stop every task of this agent (its processes are not touched); with
+        ``keep_deliveries`` (an orderly stop), not the alerts under way: the caller lets
+        them finish (:meth:`Machine.settle`)."""
         await cancel_all(self._tasks)
         self._tasks = []
-        await self.machine.halt()
+        await self.machine.halt(keep_deliveries=keep_deliveries)
 
     @property
     def running(self) -> bool:

@@ -329,17 +329,22 @@ class EmbeddedCluster:
         machines = []
         for node in list(self.agents):
             agent = self.agents.pop(node)
-            await agent.halt()
+            # Orderly: the alerts under way (a node's loss paged just now) are not cut off.
+            await agent.halt(keep_deliveries=True)
+            machines.append(agent.machine)
             if not clean:
                 agent.machine.kill_all()
-                machines.append(agent.machine)
                 for group in self.config.groups:
                     await self.address.remove(group.vip, node)
-        await asyncio.gather(*(machine.settle() for machine in machines))  # the last alerts
         if self._reconciler is not None:
+            # Before the wait below: the halted agents renew no lease, and a lease that
+            # runs out meanwhile is not a crash to record.
             self._reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconciler
+        # The last alerts, and those under way, go out; every node's at once, so the stop
+        # waits DELIVERY_S at most in all, not per node.
+        await asyncio.gather(*(machine.settle() for machine in machines))
         for lease in self.leases.values():
             with contextlib.suppress(StoreError):
                 await self.store.revoke(lease)

@@ -400,7 +400,9 @@ class HostRuntime:
                 if undrained is None:
                     log.warning("%s: its drain is recorded now: its groups move away",
                                 self.node)
-        await agent.halt()
+        # Orderly: the alerts under way are let out below; the rest (the undrain of its
+        # last shutdown, which may retry for ever) is cancelled now.
+        await agent.halt(keep_deliveries=True)
         if self.watchdog is not None:
             await self.watchdog.stop()
         if not clean:
@@ -413,7 +415,7 @@ class HostRuntime:
                     # too; the operator is told which address to check.
                     log.error("%s: could not remove %s of %s on the way out: %s",
                               self.node, group.vip.address, group.name, exc)
-            await agent.machine.settle()  # the alerts kill_all raised go out first
+        await agent.machine.settle()  # those under way, and those kill_all raised, go out first
         with contextlib.suppress(StoreError):
             await self.services.store.revoke(agent.keeper.lease)
         await self.services.store.close()

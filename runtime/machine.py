@@ -56,6 +56,11 @@ class Machine:
         """Group -> when (wall clock) the failure in :attr:`faults` was seen."""
         self.holdings = Holdings()
         self.background: set[asyncio.Task[None]] = set()
+        self.deliveries: set[asyncio.Task[None]] = set()
+        """The part of :attr:`background` that tells the operator something: alerts on
+        their way to a sink. An orderly stop lets them finish (:meth:`settle`); the rest
+        of the background work (a loop that retries until something lands) may never end
+        on its own, so it is cancelled instead of waited for."""
         self.troubles: dict[tuple[str, str], tuple[str, float]] = {}
         """(group, action) -> (reason, wall-clock time) of the runtime alert raised for it,
         until it works ("" for the node as a whole): what ``crg status`` shows."""
@@ -69,18 +74,26 @@ class Machine:
 
     # -- work ------------------------------------------------------------------------------
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` in the background; it dies with the agent (a crash)."""
+    def spawn(self, work: Coroutine[Any, Any, None], *, delivery: bool = False) -> None:
+        """Run ``work`` in the background; it dies with the agent (a crash). A
+        ``delivery`` (an alert on its way to a sink) outlives an orderly stop's
+        :meth:`halt`, bounded (:meth:`settle`)."""
         # The task runs ``work`` itself, not a wrapper awaiting it: a wrapper cancelled
         # before its first step never awaits ``work``, which Python then reports on the
         # way out ("RuntimeWarning: coroutine '_paged' was never awaited").
         task = asyncio.create_task(work)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+        if delivery:
+            self.deliveries.add(task)
+            task.add_done_callback(self.deliveries.discard)
 
-    async def halt(self) -> None:
-        """Stop the background work and the monitors (the processes are not touched)."""
-        await cancel_all(set(self.background))
+    async def halt(self, *, keep_deliveries: bool = False) -> None:
+        """Stop the background work and the monitors (the processes are not touched).
+        With ``keep_deliveries`` (an orderly stop) the alerts under way go on, for the
+        caller to :meth:`settle`; without (a crash), they die with the rest."""
+        doomed = self.background - self.deliveries if keep_deliveries else self.background
+        await cancel_all(set(doomed))
         for monitors in list(self.monitors.values()):
             await monitors.stop()
         self.monitors.clear()
@@ -101,9 +114,14 @@ class Machine:
         return list(report.groups)
 
     async def settle(self, timeout_s: float = alerting.DELIVERY_S) -> None:
-        """Wait (bounded) for the background work to end: alerts on their way out."""
-        if self.background:
-            await asyncio.wait(set(self.background), timeout=timeout_s)
+        """Let the alerts under way finish, within ``timeout_s`` in all — also those they
+        raise meanwhile (a sink that failed is told to the other sinks) — then cancel
+        what is left. Only deliveries are waited for: the other background work is the
+        caller's to stop (:meth:`halt`), some of it never ends on its own."""
+        deadline = time.monotonic() + timeout_s
+        while self.deliveries and (left := deadline - time.monotonic()) > 0:
+            await asyncio.wait(set(self.deliveries), timeout=left)
+        await cancel_all(set(self.deliveries))
 
     def values(self, group: str) -> dict[str, str]:
         vip = self.groups[group].vip
@@ -251,7 +269,8 @@ class Machine:
                 tried()
 
         self.spawn(alerting.send(self.s.events, self.supervisor, self.name, sink, payload,
-                                 self.values(filled_by), self.telemetry, done))
+                                 self.values(filled_by), self.telemetry, done),
+                   delivery=True)
 
 
 def _what(group: str | None, action: str) -> str:

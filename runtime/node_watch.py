@@ -131,7 +131,9 @@ async def _claim(machine: Machine, watch: Watch, node: str, revision: int, since
     watch.sending.add(node)
 
     def sent() -> None:
-        machine.spawn(_paged(machine, watch, node, value))
+        # Part of the delivery: a stop that lets the page finish lets its mark say so
+        # (else the next first live node says the loss again: at least once, not twice).
+        machine.spawn(_paged(machine, watch, node, value), delivery=True)
 
     machine.node_alert(node, f"{node} left the cluster: its lease ran out without its "
                        "being drained (a crash, a hung host, a network cut or a store that "

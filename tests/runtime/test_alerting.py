@@ -4,7 +4,13 @@ that may run there, a shared sink once."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +30,9 @@ from runtime_helpers import (
 
 from crg.dsl import parse
 from crg.runtime import alerting
+from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.drivers import process, sinks
+from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.embedded import EmbeddedCluster
 from crg.runtime.status import notes
 
@@ -293,3 +301,94 @@ def test_a_crash_of_one_node_never_kills_an_alert_sink_another_node_runs(
             assert failed == [], failed
 
     run(body())
+
+
+class SlowWebhook:
+    """A webhook on 127.0.0.1 that answers a node's loss (``runtime-alert``,
+    ``node-lost``) only once the test releases it — a pager slow to take it — and every
+    other alert at once."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.holding = threading.Event()
+        self.answered: list[tuple[str, float]] = []
+        """(what, when: monotonic) of each slow request answered."""
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                slow = body.get("event") == "runtime-alert" and body.get("action") == "node-lost"
+                if slow:
+                    hook.holding.set()
+                    hook.release.wait(30.0)  # bounded: a test that failed lets go anyway
+                self.send_response(204)
+                self.end_headers()
+                if slow:
+                    hook.answered.append((f"node-lost {body['node']}", time.monotonic()))
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/page"
+
+    def __enter__(self) -> SlowWebhook:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def slow_webhook() -> Iterator[SlowWebhook]:
+    with SlowWebhook() as hook:
+        yield hook
+
+
+def test_an_orderly_stop_lets_an_alert_under_way_reach_its_webhook(
+        tmp_path: Path, slow_webhook: SlowWebhook) -> None:
+    """n2 is lost and n1 pages it; the pager is slow, and the runtime is stopped (Ctrl-C)
+    meanwhile. The stop used to cancel the page with the agent's other background work:
+    the webhook held a request nobody waited for, and the loss was never told. An orderly
+    stop lets the alerts under way finish (bounded) before it returns."""
+    setup = two_nodes(tmp_path, SLEEPER, alert=f'alert webhook "{slow_webhook.url}"')
+    events = EventLog(setup.events)
+
+    async def body() -> None:
+        cluster = EmbeddedCluster(setup.config, run_dir=setup.run_dir,
+                                  address=LoopbackDriver(), events=events)
+        await cluster.start()
+        stopping: asyncio.Task[bool] | None = None
+        try:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"), 15,
+                             "job up on n1")
+            n1 = cluster.agents["n1"]
+            await cluster.crash("n2")
+            await eventually(slow_webhook.holding.is_set, 15,
+                             "n1's page of n2's loss at the webhook")
+            stopping = asyncio.create_task(cluster.shutdown())
+            # n1's agent halted: the stop is past the point where it cancelled the page.
+            await eventually(lambda: not n1.started, 15, "n1's agent halted")
+            assert slow_webhook.answered == [], "the page is still at the webhook"
+            slow_webhook.release.set()
+            assert await stopping, "the groups halted in order"
+            stopped = time.monotonic()
+        finally:
+            slow_webhook.release.set()
+            await (stopping if stopping is not None else cluster.shutdown())
+            events.close()
+        assert [what for what, _ in slow_webhook.answered] == ["node-lost n2"]
+        assert slow_webhook.answered[0][1] < stopped, "answered before the stop returned"
+
+    run(body())
+    records = [json.loads(line) for line in setup.events.read_text().splitlines()]
+    told = [(r["alert"], r["node"], r["sink"]) for r in records
+            if r["event"] in ("alert-delivered", "alert-failed")
+            and r["alert"] == "runtime-alert"]
+    assert told == [("runtime-alert", "n1", "webhook")], told
+    assert any(r["event"] == "alert-delivered" and r["alert"] == "runtime-alert"
+               for r in records), "the page was delivered, not failed"

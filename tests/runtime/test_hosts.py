@@ -34,6 +34,7 @@ from runtime_helpers import (
 from thread_host import host_in_thread
 
 from crg.dsl import Config, parse
+from crg.runtime import alerting
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.commit import CUT_OFF, Outcome
 from crg.runtime.conform import check
@@ -518,6 +519,49 @@ def test_an_undrain_after_shutdown_that_does_not_land_is_tried_again(
         said = [r.getMessage() for r in caplog.records if "not taken back yet" in r.getMessage()]
         assert said == ["n1: its groups are not taken back yet after its last shutdown "
                         f"({CUT_OFF}); trying again every heartbeat"], said
+
+    run(body(), 40)
+
+
+def test_a_stop_does_not_wait_for_an_undrain_that_never_lands(tmp_path: Path) -> None:
+    # Started again after a clean shutdown, the node's undrain never lands: the loop
+    # that retries it every heartbeat never ends on its own. An orderly stop waits for
+    # the alerts under way (up to DELIVERY_S), not for that loop: it is cancelled.
+    name = f"hosts{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    config = parse(CONFIG.format(name=name, vip=vip), "hosts.crg")
+    shared = MemoryStore()
+    ledger = LoopbackDriver()
+    web = config.group("web").vip
+
+    async def body() -> None:
+        first = HostRuntime(config, "n1", store=PartitionableStore(shared), address=ledger,
+                            run_dir=tmp_path / "a", events=EventLog())
+        await first.start()
+        await eventually(lambda: ledger.holder(web) == "n1", 10, "web's VIP on n1")
+        assert await first.shutdown()
+        again = HostRuntime(config, "n1", store=PartitionableStore(shared), address=ledger,
+                            run_dir=tmp_path / "b", events=EventLog())
+        commit, refused = again._commit, []
+
+        async def undrain_never_lands(action: Action, extra: Any = None) -> Outcome:
+            if action.kind == ActionKind.UNDRAIN:
+                refused.append(action)
+                return Outcome(False, CUT_OFF)
+            return await commit(action, extra)
+
+        again._commit = undrain_never_lands  # type: ignore[method-assign]
+        await again.start()
+        try:
+            await eventually(lambda: len(refused) >= 2, 10, "the undrain tried again")
+            agent = again.agent
+            assert agent is not None and agent.machine.background, "the loop goes on"
+        finally:
+            started = time.monotonic()
+            assert await again.shutdown()
+            took = time.monotonic() - started
+        assert took < alerting.DELIVERY_S / 4, f"the stop took {took:.1f} s"
+        assert ledger.holder(web) is None, "drained, it never took web back"
 
     run(body(), 40)
 

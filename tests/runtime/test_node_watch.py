@@ -42,7 +42,7 @@ class Watcher:
         if sent is not None and self.delivers:
             sent()
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None], *, delivery: bool = False) -> None:
         self.tasks.append(asyncio.create_task(work))
 
     async def look(self) -> None:
