@@ -64,11 +64,36 @@ async def send(events: EventLog, supervisor: Supervisor, node: str, sink: Sink,
     fields = {k: v for k, v in payload.items() if k != "recipients"}
     ok, detail = await deliver(sink, fields, values, supervisor)
     telemetry.alert_delivery(sink.kind.value, ok)
-    what = payload.get("group") or f"node {node}"
     if not ok:
-        log.warning("%s: %s of %s not delivered: %s", node, payload["event"], what, detail)
-    events.emit({"event": "alert-delivered" if ok else "alert-failed",
-                 "alert": payload["event"], "group": payload.get("group"), "node": node,
-                 "sink": sink.kind.value, "detail": detail})
+        log.warning("%s: %s not delivered: %s", node, described(payload, node), detail)
+    record = {"event": "alert-delivered" if ok else "alert-failed", "alert": payload["event"],
+              "group": payload.get("group"), "node": node, "sink": sink.kind.value,
+              "detail": detail}
+    about = _other_node(payload, node)
+    if about is not None:
+        record["about"] = about
+    events.emit(record)
     if done is not None:
         done(ok, detail)
+
+
+def described(payload: Mapping[str, Any], node: str) -> str:
+    """An alert ``node`` sends, for the log: ``alert of web``, ``runtime-alert of node
+    n2`` (about the sender as a whole), or ``runtime-alert node-lost about node n1``: one
+    node telling of another (its loss) must not read as news about the sender."""
+    event, group = payload["event"], payload.get("group")
+    if group:
+        return f"{event} of {group}"
+    about = _other_node(payload, node)
+    if about is None:
+        return f"{event} of node {node}"
+    action = payload.get("action")
+    return f"{event}{f' {action}' if action else ''} about node {about}"
+
+
+def _other_node(payload: Mapping[str, Any], node: str) -> str | None:
+    """The node a node-wide alert is about when that is not ``node``, its sender."""
+    about = payload.get("node")
+    if payload.get("group") or not isinstance(about, str) or about == node:
+        return None
+    return about

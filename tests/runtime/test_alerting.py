@@ -29,6 +29,7 @@ from runtime_helpers import (
 )
 
 from crg.dsl import parse
+from crg.dsl.model import Sink, SinkKind
 from crg.runtime import alerting
 from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.drivers import process, sinks
@@ -306,9 +307,9 @@ def test_a_crash_of_one_node_never_kills_an_alert_sink_another_node_runs(
 class SlowWebhook:
     """A webhook on 127.0.0.1 that answers a node's loss (``runtime-alert``,
     ``node-lost``) only once the test releases it — a pager slow to take it — and every
-    other alert at once."""
+    other alert at once; with ``status``, each time."""
 
-    def __init__(self) -> None:
+    def __init__(self, status: int = 204) -> None:
         self.release = threading.Event()
         self.holding = threading.Event()
         self.answered: list[tuple[str, float]] = []
@@ -322,7 +323,7 @@ class SlowWebhook:
                 if slow:
                     hook.holding.set()
                     hook.release.wait(30.0)  # bounded: a test that failed lets go anyway
-                self.send_response(204)
+                self.send_response(status)
                 self.end_headers()
                 if slow:
                     hook.answered.append((f"node-lost {body['node']}", time.monotonic()))
@@ -392,3 +393,32 @@ def test_an_orderly_stop_lets_an_alert_under_way_reach_its_webhook(
     assert told == [("runtime-alert", "n1", "webhook")], told
     assert any(r["event"] == "alert-delivered" and r["alert"] == "runtime-alert"
                for r in records), "the page was delivered, not failed"
+
+
+def test_a_failed_delivery_about_another_node_names_both(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """n2 pages n1's loss and the pager refuses it: the warning and the event name the
+    sender and the node the alert is about — it read "n2: runtime-alert of node n2 not
+    delivered", as if n2 were in trouble; an alert about the sender itself reads as
+    before."""
+    events = EventLog()
+    supervisor = process.Supervisor("c", "n2", tmp_path / "logs")
+
+    async def body(url: str) -> None:
+        sink = Sink(SinkKind.WEBHOOK, url)
+        lost = {"event": "runtime-alert", "group": None, "node": "n1", "action": "node-lost",
+                "reason": "n1 left the cluster", "by": "n2"}
+        own = {**lost, "node": "n2", "action": "store"}
+        for payload in (lost, own):
+            await alerting.send(events, supervisor, "n2", sink, payload, {})
+
+    with SlowWebhook(status=400) as refusing, caplog.at_level("WARNING", logger="crg"):
+        refusing.release.set()
+        run(body(refusing.url))
+    said = [r.getMessage().split(": webhook")[0] for r in caplog.records
+            if "not delivered" in r.getMessage()]
+    assert said == ["n2: runtime-alert node-lost about node n1 not delivered",
+                    "n2: runtime-alert of node n2 not delivered"], said
+    failed = [(r["node"], r.get("about")) for r in events.records
+              if r["event"] == "alert-failed"]
+    assert failed == [("n2", "n1"), ("n2", None)], failed
