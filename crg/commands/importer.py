@@ -21,6 +21,7 @@ from crg.bridges.from_pacemaker import from_cib
 from crg.bridges.import_notes import ImportFailed, Notes, shown
 from crg.bridges.import_secrets import masked_cib
 from crg.bridges.xml_source import parse_xml
+from crg.collections_paced import paced_collections
 from crg.commands import Exits, add_command
 from crg.dsl import ConfigError, Diagnostic, Source
 from crg.errors import ExitCode
@@ -95,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
         files.check_output(args.output, args.files if "files" in args else [args.file])
     reader: Callable[[argparse.Namespace], tuple[Draft, list[Notes]]] = args.reader
     try:
-        draft, notes = reader(args)
+        with paced_collections():
+            draft, notes = reader(args)
     except ImportFailed as failed:
         # Every warning said before the error, then the error (with its file's summary).
         for file_notes in failed.notes:
@@ -103,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         out.problem(failed)
         return ExitCode.BAD_INPUT
     path = args.output or f"{draft.name}.crg"
-    text, checked = draft_checked(draft, path)
+    with paced_collections():
+        text, checked = draft_checked(draft, path)
     for file_notes in notes:
         _warnings(out, file_notes, written=True)
     unmapped = sum(len(n.items) for n in notes)
