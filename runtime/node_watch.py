@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crg.runtime.drivers.sinks import iso_time
+from crg.runtime.operator_settings import settings
 from crg.runtime.store.base import Put, Snapshot, StoreError, Txn
 
 if TYPE_CHECKING:
@@ -62,8 +63,9 @@ async def run(machine: Machine) -> None:
                 # The nodes it saw live were in the store that was lost: none of them
                 # left the cluster, and one that is not back yet is not lost for that.
                 watch.seen.clear()
-                await reset(machine, why)
+                await reset(machine, why, watch.before)
             newest = revision
+            watch.before = snap
             record = snap.get(keys.config())
             born = record.create_revision if record is not None else 0
             await look(machine, snap, watch)
@@ -85,6 +87,8 @@ class Watch:
     """The nodes it has seen live: a node never seen is starting, not lost."""
     sending: set[str] = field(default_factory=set)
     """The nodes whose loss this agent is telling its alert sinks right now."""
+    before: Snapshot | None = None
+    """The last snapshot read: after a loss, what operators had set is read from it."""
 
 
 async def look(machine: Machine, snap: Snapshot, watch: Watch) -> None:
@@ -187,23 +191,27 @@ def lost_data(newest: int, born: int, snap: Snapshot, config_key: str) -> str | 
     return None
 
 
-async def reset(machine: Machine, why: str) -> None:
-    """The store's revision went back (etcd's never does while it keeps its data): it
-    was started again on an empty data directory, or restored from an older backup, and
-    what it held is gone — operators' drains, maintenance, offline modes, switchover
-    targets, failure records. Nothing here can bring them back, and the agents act on the
-    store as it is; the operator is told, once: by the node that claims the ``reset``
-    mark in the new store first (a mark the next loss takes with it)."""
+async def reset(machine: Machine, why: str, before: Snapshot | None = None) -> None:
+    """The store lost what it held (see :func:`lost_data`): it was started again on an
+    empty data directory, or restored from an older backup, and what it held is gone —
+    operators' drains, maintenance, offline modes, switchover targets, failure records.
+    The agents act on the store as it is; the operator is told, once: by the node that
+    claims the ``reset`` mark in the new store first (a mark the next loss takes with
+    it), with the commands that would set again what the snapshot ``before`` the loss
+    held (:mod:`crg.runtime.operator_settings`: not given again by the agents)."""
     key = machine.s.keys.reset()
     value = json.dumps({"since": time.time(), "by": machine.name, "why": why})
     if not await machine.s.store.commit(Txn({key: 0}, (Put(key, value),))):
         return
+    found = (settings(machine.s.model, machine.s.keys, before) if before is not None
+             else None)
+    lost = (found.said() if found is not None else "what they were is not known here")
     machine.runtime_alert(
         None, STORE_RESET, f"the store lost what it held ({why}: etcd started again on an "
         "empty data directory, or restored from an older backup?); what operators had "
         "set — drained nodes, maintenance, offline modes, switchover targets — and the "
         "failure records are forgotten, and the agents act on the store as it is now: "
-        "check crg status and give those commands again", once=False)
+        f"check crg status and give again the commands still wanted ({lost})", once=False)
 
 
 def _since(value: str) -> str:

@@ -27,15 +27,18 @@ pytestmark = pytest.mark.timeout(60)
 
 RECORD = ("alert command \"sh -c 'echo $CRG_EVENT action=$CRG_ACTION node=$CRG_NODE >> "
           "{alerts}'\"")
+RECORD_REASON = ("alert command \"sh -c 'echo $CRG_EVENT action=$CRG_ACTION node=$CRG_NODE "
+                 "reason=$CRG_REASON >> {alerts}'\"")
 
 
-def _hosts(tmp: Path) -> tuple[Hosts, Path]:
+def _hosts(tmp: Path, *, reason: bool = False) -> tuple[Hosts, Path]:
     """Two hosts of one group ``job`` (preferred n1) on one partitionable memory store,
-    and the file their alert sink records to."""
+    and the file their alert sink records to (each alert's reason too, with ``reason``)."""
     alerts = tmp / "alerts.txt"
     vip = free_vip(random.Random(uuid.uuid4().int))
+    record = RECORD_REASON if reason else RECORD
     text = TWO_NODES.format(name=f"outage{uuid.uuid4().hex[:8]}", vip=vip, app=SLEEPER,
-                            restarts=1, window="1m", alert=RECORD.format(alerts=alerts))
+                            restarts=1, window="1m", alert=record.format(alerts=alerts))
     return partitionable_hosts(parse(text, "outage.crg"), tmp), alerts
 
 
@@ -207,8 +210,9 @@ def test_a_store_that_lost_its_data_is_paged_once(tmp_path: Path) -> None:
     word — n3 took its group back, web was managed again — and the only pages said that
     n2 and n3 "left the cluster: their lease ran out" (and were back), which is not what
     happened. The agents cannot bring back what the store lost, but the operator must
-    hear that it was lost: once, from whichever node saw it first."""
-    hosts, alerts = _hosts(tmp_path)
+    hear that it was lost: once, from whichever node saw it first — with the commands
+    that had set what was lost, so that they can be given again."""
+    hosts, alerts = _hosts(tmp_path, reason=True)
 
     def said(action: str) -> list[str]:
         return [line for line in _said(alerts) if f"action={action} " in line]
@@ -219,6 +223,10 @@ def test_a_store_that_lost_its_data_is_paged_once(tmp_path: Path) -> None:
         try:
             n1 = (await _n1_runs_job(hosts, "mon")).agent
             assert n1 is not None
+            for op, args in (("drain", ["n2"]), ("offline", ["job"])):
+                answer = await hosts.hosts["n1"].command(
+                    {"op": op, "args": args, "wait": True, "timeout": 10})
+                assert answer["result"] == "done", answer
             shared = hosts.views["n1"].shared
             for i in range(300):  # a store that has lived a while: a revision far ahead
                 await shared.put(f"/elsewhere/{i}", "x")
@@ -240,7 +248,9 @@ def test_a_store_that_lost_its_data_is_paged_once(tmp_path: Path) -> None:
             await eventually(runs_again, 15, "both nodes registered again, job runs again")
             # Nobody left the cluster: the nodes were in the store that was lost.
             assert said("node-lost") == [], _said(alerts)
-            assert len(said(STORE_RESET)) == 1, _said(alerts)
+            [page] = said(STORE_RESET)
+            assert ("before it, operators had given: crg drain n2; crg offline job)"
+                    in page), page
         finally:
             await hosts.stop()
 
