@@ -200,12 +200,13 @@ async def reset(machine: Machine, why: str, before: Snapshot | None = None) -> N
     it), with the commands that would set again what the snapshot ``before`` the loss
     held (:mod:`crg.runtime.operator_settings`: not given again by the agents)."""
     key = machine.s.keys.reset()
-    value = json.dumps({"since": time.time(), "by": machine.name, "why": why})
-    if not await machine.s.store.commit(Txn({key: 0}, (Put(key, value),))):
-        return
     found = (settings(machine.s.model, machine.s.keys, before) if before is not None
              else None)
     lost = (found.said() if found is not None else "what they were is not known here")
+    # crg status reads the mark too: the loss is said there for as long as it is this store
+    value = json.dumps({"since": time.time(), "by": machine.name, "why": why, "lost": lost})
+    if not await machine.s.store.commit(Txn({key: 0}, (Put(key, value),))):
+        return
     machine.runtime_alert(
         None, STORE_RESET, f"the store lost what it held ({why}: etcd started again on an "
         "empty data directory, or restored from an older backup?); what operators had "

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -145,7 +146,38 @@ def config_status(snap: Snapshot, keys: Keys, sha256: str,
                            "node_configs": live_configs(snap, keys)}
     if http:
         out["http"] = dict(http)
+    reset = store_reset(snap, keys)
+    if reset is not None:
+        out["store_reset"] = reset
     return out
+
+
+def store_reset(snap: Snapshot, keys: Keys) -> dict[str, Any] | None:
+    """The mark of a store that lost what it held (:func:`crg.runtime.node_watch.reset`):
+    when, who saw it, why, and what operators had set before it; None if this store
+    never lost anything (or its mark cannot be read: it is a note, not a state)."""
+    entry = snap.get(keys.reset())
+    if entry is None:
+        return None
+    try:
+        mark = json.loads(entry.value)
+    except ValueError:
+        return None
+    if not isinstance(mark, dict) or not isinstance(mark.get("since"), int | float):
+        return None
+    return {"since": mark["since"], "by": str(mark.get("by", "")),
+            "why": str(mark.get("why", "")), "lost": str(mark.get("lost", ""))}
+
+
+def store_reset_line(status: Mapping[str, Any]) -> str | None:
+    """``store lost what it held on 2026-12-04 at 11:02:03 (seen by n2: ...)``, what
+    operators had set before it; None if it never did."""
+    reset = status.get("store_reset")
+    if not reset:
+        return None
+    when = time.strftime("%Y-%m-%d at %H:%M:%S", time.localtime(reset["since"]))
+    line = f"store lost what it held on {when} (seen by {reset['by']}: {reset['why']})"
+    return line + (f"; {reset['lost']}" if reset.get("lost") else "")
 
 
 HEADERS = ("group", "node", "mode", "vip", "held by", "app", "restarts", "switching",

@@ -35,6 +35,7 @@ from crg.runtime.status import (
     notes,
     rows,
     sink_lines,
+    store_reset_line,
     title,
 )
 
@@ -91,13 +92,17 @@ def show(out: Output, status: dict[str, Any], *, as_json: bool) -> None:
         out.print(line)
     if (config := config_line(status)) is not None:
         out.print(config)
+    if (reset := store_reset_line(status)) is not None:
+        out.print(reset, style="bold red")
     for line in sink_lines(status):
         out.print(f"output {line}", style="bold red")
 
 
 def table(status: dict[str, Any], width: int | None = None) -> Group:
     """The live table of ``--watch``, for a terminal ``width`` columns wide."""
-    failing = "\n".join(f"output {line}" for line in sink_lines(status))
+    reset = store_reset_line(status)
+    failing = "\n".join([*([reset] if reset else []),
+                         *(f"output {line}" for line in sink_lines(status))])
     # No box, as the one-shot table (Output.table), and no cell cut short: a boxed table
     # squeezed on an 80-column terminal showed every VIP as "127.0.…". Where room is
     # short, the headers give way ("rest…"), not what they head.

@@ -3,10 +3,13 @@ more to say, in words — read off the status document, so tested on documents."
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
-from crg.runtime.status import nodes_line, notes
+from crg.runtime.records import Keys
+from crg.runtime.status import nodes_line, notes, store_reset, store_reset_line
+from crg.runtime.store.memory import MemoryStore
 
 AT = time.mktime((2026, 12, 2, 12, 3, 4, 0, 0, -1))
 
@@ -134,3 +137,26 @@ def test_a_failure_held_in_maintenance_says_it_is_not_checked_again() -> None:
         "web: in maintenance: the cluster service takes no action for it; failure reported "
         "on n1 at 12:03:04: monitor exec x failed 1 time (not checked again until the "
         "maintenance ends; it counts then if the monitors still say so)"]
+
+
+def test_a_store_that_lost_what_it_held_is_one_line_with_what_was_set() -> None:
+    since = time.mktime((2026, 12, 4, 11, 2, 3, 0, 0, -1))
+    status = {"store_reset": {"since": since, "by": "n2", "why": "its revision went back",
+                              "lost": "before it, operators had given: crg drain n3"}}
+    assert store_reset_line(status) == (
+        "store lost what it held on 2026-12-04 at 11:02:03 (seen by n2: its revision went "
+        "back); before it, operators had given: crg drain n3")
+    assert store_reset_line({}) is None
+
+
+def test_a_reset_mark_that_cannot_be_read_is_no_note() -> None:
+    keys, store = Keys("c"), MemoryStore()
+
+    async def read(value: str) -> dict[str, Any] | None:
+        await store.put(keys.reset(), value)
+        return store_reset(await store.snapshot(keys.prefix), keys)
+
+    assert asyncio.run(read("not json")) is None
+    assert asyncio.run(read('{"by": "n1"}')) is None  # no time: not a mark crg wrote
+    assert asyncio.run(read('{"since": 5, "by": "n1", "why": "w"}')) == {
+        "since": 5, "by": "n1", "why": "w", "lost": ""}

@@ -20,7 +20,7 @@ from crg.runtime.machine import STORE_CUT
 from crg.runtime.node_watch import STORE_RESET
 from crg.runtime.operator import CommandError
 from crg.runtime.records import SHUTDOWN_MARK
-from crg.runtime.status import notes, title
+from crg.runtime.status import notes, store_reset_line, title
 from crg.runtime.store.base import StoreUnavailable, Txn
 from crg.runtime.store.memory import MemoryStore
 
@@ -252,6 +252,11 @@ def test_a_store_that_lost_its_data_is_paged_once(tmp_path: Path) -> None:
             [page] = said(STORE_RESET)
             assert ("before it, operators had given: crg drain n2; crg offline job)"
                     in page), page
+            # And crg status says it, on either node, for as long as this is the store.
+            for host in hosts.hosts.values():
+                line = store_reset_line(await host.status())
+                assert line is not None and line.endswith(
+                    "before it, operators had given: crg drain n2; crg offline job"), line
         finally:
             await hosts.stop()
 
