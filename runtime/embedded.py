@@ -85,6 +85,9 @@ class EmbeddedCluster:
             for node, metrics in self.metrics.items()}
         self.leases: dict[str, Lease] = {}
         self._reconciler: asyncio.Task[None] | None = None
+        self._crashing: set[asyncio.Task[None]] = set()
+        """Crashes of agents that missed their lease, under way: the event loop keeps only
+        a weak reference to a task, so one nobody holds may vanish before it has run."""
         self.started = time.time()
         self.stopping = False
         """Set when :meth:`shutdown` begins: from then on operator commands are refused
@@ -169,7 +172,16 @@ class EmbeddedCluster:
         if self.agents.get(agent.name) is agent:
             log.error("%s missed its lease: treating it as crashed (crg join %s brings it "
                       "back)", agent.name, agent.name)
-            asyncio.get_running_loop().create_task(self.crash(agent.name))
+            task = asyncio.get_running_loop().create_task(self._crash_lapsed(agent))
+            self._crashing.add(task)
+            task.add_done_callback(self._crashing.discard)
+
+    async def _crash_lapsed(self, agent: Agent) -> None:
+        # Crashed or stopped meanwhile (an operator's crash, the shutdown): nothing is
+        # left to do, and the refusal is nobody's to hear.
+        if self.agents.get(agent.name) is agent:
+            with contextlib.suppress(CommandError):
+                await self.crash(agent.name)
 
     async def join(self, node: str, client: Client | None = None) -> str:
         self._check_node("join", node)
