@@ -433,6 +433,40 @@ def test_a_shutdown_that_cannot_remove_an_address_reports_it_and_still_stops(
     run(body(), 30)
 
 
+def _web_on_n1() -> tuple[Config, MemoryStore, LoopbackDriver]:
+    """CONFIG on a fresh cluster name and VIP, a memory store and a loopback ledger."""
+    name = f"hosts{uuid.uuid4().hex[:8]}"
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    return (parse(CONFIG.format(name=name, vip=vip), "hosts.crg"), MemoryStore(),
+            LoopbackDriver())
+
+
+async def _ran_and_stopped(config: Config, shared: MemoryStore, ledger: LoopbackDriver,
+                           run_dir: Path) -> None:
+    """n1 runs web, then stops cleanly: drained by its own shutdown, to start again."""
+    first = HostRuntime(config, "n1", store=PartitionableStore(shared), address=ledger,
+                        run_dir=run_dir, events=EventLog())
+    await first.start()
+    await eventually(lambda: ledger.holder(config.group("web").vip) == "n1", 10,
+                     "web's VIP on n1")
+    assert await first.shutdown()
+
+
+def _undrain_refused(host: HostRuntime, times: int | None) -> list[Action]:
+    """Make ``host``'s first ``times`` undrains (None: every one) not land, as if it were
+    cut off from the store just then; the list of those refused."""
+    commit, refused = host._commit, []
+
+    async def refusing(action: Action, extra: Any = None) -> Outcome:
+        if action.kind == ActionKind.UNDRAIN and (times is None or len(refused) < times):
+            refused.append(action)
+            return Outcome(False, CUT_OFF)
+        return await commit(action, extra)
+
+    host._commit = refusing  # type: ignore[method-assign]
+    return refused
+
+
 class DrainedReadsFail(PartitionableStore):
     """A view whose next ``failures`` reads of a node's drained key fail like an etcd in
     the middle of an election."""
@@ -453,19 +487,11 @@ def test_a_store_that_stops_answering_during_start_up_does_not_end_it(
     # Started again after a clean shutdown (which drained the node): the read of that
     # drain fails three times, as it did when an etcd leader died just then. The agent
     # runs anyway and takes its groups back once the store answers.
-    name = f"hosts{uuid.uuid4().hex[:8]}"
-    vip = free_vip(random.Random(uuid.uuid4().int))
-    config = parse(CONFIG.format(name=name, vip=vip), "hosts.crg")
-    shared = MemoryStore()
-    ledger = LoopbackDriver()
+    config, shared, ledger = _web_on_n1()
     web = config.group("web").vip
 
     async def body() -> None:
-        first = HostRuntime(config, "n1", store=PartitionableStore(shared), address=ledger,
-                            run_dir=tmp_path / "a", events=EventLog())
-        await first.start()
-        await eventually(lambda: ledger.holder(web) == "n1", 10, "web's VIP on n1")
-        assert await first.shutdown()
+        await _ran_and_stopped(config, shared, ledger, tmp_path / "a")
         view = DrainedReadsFail(shared)
         view.failures = 3
         again = HostRuntime(config, "n1", store=view, address=ledger,
@@ -485,30 +511,14 @@ def test_an_undrain_after_shutdown_that_does_not_land_is_tried_again(
     # Started again after a clean shutdown, the node's first undrain does not land (its
     # agent found itself cut off from the store just then): it was tried once, and the
     # node stayed drained for good with nothing said. It is tried again, and says why.
-    name = f"hosts{uuid.uuid4().hex[:8]}"
-    vip = free_vip(random.Random(uuid.uuid4().int))
-    config = parse(CONFIG.format(name=name, vip=vip), "hosts.crg")
-    shared = MemoryStore()
-    ledger = LoopbackDriver()
+    config, shared, ledger = _web_on_n1()
     web = config.group("web").vip
 
     async def body() -> None:
-        first = HostRuntime(config, "n1", store=PartitionableStore(shared), address=ledger,
-                            run_dir=tmp_path / "a", events=EventLog())
-        await first.start()
-        await eventually(lambda: ledger.holder(web) == "n1", 10, "web's VIP on n1")
-        assert await first.shutdown()
+        await _ran_and_stopped(config, shared, ledger, tmp_path / "a")
         again = HostRuntime(config, "n1", store=PartitionableStore(shared), address=ledger,
                             run_dir=tmp_path / "b", events=EventLog())
-        commit, refused = again._commit, []
-
-        async def first_undrain_lost(action: Action, extra: Any = None) -> Outcome:
-            if action.kind == ActionKind.UNDRAIN and not refused:
-                refused.append(action)
-                return Outcome(False, CUT_OFF)
-            return await commit(action, extra)
-
-        again._commit = first_undrain_lost  # type: ignore[method-assign]
+        refused = _undrain_refused(again, 1)
         with caplog.at_level(logging.INFO, logger="crg"):
             await again.start()
             try:
@@ -527,30 +537,14 @@ def test_a_stop_does_not_wait_for_an_undrain_that_never_lands(tmp_path: Path) ->
     # Started again after a clean shutdown, the node's undrain never lands: the loop
     # that retries it every heartbeat never ends on its own. An orderly stop waits for
     # the alerts under way (up to DELIVERY_S), not for that loop: it is cancelled.
-    name = f"hosts{uuid.uuid4().hex[:8]}"
-    vip = free_vip(random.Random(uuid.uuid4().int))
-    config = parse(CONFIG.format(name=name, vip=vip), "hosts.crg")
-    shared = MemoryStore()
-    ledger = LoopbackDriver()
+    config, shared, ledger = _web_on_n1()
     web = config.group("web").vip
 
     async def body() -> None:
-        first = HostRuntime(config, "n1", store=PartitionableStore(shared), address=ledger,
-                            run_dir=tmp_path / "a", events=EventLog())
-        await first.start()
-        await eventually(lambda: ledger.holder(web) == "n1", 10, "web's VIP on n1")
-        assert await first.shutdown()
+        await _ran_and_stopped(config, shared, ledger, tmp_path / "a")
         again = HostRuntime(config, "n1", store=PartitionableStore(shared), address=ledger,
                             run_dir=tmp_path / "b", events=EventLog())
-        commit, refused = again._commit, []
-
-        async def undrain_never_lands(action: Action, extra: Any = None) -> Outcome:
-            if action.kind == ActionKind.UNDRAIN:
-                refused.append(action)
-                return Outcome(False, CUT_OFF)
-            return await commit(action, extra)
-
-        again._commit = undrain_never_lands  # type: ignore[method-assign]
+        refused = _undrain_refused(again, None)
         await again.start()
         try:
             await eventually(lambda: len(refused) >= 2, 10, "the undrain tried again")
