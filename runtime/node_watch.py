@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from crg.runtime.drivers.sinks import iso_time
 from crg.runtime.operator_settings import settings
+from crg.runtime.records import Keys
 from crg.runtime.store.base import Put, Snapshot, StoreError, Txn
 
 if TYPE_CHECKING:
@@ -213,6 +214,18 @@ async def reset(machine: Machine, why: str, before: Snapshot | None = None) -> N
         "set — drained nodes, maintenance, offline modes, switchover targets — and the "
         "failure records are forgotten, and the agents act on the store as it is now: "
         f"check crg status and give again the commands still wanted ({lost})", once=False)
+
+
+def reset_mark(snap: Snapshot, keys: Keys) -> dict[str, Any] | None:
+    """The mark :func:`reset` left in ``snap``'s store (what ``crg status`` says): when,
+    who saw the loss, why, and what operators had set before it; None if this store never
+    lost anything, or its mark cannot be read (it is a note, not a state)."""
+    entry = snap.get(keys.reset())
+    mark = _mark(entry.value) if entry is not None else {}
+    if not isinstance(mark.get("since"), int | float):
+        return None
+    return {"since": mark["since"], "by": str(mark.get("by", "")),
+            "why": str(mark.get("why", "")), "lost": str(mark.get("lost", ""))}
 
 
 def _since(value: str) -> str:

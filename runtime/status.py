@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,7 @@ from crg.runtime.address.base import AddressDriver
 from crg.runtime.address.ledger import LedgerDriver
 from crg.runtime.agreement import live_configs
 from crg.runtime.fingerprint import short
+from crg.runtime.node_watch import reset_mark
 from crg.runtime.observations import Observations
 from crg.runtime.records import Keys
 from crg.runtime.start_gate import left_text
@@ -146,27 +146,10 @@ def config_status(snap: Snapshot, keys: Keys, sha256: str,
                            "node_configs": live_configs(snap, keys)}
     if http:
         out["http"] = dict(http)
-    reset = store_reset(snap, keys)
+    reset = reset_mark(snap, keys)
     if reset is not None:
         out["store_reset"] = reset
     return out
-
-
-def store_reset(snap: Snapshot, keys: Keys) -> dict[str, Any] | None:
-    """The mark of a store that lost what it held (:func:`crg.runtime.node_watch.reset`):
-    when, who saw it, why, and what operators had set before it; None if this store
-    never lost anything (or its mark cannot be read: it is a note, not a state)."""
-    entry = snap.get(keys.reset())
-    if entry is None:
-        return None
-    try:
-        mark = json.loads(entry.value)
-    except ValueError:
-        return None
-    if not isinstance(mark, dict) or not isinstance(mark.get("since"), int | float):
-        return None
-    return {"since": mark["since"], "by": str(mark.get("by", "")),
-            "why": str(mark.get("why", "")), "lost": str(mark.get("lost", ""))}
 
 
 def store_reset_line(status: Mapping[str, Any]) -> str | None:

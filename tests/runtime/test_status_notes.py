@@ -7,8 +7,9 @@ import asyncio
 import time
 from typing import Any
 
+from crg.runtime.node_watch import reset_mark
 from crg.runtime.records import Keys
-from crg.runtime.status import nodes_line, notes, store_reset, store_reset_line
+from crg.runtime.status import nodes_line, notes, store_reset_line
 from crg.runtime.store.memory import MemoryStore
 
 AT = time.mktime((2026, 12, 2, 12, 3, 4, 0, 0, -1))
@@ -154,7 +155,7 @@ def test_a_reset_mark_that_cannot_be_read_is_no_note() -> None:
 
     async def read(value: str) -> dict[str, Any] | None:
         await store.put(keys.reset(), value)
-        return store_reset(await store.snapshot(keys.prefix), keys)
+        return reset_mark(await store.snapshot(keys.prefix), keys)
 
     assert asyncio.run(read("not json")) is None
     assert asyncio.run(read('{"by": "n1"}')) is None  # no time: not a mark crg wrote
