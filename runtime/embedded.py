@@ -30,7 +30,7 @@ from crg.runtime.endpoint.routes import NodeEndpoint
 from crg.runtime.live import live_state
 from crg.runtime.observations import Observations, recorded, suspects
 from crg.runtime.operator import (
-    OPERATOR_EVENTS,
+    OPERATOR_REQUESTS,
     STOPPING,
     Client,
     CommandError,
@@ -250,11 +250,11 @@ class EmbeddedCluster:
         if op == "state":
             return await live_state(self.services, Actor())
         client = Client.of(request.get("peer"))
-        if self.stopping and op in OPERATOR_EVENTS:
+        if self.stopping and op in OPERATOR_REQUESTS:
             return self.operator.refuse(op, args, STOPPING, client)
         if self.stopping and op == "join":
             raise CommandError(f"join {' '.join(args)}: {STOPPING}")
-        if op in OPERATOR_EVENTS:
+        if op in OPERATOR_REQUESTS:
             return await self.operator.command(
                 op, args, every_group=bool(request.get("all")), follow=bool(request.get("wait")),
                 timeout_s=timeout_of(request), client=client)

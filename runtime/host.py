@@ -40,7 +40,7 @@ from crg.runtime.fingerprint import fingerprint
 from crg.runtime.live import live_state
 from crg.runtime.observations import Observations, recorded, suspects
 from crg.runtime.operator import (
-    OPERATOR_EVENTS,
+    OPERATOR_REQUESTS,
     STOPPING,
     Client,
     CommandError,
@@ -266,11 +266,11 @@ class HostRuntime:
             raise CommandError(f"{text(Event(op, args))}: crash and join inject faults into "
                                "the embedded runtime only; here, stop or start the agent's "
                                "process (or the machine)")
-        if op not in OPERATOR_EVENTS and op != "state":
+        if op not in OPERATOR_REQUESTS and op != "state":
             raise CommandError(f"unknown request {op!r}")
         agent = self._started()
         if agent is None:
-            said = f"{text(Event(op, args))}: " if op in OPERATOR_EVENTS else ""
+            said = f"{text(Event(op, args))}: " if op in OPERATOR_REQUESTS else ""
             raise CommandError(f"{said}{self.node} is still starting (its agent does not "
                                "run yet): try again in a moment")
         if op == "state":

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from crg.runtime.drivers.sinks import iso_time
 from crg.runtime.operator_settings import settings
 from crg.runtime.records import Keys
-from crg.runtime.store.base import Put, Snapshot, StoreError, Txn
+from crg.runtime.store.base import Put, Snapshot, Store, StoreError, Txn
 
 if TYPE_CHECKING:
     from crg.runtime.machine import Machine
@@ -213,7 +213,8 @@ async def reset(machine: Machine, why: str, before: Snapshot | None = None) -> N
         "empty data directory, or restored from an older backup?); what operators had "
         "set — drained nodes, maintenance, offline modes, switchover targets — and the "
         "failure records are forgotten, and the agents act on the store as it is now: "
-        f"check crg status and give again the commands still wanted ({lost})", once=False)
+        f"check crg status and give again the commands still wanted ({lost}), then "
+        "crg cleanup --store-reset", once=False)
 
 
 def reset_mark(snap: Snapshot, keys: Keys) -> dict[str, Any] | None:
@@ -226,6 +227,24 @@ def reset_mark(snap: Snapshot, keys: Keys) -> dict[str, Any] | None:
         return None
     return {"since": mark["since"], "by": str(mark.get("by", "")),
             "why": str(mark.get("why", "")), "lost": str(mark.get("lost", ""))}
+
+
+async def forget_reset(store: Store, keys: Keys) -> dict[str, Any] | None:
+    """Remove the mark :func:`reset` left (``crg cleanup --store-reset``, once operators
+    have given again what the loss took): the mark it removed (empty if it could not be
+    read), or None if there was none.
+    Removed only as it was read, so that the mark of a loss seen meanwhile is not taken
+    with it unread (StoreError if it kept changing)."""
+    key = keys.reset()
+    for _ in range(3):
+        snap = await store.snapshot(key)
+        entry = snap.get(key)
+        mark = reset_mark(snap, keys)
+        if entry is None:
+            return None
+        if await store.delete_if(key, entry.mod_revision):
+            return mark if mark is not None else {}  # unreadable: it said nothing anyway
+    raise StoreError("the store's reset mark kept changing while it was being removed")
 
 
 def _since(value: str) -> str:

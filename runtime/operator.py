@@ -40,6 +40,8 @@ from crg.runtime.commit import (
     enabled,
     read_state,
 )
+from crg.runtime.drivers.sinks import iso_time
+from crg.runtime.node_watch import forget_reset
 from crg.runtime.notices import extra_for
 from crg.runtime.observations import suspects
 from crg.runtime.records import SHUTDOWN_MARK
@@ -67,6 +69,11 @@ GROUP_COMMANDS = ("switchover", "clear", "offline", "online", "cleanup", "mainte
                   "maintenance-off")
 NODE_COMMANDS = ("drain", "undrain")
 OPERATOR_EVENTS = GROUP_COMMANDS + NODE_COMMANDS
+"""The requests of the control API that are operator commands on the spec's state."""
+CLEANUP_STORE_RESET = "cleanup-store-reset"
+"""``crg cleanup --store-reset``: clear the note that the store lost what it held. The
+note is the runtime's, not the cluster's state: no spec event."""
+OPERATOR_REQUESTS = (*OPERATOR_EVENTS, CLEANUP_STORE_RESET)
 """The requests of the control API that are operator commands."""
 
 ARITY = {"switchover": (2, 2), "clear": (1, 1), "offline": (1, 1), "online": (1, 1),
@@ -162,7 +169,8 @@ def in_maintenance(model: Model, state: State, owner: int | None = None) -> list
 def text(event: Event) -> str:
     """``switchover web n2``, ``maintenance on web`` (the command as an operator types
     it)."""
-    name = event.name.replace("maintenance-", "maintenance ")
+    name = ("cleanup --store-reset" if event.name == CLEANUP_STORE_RESET
+            else event.name.replace("maintenance-", "maintenance "))
     return " ".join((name, *event.args))
 
 
@@ -282,6 +290,8 @@ class Operator:
         ``follow``, for the groups concerned to come to rest after. Raises CommandError
         for bad input."""
         client = client or Client()
+        if op == CLEANUP_STORE_RESET:
+            return await self.forget_store_reset(client)
         deadline = time.monotonic() + max(timeout_s, 0.0)
         answer = Answer()
         try:
@@ -337,6 +347,29 @@ class Operator:
         for event in events:
             self._check(event)
         return events
+
+    async def forget_store_reset(self, client: Client) -> dict[str, Any]:
+        """Clear the note that the store lost what it held (:func:`crg.runtime.node_watch
+        .reset`), which ``crg status`` says until then: the operator has given again the
+        commands still wanted. Refused when there is no such note."""
+        event, answer = Event(CLEANUP_STORE_RESET, ()), Answer()
+        try:
+            mark = await forget_reset(self.services.store, self.services.keys)
+        except StoreError as exc:
+            self._refused(event, f"{self._unreadable(exc)}; nothing was changed", answer,
+                          client)
+            return answer.as_dict()
+        if mark is None:
+            self._refused(event, "nothing to clear: this store has not lost what it held "
+                          "(crg status says so when it has)", answer, client)
+            return answer.as_dict()
+        since = mark.get("since")
+        when = f" on {iso_time(since)}" if isinstance(since, int | float) else ""
+        line = (f"cleared the note that the store lost what it held{when}; what operators "
+                "had set before it is given again by hand only (crg status shows what is "
+                "set now)")
+        self._answered(event, DONE, None, line, answer, client, logging.INFO)
+        return answer.as_dict()
 
     def _check(self, event: Event) -> None:
         try:
@@ -471,7 +504,12 @@ class Operator:
     def _not_taken(self, event: Event, result: str, reason: str, said: str, answer: Answer,
                    client: Client) -> None:
         """Log, record and answer a command that was not (or not surely) taken."""
-        log.warning("command %s from %s: %s", text(event), client, said)
+        self._answered(event, result, reason, said, answer, client, logging.WARNING)
+
+    def _answered(self, event: Event, result: str, reason: str | None, said: str,
+                  answer: Answer, client: Client, level: int) -> None:
+        """Log, record and answer a command with what came of it, in a line."""
+        log.log(level, "command %s from %s: %s", text(event), client, said)
         self.services.events.emit({"event": "command", "command": event.name,
                                    "args": list(event.args), "client": client.as_dict(),
                                    "result": result, "reason": reason})

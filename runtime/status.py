@@ -154,13 +154,14 @@ def config_status(snap: Snapshot, keys: Keys, sha256: str,
 
 def store_reset_line(status: Mapping[str, Any]) -> str | None:
     """``store lost what it held on 2026-12-04 at 11:02:03 (seen by n2: ...)``, what
-    operators had set before it; None if it never did."""
+    operators had set before it, and how to clear the line; None if it never did."""
     reset = status.get("store_reset")
     if not reset:
         return None
     when = time.strftime("%Y-%m-%d at %H:%M:%S", time.localtime(reset["since"]))
     line = f"store lost what it held on {when} (seen by {reset['by']}: {reset['why']})"
-    return line + (f"; {reset['lost']}" if reset.get("lost") else "")
+    line += f"; {reset['lost']}" if reset.get("lost") else ""
+    return f"{line} — crg cleanup --store-reset once dealt with"
 
 
 HEADERS = ("group", "node", "mode", "vip", "held by", "app", "restarts", "switching",

@@ -76,6 +76,17 @@ def test_maintenance_without_a_switch_asks_for_the_switch_alone(
     assert result.err.splitlines()[-1].endswith("the following arguments are required: on|off")
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["cleanup"], "cleanup needs the GROUP whose failure record to clear (or --store-reset)"),
+    (["cleanup", "--store-reset", "web"],
+     "--store-reset clears the store's note, not a group's record: drop 'web'")])
+def test_cleanup_takes_a_group_or_the_store_reset(crg: Callable[..., Run], argv: list[str],
+                                                  message: str) -> None:
+    # said before looking for a runtime: a mistake of usage, whichever runs here
+    result = crg(*argv)
+    assert (result.code, result.out, result.err) == (2, "", f"crg: error: {message}\n")
+
+
 @pytest.mark.parametrize("argv", [["switchover", "web", "n2", "n3"], ["drain", "n1", "n2"],
                                   ["status", "now"], ["cleanup", "web", "n1", "n2"]])
 def test_an_extra_argument_is_the_subcommands_usage_error(crg: Callable[..., Run],

@@ -39,6 +39,7 @@ from runtime_helpers import (
 from crg.cli import main
 from crg.runtime.control import SOCKET, ControlError, request
 from crg.runtime.fingerprint import fingerprint
+from crg.runtime.operator import CLEANUP_STORE_RESET
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -146,11 +147,19 @@ def test_run_operate_and_stop(tmp_path: Path) -> None:
             assert outside.returncode == 5, (op, outside.stderr)
             assert f"{op} report n2: refused: n2 is not a candidate of report" \
                 in outside.stderr and "crg: error" not in outside.stderr
+        # The embedded store lives in this process: it never lost what it held, so
+        # there is no note of it to clear.
+        reset = crg("cleanup", "--store-reset", *where)
+        assert reset.returncode == 5, reset.stderr
+        assert "cleanup --store-reset: refused: nothing to clear" in reset.stderr
         wait_until(lambda: [(e["command"], e["args"], e["result"]) for e in events()
-                            if e["event"] == "command" and e["args"][0] == "report"]
+                            if e["event"] == "command" and (
+                                e["args"][:1] == ["report"]
+                                or e["command"] == CLEANUP_STORE_RESET)]
                    == [("switchover", ["report", "n2"], "refused"),
-                       ("cleanup", ["report", "n2"], "refused")], 10,
-                   "both refusals in the events")
+                       ("cleanup", ["report", "n2"], "refused"),
+                       (CLEANUP_STORE_RESET, [], "refused")], 10,
+                   "the three refusals in the events")
 
         assert crg("crash", "n1", *where).returncode == 0
         wait_until(lambda: modes().get("web") == ("n2", "failover"), 15, "web on n2")

@@ -146,7 +146,8 @@ def test_a_store_that_lost_what_it_held_is_one_line_with_what_was_set() -> None:
                               "lost": "before it, operators had given: crg drain n3"}}
     assert store_reset_line(status) == (
         "store lost what it held on 2026-12-04 at 11:02:03 (seen by n2: its revision went "
-        "back); before it, operators had given: crg drain n3")
+        "back); before it, operators had given: crg drain n3 — crg cleanup --store-reset "
+        "once dealt with")
     assert store_reset_line({}) is None
 
 

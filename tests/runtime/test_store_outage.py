@@ -18,7 +18,7 @@ from crg.dsl import parse
 from crg.runtime.host import HostRuntime
 from crg.runtime.machine import STORE_CUT
 from crg.runtime.node_watch import STORE_RESET
-from crg.runtime.operator import CommandError
+from crg.runtime.operator import CLEANUP_STORE_RESET, CommandError
 from crg.runtime.records import SHUTDOWN_MARK
 from crg.runtime.status import notes, store_reset_line, title
 from crg.runtime.store.base import StoreUnavailable, Txn
@@ -256,7 +256,20 @@ def test_a_store_that_lost_its_data_is_paged_once(tmp_path: Path) -> None:
             for host in hosts.hosts.values():
                 line = store_reset_line(await host.status())
                 assert line is not None and line.endswith(
-                    "before it, operators had given: crg drain n2; crg offline job"), line
+                    "before it, operators had given: crg drain n2; crg offline job — crg "
+                    "cleanup --store-reset once dealt with"), line
+            # Until an operator who has given them again clears it (crg cleanup
+            # --store-reset), on either node; then it is gone from both, and a second
+            # clear is refused: there is nothing left to clear.
+            cleared = await hosts.hosts["n2"].command({"op": CLEANUP_STORE_RESET})
+            assert cleared["result"] == "done", cleared
+            assert cleared["message"].startswith("cleanup --store-reset: cleared the note "
+                                                 "that the store lost what it held on ")
+            for host in hosts.hosts.values():
+                assert store_reset_line(await host.status()) is None
+            again = await hosts.hosts["n1"].command({"op": CLEANUP_STORE_RESET})
+            assert again["result"] == "refused", again
+            assert "nothing to clear" in again["message"], again
         finally:
             await hosts.stop()
 
