@@ -28,6 +28,7 @@ from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.endpoint.metrics import Metrics
 from crg.runtime.endpoint.routes import NodeEndpoint
 from crg.runtime.live import live_state
+from crg.runtime.machine import Machine
 from crg.runtime.observations import Observations, recorded, suspects
 from crg.runtime.operator import (
     OPERATOR_REQUESTS,
@@ -88,6 +89,10 @@ class EmbeddedCluster:
         self._crashing: set[asyncio.Task[None]] = set()
         """Crashes of agents that missed their lease, under way: the event loop keeps only
         a weak reference to a task, so one nobody holds may vanish before it has run."""
+        self._fallen: list[Machine] = []
+        """The machines of crashed agents with alerts still on their way (a crash that
+        could not look for stray processes pages it after the crash): the shutdown lets
+        them finish with the others'."""
         self.started = time.time()
         self.stopping = False
         """Set when :meth:`shutdown` begins: from then on operator commands are refused
@@ -150,6 +155,9 @@ class EmbeddedCluster:
             raise CommandError(f"crash {node}: {node} is down already")
         await agent.halt()
         killed = agent.machine.kill_all()
+        self._fallen = [m for m in self._fallen if m.deliveries]
+        if agent.machine.deliveries:
+            self._fallen.append(agent.machine)
         released = []
         for group in self.config.groups:
             if self.address.holder(group.vip) == node:
@@ -356,7 +364,7 @@ class EmbeddedCluster:
                 await self._reconciler
         # The last alerts, and those under way, go out; every node's at once, so the stop
         # waits DELIVERY_S at most in all, not per node.
-        await asyncio.gather(*(machine.settle() for machine in machines))
+        await asyncio.gather(*(machine.settle() for machine in (*machines, *self._fallen)))
         for lease in self.leases.values():
             with contextlib.suppress(StoreError):
                 await self.store.revoke(lease)

@@ -115,6 +115,21 @@ def test_a_step_that_keeps_failing_pages_the_group_once_per_episode(tmp_path: Pa
     assert sorted(alert_lines(setup.alerts)) == sorted(paged)
 
 
+async def _crash_n1_blind(cluster: EmbeddedCluster, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Once job runs on n1, crash n1 while the process table cannot be read (out of
+    descriptors: made real in test_supervision; here it fails as it does then)."""
+    await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"), 15,
+                     "job up on n1")
+
+    def short_of_descriptors() -> list[object]:
+        raise process.ProcessTableUnreadable(
+            errno.EMFILE, "cannot read the process table: Too many open files", "/proc")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(process, "marked", short_of_descriptors)
+        return await cluster.crash("n1")
+
+
 def test_a_crash_that_cannot_look_for_escaped_processes_pages_the_node_groups(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Out of descriptors at the moment of a crash, the processes that left their group
@@ -124,17 +139,9 @@ def test_a_crash_that_cannot_look_for_escaped_processes_pages_the_node_groups(
     as it does then."""
     setup = two_nodes(tmp_path, SLEEPER)
 
-    def short_of_descriptors() -> list[object]:
-        raise process.ProcessTableUnreadable(
-            errno.EMFILE, "cannot read the process table: Too many open files", "/proc")
-
     async def body() -> None:
         async with running(setup) as cluster:
-            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"), 15,
-                             "job up on n1")
-            with monkeypatch.context() as patch:
-                patch.setattr(process, "marked", short_of_descriptors)
-                said = await cluster.crash("n1")
+            said = await _crash_n1_blind(cluster, monkeypatch)
             assert "1 process group(s) killed" in said
             await eventually(lambda: alert_lines(setup.alerts) != [], 15, "the page")
             kill = [r for r in written(cluster)
@@ -153,6 +160,25 @@ def test_a_crash_that_cannot_look_for_escaped_processes_pages_the_node_groups(
     assert sorted(alert_lines(setup.alerts)) == [
         "alert group=job node=n2", "runtime-alert group= node=n1",
         "runtime-alert group= node=n1"]
+
+
+def test_the_page_of_a_crash_is_not_cut_off_by_a_shutdown_right_after(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crash's own page (processes it could not look for) is sent by the crashed
+    node's machine, which is no agent's any more: a shutdown right after waited only for
+    the running agents' alerts, and cut that one off."""
+    slow = ("alert command \"sh -c 'if [ $CRG_ACTION = kill-strays ]; then sleep 2; fi; "
+            "echo $CRG_EVENT $CRG_ACTION node=$CRG_NODE >> {alerts}'\"")
+    setup = two_nodes(tmp_path, SLEEPER, alert=slow)
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await _crash_n1_blind(cluster, monkeypatch)
+            assert alert_lines(setup.alerts) == []  # still on its way: shut down now
+
+    run(body())
+    assert "runtime-alert kill-strays node=n1" in alert_lines(setup.alerts), \
+        alert_lines(setup.alerts)
 
 
 def test_crg_status_says_which_step_keeps_failing_until_it_works(tmp_path: Path) -> None:
