@@ -1,0 +1,80 @@
+"""An etcd started again on an empty data directory under running ``crg run --node``
+agents (loopback, no root needed): the loss is said once, and by ``crg status`` until an
+operator clears it with ``crg cleanup --store-reset`` (tests/runtime/test_store_outage.py
+has the agents' part on a store of the tests' own)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from etcd_server import EtcdCluster
+from loopback_agents import Agents
+
+pytestmark = pytest.mark.timeout(150)
+
+
+def _crg(agents: Agents, node: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "crg", *args, "--run-dir",
+                           str(agents.run_dir(node))],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def _reset_of(agents: Agents, node: str) -> object:
+    return (agents.status(node) or {}).get("store_reset")
+
+
+def test_a_wiped_etcd_is_said_until_an_operator_clears_it(own_etcd: EtcdCluster,
+                                                          tmp_path: Path) -> None:
+    agents = Agents(own_etcd, tmp_path, f"wipe{os.getpid()}{time.monotonic_ns() % 10**6}")
+    try:
+        config = agents.write("wipe.crg")
+        for node in ("n1", "n2"):
+            agents.start(node, config)
+        for node in ("n1", "n2"):
+            agents.wait_running(node)
+        agents.wait_placed("n1", "job", ("n1", "normal", "up"))
+        offline = _crg(agents, "n1", "offline", "job", "--timeout", "20s")
+        assert offline.returncode == 0, offline.stderr
+        assert _crg(agents, "n1", "cleanup", "--store-reset").returncode == 5  # no loss yet
+
+        member = own_etcd.members[0]
+        own_etcd.kill(member)
+        shutil.rmtree(member.data_dir)
+        own_etcd.start_member(member)
+        own_etcd.wait_healthy()
+
+        deadline = time.monotonic() + 60
+        while not (_reset_of(agents, "n1") and _reset_of(agents, "n2")):
+            assert time.monotonic() < deadline, agents.status("n1")
+            time.sleep(0.2)
+        reset = _reset_of(agents, "n2")
+        assert isinstance(reset, dict)
+        assert reset["lost"] == "before it, operators had given: crg offline job", reset
+        shown = _crg(agents, "n2", "status")
+        assert "store lost what it held on " in shown.stdout, shown.stdout
+        assert "crg cleanup --store-reset once dealt with" in shown.stdout
+        pages = [e for node in ("n1", "n2") for e in agents.events(node)
+                 if e.get("event") == "runtime-alert" and e.get("action") == "store-reset"]
+        assert len(pages) == 1, pages
+
+        cleared = _crg(agents, "n2", "cleanup", "--store-reset")
+        assert cleared.returncode == 0, cleared.stderr
+        assert cleared.stdout.startswith("cleanup --store-reset: cleared the note that the "
+                                         "store lost what it held on "), cleared.stdout
+        assert _reset_of(agents, "n1") is None and _reset_of(agents, "n2") is None
+        assert "store lost" not in _crg(agents, "n1", "status").stdout
+        again = _crg(agents, "n1", "cleanup", "--store-reset")
+        assert again.returncode == 5 and "nothing to clear" in again.stderr, again.stderr
+        said = [(e["command"], e["result"]) for node in ("n1", "n2")
+                for e in agents.events(node) if e.get("event") == "command"
+                and e.get("command") == "cleanup-store-reset"]
+        assert sorted(said) == [("cleanup-store-reset", "done")] + [
+            ("cleanup-store-reset", "refused")] * 2, said
+    finally:
+        agents.stop_all()
