@@ -360,8 +360,9 @@ class Operator:
                           client)
             return answer.as_dict()
         if mark is None:
-            self._refused(event, "nothing to clear: this store has not lost what it held "
-                          "(crg status says so when it has)", answer, client)
+            self._refused(event, "nothing to clear: no loss of what the store held is "
+                          "noted (none was seen, or its note is cleared already)", answer,
+                          client)
             return answer.as_dict()
         since = mark.get("since")
         when = f" on {iso_time(since)}" if isinstance(since, int | float) else ""
