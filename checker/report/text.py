@@ -35,8 +35,15 @@ def print_check(out: Printer, path: str, config: Config, report: Report,
         states = f"{explicit.states:,} state{'' if explicit.states == 1 else 's'}"
         reduced = sum(1 for c in explicit.components if c.reduced)
         how = f", {reduced} with partial-order reduction" if reduced else ""
-        out.print(f"{path}: {states} explored in "
-                  f"{_seconds(explicit.seconds)} ({count(parts, 'component')}{how})")
+        if explicit.states == 0 and parts and all(c.limit == "auto"
+                                                  for c in explicit.components):
+            # "0 states explored" read as if nothing had been checked
+            each = "each " if parts > 1 else ""
+            out.print(f"{path}: {count(parts, 'component')}, {each}handed to the symbolic "
+                      "engine")
+        else:
+            out.print(f"{path}: {states} explored in "
+                      f"{_seconds(explicit.seconds)} ({count(parts, 'component')}{how})")
         for c in explicit.components:
             if c.limit == "auto":
                 size = (f"more than {c.states:,} states" if c.states

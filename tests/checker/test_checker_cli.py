@@ -71,6 +71,26 @@ def test_safe_config_exits_0_with_a_table(crg: Callable[..., Run], safe: str) ->
     assert result.out.endswith(f"{safe}: ok (2 nodes, 1 group)\n")
 
 
+def test_a_check_handed_whole_to_z3_does_not_open_with_0_states_explored(
+        crg: Callable[..., Run], tmp_path: Path) -> None:
+    """A component predicted too large before any search: the first line said "0 states
+    explored in 0.32s", which read as if nothing had been checked."""
+    path = tmp_path / "shop.crg"
+    path.write_text(
+        "cluster shop {\n  nodes n1 n2 n3\n}\n"
+        "group web {\n  vip 10.0.0.1/24\n  app { start \"/bin/web\" }\n"
+        "  monitor process\n  preferred n1\n  possible n2, n3\n}\n"
+        "group db {\n  vip 10.0.0.2/24\n  kind instance\n  failback auto\n"
+        "  app { start \"/bin/db\" }\n  monitor process\n  preferred n2\n"
+        "  possible n3\n  avoid web\n}\n")
+    result = crg("check", str(path))
+    assert result.code == 0, result.out
+    first, second = result.out.splitlines()[:2]
+    assert first == f"{path}: 1 component, handed to the symbolic engine"
+    assert second.startswith("  web, db: more than ") and second.endswith(
+        " states predicted from its groups alone; handed to the symbolic engine")
+
+
 def test_an_out_that_is_a_file_is_named_as_not_a_directory(crg: Callable[..., Run],
                                                             tmp_path: Path) -> None:
     taken = tmp_path / "traces"
