@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from crg.checker import stages
 from crg.checker.budget import Budget
 from crg.checker.components import components
 from crg.checker.options import EXPLICIT_MAX_STATES, RANKING_S, Engine, Options
@@ -58,7 +59,8 @@ def check(config: Config, options: Options | None = None) -> Report:
     parts = (components(topology) if opts.compose
              else [tuple(range(len(topology.groups)))] if topology.groups else [])
     try:
-        report = _run(topology, parts, opts)
+        with stages.listening(opts.stage):
+            report = _run(topology, parts, opts)
     except MemoryError:
         report = _out_of_memory(opts)
     report.seconds = time.perf_counter() - started

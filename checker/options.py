@@ -15,6 +15,8 @@ from crg.dsl import Fault
 
 Progress = Callable[[int, int, float], None]
 """``progress(states, layer, seconds)``, called every few thousand states of a search."""
+Stage = Callable[[str], None]
+"""``stage(what)``: what the check does now, in words (:mod:`crg.checker.stages`)."""
 
 EXPLICIT_MAX_STATES = 50_000
 """Largest component (distinct states, symmetry-reduced) whose liveness, and any property
@@ -108,6 +110,8 @@ class Options:
     """Symbolic engine: also answer the configuration facts (coverage, placement, last
     node)."""
     progress: Progress | None = field(default=None, compare=False)
+    stage: Stage | None = field(default=None, compare=False)
+    """Told what the check is doing as each stage begins (:mod:`crg.checker.stages`)."""
 
     @property
     def workers(self) -> int:

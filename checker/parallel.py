@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from crg.checker import stages
+
 T = TypeVar("T")
 
 
@@ -90,6 +92,7 @@ def _worker_signals() -> None:
     each printed a traceback of its own before (``Process ForkProcess-1: Traceback``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    stages.silence()
 
 
 def _end_workers(pool: ProcessPoolExecutor) -> None:

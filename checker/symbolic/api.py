@@ -23,12 +23,14 @@ counterexamples and what each component found.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import z3
 
+from crg.checker import stages
 from crg.checker.components import Signature, components, signature
 from crg.checker.explicit.liveness import loop_group
 from crg.checker.options import EXPLICIT_MAX_STATES, RANKING_S, SYMBOLIC_GROUPS
@@ -167,7 +169,14 @@ def prove_parts(topology: Topology, parts: list[tuple[int, ...]],
             continue
         firsts[sig.key] = len(tasks)
         tasks.append((part, topology.restrict(part), opts))
-    proved = run_tasks(_prove_part, tasks, opts.jobs)
+    decided = itertools.count(1)
+
+    def one_more(index: int, part: _Part) -> None:
+        if len(tasks) > 1:  # the workers say nothing of their own (crg.checker.stages)
+            stages.say(f"{next(decided)} of {len(tasks)} components decided by the symbolic "
+                       "engine")
+
+    proved = run_tasks(_prove_part, tasks, opts.jobs, done=one_more)
     proved_parts: list[_Part] = []
     for part, sig in zip(parts, sigs, strict=True):
         index = firsts[sig.key] if opts.symmetry else None

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from crg.checker import stages
 from crg.checker.options import RANKING_S
 from crg.checker.result import Verdict
 from crg.checker.symbolic import bmc, lasso
@@ -98,6 +99,8 @@ class ComponentOutcome:
 
 def prove_component(topology: Topology, settings: Settings) -> ComponentOutcome:
     started = time.perf_counter()
+    name = stages.label([g.name for g in topology.groups])
+    stages.say(f"{name}: invariants, by induction (z3)")
     enc = Encoding(topology)
     prover = Prover(enc, settings.timeout_ms)
     prover.strengthen()
@@ -114,6 +117,7 @@ def prove_component(topology: Topology, settings: Settings) -> ComponentOutcome:
     open_targets = [t for t, f in findings.items() if not f.proved]
     deadline = time.perf_counter() + settings.budget_s
     if open_targets:
+        stages.say(f"{name}: {len(open_targets)} left open: bounded search (z3)")
         _decide_open(enc, topology, prover, open_targets, findings, settings, outcome,
                      deadline)
     if not settings.keep_going and any(r.verdict == VIOLATED
@@ -140,7 +144,10 @@ def _strengthening(enc: Encoding, prover: Prover) -> Callable[[SymState], Bool]:
 def _find_livelock(enc: Encoding, topology: Topology, prover: Prover, settings: Settings,
                    outcome: ComponentOutcome, deadline: float) -> None:
     gap = ""
+    name = stages.label([g.name for g in topology.groups])
     if settings.ranking:
+        stages.say(f"{name}: liveness: ranking function (z3, {settings.ranking_s:.0f} s "
+                   "at most)")
         queries = prover.stats.queries
         attempt = rank(enc, prover, settings.ranking_s)
         outcome.queries += prover.stats.queries - queries
@@ -151,6 +158,7 @@ def _find_livelock(enc: Encoding, topology: Topology, prover: Prover, settings: 
             outcome.ranking = ranking.levels
             return
     deadline = max(deadline, time.perf_counter() + min(LASSO_MIN_S, settings.budget_s))
+    stages.say(f"{name}: liveness: a livelock within {_steps(settings.lasso_depth)}? (z3)")
     found = lasso.search(enc, settings.lasso_depth, settings.timeout_ms, deadline,
                          _strengthening(enc, prover))
     outcome.queries += found.queries

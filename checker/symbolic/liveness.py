@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crg.checker import stages
 from crg.checker.explicit.explore import Search
 from crg.checker.explicit.symmetry import canonicaliser
 from crg.checker.explicit.trace import violation
@@ -44,6 +45,8 @@ def decide_explicitly(topology: Topology, z3_result: TargetResult | None,
     lasso: the explicit engine's if the component has at most ``max_states`` states,
     else ``unknown``. ``z3_result`` says how far the lasso search went."""
     bound = z3_result.reason if z3_result is not None else "no lasso search"
+    stages.say(f"{stages.label([g.name for g in topology.groups])}: liveness, by search "
+               f"({max_states:,} states at most)")
     model = Model(topology)
     canon, _ = canonicaliser(model, True)
     # keep_going: a safety violation must not stop the search before liveness is decided

@@ -52,6 +52,7 @@ from math import prod
 import networkx as nx
 import z3
 
+from crg.checker import stages
 from crg.checker.symbolic.algebra import occurring
 from crg.checker.symbolic.encoding import Encoding, SymState
 from crg.checker.symbolic.induction import Prover
@@ -195,7 +196,9 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
     if moves != _DEEPER:
         return moves
     most = 0
-    for status in _node_statuses(frames, deadline):
+    statuses = _node_statuses(frames, deadline)
+    for i, status in enumerate(statuses):
+        frames.where = f", node status {i + 1}/{len(statuses)}" if len(statuses) > 1 else ""
         moves = _longest_under(frames, status, combinations, deadline, start=SHALLOW)
         if isinstance(moves, str):
             return moves
@@ -260,6 +263,7 @@ def _longest_under(frames: _Frames, status: z3.BoolRef, combinations: int,
     while True:
         if time.perf_counter() > deadline:
             return f"{NOT_BOUNDED_IN_TIME} (unrolling {depth} changes)"
+        stages.say(f"{frames.name}: liveness: {depth} owner changes{frames.where}? (z3)")
         # A fresh solver each time: z3's incremental core skips the bit-vector
         # preprocessing that makes these queries several times faster. It may take all
         # the time left: a deep unrolling is what --liveness-time is raised for.
@@ -292,6 +296,10 @@ class _Frames:
         self._args = (enc, prover, invariant, changing, fixed, chosen)
         self._built: list[list[z3.BoolRef]] = []
         self.first = enc.fresh_state("moves0")
+        self.name = stages.label([g.name for g in enc.groups])
+        """The component, in progress lines."""
+        self.where = ""
+        """Which node status is unrolled, in progress lines (empty: all of them)."""
 
     def frame(self, k: int) -> list[z3.BoolRef]:
         while len(self._built) <= k:

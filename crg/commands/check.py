@@ -29,6 +29,7 @@ from crg.checker.options import (
     Engine,
     Options,
     Progress,
+    Stage,
 )
 from crg.commands import add_command, add_format, negative_values_are_values
 from crg.commands._client import duration, seconds
@@ -317,8 +318,8 @@ def check_file(path: str, args: argparse.Namespace, out: Output | None = None) -
             # too-few-nodes foretells its verdict, and came only after it.
             out.diagnostics(report.config.source, report.config.warnings, with_summary=False)
             report.warned = True
-        with _progress(out, path, args) as progress:
-            report.verdict = verify(report, args, progress)
+        with _progress(out, path, args) as watch:
+            report.verdict = verify(report, args, watch)
     return report
 
 
@@ -327,7 +328,16 @@ def validate(path: str) -> Config:
     return files.load(path)
 
 
-def options(args: argparse.Namespace, progress: Progress | None = None) -> Options:
+@dataclass(frozen=True)
+class Watch:
+    """What shows a check's progress: the explicit search's figures, and the stage the
+    check is in (z3's work reports nothing else)."""
+
+    progress: Progress
+    stage: Stage
+
+
+def options(args: argparse.Namespace, watch: Watch | None = None) -> Options:
     """The checker's options from the command line."""
     return Options(
         engine=Engine(getattr(args, "engine", Engine.AUTO.value)),
@@ -340,11 +350,12 @@ def options(args: argparse.Namespace, progress: Progress | None = None) -> Optio
         auto_states=getattr(args, "auto_states", None) or AUTO_STATES,
         liveness_states=getattr(args, "liveness_states", None),
         liveness_time=getattr(args, "liveness_time", None),
-        jobs=getattr(args, "jobs", None), progress=progress)
+        jobs=getattr(args, "jobs", None),
+        progress=watch.progress if watch is not None else None,
+        stage=watch.stage if watch is not None else None)
 
 
-def verify(report: Report, args: argparse.Namespace,
-           progress: Progress | None = None) -> ExitCode:
+def verify(report: Report, args: argparse.Namespace, watch: Watch | None = None) -> ExitCode:
     """Check the valid configuration ``report.config``; the checker's report goes to
     ``report.result``, the traces under ``--out``."""
     from crg.checker.api import CheckError, check
@@ -353,7 +364,7 @@ def verify(report: Report, args: argparse.Namespace,
     config = report.config
     assert config is not None
     try:
-        result = check(config, options(args, progress))
+        result = check(config, options(args, watch))
     except CheckError as exc:
         report.error = str(exc)
         return ExitCode.BAD_INPUT
@@ -408,7 +419,7 @@ def explain(report: Report, args: argparse.Namespace) -> ExitCode:
 
 @contextlib.contextmanager
 def _progress(out: Output | None, path: str, args: argparse.Namespace
-              ) -> Iterator[Progress | None]:
+              ) -> Iterator[Watch | None]:
     """A live line on a terminal's stderr while a long search runs; elsewhere (a CI log, a
     pipe) a plain line every PLAIN_PROGRESS_S, so that a search of many minutes does not
     look hung (it printed nothing at all until its verdict)."""
@@ -421,7 +432,7 @@ def _progress(out: Output | None, path: str, args: argparse.Namespace
                                 daemon=True)
         beat.start()
         try:
-            yield plain.update
+            yield Watch(plain.update, plain.stage)
         finally:
             plain.done.set()
             beat.join(timeout=1.0)
@@ -430,7 +441,8 @@ def _progress(out: Output | None, path: str, args: argparse.Namespace
     from rich.progress import Progress as Bar
     from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Bar(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+    # The time first: a stage's words may be cut at the terminal's edge, the time never.
+    with Bar(SpinnerColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
              console=Console(file=out.stderr), transient=True) as bar:
         task = bar.add_task(f"checking {path}", total=None)
 
@@ -439,7 +451,10 @@ def _progress(out: Output | None, path: str, args: argparse.Namespace
             bar.update(task, description=f"checking {path}: {states:,} states, "
                                          f"{count(layer, 'event')} deep, {rate:,.0f} states/s")
 
-        yield update
+        def stage(what: str) -> None:
+            bar.update(task, description=f"checking {path}: {what}")
+
+        yield Watch(update, stage)
 
 
 PLAIN_PROGRESS_S = 30.0
@@ -457,18 +472,26 @@ class PlainProgress:
         self.said = self.began
         self.lock = threading.Lock()
         self.done = threading.Event()
+        self.doing = ""
+        """The stage the check is in (:meth:`stage`)."""
 
     def update(self, states: int, layer: int, seconds: float) -> None:
         rate = states / seconds if seconds > 0 else 0.0
         self._say(f"{states:,} states, {count(layer, 'event')} deep, {rate:,.0f} states/s, "
                   f"{seconds:.0f} s")
 
+    def stage(self, what: str) -> None:
+        """Said with the next heartbeat: z3's stages come too fast and too many to print
+        each (an unrolling asks a query per depth)."""
+        self.doing = what
+
     def heartbeat(self) -> None:
         while not self.done.wait(max(0.05, min(1.0, PLAIN_PROGRESS_S))):
             # On its own thread, a standard error that went away (a closed pipe) would end
             # in a thread's traceback: the check's own output says so, in the main thread.
             with contextlib.suppress(OSError):
-                self._say(f"still checking, {time.monotonic() - self.began:.0f} s")
+                doing = f": {self.doing}" if self.doing else ""
+                self._say(f"still checking, {time.monotonic() - self.began:.0f} s{doing}")
 
     def _say(self, what: str) -> None:
         with self.lock:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -727,6 +728,9 @@ def test_a_proof_off_a_terminal_says_it_still_runs(crg: Callable[..., Run],
     beats = [line for line in result.err.splitlines()
              if line.startswith(f"crg check {path}: still checking, ")]
     assert beats, result.err
+    # with what it is doing (crg.checker.stages): z3 proving one component or another
+    assert any(re.fullmatch(r".*: still checking, \d+ s: \w+(\+\w+)*: .+", line)
+               for line in beats), beats
     # and nothing more once the check is over (the heartbeat ended with it)
     assert not crg("fmt", "--check", path).err
 

@@ -113,9 +113,20 @@ def test_the_explicit_engine_says_the_same_on_one_process_or_two(name: str) -> N
 
 def test_the_symbolic_engine_says_the_same_on_one_process_or_two() -> None:
     config = files.load(str(EXAMPLES / "broken" / "no-standby.crg"))
-    serial = check(config, Options(engine=Engine.SYMBOLIC, jobs=1, symmetry=False))
-    parallel = check(config, Options(engine=Engine.SYMBOLIC, jobs=2, symmetry=False))
+    said: dict[int, list[str]] = {1: [], 2: []}
+    serial = check(config, Options(engine=Engine.SYMBOLIC, jobs=1, symmetry=False,
+                                   stage=said[1].append))
+    parallel = check(config, Options(engine=Engine.SYMBOLIC, jobs=2, symmetry=False,
+                                     stage=said[2].append))
     assert _facts(serial) == _facts(parallel)
+    # What each stage is, as it begins (crg check's progress line): here, every stage of
+    # every component; on two processes the workers say nothing (their parent's terminal
+    # is not theirs) and the parent says the components as they come back.
+    groups = [g.name for g in config.groups]
+    assert [f"{g}: invariants, by induction (z3)" for g in groups] == [
+        line for line in said[1] if line.endswith(": invariants, by induction (z3)")]
+    assert said[2] == [f"{k} of {len(groups)} components decided by the symbolic engine"
+                       for k in range(1, len(groups) + 1)]
 
 
 def test_the_report_reads_the_same(crg: Callable[..., Run]) -> None:
