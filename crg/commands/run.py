@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from crg import files
 from crg.commands import add_command, negative_values_are_values
+from crg.config_trust import others_can_change
 from crg.dsl.builder import duration_ms
 from crg.dsl.model import Config
 from crg.errors import ExitCode
@@ -22,7 +23,7 @@ from crg.output import Output
 from crg.runtime import launch, rundir
 from crg.runtime.address.privileges import privilege_problem
 from crg.runtime.endpoint.server import HttpAddressError, parse_address
-from crg.runtime.linefile import open_output
+from crg.runtime.linefile import open_output, user_name
 from crg.runtime.logs import FORMATS
 from crg.runtime.operator import CommandError
 from crg.runtime.records import RecordError
@@ -112,6 +113,10 @@ def register(subparsers: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     out = Output()
     config = files.load(args.file)
+    if args.file != files.STDIN and (why := others_can_change(args.file)) is not None:
+        out.error(f"{args.file}: crg run takes no configuration another user could change "
+                  f"(its commands would run as {user_name(os.geteuid())}): {why}")
+        return ExitCode.BAD_INPUT
     out.diagnostics(config.source, config.warnings, with_summary=False)
     # Every process crg starts (applications, hooks, alert commands, the fencing watchdog)
     # inherits its environment: the store's password leaves it before any is started, so

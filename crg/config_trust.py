@@ -1,0 +1,67 @@
+"""Whether another local user could change the configuration ``crg run`` is given.
+
+Its commands — applications, hooks, alert commands — run as the runtime's user, root as
+often as not: a file, or a directory on its path, that someone else may write is someone
+else's commands. ``crg run`` refuses it (exit 2) as sshd's StrictModes refuses a key file,
+with two allowances sshd lacks, so that the quick start works where users' files are
+group-writable by default (umask 002): a sticky directory (``/tmp``: there only a file's
+owner may replace it), and a group with no member but the user (a user-private group).
+Root's files are trusted: root can change anything anyway.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import stat
+from pathlib import Path
+
+from crg.runtime.linefile import user_name
+
+
+def others_can_change(path: str) -> str | None:
+    """Why another user could change the file at ``path`` (its own owner and modes, then
+    every directory above it, links resolved), with what to do about it; None if nobody
+    but the user (or root) can. A path that cannot be read is not judged here: reading
+    it says what is wrong."""
+    me = os.geteuid()
+    real = Path(os.path.realpath(path))
+    for where in (real, *real.parents):
+        try:
+            info = os.stat(where)
+        except OSError:
+            return None
+        mode, sticky_dir = info.st_mode, stat.S_ISDIR(info.st_mode) and bool(
+            info.st_mode & stat.S_ISVTX)
+        shown = f"{where} (mode {stat.S_IMODE(mode):04o}"
+        if info.st_uid not in (me, 0):
+            return (f"{shown}, owner {user_name(info.st_uid)}) belongs to another user; "
+                    f"make it yours (chown {user_name(me)} {where}) or keep the "
+                    "configuration where only you can write")
+        if mode & stat.S_IWOTH and not sticky_dir:
+            return f"{shown}) is writable by every user; chmod o-w {where}"
+        if mode & stat.S_IWGRP and not sticky_dir:
+            others = group_members(info.st_gid) - {user_name(me), "root"}
+            if others:
+                group = _group_name(info.st_gid)
+                return (f"{shown}, group {group}) is writable by the group {group}, whose "
+                        f"members include {', '.join(sorted(others))}; chmod g-w {where}")
+    return None
+
+
+def group_members(gid: int) -> set[str]:
+    """Every user in group ``gid``: those it lists, and those whose own group it is."""
+    try:
+        members = set(grp.getgrgid(gid).gr_mem)
+    except KeyError:
+        members = set()
+    members.update(p.pw_name for p in pwd.getpwall() if p.pw_gid == gid)
+    return members
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return f"gid {gid}"
