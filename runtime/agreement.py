@@ -8,7 +8,10 @@ node registers (:func:`register`), which also compares the ``config`` key: two a
 with different configurations starting at the same moment cannot both get in.
 
 * An agent whose configuration differs from the one a live node runs refuses to start
-  (:class:`ConfigConflict`: exit 2, both fingerprints and the first difference named).
+  (:class:`ConfigConflict`: exit 2, both fingerprints and the first difference named) —
+  unless the two differ only in what hosts may run otherwise for a while
+  (:data:`crg.runtime.fingerprint.ROLLING`: applications, monitors, alerts, hooks): a
+  rolling change, one host after another, which each node's ``core`` fingerprint tells.
 * With no live node (the whole cluster was stopped), the first agent to register sets
   the cluster's configuration: that is how a configuration is changed.
 * A running agent that sees a live node with another fingerprint (one that registered
@@ -24,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from crg.runtime.fingerprint import dumps, first_difference, short
+from crg.runtime.fingerprint import core_digest, dumps, first_difference, short
 from crg.runtime.records import Keys
 from crg.runtime.store.base import Lease, Put, Snapshot, Store, Txn
 
@@ -39,27 +42,38 @@ class ConfigConflict(Exception):
     """This configuration differs from the one the running cluster uses."""
 
 
-def node_record(sha256: str) -> str:
-    """The value of a node's liveness key."""
-    return dumps({"config": sha256})
+def node_record(sha256: str, form: dict[str, Any]) -> str:
+    """The value of a node's liveness key: the fingerprint of the configuration it runs
+    (canonical form ``form``), and of its core."""
+    return dumps({"config": sha256, "core": core_digest(form)})
 
 
-def node_config(value: str) -> str | None:
-    """The fingerprint a liveness key carries (None: written by a crg that did not
-    publish one)."""
+def node_config(value: str, field: str = "config") -> str | None:
+    """The fingerprint a liveness key carries (``field`` "core": of its core); None:
+    written by a crg that did not publish one."""
     try:
         data = json.loads(value)
     except ValueError:
         return None
-    sha = data.get("config") if isinstance(data, dict) else None
+    sha = data.get(field) if isinstance(data, dict) else None
     return sha if isinstance(sha, str) else None
 
 
-def live_configs(snap: Snapshot, keys: Keys) -> dict[str, str | None]:
-    """Live node -> the fingerprint of the configuration it runs."""
+def live_configs(snap: Snapshot, keys: Keys, field: str = "config") -> dict[str, str | None]:
+    """Live node -> the fingerprint of the configuration it runs (``field`` "core": of
+    its core)."""
     prefix = keys.node("")
-    return {key.removeprefix(prefix): node_config(entry.value)
+    return {key.removeprefix(prefix): node_config(entry.value, field)
             for key, entry in sorted(snap.under(prefix).items())}
+
+
+def rolling(snap: Snapshot, keys: Keys, node: str, sha256: str,
+            form: dict[str, Any]) -> dict[str, str]:
+    """The live nodes but ``node`` that run another configuration with the same core (a
+    rolling change under way): node -> its fingerprint."""
+    cores, mine = live_configs(snap, keys, "core"), core_digest(form)
+    return {n: c for n, c in live_configs(snap, keys).items()
+            if n != node and c is not None and c != sha256 and cores.get(n) == mine}
 
 
 def running_config(snap: Snapshot, keys: Keys) -> tuple[str, dict[str, Any]] | None:
@@ -79,7 +93,9 @@ def conflict(snap: Snapshot, keys: Keys, node: str, sha256: str,
     """Why ``node`` with this configuration may not join the live nodes of ``snap``
     (None: it may). Its own key is not counted."""
     others = {n: c for n, c in live_configs(snap, keys).items() if n != node}
-    differing = {n: c for n, c in others.items() if c is not None and c != sha256}
+    along = rolling(snap, keys, node, sha256, form)
+    differing = {n: c for n, c in others.items()
+                 if c is not None and c != sha256 and n not in along}
     if not differing:
         return None
     theirs = sorted(set(differing.values()))[0]
@@ -93,7 +109,8 @@ def conflict(snap: Snapshot, keys: Keys, node: str, sha256: str,
             f"running cluster uses (sha256 {short(theirs)}, run by {', '.join(nodes)}); "
             f"first difference: {detail}. Every host must run the same configuration: "
             "give this one the file the others run, or stop every agent and start them "
-            "all with the new one")
+            "all with the new one (a change of applications, monitors, alerts or hooks "
+            "only may be rolled out one host at a time)")
 
 
 @dataclass(frozen=True)
@@ -120,7 +137,12 @@ async def register(store: Store, keys: Keys, node: str, lease: Lease, sha256: st
         if why is not None:
             raise ConfigConflict(why)
         running = running_config(snap, keys)
-        if running is not None and running[0] != sha256:
+        if along := rolling(snap, keys, node, sha256, form):
+            log.info("%s: joins a rolling change of the configuration: it runs sha256 %s, "
+                     "%s another (the same but for applications, monitors, alerts or "
+                     "hooks)", node, short(sha256), ", ".join(
+                         f"{n} {short(c)}" for n, c in sorted(along.items())))
+        elif running is not None and running[0] != sha256:
             log.warning("%s: no live node runs the cluster's configuration (sha256 %s) any "
                         "more: it becomes this one (sha256 %s)", node, short(running[0]),
                         short(sha256))
@@ -128,7 +150,7 @@ async def register(store: Store, keys: Keys, node: str, lease: Lease, sha256: st
         extra = effects(snap) if effects is not None else Txn({}, (), ())
         txn = Txn({**extra.compare, keys.node(node): 0,
                    keys.config(): config_entry.mod_revision if config_entry else 0},
-                  (*extra.puts, Put(keys.node(node), node_record(sha256), lease),
+                  (*extra.puts, Put(keys.node(node), node_record(sha256, form), lease),
                    Put(keys.config(), record)), extra.deletes)
         revision = await store.commit(txn)
         if revision:
@@ -150,12 +172,24 @@ class ConfigWatch:
         self.over = over
         self._seen: tuple[tuple[str, str | None], ...] | None = None
         self.problem: str | None = None
+        self._along: dict[str, str] = {}
 
     def check(self, snap: Snapshot) -> None:
         seen = tuple(live_configs(snap, self.keys).items())
         if seen == self._seen:
             return
         self._seen = seen
+        along = rolling(snap, self.keys, self.node, self.sha256, self.form)
+        if along != self._along:
+            # Nothing to page: hosts may run these otherwise for a while (the operator
+            # is changing them one host after another); said in the log and crg status.
+            log.info("%s: %s", self.node, "every live node runs this configuration's core "
+                     "and the rest alike again" if not along else "a rolling change of the "
+                     "configuration: " + ", ".join(f"{n} runs sha256 {short(c)}"
+                                                   for n, c in sorted(along.items()))
+                     + f", this node {short(self.sha256)} (the same but for applications, "
+                     "monitors, alerts or hooks)")
+            self._along = along
         problem = conflict(snap, self.keys, self.node, self.sha256, self.form)
         if problem is not None and problem != self.problem:
             self.alert(problem)

@@ -213,7 +213,7 @@ class EmbeddedCluster:
                     after = self.model.apply(self.recorder.state, action)
                     lease = await self.store.grant(self.services.ttl_ms)
                     revision = await register(self.store, self.model, keys, node,
-                                              node_record(self.config_sha256), lease,
+                                              node_record(*self.services.fingerprint), lease,
                                               self.services.ttl_ms)
                     if revision:
                         self.recorder.committed(action, "runtime", self.recorder.state, after,

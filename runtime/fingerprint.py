@@ -9,6 +9,9 @@ do not count; any difference in what the runtime or the checker would do does.
 
 :func:`first_difference` names where two canonical forms part, for an operator:
 ``group web: monitors[0].interval_ms is 250 here, 500 in the running cluster``.
+
+:func:`core_digest` leaves out what hosts may run otherwise for a while (:data:`ROLLING`):
+a configuration that differs from the cluster's in those only may join it.
 """
 
 from __future__ import annotations
@@ -51,6 +54,26 @@ def fingerprint(config: Config) -> tuple[str, dict[str, Any]]:
     """(sha256, canonical form) of ``config``."""
     form = canonical(config)
     return digest(form), form
+
+
+ROLLING = ("app", "monitors", "alerts", "hooks")
+"""What a group's configuration may have otherwise on some hosts than on others for a
+while — a rolling change, one host after another: how its application is started and
+stopped, how it is watched, where its alerts and events go. The spec reads none of
+them (``crg check`` proves the same of both), and a host runs them for its own
+groups only. Everything else — nodes, addresses, candidates, timing, budgets, links
+between groups — all hosts must agree on at every moment."""
+
+
+def core(form: dict[str, Any]) -> dict[str, Any]:
+    """The canonical form without the :data:`ROLLING` fields of its groups."""
+    return {**form, "groups": [{k: v for k, v in g.items() if k not in ROLLING}
+                               for g in form.get("groups", [])]}
+
+
+def core_digest(form: dict[str, Any]) -> str:
+    """The SHA-256 of :func:`core`: equal for configurations a rolling change may mix."""
+    return digest(core(form))
 
 
 def short(sha: str) -> str:

@@ -241,7 +241,7 @@ class LeaseKeeper:
         # The configuration is not compared here: this agent runs already, and its
         # ConfigWatch raises a runtime alert if the others run another one now.
         if not await register(store, self.s.model, self.s.keys, self.name,
-                              node_record(self.s.fingerprint[0]), lease, self.s.ttl_ms):
+                              node_record(*self.s.fingerprint), lease, self.s.ttl_ms):
             log.error("%s: cannot register again: %s is held by another lease (another "
                       "agent for %s?)", self.name, key, self.name)
             with contextlib.suppress(StoreError):

@@ -143,7 +143,8 @@ def config_status(snap: Snapshot, keys: Keys, sha256: str,
     configuration this runtime runs, the one each live node published (they differ only
     when something went wrong: README, "One configuration"), and the HTTP endpoints."""
     out: dict[str, Any] = {"config_sha256": sha256,
-                           "node_configs": live_configs(snap, keys)}
+                           "node_configs": live_configs(snap, keys),
+                           "node_cores": live_configs(snap, keys, "core")}
     if http:
         out["http"] = dict(http)
     reset = reset_mark(snap, keys)
@@ -362,15 +363,24 @@ def sink_lines(status: Mapping[str, Any]) -> list[str]:
 
 def config_line(status: Mapping[str, Any]) -> str | None:
     """``config 71e07cd97595`` (the fingerprint, short), naming any live node that runs
-    another configuration; None for a runtime that does not say."""
+    another configuration — another revision of the same core while a rolling change is
+    under way, or one that conflicts; None for a runtime that does not say."""
     sha = status.get("config_sha256")
     if not sha:
         return None
     line = f"config {short(sha)}"
     others = {n: c for n, c in (status.get("node_configs") or {}).items() if c != sha}
-    if others:
+    cores = status.get("node_cores") or {}
+    mine = cores.get(status.get("node")) if status.get("node") else None
+    along = {n: c for n, c in others.items()
+             if isinstance(c, str) and mine is not None and cores.get(n) == mine}
+    if along:
+        line += "; rolling change: " + ", ".join(
+            f"{n} runs {short(c)}" for n, c in sorted(along.items()))
+    if others.keys() - along.keys():
         line += "; DIFFERENT on " + ", ".join(
-            f"{n} ({short(c) if c else 'not published'})" for n, c in sorted(others.items()))
+            f"{n} ({short(c) if c else 'not published'})" for n, c in sorted(others.items())
+            if n not in along)
     http = status.get("http")
     if http:
         line += "; http " + ", ".join(f"{n} {a or '-'}" for n, a in http.items())
