@@ -144,9 +144,9 @@ def explore(topology: Topology, parts: list[tuple[int, ...]], options: Options,
             options.progress(explored[0], result.stats.layers,
                              time.perf_counter() - started)
 
-    # The workers get the options without the progress callback: a closure over the
+    # The workers get the options without the progress callbacks: a closure over the
     # terminal (or stderr) cannot be pickled, and only this process reports progress.
-    sent = replace(options, progress=None)
+    sent = replace(options, progress=None, stage=None)
     searched = run_tasks(search_part,
                          [(topology, part, sent, budget, cap,
                            offset if progress is not None else None, predicted)

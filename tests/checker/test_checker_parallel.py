@@ -129,6 +129,24 @@ def test_the_symbolic_engine_says_the_same_on_one_process_or_two() -> None:
                        for k in range(1, len(groups) + 1)]
 
 
+@pytest.mark.parametrize("engine", [Engine.EXPLICIT, Engine.AUTO, Engine.SYMBOLIC])
+def test_the_progress_callbacks_stay_in_this_process(engine: Engine) -> None:
+    # crg check's callbacks write to its terminal: local functions, which no worker can
+    # be sent (a check on two processes stopped with "cannot pickle 'CaptureIO' object")
+    seen: list[str] = []
+
+    def stage(what: str) -> None:
+        seen.append(what)
+
+    def progress(states: int, layer: int, seconds: float) -> None:
+        seen.append(f"{states} states")
+
+    config = files.load(str(EXAMPLES / "web-tier.crg"))
+    report = check(config, Options(engine=engine, jobs=2, progress=progress, stage=stage))
+    assert report.results
+    assert all(r.verdict.value == "holds" for r in report.results.values())
+
+
 def test_the_report_reads_the_same(crg: Callable[..., Run]) -> None:
     def untimed(text: str) -> str:
         return re.sub(r"\d+\.\d+s", "T", text)
