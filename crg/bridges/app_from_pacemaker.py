@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from crg.bridges.app_to_pacemaker import ENV, NODE_NAME, OCF_ROOT, SHELL, STOP_MARGIN_MS
 from crg.bridges.crg_writer import braced, literal
 from crg.bridges.import_secrets import pair_text
+from crg.bridges.pacemaker_boolean import boolean
 from crg.bridges.pacemaker_time import duration_ms, duration_text
 from crg.dsl.format import quote
 
@@ -104,7 +105,7 @@ def app_from_primitive(primitive: ET.Element, note: Note,
                 note(op, f"a monitor for role {op.get('role')} has no counterpart; not "
                          "imported")
                 continue
-            if op.get("enabled", "true").lower() in ("false", "no", "0", "off"):
+            if boolean(op.get("enabled", "true")) is False:
                 note(op, "a disabled monitor (enabled=false): Pacemaker does not run it; "
                          "not imported")
                 continue

@@ -27,6 +27,7 @@ from crg.bridges.app_from_pacemaker import (
 from crg.bridges.crg_writer import Draft, DraftGroup, Statement, crg_name, literal
 from crg.bridges.import_notes import Notes, said_with_errors
 from crg.bridges.import_secrets import pair_text
+from crg.bridges.pacemaker_boolean import boolean
 from crg.bridges.pacemaker_model import INFINITY
 from crg.bridges.pacemaker_time import DurationError, duration_ms, duration_text
 from crg.bridges.xml_source import XmlDocument
@@ -100,7 +101,7 @@ def _read_cib(doc: XmlDocument, notes: Notes) -> Draft:
         _unread_settings(doc, configuration.find(section), read, notes, draft)
     groups = _groups(doc, configuration, notes, draft, _op_timeout(doc, configuration))
     _constraints(doc, configuration, groups, notes, draft)
-    symmetric = properties.get("symmetric-cluster", "true").lower() in ("true", "yes", "1")
+    symmetric = _boolean_property(doc, configuration, "symmetric-cluster", True)
     placed = {gid: group for gid, group in groups.items()
               if _placement(doc, group, nodes, symmetric, defaults, notes, draft)}
     for group in placed.values():
@@ -191,6 +192,21 @@ def _op_timeout(doc: XmlDocument, configuration: ET.Element) -> int:
     return DEFAULT_OP_TIMEOUT_MS
 
 
+def _boolean_property(doc: XmlDocument, configuration: ET.Element, name: str,
+                      default: bool) -> bool:
+    """A cluster property that is a boolean; one that is not is bad input (Pacemaker
+    would take the default, and crm_verify calls the configuration invalid)."""
+    pair = next((p for p in configuration.iterfind("crm_config//nvpair")
+                 if p.get("name") == name), None)
+    if pair is None:
+        return default
+    value = boolean(pair.get("value"))
+    if value is None:
+        raise doc.error(pair, f"{name}={pair.get('value')!r} is not a Pacemaker boolean",
+                        "true, on, yes, y, 1 or false, off, no, n, 0")
+    return value
+
+
 def _nvpairs(parent: ET.Element | None) -> dict[str, str]:
     if parent is None:
         return {}
@@ -214,7 +230,7 @@ def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
             if not pairs:
                 continue
             standby = (" (a node in standby: crg drain is its counterpart)"
-                       if pairs.get("standby", "").lower() in ("on", "true", "yes", "1")
+                       if boolean(pairs.get("standby"))
                        else "")
             notes.add(doc.where(attributes),
                       f"{doc.describe(node)} {name}: {attributes.tag.replace('_', ' ')} "

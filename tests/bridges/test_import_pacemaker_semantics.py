@@ -1,0 +1,109 @@
+"""``crg import pacemaker`` reads a CIB as Pacemaker does: its booleans, a group's
+stickiness, the quorum policy, locations on members, node names (an outside tester's
+findings, each checked against crm_simulate where the claim is about Pacemaker)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pacemaker_scheduler import Cluster
+
+from crg.bridges.crg_writer import draft_text
+from crg.bridges.from_pacemaker import from_cib
+from crg.bridges.import_notes import ImportFailed
+from crg.bridges.xml_source import parse_xml
+from crg.cli import main
+from crg.dsl import Config, Source, parse
+
+NODES = ("n1", "n2", "n3")
+BASE = """<cib validate-with="pacemaker-3.6" admin_epoch="0" epoch="1" num_updates="0">
+  <configuration>
+    <crm_config>
+      <cluster_property_set id="o">
+        <nvpair id="o-s" name="stonith-enabled" value="false"/>{properties}
+      </cluster_property_set>
+    </crm_config>
+    <nodes>
+      <node id="1" uname="n1"/>
+      <node id="2" uname="n2"/>
+      <node id="3" uname="n3"/>
+    </nodes>
+    <resources>
+      <group id="web">{group_meta}
+        <primitive id="web-vip" class="ocf" provider="heartbeat" type="IPaddr2">
+          <instance_attributes id="web-vip-i">
+            <nvpair id="web-vip-ip" name="ip" value="192.168.1.10"/>
+            <nvpair id="web-vip-nm" name="cidr_netmask" value="24"/>
+          </instance_attributes>
+          <operations><op id="web-vip-m" name="monitor" interval="10s"/></operations>
+        </primitive>
+        <primitive id="web-app" class="ocf" provider="heartbeat" type="Dummy">
+          <operations><op id="web-app-m" name="monitor" interval="10s"/></operations>
+        </primitive>{members}
+      </group>
+    </resources>
+    <constraints>{constraints}
+    </constraints>{defaults}
+  </configuration>
+  <status/>
+</cib>
+"""
+"""The tester's CIB: three nodes, no fencing, a group of an address and a Dummy."""
+
+
+def base(properties: str = "", members: str = "", constraints: str = "",
+         defaults: str = "", group_meta: str = "") -> str:
+    return BASE.format(properties=properties, members=members, constraints=constraints,
+                       defaults=defaults, group_meta=group_meta)
+
+
+def prop(name: str, value: str) -> str:
+    return f'\n        <nvpair id="o-{name}" name="{name}" value="{value}"/>'
+
+
+def imported(cib: str) -> tuple[Config | None, list[str]]:
+    """The import of ``cib`` (None when no group could be imported) and its warnings."""
+    try:
+        draft, notes = from_cib(parse_xml(Source("cib.xml", cib)))
+    except ImportFailed as exc:
+        return None, [d.message for d in exc.diagnostics] + [
+            n.message for notes in exc.notes for n in notes.items]
+    return (parse(draft_text(draft, "imported.crg"), "imported.crg"),
+            [n.message for n in notes.items])
+
+
+# -- 1. booleans -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "symmetric"), [
+    ("on", True), ("y", True), ("Yes", True), ("TRUE", True), ("1", True),
+    ("off", False), ("n", False), ("No", False), ("false", False), ("0", False)])
+def test_symmetric_cluster_is_read_as_pacemaker_reads_a_boolean(value: str,
+                                                                symmetric: bool) -> None:
+    # 'on' and 'y' were read as false: an opt-in cluster, where a group without a
+    # location may run nowhere, and the group was dropped.
+    config, notes = imported(base(properties=prop("symmetric-cluster", value)))
+    if symmetric:
+        assert config is not None and config.group("web").candidates == NODES, notes
+    else:
+        assert config is None and any("no node may run it" in n for n in notes), notes
+
+
+@pytest.mark.parametrize(("value", "runs"), [("on", True), ("y", True), ("n", False)])
+def test_pacemaker_reads_those_booleans_so(pacemaker: None, tmp_path: Path, value: str,
+                                           runs: bool) -> None:
+    _, placement = Cluster.start(base(properties=prop("symmetric-cluster", value)), NODES,
+                                 tmp_path)
+    assert ("web-vip" in placement) is runs, placement
+
+
+def test_a_property_that_is_not_a_boolean_is_bad_input(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Pacemaker takes the default and crm_verify calls the configuration invalid.
+    path = tmp_path / "cib.xml"
+    path.write_text(base(properties=prop("symmetric-cluster", "maybe")))
+    assert main(["import", "pacemaker", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert (f"{path}:6:9: error: symmetric-cluster='maybe' is not a Pacemaker boolean"
+            in err), err
