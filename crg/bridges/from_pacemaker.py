@@ -576,8 +576,10 @@ def _placement(doc: XmlDocument, group: _Group, names: dict[str, str], symmetric
 
 def _failback(doc: XmlDocument, group: _Group, values: list[int], defaults: dict[str, str],
               notes: Notes) -> None:
+    # Pacemaker sums the stickiness of every active member of a group, the ones crg
+    # leaves out too (a Filesystem between the address and the application).
     stickiness = 0
-    for member in (group.vip, group.app):
+    for member in group.members:
         text = None
         for element in (member, group.element):
             for attributes in element.iterfind("meta_attributes"):

@@ -107,3 +107,36 @@ def test_a_property_that_is_not_a_boolean_is_bad_input(
     err = capsys.readouterr().err
     assert (f"{path}:6:9: error: symmetric-cluster='maybe' is not a Pacemaker boolean"
             in err), err
+
+
+# -- 2. a group's stickiness -----------------------------------------------------------------
+
+THIRD_MEMBER = """
+        <primitive id="web-extra" class="ocf" provider="heartbeat" type="Dummy">
+          <operations><op id="web-extra-m" name="monitor" interval="10s"/></operations>
+        </primitive>"""
+STICKINESS_40 = """
+    <rsc_defaults><meta_attributes id="rd">
+      <nvpair id="rd-s" name="resource-stickiness" value="40"/>
+    </meta_attributes></rsc_defaults>"""
+ON_N1 = '\n      <rsc_location id="l-n1" rsc="web" node="n1" score="100"/>'
+
+
+def test_the_stickiness_of_every_member_of_the_group_counts() -> None:
+    # Only the address's and the application's were summed: 2 x 40 < 100 read as failback
+    # auto, where Pacemaker counts the third member too (120 > 100) and stays.
+    config, notes = imported(base(members=THIRD_MEMBER, constraints=ON_N1,
+                                  defaults=STICKINESS_40))
+    assert config is not None, notes
+    assert config.group("web").failback.value == "manual", notes
+    two, _ = imported(base(constraints=ON_N1, defaults=STICKINESS_40))
+    assert two is not None and two.group("web").failback.value == "auto"
+
+
+def test_pacemaker_keeps_a_group_of_three_members_where_it_is(pacemaker: None,
+                                                              tmp_path: Path) -> None:
+    cluster, placement = Cluster.start(base(members=THIRD_MEMBER, constraints=ON_N1,
+                                            defaults=STICKINESS_40), NODES, tmp_path)
+    assert placement["web-app"] == "n1"
+    away = cluster.crash("n1")["web-app"]
+    assert cluster.rejoin("n1")["web-app"] == away != "n1"  # manual: it stays
