@@ -114,14 +114,7 @@ def _read_cib(doc: XmlDocument, notes: Notes) -> Draft:
         if avoided:
             group.draft.add("avoid " + ", ".join(avoided))
         draft.groups.append(group.draft)
-    policy = properties.get("no-quorum-policy", "stop")
-    if policy != "stop":
-        message = notes.add(doc.where(configuration.find("crm_config")),
-                            f"no-quorum-policy={policy}: nodes without quorum keep their "
-                            "resources; imported as fencing none (unsafe under partitions, "
-                            "which crg check shows)")
-        for draft_group in draft.groups:
-            draft_group.add("fencing none", message)
+    _quorum_policy(doc, configuration, notes, draft)
     _alerts(doc, configuration, notes, draft)
     if not draft.groups:
         resources = configuration.find("resources")
@@ -658,6 +651,44 @@ def _budget(doc: XmlDocument, group: _Group, defaults: dict[str, str], notes: No
             f"restarts {restarts} within {duration_text(window)}", comments))
     for comment in comments:
         notes.add(doc.where(group.element), f"{doc.describe(group.element)}: {comment}")
+
+
+QUORUM_POLICIES: dict[str, tuple[str | None, str | None]] = {
+    "stop": (None, None),
+    # Demote stops what cannot be demoted: every resource crg imports.
+    "demote": (None, None),
+    "suicide": ("fencing self", "a node that loses quorum fences itself (with STONITH "
+                "enabled; without it Pacemaker falls back to stop); crg's closest is fencing "
+                "self: a node cut off from the store stops its groups before another may "
+                "take them over, without a reboot"),
+    "ignore": ("fencing none", "nodes without quorum keep running and recovering their "
+               "resources; imported as fencing none (unsafe under partitions, which crg "
+               "check shows)"),
+    "freeze": ("fencing none", "nodes without quorum keep the resources they run but start "
+               "or recover none; crg has no such mode: imported as fencing none (a cut-off "
+               "node keeps its groups; unsafe under partitions, which crg check shows)"),
+}
+"""Each no-quorum-policy (Pacemaker reads it in any case): the fencing statement it
+becomes (None: crg's default, fencing self) and the warning that says how it differs."""
+
+
+def _quorum_policy(doc: XmlDocument, configuration: ET.Element, notes: Notes,
+                   draft: Draft) -> None:
+    pair = next((p for p in configuration.iterfind("crm_config//nvpair")
+                 if p.get("name") == "no-quorum-policy"), None)
+    if pair is None:
+        return
+    written = pair.get("value", "")
+    if written.lower() not in QUORUM_POLICIES:
+        # Pacemaker would take the default, stop, and crm_verify calls it invalid.
+        raise doc.error(pair, f"no-quorum-policy={written!r} is not one Pacemaker knows",
+                        ", ".join(QUORUM_POLICIES))
+    statement, why = QUORUM_POLICIES[written.lower()]
+    if statement is None or why is None:
+        return
+    message = notes.add(doc.where(pair), f"no-quorum-policy={written}: {why}")
+    for draft_group in draft.groups:
+        draft_group.add(statement, message)
 
 
 def _alerts(doc: XmlDocument, configuration: ET.Element, notes: Notes, draft: Draft) -> None:

@@ -4,10 +4,11 @@ findings, each checked against crm_simulate where the claim is about Pacemaker).
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
-from pacemaker_scheduler import Cluster
+from pacemaker_scheduler import CRM_SIMULATE, Cluster
 
 from crg.bridges.crg_writer import draft_text
 from crg.bridges.from_pacemaker import from_cib
@@ -140,3 +141,46 @@ def test_pacemaker_keeps_a_group_of_three_members_where_it_is(pacemaker: None,
     assert placement["web-app"] == "n1"
     away = cluster.crash("n1")["web-app"]
     assert cluster.rejoin("n1")["web-app"] == away != "n1"  # manual: it stays
+
+
+# -- 3. no-quorum-policy ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("policy", "fencing", "said"), [
+    ("stop", "self", None), ("Stop", "self", None), ("demote", "self", None),
+    ("DEMOTE", "self", None),
+    ("suicide", "self", "fences itself"),
+    ("ignore", "none", "keep running and recovering"), ("Ignore", "none", "keep running"),
+    ("freeze", "none", "start or recover none")])
+def test_no_quorum_policy_is_read_in_any_case_and_said_as_it_is(
+        policy: str, fencing: str, said: str | None) -> None:
+    # demote and Stop became fencing none, with a warning that nodes without quorum keep
+    # their resources: Pacemaker stops them (below); suicide was fencing none as well.
+    config, notes = imported(base(properties=prop("no-quorum-policy", policy)))
+    assert config is not None and config.group("web").fencing.value == fencing, notes
+    quorum = [n for n in notes if "no-quorum-policy" in n]
+    assert (said is None and not quorum) or (said is not None and said in quorum[0]), quorum
+
+
+@pytest.mark.parametrize(("policy", "starts"), [("Stop", False), ("demote", False),
+                                                ("freeze", False), ("ignore", True)])
+def test_pacemaker_starts_nothing_without_quorum_unless_told_to_ignore_it(
+        pacemaker: None, tmp_path: Path, policy: str, starts: bool) -> None:
+    cib = tmp_path / "cib.xml"
+    cib.write_text(base(properties=prop("no-quorum-policy", policy)).replace(
+        "<cib ", '<cib have-quorum="0" '))
+    done = subprocess.run([CRM_SIMULATE, "--xml-file", str(cib), "--simulate",
+                           *(a for n in NODES for a in ("--node-up", n))],
+                          capture_output=True, text=True, timeout=30, check=True)
+    start = next(line for line in done.stdout.splitlines() if "Start" in line
+                 and "web-vip" in line)
+    assert ("blocked" not in start) is starts, done.stdout
+
+
+def test_a_no_quorum_policy_pacemaker_does_not_know_is_bad_input(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cib.xml"
+    path.write_text(base(properties=prop("no-quorum-policy", "fence")))
+    assert main(["import", "pacemaker", str(path)]) == 2
+    assert (f"{path}:6:9: error: no-quorum-policy='fence' is not one Pacemaker knows"
+            in capsys.readouterr().err)
