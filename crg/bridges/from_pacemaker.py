@@ -478,11 +478,15 @@ def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, 
                                  "and roles are not imported)", draft.comments)
             elif element.get("rsc") == group.app.get("id") and value <= -INFINITY:
                 group.app_banned.add(node)
-            elif element.get("rsc") not in (group.element.get("id"), group.vip.get("id")):
-                notes.add(where, f"{what}: a location of the application alone has no "
-                                 "counterpart (crg places the group); not imported",
-                          group.draft.comments)
+            elif value <= -INFINITY and element.get("rsc") not in (group.element.get("id"),
+                                                                   group.vip.get("id")):
+                # The group stops at that member there: what runs before it stays.
+                notes.add(where, f"{what}: a ban of one member from {node} holds the "
+                                 "members after it off that node only; crg places the "
+                                 "group whole; not imported", group.draft.comments)
             else:
+                # Pacemaker places a group by the scores of all its members, summed (each
+                # member is colocated with the one before it, its preferences included).
                 group.scores[node] = max(-INFINITY, min(INFINITY,
                                                         group.scores.get(node, 0) + value))
         elif element.tag == "rsc_colocation":

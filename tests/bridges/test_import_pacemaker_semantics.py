@@ -184,3 +184,29 @@ def test_a_no_quorum_policy_pacemaker_does_not_know_is_bad_input(
     assert main(["import", "pacemaker", str(path)]) == 2
     assert (f"{path}:6:9: error: no-quorum-policy='fence' is not one Pacemaker knows"
             in capsys.readouterr().err)
+
+
+# -- 6. a location on a member ---------------------------------------------------------------
+
+ON_MEMBERS = ('\n      <rsc_location id="l0" rsc="web" node="n1" score="100"/>'
+              '\n      <rsc_location id="l1" rsc="web-app" node="n2" score="60"/>'
+              '\n      <rsc_location id="l2" rsc="web-vip" node="n2" score="60"/>'
+              '\n      <rsc_location id="l3" rsc="web-app" node="n3" score="50"/>')
+
+
+def test_a_location_on_any_member_places_the_group() -> None:
+    # One on the application was dropped ("a location of the application alone has no
+    # counterpart"), where one on the address counted for the group.
+    config, notes = imported(base(constraints=ON_MEMBERS))
+    assert config is not None and config.group("web").candidates == ("n2", "n1", "n3"), notes
+    assert not [n for n in notes if "rsc_location" in n], notes
+
+
+def test_pacemaker_places_a_group_by_its_members_locations_summed(pacemaker: None,
+                                                                  tmp_path: Path) -> None:
+    _, placement = Cluster.start(base(constraints=ON_MEMBERS), NODES, tmp_path)
+    assert placement["web-vip"] == placement["web-app"] == "n2"  # 60 + 60 over 100
+    _, placement = Cluster.start(base(constraints='\n      <rsc_location id="l1" '
+                                      'rsc="web-app" node="n3" score="100"/>'), NODES,
+                                 tmp_path)
+    assert placement["web-vip"] == placement["web-app"] == "n3"
