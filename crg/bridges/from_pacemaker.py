@@ -535,12 +535,13 @@ def _placement(doc: XmlDocument, group: _Group, names: dict[str, str], symmetric
     node's crg name, by its name in the CIB."""
     nodes = list(names)
     where = doc.where(group.element)
-    scores = {n: group.scores.get(n, 0) for n in nodes if symmetric or n in group.scores}
-    for node in group.scores:
+    located = _as_listed(group.scores, nodes)
+    group.app_banned = set(_as_listed(dict.fromkeys(group.app_banned, 0), nodes))
+    scores = {n: located.get(n, 0) for n in nodes if symmetric or n in located}
+    for node in located:
         if node not in nodes:
             notes.add(where, f"{doc.describe(group.element)}: a location on '{node}', which "
                              "is not a node of the CIB; not imported", group.draft.comments)
-            scores.pop(node, None)
     allowed = sorted((n for n, s in scores.items() if s >= 0),
                      key=lambda n: (-scores[n], nodes.index(n)))
     if not allowed:
@@ -569,6 +570,17 @@ def _placement(doc: XmlDocument, group: _Group, names: dict[str, str], symmetric
         group.draft.add("possible " + ", ".join(names[n] for n in allowed[1:]))
     _failback(doc, group, values, defaults, notes)
     return True
+
+
+def _as_listed(scores: dict[str, int], nodes: list[str]) -> dict[str, int]:
+    """``scores`` by node as ``<nodes>`` spells it: Pacemaker matches a constraint's node
+    name in any case (``N3`` is ``n3``); a name of no node is kept as it is written."""
+    listed = {n.lower(): n for n in nodes}
+    out: dict[str, int] = {}
+    for node, value in scores.items():
+        name = listed.get(node.lower(), node)
+        out[name] = max(-INFINITY, min(INFINITY, out.get(name, 0) + value))
+    return out
 
 
 def _failback(doc: XmlDocument, group: _Group, values: list[int], defaults: dict[str, str],

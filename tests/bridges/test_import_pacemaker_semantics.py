@@ -210,3 +210,24 @@ def test_pacemaker_places_a_group_by_its_members_locations_summed(pacemaker: Non
                                       'rsc="web-app" node="n3" score="100"/>'), NODES,
                                  tmp_path)
     assert placement["web-vip"] == placement["web-app"] == "n3"
+
+
+# -- 7. node names in any case ---------------------------------------------------------------
+
+IN_CAPITALS = ('\n      <rsc_location id="l1" rsc="web" node="N3" score="100"/>'
+               '\n      <rsc_location id="l2" rsc="web-app" node="N2" score="-INFINITY"/>'
+               '\n      <rsc_location id="l3" rsc="web-app" node="n1" score="-INFINITY"/>')
+
+
+def test_a_constraint_names_a_node_in_any_case() -> None:
+    # node="N3" for uname n3 was "not a node of the CIB", and the location dropped.
+    config, notes = imported(base(constraints=IN_CAPITALS))
+    assert config is not None, notes
+    web = config.group("web")
+    assert web.candidates[0] == "n3" and web.kind.value == "instance", notes  # as listed
+    assert not [n for n in notes if "not a node" in n], notes
+
+
+def test_pacemaker_matches_node_names_in_any_case(pacemaker: None, tmp_path: Path) -> None:
+    _, placement = Cluster.start(base(constraints=IN_CAPITALS), NODES, tmp_path)
+    assert placement["web-app"] == "n3"
