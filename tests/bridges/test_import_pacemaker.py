@@ -739,6 +739,24 @@ def test_a_password_in_the_cib_is_never_shown(tmp_path: Path,
     assert dict(load(out).groups[0].app.env)["OCF_RESKEY_password"] == "pw-app"
 
 
+@pytest.mark.parametrize("value", ["x>LEAKEDPASSWORD", "a'>LEAKEDPASSWORD", "<>LEAKEDPASSWORD"])
+def test_a_password_with_a_greater_than_sign_is_starred_out_whole(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str) -> None:
+    # A raw '>' is valid inside a quoted attribute: the masking stopped at it, and the rest
+    # of the password was shown in the line that the property's warning quotes.
+    escaped = value.replace("<", "&lt;")
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED.replace("<cib><configuration>", (
+        '<cib><configuration><crm_config><cluster_property_set id="o">\n'
+        f'<nvpair id="o-k" name="api_key" value="{escaped}"/>\n'
+        "</cluster_property_set></crm_config>"), 1))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"{path}:2:1: warning: <crm_config>: api_key=***: no counterpart" in err, err
+    assert f'value="{"*" * len(escaped)}"/>' in err, err  # the quoted line, starred
+    assert "LEAKED" not in err and "PASSWORD" not in err, err
+
+
 @pytest.mark.parametrize("extra", [
     '<op_defaults><meta_attributes id="od"><nvpair id="odt" name="timeout" value="{big}"/>'
     "</meta_attributes></op_defaults>",
