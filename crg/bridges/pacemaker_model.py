@@ -123,5 +123,5 @@ class PacemakerConfig:
         """The ids this configuration holds, taken: the CIB writer derives the rest."""
         return Ids([*(g.id for g in self.groups), *(m.id for g in self.groups
                                                     for m in g.members),
-                    *(c.id for c in (*self.locations, *self.colocations)),
+                    *(c.id for c in self.locations), *(c.id for c in self.colocations),
                     *(a.id for a in self.alerts)])
