@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from crg.bridges.app_to_pacemaker import ENV, NODE_NAME, OCF_ROOT, SHELL, STOP_MARGIN_MS
 from crg.bridges.crg_writer import braced, literal
 from crg.bridges.import_secrets import pair_text
+from crg.bridges.pacemaker_boolean import boolean
 from crg.bridges.pacemaker_time import duration_ms, duration_text
 from crg.dsl.format import quote
 
@@ -96,6 +97,12 @@ def app_from_primitive(primitive: ET.Element, note: Note,
         elif params:
             note(primitive, f"{standard} resources take no parameters; "
                             f"{', '.join(params)} not imported")
+    hook = params.get("monitor_hook") if kind == "anything" else None
+    # The agent runs its monitor_hook at every monitor operation, once it has found its
+    # process alive, which crg sees for itself (the application's exit is a fault): each
+    # operation is the hook, checked at its interval with its timeout.
+    check = (f"exec {quote(braced(hook).replace(NODE_NAME, '{node}'))}" if hook
+             else "process")
     for (name, interval), op in ops.items():
         if name in ("start", "stop", "monitor"):
             _unread_op_settings(op, note)
@@ -104,22 +111,19 @@ def app_from_primitive(primitive: ET.Element, note: Note,
                 note(op, f"a monitor for role {op.get('role')} has no counterpart; not "
                          "imported")
                 continue
-            if op.get("enabled", "true").lower() in ("false", "no", "0", "off"):
+            if boolean(op.get("enabled", "true")) is False:
                 note(op, "a disabled monitor (enabled=false): Pacemaker does not run it; "
                          "not imported")
                 continue
-            draft.monitors.append(f"monitor process every {duration_text(interval)}"
+            draft.monitors.append(f"monitor {check} every {duration_text(interval)}"
                                   f"{_opt(_timeout(op) or default_timeout_ms)} fails 1")
         elif name not in ("start", "stop", "monitor"):
             note(op, f"the {name} operation has no counterpart in crg; not imported")
     if not draft.monitors:
         note(primitive, "no recurring monitor operation: Pacemaker never checks it once "
-                        "started; crg needs a monitor: imported as monitor process")
-        draft.monitors.append("monitor process fails 1")
-    hook = params.get("monitor_hook") if kind == "anything" else None
-    if hook:
-        hook_text = braced(hook).replace(NODE_NAME, "{node}")
-        draft.monitors.append(f"monitor exec {quote(hook_text)} fails 1")
+                        f"started{' (nor runs its monitor_hook)' if hook else ''}; crg needs "
+                        f"a monitor: imported as monitor {check.split()[0]}")
+        draft.monitors.append(f"monitor {check} fails 1")
     return draft
 
 

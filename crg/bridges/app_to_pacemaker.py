@@ -209,6 +209,12 @@ def _ops(group: Group, shape: AppShape, warn: Warn) -> tuple[Op, ...]:
                  "counterpart", monitor.span)
         by_interval[monitor.interval_ms] = max(by_interval.get(monitor.interval_ms, 0),
                                                monitor.timeout_ms)
+    checks = [m for m in group.monitors if m.kind is MonitorKind.EXEC]
+    if shape.type == "anything" and checks and len(group.monitors) > 1:
+        warn("ocf:heartbeat:anything has one monitor_hook (every exec check, joined by &&), "
+             "which it runs at every monitor operation once its process is found alive: "
+             "the checks run at each exported interval, and crg import reads every monitor "
+             "operation back as that exec check", group.monitors[1].span)
     ops = [Op("monitor", interval, timeout) for interval, timeout in sorted(by_interval.items())]
     ops.append(Op("start", 0, app.start.timeout_ms))
     stop_ms = app.stop.timeout_ms

@@ -12,7 +12,14 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from crg.bridges.pacemaker_model import Op, PacemakerConfig, Primitive, score_text, seconds_text
+from crg.bridges.pacemaker_model import (
+    Ids,
+    Op,
+    PacemakerConfig,
+    Primitive,
+    score_text,
+    seconds_text,
+)
 
 SCHEMA = "pacemaker-3.6"
 """The oldest schema that holds everything exported: ``influence`` on a colocation came
@@ -24,12 +31,13 @@ def cib_xml(config: PacemakerConfig, warnings: list[str]) -> str:
     cib = ET.Element("cib", {"validate-with": SCHEMA, "admin_epoch": "0", "epoch": "1",
                              "num_updates": "0"})
     cib.append(ET.Comment(_header(config, warnings)))
+    ids = config.ids()
     configuration = ET.SubElement(cib, "configuration")
     crm_config = ET.SubElement(configuration, "crm_config")
     options = ET.SubElement(crm_config, "cluster_property_set",
-                            {"id": "cib-bootstrap-options"})
+                            {"id": ids.take("cib-bootstrap-options")})
     for name, value in config.properties:
-        _nvpair(options, "cib-bootstrap-options", name, value)
+        _nvpair(ids, options, name, value)
     nodes = ET.SubElement(configuration, "nodes")
     for index, node in enumerate(config.nodes, start=1):
         ET.SubElement(nodes, "node", {"id": str(index), "uname": node})
@@ -37,10 +45,10 @@ def cib_xml(config: PacemakerConfig, warnings: list[str]) -> str:
     for group in config.groups:
         element = ET.SubElement(resources, "group", {"id": group.id})
         for member in group.members:
-            _primitive(element, member)
-        meta = ET.SubElement(element, "meta_attributes", {"id": f"{group.id}-meta"})
+            _primitive(ids, element, member)
+        meta = ET.SubElement(element, "meta_attributes", {"id": ids.take(f"{group.id}-meta")})
         for name, value in group.meta:
-            _nvpair(meta, f"{group.id}-meta", name, value)
+            _nvpair(ids, meta, name, value)
     constraints = ET.SubElement(configuration, "constraints")
     for location in config.locations:
         ET.SubElement(constraints, "rsc_location", {
@@ -75,7 +83,7 @@ def _comment_safe(text: str) -> str:
     return re.sub("-(?=-)", "- ", text)
 
 
-def _primitive(parent: ET.Element, primitive: Primitive) -> None:
+def _primitive(ids: Ids, parent: ET.Element, primitive: Primitive) -> None:
     attributes = {"id": primitive.id, "class": primitive.standard}
     if primitive.provider:
         attributes["provider"] = primitive.provider
@@ -83,19 +91,21 @@ def _primitive(parent: ET.Element, primitive: Primitive) -> None:
     element = ET.SubElement(parent, "primitive", attributes)
     if primitive.params:
         params = ET.SubElement(element, "instance_attributes",
-                               {"id": f"{primitive.id}-instance_attributes"})
+                               {"id": ids.take(f"{primitive.id}-instance_attributes")})
         for name, value in primitive.params:
-            _nvpair(params, f"{primitive.id}-instance_attributes", name, value)
+            _nvpair(ids, params, name, value)
     operations = ET.SubElement(element, "operations")
     for op in primitive.ops:
         ET.SubElement(operations, "op", {
-            "id": op_id(primitive, op),
+            "id": ids.take(op_id(primitive, op)),
             "name": op.name, "interval": seconds_text(op.interval_ms),
             "timeout": seconds_text(op.timeout_ms)})
 
 
-def _nvpair(parent: ET.Element, prefix: str, name: str, value: str) -> None:
-    ET.SubElement(parent, "nvpair", {"id": f"{prefix}-{name}", "name": name, "value": value})
+def _nvpair(ids: Ids, parent: ET.Element, name: str, value: str) -> None:
+    """An nvpair whose id is its set's, then its name: ``web-meta-migration-threshold``."""
+    ET.SubElement(parent, "nvpair", {"id": ids.take(f"{parent.get('id')}-{name}"),
+                                     "name": name, "value": value})
 
 
 def op_id(primitive: Primitive, op: Op) -> str:

@@ -27,6 +27,7 @@ from crg.bridges.app_from_pacemaker import (
 from crg.bridges.crg_writer import Draft, DraftGroup, Statement, crg_name, literal
 from crg.bridges.import_notes import Notes, said_with_errors
 from crg.bridges.import_secrets import pair_text
+from crg.bridges.pacemaker_boolean import boolean
 from crg.bridges.pacemaker_model import INFINITY
 from crg.bridges.pacemaker_time import DurationError, duration_ms, duration_text
 from crg.bridges.xml_source import XmlDocument
@@ -100,7 +101,7 @@ def _read_cib(doc: XmlDocument, notes: Notes) -> Draft:
         _unread_settings(doc, configuration.find(section), read, notes, draft)
     groups = _groups(doc, configuration, notes, draft, _op_timeout(doc, configuration))
     _constraints(doc, configuration, groups, notes, draft)
-    symmetric = properties.get("symmetric-cluster", "true").lower() in ("true", "yes", "1")
+    symmetric = _boolean_property(doc, configuration, "symmetric-cluster", True)
     placed = {gid: group for gid, group in groups.items()
               if _placement(doc, group, nodes, symmetric, defaults, notes, draft)}
     for group in placed.values():
@@ -113,14 +114,7 @@ def _read_cib(doc: XmlDocument, notes: Notes) -> Draft:
         if avoided:
             group.draft.add("avoid " + ", ".join(avoided))
         draft.groups.append(group.draft)
-    policy = properties.get("no-quorum-policy", "stop")
-    if policy != "stop":
-        message = notes.add(doc.where(configuration.find("crm_config")),
-                            f"no-quorum-policy={policy}: nodes without quorum keep their "
-                            "resources; imported as fencing none (unsafe under partitions, "
-                            "which crg check shows)")
-        for draft_group in draft.groups:
-            draft_group.add("fencing none", message)
+    _quorum_policy(doc, configuration, notes, draft)
     _alerts(doc, configuration, notes, draft)
     if not draft.groups:
         resources = configuration.find("resources")
@@ -191,6 +185,21 @@ def _op_timeout(doc: XmlDocument, configuration: ET.Element) -> int:
     return DEFAULT_OP_TIMEOUT_MS
 
 
+def _boolean_property(doc: XmlDocument, configuration: ET.Element, name: str,
+                      default: bool) -> bool:
+    """A cluster property that is a boolean; one that is not is bad input (Pacemaker
+    would take the default, and crm_verify calls the configuration invalid)."""
+    pair = next((p for p in configuration.iterfind("crm_config//nvpair")
+                 if p.get("name") == name), None)
+    if pair is None:
+        return default
+    value = boolean(pair.get("value"))
+    if value is None:
+        raise doc.error(pair, f"{name}={pair.get('value')!r} is not a Pacemaker boolean",
+                        "true, on, yes, y, 1 or false, off, no, n, 0")
+    return value
+
+
 def _nvpairs(parent: ET.Element | None) -> dict[str, str]:
     if parent is None:
         return {}
@@ -214,7 +223,7 @@ def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
             if not pairs:
                 continue
             standby = (" (a node in standby: crg drain is its counterpart)"
-                       if pairs.get("standby", "").lower() in ("on", "true", "yes", "1")
+                       if boolean(pairs.get("standby"))
                        else "")
             notes.add(doc.where(attributes),
                       f"{doc.describe(node)} {name}: {attributes.tag.replace('_', ' ')} "
@@ -469,11 +478,15 @@ def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, 
                                  "and roles are not imported)", draft.comments)
             elif element.get("rsc") == group.app.get("id") and value <= -INFINITY:
                 group.app_banned.add(node)
-            elif element.get("rsc") not in (group.element.get("id"), group.vip.get("id")):
-                notes.add(where, f"{what}: a location of the application alone has no "
-                                 "counterpart (crg places the group); not imported",
-                          group.draft.comments)
+            elif value <= -INFINITY and element.get("rsc") not in (group.element.get("id"),
+                                                                   group.vip.get("id")):
+                # The group stops at that member there: what runs before it stays.
+                notes.add(where, f"{what}: a ban of one member from {node} holds the "
+                                 "members after it off that node only; crg places the "
+                                 "group whole; not imported", group.draft.comments)
             else:
+                # Pacemaker places a group by the scores of all its members, summed (each
+                # member is colocated with the one before it, its preferences included).
                 group.scores[node] = max(-INFINITY, min(INFINITY,
                                                         group.scores.get(node, 0) + value))
         elif element.tag == "rsc_colocation":
@@ -522,12 +535,13 @@ def _placement(doc: XmlDocument, group: _Group, names: dict[str, str], symmetric
     node's crg name, by its name in the CIB."""
     nodes = list(names)
     where = doc.where(group.element)
-    scores = {n: group.scores.get(n, 0) for n in nodes if symmetric or n in group.scores}
-    for node in group.scores:
+    located = _as_listed(group.scores, nodes)
+    group.app_banned = set(_as_listed(dict.fromkeys(group.app_banned, 0), nodes))
+    scores = {n: located.get(n, 0) for n in nodes if symmetric or n in located}
+    for node in located:
         if node not in nodes:
             notes.add(where, f"{doc.describe(group.element)}: a location on '{node}', which "
                              "is not a node of the CIB; not imported", group.draft.comments)
-            scores.pop(node, None)
     allowed = sorted((n for n, s in scores.items() if s >= 0),
                      key=lambda n: (-scores[n], nodes.index(n)))
     if not allowed:
@@ -558,10 +572,23 @@ def _placement(doc: XmlDocument, group: _Group, names: dict[str, str], symmetric
     return True
 
 
+def _as_listed(scores: dict[str, int], nodes: list[str]) -> dict[str, int]:
+    """``scores`` by node as ``<nodes>`` spells it: Pacemaker matches a constraint's node
+    name in any case (``N3`` is ``n3``); a name of no node is kept as it is written."""
+    listed = {n.lower(): n for n in nodes}
+    out: dict[str, int] = {}
+    for node, value in scores.items():
+        name = listed.get(node.lower(), node)
+        out[name] = max(-INFINITY, min(INFINITY, out.get(name, 0) + value))
+    return out
+
+
 def _failback(doc: XmlDocument, group: _Group, values: list[int], defaults: dict[str, str],
               notes: Notes) -> None:
+    # Pacemaker sums the stickiness of every active member of a group, the ones crg
+    # leaves out too (a Filesystem between the address and the application).
     stickiness = 0
-    for member in (group.vip, group.app):
+    for member in group.members:
         text = None
         for element in (member, group.element):
             for attributes in element.iterfind("meta_attributes"):
@@ -640,6 +667,44 @@ def _budget(doc: XmlDocument, group: _Group, defaults: dict[str, str], notes: No
             f"restarts {restarts} within {duration_text(window)}", comments))
     for comment in comments:
         notes.add(doc.where(group.element), f"{doc.describe(group.element)}: {comment}")
+
+
+QUORUM_POLICIES: dict[str, tuple[str | None, str | None]] = {
+    "stop": (None, None),
+    # Demote stops what cannot be demoted: every resource crg imports.
+    "demote": (None, None),
+    "suicide": ("fencing self", "a node that loses quorum fences itself (with STONITH "
+                "enabled; without it Pacemaker falls back to stop); crg's closest is fencing "
+                "self: a node cut off from the store stops its groups before another may "
+                "take them over, without a reboot"),
+    "ignore": ("fencing none", "nodes without quorum keep running and recovering their "
+               "resources; imported as fencing none (unsafe under partitions, which crg "
+               "check shows)"),
+    "freeze": ("fencing none", "nodes without quorum keep the resources they run but start "
+               "or recover none; crg has no such mode: imported as fencing none (a cut-off "
+               "node keeps its groups; unsafe under partitions, which crg check shows)"),
+}
+"""Each no-quorum-policy (Pacemaker reads it in any case): the fencing statement it
+becomes (None: crg's default, fencing self) and the warning that says how it differs."""
+
+
+def _quorum_policy(doc: XmlDocument, configuration: ET.Element, notes: Notes,
+                   draft: Draft) -> None:
+    pair = next((p for p in configuration.iterfind("crm_config//nvpair")
+                 if p.get("name") == "no-quorum-policy"), None)
+    if pair is None:
+        return
+    written = pair.get("value", "")
+    if written.lower() not in QUORUM_POLICIES:
+        # Pacemaker would take the default, stop, and crm_verify calls it invalid.
+        raise doc.error(pair, f"no-quorum-policy={written!r} is not one Pacemaker knows",
+                        ", ".join(QUORUM_POLICIES))
+    statement, why = QUORUM_POLICIES[written.lower()]
+    if statement is None or why is None:
+        return
+    message = notes.add(doc.where(pair), f"no-quorum-policy={written}: {why}")
+    for draft_group in draft.groups:
+        draft_group.add(statement, message)
 
 
 def _alerts(doc: XmlDocument, configuration: ET.Element, notes: Notes, draft: Draft) -> None:

@@ -25,7 +25,10 @@ _SECRET_NAME = re.compile(r"pass|secret|token|credential|community|api_?key|priv
 auth_token...): a name that merely mentions one now and then is hidden too, which costs
 only a value in a warning."""
 
-_NVPAIR = re.compile(r"<nvpair\b[^>]*>")
+_NVPAIR = re.compile(r"""<nvpair\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
+"""An nvpair's start tag, up to the ``>`` that ends it: a raw ``>`` is allowed inside a
+quoted value (``value="x>y"``), and stopped the match there, leaving the rest of the
+password in the quoted line. (Each alternative starts differently: no backtracking.)"""
 _ATTRIBUTE = re.compile(r"""([A-Za-z_][\w.:-]*)\s*=\s*("[^"]*"|'[^']*')""")
 _AUTH_PASS = re.compile(r"""(?:^|(?<=[\s{]))auth_pass[ \t]+("[^"\n]*"?|[^\s{}"]+)""",
                         re.MULTILINE)

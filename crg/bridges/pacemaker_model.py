@@ -7,6 +7,7 @@ Scores are integers, with Pacemaker's INFINITY as :data:`INFINITY`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 INFINITY = 1_000_000
@@ -25,6 +26,25 @@ def score_text(score: int) -> str:
 def seconds_text(ms: int) -> str:
     """A duration in Pacemaker's syntax: whole seconds as ``10s``, else ``1500ms``."""
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
+class Ids:
+    """Every id of one CIB document: Pacemaker ids share one namespace (crm_verify
+    rejects a document where two elements have the same), and the ids crg derives from
+    a group's name (``web-meta``, ``web-on-n1``, ``alert-1``) may be another group's name.
+    A derived id is taken as it is when free, else with ``-2``, ``-3``... appended: the
+    resources' own ids, which are the groups' names, are never changed."""
+
+    def __init__(self, taken: Iterable[str] = ()) -> None:
+        self._taken = set(taken)
+
+    def take(self, wanted: str) -> str:
+        candidate, count = wanted, 1
+        while candidate in self._taken:
+            count += 1
+            candidate = f"{wanted}-{count}"
+        self._taken.add(candidate)
+        return candidate
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +118,10 @@ class PacemakerConfig:
     alerts: tuple[Alert, ...]
     source: str
     """The .crg file it was exported from (named in the header comment)."""
+
+    def ids(self) -> Ids:
+        """The ids this configuration holds, taken: the CIB writer derives the rest."""
+        return Ids([*(g.id for g in self.groups), *(m.id for g in self.groups
+                                                    for m in g.members),
+                    *(c.id for c in self.locations), *(c.id for c in self.colocations),
+                    *(a.id for a in self.alerts)])

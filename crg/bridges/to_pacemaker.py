@@ -34,7 +34,7 @@ What has no counterpart is returned as warnings at the statement concerned.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crg.bridges.app_to_pacemaker import app_primitive
 from crg.bridges.pacemaker_model import (
@@ -42,6 +42,7 @@ from crg.bridges.pacemaker_model import (
     Alert,
     Colocation,
     Group,
+    Ids,
     Location,
     Op,
     PacemakerConfig,
@@ -141,6 +142,9 @@ def to_pacemaker(config: Config) -> tuple[PacemakerConfig, list[Diagnostic]]:
              "(alert agents see each failed monitor), and with failback auto it moves the "
              "VIP alone to the preferred node", config.groups[0].where("restarts"))
     _check_ids(config, groups)
+    ids = Ids([*(g.id for g in groups), *(m.id for g in groups for m in g.members)])
+    locations = [replace(c, id=ids.take(c.id)) for c in locations]
+    colocations = [replace(c, id=ids.take(c.id)) for c in colocations]
     properties = [("symmetric-cluster", "false"), ("stonith-enabled", "false"),
                   ("cluster-name", cluster.name)]
     unfenced = [g for g in config.groups if g.fencing is Fencing.NONE]
@@ -162,7 +166,8 @@ def to_pacemaker(config: Config) -> tuple[PacemakerConfig, list[Diagnostic]]:
              "corosync.conf), not the CIB's; not exported", cluster.where(timings[0]))
     result = PacemakerConfig(cluster.name, cluster.nodes, tuple(properties), tuple(groups),
                              tuple(locations), tuple(colocations),
-                             _alerts(config, warn), config.source.path)
+                             tuple(replace(a, id=ids.take(a.id))
+                                   for a in _alerts(config, warn)), config.source.path)
     _check_characters(config, result)
     return result, warn.items
 

@@ -227,6 +227,28 @@ def test_clashing_pacemaker_ids_are_bad_input(tmp_path: Path,
     assert "web-vip" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("other", "extra"), [
+    ("web-meta", ""),  # the meta_attributes of web
+    ("web-on-n1", ""),  # web's location on n1
+    ("alert-1", 'alert command "/usr/local/bin/page"'),  # the first alert
+    ("web-vip-instance_attributes", ""),  # web-vip's parameters
+])
+def test_every_id_of_the_exported_cib_is_unique(pacemaker: None, tmp_path: Path, other: str,
+                                                extra: str) -> None:
+    # The ids crg derives from a group's name could be another group's name: crm_verify
+    # rejected the document, and the export had exited 0.
+    text = config_text(extra=extra) + GROUP.replace("group web", f"group {other}").format(
+        app='    start "/bin/x"', extra="").replace("10.0.0.5", "10.0.0.7")
+    path, out = tmp_path / "shop.crg", tmp_path / "cib.xml"
+    path.write_text(text)
+    assert main(["export", "pacemaker", str(path), "-o", str(out)]) == 0
+    ids = [e.get("id") for e in ET.parse(out).iter() if e.get("id") and e.tag != "node"]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert ET.parse(out).find(f".//group[@id='{other}']") is not None  # named as in crg
+    done = verify(out)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
 def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "pacemaker", "--help"]) == 0
     assert "exit status:\n  0    " in capsys.readouterr().out

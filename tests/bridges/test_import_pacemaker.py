@@ -84,6 +84,32 @@ def test_the_round_trip_holds_for_generated_configurations() -> None:
         assert mapped(round_trip(original)) == mapped(original), seed
 
 
+def test_an_exec_check_comes_back_with_its_interval_and_timeout() -> None:
+    # It came back as 'monitor process every 5s timeout 2s' (the operation) and the exec
+    # check at crg's defaults (every 2s, timeout 1s), and the import said nothing of it.
+    text = ("cluster shop {\n  nodes n1 n2\n}\n\ngroup web {\n  vip 10.0.0.5/24\n"
+            '  app {\n    start "/opt/app/run"\n  }\n'
+            '  monitor exec "/opt/app/check {node} {vip}" every 5s timeout 2s fails 1\n'
+            "  preferred n1\n  possible n2\n  failback auto\n}\n")
+    original = parse(text, "shop.crg")
+    exported, warnings = to_pacemaker(original)
+    assert not [w for w in warnings if "monitor_hook" in w.message]
+    draft, notes = from_cib(parse_xml(Source("exported.xml", cib_xml(exported, []))))
+    again = parse(draft_text(draft, "imported.crg"), "imported.crg")
+    # (the placeholders filled in, {node} quoted for the agent's shell: the same words)
+    assert [(m.kind, shlex.split(m.target or ""), m.interval_ms, m.timeout_ms)
+            for m in again.group("web").monitors] == [
+        (MonitorKind.EXEC, ["/opt/app/check", "{node}", "10.0.0.5"], 5000, 2000)]
+    assert not [n for n in notes.items if "monitor" in n.message]
+    # With a process monitor beside it, the agent runs the hook at both intervals: said.
+    both = text.replace("  preferred", "  monitor process every 2s timeout 1s fails 1\n"
+                                       "  preferred")
+    _, warnings = to_pacemaker(parse(both, "shop.crg"))
+    assert any("runs at every monitor operation" in w.message for w in warnings)
+    assert {m.interval_ms for m in round_trip(parse(both, "shop.crg")).group("web")
+            .monitors} == {2000, 5000}
+
+
 def test_import_then_export_then_import_is_stable() -> None:
     first = parse((DATA / "pcs-cib.crg").read_text(), "pcs-cib.crg")
     assert round_trip(round_trip(first)) == round_trip(first)
@@ -711,6 +737,24 @@ def test_a_password_in_the_cib_is_never_shown(tmp_path: Path,
     assert "pw-" not in err and "pw-" not in "\n".join(comments), err
     # The agent's own parameter is configuration: the .crg carries it for the agent.
     assert dict(load(out).groups[0].app.env)["OCF_RESKEY_password"] == "pw-app"
+
+
+@pytest.mark.parametrize("value", ["x>LEAKEDPASSWORD", "a'>LEAKEDPASSWORD", "<>LEAKEDPASSWORD"])
+def test_a_password_with_a_greater_than_sign_is_starred_out_whole(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str) -> None:
+    # A raw '>' is valid inside a quoted attribute: the masking stopped at it, and the rest
+    # of the password was shown in the line that the property's warning quotes.
+    escaped = value.replace("<", "&lt;")
+    path, out = tmp_path / "cib.xml", tmp_path / "cib.crg"
+    path.write_text(TEMPLATED.replace("<cib><configuration>", (
+        '<cib><configuration><crm_config><cluster_property_set id="o">\n'
+        f'<nvpair id="o-k" name="api_key" value="{escaped}"/>\n'
+        "</cluster_property_set></crm_config>"), 1))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"{path}:2:1: warning: <crm_config>: api_key=***: no counterpart" in err, err
+    assert f'value="{"*" * len(escaped)}"/>' in err, err  # the quoted line, starred
+    assert "LEAKED" not in err and "PASSWORD" not in err, err
 
 
 @pytest.mark.parametrize("extra", [
