@@ -13,7 +13,7 @@ with different configurations starting at the same moment cannot both get in.
   (:data:`crg.runtime.fingerprint.ROLLING`: applications, monitors, alerts, hooks): a
   rolling change, one host after another, which each node's ``core`` fingerprint tells.
 * With no live node (the whole cluster was stopped), the first agent to register sets
-  the cluster's configuration: that is how a configuration is changed.
+  the cluster's configuration: that is how its core is changed.
 * A running agent that sees a live node with another fingerprint (one that registered
   while it was cut off, say) raises a runtime alert, once while it lasts
   (:class:`ConfigWatch`).
@@ -183,8 +183,8 @@ class ConfigWatch:
         if along != self._along:
             # Nothing to page: hosts may run these otherwise for a while (the operator
             # is changing them one host after another); said in the log and crg status.
-            log.info("%s: %s", self.node, "every live node runs this configuration's core "
-                     "and the rest alike again" if not along else "a rolling change of the "
+            log.info("%s: %s", self.node, "every live node runs this configuration again"
+                     if not along else "a rolling change of the "
                      "configuration: " + ", ".join(f"{n} runs sha256 {short(c)}"
                                                    for n, c in sorted(along.items()))
                      + f", this node {short(self.sha256)} (the same but for applications, "
