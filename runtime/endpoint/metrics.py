@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from crg.dsl.model import Config
+from crg.runtime.node_watch import reset_mark
 from crg.runtime.records import Keys, read_ack, read_owner, stored_events
 from crg.runtime.store.base import Snapshot
 from crg.runtime.telemetry import Telemetry
@@ -135,6 +136,10 @@ class Metrics(Telemetry):
                                   ("sink", "result"), registry=r)
         self.config_info = Gauge("crg_config_info", "the configuration this agent runs "
                                  "(sha256 of its canonical form)", ("sha256",), registry=r)
+        self.store_reset = Gauge("crg_store_reset_timestamp_seconds", "when the store was "
+                                 "seen to have lost what it held (operators' settings "
+                                 "forgotten), until crg cleanup --store-reset; 0 if never",
+                                 registry=r)
         for g in config.groups:
             self.budget.labels(g.name).set(g.restarts)
             for counter in (self.failovers, self.switchovers):
@@ -195,6 +200,8 @@ class Metrics(Telemetry):
             self.config_info.labels(config_sha256).set(1)
         if state is None or snap is None:
             return
+        reset = reset_mark(snap, self.keys)
+        self.store_reset.set(reset["since"] if reset is not None else 0)
         model = self.model
         for name, p in placements(model, state).items():
             for mode in Mode:

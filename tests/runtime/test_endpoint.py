@@ -40,7 +40,7 @@ from crg.runtime.endpoint.server import (
     serve,
 )
 from crg.runtime.launch import open_endpoints
-from crg.runtime.operator import CommandError
+from crg.runtime.operator import CLEANUP_STORE_RESET, CommandError
 from crg.runtime.records import read_group
 
 pytestmark = pytest.mark.timeout(90)
@@ -215,6 +215,19 @@ def test_embedded_endpoints_follow_the_groups_through_a_crash(tmp_path: Path) ->
                 assert value(found, "crg_lease_valid") == 1
                 assert value(found, "crg_config_info",
                              sha256=cluster.config_sha256) == 1
+                assert value(found, "crg_store_reset_timestamp_seconds") == 0
+                # A store that lost what it held is a gauge too, until the operator
+                # clears its mark (crg cleanup --store-reset): a rule can page on it.
+                mark = cluster.services.keys.reset()
+                await cluster.store.put(mark, json.dumps({"since": 1764846123.5, "by": "n3",
+                                                          "why": "test", "lost": ""}))
+                _, text = await aget(at["n2"], "/metrics")
+                assert value(samples(text), "crg_store_reset_timestamp_seconds") == \
+                    1764846123.5
+                answer = await cluster.command({"op": CLEANUP_STORE_RESET})
+                assert answer["result"] == "done", answer
+                _, text = await aget(at["n2"], "/metrics")
+                assert value(samples(text), "crg_store_reset_timestamp_seconds") == 0
                 assert value(found, "crg_lease_renew_seconds_count") > 0
                 assert value(found, "target_info", cluster=setup.name, node="n2") == 1
 
