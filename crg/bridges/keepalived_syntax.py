@@ -9,6 +9,7 @@ Braces count as words of their own even when written against another word.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from crg.bridges.import_secrets import masked_keepalived
@@ -109,6 +110,7 @@ def parse_keepalived(source: Source) -> KeepalivedFile:
     previous: Stmt | None = None
     for words in lines:
         _refuse_conditional(document, words[0])
+        _refuse_parameters(document, words[0])
         while words:
             first = words[0]
             if first.text == "}" and not first.quoted:
@@ -157,3 +159,20 @@ def _refuse_conditional(document: KeepalivedFile, first: Token) -> None:
                              "import each node's configuration as keepalived reads it: a "
                              "copy of the file with the lines of its config id, without "
                              "their @ prefix, and without the other ids' lines")
+
+
+_DEFINITION = re.compile(r"\$([A-Za-z_]\w*)=")
+
+
+def _refuse_parameters(document: KeepalivedFile, first: Token) -> None:
+    """A parameter definition (``$IFACE=eth0``, used as ``$IFACE`` or ``${IFACE}``):
+    keepalived substitutes it into the lines after it, word by word or inside a word, and
+    reads the result. Read as it is written, the definition was "a statement with no
+    counterpart" and ``interface ${IFACE}`` an interface named ``${IFACE}``, which made a
+    .crg that crg refused."""
+    if (found := _DEFINITION.match(first.text)) is not None and not first.quoted:
+        name = found.group(1)
+        raise document.error(first.span, f"'${name}=...': keepalived's parameter "
+                                         "substitution is not supported",
+                             f"import a copy of the file with ${name} and ${{{name}}} "
+                             "written out where they are used, and this line removed")

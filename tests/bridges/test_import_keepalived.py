@@ -75,6 +75,12 @@ def test_one_file_assumes_mirrored_peers(tmp_path: Path) -> None:
     ("global_defs {\n  router_id lb1\n}\n", "3:2", "no vrrp_instance"),
     ("", "1:1", "no vrrp_instance"),
     ("# all of it commented out\n! vrrp_instance VI_1 {\n\n", "2:23", "no vrrp_instance"),
+    # keepalived's parameters: read as written they made an interface named ${IFACE}
+    ("$IFACE=eth0\nvrrp_instance VI_1 {\n  interface ${IFACE}\n  virtual_ipaddress {\n"
+     "    10.0.0.1\n  }\n}\n", "1:1", "'$IFACE=...': keepalived's parameter substitution "
+     "is not supported"),
+    ("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n  $VIP=10.0.0.2\n",
+     "6:3", "with $VIP and ${VIP} written out"),
 ])
 def test_bad_input_is_an_error_at_its_line(tmp_path: Path, text: str, where: str, words: str,
                                            capsys: pytest.CaptureFixture[str]) -> None:
