@@ -64,9 +64,9 @@ async def run(machine: Machine) -> None:
                 # The nodes it saw live were in the store that was lost: none of them
                 # left the cluster, and one that is not back yet is not lost for that.
                 watch.seen.clear()
-                await reset(machine, why, watch.before)
+                await reset(machine, why, watch.before, watch.before_at)
             newest = revision
-            watch.before = snap
+            watch.before, watch.before_at = snap, time.time()
             record = snap.get(keys.config())
             born = record.create_revision if record is not None else 0
             await look(machine, snap, watch)
@@ -90,6 +90,8 @@ class Watch:
     """The nodes whose loss this agent is telling its alert sinks right now."""
     before: Snapshot | None = None
     """The last snapshot read: after a loss, what operators had set is read from it."""
+    before_at: float = 0.0
+    """When it was read (wall clock): a reset mark older than that is an earlier loss's."""
 
 
 async def look(machine: Machine, snap: Snapshot, watch: Watch) -> None:
@@ -192,21 +194,38 @@ def lost_data(newest: int, born: int, snap: Snapshot, config_key: str) -> str | 
     return None
 
 
-async def reset(machine: Machine, why: str, before: Snapshot | None = None) -> None:
+MARK_SLACK_S = 30.0
+"""How far another node's clock may lag this one's for its reset mark to count as this
+loss's: a mark older than that was restored with an older backup, an earlier loss's."""
+
+
+async def reset(machine: Machine, why: str, before: Snapshot | None = None,
+                before_at: float = 0.0) -> None:
     """The store lost what it held (see :func:`lost_data`): it was started again on an
     empty data directory, or restored from an older backup, and what it held is gone —
     operators' drains, maintenance, offline modes, switchover targets, failure records.
     The agents act on the store as it is; the operator is told, once: by the node that
     claims the ``reset`` mark in the new store first (a mark the next loss takes with
-    it), with the commands that would set again what the snapshot ``before`` the loss
-    held (:mod:`crg.runtime.operator_settings`: not given again by the agents)."""
+    it, or replaces when a restored backup brought back an earlier loss's: older than
+    ``before_at``, when this node last read the store before the loss), with the commands
+    that would set again what the snapshot ``before`` the loss held
+    (:mod:`crg.runtime.operator_settings`: not given again by the agents)."""
     key = machine.s.keys.reset()
     found = (settings(machine.s.model, machine.s.keys, before) if before is not None
              else None)
     lost = (found.said() if found is not None else "what they were is not known here")
     # crg status reads the mark too: the loss is said there for as long as it is this store
     value = json.dumps({"since": time.time(), "by": machine.name, "why": why, "lost": lost})
-    if not await machine.s.store.commit(Txn({key: 0}, (Put(key, value),))):
+    # A mark there already is this loss's, written by the node that saw it first — or an
+    # earlier loss's, restored with the backup the store was restored from: older than
+    # this node's last look at the store before the loss, it is replaced, and this loss
+    # is said (it was not, and the operator was told about the wrong episode).
+    entry = (await machine.s.store.snapshot(key)).get(key)
+    since = _mark(entry.value).get("since") if entry is not None else None
+    if isinstance(since, int | float) and since >= before_at - MARK_SLACK_S:
+        return
+    if not await machine.s.store.commit(Txn({key: entry.mod_revision if entry else 0},
+                                            (Put(key, value),))):
         return
     machine.runtime_alert(
         None, STORE_RESET, f"the store lost what it held ({why}: etcd started again on an "

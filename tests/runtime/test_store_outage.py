@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import random
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from partition_store import Hosts, partitionable_hosts
@@ -274,6 +277,52 @@ def test_a_store_that_lost_its_data_is_paged_once(tmp_path: Path) -> None:
             await hosts.stop()
 
     run(body(), 50)
+
+
+def test_a_backup_that_brings_back_an_earlier_loss_s_mark_is_paged_as_a_new_loss(
+        tmp_path: Path) -> None:
+    """Found restoring etcd from a backup taken while the note of an earlier loss was
+    still there: the restored mark kept every node from claiming this loss's, so nothing
+    was paged, and crg status told of the earlier episode and its commands, not the
+    switchover this one lost."""
+    hosts, alerts = _hosts(tmp_path, reason=True)
+
+    async def body() -> None:
+        for host in hosts.hosts.values():
+            await host.start()
+        try:
+            await _n1_runs_job(hosts, "mon")
+            answer = await hosts.hosts["n1"].command(
+                {"op": "offline", "args": ["job"], "wait": True, "timeout": 10})
+            assert answer["result"] == "done", answer
+            shared = hosts.views["n1"].shared
+            for i in range(300):  # a store that has lived a while: a revision far ahead
+                await shared.put(f"/elsewhere/{i}", "x")
+            keys = hosts.hosts["n1"].services.keys
+            restored = MemoryStore()  # the backup, an hour old, with the earlier loss's note
+            await restored.put(keys.reset(), json.dumps({
+                "since": time.time() - 3600, "by": "n2", "why": "an earlier loss",
+                "lost": "before it, operators had given: crg drain n2"}))
+            for view in hosts.views.values():
+                view.shared = restored
+            await eventually(lambda: any(f"action={STORE_RESET} " in line
+                                         for line in _said(alerts)), 15,
+                             "this loss paged")
+            await eventually(lambda: _equal(hosts.hosts["n2"].status(),
+                                            lambda s: "crg offline job" in str(
+                                                store_reset_line(s))), 15,
+                             "crg status tells of this loss")
+            paged = [line for line in _said(alerts) if f"action={STORE_RESET} " in line]
+            assert len(paged) == 1 and "crg offline job" in paged[0], paged
+        finally:
+            await hosts.stop()
+
+    run(body(), 50)
+
+
+async def _equal(status: Awaitable[dict[str, Any]],
+                 holds: Callable[[dict[str, Any]], bool]) -> bool:
+    return holds(await status)
 
 
 def test_a_host_stopped_while_cut_off_drains_once_back_in_contact(tmp_path: Path) -> None:
