@@ -21,32 +21,47 @@ from crg.runtime.linefile import user_name
 
 
 def others_can_change(path: str) -> str | None:
-    """Why another user could change the file at ``path`` (its own owner and modes, then
-    every directory above it, links resolved), with what to do about it; None if nobody
-    but the user (or root) can. A path that cannot be read is not judged here: reading
-    it says what is wrong."""
-    me = os.geteuid()
+    """Why another user could change the file at ``path``, with what to do about it; None
+    if nobody but the user (or root) can. Judged are the file and every directory above
+    it, both as written (a symbolic link on the way, or the directory holding it, could
+    be replaced to point elsewhere at the next start) and with the links resolved (what
+    is read now). A path that cannot be read is not judged here: reading it says what is
+    wrong."""
+    given = Path(os.path.abspath(path))
     real = Path(os.path.realpath(path))
-    for where in (real, *real.parents):
-        try:
-            info = os.stat(where)
-        except OSError:
-            return None
-        mode, sticky_dir = info.st_mode, stat.S_ISDIR(info.st_mode) and bool(
-            info.st_mode & stat.S_ISVTX)
-        shown = f"{where} (mode {stat.S_IMODE(mode):04o}"
-        if info.st_uid not in (me, 0):
-            return (f"{shown}, owner {user_name(info.st_uid)}) belongs to another user; "
-                    f"make it yours (chown {user_name(me)} {where}) or keep the "
-                    "configuration where only you can write")
-        if mode & stat.S_IWOTH and not sticky_dir:
-            return f"{shown}) is writable by every user; chmod o-w {where}"
-        if mode & stat.S_IWGRP and not sticky_dir:
-            others = group_members(info.st_gid) - {user_name(me), "root"}
-            if others:
-                group = _group_name(info.st_gid)
-                return (f"{shown}, group {group}) is writable by the group {group}, whose "
-                        f"members include {', '.join(sorted(others))}; chmod g-w {where}")
+    for where in dict.fromkeys((given, *given.parents, real, *real.parents)):
+        why = _changeable(where)
+        if why is not None:
+            return why
+    return None
+
+
+def _changeable(where: Path) -> str | None:
+    """Why another user could change ``where`` itself (its entry, not what a link at it
+    points to): a link's own modes mean nothing, its owner does."""
+    me = os.geteuid()
+    try:
+        info = os.lstat(where)
+    except OSError:
+        return None
+    link = stat.S_ISLNK(info.st_mode)
+    mode, sticky_dir = info.st_mode, stat.S_ISDIR(info.st_mode) and bool(
+        info.st_mode & stat.S_ISVTX)
+    shown = f"{where} ({'a symbolic link' if link else f'mode {stat.S_IMODE(mode):04o}'}"
+    if info.st_uid not in (me, 0):
+        return (f"{shown}, owner {user_name(info.st_uid)}) belongs to another user; "
+                f"make it yours (chown {'-h ' if link else ''}{user_name(me)} {where}) or "
+                "keep the configuration where only you can write")
+    if link:
+        return None
+    if mode & stat.S_IWOTH and not sticky_dir:
+        return f"{shown}) is writable by every user; chmod o-w {where}"
+    if mode & stat.S_IWGRP and not sticky_dir:
+        others = group_members(info.st_gid) - {user_name(me), "root"}
+        if others:
+            group = _group_name(info.st_gid)
+            return (f"{shown}, group {group}) is writable by the group {group}, whose "
+                    f"members include {', '.join(sorted(others))}; chmod g-w {where}")
     return None
 
 

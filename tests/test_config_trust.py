@@ -59,6 +59,38 @@ def test_a_link_is_judged_by_where_it_leads(tmp_path: Path) -> None:
     assert others_can_change(str(link)) is not None
 
 
+def test_a_link_is_judged_where_it_is_too(tmp_path: Path) -> None:
+    # Found by an outside tester: the path was resolved before anything was judged, so a
+    # link in a directory anyone may write (replaced at will to point elsewhere at the
+    # next start) passed, its target being fine.
+    path = _config(tmp_path)
+    public = tmp_path / "public"
+    public.mkdir()
+    public.chmod(0o777)
+    link = public / "shop.crg"
+    link.symlink_to(path)
+    assert others_can_change(str(link)) == (
+        f"{public} (mode 0777) is writable by every user; chmod o-w {public}")
+    # in a sticky one, a link of one's own is one's own: only its owner may replace it
+    public.chmod(0o1777)
+    assert others_can_change(str(link)) is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: gives a link to another user")
+def test_a_link_of_another_user_is_not_trusted(tmp_path: Path) -> None:
+    path = _config(tmp_path)
+    public = tmp_path / "public"
+    public.mkdir(mode=0o1777)
+    public.chmod(0o1777)
+    link = public / "shop.crg"
+    link.symlink_to(path)
+    os.chown(link, pwd.getpwnam("nobody").pw_uid, -1, follow_symlinks=False)
+    why = others_can_change(str(link))
+    assert why is not None and why.startswith(f"{link} (a symbolic link, owner nobody) "
+                                              "belongs to another user; make it yours "
+                                              f"(chown -h ")
+
+
 def test_a_group_with_other_members_counts_as_others(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     path = _config(tmp_path, 0o664)
