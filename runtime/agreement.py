@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from crg.runtime.fingerprint import core_digest, dumps, first_difference, short
+from crg.runtime.fingerprint import core, core_digest, dumps, first_difference, short
 from crg.runtime.records import Keys
 from crg.runtime.store.base import Lease, Put, Snapshot, Store, Txn
 
@@ -98,13 +98,24 @@ def conflict(snap: Snapshot, keys: Keys, node: str, sha256: str,
                  if c is not None and c != sha256 and n not in along}
     if not differing:
         return None
-    theirs = sorted(set(differing.values()))[0]
-    nodes = sorted(n for n, c in differing.items() if c == theirs)
+    # The nodes of one core, the stored configuration's if they run it: during a rolling
+    # change they may run several revisions of it, and the store holds the form of the
+    # last node that registered; the core is what this one differs in.
+    cores = live_configs(snap, keys, "core")
     running = running_config(snap, keys)
+    stored = core_digest(running[1]) if running is not None else None
+    core_of = stored if stored in (cores.get(n) for n in differing) else cores.get(
+        min(differing, key=lambda n: differing[n]))
+    nodes = sorted(n for n in differing if cores.get(n) == core_of) or sorted(differing)
+    shas = sorted({differing[n] for n in nodes})
+    theirs = running[0] if running is not None and running[0] in shas else shas[0]
     where = f"in the running cluster ({', '.join(nodes)})"
-    detail = (first_difference(form, running[1], where)
-              if running is not None and running[0] == theirs
-              else "(the running cluster's configuration is not in the store to compare)")
+    if running is not None and core_of is not None and stored == core_of:
+        detail = first_difference(core(form), core(running[1]), where)
+    elif running is not None and running[0] == theirs:  # nodes that publish no core
+        detail = first_difference(form, running[1], where)
+    else:
+        detail = "(the running cluster's configuration is not in the store to compare)"
     return (f"{node}'s configuration (sha256 {short(sha256)}) differs from the one the "
             f"running cluster uses (sha256 {short(theirs)}, run by {', '.join(nodes)}); "
             f"first difference: {detail}. Every host must run the same configuration: "
@@ -139,9 +150,9 @@ async def register(store: Store, keys: Keys, node: str, lease: Lease, sha256: st
         running = running_config(snap, keys)
         if along := rolling(snap, keys, node, sha256, form):
             log.info("%s: joins a rolling change of the configuration: it runs sha256 %s, "
-                     "%s another (the same but for applications, monitors, alerts or "
-                     "hooks)", node, short(sha256), ", ".join(
-                         f"{n} {short(c)}" for n, c in sorted(along.items())))
+                     "%s (the same but for applications, monitors, alerts or hooks)", node,
+                     short(sha256), ", ".join(f"{n} runs {short(c)}"
+                                              for n, c in sorted(along.items())))
         elif running is not None and running[0] != sha256:
             log.warning("%s: no live node runs the cluster's configuration (sha256 %s) any "
                         "more: it becomes this one (sha256 %s)", node, short(running[0]),
