@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from crg.checker import stages
 from crg.checker.budget import Budget
 from crg.checker.components import Signature, signature
 from crg.checker.explicit.explore import Search, SearchStats
@@ -147,6 +148,9 @@ def explore(topology: Topology, parts: list[tuple[int, ...]], options: Options,
     # The workers get the options without the progress callbacks: a closure over the
     # terminal (or stderr) cannot be pickled, and only this process reports progress.
     sent = replace(options, progress=None, stage=None)
+    if progress is None and len(firsts) > 1:
+        stages.say(f"{len(firsts)} components searched on {min(workers, len(firsts))} "
+                   "processes")
     searched = run_tasks(search_part,
                          [(topology, part, sent, budget, cap,
                            offset if progress is not None else None, predicted)

@@ -176,6 +176,9 @@ def prove_parts(topology: Topology, parts: list[tuple[int, ...]],
             stages.say(f"{next(decided)} of {len(tasks)} components decided by the symbolic "
                        "engine")
 
+    if len(tasks) > 1 and opts.jobs > 1:
+        stages.say(f"{len(tasks)} components proved on {min(opts.jobs, len(tasks))} "
+                   "processes (z3), none decided yet")
     proved = run_tasks(_prove_part, tasks, opts.jobs, done=one_more)
     proved_parts: list[_Part] = []
     for part, sig in zip(parts, sigs, strict=True):

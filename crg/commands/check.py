@@ -440,10 +440,15 @@ def _progress(out: Output | None, path: str, args: argparse.Namespace
     from rich.console import Console
     from rich.progress import Progress as Bar
     from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Column
 
     # The time first: a stage's words may be cut at the terminal's edge, the time never.
-    with Bar(SpinnerColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
-             console=Console(file=out.stderr), transient=True) as bar:
+    # The words take what room is left, cut with an ellipsis: on an 80-column terminal
+    # a long stage pushed the time, then the spinner, out of the line.
+    words = TextColumn("{task.description}",
+                       table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1))
+    with Bar(SpinnerColumn(), TimeElapsedColumn(), words, console=Console(file=out.stderr),
+             transient=True, expand=True) as bar:
         task = bar.add_task(f"checking {path}", total=None)
 
         def update(states: int, layer: int, seconds: float) -> None:

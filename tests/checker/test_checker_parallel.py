@@ -125,8 +125,10 @@ def test_the_symbolic_engine_says_the_same_on_one_process_or_two() -> None:
     groups = [g.name for g in config.groups]
     assert [f"{g}: invariants, by induction (z3)" for g in groups] == [
         line for line in said[1] if line.endswith(": invariants, by induction (z3)")]
-    assert said[2] == [f"{k} of {len(groups)} components decided by the symbolic engine"
-                       for k in range(1, len(groups) + 1)]
+    assert said[2] == [f"{len(groups)} components proved on 2 processes (z3), none "
+                       "decided yet"] + [
+        f"{k} of {len(groups)} components decided by the symbolic engine"
+        for k in range(1, len(groups) + 1)]
 
 
 @pytest.mark.parametrize("engine", [Engine.EXPLICIT, Engine.AUTO, Engine.SYMBOLIC])
@@ -145,6 +147,8 @@ def test_the_progress_callbacks_stay_in_this_process(engine: Engine) -> None:
     report = check(config, Options(engine=engine, jobs=2, progress=progress, stage=stage))
     assert report.results
     assert all(r.verdict.value == "holds" for r in report.results.values())
+    if engine is Engine.EXPLICIT:  # its components on two processes: said, with no figures
+        assert any(line.endswith(" components searched on 2 processes") for line in seen)
 
 
 def test_the_report_reads_the_same(crg: Callable[..., Run]) -> None:
