@@ -11,7 +11,8 @@ progress listens (:func:`listening`). A forked worker of a parallel check says n
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
 
 Stage = Callable[[str], None]
 """``stage(what)``: the check is now doing ``what`` (``g1+g2: liveness: ...``)."""
@@ -25,9 +26,14 @@ def say(what: str) -> None:
         _listener(what)
 
 
-def label(names: Sequence[str]) -> str:
-    """A component in a progress line: ``g1+g2+g3``."""
-    return "+".join(names)
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+def label(groups: Iterable[Named]) -> str:
+    """A component in a progress line, by its groups: ``g1+g2+g3``."""
+    return "+".join(g.name for g in groups)
 
 
 @contextlib.contextmanager

@@ -99,7 +99,7 @@ class ComponentOutcome:
 
 def prove_component(topology: Topology, settings: Settings) -> ComponentOutcome:
     started = time.perf_counter()
-    name = stages.label([g.name for g in topology.groups])
+    name = stages.label(topology.groups)
     stages.say(f"{name}: invariants, by induction (z3)")
     enc = Encoding(topology)
     prover = Prover(enc, settings.timeout_ms)
@@ -144,7 +144,7 @@ def _strengthening(enc: Encoding, prover: Prover) -> Callable[[SymState], Bool]:
 def _find_livelock(enc: Encoding, topology: Topology, prover: Prover, settings: Settings,
                    outcome: ComponentOutcome, deadline: float) -> None:
     gap = ""
-    name = stages.label([g.name for g in topology.groups])
+    name = stages.label(topology.groups)
     if settings.ranking:
         stages.say(f"{name}: liveness: ranking function (z3, {settings.ranking_s:.0f} s "
                    "at most)")

@@ -45,7 +45,7 @@ def decide_explicitly(topology: Topology, z3_result: TargetResult | None,
     lasso: the explicit engine's if the component has at most ``max_states`` states,
     else ``unknown``. ``z3_result`` says how far the lasso search went."""
     bound = z3_result.reason if z3_result is not None else "no lasso search"
-    stages.say(f"{stages.label([g.name for g in topology.groups])}: liveness, by search "
+    stages.say(f"{stages.label(topology.groups)}: liveness, by search "
                f"({max_states:,} states at most)")
     model = Model(topology)
     canon, _ = canonicaliser(model, True)

@@ -296,7 +296,7 @@ class _Frames:
         self._args = (enc, prover, invariant, changing, fixed, chosen)
         self._built: list[list[z3.BoolRef]] = []
         self.first = enc.fresh_state("moves0")
-        self.name = stages.label([g.name for g in enc.groups])
+        self.name = stages.label(enc.groups)
         """The component, in progress lines."""
         self.where = ""
         """Which node status is unrolled, in progress lines (empty: all of them)."""

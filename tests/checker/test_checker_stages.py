@@ -3,6 +3,8 @@ moment, and nowhere once it is gone."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from crg.checker import stages
 
 
@@ -20,4 +22,5 @@ def test_stages_go_to_the_listener_of_the_moment_and_nowhere_after() -> None:
 
 
 def test_a_component_is_named_by_its_groups() -> None:
-    assert stages.label(["web", "db"]) == "web+db"
+    groups = [SimpleNamespace(name="web"), SimpleNamespace(name="db")]
+    assert stages.label(groups) == "web+db"
