@@ -124,6 +124,12 @@ def conflict(snap: Snapshot, keys: Keys, node: str, sha256: str,
             "only may be rolled out one host at a time)")
 
 
+def _others_run(along: dict[str, str]) -> str:
+    """``n3 runs 02e4314a6752 (the same but for ...)``: the nodes of a rolling change."""
+    return (", ".join(f"{n} runs {short(c)}" for n, c in sorted(along.items()))
+            + " (the same but for applications, monitors, alerts or hooks)")
+
+
 @dataclass(frozen=True)
 class Registered:
     revision: int
@@ -150,9 +156,7 @@ async def register(store: Store, keys: Keys, node: str, lease: Lease, sha256: st
         running = running_config(snap, keys)
         if along := rolling(snap, keys, node, sha256, form):
             log.info("%s: joins a rolling change of the configuration: it runs sha256 %s, "
-                     "%s (the same but for applications, monitors, alerts or hooks)", node,
-                     short(sha256), ", ".join(f"{n} runs {short(c)}"
-                                              for n, c in sorted(along.items())))
+                     "%s", node, short(sha256), _others_run(along))
         elif running is not None and running[0] != sha256:
             log.warning("%s: no live node runs the cluster's configuration (sha256 %s) any "
                         "more: it becomes this one (sha256 %s)", node, short(running[0]),
@@ -195,11 +199,8 @@ class ConfigWatch:
             # Nothing to page: hosts may run these otherwise for a while (the operator
             # is changing them one host after another); said in the log and crg status.
             log.info("%s: %s", self.node, "every live node runs this configuration again"
-                     if not along else "a rolling change of the "
-                     "configuration: " + ", ".join(f"{n} runs sha256 {short(c)}"
-                                                   for n, c in sorted(along.items()))
-                     + f", this node {short(self.sha256)} (the same but for applications, "
-                     "monitors, alerts or hooks)")
+                     if not along else f"a rolling change of the configuration: it runs "
+                     f"sha256 {short(self.sha256)}, {_others_run(along)}")
             self._along = along
         problem = conflict(snap, self.keys, self.node, self.sha256, self.form)
         if problem is not None and problem != self.problem:
