@@ -20,23 +20,24 @@ from pathlib import Path
 from crg.runtime.linefile import user_name
 
 
-def others_can_change(path: str) -> str | None:
+def others_can_change(path: str, *, adding: bool = False) -> str | None:
     """Why another user could change the file at ``path``, with what to do about it; None
     if nobody but the user (or root) can. Judged are the file and every directory above
     it, both as written (a symbolic link on the way, or the directory holding it, could
     be replaced to point elsewhere at the next start) and with the links resolved (what
     is read now). A path that cannot be read is not judged here: reading it says what is
-    wrong."""
+    wrong. ``adding``: ``path`` is a directory searched for a name (``PATH``), so a new
+    file in it is a change too, and a sticky directory no better than any other."""
     given = Path(os.path.abspath(path))
     real = Path(os.path.realpath(path))
     for where in dict.fromkeys((given, *given.parents, real, *real.parents)):
-        why = _changeable(where)
+        why = _changeable(where, adding=adding and where in (given, real))
         if why is not None:
             return why
     return None
 
 
-def _changeable(where: Path) -> str | None:
+def _changeable(where: Path, *, adding: bool = False) -> str | None:
     """Why another user could change ``where`` itself (its entry, not what a link at it
     points to): a link's own modes mean nothing, its owner does."""
     me = os.geteuid()
@@ -45,8 +46,10 @@ def _changeable(where: Path) -> str | None:
     except OSError:
         return None
     link = stat.S_ISLNK(info.st_mode)
-    mode, sticky_dir = info.st_mode, stat.S_ISDIR(info.st_mode) and bool(
-        info.st_mode & stat.S_ISVTX)
+    # In a sticky directory (/tmp) only a file's owner may rename or replace it; anyone
+    # may still add a file, which matters where a name is looked for (``adding``).
+    mode, sticky_dir = info.st_mode, (stat.S_ISDIR(info.st_mode) and not adding
+                                      and bool(info.st_mode & stat.S_ISVTX))
     shown = f"{where} ({'a symbolic link' if link else f'mode {stat.S_IMODE(mode):04o}'}"
     if info.st_uid not in (me, 0):
         return (f"{shown}, owner {user_name(info.st_uid)}) belongs to another user; "

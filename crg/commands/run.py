@@ -20,6 +20,7 @@ from crg.dsl.builder import duration_ms
 from crg.dsl.model import Config
 from crg.errors import ExitCode
 from crg.output import Output
+from crg.program_trust import untrusted
 from crg.runtime import launch, rundir
 from crg.runtime.address.privileges import privilege_problem
 from crg.runtime.endpoint.server import HttpAddressError, parse_address
@@ -116,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
     if args.file != files.STDIN and (why := others_can_change(args.file)) is not None:
         out.error(f"{args.file}: crg run takes no configuration another user could change "
                   f"(its commands would run as {user_name(os.geteuid())}): {why}")
+        return ExitCode.BAD_INPUT
+    if planted := untrusted(config):
+        out.diagnostics(config.source, planted, with_summary=False)
         return ExitCode.BAD_INPUT
     out.diagnostics(config.source, config.warnings, with_summary=False)
     # Every process crg starts (applications, hooks, alert commands, the fencing watchdog)

@@ -191,6 +191,24 @@ def test_a_link_left_in_the_run_directory_is_never_followed(
     assert victims() == before
 
 
+def test_a_program_another_user_owns_is_never_run(
+        tmp_path: Path, shared: Path, intruder: Intruder, crg: Callable[..., Run]) -> None:
+    """The configuration is root's own, but the program it starts is the intruder's: run
+    as root, it would do whatever the intruder writes into it next."""
+    ran = tmp_path / "ran"
+    program = shared / "serve"
+    intruder.run("sh", "-c", f"printf '#!/bin/sh\\ntouch {ran}\\nexec sleep 120\\n' > "
+                             f"{program} && chmod 755 {program}")
+    setup = two_nodes(tmp_path, f'    start "{program}"')
+    result = crg("run", str(setup.path), "--run-dir", str(setup.run_dir))
+    assert result.code == 2, result.err
+    assert (f"job's start command runs {program}, which another user could change (it "
+            f"would run as root): {program} (mode 0755, owner {intruder.name}) belongs to "
+            "another user") in result.err
+    assert "Traceback" not in result.err
+    assert not ran.exists() and not setup.run_dir.exists()
+
+
 def test_links_to_application_logs_are_never_followed(
         tmp_path: Path, victims: Callable[[], object]) -> None:
     """The applications run (their output discarded) and the failing logs are

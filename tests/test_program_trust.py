@@ -1,0 +1,159 @@
+"""crg run refuses a configuration whose programs another local user could change
+(crg.program_trust): they would run as the runtime's user — root, often."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crg.dsl import parse
+from crg.dsl.model import Config
+from crg.program_trust import untrusted
+
+ROOT = Path(__file__).resolve().parents[1]
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+@pytest.fixture(autouse=True)
+def _system_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The programs are looked up on the runtime's PATH: the developer's own (~/bin,
+    # a pyenv) must not decide these tests.
+    monkeypatch.setenv("PATH", SYSTEM_PATH)
+
+
+def _config(app: str, extra: str = "") -> Config:
+    return parse(f"""cluster c {{
+  nodes n1 n2
+}}
+
+group web {{
+  vip 127.0.0.11/8
+  app {{
+{app}
+  }}
+  monitor process every 1s
+  preferred n1
+  possible n2
+{extra}}}
+""", "shop.crg")
+
+
+def _script(folder: Path, name: str = "serve", mode: int = 0o755) -> Path:
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text("#!/bin/sh\nexec sleep 100\n")
+    path.chmod(mode)
+    return path
+
+
+def _private(tmp_path: Path) -> Path:
+    folder = tmp_path / "private"
+    folder.mkdir(mode=0o755, exist_ok=True)
+    return folder
+
+
+def test_programs_only_the_user_can_change_are_trusted(tmp_path: Path) -> None:
+    serve = _script(_private(tmp_path))
+    config = _config(f'    start "{serve} --port 1"\n    stop "sleep 1"\n'
+                     '    status "true"',
+                     f'  monitor exec "{serve} check" every 1s\n'
+                     '  alert command "logger crg"\n  hook command "true"\n')
+    assert untrusted(config) == []
+
+
+def test_every_example_is_trusted() -> None:
+    for path in sorted((ROOT / "examples").glob("*.crg")):
+        config = parse(path.read_text(), str(path))
+        assert untrusted(config) == [], path
+
+
+def test_a_program_every_user_can_write_is_refused_at_its_command(tmp_path: Path) -> None:
+    serve = _script(_private(tmp_path), mode=0o757)
+    (problem,) = untrusted(_config(f'    start "{serve} --port 1"'))
+    assert problem.code == "untrusted-program" and problem.is_error
+    assert problem.message == (
+        f"web's start command runs {serve}, which another user could change (it would "
+        f"run as {getpass.getuser()}): {serve} (mode 0757) is writable by every user; "
+        f"chmod o-w {serve}")
+    assert (problem.span.line, problem.span.column) == (8, 11)
+
+
+def test_a_directory_above_it_counts(tmp_path: Path) -> None:
+    public = tmp_path / "public"
+    serve = _script(public)
+    public.chmod(0o777)
+    (problem,) = untrusted(_config(f'    start "{serve}"'))
+    assert problem.message.endswith(f"{public} (mode 0777) is writable by every user; "
+                                    f"chmod o-w {public}")
+    # as /tmp: only the owner of a file may replace it there
+    public.chmod(0o1777)
+    assert untrusted(_config(f'    start "{serve}"')) == []
+
+
+def test_a_directory_of_the_path_searched_first_counts_even_sticky(tmp_path: Path) -> None:
+    # `sleep` is /bin's, but a `sleep` anyone adds to /srv/public would be found first
+    public = tmp_path / "public"
+    public.mkdir()
+    public.chmod(0o1777)
+    config = _config(f'    start "sleep 100"\n    env {{\n      PATH = "{public}:'
+                     f'{SYSTEM_PATH}"\n    }}')
+    (problem,) = untrusted(config)
+    assert "web's start command runs /" in problem.message
+    assert problem.message.endswith(f"{public} (mode 1777) is writable by every user; "
+                                    f"chmod o-w {public}")
+    # after the directory that holds it, a directory is never searched
+    later = _config(f'    start "sleep 100"\n    env {{\n      PATH = "{SYSTEM_PATH}:'
+                    f'{public}"\n    }}')
+    assert untrusted(later) == []
+
+
+def test_the_script_an_interpreter_runs_counts(tmp_path: Path) -> None:
+    app = _script(_private(tmp_path), "app.py", mode=0o666)
+    for start in (f"sh {app}", f"python3 -u {app} --port 1", f"env -i A=1 python3 {app}"):
+        (problem,) = untrusted(_config(f'    start "{start}"'))
+        assert problem.message.startswith(f"web's start command runs {app}, "), start
+    # code or a module, not a file: nothing more to judge
+    assert untrusted(_config('    start "python3 -m http.server"')) == []
+    assert untrusted(_config('    start "sh -c \'exec sleep 1\'"')) == []
+
+
+def test_relative_paths_are_taken_from_the_application_directory(tmp_path: Path) -> None:
+    folder = _private(tmp_path)
+    _script(folder, mode=0o777)
+    for app in (f'    start "./serve"\n    dir "{folder}"',
+                f'    start "exec ./serve --port {{vip}}"\n    shell\n    dir "{folder}"'):
+        (problem,) = untrusted(_config(app))
+        assert problem.message.startswith(f"web's start command runs {folder}/./serve"), app
+
+
+def test_monitors_alerts_and_hooks_count(tmp_path: Path) -> None:
+    serve = _script(_private(tmp_path), mode=0o777)
+    config = _config('    start "sleep 100"',
+                     f'  monitor exec "{serve} check" every 1s\n'
+                     f'  alert command "{serve} page"\n  hook command "{serve} hook"\n')
+    assert [p.message.split(" runs ")[0] for p in untrusted(config)] == [
+        "web's exec monitor", "web's alert command", "web's hook command"]
+
+
+def test_placeholders_and_missing_programs_are_not_judged(tmp_path: Path) -> None:
+    assert untrusted(_config('    start "{group}-serve"')) == []
+    assert untrusted(_config(f'    start "{tmp_path}/nowhere/serve"')) == []
+
+
+def test_crg_run_refuses_it_before_anything_starts(tmp_path: Path) -> None:
+    serve = _script(_private(tmp_path), mode=0o777)
+    config = _private(tmp_path) / "shop.crg"
+    config.write_text((ROOT / "examples" / "quickstart.crg").read_text().replace(
+        '"python3 -m http.server --bind {vip} 8081"', f'"{serve} --bind {{vip}}"'))
+    run_dir = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "crg", "run", str(config), "--run-dir",
+                             str(run_dir)], capture_output=True, text=True, timeout=60,
+                            check=False, env={**os.environ, "NO_COLOR": "1"})
+    assert result.returncode == 2, result.stderr
+    assert f"{config}:37:11: error: api's start command runs {serve}" in result.stderr
+    assert "Traceback" not in result.stderr and not run_dir.exists()
