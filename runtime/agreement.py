@@ -11,7 +11,8 @@ with different configurations starting at the same moment cannot both get in.
   (:class:`ConfigConflict`: exit 2, both fingerprints and the first difference named) —
   unless the two differ only in what hosts may run otherwise for a while
   (:data:`crg.runtime.fingerprint.ROLLING`: applications, monitors, alerts, hooks): a
-  rolling change, one host after another, which each node's ``core`` fingerprint tells.
+  rolling change, one host after another, which each node's ``core`` fingerprint tells;
+  one at a time: a third revision while two run is refused too.
 * With no live node (the whole cluster was stopped), the first agent to register sets
   the cluster's configuration: that is how its core is changed.
 * A running agent that sees a live node with another fingerprint (one that registered
@@ -97,7 +98,7 @@ def conflict(snap: Snapshot, keys: Keys, node: str, sha256: str,
     differing = {n: c for n, c in others.items()
                  if c is not None and c != sha256 and n not in along}
     if not differing:
-        return None
+        return _third_revision(node, sha256, along)
     # The nodes of one core, the stored configuration's if they run it: during a rolling
     # change they may run several revisions of it, and the store holds the form of the
     # last node that registered; the core is what this one differs in.
@@ -122,6 +123,19 @@ def conflict(snap: Snapshot, keys: Keys, node: str, sha256: str,
             "give this one the file the others run, or stop every agent and start them "
             "all with the new one (a change of applications, monitors, alerts or hooks "
             "only may be rolled out one host at a time)")
+
+
+def _third_revision(node: str, sha256: str, along: dict[str, str]) -> str | None:
+    """Why ``node`` may not join a rolling change from one revision to another with a
+    third (None: it is one of the two, or no change is under way). Two revisions at a
+    time keep a change one host after another something an operator can follow — and
+    undo: the hosts run the old file or the new one."""
+    if len(set(along.values())) < 2:
+        return None
+    return (f"{node}'s configuration (sha256 {short(sha256)}) would be a third revision "
+            f"in a rolling change under way: {_others_run(along)}. Roll out one change at "
+            "a time: give this host the file one of them runs, and change it again once "
+            "every host runs one revision")
 
 
 def _others_run(along: dict[str, str]) -> str:
