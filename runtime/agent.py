@@ -73,7 +73,7 @@ class Agent:
         sha256, form = services.fingerprint
         self.config_watch = ConfigWatch(
             services.keys, node, sha256, form,
-            alert=lambda why: self.machine.runtime_alert(None, "config", why),
+            alert=lambda why: self.machine.runtime_alert(None, "config", why, failed=False),
             over=lambda: self.machine.trouble_over(None, "config"))
         self.gate = StartGate(services, node, start_wait_s)
         self.lanes = {topo.name: Lane(self, topo) for topo in services.model.groups}
@@ -103,7 +103,7 @@ class Agent:
     async def _page_if_still_cut(self, episode: int, delay_s: float, why: str) -> None:
         await asyncio.sleep(delay_s)
         if self.keeper.cut and episode == self._cut_episode:
-            self.machine.runtime_alert(None, STORE_CUT, why)
+            self.machine.runtime_alert(None, STORE_CUT, why, failed=False)
 
     # -- life ----------------------------------------------------------------------------
 

@@ -174,8 +174,7 @@ async def _deliver_one(agent: Machine, item: Pending) -> bool:
         reason = (f"{receiver} will never receive {source}'s service event(s) {gone}: they "
                   "were dropped before it could (its queue was full); the next is "
                   f"{item.seq}")
-        log.error("%s: %s", agent.name, reason)
-        agent.runtime_alert(receiver, f"{GAP} {source}", reason)
+        agent.runtime_alert(receiver, f"{GAP} {source}", reason, failed=False)
     group = agent.groups[receiver]
     event = item.event
     fields = {"event": event["event"], "cluster": event.get("cluster"),

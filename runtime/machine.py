@@ -181,20 +181,22 @@ class Machine:
         return why
 
     def runtime_alert(self, group: str | None, action: str, reason: str, *,
-                      once: bool = True) -> None:
+                      once: bool = True, failed: bool = True) -> None:
         """Tell the operator that ``action`` of ``group`` (None: of the node as a whole)
-        failed here for ``reason``: logged every time, emitted as a ``runtime-alert``
-        event — with ``once``, once per episode: until :meth:`trouble_over` says it
-        worked (a failed step is retried every second, and its reason may read
-        differently each time)."""
+        failed here for ``reason`` (``failed`` False: ``action`` names something that
+        happened, a lost store or events, and the log says so without "failed"): logged
+        every time, emitted as a ``runtime-alert`` event — with ``once``, once per
+        episode: until :meth:`trouble_over` says it worked (a failed step is retried
+        every second, and its reason may read differently each time)."""
         # crg status shows the reason: a URL's secrets in it (a sink's, a store's) stay
         # hidden there as they do in the log and the events file
         reason = redact(reason)
         what = _what(group, action)
         if once and (group or "", action) in self.troubles:
-            log.warning("%s: %s failed again: %s", self.name, what, reason)
+            log.warning("%s: %s %s: %s", self.name, what,
+                        "failed again" if failed else "(still)", reason)
             return
-        log.error("%s: %s failed: %s", self.name, what, reason)
+        log.error("%s: %s%s: %s", self.name, what, " failed" if failed else "", reason)
         if once:
             self.troubles[(group or "", action)] = (reason, time.time())
         if group is not None:

@@ -233,7 +233,7 @@ async def reset(machine: Machine, why: str, before: Snapshot | None = None,
         "set — drained nodes, maintenance, offline modes, switchover targets — and the "
         "failure records are forgotten, and the agents act on the store as it is now: "
         f"check crg status and give again the commands still wanted ({lost}), then "
-        "crg cleanup --store-reset", once=False)
+        "crg cleanup --store-reset", once=False, failed=False)
 
 
 def reset_mark(snap: Snapshot, keys: Keys) -> dict[str, Any] | None:

@@ -234,4 +234,4 @@ def _report_drops(agent: Machine, payload: dict[str, Any]) -> None:
         agent.runtime_alert(receiver, f"{DROP} {source}",
                             f"{source}'s service event(s) {gone} were dropped before "
                             f"{receiver} received them: its queue holds {QUEUE_LIMIT} "
-                            "events (is a hook of its owner stuck?)")
+                            "events (is a hook of its owner stuck?)", failed=False)
