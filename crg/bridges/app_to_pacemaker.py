@@ -45,6 +45,8 @@ _OCF_AGENT = re.compile(r"/usr/lib/ocf/resource\.d/([A-Za-z0-9_.-]+)/([A-Za-z0-9
 _INIT_SCRIPT = re.compile(r"/etc/init\.d/([A-Za-z0-9_.@-]+)")
 _UNSAFE_IN_ANYTHING = re.compile(r'["`\\$]')
 """Characters that ocf:heartbeat:anything's ``eval`` inside double quotes interprets."""
+_SPACES = re.compile(r"\s\s|[\t\n\r\v\f]")
+"""Blanks the agent's unquoted ``$cmd`` would split on and its ``eval`` join with one space."""
 
 Warn = Callable[[str, Span], None]
 
@@ -141,13 +143,18 @@ def _anything(group: Group, argv: list[str], env: Mapping[str, str],
         argv = [SHELL, "-c", substitute(app.start.text, values)]
     if env:
         argv = [ENV, *(f"{k}={v}" for k, v in env.items()), *argv]
-    binfile, options = argv[0], shlex.join(argv[1:])
+    binfile, options = argv[0], " ".join(_option_word(word) for word in argv[1:])
     unsafe = _UNSAFE_IN_ANYTHING.findall(
         " ".join(argv).replace(NODE_NAME, ""))
     if unsafe:
         warn("ocf:heartbeat:anything runs the command through `eval` inside double quotes: "
              f"{' '.join(sorted(set(unsafe)))} in it would be interpreted by that shell; "
              "check the exported cmdline_options", app.start.span)
+    if any(_SPACES.search(word) for word in argv[1:]):
+        warn("ocf:heartbeat:anything splits its command line on blanks before its `eval`: "
+             "an argument with two blanks in a row, a tab or a line break reaches the "
+             "application with one space instead; check the exported cmdline_options",
+             app.start.span)
     for name, value, span in (("binfile", binfile, app.start.span),
                               ("workdir", app.directory or "", app.span)):
         if shlex.quote(value) != value and value:
@@ -176,6 +183,17 @@ def _anything(group: Group, argv: list[str], env: Mapping[str, str],
              "no status command: a start command that daemonises needs its own agent or a "
              "systemd unit; the status command is not exported", app.status.span)
     return AppShape("ocf", "heartbeat", "anything", tuple(params))
+
+
+def _option_word(word: str) -> str:
+    """One word of ``cmdline_options``, which reaches the application through two shells:
+    the agent's ``eval`` of ``su -c "... $cmdline_options ..."``, inside double quotes,
+    then the shell of ``su -c``. Single quotes are plain characters to the first and
+    quote for the second; a single quote in the word is closed, escaped and reopened
+    (``'it'\\''s'``): shlex's ``'"'"'`` would end the first shell's double quotes."""
+    if shlex.quote(word) == word:
+        return word
+    return "'" + word.replace("'", "'\\''") + "'"
 
 
 def _hook_word(word: str) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import stat
 import subprocess
+import sys
 import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -365,6 +369,54 @@ def test_an_exec_check_s_node_placeholder_is_expanded_by_the_agent_s_eval(
                          env={"PATH": f"{fake}:/usr/bin:/bin", "OCF_RESKEY_monitor_hook": hook},
                          capture_output=True, text=True, timeout=30, check=True)
     assert run.stdout == "n2 --on=n2 a b\n"
+
+
+ANYTHING = Path("/usr/lib/ocf/resource.d/heartbeat/anything")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not ANYTHING.exists(),
+                    reason="needs root (the agent starts the command with su) and "
+                           "resource-agents' ocf:heartbeat:anything")
+def test_the_real_agent_starts_the_exported_command_with_its_arguments(
+        tmp_path: Path) -> None:
+    # An outside tester's finding: an argument holding a single quote ("it's") was quoted
+    # '"'"', whose double quote ended the agent's su -c "...", and the start failed
+    # ("eval: Syntax error: Unterminated quoted string") without a word from the export.
+    dump, out = tmp_path / "argdump.py", tmp_path / "args.json"
+    dump.write_text("import json, os, sys, time\n"
+                    f"open({str(out)!r} + '.new', 'w').write(json.dumps(sys.argv[1:]))\n"
+                    f"os.rename({str(out)!r} + '.new', {str(out)!r})\n"
+                    "time.sleep(60)\n")
+    args = ["it's", "a b", "--x={node}", "*", "semi;colon", "'quoted'", "amp&"]
+    start = shlex.join([sys.executable, str(dump), *args])
+    literal = start.replace("\\", "\\\\").replace('"', '\\"')
+    root, warnings = export(config_text(app=f'    start "{literal}"'))
+    assert not any("eval" in w or "blanks" in w for w in warnings), warnings
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": "/usr/lib/ocf",
+           "OCF_RESOURCE_INSTANCE": "web-app", "OCF_RESKEY_pidfile": str(tmp_path / "pid"),
+           **{f"OCF_RESKEY_{k}": v for k, v in params(root, "web-app").items()}}
+    try:
+        started = subprocess.run([str(ANYTHING), "start"], env=env, capture_output=True,
+                                 text=True, timeout=60, check=False)
+        assert started.returncode == 0, started.stderr
+        deadline = time.monotonic() + 30  # the agent starts it in the background
+        while not out.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        subprocess.run([str(ANYTHING), "stop"], env=env, capture_output=True, timeout=60,
+                       check=False)
+    node = subprocess.run(["crm_node", "-n"], capture_output=True, text=True, timeout=30,
+                          check=False).stdout.strip()
+    assert json.loads(out.read_text()) == [*args[:2], f"--x={node}", *args[3:]]
+
+
+def test_blanks_the_agent_would_squeeze_are_named() -> None:
+    # The agent expands its command unquoted before its eval: 'a  b' reaches the
+    # application as 'a b'.
+    _, warnings = export(config_text(app='    start "/opt/app/run \'a  b\'"'))
+    assert any("an argument with two blanks in a row" in w for w in warnings), warnings
+    _, warnings = export(config_text(app='    start "/opt/app/run \'a b\'"'))
+    assert not any("blanks" in w for w in warnings), warnings
 
 
 def test_a_binfile_or_workdir_the_agent_s_shell_would_split_is_named() -> None:
