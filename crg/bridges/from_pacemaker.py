@@ -51,6 +51,9 @@ class _Group:
     """Nodes where the application alone may not run (an instance group's offline mode)."""
 
 
+A_SCORE = "a Pacemaker score (a whole number, INFINITY or -INFINITY)"
+
+
 def score(text: str | None) -> int:
     value = (text or "0").strip().upper().lstrip("+")
     if value in ("INFINITY", "INF"):
@@ -348,12 +351,20 @@ def _meta(group: _Group, key: str, defaults: dict[str, str] | None = None) -> st
     """A meta attribute as Pacemaker resolves it for the group's application, whose
     faults the restart budget counts: the application's own, else the group's (a member
     inherits what its group does not override), else the resource defaults."""
-    for element in (group.app, group.element):
+    pair = _meta_pair(group, key)
+    return pair.get("value", "") if pair is not None else (defaults or {}).get(key)
+
+
+def _meta_pair(group: _Group, key: str, member: ET.Element | None = None
+               ) -> ET.Element | None:
+    """The nvpair :func:`_meta` reads for ``member`` (the application by default), where
+    it or the group has one (the first: Pacemaker takes the first of a name it finds)."""
+    for element in (group.app if member is None else member, group.element):
         for attributes in element.iterfind("meta_attributes"):
             for pair in attributes.iterfind("nvpair"):
                 if pair.get("name") == key:
-                    return pair.get("value", "")
-    return (defaults or {}).get(key)
+                    return pair
+    return None
 
 
 # -- constraints -----------------------------------------------------------------------------
@@ -439,6 +450,14 @@ def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, 
                     notes.add(where, f"{what}: -INFINITY forbids sharing a node; crg's avoid "
                                      "is soft (a group rather shares a node than stops)",
                               ours.draft.comments)
+                elif _influence(element, ours):
+                    them, us = theirs.element.get("id", ""), ours.element.get("id", "")
+                    notes.add(where, f"{what}: with influence (Pacemaker's default) {them} "
+                                     f"is placed for {us}'s sake too, away from where {us} "
+                                     f"would run; crg's avoid is one way: {us} avoids {them}, "
+                                     f"and {them} goes where its own list says (set "
+                                     "influence=false for Pacemaker to place them so)",
+                              ours.draft.comments)
         else:
             why = {"rsc_order": " (groups start independently)",
                    "rsc_ticket": " (tickets grant resources to a site of a multi-site "
@@ -447,18 +466,41 @@ def _constraints(doc: XmlDocument, configuration: ET.Element, groups: dict[str, 
                              "imported", draft.comments)
 
 
+def _influence(colocation: ET.Element, dependent: _Group) -> bool:
+    """Whether Pacemaker lets the dependent's preferences move the colocation's primary:
+    the constraint's ``influence``, by default the dependent's ``critical`` meta
+    attribute, itself true by default. (With -INFINITY it does not matter: the two never
+    share a node either way.)"""
+    given = colocation.get("influence")
+    if given is None:
+        pair = _meta_pair(dependent, "critical", dependent.element)
+        given = pair.get("value") if pair is not None else None
+    return boolean(given) is not False
+
+
 def _operator_command(element: ET.Element) -> str | None:
     """What an operator did, for a location constraint that ``crm_resource --move`` /
     ``--ban`` (and ``pcs resource move`` / ``ban``, which call it) left behind: they name
     it ``cli-prefer-RSC`` or ``cli-ban-RSC-on-NODE``. Read as configuration, a move would
     make its node the preferred one and a ban strike its node off the list."""
     ident, rsc, node = element.get("id", ""), element.get("rsc"), element.get("node")
+    # With a lifetime (--lifetime, pcs resource move ... lifetime=) the node is in a rule:
+    # #uname eq NODE, and the date it ends in a date expression.
+    rule = element.find("rule")
+    until = ""
+    if rule is not None:
+        for expression in rule.iterfind("expression"):
+            if expression.get("attribute") == "#uname" and expression.get("operation") == "eq":
+                node = node or expression.get("value")
+        ends = [d.get("end") for d in rule.iterfind("date_expression") if d.get("end")]
+        until = f" until {ends[0]}" if ends else ""
+    node = node or "its node"
     if ident.startswith("cli-prefer-"):
-        return (f"an operator's move of {rsc} to {node} (pcs resource move), not "
+        return (f"an operator's move of {rsc} to {node}{until} (pcs resource move), not "
                 f"configuration: not imported; crg's counterpart is crg switchover {rsc} "
                 f"{node}, withdrawn by crg clear {rsc} (as pcs resource clear)")
     if ident.startswith("cli-ban-"):
-        return (f"an operator's ban of {rsc} from {node} (pcs resource ban), not "
+        return (f"an operator's ban of {rsc} from {node}{until} (pcs resource ban), not "
                 f"configuration: not imported; crg has no ban by hand (crg drain {node} "
                 "takes the node out for every group)")
     return None
@@ -524,18 +566,14 @@ def _failback(doc: XmlDocument, group: _Group, values: list[int], defaults: dict
     # leaves out too (a Filesystem between the address and the application).
     stickiness = 0
     for member in group.members:
-        text = None
-        for element in (member, group.element):
-            for attributes in element.iterfind("meta_attributes"):
-                for pair in attributes.iterfind("nvpair"):
-                    if pair.get("name") == "resource-stickiness" and text is None:
-                        text = pair.get("value")
+        pair = _meta_pair(group, "resource-stickiness", member)
+        text = (pair.get("value", "") if pair is not None
+                else defaults.get("resource-stickiness", "0"))
         try:
-            stickiness += score(text if text is not None
-                                else defaults.get("resource-stickiness", "0"))
+            stickiness += score(text)
         except ValueError:
-            raise doc.error(group.element, f"{doc.describe(group.element)}: "
-                                           "resource-stickiness is not a score") from None
+            raise _meta_error(doc, group, "resource-stickiness",
+                              f"'{text}' is not {A_SCORE}", member) from None
     spread = values[0] - values[-1]
     lead = values[0] - values[1] if len(values) > 1 else 0
     between = values[1] - values[-1] if len(values) > 1 else 0
@@ -565,6 +603,16 @@ def _failback(doc: XmlDocument, group: _Group, values: list[int], defaults: dict
                                             "manual; imported as manual")
 
 
+def _meta_error(doc: XmlDocument, group: _Group, key: str, why: str,
+                member: ET.Element | None = None) -> Exception:
+    """Bad input at the nvpair that holds ``key`` (at the group where it comes from the
+    resource defaults)."""
+    pair = _meta_pair(group, key, member)
+    where = pair if pair is not None else group.element
+    source = "" if pair is not None else " (from rsc_defaults)"
+    return doc.error(where, f"{doc.describe(group.element)}: {key}{source}: {why}")
+
+
 def _budget(doc: XmlDocument, group: _Group, defaults: dict[str, str], notes: Notes) -> None:
     threshold_text = _meta(group, "migration-threshold", defaults) or "INFINITY"
     timeout_text = _meta(group, "failure-timeout", defaults) or "0"
@@ -576,9 +624,13 @@ def _budget(doc: XmlDocument, group: _Group, defaults: dict[str, str], notes: No
                       group.draft.comments)
     try:
         threshold = score(threshold_text)
+    except ValueError:
+        raise _meta_error(doc, group, "migration-threshold",
+                          f"'{threshold_text}' is not {A_SCORE}") from None
+    try:
         window = duration_ms(timeout_text)
-    except (ValueError, DurationError) as exc:
-        raise doc.error(group.element, f"{doc.describe(group.element)}: {exc}") from None
+    except DurationError as exc:
+        raise _meta_error(doc, group, "failure-timeout", str(exc)) from None
     comments = []
     if threshold <= 0 or threshold >= INFINITY:
         # Pacemaker's default. crg has no unbounded budget, and the checker explores every

@@ -16,16 +16,21 @@ from crg.bridges.pacemaker_time import DurationError, duration_ms
 from crg.bridges.xml_source import XmlDocument
 
 READ_PROPERTIES = {"symmetric-cluster", "no-quorum-policy", "cluster-name",
-                   # The cluster's own records, and STONITH (fencing devices are named
-                   # where they are): nothing to import.
+                   # The cluster's own records: nothing to import.
                    "dc-version", "cluster-infrastructure", "have-watchdog",
-                   "last-lrm-refresh", "stonith-enabled"}
+                   "last-lrm-refresh"}
 
 
-RUN_OPTIONS = {"dc-deadtime": "its counterpart is an option of each host's agent, not "
-                              "of the configuration (crg run --node N --start-wait "
-                              "DURATION: at a cold start, wait for the other nodes)"}
-"""Cluster properties whose counterpart is a ``crg run`` option: the warning names it."""
+COUNTERPARTS = {
+    "dc-deadtime": "its counterpart is an option of each host's agent, not of the "
+                   "configuration (crg run --node N --start-wait DURATION: at a cold "
+                   "start, wait for the other nodes)",
+    # Said whatever its value: an operator who relied on fencing devices must hear that
+    # crg's import keeps none (they are named where they are, as not imported).
+    "stonith-enabled": "crg has no fencing devices: a node cut off from the others stops "
+                       "what it holds before its lease runs out (fencing self, the "
+                       "default)"}
+"""Cluster properties whose counterpart is elsewhere in crg: the warning names it."""
 
 
 def unread_settings(doc: XmlDocument, section: ET.Element | None, read: set[str],
@@ -44,7 +49,7 @@ def unread_settings(doc: XmlDocument, section: ET.Element | None, read: set[str]
             if name not in read:
                 why = ("an operation is imported with its own settings only, crg's defaults "
                        "for the rest" if section.tag == "op_defaults"
-                       else RUN_OPTIONS.get(name, "no counterpart in crg"))
+                       else COUNTERPARTS.get(name, "no counterpart in crg"))
                 notes.add(doc.where(pair), f"<{section.tag}>: "
                                            f"{pair_text(name, pair.get('value'))}: {why}; "
                                            "not imported",

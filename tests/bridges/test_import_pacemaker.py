@@ -220,6 +220,21 @@ def test_what_an_operator_moved_or_banned_is_not_configuration(
     assert "an operator's ban of api from node1 (pcs resource ban), not configuration" in err
     config, golden = load(out), load(DATA / "pcs-cib.crg")
     assert [g.candidates for g in config.groups] == [g.candidates for g in golden.groups]
+    # With a lifetime the node is in a rule (an outside tester saw "a move of web to None")
+    for command in (["--clear", "--resource", "web"], ["--clear", "--resource", "api"],
+                    ["--move", "--resource", "web", "--node", "node2", "--lifetime", "PT1H"],
+                    ["--ban", "--resource", "api", "--node", "node1", "--lifetime", "PT1H"]):
+        subprocess.run(["crm_resource", *command], env={"CIB_file": str(cib), "PATH":
+                       "/usr/sbin:/usr/bin:/sbin:/bin"}, capture_output=True, check=True,
+                       timeout=60)
+    assert "<date_expression" in cib.read_text()
+    assert main(["import", "pacemaker", "cluster.xml", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"an operator's move of web to node2 until \d{4}-\d\d-\d\d [0-9:]+Z? "
+                     r"\(pcs resource move\), not configuration: not imported; crg's "
+                     "counterpart is crg switchover web node2", err), err
+    assert re.search(r"an operator's ban of api from node1 until \d{4}-", err), err
+    assert [g.candidates for g in load(out).groups] == [g.candidates for g in golden.groups]
 
 
 # -- bad input ------------------------------------------------------------------------------------
@@ -261,6 +276,15 @@ def test_a_primitive_made_from_a_template_runs_the_template_s_agent(tmp_path: Pa
     (TEMPLATED.replace('template="app-t"', 'template="nowhere"'), "4:1",
      "template 'nowhere' is not in the CIB's resources"),
     (TEMPLATED.replace('template="app-t"', ""), "4:1", "no class or type"),
+    # an outside tester's findings: "<group id="web">: TWO", at the group
+    *((TEMPLATED.replace('<primitive id="a" template="app-t">',
+                         '<primitive id="a" template="app-t">\n<meta_attributes id="m">'
+                         f'<nvpair id="m-x" name="{name}" value="{value}"/>'
+                         "</meta_attributes>"),
+       "5:25", f"<group id=\"g\">: {name}: '{value}' is not {what}")
+      for name, value, what in (("migration-threshold", "two", "a Pacemaker score"),
+                                ("resource-stickiness", "lots", "a Pacemaker score"),
+                                ("failure-timeout", "1 minute", "a duration Pacemaker"))),
 ])
 def test_bad_input_is_an_error_at_its_element(tmp_path: Path, text: str, where: str,
                                               words: str,
@@ -585,6 +609,32 @@ def test_the_application_s_own_budget_wins_over_its_group_s(
     assert load(out).groups[0].restarts == 2  # the application's is INFINITY: crg's default
     assert ('<primitive id="v">: migration-threshold=1 on the address: crg\'s restart budget '
             "counts the application's faults; not imported") in capsys.readouterr().err
+
+
+def test_a_colocation_s_influence_is_named(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # An outside tester's finding: with influence (Pacemaker's default) Pacemaker moved
+    # the avoided group away from its avoider's preferred node, which crg's one-way avoid
+    # never does, and the import said nothing. crg's export writes influence=false.
+    second = TEMPLATED.split("<group", 1)[1].split("</group>", 1)[0]
+    for a, b in (('"g"', '"h"'), ('"v"', '"v2"'), ('"a"', '"a2"'), ('"i"', '"i2"'),
+                 ('"p"', '"p2"'), ('"q"', '"q2"'), ('"a-i"', '"a2-i"'), ('"a-i-b"', '"a2-i-b"'),
+                 ("10.0.0.1", "10.0.0.2")):
+        second = second.replace(a, b)
+    path = tmp_path / "cib.xml"
+    for attributes, said in (("", True), ('influence="false"', False),
+                             ('influence="true"', True), ('score="-INFINITY"', False)):
+        constraint = f'<rsc_colocation id="c" rsc="h" with-rsc="g" {attributes} />'
+        if "score=" not in attributes:
+            constraint = constraint.replace("<rsc_colocation ", '<rsc_colocation score="-500" ')
+        path.write_text(TEMPLATED.replace("</group>", f"</group>\n<group{second}</group>", 1)
+                        .replace("</resources>", f"</resources><constraints>{constraint}"
+                                                 "</constraints>"))
+        assert main(["import", "pacemaker", str(path), "-o", str(tmp_path / "x.crg")]) == 0
+        err = capsys.readouterr().err
+        assert ("with influence (Pacemaker's default) g is placed for h's sake too" in err
+                ) is said, (attributes, err)
+        assert load(tmp_path / "x.crg").group("h").avoid == ("g",)
 
 
 def test_an_ipv6addr_address_is_a_vip(tmp_path: Path) -> None:
