@@ -182,13 +182,10 @@ class MonitorSet:
         env = self.supervisor.environment(self.group, self.values,
                                           {"CRG_INSTANCE": self.instance.token,
                                            "CRG_GROUP": self.group.name})
-        code = await self.supervisor.run(argv, env=env, timeout_s=timeout,
-                                         log_name=f"{self.group.name}.checks",
-                                         cwd=self.group.app.directory)
-        if code == 0:
-            return True, ""
-        return False, (f"{what} did not finish within {timeout:g} s" if code is None
-                       else f"{what} exited with status {code}")
+        ran = await self.supervisor.run(argv, env=env, timeout_s=timeout,
+                                        log_name=f"{self.group.name}.checks",
+                                        cwd=self.group.app.directory)
+        return (True, "") if ran.ok else (False, ran.said(what))
 
 
 def _why(exc: BaseException, timeout: float) -> str:

@@ -180,6 +180,30 @@ def stop_plan(has_command: bool, stop_signal: signal.Signals, timeout_s: float
     return [(steps[0], timeout_s / 2)] + [(step, later) for step in steps[1:]]
 
 
+@dataclass(frozen=True, slots=True)
+class Ran:
+    """How a short command (a check, a stop command, a hook) ended."""
+
+    code: int | None
+    """Its exit status (negative: the signal that killed it); None when it could not
+    start or ran out of time."""
+    problem: str = ""
+    """Why there is no status: ``could not start: Permission denied``, ``did not finish
+    within 10 s``."""
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+    def said(self, what: str) -> str:
+        """``what exited with status 3``, ``what could not start: ...``..."""
+        if self.code is None:
+            return f"{what} {self.problem}"
+        if self.code < 0:
+            return f"{what} was killed by {_signal_name(-self.code)}"
+        return f"{what} exited with status {self.code}"
+
+
 def spawn_problem(exc: OSError, argv: Sequence[str], cwd: str | None) -> str:
     """Why a command could not be executed, naming what was missing or refused: the
     program, or the working directory (``No such file or directory`` alone names
@@ -400,21 +424,16 @@ class Supervisor:
                 argv = command_argv(stop.command, values, group.app.shell)
                 env = self.environment(group, values, {"CRG_INSTANCE": instance.token,
                                                        "CRG_GROUP": group.name})
-                code = await self.run(argv, env=env, timeout_s=budget_s,
-                                      log_name=group.name, cwd=group.app.directory)
-                if code is None and time.monotonic() >= deadline:
-                    failed: str | None = f"did not finish within {budget_s:g} s: killed"
-                elif code is not None and code != 0:
-                    failed = (f"was killed by {_signal_name(-code)}" if code < 0
-                              else f"exited with status {code}")
-                else:  # it worked, or could not be run at all (run() noted why)
-                    failed = None
-                if failed is not None:
+                ran = await self.run(argv, env=env, timeout_s=budget_s,
+                                     log_name=group.name, cwd=group.app.directory)
+                if not ran.ok and (ran.code is not None or time.monotonic() >= deadline):
                     # Said where the application's output is: else a stop command that
                     # always fails goes unseen, the signals that follow doing its work.
+                    # (One that could not be run at all: run() noted why.)
+                    failed = ran.said(f"{instance.token} stop command {shlex.join(argv)}")
+                    killed = ": killed" if ran.code is None else ""
                     self.logs.note_to(group.name, f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} "
-                                      f"{instance.token} stop command {shlex.join(argv)} "
-                                      f"{failed}; the stop goes on with its next step")
+                                      f"{failed}{killed}; the stop goes on with its next step")
             if await wait_gone(pgid, max(0.0, deadline - time.monotonic())):
                 break
         if not group_alive(pgid):
@@ -443,9 +462,9 @@ class Supervisor:
     # -- short commands ----------------------------------------------------------------
 
     async def run(self, argv: Sequence[str], *, env: Mapping[str, str], timeout_s: float,
-                  log_name: str, cwd: str | None = None) -> int | None:
-        """Run a short command in its own process group, output to a log; its status, or
-        None when it could not start or ran out of time (then its group is killed)."""
+                  log_name: str, cwd: str | None = None) -> Ran:
+        """Run a short command in its own process group, output to a log: how it ended
+        (its group killed when it ran out of time)."""
         # None: the command runs, its output discarded (see LogFiles.writable).
         out = self.logs.writable(log_name)
         try:
@@ -455,22 +474,23 @@ class Supervisor:
                 stderr=asyncio.subprocess.STDOUT, env=dict(env), cwd=cwd,
                 start_new_session=True)
         except OSError as exc:
-            self.logs.note(log_name, out,
-                           f"=== cannot run {shlex.join(argv)}: {exc.strerror or exc}")
-            return None
+            why = spawn_problem(exc, argv, cwd)
+            self.logs.note(log_name, out, f"=== cannot run {shlex.join(argv)}: {why}")
+            # said after the command's name: "x.sh could not start: Permission denied"
+            return Ran(None, f"could not start: {why.removeprefix(f'{argv[0]}: ')}")
         finally:
             if out is not None:
                 os.close(out)
         self._helpers.add(proc.pid)
         try:
             async with asyncio.timeout(timeout_s):
-                return await proc.wait()
+                return Ran(await proc.wait())
         except TimeoutError:
             _signal_group(proc.pid, signal.SIGKILL)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(KILL_GRACE_S):
                     await proc.wait()
-            return None
+            return Ran(None, f"did not finish within {timeout_s:g} s")
         finally:
             if proc.returncode is None:  # cancelled (a crash): take it down too
                 _signal_group(proc.pid, signal.SIGKILL)

@@ -129,12 +129,9 @@ async def _deliver(sink: Sink, fields: Mapping[str, Any], values: Mapping[str, s
     if sink.kind is SinkKind.COMMAND:
         argv = text_argv(sink.target, values)
         env = supervisor.environment(None, values, environment(fields))
-        code = await supervisor.run(argv, env=env, timeout_s=COMMAND_TIMEOUT_S,
-                                    log_name="hooks")
-        if code == 0:
-            return True, f"{argv[0]} exited 0"
-        return False, (f"{argv[0]} did not finish within {COMMAND_TIMEOUT_S:g} s or could "
-                       "not start" if code is None else f"{argv[0]} exited with status {code}")
+        ran = await supervisor.run(argv, env=env, timeout_s=COMMAND_TIMEOUT_S,
+                                   log_name="hooks")
+        return ran.ok, (f"{argv[0]} exited 0" if ran.ok else ran.said(argv[0]))
     return await post(target, dict(fields))
 
 

@@ -67,6 +67,16 @@ def test_a_command_sink_gets_the_event_in_its_environment(tmp_path: Path) -> Non
     failing = Sink(SinkKind.COMMAND, "sh -c 'exit 3'")
     assert asyncio.run(deliver(failing, FIELDS, VALUES, supervisor)) == (
         False, "sh exited with status 3")
+    # An outside tester's finding: one that could not start at all was said to have
+    # "not finished within 10 s or could not start", at once, the cause only in a log.
+    script = tmp_path / "page.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")  # not executable
+    assert asyncio.run(deliver(Sink(SinkKind.COMMAND, str(script)), FIELDS, VALUES,
+                               supervisor)) == (
+        False, f"{script} could not start: Permission denied")
+    assert asyncio.run(deliver(Sink(SinkKind.COMMAND, f"{tmp_path}/nowhere"), FIELDS, VALUES,
+                               supervisor)) == (
+        False, f"{tmp_path}/nowhere could not start: No such file or directory")
 
 
 def test_a_webhook_gets_json_and_is_retried_after_a_server_error(receiver: str) -> None:
