@@ -3,7 +3,8 @@
 Logs go to standard error (rich on a terminal); with ``--json`` standard output carries
 the event stream as JSON lines. The first Ctrl-C/SIGTERM drains every node — groups halt
 in order — and once everything stopped (bounded) exits 130 for Ctrl-C, 0 for SIGTERM (a
-service stop); a second one kills what is left at once and exits 130. SIGHUP (a closed
+service stop); a second Ctrl-C kills what is left at once and exits 130, a second SIGTERM
+changes nothing (it asks for the stop under way). SIGHUP (a closed
 terminal, or an operator expecting a reload) is logged and changes nothing.
 """
 
@@ -247,11 +248,17 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
             # With --node only this host's node drains: "every node" there would read as
             # the whole cluster going down.
             draining = options.node or "every node"
-            log.info("stopping: draining %s (again to kill everything at once)", draining)
+            log.info("stopping: draining %s (Ctrl-C again to kill everything at once)",
+                     draining)
             notifier.stopping(f"stopping: draining {draining}")
             stop.set()
-        else:
+        elif sig is signal.SIGINT:
             raise_now.set()
+        else:
+            # SIGTERM asks for an orderly stop, however often it comes (an impatient
+            # kill, a supervisor that repeats it): only Ctrl-C (or SIGKILL) cuts it short.
+            log.warning("already stopping: the drain goes on (Ctrl-C, SIGINT, to kill "
+                        "everything at once)")
 
     def on_hangup() -> None:
         log.warning("SIGHUP ignored: crg run does not reload its configuration (to apply "

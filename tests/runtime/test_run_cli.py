@@ -33,6 +33,7 @@ from runtime_helpers import (
     quickstart,
     serves,
     stop_runtime,
+    two_nodes,
     wait_until,
 )
 
@@ -309,6 +310,33 @@ def test_a_restart_sweeps_the_orphans_of_a_killed_runtime_first(tmp_path: Path) 
     assert all(str(pid) in output for pid in orphans)
     events = [json.loads(line) for line in setup.events.read_text().splitlines()]
     assert not [e for e in events if e["event"] == "fault"], "a group paid for an orphan"
+    wait_until(lambda: not processes_of(setup.name), 5, "no process left")
+
+
+def test_a_second_sigterm_lets_the_drain_finish(tmp_path: Path) -> None:
+    """An outside tester's finding: a second SIGTERM while ``crg run`` drained (an
+    impatient kill, a supervisor repeating it) killed everything at once and exited 130,
+    as only a second Ctrl-C is documented to. SIGTERM asks for an orderly stop however
+    often it comes."""
+    ready = tmp_path / "ready"
+    setup = two_nodes(tmp_path, (
+        "    start \"python3 -c 'import signal, time; signal.signal(signal.SIGTERM, "
+        f"signal.SIG_IGN); open(\\\"{ready}\\\", \\\"w\\\").close(); time.sleep(120)'\"\n"
+        "    stop signal TERM timeout 3s"))
+    proc = subprocess.Popen([sys.executable, "-m", "crg", "run", str(setup.path), "--run-dir",
+                             str(setup.run_dir)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        wait_until(ready.exists, 40, "the application ignoring SIGTERM")
+        proc.send_signal(signal.SIGTERM)
+        read_until(proc, lambda shown: "stopping: draining" in shown, 30)
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=60)[0].decode(errors="replace")
+    finally:
+        output = stop_runtime(proc)
+    assert proc.returncode == 0, rest + output
+    assert "already stopping: the drain goes on" in rest
+    assert "everything killed" not in rest
     wait_until(lambda: not processes_of(setup.name), 5, "no process left")
 
 
