@@ -67,6 +67,18 @@ def test_usage_errors_exit_2(crg: Callable[..., Run], argv: list[str]) -> None:
     assert "Traceback" not in result.err
 
 
+@pytest.mark.parametrize("argv", [["run", "x.crg"], ["status"], ["drain", "n1"]])
+def test_an_empty_run_dir_is_a_usage_error(crg: Callable[..., Run], argv: list[str]) -> None:
+    # crg run took '' for its default and the other commands for the current directory:
+    # a script with an unset variable started a runtime it could not reach (an outside
+    # tester's finding)
+    result = crg(*argv, "--run-dir", "")
+    assert result.code == 2
+    assert result.err.splitlines()[-1].endswith(
+        "argument --run-dir: an empty path: give the directory, or leave --run-dir out "
+        "for the default")
+
+
 def test_maintenance_without_a_switch_asks_for_the_switch_alone(
         crg: Callable[..., Run]) -> None:
     # it said "the following arguments are required: on|off, GROUP", though --all can

@@ -61,7 +61,18 @@ OPERATOR_EXITS = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_argument_group("which runtime (default: the only one running here)")
     where.add_argument("--cluster", metavar="NAME", help="the cluster's name")
-    where.add_argument("--run-dir", metavar="DIR", help="the run directory given to crg run")
+    where.add_argument("--run-dir", metavar="DIR", type=run_dir_argument,
+                       help="the run directory given to crg run")
+
+
+def run_dir_argument(text: str) -> str:
+    """``--run-dir``: a path, never empty. crg run took '' for its default and the other
+    commands for the current directory, so a script with an unset variable started a
+    runtime that its own commands could not reach."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path: give the directory, or leave "
+                                         "--run-dir out for the default")
+    return text
 
 
 def add_wait_arguments(parser: argparse.ArgumentParser) -> None:

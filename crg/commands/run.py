@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from crg import files
 from crg.commands import add_command, negative_values_are_values
+from crg.commands._client import run_dir_argument
 from crg.config_trust import others_can_change
 from crg.dsl.builder import duration_ms
 from crg.dsl.model import Config
@@ -88,7 +89,7 @@ def register(subparsers: Subparsers) -> None:
                              "command line")
     parser.add_argument("--store-password-file", metavar="FILE",
                         help="a file whose first line is the etcd user's password")
-    parser.add_argument("--run-dir", metavar="DIR",
+    parser.add_argument("--run-dir", metavar="DIR", type=run_dir_argument,
                         help="control socket and logs (default: $XDG_RUNTIME_DIR/crg/CLUSTER "
                              "or /tmp/crg-UID/CLUSTER)")
     parser.add_argument("--trace", metavar="FILE",
