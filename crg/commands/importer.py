@@ -10,6 +10,7 @@ it can be fixed, and the errors point into it).
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -73,7 +74,12 @@ def _pacemaker(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
 
 def _keepalived(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
     files.stdin_once(args.files)
-    return from_keepalived([_keepalived_file(path) for path in args.files])
+    return from_keepalived([_keepalived_file(path) for path in args.files], _included_file)
+
+
+def _included_file(path: str) -> Source:
+    """A file an include names: ``-`` there is a file of that name, not standard input."""
+    return _keepalived_file(os.path.join(os.curdir, path) if path == files.STDIN else path)
 
 
 def _keepalived_file(path: str) -> Source:

@@ -107,14 +107,15 @@ def test_a_file_without_an_instance_says_where_and_what_one_looks_like(
         "least 'virtual_ipaddress { ADDRESS/PREFIX }' inside, one statement a line\n"
         "\n"
         f"{path}: 1 error\n")
-    # Several files: the end of the last one, the include named in the hint.
+    # Several files: the end of the last one. An include is followed now: the hint told
+    # the operator to give the included files instead, and each became a node.
     other = tmp_path / "lb2.conf"
-    other.write_text("include /etc/keepalived/conf.d/*.conf\n")
+    other.write_text("include conf.d/*.conf\n")
     assert main(["import", "keepalived", str(path), str(other)]) == 2
     err = capsys.readouterr().err
-    assert f"{other}:1:1: warning: include (not followed)" in err, err
-    assert f"{other}:1:38: error: no vrrp_instance to import in any of the 2 files" in err
-    assert "an include is not followed: give the included files to crg import instead" in err
+    assert f"{other}:1:1: warning: include conf.d/*.conf: no file matches" in err, err
+    assert f"{other}:1:22: error: no vrrp_instance to import in any of the 2 files" in err
+    assert "give the included files to crg import" not in err, err
 
 
 def test_two_empty_files_of_one_name_are_refused_at_a_position(
@@ -264,13 +265,16 @@ def test_a_rejected_import_to_standard_output_says_where_it_went(
 def test_when_nothing_imports_the_warnings_say_why(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     # A file whose instances are all in included files: the error came alone, without
-    # the warning that the include is not followed.
+    # the warning that the include is not followed. (Now followed: one that matches no
+    # file is what says why.)
     path = tmp_path / "keepalived.conf"
-    path.write_text("global_defs {\n  router_id lb1\n}\ninclude /etc/keepalived/conf.d/*.conf\n")
+    path.write_text(f"global_defs {{\n  router_id lb1\n}}\ninclude {tmp_path}/conf.d/*.conf\n")
     assert main(["import", "keepalived", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"{path}:4:1: warning: include (not followed)" in err
-    assert "error: no vrrp_instance to import" in err
+    assert (f"{path}:4:1: warning: include {tmp_path}/conf.d/*.conf: no file matches "
+            f"{tmp_path}/conf.d/*.conf (an absolute pattern is looked up on this machine, "
+            "not on the node the file came from)") in err, err
+    assert err.index("warning: include") < err.index("error: no vrrp_instance to import")
 
 
 def test_a_hash_or_bang_inside_a_word_does_not_start_a_comment() -> None:
