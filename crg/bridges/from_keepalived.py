@@ -3,7 +3,8 @@
 Each file is one node's ``keepalived.conf`` (named by ``global_defs { router_id }``, else
 by the file name). Each VRRP instance becomes a group: its first virtual address is the
 VIP, the nodes that run the instance are its candidates in order of priority (``state
-MASTER`` first among equals), ``nopreempt`` is ``failback manual``, a tracked
+MASTER`` first among equals, then the order of the files, with a warning: keepalived
+breaks a tie by address), ``nopreempt`` is ``failback manual``, a tracked
 ``vrrp_script`` is an ``exec`` monitor with its interval, timeout and ``fall``, and the
 address moves at the first fault as keepalived's does (``restarts 0``).
 
@@ -277,10 +278,7 @@ def _group(name: str, found: list[_Instance], nodes: list[_Node], draft: Draft) 
     if len(nodes) == 1:
         peers = node.peers or ["peer"]
         order = [first.node, *peers] if first.master else [*peers, first.node]
-    priorities = [i.priority for i in candidates]
-    if len(set(priorities)) < len(priorities):
-        group.comments.append("equal priorities: ordered MASTER first, then as the files "
-                              "were given")
+    _ties(name, candidates, group)
     group.add(f"preferred {order[0]}")
     if order[1:]:
         group.add("possible " + ", ".join(order[1:]))
@@ -293,6 +291,48 @@ def _group(name: str, found: list[_Instance], nodes: list[_Node], draft: Draft) 
     for instance in found:
         _unmapped(instance, group)
     return group
+
+
+def _ties(name: str, candidates: list[_Instance], group: DraftGroup) -> None:
+    """Warn of nodes with the same priority, each set once, at the priority of the one crg
+    puts last. keepalived breaks a tie neither by ``state`` nor by any order in the files:
+    when both claim the address, the one whose advertisements come from the higher address
+    keeps it (RFC 5798 6.4.3; vrrp_state_master_rx in keepalived's vrrp.c compares the
+    sender's address with its own, unicast_src_ip or mcast_src_ip if set, else the
+    interface's primary address), which the files may not even say. Said only in a comment,
+    the order crg had picked went unchecked."""
+    for priority in sorted({i.priority for i in candidates}, reverse=True):
+        tied = [i for i in candidates if i.priority == priority]
+        if len(tied) < 2:
+            continue
+        last = tied[-1]
+        names = [i.node for i in tied]
+        sources = [a for i in tied if (a := _source_address(i.statement)) is not None]
+        known = ""
+        if len(sources) == len(tied) and len({a.version for a in sources}) == 1:
+            # Each one's source address is in its file: the one keepalived prefers is known.
+            address, winner = max(zip(sources, names, strict=True))
+            known = f" (here {winner}'s, {address})"
+        last.said.add(last.statement.find("priority") or last.statement,
+                      f"vrrp_instance {name}: {', '.join(names[:-1])} and {names[-1]} have the "
+                      f"same priority {priority}; crg orders them {', '.join(names)} (MASTER "
+                      "first, then as the files were given), but keepalived gives a tie to the "
+                      "node whose advertisements come from the higher IP address (its "
+                      "unicast_src_ip or mcast_src_ip, else the interface's primary address; "
+                      f"RFC 5798 6.4.3){known}: check that order, or give the nodes different "
+                      "priorities", group.comments)
+
+
+def _source_address(instance: Stmt) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address an instance's advertisements come from, where its file says it."""
+    for keyword in ("unicast_src_ip", "mcast_src_ip"):
+        statement = instance.find(keyword)
+        if statement is not None and statement.words:
+            try:
+                return ipaddress.ip_address(statement.words[0])
+            except ValueError:
+                return None
+    return None
 
 
 def _compare(instance: _Instance, first: _Instance, nodes: list[_Node],

@@ -443,3 +443,65 @@ def test_the_latin_1_warning_names_the_first_bad_byte(
     column = int(where.split(":")[1])
     bad = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")[int(where.split(":")[0]) - 1]
     assert shown[caret.index("^")] == bytes([bad[column - 1]]).decode("latin-1"), err
+
+
+def _tied(tmp_path: Path, name: str, extra: str = "", state: str = "MASTER") -> Path:
+    path = tmp_path / f"{name}.conf"
+    path.write_text(f"global_defs {{\n  router_id {name}\n}}\nvrrp_instance VI_1 {{\n"
+                    f"  state {state}\n  interface eth0\n  priority 100\n{extra}"
+                    "  virtual_ipaddress {\n    10.0.0.100/24\n  }\n}\n")
+    return path
+
+
+def test_equal_priorities_are_a_warning_that_says_how_keepalived_breaks_the_tie(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Both MASTER, both priority 100: the order of the files picked the preferred node,
+    # said only in a comment of the .crg (an outside tester's finding).
+    lb1, lb2 = _tied(tmp_path, "lb1"), _tied(tmp_path, "lb2")
+    out, code = imported(tmp_path, lb1, lb2)
+    assert code == "0"
+    err = capsys.readouterr().err
+    said = ("vrrp_instance VI_1: lb1 and lb2 have the same priority 100; crg orders them "
+            "lb1, lb2 (MASTER first, then as the files were given), but keepalived gives a "
+            "tie to the node whose advertisements come from the higher IP address (its "
+            "unicast_src_ip or mcast_src_ip, else the interface's primary address; RFC 5798 "
+            "6.4.3): check that order, or give the nodes different priorities")
+    # At the priority of the node crg puts last, in its file.
+    assert f"{lb2}:7:3: warning: {said}" in err, err
+    comments = " ".join(line.strip().lstrip("# ") for line in out.read_text().splitlines()
+                        if line.lstrip().startswith("#"))
+    assert said in comments
+    assert load(out).groups[0].candidates == ("lb1", "lb2")
+    # The other order of the files, the other order of the nodes: the warning says it.
+    out, code = imported(tmp_path, lb2, lb1)
+    assert code == "0"
+    assert load(out).groups[0].candidates == ("lb2", "lb1")
+    assert f"{lb1}:7:3: warning: vrrp_instance VI_1: lb2 and lb1 have the same priority 100; " \
+           "crg orders them lb2, lb1" in capsys.readouterr().err
+
+
+def test_a_tie_names_keepalived_s_winner_when_the_files_give_the_addresses(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Each node's source address in its file: the lower one is lb1's, which crg prefers
+    # (MASTER first), and keepalived gives the address to lb3's higher one.
+    lb1 = _tied(tmp_path, "lb1", "  unicast_src_ip 192.0.2.11\n")
+    lb2 = _tied(tmp_path, "lb2", "  unicast_src_ip 192.0.2.9\n", state="BACKUP")
+    lb3 = _tied(tmp_path, "lb3", "  mcast_src_ip 192.0.2.12\n", state="BACKUP")
+    _, code = imported(tmp_path, lb2, lb1, lb3)
+    assert code == "0"
+    err = capsys.readouterr().err
+    assert (f"{lb3}:7:3: warning: vrrp_instance VI_1: lb1, lb2 and lb3 have the same priority "
+            "100; crg orders them lb1, lb2, lb3 (MASTER first") in err, err
+    assert "RFC 5798 6.4.3) (here lb3's, 192.0.2.12): check that order" in err, err
+    # Without one node's address, the winner is not known: nothing is guessed.
+    lb3.write_text(lb3.read_text().replace("  mcast_src_ip 192.0.2.12\n", ""))
+    _, code = imported(tmp_path, lb2, lb1, lb3)
+    assert code == "0"
+    assert "(here" not in capsys.readouterr().err
+
+
+def test_distinct_priorities_say_nothing_of_a_tie(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out, code = imported(tmp_path, LB1, LB2)
+    assert code == "0"
+    assert "same priority" not in capsys.readouterr().err + out.read_text()
