@@ -57,9 +57,11 @@ def register(subparsers: Subparsers) -> None:
         sources, "keepalived", summary="Keepalived configurations, one file per node", exits=EXITS,
         description="Import keepalived configurations, one file per node (the node is "
                     "named by global_defs' router_id, else by the file name): each VRRP "
-                    "instance becomes a group, its nodes ordered by priority. With one file, "
-                    "the peers are assumed to mirror it (a comment says so).")
-    keepalived.add_argument("files", nargs="+", metavar="FILE", help="a keepalived.conf")
+                    "instance becomes a group, its nodes ordered by priority. The files a "
+                    "node's file includes are read with it, as keepalived reads them. With "
+                    "one file, the peers are assumed to mirror it (a comment says so).")
+    keepalived.add_argument("files", nargs="+", metavar="FILE",
+                            help="a node's keepalived.conf (not the files it includes)")
     keepalived.add_argument("-o", "--output", metavar="OUT", type=files.output,
                             help="write the .crg to OUT instead of standard output (-: "
                                  "standard output)")
