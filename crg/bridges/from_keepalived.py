@@ -233,11 +233,15 @@ def _top_level(node: _Node, statement: Stmt, instances: dict[str, list[_Instance
                       if i.node == node.name), None)
         if twice is not None:
             earlier = twice.statement
-            where = (f"line {earlier.span.line}" if earlier.source.path == statement.source.path
-                     else f"{earlier.source.path}:{earlier.span}")
+            here = earlier.source.path == statement.source.path
+            if here and earlier.span == statement.span:
+                # One file read twice: two includes (or one pattern's braces) match it.
+                raise error_at(statement, f"vrrp_instance {statement.words[0]} is read twice: "
+                                          f"its file is included twice for {node.name}",
+                               "include each file once")
+            where = f"line {earlier.span.line}" if here else f"{earlier.source.path}:{earlier.span}"
             # In another file: one the node's file includes, which keepalived reads in place.
-            what = ("this file" if earlier.source.path == statement.source.path
-                    else f"{node.name}'s files")
+            what = "this file" if here else f"{node.name}'s files"
             raise error_at(statement, f"vrrp_instance {statement.words[0]} is defined twice "
                                       f"in {what} (first at {where})",
                            "give each instance its own name")

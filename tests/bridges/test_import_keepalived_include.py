@@ -295,3 +295,13 @@ def test_an_included_file_in_latin_1_is_warned_about_by_its_own_name(
     included.write_bytes(b"# Gr\xf6\xdfe\n" + instance("VI_1", "10.0.0.1").encode())
     assert run(main_file, out=tmp_path / "lb.crg") == 0
     assert f"{included}:1:5: warning: not UTF-8 (byte 0xf6" in capsys.readouterr().err
+
+
+def test_a_file_included_twice_is_named_as_such(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # It said "defined twice in this file (first at line 1)", pointing at that very line.
+    main_file = write(tmp_path / "lb1.conf", "include vi1.conf\ninclude {vi1,vi1}.conf\n")
+    included = write(tmp_path / "vi1.conf", instance("VI_1", "10.0.0.1"))
+    assert run(main_file) == 2
+    assert (f"{included}:1:1: error: vrrp_instance VI_1 is read twice: its file is included "
+            "twice for lb1") in capsys.readouterr().err
