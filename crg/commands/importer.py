@@ -10,6 +10,7 @@ it can be fixed, and the errors point into it).
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -56,9 +57,11 @@ def register(subparsers: Subparsers) -> None:
         sources, "keepalived", summary="Keepalived configurations, one file per node", exits=EXITS,
         description="Import keepalived configurations, one file per node (the node is "
                     "named by global_defs' router_id, else by the file name): each VRRP "
-                    "instance becomes a group, its nodes ordered by priority. With one file, "
-                    "the peers are assumed to mirror it (a comment says so).")
-    keepalived.add_argument("files", nargs="+", metavar="FILE", help="a keepalived.conf")
+                    "instance becomes a group, its nodes ordered by priority. The files a "
+                    "node's file includes are read with it, as keepalived reads them. With "
+                    "one file, the peers are assumed to mirror it (a comment says so).")
+    keepalived.add_argument("files", nargs="+", metavar="FILE",
+                            help="a node's keepalived.conf (not the files it includes)")
     keepalived.add_argument("-o", "--output", metavar="OUT", type=files.output,
                             help="write the .crg to OUT instead of standard output (-: "
                                  "standard output)")
@@ -73,7 +76,12 @@ def _pacemaker(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
 
 def _keepalived(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
     files.stdin_once(args.files)
-    return from_keepalived([_keepalived_file(path) for path in args.files])
+    return from_keepalived([_keepalived_file(path) for path in args.files], _included_file)
+
+
+def _included_file(path: str) -> Source:
+    """A file an include names: ``-`` there is a file of that name, not standard input."""
+    return _keepalived_file(os.path.join(os.curdir, path) if path == files.STDIN else path)
 
 
 def _keepalived_file(path: str) -> Source:

@@ -107,14 +107,15 @@ def test_a_file_without_an_instance_says_where_and_what_one_looks_like(
         "least 'virtual_ipaddress { ADDRESS/PREFIX }' inside, one statement a line\n"
         "\n"
         f"{path}: 1 error\n")
-    # Several files: the end of the last one, the include named in the hint.
+    # Several files: the end of the last one. An include is followed now: the hint told
+    # the operator to give the included files instead, and each became a node.
     other = tmp_path / "lb2.conf"
-    other.write_text("include /etc/keepalived/conf.d/*.conf\n")
+    other.write_text("include conf.d/*.conf\n")
     assert main(["import", "keepalived", str(path), str(other)]) == 2
     err = capsys.readouterr().err
-    assert f"{other}:1:1: warning: include (not followed)" in err, err
-    assert f"{other}:1:38: error: no vrrp_instance to import in any of the 2 files" in err
-    assert "an include is not followed: give the included files to crg import instead" in err
+    assert f"{other}:1:1: warning: include conf.d/*.conf: no file matches" in err, err
+    assert f"{other}:1:22: error: no vrrp_instance to import in any of the 2 files" in err
+    assert "give the included files to crg import" not in err, err
 
 
 def test_two_empty_files_of_one_name_are_refused_at_a_position(
@@ -264,13 +265,16 @@ def test_a_rejected_import_to_standard_output_says_where_it_went(
 def test_when_nothing_imports_the_warnings_say_why(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     # A file whose instances are all in included files: the error came alone, without
-    # the warning that the include is not followed.
+    # the warning that the include is not followed. (Now followed: one that matches no
+    # file is what says why.)
     path = tmp_path / "keepalived.conf"
-    path.write_text("global_defs {\n  router_id lb1\n}\ninclude /etc/keepalived/conf.d/*.conf\n")
+    path.write_text(f"global_defs {{\n  router_id lb1\n}}\ninclude {tmp_path}/conf.d/*.conf\n")
     assert main(["import", "keepalived", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"{path}:4:1: warning: include (not followed)" in err
-    assert "error: no vrrp_instance to import" in err
+    assert (f"{path}:4:1: warning: include {tmp_path}/conf.d/*.conf: no file matches "
+            f"{tmp_path}/conf.d/*.conf (an absolute pattern is looked up on this machine, "
+            "not on the node the file came from)") in err, err
+    assert err.index("warning: include") < err.index("error: no vrrp_instance to import")
 
 
 def test_a_hash_or_bang_inside_a_word_does_not_start_a_comment() -> None:
@@ -439,3 +443,65 @@ def test_the_latin_1_warning_names_the_first_bad_byte(
     column = int(where.split(":")[1])
     bad = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")[int(where.split(":")[0]) - 1]
     assert shown[caret.index("^")] == bytes([bad[column - 1]]).decode("latin-1"), err
+
+
+def _tied(tmp_path: Path, name: str, extra: str = "", state: str = "MASTER") -> Path:
+    path = tmp_path / f"{name}.conf"
+    path.write_text(f"global_defs {{\n  router_id {name}\n}}\nvrrp_instance VI_1 {{\n"
+                    f"  state {state}\n  interface eth0\n  priority 100\n{extra}"
+                    "  virtual_ipaddress {\n    10.0.0.100/24\n  }\n}\n")
+    return path
+
+
+def test_equal_priorities_are_a_warning_that_says_how_keepalived_breaks_the_tie(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Both MASTER, both priority 100: the order of the files picked the preferred node,
+    # said only in a comment of the .crg (an outside tester's finding).
+    lb1, lb2 = _tied(tmp_path, "lb1"), _tied(tmp_path, "lb2")
+    out, code = imported(tmp_path, lb1, lb2)
+    assert code == "0"
+    err = capsys.readouterr().err
+    said = ("vrrp_instance VI_1: lb1 and lb2 have the same priority 100; crg orders them "
+            "lb1, lb2 (MASTER first, then as the files were given), but keepalived gives a "
+            "tie to the node whose advertisements come from the higher IP address (its "
+            "unicast_src_ip or mcast_src_ip, else the interface's primary address; RFC 5798 "
+            "6.4.3): check that order, or give the nodes different priorities")
+    # At the priority of the node crg puts last, in its file.
+    assert f"{lb2}:7:3: warning: {said}" in err, err
+    comments = " ".join(line.strip().lstrip("# ") for line in out.read_text().splitlines()
+                        if line.lstrip().startswith("#"))
+    assert said in comments
+    assert load(out).groups[0].candidates == ("lb1", "lb2")
+    # The other order of the files, the other order of the nodes: the warning says it.
+    out, code = imported(tmp_path, lb2, lb1)
+    assert code == "0"
+    assert load(out).groups[0].candidates == ("lb2", "lb1")
+    assert f"{lb1}:7:3: warning: vrrp_instance VI_1: lb2 and lb1 have the same priority 100; " \
+           "crg orders them lb2, lb1" in capsys.readouterr().err
+
+
+def test_a_tie_names_keepalived_s_winner_when_the_files_give_the_addresses(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Each node's source address in its file: the lower one is lb1's, which crg prefers
+    # (MASTER first), and keepalived gives the address to lb3's higher one.
+    lb1 = _tied(tmp_path, "lb1", "  unicast_src_ip 192.0.2.11\n")
+    lb2 = _tied(tmp_path, "lb2", "  unicast_src_ip 192.0.2.9\n", state="BACKUP")
+    lb3 = _tied(tmp_path, "lb3", "  mcast_src_ip 192.0.2.12\n", state="BACKUP")
+    _, code = imported(tmp_path, lb2, lb1, lb3)
+    assert code == "0"
+    err = capsys.readouterr().err
+    assert (f"{lb3}:7:3: warning: vrrp_instance VI_1: lb1, lb2 and lb3 have the same priority "
+            "100; crg orders them lb1, lb2, lb3 (MASTER first") in err, err
+    assert "RFC 5798 6.4.3) (here lb3's, 192.0.2.12): check that order" in err, err
+    # Without one node's address, the winner is not known: nothing is guessed.
+    lb3.write_text(lb3.read_text().replace("  mcast_src_ip 192.0.2.12\n", ""))
+    _, code = imported(tmp_path, lb2, lb1, lb3)
+    assert code == "0"
+    assert "(here" not in capsys.readouterr().err
+
+
+def test_distinct_priorities_say_nothing_of_a_tie(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out, code = imported(tmp_path, LB1, LB2)
+    assert code == "0"
+    assert "same priority" not in capsys.readouterr().err + out.read_text()
