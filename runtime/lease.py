@@ -91,8 +91,11 @@ class LeaseKeeper:
         """How long without a renewal before the node counts itself cut off."""
 
     def remember(self, snap: Snapshot) -> None:
-        """``snap`` is the latest view of the store this node read."""
-        self.view, self.view_at = snap, time.monotonic()
+        """``snap`` is the latest view of the store this node read. The view it has
+        already, handed back to a cut-off node's cycles to act on, is not a new one: its
+        age goes on (``crg status`` says how old the state it shows is)."""
+        if snap is not self.view:
+            self.view, self.view_at = snap, time.monotonic()
 
     def _cut_off(self, why: str) -> None:
         self.cut = True

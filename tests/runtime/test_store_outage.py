@@ -137,6 +137,14 @@ def test_status_while_the_store_is_out_of_reach_says_it_answers_from_its_last_vi
             assert cut["store"]["answered"] is False
             assert cut["nodes"]["n1"] == "cut"
             assert "cannot read the store" in title(cut)
+            # The view ages: the agent's cycles act on it again, and each had made it
+            # "0 s old" (an outside tester saw 0.0 s six seconds into an etcd outage).
+            age = cut["store"]["view_age_s"]
+
+            async def older() -> bool:
+                return bool((await n1.status())["store"]["view_age_s"] >= age + 1)
+
+            await eventually(older, 10, "the view shown 1 s older")
             hosts.views["n1"].cut = False
             await eventually(lambda: not n1.agent.keeper.cut, 10, "n1 back in contact")
             assert "store" not in await n1.status()
