@@ -146,7 +146,8 @@ def stranded_reason(model: Model, state: State, g: int) -> str:
     status = node_status(model, state)
     listed = ", ".join(f"{names[c]} {status[names[c]]}" for c in topo.candidates)
     return (f"{topo.name} has no node left to run on ({listed}): its service is down "
-            "until one of them is back (crg join, or undrain)")
+            "until one of them is back (its agent started again — crg join in the embedded "
+            "runtime — or crg undrain)")
 
 
 _ALERT_REASONS = {ActionKind.ALERT: alert_reason, ActionKind.ALERT_BLOCKED: blocked_reason,

@@ -283,7 +283,8 @@ def _nowhere(status: Mapping[str, Any], candidates: list[str]) -> str:
     nodes, drained = status.get("nodes") or {}, set(status.get("drained") or ())
     states = [f"{c} {'drained' if c in drained else nodes.get(c, '?')}" for c in candidates]
     return (f"no node of its list left ({', '.join(states)}): its service is down until one "
-            "is back (crg join, or crg undrain)")
+            "is back (its agent started again — crg join in the embedded runtime — or crg "
+            "undrain)")
 
 
 def _standby(status: Mapping[str, Any], g: Mapping[str, Any]) -> str:

@@ -100,7 +100,8 @@ def register(subparsers: Subparsers) -> None:
                         help="print the events as JSON lines on standard output")
     parser.add_argument("--http", metavar="HOST:PORT",
                         help="serve /metrics (Prometheus), /health and /groups/NAME over "
-                             "HTTP; embedded, node i of FILE on PORT + i (off by default)")
+                             "HTTP; embedded, FILE's nodes on PORT, PORT + 1... in their order "
+                             "(off by default)")
     parser.add_argument("--log-format", choices=FORMATS, default="auto",
                         help="text, journal (syslog priorities, no timestamp: for "
                              "journald), json (one object per line); auto: journal when "

@@ -54,7 +54,8 @@ def test_a_group_with_no_node_left_says_what_each_of_its_nodes_is() -> None:
               "drained": ["n2"]}
     assert notes(status) == [
         "web: no node of its list left (n1 down, n2 drained, n3 lost): its service is down "
-        "until one is back (crg join, or crg undrain)"]
+        "until one is back (its agent started again — crg join in the embedded runtime — "
+        "or crg undrain)"]
 
 
 def test_a_runtime_alert_in_force_is_said_where_it_is() -> None:
