@@ -141,29 +141,32 @@ def name_character(text: str, start: int) -> Slip | None:
 # Words of other cluster managers (Pacemaker, keepalived) for what crg writes otherwise:
 # an operator who knows those writes them first, and "unexpected 'interval'" with a list
 # of every keyword does not say that `every` is the word.
-_ELSEWHERE = {
-    "interval": ("every", "monitor http \"...\" every 10s"),
-    "migration-threshold": ("restarts", "restarts 3 within 10m"),
-    "failure-timeout": ("restarts", "restarts 3 within 10m"),
-    "stickiness": ("failback", "failback manual"),
-    "resource-stickiness": ("failback", "failback manual"),
-    "colocation": ("avoid", "avoid other-group"),
-    "anti-affinity": ("avoid", "avoid other-group"),
-    "priority": ("preferred", "preferred n1 then possible n2, n3, in order"),
-    "prefers": ("preferred", "preferred n1"),
-    "ip": ("vip", "vip 10.0.0.5/24"),
-    "virtual_ipaddress": ("vip", "vip 10.0.0.5/24"),
-    "track_script": ("monitor", "monitor exec \"/usr/local/bin/check\""),
-    "nopreempt": ("failback", "failback manual"),
+_ELSEWHERE: dict[str, tuple[tuple[str, str], ...]] = {
+    # the first whose keyword may come where the word stands; an example, or (after "!")
+    # the whole hint
+    "interval": (("every", "monitor http \"...\" every 10s"),
+                 ("monitor", "!an interval is a monitor's in crg, written 'every': "
+                             "monitor process every 10s")),
+    "migration-threshold": (("restarts", "restarts 3 within 10m"),),
+    "failure-timeout": (("restarts", "restarts 3 within 10m"),),
+    "stickiness": (("failback", "failback manual"),),
+    "resource-stickiness": (("failback", "failback manual"),),
+    "colocation": (("avoid", "avoid other-group"),),
+    "anti-affinity": (("avoid", "avoid other-group"),),
+    "priority": (("preferred", "preferred n1 then possible n2, n3, in order"),),
+    "prefers": (("preferred", "preferred n1"),),
+    "ip": (("vip", "vip 10.0.0.5/24"),),
+    "virtual_ipaddress": (("vip", "vip 10.0.0.5/24"),),
+    "track_script": (("monitor", "monitor exec \"/usr/local/bin/check\""),),
+    "nopreempt": (("failback", "failback manual"),),
 }
 
 
 def other_tools_word(word: str, expected: set[str]) -> tuple[str, str] | None:
     """For a keyword of another cluster manager where one of ``expected`` (keywords)
     says it in crg: the message and the hint."""
-    found = _ELSEWHERE.get(word.lower())
-    if found is None or found[0] not in expected:
-        return None
-    keyword, example = found
-    return (f"unknown statement '{word}'",
-            f"crg writes it '{keyword}', as in: {example}")
+    for keyword, example in _ELSEWHERE.get(word.lower(), ()):
+        if keyword in expected:
+            return (f"unknown statement '{word}'", example[1:] if example.startswith("!")
+                    else f"crg writes it '{keyword}', as in: {example}")
+    return None

@@ -122,3 +122,13 @@ def test_a_word_of_another_cluster_manager_is_told_crg_s(body: str, word: str,
     assert span.startswith(position(text, word))
     assert message == f"unknown statement '{word}'"
     assert hint is not None and hint.startswith(f"crg writes it '{keyword}', as in: ")
+
+
+def test_an_interval_outside_a_monitor_is_told_it_is_a_monitor_s() -> None:
+    # Only on a monitor's line was `interval` told `every`; as a statement of its own the
+    # error listed every keyword (an outside tester's finding).
+    text = group('vip 10.0.0.5/24 interval 2s app { start "a" } monitor process')
+    span, message, hint = first_error(text)
+    assert span.startswith(position(text, "interval"))
+    assert (message, hint) == ("unknown statement 'interval'", "an interval is a monitor's "
+                               "in crg, written 'every': monitor process every 10s")
