@@ -28,11 +28,17 @@ def _fork_available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+TICK_S = 1.0
+"""How often the parent's ``tick`` runs while it waits for the workers."""
+
+
 def run_tasks(function: Callable[..., T], tasks: Sequence[tuple[Any, ...]], workers: int,
-              done: Callable[[int, T], None] | None = None) -> list[T]:
+              done: Callable[[int, T], None] | None = None,
+              tick: Callable[[], None] | None = None) -> list[T]:
     """``function(*task)`` for every task, on up to ``workers`` processes; the results in
     the order of ``tasks``. ``done(index, result)`` is called in the parent as each one
-    comes back (in the order they finish). One worker, or one task, runs here."""
+    comes back (in the order they finish), ``tick()`` about every second while it waits
+    (to show a :class:`Board`'s figures). One worker, or one task, runs here."""
     if workers <= 1 or len(tasks) <= 1 or not _fork_available():
         out = []
         for index, task in enumerate(tasks):
@@ -48,7 +54,7 @@ def run_tasks(function: Callable[..., T], tasks: Sequence[tuple[Any, ...]], work
         try:
             with _signals_held():  # the first submit forks the workers
                 futures.extend(pool.submit(function, *task) for task in tasks)
-            for index, result in _as_done(futures):
+            for index, result in _as_done(futures, tick):
                 if done is not None:
                     done(index, result)
             return [f.result() for f in futures]
@@ -104,12 +110,70 @@ def _end_workers(pool: ProcessPoolExecutor) -> None:
         process.terminate()
 
 
-def _as_done(futures: list[Future[T]]) -> Iterator[tuple[int, T]]:
+def _as_done(futures: list[Future[T]], tick: Callable[[], None] | None = None
+             ) -> Iterator[tuple[int, T]]:
     from concurrent.futures import FIRST_COMPLETED, wait
 
     index = {f: i for i, f in enumerate(futures)}
     pending = set(futures)
     while pending:
-        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        finished, pending = wait(pending, timeout=TICK_S if tick is not None else None,
+                                 return_when=FIRST_COMPLETED)
+        if tick is not None:
+            tick()
         for f in sorted(finished, key=index.__getitem__):
             yield index[f], f.result()
+
+
+_BOARD: Any = None
+"""The shared memory of the :class:`Board` in use: a module global, so that the workers
+forked while it is in use inherit it (shared memory cannot be pickled into a task)."""
+
+
+class Board:
+    """How far each task run on another process got: each writes its latest figures
+    (states, events deep) into memory shared with the parent, which reads them at its
+    ticks — a message per report would cost more than the report. Used as a context
+    manager around :func:`run_tasks` (the workers are forked inside it)."""
+
+    def __init__(self, tasks: int) -> None:
+        self.tasks = tasks
+        self.cells: Any = None
+
+    def __enter__(self) -> Board:
+        global _BOARD
+        context = (multiprocessing.get_context("fork") if _fork_available()
+                   else multiprocessing.get_context())
+        self.cells = _BOARD = context.RawArray("q", 2 * self.tasks)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        global _BOARD
+        _BOARD = None
+
+    def slot(self, index: int) -> Slot:
+        return Slot(index)
+
+    def settle(self, index: int, states: int, layer: int) -> None:
+        """A finished task's exact figures (its last report was some states before)."""
+        self.cells[2 * index], self.cells[2 * index + 1] = states, layer
+
+    def read(self) -> tuple[int, int]:
+        """States of every task together, and the deepest layer any reached."""
+        cells = list(self.cells)
+        return sum(cells[0::2]), max(cells[1::2], default=0)
+
+
+class Slot:
+    """A task's progress callback (``progress(states, layer, seconds)``), picklable: it
+    writes to the board its process inherited."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __call__(self, states: int, layer: int, seconds: float) -> None:
+        cells = _BOARD
+        if cells is not None:
+            cells[2 * self.index], cells[2 * self.index + 1] = states, layer

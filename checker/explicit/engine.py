@@ -11,6 +11,7 @@ and counterexamples as runs — which this process replays on its own models.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from crg.checker.explicit.predict import predict
 from crg.checker.explicit.symmetry import canonicaliser
 from crg.checker.explicit.trace import step_detail, violation
 from crg.checker.options import AUTO_GROUPS, SOLO_PROBE, Options, Progress
-from crg.checker.parallel import run_tasks
+from crg.checker.parallel import Board, run_tasks
 from crg.checker.rename import carry_run
 from crg.checker.result import (
     PROPERTIES,
@@ -132,30 +133,42 @@ def explore(topology: Topology, parts: list[tuple[int, ...]], options: Options,
         shapes[sig.key] = len(firsts)
         firsts.append(part)
     workers = options.workers
-    progress = options.progress if workers <= 1 or len(firsts) <= 1 else None
+    parallel = workers > 1 and len(firsts) > 1
     explored = [0]
 
     def offset(states: int, layer: int, seconds: float) -> None:
         assert options.progress is not None
         options.progress(explored[0] + states, layer, seconds)
 
-    def done(_: int, result: PartSearch) -> None:
+    def done(index: int, result: PartSearch) -> None:
         explored[0] += result.stats.states
-        if options.progress is not None and progress is None:
-            options.progress(explored[0], result.stats.layers,
-                             time.perf_counter() - started)
+        if board is not None:
+            board.settle(index, result.stats.states, result.stats.layers)
+
+    def tick() -> None:
+        assert options.progress is not None and board is not None
+        states, layer = board.read()
+        options.progress(states, layer, time.perf_counter() - started)
 
     # The workers get the options without the progress callbacks: a closure over the
-    # terminal (or stderr) cannot be pickled, and only this process reports progress.
+    # terminal (or stderr) cannot be pickled. They write their figures on a shared
+    # board instead, and this process shows the sum (else a parallel search said only
+    # "still checking" for as long as it ran).
     sent = replace(options, progress=None, stage=None)
-    if progress is None and len(firsts) > 1:
+    if parallel:
         stages.say(f"{len(firsts)} components searched on {min(workers, len(firsts))} "
                    "processes")
-    searched = run_tasks(search_part,
-                         [(topology, part, sent, budget, cap,
-                           offset if progress is not None else None, predicted)
-                          for part in firsts],
-                         workers, done)
+    with contextlib.ExitStack() as stack:
+        board = (stack.enter_context(Board(len(firsts)))
+                 if parallel and options.progress is not None else None)
+        searched = run_tasks(
+            search_part,
+            [(topology, part, sent, budget, cap,
+              board.slot(i) if board is not None else offset if options.progress else None,
+              predicted) for i, part in enumerate(firsts)],
+            workers, done, tick if board is not None else None)
+        if board is not None:
+            tick()  # the exact totals, every task settled
     models: dict[tuple[int, ...], Model] = {}
 
     def model_of(part: tuple[int, ...]) -> Model:

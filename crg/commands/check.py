@@ -542,12 +542,14 @@ def print_report(out: Output, report: Report) -> None:
         # what was found is shown above; the verdict is that crg cannot be trusted here
         out.error(f"{report.shown}: {report.error}")
     elif report.verdict is ExitCode.VIOLATED:
-        broken = sorted(r.prop.label for r in result.results.values()
-                        if r.verdict.value == "violated")
-        explicit = [v.prop.label for v in result.explicit.violations] if result.explicit else []
-        broken = explicit + [b for b in broken if b not in explicit]
-        out.print(f"{report.shown}: violated: {', '.join(broken) or 'see above'} "
-                  f"({', '.join(facts)})", style="bold red")
+        # In the order of the table (the properties'), whichever engine found them: the
+        # symbolic engine's were sorted by name, the explicit engine's were not.
+        broken = [r.prop.label for r in result.results.values()
+                  if r.verdict.value == "violated"]
+        out.print(f"{report.shown}: violated: {', '.join(broken) or 'see above'}"
+                  f"{_left_open(result)} ({', '.join(facts)})", style="bold red")
+        if result.undecided:
+            _after_violation_hint(out, result)
     elif report.verdict is ExitCode.INCONCLUSIVE:
         out.print(f"{report.shown}: inconclusive: no violation, but not decided: "
                   f"{', '.join(result.undecided)} ({', '.join(facts)})", style="bold yellow")
@@ -557,6 +559,31 @@ def print_report(out: Output, report: Report) -> None:
                   f"(bounded, not a proof) ({', '.join(facts)})", style="yellow")
     else:
         out.print(f"{report.shown}: ok ({', '.join(facts)})")
+
+
+def _left_open(result: CheckerReport) -> str:
+    """``; not decided: blocked`` after a violation (all of them named up to three): the
+    table shows them unknown, the verdict line must not read as if the rest held."""
+    left = result.undecided
+    if not left:
+        return ""
+    return f"; not decided: {', '.join(left)}" if len(left) <= 3 else (
+        f"; {len(left)} properties not decided")
+
+
+def _after_violation_hint(out: Output, result: CheckerReport) -> None:
+    """Why properties stay open beside a violation, and what decides them."""
+    options = result.explicit.options if result.explicit is not None else {}
+    if not options.get("keep_going", True):
+        out.print("  = hint: the check stops at the first violation; --keep-going decides "
+                  "the other properties too", err=True)
+    elif result.explicit is not None and any(
+            c.limit in ("auto", "states", "memory") for c in result.explicit.components):
+        out.print("  = hint: the explicit search handed a component to z3 at its state limit "
+                  "and z3 left these open; --auto-states N lets the search go further "
+                  "first, --engine explicit searches it whole", err=True)
+    else:
+        _hint(out, result)
 
 
 def _hint(out: Output, result: CheckerReport) -> None:

@@ -14,8 +14,8 @@ from checker_helpers import EXAMPLES
 from cli_run import Run
 
 from crg import files
-from crg.checker import Engine, Options, check
-from crg.checker.parallel import run_tasks
+from crg.checker import Engine, Options, check, parallel
+from crg.checker.parallel import Board, Slot, run_tasks
 from crg.checker.result import Report
 
 
@@ -147,8 +147,29 @@ def test_the_progress_callbacks_stay_in_this_process(engine: Engine) -> None:
     report = check(config, Options(engine=engine, jobs=2, progress=progress, stage=stage))
     assert report.results
     assert all(r.verdict.value == "holds" for r in report.results.values())
-    if engine is Engine.EXPLICIT:  # its components on two processes: said, with no figures
+    if engine is Engine.EXPLICIT:  # its components on two processes: said, and counted
         assert any(line.endswith(" components searched on 2 processes") for line in seen)
+        assert report.explicit is not None
+        assert seen[-1] == f"{report.explicit.states} states"
+
+
+def _reporting(states: int, layer: int, slot: Slot) -> int:
+    """A task that reports its figures, then runs on a while (a long search)."""
+    slot(states, layer, 0.0)
+    time.sleep(0.5)
+    return states
+
+
+def test_the_workers_figures_reach_the_parent_while_they_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # On several processes the search said only "still checking" until the end, without
+    # a figure (an outside tester's finding): the workers' reports stayed in the workers.
+    monkeypatch.setattr(parallel, "TICK_S", 0.02)
+    read: list[tuple[int, int]] = []
+    with Board(2) as board:
+        run_tasks(_reporting, [(5, 3, board.slot(0)), (7, 4, board.slot(1))], 2,
+                  tick=lambda: read.append(board.read()))
+    assert (12, 4) in read
 
 
 def test_the_report_reads_the_same(crg: Callable[..., Run]) -> None:
