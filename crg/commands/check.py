@@ -464,6 +464,8 @@ def _progress(out: Output | None, path: str, args: argparse.Namespace
 
 PLAIN_PROGRESS_S = 30.0
 """How often a search not on a terminal says how far it got."""
+FRESH_S = 3.0
+"""Figures this recent are a search still reporting (it does, every second at least)."""
 
 
 class PlainProgress:
@@ -479,11 +481,15 @@ class PlainProgress:
         self.done = threading.Event()
         self.doing = ""
         """The stage the check is in (:meth:`stage`)."""
+        self.figures, self.figures_at = "", 0.0
+        """The search's latest figures, and when they came."""
 
     def update(self, states: int, layer: int, seconds: float) -> None:
         rate = states / seconds if seconds > 0 else 0.0
-        self._say(f"{states:,} states, {count(layer, 'event')} deep, {rate:,.0f} states/s, "
-                  f"{seconds:.0f} s")
+        self.figures = (f"{states:,} states, {count(layer, 'event')} deep, {rate:,.0f} "
+                        f"states/s, {seconds:.0f} s")
+        self.figures_at = time.monotonic()
+        self._say(self.figures)
 
     def stage(self, what: str) -> None:
         """Said with the next heartbeat: z3's stages come too fast and too many to print
@@ -495,6 +501,13 @@ class PlainProgress:
             # On its own thread, a standard error that went away (a closed pipe) would end
             # in a thread's traceback: the check's own output says so, in the main thread.
             with contextlib.suppress(OSError):
+                # Figures reported within the last seconds are the news (a search on
+                # several processes reports at the parent's ticks, and the heartbeat
+                # must not say "still checking" over them); older ones are a finished
+                # search's, and z3 works on.
+                if time.monotonic() - self.figures_at < FRESH_S:
+                    self._say(self.figures)
+                    continue
                 doing = f": {self.doing}" if self.doing else ""
                 self._say(f"still checking, {time.monotonic() - self.began:.0f} s{doing}")
 

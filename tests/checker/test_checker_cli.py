@@ -723,6 +723,9 @@ def test_a_search_off_a_terminal_says_how_far_it_got(crg: Callable[..., Run],
     lines = [line for line in result.err.splitlines() if line.startswith(f"crg check {path}: ")]
     assert any("states/s" in line for line in lines), result.err
     assert all("states/s" in line or "still checking" in line for line in lines), result.err
+    # on two processes too (it said "still checking" only, for as long as it ran)
+    parallel = crg("check", path, "--engine", "explicit", "-j", "2")
+    assert any("states/s" in line for line in parallel.err.splitlines()), parallel.err
     quiet = crg("check", path, "--engine", "explicit", "-j", "1", "--format", "json")
     assert quiet.code == 0 and quiet.out.startswith("{")
 
