@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def render_text(verdicts: Mapping[str, str], details: Mapping[str, Any]) -> str:
+def render_text(verdicts: Mapping[str, str], details: Mapping[str, Any],
+                runs: bool = True) -> str:
+    """``runs``: each violation's run as a list of steps (crg check shows them with what
+    changed at each step instead, as the explicit engine's)."""
     invariants: dict[str, dict[str, Any]] = details.get("invariants", {})
     parts = details.get("components", [])
     shapes = sum(1 for p in parts if not p.get("reused_from"))
@@ -21,7 +24,7 @@ def render_text(verdicts: Mapping[str, str], details: Mapping[str, Any]) -> str:
         where = f" (group {info['group']})" if info.get("group") else ""
         lines.append(f"  {name:<{width}}  {verdict:<8}  {info.get('reason', '')}{where}")
     for name, info in invariants.items():
-        if info.get("verdict") != "violated":
+        if info.get("verdict") != "violated" or not runs:
             continue
         lines.append(f"{name} violated in group {info.get('group')}:")
         trace, loop = info.get("trace", []), info.get("loop")

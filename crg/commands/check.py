@@ -546,9 +546,18 @@ def print_report(out: Output, report: Report) -> None:
         print_check(out, report.shown, config, result, report.itf_paths)
     symbolic = result.symbolic
     if symbolic is not None and result.engine != Engine.AUTO.value:
+        from crg.checker.report.text import print_violation
         from crg.checker.symbolic.render import render_text
 
-        out.print(render_text(symbolic.verdicts, symbolic.details))
+        # z3's runs, replayed on the model, read as the explicit engine's: what changed
+        # at each step, the hint, the replay (with both engines, those are shown above)
+        out.print(render_text(symbolic.verdicts, symbolic.details,
+                              runs=result.explicit is not None))
+        if result.explicit is None:
+            for v in result.violations:
+                out.print()
+                print_violation(out, report.shown, config, v, report.itf_paths.get(
+                    f"{v.prop.ident}/symbolic"))
     for limit in result.limits:
         out.print(f"  limit: {limit}", style="yellow")
     if report.verdict is ExitCode.INTERNAL:
@@ -586,8 +595,10 @@ def _left_open(result: CheckerReport) -> str:
 
 def _after_violation_hint(out: Output, result: CheckerReport) -> None:
     """Why properties stay open beside a violation, and what decides them."""
-    options = result.explicit.options if result.explicit is not None else {}
-    if not options.get("keep_going", True):
+    options: object = (result.explicit.options if result.explicit is not None
+                       else result.symbolic.details.get("options")
+                       if result.symbolic is not None else None)
+    if isinstance(options, dict) and not options.get("keep_going", True):
         out.print("  = hint: the check stops at the first violation; --keep-going decides "
                   "the other properties too", err=True)
     elif result.explicit is not None and any(

@@ -424,10 +424,17 @@ def test_symbolic_engine_prints_reasons_and_the_run(crg: Callable[..., Run]) -> 
     lines = result.out.splitlines()
     assert any(line.split()[:2] == ["vip-unique", "violated"] for line in lines)
     assert any(line.split()[:2] == ["coverage", "holds"] for line in lines)
-    run = lines[lines.index("vip-unique violated in group pay:") + 1:][:6]
-    assert [line.split(". ", 1)[1] for line in run] == [
-        "n1: claim pay", "n1: acquire-vip pay", "partition n1", "expire n1",
-        "n2: claim pay", "n2: acquire-vip pay"]
+    # the run read as the explicit engine's: what changed, the hint, the replay (they were
+    # bare steps: an outside tester's finding)
+    start = lines.index(f"{NO_FENCING}:20: vip-unique violated in group pay")
+    shown = lines[start:lines.index("", start)]
+    steps = [line.split(". ", 1)[1].strip().removeprefix("event ") for line in shown
+             if re.match(r" +\d+\. ", line)]
+    assert steps == ["n1: claim pay", "n1: acquire-vip pay", "partition n1", "expire n1",
+                     "n2: claim pay", "n2: acquire-vip pay"]
+    assert "              pay: vip n1 → n1,n2, app down → starting" in shown
+    assert any(line.startswith("  = hint: pay has fencing none") for line in shown)
+    assert f"  replay: crg simulate {NO_FENCING} --partition n1" in "\n".join(shown)
     # in the order of the table, as the default engine's
     assert lines[-1].startswith(f"{NO_FENCING}: violated: vip-unique, app-exclusive, vip-held")
 
