@@ -181,7 +181,9 @@ def _from_symbolic(symbolic: SymbolicReport) -> dict[Property, PropertyResult]:
         verdict = symbolic.verdicts.get(prop.label, Verdict.UNKNOWN)
         info = invariants.get(prop.label, {})
         v = violations.get(prop)
-        out[prop] = PropertyResult(prop, verdict, 0, v.trace.length if v else 0, 0.0, v,
+        states = info.get("states")  # an explicit search's, where it decided liveness
+        out[prop] = PropertyResult(prop, verdict, states if isinstance(states, int) else 0,
+                                   v.trace.length if v else 0, 0.0, v,
                                    engine=str(info.get("decided_by") or "z3"),
                                    reason=str(info.get("reason", "")))
     return out

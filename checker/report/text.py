@@ -94,9 +94,10 @@ def print_violation(out: Printer, path: str, config: Config, v: Violation,
                   style="bold" if step.event else None)
         for change in step.changes:
             out.print(f"              {change}", style="dim")
-    if v.trace.events:
-        exact = "" if settled_events(v.trace) else " (settles between events: nearest scenario)"
-        out.print(f"  replay: {simulate_command(path, v.trace)}{exact}")
+    # Without events too: crg simulate shows the start-up's livelock (it said nothing, and
+    # the JSON gave the command)
+    exact = "" if settled_events(v.trace) else " (settles between events: nearest scenario)"
+    out.print(f"  replay: {simulate_command(path, v.trace)}{exact}")
     if itf_path:
         out.print(f"  trace: {itf_path}")
 

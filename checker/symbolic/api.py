@@ -289,7 +289,8 @@ def _part_findings(part: _Part) -> dict[Property, Finding]:
                 group = part.topology.groups[index].name if index >= 0 else None
                 violation = as_violation(part.model, prop.label, "liveness", group,
                                          live.reason, live.actions, live.loop)
-            out[prop] = Finding(live.verdict, live.reason, live.engine, violation=violation)
+            out[prop] = Finding(live.verdict, live.reason, live.engine, live.states,
+                                violation=violation)
             continue
         found = [(t, r) for t, r in part.outcome.results.items() if t.name == prop.name]
         violated = [(t, r) for t, r in found if r.verdict == VIOLATED]
@@ -425,6 +426,7 @@ def _combine_liveness(parts: list[_Part]) -> tuple[str, dict[str, Any], Violatio
         group = part.topology.groups[index].name if index >= 0 else None
         return VIOLATED, {
             "verdict": VIOLATED, "reason": result.reason, "decided_by": result.engine,
+            "states": result.states,
             "group": group, "kind": "liveness", "trace": _trace(part.model, result.actions),
             "loop": result.loop}, as_violation(part.model, LIVENESS_LABEL, "liveness", group,
                                                result.reason, result.actions, result.loop)
@@ -442,8 +444,8 @@ def _combine_liveness(parts: list[_Part]) -> tuple[str, dict[str, Any], Violatio
               f"every fair run settles in each of the {len(found)} components: "
               f"{by_z3} proved by a ranking function (z3), {len(found) - by_z3} by the "
               "explicit engine's liveness check")
-    return HOLDS, {"verdict": HOLDS, "reason": reason,
-                   "decided_by": ", ".join(engines)}, None
+    return HOLDS, {"verdict": HOLDS, "reason": reason, "decided_by": ", ".join(engines),
+                   "states": sum(r.states for _, r in found)}, None
 
 
 def _trace(model: Model, actions: tuple[Action, ...]) -> list[dict[str, Any]]:

@@ -75,6 +75,8 @@ class TargetResult:
     """For a livelock: the state the last action returns to (a lasso)."""
     engine: str = "z3"
     """Who decided: ``z3``, or ``explicit`` (liveness of a small component)."""
+    states: int = 0
+    """States the explicit engine explored to decide it (0: z3 decided)."""
 
 
 @dataclass(slots=True)

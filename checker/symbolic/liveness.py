@@ -65,13 +65,14 @@ def decide_explicitly(topology: Topology, z3_result: TargetResult | None,
                                                f"liveness check ({stats.states:,} states) "
                                                f"after z3 could not decide it: {bound}",
                                      (*actions, trace.loop_action), trace.loop,
-                                     engine="explicit"), safe, stats.states)
+                                     engine="explicit", states=stats.states), safe,
+                        stats.states)
     if stats.complete:
         return Explicit(TargetResult(HOLDS, f"decided by the explicit engine's liveness "
                                              f"check: every fair run settles, in all "
                                              f"{stats.states:,} reachable states of the "
-                                             f"component ({bound})", engine="explicit"),
-                        safe, stats.states)
+                                             f"component ({bound})", engine="explicit",
+                                     states=stats.states), safe, stats.states)
     return Explicit(TargetResult(UNKNOWN, f"not decided: {bound}; the component is too "
                                           f"large to enumerate (more than {max_states:,} "
                                           "states)"), safe, stats.states)
