@@ -825,6 +825,14 @@ def test_a_livelock_z3_left_to_the_explicit_engine_says_what_happens_first(
     detail = result.out.split("vip-held (liveness) violated in group ", 1)[1].splitlines()[1]
     assert detail.startswith("  the cluster service never settles: a fair loop of "), detail
     assert "; found by the explicit engine's liveness check (" in detail
+    # its states in the table as in the sentence (the row read 0), and the replay, which
+    # needs no event (there was none, and no line)
+    states = re.search(r"liveness check \(([\d,]+) states\)", detail)
+    assert states is not None
+    row = next(line for line in result.out.splitlines()
+               if line.startswith("vip-held (liveness) "))
+    assert row.split()[3] == states[1], row
+    assert f"  replay: crg simulate {EXAMPLES / 'broken' / 'flapping.crg'}\n" in result.out
 
 
 def test_junit_of_engine_auto_has_one_case_per_property_as_decided(
