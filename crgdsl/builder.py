@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import Any
 
 from lark import Token, Tree
@@ -59,6 +60,31 @@ def duration_ms(text: str) -> int:
     sign = -1 if text.startswith("-") else 1
     total = sum(whole(n) * _UNIT_MS[unit] for n, unit in _DURATION_PART.findall(text))
     return sign * min(total, HUGE)
+
+
+def unit_slip(text: str) -> tuple[str, str] | None:
+    """Why duration ``text`` is likely a slip, and how to write it: a unit repeated
+    (``3s3s``, read as 6 s) or a smaller one before a larger (``30s1m``, 90 s). None when
+    each unit comes once, larger first."""
+    units = [unit for _, unit in _DURATION_PART.findall(text)]
+    sizes = [_UNIT_MS[unit] for unit in units]
+    if all(a > b for a, b in pairwise(sizes)):
+        return None
+    repeated = next((u for u in units if units.count(u) > 1), None)
+    why = (f"repeats the unit '{repeated}'" if repeated is not None
+           else "puts a smaller unit before a larger one")
+    return why, f"write it {_duration_text(duration_ms(text))}, larger units first, each once"
+
+
+def _duration_text(ms: int) -> str:
+    """``ms`` as the language writes it: ``1m30s``, ``6s``, ``250ms``."""
+    sign, ms = ("-", -ms) if ms < 0 else ("", ms)
+    parts = []
+    for unit in ("h", "m", "s", "ms"):
+        amount, ms = divmod(ms, _UNIT_MS[unit])
+        if amount:
+            parts.append(f"{amount}{unit}")
+    return sign + ("".join(parts) or "0s")
 
 
 def _span_of(node: Tree[Token] | Token) -> Span:

@@ -204,7 +204,10 @@ class Resolver:
                 misspelt |= self._report(found)
                 for name in names:
                     fault = values.enum_value(Fault, name, "fault kind", self.diag)
-                    if fault is not None:
+                    if fault in faults:  # harmless, but a slip for another kind, perhaps
+                        self.diag.warning(f"fault kind '{name.text}' listed twice", name.span,
+                                          code="assumption")
+                    elif fault is not None:
                         faults.add(fault)
         self.nodes_misread = not nodes and "nodes" in misspelt
         if not nodes and not self.nodes_misread:

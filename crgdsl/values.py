@@ -10,6 +10,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from crg.dsl import builtin_defaults as D
+from crg.dsl.builder import unit_slip
 from crg.dsl.diagnostics import Collector, did_you_mean
 from crg.dsl.model import App, Command, Monitor, MonitorKind, Sink, SinkKind, Stop, Vip
 from crg.dsl.source import Span
@@ -56,7 +57,11 @@ def in_range_ms(ms: int) -> bool:
 
 def positive_ms(value: Duration, what: str, diag: Collector) -> int:
     """A duration's milliseconds; longer than zero and at most 24h, or an error."""
-    if value.ms <= 0:
+    slip = unit_slip(value.text)
+    if slip is not None:  # said here, not when parsed: crg fmt formats such a file
+        diag.error(f"duration '{value.text}' {slip[0]}", value.span, hint=slip[1],
+                   code="value")
+    elif value.ms <= 0:
         diag.error(f"{what} must be longer than zero, got {shown(value.text)}", value.span,
                    code="value")
     elif value.ms > MAX_DURATION_MS:

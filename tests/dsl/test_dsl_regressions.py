@@ -221,3 +221,15 @@ def test_an_instance_without_standby_is_not_said_to_stay_offline() -> None:
     assert [w.code for w in alone.warnings] == ["no-standby", "unused-node"]
     assert [w.code for w in parse(instance % " possible n1", "t.crg").warnings] == [
         "offline-forever"]
+
+
+def test_a_fault_kind_listed_twice_is_a_warning() -> None:
+    # accepted without a word (an outside tester's finding): harmless, but perhaps a slip
+    # for another kind
+    text = ('cluster c { nodes n1 n2 assume faults crash, drain, crash }\n'
+            'group a { vip 10.0.0.1/24 app { start "x" } monitor process preferred n1 '
+            'possible n2 }\n')
+    config = parse(text, "t.crg")
+    assert [(w.code, w.message, w.span.column) for w in config.warnings] == [
+        ("assumption", "fault kind 'crash' listed twice", 53)]
+    assert {f.value for f in config.cluster.faults} == {"crash", "drain"}
