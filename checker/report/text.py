@@ -47,8 +47,9 @@ def print_check(out: Printer, path: str, config: Config, report: Report,
         for c in explicit.components:
             if c.limit == "auto":
                 size = (f"more than {c.states:,} states" if c.states
-                        else f"more than {c.predicted:,} states predicted from its groups "
-                        "alone"
+                        # the estimate stops where the limit is passed: "at least"
+                        else "beyond the search's limit, predicted from its groups alone "
+                        f"(at least {c.predicted:,} states)"
                         if c.predicted
                         else f"{count(len(c.groups), 'group')} linked by avoid")
                 out.print(f"  {_names(c.groups)}: {size}; handed to the symbolic engine")
