@@ -419,6 +419,15 @@ def _monitors(node: _Node, instance: Stmt, group: DraftGroup) -> None:
         command = script.find("script")
         if command is None or not command.words:
             raise error_at(script, f"vrrp_script {name} has no script")
+        glued = [w for w in command.words[1:] if w in _SCRIPT_SETTINGS]
+        if glued:
+            # vrrp_script chk { script "/bin/check" interval 2 fall 2 } on one line:
+            # keepalived's script takes the rest of its line, settings included
+            rest = " ".join(command.words[command.words.index(glued[0]):])
+            node.said.add(command, f"vrrp_script {name}: the script's line goes on with "
+                                   f"'{rest}', which keepalived reads as the script's "
+                                   "arguments, not as settings, and so does crg (each "
+                                   "setting needs a line of its own)", group.comments)
         interval = _milliseconds(node, script, "interval", 1000)
         timeout = _milliseconds(node, script, "timeout", interval)
         fall = _count(node, script, "fall", 1)
@@ -450,6 +459,8 @@ def _monitors(node: _Node, instance: Stmt, group: DraftGroup) -> None:
 
 
 _MAPPED_SCRIPT = {"script", "interval", "timeout", "fall", "weight"}
+_SCRIPT_SETTINGS = {*_MAPPED_SCRIPT - {"script"}, "rise", "user", "init_fail"}
+"""The settings of a vrrp_script, which a one-line block glues onto its script."""
 _SCRIPT_WHY = {"rise": " (the passed checks keepalived needs before a node leaves its "
                        "fault state)",
                "user": " (crg runs a check as its own user)"}

@@ -235,6 +235,25 @@ def test_what_a_vrrp_script_says_that_crg_cannot_is_named(
     assert (check.interval_ms, check.timeout_ms) == (500, 500)
 
 
+def test_settings_on_a_script_s_line_are_named_as_its_arguments(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # vrrp_script on one line: keepalived's script takes the rest of its line, so the
+    # settings are the script's arguments and the defaults apply; crg read it so without a
+    # word, and an outside tester took it for a misreading.
+    path = tmp_path / "keepalived.conf"
+    path.write_text('vrrp_script chk { script "/bin/chk" interval 2 fall 2 }\n'
+                    "vrrp_instance V {\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n"
+                    "  track_script {\n    chk\n  }\n}\n")
+    out = tmp_path / "k.crg"
+    assert main(["import", "keepalived", str(path), "-o", str(out)]) == 0
+    assert (f"{path}:1:19: warning: vrrp_script chk: the script's line goes on with "
+            "'interval 2 fall 2', which keepalived reads as the script's arguments"
+            ) in capsys.readouterr().err
+    (check,) = load(out).groups[0].monitors
+    assert (check.target, check.interval_ms, check.fails) == ("/bin/chk interval 2 fall 2",
+                                                              1000, 1)
+
+
 def test_an_ipv6_zone_is_the_vip_s_interface(tmp_path: Path) -> None:
     # ipaddress drops a zone given with a prefix: fe80::1%eth0/64 became fe80::1/64 on the
     # instance's interface, eth1.
