@@ -19,6 +19,7 @@ from crg.bridges.app_to_pacemaker import ENV, NODE_NAME, OCF_ROOT, SHELL, STOP_M
 from crg.bridges.crg_writer import braced, literal
 from crg.bridges.import_secrets import pair_text
 from crg.bridges.pacemaker_boolean import boolean
+from crg.bridges.pacemaker_nvpairs import first_values
 from crg.bridges.pacemaker_time import duration_ms, duration_text
 from crg.dsl.format import quote
 
@@ -39,9 +40,8 @@ class AppDraft:
 
 
 def primitive_params(primitive: ET.Element) -> dict[str, str]:
-    return {p.get("name", ""): p.get("value", "")
-            for attributes in primitive.iterfind("instance_attributes")
-            for p in attributes.iterfind("nvpair")}
+    return first_values(p for attributes in primitive.iterfind("instance_attributes")
+                        for p in attributes.iterfind("nvpair"))
 
 
 DEFAULT_OP_TIMEOUT_MS = 20_000

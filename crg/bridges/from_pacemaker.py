@@ -26,6 +26,7 @@ from crg.bridges.import_notes import Notes, said_with_errors
 from crg.bridges.import_secrets import pair_text
 from crg.bridges.pacemaker_boolean import boolean
 from crg.bridges.pacemaker_model import INFINITY
+from crg.bridges.pacemaker_nvpairs import first_values
 from crg.bridges.pacemaker_time import DurationError, duration_ms, duration_text
 from crg.bridges.xml_source import XmlDocument
 
@@ -141,7 +142,7 @@ def _stem(path: str) -> str:
 def _nvpairs(parent: ET.Element | None) -> dict[str, str]:
     if parent is None:
         return {}
-    return {p.get("name", ""): p.get("value", "") for p in parent.iter("nvpair")}
+    return first_values(parent.iter("nvpair"))
 
 
 def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
@@ -157,7 +158,7 @@ def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
             continue
         nodes[name] = _node_name(doc, node, name, nodes, notes, comments)
         for attributes in (*node.iterfind("instance_attributes"), *node.iterfind("utilization")):
-            pairs = {p.get("name", ""): p.get("value", "") for p in attributes.iter("nvpair")}
+            pairs = first_values(attributes.iter("nvpair"))
             if not pairs:
                 continue
             standby = (" (a node in standby: crg drain is its counterpart)"

@@ -637,6 +637,25 @@ def test_a_colocation_s_influence_is_named(tmp_path: Path,
         assert load(tmp_path / "x.crg").group("h").avoid == ("g",)
 
 
+def test_a_name_given_twice_takes_its_first_value_as_pacemaker_does(tmp_path: Path) -> None:
+    # Pacemaker's unpacking skips a name it already has; the import kept the last value,
+    # and read another stickiness (and address) than the cluster runs with.
+    cib = TEMPLATED.replace('<nvpair id="p" name="ip" value="10.0.0.1"/>',
+                           '<nvpair id="p" name="ip" value="10.0.0.1"/>'
+                           '<nvpair id="p2" name="ip" value="10.0.0.9"/>').replace(
+        "</resources>", (
+        '</resources><rsc_defaults><meta_attributes id="d1"><nvpair id="d1-s" '
+        'name="resource-stickiness" value="INFINITY"/></meta_attributes><meta_attributes '
+        'id="d2"><nvpair id="d2-s" name="resource-stickiness" value="0"/></meta_attributes>'
+        "</rsc_defaults>"))
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(cib)
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    (group,) = load(out).groups
+    assert group.vip.address == "10.0.0.1"
+    assert group.failback.value == "manual"
+
+
 def test_an_ipv6addr_address_is_a_vip(tmp_path: Path) -> None:
     # ocf:heartbeat:IPv6addr (ipv6addr=, cidr_netmask=, nic=) was not taken for an address:
     # the group was skipped for having none (an outside tester's finding)
