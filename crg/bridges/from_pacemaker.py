@@ -183,6 +183,12 @@ def _node_name(doc: XmlDocument, node: ET.Element, name: str, nodes: dict[str, s
     ``_18node1``): its host's ``crg run --node`` takes the new name."""
     if name in nodes:
         raise doc.error(node, f"node '{name}' is listed twice in <nodes>")
+    same = next((n for n in nodes if n.casefold() == name.casefold()), None)
+    if same is not None:
+        # Pacemaker matches node names in any case: its constraints on either would
+        # reach both, and crg, whose names are exact, would place them apart.
+        raise doc.error(node, f"nodes '{same}' and '{name}' differ only in case: Pacemaker "
+                              "takes them for one node", "rename one of the two nodes")
     renamed = crg_name(name)
     if renamed in nodes.values():
         other = next(n for n, crg in nodes.items() if crg == renamed)

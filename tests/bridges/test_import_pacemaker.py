@@ -656,6 +656,17 @@ def test_a_name_given_twice_takes_its_first_value_as_pacemaker_does(tmp_path: Pa
     assert group.failback.value == "manual"
 
 
+def test_two_nodes_differing_only_in_case_are_an_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cib.xml"
+    path.write_text(TEMPLATED.replace('<node id="1" uname="n1"/>',
+                                      '<node id="1" uname="n1"/>\n<node id="2" uname="N1"/>'))
+    assert main(["import", "pacemaker", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert (f"{path}:2:1: error: nodes 'n1' and 'N1' differ only in case: Pacemaker takes "
+            "them for one node") in err, err
+
+
 def test_an_ipv6addr_address_is_a_vip(tmp_path: Path) -> None:
     # ocf:heartbeat:IPv6addr (ipv6addr=, cidr_netmask=, nic=) was not taken for an address:
     # the group was skipped for having none (an outside tester's finding)
