@@ -3,16 +3,31 @@ run — as the runtime's user, root as often as not.
 
 A configuration only its user can write (:mod:`crg.config_trust`) still names programs:
 ``start "/opt/shop/bin/serve"``, an ``exec`` monitor's script, a hook or an alert
-command. Whoever may rewrite one of them runs code as the runtime's user at its next
-start. Each is looked up as the runtime will look it up — a word without a slash on the
-``PATH`` the command will have (the application's ``env`` included), a relative path from
-the application's ``directory`` — and judged with everything above it, as the
-configuration is. So is every directory of ``PATH`` searched before the one that holds
-it: a program of the same name added there would be found first. Where the program is a
-shell or a script interpreter (``sh``, ``bash``, ``python3``, ``perl``...), the script it is
-given is judged too, and after ``env`` the program it starts. A program that is not
-there is not judged: starting it says what is wrong. What a shell command line does
-beyond its first word (``shell`` applications) is the shell's business and not followed.
+command. Whoever may rewrite one of them, or put one where it will be looked for, runs
+code as the runtime's user at its next start. So each command is read as the runtime
+will run it — its placeholders filled in as on each node, a word without a slash looked
+up on the ``PATH`` the command will have (the application's ``env`` included), a
+relative path taken from its working directory — and these are judged, each with every
+directory above it, as the configuration is:
+
+* the program, and every directory of ``PATH`` searched before the one that holds it (a
+  program of the same name added there would be found first); a program that is not
+  there (yet) by where it would be: its directory, or every directory of ``PATH``, must
+  not take a new file from another user, since every restart looks again;
+* after a launcher (``env``, ``nohup``, ``timeout``, ``nice``, ``setsid``...), the program
+  it starts: the first word after it that is a program;
+* after a shell's ``-c``, the command line it is given, read the same way (its first
+  word after ``NAME=value`` and ``exec``); a ``shell`` application's commands are such
+  command lines;
+* for a script interpreter (``python3``, ``perl``, ``bash``...), the script it is given;
+  and for Python, the directory it imports from first — the script's, or the working
+  directory with ``-m`` or ``-c`` (``python3 -m http.server`` started in ``/tmp``
+  imports an ``http`` package anyone may put there);
+* any other word of the command that names an executable file by its path.
+
+It cannot follow everything a program or a shell does with its arguments (a ``cd`` in a
+shell command line, a program that reads its plugins from elsewhere): the README says
+what is judged.
 """
 
 from __future__ import annotations
@@ -27,34 +42,47 @@ from crg.config_trust import others_can_change
 from crg.dsl.diagnostics import Diagnostic, Severity
 from crg.dsl.model import App, Command, Config, Group, MonitorKind, SinkKind
 from crg.dsl.source import Span
+from crg.dsl.templates import substitute
 from crg.runtime.linefile import user_name
 
-INTERPRETER = re.compile(r"(?:ba|da|k|z|c|tc)?sh|python[0-9.]*|pypy[0-9.]*|perl[0-9.]*"
-                         r"|ruby[0-9.]*|node(?:js)?|php[0-9.]*|lua[0-9.]*|tclsh[0-9.]*"
-                         r"|Rscript|bun|deno|awk|gawk")
-"""Programs whose first argument that is not an option is a script they run."""
+SHELL = re.compile(r"(?:ba|da|k|z|c|tc|mk|a)?sh")
+PYTHON = re.compile(r"python[0-9.]*|pypy[0-9.]*")
+INTERPRETER = re.compile(r"perl[0-9.]*|ruby[0-9.]*|node(?:js)?|php[0-9.]*|lua[0-9.]*"
+                         r"|tclsh[0-9.]*|Rscript|bun|deno|g?awk")
+"""Programs (besides shells and Python) whose first operand is a script they run."""
+LAUNCHERS = frozenset({"env", "nohup", "timeout", "nice", "setsid", "stdbuf", "chrt",
+                       "ionice", "taskset", "flock", "exec", "command", "time", "xargs",
+                       "setpriv", "unshare", "nsenter", "prlimit", "runuser", "sudo",
+                       "doas", "chroot", "systemd-run", "systemd-cat", "daemonize"})
+"""Programs that start another program given later on their command line."""
+PYTHON_VALUES = frozenset({"-W", "-X", "-Q"})
+"""Python options whose value is the next word (not a script)."""
+DEPTH = 6
+"""Launchers and shells followed within one another at most."""
+
 
 @dataclass(frozen=True, slots=True)
 class Launch:
-    """One command the runtime will run: what it is, where it is written, and how the
-    runtime starts it."""
+    """One command the runtime will run (on one node): what it is, where it is written,
+    and how the runtime starts it."""
 
     what: str
     span: Span
-    words: Sequence[str]
-    path: Sequence[str]
+    words: tuple[str, ...]
+    path: tuple[str, ...]
     """The directories a program name is looked for in."""
     directory: str
+    """Its working directory."""
 
 
 def untrusted(config: Config) -> list[Diagnostic]:
-    """An error for each command of ``config`` whose program (or script) another user
-    could change, at the command in the file."""
+    """An error for each command of ``config`` whose program (or script, or what it
+    imports) another user could change, at the command in the file."""
     found: list[Diagnostic] = []
     me = user_name(os.geteuid())
     seen: set[tuple[str, str]] = set()
-    for launch in launches(config):
-        for file, why in _judged(launch):
+    for launch in dict.fromkeys(launches(config)):
+        for file, why in _judged(launch.words, launch, 0):
             if (launch.what, file) in seen:
                 continue
             seen.add((launch.what, file))
@@ -66,22 +94,32 @@ def untrusted(config: Config) -> list[Diagnostic]:
 
 
 def launches(config: Config) -> Iterator[Launch]:
-    """Every command ``config`` makes the runtime run, with how it will be started."""
+    """Every command ``config`` makes the runtime run, as on each node (``{node}``, and
+    with it anything built of placeholders, differs from node to node)."""
     here = os.getcwd()
-    for group in config.groups:
-        app = group.app
-        own = _path({k: v for k, v in app.env if "{" not in v})
-        folder = os.path.join(here, app.directory) if app.directory else here
-        for what, command in _app_commands(group.name, app):
-            # A shell's first word (after NAME=value and exec) is the program it runs.
-            words = (_program([w for w in _split(command.text) if w != "exec"])[:1]
-                     if app.shell else command.argv)
-            yield Launch(what, command.span, words, own, folder)
-        for monitor in group.monitors:
-            if monitor.kind is MonitorKind.EXEC and monitor.target:
-                yield Launch(f"{group.name}'s exec monitor", monitor.span,
-                             _split(monitor.target), own, here)
-        yield from _sinks(group, _path({}), here)
+    for node in config.nodes:
+        for group in config.groups:
+            values = _values(config, group, node)
+            app = group.app
+            own = _path({k: substitute(v, values) for k, v in app.env})
+            folder = (os.path.join(here, substitute(app.directory, values)) if app.directory
+                      else here)
+            for what, command in _app_commands(group.name, app):
+                words = (("/bin/sh", "-c", substitute(command.text, values)) if app.shell
+                         else tuple(substitute(a, values) for a in command.argv))
+                yield Launch(what, command.span, words, own, folder)
+            for monitor in group.monitors:
+                if monitor.kind is MonitorKind.EXEC and monitor.target:
+                    yield Launch(f"{group.name}'s exec monitor", monitor.span,
+                                 _split(monitor.target, values), own, here)
+            yield from _sinks(group, values, _path({}), here)
+
+
+def _values(config: Config, group: Group, node: str) -> dict[str, str]:
+    """The placeholders' values for ``group`` on ``node`` (crg.runtime.machine)."""
+    vip = group.vip
+    return {"vip": vip.address, "prefix": str(vip.prefix), "dev": vip.device or "",
+            "node": node, "group": group.name, "cluster": config.cluster.name}
 
 
 def _app_commands(name: str, app: App) -> Iterator[tuple[str, Command]]:
@@ -92,69 +130,158 @@ def _app_commands(name: str, app: App) -> Iterator[tuple[str, Command]]:
         yield f"{name}'s status command", app.status
 
 
-def _sinks(group: Group, path: Sequence[str], here: str) -> Iterator[Launch]:
+def _sinks(group: Group, values: Mapping[str, str], path: tuple[str, ...],
+           here: str) -> Iterator[Launch]:
     for role, sinks in (("alert", group.alerts), ("hook", group.hooks)):
         for sink in sinks:
             if sink.kind is SinkKind.COMMAND and sink.target:
                 yield Launch(f"{group.name}'s {role} command", sink.span,
-                             _split(sink.target), path, here)
+                             _split(sink.target, values), path, here)
 
 
-def _path(extra: Mapping[str, str]) -> list[str]:
-    return os.get_exec_path({**os.environ, **extra})
+def _path(extra: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(os.get_exec_path({**os.environ, **extra}))
 
 
-def _split(text: str) -> list[str]:
+def _split(text: str, values: Mapping[str, str]) -> tuple[str, ...]:
+    """A command given as text, split as the runtime splits it (then filled in)."""
     try:
-        return shlex.split(text)
-    except ValueError:  # the configuration's check has said so already
-        return []
+        return tuple(substitute(word, values) for word in shlex.split(text))
+    except (ValueError, KeyError):  # the configuration's check has said so already
+        return ()
 
 
-def _judged(launch: Launch) -> Iterator[tuple[str, str]]:
-    """(file, why) for each file the command runs that another user could change."""
-    words = list(launch.words)
-    while words and "{" not in words[0]:  # a placeholder is known only when it runs
-        found = _find(words[0], launch)
-        if found is None:
-            return
-        file, before = found
-        for folder in before:
-            if (why := others_can_change(folder, adding=True)) is not None:
-                yield file, why
-        if (why := others_can_change(file)) is not None:
+# -- judging ---------------------------------------------------------------------------
+
+
+def _judged(words: Sequence[str], launch: Launch, depth: int) -> Iterator[tuple[str, str]]:
+    """(file, why) for what the command ``words`` runs that another user could change."""
+    if not words or depth > DEPTH:
+        return
+    found = _find(words[0], launch)
+    if found is None:
+        yield from _unfound(words[0], launch)
+        yield from _named_programs(words[1:], launch)
+        return
+    file, before = found
+    for folder in before:
+        if (why := others_can_change(folder, adding=True)) is not None:
             yield file, why
-        base, words = os.path.basename(file), _program(words[1:])
-        if base != "env":  # env [-i] [NAME=value]... program: that program is next
-            if INTERPRETER.fullmatch(base):
-                yield from _script(words[:1], launch)
-            return
+    if (why := others_can_change(file)) is not None:
+        yield file, why
+    base, rest = os.path.basename(file), list(words[1:])
+    if base in LAUNCHERS:
+        if "-c" in rest[:-1]:  # su -c, runuser -c, flock -c: a shell command line
+            yield from _judged(_line(rest[rest.index("-c") + 1]), launch, depth + 1)
+        started = next((i for i, w in enumerate(rest) if not w.startswith("-")
+                        and _find(w, launch, executable=True) is not None), None)
+        if started is not None:
+            yield from _judged(rest[started:], launch, depth + 1)
+    elif SHELL.fullmatch(base):
+        yield from _shell(rest, launch, depth)
+    elif PYTHON.fullmatch(base):
+        yield from _python(rest, launch)
+    elif INTERPRETER.fullmatch(base):
+        yield from _script(next((w for w in rest if not w.startswith("-")), None), launch)
+    yield from _named_programs(rest, launch)
 
 
-def _program(words: Sequence[str]) -> list[str]:
-    """``words`` from the first that is neither an option nor an assignment."""
-    for i, word in enumerate(words):
-        if not word.startswith("-") and "=" not in word:
-            return list(words[i:])
-    return []
+def _named_programs(words: Sequence[str], launch: Launch) -> Iterator[tuple[str, str]]:
+    """A program named by its path anywhere on the line: whatever starts it (``sudo -u``,
+    a wrapper of the site's own), it is a program."""
+    for word in words:
+        exe = _find(word, launch, executable=True) if "/" in word else None
+        if exe is not None and (why := others_can_change(exe[0])) is not None:
+            yield exe[0], why
 
 
-def _script(words: Sequence[str], launch: Launch) -> Iterator[tuple[str, str]]:
-    """The script an interpreter is given, if it is a file (``-c code``, ``-m module``:
-    no file, nothing judged)."""
-    for script in words:
-        where = os.path.join(launch.directory, script)
-        if ("{" not in script and os.path.isfile(where)
-                and (why := others_can_change(where)) is not None):
+def _shell(rest: Sequence[str], launch: Launch, depth: int) -> Iterator[tuple[str, str]]:
+    """``sh -c 'LINE'``: LINE's program; ``sh SCRIPT``: the script."""
+    options = [w for w in rest if w.startswith("-") and not w.startswith("--")]
+    operands = [w for w in rest if not w.startswith("-")]
+    if any("c" in w[1:] for w in options):
+        if operands:
+            line = _line(operands[0])
+            yield from _judged(line, launch, depth + 1)
+        return
+    yield from _script(operands[0] if operands else None, launch)
+
+
+def _line(text: str) -> list[str]:
+    """A shell command line's words from its program on (after ``NAME=value`` and
+    ``exec``); as far as shlex reads a shell."""
+    try:
+        words = shlex.split(text, comments=True)
+    except ValueError:
+        return []
+    while words and (words[0] == "exec" or re.fullmatch(r"[A-Za-z_]\w*=.*", words[0])):
+        words = words[1:]
+    return words
+
+
+def _python(rest: Sequence[str], launch: Launch) -> Iterator[tuple[str, str]]:
+    """Python's script, and the directory it imports from first: the script's, else
+    (``-m``, ``-c``, standard input) the working directory."""
+    i, isolated = 0, False
+    while i < len(rest) and rest[i].startswith("-"):
+        flag = rest[i]
+        if flag.startswith(("-m", "-c")):
+            break
+        # -I and -P keep the script's directory and the working directory off the path
+        isolated = isolated or (not flag.startswith("--") and bool(set(flag[1:]) & set("IP")))
+        i += 2 if flag in PYTHON_VALUES else 1
+    script = rest[i] if i < len(rest) and not rest[i].startswith("-") else None
+    if script is None:
+        first, fix = launch.directory, ("; or start crg run in a directory only you can "
+                                        "write, or give the application a dir")
+    else:
+        yield from _script(script, launch)
+        first, fix = os.path.dirname(os.path.join(launch.directory, script)), ""
+    if not isolated and (why := others_can_change(first, adding=True)) is not None:
+        yield f"{first} (Python imports from it first)", why + fix
+
+
+def _script(script: str | None, launch: Launch) -> Iterator[tuple[str, str]]:
+    """The script an interpreter is given: judged if it is there, by where it would be
+    if not."""
+    if script is None:
+        return
+    where = os.path.join(launch.directory, script)
+    if os.path.isfile(where):
+        if (why := others_can_change(where)) is not None:
             yield where, why
+    elif not os.path.exists(where):
+        yield from _unfound(where, launch)
 
 
-def _find(name: str, launch: Launch) -> tuple[str, list[str]] | None:
-    """Where ``name`` is found as the runtime would find it, and the directories searched
-    before (None: nowhere)."""
+def _unfound(name: str, launch: Launch) -> Iterator[tuple[str, str]]:
+    """A program or script not there now: where it would be looked for must not take a
+    new file from another user (the runtime looks again at every start)."""
     if "/" in name:
         where = os.path.join(launch.directory, name)
-        return (where, []) if os.path.isfile(where) else None
+        folder = os.path.dirname(where)
+        while folder and not os.path.isdir(folder) and folder != os.path.dirname(folder):
+            folder = os.path.dirname(folder)
+        if (why := others_can_change(folder, adding=True)) is not None:
+            yield f"{where} (not there yet)", why
+        return
+    for folder in launch.path:
+        where = os.path.join(launch.directory, folder)
+        if (why := others_can_change(where, adding=True)) is not None:
+            yield f"{os.path.join(where, name)} (not there yet)", why
+
+
+def _find(name: str, launch: Launch, executable: bool = False
+          ) -> tuple[str, list[str]] | None:
+    """Where ``name`` is found as the runtime would find it, and the directories searched
+    before (None: nowhere). ``executable``: only an executable file counts."""
+    if not name:
+        return None
+    if "/" in name:
+        where = os.path.join(launch.directory, name)
+        if os.path.isfile(where) and (not executable or os.access(where, os.X_OK)):
+            return where, []
+        return None
     for i, folder in enumerate(launch.path):
         where = os.path.join(launch.directory, folder, name)
         if os.path.isfile(where) and os.access(where, os.X_OK):

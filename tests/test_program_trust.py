@@ -140,9 +140,69 @@ def test_monitors_alerts_and_hooks_count(tmp_path: Path) -> None:
         "web's exec monitor", "web's alert command", "web's hook command"]
 
 
-def test_placeholders_and_missing_programs_are_not_judged(tmp_path: Path) -> None:
-    assert untrusted(_config('    start "{group}-serve"')) == []
-    assert untrusted(_config(f'    start "{tmp_path}/nowhere/serve"')) == []
+def test_a_program_not_there_yet_is_judged_by_where_it_would_be(tmp_path: Path) -> None:
+    # An outside tester's finding: nothing was judged, and the attacker put the program
+    # there after the start; every restart ran it, as root.
+    assert untrusted(_config(f'    start "{_private(tmp_path)}/serve"')) == []
+    for mode in (0o777, 0o1777):  # sticky or not: a new file is a change
+        public = tmp_path / f"public{mode:o}"
+        public.mkdir()
+        public.chmod(mode)
+        (problem,) = untrusted(_config(f'    start "{public}/late/serve"'))
+        assert problem.message.startswith(
+            f"web's start command runs {public}/late/serve (not there yet), which another "
+            "user could change"), problem.message
+        assert problem.message.endswith(f"{public} (mode {mode:04o}) is writable by every "
+                                        f"user; chmod o-w {public}")
+
+
+@pytest.mark.parametrize("start", [
+    'sh -c \\"{evil} x\\"', "python3 -W ignore {evil}.py", "env -u FOO {evil}",
+    "nohup {evil}", "timeout 3600 {evil}", "nice -n 5 {evil}", "sudo -u nobody {evil}",
+    '/bin/sh -ec \\"exec A=1 {evil}\\"'])
+def test_ordinary_ways_of_starting_a_program_are_followed(tmp_path: Path, start: str) -> None:
+    # An outside tester's findings: each of these started the attacker's file as root
+    evil = _script(tmp_path / "atk", "evil", mode=0o777)
+    _script(tmp_path / "atk", "evil.py", mode=0o666)
+    problems = untrusted(_config(f'    start "{start.format(evil=evil)}"'))
+    assert any(f" runs {evil}" in p.message for p in problems), problems
+
+
+def test_placeholders_are_filled_in_as_on_each_node(tmp_path: Path) -> None:
+    # {group} in a program's path, or in PATH, turned the check off (an outside tester)
+    atk = tmp_path / "atk"
+    _script(atk, "web", mode=0o777)
+    (problem,) = untrusted(_config(f'    start "{atk}/{{group}} x"'))
+    assert problem.message.startswith(f"web's start command runs {atk}/web,")
+    _script(atk, "sleep", mode=0o777)
+    config = _config(f'    start "sleep 100"\n    env {{\n      PATH = "{atk}:{SYSTEM_PATH}:'
+                     '{group}"\n    }')
+    assert any(f" runs {atk}/sleep," in p.message for p in untrusted(config))
+    # {node}: as on each node
+    _script(atk, "n2", mode=0o777)
+    assert [p.message.split(",")[0] for p in untrusted(_config(f'    start "{atk}/{{node}}"'))
+            ] == [f"web's start command runs {atk}/n2"]
+
+
+def test_python_s_first_import_directory_counts(tmp_path: Path) -> None:
+    # python3 -m http.server started in /tmp imported an http package an attacker put
+    # there (the quick start, run from /tmp): Python looks in the working directory first
+    public = tmp_path / "public"
+    public.mkdir()
+    public.chmod(0o1777)
+    (problem,) = untrusted(_config(f'    start "python3 -m http.server"\n    dir "{public}"'))
+    assert problem.message.startswith(f"web's start command runs {public} (Python imports "
+                                      "from it first)"), problem.message
+    assert problem.message.endswith("or give the application a dir")
+    # isolated: it does not
+    assert untrusted(_config(f'    start "python3 -I -m http.server"\n    dir "{public}"')
+                     ) == []
+    # a script's own directory is the first for it
+    script = public / "app.py"
+    script.write_text("print(1)\n")
+    problems = untrusted(_config(f'    start "python3 {script}"'))
+    assert any(f"runs {public} (Python imports from it first)" in p.message
+               for p in problems), problems
 
 
 def test_crg_run_refuses_it_before_anything_starts(tmp_path: Path) -> None:
