@@ -29,7 +29,7 @@ from typing import Any
 
 from crg.dsl.redact import redact_data
 from crg.runtime.linefile import user_name
-from crg.runtime.rundir import SOCKET, base_dir, kind_of, run_dir_for
+from crg.runtime.rundir import SOCKET, base_dir, kind_of, not_private, run_dir_for
 
 log = logging.getLogger("crg.runtime")
 
@@ -261,15 +261,35 @@ def find_socket(run_dir: str | None, cluster: str | None) -> Path:
     else the only runtime running under the default base directory."""
     if run_dir is not None:
         return Path(run_dir) / SOCKET
-    if cluster is not None:
-        return run_dir_for(cluster) / SOCKET
+    # Under the default base, only what the user made is looked at: another user who
+    # made the base first could have put there a link to another of this user's
+    # runtimes, or names that are terminal escape sequences (crg run refuses such a base).
     base = base_dir()
+    _trusted(base, "the base of the run directories")
+    if cluster is not None:
+        _trusted(run_dir_for(cluster), "the run directory")
+        return run_dir_for(cluster) / SOCKET
     found = sorted(base.glob(f"*/{SOCKET}")) if base.is_dir() else []
+    for socket_path in found:
+        _trusted(socket_path.parent, "the run directory")
     if len(found) == 1:
         return found[0]
     if not found:
         raise NoRuntime(f"no crg runtime is running here (no control socket under {base}; "
                         f"{OWN_RUN_DIR}); start one with: crg run FILE")
-    names = ", ".join(p.parent.name for p in found)
+    names = ", ".join(printable(p.parent.name) for p in found)
     raise ControlError(f"several crg runtimes are running here ({names}): choose one with "
                        "--cluster NAME or --run-dir DIR")
+
+
+def _trusted(path: Path, what: str) -> None:
+    why = not_private(path, what)
+    if why is not None:
+        raise ControlError(f"{printable(why)}: crg talks to no runtime found there (another "
+                           "user may have made it); remove it, or give --run-dir DIR")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as escapes: a name read from the disk may
+    be anything, a terminal's escape sequence too."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

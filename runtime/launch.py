@@ -359,13 +359,15 @@ def answering(runtime: EmbeddedCluster | HostRuntime) -> control.Handler:
     name = runtime.config.cluster.name
 
     async def answer(request: Mapping[str, Any]) -> dict[str, Any]:
-        # A client given --run-dir and --cluster both sends the name: the run directory
-        # chose this runtime, and a command meant for another cluster must not be done.
+        # A client given --cluster sends the name: the run directory chose this runtime
+        # (--run-dir, or the cluster's own under the default base, where a link could
+        # lead elsewhere), and a command meant for another cluster must not be done.
         wanted = request.get("cluster")
         if wanted is not None and wanted != name:
+            shown = control.printable(str(wanted))
             raise CommandError(f"the runtime at this run directory runs cluster '{name}', "
-                               f"not '{wanted}': --run-dir and --cluster name different "
-                               "runtimes; nothing was done")
+                               f"not '{shown}': the run directory and --cluster name "
+                               "different runtimes; nothing was done")
         try:
             return await runtime.command(request)
         except RecordError as exc:

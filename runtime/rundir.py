@@ -82,6 +82,27 @@ def private_dir(path: Path, what: str = "the run directory") -> None:
             f"{path}) if its contents are yours, or choose another with --run-dir")
 
 
+def not_private(path: Path, what: str) -> str | None:
+    """Why ``path`` is not a directory of the user's that nobody else may write, in the
+    words :func:`private_dir` refuses it with (None: it is, or it is not there). For the
+    commands that look for a runtime: they create nothing, and must not talk to what
+    another user planted under the default base."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"{what} {path}: {exc.strerror or exc}"
+    if not stat.S_ISDIR(info.st_mode):
+        return f"{what} {_not_a_directory(path)}"
+    if info.st_uid != os.geteuid():
+        return (f"{what} {path} belongs to {user_name(info.st_uid)} (mode "
+                f"{_mode(info.st_mode)}), not to {user_name(os.geteuid())}")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"{what} {path} is writable by others (mode {_mode(info.st_mode)})"
+    return None
+
+
 def kind_of(mode: int) -> str:
     """What a file is, by its ``lstat`` mode, in words for a message."""
     if stat.S_ISLNK(mode):

@@ -130,7 +130,7 @@ def call(args: argparse.Namespace, op: str, *params: str, timeout_s: float | Non
     """Send one request; raises ControlError with a message for the operator."""
     path = socket_of(args)
     payload = {"op": op, "args": list(params), **fields}
-    if args.run_dir is not None and args.cluster is not None:
+    if args.cluster is not None:
         payload["cluster"] = args.cluster  # the runtime refuses if it runs another one
     if timeout_s is None:
         return request(path, payload)

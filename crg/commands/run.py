@@ -142,6 +142,13 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.BAD_INPUT
     run_dir = (Path(args.run_dir) if args.run_dir
                else rundir.run_dir_for(config.cluster.name, args.node))
+    # The run directory itself must be private (crg.runtime.rundir); a directory above it
+    # that another user may change lets them swap it for their own after the start (and
+    # read the applications' output in its logs). The default base's parent is /tmp or
+    # $XDG_RUNTIME_DIR: sticky, or the user's.
+    if args.run_dir and (why := others_can_change(str(run_dir.absolute().parent))):
+        out.error(f"--run-dir {run_dir}: another user could replace it: {why}")
+        return ExitCode.BAD_INPUT
     options = launch.Options(run_dir=run_dir, default_run_dir=not args.run_dir,
                              address=args.address, node=args.node,
                              store=args.store, store_access=access,

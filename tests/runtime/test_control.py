@@ -12,7 +12,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -187,18 +187,14 @@ class _Runtime:
         return {"message": "done", "result": "done"}
 
 
-@pytest.mark.parametrize("cluster", ["other", "quickstart", None])
-def test_a_command_for_another_cluster_than_the_run_dirs_is_not_done(
-        tmp_path: Path, crg: Callable[..., Run], cluster: str | None) -> None:
-    """``crg drain n3 --run-dir /run/crg/staging --cluster prod``: the run directory
-    chooses the runtime and --cluster was not looked at, so the staging cluster drained
-    n3 for a command meant for prod."""
-    runtime = _Runtime()
+@contextlib.contextmanager
+def _serving(run_dir: Path, runtime: _Runtime) -> Iterator[None]:
+    """``runtime`` answering on ``run_dir``'s control socket, on a thread of its own."""
     started, stop = threading.Event(), threading.Event()
 
     def serving() -> None:
         async def body() -> None:
-            server = await serve(tmp_path / "control.sock", answering(cast(Any, runtime)),
+            server = await serve(run_dir / "control.sock", answering(cast(Any, runtime)),
                                  (CommandError,))
             started.set()
             while not stop.is_set():
@@ -212,15 +208,65 @@ def test_a_command_for_another_cluster_than_the_run_dirs_is_not_done(
     thread.start()
     try:
         assert started.wait(10)
-        where = ["--run-dir", str(tmp_path)] + (["--cluster", cluster] if cluster else [])
-        result = crg("drain", "--no-wait", *where, "n3")
+        yield
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_under_the_default_base_only_what_the_user_made_is_talked_to(
+        tmp_path: Path, crg: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A security tester's findings: another user who made the base first put there
+    ``shop``, a link to another of root's runtimes, which answered root's ``crg status
+    --cluster shop``; and runtimes named with terminal escape sequences were printed
+    raw."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    base = tmp_path / "crg"
+    base.mkdir(mode=0o700)
+    quickstart = base / "quickstart"
+    quickstart.mkdir(mode=0o700)
+    (base / "shop").symlink_to(quickstart)
+    runtime = _Runtime()
+    with _serving(quickstart, runtime):
+        linked = crg("drain", "--no-wait", "--cluster", "shop", "n3")
+        assert linked.code == 2
+        assert (f"the run directory {base / 'shop'} is a symbolic link: crg does not follow "
+                "links for it: crg talks to no runtime found there") in linked.err
+        (base / "shop").unlink()
+        (base / "shop").mkdir(mode=0o700)
+        # the same socket by another name (a hard link; a symbolic one is refused)
+        (base / "shop" / "control.sock").hardlink_to(quickstart / "control.sock")
+        other = crg("drain", "--no-wait", "--cluster", "shop", "n3")
+        assert other.code == 2  # the socket's runtime runs another cluster
+        assert "runs cluster 'quickstart', not 'shop'" in other.err
+        assert runtime.done == []
+        base.chmod(0o777)
+        opened = crg("status")
+        assert opened.code == 2
+        assert f"the base of the run directories {base} is writable by others" in opened.err
+    base.chmod(0o700)
+    for name in ("a\x1b]0;PWNED\x07", "b"):
+        (base / name).mkdir(mode=0o700)
+        (base / name / "control.sock").touch()
+    shown = crg("status")
+    assert shown.code == 2 and "\x1b" not in shown.err
+    assert "a\\x1b]0;PWNED\\x07" in shown.err, shown.err
+
+
+@pytest.mark.parametrize("cluster", ["other", "quickstart", None])
+def test_a_command_for_another_cluster_than_the_run_dirs_is_not_done(
+        tmp_path: Path, crg: Callable[..., Run], cluster: str | None) -> None:
+    """``crg drain n3 --run-dir /run/crg/staging --cluster prod``: the run directory
+    chooses the runtime and --cluster was not looked at, so the staging cluster drained
+    n3 for a command meant for prod."""
+    runtime = _Runtime()
+    with _serving(tmp_path, runtime):
+        where = ["--run-dir", str(tmp_path)] + (["--cluster", cluster] if cluster else [])
+        result = crg("drain", "--no-wait", *where, "n3")
     if cluster == "other":
         assert result.code == 2
         assert ("the runtime at this run directory runs cluster 'quickstart', not 'other': "
-                "--run-dir and --cluster name different runtimes; nothing was done"
+                "the run directory and --cluster name different runtimes; nothing was done"
                 ) in result.err
         assert runtime.done == []
     else:

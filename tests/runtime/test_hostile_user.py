@@ -178,6 +178,21 @@ def test_a_run_directory_writable_by_others_is_refused(
     assert victims() == before
 
 
+def test_a_run_directory_in_another_user_s_directory_is_refused(
+        tmp_path: Path, shared: Path, intruder: Intruder, crg: Callable[..., Run]) -> None:
+    # A security tester's finding: the run directory was private, but its parent the
+    # intruder's, who swapped it for their own after the start and read the
+    # applications' output (and locked the operator out of the control socket).
+    path, _ = config(tmp_path)
+    parent = shared / "theirs"
+    intruder.run("mkdir", str(parent))
+    result = crg("run", str(path), "--run-dir", str(parent / "run"))
+    assert result.code == 2, result.err
+    assert (f"--run-dir {parent / 'run'}: another user could replace it: {parent} (mode "
+            f"0755, owner {intruder.name}) belongs to another user") in result.err
+    assert not (parent / "run").exists()
+
+
 def test_a_link_left_in_the_run_directory_is_never_followed(
         tmp_path: Path, victims: Callable[[], object], crg: Callable[..., Run]) -> None:
     path, _ = config(tmp_path)
@@ -317,14 +332,21 @@ def test_a_control_socket_of_another_user_gets_no_command(
     try:
         wait_until(lambda: Path(f"{socket_path}.ready").exists(), 20, "the fake runtime")
         monkeypatch.setenv("XDG_RUNTIME_DIR", str(shared))
+        # Under the default base, a base the intruder made is not looked into at all
+        result = crg("drain", "n1", "--cluster", name)
+        assert result.code == 2, (result.out, result.err)
+        assert (f"the base of the run directories {base} belongs to {intruder.name} (mode "
+                "0755), not to root: crg talks to no runtime found there") in result.err
+        # Given as --run-dir, the socket itself is judged, then the process answering
+        where = ("--run-dir", str(base / name))
         for argv in (("switchover", "job", "n2"), ("drain", "n1"), ("status",)):
-            result = crg(*argv, "--cluster", name)
+            result = crg(*argv, *where)
             assert result.code == 2, (argv, result.out, result.err)
             assert (f"the control socket {socket_path} belongs to {intruder.name}, not to "
                     "root") in result.err, result.err
             assert "nothing was sent" in result.err and "done" not in result.out
         os.chown(socket_path, 0, 0)  # a file that looks like root's: the peer is not
-        result = crg("switchover", "job", "n2", "--cluster", name)
+        result = crg("switchover", "job", "n2", *where)
         assert result.code == 2
         assert (f"the process answering on {socket_path} (pid {fake.pid}) runs as "
                 f"{intruder.name}, not as root") in result.err, result.err
