@@ -6,6 +6,7 @@ import os
 import shutil
 import stat
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 
 from crg.dsl import Config, Source, decode_source, read_capped
@@ -75,15 +76,24 @@ def write(path: str, text: str) -> None:
             raise FileError(path, exc.strerror or str(exc), "write") from None
         return
     target = os.path.realpath(path)
-    temporary = f"{target}.crg-tmp"
+    temporary = ""
     try:
-        with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+        # A new file of a name nobody can guess (O_EXCL, no link followed): a fixed
+        # name.crg-tmp in a directory others may write was a link anyone could plant to
+        # a file of the user's, which the write then replaced.
+        fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.",
+                                         suffix=".crg-tmp", dir=os.path.dirname(target))
+        with open(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         if os.path.exists(target):
             shutil.copymode(target, temporary)
+        else:  # as open() would have made it (mkstemp makes it 0600)
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(temporary, 0o666 & ~mask)
         os.replace(temporary, target)
     except OSError as exc:
-        if os.path.exists(temporary):
+        if temporary and os.path.exists(temporary):
             os.unlink(temporary)
         raise FileError(path, exc.strerror or str(exc), "write") from None
 

@@ -363,6 +363,22 @@ def test_fmt_rewrites_in_place_keeping_the_mode(crg: Callable[..., Run],
     assert crg("fmt", path) == Run(0, "", "")
 
 
+def test_fmt_writes_through_no_link_planted_beside_the_file(
+        crg: Callable[..., Run], write: Callable[[str, str], str], tmp_path: Path) -> None:
+    # A security tester's finding: the temporary file had a fixed name (ugly.crg.crg-tmp),
+    # opened by path: in a directory others may write, a link planted under that name
+    # made the write replace the file it pointed at.
+    path = write("ugly.crg", UGLY)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    Path(f"{path}.crg-tmp").symlink_to(victim)
+    assert crg("fmt", path).code == 0
+    assert victim.read_text() == "precious\n"
+    assert Path(path).read_text().startswith("cluster c {\n  nodes n1 n2\n}")
+    assert [p.name for p in Path(path).parent.iterdir() if p.name.endswith(".crg-tmp")] == [
+        "ugly.crg.crg-tmp"]  # the planted link, left alone; no temporary file of ours
+
+
 def test_fmt_check(crg: Callable[..., Run], write: Callable[[str, str], str]) -> None:
     path = write("ugly.crg", UGLY)
     result = crg("fmt", "--check", path, QUICKSTART)
