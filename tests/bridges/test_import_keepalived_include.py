@@ -7,11 +7,15 @@ named after its file (an outside tester's finding).
 
 from __future__ import annotations
 
+import builtins
+import errno
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from crg import files
 from crg.bridges.keepalived_include import MAX_DEPTH, braces
 from crg.cli import main
 from crg.dsl import MAX_SOURCE, load
@@ -205,12 +209,21 @@ def test_an_included_file_that_cannot_be_read_is_an_error_at_the_include(
             f"'{tmp_path}/conf.d/vi2.conf': larger than") in capsys.readouterr().err
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file without read permission")
 def test_an_included_file_without_read_permission_is_an_error_at_the_include(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     main_file = write(tmp_path / "lb1.conf",
                       instance("VI_1", "10.0.0.1") + "include vi2.conf\n")
-    write(tmp_path / "vi2.conf", instance("VI_2", "10.0.0.2")).chmod(0)
+    unreadable = write(tmp_path / "vi2.conf", instance("VI_2", "10.0.0.2"))
+    unreadable.chmod(0)
+    if os.geteuid() == 0:
+        # root reads it all the same: the refusal another user gets, from the open call
+        def refusing(path: Any, *args: Any, **kwargs: Any) -> Any:
+            if Path(path) == unreadable:
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return builtins.open(path, *args, **kwargs)
+
+        monkeypatch.setattr(files, "open", refusing, raising=False)
     assert run(main_file) == 2
     assert (f"{main_file}:9:1: error: include vi2.conf: cannot read '{tmp_path}/vi2.conf': "
             "Permission denied") in capsys.readouterr().err
