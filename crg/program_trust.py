@@ -23,7 +23,11 @@ directory above it, as the configuration is:
   and for Python, the directory it imports from first — the script's, or the working
   directory with ``-m`` or ``-c`` (``python3 -m http.server`` started in ``/tmp``
   imports an ``http`` package anyone may put there);
-* any other word of the command that names an executable file by its path.
+* a script's ``#!`` interpreter;
+* any executable file named by its path on the line, a word or inside one (code given to
+  ``awk`` or ``perl -e``);
+* the paths the application's ``env`` makes programs load code from (``LD_PRELOAD``,
+  ``PYTHONPATH``, ``BASH_ENV``...).
 
 It cannot follow everything a program or a shell does with its arguments (a ``cd`` in a
 shell command line, a program that reads its plugins from elsewhere): the README says
@@ -73,6 +77,8 @@ class Launch:
     """The directories a program name is looked for in."""
     directory: str
     """Its working directory."""
+    env: tuple[tuple[str, str], ...] = ()
+    """What the configuration puts in its environment (the application's ``env``)."""
 
 
 def untrusted(config: Config) -> list[Diagnostic]:
@@ -82,7 +88,7 @@ def untrusted(config: Config) -> list[Diagnostic]:
     me = user_name(os.geteuid())
     seen: set[tuple[str, str]] = set()
     for launch in dict.fromkeys(launches(config)):
-        for file, why in _judged(launch.words, launch, 0):
+        for file, why in (*_judged(launch.words, launch, 0), *_loaded(launch)):
             if (launch.what, file) in seen:
                 continue
             seen.add((launch.what, file))
@@ -101,9 +107,12 @@ def launches(config: Config) -> Iterator[Launch]:
         for group in config.groups:
             values = _values(config, group, node)
             app = group.app
-            own = _path({k: substitute(v, values) for k, v in app.env})
+            env = tuple((k, substitute(v, values)) for k, v in app.env)
+            own = _path(dict(env))
             folder = (os.path.join(here, substitute(app.directory, values)) if app.directory
                       else here)
+            if env:  # what it makes the programs load, whichever command runs
+                yield Launch(f"{group.name}'s env", app.span, (), own, folder, env)
             for what, command in _app_commands(group.name, app):
                 words = (("/bin/sh", "-c", substitute(command.text, values)) if app.shell
                          else tuple(substitute(a, values) for a in command.argv))
@@ -169,6 +178,10 @@ def _judged(words: Sequence[str], launch: Launch, depth: int) -> Iterator[tuple[
             yield file, why
     if (why := others_can_change(file)) is not None:
         yield file, why
+    if (interpreter := _shebang(file)) and depth < DEPTH:
+        # a script's interpreter runs it: its own, or what #!/usr/bin/env finds
+        # (given the script as the kernel gives it: Python imports from its directory)
+        yield from _judged([*interpreter, file], launch, depth + 1)
     base, rest = os.path.basename(file), list(words[1:])
     if base in LAUNCHERS:
         if "-c" in rest[:-1]:  # su -c, runuser -c, flock -c: a shell command line
@@ -187,12 +200,59 @@ def _judged(words: Sequence[str], launch: Launch, depth: int) -> Iterator[tuple[
 
 
 def _named_programs(words: Sequence[str], launch: Launch) -> Iterator[tuple[str, str]]:
-    """A program named by its path anywhere on the line: whatever starts it (``sudo -u``,
-    a wrapper of the site's own), it is a program."""
+    """A program named by its path anywhere on the line, a word or inside one (code given
+    to ``perl -e``, ``awk``, ``find -exec``...): whatever starts it, it is a program."""
     for word in words:
-        exe = _find(word, launch, executable=True) if "/" in word else None
-        if exe is not None and (why := others_can_change(exe[0])) is not None:
-            yield exe[0], why
+        named = [word] if "/" in word and not word.startswith("/") else []
+        for candidate in (*named, *_ABSOLUTE.findall(word)):
+            exe = _find(candidate, launch, executable=True)
+            if exe is not None and (why := others_can_change(exe[0])) is not None:
+                yield exe[0], why
+
+
+_ABSOLUTE = re.compile(r"(?<![\w.~-])/[^\s'\"`;|&(){}<>$,]+")
+"""An absolute path in a word (``system("/opt/x/run")``)."""
+
+
+def _shebang(file: str) -> list[str]:
+    """The interpreter line of a script (``#!/usr/bin/env python3``: its words); empty
+    for a binary or a file that cannot be read."""
+    try:
+        with open(file, "rb") as handle:
+            first = handle.readline(256)
+    except OSError:
+        return []
+    if not first.startswith(b"#!"):
+        return []
+    return first[2:].decode(errors="replace").split()
+
+
+LOADERS = {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GCONV_PATH", "PYTHONPATH",
+           "PYTHONHOME", "PYTHONSTARTUP", "PERL5LIB", "PERLLIB", "PERL5OPT", "RUBYLIB",
+           "RUBYOPT", "NODE_PATH", "NODE_OPTIONS", "BASH_ENV", "ENV", "JAVA_TOOL_OPTIONS",
+           "CLASSPATH", "LUA_PATH", "LUA_CPATH", "TCLLIBPATH"}
+"""Environment variables whose paths the dynamic loader or an interpreter reads code
+from (``LD_PRELOAD=/tmp/x.so`` runs ``x.so`` in every program started)."""
+
+
+def _loaded(launch: Launch) -> Iterator[tuple[str, str]]:
+    """(file, why) for the paths in ``launch``'s environment that code is loaded from,
+    where another user could change what is there, or put something there."""
+    for name, value in launch.env:
+        if name not in LOADERS:
+            continue
+        for part in re.split(r"[\s:;]+", value):
+            path = part.split("=", 1)[-1]  # NODE_OPTIONS=--require=/x.js
+            path = path.split(";", 1)[0].replace("?", "")  # LUA_PATH's /x/?.lua
+            if not path.startswith("/"):
+                continue
+            if os.path.exists(path):
+                why = others_can_change(path, adding=os.path.isdir(path))
+                if why is not None:
+                    yield f"{path} ({name} in its env)", why
+            else:
+                for shown, why in _unfound(path, launch):
+                    yield f"{shown} ({name} in its env)", why
 
 
 def _shell(rest: Sequence[str], launch: Launch, depth: int) -> Iterator[tuple[str, str]]:

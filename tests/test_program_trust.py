@@ -217,3 +217,36 @@ def test_crg_run_refuses_it_before_anything_starts(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert f"{config}:37:11: error: api's start command runs {serve}" in result.stderr
     assert "Traceback" not in result.stderr and not run_dir.exists()
+
+
+def test_what_the_environment_makes_programs_load_counts(tmp_path: Path) -> None:
+    # LD_PRELOAD, PYTHONPATH, BASH_ENV...: code loaded into every program started
+    public = tmp_path / "public"
+    public.mkdir()
+    public.chmod(0o1777)
+    for name, value in (("LD_PRELOAD", f"{public}/x.so"), ("PYTHONPATH", f"{public}"),
+                        ("BASH_ENV", f"{public}/rc")):
+        config = _config(f'    start "sleep 100"\n    env {{\n      {name} = "{value}"\n'
+                         "    }")
+        (problem,) = untrusted(config)
+        assert problem.message.startswith("web's env runs "), problem.message
+        assert f"({name} in its env)" in problem.message
+    private = _private(tmp_path)
+    config = _config(f'    start "sleep 100"\n    env {{\n      PYTHONPATH = "{private}"\n'
+                     "    }")
+    assert untrusted(config) == []
+
+
+def test_a_script_s_interpreter_and_code_naming_a_program_count(tmp_path: Path) -> None:
+    atk = tmp_path / "atk"
+    interpreter = _script(atk, "interp", mode=0o777)
+    script = _private(tmp_path) / "run"
+    script.write_text(f"#!{interpreter} -x\nexit 0\n")
+    script.chmod(0o755)
+    assert any(f"runs {interpreter}," in p.message
+               for p in untrusted(_config(f'    start "{script}"')))
+    evil = _script(atk, "evil", mode=0o777)
+    command = f"awk 'BEGIN {{{{ system(\"{evil} now\") }}}}'"  # {{ }}: crg's literal braces
+    literal = command.replace("\\", "\\\\").replace('"', '\\"')
+    assert any(f"runs {evil}," in p.message
+               for p in untrusted(_config(f'    start "{literal}"')))
