@@ -12,7 +12,8 @@ request line and headers together at most :data:`MAX_HEAD` bytes, read within
 :data:`READ_TIMEOUT_S`; a body is never read (none of the routes takes one); at most
 :data:`MAX_CLIENTS` connections at once — beyond, a connection is answered 503 at once
 and closed, so a flood of idle connections cannot take the descriptors the agent needs
-to start applications and talk to the store.
+to start applications and talk to the store — and at most :data:`MAX_PER_PEER` from one
+address (429 beyond), so that one client cannot take them all from the others.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -35,6 +37,11 @@ OVERFLOW_READ_S = 0.2
 MAX_CLIENTS = 64
 """Connections served at once: scrapes and health checks come a few at a time, and each
 idle one holds a descriptor for up to READ_TIMEOUT_S."""
+MAX_PER_PEER = 16
+"""Connections served at once from one address: a client that opens more (a flood of
+idle connections) is answered 429 beyond them, and cannot take every slot from the load
+balancers and scrapers that come from other addresses (it made their checks fail with
+503, so that a load balancer pulled a healthy node)."""
 
 
 @dataclass(frozen=True)
@@ -81,12 +88,16 @@ async def serve(host: str, port: int, handler: Handler) -> asyncio.Server:
     with ``handler``; anything it raises is a 500 and a log line, never a dead server."""
 
     active = 0
+    by_peer: Counter[str] = Counter()
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal active
+        peername = writer.get_extra_info("peername")
+        peer = str(peername[0]) if isinstance(peername, tuple) and peername else "?"
         active += 1
+        by_peer[peer] += 1
         try:
-            if active > MAX_CLIENTS:
+            if active > MAX_CLIENTS or by_peer[peer] > MAX_PER_PEER:
                 # Answered at once, its descriptor freed within OVERFLOW_READ_S: the request
                 # already sent is read first (bounded), since closing a socket with unread
                 # data resets the connection and the client would never see the 503.
@@ -94,8 +105,9 @@ async def serve(host: str, port: int, handler: Handler) -> asyncio.Server:
                                          asyncio.LimitOverrunError):
                     async with asyncio.timeout(OVERFLOW_READ_S):
                         await reader.readuntil(b"\r\n\r\n")
-                response, head_only = _plain(HTTPStatus.SERVICE_UNAVAILABLE,
-                                             (("Retry-After", "1"),)), False
+                status = (HTTPStatus.TOO_MANY_REQUESTS if by_peer[peer] > MAX_PER_PEER
+                          else HTTPStatus.SERVICE_UNAVAILABLE)
+                response, head_only = _plain(status, (("Retry-After", "1"),)), False
             else:
                 response, head_only = await _answer(reader, handler)
             writer.write(_encode(response, head_only))
@@ -105,6 +117,9 @@ async def serve(host: str, port: int, handler: Handler) -> asyncio.Server:
             pass
         finally:
             active -= 1
+            by_peer[peer] -= 1
+            if not by_peer[peer]:
+                del by_peer[peer]
             writer.close()
             with contextlib.suppress(OSError, TimeoutError):
                 async with asyncio.timeout(1.0):

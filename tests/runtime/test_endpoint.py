@@ -33,6 +33,7 @@ from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.embedded import EmbeddedCluster
 from crg.runtime.endpoint.server import (
     MAX_CLIENTS,
+    MAX_PER_PEER,
     HttpAddressError,
     Response,
     bound_port,
@@ -130,32 +131,45 @@ def test_the_server_answers_get_and_head_and_refuses_the_rest() -> None:
 
 
 def test_a_flood_of_idle_connections_is_turned_away_and_the_server_still_answers() -> None:
-    # Each idle connection would hold a descriptor for the whole read timeout; beyond
-    # MAX_CLIENTS they are answered 503 at once and closed, and once the flood is gone
-    # the server answers as before.
+    # Each idle connection would hold a descriptor for the whole read timeout: from one
+    # address, beyond MAX_PER_PEER they are answered 429 at once and closed, and others
+    # are still served (a tester's flood from one client made every load balancer's check
+    # a 503); beyond MAX_CLIENTS in all, 503. Once the flood is gone the server answers
+    # as before. (Every 127.0.0.0/8 address is this host's: one per client here.)
     async def handler(path: str) -> Response:
         return Response(200, b"ok", "text/plain")
+
+    async def connect(port: int, source: str) -> tuple[asyncio.StreamReader,
+                                                       asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+
+    async def answer_of(port: int, source: str, request: bytes = b"") -> bytes:
+        reader, writer = await connect(port, source)
+        writer.write(request)
+        async with asyncio.timeout(3):  # well before the idle ones' read timeout
+            answer = await reader.read()
+        writer.close()
+        return answer
 
     async def body() -> None:
         server = await serve("127.0.0.1", 0, handler)
         port = bound_port(server)
         idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        get_x = b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
         try:
-            for _ in range(MAX_CLIENTS):
-                idle.append(await asyncio.open_connection("127.0.0.1", port))
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            async with asyncio.timeout(3):  # well before the idle ones' read timeout
-                answer = await reader.read()
-            writer.close()
+            for _ in range(MAX_PER_PEER):
+                idle.append(await connect(port, "127.0.0.2"))
+            answer = await answer_of(port, "127.0.0.2")
+            assert answer.startswith(b"HTTP/1.1 429 ") and b"Retry-After: 1" in answer
+            # another client is served meanwhile
+            assert (await answer_of(port, "127.0.0.3", get_x)).startswith(b"HTTP/1.1 200 ")
+            for k in range(MAX_CLIENTS - MAX_PER_PEER):
+                idle.append(await connect(port, f"127.0.0.{10 + k // MAX_PER_PEER}"))
+            answer = await answer_of(port, "127.0.0.3")
             assert answer.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in answer
             # one whose request is already on its way gets the 503 too, not a reset (a
             # socket closed with unread data resets the connection)
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
-            async with asyncio.timeout(3):
-                answer = await reader.read()
-            writer.close()
-            assert answer.startswith(b"HTTP/1.1 503 ")
+            assert (await answer_of(port, "127.0.0.3", get_x)).startswith(b"HTTP/1.1 503 ")
             for _, w in idle:
                 w.close()
             address = f"127.0.0.1:{port}"
