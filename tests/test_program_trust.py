@@ -250,3 +250,70 @@ def test_a_script_s_interpreter_and_code_naming_a_program_count(tmp_path: Path) 
     literal = command.replace("\\", "\\\\").replace('"', '\\"')
     assert any(f"runs {evil}," in p.message
                for p in untrusted(_config(f'    start "{literal}"')))
+
+
+def _literal(command: str) -> str:
+    """``command`` as a crg string's text."""
+    return command.replace("\\", "\\\\").replace('"', '\\"').replace("{", "{{").replace(
+        "}", "}}")
+
+
+@pytest.mark.parametrize("command", [
+    "/bin/bash -o pipefail -c 'sh {atk}/p.sh C; sleep 100'",
+    "/bin/sh -c '/bin/true && sh {atk}/p.sh F; exec sleep 100'",
+    "/bin/sh -c 'sleep 1 | A=1 sh {atk}/p.sh G > /dev/null'",
+    "perl -I /usr/share/perl5 {atk}/p.pl",
+    "awk -v a=1 -f {atk}/p.awk",
+    "python3 --check-hash-based-pycs default {atk}/p.py",
+    "env -S 'sh {atk}/p.sh D'",
+    "env -C {atk} ./run",
+    "env LD_PRELOAD={atk}/x.so sleep 1",
+    "nohup {atk}/later.sh",
+])
+def test_what_a_second_tester_got_past_the_check_is_judged(tmp_path: Path,
+                                                           command: str) -> None:
+    # A second security tester's findings, each run as root before: options with
+    # values, later commands of a shell line, env -S and -C, a launched program not
+    # there yet, a preload given on env's line
+    atk = tmp_path / "atk"
+    atk.mkdir()
+    atk.chmod(0o777)
+    for name in ("p.sh", "p.pl", "p.awk", "p.py", "x.so"):
+        _script(atk, name, mode=0o644)
+    _script(atk, "run", mode=0o755)
+    problems = untrusted(_config(f'    start "{_literal(command.format(atk=atk))}"'))
+    assert any(f"runs {atk}" in p.message for p in problems), (command, problems)
+
+
+def test_an_exec_monitor_runs_in_the_application_s_directory(tmp_path: Path) -> None:
+    public = tmp_path / "public"
+    public.mkdir()
+    public.chmod(0o1777)
+    check = _script(public, "check.sh", mode=0o777)
+    config = _config(f'    start "sleep 100"\n    dir "{public}"',
+                     '  monitor exec "./check.sh" every 1s\n')
+    assert any(p.message.startswith(f"web's exec monitor runs {public}/./check.sh")
+               or p.message.startswith(f"web's exec monitor runs {check}")
+               for p in untrusted(config))
+
+
+def test_node_s_node_modules_above_the_script_count(tmp_path: Path) -> None:
+    public = tmp_path / "public"
+    public.mkdir()
+    public.chmod(0o1777)
+    app = public / "app"
+    app.mkdir(mode=0o700)
+    (app / "app.js").write_text("require('left-pad')\n")
+    problems = untrusted(_config(f'    start "node {app}/app.js"'))
+    assert any(p.message.startswith(f"web's start command runs {public}/node_modules (Node "
+                                    "looks there)") for p in problems), problems
+
+
+def test_home_and_python_s_user_base_count(tmp_path: Path) -> None:
+    public = tmp_path / "public"
+    public.mkdir()
+    public.chmod(0o1777)
+    for name in ("HOME", "PYTHONUSERBASE"):
+        config = _config(f'    start "sleep 100"\n    env {{\n      {name} = "{public}"\n'
+                         "    }")
+        assert any(f"({name} in its env)" in p.message for p in untrusted(config)), name
