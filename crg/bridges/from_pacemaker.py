@@ -321,7 +321,9 @@ def _from_template(doc: XmlDocument, primitive: ET.Element,
     merged = ET.Element("primitive", {k: v for k, v in {**template.attrib,
                                                          **primitive.attrib}.items()
                                       if k != "template"})
-    merged.extend([*template, *primitive])
+    # the primitive's own first: a name given twice takes its first value, as Pacemaker
+    # reads name-value pairs (crg.bridges.pacemaker_nvpairs)
+    merged.extend([*primitive, *template])
     doc.positions[id(merged)] = doc.where(primitive)
     return merged
 
