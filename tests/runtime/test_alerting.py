@@ -409,9 +409,11 @@ def test_an_orderly_stop_lets_an_alert_under_way_reach_its_webhook(
             await (stopping if stopping is not None else cluster.shutdown())
             events.close()
         # (A drain slower than the webhook's 5 s time limit would have it sent again: a
-        # second request, answered too; the delivery is still one.)
+        # second request, answered too; the delivery is still one. On a loaded machine
+        # the webhook may answer a request the runtime gave up after the stop returned:
+        # what counts is that one was answered before.)
         assert {what for what, _ in slow_webhook.answered} == {"node-lost n2"}
-        assert all(when < stopped for _, when in slow_webhook.answered), \
+        assert any(when < stopped for _, when in slow_webhook.answered), \
             "answered before the stop returned"
 
     run(body())
