@@ -60,11 +60,13 @@ DEPTH = 6
 LOADERS = frozenset({"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GCONV_PATH",
                      "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE",
                      "PYTHONPYCACHEPREFIX", "PERL5LIB", "PERLLIB", "PERL5OPT", "RUBYLIB",
-                     "RUBYOPT", "NODE_PATH", "NODE_OPTIONS", "BASH_ENV", "ENV", "HOME",
+                     "RUBYOPT", "NODE_PATH", "NODE_OPTIONS", "BASH_ENV", "ENV",
                      "JAVA_TOOL_OPTIONS", "CLASSPATH", "LUA_PATH", "LUA_CPATH",
                      "TCLLIBPATH"})
 """Environment variables whose paths programs load code from (``LD_PRELOAD=/tmp/x.so``
-runs ``x.so`` in every program started; ``HOME`` holds Python's user site-packages)."""
+runs ``x.so`` in every program started). Not ``HOME``, though Python reads its user
+site-packages there: an application given its service user's home (``runuser -u
+postgres``) is common, and refusing every such configuration would be worse."""
 PATH_LISTS = frozenset({"LD_PRELOAD", "LD_LIBRARY_PATH", "GCONV_PATH", "PYTHONPATH",
                         "PERL5LIB", "PERLLIB", "RUBYLIB", "NODE_PATH", "CLASSPATH"})
 """Of those, the ones that are lists of paths alone: a relative one is taken from the
