@@ -287,6 +287,14 @@ def _directory(path: Str, diag: Collector) -> str:
         diag.warning(f"dir '{path.value}' is relative: it is taken from the directory crg "
                      f"run is started in, not from the configuration file's",
                      path.span, hint="write an absolute path", code="relative-dir")
+    named = [p for p in PLACEHOLDERS if "{" + p + "}" in path.value]
+    if named:
+        # the runtime uses dir as written: /srv/{group} is a directory of that name
+        diag.warning(f"dir takes no placeholders: '{{{named[0]}}}' in '{path.value}' is read "
+                     "as those very characters", path.span,
+                     hint="write the directory itself (one per group), or cd in a shell "
+                          "command: start \"cd /srv/{group} && exec ./serve\" with shell",
+                     code="dir-placeholder")
     return path.value
 
 

@@ -27,7 +27,8 @@ ERROR_CODES = {"syntax", "encoding", "missing", "duplicate", "value", "defaults"
                "unknown-node", "unknown-group", "duplicate-vip", "address", "template",
                "timing"}
 WARNING_CODES = {"no-standby", "offline-forever", "unused-node", "empty", "assumption",
-                 "fencing-unexplored", "too-few-nodes", "relative-dir", "unheard-hooks"}
+                 "fencing-unexplored", "too-few-nodes", "relative-dir", "unheard-hooks",
+                 "dir-placeholder"}
 
 
 def test_corpus_is_large_enough() -> None:

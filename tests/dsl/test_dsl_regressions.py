@@ -233,3 +233,15 @@ def test_a_fault_kind_listed_twice_is_a_warning() -> None:
     assert [(w.code, w.message, w.span.column) for w in config.warnings] == [
         ("assumption", "fault kind 'crash' listed twice", 53)]
     assert {f.value for f in config.cluster.faults} == {"crash", "drain"}
+
+
+def test_a_placeholder_in_dir_is_said_to_be_read_as_written() -> None:
+    # the runtime uses dir as written (a tester's configuration ran its application in a
+    # directory literally named {group}), unlike the commands and env around it
+    text = ('cluster c { nodes n1 n2 }\n'
+            'group a { vip 10.0.0.1/24 app { start "x" dir "/srv/{group}" } monitor process '
+            'preferred n1 possible n2 }\n')
+    (warning,) = parse(text, "t.crg").warnings
+    assert (warning.code, warning.message) == (
+        "dir-placeholder", "dir takes no placeholders: '{group}' in '/srv/{group}' is read "
+                           "as those very characters")
