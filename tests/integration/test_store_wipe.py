@@ -34,11 +34,14 @@ def test_a_wiped_etcd_is_said_until_an_operator_clears_it(own_etcd: EtcdCluster,
     agents = Agents(own_etcd, tmp_path, f"wipe{os.getpid()}{time.monotonic_ns() % 10**6}")
     try:
         config = agents.write("wipe.crg")
-        for node in ("n1", "n2"):
-            agents.start(node, config)
-        for node in ("n1", "n2"):
-            agents.wait_running(node)
+        # n1 first, its group placed, then n2: started together, n2 could register first
+        # and take job before n1 was there (a cold start without --start-wait), and the
+        # suite failed on where job ran, which this test is not about
+        agents.start("n1", config)
+        agents.wait_running("n1")
         agents.wait_placed("n1", "job", ("n1", "normal", "up"))
+        agents.start("n2", config)
+        agents.wait_running("n2")
         offline = _crg(agents, "n1", "offline", "job", "--timeout", "20s")
         assert offline.returncode == 0, offline.stderr
         assert _crg(agents, "n1", "cleanup", "--store-reset").returncode == 5  # no loss yet
