@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from crg.command_files import Launch, judged
 from crg.dsl.diagnostics import Diagnostic, Severity
 from crg.dsl.model import App, Command, Config, Group, MonitorKind, SinkKind
-from crg.dsl.templates import substitute
+from crg.dsl.templates import placeholder_values, substitute
 from crg.runtime.linefile import user_name
 
 
@@ -48,7 +48,7 @@ def launches(config: Config) -> Iterator[Launch]:
     here = os.getcwd()
     for node in config.nodes:
         for group in config.groups:
-            values = _values(config, group, node)
+            values = placeholder_values(group, node, config.cluster.name)
             app = group.app
             env = tuple((k, substitute(v, values)) for k, v in app.env)
             own = _path(dict(env))
@@ -66,13 +66,6 @@ def launches(config: Config) -> Iterator[Launch]:
                     yield Launch(f"{group.name}'s exec monitor", monitor.span,
                                  _split(monitor.target, values), own, folder)
             yield from _sinks(group, values, _path({}), here)
-
-
-def _values(config: Config, group: Group, node: str) -> dict[str, str]:
-    """The placeholders' values for ``group`` on ``node`` (crg.runtime.machine)."""
-    vip = group.vip
-    return {"vip": vip.address, "prefix": str(vip.prefix), "dev": vip.device or "",
-            "node": node, "group": group.name, "cluster": config.cluster.name}
 
 
 def _app_commands(name: str, app: App) -> Iterator[tuple[str, Command]]:

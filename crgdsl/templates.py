@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crg.dsl.model import Group
 
 PLACEHOLDERS: Mapping[str, str] = {
     "vip": "the VIP address without prefix, e.g. 10.0.0.5",
@@ -18,6 +22,16 @@ PLACEHOLDERS: Mapping[str, str] = {
     "group": "the group's name",
     "cluster": "the cluster's name",
 }
+
+
+
+def placeholder_values(group: Group, node: str, cluster: str) -> dict[str, str]:
+    """Every placeholder's value for ``group`` on ``node``: what the runtime fills in (and
+    what the checks of its commands read)."""
+    vip = group.vip
+    return {"vip": vip.address, "prefix": str(vip.prefix), "dev": vip.device or "",
+            "node": node, "group": group.name, "cluster": cluster}
+
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|\{|\}")
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from crg.dsl.model import Fencing, Group, Sink, SinkKind, Vip
 from crg.dsl.redact import redact
+from crg.dsl.templates import placeholder_values
 from crg.runtime import alerting
 from crg.runtime.commit import Services
 from crg.runtime.drivers.monitors import MonitorSet
@@ -124,9 +125,7 @@ class Machine:
         await cancel_all(set(self.deliveries))
 
     def values(self, group: str) -> dict[str, str]:
-        vip = self.groups[group].vip
-        return {"vip": vip.address, "prefix": str(vip.prefix), "dev": vip.device or "",
-                "node": self.name, "group": group, "cluster": self.s.config.cluster.name}
+        return placeholder_values(self.groups[group], self.name, self.s.config.cluster.name)
 
     def to_fence(self) -> tuple[list[Vip], list[int]]:
         """The VIPs and application process groups this node must let go of when it is

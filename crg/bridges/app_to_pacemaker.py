@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from crg.bridges.pacemaker_model import Op, Primitive
-from crg.dsl import Group, MonitorKind
+from crg.dsl import Group, MonitorKind, templates
 from crg.dsl.source import Span
 from crg.dsl.templates import substitute
 
@@ -61,9 +61,7 @@ class AppShape:
 
 def placeholder_values(group: Group, cluster: str) -> dict[str, str]:
     """The static placeholders of ``group`` and ``{node}`` as the agent's shell spells it."""
-    return {"vip": group.vip.address, "prefix": str(group.vip.prefix),
-            "dev": group.vip.device or "", "group": group.name, "cluster": cluster,
-            "node": NODE_NAME}
+    return templates.placeholder_values(group, NODE_NAME, cluster)
 
 
 def app_primitive(group: Group, cluster: str, warn: Warn) -> Primitive:
