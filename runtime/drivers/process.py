@@ -82,8 +82,7 @@ class Instance:
         code = self.exit_code
         if code is None:
             return "is running"
-        ended = (f"was killed by {_signal_name(-code)}" if code < 0
-                 else f"exited with status {code}")
+        ended = _ended(code)
         if with_log and self.log is not None:
             ended += f"; its output is in {self.log}"
         return ended
@@ -197,11 +196,13 @@ class Ran:
 
     def said(self, what: str) -> str:
         """``what exited with status 3``, ``what could not start: ...``..."""
-        if self.code is None:
-            return f"{what} {self.problem}"
-        if self.code < 0:
-            return f"{what} was killed by {_signal_name(-self.code)}"
-        return f"{what} exited with status {self.code}"
+        return f"{what} {self.problem if self.code is None else _ended(self.code)}"
+
+
+def _ended(code: int) -> str:
+    """``exited with status 3``, ``was killed by SIGKILL``: how a process ended, by its
+    status (negative: the signal)."""
+    return f"was killed by {_signal_name(-code)}" if code < 0 else f"exited with status {code}"
 
 
 def spawn_problem(exc: OSError, argv: Sequence[str], cwd: str | None) -> str:
