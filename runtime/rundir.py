@@ -68,18 +68,28 @@ def private_dir(path: Path, what: str = "the run directory") -> None:
         info = os.fstat(fd)
     finally:
         os.close(fd)
+    why = _not_own(info, path, what)
+    if why is not None and info.st_uid != os.geteuid():
+        raise RunDirError(
+            f"{why}: another user may have made it to plant files or a control socket for "
+            f"crg; remove it (if you trust it: rm -r {path}), or choose another with "
+            "--run-dir")
+    if why is not None:
+        raise RunDirError(
+            f"{why}: anyone could plant files or a control socket in it; make it private "
+            f"(chmod 700 {path}) if its contents are yours, or choose another with --run-dir")
+
+
+def _not_own(info: os.stat_result, path: Path, what: str) -> str | None:
+    """Why the directory ``info`` describes is not private to the user: another's, or
+    writable by others (None: it is private)."""
     me = os.geteuid()
     if info.st_uid != me:
-        raise RunDirError(
-            f"{what} {path} belongs to {user_name(info.st_uid)} (mode {_mode(info.st_mode)}), "
-            f"not to {user_name(me)}: another user may have made it to plant files or a "
-            f"control socket for crg; remove it (if you trust it: rm -r {path}), or choose "
-            "another with --run-dir")
+        return (f"{what} {path} belongs to {user_name(info.st_uid)} (mode "
+                f"{_mode(info.st_mode)}), not to {user_name(me)}")
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise RunDirError(
-            f"{what} {path} is writable by others (mode {_mode(info.st_mode)}): anyone "
-            f"could plant files or a control socket in it; make it private (chmod 700 "
-            f"{path}) if its contents are yours, or choose another with --run-dir")
+        return f"{what} {path} is writable by others (mode {_mode(info.st_mode)})"
+    return None
 
 
 def not_private(path: Path, what: str) -> str | None:
@@ -95,12 +105,7 @@ def not_private(path: Path, what: str) -> str | None:
         return f"{what} {path}: {exc.strerror or exc}"
     if not stat.S_ISDIR(info.st_mode):
         return f"{what} {_not_a_directory(path)}"
-    if info.st_uid != os.geteuid():
-        return (f"{what} {path} belongs to {user_name(info.st_uid)} (mode "
-                f"{_mode(info.st_mode)}), not to {user_name(os.geteuid())}")
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return f"{what} {path} is writable by others (mode {_mode(info.st_mode)})"
-    return None
+    return _not_own(info, path, what)
 
 
 def kind_of(mode: int) -> str:
