@@ -9,6 +9,7 @@ from typing import Any
 from lark import Token, Tree
 
 from crg.dsl.diagnostics import Collector
+from crg.dsl.export import duration_text
 from crg.dsl.source import Span
 from crg.dsl.syntax import (
     AppItem,
@@ -73,18 +74,9 @@ def unit_slip(text: str) -> tuple[str, str] | None:
     repeated = next((u for u in units if units.count(u) > 1), None)
     why = (f"repeats the unit '{repeated}'" if repeated is not None
            else "puts a smaller unit before a larger one")
-    return why, f"write it {_duration_text(duration_ms(text))}, larger units first, each once"
-
-
-def _duration_text(ms: int) -> str:
-    """``ms`` as the language writes it: ``1m30s``, ``6s``, ``250ms``."""
-    sign, ms = ("-", -ms) if ms < 0 else ("", ms)
-    parts = []
-    for unit in ("h", "m", "s", "ms"):
-        amount, ms = divmod(ms, _UNIT_MS[unit])
-        if amount:
-            parts.append(f"{amount}{unit}")
-    return sign + ("".join(parts) or "0s")
+    ms = duration_ms(text)
+    written = ("-" if ms < 0 else "") + duration_text(abs(ms))
+    return why, f"write it {written}, larger units first, each once"
 
 
 def _span_of(node: Tree[Token] | Token) -> Span:
