@@ -241,7 +241,7 @@ def _commands(text: str) -> list[list[str]]:
     commands: list[list[str]] = [[]]
     redirected = False
     for token in tokens:
-        if set(token) <= OPERATORS:
+        if token and set(token) <= OPERATORS:
             redirected = token[-1] in "<>"
             if not redirected:
                 commands.append([])

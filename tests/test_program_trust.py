@@ -10,9 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from crg.command_files import Launch, judged
 from crg.dsl import parse
 from crg.dsl.model import Config
+from crg.dsl.source import NO_SPAN as SPAN
 from crg.program_trust import untrusted
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -317,3 +321,25 @@ def test_python_s_user_base_counts(tmp_path: Path) -> None:
         config = _config(f'    start "sleep 100"\n    env {{\n      {name} = "{public}"\n'
                          "    }")
         assert any(f"({name} in its env)" in p.message for p in untrusted(config)), name
+
+
+_SHELLISH = st.lists(st.sampled_from([*"ab/.-=$'\"\\ ;&|()<>\n\t#*~{}",
+    "sh ", "-c ", "env ", "-S ", "python3 ", "-m ", "sudo ", "trap ", "'' ", '"" ',
+    "exec ", "x=1 "]), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(line=_SHELLISH)
+def test_no_command_line_makes_the_judge_fail(line: str) -> None:
+    # crg run judged every command before it started anything: a line the language
+    # accepts (`sh -c 'trap "" TERM; ...'`, an empty quoted word) must be judged, not
+    # end in an internal error.
+    for words in (("/bin/sh", "-c", line), tuple(line.split(" ")), (line,)):
+        launch = Launch("web's start command", SPAN, words, tuple(SYSTEM_PATH.split(":")),
+                        "/")
+        list(judged(launch))
+
+
+def test_an_empty_quoted_word_in_a_shell_line_is_judged() -> None:
+    config = _config("""    start "sh -c 'trap \\"\\" TERM; sleep 100'" """)
+    assert untrusted(config) == []
