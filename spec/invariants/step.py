@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from crg.spec.invariants.avoided import avoided
+from crg.spec.invariants.frame import within_frame
 from crg.spec.invariants.state import (
     at_rest,
     cannot_run,
@@ -375,7 +376,7 @@ def _event_as_named(v: View, action: Action, w: View) -> Bool:
     tenure_gone = a.and_(
         a.not_(owned(w, n)), a.not_(a.bit(h.ban, n)), a.not_(a.eq(h.target, a.add(n, 1))),
         a.ite(owned(v, n), a.and_(a.eq(h.restarts, 0), a.not_(h.failed)),
-              a.eq(h.restarts, g.restarts)))
+              a.and_(a.eq(h.restarts, g.restarts), _same(v, h.failed, g.failed))))
     if k is _K.CRASH:
         gone = a.and_(a.not_(a.bit(h.vip, n)), a.not_(a.bit(h.app, n)),
                       a.not_(a.bit(h.mon, n)), a.not_(a.bit(h.wd, n)))
@@ -611,4 +612,8 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
     StepInvariant("commands", "a switchover target changed other than by a switchover, a "
                   "clear, or the withdrawal of a switchover to a node that went down, lost "
                   "its lease, was drained or spent the group's budget", _target_by_command),
+    StepInvariant("frame", "a step changed something its kind never changes (or a node's "
+                  "variable on another node than its own): a crash that undrains, a lost "
+                  "lease that lifts every ban, a command that changes another mode",
+                  within_frame),
 )
