@@ -6,14 +6,23 @@ to every user): it is read from a file or an environment variable, kept in a
 :class:`Secret` whose ``repr`` and ``str`` hide it, and handed to the etcd client only.
 Every file is checked before anything starts, with the standard library's TLS code, so
 that a wrong path or a key that does not belong to its certificate is an operator's
-error (exit 2) naming the file, not a failed handshake later.
+error (exit 2) naming the file, not a failed handshake later; so is a client certificate
+out of its validity dates (the handshake would only say that it failed).
+
+Every read is bounded (``--store-password-file /dev/zero`` grew the process until it
+died): a password is a line of at most :data:`PASSWORD_MAX_BYTES`, a PEM file at most
+:data:`PEM_MAX_BYTES`. The store reads the files again when etcd refuses the password or
+a connection is dialled afresh (runtime/store/etcd.py): both are rotated in place.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import ssl
+import stat
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from crg.dsl.redact import redact
@@ -21,15 +30,25 @@ from crg.dsl.redact import redact
 PASSWORD_ENV = "CRG_STORE_PASSWORD"
 """The environment variable a password may come from (``--store-password-file`` wins)."""
 
+PASSWORD_MAX_BYTES = 4096
+"""The longest password line read: far above any real one, and a file with no newline
+(``/dev/zero``, a binary file given by mistake) is refused instead of read whole."""
+
+PEM_MAX_BYTES = 1 << 20
+"""The largest CA, certificate or key file read (a CA bundle of the system is ~200 KiB)."""
+
 
 class Secret:
     """A string that does not show itself: not in a log line, a traceback's locals
     summary, an exception message or a dataclass's repr."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("_value", "source")
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, source: Path | None = None) -> None:
         self._value = value
+        self.source = source
+        """The file it was read from, read again when etcd refuses it (None: the
+        environment, which nobody can change in a running process)."""
 
     def reveal(self) -> str:
         return self._value
@@ -62,21 +81,43 @@ class StoreAccess:
     user: str | None = None
     password: Secret | None = None
 
-    def ca_bytes(self) -> bytes | None:
-        return self.ca.read_bytes() if self.ca is not None else None
+    def tls_files(self) -> tuple[bytes | None, bytes | None, bytes | None]:
+        """The CA, certificate and key files' contents as they are now (None: not given);
+        AccessError naming the file that cannot be read or is too large."""
+        return (_read_pem("--store-ca", self.ca), _read_pem("--store-cert", self.cert),
+                _read_pem("--store-key", self.key))
 
-    def cert_bytes(self) -> tuple[bytes, bytes] | None:
-        if self.cert is None or self.key is None:
-            return None
-        return self.cert.read_bytes(), self.key.read_bytes()
+
+def _read_pem(flag: str, path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(PEM_MAX_BYTES + 1)
+    except OSError as exc:
+        raise AccessError(f"{flag} {path}: cannot read it: {exc.strerror or exc}") from None
+    if len(data) > PEM_MAX_BYTES:
+        raise AccessError(f"{flag} {path}: larger than {PEM_MAX_BYTES // 1024} KiB, not a "
+                          "PEM file")
+    return data
 
 
 def read_password(file: Path | None, environ: dict[str, str] | None = None) -> Secret | None:
     """The password from ``file`` (its first line), else from ``$CRG_STORE_PASSWORD``;
-    None when neither gives one. AccessError when the file cannot be read or is empty."""
+    None when neither gives one. AccessError when the file cannot be read, is empty, or
+    its first line is longer than :data:`PASSWORD_MAX_BYTES` (at most that much is read,
+    whatever the file)."""
     if file is not None:
         try:
-            text = file.read_text(encoding="utf-8")
+            with file.open("rb") as stream:
+                head = stream.read(PASSWORD_MAX_BYTES + 1)
+            line, newline, _ = head.partition(b"\n")
+            if not newline and len(head) > PASSWORD_MAX_BYTES:
+                raise AccessError(f"--store-password-file {file}: its first line is longer "
+                                  f"than {PASSWORD_MAX_BYTES} bytes; the password is the "
+                                  "first line of the file (is it the right file?)")
+            # Up to a newline: a whole line, whose last character cannot have been cut.
+            text = line.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             # A decoding error's own text quotes the offending byte: of the password.
             reason = ("it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError)
@@ -87,9 +128,101 @@ def read_password(file: Path | None, environ: dict[str, str] | None = None) -> S
         if not lines or not lines[0]:
             raise AccessError(f"--store-password-file {file}: the file is empty (the "
                               "password is its first line)")
-        return Secret(lines[0])
+        return Secret(lines[0], source=file)
     value = (os.environ if environ is None else environ).get(PASSWORD_ENV)
     return Secret(value) if value else None
+
+
+def read_password_again(secret: Secret) -> Secret | None:
+    """``secret`` as its file says now, None when it cannot be read again: it came from
+    the environment, or from a pipe (``/dev/stdin``, ``<(pass show etcd)``) that was
+    emptied by the first read. AccessError as :func:`read_password`."""
+    source = secret.source
+    if source is None:
+        return None
+    try:
+        if not stat.S_ISREG(source.stat().st_mode):
+            return None
+    except OSError as exc:
+        raise AccessError(f"--store-password-file {source}: cannot read it: "
+                          f"{exc.strerror or exc}") from None
+    return read_password(source, {})
+
+
+def validity(pem: bytes) -> tuple[datetime, datetime] | None:
+    """When the first certificate of ``pem`` becomes valid and when it expires (UTC);
+    None when that cannot be told (the TLS code checks the rest). A few lines of DER
+    rather than a dependency: ``ssl`` only decodes certificates in a private function,
+    and ``cryptography`` is not among crg's."""
+    found = re.search(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem,
+                      re.DOTALL)
+    if found is None:
+        return None
+    try:
+        der = ssl.PEM_cert_to_DER_cert(found.group().decode("ascii"))
+        # Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
+        #   serialNumber, signature, issuer, validity SEQUENCE { notBefore, notAfter }...
+        _, at, _ = _element(der, 0)  # into the certificate
+        _, at, _ = _element(der, at)  # into tbsCertificate
+        tag, _, _ = _element(der, at)
+        for _ in range(4 if tag == 0xA0 else 3):  # [version,] serial, signature, issuer
+            _, _, at = _element(der, at)
+        _, at, _ = _element(der, at)  # into validity
+        not_before, at = _time(der, at)
+        not_after, _ = _time(der, at)
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return None
+    return not_before, not_after
+
+
+def _element(der: bytes, at: int) -> tuple[int, int, int]:
+    """The DER element at ``at``: (tag, where its content starts, where it ends)."""
+    tag, length, at = der[at], der[at + 1], at + 2
+    if length & 0x80:
+        size = length & 0x7F
+        if not 0 < size <= 4:
+            raise ValueError("unsupported DER length")
+        length, at = int.from_bytes(der[at:at + size], "big"), at + size
+    if at + length > len(der):
+        raise ValueError("truncated DER")
+    return tag, at, at + length
+
+
+def _time(der: bytes, at: int) -> tuple[datetime, int]:
+    """A certificate's UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ),
+    the only forms RFC 5280 allows; and where the next element starts."""
+    tag, start, end = _element(der, at)
+    text = der[start:end].decode("ascii")
+    if tag == 0x17 and len(text) == 13:
+        year = int(text[:2])
+        text = f"{1900 + year if year >= 50 else 2000 + year}{text[2:]}"
+    elif tag != 0x18 or len(text) != 15:
+        raise ValueError("not a certificate time")
+    if not text.endswith("Z") or not text[:-1].isdigit():
+        raise ValueError("not a certificate time")
+    return datetime.strptime(text, "%Y%m%d%H%M%SZ").replace(tzinfo=UTC), end
+
+
+def check_dates(cert: Path, pem: bytes, now: datetime | None = None) -> None:
+    """AccessError when the client certificate ``cert`` (contents ``pem``) is not valid
+    ``now``: the handshake would fail with etcd's vague "bad certificate", and crg's own
+    question about the CA would send the operator after the wrong file."""
+    dates = validity(pem)
+    if dates is None:
+        return
+    now = now or datetime.now(UTC)
+    not_before, not_after = dates
+    if now > not_after:
+        raise AccessError(f"--store-cert: the client certificate {cert} expired on "
+                          f"{_date(not_after)}: give a valid one (a file replaced in place "
+                          "is read again at the next connection)")
+    if now < not_before:
+        raise AccessError(f"--store-cert: the client certificate {cert} is not valid "
+                          f"before {_date(not_before)} (is this host's clock right?)")
+
+
+def _date(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def check(access: StoreAccess) -> None:
@@ -106,6 +239,8 @@ def check(access: StoreAccess) -> None:
                           f"{PASSWORD_ENV}")
     if access.user is None and access.password is not None:
         raise AccessError("a store password without --store-user: name the etcd user too")
+    # Bounded reads first: the TLS code would read a /dev/zero given by mistake forever.
+    _, cert_pem, _ = access.tls_files()
     context = ssl.create_default_context()
     if access.ca is not None:
         try:
@@ -121,6 +256,8 @@ def check(access: StoreAccess) -> None:
             raise AccessError(f"--store-cert {access.cert} / --store-key {access.key}: not "
                               "a readable PEM certificate and the private key that belongs "
                               f"to it ({_why(exc)})") from None
+        if cert_pem is not None:
+            check_dates(access.cert, cert_pem)
 
 
 def _why(exc: Exception) -> str:

@@ -20,6 +20,15 @@ task that made it — an agent's lease renewal, say, which would then die silent
 the agent went on as if renewals were merely failing. For the same reason a
 ``CancelledError`` that does not come from a cancellation of the calling task is
 reported as *store unavailable*, never passed on as one.
+
+Credentials are rotated under a running agent, so nothing read from a file is kept for
+good: every connection dialled afresh (after a failure: a TLS refusal, a member that
+restarted) takes the CA, certificate and key files as they are then, and a password
+etcd refuses, or a login token it forgot (changing a user's password revokes its
+tokens), makes the store read ``--store-password-file`` again and log in with what it
+says now. Files that cannot be used leave the previous ones in use. The cause of failing
+calls is logged each time it changes (a rotation gone wrong turns "did not answer" into
+a TLS refusal), never a password.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -44,7 +54,15 @@ import grpc
 from aetcd import exceptions as etcd_errors
 from aetcd import rpc
 
-from crg.runtime.store.access import StoreAccess, redact_url
+from crg.runtime.store.access import (
+    AccessError,
+    Secret,
+    StoreAccess,
+    check,
+    check_dates,
+    read_password_again,
+    redact_url,
+)
 from crg.runtime.store.base import (
     Entry,
     Lease,
@@ -58,6 +76,12 @@ from crg.runtime.store.base import (
 )
 
 T = TypeVar("T")
+
+log = logging.getLogger("crg.runtime")
+
+CAUSE_REPEAT_S = 60.0
+"""A cause of failing calls logged already is logged again, after the store answered in
+between, only this much later: a flapping member must not bury the log."""
 
 DEFAULT_PORT = 2379
 ETCD_MIN_TTL_S = 2
@@ -141,14 +165,17 @@ def _entry(kv: Any) -> Entry:
 class _Client(aetcd.Client):  # type: ignore[misc]
     """aetcd's client, over TLS when given channel credentials. aetcd 1.0 opens only
     plain channels; this ``connect`` is its own, with the channel chosen here (and the
-    same attributes set, which its other methods use)."""
+    same attributes set, which its other methods use). ``login``: the user and where its
+    password is to be had at each login (the store's current one, which may change)."""
 
     _is_connecting: bool
     channel: Any
 
-    def __init__(self, *, tls: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *, tls: Any = None,
+                 login: tuple[str, Callable[[], str]] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._tls = tls
+        self._login = login
 
     async def connect(self) -> None:
         if self._connected.is_set():
@@ -163,10 +190,11 @@ class _Client(aetcd.Client):  # type: ignore[misc]
             self.channel = (rpc.secure_channel(target, self._tls, options=options)
                             if self._tls is not None
                             else rpc.insecure_channel(target, options=options))
-            if self._username is not None and self._password is not None:
+            if self._login is not None:
+                user, password = self._login
                 self.auth_stub = rpc.AuthStub(self.channel)
                 reply = await self.auth_stub.Authenticate(
-                    rpc.AuthenticateRequest(name=self._username, password=self._password),
+                    rpc.AuthenticateRequest(name=user, password=password()),
                     timeout=self._timeout)
                 self.metadata = (("token", reply.token),)
             self.kvstub = rpc.KVStub(self.channel)
@@ -199,10 +227,18 @@ class EtcdStore(Store):
         self.endpoints = endpoints
         self.timeout_s = timeout_ms / 1000
         self.access = access or StoreAccess()
-        cert, key = self.access.cert_bytes() or (None, None)
-        self._tls = (grpc.ssl_channel_credentials(root_certificates=self.access.ca_bytes(),
-                                                  private_key=key, certificate_chain=cert)
-                     if self.access.tls else None)
+        self._password: Secret | None = self.access.password
+        """The password as last read (``--store-password-file`` is read again when etcd
+        refuses it)."""
+        self._tls_files = self.access.tls_files()
+        """The TLS files' contents the credentials below were made from."""
+        self._tls = _credentials(self._tls_files) if self.access.tls else None
+        self._cause: str | None = None
+        """The kind of the last failure logged (see :meth:`_failing`)."""
+        self._cause_at = 0.0
+        self._answered_since = False
+        self._said: dict[str, str] = {}
+        """Problems with the files read again, by file: each is logged when it changes."""
         self._clients: dict[int, Any] = {}
         self._current = 0
         self._closed = False
@@ -228,15 +264,81 @@ class EtcdStore(Store):
         if client is None:
             endpoint = self.endpoints[index]
             host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+            if self.access.tls:
+                self._refresh_tls()
+            login = ((self.access.user, self._reveal)
+                     if self.access.user is not None and self._password is not None else None)
             # aetcd passes `timeout` on as every RPC's gRPC deadline (seconds, float is fine).
-            password = self.access.password
             client = _Client(host=host, port=endpoint.port, timeout=self.timeout_s,
                              options=CHANNEL_OPTIONS, connect_wait_timeout=self.timeout_s,
-                             username=self.access.user,
-                             password=password.reveal() if password is not None else None,
-                             tls=self._tls)
+                             login=login, tls=self._tls)
             self._clients[index] = client
         return client
+
+    def _reveal(self) -> str:
+        assert self._password is not None, "a login is only made with a password"
+        return self._password.reveal()
+
+    # -- credentials read again --------------------------------------------------------
+
+    def _refresh_tls(self) -> None:
+        """Before a connection is dialled: the CA, certificate and key as their files say
+        now. They are rotated in place before they expire, and the agent would otherwise
+        be cut off for good once the old certificate did. A set that cannot be used (half
+        written, a key that is not the certificate's, expired) leaves the previous one in
+        use, and is said once."""
+        try:
+            files = self.access.tls_files()
+            if files == self._tls_files:
+                return
+            check(self.access)  # the same checks as at the start, on the files as they are
+            if self.access.tls_files() != files:
+                raise AccessError("they changed while they were read (read again at the "
+                                  "next connection)")
+        except AccessError as exc:
+            self._say("tls", f"the TLS files cannot be used as they are now, so the "
+                             f"previous ones still are: {exc}")
+            return
+        self._tls_files, self._tls = files, _credentials(files)
+        self._said.pop("tls", None)
+        log.warning("etcd store: the TLS files (--store-ca, --store-cert, --store-key) "
+                    "changed: new connections use them")
+
+    def _read_password_again(self) -> bool:
+        """After etcd refused the password or forgot the login token (changing a user's
+        password revokes its tokens): the password as its file says now. True when it
+        changed, so that a login with it is worth trying at once."""
+        if self._password is None:
+            return False
+        try:
+            fresh = read_password_again(self._password)
+        except AccessError as exc:
+            self._say("password", f"cannot read the password again, so the previous one is "
+                                  f"still used: {exc}")
+            return False
+        if fresh is None or fresh == self._password:
+            return False
+        self._password = fresh
+        self._said.pop("password", None)
+        log.warning("etcd store: the password in %s changed: logging in with it",
+                    fresh.source)
+        return True
+
+    def _say(self, about: str, text: str) -> None:
+        if self._said.get(about) != text:
+            self._said[about] = text
+            log.warning("etcd store: %s", text)
+
+    def _failing(self, kind: str, error: StoreError) -> StoreError:
+        """Log why calls fail when that changes (``kind``): the agent's own line is about
+        the first failure of an outage only, and a cause that changed meanwhile (a
+        member that is back but now refuses the certificate) would stay unsaid."""
+        now = time.monotonic()
+        if kind != self._cause or (self._answered_since and
+                                   now - self._cause_at >= CAUSE_REPEAT_S):
+            log.warning("etcd store: calls fail: %s", error)
+            self._cause, self._cause_at, self._answered_since = kind, now, False
+        return error
 
     def _drop(self, index: int) -> None:
         """Forget a member's channel after a failure. It is closed in the background
@@ -284,7 +386,7 @@ class EtcdStore(Store):
         deadline = time.monotonic() + self.timeout_s
         tries = len(self.endpoints) if retry else 1
         last: BaseException | None = None
-        logged_in_again = False
+        logged_in_again = read_again = False
         while tries > 0:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -292,28 +394,66 @@ class EtcdStore(Store):
             index = self._current
             try:
                 with self._using(self._client(index)) as client:
-                    return await _not_cancelled(
+                    result = await _not_cancelled(
                         asyncio.wait_for(self._connected(client, op), remaining))
+                self._answered_since = True
+                return result
             except (rpc.AioRpcError, etcd_errors.ClientError, *_TRANSIENT) as error:
+                # A forgotten token: log in again, once, with the password as it is now
+                # (a rotated one is read at once). A refused password: once more, if its
+                # file says another one now. Both refusals come before etcd does anything.
                 if _stale_token(error) and not logged_in_again:
                     logged_in_again, last = True, error
+                    read_again = self._read_password_again()
+                    self._drop(index)
+                    continue
+                if _bad_password(error) and not read_again and self._read_password_again():
+                    read_again, last = True, error
                     self._drop(index)
                     continue
                 if not _transient(error):
-                    raise StoreError(self._refused(what, error)) from error
+                    raise self._failing(_refusal_kind(error),
+                                        StoreError(self._refused(what, error))) from error
                 last = error
             self._drop(index)
             self._current = (index + 1) % len(self.endpoints)
             tries -= 1
-        raise StoreUnavailable(
+        kind, reason = self._reason(last)
+        raise self._failing(kind, StoreUnavailable(
             f"etcd ({', '.join(map(str, self.endpoints))}) did not answer {what} within "
-            f"{self.timeout_s * 1000:.0f} ms: {_reason(last)}") from last
+            f"{self.timeout_s * 1000:.0f} ms: {reason}")) from last
+
+    def _reason(self, error: BaseException | None) -> tuple[str, str]:
+        """What kind of failure ``error`` is, and the sentence saying so."""
+        if error is None or not _tls_refused(_text(error)):
+            return "unreachable", _reason(error)
+        dated = self._cert_out_of_date()
+        if dated is not None:
+            # Not the question about the CA: the answer is known.
+            return "certificate", f"the TLS handshake failed ({_text(error)}): {dated}"
+        return "tls", _reason(error)
+
+    def _cert_out_of_date(self) -> str | None:
+        """Why the client certificate in use is not valid now, if it is not."""
+        cert, pem = self.access.cert, self._tls_files[1]
+        if cert is None or pem is None:
+            return None
+        try:
+            check_dates(cert, pem)
+        except AccessError as exc:
+            return str(exc)
+        return None
 
     def _refused(self, what: str, error: BaseException) -> str:
         """Why etcd refused ``what``, with what the operator can do about it."""
         detail = error.details() if isinstance(error, rpc.AioRpcError) else str(error)
         text = f"etcd refused {what}: {detail}"
         if "authentication failed" in detail:
+            source = self._password.source if self._password is not None else None
+            if source is not None and self._said.get("password") is None:
+                return (f"{text} (the user {self.access.user!r} and the password in "
+                        f"{source}, read again after this refusal, do not match: a new "
+                        "password written there is read at the next call)")
             return (f"{text} (the user {self.access.user!r} and the password given with "
                     "--store-password-file or $CRG_STORE_PASSWORD do not match)")
         if "user name is empty" in detail or "user name not found" in detail:
@@ -440,9 +580,11 @@ class EtcdStore(Store):
                         remaining))
             except TimeoutError:
                 return after_revision  # nothing changed in time: the normal outcome
-            except (*_TRANSIENT, rpc.AioRpcError, etcd_errors.ClientError):
+            except (*_TRANSIENT, rpc.AioRpcError, etcd_errors.ClientError) as error:
                 # Dead stream or unreachable member: reconnect, elsewhere, after a short
                 # pause so a down cluster is not hammered, until the deadline.
+                if _stale_token(error) or _bad_password(error):
+                    self._read_password_again()
                 self._drop(index)
                 self._current = (index + 1) % len(self.endpoints)
                 await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
@@ -539,13 +681,41 @@ def _client_core_failed(error: rpc.AioRpcError) -> bool:
             and "Internal error from Core" in (error.details() or ""))
 
 
-def _stale_token(error: BaseException) -> bool:
-    """An authentication token etcd no longer knows (it restarted, or the token timed
-    out): a fresh connection logs in again."""
+def _credentials(files: tuple[bytes | None, bytes | None, bytes | None]) -> Any:
+    ca, cert, key = files
+    return grpc.ssl_channel_credentials(root_certificates=ca, private_key=key,
+                                        certificate_chain=cert)
+
+
+def _details(error: BaseException) -> str:
     cause = error.__cause__ if isinstance(error, etcd_errors.ClientError) else error
     if isinstance(cause, rpc.AioRpcError):
-        return (cause.code() == rpc.StatusCode.UNAUTHENTICATED
-                and "invalid auth token" in (cause.details() or ""))
+        return cause.details() or ""
+    return str(error)
+
+
+def _bad_password(error: BaseException) -> bool:
+    """etcd refused the user's password (a login)."""
+    return "authentication failed" in _details(error)
+
+
+def _refusal_kind(error: BaseException) -> str:
+    detail = _details(error)
+    if "authentication failed" in detail:
+        return "password"
+    return "permission" if "permission denied" in detail else "refused"
+
+
+def _stale_token(error: BaseException) -> bool:
+    """An authentication token etcd no longer knows (it restarted, the token timed out,
+    the user's password changed), or one from before a change of its users and roles
+    ("revision of auth store is old"): a fresh connection logs in again."""
+    cause = error.__cause__ if isinstance(error, etcd_errors.ClientError) else error
+    if isinstance(cause, rpc.AioRpcError):
+        details = cause.details() or ""
+        return ((cause.code() == rpc.StatusCode.UNAUTHENTICATED
+                 and "invalid auth token" in details)
+                or "revision of auth store is old" in details)
     return "invalid auth token" in str(error)
 
 
@@ -557,16 +727,23 @@ dropped link fails a fresh connection's handshake too (``Handshake read failed
 send the operator after the wrong cause in the middle of an outage."""
 
 
+def _text(error: BaseException) -> str:
+    if isinstance(error, rpc.AioRpcError):
+        return f"{error.code().name.lower()}: {error.details()}"
+    return str(error) or type(error).__name__
+
+
+def _tls_refused(text: str) -> bool:
+    return any(sign in text.lower() for sign in TLS_SIGNS)
+
+
 def _reason(error: BaseException | None) -> str:
     if error is None:
         return "no time left"
     if isinstance(error, TimeoutError):
         return "timed out"
-    if isinstance(error, rpc.AioRpcError):
-        text = f"{error.code().name.lower()}: {error.details()}"
-    else:
-        text = str(error) or type(error).__name__
-    if any(sign in text.lower() for sign in TLS_SIGNS):
+    text = _text(error)
+    if _tls_refused(text):
         return (f"the TLS handshake failed ({text}); is the server's certificate signed "
                 "by the CA given with --store-ca, and does it name the address in --store? "
                 "Does the server want a client certificate (--store-cert, --store-key)?")

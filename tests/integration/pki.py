@@ -59,3 +59,26 @@ def make_pki(directory: Path) -> Pki:
     _signed("client", "crg-agent", "extendedKeyUsage=clientAuth\n", directory)
     return Pki(directory / "ca.pem", directory / "server.pem", directory / "server.key",
                directory / "client.pem", directory / "client.key", directory / "other-ca.pem")
+
+
+def make_dated_client(pki: Pki, name: str, start: str, end: str) -> tuple[Path, Path]:
+    """A client certificate and key signed by ``pki``'s CA, valid from ``start`` to ``end``
+    (``YYYYMMDDHHMMSSZ``): ``openssl ca`` is the command of OpenSSL 3.0 that takes dates
+    (``x509 -req`` only counts days from now)."""
+    cwd = pki.ca.parent
+    _key(name, cwd)
+    _openssl("req", "-new", "-key", f"{name}.key", "-out", f"{name}.csr", "-subj",
+             "/CN=crg-agent", cwd=cwd)
+    (cwd / f"{name}.index").write_text("")
+    (cwd / f"{name}.serial").write_text("01\n")
+    (cwd / f"{name}.cnf").write_text(
+        "[ca]\ndefault_ca = dated\n"
+        f"[dated]\ndatabase = {name}.index\nserial = {name}.serial\nnew_certs_dir = .\n"
+        "default_md = sha256\n"
+        "policy = anything\nunique_subject = no\n"
+        "[anything]\ncommonName = supplied\n"
+        "[client]\nextendedKeyUsage = clientAuth\n")
+    _openssl("ca", "-batch", "-config", f"{name}.cnf", "-cert", "ca.pem", "-keyfile", "ca.key",
+             "-in", f"{name}.csr", "-out", f"{name}.pem", "-startdate", start, "-enddate", end,
+             "-extensions", "client", "-notext", cwd=cwd)
+    return cwd / f"{name}.pem", cwd / f"{name}.key"

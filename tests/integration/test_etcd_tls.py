@@ -8,6 +8,8 @@ exit 2 with a sentence saying what to check, never with the password in sight.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import re
 import secrets
@@ -15,18 +17,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from etcd_server import EtcdCluster, ServerTls, etcd_available
-from pki import OPENSSL, Pki, make_pki
+from pki import OPENSSL, Pki, make_dated_client, make_pki
 from stopped import stop as stop_process
 
 from crg.runtime.control import ControlError, request
-from crg.runtime.store.access import Secret, StoreAccess
-from crg.runtime.store.base import Store, StoreUnavailable
+from crg.runtime.store.access import Secret, StoreAccess, read_password, validity
+from crg.runtime.store.base import Store, StoreError, StoreUnavailable
 from crg.runtime.store.etcd import EtcdStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
@@ -247,6 +249,9 @@ def test_no_user_with_auth_on_exits_2_without_naming_a_user_none(secure: Secure,
     (["--store-cert", "CERT", "--store-key", "OTHER_KEY"], "the private key that belongs"),
     (["--store-password-file", "MISSING", "--store-user", "crg"],
      "--store-password-file"),
+    # Read whole, it grew the process until a MemoryError (exit 3).
+    (["--store-password-file", "/dev/zero", "--store-user", "crg"],
+     "--store-password-file /dev/zero: its first line is longer than 4096 bytes"),
 ])
 def test_mistakes_in_the_tls_flags_are_refused_before_anything_starts(
         secure: Secure, tmp_path: Path, flags: list[str], message: str) -> None:
@@ -327,3 +332,235 @@ def test_an_etcd_that_does_not_answer_is_not_blamed_on_certificates(secure: Secu
     asyncio.run(asyncio.wait_for(body(), 60))
     assert all("did not answer" in reason for reason in reasons), reasons
     assert not any("--store-ca" in reason for reason in reasons), reasons
+
+
+# -- credentials rotated under a running store ---------------------------------------------
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``path`` anew in place, as a rotation does (a whole file at once)."""
+    fresh = path.with_name(path.name + ".new")
+    fresh.write_bytes(data)
+    os.replace(fresh, path)
+
+
+async def _until_answered(store: EtcdStore, prefix: str, timeout_s: float = 30.0
+                          ) -> list[str]:
+    """Snapshots until one is answered (bounded); the failures met before it."""
+    failures: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            await store.snapshot(prefix)
+            return failures
+        except StoreError as exc:
+            failures.append(str(exc))
+            assert time.monotonic() < deadline, f"never answered again: {failures[-3:]}"
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("etcd_first", [False, True], ids=["file-first", "etcd-first"])
+def test_a_rotated_password_is_read_again_without_a_restart(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, etcd_first: bool) -> None:
+    """The password is rotated: written to --store-password-file, and etcd's user given it
+    (in either order). The store read the file once, at the start, and every later login
+    failed for good ("authentication failed ... do not match") until the agent was
+    restarted; it reads the file again when etcd refuses the password or forgets the
+    token, and logs in with what it says now."""
+    own = _secure_etcd(tmp_path)
+    member = own.etcd.members[0]
+    secret_file = tmp_path / "etcd-password"
+    secret_file.write_text(own.password + "\n")
+    new_password = secrets.token_urlsafe(12)
+    caplog.set_level(logging.INFO, logger="crg.runtime")
+    refusals: list[str] = []
+
+    async def body() -> None:
+        access = own.access(password=read_password(secret_file))
+        store = EtcdStore.from_url(own.etcd.url, access=access)
+        try:
+            await store.put("/crg/rotate/a", "1")
+            if etcd_first:
+                await asyncio.to_thread(own.etcd.change_password, own.user, new_password)
+                # Restarted, etcd forgets every token: the next call must log in afresh.
+                await asyncio.to_thread(own.etcd.restart, member)
+                with pytest.raises(StoreError) as refused:
+                    await _until_refused(store)
+                refusals.append(str(refused.value))
+                _replace(secret_file, f"{new_password}\nthe rest is not read\n".encode())
+            else:
+                _replace(secret_file, f"{new_password}\n".encode())
+                await asyncio.to_thread(own.etcd.change_password, own.user, new_password)
+            await _until_answered(store, "/crg/rotate/")
+            # And a fresh login (etcd restarted) is made with the new password too.
+            await asyncio.to_thread(own.etcd.restart, member)
+            await _until_answered(store, "/crg/rotate/")
+            assert (await store.snapshot("/crg/rotate/")).get("/crg/rotate/a") is not None
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(body(), 90))
+    finally:
+        own.etcd.stop()
+    if etcd_first:
+        assert "authentication failed" in refusals[0], refusals
+        assert str(secret_file) in refusals[0] and "read again" in refusals[0], refusals
+    assert f"the password in {secret_file} changed" in caplog.text, caplog.text
+    for password in (own.password, new_password):
+        assert password not in caplog.text and password not in " ".join(refusals)
+
+
+async def _until_refused(store: EtcdStore, timeout_s: float = 30.0) -> None:
+    """Snapshots until etcd refuses one (StoreError that is not StoreUnavailable)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(StoreUnavailable):  # etcd is still starting
+            await store.snapshot("/crg/rotate/")
+        await asyncio.sleep(0.1)
+    raise AssertionError("etcd never refused the old password")
+
+
+@pytest.mark.parametrize("with_ca", [False, True], ids=["certificate", "ca-too"])
+def test_rotated_tls_files_are_read_again_at_the_next_connection(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, with_ca: bool) -> None:
+    """The client certificate and key (and the CA) are replaced in place, at the same
+    paths, and etcd is restarted with certificates of a new CA that no longer accepts
+    the old client certificate. The store made its TLS credentials once, from the files
+    at the start: it was cut off for good. It now reads the files again whenever it
+    dials a connection afresh."""
+    own = _secure_etcd(tmp_path)
+    member = own.etcd.members[0]
+    new = make_pki(tmp_path / "pki2")
+    mine = tmp_path / "client"
+    mine.mkdir()
+    ca, cert, key = mine / "ca.pem", mine / "client.pem", mine / "client.key"
+    # "certificate": a CA file that trusts both servers, so only the certificate matters.
+    ca.write_bytes(own.pki.ca.read_bytes() + (b"" if with_ca else new.ca.read_bytes()))
+    cert.write_bytes(own.pki.client_cert.read_bytes())
+    key.write_bytes(own.pki.client_key.read_bytes())
+    caplog.set_level(logging.INFO, logger="crg.runtime")
+    failures: list[str] = []
+
+    async def body() -> None:
+        store = EtcdStore.from_url(own.etcd.url, access=own.access(ca=ca, cert=cert, key=key))
+        try:
+            await store.put("/crg/certs/a", "1")
+            if with_ca:
+                _replace(ca, new.ca.read_bytes())
+            _replace(key, new.client_key.read_bytes())
+            _replace(cert, new.client_cert.read_bytes())
+            own.etcd.tls = ServerTls(new.server_cert, new.server_key, new.ca,
+                                     client_cert_auth=True,
+                                     client=(new.client_cert, new.client_key))
+            await asyncio.to_thread(own.etcd.restart, member)
+            failures.extend(await _until_answered(store, "/crg/certs/"))
+            assert (await store.snapshot("/crg/certs/")).get("/crg/certs/a") is not None
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(body(), 90))
+    finally:
+        own.etcd.stop()
+    assert "the TLS files (--store-ca, --store-cert, --store-key) changed" in caplog.text, \
+        caplog.text
+    assert own.password not in caplog.text
+
+
+def test_an_expired_client_certificate_is_named_not_the_ca(secure: Secure,
+                                                           tmp_path: Path) -> None:
+    """etcd refuses an expired client certificate in the handshake, and the store asked
+    whether the server's certificate was signed by --store-ca. It says which file
+    expired, and when."""
+    cert, key = make_dated_client(secure.pki, f"expired-{os.getpid()}", "20200101000000Z",
+                                  "20200102000000Z")
+
+    async def body() -> str:
+        store = EtcdStore.from_url(secure.etcd.url, timeout_ms=2000,
+                                   access=secure.access(cert=cert, key=key))
+        try:
+            with pytest.raises(StoreUnavailable) as failed:
+                await store.snapshot("/crg/expired/")
+            return str(failed.value)
+        finally:
+            await store.close()
+
+    reason = asyncio.run(asyncio.wait_for(body(), 60))
+    assert f"the client certificate {cert} expired on 2020-01-02 00:00:00 UTC" in reason, \
+        reason
+    assert "--store-ca" not in reason, reason
+
+
+def test_an_expired_client_certificate_exits_2_naming_it(secure: Secure,
+                                                         tmp_path: Path) -> None:
+    cert, key = make_dated_client(secure.pki, f"old-{os.getpid()}", "20200101000000Z",
+                                  "20200102000000Z")
+    agent = start_agent(secure, tmp_path, "tlsexpired", "--store-ca", str(secure.pki.ca),
+                        "--store-cert", str(cert), "--store-key", str(key),
+                        "--store-user", secure.user,
+                        env={"CRG_STORE_PASSWORD": secure.password})
+    output = refused(agent)
+    assert f"the client certificate {cert} expired on 2020-01-02 00:00:00 UTC" in output, \
+        output
+    assert not agent.run_dir.exists(), "refused before anything was touched"
+
+
+def test_certificate_dates_are_read_in_both_forms(secure: Secure) -> None:
+    """UTCTime until 2049, GeneralizedTime from 2050 (RFC 5280), as openssl writes them."""
+    for start, end in (("20200101000000Z", "20491231235959Z"),
+                       ("20490101000000Z", "20600101120000Z")):
+        cert, _ = make_dated_client(secure.pki, f"dated-{start[:4]}-{os.getpid()}", start, end)
+        dates = validity(cert.read_bytes())
+        assert dates is not None
+        assert [d.strftime("%Y%m%d%H%M%SZ") for d in dates] == [start, end]
+
+
+def _wait_status(agent: Agent, what: str, ok: Callable[[dict[str, object]], bool],
+                 timeout_s: float = 60.0) -> dict[str, object]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = status(agent)
+        if found is not None and ok(found):
+            return found
+        assert agent.process.poll() is None, agent.output()
+        assert time.monotonic() < deadline, f"{what}: {found}"
+        time.sleep(0.2)
+
+
+def _normal(found: dict[str, object]) -> bool:
+    groups = found.get("groups") or []
+    return (found.get("agent") == "running" and "store" not in found and bool(groups)
+            and groups[0]["mode"] == "normal")  # type: ignore[index]
+
+
+def test_an_agent_cut_off_by_a_password_change_comes_back_once_the_file_has_it(
+        tmp_path: Path) -> None:
+    """etcd's password is changed before the file (and etcd restarted, so every token is
+    gone): the agent cannot log in, fences itself, and stayed cut off for good even once
+    the new password was written to --store-password-file. It reads the file again at
+    the next refusal and comes back, without a restart; its log says the cause, never
+    the password."""
+    own = _secure_etcd(tmp_path)
+    secret_file = tmp_path / "etcd-password"
+    secret_file.write_text(own.password + "\n")
+    secret_file.chmod(0o600)
+    new_password = secrets.token_urlsafe(12)
+    agent = start_agent(own, tmp_path, "tlsrotate", *tls_flags(own),
+                        "--store-password-file", str(secret_file))
+    try:
+        _wait_status(agent, "the agent did not run job over TLS", _normal)
+        own.etcd.change_password(own.user, new_password)
+        own.etcd.restart(own.etcd.members[0])
+        _wait_status(agent, "the agent never found its password refused",
+                     lambda found: "authentication failed" in str(found.get("store")))
+        _replace(secret_file, f"{new_password}\n".encode())
+        _wait_status(agent, "the agent did not come back with the new password", _normal)
+    finally:
+        output = stop(agent)
+        own.etcd.stop()
+    assert agent.process.returncode == 0, output
+    assert "etcd store: calls fail: etcd refused" in output, output
+    assert f"the password in {secret_file} changed" in output, output
+    assert own.password not in output and new_password not in output
+    assert "Traceback" not in output

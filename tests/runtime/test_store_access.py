@@ -3,18 +3,23 @@ password may come from, that it never shows, and which mistakes are refused up f
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from crg.runtime.store.access import (
     PASSWORD_ENV,
+    PASSWORD_MAX_BYTES,
     AccessError,
     Secret,
     StoreAccess,
     check,
     read_password,
+    read_password_again,
     redact_url,
+    validity,
 )
 
 
@@ -67,3 +72,57 @@ def test_urls_lose_their_credentials_in_messages() -> None:
     assert redact_url("etcds://crg:pw@h1:2379,h2") == "etcds://***@h1:2379,h2"
     assert redact_url("etcd://h1,u:p@h2") == "etcd://h1,***@h2"
     assert redact_url("etcd://h1:2379") == "etcd://h1:2379"
+
+
+def test_a_password_file_is_read_only_so_far(tmp_path: Path) -> None:
+    """``--store-password-file /dev/zero`` (no newline, no end) was read whole: the
+    process grew until a MemoryError ended it (exit 3). At most a line of 4 KiB is read;
+    a longer one is refused, saying so."""
+    started = time.monotonic()
+    with pytest.raises(AccessError, match="longer than 4096 bytes") as refused:
+        read_password(Path("/dev/zero"))
+    assert time.monotonic() - started < 5
+    assert "/dev/zero" in str(refused.value)
+    file = tmp_path / "pw"
+    file.write_bytes(b"x" * (PASSWORD_MAX_BYTES + 1))
+    with pytest.raises(AccessError, match="longer than"):
+        read_password(file)
+    longest = "é" * (PASSWORD_MAX_BYTES // 2)  # two bytes each: exactly the limit
+    file.write_text(longest + "\n" + "y" * 100_000)
+    assert read_password(file) == Secret(longest)
+    file.write_text("z" * PASSWORD_MAX_BYTES)  # no newline, at the limit: the whole file
+    assert read_password(file) == Secret("z" * PASSWORD_MAX_BYTES)
+
+
+def test_a_password_from_a_file_is_read_again_from_it(tmp_path: Path) -> None:
+    file = tmp_path / "pw"
+    file.write_text("first\n")
+    secret = read_password(file, {PASSWORD_ENV: "from-env"})
+    assert secret is not None and secret.source == file
+    file.write_text("second\n")
+    assert read_password_again(secret) == Secret("second")
+    file.write_text("")  # half written: said, and the caller keeps the old one
+    with pytest.raises(AccessError, match="empty"):
+        read_password_again(secret)
+    # The environment cannot change under a running process: nothing to read again.
+    from_env = read_password(None, {PASSWORD_ENV: "from-env"})
+    assert from_env is not None and read_password_again(from_env) is None
+    # A pipe was emptied by the first read (/dev/stdin, <(pass show etcd)): not read.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert read_password_again(Secret("x", source=fifo)) is None
+
+
+def test_tls_files_are_read_only_so_far(tmp_path: Path) -> None:
+    """A /dev/zero given as a certificate is refused, not read for ever by the TLS code."""
+    started = time.monotonic()
+    with pytest.raises(AccessError, match="--store-cert /dev/zero: larger than"):
+        check(StoreAccess(tls=True, cert=Path("/dev/zero"), key=Path("/dev/zero")))
+    with pytest.raises(AccessError, match="--store-ca /dev/zero: larger than"):
+        check(StoreAccess(tls=True, ca=Path("/dev/zero")))
+    assert time.monotonic() - started < 5
+
+
+def test_what_is_not_a_certificate_has_no_dates() -> None:
+    assert validity(b"not a certificate") is None
+    assert validity(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n") is None
