@@ -54,6 +54,12 @@ def sink_name(sink: Sink) -> str:
     return f"alert sink {sink.kind.value} {redact(sink.target or '')}".rstrip()
 
 
+def about_itself(sink: Sink, payload: Mapping[str, Any]) -> bool:
+    """Whether ``payload`` is the runtime alert (or its end) about ``sink`` failing: it
+    goes to the group's other sinks, not to the one that fails."""
+    return payload.get("action") == sink_name(sink)
+
+
 async def send(events: EventLog, supervisor: Supervisor, node: str, sink: Sink,
                payload: Mapping[str, Any], values: Mapping[str, str],
                telemetry: Telemetry = NO_TELEMETRY,

@@ -164,9 +164,17 @@ async def _deliver_all(agent: Machine, receiver: str) -> None:
 
 async def _deliver_one(agent: Machine, item: Pending) -> bool:
     """Run the receiver's hooks for one event and acknowledge it; False when the
-    acknowledgement found the store changed (someone else delivered meanwhile)."""
+    event is no longer stored (its sender dropped it), or the acknowledgement found the
+    store changed (someone else delivered meanwhile)."""
     store, keys = agent.s.store, agent.s.keys
     receiver, source = item.receiver, item.source
+    key = keys.event(source, item.seq)
+    if (await store.snapshot(key)).get(key) is None:
+        # Dropped by its sender since the queue was read (it was full): the sender told
+        # it dropped, so it is not delivered — the next look at the store finds the gap
+        # and tells it. While its hooks run it stays stored: the sender keeps each
+        # receiver's next event (crg.runtime.notices.retention).
+        return False
     missed = item.missed
     if missed is not None:
         first, last = missed

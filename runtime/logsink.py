@@ -7,7 +7,14 @@ thread of its own hands it to the real handler (standard error, rich on a termin
 a standard error on a full disk or a stalled pipe costs log lines, never a control loop.
 A record that cannot be written is tried again with growing pauses; the failure is
 reported once through the other outputs (the events, journald: see
-:mod:`crg.runtime.health`), and shown by ``crg status``.
+:mod:`crg.runtime.health`), and shown by ``crg status``; its end is written into the log
+as well, which works again.
+
+A record to a stream with a descriptor (standard error on a file, a pipe) is written with
+``os.write`` from where the last write stopped, not through the stream's buffer: on a
+full disk the kernel takes the first bytes of a record that fit and refuses the rest,
+and Python's buffered stream, handed the whole record again on the retry, lost or
+repeated parts of it (a torn line, the next record glued onto it).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import queue
 import socket
 import sys
 import threading
+import time
 
 from crg.dsl.redact import redact
 from crg.runtime.health import Board, Report, SinkHealth
@@ -63,6 +71,7 @@ class LogSink(logging.Handler):
         self._stop = threading.Event()
         self._failure: str | None = None
         self._message = logging.Formatter()  # for the traceback
+        self._fd = _descriptor(inner)
         self._thread = threading.Thread(target=self._run, name="crg-log", daemon=True)
         self._thread.start()
 
@@ -77,7 +86,10 @@ class LogSink(logging.Handler):
         if report.sink == "log":
             # The log cannot say that it fails: journald may hear it (the events do too).
             to_journal(report.text(), 3 if report.failing else 5)
-            return
+            if report.failing:
+                return
+            # It works again: it says so itself too, so that a reader of the log alone
+            # knows where its gap is and what it cost.
         level = logging.ERROR if report.failing else logging.WARNING
         logging.getLogger("crg.runtime").log(level, "%s", report.text())
 
@@ -145,10 +157,15 @@ class LogSink(logging.Handler):
                 record.set()  # a flush: everything before it is written
                 continue
             backoff = BACKOFF_MIN_S
+            data = self._bytes(record)
+            offset = 0
             while True:
                 self._failure = None
                 try:
-                    self.inner.handle(record)
+                    if data is None:
+                        self.inner.handle(record)
+                    else:
+                        offset = self._write(data, offset)
                 except Exception as exc:  # a handler that raises instead of reporting
                     self._failure = f"{type(exc).__name__}: {exc}"
                 health = self.health
@@ -162,3 +179,51 @@ class LogSink(logging.Handler):
                 if self._stop.wait(backoff):
                     break  # stopping: a log that fails gets no more of our time
                 backoff = min(2 * backoff, BACKOFF_MAX_S)
+
+    def _bytes(self, record: logging.LogRecord) -> bytes | None:
+        """The record as the inner handler would write it, for :meth:`_write`; None when
+        it is the inner handler's to write (no descriptor: a terminal's rich layout, a
+        stream in memory), or cannot be formatted (the handler reports that)."""
+        if self._fd is None or not isinstance(self.inner, logging.StreamHandler):
+            return None
+        try:
+            text = self.inner.format(record) + self.inner.terminator
+        except Exception:
+            return None
+        encoding = getattr(self.inner.stream, "encoding", None) or "utf-8"
+        return text.encode(encoding, "backslashreplace")
+
+    def _write(self, data: bytes, offset: int) -> int:
+        """Write ``data`` from ``offset`` on; returns how far it got. A failure leaves
+        ``_failure`` set, and the retry goes on from there: no byte twice, none lost."""
+        assert self._fd is not None
+        if offset == 0:
+            # What others printed through the stream itself goes first (best effort: a
+            # stream that cannot be flushed now keeps it for later).
+            with contextlib.suppress(Exception):
+                self.inner.stream.flush()  # type: ignore[attr-defined]
+        view = memoryview(data)
+        health = self.health
+        while offset < len(data):
+            if health is not None:
+                health.busy_since = time.monotonic()  # a stalled write is told as well
+            try:
+                offset += os.write(self._fd, view[offset:])
+            except OSError as exc:
+                self._failure = exc.strerror or str(exc)
+                return offset
+            finally:
+                if health is not None:
+                    health.busy_since = None
+        return offset
+
+
+def _descriptor(handler: logging.Handler) -> int | None:
+    """The descriptor a plain stream handler's stream writes to, if it has one."""
+    if not isinstance(handler, logging.StreamHandler):
+        return None
+    try:
+        fd = handler.stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+    return fd if isinstance(fd, int) and fd >= 0 else None

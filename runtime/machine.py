@@ -232,13 +232,16 @@ class Machine:
         """Emit a runtime alert's event and send it to the alert sinks: the operator's
         pager hears of it, not only the events file (a group stuck on a step that keeps
         failing is not to sit there unnoticed). Not to ``log`` sinks: the log has it.
-        An alert about a node goes to the sinks of the groups that may run there.
+        An alert about a node goes to the sinks of the groups that may run there; one
+        about a failing alert sink to the others only (paging that sink about itself
+        would fail again, with a webhook's three attempts each time).
         ``sent()`` once every sink has been tried."""
         self.s.events.emit(payload)
         payload = {**payload, "time": iso_time()}
         sinks = [(sink, filled_by) for sink, filled_by
                  in alerting.sinks_for(self.groups, payload["group"], payload["node"])
-                 if sink.kind is not SinkKind.LOG]
+                 if sink.kind is not SinkKind.LOG
+                 and not alerting.about_itself(sink, payload)]
         left = len(sinks)
 
         def one_done() -> None:

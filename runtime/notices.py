@@ -42,29 +42,42 @@ DELETES_PER_STEP = 16
 @dataclass(frozen=True)
 class Retention:
     """What a service event's step deletes from the sender's events, and whom that
-    costs an event (receiver -> (first, last) seq it will never get)."""
+    costs an event (receiver -> (first, last) seq it will never get); ``acks``: the
+    acknowledgements of those receivers, as read (key -> mod_revision), which the step
+    compares: one that moved meanwhile makes the step decide again."""
 
     deletes: tuple[str, ...]
     dropped: dict[str, tuple[int, int]]
+    acks: dict[str, int]
 
 
 def retention(snap: Snapshot, keys: Keys, source: str, subscribers: Iterable[str],
               seq: int) -> Retention:
     """Sending event ``seq`` of ``source``: every stored event that all subscribers
     acknowledged goes, and so does every event more than QUEUE_LIMIT behind ``seq``,
-    delivered or not (those the receivers had not got are *dropped*)."""
+    delivered or not (those the receivers had not got are *dropped*) — except each
+    receiver's next one, the oldest it has not acknowledged: its owner may be running
+    its hooks for it right now, and would deliver an event the sender called dropped
+    (the owner delivers an event only while it is stored, :mod:`crg.runtime.courier`,
+    so what goes here is exactly what the receiver misses)."""
     acks = {r: read_ack(snap, keys, r, source) for r in subscribers}
     delivered = min(acks.values(), default=seq)
     overflow = seq - QUEUE_LIMIT
     stored = [(n, key) for n, key, _ in stored_events(snap, keys, source)]
-    gone = [(n, key) for n, key in stored if n <= max(delivered, overflow)]
+    following = {next((n for n, _ in stored if n > ack), None) for ack in acks.values()}
+    gone = [(n, key) for n, key in stored
+            if n <= max(delivered, overflow) and n not in following]
     gone = gone[:DELETES_PER_STEP]
     dropped = {}
     for receiver, ack in acks.items():
         lost = [n for n, _ in gone if n > ack]
         if lost:
             dropped[receiver] = (lost[0], lost[-1])
-    return Retention(tuple(key for _, key in gone), dropped)
+    compared = {}
+    for receiver in dropped:
+        entry = snap.get(keys.ack(receiver, source))
+        compared[keys.ack(receiver, source)] = entry.mod_revision if entry else 0
+    return Retention(tuple(key for _, key in gone), dropped, compared)
 
 
 def service_reason(model: Model, before: State, after: State, g: int) -> str:
@@ -173,7 +186,8 @@ def extra_for(services: Services, action: Action, node: str, reason: str) -> Ext
                        "recipients": list(group.subscribers)}
             kept = retention(snap, keys, group.name, group.subscribers, seq)
             extra = Extra({group.name: {"events": seq}},
-                          (Put(keys.event(group.name, seq), dumps(payload)),), kept.deletes)
+                          (Put(keys.event(group.name, seq), dumps(payload)),), kept.deletes,
+                          kept.acks)
             if kept.dropped:  # not in the stored event: for the sender to report
                 payload = {**payload, "dropped": {r: list(span) for r, span
                                                   in kept.dropped.items()}}

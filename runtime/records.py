@@ -354,6 +354,9 @@ class Extra:
     """Per group: fields to set in its group record (e.g. ``fault_time``)."""
     puts: tuple[Put, ...] = ()
     deletes: tuple[str, ...] = ()
+    compare: Mapping[str, int] = field(default_factory=dict)
+    """Keys read for the step beyond the spec's records (key -> mod_revision): a service
+    event's step that drops events compares the receivers' acknowledgements."""
 
 
 def changes(model: Model, keys: Keys, snap: Snapshot, before: State, after: State, *,
@@ -457,6 +460,8 @@ def changes(model: Model, keys: Keys, snap: Snapshot, before: State, after: Stat
             raise RecordError("facts are bound to the acting node's lease")
         puts[keys.facts(nodes[node])] = Put(keys.facts(nodes[node]),
                                             dump_facts(facts_of(model, after, node)), lease)
+    for key, revision in extra.compare.items():
+        compare.setdefault(key, revision)
     for put in extra.puts:
         puts[put.key] = put
     deletes.extend(extra.deletes)

@@ -136,6 +136,12 @@ class Metrics(Telemetry):
                                   ("sink", "result"), registry=r)
         self.config_info = Gauge("crg_config_info", "the configuration this agent runs "
                                  "(sha256 of its canonical form)", ("sha256",), registry=r)
+        # A view of the store older than a lease says nothing about where things run
+        # now: the cluster's gauges above are withdrawn meanwhile (see observe).
+        self.view_age = Gauge("crg_view_age_seconds", "how old this agent's view of the "
+                              "store is, which the group and node gauges come from: 0 when "
+                              "read at the scrape; it grows while the store cannot be read",
+                              registry=r)
         self.store_reset = Gauge("crg_store_reset_timestamp_seconds", "when the store was "
                                  "seen to have lost what it held (operators' settings "
                                  "forgotten), until crg cleanup --store-reset; 0 if never",
@@ -162,11 +168,15 @@ class Metrics(Telemetry):
         topo = self.model.groups[action.group]
         if action.kind in _ALERT_KINDS:
             self.alerts.labels(topo.name, _ALERT_KINDS[action.kind]).inc()
-        elif action.kind is ActionKind.CLAIM and action.node != topo.candidates[0]:
-            # A claim of a switchover's target is the operator's move, not a failover.
+        elif action.kind is ActionKind.CLAIM:
+            # A claim of a switchover's target is the operator's move, not a failover —
+            # to the preferred node too; a claim of the preferred node otherwise is the
+            # group's normal place (a start, a failback), neither.
             target = self.model.group_vars(before, action.group).target
-            chosen = self.switchovers if target == action.node + 1 else self.failovers
-            chosen.labels(topo.name).inc()
+            if target == action.node + 1:
+                self.switchovers.labels(topo.name).inc()
+            elif action.node != topo.candidates[0]:
+                self.failovers.labels(topo.name).inc()
 
     def runtime_alert(self, group: str) -> None:
         self.alerts.labels(group, "runtime").inc()
@@ -182,12 +192,16 @@ class Metrics(Telemetry):
     def observe(self, state: State | None, snap: Snapshot | None, *, running: bool,
                 lease_valid: bool, config_sha256: str | None = None,
                 troubles: Iterable[str] = (),
-                waiting: Mapping[str, Any] | None = None) -> None:
+                waiting: Mapping[str, Any] | None = None, view_age_s: float | None = None,
+                stale: bool = False) -> None:
         """Set the gauges from the spec's state read now (None: unknown, left as they
         were, e.g. while the agent is still starting); ``troubles``: the group of each
         runtime alert in force here ("" for the node's own); ``waiting``: what its start
         gate waits for (:meth:`crg.runtime.start_gate.StartGate.waiting`; None: it
-        acts)."""
+        acts); ``view_age_s``: how old the view ``state`` was read from is; ``stale``:
+        too old to say where anything runs (older than a lease) — the cluster's gauges
+        are withdrawn, and every application reads as not known to be up (0), so that a
+        store out of reach of every agent pages as groups not served."""
         self.running.set(int(running))
         self.lease_valid.set(int(lease_valid))
         self.start_wait.set(waiting["left_s"] if waiting else 0)
@@ -198,7 +212,12 @@ class Metrics(Telemetry):
         if config_sha256 is not None:
             self.config_info.clear()
             self.config_info.labels(config_sha256).set(1)
+        if view_age_s is not None:
+            self.view_age.set(round(view_age_s, 3))
         if state is None or snap is None:
+            return
+        if stale:
+            self._withdraw()
             return
         reset = reset_mark(snap, self.keys)
         self.store_reset.set(reset["since"] if reset is not None else 0)
@@ -228,6 +247,14 @@ class Metrics(Telemetry):
             if owner is not None and owner.node == self.node:
                 mine += count
         self.node_pending.set(mine)
+
+    def _withdraw(self) -> None:
+        """No stale claims: the group and node gauges go, the applications read 0."""
+        for gauge in (self.mode, self.holder, self.switching, self.alerted, self.restarts,
+                      self.pending, self.nodes, self.drained):
+            gauge.clear()
+        for g in self.config.groups:
+            self.app_up.labels(g.name).set(0)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

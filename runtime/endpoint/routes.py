@@ -23,7 +23,12 @@ group on none, its ``reason`` saying that the agent waits.
 Answers come from the agent's own last view of the store when it is recent (its lanes
 read the store at least every heartbeat), else from a fresh read, else — the store does
 not answer — from that last view: a node whose lease is still valid keeps its groups
-while the store is away (it fences itself once cut off, and then answers 503).
+while the store is away (it fences itself once cut off, and then answers 503). A view
+older than a lease no longer says where anything runs — every lease it saw has run out
+since, and every node cut off with it has fenced itself —, so it is not passed on: the
+cluster's gauges are withdrawn (``crg_group_app_up`` says 0: not known to be up, so that
+a store out of reach of every node pages as a group not served), ``/groups/NAME`` says
+that where the group runs is unknown, and ``crg_view_age_seconds`` how old the view is.
 """
 
 from __future__ import annotations
@@ -133,7 +138,14 @@ class NodeEndpoint:
             return _json(503, {"group": name, "serving": False, "node": self.node,
                                "reason": "the store cannot be read and this node has no "
                                          "view of it yet"})
-        snap, state = read
+        snap, state, age = read
+        if self.stale(age):
+            return _json(503, {"group": name, "serving": False, "node_asked": self.node,
+                               "view_age_s": round(age, 3), "revision": snap.revision,
+                               "reason": f"where {name} runs is unknown here: "
+                                         f"{self.node} cannot read the store, and its last "
+                                         f"view of it is {age:.0f} s old, older than a "
+                                         f"lease ({self.s.ttl_ms / 1000:g} s)"})
         agents = {self.node: agent} if (agent := self.agent()) is not None else {}
         status = status_of(self.s.config, self.s.model, state, snap.revision,
                            mode=self.mode, address=None, agents=agents,
@@ -154,7 +166,8 @@ class NodeEndpoint:
             reason = f"{name} is here in {entry['mode']} mode, application {entry['app']}"
         return _json(200 if serving else 503, {**entry, "serving": serving,
                                                "node_asked": self.node, "reason": reason,
-                                               "revision": snap.revision})
+                                               "revision": snap.revision,
+                                               "view_age_s": round(age, 3)})
 
     # -- /metrics ------------------------------------------------------------------------
 
@@ -165,10 +178,11 @@ class NodeEndpoint:
         waiting = agent.gate.waiting() if agent else None
         try:
             read = await self.read()
-            snap, state = read if read is not None else (None, None)
+            snap, state, age = read if read is not None else (None, None, None)
             self.metrics.observe(state, snap, running=agent is not None, lease_valid=ok,
                                  config_sha256=self.config_sha256, troubles=troubles,
-                                 waiting=waiting)
+                                 waiting=waiting, view_age_s=age,
+                                 stale=age is not None and self.stale(age))
         except RecordError:  # the group gauges keep their last values; the lanes alert
             self.metrics.observe(None, None, running=agent is not None, lease_valid=ok,
                                  config_sha256=self.config_sha256, troubles=troubles,
@@ -177,26 +191,33 @@ class NodeEndpoint:
 
     # -- reading -------------------------------------------------------------------------
 
-    async def read(self) -> tuple[Snapshot, State] | None:
+    def stale(self, age_s: float) -> bool:
+        """Whether a view this old no longer says where anything runs: older than a
+        lease, every lease it saw has run out since (see the module's docstring)."""
+        return age_s > self.s.ttl_ms / 1000
+
+    async def read(self) -> tuple[Snapshot, State, float] | None:
+        """The view to answer from, its state, and its age in seconds (0: read now)."""
         agent = self.agent()
         view = agent.keeper.view if agent is not None else None
+        view_age = time.monotonic() - agent.keeper.view_at if agent is not None else 0.0
         fresh = (agent is not None and view is not None
-                 and time.monotonic() - agent.keeper.view_at
-                 < FRESH_HEARTBEATS * self.s.heartbeat_s)
-        snap = view if fresh else None
+                 and view_age < FRESH_HEARTBEATS * self.s.heartbeat_s)
+        snap, age = (view, view_age) if fresh else (None, 0.0)
         if snap is None and not (agent is not None and agent.keeper.cut):
             try:
                 snap = await self.s.store.snapshot(self.s.keys.prefix)
             except StoreError:
-                snap = view
+                snap = None
         if snap is None:
-            snap = view
+            snap, age = view, view_age
         if snap is None:
             return None
         if agent is None:
-            return snap, encode(self.s.model, self.s.keys, snap)
+            return snap, encode(self.s.model, self.s.keys, snap), age
         return snap, encode(self.s.model, self.s.keys, snap, me=agent.index,
-                            my_facts=agent.machine.holdings.facts, me_cut=agent.keeper.cut)
+                            my_facts=agent.machine.holdings.facts,
+                            me_cut=agent.keeper.cut), age
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:

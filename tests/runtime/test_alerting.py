@@ -454,3 +454,69 @@ def test_a_failed_delivery_about_another_node_names_both(
     failed = [(r["node"], r.get("about")) for r in events.records
               if r["event"] == "alert-failed"]
     assert failed == [("n2", "n1"), ("n2", None)], failed
+
+
+class RefusingWebhook:
+    """A webhook on 127.0.0.1 that answers every alert 500, and notes what it was sent."""
+
+    def __init__(self) -> None:
+        self.posted: list[dict[str, Any]] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                hook.posted.append(json.loads(
+                    self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(500)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://user:secret@127.0.0.1:{self.server.server_port}/500?token=t"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_failing_alert_sink_is_not_paged_about_itself(tmp_path: Path) -> None:
+    """The tester's pager at /500 got a runtime-alert "alert sink webhook
+    http://***@.../500?***" about itself, three attempts each time: a failing sink is
+    told to the group's *other* sinks, and its trouble's end too, never to itself."""
+    webhook = RefusingWebhook()
+    setup = two_nodes(tmp_path, SLEEPER,
+                      alert=RECORD_ALERT + f'\n  alert webhook "{webhook.url}"')
+    action = f"alert sink webhook http://***@127.0.0.1:{webhook.server.server_port}/500?***"
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"), 15,
+                             "job up on n1")
+            await cluster.crash("n2")  # the last-node alert, and n2's loss: both fail there
+
+            def told() -> list[str]:
+                return [r["sink"] for r in written(cluster)
+                        if r["event"] == "alert-delivered" and r["alert"] == "runtime-alert"
+                        and r["group"] == "job"]
+
+            await eventually(lambda: told() == ["command"], 30,
+                             "the failing webhook told to the command sink")
+            await eventually(lambda: sum(1 for r in written(cluster)
+                                         if r["event"] == "alert-failed") >= 2, 30,
+                             "the last-node alert and the loss of n2 failed at the webhook")
+            assert [r["action"] for r in written(cluster) if r["event"] == "runtime-alert"
+                    and r["group"] == "job"] == [action], "the sink as the tester saw it"
+
+    try:
+        run(body())
+    finally:
+        webhook.close()
+    troubles = [r for r in webhook.posted if str(r.get("action", "")).startswith("alert sink")]
+    assert troubles == [], troubles
+    assert {(r["event"], r.get("action")) for r in webhook.posted} == {
+        ("alert", None), ("runtime-alert", "node-lost")}, webhook.posted
+    lines = alert_lines(setup.alerts)
+    assert lines.count("runtime-alert group=job node=n1") == 1, lines

@@ -193,5 +193,64 @@ def test_an_overflowing_queue_is_told_by_the_sender_and_the_receiver(
             assert got == [1, *range(last + 1, len(expected) + 1)] and first == 2
             told = alerts(cluster, "receive-events")
             assert len(told) == 1 and f"{first} to {last}" in str(told[0]["reason"])
+            # The sender's account is the receiver's: the one under way was not dropped.
+            assert dropped_by_sender(cluster, "blocked") == list(range(first, last + 1))
+
+    run(body(), 140)
+
+
+def dropped_by_sender(cluster: EmbeddedCluster, receiver: str) -> list[int]:
+    """The events of ``src`` its steps said they dropped before ``receiver`` got them."""
+    out: list[int] = []
+    for r in cluster.services.events.records:
+        if r["event"] in ("service-up", "service-down") and receiver in r.get("dropped", {}):
+            first, last = r["dropped"][receiver]
+            out.extend(range(first, last + 1))
+    return sorted(out)
+
+
+STARTED_THEN_WAIT = ("echo $CRG_SEQ >> {started}; if [ $CRG_SEQ -le 2 ]; then n=0; "
+                     "while [ ! -e {go}$CRG_SEQ ] && [ $n -lt 1200 ]; do sleep 0.05; "
+                     "n=$((n+1)); done; fi; " + RECORD)
+"""Says each event it starts; on events 1 and 2, waits (up to a minute) for go1, go2."""
+
+
+def test_events_dropped_while_a_hook_runs_are_the_ones_the_receiver_misses(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tester's sender said "bounce's service event(s) 2 were dropped", then 3, 4...
+    while the receiver's hook ran for 2 (under way) and then for 3 to 6 (read before
+    they were dropped): both accounts must agree. The receiver's owner holds events 2 to
+    5 in hand, stuck on 2, when the sender overflows."""
+    monkeypatch.setattr(sinks, "COMMAND_TIMEOUT_S", 90.0)
+    monkeypatch.setattr(notices, "QUEUE_LIMIT", 6)
+    started = tmp_path / "started.txt"
+    setup = cluster_setup(tmp_path, {"slow": STARTED_THEN_WAIT.replace(
+        "{started}", str(started))})
+
+    def begun() -> list[int]:
+        return [int(x) for x in started.read_text().split()] if started.exists() else []
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await all_up(cluster)
+            await flip(cluster, 2)  # events 1 to 5, slow stuck on 1
+            assert len(sent(cluster)) == 5
+            (tmp_path / "go1").touch()
+            await eventually(lambda: begun() == [1, 2], 20, "slow's hook under way for 2")
+            await flip(cluster, 5)  # events 6 to 15: the sender drops 3 to 9
+            expected = sent(cluster)
+            assert len(expected) == 15
+            assert dropped_by_sender(cluster, "slow") == list(range(3, 10))
+            (tmp_path / "go2").touch()
+            await eventually(lambda: bool(received(tmp_path, "slow"))
+                             and received(tmp_path, "slow")[-1] == expected[-1], 30,
+                             "slow got the events that were left")
+            got = [seq for _, seq, _ in received(tmp_path, "slow")]
+            assert got == [1, 2, *range(10, 16)], "none the sender said it dropped"
+            missed = [r["missed"] for r in cluster.services.events.records
+                      if r["event"] == "received" and r.get("missed")]
+            assert missed == [[3, 9]]
+            told = alerts(cluster, "receive-events")
+            assert len(told) == 1 and "3 to 9" in str(told[0]["reason"])
 
     run(body(), 140)

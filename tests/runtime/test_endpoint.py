@@ -8,18 +8,23 @@ import asyncio
 import http.client
 import json
 import os
+import random
 import signal
 import socket
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from partition_store import partitionable_hosts
 from prometheus_client.parser import text_string_to_metric_families
 from runtime_helpers import (
     SLEEPER,
+    TWO_NODES,
     StubbornDriver,
     app_pid,
     eventually,
+    free_vip,
     placement,
     quickstart,
     run,
@@ -311,6 +316,99 @@ def test_the_metrics_count_troubles_in_force_and_alert_deliveries(tmp_path: Path
             finally:
                 for server in servers:
                     server.close()
+
+    run(body(), 60)
+
+
+def test_a_switchover_to_the_preferred_node_is_counted(tmp_path: Path) -> None:
+    """``crg switchover job n1`` back to its preferred node is an operator switchover too
+    (README): it was left out, a claim of the preferred node being taken for a start."""
+    setup = two_nodes(tmp_path, SLEEPER)  # failback manual: job stays on n2 until told
+
+    async def body() -> None:
+        async with running(setup, observe=True) as cluster:
+            servers = await open_endpoints(cluster.endpoints, "127.0.0.1:0")
+            at = {n: e.address for n, e in cluster.endpoints.items()}
+            try:
+                await eventually(lambda: placement(cluster, "job") == ("n1", "normal", "up"),
+                                 15, "job up on n1")
+                for node, mode in (("n2", "failover"), ("n1", "normal")):
+                    answer = await cluster.operate("switchover", ("job", node))
+                    assert answer["result"] == "accepted", answer
+                    await eventually(lambda n=node, m=mode: placement(cluster, "job")
+                                     == (n, m, "up"), 15, f"job switched over to {node}")
+                for node in ("n1", "n2"):
+                    found = samples((await aget(at[node], "/metrics"))[1])
+                    assert value(found, "crg_group_switchovers_total", group="job") == 1
+                    assert value(found, "crg_group_failovers_total", group="job") == 0
+            finally:
+                for server in servers:
+                    server.close()
+
+    run(body(), 60)
+
+
+def test_agents_cut_off_from_the_store_stop_saying_where_groups_run(
+        tmp_path: Path) -> None:
+    """The tester killed etcd: every application was fenced, yet every agent's gauges
+    and /groups bodies went on saying job was up on n1, so CrgGroupNotServing (max by
+    (group) (crg_group_app_up) == 0) never fired. A view older than a lease is not passed
+    on: the applications read 0, the holder, mode and node gauges are withdrawn, the
+    view's age is a gauge, and /groups/job says where job runs is unknown; once the
+    store answers again, the gauges come back."""
+    vip = free_vip(random.Random(uuid.uuid4().int))
+    text = TWO_NODES.format(name=f"stale{uuid.uuid4().hex[:8]}", vip=vip, app=SLEEPER,
+                            restarts=1, window="1m", alert="alert log")
+    hosts = partitionable_hosts(parse(text, "stale.crg"), tmp_path, observe=True)
+    lease_s = hosts.hosts["n1"].config.cluster.lease_ms / 1000
+
+    async def body() -> None:
+        for host in hosts.hosts.values():
+            await host.start()
+        servers = []
+        for host in hosts.hosts.values():
+            servers += await open_endpoints(host.endpoints, "127.0.0.1:0")
+        at = {n: h.endpoints[n].address for n, h in hosts.hosts.items()}
+
+        async def scrape(node: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+            return samples((await aget(at[node], "/metrics"))[1])
+
+        async def app_up(want: float) -> bool:
+            seen = [value(await scrape(n), "crg_group_app_up", group="job") for n in at]
+            return seen == [want] * len(at)
+
+        try:
+            await eventually(lambda: app_up(1), 15, "job up, as both agents see it")
+            found = await scrape("n2")
+            assert value(found, "crg_group_holder", group="job", node="n1") == 1
+            assert value(found, "crg_view_age_seconds") < lease_s
+            for view in hosts.views.values():  # etcd stops: nobody reaches it
+                view.cut = True
+            await eventually(lambda: app_up(0), 15, "no agent says job is up")
+            for node in at:
+                found = await scrape(node)
+                assert value(found, "crg_view_age_seconds") > lease_s
+                for name in ("crg_group_holder", "crg_group_mode", "crg_node_status",
+                             "crg_group_switching_enabled"):
+                    assert not [k for k in found if k[0] == name], (node, name)
+                assert value(found, "crg_lease_valid") == 0
+                status, answer = await aget(at[node], "/groups/job")
+                assert status == 503 and not answer["serving"], answer
+                assert "where job runs is unknown here" in answer["reason"], answer
+                assert "mode" not in answer and "app" not in answer, answer
+            for view in hosts.views.values():
+                view.cut = False
+            await eventually(lambda: app_up(1), 20, "job up again, as both agents see it")
+            found = await scrape("n1")
+            assert value(found, "crg_view_age_seconds") < lease_s
+            assert sum(value(found, "crg_group_holder", group="job", node=n)
+                       for n in at) == 1
+        finally:
+            for view in hosts.views.values():
+                view.cut = False  # a failed assertion must not also leave the hosts cut
+            for server in servers:
+                server.close()
+            await hosts.stop()
 
     run(body(), 60)
 

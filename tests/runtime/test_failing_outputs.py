@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -204,6 +205,55 @@ def test_a_full_disk_freed_again_loses_no_event_and_no_transition(
     with open(trace, encoding="utf-8") as handle:
         result = check(setup.config, handle)
     assert result.conforms, result.problem  # no transition missing
+
+
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} "
+                      r"(DEBUG|INFO|WARNING|ERROR|CRITICAL) \S")
+
+
+def test_a_log_on_a_full_disk_tears_no_line_and_says_when_it_works_again(
+        tmp_path: Path, tmpfs: Callable[[str], Path], crg: Callable[..., Run]) -> None:
+    """Standard error on a full tmpfs: the kernel takes the first bytes of a record that
+    fit in the file's last page and refuses the rest. The retry goes on from there — no
+    torn line, no record glued onto another's head — and once there is room again the
+    log itself says that it works again (not only the events file)."""
+    setup = quickstart(tmp_path)
+    disk = tmpfs("1m")
+    log = disk / "crg.log"
+    log.write_text("the log starts here\n")
+    filler = fill(disk)
+    fill_up(log)  # its last page full too, then 30 bytes of it free: a record is cut there
+    with open(log, "r+b") as handle:
+        handle.truncate(log.stat().st_size - 30)
+        handle.seek(len("the log starts here\n"))
+        handle.write(b"#" * (log.stat().st_size - len("the log starts here\n") - 1) + b"\n")
+    events = tmp_path / "events.jsonl"
+    with open(log, "ab") as stderr:
+        runtime = subprocess.Popen(
+            [sys.executable, "-m", "crg", "run", str(setup.path), "--run-dir",
+             str(setup.run_dir), "--events", str(events), "--log-format", "text"],
+            stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        wait_until(lambda: all_up(setup.run_dir), 60, "every group up")
+        wait_until(lambda: "log" in failing(setup.run_dir), 15, "the log fails")
+        assert not log.read_bytes().endswith(b"\n"), "a record was cut"
+        operate_while_failing(setup.run_dir, crg)
+        filler.unlink()  # the operator frees space
+        wait_until(lambda: failing(setup.run_dir) == {}, 20, "the log works again")
+        stop(runtime, setup.name)
+    finally:
+        stop_runtime(runtime)
+    lines = log.read_text().splitlines()
+    assert lines[0] == "the log starts here" and set(lines[1]) == {"#"}
+    torn = [line for line in lines[2:] if not LOG_LINE.match(line)
+            or LOG_LINE.search(line, 1)]
+    assert torn == [], torn
+    recovered = [line for line in lines if "the log output (standard error) works again"
+                 in line]
+    assert len(recovered) == 1, lines[-20:]
+    assert "the events output" not in log.read_text(), "only the log failed"
+    written = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [e["sink"] for e in written if e["event"] == "sink-recovered"] == ["log"]
 
 
 def test_a_full_run_directory_costs_application_output_not_service(
