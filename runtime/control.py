@@ -70,6 +70,41 @@ def parse_request(line: bytes) -> Any:
         raise BadRequest(str(exc)) from None
 
 
+def check_request(data: Any) -> None:
+    """BadRequest unless the fields the runtime reads have the types it reads them as. The
+    handlers read leniently (``str(op)``, ``bool(wait)``, a tuple of ``args``), which would
+    take ``"args": "web n2"`` for six arguments and ``"wait": "no"`` for true."""
+    if not isinstance(data, dict):
+        raise BadRequest(f"a request is a JSON object, not {_json_kind(data)}")
+    if "op" in data and not isinstance(data["op"], str):
+        raise BadRequest(f'"op" must be a string (the request\'s name), not '
+                         f"{_json_kind(data['op'])}")
+    if "args" in data and not (isinstance(data["args"], list)
+                               and all(isinstance(a, str) for a in data["args"])):
+        raise BadRequest('"args" must be a list of strings, one per argument (["web", "n2"]), '
+                         f"not {_json_kind(data['args'])}")
+    if "cluster" in data and not isinstance(data["cluster"], str):
+        raise BadRequest(f'"cluster" must be a string, not {_json_kind(data["cluster"])}')
+    for flag in ("wait", "all"):
+        if flag in data and not isinstance(data[flag], bool):
+            raise BadRequest(f'"{flag}" must be true or false, not {_json_kind(data[flag])}')
+    if "timeout" in data and (isinstance(data["timeout"], bool)
+                              or not isinstance(data["timeout"], int | float)):
+        raise BadRequest(f'"timeout" must be a number of seconds, not '
+                         f"{_json_kind(data['timeout'])}")
+
+
+def _json_kind(value: Any) -> str:
+    """``value`` as the message of a bad request names it: its JSON type and a short
+    rendering of it."""
+    kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+             list: "a list", dict: "an object", type(None): "null"}
+    shown = json.dumps(value)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return f"{kinds.get(type(value), type(value).__name__)} ({shown})"
+
+
 async def serve(path: Path, handler: Handler,
                 refused: tuple[type[Exception], ...]) -> asyncio.Server:
     """Answer requests with ``handler``; the exceptions in ``refused`` become
@@ -99,6 +134,7 @@ async def serve(path: Path, handler: Handler,
         watcher: asyncio.Task[None] | None = None
         try:
             request_data = parse_request(line)
+            check_request(request_data)
             if isinstance(request_data, dict) and _expired(request_data.pop("deadline", None)):
                 # Read after its client gave up (this runtime was stalled, SIGSTOP): the
                 # client said "did not answer" (exit 2), so taking the command now would
@@ -114,7 +150,8 @@ async def serve(path: Path, handler: Handler,
             return {"ok": True, **await handler(request_data)}
         except refused as exc:
             return {"ok": False, "error": str(exc)}
-        except (BadRequest, AttributeError, TypeError) as exc:
+        except (BadRequest, AttributeError, TypeError) as exc:  # the last two: a handler's
+            # reading of a request that check_request let through
             return {"ok": False, "error": f"bad request: {exc}"}
         finally:
             if watcher is not None:

@@ -40,6 +40,7 @@ from crg.runtime.commit import (
     enabled,
     read_state,
 )
+from crg.runtime.control_outcome import fell_short
 from crg.runtime.drivers.sinks import iso_time
 from crg.runtime.node_watch import forget_reset
 from crg.runtime.notices import extra_for
@@ -56,7 +57,6 @@ from crg.spec.present.commands import (
     outcome_line,
     refusal,
 )
-from crg.spec.present.commands import shortfall as what_falls_short
 from crg.spec.present.modes import placement_of
 from crg.spec.present.simulation import Event, ScenarioError, Simulation
 
@@ -551,7 +551,7 @@ class Operator:
         waited = time.monotonic() - began
         results = {r["command"]: r for r in answer.results}
         for event in events:
-            short = what_falls_short(model, state, event) if resting else None
+            short = fell_short(model, state, event, self.reported) if resting else None
             if gone and not resting:
                 # Ctrl-C while it was followed: nobody reads the answer, and an outcome
                 # logged up to --timeout (a day at most) later would read as news.

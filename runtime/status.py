@@ -124,9 +124,13 @@ def failures(model: Model, state: State, group: Group, seen: Observations) -> di
             if counting and isinstance(fault_time, int | float) else None)
     nodes = model.topology.nodes
     report = seen.reported.get(group.name)
+    # The fault that spends the budget on the owner bans the owner and starts the count
+    # again at 0 (for the next node): a blocked group still on its node has spent it all
+    # there, which "0 of 1 used" would hide.
+    spent = bool(gv.owner) and bool((gv.ban >> (gv.owner - 1)) & 1)
     return {
-        "restarts": {"used": gv.restarts, "budget": topo.budget, "window_s": window_s,
-                     "window_ends": ends},
+        "restarts": {"used": topo.budget if spent else gv.restarts, "budget": topo.budget,
+                     "window_s": window_s, "window_ends": ends, "spent": spent},
         "banned": [{"node": nodes[n], "until": ends} for n in range(model.n_nodes)
                    if (gv.ban >> n) & 1],
         "last_fault": None if not fault_time else {
@@ -176,8 +180,8 @@ def rows(status: Mapping[str, Any]) -> list[list[str]]:
         mode = mode_text(status, g) + (", maintenance" if g.get("maintenance") else "")
         out.append([g["group"], g["node"] or "-", mode, g["address"],
                     g["vip_holder"] or "-", g["app"],
-                    f"{restarts.get('used', 0)}/{restarts.get('budget', 0)}" if restarts
-                    else "-",
+                    f"{restarts.get('used', 0)}/{restarts.get('budget', 0)}"
+                    + (" spent" if restarts.get("spent") else "") if restarts else "-",
                     # with no node, switching is a question without an answer
                     "-" if g["node"] is None else "enabled" if g["switching"]
                     else "disabled",
@@ -228,6 +232,12 @@ def notes(status: Mapping[str, Any]) -> list[str]:
         if g.get("maintenance"):
             said.append("in maintenance: the cluster service takes no action for it")
         if g.get("offline_by") == "operator" and g.get("maintenance") \
+                and g.get("app") == "failed":
+            # Its monitors reported the application failed: it does not run, held or not.
+            said.append(f"offline by an operator once the maintenance ends: its application "
+                        f"failed meanwhile and is not restarted (crg online {g['group']} "
+                        "takes it back)")
+        elif g.get("offline_by") == "operator" and g.get("maintenance") \
                 and g.get("app") != "down":
             # Taken in maintenance: nothing is stopped until it ends.
             said.append(f"offline by an operator once the maintenance ends: its application "
@@ -255,8 +265,11 @@ def notes(status: Mapping[str, Any]) -> list[str]:
             until = banned[0].get("until")
             said.append(f"banned on {', '.join(b['node'] for b in banned)}"
                         + (f" until {_clock(until)}" if until else "")
-                        + f" (crg cleanup {g['group']} clears it)")
-        if restarts.get("used"):
+                        # on its own node too (blocked there): the count reads 0 again
+                        + (" (its restart budget is spent there; " if restarts.get("spent")
+                           else " (")
+                        + f"crg cleanup {g['group']} clears it)")
+        if restarts.get("used") and not restarts.get("spent"):  # the ban says it
             budget = restarts["budget"]
             said.append(f"{restarts['used']} of {budget} restart{'' if budget == 1 else 's'} "
                         "used"

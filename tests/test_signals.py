@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -168,3 +170,94 @@ def leftovers(marker: str) -> list[int]:
         if marker.encode() in argv:
             found.append(int(entry.name))
     return found
+
+
+def cpu_ns(pid: int) -> int | None:
+    """The CPU time ``pid`` has used so far (/proc/PID/schedstat), in ns: a clock of the
+    child's own progress, which a loaded machine slows down no more than the child."""
+    try:
+        with open(f"/proc/{pid}/schedstat", encoding="ascii") as stat:
+            return int(stat.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def signalled_at(process: subprocess.Popen[str], cpu: int, sig: signal.Signals) -> None:
+    """Sends ``sig`` once the child has used ``cpu`` ns of CPU (or at once if it ended)."""
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        used = cpu_ns(process.pid)
+        if used is None or used >= cpu:
+            break
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(sig)
+
+
+@pytest.mark.skipif(not Path("/proc/self/schedstat").exists(),
+                    reason="no /proc/PID/schedstat to measure the child's progress by")
+def test_a_signal_at_any_moment_of_start_up_ends_crg_quietly(tmp_path: Path) -> None:
+    """``crg status`` against a control socket that never answers (so it cannot end by
+    itself), signalled at many moments of its start-up, measured in the CPU time it has
+    used: densely round the moment crg's first module installs its handling (the kernel
+    shows SIGTERM caught), which is where a handler installed late leaves a window, and
+    across the rest of the start-up. Every run ends 130 (SIGINT) or 143 (SIGTERM) without
+    a traceback — except one whose signal came before crg's first instruction, while the
+    Python interpreter itself started and loaded crg's entry point (README, "Exit codes"):
+    that one shows no frame of crg's code past the import of ``crg.start``, which is how
+    it is told apart."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(mode=0o700)
+    path = run_dir / "control.sock"
+    argv = [sys.executable, "-m", "crg", "status", "--run-dir", str(run_dir)]
+    crg_frame = re.compile(r'File "' + re.escape(str(ROOT / "crg") + os.sep) + r'([^"]+)"')
+    entry = {"__init__.py", "__main__.py"}  # the package, and `from crg.start import main`
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(path))
+        os.chmod(path, 0o600)
+        listener.listen(64)  # connections wait in the backlog, never answered
+
+        def start() -> subprocess.Popen[str]:
+            return subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
+
+        # Where crg's handling comes (CPU time), and where its start-up ends (it connects).
+        probe = start()
+        try:
+            until(probe, "installed its signal handling", catches_sigterm)
+            installed = cpu_ns(probe.pid) or 0
+            listener.settimeout(60)
+            listener.accept()[0].close()
+            connected = max(cpu_ns(probe.pid) or 0, installed)
+        finally:
+            probe.kill()
+            probe.communicate()
+        moments = [installed + step * 250_000 for step in range(-12, 13)]  # ±3 ms, dense
+        moments += [installed + (connected - installed) * step // 12 for step in range(1, 13)]
+        quiet = 0
+        for index, moment in enumerate(moments):
+            sig, code = SIGNALS[index % 2]
+            process = start()
+            try:
+                signalled_at(process, moment, sig)
+                _, err = process.communicate(timeout=60)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.communicate()
+            if process.returncode == code and "Traceback" not in err:
+                quiet += 1
+                continue
+            # Python's own start-up: its traceback (if any) has no frame of crg.start on
+            assert set(crg_frame.findall(err)) <= entry, (moment - installed, err)
+            assert process.returncode != code, err
+    # the measure is sound: most moments fall in crg's own start-up
+    assert quiet >= len(moments) // 2, f"{quiet} of {len(moments)}"
+
+
+def test_the_entry_points_exit_codes_are_crgs() -> None:
+    """crg.start cannot use ExitCode (loading it would leave a window, see there); in a
+    process of its own, since importing crg.start installs its handlers."""
+    check = ("import crg.start as s; from crg.errors import ExitCode as E; "
+             "assert (s.INTERRUPTED, s.TERMINATED) == (E.INTERRUPTED, E.TERMINATED)")
+    subprocess.run([sys.executable, "-c", check], cwd=ROOT, check=True, timeout=60)

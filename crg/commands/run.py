@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,7 @@ from crg.commands._client import run_dir_argument
 from crg.config_trust import others_can_change
 from crg.dsl.builder import duration_ms
 from crg.dsl.model import Config
+from crg.dsl.redact import redact
 from crg.errors import ExitCode
 from crg.output import Output
 from crg.program_trust import untrusted
@@ -26,7 +29,7 @@ from crg.runtime import launch, rundir
 from crg.runtime.address.privileges import privilege_problem
 from crg.runtime.endpoint.server import HttpAddressError, parse_address
 from crg.runtime.linefile import open_output, user_name
-from crg.runtime.logs import FORMATS
+from crg.runtime.logs import FORMATS, JournalFormatter, JsonFormatter, chosen
 from crg.runtime.operator import CommandError
 from crg.runtime.records import RecordError
 from crg.runtime.rundir import RunDirError
@@ -115,10 +118,14 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = Output()
+
+    def error(message: str) -> None:
+        fatal(out, args.log_format, message)
+
     config = files.load(args.file)
     if args.file != files.STDIN and (why := others_can_change(args.file)) is not None:
-        out.error(f"{args.file}: crg run takes no configuration another user could change "
-                  f"(its commands would run as {user_name(os.geteuid())}): {why}")
+        error(f"{args.file}: crg run takes no configuration another user could change "
+              f"(its commands would run as {user_name(os.geteuid())}): {why}")
         return ExitCode.BAD_INPUT
     if planted := untrusted(config):
         out.diagnostics(config.source, planted, with_summary=False)
@@ -128,17 +135,18 @@ def run(args: argparse.Namespace) -> int:
     # inherits its environment: the store's password leaves it before any is started, so
     # that none of them can log it or write the cluster's store with it.
     password = os.environ.pop(PASSWORD_ENV, None)
-    # The password is read once, here: a second read of --store-password-file would find
-    # a pipe (/dev/stdin, <(pass show etcd)) empty, and a file edited meanwhile changed.
+    # The password is read here first; a regular --store-password-file is read again
+    # only when etcd refuses it (a rotation), never a pipe (/dev/stdin, <(pass show
+    # etcd)), which a second read would find empty (crg.runtime.store.access).
     try:
         access = store_access(args, {PASSWORD_ENV: password} if password else {})
     except AccessError as exc:
-        out.error(str(exc))
+        error(str(exc))
         return ExitCode.BAD_INPUT
     problems = refusals(args, config, access)
     if problems:
         for problem in problems:
-            out.error(problem)
+            error(problem)
         return ExitCode.BAD_INPUT
     run_dir = (Path(args.run_dir) if args.run_dir
                else rundir.run_dir_for(config.cluster.name, args.node))
@@ -147,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     # read the applications' output in its logs). The default base's parent is /tmp or
     # $XDG_RUNTIME_DIR: sticky, or the user's.
     if args.run_dir and (why := others_can_change(str(run_dir.absolute().parent))):
-        out.error(f"--run-dir {run_dir}: another user could replace it: {why}")
+        error(f"--run-dir {run_dir}: another user could replace it: {why}")
         return ExitCode.BAD_INPUT
     options = launch.Options(run_dir=run_dir, default_run_dir=not args.run_dir,
                              address=args.address, node=args.node,
@@ -161,17 +169,35 @@ def run(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(launch.serve(config, options))
     except (RunDirError, CommandError, StoreError) as exc:
-        out.error(str(exc))
+        error(str(exc))
         return ExitCode.BAD_INPUT
     except RecordError as exc:  # only before anything started (launch.serve)
-        out.error(f"the store holds a record crg cannot read: {exc} (written by something "
-                  "other than crg? until it is repaired no agent can decide anything)")
+        error(f"the store holds a record crg cannot read: {exc} (written by something "
+              "other than crg? until it is repaired no agent can decide anything)")
         return ExitCode.BAD_INPUT
     except OSError as exc:  # only before anything started (launch.serve)
-        out.error(os_problem(exc, options))
+        error(os_problem(exc, options))
         return ExitCode.BAD_INPUT
     finally:
         launch.flush_logging()
+
+
+def fatal(out: Output, log_format: str, message: str) -> None:
+    """The error that ends ``crg run``, as the last line of its log: in the log's shape
+    (``--log-format``), so that under systemd the journal files it as an error (``<3>``)
+    and ``journalctl -p warning`` shows why the service failed, and a JSON log stays JSON.
+    What the log still holds is written first: this line comes last."""
+    launch.flush_logging()
+    shape = chosen(log_format, sys.stderr)
+    if shape not in ("journal", "json"):
+        out.error(message)
+        return
+    said = redact(message)
+    record = logging.LogRecord("crg", logging.ERROR, __file__, 0,
+                               f"crg: error: {said}" if shape == "journal" else said,
+                               None, None)
+    formatter = JournalFormatter("%(message)s") if shape == "journal" else JsonFormatter()
+    out.print(formatter.format(record), err=True)
 
 
 def refusals(args: argparse.Namespace, config: Config,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crg.spec.model import IllegalAction, Model, State
-from crg.spec.present.modes import Placement, placement_of
+from crg.spec.present.modes import Mode, Placement, node_status, placement_of
 from crg.spec.present.simulation import EVENTS_BY_NAME, Arg, Event, Simulation
 from crg.spec.rules.roles import settled
 
@@ -87,10 +87,11 @@ def shortfall(model: Model, state: State, event: Event) -> str | None:
     """Why what ``event`` asked for does not hold in ``state`` (None: it holds), for a
     state where its groups are at rest. A switchover asks for the group on the target,
     a drain for nothing of any group on the node, offline and online for the application
-    stopped or running — which a group in maintenance does not do until it ends; the
-    other commands set or clear a flag, which holds as soon as they are accepted (what
-    follows — a failed restart, a blocked group — is shown by the placement, not counted
-    against the command)."""
+    stopped or running — which a group in maintenance does not do until it ends, nor a
+    blocked group or one with no node left (an operator who typed ``crg online job`` and
+    read ``done`` would take the application for running); the other commands set or
+    clear a flag, which holds as soon as they are accepted (what follows — a failed
+    restart — is shown by the placement, not counted against the command)."""
     nodes = model.topology.nodes
     if event.name == "switchover":
         group, node = event.args
@@ -125,7 +126,7 @@ def shortfall(model: Model, state: State, event: Event) -> str | None:
         if model.group_vars(state, g).maintenance and not settled(model.view(state, g)):
             return (f"{group} is in maintenance: the cluster service takes no action for it, "
                     f"so what this asks for waits until crg maintenance off {group}")
-    return None
+    return _unmet(model, state, event)
 
 
 def _holds(model: Model, state: State, g: int, n: int) -> bool:
@@ -161,3 +162,37 @@ def outcome_line(placement: Placement) -> str:
     if placement.maintenance:
         line += " (maintenance)"
     return line
+
+
+def _unmet(model: Model, state: State, event: Event) -> str | None:
+    """Why ``event``, accepted and with its groups at rest in ``state``, did not give what
+    it asked for when its placement says so (None otherwise)."""
+    if event.name != "online":
+        return None
+    group = event.args[0]
+    g = model.topology.group_index(group)
+    placement = placement_of(model, state, g)
+    if placement.maintenance or placement.app == "up":
+        return None  # maintenance: shortfall says it
+    if placement.mode is Mode.BLOCKED:
+        return (f"{group} is blocked on {placement.node}: {_why_nowhere(model, state, g)}, so "
+                f"its application does not run; crg cleanup {group} [NODE] first")
+    if placement.mode is Mode.DOWN:
+        return (f"{group} is down: {_why_nowhere(model, state, g)}, so its application "
+                "runs nowhere")
+    return None
+
+
+def _why_nowhere(model: Model, state: State, g: int) -> str:
+    """Why no node of group ``g``'s list can run it: ``every candidate is banned (its
+    restart budget is spent there)``, or node by node (``n1 banned (...), n2 down``)."""
+    nodes = model.topology.nodes
+    status = node_status(model, state)
+    ban = model.group_vars(state, g).ban
+    candidates = model.groups[g].candidates
+    banned = {n for n in candidates if (ban >> n) & 1}
+    if banned == set(candidates):
+        return "every candidate is banned (its restart budget is spent there)"
+    said = [f"{nodes[n]} banned (its restart budget is spent there)" if n in banned
+            else f"{nodes[n]} {status[nodes[n]]}" for n in candidates]
+    return ", ".join(said)

@@ -51,10 +51,27 @@ async def status(request: Mapping[str, Any]) -> dict[str, Any]:
     (b"garbage\n", "bad request: Expecting value: line 1 column 1 (char 0)"),
     (b"\xff\xfe\n", "bad request: not UTF-8"),
     (b'{"op": "st\xe9tus"}\n', "bad request: not UTF-8"),
-    (b"[1, 2]\n", "bad request: 'list' object has no attribute 'get'"),
+    (b"[1, 2]\n", "bad request: a request is a JSON object, not a list ([1, 2])"),
     (b"x" * (MAX_REQUEST + 10) + b"\n", f"bad request: longer than {MAX_REQUEST} bytes"),
     (b'{"op": "other"}\n', "unknown request 'other'"),
-], ids=["not-json", "utf-16", "latin-1", "a-list", "too-long", "unknown-op"])
+    # The handlers would read these as what they are not: a string as its characters
+    # (switchover takes 2 arguments, not 6), any non-empty string as true.
+    (b'{"op": "switchover", "args": "web n2"}\n',
+     'bad request: "args" must be a list of strings, one per argument (["web", "n2"]), '
+     'not a string ("web n2")'),
+    (b'{"op": "switchover", "args": ["web", 2]}\n',
+     'bad request: "args" must be a list of strings, one per argument (["web", "n2"]), '
+     'not a list (["web", 2])'),
+    (b'{"op": "offline", "args": ["web"], "wait": "no"}\n',
+     'bad request: "wait" must be true or false, not a string ("no")'),
+    (b'{"op": "maintenance on", "all": 1}\n',
+     'bad request: "all" must be true or false, not a number (1)'),
+    (b'{"op": "offline", "args": ["web"], "timeout": "5s"}\n',
+     'bad request: "timeout" must be a number of seconds, not a string ("5s")'),
+    (b'{"op": ["status"]}\n', 'bad request: "op" must be a string (the request\'s name), '
+     'not a list (["status"])'),
+], ids=["not-json", "utf-16", "latin-1", "a-list", "too-long", "unknown-op", "args-string",
+        "args-number", "wait-string", "all-number", "timeout-string", "op-list"])
 def test_a_bad_request_gets_a_clear_answer_and_no_traceback(
         tmp_path: Path, caplog: pytest.LogCaptureFixture, data: bytes, error: str) -> None:
     path = tmp_path / "control.sock"

@@ -163,3 +163,22 @@ def test_a_reset_mark_that_cannot_be_read_is_no_note() -> None:
     assert asyncio.run(read('{"by": "n1"}')) is None  # no time: not a mark crg wrote
     assert asyncio.run(read('{"since": 5, "by": "n1", "why": "w"}')) == {
         "since": 5, "by": "n1", "why": "w", "lost": ""}
+
+
+def test_a_budget_spent_on_its_node_is_said_once_with_the_ban() -> None:
+    """Blocked on n1: the fault that spent the budget there banned n1 and set the count
+    back to 0; the status says spent (runtime/status.py ``failures``), not "0 of 1"."""
+    web = group(restarts={"used": 1, "budget": 1, "window_ends": AT, "spent": True},
+                banned=[{"node": "n1", "until": AT}], mode="blocked",
+                last_fault={"time": AT - 60, "node": "n1", "reason": "it exited"})
+    assert notes({"groups": [web]}) == [
+        "web: banned on n1 until 12:03:04 (its restart budget is spent there; crg cleanup "
+        "web clears it); last fault at 12:02:04 on n1: it exited"]
+
+
+def test_an_application_that_failed_in_maintenance_is_not_said_to_run() -> None:
+    web = group(maintenance=True, offline_by="operator", app="failed")
+    assert notes({"groups": [web]}) == [
+        "web: in maintenance: the cluster service takes no action for it; offline by an "
+        "operator once the maintenance ends: its application failed meanwhile and is not "
+        "restarted (crg online web takes it back)"]

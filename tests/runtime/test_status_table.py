@@ -51,3 +51,9 @@ def test_only_groups_on_no_node_and_moving_read_as_waiting() -> None:
     shown = {row[0]: row[2] for row in rows(status(placed, down, kept, waiting=WAITING))}
     assert shown == {"api": "moving", "db": "down",
                      "report": f"{WAITING_FOR_START}, maintenance"}
+
+
+def test_a_budget_spent_on_its_node_reads_spent() -> None:
+    blocked = group(node="n1", mode="blocked", vip_holder="n1",
+                    restarts={"used": 1, "budget": 1, "spent": True})
+    assert rows(status(blocked))[0][6] == "1/1 spent"
