@@ -5,7 +5,9 @@ for: :meth:`crg.runtime.machine.Machine.runtime_alert`).
 
 A runtime alert about a group goes to that group's sinks; one about the node as a whole
 (``group`` None) to the sinks of every group that may run on the node, each sink once:
-those are the groups it concerns, and a sink several groups share is one pager.
+those are the groups it concerns, and a sink several groups share is one pager. One
+about the cluster (``node`` None too: the embedded runtime has no node left) goes to
+every group's sinks, each once.
 """
 
 from __future__ import annotations
@@ -35,14 +37,15 @@ waits for its last alerts."""
 
 
 def sinks_for(groups: Mapping[str, Group], group: str | None,
-              node: str) -> list[tuple[Sink, str]]:
-    """The alert sinks an alert about ``group`` (None: about ``node`` as a whole) goes
-    to, each with the group whose placeholders fill it in."""
+              node: str | None) -> list[tuple[Sink, str]]:
+    """The alert sinks an alert about ``group`` (None: about ``node`` as a whole; both
+    None: about the cluster, which every group runs on) goes to, each with the group
+    whose placeholders fill it in."""
     if group is not None:
         return [(sink, group) for sink in groups[group].alerts]
     chosen: dict[Sink, str] = {}
     for name, config in groups.items():
-        if node in config.candidates:
+        if node is None or node in config.candidates:
             for sink in config.alerts:
                 chosen.setdefault(sink, name)
     return list(chosen.items())
@@ -85,11 +88,14 @@ async def send(events: EventLog, supervisor: Supervisor, node: str, sink: Sink,
 
 def described(payload: Mapping[str, Any], node: str) -> str:
     """An alert ``node`` sends, for the log: ``alert of web``, ``runtime-alert of node
-    n2`` (about the sender as a whole), or ``runtime-alert node-lost about node n1``: one
-    node telling of another (its loss) must not read as news about the sender."""
+    n2`` (about the sender as a whole), ``runtime-alert no-node-left about the cluster``
+    (about no node), or ``runtime-alert node-lost about node n1``: one node telling of
+    another (its loss) must not read as news about the sender."""
     event, group = payload["event"], payload.get("group")
     if group:
         return f"{event} of {group}"
+    if "node" in payload and payload["node"] is None:
+        return f"{event} {payload.get('action')} about the cluster"
     about = _other_node(payload, node)
     if about is None:
         return f"{event} of node {node}"

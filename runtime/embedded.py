@@ -4,7 +4,8 @@ The agents share a :class:`~crg.runtime.store.memory.MemoryStore` and an address
 that needs no privileges; everything else — the agents, their commits, the trace — is
 what a node runs on its own host with etcd. On top, this module offers fault injection
 (``crash``/``join``), operator commands and an orderly shutdown (drain every node, wait
-for every group to halt in order).
+for every group to halt in order); and, with every agent crashed, the page nobody else
+is left to send.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.endpoint.metrics import Metrics
 from crg.runtime.endpoint.routes import NodeEndpoint
 from crg.runtime.live import live_state
-from crg.runtime.machine import Machine
+from crg.runtime.machine import NO_NODE_LEFT, Machine
 from crg.runtime.observations import Observations, recorded, suspects
 from crg.runtime.operator import (
     OPERATOR_REQUESTS,
@@ -93,6 +94,9 @@ class EmbeddedCluster:
         """The machines of crashed agents with alerts still on their way (a crash that
         could not look for stray processes pages it after the crash): the shutdown lets
         them finish with the others'."""
+        self._nobody: tuple[Machine, float] | None = None
+        """While no agent is left (every node crashed): the machine of the last one, which
+        paged it and pages the end of it, and since when (wall clock)."""
         self.started = time.time()
         self.stopping = False
         """Set when :meth:`shutdown` begins: from then on operator commands are refused
@@ -155,9 +159,6 @@ class EmbeddedCluster:
             raise CommandError(f"crash {node}: {node} is down already")
         await agent.halt()
         killed = agent.machine.kill_all()
-        self._fallen = [m for m in self._fallen if m.deliveries]
-        if agent.machine.deliveries:
-            self._fallen.append(agent.machine)
         released = []
         for group in self.config.groups:
             if self.address.holder(group.vip) == node:
@@ -170,8 +171,38 @@ class EmbeddedCluster:
         log.warning("%s crashed (crg crash from %s): %d process group(s) killed, %d "
                     "address(es) released; its lease runs out within %.1f s", node,
                     client or "the runtime", len(killed), len(released), ttl)
+        if not self.agents and not self.stopping and self._nobody is None:
+            self._no_node_left(agent.machine)
+        self._fallen = [m for m in self._fallen if m.deliveries]
+        if agent.machine.deliveries:
+            self._fallen.append(agent.machine)
         return (f"{node} crashed: {len(killed)} process group(s) killed, {len(released)} "
                 f"address(es) released; the others notice within {ttl:g} s")
+
+    def _no_node_left(self, machine: Machine) -> None:
+        """Page that the last agent is gone: a group with no node left is paged by a spec
+        step (``alert-stranded``) that some node in contact with the store commits, and
+        none is left, so without this page nobody would hear that every service is down.
+        Sent by the fallen ``machine``, whose deliveries outlive it (see ``_fallen``)."""
+        self._nobody = (machine, time.time())
+        reason = (f"every node of cluster {self.config.cluster.name} has crashed "
+                  f"({', '.join(self.nodes)}): no node is left to run a group or to raise "
+                  "its alerts, so every group's service is down; crg join NODE brings one "
+                  "back")
+        log.error("%s: %s", NO_NODE_LEFT, reason)
+        machine.no_node_alert(reason)
+
+    def _node_back(self, node: str) -> None:
+        """End the episode of :meth:`_no_node_left`, if one is on: ``node`` joined."""
+        if self._nobody is None:
+            return
+        machine, since = self._nobody
+        self._nobody = None
+        reason = f"{node} joined: a node runs the groups again"
+        log.info("%s is over: %s", NO_NODE_LEFT, reason)
+        machine.no_node_alert(reason, over=True, since=since)
+        if machine.deliveries and machine not in self._fallen:
+            self._fallen.append(machine)
 
     async def _lease_lost(self, agent: Agent) -> None:
         """An agent missed its own lease while the process ran (a stall of the whole
@@ -228,6 +259,7 @@ class EmbeddedCluster:
         self.services.events.emit({"event": "join", "node": node,
                                    "client": (client or Client()).as_dict()})
         log.info("%s joined (crg join from %s)", node, client or "the runtime")
+        self._node_back(node)
         return f"{node} joined"
 
     # -- operator commands ---------------------------------------------------------------

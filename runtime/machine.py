@@ -21,7 +21,7 @@ from crg.dsl.redact import redact
 from crg.dsl.templates import placeholder_values
 from crg.runtime import alerting
 from crg.runtime.commit import Services
-from crg.runtime.drivers.monitors import MonitorSet
+from crg.runtime.drivers.monitors import MonitorSet, unwatched
 from crg.runtime.drivers.process import NODE_VARIABLE, RUN_DIR_VARIABLE, Instance, Supervisor
 from crg.runtime.drivers.sinks import iso_time
 from crg.runtime.holdings import Holdings
@@ -37,6 +37,11 @@ STORE_CUT = "store"
 """The ``action`` of the runtime alert a node raises about itself when it is cut off from
 the store and fences itself (nobody else may be able to say it: the store may be down for
 every node)."""
+
+NO_NODE_LEFT = "no-node-left"
+"""The ``action`` of the runtime alert the embedded runtime raises when its last agent
+crashed: no node is left to commit the spec's alerts (a group with no node left is
+paged as stranded by a node in contact with the store), so the runtime says it itself."""
 
 
 class Machine:
@@ -146,8 +151,14 @@ class Machine:
         if self.supervisor.instances.get(instance.group) is not instance:
             return
         if instance.exit_code == 0 and instance.spawn_error is None:
-            log.info("%s: the start command of %s exited 0; its monitors judge its health",
-                     self.name, instance.group)
+            why = unwatched(self.groups[instance.group])
+            if why is None:
+                log.info("%s: the start command of %s exited 0; its monitors judge its "
+                         "health", self.name, instance.group)
+                return
+            # A fault now, not one monitor interval later with a reason that reads as a
+            # crash: nothing can pass the process check again, whatever the daemon does.
+            self.report_fault(instance.group, instance.token, why)
             return
         self.report_fault(instance.group, instance.token,
                           f"the application {instance.describe_exit()}")
@@ -228,13 +239,27 @@ class Machine:
                     "group": None, "node": node, "action": NODE_LOST, "reason": reason,
                     "by": self.name}, sent)
 
+    def no_node_alert(self, reason: str, *, over: bool = False,
+                      since: float | None = None) -> None:
+        """Tell the operator that the embedded runtime has no node left (``over``: that
+        one joined again, the episode that began at ``since``): about the cluster, not a
+        node — ``group`` and ``node`` None — so to the sinks of every group, each once.
+        The caller logs it (it is the cluster's news, not this node's)."""
+        payload: dict[str, Any] = {
+            "event": "runtime-alert-over" if over else "runtime-alert", "group": None,
+            "node": None, "action": NO_NODE_LEFT, "reason": redact(reason)}
+        if since is not None:
+            payload["since"] = iso_time(since)
+        self._tell(payload)
+
     def _tell(self, payload: dict[str, Any], sent: Callable[[], None] | None = None) -> None:
         """Emit a runtime alert's event and send it to the alert sinks: the operator's
         pager hears of it, not only the events file (a group stuck on a step that keeps
         failing is not to sit there unnoticed). Not to ``log`` sinks: the log has it.
-        An alert about a node goes to the sinks of the groups that may run there; one
-        about a failing alert sink to the others only (paging that sink about itself
-        would fail again, with a webhook's three attempts each time).
+        An alert about a node goes to the sinks of the groups that may run there (about
+        no node, the cluster's: to every group's); one about a failing alert sink to the
+        others only (paging that sink about itself would fail again, with a webhook's
+        three attempts each time).
         ``sent()`` once every sink has been tried."""
         self.s.events.emit(payload)
         payload = {**payload, "time": iso_time()}

@@ -29,6 +29,22 @@ the sooner it answers, the sooner *service up* goes out)."""
 
 Check = tuple[bool, str]
 
+UNWATCHED = ("the start command exited 0 (daemonised?) and the application has no status "
+             "command: a process monitor has nothing left to watch; give the application a "
+             "status command")
+"""Why a daemonised application with a ``process`` monitor is a fault at once: the process
+it watched is gone, and only a status command can say whether the daemon runs."""
+
+
+def unwatched(group: Group) -> str | None:
+    """Why ``group``'s application cannot be watched once its start command exited 0 (it
+    daemonised): a ``process`` monitor and no status command to judge in its place. None
+    when its monitors can judge it."""
+    if group.app.status is None and any(m.kind is MonitorKind.PROCESS
+                                        for m in group.monitors):
+        return UNWATCHED
+    return None
+
 
 def split_host_port(target: str) -> tuple[str, int]:
     host, _, port = target.rpartition(":")
@@ -77,8 +93,13 @@ class MonitorSet:
         pending = list(self.group.monitors)
         why = "no check ran"
         while pending:
-            if not self.instance.running and self.instance.exit_code != 0:
-                return False, f"the application {self.instance.describe_exit()}"
+            if not self.instance.running:
+                if self.instance.exit_code != 0:
+                    return False, f"the application {self.instance.describe_exit()}"
+                # Waiting out the start timeout for a check that can no longer pass would
+                # only delay the fault (and the restart) by that long.
+                if (why_not := unwatched(self.group)) is not None:
+                    return False, why_not
             results = await asyncio.gather(*(self.check(m) for m in pending))
             failing = [(m, r) for m, r in zip(pending, results, strict=True) if not r[0]]
             pending = [m for m, _ in failing]
@@ -171,6 +192,10 @@ class MonitorSet:
         if instance.running:
             return True, ""
         status = self.group.app.status
+        if instance.exit_code == 0 and status is None:
+            # Not "the application exited with status 0": that reads as a crash, and
+            # the operator would look for one in the application's log.
+            return False, UNWATCHED
         if instance.exit_code == 0 and status is not None:
             # A start command that daemonised: its status command is the judge.
             argv = command_argv(status, self.values, self.group.app.shell)

@@ -7,24 +7,32 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import random
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runtime import crg_run
 from runtime_helpers import (
+    CLUSTERS,
+    FAST_CLUSTER,
     RECORD_ALERT,
     SLEEPER,
     FlakyDriver,
+    Setup,
     StubbornDriver,
     eventually,
+    free_vip,
     placement,
     run,
     running,
     two_nodes,
+    wait_until,
     written,
 )
 
@@ -35,6 +43,7 @@ from crg.runtime.address.loopback import LoopbackDriver
 from crg.runtime.drivers import process, sinks
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.embedded import EmbeddedCluster
+from crg.runtime.machine import NO_NODE_LEFT
 from crg.runtime.status import notes
 
 pytestmark = pytest.mark.timeout(90)
@@ -520,3 +529,118 @@ def test_a_failing_alert_sink_is_not_paged_about_itself(tmp_path: Path) -> None:
         ("alert", None), ("runtime-alert", "node-lost")}, webhook.posted
     lines = alert_lines(setup.alerts)
     assert lines.count("runtime-alert group=job node=n1") == 1, lines
+
+
+def test_a_cluster_alert_goes_to_every_group_s_sinks_once_each() -> None:
+    """About no node (the embedded runtime with none left): every group's sinks, c's
+    too though it never runs on n1, and the shared command once."""
+    groups = {g.name: g for g in parse(SHARED, "shared.crg").groups}
+    about_cluster = [(sink.kind.value, sink.target, by)
+                     for sink, by in alerting.sinks_for(groups, None, None)]
+    assert about_cluster == [("log", None, "a"), ("command", "page {group}", "a"),
+                             ("webhook", "https://pager.example/b", "b")]
+    lonely = parse(SHARED.replace("  possible n2\n  alert log\n}",
+                                  "  possible n2\n  alert command \"page c\"\n}"), "x.crg")
+    sinks = alerting.sinks_for({g.name: g for g in lonely.groups}, None, None)
+    assert ("page c", "c") in [(sink.target, by) for sink, by in sinks]
+
+
+NOBODY_LEFT = FAST_CLUSTER + """group job {{
+  vip {job}/8
+  app {{
+{app}
+    stop signal TERM timeout 2s
+  }}
+  monitor process every 200ms fails 2
+  preferred n1
+  possible n2
+  alert log
+  {record}
+}}
+group solo {{
+  vip {solo}/8
+  app {{
+{app}
+    stop signal TERM timeout 2s
+  }}
+  monitor process every 200ms fails 2
+  preferred n1
+  alert log
+  {record}
+  alert command "sh -c 'echo $CRG_EVENT $CRG_ACTION >> {solo_file}'"
+}}
+"""
+"""Two groups sharing a command sink, each with a log sink; solo also pages a sink of
+its own and can run on n1 only: a page about n2 as a node would never reach it."""
+
+NO_NODE_RECORD = ("alert command \"sh -c 'echo $CRG_EVENT $CRG_ACTION node=$CRG_NODE "
+                  ">> {alerts}'\"")
+
+
+def test_the_embedded_runtime_pages_when_its_last_node_crashed_until_one_joins(
+        tmp_path: Path) -> None:
+    """``crg crash n1; crg crash n2`` within a second: no node is left to commit a spec
+    alert (the stranded alert is a step some live node takes), so the runtime pages it
+    itself, to every group's sinks (the shared one once; the log has it once, not again
+    for each ``log`` sink), and the next ``crg join`` ends the episode; the orderly stop
+    after pages nothing of it. A real ``crg run``."""
+    name = f"nn{uuid.uuid4().hex[:8]}"
+    CLUSTERS.append(name)
+    rng = random.Random(uuid.uuid4().int)
+    vips = {"job": free_vip(rng), "solo": free_vip(rng)}
+    alerts, solo_file = tmp_path / "alerts.txt", tmp_path / "solo.txt"
+    text = NOBODY_LEFT.format(name=name, app=SLEEPER, record=NO_NODE_RECORD.format(
+        alerts=alerts), solo_file=solo_file, **vips)
+    path = tmp_path / "nobody.crg"
+    path.write_text(text)
+    setup = Setup(path, parse(text, str(path)), name, vips, tmp_path / "hooks.txt", alerts,
+                  tmp_path / "trace.jsonl", tmp_path / "events.jsonl", tmp_path / "run")
+
+    def paged(event: str) -> bool:
+        return (event in [line.split()[0] for line in of_no_node(alert_lines(alerts))]
+                and event in [line.split()[0] for line in of_no_node(alert_lines(solo_file))])
+
+    with crg_run(setup) as runtime:
+        wait_until(lambda: {g["group"]: g["node"] for g in runtime.status()["groups"]}
+                   == {"job": "n1", "solo": "n1"}, 30, "both groups up on n1")
+        assert runtime.crg("crash", "n1").code == 0
+        assert runtime.crg("crash", "n2").code == 0
+        wait_until(lambda: paged("runtime-alert"), 20, "no node left paged to both sinks")
+        wait_until(lambda: len(of_action(runtime.events("runtime-alert"))) == 1, 10,
+                   "its event written")
+        raised = of_action(runtime.events("runtime-alert"))
+        assert len(raised) == 1 and raised[0]["group"] is None and raised[0]["node"] is None
+        assert f"every node of cluster {name} has crashed (n1, n2)" in raised[0]["reason"]
+        assert "crg join NODE" in raised[0]["reason"]
+        assert of_no_node(alert_lines(alerts)) == ["runtime-alert no-node-left node="]
+        assert runtime.crg("join", "n1").code == 0
+        wait_until(lambda: paged("runtime-alert-over"), 20, "its end paged to both sinks")
+        wait_until(lambda: len(of_action(runtime.events("runtime-alert-over"))) == 1, 10,
+                   "its end's event written")
+        over = of_action(runtime.events("runtime-alert-over"))
+        assert len(over) == 1 and over[0]["reason"] == "n1 joined: a node runs the groups " \
+            "again" and over[0]["since"]
+        wait_until(lambda: runtime.group("solo").get("node") == "n1", 30, "solo back on n1")
+    for lines in (alert_lines(alerts), alert_lines(solo_file)):
+        assert [line.split()[:2] for line in of_no_node(lines)] == [
+            ["runtime-alert", NO_NODE_LEFT], ["runtime-alert-over", NO_NODE_LEFT]], lines
+    # The log says it once, for itself: not again through solo's and job's log sinks.
+    assert len([line for line in runtime.log().splitlines()
+                if f"{NO_NODE_LEFT}: every node" in line]) == 1
+
+
+def test_an_orderly_stop_of_every_node_is_not_paged_as_no_node_left(tmp_path: Path) -> None:
+    """SIGTERM drains and halts every node: that leaves no agent either, on purpose."""
+    setup = two_nodes(tmp_path, SLEEPER, alert=NO_NODE_RECORD)
+    with crg_run(setup) as runtime:
+        wait_until(lambda: runtime.group("job").get("node") == "n1", 30, "job up on n1")
+    assert of_action(runtime.events("runtime-alert")) == []
+    assert of_no_node(alert_lines(setup.alerts)) == []
+
+
+def of_no_node(lines: list[str]) -> list[str]:
+    return [line for line in lines if NO_NODE_LEFT in line]
+
+
+def of_action(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e.get("action") == NO_NODE_LEFT]

@@ -1,4 +1,5 @@
-"""A node's background work (runtime/machine.py): what a stop does to it."""
+"""A node's background work (runtime/machine.py): what a stop does to it; what an
+application's start command exiting 0 means."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import time
 import warnings
 from pathlib import Path
 
-from runtime_helpers import quickstart, run
+from cli_runtime import crg_run
+from runtime_helpers import quickstart, run, two_nodes, wait_until
 
 from crg.runtime import alerting
 from crg.runtime.address.null import NullDriver
 from crg.runtime.commit import Services
+from crg.runtime.drivers.monitors import UNWATCHED
 from crg.runtime.drivers.sinks import EventLog
 from crg.runtime.machine import Machine
 from crg.runtime.recorder import ClusterRecorder
@@ -102,3 +105,57 @@ def test_the_readme_states_the_bound_of_an_orderly_stop_s_wait_for_alerts() -> N
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     text = " ".join(readme.split())
     assert f"within {alerting.DELIVERY_S:g} s in all however many nodes it runs" in text
+
+
+DAEMON = ("    start \"sh -c 'sleep 1000 > /dev/null 2>&1 &'\"\n"
+          "    stop signal TERM timeout 2s")
+"""A start command that daemonises (exits 0 at once, its child runs on) and no status
+command: the process monitor of TWO_NODES has nothing to watch once it exited."""
+
+
+def test_a_daemonised_start_with_a_process_monitor_and_no_status_is_a_fault_at_once(
+        tmp_path: Path) -> None:
+    """Each start is a fault as soon as its start command exits 0, with a reason that
+    says what to do — not one monitor interval later as "the application exited with
+    status 0", which reads as a crash — and with the budget spent on both nodes the group
+    ends blocked, alerted once, as any group that cannot run anywhere. A real ``crg
+    run``."""
+    setup = two_nodes(tmp_path, DAEMON, restarts=1)
+    with crg_run(setup) as runtime:
+        wait_until(lambda: runtime.group("job").get("mode") == "blocked", 30, "job blocked")
+        wait_until(lambda: "blocked group=job node=" in " ".join(setup.alert_lines()), 10,
+                   "the blocked alert paged")
+        faults = runtime.events_written("fault", 4)  # restarts 1: two starts per node
+        assert {f["reason"] for f in faults} == {UNWATCHED}, faults
+        assert {f["node"] for f in faults} == {"n1", "n2"}
+        assert "give the application a status command" in UNWATCHED
+        log = runtime.log()
+        assert f"fault job ({UNWATCHED})" in log
+        assert "exited with status 0" not in log
+        assert "its monitors judge its health" not in log
+    assert [line.split()[0] for line in setup.alert_lines()] == ["blocked"]
+
+
+def test_a_daemonised_start_with_a_status_command_is_judged_by_it(tmp_path: Path) -> None:
+    """The same daemon with a status command: its exit 0 is no fault; the process
+    monitor runs the status command (each run counted in a file), which finds the
+    daemon alive, time after time."""
+    pidfile, checks = tmp_path / "daemon.pid", tmp_path / "checks.txt"
+    app = (f"    start \"sh -c 'sleep 1000 > /dev/null 2>&1 & echo $! > {pidfile}'\"\n"
+           f"    status \"sh -c 'echo . >> {checks}; kill -0 $(cat {pidfile})'\"\n"
+           "    stop signal TERM timeout 2s")
+    setup = two_nodes(tmp_path, app, restarts=1)
+
+    def checked() -> int:
+        return len(checks.read_text().split()) if checks.exists() else 0
+
+    with crg_run(setup) as runtime:
+        wait_until(lambda: runtime.group("job").get("mode") == "normal"
+                   and runtime.group("job").get("app") == "up", 30, "job up on n1")
+        wait_until(lambda: "the start command of job exited 0; its monitors judge its "
+                   "health" in runtime.log(), 10, "the start command's exit seen")
+        seen = checked()
+        # fails 2: two failed checks in a row would have been a fault by then.
+        wait_until(lambda: checked() >= seen + 3, 10, "three more status checks")
+        assert runtime.events("fault") == []
+        assert runtime.group("job").get("node") == "n1"
