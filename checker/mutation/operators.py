@@ -3,8 +3,8 @@
 Each rule of ``crg.spec.rules`` is a Python function written in the algebra: a guard
 built with ``a.and_``/``a.or_``, an effect built with ``g._replace(...)``, the placement
 a list of options. A slip a person could make is a small edit of that text: a conjunct
-dropped or negated, an effect forgotten, a constant or a bit flipped, an off-by-one, a
-branch on the configuration taken the wrong way, an option dropped or moved. They are
+dropped or negated, an effect forgotten or one too many, a constant or a bit flipped, an
+off-by-one, a branch on the configuration taken the wrong way, an option dropped or moved. They are
 generated here from the syntax tree of every function of the rule modules, so a new rule
 gets its mutants without anyone writing them, and a mutant's identity is the text of the
 edit (it does not change when unrelated code moves).
@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FunctionType, ModuleType
 from typing import Any
+
+from crg.spec.vocabulary.variables import FLAG_FIELDS, MASK_FIELDS, GroupVars, NodeVars
 
 RULE_MODULES = ("view", "placement", "roles", "run", "halt", "care", "events")
 """The modules of ``crg.spec.rules`` whose functions are mutated (``registry`` only ties
@@ -135,8 +137,9 @@ def _shift(delta: int) -> Callable[[ast.expr], ast.expr]:
     return how
 
 
-def _edits(node: ast.AST) -> Iterator[Edit]:
-    """The slips one node of a rule's tree allows."""
+def _edits(node: ast.AST, names: frozenset[str]) -> Iterator[Edit]:
+    """The slips one node of a rule's tree allows (``names``: the function's
+    parameters)."""
     name = _call_name(node)
     if isinstance(node, ast.Call):
         args = node.args
@@ -153,6 +156,7 @@ def _edits(node: ast.AST) -> Iterator[Edit]:
             for i, kw in enumerate(node.keywords):
                 yield ("effect", f"forget the effect `{kw.arg}={_text(kw.value)}`",
                        _pop_keyword(i))
+            yield from _extra_effects(node, names)
         if name == "ite" and len(args) == 3:
             yield "ite", f"swap the branches of `{_text(node)}`", _swap_args(1, 2)
         if name == "with_bit" and len(args) == 3:
@@ -177,6 +181,37 @@ def _edits(node: ast.AST) -> Iterator[Edit]:
                    _set("test", ast.Constant(value)))
     if isinstance(node, ast.FunctionDef | ast.If):
         yield from _statement_edits(node)
+
+
+def _extra_effects(node: ast.Call, names: frozenset[str]) -> Iterator[Edit]:
+    """One effect too many: a variable the step does not write, written all the same —
+    cleared on the step's node or everywhere, a flag set or cleared, an owner, target or
+    count reset (a crash that also undrains, a switchover that also brings the group
+    online). The rules only ever forget; the invariants must also see what a step must
+    not touch (``frame``)."""
+    assert isinstance(node.func, ast.Attribute)
+    receiver = _text(node.func.value)
+    fields = NodeVars._fields if receiver.endswith("nodes") else GroupVars._fields
+    written = {kw.arg for kw in node.keywords}
+    for field in fields:
+        if field in written:
+            continue
+        current = f"{receiver}.{field}"
+        if field in FLAG_FIELDS:
+            values = ["a.false", "a.true"]
+        elif field in (*MASK_FIELDS, *NodeVars._fields):
+            values = [*([f"a.with_bit({current}, n, a.false)"] if "n" in names else []),
+                      "a.const(0)"]
+        else:
+            values = ["a.const(0)"]
+        for value in values:
+            yield ("extra", f"also write `{field}={value}`", _add_keyword(field, value))
+
+
+def _add_keyword(field: str, value: str) -> Change:
+    def change(node: Any) -> None:
+        node.keywords.append(ast.keyword(arg=field, value=ast.parse(value, mode="eval").body))
+    return change
 
 
 def _statement_edits(node: ast.FunctionDef | ast.If) -> Iterator[Edit]:
@@ -209,7 +244,7 @@ def _add(node: ast.expr, delta: int) -> ast.expr:
                     keywords=[])
 
 
-def _plain_edits(node: ast.AST) -> Iterator[Edit]:
+def _plain_edits(node: ast.AST, names: frozenset[str]) -> Iterator[Edit]:
     """The slips one node of a plain Python rule allows: the other extreme, a sort key's
     part dropped or its parts swapped, a test negated or taken always, a comparison the
     other way, the branches of a conditional swapped, a number off by one, a statement
@@ -300,15 +335,19 @@ _OTHER_WAY: dict[type[ast.cmpop], type[ast.cmpop]] = {
 
 
 def function_mutants(module: str, function: FunctionType,
-                     edits: Callable[[ast.AST], Iterator[Edit]] = _edits) -> list[Mutant]:
+                     edits: Callable[[ast.AST, frozenset[str]], Iterator[Edit]] = _edits,
+                     ) -> list[Mutant]:
     """Every slip of one function, in the order of its source."""
     source = inspect.getsource(function)
     tree = ast.parse(source)
     nodes = list(ast.walk(tree))
+    definition = tree.body[0]
+    assert isinstance(definition, ast.FunctionDef)
+    names = frozenset(arg.arg for arg in definition.args.args)
     out: list[Mutant] = []
     seen: set[str] = set()
     for index, node in enumerate(nodes):
-        for operator, description, change in edits(node):
+        for operator, description, change in edits(node, names):
             fresh = ast.parse(source)
             change(list(ast.walk(fresh))[index])
             mutated = ast.unparse(fresh)

@@ -13,10 +13,16 @@ harness's rules are the ones judged), must allow at least that. The step invaria
 
 from __future__ import annotations
 
-from crg.spec.invariants.state import StateInvariant, at_rest, role_runs_app
+from crg.spec.invariants.state import (
+    StateInvariant,
+    at_rest,
+    cannot_run,
+    no_node_left,
+    role_runs_app,
+)
 from crg.spec.rules import registry
 from crg.spec.rules.placement import switching_disabled
-from crg.spec.rules.view import View, available, owned, up
+from crg.spec.rules.view import View, available, holds, owned, up
 from crg.spec.vocabulary.actions import ActionKind
 from crg.spec.vocabulary.algebra import Bool
 
@@ -113,7 +119,43 @@ def commands_accepted(v: View) -> Bool:
     return a.and_(_implies(v, at_rest(v), a.and_(*at_rest_now)), *anytime)
 
 
+def care_enabled(v: View) -> Bool:
+    """What the cluster service must be able to do at once, whatever else is under way: a
+    node cut off from the store can fence a group with ``fencing self`` that it holds
+    something of (in maintenance too: its lease runs out all the same); the owner in
+    contact with the store can raise the last-node alert as soon as switching is disabled
+    and the blocked alert as soon as the group cannot run, each while its flag is down;
+    and the first node in contact can raise the stranded alert as soon as no node of the
+    group's list is left. A guard that made one of them wait would pass every other
+    invariant: the checker never lets a lease run out before its node fenced (so a fence
+    that waits hides two holders of the VIP), and an alert that waits is still raised
+    once the cluster settles.
+
+    Claims 1, 11, 15, 25: the VIP kept "available" through a failure, and the cluster
+    service "disables switching ... for a last such possible node ... and issues an
+    alert"."""
+    a, g = v.a, v.g
+    parts = []
+    if v.topo.self_fencing:
+        for n in range(v.n_nodes):
+            cut_off = a.and_(a.bit(v.nodes.cut, n), holds(v, n))
+            parts.append(_implies(v, cut_off, _group_guard(v, _K.FENCE, n)))
+    for c in v.topo.candidates:
+        host = a.and_(owned(v, c), up(v, c))
+        parts.append(_implies(v, a.and_(host, switching_disabled(v), a.not_(g.alerted)),
+                              _group_guard(v, _K.ALERT, c)))
+        parts.append(_implies(v, a.and_(host, cannot_run(v), a.not_(g.blocked_alerted)),
+                              _group_guard(v, _K.ALERT_BLOCKED, c)))
+    first: Bool = a.true  # no node before n is in contact
+    for n in range(v.n_nodes):
+        stranded = a.and_(no_node_left(v), first, up(v, n), a.not_(g.stranded_alerted))
+        parts.append(_implies(v, stranded, _group_guard(v, _K.ALERT_STRANDED, n)))
+        first = a.and_(first, a.not_(up(v, n)))
+    return a.and_(*parts)
+
+
 ENABLED_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("events-enabled", "always", (1, 2, 6, 15, 16, 20), events_enabled),
     StateInvariant("commands-accepted", "always", (5, 9, 19, 23), commands_accepted),
+    StateInvariant("care-enabled", "always", (1, 11, 15, 25), care_enabled),
 )

@@ -163,6 +163,20 @@ def _peels_one_layer(v: View, action: Action, w: View) -> Bool:
     return a.and_(holds(v, n), owner_ok, layer, retires, failed)
 
 
+def _retires_when_clean(v: View, action: Action, w: View) -> Bool:
+    # A watchdog retires only once its node is clean (claims 3, 34): it holds nothing of
+    # the group, or it is the owner the group stays on and holds only what its role asks
+    # there, with no failure outstanding. Not on a leaving owner between its steps (the
+    # VIP still held after stop-app): the halt spawned it there for the rest of the halt.
+    if action.kind is not _K.WATCHDOG_RETIRE:
+        return v.a.true
+    a, n, g = v.a, action.node, v.g
+    runs = a.or_(a.bit(g.app, n), a.bit(g.mon, n))
+    staying = a.and_(owned(v, n), a.not_(moving(v)), a.not_(g.failed),
+                     a.or_(a.not_(runs), role_runs_app(v, n)))
+    return a.or_(a.not_(holds(v, n)), staying)
+
+
 # --- steps that change something -----------------------------------------------------------
 
 
@@ -552,6 +566,9 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
     StepInvariant("watchdog", "a watchdog (or fencing) removed something other than the top "
                   "layer of the group in halt order, worked on the owner's own stack, or did "
                   "not retire with the last layer", _peels_one_layer),
+    StepInvariant("watchdog", "a watchdog retired while its node still held something of "
+                  "the group it should not (a leaving owner's VIP, an application outside "
+                  "the role, a failure)", _retires_when_clean),
     StepInvariant("contact", "a step of the cluster service changed nothing: it would be "
                   "taken again and again", _changes_something),
     StepInvariant("failover-order", "the group landed on a node other than the first "

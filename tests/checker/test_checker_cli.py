@@ -159,7 +159,7 @@ def test_violation_exits_1_with_the_trace(crg: Callable[..., Run], tmp_path: Pat
     assert f"replay: crg simulate {NO_FENCING} --partition n1" in result.out
     # the rest, unknown in the table, is not read as holding (an outside tester's finding)
     assert result.out.rstrip().endswith(
-        "violated: vip-unique, app-exclusive, vip-held; 26 properties not decided (2 nodes, "
+        "violated: vip-unique, app-exclusive, vip-held; 27 properties not decided (2 nodes, "
         "1 group)")
     assert result.err == ("  = hint: the check stops at the first violation; --keep-going "
                           "decides the other properties too\n")

@@ -136,6 +136,28 @@ SLIPS.update({
         "nofence", "frame"),
 })
 
+# A third round: guards stricter than the claims, which no invariant saying what a step
+# may do can see — each now caught by what must be possible (`care-enabled`) or by when a
+# watchdog may retire.
+SLIPS.update({
+    "fence-waits-out-maintenance": (
+        slip("care", "fence", "a.bit(v.nodes.cut, n), holds(v, n))",
+             "a.bit(v.nodes.cut, n), holds(v, n), managed(v))"),
+        "fenced", "care-enabled"),
+    "watchdog-retires-mid-halt": (
+        slip("care", "watchdog_retire", "a.not_(excess(v, n))",
+             "a.not_(a.or_(a.and_(a.not_(owned(v, n)), holds(v, n)), "
+             "a.and_(owned(v, n), g.failed)))"),
+        "blocked", "watchdog"),
+    "last-node-alert-waits-for-the-vip": (
+        slip("care", "alert", "a.not_(g.alerted))", "a.not_(g.alerted), a.bit(g.vip, n))"),
+        "blocked", "care-enabled"),
+    "blocked-alert-waits-for-the-stop": (
+        slip("care", "alert_blocked", "a.not_(g.blocked_alerted))",
+             "a.not_(g.blocked_alerted), a.not_(a.bit(g.app, n)))"),
+        "blocked", "care-enabled"),
+})
+
 
 def _path(where: str) -> str:
     """An example (``x.crg``) or a harness configuration (by name)."""
