@@ -158,6 +158,12 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
         _silence_stdout()
         return ExitCode.BROKEN_PIPE
     except Exception as exc:
+        signalled = _signal_inside(exc)
+        if signalled is not None:
+            # Python 3.11 wraps an exception raised while a class is being defined (a
+            # dataclass's __set_name__, as a module loads) in a RuntimeError: a Ctrl-C
+            # there is still the operator's, not a bug of crg.
+            return signalled
         out = Output()
         if os.environ.get("CRG_DEBUG") == "1":
             out.print(redact(traceback.format_exc().rstrip()), err=True)
@@ -174,3 +180,16 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass  # not a real file (captured in tests): nothing will be flushed to a pipe
+
+
+def _signal_inside(exc: BaseException) -> ExitCode | None:
+    """The exit code of a signal an exception wraps (its cause or context, a few deep),
+    or None."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        seen = seen.__cause__ or seen.__context__ if seen is not None else None
+        if isinstance(seen, KeyboardInterrupt):
+            return ExitCode.INTERRUPTED
+        if isinstance(seen, Terminated):
+            return ExitCode.TERMINATED
+    return None

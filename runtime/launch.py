@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import importlib
 import logging
+import os
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -248,8 +249,11 @@ async def _serve(config: Config, options: Options, run_dir: rundir.RunDir) -> in
             # With --node only this host's node drains: "every node" there would read as
             # the whole cluster going down.
             draining = options.node or "every node"
-            log.info("stopping: draining %s (Ctrl-C again to kill everything at once)",
-                     draining)
+            # A service manager's SIGTERM has no second Ctrl-C to offer: say what would
+            # cut the drain short there (SIGINT, or SIGKILL, which leaves the applications).
+            again = ("Ctrl-C again" if interrupted else
+                     f"SIGINT (kill -INT {os.getpid()})")
+            log.info("stopping: draining %s (%s to kill everything at once)", draining, again)
             notifier.stopping(f"stopping: draining {draining}")
             stop.set()
         elif sig is signal.SIGINT:

@@ -261,3 +261,23 @@ def test_the_entry_points_exit_codes_are_crgs() -> None:
     check = ("import crg.start as s; from crg.errors import ExitCode as E; "
              "assert (s.INTERRUPTED, s.TERMINATED) == (E.INTERRUPTED, E.TERMINATED)")
     subprocess.run([sys.executable, "-c", check], cwd=ROOT, check=True, timeout=60)
+
+
+def test_a_signal_python_wrapped_in_another_error_is_still_the_operator_s() -> None:
+    # Python 3.11 turns a KeyboardInterrupt raised while a class is defined (a dataclass,
+    # as a module loads) into a RuntimeError: crg must not call that an internal error.
+    from crg.cli import _signal_inside
+    from crg.errors import ExitCode, Terminated
+
+    def wrapped(inner: BaseException) -> BaseException:
+        try:
+            try:
+                raise inner
+            except BaseException as exc:
+                raise RuntimeError("Error calling __set_name__") from exc
+        except RuntimeError as outer:
+            return outer
+
+    assert _signal_inside(wrapped(KeyboardInterrupt())) == ExitCode.INTERRUPTED
+    assert _signal_inside(wrapped(Terminated())) == ExitCode.TERMINATED
+    assert _signal_inside(wrapped(ValueError("a bug"))) is None

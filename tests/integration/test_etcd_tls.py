@@ -187,6 +187,8 @@ def test_crg_run_over_tls_with_a_password_from_a_file(secure: Secure, tmp_path: 
         output = stop(agent)
     assert agent.process.returncode == 0, output
     assert "stopping: draining n1 " in output and "every node" not in output, output
+    # stopped by SIGTERM, as a service manager does: no Ctrl-C to press again there
+    assert f"(SIGINT (kill -INT {agent.process.pid}) to kill" in output, output
     assert secure.password not in output, "the password reached the log"
     assert "Traceback" not in output
 
