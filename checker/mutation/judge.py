@@ -32,7 +32,7 @@ CONFIGS = Path(__file__).parent / "configs"
 HARNESS_CONFIGS = ("blocked", "nofence", "pair", "partition", "avoid", "instance", "stranded",
                    "chain", "fenced", "cutoff", "spread", "kept", "banned",
                    "instance-avoid", "cycle", "maintained", "twice-out", "down-in-maintenance",
-                   "instance-manual")
+                   "instance-manual", "lone-node")
 """The harness's own configurations, small first (each a few thousand states)."""
 
 EQUIVALENCE_STATES = 200_000

@@ -94,7 +94,11 @@ def _settled(v: View) -> Bool:
 
 def orphaned_down(v: View, n: Word) -> Bool:
     """A *service down* is owed for a group nobody hosts and no candidate can host, and
-    ``n`` is the node to send it: the cluster's coordinator."""
-    a = v.a
-    return a.and_(v.g.announced, a.not_(has_owner(v)), a.not_(any_available(v)),
-                  a.eq(cluster_coordinator(v), a.add(n, 1)), up(v, n))
+    ``n`` is the node to send it: the cluster's coordinator — once it runs nothing of the
+    group itself. A lost node of a ``fencing none`` group keeps its stack; healed and
+    drained it is up but no candidate, and may be the coordinator: its watchdog stops the
+    application first (halt-order: a down only from a node whose application stopped)."""
+    a, g = v.a, v.g
+    return a.and_(g.announced, a.not_(has_owner(v)), a.not_(any_available(v)),
+                  a.eq(cluster_coordinator(v), a.add(n, 1)), up(v, n),
+                  a.not_(a.bit(g.app, n)), a.not_(a.bit(g.mon, n)))

@@ -198,3 +198,13 @@ def test_without_a_slip_none_of_those_invariants_breaks() -> None:
         broken = {v.prop.label for v in report.violations}
         assert not broken & caught_by, (where, broken & caught_by)
         assert report.ok or not where.endswith(".crg"), where
+
+
+def test_a_coordinator_sends_an_owed_down_only_once_it_runs_nothing_of_the_group() -> None:
+    # A fourth verifier's finding in the unmutated rules: a lost node of a `fencing none`
+    # group keeps its stack; healed and drained it is in contact but no candidate, the
+    # coordinator of its stranded group, and sent the owed down with its application
+    # still running (halt-order). `lone-node` goes beyond its own assumption on purpose
+    # (coverage, and notify with every node out): nothing else may break there.
+    report = check(files.load(_path("lone-node")), judging_options(keep_going=True))
+    assert {v.prop.label for v in report.violations} <= {"coverage", "notify"}
