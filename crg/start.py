@@ -16,6 +16,7 @@ handlers, which a library user of crg must not get.
 
 import _signal  # type: ignore[import-not-found]  # built in: nothing to load or build
 import sys
+from os import _exit
 
 INTERRUPTED = 130
 """ExitCode.INTERRUPTED, 128 + SIGINT (crg.errors is not loaded yet: tests/test_signals.py
@@ -64,6 +65,25 @@ def _quiet() -> None:
         _signal.signal(sig, _signal.SIG_IGN)
 
 
+def _unraisable(hook: "sys.UnraisableHookArgs") -> None:
+    """Python prints an exception raised where it cannot be (a weakref callback, a
+    ``__del__``, a module lock's cleanup as an import ends) and carries on: a signal's
+    exception landing there would be lost, with a traceback, and the command would run on
+    as if nothing had come. Once a signal came, such a loss ends the process with the
+    signal's code; anything else is printed as Python would."""
+    ours: tuple[type[BaseException], ...] = (KeyboardInterrupt, SystemExit, *_raised.values())
+    if _fired and issubclass(hook.exc_type, ours):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except Exception:  # a closed or broken stream: the exit code still says it
+                pass
+        _exit(INTERRUPTED if _fired[0] == _signal.SIGINT else TERMINATED)
+    sys.__unraisablehook__(hook)
+
+
+sys.unraisablehook = _unraisable
 install()  # before anything else this module, or the command, does
 
 

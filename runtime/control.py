@@ -60,6 +60,10 @@ class BadRequest(ValueError):
     """A request that is not one JSON value in UTF-8."""
 
 
+MAX_ARGUMENT = 256
+"""The longest argument a request may give (group and node names are far shorter)."""
+
+
 def parse_request(line: bytes) -> Any:
     """The JSON value of one request line (an empty line: ``{}``, no request)."""
     try:
@@ -68,6 +72,8 @@ def parse_request(line: bytes) -> Any:
         raise BadRequest("not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise BadRequest(str(exc)) from None
+    except RecursionError:  # "[[[[...]]]]": no request of crg's nests
+        raise BadRequest("nested too deeply") from None
 
 
 def check_request(data: Any) -> None:
@@ -88,10 +94,17 @@ def check_request(data: Any) -> None:
     for flag in ("wait", "all"):
         if flag in data and not isinstance(data[flag], bool):
             raise BadRequest(f'"{flag}" must be true or false, not {_json_kind(data[flag])}')
-    if "timeout" in data and (isinstance(data["timeout"], bool)
-                              or not isinstance(data["timeout"], int | float)):
-        raise BadRequest(f'"timeout" must be a number of seconds, not '
-                         f"{_json_kind(data['timeout'])}")
+    for field, what in (("timeout", "a number of seconds"),
+                        ("deadline", "a time in seconds since the epoch")):
+        value = data.get(field)
+        if field in data and (isinstance(value, bool) or not isinstance(value, int | float)
+                              or value != value):  # NaN
+            raise BadRequest(f'"{field}" must be {what}, not {_json_kind(value)}')
+    long = next((a for a in data.get("args", ()) if len(a) > MAX_ARGUMENT), None)
+    if long is not None:
+        # No name of a configuration is that long; echoing it back would be the answer.
+        raise BadRequest(f"an argument of {len(long)} characters is no group or node name "
+                         f"(at most {MAX_ARGUMENT})")
 
 
 def _json_kind(value: Any) -> str:

@@ -281,3 +281,26 @@ def test_a_signal_python_wrapped_in_another_error_is_still_the_operator_s() -> N
     assert _signal_inside(wrapped(KeyboardInterrupt())) == ExitCode.INTERRUPTED
     assert _signal_inside(wrapped(Terminated())) == ExitCode.TERMINATED
     assert _signal_inside(wrapped(ValueError("a bug"))) is None
+
+
+def test_a_signal_whose_exception_python_swallows_still_ends_crg() -> None:
+    # A signal's exception raised inside a weakref callback or a __del__ (a module lock's
+    # cleanup as an import ends: the suite saw it) is printed by Python and dropped, and
+    # the command ran on for 30 s. Once a signal came, such a loss ends the process with
+    # the signal's code, quietly.
+    code = ("import crg.start as start, signal\n"
+            "start._fired.append(signal.SIGINT)\n"
+            "class Late:\n"
+            "    def __del__(self):\n"
+            "        raise KeyboardInterrupt\n"
+            "Late()\n"
+            "print('ran on')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.returncode == 130, done
+    assert "Traceback" not in done.stderr and "ran on" not in done.stdout, done
+    # anything else still gets Python's own report
+    other = code.replace("raise KeyboardInterrupt", "raise ValueError('a bug')")
+    done = subprocess.run([sys.executable, "-c", other], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.returncode == 0 and "ValueError: a bug" in done.stderr, done

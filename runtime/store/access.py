@@ -81,19 +81,38 @@ class StoreAccess:
     user: str | None = None
     password: Secret | None = None
 
-    def tls_files(self) -> tuple[bytes | None, bytes | None, bytes | None]:
+    def tls_files(self, again: bool = False) -> tuple[bytes | None, bytes | None, bytes | None]:
         """The CA, certificate and key files' contents as they are now (None: not given);
-        AccessError naming the file that cannot be read or is too large."""
-        return (_read_pem("--store-ca", self.ca), _read_pem("--store-cert", self.cert),
-                _read_pem("--store-key", self.key))
+        AccessError naming the file that cannot be read or is too large. ``again``: read
+        from the running agent's loop, so only a regular file is read (see
+        :func:`_read_head`)."""
+        return (_read_pem("--store-ca", self.ca, again), _read_pem("--store-cert", self.cert,
+                                                                   again),
+                _read_pem("--store-key", self.key, again))
 
 
-def _read_pem(flag: str, path: Path | None) -> bytes | None:
+def _read_head(path: Path, limit: int, regular_only: bool) -> bytes:
+    """At most ``limit`` + 1 bytes of ``path``. ``regular_only``: a file read again from
+    the agent's event loop, where opening a named pipe would block it until a writer
+    came (an agent frozen, its health endpoint and control socket silent): opened without
+    blocking, and refused unless it is a regular file, judged on the open descriptor (a
+    check of the path before opening could be raced by a swap)."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | (os.O_NONBLOCK if regular_only else 0)
+    fd = os.open(path, flags)
+    try:
+        if regular_only and not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "it is no longer a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            return stream.read(limit + 1)
+    finally:
+        os.close(fd)
+
+
+def _read_pem(flag: str, path: Path | None, again: bool = False) -> bytes | None:
     if path is None:
         return None
     try:
-        with path.open("rb") as stream:
-            data = stream.read(PEM_MAX_BYTES + 1)
+        data = _read_head(path, PEM_MAX_BYTES, regular_only=again)
     except OSError as exc:
         raise AccessError(f"{flag} {path}: cannot read it: {exc.strerror or exc}") from None
     if len(data) > PEM_MAX_BYTES:
@@ -102,15 +121,15 @@ def _read_pem(flag: str, path: Path | None) -> bytes | None:
     return data
 
 
-def read_password(file: Path | None, environ: dict[str, str] | None = None) -> Secret | None:
+def read_password(file: Path | None, environ: dict[str, str] | None = None, *,
+                  again: bool = False) -> Secret | None:
     """The password from ``file`` (its first line), else from ``$CRG_STORE_PASSWORD``;
     None when neither gives one. AccessError when the file cannot be read, is empty, or
     its first line is longer than :data:`PASSWORD_MAX_BYTES` (at most that much is read,
-    whatever the file)."""
+    whatever the file). ``again``: read again by a running agent, a regular file only."""
     if file is not None:
         try:
-            with file.open("rb") as stream:
-                head = stream.read(PASSWORD_MAX_BYTES + 1)
+            head = _read_head(file, PASSWORD_MAX_BYTES, regular_only=again)
             line, newline, _ = head.partition(b"\n")
             if not newline and len(head) > PASSWORD_MAX_BYTES:
                 raise AccessError(f"--store-password-file {file}: its first line is longer "
@@ -128,7 +147,8 @@ def read_password(file: Path | None, environ: dict[str, str] | None = None) -> S
         if not lines or not lines[0]:
             raise AccessError(f"--store-password-file {file}: the file is empty (the "
                               "password is its first line)")
-        return Secret(lines[0], source=file)
+        # A pipe (/dev/stdin, <(pass show etcd)) is read once: emptied by this read.
+        return Secret(lines[0], source=file if _regular_target(file) else None)
     value = (os.environ if environ is None else environ).get(PASSWORD_ENV)
     return Secret(value) if value else None
 
@@ -140,13 +160,14 @@ def read_password_again(secret: Secret) -> Secret | None:
     source = secret.source
     if source is None:
         return None
+    return read_password(source, {}, again=True)
+
+
+def _regular_target(path: Path) -> bool:
     try:
-        if not stat.S_ISREG(source.stat().st_mode):
-            return None
-    except OSError as exc:
-        raise AccessError(f"--store-password-file {source}: cannot read it: "
-                          f"{exc.strerror or exc}") from None
-    return read_password(source, {})
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
 
 
 def validity(pem: bytes) -> tuple[datetime, datetime] | None:
@@ -225,8 +246,9 @@ def _date(when: datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def check(access: StoreAccess) -> None:
-    """AccessError when ``access`` cannot work, before any connection is tried."""
+def check(access: StoreAccess, again: bool = False) -> None:
+    """AccessError when ``access`` cannot work, before any connection is tried (``again``:
+    its files read again by a running agent, regular files only)."""
     if not access.tls and (access.ca or access.cert or access.key):
         raise AccessError("--store-ca, --store-cert and --store-key are for a TLS store: "
                           "write its URL as etcds://HOST:PORT,...")
@@ -240,7 +262,7 @@ def check(access: StoreAccess) -> None:
     if access.user is None and access.password is not None:
         raise AccessError("a store password without --store-user: name the etcd user too")
     # Bounded reads first: the TLS code would read a /dev/zero given by mistake forever.
-    _, cert_pem, _ = access.tls_files()
+    _, cert_pem, _ = access.tls_files(again)
     context = ssl.create_default_context()
     if access.ca is not None:
         try:

@@ -237,6 +237,8 @@ class EtcdStore(Store):
         """The kind of the last failure logged (see :meth:`_failing`)."""
         self._cause_at = 0.0
         self._answered_since = False
+        self._said_kinds: dict[str, float] = {}
+        """When each kind of failure was last logged."""
         self._said: dict[str, str] = {}
         """Problems with the files read again, by file: each is logged when it changes."""
         self._clients: dict[int, Any] = {}
@@ -288,11 +290,11 @@ class EtcdStore(Store):
         written, a key that is not the certificate's, expired) leaves the previous one in
         use, and is said once."""
         try:
-            files = self.access.tls_files()
+            files = self.access.tls_files(again=True)
             if files == self._tls_files:
                 return
-            check(self.access)  # the same checks as at the start, on the files as they are
-            if self.access.tls_files() != files:
+            check(self.access, again=True)  # the start's checks, on the files as they are
+            if self.access.tls_files(again=True) != files:
                 raise AccessError("they changed while they were read (read again at the "
                                   "next connection)")
         except AccessError as exc:
@@ -334,10 +336,17 @@ class EtcdStore(Store):
         the first failure of an outage only, and a cause that changed meanwhile (a
         member that is back but now refuses the certificate) would stay unsaid."""
         now = time.monotonic()
-        if kind != self._cause or (self._answered_since and
-                                   now - self._cause_at >= CAUSE_REPEAT_S):
+        # Two causes taking turns (a refused password, then a timeout while etcd is busy)
+        # are each said once a while, not at every turn: a log flooded twice a second.
+        said_at = self._said_kinds.get(kind)
+        recent = said_at is not None and now - said_at < CAUSE_REPEAT_S
+        if (kind != self._cause and not recent) or (
+                kind == self._cause and self._answered_since
+                and now - self._cause_at >= CAUSE_REPEAT_S):
             log.warning("etcd store: calls fail: %s", error)
-            self._cause, self._cause_at, self._answered_since = kind, now, False
+            self._cause_at, self._answered_since = now, False
+            self._said_kinds[kind] = now
+        self._cause = kind
         return error
 
     def _drop(self, index: int) -> None:

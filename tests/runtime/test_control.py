@@ -70,8 +70,17 @@ async def status(request: Mapping[str, Any]) -> dict[str, Any]:
      'bad request: "timeout" must be a number of seconds, not a string ("5s")'),
     (b'{"op": ["status"]}\n', 'bad request: "op" must be a string (the request\'s name), '
      'not a list (["status"])'),
+    (b"[" * 30000 + b"]" * 30000 + b"\n", "bad request: nested too deeply"),
+    (b'{"op": "offline", "args": ["web"], "deadline": "soon"}\n',
+     'bad request: "deadline" must be a time in seconds since the epoch, not a string '
+     '("soon")'),
+    (b'{"op": "offline", "args": ["web"], "deadline": NaN}\n',
+     'bad request: "deadline" must be a time in seconds since the epoch, not a number (NaN)'),
+    (b'{"op": "offline", "args": ["' + b"w" * 60000 + b'"]}\n',
+     "bad request: an argument of 60000 characters is no group or node name (at most 256)"),
 ], ids=["not-json", "utf-16", "latin-1", "a-list", "too-long", "unknown-op", "args-string",
-        "args-number", "wait-string", "all-number", "timeout-string", "op-list"])
+        "args-number", "wait-string", "all-number", "timeout-string", "op-list", "nested",
+        "deadline-string", "deadline-nan", "argument-60k"])
 def test_a_bad_request_gets_a_clear_answer_and_no_traceback(
         tmp_path: Path, caplog: pytest.LogCaptureFixture, data: bytes, error: str) -> None:
     path = tmp_path / "control.sock"

@@ -108,9 +108,39 @@ def test_a_password_from_a_file_is_read_again_from_it(tmp_path: Path) -> None:
     from_env = read_password(None, {PASSWORD_ENV: "from-env"})
     assert from_env is not None and read_password_again(from_env) is None
     # A pipe was emptied by the first read (/dev/stdin, <(pass show etcd)): not read.
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
-    assert read_password_again(Secret("x", source=fifo)) is None
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"from-a-pipe\n")
+    os.close(write_end)
+    try:
+        piped = read_password(Path(f"/proc/self/fd/{read_end}"), {})
+    finally:
+        os.close(read_end)
+    assert piped == Secret("from-a-pipe") and piped.source is None
+    assert read_password_again(piped) is None
+
+
+def test_a_file_swapped_for_a_pipe_or_a_folder_is_refused_without_waiting(
+        tmp_path: Path) -> None:
+    # Read again on the agent's event loop: opening a named pipe with no writer would
+    # freeze the agent (health endpoint and control socket silent) until a signal came.
+    file = tmp_path / "pw"
+    file.write_text("first\n")
+    secret = read_password(file, {})
+    assert secret is not None and secret.source == file
+    started = time.monotonic()
+    file.unlink()
+    os.mkfifo(file)
+    with pytest.raises(AccessError, match="no longer a regular file"):
+        read_password_again(secret)
+    file.unlink()
+    file.mkdir()
+    with pytest.raises(AccessError, match="no longer a regular file"):
+        read_password_again(secret)
+    cert = tmp_path / "client.pem"
+    os.mkfifo(cert)
+    with pytest.raises(AccessError, match=r"--store-cert .*no longer a regular file"):
+        StoreAccess(tls=True, cert=cert, key=cert).tls_files(again=True)
+    assert time.monotonic() - started < 5
 
 
 def test_tls_files_are_read_only_so_far(tmp_path: Path) -> None:
