@@ -2,9 +2,9 @@
 with what the runtime knows that the spec's state does not say yet.
 
 In maintenance a failure the monitors report is held, not applied: the spec's state
-  still has the application up, and ``shortfall`` says of an ``offline`` that "its
-  application still runs" — of a process that is dead. The failure reported is said
-  instead.
+still has the application up, and ``shortfall`` says of an ``offline`` that "its
+application still runs" — of a process that is dead. The failure reported is said
+instead.
 
 Nothing is decided here: the modes, the bans, the nodes' states are the spec's
 (:mod:`crg.spec.present.modes`), the failures reported the monitors'.
@@ -26,7 +26,7 @@ def fell_short(model: Model, state: State, event: Event,
     it asked for (None: it did). ``reported(group)``: the nodes whose monitors reported
     the group's application failed, the failure not applied yet."""
     short = shortfall(model, state, event)
-    if event.name == "offline":
+    if short is not None and event.name == "offline":
         group = event.args[0]
         g = model.topology.group_index(group)
         node = placement_of(model, state, g).node
