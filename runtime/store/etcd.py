@@ -80,8 +80,9 @@ T = TypeVar("T")
 log = logging.getLogger("crg.runtime")
 
 CAUSE_REPEAT_S = 60.0
-"""A cause of failing calls logged already is logged again, after the store answered in
-between, only this much later: a flapping member must not bury the log."""
+"""A cause of failing calls logged already is logged again only this much later (and, if
+it is the last cause, only after the store answered in between): a flapping member, or
+two causes taking turns, must not bury the log."""
 
 DEFAULT_PORT = 2379
 ETCD_MIN_TTL_S = 2
@@ -234,8 +235,7 @@ class EtcdStore(Store):
         """The TLS files' contents the credentials below were made from."""
         self._tls = _credentials(self._tls_files) if self.access.tls else None
         self._cause: str | None = None
-        """The kind of the last failure logged (see :meth:`_failing`)."""
-        self._cause_at = 0.0
+        """The kind of the last failure (see :meth:`_failing`)."""
         self._answered_since = False
         self._said_kinds: dict[str, float] = {}
         """When each kind of failure was last logged."""
@@ -336,16 +336,14 @@ class EtcdStore(Store):
         the first failure of an outage only, and a cause that changed meanwhile (a
         member that is back but now refuses the certificate) would stay unsaid."""
         now = time.monotonic()
-        # Two causes taking turns (a refused password, then a timeout while etcd is busy)
-        # are each said once a while, not at every turn: a log flooded twice a second.
+        # Each cause at most once a while: two taking turns (a refused password, then a
+        # timeout while etcd is busy) would otherwise flood the log twice a second, and
+        # the same one again only after the store answered in between (a new outage).
         said_at = self._said_kinds.get(kind)
-        recent = said_at is not None and now - said_at < CAUSE_REPEAT_S
-        if (kind != self._cause and not recent) or (
-                kind == self._cause and self._answered_since
-                and now - self._cause_at >= CAUSE_REPEAT_S):
+        due = said_at is None or now - said_at >= CAUSE_REPEAT_S
+        if due and (kind != self._cause or self._answered_since):
             log.warning("etcd store: calls fail: %s", error)
-            self._cause_at, self._answered_since = now, False
-            self._said_kinds[kind] = now
+            self._said_kinds[kind], self._answered_since = now, False
         self._cause = kind
         return error
 
@@ -674,8 +672,8 @@ def _lease_id(lease: Lease | None) -> int:
 
 def _transient(error: BaseException) -> bool:
     """This member cannot answer now (as opposed to a refused request)."""
-    cause = error.__cause__ if isinstance(error, etcd_errors.ClientError) else error
-    if isinstance(cause, rpc.AioRpcError) and _client_core_failed(cause):
+    cause = _rpc_error(error)
+    if cause is not None and _client_core_failed(cause):
         return True
     if isinstance(error, rpc.AioRpcError):
         return error.code() in _TRANSIENT_CODES
@@ -696,11 +694,15 @@ def _credentials(files: tuple[bytes | None, bytes | None, bytes | None]) -> Any:
                                         certificate_chain=cert)
 
 
-def _details(error: BaseException) -> str:
+def _rpc_error(error: BaseException) -> rpc.AioRpcError | None:
+    """The gRPC error behind ``error`` (aetcd wraps some in its ClientError)."""
     cause = error.__cause__ if isinstance(error, etcd_errors.ClientError) else error
-    if isinstance(cause, rpc.AioRpcError):
-        return cause.details() or ""
-    return str(error)
+    return cause if isinstance(cause, rpc.AioRpcError) else None
+
+
+def _details(error: BaseException) -> str:
+    cause = _rpc_error(error)
+    return (cause.details() or "") if cause is not None else str(error)
 
 
 def _bad_password(error: BaseException) -> bool:
@@ -719,8 +721,8 @@ def _stale_token(error: BaseException) -> bool:
     """An authentication token etcd no longer knows (it restarted, the token timed out,
     the user's password changed), or one from before a change of its users and roles
     ("revision of auth store is old"): a fresh connection logs in again."""
-    cause = error.__cause__ if isinstance(error, etcd_errors.ClientError) else error
-    if isinstance(cause, rpc.AioRpcError):
+    cause = _rpc_error(error)
+    if cause is not None:
         details = cause.details() or ""
         return ((cause.code() == rpc.StatusCode.UNAUTHENTICATED
                  and "invalid auth token" in details)
