@@ -32,6 +32,10 @@ exception it raised (Python 3.11 wraps one raised in a class's ``__set_name__`` 
 dataclass being defined while a module loads — in a RuntimeError)."""
 
 
+def _code(signum: int) -> int:
+    return INTERRUPTED if signum == _signal.SIGINT else TERMINATED
+
+
 def _interrupt(signum: int, frame: object) -> None:
     _quiet()
     _fired.append(signum)
@@ -39,7 +43,7 @@ def _interrupt(signum: int, frame: object) -> None:
         raise _raised[signum]
     if signum == _signal.SIGINT and sys.stderr is not None:
         sys.stderr.write("\n")  # end the line the ^C was echoed on
-    raise SystemExit(INTERRUPTED if signum == _signal.SIGINT else TERMINATED)
+    raise SystemExit(_code(signum))
 
 
 def install() -> None:
@@ -79,7 +83,7 @@ def _unraisable(hook: "sys.UnraisableHookArgs") -> None:
                     stream.flush()
             except Exception:  # a closed or broken stream: the exit code still says it
                 pass
-        _exit(INTERRUPTED if _fired[0] == _signal.SIGINT else TERMINATED)
+        _exit(_code(_fired[0]))
     sys.__unraisablehook__(hook)
 
 
@@ -104,5 +108,5 @@ def main(argv: list[str] | None = None) -> int:
         if _fired[0] == _signal.SIGINT:
             sys.stderr.write("\n")  # end the line the ^C was echoed on
     if _fired:  # also when a command ended meanwhile, or took it for an error of its own
-        return INTERRUPTED if _fired[0] == _signal.SIGINT else TERMINATED
+        return _code(_fired[0])
     return int(code)

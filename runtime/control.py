@@ -186,11 +186,10 @@ async def serve(path: Path, handler: Handler,
     return await asyncio.start_unix_server(client, sock=listener, limit=MAX_REQUEST)
 
 
-def _expired(deadline: Any) -> bool:
-    """Whether a client's deadline (seconds since the epoch; none from an older client)
-    has passed."""
-    return (isinstance(deadline, int | float) and not isinstance(deadline, bool)
-            and time.time() > deadline)
+def _expired(deadline: float | None) -> bool:
+    """Whether a client's deadline (seconds since the epoch, a number as check_request
+    saw to; none from an older client) has passed."""
+    return deadline is not None and time.time() > deadline
 
 
 async def _until_closed(reader: asyncio.StreamReader, gone: asyncio.Event) -> None:

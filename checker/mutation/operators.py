@@ -4,10 +4,10 @@ Each rule of ``crg.spec.rules`` is a Python function written in the algebra: a g
 built with ``a.and_``/``a.or_``, an effect built with ``g._replace(...)``, the placement
 a list of options. A slip a person could make is a small edit of that text: a conjunct
 dropped or negated, an effect forgotten or one too many, a constant or a bit flipped, an
-off-by-one, a branch on the configuration taken the wrong way, an option dropped or moved. They are
-generated here from the syntax tree of every function of the rule modules, so a new rule
-gets its mutants without anyone writing them, and a mutant's identity is the text of the
-edit (it does not change when unrelated code moves).
+off-by-one, a branch on the configuration taken the wrong way, an option dropped or
+moved. They are generated here from the syntax tree of every function of the rule
+modules, so a new rule gets its mutants without anyone writing them, and a mutant's
+identity is the text of the edit (it does not change when unrelated code moves).
 """
 
 from __future__ import annotations

@@ -191,17 +191,17 @@ class MonitorSet:
         instance = self.instance
         if instance.running:
             return True, ""
+        if instance.exit_code != 0:
+            return False, f"the application {instance.describe_exit()}"
+        # A start command that daemonised: its status command is the judge.
         status = self.group.app.status
-        if instance.exit_code == 0 and status is None:
+        if status is None:
             # Not "the application exited with status 0": that reads as a crash, and
             # the operator would look for one in the application's log.
             return False, UNWATCHED
-        if instance.exit_code == 0 and status is not None:
-            # A start command that daemonised: its status command is the judge.
-            argv = command_argv(status, self.values, self.group.app.shell)
-            return await self._command(argv, min(timeout, status.timeout_ms / 1000),
-                                       "status command")
-        return False, f"the application {instance.describe_exit()}"
+        argv = command_argv(status, self.values, self.group.app.shell)
+        return await self._command(argv, min(timeout, status.timeout_ms / 1000),
+                                   "status command")
 
     async def _command(self, argv: list[str], timeout: float, what: str) -> Check:
         env = self.supervisor.environment(self.group, self.values,
