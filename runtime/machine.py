@@ -231,10 +231,11 @@ class Machine:
         this one (:mod:`crg.runtime.node_watch` makes sure only one node says it).
         ``sent()`` once every alert sink has been tried, whatever came of it."""
         reason = redact(reason)
+        # the reason names the node and says lost or back: the line is not to say it twice
         if over:
-            log.info("%s: %s is back: %s", self.name, node, reason)
+            log.info("%s: %s", self.name, reason)
         else:
-            log.error("%s: %s is lost: %s", self.name, node, reason)
+            log.error("%s: %s", self.name, reason)
         self._tell({"event": "runtime-alert-over" if over else "runtime-alert",
                     "group": None, "node": node, "action": NODE_LOST, "reason": reason,
                     "by": self.name}, sent)
@@ -283,17 +284,19 @@ class Machine:
     def alert(self, sink: Sink, payload: dict[str, Any], filled_by: str,
               tried: Callable[[], None] | None = None) -> None:
         """Send an alert to ``sink`` in the background (placeholders filled in from group
-        ``filled_by``). A sink that fails is itself a runtime alert about the alert's
-        group — logged, told to the other sinks once per episode and shown by ``crg
-        status`` — until a delivery to it works again: a pager that hears nothing must
-        not look like a cluster with nothing to say. ``tried()`` after, either way."""
-        about, name = payload.get("group"), alerting.sink_name(sink)
+        ``filled_by``). A sink that fails is itself a runtime alert — logged, told to the
+        other sinks once per episode and shown by ``crg status`` — until a delivery to it
+        works again: a pager that hears nothing must not look like a cluster with nothing
+        to say. The alert is about the sink on this node, not about the alert's group: a
+        sink several groups share is one pager, and its failing one episode, whichever
+        group's alerts (or the node's) it failed. ``tried()`` after, either way."""
+        name = alerting.sink_name(sink)
 
         def done(ok: bool, detail: str) -> None:
             if ok:
-                self.trouble_over(about, name)
+                self.trouble_over(None, name)
             else:
-                self.runtime_alert(about, name, detail)
+                self.runtime_alert(None, name, detail)
             if tried is not None:
                 tried()
 
