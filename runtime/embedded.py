@@ -310,9 +310,18 @@ class EmbeddedCluster:
                             address=self.address, agents=self.agents,
                             seen=await self.observations(snap),
                             sinks=self.services.events.board.status()),
-                "stopping": self.stopping,
+                "stopping": self.stopping, "no_node_left": self._no_node_status(),
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
+
+    def _no_node_status(self) -> dict[str, Any] | None:
+        """The episode of :meth:`_no_node_left` while it is on, as status shows it: the
+        page went out, and ``crg status`` is to say the same (no agent is left to have a
+        trouble of its own in the table)."""
+        if self._nobody is None:
+            return None
+        return {"since": self._nobody[1], "reason": "every node has crashed: no node is "
+                "left to run a group or to raise its alerts (crg join NODE brings one back)"}
 
     def _crashed(self) -> list[str]:
         """The nodes whose agent is gone (``crg crash``), whatever their leases say yet."""

@@ -222,6 +222,8 @@ def notes(status: Mapping[str, Any]) -> list[str]:
     ``web: banned on n1 until 12:03:04; 1 of 2 restarts used, forgiven at 12:03:04; last fault
     12:02:04 on n1: the application exited with status 1``."""
     lines = []
+    if nobody := status.get("no_node_left"):
+        lines.append(f"no-node-left since {_clock(nobody['since'])}: {nobody['reason']}")
     for g in status["groups"]:
         said = []
         if g.get("suspect"):
