@@ -112,15 +112,22 @@ def render(source: Source, diagnostics: Iterable[Diagnostic]) -> str:
     return "\n".join(blocks)
 
 
+def headline(source: Source, d: Diagnostic, *, hint: bool = False) -> str:
+    """``x.crg:3:5: error: message``: where and what, without the source line (secrets
+    hidden, as in :func:`render_one`); with ``hint``, its hint after it in brackets, for
+    a log that takes one line per record."""
+    where = source.path if d.span == NO_SPAN else f"{source.path}:{d.span.line}:{d.span.column}"
+    said = f"{where}: {d.severity.value}: {visible(redact(d.message))}"
+    return said + (f" (hint: {visible(redact(d.hint))})" if hint and d.hint else "")
+
+
 def render_one(source: Source, d: Diagnostic) -> str:
     # The secrets of URLs are hidden here too (crg.dsl.redact): in the message, the hint
     # and the source line, whose caret keeps pointing at the same characters.
-    message = visible(redact(d.message))
     hint = visible(redact(d.hint)) if d.hint else None
     if d.span == NO_SPAN:
-        head = f"{source.path}: {d.severity.value}: {message}"
-        return head + (f"\n  = hint: {hint}" if hint else "")
-    lines = [f"{source.path}:{d.span.line}:{d.span.column}: {d.severity.value}: {message}"]
+        return headline(source, d) + (f"\n  = hint: {hint}" if hint else "")
+    lines = [headline(source, d)]
     line = source.line(d.span.line)
     text = redact(line)
     gutter = str(d.span.line)

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,9 +21,11 @@ from crg.commands import add_command, negative_values_are_values
 from crg.commands._client import run_dir_argument
 from crg.config_trust import others_can_change
 from crg.dsl.builder import duration_ms
+from crg.dsl.diagnostics import ConfigError, Diagnostic, headline
 from crg.dsl.model import Config
 from crg.dsl.redact import redact
-from crg.errors import ExitCode
+from crg.dsl.source import Source
+from crg.errors import ExitCode, FileError
 from crg.output import Output
 from crg.program_trust import untrusted
 from crg.runtime import launch, rundir
@@ -122,15 +125,22 @@ def run(args: argparse.Namespace) -> int:
     def error(message: str) -> None:
         fatal(out, args.log_format, message)
 
-    config = files.load(args.file)
+    try:
+        config = files.load(args.file)
+    except FileError as exc:
+        error(str(exc))
+        return ExitCode.BAD_INPUT
+    except ConfigError as exc:
+        diagnose(out, args.log_format, exc.source, exc.diagnostics, with_summary=True)
+        return ExitCode.BAD_INPUT
     if args.file != files.STDIN and (why := others_can_change(args.file)) is not None:
         error(f"{args.file}: crg run takes no configuration another user could change "
               f"(its commands would run as {user_name(os.geteuid())}): {why}")
         return ExitCode.BAD_INPUT
     if planted := untrusted(config):
-        out.diagnostics(config.source, planted, with_summary=False)
+        diagnose(out, args.log_format, config.source, planted)
         return ExitCode.BAD_INPUT
-    out.diagnostics(config.source, config.warnings, with_summary=False)
+    diagnose(out, args.log_format, config.source, config.warnings)
     # Every process crg starts (applications, hooks, alert commands, the fencing watchdog)
     # inherits its environment: the store's password leaves it before any is started, so
     # that none of them can log it or write the cluster's store with it.
@@ -193,9 +203,27 @@ def fatal(out: Output, log_format: str, message: str) -> None:
         out.error(message)
         return
     said = redact(message)
-    record = logging.LogRecord("crg", logging.ERROR, __file__, 0,
-                               f"crg: error: {said}" if shape == "journal" else said,
-                               None, None)
+    logged(out, shape, logging.ERROR, f"crg: error: {said}" if shape == "journal" else said)
+
+
+def diagnose(out: Output, log_format: str, source: Source, found: Sequence[Diagnostic], *,
+             with_summary: bool = False) -> None:
+    """The configuration's diagnostics as ``crg check`` prints them, or, when the log is
+    the journal's or JSON (``--log-format``), one record each in the log's shape (its
+    severity the record's level): a JSON log stays JSON from its first line, and the
+    journal files a configuration error as an error."""
+    shape = chosen(log_format, sys.stderr)
+    if shape not in ("journal", "json"):
+        out.diagnostics(source, found, with_summary=with_summary)
+        return
+    for diagnostic in found:
+        logged(out, shape, logging.ERROR if diagnostic.is_error else logging.WARNING,
+               headline(source, diagnostic, hint=True))
+
+
+def logged(out: Output, shape: str, level: int, message: str) -> None:
+    """One line on standard error, formatted as the log's ``shape`` formats a record."""
+    record = logging.LogRecord("crg", level, __file__, 0, message, None, None)
     formatter = JournalFormatter("%(message)s") if shape == "journal" else JsonFormatter()
     out.print(formatter.format(record), err=True)
 

@@ -80,3 +80,56 @@ def test_a_text_log_ends_with_the_error_as_every_command_says_it(tmp_path: Path,
                                                                  taken_port: int) -> None:
     last = failed_run(tmp_path, taken_port, "--log-format", "text")[-1]
     assert last.startswith(f"crg: error: --http 127.0.0.1:{taken_port}: cannot listen"), last
+
+
+BROKEN = """cluster fatal { nodes n1 n2 }
+group lone {
+  vip 127.0.77.22/8
+  app { start "sleep 1000" }
+  monitor process
+  preferred n1
+}
+group typo {
+  vip 127.0.77.23/8
+  app { start "sleep 1000" }
+  monitor process
+  preferred n1
+  possible n9
+}
+"""
+
+
+@pytest.mark.parametrize("shape", ["json", "journal"])
+def test_a_configuration_s_diagnostics_are_log_records_too(tmp_path: Path, shape: str) -> None:
+    """A configuration error is what most often ends a service's start: with a JSON or
+    journal log it is one record per diagnostic in that shape (a warning at warning
+    level), not crg check's multi-line blocks that a log shipper would split."""
+    config = tmp_path / "broken.crg"
+    config.write_text(BROKEN)
+    done = subprocess.run([sys.executable, "-m", "crg", "run", str(config), "--run-dir",
+                           str(tmp_path / "run"), "--log-format", shape],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    if shape == "json":
+        records = [json.loads(line) for line in lines]
+        said = [(r["level"], r["message"]) for r in records]
+    else:
+        said = [("error" if line.startswith("<3>") else "warning" if line.startswith("<4>")
+                 else line, line[3:]) for line in lines]
+    assert ("error", f"{config}:13:12: error: unknown node 'n9' (hint: expected one of: "
+            "n1, n2)") in said, said
+    warnings = [message for level, message in said if level == "warning"]
+    assert warnings and all(m.startswith(f"{config}:") and ": warning: " in m
+                            for m in warnings), said
+    assert len(said) == len(warnings) + 1, said
+
+
+def test_a_missing_configuration_is_a_json_record(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "crg", "run", str(tmp_path / "none.crg"),
+                           "--log-format", "json"], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    record = json.loads(done.stderr.strip())
+    assert record["level"] == "error" and "none.crg" in record["message"], record
