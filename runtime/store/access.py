@@ -69,6 +69,10 @@ class AccessError(ValueError):
     """The TLS files or the credentials cannot be used (an operator's error)."""
 
 
+TlsFiles = tuple[bytes | None, bytes | None, bytes | None]
+"""The contents of the CA, client certificate and key files (None: not given)."""
+
+
 @dataclass(frozen=True)
 class StoreAccess:
     tls: bool = False
@@ -81,7 +85,7 @@ class StoreAccess:
     user: str | None = None
     password: Secret | None = None
 
-    def tls_files(self, again: bool = False) -> tuple[bytes | None, bytes | None, bytes | None]:
+    def tls_files(self, again: bool = False) -> TlsFiles:
         """The CA, certificate and key files' contents as they are now (None: not given);
         AccessError naming the file that cannot be read or is too large. ``again``: read
         from the running agent's loop, so only a regular file is read (see

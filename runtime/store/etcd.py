@@ -58,6 +58,7 @@ from crg.runtime.store.access import (
     AccessError,
     Secret,
     StoreAccess,
+    TlsFiles,
     check,
     check_dates,
     read_password_again,
@@ -234,6 +235,12 @@ class EtcdStore(Store):
         self._tls_files = self.access.tls_files()
         """The TLS files' contents the credentials below were made from."""
         self._tls = _credentials(self._tls_files) if self.access.tls else None
+        self._tls_other: tuple[TlsFiles, Any] | None = None
+        """The other set of TLS files a handshake may be tried with (see
+        :meth:`_other_tls`): the one in use before the files changed, once etcd had
+        accepted it, or the files' new one after etcd refused it."""
+        self._tls_worked = False
+        """Whether a call answered since the set in use was taken."""
         self._cause: str | None = None
         """The kind of the last failure (see :meth:`_failing`)."""
         self._answered_since = False
@@ -291,8 +298,9 @@ class EtcdStore(Store):
         use, and is said once."""
         try:
             files = self.access.tls_files(again=True)
-            if files == self._tls_files:
-                return
+            if files == self._tls_files or (self._tls_other is not None
+                                            and files == self._tls_other[0]):
+                return  # the same as one of ours: _other_tls chooses between them
             check(self.access, again=True)  # the start's checks, on the files as they are
             if self.access.tls_files(again=True) != files:
                 raise AccessError("they changed while they were read (read again at the "
@@ -301,10 +309,39 @@ class EtcdStore(Store):
             self._say("tls", f"the TLS files cannot be used as they are now, so the "
                              f"previous ones still are: {exc}")
             return
-        self._tls_files, self._tls = files, _credentials(files)
+        # The set in use is kept if etcd accepted it: should etcd refuse the new one (a
+        # certificate of a CA it does not trust yet), the agent goes on with the old one
+        # rather than being cut off and its node taken for lost.
+        if self._tls_worked:
+            self._tls_other = (self._tls_files, self._tls)
+        self._tls_files, self._tls, self._tls_worked = files, _credentials(files), False
         self._said.pop("tls", None)
         log.warning("etcd store: the TLS files (--store-ca, --store-cert, --store-key) "
                     "changed: new connections use them")
+
+    def _other_tls(self, error: BaseException) -> None:
+        """A handshake failed: the next connections try the other set of TLS files, if
+        there is one and it has not expired — the previous set, when etcd refuses the
+        rotated files (their CA not trusted by etcd yet, or theirs not trusting etcd's
+        certificate), or the rotated files again once etcd moves to them and refuses the
+        previous set. The files on disk are read again at every connection as before: a
+        set written there that is neither of the two is taken at once."""
+        if self._tls_other is None:
+            return
+        files, credentials = self._tls_other
+        if self.access.cert is not None and files[1] is not None:
+            try:
+                check_dates(self.access.cert, files[1])
+            except AccessError:
+                self._tls_other = None  # never to be tried again: it cannot work
+                return
+        self._tls_other = (self._tls_files, self._tls)
+        self._tls_files, self._tls, self._tls_worked = files, credentials, False
+        for index in list(self._clients):
+            self._drop(index)
+        self._say("tls", f"the TLS handshake failed with one set of TLS files "
+                         f"({_text(error)}): trying the other, kept since the files "
+                         "changed (the one etcd accepted before, or the one the files hold)")
 
     def _read_password_again(self) -> bool:
         """After etcd refused the password or forgot the login token (changing a user's
@@ -403,7 +440,7 @@ class EtcdStore(Store):
                 with self._using(self._client(index)) as client:
                     result = await _not_cancelled(
                         asyncio.wait_for(self._connected(client, op), remaining))
-                self._answered_since = True
+                self._answered_since = self._tls_worked = True
                 return result
             except (rpc.AioRpcError, etcd_errors.ClientError, *_TRANSIENT) as error:
                 # A forgotten token: log in again, once, with the password as it is now
@@ -421,6 +458,8 @@ class EtcdStore(Store):
                 if not _transient(error):
                     raise self._failing(_refusal_kind(error),
                                         StoreError(self._refused(what, error))) from error
+                if _tls_refused(_text(error)):
+                    self._other_tls(error)
                 last = error
             self._drop(index)
             self._current = (index + 1) % len(self.endpoints)
@@ -688,7 +727,7 @@ def _client_core_failed(error: rpc.AioRpcError) -> bool:
             and "Internal error from Core" in (error.details() or ""))
 
 
-def _credentials(files: tuple[bytes | None, bytes | None, bytes | None]) -> Any:
+def _credentials(files: TlsFiles) -> Any:
     ca, cert, key = files
     return grpc.ssl_channel_credentials(root_certificates=ca, private_key=key,
                                         certificate_chain=cert)
