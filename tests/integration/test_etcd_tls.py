@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -423,6 +423,65 @@ async def _until_refused(store: EtcdStore, timeout_s: float = 30.0) -> None:
     raise AssertionError("etcd never refused the old password")
 
 
+@dataclass
+class Rotation:
+    """A TLS etcd of its own, the client's CA, certificate and key files at fixed paths,
+    and a second PKI to rotate both to. ``with_ca``: the CA file is rotated too; without,
+    it trusts both servers from the start, so only the certificate matters."""
+
+    own: Secure
+    new: Pki
+    files: tuple[Path, Path, Path]
+    with_ca: bool
+
+    @classmethod
+    def make(cls, tmp_path: Path, with_ca: bool) -> Rotation:
+        own = _secure_etcd(tmp_path)
+        new = make_pki(tmp_path / "pki2")
+        mine = tmp_path / "client"
+        mine.mkdir()
+        ca, cert, key = mine / "ca.pem", mine / "client.pem", mine / "client.key"
+        ca.write_bytes(own.pki.ca.read_bytes() + (b"" if with_ca else new.ca.read_bytes()))
+        cert.write_bytes(own.pki.client_cert.read_bytes())
+        key.write_bytes(own.pki.client_key.read_bytes())
+        return cls(own, new, (ca, cert, key), with_ca)
+
+    def store(self) -> EtcdStore:
+        ca, cert, key = self.files
+        return EtcdStore.from_url(self.own.etcd.url,
+                                  access=self.own.access(ca=ca, cert=cert, key=key))
+
+    def rotate_files(self) -> None:
+        ca, cert, key = self.files
+        if self.with_ca:
+            _replace(ca, self.new.ca.read_bytes())
+        _replace(key, self.new.client_key.read_bytes())
+        _replace(cert, self.new.client_cert.read_bytes())
+
+    async def rotate_etcd(self) -> None:
+        """etcd restarted with the new PKI's certificates, trusting only its CA."""
+        new = self.new
+        self.own.etcd.tls = ServerTls(new.server_cert, new.server_key, new.ca,
+                                      client_cert_auth=True,
+                                      client=(new.client_cert, new.client_key))
+        await asyncio.to_thread(self.own.etcd.restart, self.own.etcd.members[0])
+
+    def run(self, body: Callable[[EtcdStore], Awaitable[None]]) -> None:
+        async def within() -> None:
+            store = self.store()
+            try:
+                await store.put("/crg/certs/a", "1")
+                await body(store)
+                assert (await store.snapshot("/crg/certs/")).get("/crg/certs/a") is not None
+            finally:
+                await store.close()
+
+        try:
+            asyncio.run(asyncio.wait_for(within(), 90))
+        finally:
+            self.own.etcd.stop()
+
+
 @pytest.mark.parametrize("with_ca", [False, True], ids=["certificate", "ca-too"])
 def test_rotated_tls_files_are_read_again_at_the_next_connection(
         tmp_path: Path, caplog: pytest.LogCaptureFixture, with_ca: bool) -> None:
@@ -431,43 +490,18 @@ def test_rotated_tls_files_are_read_again_at_the_next_connection(
     the old client certificate. The store made its TLS credentials once, from the files
     at the start: it was cut off for good. It now reads the files again whenever it
     dials a connection afresh."""
-    own = _secure_etcd(tmp_path)
-    member = own.etcd.members[0]
-    new = make_pki(tmp_path / "pki2")
-    mine = tmp_path / "client"
-    mine.mkdir()
-    ca, cert, key = mine / "ca.pem", mine / "client.pem", mine / "client.key"
-    # "certificate": a CA file that trusts both servers, so only the certificate matters.
-    ca.write_bytes(own.pki.ca.read_bytes() + (b"" if with_ca else new.ca.read_bytes()))
-    cert.write_bytes(own.pki.client_cert.read_bytes())
-    key.write_bytes(own.pki.client_key.read_bytes())
+    rotation = Rotation.make(tmp_path, with_ca)
     caplog.set_level(logging.INFO, logger="crg.runtime")
-    failures: list[str] = []
 
-    async def body() -> None:
-        store = EtcdStore.from_url(own.etcd.url, access=own.access(ca=ca, cert=cert, key=key))
-        try:
-            await store.put("/crg/certs/a", "1")
-            if with_ca:
-                _replace(ca, new.ca.read_bytes())
-            _replace(key, new.client_key.read_bytes())
-            _replace(cert, new.client_cert.read_bytes())
-            own.etcd.tls = ServerTls(new.server_cert, new.server_key, new.ca,
-                                     client_cert_auth=True,
-                                     client=(new.client_cert, new.client_key))
-            await asyncio.to_thread(own.etcd.restart, member)
-            failures.extend(await _until_answered(store, "/crg/certs/"))
-            assert (await store.snapshot("/crg/certs/")).get("/crg/certs/a") is not None
-        finally:
-            await store.close()
+    async def body(store: EtcdStore) -> None:
+        rotation.rotate_files()
+        await rotation.rotate_etcd()
+        await _until_answered(store, "/crg/certs/")
 
-    try:
-        asyncio.run(asyncio.wait_for(body(), 90))
-    finally:
-        own.etcd.stop()
+    rotation.run(body)
     assert "the TLS files (--store-ca, --store-cert, --store-key) changed" in caplog.text, \
         caplog.text
-    assert own.password not in caplog.text
+    assert rotation.own.password not in caplog.text
 
 
 @pytest.mark.parametrize("with_ca", [False, True], ids=["certificate", "ca-too"])
@@ -478,49 +512,27 @@ def test_tls_files_etcd_refuses_leave_the_previous_ones_in_use(
     with the new files at its next connection and was cut off — its node lost, its
     groups moved — though the old set still worked. It now goes back to the set etcd
     accepted, and to the new one once etcd moves to it and refuses the old."""
-    own = _secure_etcd(tmp_path)
-    member = own.etcd.members[0]
-    new = make_pki(tmp_path / "pki2")
-    mine = tmp_path / "client"
-    mine.mkdir()
-    ca, cert, key = mine / "ca.pem", mine / "client.pem", mine / "client.key"
-    ca.write_bytes(own.pki.ca.read_bytes() + (b"" if with_ca else new.ca.read_bytes()))
-    cert.write_bytes(own.pki.client_cert.read_bytes())
-    key.write_bytes(own.pki.client_key.read_bytes())
+    rotation = Rotation.make(tmp_path, with_ca)
+    etcd, member = rotation.own.etcd, rotation.own.etcd.members[0]
     caplog.set_level(logging.INFO, logger="crg.runtime")
 
-    async def body() -> None:
-        store = EtcdStore.from_url(own.etcd.url, access=own.access(ca=ca, cert=cert, key=key))
-        try:
-            await store.put("/crg/certs/a", "1")
-            if with_ca:
-                _replace(ca, new.ca.read_bytes())
-            _replace(key, new.client_key.read_bytes())
-            _replace(cert, new.client_cert.read_bytes())
-            # etcd not rotated yet, but away for a call: the store dials afresh after it
-            # (a gRPC channel that only reconnects keeps its credentials)
-            await asyncio.to_thread(own.etcd.kill, member)
-            with pytest.raises(StoreUnavailable):
-                await store.snapshot("/crg/certs/")
-            await asyncio.to_thread(own.etcd.start_member, member)
-            await asyncio.to_thread(own.etcd.wait_healthy, 20.0, [member])
-            await _until_answered(store, "/crg/certs/")
-            assert "trying the other" in caplog.text, caplog.text
-            # the old set in use, the files still the new ones: etcd moves to them now
-            own.etcd.tls = ServerTls(new.server_cert, new.server_key, new.ca,
-                                     client_cert_auth=True,
-                                     client=(new.client_cert, new.client_key))
-            await asyncio.to_thread(own.etcd.restart, member)
-            await _until_answered(store, "/crg/certs/")
-            assert (await store.snapshot("/crg/certs/")).get("/crg/certs/a") is not None
-        finally:
-            await store.close()
+    async def body(store: EtcdStore) -> None:
+        rotation.rotate_files()
+        # etcd not rotated yet, but away for a call: the store dials afresh after it
+        # (a gRPC channel that only reconnects keeps its credentials)
+        await asyncio.to_thread(etcd.kill, member)
+        with pytest.raises(StoreUnavailable):
+            await store.snapshot("/crg/certs/")
+        await asyncio.to_thread(etcd.start_member, member)
+        await asyncio.to_thread(etcd.wait_healthy, 20.0, [member])
+        await _until_answered(store, "/crg/certs/")
+        assert "trying the other" in caplog.text, caplog.text
+        # the old set in use, the files still the new ones: etcd moves to them now
+        await rotation.rotate_etcd()
+        await _until_answered(store, "/crg/certs/")
 
-    try:
-        asyncio.run(asyncio.wait_for(body(), 90))
-    finally:
-        own.etcd.stop()
-    assert own.password not in caplog.text
+    rotation.run(body)
+    assert rotation.own.password not in caplog.text
 
 
 def test_an_expired_client_certificate_is_named_not_the_ca(secure: Secure,
