@@ -262,6 +262,10 @@ class Machine:
         others only (paging that sink about itself would fail again, with a webhook's
         three attempts each time).
         ``sent()`` once every sink has been tried."""
+        # The cluster's name, as a group's alerts carry it: a pager fed by several
+        # clusters cannot tell otherwise whose "n3 left the cluster" it is.
+        payload = {"event": payload["event"], "cluster": self.s.config.cluster.name,
+                   **payload}
         self.s.events.emit(payload)
         payload = {**payload, "time": iso_time()}
         sinks = [(sink, filled_by) for sink, filled_by

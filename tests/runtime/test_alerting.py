@@ -530,6 +530,8 @@ def test_a_failing_alert_sink_is_not_paged_about_itself(tmp_path: Path) -> None:
     assert troubles == [], troubles
     assert {(r["event"], r.get("action")) for r in webhook.posted} == {
         ("alert", None), ("runtime-alert", "node-lost")}, webhook.posted
+    # a node's loss names its cluster as a group's alert does (one pager, many clusters)
+    assert {r.get("cluster") for r in webhook.posted} == {setup.name}, webhook.posted
     lines = alert_lines(setup.alerts)
     assert lines.count("runtime-alert group= node=n1") == 1, lines
 
