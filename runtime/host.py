@@ -52,7 +52,7 @@ from crg.runtime.operator import (
 from crg.runtime.recorder import NodeRecorder
 from crg.runtime.records import SHUTDOWN_MARK, Extra, Keys
 from crg.runtime.registration import rejoin_txn
-from crg.runtime.status import config_status, status_of
+from crg.runtime.status import config_status, out_of_date, status_of
 from crg.runtime.store.base import Lease, LeaseExpired, Put, Snapshot, Store, StoreError
 from crg.runtime.store.counted import CountedStore
 from crg.runtime.telemetry import NO_TELEMETRY
@@ -308,13 +308,14 @@ class HostRuntime:
         status = status_of(self.config, self.model, state, snap.revision, mode="node",
                            address=None, agents=self.agents, seen=seen,
                            sinks=self.services.events.board.status())
-        return {**status, "node": self.node,
+        full = {**status, "node": self.node,
                 "agent": ("starting" if self._started() is None
                           else "running" if self.alive() else "stopped"),
                 "stopping": self.stopping,
                 **self._waiting(), **({"store": away} if away else {}),
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
+        return out_of_date(full, self.node, cluster.lease_ms / 1000)
 
     async def _read(self) -> tuple[Snapshot, State, dict[str, Any] | None]:
         """The store as this node reads it, and None; or, when the store cannot be read

@@ -72,6 +72,22 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
             "sinks": [dict(s) for s in sinks]}
 
 
+def out_of_date(status: dict[str, Any], node: str, lease_s: float) -> dict[str, Any]:
+    """``status`` read from a last view older than a lease (``store`` not answered): it
+    says nothing of where anything runs now — every node cut off from the store has
+    fenced itself by then, so the rows it shows as up may all be down. Each group reads
+    ``unknown`` (mode and application, ``stale`` true) and every other node ``unknown``,
+    as ``/groups/NAME`` and the metrics refuse such a view; ``node``, the one asked, is
+    as it knows itself."""
+    away = status.get("store") or {}
+    if away.get("answered", True) or away.get("view_age_s", 0.0) <= lease_s:
+        return status
+    groups = [{**g, "mode": "unknown", "app": "unknown", "stale": True}
+              for g in status["groups"]]
+    nodes = {n: state if n == node else "unknown" for n, state in status["nodes"].items()}
+    return {**status, "groups": groups, "nodes": nodes}
+
+
 def process_on(agents: Mapping[str, Agent], node: str | None,
                group: str) -> tuple[int | None, bool]:
     """The pid of ``group``'s application on ``node`` if its agent runs here and the
@@ -226,6 +242,9 @@ def notes(status: Mapping[str, Any]) -> list[str]:
         lines.append(f"no-node-left since {_clock(nobody['since'])}: {nobody['reason']}")
     for g in status["groups"]:
         said = []
+        if g.get("stale"):
+            said.append("where it runs now is unknown: this node's view is older than a "
+                        "lease (see below)")
         if g.get("suspect"):
             said.append(f"{g['node']} stopped renewing its lease: the state of the "
                         "application there is unknown")

@@ -145,6 +145,20 @@ def test_status_while_the_store_is_out_of_reach_says_it_answers_from_its_last_vi
                 return bool((await n1.status())["store"]["view_age_s"] >= age + 1)
 
             await eventually(older, 10, "the view shown 1 s older")
+            # Older than a lease: every node cut off has fenced itself by then, so the
+            # view says nothing of where anything runs (it showed the groups up).
+            lease_s = n1.config.cluster.lease_ms / 1000
+
+            async def beyond_a_lease() -> bool:
+                return bool((await n1.status())["store"]["view_age_s"] > lease_s)
+
+            await eventually(beyond_a_lease, lease_s + 10, "the view older than a lease")
+            stale = await n1.status()
+            assert [(g["mode"], g["app"], g["stale"]) for g in stale["groups"]] == \
+                [("unknown", "unknown", True)] * len(stale["groups"]), stale["groups"]
+            assert stale["nodes"] == {n: "cut" if n == "n1" else "unknown"
+                                      for n in stale["nodes"]}, stale["nodes"]
+            assert any("older than a lease" in line for line in notes(stale))
             hosts.views["n1"].cut = False
             await eventually(lambda: not n1.agent.keeper.cut, 10, "n1 back in contact")
             assert "store" not in await n1.status()
