@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crg.dsl.model import Cluster, Group
-from crg.runtime.records import Keys, read_group
+from crg.runtime.records import Keys, read_group, read_held
 from crg.runtime.store.base import Snapshot, Store, StoreError
 
 if TYPE_CHECKING:
@@ -51,7 +51,21 @@ def recorded(snap: Snapshot, keys: Keys, groups: Sequence[Group],
     the store is away."""
     agents = list(agents)
     found = records(snap, keys, (g.name for g in groups))
-    return Observations(found, reported(agents), {}, window_ends(agents, found, groups))
+    # A failure held on another host is read from the store; the agents here know their
+    # own first (a failure just reported, not yet held or applied).
+    told = {**held(snap, keys, (g.name for g in groups)), **reported(agents)}
+    return Observations(found, told, {}, window_ends(agents, found, groups))
+
+
+def held(snap: Snapshot, keys: Keys, groups: Iterable[str]) -> dict[str, Reported]:
+    """The failures held during a maintenance, as their nodes wrote them in the store
+    (:mod:`crg.runtime.held_record`)."""
+    out = {}
+    for group in groups:
+        found = read_held(snap, keys, group)
+        if found is not None:
+            out[group] = Reported(*found)
+    return out
 
 
 def records(snap: Snapshot, keys: Keys, groups: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -113,6 +113,12 @@ class Keys:
     def reset(self) -> str:
         return f"{self.prefix}reset"
 
+    def held(self, group: str) -> str:
+        """A failure the group's monitors reported during a maintenance, held (the spec
+        charges none): written by the node that saw it, under its lease, so that every
+        node's status and metrics say the application failed, not only that node's."""
+        return f"{self.prefix}held/{group}"
+
 
 # -- values ---------------------------------------------------------------------------
 
@@ -206,6 +212,21 @@ def read_group(snap: Snapshot, keys: Keys, group: str) -> dict[str, Any]:
         if data.get(text) is not None:
             _field(data, text, str, None, key)
     return data
+
+
+def read_held(snap: Snapshot, keys: Keys, group: str) -> tuple[str, str, float] | None:
+    """The failure held for ``group`` (:meth:`Keys.held`): node, reason, when seen."""
+    key = keys.held(group)
+    entry = snap.get(key)
+    if entry is None:
+        return None
+    data = _object(entry.value, key)
+    return (_field(data, "node", str, None, key), _field(data, "reason", str, "", key),
+            _field(data, "since", float, 0.0, key))
+
+
+def dump_held(node: str, reason: str, since: float) -> str:
+    return dumps({"node": node, "reason": reason, "since": since})
 
 
 def read_facts(snap: Snapshot, keys: Keys, node: str) -> Facts:

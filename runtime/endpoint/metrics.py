@@ -24,6 +24,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from crg.dsl.model import Config
 from crg.runtime.node_watch import reset_mark
+from crg.runtime.observations import held
 from crg.runtime.records import Keys, read_ack, read_owner, stored_events
 from crg.runtime.store.base import Snapshot
 from crg.runtime.telemetry import Telemetry
@@ -222,6 +223,10 @@ class Metrics(Telemetry):
         reset = reset_mark(snap, self.keys)
         self.store_reset.set(reset["since"] if reset is not None else 0)
         model = self.model
+        # a failure held during a maintenance (any node's): the application is not up,
+        # though the spec, which charges no fault then, still has it running
+        failed = {group: seen.node for group, seen in held(
+            snap, self.keys, (g.name for g in self.config.groups)).items()}
         for name, p in placements(model, state).items():
             for mode in Mode:
                 self.mode.labels(name, mode.value).set(int(p.mode is mode))
@@ -230,7 +235,7 @@ class Metrics(Telemetry):
             for c in topo.candidates:
                 node = model.topology.nodes[c]
                 self.holder.labels(name, node).set(int(node in holders))
-            self.app_up.labels(name).set(int(p.app == "up"))
+            self.app_up.labels(name).set(int(p.app == "up" and failed.get(name) != p.node))
             self.switching.labels(name).set(int(p.switching))
             self.alerted.labels(name).set(int(p.alerted))
             self.restarts.labels(name).set(int(model.group_vars(state, topo.index).restarts))
