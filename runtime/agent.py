@@ -105,13 +105,20 @@ class Agent:
         if self.keeper.cut and episode == self._cut_episode:
             self.machine.runtime_alert(None, STORE_CUT, why, failed=False)
 
+    def _after_loss(self, live: tuple[str, ...]) -> None:
+        """The store lost what it held: wait up to a lease for the nodes that were
+        registered in it to register again before placing anything (a node not back by
+        then would have been taken for lost anyway)."""
+        self.gate.after_loss(live, self.s.ttl_ms / 1000)
+        self.wake()
+
     # -- life ----------------------------------------------------------------------------
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self.keeper.run(), name=f"{self.name}-lease"),
                        asyncio.create_task(courier.run(self.machine),
                                            name=f"{self.name}-courier"),
-                       asyncio.create_task(node_watch.run(self.machine),
+                       asyncio.create_task(node_watch.run(self.machine, self._after_loss),
                                            name=f"{self.name}-node-watch")]
         self._tasks += [asyncio.create_task(lane.run(), name=f"{self.name}-{name}")
                         for name, lane in self.lanes.items()]

@@ -28,6 +28,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +49,11 @@ RETRY_S = 1.0
 """How long the watch rests after a failure nobody foresaw (a bug), before looking again."""
 
 
-async def run(machine: Machine) -> None:
-    """Watch the nodes' leases for as long as the agent runs."""
+async def run(machine: Machine,
+              after_loss: Callable[[tuple[str, ...]], None] | None = None) -> None:
+    """Watch the nodes' leases for as long as the agent runs. ``after_loss``: told, when
+    the store lost what it held, the other nodes that were registered before (the agent
+    waits for them before it places anything: :meth:`StartGate.after_loss`)."""
     store, keys = machine.s.store, machine.s.keys
     watch = Watch()
     newest = 0
@@ -64,6 +68,10 @@ async def run(machine: Machine) -> None:
                 # The nodes it saw live were in the store that was lost: none of them
                 # left the cluster, and one that is not back yet is not lost for that.
                 watch.seen.clear()
+                if after_loss is not None and watch.before is not None:
+                    after_loss(tuple(n for n in machine.s.model.topology.nodes
+                                     if n != machine.name
+                                     and watch.before.get(keys.node(n)) is not None))
                 await reset(machine, why, watch.before, watch.before_at)
             newest = revision
             watch.before, watch.before_at = snap, time.time()

@@ -11,10 +11,11 @@ So an agent with a start wait takes no step of the spec's (no placement, no aler
 every node of the configuration is registered (but those an operator drained: out of
 service on purpose), or some group already has an owner (the cluster runs: this host
 joins it, or another agent's wait ended first), or its own wait since it registered has
-passed. Then it acts for good: the gate is never closed again. An agent that restarts so
-fast that its previous run's lease still held its node's key (a crash, a watchdog kill
-under systemd's ``Restart=``) does not wait at all: it was running a moment ago, perhaps
-as the last node of the cluster, whose groups went down with it.
+passed. Then it acts for good: the gate is closed again only when the store lost what
+it held (:meth:`StartGate.after_loss`), which is a cold start of the cluster's state. An
+agent that restarts so fast that its previous run's lease still held its node's key (a
+crash, a watchdog kill under systemd's ``Restart=``) does not wait at all: it was running
+a moment ago, perhaps as the last node of the cluster, whose groups went down with it.
 
 This decides nothing the spec does not: every step it holds back stays enabled, and the
 rules take it once the gate opens, from the state as it then is. An asynchronous
@@ -51,7 +52,25 @@ class StartGate:
         """Once open, for good."""
         self.missing: tuple[str, ...] = ()
         """The nodes not registered at the last look (while closed)."""
+        self.cause = "--start-wait"
+        """What the wait is, in its messages."""
+        self.expected: frozenset[str] | None = None
+        """After a loss of the store, the nodes waited for (those registered before it);
+        None: every node of the configuration, at a cold start."""
         self._said = False
+
+    def after_loss(self, live: tuple[str, ...], wait_s: float) -> None:
+        """The store lost what it held (started again empty, restored from a backup):
+        every agent registers again into a store where no group has an owner, and the
+        first one saw every other node down — it paged each group stranded or on its
+        last node and placed them all, to move them back a moment later. So the gate
+        closes again, as at a cold start, for the nodes ``live`` before the loss (the
+        others were not running: nothing is waited for them), ``wait_s`` at most."""
+        if not live:
+            return
+        self.open, self.began, self.wait_s = False, time.monotonic(), wait_s
+        self.expected, self.missing, self._said = frozenset(live), (), False
+        self.cause = "the wait after the store's loss"
 
     def left_s(self) -> float:
         """Seconds of the wait left (0 once it has passed)."""
@@ -65,7 +84,7 @@ class StartGate:
         if self.open or not self.missing:
             return None
         return (f"{self.node} waits for {and_list(self.missing)} to register before it places "
-                f"any group, {left_text(self.left_s())} of --start-wait left")
+                f"any group, {left_text(self.left_s())} of {self.cause} left")
 
     def waiting(self) -> dict[str, Any] | None:
         """What the operator surfaces show while it holds (None: it acts): ``{"for":
@@ -81,7 +100,8 @@ class StartGate:
             return None
         keys, model = self.s.keys, self.s.model
         missing = tuple(n for n in model.topology.nodes if snap.get(keys.node(n)) is None
-                        and not _drained_by_operator(snap.get(keys.drained(n))))
+                        and not _drained_by_operator(snap.get(keys.drained(n)))
+                        and (self.expected is None or n in self.expected))
         running = any(model.group_vars(state, g).owner
                       for g in range(len(model.groups)))
         left = self.left_s()
@@ -90,14 +110,14 @@ class StartGate:
             if not self._said:
                 self._said = True
                 log.info("%s: waits up to %.0f s for %s to register before it places any "
-                         "group (--start-wait)", self.node, left, and_list(missing))
+                         "group (%s)", self.node, left, and_list(missing), self.cause)
                 self.s.events.emit({"event": "start-wait", "node": self.node,
                                     "waiting_for": list(missing), "seconds": round(left, 1)})
             return self.holding()
-        self.open, self.missing = True, ()
+        self.open, self.missing, self.expected = True, (), None
         why = ("every node is registered (or drained by an operator)" if not missing
                else "the cluster already runs" if running
-               else f"--start-wait is over; it acts without {and_list(missing)}")
+               else f"{self.cause} is over; it acts without {and_list(missing)}")
         log.info("%s: starts acting: %s", self.node, why)
         if self._said:  # the event log says the wait ended only if it said it began
             self.s.events.emit({"event": "start-wait-over", "node": self.node, "reason": why})
