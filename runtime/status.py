@@ -286,6 +286,9 @@ def notes(status: Mapping[str, Any]) -> list[str]:
             until = banned[0].get("until")
             said.append(f"banned on {', '.join(b['node'] for b in banned)}"
                         + (f" until {_clock(until)}" if until else "")
+                        # one window per group: every ban ends when its last fault's does
+                        + (", all at once, the restart window of its last fault"
+                           if until and len(banned) > 1 else "")
                         # on its own node too (blocked there): the count reads 0 again
                         + (" (its restart budget is spent there; " if restarts.get("spent")
                            else " (")
@@ -316,9 +319,10 @@ def _nowhere(status: Mapping[str, Any], candidates: list[str]) -> str:
     """Why a group runs nowhere: every node of its list, and what each is."""
     nodes, drained = status.get("nodes") or {}, set(status.get("drained") or ())
     states = [f"{c} {'drained' if c in drained else nodes.get(c, '?')}" for c in candidates]
+    back = ("its agent started again — crg join in the embedded runtime — or crg undrain"
+            if status.get("mode") == "embedded" else "its agent started again, or crg undrain")
     return (f"no node of its list left ({', '.join(states)}): its service is down until one "
-            "is back (its agent started again — crg join in the embedded runtime — or crg "
-            "undrain)")
+            f"is back ({back})")
 
 
 def _standby(status: Mapping[str, Any], g: Mapping[str, Any]) -> str:

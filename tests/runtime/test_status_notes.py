@@ -37,6 +37,15 @@ def test_restarts_used_bans_and_the_last_fault() -> None:
         "exited"]
 
 
+def test_bans_on_several_nodes_say_they_end_together() -> None:
+    # one restart window per group: a tester read one end time for bans set 12 s apart
+    # as a slip of the display
+    web = group(banned=[{"node": "n1", "until": AT}, {"node": "n2", "until": AT}])
+    assert notes({"groups": [web]}) == [
+        "web: banned on n1, n2 until 12:03:04, all at once, the restart window of its last "
+        "fault (crg cleanup web clears it)"]
+
+
 def test_a_budget_of_one_restart_reads_as_one() -> None:
     web = group(restarts={"used": 1, "budget": 1, "window_ends": None},
                 last_fault={"time": AT, "node": None, "reason": None})
@@ -51,11 +60,15 @@ def test_a_switchover_in_force_says_how_to_withdraw_it() -> None:
 def test_a_group_with_no_node_left_says_what_each_of_its_nodes_is() -> None:
     web = group(node=None, mode="down", candidates=["n1", "n2", "n3"])
     status = {"groups": [web], "nodes": {"n1": "down", "n2": "up", "n3": "lost"},
-              "drained": ["n2"]}
+              "drained": ["n2"], "mode": "embedded"}
     assert notes(status) == [
         "web: no node of its list left (n1 down, n2 drained, n3 lost): its service is down "
         "until one is back (its agent started again — crg join in the embedded runtime — "
         "or crg undrain)"]
+    # one agent per host: there is no crg join to give
+    assert notes({**status, "mode": "node"}) == [
+        "web: no node of its list left (n1 down, n2 drained, n3 lost): its service is down "
+        "until one is back (its agent started again, or crg undrain)"]
 
 
 def test_a_runtime_alert_in_force_is_said_where_it_is() -> None:
