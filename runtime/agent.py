@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from crg.runtime import courier, held_record, node_watch, steps
+from crg.runtime import courier, node_news, node_watch, steps
 from crg.runtime.address.base import AddressError
 from crg.runtime.agreement import ConfigWatch
 from crg.runtime.commit import NOT_ENABLED, Actor, Outcome, Services, commit, enabled, read_state
@@ -300,7 +300,8 @@ class Lane:
         self.revision = snap.revision
         observed = self.observed(snap, state)
         if not a.keeper.cut:
-            await held_record.show(a.machine, a.keeper.lease, name, self.held, snap)
+            await node_news.show_held(a.machine, a.keeper.lease, name, self.held, snap)
+            await node_news.show_troubles(a.machine, a.keeper.lease, snap)
         if observed is not None:
             action, reason, held = observed
             if held:  # reported during a maintenance that is over: is it still so?

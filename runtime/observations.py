@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crg.dsl.model import Cluster, Group
-from crg.runtime.records import Keys, read_group, read_held
+from crg.runtime.records import Keys, Troubles, read_group, read_held, read_troubles
 from crg.runtime.store.base import Snapshot, Store, StoreError
 
 if TYPE_CHECKING:
@@ -37,6 +37,9 @@ class Observations:
     while the group is in maintenance, or not yet applied)."""
     suspects: Mapping[str, float] = field(default_factory=dict)
     """Node -> seconds until its lease runs out, for live nodes that stopped renewing."""
+    troubles: Mapping[str, Troubles] = field(default_factory=dict)
+    """Node -> the runtime alerts in force there, as it wrote them in the store
+    (:mod:`crg.runtime.node_news`), for the nodes whose agents do not run here."""
     window_ends: Mapping[str, float] = field(default_factory=dict)
     """Group -> when its restart window ends by this host's clock, as the lanes here will
     decide it (the record's ``fault_time`` plus the window when no lane here has read it)."""
@@ -54,12 +57,16 @@ def recorded(snap: Snapshot, keys: Keys, groups: Sequence[Group],
     # A failure held on another host is read from the store; the agents here know their
     # own first (a failure just reported, not yet held or applied).
     told = {**held(snap, keys, (g.name for g in groups)), **reported(agents)}
-    return Observations(found, told, {}, window_ends(agents, found, groups))
+    here = {agent.name for agent in agents}
+    elsewhere = {key.rsplit("/", 1)[1] for key in snap.under(keys.troubles(""))}
+    troubles = {node: read_troubles(snap, keys, node) for node in sorted(elsewhere - here)}
+    return Observations(found, told, troubles=troubles,
+                        window_ends=window_ends(agents, found, groups))
 
 
 def held(snap: Snapshot, keys: Keys, groups: Iterable[str]) -> dict[str, Reported]:
     """The failures held during a maintenance, as their nodes wrote them in the store
-    (:mod:`crg.runtime.held_record`)."""
+    (:mod:`crg.runtime.node_news`)."""
     out = {}
     for group in groups:
         found = read_held(snap, keys, group)

@@ -113,6 +113,12 @@ class Keys:
     def reset(self) -> str:
         return f"{self.prefix}reset"
 
+    def troubles(self, node: str) -> str:
+        """The runtime alerts in force on a node (a step that keeps failing, an alert
+        sink that fails...), written by that node under its lease: every node's
+        ``crg status`` shows them, not only the one that has them."""
+        return f"{self.prefix}troubles/{node}"
+
     def held(self, group: str) -> str:
         """A failure the group's monitors reported during a maintenance, held (the spec
         charges none): written by the node that saw it, under its lease, so that every
@@ -223,6 +229,36 @@ def read_held(snap: Snapshot, keys: Keys, group: str) -> tuple[str, str, float] 
     data = _object(entry.value, key)
     return (_field(data, "node", str, None, key), _field(data, "reason", str, "", key),
             _field(data, "since", float, 0.0, key))
+
+
+Troubles = dict[tuple[str, str], tuple[str, float]]
+"""(group or "" for the node as a whole, action) -> (reason, since): a node's runtime
+alerts in force (:attr:`crg.runtime.machine.Machine.troubles`)."""
+
+
+def dump_troubles(troubles: Troubles) -> str:
+    return dumps([{"group": group or None, "action": action, "reason": reason,
+                   "since": since} for (group, action), (reason, since) in sorted(
+                       troubles.items())])
+
+
+def read_troubles(snap: Snapshot, keys: Keys, node: str) -> Troubles:
+    """What ``node`` wrote of its runtime alerts in force (:meth:`Keys.troubles`)."""
+    key = keys.troubles(node)
+    entry = snap.get(key)
+    if entry is None:
+        return {}
+    data = _json(entry.value, key)
+    if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
+        raise RecordError(f"{key}: not a list of JSON objects")
+    found: Troubles = {}
+    for t in data:
+        group = t.get("group")
+        if group is not None and not isinstance(group, str):
+            raise RecordError(f"{key}: group is {json.dumps(group)}, not a string or null")
+        found[(group or "", _field(t, "action", str, None, key))] = (
+            _field(t, "reason", str, "", key), float(_field(t, "since", float, 0.0, key)))
+    return found
 
 
 def dump_held(node: str, reason: str, since: float) -> str:

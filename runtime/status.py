@@ -51,7 +51,7 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
                  "target": p.target, "watchdogs": list(p.watchdogs), "pid": pid}
         entry.update(failures(model, state, group, seen))
         entry.update(offline_by(model, state, name, p.mode.value))
-        entry["troubles"] = troubles(agents, name)
+        entry["troubles"] = troubles(agents, name, seen)
         if p.node is not None and p.node in seen.suspects:
             # Its owner stopped renewing: whatever runs there may be dead already.
             entry.update(mode="unknown", app="unknown", suspect=True)
@@ -68,7 +68,7 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
             "revision": revision, "nodes": nodes, "drained": drained_nodes(model, state),
             "suspects": {n: left for n, left in seen.suspects.items()
                          if nodes.get(n) == "suspect"},
-            "groups": groups, "troubles": troubles(agents, ""),
+            "groups": groups, "troubles": troubles(agents, "", seen),
             "sinks": [dict(s) for s in sinks]}
 
 
@@ -116,13 +116,17 @@ def offline_by(model: Model, state: State, group: str, mode: str) -> dict[str, A
     return {"offline_by": why, "preferred": model.topology.nodes[topo.preferred]}
 
 
-def troubles(agents: Mapping[str, Agent], group: str) -> list[dict[str, Any]]:
+def troubles(agents: Mapping[str, Agent], group: str,
+             seen: Observations = NOTHING_SEEN) -> list[dict[str, Any]]:
     """The runtime alerts in force about ``group`` ("": about a node as a whole) on the
-    nodes whose agents run here: a step that keeps failing, events that cannot be
-    delivered... each until it works again."""
+    nodes whose agents run here, and on the others as they wrote them in the store
+    (``seen``): a step that keeps failing, events that cannot be delivered... each until
+    it works again."""
+    everywhere = {**seen.troubles,
+                  **{node: agent.machine.troubles for node, agent in agents.items()}}
     return [{"node": node, "action": action, "reason": reason, "since": since}
-            for node, agent in sorted(agents.items())
-            for (about, action), (reason, since) in sorted(agent.machine.troubles.items())
+            for node, found in sorted(everywhere.items())
+            for (about, action), (reason, since) in sorted(found.items())
             if about == group]
 
 
