@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crg.spec.model import IllegalAction, Model, State
-from crg.spec.present.modes import Mode, Placement, node_status, placement_of
+from crg.spec.present.modes import Mode, Placement, node_status, node_words_of, placement_of
 from crg.spec.present.simulation import EVENTS_BY_NAME, Arg, Event, Simulation
 from crg.spec.rules.roles import settled
 
@@ -102,7 +102,14 @@ def shortfall(model: Model, state: State, event: Event) -> str | None:
             if model.group_vars(state, g).maintenance:
                 return (f"{group} is in maintenance: the cluster service takes no action for "
                         f"it, so it stays {where} until crg maintenance off {group}")
-            return f"{group} is {where} (mode {p.mode.value}), not on {node}"
+            status = node_words_of(model, state)[node]
+            # The target went with its node (its crash, its lost lease, its drain
+            # withdraw it): "not on n3" alone read as a switchover that failed for no
+            # reason, when n3 had hung a moment before it was given.
+            gone = (f": {node} is {status}, which withdrew the switchover"
+                    if status != "up" and model.group_vars(state, g).target != nodes.index(node) + 1
+                    else "")
+            return f"{group} is {where} (mode {p.mode.value}), not on {node}{gone}"
     if event.name == "drain":
         n = nodes.index(event.args[0])
         held = [g.name for g in model.groups

@@ -69,6 +69,15 @@ def test_a_banned_target_is_refused_with_what_to_do() -> None:
         "g is on n1 (mode normal), not on n2"
 
 
+def test_a_switchover_whose_target_went_down_says_so() -> None:
+    # accepted, then its target lost (a host that had hung a moment before): "not on n2"
+    # alone read as a switchover that failed for no reason
+    sim, state = settled("--switchover", "g", "n2", "--fail", "n2")
+    assert placement_of(sim.model, state, 0).node == "n1"
+    assert shortfall(sim.model, state, Event("switchover", ("g", "n2"))) == \
+        "g is on n1 (mode normal), not on n2: n2 is down, which withdrew the switchover"
+
+
 def test_every_node_down_refuses_a_switchover_by_the_target_not_by_waiting() -> None:
     sim, state = settled("--fail", "n1", "--fail", "n2", "--fail", "n3")
     assert refused(sim, state, "switchover", "g", "n2") == Refusal(
