@@ -35,6 +35,7 @@ from crg.runtime.drivers.sinks import iso_time
 from crg.runtime.fingerprint import fingerprint
 from crg.runtime.health import Board
 from crg.runtime.linefile import LineFile
+from crg.runtime.trace_keep import keep_previous
 from crg.spec import Action, Model, State
 from crg.spec.present.modes import action_dict
 
@@ -59,14 +60,17 @@ def header(config: Config, mode: str, node: str | None) -> dict[str, Any]:
 class TraceWriter:
     """The trace file, written by a thread of its own (:class:`LineFile`): a full disk
     or a stalled one costs trace lines (kept and retried, bounded), never a commit;
-    ``board`` shows how the file fares. A new file is made ``0600``; an existing one is
-    emptied (only if it is the user's own regular file, never through a link)."""
+    ``board`` shows how the file fares. A new file is made ``0600``; an existing one
+    that holds steps is the previous run's, kept under another name
+    (:func:`crg.runtime.trace_keep.keep_previous`), and one that holds none is emptied
+    (only the user's own regular file, never through a link)."""
 
     def __init__(self, path: Path, config: Config, model: Model, mode: str,
                  node: str | None = None, *, board: Board | None = None) -> None:
         self.model = model
         self._owns_board = board is None
         self._board = board if board is not None else Board()
+        keep_previous(path, node)
         self._file = LineFile(self._board.sink("trace", str(path)), path, truncate=True,
                               limit=LIMIT)
         self._seq = 0
