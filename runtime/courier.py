@@ -7,7 +7,8 @@ group has its own queue there: the events of its sources after its acknowledgeme
 source. The node that owns a receiving group runs that group's ``hook`` sinks for each
 event, in the order the events were sent, acknowledging each; a new owner carries on
 where the last one stopped (at least once: an owner that crashes between a hook and its
-acknowledgement makes the next owner run it again).
+acknowledgement makes the next owner run it again, and a hook that fails is tried again,
+:mod:`crg.runtime.hooks`).
 
 Every receiving group has a delivery task of its own, so a slow hook, or one that never
 returns until its time limit kills it, delays only its own group's events. Nothing is
@@ -24,7 +25,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from crg.runtime.drivers.sinks import deliver
+from crg.runtime.hooks import run_hooks
 from crg.runtime.records import (
     RecordError,
     read_ack,
@@ -183,20 +184,21 @@ async def _deliver_one(agent: Machine, item: Pending) -> bool:
                   "were dropped before it could (its queue was full); the next is "
                   f"{item.seq}")
         agent.runtime_alert(receiver, f"{GAP} {source}", reason, failed=False)
-    group = agent.groups[receiver]
     event = item.event
     fields = {"event": event["event"], "cluster": event.get("cluster"),
               "group": receiver, "node": agent.name,
               "source_group": source, "source_node": event.get("node"),
               "vip": event.get("vip"), "reason": event.get("reason"),
               "time": event.get("time"), "seq": item.seq}
-    results = []
-    for sink in group.hooks:
-        ok, detail = await deliver(sink, fields, agent.values(receiver), agent.supervisor)
-        if not ok:
-            log.warning("%s: hook of %s for %s %s failed: %s", agent.name, receiver,
-                        event["event"], source, detail)
-        results.append({"sink": sink.kind.value, "ok": ok, "detail": detail})
+
+    async def still_ours() -> bool:
+        owner = read_owner(await store.snapshot(keys.owner(receiver)), keys, receiver)
+        return (owner is not None and owner.node == agent.name
+                and (await store.snapshot(key)).get(key) is not None)
+
+    results = await run_hooks(agent, receiver, fields, still_ours)
+    if results is None:
+        return False  # its new owner carries on, or the gap is told
     ack = keys.ack(receiver, source)
     entry = (await store.snapshot(ack)).get(ack)
     if (int(entry.value) if entry is not None else 0) >= item.seq:

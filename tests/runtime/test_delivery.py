@@ -7,8 +7,13 @@ missing numbers."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import random
+import threading
 import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +29,7 @@ from runtime_helpers import (
 )
 
 from crg.dsl import parse
-from crg.runtime import notices
+from crg.runtime import hooks, notices
 from crg.runtime.drivers import sinks
 from crg.runtime.embedded import EmbeddedCluster
 
@@ -138,6 +143,7 @@ def test_a_hook_slower_than_the_old_window_gets_every_event_in_order(
 def test_a_hook_that_never_returns_delays_only_its_own_group(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sinks, "COMMAND_TIMEOUT_S", 2.0)
+    monkeypatch.setattr(hooks, "RETRY_FOR_S", 0.0)  # one try an event: killed, given up
     setup = cluster_setup(tmp_path, {"stuck": NEVER_RETURNS, "fast": RECORD})
 
     async def body() -> None:
@@ -254,3 +260,81 @@ def test_events_dropped_while_a_hook_runs_are_the_ones_the_receiver_misses(
             assert len(told) == 1 and "3 to 9" in str(told[0]["reason"])
 
     run(body(), 140)
+
+
+@contextlib.contextmanager
+def receiver_down() -> Iterator[tuple[str, threading.Event, list[dict[str, Any]], list[int]]]:
+    """A hook webhook on 127.0.0.1 that answers 503 until the test sets its event (its
+    receiver restarting), then takes each event: (its URL, that event, what it took, the
+    count of requests it refused)."""
+    up, took, refused = threading.Event(), [], [0]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if up.is_set():
+                took.append(body)
+            else:
+                refused[0] += 1
+            self.send_response(204 if up.is_set() else 503)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook", up, took, refused
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_failing_hook_webhook_is_tried_again_and_paged_until_it_works(
+        tmp_path: Path) -> None:
+    """An outside tester's hook webhook that failed was not tried again: the service
+    event was acknowledged with ``ok: false``, its receiver never got it, and nobody was
+    paged (a failing alert sink is). Delivery is at least once: the event waits, is tried
+    again until the receiver is back, and the failing hook is one runtime alert to the
+    group's alert sinks, over once it works."""
+    pages = tmp_path / "pages.txt"
+    with receiver_down() as (url, up, took, refused):
+        setup = cluster_setup(tmp_path, {"web": RECORD})
+        hook = f"hook command \"sh -c '{RECORD.format(out=tmp_path / 'web.txt')}'\""
+        text = setup.path.read_text()
+        assert hook in text
+        text = text.replace(hook, f'hook webhook "{url}"\n  alert command "sh -c \'echo '
+                            f'$CRG_EVENT $CRG_GROUP $CRG_ACTION >> {pages}\'"')
+        setup.path.write_text(text)
+        setup = Setup(setup.path, parse(text, str(setup.path)), setup.name, {}, setup.hooks,
+                      setup.alerts, setup.trace, setup.events, setup.run_dir)
+        action = f"hook sink webhook {url}"
+
+        def paged() -> list[str]:
+            return pages.read_text().splitlines() if pages.exists() else []
+
+        async def body() -> None:
+            async with running(setup) as cluster:
+                await all_up(cluster)
+                await eventually(lambda: f"runtime-alert web {action}" in paged(), 20,
+                                 "the failing hook paged to web's alert sink")
+                # Tried again (a webhook's try is 3 attempts): still one alert.
+                await eventually(lambda: refused[0] >= 6, 20, "a second try")
+                assert len(alerts(cluster, "hook sink")) == 1, "once per episode"
+                assert not [r for r in cluster.services.events.records
+                            if r["event"] == "received" and r["group"] == "web"], \
+                    "nothing acknowledged while the hook fails"
+                up.set()  # the receiver is back
+                expected = sent(cluster)
+                await eventually(lambda: [(b["source_group"], b["seq"], b["event"])
+                                          for b in took] == expected, 30,
+                                 "the receiver got every event, in order")
+                await eventually(lambda: f"runtime-alert-over web {action}" in paged(), 20,
+                                 "its end paged")
+                assert len(alerts(cluster, "hook sink")) == 1
+                first = next(r for r in cluster.services.events.records
+                             if r["event"] == "received" and r["group"] == "web")
+                assert first["hooks"][0]["ok"] is True
+
+        run(body(), 120)
