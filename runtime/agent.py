@@ -82,6 +82,9 @@ class Agent:
         """The latest decisions (for tests and ``crg status``), bounded."""
         self.fault_times: dict[str, list[float]] = {}
         """When faults of each group were applied here (for restart pacing)."""
+        self.store_down = False
+        """A lane's last cycle found the store unavailable: said once per outage for the
+        node, not once per lane (every lane fails alike; the lease keeper says it too)."""
 
     def _cut_off(self, why: str | None) -> None:
         """A runtime alert about this node while it is cut off from the store (None: it
@@ -213,8 +216,6 @@ class Lane:
         """The instance token of a failure held back by a maintenance (said once)."""
         self.resting = False
         """The last cycle failed: wait out RETRY_S before the next."""
-        self.store_down = False
-        """The last cycle found the store unavailable (said once per outage)."""
         self.window_start: tuple[float, float] | None = None
         """(the recorded time of the group's last fault, this host's monotonic clock when
         this lane first read it): the restart window's bound by the local clock."""
@@ -242,14 +243,15 @@ class Lane:
             a.decisions.append(decision)
             del a.decisions[:-200]
             # An unreachable store fails every cycle of every lane alike: said once per
-            # outage, not once per heartbeat and group (the lease keeper says it as well).
+            # outage and node, not once per heartbeat and lane (the lease keeper says it
+            # as well); the outage ends with the first cycle that read the store.
             unreachable = "store unavailable" in decision
             if "nothing to do" in decision or "waits" in decision or (
-                    unreachable and self.store_down):
+                    unreachable and a.store_down):
                 log.debug("%s", decision)
             else:
                 log.info("%s", decision)
-            self.store_down = unreachable
+            a.store_down = unreachable
             if not self.progressed:
                 await self.wait()
 
@@ -341,8 +343,11 @@ class Lane:
             (a.s.model.group_vars(a.s.model.apply(state, action), self.topo.index).wd
              >> a.index) & 1)
         trouble: str | None = None
+        # What the physical part has to say goes into the decision's line (what a fence
+        # removed, monitors that did not pass): one line per step, not two.
+        notes: list[str] = []
         try:
-            undo = await self._perform(action, retiring)
+            undo = await self._perform(action, retiring, notes)
         except steps.DoneDespite as done:
             undo, trouble = done.undo, str(done)
         except Overtaken as gone:
@@ -357,6 +362,8 @@ class Lane:
             # step, and the traceback goes to the log for whoever must fix the cause.
             log.exception("%s: %s failed", a.name, text)
             return self._failed(action, text, f"{type(exc).__name__}: {exc}")
+        if notes:
+            text = f"{text} ({'; '.join(notes)})"
         if trouble is None and action.kind is ActionKind.START_APP:
             trouble = _not_started(a.machine, name)  # committed all the same: a fault follows
         if trouble is not None:
@@ -379,10 +386,12 @@ class Lane:
             a.machine.trouble_over(name, action.kind.label)  # done and committed: it works
         return text
 
-    async def _perform(self, action: Action, retiring: bool) -> steps.Undo | None:
-        """The physical part of ``action``; one that may wait long (steps.ABANDONABLE) is
-        given up as soon as the spec no longer enables the step (:meth:`_unwanted`)."""
-        work = steps.do(self.agent.machine, action, retiring=retiring)
+    async def _perform(self, action: Action, retiring: bool,
+                       notes: list[str]) -> steps.Undo | None:
+        """The physical part of ``action`` (``notes``: see :func:`steps.do`); one that may
+        wait long (steps.ABANDONABLE) is given up as soon as the spec no longer enables
+        the step (:meth:`_unwanted`)."""
+        work = steps.do(self.agent.machine, action, retiring=retiring, notes=notes)
         if action.kind not in steps.ABANDONABLE:
             return await work
         return await unless(work, self._unwanted(action))

@@ -168,10 +168,10 @@ async def register(store: Store, keys: Keys, node: str, lease: Lease, sha256: st
         if why is not None:
             raise ConfigConflict(why)
         running = running_config(snap, keys)
-        if along := rolling(snap, keys, node, sha256, form):
-            log.info("%s: joins a rolling change of the configuration: it runs sha256 %s, "
-                     "%s", node, short(sha256), _others_run(along))
-        elif running is not None and running[0] != sha256:
+        # Joining a rolling change is said by the agent's ConfigWatch, at its first look
+        # (said here too, it came twice in a row).
+        if not rolling(snap, keys, node, sha256, form) and running is not None \
+                and running[0] != sha256:
             log.warning("%s: no live node runs the cluster's configuration (sha256 %s) any "
                         "more: it becomes this one (sha256 %s)", node, short(running[0]),
                         short(sha256))
@@ -201,7 +201,8 @@ class ConfigWatch:
         self.over = over
         self._seen: tuple[tuple[str, str | None], ...] | None = None
         self.problem: str | None = None
-        self._along: dict[str, str] = {}
+        self._along: dict[str, str] | None = None
+        """The other nodes of a rolling change at the last look (None: no look yet)."""
 
     def check(self, snap: Snapshot) -> None:
         seen = tuple(live_configs(snap, self.keys).items())
@@ -209,13 +210,14 @@ class ConfigWatch:
             return
         self._seen = seen
         along = rolling(snap, self.keys, self.node, self.sha256, self.form)
-        if along != self._along:
+        if along != (self._along or {}):
             # Nothing to page: hosts may run these otherwise for a while (the operator
             # is changing them one host after another); said in the log and crg status.
+            joins = "joins " if self._along is None else ""
             log.info("%s: %s", self.node, "every live node runs this configuration again"
-                     if not along else f"a rolling change of the configuration: it runs "
-                     f"sha256 {short(self.sha256)}, {_others_run(along)}")
-            self._along = along
+                     if not along else f"{joins}a rolling change of the configuration: it "
+                     f"runs sha256 {short(self.sha256)}, {_others_run(along)}")
+        self._along = along
         problem = conflict(snap, self.keys, self.node, self.sha256, self.form)
         if problem is not None and problem != self.problem:
             self.alert(problem)

@@ -284,7 +284,8 @@ class HostRuntime:
                 raise CommandError(f"{self.node} cannot read the store: {exc}") from None
         operator = Operator(self.services, self.simulation, lambda: agent.actor,
                             lambda group: [self.node] if group in agent.machine.faults else [],
-                            on_accept=agent.wake, holding=agent.gate.holding)
+                            on_accept=agent.wake, holding=agent.gate.holding,
+                            machine=agent.machine)
         if self.stopping:
             return operator.refuse(op, args, STOPPING, Client.of(request.get("peer")))
         return await operator.command(op, args, every_group=bool(request.get("all")),

@@ -253,6 +253,11 @@ class Machine:
             payload["since"] = iso_time(since)
         self._tell(payload)
 
+    def tell(self, payload: dict[str, Any], sent: Callable[[], None] | None = None) -> None:
+        """A runtime alert (or its end) said by this node about something not its own (a
+        store's loss, cleared from here): emitted and sent as :meth:`_tell` does."""
+        self._tell(payload, sent)
+
     def _tell(self, payload: dict[str, Any], sent: Callable[[], None] | None = None) -> None:
         """Emit a runtime alert's event and send it to the alert sinks: the operator's
         pager hears of it, not only the events file (a group stuck on a step that keeps

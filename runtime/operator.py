@@ -26,7 +26,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
@@ -47,6 +47,7 @@ from crg.runtime.notices import extra_for
 from crg.runtime.observations import suspects
 from crg.runtime.records import SHUTDOWN_MARK
 from crg.runtime.store.base import StoreError
+from crg.runtime.store_reset_over import reset_over
 from crg.spec import Action, ActionKind, Model, State
 from crg.spec.present.commands import (
     at_rest,
@@ -59,6 +60,9 @@ from crg.spec.present.commands import (
 )
 from crg.spec.present.modes import placement_of
 from crg.spec.present.simulation import Event, ScenarioError, Simulation
+
+if TYPE_CHECKING:
+    from crg.runtime.machine import Machine
 
 log = logging.getLogger("crg.runtime")
 
@@ -251,6 +255,10 @@ class Operator:
     holding: Callable[[], str | None] = _nothing
     """Why this runtime's agent takes no step yet (``crg run --start-wait``: None when it
     does), said with a command whose groups did not come to rest in time."""
+    machine: Machine | None = None
+    """Whose alert sinks hear that the store-reset alert is over when ``crg cleanup
+    --store-reset`` clears its note (None: nobody's; the embedded runtime's store never
+    loses what it holds)."""
 
     def actor(self) -> Any:
         return self.actor_of() if callable(self.actor_of) else self.actor_of
@@ -369,7 +377,15 @@ class Operator:
         line = (f"cleared the note that the store lost what it held{when}; what operators "
                 "had set before it is given again by hand only (crg status shows what is "
                 "set now)")
-        self._answered(event, DONE, None, line, answer, client, logging.INFO)
+        # Accepted, then its outcome, as every command that takes effect is recorded.
+        self._accepted(event, answer, client)
+        answer.results[-1]["result"] = DONE
+        answer.lines.append(f"{text(event)}: {line}")
+        log.info("command %s: %s", text(event), line)
+        self.services.events.emit({"event": "command-outcome", "command": event.name,
+                                   "args": [], "result": DONE, "detail": line})
+        if self.machine is not None:  # the page's episode ends with its note
+            reset_over(self.machine, mark, str(client))
         return answer.as_dict()
 
     def _check(self, event: Event) -> None:

@@ -51,13 +51,17 @@ class DoneDespite(Exception):
         self.undo = undo
 
 
-async def do(machine: Machine, action: Action, *, retiring: bool = False) -> Undo | None:
+async def do(machine: Machine, action: Action, *, retiring: bool = False,
+             notes: list[str] | None = None) -> Undo | None:
     """``retiring``: the step ends this node's watchdog for the group (the spec clears
-    its ``wd`` bit), so the watchdog's last look for strays comes with it."""
+    its ``wd`` bit), so the watchdog's last look for strays comes with it. ``notes``
+    gets what the step's line should say besides its name (``removed monitors``; monitors
+    started on an application that is not healthy): the caller logs one line per step."""
     handler = _HANDLERS.get(action.kind)
     group = machine.s.model.groups[action.group].name
+    said = notes if notes is not None else []
     try:
-        undo = await handler(machine, group) if handler is not None else None
+        undo = await handler(machine, group, said) if handler is not None else None
     except DoneDespite as done:
         if retiring:
             try:
@@ -73,7 +77,7 @@ async def do(machine: Machine, action: Action, *, retiring: bool = False) -> Und
 # -- run method ---------------------------------------------------------------------------
 
 
-async def _acquire_vip(machine: Machine, group: str) -> Undo:
+async def _acquire_vip(machine: Machine, group: str, notes: list[str]) -> Undo:
     vip = machine.groups[group].vip
 
     async def undo() -> None:
@@ -109,7 +113,7 @@ async def _may_hold(machine: Machine, vip: Vip) -> bool:
         return True
 
 
-async def _start_app(machine: Machine, group: str) -> Undo:
+async def _start_app(machine: Machine, group: str, notes: list[str]) -> Undo:
     config = machine.groups[group]
     values = machine.values(group)
     instance = await machine.supervisor.start(config, values)
@@ -123,7 +127,7 @@ async def _start_app(machine: Machine, group: str) -> Undo:
     return undo
 
 
-async def _start_monitors(machine: Machine, group: str) -> Undo:
+async def _start_monitors(machine: Machine, group: str, notes: list[str]) -> Undo:
     instance = machine.supervisor.instances.get(group)
     if instance is None:  # the spec says the application runs; it is gone
         instance = Instance(group, "gone", (), exit_code=-9)
@@ -143,6 +147,9 @@ async def _start_monitors(machine: Machine, group: str) -> Undo:
         await undo()
         raise
     if not healthy:
+        # Committed all the same (the monitors run), and the fault follows: the step's
+        # line must not read as a service that came up.
+        notes.append(f"unhealthy, a fault follows: {why}")
         monitors.report(why)
     return undo
 
@@ -155,7 +162,7 @@ def _monitors(machine: Machine, group: str, instance: Instance) -> MonitorSet:
 # -- halt method ----------------------------------------------------------------------------
 
 
-async def _stop_monitors(machine: Machine, group: str) -> Undo:
+async def _stop_monitors(machine: Machine, group: str, notes: list[str]) -> Undo:
     monitors = machine.monitors.pop(group, None)
     if monitors is not None:
         await monitors.stop()
@@ -169,7 +176,7 @@ async def _stop_monitors(machine: Machine, group: str) -> Undo:
     return undo
 
 
-async def _stop_app(machine: Machine, group: str) -> Undo:
+async def _stop_app(machine: Machine, group: str, notes: list[str]) -> Undo:
     config = machine.groups[group]
     values = machine.values(group)
     instance = machine.supervisor.instances.get(group)
@@ -188,7 +195,7 @@ async def _stop_app(machine: Machine, group: str) -> Undo:
     return undo
 
 
-async def _release_vip(machine: Machine, group: str) -> Undo:
+async def _release_vip(machine: Machine, group: str, notes: list[str]) -> Undo:
     vip = machine.groups[group].vip
     await machine.s.address.remove(vip, machine.name)
 
@@ -228,12 +235,18 @@ async def peel(machine: Machine, group: str, *, by: str) -> list[str]:
     if cleaned:
         machine.s.events.emit({"event": by, "group": group, "node": machine.name,
                              "cleaned": cleaned})
-        log.info("%s: %s of %s removed %s", machine.name, by, group, ", ".join(cleaned))
+        # The step's own line says it (``n1: fence db (removed monitors)``): not twice.
+        log.debug("%s: %s of %s removed %s", machine.name, by, group, ", ".join(cleaned))
     return cleaned
 
 
-async def _watchdog_clean(machine: Machine, group: str) -> None:
-    await peel(machine, group, by="watchdog")
+def _removed(cleaned: list[str], notes: list[str]) -> None:
+    if cleaned:
+        notes.append(f"removed {', '.join(cleaned)}")
+
+
+async def _watchdog_clean(machine: Machine, group: str, notes: list[str]) -> None:
+    _removed(await peel(machine, group, by="watchdog"), notes)
     # No undo: only this node could make the step disabled again (by owning the group),
     # and it does one step at a time per group.
 
@@ -258,23 +271,23 @@ def _kill_strays(machine: Machine, group: str, keep: Instance | None) -> list[in
             from None
 
 
-async def _fence(machine: Machine, group: str) -> None:
-    await peel(machine, group, by="fence")
+async def _fence(machine: Machine, group: str, notes: list[str]) -> None:
+    _removed(await peel(machine, group, by="fence"), notes)
 
 
-async def _none_undo(handler: Callable[[Machine, str], Awaitable[None]],
-                     machine: Machine, group: str) -> Undo | None:
-    await handler(machine, group)
+async def _none_undo(handler: Callable[[Machine, str, list[str]], Awaitable[None]],
+                     machine: Machine, group: str, notes: list[str]) -> Undo | None:
+    await handler(machine, group, notes)
     return None
 
 
-_HANDLERS: dict[ActionKind, Callable[[Machine, str], Awaitable[Undo | None]]] = {
+_HANDLERS: dict[ActionKind, Callable[[Machine, str, list[str]], Awaitable[Undo | None]]] = {
     ActionKind.ACQUIRE_VIP: _acquire_vip,
     ActionKind.START_APP: _start_app,
     ActionKind.START_MONITORS: _start_monitors,
     ActionKind.STOP_MONITORS: _stop_monitors,
     ActionKind.STOP_APP: _stop_app,
     ActionKind.RELEASE_VIP: _release_vip,
-    ActionKind.WATCHDOG_CLEAN: lambda a, g: _none_undo(_watchdog_clean, a, g),
-    ActionKind.FENCE: lambda a, g: _none_undo(_fence, a, g),
+    ActionKind.WATCHDOG_CLEAN: lambda a, g, n: _none_undo(_watchdog_clean, a, g, n),
+    ActionKind.FENCE: lambda a, g, n: _none_undo(_fence, a, g, n),
 }

@@ -74,10 +74,14 @@ def test_a_wiped_etcd_is_said_until_an_operator_clears_it(own_etcd: EtcdCluster,
         assert "store lost" not in _crg(agents, "n1", "status").stdout
         again = _crg(agents, "n1", "cleanup", "--store-reset")
         assert again.returncode == 5 and "nothing to clear" in again.stderr, again.stderr
-        said = [(e["command"], e["result"]) for node in ("n1", "n2")
-                for e in agents.events(node) if e.get("event") == "command"
-                and e.get("command") == "cleanup-store-reset"]
-        assert sorted(said) == [("cleanup-store-reset", "done")] + [
-            ("cleanup-store-reset", "refused")] * 2, said
+        said = [(e["event"], e["result"]) for node in ("n1", "n2")
+                for e in agents.events(node) if e.get("command") == "cleanup-store-reset"]
+        assert sorted(said) == [("command", "accepted")] + [("command", "refused")] * 2 + [
+            ("command-outcome", "done")], said
+        # The page is resolved: n2, which cleared the note, tells the sinks it is over.
+        [over] = [e for e in agents.events("n2") if e.get("event") == "runtime-alert-over"
+                  and e.get("action") == "store-reset"]
+        assert over["by"] == "n2" and over["node"] == pages[0]["node"], over
+        assert over["since"], over
     finally:
         agents.stop_all()

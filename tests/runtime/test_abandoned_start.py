@@ -217,3 +217,25 @@ def test_a_host_cut_off_while_its_group_starts_fences_it_itself_in_time(
             assert result.conforms, (node, result.problem)
 
     run(body(), 90)
+
+
+def test_a_start_whose_monitors_never_pass_does_not_read_as_a_success(tmp_path: Path) -> None:
+    """An outside tester's log: `n2: start-monitors api`, then `fault api (not healthy
+    within the start timeout ...)`; the first line read as though the monitors had
+    passed. The step is committed all the same (the monitors run, the spec's fault
+    follows), and its line says the application is not healthy."""
+    setup = silent(tmp_path)
+    text = setup.path.read_text().replace("timeout 60s", "timeout 1s")
+    setup.path.write_text(text)
+    setup = Setup(setup.path, parse(text, str(setup.path)), setup.name, setup.vips,
+                  setup.hooks, setup.alerts, setup.trace, setup.events, setup.run_dir)
+    said = ("start-monitors job (unhealthy, a fault follows: not healthy within the start "
+            "timeout (http ")
+
+    async def body() -> None:
+        async with running(setup) as cluster:
+            await eventually(lambda: any(said in d for d in cluster.agents["n1"].decisions),
+                             20, "the unhealthy start said so")
+            assert "n1: start-monitors job" not in cluster.agents["n1"].decisions
+
+    run(body(), 60)

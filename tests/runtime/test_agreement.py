@@ -6,6 +6,7 @@ and a running agent's alert when a live node runs something else."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -240,7 +241,8 @@ def test_a_host_with_another_configuration_refuses_to_start(tmp_path: Path) -> N
     run(body())
 
 
-def test_a_rolling_change_may_mix_what_the_spec_does_not_read() -> None:
+def test_a_rolling_change_may_mix_what_the_spec_does_not_read(
+        caplog: pytest.LogCaptureFixture) -> None:
     """Applications, monitors, alerts and hooks may differ between hosts for a while (the
     operator changes them one host after another, one change at a time); anything else
     may not, at any moment."""
@@ -259,11 +261,20 @@ def test_a_rolling_change_may_mix_what_the_spec_does_not_read() -> None:
         assert await register(store, keys, "n1", await store.grant(60_000), ours, form)
         sha, other = _config(monitors)
         assert sha != ours
-        assert await register(store, keys, "n2", await store.grant(60_000), sha, other)
+        with caplog.at_level(logging.INFO, logger="crg.runtime"):
+            assert await register(store, keys, "n2", await store.grant(60_000), sha, other)
         snap = await store.snapshot(keys.prefix)
         assert rolling(snap, keys, "n1", ours, form) == {"n2": sha}
         watch.check(snap)
         assert alerts == []  # nothing to page
+        # n2 joined it: said once in its log (an outside tester saw "joins a rolling
+        # change" followed at once by the same sentence, from register and the watch)
+        with caplog.at_level(logging.INFO, logger="crg.runtime"):
+            ConfigWatch(keys, "n2", sha, other, alerts.append, lambda: None).check(snap)
+        assert [r.getMessage() for r in caplog.records if "rolling change" in r.getMessage()] \
+            == [f"n2: joins a rolling change of the configuration: it runs sha256 "
+                f"{short(sha)}, n1 runs {short(ours)} (the same but for applications, "
+                "monitors, alerts or hooks)"], caplog.text
         # A third revision while the first change is under way: refused, naming both
         third, changed = _config(alert)
         with pytest.raises(ConfigConflict) as refused:

@@ -6,6 +6,7 @@ node fenced itself, every service was down, and not one alert reached a sink."""
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 import uuid
@@ -104,6 +105,51 @@ def test_a_node_cut_off_from_the_store_pages_once_and_says_when_it_is_back(
         finally:
             for view in hosts.views.values():
                 view.cut = False  # a failed assertion must not also leave the hosts cut
+            await hosts.stop()
+
+    run(body(), 50)
+
+
+def test_a_node_cut_off_says_so_once_and_each_fence_step_in_one_line(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An outside tester's log on a real etcd: `store unavailable` two or three times
+    within half a second (once per lane), and `fence of db removed monitors` followed by
+    `fence db`, three times per group. Once per node and outage; one line per step,
+    saying what it removed."""
+    rng = random.Random(uuid.uuid4().int)
+    vips = (free_vip(rng), free_vip(rng))
+    text = TWO_NODES.format(name=f"outage{uuid.uuid4().hex[:8]}", vip=vips[0], app=SLEEPER,
+                            restarts=1, window="1m", alert="")
+    text += text[text.index("group job"):].replace("group job", "group job2").replace(
+        vips[0], vips[1])
+    hosts = partitionable_hosts(parse(text, "outage.crg"), tmp_path)
+
+    def said(start: str) -> list[str]:
+        return [r.getMessage() for r in caplog.records
+                if r.levelno >= logging.INFO and r.getMessage().startswith(start)]
+
+    async def body() -> None:
+        for host in hosts.hosts.values():
+            await host.start()
+        try:
+            n1 = hosts.hosts["n1"].agent
+            assert n1 is not None
+            await eventually(lambda: all("mon" in n1.machine.holdings.get(g)
+                                         for g in ("job", "job2")), 15, "both run on n1")
+            with caplog.at_level(logging.INFO, logger="crg.runtime"):
+                hosts.views["n1"].cut = True
+                await eventually(lambda: not any(n1.machine.holdings.get(g)
+                                                 for g in ("job", "job2")), 10,
+                                 "n1 fenced both groups")
+                assert len(said("n1: store unavailable")) == 1, said("n1: store unavailable")
+                assert said("n1: fence of") == []
+                for group, vip in zip(("job", "job2"), vips, strict=True):
+                    assert [d for d in n1.decisions if d.startswith(f"n1: fence {group} ")] \
+                        == [f"n1: fence {group} (removed monitors)",
+                            f"n1: fence {group} (removed application)",
+                            f"n1: fence {group} (removed vip {vip})"], n1.decisions
+        finally:
+            hosts.views["n1"].cut = False
             await hosts.stop()
 
     run(body(), 50)
@@ -292,6 +338,18 @@ def test_a_store_that_lost_its_data_is_paged_once(tmp_path: Path) -> None:
                                                  "that the store lost what it held on ")
             for host in hosts.hosts.values():
                 assert store_reset_line(await host.status()) is None
+            # The page's episode ends there (an outside tester's pager kept the incident
+            # open for ever): told to the sink that got it, by the node that cleared it,
+            # and the command is recorded with its outcome, as every command.
+            await eventually(lambda: len(said(STORE_RESET)) == 2, 15, "the page's end told")
+            assert said(STORE_RESET)[1].startswith("runtime-alert-over "), _said(alerts)
+            told = [r for r in hosts.logs["n2"].records
+                    if r["event"] == "runtime-alert-over" and r["action"] == STORE_RESET]
+            assert len(told) == 1 and told[0]["by"] == "n2", told
+            assert told[0]["node"] in hosts.hosts and told[0]["since"], told
+            assert [(r["event"], r["result"]) for r in hosts.logs["n2"].records
+                    if r.get("command") == CLEANUP_STORE_RESET] == [
+                        ("command", "accepted"), ("command-outcome", "done")]
             again = await hosts.hosts["n1"].command({"op": CLEANUP_STORE_RESET})
             assert again["result"] == "refused", again
             assert "nothing to clear" in again["message"], again
