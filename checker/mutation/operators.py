@@ -36,7 +36,7 @@ Plain Python rather than the algebra, so their slips are Python's (:func:`_plain
 
 STATIC_PACKAGE = "crg.spec.vocabulary"
 
-SKIPPED = frozenset({"_cached", "owner_node", "is_system"})
+SKIPPED = frozenset({"_cached", "cached", "owner_node", "is_system"})
 """Functions whose slips are not slips of the semantics: the cache of derived values, and
 where an event is attributed in traces."""
 

@@ -1,15 +1,16 @@
 """Installing a mutant: the model runs mutated rules, the invariants stay the originals.
 
 The rules call each other by module-level names (``placement`` calls ``switching_disabled``,
-the halt steps call ``moving``...), and the invariants use some of the same helpers to
-state what must hold. Patching a function in place would change the oracle with the
-rules. So a mutant gets a fresh copy of every rule module, executed from source with the
-one function replaced, importing each other; the consumers of the rules — the registry's
+the halt steps call ``moving``...). The invariants state what must hold in words of their
+own (``crg.spec.invariants.words``), as a real edit of a rule's helper leaves them; only
+``moving`` is shared, and patching a function in place would change it with the rules.
+So a mutant gets a fresh copy of every rule module, executed from source with the one
+function replaced, importing each other; the consumers of the rules — the registry's
 tables (the model reads its rules through them), the evaluator's and the z3 encoding's
-reference to the events — are pointed at the copy
-for as long as the mutant is installed, while the invariants keep their own references to
-the untouched originals. The copy's derived values are cached under other names than the
-originals' (a view's cache is shared), so neither reads what the other computed.
+reference to the events — are pointed at the copy for as long as the mutant is
+installed, while the invariants keep their own references to the untouched originals.
+The copy's derived values are cached under other names than the originals' (a view's
+cache is shared), so neither reads what the other computed.
 """
 
 from __future__ import annotations

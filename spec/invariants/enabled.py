@@ -20,9 +20,9 @@ from crg.spec.invariants.state import (
     no_node_left,
     role_runs_app,
 )
+from crg.spec.invariants.words import available, holds, owned, switching_disabled, up
 from crg.spec.rules import registry
-from crg.spec.rules.placement import switching_disabled
-from crg.spec.rules.view import View, available, holds, owned, up
+from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import ActionKind
 from crg.spec.vocabulary.algebra import Bool
 

@@ -8,18 +8,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from crg.spec.invariants.avoided import avoided
-from crg.spec.rules.placement import moving, switching_disabled
-from crg.spec.rules.roles import leftovers, runs_app
-from crg.spec.rules.view import (
-    View,
+from crg.spec.invariants.words import (
     available,
     eligible,
     holds,
+    leftovers,
     owned,
+    runs_app,
     service_up,
+    switching_disabled,
     up,
 )
+from crg.spec.rules.placement import moving
+from crg.spec.rules.view import View
 from crg.spec.vocabulary.algebra import Bool, Word
+from crg.spec.vocabulary.topology import stated_auto_failback, stated_budget, stated_failover
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,7 @@ def app_exclusive(v: View) -> Bool:
 
     Claims 6, 20: the cluster service "transfers the service ... from the preferred node
     to one such possible node" — transfers, not copies."""
-    return v.a.at_most_one(v.g.app) if v.topo.failover else v.a.true
+    return v.a.at_most_one(v.g.app) if stated_failover(v.topo) else v.a.true
 
 
 def run_order(v: View) -> Bool:
@@ -126,7 +129,7 @@ def free_of_avoided(v: View, c: int) -> Bool:
     of its own other than home is in force. An instance group's preferred node is free
     for it whatever holds it: its application runs nowhere else."""
     a = v.a
-    if not v.topo.failover and c == v.topo.preferred:
+    if not stated_failover(v.topo) and c == v.topo.preferred:
         return a.true
     parts = []
     for h in avoided(v.topo):
@@ -181,7 +184,7 @@ def budget_bound(v: View) -> Bool:
     Claims 6, 20: the cluster service "transfers the service ... responsive to a failover
     of the application" — after the local restarts the budget allows, not more."""
     a, t = v.a, v.g.target
-    within = a.not_(a.lt(a.const(v.topo.budget), v.g.restarts))
+    within = a.not_(a.lt(a.const(stated_budget(v.topo)), v.g.restarts))
     return a.and_(within, a.or_(a.eq(t, 0), a.not_(a.bit(v.g.ban, a.add(t, -1)))))
 
 
@@ -195,7 +198,7 @@ def leave_reason(v: View) -> Bool:
     owner = a.add(g.owner, -1)
     reasons = [a.not_(available(v, owner)), a.bit(g.ban, owner),
                a.and_(target_in_force(v), a.not_(a.eq(g.target, g.owner)))]
-    if v.topo.auto_failback:
+    if stated_auto_failback(v.topo):
         reasons.append(a.and_(a.not_(owned(v, p)), eligible(v, p), free_of_avoided(v, p)))
         crowded = a.and_(*(a.or_(a.not_(owned(v, c)), a.not_(free_of_avoided(v, c)))
                            for c in v.topo.candidates))
@@ -209,7 +212,7 @@ def role_runs_app(v: View, c: int) -> Bool:
     """The group's role on candidate ``c`` includes its application: not offline, not
     blocked, and for an instance group only its preferred node."""
     a, g = v.a, v.g
-    if not v.topo.failover and c != v.topo.preferred:
+    if not stated_failover(v.topo) and c != v.topo.preferred:
         return a.false
     return a.and_(a.not_(g.offline), a.not_(cannot_run(v)))
 
@@ -268,7 +271,7 @@ def normal_mode(v: View) -> Bool:
     Claims 4, 18: "a normal mode with each cooperative resource group executing on the
     preferred node"."""
     a, g, p = v.a, v.g, v.topo.preferred
-    if not v.topo.auto_failback:
+    if not stated_auto_failback(v.topo):
         return a.true
     applies = a.and_(*(_hosts(v, c) for c in v.topo.candidates), a.eq(g.target, 0),
                      a.is_zero(g.ban), a.not_(g.offline), free_of_avoided(v, p))
@@ -291,7 +294,7 @@ def failover_order(v: View) -> Bool:
     on_eligible = a.or_(target_in_force(v), a.not_(some_eligible),
                         a.and_(a.not_(a.eq(g.owner, 0)), eligible(v, owner)))
     parts = [on_target, on_eligible]
-    if v.topo.auto_failback:
+    if stated_auto_failback(v.topo):
         home_ready = a.and_(eligible(v, p), free_of_avoided(v, p), a.not_(target_in_force(v)))
         parts.append(a.or_(a.not_(home_ready), owned(v, p)))
         some_free = a.or_(a.false, *(a.and_(eligible(v, c), free_of_avoided(v, c))
@@ -380,7 +383,7 @@ def app_role(v: View) -> Bool:
     a, g = v.a, v.g
     owner = a.add(g.owner, -1)
     role = a.and_(a.not_(g.offline), a.not_(cannot_run(v)))
-    if not v.topo.failover:
+    if not stated_failover(v.topo):
         role = a.and_(role, a.eq(g.owner, v.topo.preferred + 1))
     in_contact = a.const(0)
     for n in range(v.n_nodes):

@@ -27,20 +27,22 @@ from crg.spec.invariants.state import (
     no_node_left,
     role_runs_app,
 )
-from crg.spec.rules.placement import moving, switching_disabled
-from crg.spec.rules.registry import KINDS
-from crg.spec.rules.view import (
-    View,
+from crg.spec.invariants.words import (
     any_available,
     available,
     has_owner,
     holds,
     owned,
     service_up,
+    switching_disabled,
     up,
 )
+from crg.spec.rules.placement import moving
+from crg.spec.rules.registry import KINDS
+from crg.spec.rules.view import View
 from crg.spec.vocabulary.actions import Action, ActionKind
 from crg.spec.vocabulary.algebra import Bool
+from crg.spec.vocabulary.topology import stated_budget, stated_failover
 from crg.spec.vocabulary.variables import FLAG_FIELDS, MASK_FIELDS
 
 _K = ActionKind
@@ -237,7 +239,7 @@ def _app_by_start_in_role(v: View, action: Action, w: View) -> Bool:
         return a.is_zero(gained)
     n = action.node
     role = a.and_(owned(v, n), a.not_(v.g.offline), a.not_(cannot_run(v)))
-    if not v.topo.failover and n != v.topo.preferred:
+    if not stated_failover(v.topo) and n != v.topo.preferred:
         role = a.false
     return a.or_(a.is_zero(gained), a.and_(a.eq(gained, a.const(1 << n)), role))
 
@@ -289,7 +291,7 @@ def _fault_counts(v: View, action: Action, w: View) -> Bool:
     if action.kind is not _K.FAULT:
         return a.true
     n, r, t = action.node, v.g.restarts, v.g.target
-    within = a.lt(r, a.const(v.topo.budget))
+    within = a.lt(r, a.const(stated_budget(v.topo)))
     local = a.and_(a.eq(w.g.restarts, a.add(r, 1)), a.eq(w.g.ban, v.g.ban),
                    a.eq(w.g.target, t))
     withdrawn = a.ite(a.eq(t, a.const(n + 1)), a.const(0), t)

@@ -63,6 +63,13 @@ def _cached(name: str, v: View, n: Any, compute: Callable[[], T]) -> T:
     return value
 
 
+def cached(name: str, v: View, n: Any, compute: Callable[[], T]) -> T:
+    """A value derived from view ``v`` (about node ``n``; -1: about the group), computed
+    once per view: for the invariants' own words too (``crg.spec.invariants.words``),
+    which use names of their own."""
+    return _cached(name, v, n, compute)
+
+
 def live(v: View, n: Word) -> Bool:
     """The node's lease is valid: the store counts it (it is up, or cut off but not yet
     expired)."""

@@ -50,6 +50,24 @@ class AvoidGraph:
 
 
 @dataclass(frozen=True, slots=True)
+class Stated:
+    """A group's settings in the configuration's own words, for the invariants only.
+
+    The rules read ``failover``, ``auto_failback`` and ``budget``, derived from the
+    configuration by :meth:`Topology.from_config`; the invariants read these instead,
+    taken from it apart. A slip in deriving one (``auto_failback`` read from ``manual``)
+    would otherwise change the rules and their oracle together, and every check stay
+    green while the runtime, which runs the rules, failed back a ``manual`` group."""
+
+    kind: str
+    """``failover`` or ``instance``, as written."""
+    failback: str
+    """``auto`` or ``manual``, as written."""
+    restarts: int
+    """``restarts N``: the local restarts allowed before the group fails over."""
+
+
+@dataclass(frozen=True, slots=True)
 class GroupTopology:
     index: int
     name: str
@@ -75,6 +93,9 @@ class GroupTopology:
     graph: AvoidGraph | None = field(default=None, compare=False, repr=False)
     """The topology's ``avoid`` links (set by :class:`Topology`; None for a group built by
     hand): read by the invariants only, the rules read ``placed_first``."""
+    stated: Stated | None = None
+    """The settings as the configuration words them, for the invariants (None for a
+    group built by hand: the fields above stand for them)."""
 
     def avoided(self) -> tuple[AvoidedGroup, ...]:
         """One :class:`AvoidedGroup` per group in ``avoid``; a group not known to the
@@ -93,6 +114,22 @@ class GroupTopology:
         for node in self.candidates:
             mask |= 1 << node
         return mask
+
+
+def stated_failover(group: GroupTopology) -> bool:
+    """Kind ``failover`` as the configuration states it (see :class:`Stated`)."""
+    return group.stated.kind == "failover" if group.stated is not None else group.failover
+
+
+def stated_auto_failback(group: GroupTopology) -> bool:
+    """``failback auto`` as the configuration states it (see :class:`Stated`)."""
+    return (group.stated.failback == "auto" if group.stated is not None
+            else group.auto_failback)
+
+
+def stated_budget(group: GroupTopology) -> int:
+    """``restarts N`` as the configuration states it (see :class:`Stated`)."""
+    return group.stated.restarts if group.stated is not None else group.budget
 
 
 def choice(group: GroupTopology) -> int:
@@ -174,10 +211,11 @@ class Topology:
         # Derived from the groups themselves, so every way of building a topology (restrict,
         # renaming nodes) keeps it consistent.
         order = placement_order(self.groups)
+        # read by the invariants only: the settings as stated (see Stated)
         graph = AvoidGraph(tuple(g.name for g in self.groups),
-                           tuple(g.failover for g in self.groups),
+                           tuple(stated_failover(g) for g in self.groups),
                            tuple(g.candidates for g in self.groups),
-                           tuple(g.auto_failback for g in self.groups),
+                           tuple(stated_auto_failback(g) for g in self.groups),
                            tuple(tuple(h for h in g.avoid if h in order and h != g.index)
                                  for g in self.groups))
         groups = tuple(replace(g, avoided_groups=tuple(avoided_group(self.groups, order, g, h)
@@ -232,6 +270,8 @@ class Topology:
                 self_fencing=g.fencing is Fencing.SELF,
                 subscribers=g.notify,
                 avoid=tuple(names.index(a) for a in g.avoid),
+                stated=Stated(kind=g.kind.value, failback=g.failback.value,
+                              restarts=g.restarts),
             )
             for i, g in enumerate(config.groups)
         )

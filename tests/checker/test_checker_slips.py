@@ -9,6 +9,7 @@ changes under this test fails it loudly instead of testing nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 
 import pytest
@@ -19,6 +20,8 @@ from crg.checker.api import check
 from crg.checker.mutation.judge import CONFIGS, judging_options
 from crg.checker.mutation.operators import Mutant
 from crg.checker.mutation.world import installed, originals
+from crg.dsl import Config
+from crg.spec import Topology
 
 
 def slip(module: str, function: str, old: str, new: str) -> Mutant:
@@ -159,6 +162,32 @@ SLIPS.update({
 })
 
 
+# A fourth verifier's slips, in the helpers the rules and the invariants once shared: as
+# real edits they changed the oracle with the rules and every check stayed green. The
+# invariants read in words of their own now (spec/invariants/words.py), so a slip there
+# changes the rules alone — which is what installing it in the rules' copy does.
+SLIPS.update({
+    "live-forgets-down": (
+        slip("view", "live", "a.not_(a.or_(a.bit(v.nodes.down, n), a.bit(v.nodes.lost, n)))",
+             "a.not_(a.or_(a.bit(v.nodes.lost, n)))"),
+        "quickstart.crg", "failover-order"),
+    "last-node-counts-the-owner-gone": (
+        slip("placement", "_switching_disabled",
+             "a.or_(owned(v, c), a.not_(available(v, c)))", "a.not_(available(v, c))"),
+        "quickstart.crg", "last-node-alert"),
+    "last-node-counts-a-drained-standby": (
+        slip("placement", "_switching_disabled",
+             "a.or_(owned(v, c), a.not_(available(v, c)))",
+             # live, not available: the drain forgotten
+             "a.or_(owned(v, c), a.or_(a.bit(v.nodes.down, c), a.bit(v.nodes.lost, c)))"),
+        "pair", "last-node-alert"),
+    "cut-off-node-acts": (
+        slip("view", "up", "return a.and_(live(v, n), a.not_(a.bit(v.nodes.cut, n)))",
+             "return live(v, n)"),
+        "partition", "contact"),
+})
+
+
 def _path(where: str) -> str:
     """An example (``x.crg``) or a harness configuration (by name)."""
     return str(EXAMPLES / where if where.endswith(".crg") else CONFIGS / f"{where}.crg")
@@ -208,3 +237,27 @@ def test_a_coordinator_sends_an_owed_down_only_once_it_runs_nothing_of_the_group
     # (coverage, and notify with every node out): nothing else may break there.
     report = check(files.load(_path("lone-node")), judging_options(keep_going=True))
     assert {v.prop.label for v in report.violations} <= {"coverage", "notify"}
+
+
+@pytest.mark.parametrize(("field", "example", "invariant"), [
+    ("auto_failback", "quickstart.crg", "normal-mode"),
+    ("failover", "quickstart.crg", "app-role"),
+])
+def test_a_slip_in_reading_the_configuration_is_caught(
+        field: str, example: str, invariant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules read ``failover`` and ``auto_failback`` as Topology.from_config derives
+    them; the invariants read the configuration's words (``Stated``). A slip in deriving
+    one (``auto_failback`` read from ``manual``, ``failover`` from ``instance``) made the
+    rules and the oracle agree on the wrong meaning."""
+    built = Topology.from_config
+
+    def slipped(config: Config, **options: object) -> Topology:
+        right = built(config, **options)  # type: ignore[arg-type]
+        return Topology(right.nodes, tuple(
+            dataclasses.replace(g, **{field: not getattr(g, field)}) for g in right.groups),
+            right.max_down, right.faults)
+
+    monkeypatch.setattr(Topology, "from_config", staticmethod(slipped))
+    report = check(files.load(str(EXAMPLES / example)), judging_options(keep_going=True))
+    assert invariant in {v.prop.label for v in report.violations}, (
+        sorted(v.prop.label for v in report.violations))
