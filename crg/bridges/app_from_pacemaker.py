@@ -19,7 +19,7 @@ from crg.bridges.app_to_pacemaker import ENV, NODE_NAME, OCF_ROOT, SHELL, STOP_M
 from crg.bridges.crg_writer import braced, literal
 from crg.bridges.import_secrets import pair_text
 from crg.bridges.pacemaker_boolean import boolean
-from crg.bridges.pacemaker_nvpairs import first_values
+from crg.bridges.pacemaker_nvpairs import first_values, ordered_pairs
 from crg.bridges.pacemaker_time import duration_ms, duration_text
 from crg.dsl.format import quote
 
@@ -32,6 +32,14 @@ _IGNORED_ANYTHING = {"pidfile": "crg tracks the process itself",
                              "command if needed"}
 
 
+class BadElement(ValueError):
+    """Bad input at an element inside the primitive (an operation), not at the primitive."""
+
+    def __init__(self, element: ET.Element, message: str) -> None:
+        super().__init__(message)
+        self.element = element
+
+
 @dataclass
 class AppDraft:
     items: list[str] = field(default_factory=list)
@@ -40,8 +48,7 @@ class AppDraft:
 
 
 def primitive_params(primitive: ET.Element) -> dict[str, str]:
-    return first_values(p for attributes in primitive.iterfind("instance_attributes")
-                        for p in attributes.iterfind("nvpair"))
+    return first_values(ordered_pairs(primitive, "instance_attributes"))
 
 
 DEFAULT_OP_TIMEOUT_MS = 20_000
@@ -56,6 +63,10 @@ def app_from_primitive(primitive: ET.Element, note: Note,
     standard, provider = primitive.get("class", ""), primitive.get("provider", "")
     kind = primitive.get("type", "")
     params = primitive_params(primitive)
+    for op in primitive.iterfind("operations/op"):
+        if not op.get("name"):
+            raise BadElement(op, "an operation without a name (start, stop, monitor...): "
+                                 "Pacemaker's schema requires one")
     ops = {(op.get("name", ""), duration_ms(op.get("interval", "0"))): op
            for op in primitive.iterfind("operations/op")}
     draft = AppDraft()
@@ -105,7 +116,7 @@ def app_from_primitive(primitive: ET.Element, note: Note,
              else "process")
     for (name, interval), op in ops.items():
         if name in ("start", "stop", "monitor"):
-            _unread_op_settings(op, note)
+            unread_op_settings(op, note)
         if name == "monitor" and interval:
             if op.get("role") not in (None, "Started"):
                 note(op, f"a monitor for role {op.get('role')} has no counterpart; not "
@@ -190,7 +201,16 @@ def _anything(primitive: ET.Element, params: dict[str, str], draft: AppDraft,
 _READ_OP = {"id", "name", "interval", "timeout", "role", "enabled"}
 
 
-def _unread_op_settings(op: ET.Element, note: Note) -> None:
+_ON_FAIL = {"block": "Pacemaker leaves a resource that failed this way as it is, "
+                     "unmanaged, until an operator cleans it up; ",
+            "ignore": "Pacemaker carries on as if this operation had not failed; ",
+            "stop": "Pacemaker stops the resource and leaves it stopped; ",
+            "fence": "Pacemaker fences the node; ",
+            "standby": "Pacemaker moves every resource off the node; "}
+"""What an operation's ``on-fail`` makes Pacemaker do that crg does not."""
+
+
+def unread_op_settings(op: ET.Element, note: Note) -> None:
     """An operation's settings that crg has no place for (on-fail=block, start-delay,
     OCF_CHECK_LEVEL...): said, not dropped in silence."""
     settings = [f"{k}={v}" for k, v in op.attrib.items() if k not in _READ_OP]
@@ -201,8 +221,8 @@ def _unread_op_settings(op: ET.Element, note: Note) -> None:
                  for attributes in op.iterfind("meta_attributes")
                  for p in attributes.iterfind("nvpair")]
     if settings:
-        why = (" (on a failure crg restarts, then fails over, by its restart budget)"
-               if op.get("on-fail") else "")
+        why = (f" ({_ON_FAIL.get(op.get('on-fail', '').lower(), '')}on a failure crg restarts, "
+               "then fails over, by its restart budget)" if op.get("on-fail") else "")
         note(op, f"{', '.join(settings)}: no counterpart in crg{why}; not imported")
 
 

@@ -83,7 +83,7 @@ def _systemd(group: Group, argv: list[str], warn: Warn) -> AppShape | None:
         return None
     unit = argv[2]
     _managed_elsewhere(group, f"systemd:{unit}", ("systemctl", "stop", unit),
-                       ("systemctl", "is-active"), warn)
+                       ("systemctl", "is-active"), warn, unit=unit)
     return AppShape("systemd", None, unit, ())
 
 
@@ -100,6 +100,15 @@ def _ocf(group: Group, argv: list[str], env: Mapping[str, str], warn: Warn) -> A
     if other:
         warn(f"{agent} takes its parameters as OCF_RESKEY_*; env {', '.join(other)} has no "
              "counterpart and is not exported", group.app.span)
+    # Pacemaker sets both itself: its own agent root, and the resource's id.
+    if env.get("OCF_ROOT", OCF_ROOT).rstrip("/") != OCF_ROOT:
+        warn(f"{agent}: Pacemaker runs its agents from {OCF_ROOT}; env OCF_ROOT="
+             f"{env['OCF_ROOT']} has no counterpart and is not exported (install the agent "
+             f"under {OCF_ROOT}/resource.d)", group.app.span)
+    if "OCF_RESOURCE_INSTANCE" in env:
+        warn(f"{agent}: Pacemaker sets OCF_RESOURCE_INSTANCE to the resource's id, "
+             f"{group.name}-app; env OCF_RESOURCE_INSTANCE={env['OCF_RESOURCE_INSTANCE']} "
+             "is not exported", group.app.span)
     _managed_elsewhere(group, agent, (argv[0], "stop"), (argv[0], "monitor"), warn,
                        check_env=False)
     return AppShape("ocf", provider, kind, params)
@@ -115,14 +124,19 @@ def _lsb(group: Group, argv: list[str], warn: Warn) -> AppShape | None:
 
 
 def _managed_elsewhere(group: Group, agent: str, stop: tuple[str, ...],
-                       status: tuple[str, ...], warn: Warn, *, check_env: bool = True) -> None:
+                       status: tuple[str, ...], warn: Warn, *, check_env: bool = True,
+                       unit: str | None = None) -> None:
     """The agent starts, stops and checks the application itself: crg's own stop and
-    status commands, environment and directory have no place to go."""
+    status commands, environment and directory have no place to go. ``unit``: a systemd
+    unit, which the status command (``systemctl is-active [--quiet] UNIT``) must name."""
     app = group.app
     if app.stop.command is not None and tuple(app.stop.command.argv) != stop:
         warn(f"{agent} stops the application itself; this stop command is not exported",
              app.stop.span)
-    if app.status is not None and tuple(app.status.argv[:len(status)]) != status:
+    if app.status is not None and (
+            tuple(app.status.argv[:len(status)]) != status
+            or (unit is not None
+                and [a for a in app.status.argv[len(status):] if a != "--quiet"] != [unit])):
         warn(f"{agent} checks the application itself; this status command is not exported",
              app.status.span)
     if check_env and app.env:

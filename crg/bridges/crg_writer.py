@@ -75,6 +75,9 @@ class Draft:
     """At the top of the file."""
     cluster: list[Statement] = field(default_factory=list)
     groups: list[DraftGroup] = field(default_factory=list)
+    included: list[tuple[str, str]] = field(default_factory=list)
+    """The files read besides those named on the command line (a keepalived include's),
+    each with the file that includes it: the output may not replace one either."""
 
 
 def draft_text(draft: Draft, path: str) -> str:
@@ -97,7 +100,13 @@ def draft_checked(draft: Draft, path: str) -> tuple[str, Config | ConfigError]:
             lines += _comments(statement.comments, 1)
             lines += ["  " + line for line in statement.text.split("\n")]
         lines.append("}")
-    return format_checked(Source(path, "\n".join(lines) + "\n"))
+    text = "\n".join(lines) + "\n"
+    try:
+        return format_checked(Source(path, text))
+    except ConfigError as exc:
+        # Not even the syntax holds (a name taken from the input that crg cannot read):
+        # the text is written as it is, and the error points into it all the same.
+        return text, exc
 
 
 def _comments(comments: list[str], depth: int) -> list[str]:

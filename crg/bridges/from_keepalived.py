@@ -4,7 +4,9 @@ Each file is one node's ``keepalived.conf`` (named by ``global_defs { router_id 
 by the file name). Each VRRP instance becomes a group: its first virtual address is the
 VIP, the nodes that run the instance are its candidates in order of priority (``state
 MASTER`` first among equals, then the order of the files, with a warning: keepalived
-breaks a tie by address), ``nopreempt`` is ``failback manual``, a tracked
+breaks a tie by address), ``nopreempt`` kept by the preferred node is ``failback manual``
+(:mod:`keepalived_preempt`: keepalived clears it for a MASTER and for priority 255), a
+tracked
 ``vrrp_script`` is an ``exec`` monitor with its interval, timeout and ``fall``, and the
 address moves at the first fault as keepalived's does (``restarts 0``).
 
@@ -13,8 +15,9 @@ writes ``sleep infinity`` in its place, which holds the group's VIP and nothing 
 says so. ``notify_fault`` becomes an alert command; the other notify scripts are named in
 comments (crg runs a group's start command where it comes up and its stop command where
 it leaves: that is where they belong). With a single file the peers are not known: they
-are named after ``unicast_peer`` (or one ``peer``) and assumed to mirror this node (its
-MASTER instances prefer it, its BACKUP ones a peer), and a comment says so.
+are named after the instance's ``unicast_peer`` (else the file's other instances', else
+one ``peer``) and assumed to mirror this node (its MASTER instances prefer it, its BACKUP
+ones a peer, with its nopreempt), and a warning and a comment say so.
 
 An ``include`` is followed as keepalived follows it (:mod:`keepalived_include`): what the
 included files hold is the including file's node's, and what is said of their text names
@@ -31,6 +34,7 @@ from crg.bridges.crg_writer import Draft, DraftGroup, crg_name, literal
 from crg.bridges.import_notes import Notes, said_with_errors
 from crg.bridges.import_secrets import masked_keepalived
 from crg.bridges.keepalived_include import IncludedFile, Reader, read_keepalived
+from crg.bridges.keepalived_preempt import Preemption, failback, read_preemption
 from crg.bridges.keepalived_syntax import Stmt, Token, error_at
 from crg.dsl import Source
 from crg.dsl.export import duration_text
@@ -38,7 +42,6 @@ from crg.dsl.source import NO_SPAN, Span
 from crg.files import STDIN_NAME
 
 PLACEHOLDER_APP = 'app {\n  start "sleep infinity"\n}'
-DEFAULT_PRIORITY = 100
 NO_INSTANCE = ("crg imports each 'vrrp_instance NAME { ... }' block as a group, with at "
                "least 'virtual_ipaddress { ADDRESS/PREFIX }' inside, one statement a line")
 _WHY = {
@@ -48,7 +51,7 @@ _WHY = {
     "unicast_src_ip": " (VRRP's own: crg agrees on owners through its store)",
 }
 MAPPED_INSTANCE = {"state", "priority", "interface", "virtual_ipaddress", "nopreempt",
-                   "track_script", "notify_fault", "unicast_peer"}
+                   "preempt", "track_script", "notify_fault", "unicast_peer"}
 
 
 class _Said:
@@ -76,8 +79,17 @@ class _Instance:
     node: str
     statement: Stmt
     said: _Said
-    priority: int
-    master: bool
+    preemption: Preemption
+    read_as: list[str] = field(default_factory=list)
+    """What was said of how keepalived reads its state and nopreempt."""
+
+    @property
+    def priority(self) -> int:
+        return self.preemption.priority
+
+    @property
+    def master(self) -> bool:
+        return self.preemption.master
 
 
 @dataclass
@@ -86,7 +98,18 @@ class _Node:
     file: IncludedFile
     said: _Said
     scripts: dict[str, Stmt] = field(default_factory=dict)
-    peers: list[str] = field(default_factory=list)
+    peers: dict[str, list[str]] = field(default_factory=dict)
+    """Each instance's ``unicast_peer`` addresses, as node names (a single file's)."""
+
+    def peers_of(self, instance: str) -> tuple[list[str], str]:
+        """The peers assumed for ``instance`` when this file is the only one given, and
+        where their names come from."""
+        if own := self.peers.get(instance):
+            return own, "its unicast_peer"
+        others = list(dict.fromkeys(p for peers in self.peers.values() for p in peers))
+        if others:
+            return others, "the unicast_peer of the file's other instances"
+        return ["peer"], "no unicast_peer in the file"
 
 
 def from_keepalived(sources: list[Source], read: Reader) -> tuple[Draft, list[Notes]]:
@@ -120,21 +143,23 @@ def _read(sources: list[Source], read: Reader, said: _Said) -> Draft:
                 raise error_at(node.file.statements[0], message, hint)
             raise node.file.error(Span.point(1, 1), message, hint)
     draft = Draft("keepalived", list(names))
+    draft.included = [(i.path, i.keyword.source.path) for n in nodes for i in n.file.included]
     draft.comments.append("Imported by crg from " + ", ".join(map(_files, nodes))
                           + " (keepalived, one file per node).")
     draft.comments += included_comments
     _shared(nodes, said, draft)
-    if len(nodes) == 1:
-        peers = nodes[0].peers or ["peer"]
-        draft.nodes += peers
-        draft.comments.append(
-            f"Only {names[0]}'s file was given: the peers ({', '.join(peers)}) are assumed to "
-            f"mirror it (an instance that is MASTER on {names[0]} prefers it, a BACKUP one "
-            "the first peer). Import every node's file to use their real priorities.")
     instances: dict[str, list[_Instance]] = {}
     for node in nodes:
         for statement in node.file.statements:
             _top_level(node, statement, instances, draft)
+    if len(nodes) == 1:
+        peers = list(dict.fromkeys(p for name in instances for p in nodes[0].peers_of(name)[0]))
+        draft.nodes += peers
+        draft.comments.append(
+            f"Only {names[0]}'s file was given: the peers ({', '.join(peers)}) are assumed to "
+            f"mirror it (an instance that is MASTER on {names[0]} prefers it, a BACKUP one "
+            "the first peer, with the same nopreempt). Import every node's file to use their "
+            "real priorities.")
     for name, found in instances.items():
         draft.groups.append(_group(name, found, nodes, draft))
     if not draft.groups:
@@ -203,12 +228,13 @@ def _node(file: IncludedFile, said: _Said) -> _Node:
     for statement in file.statements:
         if statement.name == "vrrp_script" and statement.words:
             node.scripts[statement.words[0]] = statement
-        if statement.name == "vrrp_instance":
+        if statement.name == "vrrp_instance" and statement.words:
             peer_block = statement.find("unicast_peer")
+            peers = node.peers.setdefault(statement.words[0], [])
             for peer in (peer_block.children or []) if peer_block else []:
                 peer_name = crg_name(f"peer-{peer.name}")
-                if peer_name not in node.peers:
-                    node.peers.append(peer_name)
+                if peer_name not in peers:
+                    peers.append(peer_name)
     return node
 
 
@@ -217,18 +243,6 @@ def _top_level(node: _Node, statement: Stmt, instances: dict[str, list[_Instance
     if statement.name == "vrrp_instance":
         if not statement.words or statement.children is None:
             raise error_at(statement, "vrrp_instance needs a name and a block")
-        priority = statement.find("priority")
-        try:
-            value = int(priority.words[0]) if priority and priority.words else DEFAULT_PRIORITY
-            if not 1 <= value <= 255:
-                raise ValueError(value)
-        except ValueError:
-            # keepalived too refuses it (and runs with 100 instead, which the order of the
-            # candidates would not show).
-            raise error_at(priority.args[0] if priority else statement,
-                           "priority must be a whole number from 1 to 255") from None
-        state = statement.find("state")
-        master = bool(state and state.words and state.words[0].upper() == "MASTER")
         twice = next((i for i in instances.get(statement.words[0], ())
                       if i.node == node.name), None)
         if twice is not None:
@@ -245,8 +259,11 @@ def _top_level(node: _Node, statement: Stmt, instances: dict[str, list[_Instance
             raise error_at(statement, f"vrrp_instance {statement.words[0]} is defined twice "
                                       f"in {what} (first at {where})",
                            "give each instance its own name")
+        said: list[str] = []  # the group's comments too, once it exists
+        preemption = read_preemption(node.name, statement,
+                                     lambda at, message: said.append(node.said.add(at, message)))
         instances.setdefault(statement.words[0], []).append(
-            _Instance(node.name, statement, node.said, value, master))
+            _Instance(node.name, statement, node.said, preemption, said))
     elif statement.name == "vrrp_script":
         pass  # read with the instances that track it
     elif statement.name == "global_defs":
@@ -278,16 +295,20 @@ def _group(name: str, found: list[_Instance], nodes: list[_Node], draft: Draft) 
     _monitors(node, statement, group)
     candidates = sorted(found, key=lambda i: (-i.priority, not i.master,
                                               [n.name for n in nodes].index(i.node)))
-    order = [i.node for i in candidates]
+    order = [(i.node, i.preemption) for i in candidates]
     if len(nodes) == 1:
-        peers = node.peers or ["peer"]
-        order = [first.node, *peers] if first.master else [*peers, first.node]
+        order = _mirrored(name, first, node, group)
     _ties(name, candidates, group)
-    group.add(f"preferred {order[0]}")
+    group.add(f"preferred {order[0][0]}")
     if order[1:]:
-        group.add("possible " + ", ".join(order[1:]))
-    manual = any(i.statement.find("nopreempt") is not None for i in found)
-    group.add(f"failback {'manual' if manual else 'auto'}")
+        group.add("possible " + ", ".join(n for n, _ in order[1:]))
+    for instance in found:
+        group.comments += [m for m in instance.read_as if m not in group.comments]
+    policy = failback(name, order)
+    if policy.differs is not None:
+        at = next((i for i in candidates if i.node in policy.climbing), first)
+        at.said.add(at.statement, policy.differs, group.comments)
+    group.add(f"failback {'manual' if policy.manual else 'auto'}")
     group.add("restarts 0 within 5m", "keepalived moves the address at the first failed "
                                       "check (after 'fall' failures): no local restart")
     for instance in found[1:]:
@@ -295,6 +316,29 @@ def _group(name: str, found: list[_Instance], nodes: list[_Node], draft: Draft) 
     for instance in found:
         _unmapped(instance, group)
     return group
+
+
+def _mirrored(name: str, first: _Instance, node: _Node,
+              group: DraftGroup) -> list[tuple[str, Preemption]]:
+    """The candidates of an instance of the only file given: its peers are invented, and
+    assumed to mirror this node (a MASTER instance prefers it, a BACKUP one a peer) with
+    the nopreempt written here. Said at the instance, since the group's preferred node
+    may be a node nobody named."""
+    peers, whence = node.peers_of(name)
+    # A mirrored peer keeps the nopreempt as it is written here (nodes that share one
+    # setting, BACKUP everywhere, are how nopreempt is meant to be used).
+    flags = [s for s in first.statement.children or () if s.name in ("nopreempt", "preempt")]
+    theirs = Preemption(first.priority, False,
+                        bool(flags) and flags[-1].name == "nopreempt")
+    ours = [(first.node, first.preemption)]
+    mirrored = [(p, theirs) for p in peers]
+    order = [*ours, *mirrored] if first.master else [*mirrored, *ours]
+    first.said.add(first.statement,
+                   f"vrrp_instance {name}: only {first.node}'s file was given: "
+                   f"{', '.join(peers)} {'is' if len(peers) == 1 else 'are'} invented ({whence}) "
+                   f"and assumed to mirror {first.node}; the preferred node is {order[0][0]}; "
+                   "import every node's file to use their real priorities", group.comments)
+    return order
 
 
 def _ties(name: str, candidates: list[_Instance], group: DraftGroup) -> None:

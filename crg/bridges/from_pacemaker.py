@@ -15,18 +15,28 @@ comment in the ``.crg``). Malformed input is a positioned error.
 from __future__ import annotations
 
 import ipaddress
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from crg.bridges import pacemaker_cluster as cluster
-from crg.bridges.app_from_pacemaker import app_from_primitive, primitive_params
+from crg.bridges.app_from_pacemaker import (
+    BadElement,
+    app_from_primitive,
+    primitive_params,
+    unread_op_settings,
+)
 from crg.bridges.crg_writer import Draft, DraftGroup, Statement, crg_name
 from crg.bridges.import_notes import Notes, said_with_errors
 from crg.bridges.import_secrets import pair_text
 from crg.bridges.pacemaker_boolean import boolean
 from crg.bridges.pacemaker_model import INFINITY
-from crg.bridges.pacemaker_nvpairs import first_values
+from crg.bridges.pacemaker_nvpairs import (
+    bad_set_score,
+    first_values,
+    ordered_pairs,
+    ordered_sets,
+    score,
+)
 from crg.bridges.pacemaker_time import DurationError, duration_ms, duration_text
 from crg.bridges.xml_source import XmlDocument
 
@@ -55,21 +65,6 @@ class _Group:
 A_SCORE = "a Pacemaker score (a whole number, INFINITY or -INFINITY)"
 
 
-def score(text: str | None) -> int:
-    value = (text or "0").strip().upper().lstrip("+")
-    if value in ("INFINITY", "INF"):
-        return INFINITY
-    if value in ("-INFINITY", "-INF"):
-        return -INFINITY
-    if not re.fullmatch(r"-?\d+", value):
-        raise ValueError(value)  # reported by the caller at the element
-    # Pacemaker clamps a larger number to INFINITY; Python would not even convert one of
-    # thousands of digits.
-    if len(value.lstrip("-")) > len(str(INFINITY)):
-        return -INFINITY if value.startswith("-") else INFINITY
-    return max(-INFINITY, min(INFINITY, int(value)))
-
-
 def from_cib(doc: XmlDocument) -> tuple[Draft, Notes]:
     notes = Notes(doc.source)
     with said_with_errors([notes]):  # what was not imported before an error, with it
@@ -85,7 +80,11 @@ def _read_cib(doc: XmlDocument, notes: Notes) -> Draft:
     configuration = root.find("configuration")
     if configuration is None:
         raise doc.error(root, "<cib> has no <configuration>")
-    properties = _nvpairs(configuration.find("crm_config"))
+    if (bad := bad_set_score(configuration)) is not None:
+        # Pacemaker's schema refuses it (crm_verify); its scheduler would read 0.
+        raise doc.error(bad, f"{doc.describe(bad)}: score '{bad.get('score')}' is not "
+                             f"{A_SCORE}")
+    properties = first_values(cluster.properties(configuration))
     written = properties.get("cluster-name") or _stem(doc.source.path)
     draft = Draft(crg_name(written), [])
     if draft.name != written:
@@ -96,7 +95,9 @@ def _read_cib(doc: XmlDocument, notes: Notes) -> Draft:
     draft.comments.append(f"Imported by crg from {doc.source.path} (Pacemaker CIB).")
     nodes = _nodes(doc, configuration, notes, draft.comments)
     draft.nodes = list(nodes.values())
-    defaults = _nvpairs(configuration.find("rsc_defaults"))
+    defaults = first_values(ordered_pairs(configuration.find("rsc_defaults"),
+                                          "meta_attributes"))
+    cluster.settings_overridden(doc, configuration, READ_META, notes, draft)
     for section, read in (("crm_config", cluster.READ_PROPERTIES), ("rsc_defaults", READ_META),
                           ("op_defaults", {"timeout"})):
         cluster.unread_settings(doc, configuration.find(section), read, notes, draft)
@@ -139,12 +140,6 @@ def _stem(path: str) -> str:
     return name.rsplit(".", 1)[0] or "imported"
 
 
-def _nvpairs(parent: ET.Element | None) -> dict[str, str]:
-    if parent is None:
-        return {}
-    return first_values(parent.iter("nvpair"))
-
-
 def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
            comments: list[str]) -> dict[str, str]:
     """The CIB's nodes, each with its name in crg (``uname`` unless it is not a crg name:
@@ -152,6 +147,10 @@ def _nodes(doc: XmlDocument, configuration: ET.Element, notes: Notes,
     nodes: dict[str, str] = {}
     for node in configuration.iterfind("nodes/node"):
         name = node.get("uname") or node.get("id") or ""
+        if not name:
+            raise doc.error(node, "<node> without a uname (or an id): no name to place "
+                                  "groups on", "give each node its uname, as "
+                                               "'pcs cluster cib' writes it")
         if node.get("type") in ("ping",):
             notes.add(doc.where(node), f"{doc.describe(node)}: a ping node hosts nothing; "
                                        "not imported", comments)
@@ -268,6 +267,9 @@ def _group(doc: XmlDocument, element: ET.Element, notes: Notes, draft: Draft,
     try:
         app = app_from_primitive(apps[0], lambda e, m: notes.add(
             doc.where(e), f"{doc.describe(e)}: {m}", draft_group.comments), op_timeout)
+    except BadElement as exc:
+        raise doc.error(exc.element, f"{doc.describe(apps[0])}: {doc.describe(exc.element)}: "
+                                     f"{exc}") from None
     except (DurationError, ValueError) as exc:
         raise doc.error(apps[0], f"{doc.describe(apps[0])}: {exc}") from None
     draft_group.add("app {\n" + "\n".join("  " + line.replace("\n", "\n  ")
@@ -288,17 +290,26 @@ def _unread_attributes(doc: XmlDocument, group: _Group, notes: Notes) -> None:
     comments = group.draft.comments
     for owner in (group.element, group.vip, group.app):
         what = doc.describe(owner)
-        for attributes in owner.iterfind("meta_attributes"):
+        for attributes in (*owner.iterfind("meta_attributes"),
+                           *(owner.iterfind("instance_attributes")
+                             if owner is not group.element else ())):
             if attributes.find("rule") is not None:
                 notes.add(doc.where(attributes),
                           f"{what}: a rule decides when {doc.describe(attributes)} applies; "
                           "crg has no rules: read as if it always held", comments)
+            if attributes.tag != "meta_attributes":
+                continue
             for pair in attributes.iterfind("nvpair"):
                 if pair.get("name") not in READ_META:
                     notes.add(doc.where(pair), f"{what}: "
                                                f"{pair_text(pair.get('name'), pair.get('value'))}"
                                                " has no counterpart in crg; not imported",
                               comments)
+        cluster.overridden_said(doc, what, ordered_sets(owner, "meta_attributes"), READ_META,
+                                notes, comments)
+        if owner is not group.element:
+            cluster.overridden_said(doc, what, ordered_sets(owner, "instance_attributes"),
+                                    None, notes, comments)
         for utilization in owner.iterfind("utilization"):
             used = ", ".join(pair_text(p.get("name"), p.get("value"))
                              for p in utilization.iterfind("nvpair"))
@@ -353,7 +364,57 @@ def _vip(doc: XmlDocument, group: _Group, notes: Notes) -> None:
         raise doc.error(group.vip, f"{doc.describe(group.vip)}: cidr_netmask '{netmask}' is "
                                    "not a prefix length or netmask") from None
     device = params.get("nic")
+    if device and ":" in device:
+        # IPaddr's alias form (eth0:1), which IPaddr2 reads as the interface and a label:
+        # crg names the interface only (a label is an address's name in ip addr).
+        device, _, label = device.partition(":")
+        notes.add(doc.where(group.vip), f"{doc.describe(group.vip)}: nic={device}:{label}: "
+                                        f"the label '{label}' has no counterpart in crg; "
+                                        f"imported as dev {device}", group.draft.comments)
     group.draft.add(f"vip {address}/{prefix}" + (f" dev {device}" if device else ""))
+    unread = [pair_text(k, v) for k, v in params.items() if k not in _VIP_PARAMS]
+    if unread:
+        notes.add(doc.where(group.vip), f"{doc.describe(group.vip)}: {', '.join(unread)}: no "
+                                        "counterpart in crg (its address driver adds the "
+                                        "address and announces it itself); not imported",
+                  group.draft.comments)
+    for op in group.vip.iterfind("operations/op"):
+        name = op.get("name", "")
+        if not name:
+            raise doc.error(op, f"{doc.describe(group.vip)}: {doc.describe(op)}: an operation "
+                                "without a name (start, stop, monitor...): Pacemaker's schema "
+                                "requires one")
+        every = op.get("interval", "0")
+        what = f"{doc.describe(group.vip)}: {doc.describe(op)} ({name}" + (
+            f" every {every})" if every.strip("0sm") else ")")
+        if name not in ("start", "stop", "monitor"):
+            notes.add(doc.where(op), f"{what}: the {name} operation has no counterpart in "
+                                     "crg; not imported", group.draft.comments)
+        role, enabled = op.get("role"), op.get("enabled")
+        if role not in (None, "Started") or (enabled is not None and boolean(enabled) is False):
+            said = ", ".join(f"{k}={v}" for k, v in (("role", role), ("enabled", enabled))
+                             if v is not None)
+            notes.add(doc.where(op), f"{what}: {said}: no counterpart in crg (it keeps every "
+                                     "VIP the same way); not imported", group.draft.comments)
+        unread_op_settings(op, _VipNote(doc, notes, what, group.draft.comments))
+
+
+@dataclass(frozen=True)
+class _VipNote:
+    """Say what an operation of the address sets that crg has no place for."""
+
+    doc: XmlDocument
+    notes: Notes
+    what: str
+    comments: list[str]
+
+    def __call__(self, element: ET.Element, message: str) -> None:
+        self.notes.add(self.doc.where(element), f"{self.what}: {message}", self.comments)
+
+
+_VIP_PARAMS = {"ip", "ipv6addr", "cidr_netmask", "nic"}
+"""The address agents' parameters crg has a place for (the VIP's address, prefix and
+interface)."""
 
 
 def _meta(group: _Group, key: str, defaults: dict[str, str] | None = None) -> str | None:
@@ -369,10 +430,9 @@ def _meta_pair(group: _Group, key: str, member: ET.Element | None = None
     """The nvpair :func:`_meta` reads for ``member`` (the application by default), where
     it or the group has one (the first: Pacemaker takes the first of a name it finds)."""
     for element in (group.app if member is None else member, group.element):
-        for attributes in element.iterfind("meta_attributes"):
-            for pair in attributes.iterfind("nvpair"):
-                if pair.get("name") == key:
-                    return pair
+        for pair in ordered_pairs(element, "meta_attributes"):
+            if pair.get("name") == key:
+                return pair
     return None
 
 
@@ -641,7 +701,15 @@ def _budget(doc: XmlDocument, group: _Group, defaults: dict[str, str], notes: No
     except DurationError as exc:
         raise _meta_error(doc, group, "failure-timeout", str(exc)) from None
     comments = []
-    if threshold <= 0 or threshold >= INFINITY:
+    if threshold < 0:
+        # Pacemaker 2.1 (pe_warn_once: "must be non-negative, using 1 instead") bans the
+        # resource from a node at its first failure there; 3.0 and later take the default,
+        # INFINITY, instead (complex.c, unpack_migration_threshold).
+        comments.append(f"migration-threshold={threshold_text} is negative: Pacemaker 2.1 "
+                        "reads it as 1 and moves the group at its first failure (Pacemaker "
+                        "3.0 and later read it as INFINITY, the default): imported as 1")
+        threshold = 1
+    if threshold == 0 or threshold >= INFINITY:
         # Pacemaker's default. crg has no unbounded budget, and the checker explores every
         # restart of one: 100 would make checking slow (README, "The language").
         comments.append(f"migration-threshold={threshold_text}: Pacemaker restarts it in "

@@ -6,16 +6,20 @@ the operation defaults, and the alerts — each group's part is
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 
 from crg.bridges.app_from_pacemaker import DEFAULT_OP_TIMEOUT_MS
 from crg.bridges.crg_writer import Draft, Statement, literal
 from crg.bridges.import_notes import Notes
 from crg.bridges.import_secrets import pair_text
 from crg.bridges.pacemaker_boolean import boolean
+from crg.bridges.pacemaker_nvpairs import BOOTSTRAP, ordered_pairs, ordered_sets, overridden
 from crg.bridges.pacemaker_time import DurationError, duration_ms
 from crg.bridges.xml_source import XmlDocument
 
-READ_PROPERTIES = {"symmetric-cluster", "no-quorum-policy", "cluster-name",
+PLACING_PROPERTIES = ("symmetric-cluster", "no-quorum-policy", "cluster-name")
+"""The cluster properties the import reads into the configuration."""
+READ_PROPERTIES = {*PLACING_PROPERTIES,
                    # The cluster's own records: nothing to import.
                    "dc-version", "cluster-infrastructure", "have-watchdog",
                    "last-lrm-refresh"}
@@ -56,9 +60,45 @@ def unread_settings(doc: XmlDocument, section: ET.Element | None, read: set[str]
                           draft.comments)
 
 
+def properties(configuration: ET.Element) -> list[ET.Element]:
+    """The cluster properties' nvpairs in the order Pacemaker reads them:
+    cib-bootstrap-options first, then the other sets by score."""
+    return ordered_pairs(configuration.find("crm_config"), "cluster_property_set", BOOTSTRAP)
+
+
+def overridden_said(doc: XmlDocument, what: str, sets: list[ET.Element],
+                    names: Iterable[str] | None, notes: Notes, comments: list[str]) -> None:
+    """Say where a setting the import reads is given again, with another value, in a set
+    that Pacemaker reads later (``sets`` in its order): the value read is the first one's,
+    which is not always the first in the document."""
+    for found in overridden(sets, names):
+        name = found.pair.get("name")
+        notes.add(doc.where(found.pair),
+                  f"{what}: {pair_text(name, found.pair.get('value'))} "
+                  f"({doc.describe(found.within)}) is not read: Pacemaker reads "
+                  f"{pair_text(name, found.winner.get('value'))} "
+                  f"({doc.describe(found.winner_within)}) first ({found.why()}), and so "
+                  "does the import", comments)
+
+
+def settings_overridden(doc: XmlDocument, configuration: ET.Element, read_meta: set[str],
+                        notes: Notes, draft: Draft) -> None:
+    """:func:`overridden_said` for the cluster properties and the resource and operation
+    defaults."""
+    overridden_said(doc, "<crm_config>", ordered_sets(configuration.find("crm_config"),
+                                                      "cluster_property_set", BOOTSTRAP),
+                    PLACING_PROPERTIES, notes, draft.comments)
+    overridden_said(doc, "<rsc_defaults>", ordered_sets(configuration.find("rsc_defaults"),
+                                                        "meta_attributes"),
+                    read_meta, notes, draft.comments)
+    overridden_said(doc, "<op_defaults>", ordered_sets(configuration.find("op_defaults"),
+                                                       "meta_attributes"),
+                    ("timeout",), notes, draft.comments)
+
+
 def op_timeout(doc: XmlDocument, configuration: ET.Element) -> int:
     """The timeout of an operation that gives none: op_defaults', else Pacemaker's 20 s."""
-    for pair in configuration.iterfind("op_defaults/meta_attributes/nvpair"):
+    for pair in ordered_pairs(configuration.find("op_defaults"), "meta_attributes"):
         if pair.get("name") == "timeout":
             try:
                 return duration_ms(pair.get("value", ""))
@@ -71,8 +111,7 @@ def boolean_property(doc: XmlDocument, configuration: ET.Element, name: str,
                       default: bool) -> bool:
     """A cluster property that is a boolean; one that is not is bad input (Pacemaker
     would take the default, and crm_verify calls the configuration invalid)."""
-    pair = next((p for p in configuration.iterfind("crm_config//nvpair")
-                 if p.get("name") == name), None)
+    pair = next((p for p in properties(configuration) if p.get("name") == name), None)
     if pair is None:
         return default
     value = boolean(pair.get("value"))
@@ -103,7 +142,7 @@ becomes (None: crg's default, fencing self) and the warning that says how it dif
 
 def quorum_policy(doc: XmlDocument, configuration: ET.Element, notes: Notes,
                    draft: Draft) -> None:
-    pair = next((p for p in configuration.iterfind("crm_config//nvpair")
+    pair = next((p for p in properties(configuration)
                  if p.get("name") == "no-quorum-policy"), None)
     if pair is None:
         return

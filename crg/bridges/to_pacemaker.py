@@ -23,6 +23,11 @@ are numbered as in SPEC.md, section 4):
   node, so avoidance stays soft (choice 10);
 * ``failback manual`` is a stickiness larger than the spread plus every penalty, so a
   placed group stays (rule 4).
+* every number is a multiple of :data:`STEP` (100), or of a smaller step for a group
+  whose numbers would otherwise reach Pacemaker's INFINITY: Pacemaker saturates a sum at
+  INFINITY (which then absorbs every penalty) and would lose the order of the candidates
+  and the avoid penalties, so the scale is compressed instead (the decisions depend on
+  the ratios only); a group too large even for a step of 1 is an error;
 * ``restarts R within W`` is ``migration-threshold=R+1`` and ``failure-timeout=W``: a
   budget spent on every candidate that is up bans the application everywhere while the
   VIP stays, Pacemaker's counterpart of a blocked group (rule 5); it differs in the alert
@@ -34,6 +39,7 @@ What has no counterpart is returned as warnings at the statement concerned.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, replace
 
 from crg.bridges.app_to_pacemaker import app_primitive
@@ -54,7 +60,11 @@ from crg.dsl import Group as CrgGroup
 from crg.dsl.source import Span
 
 STEP = 100
-"""Score difference between neighbours in a group's list of candidates."""
+"""Score difference between neighbours in a group's list of candidates (unless the
+group's scores must be compressed to stay below INFINITY)."""
+MEMBERS = 2
+"""The members of an exported group (the VIP and the application): Pacemaker adds the
+stickiness of each active member to the score of the node the group is on."""
 VIP_OPS = (Op("monitor", 10_000, 20_000), Op("start", 0, 20_000), Op("stop", 0, 20_000))
 """IPaddr2's own advice (its metadata): check the address every 10 s; 20 s to start or
 stop (what pcs writes for it too)."""
@@ -71,20 +81,41 @@ class Scores:
     stickiness: int
 
 
+class ScoresTooLarge(ValueError):
+    """A group whose scores cannot stay below INFINITY even with a step of 1."""
+
+
 def scores(group: CrgGroup) -> Scores:
+    """The group's numbers, in steps of :data:`STEP`, or of the largest smaller step that
+    keeps every sum Pacemaker makes of them below INFINITY: the highest location score
+    plus the stickiness of both members. ScoresTooLarge when no step does."""
+    unit = _scores(group, 1)
+    top = unit.candidates[0] + MEMBERS * unit.stickiness
+    step = min(STEP, (INFINITY - 1) // top)
+    if step < 1:
+        raise ScoresTooLarge(
+            f"group {group.name}: with {len(group.candidates)} candidates and "
+            f"{len(group.avoid)} avoided groups its Pacemaker scores would reach "
+            f"INFINITY ({INFINITY}) even in steps of 1 (the preferred node's score plus the "
+            f"stickiness of both members would be {top}), and Pacemaker would lose the "
+            "order of its candidates and its avoid penalties")
+    return unit if step == 1 else _scores(group, step)
+
+
+def _scores(group: CrgGroup, step: int) -> Scores:
     count, avoided = len(group.candidates), len(group.avoid)
-    between_possible = STEP * max(count - 2, 0)
+    between_possible = step * max(count - 2, 0)
     # Auto: more than every difference between possible nodes, once or twice (one or two
     # active members), and less than the preferred node's lead, twice counted.
     # (A group with one candidate has nowhere to stay or go: none, as crg's import reads.)
-    auto = between_possible + STEP if count > 1 else 0
-    lead = 2 * auto + STEP
+    auto = between_possible + step if count > 1 else 0
+    lead = 2 * auto + step
     spread = lead + between_possible if count > 1 else 0
-    penalty = spread + 2 * auto + STEP
-    # The lowest candidate keeps STEP after every avoided group's penalty: still allowed.
-    base = STEP + penalty * avoided
-    manual = spread + penalty * avoided + STEP
-    possible = tuple(base + STEP * (count - 2 - i) for i in range(count - 1))
+    penalty = spread + 2 * auto + step
+    # The lowest candidate keeps step after every avoided group's penalty: still allowed.
+    base = step + penalty * avoided
+    manual = spread + penalty * avoided + step
+    possible = tuple(base + step * (count - 2 - i) for i in range(count - 1))
     preferred = (possible[0] + lead) if possible else base
     return Scores((preferred, *possible), penalty,
                   manual if group.failback is Failback.MANUAL else auto)
@@ -105,7 +136,12 @@ def to_pacemaker(config: Config) -> tuple[PacemakerConfig, list[Diagnostic]]:
     cluster = config.cluster
     groups, locations, colocations = [], [], []
     for group in config.groups:
-        numbers = scores(group)
+        try:
+            numbers = scores(group)
+        except ScoresTooLarge as exc:
+            raise ConfigError(config.source, [Diagnostic(
+                Severity.ERROR, str(exc), group.where("avoid") if group.avoid else group.span,
+                "avoid fewer groups, or give the group fewer candidates", "export")]) from None
         groups.append(_group(group, cluster.name, numbers, warn))
         for node, score in zip(group.candidates, numbers.candidates, strict=True):
             locations.append(Location(f"{group.name}-on-{node}", group.name, node, score))
@@ -227,14 +263,18 @@ def _alerts(config: Config, warn: _Warnings) -> tuple[Alert, ...]:
                 warn("alert webhook: Pacemaker has no webhook alert agent; not exported",
                      sink.span)
                 continue
-            argv = (sink.target or "").split()
+            # Split as crg splits the command to run it (shell words): a quoted path with
+            # a space is one word.
+            argv = shlex.split(sink.target or "")
             path = argv[0] if argv else ""
             message = ("alert command: exported as a cluster-wide Pacemaker alert agent, "
                        "called for every node, resource and fencing event with CRM_alert_* "
                        "variables (crg calls it for the last-node, blocked and stranded "
                        "alerts, with CRG_*)")
             if len(argv) > 1:
-                message += "; Pacemaker passes no arguments, so the arguments are dropped"
+                message += (f"; Pacemaker runs the path {shlex.quote(path)} alone, so the "
+                            f"arguments are dropped ({shlex.join(argv[1:])}; an alert's "
+                            "instance_attributes would reach it as environment variables)")
             warn(message, sink.span)
             if path and path not in paths:
                 paths[path] = Alert(f"alert-{len(paths) + 1}", path)

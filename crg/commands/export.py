@@ -15,6 +15,7 @@ from crg.bridges.cib_writer import cib_xml
 from crg.bridges.pcs_writer import pcs_script
 from crg.bridges.to_pacemaker import to_pacemaker
 from crg.commands import Exits, add_command
+from crg.commands.importer import output_file, replaces
 from crg.dsl.diagnostics import Diagnostic
 from crg.errors import ExitCode
 from crg.output import Output, count
@@ -45,7 +46,7 @@ def register(subparsers: Subparsers) -> None:
     pacemaker.add_argument("--format", choices=("cib", "pcs"), default="cib",
                            help="cib: a CIB XML document for cibadmin or crm_verify; pcs: a "
                                 "shell script of pcs commands (default: cib)")
-    pacemaker.add_argument("-o", "--output", metavar="OUT", type=files.output,
+    pacemaker.add_argument("-o", "--output", metavar="OUT", type=output_file,
                            help="write to OUT instead of standard output (-: standard output)")
     pacemaker.set_defaults(run=run)
 
@@ -60,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
     text = cib_xml(exported, notes) if args.format == "cib" else pcs_script(exported, notes)
     out.diagnostics(config.source, warnings, with_summary=False)
     if args.output:
+        replaced = replaces(args.output)
         files.write(args.output, text)
-        out.print(f"wrote {args.output} ({count(len(warnings), 'warning')})", err=True)
+        out.print(f"{'replaced' if replaced else 'wrote'} {args.output} "
+                  f"({count(len(warnings), 'warning')})", err=True)
     else:
         out.raw(text)
     return ExitCode.OK

@@ -20,12 +20,12 @@ from crg.bridges.foreign_text import cib_text, keepalived_text
 from crg.bridges.from_keepalived import from_keepalived
 from crg.bridges.from_pacemaker import from_cib
 from crg.bridges.import_notes import ImportFailed, Notes, shown
-from crg.bridges.import_secrets import masked_cib
+from crg.bridges.import_secrets import masked_cib, masked_keepalived
 from crg.bridges.xml_source import parse_xml
 from crg.collections_paced import paced_collections
 from crg.commands import Exits, add_command
 from crg.dsl import ConfigError, Diagnostic, Source
-from crg.errors import ExitCode
+from crg.errors import ExitCode, FileError
 from crg.output import Output, count
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def register(subparsers: Subparsers) -> None:
                     "--query' writes it): each group of an IPaddr2 address and an "
                     "application becomes a crg group.")
     pacemaker.add_argument("file", metavar="CIB.xml", help="the CIB")
-    pacemaker.add_argument("-o", "--output", metavar="OUT", type=files.output,
+    pacemaker.add_argument("-o", "--output", metavar="OUT", type=output_file,
                            help="write the .crg to OUT instead of standard output (-: "
                                  "standard output)")
     pacemaker.set_defaults(run=run, reader=_pacemaker)
@@ -59,17 +59,42 @@ def register(subparsers: Subparsers) -> None:
                     "named by global_defs' router_id, else by the file name): each VRRP "
                     "instance becomes a group, its nodes ordered by priority. The files a "
                     "node's file includes are read with it, as keepalived reads them. With "
-                    "one file, the peers are assumed to mirror it (a comment says so).")
+                    "one file, the peers are assumed to mirror it (a warning and a comment "
+                    "say so).")
     keepalived.add_argument("files", nargs="+", metavar="FILE",
                             help="a node's keepalived.conf (not the files it includes)")
-    keepalived.add_argument("-o", "--output", metavar="OUT", type=files.output,
+    keepalived.add_argument("-o", "--output", metavar="OUT", type=output_file,
                             help="write the .crg to OUT instead of standard output (-: "
                                  "standard output)")
     keepalived.set_defaults(run=run, reader=_keepalived)
 
 
+def output_file(value: str) -> str | None:
+    """``-o OUT`` (an argparse type): ``-`` is standard output; an empty name is a usage
+    error (it wrote to standard output without a word)."""
+    if not value:
+        raise argparse.ArgumentTypeError("an empty file name: name the file to write, or "
+                                         "- for standard output")
+    return files.output(value)
+
+
+def replaces(path: str) -> bool:
+    """Whether writing ``path`` replaces a file that is there (a regular one: a FIFO or
+    /dev/null is written into, not replaced)."""
+    return os.path.isfile(path)
+
+
+def _cib_text(data: bytes, path: str) -> Source:
+    """:func:`cib_text`, its error quoting the line with the passwords starred out (the
+    bytes that are not text are shown replaced, the rest of a password line as it is)."""
+    try:
+        return cib_text(data, path)
+    except ConfigError as exc:
+        raise ConfigError(masked_cib(exc.source), exc.diagnostics) from None
+
+
 def _pacemaker(args: argparse.Namespace) -> tuple[Draft, list[Notes]]:
-    source = files.read(args.file, cib_text)
+    source = files.read(args.file, _cib_text)
     draft, notes = from_cib(parse_xml(source, shown=masked_cib(source)))
     return draft, [notes]
 
@@ -94,7 +119,8 @@ def _keepalived_file(path: str) -> Source:
         return source
 
     source = files.read(path, decode)
-    Output().diagnostics(source, said, with_summary=False)
+    # The warning quotes its line, which may hold the VRRP password.
+    Output().diagnostics(masked_keepalived(source), said, with_summary=False)
     return source
 
 
@@ -112,7 +138,10 @@ def run(args: argparse.Namespace) -> int:
             _warnings(out, file_notes, written=False)
         out.problem(failed)
         return ExitCode.BAD_INPUT
+    if args.output:
+        _not_included(args.output, draft)
     path = args.output or f"{draft.name}.crg"
+    replaced = bool(args.output) and replaces(args.output)
     with paced_collections():
         text, checked = draft_checked(draft, path)
     for file_notes in notes:
@@ -125,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(checked, ConfigError):
         out.problem(checked)
         if args.output:
-            out.error(f"the imported configuration does not validate; fix {path} where shown")
+            out.error(f"the imported configuration does not validate; fix {path} where shown"
+                      + (" (it replaced the file that was there)" if replaced else ""))
         else:
             out.error("the imported configuration, written to standard output, does not "
                       f"validate; save it as {path} and fix it where shown")
@@ -133,9 +163,24 @@ def run(args: argparse.Namespace) -> int:
     out.print(f"imported {count(len(draft.groups), 'group')} on "
               f"{count(len(draft.nodes), 'node')}"
               + (f" into {args.output}" if args.output else "")
+              + (" (replaced the file that was there)" if replaced else "")
               + (f"; {count(unmapped, 'thing')} did not map (comments in the .crg say "
                  "where)" if unmapped else "; everything mapped"), err=True)
     return ExitCode.OK
+
+
+def _not_included(output: str, draft: Draft) -> None:
+    """Refuse ``-o`` naming a file that an input includes, as one naming an input: the
+    import would replace part of the configuration it was made from."""
+    for path, by in draft.included:
+        try:
+            same = os.path.samefile(output, path)
+        except OSError:
+            same = False
+        if same:
+            raise FileError(output, f"it is the input file {path} (which {by} includes): it "
+                                    "would be replaced by the output; choose another -o",
+                            "write")
 
 
 def _warnings(out: Output, notes: Notes, *, written: bool) -> None:

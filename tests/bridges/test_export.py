@@ -488,3 +488,119 @@ def test_output_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.Monk
     assert main([*argv, "-o", "-", str(source)]) == 0
     assert capsys.readouterr().out.startswith("<cib " if argv[0] == "export" else "# Imported")
     assert not (tmp_path / "-").exists()
+
+
+# -- an outside tester's findings --------------------------------------------------------------
+
+
+def overflow_config(nodes: int = 10, groups: int = 220) -> str:
+    """The tester's generator: ``g0`` avoids every other group, each on every node."""
+    names = [f"n{i}" for i in range(1, nodes + 1)]
+    lines = [f"cluster big {{\n  nodes {' '.join(names)}\n}}",
+             'defaults {\n  app { start "sleep 1000" }\n  monitor process\n}']
+    for g in range(groups):
+        preferred = names[g % nodes]
+        possible = [n for n in names if n != preferred]
+        lines.append(f"group g{g} {{\n  vip 10.{g // 250}.{g % 250}.1/8\n  preferred "
+                     f"{preferred}\n  possible {', '.join(possible)}")
+        if g == 0:
+            lines.append("  avoid " + ", ".join(f"g{k}" for k in range(1, groups)))
+        lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def test_scores_that_would_reach_infinity_are_compressed(pacemaker: None,
+                                                         tmp_path: Path) -> None:
+    """10 nodes, g0 avoiding 219 groups: every g0-on-* location was INFINITY (the order of
+    the candidates gone, and INFINITY absorbed the avoid penalties); crm_verify took it."""
+    path, out = tmp_path / "ov.crg", tmp_path / "ov.xml"
+    path.write_text(overflow_config())
+    assert main(["export", "pacemaker", str(path), "-o", str(out)]) == 0
+    done = verify(out)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    root = ET.parse(out).getroot()
+    located = [int(c.get("score", "")) for c in root.iterfind(".//rsc_location[@rsc='g0']")]
+    assert [c.get("node") for c in root.iterfind(".//rsc_location[@rsc='g0']")] == [
+        f"n{i}" for i in range(1, 11)]
+    assert located == sorted(located, reverse=True) and len(set(located)) == 10
+    penalties = [-int(c.get("score", "")) for c in root.iterfind(".//rsc_colocation[@rsc='g0']")]
+    assert len(penalties) == 219 and penalties[0] > 0
+    (stickiness,) = [int(p.get("value", "")) for p in root.iterfind(
+        ".//group[@id='g0']/meta_attributes/nvpair[@name='resource-stickiness']")]
+    # The largest sum Pacemaker makes stays below INFINITY, and the lowest candidate stays
+    # allowed with every avoided group on it (avoid is soft).
+    assert located[0] + 2 * stickiness < 1_000_000
+    assert located[-1] - sum(penalties) > 0
+    # An avoided group beats the whole spread and the stickiness of an auto group
+    assert penalties[0] > located[0] - located[-1]
+    # The other groups keep the usual step of 100.
+    g1 = [int(c.get("score", "")) for c in root.iterfind(".//rsc_location[@rsc='g1']")]
+    assert g1[1] - g1[2] == 100
+
+
+def test_scores_no_step_can_keep_below_infinity_are_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # A smaller INFINITY stands for a group too large for steps of 1.
+    monkeypatch.setattr("crg.bridges.to_pacemaker.INFINITY", 4_000)
+    path = tmp_path / "ov.crg"
+    path.write_text(overflow_config(nodes=10, groups=30))
+    assert main(["export", "pacemaker", str(path), "-o", str(tmp_path / "ov.xml")]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:12:3: error: group g0: with 10 candidates and 29 avoided groups its " \
+           "Pacemaker scores would reach INFINITY" in err, err
+    assert "Traceback" not in err and not (tmp_path / "ov.xml").exists()
+
+
+def test_an_alert_path_is_split_as_crg_runs_it() -> None:
+    """``'/opt/my alerts/page.sh' --urgent`` became ``path="'/opt/my"``."""
+    root, warnings = export(config_text(
+        extra="alert command \"'/opt/my alerts/page.sh' --urgent\""))
+    (alert,) = root.iterfind(".//alert")
+    assert alert.get("path") == "/opt/my alerts/page.sh"
+    (warning,) = [w for w in warnings if "alert command" in w]
+    assert ("Pacemaker runs the path '/opt/my alerts/page.sh' alone, so the arguments are "
+            "dropped (--urgent;") in warning
+
+
+@pytest.mark.parametrize(("app", "words"), [
+    ('    start "systemctl start foo"\n    status "systemctl is-active baz"',
+     "systemd:foo checks the application itself; this status command is not exported"),
+    ('    start "/usr/lib/ocf/resource.d/heartbeat/pgsql start"\n'
+     '    env {\n      OCF_ROOT = "/opt/ocf"\n    }',
+     "env OCF_ROOT=/opt/ocf has no counterpart and is not exported"),
+    ('    start "/usr/lib/ocf/resource.d/heartbeat/pgsql start"\n'
+     '    env {\n      OCF_RESOURCE_INSTANCE = "pg"\n    }',
+     "Pacemaker sets OCF_RESOURCE_INSTANCE to the resource's id, web-app"),
+])
+def test_app_items_an_agent_has_no_place_for_are_named(app: str, words: str) -> None:
+    _, warnings = export(config_text(app=app))
+    assert any(words in w for w in warnings), warnings
+
+
+def test_a_status_of_the_unit_itself_is_not_named() -> None:
+    _, warnings = export(config_text(app='    start "systemctl start foo"\n'
+                                         '    status "systemctl is-active --quiet foo"'))
+    assert not any("status command" in w for w in warnings), warnings
+
+
+def test_output_that_replaces_a_file_says_so(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    source, out = tmp_path / "web.crg", tmp_path / "web.xml"
+    source.write_text(config_text())
+    assert main(["export", "pacemaker", str(source), "-o", str(out)]) == 0
+    assert capsys.readouterr().err.splitlines()[-1].startswith(f"wrote {out} (")
+    assert main(["export", "pacemaker", str(source), "-o", str(out)]) == 0
+    assert capsys.readouterr().err.splitlines()[-1].startswith(f"replaced {out} (")
+
+
+@pytest.mark.parametrize("argv", [["export", "pacemaker", "web.crg"],
+                                  ["import", "pacemaker", "cib.xml"],
+                                  ["import", "keepalived", "lb1.conf"]])
+def test_an_empty_output_name_is_a_usage_error(argv: list[str],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """``-o ''`` wrote to standard output without a word."""
+    assert main([*argv, "-o", ""]) == 2
+    captured = capsys.readouterr()
+    assert "argument -o/--output: an empty file name" in captured.err
+    assert captured.out == "" and "Traceback" not in captured.err

@@ -524,3 +524,25 @@ def test_distinct_priorities_say_nothing_of_a_tie(tmp_path: Path,
     out, code = imported(tmp_path, LB1, LB2)
     assert code == "0"
     assert "same priority" not in capsys.readouterr().err + out.read_text()
+
+
+def test_the_latin_1_warning_does_not_show_the_vrrp_password(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The decoding stage quoted its line as it was: the password, in clear."""
+    path = tmp_path / "pw.conf"
+    path.write_bytes(b"vrrp_instance A {\n  interface eth0\n  priority 100\n  authentication {\n"
+                     b"    auth_type PASS\n    auth_pass Zp\xe4ssW0rd\n  }\n  virtual_ipaddress {\n"
+                     b"    10.0.0.5/24\n  }\n}\n")
+    out, code = imported(tmp_path, path)
+    assert code == "0"
+    err = capsys.readouterr().err
+    assert f"{path}:6:17: warning: not UTF-8" in err and "auth_pass *********" in err, err
+    assert "ssW0rd" not in err + out.read_text()
+
+
+def test_output_that_replaces_a_file_says_so(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "lb.crg"
+    out.write_text("precious\n")
+    assert imported(tmp_path, LB1, LB2)[1] == "0"
+    assert f"into {out} (replaced the file that was there);" in capsys.readouterr().err

@@ -318,3 +318,29 @@ def test_a_file_included_twice_is_named_as_such(tmp_path: Path,
     assert run(main_file) == 2
     assert (f"{included}:1:1: error: vrrp_instance VI_1 is read twice: its file is included "
             "twice for lb1") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("named", ["as included", "through a link"])
+def test_the_output_may_not_be_a_file_an_input_includes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        named: str) -> None:
+    """``-o sub/a.inc`` replaced the vrrp_script file main1.conf includes with the .crg,
+    though the .crg's first comment listed it among the files read."""
+    monkeypatch.chdir(tmp_path)
+    main_file = write(tmp_path / "main1.conf", "global_defs {\n  router_id k1\n}\n"
+                      "include conf.d/*.conf\ninclude sub/{a,b}.inc\n")
+    write(tmp_path / "conf.d" / "10-web.conf", instance("WEB", "10.0.0.100").replace(
+        "}\n}\n", "}\n  track_script {\n    chk\n  }\n}\n"))
+    script = 'vrrp_script chk {\n  script "/bin/true"\n  interval 3\n}\n'
+    included = write(tmp_path / "sub" / "a.inc", script)
+    out = Path("sub/a.inc")
+    if named == "through a link":
+        (tmp_path / "link.crg").symlink_to(included)
+        out = Path("link.crg")
+    assert run(Path("main1.conf"), out=out) == 2
+    err = capsys.readouterr().err
+    assert included.read_text() == script
+    assert (f"crg: error: cannot write '{out}': it is the input file sub/a.inc (which "
+            "main1.conf includes): it would be replaced by the output; choose another -o"
+            ) in err, err
+    assert "Traceback" not in err and main_file.exists()

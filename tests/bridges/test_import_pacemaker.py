@@ -529,8 +529,10 @@ def test_an_operation_s_settings_and_a_disabled_monitor_are_named(
         'enabled="false"/>'))
     assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
     err = capsys.readouterr().err
-    assert ('<op id="t-m">: on-fail=block, OCF_CHECK_LEVEL=10: no counterpart in crg (on a '
-            "failure crg restarts, then fails over, by its restart budget); not imported") in err
+    assert ('<op id="t-m">: on-fail=block, OCF_CHECK_LEVEL=10: no counterpart in crg '
+            "(Pacemaker leaves a resource that failed this way as it is, unmanaged, until an "
+            "operator cleans it up; on a failure crg restarts, then fails over, by its restart "
+            "budget); not imported") in err
     assert '<op id="t-o">: a disabled monitor (enabled=false): Pacemaker does not run it' in err
     assert [m.interval_ms for m in load(out).groups[0].monitors] == [7000]
 
@@ -924,3 +926,18 @@ def test_a_cib_not_in_the_encoding_it_declares_is_refused_at_the_bad_byte(
     path.write_bytes(data)
     assert main(["import", "pacemaker", str(path)]) == 2
     assert f"{path}:{where}: error: {says}" in capsys.readouterr().err
+
+
+def test_a_cib_that_is_not_utf_8_does_not_show_a_password(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The decoding stage quoted the line as it was: the fencing password, in clear."""
+    path = tmp_path / "pw1.xml"
+    path.write_bytes(b'<cib><configuration><resources>\n<primitive class="stonith" id="f" '
+                     b'type="fence_ipmilan"><instance_attributes id="fi">\n<nvpair id="fp" '
+                     b'name="passwd" value="Hunter\xe42"/>\n</instance_attributes></primitive>'
+                     b"</resources></configuration></cib>\n")
+    assert main(["import", "pacemaker", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:3:44: error: file is not valid UTF-8 (byte 0xe4)" in err, err
+    assert 'name="passwd" value="********"' in err, err
+    assert "Hunter" not in err and "Traceback" not in err

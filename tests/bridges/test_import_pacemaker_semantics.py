@@ -15,7 +15,7 @@ from crg.bridges.from_pacemaker import from_cib
 from crg.bridges.import_notes import ImportFailed
 from crg.bridges.xml_source import parse_xml
 from crg.cli import main
-from crg.dsl import Config, Source, parse
+from crg.dsl import Config, Source, load, parse
 
 NODES = ("n1", "n2", "n3")
 BASE = """<cib validate-with="pacemaker-3.6" admin_epoch="0" epoch="1" num_updates="0">
@@ -231,3 +231,127 @@ def test_a_constraint_names_a_node_in_any_case() -> None:
 def test_pacemaker_matches_node_names_in_any_case(pacemaker: None, tmp_path: Path) -> None:
     _, placement = Cluster.start(base(constraints=IN_CAPITALS), NODES, tmp_path)
     assert placement["web-app"] == "n3"
+
+
+# -- 8. the address's own settings ------------------------------------------------------------
+
+VIP_EXTRAS = (
+    '<nvpair id="web-vip-nm" name="cidr_netmask" value="24"/>',
+    '<nvpair id="web-vip-nm" name="cidr_netmask" value="24"/>'
+    '<nvpair id="x1" name="iflabel" value="web"/><nvpair id="x2" name="arp_count" '
+    'value="10"/><nvpair id="x3" name="broadcast" value="192.168.1.255"/>')
+ON_FAIL_BLOCK = ('<op id="web-vip-m" name="monitor" interval="10s"/>',
+                 '<op id="web-vip-m" name="monitor" interval="5s" on-fail="block" '
+                 'enabled="false"/>')
+
+
+def test_the_address_s_parameters_and_operation_settings_are_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """iflabel, arp_count, broadcast and the address monitor's on-fail=block were dropped
+    without a word: only the application's operations were read for their settings."""
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(base().replace(*VIP_EXTRAS).replace(*ON_FAIL_BLOCK))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert (f'{path}:15:9: warning: <primitive id="web-vip">: iflabel=web, arp_count=10, '
+            "broadcast=192.168.1.255: no counterpart in crg") in err, err
+    assert (f'{path}:20:23: warning: <primitive id="web-vip">: <op id="web-vip-m"> (monitor '
+            "every 5s): on-fail=block: no counterpart in crg (Pacemaker leaves a resource "
+            "that failed this way as it is, unmanaged") in err, err
+    assert (f'{path}:20:23: warning: <primitive id="web-vip">: <op id="web-vip-m"> (monitor '
+            "every 5s): enabled=false: no counterpart in crg") in err, err
+    text = out.read_text()
+    assert "arp_count=10" in text and "on-fail=block" in text
+
+
+@pytest.mark.parametrize("nic", ["eth0:1", "eth0:web"])
+def test_an_alias_interface_is_the_interface_with_its_label_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], nic: str) -> None:
+    """``nic="eth0:1"`` wrote ``dev eth0:1``, which crg does not parse, and the error
+    pointed into a file that was never written."""
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(base().replace(VIP_EXTRAS[0], VIP_EXTRAS[0] + f'<nvpair id="web-vip-nic" '
+                                                                  f'name="nic" value="{nic}"/>'))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    label = nic.split(":")[1]
+    assert (f'<primitive id="web-vip">: nic={nic}: the label \'{label}\' has no counterpart '
+            "in crg; imported as dev eth0") in err, err
+    assert load(out).group("web").vip.device == "eth0"
+
+
+def test_an_import_that_does_not_even_parse_is_written_and_pointed_into(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # An interface name crg cannot read: the file is written all the same, as the README
+    # says, and the last line says to fix it.
+    path, out = tmp_path / "cib.xml", tmp_path / "x.crg"
+    path.write_text(base().replace(VIP_EXTRAS[0], VIP_EXTRAS[0] + '<nvpair id="web-vip-nic" '
+                                                                  'name="nic" value="eth0 x"/>'))
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    line = next(i for i, t in enumerate(out.read_text().splitlines(), 1) if "dev eth0 x" in t)
+    assert f"{out}:{line}:" in err and " error: " in err, err
+    assert err.rstrip().endswith(f"crg: error: the imported configuration does not validate; "
+                                 f"fix {out} where shown"), err
+    assert "Traceback" not in err
+
+
+# -- 9. what Pacemaker's schema requires ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("old", "new", "where", "words"), [
+    ('<op id="web-app-m" name="monitor" interval="10s"/>', '<op id="web-app-m" '
+     'interval="10s"/>', "23:23", '<primitive id="web-app">: <op id="web-app-m">: an '
+     "operation without a name"),
+    ('<op id="web-vip-m" name="monitor" interval="10s"/>', '<op id="web-vip-m" '
+     'interval="10s"/>', "20:23", '<primitive id="web-vip">: <op id="web-vip-m">: an '
+     "operation without a name"),
+    ('<node id="3" uname="n3"/>', "<node/>", "11:7", "<node> without a uname (or an id)"),
+])
+def test_an_element_missing_what_the_schema_requires_is_an_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, where: str,
+        words: str) -> None:
+    """``<op>`` without a name gave "the  operation has no counterpart", ``<node/>`` a node
+    named ``_`` and "equal scores on , n3"."""
+    path = tmp_path / "cib.xml"
+    path.write_text(base().replace(old, new))
+    assert main(["import", "pacemaker", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:{where}: error: {words}" in err, err
+    assert "Traceback" not in err
+
+
+# -- 10. a negative migration-threshold --------------------------------------------------------
+
+NEGATIVE = """
+        <meta_attributes id="web-m">
+          <nvpair id="web-m-t" name="migration-threshold" value="-5"/>
+        </meta_attributes>"""
+
+
+def test_a_negative_migration_threshold_is_read_as_pacemaker_2_1_reads_it() -> None:
+    """It was read as INFINITY ("restarts it in place for ever"), without a word."""
+    config, notes = imported(base(group_meta=NEGATIVE, constraints=ON_N1))
+    assert config is not None
+    assert config.group("web").restarts == 0
+    assert any("migration-threshold=-5 is negative: Pacemaker 2.1 reads it as 1" in n
+               for n in notes), notes
+
+
+def test_pacemaker_moves_a_group_of_negative_threshold_at_its_first_failure(
+        pacemaker: None, tmp_path: Path) -> None:
+    cluster, placement = Cluster.start(base(group_meta=NEGATIVE, constraints=ON_N1), NODES,
+                                       tmp_path)
+    assert placement["web-app"] == "n1"
+    assert cluster.fault("web-app", 10_000, "n1")["web-app"] != "n1"
+
+
+def test_output_that_replaces_a_file_says_so(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path, out = tmp_path / "cib.xml", tmp_path / "out.crg"
+    path.write_text(base())
+    out.write_text("precious\n")
+    assert main(["import", "pacemaker", str(path), "-o", str(out)]) == 0
+    assert f"into {out} (replaced the file that was there);" in capsys.readouterr().err
+    assert main(["import", "pacemaker", str(path), "-o", str(tmp_path / "new.crg")]) == 0
+    assert "replaced" not in capsys.readouterr().err
