@@ -280,10 +280,11 @@ def normal_mode(v: View) -> Bool:
 
 
 def failover_order(v: View) -> Bool:
-    """Quiescent and not in maintenance: a switchover target in force is where the group
-    is; otherwise the group is on an eligible node (up and within its restart budget)
-    whenever one exists, and with failback auto on one free of the groups it avoids
-    whenever one is, and on its preferred node whenever that one is eligible and free.
+    """Quiescent and not in maintenance: the group is on no node that may not host it (a
+    drained one); a switchover target in force is where the group is; otherwise the group
+    is on an eligible node (up and within its restart budget) whenever one exists, and
+    with failback auto on one free of the groups it avoids whenever one is, and on its
+    preferred node whenever that one is eligible and free.
 
     Claims 6, 10: the service goes "to one such possible node" of "a sequenced list of
     possible nodes" — the sequence decides which."""
@@ -293,7 +294,11 @@ def failover_order(v: View) -> Bool:
     on_target = a.or_(a.not_(target_in_force(v)), a.eq(g.owner, g.target))
     on_eligible = a.or_(target_in_force(v), a.not_(some_eligible),
                         a.and_(a.not_(a.eq(g.owner, 0)), eligible(v, owner)))
-    parts = [on_target, on_eligible]
+    # A drained owner with nowhere else to go lets go all the same (the group is down
+    # until a node of its list is back): nothing else says so when no candidate is
+    # eligible, and a slip that kept it there passed every check but one, by chance.
+    may_host = a.or_(a.eq(g.owner, 0), available(v, owner))
+    parts = [may_host, on_target, on_eligible]
     if stated_auto_failback(v.topo):
         home_ready = a.and_(eligible(v, p), free_of_avoided(v, p), a.not_(target_in_force(v)))
         parts.append(a.or_(a.not_(home_ready), owned(v, p)))

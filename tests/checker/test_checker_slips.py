@@ -181,6 +181,13 @@ SLIPS.update({
              # live, not available: the drain forgotten
              "a.or_(owned(v, c), a.or_(a.bit(v.nodes.down, c), a.bit(v.nodes.lost, c)))"),
         "pair", "last-node-alert"),
+    # a drained owner with nowhere else to go keeps its group (caught before on one
+    # configuration only, and through a ban): failover-order says it may not
+    "drained-owner-stays": (
+        slip("placement", "moving", "a.and_(has_owner(v), a.not_(a.eq(placement(v), v.g.owner)))",
+             "a.and_(has_owner(v), a.not_(a.eq(placement(v), 0)), "
+             "a.not_(a.eq(placement(v), v.g.owner)))"),
+        "blocked", "failover-order"),
     "cut-off-node-acts": (
         slip("view", "up", "return a.and_(live(v, n), a.not_(a.bit(v.nodes.cut, n)))",
              "return live(v, n)"),
