@@ -1,7 +1,8 @@
 """An etcd started again on an empty data directory under running ``crg run --node``
 agents (loopback, no root needed): the loss is said once, and by ``crg status`` until an
-operator clears it with ``crg cleanup --store-reset`` (tests/runtime/test_store_outage.py
-has the agents' part on a store of the tests' own)."""
+operator clears it with ``crg cleanup --store-reset``, and the agents wait for each other
+before placing anything again (tests/runtime/test_store_outage.py has the agents' part on
+a store of the tests' own)."""
 
 from __future__ import annotations
 
@@ -29,33 +30,44 @@ def _reset_of(agents: Agents, node: str) -> object:
     return (agents.status(node) or {}).get("store_reset")
 
 
+def _two_agents(agents: Agents) -> None:
+    """n1 first, its group placed, then n2: started together, n2 could register first
+    and take job before n1 was there (a cold start without --start-wait), and the suite
+    failed on where job ran, which these tests are not about."""
+    config = agents.write("wipe.crg")
+    agents.start("n1", config)
+    agents.wait_running("n1")
+    agents.wait_placed("n1", "job", ("n1", "normal", "up"))
+    agents.start("n2", config)
+    agents.wait_running("n2")
+
+
+def _wipe(etcd: EtcdCluster, agents: Agents) -> None:
+    """etcd started again on an empty data directory; until both agents saw the loss."""
+    member = etcd.members[0]
+    etcd.kill(member)
+    shutil.rmtree(member.data_dir)
+    etcd.start_member(member)
+    etcd.wait_healthy()
+    deadline = time.monotonic() + 60
+    while not (_reset_of(agents, "n1") and _reset_of(agents, "n2")):
+        assert time.monotonic() < deadline, agents.status("n1")
+        time.sleep(0.2)
+
+
+def _agents(etcd: EtcdCluster, tmp_path: Path) -> Agents:
+    return Agents(etcd, tmp_path, f"wipe{os.getpid()}{time.monotonic_ns() % 10**6}")
+
+
 def test_a_wiped_etcd_is_said_until_an_operator_clears_it(own_etcd: EtcdCluster,
                                                           tmp_path: Path) -> None:
-    agents = Agents(own_etcd, tmp_path, f"wipe{os.getpid()}{time.monotonic_ns() % 10**6}")
+    agents = _agents(own_etcd, tmp_path)
     try:
-        config = agents.write("wipe.crg")
-        # n1 first, its group placed, then n2: started together, n2 could register first
-        # and take job before n1 was there (a cold start without --start-wait), and the
-        # suite failed on where job ran, which this test is not about
-        agents.start("n1", config)
-        agents.wait_running("n1")
-        agents.wait_placed("n1", "job", ("n1", "normal", "up"))
-        agents.start("n2", config)
-        agents.wait_running("n2")
+        _two_agents(agents)
         offline = _crg(agents, "n1", "offline", "job", "--timeout", "20s")
         assert offline.returncode == 0, offline.stderr
         assert _crg(agents, "n1", "cleanup", "--store-reset").returncode == 5  # no loss yet
-
-        member = own_etcd.members[0]
-        own_etcd.kill(member)
-        shutil.rmtree(member.data_dir)
-        own_etcd.start_member(member)
-        own_etcd.wait_healthy()
-
-        deadline = time.monotonic() + 60
-        while not (_reset_of(agents, "n1") and _reset_of(agents, "n2")):
-            assert time.monotonic() < deadline, agents.status("n1")
-            time.sleep(0.2)
+        _wipe(own_etcd, agents)
         reset = _reset_of(agents, "n2")
         assert isinstance(reset, dict)
         assert reset["lost"] == "before it, operators had given: crg offline job", reset
@@ -83,5 +95,34 @@ def test_a_wiped_etcd_is_said_until_an_operator_clears_it(own_etcd: EtcdCluster,
                   and e.get("action") == "store-reset"]
         assert over["by"] == "n2" and over["node"] == pages[0]["node"], over
         assert over["since"], over
+    finally:
+        agents.stop_all()
+
+
+def test_after_a_wipe_no_group_lands_on_the_first_node_back(own_etcd: EtcdCluster,
+                                                             tmp_path: Path) -> None:
+    """Every agent registers again into a store where no group has an owner; the first
+    to do so (the one with nothing to fence: n2 here, while n1 stops job first) saw every
+    other node down, placed job on itself — its last node — and paged it, to hand it
+    back to n1 a moment later, or (failback manual) keep it (an outside tester's
+    three-host cluster got a false ``stranded`` page too). Now each waits up to a lease,
+    as at a cold start, for the nodes registered before the loss."""
+    agents = _agents(own_etcd, tmp_path)
+    try:
+        _two_agents(agents)
+
+        def pages() -> list[dict[str, object]]:
+            return [e for node in ("n1", "n2") for e in agents.events(node)
+                    if e.get("event") in ("alert", "stranded")]
+
+        before = pages()  # n1 alone at first: job on its last node, paged then
+        _wipe(own_etcd, agents)
+        agents.wait_placed("n2", "job", ("n1", "normal", "up"), timeout_s=60)
+        waits = [e for node in ("n1", "n2") for e in agents.events(node)
+                 if e.get("event") == "start-wait"]
+        assert waits, "neither agent waited for the other after the wipe"
+        assert all(e["waiting_for"] == ["n2" if e["node"] == "n1" else "n1"]
+                   for e in waits), waits  # n3 never ran: not waited for
+        assert pages() == before, pages()
     finally:
         agents.stop_all()
