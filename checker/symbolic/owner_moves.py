@@ -30,6 +30,26 @@ this module tries a level of another kind, in three parts:
    have gets an unrolling of its own and the level is the longest of their bounds. A path
    as long as there are owner combinations means a cycle of owner changes (a livelock of
    the abstraction, perhaps a real one): no level then.
+   **Releases only.** Where every step of ``O`` either gives an owner up (``release-
+   ownership``: owner 0 after) or takes a free group (``claim``: owner 0 before), the
+   frames are the releases alone and the level counts them, so the unrolling is half as
+   deep (the chases of the survey, ``s7-009``, ``s3-010``, ``s7-015``: at most 11
+   releases, no path of 12 in 5–25 s over every status at once, where the owner changes
+   needed unsatisfiable unrollings of 24–32 frames, minutes each). Between two release
+   frames the owners of ``S`` may change by claims only, each free group at most once
+   and in some order, so each claim sees every other owner either as the frame before
+   left it or as the frame after has it: the link between frames asks, of each owner
+   that differs, that it was free and that a claim of its group, with the context and
+   node status of the first frame, each other owner one of those two and every other
+   variable free (no invariant), leads to it. That over-approximates the claims the
+   rules allow, so with ``G`` the graph of owner vectors whose edges are the releases
+   of the frames (from a state of the invariant) and those claims, the most releases on
+   a path of ``G`` from the current owners (any claims first) is at most the depth of
+   the first unrolling without a path, minus one: every release decreases it, and no
+   claim increases it (a claim followed by a path is a path). The claims are then ranked
+   by the level right below, the number of groups of ``S`` without an owner, which each
+   claim decreases and no step of ``R`` left changes (the releases, which increase it,
+   are ranked above).
 3. **The rest settles**: the greedy construction goes on with ``R`` without ``O``, and
    where it is stuck again, the next set of groups gets a context and an owner level of
    its own (its readers' owners now stay put: they are context).
@@ -88,6 +108,10 @@ class OwnerLevel:
     """The templates that change an owner (``O``)."""
     groups: tuple[int, ...]
     """The groups whose owners change."""
+    releases: bool = False
+    """``moves`` counts the steps that give an owner up only; the steps that take a free
+    group (each between two of them) are ranked by the level below it, the groups of
+    ``groups`` without an owner (see :func:`_split_releases`)."""
 
 
 def owner_level(enc: Encoding, prover: Prover, remaining: Sequence[int],
@@ -116,10 +140,28 @@ def owner_level(enc: Encoding, prover: Prover, remaining: Sequence[int],
     fixed += [(g, f) for g, f, _ in context.directions]
     groups = tuple(sorted(first))
     chosen = frozenset(templates[i].group for i in moving) - first
-    moves = _longest_moves(enc, prover, changing, fixed, chosen, deadline)
+    split = _split_releases(prover, changing, check)
+    moves = _longest_moves(enc, prover, changing, fixed, chosen, deadline, split)
     if isinstance(moves, str):
         return f"the owners of {and_list([names[g] for g in groups])} {moves}"
-    return OwnerLevel(context.directions, moves, changing, groups)
+    return OwnerLevel(context.directions, moves, changing, groups, split is not None)
+
+
+def _split_releases(prover: Prover, changing: Sequence[int],
+                    check: Check) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The templates of ``changing`` that give the owner up (owner 0 after) and those that
+    take a free group (owner 0 before), or None if some template is neither."""
+    templates, s = prover.templates, prover.s
+    releases, claims = [], []
+    for i in changing:
+        g = templates[i].group
+        if check(i, templates[i].after.groups[g].owner != 0) == z3.unsat:
+            releases.append(i)
+        elif check(i, s.groups[g].owner != 0) == z3.unsat:
+            claims.append(i)
+        else:
+            return None
+    return tuple(releases), tuple(claims)
 
 
 def _read_by_none(enc: Encoding, prover: Prover, moving: Sequence[int]) -> frozenset[int]:
@@ -177,7 +219,9 @@ def _context(prover: Prover, remaining: Sequence[int],
 
 def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
                    fixed: list[tuple[int, str]], chosen: frozenset[int],
-                   deadline: float) -> int | str:
+                   deadline: float,
+                   split: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+                   ) -> int | str:
     """A bound on the owner changes with the ``fixed`` variables and the node status shared
     by every frame, and the owners of the ``chosen`` groups free in each: the number of
     frames of the first unrolling that has no path, minus one, asked over every node
@@ -186,20 +230,24 @@ def _longest_moves(enc: Encoding, prover: Prover, changing: Sequence[int],
     combinations = prod(len(g.candidates) + 1 for i, g in enumerate(enc.groups)
                         if i not in chosen)
     invariant = z3.And(*[prover.now[i] for i in sorted(prover.active)])
-    frames = _Frames(enc, prover, invariant, changing, fixed, chosen)
+    frames = _Frames(enc, prover, invariant, changing, fixed, chosen, split)
     # Shallow unrollings are cheap over every status at once (two brokers: no path of 8);
     # split, each status would ask them again.
     every = z3.BoolVal(True)
-    if combinations <= SHALLOW:
+    # Counting releases only, the unrollings are half as deep and one over every status
+    # stays cheaper than one per status further (s7-015 of the survey: no path of 12
+    # releases in 25 s over its 13 statuses at once, 50 s one at a time).
+    shallow = SHALLOW_RELEASES if split else SHALLOW
+    if combinations <= shallow:
         return _longest_under(frames, every, combinations, deadline)
-    moves = _longest_under(frames, every, SHALLOW, deadline, shallow=True)
+    moves = _longest_under(frames, every, shallow, deadline, shallow=True)
     if moves != _DEEPER:
         return moves
     most = 0
     statuses = _node_statuses(frames, deadline)
     for i, status in enumerate(statuses):
         frames.where = f", node status {i + 1}/{len(statuses)}" if len(statuses) > 1 else ""
-        moves = _longest_under(frames, status, combinations, deadline, start=SHALLOW)
+        moves = _longest_under(frames, status, combinations, deadline, start=shallow)
         if isinstance(moves, str):
             return moves
         most = max(most, moves)
@@ -249,6 +297,9 @@ def _next_depth(depth: int) -> int:
 SHALLOW = 8
 """Frames unrolled over every node status at once before one status at a time."""
 
+SHALLOW_RELEASES = 12
+""":data:`SHALLOW` where the frames are the releases only (:func:`_split_releases`)."""
+
 _DEEPER = "deeper"
 """What a shallow unrolling answers when it found a path as deep as it was asked."""
 
@@ -262,8 +313,8 @@ def _longest_under(frames: _Frames, status: z3.BoolRef, combinations: int,
     depth = min(start, combinations)
     while True:
         if time.perf_counter() > deadline:
-            return f"{NOT_BOUNDED_IN_TIME} (unrolling {depth} changes)"
-        stages.say(f"{frames.name}: liveness: {depth} owner changes{frames.where}? (z3)")
+            return f"{NOT_BOUNDED_IN_TIME} (unrolling {depth} {frames.unit})"
+        stages.say(f"{frames.name}: liveness: {depth} owner {frames.unit}{frames.where}? (z3)")
         # A fresh solver each time: z3's incremental core skips the bit-vector
         # preprocessing that makes these queries several times faster. It may take all
         # the time left: a deep unrolling is what --liveness-time is raised for.
@@ -276,7 +327,7 @@ def _longest_under(frames: _Frames, status: z3.BoolRef, combinations: int,
         if result == z3.unsat:
             return depth - 1
         if result == z3.unknown:
-            return f"{NOT_BOUNDED_IN_TIME} (z3 at {depth} changes)"
+            return f"{NOT_BOUNDED_IN_TIME} (z3 at {depth} {frames.unit})"
         if shallow and depth >= combinations:
             return _DEEPER
         if depth >= combinations:
@@ -292,12 +343,15 @@ class _Frames:
 
     def __init__(self, enc: Encoding, prover: Prover, invariant: z3.BoolRef,
                  changing: Sequence[int], fixed: list[tuple[int, str]],
-                 chosen: frozenset[int]) -> None:
-        self._args = (enc, prover, invariant, changing, fixed, chosen)
+                 chosen: frozenset[int],
+                 split: tuple[tuple[int, ...], tuple[int, ...]] | None = None) -> None:
+        self._args = (enc, prover, invariant, changing, fixed, chosen, split)
         self._built: list[list[z3.BoolRef]] = []
         self.first = enc.fresh_state("moves0")
         self.name = stages.label(enc.groups)
         """The component, in progress lines."""
+        self.unit = "releases" if split else "changes"
+        """What a frame is, in words."""
         self.where = ""
         """Which node status is unrolled, in progress lines (empty: all of them)."""
 
@@ -308,7 +362,8 @@ class _Frames:
 
 
 def _frame(enc: Encoding, prover: Prover, invariant: z3.BoolRef, changing: Sequence[int],
-           fixed: list[tuple[int, str]], chosen: frozenset[int], k: int) -> list[z3.BoolRef]:
+           fixed: list[tuple[int, str]], chosen: frozenset[int],
+           split: tuple[tuple[int, ...], tuple[int, ...]] | None, k: int) -> list[z3.BoolRef]:
     """Frame ``k`` of the unrolling: a state of ``invariant`` with the first frame's
     context and the owners frame ``k - 1`` left (``moves{k}.owner{g}`` after its step),
     but of the ``chosen`` groups, taking one of the ``changing`` templates."""
@@ -320,10 +375,12 @@ def _frame(enc: Encoding, prover: Prover, invariant: z3.BoolRef, changing: Seque
         first = enc.fresh_state("moves0")  # the same z3 constants as frame 0's
         out += [a.boolean(a.eq(x, y)) for x, y in zip(here.nodes, first.nodes, strict=True)]
         out += [_same_field(here, first, g, f) for g, f in fixed]
-        out += [here.groups[g].owner == _owner_after(enc, k - 1, g)
+        claimed = _claimable(enc, prover, fixed, chosen, split, k) if split else {}
+        out += [here.groups[g].owner == _owner_after(enc, k - 1, g) if g not in claimed
+                else z3.Or(here.groups[g].owner == _owner_after(enc, k - 1, g), claimed[g])
                 for g in range(len(enc.groups)) if g not in chosen]
     options = []
-    for i in changing:
+    for i in (split[0] if split else changing):
         step = templates[i]
         keeps = [rename(a.boolean(a.eq(getattr(step.after.groups[g], f),
                                        getattr(s.groups[g], f))))
@@ -334,6 +391,50 @@ def _frame(enc: Encoding, prover: Prover, invariant: z3.BoolRef, changing: Seque
                               *[_owner_after(enc, k, g) == x for g, x in enumerate(after)
                                 if g not in chosen]))
     out.append(z3.Or(*options))
+    return out
+
+
+def _claimable(enc: Encoding, prover: Prover, fixed: list[tuple[int, str]],
+               chosen: frozenset[int], split: tuple[tuple[int, ...], tuple[int, ...]],
+               k: int) -> dict[int, z3.BoolRef]:
+    """Between release frames ``k - 1`` and ``k``: for each group some template of
+    ``split[1]`` (the claims) changes, that it was free after frame ``k - 1``'s step and
+    one of its claims took it to the owner frame ``k`` has. The claims between two
+    releases take each free group at most once, in some order, so every claim among them
+    sees each other group's owner either as it was after frame ``k - 1`` or as it is in
+    frame ``k``: each claim is asked of such a mix (one choice per group, free), with the
+    context and the node status of the first frame and every other variable free (no
+    invariant): an over-approximation of the claims the rules allow."""
+    a, templates, s = enc.a, prover.templates, prover.s
+    first = enc.fresh_state("moves0")
+    here = enc.fresh_state(f"moves{k}")
+    claims: dict[int, list[int]] = {}
+    for i in split[1]:
+        claims.setdefault(templates[i].group, []).append(i)
+    out: dict[int, z3.BoolRef] = {}
+    for g, indices in claims.items():
+        options = []
+        for i in indices:
+            mid = enc.fresh_state(f"claim{k}.{i}")
+            pairs = [*enc.renaming(s, mid), (prover.n, enc.node_var(f"claim{k}.{i}"))]
+            rename = Substitution(pairs)
+            same = [a.boolean(a.eq(x, y)) for x, y in zip(mid.nodes, first.nodes, strict=True)]
+            same += [_same_field(mid, first, h, f) for h, f in fixed]
+            for h in range(len(enc.groups)):
+                if h == g or h in chosen:
+                    continue
+                before, now = _owner_after(enc, k - 1, h), here.groups[h].owner
+                pick = z3.Bool(f"claim{k}.{i}.sees{h}")
+                same.append(mid.groups[h].owner == z3.If(pick, before, now))
+            step = templates[i]
+            keeps = [rename(a.boolean(a.eq(getattr(step.after.groups[h], f),
+                                           getattr(s.groups[h], f))))
+                     for h, f in fixed]
+            options.append(z3.And(mid.groups[g].owner == _owner_after(enc, k - 1, g),
+                                  rename(a.boolean(step.guard)), *same, *keeps,
+                                  rename(_as_word(step.after.groups[g].owner, enc.width))
+                                  == here.groups[g].owner))
+        out[g] = z3.And(_owner_after(enc, k - 1, g) == 0, z3.Or(*options))
     return out
 
 

@@ -377,6 +377,11 @@ def _owner_levels(found: OwnerLevel, names: list[str]) -> list[tuple[str, ...]]:
         out.append(tuple(f"{f} {'clear' if way == 'set' else 'set'} (group {g})"
                          for g, f, way in found.context))
     groups = and_list([names[g] for g in found.groups])
+    if found.releases:
+        out.append((f"{OWNER_LEVEL} of {groups} (at most {found.moves} given up while "
+                    f"the rest stays put)",))
+        out.append((f"groups of {groups} without an owner",))
+        return out
     out.append((f"{OWNER_LEVEL} of {groups} (at most {found.moves} while the rest "
                 f"stays put)",))
     return out

@@ -199,10 +199,12 @@ def test_the_unrolling_one_node_status_at_a_time_bounds_what_one_over_all_does(
         return found
 
     monkeypatch.setattr(owner_moves, "_node_statuses", counted)
-    monkeypatch.setattr(owner_moves, "SHALLOW", 4)  # the pair has paths of 4, none of 8
+    # the pair gives its owners up at most 3 times: a path of 2 releases, none of 6
+    monkeypatch.setattr(owner_moves, "SHALLOW_RELEASES", 2)
     one_at_a_time = search.owners(remaining)
-    # two nodes, at most one down, crashes and application faults: up, n1 down, n2 down
-    assert statuses == [3]
+    # two nodes, at most one down, crashes and application faults: of the statuses up,
+    # n1 down and n2 down, an owner is given up (the first frame's step) only with both up
+    assert statuses == [1]
     monkeypatch.setattr(owner_moves, "_node_statuses", lambda *_: [z3.BoolVal(True)])
     all_at_once = search.owners(remaining)
     assert not isinstance(one_at_a_time, str), one_at_a_time
