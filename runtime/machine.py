@@ -211,7 +211,7 @@ class Machine:
             self.troubles[(group or "", action)] = (reason, time.time())
         if group is not None:
             self.telemetry.runtime_alert(group)
-        self._tell({"event": "runtime-alert", "group": group, "node": self.name,
+        self.tell({"event": "runtime-alert", "group": group, "node": self.name,
                     "action": action, "reason": reason})
 
     def trouble_over(self, group: str | None, action: str) -> None:
@@ -220,7 +220,7 @@ class Machine:
         trouble = self.troubles.pop((group or "", action), None)
         if trouble is not None:
             log.info("%s: %s works again", self.name, _what(group, action))
-            self._tell({"event": "runtime-alert-over", "group": group, "node": self.name,
+            self.tell({"event": "runtime-alert-over", "group": group, "node": self.name,
                         "action": action, "reason": f"works again (it failed: {trouble[0]})",
                         "since": iso_time(trouble[1])})
 
@@ -236,7 +236,7 @@ class Machine:
             log.info("%s: %s", self.name, reason)
         else:
             log.error("%s: %s", self.name, reason)
-        self._tell({"event": "runtime-alert-over" if over else "runtime-alert",
+        self.tell({"event": "runtime-alert-over" if over else "runtime-alert",
                     "group": None, "node": node, "action": NODE_LOST, "reason": reason,
                     "by": self.name}, sent)
 
@@ -251,17 +251,14 @@ class Machine:
             "node": None, "action": NO_NODE_LEFT, "reason": redact(reason)}
         if since is not None:
             payload["since"] = iso_time(since)
-        self._tell(payload)
+        self.tell(payload)
 
     def tell(self, payload: dict[str, Any], sent: Callable[[], None] | None = None) -> None:
-        """A runtime alert (or its end) said by this node about something not its own (a
-        store's loss, cleared from here): emitted and sent as :meth:`_tell` does."""
-        self._tell(payload, sent)
-
-    def _tell(self, payload: dict[str, Any], sent: Callable[[], None] | None = None) -> None:
-        """Emit a runtime alert's event and send it to the alert sinks: the operator's
-        pager hears of it, not only the events file (a group stuck on a step that keeps
-        failing is not to sit there unnoticed). Not to ``log`` sinks: the log has it.
+        """Emit a runtime alert's event (or its end's; also one about something not this
+        node's own, as a store's loss cleared from here) and send it to the alert sinks:
+        the operator's pager hears of it, not only the events file (a group stuck on a step
+        that keeps failing is not to sit there unnoticed). Not to ``log`` sinks: the log
+        has it.
         An alert about a node goes to the sinks of the groups that may run there (about
         no node, the cluster's: to every group's); one about a failing alert sink to the
         others only (paging that sink about itself would fail again, with a webhook's
