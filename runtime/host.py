@@ -316,7 +316,7 @@ class HostRuntime:
                 **self._waiting(), **({"store": away} if away else {}),
                 **config_status(snap, self.services.keys, self.config_sha256,
                                 {n: e.address for n, e in self.endpoints.items()})}
-        return out_of_date(full, self.node, cluster.lease_ms / 1000)
+        return out_of_date(full, self.node, self.services.ttl_ms / 1000)
 
     async def _read(self) -> tuple[Snapshot, State, dict[str, Any] | None]:
         """The store as this node reads it, and None; or, when the store cannot be read

@@ -72,6 +72,12 @@ def status_of(config: Config, model: Model, state: State, revision: int, *, mode
             "sinks": [dict(s) for s in sinks]}
 
 
+def too_old(view_age_s: float, lease_s: float) -> bool:
+    """Whether a view this old no longer says where anything runs: older than a lease,
+    every lease it saw has run out since (``crg status``, ``/groups/NAME``, the metrics)."""
+    return view_age_s > lease_s
+
+
 def out_of_date(status: dict[str, Any], node: str, lease_s: float) -> dict[str, Any]:
     """``status`` read from a last view older than a lease (``store`` not answered): it
     says nothing of where anything runs now — every node cut off from the store has
@@ -80,7 +86,7 @@ def out_of_date(status: dict[str, Any], node: str, lease_s: float) -> dict[str, 
     as ``/groups/NAME`` and the metrics refuse such a view; ``node``, the one asked, is
     as it knows itself."""
     away = status.get("store") or {}
-    if away.get("answered", True) or away.get("view_age_s", 0.0) <= lease_s:
+    if away.get("answered", True) or not too_old(away.get("view_age_s", 0.0), lease_s):
         return status
     groups = [{**g, "mode": "unknown", "app": "unknown", "stale": True}
               for g in status["groups"]]

@@ -44,7 +44,7 @@ from crg.runtime.endpoint.metrics import CONTENT_TYPE, Metrics
 from crg.runtime.endpoint.server import Response
 from crg.runtime.observations import Observations
 from crg.runtime.records import RecordError, encode
-from crg.runtime.status import NOTHING_SEEN, status_of
+from crg.runtime.status import NOTHING_SEEN, status_of, too_old
 from crg.runtime.store.base import Snapshot, StoreError
 from crg.spec import State
 
@@ -192,9 +192,9 @@ class NodeEndpoint:
     # -- reading -------------------------------------------------------------------------
 
     def stale(self, age_s: float) -> bool:
-        """Whether a view this old no longer says where anything runs: older than a
-        lease, every lease it saw has run out since (see the module's docstring)."""
-        return age_s > self.s.ttl_ms / 1000
+        """Whether a view this old no longer says where anything runs (see the module's
+        docstring)."""
+        return too_old(age_s, self.s.ttl_ms / 1000)
 
     async def read(self) -> tuple[Snapshot, State, float] | None:
         """The view to answer from, its state, and its age in seconds (0: read now)."""
