@@ -51,10 +51,11 @@ def sinks_for(groups: Mapping[str, Group], group: str | None,
     return list(chosen.items())
 
 
-def sink_name(sink: Sink) -> str:
+def sink_name(sink: Sink, role: str = "alert") -> str:
     """``alert sink webhook https://***@hooks.example/x``: a sink as the operator wrote
-    it, its URL's secrets hidden (the name goes to the log and to ``crg status``)."""
-    return f"alert sink {sink.kind.value} {redact(sink.target or '')}".rstrip()
+    it (``role``: ``alert``, or ``hook`` for a receiving group's), its URL's secrets
+    hidden (the name goes to the log and to ``crg status``)."""
+    return f"{role} sink {sink.kind.value} {redact(sink.target or '')}".rstrip()
 
 
 def about_itself(sink: Sink, payload: Mapping[str, Any]) -> bool:

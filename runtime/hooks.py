@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from crg.dsl.model import Sink
-from crg.dsl.redact import redact
+from crg.runtime.alerting import sink_name
 from crg.runtime.drivers.sinks import deliver
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ RETRY_FOR_S = 60.0
 
 def hook_name(sink: Sink) -> str:
     """``hook sink webhook https://***@hooks.example/x``: the runtime alert's action."""
-    return f"hook sink {sink.kind.value} {redact(sink.target or '')}".rstrip()
+    return sink_name(sink, "hook")
 
 
 async def run_hooks(machine: Machine, receiver: str, fields: Mapping[str, Any],
