@@ -329,12 +329,9 @@ class EtcdStore(Store):
         if self._tls_other is None:
             return
         files, credentials = self._tls_other
-        if self.access.cert is not None and files[1] is not None:
-            try:
-                check_dates(self.access.cert, files[1])
-            except AccessError:
-                self._tls_other = None  # never to be tried again: it cannot work
-                return
+        if self._cert_out_of_date(files) is not None:
+            self._tls_other = None  # never to be tried again: it cannot work
+            return
         self._tls_other = (self._tls_files, self._tls)
         self._tls_files, self._tls, self._tls_worked = files, credentials, False
         for index in list(self._clients):
@@ -479,9 +476,10 @@ class EtcdStore(Store):
             return "certificate", f"the TLS handshake failed ({_text(error)}): {dated}"
         return "tls", _reason(error)
 
-    def _cert_out_of_date(self) -> str | None:
-        """Why the client certificate in use is not valid now, if it is not."""
-        cert, pem = self.access.cert, self._tls_files[1]
+    def _cert_out_of_date(self, files: TlsFiles | None = None) -> str | None:
+        """Why the client certificate of ``files`` (by default the set in use) is not
+        valid now, if it is not."""
+        cert, pem = self.access.cert, (files or self._tls_files)[1]
         if cert is None or pem is None:
             return None
         try:
