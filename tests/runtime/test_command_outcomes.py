@@ -12,7 +12,7 @@ import psutil
 import pytest
 from cli_runtime import crg_run
 from runtime_helpers import wait_until
-from test_operator_scenarios import at, flaky
+from test_operator_scenarios import at, blocked_everywhere, flaky
 
 from crg.errors import ExitCode
 
@@ -21,11 +21,7 @@ pytestmark = pytest.mark.timeout(240)
 
 def test_online_of_a_blocked_group_is_not_done_and_its_status_says_the_budget_is_spent(
         tmp_path: Path) -> None:
-    setup = flaky(tmp_path)
-    (tmp_path / "broken").touch()
-    with crg_run(setup) as runtime:
-        wait_until(lambda: at(runtime, "job", "n3", "blocked", "down"), 90,
-                   "job blocked on n3")
+    with blocked_everywhere(tmp_path) as runtime:
         job = runtime.group("job")
         # The fault that spent the budget on n3 banned n3 and set the count back to 0.
         assert job["restarts"]["spent"] is True

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -97,6 +98,18 @@ def starts(tmp: Path) -> list[str]:
 def at(runtime: Runtime, group: str, node: str | None, mode: str, app: str) -> bool:
     g = runtime.group(group)
     return (g.get("node"), g.get("mode"), g.get("app")) == (node, mode, app)
+
+
+@contextlib.contextmanager
+def blocked_everywhere(tmp: Path) -> Iterator[Runtime]:
+    """A real ``crg run`` of :func:`flaky` whose application fails on every node: ``job``
+    spends its budget on n1, n2 and n3 in turn and is blocked on n3."""
+    setup = flaky(tmp)
+    (tmp / "broken").touch()
+    with crg_run(setup) as runtime:
+        wait_until(lambda: at(runtime, "job", "n3", "blocked", "down"), 90,
+                   "job blocked on n3")
+        yield runtime
 
 
 def test_a_switchover_to_a_banned_node_is_refused_with_the_reason(tmp_path: Path) -> None:
@@ -193,11 +206,7 @@ def test_a_switchover_stays_in_force_until_cleared(tmp_path: Path) -> None:
 
 def test_an_application_failing_everywhere_is_blocked_alerts_once_and_cleanup_brings_it_back(
         tmp_path: Path) -> None:
-    setup = flaky(tmp_path)
-    (tmp_path / "broken").touch()
-    with crg_run(setup) as runtime:
-        wait_until(lambda: at(runtime, "job", "n3", "blocked", "down"), 90,
-                   "job blocked on n3")
+    with blocked_everywhere(tmp_path) as runtime:
         # At most budget + 1 starts per node, in the order of its list; then it stops.
         assert starts(tmp_path) == ["n1", "n1", "n2", "n2", "n3", "n3"]
         wait_until(lambda: (tmp_path / "alerts.txt").exists(), 20, "the blocked alert")
